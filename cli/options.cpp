@@ -1,0 +1,669 @@
+#include "cli/options.hpp"
+
+#include <fcntl.h>
+
+#include <boost/program_options.hpp>
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <sstream>
+
+#include "accel/accelerator.hpp"
+#include "cli/help.hpp"
+#include "cli/keyval.hpp"
+#include "machine/objects.hpp"
+
+namespace po = boost::program_options;
+
+namespace armvm {
+
+const std::vector<OptionInfo>& option_table() {
+    static const std::vector<OptionInfo> t = {
+        {"machine", true, "select the machine: -machine virt,gic-version=2|3|host|max,..."},
+        {"M", true, "same as -machine"},
+        {"accel", true, "select an accelerator: -accel kvm|tcg[,thread=single|multi]"},
+        {"enable-kvm", false, "same as -accel kvm"},
+        {"cpu", true, "select the CPU model: -cpu MODEL[,pmu=on|off]"},
+        {"smp", true, "-smp [cpus=]N[,sockets=S][,cores=C][,threads=T][,maxcpus=M]"},
+        {"m", true, "guest RAM: -m [size=]N[kMGT][,slots=N,maxmem=SIZE]"},
+        {"name", true, "-name [guest=]NAME[,debug-threads=on|off]"},
+        {"uuid", true, "the machine UUID"},
+        {"S", false, "do not start the CPUs (use 'cont' on the monitor)"},
+        {"daemonize", false, "run in the background once initialised"},
+        {"pidfile", true, "write the daemon's PID to FILE (locked)"},
+        {"qmp", true, "a QMP monitor on a chardev spec (unix:PATH,server=on,wait=off)"},
+        {"qmp-pretty", true, "like -qmp, with pretty-printed JSON"},
+        {"mon", true, "-mon chardev=ID,mode=control[,id=ID]"},
+        {"chardev", true, "-chardev socket|stdio|file|null|pty,id=ID,..."},
+        {"serial", true, "redirect the serial port to a chardev spec"},
+        {"monitor", true, "the human monitor (not supported; use -qmp)"},
+        {"nographic", false, "no graphics; serial on the terminal"},
+        {"display", true, "-display none"},
+        {"no-user-config", false, "do not load user configuration files"},
+        {"nodefaults", false, "create no default devices"},
+        {"no-shutdown", false, "stop, do not exit, when the guest powers off"},
+        {"no-reboot", false, "exit instead of rebooting"},
+        {"no-acpi", false, "disable ACPI"},
+        {"rtc", true, "-rtc base=utc|localtime|DATE[,clock=host|rt|vm][,driftfix=none|slew]"},
+        {"boot", true, "-boot [order=..][,strict=on|off][,menu=on|off]..."},
+        {"msg", true, "-msg timestamp=on|off[,guest-name=on|off]"},
+        {"overcommit", true, "-overcommit mem-lock=on|off|on-fault[,cpu-pm=on|off]"},
+        {"sandbox", true, "-sandbox on|off[,obsolete=..][,elevateprivileges=..][,spawn=..][,resourcecontrol=..]"},
+        {"object", true, "-object TYPE,id=ID,... or JSON"},
+        {"add-fd", true, "-add-fd fd=FD,set=SET[,opaque=STR]"},
+        {"global", true, "-global DRIVER.PROP=VALUE"},
+        {"kernel", true, "the kernel image to boot"},
+        {"initrd", true, "the initial ram disk"},
+        {"append", true, "the kernel command line"},
+        {"dtb", true, "a device tree blob to give the guest"},
+        {"bios", true, "the firmware image"},
+        {"drive", true, "-drive file=FILE,if=none,id=ID,format=raw,..."},
+        {"blockdev", true, "-blockdev JSON or key=value"},
+        {"device", true, "-device DRIVER[,PROP=VALUE...] or JSON"},
+        {"netdev", true, "-netdev user|tap,id=ID,..."},
+        {"audiodev", true, "-audiodev none,id=ID"},
+        {"D", true, "write the log to FILE"},
+        {"d", true, "log items (-d help lists them)"},
+        {"version", false, "print the version and exit"},
+        {"h", false, "print this help and exit"},
+        {"help", false, "print this help and exit"},
+    };
+    return t;
+}
+
+namespace {
+
+struct Parser {
+    CliOutcome out;
+    MachineConfig& c = out.config;
+    Json machine_dict = Json::object();
+    std::vector<std::string> accel_opts;    // -accel texts in order
+    bool enable_kvm = false;
+    std::string machine_accel_origin;
+    int next_auto_id = 0;
+
+    Error err(const std::string& opt, const std::string& arg, const Error& e) {
+        return make_error("-" + opt + (arg.empty() ? "" : " " + arg) + ": " + e.msg, e.cls);
+    }
+
+    Status handle(const std::string& name, const std::string& arg);
+    Status finish();
+
+    Status opt_machine(const std::string& arg);
+    Status opt_cpu(const std::string& arg);
+    Status opt_smp(const std::string& arg);
+    Status opt_m(const std::string& arg);
+    Status opt_name(const std::string& arg);
+    Status opt_qmp(const std::string& arg, bool pretty);
+    Status opt_mon(const std::string& arg);
+    Status opt_serial(const std::string& arg);
+    Status opt_object(const std::string& arg);
+    Status opt_device(const std::string& arg);
+    Status opt_netdev(const std::string& arg);
+    Status opt_simple(const std::string& name, const std::string& arg);
+    Status opt_misc_keyval(const std::string& name, const std::string& arg);
+};
+
+bool valid_uuid(const std::string& s) {
+    if (s.size() != 36) return false;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-') return false;
+        } else if (!std::isxdigit(static_cast<unsigned char>(s[i]))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+Status Parser::opt_machine(const std::string& arg) {
+    auto d = parse_keyval(arg, {"type", false});
+    if (!d) return d.error();
+    if (d->help || (d->dict.contains("type") && d->dict["type"] == "help")) {
+        out.exit_now = true;
+        out.output = machine_help();
+        return ok_status();
+    }
+    // Several -machine options merge, later values winning (as in QEMU).
+    for (auto it = d->dict.begin(); it != d->dict.end(); ++it) machine_dict[it.key()] = it.value();
+    c.machine_origin = arg;
+    if (d->dict.contains("accel")) machine_accel_origin = arg;
+    return ok_status();
+}
+
+Status Parser::opt_cpu(const std::string& arg) {
+    auto d = parse_keyval(arg, {"model", false});
+    if (!d) return d.error();
+    OptReader r(d->dict);
+    std::string model = r.str("model").value_or("");
+    if (d->help || model == "help") {
+        out.exit_now = true;
+        out.output = cpu_help();
+        return ok_status();
+    }
+    c.cpu.model = model;
+    c.cpu.origin = arg;
+    auto pmu = r.boolean("pmu");
+    if (!pmu) return pmu.error();
+    c.cpu.pmu = *pmu;
+    if (auto k = r.unused()) {
+        std::string tn = model + "-arm-cpu";
+        return make_error("Property '" + tn + "." + *k + "' not found");
+    }
+    return ok_status();
+}
+
+Status Parser::opt_smp(const std::string& arg) {
+    auto d = parse_keyval(arg, {"cpus", false});
+    if (!d) return d.error();
+    OptReader r(d->dict);
+    SmpConfig s{0, 0, 0, 0, 0, 0, 0};
+    struct F { const char* key; unsigned* dst; } fields[] = {
+        {"cpus", &s.cpus}, {"sockets", &s.sockets}, {"dies", &s.dies}, {"clusters", &s.clusters},
+        {"cores", &s.cores}, {"threads", &s.threads}, {"maxcpus", &s.maxcpus}};
+    for (auto& f : fields) {
+        auto v = r.uint(f.key);
+        if (!v) return v.error();
+        if (*v) {
+            if (**v == 0)
+                return make_error("Invalid CPU topology: CPU topology parameters must be greater than zero");
+            if (**v > 4096) return make_error(std::string("Parameter '") + f.key + "' is too large");
+            *f.dst = static_cast<unsigned>(**v);
+        }
+    }
+    ARMVM_TRY(r.finish("Invalid parameter '%s'"));
+    if (s.dies > 1) return make_error("dies not supported by this machine's CPU topology");
+    if (s.clusters > 1) return make_error("clusters not supported by this machine's CPU topology");
+    s.dies = 1;
+    s.clusters = 1;
+    // The arithmetic of QEMU >= 6.2 (cores preferred over sockets).
+    unsigned cpus = s.cpus, sockets = s.sockets, cores = s.cores, threads = s.threads, maxcpus = s.maxcpus;
+    if (cpus == 0 && maxcpus == 0) {
+        sockets = sockets ? sockets : 1;
+        cores = cores ? cores : 1;
+        threads = threads ? threads : 1;
+    } else {
+        maxcpus = maxcpus ? maxcpus : cpus;
+        if (sockets == 0) {
+            cores = cores ? cores : 1;
+            threads = threads ? threads : 1;
+            sockets = maxcpus / (cores * threads);
+        } else if (cores == 0) {
+            threads = threads ? threads : 1;
+            cores = maxcpus / (sockets * threads);
+        }
+        if (threads == 0) threads = maxcpus / std::max(1u, sockets * cores);
+    }
+    maxcpus = maxcpus ? maxcpus : sockets * cores * threads;
+    cpus = cpus ? cpus : maxcpus;
+    auto prod = [&] {
+        return "sockets (" + std::to_string(sockets) + ") * cores (" + std::to_string(cores) +
+               ") * threads (" + std::to_string(threads) + ")";
+    };
+    if (sockets * cores * threads != maxcpus)
+        return make_error("Invalid CPU topology: product of the hierarchy must match maxcpus: " + prod() +
+                          " != maxcpus (" + std::to_string(maxcpus) + ")");
+    if (maxcpus < cpus)
+        return make_error("Invalid CPU topology: maxcpus must be equal to or greater than smp: " + prod() +
+                          " == maxcpus (" + std::to_string(maxcpus) + ") < smp_cpus (" +
+                          std::to_string(cpus) + ")");
+    c.smp = SmpConfig{cpus, sockets, 1, 1, cores, threads, maxcpus};
+    c.smp_given = true;
+    return ok_status();
+}
+
+Status Parser::opt_m(const std::string& arg) {
+    auto d = parse_keyval(arg, {"size", false});
+    if (!d) return d.error();
+    OptReader r(d->dict);
+    auto size = r.size("size", 'M');
+    if (!size) return size.error();
+    auto slots = r.uint("slots");
+    if (!slots) return slots.error();
+    auto maxmem = r.size("maxmem");
+    if (!maxmem) return maxmem.error();
+    ARMVM_TRY(r.finish());
+    if (*size) {
+        if (**size == 0) return make_error("memory size must be greater than zero");
+        c.memory.size = **size;
+    }
+    c.memory.slots = slots->value_or(0);
+    c.memory.maxmem = maxmem->value_or(0);
+    if (c.memory.maxmem && c.memory.maxmem < c.memory.size)
+        return make_error("invalid value of maxmem: maximum memory size must be equal to or greater than the RAM size");
+    return ok_status();
+}
+
+Status Parser::opt_name(const std::string& arg) {
+    auto d = parse_keyval(arg, {"guest", false});
+    if (!d) return d.error();
+    OptReader r(d->dict);
+    c.name = r.str("guest").value_or("");
+    auto dt = r.boolean("debug-threads");
+    if (!dt) return dt.error();
+    c.debug_threads = dt->value_or(false);
+    (void)r.str("process");
+    return r.finish();
+}
+
+Status Parser::opt_qmp(const std::string& arg, bool pretty) {
+    std::string id = "compat_monitor" + std::to_string(next_auto_id++);
+    auto ch = parse_chardev_compat(arg, id);
+    if (!ch) return ch.error();
+    ch->option = pretty ? "qmp-pretty" : "qmp";
+    c.chardevs.push_back(*ch);
+    c.monitors.push_back(MonitorConfig{id, id, true, pretty, arg});
+    return ok_status();
+}
+
+Status Parser::opt_mon(const std::string& arg) {
+    auto d = parse_keyval(arg, {"chardev", false});
+    if (!d) return d.error();
+    OptReader r(d->dict);
+    MonitorConfig m;
+    m.origin = arg;
+    m.chardev = r.str("chardev").value_or("");
+    m.id = r.str("id").value_or("");
+    std::string mode = r.str("mode").value_or("readline");
+    auto pretty = r.boolean("pretty");
+    if (!pretty) return pretty.error();
+    m.pretty = pretty->value_or(false);
+    ARMVM_TRY(r.finish());
+    if (m.chardev.empty()) return make_error("Parameter 'chardev' is missing");
+    if (mode == "control") {
+        m.control = true;
+    } else if (mode == "readline") {
+        return make_error("the human monitor (HMP, mode=readline) is not supported; use mode=control");
+    } else {
+        return make_error("Parameter 'mode' does not accept value '" + mode + "'");
+    }
+    if (m.id.empty()) m.id = "monitor" + std::to_string(next_auto_id++);
+    c.monitors.push_back(m);
+    return ok_status();
+}
+
+Status Parser::opt_serial(const std::string& arg) {
+    if (arg == "none") return ok_status();
+    if (arg.rfind("chardev:", 0) == 0) {
+        c.serials.push_back(arg.substr(8));
+        return ok_status();
+    }
+    std::string id = "serial" + std::to_string(c.serials.size());
+    auto ch = parse_chardev_compat(arg, id);
+    if (!ch) return ch.error();
+    ch->option = "serial";
+    c.chardevs.push_back(*ch);
+    c.serials.push_back(id);
+    return ok_status();
+}
+
+Status Parser::opt_object(const std::string& arg) {
+    auto d = parse_keyval(arg, {"qom-type", true});
+    if (!d) return d.error();
+    if (d->help || d->dict.value("qom-type", "") == "help") {
+        out.exit_now = true;
+        out.output = object_help();
+        return ok_status();
+    }
+    auto o = parse_object(d->dict, arg);
+    if (!o) return o.error();
+    for (const auto& other : c.objects)
+        if (other.id == o->id) return make_error("attempt to add duplicate property '" + o->id + "' to object");
+    c.objects.push_back(std::move(o.value()));
+    return ok_status();
+}
+
+Status Parser::opt_device(const std::string& arg) {
+    auto d = parse_keyval(arg, {"driver", true});
+    if (!d) return d.error();
+    OptReader r(d->dict);
+    std::string driver = r.str("driver").value_or("");
+    if (driver == "help" || (d->help && driver.empty())) {
+        out.exit_now = true;
+        out.output = device_help();
+        return ok_status();
+    }
+    if (driver.empty()) return make_error("Parameter 'driver' is missing");
+    // No device is user-creatable yet: the virt board's devices arrive with
+    // the board. Known QEMU models get a precise refusal.
+    if (is_known_qemu_device(driver)) return make_error("device is not supported");
+    return make_error("'" + driver + "' is not a valid device model name");
+}
+
+Status Parser::opt_netdev(const std::string& arg) {
+    auto d = parse_keyval(arg, {"type", true});
+    if (!d) return d.error();
+    OptReader r(d->dict);
+    std::string type = r.str("type").value_or("");
+    if (d->help || type == "help") {
+        out.exit_now = true;
+        out.output = "Available netdev backend types:\n";
+        return ok_status();
+    }
+    static const char* known[] = {"user", "tap", "bridge", "socket", "stream", "dgram", "vde",
+                                  "l2tpv3", "vhost-user", "vhost-vdpa", "hubport"};
+    for (const char* k : known)
+        if (type == k) return make_error("network backend '" + type + "' is not supported");
+    return make_error("Parameter 'type' does not accept value '" + type + "'");
+}
+
+// Options whose argument is a keyval with a fixed set of keys and nothing
+// armvm acts on yet beyond validation.
+Status Parser::opt_misc_keyval(const std::string& name, const std::string& arg) {
+    if (name == "rtc") {
+        auto d = parse_keyval(arg, {"", false});
+        if (!d) return d.error();
+        OptReader r(d->dict);
+        std::string base = r.str("base").value_or("utc");
+        if (base != "utc" && base != "localtime") {
+            // A start date: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS.
+            int y, mo, da, h, mi, s;
+            char t;
+            if (!(std::sscanf(base.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d", &y, &mo, &da, &t, &h, &mi, &s) == 7 ||
+                  (std::sscanf(base.c_str(), "%4d-%2d-%2d", &y, &mo, &da) == 3 && base.size() == 10)))
+                return make_error("invalid datetime format: valid formats: '2006-06-17T16:01:21' or '2006-06-17'");
+        }
+        std::string clock = r.str("clock").value_or("host");
+        if (clock != "host" && clock != "rt" && clock != "vm")
+            return make_error("invalid option value '" + clock + "'");
+        std::string drift = r.str("driftfix").value_or("none");
+        if (drift != "none" && drift != "slew") return make_error("invalid option value '" + drift + "'");
+        return r.finish();
+    }
+    if (name == "boot") {
+        auto d = parse_keyval(arg, {"order", false});
+        if (!d) return d.error();
+        OptReader r(d->dict);
+        (void)r.str("order");
+        (void)r.str("once");
+        (void)r.str("splash");
+        (void)r.uint("splash-time");
+        (void)r.uint("reboot-timeout");
+        for (const char* k : {"menu", "strict"}) {
+            auto b = r.boolean(k);
+            if (!b) return b.error();
+        }
+        if (auto k = r.unused()) return make_error("Parameter 'boot." + *k + "' is unexpected");
+        return ok_status();
+    }
+    if (name == "msg") {
+        auto d = parse_keyval(arg, {"", false});
+        if (!d) return d.error();
+        OptReader r(d->dict);
+        auto ts = r.boolean("timestamp");
+        if (!ts) return ts.error();
+        c.msg_timestamp = ts->value_or(false);
+        auto gn = r.boolean("guest-name");
+        if (!gn) return gn.error();
+        return r.finish();
+    }
+    if (name == "overcommit") {
+        auto d = parse_keyval(arg, {"", false});
+        if (!d) return d.error();
+        OptReader r(d->dict);
+        if (auto ml = r.str("mem-lock")) {
+            if (*ml == "on") return make_error("mem-lock=on is not supported");
+            if (*ml != "off" && *ml != "no" && *ml != "false")
+                return make_error("Parameter 'mem-lock' expects 'on' or 'off'");
+        }
+        auto pm = r.boolean("cpu-pm");
+        if (!pm) return pm.error();
+        return r.finish();
+    }
+    if (name == "sandbox") {
+        auto d = parse_keyval(arg, {"enable", false});
+        if (!d) return d.error();
+        OptReader r(d->dict);
+        auto en = r.boolean("enable");
+        if (!en) return en.error();
+        for (const char* k : {"obsolete", "elevateprivileges", "spawn", "resourcecontrol"}) (void)r.str(k);
+        ARMVM_TRY(r.finish());
+        if (en->value_or(false)) return make_error("seccomp sandboxing is not supported yet");
+        return ok_status();
+    }
+    if (name == "add-fd") {
+        auto d = parse_keyval(arg, {"", false});
+        if (!d) return d.error();
+        OptReader r(d->dict);
+        auto fd = r.uint("fd");
+        if (!fd) return fd.error();
+        auto set = r.uint("set");
+        if (!set) return set.error();
+        (void)r.str("opaque");
+        ARMVM_TRY(r.finish());
+        if (!*fd) return make_error("fd option is required and must be non-negative");
+        if (!*set) return make_error("set option is required and must be non-negative");
+        if (**fd <= 2 || **fd > (1u << 20) || ::fcntl(static_cast<int>(**fd), F_GETFD) < 0)
+            return make_error("fd is not valid or already in use");
+        return ok_status();
+    }
+    if (name == "global") {
+        auto eq = arg.find('=');
+        auto dot = arg.find('.');
+        if (eq == std::string::npos || dot == std::string::npos || dot > eq)
+            return make_error("Invalid parameter '" + arg + "'");
+        return ok_status();
+    }
+    if (name == "display") {
+        auto d = parse_keyval(arg, {"type", false});
+        if (!d) return d.error();
+        OptReader r(d->dict);
+        std::string type = r.str("type").value_or("");
+        if (type == "none") return r.finish();
+        static const char* known[] = {"default", "gtk", "sdl", "vnc", "curses", "egl-headless",
+                                      "spice-app", "dbus", "cocoa"};
+        for (const char* k : known)
+            if (type == k) return make_error("display '" + type + "' is not supported; use -display none");
+        return make_error("Parameter 'type' does not accept value '" + type + "'");
+    }
+    if (name == "audiodev") {
+        auto d = parse_keyval(arg, {"driver", true});
+        if (!d) return d.error();
+        OptReader r(d->dict);
+        std::string drv = r.str("driver").value_or("");
+        if (r.str("id").value_or("").empty()) return make_error("Parameter 'id' is missing");
+        if (drv != "none") return make_error("audio driver '" + drv + "' is not supported; use none");
+        for (const char* k : {"in", "out", "timer-period"}) (void)r.raw(k);
+        return r.finish();
+    }
+    return ok_status();
+}
+
+Status Parser::opt_simple(const std::string& name, const std::string& arg) {
+    if (name == "uuid") {
+        if (!valid_uuid(arg)) return make_error("failed to parse UUID string: wrong format");
+        c.uuid = arg;
+    } else if (name == "pidfile") {
+        c.pidfile = arg;
+    } else if (name == "kernel") {
+        c.kernel = arg;
+    } else if (name == "initrd") {
+        c.initrd = arg;
+    } else if (name == "append") {
+        c.append = arg;
+    } else if (name == "dtb") {
+        c.dtb = arg;
+    } else if (name == "bios") {
+        c.bios = arg;
+    } else if (name == "D") {
+        c.log_file = arg;
+    } else if (name == "d") {
+        static const char* items[] = {"out_asm", "in_asm", "op", "op_opt", "op_ind", "int", "exec",
+                                      "cpu", "fpu", "mmu", "pcall", "cpu_reset", "unimp",
+                                      "guest_errors", "page", "nochain", "plugin", "strace", "tid"};
+        std::stringstream ss(arg);
+        std::string item;
+        while (std::getline(ss, item, ',')) {
+            if (item == "help") {
+                out.exit_now = true;
+                out.output = log_items_help();
+                return ok_status();
+            }
+            bool ok = false;
+            for (const char* k : items) ok = ok || item == k;
+            if (!ok) return make_error("unknown log item '" + item + "' (-d help lists them)");
+            c.log_items.push_back(item);
+        }
+    } else if (name == "drive") {
+        return make_error("block devices are not supported yet");
+    } else if (name == "blockdev") {
+        auto d = parse_keyval(arg, {"", true});
+        if (!d) return d.error();
+        return make_error("block devices are not supported yet");
+    }
+    return ok_status();
+}
+
+Status Parser::handle(const std::string& name, const std::string& arg) {
+    if (name == "machine" || name == "M") return opt_machine(arg);
+    if (name == "accel") {
+        auto d = parse_keyval(arg, {"accel", false});
+        if (!d) return d.error();
+        std::string a = d->dict.value("accel", "");
+        if (d->help || a == "help") {
+            out.exit_now = true;
+            out.output = accel_help();
+            return ok_status();
+        }
+        OptReader r(d->dict);
+        (void)r.str("accel");
+        if (!is_accel_name(a)) return make_error("invalid accelerator " + a);
+        if (auto t = r.str("thread")) {
+            if (*t != "single" && *t != "multi") return make_error("Invalid 'thread' setting " + *t);
+            if (a != "tcg") return make_error("Property '" + a + "-accel.thread' not found");
+            c.tcg_thread = *t;
+        }
+        ARMVM_TRY(r.finish(std::string("Property '") + a + "-accel.%s' not found"));
+        accel_opts.push_back(a);
+        c.accel_origin = "-accel " + arg;
+        return ok_status();
+    }
+    if (name == "enable-kvm") {
+        enable_kvm = true;
+        return ok_status();
+    }
+    if (name == "cpu") return opt_cpu(arg);
+    if (name == "smp") return opt_smp(arg);
+    if (name == "m") return opt_m(arg);
+    if (name == "name") return opt_name(arg);
+    if (name == "S") { c.start_paused = true; return ok_status(); }
+    if (name == "daemonize") { c.daemonize = true; return ok_status(); }
+    if (name == "no-shutdown") { c.no_shutdown = true; return ok_status(); }
+    if (name == "no-reboot") { c.no_reboot = true; return ok_status(); }
+    if (name == "nographic") { out.nographic = true; return ok_status(); }
+    if (name == "nodefaults") { out.nodefaults = true; return ok_status(); }
+    if (name == "no-user-config" || name == "no-acpi") return ok_status();
+    if (name == "qmp") return opt_qmp(arg, false);
+    if (name == "qmp-pretty") return opt_qmp(arg, true);
+    if (name == "mon") return opt_mon(arg);
+    if (name == "monitor") {
+        if (arg == "none") return ok_status();
+        return make_error("the human monitor (HMP) is not supported; use -qmp");
+    }
+    if (name == "chardev") {
+        auto ch = parse_chardev(arg);
+        if (!ch) return ch.error();
+        for (const auto& other : c.chardevs)
+            if (other.id == ch->id) return make_error("attempt to add duplicate property '" + ch->id + "' to object");
+        c.chardevs.push_back(*ch);
+        return ok_status();
+    }
+    if (name == "serial") return opt_serial(arg);
+    if (name == "object") return opt_object(arg);
+    if (name == "device") return opt_device(arg);
+    if (name == "netdev") return opt_netdev(arg);
+    if (name == "rtc" || name == "boot" || name == "msg" || name == "overcommit" || name == "sandbox" ||
+        name == "add-fd" || name == "global" || name == "display" || name == "audiodev")
+        return opt_misc_keyval(name, arg);
+    return opt_simple(name, arg);
+}
+
+Status Parser::finish() {
+    // Accelerators: -accel (repeatable), -enable-kvm, or -machine accel=.
+    OptReader mr(machine_dict);
+    auto macc = mr.str("accel");
+    if (macc && (!accel_opts.empty() || enable_kvm))
+        return make_error("The -accel and \"-machine accel=\" options are incompatible");
+    if (enable_kvm) {
+        accel_opts.insert(accel_opts.begin(), "kvm");
+        if (c.accel_origin.empty()) c.accel_origin = "-enable-kvm";
+    }
+    if (macc) {
+        std::stringstream ss(*macc);
+        std::string a;
+        while (std::getline(ss, a, ':')) {
+            if (!is_accel_name(a))
+                return make_error("-machine " + machine_accel_origin + ": invalid accelerator " + a);
+            accel_opts.push_back(a);
+        }
+        c.accel_origin = "-machine " + machine_accel_origin;
+    }
+    c.accels = accel_opts;
+    c.machine_props = machine_dict;
+    c.nographic = out.nographic;
+    c.nodefaults = out.nodefaults;
+    return ok_status();
+}
+
+}  // namespace
+
+Result<CliOutcome> parse_command_line(const std::vector<std::string>& args) {
+    po::options_description desc;
+    for (const auto& o : option_table()) {
+        if (o.has_arg)
+            desc.add_options()(o.name, po::value<std::vector<std::string>>());
+        else
+            desc.add_options()(o.name, po::bool_switch());
+    }
+    // QEMU's style: single-dash long options (or double-dash), the argument
+    // as the next word, no abbreviations.
+    const int style = po::command_line_style::allow_long | po::command_line_style::long_allow_next |
+                      po::command_line_style::allow_long_disguise;
+    po::parsed_options parsed(&desc);
+    try {
+        parsed = po::command_line_parser(args).options(desc).style(style).run();
+    } catch (const po::unknown_option& e) {
+        return make_error(e.get_option_name() + ": invalid option");
+    } catch (const po::invalid_command_line_syntax& e) {
+        std::string opt = e.get_option_name();
+        if (!opt.empty() && opt[0] == '-' && opt.size() > 1 && opt[1] == '-') opt = opt.substr(1);
+        if (e.kind() == po::invalid_command_line_syntax::missing_parameter)
+            return make_error(opt + ": requires an argument");
+        if (e.kind() == po::invalid_command_line_syntax::extra_parameter)
+            return make_error(opt + ": does not take an argument");
+        return make_error(opt + ": " + e.what());
+    } catch (const po::error& e) {
+        return make_error(e.what());
+    }
+
+    Parser p;
+    for (const auto& o : parsed.options) {
+        if (o.position_key >= 0 || o.unregistered) {
+            std::string word = o.original_tokens.empty() ? "" : o.original_tokens.front();
+            return make_error(word + ": disk images on the command line are not supported; use -drive");
+        }
+        const std::string& name = o.string_key;
+        if (name == "version") {
+            p.out.exit_now = true;
+            p.out.output = version_text();
+            return p.out;
+        }
+        if (name == "help" || name == "h") {
+            p.out.exit_now = true;
+            p.out.output = usage_text();
+            return p.out;
+        }
+        std::string arg = o.value.empty() ? "" : o.value.front();
+        auto st = p.handle(name, arg);
+        if (!st) {
+            std::string shown = (name == "M") ? "machine" : name;
+            return p.err(shown, arg, st.error());
+        }
+        if (p.out.exit_now) return p.out;
+    }
+    auto st = p.finish();
+    if (!st) return st.error();
+    return p.out;
+}
+
+}  // namespace armvm

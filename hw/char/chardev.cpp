@@ -1,0 +1,388 @@
+#include "hw/char/chardev.hpp"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "base/report.hpp"
+
+namespace armvm {
+
+namespace {
+
+constexpr size_t kMaxOutBuf = 64u << 20;
+
+std::string errstr() { return std::strerror(errno); }
+
+void set_nonblock_cloexec(int fd) {
+    int fl = ::fcntl(fd, F_GETFL);
+    if (fl >= 0) ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    int fdfl = ::fcntl(fd, F_GETFD);
+    if (fdfl >= 0) ::fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC);
+}
+
+// A byte stream over one fd with buffered, non-blocking output.
+class Stream {
+public:
+    Stream(EventLoop& loop) : loop_(loop) {}
+    ~Stream() { close(); }
+
+    void open(int rfd, int wfd, std::function<void(std::string_view)> on_read, std::function<void()> on_eof) {
+        rfd_ = rfd;
+        wfd_ = wfd;
+        on_read_ = std::move(on_read);
+        on_eof_ = std::move(on_eof);
+        if (rfd_ >= 0) (void)loop_.add(rfd_, EPOLLIN, [this](uint32_t ev) { readable(ev); });
+    }
+    bool is_open() const { return wfd_ >= 0 || rfd_ >= 0; }
+
+    void write(std::string_view d) {
+        if (wfd_ < 0) return;
+        if (out_.size() + d.size() > kMaxOutBuf) {
+            // The peer stopped reading: drop it rather than grow forever.
+            hangup();
+            return;
+        }
+        out_.append(d);
+        flush();
+    }
+
+    void close() {
+        if (rfd_ >= 0) loop_.remove(rfd_);
+        if (wfd_ >= 0 && wfd_ != rfd_ && watching_out_) loop_.remove(wfd_);
+        if (rfd_ >= 0) ::close(rfd_);
+        if (wfd_ >= 0 && wfd_ != rfd_) ::close(wfd_);
+        rfd_ = wfd_ = -1;
+        out_.clear();
+        watching_out_ = false;
+    }
+
+    // For stdio: do not close fds 0/1 on teardown.
+    void forget() {
+        if (rfd_ >= 0) loop_.remove(rfd_);
+        rfd_ = wfd_ = -1;
+    }
+
+private:
+    void readable(uint32_t ev) {
+        if (ev & EPOLLOUT) flush();
+        if (!(ev & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
+        char buf[65536];
+        ssize_t n = ::read(rfd_, buf, sizeof buf);
+        if (n > 0) {
+            on_read_(std::string_view(buf, static_cast<size_t>(n)));
+            return;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+        hangup();
+    }
+
+    void hangup() {
+        close();
+        if (on_eof_) on_eof_();
+    }
+
+    void flush() {
+        while (!out_.empty()) {
+            ssize_t n = ::send(wfd_, out_.data(), out_.size(), MSG_NOSIGNAL);
+            if (n < 0 && errno == ENOTSOCK) n = ::write(wfd_, out_.data(), out_.size());
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN) break;
+                out_.clear();
+                return;  // the reader will see the hang-up
+            }
+            out_.erase(0, static_cast<size_t>(n));
+        }
+        bool want = !out_.empty();
+        if (want != watching_out_) {
+            if (wfd_ == rfd_) {
+                (void)loop_.modify(wfd_, want ? (EPOLLIN | EPOLLOUT) : EPOLLIN);
+            } else if (want) {
+                (void)loop_.add(wfd_, EPOLLOUT, [this](uint32_t) { flush(); });
+            } else {
+                loop_.remove(wfd_);
+            }
+            watching_out_ = want;
+        }
+    }
+
+    EventLoop& loop_;
+    int rfd_ = -1, wfd_ = -1;
+    std::string out_;
+    bool watching_out_ = false;
+    std::function<void(std::string_view)> on_read_;
+    std::function<void()> on_eof_;
+};
+
+class SocketChardev : public Chardev {
+public:
+    SocketChardev(ChardevConfig cfg, EventLoop& loop) : Chardev(std::move(cfg), loop), conn_(loop) {}
+    ~SocketChardev() override {
+        conn_.close();
+        if (listen_fd_ >= 0) {
+            loop_.remove(listen_fd_);
+            ::close(listen_fd_);
+        }
+        if (!created_path_.empty()) ::unlink(created_path_.c_str());
+    }
+
+    Status init() {
+        if (cfg_.fd) return init_fd(*cfg_.fd);
+        int fd = -1;
+        if (cfg_.path) {
+            ARMVM_TRY(unix_socket(fd));
+        } else {
+            ARMVM_TRY(tcp_socket(fd));
+        }
+        if (cfg_.server) {
+            listen_fd_ = fd;
+            if (cfg_.wait) {
+                report_info("waiting for connection on: " + filename());
+                int c;
+                do {
+                    c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+                } while (c < 0 && errno == EINTR);
+                if (c < 0) return make_error("accept: " + errstr());
+                pending_conn_ = c;
+            }
+        } else {
+            pending_conn_ = fd;
+        }
+        return ok_status();
+    }
+
+    void attach(Frontend fe) override {
+        fe_ = std::move(fe);
+        attached_ = true;
+        if (pending_conn_ >= 0) {
+            int c = pending_conn_;
+            pending_conn_ = -1;
+            start_conn(c);
+        } else if (listen_fd_ >= 0) {
+            watch_listen();
+        }
+    }
+
+    void write(std::string_view d) override { conn_.write(d); }
+    bool connected() const override { return conn_.is_open(); }
+
+    std::string filename() const override {
+        std::string s;
+        if (cfg_.path)
+            s = "unix:" + *cfg_.path;
+        else if (cfg_.fd)
+            s = "unix:";  // an inherited socket: QEMU shows no address either
+        else
+            s = "tcp:" + cfg_.host.value_or("") + ":" + cfg_.port.value_or("");
+        if (cfg_.server || listen_fd_ >= 0) s += ",server=on";
+        return connected() ? s : "disconnected:" + s;
+    }
+
+private:
+    Status init_fd(int fd) {
+        int type = 0;
+        socklen_t len = sizeof type;
+        if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+            return make_error("fd " + std::to_string(fd) + " is not a socket");
+        int acc = 0;
+        len = sizeof acc;
+        ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len);
+        set_nonblock_cloexec(fd);
+        if (acc) {
+            listen_fd_ = fd;
+        } else {
+            if (cfg_.server) return make_error("fd " + std::to_string(fd) + " is not a listening socket");
+            pending_conn_ = fd;
+        }
+        return ok_status();
+    }
+
+    Status unix_socket(int& out) {
+        const std::string& path = *cfg_.path;
+        sockaddr_un sa{};
+        sa.sun_family = AF_UNIX;
+        if (path.size() >= sizeof sa.sun_path)
+            return make_error("UNIX socket path '" + path + "' is too long");
+        std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+        int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) return make_error("Failed to create socket: " + errstr());
+        if (cfg_.server) {
+            struct stat st {};
+            if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+            if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+                std::string e = errstr();
+                ::close(fd);
+                return make_error("Failed to bind socket to " + path + ": " + e);
+            }
+            created_path_ = path;
+            if (::listen(fd, 16) < 0) {
+                std::string e = errstr();
+                ::close(fd);
+                return make_error("Failed to listen on socket: " + e);
+            }
+        } else if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+            std::string e = errstr();
+            ::close(fd);
+            return make_error("Failed to connect to '" + path + "': " + e);
+        }
+        set_nonblock_cloexec(fd);
+        out = fd;
+        return ok_status();
+    }
+
+    Status tcp_socket(int& out) {
+        addrinfo hints{};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = cfg_.server ? AI_PASSIVE : 0;
+        addrinfo* res = nullptr;
+        std::string host = cfg_.host.value_or("");
+        std::string port = cfg_.port.value_or("");
+        int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
+        if (rc != 0) return make_error("address resolution failed for " + host + ":" + port + ": " + gai_strerror(rc));
+        std::string last = "no address";
+        for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+            int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+            if (fd < 0) continue;
+            int one = 1;
+            if (cfg_.server) {
+                ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+                if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 16) == 0) {
+                    set_nonblock_cloexec(fd);
+                    out = fd;
+                    ::freeaddrinfo(res);
+                    return ok_status();
+                }
+            } else if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+                ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                set_nonblock_cloexec(fd);
+                out = fd;
+                ::freeaddrinfo(res);
+                return ok_status();
+            }
+            last = errstr();
+            ::close(fd);
+        }
+        ::freeaddrinfo(res);
+        if (cfg_.server) return make_error("Failed to find an available port: " + last);
+        return make_error("Failed to connect to '" + host + ":" + port + "': " + last);
+    }
+
+    void watch_listen() {
+        (void)loop_.add(listen_fd_, EPOLLIN, [this](uint32_t) {
+            int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (c < 0) return;
+            // One client at a time, as QEMU: others wait in the backlog.
+            loop_.remove(listen_fd_);
+            start_conn(c);
+        });
+    }
+
+    void start_conn(int c) {
+        set_nonblock_cloexec(c);
+        conn_.open(c, c, [this](std::string_view d) { if (fe_.on_read) fe_.on_read(d); },
+                   [this] {
+                       if (fe_.on_close) fe_.on_close();
+                       if (listen_fd_ >= 0) watch_listen();
+                   });
+        if (fe_.on_open) fe_.on_open();
+    }
+
+    Stream conn_;
+    int listen_fd_ = -1;
+    int pending_conn_ = -1;
+    std::string created_path_;
+};
+
+class FdChardev : public Chardev {
+public:
+    FdChardev(ChardevConfig cfg, EventLoop& loop) : Chardev(std::move(cfg), loop), s_(loop) {}
+    ~FdChardev() override {
+        if (is_stdio_) s_.forget();
+    }
+
+    Status init() {
+        const std::string& b = cfg_.backend;
+        if (b == "null") {
+            return ok_status();
+        }
+        if (b == "file") {
+            int fd = ::open(cfg_.file->c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (cfg_.append ? O_APPEND : O_TRUNC),
+                            0666);
+            if (fd < 0) return make_error("Could not open '" + *cfg_.file + "': " + errstr());
+            wfd_ = fd;
+            return ok_status();
+        }
+        if (b == "stdio") {
+            is_stdio_ = true;
+            rfd_ = 0;
+            wfd_ = 1;
+            return ok_status();
+        }
+        if (b == "pty") {
+            int fd = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+            if (fd < 0 || ::grantpt(fd) < 0 || ::unlockpt(fd) < 0)
+                return make_error("Failed to create PTY: " + errstr());
+            char name[128];
+            if (::ptsname_r(fd, name, sizeof name) != 0) return make_error("ptsname: " + errstr());
+            pty_name_ = name;
+            set_nonblock_cloexec(fd);
+            rfd_ = wfd_ = fd;
+            report_info("char device redirected to " + pty_name_ + " (label " + cfg_.id + ")");
+            return ok_status();
+        }
+        return make_error("'" + b + "' is not a valid char driver name");
+    }
+
+    void attach(Frontend fe) override {
+        fe_ = std::move(fe);
+        attached_ = true;
+        if (rfd_ >= 0 || wfd_ >= 0) {
+            s_.open(rfd_, wfd_, [this](std::string_view d) { if (fe_.on_read) fe_.on_read(d); },
+                    [this] { if (fe_.on_close) fe_.on_close(); });
+        }
+        if (fe_.on_open) fe_.on_open();
+    }
+    void write(std::string_view d) override { s_.write(d); }
+    bool connected() const override { return cfg_.backend != "null"; }
+    std::string filename() const override {
+        if (cfg_.backend == "pty") return "pty:" + pty_name_;
+        if (cfg_.backend == "file") return "file:" + *cfg_.file;
+        return cfg_.backend;
+    }
+
+private:
+    Stream s_;
+    int rfd_ = -1, wfd_ = -1;
+    bool is_stdio_ = false;
+    std::string pty_name_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Chardev>> Chardev::create(const ChardevConfig& cfg, EventLoop& loop) {
+    auto prefix = [&](const Error& e) {
+        return make_error("-" + cfg.option + " " + cfg.origin + ": " + e.msg);
+    };
+    if (cfg.backend == "socket") {
+        auto c = std::make_unique<SocketChardev>(cfg, loop);
+        if (auto st = c->init(); !st) return prefix(st.error());
+        return std::unique_ptr<Chardev>(std::move(c));
+    }
+    auto c = std::make_unique<FdChardev>(cfg, loop);
+    if (auto st = c->init(); !st) return prefix(st.error());
+    return std::unique_ptr<Chardev>(std::move(c));
+}
+
+}  // namespace armvm

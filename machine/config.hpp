@@ -1,0 +1,120 @@
+// Typed configuration of one VM: what the command line (or a test) asks
+// for, after parsing and validation. Machine::create() consumes it.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/json.hpp"
+
+namespace armvm {
+
+// A character device backend (-chardev, or the compat spelling of -qmp,
+// -serial, -monitor: "unix:PATH,server,nowait", "tcp:HOST:PORT", "stdio", ...).
+struct ChardevConfig {
+    std::string id;
+    std::string backend;            // socket | stdio | file | null | pty
+    std::string origin;             // the option text, for messages
+    std::string option = "chardev"; // the option it came from: chardev, qmp, serial
+    // socket
+    std::optional<std::string> path;   // unix socket
+    std::optional<std::string> host;   // tcp
+    std::optional<std::string> port;
+    std::optional<int> fd;             // inherited, already listening/connected
+    bool server = false;
+    bool wait = true;
+    // file
+    std::optional<std::string> file;
+    bool append = false;
+    bool mux = false;
+};
+
+struct MonitorConfig {
+    std::string id;
+    std::string chardev;            // chardev id
+    bool control = true;            // QMP (mode=control); false: HMP readline
+    bool pretty = false;
+    std::string origin;
+};
+
+struct SmpConfig {
+    unsigned cpus = 1, sockets = 1, dies = 1, clusters = 1, cores = 1, threads = 1, maxcpus = 1;
+};
+
+struct CpuConfig {
+    std::string model;              // empty: the machine's default
+    std::optional<bool> pmu;        // pmu=on|off; unset: the model's default
+    std::string origin;
+};
+
+struct MemoryConfig {
+    uint64_t size = 0;              // 0: the machine's default
+    uint64_t slots = 0;
+    uint64_t maxmem = 0;
+};
+
+// A user-created object (-object): kept typed enough for the machine.
+struct ObjectConfig {
+    std::string qom_type;
+    std::string id;
+    Json props = Json::object();
+    std::string origin;
+};
+
+struct DeviceConfig {
+    std::string driver;
+    std::string id;
+    Json props = Json::object();
+    std::string origin;
+};
+
+struct MachineConfig {
+    // -machine
+    std::string machine_type;       // canonical name: "none", "virt-7.2"
+    std::string machine_origin;     // option text for messages
+    Json machine_props = Json::object();   // the merged -machine key=values
+    std::vector<std::string> accels;    // in the order to try: "kvm", "tcg"
+    std::string accel_origin;
+    std::string tcg_thread;             // "", "single", "multi"
+    std::string gic_version;            // "", "2", "3", "host", "max"
+    std::optional<std::string> dumpdtb;
+    bool highmem = true;
+    bool virtualization = false;
+    bool secure = false;
+    bool usb = false;
+    bool dump_guest_core = true;
+    std::optional<std::string> memory_backend;
+
+    CpuConfig cpu;
+    SmpConfig smp;
+    bool smp_given = false;
+    MemoryConfig memory;
+
+    std::string name;               // -name guest=
+    bool debug_threads = false;
+    std::optional<std::string> uuid;
+
+    bool start_paused = false;      // -S
+    bool daemonize = false;
+    std::optional<std::string> pidfile;
+    bool no_shutdown = false;
+    bool no_reboot = false;
+    bool msg_timestamp = false;
+    bool nographic = false;
+    bool nodefaults = false;
+
+    std::vector<ChardevConfig> chardevs;
+    std::vector<MonitorConfig> monitors;
+    std::vector<std::string> serials;   // chardev ids, in order
+    std::vector<ObjectConfig> objects;
+    std::vector<DeviceConfig> devices;
+    std::vector<Json> blockdevs;
+    std::vector<Json> netdevs;
+
+    std::optional<std::string> kernel, initrd, append, dtb, bios;
+    std::optional<std::string> log_file;    // -D
+    std::vector<std::string> log_items;     // -d
+};
+
+}  // namespace armvm

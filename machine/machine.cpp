@@ -1,0 +1,158 @@
+#include "machine/machine.hpp"
+
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "accel/accelerator.hpp"
+#include "base/report.hpp"
+#include "cpu-arm64/models.hpp"
+#include "hw/char/chardev.hpp"
+#include "monitor/qmp_server.hpp"
+
+namespace armvm {
+
+const char* run_state_name(RunState s) {
+    switch (s) {
+    case RunState::Prelaunch: return "prelaunch";
+    case RunState::Running: return "running";
+    case RunState::Paused: return "paused";
+    case RunState::Shutdown: return "shutdown";
+    }
+    return "debug";
+}
+
+Machine::Machine(MachineConfig cfg, EventLoop& loop) : cfg_(std::move(cfg)), loop_(loop) {}
+
+Machine::~Machine() {
+    monitors_.clear();
+    chardevs_.clear();
+    if (ram_) ::munmap(ram_, ram_size_);
+}
+
+Result<std::unique_ptr<Machine>> Machine::create(MachineConfig cfg, EventLoop& loop) {
+    std::unique_ptr<Machine> m(new Machine(std::move(cfg), loop));
+    m->type_ = find_machine_type(m->cfg_.machine_type);
+    if (!m->type_) return make_error("unsupported machine type '" + m->cfg_.machine_type + "'");
+    ARMVM_TRY(m->choose_accel());
+    ARMVM_TRY(m->build());
+    return m;
+}
+
+Status Machine::choose_accel() {
+    const auto& list = cfg_.accels;
+    for (size_t i = 0; i < list.size(); ++i) {
+        const std::string& a = list[i];
+        Status st = ok_status();
+        if (a == "kvm") st = kvm_arm64_available();
+        if (st) {
+            accel_ = a;
+            break;
+        }
+        if (i + 1 == list.size())
+            return make_error((cfg_.accel_origin.empty() ? "" : cfg_.accel_origin + ": ") + st.error().msg);
+        report_info((cfg_.accel_origin.empty() ? "" : cfg_.accel_origin + ": ") + st.error().msg);
+        report_info("falling back to " + list[i + 1]);
+    }
+    if (const CpuModel* cpu = find_cpu_model(cfg_.cpu.model); cpu && cpu->needs_kvm && accel_ != "kvm")
+        return make_error("-cpu " + cfg_.cpu.origin + ": The CPU type '" + cpu->name + "' requires KVM");
+    return ok_status();
+}
+
+Status Machine::build() {
+    if (type_->runs_cpus) {
+        // Guest RAM: one host mapping, reserved lazily (touched pages only).
+        ram_size_ = cfg_.memory.size;
+        ram_ = ::mmap(nullptr, ram_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                      -1, 0);
+        if (ram_ == MAP_FAILED) {
+            ram_ = nullptr;
+            return make_error("-m: cannot allocate " + std::to_string(ram_size_ >> 20) +
+                              " MiB of guest RAM: " + std::strerror(errno));
+        }
+        for (const auto* f : {&cfg_.kernel, &cfg_.initrd, &cfg_.dtb, &cfg_.bios}) {
+            if (!*f) continue;
+            int fd = ::open((*f)->c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) {
+                const char* what = f == &cfg_.kernel ? "kernel" : f == &cfg_.initrd ? "initrd"
+                                                    : f == &cfg_.dtb   ? "dtb" : "bios";
+                return make_error(std::string("-") + what + " " + **f + ": could not load " + what + " '" +
+                                  **f + "': " + std::strerror(errno));
+            }
+            ::close(fd);
+        }
+        if (cfg_.dumpdtb)
+            return make_error("-machine " + cfg_.machine_origin +
+                              ": dumpdtb: the virt board's device tree is not built yet");
+        if (!cfg_.start_paused)
+            return make_error("-machine " + cfg_.machine_origin +
+                              ": the virt board cannot run guest code yet; start it with -S");
+    }
+    for (const auto& cc : cfg_.chardevs) {
+        auto ch = Chardev::create(cc, loop_);
+        if (!ch) return ch.error();
+        chardevs_.push_back(std::move(ch.value()));
+    }
+    for (const auto& mc : cfg_.monitors) {
+        Chardev* ch = nullptr;
+        for (auto& c : chardevs_)
+            if (c->id() == mc.chardev) ch = c.get();
+        if (!ch) return make_error("-mon " + mc.origin + ": chardev \"" + mc.chardev + "\" not found");
+        if (ch->frontend_attached())
+            return make_error("-mon " + mc.origin + ": chardev \"" + mc.chardev + "\" is already in use");
+        monitors_.push_back(std::make_unique<QmpMonitor>(*this, *ch, mc));
+    }
+    for (auto& mon : monitors_) mon->start();
+    return ok_status();
+}
+
+Status Machine::cont() {
+    if (state_ == RunState::Running) return ok_status();
+    if (state_ == RunState::Shutdown)
+        return make_error("Resetting the Virtual Machine is required");
+    if (type_->runs_cpus) return make_error("the virt board cannot run guest code yet");
+    state_ = RunState::Running;
+    emit_event("RESUME");
+    return ok_status();
+}
+
+Status Machine::stop() {
+    if (state_ == RunState::Running) {
+        state_ = RunState::Paused;
+        emit_event("STOP");
+    } else if (state_ == RunState::Prelaunch) {
+        // QEMU stays in "prelaunch" but will not autostart: nothing to do.
+    }
+    return ok_status();
+}
+
+void Machine::request_quit(bool guest, const std::string& reason) {
+    if (quit_requested_) return;
+    quit_requested_ = true;
+    quit_event_ = Json{{"guest", guest}, {"reason", reason}};
+    if (reason == "host-signal") after_monitor_input();
+}
+
+void Machine::after_monitor_input() {
+    // As in QEMU, the SHUTDOWN event follows the reply to "quit".
+    if (!quit_requested_) return;
+    if (!quit_event_.is_null()) emit_event("SHUTDOWN", quit_event_);
+    quit_event_ = Json();
+    loop_.stop();
+}
+
+void Machine::emit_event(const std::string& name, const Json& data) {
+    timeval tv;
+    gettimeofday(&tv, nullptr);
+    Json ev = {{"timestamp", {{"seconds", static_cast<int64_t>(tv.tv_sec)},
+                              {"microseconds", static_cast<int64_t>(tv.tv_usec)}}},
+               {"event", name}};
+    if (!data.is_null()) ev["data"] = data;
+    for (auto& m : monitors_) m->send_event(ev);
+}
+
+}  // namespace armvm

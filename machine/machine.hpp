@@ -1,0 +1,77 @@
+// The Machine owns everything on a VM's path (DESIGN.md): configuration,
+// the accelerator choice, guest RAM, chardevs, monitors and run state. No
+// globals: two machines can live in one process.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/event_loop.hpp"
+#include "base/json.hpp"
+#include "base/result.hpp"
+#include "machine/config.hpp"
+#include "machine/registry.hpp"
+
+namespace armvm {
+
+class Chardev;
+class QmpMonitor;
+
+// QEMU's RunState names, as query-status reports them.
+enum class RunState { Prelaunch, Running, Paused, Shutdown };
+const char* run_state_name(RunState s);
+
+class Machine {
+public:
+    // Builds the machine: chooses the accelerator, allocates RAM, opens
+    // chardevs (monitor sockets listen when this returns) and monitors.
+    static Result<std::unique_ptr<Machine>> create(MachineConfig cfg, EventLoop& loop);
+    ~Machine();
+    Machine(const Machine&) = delete;
+    Machine& operator=(const Machine&) = delete;
+
+    const MachineConfig& config() const { return cfg_; }
+    const MachineType& type() const { return *type_; }
+    const std::string& accel() const { return accel_; }
+    bool kvm_enabled() const { return accel_ == "kvm"; }
+    RunState state() const { return state_; }
+    bool running() const { return state_ == RunState::Running; }
+    const std::vector<std::unique_ptr<Chardev>>& chardevs() const { return chardevs_; }
+
+    // Leaves prelaunch/paused for running (RESUME event).
+    Status cont();
+    // Pauses (STOP event).
+    Status stop();
+    // Ends the process after the current monitor input is answered:
+    // SHUTDOWN {"guest": guest, "reason": reason}.
+    void request_quit(bool guest, const std::string& reason);
+    bool quit_requested() const { return quit_requested_; }
+    void after_monitor_input();
+
+    // Migration capabilities as set by migrate-set-capabilities (armvm
+    // does not migrate; libvirt requires "events" to be settable).
+    std::map<std::string, bool> migration_caps = {{"events", false}};
+
+    // Broadcast to every negotiated QMP client, with QEMU's timestamp.
+    void emit_event(const std::string& name, const Json& data = Json());
+
+private:
+    Machine(MachineConfig cfg, EventLoop& loop);
+    Status choose_accel();
+    Status build();
+
+    MachineConfig cfg_;
+    EventLoop& loop_;
+    const MachineType* type_ = nullptr;
+    std::string accel_;
+    RunState state_ = RunState::Prelaunch;
+    bool quit_requested_ = false;
+    Json quit_event_;
+    void* ram_ = nullptr;
+    size_t ram_size_ = 0;
+    std::vector<std::unique_ptr<Chardev>> chardevs_;
+    std::vector<std::unique_ptr<QmpMonitor>> monitors_;
+};
+
+}  // namespace armvm

@@ -1,0 +1,138 @@
+// The rest of libvirt's probe and start-up set: TPM, command-line options,
+// migration capabilities, chardevs, block nodes, and the hot-plug commands
+// whose schema entries switch libvirt to JSON -device/-object/-netdev.
+#include "hw/char/chardev.hpp"
+#include "machine/machine.hpp"
+#include "monitor/dispatch.hpp"
+
+namespace armvm {
+
+namespace {
+
+// query-command-line-options: the QemuOpts groups and their parameters.
+// "sandbox" is absent on purpose: libvirt adds -sandbox only if it is listed,
+// and armvm has no seccomp filter yet.
+struct OptGroup {
+    const char* option;
+    std::vector<std::pair<const char*, const char*>> params;  // name, type
+};
+
+const std::vector<OptGroup>& opt_groups() {
+    static const std::vector<OptGroup> g = {
+        {"machine", {{"type", "string"}, {"accel", "string"}, {"gic-version", "string"}, {"dumpdtb", "string"},
+                     {"highmem", "boolean"}, {"usb", "boolean"}, {"dump-guest-core", "boolean"},
+                     {"memory-backend", "string"}}},
+        {"accel", {{"accel", "string"}, {"thread", "string"}}},
+        {"smp-opts", {{"cpus", "number"}, {"sockets", "number"}, {"cores", "number"}, {"threads", "number"},
+                      {"maxcpus", "number"}}},
+        {"memory", {{"size", "size"}, {"slots", "number"}, {"maxmem", "size"}}},
+        {"name", {{"guest", "string"}, {"process", "string"}, {"debug-threads", "boolean"}}},
+        {"chardev", {{"backend", "string"}, {"id", "string"}, {"path", "string"}, {"host", "string"},
+                     {"port", "string"}, {"fd", "string"}, {"server", "boolean"}, {"wait", "boolean"},
+                     {"mux", "boolean"}, {"append", "boolean"}}},
+        {"mon", {{"mode", "string"}, {"chardev", "string"}, {"pretty", "boolean"}}},
+        {"rtc", {{"base", "string"}, {"clock", "string"}, {"driftfix", "string"}}},
+        {"boot-opts", {{"order", "string"}, {"once", "string"}, {"menu", "boolean"}, {"strict", "boolean"},
+                       {"splash", "string"}, {"splash-time", "number"}, {"reboot-timeout", "number"}}},
+        {"msg", {{"timestamp", "boolean"}, {"guest-name", "boolean"}}},
+        {"overcommit", {{"mem-lock", "boolean"}, {"cpu-pm", "boolean"}}},
+        {"add-fd", {{"fd", "number"}, {"set", "number"}, {"opaque", "string"}}},
+    };
+    return g;
+}
+
+}  // namespace
+
+void register_misc_commands(CommandTable& t) {
+    Schema& s = t.schema();
+    s.enumeration("TpmModel", {"tpm-tis", "tpm-crb", "tpm-spapr"});
+    s.enumeration("TpmType", {"passthrough", "emulator"});
+    t.add("query-tpm-models", "", "[TpmModel]", [](QmpContext&, const Json&) -> Result<Json> {
+        return Json::array();  // no TPM device
+    });
+    t.add("query-tpm-types", "", "[TpmType]", [](QmpContext&, const Json&) -> Result<Json> {
+        return Json::array();
+    });
+
+    s.enumeration("CommandLineParameterType", {"string", "boolean", "number", "size"});
+    s.object("CommandLineParameterInfo",
+             {{"name", "str"}, {"type", "CommandLineParameterType"}, {"*help", "str"}, {"*default", "str"}});
+    s.object("CommandLineOptionInfo", {{"option", "str"}, {"parameters", "[CommandLineParameterInfo]"}});
+    s.object("q_obj_query-command-line-options-arg", {{"*option", "str"}});
+    t.add("query-command-line-options", "q_obj_query-command-line-options-arg", "[CommandLineOptionInfo]",
+          [](QmpContext&, const Json& a) -> Result<Json> {
+              std::string want = a.value("option", "");
+              Json out = Json::array();
+              for (const auto& g : opt_groups()) {
+                  if (!want.empty() && want != g.option) continue;
+                  Json params = Json::array();
+                  for (const auto& [n, ty] : g.params) params.push_back({{"name", n}, {"type", ty}});
+                  out.push_back({{"parameters", params}, {"option", g.option}});
+              }
+              if (!want.empty() && out.empty()) return make_error("invalid option name: " + want);
+              return out;
+          });
+
+    s.enumeration("MigrationCapability", {"events"});
+    s.object("MigrationCapabilityStatus", {{"capability", "MigrationCapability"}, {"state", "bool"}});
+    t.add("query-migrate-capabilities", "", "[MigrationCapabilityStatus]",
+          [](QmpContext& ctx, const Json&) -> Result<Json> {
+              Json out = Json::array();
+              for (const auto& [k, v] : ctx.machine.migration_caps) out.push_back({{"state", v}, {"capability", k}});
+              return out;
+          });
+    s.object("q_obj_migrate-set-capabilities-arg", {{"capabilities", "[MigrationCapabilityStatus]"}});
+    t.add("migrate-set-capabilities", "q_obj_migrate-set-capabilities-arg", "",
+          [](QmpContext& ctx, const Json& a) -> Result<Json> {
+              for (const auto& c : a["capabilities"])
+                  ctx.machine.migration_caps[c["capability"].get<std::string>()] = c["state"].get<bool>();
+              return Json::object();
+          });
+
+    s.object("ChardevInfo", {{"label", "str"}, {"filename", "str"}, {"frontend-open", "bool"}});
+    t.add("query-chardev", "", "[ChardevInfo]", [](QmpContext& ctx, const Json&) -> Result<Json> {
+        Json out = Json::array();
+        for (const auto& c : ctx.machine.chardevs())
+            out.push_back({{"frontend-open", c->frontend_attached() && c->connected()},
+                           {"filename", c->filename()},
+                           {"label", c->id()}});
+        return out;
+    });
+
+    s.object("ImageInfo", {{"filename", "str"}, {"format", "str"}, {"virtual-size", "int"}});
+    s.object("BlockDeviceInfo", {{"file", "str"}, {"*node-name", "str"}, {"ro", "bool"}, {"drv", "str"},
+                                 {"image", "ImageInfo"}});
+    s.object("q_obj_query-named-block-nodes-arg", {{"*flat", "bool"}});
+    t.add("query-named-block-nodes", "q_obj_query-named-block-nodes-arg", "[BlockDeviceInfo]",
+          [](QmpContext&, const Json&) -> Result<Json> {
+              return Json::array();  // no block devices yet
+          });
+    s.object("BlockInfo", {{"device", "str"}, {"*qdev", "str"}, {"type", "str"}, {"removable", "bool"},
+                           {"locked", "bool"}, {"*inserted", "BlockDeviceInfo"}});
+    t.add("query-block", "", "[BlockInfo]", [](QmpContext&, const Json&) -> Result<Json> {
+        return Json::array();
+    });
+
+    // Hot-plug. The schema entries matter to libvirt even before hot-plug
+    // does: "json-cli-hotplug", ObjectType with "secret" and NetClientDriver
+    // with "dgram" make it use the JSON forms of -device/-object/-netdev.
+    s.object("q_obj_device_add-arg", {{"driver", "str"}, {"*bus", "str"}, {"*id", "str"}}, true);
+    t.add("device_add", "q_obj_device_add-arg", "",
+          [](QmpContext&, const Json& a) -> Result<Json> {
+              return make_error("Device '" + a["driver"].get<std::string>() + "' cannot be hot-plugged on this machine");
+          },
+          {"json-cli", "json-cli-hotplug"});
+    s.enumeration("ObjectType", {"memory-backend-file", "memory-backend-ram", "secret"});
+    s.object("ObjectOptions", {{"qom-type", "ObjectType"}, {"id", "str"}}, true);
+    t.add("object-add", "ObjectOptions", "", [](QmpContext&, const Json& a) -> Result<Json> {
+        return make_error("object-add of '" + a["qom-type"].get<std::string>() + "' at run time is not supported");
+    });
+    s.enumeration("NetClientDriver", {"none", "nic", "user", "tap", "l2tpv3", "socket", "stream", "dgram",
+                                      "vde", "bridge", "hubport", "netmap", "vhost-user", "vhost-vdpa"});
+    s.object("Netdev", {{"id", "str"}, {"type", "NetClientDriver"}}, true);
+    t.add("netdev_add", "Netdev", "", [](QmpContext&, const Json& a) -> Result<Json> {
+        return make_error("network backend '" + a["type"].get<std::string>() + "' is not supported");
+    });
+}
+
+}  // namespace armvm
