@@ -221,3 +221,33 @@ class Daemon:
         if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
             wait_pid(pid)
+
+
+class Foreground:
+    """armvm in the foreground (as libvirt runs domains) with one QMP socket."""
+
+    def __init__(self, tmp, extra=None, machine="none"):
+        self.sock = os.path.join(tmp, "qmp.sock")
+        self.args = ["-machine", machine, "-nodefaults", "-display", "none",
+                     "-qmp", f"unix:{self.sock},server=on,wait=off"] + (extra or [])
+        self.proc = subprocess.Popen([armvm_path()] + self.args, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def qmp(self):
+        q = Qmp.connect_unix(self.sock)
+        q.negotiate()
+        return q
+
+    def wait(self, timeout=5):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        out, err = self.proc.communicate()
+        return err
