@@ -176,7 +176,7 @@ Status Parser::opt_smp(const std::string& arg) {
     if (s.clusters > 1) return make_error("clusters not supported by this machine's CPU topology");
     s.dies = 1;
     s.clusters = 1;
-    // The arithmetic of QEMU >= 6.2 (cores preferred over sockets).
+    // The arithmetic of QEMU >= 6.2 machines (cores preferred over sockets).
     unsigned cpus = s.cpus, sockets = s.sockets, cores = s.cores, threads = s.threads, maxcpus = s.maxcpus;
     if (cpus == 0 && maxcpus == 0) {
         sockets = sockets ? sockets : 1;
@@ -184,13 +184,13 @@ Status Parser::opt_smp(const std::string& arg) {
         threads = threads ? threads : 1;
     } else {
         maxcpus = maxcpus ? maxcpus : cpus;
-        if (sockets == 0) {
-            cores = cores ? cores : 1;
-            threads = threads ? threads : 1;
-            sockets = maxcpus / (cores * threads);
-        } else if (cores == 0) {
+        if (cores == 0) {
+            sockets = sockets ? sockets : 1;
             threads = threads ? threads : 1;
             cores = maxcpus / (sockets * threads);
+        } else if (sockets == 0) {
+            threads = threads ? threads : 1;
+            sockets = maxcpus / (cores * threads);
         }
         if (threads == 0) threads = maxcpus / std::max(1u, sockets * cores);
     }
@@ -640,6 +640,7 @@ Result<CliOutcome> parse_command_line(const std::vector<std::string>& args) {
     for (const auto& o : parsed.options) {
         if (o.position_key >= 0 || o.unregistered) {
             std::string word = o.original_tokens.empty() ? "" : o.original_tokens.front();
+            if (!word.empty() && word[0] == '-') return make_error(word + ": invalid option");
             return make_error(word + ": disk images on the command line are not supported; use -drive");
         }
         const std::string& name = o.string_key;
