@@ -99,8 +99,16 @@ def pid_alive(pid):
 
 def stderr_lines(p):
     """stderr without the accelerator fall-back notes that QEMU prints too."""
-    return [l for l in p.stderr.strip().splitlines()
-            if not (l.endswith("KVM cannot run arm64 guests on this host") or l == "armvm: falling back to tcg")]
+    lines = p.stderr.strip().splitlines()
+    out = []
+    i = 0
+    while i < len(lines):
+        if i + 1 < len(lines) and lines[i + 1].startswith("armvm: falling back to "):
+            i += 2
+            continue
+        out.append(lines[i])
+        i += 1
+    return out
 
 
 def run_armvm(args, timeout=10, env=None, **kw):

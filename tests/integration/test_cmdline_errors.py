@@ -1,0 +1,65 @@
+"""Invalid command lines against the real binary: one line in QEMU's shape
+on stderr, exit 1, nothing left behind, never a hang or a crash."""
+import os
+
+import pytest
+
+from armvm_test import run_armvm, stderr_lines
+
+BAD = [
+    ["-machine", "virt,gic-version=5"],
+    ["-cpu", "foo"],
+    ["-smp", "9"],
+    ["-m", "foo"],
+    ["-foo"],
+    ["-device", "virtio-gpu-pci"],
+    ["-chardev", "socket,id=x"],
+    ["-mon", "chardev=nope,mode=control"],
+    ["-object", '{"qom-type":'],
+    ["-accel", "kvm"],
+    ["-cpu", "host", "-S"],
+    ["-machine", "none", "-qmp", "unix:/nonexistent-dir/x.sock,server=on,wait=off"],
+]
+
+
+@pytest.mark.parametrize("args", BAD, ids=[" ".join(a) for a in BAD])
+def test_bad_option_fails_cleanly(tmp_path, args):
+    sock = tmp_path / "q.sock"
+    pid = tmp_path / "q.pid"
+    full = ["-qmp", f"unix:{sock},server=on,wait=off", "-pidfile", str(pid)] + args
+    p = run_armvm(full, timeout=5, cwd=str(tmp_path))
+    assert p.returncode == 1
+    lines = stderr_lines(p)
+    assert len(lines) == 1 and lines[0].startswith("armvm: -"), p.stderr
+    assert p.stdout == ""
+    assert os.listdir(tmp_path) == []
+
+
+def test_bad_option_with_daemonize_fails_in_the_parent(tmp_path):
+    p = run_armvm(["-machine", "virt,gic-version=5", "-daemonize", "-pidfile", str(tmp_path / "p")])
+    assert p.returncode == 1
+    assert stderr_lines(p) == ["armvm: -machine virt,gic-version=5: gic-version must be 2, 3, host or max"]
+    assert os.listdir(tmp_path) == []
+
+
+def test_help_and_version():
+    p = run_armvm(["-version"])
+    assert p.returncode == 0 and p.stdout.startswith("QEMU emulator version 7.2.0 (armvm ")
+    p = run_armvm(["-machine", "help"])
+    assert p.returncode == 0 and "virt-7.2" in p.stdout and "none" in p.stdout
+    p = run_armvm(["-cpu", "help"])
+    assert p.returncode == 0 and "neoverse-n1" in p.stdout
+    p = run_armvm(["-accel", "help"])
+    assert p.returncode == 0 and "tcg" in p.stdout
+    p = run_armvm(["-h"])
+    assert p.returncode == 0 and "-machine" in p.stdout
+
+
+def test_accel_fallback_message(tmp_path):
+    p = run_armvm(["-machine", "none,accel=kvm:tcg", "-S", "-qmp", f"unix:{tmp_path}/s,server=on,wait=off",
+                   "-daemonize", "-pidfile", f"{tmp_path}/p"])
+    assert p.returncode == 0
+    assert p.stderr.splitlines() == [
+        "armvm: -machine none,accel=kvm:tcg: KVM cannot run arm64 guests on this host",
+        "armvm: falling back to tcg"]
+    os.kill(int(open(f"{tmp_path}/p").read()), 15)

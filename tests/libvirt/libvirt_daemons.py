@@ -1,0 +1,67 @@
+"""Start Debian's virtlogd and libvirtd as root without systemd
+(LIBVIRT.md §7), and stop them by pid."""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+
+class LibvirtDaemons:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="armvm-libvirt-")
+        os.chmod(self.dir, 0o755)
+        self.pids = []
+
+    def _start(self, argv, pidfile):
+        subprocess.run(argv + ["--daemon", "--pid-file", pidfile], check=True, timeout=30)
+        end = time.time() + 10
+        while time.time() < end:
+            try:
+                with open(pidfile) as f:
+                    pid = int(f.read().strip())
+                self.pids.append(pid)
+                return pid
+            except (OSError, ValueError):
+                time.sleep(0.05)
+        raise RuntimeError(f"{argv[0]} did not write {pidfile}")
+
+    def start(self):
+        if subprocess.run(["pgrep", "-x", "libvirtd"], capture_output=True).returncode == 0:
+            raise RuntimeError("a libvirtd is already running; stop it first")
+        self._start(["virtlogd"], os.path.join(self.dir, "virtlogd.pid"))
+        self._start(["libvirtd"], os.path.join(self.dir, "libvirtd.pid"))
+        end = time.time() + 20
+        while time.time() < end:
+            r = subprocess.run(["virsh", "-c", "qemu:///system", "version"], capture_output=True, timeout=30)
+            if r.returncode == 0:
+                return
+            time.sleep(0.2)
+        raise RuntimeError("libvirtd does not answer")
+
+    def install_emulator(self, src):
+        """A copy the libvirt-qemu user can execute, with a fresh ctime so
+        libvirt probes it for real instead of using a cached result."""
+        dst = os.path.join(self.dir, "armvm")
+        shutil.copy2(src, dst)
+        os.chmod(dst, 0o755)
+        return dst
+
+    def stop(self):
+        for pid in reversed(self.pids):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+            end = time.time() + 10
+            while time.time() < end:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.05)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        self.pids = []
+        shutil.rmtree(self.dir, ignore_errors=True)
