@@ -145,7 +145,7 @@ Status validate_chardevs(MachineConfig& c) {
 }  // namespace
 
 Status validate_config(MachineConfig& c) {
-    std::string type = c.machine_props.value("type", "");
+    std::string type = OptReader(c.machine_props).str("type").value_or("");
     const MachineType* mt = nullptr;
     if (type.empty()) {
         for (const auto& t : machine_types())
