@@ -24,12 +24,14 @@ def armvm_path():
 PROBE_ARGS = ["-S", "-no-user-config", "-nodefaults", "-nographic", "-machine", "none,accel=kvm:tcg"]
 
 
-def become_subreaper():
+def become_subreaper(on=True):
     """Orphaned daemons get re-parented to this process, so tests can reap
-    them and see their exit status (and prove no zombie is left)."""
+    them and see their exit status (and prove no zombie is left). Turned
+    off around libvirtd: it must reap its own probe daemons (a zombie
+    answers kill(pid, 0), and libvirt waits for the pid to vanish)."""
     libc = ctypes.CDLL(None, use_errno=True)
     PR_SET_CHILD_SUBREAPER = 36
-    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1 if on else 0, 0, 0, 0)
 
 
 def zombie_children():

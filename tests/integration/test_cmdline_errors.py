@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from armvm_test import run_armvm, stderr_lines
+from armvm_test import run_armvm, stderr_lines, wait_pid
 
 BAD = [
     ["-machine", "virt,gic-version=5"],
@@ -62,4 +62,6 @@ def test_accel_fallback_message(tmp_path):
     assert p.stderr.splitlines() == [
         "armvm: -machine none,accel=kvm:tcg: KVM cannot run arm64 guests on this host",
         "armvm: falling back to tcg"]
-    os.kill(int(open(f"{tmp_path}/p").read()), 15)
+    pid = int(open(f"{tmp_path}/p").read())
+    os.kill(pid, 15)
+    assert wait_pid(pid) == 0

@@ -51,10 +51,13 @@ def test_sigterm_emits_shutdown_host_signal(tmp_path):
     assert d.start().returncode == 0
     q = Qmp.connect_unix(d.sock)
     q.negotiate()
-    os.kill(d.pid(), 15)
+    pid = d.pid()
+    os.kill(pid, 15)
     ev = q.wait_event("SHUTDOWN")
     assert ev["data"] == {"guest": False, "reason": "host-signal"}
     assert set(ev["timestamp"]) == {"seconds", "microseconds"}
+    assert wait_pid(pid) == 0
+    assert not os.path.exists(d.pidfile) and not os.path.exists(d.sock)
 
 
 def test_pidfile_is_locked_against_a_second_instance(tmp_path):

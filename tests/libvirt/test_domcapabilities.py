@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from armvm_test import armvm_path
+from armvm_test import armvm_path, become_subreaper
 from libvirt_daemons import LibvirtDaemons
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="libvirtd must run as root")
@@ -15,10 +15,12 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="libvirtd must run as 
 
 @pytest.fixture(scope="module")
 def daemons():
+    become_subreaper(False)
     d = LibvirtDaemons()
     d.start()
     yield d
     d.stop()
+    become_subreaper(True)
 
 
 def domcaps(emulator, machine="virt"):
