@@ -12,6 +12,7 @@
 #include "base/report.hpp"
 #include "cpu-arm64/models.hpp"
 #include "hw/char/chardev.hpp"
+#include "machine/ram.hpp"
 #include "monitor/qmp_server.hpp"
 
 namespace armvm {
@@ -31,7 +32,6 @@ Machine::Machine(MachineConfig cfg, EventLoop& loop) : cfg_(std::move(cfg)), loo
 Machine::~Machine() {
     monitors_.clear();
     chardevs_.clear();
-    if (ram_) ::munmap(ram_, ram_size_);
 }
 
 Result<std::unique_ptr<Machine>> Machine::create(MachineConfig cfg, EventLoop& loop) {
@@ -65,15 +65,12 @@ Status Machine::choose_accel() {
 
 Status Machine::build() {
     if (type_->runs_cpus) {
-        // Guest RAM: one host mapping, reserved lazily (touched pages only).
-        ram_size_ = cfg_.memory.size;
-        ram_ = ::mmap(nullptr, ram_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                      -1, 0);
-        if (ram_ == MAP_FAILED) {
-            ram_ = nullptr;
-            return make_error("-m: cannot allocate " + std::to_string(ram_size_ >> 20) +
-                              " MiB of guest RAM: " + std::strerror(errno));
-        }
+        const ObjectConfig* backend = nullptr;
+        for (const auto& o : cfg_.objects)
+            if (cfg_.memory_backend && o.id == *cfg_.memory_backend) backend = &o;
+        auto ram = GuestRam::create(cfg_.memory.size, backend);
+        if (!ram) return ram.error();
+        ram_ = std::move(ram.value());
         for (const auto* f : {&cfg_.kernel, &cfg_.initrd, &cfg_.dtb, &cfg_.bios}) {
             if (!*f) continue;
             int fd = ::open((*f)->c_str(), O_RDONLY | O_CLOEXEC);

@@ -16,6 +16,7 @@
 namespace armvm {
 
 class Chardev;
+class GuestRam;
 class QmpMonitor;
 
 // QEMU's RunState names, as query-status reports them.
@@ -68,8 +69,7 @@ private:
     RunState state_ = RunState::Prelaunch;
     bool quit_requested_ = false;
     Json quit_event_;
-    void* ram_ = nullptr;
-    size_t ram_size_ = 0;
+    std::unique_ptr<GuestRam> ram_;
     std::vector<std::unique_ptr<Chardev>> chardevs_;
     std::vector<std::unique_ptr<QmpMonitor>> monitors_;
 };

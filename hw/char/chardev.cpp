@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -150,9 +151,12 @@ public:
             if (cfg_.wait) {
                 report_info("waiting for connection on: " + filename());
                 int c;
-                do {
+                for (;;) {
+                    pollfd pfd{listen_fd_, POLLIN, 0};
+                    ::poll(&pfd, 1, -1);  // the listener is non-blocking
                     c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-                } while (c < 0 && errno == EINTR);
+                    if (c >= 0 || (errno != EINTR && errno != EAGAIN)) break;
+                }
                 if (c < 0) return make_error("accept: " + errstr());
                 pending_conn_ = c;
             }
