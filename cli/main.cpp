@@ -58,6 +58,11 @@ int run(const MachineConfig& config, DaemonHandshake& hs) {
     auto machine = Machine::create(config, **loop);
     if (!machine) return fail_startup(hs, machine.error().msg);
     Machine& m = **machine;
+    if (m.dumped_dtb()) {
+        report_info("info: dtb dumped to " + *config.dumpdtb + ". Exiting.");
+        hs.ready();
+        return 0;
+    }
 
     (void)(*loop)->add(sfd, 0x001 /*EPOLLIN*/, [&](uint32_t) {
         signalfd_siginfo si;

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "accel/accelerator.hpp"
@@ -13,6 +14,7 @@
 #include "cpu-arm64/models.hpp"
 #include "hw/char/chardev.hpp"
 #include "machine/ram.hpp"
+#include "machine/virt/fdt.hpp"
 #include "monitor/qmp_server.hpp"
 
 namespace armvm {
@@ -82,9 +84,22 @@ Status Machine::build() {
             }
             ::close(fd);
         }
-        if (cfg_.dumpdtb)
-            return make_error("-machine " + cfg_.machine_origin +
-                              ": dumpdtb: the virt board's device tree is not built yet");
+        auto gic = virt::resolve_gic_version(cfg_, kvm_enabled());
+        if (!gic) return gic.error();
+        auto fdt = virt::build_fdt(cfg_, *gic);
+        if (!fdt) return fdt.error();
+        fdt_ = std::move(fdt.value());
+        if (cfg_.dumpdtb) {
+            // As QEMU: write the tree and end the run (main() exits 0).
+            FILE* f = std::fopen(cfg_.dumpdtb->c_str(), "wb");
+            if (!f || std::fwrite(fdt_.data(), 1, fdt_.size(), f) != fdt_.size() || std::fclose(f) != 0) {
+                if (f) std::fclose(f);
+                return make_error("-machine " + cfg_.machine_origin + ": cannot write '" + *cfg_.dumpdtb +
+                                  "': " + std::strerror(errno));
+            }
+            dumped_dtb_ = true;
+            return ok_status();
+        }
         if (!cfg_.start_paused)
             return make_error("-machine " + cfg_.machine_origin +
                               ": the virt board cannot run guest code yet; start it with -S");

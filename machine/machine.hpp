@@ -2,6 +2,7 @@
 // the accelerator choice, guest RAM, chardevs, monitors and run state. No
 // globals: two machines can live in one process.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -39,6 +40,10 @@ public:
     RunState state() const { return state_; }
     bool running() const { return state_ == RunState::Running; }
     const std::vector<std::unique_ptr<Chardev>>& chardevs() const { return chardevs_; }
+    // The guest's device tree blob (virt).
+    const std::vector<uint8_t>& fdt() const { return fdt_; }
+    // -machine dumpdtb=FILE: the tree was written; the run ends here.
+    bool dumped_dtb() const { return dumped_dtb_; }
 
     // Leaves prelaunch/paused for running (RESUME event).
     Status cont();
@@ -70,6 +75,8 @@ private:
     bool quit_requested_ = false;
     Json quit_event_;
     std::unique_ptr<GuestRam> ram_;
+    std::vector<uint8_t> fdt_;
+    bool dumped_dtb_ = false;
     std::vector<std::unique_ptr<Chardev>> chardevs_;
     std::vector<std::unique_ptr<QmpMonitor>> monitors_;
 };

@@ -65,6 +65,8 @@ Status validate_machine(MachineConfig& c, const MachineType& mt) {
     if (auto acpi = r.str("acpi"); acpi && *acpi != "off" && *acpi != "auto" && *acpi != "on")
         return E("Parameter 'acpi' does not accept value '" + *acpi + "'");
     if (c.virtualization) return E("virtualization=on (EL2) is not supported yet");
+    if (c.append && !c.kernel) return make_error("-append: only allowed with -kernel option");
+    if (c.initrd && !c.kernel) return make_error("-initrd: only allowed with -kernel option");
     if (c.secure) return E("secure=on (EL3) is not supported yet");
     return ok_status();
 }

@@ -176,6 +176,8 @@ TEST_CASE("cmdline: the error messages", "[cmdline]") {
         {{"-machine", "virt,memory-backend=nope", "-S"}, "-machine virt,memory-backend=nope: Memory backend 'nope' not found"},
         {{"disk.img"}, "disk.img: disk images on the command line are not supported; use -drive"},
         {{"-nographic", "-daemonize", "-machine", "none"}, "-nographic cannot be used with -daemonize"},
+        {{"-append", "x"}, "-append: only allowed with -kernel option"},
+        {{"-initrd", "/x"}, "-initrd: only allowed with -kernel option"},
         {{"-machine", "virt,virtualization=on"}, "-machine virt,virtualization=on: virtualization=on (EL2) is not supported yet"},
     };
     for (const auto& c : cases) {

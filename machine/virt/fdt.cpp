@@ -1,0 +1,232 @@
+// The virt board's device tree, one function per node (DESIGN.md habit 7).
+// Node and property names follow QEMU's hw/arm/virt.c so that guests and
+// tools see the same tree; bindings cited per node.
+#include "machine/virt/fdt.hpp"
+
+#include <sys/random.h>
+
+#include <cstdio>
+
+#include "cpu-arm64/models.hpp"
+#include "machine/fdt/fdt.hpp"
+#include "machine/virt/memmap.hpp"
+
+namespace armvm::virt {
+
+namespace {
+
+// phandles, as fixed numbers (QEMU allocates from 0x8000 too).
+constexpr uint32_t kPhClock = 0x8000, kPhGic = 0x8001, kPhMsi = 0x8002, kPhCpu0 = 0x8003;
+
+// Interrupt specifier cells (Documentation/devicetree/bindings/interrupt-
+// controller/arm,gic.yaml): type (0 SPI, 1 PPI), number, flags.
+constexpr uint32_t kIrqSpi = 0, kIrqPpi = 1, kLevelHi = 4;
+
+struct Ctx {
+    const MachineConfig& c;
+    unsigned gic;
+    unsigned cpus;
+    // GICv2 PPIs carry a CPU mask in flags bits [15:8].
+    uint32_t ppi_flags() const { return gic == 2 ? (((1u << std::min(cpus, 8u)) - 1) << 8) | kLevelHi : kLevelHi; }
+};
+
+std::string node_name(const char* name, uint64_t addr) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%s@%llx", name, static_cast<unsigned long long>(addr));
+    return b;
+}
+
+void add_root_props(FdtWriter& w) {
+    w.prop_u32("interrupt-parent", kPhGic);
+    w.prop_string("model", "linux,dummy-virt");
+    w.prop_u32("#size-cells", 2);
+    w.prop_u32("#address-cells", 2);
+    w.prop_string("compatible", "linux,dummy-virt");
+}
+
+// bindings/arm/psci.yaml. PSCI 1.0 through HVC: armvm's TCG has no EL2/EL3
+// firmware, so the emulator answers the calls itself (as QEMU).
+void add_psci(FdtWriter& w) {
+    w.begin_node("psci");
+    w.prop_u32("migrate", 0xc4000005);
+    w.prop_u32("cpu_on", 0xc4000003);
+    w.prop_u32("cpu_off", 0x84000002);
+    w.prop_u32("cpu_suspend", 0xc4000001);
+    w.prop_string("method", "hvc");
+    w.prop_strings("compatible", {"arm,psci-1.0", "arm,psci-0.2", "arm,psci"});
+    w.end_node();
+}
+
+void add_memory(FdtWriter& w, const Ctx& x) {
+    w.begin_node(node_name("memory", base(Region::Ram)));
+    w.prop_reg64("reg", {base(Region::Ram), x.c.memory.size});
+    w.prop_string("device_type", "memory");
+    w.end_node();
+}
+
+// bindings/serial/pl011.yaml
+void add_pl011(FdtWriter& w) {
+    w.begin_node(node_name("pl011", base(Region::Uart)));
+    w.prop_strings("clock-names", {"uartclk", "apb_pclk"});
+    w.prop_cells("clocks", {kPhClock, kPhClock});
+    w.prop_cells("interrupts", {kIrqSpi, kSpiUart, kLevelHi});
+    w.prop_reg64("reg", {base(Region::Uart), size(Region::Uart)});
+    w.prop_strings("compatible", {"arm,pl011", "arm,primecell"});
+    w.end_node();
+}
+
+// bindings/arm/pmu.yaml
+void add_pmu(FdtWriter& w, const Ctx& x) {
+    w.begin_node("pmu");
+    w.prop_cells("interrupts", {kIrqPpi, kPpiPmu, x.ppi_flags()});
+    w.prop_string("compatible", "arm,armv8-pmuv3");
+    w.end_node();
+}
+
+// bindings/interrupt-controller/arm,gic.yaml and arm,gic-v3.yaml
+void add_intc(FdtWriter& w, const Ctx& x) {
+    w.begin_node(node_name("intc", base(Region::GicDist)));
+    w.prop_u32("phandle", kPhGic);
+    if (x.gic == 3) {
+        w.prop_reg64("reg", {base(Region::GicDist), size(Region::GicDist), base(Region::GicRedist),
+                             size(Region::GicRedist)});
+        w.prop_u32("#redistributor-regions", 1);
+        w.prop_string("compatible", "arm,gic-v3");
+    } else {
+        w.prop_reg64("reg", {base(Region::GicDist), size(Region::GicDist), base(Region::GicCpu),
+                             size(Region::GicCpu)});
+        w.prop_string("compatible", "arm,cortex-a15-gic");
+    }
+    w.prop_empty("ranges");
+    w.prop_u32("#size-cells", 2);
+    w.prop_u32("#address-cells", 2);
+    w.prop_empty("interrupt-controller");
+    w.prop_u32("#interrupt-cells", 3);
+    if (x.gic == 3) {
+        w.begin_node(node_name("its", base(Region::GicIts)));
+        w.prop_u32("phandle", kPhMsi);
+        w.prop_reg64("reg", {base(Region::GicIts), size(Region::GicIts)});
+        w.prop_u32("#msi-cells", 1);
+        w.prop_empty("msi-controller");
+        w.prop_string("compatible", "arm,gic-v3-its");
+        w.end_node();
+    } else {
+        w.begin_node(node_name("v2m", base(Region::GicV2m)));
+        w.prop_u32("phandle", kPhMsi);
+        w.prop_reg64("reg", {base(Region::GicV2m), size(Region::GicV2m)});
+        w.prop_empty("msi-controller");
+        w.prop_string("compatible", "arm,gic-v2m-frame");
+        w.end_node();
+    }
+    w.end_node();
+}
+
+// bindings/arm/cpus.yaml and cpu-map (bindings/cpu/cpu-topology.txt).
+void add_cpus(FdtWriter& w, const Ctx& x) {
+    const SmpConfig& s = x.c.smp;
+    w.begin_node("cpus");
+    w.prop_u32("#size-cells", 0);
+    w.prop_u32("#address-cells", 1);
+    w.begin_node("cpu-map");
+    unsigned idx = 0;
+    for (unsigned so = 0; so < s.sockets; ++so) {
+        w.begin_node("socket" + std::to_string(so));
+        w.begin_node("cluster0");
+        for (unsigned co = 0; co < s.cores; ++co) {
+            w.begin_node("core" + std::to_string(co));
+            if (s.threads > 1) {
+                for (unsigned th = 0; th < s.threads; ++th, ++idx) {
+                    w.begin_node("thread" + std::to_string(th));
+                    if (idx < x.cpus) w.prop_u32("cpu", kPhCpu0 + idx);
+                    w.end_node();
+                }
+            } else {
+                if (idx < x.cpus) w.prop_u32("cpu", kPhCpu0 + idx);
+                ++idx;
+            }
+            w.end_node();
+        }
+        w.end_node();
+        w.end_node();
+    }
+    w.end_node();
+    const CpuModel* m = find_cpu_model(x.c.cpu.model);
+    // QEMU names "max" after the Cortex-A57 it starts from.
+    std::string compat = (m && m->name != "max" && m->name != "host") ? "arm," + m->name : "arm,cortex-a57";
+    for (unsigned i = 0; i < x.cpus; ++i) {
+        w.begin_node(node_name("cpu", i));
+        w.prop_u32("phandle", kPhCpu0 + i);
+        w.prop_u32("reg", i);  // MPIDR Aff0 (fewer than 16 CPUs: Aff1 = 0)
+        // A single CPU needs no enable method (and QEMU gives none).
+        if (x.cpus > 1) w.prop_string("enable-method", "psci");
+        w.prop_string("compatible", compat);
+        w.prop_string("device_type", "cpu");
+        w.end_node();
+    }
+    w.end_node();
+}
+
+// bindings/timer/arm,arch_timer.yaml
+void add_timer(FdtWriter& w, const Ctx& x) {
+    uint32_t f = x.ppi_flags();
+    w.begin_node("timer");
+    w.prop_cells("interrupts", {kIrqPpi, kPpiSecurePhysTimer, f, kIrqPpi, kPpiPhysTimer, f, kIrqPpi,
+                                kPpiVirtTimer, f, kIrqPpi, kPpiHypTimer, f});
+    w.prop_empty("always-on");
+    w.prop_strings("compatible", {"arm,armv8-timer", "arm,armv7-timer"});
+    w.end_node();
+}
+
+void add_clock(FdtWriter& w) {
+    w.begin_node("apb-pclk");
+    w.prop_u32("phandle", kPhClock);
+    w.prop_string("clock-output-names", "clk24mhz");
+    w.prop_u32("clock-frequency", 24000000);
+    w.prop_u32("#clock-cells", 0);
+    w.prop_string("compatible", "fixed-clock");
+    w.end_node();
+}
+
+// bindings/chosen.txt
+void add_chosen(FdtWriter& w, const Ctx& x) {
+    w.begin_node("chosen");
+    if (x.c.append) w.prop_string("bootargs", *x.c.append);
+    w.prop_string("stdout-path", "/" + node_name("pl011", base(Region::Uart)));
+    uint32_t seed[10] = {};
+    if (getrandom(seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed)) {
+        // Without entropy, leave the seeds out rather than give fixed ones.
+    } else {
+        w.prop_cells("rng-seed", {seed[0], seed[1], seed[2], seed[3], seed[4], seed[5], seed[6], seed[7]});
+        w.prop_cells("kaslr-seed", {seed[8], seed[9]});
+    }
+    w.end_node();
+}
+
+}  // namespace
+
+Result<unsigned> resolve_gic_version(const MachineConfig& c, bool kvm) {
+    if (c.gic_version.empty() || c.gic_version == "2") return 2u;
+    if (c.gic_version == "3" || c.gic_version == "max") return 3u;
+    if (!kvm) return make_error("-machine " + c.machine_origin + ": gic-version=host requires KVM");
+    return 3u;  // refined by the KVM accelerator
+}
+
+Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_version) {
+    Ctx x{c, gic_version, c.smp.cpus};
+    const CpuModel* m = find_cpu_model(c.cpu.model);
+    bool pmu = c.cpu.pmu.value_or(m ? m->has_pmu : false);
+    FdtWriter w;
+    add_root_props(w);
+    add_psci(w);
+    add_memory(w, x);
+    add_pl011(w);
+    if (pmu) add_pmu(w, x);
+    add_intc(w, x);
+    add_cpus(w, x);
+    add_timer(w, x);
+    add_clock(w);
+    add_chosen(w, x);
+    return w.finish();
+}
+
+}  // namespace armvm::virt
