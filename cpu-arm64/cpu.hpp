@@ -1,0 +1,125 @@
+// One AArch64 CPU: the interpreter over translation blocks. Decoding,
+// block management and execution are separate so a JIT backend can later
+// compile a Block instead of interpreting it.
+//
+// The CPU sees the world through injected interfaces: a Bus for memory
+// and MMIO (DESIGN.md "Boundaries"), so unit tests run instructions on a
+// fake bus.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "cpu-arm64/decoder/decoder.hpp"
+#include "cpu-arm64/state.hpp"
+
+namespace armvm {
+
+class Bus {
+public:
+    virtual ~Bus() = default;
+    // Little-endian accesses of 1, 2, 4 or 8 bytes at a physical address.
+    // false: nothing answers there (the CPU takes a synchronous external
+    // abort).
+    virtual bool read(uint64_t pa, unsigned size, uint64_t& value) = 0;
+    virtual bool write(uint64_t pa, unsigned size, uint64_t value) = 0;
+};
+
+class Cpu;
+using Handler = void (*)(Cpu&, uint32_t insn);
+
+struct DecodedInsn {
+    Handler handler;
+    uint32_t insn;
+};
+
+// A straight run of instructions ending at the first one that may change
+// control flow (or at kMaxBlockInsns).
+struct Block {
+    uint64_t pc;
+    std::vector<DecodedInsn> insns;
+};
+
+// Exception classes (ESR_ELx.EC, ARM ARM D17.2.37) used so far.
+enum class Ec : uint32_t {
+    Unknown = 0x00, Wfx = 0x01, Svc64 = 0x15, Hvc64 = 0x16, Smc64 = 0x17, SysReg = 0x18,
+    InsnAbortLower = 0x20, InsnAbortSame = 0x21, PcAlign = 0x22, DataAbortLower = 0x24,
+    DataAbortSame = 0x25, SpAlign = 0x26, Brk64 = 0x3c,
+};
+
+class Cpu {
+public:
+    static constexpr size_t kMaxBlockInsns = 64;
+
+    explicit Cpu(Bus& bus) : bus_(bus) {}
+
+    CpuState s;
+
+    enum class Stop { Budget, Exception, Wfi };
+    // Runs at most `budget` instructions.
+    Stop run(uint64_t budget);
+
+    // With this set, run() returns Stop::Exception instead of taking a
+    // synchronous exception (for the user-mode style differential tests);
+    // the syndrome is left in last_ec/last_iss.
+    bool stop_on_exception = false;
+    Ec last_ec = Ec::Unknown;
+    uint32_t last_iss = 0;
+    uint64_t insn_count = 0;
+
+    // ---- used by the executors (cpu-arm64/translate/)
+    uint64_t x(unsigned r) const { return r == 31 ? 0 : s.x[r]; }  // XZR reads 0
+    uint64_t w(unsigned r) const { return static_cast<uint32_t>(x(r)); }
+    void set_x(unsigned r, uint64_t v) {
+        if (r != 31) s.x[r] = v;
+    }
+    void set_w(unsigned r, uint64_t v) { set_x(r, static_cast<uint32_t>(v)); }
+    uint64_t sp() const { return s.spsel && s.el > 0 ? s.sp_el1 : s.sp_el0; }
+    void set_sp(uint64_t v) { (s.spsel && s.el > 0 ? s.sp_el1 : s.sp_el0) = v; }
+    uint64_t x_or_sp(unsigned r) const { return r == 31 ? sp() : s.x[r]; }
+    void set_x_or_sp(unsigned r, uint64_t v) {
+        if (r == 31) set_sp(v); else s.x[r] = v;
+    }
+
+    void branch_to(uint64_t target) {
+        next_pc_ = target;
+        branched_ = true;
+    }
+    // Raises a synchronous exception for the current instruction.
+    // `preferred_next`: ELR is the next instruction (SVC, HVC, SMC).
+    void raise(Ec ec, uint32_t iss, bool preferred_next = false, uint64_t far = 0, bool far_valid = false);
+    void undefined() { raise(Ec::Unknown, 0); }
+    bool exception_pending() const { return pending_; }
+
+    // Data accesses through the bus; false after raising a data abort.
+    bool load(uint64_t va, unsigned size, uint64_t& value);
+    bool store(uint64_t va, unsigned size, uint64_t value);
+
+    void request_wfi() { wfi_ = true; }
+    // Drops every cached block (TLB maintenance, SCTLR changes, tests).
+    void flush_blocks();
+
+private:
+    const Block& block_at(uint64_t pc);
+    void take_exception();
+
+    Bus& bus_;
+    std::unordered_map<uint64_t, Block> blocks_;
+    std::unordered_set<uint64_t> code_pages_;  // pages blocks were decoded from
+    uint64_t next_pc_ = 0;
+    bool branched_ = false;
+    bool pending_ = false;
+    bool pending_next_ = false;
+    bool wfi_ = false;
+    Ec pend_ec_ = Ec::Unknown;
+    uint32_t pend_iss_ = 0;
+    uint64_t pend_far_ = 0;
+    bool pend_far_valid_ = false;
+};
+
+// The executor for each decoder entry.
+Handler handler_for(a64::Op op);
+
+}  // namespace armvm

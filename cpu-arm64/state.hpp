@@ -1,0 +1,37 @@
+// The architectural state of one AArch64 CPU (ARM ARM D1): general purpose
+// registers, stack pointers, PC, PSTATE and the EL1 system registers the
+// interpreter needs. A plain struct: the vCPU thread owns it.
+#pragma once
+#include <cstdint>
+
+namespace armvm {
+
+// PSTATE.NZCV lives in bits [31:28], as in SPSR and the NZCV register.
+inline constexpr uint32_t kN = 1u << 31, kZ = 1u << 30, kC = 1u << 29, kV = 1u << 28;
+
+struct CpuState {
+    uint64_t x[31] = {};        // X0..X30
+    uint64_t sp_el0 = 0;
+    uint64_t sp_el1 = 0;
+    uint64_t pc = 0;
+    uint32_t nzcv = 0;
+    unsigned el = 1;            // current exception level
+    bool spsel = true;          // PSTATE.SP: use SP_ELx
+    uint32_t daif = 0x3c0;      // D, A, I, F mask bits at [9:6]
+
+    // EL1 system registers.
+    uint64_t sctlr_el1 = 0x30d00800;  // RES1 bits; MMU off
+    uint64_t vbar_el1 = 0;
+    uint64_t elr_el1 = 0;
+    uint64_t spsr_el1 = 0;
+    uint64_t esr_el1 = 0;
+    uint64_t far_el1 = 0;
+    uint64_t tpidr_el0 = 0, tpidrro_el0 = 0, tpidr_el1 = 0;
+
+    // Exclusive monitor (local): the address and size of the last LDXR.
+    bool excl_valid = false;
+    uint64_t excl_addr = 0;
+    unsigned excl_size = 0;
+};
+
+}  // namespace armvm

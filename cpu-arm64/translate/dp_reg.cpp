@@ -1,0 +1,202 @@
+// Data processing, register (ARM ARM C4.1.6): logical and add/subtract
+// (shifted and extended register), add/subtract with carry, conditional
+// compare and select, 1-, 2- and 3-source operations.
+#include "cpu-arm64/translate/executors.hpp"
+#include "cpu-arm64/translate/helpers.hpp"
+
+namespace armvm::a64 {
+
+void exec_LOGICAL_reg(Cpu& c, uint32_t i) {
+    bool is64 = bit(i, 31);
+    unsigned opc = bits(i, 30, 29), shift = bits(i, 23, 22), amount = bits(i, 15, 10);
+    if (!is64 && amount > 31) return c.undefined();
+    uint64_t op2 = shift_reg(c.x(bits(i, 20, 16)), shift, amount, is64);
+    if (bit(i, 21)) op2 = ~op2;
+    uint64_t op1 = c.x(bits(i, 9, 5));
+    uint64_t r;
+    switch (opc) {
+    case 0: r = op1 & op2; break;   // AND, BIC
+    case 1: r = op1 | op2; break;   // ORR, ORN
+    case 2: r = op1 ^ op2; break;   // EOR, EON
+    default: r = op1 & op2; break;  // ANDS, BICS
+    }
+    r &= mask_for(is64);
+    if (opc == 3) c.s.nzcv = nz_flags(r, is64);
+    c.set_x(bits(i, 4, 0), r);
+}
+
+namespace {
+void add_sub(Cpu& c, uint32_t i, uint64_t op1, uint64_t op2, bool rd_is_sp) {
+    bool is64 = bit(i, 31), sub = bit(i, 30), setflags = bit(i, 29);
+    auto r = sub ? add_with_carry(op1, ~op2, true, is64) : add_with_carry(op1, op2, false, is64);
+    unsigned rd = bits(i, 4, 0);
+    uint64_t v = r.value & mask_for(is64);
+    if (setflags) {
+        c.s.nzcv = r.nzcv;
+        c.set_x(rd, v);
+    } else if (rd_is_sp) {
+        c.set_x_or_sp(rd, v);
+    } else {
+        c.set_x(rd, v);
+    }
+}
+}  // namespace
+
+void exec_ADD_SUB_shift(Cpu& c, uint32_t i) {
+    bool is64 = bit(i, 31);
+    unsigned shift = bits(i, 23, 22), amount = bits(i, 15, 10);
+    if (shift == 3 || (!is64 && amount > 31)) return c.undefined();
+    add_sub(c, i, c.x(bits(i, 9, 5)), shift_reg(c.x(bits(i, 20, 16)), shift, amount, is64), false);
+}
+
+void exec_ADD_SUB_ext(Cpu& c, uint32_t i) {
+    unsigned amount = bits(i, 12, 10);
+    if (amount > 4) return c.undefined();
+    uint64_t op2 = extend_reg(c.x(bits(i, 20, 16)), bits(i, 15, 13), amount);
+    add_sub(c, i, c.x_or_sp(bits(i, 9, 5)), op2, true);
+}
+
+void exec_ADC_SBC(Cpu& c, uint32_t i) {
+    bool is64 = bit(i, 31), sub = bit(i, 30), setflags = bit(i, 29);
+    uint64_t op2 = c.x(bits(i, 20, 16));
+    if (sub) op2 = ~op2;
+    auto r = add_with_carry(c.x(bits(i, 9, 5)), op2, c.s.nzcv & kC, is64);
+    if (setflags) c.s.nzcv = r.nzcv;
+    c.set_x(bits(i, 4, 0), r.value & mask_for(is64));
+}
+
+namespace {
+void ccmp(Cpu& c, uint32_t i, uint64_t op2) {
+    bool is64 = bit(i, 31), sub = bit(i, 30);
+    if (condition_holds(bits(i, 15, 12), c.s.nzcv)) {
+        uint64_t op1 = c.x(bits(i, 9, 5));
+        auto r = sub ? add_with_carry(op1, ~op2, true, is64) : add_with_carry(op1, op2, false, is64);
+        c.s.nzcv = r.nzcv;
+    } else {
+        c.s.nzcv = bits(i, 3, 0) << 28;
+    }
+}
+}  // namespace
+
+void exec_CCMP_reg(Cpu& c, uint32_t i) { ccmp(c, i, c.x(bits(i, 20, 16))); }
+void exec_CCMP_imm(Cpu& c, uint32_t i) { ccmp(c, i, bits(i, 20, 16)); }
+
+void exec_CSEL(Cpu& c, uint32_t i) {
+    bool is64 = bit(i, 31);
+    uint64_t r;
+    if (condition_holds(bits(i, 15, 12), c.s.nzcv)) {
+        r = c.x(bits(i, 9, 5));
+    } else {
+        r = c.x(bits(i, 20, 16));
+        bool inv = bit(i, 30), inc = bit(i, 10);
+        if (inv) r = ~r;
+        if (inc) r += 1;  // CSINC (+1), CSNEG (~x + 1)
+    }
+    c.set_x(bits(i, 4, 0), r & mask_for(is64));
+}
+
+void exec_DP_1src(Cpu& c, uint32_t i) {
+    bool is64 = bit(i, 31);
+    unsigned op = bits(i, 15, 10);
+    uint64_t v = c.x(bits(i, 9, 5)) & mask_for(is64);
+    unsigned size = is64 ? 64 : 32;
+    uint64_t r = 0;
+    switch (op) {
+    case 0:  // RBIT
+        for (unsigned b = 0; b < size; ++b)
+            if ((v >> b) & 1) r |= 1ull << (size - 1 - b);
+        break;
+    case 1:  // REV16
+        for (unsigned b = 0; b < size; b += 16) r |= ((v >> b & 0xff) << (b + 8)) | ((v >> (b + 8) & 0xff) << b);
+        break;
+    case 2:  // REV32 (64-bit) / REV (32-bit)
+        if (is64)
+            r = (static_cast<uint64_t>(__builtin_bswap32(static_cast<uint32_t>(v >> 32))) << 32) |
+                __builtin_bswap32(static_cast<uint32_t>(v));
+        else
+            r = __builtin_bswap32(static_cast<uint32_t>(v));
+        break;
+    case 3:  // REV (64-bit)
+        if (!is64) return c.undefined();
+        r = __builtin_bswap64(v);
+        break;
+    case 4:  // CLZ
+        r = v == 0 ? size : (is64 ? __builtin_clzll(v) : __builtin_clz(static_cast<uint32_t>(v)));
+        break;
+    case 5: {  // CLS: CountLeadingZeroBits(x<N-1:1> EOR x<N-2:0>)
+        uint64_t y = (v ^ (v << 1)) & mask_for(is64);
+        unsigned lz = y == 0 ? size : (is64 ? __builtin_clzll(y) : __builtin_clz(static_cast<uint32_t>(y)));
+        r = lz < size - 1 ? lz : size - 1;
+        break;
+    }
+    default:
+        return c.undefined();
+    }
+    c.set_x(bits(i, 4, 0), r & mask_for(is64));
+}
+
+void exec_DP_2src(Cpu& c, uint32_t i) {
+    bool is64 = bit(i, 31);
+    unsigned op = bits(i, 15, 10);
+    uint64_t a = c.x(bits(i, 9, 5)) & mask_for(is64), b = c.x(bits(i, 20, 16)) & mask_for(is64);
+    uint64_t r;
+    switch (op) {
+    case 2:  // UDIV
+        r = b == 0 ? 0 : a / b;
+        break;
+    case 3: {  // SDIV
+        if (b == 0) {
+            r = 0;
+        } else if (is64) {
+            int64_t sa = static_cast<int64_t>(a), sb = static_cast<int64_t>(b);
+            r = (sa == INT64_MIN && sb == -1) ? a : static_cast<uint64_t>(sa / sb);
+        } else {
+            int32_t sa = static_cast<int32_t>(a), sb = static_cast<int32_t>(b);
+            r = (sa == INT32_MIN && sb == -1) ? a : static_cast<uint32_t>(sa / sb);
+        }
+        break;
+    }
+    case 8: case 9: case 10: case 11:  // LSLV LSRV ASRV RORV
+        r = shift_reg(a, op - 8, static_cast<unsigned>(b % (is64 ? 64 : 32)), is64);
+        break;
+    default:
+        return c.undefined();  // CRC32 and friends: with the crypto work
+    }
+    c.set_x(bits(i, 4, 0), r & mask_for(is64));
+}
+
+void exec_DP_3src(Cpu& c, uint32_t i) {
+    bool is64 = bit(i, 31);
+    unsigned op31 = bits(i, 23, 21), o0 = bit(i, 15);
+    uint64_t n = c.x(bits(i, 9, 5)), m = c.x(bits(i, 20, 16)), a = c.x(bits(i, 14, 10));
+    uint64_t r;
+    if (bits(i, 30, 29) != 0) return c.undefined();
+    switch (op31) {
+    case 0:  // MADD / MSUB
+        r = o0 ? a - n * m : a + n * m;
+        r &= mask_for(is64);
+        break;
+    case 1:    // SMADDL / SMSUBL
+    case 5: {  // UMADDL / UMSUBL
+        if (!is64) return c.undefined();
+        uint64_t p = op31 == 1 ? static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(n)) *
+                                                       static_cast<int32_t>(m))
+                               : static_cast<uint64_t>(static_cast<uint32_t>(n)) * static_cast<uint32_t>(m);
+        r = o0 ? a - p : a + p;
+        break;
+    }
+    case 2:  // SMULH
+        if (!is64 || o0) return c.undefined();
+        r = static_cast<uint64_t>((static_cast<__int128>(static_cast<int64_t>(n)) * static_cast<int64_t>(m)) >> 64);
+        break;
+    case 6:  // UMULH
+        if (!is64 || o0) return c.undefined();
+        r = static_cast<uint64_t>((static_cast<unsigned __int128>(n) * m) >> 64);
+        break;
+    default:
+        return c.undefined();
+    }
+    c.set_x(bits(i, 4, 0), r);
+}
+
+}  // namespace armvm::a64
