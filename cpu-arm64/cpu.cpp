@@ -88,6 +88,7 @@ Cpu::Stop Cpu::run(uint64_t budget) {
     while (done < budget) {
         const Block& b = block_at(s.pc);
         for (const auto& d : b.insns) {
+            if (done >= budget) return Stop::Budget;
             if (!d.handler) {
                 // Instruction fetch abort (synchronous external abort).
                 raise(s.el == 0 ? Ec::InsnAbortLower : Ec::InsnAbortSame, 0x10, false, s.pc, true);

@@ -1,0 +1,332 @@
+"""Random A64 integer instruction streams, run on armvm's CPU core
+(armvm-user-run) and on Debian's qemu-aarch64, compared register by
+register, flag by flag and byte by byte (DESIGN.md habit 8).
+
+Each case is a small static ELF: it loads random values into X0-X25,
+X29, X30 and NZCV, points X28 at a 4 KiB random data buffer, runs N random
+instructions, stores every register and NZCV after the buffer and write()s
+buffer + registers to stdout. X26, X27 and X28 are reserved as address
+registers (never destinations); SP is never used (the two runners place the
+stack differently).
+"""
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+
+CC = "aarch64-linux-gnu-gcc"
+BUF = 4096
+FREE = [r for r in range(31) if r not in (26, 27, 28)]  # destinations
+
+
+def f(value, lo, width):
+    return (value & ((1 << width) - 1)) << lo
+
+
+def rnd_reg(rng, allow_zr=True):
+    if allow_zr and rng.random() < 0.08:
+        return 31
+    return rng.choice(FREE)
+
+
+def src(rng):
+    return rng.randrange(32)  # any source, XZR included (never SP here)
+
+
+def src_nosp(rng):
+    return rng.choice(list(range(31)))  # where 31 would mean SP
+
+
+# ---- generators, one per encoding group: return a list of words.
+def g_add_sub_imm(rng):
+    sf, op, s = rng.randrange(2), rng.randrange(2), rng.randrange(2)
+    rd = rnd_reg(rng, allow_zr=bool(s))
+    return [f(sf, 31, 1) | f(op, 30, 1) | f(s, 29, 1) | f(0b100010, 23, 6) | f(rng.randrange(2), 22, 1)
+            | f(rng.randrange(4096), 10, 12) | f(src_nosp(rng), 5, 5) | f(rd, 0, 5)]
+
+
+def g_logical_imm(rng):
+    sf = rng.randrange(2)
+    opc = rng.randrange(4)
+    # A valid (N, immr, imms): element size 2..64, not all ones (DecodeBitMasks).
+    length = rng.randrange(1, 7 if sf else 6)
+    esize = 1 << length
+    s = rng.randrange(esize - 1)
+    n = 1 if length == 6 else 0
+    imms = s if length == 6 else ((0x3f & ~((1 << (length + 1)) - 1)) | s)
+    if rng.random() < 0.03:
+        n, imms = rng.randrange(2) if sf else 0, rng.randrange(64)  # now and then a reserved one
+    rd = rnd_reg(rng, allow_zr=opc == 3)
+    return [f(sf, 31, 1) | f(opc, 29, 2) | f(0b100100, 23, 6) | f(n, 22, 1) | f(rng.randrange(64), 16, 6)
+            | f(imms, 10, 6) | f(src(rng), 5, 5) | f(rd, 0, 5)]
+
+
+def g_move_wide(rng):
+    sf = rng.randrange(2)
+    opc = rng.choice([0, 2, 3])
+    hw = rng.randrange(4 if sf else 2)
+    return [f(sf, 31, 1) | f(opc, 29, 2) | f(0b100101, 23, 6) | f(hw, 21, 2) | f(rng.randrange(65536), 5, 16)
+            | f(rnd_reg(rng), 0, 5)]
+
+
+def g_bitfield(rng):
+    sf = rng.randrange(2)
+    opc = rng.randrange(3)
+    lim = 64 if sf else 32
+    return [f(sf, 31, 1) | f(opc, 29, 2) | f(0b100110, 23, 6) | f(sf, 22, 1) | f(rng.randrange(lim), 16, 6)
+            | f(rng.randrange(lim), 10, 6) | f(src(rng), 5, 5) | f(rnd_reg(rng), 0, 5)]
+
+
+def g_extr(rng):
+    sf = rng.randrange(2)
+    return [f(sf, 31, 1) | f(0b00100111, 23, 8) | f(sf, 22, 1) | f(src(rng), 16, 5)
+            | f(rng.randrange(64 if sf else 32), 10, 6) | f(src(rng), 5, 5) | f(rnd_reg(rng), 0, 5)]
+
+
+def g_adr(rng):
+    return [f(rng.randrange(2), 31, 1) | f(rng.randrange(4), 29, 2) | f(0b10000, 24, 5)
+            | f(rng.randrange(1 << 19), 5, 19) | f(rnd_reg(rng, False), 0, 5)]
+
+
+def g_logical_reg(rng):
+    sf = rng.randrange(2)
+    return [f(sf, 31, 1) | f(rng.randrange(4), 29, 2) | f(0b01010, 24, 5) | f(rng.randrange(4), 22, 2)
+            | f(rng.randrange(2), 21, 1) | f(src(rng), 16, 5) | f(rng.randrange(64 if sf else 32), 10, 6)
+            | f(src(rng), 5, 5) | f(rnd_reg(rng), 0, 5)]
+
+
+def g_add_sub_shift(rng):
+    sf = rng.randrange(2)
+    return [f(sf, 31, 1) | f(rng.randrange(2), 30, 1) | f(rng.randrange(2), 29, 1) | f(0b01011, 24, 5)
+            | f(rng.randrange(3), 22, 2) | f(src(rng), 16, 5) | f(rng.randrange(64 if sf else 32), 10, 6)
+            | f(src(rng), 5, 5) | f(rnd_reg(rng), 0, 5)]
+
+
+def g_add_sub_ext(rng):
+    sf, s = rng.randrange(2), rng.randrange(2)
+    return [f(sf, 31, 1) | f(rng.randrange(2), 30, 1) | f(s, 29, 1) | f(0b01011001, 21, 8) | f(src(rng), 16, 5)
+            | f(rng.randrange(8), 13, 3) | f(rng.randrange(5), 10, 3) | f(src_nosp(rng), 5, 5)
+            | f(rnd_reg(rng, allow_zr=bool(s)), 0, 5)]
+
+
+def g_adc(rng):
+    return [f(rng.randrange(2), 31, 1) | f(rng.randrange(4), 29, 2) | f(0b11010000, 21, 8) | f(src(rng), 16, 5)
+            | f(src(rng), 5, 5) | f(rnd_reg(rng), 0, 5)]
+
+
+def g_ccmp(rng):
+    imm = rng.randrange(2)
+    return [f(rng.randrange(2), 31, 1) | f(rng.randrange(2), 30, 1) | f(0b111010010, 21, 9) | f(src(rng), 16, 5)
+            | f(rng.randrange(16), 12, 4) | f(imm, 11, 1) | f(src(rng), 5, 5) | f(rng.randrange(16), 0, 4)]
+
+
+def g_csel(rng):
+    return [f(rng.randrange(2), 31, 1) | f(rng.randrange(2), 30, 1) | f(0b011010100, 21, 9) | f(src(rng), 16, 5)
+            | f(rng.randrange(16), 12, 4) | f(rng.randrange(2), 10, 1) | f(src(rng), 5, 5) | f(rnd_reg(rng), 0, 5)]
+
+
+def g_dp1(rng):
+    sf = rng.randrange(2)
+    op = rng.choice([0, 1, 2, 4, 5] + ([3] if sf else []))
+    return [f(sf, 31, 1) | f(0b101101011000000, 16, 15) | f(op, 10, 6) | f(src(rng), 5, 5) | f(rnd_reg(rng), 0, 5)]
+
+
+def g_dp2(rng):
+    return [f(rng.randrange(2), 31, 1) | f(0b0011010110, 21, 10) | f(src(rng), 16, 5)
+            | f(rng.choice([2, 3, 8, 9, 10, 11]), 10, 6) | f(src(rng), 5, 5) | f(rnd_reg(rng), 0, 5)]
+
+
+def g_dp3(rng):
+    sf = rng.randrange(2)
+    op31, o0 = rng.choice([(0, 0), (0, 1)] + ([(1, 0), (1, 1), (5, 0), (5, 1), (2, 0), (6, 0)] if sf else []))
+    return [f(sf, 31, 1) | f(0b11011, 24, 5) | f(op31, 21, 3) | f(src(rng), 16, 5) | f(o0, 15, 1)
+            | f(src(rng), 10, 5) | f(src(rng), 5, 5) | f(rnd_reg(rng), 0, 5)]
+
+
+# Loads and stores address the buffer through X28 (fixed), X27 (re-anchored
+# before each writeback form) or X28 + X26 (register offset, X26 bounded).
+ANCHOR_X27 = 0x91000000 | (2048 << 10) | (28 << 5) | 27          # add x27, x28, #2048
+
+
+def and_x26(rng):
+    # and x26, xN, #0x1f8 (N=1, immr=61, imms=5: six ones rotated to bits
+    # 3..8), so X26 scaled by up to 8 stays inside the buffer.
+    return 0x92000000 | f(1, 22, 1) | f(61, 16, 6) | f(5, 10, 6) | f(rng.choice(FREE), 5, 5) | 26
+
+
+def ld_rt(rng, load):
+    return rnd_reg(rng) if load else src(rng)
+
+
+def g_ldst_uimm(rng):
+    size = rng.randrange(4)
+    opc = rng.choice([0, 1, 2] + ([3] if size < 2 else []))
+    load = opc != 0
+    imm = rng.randrange(min(4096, (BUF - 16) >> size))
+    return [f(size, 30, 2) | f(0b111001, 24, 6) | f(opc, 22, 2) | f(imm, 10, 12) | f(28, 5, 5)
+            | f(ld_rt(rng, load), 0, 5)]
+
+
+def g_ldst_imm9(rng):
+    size = rng.randrange(4)
+    opc = rng.choice([0, 1] + ([2] if size < 3 else []) + ([3] if size < 2 else []))
+    mode = rng.choice([0, 1, 3])
+    imm9 = rng.randrange(-256, 256) & 0x1ff
+    base = 27 if mode else 28
+    words = [ANCHOR_X27] if mode else []
+    return words + [f(size, 30, 2) | f(0b111000, 24, 6) | f(opc, 22, 2) | f(imm9, 12, 9) | f(mode, 10, 2)
+                    | f(base, 5, 5) | f(ld_rt(rng, opc != 0), 0, 5)]
+
+
+def g_ldst_reg(rng):
+    size = rng.randrange(4)
+    opc = rng.choice([0, 1] + ([2] if size < 3 else []) + ([3] if size < 2 else []))
+    option = rng.choice([0b010, 0b011, 0b110, 0b111])
+    return [and_x26(rng), f(size, 30, 2) | f(0b111000, 24, 6) | f(opc, 22, 2) | f(1, 21, 1) | f(26, 16, 5)
+            | f(option, 13, 3) | f(rng.randrange(2), 12, 1) | f(0b10, 10, 2) | f(28, 5, 5)
+            | f(ld_rt(rng, opc != 0), 0, 5)]
+
+
+def g_ldst_pair(rng):
+    opc = rng.choice([0, 1, 2])
+    load = rng.randrange(2) if opc != 1 else 1
+    mode = rng.choice([1, 2, 3] + ([0] if opc != 1 else []))
+    imm7 = rng.randrange(-64, 64) & 0x7f
+    base = 27
+    rt = ld_rt(rng, load)
+    rt2 = ld_rt(rng, load)
+    while load and rt2 == rt and rt != 31:
+        rt2 = ld_rt(rng, load)
+    return [ANCHOR_X27, f(opc, 30, 2) | f(0b101, 27, 3) | f(mode, 23, 3) | f(load, 22, 1) | f(imm7, 15, 7)
+            | f(rt2, 10, 5) | f(base, 5, 5) | f(rt, 0, 5)]
+
+
+def g_excl(rng):
+    # LDXR/LDAXR then STXR/STLXR to the same aligned address, or LDAR/STLR.
+    size = rng.randrange(4)
+    rt = rnd_reg(rng)
+    if rng.random() < 0.3:
+        load = rng.randrange(2)
+        return [f(size, 30, 2) | f(0b001000, 24, 6) | f(1, 23, 1) | f(load, 22, 1) | f(31, 16, 5) | f(1, 15, 1)
+                | f(31, 10, 5) | f(28, 5, 5) | f(ld_rt(rng, load), 0, 5)]
+    ld = f(size, 30, 2) | f(0b001000, 24, 6) | f(1, 22, 1) | f(31, 16, 5) | f(rng.randrange(2), 15, 1) \
+        | f(31, 10, 5) | f(28, 5, 5) | f(rt, 0, 5)
+    rs = rnd_reg(rng)
+    st_rt = src(rng)
+    while rs == st_rt or rs == 28:
+        rs = rnd_reg(rng)
+    st = f(size, 30, 2) | f(0b001000, 24, 6) | f(rs, 16, 5) | f(rng.randrange(2), 15, 1) | f(31, 10, 5) \
+        | f(28, 5, 5) | f(st_rt, 0, 5)
+    return [ld, st] if rng.random() < 0.8 else [st]
+
+
+GROUPS = {
+    "add_sub_imm": g_add_sub_imm, "logical_imm": g_logical_imm, "move_wide": g_move_wide,
+    "bitfield": g_bitfield, "extr": g_extr, "adr": g_adr, "logical_reg": g_logical_reg,
+    "add_sub_shift": g_add_sub_shift, "add_sub_ext": g_add_sub_ext, "adc_sbc": g_adc, "ccmp": g_ccmp,
+    "csel": g_csel, "dp_1src": g_dp1, "dp_2src": g_dp2, "dp_3src": g_dp3, "ldst_uimm": g_ldst_uimm,
+    "ldst_imm9": g_ldst_imm9, "ldst_reg": g_ldst_reg, "ldst_pair": g_ldst_pair, "ldst_excl": g_excl,
+}
+
+
+def make_case(rng, n):
+    words, counts = [], {}
+    while len(words) < n:
+        g = rng.choice(list(GROUPS))
+        counts[g] = counts.get(g, 0) + 1
+        words += GROUPS[g](rng)
+    init = [rng.getrandbits(64) if rng.random() < 0.7 else rng.choice([0, 1, 2**63, 2**64 - 1, 2**31, 2**32 - 1])
+            for _ in range(31)]
+    nzcv = rng.randrange(16) << 28
+    data = bytes(rng.getrandbits(8) for _ in range(BUF))
+    return words, init, nzcv, data, counts
+
+
+def case_source(words, init, nzcv, data):
+    regs = [r for r in range(31) if r not in (26, 27, 28)]
+    lines = [".text", ".global _start", "_start:", "  adr x28, buf", "  adr x27, init"]
+    for r in regs:
+        lines.append(f"  ldr x{r}, [x27, #{8 * r}]")
+    lines.append(f"  ldr x26, [x27, #{8 * 31}]")
+    lines.append("  msr nzcv, x26")
+    lines.append("  add x27, x28, #2048")
+    lines.append("  mov x26, #0")
+    lines += [f"  .inst {w:#010x}" for w in words]
+    lines += ["  add x28, x28, #4096"]
+    for r in range(0, 30, 2):
+        lines.append(f"  stp x{r}, x{r + 1}, [x28, #{8 * r}]")
+    lines += ["  str x30, [x28, #240]", "  mrs x0, nzcv", "  str x0, [x28, #248]", "  sub x28, x28, #4096",
+              "  mov x0, #1", "  mov x1, x28", f"  mov x2, #{BUF + 256}", "  mov x8, #64", "  svc #0",
+              "  mov x0, #0", "  mov x8, #93", "  svc #0", ".data", ".balign 16", "init:"]
+    lines += [f"  .quad {v:#x}" for v in init] + [f"  .quad {nzcv:#x}"]
+    lines += [".balign 4096", "buf:"] + [f"  .byte {','.join(str(b) for b in data[i:i + 64])}"
+                                         for i in range(0, len(data), 64)]
+    lines += ["  .skip 256"]
+    return "\n".join(lines) + "\n"
+
+
+def build(src_text, path):
+    s = path + ".s"
+    with open(s, "w") as fh:
+        fh.write(src_text)
+    subprocess.run([CC, "-nostdlib", "-static", "-Wl,--build-id=none", "-o", path, s], check=True)
+
+
+def run_case(user_run, elf):
+    ref = subprocess.run(["qemu-aarch64", "-cpu", "max", elf], capture_output=True, timeout=30)
+    ours = subprocess.run([user_run, elf], capture_output=True, timeout=30)
+    ref_undef = ref.returncode == -4
+    our_undef = ours.returncode == 132
+    return ref, ours, ref_undef, our_undef
+
+
+def describe_diff(ref_out, our_out):
+    msgs = []
+    regs_ref, regs_our = ref_out[BUF:], our_out[BUF:]
+    for r in range(32):
+        a = int.from_bytes(regs_ref[8 * r:8 * r + 8], "little")
+        b = int.from_bytes(regs_our[8 * r:8 * r + 8], "little")
+        if a != b:
+            msgs.append(f"{'nzcv' if r == 31 else 'x%d' % r}: qemu {a:#x} armvm {b:#x}")
+    for i in range(BUF):
+        if ref_out[i] != our_out[i]:
+            msgs.append(f"buf[{i}]: qemu {ref_out[i]:#x} armvm {our_out[i]:#x}")
+            break
+    return msgs
+
+
+def run(user_run, cases, insns, seed, workdir=None, log=print):
+    """Returns (mismatches, total instructions, per-group counts)."""
+    rng = random.Random(seed)
+    tmp = workdir or tempfile.mkdtemp(prefix="cpu-diff-")
+    total, mismatches, groups = 0, [], {}
+    run.undef_cases = 0
+    for k in range(cases):
+        words, init, nzcv, data, counts = make_case(rng, insns)
+        for g, n in counts.items():
+            groups[g] = groups.get(g, 0) + n
+        elf = os.path.join(tmp, f"case{k}")
+        build(case_source(words, init, nzcv, data), elf)
+        ref, ours, ref_undef, our_undef = run_case(user_run, elf)
+        total += len(words)
+        if ref_undef or our_undef:
+            run.undef_cases += 1
+            if ref_undef == our_undef:
+                os.unlink(elf)
+                os.unlink(elf + ".s")
+            else:
+                mismatches.append((k, f"UNDEF disagreement: qemu rc={ref.returncode} armvm rc={ours.returncode} "
+                                      f"{ours.stderr.decode().strip()}", elf))
+            continue
+        if ref.returncode != 0 or ours.returncode != 0 or ref.stdout != ours.stdout:
+            diff = describe_diff(ref.stdout, ours.stdout) if len(ref.stdout) == len(ours.stdout) == BUF + 256 \
+                else [f"qemu rc={ref.returncode} armvm rc={ours.returncode} {ours.stderr.decode().strip()}"]
+            mismatches.append((k, "; ".join(diff[:6]), elf))
+            log(f"case {k}: MISMATCH {diff[:6]}")
+        else:
+            os.unlink(elf)
+            os.unlink(elf + ".s")
+    if not mismatches and workdir is None:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return mismatches, total, groups

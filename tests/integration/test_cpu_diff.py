@@ -1,0 +1,26 @@
+"""Random A64 integer streams: armvm's CPU core against qemu-aarch64
+(a short run here; scripts/cpu-diff runs long ones)."""
+import os
+import shutil
+import sys
+
+import pytest
+
+from armvm_test import armvm_path
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "cpu"))
+import diffgen  # noqa: E402
+
+
+def user_runner():
+    return os.path.join(os.path.dirname(armvm_path()), "tests", "armvm-user-run")
+
+
+@pytest.mark.skipif(not shutil.which("qemu-aarch64") or not shutil.which(diffgen.CC),
+                    reason="qemu-user and gcc-aarch64-linux-gnu are installed by scripts/install-deps")
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_integer_streams_match_qemu(seed):
+    mismatches, total, groups = diffgen.run(user_runner(), cases=40, insns=250, seed=seed)
+    assert total >= 40 * 250
+    assert set(groups) == set(diffgen.GROUPS)  # every group exercised
+    assert mismatches == [], mismatches[:5]

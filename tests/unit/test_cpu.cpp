@@ -1,0 +1,219 @@
+// The CPU core on a fake bus: a few instructions at a time, registers,
+// flags, memory and exceptions checked (DESIGN.md "Boundaries"). Broad
+// instruction coverage comes from the differential test against
+// qemu-aarch64 (tests/cpu/diffgen.py); these pin down control flow,
+// exceptions and the interpreter's block cache.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <vector>
+
+#include "cpu-arm64/cpu.hpp"
+
+using namespace armvm;
+using a64::Op;
+
+namespace {
+
+// RAM at [0, 64 KiB); nothing above (accesses there abort).
+struct FakeBus : Bus {
+    std::vector<uint8_t> ram = std::vector<uint8_t>(64 * 1024);
+    unsigned reads = 0, writes = 0;
+    bool read(uint64_t pa, unsigned size, uint64_t& v) override {
+        if (pa + size > ram.size()) return false;
+        v = 0;
+        for (unsigned i = 0; i < size; ++i) v |= uint64_t{ram[pa + i]} << (8 * i);
+        ++reads;
+        return true;
+    }
+    bool write(uint64_t pa, unsigned size, uint64_t v) override {
+        if (pa + size > ram.size()) return false;
+        for (unsigned i = 0; i < size; ++i) ram[pa + i] = static_cast<uint8_t>(v >> (8 * i));
+        ++writes;
+        return true;
+    }
+    void put(uint64_t pa, std::initializer_list<uint32_t> insns) {
+        for (uint32_t w : insns) {
+            write(pa, 4, w);
+            pa += 4;
+        }
+    }
+};
+
+}  // namespace
+
+TEST_CASE("decoder: no entry is shadowed by an earlier one", "[cpu][decoder]") {
+    const auto& m = a64::kMatchers;
+    for (size_t j = 0; j < m.size(); ++j) {
+        for (size_t i = 0; i < j; ++i) {
+            // Entry j is unreachable if every word it matches also matches i.
+            bool shadowed = (m[i].mask & ~m[j].mask) == 0 && (m[j].value & m[i].mask) == m[i].value;
+            INFO(m[i].name << " shadows " << m[j].name);
+            CHECK_FALSE(shadowed);
+        }
+    }
+}
+
+TEST_CASE("decoder: representative encodings", "[cpu][decoder]") {
+    CHECK(a64::decode(0xd2800021) == Op::MOVE_wide);      // mov x1, #1
+    CHECK(a64::decode(0x913ffc02) == Op::ADD_SUB_imm);    // add x2, x0, #0xfff
+    CHECK(a64::decode(0xf100001f) == Op::ADD_SUB_imm);    // cmp x0, #0
+    CHECK(a64::decode(0x92089c05) == Op::LOGICAL_imm);    // and x5, x0, #0xff00ff00ff00ff00
+    CHECK(a64::decode(0xab001003) == Op::ADD_SUB_shift);  // adds x3, x0, x0, lsl #4
+    CHECK(a64::decode(0xd65f03c0) == Op::RET);
+    CHECK(a64::decode(0x54000040) == Op::B_cond);
+    CHECK(a64::decode(0xd4000841) == Op::SVC);
+    CHECK(a64::decode(0xd503207f) == Op::HINT);           // wfi
+    CHECK(a64::decode(0xd5384246) == Op::MRS);            // mrs x6, currentel
+    CHECK(a64::decode(0xd518c007) == Op::MSR_reg);        // msr vbar_el1, x7
+    CHECK(a64::decode(0xc85f7d49) == Op::LDST_excl);      // ldxr
+    CHECK(a64::decode(0xa9ff3bed) == Op::LDST_pair);      // ldp pre-index
+    CHECK(a64::decode(0xf800860f) == Op::LDST_imm9);      // str post-index
+    CHECK(a64::decode(0x00000000) == Op::Unallocated);    // UDF #0
+    CHECK(std::string(a64::op_name(Op::LDST_uimm)) == "LDST_uimm");
+}
+
+TEST_CASE("cpu: branches and calls", "[cpu]") {
+    FakeBus bus;
+    bus.put(0x1000, {0xb4000040,   // cbz x0, +8
+                     0xd2800021,   // mov x1, #1 (skipped)
+                     0xb7f80042,   // tbnz x2, #63, +8
+                     0xd2800063,   // mov x3, #3 (skipped)
+                     0x94000002,   // bl +8
+                     0x14000002,   // b +8
+                     0xd65f03c0,   // ret
+                     0xf100001f,   // cmp x0, #0
+                     0x54000040,   // b.eq +8
+                     0xd2800084,   // mov x4, #4 (skipped)
+                     0x10000005,   // adr x5, .
+                     0xd4200000}); // brk #0
+    Cpu cpu(bus);
+    cpu.s.pc = 0x1000;
+    cpu.s.x[0] = 0;
+    cpu.s.x[2] = 1ull << 63;
+    cpu.stop_on_exception = true;
+    REQUIRE(cpu.run(100) == Cpu::Stop::Exception);
+    CHECK(cpu.last_ec == Ec::Brk64);
+    CHECK(cpu.s.pc == 0x102c);
+    CHECK(cpu.s.x[1] == 0);
+    CHECK(cpu.s.x[3] == 0);
+    CHECK(cpu.s.x[4] == 0);
+    CHECK(cpu.s.x[30] == 0x1014);
+    CHECK(cpu.s.x[5] == 0x1028);
+    CHECK((cpu.s.nzcv & (kZ | kC)) == (kZ | kC));
+    CHECK(cpu.insn_count == 8);
+}
+
+TEST_CASE("cpu: SVC enters the EL1 vector and ERET returns", "[cpu]") {
+    FakeBus bus;
+    // EL0 code at 0x2000: svc #0x42; mov x1, #1; brk #0
+    bus.put(0x2000, {0xd4000841, 0xd2800021, 0xd4200000});
+    // Vector table at 0x800: lower EL AArch64 sync at +0x400: mrs x6, currentel; eret
+    bus.put(0x800 + 0x400, {0xd5384246, 0xd69f03e0});
+    Cpu cpu(bus);
+    cpu.s.vbar_el1 = 0x800;
+    cpu.s.el = 0;
+    cpu.s.spsel = false;
+    cpu.s.daif = 0;
+    cpu.s.nzcv = kN | kV;
+    cpu.s.pc = 0x2000;
+    cpu.run(3);  // svc, mrs, eret
+    CHECK(cpu.s.esr_el1 == ((0x15ull << 26) | (1u << 25) | 0x42));
+    CHECK(cpu.s.elr_el1 == 0x2004);
+    CHECK(cpu.s.spsr_el1 == (kN | kV | 0x0));  // EL0t, interrupts unmasked
+    CHECK(cpu.s.x[6] == 1u << 2);              // CurrentEL read at EL1
+    CHECK(cpu.s.el == 0);
+    CHECK(cpu.s.pc == 0x2004);
+    CHECK(cpu.s.nzcv == (kN | kV));
+    cpu.stop_on_exception = true;
+    CHECK(cpu.run(10) == Cpu::Stop::Exception);
+    CHECK(cpu.s.x[1] == 1);
+}
+
+TEST_CASE("cpu: EL1-only registers and HVC are UNDEFINED at EL0", "[cpu]") {
+    FakeBus bus;
+    bus.put(0x3000, {0xd518c007});  // msr vbar_el1, x7
+    bus.put(0x3100, {0xd4000002});  // hvc #0 (no EL2, no PSCI hook yet)
+    Cpu cpu(bus);
+    cpu.stop_on_exception = true;
+    cpu.s.el = 0;
+    cpu.s.pc = 0x3000;
+    CHECK(cpu.run(1) == Cpu::Stop::Exception);
+    CHECK(cpu.last_ec == Ec::Unknown);
+    CHECK(cpu.s.pc == 0x3000);
+    cpu.s.el = 1;
+    cpu.s.x[7] = 0x4000;
+    CHECK(cpu.run(1) == Cpu::Stop::Budget);
+    CHECK(cpu.s.vbar_el1 == 0x4000);
+    cpu.s.pc = 0x3100;
+    CHECK(cpu.run(1) == Cpu::Stop::Exception);
+    CHECK(cpu.last_ec == Ec::Unknown);
+}
+
+TEST_CASE("cpu: data abort outside RAM reports FAR and the syndrome", "[cpu]") {
+    FakeBus bus;
+    bus.put(0x1000, {0xf800860f});  // str x15, [x16], #8
+    Cpu cpu(bus);
+    cpu.s.vbar_el1 = 0x8000;
+    cpu.s.x[16] = 0x100000;  // beyond the fake RAM
+    cpu.s.pc = 0x1000;
+    cpu.run(1);
+    CHECK(cpu.s.esr_el1 >> 26 == 0x25);          // data abort, same EL
+    CHECK((cpu.s.esr_el1 & 0x3f) == 0x10);        // synchronous external abort
+    CHECK(((cpu.s.esr_el1 >> 6) & 1) == 1);       // WnR: a write
+    CHECK(cpu.s.far_el1 == 0x100000);
+    CHECK(cpu.s.x[16] == 0x100000);               // no writeback on a fault
+    CHECK(cpu.s.pc == 0x8000 + 0x200);            // current EL with SP_EL1
+    CHECK(cpu.s.elr_el1 == 0x1000);
+}
+
+TEST_CASE("cpu: exclusives pair up, a lone store-exclusive fails", "[cpu]") {
+    FakeBus bus;
+    bus.put(0x1000, {0xc85f7d49,    // ldxr x9, [x10]
+                     0xc80b7d4c,    // stxr w11, x12, [x10]
+                     0xc80b7d4c,    // stxr w11, x12, [x10] (monitor now closed)
+                     0xd4200000});
+    bus.write(0x4000, 8, 0x1111);
+    Cpu cpu(bus);
+    cpu.stop_on_exception = true;
+    cpu.s.x[10] = 0x4000;
+    cpu.s.x[12] = 0x2222;
+    cpu.s.pc = 0x1000;
+    cpu.run(2);
+    CHECK(cpu.s.x[9] == 0x1111);
+    CHECK(cpu.s.x[11] == 0);
+    uint64_t v;
+    bus.read(0x4000, 8, v);
+    CHECK(v == 0x2222);
+    cpu.s.x[12] = 0x3333;
+    cpu.run(1);
+    CHECK(cpu.s.x[11] == 1);
+    bus.read(0x4000, 8, v);
+    CHECK(v == 0x2222);
+}
+
+TEST_CASE("cpu: a store into decoded code invalidates the block", "[cpu]") {
+    FakeBus bus;
+    // 0x1000: str w1, [x2]; mov x0, #1 (to be overwritten by the store); brk
+    bus.put(0x1000, {0xb9000041, 0xd2800020, 0xd4200000});
+    Cpu cpu(bus);
+    cpu.stop_on_exception = true;
+    cpu.s.x[1] = 0xd2800040;  // mov x0, #2
+    cpu.s.x[2] = 0x1004;
+    cpu.s.pc = 0x1000;
+    cpu.run(10);
+    CHECK(cpu.s.x[0] == 2);
+}
+
+TEST_CASE("cpu: WFI stops the run loop, instruction fetch outside RAM aborts", "[cpu]") {
+    FakeBus bus;
+    bus.put(0x1000, {0xd503207f, 0xd2800020});  // wfi; mov x0, #1
+    Cpu cpu(bus);
+    cpu.s.pc = 0x1000;
+    CHECK(cpu.run(10) == Cpu::Stop::Wfi);
+    CHECK(cpu.s.pc == 0x1004);
+    cpu.stop_on_exception = true;
+    cpu.s.pc = 0x200000;
+    CHECK(cpu.run(1) == Cpu::Stop::Exception);
+    CHECK(cpu.last_ec == Ec::InsnAbortSame);
+}
