@@ -24,3 +24,9 @@ def test_random_integer_streams_match_qemu(seed):
     assert total >= 40 * 250
     assert set(groups) == set(diffgen.GROUPS)  # every group exercised
     assert mismatches == [], mismatches[:5]
+
+
+@pytest.mark.skipif(not shutil.which("qemu-aarch64") or not shutil.which(diffgen.CC),
+                    reason="qemu-user and gcc-aarch64-linux-gnu are installed by scripts/install-deps")
+def test_reserved_encodings_are_undefined_on_both():
+    assert diffgen.run_reserved(user_runner()) == []
