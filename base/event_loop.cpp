@@ -77,7 +77,9 @@ void EventLoop::run() {
     running_ = true;
     epoll_event evs[32];
     while (running_) {
+        bql_.unlock();
         int n = epoll_wait(epfd_, evs, 32, -1);
+        bql_.lock();
         if (n < 0) {
             if (errno == EINTR) continue;
             break;

@@ -31,8 +31,12 @@ public:
     // Thread-safe: run fn on the loop thread soon.
     void post(std::function<void()> fn);
 
-    // Run until stop() (loop thread) is called.
+    // Run until stop() (loop thread) is called. The caller holds lock();
+    // run() releases it only while it waits for events.
     void run();
+    // The machine lock ("BQL"): held by the loop thread while it runs
+    // handlers; vCPU threads take it for device access.
+    std::mutex& lock() { return bql_; }
     void stop() { running_ = false; }
 
 private:
@@ -43,6 +47,7 @@ private:
     int evfd_;
     bool running_ = false;
     std::map<int, std::shared_ptr<Handler>> handlers_;
+    std::mutex bql_;
     std::mutex posted_lock_;
     std::vector<std::function<void()>> posted_;
 };

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <iostream>
 
 #include "base/event_loop.hpp"
@@ -55,6 +56,8 @@ int run(const MachineConfig& config, DaemonHandshake& hs) {
 
     auto loop = EventLoop::create();
     if (!loop) return fail_startup(hs, loop.error().msg);
+    // The machine lock: this thread holds it except while the loop waits.
+    std::unique_lock<std::mutex> bql((*loop)->lock());
     auto machine = Machine::create(config, **loop);
     if (!machine) return fail_startup(hs, machine.error().msg);
     Machine& m = **machine;
@@ -75,8 +78,10 @@ int run(const MachineConfig& config, DaemonHandshake& hs) {
 
     // Initialised, monitors listening: now the parent may exit 0.
     hs.ready();
+    m.autostart();
     (*loop)->run();
-    machine->reset();   // closes sockets, unlinks their paths
+    machine->reset();   // joins vCPUs, closes sockets, unlinks their paths
+    bql.unlock();
     pidfile.reset();    // unlinks the pidfile
     ::close(sfd);
     return 0;

@@ -86,6 +86,7 @@ void Cpu::take_exception() {
 Cpu::Stop Cpu::run(uint64_t budget) {
     uint64_t done = 0;
     while (done < budget) {
+        if (exit_request && exit_request->load(std::memory_order_relaxed)) return Stop::Budget;
         const Block& b = block_at(s.pc);
         for (const auto& d : b.insns) {
             if (done >= budget) return Stop::Budget;

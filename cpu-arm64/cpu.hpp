@@ -6,7 +6,9 @@
 // and MMIO (DESIGN.md "Boundaries"), so unit tests run instructions on a
 // fake bus.
 #pragma once
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
@@ -65,6 +67,12 @@ public:
     // synchronous exception (for the user-mode style differential tests);
     // the syndrome is left in last_ec/last_iss.
     bool stop_on_exception = false;
+    // Checked at every block boundary: set from another thread to make
+    // run() return soon (the vCPU kick).
+    std::atomic<bool>* exit_request = nullptr;
+    // HVC from EL1 with no EL2: the board's firmware services (PSCI) may
+    // claim it; returns false to leave it UNDEFINED.
+    std::function<bool(Cpu&)> hvc_hook;
     Ec last_ec = Ec::Unknown;
     uint32_t last_iss = 0;
     uint64_t insn_count = 0;

@@ -27,6 +27,7 @@ struct CpuState {
     uint64_t esr_el1 = 0;
     uint64_t far_el1 = 0;
     uint64_t tpidr_el0 = 0, tpidrro_el0 = 0, tpidr_el1 = 0;
+    uint64_t mpidr_el1 = 1ull << 31;  // RES1 bit 31; affinity set by the board
 
     // Exclusive monitor (local): the address and size of the last LDXR.
     bool excl_valid = false;

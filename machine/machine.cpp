@@ -14,6 +14,7 @@
 #include "cpu-arm64/models.hpp"
 #include "hw/char/chardev.hpp"
 #include "machine/ram.hpp"
+#include "machine/virt/board.hpp"
 #include "machine/virt/fdt.hpp"
 #include "monitor/qmp_server.hpp"
 
@@ -32,6 +33,7 @@ const char* run_state_name(RunState s) {
 Machine::Machine(MachineConfig cfg, EventLoop& loop) : cfg_(std::move(cfg)), loop_(loop) {}
 
 Machine::~Machine() {
+    board_.reset();  // joins the vCPU threads (the BQL is held)
     monitors_.clear();
     chardevs_.clear();
 }
@@ -66,53 +68,15 @@ Status Machine::choose_accel() {
 }
 
 Status Machine::build() {
-    if (type_->runs_cpus) {
-        const ObjectConfig* backend = nullptr;
-        for (const auto& o : cfg_.objects)
-            if (cfg_.memory_backend && o.id == *cfg_.memory_backend) backend = &o;
-        auto ram = GuestRam::create(cfg_.memory.size, backend);
-        if (!ram) return ram.error();
-        ram_ = std::move(ram.value());
-        for (const auto* f : {&cfg_.kernel, &cfg_.initrd, &cfg_.dtb, &cfg_.bios}) {
-            if (!*f) continue;
-            int fd = ::open((*f)->c_str(), O_RDONLY | O_CLOEXEC);
-            if (fd < 0) {
-                const char* what = f == &cfg_.kernel ? "kernel" : f == &cfg_.initrd ? "initrd"
-                                                    : f == &cfg_.dtb   ? "dtb" : "bios";
-                return make_error(std::string("-") + what + " " + **f + ": could not load " + what + " '" +
-                                  **f + "': " + std::strerror(errno));
-            }
-            ::close(fd);
-        }
-        auto gic = virt::resolve_gic_version(cfg_, kvm_enabled());
-        if (!gic) return gic.error();
-        auto fdt = virt::build_fdt(cfg_, *gic);
-        if (!fdt) return fdt.error();
-        fdt_ = std::move(fdt.value());
-        if (cfg_.dumpdtb) {
-            // As QEMU: write the tree and end the run (main() exits 0).
-            FILE* f = std::fopen(cfg_.dumpdtb->c_str(), "wb");
-            if (!f || std::fwrite(fdt_.data(), 1, fdt_.size(), f) != fdt_.size() || std::fclose(f) != 0) {
-                if (f) std::fclose(f);
-                return make_error("-machine " + cfg_.machine_origin + ": cannot write '" + *cfg_.dumpdtb +
-                                  "': " + std::strerror(errno));
-            }
-            dumped_dtb_ = true;
-            return ok_status();
-        }
-        if (!cfg_.start_paused)
-            return make_error("-machine " + cfg_.machine_origin +
-                              ": the virt board cannot run guest code yet; start it with -S");
-    }
     for (const auto& cc : cfg_.chardevs) {
         auto ch = Chardev::create(cc, loop_);
         if (!ch) return ch.error();
         chardevs_.push_back(std::move(ch.value()));
     }
+    if (type_->runs_cpus) ARMVM_TRY(build_virt());
+    if (dumped_dtb_) return ok_status();
     for (const auto& mc : cfg_.monitors) {
-        Chardev* ch = nullptr;
-        for (auto& c : chardevs_)
-            if (c->id() == mc.chardev) ch = c.get();
+        Chardev* ch = find_chardev(mc.chardev);
         if (!ch) return make_error("-mon " + mc.origin + ": chardev \"" + mc.chardev + "\" not found");
         if (ch->frontend_attached())
             return make_error("-mon " + mc.origin + ": chardev \"" + mc.chardev + "\" is already in use");
@@ -122,24 +86,119 @@ Status Machine::build() {
     return ok_status();
 }
 
+Chardev* Machine::find_chardev(const std::string& id) const {
+    for (auto& c : chardevs_)
+        if (c->id() == id) return c.get();
+    return nullptr;
+}
+
+Status Machine::build_virt() {
+    const ObjectConfig* backend = nullptr;
+    for (const auto& o : cfg_.objects)
+        if (cfg_.memory_backend && o.id == *cfg_.memory_backend) backend = &o;
+    auto ram = GuestRam::create(cfg_.memory.size, backend);
+    if (!ram) return ram.error();
+    ram_ = std::move(ram.value());
+    for (const auto* f : {&cfg_.initrd, &cfg_.dtb, &cfg_.bios}) {
+        if (!*f) continue;
+        int fd = ::open((*f)->c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            const char* what = f == &cfg_.initrd ? "initrd" : f == &cfg_.dtb ? "dtb" : "bios";
+            return make_error(std::string("-") + what + " " + **f + ": could not load " + what + " '" + **f +
+                              "': " + std::strerror(errno));
+        }
+        ::close(fd);
+    }
+    auto gic = virt::resolve_gic_version(cfg_, kvm_enabled());
+    if (!gic) return gic.error();
+    auto fdt = virt::build_fdt(cfg_, *gic);
+    if (!fdt) return fdt.error();
+    if (cfg_.dumpdtb) {
+        // As QEMU: write the tree and end the run (main() exits 0).
+        FILE* f = std::fopen(cfg_.dumpdtb->c_str(), "wb");
+        if (!f || std::fwrite(fdt->data(), 1, fdt->size(), f) != fdt->size() || std::fclose(f) != 0) {
+            if (f) std::fclose(f);
+            return make_error("-machine " + cfg_.machine_origin + ": cannot write '" + *cfg_.dumpdtb +
+                              "': " + std::strerror(errno));
+        }
+        dumped_dtb_ = true;
+        return ok_status();
+    }
+    // The UART's backend: -serial, or the terminal with -nographic (QEMU's
+    // default serial), or nothing.
+    Chardev* serial = nullptr;
+    if (!cfg_.serials.empty()) {
+        serial = find_chardev(cfg_.serials.front());
+    } else if (cfg_.nographic && !cfg_.nodefaults) {
+        ChardevConfig cc;
+        cc.id = "serial0";
+        cc.backend = "stdio";
+        cc.origin = "-nographic";
+        cc.option = "nographic";
+        auto ch = Chardev::create(cc, loop_);
+        if (!ch) return ch.error();
+        chardevs_.push_back(std::move(ch.value()));
+        serial = chardevs_.back().get();
+    }
+    virt::Board::Hooks hooks;
+    hooks.system_off = [this] { loop_.post([this] { guest_shutdown("guest-shutdown"); }); };
+    hooks.system_reset = [this] { loop_.post([this] { guest_reset(); }); };
+    auto board = virt::Board::create(cfg_, *ram_, loop_.lock(), serial, std::move(fdt.value()), std::move(hooks));
+    if (!board) return board.error();
+    board_ = std::move(board.value());
+    return ok_status();
+}
+
+void Machine::autostart() {
+    if (!cfg_.start_paused && !dumped_dtb_) (void)cont();
+}
+
 Status Machine::cont() {
     if (state_ == RunState::Running) return ok_status();
-    if (state_ == RunState::Shutdown)
-        return make_error("Resetting the Virtual Machine is required");
-    if (type_->runs_cpus) return make_error("the virt board cannot run guest code yet");
+    if (state_ == RunState::Shutdown) return make_error("Resetting the Virtual Machine is required");
     state_ = RunState::Running;
+    if (board_) board_->resume();
     emit_event("RESUME");
     return ok_status();
 }
 
 Status Machine::stop() {
     if (state_ == RunState::Running) {
+        if (board_) board_->pause();
         state_ = RunState::Paused;
         emit_event("STOP");
-    } else if (state_ == RunState::Prelaunch) {
-        // QEMU stays in "prelaunch" but will not autostart: nothing to do.
     }
     return ok_status();
+}
+
+Status Machine::system_reset(bool guest, const std::string& reason) {
+    if (board_) {
+        board_->pause();
+        ARMVM_TRY(board_->reset());
+    }
+    emit_event("RESET", Json{{"guest", guest}, {"reason", reason}});
+    if (state_ == RunState::Shutdown) state_ = RunState::Paused;
+    if (state_ == RunState::Running && board_) board_->resume();
+    return ok_status();
+}
+
+void Machine::guest_shutdown(const std::string& reason) {
+    if (cfg_.no_shutdown) {
+        // -no-shutdown: stay alive, paused, until the user decides.
+        if (board_) board_->pause();
+        bool was_running = state_ == RunState::Running;
+        state_ = RunState::Shutdown;
+        emit_event("SHUTDOWN", Json{{"guest", true}, {"reason", reason}});
+        if (was_running) emit_event("STOP");
+        return;
+    }
+    request_quit(true, reason);
+    after_monitor_input();
+}
+
+void Machine::guest_reset() {
+    if (cfg_.no_reboot) return guest_shutdown("guest-reset");
+    (void)system_reset(true, "guest-reset");
 }
 
 void Machine::request_quit(bool guest, const std::string& reason) {

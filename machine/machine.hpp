@@ -18,6 +18,9 @@ namespace armvm {
 
 class Chardev;
 class GuestRam;
+namespace virt {
+class Board;
+}
 class QmpMonitor;
 
 // QEMU's RunState names, as query-status reports them.
@@ -47,6 +50,14 @@ public:
 
     // Leaves prelaunch/paused for running (RESUME event).
     Status cont();
+    // Starts the guest unless -S was given (after the monitors listen).
+    void autostart();
+    // Resets every device and CPU once (RESET event), keeping the run state.
+    Status system_reset(bool guest, const std::string& reason);
+    // PSCI SYSTEM_OFF / SYSTEM_RESET, delivered on the main loop.
+    void guest_shutdown(const std::string& reason);
+    void guest_reset();
+    virt::Board* board() const { return board_.get(); }
     // Pauses (STOP event).
     Status stop();
     // Ends the process after the current monitor input is answered:
@@ -66,6 +77,8 @@ private:
     Machine(MachineConfig cfg, EventLoop& loop);
     Status choose_accel();
     Status build();
+    Status build_virt();
+    Chardev* find_chardev(const std::string& id) const;
 
     MachineConfig cfg_;
     EventLoop& loop_;
@@ -79,6 +92,7 @@ private:
     bool dumped_dtb_ = false;
     std::vector<std::unique_ptr<Chardev>> chardevs_;
     std::vector<std::unique_ptr<QmpMonitor>> monitors_;
+    std::unique_ptr<virt::Board> board_;
 };
 
 }  // namespace armvm

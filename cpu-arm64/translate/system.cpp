@@ -48,7 +48,11 @@ uint64_t* el1_reg(Cpu& c, uint32_t key) {
 }  // namespace
 
 void exec_SVC(Cpu& c, uint32_t i) { c.raise(Ec::Svc64, bits(i, 20, 5), true); }
-void exec_HVC(Cpu& c, uint32_t) { c.undefined(); }  // no EL2 yet; PSCI arrives with the board
+void exec_HVC(Cpu& c, uint32_t) {
+    // No EL2: HVC is UNDEFINED unless the board's PSCI firmware takes it
+    // (QEMU's virt board answers PSCI calls made with HVC the same way).
+    if (c.s.el == 0 || !c.hvc_hook || !c.hvc_hook(c)) c.undefined();
+}
 void exec_SMC(Cpu& c, uint32_t) { c.undefined(); }  // no EL3
 void exec_BRK(Cpu& c, uint32_t i) { c.raise(Ec::Brk64, bits(i, 20, 5)); }
 void exec_HLT(Cpu& c, uint32_t) { c.undefined(); }  // no external debug
@@ -108,7 +112,7 @@ void exec_MRS(Cpu& c, uint32_t i) {
     switch (key) {
     case CURRENT_EL: return c.set_x(rt, c.s.el << 2);
     case SPSEL: return c.set_x(rt, c.s.spsel ? 1 : 0);
-    case MPIDR_EL1: return c.set_x(rt, 1ull << 31);  // Aff0 = cpu index (0 until SMP)
+    case MPIDR_EL1: return c.set_x(rt, c.s.mpidr_el1);
     default: break;
     }
     if (uint64_t* r = el1_reg(c, key)) return c.set_x(rt, *r);

@@ -29,13 +29,6 @@ def test_memory_backend_size_mismatch(tmp_path):
                         "(67108864)\n")
 
 
-def test_virt_without_S_is_refused_until_it_has_cpus(tmp_path):
-    p = subprocess.run([armvm_path(), "-machine", "virt", "-nodefaults", "-display", "none"],
-                       capture_output=True, text=True, timeout=5)
-    assert p.returncode == 1
-    assert p.stderr == "armvm: -machine virt: the virt board cannot run guest code yet; start it with -S\n"
-
-
 def test_server_wait_on_blocks_until_a_client_connects(tmp_path):
     sock = str(tmp_path / "w.sock")
     p = subprocess.Popen([armvm_path(), "-machine", "none", "-S", "-nodefaults", "-display", "none",

@@ -1,0 +1,116 @@
+#include "hw/char/pl011.hpp"
+
+#include <string_view>
+
+#include "hw/char/chardev.hpp"
+
+namespace armvm {
+
+namespace {
+// UARTPeriphID0-3 and UARTPCellID0-3 at 0xfe0..0xffc (TRM 3.3.14-15).
+constexpr uint8_t kId[8] = {0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
+constexpr uint32_t FR_RXFE = 1u << 4, FR_TXFF = 1u << 5, FR_RXFF = 1u << 6, FR_TXFE = 1u << 7;
+}  // namespace
+
+Pl011::Pl011(Chardev* chr, IrqLine irq) : chr_(chr), irq_(std::move(irq)) {}
+
+void Pl011::start() {
+    if (!chr_) return;
+    Chardev::Frontend fe;
+    fe.on_read = [this](std::string_view d) { receive(d.data(), d.size()); };
+    chr_->attach(std::move(fe));
+}
+
+void Pl011::reset_enter() {
+    rx_.clear();
+    backlog_.clear();
+    rsr_ = ilpr_ = ibrd_ = fbrd_ = lcr_h_ = imsc_ = ris_ = dmacr_ = 0;
+    cr_ = 0x300;
+    ifls_ = 0x12;
+}
+
+void Pl011::reset_hold() { irq_.set(false); }
+
+void Pl011::update_irq() { irq_.set((ris_ & imsc_) != 0); }
+
+void Pl011::receive(const char* data, size_t len) {
+    for (size_t i = 0; i < len; ++i) backlog_.push_back(data[i]);
+    while (!backlog_.empty() && rx_.size() < fifo_depth()) {
+        rx_.push_back(static_cast<uint8_t>(backlog_.front()));
+        backlog_.pop_front();
+    }
+    if (!backlog_.empty() && backlog_.size() > 4096) backlog_.resize(4096);  // the guest is not reading
+    if (!rx_.empty()) ris_ |= kIntRx | kIntRt;
+    update_irq();
+}
+
+uint64_t Pl011::read(uint64_t off, unsigned) {
+    if (off >= 0xfe0 && off < 0x1000) return kId[(off - 0xfe0) >> 2];
+    switch (off) {
+    case UARTDR: {
+        if (rx_.empty()) return 0;
+        uint16_t c = rx_.front();
+        rx_.pop_front();
+        rsr_ = c >> 8;
+        receive(nullptr, 0);  // refill from the backlog
+        if (rx_.empty()) ris_ &= ~(kIntRx | kIntRt);
+        update_irq();
+        return c;
+    }
+    case UARTRSR: return rsr_;
+    case UARTFR: {
+        uint32_t fr = FR_TXFE;  // transmission is immediate
+        if (rx_.empty()) fr |= FR_RXFE;
+        if (rx_.size() >= fifo_depth()) fr |= FR_RXFF;
+        (void)FR_TXFF;
+        return fr;
+    }
+    case UARTILPR: return ilpr_;
+    case UARTIBRD: return ibrd_;
+    case UARTFBRD: return fbrd_;
+    case UARTLCR_H: return lcr_h_;
+    case UARTCR: return cr_;
+    case UARTIFLS: return ifls_;
+    case UARTIMSC: return imsc_;
+    case UARTRIS: return ris_;
+    case UARTMIS: return ris_ & imsc_;
+    case UARTDMACR: return dmacr_;
+    default: return 0;  // reserved: read-as-zero
+    }
+}
+
+void Pl011::write(uint64_t off, unsigned, uint64_t value) {
+    uint32_t v = static_cast<uint32_t>(value);
+    switch (off) {
+    case UARTDR: {
+        char ch = static_cast<char>(v & 0xff);
+        if (chr_) chr_->write(std::string_view(&ch, 1));
+        ris_ |= kIntTx;
+        update_irq();
+        break;
+    }
+    case UARTRSR: rsr_ = 0; break;  // UARTECR: clear errors
+    case UARTILPR: ilpr_ = v & 0xff; break;
+    case UARTIBRD: ibrd_ = v & 0xffff; break;
+    case UARTFBRD: fbrd_ = v & 0x3f; break;
+    case UARTLCR_H:
+        // Turning the FIFO on or off flushes it (TRM 3.3.7).
+        if ((lcr_h_ ^ v) & 0x10) rx_.clear();
+        lcr_h_ = v & 0xff;
+        break;
+    case UARTCR: cr_ = v & 0xffff; break;
+    case UARTIFLS: ifls_ = v & 0x3f; break;
+    case UARTIMSC:
+        imsc_ = v & 0x7ff;
+        update_irq();
+        break;
+    case UARTICR:
+        ris_ &= ~v;
+        update_irq();
+        break;
+    case UARTDMACR: dmacr_ = v & 7; break;
+    default: break;  // read-only or reserved: ignored
+    }
+}
+
+}  // namespace armvm

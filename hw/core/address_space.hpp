@@ -1,0 +1,44 @@
+// The guest physical address space: RAM (one host mapping, accessed
+// directly) and MMIO regions dispatched to devices under the machine lock.
+// It is the CPU's Bus.
+#pragma once
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cpu-arm64/cpu.hpp"
+#include "hw/core/mmio.hpp"
+
+namespace armvm {
+
+class AddressSpace : public Bus {
+public:
+    explicit AddressSpace(std::mutex& machine_lock) : lock_(machine_lock) {}
+
+    void add_ram(uint64_t base, uint8_t* host, uint64_t size);
+    void add_mmio(uint64_t base, uint64_t size, MmioDevice* dev, std::string name);
+
+    bool read(uint64_t pa, unsigned size, uint64_t& value) override;
+    bool write(uint64_t pa, unsigned size, uint64_t value) override;
+
+    // Host pointer for [pa, pa+len) if it lies in RAM (boot loading).
+    uint8_t* ram_ptr(uint64_t pa, uint64_t len) const;
+    uint64_t ram_base() const { return ram_base_; }
+    uint64_t ram_size() const { return ram_size_; }
+
+private:
+    struct Region {
+        uint64_t base, size;
+        MmioDevice* dev;
+        std::string name;
+    };
+    const Region* find(uint64_t pa) const;
+
+    std::mutex& lock_;
+    uint64_t ram_base_ = 0, ram_size_ = 0;
+    uint8_t* ram_ = nullptr;
+    std::vector<Region> mmio_;
+};
+
+}  // namespace armvm

@@ -1,0 +1,41 @@
+// The device side of the bus: an MMIO device answers reads and writes at
+// offsets inside its region, and resets in three phases (enter, hold,
+// exit; INCIDENTS.md #5). Device emulation runs under the machine lock.
+#pragma once
+#include <cstdint>
+#include <functional>
+
+namespace armvm {
+
+class MmioDevice {
+public:
+    virtual ~MmioDevice() = default;
+    virtual uint64_t read(uint64_t offset, unsigned size) = 0;
+    virtual void write(uint64_t offset, unsigned size, uint64_t value) = 0;
+    // Three-phase reset: enter clears state without side effects, hold may
+    // drive outputs (interrupt lines) to their reset levels, exit resumes
+    // normal operation. Each is called exactly once per reset.
+    virtual void reset_enter() {}
+    virtual void reset_hold() {}
+    virtual void reset_exit() {}
+};
+
+// An interrupt line: an object handed to the device that drives it.
+class IrqLine {
+public:
+    IrqLine() = default;
+    explicit IrqLine(std::function<void(bool)> sink) : sink_(std::move(sink)) {}
+    void set(bool level) {
+        if (level != level_) {
+            level_ = level;
+            if (sink_) sink_(level);
+        }
+    }
+    bool level() const { return level_; }
+
+private:
+    std::function<void(bool)> sink_;
+    bool level_ = false;
+};
+
+}  // namespace armvm

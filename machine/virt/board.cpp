@@ -1,0 +1,184 @@
+#include "machine/virt/board.hpp"
+
+#include <cstring>
+
+#include "hw/char/chardev.hpp"
+#include "machine/ram.hpp"
+#include "machine/virt/memmap.hpp"
+
+namespace armvm::virt {
+
+namespace {
+
+// PSCI 1.0 (ARM DEN 0022D): function IDs and return codes.
+enum : uint32_t {
+    PSCI_VERSION = 0x84000000, CPU_SUSPEND_32 = 0x84000001, CPU_OFF = 0x84000002, CPU_ON_32 = 0x84000003,
+    AFFINITY_INFO_32 = 0x84000004, MIGRATE_32 = 0x84000005, MIGRATE_INFO_TYPE = 0x84000006,
+    SYSTEM_OFF = 0x84000008, SYSTEM_RESET = 0x84000009, PSCI_FEATURES = 0x8400000a,
+    CPU_SUSPEND_64 = 0xc4000001, CPU_ON_64 = 0xc4000003, AFFINITY_INFO_64 = 0xc4000004, MIGRATE_64 = 0xc4000005,
+};
+constexpr int64_t kSuccess = 0, kNotSupported = -1, kInvalidParams = -2, kAlreadyOn = -4;
+enum Power { kOn = 0, kOff = 1, kOnPending = 2 };
+
+// The reset state of an AArch64 CPU entering at EL1h (ARM ARM D1.9.1,
+// what QEMU gives a kernel without EL2/EL3).
+void boot_state(Cpu& c, uint64_t entry, uint64_t x0, unsigned index) {
+    c.s = CpuState{};
+    c.s.el = 1;
+    c.s.spsel = true;
+    c.s.daif = 0x3c0;
+    c.s.pc = entry;
+    c.s.x[0] = x0;
+    c.s.mpidr_el1 = (1ull << 31) | index;  // Aff0 = index (fewer than 16 CPUs)
+    c.flush_blocks();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, GuestRam& ram, std::mutex& bql,
+                                             Chardev* serial, std::vector<uint8_t> fdt, Hooks hooks) {
+    std::unique_ptr<Board> b(new Board(bql));
+    b->cfg_ = &cfg;
+    b->fdt_ = std::move(fdt);
+    b->hooks_ = std::move(hooks);
+    b->as_.add_ram(base(Region::Ram), ram.host(), ram.size());
+    b->uart_ = std::make_unique<Pl011>(serial, IrqLine());  // IRQ wired with the GIC
+    b->as_.add_mmio(base(Region::Uart), size(Region::Uart), b->uart_.get(), "pl011");
+    b->uart_->start();
+
+    unsigned n = cfg.smp.cpus;
+    b->power_ = std::make_unique<std::atomic<int>[]>(n);
+    for (unsigned i = 0; i < n; ++i) {
+        std::string name = "CPU " + std::to_string(i) + "/TCG";
+        b->vcpus_.push_back(std::make_unique<Vcpu>(i, b->as_, bql, name));
+        Board* self = b.get();
+        b->vcpus_.back()->cpu().hvc_hook = [self, i](Cpu& c) { return self->psci_call(c, i); };
+    }
+    ARMVM_TRY(b->reset());
+    for (auto& v : b->vcpus_) v->start();
+    return b;
+}
+
+Board::~Board() {
+    for (auto& v : vcpus_) v->stop_and_join();
+}
+
+Status Board::reset() {
+    ++resets_;
+    // Devices: every phase for every device before the next phase.
+    MmioDevice* devices[] = {uart_.get()};
+    for (auto* d : devices) d->reset_enter();
+    for (auto* d : devices) d->reset_hold();
+    for (auto* d : devices) d->reset_exit();
+    // Images are reloaded (the guest may have overwritten them), the DTB
+    // goes to the start of RAM, the boot CPU enters the kernel.
+    uint64_t entry = 0;
+    if (cfg_->kernel) {
+        auto img = load_kernel(as_, *cfg_->kernel);
+        if (!img) return img.error();
+        entry = img->entry;
+    }
+    if (uint8_t* p = as_.ram_ptr(base(Region::Ram), fdt_.size())) std::memcpy(p, fdt_.data(), fdt_.size());
+    for (auto& v : vcpus_) {
+        unsigned i = v->index();
+        // QEMU passes x0 = 0 to a non-Linux ELF (measured on 7.2).
+        boot_state(v->cpu(), i == 0 ? entry : 0, 0, i);
+        power_[i] = i == 0 ? kOn : kOff;
+    }
+    return ok_status();
+}
+
+void Board::resume() {
+    for (auto& v : vcpus_)
+        if (power_[v->index()] != kOff) v->resume();
+}
+
+void Board::pause() {
+    for (auto& v : vcpus_) v->pause();
+}
+
+bool Board::psci_call(Cpu& c, unsigned index) {
+    uint64_t fn = c.s.x[0];
+    int64_t ret = kNotSupported;
+    auto target_index = [&](uint64_t mpidr) -> int {
+        uint64_t aff = mpidr & 0xff00ffffffull;
+        return aff < vcpus_.size() ? static_cast<int>(aff) : -1;
+    };
+    switch (static_cast<uint32_t>(fn)) {
+    case PSCI_VERSION:
+        ret = 0x10000;  // 1.0
+        break;
+    case PSCI_FEATURES: {
+        uint32_t q = static_cast<uint32_t>(c.s.x[1]);
+        switch (q) {
+        case PSCI_VERSION: case CPU_OFF: case CPU_ON_32: case CPU_ON_64: case AFFINITY_INFO_32:
+        case AFFINITY_INFO_64: case SYSTEM_OFF: case SYSTEM_RESET: case PSCI_FEATURES: case MIGRATE_INFO_TYPE:
+            ret = kSuccess;
+            break;
+        default:
+            ret = kNotSupported;
+        }
+        break;
+    }
+    case MIGRATE_INFO_TYPE:
+        ret = 2;  // no Trusted OS
+        break;
+    case CPU_ON_32:
+    case CPU_ON_64: {
+        int t = target_index(c.s.x[1]);
+        if (t < 0) {
+            ret = kInvalidParams;
+            break;
+        }
+        int expected = kOff;
+        if (!power_[t].compare_exchange_strong(expected, kOnPending)) {
+            ret = expected == kOnPending ? -5 /*ON_PENDING*/ : kAlreadyOn;
+            break;
+        }
+        uint64_t entry = c.s.x[2], context = c.s.x[3];
+        if (fn == CPU_ON_32) {
+            entry = static_cast<uint32_t>(entry);
+            context = static_cast<uint32_t>(context);
+        }
+        Vcpu* v = vcpus_[t].get();
+        v->async_run_on([this, t, entry, context](Cpu& tc) {
+            boot_state(tc, entry, context, static_cast<unsigned>(t));
+            power_[t] = kOn;
+        });
+        v->resume();
+        ret = kSuccess;
+        break;
+    }
+    case AFFINITY_INFO_32:
+    case AFFINITY_INFO_64: {
+        int t = target_index(c.s.x[1]);
+        ret = (t < 0 || c.s.x[2] != 0) ? kInvalidParams : power_[t].load();
+        break;
+    }
+    case CPU_OFF:
+        power_[index] = kOff;
+        vcpus_[index]->self_pause();
+        ret = kSuccess;  // not seen by the caller: it never returns
+        break;
+    case SYSTEM_OFF:
+        vcpus_[index]->self_pause();
+        if (hooks_.system_off) hooks_.system_off();
+        ret = kSuccess;
+        break;
+    case SYSTEM_RESET:
+        vcpus_[index]->self_pause();
+        if (hooks_.system_reset) hooks_.system_reset();
+        ret = kSuccess;
+        break;
+    case MIGRATE_32:
+    case MIGRATE_64:
+    case CPU_SUSPEND_32:
+    case CPU_SUSPEND_64:
+    default:
+        ret = kNotSupported;
+    }
+    c.s.x[0] = static_cast<uint64_t>(ret);
+    return true;  // SMCCC: unknown function IDs return NOT_SUPPORTED too
+}
+
+}  // namespace armvm::virt

@@ -1,0 +1,60 @@
+// The virt board: address space, devices, CPUs and the PSCI firmware
+// interface, wired after machine/virt/memmap.hpp.
+#pragma once
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "accel/vcpu.hpp"
+#include "base/result.hpp"
+#include "hw/char/pl011.hpp"
+#include "hw/core/address_space.hpp"
+#include "machine/boot/loader.hpp"
+#include "machine/config.hpp"
+
+namespace armvm {
+class Chardev;
+class GuestRam;
+}  // namespace armvm
+
+namespace armvm::virt {
+
+class Board {
+public:
+    // Called on a vCPU thread; they must only post work to the main loop.
+    struct Hooks {
+        std::function<void()> system_off;
+        std::function<void()> system_reset;
+    };
+
+    static Result<std::unique_ptr<Board>> create(const MachineConfig& cfg, GuestRam& ram, std::mutex& bql,
+                                                 Chardev* serial, std::vector<uint8_t> fdt, Hooks hooks);
+    ~Board();  // caller holds the BQL: stops and joins the vCPU threads
+
+    // Three-phase reset of every device, then every CPU to its boot state
+    // (images reloaded, secondaries powered off). Caller holds the BQL and
+    // has paused the vCPUs.
+    Status reset();
+    void resume();  // run the powered-on CPUs
+    void pause();   // returns once every vCPU is paused
+
+    const std::vector<std::unique_ptr<Vcpu>>& vcpus() const { return vcpus_; }
+    unsigned resets() const { return resets_; }
+
+private:
+    Board(std::mutex& bql) : as_(bql) {}
+    bool psci_call(Cpu& cpu, unsigned index);
+
+    const MachineConfig* cfg_ = nullptr;
+    AddressSpace as_;
+    std::unique_ptr<Pl011> uart_;
+    std::vector<std::unique_ptr<Vcpu>> vcpus_;
+    std::unique_ptr<std::atomic<int>[]> power_;  // PSCI AFFINITY_INFO state per CPU
+    std::vector<uint8_t> fdt_;
+    Hooks hooks_;
+    unsigned resets_ = 0;
+};
+
+}  // namespace armvm::virt
