@@ -68,6 +68,15 @@ bool Cpu::store(uint64_t va, unsigned size, uint64_t value) {
     return false;
 }
 
+bool Cpu::exclusive_store(uint64_t va, unsigned size, uint64_t expected, uint64_t value, uint64_t expected_hi,
+                          uint64_t value_hi) {
+    if (code_pages_.count(va & kPageMask)) flush_blocks();
+    bool swapped = false;
+    if (bus_.cmpxchg(va, size, expected, value, swapped, expected_hi, value_hi)) return swapped;
+    raise(s.el == 0 ? Ec::DataAbortLower : Ec::DataAbortSame, 0x10 | (1u << 6), false, va, true);
+    return false;
+}
+
 // Exception entry to EL1 (ARM ARM D1.10.2, AArch64.TakeException).
 void Cpu::take_exception() {
     uint64_t offset = s.el == 0 ? 0x400 : (s.spsel ? 0x200 : 0x000);

@@ -27,6 +27,19 @@ public:
     // abort).
     virtual bool read(uint64_t pa, unsigned size, uint64_t& value) = 0;
     virtual bool write(uint64_t pa, unsigned size, uint64_t value) = 0;
+    // Store-exclusive: atomically replace `expected` with `desired`
+    // (`size` 1..8, or 16 for a pair with `expected_hi`/`desired_hi`).
+    // false: nothing answers there. The default is not atomic: buses
+    // shared by several vCPUs override it.
+    virtual bool cmpxchg(uint64_t pa, unsigned size, uint64_t expected, uint64_t desired, bool& swapped,
+                         uint64_t expected_hi = 0, uint64_t desired_hi = 0) {
+        unsigned part = size == 16 ? 8 : size;
+        uint64_t lo, hi = 0;
+        if (!read(pa, part, lo) || (size == 16 && !read(pa + 8, 8, hi))) return false;
+        swapped = lo == expected && hi == expected_hi;
+        if (swapped && (!write(pa, part, desired) || (size == 16 && !write(pa + 8, 8, desired_hi)))) return false;
+        return true;
+    }
 };
 
 class Cpu;
@@ -104,6 +117,10 @@ public:
     // Data accesses through the bus; false after raising a data abort.
     bool load(uint64_t va, unsigned size, uint64_t& value);
     bool store(uint64_t va, unsigned size, uint64_t value);
+    // The compare-and-swap of a store-exclusive; false if it did not store
+    // (a data abort is raised if nothing answers at va).
+    bool exclusive_store(uint64_t va, unsigned size, uint64_t expected, uint64_t value, uint64_t expected_hi,
+                         uint64_t value_hi);
 
     void request_wfi() { wfi_ = true; }
     // Drops every cached block (TLB maintenance, SCTLR changes, tests).

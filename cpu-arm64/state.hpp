@@ -29,10 +29,13 @@ struct CpuState {
     uint64_t tpidr_el0 = 0, tpidrro_el0 = 0, tpidr_el1 = 0;
     uint64_t mpidr_el1 = 1ull << 31;  // RES1 bit 31; affinity set by the board
 
-    // Exclusive monitor (local): the address and size of the last LDXR.
+    // Exclusive monitor: the address, size and value of the last LDXR.
+    // The store-exclusive succeeds if memory still holds that value (an
+    // atomic compare-and-swap, as QEMU's TCG does).
     bool excl_valid = false;
     uint64_t excl_addr = 0;
     unsigned excl_size = 0;
+    uint64_t excl_value = 0, excl_value_hi = 0;
 };
 
 }  // namespace armvm

@@ -150,16 +150,27 @@ void exec_LDST_excl(Cpu& c, uint32_t i) {
         c.s.excl_valid = true;
         c.s.excl_addr = addr;
         c.s.excl_size = total;
+        c.s.excl_value = a;
+        c.s.excl_value_hi = b;
         c.set_x(rt, a);
         if (pair) c.set_x(rt2, b);
         return;
     }
-    // Store-exclusive: succeeds only with a matching open monitor.
+    // Store-exclusive: needs a matching open monitor, then succeeds if
+    // memory still holds what the load-exclusive read.
     bool ok = c.s.excl_valid && c.s.excl_addr == addr && c.s.excl_size == total;
     c.s.excl_valid = false;
     if (ok) {
-        if (!c.store(addr, bytes, c.x(rt))) return;
-        if (pair && !c.store(addr + bytes, bytes, c.x(rt2))) return;
+        uint64_t v = c.x(rt), v2 = pair ? c.x(rt2) : 0;
+        if (pair && size == 2) {  // two words: one 64-bit swap
+            v = static_cast<uint32_t>(v) | (v2 << 32);
+            ok = c.exclusive_store(addr, 8, c.s.excl_value | (c.s.excl_value_hi << 32), v, 0, 0);
+        } else if (pair) {
+            ok = c.exclusive_store(addr, 16, c.s.excl_value, v, c.s.excl_value_hi, v2);
+        } else {
+            ok = c.exclusive_store(addr, bytes, c.s.excl_value, v, 0, 0);
+        }
+        if (c.exception_pending()) return;
     }
     c.set_w(rs, ok ? 0 : 1);
 }

@@ -51,3 +51,40 @@ bool AddressSpace::write(uint64_t pa, unsigned size, uint64_t value) {
 }
 
 }  // namespace armvm
+
+namespace armvm {
+
+namespace {
+template <typename T>
+bool cas(uint8_t* p, uint64_t expected, uint64_t desired) {
+    T e = static_cast<T>(expected);
+    return __atomic_compare_exchange_n(reinterpret_cast<T*>(p), &e, static_cast<T>(desired), false,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+}  // namespace
+
+bool AddressSpace::cmpxchg(uint64_t pa, unsigned size, uint64_t expected, uint64_t desired, bool& swapped,
+                           uint64_t expected_hi, uint64_t desired_hi) {
+    uint8_t* p = ram_ptr(pa, size);
+    if (!p || (pa & (size - 1)) != 0) return Bus::cmpxchg(pa, size, expected, desired, swapped, expected_hi, desired_hi);
+    switch (size) {
+    case 1: swapped = cas<uint8_t>(p, expected, desired); return true;
+    case 2: swapped = cas<uint16_t>(p, expected, desired); return true;
+    case 4: swapped = cas<uint32_t>(p, expected, desired); return true;
+    case 8: swapped = cas<uint64_t>(p, expected, desired); return true;
+    default: {
+        std::lock_guard<std::mutex> g(pair_lock_);
+        uint64_t lo, hi;
+        std::memcpy(&lo, p, 8);
+        std::memcpy(&hi, p + 8, 8);
+        swapped = lo == expected && hi == expected_hi;
+        if (swapped) {
+            std::memcpy(p, &desired, 8);
+            std::memcpy(p + 8, &desired_hi, 8);
+        }
+        return true;
+    }
+    }
+}
+
+}  // namespace armvm

@@ -21,6 +21,8 @@ public:
 
     bool read(uint64_t pa, unsigned size, uint64_t& value) override;
     bool write(uint64_t pa, unsigned size, uint64_t value) override;
+    bool cmpxchg(uint64_t pa, unsigned size, uint64_t expected, uint64_t desired, bool& swapped,
+                 uint64_t expected_hi, uint64_t desired_hi) override;
 
     // Host pointer for [pa, pa+len) if it lies in RAM (boot loading).
     uint8_t* ram_ptr(uint64_t pa, uint64_t len) const;
@@ -39,6 +41,7 @@ private:
     uint64_t ram_base_ = 0, ram_size_ = 0;
     uint8_t* ram_ = nullptr;
     std::vector<Region> mmio_;
+    std::mutex pair_lock_;  // 16-byte store-exclusive pairs
 };
 
 }  // namespace armvm

@@ -106,7 +106,7 @@ bool Board::psci_call(Cpu& c, unsigned index) {
     };
     switch (static_cast<uint32_t>(fn)) {
     case PSCI_VERSION:
-        ret = 0x10000;  // 1.0
+        ret = 0x10001;  // 1.1, as QEMU 7.2 reports
         break;
     case PSCI_FEATURES: {
         uint32_t q = static_cast<uint32_t>(c.s.x[1]);

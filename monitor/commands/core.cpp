@@ -72,6 +72,8 @@ void register_core_commands(CommandTable& t) {
                                     "subsystem-reset", "snapshot-load"});
     s.object("q_obj_SHUTDOWN-arg", {{"guest", "bool"}, {"reason", "ShutdownCause"}});
     s.event("SHUTDOWN", "q_obj_SHUTDOWN-arg");
+    s.object("q_obj_RESET-arg", {{"guest", "bool"}, {"reason", "ShutdownCause"}});
+    s.event("RESET", "q_obj_RESET-arg");
     s.event("STOP", "");
     s.event("RESUME", "");
 
@@ -91,6 +93,10 @@ void register_core_commands(CommandTable& t) {
     });
     t.add("cont", "", "", [](QmpContext& ctx, const Json&) -> Result<Json> {
         ARMVM_TRY(ctx.machine.cont());
+        return Json::object();
+    });
+    t.add("system_reset", "", "", [](QmpContext& ctx, const Json&) -> Result<Json> {
+        ARMVM_TRY(ctx.machine.system_reset(false, "host-qmp-system-reset"));
         return Json::object();
     });
     t.add("quit", "", "", [](QmpContext& ctx, const Json&) -> Result<Json> {

@@ -5,6 +5,7 @@
 #include "cpu-arm64/models.hpp"
 #include "machine/machine.hpp"
 #include "machine/registry.hpp"
+#include "machine/virt/board.hpp"
 #include "monitor/dispatch.hpp"
 
 namespace armvm {
@@ -102,10 +103,22 @@ void register_machine_commands(CommandTable& t) {
                                        {"*cluster-id", "int"}, {"*core-id", "int"}, {"*thread-id", "int"}});
     s.object("CpuInfoFast", {{"cpu-index", "int"}, {"qom-path", "str"}, {"thread-id", "int"},
                              {"*props", "CpuInstanceProperties"}, {"target", "SysEmuTarget"}});
-    t.add("query-cpus-fast", "", "[CpuInfoFast]", [](QmpContext&, const Json&) -> Result<Json> {
-        // No vCPU threads exist yet: "none" has none and the virt board's
-        // CPUs arrive with the TCG accelerator.
-        return Json::array();
+    t.add("query-cpus-fast", "", "[CpuInfoFast]", [](QmpContext& ctx, const Json&) -> Result<Json> {
+        Json out = Json::array();
+        const virt::Board* b = ctx.machine.board();
+        if (!b) return out;  // "none" has no CPU
+        const SmpConfig& smp = ctx.machine.config().smp;
+        for (const auto& v : b->vcpus()) {
+            unsigned i = v->index();
+            Json props = {{"core-id", (i / smp.threads) % smp.cores}, {"thread-id", i % smp.threads},
+                          {"socket-id", i / (smp.threads * smp.cores)}, {"cluster-id", 0}};
+            out.push_back({{"thread-id", v->thread_id()},
+                           {"props", props},
+                           {"qom-path", "/machine/unattached/device[" + std::to_string(i) + "]"},
+                           {"cpu-index", i},
+                           {"target", "aarch64"}});
+        }
+        return out;
     });
 }
 

@@ -27,3 +27,26 @@ void put_dec(uint64_t v) {
     } while (v);
     while (n) putc_uart(buf[--n]);
 }
+
+int64_t psci_call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3) {
+    register uint64_t x0 __asm__("x0") = fn;
+    register uint64_t x1 __asm__("x1") = a1;
+    register uint64_t x2 __asm__("x2") = a2;
+    register uint64_t x3 __asm__("x3") = a3;
+    __asm__ volatile("hvc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3) : : "memory");
+    return (int64_t)x0;
+}
+
+void atomic_add(volatile uint64_t* p, uint64_t v) {
+    uint64_t tmp;
+    uint32_t fail;
+    do {
+        __asm__ volatile("ldxr %0, [%2]\n\tadd %0, %0, %3\n\tstxr %w1, %0, [%2]"
+                         : "=&r"(tmp), "=&r"(fail)
+                         : "r"(p), "r"(v)
+                         : "memory");
+    } while (fail);
+}
+
+// Programs that start no secondary CPU need no secondary_main.
+__attribute__((weak)) void secondary_main(uint64_t cpu) { (void)cpu; }

@@ -6,3 +6,9 @@ void putc_uart(char c);
 void puts_uart(const char* s);
 void put_hex(uint64_t v);
 void put_dec(uint64_t v);
+
+// PSCI through HVC (SMCCC): returns x0.
+int64_t psci_call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3);
+void psci_system_off(void);
+// An LDXR/STXR read-modify-write: racing CPUs must not lose updates.
+void atomic_add(volatile uint64_t* p, uint64_t v);

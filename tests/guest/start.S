@@ -20,3 +20,15 @@ psci_system_off:
     hvc #0
 3:  wfi
     b 3b
+
+// Secondary CPUs enter here through PSCI CPU_ON with x0 = their index:
+// a 16 KiB stack each below the boot CPU's, then secondary_main(index).
+    .global secondary_entry
+secondary_entry:
+    ldr x1, =__stack_top
+    lsl x2, x0, #14
+    sub x1, x1, x2
+    mov sp, x1
+    bl secondary_main
+4:  wfi
+    b 4b

@@ -1,0 +1,140 @@
+"""Bare-metal programs on the virt board, under armvm and under
+qemu-system-aarch64 in the same test: the serial output must match, and
+PSCI SYSTEM_OFF must end both with status 0."""
+import os
+import subprocess
+import time
+
+import pytest
+
+import guest_build
+from armvm_test import Foreground, armvm_path
+
+pytestmark = pytest.mark.skipif(not guest_build.available(),
+                                reason="gcc-aarch64-linux-gnu and qemu-system-arm come from scripts/install-deps")
+
+
+@pytest.fixture(scope="module")
+def progs(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("guest"))
+    return lambda name: guest_build.build(name, d)
+
+
+def run(emu, elf, extra):
+    return subprocess.run([emu, "-M", "virt", "-nographic", "-nodefaults", "-serial", "stdio", "-kernel", elf]
+                          + extra, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+CASES = [
+    ("hello", ["-cpu", "cortex-a57"]),
+    ("hello", ["-cpu", "cortex-a53", "-smp", "2"]),
+    ("hello", ["-cpu", "max", "-M", "virt,gic-version=3"]),
+    ("smp", ["-cpu", "cortex-a57", "-smp", "4"]),
+    ("smp", ["-cpu", "cortex-a72", "-smp", "4", "-M", "virt,gic-version=3"]),
+]
+
+
+@pytest.mark.parametrize("prog,extra", CASES, ids=[f"{p} {' '.join(e)}" for p, e in CASES])
+def test_program_output_matches_qemu(progs, prog, extra):
+    elf = progs(prog)
+    ref = run("qemu-system-aarch64", elf, extra)
+    ours = run(armvm_path(), elf, extra)
+    assert ref.returncode == 0, ref.stderr
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout == ref.stdout
+    assert ours.stdout  # the program did print
+
+
+def serial_text(path):
+    with open(path, errors="replace") as f:
+        return f.read()
+
+
+def wait_for(pred, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_qmp_controls_a_running_guest(tmp_path, progs):
+    out = tmp_path / "serial.txt"
+    v = Foreground(str(tmp_path), machine="virt", extra=["-S", "-smp", "4", "-kernel", progs("spin"),
+                                                            "-serial", f"file:{out}"])
+    try:
+        q = v.qmp()
+        cpus = q.ok("query-cpus-fast")
+        assert [c["cpu-index"] for c in cpus] == [0, 1, 2, 3]
+        tids = {c["thread-id"] for c in cpus}
+        assert len(tids) == 4
+        tasks = set(int(t) for t in os.listdir(f"/proc/{v.proc.pid}/task"))
+        assert tids <= tasks and v.proc.pid not in tids
+        assert serial_text(out) == ""  # -S: no guest code yet
+        q.ok("cont")
+        q.wait_event("RESUME")
+        assert wait_for(lambda: serial_text(out) == "spinning\n")
+        assert q.ok("query-status")["status"] == "running"
+        q.ok("stop")
+        q.wait_event("STOP")
+        assert q.ok("query-status") == {"status": "paused", "singlestep": False, "running": False}
+        q.ok("system_reset")
+        ev = q.wait_event("RESET")
+        assert ev["data"] == {"guest": False, "reason": "host-qmp-system-reset"}
+        assert serial_text(out) == "spinning\n"  # paused: the reset guest has not run yet
+        q.ok("cont")
+        assert wait_for(lambda: serial_text(out) == "spinning\nspinning\n")
+        q.ok("quit")
+        assert v.wait() == 0
+    finally:
+        v.stop()
+
+
+def test_stop_cont_reset_loop_with_busy_vcpus(tmp_path, progs):
+    v = Foreground(str(tmp_path), machine="virt", extra=["-smp", "4", "-kernel", progs("spin")])
+    try:
+        q = v.qmp()
+        t0 = time.time()
+        for i in range(100):
+            q.ok("stop")
+            q.ok("cont")
+            if i % 10 == 0:
+                q.ok("system_reset")
+        assert q.ok("query-status")["status"] == "running"
+        assert time.time() - t0 < 60
+        q.ok("quit")
+        assert v.wait() == 0
+    finally:
+        v.stop()
+
+
+def test_guest_poweroff_with_no_shutdown(tmp_path, progs):
+    out = tmp_path / "serial.txt"
+    v = Foreground(str(tmp_path), machine="virt", extra=["-S", "-no-shutdown", "-kernel", progs("hello"),
+                                                            "-serial", f"file:{out}"])
+    try:
+        q = v.qmp()
+        q.ok("cont")
+        ev = q.wait_event("SHUTDOWN")
+        assert ev["data"] == {"guest": True, "reason": "guest-shutdown"}
+        assert q.ok("query-status")["status"] == "shutdown"
+        assert v.proc.poll() is None  # still alive, as libvirt expects
+        r = q.cmd("cont")
+        assert r["error"]["desc"] == "Resetting the Virtual Machine is required"
+        q.ok("system_reset")
+        q.ok("cont")
+        q.wait_event("SHUTDOWN")
+        assert serial_text(out).count("hello from armvm's test guest") == 2
+        q.ok("quit")
+        assert v.wait() == 0
+    finally:
+        v.stop()
+
+
+def test_guest_poweroff_exits_zero_with_shutdown_event(tmp_path, progs):
+    v = Foreground(str(tmp_path), machine="virt", extra=["-S", "-kernel", progs("hello")])
+    q = v.qmp()
+    q.ok("cont")
+    assert q.wait_event("SHUTDOWN")["data"] == {"guest": True, "reason": "guest-shutdown"}
+    assert v.wait() == 0
