@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "accel/accelerator.hpp"
@@ -33,6 +34,12 @@ const char* run_state_name(RunState s) {
 Machine::Machine(MachineConfig cfg, EventLoop& loop) : cfg_(std::move(cfg)), loop_(loop) {}
 
 Machine::~Machine() {
+    if (board_ && std::getenv("ARMVM_STATS")) {
+        // For benchmarks (scripts/bench-cpu): how much guest code ran.
+        uint64_t n = 0;
+        for (const auto& v : board_->vcpus()) n += v->insns();
+        report_info("stats: " + std::to_string(n) + " guest instructions");
+    }
     board_.reset();  // joins the vCPU threads (the BQL is held)
     monitors_.clear();
     chardevs_.clear();
