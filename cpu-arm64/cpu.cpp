@@ -1,5 +1,8 @@
 #include "cpu-arm64/cpu.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 namespace armvm {
 
 namespace {
@@ -22,31 +25,53 @@ bool ends_block(a64::Op op) {
 void Cpu::flush_blocks() {
     blocks_.clear();
     code_pages_.clear();
+    std::fill(std::begin(code_filter_), std::end(code_filter_), 0);
+    std::fill(std::begin(jmp_cache_), std::end(jmp_cache_), JmpEntry{});
+    ++flush_gen_;
+    events_ |= kEvFlush;
+}
+
+void exec_fetch_abort(Cpu& c, uint32_t) {
+    // Synchronous external abort on instruction fetch (IFSC 0b010000).
+    c.raise(c.s.el == 0 ? Ec::InsnAbortLower : Ec::InsnAbortSame, 0x10, false, c.s.pc, true);
 }
 
 const Block& Cpu::block_at(uint64_t pc) {
+    // A direct-mapped cache in front of the block map (the map's nodes do
+    // not move, so the pointers stay valid until a flush clears both).
+    JmpEntry& e = jmp_cache_[(pc >> 2) & (kJmpCache - 1)];
+    if (e.pc == pc) return *e.block;
     auto it = blocks_.find(pc);
-    if (it != blocks_.end()) return it->second;
+    const Block& b = it != blocks_.end() ? it->second : decode_block(pc);
+    e.pc = pc;
+    e.block = &b;
+    return b;
+}
+
+const Block& Cpu::decode_block(uint64_t pc) {
     Block b;
     b.pc = pc;
     uint64_t a = pc;
     for (size_t i = 0; i < kMaxBlockInsns; ++i, a += 4) {
         uint64_t raw;
         if (!bus_.read(a, 4, raw)) {
-            if (i == 0) b.insns.push_back({nullptr, 0});  // fetch abort at the block start
+            if (i == 0) b.insns.push_back({&exec_fetch_abort, 0});  // fetch abort at the block start
             break;
         }
         uint32_t insn = static_cast<uint32_t>(raw);
         a64::Op op = a64::decode(insn);
         b.insns.push_back({handler_for(op), insn});
-        code_pages_.insert(a & kPageMask);
+        if (code_pages_.insert(a & kPageMask).second) {
+            uint64_t h = ((a & kPageMask) >> 12) & (kFilterBits - 1);
+            code_filter_[h >> 6] |= 1ull << (h & 63);
+        }
         if (ends_block(op) || ((a + 4) & ~kPageMask) == 0) break;  // never cross a page
     }
     return blocks_.emplace(pc, std::move(b)).first->second;
 }
 
 void Cpu::raise(Ec ec, uint32_t iss, bool preferred_next, uint64_t far, bool far_valid) {
-    pending_ = true;
+    events_ |= kEvException;
     pending_next_ = preferred_next;
     pend_ec_ = ec;
     pend_iss_ = iss;
@@ -54,7 +79,31 @@ void Cpu::raise(Ec ec, uint32_t iss, bool preferred_next, uint64_t far, bool far
     pend_far_valid_ = far_valid;
 }
 
+namespace {
+// Fixed-size copies: the compiler turns each into one move.
+inline uint64_t read_host(const uint8_t* p, unsigned size) {
+    switch (size) {
+    case 1: return *p;
+    case 2: { uint16_t v; std::memcpy(&v, p, 2); return v; }
+    case 4: { uint32_t v; std::memcpy(&v, p, 4); return v; }
+    default: { uint64_t v; std::memcpy(&v, p, 8); return v; }
+    }
+}
+inline void write_host(uint8_t* p, unsigned size, uint64_t v) {
+    switch (size) {
+    case 1: *p = static_cast<uint8_t>(v); break;
+    case 2: { uint16_t w = static_cast<uint16_t>(v); std::memcpy(p, &w, 2); break; }
+    case 4: { uint32_t w = static_cast<uint32_t>(v); std::memcpy(p, &w, 4); break; }
+    default: std::memcpy(p, &v, 8); break;
+    }
+}
+}  // namespace
+
 bool Cpu::load(uint64_t va, unsigned size, uint64_t& value) {
+    if (uint8_t* p = ram(va, size)) {
+        value = read_host(p, size);
+        return true;
+    }
     if (bus_.read(va, size, value)) return true;
     // Synchronous external abort (DFSC 0b010000), ISS.WnR = 0.
     raise(s.el == 0 ? Ec::DataAbortLower : Ec::DataAbortSame, 0x10, false, va, true);
@@ -62,7 +111,11 @@ bool Cpu::load(uint64_t va, unsigned size, uint64_t& value) {
 }
 
 bool Cpu::store(uint64_t va, unsigned size, uint64_t value) {
-    if (code_pages_.count(va & kPageMask)) flush_blocks();  // self-modifying code
+    note_store(va);  // self-modifying code drops the decoded blocks
+    if (uint8_t* p = ram(va, size)) {
+        write_host(p, size, value);
+        return true;
+    }
     if (bus_.write(va, size, value)) return true;
     raise(s.el == 0 ? Ec::DataAbortLower : Ec::DataAbortSame, 0x10 | (1u << 6), false, va, true);
     return false;
@@ -70,7 +123,7 @@ bool Cpu::store(uint64_t va, unsigned size, uint64_t value) {
 
 bool Cpu::exclusive_store(uint64_t va, unsigned size, uint64_t expected, uint64_t value, uint64_t expected_hi,
                           uint64_t value_hi) {
-    if (code_pages_.count(va & kPageMask)) flush_blocks();
+    note_store(va);
     bool swapped = false;
     if (bus_.cmpxchg(va, size, expected, value, swapped, expected_hi, value_hi)) return swapped;
     raise(s.el == 0 ? Ec::DataAbortLower : Ec::DataAbortSame, 0x10 | (1u << 6), false, va, true);
@@ -89,7 +142,6 @@ void Cpu::take_exception() {
     s.spsel = true;
     s.daif = 0x3c0;
     s.pc = s.vbar_el1 + offset;
-    pending_ = false;
 }
 
 Cpu::Stop Cpu::run(uint64_t budget) {
@@ -97,41 +149,34 @@ Cpu::Stop Cpu::run(uint64_t budget) {
     while (done < budget) {
         if (exit_request && exit_request->load(std::memory_order_relaxed)) return Stop::Budget;
         const Block& b = block_at(s.pc);
-        for (const auto& d : b.insns) {
-            if (done >= budget) return Stop::Budget;
-            if (!d.handler) {
-                // Instruction fetch abort (synchronous external abort).
-                raise(s.el == 0 ? Ec::InsnAbortLower : Ec::InsnAbortSame, 0x10, false, s.pc, true);
-            } else {
-                branched_ = false;
-                d.handler(*this, d.insn);
-            }
-            if (pending_) {
-                last_ec = pend_ec_;
-                last_iss = pend_iss_;
-                if (stop_on_exception) {
-                    pending_ = false;
-                    if (pending_next_) s.pc += 4;
-                    return Stop::Exception;
-                }
-                take_exception();
-                ++done;
-                ++insn_count;
-                break;
-            }
-            ++done;
-            ++insn_count;
-            if (branched_) {
-                s.pc = next_pc_;
-                break;
-            }
+        const DecodedInsn* first = b.insns.data();
+        const DecodedInsn* end = first + b.insns.size();
+        if (static_cast<uint64_t>(end - first) > budget - done) end = first + (budget - done);
+        events_ = 0;
+        const DecodedInsn* d = first;
+        for (; d != end; ++d) {
+            d->handler(*this, d->insn);
+            if (events_) break;
             s.pc += 4;
-            if (wfi_) {
-                wfi_ = false;
-                return Stop::Wfi;
-            }
-            if (blocks_.empty()) break;  // the block was flushed under us
         }
+        // An instruction that raised a synchronous exception did not retire.
+        uint64_t n = static_cast<uint64_t>(d - first) + (d != end && !(events_ & kEvException) ? 1 : 0);
+        done += n;
+        insn_count += n;
+        if (!events_) continue;
+        if (events_ & kEvException) {
+            last_ec = pend_ec_;
+            last_iss = pend_iss_;
+            if (stop_on_exception) {
+                if (pending_next_) s.pc += 4;
+                return Stop::Exception;
+            }
+            take_exception();
+            done += 1;  // the budget still moves on, or a fault loop never returns
+            continue;
+        }
+        s.pc = (events_ & kEvBranch) ? next_pc_ : s.pc + 4;
+        if (events_ & kEvWfi) return Stop::Wfi;
     }
     return Stop::Budget;
 }

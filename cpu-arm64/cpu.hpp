@@ -106,13 +106,13 @@ public:
 
     void branch_to(uint64_t target) {
         next_pc_ = target;
-        branched_ = true;
+        events_ |= kEvBranch;
     }
     // Raises a synchronous exception for the current instruction.
     // `preferred_next`: ELR is the next instruction (SVC, HVC, SMC).
     void raise(Ec ec, uint32_t iss, bool preferred_next = false, uint64_t far = 0, bool far_valid = false);
     void undefined() { raise(Ec::Unknown, 0); }
-    bool exception_pending() const { return pending_; }
+    bool exception_pending() const { return events_ & kEvException; }
 
     // Data accesses through the bus; false after raising a data abort.
     bool load(uint64_t va, unsigned size, uint64_t& value);
@@ -122,22 +122,54 @@ public:
     bool exclusive_store(uint64_t va, unsigned size, uint64_t expected, uint64_t value, uint64_t expected_hi,
                          uint64_t value_hi);
 
-    void request_wfi() { wfi_ = true; }
+    void request_wfi() { events_ |= kEvWfi; }
+    // RAM the CPU may access directly (no Bus call): the board's main RAM.
+    void set_ram_window(uint64_t base, uint8_t* host, uint64_t size) {
+        ram_base_ = base;
+        ram_host_ = host;
+        ram_size_ = size;
+    }
     // Drops every cached block (TLB maintenance, SCTLR changes, tests).
     void flush_blocks();
 
 private:
     const Block& block_at(uint64_t pc);
+    const Block& decode_block(uint64_t pc);
     void take_exception();
+    bool maybe_code_page(uint64_t page) const {
+        uint64_t h = (page >> 12) & (kFilterBits - 1);
+        return (code_filter_[h >> 6] >> (h & 63)) & 1;
+    }
+    void note_store(uint64_t va) {
+        if (maybe_code_page(va & ~uint64_t{0xfff}) && code_pages_.count(va & ~uint64_t{0xfff})) flush_blocks();
+    }
+    uint8_t* ram(uint64_t va, unsigned size) const {
+        uint64_t off = va - ram_base_;
+        return (off < ram_size_ && size <= ram_size_ - off) ? ram_host_ + off : nullptr;
+    }
+
+    static constexpr size_t kJmpCache = 4096;
+    static constexpr uint64_t kFilterBits = 1u << 14;
+
+    // What the current instruction did besides falling through: checked
+    // once per instruction by run().
+    enum : uint32_t { kEvBranch = 1, kEvException = 2, kEvWfi = 4, kEvFlush = 8 };
+    uint32_t events_ = 0;
 
     Bus& bus_;
     std::unordered_map<uint64_t, Block> blocks_;
     std::unordered_set<uint64_t> code_pages_;  // pages blocks were decoded from
+    uint64_t code_filter_[kFilterBits / 64] = {};  // a hashed superset of code_pages_
+    struct JmpEntry {
+        uint64_t pc = ~0ull;
+        const Block* block = nullptr;
+    };
+    JmpEntry jmp_cache_[kJmpCache];
+    uint64_t flush_gen_ = 0;
+    uint64_t ram_base_ = 0, ram_size_ = 0;
+    uint8_t* ram_host_ = nullptr;
     uint64_t next_pc_ = 0;
-    bool branched_ = false;
-    bool pending_ = false;
     bool pending_next_ = false;
-    bool wfi_ = false;
     Ec pend_ec_ = Ec::Unknown;
     uint32_t pend_iss_ = 0;
     uint64_t pend_far_ = 0;
@@ -146,5 +178,7 @@ private:
 
 // The executor for each decoder entry.
 Handler handler_for(a64::Op op);
+// Stands in a block for an instruction that could not be fetched.
+void exec_fetch_abort(Cpu& c, uint32_t);
 
 }  // namespace armvm

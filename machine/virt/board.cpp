@@ -51,6 +51,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, GuestRam&
     for (unsigned i = 0; i < n; ++i) {
         std::string name = "CPU " + std::to_string(i) + "/TCG";
         b->vcpus_.push_back(std::make_unique<Vcpu>(i, b->as_, bql, name));
+        b->vcpus_.back()->cpu().set_ram_window(base(Region::Ram), ram.host(), ram.size());
         Board* self = b.get();
         b->vcpus_.back()->cpu().hvc_hook = [self, i](Cpu& c) { return self->psci_call(c, i); };
     }
