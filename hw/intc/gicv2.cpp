@@ -1,0 +1,268 @@
+#include "hw/intc/gicv2.hpp"
+
+#include <algorithm>
+
+namespace armvm {
+
+namespace {
+// GICD_PIDR4..PIDR7, PIDR0..PIDR3, CIDR0..CIDR3 at 0xfd0..0xffc (ArchRev 2).
+constexpr uint8_t kDistId[12] = {0x04, 0x00, 0x00, 0x00, 0x90, 0xb4, 0x2b, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
+}  // namespace
+
+GicV2::GicV2(unsigned ncpus, std::function<void(unsigned, bool)> cpu_irq, std::function<unsigned()> current_cpu)
+    : ncpus_(ncpus), cpu_irq_(std::move(cpu_irq)), current_cpu_(std::move(current_cpu)), dist_(*this),
+      cpuif_(*this) {
+    reset();
+}
+
+void GicV2::reset() {
+    dctlr_ = 0;
+    priv_.assign(ncpus_, std::vector<Irq>(32));
+    spi_.assign(kNumIrqs - 32, Irq{});
+    for (auto& p : priv_)
+        for (unsigned i = 0; i < 16; ++i) {
+            p[i].enabled = true;  // SGIs are always enabled in this implementation (as QEMU)
+            p[i].edge = true;
+        }
+    cpus_.assign(ncpus_, CpuIf{});
+    out_.assign(ncpus_, false);
+    for (unsigned c = 0; c < ncpus_; ++c) cpu_irq_(c, false);
+}
+
+bool GicV2::pending(unsigned cpu, unsigned intid) {
+    if (intid < 16) return cpus_[cpu].sgi_sources[intid] != 0;
+    Irq& q = irq(cpu, intid);
+    return q.pending || (!q.edge && q.level);
+}
+
+uint8_t GicV2::running_priority(unsigned cpu) const {
+    const auto& r = cpus_[cpu].running;
+    return r.empty() ? 0xff : *std::min_element(r.begin(), r.end());
+}
+
+unsigned GicV2::highest_pending(unsigned cpu, uint8_t& prio) {
+    unsigned best = kSpurious;
+    prio = 0xff;
+    for (unsigned id = 0; id < kNumIrqs; ++id) {
+        Irq& q = irq(cpu, id);
+        if (!q.enabled || q.active || !pending(cpu, id)) continue;
+        if (id >= 32 && !(q.targets & (1u << cpu))) continue;
+        if (!(dctlr_ & (q.group1 ? 2u : 1u))) continue;
+        if (q.priority < prio) {
+            prio = q.priority;
+            best = id;
+        }
+    }
+    return best;
+}
+
+// Signal each CPU whose highest pending interrupt beats its priority mask
+// and running priority (IHI 0048B 3.3).
+void GicV2::update() {
+    for (unsigned c = 0; c < ncpus_; ++c) {
+        uint8_t prio;
+        unsigned id = highest_pending(c, prio);
+        const CpuIf& ci = cpus_[c];
+        bool group_on = id != kSpurious && (ci.ctlr & (irq(c, id).group1 ? 2u : 1u));
+        bool level = group_on && prio < (ci.pmr & 0xff) && prio < running_priority(c);
+        if (level != out_[c]) {
+            out_[c] = level;
+            cpu_irq_(c, level);
+        }
+    }
+}
+
+void GicV2::set_spi(unsigned intid, bool level) {
+    if (intid < 32 || intid >= kNumIrqs) return;
+    Irq& q = spi_[intid - 32];
+    if (q.edge && level && !q.level) q.pending = true;
+    q.level = level;
+    update();
+}
+
+void GicV2::set_ppi(unsigned cpu, unsigned intid, bool level) {
+    if (cpu >= ncpus_ || intid < 16 || intid >= 32) return;
+    Irq& q = priv_[cpu][intid];
+    if (q.edge && level && !q.level) q.pending = true;
+    q.level = level;
+    update();
+}
+
+uint32_t GicV2::acknowledge(unsigned cpu) {
+    uint8_t prio;
+    unsigned id = highest_pending(cpu, prio);
+    CpuIf& ci = cpus_[cpu];
+    if (id == kSpurious || prio >= (ci.pmr & 0xff) || prio >= running_priority(cpu)) return kSpurious;
+    uint32_t value = id;
+    if (id < 16) {
+        // The lowest-numbered source CPU first; its bit is consumed.
+        unsigned src = static_cast<unsigned>(__builtin_ctz(ci.sgi_sources[id]));
+        ci.sgi_sources[id] &= static_cast<uint16_t>(~(1u << src));
+        value |= src << 10;
+        irq(cpu, id).active = true;
+    } else {
+        Irq& q = irq(cpu, id);
+        q.pending = false;
+        q.active = true;
+    }
+    ci.running.push_back(prio);
+    ci.acked.push_back(id);
+    update();
+    return value;
+}
+
+void GicV2::end_of_interrupt(unsigned cpu, unsigned intid) {
+    CpuIf& ci = cpus_[cpu];
+    // Priority drop: the most recent acknowledgement of this INTID.
+    for (size_t i = ci.acked.size(); i-- > 0;) {
+        if (ci.acked[i] == intid) {
+            ci.acked.erase(ci.acked.begin() + static_cast<long>(i));
+            ci.running.erase(ci.running.begin() + static_cast<long>(i));
+            break;
+        }
+    }
+    if (!(ci.ctlr & (1u << 9))) deactivate(cpu, intid);  // EOImodeNS = 0: EOI also deactivates
+    update();
+}
+
+void GicV2::deactivate(unsigned cpu, unsigned intid) {
+    if (intid < kNumIrqs) irq(cpu, intid).active = false;
+    update();
+}
+
+uint64_t GicV2::dist_read_byte(unsigned cpu, uint64_t off) {
+    auto bitreg = [&](uint64_t base, auto get) -> uint64_t {
+        unsigned first = static_cast<unsigned>((off - base) * 8);
+        uint64_t v = 0;
+        for (unsigned b = 0; b < 8; ++b)
+            if (first + b < kNumIrqs && get(first + b)) v |= 1u << b;
+        return v;
+    };
+    if (off >= 0x080 && off < 0x100) return bitreg(0x080, [&](unsigned i) { return irq(cpu, i).group1; });
+    if (off >= 0x100 && off < 0x200)
+        return bitreg(off < 0x180 ? 0x100 : 0x180, [&](unsigned i) { return irq(cpu, i).enabled; });
+    if (off >= 0x200 && off < 0x300)
+        return bitreg(off < 0x280 ? 0x200 : 0x280, [&](unsigned i) { return pending(cpu, i); });
+    if (off >= 0x300 && off < 0x400)
+        return bitreg(off < 0x380 ? 0x300 : 0x380, [&](unsigned i) { return irq(cpu, i).active; });
+    if (off >= 0x400 && off < 0x400 + kNumIrqs) return irq(cpu, static_cast<unsigned>(off - 0x400)).priority;
+    if (off >= 0x800 && off < 0x800 + kNumIrqs) {
+        unsigned id = static_cast<unsigned>(off - 0x800);
+        return id < 32 ? (1u << cpu) : irq(cpu, id).targets;
+    }
+    if (off >= 0xc00 && off < 0xc00 + kNumIrqs / 4) {
+        unsigned first = static_cast<unsigned>((off - 0xc00) * 4);
+        uint64_t v = 0;
+        for (unsigned b = 0; b < 4; ++b)
+            if (irq(cpu, first + b).edge) v |= 2u << (2 * b);
+        return v;
+    }
+    if (off >= 0xf10 && off < 0xf30) {
+        unsigned sgi = static_cast<unsigned>((off - 0xf10) & 0xf);
+        return cpus_[cpu].sgi_sources[sgi] & 0xff;
+    }
+    if (off >= 0xfd0 && off < 0x1000 && (off & 3) == 0) return kDistId[(off - 0xfd0) >> 2];
+    return 0;
+}
+
+void GicV2::dist_write_byte(unsigned cpu, uint64_t off, uint8_t v) {
+    auto bits = [&](uint64_t base, auto set) {
+        unsigned first = static_cast<unsigned>((off - base) * 8);
+        for (unsigned b = 0; b < 8; ++b)
+            if ((v >> b) & 1 && first + b < kNumIrqs) set(first + b);
+    };
+    if (off >= 0x080 && off < 0x100) {
+        unsigned first = static_cast<unsigned>((off - 0x080) * 8);
+        for (unsigned b = 0; b < 8 && first + b < kNumIrqs; ++b) irq(cpu, first + b).group1 = (v >> b) & 1;
+    } else if (off >= 0x100 && off < 0x180) {
+        bits(0x100, [&](unsigned i) { irq(cpu, i).enabled = true; });
+    } else if (off >= 0x180 && off < 0x200) {
+        bits(0x180, [&](unsigned i) { if (i >= 16) irq(cpu, i).enabled = false; });
+    } else if (off >= 0x200 && off < 0x280) {
+        bits(0x200, [&](unsigned i) { if (i >= 16) irq(cpu, i).pending = true; });
+    } else if (off >= 0x280 && off < 0x300) {
+        bits(0x280, [&](unsigned i) { if (i >= 16) irq(cpu, i).pending = false; });
+    } else if (off >= 0x300 && off < 0x380) {
+        bits(0x300, [&](unsigned i) { irq(cpu, i).active = true; });
+    } else if (off >= 0x380 && off < 0x400) {
+        bits(0x380, [&](unsigned i) { irq(cpu, i).active = false; });
+    } else if (off >= 0x400 && off < 0x400 + kNumIrqs) {
+        irq(cpu, static_cast<unsigned>(off - 0x400)).priority = v;
+    } else if (off >= 0x800 + 32 && off < 0x800 + kNumIrqs) {
+        irq(cpu, static_cast<unsigned>(off - 0x800)).targets = v;
+    } else if (off >= 0xc00 && off < 0xc00 + kNumIrqs / 4) {
+        unsigned first = static_cast<unsigned>((off - 0xc00) * 4);
+        for (unsigned b = 0; b < 4; ++b)
+            if (first + b >= 32) irq(cpu, first + b).edge = (v >> (2 * b + 1)) & 1;  // PPIs: fixed here
+    } else if (off >= 0xf10 && off < 0xf20) {
+        cpus_[cpu].sgi_sources[(off - 0xf10) & 0xf] &= static_cast<uint16_t>(~v);
+    } else if (off >= 0xf20 && off < 0xf30) {
+        cpus_[cpu].sgi_sources[(off - 0xf20) & 0xf] |= v;
+    }
+}
+
+uint64_t GicV2::Dist::read(uint64_t off, unsigned size) {
+    unsigned cpu = g_.current_cpu_();
+    switch (off) {
+    case 0x000: return g_.dctlr_;
+    case 0x004: return ((kNumIrqs / 32) - 1) | ((g_.ncpus_ - 1) << 5);  // GICD_TYPER
+    case 0x008: return 0x0200143b;                                   // GICD_IIDR: Arm, GICv2
+    default: break;
+    }
+    uint64_t v = 0;
+    for (unsigned i = 0; i < size; ++i) v |= g_.dist_read_byte(cpu, off + i) << (8 * i);
+    return v;
+}
+
+void GicV2::Dist::write(uint64_t off, unsigned size, uint64_t value) {
+    unsigned cpu = g_.current_cpu_();
+    if (off == 0x000) {
+        g_.dctlr_ = value & 3;
+    } else if (off == 0xf00) {  // GICD_SGIR
+        unsigned id = value & 0xf, filter = (value >> 24) & 3;
+        unsigned list = (value >> 16) & 0xff;
+        if (filter == 1) list = ((1u << g_.ncpus_) - 1) & ~(1u << cpu);
+        if (filter == 2) list = 1u << cpu;
+        for (unsigned t = 0; t < g_.ncpus_; ++t)
+            if (list & (1u << t)) g_.cpus_[t].sgi_sources[id] |= static_cast<uint16_t>(1u << cpu);
+    } else if (off >= 0x80) {
+        for (unsigned i = 0; i < size; ++i) g_.dist_write_byte(cpu, off + i, static_cast<uint8_t>(value >> (8 * i)));
+    }
+    g_.update();
+}
+
+uint64_t GicV2::Cpu::read(uint64_t off, unsigned) {
+    unsigned cpu = g_.current_cpu_();
+    CpuIf& ci = g_.cpus_[cpu];
+    switch (off) {
+    case 0x00: return ci.ctlr;
+    case 0x04: return ci.pmr;
+    case 0x08: return ci.bpr;
+    case 0x0c: return g_.acknowledge(cpu);                 // GICC_IAR
+    case 0x14: return g_.running_priority(cpu);           // GICC_RPR
+    case 0x18: {                                           // GICC_HPPIR
+        uint8_t prio;
+        return g_.highest_pending(cpu, prio);
+    }
+    case 0x1c: return ci.abpr;
+    case 0xfc: return 0x0202143b;                          // GICC_IIDR
+    default: return 0;
+    }
+}
+
+void GicV2::Cpu::write(uint64_t off, unsigned, uint64_t value) {
+    unsigned cpu = g_.current_cpu_();
+    CpuIf& ci = g_.cpus_[cpu];
+    switch (off) {
+    case 0x00: ci.ctlr = static_cast<uint32_t>(value) & 0x21f; break;
+    case 0x04: ci.pmr = static_cast<uint32_t>(value) & 0xff; break;
+    case 0x08: ci.bpr = static_cast<uint32_t>(value) & 7; break;
+    case 0x10: g_.end_of_interrupt(cpu, value & 0x3ff); break;   // GICC_EOIR
+    case 0x1c: ci.abpr = static_cast<uint32_t>(value) & 7; break;
+    case 0x1000: g_.deactivate(cpu, value & 0x3ff); break;       // GICC_DIR
+    default: break;
+    }
+    g_.update();
+}
+
+}  // namespace armvm

@@ -1,0 +1,86 @@
+// GICv2 (ARM IHI 0048B): distributor and memory-mapped CPU interface, for
+// up to 8 CPUs. SGIs (0-15) and PPIs (16-31) are banked per CPU; SPIs
+// (32+) are routed by GICD_ITARGETSR. Register names as in the spec.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "hw/core/mmio.hpp"
+
+namespace armvm {
+
+class GicV2 {
+public:
+    static constexpr unsigned kNumIrqs = 288;  // 32 private + 256 SPIs (QEMU's virt)
+    static constexpr unsigned kSpurious = 1023;
+
+    // `cpu_irq(cpu, level)` drives a CPU's IRQ input; `current_cpu()` names
+    // the CPU whose access is being served (the CPU interface is banked).
+    GicV2(unsigned ncpus, std::function<void(unsigned, bool)> cpu_irq, std::function<unsigned()> current_cpu);
+
+    MmioDevice& distributor() { return dist_; }
+    MmioDevice& cpu_interface() { return cpuif_; }
+
+    // Input lines: SPI by INTID (>= 32), PPI by CPU and INTID (16..31).
+    void set_spi(unsigned intid, bool level);
+    void set_ppi(unsigned cpu, unsigned intid, bool level);
+    void reset();
+
+private:
+    struct Irq {
+        bool group1 = false, enabled = false, pending = false, active = false, edge = false, level = false;
+        uint8_t priority = 0;
+        uint8_t targets = 0;
+    };
+    struct CpuIf {
+        uint32_t ctlr = 0, pmr = 0, bpr = 2, abpr = 3;
+        std::vector<uint8_t> running;  // priorities of acknowledged, not yet dropped IRQs
+        std::vector<unsigned> acked;   // their INTIDs
+        uint16_t sgi_sources[16] = {};  // pending SGIs: a bit per source CPU
+    };
+
+    class Dist : public MmioDevice {
+    public:
+        explicit Dist(GicV2& g) : g_(g) {}
+        uint64_t read(uint64_t off, unsigned size) override;
+        void write(uint64_t off, unsigned size, uint64_t value) override;
+        void reset_enter() override { g_.reset(); }
+
+    private:
+        GicV2& g_;
+    };
+    class Cpu : public MmioDevice {
+    public:
+        explicit Cpu(GicV2& g) : g_(g) {}
+        uint64_t read(uint64_t off, unsigned size) override;
+        void write(uint64_t off, unsigned size, uint64_t value) override;
+
+    private:
+        GicV2& g_;
+    };
+
+    Irq& irq(unsigned cpu, unsigned intid) { return intid < 32 ? priv_[cpu][intid] : spi_[intid - 32]; }
+    bool pending(unsigned cpu, unsigned intid);
+    unsigned highest_pending(unsigned cpu, uint8_t& prio);
+    uint8_t running_priority(unsigned cpu) const;
+    void update();
+    uint32_t acknowledge(unsigned cpu);
+    void end_of_interrupt(unsigned cpu, unsigned intid);
+    void deactivate(unsigned cpu, unsigned intid);
+    uint64_t dist_read_byte(unsigned cpu, uint64_t off);
+    void dist_write_byte(unsigned cpu, uint64_t off, uint8_t v);
+
+    unsigned ncpus_;
+    std::function<void(unsigned, bool)> cpu_irq_;
+    std::function<unsigned()> current_cpu_;
+    uint32_t dctlr_ = 0;
+    std::vector<std::vector<Irq>> priv_;
+    std::vector<Irq> spi_;
+    std::vector<CpuIf> cpus_;
+    std::vector<bool> out_;
+    Dist dist_;
+    Cpu cpuif_;
+};
+
+}  // namespace armvm
