@@ -2,13 +2,28 @@
 
 #include <pthread.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <ctime>
 #include <sys/syscall.h>
 
 namespace armvm {
 
 namespace {
-// Guest instructions per slice between looks at the queue and state.
+// Guest instructions per slice between looks at the queue, the state and
+// the timers.
 constexpr uint64_t kSlice = 100000;
+thread_local int t_current_vcpu = -1;
+}  // namespace
+
+int current_vcpu_index() { return t_current_vcpu; }
+
+void Vcpu::update_timers() {
+    uint32_t levels = cpu_.timer_output();
+    if (levels != timer_levels_) {
+        timer_levels_ = levels;
+        if (timer_hook) timer_hook(index_, levels);
+    }
 }
 
 Vcpu::Vcpu(unsigned index, Bus& bus, std::mutex& bql, std::string thread_name)
@@ -127,6 +142,7 @@ void Vcpu::stop_and_join() {
 
 void Vcpu::loop() {
     tid_.store(static_cast<pid_t>(::syscall(SYS_gettid)));
+    t_current_vcpu = static_cast<int>(index_);
     pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
     std::unique_lock<std::mutex> lk(m_);
     state_ = State::Paused;
@@ -142,10 +158,30 @@ void Vcpu::loop() {
             cv_.notify_all();
         }
         if (stop_) break;
-        if (!want_run_ || wfi_) {
-            state_ = want_run_ ? State::Running : State::Paused;
+        if (!want_run_) {
+            state_ = State::Paused;
             cv_.notify_all();
-            cv_.wait(lk, [&] { return stop_ || !work_.empty() || (want_run_ && !wfi_); });
+            cv_.wait(lk, [&] { return stop_ || !work_.empty() || want_run_; });
+            continue;
+        }
+        if (wfi_) {
+            // WFI: sleep until an interrupt (wake()), queued work, a state
+            // change, or the next timer deadline.
+            state_ = State::Running;
+            uint64_t deadline = cpu_.timer_deadline_ns();
+            auto pred = [&] { return stop_ || !work_.empty() || !want_run_ || !wfi_; };
+            if (deadline == UINT64_MAX) {
+                cv_.wait(lk, pred);
+            } else {
+                timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+                if (deadline > now) cv_.wait_for(lk, std::chrono::nanoseconds(deadline - now), pred);
+            }
+            lk.unlock();
+            update_timers();
+            lk.lock();
+            if (cpu_.irq_line.load() || cpu_.timer_output()) wfi_ = false;
             continue;
         }
         state_ = State::Running;
@@ -155,8 +191,10 @@ void Vcpu::loop() {
         uint64_t before = cpu_.insn_count;
         Cpu::Stop r = cpu_.run(kSlice);
         insns_.fetch_add(cpu_.insn_count - before, std::memory_order_relaxed);
+        update_timers();
         lk.lock();
-        if (r == Cpu::Stop::Wfi && wake_seq_ == seq) wfi_ = true;
+        // WFI completes at once if an interrupt is already pending.
+        if (r == Cpu::Stop::Wfi && wake_seq_ == seq && !cpu_.irq_line.load()) wfi_ = true;
     }
     state_ = State::Stopped;
     cv_.notify_all();

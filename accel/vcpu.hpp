@@ -21,6 +21,10 @@
 
 namespace armvm {
 
+// The index of the vCPU whose thread is running, or -1 elsewhere: the one
+// "current CPU" there is, for banked device registers (GIC CPU interface).
+int current_vcpu_index();
+
 class Vcpu {
 public:
     enum class State { Created, Running, Paused, Stopped };
@@ -47,6 +51,9 @@ public:
     void stop_and_join();           // caller holds the BQL
 
     State state() const;
+    // Called on the vCPU thread, without the BQL, when the CPU's timer
+    // outputs change (bit 0 physical, bit 1 virtual).
+    std::function<void(unsigned index, uint32_t levels)> timer_hook;
     pid_t thread_id() const { return tid_.load(); }
     uint64_t insns() const { return insns_.load(std::memory_order_relaxed); }
 
@@ -56,6 +63,8 @@ private:
         bool done = false;
     };
     void loop();
+    void update_timers();
+    uint32_t timer_levels_ = 0;
     // Waits on cv_ until pred() with the BQL released (lock order: BQL, then m_).
     template <typename Pred>
     void wait_with_bql_released(std::unique_lock<std::mutex>& lk, Pred pred);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
+#include <utility>
 
 namespace armvm {
 
@@ -144,10 +146,43 @@ void Cpu::take_exception() {
     s.pc = s.vbar_el1 + offset;
 }
 
+// IRQ exception entry (ARM ARM D1.10.2): ELR is the next instruction to
+// run, the vector is +0x80 from the synchronous one.
+void Cpu::take_irq() {
+    uint64_t offset = (s.el == 0 ? 0x400 : (s.spsel ? 0x200 : 0x000)) + 0x80;
+    s.spsr_el1 = s.nzcv | s.daif | (s.el << 2) | (s.spsel ? 1 : 0);
+    s.elr_el1 = s.pc;
+    s.el = 1;
+    s.spsel = true;
+    s.daif = 0x3c0;
+    s.pc = s.vbar_el1 + offset;
+}
+
+uint64_t Cpu::counter_now() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+    return ns / 16;  // 62.5 MHz
+}
+
+uint32_t Cpu::timer_output() const {
+    uint64_t now = counter_now();
+    auto out = [&](uint64_t ctl, uint64_t cval) { return (ctl & 1) && !(ctl & 2) && now >= cval; };
+    return (out(s.cntp_ctl, s.cntp_cval) ? 1u : 0u) | (out(s.cntv_ctl, s.cntv_cval) ? 2u : 0u);
+}
+
+uint64_t Cpu::timer_deadline_ns() const {
+    uint64_t best = UINT64_MAX;
+    for (auto [ctl, cval] : {std::pair{s.cntp_ctl, s.cntp_cval}, std::pair{s.cntv_ctl, s.cntv_cval}})
+        if ((ctl & 1) && !(ctl & 2) && cval < UINT64_MAX / 16) best = std::min(best, cval * 16);
+    return best;
+}
+
 Cpu::Stop Cpu::run(uint64_t budget) {
     uint64_t done = 0;
     while (done < budget) {
         if (exit_request && exit_request->load(std::memory_order_relaxed)) return Stop::Budget;
+        if (irq_line.load(std::memory_order_relaxed) && !(s.daif & 0x80)) take_irq();
         const Block& b = block_at(s.pc);
         const DecodedInsn* first = b.insns.data();
         const DecodedInsn* end = first + b.insns.size();
@@ -177,6 +212,7 @@ Cpu::Stop Cpu::run(uint64_t budget) {
         }
         s.pc = (events_ & kEvBranch) ? next_pc_ : s.pc + 4;
         if (events_ & kEvWfi) return Stop::Wfi;
+        if (events_ & kEvTimer) return Stop::Budget;
     }
     return Stop::Budget;
 }

@@ -83,6 +83,20 @@ public:
     // Checked at every block boundary: set from another thread to make
     // run() return soon (the vCPU kick).
     std::atomic<bool>* exit_request = nullptr;
+    // The IRQ input from the interrupt controller (any thread may set it;
+    // the CPU looks at block boundaries).
+    std::atomic<bool> irq_line{false};
+
+    // Generic timer: the counter runs at kCntFrq from the host's monotonic
+    // clock. timer_output() is bit 0 for the EL1 physical timer, bit 1 for
+    // the virtual timer (their interrupt outputs, ARM ARM D11.2.4).
+    static constexpr uint64_t kCntFrq = 62500000;  // 62.5 MHz, as QEMU 7.2
+    static uint64_t counter_now();
+    uint32_t timer_output() const;
+    // Host CLOCK_MONOTONIC nanoseconds at which the output next changes
+    // (UINT64_MAX: never, with the current settings).
+    uint64_t timer_deadline_ns() const;
+
     // HVC from EL1 with no EL2: the board's firmware services (PSCI) may
     // claim it; returns false to leave it UNDEFINED.
     std::function<bool(Cpu&)> hvc_hook;
@@ -123,6 +137,9 @@ public:
                          uint64_t value_hi);
 
     void request_wfi() { events_ |= kEvWfi; }
+    // A timer register changed: run() returns after this instruction so the
+    // vCPU loop re-evaluates the timer outputs.
+    void timer_changed() { events_ |= kEvTimer; }
     // RAM the CPU may access directly (no Bus call): the board's main RAM.
     void set_ram_window(uint64_t base, uint8_t* host, uint64_t size) {
         ram_base_ = base;
@@ -153,7 +170,8 @@ private:
 
     // What the current instruction did besides falling through: checked
     // once per instruction by run().
-    enum : uint32_t { kEvBranch = 1, kEvException = 2, kEvWfi = 4, kEvFlush = 8 };
+    enum : uint32_t { kEvBranch = 1, kEvException = 2, kEvWfi = 4, kEvFlush = 8, kEvTimer = 16 };
+    void take_irq();
     uint32_t events_ = 0;
 
     Bus& bus_;

@@ -29,6 +29,10 @@ struct CpuState {
     uint64_t tpidr_el0 = 0, tpidrro_el0 = 0, tpidr_el1 = 0;
     uint64_t mpidr_el1 = 1ull << 31;  // RES1 bit 31; affinity set by the board
 
+    // Generic timer (ARM ARM D11): EL1 physical and virtual timers.
+    uint64_t cntp_ctl = 0, cntp_cval = 0, cntv_ctl = 0, cntv_cval = 0;
+    uint64_t cntkctl_el1 = 0;
+
     // Exclusive monitor: the address, size and value of the last LDXR.
     // The store-exclusive succeeds if memory still holds that value (an
     // atomic compare-and-swap, as QEMU's TCG does).

@@ -29,7 +29,62 @@ enum : uint32_t {
     FAR_EL1 = sysreg(3, 0, 6, 0, 0),
     TPIDR_EL1 = sysreg(3, 0, 13, 0, 4),
     MPIDR_EL1 = sysreg(3, 0, 0, 0, 5),
+    CNTFRQ_EL0 = sysreg(3, 3, 14, 0, 0),
+    CNTPCT_EL0 = sysreg(3, 3, 14, 0, 1),
+    CNTVCT_EL0 = sysreg(3, 3, 14, 0, 2),
+    CNTP_TVAL_EL0 = sysreg(3, 3, 14, 2, 0),
+    CNTP_CTL_EL0 = sysreg(3, 3, 14, 2, 1),
+    CNTP_CVAL_EL0 = sysreg(3, 3, 14, 2, 2),
+    CNTV_TVAL_EL0 = sysreg(3, 3, 14, 3, 0),
+    CNTV_CTL_EL0 = sysreg(3, 3, 14, 3, 1),
+    CNTV_CVAL_EL0 = sysreg(3, 3, 14, 3, 2),
+    CNTKCTL_EL1 = sysreg(3, 0, 14, 1, 0),
 };
+
+// The generic timer registers (ARM ARM D11, D13.8). EL0 access is gated by
+// CNTKCTL_EL1: EL0PCTEN (bit 0), EL0VCTEN (1), EL0VTEN (8), EL0PTEN (9).
+bool timer_access_ok(Cpu& c, uint32_t key) {
+    if (c.s.el > 0) return true;
+    uint64_t k = c.s.cntkctl_el1;
+    switch (key) {
+    case CNTFRQ_EL0: return k & 3;
+    case CNTPCT_EL0: return k & 1;
+    case CNTVCT_EL0: return k & 2;
+    case CNTP_TVAL_EL0: case CNTP_CTL_EL0: case CNTP_CVAL_EL0: return k & (1u << 9);
+    default: return k & (1u << 8);
+    }
+}
+
+bool timer_read(Cpu& c, uint32_t key, uint64_t& v) {
+    uint64_t now = Cpu::counter_now();
+    auto ctl = [&](uint64_t ctl_reg, uint64_t cval) { return (ctl_reg & 3) | ((now >= cval) ? 4u : 0u); };
+    switch (key) {
+    case CNTFRQ_EL0: v = Cpu::kCntFrq; return true;
+    case CNTPCT_EL0: case CNTVCT_EL0: v = now; return true;
+    case CNTP_CTL_EL0: v = ctl(c.s.cntp_ctl, c.s.cntp_cval); return true;
+    case CNTV_CTL_EL0: v = ctl(c.s.cntv_ctl, c.s.cntv_cval); return true;
+    case CNTP_CVAL_EL0: v = c.s.cntp_cval; return true;
+    case CNTV_CVAL_EL0: v = c.s.cntv_cval; return true;
+    case CNTP_TVAL_EL0: v = static_cast<uint32_t>(c.s.cntp_cval - now); return true;
+    case CNTV_TVAL_EL0: v = static_cast<uint32_t>(c.s.cntv_cval - now); return true;
+    default: return false;
+    }
+}
+
+bool timer_write(Cpu& c, uint32_t key, uint64_t v) {
+    uint64_t now = Cpu::counter_now();
+    switch (key) {
+    case CNTP_CTL_EL0: c.s.cntp_ctl = v & 3; break;
+    case CNTV_CTL_EL0: c.s.cntv_ctl = v & 3; break;
+    case CNTP_CVAL_EL0: c.s.cntp_cval = v; break;
+    case CNTV_CVAL_EL0: c.s.cntv_cval = v; break;
+    case CNTP_TVAL_EL0: c.s.cntp_cval = now + static_cast<uint64_t>(sext(v, 32)); break;
+    case CNTV_TVAL_EL0: c.s.cntv_cval = now + static_cast<uint64_t>(sext(v, 32)); break;
+    default: return false;
+    }
+    c.timer_changed();
+    return true;
+}
 
 uint64_t* el1_reg(Cpu& c, uint32_t key) {
     switch (key) {
@@ -40,6 +95,7 @@ uint64_t* el1_reg(Cpu& c, uint32_t key) {
     case ESR_EL1: return &c.s.esr_el1;
     case FAR_EL1: return &c.s.far_el1;
     case TPIDR_EL1: return &c.s.tpidr_el1;
+    case CNTKCTL_EL1: return &c.s.cntkctl_el1;
     case SP_EL0: return &c.s.sp_el0;
     default: return nullptr;
     }
@@ -99,6 +155,10 @@ void exec_SYS(Cpu& c, uint32_t i) {
 void exec_MRS(Cpu& c, uint32_t i) {
     uint32_t key = bits(i, 20, 5);
     unsigned rt = bits(i, 4, 0);
+    if (uint64_t tv; timer_read(c, key, tv)) {
+        if (!timer_access_ok(c, key)) return c.undefined();
+        return c.set_x(rt, tv);
+    }
     switch (key) {
     case NZCV: return c.set_x(rt, c.s.nzcv);
     case DAIF:
@@ -122,6 +182,9 @@ void exec_MRS(Cpu& c, uint32_t i) {
 void exec_MSR_reg(Cpu& c, uint32_t i) {
     uint32_t key = bits(i, 20, 5);
     uint64_t v = c.x(bits(i, 4, 0));
+    if (key != CNTFRQ_EL0 && key != CNTPCT_EL0 && key != CNTVCT_EL0 && timer_access_ok(c, key) &&
+        timer_write(c, key, v))
+        return;
     switch (key) {
     case NZCV: c.s.nzcv = static_cast<uint32_t>(v) & 0xf0000000u; return;
     case TPIDR_EL0: c.s.tpidr_el0 = v; return;

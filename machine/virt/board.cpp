@@ -35,25 +35,49 @@ void boot_state(Cpu& c, uint64_t entry, uint64_t x0, unsigned index) {
 
 }  // namespace
 
-Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, GuestRam& ram, std::mutex& bql,
-                                             Chardev* serial, std::vector<uint8_t> fdt, Hooks hooks) {
+Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned gic_version, GuestRam& ram,
+                                             std::mutex& bql, Chardev* serial, std::vector<uint8_t> fdt,
+                                             Hooks hooks) {
     std::unique_ptr<Board> b(new Board(bql));
+    b->bql_ = &bql;
     b->cfg_ = &cfg;
     b->fdt_ = std::move(fdt);
     b->hooks_ = std::move(hooks);
     b->as_.add_ram(base(Region::Ram), ram.host(), ram.size());
-    b->uart_ = std::make_unique<Pl011>(serial, IrqLine());  // IRQ wired with the GIC
+    unsigned n = cfg.smp.cpus;
+    Board* self = b.get();
+    IrqLine uart_irq;
+    if (gic_version == 2) {
+        // The GIC drives each CPU's IRQ input and wakes it from WFI.
+        b->gic_ = std::make_unique<GicV2>(
+            n,
+            [self](unsigned cpu, bool level) {
+                if (cpu >= self->vcpus_.size()) return;
+                self->vcpus_[cpu]->cpu().irq_line.store(level);
+                if (level) self->vcpus_[cpu]->wake();
+            },
+            [] { return current_vcpu_index() < 0 ? 0u : static_cast<unsigned>(current_vcpu_index()); });
+        b->as_.add_mmio(base(Region::GicDist), size(Region::GicDist), &b->gic_->distributor(), "gic-dist");
+        b->as_.add_mmio(base(Region::GicCpu), size(Region::GicCpu), &b->gic_->cpu_interface(), "gic-cpu");
+        uart_irq = IrqLine([self](bool level) { self->gic_->set_spi(32 + kSpiUart, level); });
+    }
+    b->uart_ = std::make_unique<Pl011>(serial, std::move(uart_irq));
     b->as_.add_mmio(base(Region::Uart), size(Region::Uart), b->uart_.get(), "pl011");
     b->uart_->start();
 
-    unsigned n = cfg.smp.cpus;
     b->power_ = std::make_unique<std::atomic<int>[]>(n);
     for (unsigned i = 0; i < n; ++i) {
         std::string name = "CPU " + std::to_string(i) + "/TCG";
         b->vcpus_.push_back(std::make_unique<Vcpu>(i, b->as_, bql, name));
         b->vcpus_.back()->cpu().set_ram_window(base(Region::Ram), ram.host(), ram.size());
-        Board* self = b.get();
         b->vcpus_.back()->cpu().hvc_hook = [self, i](Cpu& c) { return self->psci_call(c, i); };
+        // Timer outputs to their PPIs (INTID = 16 + PPI number).
+        b->vcpus_.back()->timer_hook = [self](unsigned cpu, uint32_t levels) {
+            std::lock_guard<std::mutex> g(*self->bql_);
+            if (!self->gic_) return;
+            self->gic_->set_ppi(cpu, 16 + kPpiPhysTimer, levels & 1);
+            self->gic_->set_ppi(cpu, 16 + kPpiVirtTimer, levels & 2);
+        };
     }
     ARMVM_TRY(b->reset());
     for (auto& v : b->vcpus_) v->start();
@@ -67,7 +91,8 @@ Board::~Board() {
 Status Board::reset() {
     ++resets_;
     // Devices: every phase for every device before the next phase.
-    MmioDevice* devices[] = {uart_.get()};
+    std::vector<MmioDevice*> devices = {uart_.get()};
+    if (gic_) devices.push_back(&gic_->distributor());
     for (auto* d : devices) d->reset_enter();
     for (auto* d : devices) d->reset_hold();
     for (auto* d : devices) d->reset_exit();

@@ -11,6 +11,7 @@
 #include "base/result.hpp"
 #include "hw/char/pl011.hpp"
 #include "hw/core/address_space.hpp"
+#include "hw/intc/gicv2.hpp"
 #include "machine/boot/loader.hpp"
 #include "machine/config.hpp"
 
@@ -29,8 +30,10 @@ public:
         std::function<void()> system_reset;
     };
 
-    static Result<std::unique_ptr<Board>> create(const MachineConfig& cfg, GuestRam& ram, std::mutex& bql,
-                                                 Chardev* serial, std::vector<uint8_t> fdt, Hooks hooks);
+    // gic_version 2 builds the GICv2; 3 is not emulated yet (no GIC).
+    static Result<std::unique_ptr<Board>> create(const MachineConfig& cfg, unsigned gic_version, GuestRam& ram,
+                                                 std::mutex& bql, Chardev* serial, std::vector<uint8_t> fdt,
+                                                 Hooks hooks);
     ~Board();  // caller holds the BQL: stops and joins the vCPU threads
 
     // Three-phase reset of every device, then every CPU to its boot state
@@ -50,6 +53,8 @@ private:
     const MachineConfig* cfg_ = nullptr;
     AddressSpace as_;
     std::unique_ptr<Pl011> uart_;
+    std::unique_ptr<GicV2> gic_;
+    std::mutex* bql_ = nullptr;
     std::vector<std::unique_ptr<Vcpu>> vcpus_;
     std::unique_ptr<std::atomic<int>[]> power_;  // PSCI AFFINITY_INFO state per CPU
     std::vector<uint8_t> fdt_;

@@ -50,3 +50,18 @@ void atomic_add(volatile uint64_t* p, uint64_t v) {
 
 // Programs that start no secondary CPU need no secondary_main.
 __attribute__((weak)) void secondary_main(uint64_t cpu) { (void)cpu; }
+
+__attribute__((weak)) void irq_handler(uint64_t kind) { unexpected_exception(kind); }
+
+__attribute__((weak)) void unexpected_exception(uint64_t kind) {
+    uint64_t esr, elr;
+    __asm__ volatile("mrs %0, esr_el1; mrs %1, elr_el1" : "=r"(esr), "=r"(elr));
+    puts_uart("unexpected exception, vector ");
+    put_dec(kind);
+    puts_uart(" ESR ");
+    put_hex(esr);
+    puts_uart(" ELR ");
+    put_hex(elr);
+    puts_uart("\n");
+    psci_system_off();
+}

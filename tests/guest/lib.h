@@ -12,3 +12,8 @@ int64_t psci_call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3);
 void psci_system_off(void);
 // An LDXR/STXR read-modify-write: racing CPUs must not lose updates.
 void atomic_add(volatile uint64_t* p, uint64_t v);
+
+void install_vectors(void);
+// Called from the vector table; the defaults report and power off.
+void irq_handler(uint64_t kind);
+void unexpected_exception(uint64_t kind);

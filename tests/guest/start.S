@@ -32,3 +32,56 @@ secondary_entry:
     bl secondary_main
 4:  wfi
     b 4b
+
+// An EL1 vector table: IRQs from the current EL (SPx) go to irq_handler(),
+// every other entry to unexpected_exception(kind). Install with
+// install_vectors().
+    .macro save_and_call fn, kind
+    sub sp, sp, #176
+    stp x0, x1, [sp, #0]
+    stp x2, x3, [sp, #16]
+    stp x4, x5, [sp, #32]
+    stp x6, x7, [sp, #48]
+    stp x8, x9, [sp, #64]
+    stp x10, x11, [sp, #80]
+    stp x12, x13, [sp, #96]
+    stp x14, x15, [sp, #112]
+    stp x16, x17, [sp, #128]
+    stp x18, x29, [sp, #144]
+    str x30, [sp, #160]
+    mov x0, #\kind
+    bl \fn
+    ldp x0, x1, [sp, #0]
+    ldp x2, x3, [sp, #16]
+    ldp x4, x5, [sp, #32]
+    ldp x6, x7, [sp, #48]
+    ldp x8, x9, [sp, #64]
+    ldp x10, x11, [sp, #80]
+    ldp x12, x13, [sp, #96]
+    ldp x14, x15, [sp, #112]
+    ldp x16, x17, [sp, #128]
+    ldp x18, x29, [sp, #144]
+    ldr x30, [sp, #160]
+    add sp, sp, #176
+    eret
+    .endm
+
+    .balign 2048
+vectors:
+    .set kind, 0
+    .rept 16
+    .balign 128
+    .if kind == 5
+    save_and_call irq_handler, 5
+    .else
+    save_and_call unexpected_exception, kind
+    .endif
+    .set kind, kind + 1
+    .endr
+
+    .global install_vectors
+install_vectors:
+    adr x0, vectors
+    msr vbar_el1, x0
+    isb
+    ret

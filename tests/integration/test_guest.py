@@ -31,6 +31,8 @@ CASES = [
     ("hello", ["-cpu", "max", "-M", "virt,gic-version=3"]),
     ("smp", ["-cpu", "cortex-a57", "-smp", "4"]),
     ("smp", ["-cpu", "cortex-a72", "-smp", "4", "-M", "virt,gic-version=3"]),
+    ("timer", ["-cpu", "cortex-a57"]),
+    ("timer", ["-cpu", "cortex-a53", "-smp", "2", "-M", "virt,gic-version=2"]),
 ]
 
 
