@@ -79,7 +79,12 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
             self->gic_->set_ppi(cpu, 16 + kPpiVirtTimer, levels & 2);
         };
     }
-    ARMVM_TRY(b->reset());
+    // The devices, in reset order: the interrupt controller first.
+    if (b->gic_) b->devices_.push_back({"gic", &b->gic_->distributor()});
+    b->devices_.push_back({"pl011", b->uart_.get()});
+    b->device_resets_.assign(b->devices_.size(), 0);
+    b->cpu_resets_.assign(n, 0);
+    ARMVM_TRY(b->reset());  // the cold boot's one reset
     for (auto& v : b->vcpus_) v->start();
     return b;
 }
@@ -91,11 +96,10 @@ Board::~Board() {
 Status Board::reset() {
     ++resets_;
     // Devices: every phase for every device before the next phase.
-    std::vector<MmioDevice*> devices = {uart_.get()};
-    if (gic_) devices.push_back(&gic_->distributor());
-    for (auto* d : devices) d->reset_enter();
-    for (auto* d : devices) d->reset_hold();
-    for (auto* d : devices) d->reset_exit();
+    for (auto& [name, d] : devices_) d->reset_enter();
+    for (auto& [name, d] : devices_) d->reset_hold();
+    for (auto& [name, d] : devices_) d->reset_exit();
+    for (auto& n : device_resets_) ++n;
     // Images are reloaded (the guest may have overwritten them), the DTB
     // goes to the start of RAM, the boot CPU enters the kernel.
     uint64_t entry = 0;
@@ -110,8 +114,15 @@ Status Board::reset() {
         // QEMU passes x0 = 0 to a non-Linux ELF (measured on 7.2).
         boot_state(v->cpu(), i == 0 ? entry : 0, 0, i);
         power_[i] = i == 0 ? kOn : kOff;
+        ++cpu_resets_[i];
     }
     return ok_status();
+}
+
+std::vector<std::pair<std::string, unsigned>> Board::device_reset_counts() const {
+    std::vector<std::pair<std::string, unsigned>> out;
+    for (size_t i = 0; i < devices_.size(); ++i) out.push_back({devices_[i].first, device_resets_[i]});
+    return out;
 }
 
 void Board::resume() {

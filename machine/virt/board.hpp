@@ -5,6 +5,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "accel/vcpu.hpp"
@@ -45,6 +47,10 @@ public:
 
     const std::vector<std::unique_ptr<Vcpu>>& vcpus() const { return vcpus_; }
     unsigned resets() const { return resets_; }
+    // How often each device and CPU went through a reset (INCIDENTS.md #5:
+    // exactly once per machine reset). Caller holds the BQL.
+    std::vector<std::pair<std::string, unsigned>> device_reset_counts() const;
+    std::vector<unsigned> cpu_reset_counts() const { return cpu_resets_; }
 
 private:
     Board(std::mutex& bql) : as_(bql) {}
@@ -60,6 +66,9 @@ private:
     std::vector<uint8_t> fdt_;
     Hooks hooks_;
     unsigned resets_ = 0;
+    std::vector<std::pair<std::string, MmioDevice*>> devices_;  // in reset order
+    std::vector<unsigned> device_resets_;
+    std::vector<unsigned> cpu_resets_;
 };
 
 }  // namespace armvm::virt

@@ -98,6 +98,18 @@ void register_machine_commands(CommandTable& t) {
                             {{"version", 2}, {"emulated", true}, {"kernel", false}}});
     });
 
+    // armvm's own (QEMU has no such command): how many times the machine,
+    // each device and each CPU were reset, for the reset tests.
+    s.object("ArmvmDeviceResets", {{"device", "str"}, {"resets", "int"}});
+    s.object("ArmvmResetCounts", {{"machine", "int"}, {"devices", "[ArmvmDeviceResets]"}, {"cpus", "[int]"}});
+    t.add("x-armvm-query-resets", "", "ArmvmResetCounts", [](QmpContext& ctx, const Json&) -> Result<Json> {
+        const virt::Board* b = ctx.machine.board();
+        if (!b) return make_error("this machine has no board to reset");
+        Json devs = Json::array();
+        for (const auto& [name, n] : b->device_reset_counts()) devs.push_back({{"device", name}, {"resets", n}});
+        return Json{{"machine", b->resets()}, {"devices", devs}, {"cpus", b->cpu_reset_counts()}};
+    });
+
     s.enumeration("CpuS390State", {"uninitialized", "stopped", "check-stop", "operating", "load"});
     s.object("CpuInstanceProperties", {{"*node-id", "int"}, {"*socket-id", "int"}, {"*die-id", "int"},
                                        {"*cluster-id", "int"}, {"*core-id", "int"}, {"*thread-id", "int"}});

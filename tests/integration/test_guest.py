@@ -33,6 +33,8 @@ CASES = [
     ("smp", ["-cpu", "cortex-a72", "-smp", "4", "-M", "virt,gic-version=3"]),
     ("timer", ["-cpu", "cortex-a57"]),
     ("timer", ["-cpu", "cortex-a53", "-smp", "2", "-M", "virt,gic-version=2"]),
+    ("ipi", ["-cpu", "cortex-a57", "-smp", "4"]),
+    ("reset", ["-cpu", "cortex-a57"]),
 ]
 
 
@@ -140,3 +142,48 @@ def test_guest_poweroff_exits_zero_with_shutdown_event(tmp_path, progs):
     q.ok("cont")
     assert q.wait_event("SHUTDOWN")["data"] == {"guest": True, "reason": "guest-shutdown"}
     assert v.wait() == 0
+
+
+def resets(q):
+    r = q.ok("x-armvm-query-resets")
+    return r["machine"], {d["device"]: d["resets"] for d in r["devices"]}, r["cpus"]
+
+
+def test_each_device_and_cpu_is_reset_exactly_once_per_reset(tmp_path, progs):
+    """INCIDENTS.md #5: cold boot, QMP system_reset and a guest's PSCI
+    SYSTEM_RESET each reset every device and CPU exactly once."""
+    out = tmp_path / "serial.txt"
+    v = Foreground(str(tmp_path), machine="virt", extra=["-S", "-smp", "4", "-kernel", progs("spin"),
+                                                            "-serial", f"file:{out}"])
+    try:
+        q = v.qmp()
+        assert resets(q) == (1, {"gic": 1, "pl011": 1}, [1, 1, 1, 1])
+        q.ok("cont")
+        assert wait_for(lambda: serial_text(out) == "spinning\n")
+        for n in range(2, 5):
+            q.ok("system_reset")
+            assert q.wait_event("RESET")["data"]["reason"] == "host-qmp-system-reset"
+            assert resets(q) == (n, {"gic": n, "pl011": n}, [n] * 4)
+        assert wait_for(lambda: serial_text(out).count("spinning") == 4)
+        q.ok("quit")
+        assert v.wait() == 0
+    finally:
+        v.stop()
+
+
+def test_guest_system_reset_resets_once_and_reboots(tmp_path, progs):
+    out = tmp_path / "serial.txt"
+    v = Foreground(str(tmp_path), machine="virt", extra=["-S", "-no-shutdown", "-kernel", progs("reset"),
+                                                            "-serial", f"file:{out}"])
+    try:
+        q = v.qmp()
+        q.ok("cont")
+        ev = q.wait_event("RESET")
+        assert ev["data"] == {"guest": True, "reason": "guest-reset"}
+        q.wait_event("SHUTDOWN")
+        assert serial_text(out) == "boot 1\nresetting\nboot 2\n"
+        assert resets(q) == (2, {"gic": 2, "pl011": 2}, [2])
+        q.ok("quit")
+        assert v.wait() == 0
+    finally:
+        v.stop()
