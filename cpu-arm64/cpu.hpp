@@ -16,6 +16,7 @@
 
 #include "cpu-arm64/decoder/decoder.hpp"
 #include "cpu-arm64/state.hpp"
+#include "cpu-arm64/sysregs/id_regs.hpp"
 
 namespace armvm {
 
@@ -71,6 +72,8 @@ public:
     explicit Cpu(Bus& bus) : bus_(bus) {}
 
     CpuState s;
+    // What this CPU model advertises (read by MRS; constant after setup).
+    IdRegs ids = id_regs_for("cortex-a57", false);
 
     enum class Stop { Budget, Exception, Wfi };
     // Runs at most `budget` instructions.

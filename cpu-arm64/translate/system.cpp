@@ -168,7 +168,15 @@ void exec_MRS(Cpu& c, uint32_t i) {
     case TPIDRRO_EL0: return c.set_x(rt, c.s.tpidrro_el0);
     default: break;
     }
-    if (c.s.el == 0) return c.undefined();
+    if (c.s.el == 0) {
+        // CTR_EL0 and DCZID_EL0 are EL0-readable (with SCTLR_EL1.UCT, which
+        // the reset value sets); the other ID registers are not.
+        uint64_t v;
+        if ((key == sysreg(3, 3, 0, 0, 1) || key == sysreg(3, 3, 0, 0, 7)) && read_id_reg(c.ids, key, v))
+            return c.set_x(rt, v);
+        return c.undefined();
+    }
+    if (uint64_t v; read_id_reg(c.ids, key, v)) return c.set_x(rt, v);
     switch (key) {
     case CURRENT_EL: return c.set_x(rt, c.s.el << 2);
     case SPSEL: return c.set_x(rt, c.s.spsel ? 1 : 0);

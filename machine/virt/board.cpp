@@ -70,6 +70,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         std::string name = "CPU " + std::to_string(i) + "/TCG";
         b->vcpus_.push_back(std::make_unique<Vcpu>(i, b->as_, bql, name));
         b->vcpus_.back()->cpu().set_ram_window(base(Region::Ram), ram.host(), ram.size());
+        b->vcpus_.back()->cpu().ids = id_regs_for(cfg.cpu.model, cfg.cpu.pmu.value_or(true));
         b->vcpus_.back()->cpu().hvc_hook = [self, i](Cpu& c) { return self->psci_call(c, i); };
         // Timer outputs to their PPIs (INTID = 16 + PPI number).
         b->vcpus_.back()->timer_hook = [self](unsigned cpu, uint32_t levels) {

@@ -217,3 +217,36 @@ TEST_CASE("cpu: WFI stops the run loop, instruction fetch outside RAM aborts", "
     CHECK(cpu.run(1) == Cpu::Stop::Exception);
     CHECK(cpu.last_ec == Ec::InsnAbortSame);
 }
+
+TEST_CASE("cpu: ID registers advertise what is implemented", "[cpu][idregs]") {
+    FakeBus bus;
+    bus.put(0x1000, {0xd5380000,    // mrs x0, midr_el1
+                     0xd5380401,    // mrs x1, id_aa64pfr0_el1
+                     0xd5380502,    // mrs x2, id_aa64dfr0_el1
+                     0xd53b0023,    // mrs x3, ctr_el0
+                     0xd53803e4,    // mrs x4, s3_0_c0_c3_7 (reserved ID space)
+                     0xd5380605,    // mrs x5, id_aa64isar0_el1
+                     0xd4200000});
+    for (const char* model : {"cortex-a53", "cortex-a57", "cortex-a72", "neoverse-n1", "max"}) {
+        for (bool pmu : {true, false}) {
+            INFO(model << " pmu=" << pmu);
+            Cpu cpu(bus);
+            cpu.ids = id_regs_for(model, pmu);
+            cpu.stop_on_exception = true;
+            cpu.s.x[4] = 0x1234;
+            cpu.s.pc = 0x1000;
+            REQUIRE(cpu.run(100) == Cpu::Stop::Exception);
+            CHECK(cpu.last_ec == Ec::Brk64);
+            CHECK((cpu.s.x[0] >> 24) == 0x41);               // Arm Limited
+            CHECK(((cpu.s.x[1] >> 16) & 0xff) == 0xff);      // FP and AdvSIMD: not implemented (yet)
+            CHECK(((cpu.s.x[1] >> 8) & 0xff) == 0);          // no EL2, no EL3
+            CHECK((cpu.s.x[1] & 0xff) == 0x11);              // EL0 and EL1: AArch64 only
+            CHECK(((cpu.s.x[2] >> 8) & 0xf) == 0);           // PMUVer: no PMU emulated yet
+            CHECK(cpu.s.x[4] == 0);                          // reserved ID registers read as zero
+            CHECK(cpu.s.x[5] == 0);                          // no CRC32, crypto or atomics yet
+        }
+    }
+    CHECK(id_regs_for("cortex-a53", true).midr == 0x410fd034);
+    CHECK(id_regs_for("cortex-a72", true).midr == 0x410fd083);
+    CHECK(id_regs_for("neoverse-n1", true).midr == 0x414fd0c1);
+}
