@@ -188,3 +188,16 @@ def test_guest_system_reset_resets_once_and_reboots(tmp_path, progs):
         assert v.wait() == 0
     finally:
         v.stop()
+
+
+def test_sigterm_ends_a_running_smp_guest(tmp_path, progs):
+    """libvirt's destroy: SIGTERM while every vCPU is busy ends armvm
+    promptly with SHUTDOWN host-signal and status 0."""
+    v = Foreground(str(tmp_path), machine="virt", extra=["-smp", "4", "-kernel", progs("spin")])
+    q = v.qmp()
+    assert q.ok("query-status")["status"] == "running"
+    t0 = time.time()
+    v.proc.terminate()
+    assert q.wait_event("SHUTDOWN")["data"] == {"guest": False, "reason": "host-signal"}
+    assert v.wait(timeout=10) == 0
+    assert time.time() - t0 < 5
