@@ -61,18 +61,15 @@ public:
     void close() {
         if (rfd_ >= 0) loop_.remove(rfd_);
         if (wfd_ >= 0 && wfd_ != rfd_ && watching_out_) loop_.remove(wfd_);
-        if (rfd_ >= 0) ::close(rfd_);
-        if (wfd_ >= 0 && wfd_ != rfd_) ::close(wfd_);
+        if (own_fds_ && rfd_ >= 0) ::close(rfd_);
+        if (own_fds_ && wfd_ >= 0 && wfd_ != rfd_) ::close(wfd_);
         rfd_ = wfd_ = -1;
         out_.clear();
         watching_out_ = false;
     }
 
-    // For stdio: do not close fds 0/1 on teardown.
-    void forget() {
-        if (rfd_ >= 0) loop_.remove(rfd_);
-        rfd_ = wfd_ = -1;
-    }
+    // For stdio: fds 0 and 1 are the process's, never closed here.
+    void set_borrowed() { own_fds_ = false; }
 
 private:
     void readable(uint32_t ev) {
@@ -89,6 +86,14 @@ private:
     }
 
     void hangup() {
+        if (rfd_ >= 0 && rfd_ != wfd_ && wfd_ >= 0) {
+            // Separate input and output (stdio): the end of the input does
+            // not end the output, and fds 0/1 are never closed here.
+            loop_.remove(rfd_);
+            if (own_fds_) ::close(rfd_);
+            rfd_ = -1;
+            return;
+        }
         close();
         if (on_eof_) on_eof_();
     }
@@ -122,6 +127,7 @@ private:
     int rfd_ = -1, wfd_ = -1;
     std::string out_;
     bool watching_out_ = false;
+    bool own_fds_ = true;
     std::function<void(std::string_view)> on_read_;
     std::function<void()> on_eof_;
 };
@@ -312,9 +318,7 @@ private:
 class FdChardev : public Chardev {
 public:
     FdChardev(ChardevConfig cfg, EventLoop& loop) : Chardev(std::move(cfg), loop), s_(loop) {}
-    ~FdChardev() override {
-        if (is_stdio_) s_.forget();
-    }
+    ~FdChardev() override = default;
 
     Status init() {
         const std::string& b = cfg_.backend;
@@ -330,6 +334,7 @@ public:
         }
         if (b == "stdio") {
             is_stdio_ = true;
+            s_.set_borrowed();
             rfd_ = 0;
             wfd_ = 1;
             return ok_status();

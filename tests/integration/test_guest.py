@@ -201,3 +201,13 @@ def test_sigterm_ends_a_running_smp_guest(tmp_path, progs):
     assert q.wait_event("SHUTDOWN")["data"] == {"guest": False, "reason": "host-signal"}
     assert v.wait(timeout=10) == 0
     assert time.time() - t0 < 5
+
+
+def test_serial_output_survives_the_end_of_stdin(progs):
+    """-serial stdio: EOF on the terminal's input must not end the output."""
+    p = subprocess.Popen([armvm_path(), "-M", "virt", "-nographic", "-kernel", progs("timer")],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p.stdin.close()
+    out = p.stdout.read()
+    assert p.wait(timeout=30) == 0, p.stderr.read()
+    assert out.endswith("done\n")
