@@ -100,6 +100,10 @@ public:
     // (UINT64_MAX: never, with the current settings).
     uint64_t timer_deadline_ns() const;
 
+    // System registers that live outside the core (the GICv3 CPU
+    // interface, ICC_*): called for an MRS/MSR at EL1 the core does not
+    // know; returns false to leave it UNDEFINED.
+    std::function<bool(Cpu&, uint32_t key, bool write, uint64_t& value)> sysreg_hook;
     // HVC from EL1 with no EL2: the board's firmware services (PSCI) may
     // claim it; returns false to leave it UNDEFINED.
     std::function<bool(Cpu&)> hvc_hook;

@@ -184,6 +184,7 @@ void exec_MRS(Cpu& c, uint32_t i) {
     default: break;
     }
     if (uint64_t* r = el1_reg(c, key)) return c.set_x(rt, *r);
+    if (uint64_t v = 0; c.sysreg_hook && c.sysreg_hook(c, key, false, v)) return c.set_x(rt, v);
     c.undefined();
 }
 
@@ -216,6 +217,7 @@ void exec_MSR_reg(Cpu& c, uint32_t i) {
         *r = v;
         return;
     }
+    if (c.sysreg_hook && c.sysreg_hook(c, key, true, v)) return;
     c.undefined();
 }
 

@@ -9,9 +9,10 @@ namespace {
 constexpr uint8_t kDistId[12] = {0x04, 0x00, 0x00, 0x00, 0x90, 0xb4, 0x2b, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
 }  // namespace
 
-GicV2::GicV2(unsigned ncpus, std::function<void(unsigned, bool)> cpu_irq, std::function<unsigned()> current_cpu)
-    : ncpus_(ncpus), cpu_irq_(std::move(cpu_irq)), current_cpu_(std::move(current_cpu)), dist_(*this),
-      cpuif_(*this) {
+GicV2::GicV2(unsigned ncpus, std::function<void(unsigned, bool)> cpu_irq, std::function<unsigned()> current_cpu,
+             unsigned version)
+    : ncpus_(ncpus), version_(version), cpu_irq_(std::move(cpu_irq)), current_cpu_(std::move(current_cpu)),
+      dist_(*this), cpuif_(*this), redist_(*this) {
     reset();
 }
 
@@ -26,6 +27,8 @@ void GicV2::reset() {
         }
     cpus_.assign(ncpus_, CpuIf{});
     out_.assign(ncpus_, false);
+    irouter_.assign(kNumIrqs, 0);
+    waker_asleep_.assign(ncpus_, true);
     for (unsigned c = 0; c < ncpus_; ++c) cpu_irq_(c, false);
 }
 
@@ -97,8 +100,12 @@ uint32_t GicV2::acknowledge(unsigned cpu) {
     if (id < 16) {
         // The lowest-numbered source CPU first; its bit is consumed.
         unsigned src = static_cast<unsigned>(__builtin_ctz(ci.sgi_sources[id]));
-        ci.sgi_sources[id] &= static_cast<uint16_t>(~(1u << src));
-        value |= src << 10;
+        if (version_ == 3) {
+            ci.sgi_sources[id] = 0;  // GICv3: one pending bit, no source in IAR
+        } else {
+            ci.sgi_sources[id] &= static_cast<uint16_t>(~(1u << src));
+            value |= src << 10;
+        }
         irq(cpu, id).active = true;
     } else {
         Irq& q = irq(cpu, id);
@@ -203,6 +210,24 @@ void GicV2::dist_write_byte(unsigned cpu, uint64_t off, uint8_t v) {
 
 uint64_t GicV2::Dist::read(uint64_t off, unsigned size) {
     unsigned cpu = g_.current_cpu_();
+    if (g_.version_ == 3) {
+        switch (off) {
+        case 0x000: return g_.dctlr_ | 0x10;                         // ARE_NS always on
+        case 0x004: return ((kNumIrqs / 32) - 1) | (9u << 19);       // GICD_TYPER: IDbits 10
+        case 0x008: return 0x0300043b;                               // GICD_IIDR: Arm, GICv3
+        case 0xffe8: return 0x3b;                                    // GICD_PIDR2: ArchRev 3
+        default: break;
+        }
+        if (off >= 0x6100 && off < 0x6000 + 8 * kNumIrqs) {         // GICD_IROUTER<n>, n >= 32
+            uint64_t v = g_.irouter_[(off - 0x6000) / 8];
+            return (off & 4) ? v >> 32 : (size == 8 ? v : v & 0xffffffffu);
+        }
+        // With affinity routing the private interrupts live in the
+        // redistributors: the distributor's copies are RAZ/WI.
+        if (off >= 0x080 && off < 0xd00 && ((off & 0x7f) < 4 || (off >= 0x400 && off < 0x420) ||
+                                            (off >= 0xc00 && off < 0xc08)))
+            return 0;
+    }
     switch (off) {
     case 0x000: return g_.dctlr_;
     case 0x004: return ((kNumIrqs / 32) - 1) | ((g_.ncpus_ - 1) << 5);  // GICD_TYPER
@@ -216,6 +241,32 @@ uint64_t GicV2::Dist::read(uint64_t off, unsigned size) {
 
 void GicV2::Dist::write(uint64_t off, unsigned size, uint64_t value) {
     unsigned cpu = g_.current_cpu_();
+    if (g_.version_ == 3) {
+        if (off >= 0x6100 && off < 0x6000 + 8 * kNumIrqs) {
+            unsigned id = static_cast<unsigned>((off - 0x6000) / 8);
+            uint64_t& r = g_.irouter_[id];
+            if (size == 8)
+                r = value;
+            else if (off & 4)
+                r = (r & 0xffffffffu) | (value << 32);
+            else
+                r = (r & ~0xffffffffull) | (value & 0xffffffffu);
+            // Interrupt_Routing_Mode (bit 31): any CPU; else Aff0 names one
+            // (fewer than 16 CPUs: Aff1..3 are 0).
+            unsigned aff0 = r & 0xff;
+            {
+                uint8_t t = (r >> 31) & 1 ? static_cast<uint8_t>((1u << g_.ncpus_) - 1)
+                                          : static_cast<uint8_t>(aff0 < g_.ncpus_ ? 1u << aff0 : 0);
+                g_.spi_[id - 32].targets = t;
+            }
+            g_.update();
+            return;
+        }
+        if (off == 0xf00 || (off >= 0x800 && off < 0xc00)) return;  // no GICD_SGIR/ITARGETSR with ARE
+        if (off >= 0x080 && off < 0xd00 && ((off & 0x7f) < 4 || (off >= 0x400 && off < 0x420) ||
+                                            (off >= 0xc00 && off < 0xc08)))
+            return;
+    }
     if (off == 0x000) {
         g_.dctlr_ = value & 3;
     } else if (off == 0xf00) {  // GICD_SGIR
@@ -229,6 +280,124 @@ void GicV2::Dist::write(uint64_t off, unsigned size, uint64_t value) {
         for (unsigned i = 0; i < size; ++i) g_.dist_write_byte(cpu, off + i, static_cast<uint8_t>(value >> (8 * i)));
     }
     g_.update();
+}
+
+// GICv3 redistributors: frame pair n (RD_base, SGI_base) belongs to CPU n.
+uint64_t GicV2::Redist::read(uint64_t off, unsigned size) {
+    unsigned cpu = static_cast<unsigned>(off / 0x20000);
+    uint64_t o = off % 0x20000;
+    if (cpu >= g_.ncpus_) return 0;
+    if (o < 0x10000) {
+        switch (o) {
+        case 0x0000: return 0;                                         // GICR_CTLR
+        case 0x0004: return 0x0300043b;                                // GICR_IIDR
+        case 0x0008: {                                                 // GICR_TYPER
+            uint64_t v = (static_cast<uint64_t>(cpu) << 32) | (cpu << 8) | (cpu + 1 == g_.ncpus_ ? 1u << 4 : 0);
+            return size == 8 ? v : v & 0xffffffffu;
+        }
+        case 0x000c: return cpu;                                       // GICR_TYPER[63:32]: Aff0
+        case 0x0014: return g_.waker_asleep_[cpu] ? 6 : 0;             // GICR_WAKER
+        case 0xffe8: return 0x3b;                                      // GICR_PIDR2
+        default: return 0;
+        }
+    }
+    o -= 0x10000;
+    if ((o >= 0x080 && o < 0x084) || (o >= 0x100 && o < 0x104) || (o >= 0x180 && o < 0x184) ||
+        (o >= 0x200 && o < 0x204) || (o >= 0x280 && o < 0x284) || (o >= 0x300 && o < 0x304) ||
+        (o >= 0x380 && o < 0x384) || (o >= 0x400 && o < 0x420) || (o >= 0xc00 && o < 0xc08)) {
+        uint64_t v = 0;
+        for (unsigned i = 0; i < size; ++i) v |= g_.dist_read_byte(cpu, o + i) << (8 * i);
+        return v;
+    }
+    return 0;
+}
+
+void GicV2::Redist::write(uint64_t off, unsigned size, uint64_t value) {
+    unsigned cpu = static_cast<unsigned>(off / 0x20000);
+    uint64_t o = off % 0x20000;
+    if (cpu >= g_.ncpus_) return;
+    if (o == 0x0014) {
+        g_.waker_asleep_[cpu] = (value >> 1) & 1;  // ProcessorSleep; ChildrenAsleep follows at once
+        return;
+    }
+    if (o < 0x10000) return;
+    o -= 0x10000;
+    if ((o >= 0x080 && o < 0x084) || (o >= 0x100 && o < 0x104) || (o >= 0x180 && o < 0x184) ||
+        (o >= 0x200 && o < 0x204) || (o >= 0x280 && o < 0x284) || (o >= 0x300 && o < 0x304) ||
+        (o >= 0x380 && o < 0x384) || (o >= 0x400 && o < 0x420) || (o >= 0xc00 && o < 0xc08)) {
+        for (unsigned i = 0; i < size; ++i) g_.dist_write_byte(cpu, o + i, static_cast<uint8_t>(value >> (8 * i)));
+        g_.update();
+    }
+}
+
+namespace {
+constexpr uint32_t icc(unsigned crn, unsigned crm, unsigned op2) {
+    return (1u << 15) | (1u << 14) | (0u << 11) | (crn << 7) | (crm << 3) | op2;  // op0=3, op1=0
+}
+}  // namespace
+
+bool GicV2::icc_access(unsigned cpu, uint32_t key, bool write, uint64_t& v) {
+    if (version_ != 3 || cpu >= ncpus_) return false;
+    CpuIf& ci = cpus_[cpu];
+    switch (key) {
+    case icc(4, 6, 0):  // ICC_PMR_EL1
+        if (write) ci.pmr = v & 0xff; else v = ci.pmr;
+        break;
+    case icc(12, 12, 0):  // ICC_IAR1_EL1
+        if (write) return false;
+        v = acknowledge(cpu);
+        return true;
+    case icc(12, 12, 1):  // ICC_EOIR1_EL1
+        if (!write) return false;
+        end_of_interrupt(cpu, static_cast<unsigned>(v & 0xffffff));
+        return true;
+    case icc(12, 12, 2): {  // ICC_HPPIR1_EL1
+        if (write) return false;
+        uint8_t prio;
+        v = highest_pending(cpu, prio);
+        return true;
+    }
+    case icc(12, 12, 3):  // ICC_BPR1_EL1
+        if (write) ci.abpr = v & 7; else v = ci.abpr;
+        break;
+    case icc(12, 12, 4):  // ICC_CTLR_EL1: EOImode (bit 1) -> ci.ctlr bit 9; PRIbits 7, IDbits 16
+        if (write) ci.ctlr = (ci.ctlr & ~(1u << 9)) | ((v & 2) ? 1u << 9 : 0);
+        else v = ((ci.ctlr >> 9) & 1) << 1 | (7u << 8);
+        break;
+    case icc(12, 12, 5):  // ICC_SRE_EL1: system registers always on (SRE, DFB, DIB)
+        if (!write) v = 7;
+        return true;
+    case icc(12, 12, 6):  // ICC_IGRPEN0_EL1
+        if (write) ci.ctlr = (ci.ctlr & ~1u) | (v & 1); else v = ci.ctlr & 1;
+        break;
+    case icc(12, 12, 7):  // ICC_IGRPEN1_EL1
+        if (write) ci.ctlr = (ci.ctlr & ~2u) | ((v & 1) << 1); else v = (ci.ctlr >> 1) & 1;
+        break;
+    case icc(12, 11, 1):  // ICC_DIR_EL1
+        if (!write) return false;
+        deactivate(cpu, static_cast<unsigned>(v & 0xffffff));
+        return true;
+    case icc(12, 11, 3):  // ICC_RPR_EL1
+        if (write) return false;
+        v = running_priority(cpu);
+        return true;
+    case icc(12, 11, 5): {  // ICC_SGI1R_EL1
+        if (!write) return false;
+        unsigned id = (v >> 24) & 0xf;
+        bool all = (v >> 40) & 1;
+        unsigned list = v & 0xffff;
+        unsigned aff1 = (v >> 16) & 0xff;
+        for (unsigned t = 0; t < ncpus_; ++t) {
+            bool hit = all ? t != cpu : (aff1 == 0 && (list >> t) & 1);
+            if (hit) cpus_[t].sgi_sources[id] |= static_cast<uint16_t>(1u << cpu);
+        }
+        break;
+    }
+    default:
+        return false;
+    }
+    update();
+    return true;
 }
 
 uint64_t GicV2::Cpu::read(uint64_t off, unsigned) {

@@ -1,6 +1,9 @@
-// GICv2 (ARM IHI 0048B): distributor and memory-mapped CPU interface, for
-// up to 8 CPUs. SGIs (0-15) and PPIs (16-31) are banked per CPU; SPIs
-// (32+) are routed by GICD_ITARGETSR. Register names as in the spec.
+// The Arm Generic Interrupt Controller, version 2 (ARM IHI 0048B:
+// distributor and memory-mapped CPU interface, up to 8 CPUs; SPIs routed by
+// GICD_ITARGETSR) or version 3 (ARM IHI 0069: affinity routing with
+// GICD_IROUTER, one redistributor per CPU for SGIs/PPIs, the CPU interface
+// as ICC_* system registers). Both share the pending/priority/acknowledge
+// core. Register names as in the specs.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -17,10 +20,16 @@ public:
 
     // `cpu_irq(cpu, level)` drives a CPU's IRQ input; `current_cpu()` names
     // the CPU whose access is being served (the CPU interface is banked).
-    GicV2(unsigned ncpus, std::function<void(unsigned, bool)> cpu_irq, std::function<unsigned()> current_cpu);
+    GicV2(unsigned ncpus, std::function<void(unsigned, bool)> cpu_irq, std::function<unsigned()> current_cpu,
+          unsigned version = 2);
 
+    unsigned version() const { return version_; }
     MmioDevice& distributor() { return dist_; }
-    MmioDevice& cpu_interface() { return cpuif_; }
+    MmioDevice& cpu_interface() { return cpuif_; }      // GICv2
+    MmioDevice& redistributors() { return redist_; }    // GICv3: 2 x 64 KiB frames per CPU
+    // GICv3 CPU interface: an ICC_* register access by `cpu`; `key` is the
+    // MRS/MSR bits [20:5]. false: not a register this GIC has.
+    bool icc_access(unsigned cpu, uint32_t key, bool write, uint64_t& value);
 
     // Input lines: SPI by INTID (>= 32), PPI by CPU and INTID (16..31).
     void set_spi(unsigned intid, bool level);
@@ -59,6 +68,15 @@ private:
     private:
         GicV2& g_;
     };
+    class Redist : public MmioDevice {
+    public:
+        explicit Redist(GicV2& g) : g_(g) {}
+        uint64_t read(uint64_t off, unsigned size) override;
+        void write(uint64_t off, unsigned size, uint64_t value) override;
+
+    private:
+        GicV2& g_;
+    };
 
     Irq& irq(unsigned cpu, unsigned intid) { return intid < 32 ? priv_[cpu][intid] : spi_[intid - 32]; }
     bool pending(unsigned cpu, unsigned intid);
@@ -72,6 +90,9 @@ private:
     void dist_write_byte(unsigned cpu, uint64_t off, uint8_t v);
 
     unsigned ncpus_;
+    unsigned version_;
+    std::vector<uint64_t> irouter_;  // GICv3 SPI routes
+    std::vector<bool> waker_asleep_;
     std::function<void(unsigned, bool)> cpu_irq_;
     std::function<unsigned()> current_cpu_;
     uint32_t dctlr_ = 0;
@@ -81,6 +102,7 @@ private:
     std::vector<bool> out_;
     Dist dist_;
     Cpu cpuif_;
+    Redist redist_;
 };
 
 }  // namespace armvm

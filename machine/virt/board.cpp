@@ -47,7 +47,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     unsigned n = cfg.smp.cpus;
     Board* self = b.get();
     IrqLine uart_irq;
-    if (gic_version == 2) {
+    {
         // The GIC drives each CPU's IRQ input and wakes it from WFI.
         b->gic_ = std::make_unique<GicV2>(
             n,
@@ -56,9 +56,14 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
                 self->vcpus_[cpu]->cpu().irq_line.store(level);
                 if (level) self->vcpus_[cpu]->wake();
             },
-            [] { return current_vcpu_index() < 0 ? 0u : static_cast<unsigned>(current_vcpu_index()); });
+            [] { return current_vcpu_index() < 0 ? 0u : static_cast<unsigned>(current_vcpu_index()); },
+            gic_version);
         b->as_.add_mmio(base(Region::GicDist), size(Region::GicDist), &b->gic_->distributor(), "gic-dist");
-        b->as_.add_mmio(base(Region::GicCpu), size(Region::GicCpu), &b->gic_->cpu_interface(), "gic-cpu");
+        if (gic_version == 3)
+            b->as_.add_mmio(base(Region::GicRedist), size(Region::GicRedist), &b->gic_->redistributors(),
+                            "gic-redist");
+        else
+            b->as_.add_mmio(base(Region::GicCpu), size(Region::GicCpu), &b->gic_->cpu_interface(), "gic-cpu");
         uart_irq = IrqLine([self](bool level) { self->gic_->set_spi(32 + kSpiUart, level); });
     }
     b->uart_ = std::make_unique<Pl011>(serial, std::move(uart_irq));
@@ -70,7 +75,15 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         std::string name = "CPU " + std::to_string(i) + "/TCG";
         b->vcpus_.push_back(std::make_unique<Vcpu>(i, b->as_, bql, name));
         b->vcpus_.back()->cpu().set_ram_window(base(Region::Ram), ram.host(), ram.size());
-        b->vcpus_.back()->cpu().ids = id_regs_for(cfg.cpu.model, cfg.cpu.pmu.value_or(true));
+        Cpu& cpu = b->vcpus_.back()->cpu();
+        cpu.ids = id_regs_for(cfg.cpu.model, cfg.cpu.pmu.value_or(true));
+        if (gic_version == 3) {
+            cpu.ids.id_aa64pfr0 |= 1ull << 24;  // GIC: the GICv3 CPU interface system registers
+            cpu.sysreg_hook = [self, i](Cpu&, uint32_t key, bool write, uint64_t& value) {
+                std::lock_guard<std::mutex> g(*self->bql_);
+                return self->gic_->icc_access(i, key, write, value);
+            };
+        }
         b->vcpus_.back()->cpu().hvc_hook = [self, i](Cpu& c) { return self->psci_call(c, i); };
         // Timer outputs to their PPIs (INTID = 16 + PPI number).
         b->vcpus_.back()->timer_hook = [self](unsigned cpu, uint32_t levels) {

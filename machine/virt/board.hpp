@@ -32,7 +32,7 @@ public:
         std::function<void()> system_reset;
     };
 
-    // gic_version 2 builds the GICv2; 3 is not emulated yet (no GIC).
+    // gic_version: 2 or 3 (which GIC the board gets).
     static Result<std::unique_ptr<Board>> create(const MachineConfig& cfg, unsigned gic_version, GuestRam& ram,
                                                  std::mutex& bql, Chardev* serial, std::vector<uint8_t> fdt,
                                                  Hooks hooks);
