@@ -35,6 +35,7 @@ CASES = [
     ("timer", ["-cpu", "cortex-a53", "-smp", "2", "-M", "virt,gic-version=2"]),
     ("ipi", ["-cpu", "cortex-a57", "-smp", "4"]),
     ("timer3", ["-cpu", "cortex-a57", "-M", "virt,gic-version=3"]),
+    ("ipi3", ["-cpu", "cortex-a72", "-smp", "4", "-M", "virt,gic-version=3"]),
     ("timer3", ["-cpu", "neoverse-n1", "-smp", "2", "-M", "virt,gic-version=max"]),
     ("reset", ["-cpu", "cortex-a57"]),
 ]
