@@ -16,7 +16,7 @@ namespace armvm::virt {
 namespace {
 
 // phandles, as fixed numbers (QEMU allocates from 0x8000 too).
-constexpr uint32_t kPhClock = 0x8000, kPhGic = 0x8001, kPhMsi = 0x8002, kPhCpu0 = 0x8003;
+constexpr uint32_t kPhClock = 0x8000, kPhGic = 0x8001, kPhCpu0 = 0x8003;
 
 // Interrupt specifier cells (Documentation/devicetree/bindings/interrupt-
 // controller/arm,gic.yaml): type (0 SPI, 1 PPI), number, flags.
@@ -102,22 +102,9 @@ void add_intc(FdtWriter& w, const Ctx& x) {
     w.prop_u32("#address-cells", 2);
     w.prop_empty("interrupt-controller");
     w.prop_u32("#interrupt-cells", 3);
-    if (x.gic == 3) {
-        w.begin_node(node_name("its", base(Region::GicIts)));
-        w.prop_u32("phandle", kPhMsi);
-        w.prop_reg64("reg", {base(Region::GicIts), size(Region::GicIts)});
-        w.prop_u32("#msi-cells", 1);
-        w.prop_empty("msi-controller");
-        w.prop_string("compatible", "arm,gic-v3-its");
-        w.end_node();
-    } else {
-        w.begin_node(node_name("v2m", base(Region::GicV2m)));
-        w.prop_u32("phandle", kPhMsi);
-        w.prop_reg64("reg", {base(Region::GicV2m), size(Region::GicV2m)});
-        w.prop_empty("msi-controller");
-        w.prop_string("compatible", "arm,gic-v2m-frame");
-        w.end_node();
-    }
+    // QEMU also lists a GICv3 ITS or a GICv2m MSI frame here. armvm emulates
+    // neither yet, so it does not tell the guest they exist (a driver that
+    // probes them would take an external abort).
     w.end_node();
 }
 

@@ -13,6 +13,8 @@ from armvm_test import armvm_path
 NOT_YET = {"/platform-bus@c000000", "/fw-cfg@9020000", "/gpio-keys", "/gpio-keys/poweroff", "/pl061@9030000",
            "/pcie@10000000", "/pl031@9010000", "/flash@0"} | {f"/virtio_mmio@{0xa000000 + 0x200 * i:x}"
                                                             for i in range(32)}
+# The MSI controllers (GICv3 ITS, GICv2m frame): one or the other per tree.
+NOT_YET_MSI = {"/intc@8000000/its@8080000", "/intc@8000000/v2m@8020000"}
 
 CONFIGS = [
     ["-machine", "virt", "-m", "512"],
@@ -41,7 +43,8 @@ def test_fdt_matches_qemu(tmp_path, args):
     # armvm's default CPU is the 64-bit cortex-a57; QEMU's is cortex-a15.
     qargs = args if "-cpu" in args else args + ["-cpu", "cortex-a57"]
     ref = dump("qemu-system-aarch64", qargs, str(tmp_path / "qemu.dtb"))
-    assert set(ref) - set(ours) == NOT_YET
+    missing = set(ref) - set(ours)
+    assert missing - NOT_YET_MSI == NOT_YET and len(missing & NOT_YET_MSI) == 1
     assert set(ours) - set(ref) == set()
     for path, props in ours.items():
         assert props == ref[path], path
