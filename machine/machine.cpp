@@ -1,6 +1,5 @@
 #include "machine/machine.hpp"
 
-#include <sys/mman.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include <fcntl.h>
