@@ -81,43 +81,14 @@ void Cpu::raise(Ec ec, uint32_t iss, bool preferred_next, uint64_t far, bool far
     pend_far_valid_ = far_valid;
 }
 
-namespace {
-// Fixed-size copies: the compiler turns each into one move.
-inline uint64_t read_host(const uint8_t* p, unsigned size) {
-    switch (size) {
-    case 1: return *p;
-    case 2: { uint16_t v; std::memcpy(&v, p, 2); return v; }
-    case 4: { uint32_t v; std::memcpy(&v, p, 4); return v; }
-    default: { uint64_t v; std::memcpy(&v, p, 8); return v; }
-    }
-}
-inline void write_host(uint8_t* p, unsigned size, uint64_t v) {
-    switch (size) {
-    case 1: *p = static_cast<uint8_t>(v); break;
-    case 2: { uint16_t w = static_cast<uint16_t>(v); std::memcpy(p, &w, 2); break; }
-    case 4: { uint32_t w = static_cast<uint32_t>(v); std::memcpy(p, &w, 4); break; }
-    default: std::memcpy(p, &v, 8); break;
-    }
-}
-}  // namespace
-
-bool Cpu::load(uint64_t va, unsigned size, uint64_t& value) {
-    if (uint8_t* p = ram(va, size)) {
-        value = read_host(p, size);
-        return true;
-    }
+bool Cpu::load_slow(uint64_t va, unsigned size, uint64_t& value) {
     if (bus_.read(va, size, value)) return true;
     // Synchronous external abort (DFSC 0b010000), ISS.WnR = 0.
     raise(s.el == 0 ? Ec::DataAbortLower : Ec::DataAbortSame, 0x10, false, va, true);
     return false;
 }
 
-bool Cpu::store(uint64_t va, unsigned size, uint64_t value) {
-    note_store(va);  // self-modifying code drops the decoded blocks
-    if (uint8_t* p = ram(va, size)) {
-        write_host(p, size, value);
-        return true;
-    }
+bool Cpu::store_slow(uint64_t va, unsigned size, uint64_t value) {
     if (bus_.write(va, size, value)) return true;
     raise(s.el == 0 ? Ec::DataAbortLower : Ec::DataAbortSame, 0x10 | (1u << 6), false, va, true);
     return false;

@@ -8,6 +8,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <unordered_map>
@@ -135,9 +136,23 @@ public:
     void undefined() { raise(Ec::Unknown, 0); }
     bool exception_pending() const { return events_ & kEvException; }
 
-    // Data accesses through the bus; false after raising a data abort.
-    bool load(uint64_t va, unsigned size, uint64_t& value);
-    bool store(uint64_t va, unsigned size, uint64_t value);
+    // Data accesses; false after raising a data abort. RAM is accessed
+    // directly (inline), everything else through the Bus.
+    bool load(uint64_t va, unsigned size, uint64_t& value) {
+        if (uint8_t* p = ram(va, size)) {
+            value = read_host(p, size);
+            return true;
+        }
+        return load_slow(va, size, value);
+    }
+    bool store(uint64_t va, unsigned size, uint64_t value) {
+        note_store(va);  // self-modifying code drops the decoded blocks
+        if (uint8_t* p = ram(va, size)) {
+            write_host(p, size, value);
+            return true;
+        }
+        return store_slow(va, size, value);
+    }
     // The compare-and-swap of a store-exclusive; false if it did not store
     // (a data abort is raised if nothing answers at va).
     bool exclusive_store(uint64_t va, unsigned size, uint64_t expected, uint64_t value, uint64_t expected_hi,
@@ -157,6 +172,25 @@ public:
     void flush_blocks();
 
 private:
+    bool load_slow(uint64_t va, unsigned size, uint64_t& value);
+    bool store_slow(uint64_t va, unsigned size, uint64_t value);
+    // Fixed-size host copies (little-endian host): one move each.
+    static uint64_t read_host(const uint8_t* p, unsigned size) {
+        switch (size) {
+        case 1: return *p;
+        case 2: { uint16_t v; std::memcpy(&v, p, 2); return v; }
+        case 4: { uint32_t v; std::memcpy(&v, p, 4); return v; }
+        default: { uint64_t v; std::memcpy(&v, p, 8); return v; }
+        }
+    }
+    static void write_host(uint8_t* p, unsigned size, uint64_t v) {
+        switch (size) {
+        case 1: *p = static_cast<uint8_t>(v); break;
+        case 2: { uint16_t w = static_cast<uint16_t>(v); std::memcpy(p, &w, 2); break; }
+        case 4: { uint32_t w = static_cast<uint32_t>(v); std::memcpy(p, &w, 4); break; }
+        default: std::memcpy(p, &v, 8); break;
+        }
+    }
     const Block& block_at(uint64_t pc);
     const Block& decode_block(uint64_t pc);
     void take_exception();

@@ -178,7 +178,9 @@ void add_clock(FdtWriter& w) {
 void add_chosen(FdtWriter& w, const Ctx& x) {
     w.begin_node("chosen");
     if (x.c.append) w.prop_string("bootargs", *x.c.append);
-    w.prop_string("stdout-path", "/" + node_name("pl011", base(Region::Uart)));
+    std::string stdout_path = "/";  // (not "/" + ...: GCC 12 warns falsely, -Wrestrict at -O3)
+    stdout_path += node_name("pl011", base(Region::Uart));
+    w.prop_string("stdout-path", stdout_path);
     uint32_t seed[10] = {};
     if (getrandom(seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed)) {
         // Without entropy, leave the seeds out rather than give fixed ones.
