@@ -49,7 +49,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     IrqLine uart_irq;
     {
         // The GIC drives each CPU's IRQ input and wakes it from WFI.
-        b->gic_ = std::make_unique<GicV2>(
+        b->gic_ = std::make_unique<Gic>(
             n,
             [self](unsigned cpu, bool level) {
                 if (cpu >= self->vcpus_.size()) return;

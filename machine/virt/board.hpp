@@ -13,7 +13,7 @@
 #include "base/result.hpp"
 #include "hw/char/pl011.hpp"
 #include "hw/core/address_space.hpp"
-#include "hw/intc/gicv2.hpp"
+#include "hw/intc/gic.hpp"
 #include "machine/boot/loader.hpp"
 #include "machine/config.hpp"
 
@@ -59,7 +59,7 @@ private:
     const MachineConfig* cfg_ = nullptr;
     AddressSpace as_;
     std::unique_ptr<Pl011> uart_;
-    std::unique_ptr<GicV2> gic_;
+    std::unique_ptr<Gic> gic_;
     std::mutex* bql_ = nullptr;
     std::vector<std::unique_ptr<Vcpu>> vcpus_;
     std::unique_ptr<std::atomic<int>[]> power_;  // PSCI AFFINITY_INFO state per CPU

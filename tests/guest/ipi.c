@@ -17,12 +17,6 @@ static volatile uint32_t got[NCPUS][16];
 static volatile uint32_t last_source[NCPUS];
 static volatile uint32_t uart_irq_cpu = 99;
 
-static uint64_t cpu_id(void) {
-    uint64_t m;
-    __asm__ volatile("mrs %0, mpidr_el1" : "=r"(m));
-    return m & 0xff;
-}
-
 static void gic_cpu_init(void) {
     GICC[0] = 1;        // GICC_CTLR: enable
     GICC[1] = 0xf0;     // GICC_PMR

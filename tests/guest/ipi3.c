@@ -13,12 +13,6 @@ extern void secondary_entry(void);
 static volatile uint64_t ready;
 static volatile uint32_t got[NCPUS][16];
 
-static uint64_t cpu_id(void) {
-    uint64_t m;
-    __asm__ volatile("mrs %0, mpidr_el1" : "=r"(m));
-    return m & 0xff;
-}
-
 static void gic_cpu_init(void) {
     uint64_t me = cpu_id();
     GICR_RD(me)[0x14 / 4] = 0;

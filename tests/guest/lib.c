@@ -65,3 +65,9 @@ __attribute__((weak)) void unexpected_exception(uint64_t kind) {
     puts_uart("\n");
     psci_system_off();
 }
+
+uint64_t cpu_id(void) {
+    uint64_t m;
+    __asm__ volatile("mrs %0, mpidr_el1" : "=r"(m));
+    return m & 0xff;
+}

@@ -17,3 +17,5 @@ void install_vectors(void);
 // Called from the vector table; the defaults report and power off.
 void irq_handler(uint64_t kind);
 void unexpected_exception(uint64_t kind);
+// This CPU's MPIDR_EL1.Aff0 (its index on the virt board).
+uint64_t cpu_id(void);

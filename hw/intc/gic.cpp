@@ -1,4 +1,4 @@
-#include "hw/intc/gicv2.hpp"
+#include "hw/intc/gic.hpp"
 
 #include <algorithm>
 
@@ -9,14 +9,14 @@ namespace {
 constexpr uint8_t kDistId[12] = {0x04, 0x00, 0x00, 0x00, 0x90, 0xb4, 0x2b, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
 }  // namespace
 
-GicV2::GicV2(unsigned ncpus, std::function<void(unsigned, bool)> cpu_irq, std::function<unsigned()> current_cpu,
+Gic::Gic(unsigned ncpus, std::function<void(unsigned, bool)> cpu_irq, std::function<unsigned()> current_cpu,
              unsigned version)
     : ncpus_(ncpus), version_(version), cpu_irq_(std::move(cpu_irq)), current_cpu_(std::move(current_cpu)),
       dist_(*this), cpuif_(*this), redist_(*this) {
     reset();
 }
 
-void GicV2::reset() {
+void Gic::reset() {
     dctlr_ = 0;
     priv_.assign(ncpus_, std::vector<Irq>(32));
     spi_.assign(kNumIrqs - 32, Irq{});
@@ -32,18 +32,18 @@ void GicV2::reset() {
     for (unsigned c = 0; c < ncpus_; ++c) cpu_irq_(c, false);
 }
 
-bool GicV2::pending(unsigned cpu, unsigned intid) {
+bool Gic::pending(unsigned cpu, unsigned intid) {
     if (intid < 16) return cpus_[cpu].sgi_sources[intid] != 0;
     Irq& q = irq(cpu, intid);
     return q.pending || (!q.edge && q.level);
 }
 
-uint8_t GicV2::running_priority(unsigned cpu) const {
+uint8_t Gic::running_priority(unsigned cpu) const {
     const auto& r = cpus_[cpu].running;
     return r.empty() ? 0xff : *std::min_element(r.begin(), r.end());
 }
 
-unsigned GicV2::highest_pending(unsigned cpu, uint8_t& prio) {
+unsigned Gic::highest_pending(unsigned cpu, uint8_t& prio) {
     unsigned best = kSpurious;
     prio = 0xff;
     for (unsigned id = 0; id < kNumIrqs; ++id) {
@@ -61,7 +61,7 @@ unsigned GicV2::highest_pending(unsigned cpu, uint8_t& prio) {
 
 // Signal each CPU whose highest pending interrupt beats its priority mask
 // and running priority (IHI 0048B 3.3).
-void GicV2::update() {
+void Gic::update() {
     for (unsigned c = 0; c < ncpus_; ++c) {
         uint8_t prio;
         unsigned id = highest_pending(c, prio);
@@ -75,7 +75,7 @@ void GicV2::update() {
     }
 }
 
-void GicV2::set_spi(unsigned intid, bool level) {
+void Gic::set_spi(unsigned intid, bool level) {
     if (intid < 32 || intid >= kNumIrqs) return;
     Irq& q = spi_[intid - 32];
     if (q.edge && level && !q.level) q.pending = true;
@@ -83,7 +83,7 @@ void GicV2::set_spi(unsigned intid, bool level) {
     update();
 }
 
-void GicV2::set_ppi(unsigned cpu, unsigned intid, bool level) {
+void Gic::set_ppi(unsigned cpu, unsigned intid, bool level) {
     if (cpu >= ncpus_ || intid < 16 || intid >= 32) return;
     Irq& q = priv_[cpu][intid];
     if (q.edge && level && !q.level) q.pending = true;
@@ -91,7 +91,7 @@ void GicV2::set_ppi(unsigned cpu, unsigned intid, bool level) {
     update();
 }
 
-uint32_t GicV2::acknowledge(unsigned cpu) {
+uint32_t Gic::acknowledge(unsigned cpu) {
     uint8_t prio;
     unsigned id = highest_pending(cpu, prio);
     CpuIf& ci = cpus_[cpu];
@@ -118,7 +118,7 @@ uint32_t GicV2::acknowledge(unsigned cpu) {
     return value;
 }
 
-void GicV2::end_of_interrupt(unsigned cpu, unsigned intid) {
+void Gic::end_of_interrupt(unsigned cpu, unsigned intid) {
     CpuIf& ci = cpus_[cpu];
     // Priority drop: the most recent acknowledgement of this INTID.
     for (size_t i = ci.acked.size(); i-- > 0;) {
@@ -132,12 +132,12 @@ void GicV2::end_of_interrupt(unsigned cpu, unsigned intid) {
     update();
 }
 
-void GicV2::deactivate(unsigned cpu, unsigned intid) {
+void Gic::deactivate(unsigned cpu, unsigned intid) {
     if (intid < kNumIrqs) irq(cpu, intid).active = false;
     update();
 }
 
-uint64_t GicV2::dist_read_byte(unsigned cpu, uint64_t off) {
+uint64_t Gic::dist_read_byte(unsigned cpu, uint64_t off) {
     auto bitreg = [&](uint64_t base, auto get) -> uint64_t {
         unsigned first = static_cast<unsigned>((off - base) * 8);
         uint64_t v = 0;
@@ -172,7 +172,7 @@ uint64_t GicV2::dist_read_byte(unsigned cpu, uint64_t off) {
     return 0;
 }
 
-void GicV2::dist_write_byte(unsigned cpu, uint64_t off, uint8_t v) {
+void Gic::dist_write_byte(unsigned cpu, uint64_t off, uint8_t v) {
     auto bits = [&](uint64_t base, auto set) {
         unsigned first = static_cast<unsigned>((off - base) * 8);
         for (unsigned b = 0; b < 8; ++b)
@@ -208,7 +208,7 @@ void GicV2::dist_write_byte(unsigned cpu, uint64_t off, uint8_t v) {
     }
 }
 
-uint64_t GicV2::Dist::read(uint64_t off, unsigned size) {
+uint64_t Gic::Dist::read(uint64_t off, unsigned size) {
     unsigned cpu = g_.current_cpu_();
     if (g_.version_ == 3) {
         switch (off) {
@@ -239,7 +239,7 @@ uint64_t GicV2::Dist::read(uint64_t off, unsigned size) {
     return v;
 }
 
-void GicV2::Dist::write(uint64_t off, unsigned size, uint64_t value) {
+void Gic::Dist::write(uint64_t off, unsigned size, uint64_t value) {
     unsigned cpu = g_.current_cpu_();
     if (g_.version_ == 3) {
         if (off >= 0x6100 && off < 0x6000 + 8 * kNumIrqs) {
@@ -283,7 +283,7 @@ void GicV2::Dist::write(uint64_t off, unsigned size, uint64_t value) {
 }
 
 // GICv3 redistributors: frame pair n (RD_base, SGI_base) belongs to CPU n.
-uint64_t GicV2::Redist::read(uint64_t off, unsigned size) {
+uint64_t Gic::Redist::read(uint64_t off, unsigned size) {
     unsigned cpu = static_cast<unsigned>(off / 0x20000);
     uint64_t o = off % 0x20000;
     if (cpu >= g_.ncpus_) return 0;
@@ -312,7 +312,7 @@ uint64_t GicV2::Redist::read(uint64_t off, unsigned size) {
     return 0;
 }
 
-void GicV2::Redist::write(uint64_t off, unsigned size, uint64_t value) {
+void Gic::Redist::write(uint64_t off, unsigned size, uint64_t value) {
     unsigned cpu = static_cast<unsigned>(off / 0x20000);
     uint64_t o = off % 0x20000;
     if (cpu >= g_.ncpus_) return;
@@ -336,7 +336,7 @@ constexpr uint32_t icc(unsigned crn, unsigned crm, unsigned op2) {
 }
 }  // namespace
 
-bool GicV2::icc_access(unsigned cpu, uint32_t key, bool write, uint64_t& v) {
+bool Gic::icc_access(unsigned cpu, uint32_t key, bool write, uint64_t& v) {
     if (version_ != 3 || cpu >= ncpus_) return false;
     CpuIf& ci = cpus_[cpu];
     switch (key) {
@@ -400,7 +400,7 @@ bool GicV2::icc_access(unsigned cpu, uint32_t key, bool write, uint64_t& v) {
     return true;
 }
 
-uint64_t GicV2::Cpu::read(uint64_t off, unsigned) {
+uint64_t Gic::Cpu::read(uint64_t off, unsigned) {
     unsigned cpu = g_.current_cpu_();
     CpuIf& ci = g_.cpus_[cpu];
     switch (off) {
@@ -419,7 +419,7 @@ uint64_t GicV2::Cpu::read(uint64_t off, unsigned) {
     }
 }
 
-void GicV2::Cpu::write(uint64_t off, unsigned, uint64_t value) {
+void Gic::Cpu::write(uint64_t off, unsigned, uint64_t value) {
     unsigned cpu = g_.current_cpu_();
     CpuIf& ci = g_.cpus_[cpu];
     switch (off) {

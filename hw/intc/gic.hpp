@@ -13,14 +13,14 @@
 
 namespace armvm {
 
-class GicV2 {
+class Gic {
 public:
     static constexpr unsigned kNumIrqs = 288;  // 32 private + 256 SPIs (QEMU's virt)
     static constexpr unsigned kSpurious = 1023;
 
     // `cpu_irq(cpu, level)` drives a CPU's IRQ input; `current_cpu()` names
     // the CPU whose access is being served (the CPU interface is banked).
-    GicV2(unsigned ncpus, std::function<void(unsigned, bool)> cpu_irq, std::function<unsigned()> current_cpu,
+    Gic(unsigned ncpus, std::function<void(unsigned, bool)> cpu_irq, std::function<unsigned()> current_cpu,
           unsigned version = 2);
 
     unsigned version() const { return version_; }
@@ -51,31 +51,31 @@ private:
 
     class Dist : public MmioDevice {
     public:
-        explicit Dist(GicV2& g) : g_(g) {}
+        explicit Dist(Gic& g) : g_(g) {}
         uint64_t read(uint64_t off, unsigned size) override;
         void write(uint64_t off, unsigned size, uint64_t value) override;
         void reset_enter() override { g_.reset(); }
 
     private:
-        GicV2& g_;
+        Gic& g_;
     };
     class Cpu : public MmioDevice {
     public:
-        explicit Cpu(GicV2& g) : g_(g) {}
+        explicit Cpu(Gic& g) : g_(g) {}
         uint64_t read(uint64_t off, unsigned size) override;
         void write(uint64_t off, unsigned size, uint64_t value) override;
 
     private:
-        GicV2& g_;
+        Gic& g_;
     };
     class Redist : public MmioDevice {
     public:
-        explicit Redist(GicV2& g) : g_(g) {}
+        explicit Redist(Gic& g) : g_(g) {}
         uint64_t read(uint64_t off, unsigned size) override;
         void write(uint64_t off, unsigned size, uint64_t value) override;
 
     private:
-        GicV2& g_;
+        Gic& g_;
     };
 
     Irq& irq(unsigned cpu, unsigned intid) { return intid < 32 ? priv_[cpu][intid] : spi_[intid - 32]; }
