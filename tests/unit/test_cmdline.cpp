@@ -54,7 +54,7 @@ TEST_CASE("cmdline: the legacy socket spelling", "[cmdline]") {
 
 TEST_CASE("cmdline: machine, cpu, smp and memory", "[cmdline]") {
     auto c = config_of({"-M", "virt,gic-version=3,highmem=off", "-cpu", "cortex-a72,pmu=off", "-smp",
-                        "4,sockets=1,cores=2,threads=2", "-m", "1G", "-S", "-accel", "tcg,thread=single"});
+                        "4,sockets=1,cores=2,threads=2", "-m", "1G", "-S", "-accel", "tcg,thread=multi"});
     CHECK(c.machine_type == "virt-7.2");
     CHECK(c.gic_version == "3");
     CHECK_FALSE(c.highmem);
@@ -64,7 +64,7 @@ TEST_CASE("cmdline: machine, cpu, smp and memory", "[cmdline]") {
     CHECK(c.smp.cores == 2);
     CHECK(c.smp.threads == 2);
     CHECK(c.memory.size == 1ull << 30);
-    CHECK(c.tcg_thread == "single");
+    CHECK(c.tcg_thread == "multi");
     CHECK(c.accels == std::vector<std::string>{"tcg"});
 }
 
@@ -122,6 +122,7 @@ TEST_CASE("cmdline: the error messages", "[cmdline]") {
         {{"-machine", "none,accel=foo"}, "-machine none,accel=foo: invalid accelerator foo"},
         {{"-accel", "foo"}, "-accel foo: invalid accelerator foo"},
         {{"-accel", "tcg,thread=bogus"}, "-accel tcg,thread=bogus: Invalid 'thread' setting bogus"},
+        {{"-accel", "tcg,thread=single"}, "-accel tcg,thread=single: thread=single is not supported yet; use thread=multi"},
         {{"-accel", "tcg", "-machine", "none,accel=tcg"},
          "The -accel and \"-machine accel=\" options are incompatible"},
         {{"-m", "foo"},
