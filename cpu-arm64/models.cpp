@@ -4,12 +4,12 @@ namespace armvm {
 
 const std::vector<CpuModel>& cpu_models() {
     static const std::vector<CpuModel> models = {
-        {"cortex-a53", "ARM Cortex-A53", false, true, 1},
-        {"cortex-a57", "ARM Cortex-A57", false, true, 1},
-        {"cortex-a72", "ARM Cortex-A72", false, true, 1},
-        {"neoverse-n1", "ARM Neoverse-N1", false, true, 4},
-        {"max", "Every feature armvm's TCG implements", false, true, 4},
-        {"host", "The host's CPU (KVM only)", true, true, 4},
+        {"cortex-a53", "ARM Cortex-A53", false, true},
+        {"cortex-a57", "ARM Cortex-A57", false, true},
+        {"cortex-a72", "ARM Cortex-A72", false, true},
+        {"neoverse-n1", "ARM Neoverse-N1", false, true},
+        {"max", "Every feature armvm's TCG implements", false, true},
+        {"host", "The host's CPU (KVM only)", true, true},
     };
     return models;
 }

@@ -10,11 +10,8 @@ struct CpuModel {
     std::string name;           // "cortex-a57"
     std::string desc;
     bool needs_kvm = false;     // "host"
-    bool has_pmu = true;        // PMUv3 present by default (pmu=on)
-    // PMU version advertised in ID_AA64DFR0_EL1.PMUVer (INCIDENTS.md #4:
-    // never more than what the emulation implements). 0: none; 1: PMUv3;
-    // 4: PMUv3p1.
-    unsigned pmu_version = 1;
+    bool has_pmu = true;        // pmu=on by default (the ID registers,
+                                // cpu-arm64/sysregs/, say what is emulated)
 
     std::string qom_typename() const { return name + "-arm-cpu"; }
 };

@@ -333,7 +333,6 @@ public:
             return ok_status();
         }
         if (b == "stdio") {
-            is_stdio_ = true;
             s_.set_borrowed();
             rfd_ = 0;
             wfd_ = 1;
@@ -374,7 +373,6 @@ public:
 private:
     Stream s_;
     int rfd_ = -1, wfd_ = -1;
-    bool is_stdio_ = false;
     std::string pty_name_;
 };
 

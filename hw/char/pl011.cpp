@@ -9,7 +9,7 @@ namespace armvm {
 namespace {
 // UARTPeriphID0-3 and UARTPCellID0-3 at 0xfe0..0xffc (TRM 3.3.14-15).
 constexpr uint8_t kId[8] = {0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
-constexpr uint32_t FR_RXFE = 1u << 4, FR_TXFF = 1u << 5, FR_RXFF = 1u << 6, FR_TXFE = 1u << 7;
+constexpr uint32_t FR_RXFE = 1u << 4, FR_RXFF = 1u << 6, FR_TXFE = 1u << 7;  // TXFF: never full
 }  // namespace
 
 Pl011::Pl011(Chardev* chr, IrqLine irq) : chr_(chr), irq_(std::move(irq)) {}
@@ -62,7 +62,6 @@ uint64_t Pl011::read(uint64_t off, unsigned) {
         uint32_t fr = FR_TXFE;  // transmission is immediate
         if (rx_.empty()) fr |= FR_RXFE;
         if (rx_.size() >= fifo_depth()) fr |= FR_RXFF;
-        (void)FR_TXFF;
         return fr;
     }
     case UARTILPR: return ilpr_;

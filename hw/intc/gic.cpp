@@ -5,6 +5,16 @@
 namespace armvm {
 
 namespace {
+// The registers of the private interrupts (INTIDs 0-31) at their
+// distributor offsets: word 0 of each bitmap register (IGROUPR .. ICACTIVER),
+// IPRIORITYR0-7, ICFGR0-1. With affinity routing (GICv3) they live in each
+// redistributor's SGI frame, at the same offsets, and the distributor's
+// copies are RAZ/WI.
+bool is_private_reg(uint64_t off) {
+    if (off >= 0x080 && off < 0x400) return (off & 0x7f) < 4;
+    return (off >= 0x400 && off < 0x420) || (off >= 0xc00 && off < 0xc08);
+}
+
 // GICD_PIDR4..PIDR7, PIDR0..PIDR3, CIDR0..CIDR3 at 0xfd0..0xffc (ArchRev 2).
 constexpr uint8_t kDistId[12] = {0x04, 0x00, 0x00, 0x00, 0x90, 0xb4, 0x2b, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
 }  // namespace
@@ -224,9 +234,7 @@ uint64_t Gic::Dist::read(uint64_t off, unsigned size) {
         }
         // With affinity routing the private interrupts live in the
         // redistributors: the distributor's copies are RAZ/WI.
-        if (off >= 0x080 && off < 0xd00 && ((off & 0x7f) < 4 || (off >= 0x400 && off < 0x420) ||
-                                            (off >= 0xc00 && off < 0xc08)))
-            return 0;
+        if (is_private_reg(off) || (off >= 0x800 && off < 0xc00)) return 0;  // and no ITARGETSR
     }
     switch (off) {
     case 0x000: return g_.dctlr_;
@@ -263,9 +271,7 @@ void Gic::Dist::write(uint64_t off, unsigned size, uint64_t value) {
             return;
         }
         if (off == 0xf00 || (off >= 0x800 && off < 0xc00)) return;  // no GICD_SGIR/ITARGETSR with ARE
-        if (off >= 0x080 && off < 0xd00 && ((off & 0x7f) < 4 || (off >= 0x400 && off < 0x420) ||
-                                            (off >= 0xc00 && off < 0xc08)))
-            return;
+        if (is_private_reg(off)) return;
     }
     if (off == 0x000) {
         g_.dctlr_ = value & 3;
@@ -302,9 +308,7 @@ uint64_t Gic::Redist::read(uint64_t off, unsigned size) {
         }
     }
     o -= 0x10000;
-    if ((o >= 0x080 && o < 0x084) || (o >= 0x100 && o < 0x104) || (o >= 0x180 && o < 0x184) ||
-        (o >= 0x200 && o < 0x204) || (o >= 0x280 && o < 0x284) || (o >= 0x300 && o < 0x304) ||
-        (o >= 0x380 && o < 0x384) || (o >= 0x400 && o < 0x420) || (o >= 0xc00 && o < 0xc08)) {
+    if (is_private_reg(o)) {
         uint64_t v = 0;
         for (unsigned i = 0; i < size; ++i) v |= g_.dist_read_byte(cpu, o + i) << (8 * i);
         return v;
@@ -322,9 +326,7 @@ void Gic::Redist::write(uint64_t off, unsigned size, uint64_t value) {
     }
     if (o < 0x10000) return;
     o -= 0x10000;
-    if ((o >= 0x080 && o < 0x084) || (o >= 0x100 && o < 0x104) || (o >= 0x180 && o < 0x184) ||
-        (o >= 0x200 && o < 0x204) || (o >= 0x280 && o < 0x284) || (o >= 0x300 && o < 0x304) ||
-        (o >= 0x380 && o < 0x384) || (o >= 0x400 && o < 0x420) || (o >= 0xc00 && o < 0xc08)) {
+    if (is_private_reg(o)) {
         for (unsigned i = 0; i < size; ++i) g_.dist_write_byte(cpu, o + i, static_cast<uint8_t>(value >> (8 * i)));
         g_.update();
     }
