@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <thread>
 #include <utility>
 
 namespace armvm {
 
 namespace {
-constexpr uint64_t kPageMask = ~uint64_t{0xfff};
 
 bool ends_block(a64::Op op) {
     using a64::Op;
@@ -22,15 +22,89 @@ bool ends_block(a64::Op op) {
         return false;
     }
 }
+
+// The instructions PMU event BR_RETIRED counts (ARM ARM D12.11: every
+// branch, taken or not, including exception returns).
+bool is_branch(a64::Op op) {
+    using a64::Op;
+    switch (op) {
+    case Op::B_cond: case Op::BR: case Op::BLR: case Op::RET: case Op::ERET: case Op::B: case Op::BL:
+    case Op::CBZ_CBNZ: case Op::TBZ_TBNZ:
+        return true;
+    default:
+        return false;
+    }
+}
+
 }  // namespace
+
+Cpu::Cpu(Bus& bus) : bus_(bus), own_cluster_(std::make_unique<CpuCluster>()) {
+    own_cluster_->add(this);
+    cluster_ = own_cluster_.get();
+    mode_changed();
+}
+
+Cpu::~Cpu() = default;
+
+void Cpu::set_ram_window(uint64_t base, uint8_t* host, uint64_t size) {
+    ram_base_ = base;
+    ram_host_ = host;
+    ram_size_ = size;
+    own_cluster_->set_ram(size);
+    tlb_.flush_all();
+}
+
+void Cpu::join(CpuCluster& cluster) {
+    cluster.add(this);
+    cluster_ = &cluster;
+}
 
 void Cpu::flush_blocks() {
     blocks_.clear();
-    code_pages_.clear();
-    std::fill(std::begin(code_filter_), std::end(code_filter_), 0);
+    page_blocks_.clear();
     std::fill(std::begin(jmp_cache_), std::end(jmp_cache_), JmpEntry{});
-    ++flush_gen_;
+    tlb_.flush_all();
     events_ |= kEvFlush;
+}
+
+mmu::Regime Cpu::regime() const {
+    static constexpr unsigned pa_range[] = {32, 36, 40, 42, 44, 48, 52};
+    unsigned pr = static_cast<unsigned>(ids.id_aa64mmfr0 & 0xf);
+    return {s.sctlr_el1, s.tcr_el1,  s.ttbr0_el1, s.ttbr1_el1, s.mair_el1, pr < 7 ? std::min(pa_range[pr], 48u) : 48u,
+            ((ids.id_aa64mmfr0 >> 20) & 0xf) != 0};
+}
+
+void Cpu::mode_changed() {
+    if (s.el == 0) {
+        need_r_ = mmu::kR0;
+        need_w_ = mmu::kW0;
+        need_x_ = mmu::kX0;
+    } else {
+        need_r_ = s.pan ? mmu::kR1Pan : mmu::kR1;
+        need_w_ = s.pan ? mmu::kW1Pan : mmu::kW1;
+        need_x_ = mmu::kX1;
+    }
+    asid_ = mmu::current_asid(regime());
+    align_mask_ = (s.sctlr_el1 & 2) ? ~0ull : 0;
+}
+
+// ---- code pages and the blocks decoded from them
+
+void Cpu::mark_code_page(uint64_t pa_page) {
+    uint64_t off = pa_page - ram_base_;
+    if (ram_host_ && off < ram_size_) cluster_->mark(static_cast<uint32_t>(off >> 12));
+}
+
+void Cpu::invalidate_code_page(uint64_t pa_page) {
+    auto it = page_blocks_.find(pa_page);
+    if (it == page_blocks_.end()) return;
+    for (uint64_t pa : it->second) {
+        blocks_.erase(pa);
+        JmpEntry& j = jmp_cache_[(pa >> 2) & (kJmpCache - 1)];
+        if (j.pa == pa) j = JmpEntry{};
+    }
+    page_blocks_.erase(it);
+    events_ |= kEvFlush;  // the running block may be gone: leave it
 }
 
 void exec_fetch_abort(Cpu& c, uint32_t) {
@@ -38,39 +112,69 @@ void exec_fetch_abort(Cpu& c, uint32_t) {
     c.raise(c.s.el == 0 ? Ec::InsnAbortLower : Ec::InsnAbortSame, 0x10, false, c.s.pc, true);
 }
 
-const Block& Cpu::block_at(uint64_t pc) {
+const Block* Cpu::fetch_block() {
+    uint64_t pc = s.pc;
+    if (pc & 3) {
+        raise(Ec::PcAlign, 0, false, pc, true);
+        return nullptr;
+    }
+    uint64_t pa;
+    mmu::TlbEntry& e = tlb_.slot(pc);
+    if (e.tag == (pc & kPageMask) && (e.perm & need_x_) && (e.global || e.asid == asid_)) {
+        pa = e.pa | (pc & 0xfff);
+    } else {
+        mmu::TlbEntry* f = lookup(pc, Access::Exec, need_x_);
+        if (!f) return nullptr;
+        pa = f->pa | (pc & 0xfff);
+    }
     // A direct-mapped cache in front of the block map (the map's nodes do
-    // not move, so the pointers stay valid until a flush clears both).
-    JmpEntry& e = jmp_cache_[(pc >> 2) & (kJmpCache - 1)];
-    if (e.pc == pc) return *e.block;
-    auto it = blocks_.find(pc);
-    const Block& b = it != blocks_.end() ? it->second : decode_block(pc);
-    e.pc = pc;
-    e.block = &b;
-    return b;
+    // not move, so the pointers stay valid until their block is dropped,
+    // which clears the entry too).
+    JmpEntry& j = jmp_cache_[(pa >> 2) & (kJmpCache - 1)];
+    if (j.pa == pa) return j.block;
+    auto it = blocks_.find(pa);
+    const Block& b = it != blocks_.end() ? it->second : decode_block(pa);
+    j.pa = pa;
+    j.block = &b;
+    return &b;
 }
 
-const Block& Cpu::decode_block(uint64_t pc) {
+const Block& Cpu::decode_block(uint64_t pa) {
     Block b;
-    b.pc = pc;
-    uint64_t a = pc;
+    b.pa = pa;
+    uint64_t page = pa & kPageMask;
+    mark_code_page(page);  // before reading: a racing store then invalidates
+    uint64_t a = pa;
+    a64::Op last = a64::Op::Unallocated;
     for (size_t i = 0; i < kMaxBlockInsns; ++i, a += 4) {
         uint64_t raw;
-        if (!bus_.read(a, 4, raw)) {
+        if (!read_phys(a, 4, raw)) {
             if (i == 0) b.insns.push_back({&exec_fetch_abort, 0});  // fetch abort at the block start
             break;
         }
         uint32_t insn = static_cast<uint32_t>(raw);
-        a64::Op op = a64::decode(insn);
-        b.insns.push_back({handler_for(op), insn});
-        if (code_pages_.insert(a & kPageMask).second) {
-            uint64_t h = ((a & kPageMask) >> 12) & (kFilterBits - 1);
-            code_filter_[h >> 6] |= 1ull << (h & 63);
-        }
-        if (ends_block(op) || ((a + 4) & ~kPageMask) == 0) break;  // never cross a page
+        last = a64::decode(insn);
+        b.insns.push_back({handler_for(last), insn});
+        if (ends_block(last) || ((a + 4) & ~kPageMask) == 0) break;  // never cross a page
     }
-    return blocks_.emplace(pc, std::move(b)).first->second;
+    b.ends_in_branch = is_branch(last);
+    page_blocks_[page].push_back(pa);
+    return blocks_.emplace(pa, std::move(b)).first->second;
 }
+
+bool Cpu::read_phys(uint64_t pa, unsigned size, uint64_t& value) {
+    uint64_t off = pa - ram_base_;
+    if (ram_host_ && off < ram_size_ && size <= ram_size_ - off) {
+        value = read_host(ram_host_ + off, size);
+        return true;
+    }
+    leave_guest();
+    bool ok = bus_.read(pa, size, value);
+    enter_guest();
+    return ok;
+}
+
+// ---- exceptions
 
 void Cpu::raise(Ec ec, uint32_t iss, bool preferred_next, uint64_t far, bool far_valid) {
     events_ |= kEvException;
@@ -81,53 +185,267 @@ void Cpu::raise(Ec ec, uint32_t iss, bool preferred_next, uint64_t far, bool far
     pend_far_valid_ = far_valid;
 }
 
-bool Cpu::load_slow(uint64_t va, unsigned size, uint64_t& value) {
-    if (bus_.read(va, size, value)) return true;
-    // Synchronous external abort (DFSC 0b010000), ISS.WnR = 0.
-    raise(s.el == 0 ? Ec::DataAbortLower : Ec::DataAbortSame, 0x10, false, va, true);
+void Cpu::trap_sysreg(uint32_t insn) {
+    // ISS for EC 0x18 (ARM ARM D17.2.37): Op0, Op2, Op1, CRn, Rt, CRm,
+    // direction (1: read).
+    uint32_t op0 = (insn >> 19) & 3, op1 = (insn >> 16) & 7, crn = (insn >> 12) & 0xf, crm = (insn >> 8) & 0xf,
+             op2 = (insn >> 5) & 7, rt = insn & 0x1f, read = (insn >> 21) & 1;
+    raise(Ec::SysReg, (op0 << 20) | (op2 << 17) | (op1 << 14) | (crn << 10) | (rt << 5) | (crm << 1) | read);
+}
+
+void Cpu::raise_mmu_fault(uint64_t va, Access acc, mmu::Fault f, bool cm) {
+    uint32_t fsc = mmu::fault_status(f);
+    if (acc == Access::Exec) {
+        raise(s.el == 0 ? Ec::InsnAbortLower : Ec::InsnAbortSame, fsc, false, va, true);
+        return;
+    }
+    uint32_t iss = fsc | (acc == Access::Write ? 1u << 6 : 0) | (cm ? 1u << 8 : 0);
+    raise(s.el == 0 ? Ec::DataAbortLower : Ec::DataAbortSame, iss, false, va, true);
+}
+
+// Exception entry to EL1 (ARM ARM D1.10.2, AArch64.TakeException).
+void Cpu::enter_el1(uint64_t vector_offset, uint64_t elr) {
+    uint64_t offset = (s.el == 0 ? 0x400 : (s.spsel ? 0x200 : 0x000)) + vector_offset;
+    s.spsr_el1 = s.nzcv | (s.pan ? 1u << 22 : 0) | s.daif | (s.el << 2) | (s.spsel ? 1 : 0);
+    s.elr_el1 = elr;
+    s.el = 1;
+    s.spsel = true;
+    s.daif = 0x3c0;
+    if (has_pan() && !((s.sctlr_el1 >> 23) & 1)) s.pan = true;  // SCTLR_EL1.SPAN == 0
+    s.pc = s.vbar_el1 + offset;
+    mode_changed();
+}
+
+void Cpu::take_exception() {
+    s.esr_el1 = (static_cast<uint64_t>(pend_ec_) << 26) | (1u << 25) /*IL*/ | (pend_iss_ & 0x1ffffff);
+    if (pend_far_valid_) s.far_el1 = pend_far_;
+    enter_el1(0, pending_next_ ? s.pc + 4 : s.pc);
+}
+
+// IRQ: ELR is the next instruction to run, the vector is +0x80.
+void Cpu::take_irq() { enter_el1(0x80, s.pc); }
+
+// ---- memory accesses through the MMU
+
+mmu::TlbEntry* Cpu::lookup(uint64_t va, Access acc, uint8_t need, bool cm) {
+    mmu::Regime r = regime();
+    uint64_t sva = acc == Access::Exec ? va : mmu::strip_tag(r, va);
+    mmu::TlbEntry& e = tlb_.slot(sva);
+    if (e.tag == (sva & kPageMask) && (e.global || e.asid == asid_) && (e.perm & need)) return &e;
+    // A miss, or a permission the cached entry lacks: walk again (the
+    // tables may have been upgraded without a TLBI, as QEMU re-walks too).
+    mmu::Translation t;
+    mmu::Fault f;
+    if (!mmu::walk(r, bus_, sva, t, f)) {
+        raise_mmu_fault(va, acc, f, cm);
+        return nullptr;
+    }
+    e.tag = sva & kPageMask;
+    e.pa = t.pa_page;
+    e.perm = t.perm;
+    e.global = t.global;
+    e.asid = t.asid;
+    e.level = t.level;
+    e.attr = t.attr;
+    e.sh = t.sh;
+    uint64_t off = t.pa_page - ram_base_;
+    if (ram_host_ && off < ram_size_) {
+        e.host = ram_host_ + off;
+        e.ram_page = static_cast<uint32_t>(off >> 12);
+    } else {
+        e.host = nullptr;
+        e.ram_page = 0;
+    }
+    tlb_.note_span(sva, t.size);
+    if (!(t.perm & need)) {
+        raise_mmu_fault(va, acc, {mmu::FaultType::Permission, t.level}, cm);
+        return nullptr;
+    }
+    return &e;
+}
+
+bool Cpu::translate(uint64_t va, Access acc, uint64_t& pa, bool cm) {
+    return translate_for(va, acc, acc == Access::Read ? need_r_ : acc == Access::Write ? need_w_ : need_x_, pa, cm);
+}
+
+bool Cpu::translate_for(uint64_t va, Access acc, uint8_t need, uint64_t& pa, bool cm) {
+    mmu::TlbEntry* e = lookup(va, acc, need, cm);
+    if (!e) return false;
+    pa = e->pa | (va & 0xfff);
+    if (acc == Access::Write) {
+        // A write to a page holding decoded code drops the blocks of every
+        // CPU decoded from it.
+        if (e->host ? cluster_->unmark(e->ram_page) : page_blocks_.count(e->pa) != 0) {
+            uint64_t page = e->pa;
+            invalidate_code_page(page);
+            if (e->host)
+                for (Cpu* c : cluster_->cpus())
+                    if (c != this) c->post({RemoteOp::CodePage, 0, page});
+        }
+    }
+    return true;
+}
+
+bool Cpu::check_aligned(uint64_t va, unsigned size, bool write) {
+    if (!(va & (size - 1))) return true;
+    raise(s.el == 0 ? Ec::DataAbortLower : Ec::DataAbortSame, 0x21 | (write ? 1u << 6 : 0), false, va, true);
     return false;
 }
 
+bool Cpu::access_slow(uint64_t va, unsigned size, uint64_t& value, Access acc, uint8_t need) {
+    bool write = acc == Access::Write;
+    if (va & (size - 1) & align_mask_) return check_aligned(va, size, write);
+    if ((va & 0xfff) + size > 0x1000) {
+        // Crossing a page: both pages are checked before any byte moves.
+        uint64_t second = (va | 0xfff) + 1;
+        if (!lookup(va, acc, need) || !lookup(second, acc, need)) return false;
+        uint64_t v = 0;
+        for (unsigned i = 0; i < size; ++i) {
+            uint64_t b = write ? (value >> (8 * i)) & 0xff : 0;
+            if (!access_slow(va + i, 1, b, acc, need)) return false;
+            v |= b << (8 * i);
+        }
+        if (!write) value = v;
+        return true;
+    }
+    uint64_t pa;
+    if (!translate_for(va, acc, need, pa, false)) return false;
+    bool ok;
+    uint64_t off = pa - ram_base_;
+    if (ram_host_ && off < ram_size_ && size <= ram_size_ - off) {
+        if (write)
+            write_host(ram_host_ + off, size, value);
+        else
+            value = read_host(ram_host_ + off, size);
+        return true;
+    }
+    leave_guest();
+    ok = write ? bus_.write(pa, size, value) : bus_.read(pa, size, value);
+    enter_guest();
+    if (!ok)  // synchronous external abort (DFSC 0b010000)
+        raise(s.el == 0 ? Ec::DataAbortLower : Ec::DataAbortSame, 0x10 | (write ? 1u << 6 : 0), false, va, true);
+    return ok;
+}
+
+bool Cpu::load_slow(uint64_t va, unsigned size, uint64_t& value) {
+    return access_slow(va, size, value, Access::Read, need_r_);
+}
+
 bool Cpu::store_slow(uint64_t va, unsigned size, uint64_t value) {
-    if (bus_.write(va, size, value)) return true;
-    raise(s.el == 0 ? Ec::DataAbortLower : Ec::DataAbortSame, 0x10 | (1u << 6), false, va, true);
-    return false;
+    return access_slow(va, size, value, Access::Write, need_w_);
+}
+
+bool Cpu::load_unpriv(uint64_t va, unsigned size, uint64_t& value) {
+    return access_slow(va, size, value, Access::Read, mmu::kR0);
+}
+
+bool Cpu::store_unpriv(uint64_t va, unsigned size, uint64_t value) {
+    return access_slow(va, size, value, Access::Write, mmu::kW0);
 }
 
 bool Cpu::exclusive_store(uint64_t va, unsigned size, uint64_t expected, uint64_t value, uint64_t expected_hi,
                           uint64_t value_hi) {
-    note_store(va);
+    uint64_t pa;
+    if (!translate(va, Access::Write, pa)) return false;
     bool swapped = false;
-    if (bus_.cmpxchg(va, size, expected, value, swapped, expected_hi, value_hi)) return swapped;
+    uint64_t off = pa - ram_base_;
+    bool ram = ram_host_ && off < ram_size_;
+    if (!ram) leave_guest();
+    bool ok = bus_.cmpxchg(pa, size, expected, value, swapped, expected_hi, value_hi);
+    if (!ram) enter_guest();
+    if (ok) return swapped;
     raise(s.el == 0 ? Ec::DataAbortLower : Ec::DataAbortSame, 0x10 | (1u << 6), false, va, true);
     return false;
 }
 
-// Exception entry to EL1 (ARM ARM D1.10.2, AArch64.TakeException).
-void Cpu::take_exception() {
-    uint64_t offset = s.el == 0 ? 0x400 : (s.spsel ? 0x200 : 0x000);
-    uint64_t spsr = s.nzcv | s.daif | (s.el << 2) | (s.spsel ? 1 : 0);
-    s.elr_el1 = pending_next_ ? s.pc + 4 : s.pc;
-    s.spsr_el1 = spsr;
-    s.esr_el1 = (static_cast<uint64_t>(pend_ec_) << 26) | (1u << 25) /*IL*/ | (pend_iss_ & 0x1ffffff);
-    if (pend_far_valid_) s.far_el1 = pend_far_;
-    s.el = 1;
-    s.spsel = true;
-    s.daif = 0x3c0;
-    s.pc = s.vbar_el1 + offset;
+void Cpu::address_translate(uint64_t va, Access acc, unsigned el, bool pan) {
+    mmu::Regime r = regime();
+    bool write = acc == Access::Write;
+    uint8_t need = el == 0 ? (write ? mmu::kW0 : mmu::kR0)
+                           : pan ? (write ? mmu::kW1Pan : mmu::kR1Pan) : (write ? mmu::kW1 : mmu::kR1);
+    mmu::Translation t;
+    mmu::Fault f;
+    uint64_t par = 1ull << 11;  // RES1
+    if (mmu::walk(r, bus_, mmu::strip_tag(r, va), t, f) && (t.perm & need)) {
+        // MMU off: data accesses are Device-nGnRnE.
+        uint8_t attr = (r.sctlr & 1) ? t.attr : 0;
+        bool device_or_nc = (attr & 0xf0) == 0 || attr == 0x44 || attr == 0x40;
+        par |= t.pa_page & 0x0000fffffffff000ull;
+        par |= 1u << 9;  // NS: the CPU runs in Non-secure state
+        par |= static_cast<uint64_t>(attr) << 56;
+        par |= static_cast<uint64_t>(device_or_nc ? 2 : t.sh) << 7;
+    } else {
+        if (f.type == mmu::FaultType::None) f = {mmu::FaultType::Permission, t.level};
+        par |= 1 | (mmu::fault_status(f) << 1);
+    }
+    s.par_el1 = par;
 }
 
-// IRQ exception entry (ARM ARM D1.10.2): ELR is the next instruction to
-// run, the vector is +0x80 from the synchronous one.
-void Cpu::take_irq() {
-    uint64_t offset = (s.el == 0 ? 0x400 : (s.spsel ? 0x200 : 0x000)) + 0x80;
-    s.spsr_el1 = s.nzcv | s.daif | (s.el << 2) | (s.spsel ? 1 : 0);
-    s.elr_el1 = s.pc;
-    s.el = 1;
-    s.spsel = true;
-    s.daif = 0x3c0;
-    s.pc = s.vbar_el1 + offset;
+// ---- TLB maintenance and requests between CPUs
+
+void Cpu::apply(const RemoteOp& op) {
+    switch (op.kind) {
+    case RemoteOp::TlbAll: tlb_.flush_all(); break;
+    case RemoteOp::TlbVa: tlb_.flush_va(op.addr, op.asid, false); break;
+    case RemoteOp::TlbVaAnyAsid: tlb_.flush_va(op.addr, 0, true); break;
+    case RemoteOp::TlbAsid: tlb_.flush_asid(op.asid); break;
+    case RemoteOp::CodePage: invalidate_code_page(op.addr); break;
+    }
 }
+
+void Cpu::post(const RemoteOp& op) {
+    std::lock_guard<std::mutex> g(mailbox_m_);
+    if (mailbox_.size() < 64)
+        mailbox_.push_back(op);
+    else
+        mailbox_overflow_ = true;
+    mailbox_posted_.fetch_add(1);
+    mailbox_pending_.store(true);
+}
+
+void Cpu::process_mailbox() {
+    std::vector<RemoteOp> ops;
+    bool overflow;
+    uint64_t seq;
+    {
+        std::lock_guard<std::mutex> g(mailbox_m_);
+        ops.swap(mailbox_);
+        overflow = std::exchange(mailbox_overflow_, false);
+        seq = mailbox_posted_.load();
+        mailbox_pending_.store(false);
+    }
+    if (overflow) {
+        // Too many to keep: drop everything they could have asked for.
+        tlb_.flush_all();
+        std::vector<uint64_t> pages;
+        for (auto& [page, list] : page_blocks_) pages.push_back(page);
+        for (uint64_t p : pages) invalidate_code_page(p);
+    } else {
+        for (const auto& op : ops) apply(op);
+    }
+    mailbox_done_.store(seq);
+}
+
+void Cpu::tlb_maintenance(const RemoteOp& op, bool broadcast) {
+    apply(op);
+    if (!broadcast) return;
+    std::vector<std::pair<Cpu*, uint64_t>> waits;
+    for (Cpu* c : cluster_->cpus()) {
+        if (c == this) continue;
+        c->post(op);
+        waits.push_back({c, c->mailbox_posted_.load()});
+    }
+    // Done when each peer has processed it, or is outside guest code (it
+    // processes its mailbox before it runs again).
+    for (auto [c, seq] : waits) {
+        while (c->mailbox_done_.load() < seq && c->in_guest_.load()) {
+            if (mailbox_pending_.load()) process_mailbox();  // two CPUs broadcasting at once
+            std::this_thread::yield();
+        }
+    }
+}
+
+// ---- the generic timer
 
 uint64_t Cpu::counter_now() {
     timespec ts;
@@ -149,27 +467,42 @@ uint64_t Cpu::timer_deadline_ns() const {
     return best;
 }
 
+// ---- the interpreter loop
+
 Cpu::Stop Cpu::run(uint64_t budget) {
+    struct InGuest {
+        Cpu& c;
+        explicit InGuest(Cpu& cpu) : c(cpu) { c.enter_guest(); }
+        ~InGuest() { c.leave_guest(); }
+    } in_guest(*this);
     uint64_t done = 0;
     while (done < budget) {
         if (exit_request && exit_request->load(std::memory_order_relaxed)) return Stop::Budget;
+        if (mailbox_pending_.load(std::memory_order_relaxed)) process_mailbox();
         if (irq_line.load(std::memory_order_relaxed) && !(s.daif & 0x80)) take_irq();
-        const Block& b = block_at(s.pc);
-        const DecodedInsn* first = b.insns.data();
-        const DecodedInsn* end = first + b.insns.size();
-        if (static_cast<uint64_t>(end - first) > budget - done) end = first + (budget - done);
         events_ = 0;
-        const DecodedInsn* d = first;
-        for (; d != end; ++d) {
-            d->handler(*this, d->insn);
-            if (events_) break;
-            s.pc += 4;
+        const Block* b = fetch_block();
+        if (b) {
+            const DecodedInsn* first = b->insns.data();
+            const DecodedInsn* end = first + b->insns.size();
+            if (static_cast<uint64_t>(end - first) > budget - done) end = first + (budget - done);
+            const DecodedInsn* d = first;
+            for (; d != end; ++d) {
+                d->handler(*this, d->insn);
+                if (events_) break;
+                s.pc += 4;
+            }
+            // An instruction that raised a synchronous exception did not retire.
+            bool faulted = events_ & kEvException;
+            uint64_t n = static_cast<uint64_t>(d - first) + (d != end && !faulted ? 1 : 0);
+            // (b may be gone after kEvFlush: only its size was read before)
+            done += n;
+            insn_count += n;
+            if (!events_) {
+                if (b->ends_in_branch && n == b->insns.size()) ++branch_count;
+                continue;
+            }
         }
-        // An instruction that raised a synchronous exception did not retire.
-        uint64_t n = static_cast<uint64_t>(d - first) + (d != end && !(events_ & kEvException) ? 1 : 0);
-        done += n;
-        insn_count += n;
-        if (!events_) continue;
         if (events_ & kEvException) {
             last_ec = pend_ec_;
             last_iss = pend_iss_;
@@ -181,6 +514,7 @@ Cpu::Stop Cpu::run(uint64_t budget) {
             done += 1;  // the budget still moves on, or a fault loop never returns
             continue;
         }
+        if (events_ & kEvBranch) ++branch_count;  // only branch instructions branch
         s.pc = (events_ & kEvBranch) ? next_pc_ : s.pc + 4;
         if (events_ & kEvWfi) return Stop::Wfi;
         if (events_ & kEvTimer) return Stop::Budget;

@@ -11,11 +11,12 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "cpu-arm64/decoder/decoder.hpp"
+#include "cpu-arm64/mmu/tlb.hpp"
 #include "cpu-arm64/state.hpp"
 #include "cpu-arm64/sysregs/id_regs.hpp"
 
@@ -45,6 +46,7 @@ public:
 };
 
 class Cpu;
+class CpuCluster;
 using Handler = void (*)(Cpu&, uint32_t insn);
 
 struct DecodedInsn {
@@ -53,28 +55,44 @@ struct DecodedInsn {
 };
 
 // A straight run of instructions ending at the first one that may change
-// control flow (or at kMaxBlockInsns).
+// control flow (or at kMaxBlockInsns, or at the end of its page). Blocks
+// are cached by the physical address of their first instruction.
 struct Block {
-    uint64_t pc;
+    uint64_t pa;
+    bool ends_in_branch = false;  // the last instruction is a branch (PMU BR_RETIRED)
     std::vector<DecodedInsn> insns;
 };
 
 // Exception classes (ESR_ELx.EC, ARM ARM D17.2.37) used so far.
 enum class Ec : uint32_t {
-    Unknown = 0x00, Wfx = 0x01, Svc64 = 0x15, Hvc64 = 0x16, Smc64 = 0x17, SysReg = 0x18,
+    Unknown = 0x00, Wfx = 0x01, FpAccess = 0x07, Svc64 = 0x15, Hvc64 = 0x16, Smc64 = 0x17, SysReg = 0x18,
     InsnAbortLower = 0x20, InsnAbortSame = 0x21, PcAlign = 0x22, DataAbortLower = 0x24,
     DataAbortSame = 0x25, SpAlign = 0x26, Brk64 = 0x3c,
+};
+
+// A request one CPU makes of another (TLBI broadcasts, code invalidation);
+// the target carries it out on its own thread at its next block boundary.
+struct RemoteOp {
+    enum Kind : uint8_t { TlbAll, TlbVa, TlbVaAnyAsid, TlbAsid, CodePage } kind;
+    uint16_t asid = 0;
+    uint64_t addr = 0;
 };
 
 class Cpu {
 public:
     static constexpr size_t kMaxBlockInsns = 64;
+    enum class Access : uint8_t { Read, Write, Exec };
 
-    explicit Cpu(Bus& bus) : bus_(bus) {}
+    explicit Cpu(Bus& bus);
+    ~Cpu();
+    Cpu(const Cpu&) = delete;
+    Cpu& operator=(const Cpu&) = delete;
 
     CpuState s;
     // What this CPU model advertises (read by MRS; constant after setup).
     IdRegs ids = id_regs_for("cortex-a57", false);
+    bool has_pan() const { return ((ids.id_aa64mmfr1 >> 20) & 0xf) != 0; }
+    bool has_lse() const { return ((ids.id_aa64isar0 >> 20) & 0xf) >= 2; }
 
     enum class Stop { Budget, Exception, Wfi };
     // Runs at most `budget` instructions.
@@ -103,7 +121,8 @@ public:
 
     // System registers that live outside the core (the GICv3 CPU
     // interface, ICC_*): called for an MRS/MSR at EL1 the core does not
-    // know; returns false to leave it UNDEFINED.
+    // know; returns false to leave it UNDEFINED. Called outside the guest
+    // (it may take the machine lock).
     std::function<bool(Cpu&, uint32_t key, bool write, uint64_t& value)> sysreg_hook;
     // HVC from EL1 with no EL2: the board's firmware services (PSCI) may
     // claim it; returns false to leave it UNDEFINED.
@@ -111,6 +130,7 @@ public:
     Ec last_ec = Ec::Unknown;
     uint32_t last_iss = 0;
     uint64_t insn_count = 0;
+    uint64_t branch_count = 0;  // branch instructions retired
 
     // ---- used by the executors (cpu-arm64/translate/)
     uint64_t x(unsigned r) const { return r == 31 ? 0 : s.x[r]; }  // XZR reads 0
@@ -134,46 +154,100 @@ public:
     // `preferred_next`: ELR is the next instruction (SVC, HVC, SMC).
     void raise(Ec ec, uint32_t iss, bool preferred_next = false, uint64_t far = 0, bool far_valid = false);
     void undefined() { raise(Ec::Unknown, 0); }
+    // A trapped MRS/MSR (EC 0x18) of the current instruction.
+    void trap_sysreg(uint32_t insn);
     bool exception_pending() const { return events_ & kEvException; }
 
-    // Data accesses; false after raising a data abort. RAM is accessed
-    // directly (inline), everything else through the Bus.
+    // Data accesses at a virtual address; false after raising an abort.
+    // The TLB hit path for RAM is inline; everything else goes through
+    // the page-table walk and the Bus.
     bool load(uint64_t va, unsigned size, uint64_t& value) {
-        if (uint8_t* p = ram(va, size)) {
-            value = read_host(p, size);
+        mmu::TlbEntry& e = tlb_.slot(va);
+        if (e.tag == (va & kPageMask) && (e.perm & need_r_) && (e.global || e.asid == asid_) && e.host &&
+            (va & 0xfff) + size <= 0x1000 && !(va & (size - 1) & align_mask_)) {
+            value = read_host(e.host + (va & 0xfff), size);
             return true;
         }
         return load_slow(va, size, value);
     }
     bool store(uint64_t va, unsigned size, uint64_t value) {
-        note_store(va);  // self-modifying code drops the decoded blocks
-        if (uint8_t* p = ram(va, size)) {
-            write_host(p, size, value);
+        mmu::TlbEntry& e = tlb_.slot(va);
+        if (e.tag == (va & kPageMask) && (e.perm & need_w_) && (e.global || e.asid == asid_) && e.host &&
+            (va & 0xfff) + size <= 0x1000 && !(va & (size - 1) & align_mask_) && !is_code_page(e.ram_page)) {
+            write_host(e.host + (va & 0xfff), size, value);
             return true;
         }
         return store_slow(va, size, value);
     }
-    // The compare-and-swap of a store-exclusive; false if it did not store
-    // (a data abort is raised if nothing answers at va).
+    // LDTR/STTR: the access is checked as if made from EL0.
+    bool load_unpriv(uint64_t va, unsigned size, uint64_t& value);
+    bool store_unpriv(uint64_t va, unsigned size, uint64_t value);
+    // Raises the alignment fault of an access that must be aligned
+    // (exclusives, acquire/release, atomics) and returns false when `va`
+    // is not a multiple of `size`.
+    bool check_aligned(uint64_t va, unsigned size, bool write);
+    // The compare-and-swap of a store-exclusive or an atomic; false if it
+    // did not store (an abort is raised if the access faults).
     bool exclusive_store(uint64_t va, unsigned size, uint64_t expected, uint64_t value, uint64_t expected_hi,
                          uint64_t value_hi);
+    // Translates for an access, filling the TLB; false after raising the
+    // fault (with `cm` the syndrome marks a cache maintenance operation).
+    bool translate(uint64_t va, Access acc, uint64_t& pa, bool cm = false);
+    // AT S1E*: the walk without an exception, the result in PAR_EL1.
+    void address_translate(uint64_t va, Access acc, unsigned el, bool pan);
+
+    // TLB maintenance (TLBI): on this CPU and, with `broadcast`, on every
+    // other CPU of the cluster (the inner shareable domain), which have
+    // all done it when this returns.
+    void tlb_maintenance(const RemoteOp& op, bool broadcast);
 
     void request_wfi() { events_ |= kEvWfi; }
     // A timer register changed: run() returns after this instruction so the
     // vCPU loop re-evaluates the timer outputs.
     void timer_changed() { events_ |= kEvTimer; }
     // RAM the CPU may access directly (no Bus call): the board's main RAM.
-    void set_ram_window(uint64_t base, uint8_t* host, uint64_t size) {
-        ram_base_ = base;
-        ram_host_ = host;
-        ram_size_ = size;
-    }
-    // Drops every cached block (TLB maintenance, SCTLR changes, tests).
+    void set_ram_window(uint64_t base, uint8_t* host, uint64_t size);
+    // Joins the CPUs sharing memory with this one (the board's CPUs), for
+    // TLBI broadcasts and cross-CPU code invalidation.
+    void join(CpuCluster& cluster);
+    // Drops every cached block and translation (reset, tests).
     void flush_blocks();
+    // After a change of EL, PSTATE.PAN or a translation register: the
+    // permissions, ASID and alignment checking that accesses use.
+    void mode_changed();
+    // After a write to SCTLR/TCR/MAIR: cached translations are dropped.
+    void regime_changed() {
+        tlb_.flush_all();
+        mode_changed();
+    }
+    mmu::Regime regime() const;
+
+    // Called around anything that may block (the machine lock in MMIO,
+    // board hooks): while outside, other CPUs do not wait for this one to
+    // acknowledge a broadcast; coming back, pending requests are done.
+    void leave_guest() { in_guest_.store(false); }
+    void enter_guest() {
+        in_guest_.store(true);
+        if (mailbox_pending_.load()) process_mailbox();
+    }
 
 private:
+    static constexpr uint64_t kPageMask = ~uint64_t{0xfff};
     bool load_slow(uint64_t va, unsigned size, uint64_t& value);
     bool store_slow(uint64_t va, unsigned size, uint64_t value);
+    bool access_slow(uint64_t va, unsigned size, uint64_t& value, Access acc, uint8_t need);
+    // The TLB entry for `va` allowing `need`, walking on a miss; nullptr
+    // after raising the fault.
+    bool translate_for(uint64_t va, Access acc, uint8_t need, uint64_t& pa, bool cm);
+    mmu::TlbEntry* lookup(uint64_t va, Access acc, uint8_t need, bool cm = false);
+    void raise_mmu_fault(uint64_t va, Access acc, mmu::Fault f, bool cm);
+    bool read_phys(uint64_t pa, unsigned size, uint64_t& value);
+    bool is_code_page(uint32_t ram_page) const;
+    void mark_code_page(uint64_t pa_page);
+    void invalidate_code_page(uint64_t pa_page);
+    void post(const RemoteOp& op);
+    void process_mailbox();
+    void apply(const RemoteOp& op);
     // Fixed-size host copies (little-endian host): one move each.
     static uint64_t read_host(const uint8_t* p, unsigned size) {
         switch (size) {
@@ -191,40 +265,34 @@ private:
         default: std::memcpy(p, &v, 8); break;
         }
     }
-    const Block& block_at(uint64_t pc);
-    const Block& decode_block(uint64_t pc);
+    // The block at the current PC, nullptr after raising an instruction
+    // abort.
+    const Block* fetch_block();
+    const Block& decode_block(uint64_t pa);
+    void enter_el1(uint64_t vector_offset, uint64_t elr);
     void take_exception();
-    bool maybe_code_page(uint64_t page) const {
-        uint64_t h = (page >> 12) & (kFilterBits - 1);
-        return (code_filter_[h >> 6] >> (h & 63)) & 1;
-    }
-    void note_store(uint64_t va) {
-        if (maybe_code_page(va & ~uint64_t{0xfff}) && code_pages_.count(va & ~uint64_t{0xfff})) flush_blocks();
-    }
-    uint8_t* ram(uint64_t va, unsigned size) const {
-        uint64_t off = va - ram_base_;
-        return (off < ram_size_ && size <= ram_size_ - off) ? ram_host_ + off : nullptr;
-    }
+    void take_irq();
 
     static constexpr size_t kJmpCache = 4096;
-    static constexpr uint64_t kFilterBits = 1u << 14;
 
     // What the current instruction did besides falling through: checked
     // once per instruction by run().
     enum : uint32_t { kEvBranch = 1, kEvException = 2, kEvWfi = 4, kEvFlush = 8, kEvTimer = 16 };
-    void take_irq();
     uint32_t events_ = 0;
 
     Bus& bus_;
-    std::unordered_map<uint64_t, Block> blocks_;
-    std::unordered_set<uint64_t> code_pages_;  // pages blocks were decoded from
-    uint64_t code_filter_[kFilterBits / 64] = {};  // a hashed superset of code_pages_
+    mmu::Tlb tlb_;
+    uint8_t need_r_ = mmu::kR1, need_w_ = mmu::kW1, need_x_ = mmu::kX1;
+    uint16_t asid_ = 0;
+    uint64_t align_mask_ = 0;  // ~0 with SCTLR_EL1.A: every access must be aligned
+
+    std::unordered_map<uint64_t, Block> blocks_;                    // by PA
+    std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;  // PA page -> its blocks
     struct JmpEntry {
-        uint64_t pc = ~0ull;
+        uint64_t pa = ~0ull;
         const Block* block = nullptr;
     };
     JmpEntry jmp_cache_[kJmpCache];
-    uint64_t flush_gen_ = 0;
     uint64_t ram_base_ = 0, ram_size_ = 0;
     uint8_t* ram_host_ = nullptr;
     uint64_t next_pc_ = 0;
@@ -233,7 +301,46 @@ private:
     uint32_t pend_iss_ = 0;
     uint64_t pend_far_ = 0;
     bool pend_far_valid_ = false;
+
+    CpuCluster* cluster_ = nullptr;
+    std::unique_ptr<CpuCluster> own_cluster_;  // until join()
+    std::mutex mailbox_m_;
+    std::vector<RemoteOp> mailbox_;
+    bool mailbox_overflow_ = false;
+    std::atomic<bool> mailbox_pending_{false};
+    std::atomic<uint64_t> mailbox_posted_{0}, mailbox_done_{0};
+    std::atomic<bool> in_guest_{false};
 };
+
+// CPUs that share memory: the map of RAM pages that hold decoded code (a
+// store to one invalidates every CPU's blocks from it) and the peers a
+// TLBI broadcast reaches.
+class CpuCluster {
+public:
+    void add(Cpu* c) { cpus_.push_back(c); }
+    const std::vector<Cpu*>& cpus() const { return cpus_; }
+    void set_ram(uint64_t size) {
+        words_ = (size / 0x1000 + 63) / 64;
+        code_ = std::make_unique<std::atomic<uint64_t>[]>(words_);
+        clear();
+    }
+    bool is_code(uint32_t page) const {
+        return (code_[page >> 6].load(std::memory_order_relaxed) >> (page & 63)) & 1;
+    }
+    void mark(uint32_t page) { code_[page >> 6].fetch_or(1ull << (page & 63)); }
+    // true if it was marked.
+    bool unmark(uint32_t page) { return (code_[page >> 6].fetch_and(~(1ull << (page & 63))) >> (page & 63)) & 1; }
+    void clear() {
+        for (size_t i = 0; i < words_; ++i) code_[i].store(0);
+    }
+
+private:
+    std::vector<Cpu*> cpus_;
+    std::unique_ptr<std::atomic<uint64_t>[]> code_;
+    size_t words_ = 0;
+};
+
+inline bool Cpu::is_code_page(uint32_t ram_page) const { return cluster_->is_code(ram_page); }
 
 // The executor for each decoder entry.
 Handler handler_for(a64::Op op);

@@ -18,6 +18,7 @@ struct CpuState {
     unsigned el = 1;            // current exception level
     bool spsel = true;          // PSTATE.SP: use SP_ELx
     uint32_t daif = 0x3c0;      // D, A, I, F mask bits at [9:6]
+    bool pan = false;           // PSTATE.PAN (FEAT_PAN)
 
     // EL1 system registers.
     uint64_t sctlr_el1 = 0x30d00800;  // RES1 bits; MMU off
@@ -28,6 +29,13 @@ struct CpuState {
     uint64_t far_el1 = 0;
     uint64_t tpidr_el0 = 0, tpidrro_el0 = 0, tpidr_el1 = 0;
     uint64_t mpidr_el1 = 1ull << 31;  // RES1 bit 31; affinity set by the board
+    uint64_t contextidr_el1 = 0, cpacr_el1 = 0, csselr_el1 = 0;
+    uint64_t mdscr_el1 = 0, osdlr_el1 = 0, oslsr_el1 = 0xa;  // OS lock set at reset (OSLM 0b10, OSLK 1)
+    uint64_t mdccint_el1 = 0;
+    uint64_t dbgbvr[16] = {}, dbgbcr[16] = {}, dbgwvr[16] = {}, dbgwcr[16] = {};
+
+    // VMSAv8-64 (cpu-arm64/mmu/).
+    uint64_t ttbr0_el1 = 0, ttbr1_el1 = 0, tcr_el1 = 0, mair_el1 = 0, amair_el1 = 0, par_el1 = 0;
 
     // Generic timer (ARM ARM D11): EL1 physical and virtual timers.
     uint64_t cntp_ctl = 0, cntp_cval = 0, cntv_ctl = 0, cntv_cval = 0;

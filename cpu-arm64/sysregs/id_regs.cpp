@@ -1,5 +1,11 @@
 #include "cpu-arm64/sysregs/id_regs.hpp"
 
+#include <array>
+#include <utility>
+
+#include "cpu-arm64/cpu.hpp"
+#include "cpu-arm64/sysregs/sysregs.hpp"
+
 namespace armvm {
 
 namespace {
@@ -8,45 +14,56 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
     return ((op0 >> 1) << 15) | ((op0 & 1) << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
 }
 
-// What the emulation implements today, the same for every model:
+// What the emulation implements, per model (INCIDENTS.md #4: a field is
+// set only when the feature behind it is emulated):
 //  ID_AA64PFR0: EL0 and EL1 AArch64 only (1, 1), no EL2/EL3 (0, 0), FP and
-//               AdvSIMD not implemented (0xf, 0xf) until the FP/SIMD work,
-//               no GIC system registers (0).
-//  ID_AA64ISAR0: nothing beyond the base set (no CRC32, crypto, atomics).
-//  ID_AA64MMFR0: 48-bit PA, 16-bit ASIDs, 4K/16K/64K granules.
-//  ID_AA64DFR0: Armv8.0 debug (6), breakpoints/watchpoints as the Cortex
-//               parts, PMUVer 0: the PMU is not emulated yet.
+//               AdvSIMD not implemented (0xf, 0xf) until the FP/SIMD work;
+//               the board sets the GIC field for a GICv3.
+//  ID_AA64ISAR0: the LSE atomics (Atomic = 2) on the Armv8.1+ models.
+//  ID_AA64MMFR0: PA size, 16-bit ASIDs and granules as each part (the
+//               Cortex-A5x/A72 have no 16K granule).
+//  ID_AA64MMFR1: PAN = 2 (PAN and AT S1E1RP/WP) on the Armv8.1+ models.
+//  ID_AA64DFR0: Armv8.0 debug (6) with the Cortex parts' breakpoints and
+//               watchpoints; PMUVer 1 (PMUv3 as Armv8.0 defines it, what
+//               cpu-arm64/sysregs/pmu.cpp implements) or 0 with pmu=off.
 constexpr uint64_t kPfr0 = 0x0000000000ff0011ull;
-constexpr uint64_t kMmfr0 = 0x0000000000101125ull;
-constexpr uint64_t kDfr0 = 0x0000000010305006ull;
-constexpr uint64_t kIdDfr0 = 0x00010066ull;  // AArch32 view: PerfMon 0
+constexpr uint64_t kDfr0 = 0x0000000010305006ull;  // PMUVer 0
+constexpr uint64_t kIdDfr0 = 0x00010066ull;         // AArch32 view, PerfMon 0
+
+struct ModelIds {
+    const char* name;
+    uint64_t midr, ctr, mmfr0;
+    bool v81;  // LSE and PAN
+};
+
+constexpr ModelIds kModels[] = {
+    {"cortex-a53", 0x410fd034, 0x84448004, 0x00001122, false},
+    {"cortex-a57", 0x411fd070, 0x8444c004, 0x00001124, false},
+    {"cortex-a72", 0x410fd083, 0x8444c004, 0x00001124, false},
+    {"neoverse-n1", 0x414fd0c1, 0x84448004, 0x00101125, true},
+    {"max", 0x411fd070, 0x8444c004, 0x00101125, true},
+};
 
 }  // namespace
 
-IdRegs id_regs_for(const std::string& model, bool /*pmu*/) {
+IdRegs id_regs_for(const std::string& model, bool pmu) {
+    const ModelIds* m = &kModels[1];  // cortex-a57: also what "host" shows when TCG stands in
+    for (const auto& c : kModels)
+        if (model == c.name) m = &c;
     IdRegs r;
+    r.midr = m->midr;
+    r.ctr = m->ctr;
     r.id_aa64pfr0 = kPfr0;
-    r.id_aa64mmfr0 = kMmfr0;
+    r.id_aa64mmfr0 = m->mmfr0;
     r.id_aa64dfr0 = kDfr0;
     r.id_dfr0 = kIdDfr0;
+    (void)pmu;  // PMUVer stays 0 until the PMU lands
+    if (m->v81) {
+        r.id_aa64isar0 |= 2ull << 20;  // Atomic: LSE
+        r.id_aa64mmfr1 |= 2ull << 20;  // PAN: PAN2
+    }
     r.dczid = 0x4;          // DC ZVA block: 64 bytes
     r.clidr = 0x0a200023;   // L1 I+D, L2 unified (as the Cortex-A57)
-    // MIDR_EL1 and CTR_EL0 per part (their TRMs; QEMU uses the same).
-    if (model == "cortex-a53") {
-        r.midr = 0x410fd034;
-        r.ctr = 0x84448004;
-    } else if (model == "cortex-a72") {
-        r.midr = 0x410fd083;
-        r.ctr = 0x8444c004;
-    } else if (model == "neoverse-n1") {
-        r.midr = 0x414fd0c1;
-        r.ctr = 0x84448004;
-    } else {  // cortex-a57, and max starts from it
-        r.midr = 0x411fd070;
-        r.ctr = 0x8444c004;
-    }
-    // pmu=on will set PMUVer (capped at what is implemented) with the PMU
-    // emulation; until then the field stays 0 either way.
     return r;
 }
 
@@ -76,5 +93,26 @@ bool read_id_reg(const IdRegs& ids, uint32_t k, uint64_t& v) {
     }
     return false;
 }
+
+namespace {
+
+// The ID space (op0=3, op1=0, CRn=0): MIDR_EL1, REVIDR_EL1 and CRm 1..7,
+// read-only at EL1 (MPIDR_EL1 is in base.cpp).
+template <uint32_t Key>
+constexpr SysRegDesc id_reg() {
+    return {Key, "ID", nullptr, [](Cpu& c, uint64_t& v) { return read_id_reg(c.ids, Key, v); }, nullptr};
+}
+
+template <uint32_t... I>
+constexpr auto id_space(std::integer_sequence<uint32_t, I...>) {
+    return std::array<SysRegDesc, sizeof...(I) + 2>{id_reg<key(3, 0, 0, 0, 0)>(), id_reg<key(3, 0, 0, 0, 6)>(),
+                                                    id_reg<key(3, 0, 0, 1 + I / 8, I % 8)>()...};
+}
+
+constexpr auto kIdRegs = id_space(std::make_integer_sequence<uint32_t, 56>{});
+
+}  // namespace
+
+std::span<const SysRegDesc> id_sysregs() { return kIdRegs; }
 
 }  // namespace armvm

@@ -36,14 +36,16 @@ bool single_kind(unsigned size, unsigned opc, SingleKind& k) {
     }
 }
 
-void do_single(Cpu& c, unsigned size, const SingleKind& k, unsigned rt, uint64_t addr) {
+void do_single(Cpu& c, unsigned size, const SingleKind& k, unsigned rt, uint64_t addr, bool unpriv = false) {
     unsigned bytes = 1u << size;
     if (k.prefetch) return;
     if (k.load) {
         uint64_t v;
-        if (!c.load(addr, bytes, v)) return;
+        if (!(unpriv ? c.load_unpriv(addr, bytes, v) : c.load(addr, bytes, v))) return;
         if (k.sign && bytes < 8) v = static_cast<uint64_t>(sext(v, bytes * 8));
         c.set_x(rt, k.to64 ? v : static_cast<uint32_t>(v));
+    } else if (unpriv) {
+        c.store_unpriv(addr, bytes, c.x(rt));
     } else {
         c.store(addr, bytes, c.x(rt));
     }
@@ -78,7 +80,8 @@ void exec_LDST_imm9(Cpu& c, uint32_t i) {
     uint64_t base = c.x_or_sp(rn);
     bool post = mode == 1, wback = mode == 1 || mode == 3;
     uint64_t addr = post ? base : base + off;
-    do_single(c, size, k, bits(i, 4, 0), addr);
+    // LDTR*/STTR* (mode 2): checked with EL0's permissions when run at EL1.
+    do_single(c, size, k, bits(i, 4, 0), addr, mode == 2 && c.s.el == 1);
     if (c.exception_pending()) return;
     if (wback) c.set_x_or_sp(rn, base + off);
 }
@@ -117,15 +120,91 @@ void exec_LDST_pair(Cpu& c, uint32_t i) {
     if (wback) c.set_x_or_sp(rn, base + off);
 }
 
+namespace {
+
+// CAS{A}{L}{B,H} and CASP{A}{L} (FEAT_LSE): compare with Rs(+1), store
+// Rt(+1) if equal, Rs(+1) receive the old value. Ordering bits need no
+// work: the interpreter does one access at a time and the swap is
+// sequentially consistent.
+void compare_and_swap(Cpu& c, uint32_t i) {
+    if (!c.has_lse()) return c.undefined();
+    bool pair = !bit(i, 23);
+    unsigned size = pair ? 2 + bit(i, 30) : bits(i, 31, 30);
+    unsigned rs = bits(i, 20, 16), rn = bits(i, 9, 5), rt = bits(i, 4, 0);
+    if (pair && ((rs & 1) || (rt & 1))) return c.undefined();
+    unsigned bytes = 1u << size, total = pair ? bytes * 2 : bytes;
+    uint64_t addr = c.x_or_sp(rn);
+    if (!c.check_aligned(addr, total, true)) return;
+    uint64_t pa;
+    if (!c.translate(addr, Cpu::Access::Write, pa)) return;  // a CAS needs write permission even when it fails
+    uint64_t m = bytes == 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
+    uint64_t exp_lo = c.x(rs) & m, exp_hi = pair ? c.x(rs + 1) & m : 0;
+    uint64_t new_lo = c.x(rt) & m, new_hi = pair ? c.x(rt + 1) & m : 0;
+    uint64_t old_lo, old_hi = 0;
+    for (;;) {
+        if (!c.load(addr, bytes, old_lo) || (pair && !c.load(addr + bytes, bytes, old_hi))) return;
+        if (old_lo != exp_lo || old_hi != exp_hi) break;
+        bool swapped;
+        if (pair && size == 2)
+            swapped = c.exclusive_store(addr, 8, old_lo | (old_hi << 32), new_lo | (new_hi << 32), 0, 0);
+        else if (pair)
+            swapped = c.exclusive_store(addr, 16, old_lo, new_lo, old_hi, new_hi);
+        else
+            swapped = c.exclusive_store(addr, bytes, old_lo, new_lo, 0, 0);
+        if (c.exception_pending()) return;
+        if (swapped) break;
+    }
+    c.set_x(rs, old_lo);
+    if (pair) c.set_x(rs + 1, old_hi);
+}
+
+}  // namespace
+
+// LD<op>{A}{L}, SWP{A}{L} (FEAT_LSE): atomic read-modify-write, Rt gets
+// the old value.
+void exec_LDST_atomic(Cpu& c, uint32_t i) {
+    unsigned size = bits(i, 31, 30), o3 = bit(i, 15), opc = bits(i, 14, 12);
+    unsigned rs = bits(i, 20, 16), rn = bits(i, 9, 5), rt = bits(i, 4, 0);
+    if (!c.has_lse() || (o3 && opc != 0)) return c.undefined();  // (LDAPR: FEAT_LRCPC, not implemented)
+    unsigned bytes = 1u << size;
+    uint64_t addr = c.x_or_sp(rn);
+    if (!c.check_aligned(addr, bytes, true)) return;
+    uint64_t pa;
+    if (!c.translate(addr, Cpu::Access::Write, pa)) return;
+    uint64_t m = bytes == 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
+    uint64_t operand = c.x(rs) & m, old, nv;
+    for (;;) {
+        if (!c.load(addr, bytes, old)) return;
+        int64_t so = sext(old, 8 * bytes), sv = sext(operand, 8 * bytes);
+        switch (o3 ? 8 : opc) {
+        case 0: nv = old + operand; break;                  // LDADD
+        case 1: nv = old & ~operand; break;                 // LDCLR
+        case 2: nv = old ^ operand; break;                  // LDEOR
+        case 3: nv = old | operand; break;                  // LDSET
+        case 4: nv = so > sv ? old : operand; break;        // LDSMAX
+        case 5: nv = so < sv ? old : operand; break;        // LDSMIN
+        case 6: nv = old > operand ? old : operand; break;  // LDUMAX
+        case 7: nv = old < operand ? old : operand; break;  // LDUMIN
+        default: nv = operand; break;                       // SWP
+        }
+        bool swapped = c.exclusive_store(addr, bytes, old, nv & m, 0, 0);
+        if (c.exception_pending()) return;
+        if (swapped) break;
+    }
+    c.set_x(rt, old);
+}
+
 void exec_LDST_excl(Cpu& c, uint32_t i) {
     unsigned size = bits(i, 31, 30), o2 = bit(i, 23), load = bit(i, 22), o1 = bit(i, 21);
     unsigned rs = bits(i, 20, 16), rt2 = bits(i, 14, 10), rn = bits(i, 9, 5), rt = bits(i, 4, 0);
     unsigned bytes = 1u << size;
     uint64_t addr = c.x_or_sp(rn);
-    if (o2 && o1) return c.undefined();  // CAS family: with the LSE atomics
+    if (o1 && rt2 == 31 && (o2 || size < 2)) return compare_and_swap(c, i);  // CAS, CASP (LSE)
+    if (o2 && o1) return c.undefined();
     if (o2) {
         // LDAR/LDLAR and STLR/STLLR: single-copy atomic, ordered. The
         // interpreter runs one instruction at a time, so order holds.
+        if (!c.check_aligned(addr, bytes, !load)) return;
         if (load) {
             uint64_t v;
             if (c.load(addr, bytes, v)) c.set_x(rt, v);
@@ -137,12 +216,7 @@ void exec_LDST_excl(Cpu& c, uint32_t i) {
     bool pair = o1;
     if (pair && size < 2) return c.undefined();
     unsigned total = pair ? bytes * 2 : bytes;
-    if (addr & (total - 1)) {
-        // Exclusives must be aligned: alignment fault (DFSC 0b100001).
-        c.raise(c.s.el == 0 ? Ec::DataAbortLower : Ec::DataAbortSame, 0x21 | (load ? 0 : 1u << 6), false, addr,
-                true);
-        return;
-    }
+    if (!c.check_aligned(addr, total, !load)) return;  // exclusives must be aligned
     if (load) {
         uint64_t a, b = 0;
         if (!c.load(addr, bytes, a)) return;

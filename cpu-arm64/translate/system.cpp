@@ -3,101 +3,47 @@
 // maintenance), MRS/MSR, ERET.
 #include "cpu-arm64/translate/executors.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
+#include "cpu-arm64/sysregs/sysregs.hpp"
 
 namespace armvm::a64 {
 
 namespace {
 
-// System register key: op0:op1:CRn:CRm:op2, as bits [20:5] of MRS/MSR.
-constexpr uint32_t sysreg(unsigned op0, unsigned op1, unsigned crn, unsigned crm, unsigned op2) {
-    return ((op0 & 1) << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2 | ((op0 >> 1) << 15);
+// What EL0 may do with SYS (cache maintenance by VA), per SCTLR_EL1.
+SysRegAccess sys_el0_access(const Cpu& c, unsigned op1, unsigned crn, unsigned crm, unsigned op2) {
+    if (op1 != 3 || crn != 7) return SysRegAccess::Undefined;
+    uint64_t sctlr = c.s.sctlr_el1;
+    if (crm == 4 && op2 == 1) return (sctlr >> 14) & 1 ? SysRegAccess::Ok : SysRegAccess::Trap;  // DC ZVA: DZE
+    if ((crm == 5 || crm == 10 || crm == 11 || crm == 14) && op2 == 1)                          // IC IVAU, DC C*VA*
+        return (sctlr >> 26) & 1 ? SysRegAccess::Ok : SysRegAccess::Trap;                       // UCI
+    return SysRegAccess::Undefined;
 }
 
-enum : uint32_t {
-    NZCV = sysreg(3, 3, 4, 2, 0),
-    DAIF = sysreg(3, 3, 4, 2, 1),
-    TPIDR_EL0 = sysreg(3, 3, 13, 0, 2),
-    TPIDRRO_EL0 = sysreg(3, 3, 13, 0, 3),
-    CURRENT_EL = sysreg(3, 0, 4, 2, 2),
-    SPSEL = sysreg(3, 0, 4, 2, 0),
-    SP_EL0 = sysreg(3, 0, 4, 1, 0),
-    SCTLR_EL1 = sysreg(3, 0, 1, 0, 0),
-    VBAR_EL1 = sysreg(3, 0, 12, 0, 0),
-    ELR_EL1 = sysreg(3, 0, 4, 0, 1),
-    SPSR_EL1 = sysreg(3, 0, 4, 0, 0),
-    ESR_EL1 = sysreg(3, 0, 5, 2, 0),
-    FAR_EL1 = sysreg(3, 0, 6, 0, 0),
-    TPIDR_EL1 = sysreg(3, 0, 13, 0, 4),
-    MPIDR_EL1 = sysreg(3, 0, 0, 0, 5),
-    CNTFRQ_EL0 = sysreg(3, 3, 14, 0, 0),
-    CNTPCT_EL0 = sysreg(3, 3, 14, 0, 1),
-    CNTVCT_EL0 = sysreg(3, 3, 14, 0, 2),
-    CNTP_TVAL_EL0 = sysreg(3, 3, 14, 2, 0),
-    CNTP_CTL_EL0 = sysreg(3, 3, 14, 2, 1),
-    CNTP_CVAL_EL0 = sysreg(3, 3, 14, 2, 2),
-    CNTV_TVAL_EL0 = sysreg(3, 3, 14, 3, 0),
-    CNTV_CTL_EL0 = sysreg(3, 3, 14, 3, 1),
-    CNTV_CVAL_EL0 = sysreg(3, 3, 14, 3, 2),
-    CNTKCTL_EL1 = sysreg(3, 0, 14, 1, 0),
-};
-
-// The generic timer registers (ARM ARM D11, D13.8). EL0 access is gated by
-// CNTKCTL_EL1: EL0PCTEN (bit 0), EL0VCTEN (1), EL0VTEN (8), EL0PTEN (9).
-bool timer_access_ok(Cpu& c, uint32_t key) {
-    if (c.s.el > 0) return true;
-    uint64_t k = c.s.cntkctl_el1;
-    switch (key) {
-    case CNTFRQ_EL0: return k & 3;
-    case CNTPCT_EL0: return k & 1;
-    case CNTVCT_EL0: return k & 2;
-    case CNTP_TVAL_EL0: case CNTP_CTL_EL0: case CNTP_CVAL_EL0: return k & (1u << 9);
-    default: return k & (1u << 8);
-    }
+// DC ZVA: zero the naturally aligned block DCZID_EL0 describes.
+void dc_zva(Cpu& c, uint64_t va) {
+    unsigned bytes = 4u << (c.ids.dczid & 0xf);
+    va &= ~static_cast<uint64_t>(bytes - 1);
+    uint64_t pa;
+    if (!c.translate(va, Cpu::Access::Write, pa)) return;  // the fault reports the block's address
+    for (unsigned off = 0; off < bytes; off += 8)
+        if (!c.store(va + off, 8, 0)) return;
 }
 
-bool timer_read(Cpu& c, uint32_t key, uint64_t& v) {
-    uint64_t now = Cpu::counter_now();
-    auto ctl = [&](uint64_t ctl_reg, uint64_t cval) { return (ctl_reg & 3) | ((now >= cval) ? 4u : 0u); };
-    switch (key) {
-    case CNTFRQ_EL0: v = Cpu::kCntFrq; return true;
-    case CNTPCT_EL0: case CNTVCT_EL0: v = now; return true;
-    case CNTP_CTL_EL0: v = ctl(c.s.cntp_ctl, c.s.cntp_cval); return true;
-    case CNTV_CTL_EL0: v = ctl(c.s.cntv_ctl, c.s.cntv_cval); return true;
-    case CNTP_CVAL_EL0: v = c.s.cntp_cval; return true;
-    case CNTV_CVAL_EL0: v = c.s.cntv_cval; return true;
-    case CNTP_TVAL_EL0: v = static_cast<uint32_t>(c.s.cntp_cval - now); return true;
-    case CNTV_TVAL_EL0: v = static_cast<uint32_t>(c.s.cntv_cval - now); return true;
+// TLBI <op>: op1=0, CRn=8; CRm 3 (inner shareable: every CPU) or 7 (this
+// CPU). The VA forms carry VA[55:12] in bits [43:0] and the ASID in
+// [63:48].
+bool tlbi(Cpu& c, unsigned crm, unsigned op2, uint64_t xt) {
+    if (crm != 3 && crm != 7) return false;
+    bool broadcast = crm == 3;
+    uint64_t va = static_cast<uint64_t>(sext((xt & ((1ull << 44) - 1)) << 12, 56));
+    uint16_t asid = static_cast<uint16_t>(xt >> 48);
+    if (!((c.s.tcr_el1 >> 36) & 1)) asid &= 0xff;
+    switch (op2) {
+    case 0: c.tlb_maintenance({RemoteOp::TlbAll}, broadcast); return true;            // VMALLE1
+    case 1: case 5: c.tlb_maintenance({RemoteOp::TlbVa, asid, va}, broadcast); return true;  // VAE1, VALE1
+    case 2: c.tlb_maintenance({RemoteOp::TlbAsid, asid}, broadcast); return true;       // ASIDE1
+    case 3: case 7: c.tlb_maintenance({RemoteOp::TlbVaAnyAsid, 0, va}, broadcast); return true;  // VAAE1, VAALE1
     default: return false;
-    }
-}
-
-bool timer_write(Cpu& c, uint32_t key, uint64_t v) {
-    uint64_t now = Cpu::counter_now();
-    switch (key) {
-    case CNTP_CTL_EL0: c.s.cntp_ctl = v & 3; break;
-    case CNTV_CTL_EL0: c.s.cntv_ctl = v & 3; break;
-    case CNTP_CVAL_EL0: c.s.cntp_cval = v; break;
-    case CNTV_CVAL_EL0: c.s.cntv_cval = v; break;
-    case CNTP_TVAL_EL0: c.s.cntp_cval = now + static_cast<uint64_t>(sext(v, 32)); break;
-    case CNTV_TVAL_EL0: c.s.cntv_cval = now + static_cast<uint64_t>(sext(v, 32)); break;
-    default: return false;
-    }
-    c.timer_changed();
-    return true;
-}
-
-uint64_t* el1_reg(Cpu& c, uint32_t key) {
-    switch (key) {
-    case SCTLR_EL1: return &c.s.sctlr_el1;
-    case VBAR_EL1: return &c.s.vbar_el1;
-    case ELR_EL1: return &c.s.elr_el1;
-    case SPSR_EL1: return &c.s.spsr_el1;
-    case ESR_EL1: return &c.s.esr_el1;
-    case FAR_EL1: return &c.s.far_el1;
-    case TPIDR_EL1: return &c.s.tpidr_el1;
-    case CNTKCTL_EL1: return &c.s.cntkctl_el1;
-    case SP_EL0: return &c.s.sp_el0;
-    default: return nullptr;
     }
 }
 
@@ -107,7 +53,11 @@ void exec_SVC(Cpu& c, uint32_t i) { c.raise(Ec::Svc64, bits(i, 20, 5), true); }
 void exec_HVC(Cpu& c, uint32_t) {
     // No EL2: HVC is UNDEFINED unless the board's PSCI firmware takes it
     // (QEMU's virt board answers PSCI calls made with HVC the same way).
-    if (c.s.el == 0 || !c.hvc_hook || !c.hvc_hook(c)) c.undefined();
+    if (c.s.el == 0 || !c.hvc_hook) return c.undefined();
+    c.leave_guest();  // PSCI takes the machine lock
+    bool claimed = c.hvc_hook(c);
+    c.enter_guest();
+    if (!claimed) c.undefined();
 }
 void exec_SMC(Cpu& c, uint32_t) { c.undefined(); }  // no EL3
 void exec_BRK(Cpu& c, uint32_t i) { c.raise(Ec::Brk64, bits(i, 20, 5)); }
@@ -125,109 +75,93 @@ void exec_ISB(Cpu&, uint32_t) {}
 
 void exec_MSR_imm(Cpu& c, uint32_t i) {
     unsigned op1 = bits(i, 18, 16), op2 = bits(i, 7, 5), crm = bits(i, 11, 8);
-    if (op1 == 3 && op2 == 6) {  // DAIFSet (EL0 only with SCTLR_EL1.UMA)
-        if (c.s.el == 0) return c.undefined();
-        c.s.daif |= crm << 6;
-    } else if (op1 == 3 && op2 == 7) {  // DAIFClr
-        if (c.s.el == 0) return c.undefined();
-        c.s.daif &= ~(crm << 6);
+    if (op1 == 3 && (op2 == 6 || op2 == 7)) {  // DAIFSet, DAIFClr: EL0 with SCTLR_EL1.UMA
+        if (c.s.el == 0 && !((c.s.sctlr_el1 >> 9) & 1)) return c.trap_sysreg(i);
+        if (op2 == 6)
+            c.s.daif |= crm << 6;
+        else
+            c.s.daif &= ~(crm << 6);
     } else if (op1 == 0 && op2 == 5) {  // SPSel
         if (c.s.el == 0) return c.undefined();
         c.s.spsel = crm & 1;
+    } else if (op1 == 0 && op2 == 4 && c.has_pan()) {  // PAN
+        if (c.s.el == 0) return c.undefined();
+        c.s.pan = crm & 1;
+        c.mode_changed();
     } else {
         c.undefined();
     }
 }
 
 void exec_SYS(Cpu& c, uint32_t i) {
+    unsigned op1 = bits(i, 18, 16), crn = bits(i, 15, 12), crm = bits(i, 11, 8), op2 = bits(i, 7, 5);
+    uint64_t xt = c.x(bits(i, 4, 0));
     if (c.s.el == 0) {
-        // EL0 may use DC CVAC/CIVAC/ZVA and IC IVAU only with SCTLR_EL1
-        // bits set; treat the cache maintenance as allowed no-ops.
-        unsigned op1 = bits(i, 18, 16);
-        if (op1 != 3) return c.undefined();
+        SysRegAccess a = sys_el0_access(c, op1, crn, crm, op2);
+        if (a == SysRegAccess::Undefined) return c.undefined();
+        if (a == SysRegAccess::Trap) return c.trap_sysreg(i);
     }
-    // Cache and TLB maintenance: the interpreter caches decoded blocks,
-    // which IC and TLBI invalidate.
-    unsigned crn = bits(i, 15, 12);
-    if (crn == 7 || crn == 8) c.flush_blocks();
+    if (op1 == 0 && crn == 8) {
+        if (!tlbi(c, crm, op2, xt)) c.undefined();
+        return;
+    }
+    if (crn != 7) return c.undefined();
+    if (op1 == 0 && crm == 8 && op2 <= 3) {  // AT S1E1R, S1E1W, S1E0R, S1E0W
+        c.address_translate(xt, op2 & 1 ? Cpu::Access::Write : Cpu::Access::Read, op2 >= 2 ? 0 : 1, false);
+        return;
+    }
+    if (op1 == 0 && crm == 9 && op2 <= 1 && ((c.ids.id_aa64mmfr1 >> 20) & 0xf) >= 2) {  // AT S1E1RP, S1E1WP
+        c.address_translate(xt, op2 & 1 ? Cpu::Access::Write : Cpu::Access::Read, 1, c.s.pan);
+        return;
+    }
+    if (op1 == 0 && ((crm == 1 || crm == 5) && op2 == 0)) return;  // IC IALLUIS, IC IALLU
+    if (op1 == 0 && ((crm == 6 && (op2 == 1 || op2 == 2)) || (crm == 10 && op2 == 2) || (crm == 14 && op2 == 2)))
+        return;  // DC IVAC, ISW, CSW, CISW: no caches to maintain
+    if (op1 == 3 && crm == 4 && op2 == 1) return dc_zva(c, xt);
+    if (op1 == 3 && op2 == 1 && (crm == 5 || crm == 10 || crm == 11 || crm == 14))
+        return;  // IC IVAU, DC CVAC, CVAU, CIVAC (as QEMU: no translation)
+    c.undefined();
 }
 
-void exec_MRS(Cpu& c, uint32_t i) {
+// MRS and MSR through the system register table (cpu-arm64/sysregs/).
+namespace {
+void sysreg_access(Cpu& c, uint32_t i, bool write) {
     uint32_t key = bits(i, 20, 5);
     unsigned rt = bits(i, 4, 0);
-    if (uint64_t tv; timer_read(c, key, tv)) {
-        if (!timer_access_ok(c, key)) return c.undefined();
-        return c.set_x(rt, tv);
+    if (const SysRegDesc* d = find_sysreg(key)) {
+        SysRegAccess a = d->access ? d->access(c, write) : (c.s.el == 0 ? SysRegAccess::Undefined : SysRegAccess::Ok);
+        if (a == SysRegAccess::Ok && !(write ? d->write != nullptr : d->read != nullptr)) a = SysRegAccess::Undefined;
+        if (a == SysRegAccess::Undefined) return c.undefined();
+        if (a == SysRegAccess::Trap) return c.trap_sysreg(i);
+        if (write) return d->write(c, c.x(rt));
+        uint64_t v = 0;
+        if (!d->read(c, v)) return c.undefined();
+        return c.set_x(rt, v);
     }
-    switch (key) {
-    case NZCV: return c.set_x(rt, c.s.nzcv);
-    case DAIF:
-        if (c.s.el == 0) return c.undefined();
-        return c.set_x(rt, c.s.daif);
-    case TPIDR_EL0: return c.set_x(rt, c.s.tpidr_el0);
-    case TPIDRRO_EL0: return c.set_x(rt, c.s.tpidrro_el0);
-    default: break;
+    if (c.s.el > 0 && c.sysreg_hook) {
+        uint64_t v = write ? c.x(rt) : 0;
+        c.leave_guest();  // the GIC takes the machine lock
+        bool claimed = c.sysreg_hook(c, key, write, v);
+        c.enter_guest();
+        if (claimed) {
+            if (!write) c.set_x(rt, v);
+            return;
+        }
     }
-    if (c.s.el == 0) {
-        // CTR_EL0 and DCZID_EL0 are EL0-readable (with SCTLR_EL1.UCT, which
-        // the reset value sets); the other ID registers are not.
-        uint64_t v;
-        if ((key == sysreg(3, 3, 0, 0, 1) || key == sysreg(3, 3, 0, 0, 7)) && read_id_reg(c.ids, key, v))
-            return c.set_x(rt, v);
-        return c.undefined();
-    }
-    if (uint64_t v; read_id_reg(c.ids, key, v)) return c.set_x(rt, v);
-    switch (key) {
-    case CURRENT_EL: return c.set_x(rt, c.s.el << 2);
-    case SPSEL: return c.set_x(rt, c.s.spsel ? 1 : 0);
-    case MPIDR_EL1: return c.set_x(rt, c.s.mpidr_el1);
-    default: break;
-    }
-    if (uint64_t* r = el1_reg(c, key)) return c.set_x(rt, *r);
-    if (uint64_t v = 0; c.sysreg_hook && c.sysreg_hook(c, key, false, v)) return c.set_x(rt, v);
     c.undefined();
 }
+}  // namespace
 
-void exec_MSR_reg(Cpu& c, uint32_t i) {
-    uint32_t key = bits(i, 20, 5);
-    uint64_t v = c.x(bits(i, 4, 0));
-    if (key != CNTFRQ_EL0 && key != CNTPCT_EL0 && key != CNTVCT_EL0 && timer_access_ok(c, key) &&
-        timer_write(c, key, v))
-        return;
-    switch (key) {
-    case NZCV: c.s.nzcv = static_cast<uint32_t>(v) & 0xf0000000u; return;
-    case TPIDR_EL0: c.s.tpidr_el0 = v; return;
-    case DAIF:
-        if (c.s.el == 0) return c.undefined();
-        c.s.daif = static_cast<uint32_t>(v) & 0x3c0;
-        return;
-    default: break;
-    }
-    if (c.s.el == 0) return c.undefined();
-    switch (key) {
-    case TPIDRRO_EL0: c.s.tpidrro_el0 = v; return;
-    case SPSEL: c.s.spsel = v & 1; return;
-    case SCTLR_EL1:
-        c.s.sctlr_el1 = v;
-        c.flush_blocks();
-        return;
-    default: break;
-    }
-    if (uint64_t* r = el1_reg(c, key)) {
-        *r = v;
-        return;
-    }
-    if (c.sysreg_hook && c.sysreg_hook(c, key, true, v)) return;
-    c.undefined();
-}
+void exec_MRS(Cpu& c, uint32_t i) { sysreg_access(c, i, false); }
+void exec_MSR_reg(Cpu& c, uint32_t i) { sysreg_access(c, i, true); }
 
 void exec_ERET(Cpu& c, uint32_t) {
     if (c.s.el == 0) return c.undefined();
     uint64_t spsr = c.s.spsr_el1;
     unsigned target_el = (spsr >> 2) & 3;
-    if ((spsr >> 4) & 1 || target_el > 1) {
-        // AArch32 or a higher EL: an illegal exception return (D1.11.4):
-        // PSTATE.IL is set and execution continues at ELR at this EL.
+    if ((spsr >> 4) & 1 || target_el > 1 || (target_el == 0 && (spsr & 1))) {
+        // AArch32, a higher EL or EL0 with SP_EL1: an illegal exception
+        // return (D1.11.4); execution continues at ELR at this EL.
         c.branch_to(c.s.elr_el1);
         return;
     }
@@ -235,7 +169,9 @@ void exec_ERET(Cpu& c, uint32_t) {
     c.s.daif = static_cast<uint32_t>(spsr) & 0x3c0;
     c.s.el = target_el;
     c.s.spsel = spsr & 1;
+    if (c.has_pan()) c.s.pan = (spsr >> 22) & 1;
     c.s.excl_valid = false;
+    c.mode_changed();
     c.branch_to(c.s.elr_el1);
 }
 

@@ -31,6 +31,7 @@ void boot_state(Cpu& c, uint64_t entry, uint64_t x0, unsigned index) {
     c.s.x[0] = x0;
     c.s.mpidr_el1 = (1ull << 31) | index;  // Aff0 = index (fewer than 16 CPUs)
     c.flush_blocks();
+    c.mode_changed();
 }
 
 }  // namespace
@@ -71,11 +72,13 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     b->uart_->start();
 
     b->power_ = std::make_unique<std::atomic<int>[]>(n);
+    b->cluster_.set_ram(ram.size());
     for (unsigned i = 0; i < n; ++i) {
         std::string name = "CPU " + std::to_string(i) + "/TCG";
         b->vcpus_.push_back(std::make_unique<Vcpu>(i, b->as_, bql, name));
         b->vcpus_.back()->cpu().set_ram_window(base(Region::Ram), ram.host(), ram.size());
         Cpu& cpu = b->vcpus_.back()->cpu();
+        cpu.join(b->cluster_);
         cpu.ids = id_regs_for(cfg.cpu.model, cfg.cpu.pmu.value_or(true));
         if (gic_version == 3) {
             cpu.ids.id_aa64pfr0 |= 1ull << 24;  // GIC: the GICv3 CPU interface system registers
@@ -123,6 +126,7 @@ Status Board::reset() {
         entry = img->entry;
     }
     if (uint8_t* p = as_.ram_ptr(base(Region::Ram), fdt_.size())) std::memcpy(p, fdt_.data(), fdt_.size());
+    cluster_.clear();  // RAM was rewritten behind the CPUs' backs
     for (auto& v : vcpus_) {
         unsigned i = v->index();
         // QEMU passes x0 = 0 to a non-Linux ELF (measured on 7.2).

@@ -61,6 +61,7 @@ private:
     std::unique_ptr<Pl011> uart_;
     std::unique_ptr<Gic> gic_;
     std::mutex* bql_ = nullptr;
+    CpuCluster cluster_;  // before vcpus_: the CPUs point into it
     std::vector<std::unique_ptr<Vcpu>> vcpus_;
     std::unique_ptr<std::atomic<int>[]> power_;  // PSCI AFFINITY_INFO state per CPU
     std::vector<uint8_t> fdt_;

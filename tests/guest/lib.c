@@ -53,6 +53,37 @@ __attribute__((weak)) void secondary_main(uint64_t cpu) { (void)cpu; }
 
 __attribute__((weak)) void irq_handler(uint64_t kind) { unexpected_exception(kind); }
 
+__attribute__((weak)) void sync_handler(uint64_t kind, uint64_t* frame) {
+    (void)frame;
+    unexpected_exception(kind);
+}
+
+uint64_t read_esr(void) {
+    uint64_t v;
+    __asm__ volatile("mrs %0, esr_el1" : "=r"(v));
+    return v;
+}
+uint64_t read_far(void) {
+    uint64_t v;
+    __asm__ volatile("mrs %0, far_el1" : "=r"(v));
+    return v;
+}
+uint64_t read_elr(void) {
+    uint64_t v;
+    __asm__ volatile("mrs %0, elr_el1" : "=r"(v));
+    return v;
+}
+void write_elr(uint64_t v) { __asm__ volatile("msr elr_el1, %0" : : "r"(v)); }
+
+int is_el0_exit(uint64_t esr) { return (esr >> 26) == 0x15 && (esr & 0xffff) == 0xfff; }
+
+extern char el0_continue[];
+void el0_return(void) {
+    // ERET from the handler lands in el0_continue at EL1h, masked.
+    write_elr((uint64_t)el0_continue);
+    __asm__ volatile("msr spsr_el1, %0" : : "r"((uint64_t)0x3c5));
+}
+
 __attribute__((weak)) void unexpected_exception(uint64_t kind) {
     uint64_t esr, elr;
     __asm__ volatile("mrs %0, esr_el1; mrs %1, elr_el1" : "=r"(esr), "=r"(elr));

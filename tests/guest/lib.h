@@ -14,6 +14,20 @@ void psci_system_off(void);
 void atomic_add(volatile uint64_t* p, uint64_t v);
 
 void install_vectors(void);
+// Synchronous exceptions (vector kinds 0, 4, 8); `frame` holds x0..x18,
+// x29, x30 (indices 0..20). The default reports and powers off.
+void sync_handler(uint64_t kind, uint64_t* frame);
+// Runs fn at EL0 on the stack sp_el0 (interrupts masked) with x2 = a and
+// x3 = b; fn must end with el0_exit(). The program's sync_handler calls
+// el0_return() when it sees that SVC (is_el0_exit()).
+void el0_call(void (*fn)(void), uint64_t sp_el0, uint64_t a, uint64_t b);
+#define el0_exit() __asm__ volatile("svc #0xfff")
+int is_el0_exit(uint64_t esr);
+void el0_return(void);
+uint64_t read_esr(void);
+uint64_t read_far(void);
+uint64_t read_elr(void);
+void write_elr(uint64_t v);
 // Called from the vector table; the defaults report and power off.
 void irq_handler(uint64_t kind);
 void unexpected_exception(uint64_t kind);

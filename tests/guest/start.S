@@ -34,8 +34,9 @@ secondary_entry:
     b 4b
 
 // An EL1 vector table: IRQs from the current EL (SPx) go to irq_handler(),
-// every other entry to unexpected_exception(kind). Install with
-// install_vectors().
+// synchronous exceptions to sync_handler(kind, frame), every other entry
+// to unexpected_exception(kind). The frame holds x0..x18, x29, x30 as
+// saved (the handler may change them). Install with install_vectors().
     .macro save_and_call fn, kind
     sub sp, sp, #176
     stp x0, x1, [sp, #0]
@@ -50,6 +51,7 @@ secondary_entry:
     stp x18, x29, [sp, #144]
     str x30, [sp, #160]
     mov x0, #\kind
+    mov x1, sp
     bl \fn
     ldp x0, x1, [sp, #0]
     ldp x2, x3, [sp, #16]
@@ -73,6 +75,8 @@ vectors:
     .balign 128
     .if kind == 5
     save_and_call irq_handler, 5
+    .elseif kind == 0 || kind == 4 || kind == 8
+    save_and_call sync_handler, kind
     .else
     save_and_call unexpected_exception, kind
     .endif
@@ -85,3 +89,41 @@ install_vectors:
     msr vbar_el1, x0
     isb
     ret
+
+// void el0_call(void (*fn)(void), uint64_t sp_el0, uint64_t a, uint64_t b):
+// runs fn at EL0t with interrupts masked and x2 = a, x3 = b; fn leaves
+// through SVC #0xfff, which sync handlers pass to el0_return().
+    .global el0_call
+el0_call:
+    stp x29, x30, [sp, #-96]!
+    stp x19, x20, [sp, #16]
+    stp x21, x22, [sp, #32]
+    stp x23, x24, [sp, #48]
+    stp x25, x26, [sp, #64]
+    stp x27, x28, [sp, #80]
+    ldr x9, =el1_sp_saved
+    mov x10, sp
+    str x10, [x9]
+    msr sp_el0, x1
+    msr elr_el1, x0
+    mov x9, #0x3c0              // EL0t, DAIF masked
+    msr spsr_el1, x9
+    isb
+    eret
+    .global el0_continue
+el0_continue:                   // back at EL1h on the saved stack
+    ldr x9, =el1_sp_saved
+    ldr x10, [x9]
+    mov sp, x10
+    ldp x19, x20, [sp, #16]
+    ldp x21, x22, [sp, #32]
+    ldp x23, x24, [sp, #48]
+    ldp x25, x26, [sp, #64]
+    ldp x27, x28, [sp, #80]
+    ldp x29, x30, [sp], #96
+    ret
+
+    .bss
+    .balign 8
+el1_sp_saved:
+    .skip 8

@@ -38,6 +38,13 @@ CASES = [
     ("ipi3", ["-cpu", "cortex-a72", "-smp", "4", "-M", "virt,gic-version=3"]),
     ("timer3", ["-cpu", "neoverse-n1", "-smp", "2", "-M", "virt,gic-version=max"]),
     ("reset", ["-cpu", "cortex-a57"]),
+    ("mmu", ["-cpu", "cortex-a57"]),
+    ("mmu", ["-cpu", "cortex-a53", "-M", "virt,gic-version=3"]),
+    ("mmu", ["-cpu", "neoverse-n1"]),
+    ("mmu", ["-cpu", "max"]),
+    ("atomics", ["-cpu", "cortex-a57", "-smp", "4"]),
+    ("atomics", ["-cpu", "max", "-smp", "4"]),
+    ("atomics", ["-cpu", "neoverse-n1", "-smp", "4", "-M", "virt,gic-version=3"]),
 ]
 
 

@@ -1,0 +1,167 @@
+#include "cpu-arm64/mmu/walk.hpp"
+
+#include <algorithm>
+
+#include "cpu-arm64/cpu.hpp"
+
+namespace armvm::mmu {
+
+namespace {
+
+constexpr uint64_t bitsv(uint64_t v, unsigned hi, unsigned lo) { return (v >> lo) & ((2ull << (hi - lo)) - 1); }
+constexpr uint64_t ones(unsigned n) { return n >= 64 ? ~0ull : (1ull << n) - 1; }
+
+// TCR_ELx.IPS / ID_AA64MMFR0_EL1.PARange encodings, in bits.
+unsigned ps_bits(unsigned ps) {
+    static constexpr unsigned table[] = {32, 36, 40, 42, 44, 48, 52};
+    return ps < 7 ? table[ps] : 48;
+}
+
+}  // namespace
+
+uint32_t fault_status(Fault f) {
+    unsigned l = static_cast<unsigned>(f.level) & 3;
+    switch (f.type) {
+    case FaultType::AddressSize: return 0x00 | l;
+    case FaultType::Translation: return 0x04 | l;
+    case FaultType::AccessFlag: return 0x08 | l;
+    case FaultType::Permission: return 0x0c | l;
+    case FaultType::WalkAbort: return 0x14 | l;
+    case FaultType::Alignment: return 0x21;
+    case FaultType::External: return 0x10;
+    default: return 0;
+    }
+}
+
+uint16_t current_asid(const Regime& r) {
+    uint64_t ttbr = (r.tcr >> 22) & 1 ? r.ttbr1 : r.ttbr0;
+    uint16_t asid = static_cast<uint16_t>(ttbr >> 48);
+    return (r.tcr >> 36) & 1 ? asid : (asid & 0xff);
+}
+
+uint64_t strip_tag(const Regime& r, uint64_t va) {
+    if (!(r.sctlr & 1)) return va;  // TBI applies to the translation regime only
+    bool hi = (va >> 55) & 1;
+    bool tbi = hi ? (r.tcr >> 38) & 1 : (r.tcr >> 37) & 1;
+    if (!tbi) return va;
+    return hi ? (va | 0xff00000000000000ull) : (va & 0x00ffffffffffffffull);
+}
+
+bool walk(const Regime& r, Bus& bus, uint64_t va, Translation& t, Fault& fault) {
+    t = Translation{};
+    if (!(r.sctlr & 1)) {
+        // MMU off: flat mapping; an address beyond the PA size faults.
+        if (va >> r.pa_bits) {
+            fault = {FaultType::AddressSize, 0};
+            return false;
+        }
+        t.pa_page = va & ~0xfffull;
+        return true;
+    }
+    bool hi = (va >> 55) & 1;
+    unsigned tsz = static_cast<unsigned>(hi ? bitsv(r.tcr, 21, 16) : bitsv(r.tcr, 5, 0));
+    bool epd = hi ? (r.tcr >> 23) & 1 : (r.tcr >> 7) & 1;
+    bool tbi = hi ? (r.tcr >> 38) & 1 : (r.tcr >> 37) & 1;
+    unsigned tg = static_cast<unsigned>(hi ? bitsv(r.tcr, 31, 30) : bitsv(r.tcr, 15, 14));
+    unsigned g;  // granule bits
+    if (hi)
+        g = tg == 1 ? 14 : tg == 3 ? 16 : 12;  // TG1: 01 16K, 10 4K, 11 64K (00 reserved: 4K)
+    else
+        g = tg == 2 ? 14 : tg == 1 ? 16 : 12;  // TG0: 00 4K, 01 64K, 10 16K (11 reserved: 4K)
+    if (g == 14 && !r.has_16k) g = 12;         // an unimplemented granule acts as 4K (as QEMU)
+    tsz = std::clamp(tsz, 16u, 39u);           // out of range TxSZ is clamped, as QEMU does
+    unsigned inputsize = 64 - tsz;
+    unsigned top = tbi ? 55 : 63;
+    uint64_t upper = bitsv(va, top, inputsize);
+    if (epd || upper != (hi ? ones(top - inputsize + 1) : 0)) {
+        fault = {FaultType::Translation, 0};
+        return false;
+    }
+    unsigned stride = g - 3;
+    int level = 4 - static_cast<int>(1 + (inputsize - g - 1) / stride);
+    const int start = level;
+    unsigned outsize = std::min(ps_bits(static_cast<unsigned>(bitsv(r.tcr, 34, 32))), r.pa_bits);
+    outsize = std::min(outsize, 48u);
+    uint64_t ttbr = hi ? r.ttbr1 : r.ttbr0;
+    // The first table is aligned to its size (at least 64 bytes).
+    unsigned first_shift = g + stride * static_cast<unsigned>(3 - level);
+    unsigned first_bits = inputsize - first_shift;
+    unsigned align = std::max(first_bits + 3, 6u);
+    uint64_t table = ttbr & ones(48) & ~ones(align);
+    if (table >> outsize) {
+        fault = {FaultType::AddressSize, level};
+        return false;
+    }
+    unsigned ap_table = 0;
+    bool uxn_table = false, pxn_table = false;
+    for (;; ++level) {
+        unsigned shift = g + stride * static_cast<unsigned>(3 - level);
+        unsigned nbits = level == start ? inputsize - shift : stride;
+        uint64_t idx = (va >> shift) & ones(nbits);
+        uint64_t desc;
+        if (!bus.read(table + idx * 8, 8, desc)) {
+            fault = {FaultType::WalkAbort, level};
+            return false;
+        }
+        if (!(desc & 1)) {
+            fault = {FaultType::Translation, level};
+            return false;
+        }
+        bool is_table = (desc & 2) != 0;
+        if (level < 3 && is_table) {
+            uint64_t next = desc & ones(48) & ~ones(g);
+            if (next >> outsize) {
+                fault = {FaultType::AddressSize, level};
+                return false;
+            }
+            ap_table |= static_cast<unsigned>(bitsv(desc, 62, 61));
+            uxn_table |= (desc >> 60) & 1;
+            pxn_table |= (desc >> 59) & 1;
+            table = next;
+            continue;
+        }
+        // A leaf: a page at level 3, a block where the granule allows one.
+        bool block_ok = (g == 12 && (level == 1 || level == 2)) || (g != 12 && level == 2);
+        if ((level == 3 && !is_table) || (level < 3 && !block_ok)) {
+            fault = {FaultType::Translation, level};
+            return false;
+        }
+        uint64_t oa = desc & ones(48) & ~ones(shift);
+        if (oa >> outsize) {
+            fault = {FaultType::AddressSize, level};
+            return false;
+        }
+        if (!((desc >> 10) & 1)) {  // AF: no hardware update (no FEAT_HAFDBS)
+            fault = {FaultType::AccessFlag, level};
+            return false;
+        }
+        unsigned ap = static_cast<unsigned>(bitsv(desc, 7, 6));  // bit 0: AP[1] EL0 access, bit 1: AP[2] read-only
+        if (ap_table & 1) ap &= ~1u;
+        if (ap_table & 2) ap |= 2u;
+        bool el0_r = ap & 1, el1_w = !(ap & 2), el0_w = el0_r && el1_w;
+        bool x0 = !((desc >> 54) & 1) && !uxn_table;
+        bool x1 = !((desc >> 53) & 1) && !pxn_table && !el0_w;  // EL0-writable is never EL1-executable
+        if ((r.sctlr >> 19) & 1) {                              // WXN
+            if (el0_w) x0 = false;
+            if (el1_w) x1 = false;
+        }
+        uint8_t perm = kR1;
+        if (el0_r) perm |= kR0;
+        if (el0_w) perm |= kW0;
+        if (x0) perm |= kX0;
+        if (el1_w) perm |= kW1;
+        if (x1) perm |= kX1;
+        if (!el0_r) perm |= kR1Pan | (el1_w ? kW1Pan : 0);
+        t.perm = perm;
+        t.size = 1ull << shift;
+        t.pa_page = (oa | (va & ones(shift))) & ~0xfffull;
+        t.global = !((desc >> 11) & 1);
+        t.asid = current_asid(r);
+        t.level = static_cast<uint8_t>(level);
+        t.attr = static_cast<uint8_t>(r.mair >> (8 * bitsv(desc, 4, 2)));
+        t.sh = static_cast<uint8_t>(bitsv(desc, 9, 8));
+        return true;
+    }
+}
+
+}  // namespace armvm::mmu

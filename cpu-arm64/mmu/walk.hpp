@@ -1,0 +1,65 @@
+// VMSAv8-64 stage 1 translation for the EL1&0 regime (ARM ARM D8):
+// 4K, 16K and 64K granules, up to 48-bit VAs, TTBR0/TTBR1, hierarchical
+// permissions, the access flag and address size checks. A pure function
+// of the registers and the page tables it reads, so the unit tests drive it
+// with a fake bus; the CPU caches its results in the TLB (tlb.hpp).
+#pragma once
+#include <cstdint>
+
+namespace armvm {
+class Bus;
+}
+
+namespace armvm::mmu {
+
+// What each kind of access may do with a page, for every mode at once:
+// the TLB keeps this and the CPU picks the bits of its current mode.
+enum Perm : uint8_t {
+    kR0 = 1, kW0 = 2, kX0 = 4,       // EL0
+    kR1 = 8, kW1 = 16, kX1 = 32,     // EL1
+    kR1Pan = 64, kW1Pan = 128,       // EL1 data accesses with PSTATE.PAN set
+    kAll = 0xff,
+};
+
+enum class FaultType : uint8_t { None, AddressSize, Translation, AccessFlag, Permission, Alignment, WalkAbort,
+                                 External };
+
+struct Fault {
+    FaultType type = FaultType::None;
+    int level = 0;
+};
+
+// The fault status code of ESR_ELx.{I,D}FSC and PAR_EL1.FST.
+uint32_t fault_status(Fault f);
+
+// The registers that shape the EL1&0 regime.
+struct Regime {
+    uint64_t sctlr = 0, tcr = 0, ttbr0 = 0, ttbr1 = 0, mair = 0;
+    unsigned pa_bits = 48;  // ID_AA64MMFR0_EL1.PARange, in bits
+    bool has_16k = true;    // ID_AA64MMFR0_EL1.TGran16 (4K and 64K: every model)
+};
+
+struct Translation {
+    uint64_t pa_page = 0;    // physical address of the 4K page holding the VA
+    uint64_t size = 0x1000;  // size of the block or page that maps it
+    uint8_t perm = kAll;
+    bool global = true;
+    uint16_t asid = 0;
+    uint8_t level = 0;       // the level of the leaf descriptor
+    uint8_t attr = 0;        // the MAIR_EL1 attribute byte
+    uint8_t sh = 0;          // shareability, descriptor bits [9:8]
+};
+
+// The ASID the regime tags non-global translations with (TCR_EL1.A1, AS).
+uint16_t current_asid(const Regime& r);
+
+// Removes the top-byte tag (TCR_EL1.TBI0/TBI1) of a data address: bits
+// [63:56] become copies of bit 55.
+uint64_t strip_tag(const Regime& r, uint64_t va);
+
+// Translates `va` (already stripped of a tag for data accesses). false:
+// `fault` says why (translation, access flag, address size or walk abort;
+// permission checks are the caller's, against t.perm).
+bool walk(const Regime& r, Bus& bus, uint64_t va, Translation& t, Fault& fault);
+
+}  // namespace armvm::mmu

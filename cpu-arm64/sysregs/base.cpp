@@ -1,0 +1,108 @@
+// PSTATE views and the EL0/EL1 control and context registers (ARM ARM
+// D13.2): NZCV, DAIF, PAN, SPSel, CurrentEL, the exception registers,
+// SCTLR_EL1, CPACR_EL1, thread IDs, the cache identification registers.
+#include "cpu-arm64/cpu.hpp"
+#include "cpu-arm64/sysregs/sysregs.hpp"
+
+namespace armvm {
+
+namespace {
+
+#define FIELD_RW(f) [](Cpu& c, uint64_t& v) { v = c.s.f; return true; }, [](Cpu& c, uint64_t v) { c.s.f = v; }
+#define RAZ_WI [](Cpu&, uint64_t& v) { v = 0; return true; }, [](Cpu&, uint64_t) {}
+
+SysRegAccess daif_access(const Cpu& c, bool) {
+    if (c.s.el > 0) return SysRegAccess::Ok;
+    return (c.s.sctlr_el1 >> 9) & 1 ? SysRegAccess::Ok : SysRegAccess::Trap;  // SCTLR_EL1.UMA
+}
+
+SysRegAccess pan_access(const Cpu& c, bool) {
+    if (!c.has_pan() || c.s.el == 0) return SysRegAccess::Undefined;
+    return SysRegAccess::Ok;
+}
+
+SysRegAccess ctr_access(const Cpu& c, bool write) {
+    if (write) return SysRegAccess::Undefined;
+    if (c.s.el > 0) return SysRegAccess::Ok;
+    return (c.s.sctlr_el1 >> 15) & 1 ? SysRegAccess::Ok : SysRegAccess::Trap;  // SCTLR_EL1.UCT
+}
+
+// CCSIDR_EL1 for the level CSSELR_EL1 selects (the Cortex-A57's caches,
+// as QEMU reports them for every model): L1 D, L1 I, L2 unified.
+uint64_t ccsidr(uint64_t csselr) {
+    switch (csselr & 0xf) {
+    case 0: return 0x701fe01a;
+    case 1: return 0x201fe012;
+    case 2: return 0x70ffe07a;
+    default: return 0;
+    }
+}
+
+constexpr SysRegDesc kRegs[] = {
+    {sysreg_key(3, 3, 4, 2, 0), "NZCV", el0_ok,
+     [](Cpu& c, uint64_t& v) { v = c.s.nzcv; return true; },
+     [](Cpu& c, uint64_t v) { c.s.nzcv = static_cast<uint32_t>(v) & 0xf0000000u; }},
+    {sysreg_key(3, 3, 4, 2, 1), "DAIF", daif_access,
+     [](Cpu& c, uint64_t& v) { v = c.s.daif; return true; },
+     [](Cpu& c, uint64_t v) { c.s.daif = static_cast<uint32_t>(v) & 0x3c0; }},
+    {sysreg_key(3, 0, 4, 2, 3), "PAN", pan_access,
+     [](Cpu& c, uint64_t& v) { v = c.s.pan ? 1u << 22 : 0; return true; },
+     [](Cpu& c, uint64_t v) {
+         c.s.pan = (v >> 22) & 1;
+         c.mode_changed();
+     }},
+    {sysreg_key(3, 0, 4, 2, 0), "SPSel", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.s.spsel ? 1 : 0; return true; },
+     [](Cpu& c, uint64_t v) { c.s.spsel = v & 1; }},
+    {sysreg_key(3, 0, 4, 2, 2), "CurrentEL", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.s.el << 2; return true; }, nullptr},
+    {sysreg_key(3, 0, 4, 1, 0), "SP_EL0", nullptr, FIELD_RW(sp_el0)},
+    {sysreg_key(3, 0, 4, 0, 0), "SPSR_EL1", nullptr, FIELD_RW(spsr_el1)},
+    {sysreg_key(3, 0, 4, 0, 1), "ELR_EL1", nullptr, FIELD_RW(elr_el1)},
+    {sysreg_key(3, 0, 5, 2, 0), "ESR_EL1", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.s.esr_el1; return true; },
+     [](Cpu& c, uint64_t v) { c.s.esr_el1 = v & 0xffffffffull; }},
+    {sysreg_key(3, 0, 6, 0, 0), "FAR_EL1", nullptr, FIELD_RW(far_el1)},
+    {sysreg_key(3, 0, 5, 1, 0), "AFSR0_EL1", nullptr, RAZ_WI},
+    {sysreg_key(3, 0, 5, 1, 1), "AFSR1_EL1", nullptr, RAZ_WI},
+    {sysreg_key(3, 0, 12, 0, 0), "VBAR_EL1", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.s.vbar_el1; return true; },
+     [](Cpu& c, uint64_t v) { c.s.vbar_el1 = v & ~0x7ffull; }},
+    {sysreg_key(3, 0, 12, 1, 0), "ISR_EL1", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.irq_line.load() ? 0x80 : 0; return true; }, nullptr},
+    {sysreg_key(3, 0, 1, 0, 0), "SCTLR_EL1", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.s.sctlr_el1; return true; },
+     [](Cpu& c, uint64_t v) {
+         c.s.sctlr_el1 = v;
+         c.regime_changed();
+     }},
+    {sysreg_key(3, 0, 1, 0, 1), "ACTLR_EL1", nullptr, RAZ_WI},
+    {sysreg_key(3, 0, 1, 0, 2), "CPACR_EL1", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.s.cpacr_el1; return true; },
+     [](Cpu& c, uint64_t v) { c.s.cpacr_el1 = v & (3u << 20); }},  // FPEN
+    {sysreg_key(3, 0, 13, 0, 1), "CONTEXTIDR_EL1", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.s.contextidr_el1; return true; },
+     [](Cpu& c, uint64_t v) { c.s.contextidr_el1 = v & 0xffffffffull; }},
+    {sysreg_key(3, 0, 13, 0, 4), "TPIDR_EL1", nullptr, FIELD_RW(tpidr_el1)},
+    {sysreg_key(3, 3, 13, 0, 2), "TPIDR_EL0", el0_ok, FIELD_RW(tpidr_el0)},
+    {sysreg_key(3, 3, 13, 0, 3), "TPIDRRO_EL0", el0_read_only, FIELD_RW(tpidrro_el0)},
+    {sysreg_key(3, 0, 0, 0, 5), "MPIDR_EL1", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.s.mpidr_el1; return true; }, nullptr},
+    {sysreg_key(3, 3, 0, 0, 1), "CTR_EL0", ctr_access,
+     [](Cpu& c, uint64_t& v) { v = c.ids.ctr; return true; }, nullptr},
+    {sysreg_key(3, 3, 0, 0, 7), "DCZID_EL0", el0_read_only,
+     [](Cpu& c, uint64_t& v) { v = c.ids.dczid; return true; }, nullptr},
+    {sysreg_key(3, 1, 0, 0, 1), "CLIDR_EL1", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.ids.clidr; return true; }, nullptr},
+    {sysreg_key(3, 2, 0, 0, 0), "CSSELR_EL1", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.s.csselr_el1; return true; },
+     [](Cpu& c, uint64_t v) { c.s.csselr_el1 = v & 0xf; }},
+    {sysreg_key(3, 1, 0, 0, 0), "CCSIDR_EL1", nullptr,
+     [](Cpu& c, uint64_t& v) { v = ccsidr(c.s.csselr_el1); return true; }, nullptr},
+};
+
+}  // namespace
+
+std::span<const SysRegDesc> base_sysregs() { return kRegs; }
+
+}  // namespace armvm

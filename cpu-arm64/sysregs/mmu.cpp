@@ -1,0 +1,49 @@
+// The VMSAv8-64 registers of the EL1&0 regime (ARM ARM D8, D13.2):
+// translation table bases, TCR, memory attributes, PAR.
+#include "cpu-arm64/cpu.hpp"
+#include "cpu-arm64/sysregs/sysregs.hpp"
+
+namespace armvm {
+
+namespace {
+
+constexpr SysRegDesc kRegs[] = {
+    // TTBRs: ASIDs tag the TLB entries, so a new base needs no flush (the
+    // architecture requires TLB maintenance when an ASID is reused).
+    {sysreg_key(3, 0, 2, 0, 0), "TTBR0_EL1", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.s.ttbr0_el1; return true; },
+     [](Cpu& c, uint64_t v) {
+         c.s.ttbr0_el1 = v;
+         c.mode_changed();
+     }},
+    {sysreg_key(3, 0, 2, 0, 1), "TTBR1_EL1", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.s.ttbr1_el1; return true; },
+     [](Cpu& c, uint64_t v) {
+         c.s.ttbr1_el1 = v;
+         c.mode_changed();
+     }},
+    {sysreg_key(3, 0, 2, 0, 2), "TCR_EL1", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.s.tcr_el1; return true; },
+     [](Cpu& c, uint64_t v) {
+         c.s.tcr_el1 = v & 0x0000007fffffffffull;  // up to TBI1 (no v8.1+ fields)
+         c.regime_changed();
+     }},
+    {sysreg_key(3, 0, 10, 2, 0), "MAIR_EL1", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.s.mair_el1; return true; },
+     [](Cpu& c, uint64_t v) {
+         c.s.mair_el1 = v;
+         c.regime_changed();
+     }},
+    {sysreg_key(3, 0, 10, 3, 0), "AMAIR_EL1", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.s.amair_el1; return true; },
+     [](Cpu& c, uint64_t v) { c.s.amair_el1 = v; }},
+    {sysreg_key(3, 0, 7, 4, 0), "PAR_EL1", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.s.par_el1; return true; },
+     [](Cpu& c, uint64_t v) { c.s.par_el1 = v; }},
+};
+
+}  // namespace
+
+std::span<const SysRegDesc> mmu_sysregs() { return kRegs; }
+
+}  // namespace armvm

@@ -1,0 +1,49 @@
+// System registers as data (DESIGN.md habit 4): each area (base EL0/EL1
+// state, debug, MMU, timer, PMU, ID) lists its registers as descriptors —
+// encoding, name, access check, read and write hooks — and MRS/MSR look
+// the encoding up. Reset values are CpuState's member initialisers.
+#pragma once
+#include <cstdint>
+#include <span>
+
+namespace armvm {
+
+class Cpu;
+
+// op0:op1:CRn:CRm:op2 as bits [20:5] of MRS/MSR: the lookup key.
+constexpr uint32_t sysreg_key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, unsigned op2) {
+    return ((op0 >> 1) << 15) | ((op0 & 1) << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
+}
+
+enum class SysRegAccess : uint8_t {
+    Ok,
+    Undefined,  // UNDEFINED: EC 0x00
+    Trap,       // trapped to EL1: EC 0x18 with the encoding in the ISS
+};
+
+struct SysRegDesc {
+    uint32_t key;
+    const char* name;
+    // nullptr: accessible at EL1 only (UNDEFINED at EL0).
+    SysRegAccess (*access)(const Cpu&, bool write);
+    bool (*read)(Cpu&, uint64_t&);   // nullptr: write-only (MRS UNDEFINED)
+    void (*write)(Cpu&, uint64_t);   // nullptr: read-only (MSR UNDEFINED)
+};
+
+// The areas' tables (cpu-arm64/sysregs/*.cpp).
+std::span<const SysRegDesc> base_sysregs();
+std::span<const SysRegDesc> debug_sysregs();
+std::span<const SysRegDesc> mmu_sysregs();
+std::span<const SysRegDesc> timer_sysregs();
+std::span<const SysRegDesc> pmu_sysregs();
+std::span<const SysRegDesc> id_sysregs();
+
+// The descriptor for `key`, or nullptr (the GIC CPU interface and the
+// unknown).
+const SysRegDesc* find_sysreg(uint32_t key);
+
+// Common access checks.
+SysRegAccess el0_ok(const Cpu&, bool);
+SysRegAccess el0_read_only(const Cpu&, bool write);
+
+}  // namespace armvm

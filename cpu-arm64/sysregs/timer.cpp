@@ -1,0 +1,79 @@
+// The generic timer's EL0/EL1 registers (ARM ARM D11, D13.8): the
+// frequency, the physical and virtual counters, the EL1 physical and the
+// virtual timer. EL0 access is gated by CNTKCTL_EL1: EL0PCTEN (bit 0),
+// EL0VCTEN (1), EL0VTEN (8), EL0PTEN (9); a refused access traps to EL1.
+#include "cpu-arm64/cpu.hpp"
+#include "cpu-arm64/decoder/decoder.hpp"
+#include "cpu-arm64/sysregs/sysregs.hpp"
+
+namespace armvm {
+
+namespace {
+
+template <unsigned Mask>
+SysRegAccess el0_if(const Cpu& c, bool write) {
+    if (c.s.el > 0) return SysRegAccess::Ok;
+    (void)write;
+    return (c.s.cntkctl_el1 & Mask) ? SysRegAccess::Ok : SysRegAccess::Trap;
+}
+
+SysRegAccess cntfrq_access(const Cpu& c, bool write) {
+    if (write) return SysRegAccess::Undefined;  // writable at EL3 only
+    return el0_if<3>(c, write);
+}
+
+uint64_t ctl_read(uint64_t ctl, uint64_t cval) { return (ctl & 3) | (Cpu::counter_now() >= cval ? 4u : 0u); }
+
+constexpr SysRegDesc kRegs[] = {
+    {sysreg_key(3, 3, 14, 0, 0), "CNTFRQ_EL0", cntfrq_access,
+     [](Cpu&, uint64_t& v) { v = Cpu::kCntFrq; return true; }, nullptr},
+    {sysreg_key(3, 3, 14, 0, 1), "CNTPCT_EL0", el0_if<1>,
+     [](Cpu&, uint64_t& v) { v = Cpu::counter_now(); return true; }, nullptr},
+    {sysreg_key(3, 3, 14, 0, 2), "CNTVCT_EL0", el0_if<2>,
+     [](Cpu&, uint64_t& v) { v = Cpu::counter_now(); return true; }, nullptr},
+    {sysreg_key(3, 3, 14, 2, 0), "CNTP_TVAL_EL0", el0_if<1u << 9>,
+     [](Cpu& c, uint64_t& v) { v = static_cast<uint32_t>(c.s.cntp_cval - Cpu::counter_now()); return true; },
+     [](Cpu& c, uint64_t v) {
+         c.s.cntp_cval = Cpu::counter_now() + static_cast<uint64_t>(a64::sext(v, 32));
+         c.timer_changed();
+     }},
+    {sysreg_key(3, 3, 14, 2, 1), "CNTP_CTL_EL0", el0_if<1u << 9>,
+     [](Cpu& c, uint64_t& v) { v = ctl_read(c.s.cntp_ctl, c.s.cntp_cval); return true; },
+     [](Cpu& c, uint64_t v) {
+         c.s.cntp_ctl = v & 3;
+         c.timer_changed();
+     }},
+    {sysreg_key(3, 3, 14, 2, 2), "CNTP_CVAL_EL0", el0_if<1u << 9>,
+     [](Cpu& c, uint64_t& v) { v = c.s.cntp_cval; return true; },
+     [](Cpu& c, uint64_t v) {
+         c.s.cntp_cval = v;
+         c.timer_changed();
+     }},
+    {sysreg_key(3, 3, 14, 3, 0), "CNTV_TVAL_EL0", el0_if<1u << 8>,
+     [](Cpu& c, uint64_t& v) { v = static_cast<uint32_t>(c.s.cntv_cval - Cpu::counter_now()); return true; },
+     [](Cpu& c, uint64_t v) {
+         c.s.cntv_cval = Cpu::counter_now() + static_cast<uint64_t>(a64::sext(v, 32));
+         c.timer_changed();
+     }},
+    {sysreg_key(3, 3, 14, 3, 1), "CNTV_CTL_EL0", el0_if<1u << 8>,
+     [](Cpu& c, uint64_t& v) { v = ctl_read(c.s.cntv_ctl, c.s.cntv_cval); return true; },
+     [](Cpu& c, uint64_t v) {
+         c.s.cntv_ctl = v & 3;
+         c.timer_changed();
+     }},
+    {sysreg_key(3, 3, 14, 3, 2), "CNTV_CVAL_EL0", el0_if<1u << 8>,
+     [](Cpu& c, uint64_t& v) { v = c.s.cntv_cval; return true; },
+     [](Cpu& c, uint64_t v) {
+         c.s.cntv_cval = v;
+         c.timer_changed();
+     }},
+    {sysreg_key(3, 0, 14, 1, 0), "CNTKCTL_EL1", nullptr,
+     [](Cpu& c, uint64_t& v) { v = c.s.cntkctl_el1; return true; },
+     [](Cpu& c, uint64_t v) { c.s.cntkctl_el1 = v & 0x3ff; }},
+};
+
+}  // namespace
+
+std::span<const SysRegDesc> timer_sysregs() { return kRegs; }
+
+}  // namespace armvm
