@@ -205,6 +205,7 @@ void Cpu::raise_mmu_fault(uint64_t va, Access acc, mmu::Fault f, bool cm) {
 
 // Exception entry to EL1 (ARM ARM D1.10.2, AArch64.TakeException).
 void Cpu::enter_el1(uint64_t vector_offset, uint64_t elr) {
+    if (s.pmcr & 1) pmu_sync();  // counts so far belong to the old EL
     uint64_t offset = (s.el == 0 ? 0x400 : (s.spsel ? 0x200 : 0x000)) + vector_offset;
     s.spsr_el1 = s.nzcv | (s.pan ? 1u << 22 : 0) | s.daif | (s.el << 2) | (s.spsel ? 1 : 0);
     s.elr_el1 = elr;
@@ -454,19 +455,6 @@ uint64_t Cpu::counter_now() {
     return ns / 16;  // 62.5 MHz
 }
 
-uint32_t Cpu::timer_output() const {
-    uint64_t now = counter_now();
-    auto out = [&](uint64_t ctl, uint64_t cval) { return (ctl & 1) && !(ctl & 2) && now >= cval; };
-    return (out(s.cntp_ctl, s.cntp_cval) ? 1u : 0u) | (out(s.cntv_ctl, s.cntv_cval) ? 2u : 0u);
-}
-
-uint64_t Cpu::timer_deadline_ns() const {
-    uint64_t best = UINT64_MAX;
-    for (auto [ctl, cval] : {std::pair{s.cntp_ctl, s.cntp_cval}, std::pair{s.cntv_ctl, s.cntv_cval}})
-        if ((ctl & 1) && !(ctl & 2) && cval < UINT64_MAX / 16) best = std::min(best, cval * 16);
-    return best;
-}
-
 // ---- the interpreter loop
 
 Cpu::Stop Cpu::run(uint64_t budget) {
@@ -480,11 +468,19 @@ Cpu::Stop Cpu::run(uint64_t budget) {
         if (exit_request && exit_request->load(std::memory_order_relaxed)) return Stop::Budget;
         if (mailbox_pending_.load(std::memory_order_relaxed)) process_mailbox();
         if (irq_line.load(std::memory_order_relaxed) && !(s.daif & 0x80)) take_irq();
+        if (insn_count >= pmu_insn_deadline_) {
+            // A PMU counter of instructions or branches may overflow now.
+            bool before = pmu_irq_level();
+            pmu_sync();
+            pmu_arm_deadline();
+            if (pmu_irq_level() != before) return Stop::Budget;  // the vCPU loop raises the PPI
+        }
         events_ = 0;
         const Block* b = fetch_block();
         if (b) {
             const DecodedInsn* first = b->insns.data();
             const DecodedInsn* end = first + b->insns.size();
+            cur_block_len_ = b->insns.size();
             if (static_cast<uint64_t>(end - first) > budget - done) end = first + (budget - done);
             const DecodedInsn* d = first;
             for (; d != end; ++d) {
@@ -496,6 +492,7 @@ Cpu::Stop Cpu::run(uint64_t budget) {
             bool faulted = events_ & kEvException;
             uint64_t n = static_cast<uint64_t>(d - first) + (d != end && !faulted ? 1 : 0);
             // (b may be gone after kEvFlush: only its size was read before)
+            cur_block_len_ = 0;
             done += n;
             insn_count += n;
             if (!events_) {

@@ -114,10 +114,24 @@ public:
     // the virtual timer (their interrupt outputs, ARM ARM D11.2.4).
     static constexpr uint64_t kCntFrq = 62500000;  // 62.5 MHz, as QEMU 7.2
     static uint64_t counter_now();
-    uint32_t timer_output() const;
+    // Bit 2: the PMU overflow interrupt (PPI 7 on the virt board).
+    uint32_t timer_output();
     // Host CLOCK_MONOTONIC nanoseconds at which the output next changes
     // (UINT64_MAX: never, with the current settings).
+    // Includes the PMU cycle counters' next overflow.
     uint64_t timer_deadline_ns() const;
+
+    // ---- PMUv3 (cpu-arm64/pmu.cpp). Counting is lazy: the counters catch
+    // up with the instruction, branch and time sources at every sync
+    // (PMU register access, change of EL, the run loop's deadline).
+    static constexpr unsigned kPmuCounters = 6;
+    bool has_pmu() const { return ids.pmu_version() != 0; }
+    void pmu_sync();
+    uint32_t pmcr_read() const;
+    void pmcr_write(uint64_t v);
+    void pmu_changed();  // after a write that may change counting or the IRQ
+    void pmu_swinc(uint32_t mask);
+    bool pmu_irq_level() const { return (s.pmcr & 1) && (s.pmovs & s.pminten); }
 
     // System registers that live outside the core (the GICv3 CPU
     // interface, ICC_*): called for an MRS/MSR at EL1 the core does not
@@ -202,6 +216,9 @@ public:
     void tlb_maintenance(const RemoteOp& op, bool broadcast);
 
     void request_wfi() { events_ |= kEvWfi; }
+    // Instructions retired so far, including those of the running block
+    // before the current (block-ending) instruction.
+    uint64_t insns_retired() const { return insn_count + (cur_block_len_ ? cur_block_len_ - 1 : 0); }
     // A timer register changed: run() returns after this instruction so the
     // vCPU loop re-evaluates the timer outputs.
     void timer_changed() { events_ |= kEvTimer; }
@@ -270,6 +287,11 @@ private:
     const Block* fetch_block();
     const Block& decode_block(uint64_t pa);
     void enter_el1(uint64_t vector_offset, uint64_t elr);
+    bool pmu_filtered(uint32_t typer) const;
+    void pmu_arm_deadline();
+    uint64_t pmu_last_insn_ = 0, pmu_last_br_ = 0, pmu_last_ns_ = 0, pmu_ns_frac_ = 0;
+    uint64_t pmu_insn_deadline_ = UINT64_MAX;  // insn_count at which run() syncs the PMU
+    size_t cur_block_len_ = 0;                  // while a block runs: its length
     void take_exception();
     void take_irq();
 

@@ -41,6 +41,12 @@ struct CpuState {
     uint64_t cntp_ctl = 0, cntp_cval = 0, cntv_ctl = 0, cntv_cval = 0;
     uint64_t cntkctl_el1 = 0;
 
+    // PMUv3 (cpu-arm64/pmu.cpp): the writable state; PMCR_EL0 keeps only
+    // its writable bits (E, D, X, DP, LC), N and the IDs come from the model.
+    uint32_t pmcr = 0, pmcnten = 0, pmovs = 0, pminten = 0, pmselr = 0, pmuserenr = 0, pmccfiltr = 0;
+    uint32_t pmevcntr[6] = {}, pmevtyper[6] = {};
+    uint64_t pmccntr = 0;
+
     // Exclusive monitor: the address, size and value of the last LDXR.
     // The store-exclusive succeeds if memory still holds that value (an
     // atomic compare-and-swap, as QEMU's TCG does).

@@ -57,7 +57,10 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
     r.id_aa64mmfr0 = m->mmfr0;
     r.id_aa64dfr0 = kDfr0;
     r.id_dfr0 = kIdDfr0;
-    (void)pmu;  // PMUVer stays 0 until the PMU lands
+    if (pmu) {
+        r.id_aa64dfr0 |= 1ull << 8;  // PMUVer: PMUv3
+        r.id_dfr0 |= 3u << 24;       // PerfMon: PMUv3
+    }
     if (m->v81) {
         r.id_aa64isar0 |= 2ull << 20;  // Atomic: LSE
         r.id_aa64mmfr1 |= 2ull << 20;  // PAN: PAN2

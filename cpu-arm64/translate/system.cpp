@@ -165,6 +165,7 @@ void exec_ERET(Cpu& c, uint32_t) {
         c.branch_to(c.s.elr_el1);
         return;
     }
+    if (c.s.pmcr & 1) c.pmu_sync();  // counts so far belong to EL1
     c.s.nzcv = static_cast<uint32_t>(spsr) & 0xf0000000u;
     c.s.daif = static_cast<uint32_t>(spsr) & 0x3c0;
     c.s.el = target_el;

@@ -94,6 +94,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
             if (!self->gic_) return;
             self->gic_->set_ppi(cpu, 16 + kPpiPhysTimer, levels & 1);
             self->gic_->set_ppi(cpu, 16 + kPpiVirtTimer, levels & 2);
+            self->gic_->set_ppi(cpu, 16 + kPpiPmu, levels & 4);
         };
     }
     // The devices, in reset order: the interrupt controller first.

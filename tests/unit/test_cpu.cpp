@@ -241,7 +241,7 @@ TEST_CASE("cpu: ID registers advertise what is implemented", "[cpu][idregs]") {
             CHECK(((cpu.s.x[1] >> 16) & 0xff) == 0xff);      // FP and AdvSIMD: not implemented (yet)
             CHECK(((cpu.s.x[1] >> 8) & 0xff) == 0);          // no EL2, no EL3
             CHECK((cpu.s.x[1] & 0xff) == 0x11);              // EL0 and EL1: AArch64 only
-            CHECK(((cpu.s.x[2] >> 8) & 0xf) == 0);           // PMUVer: no PMU emulated yet
+            CHECK(((cpu.s.x[2] >> 8) & 0xf) == (pmu ? 1u : 0u));  // PMUVer: PMUv3, or none with pmu=off
             CHECK(cpu.s.x[4] == 0);                          // reserved ID registers read as zero
             bool v81 = std::string(model) == "neoverse-n1" || std::string(model) == "max";
             CHECK(cpu.s.x[5] == (v81 ? 2ull << 20 : 0));     // LSE atomics on Armv8.1+ models; no CRC32 or crypto yet
