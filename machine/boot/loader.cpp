@@ -2,6 +2,7 @@
 
 #include <elf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -49,14 +50,77 @@ Result<BootImage> load_elf(AddressSpace& as, const std::vector<uint8_t>& f, cons
     return img;
 }
 
+constexpr uint64_t kMiB = 1024 * 1024;
+constexpr uint64_t kImageMagicOffset = 0x38;
+constexpr uint64_t kRawLoadOffset = 0x80000;  // QEMU's KERNEL64_LOAD_ADDR
+constexpr uint64_t kBootStubArea = 4096;       // QEMU's boot stub at the start of RAM
+
+uint64_t le64(const std::vector<uint8_t>& f, size_t off) {
+    uint64_t v;
+    std::memcpy(&v, f.data() + off, 8);
+    return v;
+}
+
+Result<BootImage> load_raw(AddressSpace& as, const std::vector<uint8_t>& f, const std::string& path) {
+    uint64_t offset = kRawLoadOffset;
+    if (f.size() >= kImageMagicOffset + 4 && std::memcmp(f.data() + kImageMagicOffset, "ARM\x64", 4) == 0) {
+        // arm64 Image header (Documentation/arm64/booting.rst): text_offset
+        // at 8, image_size at 16; image_size 0 means a pre-3.17 kernel
+        // with text_offset 0x80000.
+        offset = le64(f, 16) == 0 ? kRawLoadOffset : le64(f, 8);
+        if (offset < kBootStubArea) offset += 2 * kMiB;
+    }
+    uint64_t at = as.ram_base() + offset;
+    uint8_t* dst = as.ram_ptr(at, f.size());
+    if (!dst) return make_error("-kernel " + path + ": could not load kernel '" + path + "': too large for guest RAM");
+    std::memcpy(dst, f.data(), f.size());
+    BootImage img;
+    img.entry = at;
+    img.low = at;
+    img.high = at + f.size();
+    img.is_linux = true;
+    return img;
+}
+
+std::vector<uint8_t> read_file(const std::string& path, bool& ok) {
+    std::ifstream in(path, std::ios::binary);
+    ok = static_cast<bool>(in);
+    if (!ok) return {};
+    return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 }  // namespace
 
 Result<BootImage> load_kernel(AddressSpace& as, const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return make_error("-kernel " + path + ": could not load kernel '" + path + "': " + std::strerror(errno));
-    std::vector<uint8_t> f((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    bool ok;
+    std::vector<uint8_t> f = read_file(path, ok);
+    if (!ok) return make_error("-kernel " + path + ": could not load kernel '" + path + "': " + std::strerror(errno));
     if (f.size() >= sizeof(Elf64_Ehdr) && std::memcmp(f.data(), ELFMAG, SELFMAG) == 0) return load_elf(as, f, path);
-    return make_error("-kernel " + path + ": only AArch64 ELF kernels can be loaded yet");
+    return load_raw(as, f, path);
+}
+
+uint64_t initrd_address(uint64_t ram_base, uint64_t ram_size) { return ram_base + std::min(ram_size / 2, 128 * kMiB); }
+
+uint64_t linux_dtb_address(uint64_t ram_base, uint64_t ram_size, uint64_t initrd_bytes) {
+    uint64_t end = initrd_address(ram_base, ram_size) + initrd_bytes;
+    return (end + 2 * kMiB - 1) & ~(2 * kMiB - 1);
+}
+
+Result<uint64_t> initrd_size(const std::string& path) {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in) return make_error("-initrd " + path + ": could not load initrd '" + path + "': " + std::strerror(errno));
+    return static_cast<uint64_t>(in.tellg());
+}
+
+Result<uint64_t> load_initrd(AddressSpace& as, const std::string& path) {
+    bool ok;
+    std::vector<uint8_t> f = read_file(path, ok);
+    if (!ok) return make_error("-initrd " + path + ": could not load initrd '" + path + "': " + std::strerror(errno));
+    uint64_t at = initrd_address(as.ram_base(), as.ram_size());
+    uint8_t* dst = as.ram_ptr(at, f.size());
+    if (!dst) return make_error("-initrd " + path + ": could not load initrd '" + path + "': too large for guest RAM");
+    std::memcpy(dst, f.data(), f.size());
+    return f.size();
 }
 
 }  // namespace armvm

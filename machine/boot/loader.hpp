@@ -12,10 +12,25 @@ struct BootImage {
     uint64_t entry = 0;
     uint64_t low = 0, high = 0;   // guest physical range written
     bool is_elf = false;
+    // Entered the way Linux is booted: x0 = the DTB, which goes after the
+    // initrd (QEMU treats every non-ELF -kernel on arm64 so).
+    bool is_linux = false;
 };
 
-// An AArch64 ELF: each PT_LOAD segment at its physical address, which
-// must lie in RAM. (Linux Image files arrive with the Linux-boot work.)
+// -kernel: an AArch64 ELF (each PT_LOAD segment at its physical address,
+// in RAM), an arm64 Linux Image (magic "ARM\x64" at 0x38: loaded at
+// text_offset from a 2 MiB boundary, past the first 2 MiB when the offset
+// is smaller than QEMU's boot stub area) or any other raw binary (at RAM +
+// 0x80000, as QEMU loads one).
 Result<BootImage> load_kernel(AddressSpace& as, const std::string& path);
+
+// Where QEMU's arm boot code puts the initrd: RAM + min(RAM/2, 128 MiB).
+uint64_t initrd_address(uint64_t ram_base, uint64_t ram_size);
+// The initrd's size, or the -initrd error QEMU gives.
+Result<uint64_t> initrd_size(const std::string& path);
+// Copies the initrd to initrd_address(); returns its size.
+Result<uint64_t> load_initrd(AddressSpace& as, const std::string& path);
+// A Linux-style boot's DTB: after the initrd, aligned to 2 MiB.
+uint64_t linux_dtb_address(uint64_t ram_base, uint64_t ram_size, uint64_t initrd_bytes);
 
 }  // namespace armvm

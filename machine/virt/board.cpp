@@ -120,18 +120,32 @@ Status Board::reset() {
     for (auto& n : device_resets_) ++n;
     // Images are reloaded (the guest may have overwritten them), the DTB
     // goes to the start of RAM, the boot CPU enters the kernel.
-    uint64_t entry = 0;
+    uint64_t entry = 0, x0 = 0, initrd_bytes = 0;
+    uint64_t dtb_at = base(Region::Ram);  // an ELF's DTB: the start of RAM
+    if (cfg_->initrd) {
+        auto n = load_initrd(as_, *cfg_->initrd);
+        if (!n) return n.error();
+        initrd_bytes = *n;
+    }
     if (cfg_->kernel) {
         auto img = load_kernel(as_, *cfg_->kernel);
         if (!img) return img.error();
         entry = img->entry;
+        if (img->is_linux) {
+            // Linux's boot protocol: x0 = the DTB, after the initrd.
+            dtb_at = linux_dtb_address(base(Region::Ram), cfg_->memory.size, initrd_bytes);
+            x0 = dtb_at;
+        }
+        // (QEMU passes x0 = 0 to a non-Linux ELF, measured on 7.2.)
     }
-    if (uint8_t* p = as_.ram_ptr(base(Region::Ram), fdt_.size())) std::memcpy(p, fdt_.data(), fdt_.size());
+    if (uint8_t* p = as_.ram_ptr(dtb_at, fdt_.size()))
+        std::memcpy(p, fdt_.data(), fdt_.size());
+    else if (x0)
+        return make_error("-kernel: no room for the device tree after the initrd in guest RAM");
     cluster_.clear();  // RAM was rewritten behind the CPUs' backs
     for (auto& v : vcpus_) {
         unsigned i = v->index();
-        // QEMU passes x0 = 0 to a non-Linux ELF (measured on 7.2).
-        boot_state(v->cpu(), i == 0 ? entry : 0, 0, i);
+        boot_state(v->cpu(), i == 0 ? entry : 0, i == 0 ? x0 : 0, i);
         power_[i] = i == 0 ? kOn : kOff;
         ++cpu_resets_[i];
     }

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "cpu-arm64/models.hpp"
+#include "machine/boot/loader.hpp"
 #include "machine/fdt/fdt.hpp"
 #include "machine/virt/memmap.hpp"
 
@@ -26,6 +27,7 @@ struct Ctx {
     const MachineConfig& c;
     unsigned gic;
     unsigned cpus;
+    uint64_t initrd_bytes = 0;
     // GICv2 PPIs carry a CPU mask in flags bits [15:8].
     uint32_t ppi_flags() const { return gic == 2 ? (((1u << std::min(cpus, 8u)) - 1) << 8) | kLevelHi : kLevelHi; }
 };
@@ -178,6 +180,13 @@ void add_clock(FdtWriter& w) {
 void add_chosen(FdtWriter& w, const Ctx& x) {
     w.begin_node("chosen");
     if (x.c.append) w.prop_string("bootargs", *x.c.append);
+    if (x.initrd_bytes) {
+        // One cell each, as QEMU writes them (the initrd is below 4 GiB:
+        // RAM + at most 128 MiB).
+        uint64_t start = initrd_address(base(Region::Ram), x.c.memory.size), end = start + x.initrd_bytes;
+        w.prop_u32("linux,initrd-start", static_cast<uint32_t>(start));
+        w.prop_u32("linux,initrd-end", static_cast<uint32_t>(end));
+    }
     std::string stdout_path = "/";  // (not "/" + ...: GCC 12 warns falsely, -Wrestrict at -O3)
     stdout_path += node_name("pl011", base(Region::Uart));
     w.prop_string("stdout-path", stdout_path);
@@ -202,6 +211,11 @@ Result<unsigned> resolve_gic_version(const MachineConfig& c, bool kvm) {
 
 Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_version) {
     Ctx x{c, gic_version, c.smp.cpus};
+    if (c.initrd) {
+        auto n = initrd_size(*c.initrd);
+        if (!n) return n.error();
+        x.initrd_bytes = *n;
+    }
     const CpuModel* m = find_cpu_model(c.cpu.model);
     bool pmu = c.cpu.pmu.value_or(m ? m->has_pmu : false);
     FdtWriter w;

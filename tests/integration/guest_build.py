@@ -21,3 +21,12 @@ def build(name, outdir):
                                         os.path.join(GUEST, "start.S"), os.path.join(GUEST, "lib.c"),
                                         os.path.join(GUEST, name + ".c")], check=True)
     return out
+
+
+def build_raw(name, outdir):
+    """The program as a raw binary (linked at RAM + 0x80000, where QEMU
+    loads a raw -kernel)."""
+    out = os.path.join(outdir, name + ".bin")
+    if not os.path.exists(out):
+        subprocess.run(["aarch64-linux-gnu-objcopy", "-O", "binary", build(name, outdir), out], check=True)
+    return out

@@ -80,6 +80,27 @@ def test_program_output_matches_qemu(progs, prog, extra):
     assert ours.stdout  # the program did print
 
 
+@pytest.mark.parametrize("raw", [False, True], ids=["elf", "raw"])
+@pytest.mark.parametrize("extra", [[], ["-append", "console=ttyAMA0 root=/dev/vda", "-initrd", "INITRD"],
+                                   ["-m", "512", "-initrd", "INITRD"]], ids=["plain", "append+initrd", "512M+initrd"])
+def test_boot_handover_matches_qemu(tmp_path, raw, extra):
+    """A raw -kernel is booted like Linux (x0 = DTB after the initrd, with
+    bootargs and linux,initrd-start/end in /chosen); an ELF gets x0 = 0."""
+    d = str(tmp_path)
+    kernel = guest_build.build_raw("boot", d) if raw else guest_build.build("boot", d)
+    initrd = tmp_path / "initrd.img"
+    initrd.write_bytes(b"initrd payload for the boot test\n" * 100)
+    extra = ["-cpu", "cortex-a57"] + [str(initrd) if a == "INITRD" else a for a in extra]
+    ref = run("qemu-system-aarch64", kernel, extra)
+    ours = run(armvm_path(), kernel, extra)
+    assert ref.returncode == 0 and ours.returncode == 0, ours.stderr
+    assert ours.stdout == ref.stdout
+    if raw:
+        assert "x0 0x00000000" in ours.stdout and "no DTB" not in ours.stdout
+        if "-initrd" in extra:
+            assert "initrd payload" in ours.stdout
+
+
 def serial_text(path):
     with open(path, errors="replace") as f:
         return f.read()
