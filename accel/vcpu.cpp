@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <sys/syscall.h>
@@ -11,12 +12,90 @@ namespace armvm {
 
 namespace {
 // Guest instructions per slice between looks at the queue, the state and
-// the timers.
+// the timers (and, on a shared lane, before the next vCPU's turn).
 constexpr uint64_t kSlice = 100000;
 thread_local int t_current_vcpu = -1;
+
+uint64_t mono_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
 }  // namespace
 
 int current_vcpu_index() { return t_current_vcpu; }
+
+void lane_loop(Lane& lane) {
+    lane.tid.store(static_cast<pid_t>(::syscall(SYS_gettid)));
+    pthread_setname_np(pthread_self(), lane.name.substr(0, 15).c_str());
+    std::unique_lock<std::mutex> lk(lane.m);
+    for (Vcpu* v : lane.vcpus) v->state_ = Vcpu::State::Paused;
+    lane.notify();
+    while (!lane.stop) {
+        uint64_t gen = lane.gen;
+        bool ran = false;
+        for (Vcpu* v : lane.vcpus) {
+            if (lane.stop) break;
+            ran |= v->turn(lk);
+        }
+        t_current_vcpu = -1;
+        if (ran || lane.stop || lane.gen != gen) continue;
+        // Nothing can run: sleep until something happens, or until the
+        // earliest timer deadline of a vCPU waiting in WFI.
+        uint64_t deadline = UINT64_MAX;
+        for (Vcpu* v : lane.vcpus)
+            if (v->want_run_ && v->wfi_) deadline = std::min(deadline, v->cpu_.timer_deadline_ns());
+        auto pred = [&] { return lane.stop || lane.gen != gen; };
+        if (deadline == UINT64_MAX) {
+            lane.cv.wait(lk, pred);
+        } else {
+            uint64_t now = mono_ns();
+            if (deadline > now) lane.cv.wait_for(lk, std::chrono::nanoseconds(deadline - now), pred);
+        }
+    }
+    for (Vcpu* v : lane.vcpus) v->state_ = Vcpu::State::Stopped;
+    lane.notify();
+}
+
+bool Vcpu::turn(std::unique_lock<std::mutex>& lk) {
+    t_current_vcpu = static_cast<int>(index_);
+    while (!work_.empty()) {
+        auto w = work_.front();
+        work_.pop_front();
+        lk.unlock();
+        w->fn(cpu_);
+        lk.lock();
+        w->done = true;
+        lane_->notify();
+    }
+    if (!want_run_) {
+        if (state_ != State::Paused) {
+            state_ = State::Paused;
+            lane_->notify();
+        }
+        return false;
+    }
+    state_ = State::Running;
+    if (wfi_) {
+        // WFI ends with an interrupt (wake()) or a timer output.
+        lk.unlock();
+        update_timers();
+        lk.lock();
+        if (!cpu_.irq_line.load() && !timer_levels_) return false;
+        wfi_ = false;
+    }
+    lane_->exit_request.store(false);
+    uint64_t seq = wake_seq_;
+    lk.unlock();
+    uint64_t before = cpu_.insn_count;
+    Cpu::Stop r = cpu_.run(kSlice);
+    insns_.fetch_add(cpu_.insn_count - before, std::memory_order_relaxed);
+    update_timers();
+    lk.lock();
+    // WFI completes at once if an interrupt is already pending.
+    if (r == Cpu::Stop::Wfi && wake_seq_ == seq && !cpu_.irq_line.load()) wfi_ = true;
+    return true;
+}
 
 void Vcpu::update_timers() {
     uint32_t levels = cpu_.timer_output();
@@ -26,42 +105,49 @@ void Vcpu::update_timers() {
     }
 }
 
-Vcpu::Vcpu(unsigned index, Bus& bus, std::mutex& bql, std::string thread_name)
-    : index_(index), cpu_(bus), bql_(bql), name_(std::move(thread_name)) {
-    cpu_.exit_request = &exit_request_;
+Vcpu::Vcpu(unsigned index, Bus& bus, std::mutex& bql, std::string thread_name, std::shared_ptr<Lane> lane)
+    : index_(index), cpu_(bus), bql_(bql), lane_(lane ? std::move(lane) : std::make_shared<Lane>()) {
+    if (lane_->name.empty()) lane_->name = std::move(thread_name);
+    lane_->vcpus.push_back(this);
+    cpu_.exit_request = &lane_->exit_request;
 }
 
 Vcpu::~Vcpu() {
-    if (thr_.joinable()) {
+    if (lane_->thr.joinable() && !on_lane_thread()) {
         {
-            std::lock_guard<std::mutex> g(m_);
-            stop_ = true;
+            std::lock_guard<std::mutex> g(lane_->m);
+            lane_->stop = true;
+            lane_->notify();
         }
-        kick();
-        thr_.join();
+        lane_->exit_request.store(true);
+        lane_->thr.join();
     }
 }
 
-void Vcpu::start() { thr_ = std::thread([this] { loop(); }); }
+void Vcpu::start() {
+    if (!lane_->thr.joinable() && lane_->vcpus.front() == this) lane_->thr = std::thread([l = lane_.get()] { lane_loop(*l); });
+}
 
 Vcpu::State Vcpu::state() const {
-    std::lock_guard<std::mutex> g(m_);
+    std::lock_guard<std::mutex> g(lane_->m);
     return state_;
 }
 
+// Every change a lane must see: made under its mutex, then the lane is
+// woken and its running vCPU leaves its slice (set after the change, so a
+// lane that starts a slice concurrently cannot miss it).
 void Vcpu::kick() {
-    exit_request_.store(true);
-    std::lock_guard<std::mutex> g(m_);
-    cv_.notify_all();
+    std::lock_guard<std::mutex> g(lane_->m);
+    lane_->notify();
+    lane_->exit_request.store(true);
 }
 
 void Vcpu::wake() {
-    {
-        std::lock_guard<std::mutex> g(m_);
-        wfi_ = false;
-        ++wake_seq_;
-    }
-    kick();
+    std::lock_guard<std::mutex> g(lane_->m);
+    wfi_ = false;
+    ++wake_seq_;
+    lane_->notify();
+    lane_->exit_request.store(true);
 }
 
 template <typename Pred>
@@ -70,7 +156,7 @@ void Vcpu::wait_with_bql_released(std::unique_lock<std::mutex>& lk, Pred pred) {
         lk.unlock();
         bql_.unlock();
         lk.lock();
-        cv_.wait(lk, [&] { return pred(); });
+        lane_->cv.wait(lk, [&] { return pred(); });
         lk.unlock();
         bql_.lock();
         lk.lock();
@@ -78,126 +164,67 @@ void Vcpu::wait_with_bql_released(std::unique_lock<std::mutex>& lk, Pred pred) {
 }
 
 void Vcpu::resume() {
-    std::unique_lock<std::mutex> lk(m_);
+    std::lock_guard<std::mutex> g(lane_->m);
     want_run_ = true;
-    cv_.notify_all();
+    lane_->notify();
 }
 
 void Vcpu::pause() {
-    exit_request_.store(true);
-    std::unique_lock<std::mutex> lk(m_);
+    std::unique_lock<std::mutex> lk(lane_->m);
     want_run_ = false;
-    cv_.notify_all();
-    if (std::this_thread::get_id() == thr_.get_id()) return;
+    lane_->notify();
+    lane_->exit_request.store(true);
+    if (on_lane_thread()) return;
     wait_with_bql_released(lk, [&] { return state_ == State::Paused || state_ == State::Stopped; });
 }
 
 void Vcpu::self_pause() {
-    std::lock_guard<std::mutex> g(m_);
+    std::lock_guard<std::mutex> g(lane_->m);
     want_run_ = false;
-    exit_request_.store(true);
+    lane_->notify();
+    lane_->exit_request.store(true);
 }
 
 void Vcpu::run_on(std::function<void(Cpu&)> fn) {
-    if (std::this_thread::get_id() == thr_.get_id()) {
-        fn(cpu_);
+    if (on_lane_thread()) {
+        fn(cpu_);  // the lane runs one vCPU at a time: this one is not running
         return;
     }
     auto w = std::make_shared<Work>();
     w->fn = std::move(fn);
-    exit_request_.store(true);
-    std::unique_lock<std::mutex> lk(m_);
-    if (state_ == State::Stopped || !thr_.joinable()) {
+    std::unique_lock<std::mutex> lk(lane_->m);
+    if (state_ == State::Stopped || !lane_->thr.joinable()) {
         lk.unlock();
         w->fn(cpu_);  // no thread to run it: the caller owns the state now
         return;
     }
     work_.push_back(w);
-    cv_.notify_all();
+    lane_->notify();
+    lane_->exit_request.store(true);
     wait_with_bql_released(lk, [&] { return w->done; });
 }
 
 void Vcpu::async_run_on(std::function<void(Cpu&)> fn) {
     auto w = std::make_shared<Work>();
     w->fn = std::move(fn);
-    exit_request_.store(true);
-    std::lock_guard<std::mutex> g(m_);
+    std::lock_guard<std::mutex> g(lane_->m);
     work_.push_back(std::move(w));
-    cv_.notify_all();
+    lane_->notify();
+    lane_->exit_request.store(true);
 }
 
 void Vcpu::stop_and_join() {
     {
-        std::lock_guard<std::mutex> g(m_);
-        stop_ = true;
-        cv_.notify_all();
+        std::lock_guard<std::mutex> g(lane_->m);
+        lane_->stop = true;
+        lane_->notify();
+        lane_->exit_request.store(true);
     }
-    exit_request_.store(true);
-    if (thr_.joinable()) {
+    if (lane_->thr.joinable() && !on_lane_thread()) {
         bql_.unlock();
-        thr_.join();
+        lane_->thr.join();
         bql_.lock();
     }
-}
-
-void Vcpu::loop() {
-    tid_.store(static_cast<pid_t>(::syscall(SYS_gettid)));
-    t_current_vcpu = static_cast<int>(index_);
-    pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
-    std::unique_lock<std::mutex> lk(m_);
-    state_ = State::Paused;
-    cv_.notify_all();
-    for (;;) {
-        while (!work_.empty()) {
-            auto w = work_.front();
-            work_.pop_front();
-            lk.unlock();
-            w->fn(cpu_);
-            lk.lock();
-            w->done = true;
-            cv_.notify_all();
-        }
-        if (stop_) break;
-        if (!want_run_) {
-            state_ = State::Paused;
-            cv_.notify_all();
-            cv_.wait(lk, [&] { return stop_ || !work_.empty() || want_run_; });
-            continue;
-        }
-        if (wfi_) {
-            // WFI: sleep until an interrupt (wake()), queued work, a state
-            // change, or the next timer deadline.
-            state_ = State::Running;
-            uint64_t deadline = cpu_.timer_deadline_ns();
-            auto pred = [&] { return stop_ || !work_.empty() || !want_run_ || !wfi_; };
-            if (deadline == UINT64_MAX) {
-                cv_.wait(lk, pred);
-            } else {
-                timespec ts;
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-                if (deadline > now) cv_.wait_for(lk, std::chrono::nanoseconds(deadline - now), pred);
-            }
-            lk.unlock();
-            update_timers();
-            lk.lock();
-            if (cpu_.irq_line.load() || cpu_.timer_output()) wfi_ = false;
-            continue;
-        }
-        state_ = State::Running;
-        exit_request_.store(false);
-        uint64_t seq = wake_seq_;
-        lk.unlock();
-        uint64_t before = cpu_.insn_count;
-        Cpu::Stop r = cpu_.run(kSlice);
-        insns_.fetch_add(cpu_.insn_count - before, std::memory_order_relaxed);
-        update_timers();
-        lk.lock();
-        // WFI completes at once if an interrupt is already pending.
-        if (r == Cpu::Stop::Wfi && wake_seq_ == seq && !cpu_.irq_line.load()) wfi_ = true;
-    }
-    state_ = State::Stopped;
-    cv_.notify_all();
 }
 
 }  // namespace armvm

@@ -531,9 +531,6 @@ Status Parser::handle(const std::string& name, const std::string& arg) {
         if (auto t = r.str("thread")) {
             if (*t != "single" && *t != "multi") return make_error("Invalid 'thread' setting " + *t);
             if (a != "tcg") return make_error("Property '" + a + "-accel.thread' not found");
-            // Every vCPU has its own thread; the round-robin single thread
-            // is not written yet, so it is refused rather than ignored.
-            if (*t == "single") return make_error("thread=single is not supported yet; use thread=multi");
             c.tcg_thread = *t;
         }
         ARMVM_TRY(r.finish(std::string("Property '") + a + "-accel.%s' not found"));

@@ -73,9 +73,15 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
 
     b->power_ = std::make_unique<std::atomic<int>[]>(n);
     b->cluster_.set_ram(ram.size());
+    // -accel tcg,thread=single: every vCPU on one round-robin thread.
+    std::shared_ptr<Lane> shared;
+    if (cfg.tcg_thread == "single") {
+        shared = std::make_shared<Lane>();
+        shared->name = "ALL CPUs/TCG";
+    }
     for (unsigned i = 0; i < n; ++i) {
         std::string name = "CPU " + std::to_string(i) + "/TCG";
-        b->vcpus_.push_back(std::make_unique<Vcpu>(i, b->as_, bql, name));
+        b->vcpus_.push_back(std::make_unique<Vcpu>(i, b->as_, bql, name, shared));
         b->vcpus_.back()->cpu().set_ram_window(base(Region::Ram), ram.host(), ram.size());
         Cpu& cpu = b->vcpus_.back()->cpu();
         cpu.join(b->cluster_);

@@ -60,6 +60,11 @@ QEMU_DEPARTURES = {
 }
 
 CASES += [
+    # -accel tcg,thread=single: every vCPU round-robin on one thread.
+    ("smp", ["-cpu", "cortex-a57", "-smp", "4", "-accel", "tcg,thread=single"]),
+    ("atomics", ["-cpu", "max", "-smp", "4", "-accel", "tcg,thread=single"]),
+    ("ipi3", ["-cpu", "max", "-smp", "4", "-M", "virt,gic-version=3", "-accel", "tcg,thread=single"]),
+    ("timer", ["-cpu", "cortex-a57", "-smp", "2", "-accel", "tcg,thread=single"]),
     ("pmu", ["-cpu", "cortex-a57"]),
     ("pmu", ["-cpu", "max"]),
     ("pmu", ["-cpu", "cortex-a53,pmu=off"]),
@@ -99,6 +104,24 @@ def test_boot_handover_matches_qemu(tmp_path, raw, extra):
         assert "x0 0x00000000" in ours.stdout and "no DTB" not in ours.stdout
         if "-initrd" in extra:
             assert "initrd payload" in ours.stdout
+
+
+def test_single_threaded_tcg_runs_every_vcpu_on_one_thread(tmp_path, progs):
+    v = Foreground(str(tmp_path), machine="virt", extra=["-smp", "4", "-kernel", progs("spin"),
+                                                            "-accel", "tcg,thread=single"])
+    try:
+        q = v.qmp()
+        cpus = q.ok("query-cpus-fast")
+        assert len(cpus) == 4
+        tids = {c["thread-id"] for c in cpus}
+        assert len(tids) == 1  # as QEMU reports its round-robin thread
+        tid = tids.pop()
+        with open(f"/proc/{v.proc.pid}/task/{tid}/comm") as f:
+            assert f.read().strip() == "ALL CPUs/TCG"
+        q.ok("quit")
+        assert v.wait() == 0
+    finally:
+        v.stop()
 
 
 def serial_text(path):
@@ -147,8 +170,9 @@ def test_qmp_controls_a_running_guest(tmp_path, progs):
         v.stop()
 
 
-def test_stop_cont_reset_loop_with_busy_vcpus(tmp_path, progs):
-    v = Foreground(str(tmp_path), machine="virt", extra=["-smp", "4", "-kernel", progs("spin")])
+@pytest.mark.parametrize("accel", [[], ["-accel", "tcg,thread=single"]], ids=["multi", "single"])
+def test_stop_cont_reset_loop_with_busy_vcpus(tmp_path, progs, accel):
+    v = Foreground(str(tmp_path), machine="virt", extra=["-smp", "4", "-kernel", progs("spin")] + accel)
     try:
         q = v.qmp()
         t0 = time.time()

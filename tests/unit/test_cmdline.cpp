@@ -122,7 +122,6 @@ TEST_CASE("cmdline: the error messages", "[cmdline]") {
         {{"-machine", "none,accel=foo"}, "-machine none,accel=foo: invalid accelerator foo"},
         {{"-accel", "foo"}, "-accel foo: invalid accelerator foo"},
         {{"-accel", "tcg,thread=bogus"}, "-accel tcg,thread=bogus: Invalid 'thread' setting bogus"},
-        {{"-accel", "tcg,thread=single"}, "-accel tcg,thread=single: thread=single is not supported yet; use thread=multi"},
         {{"-accel", "tcg", "-machine", "none,accel=tcg"},
          "The -accel and \"-machine accel=\" options are incompatible"},
         {{"-m", "foo"},
