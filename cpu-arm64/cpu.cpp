@@ -52,6 +52,7 @@ void Cpu::set_ram_window(uint64_t base, uint8_t* host, uint64_t size) {
     ram_size_ = size;
     own_cluster_->set_ram(size);
     tlb_.flush_all();
+    ++link_gen_;
 }
 
 void Cpu::join(CpuCluster& cluster) {
@@ -60,6 +61,8 @@ void Cpu::join(CpuCluster& cluster) {
 }
 
 void Cpu::flush_blocks() {
+    ++link_gen_;
+    dead_maps_.push_back(std::move(blocks_));
     blocks_.clear();
     page_blocks_.clear();
     std::fill(std::begin(jmp_cache_), std::end(jmp_cache_), JmpEntry{});
@@ -75,6 +78,7 @@ mmu::Regime Cpu::regime() const {
 }
 
 void Cpu::mode_changed() {
+    ++link_gen_;  // executable pages and the ASID may differ now
     if (s.el == 0) {
         need_r_ = mmu::kR0;
         need_w_ = mmu::kW0;
@@ -99,15 +103,16 @@ void Cpu::invalidate_code_page(uint64_t pa_page) {
     auto it = page_blocks_.find(pa_page);
     if (it == page_blocks_.end()) return;
     for (uint64_t pa : it->second) {
-        blocks_.erase(pa);
+        if (auto node = blocks_.extract(pa)) dead_blocks_.push_back(std::move(node));
         JmpEntry& j = jmp_cache_[(pa >> 2) & (kJmpCache - 1)];
         if (j.pa == pa) j = JmpEntry{};
     }
     page_blocks_.erase(it);
+    ++link_gen_;
     events_ |= kEvFlush;  // the running block may be gone: leave it
 }
 
-void exec_fetch_abort(Cpu& c, uint32_t) {
+void exec_fetch_abort(Cpu& c, const DecodedInsn&) {
     // Synchronous external abort on instruction fetch (IFSC 0b010000).
     c.raise(c.s.el == 0 ? Ec::InsnAbortLower : Ec::InsnAbortSame, 0x10, false, c.s.pc, true);
 }
@@ -154,10 +159,16 @@ const Block& Cpu::decode_block(uint64_t pa) {
         }
         uint32_t insn = static_cast<uint32_t>(raw);
         last = a64::decode(insn);
-        b.insns.push_back({handler_for(last), insn});
+        b.insns.push_back(translate_insn(insn, last));
         if (ends_block(last) || ((a + 4) & ~kPageMask) == 0) break;  // never cross a page
     }
     b.ends_in_branch = is_branch(last);
+    if (last == a64::Op::B_cond && b.insns.size() >= 2 &&
+        fuse_compare_branch(b.insns[b.insns.size() - 2], b.insns.back())) {
+        b.insns.pop_back();  // retires with the compare
+        b.fused = true;
+    }
+    b.n = static_cast<uint32_t>(b.insns.size());
     page_blocks_[page].push_back(pa);
     return blocks_.emplace(pa, std::move(b)).first->second;
 }
@@ -385,6 +396,7 @@ void Cpu::address_translate(uint64_t va, Access acc, unsigned el, bool pan) {
 // ---- TLB maintenance and requests between CPUs
 
 void Cpu::apply(const RemoteOp& op) {
+    ++link_gen_;
     switch (op.kind) {
     case RemoteOp::TlbAll: tlb_.flush_all(); break;
     case RemoteOp::TlbVa: tlb_.flush_va(op.addr, op.asid, false); break;
@@ -464,10 +476,17 @@ Cpu::Stop Cpu::run(uint64_t budget) {
         ~InGuest() { c.leave_guest(); }
     } in_guest(*this);
     uint64_t done = 0;
+    Block::Link* link = nullptr;  // where to remember the block that comes next
     while (done < budget) {
         if (exit_request && exit_request->load(std::memory_order_relaxed)) return Stop::Budget;
-        if (mailbox_pending_.load(std::memory_order_relaxed)) process_mailbox();
-        if (irq_line.load(std::memory_order_relaxed) && !(s.daif & 0x80)) take_irq();
+        if (mailbox_pending_.load(std::memory_order_relaxed)) {
+            process_mailbox();
+            link = nullptr;
+        }
+        if (irq_line.load(std::memory_order_relaxed) && !(s.daif & 0x80)) {
+            take_irq();
+            link = nullptr;
+        }
         if (insn_count >= pmu_insn_deadline_) {
             // A PMU counter of instructions or branches may overflow now.
             bool before = pmu_irq_level();
@@ -475,28 +494,51 @@ Cpu::Stop Cpu::run(uint64_t budget) {
             pmu_arm_deadline();
             if (pmu_irq_level() != before) return Stop::Budget;  // the vCPU loop raises the PPI
         }
+        if (!dead_blocks_.empty() || !dead_maps_.empty()) {
+            dead_blocks_.clear();
+            dead_maps_.clear();
+        }
         events_ = 0;
-        const Block* b = fetch_block();
+        const Block* b;
+        if (link && link->gen == link_gen_ && link->va == s.pc) {
+            b = link->block;  // chained: no TLB or block-map lookup
+        } else {
+            b = fetch_block();
+            if (b && link) *link = {s.pc, b, link_gen_};
+        }
+        link = nullptr;
         if (b) {
             const DecodedInsn* first = b->insns.data();
-            const DecodedInsn* end = first + b->insns.size();
-            cur_block_len_ = b->insns.size();
-            if (static_cast<uint64_t>(end - first) > budget - done) end = first + (budget - done);
+            uint64_t len = b->n;
+            cur_block_len_ = len;
+            const DecodedInsn* end = first + (len <= budget - done ? len : budget - done);
             const DecodedInsn* d = first;
             for (; d != end; ++d) {
-                d->handler(*this, d->insn);
+                d->handler(*this, *d);
                 if (events_) break;
                 s.pc += 4;
             }
             // An instruction that raised a synchronous exception did not retire.
             bool faulted = events_ & kEvException;
             uint64_t n = static_cast<uint64_t>(d - first) + (d != end && !faulted ? 1 : 0);
-            // (b may be gone after kEvFlush: only its size was read before)
+            bool all = n == len;
+            if (all && b->fused) ++n;  // the B.cond fused into the last entry
             cur_block_len_ = 0;
             done += n;
             insn_count += n;
             if (!events_) {
-                if (b->ends_in_branch && n == b->insns.size()) ++branch_count;
+                if (all) {
+                    if (b->ends_in_branch) ++branch_count;
+                    link = &b->links[0];
+                }
+                continue;
+            }
+            if (events_ == kEvBranch) {  // the common case: a taken branch
+                ++branch_count;
+                // (a fused compare-and-branch also "branches" when the
+                // condition fails: to the instruction after the B.cond)
+                link = &b->links[next_pc_ == s.pc + (b->fused ? 8 : 4) ? 0 : 1];
+                s.pc = next_pc_;
                 continue;
             }
         }

@@ -47,11 +47,20 @@ public:
 
 class Cpu;
 class CpuCluster;
-using Handler = void (*)(Cpu&, uint32_t insn);
+struct DecodedInsn;
+using Handler = void (*)(Cpu&, const DecodedInsn&);
 
+// An instruction decoded once: its handler and, for the specialised
+// handlers of frequent instructions (translate/fast.cpp), its operands
+// already extracted. The generic handlers decode `insn` themselves.
 struct DecodedInsn {
     Handler handler;
     uint32_t insn;
+    uint8_t rd = 0, rn = 0, rm = 0, aux = 0;
+    int64_t imm = 0;
+    // A compare fused with the B.cond after it: its condition and offset.
+    uint32_t cond2 = 0;
+    int32_t imm2 = 0;
 };
 
 // A straight run of instructions ending at the first one that may change
@@ -60,7 +69,18 @@ struct DecodedInsn {
 struct Block {
     uint64_t pa;
     bool ends_in_branch = false;  // the last instruction is a branch (PMU BR_RETIRED)
+    uint32_t n = 0;               // insns.size(), kept for the run loop
+    bool fused = false;           // the last entry is a compare and the B.cond after it
     std::vector<DecodedInsn> insns;
+    // The blocks run next, last time: [0] after falling through, [1] after
+    // a branch. Valid while the CPU's link generation is unchanged (any
+    // TLB, mode or code change moves it on).
+    struct Link {
+        uint64_t va = ~0ull;
+        const Block* block = nullptr;
+        uint64_t gen = ~0ull;
+    };
+    mutable Link links[2];
 };
 
 // Exception classes (ESR_ELx.EC, ARM ARM D17.2.37) used so far.
@@ -296,6 +316,7 @@ private:
     void take_irq();
 
     static constexpr size_t kJmpCache = 4096;
+    uint64_t link_gen_ = 0;  // Block::Link validity
 
     // What the current instruction did besides falling through: checked
     // once per instruction by run().
@@ -309,6 +330,11 @@ private:
     uint64_t align_mask_ = 0;  // ~0 with SCTLR_EL1.A: every access must be aligned
 
     std::unordered_map<uint64_t, Block> blocks_;                    // by PA
+    // Blocks dropped while an instruction of one may still be running
+    // (its handler reads its operands from the block): freed at the next
+    // block boundary.
+    std::vector<decltype(blocks_)::node_type> dead_blocks_;
+    std::vector<decltype(blocks_)> dead_maps_;
     std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;  // PA page -> its blocks
     struct JmpEntry {
         uint64_t pa = ~0ull;
@@ -364,9 +390,15 @@ private:
 
 inline bool Cpu::is_code_page(uint32_t ram_page) const { return cluster_->is_code(ram_page); }
 
-// The executor for each decoder entry.
+// The executor for each decoder entry (decoding the instruction word).
 Handler handler_for(a64::Op op);
+// The decoded form of one instruction: a specialised handler with its
+// operands where translate/fast.cpp has one, else handler_for(op).
+DecodedInsn translate_insn(uint32_t insn, a64::Op op);
+// A flag-setting compare followed by B.cond, as one entry (both retire
+// together); false if `cmp` has no fused form.
+bool fuse_compare_branch(DecodedInsn& cmp, const DecodedInsn& bcond);
 // Stands in a block for an instruction that could not be fetched.
-void exec_fetch_abort(Cpu& c, uint32_t);
+void exec_fetch_abort(Cpu& c, const DecodedInsn&);
 
 }  // namespace armvm

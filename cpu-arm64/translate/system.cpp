@@ -182,15 +182,23 @@ void exec_Unallocated(Cpu& c, uint32_t) { c.undefined(); }
 
 namespace armvm {
 
+namespace {
+// The generic executors take the instruction word.
+template <void (*F)(Cpu&, uint32_t)>
+void generic(Cpu& c, const DecodedInsn& d) {
+    F(c, d.insn);
+}
+}  // namespace
+
 Handler handler_for(a64::Op op) {
     switch (op) {
 #define INST(name, pattern) \
     case a64::Op::name:     \
-        return &a64::exec_##name;
+        return &generic<&a64::exec_##name>;
 #include "cpu-arm64/decoder/a64.inc"
 #undef INST
     default:
-        return &a64::exec_Unallocated;
+        return &generic<&a64::exec_Unallocated>;
     }
 }
 

@@ -1,0 +1,361 @@
+// Specialised handlers for the instructions real code runs most: their
+// operands are extracted once, when the block is decoded, and each handler
+// does only the work of its exact form. Anything else, and every form with
+// an unusual encoding detail, keeps its generic executor (which decodes
+// the word each time). Each handler here computes what the generic one
+// computes for the forms it is chosen for; the differential tests run
+// both (tests/cpu, test_cpu).
+#include "cpu-arm64/translate/executors.hpp"
+#include "cpu-arm64/translate/helpers.hpp"
+
+namespace armvm::a64 {
+
+namespace {
+
+// ---- data processing
+
+template <bool Is64, bool Sub>
+void add_imm(Cpu& c, const DecodedInsn& d) {
+    uint64_t v = c.x_or_sp(d.rn);
+    v = Sub ? v - static_cast<uint64_t>(d.imm) : v + static_cast<uint64_t>(d.imm);
+    c.set_x_or_sp(d.rd, Is64 ? v : static_cast<uint32_t>(v));
+}
+
+template <bool Is64, bool Sub>
+void adds_imm(Cpu& c, const DecodedInsn& d) {
+    uint64_t op = static_cast<uint64_t>(d.imm);
+    auto r = Sub ? add_with_carry(c.x_or_sp(d.rn), ~op, true, Is64) : add_with_carry(c.x_or_sp(d.rn), op, false, Is64);
+    c.s.nzcv = r.nzcv;
+    c.set_x(d.rd, r.value & mask_for(Is64));
+}
+
+// ADD/SUB/ADDS/SUBS (shifted register) with LSL #aux.
+template <bool Is64, bool Sub, bool Flags>
+void add_reg(Cpu& c, const DecodedInsn& d) {
+    uint64_t op1 = c.x(d.rn), op2 = (c.x(d.rm) << d.aux) & mask_for(Is64);
+    if (Flags) {
+        auto r = Sub ? add_with_carry(op1, ~op2, true, Is64) : add_with_carry(op1, op2, false, Is64);
+        c.s.nzcv = r.nzcv;
+        c.set_x(d.rd, r.value & mask_for(Is64));
+    } else {
+        uint64_t v = Sub ? op1 - op2 : op1 + op2;
+        c.set_x(d.rd, v & mask_for(Is64));
+    }
+}
+
+// AND/ORR/EOR/ANDS (immediate), the bit mask precomputed.
+template <bool Is64, unsigned Opc>
+void logical_imm(Cpu& c, const DecodedInsn& d) {
+    uint64_t op1 = c.x(d.rn), imm = static_cast<uint64_t>(d.imm), r;
+    if (Opc == 1)
+        r = op1 | imm;
+    else if (Opc == 2)
+        r = op1 ^ imm;
+    else
+        r = op1 & imm;
+    r &= mask_for(Is64);
+    if (Opc == 3) {
+        c.s.nzcv = nz_flags(r, Is64);
+        c.set_x(d.rd, r);
+    } else {
+        c.set_x_or_sp(d.rd, r);
+    }
+}
+
+// AND/ORR/EOR/ANDS (shifted register, LSL #aux, not inverted).
+template <bool Is64, unsigned Opc>
+void logical_reg(Cpu& c, const DecodedInsn& d) {
+    uint64_t op1 = c.x(d.rn), op2 = (c.x(d.rm) << d.aux) & mask_for(Is64), r;
+    if (Opc == 1)
+        r = op1 | op2;
+    else if (Opc == 2)
+        r = op1 ^ op2;
+    else
+        r = op1 & op2;
+    r &= mask_for(Is64);
+    if (Opc == 3) c.s.nzcv = nz_flags(r, Is64);
+    c.set_x(d.rd, r);
+}
+
+void mov_const(Cpu& c, const DecodedInsn& d) { c.set_x(d.rd, static_cast<uint64_t>(d.imm)); }
+
+// UBFM as LSR/LSL/UBFX (and SBFM as ASR/SBFX): masks precomputed in imm
+// (wmask) and the high half of... kept simple: the shifts only.
+template <bool Is64>
+void lsr_imm(Cpu& c, const DecodedInsn& d) {
+    c.set_x(d.rd, (c.x(d.rn) & mask_for(Is64)) >> d.aux);
+}
+template <bool Is64>
+void lsl_imm(Cpu& c, const DecodedInsn& d) {
+    c.set_x(d.rd, (c.x(d.rn) << d.aux) & mask_for(Is64));
+}
+
+// ---- branches
+
+void b_cond(Cpu& c, const DecodedInsn& d) {
+    if (condition_holds(d.aux, c.s.nzcv)) c.branch_to(c.s.pc + static_cast<uint64_t>(d.imm));
+}
+
+template <bool Is64, bool NonZero>
+void cbz(Cpu& c, const DecodedInsn& d) {
+    uint64_t v = c.x(d.rd) & mask_for(Is64);
+    if ((v != 0) == NonZero) c.branch_to(c.s.pc + static_cast<uint64_t>(d.imm));
+}
+
+void b_imm(Cpu& c, const DecodedInsn& d) { c.branch_to(c.s.pc + static_cast<uint64_t>(d.imm)); }
+
+void bl_imm(Cpu& c, const DecodedInsn& d) {
+    c.set_x(30, c.s.pc + 4);
+    c.branch_to(c.s.pc + static_cast<uint64_t>(d.imm));
+}
+
+void ret(Cpu& c, const DecodedInsn& d) { c.branch_to(c.x(d.rn)); }
+
+// ---- loads and stores of one register: Size bytes, zero-extended
+
+template <unsigned Size, bool Load>
+void ldst_off(Cpu& c, const DecodedInsn& d) {
+    uint64_t addr = c.x_or_sp(d.rn) + static_cast<uint64_t>(d.imm);
+    if (Load) {
+        uint64_t v;
+        if (c.load(addr, Size, v)) c.set_x(d.rd, v);
+    } else {
+        c.store(addr, Size, c.x(d.rd));
+    }
+}
+
+template <unsigned Size, bool Load, bool Post>
+void ldst_wb(Cpu& c, const DecodedInsn& d) {
+    uint64_t base = c.x_or_sp(d.rn);
+    uint64_t addr = Post ? base : base + static_cast<uint64_t>(d.imm);
+    if (Load) {
+        uint64_t v;
+        if (!c.load(addr, Size, v)) return;
+        c.set_x(d.rd, v);
+    } else if (!c.store(addr, Size, c.x(d.rd))) {
+        return;
+    }
+    c.set_x_or_sp(d.rn, base + static_cast<uint64_t>(d.imm));
+}
+
+// Register offset, LSL #aux (UXTX/SXTX of a 64-bit index).
+template <unsigned Size, bool Load>
+void ldst_reg(Cpu& c, const DecodedInsn& d) {
+    uint64_t addr = c.x_or_sp(d.rn) + (c.x(d.rm) << d.aux);
+    if (Load) {
+        uint64_t v;
+        if (c.load(addr, Size, v)) c.set_x(d.rd, v);
+    } else {
+        c.store(addr, Size, c.x(d.rd));
+    }
+}
+
+// LDP/STP of X registers: Mode 1 post-index, 2 offset, 3 pre-index.
+template <bool Load, unsigned Mode>
+void ldst_pair_x(Cpu& c, const DecodedInsn& d) {
+    uint64_t base = c.x_or_sp(d.rn);
+    uint64_t addr = Mode == 1 ? base : base + static_cast<uint64_t>(d.imm);
+    if (Load) {
+        uint64_t a, b;
+        if (!c.load(addr, 8, a) || !c.load(addr + 8, 8, b)) return;
+        c.set_x(d.rd, a);
+        c.set_x(d.rm, b);
+    } else if (!c.store(addr, 8, c.x(d.rd)) || !c.store(addr + 8, 8, c.x(d.rm))) {
+        return;
+    }
+    if (Mode != 2) c.set_x_or_sp(d.rn, base + static_cast<uint64_t>(d.imm));
+}
+
+template <unsigned Size, bool Load>
+Handler pick_off() {
+    return &ldst_off<Size, Load>;
+}
+
+Handler ldst_off_for(unsigned size, bool load) {
+    switch (size) {
+    case 0: return load ? pick_off<1, true>() : pick_off<1, false>();
+    case 1: return load ? pick_off<2, true>() : pick_off<2, false>();
+    case 2: return load ? pick_off<4, true>() : pick_off<4, false>();
+    default: return load ? pick_off<8, true>() : pick_off<8, false>();
+    }
+}
+
+template <unsigned Size>
+Handler wb_for(bool load, bool post) {
+    if (load) return post ? &ldst_wb<Size, true, true> : &ldst_wb<Size, true, false>;
+    return post ? &ldst_wb<Size, false, true> : &ldst_wb<Size, false, false>;
+}
+
+template <unsigned Size>
+Handler reg_for(bool load) {
+    return load ? &ldst_reg<Size, true> : &ldst_reg<Size, false>;
+}
+
+// CMP/CMN/TST + B.cond: the compare, then the branch of the instruction
+// after it (PC + 4), both in one dispatch.
+template <void (*F)(Cpu&, const DecodedInsn&)>
+void fused_bcond(Cpu& c, const DecodedInsn& d) {
+    F(c, d);
+    uint64_t pc = c.s.pc + 4;
+    c.branch_to(condition_holds(d.cond2, c.s.nzcv) ? pc + static_cast<uint64_t>(static_cast<int64_t>(d.imm2)) : pc + 4);
+}
+
+struct FusePair {
+    Handler cmp, fused;
+};
+#define FUSE(...) FusePair{&__VA_ARGS__, &fused_bcond<&__VA_ARGS__>}
+constexpr FusePair kFusable[] = {
+    FUSE(adds_imm<true, true>),      FUSE(adds_imm<false, true>),      FUSE(adds_imm<true, false>),
+    FUSE(adds_imm<false, false>),    FUSE(add_reg<true, true, true>),  FUSE(add_reg<false, true, true>),
+    FUSE(add_reg<true, false, true>), FUSE(add_reg<false, false, true>), FUSE(logical_imm<true, 3>),
+    FUSE(logical_imm<false, 3>),     FUSE(logical_reg<true, 3>),       FUSE(logical_reg<false, 3>),
+};
+#undef FUSE
+
+}  // namespace
+
+}  // namespace armvm::a64
+
+namespace armvm {
+
+bool fuse_compare_branch(DecodedInsn& cmp, const DecodedInsn& bcond) {
+    for (const auto& f : a64::kFusable)
+        if (f.cmp == cmp.handler) {
+            cmp.handler = f.fused;
+            cmp.cond2 = bcond.aux;
+            cmp.imm2 = static_cast<int32_t>(bcond.imm);
+            return true;
+        }
+    return false;
+}
+
+DecodedInsn translate_insn(uint32_t i, a64::Op op) {
+    using namespace a64;
+    DecodedInsn d{handler_for(op), i};
+    unsigned rd = bits(i, 4, 0), rn = bits(i, 9, 5), rm = bits(i, 20, 16);
+    auto set = [&](Handler h, int64_t imm = 0, unsigned aux = 0) {
+        d.handler = h;
+        d.rd = static_cast<uint8_t>(rd);
+        d.rn = static_cast<uint8_t>(rn);
+        d.rm = static_cast<uint8_t>(rm);
+        d.aux = static_cast<uint8_t>(aux);
+        d.imm = imm;
+        return d;
+    };
+    bool is64 = bit(i, 31);
+    switch (op) {
+    case Op::ADD_SUB_imm: {
+        bool sub = bit(i, 30), flags = bit(i, 29);
+        int64_t imm = bits(i, 21, 10) << (bit(i, 22) ? 12 : 0);
+        if (flags) {
+            if (is64) return set(sub ? &adds_imm<true, true> : &adds_imm<true, false>, imm);
+            return set(sub ? &adds_imm<false, true> : &adds_imm<false, false>, imm);
+        }
+        if (is64) return set(sub ? &add_imm<true, true> : &add_imm<true, false>, imm);
+        return set(sub ? &add_imm<false, true> : &add_imm<false, false>, imm);
+    }
+    case Op::ADD_SUB_shift: {
+        unsigned shift = bits(i, 23, 22), amount = bits(i, 15, 10);
+        if (shift != 0 || (!is64 && amount > 31)) break;
+        bool sub = bit(i, 30), flags = bit(i, 29);
+        Handler h;
+        if (is64)
+            h = flags ? (sub ? &add_reg<true, true, true> : &add_reg<true, false, true>)
+                      : (sub ? &add_reg<true, true, false> : &add_reg<true, false, false>);
+        else
+            h = flags ? (sub ? &add_reg<false, true, true> : &add_reg<false, false, true>)
+                      : (sub ? &add_reg<false, true, false> : &add_reg<false, false, false>);
+        return set(h, 0, amount);
+    }
+    case Op::LOGICAL_imm: {
+        unsigned opc = bits(i, 30, 29), n = bit(i, 22);
+        uint64_t imm, tmask;
+        if ((!is64 && n) || !decode_bit_masks(n, bits(i, 15, 10), bits(i, 21, 16), true, is64, imm, tmask)) break;
+        static constexpr Handler h64[] = {&logical_imm<true, 0>, &logical_imm<true, 1>, &logical_imm<true, 2>,
+                                          &logical_imm<true, 3>};
+        static constexpr Handler h32[] = {&logical_imm<false, 0>, &logical_imm<false, 1>, &logical_imm<false, 2>,
+                                          &logical_imm<false, 3>};
+        return set(is64 ? h64[opc] : h32[opc], static_cast<int64_t>(imm));
+    }
+    case Op::LOGICAL_reg: {
+        unsigned opc = bits(i, 30, 29), shift = bits(i, 23, 22), amount = bits(i, 15, 10);
+        if (shift != 0 || bit(i, 21) || (!is64 && amount > 31)) break;
+        static constexpr Handler h64[] = {&logical_reg<true, 0>, &logical_reg<true, 1>, &logical_reg<true, 2>,
+                                          &logical_reg<true, 3>};
+        static constexpr Handler h32[] = {&logical_reg<false, 0>, &logical_reg<false, 1>, &logical_reg<false, 2>,
+                                          &logical_reg<false, 3>};
+        return set(is64 ? h64[opc] : h32[opc], 0, amount);
+    }
+    case Op::MOVE_wide: {
+        unsigned opc = bits(i, 30, 29), hw = bits(i, 22, 21);
+        if (opc == 1 || opc == 3 || (!is64 && hw > 1)) break;
+        uint64_t imm = static_cast<uint64_t>(bits(i, 20, 5)) << (hw * 16);
+        if (opc == 0) imm = ~imm;  // MOVN
+        return set(&mov_const, static_cast<int64_t>(imm & mask_for(is64)));
+    }
+    case Op::BITFIELD: {
+        unsigned opc = bits(i, 30, 29), n = bit(i, 22), immr = bits(i, 21, 16), imms = bits(i, 15, 10);
+        unsigned top = is64 ? 63 : 31;
+        if (opc != 2 || n != static_cast<unsigned>(is64) || immr > top || imms > top) break;
+        if (imms == top) return set(is64 ? &lsr_imm<true> : &lsr_imm<false>, 0, immr);           // LSR
+        if (imms + 1 == immr) return set(is64 ? &lsl_imm<true> : &lsl_imm<false>, 0, top - imms);  // LSL
+        break;
+    }
+    case Op::B_cond: return set(&b_cond, sext(bits(i, 23, 5), 19) << 2, bits(i, 3, 0));
+    case Op::B: return set(&b_imm, sext(bits(i, 25, 0), 26) << 2);
+    case Op::BL: return set(&bl_imm, sext(bits(i, 25, 0), 26) << 2);
+    case Op::RET: return set(&ret);
+    case Op::CBZ_CBNZ: {
+        bool nz = bit(i, 24);
+        Handler h = is64 ? (nz ? &cbz<true, true> : &cbz<true, false>) : (nz ? &cbz<false, true> : &cbz<false, false>);
+        return set(h, sext(bits(i, 23, 5), 19) << 2);
+    }
+    case Op::LDST_uimm: {
+        unsigned size = bits(i, 31, 30), opc = bits(i, 23, 22);
+        if (opc > 1) break;  // sign-extending loads and PRFM: generic
+        return set(ldst_off_for(size, opc == 1), static_cast<int64_t>(bits(i, 21, 10)) << size);
+    }
+    case Op::LDST_imm9: {
+        unsigned size = bits(i, 31, 30), opc = bits(i, 23, 22), mode = bits(i, 11, 10);
+        if (opc > 1 || mode == 2) break;  // sign-extending, PRFUM, unprivileged: generic
+        int64_t off = sext(bits(i, 20, 12), 9);
+        bool load = opc == 1;
+        if (mode == 0) return set(ldst_off_for(size, load), off);
+        bool post = mode == 1;
+        switch (size) {
+        case 0: return set(wb_for<1>(load, post), off);
+        case 1: return set(wb_for<2>(load, post), off);
+        case 2: return set(wb_for<4>(load, post), off);
+        default: return set(wb_for<8>(load, post), off);
+        }
+    }
+    case Op::LDST_reg: {
+        unsigned size = bits(i, 31, 30), opc = bits(i, 23, 22), option = bits(i, 15, 13);
+        if (opc > 1 || (option != 3 && option != 7)) break;  // 64-bit index only
+        unsigned shift = bit(i, 12) ? size : 0;
+        switch (size) {
+        case 0: return set(reg_for<1>(opc == 1), 0, shift);
+        case 1: return set(reg_for<2>(opc == 1), 0, shift);
+        case 2: return set(reg_for<4>(opc == 1), 0, shift);
+        default: return set(reg_for<8>(opc == 1), 0, shift);
+        }
+    }
+    case Op::LDST_pair: {
+        unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23);
+        bool load = bit(i, 22);
+        if (opc != 2 || mode < 1 || mode > 3) break;  // X registers, post/offset/pre only
+        int64_t off = sext(bits(i, 21, 15), 7) << 3;
+        rm = bits(i, 14, 10);  // Rt2
+        Handler h;
+        if (load)
+            h = mode == 1 ? &ldst_pair_x<true, 1> : mode == 2 ? &ldst_pair_x<true, 2> : &ldst_pair_x<true, 3>;
+        else
+            h = mode == 1 ? &ldst_pair_x<false, 1> : mode == 2 ? &ldst_pair_x<false, 2> : &ldst_pair_x<false, 3>;
+        return set(h, off);
+    }
+    default: break;
+    }
+    return d;
+}
+
+}  // namespace armvm
