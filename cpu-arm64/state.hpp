@@ -21,7 +21,8 @@ struct CpuState {
     bool pan = false;           // PSTATE.PAN (FEAT_PAN)
 
     // EL1 system registers.
-    uint64_t sctlr_el1 = 0x30d00800;  // RES1 bits; MMU off
+    // MMU off; SA, SA0, nTWI, nTWE and the RES1 bits set: QEMU's reset value.
+    uint64_t sctlr_el1 = 0x00c50838;
     uint64_t vbar_el1 = 0;
     uint64_t elr_el1 = 0;
     uint64_t spsr_el1 = 0;

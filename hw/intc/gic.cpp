@@ -342,8 +342,8 @@ bool Gic::icc_access(unsigned cpu, uint32_t key, bool write, uint64_t& v) {
     if (version_ != 3 || cpu >= ncpus_) return false;
     CpuIf& ci = cpus_[cpu];
     switch (key) {
-    case icc(4, 6, 0):  // ICC_PMR_EL1
-        if (write) ci.pmr = v & 0xff; else v = ci.pmr;
+    case icc(4, 6, 0):  // ICC_PMR_EL1: 5 priority bits, as QEMU's GICv3 CPU interface
+        if (write) ci.pmr = v & 0xf8; else v = ci.pmr;
         break;
     case icc(12, 12, 0):  // ICC_IAR1_EL1
         if (write) return false;
@@ -359,12 +359,12 @@ bool Gic::icc_access(unsigned cpu, uint32_t key, bool write, uint64_t& v) {
         v = highest_pending(cpu, prio);
         return true;
     }
-    case icc(12, 12, 3):  // ICC_BPR1_EL1
-        if (write) ci.abpr = v & 7; else v = ci.abpr;
+    case icc(12, 12, 3):  // ICC_BPR1_EL1: at least 3 with 5 priority bits
+        if (write) ci.abpr = std::max<unsigned>(v & 7, 3); else v = std::max<unsigned>(ci.abpr, 3);
         break;
-    case icc(12, 12, 4):  // ICC_CTLR_EL1: EOImode (bit 1) -> ci.ctlr bit 9; PRIbits 7, IDbits 16
+    case icc(12, 12, 4):  // ICC_CTLR_EL1: EOImode (bit 1) -> ci.ctlr bit 9; A3V, PRIbits 4 (5 bits), IDbits 16
         if (write) ci.ctlr = (ci.ctlr & ~(1u << 9)) | ((v & 2) ? 1u << 9 : 0);
-        else v = ((ci.ctlr >> 9) & 1) << 1 | (7u << 8);
+        else v = ((ci.ctlr >> 9) & 1) << 1 | (4u << 8) | (1u << 15);
         break;
     case icc(12, 12, 5):  // ICC_SRE_EL1: system registers always on (SRE, DFB, DIB)
         if (!write) v = 7;
