@@ -112,9 +112,10 @@ void Cpu::invalidate_code_page(uint64_t pa_page) {
     events_ |= kEvFlush;  // the running block may be gone: leave it
 }
 
-void exec_fetch_abort(Cpu& c, const DecodedInsn&) {
+bool exec_fetch_abort(Cpu& c, const DecodedInsn& d) {
     // Synchronous external abort on instruction fetch (IFSC 0b010000).
-    c.raise(c.s.el == 0 ? Ec::InsnAbortLower : Ec::InsnAbortSame, 0x10, false, c.s.pc, true);
+    c.raise(c.s.el == 0 ? Ec::InsnAbortLower : Ec::InsnAbortSame, 0x10, false, c.pc_of(d), true);
+    return true;
 }
 
 const Block* Cpu::fetch_block() {
@@ -160,6 +161,7 @@ const Block& Cpu::decode_block(uint64_t pa) {
         uint32_t insn = static_cast<uint32_t>(raw);
         last = a64::decode(insn);
         b.insns.push_back(translate_insn(insn, last));
+        b.insns.back().pcoff = static_cast<uint16_t>(4 * i);
         if (ends_block(last) || ((a + 4) & ~kPageMask) == 0) break;  // never cross a page
     }
     b.ends_in_branch = is_branch(last);
@@ -512,12 +514,10 @@ Cpu::Stop Cpu::run(uint64_t budget) {
             uint64_t len = b->n;
             cur_block_len_ = len;
             const DecodedInsn* end = first + (len <= budget - done ? len : budget - done);
+            block_va_ = s.pc;
             const DecodedInsn* d = first;
-            for (; d != end; ++d) {
-                d->handler(*this, *d);
-                if (events_) break;
-                s.pc += 4;
-            }
+            while (d != end && !d->handler(*this, *d)) ++d;
+            s.pc = block_va_ + 4 * static_cast<uint64_t>(d - first);  // the stopping (or next) instruction
             // An instruction that raised a synchronous exception did not retire.
             bool faulted = events_ & kEvException;
             uint64_t n = static_cast<uint64_t>(d - first) + (d != end && !faulted ? 1 : 0);

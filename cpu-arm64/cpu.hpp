@@ -48,7 +48,10 @@ public:
 class Cpu;
 class CpuCluster;
 struct DecodedInsn;
-using Handler = void (*)(Cpu&, const DecodedInsn&);
+// Returns true if the instruction did more than fall through (branch,
+// exception, WFI, ...: Cpu::has_events()); handlers that never do return
+// false, so the run loop tests a register, not memory.
+using Handler = bool (*)(Cpu&, const DecodedInsn&);
 
 // An instruction decoded once: its handler and, for the specialised
 // handlers of frequent instructions (translate/fast.cpp), its operands
@@ -59,7 +62,8 @@ struct DecodedInsn {
     uint8_t rd = 0, rn = 0, rm = 0, aux = 0;
     int64_t imm = 0;
     // A compare fused with the B.cond after it: its condition and offset.
-    uint32_t cond2 = 0;
+    uint16_t cond2 = 0;
+    uint16_t pcoff = 0;  // offset of the instruction in its block (PC = block VA + pcoff)
     int32_t imm2 = 0;
 };
 
@@ -179,6 +183,12 @@ public:
     void set_x_or_sp(unsigned r, uint64_t v) {
         if (r == 31) set_sp(v); else s.x[r] = v;
     }
+
+    // The PC of the instruction `d` while a block runs (s.pc is only
+    // brought up to date at block ends, exceptions and generic handlers).
+    uint64_t pc_of(const DecodedInsn& d) const { return block_va_ + d.pcoff; }
+    bool has_events() const { return events_ != 0; }
+    void set_pc_for(const DecodedInsn& d) { s.pc = block_va_ + d.pcoff; }
 
     void branch_to(uint64_t target) {
         next_pc_ = target;
@@ -317,6 +327,7 @@ private:
 
     static constexpr size_t kJmpCache = 4096;
     uint64_t link_gen_ = 0;  // Block::Link validity
+    uint64_t block_va_ = 0;  // VA of the running block
 
     // What the current instruction did besides falling through: checked
     // once per instruction by run().
@@ -399,6 +410,6 @@ DecodedInsn translate_insn(uint32_t insn, a64::Op op);
 // together); false if `cmp` has no fused form.
 bool fuse_compare_branch(DecodedInsn& cmp, const DecodedInsn& bcond);
 // Stands in a block for an instruction that could not be fetched.
-void exec_fetch_abort(Cpu& c, const DecodedInsn&);
+bool exec_fetch_abort(Cpu& c, const DecodedInsn&);
 
 }  // namespace armvm

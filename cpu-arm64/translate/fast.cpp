@@ -12,26 +12,28 @@ namespace armvm::a64 {
 
 namespace {
 
-// ---- data processing
+// ---- data processing (never anything but fall through: return false)
 
 template <bool Is64, bool Sub>
-void add_imm(Cpu& c, const DecodedInsn& d) {
+bool add_imm(Cpu& c, const DecodedInsn& d) {
     uint64_t v = c.x_or_sp(d.rn);
     v = Sub ? v - static_cast<uint64_t>(d.imm) : v + static_cast<uint64_t>(d.imm);
     c.set_x_or_sp(d.rd, Is64 ? v : static_cast<uint32_t>(v));
+    return false;
 }
 
 template <bool Is64, bool Sub>
-void adds_imm(Cpu& c, const DecodedInsn& d) {
+bool adds_imm(Cpu& c, const DecodedInsn& d) {
     uint64_t op = static_cast<uint64_t>(d.imm);
     auto r = Sub ? add_with_carry(c.x_or_sp(d.rn), ~op, true, Is64) : add_with_carry(c.x_or_sp(d.rn), op, false, Is64);
     c.s.nzcv = r.nzcv;
     c.set_x(d.rd, r.value & mask_for(Is64));
+    return false;
 }
 
 // ADD/SUB/ADDS/SUBS (shifted register) with LSL #aux.
 template <bool Is64, bool Sub, bool Flags>
-void add_reg(Cpu& c, const DecodedInsn& d) {
+bool add_reg(Cpu& c, const DecodedInsn& d) {
     uint64_t op1 = c.x(d.rn), op2 = (c.x(d.rm) << d.aux) & mask_for(Is64);
     if (Flags) {
         auto r = Sub ? add_with_carry(op1, ~op2, true, Is64) : add_with_carry(op1, op2, false, Is64);
@@ -41,11 +43,12 @@ void add_reg(Cpu& c, const DecodedInsn& d) {
         uint64_t v = Sub ? op1 - op2 : op1 + op2;
         c.set_x(d.rd, v & mask_for(Is64));
     }
+    return false;
 }
 
 // AND/ORR/EOR/ANDS (immediate), the bit mask precomputed.
 template <bool Is64, unsigned Opc>
-void logical_imm(Cpu& c, const DecodedInsn& d) {
+bool logical_imm(Cpu& c, const DecodedInsn& d) {
     uint64_t op1 = c.x(d.rn), imm = static_cast<uint64_t>(d.imm), r;
     if (Opc == 1)
         r = op1 | imm;
@@ -60,11 +63,12 @@ void logical_imm(Cpu& c, const DecodedInsn& d) {
     } else {
         c.set_x_or_sp(d.rd, r);
     }
+    return false;
 }
 
 // AND/ORR/EOR/ANDS (shifted register, LSL #aux, not inverted).
 template <bool Is64, unsigned Opc>
-void logical_reg(Cpu& c, const DecodedInsn& d) {
+bool logical_reg(Cpu& c, const DecodedInsn& d) {
     uint64_t op1 = c.x(d.rn), op2 = (c.x(d.rm) << d.aux) & mask_for(Is64), r;
     if (Opc == 1)
         r = op1 | op2;
@@ -75,46 +79,63 @@ void logical_reg(Cpu& c, const DecodedInsn& d) {
     r &= mask_for(Is64);
     if (Opc == 3) c.s.nzcv = nz_flags(r, Is64);
     c.set_x(d.rd, r);
+    return false;
 }
 
-void mov_const(Cpu& c, const DecodedInsn& d) { c.set_x(d.rd, static_cast<uint64_t>(d.imm)); }
+bool mov_const(Cpu& c, const DecodedInsn& d) {
+    c.set_x(d.rd, static_cast<uint64_t>(d.imm));
+    return false;
+}
 
-// UBFM as LSR/LSL/UBFX (and SBFM as ASR/SBFX): masks precomputed in imm
-// (wmask) and the high half of... kept simple: the shifts only.
+// UBFM in its LSR and LSL forms.
 template <bool Is64>
-void lsr_imm(Cpu& c, const DecodedInsn& d) {
+bool lsr_imm(Cpu& c, const DecodedInsn& d) {
     c.set_x(d.rd, (c.x(d.rn) & mask_for(Is64)) >> d.aux);
+    return false;
 }
 template <bool Is64>
-void lsl_imm(Cpu& c, const DecodedInsn& d) {
+bool lsl_imm(Cpu& c, const DecodedInsn& d) {
     c.set_x(d.rd, (c.x(d.rn) << d.aux) & mask_for(Is64));
+    return false;
 }
 
-// ---- branches
+// ---- branches (the PC is the block's VA + the instruction's offset)
 
-void b_cond(Cpu& c, const DecodedInsn& d) {
-    if (condition_holds(d.aux, c.s.nzcv)) c.branch_to(c.s.pc + static_cast<uint64_t>(d.imm));
+bool b_cond(Cpu& c, const DecodedInsn& d) {
+    if (!condition_holds(d.aux, c.s.nzcv)) return false;
+    c.branch_to(c.pc_of(d) + static_cast<uint64_t>(d.imm));
+    return true;
 }
 
 template <bool Is64, bool NonZero>
-void cbz(Cpu& c, const DecodedInsn& d) {
+bool cbz(Cpu& c, const DecodedInsn& d) {
     uint64_t v = c.x(d.rd) & mask_for(Is64);
-    if ((v != 0) == NonZero) c.branch_to(c.s.pc + static_cast<uint64_t>(d.imm));
+    if ((v != 0) != NonZero) return false;
+    c.branch_to(c.pc_of(d) + static_cast<uint64_t>(d.imm));
+    return true;
 }
 
-void b_imm(Cpu& c, const DecodedInsn& d) { c.branch_to(c.s.pc + static_cast<uint64_t>(d.imm)); }
-
-void bl_imm(Cpu& c, const DecodedInsn& d) {
-    c.set_x(30, c.s.pc + 4);
-    c.branch_to(c.s.pc + static_cast<uint64_t>(d.imm));
+bool b_imm(Cpu& c, const DecodedInsn& d) {
+    c.branch_to(c.pc_of(d) + static_cast<uint64_t>(d.imm));
+    return true;
 }
 
-void ret(Cpu& c, const DecodedInsn& d) { c.branch_to(c.x(d.rn)); }
+bool bl_imm(Cpu& c, const DecodedInsn& d) {
+    c.set_x(30, c.pc_of(d) + 4);
+    c.branch_to(c.pc_of(d) + static_cast<uint64_t>(d.imm));
+    return true;
+}
 
-// ---- loads and stores of one register: Size bytes, zero-extended
+bool ret(Cpu& c, const DecodedInsn& d) {
+    c.branch_to(c.x(d.rn));
+    return true;
+}
+
+// ---- loads and stores of one register: Size bytes, zero-extended. An
+// abort, or a store into a page of decoded code, is an event.
 
 template <unsigned Size, bool Load>
-void ldst_off(Cpu& c, const DecodedInsn& d) {
+bool ldst_off(Cpu& c, const DecodedInsn& d) {
     uint64_t addr = c.x_or_sp(d.rn) + static_cast<uint64_t>(d.imm);
     if (Load) {
         uint64_t v;
@@ -122,25 +143,29 @@ void ldst_off(Cpu& c, const DecodedInsn& d) {
     } else {
         c.store(addr, Size, c.x(d.rd));
     }
+    return c.has_events();
 }
 
 template <unsigned Size, bool Load, bool Post>
-void ldst_wb(Cpu& c, const DecodedInsn& d) {
-    uint64_t base = c.x_or_sp(d.rn);
-    uint64_t addr = Post ? base : base + static_cast<uint64_t>(d.imm);
+bool ldst_wb(Cpu& c, const DecodedInsn& d) {
+    uint8_t rd = d.rd, rn = d.rn;  // (d's block may be dropped by the store)
+    int64_t imm = d.imm;
+    uint64_t base = c.x_or_sp(rn);
+    uint64_t addr = Post ? base : base + static_cast<uint64_t>(imm);
     if (Load) {
         uint64_t v;
-        if (!c.load(addr, Size, v)) return;
-        c.set_x(d.rd, v);
-    } else if (!c.store(addr, Size, c.x(d.rd))) {
-        return;
+        if (!c.load(addr, Size, v)) return true;
+        c.set_x(rd, v);
+    } else if (!c.store(addr, Size, c.x(rd))) {
+        return true;
     }
-    c.set_x_or_sp(d.rn, base + static_cast<uint64_t>(d.imm));
+    c.set_x_or_sp(rn, base + static_cast<uint64_t>(imm));
+    return c.has_events();
 }
 
 // Register offset, LSL #aux (UXTX/SXTX of a 64-bit index).
 template <unsigned Size, bool Load>
-void ldst_reg(Cpu& c, const DecodedInsn& d) {
+bool ldst_reg(Cpu& c, const DecodedInsn& d) {
     uint64_t addr = c.x_or_sp(d.rn) + (c.x(d.rm) << d.aux);
     if (Load) {
         uint64_t v;
@@ -148,22 +173,26 @@ void ldst_reg(Cpu& c, const DecodedInsn& d) {
     } else {
         c.store(addr, Size, c.x(d.rd));
     }
+    return c.has_events();
 }
 
 // LDP/STP of X registers: Mode 1 post-index, 2 offset, 3 pre-index.
 template <bool Load, unsigned Mode>
-void ldst_pair_x(Cpu& c, const DecodedInsn& d) {
-    uint64_t base = c.x_or_sp(d.rn);
-    uint64_t addr = Mode == 1 ? base : base + static_cast<uint64_t>(d.imm);
+bool ldst_pair_x(Cpu& c, const DecodedInsn& d) {
+    uint8_t rt = d.rd, rt2 = d.rm, rn = d.rn;
+    int64_t imm = d.imm;
+    uint64_t base = c.x_or_sp(rn);
+    uint64_t addr = Mode == 1 ? base : base + static_cast<uint64_t>(imm);
     if (Load) {
         uint64_t a, b;
-        if (!c.load(addr, 8, a) || !c.load(addr + 8, 8, b)) return;
-        c.set_x(d.rd, a);
-        c.set_x(d.rm, b);
-    } else if (!c.store(addr, 8, c.x(d.rd)) || !c.store(addr + 8, 8, c.x(d.rm))) {
-        return;
+        if (!c.load(addr, 8, a) || !c.load(addr + 8, 8, b)) return true;
+        c.set_x(rt, a);
+        c.set_x(rt2, b);
+    } else if (!c.store(addr, 8, c.x(rt)) || !c.store(addr + 8, 8, c.x(rt2))) {
+        return true;
     }
-    if (Mode != 2) c.set_x_or_sp(d.rn, base + static_cast<uint64_t>(d.imm));
+    if (Mode != 2) c.set_x_or_sp(rn, base + static_cast<uint64_t>(imm));
+    return c.has_events();
 }
 
 template <unsigned Size, bool Load>
@@ -193,11 +222,12 @@ Handler reg_for(bool load) {
 
 // CMP/CMN/TST + B.cond: the compare, then the branch of the instruction
 // after it (PC + 4), both in one dispatch.
-template <void (*F)(Cpu&, const DecodedInsn&)>
-void fused_bcond(Cpu& c, const DecodedInsn& d) {
+template <bool (*F)(Cpu&, const DecodedInsn&)>
+bool fused_bcond(Cpu& c, const DecodedInsn& d) {
     F(c, d);
-    uint64_t pc = c.s.pc + 4;
+    uint64_t pc = c.pc_of(d) + 4;
     c.branch_to(condition_holds(d.cond2, c.s.nzcv) ? pc + static_cast<uint64_t>(static_cast<int64_t>(d.imm2)) : pc + 4);
+    return true;
 }
 
 struct FusePair {

@@ -189,10 +189,12 @@ void exec_Unallocated(Cpu& c, uint32_t) { c.undefined(); }
 namespace armvm {
 
 namespace {
-// The generic executors take the instruction word.
+// The generic executors take the instruction word and see the PC in s.pc.
 template <void (*F)(Cpu&, uint32_t)>
-void generic(Cpu& c, const DecodedInsn& d) {
+bool generic(Cpu& c, const DecodedInsn& d) {
+    c.set_pc_for(d);
     F(c, d.insn);
+    return c.has_events();
 }
 }  // namespace
 
