@@ -251,3 +251,76 @@ TEST_CASE("cpu: ID registers advertise what is implemented", "[cpu][idregs]") {
     CHECK(id_regs_for("cortex-a72", true).midr == 0x410fd083);
     CHECK(id_regs_for("neoverse-n1", true).midr == 0x414fd0c1);
 }
+
+TEST_CASE("cpu: one instruction of every integer group, registers, flags and memory", "[cpu]") {
+    // Encodings from aarch64-linux-gnu-as; expected values worked out by
+    // hand (x0 = 0xf0f0000012345678, x5 = 3, SP = 0x8000).
+    FakeBus bus;
+    bus.put(0x1000, {0x91004001,    // add x1, x0, #0x10
+                     0x31000402,    // adds w2, w0, #1
+                     0x8b000803,    // add x3, x0, x0, lsl #2
+                     0xcb254404,    // sub x4, x0, w5, uxtw #1
+                     0xba000006,    // adcs x6, x0, x0
+                     0xfa451804,    // ccmp x0, #5, #4, ne
+                     0x9a850407,    // csinc x7, x0, x5, eq
+                     0x5ac00008,    // rbit w8, w0
+                     0xdac01009,    // clz x9, x0
+                     0xdac00c0a,    // rev x10, x0
+                     0x9ac5080b,    // udiv x11, x0, x5
+                     0x9ac5200c,    // lsl x12, x0, x5
+                     0x9b05000d,    // madd x13, x0, x5, x0
+                     0x9bc07c0e,    // umulh x14, x0, x0
+                     0x92781c0f,    // and x15, x0, #0xff00
+                     0xcac51010,    // eor x16, x0, x5, ror #4
+                     0xf2b7ddf1,    // movk x17, #0xbeef, lsl #16
+                     0xd3442c12,    // ubfx x18, x0, #4, #8
+                     0x93482c13,    // sbfx x19, x0, #8, #4
+                     0x93c54014,    // extr x20, x0, x5, #16
+                     0x10000015,    // adr x21, .
+                     0x58000056,    // ldr x22, .+8
+                     0xa9bf17e0,    // stp x0, x5, [sp, #-16]!
+                     0xa8c163f7,    // ldp x23, x24, [sp], #16
+                     0xb81f83e0,    // stur w0, [sp, #-8]
+                     0x389f83f9,    // ldursb x25, [sp, #-8]
+                     0x785f93fa,    // ldurh w26, [sp, #-7]
+                     0xd4200000});  // brk #0
+    Cpu cpu(bus);
+    cpu.stop_on_exception = true;
+    cpu.s.x[0] = 0xf0f0000012345678;
+    cpu.s.x[5] = 3;
+    cpu.s.sp_el1 = 0x8000;
+    cpu.s.pc = 0x1000;
+    REQUIRE(cpu.run(100) == Cpu::Stop::Exception);
+    CHECK(cpu.last_ec == Ec::Brk64);
+    const uint64_t* x = cpu.s.x;
+    CHECK(x[1] == 0xf0f0000012345688);
+    CHECK(x[2] == 0x12345679);
+    CHECK(x[3] == 0xb4b000005b05b058);
+    CHECK(x[4] == 0xf0f0000012345672);
+    CHECK(x[6] == 0xe1e000002468acf0);
+    CHECK(cpu.s.nzcv == (kN | kC));  // from CCMP x0, #5 (NE held after ADCS)
+    CHECK(x[7] == 4);
+    CHECK(x[8] == 0x1e6a2c48);
+    CHECK(x[9] == 0);
+    CHECK(x[10] == 0x785634120000f0f0);
+    CHECK(x[11] == 0x5050000006117228);
+    CHECK(x[12] == 0x8780000091a2b3c0);
+    CHECK(x[13] == 0xc3c0000048d159e0);
+    CHECK(x[14] == 0xe2c2e10022444443);
+    CHECK(x[15] == 0x5600);
+    CHECK(x[16] == 0xc0f0000012345678);
+    CHECK(x[17] == 0xbeef0000);
+    CHECK(x[18] == 0x67);
+    CHECK(x[19] == 6);
+    CHECK(x[20] == 0x5678000000000000);
+    CHECK(x[21] == 0x1050);
+    CHECK(x[22] == 0xb81f83e0a8c163f7);  // the LDP and STUR words
+    CHECK(x[23] == 0xf0f0000012345678);
+    CHECK(x[24] == 3);
+    CHECK(cpu.s.sp_el1 == 0x8000);
+    CHECK(x[25] == 0x78);
+    CHECK(x[26] == 0x3456);
+    uint64_t mem;
+    bus.read(0x8000 - 16, 8, mem);
+    CHECK(mem == 0xf0f0000012345678);  // STP's first register, below SP
+}
