@@ -44,7 +44,8 @@ void lane_loop(Lane& lane) {
         // earliest timer deadline of a vCPU waiting in WFI.
         uint64_t deadline = UINT64_MAX;
         for (Vcpu* v : lane.vcpus)
-            if (v->want_run_ && v->wfi_) deadline = std::min(deadline, v->cpu_.timer_deadline_ns());
+            if (v->want_run_ && v->wfi_)
+                deadline = std::min({deadline, v->cpu_.timer_deadline_ns(), v->cpu_.wfe_deadline_ns()});
         auto pred = [&] { return lane.stop || lane.gen != gen; };
         if (deadline == UINT64_MAX) {
             lane.cv.wait(lk, pred);
@@ -81,7 +82,9 @@ bool Vcpu::turn(std::unique_lock<std::mutex>& lk) {
         lk.unlock();
         update_timers();
         lk.lock();
-        if (!cpu_.irq_line.load() && !timer_levels_) return false;
+        // A WFE also ends with an event or its event-stream tick.
+        bool wfe_over = cpu_.in_wfe() && (cpu_.event_pending() || mono_ns() >= cpu_.wfe_deadline_ns());
+        if (!cpu_.irq_line.load() && !timer_levels_ && !wfe_over) return false;
         wfi_ = false;
     }
     lane_->exit_request.store(false);
@@ -110,6 +113,7 @@ Vcpu::Vcpu(unsigned index, Bus& bus, std::mutex& bql, std::string thread_name, s
     if (lane_->name.empty()) lane_->name = std::move(thread_name);
     lane_->vcpus.push_back(this);
     cpu_.exit_request = &lane_->exit_request;
+    cpu_.wake_hook = [this] { wake(); };
 }
 
 Vcpu::~Vcpu() {

@@ -367,7 +367,10 @@ bool Cpu::exclusive_store(uint64_t va, unsigned size, uint64_t expected, uint64_
     if (!ram) leave_guest();
     bool ok = bus_.cmpxchg(pa, size, expected, value, swapped, expected_hi, value_hi);
     if (!ram) enter_guest();
-    if (ok) return swapped;
+    if (ok) {
+        if (swapped) signal_waiters();  // as the monitors of CPUs waiting in WFE would
+        return swapped;
+    }
     raise(s.el == 0 ? Ec::DataAbortLower : Ec::DataAbortSame, 0x10 | (1u << 6), false, va, true);
     return false;
 }
@@ -469,6 +472,45 @@ uint64_t Cpu::counter_now() {
     return ns / 16;  // 62.5 MHz
 }
 
+// ---- WFE and events
+
+void Cpu::wfe() {
+    if (event_.exchange(false)) return;
+    // Sleep until an event or the next event-stream tick: CNTKCTL_EL1.EVNTEN
+    // (bit 2) makes an event each time bit EVNTI (bits [7:4]) of the
+    // virtual count turns 0 -> 1 (EVNTDIR, bit 3, clear) or 1 -> 0.
+    wfe_deadline_ns_ = UINT64_MAX;
+    if (s.cntkctl_el1 & 4) {
+        unsigned bit = (s.cntkctl_el1 >> 4) & 0xf;
+        uint64_t period = 2ull << bit, now = counter_now();
+        uint64_t phase = (s.cntkctl_el1 & 8) ? 0 : period / 2;  // where the chosen edge falls
+        uint64_t next = now - (now % period) + phase;
+        if (next <= now) next += period;
+        wfe_deadline_ns_ = next * 16;
+    }
+    if (!in_wfe_) {
+        in_wfe_ = true;
+        cluster_->wfe_waiters.fetch_add(1);
+    }
+    events_ |= kEvWfi;
+}
+
+void Cpu::sev() {
+    for (Cpu* c : cluster_->cpus()) {
+        c->event_.store(true);
+        if (c != this && c->wake_hook) c->wake_hook();
+    }
+}
+
+void Cpu::signal_waiters() {
+    if (cluster_->wfe_waiters.load(std::memory_order_relaxed) == 0) return;
+    for (Cpu* c : cluster_->cpus()) {
+        if (c == this) continue;
+        c->event_.store(true);
+        if (c->wake_hook) c->wake_hook();
+    }
+}
+
 // ---- the interpreter loop
 
 Cpu::Stop Cpu::run(uint64_t budget) {
@@ -477,6 +519,11 @@ Cpu::Stop Cpu::run(uint64_t budget) {
         explicit InGuest(Cpu& cpu) : c(cpu) { c.enter_guest(); }
         ~InGuest() { c.leave_guest(); }
     } in_guest(*this);
+    if (in_wfe_) {  // back from WFE
+        in_wfe_ = false;
+        wfe_deadline_ns_ = UINT64_MAX;
+        cluster_->wfe_waiters.fetch_sub(1);
+    }
     uint64_t done = 0;
     Block::Link* link = nullptr;  // where to remember the block that comes next
     while (done < budget) {

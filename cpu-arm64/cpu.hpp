@@ -118,6 +118,8 @@ public:
     bool has_pan() const { return ((ids.id_aa64mmfr1 >> 20) & 0xf) != 0; }
     bool has_lse() const { return ((ids.id_aa64isar0 >> 20) & 0xf) >= 2; }
 
+    // Wfi also stands for a WFE that found no event: the caller sleeps
+    // until an interrupt, a wake, or wfe_deadline_ns().
     enum class Stop { Budget, Exception, Wfi };
     // Runs at most `budget` instructions.
     Stop run(uint64_t budget);
@@ -246,6 +248,24 @@ public:
     void tlb_maintenance(const RemoteOp& op, bool broadcast);
 
     void request_wfi() { events_ |= kEvWfi; }
+    // WFE (ARM ARM D1.16): returns at once, clearing it, if the event
+    // register is set; otherwise the CPU sleeps like WFI, until an event
+    // (SEV from any CPU, a store-release or store-exclusive by another CPU
+    // while this one waits — standing in for the global monitor's event —
+    // an interrupt) or the next tick of the generic timer's event stream.
+    void wfe();
+    void sev();   // SEV: the event register of every CPU of the cluster
+    void sevl() { event_.store(true); }
+    // Called after a store-release or a store-exclusive: wakes CPUs waiting
+    // in WFE (cheap when none is).
+    void signal_waiters();
+    // Host CLOCK_MONOTONIC ns by which a CPU stopped in WFE resumes
+    // (UINT64_MAX: it was a WFI, or no event stream bounds it).
+    uint64_t wfe_deadline_ns() const { return wfe_deadline_ns_; }
+    bool event_pending() const { return event_.load(); }
+    bool in_wfe() const { return in_wfe_; }
+    // Set by the vCPU layer: makes a sleeping CPU look at its state again.
+    std::function<void()> wake_hook;
     // Instructions retired so far, including those of the running block
     // before the current (block-ending) instruction.
     uint64_t insns_retired() const { return insn_count + (cur_block_len_ ? cur_block_len_ - 1 : 0); }
@@ -327,6 +347,9 @@ private:
 
     static constexpr size_t kJmpCache = 4096;
     uint64_t link_gen_ = 0;  // Block::Link validity
+    std::atomic<bool> event_{false};  // the event register (WFE/SEV)
+    bool in_wfe_ = false;             // counted in the cluster's wfe_waiters
+    uint64_t wfe_deadline_ns_ = UINT64_MAX;
     uint64_t block_va_ = 0;  // VA of the running block
 
     // What the current instruction did besides falling through: checked
@@ -392,6 +415,7 @@ public:
     void clear() {
         for (size_t i = 0; i < words_; ++i) code_[i].store(0);
     }
+    std::atomic<int> wfe_waiters{0};  // CPUs asleep in WFE
 
 private:
     std::vector<Cpu*> cpus_;

@@ -208,8 +208,8 @@ void exec_LDST_excl(Cpu& c, uint32_t i) {
         if (load) {
             uint64_t v;
             if (c.load(addr, bytes, v)) c.set_x(rt, v);
-        } else {
-            c.store(addr, bytes, c.x(rt));
+        } else if (c.store(addr, bytes, c.x(rt))) {
+            c.signal_waiters();  // a release (unlock): wake CPUs waiting in WFE
         }
         return;
     }

@@ -65,13 +65,18 @@ void exec_HLT(Cpu& c, uint32_t) { c.undefined(); }  // no external debug
 
 void exec_HINT(Cpu& c, uint32_t i) {
     unsigned op = bits(i, 11, 5);
-    if (op != 2 && op != 3) return;  // NOP, YIELD, SEV(L) and the rest: no-ops here
+    if (op == 4) return c.sev();
+    if (op == 5) return c.sevl();
+    if (op != 2 && op != 3) return;  // NOP, YIELD and the rest: no-ops here
     // WFE (2) and WFI (3) at EL0 trap to EL1 unless SCTLR_EL1.nTWE/nTWI:
     // ISS CV = 1, COND = 0b1110, TI = 1 for WFE.
     bool wfe = op == 2;
     if (c.s.el == 0 && !((c.s.sctlr_el1 >> (wfe ? 18 : 16)) & 1))
         return c.raise(Ec::Wfx, (1u << 24) | (0xeu << 20) | (wfe ? 1u : 0u));
-    if (!wfe) c.request_wfi();  // (WFE: an event is always pending here, as SEV is a no-op)
+    if (wfe)
+        c.wfe();
+    else
+        c.request_wfi();
 }
 
 void exec_CLREX(Cpu& c, uint32_t) { c.s.excl_valid = false; }

@@ -78,6 +78,8 @@ CASES += [
     ("atomics", ["-cpu", "max", "-smp", "4", "-accel", "tcg,thread=single"]),
     ("ipi3", ["-cpu", "max", "-smp", "4", "-M", "virt,gic-version=3", "-accel", "tcg,thread=single"]),
     ("timer", ["-cpu", "cortex-a57", "-smp", "2", "-accel", "tcg,thread=single"]),
+    ("wfe", ["-cpu", "cortex-a57", "-smp", "2"]),
+    ("wfe", ["-cpu", "max", "-smp", "2", "-accel", "tcg,thread=single"]),
     ("spi", ["-cpu", "cortex-a57"]),
     ("spi", ["-cpu", "cortex-a72", "-M", "virt,gic-version=3"]),
     ("el", ["-cpu", "cortex-a57"]),
