@@ -200,6 +200,15 @@ public:
     // `preferred_next`: ELR is the next instruction (SVC, HVC, SMC).
     void raise(Ec ec, uint32_t iss, bool preferred_next = false, uint64_t far = 0, bool far_valid = false);
     void undefined() { raise(Ec::Unknown, 0); }
+    // FP/AdvSIMD access as CPACR_EL1.FPEN allows (0b11 everywhere, 0b01
+    // at EL1 only); otherwise raises the access trap (EC 0x07, ISS CV = 1,
+    // COND = 0b1110, as QEMU reports it) and returns false.
+    bool fp_enabled() {
+        unsigned fpen = (s.cpacr_el1 >> 20) & 3;
+        if (fpen == 3 || (fpen == 1 && s.el == 1)) return true;
+        raise(Ec::FpAccess, (1u << 24) | (0xeu << 20));
+        return false;
+    }
     // A trapped MRS/MSR (EC 0x18) of the current instruction.
     void trap_sysreg(uint32_t insn);
     bool exception_pending() const { return events_ & kEvException; }

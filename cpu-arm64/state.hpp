@@ -15,6 +15,10 @@ struct CpuState {
     uint64_t sp_el1 = 0;
     uint64_t pc = 0;
     uint32_t nzcv = 0;
+    // FP/AdvSIMD (the FP/SIMD issue): V0..V31 as two little-endian halves
+    // each, FPCR and FPSR.
+    alignas(16) uint64_t v[32][2] = {};
+    uint32_t fpcr = 0, fpsr = 0;
     unsigned el = 1;            // current exception level
     bool spsel = true;          // PSTATE.SP: use SP_ELx
     uint32_t daif = 0x3c0;      // D, A, I, F mask bits at [9:6]

@@ -16,6 +16,12 @@ SysRegAccess daif_access(const Cpu& c, bool) {
     return (c.s.sctlr_el1 >> 9) & 1 ? SysRegAccess::Ok : SysRegAccess::Trap;  // SCTLR_EL1.UMA
 }
 
+// FPCR/FPSR: EL0 and EL1, subject to CPACR_EL1.FPEN.
+SysRegAccess fp_reg_access(const Cpu& c, bool) {
+    unsigned fpen = (c.s.cpacr_el1 >> 20) & 3;
+    return fpen == 3 || (fpen == 1 && c.s.el == 1) ? SysRegAccess::Ok : SysRegAccess::FpTrap;
+}
+
 SysRegAccess pan_access(const Cpu& c, bool) {
     if (!c.has_pan() || c.s.el == 0) return SysRegAccess::Undefined;
     return SysRegAccess::Ok;
@@ -51,6 +57,15 @@ constexpr SysRegDesc kRegs[] = {
          c.s.pan = (v >> 22) & 1;
          c.mode_changed();
      }},
+    // FPCR: AHP, DN, FZ, RMode, and Stride/Len kept as QEMU keeps them (no
+    // FP16 yet; trapped FP exceptions are not implemented, so their
+    // enables read as zero, as QEMU's).
+    {sysreg_key(3, 3, 4, 4, 0), "FPCR", fp_reg_access,
+     [](Cpu& c, uint64_t& v) { v = c.s.fpcr; return true; },
+     [](Cpu& c, uint64_t v) { c.s.fpcr = static_cast<uint32_t>(v) & 0x07f70000u; }},
+    {sysreg_key(3, 3, 4, 4, 1), "FPSR", fp_reg_access,
+     [](Cpu& c, uint64_t& v) { v = c.s.fpsr; return true; },
+     [](Cpu& c, uint64_t v) { c.s.fpsr = static_cast<uint32_t>(v) & 0xf800009fu; }},
     {sysreg_key(3, 0, 4, 2, 0), "SPSel", nullptr,
      [](Cpu& c, uint64_t& v) { v = c.s.spsel ? 1 : 0; return true; },
      [](Cpu& c, uint64_t v) { c.s.spsel = v & 1; }},

@@ -19,6 +19,7 @@ enum class SysRegAccess : uint8_t {
     Ok,
     Undefined,  // UNDEFINED: EC 0x00
     Trap,       // trapped to EL1: EC 0x18 with the encoding in the ISS
+    FpTrap,     // CPACR_EL1.FPEN: the FP/AdvSIMD access trap (EC 0x07)
 };
 
 struct SysRegDesc {

@@ -144,6 +144,10 @@ void sysreg_access(Cpu& c, uint32_t i, bool write) {
         if (a == SysRegAccess::Ok && !(write ? d->write != nullptr : d->read != nullptr)) a = SysRegAccess::Undefined;
         if (a == SysRegAccess::Undefined) return c.undefined();
         if (a == SysRegAccess::Trap) return c.trap_sysreg(i);
+        if (a == SysRegAccess::FpTrap) {
+            (void)c.fp_enabled();  // raises the FP access trap
+            return;
+        }
         if (write) return d->write(c, c.x(rt));
         uint64_t v = 0;
         if (!d->read(c, v)) return c.undefined();

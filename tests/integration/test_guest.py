@@ -80,6 +80,9 @@ CASES += [
     ("timer", ["-cpu", "cortex-a57", "-smp", "2", "-accel", "tcg,thread=single"]),
     ("wfe", ["-cpu", "cortex-a57", "-smp", "2"]),
     ("wfe", ["-cpu", "max", "-smp", "2", "-accel", "tcg,thread=single"]),
+    # (max: FPCR.FZ16 waits for FP16 in the FP/SIMD issue)
+    ("fp", ["-cpu", "cortex-a57"]),
+    ("fp", ["-cpu", "cortex-a53", "-M", "virt,gic-version=3"]),
     ("spi", ["-cpu", "cortex-a57"]),
     ("spi", ["-cpu", "cortex-a72", "-M", "virt,gic-version=3"]),
     ("el", ["-cpu", "cortex-a57"]),
