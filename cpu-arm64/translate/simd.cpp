@@ -26,7 +26,172 @@ void set_elem(Cpu& c, unsigned t, unsigned idx, unsigned esize, uint64_t v) {
     half = (half & ~m) | ((v << (8 * (byte % 8))) & m);
 }
 
+uint64_t umask(unsigned esize) { return esize == 8 ? ~0ull : (1ull << (8 * esize)) - 1; }
+
+// Signed saturation of a wide result to `bits`; sets FPSR.QC when it clips.
+int64_t sat_s(Cpu& c, __int128 v, unsigned bits) {
+    __int128 hi = (static_cast<__int128>(1) << (bits - 1)) - 1, lo = -hi - 1;
+    if (v > hi || v < lo) {
+        c.s.fpsr |= 1u << 27;
+        return static_cast<int64_t>(v > hi ? hi : lo);
+    }
+    return static_cast<int64_t>(v);
+}
+uint64_t sat_u(Cpu& c, __int128 v, unsigned bits) {
+    __int128 hi = bits == 64 ? static_cast<__int128>(~0ull) : (static_cast<__int128>(1) << bits) - 1;
+    if (v > hi || v < 0) {
+        c.s.fpsr |= 1u << 27;
+        return static_cast<uint64_t>(v > hi ? hi : 0);
+    }
+    return static_cast<uint64_t>(v);
+}
+
+// SSHL/USHL and their saturating and rounding forms: shift by the signed
+// low byte of the second operand, left if positive, right if negative
+// (rounding adds half of the last bit shifted out).
+uint64_t shl_elem(Cpu& c, uint64_t a, uint64_t b, unsigned esize, bool u, bool sat, bool round) {
+    unsigned bits = 8 * esize;
+    int shift = static_cast<int8_t>(b & 0xff);
+    __int128 x = u ? static_cast<__int128>(a & umask(esize)) : static_cast<__int128>(sext(a, bits));
+    auto saturate = [&](__int128 v) {
+        return u ? sat_u(c, v, bits) : static_cast<uint64_t>(sat_s(c, v, bits)) & umask(esize);
+    };
+    if (shift >= 0) {
+        if (!sat) return shift >= static_cast<int>(bits) ? 0 : (a << shift) & umask(esize);
+        if (x == 0) return 0;
+        if (shift >= static_cast<int>(bits))  // anything non-zero overflows
+            return saturate(x > 0 ? (static_cast<__int128>(1) << 100) : -(static_cast<__int128>(1) << 100));
+        return saturate(x << shift);  // |x| < 2^64, shift < 64: fits
+    }
+    int s = -shift;
+    __int128 r;
+    if (s >= 66)
+        r = round ? 0 : (x < 0 ? -1 : 0);
+    else
+        r = (x + (round ? static_cast<__int128>(1) << (s - 1) : 0)) >> s;
+    return sat ? saturate(r) : static_cast<uint64_t>(r) & umask(esize);
+}
+
 }  // namespace
+
+// AdvSIMD three same, integer forms (ARM ARM C4.1.95: the opcode table
+// by U and opcode; the FP forms, opcode 0b11xxx, come with the FP work).
+void exec_SIMD_3SAME(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), opcode = bits(i, 15, 11);
+    unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    if (opcode >= 0x18) return c.undefined();  // FP: not yet
+    unsigned esize = 1u << size, bits_ = 8 * esize, lanes = (q ? 16 : 8) / esize;
+    if (size == 3 && !q && opcode != 0x03) return c.undefined();
+    bool no64 = opcode == 0x00 || opcode == 0x02 || opcode == 0x04 || (opcode >= 0x0c && opcode <= 0x0f) ||
+                opcode == 0x12 || opcode == 0x13 || opcode == 0x14 || opcode == 0x15;
+    if (no64 && size == 3) return c.undefined();
+    if (opcode == 0x13 && u && size != 0) return c.undefined();        // PMUL: bytes only
+    if (opcode == 0x16 && (size == 0 || size == 3)) return c.undefined();  // SQDMULH/SQRDMULH
+    if (opcode == 0x17 && u) return c.undefined();
+    if (!c.fp_enabled()) return;
+    uint64_t n[2] = {c.s.v[rn][0], c.s.v[rn][1]}, m[2] = {c.s.v[rm][0], c.s.v[rm][1]};
+    uint64_t d[2] = {c.s.v[rd][0], c.s.v[rd][1]};
+    auto get = [&](const uint64_t* v, unsigned e) {
+        unsigned byte = e * esize;
+        return esize == 8 ? v[byte / 8] : (v[byte / 8] >> (8 * (byte % 8))) & umask(esize);
+    };
+    if (opcode == 0x03) {  // bitwise: size selects the operation
+        uint64_t r[2];
+        for (int h = 0; h < 2; ++h) {
+            uint64_t a = n[h], b = m[h], x = d[h];
+            switch ((u << 2) | size) {
+            case 0: r[h] = a & b; break;             // AND
+            case 1: r[h] = a & ~b; break;            // BIC
+            case 2: r[h] = a | b; break;             // ORR
+            case 3: r[h] = a | ~b; break;            // ORN
+            case 4: r[h] = a ^ b; break;             // EOR
+            case 5: r[h] = (x & a) | (~x & b); break;  // BSL
+            case 6: r[h] = (b & a) | (~b & x); break;  // BIT
+            default: r[h] = (~b & a) | (b & x); break;  // BIF
+            }
+        }
+        c.s.v[rd][0] = r[0];
+        c.s.v[rd][1] = q ? r[1] : 0;
+        return;
+    }
+    uint64_t out[2] = {0, 0};
+    for (unsigned e = 0; e < lanes; ++e) {
+        uint64_t a = get(n, e), b = get(m, e), acc = get(d, e);
+        int64_t sa = sext(a, bits_), sb = sext(b, bits_);
+        uint64_t r = 0;
+        switch (opcode) {
+        case 0x00:  // SHADD/UHADD
+        case 0x02:  // SRHADD/URHADD
+        case 0x04: {  // SHSUB/UHSUB
+            __int128 x = u ? static_cast<__int128>(a) : sa, y = u ? static_cast<__int128>(b) : sb;
+            __int128 t = opcode == 0x04 ? x - y : x + y + (opcode == 0x02 ? 1 : 0);
+            r = static_cast<uint64_t>(t >> 1);
+            break;
+        }
+        case 0x01:  // SQADD/UQADD
+            r = u ? sat_u(c, static_cast<__int128>(a) + b, bits_)
+                  : static_cast<uint64_t>(sat_s(c, static_cast<__int128>(sa) + sb, bits_));
+            break;
+        case 0x05:  // SQSUB/UQSUB
+            r = u ? sat_u(c, static_cast<__int128>(a) - b, bits_)
+                  : static_cast<uint64_t>(sat_s(c, static_cast<__int128>(sa) - sb, bits_));
+            break;
+        case 0x06: r = (u ? a > b : sa > sb) ? ~0ull : 0; break;    // CMGT/CMHI
+        case 0x07: r = (u ? a >= b : sa >= sb) ? ~0ull : 0; break;  // CMGE/CMHS
+        case 0x08: r = shl_elem(c, a, b, esize, u, false, false); break;  // SSHL/USHL
+        case 0x09: r = shl_elem(c, a, b, esize, u, true, false); break;   // SQSHL/UQSHL
+        case 0x0a: r = shl_elem(c, a, b, esize, u, false, true); break;   // SRSHL/URSHL
+        case 0x0b: r = shl_elem(c, a, b, esize, u, true, true); break;    // SQRSHL/UQRSHL
+        case 0x0c: r = u ? (a > b ? a : b) : (sa > sb ? a : b); break;    // SMAX/UMAX
+        case 0x0d: r = u ? (a < b ? a : b) : (sa < sb ? a : b); break;    // SMIN/UMIN
+        case 0x0e:  // SABD/UABD
+        case 0x0f: {  // SABA/UABA
+            __int128 diff = u ? static_cast<__int128>(a) - b : static_cast<__int128>(sa) - sb;
+            uint64_t abs = static_cast<uint64_t>(diff < 0 ? -diff : diff);
+            r = opcode == 0x0f ? acc + abs : abs;
+            break;
+        }
+        case 0x10: r = u ? a - b : a + b; break;                            // ADD/SUB
+        case 0x11: r = (u ? a == b : (a & b) != 0) ? ~0ull : 0; break;      // CMEQ/CMTST
+        case 0x12: r = u ? acc - a * b : acc + a * b; break;                // MLA/MLS
+        case 0x13:  // MUL/PMUL
+            if (!u) {
+                r = a * b;
+            } else {
+                for (unsigned k = 0; k < 8; ++k)
+                    if ((b >> k) & 1) r ^= a << k;
+            }
+            break;
+        case 0x14:  // SMAXP/UMAXP
+        case 0x15:  // SMINP/UMINP
+        case 0x17: {  // ADDP: pairs of adjacent elements, n's then m's
+            unsigned half = lanes / 2;
+            const uint64_t* src = e < half ? n : m;
+            unsigned k = (e % half) * 2;
+            uint64_t x = get(src, k), y = get(src, k + 1);
+            int64_t sx = sext(x, bits_), sy = sext(y, bits_);
+            if (opcode == 0x17)
+                r = x + y;
+            else if (opcode == 0x14)
+                r = u ? (x > y ? x : y) : (sx > sy ? x : y);
+            else
+                r = u ? (x < y ? x : y) : (sx < sy ? x : y);
+            break;
+        }
+        case 0x16: {  // SQDMULH/SQRDMULH: doubling multiply, high half
+            __int128 p = static_cast<__int128>(sa) * sb * 2 + (u ? (static_cast<__int128>(1) << (bits_ - 1)) : 0);
+            r = static_cast<uint64_t>(sat_s(c, p >> bits_, bits_));
+            break;
+        }
+        default: return c.undefined();
+        }
+        r &= umask(esize);
+        unsigned byte = e * esize;
+        out[byte / 8] |= r << (8 * (byte % 8));
+    }
+    c.s.v[rd][0] = out[0];
+    c.s.v[rd][1] = q ? out[1] : 0;
+}
 
 void exec_FP_INT_CONV(Cpu& c, uint32_t i) {
     unsigned sf = bit(i, 31), type = bits(i, 23, 22), rmode = bits(i, 20, 19), opcode = bits(i, 18, 16);

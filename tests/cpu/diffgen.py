@@ -3,9 +3,9 @@
 register, flag by flag and byte by byte (DESIGN.md habit 8).
 
 Each case is a small static ELF: it loads random values into X0-X25,
-X29, X30 and NZCV, points X28 at a 4 KiB random data buffer, runs N random
-instructions, stores every register and NZCV after the buffer and write()s
-buffer + registers to stdout. X26, X27 and X28 are reserved as address
+X29, X30, NZCV and V0-V31 (FPSR cleared), points X28 at a 4 KiB random
+data buffer, runs N random instructions, stores every register, NZCV, the
+V registers and FPSR after the buffer and write()s it all to stdout. X26, X27 and X28 are reserved as address
 registers (never destinations); SP is never used (the two runners place the
 stack differently).
 """
@@ -17,6 +17,7 @@ import tempfile
 
 CC = "aarch64-linux-gnu-gcc"
 BUF = 4096
+OUT = BUF + 256 + 512 + 8  # buffer, X registers + NZCV, V0-V31, FPSR
 FREE = [r for r in range(31) if r not in (26, 27, 28)]  # destinations
 
 
@@ -219,7 +220,68 @@ def g_excl(rng):
     return [ld, st] if rng.random() < 0.8 else [st]
 
 
+# ---- AdvSIMD (the FP/SIMD issue): integer forms so far.
+def vreg(rng):
+    return rng.randrange(32)
+
+
+def g_simd_3same(rng):
+    # Integer opcodes 0..0x17 with the size/Q combinations they allow.
+    while True:
+        q, u, size, op = rng.randrange(2), rng.randrange(2), rng.randrange(4), rng.randrange(0x18)
+        if size == 3 and not q and op != 0x03:
+            continue
+        if size == 3 and op in (0x00, 0x02, 0x04, 0x0c, 0x0d, 0x0e, 0x0f, 0x12, 0x13, 0x14, 0x15):
+            continue
+        if op == 0x13 and u and size != 0 or op == 0x16 and size in (0, 3) or op == 0x17 and u:
+            continue
+        break
+    return [f(q, 30, 1) | f(u, 29, 1) | f(0b01110, 24, 5) | f(size, 22, 2) | f(1, 21, 1) | f(vreg(rng), 16, 5)
+            | f(op, 11, 5) | f(1, 10, 1) | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5)]
+
+
+def g_simd_modimm(rng):
+    while True:
+        q, op, cmode = rng.randrange(2), rng.randrange(2), rng.randrange(16)
+        if not (cmode == 15 and op == 1 and q == 0):
+            break
+    imm8 = rng.randrange(256)
+    return [f(q, 30, 1) | f(op, 29, 1) | f(0b0111100000, 19, 10) | f(imm8 >> 5, 16, 3) | f(cmode, 12, 4)
+            | f(1, 10, 1) | f(imm8 & 31, 5, 5) | f(vreg(rng), 0, 5)]
+
+
+def g_simd_copy(rng):
+    while True:
+        q, size = rng.randrange(2), rng.randrange(4)
+        imm5 = (rng.randrange(32 >> (size + 1)) << (size + 1)) | (1 << size)
+        kind = rng.choice(["dup_e", "dup_g", "ins_g", "umov", "smov", "ins_e"])
+        if kind in ("ins_g", "ins_e"):
+            q = 1
+        if kind == "dup_e" or kind == "dup_g":
+            if size == 3 and not q:
+                continue
+            imm4, op = (0 if kind == "dup_e" else 1), 0
+        elif kind == "ins_g":
+            imm4, op = 3, 0
+        elif kind == "umov":
+            q = 1 if size == 3 else 0
+            imm4, op = 7, 0
+        elif kind == "smov":
+            if size == 3:
+                continue
+            if size == 2:
+                q = 1
+            imm4, op = 5, 0
+        else:
+            imm4, op = rng.randrange(16) & ~((1 << size) - 1), 1
+        rd = rnd_reg(rng) if kind in ("umov", "smov") else vreg(rng)
+        rn = src(rng) if kind in ("dup_g", "ins_g") else vreg(rng)
+        return [f(q, 30, 1) | f(op, 29, 1) | f(0b01110000, 21, 8) | f(imm5, 16, 5) | f(imm4, 11, 4) | f(1, 10, 1)
+                | f(rn, 5, 5) | f(rd, 0, 5)]
+
+
 GROUPS = {
+    "simd_3same": g_simd_3same, "simd_modimm": g_simd_modimm, "simd_copy": g_simd_copy,
     "add_sub_imm": g_add_sub_imm, "logical_imm": g_logical_imm, "move_wide": g_move_wide,
     "bitfield": g_bitfield, "extr": g_extr, "adr": g_adr, "logical_reg": g_logical_reg,
     "add_sub_shift": g_add_sub_shift, "add_sub_ext": g_add_sub_ext, "adc_sbc": g_adc, "ccmp": g_ccmp,
@@ -259,8 +321,8 @@ def run_reserved(user_run, workdir=None):
     rng = random.Random(0)
     for name, word in RESERVED.items():
         elf = os.path.join(tmp, "undef")
-        _, init, nzcv, data, _ = make_case(rng, 0)
-        build(case_source([word], init, nzcv, data), elf)
+        _, init, nzcv, data, vinit, _ = make_case(rng, 0)
+        build(case_source([word], init, nzcv, data, vinit), elf)
         ref, ours, ref_undef, our_undef = run_case(user_run, elf)
         if not (ref_undef and our_undef):
             bad.append(f"{name} ({word:#010x}): qemu rc={ref.returncode} armvm rc={ours.returncode}")
@@ -278,12 +340,16 @@ def make_case(rng, n):
             for _ in range(31)]
     nzcv = rng.randrange(16) << 28
     data = bytes(rng.getrandbits(8) for _ in range(BUF))
-    return words, init, nzcv, data, counts
+    specials = [0, 2**64 - 1, 2**63, 2**63 - 1, 0x8000000080000000, 0x7fff7fff7fff7fff, 0x8080808080808080]
+    vinit = [rng.getrandbits(64) if rng.random() < 0.7 else rng.choice(specials) for _ in range(64)]
+    return words, init, nzcv, data, vinit, counts
 
 
-def case_source(words, init, nzcv, data):
+def case_source(words, init, nzcv, data, vinit):
     regs = [r for r in range(31) if r not in (26, 27, 28)]
-    lines = [".text", ".global _start", "_start:", "  adr x28, buf", "  adr x27, init"]
+    lines = [".text", ".global _start", "_start:", "  adr x27, vinit"]
+    lines += [f"  ldp q{2 * k}, q{2 * k + 1}, [x27, #{32 * k}]" for k in range(16)]
+    lines += ["  msr fpsr, xzr", "  adr x28, buf", "  adr x27, init"]
     for r in regs:
         lines.append(f"  ldr x{r}, [x27, #{8 * r}]")
     lines.append(f"  ldr x26, [x27, #{8 * 31}]")
@@ -294,13 +360,16 @@ def case_source(words, init, nzcv, data):
     lines += ["  add x28, x28, #4096"]
     for r in range(0, 30, 2):
         lines.append(f"  stp x{r}, x{r + 1}, [x28, #{8 * r}]")
-    lines += ["  str x30, [x28, #240]", "  mrs x0, nzcv", "  str x0, [x28, #248]", "  sub x28, x28, #4096",
-              "  mov x0, #1", "  mov x1, x28", f"  mov x2, #{BUF + 256}", "  mov x8, #64", "  svc #0",
+    lines += ["  str x30, [x28, #240]", "  mrs x0, nzcv", "  str x0, [x28, #248]", "  add x28, x28, #256"]
+    lines += [f"  stp q{2 * k}, q{2 * k + 1}, [x28, #{32 * k}]" for k in range(16)]
+    lines += ["  mrs x0, fpsr", "  str x0, [x28, #512]", "  sub x28, x28, #256", "  sub x28, x28, #4096",
+              "  mov x0, #1", "  mov x1, x28", f"  mov x2, #{OUT}", "  mov x8, #64", "  svc #0",
               "  mov x0, #0", "  mov x8, #93", "  svc #0", ".data", ".balign 16", "init:"]
     lines += [f"  .quad {v:#x}" for v in init] + [f"  .quad {nzcv:#x}"]
+    lines += [".balign 16", "vinit:"] + [f"  .quad {v:#x}" for v in vinit]
     lines += [".balign 4096", "buf:"] + [f"  .byte {','.join(str(b) for b in data[i:i + 64])}"
                                          for i in range(0, len(data), 64)]
-    lines += ["  .skip 256"]
+    lines += ["  .skip 1024"]
     return "\n".join(lines) + "\n"
 
 
@@ -329,6 +398,15 @@ def describe_diff(ref_out, our_out):
         b = int.from_bytes(regs_our[8 * r:8 * r + 8], "little")
         if a != b:
             msgs.append(f"{'nzcv' if r == 31 else 'x%d' % r}: qemu {a:#x} armvm {b:#x}")
+    for r in range(32):
+        a = regs_ref[256 + 16 * r:256 + 16 * r + 16].hex()
+        b = regs_our[256 + 16 * r:256 + 16 * r + 16].hex()
+        if a != b:
+            msgs.append(f"v{r}: qemu {a} armvm {b}")
+    a = int.from_bytes(regs_ref[768:776], "little")
+    b = int.from_bytes(regs_our[768:776], "little")
+    if a != b:
+        msgs.append(f"fpsr: qemu {a:#x} armvm {b:#x}")
     for i in range(BUF):
         if ref_out[i] != our_out[i]:
             msgs.append(f"buf[{i}]: qemu {ref_out[i]:#x} armvm {our_out[i]:#x}")
@@ -343,11 +421,11 @@ def run(user_run, cases, insns, seed, workdir=None, log=print):
     total, mismatches, groups = 0, [], {}
     run.undef_cases = 0
     for k in range(cases):
-        words, init, nzcv, data, counts = make_case(rng, insns)
+        words, init, nzcv, data, vinit, counts = make_case(rng, insns)
         for g, n in counts.items():
             groups[g] = groups.get(g, 0) + n
         elf = os.path.join(tmp, f"case{k}")
-        build(case_source(words, init, nzcv, data), elf)
+        build(case_source(words, init, nzcv, data, vinit), elf)
         ref, ours, ref_undef, our_undef = run_case(user_run, elf)
         total += len(words)
         if ref_undef or our_undef:
@@ -360,7 +438,7 @@ def run(user_run, cases, insns, seed, workdir=None, log=print):
                                       f"{ours.stderr.decode().strip()}", elf))
             continue
         if ref.returncode != 0 or ours.returncode != 0 or ref.stdout != ours.stdout:
-            diff = describe_diff(ref.stdout, ours.stdout) if len(ref.stdout) == len(ours.stdout) == BUF + 256 \
+            diff = describe_diff(ref.stdout, ours.stdout) if len(ref.stdout) == len(ours.stdout) == OUT \
                 else [f"qemu rc={ref.returncode} armvm rc={ours.returncode} {ours.stderr.decode().strip()}"]
             mismatches.append((k, "; ".join(diff[:6]), elf))
             log(f"case {k}: MISMATCH {diff[:6]}")

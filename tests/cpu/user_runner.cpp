@@ -84,6 +84,8 @@ int main(int argc, char** argv) {
 
     Cpu cpu(bus);
     cpu.s.el = 0;
+    cpu.s.cpacr_el1 = 3u << 20;  // FP/AdvSIMD enabled, as Linux gives a process
+    cpu.mode_changed();
     cpu.s.spsel = false;
     cpu.s.sp_el0 = stack_top - 4096;
     cpu.s.pc = eh.e_entry;
