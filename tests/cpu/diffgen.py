@@ -280,7 +280,76 @@ def g_simd_copy(rng):
                 | f(rn, 5, 5) | f(rd, 0, 5)]
 
 
+def simd_word(q, u, fixed, rm, op, rn, rd):
+    return f(q, 30, 1) | f(u, 29, 1) | fixed | f(rm, 16, 5) | f(op, 11, 5) | f(rn, 5, 5) | f(rd, 0, 5)
+
+
+def g_simd_permute(rng):
+    q, size = rng.randrange(2), rng.randrange(4)
+    if size == 3:
+        q = 1
+    op = rng.choice([1, 2, 3, 5, 6, 7])
+    return [f(q, 30, 1) | f(0b001110, 24, 6) | f(size, 22, 2) | f(vreg(rng), 16, 5) | f(op, 12, 3) | f(0b10, 10, 2)
+            | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5)]
+
+
+def g_simd_ext(rng):
+    q = rng.randrange(2)
+    imm4 = rng.randrange(16 if q else 8)
+    return [f(q, 30, 1) | f(0b101110, 24, 6) | f(vreg(rng), 16, 5) | f(imm4, 11, 4) | f(vreg(rng), 5, 5)
+            | f(vreg(rng), 0, 5)]
+
+
+def g_simd_tbl(rng):
+    return [f(rng.randrange(2), 30, 1) | f(0b001110, 24, 6) | f(vreg(rng), 16, 5) | f(rng.randrange(4), 13, 2)
+            | f(rng.randrange(2), 12, 1) | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5)]
+
+
+def g_simd_across(rng):
+    while True:
+        q, u, size = rng.randrange(2), rng.randrange(2), rng.randrange(3)
+        op = rng.choice([0x03, 0x0a, 0x1a, 0x1b])
+        if (size == 2 and not q) or (op == 0x1b and u):
+            continue
+        return [f(q, 30, 1) | f(u, 29, 1) | f(0b01110, 24, 5) | f(size, 22, 2) | f(0b11000, 17, 5) | f(op, 12, 5)
+                | f(0b10, 10, 2) | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5)]
+
+
+def g_simd_shift_imm(rng):
+    while True:
+        q, u, hsb = rng.randrange(2), rng.randrange(2), rng.randrange(4)
+        op = rng.choice([0x00, 0x02, 0x04, 0x06, 0x08, 0x0a, 0x0c, 0x0e, 0x10, 0x11, 0x12, 0x13, 0x14])
+        if op in (0x08, 0x0c) and not u:
+            continue
+        narrow_or_widen = op >= 0x10
+        if narrow_or_widen and hsb == 3 or not narrow_or_widen and hsb == 3 and not q:
+            continue
+        immh = (1 << hsb) | rng.randrange(1 << hsb)
+        word = (f(q, 30, 1) | f(u, 29, 1) | f(0b011110, 23, 6) | f(immh, 19, 4) | f(rng.randrange(8), 16, 3)
+                | f(op, 11, 5) | f(1, 10, 1) | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5))
+        return [word]
+
+
+def g_simd_2misc(rng):
+    # (code = U:opcode) -> the sizes it allows (and whether Q=0 with size 3 is out)
+    allowed = {0x00: [0, 1, 2], 0x20: [0, 1], 0x01: [0], 0x02: [0, 1, 2], 0x22: [0, 1, 2], 0x06: [0, 1, 2],
+               0x26: [0, 1, 2], 0x03: [0, 1, 2, 3], 0x23: [0, 1, 2, 3], 0x07: [0, 1, 2, 3], 0x27: [0, 1, 2, 3],
+               0x08: [0, 1, 2, 3], 0x28: [0, 1, 2, 3], 0x09: [0, 1, 2, 3], 0x29: [0, 1, 2, 3],
+               0x0a: [0, 1, 2, 3], 0x0b: [0, 1, 2, 3], 0x2b: [0, 1, 2, 3], 0x04: [0, 1, 2], 0x24: [0, 1, 2],
+               0x05: [0], 0x25: [0, 1], 0x12: [0, 1, 2], 0x14: [0, 1, 2], 0x32: [0, 1, 2], 0x34: [0, 1, 2],
+               0x33: [0, 1, 2]}
+    code = rng.choice(list(allowed))
+    size = rng.choice(allowed[code])
+    q = rng.randrange(2)
+    if size == 3:
+        q = 1
+    return [f(q, 30, 1) | f(code >> 5, 29, 1) | f(0b01110, 24, 5) | f(size, 22, 2) | f(0b10000, 17, 5)
+            | f(code & 31, 12, 5) | f(0b10, 10, 2) | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5)]
+
+
 GROUPS = {
+    "simd_permute": g_simd_permute, "simd_ext": g_simd_ext, "simd_tbl": g_simd_tbl,
+    "simd_across": g_simd_across, "simd_shift_imm": g_simd_shift_imm, "simd_2misc": g_simd_2misc,
     "simd_3same": g_simd_3same, "simd_modimm": g_simd_modimm, "simd_copy": g_simd_copy,
     "add_sub_imm": g_add_sub_imm, "logical_imm": g_logical_imm, "move_wide": g_move_wide,
     "bitfield": g_bitfield, "extr": g_extr, "adr": g_adr, "logical_reg": g_logical_reg,

@@ -1,0 +1,366 @@
+// AdvSIMD integer groups beyond three-same (ARM ARM C4.1.95): permute
+// (ZIP/UZP/TRN), EXT, TBL/TBX, across lanes, shift by immediate and
+// two-register miscellaneous. Vectors are handled as arrays of lanes.
+#include <array>
+
+#include "cpu-arm64/translate/executors.hpp"
+#include "cpu-arm64/translate/helpers.hpp"
+
+namespace armvm::a64 {
+
+namespace {
+
+uint64_t lmask(unsigned esize) { return esize == 8 ? ~0ull : (1ull << (8 * esize)) - 1; }
+
+// A vector register as lanes of `esize` bytes (up to 16 lanes).
+struct Lanes {
+    std::array<uint64_t, 16> e{};
+    unsigned n = 0, esize = 1;
+};
+
+Lanes read_lanes(const Cpu& c, unsigned r, unsigned esize, unsigned bytes) {
+    Lanes l;
+    l.esize = esize;
+    l.n = bytes / esize;
+    for (unsigned k = 0; k < l.n; ++k) {
+        unsigned byte = k * esize;
+        uint64_t half = c.s.v[r][byte / 8];
+        l.e[k] = esize == 8 ? half : (half >> (8 * (byte % 8))) & lmask(esize);
+    }
+    return l;
+}
+
+// Writes `n` lanes of `esize` bytes to V[r] and zeroes the rest.
+void write_lanes(Cpu& c, unsigned r, const std::array<uint64_t, 16>& e, unsigned n, unsigned esize) {
+    uint64_t out[2] = {0, 0};
+    for (unsigned k = 0; k < n; ++k) {
+        unsigned byte = k * esize;
+        out[byte / 8] |= (e[k] & lmask(esize)) << (8 * (byte % 8));
+    }
+    c.s.v[r][0] = out[0];
+    c.s.v[r][1] = out[1];
+}
+
+int64_t sx(uint64_t v, unsigned esize) { return sext(v, 8 * esize); }
+
+uint64_t sat_signed(Cpu& c, __int128 v, unsigned esize) {
+    __int128 hi = (static_cast<__int128>(1) << (8 * esize - 1)) - 1, lo = -hi - 1;
+    if (v > hi || v < lo) {
+        c.s.fpsr |= 1u << 27;
+        v = v > hi ? hi : lo;
+    }
+    return static_cast<uint64_t>(v) & lmask(esize);
+}
+
+uint64_t sat_unsigned(Cpu& c, __int128 v, unsigned esize) {
+    __int128 hi = esize == 8 ? static_cast<__int128>(~0ull) : (static_cast<__int128>(1) << (8 * esize)) - 1;
+    if (v > hi || v < 0) {
+        c.s.fpsr |= 1u << 27;
+        v = v > hi ? hi : 0;
+    }
+    return static_cast<uint64_t>(v);
+}
+
+}  // namespace
+
+void exec_SIMD_PERMUTE(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), size = bits(i, 23, 22), op = bits(i, 14, 12);
+    if ((size == 3 && !q) || op == 0 || op == 4) return c.undefined();
+    if (!c.fp_enabled()) return;
+    unsigned esize = 1u << size, bytes = q ? 16 : 8;
+    Lanes n = read_lanes(c, bits(i, 9, 5), esize, bytes), m = read_lanes(c, bits(i, 20, 16), esize, bytes);
+    unsigned cnt = n.n, part = op >> 2;  // 0: the ...1 forms, 1: the ...2 forms
+    std::array<uint64_t, 16> r{};
+    for (unsigned k = 0; k < cnt; ++k) {
+        switch (op & 3) {
+        case 1:  // UZP: even (or odd) lanes of n:m
+            r[k] = (2 * k + part) < cnt ? n.e[2 * k + part] : m.e[2 * k + part - cnt];
+            break;
+        case 2:  // TRN
+            r[k] = (k & 1) ? m.e[(k & ~1u) + part] : n.e[(k & ~1u) + part];
+            break;
+        default:  // ZIP: interleave the low (or high) halves
+            r[k] = (k & 1) ? m.e[part * cnt / 2 + k / 2] : n.e[part * cnt / 2 + k / 2];
+            break;
+        }
+    }
+    write_lanes(c, bits(i, 4, 0), r, cnt, esize);
+}
+
+void exec_SIMD_EXT(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), imm4 = bits(i, 14, 11);
+    if (!q && imm4 > 7) return c.undefined();
+    if (!c.fp_enabled()) return;
+    unsigned bytes = q ? 16 : 8;
+    Lanes n = read_lanes(c, bits(i, 9, 5), 1, bytes), m = read_lanes(c, bits(i, 20, 16), 1, bytes);
+    std::array<uint64_t, 16> r{};
+    for (unsigned k = 0; k < bytes; ++k) r[k] = k + imm4 < bytes ? n.e[k + imm4] : m.e[k + imm4 - bytes];
+    write_lanes(c, bits(i, 4, 0), r, bytes, 1);
+}
+
+void exec_SIMD_TBL(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), len = bits(i, 14, 13) + 1, tbx = bit(i, 12);
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    if (!c.fp_enabled()) return;
+    unsigned bytes = q ? 16 : 8;
+    uint8_t table[64];
+    for (unsigned t = 0; t < len; ++t)
+        for (unsigned b = 0; b < 16; ++b) table[16 * t + b] = static_cast<uint8_t>(c.s.v[(rn + t) % 32][b / 8] >> (8 * (b % 8)));
+    Lanes idx = read_lanes(c, bits(i, 20, 16), 1, bytes), old = read_lanes(c, rd, 1, bytes);
+    std::array<uint64_t, 16> r{};
+    for (unsigned k = 0; k < bytes; ++k) r[k] = idx.e[k] < 16 * len ? table[idx.e[k]] : (tbx ? old.e[k] : 0);
+    write_lanes(c, rd, r, bytes, 1);
+}
+
+void exec_SIMD_ACROSS(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), op = bits(i, 16, 12);
+    if (size == 3 || (size == 2 && !q)) return c.undefined();
+    bool addlv = op == 0x03, maxv = op == 0x0a, minv = op == 0x1a, addv = op == 0x1b && !u;
+    if (!addlv && !maxv && !minv && !addv) return c.undefined();  // (FP forms: not yet)
+    if (!c.fp_enabled()) return;
+    unsigned esize = 1u << size;
+    Lanes n = read_lanes(c, bits(i, 9, 5), esize, q ? 16 : 8);
+    __int128 acc = u ? static_cast<__int128>(n.e[0]) : sx(n.e[0], esize);
+    for (unsigned k = 1; k < n.n; ++k) {
+        __int128 v = u ? static_cast<__int128>(n.e[k]) : sx(n.e[k], esize);
+        if (addlv || addv)
+            acc += v;
+        else if (maxv)
+            acc = v > acc ? v : acc;
+        else
+            acc = v < acc ? v : acc;
+    }
+    unsigned out = addlv ? 2 * esize : esize;  // SADDLV/UADDLV widen
+    std::array<uint64_t, 16> r{};
+    r[0] = static_cast<uint64_t>(acc) & lmask(out);
+    write_lanes(c, bits(i, 4, 0), r, 1, out);
+}
+
+void exec_SIMD_SHIFT_IMM(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), u = bit(i, 29), immh = bits(i, 22, 19), immb = bits(i, 18, 16), op = bits(i, 15, 11);
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    unsigned hsb = 31 - static_cast<unsigned>(__builtin_clz(immh));  // 0..3
+    unsigned esize = 1u << hsb, bits_ = 8 * esize;
+    unsigned immhb = (immh << 3) | immb;
+    unsigned rshift = 2 * bits_ - immhb, lshift = immhb - bits_;
+    bool narrow = op >= 0x10 && op <= 0x13, widen = op == 0x14;
+    if (narrow || widen) {
+        if (hsb == 3) return c.undefined();
+    } else if (hsb == 3 && !q) {
+        return c.undefined();
+    }
+    bool known = op == 0x00 || op == 0x02 || op == 0x04 || op == 0x06 || (op == 0x08 && u) || op == 0x0a ||
+                 (op == 0x0c && u) || op == 0x0e || narrow || widen;
+    if (!known) return c.undefined();  // (fixed-point conversions: FP work)
+    if (!c.fp_enabled()) return;
+    std::array<uint64_t, 16> r{};
+    if (widen) {  // SSHLL/USHLL: the low (Q = 0) or high half, widened
+        Lanes n = read_lanes(c, rn, esize, 16);
+        unsigned cnt = 8 / esize, base = q ? cnt : 0;
+        for (unsigned k = 0; k < cnt; ++k) {
+            uint64_t v = u ? n.e[base + k] : static_cast<uint64_t>(sx(n.e[base + k], esize));
+            r[k] = (v << lshift) & lmask(2 * esize);
+        }
+        write_lanes(c, rd, r, cnt, 2 * esize);
+        return;
+    }
+    if (narrow) {  // source lanes are twice as wide; the shift is by the narrow size's range
+        unsigned wsize = 2 * esize, sh = 2 * bits_ - immhb;  // right shift 1..bits_
+        Lanes n = read_lanes(c, rn, wsize, 16);
+        bool round = op & 1;
+        unsigned cnt = 8 / esize;
+        Lanes d = read_lanes(c, rd, esize, 16);
+        std::array<uint64_t, 16> out = d.e;
+        for (unsigned k = 0; k < cnt; ++k) {
+            bool src_signed = op >= 0x12 ? !u : true;  // SHRN/SQSHRUN: signed source; SQSHRN/UQSHRN by U
+            if (op <= 0x11 && !u) src_signed = false;  // SHRN/RSHRN: plain bits
+            __int128 v = src_signed ? static_cast<__int128>(sx(n.e[k], wsize)) : static_cast<__int128>(n.e[k]);
+            v = (v + (round ? static_cast<__int128>(1) << (sh - 1) : 0)) >> sh;
+            uint64_t x;
+            if (op <= 0x11 && !u)
+                x = static_cast<uint64_t>(v) & lmask(esize);  // SHRN, RSHRN
+            else if (op <= 0x11)
+                x = sat_unsigned(c, v, esize);  // SQSHRUN, SQRSHRUN: signed in, unsigned out
+            else
+                x = u ? sat_unsigned(c, v, esize) : sat_signed(c, v, esize);  // (U|S)Q(R)SHRN
+            out[(q ? cnt : 0) + k] = x;
+        }
+        if (!q)
+            for (unsigned k = cnt; k < 16; ++k) out[k] = 0;
+        write_lanes(c, rd, out, 16 / esize, esize);
+        return;
+    }
+    unsigned bytes = q ? 16 : 8;
+    Lanes n = read_lanes(c, rn, esize, bytes), d = read_lanes(c, rd, esize, bytes);
+    for (unsigned k = 0; k < n.n; ++k) {
+        uint64_t a = n.e[k];
+        __int128 x = u ? static_cast<__int128>(a) : static_cast<__int128>(sx(a, esize));
+        switch (op) {
+        case 0x00: case 0x02: case 0x04: case 0x06: {  // (S|U)(R)SHR, (S|U)(R)SRA
+            bool round = op & 4;
+            __int128 v = (x + (round ? static_cast<__int128>(1) << (rshift - 1) : 0)) >> rshift;
+            uint64_t res = static_cast<uint64_t>(v) & lmask(esize);
+            r[k] = (op & 2) ? (d.e[k] + res) & lmask(esize) : res;
+            break;
+        }
+        case 0x08: {  // SRI
+            uint64_t m = rshift >= bits_ ? 0 : lmask(esize) >> rshift;
+            uint64_t sh = rshift >= bits_ ? 0 : a >> rshift;
+            r[k] = (d.e[k] & ~m) | (sh & m);
+            break;
+        }
+        case 0x0a: {  // SHL, SLI
+            uint64_t sh = (a << lshift) & lmask(esize);
+            if (!u) {
+                r[k] = sh;
+            } else {
+                uint64_t m = (lmask(esize) << lshift) & lmask(esize);
+                r[k] = (d.e[k] & ~m) | sh;
+            }
+            break;
+        }
+        default: {  // 0x0c SQSHLU, 0x0e SQSHL/UQSHL (immediate)
+            __int128 v = (op == 0x0c ? static_cast<__int128>(sx(a, esize)) : x) * (static_cast<__int128>(1) << lshift);
+            bool unsigned_out = op == 0x0c || u;
+            r[k] = unsigned_out ? sat_unsigned(c, v, esize) : sat_signed(c, v, esize);
+            break;
+        }
+        }
+    }
+    write_lanes(c, rd, r, n.n, esize);
+}
+
+void exec_SIMD_2MISC(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), op = bits(i, 16, 12);
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    // (NOT and RBIT work on bytes whatever `size` says)
+    unsigned esize = ((u << 5) | op) == 0x25 ? 1 : 1u << size, bytes = q ? 16 : 8;
+    auto undef_if = [&](bool bad) {
+        if (bad) c.undefined();
+        return bad;
+    };
+    // Which (U, opcode, size) combinations exist (integer forms only).
+    switch ((u << 5) | op) {
+    case 0x00: case 0x20:  // REV64, REV32
+        if (undef_if(size == 3 || (u && size >= 2))) return;
+        break;
+    case 0x01:  // REV16
+        if (undef_if(size != 0)) return;
+        break;
+    case 0x02: case 0x22: case 0x06: case 0x26:  // (S|U)ADDLP, (S|U)ADALP
+        if (undef_if(size == 3)) return;
+        break;
+    case 0x03: case 0x23: case 0x07: case 0x27:  // SUQADD, USQADD, SQABS, SQNEG
+    case 0x08: case 0x28: case 0x09: case 0x29: case 0x0a:  // CMGT/CMGE/CMEQ/CMLE/CMLT #0
+    case 0x0b: case 0x2b:  // ABS, NEG
+        if (undef_if(size == 3 && !q)) return;
+        break;
+    case 0x04: case 0x24:  // CLS, CLZ
+        if (undef_if(size == 3)) return;
+        break;
+    case 0x05:  // CNT
+        if (undef_if(size != 0)) return;
+        break;
+    case 0x25:  // NOT (size 0), RBIT (size 1)
+        if (undef_if(size > 1)) return;
+        break;
+    case 0x12: case 0x14: case 0x32: case 0x34:  // XTN/SQXTUN, SQXTN/UQXTN
+        if (undef_if(size == 3)) return;
+        break;
+    case 0x33:  // SHLL
+        if (undef_if(size == 3)) return;
+        break;
+    default: return c.undefined();  // (FP forms: not yet)
+    }
+    if (!c.fp_enabled()) return;
+    std::array<uint64_t, 16> r{};
+    unsigned code = (u << 5) | op;
+    if (code == 0x12 || code == 0x14 || code == 0x32 || code == 0x34) {  // narrowing to the low/high half
+        Lanes n = read_lanes(c, rn, 2 * esize, 16), d = read_lanes(c, rd, esize, 16);
+        unsigned cnt = 8 / esize;
+        std::array<uint64_t, 16> out = d.e;
+        for (unsigned k = 0; k < cnt; ++k) {
+            uint64_t w = n.e[k];
+            uint64_t x;
+            if (code == 0x12)
+                x = w & lmask(esize);  // XTN
+            else if (code == 0x32)
+                x = sat_unsigned(c, sx(w, 2 * esize), esize);  // SQXTUN
+            else if (code == 0x14)
+                x = sat_signed(c, sx(w, 2 * esize), esize);  // SQXTN
+            else
+                x = sat_unsigned(c, static_cast<__int128>(w), esize);  // UQXTN
+            out[(q ? cnt : 0) + k] = x;
+        }
+        if (!q)
+            for (unsigned k = cnt; k < 16; ++k) out[k] = 0;
+        write_lanes(c, rd, out, 16 / esize, esize);
+        return;
+    }
+    if (code == 0x33) {  // SHLL: widen the low/high half, shift by the element size
+        Lanes n = read_lanes(c, rn, esize, 16);
+        unsigned cnt = 8 / esize;
+        for (unsigned k = 0; k < cnt; ++k) r[k] = (n.e[(q ? cnt : 0) + k] << (8 * esize)) & lmask(2 * esize);
+        write_lanes(c, rd, r, cnt, 2 * esize);
+        return;
+    }
+    if (code == 0x02 || code == 0x22 || code == 0x06 || code == 0x26) {  // pairwise add long
+        Lanes n = read_lanes(c, rn, esize, bytes), d = read_lanes(c, rd, 2 * esize, bytes);
+        for (unsigned k = 0; k < n.n / 2; ++k) {
+            uint64_t a = n.e[2 * k], b = n.e[2 * k + 1];
+            uint64_t sum = u ? a + b : static_cast<uint64_t>(sx(a, esize) + sx(b, esize));
+            r[k] = ((op == 0x06 ? d.e[k] : 0) + sum) & lmask(2 * esize);
+        }
+        write_lanes(c, rd, r, n.n / 2, 2 * esize);
+        return;
+    }
+    if (code == 0x00 || code == 0x20 || code == 0x01) {  // REV64/REV32/REV16: reverse lanes in containers
+        unsigned container = code == 0x00 ? 8 : code == 0x20 ? 4 : 2;
+        Lanes n = read_lanes(c, rn, esize, bytes);
+        unsigned per = container / esize;
+        for (unsigned k = 0; k < n.n; ++k) r[k] = n.e[(k / per) * per + (per - 1 - k % per)];
+        write_lanes(c, rd, r, n.n, esize);
+        return;
+    }
+    Lanes n = read_lanes(c, rn, esize, bytes), d = read_lanes(c, rd, esize, bytes);
+    unsigned bits_ = 8 * esize;
+    for (unsigned k = 0; k < n.n; ++k) {
+        uint64_t a = n.e[k];
+        int64_t sa = sx(a, esize);
+        uint64_t x;
+        switch (code) {
+        case 0x03: x = sat_signed(c, static_cast<__int128>(sx(d.e[k], esize)) + static_cast<__int128>(a), esize); break;  // SUQADD
+        case 0x23: x = sat_unsigned(c, static_cast<__int128>(d.e[k]) + sa, esize); break;  // USQADD
+        case 0x07: x = sat_signed(c, sa < 0 ? -static_cast<__int128>(sa) : sa, esize); break;  // SQABS
+        case 0x27: x = sat_signed(c, -static_cast<__int128>(sa), esize); break;               // SQNEG
+        case 0x08: x = sa > 0 ? ~0ull : 0; break;   // CMGT #0
+        case 0x28: x = sa >= 0 ? ~0ull : 0; break;  // CMGE #0
+        case 0x09: x = sa == 0 ? ~0ull : 0; break;  // CMEQ #0
+        case 0x29: x = sa <= 0 ? ~0ull : 0; break;  // CMLE #0
+        case 0x0a: x = sa < 0 ? ~0ull : 0; break;   // CMLT #0
+        case 0x0b: x = static_cast<uint64_t>(sa < 0 ? -sa : sa); break;  // ABS
+        case 0x2b: x = static_cast<uint64_t>(-sa); break;                // NEG
+        case 0x04: {  // CLS
+            uint64_t v = (sa < 0 ? ~a : a) & lmask(esize);
+            unsigned lz = v ? static_cast<unsigned>(__builtin_clzll(v)) - (64 - bits_) : bits_;
+            x = lz - 1;
+            break;
+        }
+        case 0x24: x = a ? static_cast<unsigned>(__builtin_clzll(a)) - (64 - bits_) : bits_; break;  // CLZ
+        case 0x05: x = static_cast<uint64_t>(__builtin_popcountll(a)); break;  // CNT
+        default:  // 0x25: NOT, RBIT
+            if (size == 0) {
+                x = ~a;
+            } else {
+                x = 0;
+                for (unsigned b = 0; b < 8; ++b)
+                    if ((a >> b) & 1) x |= 1ull << (7 - b);
+            }
+            break;
+        }
+        r[k] = x & lmask(esize);
+    }
+    write_lanes(c, rd, r, n.n, esize);
+}
+
+}  // namespace armvm::a64
