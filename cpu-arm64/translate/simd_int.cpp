@@ -363,4 +363,75 @@ void exec_SIMD_2MISC(Cpu& c, uint32_t i) {
     write_lanes(c, rd, r, n.n, esize);
 }
 
+// AdvSIMD three different: long (L), wide (W) and narrowing high-half (HN)
+// forms; the "2" variants (Q = 1) take the upper halves of their narrow
+// inputs and write the upper half of a narrow result.
+void exec_SIMD_3DIFF(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), op = bits(i, 15, 12);
+    unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    bool sqd = op == 0x9 || op == 0xb || op == 0xd;
+    if (op == 0xf || (sqd && (u || size == 0 || size == 3)) || (op == 0xe && (u || size != 0)) ||
+        (!sqd && op != 0xe && size == 3))
+        return c.undefined();  // (PMULL.1Q: the crypto extension)
+    if (!c.fp_enabled()) return;
+    unsigned esize = 1u << size, wsize = 2 * esize, cnt = 8 / esize;
+    bool wide_n = op == 0x1 || op == 0x3, narrow_out = op == 0x4 || op == 0x6;
+    Lanes n = read_lanes(c, rn, wide_n || narrow_out ? wsize : esize, 16);
+    Lanes m = read_lanes(c, rm, narrow_out ? wsize : esize, 16);
+    Lanes d = read_lanes(c, rd, narrow_out ? esize : wsize, 16);
+    unsigned half = q ? cnt : 0;
+    std::array<uint64_t, 16> r{};
+    for (unsigned k = 0; k < cnt; ++k) {
+        if (narrow_out) {  // (R)ADDHN, (R)SUBHN: wide inputs, high half of the result
+            uint64_t a = n.e[k], b = m.e[k];
+            uint64_t v = op == 0x4 ? a + b : a - b;
+            if (u) v += 1ull << (8 * esize - 1);
+            r[k] = (v & lmask(wsize)) >> (8 * esize);
+            continue;
+        }
+        uint64_t a = wide_n ? n.e[k] : n.e[half + k], b = m.e[half + k];
+        __int128 x = wide_n ? (u ? static_cast<__int128>(a) : sx(a, wsize)) : (u ? static_cast<__int128>(a) : sx(a, esize));
+        __int128 y = u ? static_cast<__int128>(b) : sx(b, esize);
+        __int128 acc = u ? static_cast<__int128>(d.e[k]) : sx(d.e[k], wsize);
+        __int128 v;
+        switch (op) {
+        case 0x0: case 0x1: v = x + y; break;                              // ADDL, ADDW
+        case 0x2: case 0x3: v = x - y; break;                              // SUBL, SUBW
+        case 0x5: v = acc + (x > y ? x - y : y - x); break;                // ABAL
+        case 0x7: v = x > y ? x - y : y - x; break;                        // ABDL
+        case 0x8: v = acc + x * y; break;                                  // MLAL
+        case 0xa: v = acc - x * y; break;                                  // MLSL
+        case 0xc: v = x * y; break;                                        // MULL
+        case 0xe: {                                                        // PMULL (bytes)
+            uint64_t p = 0;
+            for (unsigned bit_ = 0; bit_ < 8; ++bit_)
+                if ((b >> bit_) & 1) p ^= a << bit_;
+            v = p;
+            break;
+        }
+        default: {  // SQDMULL, SQDMLAL, SQDMLSL: saturating doubling
+            uint64_t prod = sat_signed(c, x * y * 2, wsize);
+            if (op == 0xd) {
+                v = sx(prod, wsize);
+            } else {
+                __int128 p = sx(prod, wsize);
+                r[k] = sat_signed(c, op == 0x9 ? acc + p : acc - p, wsize);
+                continue;
+            }
+            break;
+        }
+        }
+        r[k] = static_cast<uint64_t>(v) & lmask(wsize);
+    }
+    if (narrow_out) {
+        Lanes old = read_lanes(c, rd, esize, 16);
+        std::array<uint64_t, 16> out{};
+        for (unsigned k = 0; k < 16 / esize; ++k) out[k] = q ? old.e[k] : 0;
+        for (unsigned k = 0; k < cnt; ++k) out[half + k] = r[k];
+        write_lanes(c, rd, out, 16 / esize, esize);
+    } else {
+        write_lanes(c, rd, r, cnt, wsize);
+    }
+}
+
 }  // namespace armvm::a64

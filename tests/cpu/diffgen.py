@@ -347,7 +347,18 @@ def g_simd_2misc(rng):
             | f(code & 31, 12, 5) | f(0b10, 10, 2) | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5)]
 
 
+def g_simd_3diff(rng):
+    while True:
+        q, u, size, op = rng.randrange(2), rng.randrange(2), rng.randrange(3), rng.randrange(15)
+        sqd = op in (0x9, 0xb, 0xd)
+        if sqd and (u or size == 0) or op == 0xe and (u or size != 0):
+            continue
+        return [f(q, 30, 1) | f(u, 29, 1) | f(0b01110, 24, 5) | f(size, 22, 2) | f(1, 21, 1) | f(vreg(rng), 16, 5)
+                | f(op, 12, 4) | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5)]
+
+
 GROUPS = {
+    "simd_3diff": g_simd_3diff,
     "simd_permute": g_simd_permute, "simd_ext": g_simd_ext, "simd_tbl": g_simd_tbl,
     "simd_across": g_simd_across, "simd_shift_imm": g_simd_shift_imm, "simd_2misc": g_simd_2misc,
     "simd_3same": g_simd_3same, "simd_modimm": g_simd_modimm, "simd_copy": g_simd_copy,
