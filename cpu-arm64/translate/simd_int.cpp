@@ -1,6 +1,7 @@
 // AdvSIMD integer groups beyond three-same (ARM ARM C4.1.95): permute
 // (ZIP/UZP/TRN), EXT, TBL/TBX, across lanes, shift by immediate and
 // two-register miscellaneous. Vectors are handled as arrays of lanes.
+#include <algorithm>
 #include <array>
 
 #include "cpu-arm64/translate/executors.hpp"
@@ -432,6 +433,124 @@ void exec_SIMD_3DIFF(Cpu& c, uint32_t i) {
     } else {
         write_lanes(c, rd, r, cnt, wsize);
     }
+}
+
+// ---- AdvSIMD scalar forms: the vector operation on lane 0 alone. The
+// other lanes of the operands are zero while it runs (so they cannot set
+// FPSR.QC), the source registers get their values back, and the result
+// keeps only lane 0 (`esize` bytes).
+namespace {
+
+void scalar_via_vector(Cpu& c, uint32_t i, void (*vec)(Cpu&, uint32_t), unsigned esize, unsigned src_esize,
+                       bool uses_m) {
+    unsigned rn = bits(i, 9, 5), rm = bits(i, 20, 16), rd = bits(i, 4, 0);
+    uint64_t sn[2] = {c.s.v[rn][0], c.s.v[rn][1]}, sm[2] = {c.s.v[rm][0], c.s.v[rm][1]};
+    auto keep_lane0 = [](uint64_t* v, unsigned es) {
+        v[1] = 0;
+        if (es < 8) v[0] &= lmask(es);
+    };
+    // (a destination that is also a source keeps the source's lane size)
+    keep_lane0(c.s.v[rd], rd == rn || (uses_m && rd == rm) ? std::max(esize, src_esize) : esize);
+    keep_lane0(c.s.v[rn], src_esize);
+    if (uses_m) keep_lane0(c.s.v[rm], src_esize);
+    vec(c, (i & ~(1u << 28)) | (1u << 30));  // the vector form, Q = 1
+    uint64_t r = c.s.v[rd][0] & lmask(esize);
+    if (rn != rd) {
+        c.s.v[rn][0] = sn[0];
+        c.s.v[rn][1] = sn[1];
+    }
+    if (uses_m && rm != rd) {
+        c.s.v[rm][0] = sm[0];
+        c.s.v[rm][1] = sm[1];
+    }
+    c.s.v[rd][0] = r;
+    c.s.v[rd][1] = 0;
+}
+
+}  // namespace
+
+void exec_SIMDS_3SAME(Cpu& c, uint32_t i) {
+    unsigned u = bit(i, 29), size = bits(i, 23, 22), op = bits(i, 15, 11);
+    bool ok;
+    switch (op) {
+    case 0x01: case 0x05: case 0x09: case 0x0b: ok = true; break;            // saturating add/sub/shift
+    case 0x06: case 0x07: case 0x08: case 0x0a: case 0x10: case 0x11: ok = size == 3; break;
+    case 0x16: ok = size == 1 || size == 2; break;                            // SQ(R)DMULH
+    default: ok = false; break;                                               // (FP forms: not yet)
+    }
+    (void)u;
+    if (!ok) return c.undefined();
+    if (!c.fp_enabled()) return;
+    scalar_via_vector(c, i, &exec_SIMD_3SAME, 1u << size, 1u << size, true);
+}
+
+void exec_SIMDS_2MISC(Cpu& c, uint32_t i) {
+    unsigned code = (bit(i, 29) << 5) | bits(i, 16, 12), size = bits(i, 23, 22);
+    unsigned esize = 1u << size, src = esize;
+    bool ok;
+    switch (code) {
+    case 0x03: case 0x23: case 0x07: case 0x27: ok = true; break;  // SUQADD, USQADD, SQABS, SQNEG
+    case 0x08: case 0x28: case 0x09: case 0x29: case 0x0a: case 0x0b: case 0x2b: ok = size == 3; break;
+    case 0x14: case 0x34: case 0x32:  // SQXTN, UQXTN, SQXTUN: narrow
+        ok = size != 3;
+        src = 2 * esize;
+        break;
+    default: ok = false; break;
+    }
+    if (!ok) return c.undefined();
+    if (!c.fp_enabled()) return;
+    // (a narrowing form with Q = 1 would write the upper half: use Q = 0)
+    if (src != esize) {
+        scalar_via_vector(c, i, [](Cpu& cc, uint32_t w) { exec_SIMD_2MISC(cc, w & ~(1u << 30)); }, esize, src, false);
+        return;
+    }
+    scalar_via_vector(c, i, &exec_SIMD_2MISC, esize, src, false);
+}
+
+void exec_SIMDS_PAIR(Cpu& c, uint32_t i) {
+    // ADDP (scalar): D[0] + D[1] of Vn. (The FP pairwise forms: not yet.)
+    if (bit(i, 29) || bits(i, 23, 22) != 3 || bits(i, 16, 12) != 0x1b) return c.undefined();
+    if (!c.fp_enabled()) return;
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    uint64_t r = c.s.v[rn][0] + c.s.v[rn][1];
+    c.s.v[rd][0] = r;
+    c.s.v[rd][1] = 0;
+}
+
+void exec_SIMDS_SHIFT_IMM(Cpu& c, uint32_t i) {
+    unsigned u = bit(i, 29), immh = bits(i, 22, 19), op = bits(i, 15, 11);
+    if (immh == 0) return c.undefined();
+    unsigned hsb = 31 - static_cast<unsigned>(__builtin_clz(immh)), esize = 1u << hsb;
+    bool ok;
+    switch (op) {
+    case 0x00: case 0x02: case 0x04: case 0x06: case 0x0a: ok = hsb == 3; break;  // shifts, accumulates, SHL/SLI
+    case 0x08: ok = u && hsb == 3; break;                                         // SRI
+    case 0x0c: ok = u; break;                                                     // SQSHLU
+    case 0x0e: ok = true; break;                                                  // SQSHL/UQSHL
+    case 0x10: case 0x11: ok = u && hsb < 3; break;                               // SQ(R)SHRUN
+    case 0x12: case 0x13: ok = hsb < 3; break;                                    // (S|U)Q(R)SHRN
+    default: ok = false; break;
+    }
+    if (!ok) return c.undefined();
+    if (!c.fp_enabled()) return;
+    if (op >= 0x10) {  // narrowing: the source lane is twice as wide; Q = 0 writes the low half
+        scalar_via_vector(c, i, [](Cpu& cc, uint32_t w) { exec_SIMD_SHIFT_IMM(cc, w & ~(1u << 30)); }, esize,
+                          2 * esize, false);
+        return;
+    }
+    scalar_via_vector(c, i, &exec_SIMD_SHIFT_IMM, esize, esize, false);
+}
+
+void exec_SIMDS_COPY(Cpu& c, uint32_t i) {
+    // DUP (element, scalar) = MOV Bd/Hd/Sd/Dd, Vn.T[index]
+    unsigned imm5 = bits(i, 20, 16);
+    if ((imm5 & 0xf) == 0) return c.undefined();
+    if (!c.fp_enabled()) return;
+    unsigned size = static_cast<unsigned>(__builtin_ctz(imm5)), esize = 1u << size, index = imm5 >> (size + 1);
+    Lanes n = read_lanes(c, bits(i, 9, 5), esize, 16);
+    std::array<uint64_t, 16> r{};
+    r[0] = n.e[index];
+    write_lanes(c, bits(i, 4, 0), r, 1, esize);
 }
 
 }  // namespace armvm::a64

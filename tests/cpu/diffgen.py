@@ -357,8 +357,40 @@ def g_simd_3diff(rng):
                 | f(op, 12, 4) | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5)]
 
 
+def g_simd_scalar(rng):
+    kind = rng.choice(["3same", "2misc", "shift", "addp", "copy"])
+    u, rd, rn, rm = rng.randrange(2), vreg(rng), vreg(rng), vreg(rng)
+    if kind == "3same":
+        op = rng.choice([0x01, 0x05, 0x09, 0x0b, 0x06, 0x07, 0x08, 0x0a, 0x10, 0x11, 0x16])
+        size = rng.randrange(4) if op in (0x01, 0x05, 0x09, 0x0b) else (rng.choice([1, 2]) if op == 0x16 else 3)
+        return [f(1, 30, 1) | f(u, 29, 1) | f(0b11110, 24, 5) | f(size, 22, 2) | f(1, 21, 1) | f(rm, 16, 5)
+                | f(op, 11, 5) | f(1, 10, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "2misc":
+        code = rng.choice([0x03, 0x23, 0x07, 0x27, 0x08, 0x28, 0x09, 0x29, 0x0a, 0x0b, 0x2b, 0x14, 0x34, 0x32])
+        size = rng.randrange(4) if code in (0x03, 0x23, 0x07, 0x27) else (
+            rng.randrange(3) if code in (0x14, 0x34, 0x32) else 3)
+        return [f(1, 30, 1) | f(code >> 5, 29, 1) | f(0b11110, 24, 5) | f(size, 22, 2) | f(0b10000, 17, 5)
+                | f(code & 31, 12, 5) | f(0b10, 10, 2) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "shift":
+        while True:
+            op = rng.choice([0x00, 0x02, 0x04, 0x06, 0x08, 0x0a, 0x0c, 0x0e, 0x10, 0x11, 0x12, 0x13])
+            if op in (0x08, 0x0c, 0x10, 0x11) and not u:
+                continue
+            break
+        hsb = 3 if op <= 0x0a else (rng.randrange(4) if op in (0x0c, 0x0e) else rng.randrange(3))
+        immh = (1 << hsb) | rng.randrange(1 << hsb)
+        return [f(1, 30, 1) | f(u, 29, 1) | f(0b111110, 23, 6) | f(immh, 19, 4) | f(rng.randrange(8), 16, 3)
+                | f(op, 11, 5) | f(1, 10, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "addp":
+        return [f(1, 30, 1) | f(0b11110, 24, 5) | f(3, 22, 2) | f(0b11000, 17, 5) | f(0x1b, 12, 5) | f(0b10, 10, 2)
+                | f(rn, 5, 5) | f(rd, 0, 5)]
+    size = rng.randrange(4)
+    imm5 = (rng.randrange(16 >> size) << (size + 1)) | (1 << size)
+    return [f(1, 30, 1) | f(0b11110000, 21, 8) | f(imm5, 16, 5) | f(1, 10, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
+
+
 GROUPS = {
-    "simd_3diff": g_simd_3diff,
+    "simd_scalar": g_simd_scalar, "simd_3diff": g_simd_3diff,
     "simd_permute": g_simd_permute, "simd_ext": g_simd_ext, "simd_tbl": g_simd_tbl,
     "simd_across": g_simd_across, "simd_shift_imm": g_simd_shift_imm, "simd_2misc": g_simd_2misc,
     "simd_3same": g_simd_3same, "simd_modimm": g_simd_modimm, "simd_copy": g_simd_copy,
