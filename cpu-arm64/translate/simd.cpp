@@ -193,10 +193,16 @@ void exec_SIMD_3SAME(Cpu& c, uint32_t i) {
     c.s.v[rd][1] = q ? out[1] : 0;
 }
 
+bool fp_int_convert(Cpu& c, uint32_t i);  // fp.cpp
+
 void exec_FP_INT_CONV(Cpu& c, uint32_t i) {
     unsigned sf = bit(i, 31), type = bits(i, 23, 22), rmode = bits(i, 20, 19), opcode = bits(i, 18, 16);
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
-    if (bit(i, 29) || (opcode != 6 && opcode != 7)) return c.undefined();  // conversions: not yet
+    if (bit(i, 29)) return c.undefined();
+    if (opcode <= 5) {
+        if (!fp_int_convert(c, i)) c.undefined();
+        return;
+    }
     bool to_fp = opcode == 7;  // 110: FMOV to general, 111: from general
     // FMOV (general): 32-bit with S, 64-bit with D, and the top half of V.
     bool sreg = sf == 0 && type == 0 && rmode == 0, dreg = sf == 1 && type == 1 && rmode == 0;

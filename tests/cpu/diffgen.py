@@ -389,7 +389,40 @@ def g_simd_scalar(rng):
     return [f(1, 30, 1) | f(0b11110000, 21, 8) | f(imm5, 16, 5) | f(1, 10, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
 
 
+# ---- scalar floating point, single and double
+def g_fp(rng):
+    kind = rng.choice(["2src", "1src", "3src", "cmp", "ccmp", "csel", "imm", "toint", "fromint"])
+    t = rng.randrange(2)
+    rd, rn, rm = vreg(rng), vreg(rng), vreg(rng)
+    base = f(0b00011110, 24, 8) | f(t, 22, 2)
+    if kind == "2src":
+        return [base | f(1, 21, 1) | f(rm, 16, 5) | f(rng.randrange(9), 12, 4) | f(0b10, 10, 2) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "1src":
+        op = rng.choice([0, 1, 2, 3, 8, 9, 10, 11, 12, 14, 15, 4 if t else 5])
+        return [base | f(1, 21, 1) | f(op, 15, 6) | f(0b10000, 10, 5) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "3src":
+        return [f(0b00011111, 24, 8) | f(t, 22, 2) | f(rng.randrange(2), 21, 1) | f(rm, 16, 5)
+                | f(rng.randrange(2), 15, 1) | f(vreg(rng), 10, 5) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "cmp":
+        op2 = rng.choice([0, 8, 16, 24])
+        return [base | f(1, 21, 1) | f(0 if op2 & 8 else rm, 16, 5) | f(0b001000, 10, 6) | f(rn, 5, 5) | f(op2, 0, 5)]
+    if kind == "ccmp":
+        return [base | f(1, 21, 1) | f(rm, 16, 5) | f(rng.randrange(16), 12, 4) | f(0b01, 10, 2) | f(rn, 5, 5)
+                | f(rng.randrange(2), 4, 1) | f(rng.randrange(16), 0, 4)]
+    if kind == "csel":
+        return [base | f(1, 21, 1) | f(rm, 16, 5) | f(rng.randrange(16), 12, 4) | f(0b11, 10, 2) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "imm":
+        return [base | f(1, 21, 1) | f(rng.randrange(256), 13, 8) | f(0b100, 10, 3) | f(rd, 0, 5)]
+    sf = rng.randrange(2)
+    if kind == "fromint":
+        return [f(sf, 31, 1) | base | f(1, 21, 1) | f(rng.choice([2, 3]), 16, 3) | f(src(rng), 5, 5) | f(rd, 0, 5)]
+    op = rng.randrange(6)
+    rmode = rng.randrange(4) if op < 2 else 0
+    return [f(sf, 31, 1) | base | f(1, 21, 1) | f(rmode, 19, 2) | f(op, 16, 3) | f(rn, 5, 5) | f(rnd_reg(rng), 0, 5)]
+
+
 GROUPS = {
+    "fp": g_fp,
     "simd_scalar": g_simd_scalar, "simd_3diff": g_simd_3diff,
     "simd_permute": g_simd_permute, "simd_ext": g_simd_ext, "simd_tbl": g_simd_tbl,
     "simd_across": g_simd_across, "simd_shift_imm": g_simd_shift_imm, "simd_2misc": g_simd_2misc,
@@ -452,16 +485,28 @@ def make_case(rng, n):
             for _ in range(31)]
     nzcv = rng.randrange(16) << 28
     data = bytes(rng.getrandbits(8) for _ in range(BUF))
-    specials = [0, 2**64 - 1, 2**63, 2**63 - 1, 0x8000000080000000, 0x7fff7fff7fff7fff, 0x8080808080808080]
+    specials = [0, 2**64 - 1, 2**63, 2**63 - 1, 0x8000000080000000, 0x7fff7fff7fff7fff, 0x8080808080808080,
+                # FP operands: NaNs (quiet, signalling), infinities, zeros, denormals, the smallest
+                # normal and values next to it, 1.0, large and small integers in range
+                0x7fc000007ff80000, 0x7f8000017ff00000, 0x7ff8000000000001, 0x7ff0000000000001,
+                0x7ff0000000000000, 0xfff0000000000000, 0x000000007f800000, 0x00000000ff800000,
+                0x0000000000000001, 0x8000000000000001, 0x0010000000000000, 0x000fffffffffffff,
+                0x0000000000800000, 0x00000000007fffff, 0x0000000080000001, 0x3ff0000000000000,
+                0x000000003f800000, 0x43e0000000000000, 0x000000004f000000, 0x41dfffffffc00000,
+                0xc3e0000000000001, 0x3fe0000000000000, 0x000000003f000000, 0x0000000040400000]
     vinit = [rng.getrandbits(64) if rng.random() < 0.7 else rng.choice(specials) for _ in range(64)]
+    # FPCR: rounding mode, FZ and DN (AHP and the rest: not used by the
+    # forms tested)
+    fpcr = (rng.randrange(4) << 22) | (rng.randrange(2) << 24) | (rng.randrange(2) << 25)
+    make_case.fpcr = fpcr
     return words, init, nzcv, data, vinit, counts
 
 
-def case_source(words, init, nzcv, data, vinit):
+def case_source(words, init, nzcv, data, vinit, fpcr=0):
     regs = [r for r in range(31) if r not in (26, 27, 28)]
     lines = [".text", ".global _start", "_start:", "  adr x27, vinit"]
     lines += [f"  ldp q{2 * k}, q{2 * k + 1}, [x27, #{32 * k}]" for k in range(16)]
-    lines += ["  msr fpsr, xzr", "  adr x28, buf", "  adr x27, init"]
+    lines += ["  msr fpsr, xzr", f"  ldr x0, ={fpcr:#x}", "  msr fpcr, x0", "  adr x28, buf", "  adr x27, init"]
     for r in regs:
         lines.append(f"  ldr x{r}, [x27, #{8 * r}]")
     lines.append(f"  ldr x26, [x27, #{8 * 31}]")
@@ -537,7 +582,7 @@ def run(user_run, cases, insns, seed, workdir=None, log=print):
         for g, n in counts.items():
             groups[g] = groups.get(g, 0) + n
         elf = os.path.join(tmp, f"case{k}")
-        build(case_source(words, init, nzcv, data, vinit), elf)
+        build(case_source(words, init, nzcv, data, vinit, make_case.fpcr), elf)
         ref, ours, ref_undef, our_undef = run_case(user_run, elf)
         total += len(words)
         if ref_undef or our_undef:

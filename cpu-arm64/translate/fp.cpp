@@ -1,0 +1,473 @@
+// Scalar floating point, single and double precision (ARM ARM C4.1.95,
+// the FP pseudocode of J1): data processing with 1, 2 and 3 sources,
+// compares, conditional compare and select, immediate moves, and the
+// conversions to and from integers.
+//
+// The arithmetic runs on the host FPU in the rounding mode FPCR.RMode
+// names, and everything where the host and the architecture differ is done
+// here explicitly: NaN propagation (an SNaN operand first, then a QNaN,
+// in operand order; FPCR.DN's default NaN), the default NaN of an invalid
+// operation (positive on Arm), flush-to-zero of inputs (IDC) and outputs
+// (UFC without IXC), and tininess detected before rounding (the host
+// detects it after).
+#include <cfenv>
+#include <cmath>
+#include <cstring>
+
+// The host's rounding mode and exception flags are used here: no constant
+// folding or reordering that assumes round-to-nearest and no traps.
+#if defined(__clang__)
+#pragma STDC FENV_ACCESS ON
+#else
+#pragma GCC optimize("rounding-math", "signaling-nans")
+#endif
+
+#include "cpu-arm64/translate/executors.hpp"
+#include "cpu-arm64/translate/helpers.hpp"
+
+namespace armvm::a64 {
+
+namespace {
+
+constexpr uint32_t kIOC = 1, kDZC = 2, kOFC = 4, kUFC = 8, kIXC = 16, kIDC = 128;
+
+template <typename F>
+struct Bits;
+template <>
+struct Bits<float> {
+    using U = uint32_t;
+    static constexpr unsigned kMant = 23, kExpBits = 8;
+    static constexpr U kSign = 0x80000000u, kQuiet = 0x00400000u, kDefaultNaN = 0x7fc00000u;
+    static constexpr U kExpMask = 0x7f800000u, kMantMask = 0x007fffffu;
+};
+template <>
+struct Bits<double> {
+    using U = uint64_t;
+    static constexpr unsigned kMant = 52, kExpBits = 11;
+    static constexpr U kSign = 0x8000000000000000ull, kQuiet = 0x0008000000000000ull,
+                       kDefaultNaN = 0x7ff8000000000000ull;
+    static constexpr U kExpMask = 0x7ff0000000000000ull, kMantMask = 0x000fffffffffffffull;
+};
+
+template <typename F>
+F from_bits(typename Bits<F>::U u) {
+    F f;
+    std::memcpy(&f, &u, sizeof f);
+    return f;
+}
+template <typename F>
+typename Bits<F>::U to_bits(F f) {
+    typename Bits<F>::U u;
+    std::memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+template <typename F>
+bool is_nan(typename Bits<F>::U u) {
+    return (u & Bits<F>::kExpMask) == Bits<F>::kExpMask && (u & Bits<F>::kMantMask);
+}
+template <typename F>
+bool is_snan(typename Bits<F>::U u) {
+    return is_nan<F>(u) && !(u & Bits<F>::kQuiet);
+}
+template <typename F>
+bool is_denormal(typename Bits<F>::U u) {
+    return !(u & Bits<F>::kExpMask) && (u & Bits<F>::kMantMask);
+}
+
+// The FP context of one instruction: FPCR's controls and the flags it
+// raises (merged into FPSR at the end).
+struct Ctx {
+    Cpu& c;
+    bool fz, dn;
+    unsigned rmode;
+    uint32_t flags = 0;
+    explicit Ctx(Cpu& cpu)
+        : c(cpu), fz((cpu.s.fpcr >> 24) & 1), dn((cpu.s.fpcr >> 25) & 1), rmode((cpu.s.fpcr >> 22) & 3) {}
+    ~Ctx() { c.s.fpsr |= flags; }
+
+    template <typename F>
+    typename Bits<F>::U flush_in(typename Bits<F>::U u) {
+        if (fz && is_denormal<F>(u)) {
+            flags |= kIDC;
+            return u & Bits<F>::kSign;
+        }
+        return u;
+    }
+    template <typename F>
+    typename Bits<F>::U quiet(typename Bits<F>::U u) {
+        return dn ? Bits<F>::kDefaultNaN : (u | Bits<F>::kQuiet);
+    }
+    // FPProcessNaNs over 1..3 operands: true with the result if any is a NaN.
+    template <typename F>
+    bool nans(std::initializer_list<typename Bits<F>::U> ops, typename Bits<F>::U& out) {
+        for (auto u : ops)
+            if (is_snan<F>(u)) {
+                flags |= kIOC;
+                out = quiet<F>(u);
+                return true;
+            }
+        for (auto u : ops)
+            if (is_nan<F>(u)) {
+                out = quiet<F>(u);
+                return true;
+            }
+        return false;
+    }
+};
+
+int host_round(unsigned rmode) {
+    switch (rmode) {
+    case 1: return FE_UPWARD;
+    case 2: return FE_DOWNWARD;
+    case 3: return FE_TOWARDZERO;
+    default: return FE_TONEAREST;
+    }
+}
+
+// Runs op() on the host in `rmode`; returns the host flags in Arm terms.
+template <typename Op>
+uint32_t host_op(unsigned rmode, Op op) {
+    int saved = std::fegetround();
+    std::fesetround(host_round(rmode));
+    std::feclearexcept(FE_ALL_EXCEPT);
+    op();
+    int ex = std::fetestexcept(FE_ALL_EXCEPT);
+    std::fesetround(saved);
+    return (ex & FE_INVALID ? kIOC : 0) | (ex & FE_DIVBYZERO ? kDZC : 0) | (ex & FE_OVERFLOW ? kOFC : 0) |
+           (ex & FE_UNDERFLOW ? kUFC : 0) | (ex & FE_INEXACT ? kIXC : 0);
+}
+
+// The result of an arithmetic operation computed by `op(rmode)` (which
+// returns the host result), with Arm's treatment of invalid results,
+// tininess and flush-to-zero.
+template <typename F, typename Op>
+typename Bits<F>::U arith(Ctx& x, Op op) {
+    using B = Bits<F>;
+    volatile F r = 0;
+    uint32_t fl = host_op(x.rmode, [&] { r = op(); });
+    typename B::U u = to_bits<F>(r);
+    if (is_nan<F>(u)) {  // an invalid operation: Arm's default NaN is positive
+        x.flags |= fl;
+        return B::kDefaultNaN;
+    }
+    constexpr typename B::U min_normal = typename B::U(1) << B::kMant;
+    typename B::U mag = u & ~B::kSign;
+    // Tininess before rounding: a result rounded up to the smallest normal
+    // was tiny if rounding toward zero leaves it below.
+    // (a result that rounded to zero was tiny too, unless it was exact)
+    bool tiny = mag < min_normal && (mag != 0 || (fl & kIXC));
+    if (mag == min_normal && (fl & kIXC)) {
+        volatile F rz = 0;
+        host_op(3, [&] { rz = op(); });
+        tiny = (to_bits<F>(rz) & ~B::kSign) < min_normal;
+    }
+    if (x.fz && tiny) {
+        x.flags |= (fl & ~(kUFC | kIXC)) | kUFC;  // flushed: underflow, not inexact
+        return u & B::kSign;
+    }
+    fl &= ~kUFC;
+    if (tiny && (fl & kIXC)) fl |= kUFC;
+    x.flags |= fl;
+    return u;
+}
+
+template <typename F>
+typename Bits<F>::U bin(Cpu& c, unsigned opcode, typename Bits<F>::U a, typename Bits<F>::U b) {
+    using B = Bits<F>;
+    Ctx x(c);
+    a = x.flush_in<F>(a);
+    b = x.flush_in<F>(b);
+    typename B::U out;
+    bool nm = opcode == 6 || opcode == 7;  // FMAXNM/FMINNM: a quiet NaN loses to a number
+    if (nm && !is_snan<F>(a) && !is_snan<F>(b)) {
+        if (is_nan<F>(a) && !is_nan<F>(b)) a = b;
+        else if (is_nan<F>(b) && !is_nan<F>(a)) b = a;
+    }
+    if (x.nans<F>({a, b}, out)) return opcode == 8 ? out ^ B::kSign : out;  // FNMUL negates even a NaN
+    F fa = from_bits<F>(a), fb = from_bits<F>(b);
+    switch (opcode) {
+    case 0: return arith<F>(x, [&] { return fa * fb; });   // FMUL
+    case 1: return arith<F>(x, [&] { return fa / fb; });   // FDIV
+    case 2: return arith<F>(x, [&] { return fa + fb; });   // FADD
+    case 3: return arith<F>(x, [&] { return fa - fb; });   // FSUB
+    case 8:  // FNMUL: the rounded product, negated (a default NaN too)
+        return arith<F>(x, [&] { return fa * fb; }) ^ B::kSign;
+    default: {  // FMAX, FMIN, FMAXNM, FMINNM: +0 > -0
+        bool max = !(opcode & 1);
+        if (fa == fb) return max ? (a & b) : (a | b);  // equal: the zero signs decide
+        return (fa > fb) == max ? a : b;
+    }
+    }
+}
+
+template <typename F>
+typename Bits<F>::U muladd(Cpu& c, typename Bits<F>::U addend, typename Bits<F>::U n, typename Bits<F>::U m,
+                           bool neg_product, bool neg_addend) {
+    using B = Bits<F>;
+    Ctx x(c);
+    addend = x.flush_in<F>(addend);
+    n = x.flush_in<F>(n);
+    m = x.flush_in<F>(m);
+    // The negations are of the operands (ARM ARM FMSUB: FPNeg(operand1)),
+    // so a NaN among them comes out with its sign flipped.
+    if (neg_product) n ^= B::kSign;
+    if (neg_addend) addend ^= B::kSign;
+    typename B::U out;
+    bool inf_zero = ((n & ~B::kSign) == B::kExpMask && !(m & ~B::kSign)) ||
+                    ((m & ~B::kSign) == B::kExpMask && !(n & ~B::kSign));
+    if (x.nans<F>({addend, n, m}, out)) {
+        // A quiet NaN addend with inf * 0 is still an invalid operation.
+        if (inf_zero && is_nan<F>(addend) && !is_snan<F>(addend)) {
+            x.flags |= kIOC;
+            return B::kDefaultNaN;
+        }
+        return out;
+    }
+    F fa = from_bits<F>(addend), fn = from_bits<F>(n), fm = from_bits<F>(m);
+    return arith<F>(x, [&] { return std::fma(fn, fm, fa); });
+}
+
+template <typename F>
+typename Bits<F>::U unary(Cpu& c, unsigned opcode, typename Bits<F>::U a) {
+    using B = Bits<F>;
+    switch (opcode) {
+    case 0: return a;                 // FMOV
+    case 1: return a & ~B::kSign;     // FABS
+    case 2: return a ^ B::kSign;      // FNEG
+    default: break;
+    }
+    Ctx x(c);
+    a = x.flush_in<F>(a);
+    typename B::U out;
+    if (x.nans<F>({a}, out)) return out;
+    F fa = from_bits<F>(a);
+    if (opcode == 3) return arith<F>(x, [&] { return std::sqrt(fa); });  // FSQRT
+    // FRINT{N,P,M,Z,A,X,I}: round to an integral value.
+    unsigned mode = opcode == 8 ? 0 : opcode == 9 ? 1 : opcode == 10 ? 2 : opcode == 11 ? 3 : x.rmode;
+    if (opcode == 12) {  // FRINTA: ties away from zero
+        F r = std::round(fa);
+        return to_bits<F>(r == 0 ? std::copysign(F(0), fa) : r);
+    }
+    volatile F r = 0;
+    host_op(mode, [&] { r = std::nearbyint(fa); });
+    F rr = r;
+    if (opcode == 14 && rr != fa) x.flags |= kIXC;  // FRINTX signals inexact
+    return to_bits<F>(rr == 0 ? std::copysign(F(0), fa) : rr);
+}
+
+// FCVT between single and double.
+uint64_t convert_fp(Cpu& c, uint64_t a, bool from_double) {
+    Ctx x(c);
+    if (from_double) {
+        uint64_t u = x.flush_in<double>(a);
+        uint64_t out;
+        if (x.nans<double>({u}, out)) {
+            if (x.dn) return Bits<float>::kDefaultNaN;
+            // The NaN's sign and top fraction bits carry over.
+            return static_cast<uint32_t>(((u >> 63) << 31) | 0x7fc00000u | ((u >> 29) & 0x003fffffu));
+        }
+        double d = from_bits<double>(u);
+        return arith<float>(x, [&] { return static_cast<float>(d); });
+    }
+    uint32_t u = x.flush_in<float>(static_cast<uint32_t>(a));
+    uint32_t out;
+    if (x.nans<float>({u}, out)) {
+        if (x.dn) return Bits<double>::kDefaultNaN;
+        return (static_cast<uint64_t>(u >> 31) << 63) | 0x7ff8000000000000ull |
+               (static_cast<uint64_t>(u & 0x003fffffu) << 29);
+    }
+    return to_bits<double>(static_cast<double>(from_bits<float>(u)));
+}
+
+// FCVT{N,P,M,Z,A}{S,U}: to a 32/64-bit integer, saturating; NaN gives 0.
+uint64_t to_int(Cpu& c, uint64_t a, bool dbl, unsigned mode, bool ties_away, bool is_unsigned, bool to64) {
+    Ctx x(c);
+    double v;
+    if (dbl) {
+        uint64_t u = x.flush_in<double>(a);
+        if (is_nan<double>(u)) {
+            x.flags |= kIOC;
+            return 0;
+        }
+        v = from_bits<double>(u);
+    } else {
+        uint32_t u = x.flush_in<float>(static_cast<uint32_t>(a));
+        if (is_nan<float>(u)) {
+            x.flags |= kIOC;
+            return 0;
+        }
+        v = from_bits<float>(u);
+    }
+    long double r;
+    if (ties_away) {
+        r = std::round(static_cast<long double>(v));
+    } else {
+        volatile long double t = 0;
+        host_op(mode, [&] { t = std::nearbyint(static_cast<long double>(v)); });
+        r = t;
+    }
+    long double lo = is_unsigned ? 0.0L : (to64 ? -9223372036854775808.0L : -2147483648.0L);
+    long double hi = is_unsigned ? (to64 ? 18446744073709551615.0L : 4294967295.0L)
+                                 : (to64 ? 9223372036854775807.0L : 2147483647.0L);
+    uint64_t res;
+    if (r < lo || r > hi) {
+        x.flags |= kIOC;
+        r = r < lo ? lo : hi;
+    } else if (r != v) {
+        x.flags |= kIXC;
+    }
+    if (is_unsigned)
+        res = static_cast<uint64_t>(r);
+    else
+        res = static_cast<uint64_t>(static_cast<int64_t>(r));
+    return to64 ? res : static_cast<uint32_t>(res);
+}
+
+uint64_t from_int(Cpu& c, uint64_t v, bool dbl, bool is_unsigned, bool from64) {
+    Ctx x(c);
+    if (!from64) v = is_unsigned ? static_cast<uint32_t>(v) : static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v)));
+    if (dbl)
+        return is_unsigned ? arith<double>(x, [&] { return static_cast<double>(v); })
+                           : arith<double>(x, [&] { return static_cast<double>(static_cast<int64_t>(v)); });
+    return is_unsigned ? arith<float>(x, [&] { return static_cast<float>(v); })
+                       : arith<float>(x, [&] { return static_cast<float>(static_cast<int64_t>(v)); });
+}
+
+// Scalar register access: S or D in the low bits of V, the rest zeroed.
+uint64_t sreg(const Cpu& c, unsigned r, bool dbl) { return dbl ? c.s.v[r][0] : static_cast<uint32_t>(c.s.v[r][0]); }
+void set_sreg(Cpu& c, unsigned r, uint64_t v, bool dbl) {
+    c.s.v[r][0] = dbl ? v : static_cast<uint32_t>(v);
+    c.s.v[r][1] = 0;
+}
+
+// FCMP/FCMPE flags: equal 0110, less 1000, greater 0010, unordered 0011.
+uint32_t compare(Cpu& c, uint64_t a, uint64_t b, bool dbl, bool signal_all) {
+    Ctx x(c);
+    bool na, nb, sa, sb;
+    double fa, fb;
+    if (dbl) {
+        a = x.flush_in<double>(a);
+        b = x.flush_in<double>(b);
+        na = is_nan<double>(a), nb = is_nan<double>(b), sa = is_snan<double>(a), sb = is_snan<double>(b);
+        fa = from_bits<double>(a), fb = from_bits<double>(b);
+    } else {
+        uint32_t ua = x.flush_in<float>(static_cast<uint32_t>(a)), ub = x.flush_in<float>(static_cast<uint32_t>(b));
+        na = is_nan<float>(ua), nb = is_nan<float>(ub), sa = is_snan<float>(ua), sb = is_snan<float>(ub);
+        fa = from_bits<float>(ua), fb = from_bits<float>(ub);
+    }
+    if (na || nb) {
+        if (sa || sb || signal_all) x.flags |= kIOC;
+        return kC | kV;
+    }
+    if (fa == fb) return kZ | kC;
+    return fa < fb ? kN : kC;
+}
+
+}  // namespace
+
+void exec_FP_2SRC(Cpu& c, uint32_t i) {
+    unsigned type = bits(i, 23, 22), opcode = bits(i, 15, 12);
+    if (type > 1 || opcode > 8) return c.undefined();  // (half precision: FP16)
+    if (!c.fp_enabled()) return;
+    bool dbl = type == 1;
+    unsigned rn = bits(i, 9, 5), rm = bits(i, 20, 16), rd = bits(i, 4, 0);
+    uint64_t r = dbl ? bin<double>(c, opcode, sreg(c, rn, true), sreg(c, rm, true))
+                     : bin<float>(c, opcode, static_cast<uint32_t>(sreg(c, rn, false)),
+                                  static_cast<uint32_t>(sreg(c, rm, false)));
+    set_sreg(c, rd, r, dbl);
+}
+
+void exec_FP_1SRC(Cpu& c, uint32_t i) {
+    unsigned type = bits(i, 23, 22), opcode = bits(i, 20, 15);
+    if (type > 1) return c.undefined();
+    bool dbl = type == 1;
+    bool ok = opcode <= 3 || (opcode == 4 && dbl) || (opcode == 5 && !dbl) || (opcode >= 8 && opcode <= 15 && opcode != 13);
+    if (!ok) return c.undefined();  // (FCVT to half: FP16)
+    if (!c.fp_enabled()) return;
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    if (opcode == 4 || opcode == 5) {
+        set_sreg(c, rd, convert_fp(c, sreg(c, rn, dbl), dbl), !dbl);
+        return;
+    }
+    uint64_t r = dbl ? unary<double>(c, opcode, sreg(c, rn, true))
+                     : unary<float>(c, opcode, static_cast<uint32_t>(sreg(c, rn, false)));
+    set_sreg(c, rd, r, dbl);
+}
+
+void exec_FP_3SRC(Cpu& c, uint32_t i) {
+    unsigned type = bits(i, 23, 22), o1 = bit(i, 21), o0 = bit(i, 15);
+    if (type > 1) return c.undefined();
+    if (!c.fp_enabled()) return;
+    bool dbl = type == 1;
+    unsigned rn = bits(i, 9, 5), rm = bits(i, 20, 16), ra = bits(i, 14, 10), rd = bits(i, 4, 0);
+    // FMADD (0,0), FMSUB (0,1): negate the product; FNMADD (1,0): negate
+    // both; FNMSUB (1,1): negate the addend.
+    bool neg_product = o1 != o0, neg_addend = o1;
+    uint64_t r = dbl ? muladd<double>(c, sreg(c, ra, true), sreg(c, rn, true), sreg(c, rm, true), neg_product,
+                                      neg_addend)
+                     : muladd<float>(c, static_cast<uint32_t>(sreg(c, ra, false)),
+                                     static_cast<uint32_t>(sreg(c, rn, false)),
+                                     static_cast<uint32_t>(sreg(c, rm, false)), neg_product, neg_addend);
+    set_sreg(c, rd, r, dbl);
+}
+
+void exec_FP_CMP(Cpu& c, uint32_t i) {
+    unsigned type = bits(i, 23, 22), op2 = bits(i, 4, 0), op = bits(i, 15, 14);
+    if (type > 1 || op != 0 || (op2 & 7)) return c.undefined();
+    if (!c.fp_enabled()) return;
+    bool dbl = type == 1, with_zero = op2 & 8, signal_all = op2 & 16;
+    uint64_t b = with_zero ? 0 : sreg(c, bits(i, 20, 16), dbl);
+    c.s.nzcv = compare(c, sreg(c, bits(i, 9, 5), dbl), b, dbl, signal_all);
+}
+
+void exec_FP_CCMP(Cpu& c, uint32_t i) {
+    unsigned type = bits(i, 23, 22);
+    if (type > 1) return c.undefined();
+    if (!c.fp_enabled()) return;
+    bool dbl = type == 1;
+    if (condition_holds(bits(i, 15, 12), c.s.nzcv))
+        c.s.nzcv = compare(c, sreg(c, bits(i, 9, 5), dbl), sreg(c, bits(i, 20, 16), dbl), dbl, bit(i, 4));
+    else
+        c.s.nzcv = bits(i, 3, 0) << 28;
+}
+
+void exec_FP_CSEL(Cpu& c, uint32_t i) {
+    unsigned type = bits(i, 23, 22);
+    if (type > 1) return c.undefined();
+    if (!c.fp_enabled()) return;
+    bool dbl = type == 1;
+    unsigned src = condition_holds(bits(i, 15, 12), c.s.nzcv) ? bits(i, 9, 5) : bits(i, 20, 16);
+    set_sreg(c, bits(i, 4, 0), sreg(c, src, dbl), dbl);
+}
+
+void exec_FP_IMM(Cpu& c, uint32_t i) {
+    unsigned type = bits(i, 23, 22);
+    if (type > 1 || bits(i, 9, 5)) return c.undefined();
+    if (!c.fp_enabled()) return;
+    uint64_t imm8 = bits(i, 20, 13), a = imm8 >> 7, b = (imm8 >> 6) & 1;
+    uint64_t v = type == 1 ? (a << 63) | ((b ? 0xffull : 0x100ull) << 54) | ((imm8 & 0x3f) << 48)
+                           : (a << 31) | ((b ? 0x1full : 0x20ull) << 25) | ((imm8 & 0x3f) << 19);
+    set_sreg(c, bits(i, 4, 0), v, type == 1);
+}
+
+// The conversions of the FP<->integer group (FMOV is in simd.cpp).
+bool fp_int_convert(Cpu& c, uint32_t i) {
+    unsigned sf = bit(i, 31), type = bits(i, 23, 22), rmode = bits(i, 20, 19), opcode = bits(i, 18, 16);
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    if (type > 1 || opcode > 5 || (opcode >= 2 && opcode <= 3 && rmode != 0) || (opcode >= 4 && rmode != 0))
+        return false;
+    if (!c.fp_enabled()) return true;
+    bool dbl = type == 1;
+    if (opcode == 2 || opcode == 3) {  // SCVTF, UCVTF
+        set_sreg(c, rd, from_int(c, c.x(rn), dbl, opcode == 3, sf), dbl);
+        return true;
+    }
+    // FCVTN/P/M/Z (rmode 0..3) S/U, FCVTA (opcode 4/5, ties away) S/U
+    bool ties_away = opcode >= 4;
+    unsigned mode = ties_away ? 0 : rmode;  // 0 N, 1 P, 2 M, 3 Z
+    c.set_x(rd, to_int(c, sreg(c, rn, dbl), dbl, mode, ties_away, opcode & 1, sf));
+    return true;
+}
+
+}  // namespace armvm::a64
