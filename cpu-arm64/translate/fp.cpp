@@ -451,6 +451,105 @@ void exec_FP_IMM(Cpu& c, uint32_t i) {
     set_sreg(c, bits(i, 4, 0), v, type == 1);
 }
 
+namespace {
+
+// FP compares for the vector forms: all ones or zero. EQ signals only for
+// signalling NaNs; GE/GT (and the absolute forms) for any NaN.
+template <typename F>
+typename Bits<F>::U fp_cmp_mask(Cpu& c, unsigned kind, typename Bits<F>::U a, typename Bits<F>::U b) {
+    using B = Bits<F>;
+    Ctx x(c);
+    a = x.flush_in<F>(a);
+    b = x.flush_in<F>(b);
+    if (kind >= 3) {  // FACGE, FACGT: magnitudes
+        a &= ~B::kSign;
+        b &= ~B::kSign;
+    }
+    if (is_nan<F>(a) || is_nan<F>(b)) {
+        if (kind != 0 || is_snan<F>(a) || is_snan<F>(b)) x.flags |= kIOC;
+        return 0;
+    }
+    F fa = from_bits<F>(a), fb = from_bits<F>(b);
+    bool r = kind == 0 ? fa == fb : (kind == 1 || kind == 3) ? fa >= fb : fa > fb;
+    return r ? ~typename B::U(0) : 0;
+}
+
+// One lane of the AdvSIMD three-same FP group; `key` is U:a:opcode<2:0>.
+template <typename F>
+typename Bits<F>::U fp3_lane(Cpu& c, unsigned key, typename Bits<F>::U a, typename Bits<F>::U b,
+                             typename Bits<F>::U d) {
+    using B = Bits<F>;
+    switch (key) {
+    case 0x0: return bin<F>(c, 6, a, b);                    // FMAXNM
+    case 0x8: return bin<F>(c, 7, a, b);                    // FMINNM
+    case 0x1: return muladd<F>(c, d, a, b, false, false);   // FMLA
+    case 0x9: return muladd<F>(c, d, a, b, true, false);    // FMLS
+    case 0x2: return bin<F>(c, 2, a, b);                    // FADD
+    case 0xa: return bin<F>(c, 3, a, b);                    // FSUB
+    case 0x4: return fp_cmp_mask<F>(c, 0, a, b);            // FCMEQ
+    case 0x6: return bin<F>(c, 4, a, b);                    // FMAX
+    case 0xe: return bin<F>(c, 5, a, b);                    // FMIN
+    case 0x13: return bin<F>(c, 0, a, b);                   // FMUL
+    case 0x14: return fp_cmp_mask<F>(c, 1, a, b);           // FCMGE
+    case 0x15: return fp_cmp_mask<F>(c, 3, a, b);           // FACGE
+    case 0x17: return bin<F>(c, 1, a, b);                   // FDIV
+    case 0x1a: {                                            // FABD: |a - b|, a NaN's sign too
+        typename B::U r = bin<F>(c, 3, a, b);
+        return r & ~B::kSign;
+    }
+    case 0x1c: return fp_cmp_mask<F>(c, 2, a, b);           // FCMGT
+    case 0x1d: return fp_cmp_mask<F>(c, 4, a, b);           // FACGT
+    default: return 0;
+    }
+}
+
+}  // namespace
+
+// AdvSIMD three same, FP forms (opcode 0b11xxx); false if unallocated or
+// not implemented yet (FMULX, FRECPS, FRSQRTS).
+bool simd_fp_3same(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), u = bit(i, 29), a = bit(i, 23), sz = bit(i, 22), op = bits(i, 13, 11);
+    unsigned key = (u << 4) | (a << 3) | op;
+    bool pairwise = key == 0x10 || key == 0x18 || key == 0x12 || key == 0x16 || key == 0x1e;  // (MAX|MIN)(NM)P, ADDP
+    static constexpr unsigned kKnown[] = {0x0, 0x8, 0x1, 0x9, 0x2, 0xa, 0x4, 0x6, 0xe, 0x13, 0x14, 0x15,
+                                          0x17, 0x1a, 0x1c, 0x1d, 0x10, 0x18, 0x12, 0x16, 0x1e};
+    bool known = false;
+    for (unsigned k : kKnown) known |= k == key;
+    if (!known || (sz && !q)) return false;
+    if (!c.fp_enabled()) return true;
+    unsigned rn = bits(i, 9, 5), rm = bits(i, 20, 16), rd = bits(i, 4, 0);
+    unsigned esize = sz ? 8 : 4, lanes = (q ? 16 : 8) / esize;
+    uint64_t n[2] = {c.s.v[rn][0], c.s.v[rn][1]}, m[2] = {c.s.v[rm][0], c.s.v[rm][1]}, d[2] = {c.s.v[rd][0], c.s.v[rd][1]};
+    auto lane = [&](const uint64_t* v, unsigned e) -> uint64_t {
+        return sz ? v[e] : static_cast<uint32_t>(v[e / 2] >> (32 * (e % 2)));
+    };
+    uint64_t out[2] = {0, 0};
+    for (unsigned e = 0; e < lanes; ++e) {
+        uint64_t x, y;
+        unsigned k = key;
+        if (pairwise) {  // adjacent pairs of n, then of m
+            const uint64_t* src = e < lanes / 2 ? n : m;
+            unsigned p = (e % (lanes / 2)) * 2;
+            x = lane(src, p);
+            y = lane(src, p + 1);
+            k = key == 0x10 ? 0x0 : key == 0x18 ? 0x8 : key == 0x12 ? 0x2 : key == 0x16 ? 0x6 : 0xe;
+        } else {
+            x = lane(n, e);
+            y = lane(m, e);
+        }
+        uint64_t r = sz ? fp3_lane<double>(c, k, x, y, lane(d, e))
+                        : fp3_lane<float>(c, k, static_cast<uint32_t>(x), static_cast<uint32_t>(y),
+                                          static_cast<uint32_t>(lane(d, e)));
+        if (sz)
+            out[e] = r;
+        else
+            out[e / 2] |= static_cast<uint64_t>(static_cast<uint32_t>(r)) << (32 * (e % 2));
+    }
+    c.s.v[rd][0] = out[0];
+    c.s.v[rd][1] = q ? out[1] : 0;
+    return true;
+}
+
 // The conversions of the FP<->integer group (FMOV is in simd.cpp).
 bool fp_int_convert(Cpu& c, uint32_t i) {
     unsigned sf = bit(i, 31), type = bits(i, 23, 22), rmode = bits(i, 20, 19), opcode = bits(i, 18, 16);

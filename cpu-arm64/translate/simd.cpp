@@ -76,10 +76,15 @@ uint64_t shl_elem(Cpu& c, uint64_t a, uint64_t b, unsigned esize, bool u, bool s
 
 // AdvSIMD three same, integer forms (ARM ARM C4.1.95: the opcode table
 // by U and opcode; the FP forms, opcode 0b11xxx, come with the FP work).
+bool simd_fp_3same(Cpu& c, uint32_t i);  // fp.cpp
+
 void exec_SIMD_3SAME(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), opcode = bits(i, 15, 11);
     unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
-    if (opcode >= 0x18) return c.undefined();  // FP: not yet
+    if (opcode >= 0x18) {
+        if (!simd_fp_3same(c, i)) c.undefined();
+        return;
+    }
     unsigned esize = 1u << size, bits_ = 8 * esize, lanes = (q ? 16 : 8) / esize;
     if (size == 3 && !q && opcode != 0x03) return c.undefined();
     bool no64 = opcode == 0x00 || opcode == 0x02 || opcode == 0x04 || (opcode >= 0x0c && opcode <= 0x0f) ||

@@ -421,8 +421,18 @@ def g_fp(rng):
     return [f(sf, 31, 1) | base | f(1, 21, 1) | f(rmode, 19, 2) | f(op, 16, 3) | f(rn, 5, 5) | f(rnd_reg(rng), 0, 5)]
 
 
+def g_simd_fp3(rng):
+    key = rng.choice([0x0, 0x8, 0x1, 0x9, 0x2, 0xa, 0x4, 0x6, 0xe, 0x13, 0x14, 0x15, 0x17, 0x1a, 0x1c, 0x1d,
+                      0x10, 0x18, 0x12, 0x16, 0x1e])
+    sz = rng.randrange(2)
+    q = 1 if sz else rng.randrange(2)
+    return [f(q, 30, 1) | f(key >> 4, 29, 1) | f(0b01110, 24, 5) | f((key >> 3) & 1, 23, 1) | f(sz, 22, 1)
+            | f(1, 21, 1) | f(vreg(rng), 16, 5) | f(0b11, 14, 2) | f(key & 7, 11, 3) | f(1, 10, 1)
+            | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5)]
+
+
 GROUPS = {
-    "fp": g_fp,
+    "simd_fp3": g_simd_fp3, "fp": g_fp,
     "simd_scalar": g_simd_scalar, "simd_3diff": g_simd_3diff,
     "simd_permute": g_simd_permute, "simd_ext": g_simd_ext, "simd_tbl": g_simd_tbl,
     "simd_across": g_simd_across, "simd_shift_imm": g_simd_shift_imm, "simd_2misc": g_simd_2misc,
