@@ -550,6 +550,100 @@ bool simd_fp_3same(Cpu& c, uint32_t i) {
     return true;
 }
 
+// AdvSIMD two-register misc, FP forms: compares with zero, FABS/FNEG/
+// FSQRT, FRINT*, conversions to and from integers of the same size, and
+// FCVTL/FCVTN between single and double. False if unallocated or not
+// implemented yet (half precision, the estimates, FCVTXN).
+bool simd_fp_2misc(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), u = bit(i, 29), a = bit(i, 23), sz = bit(i, 22), op = bits(i, 16, 12);
+    unsigned key = (u << 6) | (a << 5) | op;
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    enum Kind { None, CmpZero, Abs, Neg, Sqrt, Rint, ToInt, FromInt, Cvtl, Cvtn };
+    Kind kind = None;
+    unsigned arg = 0;  // compare: 0 GT 1 EQ 2 LT 3 GE 4 LE; rint: unary opcode; to-int: rounding mode (4: ties away)
+    bool uns = u;
+    switch (key) {
+    case 0x2c: kind = CmpZero; arg = 0; break;  // FCMGT #0
+    case 0x2d: kind = CmpZero; arg = 1; break;  // FCMEQ #0
+    case 0x2e: kind = CmpZero; arg = 2; break;  // FCMLT #0
+    case 0x6c: kind = CmpZero; arg = 3; break;  // FCMGE #0
+    case 0x6d: kind = CmpZero; arg = 4; break;  // FCMLE #0
+    case 0x2f: kind = Abs; break;
+    case 0x6f: kind = Neg; break;
+    case 0x7f: kind = Sqrt; break;
+    case 0x18: kind = Rint; arg = 8; break;   // FRINTN
+    case 0x19: kind = Rint; arg = 10; break;  // FRINTM
+    case 0x38: kind = Rint; arg = 9; break;   // FRINTP
+    case 0x39: kind = Rint; arg = 11; break;  // FRINTZ
+    case 0x58: kind = Rint; arg = 12; break;  // FRINTA
+    case 0x59: kind = Rint; arg = 14; break;  // FRINTX
+    case 0x79: kind = Rint; arg = 15; break;  // FRINTI
+    case 0x1a: case 0x5a: kind = ToInt; arg = 0; break;  // FCVTNS/NU
+    case 0x1b: case 0x5b: kind = ToInt; arg = 2; break;  // FCVTMS/MU
+    case 0x1c: case 0x5c: kind = ToInt; arg = 4; break;  // FCVTAS/AU
+    case 0x3a: case 0x7a: kind = ToInt; arg = 1; break;  // FCVTPS/PU
+    case 0x3b: case 0x7b: kind = ToInt; arg = 3; break;  // FCVTZS/ZU
+    case 0x1d: case 0x5d: kind = FromInt; break;         // SCVTF/UCVTF
+    case 0x17: kind = Cvtl; break;
+    case 0x16: kind = Cvtn; break;
+    default: return false;
+    }
+    if (kind == Cvtl || kind == Cvtn) {
+        if (!sz) return false;  // (half precision: with FP16 conversions)
+    } else if (sz && !q) {
+        return false;
+    }
+    if (!c.fp_enabled()) return true;
+    uint64_t n[2] = {c.s.v[rn][0], c.s.v[rn][1]};
+    if (kind == Cvtl) {  // FCVTL(2): two singles of the low (high) half to doubles
+        uint64_t src = n[q];
+        uint64_t r0 = convert_fp(c, static_cast<uint32_t>(src), false), r1 = convert_fp(c, src >> 32, false);
+        c.s.v[rd][0] = r0;
+        c.s.v[rd][1] = r1;
+        return true;
+    }
+    if (kind == Cvtn) {  // FCVTN(2): two doubles to singles in the low (high) half
+        uint64_t lo = static_cast<uint32_t>(convert_fp(c, n[0], true));
+        uint64_t hi = static_cast<uint32_t>(convert_fp(c, n[1], true));
+        uint64_t packed = lo | (hi << 32);
+        if (q) {
+            c.s.v[rd][1] = packed;
+        } else {
+            c.s.v[rd][0] = packed;
+            c.s.v[rd][1] = 0;
+        }
+        return true;
+    }
+    unsigned lanes = (q ? 16 : 8) / (sz ? 8 : 4);
+    uint64_t out[2] = {0, 0};
+    for (unsigned e = 0; e < lanes; ++e) {
+        uint64_t v = sz ? n[e] : static_cast<uint32_t>(n[e / 2] >> (32 * (e % 2)));
+        uint64_t r = 0;
+        switch (kind) {
+        case CmpZero: {
+            unsigned k = arg == 1 ? 0 : (arg == 0 || arg == 2) ? 2 : 1;  // EQ, GT, GE
+            bool swap = arg == 2 || arg == 4;                                // LT, LE: 0 > x, 0 >= x
+            r = sz ? fp_cmp_mask<double>(c, k, swap ? 0 : v, swap ? v : 0)
+                   : fp_cmp_mask<float>(c, k, static_cast<uint32_t>(swap ? 0 : v), static_cast<uint32_t>(swap ? v : 0));
+            break;
+        }
+        case Abs: r = sz ? unary<double>(c, 1, v) : unary<float>(c, 1, static_cast<uint32_t>(v)); break;
+        case Neg: r = sz ? unary<double>(c, 2, v) : unary<float>(c, 2, static_cast<uint32_t>(v)); break;
+        case Sqrt: r = sz ? unary<double>(c, 3, v) : unary<float>(c, 3, static_cast<uint32_t>(v)); break;
+        case Rint: r = sz ? unary<double>(c, arg, v) : unary<float>(c, arg, static_cast<uint32_t>(v)); break;
+        case ToInt: r = to_int(c, v, sz, arg == 4 ? 0 : arg, arg == 4, uns, sz); break;
+        default: r = from_int(c, v, sz, uns, sz); break;  // FromInt
+        }
+        if (sz)
+            out[e] = r;
+        else
+            out[e / 2] |= static_cast<uint64_t>(static_cast<uint32_t>(r)) << (32 * (e % 2));
+    }
+    c.s.v[rd][0] = out[0];
+    c.s.v[rd][1] = q ? out[1] : 0;
+    return true;
+}
+
 // The conversions of the FP<->integer group (FMOV is in simd.cpp).
 bool fp_int_convert(Cpu& c, uint32_t i) {
     unsigned sf = bit(i, 31), type = bits(i, 23, 22), rmode = bits(i, 20, 19), opcode = bits(i, 18, 16);

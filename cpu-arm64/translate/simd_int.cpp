@@ -64,6 +64,8 @@ uint64_t sat_unsigned(Cpu& c, __int128 v, unsigned esize) {
 
 }  // namespace
 
+bool simd_fp_2misc(Cpu& c, uint32_t i);  // fp.cpp
+
 void exec_SIMD_PERMUTE(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), size = bits(i, 23, 22), op = bits(i, 14, 12);
     if ((size == 3 && !q) || op == 0 || op == 4) return c.undefined();
@@ -271,7 +273,9 @@ void exec_SIMD_2MISC(Cpu& c, uint32_t i) {
     case 0x33:  // SHLL
         if (undef_if(size == 3)) return;
         break;
-    default: return c.undefined();  // (FP forms: not yet)
+    default:
+        if (!simd_fp_2misc(c, i)) c.undefined();
+        return;
     }
     if (!c.fp_enabled()) return;
     std::array<uint64_t, 16> r{};

@@ -431,8 +431,20 @@ def g_simd_fp3(rng):
             | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5)]
 
 
+def g_simd_fp2(rng):
+    key = rng.choice([0x2c, 0x2d, 0x2e, 0x6c, 0x6d, 0x2f, 0x6f, 0x7f, 0x18, 0x19, 0x38, 0x39, 0x58, 0x59, 0x79,
+                      0x1a, 0x5a, 0x1b, 0x5b, 0x1c, 0x5c, 0x3a, 0x7a, 0x3b, 0x7b, 0x1d, 0x5d, 0x17, 0x16])
+    if key in (0x16, 0x17):
+        sz, q = 1, rng.randrange(2)
+    else:
+        sz = rng.randrange(2)
+        q = 1 if sz else rng.randrange(2)
+    return [f(q, 30, 1) | f(key >> 6, 29, 1) | f(0b01110, 24, 5) | f((key >> 5) & 1, 23, 1) | f(sz, 22, 1)
+            | f(0b10000, 17, 5) | f(key & 31, 12, 5) | f(0b10, 10, 2) | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5)]
+
+
 GROUPS = {
-    "simd_fp3": g_simd_fp3, "fp": g_fp,
+    "simd_fp2": g_simd_fp2, "simd_fp3": g_simd_fp3, "fp": g_fp,
     "simd_scalar": g_simd_scalar, "simd_3diff": g_simd_3diff,
     "simd_permute": g_simd_permute, "simd_ext": g_simd_ext, "simd_tbl": g_simd_tbl,
     "simd_across": g_simd_across, "simd_shift_imm": g_simd_shift_imm, "simd_2misc": g_simd_2misc,
