@@ -159,8 +159,22 @@ void exec_DP_2src(Cpu& c, uint32_t i) {
     case 8: case 9: case 10: case 11:  // LSLV LSRV ASRV RORV
         r = shift_reg(a, op - 8, static_cast<unsigned>(b % (is64 ? 64 : 32)), is64);
         break;
+    case 16: case 17: case 18: case 19: case 20: case 21: case 22: case 23: {  // CRC32{B,H,W,X}, CRC32C*
+        // Where ID_AA64ISAR0_EL1.CRC32 says so; X needs sf = 1, the others 0.
+        unsigned sz = op & 3;
+        if (!((c.ids.id_aa64isar0 >> 16) & 0xf) || (sz == 3) != is64) return c.undefined();
+        uint32_t poly = (op & 4) ? 0x82f63b78u : 0xedb88320u;  // CRC-32C (Castagnoli) : CRC-32 (reflected)
+        uint32_t acc = static_cast<uint32_t>(c.x(bits(i, 9, 5)));
+        uint64_t data = c.x(bits(i, 20, 16));
+        for (unsigned byte = 0; byte < (1u << sz); ++byte) {
+            acc ^= static_cast<uint8_t>(data >> (8 * byte));
+            for (int k = 0; k < 8; ++k) acc = (acc >> 1) ^ ((acc & 1) ? poly : 0);
+        }
+        c.set_x(bits(i, 4, 0), acc);
+        return;
+    }
     default:
-        return c.undefined();  // CRC32 and friends: with the crypto work
+        return c.undefined();
     }
     c.set_x(bits(i, 4, 0), r & mask_for(is64));
 }

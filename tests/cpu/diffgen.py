@@ -443,8 +443,14 @@ def g_simd_fp2(rng):
             | f(0b10000, 17, 5) | f(key & 31, 12, 5) | f(0b10, 10, 2) | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5)]
 
 
+def g_crc32(rng):
+    sz, c = rng.randrange(4), rng.randrange(2)
+    return [f(1 if sz == 3 else 0, 31, 1) | f(0b0011010110, 21, 10) | f(src(rng), 16, 5) | f(0b010, 13, 3) | f(c, 12, 1)
+            | f(sz, 10, 2) | f(src(rng), 5, 5) | f(rnd_reg(rng), 0, 5)]
+
+
 GROUPS = {
-    "simd_fp2": g_simd_fp2, "simd_fp3": g_simd_fp3, "fp": g_fp,
+    "crc32": g_crc32, "simd_fp2": g_simd_fp2, "simd_fp3": g_simd_fp3, "fp": g_fp,
     "simd_scalar": g_simd_scalar, "simd_3diff": g_simd_3diff,
     "simd_permute": g_simd_permute, "simd_ext": g_simd_ext, "simd_tbl": g_simd_tbl,
     "simd_across": g_simd_across, "simd_shift_imm": g_simd_shift_imm, "simd_2misc": g_simd_2misc,

@@ -244,7 +244,7 @@ TEST_CASE("cpu: ID registers advertise what is implemented", "[cpu][idregs]") {
             CHECK(((cpu.s.x[2] >> 8) & 0xf) == (pmu ? 1u : 0u));  // PMUVer: PMUv3, or none with pmu=off
             CHECK(cpu.s.x[4] == 0);                          // reserved ID registers read as zero
             bool v81 = std::string(model) == "neoverse-n1" || std::string(model) == "max";
-            CHECK(cpu.s.x[5] == (v81 ? 2ull << 20 : 0));     // LSE atomics on Armv8.1+ models; no CRC32 or crypto yet
+            CHECK(cpu.s.x[5] == ((v81 ? 2ull << 20 : 0) | (1ull << 16)));  // CRC32; LSE on Armv8.1+ models; no crypto yet
         }
     }
     CHECK(id_regs_for("cortex-a53", true).midr == 0x410fd034);
