@@ -439,6 +439,72 @@ void exec_SIMD_3DIFF(Cpu& c, uint32_t i) {
     }
 }
 
+// AdvSIMD vector x indexed element: the indexed element of Vm is
+// broadcast into a scratch register, and the equivalent vector form (three
+// same or three different) runs with it as its second operand.
+void exec_SIMD_ELEM(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), l = bit(i, 21), mbit = bit(i, 20);
+    unsigned rm4 = bits(i, 19, 16), op = bits(i, 15, 12), h = bit(i, 11);
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    bool fp = (!u && (op == 1 || op == 5 || op == 9));
+    unsigned esize, index, rm;
+    if (fp) {  // FMLA, FMLS, FMUL (FMULX: not yet)
+        if (size < 2 || (size == 3 && (l || !q))) return c.undefined();
+        esize = size == 3 ? 8 : 4;
+        index = size == 3 ? h : (h << 1) | l;
+        rm = (mbit << 4) | rm4;
+    } else {
+        if (size != 1 && size != 2) return c.undefined();
+        esize = 1u << size;
+        index = size == 1 ? (h << 2) | (l << 1) | mbit : (h << 1) | l;
+        rm = size == 1 ? rm4 : (mbit << 4) | rm4;
+    }
+    // The equivalent vector instruction, with Rm to be filled in.
+    uint32_t vec;
+    bool three_same = true;
+    unsigned vop = 0, vu = 0;
+    switch ((u << 4) | op) {
+    case 0x08: vop = 0x13; break;                         // MUL
+    case 0x10: vop = 0x12; break;                         // MLA
+    case 0x14: vop = 0x12; vu = 1; break;                 // MLS
+    case 0x0c: vop = 0x16; break;                         // SQDMULH
+    case 0x0d: vop = 0x16; vu = 1; break;                 // SQRDMULH
+    case 0x01: vop = 0x19; break;                         // FMLA (a = 0)
+    case 0x05: vop = 0x19; break;                         // FMLS (a = 1, below)
+    case 0x09: vop = 0x1b; vu = 1; break;                 // FMUL
+    case 0x02: case 0x12: three_same = false; vop = 0x8; vu = u; break;  // (S|U)MLAL
+    case 0x06: case 0x16: three_same = false; vop = 0xa; vu = u; break;  // (S|U)MLSL
+    case 0x0a: case 0x1a: three_same = false; vop = 0xc; vu = u; break;  // (S|U)MULL
+    case 0x03: three_same = false; vop = 0x9; break;      // SQDMLAL
+    case 0x07: three_same = false; vop = 0xb; break;      // SQDMLSL
+    case 0x0b: three_same = false; vop = 0xd; break;      // SQDMULL
+    default: return c.undefined();
+    }
+    if (!c.fp_enabled()) return;
+    unsigned vsize = fp ? ((op == 5 ? 2u : 0u) | (size == 3 ? 1u : 0u)) : size;
+    unsigned scratch = 0;
+    while (scratch == rn || scratch == rd || scratch == rm) ++scratch;
+    // The broadcast element, taken before anything is written.
+    unsigned byte = index * esize;
+    uint64_t half = c.s.v[rm][byte / 8];
+    uint64_t e = esize == 8 ? half : (half >> (8 * (byte % 8))) & lmask(esize);
+    uint64_t saved[2] = {c.s.v[scratch][0], c.s.v[scratch][1]};
+    uint64_t rep = 0;
+    for (unsigned k = 0; k < 8 / esize; ++k) rep |= e << (8 * esize * k);
+    c.s.v[scratch][0] = c.s.v[scratch][1] = rep;
+    if (three_same) {
+        vec = (q << 30) | (vu << 29) | (0b01110u << 24) | (vsize << 22) | (1u << 21) | (scratch << 16) | (vop << 11) |
+              (1u << 10) | (rn << 5) | rd;
+        exec_SIMD_3SAME(c, vec);
+    } else {
+        vec = (q << 30) | (vu << 29) | (0b01110u << 24) | (size << 22) | (1u << 21) | (scratch << 16) | (vop << 12) |
+              (rn << 5) | rd;
+        exec_SIMD_3DIFF(c, vec);
+    }
+    c.s.v[scratch][0] = saved[0];
+    c.s.v[scratch][1] = saved[1];
+}
+
 // ---- AdvSIMD scalar forms: the vector operation on lane 0 alone. The
 // other lanes of the operands are zero while it runs (so they cannot set
 // FPSR.QC), the source registers get their values back, and the result

@@ -449,8 +449,31 @@ def g_crc32(rng):
             | f(sz, 10, 2) | f(src(rng), 5, 5) | f(rnd_reg(rng), 0, 5)]
 
 
+def g_simd_elem(rng):
+    while True:
+        u, op = rng.randrange(2), rng.randrange(16)
+        code = (u << 4) | op
+        if code not in (0x08, 0x10, 0x14, 0x0c, 0x0d, 0x01, 0x05, 0x09, 0x02, 0x12, 0x06, 0x16, 0x0a, 0x1a,
+                        0x03, 0x07, 0x0b):
+            continue
+        fp = code in (0x01, 0x05, 0x09)
+        q = rng.randrange(2)
+        if fp:
+            size = rng.choice([2, 3])
+            if size == 3:
+                q = 1
+            l = 0 if size == 3 else rng.randrange(2)
+        else:
+            size = rng.choice([1, 2])
+            l = rng.randrange(2)
+        m = rng.randrange(2)
+        return [f(q, 30, 1) | f(u, 29, 1) | f(0b01111, 24, 5) | f(size, 22, 2) | f(l, 21, 1) | f(m, 20, 1)
+                | f(rng.randrange(16), 16, 4) | f(op, 12, 4) | f(rng.randrange(2), 11, 1) | f(vreg(rng), 5, 5)
+                | f(vreg(rng), 0, 5)]
+
+
 GROUPS = {
-    "crc32": g_crc32, "simd_fp2": g_simd_fp2, "simd_fp3": g_simd_fp3, "fp": g_fp,
+    "simd_elem": g_simd_elem, "crc32": g_crc32, "simd_fp2": g_simd_fp2, "simd_fp3": g_simd_fp3, "fp": g_fp,
     "simd_scalar": g_simd_scalar, "simd_3diff": g_simd_3diff,
     "simd_permute": g_simd_permute, "simd_ext": g_simd_ext, "simd_tbl": g_simd_tbl,
     "simd_across": g_simd_across, "simd_shift_imm": g_simd_shift_imm, "simd_2misc": g_simd_2misc,
