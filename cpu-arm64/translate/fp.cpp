@@ -280,6 +280,100 @@ uint64_t convert_fp(Cpu& c, uint64_t a, bool from_double) {
     return to_bits<double>(static_cast<double>(from_bits<float>(u)));
 }
 
+// ---- half precision conversions (base Armv8.0: FCVT to and from H,
+// FCVTL/FCVTN with halves). FPCR.AHP selects the alternative format (no
+// infinities or NaNs); half inputs are never flushed (that is FZ16's, with
+// FEAT_FP16).
+
+// A finite non-zero double rounded to half precision in `rmode`.
+uint16_t round_to_half(Ctx& x, double v, bool ahp) {
+    uint16_t sign = std::signbit(v) ? 0x8000 : 0;
+    double a = std::fabs(v);
+    if (a == 0) return sign;
+    int e;
+    std::frexp(a, &e);  // a = m * 2^e, 0.5 <= m < 1: the leading bit is 2^(e-1)
+    int lead = e - 1;
+    int q = std::max(lead, -14) - 10;  // the quantum's exponent (denormals share -24)
+    double scaled = std::ldexp(a, -q);
+    unsigned rm = x.rmode;
+    if (sign && (rm == 1 || rm == 2)) rm ^= 3;  // rounding the magnitude: +inf and -inf swap
+    volatile double r = 0;
+    host_op(rm, [&] { r = std::nearbyint(scaled); });
+    double rounded = std::ldexp(static_cast<double>(r), q);
+    bool inexact = rounded != a;
+    double max = ahp ? 131008.0 : 65504.0;
+    if (rounded > max) {
+        if (ahp) {
+            x.flags |= kIOC;
+            return sign | 0x7fff;
+        }
+        x.flags |= kOFC | kIXC;
+        // Round to nearest and away-from-zero directions overflow to infinity.
+        bool to_inf = x.rmode == 0 || (x.rmode == 1 && !sign) || (x.rmode == 2 && sign);
+        return sign | (to_inf ? 0x7c00 : 0x7bff);
+    }
+    if (inexact) x.flags |= kIXC | (a < std::ldexp(1.0, -14) ? kUFC : 0);
+    int re;
+    std::frexp(rounded, &re);
+    if (rounded < std::ldexp(1.0, -14))  // denormal (or rounded to zero)
+        return sign | static_cast<uint16_t>(std::ldexp(rounded, 24));
+    int exp = re - 1;
+    uint16_t mant = static_cast<uint16_t>(std::ldexp(rounded, -exp) * 1024.0) & 0x3ff;
+    return sign | static_cast<uint16_t>((exp + 15) << 10) | mant;
+}
+
+uint16_t to_half(Cpu& c, uint64_t a, bool from_double) {
+    Ctx x(c);
+    bool ahp = (c.s.fpcr >> 26) & 1;
+    double v;
+    bool nan, snan, inf;
+    uint64_t top;  // the NaN's fraction, top bits first, 52 bits
+    uint16_t sign;
+    if (from_double) {
+        uint64_t u = x.flush_in<double>(a);
+        nan = is_nan<double>(u), snan = is_snan<double>(u), inf = (u & ~Bits<double>::kSign) == Bits<double>::kExpMask;
+        top = u & Bits<double>::kMantMask;
+        sign = (u >> 63) ? 0x8000 : 0;
+        v = from_bits<double>(u);
+    } else {
+        uint32_t u = x.flush_in<float>(static_cast<uint32_t>(a));
+        nan = is_nan<float>(u), snan = is_snan<float>(u), inf = (u & ~Bits<float>::kSign) == Bits<float>::kExpMask;
+        top = static_cast<uint64_t>(u & Bits<float>::kMantMask) << 29;
+        sign = (u >> 31) ? 0x8000 : 0;
+        v = from_bits<float>(u);
+    }
+    if (nan || inf) {
+        if (ahp) {  // no NaN or infinity in the alternative format
+            x.flags |= kIOC;
+            return nan ? sign : (sign | 0x7fff);  // a NaN becomes a zero of its sign
+        }
+        if (inf) return sign | 0x7c00;
+        if (snan) x.flags |= kIOC;
+        if (x.dn) return 0x7e00;
+        return sign | 0x7e00 | static_cast<uint16_t>((top >> 42) & 0x1ff);
+    }
+    return round_to_half(x, v, ahp);
+}
+
+uint64_t from_half(Cpu& c, uint16_t h, bool to_double) {
+    Ctx x(c);
+    bool ahp = (c.s.fpcr >> 26) & 1;
+    bool neg = h >> 15;
+    unsigned exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+    if (exp == 31 && !ahp) {
+        if (mant == 0)
+            return to_double ? (neg ? 0xfff0000000000000ull : 0x7ff0000000000000ull) : (neg ? 0xff800000u : 0x7f800000u);
+        if (!(mant & 0x200)) x.flags |= kIOC;  // signalling
+        if (x.dn) return to_double ? Bits<double>::kDefaultNaN : Bits<float>::kDefaultNaN;
+        uint64_t frac = static_cast<uint64_t>(mant | 0x200);
+        return to_double ? (static_cast<uint64_t>(neg) << 63) | 0x7ff0000000000000ull | (frac << 42)
+                         : (static_cast<uint64_t>(neg) << 31) | 0x7f800000u | (frac << 13);
+    }
+    double v = exp == 0 ? std::ldexp(static_cast<double>(mant), -24) : std::ldexp(static_cast<double>(mant | 0x400), static_cast<int>(exp) - 25);
+    if (neg) v = -v;
+    return to_double ? to_bits<double>(v) : to_bits<float>(static_cast<float>(v));
+}
+
 // FCVT{N,P,M,Z,A}{S,U}: to a 32/64-bit integer, saturating; NaN gives 0.
 uint64_t to_int(Cpu& c, uint64_t a, bool dbl, unsigned mode, bool ties_away, bool is_unsigned, bool to64) {
     Ctx x(c);
@@ -380,6 +474,20 @@ void exec_FP_2SRC(Cpu& c, uint32_t i) {
 
 void exec_FP_1SRC(Cpu& c, uint32_t i) {
     unsigned type = bits(i, 23, 22), opcode = bits(i, 20, 15);
+    unsigned hrn = bits(i, 9, 5), hrd = bits(i, 4, 0);
+    if (type == 3 && (opcode == 4 || opcode == 5)) {  // FCVT Sd/Dd, Hn
+        if (!c.fp_enabled()) return;
+        bool dbl = opcode == 5;
+        set_sreg(c, hrd, from_half(c, static_cast<uint16_t>(c.s.v[hrn][0]), dbl), dbl);
+        return;
+    }
+    if (type <= 1 && opcode == 7) {  // FCVT Hd, Sn/Dn
+        if (!c.fp_enabled()) return;
+        uint16_t h = to_half(c, sreg(c, hrn, type == 1), type == 1);
+        c.s.v[hrd][0] = h;
+        c.s.v[hrd][1] = 0;
+        return;
+    }
     if (type > 1) return c.undefined();
     bool dbl = type == 1;
     bool ok = opcode <= 3 || (opcode == 4 && dbl) || (opcode == 5 && !dbl) || (opcode >= 8 && opcode <= 15 && opcode != 13);
@@ -589,7 +697,32 @@ bool simd_fp_2misc(Cpu& c, uint32_t i) {
     default: return false;
     }
     if (kind == Cvtl || kind == Cvtn) {
-        if (!sz) return false;  // (half precision: with FP16 conversions)
+        if (!sz) {  // halves <-> singles
+            if (!c.fp_enabled()) return true;
+            uint64_t n0 = c.s.v[rn][0], n1 = c.s.v[rn][1];
+            if (kind == Cvtl) {  // four halves of the low (high) half to singles
+                uint64_t src = q ? n1 : n0, out[2];
+                for (unsigned k = 0; k < 4; ++k) {
+                    uint64_t f = from_half(c, static_cast<uint16_t>(src >> (16 * k)), false);
+                    if (k % 2 == 0) out[k / 2] = f; else out[k / 2] |= f << 32;
+                }
+                c.s.v[rd][0] = out[0];
+                c.s.v[rd][1] = out[1];
+            } else {  // four singles to halves in the low (high) half
+                uint64_t packed = 0;
+                for (unsigned k = 0; k < 4; ++k) {
+                    uint64_t s32 = (k < 2 ? n0 : n1) >> (32 * (k % 2));
+                    packed |= static_cast<uint64_t>(to_half(c, static_cast<uint32_t>(s32), false)) << (16 * k);
+                }
+                if (q) {
+                    c.s.v[rd][1] = packed;
+                } else {
+                    c.s.v[rd][0] = packed;
+                    c.s.v[rd][1] = 0;
+                }
+            }
+            return true;
+        }
     } else if (sz && !q) {
         return false;
     }

@@ -398,6 +398,11 @@ def g_fp(rng):
     if kind == "2src":
         return [base | f(1, 21, 1) | f(rm, 16, 5) | f(rng.randrange(9), 12, 4) | f(0b10, 10, 2) | f(rn, 5, 5) | f(rd, 0, 5)]
     if kind == "1src":
+        if rng.random() < 0.2:  # FCVT with half precision, either way
+            if rng.randrange(2):
+                return [f(0b00011110, 24, 8) | f(3, 22, 2) | f(1, 21, 1) | f(rng.choice([4, 5]), 15, 6)
+                        | f(0b10000, 10, 5) | f(rn, 5, 5) | f(rd, 0, 5)]
+            return [base | f(1, 21, 1) | f(7, 15, 6) | f(0b10000, 10, 5) | f(rn, 5, 5) | f(rd, 0, 5)]
         op = rng.choice([0, 1, 2, 3, 8, 9, 10, 11, 12, 14, 15, 4 if t else 5])
         return [base | f(1, 21, 1) | f(op, 15, 6) | f(0b10000, 10, 5) | f(rn, 5, 5) | f(rd, 0, 5)]
     if kind == "3src":
@@ -435,7 +440,7 @@ def g_simd_fp2(rng):
     key = rng.choice([0x2c, 0x2d, 0x2e, 0x6c, 0x6d, 0x2f, 0x6f, 0x7f, 0x18, 0x19, 0x38, 0x39, 0x58, 0x59, 0x79,
                       0x1a, 0x5a, 0x1b, 0x5b, 0x1c, 0x5c, 0x3a, 0x7a, 0x3b, 0x7b, 0x1d, 0x5d, 0x17, 0x16])
     if key in (0x16, 0x17):
-        sz, q = 1, rng.randrange(2)
+        sz, q = rng.randrange(2), rng.randrange(2)
     else:
         sz = rng.randrange(2)
         q = 1 if sz else rng.randrange(2)
@@ -548,7 +553,7 @@ def make_case(rng, n):
     vinit = [rng.getrandbits(64) if rng.random() < 0.7 else rng.choice(specials) for _ in range(64)]
     # FPCR: rounding mode, FZ and DN (AHP and the rest: not used by the
     # forms tested)
-    fpcr = (rng.randrange(4) << 22) | (rng.randrange(2) << 24) | (rng.randrange(2) << 25)
+    fpcr = (rng.randrange(4) << 22) | (rng.randrange(2) << 24) | (rng.randrange(2) << 25) | (rng.randrange(2) << 26)
     make_case.fpcr = fpcr
     return words, init, nzcv, data, vinit, counts
 
