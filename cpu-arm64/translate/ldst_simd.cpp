@@ -5,6 +5,7 @@
 // CPACR_EL1.FPEN. A write to a B/H/S/D register clears the rest of V.
 #include "cpu-arm64/translate/executors.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
+#include "cpu-arm64/translate/vreg.hpp"
 
 namespace armvm::a64 {
 
@@ -33,25 +34,6 @@ bool store_v(Cpu& c, unsigned t, unsigned bytes, uint64_t addr) {
 unsigned fp_bytes(unsigned size, unsigned opc) {
     if (opc >= 2) return size == 0 ? 16 : 0;
     return 1u << size;
-}
-
-// One element of `esize` bytes of V[t] at index `idx` (lanes of 8 bytes
-// never straddle the two halves).
-uint64_t get_elem(const Cpu& c, unsigned t, unsigned idx, unsigned esize) {
-    unsigned byte = idx * esize;
-    uint64_t half = c.s.v[t][byte / 8];
-    return esize == 8 ? half : (half >> (8 * (byte % 8))) & ((1ull << (8 * esize)) - 1);
-}
-
-void set_elem(Cpu& c, unsigned t, unsigned idx, unsigned esize, uint64_t v) {
-    unsigned byte = idx * esize;
-    uint64_t& half = c.s.v[t][byte / 8];
-    if (esize == 8) {
-        half = v;
-        return;
-    }
-    uint64_t m = ((1ull << (8 * esize)) - 1) << (8 * (byte % 8));
-    half = (half & ~m) | ((v << (8 * (byte % 8))) & m);
 }
 
 }  // namespace

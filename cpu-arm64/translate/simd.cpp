@@ -1,32 +1,16 @@
-// SIMD&FP data processing (ARM ARM C4.1.95). So far the moves between
-// general-purpose and SIMD&FP registers: FMOV (general) and the AdvSIMD
-// copy group (DUP, INS, UMOV, SMOV). The conversions and arithmetic come
-// with the rest of the FP/SIMD issue and stay UNDEFINED until then.
+// SIMD&FP data processing (ARM ARM C4.1.95): the moves between general
+// and SIMD&FP registers (FMOV (general), the AdvSIMD copy group), the
+// modified immediates and the three-same group (its FP forms go to fp.cpp).
+// The other integer groups are in simd_int.cpp.
 #include "cpu-arm64/translate/executors.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
+#include "cpu-arm64/translate/vreg.hpp"
 
 namespace armvm::a64 {
 
 namespace {
 
-uint64_t elem(const Cpu& c, unsigned t, unsigned idx, unsigned esize) {
-    unsigned byte = idx * esize;
-    uint64_t half = c.s.v[t][byte / 8];
-    return esize == 8 ? half : (half >> (8 * (byte % 8))) & ((1ull << (8 * esize)) - 1);
-}
-
-void set_elem(Cpu& c, unsigned t, unsigned idx, unsigned esize, uint64_t v) {
-    unsigned byte = idx * esize;
-    uint64_t& half = c.s.v[t][byte / 8];
-    if (esize == 8) {
-        half = v;
-        return;
-    }
-    uint64_t m = ((1ull << (8 * esize)) - 1) << (8 * (byte % 8));
-    half = (half & ~m) | ((v << (8 * (byte % 8))) & m);
-}
-
-uint64_t umask(unsigned esize) { return esize == 8 ? ~0ull : (1ull << (8 * esize)) - 1; }
+uint64_t umask(unsigned esize) { return lane_mask(esize); }
 
 // Signed saturation of a wide result to `bits`; sets FPSR.QC when it clips.
 int64_t sat_s(Cpu& c, __int128 v, unsigned bits) {
@@ -239,7 +223,7 @@ void exec_SIMD_COPY(Cpu& c, uint32_t i) {
     if (op == 1) {  // INS (element): Vd.T[imm5 index] = Vn.T[imm4 index]
         if (!q) return c.undefined();
         if (!c.fp_enabled()) return;
-        set_elem(c, rd, index, esize, elem(c, rn, imm4 >> size, esize));
+        set_elem(c, rd, index, esize, get_elem(c, rn, imm4 >> size, esize));
         return;
     }
     switch (imm4) {
@@ -247,7 +231,7 @@ void exec_SIMD_COPY(Cpu& c, uint32_t i) {
     case 0x1: {  // DUP (general)
         if (size == 3 && !q) return c.undefined();
         if (!c.fp_enabled()) return;
-        uint64_t v = imm4 == 0 ? elem(c, rn, index, esize) : c.x(rn) & (esize == 8 ? ~0ull : (1ull << (8 * esize)) - 1);
+        uint64_t v = imm4 == 0 ? get_elem(c, rn, index, esize) : c.x(rn) & (esize == 8 ? ~0ull : (1ull << (8 * esize)) - 1);
         c.s.v[rd][0] = c.s.v[rd][1] = 0;
         for (unsigned e = 0; e < lanes; ++e) set_elem(c, rd, e, esize, v);
         return;
@@ -263,7 +247,7 @@ void exec_SIMD_COPY(Cpu& c, uint32_t i) {
         // UMOV: W for B/H/S, X for D (Q = 1); SMOV: B/H to W or X, S to X.
         if (smov ? (size == 3 || (size == 2 && !q)) : (q != (size == 3))) return c.undefined();
         if (!c.fp_enabled()) return;
-        uint64_t v = elem(c, rn, index, esize);
+        uint64_t v = get_elem(c, rn, index, esize);
         if (smov) {
             v = static_cast<uint64_t>(sext(v, 8 * esize));
             if (!q) v = static_cast<uint32_t>(v);

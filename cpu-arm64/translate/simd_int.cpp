@@ -6,12 +6,13 @@
 
 #include "cpu-arm64/translate/executors.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
+#include "cpu-arm64/translate/vreg.hpp"
 
 namespace armvm::a64 {
 
 namespace {
 
-uint64_t lmask(unsigned esize) { return esize == 8 ? ~0ull : (1ull << (8 * esize)) - 1; }
+uint64_t lmask(unsigned esize) { return lane_mask(esize); }
 
 // A vector register as lanes of `esize` bytes (up to 16 lanes).
 struct Lanes {

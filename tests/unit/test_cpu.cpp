@@ -9,36 +9,12 @@
 #include <vector>
 
 #include "cpu-arm64/cpu.hpp"
+#include "fake_bus.hpp"
 
 using namespace armvm;
 using a64::Op;
 
 namespace {
-
-// RAM at [0, 64 KiB); nothing above (accesses there abort).
-struct FakeBus : Bus {
-    std::vector<uint8_t> ram = std::vector<uint8_t>(64 * 1024);
-    unsigned reads = 0, writes = 0;
-    bool read(uint64_t pa, unsigned size, uint64_t& v) override {
-        if (pa + size > ram.size()) return false;
-        v = 0;
-        for (unsigned i = 0; i < size; ++i) v |= uint64_t{ram[pa + i]} << (8 * i);
-        ++reads;
-        return true;
-    }
-    bool write(uint64_t pa, unsigned size, uint64_t v) override {
-        if (pa + size > ram.size()) return false;
-        for (unsigned i = 0; i < size; ++i) ram[pa + i] = static_cast<uint8_t>(v >> (8 * i));
-        ++writes;
-        return true;
-    }
-    void put(uint64_t pa, std::initializer_list<uint32_t> insns) {
-        for (uint32_t w : insns) {
-            write(pa, 4, w);
-            pa += 4;
-        }
-    }
-};
 
 }  // namespace
 

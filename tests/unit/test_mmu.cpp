@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cpu-arm64/cpu.hpp"
+#include "fake_bus.hpp"
 #include "cpu-arm64/mmu/walk.hpp"
 #include "cpu-arm64/sysregs/sysregs.hpp"
 
@@ -15,26 +16,8 @@ using namespace armvm;
 namespace {
 
 // 1 MiB of RAM at 0.
-struct Ram : Bus {
-    std::vector<uint8_t> m = std::vector<uint8_t>(1 << 20);
-    bool read(uint64_t pa, unsigned size, uint64_t& v) override {
-        if (pa + size > m.size()) return false;
-        v = 0;
-        for (unsigned i = 0; i < size; ++i) v |= uint64_t{m[pa + i]} << (8 * i);
-        return true;
-    }
-    bool write(uint64_t pa, unsigned size, uint64_t v) override {
-        if (pa + size > m.size()) return false;
-        for (unsigned i = 0; i < size; ++i) m[pa + i] = static_cast<uint8_t>(v >> (8 * i));
-        return true;
-    }
-    void put64(uint64_t pa, uint64_t v) { write(pa, 8, v); }
-    void put(uint64_t pa, std::initializer_list<uint32_t> insns) {
-        for (uint32_t w : insns) {
-            write(pa, 4, w);
-            pa += 4;
-        }
-    }
+struct Ram : FakeBus {
+    Ram() : FakeBus(1 << 20) {}
 };
 
 constexpr uint64_t kAf = 1ull << 10, kPage = 3, kTable = 3, kBlock = 1;

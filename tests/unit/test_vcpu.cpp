@@ -8,31 +8,13 @@
 #include <vector>
 
 #include "accel/vcpu.hpp"
+#include "fake_bus.hpp"
 
 using namespace armvm;
 
 namespace {
 
-struct Ram : Bus {
-    std::vector<uint8_t> m = std::vector<uint8_t>(64 * 1024);
-    bool read(uint64_t pa, unsigned size, uint64_t& v) override {
-        if (pa + size > m.size()) return false;
-        v = 0;
-        for (unsigned i = 0; i < size; ++i) v |= uint64_t{m[pa + i]} << (8 * i);
-        return true;
-    }
-    bool write(uint64_t pa, unsigned size, uint64_t v) override {
-        if (pa + size > m.size()) return false;
-        for (unsigned i = 0; i < size; ++i) m[pa + i] = static_cast<uint8_t>(v >> (8 * i));
-        return true;
-    }
-    void put(uint64_t pa, std::initializer_list<uint32_t> insns) {
-        for (uint32_t w : insns) {
-            write(pa, 4, w);
-            pa += 4;
-        }
-    }
-};
+using Ram = FakeBus;
 
 // 0x1000: busy loop (x0++); 0x2000: wfi loop.
 void load_programs(Ram& ram) {
