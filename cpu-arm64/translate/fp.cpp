@@ -561,6 +561,39 @@ void exec_FP_IMM(Cpu& c, uint32_t i) {
 
 namespace {
 
+// FMULX, FRECPS, FRSQRTS (ARM ARM FPMulX, FPRecipStepFused,
+// FPRSqrtStepFused): infinity times zero gives 2.0 (FMULX: signed),
+// 2.0 and 1.5; otherwise FMULX is FMUL, the steps are fused 2 - a*b and
+// (3 - a*b) / 2 with a single rounding.
+template <typename F>
+typename Bits<F>::U step_op(Cpu& c, unsigned kind, typename Bits<F>::U a, typename Bits<F>::U b) {
+    using B = Bits<F>;
+    Ctx x(c);
+    a = x.flush_in<F>(a);
+    b = x.flush_in<F>(b);
+    if (kind != 0) a ^= B::kSign;  // the steps negate the first operand, NaN included
+    typename B::U out;
+    if (x.nans<F>({a, b}, out)) return out;
+    bool inf_a = (a & ~B::kSign) == B::kExpMask, inf_b = (b & ~B::kSign) == B::kExpMask;
+    bool zero_a = !(a & ~B::kSign), zero_b = !(b & ~B::kSign);
+    typename B::U sign = (a ^ b) & B::kSign;
+    if ((inf_a && zero_b) || (zero_a && inf_b)) {
+        F v = kind == 2 ? F(1.5) : F(2.0);
+        return to_bits<F>(v) | (kind == 0 ? sign : 0);
+    }
+    F fa = from_bits<F>(a), fb = from_bits<F>(b);
+    if (kind == 0) return arith<F>(x, [&] { return fa * fb; });
+    if (inf_a || inf_b) return B::kExpMask | sign;
+    if (kind == 1) return arith<F>(x, [&] { return std::fma(fa, fb, F(2.0)); });
+    // (3 + a*b) / 2 rounded once: halve an operand whose halving is exact
+    // (a normal above the smallest binade); with both that small the
+    // product is tiny and halving the rounded 3 + a*b is exact instead.
+    constexpr typename B::U two_min = typename B::U(2) << B::kMant;
+    if ((a & B::kExpMask) >= two_min) return arith<F>(x, [&] { return std::fma(fa * F(0.5), fb, F(1.5)); });
+    if ((b & B::kExpMask) >= two_min) return arith<F>(x, [&] { return std::fma(fa, fb * F(0.5), F(1.5)); });
+    return arith<F>(x, [&] { return std::fma(fa, fb, F(3.0)) * F(0.5); });
+}
+
 // FP compares for the vector forms: all ones or zero. EQ signals only for
 // signalling NaNs; GE/GT (and the absolute forms) for any NaN.
 template <typename F>
@@ -605,6 +638,9 @@ typename Bits<F>::U fp3_lane(Cpu& c, unsigned key, typename Bits<F>::U a, typena
         typename B::U r = bin<F>(c, 3, a, b);
         return r & ~B::kSign;
     }
+    case 0x3: return step_op<F>(c, 0, a, b);               // FMULX
+    case 0x7: return step_op<F>(c, 1, a, b);               // FRECPS
+    case 0xf: return step_op<F>(c, 2, a, b);               // FRSQRTS
     case 0x1c: return fp_cmp_mask<F>(c, 2, a, b);           // FCMGT
     case 0x1d: return fp_cmp_mask<F>(c, 4, a, b);           // FACGT
     default: return 0;
@@ -613,14 +649,13 @@ typename Bits<F>::U fp3_lane(Cpu& c, unsigned key, typename Bits<F>::U a, typena
 
 }  // namespace
 
-// AdvSIMD three same, FP forms (opcode 0b11xxx); false if unallocated or
-// not implemented yet (FMULX, FRECPS, FRSQRTS).
+// AdvSIMD three same, FP forms (opcode 0b11xxx); false if unallocated.
 bool simd_fp_3same(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), a = bit(i, 23), sz = bit(i, 22), op = bits(i, 13, 11);
     unsigned key = (u << 4) | (a << 3) | op;
     bool pairwise = key == 0x10 || key == 0x18 || key == 0x12 || key == 0x16 || key == 0x1e;  // (MAX|MIN)(NM)P, ADDP
-    static constexpr unsigned kKnown[] = {0x0, 0x8, 0x1, 0x9, 0x2, 0xa, 0x4, 0x6, 0xe, 0x13, 0x14, 0x15,
-                                          0x17, 0x1a, 0x1c, 0x1d, 0x10, 0x18, 0x12, 0x16, 0x1e};
+    static constexpr unsigned kKnown[] = {0x0, 0x8, 0x1, 0x9, 0x2, 0xa, 0x3, 0x4, 0x6, 0x7, 0xe, 0xf, 0x13, 0x14,
+                                          0x15, 0x17, 0x1a, 0x1c, 0x1d, 0x10, 0x18, 0x12, 0x16, 0x1e};
     bool known = false;
     for (unsigned k : kKnown) known |= k == key;
     if (!known || (sz && !q)) return false;
