@@ -54,12 +54,6 @@ public:
         for (auto& e : e_)
             if (!e.global && e.asid == asid) e = TlbEntry{};
     }
-    // A page of RAM became a code page: stores to it must take the slow
-    // path, which is done by forgetting its host pointer.
-    void drop_pa(uint64_t pa_page) {
-        for (auto& e : e_)
-            if (e.tag != TlbEntry::kInvalid && e.pa == pa_page) e = TlbEntry{};
-    }
 
 private:
     struct Span {
