@@ -547,9 +547,19 @@ void exec_SIMDS_3SAME(Cpu& c, uint32_t i) {
     case 0x01: case 0x05: case 0x09: case 0x0b: ok = true; break;            // saturating add/sub/shift
     case 0x06: case 0x07: case 0x08: case 0x0a: case 0x10: case 0x11: ok = size == 3; break;
     case 0x16: ok = size == 1 || size == 2; break;                            // SQ(R)DMULH
-    default: ok = false; break;                                               // (FP forms: not yet)
+    default: {
+        // FP: FMULX, FCMEQ, FRECPS, FRSQRTS, FCMGE, FACGE, FABD, FCMGT, FACGT
+        unsigned key = (u << 4) | ((size >> 1) << 3) | (op & 7);
+        if (op < 0x18) return c.undefined();
+        ok = key == 0x03 || key == 0x04 || key == 0x07 || key == 0x0f || key == 0x14 || key == 0x15 ||
+             key == 0x1a || key == 0x1c || key == 0x1d;
+        if (!ok) return c.undefined();
+        if (!c.fp_enabled()) return;
+        unsigned esize = (size & 1) ? 8 : 4;
+        scalar_via_vector(c, i, &exec_SIMD_3SAME, esize, esize, true);
+        return;
     }
-    (void)u;
+    }
     if (!ok) return c.undefined();
     if (!c.fp_enabled()) return;
     scalar_via_vector(c, i, &exec_SIMD_3SAME, 1u << size, 1u << size, true);

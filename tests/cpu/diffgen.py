@@ -358,13 +358,18 @@ def g_simd_3diff(rng):
 
 
 def g_simd_scalar(rng):
-    kind = rng.choice(["3same", "2misc", "shift", "addp", "copy"])
+    kind = rng.choice(["3same", "2misc", "shift", "addp", "copy", "fp3"])
     u, rd, rn, rm = rng.randrange(2), vreg(rng), vreg(rng), vreg(rng)
     if kind == "3same":
         op = rng.choice([0x01, 0x05, 0x09, 0x0b, 0x06, 0x07, 0x08, 0x0a, 0x10, 0x11, 0x16])
         size = rng.randrange(4) if op in (0x01, 0x05, 0x09, 0x0b) else (rng.choice([1, 2]) if op == 0x16 else 3)
         return [f(1, 30, 1) | f(u, 29, 1) | f(0b11110, 24, 5) | f(size, 22, 2) | f(1, 21, 1) | f(rm, 16, 5)
                 | f(op, 11, 5) | f(1, 10, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "fp3":
+        key = rng.choice([0x03, 0x04, 0x07, 0x0f, 0x14, 0x15, 0x1a, 0x1c, 0x1d])
+        return [f(1, 30, 1) | f(key >> 4, 29, 1) | f(0b11110, 24, 5) | f((key >> 3) & 1, 23, 1)
+                | f(rng.randrange(2), 22, 1) | f(1, 21, 1) | f(rm, 16, 5) | f(0b11, 14, 2) | f(key & 7, 11, 3)
+                | f(1, 10, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
     if kind == "2misc":
         code = rng.choice([0x03, 0x23, 0x07, 0x27, 0x08, 0x28, 0x09, 0x29, 0x0a, 0x0b, 0x2b, 0x14, 0x34, 0x32])
         size = rng.randrange(4) if code in (0x03, 0x23, 0x07, 0x27) else (
