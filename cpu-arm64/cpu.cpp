@@ -503,11 +503,16 @@ void Cpu::sev() {
 }
 
 void Cpu::signal_waiters() {
-    if (cluster_->wfe_waiters.load(std::memory_order_relaxed) == 0) return;
+    // The CPUs asleep in WFE and those with an armed monitor (about to WFE
+    // after an LDAXR, the usual spin-wait): otherwise the event would come
+    // too early for the one and not at all for the other.
+    bool sleepers = cluster_->wfe_waiters.load(std::memory_order_relaxed) != 0;
     for (Cpu* c : cluster_->cpus()) {
         if (c == this) continue;
-        c->event_.store(true);
-        if (c->wake_hook) c->wake_hook();
+        if (sleepers || c->monitor_armed_.load(std::memory_order_relaxed)) {
+            c->event_.store(true);
+            if (sleepers && c->wake_hook) c->wake_hook();
+        }
     }
 }
 

@@ -265,6 +265,14 @@ public:
     void wfe();
     void sev();   // SEV: the event register of every CPU of the cluster
     void sevl() { event_.store(true); }
+    // The local exclusive monitor (LDXR arms it; STXR, CLREX and ERET
+    // clear it). An armed monitor also counts as waiting for an event: a
+    // store-release or store-exclusive by another CPU sets this CPU's event
+    // register, as the global monitor's clearing would.
+    void set_monitor(bool armed) {
+        s.excl_valid = armed;
+        monitor_armed_.store(armed, std::memory_order_relaxed);
+    }
     // Called after a store-release or a store-exclusive: wakes CPUs waiting
     // in WFE (cheap when none is).
     void signal_waiters();
@@ -357,6 +365,7 @@ private:
     static constexpr size_t kJmpCache = 4096;
     uint64_t link_gen_ = 0;  // Block::Link validity
     std::atomic<bool> event_{false};  // the event register (WFE/SEV)
+    std::atomic<bool> monitor_armed_{false};
     bool in_wfe_ = false;             // counted in the cluster's wfe_waiters
     uint64_t wfe_deadline_ns_ = UINT64_MAX;
     uint64_t block_va_ = 0;  // VA of the running block

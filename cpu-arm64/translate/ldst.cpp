@@ -221,7 +221,7 @@ void exec_LDST_excl(Cpu& c, uint32_t i) {
         uint64_t a, b = 0;
         if (!c.load(addr, bytes, a)) return;
         if (pair && !c.load(addr + bytes, bytes, b)) return;
-        c.s.excl_valid = true;
+        c.set_monitor(true);
         c.s.excl_addr = addr;
         c.s.excl_size = total;
         c.s.excl_value = a;
@@ -233,7 +233,7 @@ void exec_LDST_excl(Cpu& c, uint32_t i) {
     // Store-exclusive: needs a matching open monitor, then succeeds if
     // memory still holds what the load-exclusive read.
     bool ok = c.s.excl_valid && c.s.excl_addr == addr && c.s.excl_size == total;
-    c.s.excl_valid = false;
+    c.set_monitor(false);
     if (ok) {
         uint64_t v = c.x(rt), v2 = pair ? c.x(rt2) : 0;
         if (pair && size == 2) {  // two words: one 64-bit swap

@@ -79,7 +79,7 @@ void exec_HINT(Cpu& c, uint32_t i) {
         c.request_wfi();
 }
 
-void exec_CLREX(Cpu& c, uint32_t) { c.s.excl_valid = false; }
+void exec_CLREX(Cpu& c, uint32_t) { c.set_monitor(false); }
 void exec_DSB(Cpu&, uint32_t) {}
 void exec_DMB(Cpu&, uint32_t) {}
 void exec_ISB(Cpu&, uint32_t) {}
@@ -186,7 +186,7 @@ void exec_ERET(Cpu& c, uint32_t) {
     c.s.el = target_el;
     c.s.spsel = spsr & 1;
     if (c.has_pan()) c.s.pan = (spsr >> 22) & 1;
-    c.s.excl_valid = false;
+    c.set_monitor(false);
     c.mode_changed();
     c.branch_to(c.s.elr_el1);
 }

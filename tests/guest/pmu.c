@@ -15,6 +15,16 @@
 
 static volatile uint64_t undefs, irqs;
 
+// Waits until `irqs` reaches n or `seconds` of the generic counter pass
+// (a loaded host may delay QEMU's overflow timer: count time, not loops).
+static void wait_irqs(uint64_t n, uint64_t seconds) {
+    uint64_t frq, t0, t;
+    __asm__ volatile("mrs %0, cntfrq_el0; mrs %1, cntvct_el0" : "=r"(frq), "=r"(t0));
+    do {
+        __asm__ volatile("mrs %0, cntvct_el0" : "=r"(t));
+    } while (irqs < n && t - t0 < seconds * frq);
+}
+
 void sync_handler(uint64_t kind, uint64_t* frame) {
     (void)frame;
     if ((read_esr() >> 26) != 0) unexpected_exception(kind);
@@ -136,8 +146,7 @@ int main(void) {
     MSR("pmintenset_el1", 2);
     MSR("pmevcntr1_el0", 0xffffffffu);
     MSR("pmswinc_el0", 2);
-    for (int i = 0; i < 100000 && irqs < 1; i++) {
-    }
+    wait_irqs(1, 2);
     puts_uart("SW_INCR overflow interrupts: ");
     put_dec(irqs);
     puts_uart("\n");
@@ -145,8 +154,7 @@ int main(void) {
     MSR("pmintenset_el1", 1u << 31);
     MSR("pmccntr_el0", 0xffffffffull - 20000);  // LC = 0: overflow at 2^32
     MSR("pmcr_el0", 1);
-    for (int i = 0; i < 100000000 && irqs < 2; i++) {
-    }
+    wait_irqs(2, 5);
     puts_uart("cycle counter overflow interrupts: ");
     put_dec(irqs);
     puts_uart("\n");
