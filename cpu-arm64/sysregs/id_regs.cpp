@@ -11,7 +11,7 @@ namespace armvm {
 namespace {
 
 constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, unsigned op2) {
-    return ((op0 >> 1) << 15) | ((op0 & 1) << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
+    return sysreg_key(op0, op1, crn, crm, op2);
 }
 
 // What the emulation implements, per model (INCIDENTS.md #4: a field is
