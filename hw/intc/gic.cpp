@@ -1,5 +1,7 @@
 #include "hw/intc/gic.hpp"
 
+#include "cpu-arm64/sysregs/sysregs.hpp"
+
 #include <algorithm>
 
 namespace armvm {
@@ -334,7 +336,7 @@ void Gic::Redist::write(uint64_t off, unsigned size, uint64_t value) {
 
 namespace {
 constexpr uint32_t icc(unsigned crn, unsigned crm, unsigned op2) {
-    return (1u << 15) | (1u << 14) | (0u << 11) | (crn << 7) | (crm << 3) | op2;  // op0=3, op1=0
+    return sysreg_key(3, 0, crn, crm, op2);
 }
 }  // namespace
 
