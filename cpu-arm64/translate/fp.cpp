@@ -375,7 +375,9 @@ uint64_t from_half(Cpu& c, uint16_t h, bool to_double) {
 }
 
 // FCVT{N,P,M,Z,A}{S,U}: to a 32/64-bit integer, saturating; NaN gives 0.
-uint64_t to_int(Cpu& c, uint64_t a, bool dbl, unsigned mode, bool ties_away, bool is_unsigned, bool to64) {
+// `fbits`: the fixed-point forms scale by 2^fbits first (exactly).
+uint64_t to_int(Cpu& c, uint64_t a, bool dbl, unsigned mode, bool ties_away, bool is_unsigned, bool to64,
+                int fbits = 0) {
     Ctx x(c);
     double v;
     if (dbl) {
@@ -393,12 +395,13 @@ uint64_t to_int(Cpu& c, uint64_t a, bool dbl, unsigned mode, bool ties_away, boo
         }
         v = from_bits<float>(u);
     }
+    long double lv = std::ldexp(static_cast<long double>(v), fbits);
     long double r;
     if (ties_away) {
-        r = std::round(static_cast<long double>(v));
+        r = std::round(lv);
     } else {
         volatile long double t = 0;
-        host_op(mode, [&] { t = std::nearbyint(static_cast<long double>(v)); });
+        host_op(mode, [&] { t = std::nearbyint(lv); });
         r = t;
     }
     long double lo = is_unsigned ? 0.0L : (to64 ? -9223372036854775808.0L : -2147483648.0L);
@@ -408,7 +411,7 @@ uint64_t to_int(Cpu& c, uint64_t a, bool dbl, unsigned mode, bool ties_away, boo
     if (r < lo || r > hi) {
         x.flags |= kIOC;
         r = r < lo ? lo : hi;
-    } else if (r != v) {
+    } else if (r != lv) {
         x.flags |= kIXC;
     }
     if (is_unsigned)
@@ -418,7 +421,14 @@ uint64_t to_int(Cpu& c, uint64_t a, bool dbl, unsigned mode, bool ties_away, boo
     return to64 ? res : static_cast<uint32_t>(res);
 }
 
-uint64_t from_int(Cpu& c, uint64_t v, bool dbl, bool is_unsigned, bool from64) {
+// `fbits`: the fixed-point forms divide by 2^fbits after the (one)
+// rounding, which is exact: |result| >= 2^-64 is far from the denormals.
+uint64_t from_int(Cpu& c, uint64_t v, bool dbl, bool is_unsigned, bool from64, int fbits = 0) {
+    if (fbits) {
+        uint64_t r = from_int(c, v, dbl, is_unsigned, from64, 0);
+        return dbl ? to_bits<double>(std::ldexp(from_bits<double>(r), -fbits))
+                   : to_bits<float>(std::ldexp(from_bits<float>(static_cast<uint32_t>(r)), -fbits));
+    }
     Ctx x(c);
     if (!from64) v = is_unsigned ? static_cast<uint32_t>(v) : static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v)));
     if (dbl)
@@ -810,6 +820,22 @@ bool simd_fp_2misc(Cpu& c, uint32_t i) {
     c.s.v[rd][0] = out[0];
     c.s.v[rd][1] = q ? out[1] : 0;
     return true;
+}
+
+// SCVTF/UCVTF/FCVTZS/FCVTZU (scalar, fixed-point): fbits = 64 - scale.
+void exec_FP_FIXED_CONV(Cpu& c, uint32_t i) {
+    unsigned sf = bit(i, 31), type = bits(i, 23, 22), rmode = bits(i, 20, 19), opcode = bits(i, 18, 16);
+    unsigned scale = bits(i, 15, 10), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    unsigned key = (rmode << 3) | opcode;
+    if (type > 1 || bit(i, 29) || (!sf && scale < 32) || (key != 0x02 && key != 0x03 && key != 0x18 && key != 0x19))
+        return c.undefined();
+    if (!c.fp_enabled()) return;
+    bool dbl = type == 1;
+    int fbits = 64 - static_cast<int>(scale);
+    if (rmode == 0)
+        set_sreg(c, rd, from_int(c, c.x(rn), dbl, opcode == 3, sf, fbits), dbl);
+    else
+        c.set_x(rd, to_int(c, sreg(c, rn, dbl), dbl, 3, false, opcode & 1, sf, fbits));
 }
 
 // The conversions of the FP<->integer group (FMOV is in simd.cpp).

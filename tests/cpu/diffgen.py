@@ -424,6 +424,12 @@ def g_fp(rng):
     if kind == "imm":
         return [base | f(1, 21, 1) | f(rng.randrange(256), 13, 8) | f(0b100, 10, 3) | f(rd, 0, 5)]
     sf = rng.randrange(2)
+    if rng.random() < 0.3:  # fixed point: SCVTF/UCVTF/FCVTZS/FCVTZU with fbits
+        scale = rng.randrange(32 if not sf else 1, 64) if sf else rng.randrange(32, 64)
+        key = rng.choice([0x02, 0x03, 0x18, 0x19])
+        to_int = key >= 0x18
+        return [f(sf, 31, 1) | base | f(key >> 3, 19, 2) | f(key & 7, 16, 3) | f(scale, 10, 6)
+                | f(rn if to_int else src(rng), 5, 5) | f(rnd_reg(rng) if to_int else rd, 0, 5)]
     if kind == "fromint":
         return [f(sf, 31, 1) | base | f(1, 21, 1) | f(rng.choice([2, 3]), 16, 3) | f(src(rng), 5, 5) | f(rd, 0, 5)]
     op = rng.randrange(6)
