@@ -822,6 +822,29 @@ bool simd_fp_2misc(Cpu& c, uint32_t i) {
     return true;
 }
 
+// SCVTF/UCVTF (opcode 0x1c) and FCVTZS/FCVTZU (0x1f), vector fixed-point
+// (AdvSIMD shift by immediate); false if unallocated (half precision).
+bool simd_fp_fixed(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), u = bit(i, 29), immh = bits(i, 22, 19), immb = bits(i, 18, 16), op = bits(i, 15, 11);
+    if (immh < 4 || (immh >= 8 && !q)) return false;  // (immh 001x: FP16)
+    if (!c.fp_enabled()) return true;
+    bool dbl = immh >= 8;
+    int fbits = (dbl ? 128 : 64) - static_cast<int>((immh << 3) | immb);
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0), lanes = (q ? 16 : 8) / (dbl ? 8 : 4);
+    uint64_t n[2] = {c.s.v[rn][0], c.s.v[rn][1]}, out[2] = {0, 0};
+    for (unsigned e = 0; e < lanes; ++e) {
+        uint64_t v = dbl ? n[e] : static_cast<uint32_t>(n[e / 2] >> (32 * (e % 2)));
+        uint64_t r = op == 0x1c ? from_int(c, v, dbl, u, dbl, fbits) : to_int(c, v, dbl, 3, false, u, dbl, fbits);
+        if (dbl)
+            out[e] = r;
+        else
+            out[e / 2] |= static_cast<uint64_t>(static_cast<uint32_t>(r)) << (32 * (e % 2));
+    }
+    c.s.v[rd][0] = out[0];
+    c.s.v[rd][1] = q ? out[1] : 0;
+    return true;
+}
+
 // SCVTF/UCVTF/FCVTZS/FCVTZU (scalar, fixed-point): fbits = 64 - scale.
 void exec_FP_FIXED_CONV(Cpu& c, uint32_t i) {
     unsigned sf = bit(i, 31), type = bits(i, 23, 22), rmode = bits(i, 20, 19), opcode = bits(i, 18, 16);

@@ -66,6 +66,7 @@ uint64_t sat_unsigned(Cpu& c, __int128 v, unsigned esize) {
 }  // namespace
 
 bool simd_fp_2misc(Cpu& c, uint32_t i);  // fp.cpp
+bool simd_fp_fixed(Cpu& c, uint32_t i);  // fp.cpp
 
 void exec_SIMD_PERMUTE(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), size = bits(i, 23, 22), op = bits(i, 14, 12);
@@ -153,9 +154,13 @@ void exec_SIMD_SHIFT_IMM(Cpu& c, uint32_t i) {
     } else if (hsb == 3 && !q) {
         return c.undefined();
     }
+    if (op == 0x1c || op == 0x1f) {  // fixed-point SCVTF/UCVTF, FCVTZS/FCVTZU
+        if (!simd_fp_fixed(c, i)) c.undefined();
+        return;
+    }
     bool known = op == 0x00 || op == 0x02 || op == 0x04 || op == 0x06 || (op == 0x08 && u) || op == 0x0a ||
                  (op == 0x0c && u) || op == 0x0e || narrow || widen;
-    if (!known) return c.undefined();  // (fixed-point conversions: FP work)
+    if (!known) return c.undefined();
     if (!c.fp_enabled()) return;
     std::array<uint64_t, 16> r{};
     if (widen) {  // SSHLL/USHLL: the low (Q = 0) or high half, widened
@@ -610,11 +615,12 @@ void exec_SIMDS_SHIFT_IMM(Cpu& c, uint32_t i) {
     case 0x0e: ok = true; break;                                                  // SQSHL/UQSHL
     case 0x10: case 0x11: ok = u && hsb < 3; break;                               // SQ(R)SHRUN
     case 0x12: case 0x13: ok = hsb < 3; break;                                    // (S|U)Q(R)SHRN
+    case 0x1c: case 0x1f: ok = hsb >= 2; break;  // fixed-point SCVTF/UCVTF, FCVTZS/FCVTZU
     default: ok = false; break;
     }
     if (!ok) return c.undefined();
     if (!c.fp_enabled()) return;
-    if (op >= 0x10) {  // narrowing: the source lane is twice as wide; Q = 0 writes the low half
+    if (op >= 0x10 && op <= 0x13) {  // narrowing: the source lane is twice as wide; Q = 0 writes the low half
         scalar_via_vector(c, i, [](Cpu& cc, uint32_t w) { exec_SIMD_SHIFT_IMM(cc, w & ~(1u << 30)); }, esize,
                           2 * esize, false);
         return;

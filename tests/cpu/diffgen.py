@@ -318,8 +318,10 @@ def g_simd_across(rng):
 def g_simd_shift_imm(rng):
     while True:
         q, u, hsb = rng.randrange(2), rng.randrange(2), rng.randrange(4)
-        op = rng.choice([0x00, 0x02, 0x04, 0x06, 0x08, 0x0a, 0x0c, 0x0e, 0x10, 0x11, 0x12, 0x13, 0x14])
+        op = rng.choice([0x00, 0x02, 0x04, 0x06, 0x08, 0x0a, 0x0c, 0x0e, 0x10, 0x11, 0x12, 0x13, 0x14, 0x1c, 0x1f])
         if op in (0x08, 0x0c) and not u:
+            continue
+        if op in (0x1c, 0x1f) and hsb < 2:  # fixed point: single and double only
             continue
         narrow_or_widen = op >= 0x10
         if narrow_or_widen and hsb == 3 or not narrow_or_widen and hsb == 3 and not q:
@@ -378,11 +380,12 @@ def g_simd_scalar(rng):
                 | f(code & 31, 12, 5) | f(0b10, 10, 2) | f(rn, 5, 5) | f(rd, 0, 5)]
     if kind == "shift":
         while True:
-            op = rng.choice([0x00, 0x02, 0x04, 0x06, 0x08, 0x0a, 0x0c, 0x0e, 0x10, 0x11, 0x12, 0x13])
+            op = rng.choice([0x00, 0x02, 0x04, 0x06, 0x08, 0x0a, 0x0c, 0x0e, 0x10, 0x11, 0x12, 0x13, 0x1c, 0x1f])
             if op in (0x08, 0x0c, 0x10, 0x11) and not u:
                 continue
             break
-        hsb = 3 if op <= 0x0a else (rng.randrange(4) if op in (0x0c, 0x0e) else rng.randrange(3))
+        hsb = 3 if op <= 0x0a else (rng.randrange(4) if op in (0x0c, 0x0e) else
+                                    (rng.choice([2, 3]) if op in (0x1c, 0x1f) else rng.randrange(3)))
         immh = (1 << hsb) | rng.randrange(1 << hsb)
         return [f(1, 30, 1) | f(u, 29, 1) | f(0b111110, 23, 6) | f(immh, 19, 4) | f(rng.randrange(8), 16, 3)
                 | f(op, 11, 5) | f(1, 10, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
