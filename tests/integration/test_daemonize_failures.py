@@ -49,10 +49,15 @@ def test_socket_in_missing_directory(tmp_path):
 def test_daemon_dying_before_ready(tmp_path):
     """Fault point compiled into test builds: the daemon SIGKILLs itself
     before it reports ready."""
-    probe = run_armvm(["-machine", "none", "-S", "-nodefaults", "-display", "none", "-daemonize"],
-                      env={"ARMVM_FAULT": "daemon-die-before-ready"})
+    probe_pid = tmp_path / "probe.pid"
+    probe = run_armvm(["-machine", "none", "-S", "-nodefaults", "-display", "none", "-daemonize",
+                       "-pidfile", str(probe_pid)], env={"ARMVM_FAULT": "daemon-die-before-ready"})
     if probe.returncode == 0:
+        # No fault points in this build: the daemon is up; do not leave it behind.
+        import os
+        import signal
         import pytest
+        os.kill(int(probe_pid.read_text()), signal.SIGTERM)
         pytest.skip("armvm was built without -Dfault_injection=true")
     reap_orphans(expect=1)
     d = Daemon(str(tmp_path))
