@@ -445,6 +445,18 @@ void set_sreg(Cpu& c, unsigned r, uint64_t v, bool dbl) {
     c.s.v[r][1] = 0;
 }
 
+// Lane e of a vector held as two 64-bit halves: doubles, or singles two
+// per half.
+uint64_t fp_lane(const uint64_t* v, unsigned e, bool dbl) {
+    return dbl ? v[e] : static_cast<uint32_t>(v[e / 2] >> (32 * (e % 2)));
+}
+void put_fp_lane(uint64_t* out, unsigned e, uint64_t r, bool dbl) {
+    if (dbl)
+        out[e] = r;
+    else
+        out[e / 2] |= static_cast<uint64_t>(static_cast<uint32_t>(r)) << (32 * (e % 2));
+}
+
 // FCMP/FCMPE flags: equal 0110, less 1000, greater 0010, unordered 0011.
 uint32_t compare(Cpu& c, uint64_t a, uint64_t b, bool dbl, bool signal_all) {
     Ctx x(c);
@@ -673,9 +685,7 @@ bool simd_fp_3same(Cpu& c, uint32_t i) {
     unsigned rn = bits(i, 9, 5), rm = bits(i, 20, 16), rd = bits(i, 4, 0);
     unsigned esize = sz ? 8 : 4, lanes = (q ? 16 : 8) / esize;
     uint64_t n[2] = {c.s.v[rn][0], c.s.v[rn][1]}, m[2] = {c.s.v[rm][0], c.s.v[rm][1]}, d[2] = {c.s.v[rd][0], c.s.v[rd][1]};
-    auto lane = [&](const uint64_t* v, unsigned e) -> uint64_t {
-        return sz ? v[e] : static_cast<uint32_t>(v[e / 2] >> (32 * (e % 2)));
-    };
+    auto lane = [&](const uint64_t* v, unsigned e) { return fp_lane(v, e, sz); };
     uint64_t out[2] = {0, 0};
     for (unsigned e = 0; e < lanes; ++e) {
         uint64_t x, y;
@@ -693,10 +703,7 @@ bool simd_fp_3same(Cpu& c, uint32_t i) {
         uint64_t r = sz ? fp3_lane<double>(c, k, x, y, lane(d, e))
                         : fp3_lane<float>(c, k, static_cast<uint32_t>(x), static_cast<uint32_t>(y),
                                           static_cast<uint32_t>(lane(d, e)));
-        if (sz)
-            out[e] = r;
-        else
-            out[e / 2] |= static_cast<uint64_t>(static_cast<uint32_t>(r)) << (32 * (e % 2));
+        put_fp_lane(out, e, r, sz);
     }
     c.s.v[rd][0] = out[0];
     c.s.v[rd][1] = q ? out[1] : 0;
@@ -795,7 +802,7 @@ bool simd_fp_2misc(Cpu& c, uint32_t i) {
     unsigned lanes = (q ? 16 : 8) / (sz ? 8 : 4);
     uint64_t out[2] = {0, 0};
     for (unsigned e = 0; e < lanes; ++e) {
-        uint64_t v = sz ? n[e] : static_cast<uint32_t>(n[e / 2] >> (32 * (e % 2)));
+        uint64_t v = fp_lane(n, e, sz);
         uint64_t r = 0;
         switch (kind) {
         case CmpZero: {
@@ -812,10 +819,7 @@ bool simd_fp_2misc(Cpu& c, uint32_t i) {
         case ToInt: r = to_int(c, v, sz, arg == 4 ? 0 : arg, arg == 4, uns, sz); break;
         default: r = from_int(c, v, sz, uns, sz); break;  // FromInt
         }
-        if (sz)
-            out[e] = r;
-        else
-            out[e / 2] |= static_cast<uint64_t>(static_cast<uint32_t>(r)) << (32 * (e % 2));
+        put_fp_lane(out, e, r, sz);
     }
     c.s.v[rd][0] = out[0];
     c.s.v[rd][1] = q ? out[1] : 0;
@@ -833,12 +837,9 @@ bool simd_fp_fixed(Cpu& c, uint32_t i) {
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0), lanes = (q ? 16 : 8) / (dbl ? 8 : 4);
     uint64_t n[2] = {c.s.v[rn][0], c.s.v[rn][1]}, out[2] = {0, 0};
     for (unsigned e = 0; e < lanes; ++e) {
-        uint64_t v = dbl ? n[e] : static_cast<uint32_t>(n[e / 2] >> (32 * (e % 2)));
+        uint64_t v = fp_lane(n, e, dbl);
         uint64_t r = op == 0x1c ? from_int(c, v, dbl, u, dbl, fbits) : to_int(c, v, dbl, 3, false, u, dbl, fbits);
-        if (dbl)
-            out[e] = r;
-        else
-            out[e / 2] |= static_cast<uint64_t>(static_cast<uint32_t>(r)) << (32 * (e % 2));
+        put_fp_lane(out, e, r, dbl);
     }
     c.s.v[rd][0] = out[0];
     c.s.v[rd][1] = q ? out[1] : 0;
