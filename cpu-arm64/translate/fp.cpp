@@ -10,167 +10,16 @@
 // operation (positive on Arm), flush-to-zero of inputs (IDC) and outputs
 // (UFC without IXC), and tininess detected before rounding (the host
 // detects it after).
-#include <cfenv>
-#include <cmath>
-#include <cstring>
-
-// The host's rounding mode and exception flags are used here: no constant
-// folding or reordering that assumes round-to-nearest and no traps.
-#if defined(__clang__)
-#pragma STDC FENV_ACCESS ON
-#else
-#pragma GCC optimize("rounding-math", "signaling-nans")
-#endif
+#include "cpu-arm64/translate/fp_core.hpp"  // first: it sets the FP code-generation options
 
 #include "cpu-arm64/translate/executors.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
 
 namespace armvm::a64 {
 
+using namespace fpcore;
+
 namespace {
-
-constexpr uint32_t kIOC = 1, kDZC = 2, kOFC = 4, kUFC = 8, kIXC = 16, kIDC = 128;
-
-template <typename F>
-struct Bits;
-template <>
-struct Bits<float> {
-    using U = uint32_t;
-    static constexpr unsigned kMant = 23, kExpBits = 8;
-    static constexpr U kSign = 0x80000000u, kQuiet = 0x00400000u, kDefaultNaN = 0x7fc00000u;
-    static constexpr U kExpMask = 0x7f800000u, kMantMask = 0x007fffffu;
-};
-template <>
-struct Bits<double> {
-    using U = uint64_t;
-    static constexpr unsigned kMant = 52, kExpBits = 11;
-    static constexpr U kSign = 0x8000000000000000ull, kQuiet = 0x0008000000000000ull,
-                       kDefaultNaN = 0x7ff8000000000000ull;
-    static constexpr U kExpMask = 0x7ff0000000000000ull, kMantMask = 0x000fffffffffffffull;
-};
-
-template <typename F>
-F from_bits(typename Bits<F>::U u) {
-    F f;
-    std::memcpy(&f, &u, sizeof f);
-    return f;
-}
-template <typename F>
-typename Bits<F>::U to_bits(F f) {
-    typename Bits<F>::U u;
-    std::memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-template <typename F>
-bool is_nan(typename Bits<F>::U u) {
-    return (u & Bits<F>::kExpMask) == Bits<F>::kExpMask && (u & Bits<F>::kMantMask);
-}
-template <typename F>
-bool is_snan(typename Bits<F>::U u) {
-    return is_nan<F>(u) && !(u & Bits<F>::kQuiet);
-}
-template <typename F>
-bool is_denormal(typename Bits<F>::U u) {
-    return !(u & Bits<F>::kExpMask) && (u & Bits<F>::kMantMask);
-}
-
-// The FP context of one instruction: FPCR's controls and the flags it
-// raises (merged into FPSR at the end).
-struct Ctx {
-    Cpu& c;
-    bool fz, dn;
-    unsigned rmode;
-    uint32_t flags = 0;
-    explicit Ctx(Cpu& cpu)
-        : c(cpu), fz((cpu.s.fpcr >> 24) & 1), dn((cpu.s.fpcr >> 25) & 1), rmode((cpu.s.fpcr >> 22) & 3) {}
-    ~Ctx() { c.s.fpsr |= flags; }
-
-    template <typename F>
-    typename Bits<F>::U flush_in(typename Bits<F>::U u) {
-        if (fz && is_denormal<F>(u)) {
-            flags |= kIDC;
-            return u & Bits<F>::kSign;
-        }
-        return u;
-    }
-    template <typename F>
-    typename Bits<F>::U quiet(typename Bits<F>::U u) {
-        return dn ? Bits<F>::kDefaultNaN : (u | Bits<F>::kQuiet);
-    }
-    // FPProcessNaNs over 1..3 operands: true with the result if any is a NaN.
-    template <typename F>
-    bool nans(std::initializer_list<typename Bits<F>::U> ops, typename Bits<F>::U& out) {
-        for (auto u : ops)
-            if (is_snan<F>(u)) {
-                flags |= kIOC;
-                out = quiet<F>(u);
-                return true;
-            }
-        for (auto u : ops)
-            if (is_nan<F>(u)) {
-                out = quiet<F>(u);
-                return true;
-            }
-        return false;
-    }
-};
-
-int host_round(unsigned rmode) {
-    switch (rmode) {
-    case 1: return FE_UPWARD;
-    case 2: return FE_DOWNWARD;
-    case 3: return FE_TOWARDZERO;
-    default: return FE_TONEAREST;
-    }
-}
-
-// Runs op() on the host in `rmode`; returns the host flags in Arm terms.
-template <typename Op>
-uint32_t host_op(unsigned rmode, Op op) {
-    int saved = std::fegetround();
-    std::fesetround(host_round(rmode));
-    std::feclearexcept(FE_ALL_EXCEPT);
-    op();
-    int ex = std::fetestexcept(FE_ALL_EXCEPT);
-    std::fesetround(saved);
-    return (ex & FE_INVALID ? kIOC : 0) | (ex & FE_DIVBYZERO ? kDZC : 0) | (ex & FE_OVERFLOW ? kOFC : 0) |
-           (ex & FE_UNDERFLOW ? kUFC : 0) | (ex & FE_INEXACT ? kIXC : 0);
-}
-
-// The result of an arithmetic operation computed by `op(rmode)` (which
-// returns the host result), with Arm's treatment of invalid results,
-// tininess and flush-to-zero.
-template <typename F, typename Op>
-typename Bits<F>::U arith(Ctx& x, Op op) {
-    using B = Bits<F>;
-    volatile F r = 0;
-    uint32_t fl = host_op(x.rmode, [&] { r = op(); });
-    typename B::U u = to_bits<F>(r);
-    if (is_nan<F>(u)) {  // an invalid operation: Arm's default NaN is positive
-        x.flags |= fl;
-        return B::kDefaultNaN;
-    }
-    constexpr typename B::U min_normal = typename B::U(1) << B::kMant;
-    typename B::U mag = u & ~B::kSign;
-    // Tininess before rounding: a result rounded up to the smallest normal
-    // was tiny if rounding toward zero leaves it below.
-    // (a result that rounded to zero was tiny too, unless it was exact)
-    bool tiny = mag < min_normal && (mag != 0 || (fl & kIXC));
-    if (mag == min_normal && (fl & kIXC)) {
-        volatile F rz = 0;
-        host_op(3, [&] { rz = op(); });
-        tiny = (to_bits<F>(rz) & ~B::kSign) < min_normal;
-    }
-    if (x.fz && tiny) {
-        x.flags |= (fl & ~(kUFC | kIXC)) | kUFC;  // flushed: underflow, not inexact
-        return u & B::kSign;
-    }
-    fl &= ~kUFC;
-    if (tiny && (fl & kIXC)) fl |= kUFC;
-    x.flags |= fl;
-    return u;
-}
 
 template <typename F>
 typename Bits<F>::U bin(Cpu& c, unsigned opcode, typename Bits<F>::U a, typename Bits<F>::U b) {
@@ -711,14 +560,17 @@ bool simd_fp_3same(Cpu& c, uint32_t i) {
 }
 
 // AdvSIMD two-register misc, FP forms: compares with zero, FABS/FNEG/
-// FSQRT, FRINT*, conversions to and from integers of the same size, and
-// FCVTL/FCVTN between single and double. False if unallocated or not
-// implemented yet (half precision, the estimates, FCVTXN).
-bool simd_fp_2misc(Cpu& c, uint32_t i) {
+// FSQRT, FRINT*, conversions to and from integers of the same size,
+// FCVTL/FCVTN between single and double (and halves), FCVTXN, and the
+// estimates. `scalar`: the AdvSIMD scalar form (lane 0 only, the rest of
+// the destination zeroed), which also has FRECPX. False if unallocated
+// (or half-precision arithmetic, FEAT_FP16).
+bool simd_fp_2misc(Cpu& c, uint32_t i, bool scalar) {
     unsigned q = bit(i, 30), u = bit(i, 29), a = bit(i, 23), sz = bit(i, 22), op = bits(i, 16, 12);
     unsigned key = (u << 6) | (a << 5) | op;
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
-    enum Kind { None, CmpZero, Abs, Neg, Sqrt, Rint, ToInt, FromInt, Cvtl, Cvtn };
+    enum Kind { None, CmpZero, Abs, Neg, Sqrt, Rint, ToInt, FromInt, Cvtl, Cvtn, Cvtxn, Recpe, Rsqrte, URecpe,
+                URsqrte, Recpx };
     Kind kind = None;
     unsigned arg = 0;  // compare: 0 GT 1 EQ 2 LT 3 GE 4 LE; rint: unary opcode; to-int: rounding mode (4: ties away)
     bool uns = u;
@@ -746,8 +598,19 @@ bool simd_fp_2misc(Cpu& c, uint32_t i) {
     case 0x1d: case 0x5d: kind = FromInt; break;         // SCVTF/UCVTF
     case 0x17: kind = Cvtl; break;
     case 0x16: kind = Cvtn; break;
+    case 0x56: kind = Cvtxn; break;
+    case 0x3d: kind = Recpe; break;
+    case 0x7d: kind = Rsqrte; break;
+    case 0x3c: kind = URecpe; break;
+    case 0x7c: kind = URsqrte; break;
+    case 0x3f: kind = Recpx; break;
     default: return false;
     }
+    // Which forms exist as scalars, and which only as vectors.
+    bool scalar_ok = kind == CmpZero || kind == ToInt || kind == FromInt || kind == Cvtxn || kind == Recpe ||
+                     kind == Rsqrte || kind == Recpx;
+    if (scalar ? !scalar_ok : kind == Recpx) return false;
+    if ((kind == Cvtxn && !sz) || ((kind == URecpe || kind == URsqrte) && sz)) return false;
     if (kind == Cvtl || kind == Cvtn) {
         if (!sz) {  // halves <-> singles
             if (!c.fp_enabled()) return true;
@@ -775,11 +638,16 @@ bool simd_fp_2misc(Cpu& c, uint32_t i) {
             }
             return true;
         }
-    } else if (sz && !q) {
+    } else if (sz && !q && !scalar && kind != Cvtxn) {
         return false;
     }
     if (!c.fp_enabled()) return true;
     uint64_t n[2] = {c.s.v[rn][0], c.s.v[rn][1]};
+    if (kind == Cvtxn && scalar) {  // Sd = round-to-odd(Dn)
+        c.s.v[rd][0] = convert_round_odd(c, n[0]);
+        c.s.v[rd][1] = 0;
+        return true;
+    }
     if (kind == Cvtl) {  // FCVTL(2): two singles of the low (high) half to doubles
         uint64_t src = n[q];
         uint64_t r0 = convert_fp(c, static_cast<uint32_t>(src), false), r1 = convert_fp(c, src >> 32, false);
@@ -787,9 +655,12 @@ bool simd_fp_2misc(Cpu& c, uint32_t i) {
         c.s.v[rd][1] = r1;
         return true;
     }
-    if (kind == Cvtn) {  // FCVTN(2): two doubles to singles in the low (high) half
-        uint64_t lo = static_cast<uint32_t>(convert_fp(c, n[0], true));
-        uint64_t hi = static_cast<uint32_t>(convert_fp(c, n[1], true));
+    if (kind == Cvtn || kind == Cvtxn) {  // FCVT(X)N(2): two doubles to singles in the low (high) half
+        auto narrow = [&](uint64_t v) -> uint64_t {
+            return kind == Cvtxn ? convert_round_odd(c, v) : static_cast<uint32_t>(convert_fp(c, v, true));
+        };
+        uint64_t lo = narrow(n[0]);
+        uint64_t hi = narrow(n[1]);
         uint64_t packed = lo | (hi << 32);
         if (q) {
             c.s.v[rd][1] = packed;
@@ -799,7 +670,7 @@ bool simd_fp_2misc(Cpu& c, uint32_t i) {
         }
         return true;
     }
-    unsigned lanes = (q ? 16 : 8) / (sz ? 8 : 4);
+    unsigned lanes = scalar ? 1 : (q ? 16 : 8) / (sz ? 8 : 4);
     uint64_t out[2] = {0, 0};
     for (unsigned e = 0; e < lanes; ++e) {
         uint64_t v = fp_lane(n, e, sz);
@@ -817,12 +688,56 @@ bool simd_fp_2misc(Cpu& c, uint32_t i) {
         case Sqrt: r = sz ? unary<double>(c, 3, v) : unary<float>(c, 3, static_cast<uint32_t>(v)); break;
         case Rint: r = sz ? unary<double>(c, arg, v) : unary<float>(c, arg, static_cast<uint32_t>(v)); break;
         case ToInt: r = to_int(c, v, sz, arg == 4 ? 0 : arg, arg == 4, uns, sz); break;
+        case Recpe: r = recip_estimate(c, v, sz); break;
+        case Rsqrte: r = rsqrt_estimate(c, v, sz); break;
+        case Recpx: r = recip_exponent(c, v, sz); break;
+        case URecpe: r = unsigned_recip_estimate(static_cast<uint32_t>(v)); break;
+        case URsqrte: r = unsigned_rsqrt_estimate(static_cast<uint32_t>(v)); break;
         default: r = from_int(c, v, sz, uns, sz); break;  // FromInt
         }
         put_fp_lane(out, e, r, sz);
     }
     c.s.v[rd][0] = out[0];
-    c.s.v[rd][1] = q ? out[1] : 0;
+    c.s.v[rd][1] = q && !scalar ? out[1] : 0;
+    return true;
+}
+
+// FMAXNMP, FADDP, FMAXP, FMINNMP, FMINP (scalar): the two lanes of the
+// low 64 (single) or 128 (double) bits of Vn. False if unallocated.
+bool simd_fp_pair_scalar(Cpu& c, uint32_t i) {
+    unsigned a = bit(i, 23), sz = bit(i, 22), op = bits(i, 16, 12);
+    unsigned opcode;  // as FP_2SRC's
+    switch ((a << 5) | op) {
+    case 0x0c: opcode = 6; break;  // FMAXNMP
+    case 0x2c: opcode = 7; break;  // FMINNMP
+    case 0x0d: opcode = 2; break;  // FADDP
+    case 0x0f: opcode = 4; break;  // FMAXP
+    case 0x2f: opcode = 5; break;  // FMINP
+    default: return false;
+    }
+    if (!c.fp_enabled()) return true;
+    const uint64_t* n = c.s.v[bits(i, 9, 5)];
+    uint64_t r = sz ? bin<double>(c, opcode, n[0], n[1])
+                    : bin<float>(c, opcode, static_cast<uint32_t>(n[0]), static_cast<uint32_t>(n[0] >> 32));
+    set_sreg(c, bits(i, 4, 0), r, sz);
+    return true;
+}
+
+// FMLA, FMLS, FMUL, FMULX (scalar, by element). False if unallocated
+// (the half-precision forms are FEAT_FP16's).
+bool simd_fp_elem_scalar(Cpu& c, uint32_t i) {
+    unsigned u = bit(i, 29), size = bits(i, 23, 22), l = bit(i, 21), op = bits(i, 15, 12), h = bit(i, 11);
+    if (size < 2 || (size == 3 && l)) return false;
+    if (!c.fp_enabled()) return true;
+    bool dbl = size == 3;
+    unsigned index = dbl ? h : (h << 1) | l, rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    unsigned key = u ? 0x3 : op == 1 ? 0x1 : op == 5 ? 0x9 : 0x13;  // fp3_lane's: FMULX, FMLA, FMLS, FMUL
+    uint64_t m[2] = {c.s.v[rm][0], c.s.v[rm][1]};
+    uint64_t e = fp_lane(m, index, dbl), n = sreg(c, rn, dbl), d = sreg(c, rd, dbl);
+    uint64_t r = dbl ? fp3_lane<double>(c, key, n, e, d)
+                     : fp3_lane<float>(c, key, static_cast<uint32_t>(n), static_cast<uint32_t>(e),
+                                       static_cast<uint32_t>(d));
+    set_sreg(c, rd, r, dbl);
     return true;
 }
 

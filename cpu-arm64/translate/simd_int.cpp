@@ -65,8 +65,10 @@ uint64_t sat_unsigned(Cpu& c, __int128 v, unsigned esize) {
 
 }  // namespace
 
-bool simd_fp_2misc(Cpu& c, uint32_t i);  // fp.cpp
+bool simd_fp_2misc(Cpu& c, uint32_t i, bool scalar);  // fp.cpp
 bool simd_fp_fixed(Cpu& c, uint32_t i);  // fp.cpp
+bool simd_fp_pair_scalar(Cpu& c, uint32_t i);  // fp.cpp
+bool simd_fp_elem_scalar(Cpu& c, uint32_t i);  // fp.cpp
 
 void exec_SIMD_PERMUTE(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), size = bits(i, 23, 22), op = bits(i, 14, 12);
@@ -280,7 +282,7 @@ void exec_SIMD_2MISC(Cpu& c, uint32_t i) {
         if (undef_if(size == 3)) return;
         break;
     default:
-        if (!simd_fp_2misc(c, i)) c.undefined();
+        if (!simd_fp_2misc(c, i, false)) c.undefined();
         return;
     }
     if (!c.fp_enabled()) return;
@@ -452,9 +454,9 @@ void exec_SIMD_ELEM(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), l = bit(i, 21), mbit = bit(i, 20);
     unsigned rm4 = bits(i, 19, 16), op = bits(i, 15, 12), h = bit(i, 11);
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
-    bool fp = (!u && (op == 1 || op == 5 || op == 9));
+    bool fp = (!u && (op == 1 || op == 5 || op == 9)) || (u && op == 9);
     unsigned esize, index, rm;
-    if (fp) {  // FMLA, FMLS, FMUL (FMULX: not yet)
+    if (fp) {  // FMLA, FMLS, FMUL, FMULX
         if (size < 2 || (size == 3 && (l || !q))) return c.undefined();
         esize = size == 3 ? 8 : 4;
         index = size == 3 ? h : (h << 1) | l;
@@ -478,6 +480,7 @@ void exec_SIMD_ELEM(Cpu& c, uint32_t i) {
     case 0x01: vop = 0x19; break;                         // FMLA (a = 0)
     case 0x05: vop = 0x19; break;                         // FMLS (a = 1, below)
     case 0x09: vop = 0x1b; vu = 1; break;                 // FMUL
+    case 0x19: vop = 0x1b; break;                         // FMULX
     case 0x02: case 0x12: three_same = false; vop = 0x8; vu = u; break;  // (S|U)MLAL
     case 0x06: case 0x16: three_same = false; vop = 0xa; vu = u; break;  // (S|U)MLSL
     case 0x0a: case 0x1a: three_same = false; vop = 0xc; vu = u; break;  // (S|U)MULL
@@ -581,7 +584,9 @@ void exec_SIMDS_2MISC(Cpu& c, uint32_t i) {
         ok = size != 3;
         src = 2 * esize;
         break;
-    default: ok = false; break;
+    default:  // the FP forms
+        if (!simd_fp_2misc(c, i, true)) c.undefined();
+        return;
     }
     if (!ok) return c.undefined();
     if (!c.fp_enabled()) return;
@@ -594,8 +599,12 @@ void exec_SIMDS_2MISC(Cpu& c, uint32_t i) {
 }
 
 void exec_SIMDS_PAIR(Cpu& c, uint32_t i) {
-    // ADDP (scalar): D[0] + D[1] of Vn. (The FP pairwise forms: not yet.)
-    if (bit(i, 29) || bits(i, 23, 22) != 3 || bits(i, 16, 12) != 0x1b) return c.undefined();
+    if (bit(i, 29)) {  // FMAXNMP, FADDP, FMAXP, FMINNMP, FMINP
+        if (!simd_fp_pair_scalar(c, i)) c.undefined();
+        return;
+    }
+    // ADDP (scalar): D[0] + D[1] of Vn.
+    if (bits(i, 23, 22) != 3 || bits(i, 16, 12) != 0x1b) return c.undefined();
     if (!c.fp_enabled()) return;
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     uint64_t r = c.s.v[rn][0] + c.s.v[rn][1];
@@ -626,6 +635,60 @@ void exec_SIMDS_SHIFT_IMM(Cpu& c, uint32_t i) {
         return;
     }
     scalar_via_vector(c, i, &exec_SIMD_SHIFT_IMM, esize, esize, false);
+}
+
+// SQDMLAL, SQDMLSL, SQDMULL (scalar): Vd (twice the width) = sat(Vd +-
+// sat(2 * Vn * Vm)). Computed directly: a destination that is also a
+// source is read at both widths.
+void exec_SIMDS_3DIFF(Cpu& c, uint32_t i) {
+    unsigned size = bits(i, 23, 22), op = bits(i, 15, 12);
+    if (bit(i, 29) || (op != 0x9 && op != 0xb && op != 0xd) || (size != 1 && size != 2)) return c.undefined();
+    if (!c.fp_enabled()) return;
+    unsigned esize = 1u << size, wsize = 2 * esize, rd = bits(i, 4, 0);
+    __int128 x = sx(c.s.v[bits(i, 9, 5)][0], esize), y = sx(c.s.v[bits(i, 20, 16)][0], esize);
+    __int128 acc = sx(c.s.v[rd][0], wsize);
+    __int128 p = sx(sat_signed(c, x * y * 2, wsize), wsize);
+    uint64_t r = op == 0xd ? static_cast<uint64_t>(p) & lmask(wsize)
+                           : sat_signed(c, op == 0x9 ? acc + p : acc - p, wsize);
+    c.s.v[rd][0] = r;
+    c.s.v[rd][1] = 0;
+}
+
+// AdvSIMD scalar x indexed element. The FP forms compute lane 0 directly
+// (zeroed lanes of a vector form could raise flags with an infinite
+// element); the integer forms put the element into a scratch register and
+// run the scalar three-same or three-different form with it as Rm.
+void exec_SIMDS_ELEM(Cpu& c, uint32_t i) {
+    unsigned u = bit(i, 29), size = bits(i, 23, 22), l = bit(i, 21), mbit = bit(i, 20);
+    unsigned rm4 = bits(i, 19, 16), op = bits(i, 15, 12), h = bit(i, 11);
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    if ((!u && (op == 1 || op == 5 || op == 9)) || (u && op == 9)) {
+        if (!simd_fp_elem_scalar(c, i)) c.undefined();
+        return;
+    }
+    bool three_same = op == 0xc || op == 0xd;  // SQDMULH, SQRDMULH
+    if (u || (!three_same && op != 0x3 && op != 0x7 && op != 0xb) || (size != 1 && size != 2))
+        return c.undefined();
+    if (!c.fp_enabled()) return;
+    unsigned esize = 1u << size;
+    unsigned index = size == 1 ? (h << 2) | (l << 1) | mbit : (h << 1) | l;
+    unsigned rm = size == 1 ? rm4 : (mbit << 4) | rm4;
+    unsigned byte = index * esize;
+    uint64_t e = (c.s.v[rm][byte / 8] >> (8 * (byte % 8))) & lmask(esize);
+    unsigned scratch = 0;
+    while (scratch == rn || scratch == rd) ++scratch;
+    uint64_t saved[2] = {c.s.v[scratch][0], c.s.v[scratch][1]};
+    c.s.v[scratch][0] = e;
+    c.s.v[scratch][1] = 0;
+    uint32_t w = (1u << 30) | (0b11110u << 24) | (size << 22) | (1u << 21) | (scratch << 16) | (rn << 5) | rd;
+    if (three_same) {
+        exec_SIMDS_3SAME(c, w | ((op & 1) << 29) | (0x16u << 11) | (1u << 10));
+    } else {
+        unsigned dop = op == 0x3 ? 0x9 : op == 0x7 ? 0xb : 0xd;
+        exec_SIMDS_3DIFF(c, w | (dop << 12));
+    }
+    c.s.v[scratch][0] = saved[0];
+    c.s.v[scratch][1] = saved[1];
 }
 
 void exec_SIMDS_COPY(Cpu& c, uint32_t i) {

@@ -452,9 +452,14 @@ def g_simd_fp3(rng):
 
 def g_simd_fp2(rng):
     key = rng.choice([0x2c, 0x2d, 0x2e, 0x6c, 0x6d, 0x2f, 0x6f, 0x7f, 0x18, 0x19, 0x38, 0x39, 0x58, 0x59, 0x79,
-                      0x1a, 0x5a, 0x1b, 0x5b, 0x1c, 0x5c, 0x3a, 0x7a, 0x3b, 0x7b, 0x1d, 0x5d, 0x17, 0x16])
+                      0x1a, 0x5a, 0x1b, 0x5b, 0x1c, 0x5c, 0x3a, 0x7a, 0x3b, 0x7b, 0x1d, 0x5d, 0x17, 0x16,
+                      0x3d, 0x7d, 0x3c, 0x7c, 0x56])
     if key in (0x16, 0x17):
         sz, q = rng.randrange(2), rng.randrange(2)
+    elif key == 0x56:  # FCVTXN(2): doubles only
+        sz, q = 1, rng.randrange(2)
+    elif key in (0x3c, 0x7c):  # URECPE, URSQRTE: 32-bit lanes only
+        sz, q = 0, rng.randrange(2)
     else:
         sz = rng.randrange(2)
         q = 1 if sz else rng.randrange(2)
@@ -472,10 +477,10 @@ def g_simd_elem(rng):
     while True:
         u, op = rng.randrange(2), rng.randrange(16)
         code = (u << 4) | op
-        if code not in (0x08, 0x10, 0x14, 0x0c, 0x0d, 0x01, 0x05, 0x09, 0x02, 0x12, 0x06, 0x16, 0x0a, 0x1a,
-                        0x03, 0x07, 0x0b):
+        if code not in (0x08, 0x10, 0x14, 0x0c, 0x0d, 0x01, 0x05, 0x09, 0x19, 0x02, 0x12, 0x06, 0x16, 0x0a,
+                        0x1a, 0x03, 0x07, 0x0b):
             continue
-        fp = code in (0x01, 0x05, 0x09)
+        fp = code in (0x01, 0x05, 0x09, 0x19)
         q = rng.randrange(2)
         if fp:
             size = rng.choice([2, 3])
@@ -491,7 +496,37 @@ def g_simd_elem(rng):
                 | f(vreg(rng), 0, 5)]
 
 
+# AdvSIMD scalar FP two-register misc, FP pairwise, by element (FP and
+# integer) and three different.
+def g_simd_scalar_more(rng):
+    kind = rng.choice(["fp2", "fp2", "pair", "elem", "3diff"])
+    rd, rn = vreg(rng), vreg(rng)
+    if kind == "fp2":
+        key = rng.choice([0x1a, 0x1b, 0x1c, 0x1d, 0x2c, 0x2d, 0x2e, 0x3a, 0x3b, 0x3d, 0x3f,
+                          0x5a, 0x5b, 0x5c, 0x5d, 0x56, 0x6c, 0x6d, 0x7a, 0x7b, 0x7d])
+        sz = 1 if key == 0x56 else rng.randrange(2)
+        return [f(1, 30, 1) | f(key >> 6, 29, 1) | f(0b11110, 24, 5) | f((key >> 5) & 1, 23, 1) | f(sz, 22, 1)
+                | f(0b10000, 17, 5) | f(key & 31, 12, 5) | f(0b10, 10, 2) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "pair":
+        key = rng.choice([0x0c, 0x2c, 0x0d, 0x0f, 0x2f])
+        return [f(1, 30, 1) | f(1, 29, 1) | f(0b11110, 24, 5) | f(key >> 5, 23, 1) | f(rng.randrange(2), 22, 1)
+                | f(0b11000, 17, 5) | f(key & 31, 12, 5) | f(0b10, 10, 2) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "3diff":
+        return [f(1, 30, 1) | f(0b11110, 24, 5) | f(rng.choice([1, 2]), 22, 2) | f(1, 21, 1) | f(vreg(rng), 16, 5)
+                | f(rng.choice([0x9, 0xb, 0xd]), 12, 4) | f(rn, 5, 5) | f(rd, 0, 5)]
+    code = rng.choice([0x01, 0x05, 0x09, 0x19, 0x03, 0x07, 0x0b, 0x0c, 0x0d])
+    if code in (0x01, 0x05, 0x09, 0x19):
+        size = rng.choice([2, 3])
+        l = 0 if size == 3 else rng.randrange(2)
+    else:
+        size, l = rng.choice([1, 2]), rng.randrange(2)
+    return [f(1, 30, 1) | f(code >> 4, 29, 1) | f(0b11111, 24, 5) | f(size, 22, 2) | f(l, 21, 1)
+            | f(rng.randrange(2), 20, 1) | f(rng.randrange(16), 16, 4) | f(code & 15, 12, 4)
+            | f(rng.randrange(2), 11, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
+
+
 GROUPS = {
+    "simd_scalar_more": g_simd_scalar_more,
     "simd_elem": g_simd_elem, "crc32": g_crc32, "simd_fp2": g_simd_fp2, "simd_fp3": g_simd_fp3, "fp": g_fp,
     "simd_scalar": g_simd_scalar, "simd_3diff": g_simd_3diff,
     "simd_permute": g_simd_permute, "simd_ext": g_simd_ext, "simd_tbl": g_simd_tbl,
@@ -545,10 +580,11 @@ def run_reserved(user_run, workdir=None):
     return bad
 
 
-def make_case(rng, n):
+def make_case(rng, n, only=None):
     words, counts = [], {}
+    names = only or list(GROUPS)
     while len(words) < n:
-        g = rng.choice(list(GROUPS))
+        g = rng.choice(names)
         counts[g] = counts.get(g, 0) + 1
         words += GROUPS[g](rng)
     init = [rng.getrandbits(64) if rng.random() < 0.7 else rng.choice([0, 1, 2**63, 2**64 - 1, 2**31, 2**32 - 1])
@@ -641,14 +677,15 @@ def describe_diff(ref_out, our_out):
     return msgs
 
 
-def run(user_run, cases, insns, seed, workdir=None, log=print):
-    """Returns (mismatches, total instructions, per-group counts)."""
+def run(user_run, cases, insns, seed, workdir=None, log=print, only=None):
+    """Returns (mismatches, total instructions, per-group counts); `only`:
+    a list of group names to draw from (default: all)."""
     rng = random.Random(seed)
     tmp = workdir or tempfile.mkdtemp(prefix="cpu-diff-")
     total, mismatches, groups = 0, [], {}
     run.undef_cases = 0
     for k in range(cases):
-        words, init, nzcv, data, vinit, counts = make_case(rng, insns)
+        words, init, nzcv, data, vinit, counts = make_case(rng, insns, only)
         for g, n in counts.items():
             groups[g] = groups.get(g, 0) + n
         elf = os.path.join(tmp, f"case{k}")

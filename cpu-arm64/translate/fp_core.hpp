@@ -1,0 +1,185 @@
+// The FP core shared by the scalar and vector FP executors: the bit
+// layouts of single and double precision, the per-instruction FP context
+// (FPCR's controls in, FPSR's cumulative flags out) and host arithmetic with
+// Arm's rules applied on top (see fp.cpp's header comment).
+//
+// Include it first in a file: the pragmas below must precede every
+// function that does FP arithmetic.
+#pragma once
+
+#include <cfenv>
+#include <cmath>
+#include <cstring>
+#include <initializer_list>
+
+// The host's rounding mode and exception flags are used here: no constant
+// folding or reordering that assumes round-to-nearest and no traps.
+#if defined(__clang__)
+#pragma STDC FENV_ACCESS ON
+#else
+#pragma GCC optimize("rounding-math", "signaling-nans")
+#endif
+
+#include "cpu-arm64/cpu.hpp"
+
+namespace armvm::a64::fpcore {
+
+constexpr uint32_t kIOC = 1, kDZC = 2, kOFC = 4, kUFC = 8, kIXC = 16, kIDC = 128;
+
+template <typename F>
+struct Bits;
+template <>
+struct Bits<float> {
+    using U = uint32_t;
+    static constexpr unsigned kMant = 23, kExpBits = 8;
+    static constexpr U kSign = 0x80000000u, kQuiet = 0x00400000u, kDefaultNaN = 0x7fc00000u;
+    static constexpr U kExpMask = 0x7f800000u, kMantMask = 0x007fffffu;
+};
+template <>
+struct Bits<double> {
+    using U = uint64_t;
+    static constexpr unsigned kMant = 52, kExpBits = 11;
+    static constexpr U kSign = 0x8000000000000000ull, kQuiet = 0x0008000000000000ull,
+                       kDefaultNaN = 0x7ff8000000000000ull;
+    static constexpr U kExpMask = 0x7ff0000000000000ull, kMantMask = 0x000fffffffffffffull;
+};
+
+template <typename F>
+F from_bits(typename Bits<F>::U u) {
+    F f;
+    std::memcpy(&f, &u, sizeof f);
+    return f;
+}
+template <typename F>
+typename Bits<F>::U to_bits(F f) {
+    typename Bits<F>::U u;
+    std::memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+template <typename F>
+bool is_nan(typename Bits<F>::U u) {
+    return (u & Bits<F>::kExpMask) == Bits<F>::kExpMask && (u & Bits<F>::kMantMask);
+}
+template <typename F>
+bool is_snan(typename Bits<F>::U u) {
+    return is_nan<F>(u) && !(u & Bits<F>::kQuiet);
+}
+template <typename F>
+bool is_denormal(typename Bits<F>::U u) {
+    return !(u & Bits<F>::kExpMask) && (u & Bits<F>::kMantMask);
+}
+
+// The FP context of one instruction: FPCR's controls and the flags it
+// raises (merged into FPSR at the end).
+struct Ctx {
+    Cpu& c;
+    bool fz, dn;
+    unsigned rmode;
+    uint32_t flags = 0;
+    explicit Ctx(Cpu& cpu)
+        : c(cpu), fz((cpu.s.fpcr >> 24) & 1), dn((cpu.s.fpcr >> 25) & 1), rmode((cpu.s.fpcr >> 22) & 3) {}
+    ~Ctx() { c.s.fpsr |= flags; }
+
+    template <typename F>
+    typename Bits<F>::U flush_in(typename Bits<F>::U u) {
+        if (fz && is_denormal<F>(u)) {
+            flags |= kIDC;
+            return u & Bits<F>::kSign;
+        }
+        return u;
+    }
+    template <typename F>
+    typename Bits<F>::U quiet(typename Bits<F>::U u) {
+        return dn ? Bits<F>::kDefaultNaN : (u | Bits<F>::kQuiet);
+    }
+    // FPProcessNaNs over 1..3 operands: true with the result if any is a NaN.
+    template <typename F>
+    bool nans(std::initializer_list<typename Bits<F>::U> ops, typename Bits<F>::U& out) {
+        for (auto u : ops)
+            if (is_snan<F>(u)) {
+                flags |= kIOC;
+                out = quiet<F>(u);
+                return true;
+            }
+        for (auto u : ops)
+            if (is_nan<F>(u)) {
+                out = quiet<F>(u);
+                return true;
+            }
+        return false;
+    }
+};
+
+inline int host_round(unsigned rmode) {
+    switch (rmode) {
+    case 1: return FE_UPWARD;
+    case 2: return FE_DOWNWARD;
+    case 3: return FE_TOWARDZERO;
+    default: return FE_TONEAREST;
+    }
+}
+
+// Runs op() on the host in `rmode`; returns the host flags in Arm terms.
+template <typename Op>
+uint32_t host_op(unsigned rmode, Op op) {
+    int saved = std::fegetround();
+    std::fesetround(host_round(rmode));
+    std::feclearexcept(FE_ALL_EXCEPT);
+    op();
+    int ex = std::fetestexcept(FE_ALL_EXCEPT);
+    std::fesetround(saved);
+    return (ex & FE_INVALID ? kIOC : 0) | (ex & FE_DIVBYZERO ? kDZC : 0) | (ex & FE_OVERFLOW ? kOFC : 0) |
+           (ex & FE_UNDERFLOW ? kUFC : 0) | (ex & FE_INEXACT ? kIXC : 0);
+}
+
+// The result of an arithmetic operation computed by `op(rmode)` (which
+// returns the host result), with Arm's treatment of invalid results,
+// tininess and flush-to-zero.
+template <typename F, typename Op>
+typename Bits<F>::U arith(Ctx& x, Op op) {
+    using B = Bits<F>;
+    volatile F r = 0;
+    uint32_t fl = host_op(x.rmode, [&] { r = op(); });
+    typename B::U u = to_bits<F>(r);
+    if (is_nan<F>(u)) {  // an invalid operation: Arm's default NaN is positive
+        x.flags |= fl;
+        return B::kDefaultNaN;
+    }
+    constexpr typename B::U min_normal = typename B::U(1) << B::kMant;
+    typename B::U mag = u & ~B::kSign;
+    // Tininess before rounding: a result rounded up to the smallest normal
+    // was tiny if rounding toward zero leaves it below.
+    // (a result that rounded to zero was tiny too, unless it was exact)
+    bool tiny = mag < min_normal && (mag != 0 || (fl & kIXC));
+    if (mag == min_normal && (fl & kIXC)) {
+        volatile F rz = 0;
+        host_op(3, [&] { rz = op(); });
+        tiny = (to_bits<F>(rz) & ~B::kSign) < min_normal;
+    }
+    if (x.fz && tiny) {
+        x.flags |= (fl & ~(kUFC | kIXC)) | kUFC;  // flushed: underflow, not inexact
+        return u & B::kSign;
+    }
+    fl &= ~kUFC;
+    if (tiny && (fl & kIXC)) fl |= kUFC;
+    x.flags |= fl;
+    return u;
+}
+
+}  // namespace armvm::a64::fpcore
+
+namespace armvm::a64::fpcore {
+
+// fp_estimate.cpp: the estimate instructions (ARM ARM FPRecipEstimate,
+// FPRSqrtEstimate, UnsignedRecipEstimate, UnsignedRSqrtEstimate, FPRecpX)
+// and FCVTXN's double-to-single conversion rounding to odd. `dbl` selects
+// double (else single, in the low 32 bits).
+uint64_t recip_estimate(Cpu& c, uint64_t a, bool dbl);
+uint64_t rsqrt_estimate(Cpu& c, uint64_t a, bool dbl);
+uint32_t unsigned_recip_estimate(uint32_t a);
+uint32_t unsigned_rsqrt_estimate(uint32_t a);
+uint64_t recip_exponent(Cpu& c, uint64_t a, bool dbl);
+uint32_t convert_round_odd(Cpu& c, uint64_t a);
+
+}  // namespace armvm::a64::fpcore
