@@ -117,6 +117,10 @@ public:
     IdRegs ids = id_regs_for("cortex-a57", false);
     bool has_pan() const { return ((ids.id_aa64mmfr1 >> 20) & 0xf) != 0; }
     bool has_lse() const { return ((ids.id_aa64isar0 >> 20) & 0xf) >= 2; }
+    bool has_aes() const { return ((ids.id_aa64isar0 >> 4) & 0xf) >= 1; }
+    bool has_pmull() const { return ((ids.id_aa64isar0 >> 4) & 0xf) >= 2; }
+    bool has_sha1() const { return ((ids.id_aa64isar0 >> 8) & 0xf) >= 1; }
+    bool has_sha256() const { return ((ids.id_aa64isar0 >> 12) & 0xf) >= 1; }
 
     // Wfi also stands for a WFE that found no event: the caller sleeps
     // until an interrupt, a wake, or wfe_deadline_ns().

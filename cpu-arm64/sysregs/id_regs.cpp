@@ -19,8 +19,8 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 //  ID_AA64PFR0: EL0 and EL1 AArch64 only (1, 1), no EL2/EL3 (0, 0), FP and
 //               AdvSIMD not implemented (0xf, 0xf) until the FP/SIMD work;
 //               the board sets the GIC field for a GICv3.
-//  ID_AA64ISAR0: CRC32 on every model; the LSE atomics (Atomic = 2) on the
-//               Armv8.1+ models.
+//  ID_AA64ISAR0: CRC32, AES+PMULL, SHA1 and SHA256 on every model; the LSE
+//               atomics (Atomic = 2) on the Armv8.1+ models.
 //  ID_AA64MMFR0: PA size, 16-bit ASIDs and granules as each part (the
 //               Cortex-A5x/A72 have no 16K granule).
 //  ID_AA64MMFR1: PAN = 2 (PAN and AT S1E1RP/WP) on the Armv8.1+ models.
@@ -63,6 +63,9 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
         r.id_dfr0 |= 3u << 24;       // PerfMon: PMUv3
     }
     r.id_aa64isar0 |= 1ull << 16;  // CRC32: every model here has it (as the parts)
+    // The crypto extension (as QEMU's models of these parts): AES with
+    // PMULL (2), SHA1 (1), SHA256 (1).
+    r.id_aa64isar0 |= (2ull << 4) | (1ull << 8) | (1ull << 12);
     if (m->v81) {
         r.id_aa64isar0 |= 2ull << 20;  // Atomic: LSE
         r.id_aa64mmfr1 |= 2ull << 20;  // PAN: PAN2

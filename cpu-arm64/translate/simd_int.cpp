@@ -383,10 +383,22 @@ void exec_SIMD_3DIFF(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), op = bits(i, 15, 12);
     unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     bool sqd = op == 0x9 || op == 0xb || op == 0xd;
-    if (op == 0xf || (sqd && (u || size == 0 || size == 3)) || (op == 0xe && (u || size != 0)) ||
-        (!sqd && op != 0xe && size == 3))
-        return c.undefined();  // (PMULL.1Q: the crypto extension)
+    bool pmull64 = op == 0xe && size == 3;  // PMULL(2) Vd.1Q: the crypto extension's
+    if (op == 0xf || (sqd && (u || size == 0 || size == 3)) || (op == 0xe && (u || (size != 0 && !pmull64))) ||
+        (pmull64 && !c.has_pmull()) || (!sqd && op != 0xe && size == 3))
+        return c.undefined();
     if (!c.fp_enabled()) return;
+    if (pmull64) {  // carry-less 64 x 64 -> 128 of the low (high) doublewords
+        uint64_t a = c.s.v[rn][q], b = c.s.v[rm][q], lo = 0, hi = 0;
+        for (unsigned k = 0; k < 64; ++k)
+            if ((b >> k) & 1) {
+                lo ^= a << k;
+                if (k) hi ^= a >> (64 - k);
+            }
+        c.s.v[rd][0] = lo;
+        c.s.v[rd][1] = hi;
+        return;
+    }
     unsigned esize = 1u << size, wsize = 2 * esize, cnt = 8 / esize;
     bool wide_n = op == 0x1 || op == 0x3, narrow_out = op == 0x4 || op == 0x6;
     Lanes n = read_lanes(c, rn, wide_n || narrow_out ? wsize : esize, 16);

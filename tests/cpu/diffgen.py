@@ -525,7 +525,21 @@ def g_simd_scalar_more(rng):
             | f(rng.randrange(2), 11, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
 
 
+# The crypto extension: AES, SHA1, SHA256 and PMULL(2) of 64-bit lanes.
+def g_crypto(rng):
+    kind = rng.choice(["aes", "sha3", "sha2", "pmull"])
+    rd, rn, rm = vreg(rng), vreg(rng), vreg(rng)
+    if kind == "aes":
+        return [0x4e284800 | f(rng.randrange(4, 8), 12, 5) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "sha3":
+        return [0x5e000000 | f(rm, 16, 5) | f(rng.randrange(7), 12, 3) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "sha2":
+        return [0x5e280800 | f(rng.randrange(3), 12, 5) | f(rn, 5, 5) | f(rd, 0, 5)]
+    return [f(rng.randrange(2), 30, 1) | 0x0ee0e000 | f(rm, 16, 5) | f(rn, 5, 5) | f(rd, 0, 5)]
+
+
 GROUPS = {
+    "crypto": g_crypto,
     "simd_scalar_more": g_simd_scalar_more,
     "simd_elem": g_simd_elem, "crc32": g_crc32, "simd_fp2": g_simd_fp2, "simd_fp3": g_simd_fp3, "fp": g_fp,
     "simd_scalar": g_simd_scalar, "simd_3diff": g_simd_3diff,
