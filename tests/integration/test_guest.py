@@ -83,6 +83,8 @@ CASES += [
     # (max: FPCR.FZ16 waits for FP16 in the FP/SIMD issue)
     ("fp", ["-cpu", "cortex-a57"]),
     ("fp", ["-cpu", "cortex-a53", "-M", "virt,gic-version=3"]),
+    ("crypto", ["-cpu", "cortex-a57"]),
+    ("crypto", ["-cpu", "cortex-a72", "-M", "virt,gic-version=3"]),
     ("spi", ["-cpu", "cortex-a57"]),
     ("spi", ["-cpu", "cortex-a72", "-M", "virt,gic-version=3"]),
     ("el", ["-cpu", "cortex-a57"]),
@@ -103,6 +105,17 @@ def test_program_output_matches_qemu(progs, prog, extra):
     assert ours.returncode == 0, ours.stderr
     assert ours.stdout == expected_from_qemu(ref.stdout)
     assert ours.stdout  # the program did print
+
+
+@pytest.mark.parametrize("cpu", ["cortex-a53", "max"])
+def test_crypto_computes_the_published_vectors(progs, cpu):
+    """SHA-256, SHA-1, AES-128 both ways and PMULL with the crypto
+    instructions give the FIPS test vectors' values."""
+    ours = run(armvm_path(), progs("crypto"), ["-cpu", cpu])
+    assert ours.returncode == 0, ours.stderr
+    assert "SHA-256(abc) ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad ok" in ours.stdout
+    assert "AES-128 encrypt 69c4e0d86a7b0430d8cdb78070b4c55a ok" in ours.stdout
+    assert ours.stdout.count(" ok\n") == 5 and "WRONG" not in ours.stdout
 
 
 @pytest.mark.parametrize("raw", [False, True], ids=["elf", "raw"])
