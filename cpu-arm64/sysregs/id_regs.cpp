@@ -17,8 +17,10 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 // What the emulation implements, per model (INCIDENTS.md #4: a field is
 // set only when the feature behind it is emulated):
 //  ID_AA64PFR0: EL0 and EL1 AArch64 only (1, 1), no EL2/EL3 (0, 0), FP and
-//               AdvSIMD not implemented (0xf, 0xf) until the FP/SIMD work;
-//               the board sets the GIC field for a GICv3.
+//               AdvSIMD as Armv8.0 (0, 0: single and double precision, no
+//               FEAT_FP16 half-precision arithmetic, on every model, max
+//               and neoverse-n1 included); the board sets the GIC field
+//               for a GICv3.
 //  ID_AA64ISAR0: CRC32, AES+PMULL, SHA1 and SHA256 on every model; the LSE
 //               atomics (Atomic = 2) on the Armv8.1+ models.
 //  ID_AA64MMFR0: PA size, 16-bit ASIDs and granules as each part (the
@@ -27,7 +29,7 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 //  ID_AA64DFR0: Armv8.0 debug (6) with the Cortex parts' breakpoints and
 //               watchpoints; PMUVer 1 (PMUv3 as Armv8.0 defines it, what
 //               cpu-arm64/sysregs/pmu.cpp implements) or 0 with pmu=off.
-constexpr uint64_t kPfr0 = 0x0000000000ff0011ull;
+constexpr uint64_t kPfr0 = 0x0000000000000011ull;
 constexpr uint64_t kDfr0 = 0x0000000010305006ull;  // PMUVer 0
 constexpr uint64_t kIdDfr0 = 0x00010066ull;         // AArch32 view, PerfMon 0
 

@@ -126,7 +126,15 @@ uint32_t host_op(unsigned rmode, Op op) {
     int saved = std::fegetround();
     std::fesetround(host_round(rmode));
     std::feclearexcept(FE_ALL_EXCEPT);
-    op();
+    // GCC does not treat the rounding mode as an input of FP arithmetic
+    // (not even with -frounding-math): it would evaluate op's expression
+    // before fesetround, or reuse it from an earlier host_op. Reaching op
+    // through a pointer the compiler cannot see through makes it load the
+    // operands, and compute, here.
+    Op* p = &op;
+    __asm__ volatile("" : "+r"(p) : : "memory");
+    (*p)();
+    __asm__ volatile("" : : : "memory");
     int ex = std::fetestexcept(FE_ALL_EXCEPT);
     std::fesetround(saved);
     return (ex & FE_INVALID ? kIOC : 0) | (ex & FE_DIVBYZERO ? kDZC : 0) | (ex & FE_OVERFLOW ? kOFC : 0) |

@@ -613,7 +613,9 @@ def make_case(rng, n, only=None):
                 0x0000000000000001, 0x8000000000000001, 0x0010000000000000, 0x000fffffffffffff,
                 0x0000000000800000, 0x00000000007fffff, 0x0000000080000001, 0x3ff0000000000000,
                 0x000000003f800000, 0x43e0000000000000, 0x000000004f000000, 0x41dfffffffc00000,
-                0xc3e0000000000001, 0x3fe0000000000000, 0x000000003f000000, 0x0000000040400000]
+                0xc3e0000000000001, 0x3fe0000000000000, 0x000000003f000000, 0x0000000040400000,
+                # just below 1.0 (times the smallest normal: tiny before rounding, normal after)
+                0x3fefffffffffffff, 0x3f7fffff00800000, 0x008000003f7fffff]
     vinit = [rng.getrandbits(64) if rng.random() < 0.7 else rng.choice(specials) for _ in range(64)]
     # FPCR: rounding mode, FZ and DN (AHP and the rest: not used by the
     # forms tested)

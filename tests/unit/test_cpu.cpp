@@ -214,13 +214,14 @@ TEST_CASE("cpu: ID registers advertise what is implemented", "[cpu][idregs]") {
             REQUIRE(cpu.run(100) == Cpu::Stop::Exception);
             CHECK(cpu.last_ec == Ec::Brk64);
             CHECK((cpu.s.x[0] >> 24) == 0x41);               // Arm Limited
-            CHECK(((cpu.s.x[1] >> 16) & 0xff) == 0xff);      // FP and AdvSIMD: not implemented (yet)
+            CHECK(((cpu.s.x[1] >> 16) & 0xff) == 0);         // FP and AdvSIMD: Armv8.0 (no FP16)
             CHECK(((cpu.s.x[1] >> 8) & 0xff) == 0);          // no EL2, no EL3
             CHECK((cpu.s.x[1] & 0xff) == 0x11);              // EL0 and EL1: AArch64 only
             CHECK(((cpu.s.x[2] >> 8) & 0xf) == (pmu ? 1u : 0u));  // PMUVer: PMUv3, or none with pmu=off
             CHECK(cpu.s.x[4] == 0);                          // reserved ID registers read as zero
             bool v81 = std::string(model) == "neoverse-n1" || std::string(model) == "max";
-            CHECK(cpu.s.x[5] == ((v81 ? 2ull << 20 : 0) | (1ull << 16)));  // CRC32; LSE on Armv8.1+ models; no crypto yet
+            // CRC32, AES+PMULL, SHA1, SHA256; LSE on the Armv8.1+ models
+            CHECK(cpu.s.x[5] == ((v81 ? 2ull << 20 : 0) | (1ull << 16) | 0x1120));
         }
     }
     CHECK(id_regs_for("cortex-a53", true).midr == 0x410fd034);
