@@ -14,12 +14,24 @@ def available():
     return shutil.which(CC) is not None and shutil.which("qemu-system-aarch64") is not None
 
 
-def build(name, outdir):
-    out = os.path.join(outdir, name + ".elf")
+def build(name, outdir, defines=()):
+    """tests/guest/NAME.c as outdir/NAME.elf: general registers only at -O2
+    unless the file's first line gives its flags ("// guest-cflags: ...");
+    start.S and lib.c are always built that way. `defines`: extra -D
+    options (for example a smaller workload)."""
+    out = os.path.join(outdir, name + "".join("_" + d.replace("=", "") for d in defines) + ".elf")
     if not os.path.exists(out):
+        src = os.path.join(GUEST, name + ".c")
+        with open(src) as fh:
+            first = fh.readline()
+        base = ["-O2", "-mgeneral-regs-only"]
+        prog = first.split(":", 1)[1].split() if first.startswith("// guest-cflags:") else base
+        common = [f for f in CFLAGS if f not in base and not f.startswith("-Wl,")]
+        obj = out[:-4] + ".o"
+        subprocess.run([CC] + common + prog + ["-D" + d for d in defines] + ["-c", "-o", obj, src], check=True)
         subprocess.run([CC] + CFLAGS + ["-T", os.path.join(GUEST, "link.ld"), "-o", out,
-                                        os.path.join(GUEST, "start.S"), os.path.join(GUEST, "lib.c"),
-                                        os.path.join(GUEST, name + ".c")], check=True)
+                                        os.path.join(GUEST, "start.S"), os.path.join(GUEST, "lib.c"), obj],
+                       check=True)
     return out
 
 
