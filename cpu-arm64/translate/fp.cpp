@@ -244,29 +244,31 @@ uint64_t to_int(Cpu& c, uint64_t a, bool dbl, unsigned mode, bool ties_away, boo
         }
         v = from_bits<float>(u);
     }
-    long double lv = std::ldexp(static_cast<long double>(v), fbits);
-    long double r;
+    // Scaling by 2^fbits (fbits >= 0) is exact in double unless it
+    // overflows, and then the result saturates anyway.
+    double lv = std::ldexp(v, fbits);
+    double r;
     if (ties_away) {
         r = std::round(lv);
     } else {
-        volatile long double t = 0;
+        volatile double t = 0;
         host_op(mode, [&] { t = std::nearbyint(lv); });
         r = t;
     }
-    long double lo = is_unsigned ? 0.0L : (to64 ? -9223372036854775808.0L : -2147483648.0L);
-    long double hi = is_unsigned ? (to64 ? 18446744073709551615.0L : 4294967295.0L)
-                                 : (to64 ? 9223372036854775807.0L : 2147483647.0L);
+    // The range as exactly representable bounds: lo <= r < hi_excl.
+    double lo = is_unsigned ? 0.0 : (to64 ? -0x1p63 : -0x1p31);
+    double hi_excl = is_unsigned ? (to64 ? 0x1p64 : 0x1p32) : (to64 ? 0x1p63 : 0x1p31);
     uint64_t res;
-    if (r < lo || r > hi) {
+    if (std::isnan(r) || r < lo || r >= hi_excl) {  // (NaN: an infinite scaled input cannot be; kept safe)
         x.flags |= kIOC;
-        r = r < lo ? lo : hi;
-    } else if (r != lv) {
-        x.flags |= kIXC;
+        if (r < lo)
+            res = is_unsigned ? 0 : (to64 ? 0x8000000000000000ull : 0xffffffff80000000ull);
+        else
+            res = is_unsigned ? ~0ull : (to64 ? 0x7fffffffffffffffull : 0x7fffffffull);
+    } else {
+        if (r != lv) x.flags |= kIXC;
+        res = is_unsigned ? static_cast<uint64_t>(r) : static_cast<uint64_t>(static_cast<int64_t>(r));
     }
-    if (is_unsigned)
-        res = static_cast<uint64_t>(r);
-    else
-        res = static_cast<uint64_t>(static_cast<int64_t>(r));
     return to64 ? res : static_cast<uint32_t>(res);
 }
 

@@ -121,24 +121,42 @@ inline int host_round(unsigned rmode) {
 }
 
 // Runs op() on the host in `rmode`; returns the host flags in Arm terms.
+// op must compute in float or double (on x86-64: SSE, whose control and
+// status are MXCSR; the x87 unit, long double, is not set up).
 template <typename Op>
 uint32_t host_op(unsigned rmode, Op op) {
+#if defined(__x86_64__)
+    // MXCSR directly: glibc's fenv functions also save and restore the x87
+    // environment, which made them most of the time of an FP instruction.
+    static constexpr unsigned kRc[4] = {0u << 13, 2u << 13, 1u << 13, 3u << 13};  // RN, RP, RM, RZ
+    unsigned saved = __builtin_ia32_stmxcsr();
+    __builtin_ia32_ldmxcsr((saved & ~0x603fu) | kRc[rmode & 3]);  // the rounding mode, no flags
+#else
     int saved = std::fegetround();
     std::fesetround(host_round(rmode));
     std::feclearexcept(FE_ALL_EXCEPT);
+#endif
     // GCC does not treat the rounding mode as an input of FP arithmetic
     // (not even with -frounding-math): it would evaluate op's expression
-    // before fesetround, or reuse it from an earlier host_op. Reaching op
-    // through a pointer the compiler cannot see through makes it load the
-    // operands, and compute, here.
+    // before the mode is set, or reuse it from an earlier host_op. Reaching
+    // op through a pointer the compiler cannot see through makes it load
+    // the operands, and compute, here.
     Op* p = &op;
     __asm__ volatile("" : "+r"(p) : : "memory");
     (*p)();
     __asm__ volatile("" : : : "memory");
+#if defined(__x86_64__)
+    unsigned ex = __builtin_ia32_stmxcsr();
+    __builtin_ia32_ldmxcsr(saved);
+    // MXCSR flags: IE 0, DE 1 (denormal operand: no Arm equivalent), ZE 2, OE 3, UE 4, PE 5
+    return (ex & 1 ? kIOC : 0) | (ex & 4 ? kDZC : 0) | (ex & 8 ? kOFC : 0) | (ex & 16 ? kUFC : 0) |
+           (ex & 32 ? kIXC : 0);
+#else
     int ex = std::fetestexcept(FE_ALL_EXCEPT);
     std::fesetround(saved);
     return (ex & FE_INVALID ? kIOC : 0) | (ex & FE_DIVBYZERO ? kDZC : 0) | (ex & FE_OVERFLOW ? kOFC : 0) |
            (ex & FE_UNDERFLOW ? kUFC : 0) | (ex & FE_INEXACT ? kIXC : 0);
+#endif
 }
 
 // The result of an arithmetic operation computed by `op(rmode)` (which
