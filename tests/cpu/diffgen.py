@@ -220,9 +220,66 @@ def g_excl(rng):
     return [ld, st] if rng.random() < 0.8 else [st]
 
 
-# ---- AdvSIMD (the FP/SIMD issue): integer forms so far.
+# ---- AdvSIMD (the FP/SIMD issue)
 def vreg(rng):
     return rng.randrange(32)
+
+
+# Loads and stores of SIMD&FP registers: B/H/S/D/Q by unsigned offset,
+# unscaled/pre/post-index and register offset, pairs of S/D/Q, LD1-4/ST1-4
+# of multiple structures, of single lanes and replicating, each with its
+# post-index forms (immediate and register).
+def g_ldst_simd(rng):
+    kind = rng.choice(["uimm", "imm9", "reg", "pair", "multi", "single"])
+    rt = vreg(rng)
+    load = rng.randrange(2)
+    if kind in ("uimm", "imm9", "reg"):
+        scale = rng.randrange(5)  # B H S D Q
+        size, opc = (0, 2 | load) if scale == 4 else (scale, load)
+        if kind == "uimm":
+            imm = rng.randrange((BUF - 16) >> scale)
+            return [f(size, 30, 2) | f(0b111101, 24, 6) | f(opc, 22, 2) | f(imm, 10, 12) | f(28, 5, 5) | f(rt, 0, 5)]
+        if kind == "imm9":
+            mode = rng.choice([0, 1, 3])
+            return [ANCHOR_X27, f(size, 30, 2) | f(0b111100, 24, 6) | f(opc, 22, 2) | f(rng.randrange(512), 12, 9)
+                    | f(mode, 10, 2) | f(27, 5, 5) | f(rt, 0, 5)]
+        option = rng.choice([0b010, 0b011, 0b110, 0b111])
+        sbit = rng.randrange(2) if scale < 4 else 0
+        return [and_x26(rng), f(size, 30, 2) | f(0b111100, 24, 6) | f(opc, 22, 2) | f(1, 21, 1) | f(26, 16, 5)
+                | f(option, 13, 3) | f(sbit, 12, 1) | f(0b10, 10, 2) | f(28, 5, 5) | f(rt, 0, 5)]
+    if kind == "pair":
+        opc, mode = rng.randrange(3), rng.randrange(4)
+        rt2 = vreg(rng)
+        while load and rt2 == rt:
+            rt2 = vreg(rng)
+        return [ANCHOR_X27, f(opc, 30, 2) | f(0b101, 27, 3) | f(1, 26, 1) | f(mode, 23, 3) | f(load, 22, 1)
+                | f(rng.randrange(128), 15, 7) | f(rt2, 10, 5) | f(27, 5, 5) | f(rt, 0, 5)]
+    q, post = rng.randrange(2), rng.randrange(2)
+    rm = rng.choice([31, 26]) if post else 0
+    words = [ANCHOR_X27] + ([and_x26(rng)] if rm == 26 else [])
+    if kind == "multi":
+        opcode = rng.choice([0b0000, 0b0010, 0b0100, 0b0110, 0b0111, 0b1000, 0b1010])
+        size = rng.randrange(4)
+        if size == 3 and not q and opcode in (0b0000, 0b0100, 0b1000):
+            size = 2
+        return words + [f(q, 30, 1) | f(0b0011000 | post, 23, 7) | f(load, 22, 1) | f(rm, 16, 5) | f(opcode, 12, 4)
+                        | f(size, 10, 2) | f(27, 5, 5) | f(rt, 0, 5)]
+    r = rng.randrange(2)
+    lane = rng.choice(["b", "h", "s", "d"] + (["rep"] if load else []))
+    three_four = rng.randrange(2)  # opcode<0>: LD3/LD4 (with R)
+    sbit, size = rng.randrange(2), rng.randrange(4)
+    if lane == "b":
+        opcode = three_four
+    elif lane == "h":
+        opcode, size = 0b010 | three_four, size & 2
+    elif lane == "s":
+        opcode, size = 0b100 | three_four, 0
+    elif lane == "d":
+        opcode, size, sbit = 0b100 | three_four, 1, 0
+    else:
+        opcode, sbit = 0b110 | three_four, 0
+    return words + [f(q, 30, 1) | f(0b0011010 | post, 23, 7) | f(load, 22, 1) | f(r, 21, 1) | f(rm, 16, 5)
+                    | f(opcode, 13, 3) | f(sbit, 12, 1) | f(size, 10, 2) | f(27, 5, 5) | f(rt, 0, 5)]
 
 
 def g_simd_3same(rng):
@@ -539,6 +596,7 @@ def g_crypto(rng):
 
 
 GROUPS = {
+    "ldst_simd": g_ldst_simd,
     "crypto": g_crypto,
     "simd_scalar_more": g_simd_scalar_more,
     "simd_elem": g_simd_elem, "crc32": g_crc32, "simd_fp2": g_simd_fp2, "simd_fp3": g_simd_fp3, "fp": g_fp,
