@@ -368,6 +368,24 @@ bool Gic::icc_access(unsigned cpu, uint32_t key, bool write, uint64_t& v) {
         if (write) ci.ctlr = (ci.ctlr & ~(1u << 9)) | ((v & 2) ? 1u << 9 : 0);
         else v = ((ci.ctlr >> 9) & 1) << 1 | (4u << 8) | (1u << 15);
         break;
+    // ICC_AP0R0_EL1, ICC_AP1R0_EL1: the active priorities, a bit per
+    // priority level (5 bits: only register 0 exists; the others are
+    // UNDEFINED, as with QEMU's). Everything active is group 1 here (the
+    // distributor has no security: the OS puts its interrupts in group 1).
+    // Writes are accepted for save/restore of an idle CPU interface (Linux
+    // clears them at init) and otherwise ignored.
+    case icc(12, 8, 4):
+        if (!write) v = 0;
+        return true;
+    case icc(12, 9, 0):
+        if (!write) {
+            v = 0;
+            for (uint8_t p : ci.running) v |= 1ull << (p >> 3);
+        }
+        return true;
+    case icc(12, 8, 3):  // ICC_BPR0_EL1: at least 2 with 5 priority bits
+        if (write) ci.bpr = std::max<unsigned>(v & 7, 2); else v = std::max<unsigned>(ci.bpr, 2);
+        break;
     case icc(12, 12, 5):  // ICC_SRE_EL1: system registers always on (SRE, DFB, DIB)
         if (!write) v = 7;
         return true;
