@@ -1,6 +1,8 @@
 """Debian's arm64 kernel and a busybox initramfs (scripts/fetch-guest) boot
 to a shell on armvm; commands give the same output as under
 qemu-system-aarch64 with the same kernel."""
+import re
+
 import pytest
 
 from armvm_test import armvm_path
@@ -22,6 +24,12 @@ def machine_args(gic, cpu, smp, pmu=None):
     return ["-M", f"virt,gic-version={gic}", "-cpu", c, "-smp", str(smp)]
 
 
+def kernel_warnings(guest):
+    """The kernel log's messages of level warning and above, without times."""
+    out = guest.ok("dmesg -r | grep '^<[0-4]>' ; true")
+    return {re.sub(r"^<\d>\[ *[0-9.]+\] ", "", ln) for ln in out.splitlines() if ln.strip()}
+
+
 @pytest.mark.parametrize("gic,cpu,smp", CONFIGS, ids=[f"gicv{g}-{c}-smp{n}" for g, c, n in CONFIGS])
 def test_linux_boots_to_a_shell_like_qemu(gic, cpu, smp):
     with Guest(armvm_path(), machine_args(gic, cpu, smp)) as ours:
@@ -30,6 +38,7 @@ def test_linux_boots_to_a_shell_like_qemu(gic, cpu, smp):
         uname = ours.ok("uname -m")
         interrupts = ours.ok("grep -c GIC /proc/interrupts")
         arith = ours.ok("echo $((123456789 * 987654321 % 1000003))")
+        warnings = kernel_warnings(ours)
         assert ours.poweroff() == 0
     assert nproc == str(smp)
     assert uname == "aarch64"
@@ -38,8 +47,11 @@ def test_linux_boots_to_a_shell_like_qemu(gic, cpu, smp):
     with Guest("qemu-system-aarch64", machine_args(gic, cpu, smp)) as ref:
         ref_cpuinfo = ref.ok("cat /proc/cpuinfo")
         ref_arith = ref.ok("echo $((123456789 * 987654321 % 1000003))")
+        ref_warnings = kernel_warnings(ref)
         ref.kill()
     assert arith == ref_arith
+    # No kernel warning (or worse) that QEMU's boot does not also give.
+    assert warnings <= ref_warnings, warnings - ref_warnings
     if cpu == "cortex-a57":
         assert cpuinfo == ref_cpuinfo
 
