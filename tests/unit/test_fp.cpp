@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "cpu-arm64/cpu.hpp"
+#include "cpu-arm64/sysregs/id_regs.hpp"
 #include "fake_bus.hpp"
 
 using namespace armvm;
@@ -212,4 +213,23 @@ TEST_CASE("fp: FCVTXN rounds to odd", "[cpu][fp]") {
     r = run1(FCVTXN_SD, {0x47f0000000000000ull});  // 2^128: overflow goes to the largest normal
     CHECK(r.v0 == MAXF);
     CHECK(r.fpsr == (OFC | IXC));
+}
+
+TEST_CASE("crypto: UNDEFINED where ID_AA64ISAR0 does not advertise it", "[cpu][fp][crypto]") {
+    // aese v0.16b, v1.16b; sha256h q0, q1, v2.4s; sha1h s0, s1; pmull v0.1q, v1.1d, v2.1d
+    for (uint32_t insn : {0x4e284820u, 0x5e024020u, 0x5e280820u, 0x0ee2e020u}) {
+        INFO(std::hex << insn);
+        for (bool advertised : {true, false}) {
+            FakeBus bus;
+            bus.put(0x1000, {insn, 0xd4200000});
+            Cpu cpu(bus);
+            cpu.ids = id_regs_for("cortex-a72", true);
+            if (!advertised) cpu.ids.id_aa64isar0 &= ~0xfff0ull;  // AES, SHA1, SHA2 fields
+            cpu.s.cpacr_el1 = 3u << 20;
+            cpu.s.pc = 0x1000;
+            cpu.stop_on_exception = true;
+            REQUIRE(cpu.run(10) == Cpu::Stop::Exception);
+            CHECK(cpu.last_ec == (advertised ? Ec::Brk64 : Ec::Unknown));
+        }
+    }
 }
