@@ -7,7 +7,7 @@
 #include "lib.h"
 
 #ifndef ROUNDS
-#define ROUNDS 150  // (the tests build it with fewer)
+#define ROUNDS 500  // (the tests build it with fewer)
 #endif
 #define M 48
 static float ma[M][M] __attribute__((aligned(16))), mb[M][M] __attribute__((aligned(16))),
