@@ -9,6 +9,8 @@
 #include <iterator>
 #include <vector>
 
+#include <zlib.h>
+
 namespace armvm {
 
 namespace {
@@ -82,6 +84,36 @@ Result<BootImage> load_raw(AddressSpace& as, const std::vector<uint8_t>& f, cons
     return img;
 }
 
+// As QEMU (LOAD_IMAGE_MAX_GUNZIP_BYTES): a decompressed kernel is at
+// most 256 MiB.
+constexpr size_t kMaxGunzip = 256 * kMiB;
+
+Result<std::vector<uint8_t>> gunzip(const std::vector<uint8_t>& in, size_t max) {
+    z_stream z{};
+    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return make_error("zlib initialisation failed");
+    std::vector<uint8_t> out(std::min<size_t>(max, std::max<size_t>(4 * in.size(), 1 * kMiB)));
+    z.next_in = const_cast<Bytef*>(in.data());
+    z.avail_in = static_cast<uInt>(in.size());
+    int rc = Z_OK;
+    while (rc == Z_OK) {
+        if (z.total_out == out.size()) {
+            if (out.size() >= max) {
+                inflateEnd(&z);
+                return make_error("larger than " + std::to_string(max >> 20) + " MiB");
+            }
+            out.resize(std::min(max, out.size() * 2));
+        }
+        z.next_out = out.data() + z.total_out;
+        z.avail_out = static_cast<uInt>(out.size() - z.total_out);
+        rc = inflate(&z, Z_NO_FLUSH);
+    }
+    size_t n = z.total_out;
+    inflateEnd(&z);
+    if (rc != Z_STREAM_END) return make_error(z.msg ? z.msg : "truncated or corrupt gzip data");
+    out.resize(n);
+    return out;
+}
+
 std::vector<uint8_t> read_file(const std::string& path, bool& ok) {
     std::ifstream in(path, std::ios::binary);
     ok = static_cast<bool>(in);
@@ -95,6 +127,11 @@ Result<BootImage> load_kernel(AddressSpace& as, const std::string& path) {
     bool ok;
     std::vector<uint8_t> f = read_file(path, ok);
     if (!ok) return make_error("-kernel " + path + ": could not load kernel '" + path + "': " + std::strerror(errno));
+    if (f.size() >= 2 && f[0] == 0x1f && f[1] == 0x8b) {  // a gzip-compressed Image (Image.gz)
+        auto raw = gunzip(f, kMaxGunzip);
+        if (!raw) return make_error("-kernel " + path + ": could not decompress kernel image: " + raw.error().msg);
+        f = std::move(*raw);
+    }
     if (f.size() >= sizeof(Elf64_Ehdr) && std::memcmp(f.data(), ELFMAG, SELFMAG) == 0) return load_elf(as, f, path);
     return load_raw(as, f, path);
 }

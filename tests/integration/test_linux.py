@@ -6,7 +6,7 @@ import re
 import pytest
 
 from armvm_test import armvm_path
-from linux_guest import Guest
+from linux_guest import Guest, guest_dir
 
 # (GIC, CPU, CPUs): the boots compared with QEMU. QEMU's -cpu max has
 # features armvm does not implement (SVE, pointer authentication, FP16...),
@@ -79,3 +79,24 @@ def test_linux_runs_a_cpu_workload_like_qemu():
     with Guest("qemu-system-aarch64", machine_args(3, "cortex-a57", 2)) as ref:
         assert ref.ok(script) == out
         ref.kill()
+
+
+def test_linux_boots_from_a_gzip_compressed_image(tmp_path):
+    """-kernel Image.gz is decompressed (as QEMU does); a corrupt one is a
+    clear error."""
+    import gzip
+    import os
+    import subprocess
+    with open(os.path.join(guest_dir(), "vmlinuz"), "rb") as fh:
+        image = fh.read()
+    gz = tmp_path / "Image.gz"
+    gz.write_bytes(gzip.compress(image, 1))
+    with Guest(armvm_path(), machine_args(2, "cortex-a57", 1), kernel=str(gz)) as g:
+        assert g.ok("uname -m") == "aarch64"
+        assert g.poweroff() == 0
+    bad = tmp_path / "bad.gz"
+    bad.write_bytes(gz.read_bytes()[:200000])
+    r = subprocess.run([armvm_path(), "-M", "virt", "-nographic", "-kernel", str(bad)], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 1
+    assert r.stderr == f"armvm: -kernel {bad}: could not decompress kernel image: truncated or corrupt gzip data\n"
