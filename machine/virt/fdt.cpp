@@ -3,9 +3,14 @@
 // tools see the same tree; bindings cited per node.
 #include "machine/virt/fdt.hpp"
 
+#include <libfdt.h>
 #include <sys/random.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "cpu-arm64/models.hpp"
 #include "machine/boot/loader.hpp"
@@ -200,6 +205,56 @@ void add_chosen(FdtWriter& w, const Ctx& x) {
     w.end_node();
 }
 
+// -dtb: the user's tree, with what the boot adds to it as QEMU's
+// arm_load_dtb() does: /memory's reg set to the RAM, and in /chosen the
+// bootargs of -append and the initrd's range.
+Result<std::vector<uint8_t>> user_fdt(const Ctx& x) {
+    const std::string& path = *x.c.dtb;
+    auto fail = [&](const std::string& why) { return make_error("-dtb " + path + ": " + why); };
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail("could not load dtb '" + path + "': " + std::strerror(errno));
+    std::vector<uint8_t> blob((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (blob.size() < sizeof(fdt_header) || fdt_check_header(blob.data()) != 0 ||
+        fdt_totalsize(blob.data()) > blob.size())
+        return fail("not a valid device tree blob");
+    std::vector<uint8_t> t(fdt_totalsize(blob.data()) + 4096 + (x.c.append ? x.c.append->size() : 0));
+    if (fdt_open_into(blob.data(), t.data(), static_cast<int>(t.size())) != 0) return fail("not a valid device tree blob");
+    void* f = t.data();
+    int acells = fdt_address_cells(f, 0), scells = fdt_size_cells(f, 0);
+    int mem = fdt_path_offset(f, "/memory");
+    if (mem < 0 || acells < 1 || acells > 2 || scells < 1 || scells > 2) return fail("couldn't set /memory/reg");
+    uint8_t reg[16];
+    size_t n = 0;
+    auto put = [&](uint64_t v, int cells) {
+        if (cells == 2) {
+            fdt64_t b = cpu_to_fdt64(v);
+            std::memcpy(reg + n, &b, 8);
+            n += 8;
+        } else {
+            fdt32_t b = cpu_to_fdt32(static_cast<uint32_t>(v));
+            std::memcpy(reg + n, &b, 4);
+            n += 4;
+        }
+    };
+    put(base(Region::Ram), acells);
+    put(x.c.memory.size, scells);
+    if (fdt_setprop(f, mem, "reg", reg, static_cast<int>(n)) != 0) return fail("couldn't set /memory/reg");
+    int chosen = fdt_path_offset(f, "/chosen");
+    if (chosen < 0) chosen = fdt_add_subnode(f, 0, "chosen");
+    if (chosen < 0) return fail("couldn't create /chosen");
+    if (x.c.append && fdt_setprop_string(f, chosen, "bootargs", x.c.append->c_str()) != 0)
+        return fail("couldn't set /chosen/bootargs");
+    if (x.initrd_bytes) {
+        uint64_t start = initrd_address(base(Region::Ram), x.c.memory.size), end = start + x.initrd_bytes;
+        if (fdt_setprop_u32(f, chosen, "linux,initrd-start", static_cast<uint32_t>(start)) != 0 ||
+            fdt_setprop_u32(f, chosen, "linux,initrd-end", static_cast<uint32_t>(end)) != 0)
+            return fail("couldn't set /chosen/linux,initrd-start");
+    }
+    fdt_pack(f);
+    t.resize(fdt_totalsize(f));
+    return t;
+}
+
 }  // namespace
 
 Result<unsigned> resolve_gic_version(const MachineConfig& c, bool kvm) {
@@ -216,6 +271,7 @@ Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_vers
         if (!n) return n.error();
         x.initrd_bytes = *n;
     }
+    if (c.dtb) return user_fdt(x);
     const CpuModel* m = find_cpu_model(c.cpu.model);
     bool pmu = c.cpu.pmu.value_or(m ? m->has_pmu : false);
     FdtWriter w;

@@ -100,3 +100,18 @@ def test_linux_boots_from_a_gzip_compressed_image(tmp_path):
                        text=True, timeout=30)
     assert r.returncode == 1
     assert r.stderr == f"armvm: -kernel {bad}: could not decompress kernel image: truncated or corrupt gzip data\n"
+
+
+def test_linux_boots_with_a_user_dtb(tmp_path):
+    """-dtb: the user's tree, with /memory set to -m and /chosen filled in
+    (bootargs, initrd), as QEMU does."""
+    import subprocess
+    dtb = tmp_path / "board.dtb"
+    subprocess.run([armvm_path(), "-M", f"virt,dumpdtb={dtb}", "-m", "256", "-cpu", "cortex-a57"], check=True,
+                   capture_output=True, timeout=30)
+    with Guest(armvm_path(), machine_args(2, "cortex-a57", 1) + ["-dtb", str(dtb)],
+               append="console=ttyAMA0 quiet armvm_marker=42") as g:
+        assert "armvm_marker=42" in g.ok("cat /proc/cmdline")
+        mem_kb = int(g.ok("grep MemTotal /proc/meminfo").split()[1])
+        assert g.poweroff() == 0
+    assert mem_kb > 300 * 1024  # 512 MiB from -m, not the 256 MiB the tree was dumped with
