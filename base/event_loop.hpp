@@ -31,6 +31,15 @@ public:
     // Thread-safe: run fn on the loop thread soon.
     void post(std::function<void()> fn);
 
+    // Timers on CLOCK_MONOTONIC: fn runs on the loop thread (with the BQL)
+    // at or after `deadline_ns`. Call with the BQL held (device code and
+    // loop handlers do); fn may add and cancel timers. Cancelling an id
+    // that has fired or was cancelled is harmless.
+    using TimerId = uint64_t;
+    TimerId add_timer(uint64_t deadline_ns, std::function<void()> fn);
+    void cancel_timer(TimerId id);
+    static uint64_t now_ns();
+
     // Run until stop() (loop thread) is called. The caller holds lock();
     // run() releases it only while it waits for events.
     void run();
@@ -40,11 +49,17 @@ public:
     void stop() { running_ = false; }
 
 private:
-    EventLoop(int epfd, int evfd) : epfd_(epfd), evfd_(evfd) {}
+    EventLoop(int epfd, int evfd, int tfd) : epfd_(epfd), evfd_(evfd), tfd_(tfd) {}
     void drain_posted();
+    void run_timers();
+    void rearm();
 
     int epfd_;
     int evfd_;
+    int tfd_;  // a timerfd set to the earliest timer
+    std::map<std::pair<uint64_t, TimerId>, std::function<void()>> timers_;
+    std::map<TimerId, uint64_t> timer_deadline_;
+    TimerId next_timer_ = 1;
     bool running_ = false;
     std::map<int, std::shared_ptr<Handler>> handlers_;
     std::mutex bql_;

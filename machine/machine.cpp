@@ -150,7 +150,7 @@ Status Machine::build_virt() {
     hooks.system_off = [this] { loop_.post([this] { guest_shutdown("guest-shutdown"); }); };
     hooks.system_reset = [this] { loop_.post([this] { guest_reset(); }); };
     auto board =
-        virt::Board::create(cfg_, *gic, *ram_, loop_.lock(), serial, std::move(fdt.value()), std::move(hooks));
+        virt::Board::create(cfg_, *gic, *ram_, loop_, serial, std::move(fdt.value()), std::move(hooks));
     if (!board) return board.error();
     board_ = std::move(board.value());
     return ok_status();

@@ -37,8 +37,9 @@ void boot_state(Cpu& c, uint64_t entry, uint64_t x0, unsigned index) {
 }  // namespace
 
 Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned gic_version, GuestRam& ram,
-                                             std::mutex& bql, Chardev* serial, std::vector<uint8_t> fdt,
+                                             EventLoop& loop, Chardev* serial, std::vector<uint8_t> fdt,
                                              Hooks hooks) {
+    std::mutex& bql = loop.lock();
     std::unique_ptr<Board> b(new Board(bql));
     b->bql_ = &bql;
     b->cfg_ = &cfg;
@@ -70,6 +71,8 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     b->uart_ = std::make_unique<Pl011>(serial, std::move(uart_irq));
     b->as_.add_mmio(base(Region::Uart), size(Region::Uart), b->uart_.get(), "pl011");
     b->uart_->start();
+    b->rtc_ = std::make_unique<Pl031>(loop, IrqLine([self](bool level) { self->gic_->set_spi(32 + kSpiRtc, level); }));
+    b->as_.add_mmio(base(Region::Rtc), size(Region::Rtc), b->rtc_.get(), "pl031");
 
     b->power_ = std::make_unique<std::atomic<int>[]>(n);
     b->cluster_.set_ram(ram.size());
@@ -106,6 +109,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     // The devices, in reset order: the interrupt controller first.
     if (b->gic_) b->devices_.push_back({"gic", &b->gic_->distributor()});
     b->devices_.push_back({"pl011", b->uart_.get()});
+    b->devices_.push_back({"pl031", b->rtc_.get()});
     b->device_resets_.assign(b->devices_.size(), 0);
     b->cpu_resets_.assign(n, 0);
     ARMVM_TRY(b->reset());  // the cold boot's one reset

@@ -12,6 +12,7 @@
 #include "accel/vcpu.hpp"
 #include "base/result.hpp"
 #include "hw/char/pl011.hpp"
+#include "hw/rtc/pl031.hpp"
 #include "hw/core/address_space.hpp"
 #include "hw/intc/gic.hpp"
 #include "machine/boot/loader.hpp"
@@ -34,7 +35,7 @@ public:
 
     // gic_version: 2 or 3 (which GIC the board gets).
     static Result<std::unique_ptr<Board>> create(const MachineConfig& cfg, unsigned gic_version, GuestRam& ram,
-                                                 std::mutex& bql, Chardev* serial, std::vector<uint8_t> fdt,
+                                                 EventLoop& loop, Chardev* serial, std::vector<uint8_t> fdt,
                                                  Hooks hooks);
     ~Board();  // caller holds the BQL: stops and joins the vCPU threads
 
@@ -59,6 +60,7 @@ private:
     const MachineConfig* cfg_ = nullptr;
     AddressSpace as_;
     std::unique_ptr<Pl011> uart_;
+    std::unique_ptr<Pl031> rtc_;
     std::unique_ptr<Gic> gic_;
     std::mutex* bql_ = nullptr;
     CpuCluster cluster_;  // before vcpus_: the CPUs point into it

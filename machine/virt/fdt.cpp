@@ -82,6 +82,17 @@ void add_pl011(FdtWriter& w) {
     w.end_node();
 }
 
+// bindings/rtc/arm,pl031.yaml
+void add_pl031(FdtWriter& w) {
+    w.begin_node(node_name("pl031", base(Region::Rtc)));
+    w.prop_string("clock-names", "apb_pclk");
+    w.prop_cells("clocks", {kPhClock});
+    w.prop_cells("interrupts", {kIrqSpi, kSpiRtc, kLevelHi});
+    w.prop_reg64("reg", {base(Region::Rtc), size(Region::Rtc)});
+    w.prop_strings("compatible", {"arm,pl031", "arm,primecell"});
+    w.end_node();
+}
+
 // bindings/arm/pmu.yaml
 void add_pmu(FdtWriter& w, const Ctx& x) {
     w.begin_node("pmu");
@@ -278,6 +289,7 @@ Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_vers
     add_root_props(w);
     add_psci(w);
     add_memory(w, x);
+    add_pl031(w);
     add_pl011(w);
     if (pmu) add_pmu(w, x);
     add_intc(w, x);
