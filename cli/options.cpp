@@ -324,8 +324,20 @@ Status Parser::opt_device(const std::string& arg) {
         return ok_status();
     }
     if (driver.empty()) return make_error("Parameter 'driver' is missing");
-    // No device is user-creatable yet: the virt board's devices arrive with
-    // the board. Known QEMU models get a precise refusal.
+    // The virtio devices on the virt board's virtio-mmio transports; the
+    // board checks their properties. Other known QEMU models get a precise
+    // refusal.
+    if (driver == "virtio-blk-device" || driver == "virtio-rng-device") {
+        DeviceConfig dc;
+        dc.driver = driver;
+        dc.id = r.str("id").value_or("");
+        dc.props = d->dict;
+        dc.props.erase("driver");
+        dc.props.erase("id");
+        dc.origin = arg;
+        c.devices.push_back(std::move(dc));
+        return ok_status();
+    }
     if (is_known_qemu_device(driver)) return make_error("device is not supported");
     return make_error("'" + driver + "' is not a valid device model name");
 }
@@ -442,6 +454,11 @@ Status Parser::opt_misc_keyval(const std::string& name, const std::string& arg) 
         auto dot = arg.find('.');
         if (eq == std::string::npos || dot == std::string::npos || dot > eq)
             return make_error("Invalid parameter '" + arg + "'");
+        if (arg.compare(0, eq, "virtio-mmio.force-legacy") == 0) {
+            auto b = parse_bool_value("force-legacy", Json(arg.substr(eq + 1)));
+            if (!b) return b.error();
+            c.virtio_mmio_force_legacy = *b;
+        }
         return ok_status();
     }
     if (name == "display") {
@@ -505,11 +522,13 @@ Status Parser::opt_simple(const std::string& name, const std::string& arg) {
             c.log_items.push_back(item);
         }
     } else if (name == "drive") {
-        return make_error("block devices are not supported yet");
+        auto d = parse_keyval(arg, {"", false});
+        if (!d) return d.error();
+        c.block_opts.push_back({d->dict, arg, true});
     } else if (name == "blockdev") {
         auto d = parse_keyval(arg, {"", true});
         if (!d) return d.error();
-        return make_error("block devices are not supported yet");
+        c.block_opts.push_back({d->dict, arg, false});
     }
     return ok_status();
 }

@@ -109,8 +109,18 @@ struct MachineConfig {
     std::vector<std::string> serials;   // chardev ids, in order
     std::vector<ObjectConfig> objects;
     std::vector<DeviceConfig> devices;
-    std::vector<Json> blockdevs;
+    // -drive and -blockdev: their options (a Json object) and the option
+    // text for messages, in command-line order (block/block.cpp reads them).
+    struct BlockOpt {
+        Json opts;
+        std::string origin;
+        bool is_drive;  // -drive (else -blockdev)
+    };
+    std::vector<BlockOpt> block_opts;
     std::vector<Json> netdevs;
+    // -global virtio-mmio.force-legacy=on|off (QEMU's default: on, the
+    // legacy "version 1" register layout).
+    bool virtio_mmio_force_legacy = true;
 
     std::optional<std::string> kernel, initrd, append, dtb, bios;
     std::optional<std::string> log_file;    // -D

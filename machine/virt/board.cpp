@@ -1,8 +1,10 @@
 #include "machine/virt/board.hpp"
 
+#include <cstdio>
 #include <cstring>
 
 #include "hw/char/chardev.hpp"
+#include "hw/virtio/virtio_blk.hpp"
 #include "machine/ram.hpp"
 #include "machine/virt/memmap.hpp"
 
@@ -73,6 +75,14 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     b->uart_->start();
     b->rtc_ = std::make_unique<Pl031>(loop, IrqLine([self](bool level) { self->gic_->set_spi(32 + kSpiRtc, level); }));
     b->as_.add_mmio(base(Region::Rtc), size(Region::Rtc), b->rtc_.get(), "pl031");
+    for (unsigned slot = 0; slot < kMmioSlots; ++slot) {
+        b->virtio_.push_back(std::make_unique<VirtioMmio>(
+            b->as_, IrqLine([self, slot](bool level) { self->gic_->set_spi(32 + kSpiMmio + slot, level); }),
+            cfg.virtio_mmio_force_legacy));
+        b->as_.add_mmio(base(Region::Mmio) + slot * kMmioSlotSize, kMmioSlotSize, b->virtio_.back().get(),
+                        "virtio-mmio");
+    }
+    ARMVM_TRY(b->create_virtio_devices(cfg));
 
     b->power_ = std::make_unique<std::atomic<int>[]>(n);
     b->cluster_.set_ram(ram.size());
@@ -110,11 +120,68 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     if (b->gic_) b->devices_.push_back({"gic", &b->gic_->distributor()});
     b->devices_.push_back({"pl011", b->uart_.get()});
     b->devices_.push_back({"pl031", b->rtc_.get()});
+    for (unsigned slot = 0; slot < kMmioSlots; ++slot) {
+        char name[32];
+        std::snprintf(name, sizeof name, "virtio-mmio@%llx",
+                      static_cast<unsigned long long>(base(Region::Mmio) + slot * kMmioSlotSize));
+        b->devices_.push_back({name, b->virtio_[slot].get()});
+    }
     b->device_resets_.assign(b->devices_.size(), 0);
     b->cpu_resets_.assign(n, 0);
     ARMVM_TRY(b->reset());  // the cold boot's one reset
     for (auto& v : b->vcpus_) v->start();
     return b;
+}
+
+// The virtio devices of -device and of -drive if=virtio, plugged into the
+// transports from the highest address down (as QEMU's virt board: the
+// first device is at 0x0a003e00).
+Status Board::create_virtio_devices(const MachineConfig& cfg) {
+    auto layer = BlockLayer::create(cfg);
+    if (!layer) return layer.error();
+    block_ = std::move(layer.value());
+    unsigned next = kMmioSlots;
+    auto plug = [&](std::unique_ptr<VirtioDevice> dev, const std::string& origin) -> Status {
+        if (next == 0) return make_error("-device " + origin + ": no free virtio-mmio transport (there are 32)");
+        virtio_[--next]->plug(std::move(dev));
+        return ok_status();
+    };
+    for (const auto& d : cfg.devices) {
+        std::string where = "-device " + d.origin;
+        auto err = [&](const std::string& m) { return make_error(where + ": " + m); };
+        if (d.driver == "virtio-rng-device") {
+            for (auto it = d.props.begin(); it != d.props.end(); ++it)
+                if (it.key() != "bus") return err("Property '" + d.driver + "." + it.key() + "' not found");
+            ARMVM_TRY(plug(std::make_unique<VirtioRng>(), d.origin));
+            continue;
+        }
+        // virtio-blk-device: drive (required), serial; QEMU's tuning
+        // properties are accepted and have no effect here.
+        std::string drive, serial;
+        for (auto it = d.props.begin(); it != d.props.end(); ++it) {
+            const std::string& k = it.key();
+            std::string v = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+            if (k == "drive") drive = v;
+            else if (k == "serial") serial = v;
+            else if (k != "bus" && k != "write-cache" && k != "discard" && k != "write-zeroes" &&
+                     k != "num-queues" && k != "queue-size" && k != "logical_block_size" &&
+                     k != "physical_block_size" && k != "bootindex" && k != "discard_granularity")
+                return err("Property '" + d.driver + "." + k + "' not found");
+        }
+        if (drive.empty()) return err("drive property not set");
+        BlockDev* disk = block_->find(drive);
+        if (!disk) return err("Property '" + d.driver + ".drive' can't find value '" + drive + "'");
+        if (disk->attached) return err("Property '" + d.driver + ".drive' can't take value '" + drive + "', it's in use");
+        disk->attached = true;
+        ARMVM_TRY(plug(std::make_unique<VirtioBlk>(*disk, serial), d.origin));
+    }
+    for (auto& disk : block_->devs()) {
+        if (!disk->implicit_virtio()) continue;
+        if (disk->attached) return make_error("-drive " + disk->name() + ": drive is already in use");
+        disk->attached = true;
+        ARMVM_TRY(plug(std::make_unique<VirtioBlk>(*disk, ""), "virtio-blk-device,drive=" + disk->name()));
+    }
+    return ok_status();
 }
 
 Board::~Board() {

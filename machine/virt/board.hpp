@@ -12,7 +12,9 @@
 #include "accel/vcpu.hpp"
 #include "base/result.hpp"
 #include "hw/char/pl011.hpp"
+#include "block/block.hpp"
 #include "hw/rtc/pl031.hpp"
+#include "hw/virtio/virtio_mmio.hpp"
 #include "hw/core/address_space.hpp"
 #include "hw/intc/gic.hpp"
 #include "machine/boot/loader.hpp"
@@ -56,11 +58,14 @@ public:
 private:
     Board(std::mutex& bql) : as_(bql) {}
     bool psci_call(Cpu& cpu, unsigned index);
+    Status create_virtio_devices(const MachineConfig& cfg);
 
     const MachineConfig* cfg_ = nullptr;
     AddressSpace as_;
     std::unique_ptr<Pl011> uart_;
     std::unique_ptr<Pl031> rtc_;
+    std::unique_ptr<BlockLayer> block_;
+    std::vector<std::unique_ptr<VirtioMmio>> virtio_;  // the 32 transports, slot order
     std::unique_ptr<Gic> gic_;
     std::mutex* bql_ = nullptr;
     CpuCluster cluster_;  // before vcpus_: the CPUs point into it

@@ -26,7 +26,7 @@ constexpr uint32_t kPhClock = 0x8000, kPhGic = 0x8001, kPhCpu0 = 0x8003;
 
 // Interrupt specifier cells (Documentation/devicetree/bindings/interrupt-
 // controller/arm,gic.yaml): type (0 SPI, 1 PPI), number, flags.
-constexpr uint32_t kIrqSpi = 0, kIrqPpi = 1, kLevelHi = 4;
+constexpr uint32_t kIrqSpi = 0, kIrqPpi = 1, kEdgeRising = 1, kLevelHi = 4;
 
 struct Ctx {
     const MachineConfig& c;
@@ -80,6 +80,20 @@ void add_pl011(FdtWriter& w) {
     w.prop_reg64("reg", {base(Region::Uart), size(Region::Uart)});
     w.prop_strings("compatible", {"arm,pl011", "arm,primecell"});
     w.end_node();
+}
+
+// bindings/virtio/mmio.yaml: all 32 transports, empty or not (the guest
+// probes each and skips DeviceID 0). Edge-triggered, as QEMU declares them.
+void add_virtio_mmio(FdtWriter& w) {
+    for (unsigned slot = 0; slot < kMmioSlots; ++slot) {
+        uint64_t at = base(Region::Mmio) + slot * kMmioSlotSize;
+        w.begin_node(node_name("virtio_mmio", at));
+        w.prop_empty("dma-coherent");
+        w.prop_cells("interrupts", {kIrqSpi, kSpiMmio + slot, kEdgeRising});
+        w.prop_reg64("reg", {at, kMmioSlotSize});
+        w.prop_string("compatible", "virtio,mmio");
+        w.end_node();
+    }
 }
 
 // bindings/rtc/arm,pl031.yaml
@@ -289,6 +303,7 @@ Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_vers
     add_root_props(w);
     add_psci(w);
     add_memory(w, x);
+    add_virtio_mmio(w);
     add_pl031(w);
     add_pl011(w);
     if (pmu) add_pmu(w, x);

@@ -64,7 +64,9 @@ class Guest:
         tag = f"__armvm_done_{self.n}__"
         self.p.stdin.write(f"{command}; echo {tag}$?\n".encode())
         self.p.stdin.flush()
-        pat = re.compile(rb"(?:^|\n)" + re.escape(tag.encode()) + rb"(\d+)\r?\n")
+        # (the tag may follow output without a final newline; the echoed
+        # command line has "$?" after it, not digits)
+        pat = re.compile(re.escape(tag.encode()) + rb"(\d+)\r?\n")
         self._read_until(lambda: pat.search(self.buf), timeout, f"`{command}` to finish")
         m = pat.search(self.buf)
         out, self.buf = self.buf[:m.start()], self.buf[m.end():]

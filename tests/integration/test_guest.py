@@ -271,6 +271,13 @@ def resets(q):
     return r["machine"], {d["device"]: d["resets"] for d in r["devices"]}, r["cpus"]
 
 
+# The virt board's devices, each reset n times.
+def all_devices(n):
+    d = {"gic": n, "pl011": n, "pl031": n}
+    d.update({f"virtio-mmio@{0xa000000 + 0x200 * i:x}": n for i in range(32)})
+    return d
+
+
 def test_each_device_and_cpu_is_reset_exactly_once_per_reset(tmp_path, progs):
     """INCIDENTS.md #5: cold boot, QMP system_reset and a guest's PSCI
     SYSTEM_RESET each reset every device and CPU exactly once."""
@@ -279,13 +286,13 @@ def test_each_device_and_cpu_is_reset_exactly_once_per_reset(tmp_path, progs):
                                                             "-serial", f"file:{out}"])
     try:
         q = v.qmp()
-        assert resets(q) == (1, {"gic": 1, "pl011": 1}, [1, 1, 1, 1])
+        assert resets(q) == (1, all_devices(1), [1, 1, 1, 1])
         q.ok("cont")
         assert wait_for(lambda: serial_text(out) == "spinning\n")
         for n in range(2, 5):
             q.ok("system_reset")
             assert q.wait_event("RESET")["data"]["reason"] == "host-qmp-system-reset"
-            assert resets(q) == (n, {"gic": n, "pl011": n}, [n] * 4)
+            assert resets(q) == (n, all_devices(n), [n] * 4)
             # The reset guest boots again (wait for it before the next reset).
             assert wait_for(lambda: serial_text(out).count("spinning") == n)
         q.ok("quit")
@@ -305,7 +312,7 @@ def test_guest_system_reset_resets_once_and_reboots(tmp_path, progs):
         assert ev["data"] == {"guest": True, "reason": "guest-reset"}
         q.wait_event("SHUTDOWN")
         assert serial_text(out) == "boot 1\nresetting\nboot 2\n"
-        assert resets(q) == (2, {"gic": 2, "pl011": 2}, [2])
+        assert resets(q) == (2, all_devices(2), [2])
         q.ok("quit")
         assert v.wait() == 0
     finally:

@@ -1,0 +1,62 @@
+// Guest disks: the images that -drive and -blockdev name, opened once per
+// machine. Raw format only (the file is the disk); I/O is synchronous
+// pread/pwrite on the caller's thread (a device's, under the BQL).
+//
+//   -drive file=F,if=none|virtio,id=ID[,format=raw][,readonly=on][,discard=unmap]...
+//   -blockdev {"driver":"file","filename":F,"node-name":N[,"read-only":true]}
+//   -blockdev {"driver":"raw","file":N|{...},"node-name":M}
+//
+// A device names a disk by the -drive id or a node-name. An image is locked
+// (OFD lock: exclusive when writable, shared when read-only) so that two
+// emulators cannot write one disk at once.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "machine/config.hpp"
+
+namespace armvm {
+
+class BlockDev {
+public:
+    ~BlockDev();
+    const std::string& name() const { return name_; }
+    const std::string& filename() const { return filename_; }
+    bool read_only() const { return read_only_; }
+    bool discard() const { return discard_; }  // discard=unmap: holes are punched
+    uint64_t size() const { return size_; }
+    // -drive if=virtio (or the virt board's default interface): the board
+    // creates the virtio-blk device itself.
+    bool implicit_virtio() const { return implicit_virtio_; }
+    bool attached = false;  // a device uses it
+
+    // False on an I/O error (or a write to a read-only disk).
+    bool read(uint64_t offset, void* buf, size_t len);
+    bool write(uint64_t offset, const void* buf, size_t len);
+    bool flush();
+    bool discard_range(uint64_t offset, uint64_t len);
+    bool write_zeroes(uint64_t offset, uint64_t len);
+
+private:
+    friend class BlockLayer;
+    std::string name_, filename_;
+    int fd_ = -1;
+    bool read_only_ = false, discard_ = false, implicit_virtio_ = false;
+    uint64_t size_ = 0;
+};
+
+class BlockLayer {
+public:
+    static Result<std::unique_ptr<BlockLayer>> create(const MachineConfig& cfg);
+    // By -drive id or node-name; null if none.
+    BlockDev* find(const std::string& name);
+    const std::vector<std::unique_ptr<BlockDev>>& devs() const { return devs_; }
+
+private:
+    std::vector<std::unique_ptr<BlockDev>> devs_;
+};
+
+}  // namespace armvm

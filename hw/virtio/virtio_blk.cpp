@@ -1,0 +1,149 @@
+#include "hw/virtio/virtio_blk.hpp"
+
+#include <sys/random.h>
+
+#include <cstring>
+#include <vector>
+
+namespace armvm {
+
+namespace {
+
+// Feature bits (section 5.2.3).
+constexpr uint64_t kSegMax = 1ull << 2, kRo = 1ull << 5, kBlkSize = 1ull << 6, kFlush = 1ull << 9,
+                   kConfigWce = 1ull << 11, kDiscard = 1ull << 13, kWriteZeroes = 1ull << 14;
+// Request types and status values (5.2.6).
+enum : uint32_t { kIn = 0, kOut = 1, kFlushReq = 4, kGetId = 8, kDiscardReq = 11, kWriteZeroesReq = 13 };
+enum : uint8_t { kOk = 0, kIoErr = 1, kUnsupp = 2 };
+constexpr uint64_t kSector = 512;
+constexpr uint32_t kMaxSegSectors = 0x3fffff;  // max_discard_sectors, max_write_zeroes_sectors
+
+struct ReqHeader {
+    uint32_t type, reserved;
+    uint64_t sector;
+};
+struct Segment {  // discard / write zeroes
+    uint64_t sector;
+    uint32_t num_sectors, flags;
+};
+
+}  // namespace
+
+uint64_t VirtioBlk::device_features() const {
+    uint64_t f = kSegMax | kBlkSize | kFlush | kConfigWce | kDiscard | kWriteZeroes;
+    if (disk_.read_only()) f |= kRo;
+    return f;
+}
+
+uint64_t VirtioBlk::config_read(uint64_t off, unsigned size) {
+    // struct virtio_blk_config, as far as write_zeroes_may_unmap.
+    uint8_t cfg[64] = {};
+    auto put = [&](size_t at, uint64_t v, size_t n) { std::memcpy(cfg + at, &v, n); };
+    put(0, disk_.size() / kSector, 8);      // capacity
+    put(12, 256 - 2, 4);                     // seg_max: the queue size less the header and status
+    put(16, 16, 2);                          // geometry: cylinders, heads, sectors (as QEMU's defaults)
+    cfg[18] = 16;
+    cfg[19] = 63;
+    put(20, kSector, 4);                     // blk_size
+    cfg[32] = writeback_;                    // writeback
+    put(34, 1, 2);                           // num_queues
+    put(36, kMaxSegSectors, 4);              // max_discard_sectors
+    put(40, 1, 4);                           // max_discard_seg
+    put(44, 4096 / kSector, 4);              // discard_sector_alignment
+    put(48, kMaxSegSectors, 4);              // max_write_zeroes_sectors
+    put(52, 1, 4);                           // max_write_zeroes_seg
+    cfg[56] = disk_.discard() ? 1 : 0;       // write_zeroes_may_unmap
+    if (off >= sizeof cfg || size > sizeof cfg - off) return 0;
+    uint64_t v = 0;
+    std::memcpy(&v, cfg + off, size);
+    return v;
+}
+
+void VirtioBlk::config_write(uint64_t off, unsigned size, uint64_t value) {
+    if (off == 32 && size == 1) writeback_ = value & 1;
+}
+
+uint8_t VirtioBlk::handle(const VirtqElement& e, uint32_t& written) {
+    ReqHeader h;
+    if (e.read_out(0, &h, sizeof h) != sizeof h) return kIoErr;
+    size_t in_data = e.in_bytes() - 1;  // (the last writable byte is the status)
+    uint64_t off = h.sector * kSector;
+    switch (h.type) {
+    case kIn: {
+        if (h.sector > disk_.size() / kSector) return kIoErr;
+        std::vector<uint8_t> buf(in_data);
+        if (!disk_.read(off, buf.data(), buf.size())) return kIoErr;
+        written = static_cast<uint32_t>(e.write_in(0, buf.data(), buf.size()));
+        return kOk;
+    }
+    case kOut: {
+        size_t n = e.out_bytes() - sizeof h;
+        std::vector<uint8_t> buf(n);
+        e.read_out(sizeof h, buf.data(), n);
+        if (h.sector > disk_.size() / kSector) return kIoErr;
+        if (!disk_.write(off, buf.data(), n)) return kIoErr;
+        if (!writeback_ && !disk_.flush()) return kIoErr;  // writethrough when the driver asks for it
+        return kOk;
+    }
+    case kFlushReq:
+        return disk_.flush() ? kOk : kIoErr;
+    case kGetId: {
+        char id[20] = {};
+        std::memcpy(id, serial_.data(), std::min(serial_.size(), sizeof id));
+        written = static_cast<uint32_t>(e.write_in(0, id, std::min(sizeof id, in_data)));
+        return kOk;
+    }
+    case kDiscardReq:
+    case kWriteZeroesReq: {
+        size_t n = (e.out_bytes() - sizeof h) / sizeof(Segment);
+        if (n != 1) return kUnsupp;  // (max_*_seg is 1)
+        Segment s;
+        e.read_out(sizeof h, &s, sizeof s);
+        if (s.num_sectors > kMaxSegSectors || s.sector > disk_.size() / kSector) return kIoErr;
+        uint64_t o = s.sector * kSector, len = static_cast<uint64_t>(s.num_sectors) * kSector;
+        if (h.type == kDiscardReq) return disk_.discard_range(o, len) ? kOk : kIoErr;
+        return disk_.write_zeroes(o, len) ? kOk : kIoErr;
+    }
+    default:
+        return kUnsupp;
+    }
+}
+
+void VirtioBlk::queue_notify(unsigned q) {
+    VirtqElement e;
+    bool any = false;
+    while (transport->pop(q, e)) {
+        uint32_t written = 0;
+        uint8_t status = kIoErr;
+        if (e.in_bytes() >= 1) {
+            status = handle(e, written);
+            e.write_in(e.in_bytes() - 1, &status, 1);
+        }
+        transport->push(q, e, written + 1);
+        any = true;
+    }
+    if (any) transport->notify_used(q);
+}
+
+void VirtioRng::queue_notify(unsigned q) {
+    VirtqElement e;
+    bool any = false;
+    while (transport->pop(q, e)) {
+        uint32_t written = 0;
+        for (auto& p : e.in) {
+            size_t got = 0;
+            while (got < p.len) {
+                ssize_t n = getrandom(p.p + got, p.len - got, 0);
+                if (n <= 0) break;
+                got += static_cast<size_t>(n);
+            }
+            written += static_cast<uint32_t>(got);
+            if (got < p.len) break;
+        }
+        transport->push(q, e, written);
+        any = true;
+    }
+    if (any) transport->notify_used(q);
+}
+
+}  // namespace armvm

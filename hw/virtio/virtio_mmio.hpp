@@ -1,0 +1,51 @@
+// The virtio-mmio transport (virtio 1.1 section 4.2): QEMU's virt board has
+// 32 of them at 0x0a000000 (0x200 apart, SPI 16 + slot). Version 1 (the
+// legacy register layout: guest page size, queue PFN and alignment) is
+// QEMU's default (virtio-mmio.force-legacy=on); version 2 with
+// force-legacy=off. A slot without a device answers DeviceID 0.
+#pragma once
+#include <array>
+#include <memory>
+
+#include "hw/core/mmio.hpp"
+#include "hw/virtio/virtio.hpp"
+
+namespace armvm {
+
+class VirtioMmio : public MmioDevice, public VirtioTransport {
+public:
+    VirtioMmio(AddressSpace& as, IrqLine irq, bool legacy);
+    void plug(std::unique_ptr<VirtioDevice> dev);
+    VirtioDevice* device() { return dev_.get(); }
+
+    uint64_t read(uint64_t offset, unsigned size) override;
+    void write(uint64_t offset, unsigned size, uint64_t value) override;
+    void reset_enter() override;
+    void reset_hold() override;
+
+    AddressSpace& memory() override { return as_; }
+    VirtQueue& queue(unsigned q) override { return queues_[q]; }
+    uint64_t negotiated_features() const override { return driver_features_; }
+    void notify_used(unsigned q) override;
+    void notify_config() override;
+
+private:
+    static constexpr unsigned kMaxQueues = 8;
+    uint64_t offered() const;
+    void device_reset();
+    void update_legacy_addresses(VirtQueue& q);
+    void update_irq() { irq_.set(int_status_ != 0); }
+    VirtQueue* selected() { return dev_ && queue_sel_ < dev_->num_queues() ? &queues_[queue_sel_] : nullptr; }
+
+    AddressSpace& as_;
+    IrqLine irq_;
+    bool legacy_;
+    std::unique_ptr<VirtioDevice> dev_;
+    std::array<VirtQueue, kMaxQueues> queues_;
+    std::array<uint32_t, kMaxQueues> legacy_pfn_{}, legacy_align_{};
+    uint32_t status_ = 0, int_status_ = 0, queue_sel_ = 0, host_sel_ = 0, guest_sel_ = 0;
+    uint32_t guest_page_size_ = 0, config_generation_ = 0;
+    uint64_t driver_features_ = 0;
+};
+
+}  // namespace armvm
