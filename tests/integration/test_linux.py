@@ -133,3 +133,100 @@ def test_linux_reads_the_time_from_the_pl031_rtc_and_its_alarm_fires():
         assert int(irqs.split()[1]) >= 1, irqs
         assert g.ok("cat /sys/class/rtc/rtc0/wakealarm") == ""  # fired: cleared
         assert g.poweroff() == 0
+
+
+def disk_args(path, kind):
+    """A disk on the command line in each of the forms users and libvirt use."""
+    if kind == "drive":
+        return ["-drive", f"file={path},if=none,id=d0,format=raw", "-device", "virtio-blk-device,drive=d0"]
+    if kind == "blockdev-json":
+        return ["-blockdev", '{"driver":"file","filename":"%s","node-name":"f0"}' % path,
+                "-blockdev", '{"driver":"raw","file":"f0","node-name":"d0"}',
+                "-device", "virtio-blk-device,drive=d0"]
+    return ["-drive", f"file={path},format=raw"]  # the virt board's default interface: virtio
+
+
+@pytest.mark.parametrize("kind", ["drive", "blockdev-json", "if-virtio"])
+@pytest.mark.parametrize("legacy", [True, False], ids=["virtio-mmio-v1", "virtio-mmio-v2"])
+def test_linux_writes_a_virtio_disk_and_the_host_file_has_the_bytes(tmp_path, kind, legacy):
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(b"\0" * (16 << 20))
+    extra = machine_args(3, "cortex-a57", 1) + disk_args(disk, kind)
+    if not legacy:
+        extra += ["-global", "virtio-mmio.force-legacy=off"]
+    with Guest(armvm_path(), extra) as g:
+        assert g.ok("cat /sys/block/vda/size") == str((16 << 20) // 512)
+        assert g.ok("ls /sys/bus/virtio/devices") == "virtio0"
+        g.ok("echo armvm-disk-test > /tmp/msg; dd if=/tmp/msg of=/dev/vda bs=512 seek=100 conv=sync,fsync 2>/dev/null")
+        g.ok("dd if=/dev/urandom of=/tmp/r bs=1k count=3000 2>/dev/null; dd if=/tmp/r of=/dev/vda bs=1k seek=4096 "
+             "conv=fsync 2>/dev/null")
+        guest_md5 = g.ok("md5sum /tmp/r").split()[0]
+        # read back through the device, not the page cache
+        g.ok("echo 3 > /proc/sys/vm/drop_caches")
+        assert g.ok("dd if=/dev/vda bs=1k skip=4096 count=3000 2>/dev/null | md5sum").split()[0] == guest_md5
+        assert g.poweroff() == 0
+    data = disk.read_bytes()
+    assert data[100 * 512:100 * 512 + 16] == b"armvm-disk-test\n"
+    import hashlib
+    assert hashlib.md5(data[4096 * 1024:4096 * 1024 + 3000 * 1024]).hexdigest() == guest_md5
+
+
+def test_linux_read_only_disk_and_virtio_devices_like_qemu(tmp_path):
+    """A read-only disk refuses writes; the guest sees the same virtio
+    devices (blk, rng) under armvm and QEMU."""
+    disk = tmp_path / "ro.img"
+    disk.write_bytes(b"\x5a" * (4 << 20))
+    extra = machine_args(2, "cortex-a57", 1) + [
+        "-drive", f"file={disk},if=none,id=d0,format=raw,readonly=on", "-device", "virtio-blk-device,drive=d0",
+        "-device", "virtio-rng-device"]
+    script = ("ls /sys/bus/virtio/devices; cat /sys/bus/virtio/devices/*/device; cat /sys/block/vda/ro; "
+              "dd if=/dev/vda bs=4k count=1 2>/dev/null | md5sum; "
+              "dd if=/dev/zero of=/dev/vda bs=512 count=1 2>/dev/null && echo wrote || echo refused; "
+              "head -c 64 /dev/hwrng | wc -c")
+    with Guest(armvm_path(), extra) as g:
+        ours = g.ok(script)
+        assert g.poweroff() == 0
+    with Guest("qemu-system-aarch64", extra) as ref:
+        theirs = ref.ok(script)
+        ref.kill()
+    assert ours == theirs
+    assert "refused" in ours
+    assert disk.read_bytes() == b"\x5a" * (4 << 20)
+
+
+def test_disk_errors_are_clear(tmp_path):
+    import subprocess
+    img = tmp_path / "a.img"
+    img.write_bytes(b"\0" * 65536)
+    cases = [
+        (["-drive", f"file={tmp_path}/none.img,if=none,id=d0,format=raw"],
+         f"-drive file={tmp_path}/none.img,if=none,id=d0,format=raw: Could not open '{tmp_path}/none.img': "
+         "No such file or directory"),
+        (["-drive", f"file={img},if=none,id=d0,format=vmdk"],
+         f"-drive file={img},if=none,id=d0,format=vmdk: image format 'vmdk' is not supported (only raw)"),
+        (["-device", "virtio-blk-device"], "-device virtio-blk-device: drive property not set"),
+        (["-device", "virtio-blk-device,drive=nope"],
+         "-device virtio-blk-device,drive=nope: Property 'virtio-blk-device.drive' can't find value 'nope'"),
+        (["-drive", f"file={img},if=none,id=d0,format=raw", "-device", "virtio-blk-device,drive=d0",
+          "-device", "virtio-blk-device,drive=d0"],
+         "-device virtio-blk-device,drive=d0: Property 'virtio-blk-device.drive' can't take value 'd0', it's in use"),
+    ]
+    for args, msg in cases:
+        r = subprocess.run([armvm_path(), "-M", "virt", "-nographic", "-nodefaults"] + args, capture_output=True,
+                           text=True, timeout=30)
+        assert r.returncode == 1 and r.stderr == f"armvm: {msg}\n", (args, r.stderr)
+    # An image in use by another emulator is refused, not shared.
+    holder = subprocess.Popen([armvm_path(), "-M", "virt", "-nodefaults", "-display", "none", "-S",
+                               "-drive", f"file={img},if=none,id=d0,format=raw"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    try:
+        import time
+        time.sleep(1)
+        r = subprocess.run([armvm_path(), "-M", "virt", "-nodefaults", "-display", "none",
+                            "-drive", f"file={img},if=none,id=d0,format=raw"], capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 1
+        assert "Failed to get \"write\" lock: Is another process using the image" in r.stderr
+    finally:
+        holder.kill()
+        holder.wait()
