@@ -203,6 +203,11 @@ void Machine::guest_shutdown(const std::string& reason) {
     after_monitor_input();
 }
 
+void Machine::system_powerdown() {
+    emit_event("POWERDOWN");
+    if (board_) board_->press_power_button();
+}
+
 void Machine::guest_reset() {
     if (cfg_.no_reboot) return guest_shutdown("guest-reset");
     (void)system_reset(true, "guest-reset");

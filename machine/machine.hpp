@@ -54,6 +54,9 @@ public:
     void autostart();
     // Resets every device and CPU once (RESET event), keeping the run state.
     Status system_reset(bool guest, const std::string& reason);
+    // QMP system_powerdown: the POWERDOWN event and the board's power
+    // button (the guest decides what to do with it).
+    void system_powerdown();
     // PSCI SYSTEM_OFF / SYSTEM_RESET, delivered on the main loop.
     void guest_shutdown(const std::string& reason);
     void guest_reset();

@@ -82,6 +82,9 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         b->as_.add_mmio(base(Region::Mmio) + slot * kMmioSlotSize, kMmioSlotSize, b->virtio_.back().get(),
                         "virtio-mmio");
     }
+    b->gpio_ = std::make_unique<Pl061>(IrqLine([self](bool level) { self->gic_->set_spi(32 + kSpiGpio, level); }));
+    b->as_.add_mmio(base(Region::Gpio), size(Region::Gpio), b->gpio_.get(), "pl061");
+    b->loop_ = &loop;
     ARMVM_TRY(b->create_virtio_devices(cfg));
 
     b->power_ = std::make_unique<std::atomic<int>[]>(n);
@@ -120,6 +123,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     if (b->gic_) b->devices_.push_back({"gic", &b->gic_->distributor()});
     b->devices_.push_back({"pl011", b->uart_.get()});
     b->devices_.push_back({"pl031", b->rtc_.get()});
+    b->devices_.push_back({"pl061", b->gpio_.get()});
     for (unsigned slot = 0; slot < kMmioSlots; ++slot) {
         char name[32];
         std::snprintf(name, sizeof name, "virtio-mmio@%llx",
@@ -185,7 +189,18 @@ Status Board::create_virtio_devices(const MachineConfig& cfg) {
 }
 
 Board::~Board() {
+    if (loop_) loop_->cancel_timer(button_timer_);
     for (auto& v : vcpus_) v->stop_and_join();
+}
+
+void Board::press_power_button() {
+    constexpr unsigned kPowerLine = 3;
+    gpio_->set_input(kPowerLine, true);
+    loop_->cancel_timer(button_timer_);
+    button_timer_ = loop_->add_timer(EventLoop::now_ns() + 100'000'000, [this] {
+        button_timer_ = 0;
+        gpio_->set_input(kPowerLine, false);
+    });
 }
 
 Status Board::reset() {

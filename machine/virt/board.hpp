@@ -13,6 +13,7 @@
 #include "base/result.hpp"
 #include "hw/char/pl011.hpp"
 #include "block/block.hpp"
+#include "hw/gpio/pl061.hpp"
 #include "hw/rtc/pl031.hpp"
 #include "hw/virtio/virtio_mmio.hpp"
 #include "hw/core/address_space.hpp"
@@ -47,6 +48,9 @@ public:
     Status reset();
     void resume();  // run the powered-on CPUs
     void pause();   // returns once every vCPU is paused
+    // The power button (gpio-keys on PL061 line 3): a 100 ms press, as
+    // QEMU's virt board gives for system_powerdown. Caller holds the BQL.
+    void press_power_button();
 
     const std::vector<std::unique_ptr<Vcpu>>& vcpus() const { return vcpus_; }
     unsigned resets() const { return resets_; }
@@ -64,6 +68,9 @@ private:
     AddressSpace as_;
     std::unique_ptr<Pl011> uart_;
     std::unique_ptr<Pl031> rtc_;
+    std::unique_ptr<Pl061> gpio_;
+    EventLoop* loop_ = nullptr;
+    EventLoop::TimerId button_timer_ = 0;
     std::unique_ptr<BlockLayer> block_;
     std::vector<std::unique_ptr<VirtioMmio>> virtio_;  // the 32 transports, slot order
     std::unique_ptr<Gic> gic_;

@@ -22,7 +22,7 @@ namespace armvm::virt {
 namespace {
 
 // phandles, as fixed numbers (QEMU allocates from 0x8000 too).
-constexpr uint32_t kPhClock = 0x8000, kPhGic = 0x8001, kPhCpu0 = 0x8003;
+constexpr uint32_t kPhClock = 0x8000, kPhGic = 0x8001, kPhGpio = 0x8002, kPhCpu0 = 0x8003;
 
 // Interrupt specifier cells (Documentation/devicetree/bindings/interrupt-
 // controller/arm,gic.yaml): type (0 SPI, 1 PPI), number, flags.
@@ -94,6 +94,32 @@ void add_virtio_mmio(FdtWriter& w) {
         w.prop_string("compatible", "virtio,mmio");
         w.end_node();
     }
+}
+
+// bindings/input/gpio-keys.yaml: the power button on PL061 line 3.
+void add_gpio_keys(FdtWriter& w) {
+    w.begin_node("gpio-keys");
+    w.prop_string("compatible", "gpio-keys");
+    w.begin_node("poweroff");
+    w.prop_cells("gpios", {kPhGpio, 3, 0});
+    w.prop_u32("linux,code", 116);  // KEY_POWER
+    w.prop_string("label", "GPIO Key Poweroff");
+    w.end_node();
+    w.end_node();
+}
+
+// bindings/gpio/pl061-gpio.yaml
+void add_pl061(FdtWriter& w) {
+    w.begin_node(node_name("pl061", base(Region::Gpio)));
+    w.prop_u32("phandle", kPhGpio);
+    w.prop_string("clock-names", "apb_pclk");
+    w.prop_cells("clocks", {kPhClock});
+    w.prop_cells("interrupts", {kIrqSpi, kSpiGpio, kLevelHi});
+    w.prop_empty("gpio-controller");
+    w.prop_u32("#gpio-cells", 2);
+    w.prop_strings("compatible", {"arm,pl061", "arm,primecell"});
+    w.prop_reg64("reg", {base(Region::Gpio), size(Region::Gpio)});
+    w.end_node();
 }
 
 // bindings/rtc/arm,pl031.yaml
@@ -304,6 +330,8 @@ Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_vers
     add_psci(w);
     add_memory(w, x);
     add_virtio_mmio(w);
+    add_gpio_keys(w);
+    add_pl061(w);
     add_pl031(w);
     add_pl011(w);
     if (pmu) add_pmu(w, x);

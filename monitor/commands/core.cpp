@@ -76,6 +76,7 @@ void register_core_commands(CommandTable& t) {
     s.event("RESET", "q_obj_RESET-arg");
     s.event("STOP", "");
     s.event("RESUME", "");
+    s.event("POWERDOWN", "");
 
     s.enumeration("RunState", {"debug", "inmigrate", "internal-error", "io-error", "paused", "postmigrate",
                                "prelaunch", "finish-migrate", "restore-vm", "running", "save-vm", "shutdown",
@@ -97,6 +98,10 @@ void register_core_commands(CommandTable& t) {
     });
     t.add("system_reset", "", "", [](QmpContext& ctx, const Json&) -> Result<Json> {
         ARMVM_TRY(ctx.machine.system_reset(false, "host-qmp-system-reset"));
+        return Json::object();
+    });
+    t.add("system_powerdown", "", "", [](QmpContext& ctx, const Json&) -> Result<Json> {
+        ctx.machine.system_powerdown();
         return Json::object();
     });
     t.add("quit", "", "", [](QmpContext& ctx, const Json&) -> Result<Json> {

@@ -56,6 +56,9 @@ def normalized(nodes):
                 n[k] = by_ph[cells(v)[0]]
             elif k == "clocks":
                 n[k] = [by_ph[c] for c in cells(v)]
+            elif k == "gpios":  # <&controller line flags>
+                c = cells(v)
+                n[k] = [by_ph[c[0]]] + c[1:]
             else:
                 n[k] = v
         out[path] = n

@@ -230,3 +230,28 @@ def test_disk_errors_are_clear(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_qmp_system_powerdown_shuts_the_guest_down():
+    """system_powerdown presses the gpio-keys power button on the PL061;
+    the guest powers off and armvm ends with status 0 (as under QEMU)."""
+    import socket
+    import tempfile
+    import os
+    d = tempfile.mkdtemp(prefix="armvm-pd-")
+    sock = os.path.join(d, "qmp.sock")
+    with Guest(armvm_path(), machine_args(3, "cortex-a57", 2) + ["-qmp", f"unix:{sock},server=on,wait=off"]) as g:
+        assert "gpio-keys" in g.ok("cat /proc/bus/input/devices")
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sock)
+        f = s.makefile("rw")
+        assert "QMP" in f.readline()
+        f.write('{"execute":"qmp_capabilities"}\n')
+        f.flush()
+        assert f.readline().strip() == '{"return": {}}'
+        f.write('{"execute":"system_powerdown"}\n')
+        f.flush()
+        lines = [f.readline(), f.readline()]
+        assert any('"event": "POWERDOWN"' in ln for ln in lines) and any('"return": {}' in ln for ln in lines)
+        assert g.p.wait(60) == 0
+        s.close()
