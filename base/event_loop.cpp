@@ -136,6 +136,7 @@ void EventLoop::run() {
     running_ = true;
     epoll_event evs[32];
     while (running_) {
+        for (auto& fn : prepare_) fn();
         bql_.unlock();
         int n = epoll_wait(epfd_, evs, 32, -1);
         bql_.lock();

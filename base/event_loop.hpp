@@ -35,6 +35,10 @@ public:
     // at or after `deadline_ns`. Call with the BQL held (device code and
     // loop handlers do); fn may add and cancel timers. Cancelling an id
     // that has fired or was cancelled is harmless.
+    // Called on the loop thread, with the BQL, before each wait (a
+    // backend with its own poll set, such as slirp, refreshes its fds).
+    void add_prepare_hook(std::function<void()> fn) { prepare_.push_back(std::move(fn)); }
+
     using TimerId = uint64_t;
     TimerId add_timer(uint64_t deadline_ns, std::function<void()> fn);
     void cancel_timer(TimerId id);
@@ -60,6 +64,7 @@ private:
     std::map<std::pair<uint64_t, TimerId>, std::function<void()>> timers_;
     std::map<TimerId, uint64_t> timer_deadline_;
     TimerId next_timer_ = 1;
+    std::vector<std::function<void()>> prepare_;
     bool running_ = false;
     std::map<int, std::shared_ptr<Handler>> handlers_;
     std::mutex bql_;

@@ -327,7 +327,7 @@ Status Parser::opt_device(const std::string& arg) {
     // The virtio devices on the virt board's virtio-mmio transports; the
     // board checks their properties. Other known QEMU models get a precise
     // refusal.
-    if (driver == "virtio-blk-device" || driver == "virtio-rng-device") {
+    if (driver == "virtio-blk-device" || driver == "virtio-rng-device" || driver == "virtio-net-device") {
         DeviceConfig dc;
         dc.driver = driver;
         dc.id = r.str("id").value_or("");
@@ -349,10 +349,15 @@ Status Parser::opt_netdev(const std::string& arg) {
     std::string type = r.str("type").value_or("");
     if (d->help || type == "help") {
         out.exit_now = true;
-        out.output = "Available netdev backend types:\n";
+        out.output = "Available netdev backend types:\nuser\n";
         return ok_status();
     }
-    static const char* known[] = {"user", "tap", "bridge", "socket", "stream", "dgram", "vde",
+    if (type == "user") {  // net/slirp.cpp checks the rest
+        c.netdevs.push_back(d->dict);
+        c.netdev_origins.push_back(arg);
+        return ok_status();
+    }
+    static const char* known[] = {"tap", "bridge", "socket", "stream", "dgram", "vde",
                                   "l2tpv3", "vhost-user", "vhost-vdpa", "hubport"};
     for (const char* k : known)
         if (type == k) return make_error("network backend '" + type + "' is not supported");

@@ -117,7 +117,8 @@ struct MachineConfig {
         bool is_drive;  // -drive (else -blockdev)
     };
     std::vector<BlockOpt> block_opts;
-    std::vector<Json> netdevs;
+    std::vector<Json> netdevs;               // -netdev (type=user), with
+    std::vector<std::string> netdev_origins; // their option texts
     // -global virtio-mmio.force-legacy=on|off (QEMU's default: on, the
     // legacy "version 1" register layout).
     bool virtio_mmio_force_legacy = true;

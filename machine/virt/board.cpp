@@ -5,6 +5,7 @@
 
 #include "hw/char/chardev.hpp"
 #include "hw/virtio/virtio_blk.hpp"
+#include "hw/virtio/virtio_net.hpp"
 #include "machine/ram.hpp"
 #include "machine/virt/memmap.hpp"
 
@@ -85,7 +86,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     b->gpio_ = std::make_unique<Pl061>(IrqLine([self](bool level) { self->gic_->set_spi(32 + kSpiGpio, level); }));
     b->as_.add_mmio(base(Region::Gpio), size(Region::Gpio), b->gpio_.get(), "pl061");
     b->loop_ = &loop;
-    ARMVM_TRY(b->create_virtio_devices(cfg));
+    ARMVM_TRY(b->create_virtio_devices(cfg, loop));
 
     b->power_ = std::make_unique<std::atomic<int>[]>(n);
     b->cluster_.set_ram(ram.size());
@@ -140,10 +141,14 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
 // The virtio devices of -device and of -drive if=virtio, plugged into the
 // transports from the highest address down (as QEMU's virt board: the
 // first device is at 0x0a003e00).
-Status Board::create_virtio_devices(const MachineConfig& cfg) {
+Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
     auto layer = BlockLayer::create(cfg);
     if (!layer) return layer.error();
     block_ = std::move(layer.value());
+    auto nets = create_netdevs(cfg.netdevs, cfg.netdev_origins, loop);
+    if (!nets) return nets.error();
+    netdevs_ = std::move(nets.value());
+    unsigned nics = 0;
     unsigned next = kMmioSlots;
     auto plug = [&](std::unique_ptr<VirtioDevice> dev, const std::string& origin) -> Status {
         if (next == 0) return make_error("-device " + origin + ": no free virtio-mmio transport (there are 32)");
@@ -157,6 +162,36 @@ Status Board::create_virtio_devices(const MachineConfig& cfg) {
             for (auto it = d.props.begin(); it != d.props.end(); ++it)
                 if (it.key() != "bus") return err("Property '" + d.driver + "." + it.key() + "' not found");
             ARMVM_TRY(plug(std::make_unique<VirtioRng>(), d.origin));
+            continue;
+        }
+        if (d.driver == "virtio-net-device") {
+            std::string netdev, mac_s;
+            for (auto it = d.props.begin(); it != d.props.end(); ++it) {
+                const std::string& k = it.key();
+                std::string v = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+                if (k == "netdev") netdev = v;
+                else if (k == "mac") mac_s = v;
+                else if (k != "bus") return err("Property '" + d.driver + "." + k + "' not found");
+            }
+            NetBackend* nb = nullptr;
+            for (auto& n : netdevs_)
+                if (n->id() == netdev) nb = n.get();
+            if (netdev.empty()) return err("netdev property not set");  // (QEMU makes a NIC with no backend)
+            if (!nb) return err("Property '" + d.driver + ".netdev' can't find value '" + netdev + "'");
+            if (nb->attached) return err("Property '" + d.driver + ".netdev' can't take value '" + netdev + "', it's in use");
+            // QEMU's default MACs: 52:54:00:12:34:56, then :57, ...
+            std::array<uint8_t, 6> mac = {0x52, 0x54, 0x00, 0x12, 0x34, static_cast<uint8_t>(0x56 + nics)};
+            if (!mac_s.empty()) {
+                unsigned m[6];
+                char tail;
+                if (std::sscanf(mac_s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+                                &tail) != 6)
+                    return err("Property '" + d.driver + ".mac' doesn't take value '" + mac_s + "'");
+                for (int i = 0; i < 6; ++i) mac[static_cast<size_t>(i)] = static_cast<uint8_t>(m[i]);
+            }
+            ++nics;
+            nb->attached = true;
+            ARMVM_TRY(plug(std::make_unique<VirtioNet>(*nb, mac), d.origin));
             continue;
         }
         // virtio-blk-device: drive (required), serial; QEMU's tuning

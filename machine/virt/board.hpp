@@ -16,6 +16,7 @@
 #include "hw/gpio/pl061.hpp"
 #include "hw/rtc/pl031.hpp"
 #include "hw/virtio/virtio_mmio.hpp"
+#include "net/slirp.hpp"
 #include "hw/core/address_space.hpp"
 #include "hw/intc/gic.hpp"
 #include "machine/boot/loader.hpp"
@@ -62,7 +63,7 @@ public:
 private:
     Board(std::mutex& bql) : as_(bql) {}
     bool psci_call(Cpu& cpu, unsigned index);
-    Status create_virtio_devices(const MachineConfig& cfg);
+    Status create_virtio_devices(const MachineConfig& cfg, EventLoop& loop);
 
     const MachineConfig* cfg_ = nullptr;
     AddressSpace as_;
@@ -72,6 +73,7 @@ private:
     EventLoop* loop_ = nullptr;
     EventLoop::TimerId button_timer_ = 0;
     std::unique_ptr<BlockLayer> block_;
+    std::vector<std::unique_ptr<NetBackend>> netdevs_;
     std::vector<std::unique_ptr<VirtioMmio>> virtio_;  // the 32 transports, slot order
     std::unique_ptr<Gic> gic_;
     std::mutex* bql_ = nullptr;

@@ -255,3 +255,35 @@ def test_qmp_system_powerdown_shuts_the_guest_down():
         assert any('"event": "POWERDOWN"' in ln for ln in lines) and any('"return": {}' in ln for ln in lines)
         assert g.p.wait(60) == 0
         s.close()
+
+
+def test_linux_networks_through_slirp_both_ways(tmp_path):
+    """-netdev user + virtio-net-device: the guest fetches a file from a
+    host port (10.0.2.2 is the host), and a host port forwarded with
+    hostfwd reaches a server in the guest."""
+    import functools
+    import http.server
+    import threading
+    import urllib.request
+    (tmp_path / "hello.txt").write_text("hello from the host\n")
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    port = srv.server_address[1]
+    import socket
+    with socket.socket() as s:  # a free host port for the forwarding
+        s.bind(("127.0.0.1", 0))
+        fwd = s.getsockname()[1]
+    try:
+        with Guest(armvm_path(), machine_args(3, "cortex-a57", 2) + [
+                "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{fwd}-:8080",
+                "-device", "virtio-net-device,netdev=n0"]) as g:
+            assert g.ok("cat /sys/class/net/eth0/address") == "52:54:00:12:34:56"
+            g.ok("ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0; ip route add default via 10.0.2.2")
+            assert g.ok(f"wget -q -O - http://10.0.2.2:{port}/hello.txt") == "hello from the host"
+            g.ok("mkdir -p /www; echo served by the guest > /www/index.html; httpd -p 8080 -h /www")
+            body = urllib.request.urlopen(f"http://127.0.0.1:{fwd}/index.html", timeout=30).read()
+            assert body == b"served by the guest\n"
+            assert g.poweroff() == 0
+    finally:
+        srv.shutdown()

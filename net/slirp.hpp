@@ -1,0 +1,76 @@
+// -netdev user: QEMU's user-mode network stack, libslirp, on the main loop.
+// The guest's frames go in with send(); frames for the guest come out
+// through the receiver set by the NIC. Slirp's sockets are registered with
+// the loop's epoll before each wait (its poll set changes as connections
+// come and go) and its timers are loop timers. Everything runs under the
+// BQL.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/event_loop.hpp"
+#include "base/json.hpp"
+#include "base/result.hpp"
+
+struct Slirp;
+
+namespace armvm {
+
+class NetBackend {
+public:
+    virtual ~NetBackend() = default;
+    const std::string& id() const { return id_; }
+    // A frame from the guest (Ethernet, without the virtio header).
+    virtual void send(const uint8_t* frame, size_t len) = 0;
+    // Where frames for the guest go; false from it: the guest cannot take
+    // the frame now (the backend may drop it).
+    std::function<bool(const uint8_t*, size_t)> receiver;
+    bool attached = false;
+
+protected:
+    std::string id_;
+};
+
+class SlirpNet : public NetBackend {
+public:
+    // `opts`: the -netdev dict (type=user, id, hostfwd, net, ...); `origin`
+    // the option text for messages.
+    static Result<std::unique_ptr<SlirpNet>> create(const Json& opts, const std::string& origin, EventLoop& loop);
+    ~SlirpNet() override;
+    void send(const uint8_t* frame, size_t len) override;
+
+private:
+    explicit SlirpNet(EventLoop& loop) : loop_(loop) {}
+    void prepare();  // the prepare hook: refresh the fds slirp wants polled
+    void dispatch();  // some fd is ready: let slirp poll them all
+
+    struct Poll {
+        int fd;
+        short events;
+        short revents;
+    };
+    EventLoop& loop_;
+    Slirp* slirp_ = nullptr;
+    std::vector<Poll> polls_;
+    std::map<int, uint32_t> registered_;  // fd -> epoll events
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // (the loop's hook outlives this)
+    struct Timer {
+        SlirpNet* net;
+        int id;  // SlirpTimerId
+        void* cb_opaque;
+        EventLoop::TimerId loop_timer = 0;
+    };
+    std::vector<std::unique_ptr<Timer>> timers_;
+    friend struct SlirpCallbacks;
+};
+
+// The -netdev backends of a machine.
+Result<std::vector<std::unique_ptr<NetBackend>>> create_netdevs(const std::vector<Json>& netdevs,
+                                                                const std::vector<std::string>& origins,
+                                                                EventLoop& loop);
+
+}  // namespace armvm
