@@ -115,10 +115,20 @@ Result<std::vector<uint8_t>> gunzip(const std::vector<uint8_t>& in, size_t max) 
 }
 
 std::vector<uint8_t> read_file(const std::string& path, bool& ok) {
-    std::ifstream in(path, std::ios::binary);
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
     ok = static_cast<bool>(in);
     if (!ok) return {};
-    return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::streamoff n = in.tellg();
+    if (n < 0) {  // (not seekable: read it as a stream)
+        in.clear();
+        in.seekg(0);
+        return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    }
+    std::vector<uint8_t> data(static_cast<size_t>(n));
+    in.seekg(0);
+    in.read(reinterpret_cast<char*>(data.data()), n);
+    ok = static_cast<bool>(in) || n == 0;
+    return data;
 }
 
 }  // namespace
