@@ -131,7 +131,9 @@ void register_misc_commands(CommandTable& t) {
                                       "vde", "bridge", "hubport", "netmap", "vhost-user", "vhost-vdpa"});
     s.object("Netdev", {{"id", "str"}, {"type", "NetClientDriver"}}, true);
     t.add("netdev_add", "Netdev", "", [](QmpContext&, const Json& a) -> Result<Json> {
-        return make_error("network backend '" + a["type"].get<std::string>() + "' is not supported");
+        std::string type = a["type"].get<std::string>();
+        if (type == "user") return make_error("netdev_add at run time is not supported (use -netdev user)");
+        return make_error("network backend '" + type + "' is not supported");
     });
 }
 

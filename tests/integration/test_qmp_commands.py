@@ -164,4 +164,4 @@ def test_hotplug_commands_refuse_honestly(q):
     r = q.cmd("object-add", {"qom-type": "secret", "id": "s0", "data": "x"})
     assert r["error"]["class"] == "GenericError"
     r = q.cmd("netdev_add", {"type": "user", "id": "n0"})
-    assert r["error"]["desc"] == "network backend 'user' is not supported"
+    assert r["error"]["desc"] == "netdev_add at run time is not supported (use -netdev user)"
