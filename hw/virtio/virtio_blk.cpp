@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <cstring>
+#include <algorithm>
 #include <vector>
 
 namespace armvm {
@@ -69,19 +70,32 @@ uint8_t VirtioBlk::handle(const VirtqElement& e, uint32_t& written) {
     size_t in_data = e.in_bytes() - 1;  // (the last writable byte is the status)
     uint64_t off = h.sector * kSector;
     switch (h.type) {
-    case kIn: {
-        if (h.sector > disk_.size() / kSector) return kIoErr;
-        std::vector<uint8_t> buf(in_data);
-        if (!disk_.read(off, buf.data(), buf.size())) return kIoErr;
-        written = static_cast<uint32_t>(e.write_in(0, buf.data(), buf.size()));
+    case kIn: {  // straight into the driver's buffers (no bounce buffer a guest could make huge)
+        if (h.sector > disk_.size() / kSector || in_data > disk_.size() - off) return kIoErr;
+        size_t left = in_data;
+        for (auto& p : e.in) {
+            size_t n = std::min<size_t>(p.len, left);
+            if (n && !disk_.read(off, p.p, n)) return kIoErr;
+            off += n;
+            left -= n;
+            written += static_cast<uint32_t>(n);
+            if (!left) break;
+        }
         return kOk;
     }
     case kOut: {
-        size_t n = e.out_bytes() - sizeof h;
-        std::vector<uint8_t> buf(n);
-        e.read_out(sizeof h, buf.data(), n);
+        size_t skip = sizeof h;  // the header comes first in the readable pieces
         if (h.sector > disk_.size() / kSector) return kIoErr;
-        if (!disk_.write(off, buf.data(), n)) return kIoErr;
+        for (auto& p : e.out) {
+            if (skip >= p.len) {
+                skip -= p.len;
+                continue;
+            }
+            size_t n = p.len - skip;
+            if (!disk_.write(off, p.p + skip, n)) return kIoErr;
+            off += n;
+            skip = 0;
+        }
         if (!writeback_ && !disk_.flush()) return kIoErr;  // writethrough when the driver asks for it
         return kOk;
     }

@@ -70,7 +70,7 @@ void VirtioNet::queue_notify(unsigned q) {
     std::vector<uint8_t> frame;
     while (transport->pop(kTx, e)) {
         size_t total = e.out_bytes();
-        if (total > hs) {
+        if (total > hs && total - hs <= 65535 + 14) {  // (larger is no Ethernet frame: dropped)
             frame.resize(total - hs);
             e.read_out(hs, frame.data(), frame.size());
             backend_.send(frame.data(), frame.size());
