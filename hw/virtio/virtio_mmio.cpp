@@ -164,24 +164,27 @@ void VirtioMmio::notify_config() {
     update_irq();
 }
 
-void VirtioMmio::device_reset() {
+// What every reset clears: the device, its queues, the negotiation.
+void VirtioMmio::clear_state() {
     if (dev_) dev_->reset();
     for (auto& q : queues_) q.reset();
     legacy_pfn_.fill(0);
     legacy_align_.fill(0);
     status_ = int_status_ = queue_sel_ = host_sel_ = guest_sel_ = 0;
     driver_features_ = 0;
+}
+
+// The driver's reset (Status = 0); the legacy guest page size stays (a
+// driver sets it once).
+void VirtioMmio::device_reset() {
+    clear_state();
     update_irq();
 }
 
+// A machine reset: the page size too; the line drops in the hold phase.
 void VirtioMmio::reset_enter() {
-    if (dev_) dev_->reset();
-    for (auto& q : queues_) q.reset();
-    legacy_pfn_.fill(0);
-    legacy_align_.fill(0);
-    status_ = int_status_ = queue_sel_ = host_sel_ = guest_sel_ = 0;
+    clear_state();
     guest_page_size_ = 0;
-    driver_features_ = 0;
 }
 
 void VirtioMmio::reset_hold() { irq_.set(false); }

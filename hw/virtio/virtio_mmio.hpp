@@ -32,6 +32,7 @@ public:
 private:
     static constexpr unsigned kMaxQueues = 8;
     uint64_t offered() const;
+    void clear_state();
     void device_reset();
     void update_legacy_addresses(VirtQueue& q);
     void update_irq() { irq_.set(int_status_ != 0); }

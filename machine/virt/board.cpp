@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <map>
 
 #include "hw/char/chardev.hpp"
 #include "hw/virtio/virtio_blk.hpp"
@@ -158,21 +159,25 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
     for (const auto& d : cfg.devices) {
         std::string where = "-device " + d.origin;
         auto err = [&](const std::string& m) { return make_error(where + ": " + m); };
+        // The device's properties as strings; one it does not have is an error.
+        std::map<std::string, std::string> props;
+        auto read_props = [&](std::initializer_list<const char*> known) -> Status {
+            for (auto it = d.props.begin(); it != d.props.end(); ++it) {
+                bool ok = it.key() == "bus";  // (accepted: the transport is picked in order)
+                for (const char* k : known) ok = ok || it.key() == k;
+                if (!ok) return err("Property '" + d.driver + "." + it.key() + "' not found");
+                props[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+            }
+            return ok_status();
+        };
         if (d.driver == "virtio-rng-device") {
-            for (auto it = d.props.begin(); it != d.props.end(); ++it)
-                if (it.key() != "bus") return err("Property '" + d.driver + "." + it.key() + "' not found");
+            ARMVM_TRY(read_props({}));
             ARMVM_TRY(plug(std::make_unique<VirtioRng>(), d.origin));
             continue;
         }
         if (d.driver == "virtio-net-device") {
-            std::string netdev, mac_s;
-            for (auto it = d.props.begin(); it != d.props.end(); ++it) {
-                const std::string& k = it.key();
-                std::string v = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
-                if (k == "netdev") netdev = v;
-                else if (k == "mac") mac_s = v;
-                else if (k != "bus") return err("Property '" + d.driver + "." + k + "' not found");
-            }
+            ARMVM_TRY(read_props({"netdev", "mac"}));
+            std::string netdev = props["netdev"], mac_s = props["mac"];
             NetBackend* nb = nullptr;
             for (auto& n : netdevs_)
                 if (n->id() == netdev) nb = n.get();
@@ -196,17 +201,9 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
         }
         // virtio-blk-device: drive (required), serial; QEMU's tuning
         // properties are accepted and have no effect here.
-        std::string drive, serial;
-        for (auto it = d.props.begin(); it != d.props.end(); ++it) {
-            const std::string& k = it.key();
-            std::string v = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
-            if (k == "drive") drive = v;
-            else if (k == "serial") serial = v;
-            else if (k != "bus" && k != "write-cache" && k != "discard" && k != "write-zeroes" &&
-                     k != "num-queues" && k != "queue-size" && k != "logical_block_size" &&
-                     k != "physical_block_size" && k != "bootindex" && k != "discard_granularity")
-                return err("Property '" + d.driver + "." + k + "' not found");
-        }
+        ARMVM_TRY(read_props({"drive", "serial", "write-cache", "discard", "write-zeroes", "num-queues", "queue-size",
+                              "logical_block_size", "physical_block_size", "bootindex", "discard_granularity"}));
+        std::string drive = props["drive"], serial = props["serial"];
         if (drive.empty()) return err("drive property not set");
         BlockDev* disk = block_->find(drive);
         if (!disk) return err("Property '" + d.driver + ".drive' can't find value '" + drive + "'");
