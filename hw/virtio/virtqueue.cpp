@@ -90,7 +90,10 @@ bool VirtQueue::usable(AddressSpace& as) const {
 }
 
 bool VirtQueue::pop(AddressSpace& as, VirtqElement& e, bool indirect_ok) {
-    if (!usable(as)) return false;
+    if (!usable(as)) {
+        if (ready && num && !broken_) broken_ = true;  // set up, but the rings are not in RAM
+        return false;
+    }
     uint8_t* av = as.ram_ptr(avail, 4 + 2ull * num);
     uint16_t idx = __atomic_load_n(reinterpret_cast<uint16_t*>(av + 2), __ATOMIC_ACQUIRE);
     if (idx == last_avail_) return false;

@@ -340,3 +340,23 @@ def test_serial_output_survives_the_end_of_stdin(progs):
     out = p.stdout.read()
     assert p.wait(timeout=30) == 0, p.stderr.read()
     assert out.endswith("done\n")
+
+
+def test_a_hostile_virtio_driver_cannot_crash_armvm(tmp_path, progs):
+    """Rings outside RAM, a looping chain, an index jump, a buffer outside
+    RAM: each marks the device DEVICE_NEEDS_RESET with a config interrupt,
+    armvm keeps running, and after a reset the device works again."""
+    disk = tmp_path / "d.img"
+    disk.write_bytes(b"\0" * (1 << 20))
+    r = run(armvm_path(), progs("virtio_bad"), ["-cpu", "cortex-a57", "-drive",
+                                                f"file={disk},if=none,id=d0,format=raw",
+                                                "-device", "virtio-blk-device,drive=d0"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (
+        "virtio-mmio magic 0x0000000074726976 version 1 device 2\n"
+        "rings outside RAM: needs reset, config interrupt\n"
+        "descriptor loop: needs reset, config interrupt\n"
+        "available index jump: needs reset, config interrupt\n"
+        "buffer outside RAM: needs reset, config interrupt\n"
+        "after a reset, a good read: status 0 used idx 1 used len 513\n"
+        "good request: status ok\n")
