@@ -29,7 +29,7 @@ uint64_t Pl031::read(uint64_t off, unsigned) {
     switch (off) {
     case RTCDR: return count();
     case RTCMR: return mr_;
-    case RTCLR: return count();  // (reads back the counter, as the PL031 and QEMU do)
+    case RTCLR: return lr_;      // the last value loaded (the TRM; QEMU 7.2 reads 0: it never records it)
     case RTCCR: return 1;        // always started
     case RTCIMSC: return imsc_;
     case RTCRIS: return ris_;
@@ -42,6 +42,7 @@ void Pl031::write(uint64_t off, unsigned, uint64_t value) {
     uint32_t v = static_cast<uint32_t>(value);
     switch (off) {
     case RTCLR:
+        lr_ = v;
         offset_ = static_cast<int64_t>(v) - static_cast<int64_t>(utc_ns() / 1000000000ull);
         arm_match();
         break;
@@ -86,7 +87,7 @@ void Pl031::arm_match() {
 void Pl031::reset_enter() {
     loop_.cancel_timer(match_timer_);
     match_timer_ = 0;
-    mr_ = imsc_ = ris_ = 0;
+    mr_ = lr_ = imsc_ = ris_ = 0;
 }
 
 void Pl031::reset_hold() { irq_.set(false); }

@@ -31,7 +31,7 @@ private:
     EventLoop& loop_;
     IrqLine irq_;
     int64_t offset_;  // guest seconds - host UTC seconds
-    uint32_t mr_ = 0, imsc_ = 0, ris_ = 0;
+    uint32_t mr_ = 0, lr_ = 0, imsc_ = 0, ris_ = 0;
     EventLoop::TimerId match_timer_ = 0;
 };
 

@@ -26,6 +26,7 @@ def machine_args(gic, cpu, smp, pmu=None):
 
 def kernel_warnings(guest):
     """The kernel log's messages of level warning and above, without times."""
+    assert guest.ok("dmesg -r | head -1").startswith("<")  # (the raw log format the filter relies on)
     out = guest.ok("dmesg -r | grep '^<[0-4]>' ; true")
     return {re.sub(r"^<\d>\[ *[0-9.]+\] ", "", ln) for ln in out.splitlines() if ln.strip()}
 
