@@ -11,6 +11,7 @@
 #include "accel/accelerator.hpp"
 #include "cli/help.hpp"
 #include "cli/keyval.hpp"
+#include "base/report.hpp"
 #include "machine/objects.hpp"
 
 namespace po = boost::program_options;
@@ -56,6 +57,7 @@ const std::vector<OptionInfo>& option_table() {
         {"initrd", true, "the initial ram disk"},
         {"append", true, "the kernel command line"},
         {"dtb", true, "a device tree blob to give the guest"},
+        {"fw_cfg", true, "-fw_cfg [name=]NAME,file=FILE or -fw_cfg [name=]NAME,string=STR"},
         {"bios", true, "the firmware image"},
         {"drive", true, "-drive file=FILE,if=none,id=ID,format=raw,..."},
         {"blockdev", true, "-blockdev JSON or key=value"},
@@ -327,7 +329,8 @@ Status Parser::opt_device(const std::string& arg) {
     // The virtio devices on the virt board's virtio-mmio transports; the
     // board checks their properties. Other known QEMU models get a precise
     // refusal.
-    if (driver == "virtio-blk-device" || driver == "virtio-rng-device" || driver == "virtio-net-device") {
+    if (driver == "virtio-blk-device" || driver == "virtio-rng-device" || driver == "virtio-net-device" ||
+        driver == "virtio-serial-device" || driver == "virtconsole" || driver == "virtserialport") {
         DeviceConfig dc;
         dc.driver = driver;
         dc.id = r.str("id").value_or("");
@@ -478,6 +481,32 @@ Status Parser::opt_misc_keyval(const std::string& name, const std::string& arg) 
             if (type == k) return make_error("display '" + type + "' is not supported; use -display none");
         return make_error("Parameter 'type' does not accept value '" + type + "'");
     }
+    if (name == "fw_cfg") {
+        // A named fw_cfg file from a host file or a string (QEMU's rules:
+        // a name and exactly one source; "opt/" names are the users').
+        auto d = parse_keyval(arg, {"name", true});
+        if (!d) return d.error();
+        OptReader r(d->dict);
+        MachineConfig::FwCfgFile f;
+        f.name = r.str("name").value_or("");
+        auto file = r.str("file"), str = r.str("string"), gen = r.str("gen_id");
+        int sources = (file && !file->empty()) + (str && !str->empty()) + (gen && !gen->empty());
+        ARMVM_TRY(r.finish());
+        if (f.name.empty() || sources != 1)
+            return make_error("name, plus exactly one of file, string and gen_id, are needed");
+        if (f.name.size() > 55) return make_error("name too long (max. 55 char)");
+        if (gen && !gen->empty()) return make_error("gen_id is not supported (no vmgenid device)");
+        if (f.name.compare(0, 4, "opt/") != 0)
+            report_info("-fw_cfg " + arg + ": warning: externally provided fw_cfg item names should be prefixed "
+                        "with \"opt/\"");
+        for (const auto& other : c.fw_cfg_files)
+            if (other.name == f.name) return make_error("duplicate fw_cfg file name: " + f.name);
+        f.file = file;
+        f.string = str;
+        f.origin = arg;
+        c.fw_cfg_files.push_back(std::move(f));
+        return ok_status();
+    }
     if (name == "audiodev") {
         auto d = parse_keyval(arg, {"driver", true});
         if (!d) return d.error();
@@ -597,7 +626,7 @@ Status Parser::handle(const std::string& name, const std::string& arg) {
     if (name == "device") return opt_device(arg);
     if (name == "netdev") return opt_netdev(arg);
     if (name == "rtc" || name == "boot" || name == "msg" || name == "overcommit" || name == "sandbox" ||
-        name == "add-fd" || name == "global" || name == "display" || name == "audiodev")
+        name == "add-fd" || name == "global" || name == "display" || name == "audiodev" || name == "fw_cfg")
         return opt_misc_keyval(name, arg);
     return opt_simple(name, arg);
 }

@@ -94,6 +94,13 @@ struct MachineConfig {
     std::string name;               // -name guest=
     bool debug_threads = false;
     std::optional<std::string> uuid;
+    // -fw_cfg: named files for the guest's fw_cfg device.
+    struct FwCfgFile {
+        std::string name;
+        std::optional<std::string> file, string;
+        std::string origin;
+    };
+    std::vector<FwCfgFile> fw_cfg_files;
 
     bool start_paused = false;      // -S
     bool daemonize = false;

@@ -149,6 +149,7 @@ Status Machine::build_virt() {
     virt::Board::Hooks hooks;
     hooks.system_off = [this] { loop_.post([this] { guest_shutdown("guest-shutdown"); }); };
     hooks.system_reset = [this] { loop_.post([this] { guest_reset(); }); };
+    hooks.find_chardev = [this](const std::string& id) { return find_chardev(id); };
     auto board =
         virt::Board::create(cfg_, *gic, *ram_, loop_, serial, std::move(fdt.value()), std::move(hooks));
     if (!board) return board.error();

@@ -37,6 +37,11 @@ public:
     // query-chardev's "filename": "unix:/path,server=on", "pty:/dev/pts/3"...
     virtual std::string filename() const = 0;
     bool frontend_attached() const { return attached_; }
+    // The frontend goes away: no more callbacks.
+    void detach() {
+        fe_ = {};
+        attached_ = false;
+    }
 
 protected:
     Chardev(ChardevConfig cfg, EventLoop& loop) : cfg_(std::move(cfg)), loop_(loop) {}

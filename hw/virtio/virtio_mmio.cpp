@@ -1,5 +1,7 @@
 #include "hw/virtio/virtio_mmio.hpp"
 
+#include <algorithm>
+
 namespace armvm {
 
 namespace {
@@ -27,6 +29,9 @@ VirtioMmio::VirtioMmio(AddressSpace& as, IrqLine irq, bool legacy) : as_(as), ir
 void VirtioMmio::plug(std::unique_ptr<VirtioDevice> dev) {
     dev_ = std::move(dev);
     dev_->transport = this;
+    queues_.assign(dev_->num_queues(), VirtQueue{});
+    legacy_pfn_.assign(dev_->num_queues(), 0);
+    legacy_align_.assign(dev_->num_queues(), 0);
 }
 
 uint64_t VirtioMmio::offered() const {
@@ -153,7 +158,7 @@ void VirtioMmio::update_legacy_addresses(VirtQueue& q) {
 }
 
 void VirtioMmio::notify_used(unsigned q) {
-    if (q < kMaxQueues && queues_[q].interrupt_suppressed(as_)) return;
+    if (q < queues_.size() && queues_[q].interrupt_suppressed(as_)) return;
     int_status_ |= 1;
     update_irq();
 }
@@ -168,8 +173,8 @@ void VirtioMmio::notify_config() {
 void VirtioMmio::clear_state() {
     if (dev_) dev_->reset();
     for (auto& q : queues_) q.reset();
-    legacy_pfn_.fill(0);
-    legacy_align_.fill(0);
+    std::fill(legacy_pfn_.begin(), legacy_pfn_.end(), 0);
+    std::fill(legacy_align_.begin(), legacy_align_.end(), 0);
     status_ = int_status_ = queue_sel_ = host_sel_ = guest_sel_ = 0;
     driver_features_ = 0;
 }

@@ -4,8 +4,8 @@
 // QEMU's default (virtio-mmio.force-legacy=on); version 2 with
 // force-legacy=off. A slot without a device answers DeviceID 0.
 #pragma once
-#include <array>
 #include <memory>
+#include <vector>
 
 #include "hw/core/mmio.hpp"
 #include "hw/virtio/virtio.hpp"
@@ -30,7 +30,6 @@ public:
     void notify_config() override;
 
 private:
-    static constexpr unsigned kMaxQueues = 8;
     uint64_t offered() const;
     void clear_state();
     void device_reset();
@@ -42,8 +41,9 @@ private:
     IrqLine irq_;
     bool legacy_;
     std::unique_ptr<VirtioDevice> dev_;
-    std::array<VirtQueue, kMaxQueues> queues_;
-    std::array<uint32_t, kMaxQueues> legacy_pfn_{}, legacy_align_{};
+    // One entry per queue of the plugged device.
+    std::vector<VirtQueue> queues_;
+    std::vector<uint32_t> legacy_pfn_, legacy_align_;
     uint32_t status_ = 0, int_status_ = 0, queue_sel_ = 0, host_sel_ = 0, guest_sel_ = 0;
     uint32_t guest_page_size_ = 0, config_generation_ = 0;
     uint64_t driver_features_ = 0;

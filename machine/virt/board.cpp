@@ -1,12 +1,15 @@
 #include "machine/virt/board.hpp"
 
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
 #include <map>
 
 #include "hw/char/chardev.hpp"
+#include "hw/misc/fw_cfg.hpp"
 #include "hw/virtio/virtio_blk.hpp"
 #include "hw/virtio/virtio_net.hpp"
+#include "hw/virtio/virtio_serial.hpp"
 #include "machine/ram.hpp"
 #include "machine/virt/memmap.hpp"
 
@@ -87,6 +90,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     b->gpio_ = std::make_unique<Pl061>(IrqLine([self](bool level) { self->gic_->set_spi(32 + kSpiGpio, level); }));
     b->as_.add_mmio(base(Region::Gpio), size(Region::Gpio), b->gpio_.get(), "pl061");
     b->loop_ = &loop;
+    ARMVM_TRY(b->create_fw_cfg(cfg));
     ARMVM_TRY(b->create_virtio_devices(cfg, loop));
 
     b->power_ = std::make_unique<std::atomic<int>[]>(n);
@@ -126,6 +130,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     b->devices_.push_back({"pl011", b->uart_.get()});
     b->devices_.push_back({"pl031", b->rtc_.get()});
     b->devices_.push_back({"pl061", b->gpio_.get()});
+    b->devices_.push_back({"fw_cfg", b->fw_cfg_.get()});
     for (unsigned slot = 0; slot < kMmioSlots; ++slot) {
         char name[32];
         std::snprintf(name, sizeof name, "virtio-mmio@%llx",
@@ -137,6 +142,61 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     ARMVM_TRY(b->reset());  // the cold boot's one reset
     for (auto& v : b->vcpus_) v->start();
     return b;
+}
+
+// fw_cfg: QEMU's items for the virt board and the -fw_cfg files.
+Status Board::create_fw_cfg(const MachineConfig& cfg) {
+    fw_cfg_ = std::make_unique<FwCfg>(as_);
+    as_.add_mmio(base(Region::FwCfg), size(Region::FwCfg), fw_cfg_.get(), "fw_cfg");
+    fw_cfg_->add_item(FwCfg::kSignature, {'Q', 'E', 'M', 'U'});
+    fw_cfg_->add_u32(FwCfg::kId, 3);  // traditional interface and DMA
+    std::vector<uint8_t> uuid(16, 0);
+    if (cfg.uuid) {
+        std::string hex;
+        for (char ch : *cfg.uuid)
+            if (ch != '-') hex += ch;
+        for (size_t i = 0; i < 16 && 2 * i + 1 < hex.size(); ++i)
+            uuid[i] = static_cast<uint8_t>(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
+    }
+    fw_cfg_->add_item(FwCfg::kUuid, uuid);
+    fw_cfg_->add_u16(FwCfg::kNoGraphic, cfg.nographic ? 1 : 0);
+    fw_cfg_->add_u16(FwCfg::kBootMenu, 0);
+    fw_cfg_->add_u16(FwCfg::kNbCpus, static_cast<uint16_t>(cfg.smp.cpus));
+    fw_cfg_->add_u16(FwCfg::kMaxCpus, static_cast<uint16_t>(cfg.smp.maxcpus));
+    // QEMU's files for firmware: etc/boot-fail-wait (-boot reboot-timeout,
+    // -1: none), an empty boot order and BIOS geometry, an empty TPM log.
+    // (Its ACPI and SMBIOS tables, for UEFI, are not made: armvm boots
+    // kernels directly.)
+    fw_cfg_->add_file("etc/boot-fail-wait", {0xff, 0xff, 0xff, 0xff});
+    fw_cfg_->add_file("bootorder", {});
+    fw_cfg_->add_file("bios-geometry", {});
+    fw_cfg_->add_file("etc/tpm/log", {});
+    for (const auto& f : cfg.fw_cfg_files) {
+        std::vector<uint8_t> data;
+        if (f.string) {
+            data.assign(f.string->begin(), f.string->end());  // (no NUL, as QEMU)
+        } else {
+            FILE* fh = std::fopen(f.file->c_str(), "rb");
+            if (!fh)  // (glib's wording, as QEMU prints it)
+                return make_error("-fw_cfg " + f.origin + ": can't load " + *f.file + ": Failed to open file \u201c" +
+                                  *f.file + "\u201d: " + std::strerror(errno));
+            char buf[65536];
+            size_t n;
+            while ((n = std::fread(buf, 1, sizeof buf, fh)) > 0) {
+                if (data.size() + n > (1ull << 30)) {
+                    std::fclose(fh);
+                    return make_error("-fw_cfg " + f.origin + ": can't load " + *f.file + ": larger than 1 GiB");
+                }
+                data.insert(data.end(), buf, buf + n);
+            }
+            bool bad = std::ferror(fh);
+            std::fclose(fh);
+            if (bad) return make_error("-fw_cfg " + f.origin + ": can't load " + *f.file + ": read error");
+        }
+        if (fw_cfg_->has_file(f.name)) return make_error("-fw_cfg " + f.origin + ": duplicate fw_cfg file name: " + f.name);
+        fw_cfg_->add_file(f.name, std::move(data));
+    }
+    return ok_status();
 }
 
 // The virtio devices of -device and of -drive if=virtio, plugged into the
@@ -173,6 +233,83 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
         if (d.driver == "virtio-rng-device") {
             ARMVM_TRY(read_props({}));
             ARMVM_TRY(plug(std::make_unique<VirtioRng>(), d.origin));
+            continue;
+        }
+        if (d.driver == "virtio-serial-device") {
+            ARMVM_TRY(read_props({"max_ports", "emergency-write", "ioeventfd", "vectors"}));
+            unsigned max_ports = 31;
+            if (props.count("max_ports")) {
+                const std::string& v = props["max_ports"];
+                char* end = nullptr;
+                unsigned long n = std::strtoul(v.c_str(), &end, 0);
+                if (v.empty() || !end || *end || v[0] == '-') return err("Parameter 'max_ports' expects integer");
+                if (n == 0) return err("Maximum number of serial ports not specified");
+                if (n > 511) return err("maximum ports supported: 511");
+                max_ports = static_cast<unsigned>(n);
+            }
+            bool emerg = true;
+            if (props.count("emergency-write")) {
+                const std::string& v = props["emergency-write"];
+                if (v == "on" || v == "true") emerg = true;
+                else if (v == "off" || v == "false") emerg = false;
+                else return err("Parameter 'emergency-write' expects 'on' or 'off'");
+            }
+            auto dev = std::make_unique<VirtioSerial>(max_ports, emerg);
+            serial_buses_.push_back({d.id, dev.get()});
+            ARMVM_TRY(plug(std::move(dev), d.origin));
+            continue;
+        }
+        if (d.driver == "virtconsole" || d.driver == "virtserialport") {
+            ARMVM_TRY(read_props({"chardev", "name", "nr"}));
+            VirtioSerial* bus = nullptr;
+            if (d.props.contains("bus")) {
+                std::string want = props["bus"];
+                for (auto& [id, b] : serial_buses_)
+                    if (!id.empty() && want == id + ".0") bus = b;
+                if (!bus) return err("Bus '" + want + "' not found");
+            } else {
+                // The first virtio-serial bus, as QEMU picks.
+                if (serial_buses_.empty())
+                    return err("No 'virtio-serial-bus' bus found for device '" + d.driver + "'");
+                bus = serial_buses_.front().second;
+            }
+            VirtioSerial::PortConfig pc{0, d.driver == "virtconsole", props["name"], nullptr};
+            if (props.count("chardev")) {
+                const std::string& c = props["chardev"];
+                pc.chr = hooks_.find_chardev ? hooks_.find_chardev(c) : nullptr;
+                if (!pc.chr) return err("Property '" + d.driver + ".chardev' can't find value '" + c + "'");
+                if (pc.chr->frontend_attached())
+                    return err("Property '" + d.driver + ".chardev' can't take value '" + c + "': Device '" + c +
+                               "' is in use");
+            }
+            if (!pc.name.empty())
+                for (auto& [id, b] : serial_buses_)
+                    if (b->port_name_used(pc.name))
+                        return err("virtio-serial-bus: A port already exists by name " + pc.name);
+            if (props.count("nr")) {
+                char* end = nullptr;
+                unsigned long v = std::strtoul(props["nr"].c_str(), &end, 0);
+                if (!end || *end || props["nr"].empty())
+                    return err("Property '" + d.driver + ".nr' doesn't take value '" + props["nr"] + "'");
+                if (v >= bus->max_ports())
+                    return err("virtio-serial-bus: Out-of-range port id specified, max. allowed: " +
+                               std::to_string(bus->max_ports() - 1));
+                if (v == 0 && !pc.console)
+                    return err("Port number 0 on virtio-serial devices reserved for virtconsole devices for "
+                               "backward compatibility.");
+                if (bus->port_used(static_cast<unsigned>(v)))
+                    return err("virtio-serial-bus: A port already exists at id " + std::to_string(v));
+                pc.nr = static_cast<unsigned>(v);
+            } else if (pc.console && !bus->port_used(0)) {
+                pc.nr = 0;  // the first console is port 0 (hvc0)
+            } else {
+                pc.nr = 1;  // port 0 stays for a console (QEMU's backward compatibility)
+                while (pc.nr < bus->max_ports() && bus->port_used(pc.nr)) ++pc.nr;
+                if (pc.nr >= bus->max_ports())
+                    return err("virtio-serial-bus: Out-of-range port id specified, max. allowed: " +
+                               std::to_string(bus->max_ports() - 1));
+            }
+            bus->add_port(pc);
             continue;
         }
         if (d.driver == "virtio-net-device") {

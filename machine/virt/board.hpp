@@ -14,8 +14,10 @@
 #include "hw/char/pl011.hpp"
 #include "block/block.hpp"
 #include "hw/gpio/pl061.hpp"
+#include "hw/misc/fw_cfg.hpp"
 #include "hw/rtc/pl031.hpp"
 #include "hw/virtio/virtio_mmio.hpp"
+#include "hw/virtio/virtio_serial.hpp"
 #include "net/slirp.hpp"
 #include "hw/core/address_space.hpp"
 #include "hw/intc/gic.hpp"
@@ -35,6 +37,8 @@ public:
     struct Hooks {
         std::function<void()> system_off;
         std::function<void()> system_reset;
+        // The chardev of a -chardev id (null: none); called while building.
+        std::function<Chardev*(const std::string&)> find_chardev;
     };
 
     // gic_version: 2 or 3 (which GIC the board gets).
@@ -64,17 +68,22 @@ private:
     Board(std::mutex& bql) : as_(bql) {}
     bool psci_call(Cpu& cpu, unsigned index);
     Status create_virtio_devices(const MachineConfig& cfg, EventLoop& loop);
+    Status create_fw_cfg(const MachineConfig& cfg);
 
     const MachineConfig* cfg_ = nullptr;
     AddressSpace as_;
     std::unique_ptr<Pl011> uart_;
     std::unique_ptr<Pl031> rtc_;
     std::unique_ptr<Pl061> gpio_;
+    std::unique_ptr<FwCfg> fw_cfg_;
     EventLoop* loop_ = nullptr;
     EventLoop::TimerId button_timer_ = 0;
     std::unique_ptr<BlockLayer> block_;
     std::vector<std::unique_ptr<NetBackend>> netdevs_;
-    std::vector<std::unique_ptr<VirtioMmio>> virtio_;  // the 32 transports, slot order
+    std::vector<std::unique_ptr<VirtioMmio>> virtio_;
+    // The virtio-serial devices (their -device id and the device), for the
+    // ports of virtconsole and virtserialport.
+    std::vector<std::pair<std::string, VirtioSerial*>> serial_buses_;  // the 32 transports, slot order
     std::unique_ptr<Gic> gic_;
     std::mutex* bql_ = nullptr;
     CpuCluster cluster_;  // before vcpus_: the CPUs point into it

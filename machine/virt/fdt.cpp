@@ -82,6 +82,15 @@ void add_pl011(FdtWriter& w) {
     w.end_node();
 }
 
+// bindings/firmware/qemu,fw-cfg-mmio.yaml
+void add_fw_cfg(FdtWriter& w) {
+    w.begin_node(node_name("fw-cfg", base(Region::FwCfg)));
+    w.prop_empty("dma-coherent");
+    w.prop_reg64("reg", {base(Region::FwCfg), size(Region::FwCfg)});
+    w.prop_string("compatible", "qemu,fw-cfg-mmio");
+    w.end_node();
+}
+
 // bindings/virtio/mmio.yaml: all 32 transports, empty or not (the guest
 // probes each and skips DeviceID 0). Edge-triggered, as QEMU declares them.
 void add_virtio_mmio(FdtWriter& w) {
@@ -329,6 +338,7 @@ Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_vers
     add_root_props(w);
     add_psci(w);
     add_memory(w, x);
+    add_fw_cfg(w);
     add_virtio_mmio(w);
     add_gpio_keys(w);
     add_pl061(w);

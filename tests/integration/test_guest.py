@@ -107,6 +107,22 @@ def test_program_output_matches_qemu(progs, prog, extra):
     assert ours.stdout  # the program did print
 
 
+def test_fw_cfg_traditional_and_dma_interfaces_match_qemu(tmp_path, progs):
+    """fw_cfg's selector/data registers and its DMA interface, on QEMU's
+    items and on -fw_cfg files (from a string and from a host file)."""
+    blob = tmp_path / "blob"
+    blob.write_bytes(bytes((i * 7) & 255 for i in range(3000)))
+    extra = ["-cpu", "cortex-a57", "-smp", "3", "-fw_cfg", "name=opt/armvm/str,string=hello-fw-cfg",
+             "-fw_cfg", f"opt/armvm/blob,file={blob}"]
+    elf = progs("fw_cfg")
+    ref = run("qemu-system-aarch64", elf, extra)
+    ours = run(armvm_path(), elf, extra)
+    assert ref.returncode == 0 and ours.returncode == 0, ours.stderr
+    assert ours.stdout == ref.stdout
+    assert "file opt/armvm/blob size 3000" in ours.stdout and "text: hello-fw-cfg" in ours.stdout
+    assert "past the end: not zeros" not in ours.stdout
+
+
 @pytest.mark.parametrize("cpu", ["cortex-a57", "max"])
 def test_compiler_vectorised_code_matches_qemu(tmp_path, cpu):
     """GCC -O3 auto-vectorised loops (FP matrix multiply, widening integer

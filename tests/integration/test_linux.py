@@ -288,3 +288,86 @@ def test_linux_networks_through_slirp_both_ways(tmp_path):
             assert g.poweroff() == 0
     finally:
         srv.shutdown()
+
+
+def test_linux_sees_the_same_devices_serial_ports_and_fw_cfg_as_qemu(tmp_path):
+    """A disk, a NIC, an RNG, a virtio-serial device with a console and a
+    named port, and a -fw_cfg file: the guest sees the same devices, ports
+    and fw_cfg files as under QEMU (less QEMU's ACPI/SMBIOS tables, which
+    armvm does not make), and its clock is the host's."""
+    import time
+    disk = tmp_path / "d.img"
+    disk.write_bytes(b"\0" * (1 << 20))
+
+    def args(tag):
+        return machine_args(3, "cortex-a57", 2) + [
+            "-drive", f"file={disk},if=none,id=d0,format=raw,readonly=on", "-device", "virtio-blk-device,drive=d0",
+            "-netdev", "user,id=n0", "-device", "virtio-net-device,netdev=n0", "-device", "virtio-rng-device",
+            "-device", "virtio-serial-device",
+            "-chardev", f"socket,id=c0,path={tmp_path}/{tag}-c0,server=on,wait=off", "-device", "virtconsole,chardev=c0",
+            "-chardev", f"socket,id=c1,path={tmp_path}/{tag}-c1,server=on,wait=off",
+            "-device", "virtserialport,chardev=c1,name=org.armvm.test.0",
+            "-fw_cfg", "name=opt/armvm/greeting,string=hello-fw-cfg"]
+    script = ("ls /sys/bus/virtio/devices; cat /sys/bus/virtio/devices/*/device; ls /dev/hvc0 /dev/vport*; "
+              "for p in /sys/class/virtio-ports/*; do echo $(basename $p) $(cat $p/name); done; "
+              "for d in /sys/firmware/qemu_fw_cfg/by_key/*; do echo $(cat $d/name) $(cat $d/size); done "
+              "| grep -v -e ^etc/acpi/ -e ^etc/smbios/ -e ^etc/table-loader; "
+              "cat /sys/firmware/qemu_fw_cfg/by_name/opt/armvm/greeting/raw; echo; ls /sys/class/net")
+    with Guest("qemu-system-aarch64", args("q")) as ref:
+        theirs = ref.ok(script)
+        ref.kill()
+    with Guest(armvm_path(), args("a")) as g:
+        ours = g.ok(script)
+        assert abs(int(g.ok("date +%s")) - time.time()) < 30
+        assert g.poweroff() == 0
+    assert ours == theirs
+    assert "org.armvm.test.0" in ours and "hello-fw-cfg" in ours and "eth0" in ours
+
+
+def test_linux_talks_to_the_host_over_virtio_console_and_serial_ports(tmp_path):
+    """virtconsole is the guest's /dev/hvc0 and virtserialport a named
+    /dev/vportNpM: bytes go both ways through their host sockets."""
+    import socket
+    c0, c1 = tmp_path / "c0", tmp_path / "c1"
+    extra = machine_args(2, "cortex-a57", 1) + [
+        "-device", "virtio-serial-device",
+        "-chardev", f"socket,id=c0,path={c0},server=on,wait=off", "-device", "virtconsole,chardev=c0",
+        "-chardev", f"socket,id=c1,path={c1},server=on,wait=off",
+        "-device", "virtserialport,chardev=c1,name=org.armvm.test.0"]
+    with Guest(armvm_path(), extra) as g:
+        h0, h1 = socket.socket(socket.AF_UNIX), socket.socket(socket.AF_UNIX)
+        h0.connect(str(c0))
+        h1.connect(str(c1))
+        h0.settimeout(30)
+        h1.settimeout(30)
+        assert g.ok("cat /sys/class/virtio-ports/vport0p1/name") == "org.armvm.test.0"
+        g.ok("echo to-host-console > /dev/hvc0; echo to-host-port > /dev/vport0p1")
+
+        def recv_line(s):
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(100)
+                assert chunk, data
+                data += chunk
+            return data
+        assert recv_line(h0).replace(b"\r", b"") == b"to-host-console\n"
+        assert recv_line(h1) == b"to-host-port\n"
+        # host to guest (bytes sent before the guest opens the port wait for it)
+        h1.sendall(b"from-host-1\n")
+        assert g.ok("head -n1 /dev/vport0p1") == "from-host-1"
+        h0.sendall(b"from-host-0\n")
+        assert g.ok("head -n1 /dev/hvc0") == "from-host-0"
+        # a larger transfer, guest to host
+        g.ok("dd if=/dev/urandom of=/tmp/r bs=1k count=256 2>/dev/null")
+        md5 = g.ok("md5sum /tmp/r").split()[0]
+        g.ok("cat /tmp/r > /dev/vport0p1")
+        import hashlib
+        got = b""
+        while len(got) < 256 * 1024:
+            chunk = h1.recv(65536)
+            assert chunk
+            got += chunk
+        assert hashlib.md5(got).hexdigest() == md5
+        h0.close()
+        h1.close()
+        assert g.poweroff() == 0

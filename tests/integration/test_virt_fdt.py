@@ -10,7 +10,7 @@ from armvm_test import armvm_path
 
 # QEMU nodes for devices armvm does not emulate yet (later issues add
 # them; each one added must disappear from this set).
-NOT_YET = {"/platform-bus@c000000", "/fw-cfg@9020000", "/pcie@10000000", "/flash@0"}
+NOT_YET = {"/platform-bus@c000000", "/pcie@10000000", "/flash@0"}
 # The MSI controllers (GICv3 ITS, GICv2m frame): one or the other per tree.
 NOT_YET_MSI = {"/intc@8000000/its@8080000", "/intc@8000000/v2m@8020000"}
 
