@@ -352,15 +352,15 @@ Status Parser::opt_netdev(const std::string& arg) {
     std::string type = r.str("type").value_or("");
     if (d->help || type == "help") {
         out.exit_now = true;
-        out.output = "Available netdev backend types:\nuser\n";
+        out.output = "Available netdev backend types:\ntap\nuser\n";
         return ok_status();
     }
-    if (type == "user") {  // net/slirp.cpp checks the rest
+    if (type == "user" || type == "tap") {  // net/slirp.cpp and net/tap.cpp check the rest
         c.netdevs.push_back(d->dict);
         c.netdev_origins.push_back(arg);
         return ok_status();
     }
-    static const char* known[] = {"tap", "bridge", "socket", "stream", "dgram", "vde",
+    static const char* known[] = {"bridge", "socket", "stream", "dgram", "vde",
                                   "l2tpv3", "vhost-user", "vhost-vdpa", "hubport"};
     for (const char* k : known)
         if (type == k) return make_error("network backend '" + type + "' is not supported");

@@ -231,22 +231,4 @@ void SlirpNet::dispatch() {
     slirp_pollfds_poll(slirp_, r < 0, &SlirpCallbacks::get_revents, this);
 }
 
-Result<std::vector<std::unique_ptr<NetBackend>>> create_netdevs(const std::vector<Json>& netdevs,
-                                                                const std::vector<std::string>& origins,
-                                                                EventLoop& loop) {
-    std::vector<std::unique_ptr<NetBackend>> out;
-    for (size_t i = 0; i < netdevs.size(); ++i) {
-        const Json& o = netdevs[i];
-        std::string type = o.value("type", "");
-        if (type != "user") return make_error("-netdev " + origins[i] + ": network backend '" + type + "' is not supported");
-        for (auto& b : out)
-            if (b->id() == o.value("id", ""))
-                return make_error("-netdev " + origins[i] + ": Duplicate ID '" + b->id() + "' for netdev");
-        auto n = SlirpNet::create(o, origins[i], loop);
-        if (!n) return n.error();
-        out.push_back(std::move(n.value()));
-    }
-    return out;
-}
-
 }  // namespace armvm

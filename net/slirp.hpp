@@ -15,25 +15,11 @@
 #include "base/event_loop.hpp"
 #include "base/json.hpp"
 #include "base/result.hpp"
+#include "net/net.hpp"
 
 struct Slirp;
 
 namespace armvm {
-
-class NetBackend {
-public:
-    virtual ~NetBackend() = default;
-    const std::string& id() const { return id_; }
-    // A frame from the guest (Ethernet, without the virtio header).
-    virtual void send(const uint8_t* frame, size_t len) = 0;
-    // Where frames for the guest go; false from it: the guest cannot take
-    // the frame now (the backend may drop it).
-    std::function<bool(const uint8_t*, size_t)> receiver;
-    bool attached = false;
-
-protected:
-    std::string id_;
-};
 
 class SlirpNet : public NetBackend {
 public:
@@ -67,10 +53,5 @@ private:
     std::vector<std::unique_ptr<Timer>> timers_;
     friend struct SlirpCallbacks;
 };
-
-// The -netdev backends of a machine.
-Result<std::vector<std::unique_ptr<NetBackend>>> create_netdevs(const std::vector<Json>& netdevs,
-                                                                const std::vector<std::string>& origins,
-                                                                EventLoop& loop);
 
 }  // namespace armvm

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "hw/virtio/virtio.hpp"
-#include "net/slirp.hpp"
+#include "net/net.hpp"
 
 namespace armvm {
 

@@ -18,7 +18,7 @@
 #include "hw/rtc/pl031.hpp"
 #include "hw/virtio/virtio_mmio.hpp"
 #include "hw/virtio/virtio_serial.hpp"
-#include "net/slirp.hpp"
+#include "net/net.hpp"
 #include "hw/core/address_space.hpp"
 #include "hw/intc/gic.hpp"
 #include "machine/boot/loader.hpp"

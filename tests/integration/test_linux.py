@@ -371,3 +371,68 @@ def test_linux_talks_to_the_host_over_virtio_console_and_serial_ports(tmp_path):
         h0.close()
         h1.close()
         assert g.poweroff() == 0
+
+
+def _tap_fd(name):
+    """A TAP interface opened here (as libvirt does before it starts QEMU)."""
+    import fcntl
+    import os
+    import struct
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    fcntl.ioctl(fd, 0x400454CA, struct.pack("16sH", name.encode(), 0x0002 | 0x1000 | 0x4000))  # TAP|NO_PI|VNET_HDR
+    return fd
+
+
+@pytest.mark.parametrize("how", ["ifname-and-script", "fd"])
+def test_linux_networks_through_a_tap_device(tmp_path, how):
+    """-netdev tap: an interface armvm creates (its up-script configures the
+    host side, as /etc/qemu-ifup does) or one handed over as an open fd
+    (libvirt's way, with a virtio-net header on each frame). The guest and
+    the host reach each other's servers over it."""
+    import functools
+    import http.server
+    import os
+    import subprocess
+    import threading
+    import urllib.request
+    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
+        pytest.skip("needs root and /dev/net/tun")
+    name = f"avt{os.getpid() % 10000}{'f' if how == 'fd' else 's'}"
+    subnet = "10.213.%d" % (os.getpid() % 200 + (1 if how == "fd" else 0))
+    up = tmp_path / "ifup"
+    up.write_text(f"#!/bin/sh\nip addr add {subnet}.1/24 dev $1 && ip link set $1 up\n")
+    up.chmod(0o755)
+    down = tmp_path / "ifdown"
+    down.write_text(f"#!/bin/sh\necho $1 > {tmp_path}/down-ran\n")
+    down.chmod(0o755)
+    pass_fds = ()
+    if how == "fd":
+        fd = _tap_fd(name)
+        subprocess.run([str(up), name], check=True)
+        netdev = f"tap,id=n0,fd={fd}"
+        pass_fds = (fd,)
+    else:
+        netdev = f"tap,id=n0,ifname={name},script={up},downscript={down}"
+    (tmp_path / "hello.txt").write_text("hello over tap\n")
+    srv = None
+    try:
+        g = Guest(armvm_path(), machine_args(3, "cortex-a57", 1) + [
+            "-netdev", netdev, "-device", "virtio-net-device,netdev=n0"], pass_fds=pass_fds)
+        if pass_fds:
+            os.close(pass_fds[0])
+        with g:
+            srv = http.server.ThreadingHTTPServer((f"{subnet}.1", 0), functools.partial(
+                http.server.SimpleHTTPRequestHandler, directory=str(tmp_path)))
+            threading.Thread(target=srv.serve_forever, daemon=True).start()
+            g.ok(f"ip link set eth0 up; ip addr add {subnet}.2/24 dev eth0")
+            assert g.ok(f"wget -q -O - http://{subnet}.1:{srv.server_address[1]}/hello.txt") == "hello over tap"
+            g.ok("mkdir -p /www; echo served over tap > /www/index.html; httpd -p 8080 -h /www")
+            assert urllib.request.urlopen(f"http://{subnet}.2:8080/index.html", timeout=30).read() == \
+                b"served over tap\n"
+            assert g.poweroff() == 0
+        if how != "fd":
+            assert (tmp_path / "down-ran").read_text() == name + "\n"  # the down-script ran at exit
+    finally:
+        if srv:
+            srv.shutdown()
+        subprocess.run(["ip", "link", "del", name], capture_output=True)

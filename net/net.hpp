@@ -1,0 +1,36 @@
+// Network backends (-netdev): what a NIC sees of one, and the machine's
+// set of them. user (net/slirp.cpp) and tap (net/tap.cpp).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/event_loop.hpp"
+#include "base/json.hpp"
+#include "base/result.hpp"
+
+namespace armvm {
+
+class NetBackend {
+public:
+    virtual ~NetBackend() = default;
+    const std::string& id() const { return id_; }
+    // A frame from the guest (Ethernet, without the virtio header).
+    virtual void send(const uint8_t* frame, size_t len) = 0;
+    // Where frames for the guest go; false from it: the guest cannot take
+    // the frame now (the backend may drop it).
+    std::function<bool(const uint8_t*, size_t)> receiver;
+    bool attached = false;
+
+protected:
+    std::string id_;
+};
+
+// The -netdev backends of a machine, in command-line order.
+Result<std::vector<std::unique_ptr<NetBackend>>> create_netdevs(const std::vector<Json>& netdevs,
+                                                                const std::vector<std::string>& origins,
+                                                                EventLoop& loop);
+
+}  // namespace armvm
