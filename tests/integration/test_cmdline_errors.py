@@ -65,3 +65,37 @@ def test_accel_fallback_message(tmp_path):
     pid = int(open(f"{tmp_path}/p").read())
     os.kill(pid, 15)
     assert wait_pid(pid) == 0
+
+
+# Device, fw_cfg and netdev mistakes: the same message as QEMU's, word for word.
+SAME_AS_QEMU = [
+    ["-device", "virtconsole"],
+    ["-device", "virtio-serial-device", "-device", "virtconsole,chardev=nope"],
+    ["-device", "virtio-serial-device", "-device", "virtserialport,nr=0"],
+    ["-device", "virtio-serial-device,max_ports=2", "-device", "virtserialport,nr=2"],
+    ["-device", "virtio-serial-device,max_ports=1", "-device", "virtconsole", "-device", "virtconsole"],
+    ["-device", "virtio-serial-device", "-chardev", "null,id=c", "-device", "virtconsole,chardev=c",
+     "-device", "virtconsole,chardev=c"],
+    ["-device", "virtio-serial-device", "-device", "virtserialport,name=a", "-device", "virtserialport,name=a"],
+    ["-device", "virtio-serial-device,max_ports=0"],
+    ["-device", "virtio-serial-device,max_ports=600"],
+    ["-fw_cfg", "name=opt/x"],
+    ["-fw_cfg", "name=opt/x,file=/nonexistent"],
+    ["-fw_cfg", "opt/x,string=a", "-fw_cfg", "opt/x,string=b"],
+    ["-fw_cfg", "name=opt/" + "a" * 60 + ",string=1"],
+    ["-netdev", "tap,id=n,fd=99"],
+    ["-netdev", "tap,id=n,fd=0"],
+    ["-netdev", "tap,id=n,fd=3,ifname=x"],
+    ["-netdev", "tap,ifname=x"],
+]
+
+
+@pytest.mark.parametrize("args", SAME_AS_QEMU, ids=[" ".join(a) for a in SAME_AS_QEMU])
+def test_device_errors_read_as_qemus(args):
+    import subprocess
+    common = ["-M", "virt", "-nographic", "-nodefaults", "-S"]
+    ref = subprocess.run(["qemu-system-aarch64"] + common + args, capture_output=True, text=True, timeout=30,
+                         stdin=subprocess.DEVNULL)
+    ours = run_armvm(common + args, timeout=30)
+    assert ref.returncode == 1 and ours.returncode == 1, ours.stderr
+    assert ours.stderr == ref.stderr.replace("qemu-system-aarch64: ", "armvm: ")
