@@ -109,7 +109,8 @@ Status Machine::build_virt() {
         if (!*f) continue;
         int fd = ::open((*f)->c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-            const char* what = f == &cfg_.initrd ? "initrd" : f == &cfg_.dtb ? "dtb" : "bios";
+            if (f == &cfg_.bios) return make_error("Could not find ROM image '" + **f + "'");  // (QEMU's words)
+            const char* what = f == &cfg_.initrd ? "initrd" : "dtb";
             return make_error(std::string("-") + what + " " + **f + ": could not load " + what + " '" + **f +
                               "': " + std::strerror(errno));
         }

@@ -19,8 +19,9 @@ class FwCfg : public MmioDevice {
 public:
     // Selector keys (fw_cfg.txt "Selector Reg. Values").
     enum : uint16_t {
-        kSignature = 0x00, kId = 0x01, kUuid = 0x02, kNoGraphic = 0x04, kNbCpus = 0x05, kBootMenu = 0x0e,
-        kMaxCpus = 0x0f, kFileDir = 0x19, kFileFirst = 0x20,
+        kSignature = 0x00, kId = 0x01, kUuid = 0x02, kNoGraphic = 0x04, kNbCpus = 0x05, kKernelSize = 0x08,
+        kInitrdSize = 0x0b, kBootMenu = 0x0e, kMaxCpus = 0x0f, kKernelData = 0x11, kInitrdData = 0x12,
+        kCmdlineSize = 0x14, kCmdlineData = 0x15, kFileDir = 0x19, kFileFirst = 0x20,
     };
     static constexpr size_t kMaxName = 56;  // with the terminating NUL
 

@@ -119,10 +119,19 @@ std::vector<uint8_t> read_file(const std::string& path, bool& ok) {
     ok = static_cast<bool>(in);
     if (!ok) return {};
     std::streamoff n = in.tellg();
-    if (n < 0) {  // (not seekable: read it as a stream)
+    if (n < 0) {  // (not seekable: read it as a stream, up to 1 GiB)
         in.clear();
-        in.seekg(0);
-        return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::vector<uint8_t> data;
+        char buf[65536];
+        while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+            data.insert(data.end(), buf, buf + in.gcount());
+            if (data.size() > (1ull << 30)) {
+                errno = EFBIG;
+                ok = false;
+                return {};
+            }
+        }
+        return data;
     }
     std::vector<uint8_t> data(static_cast<size_t>(n));
     in.seekg(0);
@@ -132,6 +141,18 @@ std::vector<uint8_t> read_file(const std::string& path, bool& ok) {
 }
 
 }  // namespace
+
+Result<std::vector<uint8_t>> read_boot_file(const std::string& path, bool try_gunzip) {
+    bool ok;
+    std::vector<uint8_t> f = read_file(path, ok);
+    if (!ok) return make_error(std::strerror(errno));
+    if (try_gunzip && f.size() >= 2 && f[0] == 0x1f && f[1] == 0x8b) {
+        auto raw = gunzip(f, kMaxGunzip);
+        if (!raw) return make_error("could not decompress: " + raw.error().msg);
+        f = std::move(*raw);
+    }
+    return f;
+}
 
 Result<BootImage> load_kernel(AddressSpace& as, const std::string& path) {
     bool ok;

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/result.hpp"
 #include "hw/core/address_space.hpp"
@@ -23,6 +24,11 @@ struct BootImage {
 // is smaller than QEMU's boot stub area) or any other raw binary (at RAM +
 // 0x80000, as QEMU loads one).
 Result<BootImage> load_kernel(AddressSpace& as, const std::string& path);
+
+// A file's bytes, gunzipped first if it is gzip-compressed and
+// `try_gunzip` (as QEMU decompresses an arm64 kernel for firmware); the
+// error is the reason alone.
+Result<std::vector<uint8_t>> read_boot_file(const std::string& path, bool try_gunzip);
 
 // Where QEMU's arm boot code puts the initrd: RAM + min(RAM/2, 128 MiB).
 uint64_t initrd_address(uint64_t ram_base, uint64_t ram_size);

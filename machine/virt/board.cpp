@@ -7,6 +7,7 @@
 
 #include "hw/char/chardev.hpp"
 #include "hw/misc/fw_cfg.hpp"
+#include "hw/misc/rom.hpp"
 #include "hw/virtio/virtio_blk.hpp"
 #include "hw/virtio/virtio_net.hpp"
 #include "hw/virtio/virtio_serial.hpp"
@@ -90,6 +91,15 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     b->gpio_ = std::make_unique<Pl061>(IrqLine([self](bool level) { self->gic_->set_spi(32 + kSpiGpio, level); }));
     b->as_.add_mmio(base(Region::Gpio), size(Region::Gpio), b->gpio_.get(), "pl061");
     b->loop_ = &loop;
+    if (cfg.bios) {
+        // -bios: the firmware in the first flash bank (64 MiB); the CPU
+        // starts there, as on hardware.
+        auto fw = read_boot_file(*cfg.bios, false);
+        if (!fw || fw->size() > size(Region::Flash) / 2)
+            return make_error("Could not load ROM image '" + *cfg.bios + "'");
+        b->bios_ = std::make_unique<Rom>(std::move(fw.value()));
+        b->as_.add_mmio(base(Region::Flash), size(Region::Flash) / 2, b->bios_.get(), "virt.flash0");
+    }
     ARMVM_TRY(b->create_fw_cfg(cfg));
     ARMVM_TRY(b->create_virtio_devices(cfg, loop));
 
@@ -171,6 +181,26 @@ Status Board::create_fw_cfg(const MachineConfig& cfg) {
     fw_cfg_->add_file("bootorder", {});
     fw_cfg_->add_file("bios-geometry", {});
     fw_cfg_->add_file("etc/tpm/log", {});
+    if (cfg.bios && cfg.kernel) {
+        // Firmware loads the kernel: QEMU hands it (decompressed), the
+        // initrd and the command line over in fw_cfg, not in RAM.
+        auto k = read_boot_file(*cfg.kernel, true);
+        if (!k) return make_error("failed to load \"" + *cfg.kernel + "\"");
+        std::vector<uint8_t> initrd;
+        if (cfg.initrd) {
+            auto i = read_boot_file(*cfg.initrd, false);
+            if (!i) return make_error("failed to load \"" + *cfg.initrd + "\"");
+            initrd = std::move(i.value());
+        }
+        if (k->size() > UINT32_MAX || initrd.size() > UINT32_MAX) return make_error("-kernel: image larger than 4 GiB");
+        fw_cfg_->add_u32(FwCfg::kKernelSize, static_cast<uint32_t>(k->size()));
+        fw_cfg_->add_item(FwCfg::kKernelData, std::move(k.value()));
+        fw_cfg_->add_u32(FwCfg::kInitrdSize, static_cast<uint32_t>(initrd.size()));
+        fw_cfg_->add_item(FwCfg::kInitrdData, std::move(initrd));
+        std::string cmdline = cfg.append.value_or("");
+        fw_cfg_->add_u32(FwCfg::kCmdlineSize, static_cast<uint32_t>(cmdline.size() + 1));
+        fw_cfg_->add_item(FwCfg::kCmdlineData, std::vector<uint8_t>(cmdline.c_str(), cmdline.c_str() + cmdline.size() + 1));
+    }
     for (const auto& f : cfg.fw_cfg_files) {
         std::vector<uint8_t> data;
         if (f.string) {
@@ -383,12 +413,16 @@ Status Board::reset() {
     // goes to the start of RAM, the boot CPU enters the kernel.
     uint64_t entry = 0, x0 = 0, initrd_bytes = 0;
     uint64_t dtb_at = base(Region::Ram);  // an ELF's DTB: the start of RAM
-    if (cfg_->initrd) {
+    if (cfg_->bios) {
+        // Firmware starts at the flash's base with the DTB at the start of
+        // RAM; the kernel, if any, is in fw_cfg.
+        entry = base(Region::Flash);
+    } else if (cfg_->initrd) {
         auto n = load_initrd(as_, *cfg_->initrd);
         if (!n) return n.error();
         initrd_bytes = *n;
     }
-    if (cfg_->kernel) {
+    if (cfg_->kernel && !cfg_->bios) {
         auto img = load_kernel(as_, *cfg_->kernel);
         if (!img) return img.error();
         entry = img->entry;

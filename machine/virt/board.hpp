@@ -15,6 +15,7 @@
 #include "block/block.hpp"
 #include "hw/gpio/pl061.hpp"
 #include "hw/misc/fw_cfg.hpp"
+#include "hw/misc/rom.hpp"
 #include "hw/rtc/pl031.hpp"
 #include "hw/virtio/virtio_mmio.hpp"
 #include "hw/virtio/virtio_serial.hpp"
@@ -76,6 +77,7 @@ private:
     std::unique_ptr<Pl031> rtc_;
     std::unique_ptr<Pl061> gpio_;
     std::unique_ptr<FwCfg> fw_cfg_;
+    std::unique_ptr<Rom> bios_;  // -bios, in flash bank 0
     EventLoop* loop_ = nullptr;
     EventLoop::TimerId button_timer_ = 0;
     std::unique_ptr<BlockLayer> block_;

@@ -326,7 +326,7 @@ Result<unsigned> resolve_gic_version(const MachineConfig& c, bool kvm) {
 
 Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_version) {
     Ctx x{c, gic_version, c.smp.cpus};
-    if (c.initrd) {
+    if (c.initrd && !c.bios) {  // (with firmware the initrd is in fw_cfg, not in RAM)
         auto n = initrd_size(*c.initrd);
         if (!n) return n.error();
         x.initrd_bytes = *n;

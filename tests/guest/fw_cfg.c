@@ -75,6 +75,22 @@ int main(void) {
     select_key(0x7777);
     show("no such key: ", DATA64);
 
+    // The kernel command line (-append) and image sizes, as firmware reads them.
+    select_key(0x14);
+    uint32_t cl = DATA32;
+    show("cmdline size: ", cl);
+    select_key(0x15);
+    puts_uart("cmdline: ");
+    for (uint32_t i = 0; i < cl && i < 200; ++i) {
+        char ch = (char)DATA8;
+        if (ch) putc_uart(ch);
+    }
+    puts_uart("\n");
+    select_key(0x08);
+    show("kernel size: ", DATA32);
+    select_key(0x0b);
+    show("initrd size: ", DATA32);
+
     // The file directory by DMA.
     uint32_t c = dma(CTL_SELECT | CTL_READ | (0x19u << 16), dir, sizeof dir, 0);
     show("dir read control: ", c);

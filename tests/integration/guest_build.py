@@ -42,3 +42,14 @@ def build_raw(name, outdir):
     if not os.path.exists(out):
         subprocess.run(["aarch64-linux-gnu-objcopy", "-O", "binary", build(name, outdir), out], check=True)
     return out
+
+
+def build_firmware(outdir):
+    """tests/guest/firmware.S as a raw image linked at 0 (for -bios)."""
+    out = os.path.join(outdir, "firmware.bin")
+    if not os.path.exists(out):
+        elf = out[:-4] + ".elf"
+        subprocess.run([CC, "-nostdlib", "-static", "-Wl,-Ttext=0", "-Wl,--build-id=none", "-o", elf,
+                        os.path.join(GUEST, "firmware.S")], check=True)
+        subprocess.run(["aarch64-linux-gnu-objcopy", "-O", "binary", elf, out], check=True)
+    return out

@@ -87,6 +87,7 @@ SAME_AS_QEMU = [
     ["-netdev", "tap,id=n,fd=0"],
     ["-netdev", "tap,id=n,fd=3,ifname=x"],
     ["-netdev", "tap,ifname=x"],
+    ["-bios", "/nonexistent"],
 ]
 
 

@@ -123,6 +123,23 @@ def test_fw_cfg_traditional_and_dma_interfaces_match_qemu(tmp_path, progs):
     assert "past the end: not zeros" not in ours.stdout
 
 
+def test_bios_firmware_loads_the_kernel_from_fw_cfg_like_qemu(tmp_path):
+    """-bios puts firmware in flash at 0, where the CPU starts; -kernel,
+    -initrd and -append then go to fw_cfg (not RAM) for the firmware to
+    load: tests/guest/firmware.S DMAs the kernel to RAM and enters it; the
+    kernel (fw_cfg.c, raw) reads its command line back from fw_cfg."""
+    fw = guest_build.build_firmware(str(tmp_path))
+    kernel = guest_build.build_raw("fw_cfg", str(tmp_path))
+    initrd = tmp_path / "initrd"
+    initrd.write_bytes(b"\x11" * 3000)
+    extra = ["-cpu", "cortex-a57", "-bios", fw, "-append", "console=ttyAMA0 foo=bar", "-initrd", str(initrd)]
+    ref = run("qemu-system-aarch64", kernel, extra)
+    ours = run(armvm_path(), kernel, extra)
+    assert ref.returncode == 0 and ours.returncode == 0, ours.stderr
+    assert ours.stdout == ref.stdout
+    assert "cmdline: console=ttyAMA0 foo=bar\n" in ours.stdout and "initrd size: 0x0000000000000bb8" in ours.stdout
+
+
 @pytest.mark.parametrize("cpu", ["cortex-a57", "max"])
 def test_compiler_vectorised_code_matches_qemu(tmp_path, cpu):
     """GCC -O3 auto-vectorised loops (FP matrix multiply, widening integer
