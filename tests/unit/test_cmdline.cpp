@@ -164,7 +164,7 @@ TEST_CASE("cmdline: the error messages", "[cmdline]") {
         {{"-object", "memory-backend-ram,id=m"}, "-object memory-backend-ram,id=m: can't create backend with size 0"},
         {{"-object", "secret,id=s,data=x,bogus=1"}, "-object secret,id=s,data=x,bogus=1: Property 'secret.bogus' not found"},
         {{"-netdev", "foo,id=x"}, "-netdev foo,id=x: Parameter 'type' does not accept value 'foo'"},
-        {{"-netdev", "tap,id=x"}, "-netdev tap,id=x: network backend 'tap' is not supported"},
+        {{"-netdev", "bridge,id=x"}, "-netdev bridge,id=x: network backend 'bridge' is not supported"},
         {{"-rtc", "base=bogus"}, "-rtc base=bogus: invalid datetime format: valid formats: '2006-06-17T16:01:21' or '2006-06-17'"},
         {{"-boot", "bogus=1"}, "-boot bogus=1: Parameter 'boot.bogus' is unexpected"},
         {{"-overcommit", "mem-lock=maybe"}, "-overcommit mem-lock=maybe: Parameter 'mem-lock' expects 'on' or 'off'"},
