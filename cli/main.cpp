@@ -14,6 +14,7 @@
 #include "base/fault.hpp"
 #include "base/report.hpp"
 #include "cli/daemonize.hpp"
+#include "cli/sandbox.hpp"
 #include "cli/options.hpp"
 #include "cli/pidfile.hpp"
 #include "machine/machine.hpp"
@@ -53,6 +54,9 @@ int run(const MachineConfig& config, DaemonHandshake& hs) {
         pidfile = std::move(p.value());
     }
     if (fault_point("fail-after-pidfile")) return fail_startup(hs, "injected failure after the pidfile");
+
+    // -sandbox: before the machine, its threads and the guest exist.
+    if (auto st = apply_sandbox(config.sandbox); !st) return fail_startup(hs, st.error().msg);
 
     auto loop = EventLoop::create();
     if (!loop) return fail_startup(hs, loop.error().msg);

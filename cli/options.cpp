@@ -436,9 +436,30 @@ Status Parser::opt_misc_keyval(const std::string& name, const std::string& arg) 
         OptReader r(d->dict);
         auto en = r.boolean("enable");
         if (!en) return en.error();
-        for (const char* k : {"obsolete", "elevateprivileges", "spawn", "resourcecontrol"}) (void)r.str(k);
+        SandboxConfig sb;
+        sb.enable = en->value_or(false);
+        auto value = [&](const char* k, std::initializer_list<const char*> allowed) -> Result<std::string> {
+            std::string v = r.str(k).value_or("");
+            if (v.empty()) return std::string();
+            for (const char* a : allowed)
+                if (v == a) return v;
+            return make_error(std::string("invalid argument for ") + k);
+        };
+        auto obs = value("obsolete", {"allow", "deny"});
+        if (!obs) return obs.error();
+        auto elev = value("elevateprivileges", {"allow", "deny", "children"});
+        if (!elev) return elev.error();
+        auto spawn = value("spawn", {"allow", "deny"});
+        if (!spawn) return spawn.error();
+        auto res = value("resourcecontrol", {"allow", "deny"});
+        if (!res) return res.error();
         ARMVM_TRY(r.finish());
-        if (en->value_or(false)) return make_error("seccomp sandboxing is not supported yet");
+        if (*obs == "allow") sb.obsolete_deny = false;
+        if (*elev == "deny") sb.elevate = SandboxConfig::Deny;
+        if (*elev == "children") sb.elevate = SandboxConfig::Children;
+        sb.spawn_deny = *spawn == "deny";
+        sb.resource_deny = *res == "deny";
+        c.sandbox = sb;
         return ok_status();
     }
     if (name == "add-fd") {

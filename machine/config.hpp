@@ -69,6 +69,16 @@ struct DeviceConfig {
     std::string origin;
 };
 
+// -sandbox (QEMU's sets): on adds the default set and obsolete calls.
+struct SandboxConfig {
+    enum Elevate { Allow, Deny, Children };
+    bool enable = false;
+    bool obsolete_deny = true;
+    Elevate elevate = Allow;
+    bool spawn_deny = false;
+    bool resource_deny = false;
+};
+
 struct MachineConfig {
     // -machine
     std::string machine_type;       // canonical name: "none", "virt-7.2"
@@ -101,6 +111,7 @@ struct MachineConfig {
         std::string origin;
     };
     std::vector<FwCfgFile> fw_cfg_files;
+    SandboxConfig sandbox;
 
     bool start_paused = false;      // -S
     bool daemonize = false;

@@ -10,8 +10,7 @@ namespace armvm {
 namespace {
 
 // query-command-line-options: the QemuOpts groups and their parameters.
-// "sandbox" is absent on purpose: libvirt adds -sandbox only if it is listed,
-// and armvm has no seccomp filter yet.
+// "sandbox" is listed: libvirt then passes -sandbox on,... (cli/sandbox.cpp).
 struct OptGroup {
     const char* option;
     std::vector<std::pair<const char*, const char*>> params;  // name, type
@@ -37,6 +36,8 @@ const std::vector<OptGroup>& opt_groups() {
         {"msg", {{"timestamp", "boolean"}, {"guest-name", "boolean"}}},
         {"overcommit", {{"mem-lock", "boolean"}, {"cpu-pm", "boolean"}}},
         {"add-fd", {{"fd", "number"}, {"set", "number"}, {"opaque", "string"}}},
+        {"sandbox", {{"enable", "boolean"}, {"obsolete", "string"}, {"elevateprivileges", "string"},
+                     {"spawn", "string"}, {"resourcecontrol", "string"}}},
     };
     return g;
 }

@@ -140,6 +140,38 @@ def test_bios_firmware_loads_the_kernel_from_fw_cfg_like_qemu(tmp_path):
     assert "cmdline: console=ttyAMA0 foo=bar\n" in ours.stdout and "initrd size: 0x0000000000000bb8" in ours.stdout
 
 
+LIBVIRT_SANDBOX = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+
+
+def test_sandbox_runs_guests_and_denies_spawning(tmp_path, progs):
+    """-sandbox as libvirt passes it: a seccomp filter is installed (the
+    kernel shows it), SMP guests still run (vCPU threads are allowed), and
+    spawning a process is refused (a tap up-script cannot run)."""
+    extra = ["-cpu", "cortex-a57", "-smp", "4"]
+    plain = run(armvm_path(), progs("smp"), extra)
+    boxed = run(armvm_path(), progs("smp"), extra + ["-sandbox", LIBVIRT_SANDBOX])
+    assert boxed.returncode == 0 and boxed.stdout == plain.stdout and "CPU_ON 3: ok" in boxed.stdout
+    p = subprocess.Popen([armvm_path(), "-M", "virt", "-display", "none", "-nodefaults", "-S",
+                          "-sandbox", LIBVIRT_SANDBOX], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        status = ""
+        for _ in range(100):
+            status = open(f"/proc/{p.pid}/status").read()
+            if "Seccomp:\t2" in status:
+                break
+            time.sleep(0.05)
+        assert "Seccomp:\t2" in status  # mode 2: a filter
+    finally:
+        p.kill()
+        p.wait()
+    r = subprocess.run([armvm_path(), "-M", "virt", "-display", "none", "-nodefaults", "-S", "-sandbox",
+                        "on,spawn=deny", "-netdev", "tap,id=n0,ifname=avsbx0,script=/bin/true,downscript=no"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "network script /bin/true failed" in r.stderr
+    r = subprocess.run([armvm_path(), "-M", "none", "-sandbox", "on,spawn=maybe"], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr == "armvm: -sandbox on,spawn=maybe: invalid argument for spawn\n"
+
+
 @pytest.mark.parametrize("cpu", ["cortex-a57", "max"])
 def test_compiler_vectorised_code_matches_qemu(tmp_path, cpu):
     """GCC -O3 auto-vectorised loops (FP matrix multiply, widening integer

@@ -168,7 +168,7 @@ TEST_CASE("cmdline: the error messages", "[cmdline]") {
         {{"-rtc", "base=bogus"}, "-rtc base=bogus: invalid datetime format: valid formats: '2006-06-17T16:01:21' or '2006-06-17'"},
         {{"-boot", "bogus=1"}, "-boot bogus=1: Parameter 'boot.bogus' is unexpected"},
         {{"-overcommit", "mem-lock=maybe"}, "-overcommit mem-lock=maybe: Parameter 'mem-lock' expects 'on' or 'off'"},
-        {{"-sandbox", "on"}, "-sandbox on: seccomp sandboxing is not supported yet"},
+        {{"-sandbox", "on,spawn=maybe"}, "-sandbox on,spawn=maybe: invalid argument for spawn"},
         {{"-add-fd", "fd=99,set=1"}, "-add-fd fd=99,set=1: fd is not valid or already in use"},
         {{"-d", "bogus"}, "-d bogus: unknown log item 'bogus' (-d help lists them)"},
         {{"-blockdev", R"({"driver":1)"}, "-blockdev {\"driver\":1: JSON parse error, syntax error while parsing object - unexpected end of input; expected '}'"},
