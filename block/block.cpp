@@ -139,8 +139,24 @@ BlockDev* BlockLayer::find(const std::string& name) {
     return nullptr;
 }
 
+Json BlockDev::node_info(bool format_node) const {
+    struct stat st {};
+    uint64_t actual = ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
+    const char* drv = format_node ? "raw" : "file";
+    return Json{{"iops_rd", 0}, {"detect_zeroes", "off"},
+                {"image", {{"virtual-size", size_}, {"filename", filename_}, {"format", drv}, {"actual-size", actual},
+                           {"dirty-flag", false}}},
+                {"iops_wr", 0}, {"ro", read_only_}, {"node-name", format_node ? format_node_ : file_node_},
+                {"backing_file_depth", 0}, {"drv", drv}, {"iops", 0}, {"bps_wr", 0}, {"write_threshold", 0},
+                {"encrypted", false}, {"bps", 0}, {"bps_rd", 0},
+                {"cache", {{"no-flush", false}, {"direct", false}, {"writeback", true}}}, {"file", filename_}};
+}
+
 Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg) {
     auto layer = std::make_unique<BlockLayer>();
+    // Nodes the user did not name get QEMU's style of name.
+    unsigned auto_nodes = 0;
+    auto auto_name = [&] { return "#block" + std::to_string(100 + 17 * auto_nodes++); };
     // -blockdev file nodes not yet used by a raw node: node-name -> options
     std::map<std::string, Json> file_nodes;
     std::map<std::string, std::string> file_origin;
@@ -203,6 +219,9 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
             d->name_ = id ? *id : iface + std::to_string(anon[iface]++);  // QEMU's names: virtio0, none0, ...
             d->discard_ = disc == "unmap" || disc == "on";
             d->implicit_virtio_ = iface == "virtio";
+            d->is_drive_ = true;
+            d->format_node_ = sval(o, "node-name").value_or(auto_name());
+            d->file_node_ = auto_name();
             ARMVM_TRY(open_into(*d, *file, *ro, false, origin, true, fmt.has_value()));
             if (!fmt)
                 std::fprintf(stderr,
@@ -233,8 +252,10 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
         // The raw node's file: a node-name, an inline {"driver":"file",...},
         // or flattened file.driver=/file.filename= keys.
         Json fopts;
+        std::string file_node;
         if (o.contains("file") && o["file"].is_string()) {
             std::string ref = o["file"].get<std::string>();
+            file_node = ref;
             auto it = file_nodes.find(ref);
             if (it == file_nodes.end()) return make_error(origin + ": Cannot find device='' nor node-name='" + ref + "'");
             fopts = it->second;
@@ -255,6 +276,8 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
         if (!aro) return make_error(origin + ": " + aro.error().msg);
         auto d = std::make_unique<BlockDev>();
         d->name_ = *node;
+        d->format_node_ = *node;
+        d->file_node_ = !file_node.empty() ? file_node : sval(fopts, "node-name").value_or(auto_name());
         std::string disc = sval(o, "discard").value_or(sval(fopts, "discard").value_or("ignore"));
         d->discard_ = disc == "unmap" || disc == "on";
         ARMVM_TRY(open_into(*d, *sval(fopts, "filename"), *ro || *fro, *aro, origin, false, true));
@@ -268,6 +291,7 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
         if (!aro) return make_error(file_origin[name] + ": " + aro.error().msg);
         auto d = std::make_unique<BlockDev>();
         d->name_ = name;
+        d->file_node_ = name;
         std::string disc = sval(o, "discard").value_or("ignore");
         d->discard_ = disc == "unmap" || disc == "on";
         ARMVM_TRY(open_into(*d, *sval(o, "filename"), *ro, *aro, file_origin[name], false, true));

@@ -32,6 +32,18 @@ public:
     // creates the virtio-blk device itself.
     bool implicit_virtio() const { return implicit_virtio_; }
     bool attached = false;  // a device uses it
+    // The device using it, as query-block's "qdev" names it (its -device
+    // id, or its QOM path); empty if none.
+    std::string qdev;
+
+    // QMP: query-block's name for it ("" for a -blockdev node, whose
+    // backend is the device's), and its nodes as query-named-block-nodes
+    // and query-block's "inserted" describe them (the format node, then
+    // the file node).
+    std::string device_name() const { return is_drive_ ? name_ : ""; }
+    Json node_info(bool format_node) const;
+    const std::string& format_node() const { return format_node_; }
+    const std::string& file_node() const { return file_node_; }
 
     // False on an I/O error (or a write to a read-only disk).
     bool read(uint64_t offset, void* buf, size_t len);
@@ -44,7 +56,8 @@ private:
     friend class BlockLayer;
     std::string name_, filename_;
     int fd_ = -1;
-    bool read_only_ = false, discard_ = false, implicit_virtio_ = false;
+    bool read_only_ = false, discard_ = false, implicit_virtio_ = false, is_drive_ = false;
+    std::string format_node_, file_node_;  // node-names; format_node_ empty: a lone file node
     uint64_t size_ = 0;
 };
 

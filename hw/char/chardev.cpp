@@ -192,7 +192,7 @@ public:
         if (cfg_.path)
             s = "unix:" + *cfg_.path;
         else if (cfg_.fd)
-            s = "unix:";  // an inherited socket: QEMU shows no address either
+            s = "unix:" + inherited_path_;  // an inherited socket: its bound path, as QEMU shows it
         else
             s = "tcp:" + cfg_.host.value_or("") + ":" + cfg_.port.value_or("");
         if (cfg_.server || listen_fd_ >= 0) s += ",server=on";
@@ -209,6 +209,11 @@ private:
         len = sizeof acc;
         ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len);
         set_nonblock_cloexec(fd);
+        sockaddr_un sa{};
+        socklen_t sl = sizeof sa;
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &sl) == 0 && sa.sun_family == AF_UNIX &&
+            sl > offsetof(sockaddr_un, sun_path))
+            inherited_path_.assign(sa.sun_path, strnlen(sa.sun_path, sl - offsetof(sockaddr_un, sun_path)));
         if (acc) {
             listen_fd_ = fd;
         } else {
@@ -313,6 +318,7 @@ private:
     int listen_fd_ = -1;
     int pending_conn_ = -1;
     std::string created_path_;
+    std::string inherited_path_;  // fd=: the path the socket is bound to
 };
 
 class FdChardev : public Chardev {

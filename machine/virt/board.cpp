@@ -246,6 +246,16 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
         virtio_[--next]->plug(std::move(dev));
         return ok_status();
     };
+    // QOM paths: /machine/peripheral/ID, or /machine/peripheral-anon/device[N].
+    auto qom_name = [&](const std::string& id, const std::string& driver) {
+        if (!id.empty()) {
+            peripheral_.push_back({id, driver});
+            return id;
+        }
+        std::string n = "device[" + std::to_string(peripheral_anon_.size()) + "]";
+        peripheral_anon_.push_back({n, driver});
+        return "/machine/peripheral-anon/" + n;
+    };
     for (const auto& d : cfg.devices) {
         std::string where = "-device " + d.origin;
         auto err = [&](const std::string& m) { return make_error(where + ": " + m); };
@@ -262,6 +272,7 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
         };
         if (d.driver == "virtio-rng-device") {
             ARMVM_TRY(read_props({}));
+            qom_name(d.id, d.driver);
             ARMVM_TRY(plug(std::make_unique<VirtioRng>(), d.origin));
             continue;
         }
@@ -284,6 +295,7 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
                 else if (v == "off" || v == "false") emerg = false;
                 else return err("Parameter 'emergency-write' expects 'on' or 'off'");
             }
+            qom_name(d.id, d.driver);
             auto dev = std::make_unique<VirtioSerial>(max_ports, emerg);
             serial_buses_.push_back({d.id, dev.get()});
             ARMVM_TRY(plug(std::move(dev), d.origin));
@@ -339,6 +351,7 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
                     return err("virtio-serial-bus: Out-of-range port id specified, max. allowed: " +
                                std::to_string(bus->max_ports() - 1));
             }
+            qom_name(d.id, d.driver);
             bus->add_port(pc);
             continue;
         }
@@ -363,6 +376,7 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
             }
             ++nics;
             nb->attached = true;
+            qom_name(d.id, d.driver);
             ARMVM_TRY(plug(std::make_unique<VirtioNet>(*nb, mac), d.origin));
             continue;
         }
@@ -376,12 +390,15 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
         if (!disk) return err("Property '" + d.driver + ".drive' can't find value '" + drive + "'");
         if (disk->attached) return err("Property '" + d.driver + ".drive' can't take value '" + drive + "', it's in use");
         disk->attached = true;
+        std::string q = qom_name(d.id, d.driver);
+        disk->qdev = d.id.empty() ? q + "/virtio-backend" : q;
         ARMVM_TRY(plug(std::make_unique<VirtioBlk>(*disk, serial), d.origin));
     }
     for (auto& disk : block_->devs()) {
         if (!disk->implicit_virtio()) continue;
         if (disk->attached) return make_error("-drive " + disk->name() + ": drive is already in use");
         disk->attached = true;
+        disk->qdev = qom_name("", "virtio-blk-device") + "/virtio-backend";
         ARMVM_TRY(plug(std::make_unique<VirtioBlk>(*disk, ""), "virtio-blk-device,drive=" + disk->name()));
     }
     return ok_status();

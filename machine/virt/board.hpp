@@ -64,6 +64,12 @@ public:
     // exactly once per machine reset). Caller holds the BQL.
     std::vector<std::pair<std::string, unsigned>> device_reset_counts() const;
     std::vector<unsigned> cpu_reset_counts() const { return cpu_resets_; }
+    // For QMP: the disks, and the -device children of /machine/peripheral
+    // and /machine/peripheral-anon as (name, driver).
+    const BlockLayer& block() const { return *block_; }
+    using QomChildren = std::vector<std::pair<std::string, std::string>>;
+    const QomChildren& peripheral() const { return peripheral_; }
+    const QomChildren& peripheral_anon() const { return peripheral_anon_; }
 
 private:
     Board(std::mutex& bql) : as_(bql) {}
@@ -97,6 +103,7 @@ private:
     std::vector<std::pair<std::string, MmioDevice*>> devices_;  // in reset order
     std::vector<unsigned> device_resets_;
     std::vector<unsigned> cpu_resets_;
+    QomChildren peripheral_, peripheral_anon_;
 };
 
 }  // namespace armvm::virt

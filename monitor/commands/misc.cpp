@@ -3,6 +3,7 @@
 // whose schema entries switch libvirt to JSON -device/-object/-netdev.
 #include "hw/char/chardev.hpp"
 #include "machine/machine.hpp"
+#include "machine/virt/board.hpp"
 #include "monitor/dispatch.hpp"
 
 namespace armvm {
@@ -105,13 +106,36 @@ void register_misc_commands(CommandTable& t) {
                                  {"image", "ImageInfo"}});
     s.object("q_obj_query-named-block-nodes-arg", {{"*flat", "bool"}});
     t.add("query-named-block-nodes", "q_obj_query-named-block-nodes-arg", "[BlockDeviceInfo]",
-          [](QmpContext&, const Json&) -> Result<Json> {
-              return Json::array();  // no block devices yet
+          [](QmpContext& ctx, const Json&) -> Result<Json> {
+              Json out = Json::array();
+              if (const virt::Board* b = ctx.machine.board())
+                  for (const auto& d : b->block().devs()) {
+                      if (!d->format_node().empty()) out.push_back(d->node_info(true));
+                      out.push_back(d->node_info(false));
+                  }
+              return out;
           });
     s.object("BlockInfo", {{"device", "str"}, {"*qdev", "str"}, {"type", "str"}, {"removable", "bool"},
                            {"locked", "bool"}, {"*inserted", "BlockDeviceInfo"}});
-    t.add("query-block", "", "[BlockInfo]", [](QmpContext&, const Json&) -> Result<Json> {
-        return Json::array();
+    t.add("query-block", "", "[BlockInfo]", [](QmpContext& ctx, const Json&) -> Result<Json> {
+        // The block backends: every -drive, and each disk a device uses.
+        Json out = Json::array();
+        if (const virt::Board* b = ctx.machine.board())
+            for (const auto& d : b->block().devs()) {
+                if (d->device_name().empty() && d->qdev.empty()) continue;  // a node nobody uses
+                Json e = Json::object();
+                e["device"] = d->device_name();
+                e["locked"] = false;
+                e["removable"] = false;
+                e["inserted"] = d->node_info(!d->format_node().empty());
+                e["type"] = "unknown";
+                if (!d->qdev.empty()) {
+                    e["qdev"] = d->qdev;
+                    e["io-status"] = "ok";
+                }
+                out.push_back(std::move(e));
+            }
+        return out;
     });
 
     // Hot-plug. The schema entries matter to libvirt even before hot-plug

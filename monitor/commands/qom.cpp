@@ -2,6 +2,7 @@
 // qom-list-properties, qom-list. Every type listed is one armvm implements.
 #include "cpu-arm64/models.hpp"
 #include "machine/machine.hpp"
+#include "machine/virt/board.hpp"
 #include "machine/objects.hpp"
 #include "machine/registry.hpp"
 #include "monitor/dispatch.hpp"
@@ -141,8 +142,14 @@ void register_qom_commands(CommandTable& t) {
         if (path == "/machine")
             return Json::array({prop("type", "string"), prop("peripheral", "child<container>"),
                                 prop("peripheral-anon", "child<container>"), prop("unattached", "child<container>")});
-        if (path == "/machine/peripheral" || path == "/machine/peripheral-anon" || path == "/machine/unattached")
-            return Json::array({prop("type", "string")});  // no -device yet
+        if (path == "/machine/peripheral" || path == "/machine/peripheral-anon") {
+            Json out = Json::array({prop("type", "string")});
+            if (const virt::Board* b = m.board())
+                for (const auto& [name, driver] : path == "/machine/peripheral" ? b->peripheral() : b->peripheral_anon())
+                    out.push_back(prop(name, "child<" + driver + ">"));
+            return out;
+        }
+        if (path == "/machine/unattached") return Json::array({prop("type", "string")});
         if (path == "/objects") {
             Json out = Json::array({prop("type", "string")});
             for (const auto& o : m.config().objects) out.push_back(prop(o.id, "child<" + o.qom_type + ">"));
