@@ -338,7 +338,7 @@ def resets(q):
 
 # The virt board's devices, each reset n times.
 def all_devices(n):
-    d = {"gic": n, "pl011": n, "pl031": n, "pl061": n}
+    d = {"gic": n, "pl011": n, "pl031": n, "pl061": n, "fw_cfg": n}
     d.update({f"virtio-mmio@{0xa000000 + 0x200 * i:x}": n for i in range(32)})
     return d
 
