@@ -465,11 +465,42 @@ void Cpu::tlb_maintenance(const RemoteOp& op, bool broadcast) {
 
 // ---- the generic timer
 
-uint64_t Cpu::counter_now() {
+// The system counter runs on host CLOCK_MONOTONIC less the time the VM
+// spent stopped (QMP stop, virsh suspend): as QEMU's virtual clock, it
+// does not advance while the guest cannot run.
+namespace {
+std::atomic<uint64_t> g_clock_offset_ns{0};
+std::atomic<uint64_t> g_stopped_at_ns{0};  // 0: running
+
+uint64_t host_mono_ns() {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+}  // namespace
+
+uint64_t Cpu::counter_now() {
+    uint64_t stopped = g_stopped_at_ns.load(std::memory_order_relaxed);
+    uint64_t ns = (stopped ? stopped : host_mono_ns()) - g_clock_offset_ns.load(std::memory_order_relaxed);
     return ns / 16;  // 62.5 MHz
+}
+
+uint64_t Cpu::counter_to_host_ns(uint64_t count) {
+    if (count >= UINT64_MAX / 16) return UINT64_MAX;
+    uint64_t ns = count * 16, off = g_clock_offset_ns.load(std::memory_order_relaxed);
+    return ns > UINT64_MAX - off ? UINT64_MAX : ns + off;
+}
+
+void Cpu::clock_stop() {
+    uint64_t zero = 0;
+    g_stopped_at_ns.compare_exchange_strong(zero, host_mono_ns());
+}
+
+void Cpu::clock_start() {
+    uint64_t at = g_stopped_at_ns.load();
+    if (!at) return;
+    g_clock_offset_ns.fetch_add(host_mono_ns() - at);
+    g_stopped_at_ns.store(0);
 }
 
 // ---- WFE and events
@@ -486,7 +517,7 @@ void Cpu::wfe() {
         uint64_t phase = (s.cntkctl_el1 & 8) ? 0 : period / 2;  // where the chosen edge falls
         uint64_t next = now - (now % period) + phase;
         if (next <= now) next += period;
-        wfe_deadline_ns_ = next * 16;
+        wfe_deadline_ns_ = counter_to_host_ns(next);
     }
     if (!in_wfe_) {
         in_wfe_ = true;

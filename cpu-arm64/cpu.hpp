@@ -144,6 +144,11 @@ public:
     // the virtual timer (their interrupt outputs, ARM ARM D11.2.4).
     static constexpr uint64_t kCntFrq = 62500000;  // 62.5 MHz, as QEMU 7.2
     static uint64_t counter_now();
+    // The host CLOCK_MONOTONIC time at which the counter reaches `count`.
+    static uint64_t counter_to_host_ns(uint64_t count);
+    // The counter stops while the VM is stopped (the board's pause/resume).
+    static void clock_stop();
+    static void clock_start();
     // Bit 2: the PMU overflow interrupt (PPI 7 on the virt board).
     uint32_t timer_output();
     // Host CLOCK_MONOTONIC nanoseconds at which the output next changes

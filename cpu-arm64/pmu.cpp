@@ -125,7 +125,7 @@ uint32_t Cpu::timer_output() {
 uint64_t Cpu::timer_deadline_ns() const {
     uint64_t best = UINT64_MAX;
     for (auto [ctl, cval] : {std::pair{s.cntp_ctl, s.cntp_cval}, std::pair{s.cntv_ctl, s.cntv_cval}})
-        if ((ctl & 1) && !(ctl & 2) && cval < UINT64_MAX / 16) best = std::min(best, cval * 16);
+        if ((ctl & 1) && !(ctl & 2)) best = std::min(best, counter_to_host_ns(cval));
     if ((s.pmcr & kPmcrE) && (s.pminten & s.pmcnten)) {
         // Cycle counting in nanoseconds: the next overflow of a counter
         // whose interrupt is enabled.

@@ -471,12 +471,14 @@ std::vector<std::pair<std::string, unsigned>> Board::device_reset_counts() const
 }
 
 void Board::resume() {
+    Cpu::clock_start();
     for (auto& v : vcpus_)
         if (power_[v->index()] != kOff) v->resume();
 }
 
 void Board::pause() {
     for (auto& v : vcpus_) v->pause();
+    Cpu::clock_stop();
 }
 
 bool Board::psci_call(Cpu& c, unsigned index) {

@@ -28,6 +28,23 @@ std::vector<QomType> qom_types() {
         {"arm-cpu", "cpu", true},
         {"memory-backend", "object", true},
         {"secret_common", "object", true},
+        // The devices of the virt board and of -device (libvirt reads its
+        // capabilities from these names: virtio-mmio makes it give virtio
+        // devices virtio-mmio addresses on the virt machine).
+        {"sys-bus-device", "device", true},
+        {"virtio-device", "device", true},
+        {"virtio-serial-port", "device", true},
+        {"virtio-mmio", "sys-bus-device"},
+        {"pl011", "sys-bus-device"},
+        {"pl031", "sys-bus-device"},
+        {"pl061", "sys-bus-device"},
+        {"fw_cfg_mem", "sys-bus-device"},
+        {"virtio-blk-device", "virtio-device"},
+        {"virtio-net-device", "virtio-device"},
+        {"virtio-rng-device", "virtio-device"},
+        {"virtio-serial-device", "virtio-device"},
+        {"virtserialport", "virtio-serial-port"},
+        {"virtconsole", "virtserialport"},
     };
 #if defined(__aarch64__)
     t.push_back({"kvm-accel", "accel"});
@@ -79,6 +96,28 @@ std::optional<Json> class_properties(const std::string& name) {
         for (const auto& p : o.props) out.push_back(prop(p[0], p[1], p[2]));
         return out;
     }
+    // The -device models: the properties the board reads.
+    static const std::vector<std::pair<const char*, std::vector<std::pair<const char*, const char*>>>> devices = {
+        {"virtio-blk-device", {{"drive", "str"}, {"serial", "str"}, {"discard", "bool"}, {"write-zeroes", "bool"},
+                               {"write-cache", "OnOffAuto"}, {"num-queues", "uint16"}, {"queue-size", "uint16"},
+                               {"logical_block_size", "size"}, {"physical_block_size", "size"},
+                               {"discard_granularity", "size"}}},
+        {"virtio-net-device", {{"netdev", "str"}, {"mac", "str"}}},
+        {"virtio-rng-device", {}},
+        {"virtio-serial-device", {{"max_ports", "uint32"}, {"emergency-write", "bool"}}},
+        {"virtserialport", {{"chardev", "str"}, {"name", "str"}, {"nr", "uint32"}}},
+        {"virtconsole", {{"chardev", "str"}, {"name", "str"}, {"nr", "uint32"}}},
+        {"virtio-mmio", {{"force-legacy", "bool"}}},
+        {"pl011", {{"chardev", "str"}}},
+        {"pl031", {}},
+        {"pl061", {}},
+        {"fw_cfg_mem", {}},
+    };
+    for (const auto& [dev, props] : devices) {
+        if (name != dev) continue;
+        for (const auto& [n, ty] : props) out.push_back(prop(n, ty));
+        return out;
+    }
     return std::nullopt;
 }
 
@@ -117,7 +156,7 @@ void register_qom_commands(CommandTable& t) {
               if (!implements(all, *ty, "device"))
                   return make_error("Parameter 'typename' expects device", "GenericError");
               if (ty->abstract) return make_error("Parameter 'typename' expects a non-abstract device type");
-              return *class_properties(name);
+              return class_properties(name).value_or(Json::array());
           });
 
     s.object("q_obj_qom-list-properties-arg", {{"typename", "str"}});

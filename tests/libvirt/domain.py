@@ -1,0 +1,120 @@
+"""A libvirt domain that boots the Debian arm64 guest of scripts/fetch-guest
+on an emulator (armvm or qemu-system-aarch64), and a driver for its serial
+console through `virsh console` on a pty."""
+import os
+import pty
+import re
+import select
+import shutil
+import subprocess
+import time
+
+from linux_guest import MARKER, guest_dir
+
+VIRSH = ["virsh", "-c", "qemu:///system"]
+
+
+def virsh(*args, check=True, timeout=60):
+    p = subprocess.run(VIRSH + list(args), capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"virsh {' '.join(args)}: {p.stderr.strip()}")
+    return p
+
+
+def domain_xml(name, emulator, files, gic=2, vcpus=1, pmu=None, cpu="cortex-a57"):
+    pmu_xml = "" if pmu is None else f"<pmu state='{'on' if pmu else 'off'}'/>"
+    return f"""<domain type='qemu'>
+  <name>{name}</name>
+  <memory unit='MiB'>512</memory>
+  <vcpu>{vcpus}</vcpu>
+  <os>
+    <type arch='aarch64' machine='virt'>hvm</type>
+    <kernel>{files}/vmlinuz</kernel>
+    <initrd>{files}/initramfs.cpio.gz</initrd>
+    <cmdline>console=ttyAMA0</cmdline>
+  </os>
+  <features><gic version='{gic}'/>{pmu_xml}</features>
+  <cpu mode='custom' match='exact'><model>{cpu}</model></cpu>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>{emulator}</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source file='{files}/{name}.img'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <interface type='user'><model type='virtio'/></interface>
+    <serial type='pty'><target port='0'/></serial>
+    <console type='pty'><target type='serial' port='0'/></console>
+  </devices>
+</domain>
+"""
+
+
+def copy_guest(dst):
+    """The kernel and initramfs where the libvirt-qemu user can read them."""
+    for f in ("vmlinuz", "initramfs.cpio.gz"):
+        shutil.copyfile(os.path.join(guest_dir(), f), os.path.join(dst, f))
+        os.chmod(os.path.join(dst, f), 0o644)
+
+
+class Console:
+    """`virsh console NAME` on a pty: send shell commands, read their output."""
+
+    def __init__(self, name):
+        self.master, slave = pty.openpty()
+        self.p = subprocess.Popen(VIRSH + ["console", name, "--force"], stdin=slave, stdout=slave, stderr=slave,
+                                  close_fds=True, start_new_session=True)
+        os.close(slave)
+        self.buf = b""
+        self.n = 0
+
+    def read_until(self, pattern, timeout):
+        rx = re.compile(pattern)
+        end = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.buf)
+            if m:
+                self.buf = self.buf[m.end():]
+                return m
+            left = end - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"timed out waiting for {pattern!r}; console: {self.buf[-2000:]!r}")
+            r, _, _ = select.select([self.master], [], [], min(left, 1.0))
+            if r:
+                try:
+                    chunk = os.read(self.master, 65536)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    raise AssertionError(f"virsh console ended; console: {self.buf[-2000:]!r}")
+                if b"\x1b[6n" in chunk:  # busybox's line editor asks where the cursor is: answer
+                    os.write(self.master, b"\x1b[1;1R")
+                self.buf += chunk
+
+    def wait_ready(self, timeout=240):
+        """Until init's marker, then a quiet shell: no echo, no prompt."""
+        self.read_until(re.escape(MARKER), timeout)
+        self.read_until(rb"# ", 60)
+        self.cmd("stty -echo; PS1=''")
+
+    def cmd(self, command, timeout=120):
+        """Runs a shell command in the guest: its output (the shell echoes
+        the command line; the output is what comes between two tags)."""
+        self.n += 1
+        tag = f"T{self.n}X"
+        os.write(self.master, f"echo {tag}BEGIN; {command}; echo {tag}END$?\r".encode())
+        self.read_until(rb"\n" + tag.encode() + rb"BEGIN\r?\n", timeout)
+        m = self.read_until(rb"(?s)(.*?)" + tag.encode() + rb"END(\d+)", timeout)
+        out = m.group(1).decode(errors="replace").replace("\r", "").strip("\n")
+        assert m.group(2) == b"0", f"`{command}` exited {m.group(2)}: {out}"
+        return out
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+        os.close(self.master)
