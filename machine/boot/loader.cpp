@@ -1,5 +1,8 @@
 #include "machine/boot/loader.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <elf.h>
 
 #include <algorithm>
@@ -114,6 +117,29 @@ Result<std::vector<uint8_t>> gunzip(const std::vector<uint8_t>& in, size_t max) 
     return out;
 }
 
+// An open file's bytes, from its start (the fd is kept by the board so a
+// reset reloads the images even if the paths changed or are no longer
+// accessible, as QEMU keeps its ROM blobs).
+std::vector<uint8_t> read_fd(int fd, bool& ok) {
+    ok = false;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return {};
+    if (static_cast<uint64_t>(st.st_size) > (1ull << 30)) {
+        errno = EFBIG;
+        return {};
+    }
+    std::vector<uint8_t> data(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = ::pread(fd, data.data() + done, data.size() - done, static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return {};
+        done += static_cast<size_t>(n);
+    }
+    ok = true;
+    return data;
+}
+
 std::vector<uint8_t> read_file(const std::string& path, bool& ok) {
     std::ifstream in(path, std::ios::binary | std::ios::ate);
     ok = static_cast<bool>(in);
@@ -154,9 +180,9 @@ Result<std::vector<uint8_t>> read_boot_file(const std::string& path, bool try_gu
     return f;
 }
 
-Result<BootImage> load_kernel(AddressSpace& as, const std::string& path) {
+Result<BootImage> load_kernel(AddressSpace& as, const std::string& path, int fd) {
     bool ok;
-    std::vector<uint8_t> f = read_file(path, ok);
+    std::vector<uint8_t> f = fd >= 0 ? read_fd(fd, ok) : read_file(path, ok);
     if (!ok) return make_error("-kernel " + path + ": could not load kernel '" + path + "': " + std::strerror(errno));
     if (f.size() >= 2 && f[0] == 0x1f && f[1] == 0x8b) {  // a gzip-compressed Image (Image.gz)
         auto raw = gunzip(f, kMaxGunzip);
@@ -180,9 +206,9 @@ Result<uint64_t> initrd_size(const std::string& path) {
     return static_cast<uint64_t>(in.tellg());
 }
 
-Result<uint64_t> load_initrd(AddressSpace& as, const std::string& path) {
+Result<uint64_t> load_initrd(AddressSpace& as, const std::string& path, int fd) {
     bool ok;
-    std::vector<uint8_t> f = read_file(path, ok);
+    std::vector<uint8_t> f = fd >= 0 ? read_fd(fd, ok) : read_file(path, ok);
     if (!ok) return make_error("-initrd " + path + ": could not load initrd '" + path + "': " + std::strerror(errno));
     uint64_t at = initrd_address(as.ram_base(), as.ram_size());
     uint8_t* dst = as.ram_ptr(at, f.size());

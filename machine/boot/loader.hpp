@@ -23,7 +23,8 @@ struct BootImage {
 // text_offset from a 2 MiB boundary, past the first 2 MiB when the offset
 // is smaller than QEMU's boot stub area) or any other raw binary (at RAM +
 // 0x80000, as QEMU loads one).
-Result<BootImage> load_kernel(AddressSpace& as, const std::string& path);
+// `fd` >= 0: read the image from that open file (path only names it).
+Result<BootImage> load_kernel(AddressSpace& as, const std::string& path, int fd = -1);
 
 // A file's bytes, gunzipped first if it is gzip-compressed and
 // `try_gunzip` (as QEMU decompresses an arm64 kernel for firmware); the
@@ -35,7 +36,7 @@ uint64_t initrd_address(uint64_t ram_base, uint64_t ram_size);
 // The initrd's size, or the -initrd error QEMU gives.
 Result<uint64_t> initrd_size(const std::string& path);
 // Copies the initrd to initrd_address(); returns its size.
-Result<uint64_t> load_initrd(AddressSpace& as, const std::string& path);
+Result<uint64_t> load_initrd(AddressSpace& as, const std::string& path, int fd = -1);
 // A Linux-style boot's DTB: after the initrd, aligned to 2 MiB.
 uint64_t linux_dtb_address(uint64_t ram_base, uint64_t ram_size, uint64_t initrd_bytes);
 

@@ -1,6 +1,9 @@
 #include "machine/virt/board.hpp"
 
 #include <cstdio>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -148,6 +151,9 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         b->devices_.push_back({name, b->virtio_[slot].get()});
     }
     b->device_resets_.assign(b->devices_.size(), 0);
+    // The boot images stay open: every reset reloads them from these fds.
+    if (cfg.kernel && !cfg.bios) b->kernel_fd_ = ::open(cfg.kernel->c_str(), O_RDONLY | O_CLOEXEC);
+    if (cfg.initrd && !cfg.bios) b->initrd_fd_ = ::open(cfg.initrd->c_str(), O_RDONLY | O_CLOEXEC);
     b->cpu_resets_.assign(n, 0);
     ARMVM_TRY(b->reset());  // the cold boot's one reset
     for (auto& v : b->vcpus_) v->start();
@@ -405,6 +411,8 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
 }
 
 Board::~Board() {
+    if (kernel_fd_ >= 0) ::close(kernel_fd_);
+    if (initrd_fd_ >= 0) ::close(initrd_fd_);
     if (loop_) loop_->cancel_timer(button_timer_);
     for (auto& v : vcpus_) v->stop_and_join();
 }
@@ -435,12 +443,12 @@ Status Board::reset() {
         // RAM; the kernel, if any, is in fw_cfg.
         entry = base(Region::Flash);
     } else if (cfg_->initrd) {
-        auto n = load_initrd(as_, *cfg_->initrd);
+        auto n = load_initrd(as_, *cfg_->initrd, initrd_fd_);
         if (!n) return n.error();
         initrd_bytes = *n;
     }
     if (cfg_->kernel && !cfg_->bios) {
-        auto img = load_kernel(as_, *cfg_->kernel);
+        auto img = load_kernel(as_, *cfg_->kernel, kernel_fd_);
         if (!img) return img.error();
         entry = img->entry;
         if (img->is_linux) {
@@ -458,6 +466,7 @@ Status Board::reset() {
     for (auto& v : vcpus_) {
         unsigned i = v->index();
         boot_state(v->cpu(), i == 0 ? entry : 0, i == 0 ? x0 : 0, i);
+        v->end_wait();  // (a CPU idle in WFI when the reset came would sleep on)
         power_[i] = i == 0 ? kOn : kOff;
         ++cpu_resets_[i];
     }

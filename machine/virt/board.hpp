@@ -104,6 +104,7 @@ private:
     std::vector<unsigned> device_resets_;
     std::vector<unsigned> cpu_resets_;
     QomChildren peripheral_, peripheral_anon_;
+    int kernel_fd_ = -1, initrd_fd_ = -1;  // -kernel and -initrd, reloaded at each reset
 };
 
 }  // namespace armvm::virt

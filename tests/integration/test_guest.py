@@ -384,6 +384,29 @@ def test_guest_system_reset_resets_once_and_reboots(tmp_path, progs):
         v.stop()
 
 
+@pytest.mark.parametrize("smp", [1, 2])
+def test_system_reset_reboots_a_guest_idle_in_wfi(tmp_path, progs, smp):
+    """A CPU asleep in WFI when system_reset comes (libvirt's virsh reset of
+    an idle guest) boots again; it does not sleep on."""
+    out = tmp_path / "serial.txt"
+    v = Foreground(str(tmp_path), machine="virt", extra=["-smp", str(smp), "-kernel", progs("idle"),
+                                                            "-serial", f"file:{out}"])
+    try:
+        q = v.qmp()
+        assert wait_for(lambda: serial_text(out) == "idle guest up\n")
+        time.sleep(0.2)  # (well inside its WFI)
+        q.ok("stop")
+        q.ok("cont")
+        q.ok("system_reset")
+        assert wait_for(lambda: serial_text(out) == "idle guest up\n" * 2), serial_text(out)
+        q.ok("system_reset")
+        assert wait_for(lambda: serial_text(out) == "idle guest up\n" * 3), serial_text(out)
+        q.ok("quit")
+        assert v.wait() == 0
+    finally:
+        v.stop()
+
+
 def test_sigterm_ends_a_running_smp_guest(tmp_path, progs):
     """libvirt's destroy: SIGTERM while every vCPU is busy ends armvm
     promptly with SHUTDOWN host-signal and status 0."""

@@ -40,6 +40,33 @@ class LibvirtDaemons:
             time.sleep(0.2)
         raise RuntimeError("libvirtd does not answer")
 
+    def restart_libvirtd(self):
+        """Stops libvirtd by its pid and starts a new one (domains keep running)."""
+        pidfile = os.path.join(self.dir, "libvirtd.pid")
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+        os.kill(pid, signal.SIGTERM)
+        end = time.time() + 20
+        while time.time() < end:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        self.pids.remove(pid)
+        try:
+            os.unlink(pidfile)
+        except FileNotFoundError:
+            pass
+        self._start(["libvirtd"], pidfile)
+        end = time.time() + 20
+        while time.time() < end:
+            r = subprocess.run(["virsh", "-c", "qemu:///system", "version"], capture_output=True, timeout=30)
+            if r.returncode == 0:
+                return
+            time.sleep(0.2)
+        raise RuntimeError("libvirtd does not answer after a restart")
+
     def install_emulator(self, src):
         """A copy the libvirt-qemu user can execute, with a fresh ctime so
         libvirt probes it for real instead of using a cached result."""

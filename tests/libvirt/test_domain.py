@@ -1,0 +1,157 @@
+"""Domains under the real libvirt 9.0 with armvm as the emulator: the
+Debian arm64 guest of scripts/fetch-guest boots with a virtio disk and a
+user-mode NIC, and its whole life is driven through virsh, each step
+checked by what a user sees (the serial console through `virsh console`,
+the domain's state, the disk image afterwards)."""
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from armvm_test import armvm_path, become_subreaper
+from domain import Console, copy_guest, domain_xml, virsh
+from libvirt_daemons import LibvirtDaemons
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="libvirtd must run as root")
+
+QEMU_CONF = "/etc/libvirt/qemu.conf"
+NO_NAMESPACES = "\nnamespaces = []  # armvm tests: no private /dev in this sandbox\n"
+
+
+@pytest.fixture(scope="module")
+def rig():
+    # (LIBVIRT.md §7: without a mount namespace for /dev, or virsh start fails here)
+    with open(QEMU_CONF) as f:
+        saved = f.read()
+    with open(QEMU_CONF, "a") as f:
+        f.write(NO_NAMESPACES)
+    become_subreaper(False)
+    d = LibvirtDaemons()
+    try:
+        d.start()
+        copy_guest(d.dir)
+        yield d, d.install_emulator(armvm_path())
+    finally:
+        for name in ("armvm-life", "armvm-variant"):
+            virsh("destroy", name, check=False)
+            virsh("undefine", name, check=False)
+        d.stop()
+        with open(QEMU_CONF, "w") as f:
+            f.write(saved)
+        become_subreaper(True)
+
+
+def define(d, emu, name, **kw):
+    with open(os.path.join(d.dir, name + ".img"), "wb") as f:
+        f.truncate(16 << 20)
+    xml = os.path.join(d.dir, name + ".xml")
+    with open(xml, "w") as f:
+        f.write(domain_xml(name, emu, d.dir, **kw))
+    virsh("define", xml)
+
+
+def state(name):
+    return virsh("domstate", name).stdout.strip()
+
+
+def wait_state(name, want, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        if state(name) == want:
+            return time.time()
+        time.sleep(0.2)
+    raise AssertionError(f"{name} is '{state(name)}', not '{want}', after {timeout} s")
+
+
+def start_to_shell(name):
+    t0 = time.time()
+    virsh("start", name)
+    c = Console(name)
+    c.wait_ready()
+    return c, time.time() - t0
+
+
+def uptime(c):
+    return float(c.cmd("cat /proc/uptime").split()[0])
+
+
+def test_a_domain_lives_its_whole_life_under_libvirt(rig):
+    d, emu = rig
+    name = "armvm-life"
+    define(d, emu, name)
+    c, seconds = start_to_shell(name)
+    print(f"virsh start to a shell: {seconds:.1f} s")
+    try:
+        assert state(name) == "running"
+        assert c.cmd("echo hello-$((6*7))") == "hello-42"
+        assert c.cmd("ls /sys/bus/virtio/devices") == "virtio0  virtio1"  # the disk and the NIC
+        c.cmd("echo armvm-under-libvirt > /tmp/m; dd if=/tmp/m of=/dev/vda bs=512 seek=10 conv=sync,fsync 2>/dev/null")
+
+        # suspend stops the guest, its clock too; resume continues it
+        before = uptime(c)
+        virsh("suspend", name)
+        assert state(name) == "paused"
+        time.sleep(3)
+        virsh("resume", name)
+        assert state(name) == "running"
+        assert uptime(c) - before < 1.5
+
+        # reset reboots it to a shell again
+        c.cmd("echo not-yet-reset > /tmp/flag")
+        virsh("reset", name)
+        c.wait_ready()
+        assert c.cmd("cat /tmp/flag 2>/dev/null || echo fresh") == "fresh"
+
+        # shutdown powers it off cleanly
+        virsh("shutdown", name)
+        wait_state(name, "shut off", 120)
+    finally:
+        c.close()
+    with open(os.path.join(d.dir, name + ".img"), "rb") as f:
+        f.seek(10 * 512)
+        assert f.read(20) == b"armvm-under-libvirt\n"
+
+    # start again, then destroy ends it within 10 s
+    c, _ = start_to_shell(name)
+    c.close()
+    t0 = time.time()
+    virsh("destroy", name)
+    assert state(name) == "shut off" and time.time() - t0 < 10
+    assert subprocess.run(["pgrep", "-f", f"guest={name}"], capture_output=True).stdout == b""
+
+    # a libvirtd restart reconnects to the running domain
+    c, _ = start_to_shell(name)
+    try:
+        d.restart_libvirtd()
+        assert re.search(rf"\b{name}\s+running", virsh("list").stdout)
+        virsh("suspend", name)
+        assert state(name) == "paused"
+        virsh("resume", name)
+        assert c.cmd("echo still-here") == "still-here"
+    finally:
+        c.close()
+        virsh("destroy", name)
+    virsh("undefine", name)
+
+
+VARIANTS = [(3, 1, None), (2, 4, None), (2, 1, False)]
+
+
+@pytest.mark.parametrize("gic,vcpus,pmu", VARIANTS, ids=["gicv3", "smp4", "pmu-off"])
+def test_domain_variants_reach_a_shell(rig, gic, vcpus, pmu):
+    d, emu = rig
+    name = "armvm-variant"
+    define(d, emu, name, gic=gic, vcpus=vcpus, pmu=pmu)
+    c, _ = start_to_shell(name)
+    try:
+        assert c.cmd("nproc") == str(vcpus)
+        v3 = c.cmd("dmesg | grep -c 'GICv3:' || true")
+        assert (v3 != "0") == (gic == 3), v3
+        perf = c.cmd("dmesg | grep -i 'hw perfevents' || true")
+        assert ("PMU" in perf or "perfevents" in perf) == (pmu is not False), perf
+    finally:
+        c.close()
+        virsh("destroy", name)
+        virsh("undefine", name)
