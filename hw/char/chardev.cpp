@@ -36,7 +36,10 @@ void set_nonblock_cloexec(int fd) {
 class Stream {
 public:
     Stream(EventLoop& loop) : loop_(loop) {}
-    ~Stream() { close(); }
+    ~Stream() {
+        loop_.cancel_timer(rearm_timer_);
+        close();
+    }
 
     void open(int rfd, int wfd, std::function<void(std::string_view)> on_read, std::function<void()> on_eof) {
         rfd_ = rfd;
@@ -48,7 +51,7 @@ public:
     bool is_open() const { return wfd_ >= 0 || rfd_ >= 0; }
 
     void write(std::string_view d) {
-        if (wfd_ < 0) return;
+        if (wfd_ < 0 || hung_up_) return;
         if (out_.size() + d.size() > kMaxOutBuf) {
             // The peer stopped reading: drop it rather than grow forever.
             hangup();
@@ -70,6 +73,12 @@ public:
 
     // For stdio: fds 0 and 1 are the process's, never closed here.
     void set_borrowed() { own_fds_ = false; }
+    // For a pty's master: the other side closing is not the end (the next
+    // `virsh console`, or a restarted libvirtd, opens it again). While
+    // nobody has it open, output is dropped and the master is checked once
+    // a second, as QEMU's pty chardev does.
+    void set_reopenable() { reopenable_ = true; }
+    bool hung_up() const { return hung_up_; }
 
 private:
     void readable(uint32_t ev) {
@@ -86,6 +95,15 @@ private:
     }
 
     void hangup() {
+        if (reopenable_ && rfd_ >= 0) {
+            if (hung_up_) return;
+            hung_up_ = true;
+            loop_.remove(rfd_);
+            watching_out_ = false;
+            out_.clear();
+            rearm();
+            return;
+        }
         if (rfd_ >= 0 && rfd_ != wfd_ && wfd_ >= 0) {
             // Separate input and output (stdio): the end of the input does
             // not end the output, and fds 0/1 are never closed here.
@@ -123,11 +141,26 @@ private:
         }
     }
 
+    void rearm() {
+        rearm_timer_ = loop_.add_timer(EventLoop::now_ns() + 1'000'000'000ull, [this] {
+            rearm_timer_ = 0;
+            pollfd pfd{rfd_, POLLIN, 0};
+            if (::poll(&pfd, 1, 0) >= 0 && !(pfd.revents & POLLHUP)) {
+                hung_up_ = false;  // someone has the other side open again
+                (void)loop_.add(rfd_, EPOLLIN, [this](uint32_t ev) { readable(ev); });
+            } else {
+                rearm();
+            }
+        });
+    }
+
     EventLoop& loop_;
     int rfd_ = -1, wfd_ = -1;
     std::string out_;
     bool watching_out_ = false;
     bool own_fds_ = true;
+    bool reopenable_ = false, hung_up_ = false;
+    EventLoop::TimerId rearm_timer_ = 0;
     std::function<void(std::string_view)> on_read_;
     std::function<void()> on_eof_;
 };
@@ -353,6 +386,7 @@ public:
             pty_name_ = name;
             set_nonblock_cloexec(fd);
             rfd_ = wfd_ = fd;
+            s_.set_reopenable();
             report_info("char device redirected to " + pty_name_ + " (label " + cfg_.id + ")");
             return ok_status();
         }

@@ -71,6 +71,9 @@ class Console:
         os.close(slave)
         self.buf = b""
         self.n = 0
+        # (virsh reads what is typed only once it is connected)
+        self.read_until(rb"Escape character is [^\n]*\n", 60)
+        time.sleep(0.5)  # (and has put its terminal in raw mode just after saying so)
 
     def read_until(self, pattern, timeout):
         rx = re.compile(pattern)
@@ -107,7 +110,7 @@ class Console:
         self.n += 1
         tag = f"T{self.n}X"
         os.write(self.master, f"echo {tag}BEGIN; {command}; echo {tag}END$?\r".encode())
-        self.read_until(rb"\n" + tag.encode() + rb"BEGIN\r?\n", timeout)
+        self.read_until(rb"(?:^|\n)" + tag.encode() + rb"BEGIN\r?\n", timeout)
         m = self.read_until(rb"(?s)(.*?)" + tag.encode() + rb"END(\d+)", timeout)
         out = m.group(1).decode(errors="replace").replace("\r", "").strip("\n")
         assert m.group(2) == b"0", f"`{command}` exited {m.group(2)}: {out}"

@@ -129,6 +129,8 @@ def test_a_domain_lives_its_whole_life_under_libvirt(rig):
         virsh("suspend", name)
         assert state(name) == "paused"
         virsh("resume", name)
+        c.close()  # (the old console's stream went with the old libvirtd)
+        c = Console(name)
         assert c.cmd("echo still-here") == "still-here"
     finally:
         c.close()
