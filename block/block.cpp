@@ -1,5 +1,7 @@
 #include "block/block.hpp"
 
+#include "base/fdset.hpp"
+
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/stat.h>
@@ -99,10 +101,10 @@ struct Opened {
 // Opens the image (read-only if asked, or with auto-read-only when it may
 // not be written), locks it and sizes it.
 Result<Opened> open_image(const std::string& filename, bool read_only, bool auto_read_only) {
-    int fd = ::open(filename.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    int fd = open_or_fdset(filename, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     if (fd < 0 && !read_only && auto_read_only && (errno == EACCES || errno == EROFS || errno == EPERM)) {
         read_only = true;
-        fd = ::open(filename.c_str(), O_RDONLY | O_CLOEXEC);
+        fd = open_or_fdset(filename, O_RDONLY | O_CLOEXEC);
     }
     if (fd < 0) return make_error("Could not open '" + filename + "': " + std::strerror(errno));
     struct stat st;

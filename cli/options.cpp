@@ -11,6 +11,7 @@
 #include "accel/accelerator.hpp"
 #include "cli/help.hpp"
 #include "cli/keyval.hpp"
+#include "base/fdset.hpp"
 #include "base/report.hpp"
 #include "machine/objects.hpp"
 
@@ -476,6 +477,7 @@ Status Parser::opt_misc_keyval(const std::string& name, const std::string& arg) 
         if (!*set) return make_error("set option is required and must be non-negative");
         if (**fd <= 2 || **fd > (1u << 20) || ::fcntl(static_cast<int>(**fd), F_GETFD) < 0)
             return make_error("fd is not valid or already in use");
+        fdset_add(static_cast<unsigned>(**set), static_cast<int>(**fd));
         return ok_status();
     }
     if (name == "global") {

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/fdset.hpp"
 #include "base/report.hpp"
 
 namespace armvm {
@@ -365,8 +366,8 @@ public:
             return ok_status();
         }
         if (b == "file") {
-            int fd = ::open(cfg_.file->c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (cfg_.append ? O_APPEND : O_TRUNC),
-                            0666);
+            int fd = open_or_fdset(*cfg_.file, O_WRONLY | O_CREAT | O_CLOEXEC | (cfg_.append ? O_APPEND : O_TRUNC),
+                                   0666);
             if (fd < 0) return make_error("Could not open '" + *cfg_.file + "': " + errstr());
             wfd_ = fd;
             return ok_status();

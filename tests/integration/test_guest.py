@@ -140,6 +140,27 @@ def test_bios_firmware_loads_the_kernel_from_fw_cfg_like_qemu(tmp_path):
     assert "cmdline: console=ttyAMA0 foo=bar\n" in ours.stdout and "initrd size: 0x0000000000000bb8" in ours.stdout
 
 
+def test_add_fd_hands_over_files_as_dev_fdset(tmp_path, progs):
+    """libvirt's file chardevs: -add-fd passes an open fd, the chardev opens
+    /dev/fdset/N and writes into it; an fd of the wrong access mode is
+    refused as QEMU refuses it."""
+    out = tmp_path / "serial.txt"
+    args = ["-M", "virt", "-nodefaults", "-display", "none", "-kernel", progs("hello"), "-add-fd", "fd=3,set=2",
+            "-chardev", "file,id=c,path=/dev/fdset/2", "-serial", "chardev:c"]
+
+    def launch(emu, redirect):
+        import shlex
+        cmd = " ".join(shlex.quote(a) for a in [emu] + args) + f" 3{redirect}{shlex.quote(str(out))}"
+        return subprocess.run(["sh", "-c", "exec " + cmd], capture_output=True, text=True, timeout=30,
+                              stdin=subprocess.DEVNULL)
+    r = launch(armvm_path(), ">")
+    assert r.returncode == 0, r.stderr
+    assert out.read_text().startswith("hello from armvm's test guest\n")
+    ours = launch(armvm_path(), "<")
+    ref = launch("qemu-system-aarch64", "<")
+    assert ours.returncode == 1 and ours.stderr == ref.stderr.replace("qemu-system-aarch64: ", "armvm: ")
+
+
 LIBVIRT_SANDBOX = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
 
 
