@@ -153,6 +153,18 @@ def test_domain_variants_reach_a_shell(rig, gic, vcpus, pmu):
         assert (v3 != "0") == (gic == 3), v3
         perf = c.cmd("dmesg | grep -i 'hw perfevents' || true")
         assert ("PMU" in perf or "perfevents" in perf) == (pmu is not False), perf
+        if vcpus > 1:
+            # INCIDENTS.md #5: virsh reset while every vCPU is busy resets
+            # each device and CPU exactly once, and the guest boots again.
+            c.cmd(f"for i in $(seq {vcpus}); do (while :; do :; done) & done")
+            time.sleep(1)
+            virsh("reset", name)
+            c.wait_ready()
+            assert c.cmd("nproc") == str(vcpus)
+            import json
+            r = json.loads(virsh("qemu-monitor-command", name, '{"execute":"x-armvm-query-resets"}').stdout)["return"]
+            assert r["machine"] == 2 and r["cpus"] == [2] * vcpus
+            assert {d["resets"] for d in r["devices"]} == {2}
     finally:
         c.close()
         virsh("destroy", name)
