@@ -21,8 +21,10 @@ def virsh(*args, check=True, timeout=60):
     return p
 
 
-def domain_xml(name, emulator, files, gic=2, vcpus=1, pmu=None, cpu="cortex-a57"):
+def domain_xml(name, emulator, files, gic=2, vcpus=1, pmu=None, cpu="cortex-a57", tap=None):
     pmu_xml = "" if pmu is None else f"<pmu state='{'on' if pmu else 'off'}'/>"
+    nic = (f"<interface type='ethernet'><target dev='{tap}' managed='yes'/><model type='virtio'/></interface>"
+           if tap else "<interface type='user'><model type='virtio'/></interface>")
     return f"""<domain type='qemu'>
   <name>{name}</name>
   <memory unit='MiB'>512</memory>
@@ -46,7 +48,7 @@ def domain_xml(name, emulator, files, gic=2, vcpus=1, pmu=None, cpu="cortex-a57"
       <source file='{files}/{name}.img'/>
       <target dev='vda' bus='virtio'/>
     </disk>
-    <interface type='user'><model type='virtio'/></interface>
+    {nic}
     <serial type='pty'><target port='0'/></serial>
     <console type='pty'><target type='serial' port='0'/></console>
   </devices>

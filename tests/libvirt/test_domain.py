@@ -169,3 +169,28 @@ def test_domain_variants_reach_a_shell(rig, gic, vcpus, pmu):
         c.close()
         virsh("destroy", name)
         virsh("undefine", name)
+
+
+def test_a_domain_with_a_tap_nic_reaches_the_host(rig):
+    """<interface type='ethernet'>: libvirt creates the TAP device and hands
+    armvm its fd (with a virtio-net header); guest and host talk over it."""
+    d, emu = rig
+    name = "armvm-variant"
+    tap = f"avlt{os.getpid() % 10000}"
+    subnet = "10.214.%d" % (os.getpid() % 200)
+    define(d, emu, name, tap=tap)
+    c, _ = start_to_shell(name)
+    try:
+        assert tap in virsh("domiflist", name).stdout
+        subprocess.run(["ip", "addr", "add", f"{subnet}.1/24", "dev", tap], check=True)
+        subprocess.run(["ip", "link", "set", tap, "up"], check=True)
+        c.cmd(f"ip link set eth0 up; ip addr add {subnet}.2/24 dev eth0")
+        c.cmd("mkdir -p /www; echo over-libvirt-tap > /www/index.html; httpd -p 8080 -h /www")
+        import urllib.request
+        body = urllib.request.urlopen(f"http://{subnet}.2:8080/index.html", timeout=30).read()
+        assert body == b"over-libvirt-tap\n"
+        assert c.cmd(f"ping -c 1 -W 5 {subnet}.1 >/dev/null && echo reachable") == "reachable"
+    finally:
+        c.close()
+        virsh("destroy", name)
+        virsh("undefine", name)
