@@ -56,6 +56,15 @@ private:
 
 class VirtioTransport;
 
+// A read of `size` bytes at `off` in a device's configuration space laid
+// out in `cfg` (little-endian fields); outside it reads as zero.
+inline uint64_t config_bytes(const uint8_t* cfg, size_t len, uint64_t off, unsigned size) {
+    if (off >= len || size > len - off || size > 8) return 0;
+    uint64_t v = 0;
+    for (unsigned i = 0; i < size; ++i) v |= static_cast<uint64_t>(cfg[off + i]) << (8 * i);
+    return v;
+}
+
 class VirtioDevice {
 public:
     virtual ~VirtioDevice() = default;

@@ -36,10 +36,7 @@ uint64_t VirtioNet::config_read(uint64_t off, unsigned size) {
     std::memcpy(cfg, mac_.data(), 6);
     uint16_t status = kLinkUp;
     std::memcpy(cfg + 6, &status, 2);
-    if (off >= sizeof cfg || size > sizeof cfg - off) return 0;
-    uint64_t v = 0;
-    std::memcpy(&v, cfg + off, size);
-    return v;
+    return config_bytes(cfg, sizeof cfg, off, size);
 }
 
 bool VirtioNet::deliver(const uint8_t* frame, size_t len) {

@@ -77,10 +77,7 @@ uint64_t VirtioSerial::config_read(uint64_t off, unsigned size) {
     uint8_t cfg[12] = {};
     uint32_t n = max_ports_;
     std::memcpy(cfg + 4, &n, 4);
-    if (off >= sizeof cfg || size > sizeof cfg - off) return 0;
-    uint64_t v = 0;
-    std::memcpy(&v, cfg + off, size);
-    return v;
+    return config_bytes(cfg, sizeof cfg, off, size);
 }
 
 // emerg_wr: one character for port 0, before (or without) the queues.

@@ -32,6 +32,10 @@ class LibvirtDaemons:
             raise RuntimeError("a libvirtd is already running; stop it first")
         self._start(["virtlogd"], os.path.join(self.dir, "virtlogd.pid"))
         self._start(["libvirtd"], os.path.join(self.dir, "libvirtd.pid"))
+        self._wait_answering()
+
+    @staticmethod
+    def _wait_answering():
         end = time.time() + 20
         while time.time() < end:
             r = subprocess.run(["virsh", "-c", "qemu:///system", "version"], capture_output=True, timeout=30)
@@ -40,32 +44,35 @@ class LibvirtDaemons:
             time.sleep(0.2)
         raise RuntimeError("libvirtd does not answer")
 
+    @staticmethod
+    def _terminate(pid, timeout):
+        """SIGTERM, then SIGKILL if it is still there after `timeout` s."""
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        end = time.time() + timeout
+        while time.time() < end:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+
     def restart_libvirtd(self):
         """Stops libvirtd by its pid and starts a new one (domains keep running)."""
         pidfile = os.path.join(self.dir, "libvirtd.pid")
         with open(pidfile) as f:
             pid = int(f.read().strip())
-        os.kill(pid, signal.SIGTERM)
-        end = time.time() + 20
-        while time.time() < end:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
+        self._terminate(pid, 20)
         self.pids.remove(pid)
         try:
             os.unlink(pidfile)
         except FileNotFoundError:
             pass
         self._start(["libvirtd"], pidfile)
-        end = time.time() + 20
-        while time.time() < end:
-            r = subprocess.run(["virsh", "-c", "qemu:///system", "version"], capture_output=True, timeout=30)
-            if r.returncode == 0:
-                return
-            time.sleep(0.2)
-        raise RuntimeError("libvirtd does not answer after a restart")
+        self._wait_answering()
 
     def install_emulator(self, src):
         """A copy the libvirt-qemu user can execute, with a fresh ctime so
@@ -77,18 +84,6 @@ class LibvirtDaemons:
 
     def stop(self):
         for pid in reversed(self.pids):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                continue
-            end = time.time() + 10
-            while time.time() < end:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.05)
-            else:
-                os.kill(pid, signal.SIGKILL)
+            self._terminate(pid, 10)
         self.pids = []
         shutil.rmtree(self.dir, ignore_errors=True)
