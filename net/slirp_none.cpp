@@ -1,0 +1,15 @@
+// -netdev user in a build without libslirp (meson -Dslirp=disabled, as the
+// static arm64 build for the KVM rig is): a clear refusal.
+#include "net/slirp.hpp"
+
+namespace armvm {
+
+Result<std::unique_ptr<SlirpNet>> SlirpNet::create(const Json&, const std::string& origin, EventLoop&) {
+    return make_error("-netdev " + origin + ": this armvm was built without user-mode networking (libslirp)");
+}
+
+SlirpNet::~SlirpNet() = default;
+
+void SlirpNet::send(const uint8_t*, size_t) {}
+
+}  // namespace armvm
