@@ -16,8 +16,14 @@ def test_static_arm64_armvm_builds_and_runs_guests(tmp_path):
     subprocess.run([os.path.join(ROOT, "scripts", "build-arm64"), out], check=True, timeout=1500,
                    capture_output=True)
     arm64 = os.path.join(out, "armvm")
-    info = subprocess.run(["file", "-b", arm64], capture_output=True, text=True).stdout
-    assert "ARM aarch64" in info and "statically linked" in info
+    with open(arm64, "rb") as f:
+        elf = f.read()
+    assert elf[:4] == b"\x7fELF" and int.from_bytes(elf[18:20], "little") == 183  # EM_AARCH64
+    # statically linked: no program header asks for an interpreter (PT_INTERP)
+    phoff, phentsize, phnum = (int.from_bytes(elf[32:40], "little"), int.from_bytes(elf[54:56], "little"),
+                               int.from_bytes(elf[56:58], "little"))
+    assert all(int.from_bytes(elf[phoff + i * phentsize:phoff + i * phentsize + 4], "little") != 3
+               for i in range(phnum))
     v = subprocess.run(["qemu-aarch64", arm64, "-version"], capture_output=True, text=True, timeout=30)
     assert v.returncode == 0 and v.stdout.startswith("QEMU emulator version 7.2.0 (armvm ")
     for prog in ("hello", "mmu"):
