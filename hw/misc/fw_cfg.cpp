@@ -43,8 +43,7 @@ void FwCfg::add_file(const std::string& name, std::vector<uint8_t> data) {
 // FW_CFG_FILE_DIR: be32 count, then per file be32 size, be16 select,
 // be16 reserved, char name[56].
 void FwCfg::rebuild_directory() {
-    for (auto it = items_.begin(); it != items_.end();)
-        it = it->first >= kFileFirst ? items_.erase(it) : std::next(it);
+    by_key_.clear();
     std::vector<uint8_t> dir(4 + 64 * files_.size(), 0);
     uint32_t n = __builtin_bswap32(static_cast<uint32_t>(files_.size()));
     std::memcpy(dir.data(), &n, 4);
@@ -56,7 +55,8 @@ void FwCfg::rebuild_directory() {
         std::memcpy(dir.data() + at, &size, 4);
         std::memcpy(dir.data() + at + 4, &sel, 2);
         std::memcpy(dir.data() + at + 8, name.data(), std::min(name.size(), kMaxName - 1));
-        items_[key++] = data;
+        by_key_.push_back(&data);  // (map nodes stay put: no copy of the data)
+        ++key;
         at += 64;
     }
     items_[kFileDir] = std::move(dir);
@@ -69,7 +69,9 @@ void FwCfg::select(uint16_t key) {
 
 const std::vector<uint8_t>* FwCfg::current() const {
     if (key_ & kArchLocal) return nullptr;  // (no architecture-specific items on arm)
-    auto it = items_.find(key_ & kEntryMask);
+    unsigned k = key_ & kEntryMask;
+    if (k >= kFileFirst) return k - kFileFirst < by_key_.size() ? by_key_[k - kFileFirst] : nullptr;
+    auto it = items_.find(static_cast<uint16_t>(k));
     return it == items_.end() ? nullptr : &it->second;
 }
 

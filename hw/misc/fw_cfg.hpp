@@ -47,6 +47,7 @@ private:
     AddressSpace& as_;
     std::map<uint16_t, std::vector<uint8_t>> items_;
     std::map<std::string, std::vector<uint8_t>> files_;
+    std::vector<const std::vector<uint8_t>*> by_key_;  // files by key - kFileFirst
     uint16_t key_ = 0;
     uint32_t offset_ = 0;
     uint64_t dma_addr_ = 0;

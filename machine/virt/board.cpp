@@ -212,22 +212,11 @@ Status Board::create_fw_cfg(const MachineConfig& cfg) {
         if (f.string) {
             data.assign(f.string->begin(), f.string->end());  // (no NUL, as QEMU)
         } else {
-            FILE* fh = std::fopen(f.file->c_str(), "rb");
-            if (!fh)  // (glib's wording, as QEMU prints it)
+            auto d = read_boot_file(*f.file, false);
+            if (!d)  // (glib's wording, as QEMU prints it)
                 return make_error("-fw_cfg " + f.origin + ": can't load " + *f.file + ": Failed to open file \u201c" +
-                                  *f.file + "\u201d: " + std::strerror(errno));
-            char buf[65536];
-            size_t n;
-            while ((n = std::fread(buf, 1, sizeof buf, fh)) > 0) {
-                if (data.size() + n > (1ull << 30)) {
-                    std::fclose(fh);
-                    return make_error("-fw_cfg " + f.origin + ": can't load " + *f.file + ": larger than 1 GiB");
-                }
-                data.insert(data.end(), buf, buf + n);
-            }
-            bool bad = std::ferror(fh);
-            std::fclose(fh);
-            if (bad) return make_error("-fw_cfg " + f.origin + ": can't load " + *f.file + ": read error");
+                                  *f.file + "\u201d: " + d.error().msg);
+            data = std::move(d.value());
         }
         if (fw_cfg_->has_file(f.name)) return make_error("-fw_cfg " + f.origin + ": duplicate fw_cfg file name: " + f.name);
         fw_cfg_->add_file(f.name, std::move(data));
