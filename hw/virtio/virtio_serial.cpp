@@ -1,5 +1,6 @@
 #include "hw/virtio/virtio_serial.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "hw/char/chardev.hpp"
@@ -180,13 +181,17 @@ void VirtioSerial::from_guest(Port& p) {
     unsigned q = tx_queue(p.cfg.nr);
     VirtqElement e;
     bool any = false;
-    std::string buf;
+    char buf[65536];
     while (transport->pop(q, e)) {
-        buf.resize(e.out_bytes());
-        e.read_out(0, buf.data(), buf.size());
         // (bytes for a port without a host side, or a disconnected one, are
         // discarded, as QEMU does)
-        if (p.cfg.chr) p.cfg.chr->write(buf);
+        size_t total = e.out_bytes();
+        for (size_t at = 0; p.cfg.chr && at < total;) {
+            size_t n = e.read_out(at, buf, std::min(sizeof buf, total - at));
+            if (!n) break;
+            p.cfg.chr->write(std::string_view(buf, n));
+            at += n;
+        }
         transport->push(q, e, 0);
         any = true;
     }
