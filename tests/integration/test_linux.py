@@ -28,7 +28,10 @@ def kernel_warnings(guest):
     """The kernel log's messages of level warning and above, without times."""
     assert guest.ok("dmesg -r | head -1").startswith("<")  # (the raw log format the filter relies on)
     out = guest.ok("dmesg -r | grep '^<[0-4]>' ; true")
-    return {re.sub(r"^<\d>\[ *[0-9.]+\] ", "", ln) for ln in out.splitlines() if ln.strip()}
+    lines = {re.sub(r"^<\d>\[ *[0-9.]+\] ", "", ln) for ln in out.splitlines() if ln.strip()}
+    # "hrtimer: interrupt took N ns" says how slow the host was (it comes and
+    # goes with load, under QEMU too, e.g. in an ASan run): not compared.
+    return {ln for ln in lines if not ln.startswith("hrtimer: interrupt took ")}
 
 
 @pytest.mark.parametrize("gic,cpu,smp", CONFIGS, ids=[f"gicv{g}-{c}-smp{n}" for g, c, n in CONFIGS])
