@@ -76,9 +76,6 @@ public:
     void async_run_on(std::function<void(Cpu&)> fn);  // any thread
     void kick();                    // make the lane look at this vCPU's queue/state
     void wake();                    // an interrupt or event: also ends WFI
-    // A reset CPU is not waiting in WFI any more (its timers and the
-    // interrupt that would have ended the wait are gone). BQL held.
-    void end_wait() { wake(); }
     // From the lane's own thread (PSCI CPU_OFF/SYSTEM_OFF): stop running
     // guest code after the current instruction.
     void self_pause();

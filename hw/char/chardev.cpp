@@ -79,7 +79,6 @@ public:
     // nobody has it open, output is dropped and the master is checked once
     // a second, as QEMU's pty chardev does.
     void set_reopenable() { reopenable_ = true; }
-    bool hung_up() const { return hung_up_; }
 
 private:
     void readable(uint32_t ev) {

@@ -455,7 +455,7 @@ Status Board::reset() {
     for (auto& v : vcpus_) {
         unsigned i = v->index();
         boot_state(v->cpu(), i == 0 ? entry : 0, i == 0 ? x0 : 0, i);
-        v->end_wait();  // (a CPU idle in WFI when the reset came would sleep on)
+        v->wake();  // a reset CPU is not in WFI (one idle there when the reset came would sleep on)
         power_[i] = i == 0 ? kOn : kOff;
         ++cpu_resets_[i];
     }
