@@ -10,12 +10,14 @@
 #include <cstring>
 
 #include "accel/accelerator.hpp"
+#include "accel/kvm/arm64.hpp"
 #include "base/report.hpp"
 #include "cpu-arm64/models.hpp"
 #include "hw/char/chardev.hpp"
 #include "machine/ram.hpp"
 #include "machine/virt/board.hpp"
 #include "machine/virt/fdt.hpp"
+#include "machine/virt/memmap.hpp"
 #include "monitor/qmp_server.hpp"
 
 namespace armvm {
@@ -35,9 +37,11 @@ Machine::Machine(MachineConfig cfg, EventLoop& loop) : cfg_(std::move(cfg)), loo
 Machine::~Machine() {
     if (board_ && std::getenv("ARMVM_STATS")) {
         // For benchmarks (scripts/bench-cpu): how much guest code ran.
-        uint64_t n = 0;
-        for (const auto& v : board_->vcpus()) n += v->insns();
-        report_info("stats: " + std::to_string(n) + " guest instructions");
+        uint64_t n = board_->guest_insns();
+        if (board_->kvm())
+            report_info("stats: first KVM_RUN at " + std::to_string(kvm::first_run_ns()) + " ns");
+        else
+            report_info("stats: " + std::to_string(n) + " guest instructions");
     }
     board_.reset();  // joins the vCPU threads (the BQL is held)
     monitors_.clear();
@@ -116,7 +120,31 @@ Status Machine::build_virt() {
         }
         ::close(fd);
     }
-    auto gic = virt::resolve_gic_version(cfg_, kvm_enabled());
+    // With KVM the host decides what the guest can have (its GIC, a safe
+    // PMU) before the tree describes it.
+    std::unique_ptr<kvm::ArmVm> arm_kvm;
+    Result<unsigned> gic = 0u;
+    if (kvm_enabled() && !cfg_.dumpdtb) {
+        kvm::ArmVmConfig kc;
+        kc.cpus = cfg_.smp.cpus;
+        kc.gic = cfg_.gic_version;
+        kc.pmu = cfg_.cpu.pmu;
+        kc.cpu_model = cfg_.cpu.model;
+        kc.machine_origin = cfg_.machine_origin.empty() ? "virt" : cfg_.machine_origin;
+        kc.cpu_origin = cfg_.cpu.origin.empty() ? cfg_.cpu.model : cfg_.cpu.origin;
+        kc.gic_dist = virt::base(virt::Region::GicDist);
+        kc.gic_cpu = virt::base(virt::Region::GicCpu);
+        kc.gic_redist = virt::base(virt::Region::GicRedist);
+        kc.pmu_intid = 16 + virt::kPpiPmu;
+        auto a = kvm::ArmVm::create(kc);
+        if (!a) return a.error();
+        arm_kvm = std::move(a.value());
+        for (const auto& n : arm_kvm->notes()) report_warning(n);
+        gic = arm_kvm->gic_version();
+        cfg_.cpu.pmu = arm_kvm->pmu();  // the tree, and QMP, say what the guest has
+    } else {
+        gic = virt::resolve_gic_version(cfg_, kvm_enabled());
+    }
     if (!gic) return gic.error();
     auto fdt = virt::build_fdt(cfg_, *gic);
     if (!fdt) return fdt.error();
@@ -151,8 +179,15 @@ Status Machine::build_virt() {
     hooks.system_off = [this] { loop_.post([this] { guest_shutdown("guest-shutdown"); }); };
     hooks.system_reset = [this] { loop_.post([this] { guest_reset(); }); };
     hooks.find_chardev = [this](const std::string& id) { return find_chardev(id); };
-    auto board =
-        virt::Board::create(cfg_, *gic, *ram_, loop_, serial, std::move(fdt.value()), std::move(hooks));
+    hooks.vcpu_failed = [this](unsigned i, const std::string& why) {
+        loop_.post([this, i, why] {
+            // As QEMU on a KVM internal error: say why and stop the VM.
+            report_info("vCPU " + std::to_string(i) + ": " + why);
+            (void)stop();
+        });
+    };
+    auto board = virt::Board::create(cfg_, *gic, *ram_, loop_, serial, std::move(fdt.value()), std::move(hooks),
+                                     std::move(arm_kvm));
     if (!board) return board.error();
     board_ = std::move(board.value());
     return ok_status();

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include "base/fault.hpp"
 
@@ -34,7 +35,11 @@ void install_kick_handler() {
 
 std::string err(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
+std::atomic<int64_t> g_first_run_ns{0};
+
 }  // namespace
+
+int64_t first_run_ns() { return g_first_run_ns.load(); }
 
 int kvm_ioctl(int fd, unsigned long req, unsigned long arg, const char* name) {
     if (fault_point(std::string("kvm:") + name)) {
@@ -256,6 +261,12 @@ void Vcpu::loop() {
             if (hooks_.put_state) hooks_.put_state(*this);
             puts_.fetch_add(1);
             state_dirty_ = false;
+        }
+        if (g_first_run_ns.load(std::memory_order_relaxed) == 0) {
+            timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            int64_t zero = 0;
+            g_first_run_ns.compare_exchange_strong(zero, int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec);
         }
         int r = kvm_ioctl(fd_, KVM_RUN, 0, "KVM_RUN");
         int e = errno;

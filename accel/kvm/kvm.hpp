@@ -29,6 +29,10 @@ struct kvm_run;
 
 namespace armvm::kvm {
 
+// CLOCK_MONOTONIC (ns) when a vCPU of this process first entered KVM_RUN
+// (0: none yet), for the exec-to-first-instruction benchmark.
+int64_t first_run_ns();
+
 // ioctl(fd, req, arg) with the test seam; -1 and errno on failure.
 int kvm_ioctl(int fd, unsigned long req, unsigned long arg, const char* name);
 

@@ -49,7 +49,7 @@ void boot_state(Cpu& c, uint64_t entry, uint64_t x0, unsigned index) {
 
 Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned gic_version, GuestRam& ram,
                                              EventLoop& loop, Chardev* serial, std::vector<uint8_t> fdt,
-                                             Hooks hooks) {
+                                             Hooks hooks, std::unique_ptr<kvm::ArmVm> kvm) {
     std::mutex& bql = loop.lock();
     std::unique_ptr<Board> b(new Board(bql));
     b->bql_ = &bql;
@@ -59,8 +59,10 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     b->as_.add_ram(base(Region::Ram), ram.host(), ram.size());
     unsigned n = cfg.smp.cpus;
     Board* self = b.get();
-    IrqLine uart_irq;
-    {
+    b->kvm_ = std::move(kvm);
+    if (b->kvm_) ARMVM_TRY(b->kvm_->add_ram(base(Region::Ram), ram.size(), ram.host()));
+    IrqLine uart_irq = IrqLine([self](bool level) { self->set_spi(32 + kSpiUart, level); });
+    if (!b->kvm_) {  // (with KVM the GIC is the kernel's)
         // The GIC drives each CPU's IRQ input and wakes it from WFI.
         b->gic_ = std::make_unique<Gic>(
             n,
@@ -77,21 +79,20 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
                             "gic-redist");
         else
             b->as_.add_mmio(base(Region::GicCpu), size(Region::GicCpu), &b->gic_->cpu_interface(), "gic-cpu");
-        uart_irq = IrqLine([self](bool level) { self->gic_->set_spi(32 + kSpiUart, level); });
     }
     b->uart_ = std::make_unique<Pl011>(serial, std::move(uart_irq));
     b->as_.add_mmio(base(Region::Uart), size(Region::Uart), b->uart_.get(), "pl011");
     b->uart_->start();
-    b->rtc_ = std::make_unique<Pl031>(loop, IrqLine([self](bool level) { self->gic_->set_spi(32 + kSpiRtc, level); }));
+    b->rtc_ = std::make_unique<Pl031>(loop, IrqLine([self](bool level) { self->set_spi(32 + kSpiRtc, level); }));
     b->as_.add_mmio(base(Region::Rtc), size(Region::Rtc), b->rtc_.get(), "pl031");
     for (unsigned slot = 0; slot < kMmioSlots; ++slot) {
         b->virtio_.push_back(std::make_unique<VirtioMmio>(
-            b->as_, IrqLine([self, slot](bool level) { self->gic_->set_spi(32 + kSpiMmio + slot, level); }),
+            b->as_, IrqLine([self, slot](bool level) { self->set_spi(32 + kSpiMmio + slot, level); }),
             cfg.virtio_mmio_force_legacy));
         b->as_.add_mmio(base(Region::Mmio) + slot * kMmioSlotSize, kMmioSlotSize, b->virtio_.back().get(),
                         "virtio-mmio");
     }
-    b->gpio_ = std::make_unique<Pl061>(IrqLine([self](bool level) { self->gic_->set_spi(32 + kSpiGpio, level); }));
+    b->gpio_ = std::make_unique<Pl061>(IrqLine([self](bool level) { self->set_spi(32 + kSpiGpio, level); }));
     b->as_.add_mmio(base(Region::Gpio), size(Region::Gpio), b->gpio_.get(), "pl061");
     b->loop_ = &loop;
     if (cfg.bios) {
@@ -100,6 +101,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         auto fw = read_boot_file(*cfg.bios, false);
         if (!fw || fw->size() > size(Region::Flash) / 2)
             return make_error("Could not load ROM image '" + *cfg.bios + "'");
+        if (b->kvm_) ARMVM_TRY(b->kvm_->add_rom(base(Region::Flash), fw.value()));
         b->bios_ = std::make_unique<Rom>(std::move(fw.value()));
         b->as_.add_mmio(base(Region::Flash), size(Region::Flash) / 2, b->bios_.get(), "virt.flash0");
     }
@@ -108,6 +110,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
 
     b->power_ = std::make_unique<std::atomic<int>[]>(n);
     b->cluster_.set_ram(ram.size());
+    if (b->kvm_) n = 0;  // (the vCPUs are KVM's: made below)
     // -accel tcg,thread=single: every vCPU on one round-robin thread.
     std::shared_ptr<Lane> shared;
     if (cfg.tcg_thread == "single") {
@@ -154,7 +157,14 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     // The boot images stay open: every reset reloads them from these fds.
     if (cfg.kernel && !cfg.bios) b->kernel_fd_ = ::open(cfg.kernel->c_str(), O_RDONLY | O_CLOEXEC);
     if (cfg.initrd && !cfg.bios) b->initrd_fd_ = ::open(cfg.initrd->c_str(), O_RDONLY | O_CLOEXEC);
-    b->cpu_resets_.assign(n, 0);
+    b->cpu_resets_.assign(cfg.smp.cpus, 0);
+    if (b->kvm_) {
+        kvm::ArmVm::Hooks kh;
+        kh.system_off = b->hooks_.system_off;
+        kh.system_reset = b->hooks_.system_reset;
+        kh.failed = b->hooks_.vcpu_failed;
+        ARMVM_TRY(b->kvm_->start_vcpus(b->as_, bql, std::move(kh)));
+    }
     ARMVM_TRY(b->reset());  // the cold boot's one reset
     for (auto& v : b->vcpus_) v->start();
     return b;
@@ -404,6 +414,27 @@ Board::~Board() {
     if (initrd_fd_ >= 0) ::close(initrd_fd_);
     if (loop_) loop_->cancel_timer(button_timer_);
     for (auto& v : vcpus_) v->stop_and_join();
+    if (kvm_) {
+        kvm_->pause();  // (releases the BQL while a vCPU finishes an MMIO access)
+        kvm_.reset();
+    }
+}
+
+void Board::set_spi(unsigned intid, bool level) {
+    if (kvm_) kvm_->set_spi(intid, level);
+    else if (gic_) gic_->set_spi(intid, level);
+}
+
+unsigned Board::cpu_count() const { return kvm_ ? kvm_->vcpu_count() : static_cast<unsigned>(vcpus_.size()); }
+
+pid_t Board::cpu_thread_id(unsigned i) const {
+    return kvm_ ? kvm_->vcpu(i).thread_id() : vcpus_[i]->thread_id();
+}
+
+uint64_t Board::guest_insns() const {
+    uint64_t n = 0;
+    for (const auto& v : vcpus_) n += v->insns();
+    return n;
 }
 
 void Board::press_power_button() {
@@ -451,6 +482,11 @@ Status Board::reset() {
         std::memcpy(p, fdt_.data(), fdt_.size());
     else if (x0)
         return make_error("-kernel: no room for the device tree after the initrd in guest RAM");
+    if (kvm_) {
+        ARMVM_TRY(kvm_->reset_vcpus(entry, x0));
+        for (auto& n : cpu_resets_) ++n;
+        return ok_status();
+    }
     cluster_.clear();  // RAM was rewritten behind the CPUs' backs
     for (auto& v : vcpus_) {
         unsigned i = v->index();
@@ -469,12 +505,14 @@ std::vector<std::pair<std::string, unsigned>> Board::device_reset_counts() const
 }
 
 void Board::resume() {
+    if (kvm_) return kvm_->resume();
     Cpu::clock_start();
     for (auto& v : vcpus_)
         if (power_[v->index()] != kOff) v->resume();
 }
 
 void Board::pause() {
+    if (kvm_) return kvm_->pause();
     for (auto& v : vcpus_) v->pause();
     Cpu::clock_stop();
 }

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "accel/kvm/arm64.hpp"
 #include "accel/vcpu.hpp"
 #include "base/result.hpp"
 #include "hw/char/pl011.hpp"
@@ -40,12 +41,15 @@ public:
         std::function<void()> system_reset;
         // The chardev of a -chardev id (null: none); called while building.
         std::function<Chardev*(const std::string&)> find_chardev;
+        // A KVM vCPU that cannot go on (it has paused itself).
+        std::function<void(unsigned vcpu, const std::string& why)> vcpu_failed;
     };
 
-    // gic_version: 2 or 3 (which GIC the board gets).
+    // gic_version: 2 or 3 (which GIC the board gets). `kvm`: the KVM VM
+    // (its vGIC, timers, PMU and PSCI are the kernel's); null for TCG.
     static Result<std::unique_ptr<Board>> create(const MachineConfig& cfg, unsigned gic_version, GuestRam& ram,
                                                  EventLoop& loop, Chardev* serial, std::vector<uint8_t> fdt,
-                                                 Hooks hooks);
+                                                 Hooks hooks, std::unique_ptr<kvm::ArmVm> kvm = nullptr);
     ~Board();  // caller holds the BQL: stops and joins the vCPU threads
 
     // Three-phase reset of every device, then every CPU to its boot state
@@ -58,7 +62,11 @@ public:
     // QEMU's virt board gives for system_powerdown. Caller holds the BQL.
     void press_power_button();
 
-    const std::vector<std::unique_ptr<Vcpu>>& vcpus() const { return vcpus_; }
+    // The vCPUs, whichever accelerator runs them.
+    unsigned cpu_count() const;
+    pid_t cpu_thread_id(unsigned i) const;
+    uint64_t guest_insns() const;  // TCG's count (0 under KVM)
+    bool kvm() const { return kvm_ != nullptr; }
     unsigned resets() const { return resets_; }
     // How often each device and CPU went through a reset (INCIDENTS.md #5:
     // exactly once per machine reset). Caller holds the BQL.
@@ -74,6 +82,7 @@ public:
 private:
     Board(std::mutex& bql) : as_(bql) {}
     bool psci_call(Cpu& cpu, unsigned index);
+    void set_spi(unsigned intid, bool level);  // the GIC's, or KVM's
     Status create_virtio_devices(const MachineConfig& cfg, EventLoop& loop);
     Status create_fw_cfg(const MachineConfig& cfg);
 
@@ -95,7 +104,8 @@ private:
     std::unique_ptr<Gic> gic_;
     std::mutex* bql_ = nullptr;
     CpuCluster cluster_;  // before vcpus_: the CPUs point into it
-    std::vector<std::unique_ptr<Vcpu>> vcpus_;
+    std::vector<std::unique_ptr<Vcpu>> vcpus_;   // TCG's
+    std::unique_ptr<kvm::ArmVm> kvm_;             // or KVM's
     std::unique_ptr<std::atomic<int>[]> power_;  // PSCI AFFINITY_INFO state per CPU
     std::vector<uint8_t> fdt_;
     Hooks hooks_;

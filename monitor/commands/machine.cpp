@@ -120,11 +120,10 @@ void register_machine_commands(CommandTable& t) {
         const virt::Board* b = ctx.machine.board();
         if (!b) return out;  // "none" has no CPU
         const SmpConfig& smp = ctx.machine.config().smp;
-        for (const auto& v : b->vcpus()) {
-            unsigned i = v->index();
+        for (unsigned i = 0; i < b->cpu_count(); ++i) {
             Json props = {{"core-id", (i / smp.threads) % smp.cores}, {"thread-id", i % smp.threads},
                           {"socket-id", i / (smp.threads * smp.cores)}, {"cluster-id", 0}};
-            out.push_back({{"thread-id", v->thread_id()},
+            out.push_back({{"thread-id", b->cpu_thread_id(i)},
                            {"props", props},
                            {"qom-path", "/machine/unattached/device[" + std::to_string(i) + "]"},
                            {"cpu-index", i},

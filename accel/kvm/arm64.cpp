@@ -1,0 +1,434 @@
+#include "accel/kvm/arm64.hpp"
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+
+#include "base/report.hpp"
+
+#if defined(__aarch64__)
+#include <linux/kvm.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#define ARMVM_KVM_ARM64 1
+#endif
+
+namespace armvm::kvm {
+
+#if !ARMVM_KVM_ARM64
+
+Result<ArmHost> probe_arm_host() { return make_error("KVM cannot run arm64 guests on this host"); }
+Result<std::unique_ptr<ArmVm>> ArmVm::create(const ArmVmConfig&) {
+    return make_error("KVM cannot run arm64 guests on this host");
+}
+ArmVm::~ArmVm() = default;
+Status ArmVm::add_ram(uint64_t, uint64_t, void*) { return make_error("no KVM"); }
+Status ArmVm::add_rom(uint64_t, const std::vector<uint8_t>&) { return make_error("no KVM"); }
+Status ArmVm::start_vcpus(Bus&, std::mutex&, Hooks) { return make_error("no KVM"); }
+Status ArmVm::reset_vcpus(uint64_t, uint64_t) { return make_error("no KVM"); }
+Status ArmVm::init_vcpu(Vcpu&, bool) { return make_error("no KVM"); }
+void ArmVm::pause() {}
+void ArmVm::resume() {}
+void ArmVm::set_spi(unsigned, bool) {}
+
+#else
+
+namespace {
+
+std::string why(const char* call) { return std::string(call) + ": " + std::strerror(errno); }
+
+// ONE_REG ids.
+constexpr uint64_t core_reg(size_t offset) {
+    return KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | (offset / sizeof(uint32_t));
+}
+const uint64_t kRegPc = core_reg(offsetof(kvm_regs, regs.pc));
+const uint64_t kRegX0 = core_reg(offsetof(kvm_regs, regs.regs));
+constexpr uint64_t kRegDfr0 = ARM64_SYS_REG(3, 0, 0, 5, 0);   // ID_AA64DFR0_EL1
+constexpr uint64_t kRegIdDfr0 = ARM64_SYS_REG(3, 0, 0, 1, 2);  // ID_DFR0_EL1 (AArch32 view)
+constexpr uint64_t kRegPmmir = ARM64_SYS_REG(3, 0, 9, 14, 6);  // PMMIR_EL1
+
+int get_reg(int fd, uint64_t id, uint64_t& v) {
+    kvm_one_reg r{id, reinterpret_cast<uint64_t>(&v)};
+    return kvm_ioctl(fd, KVM_GET_ONE_REG, reinterpret_cast<unsigned long>(&r), "KVM_GET_ONE_REG");
+}
+int set_reg(int fd, uint64_t id, uint64_t v, const char* name = "KVM_SET_ONE_REG") {
+    kvm_one_reg r{id, reinterpret_cast<uint64_t>(&v)};
+    return kvm_ioctl(fd, KVM_SET_ONE_REG, reinterpret_cast<unsigned long>(&r), name);
+}
+
+// KVM_{HAS,SET}_DEVICE_ATTR on a device or vCPU fd; `name` is the seam's.
+int device_attr(int fd, bool set, uint32_t group, uint64_t attr, void* addr, const char* name) {
+    kvm_device_attr a{};
+    a.group = group;
+    a.attr = attr;
+    a.addr = reinterpret_cast<uint64_t>(addr);
+    return kvm_ioctl(fd, set ? KVM_SET_DEVICE_ATTR : KVM_HAS_DEVICE_ATTR, reinterpret_cast<unsigned long>(&a), name);
+}
+
+int create_device(int vm_fd, uint32_t type, bool test) {
+    kvm_create_device d{};
+    d.type = type;
+    d.flags = test ? KVM_CREATE_DEVICE_TEST : 0;
+    int r = kvm_ioctl(vm_fd, KVM_CREATE_DEVICE, reinterpret_cast<unsigned long>(&d),
+                      type == KVM_DEV_TYPE_ARM_VGIC_V3 ? "KVM_CREATE_DEVICE:VGIC_V3" : "KVM_CREATE_DEVICE:VGIC_V2");
+    if (r < 0) return -1;
+    return test ? 0 : static_cast<int>(d.fd);
+}
+
+const char* pmu_version_name(unsigned v) {
+    switch (v) {
+    case 1: return "PMUv3";
+    case 4: return "PMUv3p1";
+    case 5: return "PMUv3p4";
+    case 6: return "PMUv3p5";
+    case 7: return "PMUv3p7";
+    case 8: return "PMUv3p8";
+    default: return "PMUv3 (later)";
+    }
+}
+
+// What a scratch vCPU shows: its ID_AA64DFR0_EL1 with the PMU feature on,
+// whether PMMIR_EL1 is among its registers, and whether the kernel lets
+// userspace lower PMUVer (kernels from 6.3 on; 6.1 answers EINVAL).
+struct Scratch {
+    uint64_t dfr0 = 0;
+    bool pmmir_listed = false;
+    bool can_cap = false;
+};
+
+struct Fd {
+    int fd = -1;
+    ~Fd() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+Result<Scratch> probe_scratch(Kvm& kvm, const kvm_vcpu_init& base, bool pmu) {
+    Scratch s;
+    Fd vm, cpu;
+    vm.fd = kvm_ioctl(kvm.fd(), KVM_CREATE_VM, 0, "KVM_CREATE_VM");
+    if (vm.fd < 0) return make_error(why("failed to create a KVM VM"));
+    cpu.fd = kvm_ioctl(vm.fd, KVM_CREATE_VCPU, 0, "KVM_CREATE_VCPU");
+    if (cpu.fd < 0) return make_error(why("kvm_init_vcpu: KVM_CREATE_VCPU failed"));
+    kvm_vcpu_init init = base;
+    init.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
+    if (pmu) init.features[0] |= 1u << KVM_ARM_VCPU_PMU_V3;
+    if (kvm_ioctl(cpu.fd, KVM_ARM_VCPU_INIT, reinterpret_cast<unsigned long>(&init), "KVM_ARM_VCPU_INIT") < 0)
+        return make_error(why("KVM_ARM_VCPU_INIT"));
+    if (get_reg(cpu.fd, kRegDfr0, s.dfr0) < 0) return make_error(why("KVM_GET_ONE_REG ID_AA64DFR0_EL1"));
+    kvm_reg_list probe{};
+    probe.n = 0;
+    kvm_ioctl(cpu.fd, KVM_GET_REG_LIST, reinterpret_cast<unsigned long>(&probe), "KVM_GET_REG_LIST");
+    std::vector<uint64_t> buf(probe.n + 1);
+    buf[0] = probe.n;
+    if (kvm_ioctl(cpu.fd, KVM_GET_REG_LIST, reinterpret_cast<unsigned long>(buf.data()), "KVM_GET_REG_LIST") < 0)
+        return make_error(why("KVM_GET_REG_LIST"));
+    for (uint64_t i = 1; i <= buf[0] && i < buf.size(); ++i)
+        if (buf[i] == kRegPmmir) s.pmmir_listed = true;
+    unsigned ver = (s.dfr0 >> 8) & 0xf;
+    if (pmu && ver >= 5 && ver != 0xf && !s.pmmir_listed) {
+        uint64_t capped = (s.dfr0 & ~0xf00ull) | (4ull << 8);
+        s.can_cap = set_reg(cpu.fd, kRegDfr0, capped, "KVM_SET_ONE_REG:ID_AA64DFR0_EL1") == 0;
+    }
+    return s;
+}
+
+}  // namespace
+
+Result<ArmHost> probe_arm_host() {
+    auto kvm = Kvm::open();
+    if (!kvm) return kvm.error();
+    ArmHost h;
+    Fd vm;
+    vm.fd = kvm_ioctl((*kvm)->fd(), KVM_CREATE_VM, 0, "KVM_CREATE_VM");
+    if (vm.fd < 0) return make_error(why("failed to create an arm64 KVM VM"));
+    h.gic_v2 = create_device(vm.fd, KVM_DEV_TYPE_ARM_VGIC_V2, true) == 0;
+    h.gic_v3 = create_device(vm.fd, KVM_DEV_TYPE_ARM_VGIC_V3, true) == 0;
+    h.pmu = (*kvm)->check_extension(KVM_CAP_ARM_PMU_V3) > 0;
+    return h;
+}
+
+Result<std::unique_ptr<ArmVm>> ArmVm::create(const ArmVmConfig& c) {
+    std::unique_ptr<ArmVm> a(new ArmVm);
+    a->cfg_ = c;
+    auto kvm = Kvm::open();
+    if (!kvm) return kvm.error();
+    a->kvm_ = std::move(kvm.value());
+    Kvm& k = *a->kvm_;
+    if (k.check_extension(KVM_CAP_ARM_PSCI_0_2) <= 0) return make_error("KVM on this host has no PSCI 0.2");
+    const std::string mach = "-machine " + c.machine_origin + ": ";
+    const std::string cpu = "-cpu " + c.cpu_origin + ": ";
+
+    // The vCPU target: the host's own for host/max; a named model only
+    // where the host is that CPU (KVM runs what the hardware is).
+    kvm_vcpu_init pref{};
+    {
+        Fd vm;
+        vm.fd = kvm_ioctl(k.fd(), KVM_CREATE_VM, 0, "KVM_CREATE_VM");
+        if (vm.fd < 0) return make_error(why("failed to create an arm64 KVM VM"));
+        if (kvm_ioctl(vm.fd, KVM_ARM_PREFERRED_TARGET, reinterpret_cast<unsigned long>(&pref),
+                      "KVM_ARM_PREFERRED_TARGET") < 0)
+            return make_error(why("KVM_ARM_PREFERRED_TARGET"));
+        // The GIC: what the host can create decides host/max and the
+        // default; a version it cannot create is refused here, before
+        // any vCPU exists (INCIDENTS.md #3).
+        bool v2 = create_device(vm.fd, KVM_DEV_TYPE_ARM_VGIC_V2, true) == 0;
+        bool v3 = create_device(vm.fd, KVM_DEV_TYPE_ARM_VGIC_V3, true) == 0;
+        if (!v2 && !v3) return make_error(mach + "Unable to determine GIC version supported by host");
+        if (c.gic == "2") {
+            if (!v2) return make_error(mach + "host does not support in-kernel GICv2 emulation");
+            a->gic_version_ = 2;
+        } else if (c.gic == "3") {
+            if (!v3) return make_error(mach + "host does not support in-kernel GICv3 emulation");
+            a->gic_version_ = 3;
+        } else if (c.gic == "host" || c.gic == "max") {
+            a->gic_version_ = v3 ? 3 : 2;
+        } else {
+            a->gic_version_ = v2 ? 2 : 3;  // the board's default where the host has it
+        }
+        if (a->gic_version_ == 2 && c.cpus > 8)
+            return make_error(mach + "the in-kernel GICv2 takes at most 8 CPUs (-smp " + std::to_string(c.cpus) + ")");
+    }
+    if (c.cpu_model == "host" || c.cpu_model == "max") {
+        a->target_ = pref.target;
+    } else if (c.cpu_model == "cortex-a57" && pref.target == KVM_ARM_TARGET_CORTEX_A57) {
+        a->target_ = KVM_ARM_TARGET_CORTEX_A57;
+    } else {
+        return make_error(cpu + "KVM is not supported for this guest CPU type on this host (use -cpu host)");
+    }
+    pref.target = a->target_;
+
+    // The PMU: on when asked and possible, by default when the host has
+    // one whose version the guest can safely use (INCIDENTS.md #2, #4).
+    bool have_pmu = k.check_extension(KVM_CAP_ARM_PMU_V3) > 0;
+    if (c.pmu.value_or(true)) {
+        if (!have_pmu) {
+            if (c.pmu) return make_error(cpu + "'pmu' feature not supported by KVM on this host");
+        } else {
+            auto s = probe_scratch(k, pref, true);
+            if (!s) return s.error();
+            unsigned ver = (s->dfr0 >> 8) & 0xf;
+            bool unsafe = ver >= 5 && ver != 0xf && !s->pmmir_listed;
+            if (unsafe && s->can_cap) {
+                a->dfr0_cap_ = (s->dfr0 & ~0xf00ull) | (4ull << 8);
+                ver = 4;
+                unsafe = false;
+            }
+            std::string reason = std::string("the host's KVM would show the guest ") + pmu_version_name(ver) +
+                                 " (ID_AA64DFR0_EL1.PMUVer " + std::to_string(ver) +
+                                 ") but does not provide PMMIR_EL1, which that version has, and does not let "
+                                 "armvm lower the version: a guest kernel reading PMMIR_EL1 would crash";
+            if (unsafe && c.pmu) return make_error(cpu + "'pmu' cannot be enabled safely: " + reason + "; use pmu=off");
+            if (unsafe) {
+                a->notes_.push_back(cpu + "running without a PMU: " + reason + " (pmu=off says this explicitly)");
+            } else {
+                a->pmu_ = true;
+                a->pmuver_ = ver;
+            }
+        }
+    }
+
+    auto vm = Vm::create(k);
+    if (!vm) return vm.error();
+    a->vm_ = std::move(vm.value());
+
+    // The vGIC, placed where the board's tree says it is.
+    uint32_t type = a->gic_version_ == 3 ? KVM_DEV_TYPE_ARM_VGIC_V3 : KVM_DEV_TYPE_ARM_VGIC_V2;
+    a->gic_fd_ = create_device(a->vm_->fd(), type, false);
+    if (a->gic_fd_ < 0)
+        return make_error(mach + "error creating in-kernel VGIC: " + std::strerror(errno));
+    uint32_t nr_irqs = 32 + 256;  // QEMU's virt: 256 SPIs
+    if (device_attr(a->gic_fd_, true, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &nr_irqs, "KVM_SET_DEVICE_ATTR:NR_IRQS") < 0)
+        return make_error(mach + why("vGIC: KVM_DEV_ARM_VGIC_GRP_NR_IRQS"));
+    auto place = [&](uint64_t which, uint64_t addr) -> Status {
+        if (device_attr(a->gic_fd_, true, KVM_DEV_ARM_VGIC_GRP_ADDR, which, &addr, "KVM_SET_DEVICE_ATTR:VGIC_ADDR") < 0)
+            return make_error(mach + why("vGIC: KVM_DEV_ARM_VGIC_GRP_ADDR"));
+        return ok_status();
+    };
+    if (a->gic_version_ == 3) {
+        ARMVM_TRY(place(KVM_VGIC_V3_ADDR_TYPE_DIST, c.gic_dist));
+        ARMVM_TRY(place(KVM_VGIC_V3_ADDR_TYPE_REDIST, c.gic_redist));
+    } else {
+        ARMVM_TRY(place(KVM_VGIC_V2_ADDR_TYPE_DIST, c.gic_dist));
+        ARMVM_TRY(place(KVM_VGIC_V2_ADDR_TYPE_CPU, c.gic_cpu));
+    }
+    return a;
+}
+
+ArmVm::~ArmVm() {
+    vcpus_.clear();  // joins the threads
+    if (gic_fd_ >= 0) ::close(gic_fd_);
+    vm_.reset();
+    for (auto [p, n] : roms_) ::munmap(p, n);
+}
+
+Status ArmVm::add_ram(uint64_t gpa, uint64_t size, void* host) {
+    if (gpa + size > (1ull << 40))
+        return make_error("-m: guest RAM ends above the 40-bit guest physical space armvm asks KVM for");
+    return vm_->add_memory(next_slot_++, gpa, size, host);
+}
+
+Status ArmVm::add_rom(uint64_t gpa, const std::vector<uint8_t>& data) {
+    // A read-only slot: the guest executes from it (KVM cannot run code
+    // from MMIO); writes come out as MMIO exits.
+    size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    size_t n = (data.size() + page - 1) / page * page;
+    if (n == 0) return ok_status();
+    void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return make_error(why("mmap"));
+    roms_.push_back({p, n});
+    std::memcpy(p, data.data(), data.size());
+    kvm_userspace_memory_region r{};
+    r.slot = next_slot_++;
+    r.flags = KVM_MEM_READONLY;
+    r.guest_phys_addr = gpa;
+    r.memory_size = n;
+    r.userspace_addr = reinterpret_cast<uint64_t>(p);
+    if (kvm_ioctl(vm_->fd(), KVM_SET_USER_MEMORY_REGION, reinterpret_cast<unsigned long>(&r),
+                  "KVM_SET_USER_MEMORY_REGION") < 0)
+        return make_error(why("-bios: KVM_SET_USER_MEMORY_REGION"));
+    return ok_status();
+}
+
+Status ArmVm::init_vcpu(Vcpu& v, bool power_off) {
+    kvm_vcpu_init init{};
+    init.target = target_;
+    init.features[0] = 1u << KVM_ARM_VCPU_PSCI_0_2;
+    if (power_off) init.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
+    if (pmu_) init.features[0] |= 1u << KVM_ARM_VCPU_PMU_V3;
+    if (kvm_ioctl(v.fd(), KVM_ARM_VCPU_INIT, reinterpret_cast<unsigned long>(&init), "KVM_ARM_VCPU_INIT") < 0)
+        return make_error("-cpu " + cfg_.cpu_origin + ": " + why("KVM_ARM_VCPU_INIT"));
+    return ok_status();
+}
+
+Status ArmVm::start_vcpus(Bus& bus, std::mutex& bql, Hooks hooks) {
+    hooks_ = std::move(hooks);
+    const std::string cpu = "-cpu " + cfg_.cpu_origin + ": ";
+    Vcpu::Hooks vh;
+    vh.exit = [this](Vcpu& v, kvm_run& r) -> bool {
+        if (r.exit_reason == KVM_EXIT_SYSTEM_EVENT) {
+            // PSCI SYSTEM_OFF / SYSTEM_RESET (KVM answers every other call).
+            if (r.system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN) {
+                v.pause();
+                if (hooks_.system_off) hooks_.system_off();
+            } else if (r.system_event.type == KVM_SYSTEM_EVENT_RESET) {
+                v.pause();
+                if (hooks_.system_reset) hooks_.system_reset();
+            }
+            return true;
+        }
+        if (r.exit_reason == KVM_EXIT_ARM_NISV && hooks_.failed) {
+            char b[160];
+            std::snprintf(b, sizeof b,
+                          "KVM: the guest accessed MMIO at 0x%llx with an instruction KVM cannot decode "
+                          "(no valid syndrome: use single loads and stores for device registers)",
+                          static_cast<unsigned long long>(r.arm_nisv.fault_ipa));
+            v.pause();
+            hooks_.failed(v.index(), b);
+            return true;
+        }
+        return false;
+    };
+    vh.failed = [this](Vcpu& v, const std::string& m) {
+        if (hooks_.failed) hooks_.failed(v.index(), m);
+    };
+    for (unsigned i = 0; i < cfg_.cpus; ++i) {
+        auto v = Vcpu::create(*vm_, i, bus, vh, &bql);
+        if (!v) return v.error();
+        vcpus_.push_back(std::move(v.value()));
+        ARMVM_TRY(init_vcpu(*vcpus_.back(), i > 0));
+        if (dfr0_cap_ && set_reg(vcpus_.back()->fd(), kRegDfr0, dfr0_cap_, "KVM_SET_ONE_REG:ID_AA64DFR0_EL1") < 0)
+            return make_error(cpu + why("capping ID_AA64DFR0_EL1.PMUVer"));
+        if (dfr0_cap_) {
+            // The AArch32 view says the same (PerfMon 4: PMUv3p1).
+            uint64_t d = 0;
+            if (get_reg(vcpus_.back()->fd(), kRegIdDfr0, d) == 0 && ((d >> 24) & 0xf) > 4 && ((d >> 24) & 0xf) != 0xf)
+                (void)set_reg(vcpus_.back()->fd(), kRegIdDfr0, (d & ~(0xfull << 24)) | (4ull << 24));
+        }
+    }
+    if (pmu_) {
+        // The PMU's overflow interrupt: the same PPI on every vCPU, after
+        // KVM_ARM_VCPU_INIT, before the vGIC's CTRL_INIT (INCIDENTS.md #2).
+        for (auto& v : vcpus_) {
+            int irq = static_cast<int>(cfg_.pmu_intid);
+            if (device_attr(v->fd(), false, KVM_ARM_VCPU_PMU_V3_CTRL, KVM_ARM_VCPU_PMU_V3_IRQ, nullptr,
+                            "KVM_HAS_DEVICE_ATTR:PMU_V3_IRQ") < 0)
+                return make_error(cpu + "the host's KVM offers no interrupt for the PMU (" +
+                                  why("KVM_HAS_DEVICE_ATTR PMU_V3_IRQ") + "); use pmu=off");
+            if (device_attr(v->fd(), true, KVM_ARM_VCPU_PMU_V3_CTRL, KVM_ARM_VCPU_PMU_V3_IRQ, &irq,
+                            "KVM_SET_DEVICE_ATTR:PMU_V3_IRQ") < 0)
+                return make_error(cpu + "the host's KVM refused PPI " + std::to_string(cfg_.pmu_intid - 16) +
+                                  " as the PMU's interrupt (" + why("KVM_SET_DEVICE_ATTR PMU_V3_IRQ") +
+                                  "): its in-kernel GICv" + std::to_string(gic_version_) +
+                                  " cannot take it; use pmu=off" +
+                                  (gic_version_ == 2 ? std::string(" or -machine gic-version=3") : std::string()));
+        }
+    }
+    if (device_attr(gic_fd_, true, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, nullptr,
+                    "KVM_SET_DEVICE_ATTR:VGIC_CTRL_INIT") < 0)
+        return make_error("-machine " + cfg_.machine_origin + ": " + why("vGIC: KVM_DEV_ARM_VGIC_CTRL_INIT"));
+    if (pmu_) {
+        for (auto& v : vcpus_)
+            if (device_attr(v->fd(), true, KVM_ARM_VCPU_PMU_V3_CTRL, KVM_ARM_VCPU_PMU_V3_INIT, nullptr,
+                            "KVM_SET_DEVICE_ATTR:PMU_V3_INIT") < 0)
+                return make_error(cpu + "the host's KVM could not start the PMU (" +
+                                  why("KVM_SET_DEVICE_ATTR PMU_V3_INIT") + "); use pmu=off");
+    }
+    for (auto& v : vcpus_) v->start();
+    return ok_status();
+}
+
+Status ArmVm::reset_vcpus(uint64_t entry, uint64_t x0) {
+    // On each vCPU's own thread: KVM's architectural reset (INIT again,
+    // the secondaries powered off for PSCI), then the boot registers: the
+    // one register write of this reset (INCIDENTS.md #5).
+    Status result = ok_status();
+    for (auto& v : vcpus_) {
+        unsigned i = v->index();
+        v->run_on([&](Vcpu& vc) {
+            Status st = init_vcpu(vc, i > 0);
+            if (st && i == 0 && (set_reg(vc.fd(), kRegPc, entry) < 0 || set_reg(vc.fd(), kRegX0, x0) < 0))
+                st = make_error(why("reset: KVM_SET_ONE_REG"));
+            if (!st && result) result = st;
+        });
+    }
+    return result;
+}
+
+void ArmVm::pause() {
+    for (auto& v : vcpus_) v->pause();
+    if (!vcpus_.empty()) {
+        uint64_t cnt = 0;
+        vcpus_[0]->run_on([&](Vcpu& v) {
+            if (get_reg(v.fd(), KVM_REG_ARM_TIMER_CNT, cnt) == 0) saved_cnt_ = cnt;
+        });
+    }
+}
+
+void ArmVm::resume() {
+    if (saved_cnt_ && !vcpus_.empty()) {
+        // The counter goes on from where it stood (KVM applies the offset
+        // to every vCPU of the VM).
+        uint64_t cnt = *saved_cnt_;
+        vcpus_[0]->run_on([&](Vcpu& v) { (void)set_reg(v.fd(), KVM_REG_ARM_TIMER_CNT, cnt); });
+        saved_cnt_.reset();
+    }
+    for (auto& v : vcpus_) v->resume();
+}
+
+void ArmVm::set_spi(unsigned intid, bool level) {
+    kvm_irq_level l{};
+    l.irq = (KVM_ARM_IRQ_TYPE_SPI << KVM_ARM_IRQ_TYPE_SHIFT) | intid;
+    l.level = level ? 1 : 0;
+    if (kvm_ioctl(vm_->fd(), KVM_IRQ_LINE, reinterpret_cast<unsigned long>(&l), "KVM_IRQ_LINE") < 0) {
+        // Reported, and the device goes on (INCIDENTS.md #3: never abort()).
+        std::lock_guard<std::mutex> g(irq_m_);
+        if (irq_errors_++ == 0)
+            report_warning("KVM_IRQ_LINE (interrupt " + std::to_string(intid) + "): " + std::strerror(errno) +
+                           "; the device's interrupt is lost");
+    }
+}
+
+#endif
+
+}  // namespace armvm::kvm

@@ -1,0 +1,110 @@
+// The arm64 part of the KVM accelerator: the VM's vGIC, its vCPUs (target,
+// PSCI 0.2 and PMU features, ONE_REG), the PMU's interrupt and the ID
+// registers the guest sees (INCIDENTS.md #2-#4), and the exits only arm64
+// has (PSCI system events). The architecture-neutral core (kvm.hpp) runs
+// the vCPU threads.
+//
+// Order of the calls, as the kernel wants it (measured in the nested rig,
+// ../shared/NESTED-KVM.md): vGIC created and placed; vCPUs created and
+// KVM_ARM_VCPU_INIT'ed; PMU_V3_IRQ set on every vCPU (the same PPI); vGIC
+// CTRL_INIT; PMU_V3_INIT. Everything the host might refuse (the GIC
+// version, the PMU, its interrupt, a safe PMU version) is decided in
+// create(), before any vCPU exists, and a refusal is one message.
+//
+// On hosts that are not arm64 create() fails ("KVM cannot run arm64
+// guests on this host") and nothing here touches /dev/kvm.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "accel/kvm/kvm.hpp"
+#include "base/result.hpp"
+
+namespace armvm::kvm {
+
+// What this host's KVM offers an arm64 VM (query-gic-capabilities).
+struct ArmHost {
+    bool gic_v2 = false, gic_v3 = false;  // in-kernel vGICs it can create
+    bool pmu = false;                     // KVM_CAP_ARM_PMU_V3
+};
+Result<ArmHost> probe_arm_host();
+
+struct ArmVmConfig {
+    unsigned cpus = 1;
+    std::string gic;          // -machine gic-version: "", "2", "3", "host", "max"
+    std::optional<bool> pmu;  // -cpu ...,pmu=on|off (unset: the PMU when it is safe)
+    std::string cpu_model;    // "host", "max", "cortex-a57", ...
+    std::string machine_origin, cpu_origin;  // for messages
+    uint64_t gic_dist = 0, gic_cpu = 0, gic_redist = 0;  // the board's GIC frames
+    unsigned pmu_intid = 23;  // PPI 7
+};
+
+class ArmVm {
+public:
+    struct Hooks {
+        // On a vCPU thread: post work to the main loop, nothing more.
+        std::function<void()> system_off, system_reset;
+        std::function<void(unsigned vcpu, const std::string& why)> failed;
+    };
+
+    static Result<std::unique_ptr<ArmVm>> create(const ArmVmConfig& cfg);
+    ~ArmVm();  // stops and joins the vCPU threads (call pause() first if the BQL is held)
+
+    unsigned gic_version() const { return gic_version_; }
+    bool pmu() const { return pmu_; }
+    // ID_AA64DFR0_EL1.PMUVer as the guest sees it (0: no PMU).
+    unsigned pmu_version() const { return pmuver_; }
+    // Decisions made for the user that they should hear of (a warning).
+    const std::vector<std::string>& notes() const { return notes_; }
+
+    // Guest RAM (or a ROM) as a memory slot.
+    Status add_ram(uint64_t gpa, uint64_t size, void* host);
+    Status add_rom(uint64_t gpa, const std::vector<uint8_t>& data);
+
+    // Creates the vCPUs (paused threads) and initialises vGIC and PMU.
+    Status start_vcpus(Bus& bus, std::mutex& bql, Hooks hooks);
+    unsigned vcpu_count() const { return static_cast<unsigned>(vcpus_.size()); }
+    Vcpu& vcpu(unsigned i) { return *vcpus_[i]; }
+
+    // Every vCPU back to KVM's reset state, on its own thread: CPU 0 at
+    // `entry` with x0, the others powered off (PSCI CPU_ON starts them).
+    // Caller holds the BQL; the vCPUs are paused.
+    Status reset_vcpus(uint64_t entry, uint64_t x0);
+    // Caller holds the BQL. The guest's virtual counter stands still
+    // while the VM is paused (as QEMU keeps it).
+    void pause();
+    void resume();
+
+    // An SPI's level (intid 32..). A failure is reported once, never fatal.
+    void set_spi(unsigned intid, bool level);
+    uint64_t irq_errors() const { return irq_errors_; }
+
+private:
+    ArmVm() = default;
+    Status init_vcpu(Vcpu& v, bool power_off);
+
+    std::unique_ptr<Kvm> kvm_;
+    std::unique_ptr<Vm> vm_;
+    ArmVmConfig cfg_;
+    int gic_fd_ = -1;
+    unsigned gic_version_ = 0;
+    bool pmu_ = false;
+    unsigned pmuver_ = 0;
+    uint64_t dfr0_cap_ = 0;  // a capped ID_AA64DFR0_EL1 to write (0: none)
+    uint32_t target_ = 0;
+    unsigned next_slot_ = 0;
+    std::vector<std::pair<void*, size_t>> roms_;  // mappings to unmap
+    std::vector<std::unique_ptr<Vcpu>> vcpus_;
+    std::vector<std::string> notes_;
+    Hooks hooks_;
+    std::optional<uint64_t> saved_cnt_;
+    uint64_t irq_errors_ = 0;
+    std::mutex irq_m_;
+};
+
+}  // namespace armvm::kvm
