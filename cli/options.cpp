@@ -611,7 +611,7 @@ Status Parser::handle(const std::string& name, const std::string& arg) {
         }
         ARMVM_TRY(r.finish(std::string("Property '") + a + "-accel.%s' not found"));
         accel_opts.push_back(a);
-        c.accel_origin = "-accel " + arg;
+        if (c.accel_origin.empty()) c.accel_origin = "-accel " + arg;  // (the first is tried first)
         return ok_status();
     }
     if (name == "enable-kvm") {

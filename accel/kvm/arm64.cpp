@@ -231,6 +231,13 @@ Result<std::unique_ptr<ArmVm>> ArmVm::create(const ArmVmConfig& c) {
     auto vm = Vm::create(k);
     if (!vm) return vm.error();
     a->vm_ = std::move(vm.value());
+    if (k.check_extension(KVM_CAP_ARM_NISV_TO_USER) > 0 && k.check_extension(KVM_CAP_ARM_INJECT_EXT_DABT) > 0) {
+        // MMIO accesses KVM cannot decode come to armvm (else KVM_RUN
+        // fails with ENOSYS and the vCPU is lost).
+        kvm_enable_cap ec{};
+        ec.cap = KVM_CAP_ARM_NISV_TO_USER;
+        (void)kvm_ioctl(a->vm_->fd(), KVM_ENABLE_CAP, reinterpret_cast<unsigned long>(&ec), "KVM_ENABLE_CAP");
+    }
 
     // The vGIC, placed where the board's tree says it is.
     uint32_t type = a->gic_version_ == 3 ? KVM_DEV_TYPE_ARM_VGIC_V3 : KVM_DEV_TYPE_ARM_VGIC_V2;
@@ -317,14 +324,25 @@ Status ArmVm::start_vcpus(Bus& bus, std::mutex& bql, Hooks hooks) {
             }
             return true;
         }
-        if (r.exit_reason == KVM_EXIT_ARM_NISV && hooks_.failed) {
-            char b[160];
-            std::snprintf(b, sizeof b,
-                          "KVM: the guest accessed MMIO at 0x%llx with an instruction KVM cannot decode "
-                          "(no valid syndrome: use single loads and stores for device registers)",
-                          static_cast<unsigned long long>(r.arm_nisv.fault_ipa));
-            v.pause();
-            hooks_.failed(v.index(), b);
+        if (r.exit_reason == KVM_EXIT_ARM_NISV) {
+            // An MMIO access KVM cannot decode (a load/store pair, or
+            // writeback): as QEMU, the guest takes an external abort, as
+            // it would on hardware; the user hears of it once.
+            uint64_t ipa = r.arm_nisv.fault_ipa;
+            if (!nisv_warned_.exchange(true)) {
+                char b[200];
+                std::snprintf(b, sizeof b,
+                              "vCPU %u: the guest accessed MMIO at 0x%llx with an instruction KVM cannot emulate "
+                              "(no valid syndrome); it takes an external abort",
+                              v.index(), static_cast<unsigned long long>(ipa));
+                report_warning(b);
+            }
+            kvm_vcpu_events ev{};
+            ev.exception.ext_dabt_pending = 1;
+            if (kvm_ioctl(v.fd(), KVM_SET_VCPU_EVENTS, reinterpret_cast<unsigned long>(&ev), "KVM_SET_VCPU_EVENTS") < 0) {
+                v.pause();
+                if (hooks_.failed) hooks_.failed(v.index(), why("KVM_SET_VCPU_EVENTS (external abort)"));
+            }
             return true;
         }
         return false;

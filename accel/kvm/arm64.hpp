@@ -14,6 +14,7 @@
 // On hosts that are not arm64 create() fails ("KVM cannot run arm64
 // guests on this host") and nothing here touches /dev/kvm.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -104,6 +105,7 @@ private:
     Hooks hooks_;
     std::optional<uint64_t> saved_cnt_;
     uint64_t irq_errors_ = 0;
+    std::atomic<bool> nisv_warned_{false};
     std::mutex irq_m_;
 };
 

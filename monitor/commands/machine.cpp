@@ -2,6 +2,7 @@
 // query-machines, query-cpu-definitions, query-cpu-model-expansion,
 // query-gic-capabilities, query-cpus-fast.
 #include "accel/accelerator.hpp"
+#include "accel/kvm/arm64.hpp"
 #include "cpu-arm64/models.hpp"
 #include "machine/machine.hpp"
 #include "machine/registry.hpp"
@@ -73,7 +74,12 @@ void register_machine_commands(CommandTable& t) {
               if (!m) return make_error("The CPU type '" + name + "' is not a recognized ARM CPU type");
               if (m->needs_kvm && !ctx.machine.kvm_enabled())
                   return make_error("The CPU type '" + m->name + "' requires KVM");
-              Json props = {{"aarch64", true}, {"pmu", m->has_pmu}};
+              // Under KVM the running CPU's PMU is what the host allowed
+              // (INCIDENTS.md #4: off where its version is unsafe).
+              const CpuConfig& run = ctx.machine.config().cpu;
+              bool pmu = ctx.machine.kvm_enabled() && run.model == m->name ? run.pmu.value_or(m->has_pmu)
+                                                                          : m->has_pmu;
+              Json props = {{"aarch64", true}, {"pmu", pmu}};
               if (a["model"].contains("props")) {
                   const Json& p = a["model"]["props"];
                   if (!p.is_object()) return make_error("Invalid parameter type for 'props', expected: object");
@@ -91,11 +97,13 @@ void register_machine_commands(CommandTable& t) {
           });
 
     s.object("GICCapability", {{"version", "int"}, {"emulated", "bool"}, {"kernel", "bool"}});
-    t.add("query-gic-capabilities", "", "[GICCapability]", [](QmpContext& ctx, const Json&) -> Result<Json> {
-        // The emulated GICs; the in-kernel ones come with the KVM accelerator.
-        (void)ctx;
-        return Json::array({{{"version", 3}, {"emulated", true}, {"kernel", false}},
-                            {{"version", 2}, {"emulated", true}, {"kernel", false}}});
+    t.add("query-gic-capabilities", "", "[GICCapability]", [](QmpContext&, const Json&) -> Result<Json> {
+        // Both GICs are emulated; the in-kernel ones are what this host's
+        // KVM can create (none where KVM cannot run arm64 guests).
+        kvm::ArmHost host;
+        if (auto h = kvm::probe_arm_host()) host = *h;
+        return Json::array({{{"version", 3}, {"emulated", true}, {"kernel", host.gic_v3}},
+                            {{"version", 2}, {"emulated", true}, {"kernel", host.gic_v2}}});
     });
 
     // armvm's own (QEMU has no such command): how many times the machine,

@@ -21,7 +21,7 @@ static void gic_cpu_init(void) {
     GICC[0] = 1;        // GICC_CTLR: enable
     GICC[1] = 0xf0;     // GICC_PMR
     GICD[0x100 / 4] = 0xffff;  // GICD_ISENABLER0: SGIs (banked)
-    for (int i = 0; i < 16; i++) GICD_IPRIORITYR8[i] = 0x40;
+    for (int i = 0; i < 16; i++) mmio_write8(&GICD_IPRIORITYR8[i], 0x40);
     __asm__ volatile("msr daifclr, #2");
 }
 

@@ -31,5 +31,11 @@ void write_elr(uint64_t v);
 // Called from the vector table; the defaults report and power off.
 void irq_handler(uint64_t kind);
 void unexpected_exception(uint64_t kind);
+// A byte store to a device register as one plain STRB: a compiler loop
+// may use a writeback form, which KVM cannot emulate for MMIO (no valid
+// syndrome: the guest takes an external abort, as on hardware).
+static inline void mmio_write8(volatile uint8_t* p, uint8_t v) {
+    __asm__ volatile("strb %w0, [%1]" ::"r"(v), "r"(p) : "memory");
+}
 // This CPU's MPIDR_EL1.Aff0 (its index on the virt board).
 uint64_t cpu_id(void);

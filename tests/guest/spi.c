@@ -65,13 +65,13 @@ int main(void) {
     } else {
         GICD[0] = 1;
         GICC[0] = 1;
-        for (unsigned id = 40; id < 44; id++) GICD8[0x800 + id] = 1;  // ITARGETSR: CPU 0
+        for (unsigned id = 40; id < 44; id++) mmio_write8(&GICD8[0x800 + id], 1);  // ITARGETSR: CPU 0
     }
     set_pmr(0xf0);
     GICD8[0x400 + 40] = 0xa0;
     GICD8[0x400 + 41] = 0x80;  // higher priority
     GICD8[0x400 + 42] = 0x90;
-    GICD8[0x400 + 43] = 0xf8;  // below the priority mask
+    GICD8[0x400 + 43] = 0xf0;  // masked by PMR 0xf0 (5 priority bits suffice, as KVM's vGIC has)
     GICD[0x100 / 4 + 1] = (1u << 8) | (1u << 9) | (1u << 11);  // enable 40, 41, 43 (not 42)
     GICD[0x200 / 4 + 1] = (1u << 8) | (1u << 9) | (1u << 10) | (1u << 11);  // pend 40..43
     puts_uart("pending before unmask: ");

@@ -38,6 +38,9 @@ CASES = [
     ("ipi3", ["-cpu", "cortex-a72", "-smp", "4", "-M", "virt,gic-version=3"]),
     ("timer3", ["-cpu", "neoverse-n1", "-smp", "2", "-M", "virt,gic-version=max"]),
     ("reset", ["-cpu", "cortex-a57"]),
+    # INCIDENTS.md #4: a guest reading PMMIR_EL1 where PMUVer says PMUv3p4
+    ("pmmir", ["-cpu", "cortex-a57"]),
+    ("pmmir", ["-cpu", "cortex-a57,pmu=off"]),
     ("mmu", ["-cpu", "cortex-a57"]),
     ("mmu", ["-cpu", "cortex-a53", "-M", "virt,gic-version=3"]),
     ("mmu", ["-cpu", "neoverse-n1"]),
