@@ -47,7 +47,11 @@ public:
         wfd_ = wfd;
         on_read_ = std::move(on_read);
         on_eof_ = std::move(on_eof);
-        if (rfd_ >= 0) (void)loop_.add(rfd_, EPOLLIN, [this](uint32_t ev) { readable(ev); });
+        if (rfd_ >= 0 && !loop_.add(rfd_, EPOLLIN, [this](uint32_t ev) { readable(ev); })) {
+            // A regular file (or /dev/null) as input: epoll cannot watch
+            // it, and it is always readable. Read it a chunk per loop turn.
+            pump();
+        }
     }
     bool is_open() const { return wfd_ >= 0 || rfd_ >= 0; }
 
@@ -81,6 +85,34 @@ public:
     void set_reopenable() { reopenable_ = true; }
 
 private:
+    void pump() {
+        std::weak_ptr<bool> alive = alive_;
+        loop_.post([this, alive] {
+            if (alive.expired() || rfd_ < 0) return;
+            char buf[65536];
+            ssize_t n = ::read(rfd_, buf, sizeof buf);
+            if (n > 0) {
+                on_read_(std::string_view(buf, static_cast<size_t>(n)));
+                if (!alive.expired()) pump();
+                return;
+            }
+            if (n < 0 && errno == EINTR) return pump();
+            pumped_eof();
+        });
+    }
+    void pumped_eof() {
+        // (never in epoll: nothing to remove)
+        if (rfd_ >= 0 && rfd_ != wfd_ && wfd_ >= 0) {
+            if (own_fds_) ::close(rfd_);
+            rfd_ = -1;
+            return;
+        }
+        if (own_fds_ && rfd_ >= 0) ::close(rfd_);
+        rfd_ = -1;
+        close();
+        if (on_eof_) on_eof_();
+    }
+
     void readable(uint32_t ev) {
         if (ev & EPOLLOUT) flush();
         if (!(ev & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
@@ -155,6 +187,7 @@ private:
     }
 
     EventLoop& loop_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for pump()'s posted reads
     int rfd_ = -1, wfd_ = -1;
     std::string out_;
     bool watching_out_ = false;

@@ -223,3 +223,20 @@ def test_inherited_listening_fd(tmp_path):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def test_qmp_on_stdio_reads_commands_from_a_regular_file(tmp_path):
+    # epoll cannot watch a regular file: its input is read a chunk per loop
+    # turn instead of never (the commands used to be ignored: a hang).
+    cmds = tmp_path / "cmds"
+    cmds.write_text('{"execute": "qmp_capabilities"}\n{"execute": "query-status"}\n{"execute": "quit"}\n')
+    with open(cmds) as stdin:
+        p = subprocess.run([armvm_path(), "-M", "none", "-nodefaults", "-display", "none", "-qmp", "stdio"],
+                           stdin=stdin, capture_output=True, text=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+    lines = [json.loads(l) for l in p.stdout.splitlines()]
+    assert "QMP" in lines[0]
+    assert lines[1] == {"return": {}}
+    assert lines[2]["return"]["status"] == "running"
+    assert lines[3] == {"return": {}}
+    assert lines[4]["event"] == "SHUTDOWN"

@@ -10,6 +10,7 @@ guest's Linux. Each rig boots once and runs a batch of jobs.
   precise message; INCIDENTS.md #2-#4 are reproduced through the KVM ioctl
   seam (ARMVM_FAULT=kvm:NAME, in the rig's fault-injection build) and end
   in one clear error, or a working VM."""
+import json
 import os
 import re
 import subprocess
@@ -153,6 +154,13 @@ V3_EXTRA = [
      "env": {"ARMVM_FAULT": "kvm:KVM_CREATE_VM"}},
     {"name": "vgic-refused", "args": KVM + GIC3 + ["-kernel", "@hello"],
      "env": {"ARMVM_FAULT": "kvm:KVM_CREATE_DEVICE:VGIC_V3"}},
+    # QMP: what the host really offers, and the running CPU's PMU
+    {"name": "qmp", "bare": True,
+     "args": ["-M", "virt", "-accel", "kvm", "-cpu", "host", "-nodefaults", "-display", "none", "-S",
+              "-qmp", "stdio", "-kernel", "@hello"],
+     "stdin": "".join(json.dumps({"execute": c, **({"arguments": a} if a else {})}) + "\n" for c, a in [
+         ("qmp_capabilities", None), ("query-kvm", None), ("query-gic-capabilities", None),
+         ("query-cpu-model-expansion", {"type": "full", "model": {"name": "host"}}), ("quit", None)])},
 ]
 
 
@@ -165,6 +173,19 @@ def rig3():
 def test_kvm_gicv3_host_matches_tcg(rig3, tmp_path, name, prog, extra):
     assert rig3.rc(name) == 0, rig3.out(name)
     assert rig3.out(name) == as_on_qemu(tcg_output(tmp_path, prog, extra, "cortex-a72"))
+
+
+def qmp_replies(out):
+    return [json.loads(l)["return"] for l in out.splitlines() if l.startswith("{") and '"return"' in l]
+
+
+def test_qmp_reports_what_the_host_offers(rig3):
+    assert rig3.rc("qmp") == 0, rig3.out("qmp")
+    caps, kvm, gics, cpu, quit_ = qmp_replies(rig3.out("qmp"))
+    assert kvm == {"enabled": True, "present": True}
+    assert gics == [{"version": 3, "emulated": True, "kernel": True},
+                    {"version": 2, "emulated": True, "kernel": False}]
+    assert cpu["model"] == {"name": "host", "props": {"aarch64": True, "pmu": True}}
 
 
 def test_gic_version_host_max_and_default_pick_the_v3_the_host_has(rig3):
@@ -285,6 +306,12 @@ def rigmax():
         {"name": "default", "args": KVM + GIC3 + ["-kernel", "@pmmir"]},
         {"name": "pmu-on", "args": ["-accel", "kvm", "-cpu", "host,pmu=on"] + GIC3 + ["-kernel", "@pmmir"]},
         {"name": "pmu-off", "args": ["-accel", "kvm", "-cpu", "host,pmu=off"] + GIC3 + ["-kernel", "@pmmir"]},
+        {"name": "qmp", "bare": True,
+         "args": ["-M", "virt", "-accel", "kvm", "-cpu", "host", "-nodefaults", "-display", "none", "-S",
+                  "-qmp", "stdio", "-kernel", "@hello"],
+         "stdin": "".join(json.dumps({"execute": c, **({"arguments": a} if a else {})}) + "\n" for c, a in [
+             ("qmp_capabilities", None),
+             ("query-cpu-model-expansion", {"type": "full", "model": {"name": "host"}}), ("quit", None)])},
     ]
     return nested.run_rig(jobs, cpu="max,pauth-impdef=on", gic=3)
 
@@ -303,3 +330,7 @@ def test_incident_4_an_unsafe_pmu_version_is_not_shown_to_the_guest(rigmax):
         "armvm: -cpu host,pmu=on: 'pmu' cannot be enabled safely: " + PMU_UNSAFE + "; use pmu=off")
     assert rigmax.rc("pmu-off") == 0
     assert rigmax.out("pmu-off") == "PMUVer 0 (no PMU)\npmmir: done\n"
+    # QMP says what the guest has
+    assert rigmax.rc("qmp") == 0, rigmax.out("qmp")
+    cpu = qmp_replies(rigmax.out("qmp"))[1]
+    assert cpu["model"] == {"name": "host", "props": {"aarch64": True, "pmu": False}}
