@@ -29,6 +29,7 @@ Status ArmVm::reset_vcpus(uint64_t, uint64_t) { return make_error("no KVM"); }
 Status ArmVm::init_vcpu(Vcpu&, bool) { return make_error("no KVM"); }
 void ArmVm::pause() {}
 void ArmVm::resume() {}
+void ArmVm::reset_gic() {}
 void ArmVm::set_spi(unsigned, bool) {}
 
 #else
@@ -411,6 +412,76 @@ Status ArmVm::reset_vcpus(uint64_t entry, uint64_t x0) {
         });
     }
     return result;
+}
+
+void ArmVm::reset_gic() {
+    constexpr unsigned kIrqs = 32 + 256;
+    bool v3 = gic_version_ == 3;
+    std::string failed;
+    auto put = [&](uint32_t group, uint64_t attr, uint32_t value, const char* what) {
+        if (device_attr(gic_fd_, true, group, attr, &value, "KVM_SET_DEVICE_ATTR:VGIC_RESET") < 0 && failed.empty())
+            failed = std::string(what) + ": " + std::strerror(errno);
+    };
+    auto put64 = [&](uint32_t group, uint64_t attr, uint64_t value, const char* what) {
+        if (device_attr(gic_fd_, true, group, attr, &value, "KVM_SET_DEVICE_ATTR:VGIC_RESET") < 0 && failed.empty())
+            failed = std::string(what) + ": " + std::strerror(errno);
+    };
+    const uint32_t dist = KVM_DEV_ARM_VGIC_GRP_DIST_REGS;
+    // The distributor's shared interrupts (SPIs): disabled, not pending or
+    // active, priority 0, level-triggered, to CPU 0; the distributor off.
+    put(dist, 0x000, 0, "GICD_CTLR");
+    for (unsigned n = 1; n < kIrqs / 32; ++n) {
+        put(dist, 0x180 + 4 * n, ~0u, "GICD_ICENABLER");
+        put(dist, 0x280 + 4 * n, ~0u, "GICD_ICPENDR");
+        put(dist, 0x380 + 4 * n, ~0u, "GICD_ICACTIVER");
+        if (v3) {
+            put(dist, 0x080 + 4 * n, ~0u, "GICD_IGROUPR");  // (KVM's GICv3 starts in group 1)
+            put(dist, 0x200 + 4 * n, 0, "GICD_ISPENDR");    // (a GICv3 uaccess write sets the pending state as written)
+        }
+    }
+    for (unsigned k = 8; k < kIrqs / 4; ++k) {
+        put(dist, 0x400 + 4 * k, 0, "GICD_IPRIORITYR");
+        if (!v3) put(dist, 0x800 + 4 * k, 0, "GICD_ITARGETSR");
+    }
+    for (unsigned k = 2; k < kIrqs / 16; ++k) put(dist, 0xc00 + 4 * k, 0, "GICD_ICFGR");
+    if (v3)
+        for (unsigned id = 32; id < kIrqs; ++id) {
+            put(dist, 0x6000 + 8 * id, 0, "GICD_IROUTER");
+            put(dist, 0x6000 + 8 * id + 4, 0, "GICD_IROUTER");
+        }
+    // Each vCPU's banked SGIs and PPIs (SGIs stay enabled, as KVM makes
+    // them) and its CPU interface.
+    for (auto& v : vcpus_) {
+        uint64_t i = v->index();
+        if (v3) {
+            const uint32_t rd = KVM_DEV_ARM_VGIC_GRP_REDIST_REGS, cpu = KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS;
+            uint64_t who = i << 32;  // MPIDR affinity: Aff0 = the vCPU index
+            put(rd, who | 0x10180, 0xffff0000u, "GICR_ICENABLER0");
+            put(rd, who | 0x10280, ~0u, "GICR_ICPENDR0");
+            put(rd, who | 0x10200, 0, "GICR_ISPENDR0");
+            put(rd, who | 0x10380, ~0u, "GICR_ICACTIVER0");
+            put(rd, who | 0x10080, ~0u, "GICR_IGROUPR0");
+            put(rd, who | 0x10c04, 0, "GICR_ICFGR1");
+            for (unsigned k = 0; k < 8; ++k) put(rd, who | (0x10400 + 4 * k), 0, "GICR_IPRIORITYR");
+            put64(cpu, who | (ARM64_SYS_REG(3, 0, 4, 6, 0) & 0xffff), 0, "ICC_PMR_EL1");
+            put64(cpu, who | (ARM64_SYS_REG(3, 0, 12, 12, 7) & 0xffff), 0, "ICC_IGRPEN1_EL1");
+            put64(cpu, who | (ARM64_SYS_REG(3, 0, 12, 9, 0) & 0xffff), 0, "ICC_AP1R0_EL1");
+        } else {
+            uint64_t who = i << KVM_DEV_ARM_VGIC_CPUID_SHIFT;
+            put(dist, who | 0x180, 0xffff0000u, "GICD_ICENABLER0");
+            put(dist, who | 0x280, ~0u, "GICD_ICPENDR0");
+            put(dist, who | 0x380, ~0u, "GICD_ICACTIVER0");
+            for (unsigned k = 0; k < 8; ++k) put(dist, who | (0x400 + 4 * k), 0, "GICD_IPRIORITYR");
+            const uint32_t cpu = KVM_DEV_ARM_VGIC_GRP_CPU_REGS;
+            put(cpu, who | 0x00, 0, "GICC_CTLR");
+            put(cpu, who | 0x04, 0, "GICC_PMR");
+            put(cpu, who | 0xd0, 0, "GICC_APR0");
+        }
+    }
+    if (!failed.empty() && !gic_reset_warned_) {
+        gic_reset_warned_ = true;
+        report_warning("reset: the in-kernel GIC kept some state (" + failed + ")");
+    }
 }
 
 void ArmVm::pause() {

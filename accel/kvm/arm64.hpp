@@ -76,6 +76,11 @@ public:
     // `entry` with x0, the others powered off (PSCI CPU_ON starts them).
     // Caller holds the BQL; the vCPUs are paused.
     Status reset_vcpus(uint64_t entry, uint64_t x0);
+    // The in-kernel GIC back to its reset state (distributor, every
+    // vCPU's banked interrupts and CPU interface), as QEMU writes its
+    // KVM GIC on reset. vCPUs paused. A register the kernel refuses is
+    // reported once; the reset goes on.
+    void reset_gic();
     // Caller holds the BQL. The guest's virtual counter stands still
     // while the VM is paused (as QEMU keeps it).
     void pause();
@@ -105,6 +110,7 @@ private:
     Hooks hooks_;
     std::optional<uint64_t> saved_cnt_;
     uint64_t irq_errors_ = 0;
+    bool gic_reset_warned_ = false;
     std::atomic<bool> nisv_warned_{false};
     std::mutex irq_m_;
 };

@@ -45,6 +45,18 @@ void boot_state(Cpu& c, uint64_t entry, uint64_t x0, unsigned index) {
     c.mode_changed();
 }
 
+// The in-kernel GIC as a device of the reset (its registers are KVM's).
+class KvmGic : public MmioDevice {
+public:
+    explicit KvmGic(kvm::ArmVm& vm) : vm_(vm) {}
+    uint64_t read(uint64_t, unsigned) override { return 0; }
+    void write(uint64_t, unsigned, uint64_t) override {}
+    void reset_hold() override { vm_.reset_gic(); }
+
+private:
+    kvm::ArmVm& vm_;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned gic_version, GuestRam& ram,
@@ -143,6 +155,10 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     }
     // The devices, in reset order: the interrupt controller first.
     if (b->gic_) b->devices_.push_back({"gic", &b->gic_->distributor()});
+    if (b->kvm_) {
+        b->kvm_gic_ = std::make_unique<KvmGic>(*b->kvm_);
+        b->devices_.push_back({"gic", b->kvm_gic_.get()});
+    }
     b->devices_.push_back({"pl011", b->uart_.get()});
     b->devices_.push_back({"pl031", b->rtc_.get()});
     b->devices_.push_back({"pl061", b->gpio_.get()});

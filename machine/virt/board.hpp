@@ -106,6 +106,7 @@ private:
     CpuCluster cluster_;  // before vcpus_: the CPUs point into it
     std::vector<std::unique_ptr<Vcpu>> vcpus_;   // TCG's
     std::unique_ptr<kvm::ArmVm> kvm_;             // or KVM's
+    std::unique_ptr<MmioDevice> kvm_gic_;         // KVM's GIC in the reset
     std::unique_ptr<std::atomic<int>[]> power_;  // PSCI AFFINITY_INFO state per CPU
     std::vector<uint8_t> fdt_;
     Hooks hooks_;

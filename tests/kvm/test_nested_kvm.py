@@ -65,6 +65,7 @@ V2_PROGRAMS = [
     ("spi", "spi", GIC2),
     ("pmu", "pmu", GIC2),
     ("pmu-off", "pmu", GIC2 + ["-cpu", "host,pmu=off"]),
+    ("reset", "reset", []),
 ]
 
 PMU_IRQ_REFUSED = ("the host's KVM refused PPI 7 as the PMU's interrupt (KVM_SET_DEVICE_ATTR PMU_V3_IRQ: "
