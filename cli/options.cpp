@@ -149,6 +149,12 @@ Status Parser::opt_cpu(const std::string& arg) {
     auto pmu = r.boolean("pmu");
     if (!pmu) return pmu.error();
     c.cpu.pmu = *pmu;
+    auto adj = r.boolean("kvm-no-adjvtime");
+    if (!adj) return adj.error();
+    c.cpu.kvm_no_adjvtime = *adj;
+    auto steal = r.boolean("kvm-steal-time");
+    if (!steal) return steal.error();
+    c.cpu.kvm_steal_time = *steal;
     if (auto k = r.unused()) {
         std::string tn = model + "-arm-cpu";
         return make_error("Property '" + tn + "." + *k + "' not found");

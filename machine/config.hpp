@@ -45,6 +45,9 @@ struct SmpConfig {
 struct CpuConfig {
     std::string model;              // empty: the machine's default
     std::optional<bool> pmu;        // pmu=on|off; unset: the model's default
+    // KVM only (QEMU's -cpu host properties): keep the guest's counter
+    // running while the VM is paused; stolen time for the guest.
+    std::optional<bool> kvm_no_adjvtime, kvm_steal_time;
     std::string origin;
 };
 

@@ -74,6 +74,12 @@ Status Machine::choose_accel() {
     }
     if (const CpuModel* cpu = find_cpu_model(cfg_.cpu.model); cpu && cpu->needs_kvm && accel_ != "kvm")
         return make_error("-cpu " + cfg_.cpu.origin + ": The CPU type '" + cpu->name + "' requires KVM");
+    // The KVM properties exist only on a KVM vCPU (as in QEMU).
+    for (auto [set, name] : {std::pair{cfg_.cpu.kvm_no_adjvtime.has_value(), "kvm-no-adjvtime"},
+                             std::pair{cfg_.cpu.kvm_steal_time.has_value(), "kvm-steal-time"}})
+        if (set && accel_ != "kvm")
+            return make_error("-cpu " + cfg_.cpu.origin + ": Property '" + cfg_.cpu.model + "-arm-cpu." + name +
+                              "' not found");
     return ok_status();
 }
 
@@ -136,12 +142,18 @@ Status Machine::build_virt() {
         kc.gic_cpu = virt::base(virt::Region::GicCpu);
         kc.gic_redist = virt::base(virt::Region::GicRedist);
         kc.pmu_intid = 16 + virt::kPpiPmu;
+        kc.no_adjvtime = cfg_.cpu.kvm_no_adjvtime.value_or(false);
+        kc.steal_time = cfg_.cpu.kvm_steal_time;
+        kc.pvtime_base = virt::base(virt::Region::PvTime);
+        kc.pvtime_size = virt::size(virt::Region::PvTime);
         auto a = kvm::ArmVm::create(kc);
         if (!a) return a.error();
         arm_kvm = std::move(a.value());
         for (const auto& n : arm_kvm->notes()) report_warning(n);
         gic = arm_kvm->gic_version();
         cfg_.cpu.pmu = arm_kvm->pmu();  // the tree, and QMP, say what the guest has
+        cfg_.cpu.kvm_steal_time = arm_kvm->steal_time();
+        cfg_.cpu.kvm_no_adjvtime = kc.no_adjvtime;
     } else {
         gic = virt::resolve_gic_version(cfg_, kvm_enabled());
     }

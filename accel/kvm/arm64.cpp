@@ -229,9 +229,23 @@ Result<std::unique_ptr<ArmVm>> ArmVm::create(const ArmVmConfig& c) {
         }
     }
 
+    // Stolen time (KVM's PV time): the host's KVM fills one 64-byte
+    // structure per vCPU in a region of guest memory the guest finds
+    // through an SMCCC call; on where the host has it, as QEMU.
+    bool have_steal = k.check_extension(KVM_CAP_STEAL_TIME) > 0;
+    if (c.steal_time.value_or(false) && !have_steal)
+        return make_error(cpu + "'kvm-steal-time' cannot be enabled on this host");
+    a->steal_time_ = c.steal_time.value_or(have_steal) && c.pvtime_size >= 64ull * c.cpus;
+
     auto vm = Vm::create(k);
     if (!vm) return vm.error();
     a->vm_ = std::move(vm.value());
+    if (a->steal_time_) {
+        void* p = ::mmap(nullptr, c.pvtime_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return make_error(why("mmap"));
+        a->roms_.push_back({p, c.pvtime_size});
+        ARMVM_TRY(a->vm_->add_memory(a->next_slot_++, c.pvtime_base, c.pvtime_size, p));
+    }
     if (k.check_extension(KVM_CAP_ARM_NISV_TO_USER) > 0 && k.check_extension(KVM_CAP_ARM_INJECT_EXT_DABT) > 0) {
         // MMIO accesses KVM cannot decode come to armvm (else KVM_RUN
         // fails with ENOSYS and the vCPU is lost).
@@ -365,6 +379,14 @@ Status ArmVm::start_vcpus(Bus& bus, std::mutex& bql, Hooks hooks) {
                 (void)set_reg(vcpus_.back()->fd(), kRegIdDfr0, (d & ~(0xfull << 24)) | (4ull << 24));
         }
     }
+    if (steal_time_) {
+        for (auto& v : vcpus_) {
+            uint64_t ipa = cfg_.pvtime_base + 64ull * v->index();
+            if (device_attr(v->fd(), true, KVM_ARM_VCPU_PVTIME_CTRL, KVM_ARM_VCPU_PVTIME_IPA, &ipa,
+                            "KVM_SET_DEVICE_ATTR:PVTIME_IPA") < 0)
+                return make_error(cpu + "kvm-steal-time: " + why("KVM_ARM_VCPU_PVTIME_IPA"));
+        }
+    }
     if (pmu_) {
         // The PMU's overflow interrupt: the same PPI on every vCPU, after
         // KVM_ARM_VCPU_INIT, before the vGIC's CTRL_INIT (INCIDENTS.md #2).
@@ -486,7 +508,7 @@ void ArmVm::reset_gic() {
 
 void ArmVm::pause() {
     for (auto& v : vcpus_) v->pause();
-    if (!vcpus_.empty()) {
+    if (!vcpus_.empty() && !cfg_.no_adjvtime) {
         uint64_t cnt = 0;
         vcpus_[0]->run_on([&](Vcpu& v) {
             if (get_reg(v.fd(), KVM_REG_ARM_TIMER_CNT, cnt) == 0) saved_cnt_ = cnt;

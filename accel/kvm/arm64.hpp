@@ -43,6 +43,9 @@ struct ArmVmConfig {
     std::string machine_origin, cpu_origin;  // for messages
     uint64_t gic_dist = 0, gic_cpu = 0, gic_redist = 0;  // the board's GIC frames
     unsigned pmu_intid = 23;  // PPI 7
+    bool no_adjvtime = false;          // kvm-no-adjvtime
+    std::optional<bool> steal_time;    // kvm-steal-time (unset: where the host has it)
+    uint64_t pvtime_base = 0, pvtime_size = 0;  // the stolen-time structures' region
 };
 
 class ArmVm {
@@ -58,6 +61,7 @@ public:
 
     unsigned gic_version() const { return gic_version_; }
     bool pmu() const { return pmu_; }
+    bool steal_time() const { return steal_time_; }
     // ID_AA64DFR0_EL1.PMUVer as the guest sees it (0: no PMU).
     unsigned pmu_version() const { return pmuver_; }
     // Decisions made for the user that they should hear of (a warning).
@@ -100,6 +104,7 @@ private:
     int gic_fd_ = -1;
     unsigned gic_version_ = 0;
     bool pmu_ = false;
+    bool steal_time_ = false;
     unsigned pmuver_ = 0;
     uint64_t dfr0_cap_ = 0;  // a capped ID_AA64DFR0_EL1 to write (0: none)
     uint32_t target_ = 0;

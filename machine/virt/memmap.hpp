@@ -12,6 +12,7 @@
 //   0x0901_0000 │              │ PL031 RTC        (SPI 2)
 //   0x0902_0000 │              │ fw_cfg
 //   0x0903_0000 │              │ PL061 GPIO       (SPI 7)
+//   0x090A_0000 │              │ KVM stolen-time structures (kvm-steal-time)
 //   0x0A00_0000 ├──────────────┤ virtio-mmio × 32 (SPI 16..47)
 //   0x1000_0000 ├──────────────┤ PCIe MMIO        (SPI 3..6)
 //   0x3EFF_0000 │              │ PCIe PIO
@@ -25,7 +26,7 @@
 namespace armvm::virt {
 
 enum class Region : unsigned {
-    Flash, GicDist, GicCpu, GicV2m, GicIts, GicRedist, Uart, Rtc, FwCfg, Gpio, Mmio, PcieMmio, PciePio,
+    Flash, GicDist, GicCpu, GicV2m, GicIts, GicRedist, Uart, Rtc, FwCfg, Gpio, PvTime, Mmio, PcieMmio, PciePio,
     PcieEcam, Ram, Count
 };
 
@@ -51,6 +52,7 @@ inline constexpr std::array<MemRegion, static_cast<size_t>(Region::Count)> kMemM
     {Region::Rtc, "rtc", 0x09010000, 0x00001000},
     {Region::FwCfg, "fw-cfg", 0x09020000, 0x00000018},
     {Region::Gpio, "gpio", 0x09030000, 0x00001000},
+    {Region::PvTime, "pvtime", 0x090A0000, 0x00010000},
     {Region::Mmio, "virtio-mmio", 0x0A000000, kMmioSlots * kMmioSlotSize},
     {Region::PcieMmio, "pcie-mmio", 0x10000000, 0x2EFF0000},
     {Region::PciePio, "pcie-pio", 0x3EFF0000, 0x00010000},

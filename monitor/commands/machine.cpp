@@ -80,6 +80,11 @@ void register_machine_commands(CommandTable& t) {
               bool pmu = ctx.machine.kvm_enabled() && run.model == m->name ? run.pmu.value_or(m->has_pmu)
                                                                           : m->has_pmu;
               Json props = {{"aarch64", true}, {"pmu", pmu}};
+              if (ctx.machine.kvm_enabled()) {
+                  // QEMU's KVM vCPU properties, as this VM has them
+                  props["kvm-no-adjvtime"] = run.kvm_no_adjvtime.value_or(false);
+                  props["kvm-steal-time"] = run.kvm_steal_time.value_or(false);
+              }
               if (a["model"].contains("props")) {
                   const Json& p = a["model"]["props"];
                   if (!p.is_object()) return make_error("Invalid parameter type for 'props', expected: object");

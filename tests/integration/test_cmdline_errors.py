@@ -67,6 +67,17 @@ def test_accel_fallback_message(tmp_path):
     assert wait_pid(pid) == 0
 
 
+def test_kvm_cpu_properties_need_kvm():
+    # QEMU's -cpu host properties exist only on a KVM vCPU
+    for prop in ("kvm-no-adjvtime=on", "kvm-steal-time=off"):
+        p = run_armvm(["-M", "virt", "-cpu", "max," + prop, "-display", "none", "-S"])
+        assert p.returncode == 1
+        name = prop.split("=")[0]
+        assert stderr_lines(p) == [f"armvm: -cpu max,{prop}: Property 'max-arm-cpu.{name}' not found"]
+    p = run_armvm(["-M", "virt", "-cpu", "max,kvm-steal-time=maybe", "-display", "none", "-S"])
+    assert p.returncode == 1 and "kvm-steal-time" in p.stderr
+
+
 # Device, fw_cfg and netdev mistakes: the same message as QEMU's, word for word.
 SAME_AS_QEMU = [
     ["-device", "virtconsole"],

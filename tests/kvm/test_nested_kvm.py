@@ -134,7 +134,8 @@ def one_error(out):
 LINUX_INIT = ("/bin/busybox --install -s /bin; mount -t proc proc /proc; echo CPUS $(nproc); "
               "grep -c processor /proc/cpuinfo; t0=$(cut -d. -f1 /proc/uptime); sleep 2; "
               "t1=$(cut -d. -f1 /proc/uptime); test $((t1 - t0)) -ge 1 && echo timer-ok; "
-              "grep -o GICv3 /proc/interrupts | head -1; echo KVM-LINUX-UP; poweroff -f")  # (no quotes inside)
+              "grep -o GICv3 /proc/interrupts | head -1; dmesg | grep -o 'using stolen time PV' | head -1; "
+              "echo KVM-LINUX-UP; poweroff -f")  # (no quotes inside)
 
 
 def linux_job():
@@ -152,6 +153,8 @@ V3_EXTRA = [
     {"name": "gic2-on-v3", "args": KVM + GIC2 + ["-kernel", "@hello"]},
     {"name": "gic2-on-v3-pmu-off", "args": ["-accel", "kvm", "-cpu", "host,pmu=off"] + GIC2 + ["-kernel", "@hello"]},
     {"name": "pmu-off", "args": ["-accel", "kvm", "-cpu", "host,pmu=off"] + GIC3 + ["-kernel", "@pmmir"]},
+    {"name": "kvm-props", "args": ["-accel", "kvm", "-cpu", "host,kvm-no-adjvtime=on,kvm-steal-time=off",
+                                   "-kernel", "@hello"]},
     {"name": "a53", "args": ["-accel", "kvm", "-cpu", "cortex-a53", "-kernel", "@hello"]},
     # INCIDENTS.md #2: the PMU's interrupt refused; probed first.
     {"name": "pmu-irq-refused", "args": KVM + GIC3 + ["-kernel", "@hello"],
@@ -191,7 +194,8 @@ def test_linux_boots_under_kvm_and_powers_off(rig3):
     # userspace, and PSCI SYSTEM_OFF ending armvm with status 0
     out = rig3.out("linux").replace("\r\n", "\n")  # (the guest's tty)
     assert rig3.rc("linux") == 0, out
-    assert "CPUS 2\n2\ntimer-ok\nGICv3\nKVM-LINUX-UP\n" in out, out
+    # (and KVM's stolen-time structures, kvm-steal-time's default where the host has them)
+    assert "CPUS 2\n2\ntimer-ok\nGICv3\nusing stolen time PV\nKVM-LINUX-UP\n" in out, out
     assert "reboot: Power down" in out
 
 
@@ -211,7 +215,8 @@ def test_qmp_reports_what_the_host_offers(rig3):
     assert kvm == {"enabled": True, "present": True}
     assert gics == [{"version": 3, "emulated": True, "kernel": True},
                     {"version": 2, "emulated": True, "kernel": False}]
-    assert cpu["model"] == {"name": "host", "props": {"aarch64": True, "pmu": True}}
+    assert cpu["model"] == {"name": "host", "props": {"aarch64": True, "pmu": True, "kvm-no-adjvtime": False,
+                                                      "kvm-steal-time": True}}
 
 
 def test_gic_version_host_max_and_default_pick_the_v3_the_host_has(rig3):
@@ -231,6 +236,11 @@ def test_gicv2_on_a_gicv3_host_is_one_clear_error_before_any_vcpu_runs(rig3):
 def test_pmu_off_hides_the_pmu(rig3):
     assert rig3.rc("pmu-off") == 0
     assert rig3.out("pmu-off") == "PMUVer 0 (no PMU)\npmmir: done\n"
+
+
+def test_kvm_cpu_properties(rig3):
+    assert rig3.rc("kvm-props") == 0, rig3.out("kvm-props")
+    assert rig3.out("kvm-props").startswith("hello from armvm's test guest\n")
 
 
 def test_a_model_kvm_cannot_run_is_refused(rig3):
@@ -359,4 +369,4 @@ def test_incident_4_an_unsafe_pmu_version_is_not_shown_to_the_guest(rigmax):
     # QMP says what the guest has
     assert rigmax.rc("qmp") == 0, rigmax.out("qmp")
     cpu = qmp_replies(rigmax.out("qmp"))[1]
-    assert cpu["model"] == {"name": "host", "props": {"aarch64": True, "pmu": False}}
+    assert cpu["model"]["props"]["pmu"] is False
