@@ -230,6 +230,8 @@ void Vcpu::synchronize_state() {
 
 void Vcpu::loop() {
     tid_.store(static_cast<pid_t>(::syscall(SYS_gettid)));
+    std::string name = "CPU " + std::to_string(index_) + "/KVM";  // (QEMU's name; 15 bytes at most)
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
     std::unique_lock<std::mutex> lk(m_);
     state_ = State::Paused;
     cv_.notify_all();
