@@ -155,6 +155,9 @@ Status Parser::opt_cpu(const std::string& arg) {
     auto steal = r.boolean("kvm-steal-time");
     if (!steal) return steal.error();
     c.cpu.kvm_steal_time = *steal;
+    auto sve = r.boolean("sve");
+    if (!sve) return sve.error();
+    c.cpu.sve = *sve;
     if (auto k = r.unused()) {
         std::string tn = model + "-arm-cpu";
         return make_error("Property '" + tn + "." + *k + "' not found");

@@ -48,6 +48,7 @@ struct CpuConfig {
     // KVM only (QEMU's -cpu host properties): keep the guest's counter
     // running while the VM is paused; stolen time for the guest.
     std::optional<bool> kvm_no_adjvtime, kvm_steal_time;
+    std::optional<bool> sve;        // sve=on|off (KVM's SVE; armvm's TCG has none)
     std::string origin;
 };
 

@@ -74,6 +74,15 @@ Status Machine::choose_accel() {
     }
     if (const CpuModel* cpu = find_cpu_model(cfg_.cpu.model); cpu && cpu->needs_kvm && accel_ != "kvm")
         return make_error("-cpu " + cfg_.cpu.origin + ": The CPU type '" + cpu->name + "' requires KVM");
+    // SVE: KVM's, where the host has it; armvm's TCG implements none, so
+    // only "max" takes sve=off there (QEMU's other models have no such
+    // property).
+    if (cfg_.cpu.sve && accel_ != "kvm") {
+        if (cfg_.cpu.model != "max")
+            return make_error("-cpu " + cfg_.cpu.origin + ": Property '" + cfg_.cpu.model +
+                              "-arm-cpu.sve' not found");
+        if (*cfg_.cpu.sve) return make_error("-cpu " + cfg_.cpu.origin + ": 'sve' feature not supported by TCG");
+    }
     // The KVM properties exist only on a KVM vCPU (as in QEMU).
     for (auto [set, name] : {std::pair{cfg_.cpu.kvm_no_adjvtime.has_value(), "kvm-no-adjvtime"},
                              std::pair{cfg_.cpu.kvm_steal_time.has_value(), "kvm-steal-time"}})
@@ -144,6 +153,7 @@ Status Machine::build_virt() {
         kc.pmu_intid = 16 + virt::kPpiPmu;
         kc.no_adjvtime = cfg_.cpu.kvm_no_adjvtime.value_or(false);
         kc.steal_time = cfg_.cpu.kvm_steal_time;
+        kc.sve = cfg_.cpu.sve;
         kc.pvtime_base = virt::base(virt::Region::PvTime);
         kc.pvtime_size = virt::size(virt::Region::PvTime);
         auto a = kvm::ArmVm::create(kc);
@@ -154,6 +164,7 @@ Status Machine::build_virt() {
         cfg_.cpu.pmu = arm_kvm->pmu();  // the tree, and QMP, say what the guest has
         cfg_.cpu.kvm_steal_time = arm_kvm->steal_time();
         cfg_.cpu.kvm_no_adjvtime = kc.no_adjvtime;
+        if (arm_kvm->sve_supported()) cfg_.cpu.sve = arm_kvm->sve();
     } else {
         gic = virt::resolve_gic_version(cfg_, kvm_enabled());
     }

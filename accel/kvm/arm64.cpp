@@ -236,6 +236,11 @@ Result<std::unique_ptr<ArmVm>> ArmVm::create(const ArmVmConfig& c) {
     if (c.steal_time.value_or(false) && !have_steal)
         return make_error(cpu + "'kvm-steal-time' cannot be enabled on this host");
     a->steal_time_ = c.steal_time.value_or(have_steal) && c.pvtime_size >= 64ull * c.cpus;
+    // SVE with every vector length the host offers (KVM's default).
+    a->sve_supported_ = k.check_extension(KVM_CAP_ARM_SVE) > 0;
+    if (c.sve.value_or(false) && !a->sve_supported_)
+        return make_error(cpu + "'sve' feature not supported by KVM on this host");
+    a->sve_ = c.sve.value_or(a->sve_supported_);
 
     auto vm = Vm::create(k);
     if (!vm) return vm.error();
@@ -318,6 +323,7 @@ Status ArmVm::init_vcpu(Vcpu& v, bool power_off) {
     init.features[0] = 1u << KVM_ARM_VCPU_PSCI_0_2;
     if (power_off) init.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
     if (pmu_) init.features[0] |= 1u << KVM_ARM_VCPU_PMU_V3;
+    if (sve_) init.features[0] |= 1u << KVM_ARM_VCPU_SVE;
     if (kvm_ioctl(v.fd(), KVM_ARM_VCPU_INIT, reinterpret_cast<unsigned long>(&init), "KVM_ARM_VCPU_INIT") < 0)
         return make_error("-cpu " + cfg_.cpu_origin + ": " + why("KVM_ARM_VCPU_INIT"));
     return ok_status();
@@ -370,6 +376,14 @@ Status ArmVm::start_vcpus(Bus& bus, std::mutex& bql, Hooks hooks) {
         if (!v) return v.error();
         vcpus_.push_back(std::move(v.value()));
         ARMVM_TRY(init_vcpu(*vcpus_.back(), i > 0));
+        if (sve_) {
+            // The vector lengths stay the host's; the configuration is
+            // then fixed (once: a later INIT keeps it).
+            int what = KVM_ARM_VCPU_SVE;
+            if (kvm_ioctl(vcpus_.back()->fd(), KVM_ARM_VCPU_FINALIZE, reinterpret_cast<unsigned long>(&what),
+                          "KVM_ARM_VCPU_FINALIZE") < 0)
+                return make_error(cpu + why("KVM_ARM_VCPU_FINALIZE (SVE)"));
+        }
         if (dfr0_cap_ && set_reg(vcpus_.back()->fd(), kRegDfr0, dfr0_cap_, "KVM_SET_ONE_REG:ID_AA64DFR0_EL1") < 0)
             return make_error(cpu + why("capping ID_AA64DFR0_EL1.PMUVer"));
         if (dfr0_cap_) {

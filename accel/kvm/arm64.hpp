@@ -45,6 +45,7 @@ struct ArmVmConfig {
     unsigned pmu_intid = 23;  // PPI 7
     bool no_adjvtime = false;          // kvm-no-adjvtime
     std::optional<bool> steal_time;    // kvm-steal-time (unset: where the host has it)
+    std::optional<bool> sve;           // sve (unset: where the host has it, as QEMU)
     uint64_t pvtime_base = 0, pvtime_size = 0;  // the stolen-time structures' region
 };
 
@@ -62,6 +63,8 @@ public:
     unsigned gic_version() const { return gic_version_; }
     bool pmu() const { return pmu_; }
     bool steal_time() const { return steal_time_; }
+    bool sve() const { return sve_; }
+    bool sve_supported() const { return sve_supported_; }
     // ID_AA64DFR0_EL1.PMUVer as the guest sees it (0: no PMU).
     unsigned pmu_version() const { return pmuver_; }
     // Decisions made for the user that they should hear of (a warning).
@@ -105,6 +108,7 @@ private:
     unsigned gic_version_ = 0;
     bool pmu_ = false;
     bool steal_time_ = false;
+    bool sve_ = false, sve_supported_ = false;
     unsigned pmuver_ = 0;
     uint64_t dfr0_cap_ = 0;  // a capped ID_AA64DFR0_EL1 to write (0: none)
     uint32_t target_ = 0;

@@ -84,6 +84,7 @@ void register_machine_commands(CommandTable& t) {
                   // QEMU's KVM vCPU properties, as this VM has them
                   props["kvm-no-adjvtime"] = run.kvm_no_adjvtime.value_or(false);
                   props["kvm-steal-time"] = run.kvm_steal_time.value_or(false);
+                  if (run.sve) props["sve"] = *run.sve;  // (where the host has SVE)
               }
               if (a["model"].contains("props")) {
                   const Json& p = a["model"]["props"];

@@ -74,6 +74,10 @@ def test_kvm_cpu_properties_need_kvm():
         assert p.returncode == 1
         name = prop.split("=")[0]
         assert stderr_lines(p) == [f"armvm: -cpu max,{prop}: Property 'max-arm-cpu.{name}' not found"]
+    p = run_armvm(["-M", "virt", "-cpu", "cortex-a57,sve=off", "-display", "none", "-S"])
+    assert stderr_lines(p) == ["armvm: -cpu cortex-a57,sve=off: Property 'cortex-a57-arm-cpu.sve' not found"]
+    p = run_armvm(["-M", "virt", "-cpu", "max,sve=on", "-display", "none", "-S"])
+    assert stderr_lines(p) == ["armvm: -cpu max,sve=on: 'sve' feature not supported by TCG"]
     p = run_armvm(["-M", "virt", "-cpu", "max,kvm-steal-time=maybe", "-display", "none", "-S"])
     assert p.returncode == 1 and "kvm-steal-time" in p.stderr
 

@@ -41,6 +41,7 @@ CASES = [
     # INCIDENTS.md #4: a guest reading PMMIR_EL1 where PMUVer says PMUv3p4
     ("pmmir", ["-cpu", "cortex-a57"]),
     ("pmmir", ["-cpu", "cortex-a57,pmu=off"]),
+    ("sve", ["-cpu", "cortex-a72"]),
     ("mmu", ["-cpu", "cortex-a57"]),
     ("mmu", ["-cpu", "cortex-a53", "-M", "virt,gic-version=3"]),
     ("mmu", ["-cpu", "neoverse-n1"]),

@@ -349,6 +349,10 @@ def rigmax():
              ("qmp_capabilities", None),
              ("query-cpu-model-expansion", {"type": "full", "model": {"name": "host"}}), ("quit", None)])},
     ]
+    jobs += [
+        {"name": "sve", "args": KVM + ["-kernel", "@sve"]},
+        {"name": "sve-off", "args": ["-accel", "kvm", "-cpu", "host,sve=off", "-kernel", "@sve"]},
+    ]
     return nested.run_rig(jobs, cpu="max,pauth-impdef=on", gic=3)
 
 
@@ -370,3 +374,13 @@ def test_incident_4_an_unsafe_pmu_version_is_not_shown_to_the_guest(rigmax):
     assert rigmax.rc("qmp") == 0, rigmax.out("qmp")
     cpu = qmp_replies(rigmax.out("qmp"))[1]
     assert cpu["model"]["props"]["pmu"] is False
+    assert cpu["model"]["props"]["sve"] is True
+
+
+def test_sve_where_the_host_has_it(rigmax):
+    # -cpu host gives the guest the host's SVE (QEMU's default); sve=off hides it
+    out = rigmax.out("sve")
+    assert rigmax.rc("sve") == 0, out
+    assert out.endswith("SVE 1\nRDVL: a vector length of 16n bytes\nsve: done\n"), out
+    assert rigmax.rc("sve-off") == 0
+    assert rigmax.out("sve-off").endswith("\nSVE 0\nsve: done\n")  # (after the PMU warning)
