@@ -146,18 +146,14 @@ Status Parser::opt_cpu(const std::string& arg) {
     }
     c.cpu.model = model;
     c.cpu.origin = arg;
-    auto pmu = r.boolean("pmu");
-    if (!pmu) return pmu.error();
-    c.cpu.pmu = *pmu;
-    auto adj = r.boolean("kvm-no-adjvtime");
-    if (!adj) return adj.error();
-    c.cpu.kvm_no_adjvtime = *adj;
-    auto steal = r.boolean("kvm-steal-time");
-    if (!steal) return steal.error();
-    c.cpu.kvm_steal_time = *steal;
-    auto sve = r.boolean("sve");
-    if (!sve) return sve.error();
-    c.cpu.sve = *sve;
+    // The boolean CPU properties (which of them the chosen CPU and
+    // accelerator have is checked once the accelerator is known).
+    for (auto [key, dst] : {std::pair{"pmu", &c.cpu.pmu}, std::pair{"kvm-no-adjvtime", &c.cpu.kvm_no_adjvtime},
+                            std::pair{"kvm-steal-time", &c.cpu.kvm_steal_time}, std::pair{"sve", &c.cpu.sve}}) {
+        auto v = r.boolean(key);
+        if (!v) return v.error();
+        *dst = *v;
+    }
     if (auto k = r.unused()) {
         std::string tn = model + "-arm-cpu";
         return make_error("Property '" + tn + "." + *k + "' not found");
