@@ -139,7 +139,7 @@ Status Machine::build_virt() {
     // PMU) before the tree describes it.
     std::unique_ptr<kvm::ArmVm> arm_kvm;
     Result<unsigned> gic = 0u;
-    if (kvm_enabled() && !cfg_.dumpdtb) {
+    if (kvm_enabled()) {  // (dumpdtb too: the tree shows what the host allows)
         kvm::ArmVmConfig kc;
         kc.cpus = cfg_.smp.cpus;
         kc.gic = cfg_.gic_version;
@@ -169,7 +169,7 @@ Status Machine::build_virt() {
         gic = virt::resolve_gic_version(cfg_, kvm_enabled());
     }
     if (!gic) return gic.error();
-    auto fdt = virt::build_fdt(cfg_, *gic);
+    auto fdt = virt::build_fdt(cfg_, *gic, kvm_enabled());
     if (!fdt) return fdt.error();
     if (cfg_.dumpdtb) {
         // As QEMU: write the tree and end the run (main() exits 0).

@@ -32,6 +32,7 @@ struct Ctx {
     const MachineConfig& c;
     unsigned gic;
     unsigned cpus;
+    bool kvm = false;
     uint64_t initrd_bytes = 0;
     // GICv2 PPIs carry a CPU mask in flags bits [15:8].
     uint32_t ppi_flags() const { return gic == 2 ? (((1u << std::min(cpus, 8u)) - 1) << 8) | kLevelHi : kLevelHi; }
@@ -205,8 +206,11 @@ void add_cpus(FdtWriter& w, const Ctx& x) {
     }
     w.end_node();
     const CpuModel* m = find_cpu_model(x.c.cpu.model);
-    // QEMU names "max" after the Cortex-A57 it starts from.
-    std::string compat = (m && m->name != "max" && m->name != "host") ? "arm," + m->name : "arm,cortex-a57";
+    // QEMU names TCG's "max" after the Cortex-A57 it starts from, and a
+    // KVM vCPU of the host's kind generically.
+    std::string compat = (m && m->name != "max" && m->name != "host") ? "arm," + m->name
+                         : x.kvm                                     ? "arm,arm-v8"
+                                                                     : "arm,cortex-a57";
     for (unsigned i = 0; i < x.cpus; ++i) {
         w.begin_node(node_name("cpu", i));
         w.prop_u32("phandle", kPhCpu0 + i);
@@ -324,8 +328,8 @@ Result<unsigned> resolve_gic_version(const MachineConfig& c, bool kvm) {
     return 3u;  // refined by the KVM accelerator
 }
 
-Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_version) {
-    Ctx x{c, gic_version, c.smp.cpus};
+Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_version, bool kvm) {
+    Ctx x{c, gic_version, c.smp.cpus, kvm};
     if (c.initrd && !c.bios) {  // (with firmware the initrd is in fw_cfg, not in RAM)
         auto n = initrd_size(*c.initrd);
         if (!n) return n.error();

@@ -12,6 +12,7 @@ namespace armvm::virt {
 Result<unsigned> resolve_gic_version(const MachineConfig& c, bool kvm);
 
 // The device tree the guest is given, in QEMU's node and property names.
-Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_version);
+// kvm: the CPUs are KVM's ("host", or "max" under KVM: arm,arm-v8).
+Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_version, bool kvm = false);
 
 }  // namespace armvm::virt

@@ -158,6 +158,7 @@ V3_EXTRA = [
     {"name": "gic2-on-v3", "args": KVM + GIC2 + ["-kernel", "@hello"]},
     {"name": "gic2-on-v3-pmu-off", "args": ["-accel", "kvm", "-cpu", "host,pmu=off"] + GIC2 + ["-kernel", "@hello"]},
     {"name": "pmu-off", "args": ["-accel", "kvm", "-cpu", "host,pmu=off"] + GIC3 + ["-kernel", "@pmmir"]},
+    {"name": "dtb", "args": KVM + ["-M", "virt,dumpdtb=/dev/stdout"]},
     {"name": "kvm-props", "args": ["-accel", "kvm", "-cpu", "host,kvm-no-adjvtime=on,kvm-steal-time=off",
                                    "-kernel", "@hello"]},
     {"name": "a53", "args": ["-accel", "kvm", "-cpu", "cortex-a53", "-kernel", "@hello"]},
@@ -241,6 +242,14 @@ def test_gicv2_on_a_gicv3_host_is_one_clear_error_before_any_vcpu_runs(rig3):
 def test_pmu_off_hides_the_pmu(rig3):
     assert rig3.rc("pmu-off") == 0
     assert rig3.out("pmu-off") == "PMUVer 0 (no PMU)\npmmir: done\n"
+
+
+def test_the_tree_describes_what_kvm_gives(rig3):
+    # (the blob went to stdout: its strings are enough here)
+    out = rig3.out("dtb")
+    assert rig3.rc("dtb") == 0
+    assert "arm,arm-v8" in out and "arm,cortex-a57" not in out  # QEMU's compatible for a KVM host CPU
+    assert "arm,gic-v3" in out and "arm,armv8-pmuv3" in out
 
 
 def test_kvm_cpu_properties(rig3):
