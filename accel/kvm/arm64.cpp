@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <system_error>
 
 #include "base/report.hpp"
 
@@ -429,7 +430,11 @@ Status ArmVm::start_vcpus(Bus& bus, std::mutex& bql, Hooks hooks) {
                 return make_error(cpu + "the host's KVM could not start the PMU (" +
                                   why("KVM_SET_DEVICE_ATTR PMU_V3_INIT") + "); use pmu=off");
     }
-    for (auto& v : vcpus_) v->start();
+    try {
+        for (auto& v : vcpus_) v->start();
+    } catch (const std::system_error& e) {  // (no thread: an error, never std::terminate)
+        return make_error(std::string("cannot create a vCPU thread: ") + e.what());
+    }
     return ok_status();
 }
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <system_error>
 
 #include "hw/char/chardev.hpp"
 #include "hw/misc/fw_cfg.hpp"
@@ -182,7 +183,11 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         ARMVM_TRY(b->kvm_->start_vcpus(b->as_, bql, std::move(kh)));
     }
     ARMVM_TRY(b->reset());  // the cold boot's one reset
-    for (auto& v : b->vcpus_) v->start();
+    try {
+        for (auto& v : b->vcpus_) v->start();
+    } catch (const std::system_error& e) {  // (no thread: an error, never std::terminate)
+        return make_error(std::string("cannot create a vCPU thread: ") + e.what());
+    }
     return b;
 }
 
