@@ -159,6 +159,13 @@ V3_EXTRA = [
     {"name": "gic2-on-v3-pmu-off", "args": ["-accel", "kvm", "-cpu", "host,pmu=off"] + GIC2 + ["-kernel", "@hello"]},
     {"name": "pmu-off", "args": ["-accel", "kvm", "-cpu", "host,pmu=off"] + GIC3 + ["-kernel", "@pmmir"]},
     {"name": "dtb", "args": KVM + ["-M", "virt,dumpdtb=/dev/stdout"]},
+    # stop/cont/system_reset over QMP while the guest spins on KVM
+    {"name": "qmp-run", "bare": True,
+     "args": ["-M", "virt", "-accel", "kvm", "-cpu", "host", "-smp", "2", "-nodefaults", "-display", "none",
+              "-serial", "null", "-qmp", "stdio", "-kernel", "@spin"],
+     "stdin": "".join(json.dumps({"execute": c}) + "\n" for c in [
+         "qmp_capabilities", "stop", "query-status", "cont", "query-status", "system_reset", "stop", "cont",
+         "x-armvm-query-resets", "query-cpus-fast", "quit"])},
     {"name": "kvm-props", "args": ["-accel", "kvm", "-cpu", "host,kvm-no-adjvtime=on,kvm-steal-time=off",
                                    "-kernel", "@hello"]},
     {"name": "a53", "args": ["-accel", "kvm", "-cpu", "cortex-a53", "-kernel", "@hello"]},
@@ -223,6 +230,22 @@ def test_qmp_reports_what_the_host_offers(rig3):
                     {"version": 2, "emulated": True, "kernel": False}]
     assert cpu["model"] == {"name": "host", "props": {"aarch64": True, "pmu": True, "kvm-no-adjvtime": False,
                                                       "kvm-steal-time": True}}
+
+
+def test_stop_cont_and_reset_over_qmp_while_the_guest_runs(rig3):
+    out = rig3.out("qmp-run")
+    assert rig3.rc("qmp-run") == 0, out
+    r = qmp_replies(out)
+    assert r[2]["status"] == "paused" and r[4]["status"] == "running"
+    resets = r[8]
+    # the cold boot and one system_reset: every device (the in-kernel GIC
+    # too) and every vCPU exactly twice (INCIDENTS.md #5)
+    assert resets["machine"] == 2 and resets["cpus"] == [2, 2]
+    assert {d["resets"] for d in resets["devices"]} == {2} and "gic" in [d["device"] for d in resets["devices"]]
+    cpus = r[9]
+    assert [c["cpu-index"] for c in cpus] == [0, 1] and len({c["thread-id"] for c in cpus}) == 2
+    events = [json.loads(l)["event"] for l in out.splitlines() if '"event"' in l]
+    assert events == ["STOP", "RESUME", "RESET", "STOP", "RESUME", "SHUTDOWN"]
 
 
 def test_gic_version_host_max_and_default_pick_the_v3_the_host_has(rig3):
