@@ -163,19 +163,21 @@ Result<std::unique_ptr<ArmVm>> ArmVm::create(const ArmVmConfig& c) {
 
     // The vCPU target: the host's own for host/max; a named model only
     // where the host is that CPU (KVM runs what the hardware is).
+    // (asked of the VM itself: one VM fewer to create at start-up)
+    auto vm = Vm::create(k);
+    if (!vm) return vm.error();
+    a->vm_ = std::move(vm.value());
     kvm_vcpu_init pref{};
     {
-        Fd vm;
-        vm.fd = kvm_ioctl(k.fd(), KVM_CREATE_VM, 0, "KVM_CREATE_VM");
-        if (vm.fd < 0) return make_error(why("failed to create an arm64 KVM VM"));
-        if (kvm_ioctl(vm.fd, KVM_ARM_PREFERRED_TARGET, reinterpret_cast<unsigned long>(&pref),
+        const int vm_fd = a->vm_->fd();
+        if (kvm_ioctl(vm_fd, KVM_ARM_PREFERRED_TARGET, reinterpret_cast<unsigned long>(&pref),
                       "KVM_ARM_PREFERRED_TARGET") < 0)
             return make_error(why("KVM_ARM_PREFERRED_TARGET"));
         // The GIC: what the host can create decides host/max and the
         // default; a version it cannot create is refused here, before
         // any vCPU exists (INCIDENTS.md #3).
-        bool v2 = create_device(vm.fd, KVM_DEV_TYPE_ARM_VGIC_V2, true) == 0;
-        bool v3 = create_device(vm.fd, KVM_DEV_TYPE_ARM_VGIC_V3, true) == 0;
+        bool v2 = create_device(vm_fd, KVM_DEV_TYPE_ARM_VGIC_V2, true) == 0;
+        bool v3 = create_device(vm_fd, KVM_DEV_TYPE_ARM_VGIC_V3, true) == 0;
         if (!v2 && !v3) return make_error(mach + "Unable to determine GIC version supported by host");
         if (c.gic == "2") {
             if (!v2) return make_error(mach + "host does not support in-kernel GICv2 emulation");
@@ -243,9 +245,6 @@ Result<std::unique_ptr<ArmVm>> ArmVm::create(const ArmVmConfig& c) {
         return make_error(cpu + "'sve' feature not supported by KVM on this host");
     a->sve_ = c.sve.value_or(a->sve_supported_);
 
-    auto vm = Vm::create(k);
-    if (!vm) return vm.error();
-    a->vm_ = std::move(vm.value());
     if (a->steal_time_) {
         void* p = ::mmap(nullptr, c.pvtime_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) return make_error(why("mmap"));
