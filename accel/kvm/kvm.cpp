@@ -116,6 +116,28 @@ Status Vm::add_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* host, bo
     return ok_status();
 }
 
+Result<std::vector<uint64_t>> Vm::dirty_pages(uint32_t slot, uint64_t size) {
+    uint64_t pages = (size + 4095) / 4096;
+    std::vector<uint64_t> bits((pages + 63) / 64, 0);
+    kvm_dirty_log log{};
+    log.slot = slot;
+    log.dirty_bitmap = bits.data();
+    if (kvm_ioctl(fd_, KVM_GET_DIRTY_LOG, reinterpret_cast<unsigned long>(&log), "KVM_GET_DIRTY_LOG") < 0)
+        return make_error(err("KVM_GET_DIRTY_LOG"));
+    if (manual_protect_) {
+        kvm_clear_dirty_log clear{};
+        clear.slot = slot;
+        clear.first_page = 0;
+        clear.num_pages = static_cast<uint32_t>((pages + 63) / 64 * 64);  // (a multiple of 64, or the slot's end)
+        if (clear.num_pages > pages) clear.num_pages = static_cast<uint32_t>(pages);
+        std::vector<uint64_t> copy = bits;  // (the kernel may write the bitmap)
+        clear.dirty_bitmap = copy.data();
+        if (kvm_ioctl(fd_, KVM_CLEAR_DIRTY_LOG, reinterpret_cast<unsigned long>(&clear), "KVM_CLEAR_DIRTY_LOG") < 0)
+            return make_error(err("KVM_CLEAR_DIRTY_LOG"));
+    }
+    return bits;
+}
+
 // ---- vCPUs
 
 Result<std::unique_ptr<Vcpu>> Vcpu::create(Vm& vm, unsigned index, Bus& bus, Hooks hooks, std::mutex* bql) {

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "base/result.hpp"
 #include "cpu-arm64/cpu.hpp"  // Bus
@@ -55,6 +56,11 @@ public:
     ~Vm();
     // A RAM region as memory slot `slot` (dirty logging optional).
     Status add_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* host, bool log_dirty = false);
+    // The 4K pages of a slot added with log_dirty written since the last
+    // call, one bit each (bit i of word i/64: page i). With manual protect
+    // the pages read are cleared (write-protected again) explicitly; the
+    // first call then reports every page (KVM_DIRTY_LOG_INITIALLY_SET).
+    Result<std::vector<uint64_t>> dirty_pages(uint32_t slot, uint64_t size);
     // KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 was found and enabled (else the
     // classic dirty log, which clears as it reads).
     bool manual_dirty_protect() const { return manual_protect_; }
