@@ -146,7 +146,6 @@ Result<ArmHost> probe_arm_host() {
     if (vm.fd < 0) return make_error(why("failed to create an arm64 KVM VM"));
     h.gic_v2 = create_device(vm.fd, KVM_DEV_TYPE_ARM_VGIC_V2, true) == 0;
     h.gic_v3 = create_device(vm.fd, KVM_DEV_TYPE_ARM_VGIC_V3, true) == 0;
-    h.pmu = (*kvm)->check_extension(KVM_CAP_ARM_PMU_V3) > 0;
     return h;
 }
 
@@ -227,7 +226,6 @@ Result<std::unique_ptr<ArmVm>> ArmVm::create(const ArmVmConfig& c) {
                 a->notes_.push_back(cpu + "running without a PMU: " + reason + " (pmu=off says this explicitly)");
             } else {
                 a->pmu_ = true;
-                a->pmuver_ = ver;
             }
         }
     }

@@ -31,7 +31,6 @@ namespace armvm::kvm {
 // What this host's KVM offers an arm64 VM (query-gic-capabilities).
 struct ArmHost {
     bool gic_v2 = false, gic_v3 = false;  // in-kernel vGICs it can create
-    bool pmu = false;                     // KVM_CAP_ARM_PMU_V3
 };
 Result<ArmHost> probe_arm_host();
 
@@ -65,8 +64,6 @@ public:
     bool steal_time() const { return steal_time_; }
     bool sve() const { return sve_; }
     bool sve_supported() const { return sve_supported_; }
-    // ID_AA64DFR0_EL1.PMUVer as the guest sees it (0: no PMU).
-    unsigned pmu_version() const { return pmuver_; }
     // Decisions made for the user that they should hear of (a warning).
     const std::vector<std::string>& notes() const { return notes_; }
 
@@ -95,7 +92,6 @@ public:
 
     // An SPI's level (intid 32..). A failure is reported once, never fatal.
     void set_spi(unsigned intid, bool level);
-    uint64_t irq_errors() const { return irq_errors_; }
 
 private:
     ArmVm() = default;
@@ -109,7 +105,6 @@ private:
     bool pmu_ = false;
     bool steal_time_ = false;
     bool sve_ = false, sve_supported_ = false;
-    unsigned pmuver_ = 0;
     uint64_t dfr0_cap_ = 0;  // a capped ID_AA64DFR0_EL1 to write (0: none)
     uint32_t target_ = 0;
     unsigned next_slot_ = 0;
