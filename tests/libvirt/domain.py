@@ -111,7 +111,11 @@ class Console:
         the command line; the output is what comes between two tags)."""
         self.n += 1
         tag = f"T{self.n}X"
-        os.write(self.master, f"echo {tag}BEGIN; {command}; echo {tag}END$?\r".encode())
+        # ^U first: an answer to the line editor's cursor query that came
+        # too late for it would otherwise prefix the command ("\x1b[1;1Recho"
+        # was seen on a loaded machine); ^U kills it in the editor and in
+        # the tty's canonical mode alike.
+        os.write(self.master, b"\x15" + f"echo {tag}BEGIN; {command}; echo {tag}END$?\r".encode())
         self.read_until(rb"(?:^|\n)" + tag.encode() + rb"BEGIN\r?\n", timeout)
         m = self.read_until(rb"(?s)(.*?)" + tag.encode() + rb"END(\d+)", timeout)
         out = m.group(1).decode(errors="replace").replace("\r", "").strip("\n")
