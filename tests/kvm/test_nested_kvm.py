@@ -20,7 +20,6 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import guest_build  # noqa: E402
 from armvm_test import armvm_path  # noqa: E402
 from test_guest import QEMU_DEPARTURES  # noqa: E402
