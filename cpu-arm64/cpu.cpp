@@ -1,5 +1,7 @@
 #include "cpu-arm64/cpu.hpp"
 
+#include "cpu-arm64/jit/jit.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <ctime>
@@ -42,6 +44,15 @@ Cpu::Cpu(Bus& bus) : bus_(bus), own_cluster_(std::make_unique<CpuCluster>()) {
     own_cluster_->add(this);
     cluster_ = own_cluster_.get();
     mode_changed();
+    if (jit::enabled_by_default()) set_jit(true);
+}
+
+void Cpu::set_jit(bool on) {
+    flush_blocks();  // (no block keeps code of a backend that goes)
+    events_ = 0;
+    jit_ = on ? jit::make_backend(*this) : nullptr;
+    jit_hot_ = jit::hot_threshold(kJitHot);
+    jit_full_ = false;
 }
 
 Cpu::~Cpu() = default;
@@ -583,6 +594,13 @@ Cpu::Stop Cpu::run(uint64_t budget) {
             dead_blocks_.clear();
             dead_maps_.clear();
         }
+        if (jit_full_) {  // no compiled code runs now: start the code space again
+            flush_blocks();
+            dead_maps_.clear();
+            jit_->reset();
+            jit_full_ = false;
+            link = nullptr;
+        }
         events_ = 0;
         const Block* b;
         if (link && link->gen == link_gen_ && link->va == s.pc) {
@@ -593,13 +611,31 @@ Cpu::Stop Cpu::run(uint64_t budget) {
         }
         link = nullptr;
         if (b) {
-            const DecodedInsn* first = b->insns.data();
+            uint64_t room = budget - done;
+            if (jit_ && !b->jit && ++b->hits >= jit_hot_ && !jit_->compile(*b)) jit_full_ = true;
+            const DecodedInsn *first, *end, *d;
+            if (b->jit && b->n <= room) {
+                // Compiled: it runs this block and those chained after it
+                // within the budget and up to the PMU's next deadline.
+                uint64_t limit = room;
+                if (pmu_insn_deadline_ != UINT64_MAX)
+                    limit = std::min(limit, pmu_insn_deadline_ > insn_count ? pmu_insn_deadline_ - insn_count : 0);
+                if (b->n > limit) limit = b->n;
+                jit::Result r = jit_->enter(*b, s.pc, static_cast<int64_t>(limit));
+                done += limit - static_cast<uint64_t>(r.remaining);  // the blocks before (counted in insn_count)
+                b = jit_block_;
+                first = b->insns.data();
+                end = first + b->n;
+                d = first + r.index;
+            } else {
+                first = b->insns.data();
+                cur_block_len_ = b->n;
+                end = first + (b->n <= room ? b->n : room);
+                block_va_ = s.pc;
+                d = first;
+                while (d != end && !d->handler(*this, *d)) ++d;
+            }
             uint64_t len = b->n;
-            cur_block_len_ = len;
-            const DecodedInsn* end = first + (len <= budget - done ? len : budget - done);
-            block_va_ = s.pc;
-            const DecodedInsn* d = first;
-            while (d != end && !d->handler(*this, *d)) ++d;
             s.pc = block_va_ + 4 * static_cast<uint64_t>(d - first);  // the stopping (or next) instruction
             // An instruction that raised a synchronous exception did not retire.
             bool faulted = events_ & kEvException;

@@ -47,6 +47,10 @@ public:
 
 class Cpu;
 class CpuCluster;
+namespace jit {
+class Backend;
+class X64;
+}
 struct DecodedInsn;
 // Returns true if the instruction did more than fall through (branch,
 // exception, WFI, ...: Cpu::has_events()); handlers that never do return
@@ -85,6 +89,10 @@ struct Block {
         uint64_t gen = ~0ull;
     };
     mutable Link links[2];
+    // The compiled form (cpu-arm64/jit/), once the block has run often
+    // enough; it lives as long as the block.
+    mutable const uint8_t* jit = nullptr;
+    mutable uint32_t hits = 0;
 };
 
 // Exception classes (ESR_ELx.EC, ARM ARM D17.2.37) used so far.
@@ -305,6 +313,10 @@ public:
     void join(CpuCluster& cluster);
     // Drops every cached block and translation (reset, tests).
     void flush_blocks();
+    // Compiles hot blocks to host code where a backend exists for this
+    // host (cpu-arm64/jit/; on by default unless ARMVM_JIT=0).
+    void set_jit(bool on);
+    bool jit_enabled() const { return jit_ != nullptr; }
     // After a change of EL, PSTATE.PAN or a translation register: the
     // permissions, ASID and alignment checking that accesses use.
     void mode_changed();
@@ -325,7 +337,14 @@ public:
     }
 
 private:
+    friend class jit::X64;
     static constexpr uint64_t kPageMask = ~uint64_t{0xfff};
+    // Executions of a block before it is compiled.
+    static constexpr uint32_t kJitHot = 16;
+    uint32_t jit_hot_ = kJitHot;
+    std::unique_ptr<jit::Backend> jit_;
+    const Block* jit_block_ = nullptr;  // where compiled code stopped
+    bool jit_full_ = false;             // the code space is full: start again
     bool load_slow(uint64_t va, unsigned size, uint64_t& value);
     bool store_slow(uint64_t va, unsigned size, uint64_t value);
     bool access_slow(uint64_t va, unsigned size, uint64_t& value, Access acc, uint8_t need);
@@ -433,6 +452,8 @@ public:
         code_ = std::make_unique<std::atomic<uint64_t>[]>(words_);
         clear();
     }
+    // The bits, one per RAM page (compiled stores test them inline).
+    const std::atomic<uint64_t>* bits() const { return code_.get(); }
     bool is_code(uint32_t page) const {
         return (code_[page >> 6].load(std::memory_order_relaxed) >> (page & 63)) & 1;
     }
@@ -460,6 +481,20 @@ DecodedInsn translate_insn(uint32_t insn, a64::Op op);
 // A flag-setting compare followed by B.cond, as one entry (both retire
 // together); false if `cmp` has no fused form.
 bool fuse_compare_branch(DecodedInsn& cmp, const DecodedInsn& bcond);
+// What a specialised handler of translate/fast.cpp does, for a backend
+// that compiles blocks (cpu-arm64/jit/); kind None for any other handler.
+struct FastForm {
+    enum class Kind : uint8_t {
+        None, AddImm, AddReg, LogImm, LogReg, MovConst, Lsr, Lsl, BCond, Cbz, B, Bl, Ret, LdstOff, LdstWb, LdstReg,
+        PairX,
+    } kind = Kind::None;
+    bool is64 = false, sub = false, flags = false;
+    uint8_t opc = 0;       // logical: AND ORR EOR ANDS; CBZ: 1 for CBNZ; pairs: 1 post, 2 offset, 3 pre
+    uint8_t size = 0;      // loads and stores: bytes
+    bool load = false, post = false;
+    bool fused = false;    // a compare fused with the B.cond after it (DecodedInsn::cond2/imm2)
+};
+FastForm fast_form(Handler h);
 // Stands in a block for an instruction that could not be fetched.
 bool exec_fetch_abort(Cpu& c, const DecodedInsn&);
 

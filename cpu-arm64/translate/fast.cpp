@@ -8,6 +8,8 @@
 #include "cpu-arm64/translate/executors.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
 
+#include <unordered_map>
+
 namespace armvm::a64 {
 
 namespace {
@@ -242,11 +244,104 @@ constexpr FusePair kFusable[] = {
 };
 #undef FUSE
 
+// What each specialised handler does, for a backend that compiles blocks
+// (cpu-arm64/jit/): the handler pointer names the exact form.
+struct FormTable {
+    std::unordered_map<uintptr_t, FastForm> map;
+    void add(Handler h, FastForm f) { map.emplace(reinterpret_cast<uintptr_t>(h), f); }
+    template <bool (*F)(Cpu&, const DecodedInsn&)>
+    void add2(FastForm f) {
+        add(F, f);
+        f.fused = true;
+        add(&fused_bcond<F>, f);
+    }
+    template <bool Is64>
+    void arith() {
+        using K = FastForm::Kind;
+        add(&add_imm<Is64, false>, {K::AddImm, Is64});
+        add(&add_imm<Is64, true>, {K::AddImm, Is64, true});
+        add2<&adds_imm<Is64, false>>({K::AddImm, Is64, false, true});
+        add2<&adds_imm<Is64, true>>({K::AddImm, Is64, true, true});
+        add(&add_reg<Is64, false, false>, {K::AddReg, Is64});
+        add(&add_reg<Is64, true, false>, {K::AddReg, Is64, true});
+        add2<&add_reg<Is64, false, true>>({K::AddReg, Is64, false, true});
+        add2<&add_reg<Is64, true, true>>({K::AddReg, Is64, true, true});
+        add(&logical_imm<Is64, 0>, {K::LogImm, Is64, false, false, 0});
+        add(&logical_imm<Is64, 1>, {K::LogImm, Is64, false, false, 1});
+        add(&logical_imm<Is64, 2>, {K::LogImm, Is64, false, false, 2});
+        add2<&logical_imm<Is64, 3>>({K::LogImm, Is64, false, true, 3});
+        add(&logical_reg<Is64, 0>, {K::LogReg, Is64, false, false, 0});
+        add(&logical_reg<Is64, 1>, {K::LogReg, Is64, false, false, 1});
+        add(&logical_reg<Is64, 2>, {K::LogReg, Is64, false, false, 2});
+        add2<&logical_reg<Is64, 3>>({K::LogReg, Is64, false, true, 3});
+        add(&lsr_imm<Is64>, {K::Lsr, Is64});
+        add(&lsl_imm<Is64>, {K::Lsl, Is64});
+        add(&cbz<Is64, false>, {K::Cbz, Is64});
+        add(&cbz<Is64, true>, {K::Cbz, Is64, false, false, 1});
+    }
+    template <unsigned Size>
+    void mem() {
+        using K = FastForm::Kind;
+        FastForm f{K::LdstOff};
+        f.size = Size;
+        f.load = true;
+        add(&ldst_off<Size, true>, f);
+        f.kind = K::LdstReg;
+        add(&ldst_reg<Size, true>, f);
+        f.kind = K::LdstWb;
+        add(&ldst_wb<Size, true, false>, f);
+        f.post = true;
+        add(&ldst_wb<Size, true, true>, f);
+        f.load = false;
+        add(&ldst_wb<Size, false, true>, f);
+        f.post = false;
+        add(&ldst_wb<Size, false, false>, f);
+        f.kind = K::LdstReg;
+        add(&ldst_reg<Size, false>, f);
+        f.kind = K::LdstOff;
+        add(&ldst_off<Size, false>, f);
+    }
+    template <bool Load, unsigned Mode>
+    void pair() {
+        FastForm f{FastForm::Kind::PairX};
+        f.size = 8;
+        f.load = Load;
+        f.opc = Mode;
+        add(&ldst_pair_x<Load, Mode>, f);
+    }
+    FormTable() {
+        using K = FastForm::Kind;
+        arith<true>();
+        arith<false>();
+        mem<1>();
+        mem<2>();
+        mem<4>();
+        mem<8>();
+        pair<true, 1>();
+        pair<true, 2>();
+        pair<true, 3>();
+        pair<false, 1>();
+        pair<false, 2>();
+        pair<false, 3>();
+        add(&mov_const, {K::MovConst, true});
+        add(&b_cond, {K::BCond});
+        add(&b_imm, {K::B});
+        add(&bl_imm, {K::Bl});
+        add(&ret, {K::Ret});
+    }
+};
+
 }  // namespace
 
 }  // namespace armvm::a64
 
 namespace armvm {
+
+FastForm fast_form(Handler h) {
+    static const a64::FormTable table;
+    auto it = table.map.find(reinterpret_cast<uintptr_t>(h));
+    return it == table.map.end() ? FastForm{} : it->second;
+}
 
 bool fuse_compare_branch(DecodedInsn& cmp, const DecodedInsn& bcond) {
     for (const auto& f : a64::kFusable)

@@ -9,6 +9,7 @@
 #include <elf.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -20,12 +21,17 @@ using namespace armvm;
 
 namespace {
 
-// Flat memory: the ELF's segments plus a stack, page-granular.
+// Flat memory: the ELF's segments (one block, which the CPU is given as
+// its RAM window, so loads and stores take the direct paths the board's
+// RAM takes) plus a stack, page-granular.
 class UserBus : public Bus {
 public:
     std::map<uint64_t, std::vector<uint8_t>> pages;  // page base -> 4 KiB
+    uint64_t ram_base = 0;
+    std::vector<uint8_t> ram;
 
     uint8_t* at(uint64_t a, bool create) {
+        if (a - ram_base < ram.size()) return ram.data() + (a - ram_base);
         uint64_t base = a & ~0xfffull;
         auto it = pages.find(base);
         if (it == pages.end()) {
@@ -70,6 +76,18 @@ int main(int argc, char** argv) {
         return 2;
     }
     UserBus bus;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (unsigned i = 0; i < eh.e_phnum; ++i) {
+        Elf64_Phdr ph;
+        std::memcpy(&ph, elf.data() + eh.e_phoff + i * eh.e_phentsize, sizeof ph);
+        if (ph.p_type != PT_LOAD) continue;
+        lo = std::min<uint64_t>(lo, ph.p_vaddr & ~0xfffull);
+        hi = std::max<uint64_t>(hi, (ph.p_vaddr + ph.p_memsz + 0xfff) & ~0xfffull);
+    }
+    if (lo < hi && hi - lo <= (64u << 20)) {
+        bus.ram_base = lo;
+        bus.ram.resize(hi - lo);
+    }
     for (unsigned i = 0; i < eh.e_phnum; ++i) {
         Elf64_Phdr ph;
         std::memcpy(&ph, elf.data() + eh.e_phoff + i * eh.e_phentsize, sizeof ph);
@@ -83,6 +101,7 @@ int main(int argc, char** argv) {
     for (uint64_t a = stack_top - 64 * 1024; a < stack_top; a += 4096) bus.at(a, true);
 
     Cpu cpu(bus);
+    if (!bus.ram.empty()) cpu.set_ram_window(bus.ram_base, bus.ram.data(), bus.ram.size());
     cpu.s.el = 0;
     cpu.s.cpacr_el1 = 3u << 20;  // FP/AdvSIMD enabled, as Linux gives a process
     cpu.mode_changed();

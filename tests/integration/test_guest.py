@@ -20,9 +20,18 @@ def progs(tmp_path_factory):
     return lambda name: guest_build.build(name, d)
 
 
-def run(emu, elf, extra):
+def run(emu, elf, extra, jit=None):
+    env = dict(os.environ)
+    if jit is not None:
+        env["ARMVM_JIT"] = jit
     return subprocess.run([emu, "-M", "virt", "-nographic", "-nodefaults", "-serial", "stdio", "-kernel", elf]
-                          + extra, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+                          + extra, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, env=env)
+
+
+# armvm's executors: the default (hot blocks compiled to x86-64 code where
+# the host has the JIT), the interpreter alone, and every block compiled
+# the first time it runs.
+JIT_MODES = [None, "0", "eager"]
 
 
 CASES = [
@@ -104,11 +113,12 @@ CASES += [
 def test_program_output_matches_qemu(progs, prog, extra):
     elf = progs(prog)
     ref = run("qemu-system-aarch64", elf, extra)
-    ours = run(armvm_path(), elf, extra)
     assert ref.returncode == 0, ref.stderr
-    assert ours.returncode == 0, ours.stderr
-    assert ours.stdout == expected_from_qemu(ref.stdout)
-    assert ours.stdout  # the program did print
+    for jit in JIT_MODES:
+        ours = run(armvm_path(), elf, extra, jit)
+        assert ours.returncode == 0, (jit, ours.stderr)
+        assert ours.stdout == expected_from_qemu(ref.stdout), f"ARMVM_JIT={jit}"
+        assert ours.stdout  # the program did print
 
 
 def test_fw_cfg_traditional_and_dma_interfaces_match_qemu(tmp_path, progs):
