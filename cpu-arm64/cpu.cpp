@@ -62,6 +62,7 @@ void Cpu::set_ram_window(uint64_t base, uint8_t* host, uint64_t size) {
     ram_host_ = host;
     ram_size_ = size;
     own_cluster_->set_ram(size);
+    code_bits_ = cluster_->bits();
     tlb_.flush_all();
     ++link_gen_;
 }
@@ -69,6 +70,7 @@ void Cpu::set_ram_window(uint64_t base, uint8_t* host, uint64_t size) {
 void Cpu::join(CpuCluster& cluster) {
     cluster.add(this);
     cluster_ = &cluster;
+    code_bits_ = cluster.bits();
 }
 
 void Cpu::flush_blocks() {
@@ -154,6 +156,26 @@ const Block* Cpu::fetch_block() {
     j.pa = pa;
     j.block = &b;
     return &b;
+}
+
+bool Cpu::jit_relink(Cpu* c, Block::Link* link, uint64_t va) {
+    mmu::TlbEntry& e = c->tlb_.slot(va);
+    if ((va & 3) || e.tag != (va & kPageMask) || !(e.perm & c->need_x_) || !(e.global || e.asid == c->asid_))
+        return false;
+    uint64_t pa = e.pa | (va & 0xfff);
+    JmpEntry& j = c->jmp_cache_[(pa >> 2) & (kJmpCache - 1)];
+    const Block* b;
+    if (j.pa == pa) {
+        b = j.block;
+    } else {
+        auto it = c->blocks_.find(pa);
+        if (it == c->blocks_.end()) return false;
+        b = &it->second;
+        j = {pa, b};
+    }
+    if (!b->jit) return false;
+    *link = {va, b, c->link_gen_};
+    return true;
 }
 
 const Block& Cpu::decode_block(uint64_t pa) {

@@ -344,6 +344,11 @@ private:
     uint32_t jit_hot_ = kJitHot;
     std::unique_ptr<jit::Backend> jit_;
     const Block* jit_block_ = nullptr;  // where compiled code stopped
+    const std::atomic<uint64_t>* code_bits_ = nullptr;  // cluster_->bits()
+    // For compiled code whose link missed: points `link` at the compiled
+    // block at `va` if the TLB and the block cache know it without a walk;
+    // false otherwise (the run loop finds it).
+    static bool jit_relink(Cpu* c, Block::Link* link, uint64_t va);
     bool jit_full_ = false;             // the code space is full: start again
     bool load_slow(uint64_t va, unsigned size, uint64_t& value);
     bool store_slow(uint64_t va, unsigned size, uint64_t value);

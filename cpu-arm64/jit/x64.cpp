@@ -16,10 +16,12 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <xbyak/xbyak.h>
 
+#include "base/report.hpp"
 #include "cpu-arm64/cpu.hpp"
 #include "cpu-arm64/jit/jit.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
@@ -89,26 +91,41 @@ public:
         o_.irq = at(&c.irq_line);
         o_.exit_req = at(&c.exit_request);
         o_.jit_block = at(&c.jit_block_);
+        o_.code_bits = at(&c.code_bits_);
         Block probe;
         o_.block_jit = static_cast<int32_t>(reinterpret_cast<char*>(&probe.jit) - reinterpret_cast<char*>(&probe));
         o_.block_n = static_cast<int32_t>(reinterpret_cast<char*>(&probe.n) - reinterpret_cast<char*>(&probe));
         emit_trampoline();
     }
-    ~X64() override { munmap(arena_, kArenaSize); }
+    ~X64() override {
+        if (std::getenv("ARMVM_STATS"))  // for benchmarks: the code space a run needed
+            report_info("stats: JIT " + std::to_string(blocks_) + " blocks compiled, " +
+                        std::to_string((total_ + (used_ - code_start_)) >> 10) + " KiB of code, " +
+                        std::to_string(resets_) + " code space resets");
+        munmap(arena_, kArenaSize);
+    }
 
     bool compile(const Block& b) override;
     Result enter(const Block& b, uint64_t va, int64_t limit) override {
         return enter_(&c_, b.jit, limit, va, &b);
     }
-    void reset() override { used_ = code_start_; }
+    void reset() override {
+        total_ += used_ - code_start_;
+        ++resets_;
+        used_ = code_start_;
+    }
 
     struct Offsets {
         int32_t x, sp0, sp1, nzcv, el, spsel, daif, events, next_pc, block_va, cur_len, insn_count, branch_count,
-            link_gen, tlb, need_r, need_w, asid, align, mailbox, irq, exit_req, jit_block, block_jit, block_n;
+            link_gen, tlb, need_r, need_w, asid, align, mailbox, irq, exit_req, jit_block, code_bits, block_jit, block_n;
     };
     const Offsets& off() const { return o_; }
     const uint8_t* exit_stub() const { return exit_; }
-    const std::atomic<uint64_t>* code_bits() const { return c_.cluster_->bits(); }
+    const uint8_t* chain_stub() const { return chain_; }
+    // The inline access check as a subroutine: rdi = VA in, rsi = host
+    // address out (0: take the slow path); clobbers rax, rcx, rdx, rdi.
+    // [write][0..3: 1, 2, 4, 8 bytes; 4: a pair of 8]
+    const uint8_t* mem_stub(bool write, unsigned i) const { return mem_[write][i]; }
     static constexpr uint32_t kEvBranch = Cpu::kEvBranch;
 
 private:
@@ -117,9 +134,12 @@ private:
     Cpu& c_;
     uint8_t* arena_;
     size_t used_ = 0, code_start_ = 0;
+    uint64_t total_ = 0, blocks_ = 0, resets_ = 0;
     Offsets o_{};
     EnterFn enter_ = nullptr;
     const uint8_t* exit_ = nullptr;
+    const uint8_t* chain_ = nullptr;
+    const uint8_t* mem_[2][5] = {};
 };
 
 namespace {
@@ -132,8 +152,10 @@ using K = FastForm::Kind;
 class Emitter : public Xbyak::CodeGenerator {
 public:
     Emitter(const X64& j, uint8_t* at, size_t room)
-        : CodeGenerator(room, at), o(j.off()), exit_(j.exit_stub()), bits_(j.code_bits()) {
+        : CodeGenerator(room, at), o(j.off()), exit_(j.exit_stub()), chain_(j.chain_stub()) {
         setDefaultJmpNEAR(true);
+        for (int w = 0; w < 2; ++w)
+            for (unsigned i = 0; i < 5; ++i) mem_[w][i] = j.mem_stub(w, i);
     }
 
     void block(const Block& b);
@@ -141,7 +163,8 @@ public:
 private:
     const X64::Offsets& o;
     const uint8_t* exit_;
-    const std::atomic<uint64_t>* bits_;
+    const uint8_t* chain_;
+    const uint8_t* mem_[2][5];
     const Block* b_ = nullptr;
     // Out-of-line pieces, emitted after the block's straight-line code.
     struct Slow {
@@ -206,58 +229,10 @@ private:
         bt(ecx, eax);
         jc(taken);
     }
-    // The inline access check: rdi = VA; on success rsi = its host
-    // address (rdi is clobbered); anything but a plain RAM access the TLB
-    // allows jumps to `slow`. Clobbers rax, rcx, rdx.
-    void mem_fast(unsigned span, unsigned align, bool write, Label& slow) {
-        static_assert(sizeof(mmu::TlbEntry) == 40, "the index below multiplies by 5 * 8");
-        mov(rax, rdi);
-        shr(rax, 12);
-        and_(eax, mmu::Tlb::kEntries - 1);
-        lea(rax, ptr[rax + rax * 4]);
-        lea(rdx, ptr[rbx + rax * 8 + o.tlb]);
-        mov(rcx, rdi);
-        and_(rcx, -4096);
-        cmp(rcx, qword[rdx + offsetof(mmu::TlbEntry, tag)]);
-        jne(slow);
-        movzx(ecx, byte[rbx + (write ? o.need_w : o.need_r)]);
-        test(byte[rdx + offsetof(mmu::TlbEntry, perm)], cl);
-        jz(slow);
-        Label asid_ok;
-        movzx(ecx, word[rdx + offsetof(mmu::TlbEntry, asid)]);
-        cmp(cx, word[rbx + o.asid]);
-        je(asid_ok);
-        cmp(byte[rdx + offsetof(mmu::TlbEntry, global)], 0);
-        je(slow);
-        L(asid_ok);
-        mov(rsi, qword[rdx + offsetof(mmu::TlbEntry, host)]);
+    void mem_fast(unsigned size, bool write, Label& slow) {
+        call(mem_[write][size == 16 ? 4 : size == 8 ? 3 : size == 4 ? 2 : size == 2 ? 1 : 0]);
         test(rsi, rsi);
         jz(slow);
-        if (span > 1) {
-            mov(ecx, edi);
-            and_(ecx, 0xfff);
-            cmp(ecx, 0x1000 - span);
-            ja(slow);
-        }
-        if (align > 1) {
-            Label aligned;
-            test(edi, align - 1);
-            jz(aligned);
-            cmp(qword[rbx + o.align], 0);
-            jne(slow);
-            L(aligned);
-        }
-        if (write) {  // a page holding decoded code: the handler invalidates
-            mov(ecx, dword[rdx + offsetof(mmu::TlbEntry, ram_page)]);
-            mov(eax, ecx);
-            shr(eax, 6);
-            mov(rdx, reinterpret_cast<uint64_t>(bits_));
-            mov(rax, qword[rdx + rax * 8]);
-            bt(rax, rcx);
-            jc(slow);
-        }
-        and_(edi, 0xfff);
-        add(rsi, rdi);
     }
     void load_host(const Reg64& d, unsigned size) {
         switch (size) {
@@ -294,6 +269,45 @@ private:
 
     void alu(const DecodedInsn& d, const FastForm& f);
     void mem(size_t k, const DecodedInsn& d, const FastForm& f);
+    // A load or store of one register. mode: 0 offset (imm), 1 post-index,
+    // 3 pre-index, 4 register index (rm extended by `option`, << shift).
+    struct Single {
+        unsigned size = 8;  // bytes
+        bool load = false, sign = false, to64 = true;
+        unsigned mode = 0, rt = 0, rn = 0, rm = 0, option = 3, shift = 0;
+        int64_t imm = 0;
+    };
+    void single(size_t k, const Single& m);
+    // Instructions without a specialised handler that compile inline
+    // (decoded from the word); false: call the handler.
+    bool generic(size_t k, const DecodedInsn& d);
+    // The host flags hold whether condition `cond` holds (CF); clobbers
+    // rax, rcx.
+    void cond_to_cf(unsigned cond) {
+        mov(eax, dword[rbx + o.nzcv]);
+        shr(eax, 28);
+        mov(ecx, dword[r15 + static_cast<int>(offsetof(Tables, cond) + 4 * cond)]);
+        bt(ecx, eax);
+    }
+    // Shift `r` (64- or 32-bit) by `type` (LSL LSR ASR ROR) and `amount`.
+    void shift_by(const Reg64& r, bool w, unsigned type, unsigned amount) {
+        if (!amount) return;
+        const Xbyak::Reg& x = w ? static_cast<const Xbyak::Reg&>(r) : static_cast<const Xbyak::Reg&>(r.cvt32());
+        switch (type) {
+        case 0: shl(x, amount); break;
+        case 1: shr(x, amount); break;
+        case 2: sar(x, amount); break;
+        default: ror(x, amount); break;
+        }
+    }
+    // rsi op= rdi for ADD/SUB (+ flags), 64 or 32 bits.
+    void add_sub(bool w, bool sub_, bool set_flags) {
+        if (w)
+            sub_ ? sub(rsi, rdi) : add(rsi, rdi);
+        else
+            sub_ ? sub(esi, edi) : add(esi, edi);
+        if (set_flags) flags(sub_);
+    }
     // Leaves the block for the one at the VA in rax through links[link]
     // after `retire` instructions; `as_branch`: entry k branched (events
     // kEvBranch, next_pc), else the block ran to its end.
@@ -397,7 +411,7 @@ void Emitter::mem(size_t k, const DecodedInsn& d, const FastForm& f) {
         ldxsp(rdi, d.rn);
         if (f.opc != 2) mov(r8, rdi);
         if (f.opc != 1) add(rdi, static_cast<int32_t>(d.imm));
-        mem_fast(16, 8, !f.load, s.at);
+        mem_fast(16, !f.load, s.at);
         if (f.load) {
             mov(rax, qword[rsi]);
             mov(r9, qword[rsi + 8]);
@@ -416,77 +430,284 @@ void Emitter::mem(size_t k, const DecodedInsn& d, const FastForm& f) {
         L(s.back);
         return;
     }
-    ldxsp(rdi, d.rn);
-    if (f.kind == K::LdstWb) {
+    Single m;
+    m.size = size;
+    m.load = f.load;
+    m.to64 = size == 8;
+    m.rt = d.rd;
+    m.rn = d.rn;
+    m.rm = d.rm;
+    m.imm = d.imm;
+    m.shift = d.aux;
+    m.mode = f.kind == K::LdstWb ? (f.post ? 1 : 3) : f.kind == K::LdstReg ? 4 : 0;
+    single(k, m);
+}
+
+void Emitter::single(size_t k, const Single& m) {
+    Slow& s = slow_path(k);
+    ldxsp(rdi, m.rn);
+    if (m.mode == 1 || m.mode == 3) {
         mov(r8, rdi);
-        if (!f.post) add(rdi, static_cast<int32_t>(d.imm));
-    } else if (f.kind == K::LdstReg) {
-        if (d.rm != 31) {
-            mov(rax, X(d.rm));
-            if (d.aux) shl(rax, d.aux);
+        if (m.mode == 3) add(rdi, static_cast<int32_t>(m.imm));
+    } else if (m.mode == 4) {
+        if (m.rm != 31) {
+            switch (m.option) {
+            case 2: mov(eax, dword[rbx + o.x + 8 * static_cast<int>(m.rm)]); break;      // UXTW
+            case 6: movsxd(rax, dword[rbx + o.x + 8 * static_cast<int>(m.rm)]); break;   // SXTW
+            default: mov(rax, X(m.rm)); break;                                            // UXTX, SXTX
+            }
+            if (m.shift) shl(rax, m.shift);
             add(rdi, rax);
         }
-    } else if (d.imm) {
-        add(rdi, static_cast<int32_t>(d.imm));
+    } else if (m.imm) {
+        add(rdi, static_cast<int32_t>(m.imm));
     }
-    mem_fast(size, size, !f.load, s.at);
-    if (f.load) {
-        load_host(rax, size);
-        stx(d.rd, rax);
+    mem_fast(m.size, !m.load, s.at);
+    if (m.load) {
+        if (m.sign && m.size < 8) {
+            switch (m.size) {
+            case 1: m.to64 ? movsx(rax, byte[rsi]) : movsx(eax, byte[rsi]); break;
+            case 2: m.to64 ? movsx(rax, word[rsi]) : movsx(eax, word[rsi]); break;
+            default: movsxd(rax, dword[rsi]); break;
+            }
+        } else {
+            load_host(rax, m.size);
+        }
+        stx(m.rt, rax);
     } else {
-        ldx(rax, d.rd);
-        store_host(rax, size);
+        ldx(rax, m.rt);
+        store_host(rax, m.size);
     }
-    if (f.kind == K::LdstWb) {
-        add(r8, static_cast<int32_t>(d.imm));
-        stxsp(d.rn, r8);
+    if (m.mode == 1 || m.mode == 3) {
+        add(r8, static_cast<int32_t>(m.imm));
+        stxsp(m.rn, r8);
     }
     L(s.back);
 }
 
-void Emitter::chain(unsigned link, uint32_t retire, bool count_branch, bool as_branch, size_t k) {
-    Label fail, irq, irq_back, no_req;
-    mov(rcx, reinterpret_cast<uint64_t>(&b_->links[link]));
-    cmp(rax, qword[rcx + offsetof(Block::Link, va)]);
-    jne(fail);
-    mov(rdx, qword[rbx + o.link_gen]);
-    cmp(rdx, qword[rcx + offsetof(Block::Link, gen)]);
-    jne(fail);
-    mov(rdx, qword[rcx + offsetof(Block::Link, block)]);
-    mov(rsi, qword[rdx + o.block_jit]);
-    test(rsi, rsi);
-    jz(fail);
-    mov(edi, dword[rdx + o.block_n]);
-    lea(r8, ptr[r12 - static_cast<int32_t>(retire)]);
-    cmp(r8, rdi);
-    jl(fail);
-    mov(r9, qword[rbx + o.exit_req]);
-    test(r9, r9);
-    jz(no_req);
-    cmp(byte[r9], 0);
-    jne(fail);
-    L(no_req);
-    cmp(byte[rbx + o.mailbox], 0);
-    jne(fail);
-    cmp(byte[rbx + o.irq], 0);
-    jne(irq);
-    L(irq_back);
-    mov(r12, r8);
-    add(qword[rbx + o.insn_count], static_cast<int32_t>(retire));
-    if (count_branch) inc(qword[rbx + o.branch_count]);
-    mov(r13, rax);
-    mov(r14, rdx);
-    jmp(rsi);
-    L(irq);  // an IRQ the CPU masks does not stop it
-    test(dword[rbx + o.daif], 0x80);
-    jnz(irq_back);
-    L(fail);
-    if (as_branch) {
-        mov(qword[rbx + o.next_pc], rax);
-        or_(dword[rbx + o.events], X64::kEvBranch);
+bool Emitter::generic(size_t k, const DecodedInsn& d) {
+    using a64::bit;
+    using a64::bits;
+    uint32_t i = d.insn;
+    if (d.handler == &exec_fetch_abort) return false;
+    bool w = bit(i, 31);
+    unsigned rd = bits(i, 4, 0), rn = bits(i, 9, 5), rm = bits(i, 20, 16);
+    switch (a64::decode(i)) {
+    case a64::Op::HINT: {
+        unsigned op = bits(i, 11, 5);
+        return op != 2 && op != 3 && op != 4 && op != 5;  // NOP, YIELD, ...: nothing
     }
-    mov(eax, static_cast<uint32_t>(as_branch ? k : b_->n));
-    jmp(exit_);
+    case a64::Op::DMB:
+    case a64::Op::DSB:
+    case a64::Op::ISB:
+        return true;  // (as the interpreter: no-ops)
+    case a64::Op::MOVE_wide: {
+        unsigned opc = bits(i, 30, 29), hw = bits(i, 22, 21);
+        if (opc != 3 || (!w && hw > 1)) return false;  // MOVK only
+        uint64_t field = 0xffffull << (16 * hw);
+        ldx(rsi, rd);
+        mov(rdi, ~field);
+        and_(rsi, rdi);
+        mov(rdi, static_cast<uint64_t>(bits(i, 20, 5)) << (16 * hw));
+        or_(rsi, rdi);
+        if (!w) mov(esi, esi);
+        stx(rd, rsi);
+        return true;
+    }
+    case a64::Op::CSEL: {
+        if (bit(i, 29) || bit(i, 11)) return false;
+        bool inv = bit(i, 30), inc = bit(i, 10);
+        ldx(rsi, rn);
+        ldx(rdi, rm);
+        if (inv && inc)
+            neg(rdi);
+        else if (inv)
+            not_(rdi);
+        else if (inc)
+            add(rdi, 1);
+        cond_to_cf(bits(i, 15, 12));
+        cmovnc(rsi, rdi);
+        if (!w) mov(esi, esi);
+        stx(rd, rsi);
+        return true;
+    }
+    case a64::Op::DP_3src: {
+        unsigned op31 = bits(i, 23, 21), o0 = bit(i, 15), ra = bits(i, 14, 10);
+        if (bits(i, 30, 29) != 0) return false;
+        if (op31 == 0) {  // MADD, MSUB
+            ldx(rsi, rn);
+            ldx(rdi, rm);
+            w ? imul(rsi, rdi) : imul(esi, edi);
+        } else if ((op31 == 1 || op31 == 5) && w) {  // SMADDL, UMADDL (and SUBL)
+            ldx(rsi, rn);
+            ldx(rdi, rm);
+            if (op31 == 1) {
+                movsxd(rsi, esi);
+                movsxd(rdi, edi);
+            } else {
+                mov(esi, esi);
+                mov(edi, edi);
+            }
+            imul(rsi, rdi);
+        } else if ((op31 == 2 || op31 == 6) && w && !o0) {  // SMULH, UMULH
+            ldx(rax, rn);
+            ldx(rdi, rm);
+            op31 == 2 ? imul(rdi) : mul(rdi);
+            stx(rd, rdx);
+            return true;
+        } else {
+            return false;
+        }
+        ldx(rax, ra);
+        if (w || op31 != 0)
+            o0 ? sub(rax, rsi) : add(rax, rsi);
+        else
+            o0 ? sub(eax, esi) : add(eax, esi);
+        stx(rd, rax);
+        return true;
+    }
+    case a64::Op::EXTR: {
+        unsigned lsb = bits(i, 15, 10);
+        if (bit(i, 22) != static_cast<unsigned>(w) || (!w && lsb > 31)) return false;
+        ldx(rsi, rm);  // the low half
+        ldx(rdi, rn);
+        if (w) {
+            if (lsb) shrd(rsi, rdi, static_cast<uint8_t>(lsb));
+        } else {
+            if (lsb) shrd(esi, edi, static_cast<uint8_t>(lsb));
+            mov(esi, esi);
+        }
+        stx(rd, rsi);
+        return true;
+    }
+    case a64::Op::BITFIELD: {
+        unsigned opc = bits(i, 30, 29), immr = bits(i, 21, 16), imms = bits(i, 15, 10);
+        unsigned size = w ? 64 : 32;
+        if ((opc != 0 && opc != 2) || bit(i, 22) != static_cast<unsigned>(w) || immr >= size || imms >= size)
+            return false;  // (BFM: the handler)
+        // SBFM/UBFM as two shifts: the field's top bit to the register's
+        // top, then down (arithmetically for SBFM) to its place.
+        unsigned up = size - 1 - imms;
+        unsigned down = imms >= immr ? up + immr : immr - imms - 1;
+        ldx(rsi, rn);
+        const Xbyak::Reg& r = w ? static_cast<const Xbyak::Reg&>(rsi) : static_cast<const Xbyak::Reg&>(esi);
+        if (up) shl(r, up);
+        if (down) opc == 0 ? sar(r, down) : shr(r, down);
+        if (!w) mov(esi, esi);
+        stx(rd, rsi);
+        return true;
+    }
+    case a64::Op::ADD_SUB_shift: {
+        unsigned shift = bits(i, 23, 22), amount = bits(i, 15, 10);
+        if (shift == 3 || (!w && amount > 31)) return false;
+        ldx(rsi, rn);
+        ldx(rdi, rm);
+        shift_by(rdi, w, shift, amount);
+        add_sub(w, bit(i, 30), bit(i, 29));
+        stx(rd, rsi);
+        return true;
+    }
+    case a64::Op::ADD_SUB_ext: {
+        unsigned amount = bits(i, 12, 10), option = bits(i, 15, 13);
+        if (amount > 4) return false;
+        ldx(rdi, rm);
+        switch (option) {
+        case 0: movzx(edi, dil); break;
+        case 1: movzx(edi, di); break;
+        case 2: mov(edi, edi); break;
+        case 4: movsx(rdi, dil); break;
+        case 5: movsx(rdi, di); break;
+        case 6: movsxd(rdi, edi); break;
+        default: break;
+        }
+        if (amount) shl(rdi, amount);
+        ldxsp(rsi, rn);
+        bool set_flags = bit(i, 29);
+        add_sub(w, bit(i, 30), set_flags);
+        set_flags ? stx(rd, rsi) : stxsp(rd, rsi);
+        return true;
+    }
+    case a64::Op::LOGICAL_reg: {
+        unsigned opc = bits(i, 30, 29), shift = bits(i, 23, 22), amount = bits(i, 15, 10);
+        if (!w && amount > 31) return false;
+        ldx(rsi, rn);
+        ldx(rdi, rm);
+        shift_by(rdi, w, shift, amount);
+        if (bit(i, 21)) not_(rdi);
+        const Xbyak::Reg& a = w ? static_cast<const Xbyak::Reg&>(rsi) : static_cast<const Xbyak::Reg&>(esi);
+        const Xbyak::Reg& b = w ? static_cast<const Xbyak::Reg&>(rdi) : static_cast<const Xbyak::Reg&>(edi);
+        switch (opc) {
+        case 1: or_(a, b); break;
+        case 2: xor_(a, b); break;
+        default: and_(a, b); break;
+        }
+        if (opc == 3) flags(false);
+        stx(rd, rsi);
+        return true;
+    }
+    case a64::Op::ADC_SBC: {
+        bool sub_ = bit(i, 30);
+        ldx(rsi, rn);
+        ldx(rdi, rm);
+        bt(dword[rbx + o.nzcv], 29);  // CF = C
+        if (sub_) cmc();              // x86 subtracts a borrow: NOT C
+        if (w)
+            sub_ ? sbb(rsi, rdi) : adc(rsi, rdi);
+        else
+            sub_ ? sbb(esi, edi) : adc(esi, edi);
+        if (bit(i, 29)) flags(sub_);
+        stx(rd, rsi);
+        return true;
+    }
+    case a64::Op::LDST_uimm:
+    case a64::Op::LDST_imm9:
+    case a64::Op::LDST_reg: {
+        unsigned size = bits(i, 31, 30), opc = bits(i, 23, 22);
+        Single m;
+        m.size = 1u << size;
+        m.rt = rd;
+        m.rn = rn;
+        m.to64 = size == 3;
+        switch (opc) {
+        case 0: break;
+        case 1: m.load = true; break;
+        case 2:
+            if (size == 3) return false;  // PRFM: the handler (a no-op)
+            m.load = m.sign = m.to64 = true;
+            break;
+        default:
+            if (size >= 2) return false;
+            m.load = m.sign = true;
+            m.to64 = false;
+            break;
+        }
+        a64::Op op = a64::decode(i);
+        if (op == a64::Op::LDST_uimm) {
+            m.imm = static_cast<int64_t>(bits(i, 21, 10)) << size;
+        } else if (op == a64::Op::LDST_imm9) {
+            unsigned mode = bits(i, 11, 10);
+            if (mode == 2) return false;  // LDTR/STTR
+            m.mode = mode;
+            m.imm = a64::sext(bits(i, 20, 12), 9);
+        } else {
+            m.option = bits(i, 15, 13);
+            if (!(m.option & 2)) return false;
+            m.mode = 4;
+            m.rm = rm;
+            m.shift = bit(i, 12) ? size : 0;
+        }
+        single(k, m);
+        return true;
+    }
+    default: return false;
+    }
+}
+
+void Emitter::chain(unsigned link, uint32_t retire, bool count_branch, bool as_branch, size_t k) {
+    mov(rcx, reinterpret_cast<uint64_t>(&b_->links[link]));
+    mov(edx, retire | (count_branch ? 1u << 8 : 0) | (as_branch ? 1u << 9 : 0) |
+                 (static_cast<uint32_t>(as_branch ? k : b_->n) << 16));
+    jmp(chain_);
 }
 
 void Emitter::block(const Block& b) {
@@ -569,7 +790,7 @@ void Emitter::block(const Block& b) {
             mem(k, d, f);
             break;
         default:
-            call_handler(k);
+            if (!generic(k, d)) call_handler(k);
             break;
         }
     }
@@ -594,6 +815,8 @@ void Emitter::block(const Block& b) {
 
 void X64::emit_trampoline() {
     Xbyak::CodeGenerator g(kMinRoom, arena_);
+    g.setDefaultJmpNEAR(true);
+    // enter(cpu, code, limit, va, block)
     g.push(rbx);
     g.push(rbp);
     g.push(r12);
@@ -607,6 +830,8 @@ void X64::emit_trampoline() {
     g.mov(r14, r8);
     g.mov(r15, reinterpret_cast<uint64_t>(&tables()));
     g.jmp(rsi);
+
+    // exit: eax = the stopping entry of the running block
     g.align(16);
     exit_ = g.getCurr();
     g.mov(qword[rbx + o_.block_va], r13);
@@ -620,6 +845,140 @@ void X64::emit_trampoline() {
     g.pop(rbp);
     g.pop(rbx);
     g.ret();
+
+    // chain: rax = the next VA, rcx = the Block::Link to follow, edx =
+    // instructions the running block retires [7:0] | count a branch [8] |
+    // it branched [9] | the entry to stop at otherwise [31:16].
+    g.align(16);
+    chain_ = g.getCurr();
+    {
+        Label miss, again, fail, irq, irq_back, no_req, fall;
+        g.cmp(rax, qword[rcx + offsetof(Block::Link, va)]);
+        g.jne(miss);
+        g.mov(r9, qword[rbx + o_.link_gen]);
+        g.cmp(r9, qword[rcx + offsetof(Block::Link, gen)]);
+        g.jne(miss);
+        g.L(again);
+        g.mov(r10, qword[rcx + offsetof(Block::Link, block)]);
+        g.mov(rsi, qword[r10 + o_.block_jit]);
+        g.test(rsi, rsi);
+        g.jz(fail);
+        g.movzx(r8d, dl);
+        g.mov(r11, r12);
+        g.sub(r11, r8);
+        g.mov(edi, dword[r10 + o_.block_n]);
+        g.cmp(r11, rdi);
+        g.jl(fail);
+        g.mov(r9, qword[rbx + o_.exit_req]);
+        g.test(r9, r9);
+        g.jz(no_req);
+        g.cmp(byte[r9], 0);
+        g.jne(fail);
+        g.L(no_req);
+        g.cmp(byte[rbx + o_.mailbox], 0);
+        g.jne(fail);
+        g.cmp(byte[rbx + o_.irq], 0);
+        g.jne(irq);
+        g.L(irq_back);
+        g.mov(r12, r11);
+        g.add(qword[rbx + o_.insn_count], r8);
+        g.bt(edx, 8);
+        g.adc(qword[rbx + o_.branch_count], 0);
+        g.mov(r13, rax);
+        g.mov(r14, r10);
+        g.jmp(rsi);
+        g.L(irq);  // an IRQ the CPU masks does not stop it
+        g.test(dword[rbx + o_.daif], 0x80);
+        g.jnz(irq_back);
+        g.jmp(fail);
+        g.L(miss);  // the block cache may know it: relink and try again
+        g.sub(rsp, 32);
+        g.mov(qword[rsp], rax);
+        g.mov(qword[rsp + 8], rcx);
+        g.mov(qword[rsp + 16], rdx);
+        g.mov(rdi, rbx);
+        g.mov(rsi, rcx);
+        g.mov(rdx, rax);
+        g.mov(rax, reinterpret_cast<uint64_t>(&Cpu::jit_relink));
+        g.call(rax);
+        g.mov(r8d, eax);
+        g.mov(rax, qword[rsp]);
+        g.mov(rcx, qword[rsp + 8]);
+        g.mov(rdx, qword[rsp + 16]);
+        g.add(rsp, 32);
+        g.test(r8b, r8b);
+        g.jnz(again);
+        g.L(fail);
+        g.bt(edx, 9);
+        g.jnc(fall);
+        g.mov(qword[rbx + o_.next_pc], rax);
+        g.or_(dword[rbx + o_.events], kEvBranch);
+        g.L(fall);
+        g.mov(eax, edx);
+        g.shr(eax, 16);
+        g.jmp(exit_);
+    }
+
+    // The access checks (see mem_stub()).
+    for (int w = 0; w < 2; ++w)
+        for (unsigned i = 0; i < 5; ++i) {
+            unsigned span = i == 4 ? 16 : 1u << i, align = i == 4 ? 8 : span;
+            g.align(16);
+            mem_[w][i] = g.getCurr();
+            Label slow;
+            static_assert(sizeof(mmu::TlbEntry) == 40, "the index below multiplies by 5 * 8");
+            g.mov(rax, rdi);
+            g.shr(rax, 12);
+            g.and_(eax, mmu::Tlb::kEntries - 1);
+            g.lea(rax, ptr[rax + rax * 4]);
+            g.lea(rdx, ptr[rbx + rax * 8 + o_.tlb]);
+            g.mov(rcx, rdi);
+            g.and_(rcx, -4096);
+            g.cmp(rcx, qword[rdx + offsetof(mmu::TlbEntry, tag)]);
+            g.jne(slow);
+            g.movzx(ecx, byte[rbx + (w ? o_.need_w : o_.need_r)]);
+            g.test(byte[rdx + offsetof(mmu::TlbEntry, perm)], cl);
+            g.jz(slow);
+            Label asid_ok;
+            g.movzx(ecx, word[rdx + offsetof(mmu::TlbEntry, asid)]);
+            g.cmp(cx, word[rbx + o_.asid]);
+            g.je(asid_ok);
+            g.cmp(byte[rdx + offsetof(mmu::TlbEntry, global)], 0);
+            g.je(slow);
+            g.L(asid_ok);
+            g.mov(rsi, qword[rdx + offsetof(mmu::TlbEntry, host)]);
+            g.test(rsi, rsi);
+            g.jz(slow);
+            if (span > 1) {
+                g.mov(ecx, edi);
+                g.and_(ecx, 0xfff);
+                g.cmp(ecx, 0x1000 - span);
+                g.ja(slow);
+            }
+            if (align > 1) {
+                Label aligned;
+                g.test(edi, align - 1);
+                g.jz(aligned);
+                g.cmp(qword[rbx + o_.align], 0);
+                g.jne(slow);
+                g.L(aligned);
+            }
+            if (w) {  // a page holding decoded code: the handler invalidates
+                g.mov(ecx, dword[rdx + offsetof(mmu::TlbEntry, ram_page)]);
+                g.mov(eax, ecx);
+                g.shr(eax, 6);
+                g.mov(rdx, qword[rbx + o_.code_bits]);
+                g.mov(rax, qword[rdx + rax * 8]);
+                g.bt(rax, rcx);
+                g.jc(slow);
+            }
+            g.and_(edi, 0xfff);
+            g.add(rsi, rdi);
+            g.ret();
+            g.L(slow);
+            g.xor_(esi, esi);
+            g.ret();
+        }
     enter_ = reinterpret_cast<EnterFn>(arena_);
     used_ = code_start_ = (g.getSize() + 63) & ~size_t{63};
 }
@@ -635,6 +994,7 @@ bool X64::compile(const Block& b) {
         return false;
     }
     b.jit = at;
+    ++blocks_;
     return true;
 }
 
