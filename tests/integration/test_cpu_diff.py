@@ -18,8 +18,11 @@ def user_runner():
 
 @pytest.mark.skipif(not shutil.which("qemu-aarch64") or not shutil.which(diffgen.CC),
                     reason="qemu-user and gcc-aarch64-linux-gnu are installed by scripts/install-deps")
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_random_integer_streams_match_qemu(seed):
+@pytest.mark.parametrize("seed,jit", [(1, "eager"), (2, "eager"), (3, "eager"), (4, "0")])
+def test_random_integer_streams_match_qemu(seed, jit, monkeypatch):
+    """jit: every block compiled to host code the first time it runs, or
+    the interpreter alone."""
+    monkeypatch.setenv("ARMVM_JIT", jit)
     mismatches, total, groups = diffgen.run(user_runner(), cases=40, insns=250, seed=seed)
     assert total >= 40 * 250
     assert set(groups) == set(diffgen.GROUPS)  # every group exercised
