@@ -47,13 +47,16 @@ Cpu::Cpu(Bus& bus) : bus_(bus), own_cluster_(std::make_unique<CpuCluster>()) {
     if (jit::enabled_by_default()) set_jit(true);
 }
 
-void Cpu::set_jit(bool on) {
+void Cpu::set_jit(bool on, uint32_t hot, size_t arena) {
     flush_blocks();  // (no block keeps code of a backend that goes)
+    dead_maps_.clear();
     events_ = 0;
-    jit_ = on ? jit::make_backend(*this) : nullptr;
-    jit_hot_ = jit::hot_threshold(kJitHot);
+    jit_ = on ? jit::make_backend(*this, arena) : nullptr;
+    jit_hot_ = hot ? hot : jit::hot_threshold(kJitHot);
     jit_full_ = false;
 }
+
+uint64_t Cpu::jit_resets() const { return jit_ ? jit_->resets() : 0; }
 
 Cpu::~Cpu() = default;
 

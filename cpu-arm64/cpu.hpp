@@ -315,8 +315,11 @@ public:
     void flush_blocks();
     // Compiles hot blocks to host code where a backend exists for this
     // host (cpu-arm64/jit/; on by default unless ARMVM_JIT=0).
-    void set_jit(bool on);
+    // (`hot`: runs of a block before it is compiled, 0 for the default;
+    // `arena`: bytes of code space, 0 for the default: for tests.)
+    void set_jit(bool on, uint32_t hot = 0, size_t arena = 0);
     bool jit_enabled() const { return jit_ != nullptr; }
+    uint64_t jit_resets() const;  // times the code space was full
     // After a change of EL, PSTATE.PAN or a translation register: the
     // permissions, ASID and alignment checking that accesses use.
     void mode_changed();

@@ -9,6 +9,7 @@
 // interpreter's handler loop stops, so the run loop finishes the block in
 // one place for both.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -35,11 +36,13 @@ public:
     virtual Result enter(const Block& b, uint64_t va, int64_t limit) = 0;
     // Forgets all code; only when no block holds any.
     virtual void reset() = 0;
+    virtual uint64_t resets() const = 0;
 };
 
 // The backend for this host, or nullptr where there is none (the
 // interpreter runs everything).
-std::unique_ptr<Backend> make_backend(Cpu& cpu);
+// `arena`: bytes of code space (0: the default, 64 MiB).
+std::unique_ptr<Backend> make_backend(Cpu& cpu, size_t arena = 0);
 // From the environment, for tests that compare the two executors:
 // ARMVM_JIT=0 leaves everything to the interpreter, ARMVM_JIT=eager
 // compiles every block the first time it runs.

@@ -13,6 +13,7 @@
 // stack 16-byte aligned.
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -64,7 +65,7 @@ constexpr size_t kMinRoom = 64u << 10;  // a block's code is far smaller
 
 class X64 final : public Backend {
 public:
-    explicit X64(Cpu& c, uint8_t* arena) : c_(c), arena_(arena) {
+    X64(Cpu& c, uint8_t* arena, size_t size) : c_(c), arena_(arena), size_(size) {
         auto at = [&](const void* p) {
             return static_cast<int32_t>(reinterpret_cast<const char*>(p) - reinterpret_cast<const char*>(&c));
         };
@@ -102,13 +103,14 @@ public:
             report_info("stats: JIT " + std::to_string(blocks_) + " blocks compiled, " +
                         std::to_string((total_ + (used_ - code_start_)) >> 10) + " KiB of code, " +
                         std::to_string(resets_) + " code space resets");
-        munmap(arena_, kArenaSize);
+        munmap(arena_, size_);
     }
 
     bool compile(const Block& b) override;
     Result enter(const Block& b, uint64_t va, int64_t limit) override {
         return enter_(&c_, b.jit, limit, va, &b);
     }
+    uint64_t resets() const override { return resets_; }
     void reset() override {
         total_ += used_ - code_start_;
         ++resets_;
@@ -133,6 +135,7 @@ private:
     using EnterFn = Result (*)(Cpu*, const void* code, int64_t limit, uint64_t va, const Block* b);
     Cpu& c_;
     uint8_t* arena_;
+    size_t size_;
     size_t used_ = 0, code_start_ = 0;
     uint64_t total_ = 0, blocks_ = 0, resets_ = 0;
     Offsets o_{};
@@ -984,10 +987,10 @@ void X64::emit_trampoline() {
 }
 
 bool X64::compile(const Block& b) {
-    if (kArenaSize - used_ < kMinRoom) return false;
+    if (size_ - used_ < kMinRoom) return false;
     uint8_t* at = arena_ + used_;
     try {
-        Emitter e(*this, at, kArenaSize - used_);
+        Emitter e(*this, at, size_ - used_);
         e.block(b);
         used_ += (e.getSize() + 15) & ~size_t{15};
     } catch (const Xbyak::Error&) {
@@ -1008,11 +1011,11 @@ uint32_t hot_threshold(uint32_t normal) {
     return v && std::strcmp(v, "eager") == 0 ? 1 : normal;
 }
 
-std::unique_ptr<Backend> make_backend(Cpu& cpu) {
-    void* p = mmap(nullptr, kArenaSize, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+std::unique_ptr<Backend> make_backend(Cpu& cpu, size_t arena) {
+    size_t size = std::max(arena ? arena : kArenaSize, 2 * kMinRoom);
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) return nullptr;
-    return std::make_unique<X64>(cpu, static_cast<uint8_t*>(p));
+    return std::make_unique<X64>(cpu, static_cast<uint8_t*>(p), size);
 }
 
 }  // namespace armvm::jit

@@ -1,0 +1,176 @@
+// The compiled path (cpu-arm64/jit/) against the interpreter: the same
+// programs, run with every block compiled the first time it runs and with
+// the interpreter alone, end in the same state; and what only compiled,
+// chained code could get wrong — a self-modifying loop, a full code space,
+// the budget, a kick, an IRQ unmasked inside a chain. (Every guest program
+// and the differential test also run in both modes: test_guest,
+// test_cpu_diff.)
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "cpu-arm64/cpu.hpp"
+#include "fake_bus.hpp"
+
+using namespace armvm;
+
+namespace {
+
+struct Machine {
+    FakeBus bus{256 * 1024};
+    Cpu cpu{bus};
+    explicit Machine(bool jit, size_t arena = 0) {
+        cpu.set_ram_window(0, bus.ram.data(), bus.ram.size());
+        cpu.set_jit(jit, 1, arena);
+        cpu.stop_on_exception = true;
+    }
+};
+
+// Loads and stores (register index, sign-extending), MADD, a call and a
+// return, EOR with a rotated operand, CSINC, UBFX, a fused compare and
+// branch: 200 times round.
+const std::initializer_list<uint32_t> kLoop = {
+    0xd2800000,  // mov x0, #0
+    0xd2800001,  // mov x1, #0
+    0xd2900002,  // mov x2, #0x8000
+    0xf8617843,  // loop: ldr x3, [x2, x1, lsl #3]
+    0x8b010063,  // add x3, x3, x1
+    0x9b010060,  // madd x0, x3, x1, x0
+    0xf8217843,  // str x3, [x2, x1, lsl #3]
+    0x38e16846,  // ldrsb w6, [x2, x1]
+    0x8b06018c,  // add x12, x12, x6
+    0x94000005,  // bl func
+    0x91000421,  // add x1, x1, #1
+    0xf103203f,  // cmp x1, #200
+    0x54fffee1,  // b.ne loop
+    0xd4200000,  // brk #0
+    0xcac01c84,  // func: eor x4, x4, x0, ror #7
+    0x9a8404a5,  // csinc x5, x5, x4, eq
+    0xd3432c8d,  // ubfx x13, x4, #3, #9
+    0x8b0501ad,  // add x13, x13, x5
+    0xd65f03c0,  // ret
+};
+
+}  // namespace
+
+TEST_CASE("jit: a loop compiled ends where the interpreter ends", "[cpu][jit]") {
+    Machine interp(false), jit(true);
+    if (!jit.cpu.jit_enabled()) {
+        WARN("no JIT backend for this host");
+        return;
+    }
+    for (Machine* m : {&interp, &jit}) {
+        m->bus.put(0x1000, kLoop);
+        for (unsigned i = 0; i < 256; ++i) m->bus.put64(0x8000 + 8 * i, 0x9e3779b97f4a7c15ull * (i + 1));
+        m->cpu.s.pc = 0x1000;
+        REQUIRE(m->cpu.run(1u << 20) == Cpu::Stop::Exception);
+        CHECK(m->cpu.last_ec == Ec::Brk64);
+    }
+    for (unsigned r = 0; r < 31; ++r) {
+        INFO("x" << r);
+        CHECK(jit.cpu.s.x[r] == interp.cpu.s.x[r]);
+    }
+    CHECK(jit.cpu.s.nzcv == interp.cpu.s.nzcv);
+    CHECK(jit.cpu.s.pc == interp.cpu.s.pc);
+    CHECK(jit.cpu.insn_count == interp.cpu.insn_count);
+    CHECK(jit.cpu.branch_count == interp.cpu.branch_count);
+    CHECK(jit.bus.ram == interp.bus.ram);
+    CHECK(jit.cpu.s.x[1] == 200);
+}
+
+TEST_CASE("jit: a store into a compiled loop's code is seen at once", "[cpu][jit]") {
+    for (bool on : {false, true}) {
+        Machine m(on);
+        m.bus.put(0x1000, {
+            0xd2800001,  // mov x1, #0
+            0xd2800008,  // mov x8, #0
+            0x91000421,  // loop: add x1, x1, #1
+            0xd2800027,  // mov x7, #1   (becomes mov x7, #2)
+            0x8b070108,  // add x8, x8, x7
+            0xf100c83f,  // cmp x1, #50
+            0x54000061,  // b.ne skip
+            0xb9400149,  // ldr w9, [x10]
+            0xb9000169,  // str w9, [x11]
+            0xf101903f,  // skip: cmp x1, #100
+            0x54ffff01,  // b.ne loop
+            0xd4200000,  // brk #0
+            0xd2800047,  // mov x7, #2
+        });
+        m.cpu.s.x[10] = 0x1030;
+        m.cpu.s.x[11] = 0x100c;
+        m.cpu.s.pc = 0x1000;
+        REQUIRE(m.cpu.run(1u << 20) == Cpu::Stop::Exception);
+        INFO("jit " << on);
+        CHECK(m.cpu.s.x[8] == 50 * 1 + 50 * 2);
+    }
+}
+
+TEST_CASE("jit: a full code space starts again and the program goes on", "[cpu][jit]") {
+    // 8000 blocks (add x0, x0, #1; b next) run 3 times round: far more
+    // code than 256 KiB holds.
+    constexpr unsigned kBlocks = 8000;
+    Machine m(true, 256 * 1024);
+    if (!m.cpu.jit_enabled()) {
+        WARN("no JIT backend for this host");
+        return;
+    }
+    uint64_t at = 0x1000;
+    m.bus.put(at, {0xd2800061});  // mov x1, #3
+    at += 4;
+    uint64_t top = at;
+    for (unsigned i = 0; i < kBlocks; ++i, at += 8) m.bus.put(at, {0x91000400, 0x14000001});  // add x0, x0, #1; b .+4
+    uint32_t back = static_cast<uint32_t>(((top - (at + 4)) >> 2) & 0x7ffff);
+    m.bus.put(at, {0xf1000421, 0x54000001 | (back << 5), 0xd4200000});  // subs x1, x1, #1; b.ne top; brk #0
+    m.cpu.s.pc = 0x1000;
+    REQUIRE(m.cpu.run(1u << 24) == Cpu::Stop::Exception);
+    CHECK(m.cpu.last_ec == Ec::Brk64);
+    CHECK(m.cpu.s.x[0] == 3 * kBlocks);
+    CHECK(m.cpu.jit_resets() > 0);
+}
+
+TEST_CASE("jit: a compiled self-loop keeps to the budget and answers a kick", "[cpu][jit]") {
+    for (bool on : {false, true}) {
+        INFO("jit " << on);
+        Machine m(on);
+        m.bus.put(0x1000, {0x14000000});  // b .
+        m.cpu.s.pc = 0x1000;
+        CHECK(m.cpu.run(1000) == Cpu::Stop::Budget);
+        CHECK(m.cpu.insn_count >= 1000);
+        CHECK(m.cpu.insn_count <= 1001);
+        std::atomic<bool> kick{false};
+        m.cpu.exit_request = &kick;
+        std::thread t([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            kick = true;
+        });
+        auto t0 = std::chrono::steady_clock::now();
+        CHECK(m.cpu.run(UINT64_MAX / 2) == Cpu::Stop::Budget);
+        t.join();
+        CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+        CHECK(m.cpu.s.pc == 0x1000);
+    }
+}
+
+TEST_CASE("jit: a masked IRQ does not stop a chain, unmasking takes it", "[cpu][jit]") {
+    for (bool on : {false, true}) {
+        INFO("jit " << on);
+        Machine m(on);
+        m.bus.put(0x1000, {
+            0x91000421,  // add x1, x1, #1
+            0xf101903f,  // cmp x1, #100
+            0x54ffffc1,  // b.ne .-8
+            0xd50342ff,  // msr daifclr, #2
+            0x14000000,  // b .
+        });
+        m.bus.put(0x2280, {0xd4200060});  // the IRQ vector (EL1, SP_EL1): brk #3
+        m.cpu.s.vbar_el1 = 0x2000;
+        m.cpu.s.pc = 0x1000;
+        m.cpu.irq_line = true;
+        REQUIRE(m.cpu.run(1u << 20) == Cpu::Stop::Exception);
+        CHECK(m.cpu.last_ec == Ec::Brk64);
+        CHECK(m.cpu.s.x[1] == 100);
+        CHECK(m.cpu.s.elr_el1 == 0x1010);
+    }
+}
