@@ -646,6 +646,7 @@ Cpu::Stop Cpu::run(uint64_t budget) {
                 if (pmu_insn_deadline_ != UINT64_MAX)
                     limit = std::min(limit, pmu_insn_deadline_ > insn_count ? pmu_insn_deadline_ - insn_count : 0);
                 if (b->n > limit) limit = b->n;
+                ++jit_entries_;
                 jit::Result r = jit_->enter(*b, s.pc, static_cast<int64_t>(limit));
                 done += limit - static_cast<uint64_t>(r.remaining);  // the blocks before (counted in insn_count)
                 b = jit_block_;
@@ -653,6 +654,7 @@ Cpu::Stop Cpu::run(uint64_t budget) {
                 end = first + b->n;
                 d = first + r.index;
             } else {
+                ++interp_blocks_;
                 first = b->insns.data();
                 cur_block_len_ = b->n;
                 end = first + (b->n <= room ? b->n : room);

@@ -353,6 +353,7 @@ private:
     // false otherwise (the run loop finds it).
     static bool jit_relink(Cpu* c, Block::Link* link, uint64_t va);
     bool jit_full_ = false;             // the code space is full: start again
+    uint64_t jit_entries_ = 0, interp_blocks_ = 0;  // (ARMVM_STATS)
     bool load_slow(uint64_t va, unsigned size, uint64_t& value);
     bool store_slow(uint64_t va, unsigned size, uint64_t value);
     bool access_slow(uint64_t va, unsigned size, uint64_t& value, Access acc, uint8_t need);

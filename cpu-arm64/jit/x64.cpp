@@ -102,7 +102,8 @@ public:
         if (std::getenv("ARMVM_STATS"))  // for benchmarks: the code space a run needed
             report_info("stats: JIT " + std::to_string(blocks_) + " blocks compiled, " +
                         std::to_string((total_ + (used_ - code_start_)) >> 10) + " KiB of code, " +
-                        std::to_string(resets_) + " code space resets");
+                        std::to_string(resets_) + " code space resets; " + std::to_string(c_.jit_entries_) +
+                        " entries to compiled code, " + std::to_string(c_.interp_blocks_) + " blocks interpreted");
         munmap(arena_, size_);
     }
 
@@ -310,6 +311,17 @@ private:
         else
             sub_ ? sub(esi, edi) : add(esi, edi);
         if (set_flags) flags(sub_);
+    }
+    // A branch of entry k (at `pcoff`) to the VA in rax: through links[0]
+    // if that is the next instruction, else links[1].
+    void chain_to_rax(int64_t pcoff, size_t k) {
+        Label next;
+        lea(rcx, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
+        cmp(rax, rcx);
+        je(next);
+        chain(1, static_cast<uint32_t>(b_->n), true, true, k);
+        L(next);
+        chain(0, static_cast<uint32_t>(b_->n), true, true, k);
     }
     // Leaves the block for the one at the VA in rax through links[link]
     // after `retire` instructions; `as_branch`: entry k branched (events
@@ -774,27 +786,48 @@ void Emitter::block(const Block& b) {
             chain(d.imm == 4 ? 0 : 1, static_cast<uint32_t>(n), true, true, k);
             ended = true;
             break;
-        case K::Ret: {
-            Label next;
+        case K::Ret:
             ldx(rax, d.rn);
-            lea(rcx, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
-            cmp(rax, rcx);
-            je(next);
-            chain(1, static_cast<uint32_t>(n), true, true, k);
-            L(next);
-            chain(0, static_cast<uint32_t>(n), true, true, k);
+            chain_to_rax(pcoff, k);
             ended = true;
             break;
-        }
         case K::LdstOff:
         case K::LdstWb:
         case K::LdstReg:
         case K::PairX:
             mem(k, d, f);
             break;
-        default:
-            if (!generic(k, d)) call_handler(k);
+        default: {
+            a64::Op op = d.handler == &exec_fetch_abort ? a64::Op::Unallocated : a64::decode(d.insn);
+            if (op == a64::Op::BR || op == a64::Op::BLR) {
+                ldx(rax, a64::bits(d.insn, 9, 5));  // (read before BLR writes X30)
+                if (op == a64::Op::BLR) {
+                    lea(rcx, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
+                    mov(X(30), rcx);
+                }
+                chain_to_rax(pcoff, k);
+                ended = true;
+            } else if (op == a64::Op::TBZ_TBNZ) {  // (the last entry)
+                uint32_t i = d.insn;
+                unsigned rt = a64::bits(i, 4, 0), bitno = (a64::bit(i, 31) << 5) | a64::bits(i, 23, 19);
+                int64_t off = a64::sext(a64::bits(i, 18, 5), 14) << 2;
+                Label taken, not_taken;
+                if (rt == 31) {
+                    a64::bit(i, 24) ? jmp(not_taken) : jmp(taken);
+                } else {
+                    bt(X(rt), static_cast<uint8_t>(bitno));
+                    a64::bit(i, 24) ? jc(taken) : jnc(taken);
+                }
+                jmp(not_taken);
+                L(taken);
+                lea(rax, ptr[r13 + static_cast<int32_t>(pcoff + off)]);
+                chain(off == 4 ? 0 : 1, static_cast<uint32_t>(n), true, true, k);
+                L(not_taken);
+            } else if (!generic(k, d)) {
+                call_handler(k);
+            }
             break;
+        }
         }
     }
     if (!ended) {  // ran to the end (or a B.cond/CBZ not taken)
