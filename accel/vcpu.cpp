@@ -129,7 +129,12 @@ Vcpu::~Vcpu() {
 }
 
 void Vcpu::start() {
-    if (!lane_->thr.joinable() && lane_->vcpus.front() == this) lane_->thr = std::thread([l = lane_.get()] { lane_loop(*l); });
+    if (lane_->thr.joinable() || lane_->vcpus.front() != this) return;
+    lane_->thr = std::thread([l = lane_.get()] { lane_loop(*l); });
+    // Until the thread is there (paused), its id is unknown: a QMP
+    // query-cpus-fast answered at once must not report thread-id 0.
+    std::unique_lock<std::mutex> lk(lane_->m);
+    lane_->cv.wait(lk, [&] { return state_ != State::Created; });
 }
 
 Vcpu::State Vcpu::state() const {
