@@ -1,16 +1,17 @@
-// The x86-64 backend: a block's specialised instructions (translate/
-// fast.cpp's forms) become inline host code — guest registers stay in
-// CpuState, loads and stores check the software TLB inline and touch RAM
-// directly, flags are computed by the host's ALU — and every other
-// instruction, and every access the inline path does not take, calls the
-// interpreter's handler for it. Blocks chain through Block::links.
+// The x86-64 backend: a block's frequent instructions (translate/
+// fast.cpp's forms, and others decoded from the word here) become host
+// code — guest registers stay in CpuState, loads and stores of general
+// registers go through a shared TLB-check stub to RAM directly, flags come
+// from the host's ALU — and every other instruction, and every access the
+// stub refuses, calls the interpreter's handler for it. Blocks chain
+// through Block::links via a shared chain stub.
 //
 // Host registers while compiled code runs:
 //   rbx  the Cpu               r12  instructions left (signed)
 //   r13  VA of the running block   r14  the running Block
 //   r15  the constant tables (flags, conditions)
-// rax, rcx, rdx, rsi, rdi, r8, r9 are scratch; handlers are called with the
-// stack 16-byte aligned.
+// rax, rcx, rdx, rsi, rdi, r8-r11 are scratch; handlers are called with
+// the stack 16-byte aligned.
 #include <sys/mman.h>
 
 #include <algorithm>
