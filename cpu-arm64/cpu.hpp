@@ -320,6 +320,7 @@ public:
     void set_jit(bool on, uint32_t hot = 0, size_t arena = 0);
     bool jit_enabled() const { return jit_ != nullptr; }
     uint64_t jit_resets() const;  // times the code space was full
+    uint64_t jit_entries() const { return jit_entries_; }  // run() entering compiled code
     // After a change of EL, PSTATE.PAN or a translation register: the
     // permissions, ASID and alignment checking that accesses use.
     void mode_changed();

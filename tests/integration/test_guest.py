@@ -2,6 +2,8 @@
 qemu-system-aarch64 in the same test: the serial output must match, and
 PSCI SYSTEM_OFF must end both with status 0."""
 import os
+import platform
+import re
 import subprocess
 import time
 
@@ -24,6 +26,7 @@ def run(emu, elf, extra, jit=None):
     env = dict(os.environ)
     if jit is not None:
         env["ARMVM_JIT"] = jit
+        env["ARMVM_STATS"] = "1"
     return subprocess.run([emu, "-M", "virt", "-nographic", "-nodefaults", "-serial", "stdio", "-kernel", elf]
                           + extra, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, env=env)
 
@@ -117,6 +120,8 @@ def test_program_output_matches_qemu(progs, prog, extra):
     for jit in JIT_MODES:
         ours = run(armvm_path(), elf, extra, jit)
         assert ours.returncode == 0, (jit, ours.stderr)
+        if jit == "eager" and platform.machine() == "x86_64":  # the compiled path did run
+            assert re.search(r"JIT \d+ blocks compiled.*; [1-9]\d* entries to compiled code", ours.stderr)
         assert ours.stdout == expected_from_qemu(ref.stdout), f"ARMVM_JIT={jit}"
         assert ours.stdout  # the program did print
 

@@ -78,6 +78,8 @@ TEST_CASE("jit: a loop compiled ends where the interpreter ends", "[cpu][jit]") 
     CHECK(jit.cpu.branch_count == interp.cpu.branch_count);
     CHECK(jit.bus.ram == interp.bus.ram);
     CHECK(jit.cpu.s.x[1] == 200);
+    CHECK(jit.cpu.jit_entries() > 0);  // the compiled code did run
+    CHECK(interp.cpu.jit_entries() == 0);
 }
 
 TEST_CASE("jit: a store into a compiled loop's code is seen at once", "[cpu][jit]") {
@@ -128,6 +130,7 @@ TEST_CASE("jit: a full code space starts again and the program goes on", "[cpu][
     CHECK(m.cpu.last_ec == Ec::Brk64);
     CHECK(m.cpu.s.x[0] == 3 * kBlocks);
     CHECK(m.cpu.jit_resets() > 0);
+    CHECK(m.cpu.jit_entries() > 0);
 }
 
 TEST_CASE("jit: a compiled self-loop keeps to the budget and answers a kick", "[cpu][jit]") {
