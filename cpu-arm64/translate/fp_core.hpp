@@ -128,9 +128,12 @@ uint32_t host_op(unsigned rmode, Op op) {
 #if defined(__x86_64__)
     // MXCSR directly: glibc's fenv functions also save and restore the x87
     // environment, which made them most of the time of an FP instruction.
+    // The host runs in round-to-nearest and reads no MXCSR flags, so after
+    // an operation in that mode its flags are simply left set: one MXCSR
+    // load per operation (to clear them), not two.
     static constexpr unsigned kRc[4] = {0u << 13, 2u << 13, 1u << 13, 3u << 13};  // RN, RP, RM, RZ
-    unsigned saved = __builtin_ia32_stmxcsr();
-    __builtin_ia32_ldmxcsr((saved & ~0x603fu) | kRc[rmode & 3]);  // the rounding mode, no flags
+    unsigned saved = __builtin_ia32_stmxcsr() & ~0x603fu;  // the host's mode (RN), no flags
+    __builtin_ia32_ldmxcsr(saved | kRc[rmode & 3]);       // the rounding mode, no flags
 #else
     int saved = std::fegetround();
     std::fesetround(host_round(rmode));
@@ -147,7 +150,7 @@ uint32_t host_op(unsigned rmode, Op op) {
     __asm__ volatile("" : : : "memory");
 #if defined(__x86_64__)
     unsigned ex = __builtin_ia32_stmxcsr();
-    __builtin_ia32_ldmxcsr(saved);
+    if (rmode & 3) __builtin_ia32_ldmxcsr(saved);
     // MXCSR flags: IE 0, DE 1 (denormal operand: no Arm equivalent), ZE 2, OE 3, UE 4, PE 5
     return (ex & 1 ? kIOC : 0) | (ex & 4 ? kDZC : 0) | (ex & 8 ? kOFC : 0) | (ex & 16 ? kUFC : 0) |
            (ex & 32 ? kIXC : 0);
