@@ -131,7 +131,6 @@ public:
     // [write][0..3: 1, 2, 4, 8 bytes; 4: a pair of 8; 5: a pair of 4]
     static constexpr unsigned kMemStubs = 6;
     const uint8_t* mem_stub(bool write, unsigned i) const { return mem_[write][i]; }
-    static constexpr uint32_t kEvBranch = Cpu::kEvBranch;
 
 private:
     void emit_trampoline();
@@ -229,10 +228,7 @@ private:
     // Jumps to `taken` if condition `cond` holds for the stored NZCV.
     void jump_if(unsigned cond, Label& taken) {
         if (cond >= 14) return jmp(taken);
-        mov(eax, dword[rbx + o.nzcv]);
-        shr(eax, 28);
-        mov(ecx, dword[r15 + static_cast<int>(offsetof(Tables, cond) + 4 * cond)]);
-        bt(ecx, eax);
+        cond_to_cf(cond);
         jc(taken);
     }
     // size: bytes of one access; pair: two of them.
@@ -1064,7 +1060,7 @@ void X64::emit_trampoline() {
         g.bt(edx, 9);
         g.jnc(fall);
         g.mov(qword[rbx + o_.next_pc], rax);
-        g.or_(dword[rbx + o_.events], kEvBranch);
+        g.or_(dword[rbx + o_.events], Cpu::kEvBranch);
         g.L(fall);
         g.mov(eax, edx);
         g.shr(eax, 16);
