@@ -332,11 +332,13 @@ Status Parser::opt_device(const std::string& arg) {
         return ok_status();
     }
     if (driver.empty()) return make_error("Parameter 'driver' is missing");
-    // The virtio devices on the virt board's virtio-mmio transports; the
-    // board checks their properties. Other known QEMU models get a precise
+    // The virtio devices (virtio-mmio or PCI) and PCIe root ports of the
+    // virt board; the board checks their properties. Other known QEMU models get a precise
     // refusal.
-    if (driver == "virtio-blk-device" || driver == "virtio-rng-device" || driver == "virtio-net-device" ||
-        driver == "virtio-serial-device" || driver == "virtconsole" || driver == "virtserialport") {
+    static const char* const kBoardDevices[] = {
+        "virtio-blk-device", "virtio-rng-device", "virtio-net-device", "virtio-serial-device", "virtconsole",
+        "virtserialport", "virtio-blk-pci", "virtio-rng-pci", "virtio-net-pci", "virtio-serial-pci", "pcie-root-port"};
+    if (std::find(std::begin(kBoardDevices), std::end(kBoardDevices), driver) != std::end(kBoardDevices)) {
         DeviceConfig dc;
         dc.driver = driver;
         dc.id = r.str("id").value_or("");

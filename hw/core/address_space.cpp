@@ -34,6 +34,7 @@ bool AddressSpace::read(uint64_t pa, unsigned size, uint64_t& value) {
     const Region* r = find(pa);
     if (!r || pa - r->base + size > r->size) return false;
     std::lock_guard<std::mutex> g(lock_);
+    if (!r->dev->decodes(pa - r->base, size)) return false;
     value = r->dev->read(pa - r->base, size);
     return true;
 }
@@ -46,6 +47,18 @@ bool AddressSpace::write(uint64_t pa, unsigned size, uint64_t value) {
     const Region* r = find(pa);
     if (!r || pa - r->base + size > r->size) return false;
     std::lock_guard<std::mutex> g(lock_);
+    if (!r->dev->decodes(pa - r->base, size)) return false;
+    r->dev->write(pa - r->base, size, value);
+    return true;
+}
+
+bool AddressSpace::write_locked(uint64_t pa, unsigned size, uint64_t value) {
+    if (uint8_t* p = ram_ptr(pa, size)) {
+        std::memcpy(p, &value, size);
+        return true;
+    }
+    const Region* r = find(pa);
+    if (!r || pa - r->base + size > r->size || !r->dev->decodes(pa - r->base, size)) return false;
     r->dev->write(pa - r->base, size, value);
     return true;
 }

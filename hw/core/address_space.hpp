@@ -24,6 +24,9 @@ public:
     bool cmpxchg(uint64_t pa, unsigned size, uint64_t expected, uint64_t desired, bool& swapped,
                  uint64_t expected_hi, uint64_t desired_hi) override;
 
+    // A write made by a device with the BQL already held (an MSI).
+    bool write_locked(uint64_t pa, unsigned size, uint64_t value);
+
     // Host pointer for [pa, pa+len) if it lies in RAM (boot loading).
     uint8_t* ram_ptr(uint64_t pa, uint64_t len) const;
     uint64_t ram_base() const { return ram_base_; }

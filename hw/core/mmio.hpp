@@ -12,6 +12,13 @@ public:
     virtual ~MmioDevice() = default;
     virtual uint64_t read(uint64_t offset, unsigned size) = 0;
     virtual void write(uint64_t offset, unsigned size, uint64_t value) = 0;
+    // Whether an access at `offset` reaches anything (a window with holes,
+    // such as a PCI host's, says no for its holes: the access then fails
+    // as one to an unmapped address).
+    virtual bool decodes(uint64_t offset, unsigned size) {
+        (void)offset, (void)size;
+        return true;
+    }
     // Three-phase reset: enter clears state without side effects, hold may
     // drive outputs (interrupt lines) to their reset levels, exit resumes
     // normal operation. Each is called exactly once per reset.

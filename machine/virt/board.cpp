@@ -14,6 +14,7 @@
 #include "hw/misc/rom.hpp"
 #include "hw/virtio/virtio_blk.hpp"
 #include "hw/virtio/virtio_net.hpp"
+#include "hw/virtio/virtio_pci.hpp"
 #include "hw/virtio/virtio_serial.hpp"
 #include "machine/ram.hpp"
 #include "machine/virt/memmap.hpp"
@@ -118,6 +119,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         b->bios_ = std::make_unique<Rom>(std::move(fw.value()));
         b->as_.add_mmio(base(Region::Flash), size(Region::Flash) / 2, b->bios_.get(), "virt.flash0");
     }
+    b->create_pcie(gic_version);
     ARMVM_TRY(b->create_fw_cfg(cfg));
     ARMVM_TRY(b->create_virtio_devices(cfg, loop));
 
@@ -170,6 +172,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
                       static_cast<unsigned long long>(base(Region::Mmio) + slot * kMmioSlotSize));
         b->devices_.push_back({name, b->virtio_[slot].get()});
     }
+    b->devices_.push_back({"pcie", b->pci_reset_.get()});
     b->device_resets_.assign(b->devices_.size(), 0);
     // The boot images stay open: every reset reloads them from these fds.
     if (cfg.kernel && !cfg.bios) b->kernel_fd_ = ::open(cfg.kernel->c_str(), O_RDONLY | O_CLOEXEC);
@@ -189,6 +192,90 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         return make_error(std::string("cannot create a vCPU thread: ") + e.what());
     }
     return b;
+}
+
+namespace {
+// The PCI host as one device of the three-phase reset.
+class PciReset : public MmioDevice {
+public:
+    explicit PciReset(PciHost& h) : h_(h) {}
+    uint64_t read(uint64_t, unsigned) override { return 0; }
+    void write(uint64_t, unsigned, uint64_t) override {}
+    void reset_enter() override { h_.reset(); }
+
+private:
+    PciHost& h_;
+};
+}  // namespace
+
+// The PCIe host bridge and its windows as QEMU's virt has them (the high
+// ECAM and the 64-bit window with highmem), and the GICv2m frame for MSIs
+// on a GICv2 (a GICv3 gets MSIs from its ITS).
+void Board::create_pcie(unsigned gic_version) {
+    Board* self = this;
+    std::array<IrqLine, 4> intx;
+    for (unsigned i = 0; i < 4; ++i)
+        intx[i] = IrqLine([self, i](bool level) { self->set_spi(32 + kSpiPcie + i, level); });
+    pci_ = std::make_unique<PciHost>(std::move(intx), [self](uint64_t a, uint32_t d, uint16_t rid) { self->msi(a, d, rid); });
+    bool high = cfg_->highmem;
+    Region ecam = high ? Region::PcieEcamHigh : Region::PcieEcam;
+    as_.add_mmio(base(ecam), size(ecam), &pci_->ecam(), "pcie-ecam");
+    as_.add_mmio(base(Region::PcieMmio), size(Region::PcieMmio), &pci_->mmio_window(base(Region::PcieMmio)), "pcie-mmio");
+    as_.add_mmio(base(Region::PciePio), size(Region::PciePio), &pci_->pio_window(), "pcie-pio");
+    if (high)
+        as_.add_mmio(base(Region::PcieMmioHigh), size(Region::PcieMmioHigh), &pci_->mmio_window(base(Region::PcieMmioHigh)),
+                     "pcie-mmio-high");
+    pci_reset_ = std::make_unique<PciReset>(*pci_);
+    if (gic_version == 2 && !kvm_) {
+        v2m_ = std::make_unique<GicV2m>(32 + kSpiV2mFirst, kSpiV2mCount, [self](unsigned intid) {
+            self->set_spi(intid, true);
+            self->set_spi(intid, false);
+        });
+        as_.add_mmio(base(Region::GicV2m), size(Region::GicV2m), v2m_.get(), "gic-v2m");
+    }
+}
+
+// A message signalled interrupt: a write into the system's address space
+// (the GICv2m frame's SETSPI register; later the ITS's translater, which
+// needs the requester ID). Called with the BQL held.
+void Board::msi(uint64_t addr, uint32_t data, uint16_t requester_id) {
+    (void)requester_id;
+    as_.write_locked(addr, 4, data);
+}
+
+Result<std::pair<PciBus*, uint8_t>> Board::pci_place(const std::string& driver, const std::string& bus_name,
+                                                     const std::string& addr, bool multifunction) {
+    PciBus* bus = &pci_->root_bus();
+    if (!bus_name.empty()) {
+        bus = nullptr;
+        for (PciBus* b : pci_->buses())
+            if (b->name() == bus_name) bus = b;
+        if (!bus) return make_error("Bus '" + bus_name + "' not found");
+    }
+    int devfn = -1;
+    if (!addr.empty()) {
+        // "SLOT" or "SLOT.FN", hexadecimal.
+        unsigned slot = 0, fn = 0;
+        char tail = 0;
+        int n = std::sscanf(addr.c_str(), "%x.%x%c", &slot, &fn, &tail);
+        if (n < 1 || n > 2 || slot > 31 || fn > 7 || addr.find_first_not_of("0123456789abcdefABCDEFx.") != std::string::npos)
+            return make_error("Property '" + driver + ".addr' doesn't take value '" + addr + "'");
+        devfn = static_cast<int>(slot << 3 | fn);
+        if (bus->bridge() && bus->express() && slot != 0)
+            return make_error("PCI: slot " + std::to_string(slot) + " is not valid for " + driver +
+                              ", parent device only allows plugging into slot 0.");
+        if (PciDevice* used = bus->device(static_cast<uint8_t>(devfn))) {
+            char b[160];
+            std::snprintf(b, sizeof b, "PCI: slot %u function %u not available for %s, in use by %s", slot, fn,
+                          driver.c_str(), used->type_name().c_str());
+            return make_error(b);
+        }
+    } else {
+        devfn = bus->free_devfn();
+        if (devfn < 0) return make_error("PCI: no slot/function available for " + driver + ", all in use or reserved");
+    }
+    (void)multifunction;
+    return std::make_pair(bus, static_cast<uint8_t>(devfn));
 }
 
 // fw_cfg: QEMU's items for the virt board and the -fw_cfg files.
@@ -267,9 +354,51 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
     netdevs_ = std::move(nets.value());
     unsigned nics = 0;
     unsigned next = kMmioSlots;
-    auto plug = [&](std::unique_ptr<VirtioDevice> dev, const std::string& origin) -> Status {
+    auto plug_mmio = [&](std::unique_ptr<VirtioDevice> dev, const std::string& origin) -> Status {
         if (next == 0) return make_error("-device " + origin + ": no free virtio-mmio transport (there are 32)");
         virtio_[--next]->plug(std::move(dev));
+        return ok_status();
+    };
+    // A virtio device on PCI: placed by bus= and addr=, transitional on a
+    // conventional slot and modern only behind a PCIe port
+    // (disable-legacy=auto), with the device's default MSI-X vectors.
+    auto plug_pci = [&](std::unique_ptr<VirtioDevice> dev, const std::string& driver,
+                        const std::map<std::string, std::string>& props) -> Status {
+        auto get = [&](const char* k) {
+            auto it = props.find(k);
+            return it == props.end() ? std::string() : it->second;
+        };
+        auto place = pci_place(driver, get("bus"), get("addr"), get("multifunction") == "on");
+        if (!place) return place.error();
+        auto [bus, devfn] = *place;
+        bool port = bus->bridge() && bus->express();
+        VirtioPci::Options o;
+        std::string legacy = get("disable-legacy");
+        if (legacy.empty() || legacy == "auto") o.modern_only = port;
+        else if (legacy == "on" || legacy == "true") o.modern_only = true;
+        else if (legacy == "off" || legacy == "false") o.modern_only = false;
+        else return make_error("Parameter 'disable-legacy' does not accept value '" + legacy + "'");
+        if (port && !o.modern_only)
+            return make_error("device cannot work as legacy/transitional device on a PCIe port (disable-legacy=off)");
+        o.express = port;
+        switch (dev->device_id()) {
+        case 1: o.vectors = 4; break;  // net: 2 per queue pair + config + control (QEMU's 3, rounded by the guest's view)
+        case 5: o.vectors = 0; break;  // balloon: INTx
+        default: o.vectors = 2; break;
+        }
+        std::string vec = get("vectors");
+        if (!vec.empty()) {
+            char* end = nullptr;
+            unsigned long v = std::strtoul(vec.c_str(), &end, 0);
+            if (!end || *end || vec[0] == '-' || v > 2048)
+                return make_error("Property '" + driver + ".vectors' doesn't take value '" + vec + "'");
+            o.vectors = static_cast<unsigned>(v);
+        }
+        auto pd = std::make_unique<VirtioPci>(as_, std::move(dev), o);
+        if (get("multifunction") == "on") pd->set_multifunction(true);
+        bus->plug(pd.get(), devfn);
+        if (bus->bridge()) static_cast<PcieRootPort*>(bus->bridge())->set_presence(true);
+        pci_devs_.push_back(std::move(pd));
         return ok_status();
     };
     // QOM paths: /machine/peripheral/ID, or /machine/peripheral-anon/device[N].
@@ -282,27 +411,74 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
         peripheral_anon_.push_back({n, driver});
         return "/machine/peripheral-anon/" + n;
     };
+    // -device virtio-X-pci is virtio-X-device on the PCI transport.
+    static const std::map<std::string, std::string> kOnPci = {
+        {"virtio-blk-pci", "virtio-blk-device"}, {"virtio-net-pci", "virtio-net-device"},
+        {"virtio-rng-pci", "virtio-rng-device"}, {"virtio-serial-pci", "virtio-serial-device"}};
     for (const auto& d : cfg.devices) {
         std::string where = "-device " + d.origin;
         auto err = [&](const std::string& m) { return make_error(where + ": " + m); };
+        auto found = kOnPci.find(d.driver);
+        bool on_pci = found != kOnPci.end();
+        const std::string& drv = on_pci ? found->second : d.driver;
         // The device's properties as strings; one it does not have is an error.
         std::map<std::string, std::string> props;
         auto read_props = [&](std::initializer_list<const char*> known) -> Status {
+            static const char* const kPciProps[] = {"addr", "multifunction", "disable-legacy", "disable-modern",
+                                                    "vectors", "romfile", "rombar", "ioeventfd", "x-pcie-lnksta-dllla"};
             for (auto it = d.props.begin(); it != d.props.end(); ++it) {
-                bool ok = it.key() == "bus";  // (accepted: the transport is picked in order)
+                bool ok = it.key() == "bus";  // (virtio-mmio: accepted, the transport is picked in order)
                 for (const char* k : known) ok = ok || it.key() == k;
+                if (on_pci)
+                    for (const char* k : kPciProps) ok = ok || it.key() == k;
                 if (!ok) return err("Property '" + d.driver + "." + it.key() + "' not found");
                 props[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
             }
             return ok_status();
         };
-        if (d.driver == "virtio-rng-device") {
+        auto plug = [&](std::unique_ptr<VirtioDevice> dev, const std::string& origin) -> Status {
+            if (!on_pci) return plug_mmio(std::move(dev), origin);
+            Status st = plug_pci(std::move(dev), d.driver, props);
+            if (!st) return err(st.error().msg);
+            return st;
+        };
+        if (d.driver == "pcie-root-port") {
+            ARMVM_TRY(read_props({"port", "chassis", "slot", "addr", "multifunction", "bus", "x-speed", "x-width",
+                                  "hotplug", "io-reserve", "mem-reserve", "pref64-reserve", "bus-reserve"}));
+            auto num = [&](const char* k, unsigned long max, unsigned long& out) -> Status {
+                if (!props.count(k)) return ok_status();
+                const std::string& v = props[k];
+                char* end = nullptr;
+                out = std::strtoul(v.c_str(), &end, 0);
+                if (v.empty() || !end || *end || v[0] == '-' || out > max)
+                    return err("Property '" + d.driver + "." + k + "' doesn't take value '" + v + "'");
+                return ok_status();
+            };
+            unsigned long port = 0, chassis = 0, slot = 0;
+            ARMVM_TRY(num("port", 255, port));
+            ARMVM_TRY(num("chassis", 255, chassis));
+            ARMVM_TRY(num("slot", 8191, slot));
+            auto place = pci_place(d.driver, props["bus"], props["addr"], props["multifunction"] == "on");
+            if (!place) return err(place.error().msg);
+            std::string bus_name = d.id;
+            if (bus_name.empty()) bus_name = "pcie." + std::to_string(pci_devs_.size() + 1);
+            for (PciBus* b : pci_->buses())
+                if (b->name() == bus_name) return err("Duplicate ID '" + bus_name + "' for device");
+            auto rp = std::make_unique<PcieRootPort>(*pci_, bus_name, static_cast<uint8_t>(port),
+                                                     static_cast<uint8_t>(chassis), static_cast<uint16_t>(slot));
+            if (props["multifunction"] == "on") rp->set_multifunction(true);
+            place->first->plug(rp.get(), place->second);
+            pci_devs_.push_back(std::move(rp));
+            qom_name(d.id, d.driver);
+            continue;
+        }
+        if (drv == "virtio-rng-device") {
             ARMVM_TRY(read_props({}));
             qom_name(d.id, d.driver);
             ARMVM_TRY(plug(std::make_unique<VirtioRng>(), d.origin));
             continue;
         }
-        if (d.driver == "virtio-serial-device") {
+        if (drv == "virtio-serial-device") {
             ARMVM_TRY(read_props({"max_ports", "emergency-write", "ioeventfd", "vectors"}));
             unsigned max_ports = 31;
             if (props.count("max_ports")) {
@@ -381,8 +557,8 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
             bus->add_port(pc);
             continue;
         }
-        if (d.driver == "virtio-net-device") {
-            ARMVM_TRY(read_props({"netdev", "mac"}));
+        if (drv == "virtio-net-device") {
+            ARMVM_TRY(read_props({"netdev", "mac", "bootindex"}));
             std::string netdev = props["netdev"], mac_s = props["mac"];
             NetBackend* nb = nullptr;
             for (auto& n : netdevs_)
@@ -408,6 +584,7 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
         }
         // virtio-blk-device: drive (required), serial; QEMU's tuning
         // properties are accepted and have no effect here.
+        if (drv != "virtio-blk-device") return err("'" + d.driver + "' is not a valid device model name");
         ARMVM_TRY(read_props({"drive", "serial", "write-cache", "discard", "write-zeroes", "num-queues", "queue-size",
                               "logical_block_size", "physical_block_size", "bootindex", "discard_granularity"}));
         std::string drive = props["drive"], serial = props["serial"];
@@ -424,8 +601,10 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
         if (!disk->implicit_virtio()) continue;
         if (disk->attached) return make_error("-drive " + disk->name() + ": drive is already in use");
         disk->attached = true;
-        disk->qdev = qom_name("", "virtio-blk-device") + "/virtio-backend";
-        ARMVM_TRY(plug(std::make_unique<VirtioBlk>(*disk, ""), "virtio-blk-device,drive=" + disk->name()));
+        // (-drive if=virtio is a virtio-blk-pci on QEMU's virt board)
+        disk->qdev = qom_name("", "virtio-blk-pci") + "/virtio-backend";
+        Status st = plug_pci(std::make_unique<VirtioBlk>(*disk, ""), "virtio-blk-pci", {});
+        if (!st) return make_error("-drive " + disk->name() + ": " + st.error().msg);
     }
     return ok_status();
 }

@@ -18,6 +18,9 @@
 #include "hw/misc/fw_cfg.hpp"
 #include "hw/misc/rom.hpp"
 #include "hw/rtc/pl031.hpp"
+#include "hw/intc/gicv2m.hpp"
+#include "hw/pci/gpex.hpp"
+#include "hw/pci/root_port.hpp"
 #include "hw/virtio/virtio_mmio.hpp"
 #include "hw/virtio/virtio_serial.hpp"
 #include "net/net.hpp"
@@ -85,6 +88,12 @@ private:
     void set_spi(unsigned intid, bool level);  // the GIC's, or KVM's
     Status create_virtio_devices(const MachineConfig& cfg, EventLoop& loop);
     Status create_fw_cfg(const MachineConfig& cfg);
+    void create_pcie(unsigned gic_version);
+    void msi(uint64_t addr, uint32_t data, uint16_t requester_id);
+    // Where a PCI device of -device goes: its bus and devfn from `bus=`
+    // and `addr=` (QEMU's rules and messages), or an error.
+    Result<std::pair<PciBus*, uint8_t>> pci_place(const std::string& driver, const std::string& bus,
+                                                  const std::string& addr, bool multifunction);
 
     const MachineConfig* cfg_ = nullptr;
     AddressSpace as_;
@@ -102,6 +111,10 @@ private:
     // ports of virtconsole and virtserialport.
     std::vector<std::pair<std::string, VirtioSerial*>> serial_buses_;  // the 32 transports, slot order
     std::unique_ptr<Gic> gic_;
+    std::unique_ptr<GicV2m> v2m_;
+    std::unique_ptr<PciHost> pci_;
+    std::unique_ptr<MmioDevice> pci_reset_;  // the host's reset in the device list
+    std::vector<std::unique_ptr<PciDevice>> pci_devs_;  // -device PCI functions, in creation order
     std::mutex* bql_ = nullptr;
     CpuCluster cluster_;  // before vcpus_: the CPUs point into it
     std::vector<std::unique_ptr<Vcpu>> vcpus_;   // TCG's

@@ -23,6 +23,7 @@ namespace {
 
 // phandles, as fixed numbers (QEMU allocates from 0x8000 too).
 constexpr uint32_t kPhClock = 0x8000, kPhGic = 0x8001, kPhGpio = 0x8002, kPhCpu0 = 0x8003;
+constexpr uint32_t kPhMsi = 0x7ff0;  // the MSI controller (GICv2m frame)
 
 // Interrupt specifier cells (Documentation/devicetree/bindings/interrupt-
 // controller/arm,gic.yaml): type (0 SPI, 1 PPI), number, flags.
@@ -34,6 +35,7 @@ struct Ctx {
     unsigned cpus;
     bool kvm = false;
     uint64_t initrd_bytes = 0;
+    bool msi = false;  // an MSI controller for PCIe (the GICv2m frame)
     // GICv2 PPIs carry a CPU mask in flags bits [15:8].
     uint32_t ppi_flags() const { return gic == 2 ? (((1u << std::min(cpus, 8u)) - 1) << 8) | kLevelHi : kLevelHi; }
 };
@@ -106,6 +108,46 @@ void add_virtio_mmio(FdtWriter& w) {
     }
 }
 
+// bindings/pci/host-generic-pci.yaml: the gpex host bridge. INTA..INTD of
+// slots 0-3 on SPIs 3-6 after the standard swizzle (the map repeats every
+// four slots: interrupt-map-mask keeps two slot bits and the pin).
+void add_pcie(FdtWriter& w, const Ctx& x) {
+    bool high = x.c.highmem;
+    Region ecam = high ? Region::PcieEcamHigh : Region::PcieEcam;
+    w.begin_node(node_name("pcie", base(Region::PcieMmio)));
+    w.prop_cells("interrupt-map-mask", {0x1800, 0, 0, 7});
+    std::vector<uint32_t> map;
+    for (uint32_t slot = 0; slot < 4; ++slot)
+        for (uint32_t pin = 0; pin < 4; ++pin)
+            for (uint32_t c : {slot << 11, 0u, 0u, pin + 1, kPhGic, 0u, 0u, kIrqSpi, kSpiPcie + (pin + slot) % 4, kLevelHi})
+                map.push_back(c);
+    w.prop_cells("interrupt-map", map);
+    w.prop_u32("#interrupt-cells", 1);
+    auto hi = [](uint64_t v) { return static_cast<uint32_t>(v >> 32); };
+    auto lo = [](uint64_t v) { return static_cast<uint32_t>(v); };
+    std::vector<uint32_t> ranges = {0x01000000, 0, 0, hi(base(Region::PciePio)), lo(base(Region::PciePio)), 0,
+                                    lo(size(Region::PciePio)),
+                                    0x02000000, hi(base(Region::PcieMmio)), lo(base(Region::PcieMmio)),
+                                    hi(base(Region::PcieMmio)), lo(base(Region::PcieMmio)), hi(size(Region::PcieMmio)),
+                                    lo(size(Region::PcieMmio))};
+    if (high)
+        for (uint32_t c : {0x03000000u, hi(base(Region::PcieMmioHigh)), lo(base(Region::PcieMmioHigh)),
+                           hi(base(Region::PcieMmioHigh)), lo(base(Region::PcieMmioHigh)), hi(size(Region::PcieMmioHigh)),
+                           lo(size(Region::PcieMmioHigh))})
+            ranges.push_back(c);
+    w.prop_cells("ranges", ranges);
+    w.prop_reg64("reg", {base(ecam), size(ecam)});
+    if (x.msi) w.prop_cells("msi-map", {0, kPhMsi, 0, 0x10000});
+    w.prop_empty("dma-coherent");
+    w.prop_cells("bus-range", {0, static_cast<uint32_t>(size(ecam) / kMiB - 1)});
+    w.prop_u32("linux,pci-domain", 0);
+    w.prop_u32("#size-cells", 2);
+    w.prop_u32("#address-cells", 3);
+    w.prop_string("device_type", "pci");
+    w.prop_string("compatible", "pci-host-ecam-generic");
+    w.end_node();
+}
+
 // bindings/input/gpio-keys.yaml: the power button on PL061 line 3.
 void add_gpio_keys(FdtWriter& w) {
     w.begin_node("gpio-keys");
@@ -170,9 +212,17 @@ void add_intc(FdtWriter& w, const Ctx& x) {
     w.prop_u32("#address-cells", 2);
     w.prop_empty("interrupt-controller");
     w.prop_u32("#interrupt-cells", 3);
-    // QEMU also lists a GICv3 ITS or a GICv2m MSI frame here. armvm emulates
-    // neither yet, so it does not tell the guest they exist (a driver that
-    // probes them would take an external abort).
+    // bindings/interrupt-controller/arm,gic.yaml: the GICv2m MSI frame. (QEMU
+    // lists a GICv3 ITS here for gic-version=3; armvm has none yet, so its
+    // GICv3 tree is QEMU's with its=off.)
+    if (x.msi) {
+        w.begin_node(node_name("v2m", base(Region::GicV2m)));
+        w.prop_u32("phandle", kPhMsi);
+        w.prop_reg64("reg", {base(Region::GicV2m), size(Region::GicV2m)});
+        w.prop_empty("msi-controller");
+        w.prop_string("compatible", "arm,gic-v2m-frame");
+        w.end_node();
+    }
     w.end_node();
 }
 
@@ -330,6 +380,7 @@ Result<unsigned> resolve_gic_version(const MachineConfig& c, bool kvm) {
 
 Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_version, bool kvm) {
     Ctx x{c, gic_version, c.smp.cpus, kvm};
+    x.msi = gic_version == 2 && !kvm;  // (the in-kernel GICv2 under KVM has no v2m here yet)
     if (c.initrd && !c.bios) {  // (with firmware the initrd is in fw_cfg, not in RAM)
         auto n = initrd_size(*c.initrd);
         if (!n) return n.error();
@@ -346,6 +397,7 @@ Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_vers
     add_virtio_mmio(w);
     add_gpio_keys(w);
     add_pl061(w);
+    add_pcie(w, x);
     add_pl031(w);
     add_pl011(w);
     if (pmu) add_pmu(w, x);

@@ -18,6 +18,8 @@
 //   0x3EFF_0000 │              │ PCIe PIO
 //   0x3F00_0000 │              │ PCIe ECAM (low)
 //   0x4000_0000 ├──────────────┤ RAM (up to 255 GiB with highmem)
+//  0x40_1000_0000 ├────────────┤ PCIe ECAM (high, with highmem: 256 buses)
+//  0x80_0000_0000 ├────────────┤ PCIe MMIO (high, 64-bit: 512 GiB)
 #pragma once
 #include <array>
 #include <cstddef>
@@ -27,7 +29,7 @@ namespace armvm::virt {
 
 enum class Region : unsigned {
     Flash, GicDist, GicCpu, GicV2m, GicIts, GicRedist, Uart, Rtc, FwCfg, Gpio, PvTime, Mmio, PcieMmio, PciePio,
-    PcieEcam, Ram, Count
+    PcieEcam, Ram, PcieEcamHigh, PcieMmioHigh, Count
 };
 
 struct MemRegion {
@@ -58,6 +60,8 @@ inline constexpr std::array<MemRegion, static_cast<size_t>(Region::Count)> kMemM
     {Region::PciePio, "pcie-pio", 0x3EFF0000, 0x00010000},
     {Region::PcieEcam, "pcie-ecam", 0x3F000000, 0x01000000},
     {Region::Ram, "ram", 0x40000000, 255 * kGiB},
+    {Region::PcieEcamHigh, "pcie-ecam-high", 0x4010000000, 256 * kMiB},
+    {Region::PcieMmioHigh, "pcie-mmio-high", 0x8000000000, 512 * kGiB},
 }};
 
 constexpr const MemRegion& region(Region r) { return kMemMap[static_cast<size_t>(r)]; }
@@ -76,6 +80,8 @@ static_assert(memmap_is_sane(), "virt memory map entries overlap or are out of o
 
 // Shared peripheral interrupts (SPI numbers; INTID = 32 + SPI).
 inline constexpr unsigned kSpiUart = 1, kSpiRtc = 2, kSpiPcie = 3, kSpiGpio = 7, kSpiMmio = 16;
+// The GICv2m frame's SPIs (INTIDs 80..143, as QEMU's).
+inline constexpr unsigned kSpiV2mFirst = 48, kSpiV2mCount = 64;
 // Private peripheral interrupts (PPI numbers; INTID = 16 + PPI).
 inline constexpr unsigned kPpiSecurePhysTimer = 13, kPpiPhysTimer = 14, kPpiVirtTimer = 11,
                           kPpiHypTimer = 10, kPpiPmu = 7;

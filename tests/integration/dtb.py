@@ -59,6 +59,12 @@ def normalized(nodes):
             elif k == "gpios":  # <&controller line flags>
                 c = cells(v)
                 n[k] = [by_ph[c[0]]] + c[1:]
+            elif k == "msi-map":  # <rid-base &controller msi-base length>
+                c = cells(v)
+                n[k] = [c[0], by_ph[c[1]]] + c[2:]
+            elif k == "interrupt-map":  # <child-unit(3) pin &parent parent-unit(2) spec(3)>...
+                c = cells(v)
+                n[k] = [by_ph[x] if i % 10 == 4 else x for i, x in enumerate(c)]
             else:
                 n[k] = v
         out[path] = n

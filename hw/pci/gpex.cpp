@@ -1,0 +1,140 @@
+#include "hw/pci/gpex.hpp"
+
+#include <algorithm>
+
+namespace armvm {
+
+// 00:00.0, the host bridge itself (QEMU's gpex-root: 1b36:0008, class
+// 0x060000, no BARs).
+class PciHost::HostBridge : public PciDevice {
+public:
+    HostBridge() : PciDevice(kPciVendorRedHat, 0x0008, 0x060000, 0) {
+        set16(PCI_SUBSYSTEM_VENDOR_ID, 0x1af4);
+        set16(PCI_SUBSYSTEM_ID, 0x1100);
+        snapshot_reset_state();
+    }
+    std::string type_name() const override { return "gpex-root"; }
+};
+
+PciHost::PciHost(std::array<IrqLine, 4> intx, std::function<void(uint64_t, uint32_t, uint16_t)> msi)
+    : root_bus_(*this, "pcie.0", nullptr, true),
+      host_bridge_(std::make_unique<HostBridge>()),
+      ecam_(*this),
+      pio_(*this, true, 0),
+      intx_lines_(std::move(intx)),
+      msi_(std::move(msi)) {
+    root_bus_.plug(host_bridge_.get(), 0);
+}
+
+PciHost::~PciHost() = default;
+
+MmioDevice& PciHost::mmio_window(uint64_t cpu_base) {
+    windows_.push_back(std::make_unique<Window>(*this, false, cpu_base));
+    return *windows_.back();
+}
+
+PciBus* PciHost::find_bus(unsigned number) {
+    if (number == 0) return &root_bus_;
+    PciBus* b = &root_bus_;
+    // Down the bridges whose bus range holds the number.
+    for (;;) {
+        PciBus* next = nullptr;
+        b->for_each([&](PciDevice& d) {
+            PciBus* s = d.secondary();
+            if (!s || next) return;
+            unsigned sec = d.get8(PCI_SECONDARY_BUS), sub = d.get8(PCI_SUBORDINATE_BUS);
+            if (sec != 0 && sec <= number && number <= sub) next = s;
+        });
+        if (!next) return nullptr;
+        if (next->number() == number) return next;
+        b = next;
+    }
+}
+
+std::vector<PciBus*> PciHost::buses() {
+    std::vector<PciBus*> out{&root_bus_};
+    for (size_t i = 0; i < out.size(); ++i)
+        out[i]->for_each([&](PciDevice& d) {
+            if (PciBus* s = d.secondary()) out.push_back(s);
+        });
+    return out;
+}
+
+PciDevice* PciHost::function_at(uint64_t off) {
+    PciBus* b = find_bus(static_cast<unsigned>(off >> 20) & 0xff);
+    return b ? b->device(static_cast<uint8_t>(off >> 12)) : nullptr;
+}
+
+// ECAM (PCIe Base 4.0 section 7.2.2): bus[27:20] device[19:15]
+// function[14:12] register[11:0]. An absent function reads all-ones;
+// writes to it are dropped.
+uint64_t PciHost::Ecam::read(uint64_t off, unsigned size) {
+    PciDevice* d = h_.function_at(off);
+    unsigned reg = off & 0xfff;
+    if (!d || (size != 1 && size != 2 && size != 4) || (reg & (size - 1)))
+        return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+    return d->config_read(reg, size);
+}
+
+void PciHost::Ecam::write(uint64_t off, unsigned size, uint64_t value) {
+    PciDevice* d = h_.function_at(off);
+    unsigned reg = off & 0xfff;
+    if (!d || (size != 1 && size != 2 && size != 4) || (reg & (size - 1))) return;
+    d->config_write(reg, size, static_cast<uint32_t>(value));
+}
+
+void PciHost::intx(unsigned line, bool level) {
+    // Several functions share a line: it is high while any of them is.
+    unsigned& n = intx_count_[line & 3];
+    n = level ? n + 1 : (n ? n - 1 : 0);
+    intx_lines_[line & 3].set(n != 0);
+}
+
+// Every decoded BAR of every function, by address. (Bridge windows are
+// not checked: a guest that programs its BARs and windows consistently,
+// as firmware and Linux do, sees the same.)
+void PciHost::remap() {
+    mem_.clear();
+    io_.clear();
+    for (PciBus* b : buses())
+        b->for_each([&](PciDevice& d) {
+            for (unsigned i = 0; i < 7; ++i) {
+                const PciDevice::Bar& bar = d.bar(i);
+                if (bar.addr == PciDevice::kUnmapped || !bar.dev) continue;
+                (bar.io() ? io_ : mem_).push_back({bar.addr, bar.size, bar.dev});
+            }
+        });
+    auto by_base = [](const Map& a, const Map& b) { return a.base < b.base; };
+    std::sort(mem_.begin(), mem_.end(), by_base);
+    std::sort(io_.begin(), io_.end(), by_base);
+}
+
+void PciHost::reset() {
+    for (PciBus* b : buses()) b->for_each([](PciDevice& d) { d.reset(); });
+    intx_count_ = {};
+    for (auto& l : intx_lines_) l.set(false);
+    remap();
+}
+
+const PciHost::Map* PciHost::Window::find(uint64_t off, unsigned size) const {
+    uint64_t a = bus_base_ + off;
+    const std::vector<Map>& maps = io_ ? h_.io_ : h_.mem_;
+    auto it = std::upper_bound(maps.begin(), maps.end(), a, [](uint64_t x, const Map& m) { return x < m.base; });
+    if (it == maps.begin()) return nullptr;
+    --it;
+    if (a - it->base >= it->size || size > it->size - (a - it->base)) return nullptr;
+    return &*it;
+}
+
+bool PciHost::Window::decodes(uint64_t off, unsigned size) { return find(off, size) != nullptr; }
+
+uint64_t PciHost::Window::read(uint64_t off, unsigned size) {
+    const Map* m = find(off, size);
+    return m ? m->dev->read(bus_base_ + off - m->base, size) : 0;
+}
+
+void PciHost::Window::write(uint64_t off, unsigned size, uint64_t value) {
+    if (const Map* m = find(off, size)) m->dev->write(bus_base_ + off - m->base, size, value);
+}
+
+}  // namespace armvm
