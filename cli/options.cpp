@@ -337,7 +337,8 @@ Status Parser::opt_device(const std::string& arg) {
     // refusal.
     static const char* const kBoardDevices[] = {
         "virtio-blk-device", "virtio-rng-device", "virtio-net-device", "virtio-serial-device", "virtconsole",
-        "virtserialport", "virtio-blk-pci", "virtio-rng-pci", "virtio-net-pci", "virtio-serial-pci", "pcie-root-port"};
+        "virtserialport", "virtio-blk-pci", "virtio-rng-pci", "virtio-net-pci", "virtio-serial-pci", "pcie-root-port",
+        "virtio-balloon-pci", "virtio-balloon-device"};
     if (std::find(std::begin(kBoardDevices), std::end(kBoardDevices), driver) != std::end(kBoardDevices)) {
         DeviceConfig dc;
         dc.driver = driver;

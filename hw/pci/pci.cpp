@@ -95,13 +95,16 @@ unsigned PciDevice::add_pcie_capability(PcieType type) {
     if (port) {
         set32(c + 0xc, 0x00300604);  // LnkCap: 16 GT/s x32, DLL active reporting, bandwidth notification
         set16(c + 0x12, 0x2011);     // LnkSta: 2.5 GT/s x1, DLL link active
-        set_wmask16(c + 0x10, 0x0fff);
+        set_wmask16(c + 0x10, 0x0fdf);  // LnkCtl (Retrain Link reads as 0)
         // SltCap: attention button, power controller, attention and power
         // indicators, surprise removal, hot-plug capable, interlock.
         set32(c + 0x14, 0x0002007b);
-        set_wmask16(c + 0x18, 0x1fff);
+        // SltCtl: indicators, power control and the hot-plug interrupt
+        // enables (not the link-state one); both indicators off.
+        set_wmask16(c + 0x18, 0x07f9);
+        set16(c + 0x18, 0x03c0);
         set_w1c16(c + 0x1a, 0x011f);
-        set_wmask16(c + 0x1c, 0x001f);  // RootCtl
+        set_wmask16(c + 0x1c, 0x0007);  // RootCtl: system error enables
         set32(c + 0x24, 0x00300020);    // DevCap2: ARI forwarding, extended fmt, end-end prefixes
         set_wmask16(c + 0x28, 0x0020);  // DevCtl2: ARI forwarding enable
         set32(c + 0x2c, 0x0000001e);    // LnkCap2: 2.5 to 16 GT/s
@@ -199,8 +202,7 @@ void PciDevice::msi_write(uint64_t addr, uint32_t data) {
 unsigned PciBus::number() const { return bridge_ ? bridge_->get8(PCI_SECONDARY_BUS) : 0; }
 
 int PciBus::free_devfn() const {
-    unsigned slots = bridge_ && express_ ? 1 : 32;  // a PCIe port's link has one device
-    for (unsigned s = 0; s < slots; ++s) {
+    for (unsigned s = 0; s < 32; ++s) {
         bool empty = true;
         for (unsigned f = 0; f < 8; ++f) empty = empty && !slots_[s * 8 + f];
         if (empty) return static_cast<int>(s * 8);

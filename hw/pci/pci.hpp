@@ -67,6 +67,7 @@ public:
     PciDevice& operator=(const PciDevice&) = delete;
 
     virtual std::string type_name() const = 0;  // "virtio-blk-pci"
+    std::string qdev_id;  // the -device id (empty: none)
 
     virtual uint32_t config_read(unsigned off, unsigned size);
     virtual void config_write(unsigned off, unsigned size, uint32_t value);
@@ -166,7 +167,7 @@ public:
 
     PciDevice* device(uint8_t devfn) const { return slots_[devfn]; }
     // A free slot for a device that gave no addr (the first with no
-    // function; buses behind a PCIe port have only slot 0).
+    // function in use).
     int free_devfn() const;
     bool plug(PciDevice* d, uint8_t devfn);
     void unplug(uint8_t devfn) { slots_[devfn] = nullptr; }

@@ -37,10 +37,17 @@ PcieRootPort::PcieRootPort(PciRoot& root, std::string name, uint8_t port, uint8_
 }
 
 void PcieRootPort::set_presence(bool present) {
-    unsigned sltsta = pcie_cap() + 0x1a;
+    // Slot status: presence detect; slot control: the power indicator on
+    // while a device is there (PCIe Base 4.0 section 7.5.3.10-11).
+    unsigned sltsta = pcie_cap() + 0x1a, sltctl = pcie_cap() + 0x18;
     uint16_t v = static_cast<uint16_t>(present ? get16(sltsta) | 0x0040 : get16(sltsta) & ~0x0040);
     set16(sltsta, v);
-    reset_cfg_[sltsta] = static_cast<uint8_t>(v);
+    uint16_t c = static_cast<uint16_t>((get16(sltctl) & ~0x0300) | (present ? 0x0100 : 0x0300));
+    set16(sltctl, c);
+    for (unsigned i = 0; i < 2; ++i) {
+        reset_cfg_[sltsta + i] = cfg_[sltsta + i];
+        reset_cfg_[sltctl + i] = cfg_[sltctl + i];
+    }
 }
 
 void PcieRootPort::config_write(unsigned off, unsigned size, uint32_t value) {

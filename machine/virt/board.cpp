@@ -12,6 +12,7 @@
 #include "hw/char/chardev.hpp"
 #include "hw/misc/fw_cfg.hpp"
 #include "hw/misc/rom.hpp"
+#include "hw/virtio/virtio_balloon.hpp"
 #include "hw/virtio/virtio_blk.hpp"
 #include "hw/virtio/virtio_net.hpp"
 #include "hw/virtio/virtio_pci.hpp"
@@ -261,13 +262,13 @@ Result<std::pair<PciBus*, uint8_t>> Board::pci_place(const std::string& driver, 
         if (n < 1 || n > 2 || slot > 31 || fn > 7 || addr.find_first_not_of("0123456789abcdefABCDEFx.") != std::string::npos)
             return make_error("Property '" + driver + ".addr' doesn't take value '" + addr + "'");
         devfn = static_cast<int>(slot << 3 | fn);
-        if (bus->bridge() && bus->express() && slot != 0)
-            return make_error("PCI: slot " + std::to_string(slot) + " is not valid for " + driver +
-                              ", parent device only allows plugging into slot 0.");
+        // (QEMU 7.2 accepts any slot behind a PCIe port too; a guest scans
+        // only slot 0 there.)
         if (PciDevice* used = bus->device(static_cast<uint8_t>(devfn))) {
             char b[160];
-            std::snprintf(b, sizeof b, "PCI: slot %u function %u not available for %s, in use by %s", slot, fn,
-                          driver.c_str(), used->type_name().c_str());
+            std::snprintf(b, sizeof b, "PCI: slot %u function %u not available for %s, in use by %s,id=%s", slot, fn,
+                          driver.c_str(), used->type_name().c_str(),
+                          used->qdev_id.empty() ? "(null)" : used->qdev_id.c_str());
             return make_error(b);
         }
     } else {
@@ -378,8 +379,6 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
         else if (legacy == "on" || legacy == "true") o.modern_only = true;
         else if (legacy == "off" || legacy == "false") o.modern_only = false;
         else return make_error("Parameter 'disable-legacy' does not accept value '" + legacy + "'");
-        if (port && !o.modern_only)
-            return make_error("device cannot work as legacy/transitional device on a PCIe port (disable-legacy=off)");
         o.express = port;
         switch (dev->device_id()) {
         case 1: o.vectors = 4; break;  // net: 2 per queue pair + config + control (QEMU's 3, rounded by the guest's view)
@@ -395,6 +394,7 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
             o.vectors = static_cast<unsigned>(v);
         }
         auto pd = std::make_unique<VirtioPci>(as_, std::move(dev), o);
+        pd->qdev_id = get("id");
         if (get("multifunction") == "on") pd->set_multifunction(true);
         bus->plug(pd.get(), devfn);
         if (bus->bridge()) static_cast<PcieRootPort*>(bus->bridge())->set_presence(true);
@@ -414,7 +414,8 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
     // -device virtio-X-pci is virtio-X-device on the PCI transport.
     static const std::map<std::string, std::string> kOnPci = {
         {"virtio-blk-pci", "virtio-blk-device"}, {"virtio-net-pci", "virtio-net-device"},
-        {"virtio-rng-pci", "virtio-rng-device"}, {"virtio-serial-pci", "virtio-serial-device"}};
+        {"virtio-rng-pci", "virtio-rng-device"}, {"virtio-serial-pci", "virtio-serial-device"},
+        {"virtio-balloon-pci", "virtio-balloon-device"}};
     for (const auto& d : cfg.devices) {
         std::string where = "-device " + d.origin;
         auto err = [&](const std::string& m) { return make_error(where + ": " + m); };
@@ -438,7 +439,9 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
         };
         auto plug = [&](std::unique_ptr<VirtioDevice> dev, const std::string& origin) -> Status {
             if (!on_pci) return plug_mmio(std::move(dev), origin);
-            Status st = plug_pci(std::move(dev), d.driver, props);
+            auto with_id = props;
+            with_id["id"] = d.id;
+            Status st = plug_pci(std::move(dev), d.driver, with_id);
             if (!st) return err(st.error().msg);
             return st;
         };
@@ -467,9 +470,21 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
             auto rp = std::make_unique<PcieRootPort>(*pci_, bus_name, static_cast<uint8_t>(port),
                                                      static_cast<uint8_t>(chassis), static_cast<uint16_t>(slot));
             if (props["multifunction"] == "on") rp->set_multifunction(true);
+            rp->qdev_id = d.id;
             place->first->plug(rp.get(), place->second);
             pci_devs_.push_back(std::move(rp));
             qom_name(d.id, d.driver);
+            continue;
+        }
+        if (drv == "virtio-balloon-device") {
+            ARMVM_TRY(read_props({"deflate-on-oom", "free-page-reporting", "free-page-hint", "page-poison"}));
+            for (const char* k : {"deflate-on-oom", "free-page-reporting", "free-page-hint"})
+                if (props.count(k) && props[k] != "off" && props[k] != "false")
+                    return err(std::string("Property '") + d.driver + "." + k + "' is not supported by armvm yet");
+            qom_name(d.id, d.driver);
+            auto dev = std::make_unique<VirtioBalloon>(cfg.memory.size);
+            balloon_ = dev.get();
+            ARMVM_TRY(plug(std::move(dev), d.origin));
             continue;
         }
         if (drv == "virtio-rng-device") {

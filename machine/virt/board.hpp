@@ -31,6 +31,7 @@
 
 namespace armvm {
 class Chardev;
+class VirtioBalloon;
 class GuestRam;
 }  // namespace armvm
 
@@ -115,6 +116,7 @@ private:
     std::unique_ptr<PciHost> pci_;
     std::unique_ptr<MmioDevice> pci_reset_;  // the host's reset in the device list
     std::vector<std::unique_ptr<PciDevice>> pci_devs_;  // -device PCI functions, in creation order
+    VirtioBalloon* balloon_ = nullptr;  // -device virtio-balloon-*, if any
     std::mutex* bql_ = nullptr;
     CpuCluster cluster_;  // before vcpus_: the CPUs point into it
     std::vector<std::unique_ptr<Vcpu>> vcpus_;   // TCG's
