@@ -64,6 +64,13 @@ const std::vector<OptionInfo>& option_table() {
         {"blockdev", true, "-blockdev JSON or key=value"},
         {"device", true, "-device DRIVER[,PROP=VALUE...] or JSON"},
         {"netdev", true, "-netdev user|tap,id=ID,..."},
+        {"nic", true, "-nic none|user|tap[,model=virtio-net-pci][,mac=MAC][,backend options]"},
+        {"net", true, "-net nic[,model=..][,macaddr=..] | -net user|tap[,...]"},
+        {"hda", true, "the first disk image (-drive file=FILE,index=0,media=disk)"},
+        {"hdb", true, "the second disk image"},
+        {"hdc", true, "the third disk image"},
+        {"hdd", true, "the fourth disk image"},
+        {"cdrom", true, "a CD-ROM image (-drive file=FILE,index=2,media=cdrom)"},
         {"audiodev", true, "-audiodev none,id=ID"},
         {"D", true, "write the log to FILE"},
         {"d", true, "log items (-d help lists them)"},
@@ -103,6 +110,12 @@ struct Parser {
     Status opt_object(const std::string& arg);
     Status opt_device(const std::string& arg);
     Status opt_netdev(const std::string& arg);
+    Status opt_nic(const std::string& arg);
+    Status opt_net(const std::string& arg);
+    Status add_nic(const std::string& backend_id, Json nic, const std::string& origin);
+    // -net: the NICs and the backends, joined in order at the end.
+    std::vector<std::pair<Json, std::string>> net_nics_, net_backends_;
+    unsigned nic_count_ = 0;
     Status opt_simple(const std::string& name, const std::string& arg);
     Status opt_misc_keyval(const std::string& name, const std::string& arg);
 };
@@ -374,6 +387,73 @@ Status Parser::opt_netdev(const std::string& arg) {
     for (const char* k : known)
         if (type == k) return make_error("network backend '" + type + "' is not supported");
     return make_error("Parameter 'type' does not accept value '" + type + "'");
+}
+
+// A NIC of -nic or -net: the virt board's default model (virtio-net-pci)
+// on the backend `backend_id`.
+Status Parser::add_nic(const std::string& backend_id, Json nic, const std::string& origin) {
+    std::string model = nic.contains("model") && nic["model"].is_string() ? nic["model"].get<std::string>() : "";
+    if (model.empty() || model == "virtio") model = "virtio-net-pci";
+    if (model == "help") {
+        out.exit_now = true;
+        out.output = "Available NIC models:\nvirtio-net-device\nvirtio-net-pci\n";
+        return ok_status();
+    }
+    if (model != "virtio-net-pci" && model != "virtio-net-device")
+        return make_error("Unsupported NIC model: " + model);
+    DeviceConfig dc;
+    dc.driver = model;
+    dc.props = Json::object();
+    dc.props["netdev"] = backend_id;
+    for (const char* k : {"mac", "macaddr"})
+        if (nic.contains(k)) dc.props["mac"] = nic[k];
+    dc.origin = origin;
+    c.devices.push_back(std::move(dc));
+    return ok_status();
+}
+
+// -nic TYPE[,model=..][,mac=..][,backend options]: a backend and its NIC
+// in one option (QEMU 2.12+).
+Status Parser::opt_nic(const std::string& arg) {
+    auto d = parse_keyval(arg, {"type", true});
+    if (!d) return d.error();
+    OptReader r(d->dict);
+    std::string type = r.str("type").value_or("");
+    if (type == "none") return ok_status();
+    Json nic = Json::object(), backend = d->dict;
+    for (const char* k : {"model", "mac"})
+        if (backend.contains(k)) {
+            nic[k] = backend[k];
+            backend.erase(k);
+        }
+    std::string id = backend.contains("id") && backend["id"].is_string() ? backend["id"].get<std::string>()
+                                                                          : "__org.qemu.nic" + std::to_string(nic_count_);
+    ++nic_count_;
+    backend["id"] = id;
+    if (type != "user" && type != "tap") {
+        if (type.empty()) return make_error("Parameter 'type' is missing");
+        return make_error("network backend '" + type + "' is not supported");
+    }
+    c.netdevs.push_back(backend);
+    c.netdev_origins.push_back(arg);
+    return add_nic(id, nic, arg);
+}
+
+// -net nic[,model=..][,macaddr=..] and -net user|tap[,...]: QEMU joins
+// them through a hub; armvm joins the n-th NIC to the n-th backend.
+Status Parser::opt_net(const std::string& arg) {
+    auto d = parse_keyval(arg, {"type", true});
+    if (!d) return d.error();
+    OptReader r(d->dict);
+    std::string type = r.str("type").value_or("");
+    if (type == "none") return ok_status();
+    if (type == "nic") {
+        net_nics_.push_back({d->dict, arg});
+        return ok_status();
+    }
+    if (type != "user" && type != "tap") return make_error("network backend '" + type + "' is not supported");
+    net_backends_.push_back({d->dict, arg});
+    return ok_status();
 }
 
 // Options whose argument is a keyval with a fixed set of keys and nothing
@@ -656,6 +736,19 @@ Status Parser::handle(const std::string& name, const std::string& arg) {
     if (name == "object") return opt_object(arg);
     if (name == "device") return opt_device(arg);
     if (name == "netdev") return opt_netdev(arg);
+    if (name == "nic") return opt_nic(arg);
+    if (name == "net") return opt_net(arg);
+    if (name == "hda" || name == "hdb" || name == "hdc" || name == "hdd" || name == "cdrom") {
+        // QEMU's shorthands for -drive file=FILE,index=N,media=disk|cdrom on
+        // the board's default interface (virtio on virt).
+        Json o = Json::object();
+        o["file"] = arg;
+        o["index"] = std::to_string(name == "cdrom" ? 2 : name[2] - 'a');
+        o["media"] = name == "cdrom" ? "cdrom" : "disk";
+        c.block_opts.push_back({o, "file=" + arg + ",index=" + o["index"].get<std::string>() + ",media=" +
+                                       o["media"].get<std::string>(), true});
+        return ok_status();
+    }
     if (name == "rtc" || name == "boot" || name == "msg" || name == "overcommit" || name == "sandbox" ||
         name == "add-fd" || name == "global" || name == "display" || name == "audiodev" || name == "fw_cfg")
         return opt_misc_keyval(name, arg);
@@ -663,6 +756,20 @@ Status Parser::handle(const std::string& name, const std::string& arg) {
 }
 
 Status Parser::finish() {
+    // -net: each NIC with the backend of the same rank.
+    for (size_t i = 0; i < net_nics_.size(); ++i) {
+        if (i >= net_backends_.size()) {
+            // (QEMU connects it to nothing and warns; armvm needs a backend)
+            return make_error("-net " + net_nics_[i].second + ": the NIC has no -net user or -net tap backend");
+        }
+        Json backend = net_backends_[i].first;
+        std::string id = "__org.qemu.net" + std::to_string(i);
+        backend["id"] = id;
+        backend.erase("name");
+        c.netdevs.push_back(backend);
+        c.netdev_origins.push_back(net_backends_[i].second);
+        ARMVM_TRY(add_nic(id, net_nics_[i].first, net_nics_[i].second));
+    }
     // Accelerators: -accel (repeatable), -enable-kvm, or -machine accel=.
     OptReader mr(machine_dict);
     auto macc = mr.str("accel");

@@ -124,3 +124,29 @@ def test_pci_placement_errors_are_qemus(args, message):
     p = run_armvm(["-M", "virt", "-nodefaults", "-display", "none"] + args, timeout=20)
     assert p.returncode == 1
     assert p.stderr.strip() == "armvm: " + message
+
+
+@pytest.mark.parametrize("net", [["-nic", "user,model=virtio-net-pci,mac=52:54:00:01:02:03"],
+                                 ["-net", "nic,macaddr=52:54:00:01:02:03", "-net", "user"],
+                                 ["-nic", "user,mac=52:54:00:01:02:03"]],
+                         ids=["nic-model", "net-nic-net-user", "nic-default-model"])
+def test_shorthand_disk_and_nic_options_make_pci_devices(tmp_path, net):
+    """-hda and -nic / -net nic -net user, as the command lines people copy
+    use them: a virtio-blk-pci disk and a virtio-net-pci NIC on slirp."""
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(b"armvm-hda\n" + b"\0" * ((1 << 20) - 10))
+    (tmp_path / "hello.txt").write_text("hello shorthand\n")
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        with Guest(armvm_path(), ["-hda", str(disk)] + net) as g:
+            devices = g.ok("cat /sys/bus/pci/devices/*/device").split()
+            assert sorted(devices) == ["0x0008", "0x1000", "0x1001"]
+            assert g.ok("head -c 9 /dev/vda") == "armvm-hda"
+            assert g.ok("cat /sys/class/net/eth0/address") == "52:54:00:01:02:03"
+            g.ok("ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0; ip route add default via 10.0.2.2")
+            assert g.ok(f"wget -q -O - http://10.0.2.2:{srv.server_address[1]}/hello.txt") == "hello shorthand"
+            assert g.poweroff() == 0
+    finally:
+        srv.shutdown()
