@@ -345,6 +345,9 @@ Status Parser::opt_device(const std::string& arg) {
         return ok_status();
     }
     if (driver.empty()) return make_error("Parameter 'driver' is missing");
+    // QEMU's aliases (on a board with PCI): virtio-blk is virtio-blk-pci, ...
+    for (const char* a : {"virtio-blk", "virtio-net", "virtio-rng", "virtio-serial", "virtio-balloon"})
+        if (driver == a) driver += "-pci";
     // The virtio devices (virtio-mmio or PCI) and PCIe root ports of the
     // virt board; the board checks their properties. Other known QEMU models get a precise
     // refusal.

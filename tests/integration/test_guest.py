@@ -386,6 +386,7 @@ def resets(q):
 def all_devices(n):
     d = {"gic": n, "pl011": n, "pl031": n, "pl061": n, "fw_cfg": n}
     d.update({f"virtio-mmio@{0xa000000 + 0x200 * i:x}": n for i in range(32)})
+    d["pcie"] = n  # the host bridge and every PCI function behind it
     return d
 
 

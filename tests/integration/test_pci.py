@@ -8,6 +8,7 @@ import hashlib
 import http.server
 import re
 import socket
+import subprocess
 import threading
 import urllib.request
 
@@ -150,3 +151,23 @@ def test_shorthand_disk_and_nic_options_make_pci_devices(tmp_path, net):
             assert g.poweroff() == 0
     finally:
         srv.shutdown()
+
+
+def test_device_help_lists_the_devices_in_qemus_shape():
+    def listing(out):
+        cat, got = None, {}
+        for line in out.splitlines():
+            if line.endswith(" devices:"):
+                cat = line
+            elif line.startswith("name "):
+                got[line] = cat
+        return got
+    ours = listing(run_armvm(["-device", "help"]).stdout)
+    q = subprocess.run(["qemu-system-aarch64", "-M", "virt", "-device", "help"], capture_output=True, text=True)
+    ref = listing(q.stdout + q.stderr)
+    assert len(ours) == 13
+    for line, cat in ours.items():
+        assert ref.get(line) == cat, line
+    # and the alias works
+    p = run_armvm(["-M", "virt", "-nodefaults", "-display", "none", "-device", "virtio-rng,bogus=1"])
+    assert p.stderr.strip() == "armvm: -device virtio-rng,bogus=1: Property 'virtio-rng-pci.bogus' not found"
