@@ -144,10 +144,12 @@ void PciDevice::config_write(unsigned off, unsigned size, uint32_t value) {
     if (command() != old_cmd) {
         // INTx disable: the line follows the bit.
         if ((command() ^ old_cmd) & PCI_COMMAND_INTX_DISABLE) {
-            bool level = intx_level_;
-            intx_level_ = false;
-            if (bus_) bus_->intx(devfn_, get8(PCI_INTERRUPT_PIN) - 1u, false);
-            if (get8(PCI_INTERRUPT_PIN)) set_intx(level);
+            // The pin shows the device's line (the status bit) unless disabled.
+            bool want = (get16(PCI_STATUS) & PCI_STATUS_INTERRUPT) && !(command() & PCI_COMMAND_INTX_DISABLE);
+            if (want != intx_level_ && get8(PCI_INTERRUPT_PIN)) {
+                intx_level_ = want;
+                if (bus_) bus_->intx(devfn_, get8(PCI_INTERRUPT_PIN) - 1u, want);
+            }
         }
         touches_bars = touches_bars || ((command() ^ old_cmd) & (PCI_COMMAND_IO | PCI_COMMAND_MEMORY));
     }
