@@ -44,12 +44,8 @@ bool AddressSpace::write(uint64_t pa, unsigned size, uint64_t value) {
         std::memcpy(p, &value, size);
         return true;
     }
-    const Region* r = find(pa);
-    if (!r || pa - r->base + size > r->size) return false;
     std::lock_guard<std::mutex> g(lock_);
-    if (!r->dev->decodes(pa - r->base, size)) return false;
-    r->dev->write(pa - r->base, size, value);
-    return true;
+    return write_locked(pa, size, value);
 }
 
 bool AddressSpace::write_locked(uint64_t pa, unsigned size, uint64_t value) {

@@ -233,7 +233,7 @@ namespace {
 constexpr uint16_t kMsixEnable = 0x8000, kMsixFunctionMask = 0x4000;
 }
 
-void Msix::init(PciDevice& dev, unsigned cap, unsigned vectors, unsigned, uint32_t table_off, uint32_t pba_off) {
+void Msix::init(PciDevice& dev, unsigned cap, unsigned vectors, uint32_t table_off, uint32_t pba_off) {
     dev_ = &dev;
     cap_ = cap;
     vectors_ = vectors;

@@ -191,8 +191,8 @@ private:
 class Msix : public MmioDevice {
 public:
     // `vectors` entries; the table at `table_off` and the PBA at `pba_off`
-    // of BAR `bar`; the capability in `dev`'s list at `cap`.
-    void init(PciDevice& dev, unsigned cap, unsigned vectors, unsigned bar, uint32_t table_off, uint32_t pba_off);
+    // of its BAR; the capability in `dev`'s list at `cap`.
+    void init(PciDevice& dev, unsigned cap, unsigned vectors, uint32_t table_off, uint32_t pba_off);
     unsigned vectors() const { return vectors_; }
     bool enabled() const;
     // Signal vector v (or remember it pending while masked).

@@ -17,7 +17,7 @@ PcieRootPort::PcieRootPort(PciRoot& root, std::string name, uint8_t port, uint8_
     set_wmask16(msix_cap_ + 2, 0xc000);
     set32(msix_cap_ + 4, 0);      // table at offset 0 of BAR 0
     set32(msix_cap_ + 8, 0x800);  // PBA at 0x800
-    msix_.init(*this, msix_cap_, 1, 0, 0, 0x800);
+    msix_.init(*this, msix_cap_, 1, 0, 0x800);
     unsigned c = add_pcie_capability(PcieType::RootPort);
     set32(c + 0xc, get32(c + 0xc) | static_cast<uint32_t>(port) << 24);  // LnkCap: port number
     set32(c + 0x14, get32(c + 0x14) | static_cast<uint32_t>(slot) << 19);  // SltCap: physical slot

@@ -37,7 +37,6 @@ void VirtioBalloon::config_write(uint64_t off, unsigned size, uint64_t value) {
 
 void VirtioBalloon::reset() {
     num_pages_ = actual_pages_ = poison_ = 0;
-    stats_held_ = false;
     stats_elem_ = VirtqElement{};
 }
 
@@ -77,7 +76,6 @@ void VirtioBalloon::queue_notify(unsigned q) {
             }
             stats_time_ = static_cast<int64_t>(std::time(nullptr));
             stats_elem_ = e;
-            stats_held_ = true;
             continue;
         }
         inflate(e, q == 0);

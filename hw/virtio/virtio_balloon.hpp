@@ -40,7 +40,6 @@ private:
     uint32_t num_pages_ = 0, actual_pages_ = 0, poison_ = 0;
     std::map<std::string, uint64_t> stats_;
     int64_t stats_time_ = 0;
-    bool stats_held_ = false;
     VirtqElement stats_elem_;
 };
 

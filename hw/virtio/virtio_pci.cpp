@@ -113,7 +113,7 @@ VirtioPci::VirtioPci(AddressSpace& as, std::unique_ptr<VirtioDevice> dev, Option
         set_wmask16(msix_cap_ + 2, 0xc000);                          // enable, function mask
         set32(msix_cap_ + 4, kMsixBar);                              // table at offset 0 of BAR 1
         set32(msix_cap_ + 8, 0x800 | kMsixBar);                      // PBA at 0x800
-        msix_.init(*this, msix_cap_, o.vectors, kMsixBar, 0, 0x800);
+        msix_.init(*this, msix_cap_, o.vectors, 0, 0x800);
     }
     snapshot_reset_state();
 }
