@@ -94,6 +94,7 @@ struct MachineConfig {
     std::string gic_version;            // "", "2", "3", "host", "max"
     std::optional<std::string> dumpdtb;
     bool highmem = true;
+    bool its = true;  // the GICv3 ITS (-machine its=on|off)
     bool virtualization = false;
     bool secure = false;
     bool usb = false;

@@ -55,7 +55,8 @@ Status validate_machine(MachineConfig& c, const MachineType& mt) {
     ARMVM_TRY(boolean("highmem", c.highmem));
     ARMVM_TRY(boolean("virtualization", c.virtualization));
     ARMVM_TRY(boolean("secure", c.secure));
-    ARMVM_TRY(boolean("its", scratch));
+    ARMVM_TRY(boolean("its", c.its));
+    scratch = false;
     ARMVM_TRY(boolean("ras", scratch));
     if (scratch) return E("RAS is not supported");
     bool mte = false;

@@ -41,6 +41,7 @@ void Gic::reset() {
     out_.assign(ncpus_, false);
     irouter_.assign(kNumIrqs, 0);
     waker_asleep_.assign(ncpus_, true);
+    lpis_.assign(ncpus_, Lpis{});
     for (unsigned c = 0; c < ncpus_; ++c) cpu_irq_(c, false);
 }
 
@@ -68,6 +69,18 @@ unsigned Gic::highest_pending(unsigned cpu, uint8_t& prio) {
             best = id;
         }
     }
+    // LPIs: group 1, enabled and prioritised by their configuration bytes.
+    if (has_lpis() && lpis_[cpu].enabled && (dctlr_ & 2)) {
+        for (uint32_t id : lpis_[cpu].pending) {
+            int cfg = lpi_config(cpu, id);
+            if (cfg < 0 || !(cfg & 1)) continue;
+            uint8_t p = static_cast<uint8_t>(cfg & 0xfc);
+            if (p < prio) {
+                prio = p;
+                best = id;
+            }
+        }
+    }
     return best;
 }
 
@@ -78,7 +91,8 @@ void Gic::update() {
         uint8_t prio;
         unsigned id = highest_pending(c, prio);
         const CpuIf& ci = cpus_[c];
-        bool group_on = id != kSpurious && (ci.ctlr & (irq(c, id).group1 ? 2u : 1u));
+        bool group1 = id >= kLpiBase || (id != kSpurious && irq(c, id).group1);
+        bool group_on = id != kSpurious && (ci.ctlr & (group1 ? 2u : 1u));
         bool level = group_on && prio < (ci.pmr & 0xff) && prio < running_priority(c);
         if (level != out_[c]) {
             out_[c] = level;
@@ -119,6 +133,8 @@ uint32_t Gic::acknowledge(unsigned cpu) {
             value |= src << 10;
         }
         irq(cpu, id).active = true;
+    } else if (id >= kLpiBase) {
+        lpis_[cpu].pending.erase(id);  // (an LPI has no active state)
     } else {
         Irq& q = irq(cpu, id);
         q.pending = false;
@@ -225,7 +241,8 @@ uint64_t Gic::Dist::read(uint64_t off, unsigned size) {
     if (g_.version_ == 3) {
         switch (off) {
         case 0x000: return g_.dctlr_ | 0x10;                         // ARE_NS always on
-        case 0x004: return ((kNumIrqs / 32) - 1) | (9u << 19);       // GICD_TYPER: IDbits 10
+        case 0x004:                                                  // GICD_TYPER: IDbits 16, LPIS
+            return ((kNumIrqs / 32) - 1) | ((kIdBits - 1) << 19) | (g_.has_lpis() ? 1u << 17 : 0);
         case 0x008: return 0x0300043b;                               // GICD_IIDR: Arm, GICv3
         case 0xffe8: return 0x3b;                                    // GICD_PIDR2: ArchRev 3
         default: break;
@@ -297,14 +314,20 @@ uint64_t Gic::Redist::read(uint64_t off, unsigned size) {
     if (cpu >= g_.ncpus_) return 0;
     if (o < 0x10000) {
         switch (o) {
-        case 0x0000: return 0;                                         // GICR_CTLR
+        case 0x0000: return g_.lpis_[cpu].enabled ? 1 : 0;             // GICR_CTLR: EnableLPIs
         case 0x0004: return 0x0300043b;                                // GICR_IIDR
         case 0x0008: {                                                 // GICR_TYPER
-            uint64_t v = (static_cast<uint64_t>(cpu) << 32) | (cpu << 8) | (cpu + 1 == g_.ncpus_ ? 1u << 4 : 0);
+            uint64_t v = (static_cast<uint64_t>(cpu) << 32) | (cpu << 8) | (cpu + 1 == g_.ncpus_ ? 1u << 4 : 0) |
+                         (g_.has_lpis() ? 1u : 0);  // PLPIS
             return size == 8 ? v : v & 0xffffffffu;
         }
         case 0x000c: return cpu;                                       // GICR_TYPER[63:32]: Aff0
         case 0x0014: return g_.waker_asleep_[cpu] ? 6 : 0;             // GICR_WAKER
+        case 0x0070: case 0x0074: case 0x0078: case 0x007c: {          // GICR_PROPBASER, GICR_PENDBASER
+            if (!g_.has_lpis()) return 0;
+            uint64_t v = o < 0x78 ? g_.lpis_[cpu].propbaser : g_.lpis_[cpu].pendbaser & ~(1ull << 62);  // (PTZ: WO)
+            return (o & 4) ? v >> 32 : (size == 8 ? v : v & 0xffffffffu);
+        }
         case 0xffe8: return 0x3b;                                      // GICR_PIDR2
         default: return 0;
         }
@@ -326,12 +349,104 @@ void Gic::Redist::write(uint64_t off, unsigned size, uint64_t value) {
         g_.waker_asleep_[cpu] = (value >> 1) & 1;  // ProcessorSleep; ChildrenAsleep follows at once
         return;
     }
+    if (g_.has_lpis()) {
+        Lpis& l = g_.lpis_[cpu];
+        if (o == 0x0000) {
+            g_.lpis_enable(cpu, value & 1);
+            return;
+        }
+        // Writes while LPIs are enabled are UNPREDICTABLE: ignored here.
+        constexpr uint64_t kProp = (7ull << 56) | 0x000ffffffffff000ull | (3u << 10) | (7u << 7) | 0x1f;
+        constexpr uint64_t kPend = (1ull << 62) | (7ull << 56) | 0x000fffffffff0000ull | (3u << 10) | (7u << 7);
+        if ((o & ~4ull) == 0x0070) {
+            if (!l.enabled) g_.redist_reg64(l.propbaser, o, size, value, kProp);
+            return;
+        }
+        if ((o & ~4ull) == 0x0078) {
+            if (!l.enabled) g_.redist_reg64(l.pendbaser, o, size, value, kPend);
+            return;
+        }
+    }
     if (o < 0x10000) return;
     o -= 0x10000;
     if (is_private_reg(o)) {
         for (unsigned i = 0; i < size; ++i) g_.dist_write_byte(cpu, o + i, static_cast<uint8_t>(value >> (8 * i)));
         g_.update();
     }
+}
+
+void Gic::enable_lpis(GuestMem mem) {
+    mem_ = std::move(mem);
+}
+
+uint32_t Gic::lpi_limit(unsigned cpu) const {
+    unsigned bits = std::min<unsigned>(static_cast<unsigned>(lpis_[cpu].propbaser & 0x1f) + 1, kIdBits);
+    return 1u << bits;
+}
+
+int Gic::lpi_config(unsigned cpu, uint32_t intid) const {
+    uint64_t pa = (lpis_[cpu].propbaser & 0x000ffffffffff000ull) + (intid - kLpiBase);
+    const uint8_t* p = mem_(pa, 1);
+    return p ? __atomic_load_n(p, __ATOMIC_RELAXED) : -1;
+}
+
+void Gic::set_lpi(unsigned cpu, uint32_t intid, bool pending) {
+    if (!has_lpis() || cpu >= ncpus_ || intid < kLpiBase || intid >= lpi_limit(cpu)) return;
+    if (pending)
+        lpis_[cpu].pending.insert(intid);
+    else
+        lpis_[cpu].pending.erase(intid);
+    update();
+}
+
+bool Gic::lpi_pending(unsigned cpu, uint32_t intid) const {
+    return cpu < ncpus_ && lpis_[cpu].pending.count(intid) != 0;
+}
+
+void Gic::move_lpis(unsigned from, unsigned to) {
+    if (from >= ncpus_ || to >= ncpus_ || from == to) return;
+    for (uint32_t id : lpis_[from].pending)
+        if (id < lpi_limit(to)) lpis_[to].pending.insert(id);
+    lpis_[from].pending.clear();
+    update();
+}
+
+// GICR_CTLR.EnableLPIs: enabling loads the pending table (unless
+// GICR_PENDBASER.PTZ said it is zero), disabling writes the pending state
+// back to it.
+void Gic::lpis_enable(unsigned cpu, bool on) {
+    Lpis& l = lpis_[cpu];
+    if (on == l.enabled) return;
+    uint64_t table = l.pendbaser & 0x000fffffffff0000ull;
+    uint32_t first = kLpiBase / 8, end = lpi_limit(cpu) / 8;
+    uint8_t* p = end > first ? mem_(table, end) : nullptr;
+    if (on) {
+        if (p && !((l.pendbaser >> 62) & 1))
+            for (uint32_t byte = first; byte < end; ++byte)
+                for (unsigned b = 0; b < 8; ++b)
+                    if ((p[byte] >> b) & 1) l.pending.insert(byte * 8 + b);
+    } else {
+        if (p) {
+            std::fill(p + first, p + end, 0);
+            for (uint32_t id : l.pending)
+                if (id / 8 < end) p[id / 8] |= static_cast<uint8_t>(1u << (id % 8));
+        }
+        l.pending.clear();
+    }
+    l.pendbaser &= ~(1ull << 62);
+    l.enabled = on;
+    update();
+}
+
+// A 64-bit redistributor register written whole or as 32-bit halves.
+uint64_t Gic::redist_reg64(uint64_t& r, uint64_t off, unsigned size, uint64_t value, uint64_t mask) {
+    if (size == 8)
+        r = value & mask;
+    else if (off & 4)
+        r = ((r & 0xffffffffull) | (value << 32)) & mask;
+    else
+        r = ((r & ~0xffffffffull) | (value & 0xffffffffull)) & mask;
+    return r;
 }
 
 namespace {

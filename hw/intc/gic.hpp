@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <vector>
 
 #include "hw/core/mmio.hpp"
@@ -35,6 +36,26 @@ public:
     void set_spi(unsigned intid, bool level);
     void set_ppi(unsigned cpu, unsigned intid, bool level);
     void reset();
+
+    // LPIs (GICv3 with an ITS; IHI 0069 5.1): INTIDs from 8192, their
+    // configuration (priority, enable) read from the table at each
+    // redistributor's GICR_PROPBASER in guest memory, their pending state
+    // kept here and written to / loaded from GICR_PENDBASER's table when
+    // LPIs are disabled / enabled. `mem(pa, len)` is the host pointer to
+    // guest memory, or null.
+    static constexpr uint32_t kLpiBase = 8192;
+    static constexpr unsigned kIdBits = 16;  // GICD_TYPER.IDbits + 1
+    using GuestMem = std::function<uint8_t*(uint64_t, uint64_t)>;
+    void enable_lpis(GuestMem mem);
+    bool has_lpis() const { return static_cast<bool>(mem_); }
+    unsigned ncpus() const { return ncpus_; }
+    // The ITS's side: make an LPI pending or not on a redistributor;
+    // whether it is pending there; move every pending LPI to another.
+    void set_lpi(unsigned cpu, uint32_t intid, bool pending);
+    bool lpi_pending(unsigned cpu, uint32_t intid) const;
+    void move_lpis(unsigned from, unsigned to);
+    // Re-read LPI configuration (the ITS's INV / INVALL).
+    void lpi_config_changed() { update(); }
 
 private:
     struct Irq {
@@ -78,6 +99,17 @@ private:
         Gic& g_;
     };
 
+    // A redistributor's LPI state.
+    struct Lpis {
+        bool enabled = false;  // GICR_CTLR.EnableLPIs
+        uint64_t propbaser = 0, pendbaser = 0;
+        std::set<uint32_t> pending;
+    };
+    uint32_t lpi_limit(unsigned cpu) const;  // 1 + the highest INTID GICR_PROPBASER.IDbits allows
+    int lpi_config(unsigned cpu, uint32_t intid) const;  // its byte, -1 if unreadable
+    void lpis_enable(unsigned cpu, bool on);
+    uint64_t redist_reg64(uint64_t& r, uint64_t off, unsigned size, uint64_t value, uint64_t mask);
+
     Irq& irq(unsigned cpu, unsigned intid) { return intid < 32 ? priv_[cpu][intid] : spi_[intid - 32]; }
     bool pending(unsigned cpu, unsigned intid);
     unsigned highest_pending(unsigned cpu, uint8_t& prio);
@@ -100,6 +132,8 @@ private:
     std::vector<Irq> spi_;
     std::vector<CpuIf> cpus_;
     std::vector<bool> out_;
+    GuestMem mem_;
+    std::vector<Lpis> lpis_;
     Dist dist_;
     Cpu cpuif_;
     Redist redist_;

@@ -12,7 +12,7 @@ namespace {
 
 // Feature bits (section 5.2.3).
 constexpr uint64_t kSegMax = 1ull << 2, kRo = 1ull << 5, kBlkSize = 1ull << 6, kFlush = 1ull << 9,
-                   kConfigWce = 1ull << 11, kDiscard = 1ull << 13, kWriteZeroes = 1ull << 14;
+                   kConfigWce = 1ull << 11, kMq = 1ull << 12, kDiscard = 1ull << 13, kWriteZeroes = 1ull << 14;
 // Request types and status values (5.2.6).
 enum : uint32_t { kIn = 0, kOut = 1, kFlushReq = 4, kGetId = 8, kDiscardReq = 11, kWriteZeroesReq = 13 };
 enum : uint8_t { kOk = 0, kIoErr = 1, kUnsupp = 2 };
@@ -33,6 +33,7 @@ struct Segment {  // discard / write zeroes
 uint64_t VirtioBlk::device_features() const {
     uint64_t f = kSegMax | kBlkSize | kFlush | kConfigWce | kDiscard | kWriteZeroes;
     if (disk_.read_only()) f |= kRo;
+    if (queues_ > 1) f |= kMq;
     return f;
 }
 
@@ -47,7 +48,7 @@ uint64_t VirtioBlk::config_read(uint64_t off, unsigned size) {
     cfg[19] = 63;
     put(20, kSector, 4);                     // blk_size
     cfg[32] = writeback_;                    // writeback
-    put(34, 1, 2);                           // num_queues
+    put(34, queues_, 2);                     // num_queues
     put(36, kMaxSegSectors, 4);              // max_discard_sectors
     put(40, 1, 4);                           // max_discard_seg
     put(44, 4096 / kSector, 4);              // discard_sector_alignment

@@ -1,5 +1,6 @@
 // virtio-blk-device (virtio 1.1 section 5.2) over a BlockDev: read, write,
-// flush, get-id, discard and write-zeroes requests, one queue.
+// flush, get-id, discard and write-zeroes requests, on one or more request
+// queues (VIRTIO_BLK_F_MQ).
 #pragma once
 #include <string>
 
@@ -10,11 +11,12 @@ namespace armvm {
 
 class VirtioBlk : public VirtioDevice {
 public:
-    VirtioBlk(BlockDev& disk, std::string serial) : disk_(disk), serial_(std::move(serial)) {}
+    VirtioBlk(BlockDev& disk, std::string serial, unsigned queues = 1)
+        : disk_(disk), serial_(std::move(serial)), queues_(queues) {}
     uint32_t device_id() const override { return 2; }
     const char* name() const override { return "virtio-blk-device"; }
     uint64_t device_features() const override;
-    unsigned num_queues() const override { return 1; }
+    unsigned num_queues() const override { return queues_; }
     uint64_t config_read(uint64_t offset, unsigned size) override;
     void config_write(uint64_t offset, unsigned size, uint64_t value) override;
     void queue_notify(unsigned q) override;
@@ -24,6 +26,7 @@ private:
     uint8_t handle(const VirtqElement& e, uint32_t& written);
     BlockDev& disk_;
     std::string serial_;
+    unsigned queues_;
     uint8_t writeback_ = 1;  // the config's writeback field (VIRTIO_BLK_F_CONFIG_WCE)
 };
 

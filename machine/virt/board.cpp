@@ -94,6 +94,14 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
                             "gic-redist");
         else
             b->as_.add_mmio(base(Region::GicCpu), size(Region::GicCpu), &b->gic_->cpu_interface(), "gic-cpu");
+        if (gic_version == 3 && cfg.its) {
+            // The ITS (QEMU's its=on, the default): MSIs become LPIs.
+            AddressSpace* as = &b->as_;
+            Gic::GuestMem mem = [as](uint64_t pa, uint64_t len) { return as->ram_ptr(pa, len); };
+            b->gic_->enable_lpis(mem);
+            b->its_ = std::make_unique<GicIts>(*b->gic_, mem);
+            b->as_.add_mmio(base(Region::GicIts), size(Region::GicIts), b->its_.get(), "gic-its");
+        }
     }
     b->uart_ = std::make_unique<Pl011>(serial, std::move(uart_irq));
     b->as_.add_mmio(base(Region::Uart), size(Region::Uart), b->uart_.get(), "pl011");
@@ -159,6 +167,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     }
     // The devices, in reset order: the interrupt controller first.
     if (b->gic_) b->devices_.push_back({"gic", &b->gic_->distributor()});
+    if (b->its_) b->devices_.push_back({"gic-its", b->its_.get()});
     if (b->kvm_) {
         b->kvm_gic_ = std::make_unique<KvmGic>(*b->kvm_);
         b->devices_.push_back({"gic", b->kvm_gic_.get()});
@@ -237,10 +246,14 @@ void Board::create_pcie(unsigned gic_version) {
 }
 
 // A message signalled interrupt: a write into the system's address space
-// (the GICv2m frame's SETSPI register; later the ITS's translater, which
-// needs the requester ID). Called with the BQL held.
+// (the GICv2m frame's SETSPI register), or to the ITS's translater, which
+// takes the requester ID as the DeviceID (the device tree's msi-map is the
+// identity). Called with the BQL held.
 void Board::msi(uint64_t addr, uint32_t data, uint16_t requester_id) {
-    (void)requester_id;
+    if (its_ && addr == base(Region::GicIts) + GicIts::kTranslater) {
+        its_->translate(requester_id, data);
+        return;
+    }
     as_.write_locked(addr, 4, data);
 }
 
@@ -383,6 +396,7 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
         switch (dev->device_id()) {
         case 1: o.vectors = 4; break;  // net: 2 per queue pair + config + control (QEMU's 3, rounded by the guest's view)
         case 5: o.vectors = 0; break;  // balloon: INTx
+        case 2: o.vectors = dev->num_queues() + 1; break;  // blk: one per queue and the config's
         default: o.vectors = 2; break;
         }
         std::string vec = get("vectors");
@@ -603,6 +617,17 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
         ARMVM_TRY(read_props({"drive", "serial", "write-cache", "discard", "write-zeroes", "num-queues", "queue-size",
                               "logical_block_size", "physical_block_size", "bootindex", "discard_granularity"}));
         std::string drive = props["drive"], serial = props["serial"];
+        // num-queues: QEMU's default on PCI is one per vCPU, on MMIO one.
+        unsigned queues = on_pci ? std::min(cfg.smp.cpus, 1024u) : 1;
+        if (auto nq = props.find("num-queues"); nq != props.end()) {
+            char* end = nullptr;
+            long long v = std::strtoll(nq->second.c_str(), &end, 0);
+            if (nq->second.empty() || !end || *end) return err("Parameter 'num-queues' expects integer");
+            if (v < 0 || v > 0xffff) return err("Parameter 'num-queues' expects uint16_t");
+            if (v == 0) return err("num-queues property must be larger than 0");
+            if (v > 1024) return err("num-queues property must be <= 1024");
+            queues = static_cast<unsigned>(v);
+        }
         if (drive.empty()) return err("drive property not set");
         BlockDev* disk = block_->find(drive);
         if (!disk) return err("Property '" + d.driver + ".drive' can't find value '" + drive + "'");
@@ -610,7 +635,7 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
         disk->attached = true;
         std::string q = qom_name(d.id, d.driver);
         disk->qdev = d.id.empty() ? q + "/virtio-backend" : q;
-        ARMVM_TRY(plug(std::make_unique<VirtioBlk>(*disk, serial), d.origin));
+        ARMVM_TRY(plug(std::make_unique<VirtioBlk>(*disk, serial, queues), d.origin));
     }
     for (auto& disk : block_->devs()) {
         if (!disk->implicit_virtio()) continue;
@@ -618,7 +643,7 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
         disk->attached = true;
         // (-drive if=virtio is a virtio-blk-pci on QEMU's virt board)
         disk->qdev = qom_name("", "virtio-blk-pci") + "/virtio-backend";
-        Status st = plug_pci(std::make_unique<VirtioBlk>(*disk, ""), "virtio-blk-pci", {});
+        Status st = plug_pci(std::make_unique<VirtioBlk>(*disk, "", std::min(cfg.smp.cpus, 1024u)), "virtio-blk-pci", {});
         if (!st) return make_error("-drive " + disk->name() + ": " + st.error().msg);
     }
     return ok_status();

@@ -19,6 +19,7 @@
 #include "hw/misc/rom.hpp"
 #include "hw/rtc/pl031.hpp"
 #include "hw/intc/gicv2m.hpp"
+#include "hw/intc/gicv3_its.hpp"
 #include "hw/pci/gpex.hpp"
 #include "hw/pci/root_port.hpp"
 #include "hw/virtio/virtio_mmio.hpp"
@@ -113,6 +114,7 @@ private:
     std::vector<std::pair<std::string, VirtioSerial*>> serial_buses_;  // the 32 transports, slot order
     std::unique_ptr<Gic> gic_;
     std::unique_ptr<GicV2m> v2m_;
+    std::unique_ptr<GicIts> its_;
     std::unique_ptr<PciHost> pci_;
     std::unique_ptr<MmioDevice> pci_reset_;  // the host's reset in the device list
     std::vector<std::unique_ptr<PciDevice>> pci_devs_;  // -device PCI functions, in creation order

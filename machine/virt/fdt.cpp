@@ -23,7 +23,7 @@ namespace {
 
 // phandles, as fixed numbers (QEMU allocates from 0x8000 too).
 constexpr uint32_t kPhClock = 0x8000, kPhGic = 0x8001, kPhGpio = 0x8002, kPhCpu0 = 0x8003;
-constexpr uint32_t kPhMsi = 0x7ff0;  // the MSI controller (GICv2m frame)
+constexpr uint32_t kPhMsi = 0x7ff0;  // the MSI controller (GICv2m frame or ITS)
 
 // Interrupt specifier cells (Documentation/devicetree/bindings/interrupt-
 // controller/arm,gic.yaml): type (0 SPI, 1 PPI), number, flags.
@@ -36,6 +36,7 @@ struct Ctx {
     bool kvm = false;
     uint64_t initrd_bytes = 0;
     bool msi = false;  // an MSI controller for PCIe (the GICv2m frame)
+    bool its = false;  // the GICv3 ITS (then the MSI controller)
     // GICv2 PPIs carry a CPU mask in flags bits [15:8].
     uint32_t ppi_flags() const { return gic == 2 ? (((1u << std::min(cpus, 8u)) - 1) << 8) | kLevelHi : kLevelHi; }
 };
@@ -137,7 +138,7 @@ void add_pcie(FdtWriter& w, const Ctx& x) {
             ranges.push_back(c);
     w.prop_cells("ranges", ranges);
     w.prop_reg64("reg", {base(ecam), size(ecam)});
-    if (x.msi) w.prop_cells("msi-map", {0, kPhMsi, 0, 0x10000});
+    if (x.msi || x.its) w.prop_cells("msi-map", {0, kPhMsi, 0, 0x10000});
     w.prop_empty("dma-coherent");
     w.prop_cells("bus-range", {0, static_cast<uint32_t>(size(ecam) / kMiB - 1)});
     w.prop_u32("linux,pci-domain", 0);
@@ -212,9 +213,17 @@ void add_intc(FdtWriter& w, const Ctx& x) {
     w.prop_u32("#address-cells", 2);
     w.prop_empty("interrupt-controller");
     w.prop_u32("#interrupt-cells", 3);
-    // bindings/interrupt-controller/arm,gic.yaml: the GICv2m MSI frame. (QEMU
-    // lists a GICv3 ITS here for gic-version=3; armvm has none yet, so its
-    // GICv3 tree is QEMU's with its=off.)
+    // bindings/interrupt-controller/arm,gic-v3.yaml: the ITS.
+    if (x.its) {
+        w.begin_node(node_name("its", base(Region::GicIts)));
+        w.prop_u32("phandle", kPhMsi);
+        w.prop_reg64("reg", {base(Region::GicIts), size(Region::GicIts)});
+        w.prop_u32("#msi-cells", 1);
+        w.prop_empty("msi-controller");
+        w.prop_string("compatible", "arm,gic-v3-its");
+        w.end_node();
+    }
+    // bindings/interrupt-controller/arm,gic.yaml: the GICv2m MSI frame.
     if (x.msi) {
         w.begin_node(node_name("v2m", base(Region::GicV2m)));
         w.prop_u32("phandle", kPhMsi);
@@ -381,6 +390,7 @@ Result<unsigned> resolve_gic_version(const MachineConfig& c, bool kvm) {
 Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_version, bool kvm) {
     Ctx x{c, gic_version, c.smp.cpus, kvm};
     x.msi = gic_version == 2 && !kvm;  // (the in-kernel GICv2 under KVM has no v2m here yet)
+    x.its = gic_version == 3 && c.its && !kvm;  // (nor the in-kernel ITS yet)
     if (c.initrd && !c.bios) {  // (with firmware the initrd is in fw_cfg, not in RAM)
         auto n = initrd_size(*c.initrd);
         if (!n) return n.error();
