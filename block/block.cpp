@@ -154,6 +154,95 @@ Json BlockDev::node_info(bool format_node) const {
                 {"cache", {{"no-flush", false}, {"direct", false}, {"writeback", true}}}, {"file", filename_}};
 }
 
+Status BlockLayer::open_into(BlockDev& d, const std::string& filename, bool ro, bool auto_ro,
+                             const std::string& origin, bool is_drive, bool format_given) {
+    auto o = open_image(filename, ro, auto_ro);
+    if (!o) return make_error(origin.empty() ? o.error().msg : origin + ": " + o.error().msg);
+    d.fd_ = o->fd;
+    d.read_only_ = o->read_only;
+    d.size_ = o->size;
+    d.filename_ = filename;
+    if (is_drive && !format_given && looks_like_qcow2(d.fd_))
+        return make_error(origin + ": '" + filename + "' is a qcow2 image; armvm reads raw images only");
+    return ok_status();
+}
+
+// QMP blockdev-add: a file node is a disk of its own until a raw node is
+// stacked on it (then the raw node's name is the disk's).
+Status BlockLayer::add_node(const Json& o) {
+    auto driver = sval(o, "driver");
+    auto node = sval(o, "node-name");
+    if (!driver) return make_error("Parameter 'driver' is missing");
+    if (!node) return make_error("A block device must be given a name (node-name)");
+    for (const auto& d : devs_)
+        if (d->name_ == *node || d->file_node_ == *node || d->format_node_ == *node)
+            return make_error("Duplicate nodes with node-name='" + *node + "'");
+    auto ro = bval(o, "read-only", false);
+    if (!ro) return make_error(ro.error().msg);
+    std::string disc = sval(o, "discard").value_or("ignore");
+    if (*driver == "file" || *driver == "host_device") {
+        auto filename = sval(o, "filename");
+        if (!filename) return make_error("Parameter 'filename' is missing");
+        auto aro = bval(o, "auto-read-only", false);
+        if (!aro) return make_error(aro.error().msg);
+        auto d = std::make_unique<BlockDev>();
+        d->name_ = d->file_node_ = *node;
+        d->discard_ = disc == "unmap" || disc == "on";
+        ARMVM_TRY(open_into(*d, *filename, *ro, *aro, "", false, true));
+        devs_.push_back(std::move(d));
+        return ok_status();
+    }
+    if (*driver != "raw") {
+        if (*driver == "qcow2" || *driver == "vmdk" || *driver == "qed" || *driver == "vdi" || *driver == "luks")
+            return make_error("image format '" + *driver + "' is not supported (only raw)");
+        return make_error("Parameter 'driver' does not accept value '" + *driver + "'");
+    }
+    if (!o.contains("file")) return make_error("Parameter 'file' is missing");
+    if (o["file"].is_string()) {
+        std::string ref = o["file"].get<std::string>();
+        for (auto& d : devs_) {
+            if (d->file_node_ != ref) continue;
+            if (!d->format_node_.empty() || d->attached)
+                return make_error("Node '" + ref + "' is busy: it is in use");
+            d->name_ = d->format_node_ = *node;
+            if (disc == "unmap" || disc == "on") d->discard_ = true;
+            if (*ro) d->read_only_ = true;
+            return ok_status();
+        }
+        return make_error("Cannot find device='' nor node-name='" + ref + "'");
+    }
+    if (!o["file"].is_object()) return make_error("Invalid parameter type for 'file', expected: string or object");
+    Json f = o["file"];
+    if (!f.contains("node-name")) f["node-name"] = "#block" + std::to_string(900 + devs_.size());
+    ARMVM_TRY(add_node(f));
+    Json stacked = o;
+    stacked["file"] = f["node-name"];
+    Status st = add_node(stacked);
+    if (!st) devs_.pop_back();
+    return st;
+}
+
+// QMP blockdev-del: the raw node goes (its file node stays, as QEMU's
+// blockdev-add made them separately), or a lone file node is closed.
+Status BlockLayer::del_node(const std::string& node) {
+    for (auto it = devs_.begin(); it != devs_.end(); ++it) {
+        BlockDev& d = **it;
+        if (d.format_node_ != node && d.file_node_ != node) continue;
+        if (d.is_drive_) return make_error("Node " + node + " is not owned by the monitor");
+        if (d.attached) return make_error("Node " + node + " is in use");
+        if (d.format_node_ == node) {
+            d.format_node_.clear();
+            d.name_ = d.file_node_;
+            return ok_status();
+        }
+        if (!d.format_node_.empty())
+            return make_error("Node '" + node + "' is busy: node is used as file of '" + d.format_node_ + "'");
+        devs_.erase(it);
+        return ok_status();
+    }
+    return make_error("Failed to find node with node-name='" + node + "'");
+}
+
 Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg) {
     auto layer = std::make_unique<BlockLayer>();
     // Nodes the user did not name get QEMU's style of name.
@@ -167,18 +256,6 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
         if (layer->find(d->name_) || file_nodes.count(d->name_))
             return make_error(origin + ": Duplicate " + what + " '" + d->name_ + "'");
         layer->devs_.push_back(std::move(d));
-        return ok_status();
-    };
-    auto open_into = [](BlockDev& d, const std::string& filename, bool ro, bool auto_ro, const std::string& origin,
-                        bool is_drive, bool format_given) -> Status {
-        auto o = open_image(filename, ro, auto_ro);
-        if (!o) return make_error(origin + ": " + o.error().msg);
-        d.fd_ = o->fd;
-        d.read_only_ = o->read_only;
-        d.size_ = o->size;
-        d.filename_ = filename;
-        if (is_drive && !format_given && looks_like_qcow2(d.fd_))
-            return make_error(origin + ": '" + filename + "' is a qcow2 image; armvm reads raw images only");
         return ok_status();
     };
     for (const auto& b : cfg.block_opts) {

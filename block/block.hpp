@@ -67,8 +67,14 @@ public:
     // By -drive id or node-name; null if none.
     BlockDev* find(const std::string& name);
     const std::vector<std::unique_ptr<BlockDev>>& devs() const { return devs_; }
+    // QMP blockdev-add / blockdev-del while the machine runs (file and raw
+    // nodes, QEMU's messages).
+    Status add_node(const Json& opts);
+    Status del_node(const std::string& node_name);
 
 private:
+    static Status open_into(BlockDev& d, const std::string& filename, bool ro, bool auto_ro, const std::string& origin,
+                            bool is_drive, bool format_given);
     std::vector<std::unique_ptr<BlockDev>> devs_;
 };
 

@@ -202,6 +202,12 @@ Status Machine::build_virt() {
     hooks.system_off = [this] { loop_.post([this] { guest_shutdown("guest-shutdown"); }); };
     hooks.system_reset = [this] { loop_.post([this] { guest_reset(); }); };
     hooks.find_chardev = [this](const std::string& id) { return find_chardev(id); };
+    hooks.device_deleted = [this](const std::string& id, const std::string& path) {
+        Json data = Json::object();
+        if (!id.empty()) data["device"] = id;
+        data["path"] = path;
+        loop_.post([this, data] { emit_event("DEVICE_DELETED", data); });
+    };
     hooks.vcpu_failed = [this](unsigned i, const std::string& why) {
         loop_.post([this, i, why] {
             // As QEMU on a KVM internal error: say why and stop the VM.

@@ -366,286 +366,438 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
     auto nets = create_netdevs(cfg.netdevs, cfg.netdev_origins, loop);
     if (!nets) return nets.error();
     netdevs_ = std::move(nets.value());
-    unsigned nics = 0;
-    unsigned next = kMmioSlots;
-    auto plug_mmio = [&](std::unique_ptr<VirtioDevice> dev, const std::string& origin) -> Status {
-        if (next == 0) return make_error("-device " + origin + ": no free virtio-mmio transport (there are 32)");
-        virtio_[--next]->plug(std::move(dev));
-        return ok_status();
-    };
-    // A virtio device on PCI: placed by bus= and addr=, transitional on a
-    // conventional slot and modern only behind a PCIe port
-    // (disable-legacy=auto), with the device's default MSI-X vectors.
-    auto plug_pci = [&](std::unique_ptr<VirtioDevice> dev, const std::string& driver,
-                        const std::map<std::string, std::string>& props) -> Status {
-        auto get = [&](const char* k) {
-            auto it = props.find(k);
-            return it == props.end() ? std::string() : it->second;
-        };
-        auto place = pci_place(driver, get("bus"), get("addr"), get("multifunction") == "on");
-        if (!place) return place.error();
-        auto [bus, devfn] = *place;
-        bool port = bus->bridge() && bus->express();
-        VirtioPci::Options o;
-        std::string legacy = get("disable-legacy");
-        if (legacy.empty() || legacy == "auto") o.modern_only = port;
-        else if (legacy == "on" || legacy == "true") o.modern_only = true;
-        else if (legacy == "off" || legacy == "false") o.modern_only = false;
-        else return make_error("Parameter 'disable-legacy' does not accept value '" + legacy + "'");
-        o.express = port;
-        switch (dev->device_id()) {
-        case 1: o.vectors = 4; break;  // net: 2 per queue pair + config + control (QEMU's 3, rounded by the guest's view)
-        case 5: o.vectors = 0; break;  // balloon: INTx
-        case 2: o.vectors = dev->num_queues() + 1; break;  // blk: one per queue and the config's
-        default: o.vectors = 2; break;
-        }
-        std::string vec = get("vectors");
-        if (!vec.empty()) {
-            char* end = nullptr;
-            unsigned long v = std::strtoul(vec.c_str(), &end, 0);
-            if (!end || *end || vec[0] == '-' || v > 2048)
-                return make_error("Property '" + driver + ".vectors' doesn't take value '" + vec + "'");
-            o.vectors = static_cast<unsigned>(v);
-        }
-        auto pd = std::make_unique<VirtioPci>(as_, std::move(dev), o);
-        pd->qdev_id = get("id");
-        if (get("multifunction") == "on") pd->set_multifunction(true);
-        bus->plug(pd.get(), devfn);
-        if (bus->bridge()) static_cast<PcieRootPort*>(bus->bridge())->set_presence(true);
-        pci_devs_.push_back(std::move(pd));
-        return ok_status();
-    };
-    // QOM paths: /machine/peripheral/ID, or /machine/peripheral-anon/device[N].
-    auto qom_name = [&](const std::string& id, const std::string& driver) {
-        if (!id.empty()) {
-            peripheral_.push_back({id, driver});
-            return id;
-        }
-        std::string n = "device[" + std::to_string(peripheral_anon_.size()) + "]";
-        peripheral_anon_.push_back({n, driver});
-        return "/machine/peripheral-anon/" + n;
-    };
-    // -device virtio-X-pci is virtio-X-device on the PCI transport.
-    static const std::map<std::string, std::string> kOnPci = {
-        {"virtio-blk-pci", "virtio-blk-device"}, {"virtio-net-pci", "virtio-net-device"},
-        {"virtio-rng-pci", "virtio-rng-device"}, {"virtio-serial-pci", "virtio-serial-device"},
-        {"virtio-balloon-pci", "virtio-balloon-device"}};
-    for (const auto& d : cfg.devices) {
-        std::string where = "-device " + d.origin;
-        auto err = [&](const std::string& m) { return make_error(where + ": " + m); };
-        auto found = kOnPci.find(d.driver);
-        bool on_pci = found != kOnPci.end();
-        const std::string& drv = on_pci ? found->second : d.driver;
-        // The device's properties as strings; one it does not have is an error.
-        std::map<std::string, std::string> props;
-        auto read_props = [&](std::initializer_list<const char*> known) -> Status {
-            static const char* const kPciProps[] = {"addr", "multifunction", "disable-legacy", "disable-modern",
-                                                    "vectors", "romfile", "rombar", "ioeventfd", "x-pcie-lnksta-dllla"};
-            for (auto it = d.props.begin(); it != d.props.end(); ++it) {
-                bool ok = it.key() == "bus";  // (virtio-mmio: accepted, the transport is picked in order)
-                for (const char* k : known) ok = ok || it.key() == k;
-                if (on_pci)
-                    for (const char* k : kPciProps) ok = ok || it.key() == k;
-                if (!ok) return err("Property '" + d.driver + "." + it.key() + "' not found");
-                props[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
-            }
-            return ok_status();
-        };
-        auto plug = [&](std::unique_ptr<VirtioDevice> dev, const std::string& origin) -> Status {
-            if (!on_pci) return plug_mmio(std::move(dev), origin);
-            auto with_id = props;
-            with_id["id"] = d.id;
-            Status st = plug_pci(std::move(dev), d.driver, with_id);
-            if (!st) return err(st.error().msg);
-            return st;
-        };
-        if (d.driver == "pcie-root-port") {
-            ARMVM_TRY(read_props({"port", "chassis", "slot", "addr", "multifunction", "bus", "x-speed", "x-width",
-                                  "hotplug", "io-reserve", "mem-reserve", "pref64-reserve", "bus-reserve"}));
-            auto num = [&](const char* k, unsigned long max, unsigned long& out) -> Status {
-                if (!props.count(k)) return ok_status();
-                const std::string& v = props[k];
-                char* end = nullptr;
-                out = std::strtoul(v.c_str(), &end, 0);
-                if (v.empty() || !end || *end || v[0] == '-' || out > max)
-                    return err("Property '" + d.driver + "." + k + "' doesn't take value '" + v + "'");
-                return ok_status();
-            };
-            unsigned long port = 0, chassis = 0, slot = 0;
-            ARMVM_TRY(num("port", 255, port));
-            ARMVM_TRY(num("chassis", 255, chassis));
-            ARMVM_TRY(num("slot", 8191, slot));
-            auto place = pci_place(d.driver, props["bus"], props["addr"], props["multifunction"] == "on");
-            if (!place) return err(place.error().msg);
-            std::string bus_name = d.id;
-            if (bus_name.empty()) bus_name = "pcie." + std::to_string(pci_devs_.size() + 1);
-            for (PciBus* b : pci_->buses())
-                if (b->name() == bus_name) return err("Duplicate ID '" + bus_name + "' for device");
-            auto rp = std::make_unique<PcieRootPort>(*pci_, bus_name, static_cast<uint8_t>(port),
-                                                     static_cast<uint8_t>(chassis), static_cast<uint16_t>(slot));
-            if (props["multifunction"] == "on") rp->set_multifunction(true);
-            rp->qdev_id = d.id;
-            place->first->plug(rp.get(), place->second);
-            pci_devs_.push_back(std::move(rp));
-            qom_name(d.id, d.driver);
-            continue;
-        }
-        if (drv == "virtio-balloon-device") {
-            ARMVM_TRY(read_props({"deflate-on-oom", "free-page-reporting", "free-page-hint", "page-poison"}));
-            for (const char* k : {"deflate-on-oom", "free-page-reporting", "free-page-hint"})
-                if (props.count(k) && props[k] != "off" && props[k] != "false")
-                    return err(std::string("Property '") + d.driver + "." + k + "' is not supported by armvm yet");
-            qom_name(d.id, d.driver);
-            auto dev = std::make_unique<VirtioBalloon>(cfg.memory.size);
-            balloon_ = dev.get();
-            ARMVM_TRY(plug(std::move(dev), d.origin));
-            continue;
-        }
-        if (drv == "virtio-rng-device") {
-            ARMVM_TRY(read_props({}));
-            qom_name(d.id, d.driver);
-            ARMVM_TRY(plug(std::make_unique<VirtioRng>(), d.origin));
-            continue;
-        }
-        if (drv == "virtio-serial-device") {
-            ARMVM_TRY(read_props({"max_ports", "emergency-write", "ioeventfd", "vectors"}));
-            unsigned max_ports = 31;
-            if (props.count("max_ports")) {
-                const std::string& v = props["max_ports"];
-                char* end = nullptr;
-                unsigned long n = std::strtoul(v.c_str(), &end, 0);
-                if (v.empty() || !end || *end || v[0] == '-') return err("Parameter 'max_ports' expects integer");
-                if (n == 0) return err("Maximum number of serial ports not specified");
-                if (n > 511) return err("maximum ports supported: 511");
-                max_ports = static_cast<unsigned>(n);
-            }
-            bool emerg = true;
-            if (props.count("emergency-write")) {
-                const std::string& v = props["emergency-write"];
-                if (v == "on" || v == "true") emerg = true;
-                else if (v == "off" || v == "false") emerg = false;
-                else return err("Parameter 'emergency-write' expects 'on' or 'off'");
-            }
-            qom_name(d.id, d.driver);
-            auto dev = std::make_unique<VirtioSerial>(max_ports, emerg);
-            serial_buses_.push_back({d.id, dev.get()});
-            ARMVM_TRY(plug(std::move(dev), d.origin));
-            continue;
-        }
-        if (d.driver == "virtconsole" || d.driver == "virtserialport") {
-            ARMVM_TRY(read_props({"chardev", "name", "nr"}));
-            VirtioSerial* bus = nullptr;
-            if (d.props.contains("bus")) {
-                std::string want = props["bus"];
-                for (auto& [id, b] : serial_buses_)
-                    if (!id.empty() && want == id + ".0") bus = b;
-                if (!bus) return err("Bus '" + want + "' not found");
-            } else {
-                // The first virtio-serial bus, as QEMU picks.
-                if (serial_buses_.empty())
-                    return err("No 'virtio-serial-bus' bus found for device '" + d.driver + "'");
-                bus = serial_buses_.front().second;
-            }
-            VirtioSerial::PortConfig pc{0, d.driver == "virtconsole", props["name"], nullptr};
-            if (props.count("chardev")) {
-                const std::string& c = props["chardev"];
-                pc.chr = hooks_.find_chardev ? hooks_.find_chardev(c) : nullptr;
-                if (!pc.chr) return err("Property '" + d.driver + ".chardev' can't find value '" + c + "'");
-                if (pc.chr->frontend_attached())
-                    return err("Property '" + d.driver + ".chardev' can't take value '" + c + "': Device '" + c +
-                               "' is in use");
-            }
-            if (!pc.name.empty())
-                for (auto& [id, b] : serial_buses_)
-                    if (b->port_name_used(pc.name))
-                        return err("virtio-serial-bus: A port already exists by name " + pc.name);
-            if (props.count("nr")) {
-                char* end = nullptr;
-                unsigned long v = std::strtoul(props["nr"].c_str(), &end, 0);
-                if (!end || *end || props["nr"].empty())
-                    return err("Property '" + d.driver + ".nr' doesn't take value '" + props["nr"] + "'");
-                if (v >= bus->max_ports())
-                    return err("virtio-serial-bus: Out-of-range port id specified, max. allowed: " +
-                               std::to_string(bus->max_ports() - 1));
-                if (v == 0 && !pc.console)
-                    return err("Port number 0 on virtio-serial devices reserved for virtconsole devices for "
-                               "backward compatibility.");
-                if (bus->port_used(static_cast<unsigned>(v)))
-                    return err("virtio-serial-bus: A port already exists at id " + std::to_string(v));
-                pc.nr = static_cast<unsigned>(v);
-            } else if (pc.console && !bus->port_used(0)) {
-                pc.nr = 0;  // the first console is port 0 (hvc0)
-            } else {
-                pc.nr = 1;  // port 0 stays for a console (QEMU's backward compatibility)
-                while (pc.nr < bus->max_ports() && bus->port_used(pc.nr)) ++pc.nr;
-                if (pc.nr >= bus->max_ports())
-                    return err("virtio-serial-bus: Out-of-range port id specified, max. allowed: " +
-                               std::to_string(bus->max_ports() - 1));
-            }
-            qom_name(d.id, d.driver);
-            bus->add_port(pc);
-            continue;
-        }
-        if (drv == "virtio-net-device") {
-            ARMVM_TRY(read_props({"netdev", "mac", "bootindex"}));
-            std::string netdev = props["netdev"], mac_s = props["mac"];
-            NetBackend* nb = nullptr;
-            for (auto& n : netdevs_)
-                if (n->id() == netdev) nb = n.get();
-            if (netdev.empty()) return err("netdev property not set");  // (QEMU makes a NIC with no backend)
-            if (!nb) return err("Property '" + d.driver + ".netdev' can't find value '" + netdev + "'");
-            if (nb->attached) return err("Property '" + d.driver + ".netdev' can't take value '" + netdev + "', it's in use");
-            // QEMU's default MACs: 52:54:00:12:34:56, then :57, ...
-            std::array<uint8_t, 6> mac = {0x52, 0x54, 0x00, 0x12, 0x34, static_cast<uint8_t>(0x56 + nics)};
-            if (!mac_s.empty()) {
-                unsigned m[6];
-                char tail;
-                if (std::sscanf(mac_s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
-                                &tail) != 6)
-                    return err("Property '" + d.driver + ".mac' doesn't take value '" + mac_s + "'");
-                for (int i = 0; i < 6; ++i) mac[static_cast<size_t>(i)] = static_cast<uint8_t>(m[i]);
-            }
-            ++nics;
-            nb->attached = true;
-            qom_name(d.id, d.driver);
-            ARMVM_TRY(plug(std::make_unique<VirtioNet>(*nb, mac), d.origin));
-            continue;
-        }
-        // virtio-blk-device: drive (required), serial; QEMU's tuning
-        // properties are accepted and have no effect here.
-        if (drv != "virtio-blk-device") return err("'" + d.driver + "' is not a valid device model name");
-        ARMVM_TRY(read_props({"drive", "serial", "write-cache", "discard", "write-zeroes", "num-queues", "queue-size",
-                              "logical_block_size", "physical_block_size", "bootindex", "discard_granularity"}));
-        std::string drive = props["drive"], serial = props["serial"];
-        // num-queues: QEMU's default on PCI is one per vCPU, on MMIO one.
-        unsigned queues = on_pci ? std::min(cfg.smp.cpus, 1024u) : 1;
-        if (auto nq = props.find("num-queues"); nq != props.end()) {
-            char* end = nullptr;
-            long long v = std::strtoll(nq->second.c_str(), &end, 0);
-            if (nq->second.empty() || !end || *end) return err("Parameter 'num-queues' expects integer");
-            if (v < 0 || v > 0xffff) return err("Parameter 'num-queues' expects uint16_t");
-            if (v == 0) return err("num-queues property must be larger than 0");
-            if (v > 1024) return err("num-queues property must be <= 1024");
-            queues = static_cast<unsigned>(v);
-        }
-        if (drive.empty()) return err("drive property not set");
-        BlockDev* disk = block_->find(drive);
-        if (!disk) return err("Property '" + d.driver + ".drive' can't find value '" + drive + "'");
-        if (disk->attached) return err("Property '" + d.driver + ".drive' can't take value '" + drive + "', it's in use");
-        disk->attached = true;
-        std::string q = qom_name(d.id, d.driver);
-        disk->qdev = d.id.empty() ? q + "/virtio-backend" : q;
-        ARMVM_TRY(plug(std::make_unique<VirtioBlk>(*disk, serial, queues), d.origin));
-    }
+    mmio_next_ = kMmioSlots;
+    for (const auto& d : cfg.devices) ARMVM_TRY(add_device(d, false));
     for (auto& disk : block_->devs()) {
         if (!disk->implicit_virtio()) continue;
         if (disk->attached) return make_error("-drive " + disk->name() + ": drive is already in use");
         disk->attached = true;
         // (-drive if=virtio is a virtio-blk-pci on QEMU's virt board)
         disk->qdev = qom_name("", "virtio-blk-pci") + "/virtio-backend";
-        Status st = plug_pci(std::make_unique<VirtioBlk>(*disk, "", std::min(cfg.smp.cpus, 1024u)), "virtio-blk-pci", {});
+        Status st = plug_pci(std::make_unique<VirtioBlk>(*disk, "", std::min(cfg.smp.cpus, 1024u)), "virtio-blk-pci", {},
+                             false, [d = disk.get()] {
+                                 d->attached = false;
+                                 d->qdev.clear();
+                             });
         if (!st) return make_error("-drive " + disk->name() + ": " + st.error().msg);
     }
+    return ok_status();
+}
+
+// A virtio device on the next free virtio-mmio transport.
+Status Board::plug_mmio(std::unique_ptr<VirtioDevice> dev, const std::string& origin) {
+    if (mmio_next_ == 0) return make_error("-device " + origin + ": no free virtio-mmio transport (there are 32)");
+    virtio_[--mmio_next_]->plug(std::move(dev));
+    return ok_status();
+}
+
+// A virtio device on PCI: placed by bus= and addr=, transitional on a
+// conventional slot and modern only behind a PCIe port
+// (disable-legacy=auto), with the device's default MSI-X vectors.
+Status Board::plug_pci(std::unique_ptr<VirtioDevice> dev, const std::string& driver,
+                       const std::map<std::string, std::string>& props, bool hotplug, std::function<void()> release) {
+    auto get = [&](const char* k) {
+        auto it = props.find(k);
+        return it == props.end() ? std::string() : it->second;
+    };
+    auto place = pci_place(driver, get("bus"), get("addr"), get("multifunction") == "on");
+    if (!place) return place.error();
+    auto [bus, devfn] = *place;
+    bool port = bus->bridge() && bus->express();
+    if (hotplug) {  // only a root port's slot takes a device while the machine runs
+        if (!port) return make_error("Bus '" + bus->name() + "' does not support hotplugging");
+        if (devfn != 0)
+            return make_error("PCI: slot " + std::to_string(devfn >> 3) + " function " + std::to_string(devfn & 7) +
+                              " is not available for hot-plug: a PCIe port has slot 0 only");
+    }
+    VirtioPci::Options o;
+    std::string legacy = get("disable-legacy");
+    if (legacy.empty() || legacy == "auto") o.modern_only = port;
+    else if (legacy == "on" || legacy == "true") o.modern_only = true;
+    else if (legacy == "off" || legacy == "false") o.modern_only = false;
+    else return make_error("Parameter 'disable-legacy' does not accept value '" + legacy + "'");
+    o.express = port;
+    switch (dev->device_id()) {
+    case 1: o.vectors = 4; break;  // net: 2 per queue pair + config + control (QEMU's 3, rounded by the guest's view)
+    case 5: o.vectors = 0; break;  // balloon: INTx
+    case 2: o.vectors = dev->num_queues() + 1; break;  // blk: one per queue and the config's
+    default: o.vectors = 2; break;
+    }
+    std::string vec = get("vectors");
+    if (!vec.empty()) {
+        char* end = nullptr;
+        unsigned long v = std::strtoul(vec.c_str(), &end, 0);
+        if (!end || *end || vec[0] == '-' || v > 2048)
+            return make_error("Property '" + driver + ".vectors' doesn't take value '" + vec + "'");
+        o.vectors = static_cast<unsigned>(v);
+    }
+    auto pd = std::make_unique<VirtioPci>(as_, std::move(dev), o);
+    pd->qdev_id = get("id");
+    if (get("multifunction") == "on") pd->set_multifunction(true);
+    bus->plug(pd.get(), devfn);
+    plugged_[pd.get()] = {last_qom_path_, std::move(release)};
+    if (bus->bridge()) {
+        auto* rp = static_cast<PcieRootPort*>(bus->bridge());
+        rp->on_power_off = [this, rp] { unplug_behind(*rp); };
+        if (hotplug)
+            rp->hot_plugged();
+        else
+            rp->set_presence(true);
+    }
+    pci_devs_.push_back(std::move(pd));
+    return ok_status();
+}
+
+// The guest powered a root port's slot off (or it was off when device_del
+// came): every function behind it goes, with its DEVICE_DELETED events.
+// Called with the BQL held, maybe inside the guest's configuration write:
+// the device objects are destroyed later, on the loop thread.
+void Board::unplug_behind(PcieRootPort& rp) {
+    PciBus* bus = rp.secondary();
+    for (unsigned devfn = 0; devfn < 256; ++devfn) {
+        PciDevice* dev = bus->device(static_cast<uint8_t>(devfn));
+        if (!dev) continue;
+        dev->set_intx(false);
+        bus->unplug(static_cast<uint8_t>(devfn));
+        dev->attach(nullptr, 0);
+        auto it = std::find_if(pci_devs_.begin(), pci_devs_.end(), [&](const auto& p) { return p.get() == dev; });
+        if (it == pci_devs_.end()) continue;
+        std::shared_ptr<PciDevice> gone(std::move(*it));
+        pci_devs_.erase(it);
+        unplug_requested_.erase(dev);
+        if (auto pl = plugged_.find(dev); pl != plugged_.end()) {
+            if (pl->second.release) pl->second.release();
+            const std::string path = pl->second.path;
+            for (QomChildren* list : {&peripheral_, &peripheral_anon_})
+                for (auto q = list->begin(); q != list->end(); ++q)
+                    if (path == "/machine/peripheral/" + q->first || path == "/machine/peripheral-anon/" + q->first) {
+                        list->erase(q);
+                        break;
+                    }
+            if (hooks_.device_deleted) {
+                hooks_.device_deleted("", path + "/virtio-backend");  // (QEMU's order: the backend first)
+                hooks_.device_deleted(gone->qdev_id, path);
+            }
+            plugged_.erase(pl);
+        }
+        loop_->post([gone] {});
+    }
+    rp.set_presence(false);
+    pci_->remap();
+}
+
+// QMP device_del: a device behind a PCIe root port is asked for (the
+// attention button); the guest then powers the slot off.
+Status Board::request_unplug(const std::string& id) {
+    PciDevice* dev = nullptr;
+    for (auto& p : pci_devs_) {
+        auto pl = plugged_.find(p.get());
+        if ((!id.empty() && p->qdev_id == id) || (pl != plugged_.end() && pl->second.path == id)) dev = p.get();
+    }
+    if (!dev) {
+        for (const QomChildren* list : {&peripheral_, &peripheral_anon_})
+            for (const auto& q : *list)
+                if (q.first == id || "/machine/peripheral/" + q.first == id ||
+                    "/machine/peripheral-anon/" + q.first == id)
+                    return make_error("Device '" + q.second + "' does not support hotplugging");
+        return make_error("Device '" + id + "' not found");
+    }
+    PciBus* bus = dev->bus();
+    if (!bus || !bus->bridge() || !bus->express())
+        return make_error("Bus '" + (bus ? bus->name() : std::string("pcie.0")) + "' does not support hotplugging");
+    // One request at a time; after 5 s a new one may press the button again.
+    auto now = std::chrono::steady_clock::now();
+    if (auto r = unplug_requested_.find(dev); r != unplug_requested_.end() && now - r->second < std::chrono::seconds(5))
+        return make_error("Device " + id + " is already in the process of unplug");
+    std::string why = static_cast<PcieRootPort*>(bus->bridge())->request_unplug();
+    if (!why.empty()) return make_error(why);
+    if (std::find_if(pci_devs_.begin(), pci_devs_.end(), [&](const auto& p) { return p.get() == dev; }) !=
+        pci_devs_.end())
+        unplug_requested_[dev] = now;  // (still there: the guest has it to let go)
+    return ok_status();
+}
+
+Status Board::hotplug(const DeviceConfig& d) {
+    if (!d.id.empty())
+        for (const auto& q : peripheral_)
+            if (q.first == d.id) return make_error("Duplicate device ID '" + d.id + "'");
+    return add_device(d, true);
+}
+
+Status Board::add_netdev(const Json& opts) {
+    std::string id = opts.value("id", "");
+    for (auto& n : netdevs_)
+        if (n->id() == id) return make_error("Duplicate ID '" + id + "' for netdev");
+    auto made = create_netdevs({opts}, {id}, *loop_);
+    if (!made) return made.error();
+    for (auto& n : made.value()) netdevs_.push_back(std::move(n));
+    return ok_status();
+}
+
+Status Board::del_netdev(const std::string& id) {
+    for (auto it = netdevs_.begin(); it != netdevs_.end(); ++it) {
+        if ((*it)->id() != id) continue;
+        if ((*it)->attached) return make_error("Device '" + id + "' is in use");
+        netdevs_.erase(it);
+        return ok_status();
+    }
+    return make_error("Device '" + id + "' not found");
+}
+
+
+// QOM paths: /machine/peripheral/ID, or /machine/peripheral-anon/device[N].
+std::string Board::qom_name(const std::string& id, const std::string& driver) {
+    if (!id.empty()) {
+        peripheral_.push_back({id, driver});
+        last_qom_path_ = "/machine/peripheral/" + id;
+        return id;
+    }
+    std::string n = "device[" + std::to_string(anon_devices_++) + "]";
+    peripheral_anon_.push_back({n, driver});
+    last_qom_path_ = "/machine/peripheral-anon/" + n;
+    return last_qom_path_;
+}
+
+// One -device (or QMP device_add, `hotplug`): its properties checked, the
+// device made and plugged where it goes.
+Status Board::add_device(const DeviceConfig& d, bool hotplug) {
+    const MachineConfig& cfg = *cfg_;
+    // -device virtio-X-pci is virtio-X-device on the PCI transport.
+    static const std::map<std::string, std::string> kOnPci = {
+        {"virtio-blk-pci", "virtio-blk-device"}, {"virtio-net-pci", "virtio-net-device"},
+        {"virtio-rng-pci", "virtio-rng-device"}, {"virtio-serial-pci", "virtio-serial-device"},
+        {"virtio-balloon-pci", "virtio-balloon-device"}};
+    // (QMP's device_add has no option text: its messages are bare.)
+    auto err = [&](const std::string& m) { return make_error(d.origin.empty() ? m : "-device " + d.origin + ": " + m); };
+    auto found = kOnPci.find(d.driver);
+    bool on_pci = found != kOnPci.end();
+    if (hotplug && !on_pci) {  // (only PCI functions go into running machines here)
+        if (d.driver == "pcie-root-port") return err("Bus 'pcie.0' does not support hotplugging");
+        for (const auto& [pci, mmio] : kOnPci)
+            if (d.driver == mmio) return err("Bus 'virtio-mmio-bus' does not support hotplugging");
+        if (d.driver == "virtconsole" || d.driver == "virtserialport")
+            return err("Device '" + d.driver + "' can not be hotplugged on this machine");
+    }
+    const std::string& drv = on_pci ? found->second : d.driver;
+    // The device's properties as strings; one it does not have is an error.
+    std::map<std::string, std::string> props;
+    auto read_props = [&](std::initializer_list<const char*> known) -> Status {
+        static const char* const kPciProps[] = {"addr", "multifunction", "disable-legacy", "disable-modern",
+                                                "vectors", "romfile", "rombar", "ioeventfd", "x-pcie-lnksta-dllla"};
+        for (auto it = d.props.begin(); it != d.props.end(); ++it) {
+            bool ok = it.key() == "bus";  // (virtio-mmio: accepted, the transport is picked in order)
+            for (const char* k : known) ok = ok || it.key() == k;
+            if (on_pci)
+                for (const char* k : kPciProps) ok = ok || it.key() == k;
+            if (!ok) return err("Property '" + d.driver + "." + it.key() + "' not found");
+            props[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+        }
+        return ok_status();
+    };
+        auto plug = [&](std::unique_ptr<VirtioDevice> dev, const std::string& origin,
+                        std::function<void()> release = {}) -> Status {
+            if (!on_pci) return plug_mmio(std::move(dev), origin);
+            auto with_id = props;
+            with_id["id"] = d.id;
+            Status st = plug_pci(std::move(dev), d.driver, with_id, hotplug, std::move(release));
+        if (!st) return err(st.error().msg);
+        return st;
+    };
+    if (d.driver == "pcie-root-port") {
+        ARMVM_TRY(read_props({"port", "chassis", "slot", "addr", "multifunction", "bus", "x-speed", "x-width",
+                              "hotplug", "io-reserve", "mem-reserve", "pref64-reserve", "bus-reserve"}));
+        auto num = [&](const char* k, unsigned long max, unsigned long& out) -> Status {
+            if (!props.count(k)) return ok_status();
+            const std::string& v = props[k];
+            char* end = nullptr;
+            out = std::strtoul(v.c_str(), &end, 0);
+            if (v.empty() || !end || *end || v[0] == '-' || out > max)
+                return err("Property '" + d.driver + "." + k + "' doesn't take value '" + v + "'");
+            return ok_status();
+        };
+        unsigned long port = 0, chassis = 0, slot = 0;
+        ARMVM_TRY(num("port", 255, port));
+        ARMVM_TRY(num("chassis", 255, chassis));
+        ARMVM_TRY(num("slot", 8191, slot));
+        auto place = pci_place(d.driver, props["bus"], props["addr"], props["multifunction"] == "on");
+        if (!place) return err(place.error().msg);
+        std::string bus_name = d.id;
+        if (bus_name.empty()) bus_name = "pcie." + std::to_string(pci_devs_.size() + 1);
+        for (PciBus* b : pci_->buses())
+            if (b->name() == bus_name) return err("Duplicate ID '" + bus_name + "' for device");
+        auto rp = std::make_unique<PcieRootPort>(*pci_, bus_name, static_cast<uint8_t>(port),
+                                                 static_cast<uint8_t>(chassis), static_cast<uint16_t>(slot));
+        if (props["multifunction"] == "on") rp->set_multifunction(true);
+        rp->qdev_id = d.id;
+        place->first->plug(rp.get(), place->second);
+        pci_devs_.push_back(std::move(rp));
+        qom_name(d.id, d.driver);
+        return ok_status();
+    }
+    if (drv == "virtio-balloon-device") {
+        ARMVM_TRY(read_props({"deflate-on-oom", "free-page-reporting", "free-page-hint", "page-poison"}));
+        for (const char* k : {"deflate-on-oom", "free-page-reporting", "free-page-hint"})
+            if (props.count(k) && props[k] != "off" && props[k] != "false")
+                return err(std::string("Property '") + d.driver + "." + k + "' is not supported by armvm yet");
+        qom_name(d.id, d.driver);
+        if (balloon_) return err("Only one balloon device is supported");
+        auto dev = std::make_unique<VirtioBalloon>(cfg.memory.size);
+        balloon_ = dev.get();
+        Status st = plug(std::move(dev), d.origin, [this] { balloon_ = nullptr; });
+        if (!st) balloon_ = nullptr;
+        ARMVM_TRY(st);
+        return ok_status();
+    }
+    if (drv == "virtio-rng-device") {
+        ARMVM_TRY(read_props({}));
+        qom_name(d.id, d.driver);
+        ARMVM_TRY(plug(std::make_unique<VirtioRng>(), d.origin));
+        return ok_status();
+    }
+    if (drv == "virtio-serial-device") {
+        ARMVM_TRY(read_props({"max_ports", "emergency-write", "ioeventfd", "vectors"}));
+        unsigned max_ports = 31;
+        if (props.count("max_ports")) {
+            const std::string& v = props["max_ports"];
+            char* end = nullptr;
+            unsigned long n = std::strtoul(v.c_str(), &end, 0);
+            if (v.empty() || !end || *end || v[0] == '-') return err("Parameter 'max_ports' expects integer");
+            if (n == 0) return err("Maximum number of serial ports not specified");
+            if (n > 511) return err("maximum ports supported: 511");
+            max_ports = static_cast<unsigned>(n);
+        }
+        bool emerg = true;
+        if (props.count("emergency-write")) {
+            const std::string& v = props["emergency-write"];
+            if (v == "on" || v == "true") emerg = true;
+            else if (v == "off" || v == "false") emerg = false;
+            else return err("Parameter 'emergency-write' expects 'on' or 'off'");
+        }
+        qom_name(d.id, d.driver);
+        auto dev = std::make_unique<VirtioSerial>(max_ports, emerg);
+        VirtioSerial* vs = dev.get();
+        serial_buses_.push_back({d.id, vs});
+        Status st = plug(std::move(dev), d.origin, [this, vs] {
+            for (auto it = serial_buses_.begin(); it != serial_buses_.end(); ++it)
+                if (it->second == vs) {
+                    serial_buses_.erase(it);
+                    break;
+                }
+        });
+        if (!st) serial_buses_.pop_back();
+        ARMVM_TRY(st);
+        return ok_status();
+    }
+    if (d.driver == "virtconsole" || d.driver == "virtserialport") {
+        ARMVM_TRY(read_props({"chardev", "name", "nr"}));
+        VirtioSerial* bus = nullptr;
+        if (d.props.contains("bus")) {
+            std::string want = props["bus"];
+            for (auto& [id, b] : serial_buses_)
+                if (!id.empty() && want == id + ".0") bus = b;
+            if (!bus) return err("Bus '" + want + "' not found");
+        } else {
+            // The first virtio-serial bus, as QEMU picks.
+            if (serial_buses_.empty())
+                return err("No 'virtio-serial-bus' bus found for device '" + d.driver + "'");
+            bus = serial_buses_.front().second;
+        }
+        VirtioSerial::PortConfig pc{0, d.driver == "virtconsole", props["name"], nullptr};
+        if (props.count("chardev")) {
+            const std::string& c = props["chardev"];
+            pc.chr = hooks_.find_chardev ? hooks_.find_chardev(c) : nullptr;
+            if (!pc.chr) return err("Property '" + d.driver + ".chardev' can't find value '" + c + "'");
+            if (pc.chr->frontend_attached())
+                return err("Property '" + d.driver + ".chardev' can't take value '" + c + "': Device '" + c +
+                           "' is in use");
+        }
+        if (!pc.name.empty())
+            for (auto& [id, b] : serial_buses_)
+                if (b->port_name_used(pc.name))
+                    return err("virtio-serial-bus: A port already exists by name " + pc.name);
+        if (props.count("nr")) {
+            char* end = nullptr;
+            unsigned long v = std::strtoul(props["nr"].c_str(), &end, 0);
+            if (!end || *end || props["nr"].empty())
+                return err("Property '" + d.driver + ".nr' doesn't take value '" + props["nr"] + "'");
+            if (v >= bus->max_ports())
+                return err("virtio-serial-bus: Out-of-range port id specified, max. allowed: " +
+                           std::to_string(bus->max_ports() - 1));
+            if (v == 0 && !pc.console)
+                return err("Port number 0 on virtio-serial devices reserved for virtconsole devices for "
+                           "backward compatibility.");
+            if (bus->port_used(static_cast<unsigned>(v)))
+                return err("virtio-serial-bus: A port already exists at id " + std::to_string(v));
+            pc.nr = static_cast<unsigned>(v);
+        } else if (pc.console && !bus->port_used(0)) {
+            pc.nr = 0;  // the first console is port 0 (hvc0)
+        } else {
+            pc.nr = 1;  // port 0 stays for a console (QEMU's backward compatibility)
+            while (pc.nr < bus->max_ports() && bus->port_used(pc.nr)) ++pc.nr;
+            if (pc.nr >= bus->max_ports())
+                return err("virtio-serial-bus: Out-of-range port id specified, max. allowed: " +
+                           std::to_string(bus->max_ports() - 1));
+        }
+        qom_name(d.id, d.driver);
+        bus->add_port(pc);
+        return ok_status();
+    }
+    if (drv == "virtio-net-device") {
+        ARMVM_TRY(read_props({"netdev", "mac", "bootindex"}));
+        std::string netdev = props["netdev"], mac_s = props["mac"];
+        NetBackend* nb = nullptr;
+        for (auto& n : netdevs_)
+            if (n->id() == netdev) nb = n.get();
+        if (netdev.empty()) return err("netdev property not set");  // (QEMU makes a NIC with no backend)
+        if (!nb) return err("Property '" + d.driver + ".netdev' can't find value '" + netdev + "'");
+        if (nb->attached) return err("Property '" + d.driver + ".netdev' can't take value '" + netdev + "', it's in use");
+        // QEMU's default MACs: 52:54:00:12:34:56, then :57, ...
+        std::array<uint8_t, 6> mac = {0x52, 0x54, 0x00, 0x12, 0x34, static_cast<uint8_t>(0x56 + nics_)};
+        if (!mac_s.empty()) {
+            unsigned m[6];
+            char tail;
+            if (std::sscanf(mac_s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+                            &tail) != 6)
+                return err("Property '" + d.driver + ".mac' doesn't take value '" + mac_s + "'");
+            for (int i = 0; i < 6; ++i) mac[static_cast<size_t>(i)] = static_cast<uint8_t>(m[i]);
+        }
+        ++nics_;
+        nb->attached = true;
+        qom_name(d.id, d.driver);
+        ARMVM_TRY(plug(std::make_unique<VirtioNet>(*nb, mac), d.origin, [nb] {
+            nb->attached = false;
+            nb->receiver = nullptr;
+        }));
+        return ok_status();
+    }
+    // virtio-blk-device: drive (required), serial; QEMU's tuning
+    // properties are accepted and have no effect here.
+    if (drv != "virtio-blk-device") return err("'" + d.driver + "' is not a valid device model name");
+    ARMVM_TRY(read_props({"drive", "serial", "write-cache", "discard", "write-zeroes", "num-queues", "queue-size",
+                          "logical_block_size", "physical_block_size", "bootindex", "discard_granularity"}));
+    std::string drive = props["drive"], serial = props["serial"];
+    // num-queues: QEMU's default on PCI is one per vCPU, on MMIO one.
+    unsigned queues = on_pci ? std::min(cfg.smp.cpus, 1024u) : 1;
+    if (auto nq = props.find("num-queues"); nq != props.end()) {
+        char* end = nullptr;
+        long long v = std::strtoll(nq->second.c_str(), &end, 0);
+        if (nq->second.empty() || !end || *end) return err("Parameter 'num-queues' expects integer");
+        if (v < 0 || v > 0xffff) return err("Parameter 'num-queues' expects uint16_t");
+        if (v == 0) return err("num-queues property must be larger than 0");
+        if (v > 1024) return err("num-queues property must be <= 1024");
+        queues = static_cast<unsigned>(v);
+    }
+    if (drive.empty()) return err("drive property not set");
+    BlockDev* disk = block_->find(drive);
+    if (!disk) return err("Property '" + d.driver + ".drive' can't find value '" + drive + "'");
+    if (disk->attached) return err("Property '" + d.driver + ".drive' can't take value '" + drive + "', it's in use");
+    disk->attached = true;
+    std::string q = qom_name(d.id, d.driver);
+    disk->qdev = d.id.empty() ? q + "/virtio-backend" : q;
+    ARMVM_TRY(plug(std::make_unique<VirtioBlk>(*disk, serial, queues), d.origin, [disk] {
+        disk->attached = false;
+        disk->qdev.clear();
+    }));
     return ok_status();
 }
 

@@ -2,7 +2,9 @@
 // interface, wired after machine/virt/memmap.hpp.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -48,6 +50,9 @@ public:
         std::function<Chardev*(const std::string&)> find_chardev;
         // A KVM vCPU that cannot go on (it has paused itself).
         std::function<void(unsigned vcpu, const std::string& why)> vcpu_failed;
+        // A device is gone (DEVICE_DELETED: its id, "" for none, and QOM
+        // path). Called with the BQL held, maybe on a vCPU thread.
+        std::function<void(const std::string& id, const std::string& path)> device_deleted;
     };
 
     // gic_version: 2 or 3 (which GIC the board gets). `kvm`: the KVM VM
@@ -84,11 +89,26 @@ public:
     const QomChildren& peripheral() const { return peripheral_; }
     const QomChildren& peripheral_anon() const { return peripheral_anon_; }
 
+    // QMP hot-plug, with the BQL held: device_add (a PCI device into a
+    // root port's slot), device_del (asks the guest; DEVICE_DELETED
+    // follows when it lets go), netdev_add / netdev_del.
+    Status hotplug(const DeviceConfig& d);
+    Status request_unplug(const std::string& id);
+    Status add_netdev(const Json& opts);
+    Status del_netdev(const std::string& id);
+    BlockLayer& block_layer() { return *block_; }
+
 private:
     Board(std::mutex& bql) : as_(bql) {}
     bool psci_call(Cpu& cpu, unsigned index);
     void set_spi(unsigned intid, bool level);  // the GIC's, or KVM's
     Status create_virtio_devices(const MachineConfig& cfg, EventLoop& loop);
+    Status add_device(const DeviceConfig& d, bool hotplug);
+    Status plug_mmio(std::unique_ptr<VirtioDevice> dev, const std::string& origin);
+    Status plug_pci(std::unique_ptr<VirtioDevice> dev, const std::string& driver,
+                    const std::map<std::string, std::string>& props, bool hotplug, std::function<void()> release);
+    void unplug_behind(PcieRootPort& rp);
+    std::string qom_name(const std::string& id, const std::string& driver);
     Status create_fw_cfg(const MachineConfig& cfg);
     void create_pcie(unsigned gic_version);
     void msi(uint64_t addr, uint32_t data, uint16_t requester_id);
@@ -109,6 +129,8 @@ private:
     std::unique_ptr<BlockLayer> block_;
     std::vector<std::unique_ptr<NetBackend>> netdevs_;
     std::vector<std::unique_ptr<VirtioMmio>> virtio_;
+    unsigned mmio_next_ = 0;  // virtio-mmio transports below this are free (filled from the top)
+    unsigned nics_ = 0;       // NICs made so far (QEMU's default MACs count them)
     // The virtio-serial devices (their -device id and the device), for the
     // ports of virtconsole and virtserialport.
     std::vector<std::pair<std::string, VirtioSerial*>> serial_buses_;  // the 32 transports, slot order
@@ -132,6 +154,16 @@ private:
     std::vector<unsigned> device_resets_;
     std::vector<unsigned> cpu_resets_;
     QomChildren peripheral_, peripheral_anon_;
+    unsigned anon_devices_ = 0;  // peripheral-anon/device[N] names made so far
+    std::string last_qom_path_;  // the QOM path qom_name() made last
+    // Each PCI function of -device / device_add: its QOM path and what
+    // gives its backend back when it is unplugged.
+    struct Plugged {
+        std::string path;
+        std::function<void()> release;
+    };
+    std::map<const PciDevice*, Plugged> plugged_;
+    std::map<const PciDevice*, std::chrono::steady_clock::time_point> unplug_requested_;
     int kernel_fd_ = -1, initrd_fd_ = -1;  // -kernel and -initrd, reloaded at each reset
 };
 

@@ -143,10 +143,54 @@ void register_misc_commands(CommandTable& t) {
     // with "dgram" make it use the JSON forms of -device/-object/-netdev.
     s.object("q_obj_device_add-arg", {{"driver", "str"}, {"*bus", "str"}, {"*id", "str"}}, true);
     t.add("device_add", "q_obj_device_add-arg", "",
-          [](QmpContext&, const Json& a) -> Result<Json> {
-              return make_error("Device '" + a["driver"].get<std::string>() + "' cannot be hot-plugged on this machine");
+          [](QmpContext& ctx, const Json& a) -> Result<Json> {
+              std::string driver = a["driver"].get<std::string>();
+              virt::Board* b = ctx.machine.board();
+              if (!b) return make_error("Device '" + driver + "' cannot be hot-plugged on this machine");
+              DeviceConfig d;
+              d.driver = driver;
+              d.id = a.value("id", "");
+              for (auto it = a.begin(); it != a.end(); ++it)
+                  if (it.key() != "driver" && it.key() != "id") d.props[it.key()] = it.value();
+              Status st = b->hotplug(d);
+              if (!st) return st.error();
+              return Json::object();
           },
           {"json-cli", "json-cli-hotplug"});
+    s.object("q_obj_device_del-arg", {{"id", "str"}});
+    t.add("device_del", "q_obj_device_del-arg", "", [](QmpContext& ctx, const Json& a) -> Result<Json> {
+        std::string id = a["id"].get<std::string>();
+        virt::Board* b = ctx.machine.board();
+        if (!b) return make_error("Device '" + id + "' not found", "DeviceNotFound");
+        Status st = b->request_unplug(id);
+        if (!st) {
+            Error e = st.error();
+            if (e.msg == "Device '" + id + "' not found") e.cls = "DeviceNotFound";
+            return e;
+        }
+        return Json::object();
+    });
+    s.object("q_obj_DEVICE_DELETED-arg", {{"*device", "str"}, {"path", "str"}});
+    s.event("DEVICE_DELETED", "q_obj_DEVICE_DELETED-arg");
+    // Block nodes while the machine runs (file and raw, as -blockdev takes).
+    s.enumeration("BlockdevDriver", {"file", "host_device", "raw"});
+    s.object("BlockdevOptions", {{"driver", "BlockdevDriver"}, {"*node-name", "str"}}, true);
+    t.add("blockdev-add", "BlockdevOptions", "", [](QmpContext& ctx, const Json& a) -> Result<Json> {
+        virt::Board* b = ctx.machine.board();
+        if (!b) return make_error("block devices need a machine");
+        Status st = b->block_layer().add_node(a);
+        if (!st) return st.error();
+        return Json::object();
+    });
+    s.object("q_obj_blockdev-del-arg", {{"node-name", "str"}});
+    t.add("blockdev-del", "q_obj_blockdev-del-arg", "", [](QmpContext& ctx, const Json& a) -> Result<Json> {
+        std::string node = a["node-name"].get<std::string>();
+        virt::Board* b = ctx.machine.board();
+        if (!b) return make_error("Failed to find node with node-name='" + node + "'");
+        Status st = b->block_layer().del_node(node);
+        if (!st) return st.error();
+        return Json::object();
+    });
     s.enumeration("ObjectType", {"memory-backend-file", "memory-backend-ram", "secret"});
     s.object("ObjectOptions", {{"qom-type", "ObjectType"}, {"id", "str"}}, true);
     t.add("object-add", "ObjectOptions", "", [](QmpContext&, const Json& a) -> Result<Json> {
@@ -155,10 +199,28 @@ void register_misc_commands(CommandTable& t) {
     s.enumeration("NetClientDriver", {"none", "nic", "user", "tap", "l2tpv3", "socket", "stream", "dgram",
                                       "vde", "bridge", "hubport", "netmap", "vhost-user", "vhost-vdpa"});
     s.object("Netdev", {{"id", "str"}, {"type", "NetClientDriver"}}, true);
-    t.add("netdev_add", "Netdev", "", [](QmpContext&, const Json& a) -> Result<Json> {
+    t.add("netdev_add", "Netdev", "", [](QmpContext& ctx, const Json& a) -> Result<Json> {
         std::string type = a["type"].get<std::string>();
-        if (type == "user") return make_error("netdev_add at run time is not supported (use -netdev user)");
-        return make_error("network backend '" + type + "' is not supported");
+        virt::Board* b = ctx.machine.board();
+        if (type != "user" && type != "tap") return make_error("network backend '" + type + "' is not supported");
+        if (!b) return make_error("netdev_add needs a machine: -machine none has no network");
+        // (The backends read -netdev's string values: QMP's numbers and
+        // booleans are given to them as the option text would be.)
+        Json o = Json::object();
+        for (auto it = a.begin(); it != a.end(); ++it)
+            o[it.key()] = it.value().is_string() ? it.value() : Json(it.value().dump());
+        Status st = b->add_netdev(o);
+        if (!st) return st.error();
+        return Json::object();
+    });
+    s.object("q_obj_netdev_del-arg", {{"id", "str"}});
+    t.add("netdev_del", "q_obj_netdev_del-arg", "", [](QmpContext& ctx, const Json& a) -> Result<Json> {
+        std::string id = a["id"].get<std::string>();
+        virt::Board* b = ctx.machine.board();
+        if (!b) return make_error("Device '" + id + "' not found", "DeviceNotFound");
+        Status st = b->del_netdev(id);
+        if (!st) return st.error();
+        return Json::object();
     });
 }
 

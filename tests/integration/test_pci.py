@@ -208,3 +208,70 @@ def test_device_help_lists_the_devices_in_qemus_shape():
     # and the alias works
     p = run_armvm(["-M", "virt", "-nodefaults", "-display", "none", "-device", "virtio-rng,bogus=1"])
     assert p.stderr.strip() == "armvm: -device virtio-rng,bogus=1: Property 'virtio-rng-pci.bogus' not found"
+
+
+def hotplug_session(emu, tmp_path):
+    """Boot with two empty root ports; over QMP add a disk and a NIC while
+    the guest runs, use them, unplug both; return what was seen."""
+    from armvm_test import Qmp
+    sock = str(tmp_path / f"{emu.split('/')[-1]}.qmp")
+    disk = tmp_path / f"{emu.split('/')[-1]}-hot.img"
+    disk.write_bytes(b"armvm-hotplug\n" + b"\0" * ((4 << 20) - 14))
+    seen = {}
+    with Guest(emu, ["-M", "virt,gic-version=3", "-cpu", "cortex-a57", "-smp", "2",
+                     "-qmp", f"unix:{sock},server=on,wait=off",
+                     "-device", "pcie-root-port,id=rp1,chassis=1,port=16,addr=2",
+                     "-device", "pcie-root-port,id=rp2,chassis=2,port=17,addr=3"]) as g:
+        q = Qmp.connect_unix(sock)
+        q.negotiate()
+        assert g.ok("ls /sys/bus/pci/devices | wc -l") == "3"
+        q.ok("blockdev-add", {"driver": "file", "filename": str(disk), "node-name": "hot-file"})
+        q.ok("blockdev-add", {"driver": "raw", "file": "hot-file", "node-name": "hot"})
+        q.ok("device_add", {"driver": "virtio-blk-pci", "bus": "rp1", "drive": "hot", "id": "disk1"})
+        q.ok("netdev_add", {"type": "user", "id": "hn"})
+        q.ok("device_add", {"driver": "virtio-net-pci", "bus": "rp2", "netdev": "hn", "id": "nic1",
+                            "mac": "52:54:00:00:00:42"})
+        # The guest's pciehp finds them (presence detect + attention button).
+        g.ok("for i in $(seq 100); do [ -b /dev/vda ] && [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done")
+        seen["disk"] = g.ok("head -c 13 /dev/vda")
+        g.ok("echo written-while-hotplugged | dd of=/dev/vda bs=512 seek=8 conv=fsync 2>/dev/null")
+        seen["mac"] = g.ok("cat /sys/class/net/eth0/address")
+        g.ok("ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0")
+        seen["ping"] = g.ok("ping -c 1 -W 5 10.0.2.2 >/dev/null && echo reachable || echo unreachable")
+        seen["devices"] = sorted(g.ok("cat /sys/bus/pci/devices/*/device").split())
+        seen["busy"] = q.cmd("blockdev-del", {"node-name": "hot"}).get("error", {}).get("class")
+        # Unplug: the guest gets the attention button, waits its 5 s and
+        # powers the slots off; then DEVICE_DELETED.
+        q.ok("device_del", {"id": "disk1"})
+        again = q.cmd("device_del", {"id": "disk1"})
+        seen["again"] = again.get("error", {}).get("desc")
+        q.ok("device_del", {"id": "nic1"})
+        events = [q.wait_event("DEVICE_DELETED", timeout=30)["data"] for _ in range(4)]
+        seen["events"] = sorted(json_dumps(e) for e in events)
+        g.ok("for i in $(seq 50); do [ -b /dev/vda ] || break; sleep 0.1; done")
+        seen["after"] = g.ok("ls /dev/vda 2>&1 | grep -c 'No such' ; ls /sys/bus/pci/devices | wc -l")
+        q.ok("blockdev-del", {"node-name": "hot"})
+        q.ok("blockdev-del", {"node-name": "hot-file"})
+        q.ok("netdev_del", {"id": "hn"})
+        seen["gone"] = q.cmd("device_del", {"id": "disk1"})["error"]["class"]
+        seen["root"] = q.cmd("device_del", {"id": "rp1"})["error"]["desc"]
+        assert g.poweroff() == 0
+        q.close()
+    seen["file"] = disk.read_bytes()[8 * 512:8 * 512 + 24]
+    return seen
+
+
+def json_dumps(o):
+    import json
+    return json.dumps(o, sort_keys=True)
+
+
+def test_hotplug_and_unplug_of_a_disk_and_a_nic_over_qmp(tmp_path):
+    ours = hotplug_session(armvm_path(), tmp_path)
+    ref = hotplug_session("qemu-system-aarch64", tmp_path)
+    assert ours["disk"] == "armvm-hotplug"
+    assert ours["mac"] == "52:54:00:00:00:42" and ours["ping"] == "reachable"
+    assert ours["devices"] == ["0x0008", "0x000c", "0x000c", "0x1041", "0x1042"]
+    assert ours["file"] == b"written-while-hotplugged"
+    assert ours["after"] == "1\n3"
+    assert ours == ref
