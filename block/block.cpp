@@ -209,7 +209,7 @@ Status BlockLayer::add_node(const Json& o) {
             if (*ro) d->read_only_ = true;
             return ok_status();
         }
-        return make_error("Cannot find device='' nor node-name='" + ref + "'");
+        return make_error("Cannot find device='" + ref + "' nor node-name='" + ref + "'");
     }
     if (!o["file"].is_object()) return make_error("Invalid parameter type for 'file', expected: string or object");
     Json f = o["file"];

@@ -388,6 +388,7 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
 Status Board::plug_mmio(std::unique_ptr<VirtioDevice> dev, const std::string& origin) {
     if (mmio_next_ == 0) return make_error("-device " + origin + ": no free virtio-mmio transport (there are 32)");
     virtio_[--mmio_next_]->plug(std::move(dev));
+    mmio_bus_of_[last_qom_path_] = mmio_next_;
     return ok_status();
 }
 
@@ -406,9 +407,7 @@ Status Board::plug_pci(std::unique_ptr<VirtioDevice> dev, const std::string& dri
     bool port = bus->bridge() && bus->express();
     if (hotplug) {  // only a root port's slot takes a device while the machine runs
         if (!port) return make_error("Bus '" + bus->name() + "' does not support hotplugging");
-        if (devfn != 0)
-            return make_error("PCI: slot " + std::to_string(devfn >> 3) + " function " + std::to_string(devfn & 7) +
-                              " is not available for hot-plug: a PCIe port has slot 0 only");
+        // (any slot, as QEMU: the guest's pciehp looks at slot 0 only)
     }
     VirtioPci::Options o;
     std::string legacy = get("disable-legacy");
@@ -496,10 +495,14 @@ Status Board::request_unplug(const std::string& id) {
     }
     if (!dev) {
         for (const QomChildren* list : {&peripheral_, &peripheral_anon_})
-            for (const auto& q : *list)
-                if (q.first == id || "/machine/peripheral/" + q.first == id ||
-                    "/machine/peripheral-anon/" + q.first == id)
-                    return make_error("Device '" + q.second + "' does not support hotplugging");
+            for (const auto& q : *list) {
+                std::string path = (list == &peripheral_ ? "/machine/peripheral/" : "/machine/peripheral-anon/") + q.first;
+                if (q.first != id && path != id) continue;
+                if (auto m = mmio_bus_of_.find(path); m != mmio_bus_of_.end())
+                    return make_error("Bus 'virtio-mmio-bus." + std::to_string(m->second) +
+                                      "' does not support hotplugging");
+                return make_error("Device '" + q.second + "' does not support hotplugging");
+            }
         return make_error("Device '" + id + "' not found");
     }
     PciBus* bus = dev->bus();
@@ -527,7 +530,7 @@ Status Board::hotplug(const DeviceConfig& d) {
 Status Board::add_netdev(const Json& opts) {
     std::string id = opts.value("id", "");
     for (auto& n : netdevs_)
-        if (n->id() == id) return make_error("Duplicate ID '" + id + "' for netdev");
+        if (n->id() == id) return make_error("Duplicate ID '" + id + "'");
     auto made = create_netdevs({opts}, {id}, *loop_);
     if (!made) return made.error();
     for (auto& n : made.value()) netdevs_.push_back(std::move(n));
@@ -541,7 +544,7 @@ Status Board::del_netdev(const std::string& id) {
         netdevs_.erase(it);
         return ok_status();
     }
-    return make_error("Device '" + id + "' not found");
+    return make_error("Device '" + id + "' not found", "DeviceNotFound");
 }
 
 
@@ -574,7 +577,9 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
     if (hotplug && !on_pci) {  // (only PCI functions go into running machines here)
         if (d.driver == "pcie-root-port") return err("Bus 'pcie.0' does not support hotplugging");
         for (const auto& [pci, mmio] : kOnPci)
-            if (d.driver == mmio) return err("Bus 'virtio-mmio-bus' does not support hotplugging");
+            if (d.driver == mmio)  // (the transport it would get)
+                return err("Bus 'virtio-mmio-bus." + std::to_string(mmio_next_ ? mmio_next_ - 1 : 0) +
+                           "' does not support hotplugging");
         if (d.driver == "virtconsole" || d.driver == "virtserialport")
             return err("Device '" + d.driver + "' can not be hotplugged on this machine");
     }
@@ -749,8 +754,8 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         for (auto& n : netdevs_)
             if (n->id() == netdev) nb = n.get();
         if (netdev.empty()) return err("netdev property not set");  // (QEMU makes a NIC with no backend)
-        if (!nb) return err("Property '" + d.driver + ".netdev' can't find value '" + netdev + "'");
-        if (nb->attached) return err("Property '" + d.driver + ".netdev' can't take value '" + netdev + "', it's in use");
+        if (!nb) return err("Property '" + drv + ".netdev' can't find value '" + netdev + "'");
+        if (nb->attached) return err("Property '" + drv + ".netdev' can't take value '" + netdev + "', it's in use");
         // QEMU's default MACs: 52:54:00:12:34:56, then :57, ...
         std::array<uint8_t, 6> mac = {0x52, 0x54, 0x00, 0x12, 0x34, static_cast<uint8_t>(0x56 + nics_)};
         if (!mac_s.empty()) {
@@ -789,8 +794,8 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
     }
     if (drive.empty()) return err("drive property not set");
     BlockDev* disk = block_->find(drive);
-    if (!disk) return err("Property '" + d.driver + ".drive' can't find value '" + drive + "'");
-    if (disk->attached) return err("Property '" + d.driver + ".drive' can't take value '" + drive + "', it's in use");
+    if (!disk) return err("Property '" + drv + ".drive' can't find value '" + drive + "'");
+    if (disk->attached) return err("Property '" + drv + ".drive' can't take value '" + drive + "', it's in use");
     disk->attached = true;
     std::string q = qom_name(d.id, d.driver);
     disk->qdev = d.id.empty() ? q + "/virtio-backend" : q;

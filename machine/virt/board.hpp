@@ -163,6 +163,7 @@ private:
         std::function<void()> release;
     };
     std::map<const PciDevice*, Plugged> plugged_;
+    std::map<std::string, unsigned> mmio_bus_of_;  // QOM path -> virtio-mmio transport index
     std::map<const PciDevice*, std::chrono::steady_clock::time_point> unplug_requested_;
     int kernel_fd_ = -1, initrd_fd_ = -1;  // -kernel and -initrd, reloaded at each reset
 };

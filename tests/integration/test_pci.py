@@ -275,3 +275,65 @@ def test_hotplug_and_unplug_of_a_disk_and_a_nic_over_qmp(tmp_path):
     assert ours["file"] == b"written-while-hotplugged"
     assert ours["after"] == "1\n3"
     assert ours == ref
+
+
+HOTPLUG_CASES = [
+    ("device_add", {"driver": "virtio-rng-pci"}),
+    ("device_add", {"driver": "virtio-rng-pci", "bus": "pcie.0"}),
+    ("device_add", {"driver": "virtio-rng-pci", "bus": "rp1", "addr": "1"}),
+    ("device_add", {"driver": "virtio-rng-device"}),
+    ("device_add", {"driver": "pcie-root-port", "id": "rp3", "chassis": 3}),
+    ("device_add", {"driver": "virtio-rng-pci", "bus": "rp2"}),
+    ("device_add", {"driver": "virtio-rng-pci", "bus": "rp1", "id": "rng0"}),
+    ("device_add", {"driver": "virtio-blk-pci", "bus": "rp1", "drive": "nope"}),
+    ("device_add", {"driver": "nonesuch"}),
+    ("device_add", {"driver": "virtio-rng-pci", "bus": "nobus"}),
+    ("device_del", {"id": "mm"}),
+    ("device_del", {"id": "rp1"}),
+    ("device_del", {"id": "nobody"}),
+    ("device_add", {"driver": "virtio-blk-pci", "bus": "rp4", "drive": "d0", "id": "b1"}),
+    ("device_del", {"id": "b1"}),
+    ("blockdev-add", {"driver": "raw", "file": "nope", "node-name": "x"}),
+    ("blockdev-add", {"driver": "file", "filename": "/nonexistent/x", "node-name": "x"}),
+    ("blockdev-del", {"node-name": "zzz"}),
+    ("netdev_add", {"type": "user", "id": "n1"}),
+    ("netdev_add", {"type": "user", "id": "n1"}),
+    ("netdev_del", {"id": "n9"}),
+    ("netdev_del", {"id": "n1"}),
+]
+
+
+def hotplug_replies(emu, tmp_path):
+    """Hot-plug requests before the guest runs (-S): every reply, and the
+    DEVICE_DELETED events of the one device whose slot is powered off
+    (nobody booted to power it on), which goes at once."""
+    from armvm_test import Qmp
+    sock = str(tmp_path / f"{emu.split('/')[-1]}-err.qmp")
+    disk = tmp_path / "e.img"
+    disk.write_bytes(b"\0" * (1 << 20))
+    p = subprocess.Popen([emu, "-M", "virt", "-cpu", "cortex-a57", "-nodefaults", "-display", "none", "-S",
+                          "-qmp", f"unix:{sock},server=on,wait=off",
+                          "-device", "pcie-root-port,id=rp1,chassis=1", "-device", "pcie-root-port,id=rp2,chassis=2",
+                          "-device", "pcie-root-port,id=rp4,chassis=4",
+                          "-device", "virtio-rng-pci,id=rng0,bus=rp2",
+                          "-drive", f"if=none,id=d0,file={disk},format=raw", "-device", "virtio-rng-device,id=mm"],
+                         stderr=subprocess.PIPE)
+    try:
+        q = Qmp.connect_unix(sock)
+        q.negotiate()
+        replies = [q.cmd(name, args) for name, args in HOTPLUG_CASES]
+        events = [q.wait_event("DEVICE_DELETED", 5)["data"] for _ in range(2)]
+        q.close()
+    finally:
+        p.kill()
+        p.wait()
+    return replies, events
+
+
+def test_hotplug_replies_and_errors_are_qemus(tmp_path):
+    ours = hotplug_replies(armvm_path(), tmp_path)
+    ref = hotplug_replies("qemu-system-aarch64", tmp_path)
+    for case, a, b in zip(HOTPLUG_CASES, ours[0], ref[0]):
+        assert a == b, case
+    assert ours[1] == ref[1] == [{"path": "/machine/peripheral/b1/virtio-backend"},
+                                 {"device": "b1", "path": "/machine/peripheral/b1"}]
