@@ -6,6 +6,7 @@
 #include "base/version.hpp"
 #include "cli/options.hpp"
 #include "cpu-arm64/models.hpp"
+#include "machine/devices.hpp"
 #include "machine/objects.hpp"
 #include "machine/registry.hpp"
 
@@ -58,30 +59,7 @@ std::string accel_help() {
 }
 
 // QEMU's -device help shape: categories, a blank line between them.
-std::string device_help() {
-    return "Controller/Bridge/Hub devices:\n"
-           "name \"pcie-root-port\", bus PCI, desc \"PCI Express Root Port\"\n"
-           "\n"
-           "Storage devices:\n"
-           "name \"virtio-blk-device\", bus virtio-bus\n"
-           "name \"virtio-blk-pci\", bus PCI, alias \"virtio-blk\"\n"
-           "\n"
-           "Network devices:\n"
-           "name \"virtio-net-device\", bus virtio-bus\n"
-           "name \"virtio-net-pci\", bus PCI, alias \"virtio-net\"\n"
-           "\n"
-           "Input devices:\n"
-           "name \"virtconsole\", bus virtio-serial-bus\n"
-           "name \"virtio-serial-device\", bus virtio-bus\n"
-           "name \"virtio-serial-pci\", bus PCI, alias \"virtio-serial\"\n"
-           "name \"virtserialport\", bus virtio-serial-bus\n"
-           "\n"
-           "Misc devices:\n"
-           "name \"virtio-balloon-device\", bus virtio-bus\n"
-           "name \"virtio-balloon-pci\", bus PCI, alias \"virtio-balloon\"\n"
-           "name \"virtio-rng-device\", bus virtio-bus\n"
-           "name \"virtio-rng-pci\", bus PCI, alias \"virtio-rng\"\n";
-}
+std::string device_help() { return device_types_help(); }
 
 std::string object_help() {
     std::string s = "List of user creatable objects:\n";

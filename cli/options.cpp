@@ -13,6 +13,7 @@
 #include "cli/keyval.hpp"
 #include "base/fdset.hpp"
 #include "base/report.hpp"
+#include "machine/devices.hpp"
 #include "machine/objects.hpp"
 
 namespace po = boost::program_options;
@@ -345,19 +346,18 @@ Status Parser::opt_device(const std::string& arg) {
         return ok_status();
     }
     if (driver.empty()) return make_error("Parameter 'driver' is missing");
-    // QEMU's aliases (on a board with PCI): virtio-blk is virtio-blk-pci, ...
-    for (const char* a : {"virtio-blk", "virtio-net", "virtio-rng", "virtio-serial", "virtio-balloon"})
-        if (driver == a) driver += "-pci";
-    // The virtio devices (virtio-mmio or PCI) and PCIe root ports of the
-    // virt board; the board checks their properties. Other known QEMU models get a precise
+    // The virt board's devices (machine/devices.cpp): QEMU's aliases
+    // resolved (virtio-blk is virtio-blk-pci), `-device NAME,help`; the
+    // board checks their properties. Other known QEMU models get a precise
     // refusal.
-    static const char* const kBoardDevices[] = {
-        "virtio-blk-device", "virtio-rng-device", "virtio-net-device", "virtio-serial-device", "virtconsole",
-        "virtserialport", "virtio-blk-pci", "virtio-rng-pci", "virtio-net-pci", "virtio-serial-pci", "pcie-root-port",
-        "virtio-balloon-pci", "virtio-balloon-device"};
-    if (std::find(std::begin(kBoardDevices), std::end(kBoardDevices), driver) != std::end(kBoardDevices)) {
+    if (const DeviceType* t = find_device_type(driver)) {
+        if (d->help) {
+            out.exit_now = true;
+            out.output = device_props_help(*t);
+            return ok_status();
+        }
         DeviceConfig dc;
-        dc.driver = driver;
+        dc.driver = t->name;
         dc.id = r.str("id").value_or("");
         dc.props = d->dict;
         dc.props.erase("driver");

@@ -17,10 +17,16 @@
 #include "hw/virtio/virtio_net.hpp"
 #include "hw/virtio/virtio_pci.hpp"
 #include "hw/virtio/virtio_serial.hpp"
+#include "machine/devices.hpp"
 #include "machine/ram.hpp"
 #include "machine/virt/memmap.hpp"
 
 namespace armvm::virt {
+
+namespace {
+// A boolean property's value as QEMU takes it (-device's on/off, JSON's true).
+bool is_on(const std::string& v) { return v == "on" || v == "true" || v == "yes"; }
+}  // namespace
 
 namespace {
 
@@ -401,7 +407,7 @@ Status Board::plug_pci(std::unique_ptr<VirtioDevice> dev, const std::string& dri
         auto it = props.find(k);
         return it == props.end() ? std::string() : it->second;
     };
-    auto place = pci_place(driver, get("bus"), get("addr"), get("multifunction") == "on");
+    auto place = pci_place(driver, get("bus"), get("addr"), is_on(get("multifunction")));
     if (!place) return place.error();
     auto [bus, devfn] = *place;
     bool port = bus->bridge() && bus->express();
@@ -432,7 +438,7 @@ Status Board::plug_pci(std::unique_ptr<VirtioDevice> dev, const std::string& dri
     }
     auto pd = std::make_unique<VirtioPci>(as_, std::move(dev), o);
     pd->qdev_id = get("id");
-    if (get("multifunction") == "on") pd->set_multifunction(true);
+    if (is_on(get("multifunction"))) pd->set_multifunction(true);
     bus->plug(pd.get(), devfn);
     plugged_[pd.get()] = {last_qom_path_, std::move(release)};
     if (bus->bridge()) {
@@ -565,36 +571,28 @@ std::string Board::qom_name(const std::string& id, const std::string& driver) {
 // device made and plugged where it goes.
 Status Board::add_device(const DeviceConfig& d, bool hotplug) {
     const MachineConfig& cfg = *cfg_;
-    // -device virtio-X-pci is virtio-X-device on the PCI transport.
-    static const std::map<std::string, std::string> kOnPci = {
-        {"virtio-blk-pci", "virtio-blk-device"}, {"virtio-net-pci", "virtio-net-device"},
-        {"virtio-rng-pci", "virtio-rng-device"}, {"virtio-serial-pci", "virtio-serial-device"},
-        {"virtio-balloon-pci", "virtio-balloon-device"}};
     // (QMP's device_add has no option text: its messages are bare.)
     auto err = [&](const std::string& m) { return make_error(d.origin.empty() ? m : "-device " + d.origin + ": " + m); };
-    auto found = kOnPci.find(d.driver);
-    bool on_pci = found != kOnPci.end();
-    if (hotplug && !on_pci) {  // (only PCI functions go into running machines here)
-        if (d.driver == "pcie-root-port") return err("Bus 'pcie.0' does not support hotplugging");
-        for (const auto& [pci, mmio] : kOnPci)
-            if (d.driver == mmio)  // (the transport it would get)
-                return err("Bus 'virtio-mmio-bus." + std::to_string(mmio_next_ ? mmio_next_ - 1 : 0) +
-                           "' does not support hotplugging");
-        if (d.driver == "virtconsole" || d.driver == "virtserialport")
-            return err("Device '" + d.driver + "' can not be hotplugged on this machine");
+    const DeviceType* type = find_device_type(d.driver);
+    if (!type) return err("'" + d.driver + "' is not a valid device model name");
+    // -device virtio-X-pci is virtio-X-device on the PCI transport.
+    bool on_pci = *type->virtio != 0;
+    if (hotplug && !type->hotpluggable) {  // (only PCI functions go into running machines here)
+        if (!strcmp(type->bus, "PCI")) return err("Bus 'pcie.0' does not support hotplugging");
+        if (!strcmp(type->bus, "virtio-bus"))  // (the transport it would get)
+            return err("Bus 'virtio-mmio-bus." + std::to_string(mmio_next_ ? mmio_next_ - 1 : 0) +
+                       "' does not support hotplugging");
+        return err("Device '" + d.driver + "' can not be hotplugged on this machine");
     }
-    const std::string& drv = on_pci ? found->second : d.driver;
-    // The device's properties as strings; one it does not have is an error.
+    const std::string drv = on_pci ? type->virtio : d.driver;
+    // The device's properties as strings; one its type does not have is an
+    // error.
     std::map<std::string, std::string> props;
-    auto read_props = [&](std::initializer_list<const char*> known) -> Status {
-        static const char* const kPciProps[] = {"addr", "multifunction", "disable-legacy", "disable-modern",
-                                                "vectors", "romfile", "rombar", "ioeventfd", "x-pcie-lnksta-dllla"};
+    auto read_props = [&]() -> Status {
         for (auto it = d.props.begin(); it != d.props.end(); ++it) {
-            bool ok = it.key() == "bus";  // (virtio-mmio: accepted, the transport is picked in order)
-            for (const char* k : known) ok = ok || it.key() == k;
-            if (on_pci)
-                for (const char* k : kPciProps) ok = ok || it.key() == k;
-            if (!ok) return err("Property '" + d.driver + "." + it.key() + "' not found");
+            // (bus= on virtio-mmio: accepted, the transport is picked in order)
+            if (it.key() != "bus" && !type->has_prop(it.key()))
+                return err("Property '" + d.driver + "." + it.key() + "' not found");
             props[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
         }
         return ok_status();
@@ -609,8 +607,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         return st;
     };
     if (d.driver == "pcie-root-port") {
-        ARMVM_TRY(read_props({"port", "chassis", "slot", "addr", "multifunction", "bus", "x-speed", "x-width",
-                              "hotplug", "io-reserve", "mem-reserve", "pref64-reserve", "bus-reserve"}));
+        ARMVM_TRY(read_props());
         auto num = [&](const char* k, unsigned long max, unsigned long& out) -> Status {
             if (!props.count(k)) return ok_status();
             const std::string& v = props[k];
@@ -624,7 +621,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         ARMVM_TRY(num("port", 255, port));
         ARMVM_TRY(num("chassis", 255, chassis));
         ARMVM_TRY(num("slot", 8191, slot));
-        auto place = pci_place(d.driver, props["bus"], props["addr"], props["multifunction"] == "on");
+        auto place = pci_place(d.driver, props["bus"], props["addr"], is_on(props["multifunction"]));
         if (!place) return err(place.error().msg);
         std::string bus_name = d.id;
         if (bus_name.empty()) bus_name = "pcie." + std::to_string(pci_devs_.size() + 1);
@@ -632,7 +629,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
             if (b->name() == bus_name) return err("Duplicate ID '" + bus_name + "' for device");
         auto rp = std::make_unique<PcieRootPort>(*pci_, bus_name, static_cast<uint8_t>(port),
                                                  static_cast<uint8_t>(chassis), static_cast<uint16_t>(slot));
-        if (props["multifunction"] == "on") rp->set_multifunction(true);
+        if (is_on(props["multifunction"])) rp->set_multifunction(true);
         rp->qdev_id = d.id;
         place->first->plug(rp.get(), place->second);
         pci_devs_.push_back(std::move(rp));
@@ -640,7 +637,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         return ok_status();
     }
     if (drv == "virtio-balloon-device") {
-        ARMVM_TRY(read_props({"deflate-on-oom", "free-page-reporting", "free-page-hint", "page-poison"}));
+        ARMVM_TRY(read_props());
         for (const char* k : {"deflate-on-oom", "free-page-reporting", "free-page-hint"})
             if (props.count(k) && props[k] != "off" && props[k] != "false")
                 return err(std::string("Property '") + d.driver + "." + k + "' is not supported by armvm yet");
@@ -654,13 +651,13 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         return ok_status();
     }
     if (drv == "virtio-rng-device") {
-        ARMVM_TRY(read_props({}));
+        ARMVM_TRY(read_props());
         qom_name(d.id, d.driver);
         ARMVM_TRY(plug(std::make_unique<VirtioRng>(), d.origin));
         return ok_status();
     }
     if (drv == "virtio-serial-device") {
-        ARMVM_TRY(read_props({"max_ports", "emergency-write", "ioeventfd", "vectors"}));
+        ARMVM_TRY(read_props());
         unsigned max_ports = 31;
         if (props.count("max_ports")) {
             const std::string& v = props["max_ports"];
@@ -694,7 +691,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         return ok_status();
     }
     if (d.driver == "virtconsole" || d.driver == "virtserialport") {
-        ARMVM_TRY(read_props({"chardev", "name", "nr"}));
+        ARMVM_TRY(read_props());
         VirtioSerial* bus = nullptr;
         if (d.props.contains("bus")) {
             std::string want = props["bus"];
@@ -748,7 +745,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         return ok_status();
     }
     if (drv == "virtio-net-device") {
-        ARMVM_TRY(read_props({"netdev", "mac", "bootindex"}));
+        ARMVM_TRY(read_props());
         std::string netdev = props["netdev"], mac_s = props["mac"];
         NetBackend* nb = nullptr;
         for (auto& n : netdevs_)
@@ -778,8 +775,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
     // virtio-blk-device: drive (required), serial; QEMU's tuning
     // properties are accepted and have no effect here.
     if (drv != "virtio-blk-device") return err("'" + d.driver + "' is not a valid device model name");
-    ARMVM_TRY(read_props({"drive", "serial", "write-cache", "discard", "write-zeroes", "num-queues", "queue-size",
-                          "logical_block_size", "physical_block_size", "bootindex", "discard_granularity"}));
+    ARMVM_TRY(read_props());
     std::string drive = props["drive"], serial = props["serial"];
     // num-queues: QEMU's default on PCI is one per vCPU, on MMIO one.
     unsigned queues = on_pci ? std::min(cfg.smp.cpus, 1024u) : 1;

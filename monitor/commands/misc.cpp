@@ -2,6 +2,7 @@
 // migration capabilities, chardevs, block nodes, and the hot-plug commands
 // whose schema entries switch libvirt to JSON -device/-object/-netdev.
 #include "hw/char/chardev.hpp"
+#include "machine/devices.hpp"
 #include "machine/machine.hpp"
 #include "machine/virt/board.hpp"
 #include "monitor/dispatch.hpp"
@@ -148,7 +149,8 @@ void register_misc_commands(CommandTable& t) {
               virt::Board* b = ctx.machine.board();
               if (!b) return make_error("Device '" + driver + "' cannot be hot-plugged on this machine");
               DeviceConfig d;
-              d.driver = driver;
+              const DeviceType* type = find_device_type(driver);
+              d.driver = type ? type->name : driver;  // (QEMU's aliases: virtio-blk is virtio-blk-pci)
               d.id = a.value("id", "");
               for (auto it = a.begin(); it != a.end(); ++it)
                   if (it.key() != "driver" && it.key() != "id") d.props[it.key()] = it.value();

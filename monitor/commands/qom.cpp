@@ -1,6 +1,7 @@
 // QOM introspection: qom-list-types, device-list-properties,
 // qom-list-properties, qom-list. Every type listed is one armvm implements.
 #include "cpu-arm64/models.hpp"
+#include "machine/devices.hpp"
 #include "machine/machine.hpp"
 #include "machine/virt/board.hpp"
 #include "machine/objects.hpp"
@@ -28,24 +29,25 @@ std::vector<QomType> qom_types() {
         {"arm-cpu", "cpu", true},
         {"memory-backend", "object", true},
         {"secret_common", "object", true},
-        // The devices of the virt board and of -device (libvirt reads its
-        // capabilities from these names: virtio-mmio makes it give virtio
-        // devices virtio-mmio addresses on the virt machine).
+        // The devices of the virt board (libvirt reads its capabilities
+        // from these names: gpex-pcihost and pcie-root-port make it put a
+        // domain's devices on PCIe, behind root ports; virtio-mmio is
+        // there for the domains that ask for it), then -device's
+        // (machine/devices.cpp).
         {"sys-bus-device", "device", true},
+        {"pci-device", "device", true},
+        {"virtio-pci", "pci-device", true},
+        {"pcie-root-port-base", "pci-device", true},
         {"virtio-device", "device", true},
         {"virtio-serial-port", "device", true},
         {"virtio-mmio", "sys-bus-device"},
+        {"gpex-pcihost", "sys-bus-device"},
         {"pl011", "sys-bus-device"},
         {"pl031", "sys-bus-device"},
         {"pl061", "sys-bus-device"},
         {"fw_cfg_mem", "sys-bus-device"},
-        {"virtio-blk-device", "virtio-device"},
-        {"virtio-net-device", "virtio-device"},
-        {"virtio-rng-device", "virtio-device"},
-        {"virtio-serial-device", "virtio-device"},
-        {"virtserialport", "virtio-serial-port"},
-        {"virtconsole", "virtserialport"},
     };
+    for (const auto& d : device_types()) t.push_back({d.name, d.parent});
 #if defined(__aarch64__)
     t.push_back({"kvm-accel", "accel"});
 #endif
@@ -96,18 +98,19 @@ std::optional<Json> class_properties(const std::string& name) {
         for (const auto& p : o.props) out.push_back(prop(p[0], p[1], p[2]));
         return out;
     }
-    // The -device models: the properties the board reads.
+    // The -device models: their registry entries.
+    if (const DeviceType* d = find_device_type(name); d && name == d->name) {
+        for (const auto& p : d->props) {
+            Json e = prop(p.name, p.type, p.desc);
+            if (p.def) e["default-value"] = Json::parse(p.def, nullptr, false);  // (QEMU's JSON of the default)
+            out.push_back(std::move(e));
+        }
+        return out;
+    }
+    // The board's own devices.
     static const std::vector<std::pair<const char*, std::vector<std::pair<const char*, const char*>>>> devices = {
-        {"virtio-blk-device", {{"drive", "str"}, {"serial", "str"}, {"discard", "bool"}, {"write-zeroes", "bool"},
-                               {"write-cache", "OnOffAuto"}, {"num-queues", "uint16"}, {"queue-size", "uint16"},
-                               {"logical_block_size", "size"}, {"physical_block_size", "size"},
-                               {"discard_granularity", "size"}}},
-        {"virtio-net-device", {{"netdev", "str"}, {"mac", "str"}}},
-        {"virtio-rng-device", {}},
-        {"virtio-serial-device", {{"max_ports", "uint32"}, {"emergency-write", "bool"}}},
-        {"virtserialport", {{"chardev", "str"}, {"name", "str"}, {"nr", "uint32"}}},
-        {"virtconsole", {{"chardev", "str"}, {"name", "str"}, {"nr", "uint32"}}},
         {"virtio-mmio", {{"force-legacy", "bool"}}},
+        {"gpex-pcihost", {}},
         {"pl011", {{"chardev", "str"}}},
         {"pl031", {}},
         {"pl061", {}},

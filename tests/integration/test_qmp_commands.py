@@ -143,8 +143,15 @@ def test_probe_facts(q):
 
 
 def test_device_list_properties_for_devices_and_non_devices(q):
-    r = q.cmd("device-list-properties", {"typename": "virtio-blk-pci"})
+    r = q.cmd("device-list-properties", {"typename": "virtio-gpu-pci"})
     assert r["error"]["class"] == "DeviceNotFound"
+    blk = {p["name"]: p for p in q.ok("device-list-properties", {"typename": "virtio-blk-pci"})}
+    assert {"drive", "num-queues", "disable-legacy", "addr", "bootindex"} <= set(blk)
+    assert blk["num-queues"] == {"name": "num-queues", "type": "uint16", "default-value": 65535}
+    assert blk["disable-legacy"]["default-value"] == "auto"
+    assert "hotplug" in {p["name"] for p in q.ok("device-list-properties", {"typename": "pcie-root-port"})}
+    types = {t["name"] for t in q.ok("qom-list-types")}
+    assert {"gpex-pcihost", "pcie-root-port", "virtio-blk-pci", "virtio-net-pci", "virtio-balloon-pci"} <= types
     props = {p["name"] for p in q.ok("device-list-properties", {"typename": "cortex-a57-arm-cpu"})}
     assert "pmu" in props
     r = q.cmd("device-list-properties", {"typename": "secret"})
