@@ -202,9 +202,20 @@ def test_device_help_lists_the_devices_in_qemus_shape():
     ours = listing(run_armvm(["-device", "help"]).stdout)
     q = subprocess.run(["qemu-system-aarch64", "-M", "virt", "-device", "help"], capture_output=True, text=True)
     ref = listing(q.stdout + q.stderr)
-    assert len(ours) == 13
+    assert len(ours) == 23
     for line, cat in ours.items():
         assert ref.get(line) == cat, line
+    # -device NAME,help: each property line as QEMU prints it (armvm lists
+    # the properties it implements)
+    for line in ours:
+        name = line.split('"')[1]
+        mine = run_armvm(["-device", f"{name},help"]).stdout.splitlines()
+        theirs = subprocess.run(["qemu-system-aarch64", "-M", "virt", "-device", f"{name},help"],
+                                capture_output=True, text=True).stdout.splitlines()
+        assert mine[0] == theirs[0] == f"{name} options:"
+        assert len(mine) > 1 or name.startswith("virtio-rng"), name
+        for prop in mine[1:]:
+            assert prop in theirs, (name, prop)
     # and the alias works
     p = run_armvm(["-M", "virt", "-nodefaults", "-display", "none", "-device", "virtio-rng,bogus=1"])
     assert p.stderr.strip() == "armvm: -device virtio-rng,bogus=1: Property 'virtio-rng-pci.bogus' not found"

@@ -21,7 +21,7 @@ def virsh(*args, check=True, timeout=60):
     return p
 
 
-def domain_xml(name, emulator, files, gic=2, vcpus=1, pmu=None, cpu="cortex-a57", tap=None):
+def domain_xml(name, emulator, files, gic=2, vcpus=1, pmu=None, cpu="cortex-a57", tap=None, extra=""):
     pmu_xml = "" if pmu is None else f"<pmu state='{'on' if pmu else 'off'}'/>"
     nic = (f"<interface type='ethernet'><target dev='{tap}' managed='yes'/><model type='virtio'/></interface>"
            if tap else "<interface type='user'><model type='virtio'/></interface>")
@@ -51,6 +51,7 @@ def domain_xml(name, emulator, files, gic=2, vcpus=1, pmu=None, cpu="cortex-a57"
     {nic}
     <serial type='pty'><target port='0'/></serial>
     <console type='pty'><target type='serial' port='0'/></console>
+    {extra}
   </devices>
 </domain>
 """

@@ -34,7 +34,7 @@ def rig():
         copy_guest(d.dir)
         yield d, d.install_emulator(armvm_path())
     finally:
-        for name in ("armvm-life", "armvm-variant"):
+        for name in ("armvm-life", "armvm-variant", "armvm-hotplug"):
             virsh("destroy", name, check=False)
             virsh("undefine", name, check=False)
         d.stop()
@@ -194,3 +194,55 @@ def test_a_domain_with_a_tap_nic_reaches_the_host(rig):
         c.close()
         virsh("destroy", name)
         virsh("undefine", name)
+
+
+def test_virsh_attach_and_detach_a_disk_and_a_nic_on_a_running_domain(rig):
+    """libvirt's hot-plug: attach-device gives the running guest a disk and
+    a NIC on free pcie-root-ports (blockdev-add, netdev_add, device_add);
+    detach-device takes them away again (device_del, the guest lets go,
+    DEVICE_DELETED); the data written through the hot disk is in its file."""
+    d, emu = rig
+    name = "armvm-hotplug"
+    ports = "<controller type='pci' index='0' model='pcie-root'/>" + "".join(
+        f"<controller type='pci' index='{i}' model='pcie-root-port'/>" for i in range(1, 6))
+    define(d, emu, name, gic=3, extra=ports)
+    hot = os.path.join(d.dir, "hot.img")
+    with open(hot, "wb") as f:
+        f.write(b"hot-disk-label\n")
+        f.truncate(8 << 20)
+    os.chmod(hot, 0o666)
+    disk_xml = os.path.join(d.dir, "hot-disk.xml")
+    with open(disk_xml, "w") as f:
+        f.write(f"<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                f"<source file='{hot}'/><target dev='vdb' bus='virtio'/></disk>")
+    nic_xml = os.path.join(d.dir, "hot-nic.xml")
+    with open(nic_xml, "w") as f:
+        f.write("<interface type='user'><mac address='52:54:00:aa:00:01'/><model type='virtio'/></interface>")
+    c, _ = start_to_shell(name)
+    try:
+        assert c.cmd("ls /sys/class/block | grep -c '^vd'") == "1"
+        virsh("attach-device", name, disk_xml)
+        virsh("attach-device", name, nic_xml)
+        assert "vdb" in virsh("domblklist", name).stdout
+        assert "52:54:00:aa:00:01" in virsh("domiflist", name).stdout
+        c.cmd("for i in $(seq 100); do [ -b /dev/vdb ] && [ -e /sys/class/net/eth1 ] && break; sleep 0.1; done")
+        assert c.cmd("head -c 14 /dev/vdb") == "hot-disk-label"
+        assert c.cmd("cat /sys/class/net/eth1/address") == "52:54:00:aa:00:01"
+        c.cmd("echo via-virsh-attach | dd of=/dev/vdb bs=512 seek=4 conv=fsync 2>/dev/null")
+        virsh("detach-device", name, disk_xml, timeout=60)
+        virsh("detach-device", name, nic_xml, timeout=60)
+        end = time.time() + 30
+        while time.time() < end and ("vdb" in virsh("domblklist", name).stdout or
+                                     "52:54:00:aa:00:01" in virsh("domiflist", name).stdout):
+            time.sleep(0.5)
+        assert "vdb" not in virsh("domblklist", name).stdout
+        assert "52:54:00:aa:00:01" not in virsh("domiflist", name).stdout
+        assert c.cmd("[ -b /dev/vdb ] || [ -e /sys/class/net/eth1 ] && echo still || echo gone") == "gone"
+        assert c.cmd("echo alive") == "alive"
+    finally:
+        c.close()
+        virsh("destroy", name)
+        virsh("undefine", name)
+    with open(hot, "rb") as f:
+        f.seek(4 * 512)
+        assert f.read(16) == b"via-virsh-attach"
