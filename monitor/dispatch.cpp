@@ -20,6 +20,7 @@ const CommandTable& command_table() {
         register_machine_commands(t);
         register_qom_commands(t);
         register_misc_commands(t);
+        register_pci_commands(t);
         return t;
     }();
     return table;

@@ -54,5 +54,6 @@ void register_core_commands(CommandTable& t);
 void register_machine_commands(CommandTable& t);
 void register_qom_commands(CommandTable& t);
 void register_misc_commands(CommandTable& t);
+void register_pci_commands(CommandTable& t);
 
 }  // namespace armvm

@@ -170,6 +170,11 @@ void VirtQueue::push(AddressSpace& as, const VirtqElement& e, uint32_t written) 
 
 bool VirtQueue::interrupt_suppressed(AddressSpace& as) const {
     if (!usable(as)) return false;
+    // A full fence between publishing used->idx (push) and reading the
+    // driver's flags (virtio 1.1 section 2.7.7.2): the driver clears the
+    // flag, then reads used->idx; without the store-load order here both
+    // sides could see the other's old value and the interrupt be lost.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     uint8_t* av = as.ram_ptr(avail, 2);
     return __atomic_load_n(reinterpret_cast<uint16_t*>(av), __ATOMIC_ACQUIRE) & kAvailNoInterrupt;
 }

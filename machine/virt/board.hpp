@@ -97,6 +97,7 @@ public:
     Status add_netdev(const Json& opts);
     Status del_netdev(const std::string& id);
     BlockLayer& block_layer() { return *block_; }
+    PciHost* pci_host() { return pci_.get(); }
 
 private:
     Board(std::mutex& bql) : as_(bql) {}

@@ -29,24 +29,34 @@ DUMP = ("for d in /sys/bus/pci/devices/*; do echo \"== ${d##*/} $(cat $d/vendor 
 
 
 def pci_view(emu, extra, tmp_path):
+    from armvm_test import Qmp
     disk = tmp_path / f"{emu.split('/')[-1]}.img"
     disk.write_bytes(b"\0" * (8 << 20))
-    args = ["-cpu", "cortex-a57", "-drive", f"if=none,id=hd,file={disk},format=raw"] + extra
+    sock = str(tmp_path / f"{emu.split('/')[-1]}-view.qmp")
+    args = ["-cpu", "cortex-a57", "-drive", f"if=none,id=hd,file={disk},format=raw",
+            "-qmp", f"unix:{sock},server=on,wait=off"] + extra
     with Guest(emu, args) as g:
         dump = g.ok(DUMP)
         irqs = g.ok("cat /proc/interrupts")
         virtio = g.ok("ls /sys/bus/virtio/devices")
+        q = Qmp.connect_unix(sock)
+        q.negotiate()
+        query = q.ok("query-pci")
+        q.close()
         g.poweroff()
     # The interrupt line byte (0x3c) holds the Linux IRQ number the kernel
-    # wrote there: Linux's numbering, not the device's.
+    # wrote there: Linux's numbering, not the device's (query-pci's "irq").
     dump = re.sub(r"^(000030( [0-9a-f]{2}){12}) [0-9a-f]{2}", r"\1 ..", dump, flags=re.M)
-    return dump, irqs, virtio
+    return dump, irqs, virtio, json_dumps(query)
 
 
 def test_pci_functions_and_config_space_match_qemu(tmp_path):
-    ours, irqs, virtio = pci_view(armvm_path(), DEVICES, tmp_path)
-    ref, ref_irqs, ref_virtio = pci_view("qemu-system-aarch64", DEVICES, tmp_path)
+    ours, irqs, virtio, query = pci_view(armvm_path(), DEVICES, tmp_path)
+    ref, ref_irqs, ref_virtio, ref_query = pci_view("qemu-system-aarch64", DEVICES, tmp_path)
     assert ours == ref
+    # query-pci: the same functions, BARs where the guest put them, bridges
+    strip_irq = lambda text: re.sub(r'"irq": \d+', '"irq": N', text)
+    assert strip_irq(query) == strip_irq(ref_query)
     assert virtio == ref_virtio == "virtio0  virtio1  virtio2  virtio3  virtio4  virtio5"
     # MSI-X through the GICv2m frame: the same vectors, by requester ID.
     msi = lambda text: sorted(re.findall(r"MSI (\d+) Edge\s+(\S+)", text))
