@@ -202,6 +202,9 @@ Status Machine::build_virt() {
     hooks.system_off = [this] { loop_.post([this] { guest_shutdown("guest-shutdown"); }); };
     hooks.system_reset = [this] { loop_.post([this] { guest_reset(); }); };
     hooks.find_chardev = [this](const std::string& id) { return find_chardev(id); };
+    hooks.balloon_change = [this](uint64_t actual) {
+        loop_.post([this, actual] { emit_event("BALLOON_CHANGE", Json{{"actual", actual}}); });
+    };
     hooks.device_deleted = [this](const std::string& id, const std::string& path) {
         Json data = Json::object();
         if (!id.empty()) data["device"] = id;

@@ -31,13 +31,25 @@ uint64_t VirtioBalloon::config_read(uint64_t off, unsigned size) {
 }
 
 void VirtioBalloon::config_write(uint64_t off, unsigned size, uint64_t value) {
-    if (off == 4 && size == 4) actual_pages_ = static_cast<uint32_t>(value);
-    else if (off == 12 && size == 4) poison_ = static_cast<uint32_t>(value);
+    if (off == 4 && size == 4) {
+        uint32_t old = actual_pages_;
+        actual_pages_ = static_cast<uint32_t>(value);
+        if (actual_pages_ != old && on_actual_changed) on_actual_changed(actual());
+    } else if (off == 12 && size == 4) {
+        poison_ = static_cast<uint32_t>(value);
+    }
+}
+
+void VirtioBalloon::request_stats() {
+    if (!transport || !stats_held_) return;
+    transport->push(2, stats_elem_, 0);
+    transport->notify_used(2);
+    stats_held_ = false;
 }
 
 void VirtioBalloon::reset() {
     num_pages_ = actual_pages_ = poison_ = 0;
-    stats_elem_ = VirtqElement{};
+    stats_held_ = false;
 }
 
 void VirtioBalloon::set_target(uint64_t bytes) {
@@ -76,6 +88,7 @@ void VirtioBalloon::queue_notify(unsigned q) {
             }
             stats_time_ = static_cast<int64_t>(std::time(nullptr));
             stats_elem_ = e;
+            stats_held_ = true;
             continue;
         }
         inflate(e, q == 0);

@@ -33,6 +33,11 @@ public:
     // The last statistics the driver gave (tag name -> value), and when.
     const std::map<std::string, uint64_t>& stats() const { return stats_; }
     int64_t stats_last_update() const { return stats_time_; }
+    // Ask the driver for fresh statistics: the buffer it gave is handed
+    // back (it refills and returns it). Nothing if it holds none.
+    void request_stats();
+    // The driver changed `actual` (BALLOON_CHANGE): the RAM it now has.
+    std::function<void(uint64_t)> on_actual_changed;
 
 private:
     void inflate(const VirtqElement& e, bool give_back);
@@ -40,7 +45,8 @@ private:
     uint32_t num_pages_ = 0, actual_pages_ = 0, poison_ = 0;
     std::map<std::string, uint64_t> stats_;
     int64_t stats_time_ = 0;
-    VirtqElement stats_elem_;
+    VirtqElement stats_elem_;  // the statistics buffer the device holds,
+    bool stats_held_ = false;  // if any
 };
 
 }  // namespace armvm

@@ -119,7 +119,9 @@ void VirtioMmio::write(uint64_t off, unsigned size, uint64_t value) {
     case QueueDeviceLow: if (!legacy_ && q) set_low(q->used, v); break;
     case QueueDeviceHigh: if (!legacy_ && q) set_high(q->used, v); break;
     case QueueNotify:
-        if (v < dev_->num_queues() && (status_ & 4)) {  // DRIVER_OK
+        // A set-up queue is served even before DRIVER_OK, as QEMU does:
+        // Linux's balloon kicks its statistics queue during probe.
+        if (v < dev_->num_queues() && queues_[v].ready) {
             dev_->queue_notify(v);
             if (queues_[v].broken()) {  // the driver broke the ring: tell it
                 status_ |= kStatusDeviceNeedsReset;

@@ -205,7 +205,9 @@ void VirtioPci::notify_config() {
 }
 
 void VirtioPci::queue_notify(unsigned q) {
-    if (q >= queues_.size() || !(status_ & kStatusDriverOk)) return;
+    // A set-up queue is served even before DRIVER_OK, as QEMU does:
+    // Linux's balloon kicks its statistics queue during probe.
+    if (q >= queues_.size() || !queues_[q].vq.ready) return;
     dev_->queue_notify(q);
     if (queues_[q].vq.broken()) {  // the driver broke the ring: tell it
         status_ |= kStatusNeedsReset;

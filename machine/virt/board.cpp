@@ -532,6 +532,18 @@ Status Board::request_unplug(const std::string& id) {
     return ok_status();
 }
 
+// guest-stats-polling-interval: every `seconds` the driver is asked for
+// fresh statistics (0: never).
+void Board::set_balloon_stats_interval(int64_t seconds) {
+    balloon_interval_ = seconds;
+    loop_->cancel_timer(balloon_timer_);
+    if (seconds <= 0 || !balloon_) return;
+    balloon_timer_ = loop_->add_timer(EventLoop::now_ns() + static_cast<uint64_t>(seconds) * 1000000000ull, [this] {
+        if (balloon_) balloon_->request_stats();
+        set_balloon_stats_interval(balloon_interval_);
+    });
+}
+
 Status Board::hotplug(const DeviceConfig& d) {
     if (!d.id.empty())
         for (const auto& q : peripheral_)
@@ -651,7 +663,15 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         if (balloon_) return err("Only one balloon device is supported");
         auto dev = std::make_unique<VirtioBalloon>(cfg.memory.size);
         balloon_ = dev.get();
-        Status st = plug(std::move(dev), d.origin, [this] { balloon_ = nullptr; });
+        balloon_path_ = last_qom_path_;
+        dev->on_actual_changed = [this](uint64_t actual) {
+            if (hooks_.balloon_change) hooks_.balloon_change(actual);
+        };
+        Status st = plug(std::move(dev), d.origin, [this] {
+            balloon_ = nullptr;
+            balloon_path_.clear();
+            loop_->cancel_timer(balloon_timer_);
+        });
         if (!st) balloon_ = nullptr;
         ARMVM_TRY(st);
         return ok_status();
@@ -812,6 +832,7 @@ Board::~Board() {
     if (kernel_fd_ >= 0) ::close(kernel_fd_);
     if (initrd_fd_ >= 0) ::close(initrd_fd_);
     if (loop_) loop_->cancel_timer(button_timer_);
+    if (loop_) loop_->cancel_timer(balloon_timer_);
     for (auto& v : vcpus_) v->stop_and_join();
     if (kvm_) {
         kvm_->pause();  // (releases the BQL while a vCPU finishes an MMIO access)

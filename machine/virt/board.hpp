@@ -53,6 +53,8 @@ public:
         // A device is gone (DEVICE_DELETED: its id, "" for none, and QOM
         // path). Called with the BQL held, maybe on a vCPU thread.
         std::function<void(const std::string& id, const std::string& path)> device_deleted;
+        // The balloon driver changed the guest's size (BALLOON_CHANGE).
+        std::function<void(uint64_t actual)> balloon_change;
     };
 
     // gic_version: 2 or 3 (which GIC the board gets). `kvm`: the KVM VM
@@ -98,6 +100,12 @@ public:
     Status del_netdev(const std::string& id);
     BlockLayer& block_layer() { return *block_; }
     PciHost* pci_host() { return pci_.get(); }
+    // The virtio balloon (null: none), its QOM path, and the statistics
+    // polling interval in seconds (QOM's guest-stats-polling-interval).
+    VirtioBalloon* balloon() { return balloon_; }
+    const std::string& balloon_path() const { return balloon_path_; }
+    int64_t balloon_stats_interval() const { return balloon_interval_; }
+    void set_balloon_stats_interval(int64_t seconds);
 
 private:
     Board(std::mutex& bql) : as_(bql) {}
@@ -142,6 +150,9 @@ private:
     std::unique_ptr<MmioDevice> pci_reset_;  // the host's reset in the device list
     std::vector<std::unique_ptr<PciDevice>> pci_devs_;  // -device PCI functions, in creation order
     VirtioBalloon* balloon_ = nullptr;  // -device virtio-balloon-*, if any
+    std::string balloon_path_;
+    int64_t balloon_interval_ = 0;
+    EventLoop::TimerId balloon_timer_ = 0;
     std::mutex* bql_ = nullptr;
     CpuCluster cluster_;  // before vcpus_: the CPUs point into it
     std::vector<std::unique_ptr<Vcpu>> vcpus_;   // TCG's

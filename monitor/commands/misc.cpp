@@ -2,6 +2,7 @@
 // migration capabilities, chardevs, block nodes, and the hot-plug commands
 // whose schema entries switch libvirt to JSON -device/-object/-netdev.
 #include "hw/char/chardev.hpp"
+#include "hw/virtio/virtio_balloon.hpp"
 #include "machine/devices.hpp"
 #include "machine/machine.hpp"
 #include "machine/virt/board.hpp"
@@ -174,6 +175,61 @@ void register_misc_commands(CommandTable& t) {
     });
     s.object("q_obj_DEVICE_DELETED-arg", {{"*device", "str"}, {"path", "str"}});
     s.event("DEVICE_DELETED", "q_obj_DEVICE_DELETED-arg");
+    // The virtio balloon: its target, its size, the driver's statistics
+    // through QOM (libvirt's dommemstat: qom-set the polling interval,
+    // then qom-get guest-stats).
+    s.object("BalloonInfo", {{"actual", "int"}});
+    s.event("BALLOON_CHANGE", "BalloonInfo");
+    auto no_balloon = [] { return make_error("No balloon device has been activated", "DeviceNotActive"); };
+    t.add("query-balloon", "", "BalloonInfo", [no_balloon](QmpContext& ctx, const Json&) -> Result<Json> {
+        virt::Board* b = ctx.machine.board();
+        if (!b || !b->balloon()) return no_balloon();
+        return Json{{"actual", b->balloon()->actual()}};
+    });
+    s.object("q_obj_balloon-arg", {{"value", "int"}});
+    t.add("balloon", "q_obj_balloon-arg", "", [no_balloon](QmpContext& ctx, const Json& a) -> Result<Json> {
+        virt::Board* b = ctx.machine.board();
+        if (!b || !b->balloon()) return no_balloon();
+        int64_t v = a["value"].get<int64_t>();
+        if (v <= 0) return make_error("Parameter 'target' expects a size");
+        b->balloon()->set_target(static_cast<uint64_t>(v));
+        return Json::object();
+    });
+    s.object("q_obj_qom-get-arg", {{"path", "str"}, {"property", "str"}});
+    t.add("qom-get", "q_obj_qom-get-arg", "any", [](QmpContext& ctx, const Json& a) -> Result<Json> {
+        std::string path = a["path"].get<std::string>(), prop = a["property"].get<std::string>();
+        virt::Board* b = ctx.machine.board();
+        if (!b || !b->balloon() || path != b->balloon_path())
+            return make_error("Device '" + path + "' not found", "DeviceNotFound");
+        if (prop == "guest-stats-polling-interval") return Json(b->balloon_stats_interval());
+        if (prop != "guest-stats") return make_error("Property 'virtio-balloon." + prop + "' not found");
+        static const char* const kNames[] = {"stat-swap-in", "stat-swap-out", "stat-major-faults",
+                                             "stat-minor-faults", "stat-free-memory", "stat-total-memory",
+                                             "stat-available-memory", "stat-disk-caches", "stat-htlb-pgalloc",
+                                             "stat-htlb-pgfail"};
+        Json stats = Json::object();
+        for (const char* n : kNames) {  // (-1: the driver did not report it)
+            auto it = b->balloon()->stats().find(n);
+            stats[n] = it == b->balloon()->stats().end() ? Json(-1) : Json(it->second);
+        }
+        return Json{{"stats", stats}, {"last-update", b->balloon()->stats_last_update()}};
+    });
+    s.object("q_obj_qom-set-arg", {{"path", "str"}, {"property", "str"}, {"value", "any"}});
+    t.add("qom-set", "q_obj_qom-set-arg", "", [](QmpContext& ctx, const Json& a) -> Result<Json> {
+        std::string path = a["path"].get<std::string>(), prop = a["property"].get<std::string>();
+        virt::Board* b = ctx.machine.board();
+        if (!b || !b->balloon() || path != b->balloon_path())
+            return make_error("Device '" + path + "' not found", "DeviceNotFound");
+        if (prop != "guest-stats-polling-interval")
+            return make_error("Property 'virtio-balloon." + prop + "' not found");
+        const Json& v = a["value"];
+        if (!v.is_number_integer()) return make_error("Invalid parameter type for 'value', expected: integer");
+        int64_t secs = v.get<int64_t>();
+        if (secs < 0) return make_error("timer value must be greater than zero");
+        if (secs > 0xffffffffll) return make_error("timer value is too big");
+        b->set_balloon_stats_interval(secs);
+        return Json::object();
+    });
     // Block nodes while the machine runs (file and raw, as -blockdev takes).
     s.enumeration("BlockdevDriver", {"file", "host_device", "raw"});
     s.object("BlockdevOptions", {{"driver", "BlockdevDriver"}, {"*node-name", "str"}}, true);

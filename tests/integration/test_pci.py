@@ -10,6 +10,7 @@ import re
 import socket
 import subprocess
 import threading
+import time
 import urllib.request
 
 import pytest
@@ -358,3 +359,53 @@ def test_hotplug_replies_and_errors_are_qemus(tmp_path):
         assert a == b, case
     assert ours[1] == ref[1] == [{"path": "/machine/peripheral/b1/virtio-backend"},
                                  {"device": "b1", "path": "/machine/peripheral/b1"}]
+
+
+def balloon_session(emu, tmp_path):
+    from armvm_test import Qmp
+    sock = str(tmp_path / f"{emu.split('/')[-1]}-balloon.qmp")
+    seen = {}
+    with Guest(emu, ["-M", "virt,gic-version=3", "-cpu", "cortex-a57", "-qmp", f"unix:{sock},server=on,wait=off",
+                     "-device", "pcie-root-port,id=rp1,chassis=1", "-device", "virtio-balloon-pci,id=balloon0,bus=rp1"],
+               memory="512") as g:
+        q = Qmp.connect_unix(sock)
+        q.negotiate()
+        seen["before"] = q.ok("query-balloon")
+        total = int(g.ok("grep MemTotal /proc/meminfo").split()[1])
+        q.ok("balloon", {"value": 384 << 20})
+        seen["event"] = q.wait_event("BALLOON_CHANGE", timeout=30)["data"]
+        end = time.time() + 30
+        while time.time() < end and q.ok("query-balloon")["actual"] != 384 << 20:
+            time.sleep(0.2)
+        seen["after"] = q.ok("query-balloon")
+        seen["shrunk_kib"] = total - int(g.ok("grep MemTotal /proc/meminfo").split()[1])
+        q.ok("qom-set", {"path": "/machine/peripheral/balloon0", "property": "guest-stats-polling-interval",
+                         "value": 1})
+        seen["interval"] = q.ok("qom-get", {"path": "/machine/peripheral/balloon0",
+                                            "property": "guest-stats-polling-interval"})
+        time.sleep(2.5)
+        stats = q.ok("qom-get", {"path": "/machine/peripheral/balloon0", "property": "guest-stats"})
+        seen["stat_names"] = sorted(stats["stats"])
+        seen["total_reported"] = stats["stats"]["stat-total-memory"] > 0 and stats["last-update"] > 0
+        seen["errors"] = [q.cmd("balloon", {"value": 0})["error"],
+                          q.cmd("qom-set", {"path": "/machine/peripheral/balloon0",
+                                            "property": "guest-stats-polling-interval", "value": -1})["error"],
+                          q.cmd("qom-get", {"path": "/machine/peripheral/nobody", "property": "x"})["error"]]
+        q.ok("balloon", {"value": 512 << 20})
+        q.close()
+        assert g.poweroff() == 0
+    return seen
+
+
+def test_balloon_over_qmp_and_qom_as_qemu(tmp_path):
+    """virtio-balloon-pci: QMP balloon shrinks the guest (BALLOON_CHANGE,
+    query-balloon), and the statistics libvirt polls through qom-set /
+    qom-get arrive, as under QEMU."""
+    ours = balloon_session(armvm_path(), tmp_path)
+    ref = balloon_session("qemu-system-aarch64", tmp_path)
+    assert ours["before"] == {"actual": 512 << 20}
+    assert ours["event"] == {"actual": 384 << 20} or ours["event"]["actual"] < 512 << 20
+    assert ours["after"] == {"actual": 384 << 20}
+    assert ours["shrunk_kib"] == 128 * 1024
+    assert ours["total_reported"]
+    assert ours == ref
