@@ -11,7 +11,7 @@
 #include <cstring>
 #include <map>
 
-#include "cli/keyval.hpp"
+#include "base/keyval.hpp"
 
 namespace armvm {
 

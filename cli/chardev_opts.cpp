@@ -1,7 +1,7 @@
 // -chardev and the compat chardev spellings of -qmp/-serial/-monitor.
 #include <fcntl.h>
 
-#include "cli/keyval.hpp"
+#include "base/keyval.hpp"
 #include "cli/options.hpp"
 
 namespace armvm {

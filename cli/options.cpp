@@ -10,7 +10,7 @@
 
 #include "accel/accelerator.hpp"
 #include "cli/help.hpp"
-#include "cli/keyval.hpp"
+#include "base/keyval.hpp"
 #include "base/fdset.hpp"
 #include "base/report.hpp"
 #include "machine/devices.hpp"

@@ -1,6 +1,6 @@
 #include "machine/objects.hpp"
 
-#include "cli/keyval.hpp"
+#include "base/keyval.hpp"
 
 namespace armvm {
 

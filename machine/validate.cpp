@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "cli/keyval.hpp"
+#include "base/keyval.hpp"
 #include "cpu-arm64/models.hpp"
 #include "machine/registry.hpp"
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/keyval.hpp"
+#include "base/keyval.hpp"
 #include "cli/options.hpp"
 #include "machine/validate.hpp"
 

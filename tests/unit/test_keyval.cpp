@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "cli/keyval.hpp"
+#include "base/keyval.hpp"
 
 using namespace armvm;
 

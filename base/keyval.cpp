@@ -1,4 +1,4 @@
-#include "cli/keyval.hpp"
+#include "base/keyval.hpp"
 
 #include <cctype>
 #include <cerrno>
