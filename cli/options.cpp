@@ -15,6 +15,7 @@
 #include "base/report.hpp"
 #include "machine/devices.hpp"
 #include "machine/objects.hpp"
+#include "net/slirp.hpp"
 
 namespace po = boost::program_options;
 
@@ -116,6 +117,7 @@ struct Parser {
     Status add_nic(const std::string& backend_id, Json nic, const std::string& origin);
     // -net: the NICs and the backends, joined in order at the end.
     std::vector<std::pair<Json, std::string>> net_nics_, net_backends_;
+    bool any_net_ = false;  // a -nic, -net or -netdev was given (no default NIC then)
     unsigned nic_count_ = 0;
     Status opt_simple(const std::string& name, const std::string& arg);
     Status opt_misc_keyval(const std::string& name, const std::string& arg);
@@ -371,6 +373,7 @@ Status Parser::opt_device(const std::string& arg) {
 }
 
 Status Parser::opt_netdev(const std::string& arg) {
+    any_net_ = true;
     auto d = parse_keyval(arg, {"type", true});
     if (!d) return d.error();
     OptReader r(d->dict);
@@ -411,6 +414,7 @@ Status Parser::add_nic(const std::string& backend_id, Json nic, const std::strin
     for (const char* k : {"mac", "macaddr"})
         if (nic.contains(k)) dc.props["mac"] = nic[k];
     dc.origin = origin;
+    dc.board_nic = true;
     c.devices.push_back(std::move(dc));
     return ok_status();
 }
@@ -418,6 +422,7 @@ Status Parser::add_nic(const std::string& backend_id, Json nic, const std::strin
 // -nic TYPE[,model=..][,mac=..][,backend options]: a backend and its NIC
 // in one option (QEMU 2.12+).
 Status Parser::opt_nic(const std::string& arg) {
+    any_net_ = true;
     auto d = parse_keyval(arg, {"type", true});
     if (!d) return d.error();
     OptReader r(d->dict);
@@ -445,6 +450,7 @@ Status Parser::opt_nic(const std::string& arg) {
 // -net nic[,model=..][,macaddr=..] and -net user|tap[,...]: QEMU joins
 // them through a hub; armvm joins the n-th NIC to the n-th backend.
 Status Parser::opt_net(const std::string& arg) {
+    any_net_ = true;
     auto d = parse_keyval(arg, {"type", true});
     if (!d) return d.error();
     OptReader r(d->dict);
@@ -759,20 +765,39 @@ Status Parser::handle(const std::string& name, const std::string& arg) {
 }
 
 Status Parser::finish() {
-    // -net: each NIC with the backend of the same rank.
+    // -net: a NIC with netdev= uses that -netdev; the others each take the
+    // next -net user|tap backend.
+    size_t next_backend = 0;
     for (size_t i = 0; i < net_nics_.size(); ++i) {
-        if (i >= net_backends_.size()) {
+        const Json& nic = net_nics_[i].first;
+        if (nic.contains("netdev") && nic["netdev"].is_string()) {
+            ARMVM_TRY(add_nic(nic["netdev"].get<std::string>(), nic, net_nics_[i].second));
+            continue;
+        }
+        if (next_backend >= net_backends_.size()) {
             // (QEMU connects it to nothing and warns; armvm needs a backend)
             return make_error("-net " + net_nics_[i].second + ": the NIC has no -net user or -net tap backend");
         }
-        Json backend = net_backends_[i].first;
-        std::string id = "__org.qemu.net" + std::to_string(i);
+        Json backend = net_backends_[next_backend].first;
+        std::string id = "__org.qemu.net" + std::to_string(next_backend);
         backend["id"] = id;
         backend.erase("name");
         c.netdevs.push_back(backend);
-        c.netdev_origins.push_back(net_backends_[i].second);
-        ARMVM_TRY(add_nic(id, net_nics_[i].first, net_nics_[i].second));
+        c.netdev_origins.push_back(net_backends_[next_backend].second);
+        ++next_backend;
+        ARMVM_TRY(add_nic(id, nic, net_nics_[i].second));
     }
+    // QEMU's default NIC: without -nodefaults and any -nic/-net/-netdev,
+    // the virt board gets "-net nic -net user" (a virtio-net-pci on slirp).
+    OptReader tr(machine_dict);
+    if (!out.nodefaults && !any_net_ && tr.str("type").value_or("") == "virt" && SlirpNet::available()) {
+        Json backend = {{"type", "user"}, {"id", "__org.qemu.net0"}};
+        c.netdevs.push_back(backend);
+        c.netdev_origins.push_back("user");
+        ARMVM_TRY(add_nic("__org.qemu.net0", Json::object(), "nic"));
+    }
+    // The board makes the NICs of -nic/-net before the -device devices.
+    std::stable_partition(c.devices.begin(), c.devices.end(), [](const DeviceConfig& d) { return d.board_nic; });
     // Accelerators: -accel (repeatable), -enable-kvm, or -machine accel=.
     OptReader mr(machine_dict);
     auto macc = mr.str("accel");

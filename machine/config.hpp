@@ -71,6 +71,7 @@ struct DeviceConfig {
     std::string id;
     Json props = Json::object();
     std::string origin;
+    bool board_nic = false;  // from -nic/-net (or QEMU's default NIC): made before the -device ones, as QEMU
 };
 
 // -sandbox (QEMU's sets): on adds the default set and obsolete calls.

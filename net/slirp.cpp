@@ -117,6 +117,8 @@ Status add_hostfwd(Slirp* s, const std::string& spec, in_addr guest_default) {
 
 }  // namespace
 
+bool SlirpNet::available() { return true; }
+
 Result<std::unique_ptr<SlirpNet>> SlirpNet::create(const Json& opts, const std::string& origin, EventLoop& loop) {
     std::unique_ptr<SlirpNet> n(new SlirpNet(loop));
     auto fail = [&](const std::string& m) { return make_error("-netdev " + origin + ": " + m); };

@@ -26,6 +26,8 @@ public:
     // `opts`: the -netdev dict (type=user, id, hostfwd, net, ...); `origin`
     // the option text for messages.
     static Result<std::unique_ptr<SlirpNet>> create(const Json& opts, const std::string& origin, EventLoop& loop);
+    // Whether this build has user-mode networking (libslirp).
+    static bool available();
     ~SlirpNet() override;
     void send(const uint8_t* frame, size_t len) override;
 

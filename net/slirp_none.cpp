@@ -8,6 +8,8 @@ Result<std::unique_ptr<SlirpNet>> SlirpNet::create(const Json&, const std::strin
     return make_error("-netdev " + origin + ": this armvm was built without user-mode networking (libslirp)");
 }
 
+bool SlirpNet::available() { return false; }
+
 SlirpNet::~SlirpNet() = default;
 
 void SlirpNet::send(const uint8_t*, size_t) {}

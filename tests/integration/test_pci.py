@@ -409,3 +409,39 @@ def test_balloon_over_qmp_and_qom_as_qemu(tmp_path):
     assert ours["shrunk_kib"] == 128 * 1024
     assert ours["total_reported"]
     assert ours == ref
+
+
+def pci_slots(emu, args, tmp_path):
+    from armvm_test import Qmp
+    sock = str(tmp_path / f"{emu.split('/')[-1]}-slots.qmp")
+    p = subprocess.Popen([emu, "-M", "virt", "-cpu", "cortex-a57", "-display", "none", "-S",
+                          "-qmp", f"unix:{sock},server=on,wait=off"] + args,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        q = Qmp.connect_unix(sock)
+        q.negotiate()
+        devs = q.ok("query-pci")[0]["devices"]
+        q.close()
+    finally:
+        p.kill()
+        p.wait()
+    return [(d["slot"], d["function"], d["id"]["device"]) for d in devs]
+
+
+@pytest.mark.parametrize("args", [
+    [],
+    ["-device", "virtio-rng-pci"],
+    ["-device", "virtio-rng-pci", "-nic", "user"],
+    ["-device", "virtio-rng-pci", "-netdev", "user,id=n", "-net", "nic,netdev=n"],
+    ["-device", "virtio-rng-pci", "-netdev", "user,id=n"],
+    ["-nodefaults", "-device", "virtio-rng-pci"],
+    ["-device", "virtio-rng-pci", "-net", "nic", "-net", "user", "-drive", "if=virtio,file=DISK,format=raw"],
+], ids=lambda a: " ".join(a) or "defaults")
+def test_default_and_shorthand_nics_take_qemus_slots(tmp_path, args):
+    """QEMU's default NIC (virtio-net-pci on slirp, unless -nodefaults or a
+    -nic/-net/-netdev), and the NICs of -nic/-net before the -device
+    functions, -drive if=virtio after them: every function where QEMU puts it."""
+    disk = tmp_path / "d.img"
+    disk.write_bytes(b"\0" * 65536)
+    args = [a.replace("DISK", str(disk)) for a in args]
+    assert pci_slots(armvm_path(), args, tmp_path) == pci_slots("qemu-system-aarch64", args, tmp_path)
