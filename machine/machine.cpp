@@ -156,6 +156,7 @@ Status Machine::build_virt() {
         kc.sve = cfg_.cpu.sve;
         kc.pvtime_base = virt::base(virt::Region::PvTime);
         kc.pvtime_size = virt::size(virt::Region::PvTime);
+        kc.gic_its = cfg_.its ? virt::base(virt::Region::GicIts) : 0;
         auto a = kvm::ArmVm::create(kc);
         if (!a) return a.error();
         arm_kvm = std::move(a.value());
@@ -165,6 +166,7 @@ Status Machine::build_virt() {
         cfg_.cpu.kvm_steal_time = arm_kvm->steal_time();
         cfg_.cpu.kvm_no_adjvtime = kc.no_adjvtime;
         if (arm_kvm->sve_supported()) cfg_.cpu.sve = arm_kvm->sve();
+        cfg_.its = cfg_.its && arm_kvm->has_its();  // (the tree shows the ITS the kernel made)
     } else {
         gic = virt::resolve_gic_version(cfg_, kvm_enabled());
     }

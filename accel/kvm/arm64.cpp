@@ -32,6 +32,7 @@ void ArmVm::pause() {}
 void ArmVm::resume() {}
 void ArmVm::reset_gic() {}
 void ArmVm::set_spi(unsigned, bool) {}
+void ArmVm::signal_msi(uint64_t, uint32_t, uint32_t) {}
 
 #else
 
@@ -273,6 +274,15 @@ Result<std::unique_ptr<ArmVm>> ArmVm::create(const ArmVmConfig& c) {
     if (a->gic_version_ == 3) {
         ARMVM_TRY(place(KVM_VGIC_V3_ADDR_TYPE_DIST, c.gic_dist));
         ARMVM_TRY(place(KVM_VGIC_V3_ADDR_TYPE_REDIST, c.gic_redist));
+        // The ITS where the board puts it; a host without one gives the
+        // guest none (QEMU's its=on on such a host does the same).
+        if (c.gic_its) {
+            a->its_fd_ = create_device(a->vm_->fd(), KVM_DEV_TYPE_ARM_VGIC_ITS, false);
+            uint64_t addr = c.gic_its;
+            if (a->its_fd_ >= 0 && device_attr(a->its_fd_, true, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_ITS_ADDR_TYPE,
+                                               &addr, "KVM_SET_DEVICE_ATTR:ITS_ADDR") < 0)
+                return make_error(mach + why("ITS: KVM_DEV_ARM_VGIC_GRP_ADDR"));
+        }
     } else {
         ARMVM_TRY(place(KVM_VGIC_V2_ADDR_TYPE_DIST, c.gic_dist));
         ARMVM_TRY(place(KVM_VGIC_V2_ADDR_TYPE_CPU, c.gic_cpu));
@@ -282,6 +292,7 @@ Result<std::unique_ptr<ArmVm>> ArmVm::create(const ArmVmConfig& c) {
 
 ArmVm::~ArmVm() {
     vcpus_.clear();  // joins the threads
+    if (its_fd_ >= 0) ::close(its_fd_);
     if (gic_fd_ >= 0) ::close(gic_fd_);
     vm_.reset();
     for (auto [p, n] : roms_) ::munmap(p, n);
@@ -420,6 +431,9 @@ Status ArmVm::start_vcpus(Bus& bus, std::mutex& bql, Hooks hooks) {
     if (device_attr(gic_fd_, true, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, nullptr,
                     "KVM_SET_DEVICE_ATTR:VGIC_CTRL_INIT") < 0)
         return make_error("-machine " + cfg_.machine_origin + ": " + why("vGIC: KVM_DEV_ARM_VGIC_CTRL_INIT"));
+    if (its_fd_ >= 0 && device_attr(its_fd_, true, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, nullptr,
+                                    "KVM_SET_DEVICE_ATTR:ITS_CTRL_INIT") < 0)
+        return make_error("-machine " + cfg_.machine_origin + ": " + why("ITS: KVM_DEV_ARM_VGIC_CTRL_INIT"));
     if (pmu_) {
         for (auto& v : vcpus_)
             if (device_attr(v->fd(), true, KVM_ARM_VCPU_PMU_V3_CTRL, KVM_ARM_VCPU_PMU_V3_INIT, nullptr,
@@ -464,6 +478,10 @@ void ArmVm::reset_gic() {
         if (device_attr(gic_fd_, true, group, attr, &value, "KVM_SET_DEVICE_ATTR:VGIC_RESET") < 0 && failed.empty())
             failed = std::string(what) + ": " + std::strerror(errno);
     };
+    // The ITS: its registers and tables forgotten (KVM_DEV_ARM_ITS_CTRL_RESET).
+    if (its_fd_ >= 0 && device_attr(its_fd_, true, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_ITS_CTRL_RESET, nullptr,
+                                    "KVM_SET_DEVICE_ATTR:ITS_RESET") < 0 && failed.empty())
+        failed = std::string("ITS reset: ") + std::strerror(errno);
     const uint32_t dist = KVM_DEV_ARM_VGIC_GRP_DIST_REGS;
     // The distributor's shared interrupts (SPIs): disabled, not pending or
     // active, priority 0, level-triggered, to CPU 0; the distributor off.
@@ -553,6 +571,21 @@ void ArmVm::set_spi(unsigned intid, bool level) {
         if (irq_errors_++ == 0)
             report_warning("KVM_IRQ_LINE (interrupt " + std::to_string(intid) + "): " + std::strerror(errno) +
                            "; the device's interrupt is lost");
+    }
+}
+
+void ArmVm::signal_msi(uint64_t addr, uint32_t data, uint32_t devid) {
+    kvm_msi m{};
+    m.address_lo = static_cast<uint32_t>(addr);
+    m.address_hi = static_cast<uint32_t>(addr >> 32);
+    m.data = data;
+    m.flags = KVM_MSI_VALID_DEVID;
+    m.devid = devid;
+    if (kvm_ioctl(vm_->fd(), KVM_SIGNAL_MSI, reinterpret_cast<unsigned long>(&m), "KVM_SIGNAL_MSI") < 0) {
+        std::lock_guard<std::mutex> g(irq_m_);
+        if (irq_errors_++ == 0)
+            report_warning("KVM_SIGNAL_MSI (device " + std::to_string(devid) + "): " + std::strerror(errno) +
+                           "; further failures are not reported");
     }
 }
 

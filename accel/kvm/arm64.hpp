@@ -46,6 +46,7 @@ struct ArmVmConfig {
     std::optional<bool> steal_time;    // kvm-steal-time (unset: where the host has it)
     std::optional<bool> sve;           // sve (unset: where the host has it, as QEMU)
     uint64_t pvtime_base = 0, pvtime_size = 0;  // the stolen-time structures' region
+    uint64_t gic_its = 0;  // the ITS's frames (GICv3; 0: no ITS)
 };
 
 class ArmVm {
@@ -92,6 +93,11 @@ public:
 
     // An SPI's level (intid 32..). A failure is reported once, never fatal.
     void set_spi(unsigned intid, bool level);
+    // The in-kernel ITS (KVM_DEV_TYPE_ARM_VGIC_ITS), if the host has one
+    // and it was asked for; an MSI to it: `data` written to `addr` (its
+    // GITS_TRANSLATER) by requester `devid` (KVM_SIGNAL_MSI).
+    bool has_its() const { return its_fd_ >= 0; }
+    void signal_msi(uint64_t addr, uint32_t data, uint32_t devid);
 
 private:
     ArmVm() = default;
@@ -101,6 +107,7 @@ private:
     std::unique_ptr<Vm> vm_;
     ArmVmConfig cfg_;
     int gic_fd_ = -1;
+    int its_fd_ = -1;
     unsigned gic_version_ = 0;
     bool pmu_ = false;
     bool steal_time_ = false;

@@ -242,7 +242,7 @@ void Board::create_pcie(unsigned gic_version) {
         as_.add_mmio(base(Region::PcieMmioHigh), size(Region::PcieMmioHigh), &pci_->mmio_window(base(Region::PcieMmioHigh)),
                      "pcie-mmio-high");
     pci_reset_ = std::make_unique<PciReset>(*pci_);
-    if (gic_version == 2 && !kvm_) {
+    if (gic_version == 2) {  // (under KVM too: its SPIs go to the in-kernel GIC)
         v2m_ = std::make_unique<GicV2m>(32 + kSpiV2mFirst, kSpiV2mCount, [self](unsigned intid) {
             self->set_spi(intid, true);
             self->set_spi(intid, false);
@@ -256,8 +256,10 @@ void Board::create_pcie(unsigned gic_version) {
 // takes the requester ID as the DeviceID (the device tree's msi-map is the
 // identity). Called with the BQL held.
 void Board::msi(uint64_t addr, uint32_t data, uint16_t requester_id) {
-    if (its_ && addr == base(Region::GicIts) + GicIts::kTranslater) {
-        its_->translate(requester_id, data);
+    if (addr == base(Region::GicIts) + GicIts::kTranslater) {
+        if (its_) its_->translate(requester_id, data);
+        else if (kvm_ && kvm_->has_its()) kvm_->signal_msi(addr, data, requester_id);
+        else as_.write_locked(addr, 4, data);  // (no ITS: an unmapped address)
         return;
     }
     as_.write_locked(addr, 4, data);

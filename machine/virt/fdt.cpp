@@ -389,8 +389,8 @@ Result<unsigned> resolve_gic_version(const MachineConfig& c, bool kvm) {
 
 Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_version, bool kvm) {
     Ctx x{c, gic_version, c.smp.cpus, kvm};
-    x.msi = gic_version == 2 && !kvm;  // (the in-kernel GICv2 under KVM has no v2m here yet)
-    x.its = gic_version == 3 && c.its && !kvm;  // (nor the in-kernel ITS yet)
+    x.msi = gic_version == 2;          // the GICv2m frame (armvm's, on KVM's SPIs too)
+    x.its = gic_version == 3 && c.its;  // (under KVM: the kernel's ITS, if it has one)
     if (c.initrd && !c.bios) {  // (with firmware the initrd is in fw_cfg, not in RAM)
         auto n = initrd_size(*c.initrd);
         if (!n) return n.error();

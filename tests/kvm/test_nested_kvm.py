@@ -153,6 +153,30 @@ def linux_job():
             "files": {"vmlinuz": os.path.join(g, "vmlinuz"), "initramfs.cpio.gz": os.path.join(g, "initramfs.cpio.gz")}}
 
 
+# Debian's kernel under KVM with a virtio-blk-pci disk behind a
+# pcie-root-port: its MSI-X vectors go through the in-kernel ITS
+# (KVM_SIGNAL_MSI with the requester ID as DeviceID).
+PCI_INIT = ("/bin/busybox --install -s /bin; mount -t proc proc /proc; mount -t devtmpfs dev /dev; "
+            "for m in $(cat /lib/modules/load-order); do insmod /lib/modules/$m.ko 2>/dev/null; done; sleep 1; "
+            "head -c 13 /dev/vda; echo; grep ITS-MSI /proc/interrupts | grep -o virtio0-req.0; "
+            "dmesg | grep -o 'ITS@0x0000000008080000' | head -1; echo KVM-PCI-DONE; poweroff -f")
+
+
+def linux_pci_job(tmp):
+    g = nested.guest_dir()
+    disk = os.path.join(tmp, "kvm-pci.img")
+    with open(disk, "wb") as f:
+        f.write(b"armvm-kvm-pci" + b"\0" * ((1 << 20) - 13))
+    return {"name": "linux-pci", "timeout": 180,
+            "args": KVM + GIC3 + ["-smp", "2", "-m", "256", "-kernel", "/g/vmlinuz", "-initrd", "/g/initramfs.cpio.gz",
+                                  "-device", "pcie-root-port,id=rp1,chassis=1",
+                                  "-drive", "if=none,id=d0,file=/g/kvm-pci.img,format=raw",
+                                  "-device", "virtio-blk-pci,drive=d0,bus=rp1",
+                                  "-append", f'console=ttyAMA0 quiet panic=-1 rdinit=/bin/busybox -- sh -c "{PCI_INIT}"'],
+            "files": {"vmlinuz": os.path.join(g, "vmlinuz"), "initramfs.cpio.gz": os.path.join(g, "initramfs.cpio.gz"),
+                      "kvm-pci.img": disk}}
+
+
 V3_EXTRA = [
     {"name": "gic-host", "args": KVM + ["-M", "virt,gic-version=host", "-kernel", "@timer3"]},
     {"name": "gic-max", "args": KVM + ["-M", "virt,gic-version=max", "-kernel", "@timer3"]},
@@ -199,8 +223,15 @@ V3_EXTRA = [
 
 
 @pytest.fixture(scope="module")
-def rig3():
-    return nested.run_rig(jobs_for(V3_PROGRAMS) + V3_EXTRA + [linux_job()], cpu="cortex-a72", gic=3)
+def rig3(tmp_path_factory):
+    tmp = str(tmp_path_factory.mktemp("rig3"))
+    return nested.run_rig(jobs_for(V3_PROGRAMS) + V3_EXTRA + [linux_job(), linux_pci_job(tmp)], cpu="cortex-a72", gic=3)
+
+
+def test_a_pci_disk_takes_msi_x_through_the_in_kernel_its(rig3):
+    out = rig3.out("linux-pci").replace("\r\n", "\n")
+    assert rig3.rc("linux-pci") == 0, out
+    assert "armvm-kvm-pci\nvirtio0-req.0\nITS@0x0000000008080000\nKVM-PCI-DONE\n" in out, out
 
 
 def test_linux_boots_under_kvm_reboots_and_powers_off(rig3):
