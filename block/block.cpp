@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -241,6 +242,12 @@ Status BlockLayer::del_node(const std::string& node) {
         return ok_status();
     }
     return make_error("Failed to find node with node-name='" + node + "'");
+}
+
+void BlockLayer::reap() {
+    devs_.erase(std::remove_if(devs_.begin(), devs_.end(),
+                               [](const std::unique_ptr<BlockDev>& d) { return d->auto_delete && !d->attached; }),
+                devs_.end());
 }
 
 Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg) {

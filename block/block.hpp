@@ -32,6 +32,9 @@ public:
     // creates the virtio-blk device itself.
     bool implicit_virtio() const { return implicit_virtio_; }
     bool attached = false;  // a device uses it
+    // A -drive whose device was unplugged: BlockLayer::reap() closes it
+    // (QEMU deletes such a drive with its device).
+    bool auto_delete = false;
     // The device using it, as query-block's "qdev" names it (its -device
     // id, or its QOM path); empty if none.
     std::string qdev;
@@ -71,6 +74,8 @@ public:
     // nodes, QEMU's messages).
     Status add_node(const Json& opts);
     Status del_node(const std::string& node_name);
+    // Close the disks marked auto_delete that no device uses.
+    void reap();
 
 private:
     static Status open_into(BlockDev& d, const std::string& filename, bool ro, bool auto_ro, const std::string& origin,

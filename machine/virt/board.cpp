@@ -383,9 +383,10 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
         // (-drive if=virtio is a virtio-blk-pci on QEMU's virt board)
         disk->qdev = qom_name("", "virtio-blk-pci") + "/virtio-backend";
         Status st = plug_pci(std::make_unique<VirtioBlk>(*disk, "", std::min(cfg.smp.cpus, 1024u)), "virtio-blk-pci", {},
-                             false, [d = disk.get()] {
+                             false, [d = disk.get()](bool unplugged) {
                                  d->attached = false;
                                  d->qdev.clear();
+                                 d->auto_delete = unplugged;  // (a -drive goes with its device, as QEMU's)
                              });
         if (!st) return make_error("-drive " + disk->name() + ": " + st.error().msg);
     }
@@ -404,7 +405,7 @@ Status Board::plug_mmio(std::unique_ptr<VirtioDevice> dev, const std::string& or
 // conventional slot and modern only behind a PCIe port
 // (disable-legacy=auto), with the device's default MSI-X vectors.
 Status Board::plug_pci(std::unique_ptr<VirtioDevice> dev, const std::string& driver,
-                       const std::map<std::string, std::string>& props, bool hotplug, std::function<void()> release) {
+                       const std::map<std::string, std::string>& props, bool hotplug, std::function<void(bool)> release) {
     auto get = [&](const char* k) {
         auto it = props.find(k);
         return it == props.end() ? std::string() : it->second;
@@ -479,7 +480,7 @@ void Board::unplug_behind(PcieRootPort& rp) {
         pci_devs_.erase(it);
         unplug_requested_.erase(dev);
         if (auto pl = plugged_.find(dev); pl != plugged_.end()) {
-            if (pl->second.release) pl->second.release();
+            if (pl->second.release) pl->second.release(true);
             const std::string path = pl->second.path;
             for (QomChildren* list : {&peripheral_, &peripheral_anon_})
                 for (auto q = list->begin(); q != list->end(); ++q)
@@ -493,7 +494,11 @@ void Board::unplug_behind(PcieRootPort& rp) {
             }
             plugged_.erase(pl);
         }
-        loop_->post([gone] {});
+        // (destroyed after this access; then the -drives of unplugged disks go)
+        loop_->post([this, gone]() mutable {
+            gone.reset();
+            block_->reap();
+        });
     }
     rp.set_presence(false);
     pci_->remap();
@@ -550,7 +555,14 @@ Status Board::hotplug(const DeviceConfig& d) {
     if (!d.id.empty())
         for (const auto& q : peripheral_)
             if (q.first == d.id) return make_error("Duplicate device ID '" + d.id + "'");
-    return add_device(d, true);
+    // A refused device leaves no trace (its QOM name is free again).
+    size_t named = peripheral_.size(), anon = peripheral_anon_.size();
+    Status st = add_device(d, true);
+    if (!st) {
+        peripheral_.resize(named);
+        peripheral_anon_.resize(anon);
+    }
+    return st;
 }
 
 Status Board::add_netdev(const Json& opts) {
@@ -572,7 +584,6 @@ Status Board::del_netdev(const std::string& id) {
     }
     return make_error("Device '" + id + "' not found", "DeviceNotFound");
 }
-
 
 // QOM paths: /machine/peripheral/ID, or /machine/peripheral-anon/device[N].
 std::string Board::qom_name(const std::string& id, const std::string& driver) {
@@ -604,6 +615,14 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
                        "' does not support hotplugging");
         return err("Device '" + d.driver + "' can not be hotplugged on this machine");
     }
+    if (hotplug && on_pci) {  // the bus first, as QEMU looks at it before the properties
+        std::string want = d.props.contains("bus") && d.props["bus"].is_string() ? d.props["bus"].get<std::string>() : "";
+        PciBus* bus = want.empty() ? &pci_->root_bus() : nullptr;
+        for (PciBus* b : pci_->buses())
+            if (!want.empty() && b->name() == want) bus = b;
+        if (!bus) return err("Bus '" + want + "' not found");
+        if (!bus->bridge() || !bus->express()) return err("Bus '" + bus->name() + "' does not support hotplugging");
+    }
     const std::string drv = on_pci ? type->virtio : d.driver;
     // The device's properties as strings; one its type does not have is an
     // error.
@@ -617,13 +636,20 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         }
         return ok_status();
     };
-        auto plug = [&](std::unique_ptr<VirtioDevice> dev, const std::string& origin,
-                        std::function<void()> release = {}) -> Status {
-            if (!on_pci) return plug_mmio(std::move(dev), origin);
+    // Plug the device; if that fails, `release` gives its backend back.
+    auto plug = [&](std::unique_ptr<VirtioDevice> dev, const std::string& origin,
+                    std::function<void(bool)> release = {}) -> Status {
+        std::function<void(bool)> undo = release;
+        Status st = ok_status();
+        if (!on_pci) {
+            st = plug_mmio(std::move(dev), origin);
+        } else {
             auto with_id = props;
             with_id["id"] = d.id;
-            Status st = plug_pci(std::move(dev), d.driver, with_id, hotplug, std::move(release));
-        if (!st) return err(st.error().msg);
+            st = plug_pci(std::move(dev), d.driver, with_id, hotplug, std::move(release));
+            if (!st) st = err(st.error().msg);
+        }
+        if (!st && undo) undo(false);
         return st;
     };
     if (d.driver == "pcie-root-port") {
@@ -669,12 +695,11 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         dev->on_actual_changed = [this](uint64_t actual) {
             if (hooks_.balloon_change) hooks_.balloon_change(actual);
         };
-        Status st = plug(std::move(dev), d.origin, [this] {
+        Status st = plug(std::move(dev), d.origin, [this](bool) {
             balloon_ = nullptr;
             balloon_path_.clear();
             loop_->cancel_timer(balloon_timer_);
         });
-        if (!st) balloon_ = nullptr;
         ARMVM_TRY(st);
         return ok_status();
     }
@@ -707,14 +732,13 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         auto dev = std::make_unique<VirtioSerial>(max_ports, emerg);
         VirtioSerial* vs = dev.get();
         serial_buses_.push_back({d.id, vs});
-        Status st = plug(std::move(dev), d.origin, [this, vs] {
+        Status st = plug(std::move(dev), d.origin, [this, vs](bool) {
             for (auto it = serial_buses_.begin(); it != serial_buses_.end(); ++it)
                 if (it->second == vs) {
                     serial_buses_.erase(it);
                     break;
                 }
         });
-        if (!st) serial_buses_.pop_back();
         ARMVM_TRY(st);
         return ok_status();
     }
@@ -794,7 +818,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         ++nics_;
         nb->attached = true;
         qom_name(d.id, d.driver);
-        ARMVM_TRY(plug(std::make_unique<VirtioNet>(*nb, mac), d.origin, [nb] {
+        ARMVM_TRY(plug(std::make_unique<VirtioNet>(*nb, mac), d.origin, [nb](bool) {
             nb->attached = false;
             nb->receiver = nullptr;
         }));
@@ -823,9 +847,10 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
     disk->attached = true;
     std::string q = qom_name(d.id, d.driver);
     disk->qdev = d.id.empty() ? q + "/virtio-backend" : q;
-    ARMVM_TRY(plug(std::make_unique<VirtioBlk>(*disk, serial, queues), d.origin, [disk] {
+    ARMVM_TRY(plug(std::make_unique<VirtioBlk>(*disk, serial, queues), d.origin, [disk](bool unplugged) {
         disk->attached = false;
         disk->qdev.clear();
+        disk->auto_delete = unplugged && !disk->device_name().empty();  // (a -drive goes with its device, as QEMU's)
     }));
     return ok_status();
 }

@@ -115,7 +115,7 @@ private:
     Status add_device(const DeviceConfig& d, bool hotplug);
     Status plug_mmio(std::unique_ptr<VirtioDevice> dev, const std::string& origin);
     Status plug_pci(std::unique_ptr<VirtioDevice> dev, const std::string& driver,
-                    const std::map<std::string, std::string>& props, bool hotplug, std::function<void()> release);
+                    const std::map<std::string, std::string>& props, bool hotplug, std::function<void(bool unplugged)> release);
     void unplug_behind(PcieRootPort& rp);
     std::string qom_name(const std::string& id, const std::string& driver);
     Status create_fw_cfg(const MachineConfig& cfg);
@@ -172,7 +172,7 @@ private:
     // gives its backend back when it is unplugged.
     struct Plugged {
         std::string path;
-        std::function<void()> release;
+        std::function<void(bool unplugged)> release;  // (false: the plug failed)
     };
     std::map<const PciDevice*, Plugged> plugged_;
     std::map<std::string, unsigned> mmio_bus_of_;  // QOM path -> virtio-mmio transport index

@@ -322,6 +322,9 @@ HOTPLUG_CASES = [
     ("netdev_add", {"type": "user", "id": "n1"}),
     ("netdev_del", {"id": "n9"}),
     ("netdev_del", {"id": "n1"}),
+    # a refused device_add leaves its id and its drive free
+    ("device_add", {"driver": "virtio-blk-pci", "drive": "d0", "id": "b2"}),
+    ("device_add", {"driver": "virtio-blk-pci", "bus": "rp4", "drive": "d0", "id": "b2"}),
 ]
 
 
