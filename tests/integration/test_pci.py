@@ -448,3 +448,21 @@ def test_default_and_shorthand_nics_take_qemus_slots(tmp_path, args):
     disk.write_bytes(b"\0" * 65536)
     args = [a.replace("DISK", str(disk)) for a in args]
     assert pci_slots(armvm_path(), args, tmp_path) == pci_slots("qemu-system-aarch64", args, tmp_path)
+
+
+@pytest.mark.parametrize("gic,msi", [(3, "ITS-MSI"), (2, " MSI")])
+def test_a_tree_dumped_by_qemu_boots_with_pci(tmp_path, gic, msi):
+    """-dtb with qemu-system-aarch64's own tree (its platform bus and flash
+    nodes included): the guest finds the PCIe host, a device behind a root
+    port, and takes its MSI-X through the ITS or the GICv2m frame."""
+    dtb = tmp_path / "qemu.dtb"
+    subprocess.run(["qemu-system-aarch64", "-M", f"virt,gic-version={gic},dumpdtb={dtb}", "-cpu", "cortex-a57",
+                    "-m", "512", "-smp", "2", "-nodefaults"], check=True, capture_output=True, timeout=30)
+    with Guest(armvm_path(), ["-M", f"virt,gic-version={gic}", "-cpu", "cortex-a57", "-smp", "2", "-dtb", str(dtb),
+                              "-device", "pcie-root-port,id=rp1,chassis=1", "-device", "virtio-rng-pci,bus=rp1"]) as g:
+        assert g.ok("nproc") == "2"
+        assert g.ok("ls /sys/bus/pci/devices").split() == ["0000:00:00.0", "0000:00:01.0", "0000:01:00.0"]
+        assert g.ok("head -c 8 /dev/hwrng | wc -c") == "8"
+        irqs = g.ok("cat /proc/interrupts")
+        assert re.search(msi + r" \d+ Edge\s+virtio0-input", irqs), irqs
+        assert g.poweroff() == 0
