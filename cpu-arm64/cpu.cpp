@@ -266,14 +266,57 @@ void Cpu::enter_el1(uint64_t vector_offset, uint64_t elr) {
     mode_changed();
 }
 
+namespace {
+// QEMU's exception numbers and names for -d int, by exception class.
+std::pair<int, const char*> qemu_exception(uint32_t ec) {
+    switch (ec) {
+    case 0x15: return {2, "SVC"};
+    case 0x16: return {11, "Hypervisor Call"};
+    case 0x17: return {13, "Secure Monitor Call"};
+    case 0x20: case 0x21: case 0x22: return {3, "Prefetch Abort"};
+    case 0x24: case 0x25: case 0x26: return {4, "Data Abort"};
+    case 0x3c: return {7, "Breakpoint"};
+    default: return {1, "Undefined Instruction"};
+    }
+}
+}  // namespace
+
+// PSTATE as SPSR would show it now (EL1h after an exception entry).
+uint64_t Cpu::pstate_after_entry() const {
+    return s.nzcv | (s.pan ? 1u << 22 : 0) | s.daif | (s.el << 2) | (s.spsel ? 1 : 0);
+}
+
 void Cpu::take_exception() {
     s.esr_el1 = (static_cast<uint64_t>(pend_ec_) << 26) | (1u << 25) /*IL*/ | (pend_iss_ & 0x1ffffff);
     if (pend_far_valid_) s.far_el1 = pend_far_;
+    unsigned from = s.el;
     enter_el1(0, pending_next_ ? s.pc + 4 : s.pc);
+    if (log_int) {
+        auto [n, name] = qemu_exception(static_cast<uint32_t>(s.esr_el1 >> 26));
+        std::fprintf(log_int, "Taking exception %d [%s] on CPU %d\n...from EL%u to EL1\n...with ESR 0x%x/0x%llx\n",
+                     n, name, log_index, from, static_cast<unsigned>(s.esr_el1 >> 26),
+                     static_cast<unsigned long long>(s.esr_el1));
+        if (n == 3 || n == 4)  // (aborts: the faulting address)
+            std::fprintf(log_int, "...with FAR 0x%llx\n", static_cast<unsigned long long>(s.far_el1));
+        std::fprintf(log_int, "...with ELR 0x%llx\n...to EL1 PC 0x%llx PSTATE 0x%llx\n",
+                     static_cast<unsigned long long>(s.elr_el1), static_cast<unsigned long long>(s.pc),
+                     static_cast<unsigned long long>(pstate_after_entry()));
+        std::fflush(log_int);
+    }
 }
 
 // IRQ: ELR is the next instruction to run, the vector is +0x80.
-void Cpu::take_irq() { enter_el1(0x80, s.pc); }
+void Cpu::take_irq() {
+    unsigned from = s.el;
+    enter_el1(0x80, s.pc);
+    if (log_int) {
+        std::fprintf(log_int, "Taking exception 5 [IRQ] on CPU %d\n...from EL%u to EL1\n...with ELR 0x%llx\n"
+                              "...to EL1 PC 0x%llx PSTATE 0x%llx\n",
+                     log_index, from, static_cast<unsigned long long>(s.elr_el1), static_cast<unsigned long long>(s.pc),
+                     static_cast<unsigned long long>(pstate_after_entry()));
+        std::fflush(log_int);
+    }
+}
 
 // ---- memory accesses through the MMU
 

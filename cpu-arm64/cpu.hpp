@@ -8,6 +8,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -117,6 +118,11 @@ public:
 
     explicit Cpu(Bus& bus);
     ~Cpu();
+
+    // -d int: every exception and interrupt taken is logged here in
+    // QEMU's shape (null: not logged); `log_index` is this CPU's number.
+    static inline std::FILE* log_int = nullptr;
+    int log_index = 0;
     Cpu(const Cpu&) = delete;
     Cpu& operator=(const Cpu&) = delete;
 
@@ -398,6 +404,7 @@ private:
     uint64_t pmu_insn_deadline_ = UINT64_MAX;  // insn_count at which run() syncs the PMU
     size_t cur_block_len_ = 0;                  // while a block runs: its length
     void take_exception();
+    uint64_t pstate_after_entry() const;
     void take_irq();
 
     static constexpr size_t kJmpCache = 4096;

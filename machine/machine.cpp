@@ -135,6 +135,15 @@ Status Machine::build_virt() {
         }
         ::close(fd);
     }
+    // -d int [-D FILE]: exceptions and interrupts taken, in QEMU's shape.
+    if (std::find(cfg_.log_items.begin(), cfg_.log_items.end(), "int") != cfg_.log_items.end()) {
+        std::FILE* f = stderr;
+        if (cfg_.log_file) {
+            f = std::fopen(cfg_.log_file->c_str(), "w");
+            if (!f) return make_error("-D " + *cfg_.log_file + ": " + std::strerror(errno));
+        }
+        Cpu::log_int = f;
+    }
     // With KVM the host decides what the guest can have (its GIC, a safe
     // PMU) before the tree describes it.
     std::unique_ptr<kvm::ArmVm> arm_kvm;

@@ -50,14 +50,20 @@ bool tlbi(Cpu& c, unsigned crm, unsigned op2, uint64_t xt) {
 }  // namespace
 
 void exec_SVC(Cpu& c, uint32_t i) { c.raise(Ec::Svc64, bits(i, 20, 5), true); }
-void exec_HVC(Cpu& c, uint32_t) {
+void exec_HVC(Cpu& c, uint32_t i) {
     // No EL2: HVC is UNDEFINED unless the board's PSCI firmware takes it
     // (QEMU's virt board answers PSCI calls made with HVC the same way).
     if (c.s.el == 0 || !c.hvc_hook) return c.undefined();
     c.leave_guest();  // PSCI takes the machine lock
     bool claimed = c.hvc_hook(c);
     c.enter_guest();
-    if (!claimed) c.undefined();
+    if (!claimed) return c.undefined();
+    if (Cpu::log_int) {  // (-d int: as QEMU logs a PSCI call)
+        std::fprintf(Cpu::log_int, "Taking exception 11 [Hypervisor Call] on CPU %d\n...from EL%u to EL2\n"
+                                   "...with ESR 0x16/0x%x\n...handled as PSCI call\n",
+                     c.log_index, static_cast<unsigned>(c.s.el), 0x5a000000u | bits(i, 20, 5));
+        std::fflush(Cpu::log_int);
+    }
 }
 void exec_SMC(Cpu& c, uint32_t) { c.undefined(); }  // no EL3
 void exec_BRK(Cpu& c, uint32_t i) { c.raise(Ec::Brk64, bits(i, 20, 5)); }

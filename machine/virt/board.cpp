@@ -153,6 +153,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         b->vcpus_.back()->cpu().set_ram_window(base(Region::Ram), ram.host(), ram.size());
         Cpu& cpu = b->vcpus_.back()->cpu();
         cpu.join(b->cluster_);
+        cpu.log_index = static_cast<int>(i);
         cpu.ids = id_regs_for(cfg.cpu.model, cfg.cpu.pmu.value_or(true));
         if (gic_version == 3) {
             cpu.ids.id_aa64pfr0 |= 1ull << 24;  // GIC: the GICv3 CPU interface system registers
