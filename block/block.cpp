@@ -279,8 +279,21 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
                 if (!ok) return make_error(origin + ": Block format 'raw' does not support the option '" + it.key() + "'");
             }
             std::string iface = sval(o, "if").value_or("virtio");  // (the virt board's default interface)
-            if (iface != "none" && iface != "virtio")
+            int pflash_unit = -1;
+            if (iface == "pflash") {  // the flash banks: unit 0 and 1
+                std::string u = sval(o, "unit").value_or(std::to_string(anon["pflash"]));
+                char* end = nullptr;
+                long n = std::strtol(u.c_str(), &end, 10);
+                if (u.empty() || *end || n < 0) return make_error(origin + ": Invalid unit value '" + u + "'");
+                if (n > 1) return make_error(origin + ": machine type does not support if=pflash,bus=0,unit=" + u);
+                for (const auto& other : layer->devs_)
+                    if (other->pflash_unit_ == n)
+                        return make_error(origin + ": drive with bus=0, unit=" + u + " exists");
+                pflash_unit = static_cast<int>(n);
+                anon["pflash"] = static_cast<unsigned>(n) + 1;
+            } else if (iface != "none" && iface != "virtio") {
                 return make_error(origin + ": machine type does not support if=" + iface + ",bus=0,unit=0");
+            }
             auto file = sval(o, "file");
             if (!file || file->empty()) return make_error(origin + ": A block device must be given a file (file=...)");
             auto fmt = sval(o, "format");
@@ -302,7 +315,10 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
                 return make_error(origin + ": Invalid discard option");
             auto d = std::make_unique<BlockDev>();
             auto id = sval(o, "id");
-            d->name_ = id ? *id : iface + std::to_string(anon[iface]++);  // QEMU's names: virtio0, none0, ...
+            d->name_ = id ? *id
+                          : pflash_unit >= 0 ? "pflash" + std::to_string(pflash_unit)
+                                             : iface + std::to_string(anon[iface]++);  // QEMU's names: virtio0, none0, ...
+            d->pflash_unit_ = pflash_unit;
             d->discard_ = disc == "unmap" || disc == "on";
             d->implicit_virtio_ = iface == "virtio";
             d->is_drive_ = true;

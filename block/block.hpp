@@ -31,6 +31,8 @@ public:
     // -drive if=virtio (or the virt board's default interface): the board
     // creates the virtio-blk device itself.
     bool implicit_virtio() const { return implicit_virtio_; }
+    // -drive if=pflash: the flash bank it is (0 or 1); -1 otherwise.
+    int pflash_unit() const { return pflash_unit_; }
     bool attached = false;  // a device uses it
     // A -drive whose device was unplugged: BlockLayer::reap() closes it
     // (QEMU deletes such a drive with its device).
@@ -62,6 +64,7 @@ private:
     bool read_only_ = false, discard_ = false, implicit_virtio_ = false, is_drive_ = false;
     std::string format_node_, file_node_;  // node-names; format_node_ empty: a lone file node
     uint64_t size_ = 0;
+    int pflash_unit_ = -1;
 };
 
 class BlockLayer {

@@ -69,6 +69,7 @@ const std::vector<OptionInfo>& option_table() {
         {"nic", true, "-nic none|user|tap[,model=virtio-net-pci][,mac=MAC][,backend options]"},
         {"net", true, "-net nic[,model=..][,macaddr=..] | -net user|tap[,...]"},
         {"hda", true, "the first disk image (-drive file=FILE,index=0,media=disk)"},
+        {"pflash", true, "the next flash bank's image (-drive if=pflash,file=FILE)"},
         {"hdb", true, "the second disk image"},
         {"hdc", true, "the third disk image"},
         {"hdd", true, "the fourth disk image"},
@@ -756,6 +757,10 @@ Status Parser::handle(const std::string& name, const std::string& arg) {
         o["media"] = name == "cdrom" ? "cdrom" : "disk";
         c.block_opts.push_back({o, "file=" + arg + ",index=" + o["index"].get<std::string>() + ",media=" +
                                        o["media"].get<std::string>(), true});
+        return ok_status();
+    }
+    if (name == "pflash") {  // QEMU's shorthand for -drive if=pflash,file=FILE
+        c.block_opts.push_back({Json{{"file", arg}, {"if", "pflash"}}, "if=pflash,file=" + arg, true});
         return ok_status();
     }
     if (name == "rtc" || name == "boot" || name == "msg" || name == "overcommit" || name == "sandbox" ||

@@ -9,6 +9,7 @@
 #include <map>
 #include <system_error>
 
+#include "hw/block/pflash.hpp"
 #include "hw/char/chardev.hpp"
 #include "hw/misc/fw_cfg.hpp"
 #include "hw/misc/rom.hpp"
@@ -131,8 +132,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         if (!fw || fw->size() > size(Region::Flash) / 2)
             return make_error("Could not load ROM image '" + *cfg.bios + "'");
         if (b->kvm_) ARMVM_TRY(b->kvm_->add_rom(base(Region::Flash), fw.value()));
-        b->bios_ = std::make_unique<Rom>(std::move(fw.value()));
-        b->as_.add_mmio(base(Region::Flash), size(Region::Flash) / 2, b->bios_.get(), "virt.flash0");
+        b->bios_ = std::make_unique<Rom>(std::move(fw.value()));  // (mapped with the flash banks)
     }
     b->create_pcie(gic_version);
     ARMVM_TRY(b->create_fw_cfg(cfg));
@@ -183,6 +183,8 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     b->devices_.push_back({"pl031", b->rtc_.get()});
     b->devices_.push_back({"pl061", b->gpio_.get()});
     b->devices_.push_back({"fw_cfg", b->fw_cfg_.get()});
+    if (b->flash_[0]) b->devices_.push_back({"virt.flash0", b->flash_[0].get()});
+    if (b->flash_[1]) b->devices_.push_back({"virt.flash1", b->flash_[1].get()});
     for (unsigned slot = 0; slot < kMmioSlots; ++slot) {
         char name[32];
         std::snprintf(name, sizeof name, "virtio-mmio@%llx",
@@ -365,6 +367,35 @@ Status Board::create_fw_cfg(const MachineConfig& cfg) {
     return ok_status();
 }
 
+// The two flash banks (QEMU's "virt.flash0" and "virt.flash1"): bank 0
+// holds -bios as ROM, or is the CFI flash of -drive if=pflash,unit=0;
+// bank 1 the flash of unit 1. A bank no drive names is an empty flash,
+// as QEMU's.
+Status Board::create_flash(const MachineConfig& cfg) {
+    BlockDev* drives[2] = {nullptr, nullptr};
+    for (auto& d : block_->devs())
+        if (d->pflash_unit() >= 0) drives[d->pflash_unit()] = d.get();
+    if (cfg.bios && drives[0])
+        return make_error("The contents of the first flash device may be specified with -bios or with -drive "
+                          "if=pflash... but you cannot use both options at once");
+    for (unsigned bank = 0; bank < 2; ++bank) {
+        uint64_t at = base(Region::Flash) + bank * PFlash::kBankSize;
+        const char* name = bank ? "virt.flash1" : "virt.flash0";
+        if (bank == 0 && bios_) {
+            as_.add_mmio(at, PFlash::kBankSize, bios_.get(), name);
+            continue;
+        }
+        if (drives[bank] && kvm_)  // (KVM runs code only from memory slots: flash as a ROM device is to come)
+            return make_error("-drive " + drives[bank]->name() + ": flash drives are not supported with KVM yet");
+        auto f = PFlash::create(drives[bank]);
+        if (!f) return f.error();  // (QEMU names no option here)
+        if (drives[bank]) drives[bank]->attached = true;
+        flash_[bank] = std::move(f.value());
+        as_.add_mmio(at, PFlash::kBankSize, flash_[bank].get(), name);
+    }
+    return ok_status();
+}
+
 // The virtio devices of -device and of -drive if=virtio, plugged into the
 // transports from the highest address down (as QEMU's virt board: the
 // first device is at 0x0a003e00).
@@ -372,6 +403,7 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
     auto layer = BlockLayer::create(cfg);
     if (!layer) return layer.error();
     block_ = std::move(layer.value());
+    ARMVM_TRY(create_flash(cfg));
     auto nets = create_netdevs(cfg.netdevs, cfg.netdev_origins, loop);
     if (!nets) return nets.error();
     netdevs_ = std::move(nets.value());

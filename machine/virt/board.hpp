@@ -14,6 +14,7 @@
 #include "accel/kvm/arm64.hpp"
 #include "accel/vcpu.hpp"
 #include "base/result.hpp"
+#include "hw/block/pflash.hpp"
 #include "hw/char/pl011.hpp"
 #include "block/block.hpp"
 #include "hw/gpio/pl061.hpp"
@@ -119,6 +120,7 @@ private:
     void unplug_behind(PcieRootPort& rp);
     std::string qom_name(const std::string& id, const std::string& driver);
     Status create_fw_cfg(const MachineConfig& cfg);
+    Status create_flash(const MachineConfig& cfg);
     void create_pcie(unsigned gic_version);
     void msi(uint64_t addr, uint32_t data, uint16_t requester_id);
     // Where a PCI device of -device goes: its bus and devfn from `bus=`
@@ -133,6 +135,7 @@ private:
     std::unique_ptr<Pl061> gpio_;
     std::unique_ptr<FwCfg> fw_cfg_;
     std::unique_ptr<Rom> bios_;  // -bios, in flash bank 0
+    std::unique_ptr<MmioDevice> flash_[2];  // the CFI flash banks (bank 0: unless -bios)
     EventLoop* loop_ = nullptr;
     EventLoop::TimerId button_timer_ = 0;
     std::unique_ptr<BlockLayer> block_;

@@ -87,6 +87,16 @@ void add_pl011(FdtWriter& w) {
 }
 
 // bindings/firmware/qemu,fw-cfg-mmio.yaml
+// bindings/mtd/mtd-physmap.yaml: both flash banks in one node, as QEMU's.
+void add_flash(FdtWriter& w) {
+    uint64_t bank = size(Region::Flash) / 2;
+    w.begin_node(node_name("flash", base(Region::Flash)));
+    w.prop_u32("bank-width", 4);
+    w.prop_reg64("reg", {base(Region::Flash), bank, base(Region::Flash) + bank, bank});
+    w.prop_string("compatible", "cfi-flash");
+    w.end_node();
+}
+
 void add_fw_cfg(FdtWriter& w) {
     w.begin_node(node_name("fw-cfg", base(Region::FwCfg)));
     w.prop_empty("dma-coherent");
@@ -403,6 +413,7 @@ Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_vers
     add_root_props(w);
     add_psci(w);
     add_memory(w, x);
+    add_flash(w);
     add_fw_cfg(w);
     add_virtio_mmio(w);
     add_gpio_keys(w);

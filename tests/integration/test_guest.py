@@ -384,7 +384,7 @@ def resets(q):
 
 # The virt board's devices, each reset n times.
 def all_devices(n):
-    d = {"gic": n, "pl011": n, "pl031": n, "pl061": n, "fw_cfg": n}
+    d = {"gic": n, "pl011": n, "pl031": n, "pl061": n, "fw_cfg": n, "virt.flash0": n, "virt.flash1": n}
     d.update({f"virtio-mmio@{0xa000000 + 0x200 * i:x}": n for i in range(32)})
     d["pcie"] = n  # the host bridge and every PCI function behind it
     return d

@@ -1,0 +1,86 @@
+// The virt board's second flash bank (0x04000000, -drive if=pflash,unit=1)
+// through its Intel command set, 32 bits wide as edk2 drives it: the
+// initial contents, CFI query and identifier reads, status, word program,
+// block erase, buffered program, clear status, lock/unlock, the read-array
+// reset; each result printed (the test compares the output and the file
+// afterwards with qemu-system-aarch64's).
+#include "lib.h"
+
+#define FLASH1 0x04000000ul
+#define W(off) (*(volatile uint32_t*)(FLASH1 + (off)))
+#define H(off) (*(volatile uint16_t*)(FLASH1 + (off)))
+#define B(off) (*(volatile uint8_t*)(FLASH1 + (off)))
+#define CMD(c) (((uint32_t)(c) << 16) | (c))  // the same command to both 16-bit devices
+
+static void show(const char* what, uint64_t v) {
+    puts_uart(what);
+    puts_uart(" ");
+    put_hex(v);
+    puts_uart("\n");
+}
+
+int main(void) {
+    show("initial", W(0));
+    show("initial+4", W(4));
+    // CFI query: one byte of the table per 32-bit word, from both devices.
+    W(0x55 * 4) = CMD(0x98);
+    puts_uart("cfi");
+    for (unsigned i = 0x10; i < 0x40; ++i) {
+        puts_uart(" ");
+        put_hex(W(i * 4));
+    }
+    puts_uart("\n");
+    show("cfi byte", B(0x10 * 4));
+    show("cfi half", H(0x11 * 4));
+    W(0) = CMD(0xff);
+    show("array again", W(0));
+    // Identifier
+    W(0) = CMD(0x90);
+    show("manufacturer", W(0));
+    show("device", W(4));
+    show("lock status", W(8));
+    W(0) = CMD(0xff);
+    // Word program
+    W(0x100) = CMD(0x40);
+    W(0x100) = 0x12345678;
+    show("status after program", W(0x100));
+    W(0) = CMD(0x70);
+    show("read status", W(0));
+    W(0) = CMD(0xff);
+    show("programmed", W(0x100));
+    // Block erase of the second 256 KiB sector
+    W(0x40000) = CMD(0x20);
+    W(0x40000) = CMD(0xd0);
+    show("status after erase", W(0x40000));
+    W(0) = CMD(0xff);
+    show("erased first", W(0x40000));
+    show("erased last", W(0x7fffc));
+    show("next sector", W(0x80000));
+    show("first sector", W(0x100));
+    // Buffered program: count (words - 1, per device), data, confirm
+    W(0x200) = CMD(0xe8);
+    show("buffer ready", W(0x200));
+    W(0x200) = CMD(3);
+    W(0x200) = 0xaaaa5555;
+    W(0x204) = 0x01020304;
+    W(0x208) = 0xdeadbeef;
+    W(0x20c) = 0xcafef00d;
+    W(0x200) = CMD(0xd0);
+    show("status after buffer", W(0x200));
+    W(0) = CMD(0xff);
+    show("buffer 0", W(0x200));
+    show("buffer 3", W(0x20c));
+    // Clear status, lock / unlock
+    W(0) = CMD(0x50);
+    show("after clear", W(0));
+    W(0) = CMD(0x60);
+    W(0) = CMD(0xd0);
+    show("after unlock", W(0));
+    W(0) = CMD(0xff);
+    show("array", W(0));
+    // A 64-bit read of the array
+    show("wide", *(volatile uint64_t*)(FLASH1 + 0x200));
+    puts_uart("done\n");
+    psci_system_off();
+    return 0;
+}
