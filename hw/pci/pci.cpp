@@ -163,8 +163,10 @@ uint64_t PciDevice::decode_bar(unsigned i) const {
     unsigned off = PCI_BAR0 + 4 * i;
     uint64_t a = get32(off) & (b.io() ? ~3u : ~15u);
     if (b.is64()) a |= static_cast<uint64_t>(get32(off + 4)) << 32;
-    // Unassigned (0) or all-ones from sizing: not decoded (QEMU's rule).
-    if (a == 0 || a + b.size - 1 < a) return kUnmapped;
+    // All-ones from sizing (it wraps): not decoded. Address 0 is a real
+    // one on the virt board, whose I/O window starts at bus address 0
+    // (QEMU's virt allows it; UEFI puts the first I/O BAR there).
+    if (a + b.size - 1 < a) return kUnmapped;
     if (b.io() && a + b.size > 0x10000) return kUnmapped;
     if (a & (b.size - 1)) return kUnmapped;
     return a;

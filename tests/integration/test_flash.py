@@ -100,3 +100,30 @@ def test_flash_option_errors_are_qemus(tmp_path, args):
     ref = subprocess.run(["qemu-system-aarch64"] + base + args, capture_output=True, text=True, timeout=20)
     assert ours.returncode == 1 and ref.returncode == 1
     assert ours.stderr.replace("armvm: ", "") == ref.stderr.replace("qemu-system-aarch64: ", "")
+
+
+@pytest.mark.skipif(not os.path.exists(AAVMF_CODE) or not shutil.which("mformat"),
+                    reason="AAVMF and mtools come from scripts/install-deps")
+def test_uefi_runs_a_script_from_a_fat_disk_on_virtio_blk_pci(tmp_path):
+    """AAVMF finds a FAT file system on a virtio-blk-pci disk (its legacy
+    I/O BAR at I/O address 0, where edk2 puts it), runs startup.nsh from
+    it, and `reset -s` powers the machine off — as under QEMU."""
+    esp = tmp_path / "esp.img"
+    with open(esp, "wb") as f:
+        f.truncate(64 << 20)
+    subprocess.run(["mformat", "-i", str(esp), "::"], check=True)
+    nsh = tmp_path / "startup.nsh"
+    nsh.write_bytes(b"echo armvm-uefi-disk-ok\r\nreset -s\r\n")
+    subprocess.run(["mcopy", "-i", str(esp), str(nsh), "::/startup.nsh"], check=True)
+
+    def boot(emu):
+        vars_ = tmp_path / f"{emu.split('/')[-1]}-vars.fd"
+        shutil.copyfile(AAVMF_VARS, vars_)
+        p = subprocess.run([emu, "-M", "virt", "-cpu", "cortex-a57", "-m", "512", "-nographic", "-nodefaults",
+                            "-serial", "stdio",
+                            "-drive", f"if=pflash,unit=0,format=raw,readonly=on,file={AAVMF_CODE}",
+                            "-drive", f"if=pflash,unit=1,format=raw,file={vars_}",
+                            "-drive", f"if=none,id=esp,file={esp},format=raw,readonly=on",
+                            "-device", "virtio-blk-pci,drive=esp"], capture_output=True, timeout=180)
+        return p.returncode, p.stdout.count(b"armvm-uefi-disk-ok")
+    assert boot(armvm_path()) == boot("qemu-system-aarch64") == (0, 2)  # (the echo, and the script's own line)
