@@ -34,7 +34,7 @@ def rig():
         copy_guest(d.dir)
         yield d, d.install_emulator(armvm_path())
     finally:
-        for name in ("armvm-life", "armvm-variant", "armvm-hotplug", "armvm-balloon"):
+        for name in ("armvm-life", "armvm-variant", "armvm-hotplug"):
             virsh("destroy", name, check=False)
             virsh("undefine", name, check=False)
         d.stop()
@@ -247,27 +247,3 @@ def test_virsh_attach_and_detach_a_disk_and_a_nic_on_a_running_domain(rig):
         f.seek(4 * 512)
         assert f.read(16) == b"via-virsh-attach"
 
-
-def test_virsh_dommemstat_and_setmem_through_the_balloon(rig):
-    """<memballoon model='virtio'> with a statistics period: libvirt finds
-    the balloon over QOM, `virsh dommemstat` shows the guest's numbers and
-    `virsh setmem` shrinks the running guest."""
-    d, emu = rig
-    name = "armvm-balloon"
-    define(d, emu, name, extra="<memballoon model='virtio'><stats period='1'/></memballoon>")
-    c, _ = start_to_shell(name)
-    try:
-        total = int(c.cmd("grep MemTotal /proc/meminfo").split()[1])
-        time.sleep(3)
-        stats = dict(l.split() for l in virsh("dommemstat", name).stdout.strip().splitlines())
-        assert int(stats["actual"]) == 512 * 1024
-        assert 0 < int(stats["available"]) <= 512 * 1024 and int(stats["unused"]) > 0, stats
-        virsh("setmem", name, str(384 * 1024))
-        end = time.time() + 30
-        while time.time() < end and int(c.cmd("grep MemTotal /proc/meminfo").split()[1]) > total - 100 * 1024:
-            time.sleep(0.5)
-        assert total - int(c.cmd("grep MemTotal /proc/meminfo").split()[1]) == 128 * 1024
-    finally:
-        c.close()
-        virsh("destroy", name)
-        virsh("undefine", name)
