@@ -1,6 +1,7 @@
 #include "machine/devices.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace armvm {
 
@@ -11,7 +12,8 @@ bool DeviceType::has_prop(const std::string& p) const {
 const std::vector<DeviceType>& device_types() {
     // name, QOM parent, bus, help section, alias, description, virtio model,
     // hot-pluggable, properties
-    static const std::vector<DeviceType> types = {
+    static const std::vector<DeviceType> types = [] {
+    std::vector<DeviceType> t = {
     {"pcie-root-port", "pcie-root-port-base", "PCI", "Controller/Bridge/Hub devices", "", "PCI Express Root Port", "", false,
          {{"addr", "int32", "Slot and optional function number, example: 06.0 or 06", "-1"},
           {"bus-reserve", "uint32", "", "4294967295"},
@@ -39,26 +41,6 @@ const std::vector<DeviceType>& device_types() {
           {"deflate-on-oom", "bool", "on/off", "false"},
           {"disable-legacy", "OnOffAuto", "on/off/auto", "\"auto\""},
           {"disable-modern", "bool", "", "false"},
-          {"free-page-hint", "bool", "on/off", "false"},
-          {"free-page-reporting", "bool", "on/off", "false"},
-          {"multifunction", "bool", "on/off", "false"},
-          {"page-poison", "bool", "on/off", "true"},
-          {"rombar", "uint32", "", "1"},
-          {"romfile", "str", "", nullptr},
-          {"x-pcie-lnksta-dllla", "bool", "on/off", "true"}}},
-    {"virtio-balloon-pci-non-transitional", "virtio-pci", "PCI", "Misc devices", "", "", "virtio-balloon-device", true,
-         {{"addr", "int32", "Slot and optional function number, example: 06.0 or 06", "-1"},
-          {"deflate-on-oom", "bool", "on/off", "false"},
-          {"free-page-hint", "bool", "on/off", "false"},
-          {"free-page-reporting", "bool", "on/off", "false"},
-          {"multifunction", "bool", "on/off", "false"},
-          {"page-poison", "bool", "on/off", "true"},
-          {"rombar", "uint32", "", "1"},
-          {"romfile", "str", "", nullptr},
-          {"x-pcie-lnksta-dllla", "bool", "on/off", "true"}}},
-    {"virtio-balloon-pci-transitional", "virtio-pci", "PCI", "Misc devices", "", "", "virtio-balloon-device", true,
-         {{"addr", "int32", "Slot and optional function number, example: 06.0 or 06", "-1"},
-          {"deflate-on-oom", "bool", "on/off", "false"},
           {"free-page-hint", "bool", "on/off", "false"},
           {"free-page-reporting", "bool", "on/off", "false"},
           {"multifunction", "bool", "on/off", "false"},
@@ -99,44 +81,6 @@ const std::vector<DeviceType>& device_types() {
           {"write-cache", "OnOffAuto", "on/off/auto", "\"auto\""},
           {"write-zeroes", "bool", "on/off", "true"},
           {"x-pcie-lnksta-dllla", "bool", "on/off", "true"}}},
-    {"virtio-blk-pci-non-transitional", "virtio-pci", "PCI", "Storage devices", "", "", "virtio-blk-device", true,
-         {{"addr", "int32", "Slot and optional function number, example: 06.0 or 06", "-1"},
-          {"bootindex", "int32", "", nullptr},
-          {"discard", "bool", "on/off", "true"},
-          {"discard_granularity", "size", "", "4294967295"},
-          {"drive", "str", "Node name or ID of a block device to use as a backend", nullptr},
-          {"ioeventfd", "bool", "on/off", "true"},
-          {"logical_block_size", "size", "A power of two between 512 B and 2 MiB", "0"},
-          {"multifunction", "bool", "on/off", "false"},
-          {"num-queues", "uint16", "", "65535"},
-          {"physical_block_size", "size", "A power of two between 512 B and 2 MiB", "0"},
-          {"queue-size", "uint16", "", "256"},
-          {"rombar", "uint32", "", "1"},
-          {"romfile", "str", "", nullptr},
-          {"serial", "str", "", nullptr},
-          {"vectors", "uint32", "", "4294967295"},
-          {"write-cache", "OnOffAuto", "on/off/auto", "\"auto\""},
-          {"write-zeroes", "bool", "on/off", "true"},
-          {"x-pcie-lnksta-dllla", "bool", "on/off", "true"}}},
-    {"virtio-blk-pci-transitional", "virtio-pci", "PCI", "Storage devices", "", "", "virtio-blk-device", true,
-         {{"addr", "int32", "Slot and optional function number, example: 06.0 or 06", "-1"},
-          {"bootindex", "int32", "", nullptr},
-          {"discard", "bool", "on/off", "true"},
-          {"discard_granularity", "size", "", "4294967295"},
-          {"drive", "str", "Node name or ID of a block device to use as a backend", nullptr},
-          {"ioeventfd", "bool", "on/off", "true"},
-          {"logical_block_size", "size", "A power of two between 512 B and 2 MiB", "0"},
-          {"multifunction", "bool", "on/off", "false"},
-          {"num-queues", "uint16", "", "65535"},
-          {"physical_block_size", "size", "A power of two between 512 B and 2 MiB", "0"},
-          {"queue-size", "uint16", "", "256"},
-          {"rombar", "uint32", "", "1"},
-          {"romfile", "str", "", nullptr},
-          {"serial", "str", "", nullptr},
-          {"vectors", "uint32", "", "4294967295"},
-          {"write-cache", "OnOffAuto", "on/off/auto", "\"auto\""},
-          {"write-zeroes", "bool", "on/off", "true"},
-          {"x-pcie-lnksta-dllla", "bool", "on/off", "true"}}},
     {"virtio-net-device", "virtio-device", "virtio-bus", "Network devices", "", "", "", false,
          {{"bootindex", "int32", "", nullptr},
           {"mac", "str", "Ethernet 6-byte MAC Address, example: 52:54:00:12:34:56", nullptr},
@@ -154,50 +98,12 @@ const std::vector<DeviceType>& device_types() {
           {"romfile", "str", "", nullptr},
           {"vectors", "uint32", "", "4294967295"},
           {"x-pcie-lnksta-dllla", "bool", "on/off", "true"}}},
-    {"virtio-net-pci-non-transitional", "virtio-pci", "PCI", "Network devices", "", "", "virtio-net-device", true,
-         {{"addr", "int32", "Slot and optional function number, example: 06.0 or 06", "-1"},
-          {"bootindex", "int32", "", nullptr},
-          {"ioeventfd", "bool", "on/off", "true"},
-          {"mac", "str", "Ethernet 6-byte MAC Address, example: 52:54:00:12:34:56", nullptr},
-          {"multifunction", "bool", "on/off", "false"},
-          {"netdev", "str", "ID of a netdev to use as a backend", nullptr},
-          {"rombar", "uint32", "", "1"},
-          {"romfile", "str", "", nullptr},
-          {"vectors", "uint32", "", "4294967295"},
-          {"x-pcie-lnksta-dllla", "bool", "on/off", "true"}}},
-    {"virtio-net-pci-transitional", "virtio-pci", "PCI", "Network devices", "", "", "virtio-net-device", true,
-         {{"addr", "int32", "Slot and optional function number, example: 06.0 or 06", "-1"},
-          {"bootindex", "int32", "", nullptr},
-          {"ioeventfd", "bool", "on/off", "true"},
-          {"mac", "str", "Ethernet 6-byte MAC Address, example: 52:54:00:12:34:56", nullptr},
-          {"multifunction", "bool", "on/off", "false"},
-          {"netdev", "str", "ID of a netdev to use as a backend", nullptr},
-          {"rombar", "uint32", "", "1"},
-          {"romfile", "str", "", nullptr},
-          {"vectors", "uint32", "", "4294967295"},
-          {"x-pcie-lnksta-dllla", "bool", "on/off", "true"}}},
     {"virtio-rng-device", "virtio-device", "virtio-bus", "Misc devices", "", "", "", false,
          {}},
     {"virtio-rng-pci", "virtio-pci", "PCI", "Misc devices", "virtio-rng", "", "virtio-rng-device", true,
          {{"addr", "int32", "Slot and optional function number, example: 06.0 or 06", "-1"},
           {"disable-legacy", "OnOffAuto", "on/off/auto", "\"auto\""},
           {"disable-modern", "bool", "", "false"},
-          {"ioeventfd", "bool", "on/off", "true"},
-          {"multifunction", "bool", "on/off", "false"},
-          {"rombar", "uint32", "", "1"},
-          {"romfile", "str", "", nullptr},
-          {"vectors", "uint32", "", "4294967295"},
-          {"x-pcie-lnksta-dllla", "bool", "on/off", "true"}}},
-    {"virtio-rng-pci-non-transitional", "virtio-pci", "PCI", "Misc devices", "", "", "virtio-rng-device", true,
-         {{"addr", "int32", "Slot and optional function number, example: 06.0 or 06", "-1"},
-          {"ioeventfd", "bool", "on/off", "true"},
-          {"multifunction", "bool", "on/off", "false"},
-          {"rombar", "uint32", "", "1"},
-          {"romfile", "str", "", nullptr},
-          {"vectors", "uint32", "", "4294967295"},
-          {"x-pcie-lnksta-dllla", "bool", "on/off", "true"}}},
-    {"virtio-rng-pci-transitional", "virtio-pci", "PCI", "Misc devices", "", "", "virtio-rng-device", true,
-         {{"addr", "int32", "Slot and optional function number, example: 06.0 or 06", "-1"},
           {"ioeventfd", "bool", "on/off", "true"},
           {"multifunction", "bool", "on/off", "false"},
           {"rombar", "uint32", "", "1"},
@@ -219,31 +125,32 @@ const std::vector<DeviceType>& device_types() {
           {"romfile", "str", "", nullptr},
           {"vectors", "uint32", "", "2"},
           {"x-pcie-lnksta-dllla", "bool", "on/off", "true"}}},
-    {"virtio-serial-pci-non-transitional", "virtio-pci", "PCI", "Input devices", "", "", "virtio-serial-device", true,
-         {{"addr", "int32", "Slot and optional function number, example: 06.0 or 06", "-1"},
-          {"emergency-write", "bool", "on/off", "true"},
-          {"ioeventfd", "bool", "on/off", "true"},
-          {"max_ports", "uint32", "", "31"},
-          {"multifunction", "bool", "on/off", "false"},
-          {"rombar", "uint32", "", "1"},
-          {"romfile", "str", "", nullptr},
-          {"vectors", "uint32", "", "2"},
-          {"x-pcie-lnksta-dllla", "bool", "on/off", "true"}}},
-    {"virtio-serial-pci-transitional", "virtio-pci", "PCI", "Input devices", "", "", "virtio-serial-device", true,
-         {{"addr", "int32", "Slot and optional function number, example: 06.0 or 06", "-1"},
-          {"emergency-write", "bool", "on/off", "true"},
-          {"ioeventfd", "bool", "on/off", "true"},
-          {"max_ports", "uint32", "", "31"},
-          {"multifunction", "bool", "on/off", "false"},
-          {"rombar", "uint32", "", "1"},
-          {"romfile", "str", "", nullptr},
-          {"vectors", "uint32", "", "2"},
-          {"x-pcie-lnksta-dllla", "bool", "on/off", "true"}}},
     {"virtserialport", "virtio-serial-port", "virtio-serial-bus", "Input devices", "", "", "", false,
          {{"chardev", "str", "ID of a chardev to use as a backend", nullptr},
           {"name", "str", "", nullptr},
           {"nr", "uint32", "", "4294967295"}}},
     };
+    // Each virtio-X-pci has QEMU's -transitional and -non-transitional
+    // forms: the same device with disable-legacy fixed (off / on), so
+    // without the disable-legacy and disable-modern properties.
+    for (size_t i = 0, n = t.size(); i < n; ++i) {
+        if (!*t[i].virtio) continue;
+        for (const char* legacy : {"on", "off"}) {
+            DeviceType v = t[i];
+            v.name += !strcmp(legacy, "on") ? "-non-transitional" : "-transitional";
+            v.alias = "";
+            v.disable_legacy = legacy;
+            v.props.erase(std::remove_if(v.props.begin(), v.props.end(),
+                                         [](const DeviceProp& p) {
+                                             return !strcmp(p.name, "disable-legacy") || !strcmp(p.name, "disable-modern");
+                                         }),
+                          v.props.end());
+            t.push_back(std::move(v));
+        }
+    }
+    std::sort(t.begin(), t.end(), [](const DeviceType& a, const DeviceType& b) { return a.name < b.name; });
+    return t;
+    }();
     return types;
 }
 
@@ -262,7 +169,7 @@ std::string device_types_help() {
         std::string lines;
         for (const auto& t : device_types()) {
             if (std::string(t.category) != section) continue;
-            lines += "name \"" + std::string(t.name) + "\", bus " + t.bus;
+            lines += "name \"" + t.name + "\", bus " + t.bus;
             if (*t.alias) lines += ", alias \"" + std::string(t.alias) + "\"";
             if (*t.desc) lines += ", desc \"" + std::string(t.desc) + "\"";
             lines += "\n";
@@ -275,7 +182,7 @@ std::string device_types_help() {
 }
 
 std::string device_props_help(const DeviceType& t) {
-    std::string out = std::string(t.name) + " options:\n";
+    std::string out = t.name + " options:\n";
     for (const auto& p : t.props) {
         std::string left = std::string(p.name) + "=<" + p.type + ">";
         std::string line = "  " + left;

@@ -20,7 +20,7 @@ struct DeviceProp {
 };
 
 struct DeviceType {
-    const char* name;
+    std::string name;
     const char* parent;    // the QOM parent type
     const char* bus;       // the bus it plugs into, as -device help names it
     const char* category;  // its -device help section
@@ -29,6 +29,9 @@ struct DeviceType {
     const char* virtio;    // a virtio-X-pci: the virtio-X-device it carries; or ""
     bool hotpluggable;     // QMP device_add while the machine runs (into a PCIe port)
     std::vector<DeviceProp> props;  // by name (QEMU lists them so)
+    // virtio-X-pci-non-transitional / -transitional: disable-legacy fixed
+    // to "on" / "off"; "" for the others.
+    const char* disable_legacy = "";
 
     bool has_prop(const std::string& p) const;
 };

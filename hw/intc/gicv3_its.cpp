@@ -47,7 +47,7 @@ void GicIts::reset() {
     for (auto& b : baser_) b = 0;
     baser_[0] = (static_cast<uint64_t>(kTypeDevice) << 56) | (7ull << 48);      // 8-byte entries
     baser_[1] = (static_cast<uint64_t>(kTypeCollection) << 56) | (7ull << 48);  // 8-byte entries
-    commands_ = errors_ = 0;
+    errors_ = 0;
 }
 
 uint64_t GicIts::read(uint64_t off, unsigned size) {
@@ -220,7 +220,6 @@ void GicIts::command(const uint64_t cmd[4]) {
     uint16_t icid = static_cast<uint16_t>(cmd[2]);
     uint64_t rdbase = (cmd[2] >> 16) & 0x7ffffffffull;  // PTA = 0: a CPU number
     bool v = cmd[2] >> 63;
-    ++commands_;
     uint64_t itt = 0;
     Ite ite;
     unsigned cpu = 0;

@@ -38,8 +38,7 @@ public:
     // An MSI from `device_id` (the requester ID) with `event_id` as data.
     void translate(uint32_t device_id, uint32_t event_id);
 
-    // Commands processed and commands refused (bad parameters) since reset.
-    uint64_t commands() const { return commands_; }
+    // Commands refused (bad parameters) since reset.
     uint64_t errors() const { return errors_; }
 
 private:
@@ -68,7 +67,7 @@ private:
     uint32_t ctlr_ = 0;
     uint64_t cbaser_ = 0, cwriter_ = 0, creadr_ = 0;
     uint64_t baser_[8] = {};
-    uint64_t commands_ = 0, errors_ = 0;
+    uint64_t errors_ = 0;
 };
 
 }  // namespace armvm

@@ -454,11 +454,7 @@ Status Board::plug_pci(std::unique_ptr<VirtioDevice> dev, const std::string& dri
     VirtioPci::Options o;
     std::string legacy = get("disable-legacy");
     // virtio-X-pci-transitional / -non-transitional: the choice is the type's.
-    auto ends_with = [&](const char* suffix) {
-        return driver.size() > strlen(suffix) && driver.compare(driver.size() - strlen(suffix), std::string::npos, suffix) == 0;
-    };
-    if (ends_with("-non-transitional")) legacy = "on";
-    else if (ends_with("-transitional")) legacy = "off";
+    if (const DeviceType* t = find_device_type(driver); t && *t->disable_legacy) legacy = t->disable_legacy;
     if (legacy.empty() || legacy == "auto") o.modern_only = port;
     else if (legacy == "on" || legacy == "true") o.modern_only = true;
     else if (legacy == "off" || legacy == "false") o.modern_only = false;

@@ -438,6 +438,8 @@ def pci_slots(emu, args, tmp_path):
     ["-device", "virtio-rng-pci", "-netdev", "user,id=n", "-net", "nic,netdev=n"],
     ["-device", "virtio-rng-pci", "-netdev", "user,id=n"],
     ["-nodefaults", "-device", "virtio-rng-pci"],
+    ["-nodefaults", "-device", "virtio-rng-pci-non-transitional", "-device", "virtio-blk-pci-transitional,drive=d",
+     "-drive", "if=none,id=d,file=DISK,format=raw"],
     ["-device", "virtio-rng-pci", "-net", "nic", "-net", "user", "-drive", "if=virtio,file=DISK,format=raw"],
 ], ids=lambda a: " ".join(a) or "defaults")
 def test_default_and_shorthand_nics_take_qemus_slots(tmp_path, args):
