@@ -9,73 +9,36 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 
 #include "base/keyval.hpp"
+#include "block/qcow2.hpp"
 
 namespace armvm {
 
-BlockDev::~BlockDev() {
-    if (fd_ >= 0) ::close(fd_);
-}
-
 bool BlockDev::read(uint64_t offset, void* buf, size_t len) {
     if (offset > size_ || len > size_ - offset) return false;
-    auto* p = static_cast<uint8_t*>(buf);
-    while (len) {
-        ssize_t n = ::pread(fd_, p, len, static_cast<off_t>(offset));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return false;
-        if (n == 0) {  // (the file shrank under us: the rest reads as zeroes)
-            std::memset(p, 0, len);
-            return true;
-        }
-        p += n;
-        offset += static_cast<uint64_t>(n);
-        len -= static_cast<size_t>(n);
-    }
-    return true;
+    return img_->read(offset, buf, len);
 }
 
 bool BlockDev::write(uint64_t offset, const void* buf, size_t len) {
     if (read_only_ || offset > size_ || len > size_ - offset) return false;
-    auto* p = static_cast<const uint8_t*>(buf);
-    while (len) {
-        ssize_t n = ::pwrite(fd_, p, len, static_cast<off_t>(offset));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        p += n;
-        offset += static_cast<uint64_t>(n);
-        len -= static_cast<size_t>(n);
-    }
-    return true;
+    return img_->write(offset, buf, len);
 }
 
-bool BlockDev::flush() { return read_only_ || ::fdatasync(fd_) == 0; }
+bool BlockDev::flush() { return read_only_ || img_->flush(); }
 
 bool BlockDev::discard_range(uint64_t offset, uint64_t len) {
     if (read_only_ || offset > size_ || len > size_ - offset) return false;
     if (!discard_) return true;  // discard=ignore: a hint that may be dropped
-    if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
-                    static_cast<off_t>(len)) == 0)
-        return true;
-    return errno == EOPNOTSUPP;  // (a file system without holes: still a valid discard)
+    return img_->discard(offset, len);
 }
 
 bool BlockDev::write_zeroes(uint64_t offset, uint64_t len) {
     if (read_only_ || offset > size_ || len > size_ - offset) return false;
-    if (::fallocate(fd_, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
-                    static_cast<off_t>(len)) == 0)
-        return true;
-    static const uint8_t zeros[65536] = {};
-    while (len) {
-        size_t n = len < sizeof zeros ? static_cast<size_t>(len) : sizeof zeros;
-        if (!write(offset, zeros, n)) return false;
-        offset += n;
-        len -= n;
-    }
-    return true;
+    return img_->write_zeroes(offset, len);
 }
 
 namespace {
@@ -93,47 +56,6 @@ Result<bool> bval(const Json& d, const char* key, bool def) {
     return parse_bool_value(key, d[key]);
 }
 
-struct Opened {
-    int fd;
-    bool read_only;
-    uint64_t size;
-};
-
-// Opens the image (read-only if asked, or with auto-read-only when it may
-// not be written), locks it and sizes it.
-Result<Opened> open_image(const std::string& filename, bool read_only, bool auto_read_only) {
-    int fd = open_or_fdset(filename, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-    if (fd < 0 && !read_only && auto_read_only && (errno == EACCES || errno == EROFS || errno == EPERM)) {
-        read_only = true;
-        fd = open_or_fdset(filename, O_RDONLY | O_CLOEXEC);
-    }
-    if (fd < 0) return make_error("Could not open '" + filename + "': " + std::strerror(errno));
-    struct stat st;
-    if (::fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-        ::close(fd);
-        return make_error("'" + filename + "' is not a file");
-    }
-    struct flock fl {};
-    fl.l_type = read_only ? F_RDLCK : F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    if (::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
-        ::close(fd);
-        return make_error(std::string("Failed to get \"") + (read_only ? "shared" : "write") +
-                          "\" lock: Is another process using the image [" + filename + "]?");
-    }
-    off_t end = ::lseek(fd, 0, SEEK_END);
-    if (end < 0) {
-        ::close(fd);
-        return make_error("Could not determine the size of '" + filename + "': " + std::strerror(errno));
-    }
-    return Opened{fd, read_only, static_cast<uint64_t>(end)};
-}
-
-bool looks_like_qcow2(int fd) {
-    uint8_t m[4] = {};
-    return ::pread(fd, m, 4, 0) == 4 && std::memcmp(m, "QFI\xfb", 4) == 0;
-}
-
 }  // namespace
 
 BlockDev* BlockLayer::find(const std::string& name) {
@@ -143,33 +65,123 @@ BlockDev* BlockLayer::find(const std::string& name) {
 }
 
 Json BlockDev::node_info(bool format_node) const {
-    struct stat st {};
-    uint64_t actual = ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
-    const char* drv = format_node ? "raw" : "file";
-    return Json{{"iops_rd", 0}, {"detect_zeroes", "off"},
-                {"image", {{"virtual-size", size_}, {"filename", filename_}, {"format", drv}, {"actual-size", actual},
-                           {"dirty-flag", false}}},
-                {"iops_wr", 0}, {"ro", read_only_}, {"node-name", format_node ? format_node_ : file_node_},
-                {"backing_file_depth", 0}, {"drv", drv}, {"iops", 0}, {"bps_wr", 0}, {"write_threshold", 0},
-                {"encrypted", false}, {"bps", 0}, {"bps_rd", 0},
-                {"cache", {{"no-flush", false}, {"direct", false}, {"writeback", true}}}, {"file", filename_}};
+    const Image& im = *img_;
+    uint64_t actual = im.file().allocated();
+    std::string drv = format_node ? im.format() : "file";
+    Json image = {{"virtual-size", format_node ? size_ : im.file().length()}, {"filename", filename_}, {"format", drv},
+                  {"actual-size", actual}, {"dirty-flag", format_node && im.dirty()}};
+    Json info = {{"iops_rd", 0}, {"detect_zeroes", "off"}, {"iops_wr", 0}, {"ro", read_only_},
+                 {"node-name", format_node ? format_node_ : file_node_}, {"backing_file_depth", 0}, {"drv", drv},
+                 {"iops", 0}, {"bps_wr", 0}, {"write_threshold", 0}, {"encrypted", false}, {"bps", 0}, {"bps_rd", 0},
+                 {"cache", {{"no-flush", false}, {"direct", false}, {"writeback", true}}}, {"file", filename_}};
+    if (format_node) {
+        if (auto* q = dynamic_cast<const Qcow2Image*>(&im)) {
+            image["cluster-size"] = q->cluster_size();
+            image["format-specific"] = {
+                {"type", "qcow2"},
+                {"data", {{"compat", q->version() == 3 ? "1.1" : "0.10"}, {"compression-type", "zlib"},
+                          {"lazy-refcounts", q->lazy_refcounts()}, {"refcount-bits", q->refcount_bits()},
+                          {"corrupt", false}, {"extended-l2", false}}}};
+            if (!q->backing_filename().empty()) {
+                image["backing-filename"] = q->backing_filename();
+                info["backing_file"] = q->backing_filename();
+                if (!q->backing_format().empty()) image["backing-filename-format"] = q->backing_format();
+            }
+        }
+        unsigned depth = 0;
+        for (auto b = im.backing(); b; b = b->backing()) ++depth;
+        info["backing_file_depth"] = depth;
+    }
+    info["image"] = std::move(image);
+    return info;
 }
 
-Status BlockLayer::open_into(BlockDev& d, const std::string& filename, bool ro, bool auto_ro,
-                             const std::string& origin, bool is_drive, bool format_given) {
-    auto o = open_image(filename, ro, auto_ro);
-    if (!o) return make_error(origin.empty() ? o.error().msg : origin + ": " + o.error().msg);
-    d.fd_ = o->fd;
-    d.read_only_ = o->read_only;
-    d.size_ = o->size;
-    d.filename_ = filename;
-    if (is_drive && !format_given && looks_like_qcow2(d.fd_))
-        return make_error(origin + ": '" + filename + "' is a qcow2 image; armvm reads raw images only");
+namespace {
+
+const char* const kFormats[] = {"qcow", "qed", "vmdk", "vdi", "vpc", "vhdx", "luks", "parallels", "dmg", "bochs",
+                                "cloop", "vvfat"};
+
+Error unsupported_format(const std::string& origin, const std::string& fmt, bool driver_param) {
+    std::string pre = origin.empty() ? "" : origin + ": ";
+    for (const char* f : kFormats)
+        if (fmt == f) return make_error(pre + "image format '" + fmt + "' is not supported (raw and qcow2 only)");
+    if (driver_param) return make_error(pre + "Parameter 'driver' does not accept value '" + fmt + "'");
+    return make_error(pre + "Unknown driver '" + fmt + "'");
+}
+
+// -snapshot / snapshot=on: a temporary qcow2 overlay (deleted at once; it
+// lives as long as the open file) over the image, which stays untouched.
+Result<std::shared_ptr<Image>> snapshot_overlay(std::shared_ptr<Image> base) {
+    const char* tmpdir = std::getenv("TMPDIR");
+    std::string path = std::string(tmpdir && *tmpdir ? tmpdir : "/var/tmp") + "/vl.XXXXXX";
+    int fd = ::mkstemp(path.data());
+    if (fd < 0) return make_error(std::string("Could not create temporary overlay: ") + std::strerror(errno));
+    ::close(fd);
+    auto f = File::open(path, false, false);
+    ::unlink(path.c_str());
+    if (!f) return f.error();
+    ARMVM_TRY(Qcow2Image::create(**f, base->size(), "", "", 16));
+    ImageOptions o;
+    o.format = "qcow2";
+    o.backing_given = true;
+    o.backing = std::move(base);
+    return open_image(std::move(*f), std::move(o));
+}
+
+}  // namespace
+
+bool BlockLayer::used_as_backing(const BlockDev& d) const {
+    for (const auto& o : devs_)
+        if (o.get() != &d && o->img_ && o->img_->backing() == d.img_) return true;
+    return false;
+}
+
+// A format node: `driver` over the file that `file_opts` names; `fo` holds
+// the format node's own options (backing, snapshot).
+Status BlockLayer::open_format(BlockDev& d, const std::string& driver, const Json& fo, const Json& file_opts,
+                               bool ro, const std::string& origin) {
+    std::string pre = origin.empty() ? "" : origin + ": ";
+    auto filename = sval(file_opts, "filename");
+    if (!filename) return make_error(pre + "Parameter 'filename' is missing");
+    auto fro = bval(file_opts, "read-only", ro);
+    if (!fro) return make_error(pre + fro.error().msg);
+    auto aro = bval(file_opts, "auto-read-only", false);
+    if (!aro) return make_error(pre + aro.error().msg);
+    bool snap = fo.value("snapshot", false);
+    ImageOptions io;
+    io.format = driver;
+    if (fo.contains("backing")) {
+        if (driver != "qcow2") return make_error(pre + "Invalid parameter 'backing'");
+        io.backing_given = true;
+        if (fo["backing"].is_string()) {
+            std::string ref = fo["backing"].get<std::string>();
+            BlockDev* b = find(ref);
+            if (!b || b->format_node_ != ref) return make_error(pre + "Cannot find device='' nor node-name='" + ref + "'");
+            io.backing = b->img_;
+        } else if (!fo["backing"].is_null()) {
+            return make_error(pre + "Invalid parameter type for 'backing', expected: string or null");
+        }
+    }
+    auto f = File::open(*filename, ro || *fro || snap, *aro);
+    if (!f) return make_error(pre + f.error().msg);
+    auto im = open_image(std::move(*f), std::move(io));
+    if (!im) return make_error(pre + im.error().msg);
+    std::shared_ptr<Image> img = std::move(*im);
+    if (snap) {
+        auto ov = snapshot_overlay(std::move(img));
+        if (!ov) return make_error(pre + ov.error().msg);
+        img = std::move(*ov);
+    }
+    d.filename_ = *filename;
+    d.read_only_ = img->read_only();
+    d.size_ = img->size();
+    img->pass_discard = d.discard_;
+    d.img_ = std::move(img);
     return ok_status();
 }
 
-// QMP blockdev-add: a file node is a disk of its own until a raw node is
-// stacked on it (then the raw node's name is the disk's).
+// QMP blockdev-add: a file node is a disk of its own until a format node is
+// stacked on it (then the format node's name is the disk's).
 Status BlockLayer::add_node(const Json& o) {
     auto driver = sval(o, "driver");
     auto node = sval(o, "node-name");
@@ -182,22 +194,14 @@ Status BlockLayer::add_node(const Json& o) {
     if (!ro) return make_error(ro.error().msg);
     std::string disc = sval(o, "discard").value_or("ignore");
     if (*driver == "file" || *driver == "host_device") {
-        auto filename = sval(o, "filename");
-        if (!filename) return make_error("Parameter 'filename' is missing");
-        auto aro = bval(o, "auto-read-only", false);
-        if (!aro) return make_error(aro.error().msg);
         auto d = std::make_unique<BlockDev>();
         d->name_ = d->file_node_ = *node;
         d->discard_ = disc == "unmap" || disc == "on";
-        ARMVM_TRY(open_into(*d, *filename, *ro, *aro, "", false, true));
+        ARMVM_TRY(open_format(*d, "raw", Json::object(), o, *ro, ""));
         devs_.push_back(std::move(d));
         return ok_status();
     }
-    if (*driver != "raw") {
-        if (*driver == "qcow2" || *driver == "vmdk" || *driver == "qed" || *driver == "vdi" || *driver == "luks")
-            return make_error("image format '" + *driver + "' is not supported (only raw)");
-        return make_error("Parameter 'driver' does not accept value '" + *driver + "'");
-    }
+    if (*driver != "raw" && *driver != "qcow2") return unsupported_format("", *driver, true);
     if (!o.contains("file")) return make_error("Parameter 'file' is missing");
     if (o["file"].is_string()) {
         std::string ref = o["file"].get<std::string>();
@@ -205,35 +209,71 @@ Status BlockLayer::add_node(const Json& o) {
             if (d->file_node_ != ref) continue;
             if (!d->format_node_.empty() || d->attached)
                 return make_error("Node '" + ref + "' is busy: it is in use");
+            // The file node's open file goes under the format.
+            ImageOptions io;
+            io.format = *driver;
+            if (o.contains("backing")) {
+                if (*driver != "qcow2") return make_error("Invalid parameter 'backing'");
+                io.backing_given = true;
+                if (o["backing"].is_string()) {
+                    std::string b = o["backing"].get<std::string>();
+                    BlockDev* bd = find(b);
+                    if (!bd || bd->format_node_ != b) return make_error("Cannot find device='' nor node-name='" + b + "'");
+                    io.backing = bd->img_;
+                }
+            }
+            if (*driver == "qcow2" && !is_qcow2(d->img_->file())) return make_error("Image is not in qcow2 format");
+            std::shared_ptr<Image> raw = std::move(d->img_);
+            bool file_ro = raw->read_only();
+            auto im = open_image(raw->release_file(), std::move(io));
+            if (!im) {  // the file node is opened again as it was
+                Error e = im.error();
+                auto back = File::open(d->filename_, file_ro, false);
+                if (back) d->img_ = open_image(std::move(*back), ImageOptions{"raw", false, nullptr}).value();
+                if (!d->img_) devs_.erase(std::find_if(devs_.begin(), devs_.end(), [&](auto& x) { return x.get() == d.get(); }));
+                return e;
+            }
+            d->img_ = std::move(*im);
             d->name_ = d->format_node_ = *node;
             if (disc == "unmap" || disc == "on") d->discard_ = true;
             if (*ro) d->read_only_ = true;
+            d->size_ = d->img_->size();
+            d->img_->pass_discard = d->discard_;
             return ok_status();
         }
         return make_error("Cannot find device='" + ref + "' nor node-name='" + ref + "'");
     }
     if (!o["file"].is_object()) return make_error("Invalid parameter type for 'file', expected: string or object");
     Json f = o["file"];
-    if (!f.contains("node-name")) f["node-name"] = "#block" + std::to_string(900 + devs_.size());
-    ARMVM_TRY(add_node(f));
-    Json stacked = o;
-    stacked["file"] = f["node-name"];
-    Status st = add_node(stacked);
-    if (!st) devs_.pop_back();
-    return st;
+    auto d = std::make_unique<BlockDev>();
+    d->name_ = d->format_node_ = *node;
+    d->file_node_ = sval(f, "node-name").value_or("#block" + std::to_string(900 + devs_.size()));
+    d->discard_ = disc == "unmap" || disc == "on";
+    ARMVM_TRY(open_format(*d, *driver, o, f, *ro, ""));
+    devs_.push_back(std::move(d));
+    return ok_status();
 }
 
-// QMP blockdev-del: the raw node goes (its file node stays, as QEMU's
+// QMP blockdev-del: the format node goes (its file node stays, as QEMU's
 // blockdev-add made them separately), or a lone file node is closed.
 Status BlockLayer::del_node(const std::string& node) {
     for (auto it = devs_.begin(); it != devs_.end(); ++it) {
         BlockDev& d = **it;
         if (d.format_node_ != node && d.file_node_ != node) continue;
         if (d.is_drive_) return make_error("Node " + node + " is not owned by the monitor");
-        if (d.attached) return make_error("Node " + node + " is in use");
+        if (d.attached || used_as_backing(d)) return make_error("Node " + node + " is in use");
         if (d.format_node_ == node) {
+            if (d.file_node_.empty() || d.img_.use_count() != 1) {
+                devs_.erase(it);  // (an inline file node goes with it)
+                return ok_status();
+            }
+            std::shared_ptr<Image> fmt = std::move(d.img_);
+            auto raw = open_image(fmt->release_file(), ImageOptions{"raw", false, nullptr});
+            if (!raw) return raw.error();
+            d.img_ = std::move(*raw);
             d.format_node_.clear();
             d.name_ = d.file_node_;
+            d.size_ = d.img_->size();
             return ok_status();
         }
         if (!d.format_node_.empty())
@@ -252,10 +292,11 @@ void BlockLayer::reap() {
 
 Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg) {
     auto layer = std::make_unique<BlockLayer>();
+    layer->snapshot_ = cfg.snapshot;
     // Nodes the user did not name get QEMU's style of name.
     unsigned auto_nodes = 0;
     auto auto_name = [&] { return "#block" + std::to_string(100 + 17 * auto_nodes++); };
-    // -blockdev file nodes not yet used by a raw node: node-name -> options
+    // -blockdev file nodes not yet used by a format node: node-name -> options
     std::map<std::string, Json> file_nodes;
     std::map<std::string, std::string> file_origin;
     std::map<std::string, unsigned> anon;  // -drive without id, per interface
@@ -276,7 +317,9 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
             for (auto it = o.begin(); it != o.end(); ++it) {
                 bool ok = false;
                 for (const char* k : known) ok = ok || it.key() == k;
-                if (!ok) return make_error(origin + ": Block format 'raw' does not support the option '" + it.key() + "'");
+                if (!ok)
+                    return make_error(origin + ": Block format '" + sval(o, "format").value_or("raw") +
+                                      "' does not support the option '" + it.key() + "'");
             }
             std::string iface = sval(o, "if").value_or("virtio");  // (the virt board's default interface)
             int pflash_unit = -1;
@@ -297,19 +340,14 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
             auto file = sval(o, "file");
             if (!file || file->empty()) return make_error(origin + ": A block device must be given a file (file=...)");
             auto fmt = sval(o, "format");
-            if (fmt && *fmt != "raw") {
-                if (*fmt == "qcow2" || *fmt == "qed" || *fmt == "vmdk" || *fmt == "vdi" || *fmt == "vpc" ||
-                    *fmt == "vhdx" || *fmt == "luks")
-                    return make_error(origin + ": image format '" + *fmt + "' is not supported (only raw)");
-                return make_error(origin + ": Unknown driver '" + *fmt + "'");
-            }
-            if (sval(o, "media").value_or("disk") != "disk")
-                return make_error(origin + ": media=" + *sval(o, "media") + " is not supported");
-            auto ro = bval(o, "readonly", false);
+            if (fmt && *fmt != "raw" && *fmt != "qcow2") return unsupported_format(origin, *fmt, false);
+            std::string media = sval(o, "media").value_or("disk");
+            if (media != "disk" && media != "cdrom")
+                return make_error(origin + ": '" + media + "' invalid media");
+            auto ro = bval(o, "readonly", media == "cdrom");
             if (!ro) return make_error(origin + ": " + ro.error().msg);
-            auto snap = bval(o, "snapshot", false);
+            auto snap = bval(o, "snapshot", cfg.snapshot);
             if (!snap) return make_error(origin + ": " + snap.error().msg);
-            if (*snap) return make_error(origin + ": snapshot=on is not supported");
             std::string disc = sval(o, "discard").value_or("ignore");
             if (disc != "ignore" && disc != "off" && disc != "unmap" && disc != "on")
                 return make_error(origin + ": Invalid discard option");
@@ -324,11 +362,20 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
             d->is_drive_ = true;
             d->format_node_ = sval(o, "node-name").value_or(auto_name());
             d->file_node_ = auto_name();
-            ARMVM_TRY(open_into(*d, *file, *ro, false, origin, true, fmt.has_value()));
-            if (!fmt)
+            std::string driver = fmt.value_or("");
+            if (!fmt) {  // probed, as QEMU does: qcow2 by its magic, else raw with a warning
+                auto probe = File::open(*file, true, false);
+                if (!probe) return make_error(origin + ": " + probe.error().msg);
+                driver = is_qcow2(**probe) ? "qcow2" : "raw";
+            }
+            ARMVM_TRY(layer->open_format(*d, driver, Json{{"snapshot", *snap && !*ro}},
+                                         Json{{"filename", *file}}, *ro, origin));
+            if (!fmt && driver == "raw")
                 std::fprintf(stderr,
                              "armvm: warning: Image format was not specified for '%s' and probing guessed raw.\n"
-                             "         Specify the 'raw' format explicitly to remove this warning.\n",
+                             "         Automatically detecting the format is dangerous for raw images, write "
+                             "operations on block 0 will be restricted.\n"
+                             "         Specify the 'raw' format explicitly to remove the restrictions.\n",
                              file->c_str());
             ARMVM_TRY(add(std::move(d), origin, "ID"));
             continue;
@@ -346,12 +393,8 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
             file_origin[*node] = origin;
             continue;
         }
-        if (*driver != "raw") {
-            if (*driver == "qcow2" || *driver == "vmdk" || *driver == "qed" || *driver == "vdi" || *driver == "luks")
-                return make_error(origin + ": image format '" + *driver + "' is not supported (only raw)");
-            return make_error(origin + ": Parameter 'driver' does not accept value '" + *driver + "'");
-        }
-        // The raw node's file: a node-name, an inline {"driver":"file",...},
+        if (*driver != "raw" && *driver != "qcow2") return unsupported_format(origin, *driver, true);
+        // The format node's file: a node-name, an inline {"driver":"file",...},
         // or flattened file.driver=/file.filename= keys.
         Json fopts;
         std::string file_node;
@@ -369,34 +412,29 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
         } else {
             return make_error(origin + ": Parameter 'file' is missing");
         }
-        if (!fopts.contains("filename")) return make_error(origin + ": Parameter 'filename' is missing");
         auto ro = bval(o, "read-only", false);
         if (!ro) return make_error(origin + ": " + ro.error().msg);
-        auto fro = bval(fopts, "read-only", *ro);
-        if (!fro) return make_error(origin + ": " + fro.error().msg);
-        auto aro = bval(fopts, "auto-read-only", false);
-        if (!aro) return make_error(origin + ": " + aro.error().msg);
         auto d = std::make_unique<BlockDev>();
         d->name_ = *node;
         d->format_node_ = *node;
         d->file_node_ = !file_node.empty() ? file_node : sval(fopts, "node-name").value_or(auto_name());
         std::string disc = sval(o, "discard").value_or(sval(fopts, "discard").value_or("ignore"));
         d->discard_ = disc == "unmap" || disc == "on";
-        ARMVM_TRY(open_into(*d, *sval(fopts, "filename"), *ro || *fro, *aro, origin, false, true));
+        Json fo = Json::object();
+        if (o.contains("backing")) fo["backing"] = o["backing"];
+        ARMVM_TRY(layer->open_format(*d, *driver, fo, fopts, *ro, origin));
         ARMVM_TRY(add(std::move(d), origin, "nodes with node-name"));
     }
-    // File nodes no raw node stacked on are disks of their own.
+    // File nodes no format node stacked on are disks of their own.
     for (auto& [name, o] : file_nodes) {
         auto ro = bval(o, "read-only", false);
         if (!ro) return make_error(file_origin[name] + ": " + ro.error().msg);
-        auto aro = bval(o, "auto-read-only", false);
-        if (!aro) return make_error(file_origin[name] + ": " + aro.error().msg);
         auto d = std::make_unique<BlockDev>();
         d->name_ = name;
         d->file_node_ = name;
         std::string disc = sval(o, "discard").value_or("ignore");
         d->discard_ = disc == "unmap" || disc == "on";
-        ARMVM_TRY(open_into(*d, *sval(o, "filename"), *ro, *aro, file_origin[name], false, true));
+        ARMVM_TRY(layer->open_format(*d, "raw", Json::object(), o, *ro, file_origin[name]));
         layer->devs_.push_back(std::move(d));
     }
     return layer;

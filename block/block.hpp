@@ -1,10 +1,13 @@
 // Guest disks: the images that -drive and -blockdev name, opened once per
-// machine. Raw format only (the file is the disk); I/O is synchronous
-// pread/pwrite on the caller's thread (a device's, under the BQL).
+// machine, raw or qcow2 (block/image.hpp, block/qcow2.hpp); I/O is
+// synchronous on the caller's thread (a device's, under the BQL).
 //
-//   -drive file=F,if=none|virtio,id=ID[,format=raw][,readonly=on][,discard=unmap]...
+//   -drive file=F,if=none|virtio|pflash,id=ID[,format=raw|qcow2][,readonly=on]
+//          [,discard=unmap][,snapshot=on][,media=cdrom]...
 //   -blockdev {"driver":"file","filename":F,"node-name":N[,"read-only":true]}
-//   -blockdev {"driver":"raw","file":N|{...},"node-name":M}
+//   -blockdev {"driver":"raw"|"qcow2","file":N|{...},"node-name":M
+//              [,"backing":NODE|null]}
+//   -snapshot  every disk writes to a temporary qcow2 overlay
 //
 // A device names a disk by the -drive id or a node-name. An image is locked
 // (OFD lock: exclusive when writable, shared when read-only) so that two
@@ -16,13 +19,13 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "block/image.hpp"
 #include "machine/config.hpp"
 
 namespace armvm {
 
 class BlockDev {
 public:
-    ~BlockDev();
     const std::string& name() const { return name_; }
     const std::string& filename() const { return filename_; }
     bool read_only() const { return read_only_; }
@@ -60,7 +63,7 @@ public:
 private:
     friend class BlockLayer;
     std::string name_, filename_;
-    int fd_ = -1;
+    std::shared_ptr<Image> img_;
     bool read_only_ = false, discard_ = false, implicit_virtio_ = false, is_drive_ = false;
     std::string format_node_, file_node_;  // node-names; format_node_ empty: a lone file node
     uint64_t size_ = 0;
@@ -79,11 +82,15 @@ public:
     Status del_node(const std::string& node_name);
     // Close the disks marked auto_delete that no device uses.
     void reap();
+    // Whether another node reads `d` as its backing image.
+    bool used_as_backing(const BlockDev& d) const;
 
 private:
-    static Status open_into(BlockDev& d, const std::string& filename, bool ro, bool auto_ro, const std::string& origin,
-                            bool is_drive, bool format_given);
+    // A format node (raw or qcow2) over a file node's options.
+    Status open_format(BlockDev& d, const std::string& driver, const Json& format_opts, const Json& file_opts,
+                       bool read_only, const std::string& origin);
     std::vector<std::unique_ptr<BlockDev>> devs_;
+    bool snapshot_ = false;  // -snapshot
 };
 
 }  // namespace armvm

@@ -64,6 +64,7 @@ const std::vector<OptionInfo>& option_table() {
         {"bios", true, "the firmware image"},
         {"drive", true, "-drive file=FILE,if=none,id=ID,format=raw,..."},
         {"blockdev", true, "-blockdev JSON or key=value"},
+        {"snapshot", false, "write to temporary files instead of disk images"},
         {"device", true, "-device DRIVER[,PROP=VALUE...] or JSON"},
         {"netdev", true, "-netdev user|tap,id=ID,..."},
         {"nic", true, "-nic none|user|tap[,model=virtio-net-pci][,mac=MAC][,backend options]"},
@@ -723,6 +724,7 @@ Status Parser::handle(const std::string& name, const std::string& arg) {
     if (name == "S") { c.start_paused = true; return ok_status(); }
     if (name == "daemonize") { c.daemonize = true; return ok_status(); }
     if (name == "no-shutdown") { c.no_shutdown = true; return ok_status(); }
+    if (name == "snapshot") { c.snapshot = true; return ok_status(); }
     if (name == "no-reboot") { c.no_reboot = true; return ok_status(); }
     if (name == "nographic") { out.nographic = true; return ok_status(); }
     if (name == "nodefaults") { out.nodefaults = true; return ok_status(); }

@@ -123,6 +123,7 @@ struct MachineConfig {
     bool daemonize = false;
     std::optional<std::string> pidfile;
     bool no_shutdown = false;
+    bool snapshot = false;  // -snapshot: disks write to temporary overlays
     bool no_reboot = false;
     bool msg_timestamp = false;
     bool nographic = false;

@@ -207,7 +207,11 @@ def test_disk_errors_are_clear(tmp_path):
          f"-drive file={tmp_path}/none.img,if=none,id=d0,format=raw: Could not open '{tmp_path}/none.img': "
          "No such file or directory"),
         (["-drive", f"file={img},if=none,id=d0,format=vmdk"],
-         f"-drive file={img},if=none,id=d0,format=vmdk: image format 'vmdk' is not supported (only raw)"),
+         f"-drive file={img},if=none,id=d0,format=vmdk: image format 'vmdk' is not supported (raw and qcow2 only)"),
+        # QEMU's messages:
+        (["-drive", f"file={img},if=none,id=d0,format=qcow2"],
+         f"-drive file={img},if=none,id=d0,format=qcow2: Image is not in qcow2 format"),
+        (["-drive", f"file={img},if=none,id=d0,media=floppy"], f"-drive file={img},if=none,id=d0,media=floppy: 'floppy' invalid media"),
         (["-device", "virtio-blk-device"], "-device virtio-blk-device: drive property not set"),
         (["-device", "virtio-blk-device,drive=nope"],
          "-device virtio-blk-device,drive=nope: Property 'virtio-blk-device.drive' can't find value 'nope'"),

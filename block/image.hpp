@@ -1,0 +1,89 @@
+// Disk images: a host file (File: opened, locked, read and written whole)
+// and the format on it (Image: raw, where the file is the disk, or qcow2).
+// A BlockDev holds one Image; a qcow2 image holds its backing Image (shared:
+// with -blockdev, the backing is a node of its own).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/result.hpp"
+
+namespace armvm {
+
+class File {
+public:
+    // Opens and locks (OFD lock: exclusive when writable, shared when
+    // read-only, so two emulators cannot write one image at once). With
+    // auto_read_only, a file that may not be written is opened read-only.
+    static Result<std::unique_ptr<File>> open(const std::string& filename, bool read_only, bool auto_read_only);
+    ~File();
+    File(const File&) = delete;
+    File& operator=(const File&) = delete;
+
+    const std::string& name() const { return name_; }
+    bool read_only() const { return read_only_; }
+    int fd() const { return fd_; }
+    uint64_t length() const;        // the file's size now
+    uint64_t allocated() const;     // bytes the host file system holds for it
+
+    // Whole reads and writes; a read past the end gives zeroes.
+    bool pread_full(uint64_t off, void* buf, size_t len) const;
+    bool pwrite_full(uint64_t off, const void* buf, size_t len);
+    bool sync();
+    bool punch_hole(uint64_t off, uint64_t len);
+    bool zero_range(uint64_t off, uint64_t len);
+    bool truncate(uint64_t len);
+
+private:
+    File() = default;
+    std::string name_;
+    int fd_ = -1;
+    bool read_only_ = false;
+};
+
+class Image {
+public:
+    virtual ~Image() = default;
+    virtual const char* format() const = 0;
+    virtual uint64_t size() const = 0;
+    // False on an I/O error, a corrupt image or a write to a read-only one.
+    virtual bool read(uint64_t off, void* buf, size_t len) = 0;
+    virtual bool write(uint64_t off, const void* buf, size_t len) = 0;
+    virtual bool flush() = 0;
+    // Whole clusters/blocks may be dropped; a discard is a hint.
+    virtual bool discard(uint64_t off, uint64_t len) = 0;
+    virtual bool write_zeroes(uint64_t off, uint64_t len) = 0;
+    virtual std::shared_ptr<Image> backing() const { return nullptr; }
+    virtual bool dirty() const { return false; }
+    File& file() { return *file_; }
+    const File& file() const { return *file_; }
+    bool read_only() const { return file_->read_only(); }
+    // Hands the file over (to be opened under another format); the image
+    // is unusable after.
+    std::unique_ptr<File> release_file() { return std::move(file_); }
+    // discard=unmap: freed space is returned to the host file system.
+    bool pass_discard = false;
+
+protected:
+    explicit Image(std::unique_ptr<File> f) : file_(std::move(f)) {}
+    std::unique_ptr<File> file_;
+};
+
+struct ImageOptions {
+    // "raw", "qcow2", or "" to probe (qcow2's magic, else raw).
+    std::string format;
+    // qcow2: the backing image is given (-blockdev backing=NODE) or refused
+    // (backing=null) instead of opened from the name in the header.
+    bool backing_given = false;
+    std::shared_ptr<Image> backing;
+};
+
+// The format on an open file. Backing files named in a qcow2 header are
+// opened read-only, relative to the image's folder.
+Result<std::shared_ptr<Image>> open_image(std::unique_ptr<File> file, ImageOptions opts);
+// Whether the file starts with qcow2's magic.
+bool is_qcow2(const File& f);
+
+}  // namespace armvm

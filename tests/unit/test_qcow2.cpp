@@ -1,0 +1,282 @@
+// qcow2 in armvm's block layer, with qemu-img (QEMU's own tool) as the
+// oracle: images armvm writes must pass `qemu-img check` and read back, in
+// armvm and in qemu-img, as a plain copy of the same writes.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "block/image.hpp"
+#include "block/qcow2.hpp"
+
+using namespace armvm;
+
+namespace {
+
+struct Cmd {
+    int status;
+    std::string out;
+};
+
+Cmd sh(const std::string& cmd) {
+    std::string out;
+    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+    REQUIRE(p);
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    int st = ::pclose(p);
+    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char t[] = "/tmp/armvm-qcow2-XXXXXX";
+        REQUIRE(::mkdtemp(t));
+        path = t;
+    }
+    ~TempDir() { sh("rm -rf " + path); }
+    std::string operator/(const std::string& f) const { return path + "/" + f; }
+};
+
+std::shared_ptr<Image> open_rw(const std::string& path, bool ro = false) {
+    auto f = File::open(path, ro, false);
+    if (!f) FAIL(f.error().msg);
+    auto im = open_image(std::move(*f), ImageOptions{});
+    if (!im) FAIL(im.error().msg);
+    return *im;
+}
+
+void save(const std::string& path, const std::vector<uint8_t>& data) {
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(data.data()),
+                                                static_cast<std::streamsize>(data.size()));
+}
+
+std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
+    std::mt19937 r(seed);
+    std::vector<uint8_t> v(n);
+    for (auto& b : v) b = static_cast<uint8_t>(r());
+    return v;
+}
+
+// Random writes, zero writes and discards through armvm, the same on a
+// plain mirror of the disk.
+void scribble(Image& im, std::vector<uint8_t>& mirror, uint32_t seed, int ops, bool discards_zero) {
+    std::mt19937 r(seed);
+    uint64_t size = mirror.size();
+    for (int i = 0; i < ops; ++i) {
+        uint64_t len = 1 + r() % 70000;
+        if (r() % 4 == 0) len = 512 * (1 + r() % 8);
+        uint64_t off = r() % size;
+        if (r() % 3 == 0) off &= ~511ull;
+        len = std::min(len, size - off);
+        int kind = static_cast<int>(r() % 10);
+        if (kind < 7) {
+            std::vector<uint8_t> d(len);
+            for (auto& b : d) b = static_cast<uint8_t>(r());
+            REQUIRE(im.write(off, d.data(), len));
+            std::copy(d.begin(), d.end(), mirror.begin() + static_cast<long>(off));
+        } else if (kind < 9) {
+            REQUIRE(im.write_zeroes(off, len));
+            std::fill_n(mirror.begin() + static_cast<long>(off), len, 0);
+        } else if (discards_zero) {
+            // (a discard reads back as zeroes where it dropped whole
+            // clusters; the mirror learns what the image says)
+            REQUIRE(im.discard(off, len));
+            std::vector<uint8_t> now(len);
+            REQUIRE(im.read(off, now.data(), len));
+            for (uint64_t k = 0; k < len; ++k)
+                if (now[k] != mirror[off + k]) REQUIRE(now[k] == 0);
+            std::copy(now.begin(), now.end(), mirror.begin() + static_cast<long>(off));
+        }
+    }
+}
+
+void require_same(Image& im, const std::vector<uint8_t>& mirror) {
+    std::vector<uint8_t> back(mirror.size());
+    REQUIRE(im.read(0, back.data(), back.size()));
+    REQUIRE(back == mirror);
+}
+
+void require_check_clean(const std::string& img) {
+    Cmd c = sh("qemu-img check " + img);
+    INFO(c.out);
+    REQUIRE(c.status == 0);
+    REQUIRE(c.out.find("No errors were found") != std::string::npos);
+    REQUIRE(c.out.find("leaked") == std::string::npos);
+}
+
+void require_qemu_reads(const std::string& raw, const std::string& img) {
+    Cmd c = sh("qemu-img compare -f raw -F qcow2 " + raw + " " + img);
+    INFO(c.out);
+    REQUIRE(c.status == 0);
+}
+
+}  // namespace
+
+TEST_CASE("qcow2: random writes, zeroes and discards pass qemu-img check and read back in QEMU", "[qcow2]") {
+    struct Variant {
+        const char* opts;
+        uint64_t size;
+    };
+    // 512-byte clusters make the refcount table grow; 1- and 64-bit
+    // refcounts and version 2 exercise the other layouts.
+    const Variant variants[] = {
+        {"cluster_size=65536", 64u << 20},
+        {"cluster_size=512", 4u << 20},
+        {"cluster_size=4096,refcount_bits=1", 16u << 20},
+        {"cluster_size=4096,refcount_bits=64", 16u << 20},
+        {"cluster_size=65536,compat=0.10", 32u << 20},
+    };
+    for (const auto& v : variants) {
+        DYNAMIC_SECTION(v.opts) {
+            TempDir t;
+            std::string img = t / "d.qcow2";
+            REQUIRE(sh("qemu-img create -q -f qcow2 -o " + std::string(v.opts) + " " + img + " " + std::to_string(v.size))
+                        .status == 0);
+            std::vector<uint8_t> mirror(v.size, 0);
+            {
+                auto im = open_rw(img);
+                REQUIRE(std::string(im->format()) == "qcow2");
+                REQUIRE(im->size() == v.size);
+                im->pass_discard = true;
+                scribble(*im, mirror, 7, 300, true);
+                require_same(*im, mirror);
+                REQUIRE(im->flush());
+            }
+            require_check_clean(img);
+            save(t / "mirror.raw", mirror);
+            require_qemu_reads(t / "mirror.raw", img);
+            auto again = open_rw(img, true);  // and armvm reads what it wrote after a reopen
+            require_same(*again, mirror);
+        }
+    }
+}
+
+TEST_CASE("qcow2: a backing chain (raw and qcow2, relative names) reads through and takes copy-on-write", "[qcow2]") {
+    TempDir t;
+    const uint64_t size = 8u << 20;
+    auto base = random_bytes(size - 12345, 1);  // a backing file shorter than the disk: zeroes after it
+    save(t / "base.raw", base);
+    REQUIRE(sh("cd " + t.path + " && qemu-img create -q -f qcow2 -b base.raw -F raw mid.qcow2 8M").status == 0);
+    {  // some data in the middle layer, written by QEMU
+        REQUIRE(sh("qemu-io -f qcow2 -c 'write -P 0x5a 1M 300k' " + (t / "mid.qcow2")).status == 0);
+    }
+    REQUIRE(sh("cd " + t.path + " && qemu-img create -q -f qcow2 -b mid.qcow2 -F qcow2 -o cluster_size=4096 top.qcow2 8M")
+                .status == 0);
+    std::vector<uint8_t> mirror(size, 0);
+    std::copy(base.begin(), base.end(), mirror.begin());
+    std::fill_n(mirror.begin() + (1 << 20), 300 * 1024, 0x5a);
+    {
+        auto im = open_rw(t / "top.qcow2");
+        REQUIRE(im->backing());
+        REQUIRE(im->backing()->backing());
+        REQUIRE(std::string(im->backing()->backing()->format()) == "raw");
+        require_same(*im, mirror);  // all from the backing chain
+        scribble(*im, mirror, 3, 200, true);
+        require_same(*im, mirror);
+    }
+    require_check_clean(t / "top.qcow2");
+    save(t / "mirror.raw", mirror);
+    require_qemu_reads(t / "mirror.raw", t / "top.qcow2");
+    // The backing files were not written.
+    REQUIRE(sh("qemu-img check " + (t / "mid.qcow2")).status == 0);
+    std::vector<uint8_t> b2(base.size());
+    std::ifstream(t / "base.raw", std::ios::binary).read(reinterpret_cast<char*>(b2.data()), static_cast<std::streamsize>(b2.size()));
+    REQUIRE(b2 == base);
+}
+
+TEST_CASE("qcow2: compressed clusters read, and writes into them copy out", "[qcow2]") {
+    TempDir t;
+    const uint64_t size = 4u << 20;
+    std::vector<uint8_t> data(size);
+    std::mt19937 r(5);
+    for (size_t i = 0; i < size; ++i) data[i] = static_cast<uint8_t>((i / 7) % 13 == 0 ? r() : i % 251);
+    save(t / "src.raw", data);
+    REQUIRE(sh("qemu-img convert -c -f raw -O qcow2 " + (t / "src.raw") + " " + (t / "c.qcow2")).status == 0);
+    {  // compressed: the file is much smaller than the disk
+        auto f = File::open(t / "c.qcow2", true, false);
+        REQUIRE(f);
+        REQUIRE((*f)->length() < size / 3);
+    }
+    {
+        auto im = open_rw(t / "c.qcow2");
+        require_same(*im, data);
+        scribble(*im, data, 9, 150, true);
+        require_same(*im, data);
+    }
+    require_check_clean(t / "c.qcow2");
+    save(t / "mirror.raw", data);
+    require_qemu_reads(t / "mirror.raw", t / "c.qcow2");
+}
+
+TEST_CASE("qcow2: writes after an internal snapshot leave the snapshot intact", "[qcow2]") {
+    TempDir t;
+    std::string img = t / "s.qcow2";
+    const uint64_t size = 8u << 20;
+    REQUIRE(sh("qemu-img create -q -f qcow2 -o cluster_size=4096 " + img + " 8M").status == 0);
+    std::vector<uint8_t> mirror(size, 0);
+    {
+        auto im = open_rw(img);
+        scribble(*im, mirror, 11, 100, true);
+    }
+    auto before = mirror;
+    REQUIRE(sh("qemu-img snapshot -c s1 " + img).status == 0);
+    {
+        auto im = open_rw(img);
+        require_same(*im, mirror);
+        scribble(*im, mirror, 12, 200, true);
+        require_same(*im, mirror);
+    }
+    require_check_clean(img);
+    save(t / "now.raw", mirror);
+    require_qemu_reads(t / "now.raw", img);
+    REQUIRE(sh("qemu-img snapshot -a s1 " + img).status == 0);
+    save(t / "before.raw", before);
+    require_qemu_reads(t / "before.raw", img);
+    require_check_clean(img);
+}
+
+TEST_CASE("qcow2: an image armvm creates is one QEMU reads; what it cannot handle is refused with a reason", "[qcow2]") {
+    TempDir t;
+    {
+        auto f = File::open(t / "n.qcow2", false, false);
+        // (File::open opens existing files only)
+        REQUIRE(!f);
+    }
+    REQUIRE(sh("touch " + (t / "n.qcow2")).status == 0);
+    {
+        auto f = File::open(t / "n.qcow2", false, false);
+        REQUIRE(f);
+        REQUIRE(Qcow2Image::create(**f, 5u << 20, "", "", 16));
+    }
+    {
+        std::vector<uint8_t> mirror(5u << 20, 0);
+        auto im = open_rw(t / "n.qcow2");
+        scribble(*im, mirror, 2, 100, true);
+        save(t / "mirror.raw", mirror);
+    }
+    require_check_clean(t / "n.qcow2");
+    require_qemu_reads(t / "mirror.raw", t / "n.qcow2");
+    REQUIRE(sh("qemu-img info " + (t / "n.qcow2")).out.find("virtual size: 5 MiB") != std::string::npos);
+
+    REQUIRE(sh("qemu-img create -q -f qcow2 -o compression_type=zstd " + (t / "z.qcow2") + " 1M").status == 0);
+    auto f = File::open(t / "z.qcow2", false, false);
+    REQUIRE(f);
+    auto z = open_image(std::move(*f), ImageOptions{});
+    REQUIRE(!z);
+    REQUIRE(z.error().msg.find("zstd") != std::string::npos);
+
+    save(t / "junk.qcow2", std::vector<uint8_t>{'Q', 'F', 'I', 0xfb, 0, 0, 0, 9});
+    auto g = File::open(t / "junk.qcow2", true, false);
+    REQUIRE(g);
+    auto bad = open_image(std::move(*g), ImageOptions{"qcow2", false, nullptr});
+    REQUIRE(!bad);
+}
