@@ -360,6 +360,7 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
             d->discard_ = disc == "unmap" || disc == "on";
             d->implicit_virtio_ = iface == "virtio";
             d->is_drive_ = true;
+            d->origin_ = origin;
             d->format_node_ = sval(o, "node-name").value_or(auto_name());
             d->file_node_ = auto_name();
             std::string driver = fmt.value_or("");

@@ -36,6 +36,8 @@ public:
     bool implicit_virtio() const { return implicit_virtio_; }
     // -drive if=pflash: the flash bank it is (0 or 1); -1 otherwise.
     int pflash_unit() const { return pflash_unit_; }
+    // "-drive ARGS" for a -drive (for messages); empty for a -blockdev node.
+    const std::string& origin() const { return origin_; }
     bool attached = false;  // a device uses it
     // A -drive whose device was unplugged: BlockLayer::reap() closes it
     // (QEMU deletes such a drive with its device).
@@ -62,7 +64,7 @@ public:
 
 private:
     friend class BlockLayer;
-    std::string name_, filename_;
+    std::string name_, filename_, origin_;
     std::shared_ptr<Image> img_;
     bool read_only_ = false, discard_ = false, implicit_virtio_ = false, is_drive_ = false;
     std::string format_node_, file_node_;  // node-names; format_node_ empty: a lone file node

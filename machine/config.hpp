@@ -101,6 +101,9 @@ struct MachineConfig {
     bool usb = false;
     bool dump_guest_core = true;
     std::optional<std::string> memory_backend;
+    // -machine pflash0=NODE,pflash1=NODE: the block nodes of the flash banks
+    // (libvirt's form of -drive if=pflash).
+    std::optional<std::string> pflash_node[2];
 
     CpuConfig cpu;
     SmpConfig smp;

@@ -20,7 +20,7 @@ const std::vector<MachineType>& machine_types() {
         {"virt-7.2", "virt", "QEMU 7.2 ARM Virtual Machine", true, 8,
          "cortex-a57-arm-cpu", "mach-virt.ram", true,
          {"gic-version", "highmem", "virtualization", "secure", "its", "iommu",
-          "ras", "mte", "acpi"}},
+          "ras", "mte", "acpi", "pflash0", "pflash1"}},
         {"none", "", "empty machine", false, 1, "", "ram", false, {}},
     };
     return types;

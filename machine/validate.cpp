@@ -42,6 +42,8 @@ Status validate_machine(MachineConfig& c, const MachineType& mt) {
     ARMVM_TRY(boolean("mem-merge", scratch));
     c.dumpdtb = r.str("dumpdtb");
     c.memory_backend = r.str("memory-backend");
+    c.pflash_node[0] = r.str("pflash0");
+    c.pflash_node[1] = r.str("pflash1");
     if (auto v = r.str("kernel")) c.kernel = v;
     if (auto v = r.str("initrd")) c.initrd = v;
     if (auto v = r.str("append")) c.append = v;

@@ -375,6 +375,16 @@ Status Board::create_flash(const MachineConfig& cfg) {
     BlockDev* drives[2] = {nullptr, nullptr};
     for (auto& d : block_->devs())
         if (d->pflash_unit() >= 0) drives[d->pflash_unit()] = d.get();
+    for (unsigned bank = 0; bank < 2; ++bank) {
+        if (!cfg.pflash_node[bank]) continue;
+        if (drives[bank]) return make_error(drives[bank]->origin() + ": clashes with -machine");
+        BlockDev* d = block_->find(*cfg.pflash_node[bank]);
+        if (!d) return make_error("Property 'cfi.pflash01.drive' can't find value '" + *cfg.pflash_node[bank] + "'");
+        if (d->attached)
+            return make_error("Property 'cfi.pflash01.drive' can't take value '" + *cfg.pflash_node[bank] +
+                              "', it's in use");
+        drives[bank] = d;
+    }
     if (cfg.bios && drives[0])
         return make_error("The contents of the first flash device may be specified with -bios or with -drive "
                           "if=pflash... but you cannot use both options at once");

@@ -64,13 +64,25 @@ def to_shell(argv, timeout=120):
 
 
 @pytest.mark.skipif(not os.path.exists(AAVMF_CODE), reason="qemu-efi-aarch64 (AAVMF) comes from scripts/install-deps")
-def test_aavmf_boots_to_its_shell_from_the_flash_banks(tmp_path):
+@pytest.mark.parametrize("form", ["drive", "machine-pflash-blockdev"])
+def test_aavmf_boots_to_its_shell_from_the_flash_banks(tmp_path, form):
     vars_ = tmp_path / "vars.fd"
     shutil.copyfile(AAVMF_VARS, vars_)
-    secs, out = to_shell([armvm_path(), "-M", "virt", "-cpu", "cortex-a57", "-m", "512", "-nographic", "-nodefaults",
-                          "-serial", "stdio",
-                          "-drive", f"if=pflash,unit=0,format=raw,readonly=on,file={AAVMF_CODE}",
-                          "-drive", f"if=pflash,unit=1,format=raw,file={vars_}"])
+    if form == "drive":
+        flash = ["-M", "virt", "-drive", f"if=pflash,unit=0,format=raw,readonly=on,file={AAVMF_CODE}",
+                 "-drive", f"if=pflash,unit=1,format=raw,file={vars_}"]
+    else:  # libvirt 9's form
+        flash = ["-blockdev", f'{{"driver":"file","filename":"{AAVMF_CODE}","node-name":"libvirt-pflash0-storage",'
+                              '"auto-read-only":true,"discard":"unmap"}',
+                 "-blockdev", '{"node-name":"libvirt-pflash0-format","read-only":true,"driver":"raw",'
+                              '"file":"libvirt-pflash0-storage"}',
+                 "-blockdev", f'{{"driver":"file","filename":"{vars_}","node-name":"libvirt-pflash1-storage",'
+                              '"auto-read-only":true,"discard":"unmap"}',
+                 "-blockdev", '{"node-name":"libvirt-pflash1-format","read-only":false,"driver":"raw",'
+                              '"file":"libvirt-pflash1-storage"}',
+                 "-machine", "virt-7.2,usb=off,pflash0=libvirt-pflash0-format,pflash1=libvirt-pflash1-format"]
+    secs, out = to_shell([armvm_path(), "-cpu", "cortex-a57", "-m", "512", "-nographic", "-nodefaults",
+                          "-serial", "stdio"] + flash)
     print(f"AAVMF to its shell: {secs:.1f} s")
     assert b"UEFI Interactive Shell" in out
     # the variable store is the firmware's, written back to the file
@@ -88,6 +100,10 @@ def test_bios_qemu_efi_boots_to_its_shell():
     ["-drive", "if=pflash,unit=1,file=SMALL,format=raw"],
     ["-drive", "if=pflash,unit=2,file=SMALL,format=raw"],
     ["-drive", "if=pflash,unit=0,file=BIG,format=raw", "-bios", QEMU_EFI],
+    ["-M", "virt,pflash0=nope"],
+    ["-blockdev", "driver=file,filename=BIG,node-name=f1", "-M", "virt,pflash1=f1",
+     "-drive", "if=pflash,unit=1,file=SMALL,format=raw"],
+    ["-blockdev", "driver=file,filename=BIG,node-name=f0", "-M", "virt,pflash0=f0", "-bios", QEMU_EFI],
 ])
 def test_flash_option_errors_are_qemus(tmp_path, args):
     small, big = tmp_path / "small.img", tmp_path / "big.img"
@@ -95,7 +111,7 @@ def test_flash_option_errors_are_qemus(tmp_path, args):
     with open(big, "wb") as f:
         f.truncate(64 << 20)
     args = [a.replace("SMALL", str(small)).replace("BIG", str(big)) for a in args]
-    base = ["-M", "virt", "-nodefaults", "-display", "none"]
+    base = ["-nodefaults", "-display", "none"] + ([] if "-M" in args else ["-M", "virt"])
     ours = subprocess.run([armvm_path()] + base + args, capture_output=True, text=True, timeout=20)
     ref = subprocess.run(["qemu-system-aarch64"] + base + args, capture_output=True, text=True, timeout=20)
     assert ours.returncode == 1 and ref.returncode == 1
