@@ -497,11 +497,17 @@ Status Parser::opt_misc_keyval(const std::string& name, const std::string& arg) 
         (void)r.str("order");
         (void)r.str("once");
         (void)r.str("splash");
-        (void)r.uint("splash-time");
-        (void)r.uint("reboot-timeout");
+        for (const char* k : {"splash-time", "reboot-timeout"}) {
+            auto v = r.uint(k);
+            if (!v) return v.error();
+            if (*v && **v > (k[0] == 's' ? 0xffffu : 0xffffffffu))
+                return make_error(std::string(k[0] == 's' ? "splash time" : "reboot timeout") + " is invalid");
+            (k[0] == 's' ? c.boot.splash_time : c.boot.reboot_timeout) = *v;
+        }
         for (const char* k : {"menu", "strict"}) {
             auto b = r.boolean(k);
             if (!b) return b.error();
+            if (*b) (k[0] == 'm' ? c.boot.menu : c.boot.strict) = **b;
         }
         if (auto k = r.unused()) return make_error("Parameter 'boot." + *k + "' is unexpected");
         return ok_status();

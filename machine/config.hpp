@@ -127,6 +127,12 @@ struct MachineConfig {
     std::optional<std::string> pidfile;
     bool no_shutdown = false;
     bool snapshot = false;  // -snapshot: disks write to temporary overlays
+    // -boot menu=,strict=,splash-time=,reboot-timeout= (for the firmware,
+    // through fw_cfg)
+    struct Boot {
+        bool menu = false, strict = false;
+        std::optional<uint64_t> splash_time, reboot_timeout;
+    } boot;
     bool no_reboot = false;
     bool msg_timestamp = false;
     bool nographic = false;

@@ -137,6 +137,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     b->create_pcie(gic_version);
     ARMVM_TRY(b->create_fw_cfg(cfg));
     ARMVM_TRY(b->create_virtio_devices(cfg, loop));
+    b->update_bootorder();
 
     b->power_ = std::make_unique<std::atomic<int>[]>(n);
     b->cluster_.set_ram(ram.size());
@@ -319,14 +320,19 @@ Status Board::create_fw_cfg(const MachineConfig& cfg) {
     }
     fw_cfg_->add_item(FwCfg::kUuid, uuid);
     fw_cfg_->add_u16(FwCfg::kNoGraphic, cfg.nographic ? 1 : 0);
-    fw_cfg_->add_u16(FwCfg::kBootMenu, 0);
+    fw_cfg_->add_u16(FwCfg::kBootMenu, cfg.boot.menu ? 1 : 0);
     fw_cfg_->add_u16(FwCfg::kNbCpus, static_cast<uint16_t>(cfg.smp.cpus));
     fw_cfg_->add_u16(FwCfg::kMaxCpus, static_cast<uint16_t>(cfg.smp.maxcpus));
     // QEMU's files for firmware: etc/boot-fail-wait (-boot reboot-timeout,
-    // -1: none), an empty boot order and BIOS geometry, an empty TPM log.
-    // (Its ACPI and SMBIOS tables, for UEFI, are not made: armvm boots
-    // kernels directly.)
-    fw_cfg_->add_file("etc/boot-fail-wait", {0xff, 0xff, 0xff, 0xff});
+    // -1: none), etc/boot-menu-wait (-boot menu=on,splash-time=), the boot
+    // order (update_bootorder), an empty BIOS geometry and TPM log.
+    // (Its ACPI and SMBIOS tables, for UEFI, are not made yet.)
+    uint32_t fail_wait = cfg.boot.reboot_timeout ? static_cast<uint32_t>(*cfg.boot.reboot_timeout) : 0xffffffffu;
+    fw_cfg_->add_file("etc/boot-fail-wait", {static_cast<uint8_t>(fail_wait), static_cast<uint8_t>(fail_wait >> 8),
+                                             static_cast<uint8_t>(fail_wait >> 16), static_cast<uint8_t>(fail_wait >> 24)});
+    if (cfg.boot.menu && cfg.boot.splash_time)
+        fw_cfg_->add_file("etc/boot-menu-wait", {static_cast<uint8_t>(*cfg.boot.splash_time),
+                                                 static_cast<uint8_t>(*cfg.boot.splash_time >> 8)});
     fw_cfg_->add_file("bootorder", {});
     fw_cfg_->add_file("bios-geometry", {});
     fw_cfg_->add_file("etc/tpm/log", {});
@@ -436,9 +442,48 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
     return ok_status();
 }
 
+// fw_cfg "bootorder": the OpenFirmware paths of the devices with a
+// bootindex, lowest index first, one a line, "HALT" last with -boot
+// strict=on, NUL-terminated (empty without any), as QEMU makes it (edk2
+// and U-Boot read it). Made after the devices and again at each reset.
+void Board::update_bootorder() {
+    if (!fw_cfg_) return;
+    auto entries = boot_;
+    std::stable_sort(entries.begin(), entries.end(), [](const BootEntry& a, const BootEntry& b) { return a.index < b.index; });
+    std::string s;
+    for (const auto& e : entries) s += (s.empty() ? "" : "\n") + e.path;
+    if (!s.empty() && cfg_->boot.strict) s += "\nHALT";
+    std::vector<uint8_t> data(s.begin(), s.end());
+    if (!data.empty()) data.push_back(0);
+    fw_cfg_->add_file("bootorder", std::move(data));
+}
+
+namespace {
+
+// A virtio device's node below its transport in OpenFirmware paths (QEMU's
+// get_fw_dev_path of virtio-blk and virtio-net).
+std::string ofw_child(uint32_t device_id) {
+    if (device_id == 2) return "/disk@0,0";
+    if (device_id == 1) return "/ethernet-phy@0";
+    return "";
+}
+
+std::string slot_fn(uint8_t devfn) {
+    char b[16];
+    if (devfn & 7) std::snprintf(b, sizeof b, "%x,%x", devfn >> 3, devfn & 7);
+    else std::snprintf(b, sizeof b, "%x", devfn >> 3);
+    return b;
+}
+
+}  // namespace
+
 // A virtio device on the next free virtio-mmio transport.
 Status Board::plug_mmio(std::unique_ptr<VirtioDevice> dev, const std::string& origin) {
     if (mmio_next_ == 0) return make_error("-device " + origin + ": no free virtio-mmio transport (there are 32)");
+    char at[48];
+    std::snprintf(at, sizeof at, "/virtio-mmio@%016llx",
+                  static_cast<unsigned long long>(base(Region::Mmio) + (mmio_next_ - 1) * kMmioSlotSize));
+    last_ofw_path_ = at + ofw_child(dev->device_id());
     virtio_[--mmio_next_]->plug(std::move(dev));
     mmio_bus_of_[last_qom_path_] = mmio_next_;
     return ok_status();
@@ -484,6 +529,12 @@ Status Board::plug_pci(std::unique_ptr<VirtioDevice> dev, const std::string& dri
             return make_error("Property '" + driver + ".vectors' doesn't take value '" + vec + "'");
         o.vectors = static_cast<unsigned>(v);
     }
+    // (QEMU's names by PCI class: storage "scsi", network "ethernet")
+    std::string path = std::string(dev->device_id() == 2 ? "/scsi@" : dev->device_id() == 1 ? "/ethernet@" : "/pci1af4,") +
+                       (dev->device_id() == 2 || dev->device_id() == 1 ? "" : std::to_string(0x1040 + dev->device_id()) + "@") +
+                       slot_fn(devfn) + ofw_child(dev->device_id());
+    for (PciBus* b = bus; b->bridge(); b = b->bridge()->bus()) path = "/pci-bridge@" + slot_fn(b->bridge()->devfn()) + path;
+    last_ofw_path_ = "/pci@ffffffffffffffff" + path;
     auto pd = std::make_unique<VirtioPci>(as_, std::move(dev), o);
     pd->qdev_id = get("id");
     if (is_on(get("multifunction"))) pd->set_multifunction(true);
@@ -679,6 +730,27 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
     auto plug = [&](std::unique_ptr<VirtioDevice> dev, const std::string& origin,
                     std::function<void(bool)> release = {}) -> Status {
         std::function<void(bool)> undo = release;
+        long bootindex = -1;
+        if (props.count("bootindex")) {
+            const std::string& v = props["bootindex"];
+            char* end = nullptr;
+            bootindex = std::strtol(v.c_str(), &end, 0);
+            if (v.empty() || *end || bootindex < -1 || bootindex > INT32_MAX)
+                return err("Property '" + d.driver + ".bootindex' doesn't take value '" + v + "'");
+            for (const auto& e : boot_)
+                if (e.index == bootindex) {
+                    if (undo) undo(false);
+                    return err("The bootindex " + std::to_string(bootindex) + " has already been used");
+                }
+        }
+        if (bootindex >= 0) {
+            std::string qom = last_qom_path_;
+            release = [this, qom, inner = std::move(release)](bool unplugged) {
+                boot_.erase(std::remove_if(boot_.begin(), boot_.end(), [&](const BootEntry& e) { return e.qom == qom; }),
+                            boot_.end());
+                if (inner) inner(unplugged);
+            };
+        }
         Status st = ok_status();
         if (!on_pci) {
             st = plug_mmio(std::move(dev), origin);
@@ -689,6 +761,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
             if (!st) st = err(st.error().msg);
         }
         if (!st && undo) undo(false);
+        if (st && bootindex >= 0) boot_.push_back({static_cast<int32_t>(bootindex), last_ofw_path_, last_qom_path_});
         return st;
     };
     if (d.driver == "pcie-root-port") {
@@ -935,6 +1008,7 @@ void Board::press_power_button() {
 
 Status Board::reset() {
     ++resets_;
+    update_bootorder();  // (devices plugged or unplugged since)
     // Devices: every phase for every device before the next phase.
     for (auto& [name, d] : devices_) d->reset_enter();
     for (auto& [name, d] : devices_) d->reset_hold();

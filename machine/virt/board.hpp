@@ -171,6 +171,13 @@ private:
     QomChildren peripheral_, peripheral_anon_;
     unsigned anon_devices_ = 0;  // peripheral-anon/device[N] names made so far
     std::string last_qom_path_;  // the QOM path qom_name() made last
+    std::string last_ofw_path_;  // the OpenFirmware path of the device plugged last
+    struct BootEntry {
+        int32_t index;
+        std::string path, qom;
+    };
+    std::vector<BootEntry> boot_;  // devices with a bootindex
+    void update_bootorder();
     // Each PCI function of -device / device_add: its QOM path and what
     // gives its backend back when it is unplugged.
     struct Plugged {
