@@ -115,6 +115,20 @@ void Cpu::mark_code_page(uint64_t pa_page) {
     if (ram_host_ && off < ram_size_) cluster_->mark(static_cast<uint32_t>(off >> 12));
 }
 
+void CpuCluster::ram_written(uint64_t ram_base, uint64_t off, uint64_t len) {
+    if (!code_ || !len) return;
+    uint64_t last = std::min<uint64_t>((off + len - 1) >> 12, words_ * 64 - 1);
+    for (uint64_t page = off >> 12; page <= last; ++page) {
+        if (!is_code(static_cast<uint32_t>(page)) || !unmark(static_cast<uint32_t>(page))) continue;
+        for (Cpu* c : cpus_) c->post({RemoteOp::CodePage, 0, ram_base + (page << 12)});
+    }
+}
+
+void CpuCluster::drop_all_code() {
+    clear();
+    for (Cpu* c : cpus_) c->post({RemoteOp::CodeAll, 0, 0});
+}
+
 void Cpu::invalidate_code_page(uint64_t pa_page) {
     auto it = page_blocks_.find(pa_page);
     if (it == page_blocks_.end()) return;
@@ -126,6 +140,26 @@ void Cpu::invalidate_code_page(uint64_t pa_page) {
     page_blocks_.erase(it);
     ++link_gen_;
     events_ |= kEvFlush;  // the running block may be gone: leave it
+}
+
+void Cpu::invalidate_all_code() {
+    std::vector<uint64_t> pages;
+    for (auto& [page, list] : page_blocks_) pages.push_back(page);
+    for (uint64_t p : pages) invalidate_code_page(p);
+}
+
+void Cpu::ic_iallu() { cluster_->drop_all_code(); }
+
+void Cpu::ic_ivau(uint64_t va) {
+    mmu::Regime r = regime();
+    mmu::Translation t;
+    mmu::Fault f;
+    if (!mmu::walk(r, bus_, mmu::strip_tag(r, va), t, f)) return;
+    uint64_t pa = t.pa_page & ~0xfffull;
+    if (ram_host_ && pa >= ram_base_ && pa - ram_base_ < ram_size_)
+        cluster_->ram_written(ram_base_, pa - ram_base_, 1);
+    else
+        invalidate_code_page(pa);
 }
 
 bool exec_fetch_abort(Cpu& c, const DecodedInsn& d) {
@@ -487,6 +521,7 @@ void Cpu::apply(const RemoteOp& op) {
     case RemoteOp::TlbVaAnyAsid: tlb_.flush_va(op.addr, 0, true); break;
     case RemoteOp::TlbAsid: tlb_.flush_asid(op.asid); break;
     case RemoteOp::CodePage: invalidate_code_page(op.addr); break;
+    case RemoteOp::CodeAll: invalidate_all_code(); break;
     }
 }
 
@@ -514,9 +549,7 @@ void Cpu::process_mailbox() {
     if (overflow) {
         // Too many to keep: drop everything they could have asked for.
         tlb_.flush_all();
-        std::vector<uint64_t> pages;
-        for (auto& [page, list] : page_blocks_) pages.push_back(page);
-        for (uint64_t p : pages) invalidate_code_page(p);
+        invalidate_all_code();
     } else {
         for (const auto& op : ops) apply(op);
     }

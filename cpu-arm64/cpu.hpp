@@ -106,7 +106,7 @@ enum class Ec : uint32_t {
 // A request one CPU makes of another (TLBI broadcasts, code invalidation);
 // the target carries it out on its own thread at its next block boundary.
 struct RemoteOp {
-    enum Kind : uint8_t { TlbAll, TlbVa, TlbVaAnyAsid, TlbAsid, CodePage } kind;
+    enum Kind : uint8_t { TlbAll, TlbVa, TlbVaAnyAsid, TlbAsid, CodePage, CodeAll } kind;
     uint16_t asid = 0;
     uint64_t addr = 0;
 };
@@ -348,6 +348,7 @@ public:
 
 private:
     friend class jit::X64;
+    friend class CpuCluster;  // (posts code invalidations)
     static constexpr uint64_t kPageMask = ~uint64_t{0xfff};
     // Executions of a block before it is compiled.
     static constexpr uint32_t kJitHot = 16;
@@ -373,6 +374,13 @@ private:
     bool is_code_page(uint32_t ram_page) const;
     void mark_code_page(uint64_t pa_page);
     void invalidate_code_page(uint64_t pa_page);
+    void invalidate_all_code();
+public:
+    // IC IVAU (the page of `va`, on every CPU; a VA that does not translate
+    // is ignored, as QEMU) and IC IALLU/IALLUIS (everything, everywhere).
+    void ic_ivau(uint64_t va);
+    void ic_iallu();
+private:
     void post(const RemoteOp& op);
     void process_mailbox();
     void apply(const RemoteOp& op);
@@ -481,6 +489,13 @@ public:
         for (size_t i = 0; i < words_; ++i) code_[i].store(0);
     }
     std::atomic<int> wfe_waiters{0};  // CPUs asleep in WFE
+
+    // RAM at [off, off+len) (RAM-relative, RAM at `ram_base`) was written
+    // behind the CPUs' backs (device DMA, IC IVAU): every CPU drops the
+    // blocks decoded from the pages that hold code. Safe from any thread.
+    void ram_written(uint64_t ram_base, uint64_t off, uint64_t len);
+    // Every CPU drops every block (IC IALLUIS).
+    void drop_all_code();
 
 private:
     std::vector<Cpu*> cpus_;

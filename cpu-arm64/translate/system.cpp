@@ -131,12 +131,13 @@ void exec_SYS(Cpu& c, uint32_t i) {
         c.address_translate(xt, op2 & 1 ? Cpu::Access::Write : Cpu::Access::Read, 1, c.s.pan);
         return;
     }
-    if (op1 == 0 && ((crm == 1 || crm == 5) && op2 == 0)) return;  // IC IALLUIS, IC IALLU
+    if (op1 == 0 && ((crm == 1 || crm == 5) && op2 == 0)) return c.ic_iallu();  // IC IALLUIS, IC IALLU
     if (op1 == 0 && ((crm == 6 && (op2 == 1 || op2 == 2)) || (crm == 10 && op2 == 2) || (crm == 14 && op2 == 2)))
         return;  // DC IVAC, ISW, CSW, CISW: no caches to maintain
     if (op1 == 3 && crm == 4 && op2 == 1) return dc_zva(c, xt);
-    if (op1 == 3 && op2 == 1 && (crm == 5 || crm == 10 || crm == 11 || crm == 14))
-        return;  // IC IVAU, DC CVAC, CVAU, CIVAC (as QEMU: no translation)
+    if (op1 == 3 && crm == 5 && op2 == 1) return c.ic_ivau(xt);  // IC IVAU
+    if (op1 == 3 && op2 == 1 && (crm == 10 || crm == 11 || crm == 14))
+        return;  // DC CVAC, CVAU, CIVAC (as QEMU: no translation)
     c.undefined();
 }
 

@@ -32,6 +32,15 @@ public:
     uint64_t ram_base() const { return ram_base_; }
     uint64_t ram_size() const { return ram_size_; }
 
+    // A device wrote guest RAM at host pointer `p` (from ram_ptr): the
+    // translated code of the pages it touched is dropped (the TCG's code
+    // cluster, when one is attached; KVM needs nothing).
+    void device_wrote(const uint8_t* p, uint64_t len) {
+        if (!code_ || !len || p < ram_ || p >= ram_ + ram_size_) return;
+        code_->ram_written(ram_base_, static_cast<uint64_t>(p - ram_), len);
+    }
+    void attach_code(CpuCluster* c) { code_ = c; }
+
 private:
     struct Region {
         uint64_t base, size;
@@ -43,6 +52,7 @@ private:
     std::mutex& lock_;
     uint64_t ram_base_ = 0, ram_size_ = 0;
     uint8_t* ram_ = nullptr;
+    CpuCluster* code_ = nullptr;
     std::vector<Region> mmio_;
     std::mutex pair_lock_;  // 16-byte store-exclusive pairs
 };

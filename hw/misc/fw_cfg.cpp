@@ -144,6 +144,7 @@ void FwCfg::dma(uint64_t addr) {
             uint32_t n = std::min(avail, length);
             if (n) std::memcpy(dst, d->data() + offset_, n);
             if (length > n) std::memset(dst + n, 0, length - n);
+            as_.device_wrote(dst, length);  // (firmware loads kernels this way)
             offset_ += n;
         }
     } else if (control & kDmaWrite) {

@@ -67,7 +67,10 @@ void VirtioBalloon::inflate(const VirtqElement& e, bool give_back) {
         uint32_t pfn = 0;
         e.read_out(4 * i, &pfn, 4);
         uint8_t* p = transport->memory().ram_ptr(static_cast<uint64_t>(pfn) * kPage, kPage);
-        if (p && (reinterpret_cast<uintptr_t>(p) & (kPage - 1)) == 0) madvise(p, kPage, MADV_DONTNEED);
+        if (p && (reinterpret_cast<uintptr_t>(p) & (kPage - 1)) == 0) {
+            madvise(p, kPage, MADV_DONTNEED);
+            transport->memory().device_wrote(p, kPage);  // (it reads as zeroes now)
+        }
     }
 }
 

@@ -159,6 +159,15 @@ bool VirtQueue::pop(AddressSpace& as, VirtqElement& e, bool indirect_ok) {
 
 void VirtQueue::push(AddressSpace& as, const VirtqElement& e, uint32_t written) {
     if (!usable(as)) return;
+    // What the device wrote may overwrite code: dropped before the driver
+    // can see the buffer back.
+    uint64_t left = written;
+    for (const auto& piece : e.in) {
+        if (!left) break;
+        uint64_t n = std::min<uint64_t>(left, piece.len);
+        as.device_wrote(piece.p, n);
+        left -= n;
+    }
     uint8_t* u = as.ram_ptr(used, 4 + 8ull * num);
     uint8_t* slot = u + 4 + 8ull * (used_idx_ % num);
     uint32_t id = e.head;

@@ -141,6 +141,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
 
     b->power_ = std::make_unique<std::atomic<int>[]>(n);
     b->cluster_.set_ram(ram.size());
+    if (!b->kvm_) b->as_.attach_code(&b->cluster_);
     if (b->kvm_) n = 0;  // (the vCPUs are KVM's: made below)
     // -accel tcg,thread=single: every vCPU on one round-robin thread.
     std::shared_ptr<Lane> shared;

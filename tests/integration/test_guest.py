@@ -142,6 +142,23 @@ def test_fw_cfg_traditional_and_dma_interfaces_match_qemu(tmp_path, progs):
     assert "past the end: not zeros" not in ours.stdout
 
 
+@pytest.mark.parametrize("jit", ["on", "off"])
+def test_code_a_device_overwrites_is_run_anew(tmp_path, progs, jit):
+    """A hot (translated and compiled) function is overwritten by fw_cfg's
+    DMA, then by the CPU with IC IVAU, then with IC IALLU: each time the new
+    code runs, as under QEMU."""
+    code = tmp_path / "code.bin"
+    code.write_bytes(bytes.fromhex("400080d2c0035fd6"))  # mov x0, #2; ret
+    extra = ["-cpu", "cortex-a57", "-fw_cfg", f"name=opt/code,file={code}"]
+    elf = progs("dma_code")
+    ref = run("qemu-system-aarch64", elf, extra)
+    ours = run(armvm_path(), elf, extra, jit="1" if jit == "on" else "0")
+    assert ref.returncode == 0 and ours.returncode == 0, ours.stderr
+    assert ours.stdout == ref.stdout
+    assert "after DMA, 1000 runs: 0x00000000000007d0" in ours.stdout  # 1000 x 2
+    assert "after IC IALLU, 1000 runs: 0x0000000000000fa0" in ours.stdout
+
+
 def test_bios_firmware_loads_the_kernel_from_fw_cfg_like_qemu(tmp_path):
     """-bios puts firmware in flash at 0, where the CPU starts; -kernel,
     -initrd and -append then go to fw_cfg (not RAM) for the firmware to
