@@ -27,12 +27,36 @@ Result<std::unique_ptr<File>> File::open(const std::string& filename, bool read_
     struct stat st;
     if (::fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
         return make_error("'" + filename + "' is not a file");
-    struct flock fl {};
-    fl.l_type = read_only ? F_RDLCK : F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    if (::fcntl(fd, F_OFD_SETLK, &fl) != 0)
-        return make_error(std::string("Failed to get \"") + (read_only ? "shared" : "write") +
-                          "\" lock: Is another process using the image [" + filename + "]?");
+    // QEMU's image locking (its file-posix protocol), so that armvm, QEMU and
+    // qemu-img see each other: one shared lock byte at 100 + n for each
+    // permission held, at 200 + n for each one not shared with others
+    // (n: 0 consistent read, 1 write, 2 write unchanged, 3 resize). A reader
+    // holds consistent read; a writer all four; neither shares write or
+    // resize.
+    static const char* const kPerm[] = {"consistent read", "write", "write unchanged", "resize"};
+    unsigned held = read_only ? 0x1 : 0xf, unshared = 0x2 | 0x8;
+    auto lock_byte = [&](int type, off_t at, bool test) {
+        struct flock fl {};
+        fl.l_type = static_cast<short>(type);
+        fl.l_whence = SEEK_SET;
+        fl.l_start = at;
+        fl.l_len = 1;
+        if (test) return ::fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_UNLCK;
+        return ::fcntl(fd, F_OFD_SETLK, &fl) == 0;
+    };
+    for (unsigned i = 0; i < 4; ++i) {
+        if ((held >> i & 1) && !lock_byte(F_WRLCK, 200 + i, true))
+            return make_error(std::string("Failed to get \"") + kPerm[i] +
+                              "\" lock\nIs another process using the image [" + filename + "]?");
+        if ((unshared >> i & 1) && !lock_byte(F_WRLCK, 100 + i, true))
+            return make_error(std::string("Failed to get shared \"") + kPerm[i] +
+                              "\" lock\nIs another process using the image [" + filename + "]?");
+    }
+    for (unsigned i = 0; i < 4; ++i) {
+        if (((held >> i & 1) && !lock_byte(F_RDLCK, 100 + i, false)) ||
+            ((unshared >> i & 1) && !lock_byte(F_RDLCK, 200 + i, false)))
+            return make_error("Failed to lock byte " + std::to_string(100 + i) + " of '" + filename + "'");
+    }
     return f;
 }
 

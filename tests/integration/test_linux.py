@@ -234,7 +234,7 @@ def test_disk_errors_are_clear(tmp_path):
                             "-drive", f"file={img},if=none,id=d0,format=raw"], capture_output=True, text=True,
                            timeout=30)
         assert r.returncode == 1
-        assert "Failed to get \"write\" lock: Is another process using the image" in r.stderr
+        assert "Failed to get \"write\" lock\nIs another process using the image" in r.stderr
     finally:
         holder.kill()
         holder.wait()

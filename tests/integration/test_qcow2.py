@@ -126,3 +126,53 @@ def test_kill_9_during_heavy_writes_never_corrupts_a_qcow2_image(tmp_path):
     # The guest wrote (the image grew past its empty size).
     assert os.path.getsize(img) > 4 * MIB
     check_clean(img, leaks_allowed=True)
+
+
+def test_image_locks_are_qemus_so_armvm_qemu_and_qemu_img_see_each_other(tmp_path):
+    """QEMU's lock-byte protocol: while armvm runs a VM on an overlay, its
+    backing file stays readable by qemu-img and by a second VM; the overlay
+    is refused to a QEMU that would write it, and armvm refuses a disk a
+    running QEMU writes — each with QEMU's message."""
+    base, top, mine = tmp_path / "base.qcow2", tmp_path / "top.qcow2", tmp_path / "mine.raw"
+    assert qemu_img("create", "-q", "-f", "qcow2", str(base), "8M").returncode == 0
+    assert qemu_img("create", "-q", "-f", "qcow2", "-b", str(base), "-F", "qcow2", str(top)).returncode == 0
+    mine.write_bytes(b"\0" * MIB)
+    common = ["-M", "virt", "-nodefaults", "-display", "none"]
+    holder = subprocess.Popen([armvm_path()] + common + ["-S", "-drive", f"file={top},if=none,id=d0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1.5)
+        assert holder.poll() is None
+        assert qemu_img("info", str(base)).returncode == 0  # the backing file: readers welcome
+        r = qemu_img("info", str(top))
+        assert r.returncode == 1 and 'Failed to get shared "write" lock' in r.stderr
+        r = subprocess.run(["qemu-system-aarch64"] + common + ["-drive", f"file={top},if=none,id=d0"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1 and f'Failed to get "write" lock\nIs another process using the image [{top}]?' \
+            in r.stderr
+        # a second VM on the same backing file, through another overlay
+        top2 = tmp_path / "top2.qcow2"
+        assert qemu_img("create", "-q", "-f", "qcow2", "-b", str(base), "-F", "qcow2", str(top2)).returncode == 0
+        second = subprocess.Popen(["qemu-system-aarch64"] + common + ["-S", "-drive", f"file={top2},if=none,id=d0"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(1.5)
+        assert second.poll() is None, second.stderr.read()
+        second.kill()
+        second.wait()
+    finally:
+        holder.kill()
+        holder.wait()
+    # (QEMU takes the write permission for a disk a device uses)
+    qemu = subprocess.Popen(["qemu-system-aarch64"] + common + ["-drive", f"file={mine},if=none,id=d0,format=raw",
+                                                                "-device", "virtio-blk-pci,drive=d0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1.5)
+        r = subprocess.run([armvm_path()] + common + ["-drive", f"file={mine},if=none,id=d0,format=raw"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1
+        assert r.stderr.startswith(f"armvm: -drive file={mine},if=none,id=d0,format=raw: Failed to get ")
+        assert r.stderr.endswith(f" lock\nIs another process using the image [{mine}]?\n")
+    finally:
+        qemu.kill()
+        qemu.wait()
