@@ -274,8 +274,12 @@ bool Qcow2Image::refcount(uint64_t cluster, uint64_t& rc) {
 // Free clusters (refcount 0, not reserved): `count` in a row from the hint.
 bool Qcow2Image::find_free(uint64_t count, uint64_t& first) {
     uint64_t run = 0;
+    // Past the end of the file every cluster is free in a sound image: a
+    // scan that goes far beyond it meets refcounts a corrupt image made up.
+    uint64_t limit = std::max(free_hint_, file_->length() >> cluster_bits_) + count + (1u << 20);
     for (uint64_t c = free_hint_;; ++c) {
         if (c >= (1ull << (56 - cluster_bits_))) return fail("image full");
+        if (c > limit) return fail("corrupt refcounts: no free cluster after the end of the file");
         uint64_t rc;
         if (!refcount(c, rc)) return false;
         if (rc == 0 && !reserved_.count(c)) {
