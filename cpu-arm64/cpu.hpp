@@ -273,6 +273,10 @@ public:
     bool translate(uint64_t va, Access acc, uint64_t& pa, bool cm = false);
     // AT S1E*: the walk without an exception, the result in PAR_EL1.
     void address_translate(uint64_t va, Access acc, unsigned el, bool pan);
+    // IC IVAU (the page of `va`, on every CPU; a VA that does not translate
+    // is ignored, as QEMU) and IC IALLU/IALLUIS (everything, everywhere).
+    void ic_ivau(uint64_t va);
+    void ic_iallu();
 
     // TLB maintenance (TLBI): on this CPU and, with `broadcast`, on every
     // other CPU of the cluster (the inner shareable domain), which have
@@ -375,12 +379,6 @@ private:
     void mark_code_page(uint64_t pa_page);
     void invalidate_code_page(uint64_t pa_page);
     void invalidate_all_code();
-public:
-    // IC IVAU (the page of `va`, on every CPU; a VA that does not translate
-    // is ignored, as QEMU) and IC IALLU/IALLUIS (everything, everywhere).
-    void ic_ivau(uint64_t va);
-    void ic_iallu();
-private:
     void post(const RemoteOp& op);
     void process_mailbox();
     void apply(const RemoteOp& op);

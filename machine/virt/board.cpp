@@ -530,10 +530,14 @@ Status Board::plug_pci(std::unique_ptr<VirtioDevice> dev, const std::string& dri
             return make_error("Property '" + driver + ".vectors' doesn't take value '" + vec + "'");
         o.vectors = static_cast<unsigned>(v);
     }
-    // (QEMU's names by PCI class: storage "scsi", network "ethernet")
-    std::string path = std::string(dev->device_id() == 2 ? "/scsi@" : dev->device_id() == 1 ? "/ethernet@" : "/pci1af4,") +
-                       (dev->device_id() == 2 || dev->device_id() == 1 ? "" : std::to_string(0x1040 + dev->device_id()) + "@") +
-                       slot_fn(devfn) + ofw_child(dev->device_id());
+    // (QEMU's names by PCI class: storage "scsi", network "ethernet", else
+    // vendor and device)
+    char name[24];
+    if (dev->device_id() == 2 || dev->device_id() == 1)
+        std::snprintf(name, sizeof name, "%s", dev->device_id() == 2 ? "scsi" : "ethernet");
+    else
+        std::snprintf(name, sizeof name, "pci1af4,%04x", 0x1040 + dev->device_id());
+    std::string path = "/" + std::string(name) + "@" + slot_fn(devfn) + ofw_child(dev->device_id());
     for (PciBus* b = bus; b->bridge(); b = b->bridge()->bus()) path = "/pci-bridge@" + slot_fn(b->bridge()->devfn()) + path;
     last_ofw_path_ = "/pci@ffffffffffffffff" + path;
     auto pd = std::make_unique<VirtioPci>(as_, std::move(dev), o);
@@ -736,8 +740,10 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
             const std::string& v = props["bootindex"];
             char* end = nullptr;
             bootindex = std::strtol(v.c_str(), &end, 0);
-            if (v.empty() || *end || bootindex < -1 || bootindex > INT32_MAX)
+            if (v.empty() || *end || bootindex < -1 || bootindex > INT32_MAX) {
+                if (undo) undo(false);
                 return err("Property '" + d.driver + ".bootindex' doesn't take value '" + v + "'");
+            }
             for (const auto& e : boot_)
                 if (e.index == bootindex) {
                     if (undo) undo(false);
