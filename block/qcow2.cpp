@@ -123,9 +123,6 @@ Status Qcow2Image::load(ImageOptions& opts) {
         }
         if (!file_->read_only() && (incompat_ & kIncompatCorrupt))
             return make_error("qcow2: Image is corrupt; cannot be opened read/write");
-        if (!file_->read_only() && (incompat_ & kIncompatDirty))
-            return make_error("'" + name + "': the qcow2 image is dirty (lazy refcounts after a crash); repair it "
-                              "with 'qemu-img check -r all'");
     }
     rb_bits_ = static_cast<unsigned>(cluster_bits_ + 3 - refcount_order_);
     // Tables: aligned, inside sane bounds.
@@ -164,6 +161,11 @@ Status Qcow2Image::load(ImageOptions& opts) {
     if (!file_->read_only() && version_ == 3 && autoclear) {
         uint8_t z[8] = {};
         if (!file_->pwrite_full(88, z, 8)) return make_error("Could not update qcow2 header of '" + name + "'");
+    }
+    if (!file_->read_only() && (incompat_ & kIncompatDirty)) {
+        Status st = repair_refcounts();
+        if (!st) return make_error("'" + name + "': the qcow2 image is dirty and could not be repaired: " +
+                                   st.error().msg);
     }
     // The backing image.
     if (opts.backing_given) {
@@ -223,6 +225,107 @@ Status Qcow2Image::create(File& f, uint64_t size, const std::string& backing, co
 }
 
 // ---- refcounts ----
+
+Status Qcow2Image::repair_refcounts() {
+    uint64_t file_clusters = (file_->length() + cs_ - 1) >> cluster_bits_;
+    std::vector<uint32_t> refs(file_clusters + 1, 0);
+    bool bad = false;
+    auto ref = [&](uint64_t off, uint64_t len) {
+        if (!len) return;
+        for (uint64_t c = off >> cluster_bits_; c <= (off + len - 1) >> cluster_bits_; ++c) {
+            if (c > file_clusters + (1u << 20)) {
+                bad = true;
+                return;
+            }
+            if (c >= refs.size()) refs.resize(c + 1, 0);
+            ++refs[c];
+        }
+    };
+    ref(0, cs_);
+    ref(rt_off_, rt_clusters_ * cs_);
+    for (uint64_t e : rt_)
+        if (e) ref(e, cs_);
+    auto walk_l1 = [&](uint64_t l1_off, uint64_t l1_size) -> bool {
+        if (!l1_size) return true;
+        ref(l1_off, l1_size * 8);
+        std::vector<uint8_t> raw(l1_size * 8);
+        if (!file_->pread_full(l1_off, raw.data(), raw.size())) return false;
+        std::vector<uint8_t> l2(cs_);
+        std::unordered_set<uint64_t> seen;  // (a table named twice by one L1: corrupt, read once)
+        for (uint64_t i = 0; i < l1_size && !bad; ++i) {
+            uint64_t l2off = be64(&raw[i * 8]) & kOffsetMask;
+            if (!l2off) continue;
+            ref(l2off, cs_);
+            if (!seen.insert(l2off).second) continue;
+            if (!file_->pread_full(l2off, l2.data(), cs_)) return false;
+            for (uint64_t k = 0; k < l2_entries_; ++k) {
+                uint64_t x = be64(&l2[k * 8]);
+                if (x & kCompressed) {
+                    unsigned shift = 62 - (cluster_bits_ - 8);
+                    uint64_t host = x & ((1ull << shift) - 1);
+                    uint64_t sectors = ((x >> shift) & ((1ull << (cluster_bits_ - 8)) - 1)) + 1;
+                    ref(host, sectors * 512 - (host & 511));
+                } else if (x & kOffsetMask) {
+                    ref(x & kOffsetMask, cs_);
+                }
+            }
+        }
+        return true;
+    };
+    if (!walk_l1(l1_off_, l1_.size())) return make_error("cannot read the L1/L2 tables");
+    // Internal snapshots: their table, and their L1 tables.
+    uint8_t h[72];
+    if (!file_->pread_full(0, h, sizeof h)) return make_error("cannot read the header");
+    uint32_t nb = be32(h + 60);
+    uint64_t at = be64(h + 64), start = at;
+    for (uint32_t i = 0; i < nb && !bad; ++i) {
+        uint8_t s[40];
+        if (!file_->pread_full(at, s, sizeof s)) return make_error("cannot read the snapshot table");
+        uint64_t l1off = be64(s);
+        uint32_t l1size = be32(s + 8);
+        uint16_t id_len = static_cast<uint16_t>(s[12] << 8 | s[13]), name_len = static_cast<uint16_t>(s[14] << 8 | s[15]);
+        uint32_t extra = be32(s + 36);
+        if (l1size > (32u << 20) / 8 || extra > 1024) return make_error("bad snapshot table");
+        if (!walk_l1(l1off, l1size)) return make_error("cannot read a snapshot's tables");
+        at += (40 + extra + id_len + name_len + 7) & ~7ull;
+    }
+    if (nb) ref(start, at - start);
+    if (bad) return make_error("tables point far beyond the end of the file");
+    // Every cluster's refcount as counted. New refcount blocks made on the
+    // way are counted in `refs` too (ensure_refblock, grow_refcount_table).
+    for (uint64_t c = 0; c < refs.size(); ++c)
+        if (refs[c]) reserved_.insert(c);
+    repair_refs_ = &refs;
+    Status result = ok_status();
+    // (refcounts far past the end of the file are left: leaks at most)
+    uint64_t end = std::min<uint64_t>(std::max<uint64_t>(refs.size(), rt_.size() << rb_bits_),
+                                      file_clusters + (1u << 20));
+    for (uint64_t c = 0; c < end && result.ok(); ++c) {
+        if (c >= refs.size() && (c >> rb_bits_) < rt_.size() && !rt_[c >> rb_bits_]) {
+            c = (((c >> rb_bits_) + 1) << rb_bits_) - 1;  // (no block: all zero)
+            continue;
+        }
+        uint64_t have;
+        if (!refcount(c, have)) result = make_error("cannot read a refcount block");
+        uint64_t want = c < refs.size() ? refs[c] : 0;
+        reserved_.erase(c);
+        while (result.ok() && have != want) {
+            if (!update_refcount(c, have < want ? +1 : -1)) result = make_error("cannot write a refcount");
+            have += have < want ? 1 : -1;
+        }
+    }
+    repair_refs_ = nullptr;
+    reserved_.clear();
+    ARMVM_TRY(result);
+    incompat_ &= ~kIncompatDirty;
+    uint8_t v[8];
+    put_be64(v, incompat_);
+    if (!file_->sync() || !file_->pwrite_full(72, v, 8) || !file_->sync())
+        return make_error("cannot clear the dirty bit");
+    std::fprintf(stderr, "armvm: qcow2 image '%s' was not closed cleanly; its refcounts were repaired\n",
+                 file_->name().c_str());
+    return ok_status();
+}
 
 uint64_t Qcow2Image::get_rc(const std::vector<uint8_t>& b, uint64_t i) const {
     unsigned w = 1u << refcount_order_;
@@ -325,6 +428,14 @@ bool Qcow2Image::grow_refcount_table(uint64_t rti) {
             put_be32(hdr + 8, static_cast<uint32_t>(rt_clusters_));
             ok = ok && file_->pwrite_full(48, hdr, sizeof hdr);
             for (uint64_t i = 0; ok && i < old_clusters; ++i) ok = update_refcount((old_off >> cluster_bits_) + i, -1);
+            if (ok && repair_refs_) {  // (the new table counts, the old one no more)
+                auto& r = *repair_refs_;
+                if (t + k > r.size()) r.resize(t + k, 0);
+                for (uint64_t i = 0; i < k; ++i) ++r[t + i];
+                for (uint64_t i = 0; i < old_clusters; ++i)
+                    if ((old_off >> cluster_bits_) + i < r.size() && r[(old_off >> cluster_bits_) + i])
+                        --r[(old_off >> cluster_bits_) + i];
+            }
         }
         for (uint64_t i = 0; i < k; ++i) reserved_.erase(t + i);
     }
@@ -355,6 +466,10 @@ bool Qcow2Image::ensure_refblock(uint64_t rti) {
         if (ok) {
             rt_[rti] = nb << cluster_bits_;
             rb_cache_.insert(rt_[rti], std::move(b));
+            if (repair_refs_) {
+                if (nb >= repair_refs_->size()) repair_refs_->resize(nb + 1, 0);
+                ++(*repair_refs_)[nb];
+            }
         }
     }
     reserved_.erase(nb);

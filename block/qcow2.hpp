@@ -12,10 +12,12 @@
 // with a refcount too low (qemu-img check: "leaked clusters", no errors).
 // L2 tables and refcount blocks are cached (read-through, written through).
 //
+// An image left dirty by lazy refcounts (QEMU's, after a crash) gets its
+// refcounts counted again when it is opened for writing, as QEMU does;
+// armvm itself keeps refcounts exact (lazy refcounts permit, not oblige).
 // Not handled (refused with a message at open): encryption, external data
-// files, extended L2 entries, zstd compression, and an image left dirty by
-// lazy refcounts when opened for writing (repair it with qemu-img check -r
-// all). Compressed clusters are read (and copied on write), never written.
+// files, extended L2 entries, zstd compression. Compressed clusters are
+// read (and copied on write), never written.
 #pragma once
 #include <cstdint>
 #include <list>
@@ -87,6 +89,11 @@ private:
     void put_rc(std::vector<uint8_t>& b, uint64_t i, uint64_t v) const;
     bool write_rc(uint64_t block_off, const std::vector<uint8_t>& b, uint64_t i);
     bool fail(const char* what);
+    // An image left dirty (lazy refcounts, then a crash) opened for
+    // writing: every refcount counted again from the tables, as QEMU
+    // repairs it, then the dirty bit cleared.
+    Status repair_refcounts();
+    std::vector<uint32_t>* repair_refs_ = nullptr;  // during a repair: the references counted
 
     std::mutex mu_;
     std::shared_ptr<Image> backing_;

@@ -280,3 +280,36 @@ TEST_CASE("qcow2: an image armvm creates is one QEMU reads; what it cannot handl
     auto bad = open_image(std::move(*g), ImageOptions{"qcow2", false, nullptr});
     REQUIRE(!bad);
 }
+
+TEST_CASE("qcow2: an image QEMU left dirty (lazy refcounts, then a crash) is repaired when opened for writing",
+          "[qcow2]") {
+    TempDir t;
+    std::string img = t / "lazy.qcow2";
+    REQUIRE(sh("qemu-img create -q -f qcow2 -o lazy_refcounts=on,cluster_size=4096 " + img + " 4M").status == 0);
+    REQUIRE(sh("qemu-io -c 'write -P 0x11 512k 64k' " + img).status == 0);
+    REQUIRE(sh("qemu-img snapshot -c s1 " + img).status == 0);
+    // qemu-io's abort: the process dies with its refcount updates unwritten
+    sh("qemu-io -c 'write -P 0x33 0 300k' -c 'write -P 0x44 1M 64k' -c 'write -P 0x55 520k 8k' -c abort " + img);
+    REQUIRE(sh("qemu-img check " + img).status != 0);  // refcounts wrong, image dirty
+    std::vector<uint8_t> mirror(4u << 20, 0);
+    std::fill_n(mirror.begin() + (512 << 10), 64 << 10, 0x11);
+    std::fill_n(mirror.begin(), 300 << 10, 0x33);
+    std::fill_n(mirror.begin() + (1 << 20), 64 << 10, 0x44);
+    std::fill_n(mirror.begin() + (520 << 10), 8 << 10, 0x55);
+    {
+        auto im = open_rw(img);
+        REQUIRE(!im->dirty());
+        require_same(*im, mirror);
+        scribble(*im, mirror, 21, 100, true);
+    }
+    require_check_clean(img);
+    save(t / "mirror.raw", mirror);
+    require_qemu_reads(t / "mirror.raw", img);
+    // the snapshot survives, its data intact
+    REQUIRE(sh("qemu-img snapshot -a s1 " + img).status == 0);
+    std::vector<uint8_t> at_s1(4u << 20, 0);
+    std::fill_n(at_s1.begin() + (512 << 10), 64 << 10, 0x11);
+    save(t / "s1.raw", at_s1);
+    require_qemu_reads(t / "s1.raw", img);
+    require_check_clean(img);
+}
