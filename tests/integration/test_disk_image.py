@@ -6,7 +6,9 @@ virtio-blk-pci, a virtio-net-pci NIC; through firmware, shim, GRUB, the
 kernel and its initramfs to a systemd login on the serial console. The
 image's armvm-work.service does real work (checksums, gzip and xz
 compression, dpkg and apt queries) and its results equal QEMU's; a file
-written before poweroff is on the disk after; qemu-img check is clean."""
+written before poweroff is on the disk after; qemu-img check is clean.
+The same image boots from -bios QEMU_EFI.fd and -bios u-boot.bin, and a
+boot entry efibootmgr writes from the guest survives a restart."""
 import os
 import re
 import select
@@ -166,5 +168,43 @@ def test_the_image_boots_from_bios_firmware_too(tmp_path, image, bios):
         c.wait_for(rb"Loading Linux", 180)
         t = c.wait_for(rb"armvm-guest login: ", 600)
         print(f"armvm -bios {os.path.basename(bios)}: to the login prompt {t:.1f} s")
+    finally:
+        c.kill()
+
+
+@pytest.mark.skipif(not os.path.exists(AAVMF_CODE), reason="qemu-efi-aarch64 comes from scripts/install-deps")
+def test_uefi_variables_the_guest_writes_survive_a_restart(tmp_path, image):
+    """efibootmgr in the running guest creates a boot entry (the kernel's
+    EFI runtime services write the variable store in flash bank 1); after
+    poweroff the entry is in the vars file, and the next boot lists it."""
+    overlay, argv = boot_argv(armvm_path(), tmp_path, image, "vars")
+    vars_ = tmp_path / "vars-vars.fd"
+
+    def boot_and_login():
+        c = Console(argv)
+        c.wait_for(rb"armvm-guest login: ", 600)
+        c.send("root\n")
+        c.wait_for(rb"Password: ", 60)
+        c.send("root\n")
+        c.wait_for(rb"root@armvm-guest:~# ", 120)
+        return c
+
+    c = boot_and_login()
+    try:
+        c.send("efibootmgr --create --disk /dev/vda --part 1 --label ArmvmEntry "
+               "--loader '\\EFI\\debian\\shimaa64.efi' >/dev/null && echo created-$((2+3))\n")
+        c.wait_for(rb"created-5", 60)
+        c.send("poweroff\n")
+        assert c.p.wait(180) == 0
+    finally:
+        c.kill()
+    assert "ArmvmEntry".encode("utf-16-le") in vars_.read_bytes()
+    c = boot_and_login()
+    try:
+        c.send("echo entries-$(efibootmgr | grep -c ArmvmEntry)-listed\n")
+        c.wait_for(rb"entries-\d+-listed", 60)
+        assert b"entries-1-listed" in c.out, c.out[-2000:]
+        c.send("poweroff\n")
+        assert c.p.wait(180) == 0
     finally:
         c.kill()
