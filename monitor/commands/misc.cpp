@@ -230,8 +230,8 @@ void register_misc_commands(CommandTable& t) {
         b->set_balloon_stats_interval(secs);
         return Json::object();
     });
-    // Block nodes while the machine runs (file and raw, as -blockdev takes).
-    s.enumeration("BlockdevDriver", {"file", "host_device", "raw"});
+    // Block nodes while the machine runs (file, raw and qcow2, as -blockdev takes).
+    s.enumeration("BlockdevDriver", {"file", "host_device", "qcow2", "raw"});
     s.object("BlockdevOptions", {{"driver", "BlockdevDriver"}, {"*node-name", "str"}}, true);
     t.add("blockdev-add", "BlockdevOptions", "", [](QmpContext& ctx, const Json& a) -> Result<Json> {
         virt::Board* b = ctx.machine.board();

@@ -176,3 +176,44 @@ def test_image_locks_are_qemus_so_armvm_qemu_and_qemu_img_see_each_other(tmp_pat
     finally:
         qemu.kill()
         qemu.wait()
+
+
+def test_qmp_blockdev_add_takes_qcow2_nodes_as_qemu_does(tmp_path):
+    """blockdev-add of a qcow2 node over a file node (libvirt's hot-plug
+    form), what query-named-block-nodes then says, and the error for a
+    qcow2 node over a file that is not qcow2 — replies as QEMU's."""
+    from armvm_test import Qmp
+    img, raw = tmp_path / "d.qcow2", tmp_path / "r.raw"
+    assert qemu_img("create", "-q", "-f", "qcow2", "-o", "cluster_size=65536", str(img), "16M").returncode == 0
+    raw.write_bytes(b"\0" * MIB)
+
+    def session(emu):
+        sock = str(tmp_path / f"{os.path.basename(emu)}.qmp")
+        p = subprocess.Popen([emu, "-M", "virt", "-nodefaults", "-display", "none", "-S",
+                              "-qmp", f"unix:{sock},server=on,wait=off"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            for _ in range(100):
+                if os.path.exists(sock):
+                    break
+                time.sleep(0.05)
+            q = Qmp.connect_unix(sock)
+            q.negotiate()
+            out = [q.cmd("blockdev-add", {"driver": "file", "filename": str(img), "node-name": "f1"}),
+                   q.cmd("blockdev-add", {"driver": "qcow2", "file": "f1", "node-name": "q1", "backing": None}),
+                   q.cmd("blockdev-add", {"driver": "file", "filename": str(raw), "node-name": "f2"}),
+                   q.cmd("blockdev-add", {"driver": "qcow2", "file": "f2", "node-name": "q2"})]
+            nodes = q.cmd("query-named-block-nodes")["return"]
+            q1 = [n for n in nodes if n["node-name"] == "q1"][0]
+            out.append({k: q1[k] for k in ("drv", "ro", "backing_file_depth")})
+            out.append({k: q1["image"][k] for k in ("virtual-size", "format", "cluster-size")})
+            out.append(q1["image"]["format-specific"]["type"])
+            out.append(q.cmd("blockdev-del", {"node-name": "q1"}))
+            return out
+        finally:
+            p.kill()
+            p.wait()
+
+    ours, theirs = session(armvm_path()), session("qemu-system-aarch64")
+    assert ours == theirs
+    assert ours[1] == {"return": {}} and "not in qcow2 format" in ours[3]["error"]["desc"]
