@@ -462,11 +462,11 @@ bool Cpu::store_slow(uint64_t va, unsigned size, uint64_t value) {
     return access_slow(va, size, value, Access::Write, need_w_);
 }
 
-bool Cpu::load_unpriv(uint64_t va, unsigned size, uint64_t& value) {
+bool Cpu::load_unpriv_slow(uint64_t va, unsigned size, uint64_t& value) {
     return access_slow(va, size, value, Access::Read, mmu::kR0);
 }
 
-bool Cpu::store_unpriv(uint64_t va, unsigned size, uint64_t value) {
+bool Cpu::store_unpriv_slow(uint64_t va, unsigned size, uint64_t value) {
     return access_slow(va, size, value, Access::Write, mmu::kW0);
 }
 

@@ -257,9 +257,29 @@ public:
         }
         return store_slow(va, size, value);
     }
-    // LDTR/STTR: the access is checked as if made from EL0.
-    bool load_unpriv(uint64_t va, unsigned size, uint64_t& value);
-    bool store_unpriv(uint64_t va, unsigned size, uint64_t value);
+    // LDTR/STTR: the access is checked as if made from EL0 (the kernel's
+    // copy_to/from_user and clear_user: the same inline TLB hit path, with
+    // EL0's permission bits).
+    bool load_unpriv(uint64_t va, unsigned size, uint64_t& value) {
+        mmu::TlbEntry& e = tlb_.slot(va);
+        if (e.tag == (va & kPageMask) && (e.perm & mmu::kR0) && (e.global || e.asid == asid_) && e.host &&
+            (va & 0xfff) + size <= 0x1000 && !(va & (size - 1) & align_mask_)) {
+            value = read_host(e.host + (va & 0xfff), size);
+            return true;
+        }
+        return load_unpriv_slow(va, size, value);
+    }
+    bool store_unpriv(uint64_t va, unsigned size, uint64_t value) {
+        mmu::TlbEntry& e = tlb_.slot(va);
+        if (e.tag == (va & kPageMask) && (e.perm & mmu::kW0) && (e.global || e.asid == asid_) && e.host &&
+            (va & 0xfff) + size <= 0x1000 && !(va & (size - 1) & align_mask_) && !is_code_page(e.ram_page)) {
+            write_host(e.host + (va & 0xfff), size, value);
+            return true;
+        }
+        return store_unpriv_slow(va, size, value);
+    }
+    bool load_unpriv_slow(uint64_t va, unsigned size, uint64_t& value);
+    bool store_unpriv_slow(uint64_t va, unsigned size, uint64_t value);
     // Raises the alignment fault of an access that must be aligned
     // (exclusives, acquire/release, atomics) and returns false when `va`
     // is not a multiple of `size`.
