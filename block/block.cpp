@@ -136,6 +136,25 @@ bool BlockLayer::used_as_backing(const BlockDev& d) const {
     return false;
 }
 
+// The format and backing a format node's options `o` ask for: "backing"
+// (qcow2 only) names another format node, or is null for none.
+Result<ImageOptions> BlockLayer::image_options(const std::string& driver, const Json& o) {
+    ImageOptions io;
+    io.format = driver;
+    if (!o.contains("backing")) return io;
+    if (driver != "qcow2") return make_error("Invalid parameter 'backing'");
+    io.backing_given = true;
+    if (o["backing"].is_string()) {
+        std::string ref = o["backing"].get<std::string>();
+        BlockDev* b = find(ref);
+        if (!b || b->format_node_ != ref) return make_error("Cannot find device='' nor node-name='" + ref + "'");
+        io.backing = b->img_;
+    } else if (!o["backing"].is_null()) {
+        return make_error("Invalid parameter type for 'backing', expected: string or null");
+    }
+    return io;
+}
+
 // A format node: `driver` over the file that `file_opts` names; `fo` holds
 // the format node's own options (backing, snapshot).
 Status BlockLayer::open_format(BlockDev& d, const std::string& driver, const Json& fo, const Json& file_opts,
@@ -148,23 +167,11 @@ Status BlockLayer::open_format(BlockDev& d, const std::string& driver, const Jso
     auto aro = bval(file_opts, "auto-read-only", false);
     if (!aro) return make_error(pre + aro.error().msg);
     bool snap = fo.value("snapshot", false);
-    ImageOptions io;
-    io.format = driver;
-    if (fo.contains("backing")) {
-        if (driver != "qcow2") return make_error(pre + "Invalid parameter 'backing'");
-        io.backing_given = true;
-        if (fo["backing"].is_string()) {
-            std::string ref = fo["backing"].get<std::string>();
-            BlockDev* b = find(ref);
-            if (!b || b->format_node_ != ref) return make_error(pre + "Cannot find device='' nor node-name='" + ref + "'");
-            io.backing = b->img_;
-        } else if (!fo["backing"].is_null()) {
-            return make_error(pre + "Invalid parameter type for 'backing', expected: string or null");
-        }
-    }
+    auto io = image_options(driver, fo);
+    if (!io) return make_error(pre + io.error().msg);
     auto f = File::open(*filename, ro || *fro || snap, *aro);
     if (!f) return make_error(pre + f.error().msg);
-    auto im = open_image(std::move(*f), std::move(io));
+    auto im = open_image(std::move(*f), std::move(*io));
     if (!im) return make_error(pre + im.error().msg);
     std::shared_ptr<Image> img = std::move(*im);
     if (snap) {
@@ -210,22 +217,12 @@ Status BlockLayer::add_node(const Json& o) {
             if (!d->format_node_.empty() || d->attached)
                 return make_error("Node '" + ref + "' is busy: it is in use");
             // The file node's open file goes under the format.
-            ImageOptions io;
-            io.format = *driver;
-            if (o.contains("backing")) {
-                if (*driver != "qcow2") return make_error("Invalid parameter 'backing'");
-                io.backing_given = true;
-                if (o["backing"].is_string()) {
-                    std::string b = o["backing"].get<std::string>();
-                    BlockDev* bd = find(b);
-                    if (!bd || bd->format_node_ != b) return make_error("Cannot find device='' nor node-name='" + b + "'");
-                    io.backing = bd->img_;
-                }
-            }
+            auto io = image_options(*driver, o);
+            if (!io) return io.error();
             if (*driver == "qcow2" && !is_qcow2(d->img_->file())) return make_error("Image is not in qcow2 format");
             std::shared_ptr<Image> raw = std::move(d->img_);
             bool file_ro = raw->read_only();
-            auto im = open_image(raw->release_file(), std::move(io));
+            auto im = open_image(raw->release_file(), std::move(*io));
             if (!im) {  // the file node is opened again as it was
                 Error e = im.error();
                 auto back = File::open(d->filename_, file_ro, false);
@@ -292,7 +289,6 @@ void BlockLayer::reap() {
 
 Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg) {
     auto layer = std::make_unique<BlockLayer>();
-    layer->snapshot_ = cfg.snapshot;
     // Nodes the user did not name get QEMU's style of name.
     unsigned auto_nodes = 0;
     auto auto_name = [&] { return "#block" + std::to_string(100 + 17 * auto_nodes++); };

@@ -91,8 +91,8 @@ private:
     // A format node (raw or qcow2) over a file node's options.
     Status open_format(BlockDev& d, const std::string& driver, const Json& format_opts, const Json& file_opts,
                        bool read_only, const std::string& origin);
+    Result<ImageOptions> image_options(const std::string& driver, const Json& o);
     std::vector<std::unique_ptr<BlockDev>> devs_;
-    bool snapshot_ = false;  // -snapshot
 };
 
 }  // namespace armvm

@@ -261,10 +261,9 @@ Status Qcow2Image::repair_refcounts() {
             for (uint64_t k = 0; k < l2_entries_; ++k) {
                 uint64_t x = be64(&l2[k * 8]);
                 if (x & kCompressed) {
-                    unsigned shift = 62 - (cluster_bits_ - 8);
-                    uint64_t host = x & ((1ull << shift) - 1);
-                    uint64_t sectors = ((x >> shift) & ((1ull << (cluster_bits_ - 8)) - 1)) + 1;
-                    ref(host, sectors * 512 - (host & 511));
+                    uint64_t host, clen;
+                    compressed_span(x, host, clen);
+                    ref(host, clen);
                 } else if (x & kOffsetMask) {
                     ref(x & kOffsetMask, cs_);
                 }
@@ -541,11 +540,22 @@ bool Qcow2Image::entry_of(uint64_t guest, uint64_t& entry) {
     return true;
 }
 
-bool Qcow2Image::read_compressed(uint64_t entry, uint8_t* out) {
+bool Qcow2Image::plain(uint64_t e) const {
+    return !(e & kCompressed) && !(version_ == 3 && (e & kZero)) && (e & kOffsetMask);
+}
+
+// A compressed entry's bytes in the file, [host, host + len): from the
+// offset to the end of the last of its 512-byte sectors.
+void Qcow2Image::compressed_span(uint64_t entry, uint64_t& host, uint64_t& len) const {
     unsigned shift = 62 - (cluster_bits_ - 8);
-    uint64_t host = entry & ((1ull << shift) - 1);
+    host = entry & ((1ull << shift) - 1);
     uint64_t sectors = ((entry >> shift) & ((1ull << (cluster_bits_ - 8)) - 1)) + 1;
-    uint64_t clen = sectors * 512 - (host & 511);
+    len = sectors * 512 - (host & 511);
+}
+
+bool Qcow2Image::read_compressed(uint64_t entry, uint8_t* out) {
+    uint64_t host, clen;
+    compressed_span(entry, host, clen);
     if (zcache_off_ == host) {
         std::memcpy(out, zcache_.data(), cs_);
         return true;
@@ -605,14 +615,14 @@ bool Qcow2Image::read(uint64_t off, void* buf, size_t len) {
         size_t n = static_cast<size_t>(std::min<uint64_t>(len, cs_ - in));
         uint64_t e;
         if (!entry_of(off, e)) return false;
-        uint64_t host = (e & (kCompressed | (version_ == 3 ? kZero : 0))) ? 0 : e & kOffsetMask;
+        uint64_t host = plain(e) ? e & kOffsetMask : 0;
         if (host) {
             // Clusters that follow in the file are read in one go.
             size_t total = n;
             while (total < len) {
                 uint64_t e2;
                 if (!entry_of(off + total, e2)) return false;
-                if ((e2 & (kCompressed | (version_ == 3 ? kZero : 0))) || (e2 & kOffsetMask) != host + in + total) break;
+                if (!plain(e2) || (e2 & kOffsetMask) != host + in + total) break;
                 total += static_cast<size_t>(std::min<uint64_t>(len - total, cs_));
             }
             if (host & (cs_ - 1)) return fail("misaligned data cluster");
@@ -679,11 +689,9 @@ bool Qcow2Image::l2_for_write(uint64_t l1i, L2Ref& ref) {
 
 bool Qcow2Image::release_entry(uint64_t entry) {
     if (entry & kCompressed) {
-        unsigned shift = 62 - (cluster_bits_ - 8);
-        uint64_t host = entry & ((1ull << shift) - 1);
-        uint64_t sectors = ((entry >> shift) & ((1ull << (cluster_bits_ - 8)) - 1)) + 1;
-        uint64_t end = host + sectors * 512 - (host & 511);
-        for (uint64_t c = host >> cluster_bits_; c <= (end - 1) >> cluster_bits_; ++c)
+        uint64_t host, clen;
+        compressed_span(entry, host, clen);
+        for (uint64_t c = host >> cluster_bits_; c <= (host + clen - 1) >> cluster_bits_; ++c)
             if (!update_refcount(c, -1)) return false;
         return true;
     }
@@ -696,13 +704,11 @@ bool Qcow2Image::write_cluster(uint64_t guest, uint64_t in, const uint8_t* data,
     uint64_t l1i = guest >> (cluster_bits_ * 2 - 3), l2i = (guest >> cluster_bits_) & (l2_entries_ - 1);
     uint64_t e;
     if (!entry_of(guest, e)) return false;
-    bool plain = !(e & kCompressed) && !(version_ == 3 && (e & kZero)) && (e & kOffsetMask);
-    if (plain && (e & kCopied)) return file_->pwrite_full((e & kOffsetMask) + in, data, n);
+    if (plain(e) && (e & kCopied)) return file_->pwrite_full((e & kOffsetMask) + in, data, n);
     L2Ref ref;
     if (!l2_for_write(l1i, ref)) return false;
     e = ref.table[l2i];
-    plain = !(e & kCompressed) && !(version_ == 3 && (e & kZero)) && (e & kOffsetMask);
-    if (plain) {
+    if (plain(e)) {
         uint64_t rc;
         if (!refcount((e & kOffsetMask) >> cluster_bits_, rc)) return false;
         if (rc == 1) {  // sole owner after all: mark it so and write in place
@@ -732,14 +738,13 @@ bool Qcow2Image::write(uint64_t off, const void* buf, size_t len) {
         uint64_t e;
         if (!entry_of(off, e)) return false;
         uint64_t host = e & kOffsetMask;
-        if ((e & kCopied) && host && !(e & kCompressed) && !(version_ == 3 && (e & kZero))) {
+        if ((e & kCopied) && plain(e)) {
             // In place; clusters that follow in the file go in one write.
             size_t total = n;
             while (total < len) {
                 uint64_t e2;
                 if (!entry_of(off + total, e2)) return false;
-                if (!(e2 & kCopied) || (e2 & kCompressed) || (version_ == 3 && (e2 & kZero)) ||
-                    (e2 & kOffsetMask) != host + in + total)
+                if (!(e2 & kCopied) || !plain(e2) || (e2 & kOffsetMask) != host + in + total)
                     break;
                 total += static_cast<size_t>(std::min<uint64_t>(len - total, cs_));
             }

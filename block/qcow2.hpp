@@ -71,6 +71,9 @@ private:
     bool l2_for_write(uint64_t l1i, L2Ref& ref);
     bool read_cluster_part(uint64_t entry, uint64_t guest, uint64_t in, void* buf, size_t n);
     bool read_compressed(uint64_t entry, uint8_t* out);
+    void compressed_span(uint64_t entry, uint64_t& host, uint64_t& len) const;
+    // A standard entry with data in the file (not compressed, not zero).
+    bool plain(uint64_t e) const;
     bool write_cluster(uint64_t guest, uint64_t in, const uint8_t* data, size_t n);
     bool set_l2_entry(const L2Ref& ref, uint64_t l2i, uint64_t value);
     bool release_entry(uint64_t entry);  // the clusters an old entry held

@@ -240,43 +240,38 @@ public:
     // The TLB hit path for RAM is inline; everything else goes through
     // the page-table walk and the Bus.
     bool load(uint64_t va, unsigned size, uint64_t& value) {
-        mmu::TlbEntry& e = tlb_.slot(va);
-        if (e.tag == (va & kPageMask) && (e.perm & need_r_) && (e.global || e.asid == asid_) && e.host &&
-            (va & 0xfff) + size <= 0x1000 && !(va & (size - 1) & align_mask_)) {
-            value = read_host(e.host + (va & 0xfff), size);
-            return true;
-        }
-        return load_slow(va, size, value);
+        return ram_hit_load(va, size, need_r_, value) || load_slow(va, size, value);
     }
     bool store(uint64_t va, unsigned size, uint64_t value) {
-        mmu::TlbEntry& e = tlb_.slot(va);
-        if (e.tag == (va & kPageMask) && (e.perm & need_w_) && (e.global || e.asid == asid_) && e.host &&
-            (va & 0xfff) + size <= 0x1000 && !(va & (size - 1) & align_mask_) && !is_code_page(e.ram_page)) {
-            write_host(e.host + (va & 0xfff), size, value);
-            return true;
-        }
-        return store_slow(va, size, value);
+        return ram_hit_store(va, size, need_w_, value) || store_slow(va, size, value);
     }
     // LDTR/STTR: the access is checked as if made from EL0 (the kernel's
     // copy_to/from_user and clear_user: the same inline TLB hit path, with
     // EL0's permission bits).
     bool load_unpriv(uint64_t va, unsigned size, uint64_t& value) {
-        mmu::TlbEntry& e = tlb_.slot(va);
-        if (e.tag == (va & kPageMask) && (e.perm & mmu::kR0) && (e.global || e.asid == asid_) && e.host &&
-            (va & 0xfff) + size <= 0x1000 && !(va & (size - 1) & align_mask_)) {
-            value = read_host(e.host + (va & 0xfff), size);
-            return true;
-        }
-        return load_unpriv_slow(va, size, value);
+        return ram_hit_load(va, size, mmu::kR0, value) || load_unpriv_slow(va, size, value);
     }
     bool store_unpriv(uint64_t va, unsigned size, uint64_t value) {
+        return ram_hit_store(va, size, mmu::kW0, value) || store_unpriv_slow(va, size, value);
+    }
+    // The TLB hit for RAM with permission `need`, within one page, aligned
+    // as SCTLR asks (a store also not into a page holding code); false
+    // otherwise, with nothing done.
+    bool ram_hit_load(uint64_t va, unsigned size, uint8_t need, uint64_t& value) {
         mmu::TlbEntry& e = tlb_.slot(va);
-        if (e.tag == (va & kPageMask) && (e.perm & mmu::kW0) && (e.global || e.asid == asid_) && e.host &&
-            (va & 0xfff) + size <= 0x1000 && !(va & (size - 1) & align_mask_) && !is_code_page(e.ram_page)) {
-            write_host(e.host + (va & 0xfff), size, value);
-            return true;
-        }
-        return store_unpriv_slow(va, size, value);
+        if (e.tag != (va & kPageMask) || !(e.perm & need) || !(e.global || e.asid == asid_) || !e.host ||
+            (va & 0xfff) + size > 0x1000 || (va & (size - 1) & align_mask_))
+            return false;
+        value = read_host(e.host + (va & 0xfff), size);
+        return true;
+    }
+    bool ram_hit_store(uint64_t va, unsigned size, uint8_t need, uint64_t value) {
+        mmu::TlbEntry& e = tlb_.slot(va);
+        if (e.tag != (va & kPageMask) || !(e.perm & need) || !(e.global || e.asid == asid_) || !e.host ||
+            (va & 0xfff) + size > 0x1000 || (va & (size - 1) & align_mask_) || is_code_page(e.ram_page))
+            return false;
+        write_host(e.host + (va & 0xfff), size, value);
+        return true;
     }
     bool load_unpriv_slow(uint64_t va, unsigned size, uint64_t& value);
     bool store_unpriv_slow(uint64_t va, unsigned size, uint64_t value);
