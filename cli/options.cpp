@@ -734,7 +734,8 @@ Status Parser::handle(const std::string& name, const std::string& arg) {
     if (name == "no-reboot") { c.no_reboot = true; return ok_status(); }
     if (name == "nographic") { out.nographic = true; return ok_status(); }
     if (name == "nodefaults") { out.nodefaults = true; return ok_status(); }
-    if (name == "no-user-config" || name == "no-acpi") return ok_status();
+    if (name == "no-acpi") { c.acpi = false; return ok_status(); }
+    if (name == "no-user-config") return ok_status();
     if (name == "qmp") return opt_qmp(arg, false);
     if (name == "qmp-pretty") return opt_qmp(arg, true);
     if (name == "mon") return opt_mon(arg);

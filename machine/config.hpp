@@ -96,6 +96,7 @@ struct MachineConfig {
     std::optional<std::string> dumpdtb;
     bool highmem = true;
     bool its = true;  // the GICv3 ITS (-machine its=on|off)
+    std::optional<bool> acpi;  // -machine acpi=on|off, -no-acpi (unset: auto, which is on)
     bool virtualization = false;
     bool secure = false;
     bool usb = false;
@@ -160,6 +161,12 @@ struct MachineConfig {
     std::optional<std::string> kernel, initrd, append, dtb, bios;
     std::optional<std::string> log_file;    // -D
     std::vector<std::string> log_items;     // -d
+
+    bool acpi_enabled() const { return acpi.value_or(true); }
+    // QEMU's "firmware loaded": -bios, or flash bank 0 has contents. The
+    // firmware then loads -kernel (from fw_cfg), and with ACPI the board
+    // has the GED power button instead of the PL061.
+    bool firmware_loaded() const;
 };
 
 }  // namespace armvm

@@ -65,8 +65,11 @@ Status validate_machine(MachineConfig& c, const MachineType& mt) {
     ARMVM_TRY(boolean("mte", mte));
     if (mte) return E("MTE is not supported");
     if (auto io = r.str("iommu"); io && *io != "none") return E("iommu '" + *io + "' is not supported");
-    if (auto acpi = r.str("acpi"); acpi && *acpi != "off" && *acpi != "auto" && *acpi != "on")
-        return E("Parameter 'acpi' does not accept value '" + *acpi + "'");
+    if (auto acpi = r.str("acpi")) {
+        if (*acpi != "off" && *acpi != "auto" && *acpi != "on")
+            return E("Parameter 'acpi' does not accept value '" + *acpi + "'");
+        c.acpi = *acpi == "auto" ? std::nullopt : std::optional<bool>(*acpi == "on");
+    }
     if (c.virtualization) return E("virtualization=on (EL2) is not supported yet");
     if (c.append && !c.kernel) return make_error("-append: only allowed with -kernel option");
     if (c.initrd && !c.kernel) return make_error("-initrd: only allowed with -kernel option");
@@ -168,6 +171,21 @@ Status validate_config(MachineConfig& c) {
     ARMVM_TRY(validate_smp(c, *mt));
     ARMVM_TRY(validate_chardevs(c));
     return ok_status();
+}
+
+
+
+bool MachineConfig::firmware_loaded() const {
+    if (bios || pflash_node[0]) return true;
+    for (const auto& b : block_opts) {
+        if (!b.is_drive || !b.opts.is_object() || b.opts.value("if", "") != "pflash") continue;
+        // (a -drive if=pflash without unit= takes the next free bank: the
+        // first one is bank 0)
+        auto u = b.opts.find("unit");
+        if (u == b.opts.end()) return true;
+        if (u->is_string() ? u->get<std::string>() == "0" : (u->is_number() && u->get<int64_t>() == 0)) return true;
+    }
+    return false;
 }
 
 }  // namespace armvm

@@ -20,6 +20,8 @@
 #include "hw/virtio/virtio_serial.hpp"
 #include "machine/devices.hpp"
 #include "machine/ram.hpp"
+#include "cpu-arm64/models.hpp"
+#include "machine/virt/acpi.hpp"
 #include "machine/virt/memmap.hpp"
 
 namespace armvm::virt {
@@ -122,8 +124,15 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         b->as_.add_mmio(base(Region::Mmio) + slot * kMmioSlotSize, kMmioSlotSize, b->virtio_.back().get(),
                         "virtio-mmio");
     }
-    b->gpio_ = std::make_unique<Pl061>(IrqLine([self](bool level) { self->set_spi(32 + kSpiGpio, level); }));
-    b->as_.add_mmio(base(Region::Gpio), size(Region::Gpio), b->gpio_.get(), "pl061");
+    if (cfg.acpi_enabled() && cfg.firmware_loaded()) {
+        // As QEMU's virt: firmware with ACPI gets the power button on the
+        // Generic Event Device, and no PL061.
+        b->ged_ = std::make_unique<AcpiGed>(IrqLine([self](bool level) { self->set_spi(32 + kSpiGed, level); }));
+        b->as_.add_mmio(base(Region::AcpiGed), size(Region::AcpiGed), b->ged_.get(), "acpi-ged");
+    } else {
+        b->gpio_ = std::make_unique<Pl061>(IrqLine([self](bool level) { self->set_spi(32 + kSpiGpio, level); }));
+        b->as_.add_mmio(base(Region::Gpio), size(Region::Gpio), b->gpio_.get(), "pl061");
+    }
     b->loop_ = &loop;
     if (cfg.bios) {
         // -bios: the firmware in the first flash bank (64 MiB); the CPU
@@ -135,7 +144,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         b->bios_ = std::make_unique<Rom>(std::move(fw.value()));  // (mapped with the flash banks)
     }
     b->create_pcie(gic_version);
-    ARMVM_TRY(b->create_fw_cfg(cfg));
+    ARMVM_TRY(b->create_fw_cfg(cfg, gic_version));
     ARMVM_TRY(b->create_virtio_devices(cfg, loop));
     b->update_bootorder();
 
@@ -183,7 +192,8 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     }
     b->devices_.push_back({"pl011", b->uart_.get()});
     b->devices_.push_back({"pl031", b->rtc_.get()});
-    b->devices_.push_back({"pl061", b->gpio_.get()});
+    if (b->gpio_) b->devices_.push_back({"pl061", b->gpio_.get()});
+    if (b->ged_) b->devices_.push_back({"acpi-ged", b->ged_.get()});
     b->devices_.push_back({"fw_cfg", b->fw_cfg_.get()});
     if (b->flash_[0]) b->devices_.push_back({"virt.flash0", b->flash_[0].get()});
     if (b->flash_[1]) b->devices_.push_back({"virt.flash1", b->flash_[1].get()});
@@ -196,8 +206,8 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     b->devices_.push_back({"pcie", b->pci_reset_.get()});
     b->device_resets_.assign(b->devices_.size(), 0);
     // The boot images stay open: every reset reloads them from these fds.
-    if (cfg.kernel && !cfg.bios) b->kernel_fd_ = ::open(cfg.kernel->c_str(), O_RDONLY | O_CLOEXEC);
-    if (cfg.initrd && !cfg.bios) b->initrd_fd_ = ::open(cfg.initrd->c_str(), O_RDONLY | O_CLOEXEC);
+    if (cfg.kernel && !cfg.firmware_loaded()) b->kernel_fd_ = ::open(cfg.kernel->c_str(), O_RDONLY | O_CLOEXEC);
+    if (cfg.initrd && !cfg.firmware_loaded()) b->initrd_fd_ = ::open(cfg.initrd->c_str(), O_RDONLY | O_CLOEXEC);
     b->cpu_resets_.assign(cfg.smp.cpus, 0);
     if (b->kvm_) {
         kvm::ArmVm::Hooks kh;
@@ -306,7 +316,7 @@ Result<std::pair<PciBus*, uint8_t>> Board::pci_place(const std::string& driver, 
 }
 
 // fw_cfg: QEMU's items for the virt board and the -fw_cfg files.
-Status Board::create_fw_cfg(const MachineConfig& cfg) {
+Status Board::create_fw_cfg(const MachineConfig& cfg, unsigned gic_version) {
     fw_cfg_ = std::make_unique<FwCfg>(as_);
     as_.add_mmio(base(Region::FwCfg), size(Region::FwCfg), fw_cfg_.get(), "fw_cfg");
     fw_cfg_->add_item(FwCfg::kSignature, {'Q', 'E', 'M', 'U'});
@@ -327,7 +337,7 @@ Status Board::create_fw_cfg(const MachineConfig& cfg) {
     // QEMU's files for firmware: etc/boot-fail-wait (-boot reboot-timeout,
     // -1: none), etc/boot-menu-wait (-boot menu=on,splash-time=), the boot
     // order (update_bootorder), an empty BIOS geometry and TPM log.
-    // (Its ACPI and SMBIOS tables, for UEFI, are not made yet.)
+    // (Its SMBIOS tables, for UEFI, are not made yet.)
     uint32_t fail_wait = cfg.boot.reboot_timeout ? static_cast<uint32_t>(*cfg.boot.reboot_timeout) : 0xffffffffu;
     fw_cfg_->add_file("etc/boot-fail-wait", {static_cast<uint8_t>(fail_wait), static_cast<uint8_t>(fail_wait >> 8),
                                              static_cast<uint8_t>(fail_wait >> 16), static_cast<uint8_t>(fail_wait >> 24)});
@@ -337,7 +347,21 @@ Status Board::create_fw_cfg(const MachineConfig& cfg) {
     fw_cfg_->add_file("bootorder", {});
     fw_cfg_->add_file("bios-geometry", {});
     fw_cfg_->add_file("etc/tpm/log", {});
-    if (cfg.bios && cfg.kernel) {
+    if (cfg.acpi_enabled()) {
+        // The ACPI tables and the script that installs them (firmware
+        // reads these; with -kernel alone they are there unread, as on QEMU).
+        const CpuModel* m = find_cpu_model(cfg.cpu.model);
+        AcpiParams p;
+        p.gic_version = gic_version;
+        p.its = gic_version == 3 && cfg.its;
+        p.pmu = cfg.cpu.pmu.value_or(m ? m->has_pmu : false);
+        p.ged = ged_ != nullptr;
+        AcpiBlobs acpi = build_acpi(cfg, p);
+        fw_cfg_->add_file("etc/acpi/tables", std::move(acpi.tables));
+        fw_cfg_->add_file("etc/acpi/rsdp", std::move(acpi.rsdp));
+        fw_cfg_->add_file("etc/table-loader", std::move(acpi.loader));
+    }
+    if (cfg.firmware_loaded() && cfg.kernel) {
         // Firmware loads the kernel: QEMU hands it (decompressed), the
         // initrd and the command line over in fw_cfg, not in RAM.
         auto k = read_boot_file(*cfg.kernel, true);
@@ -1004,6 +1028,7 @@ uint64_t Board::guest_insns() const {
 }
 
 void Board::press_power_button() {
+    if (ged_) return ged_->raise(AcpiGed::kPowerDownEvent);
     constexpr unsigned kPowerLine = 3;
     gpio_->set_input(kPowerLine, true);
     loop_->cancel_timer(button_timer_);
@@ -1025,7 +1050,7 @@ Status Board::reset() {
     // goes to the start of RAM, the boot CPU enters the kernel.
     uint64_t entry = 0, x0 = 0, initrd_bytes = 0;
     uint64_t dtb_at = base(Region::Ram);  // an ELF's DTB: the start of RAM
-    if (cfg_->bios) {
+    if (cfg_->firmware_loaded()) {
         // Firmware starts at the flash's base with the DTB at the start of
         // RAM; the kernel, if any, is in fw_cfg.
         entry = base(Region::Flash);
@@ -1034,7 +1059,7 @@ Status Board::reset() {
         if (!n) return n.error();
         initrd_bytes = *n;
     }
-    if (cfg_->kernel && !cfg_->bios) {
+    if (cfg_->kernel && !cfg_->firmware_loaded()) {
         auto img = load_kernel(as_, *cfg_->kernel, kernel_fd_);
         if (!img) return img.error();
         entry = img->entry;

@@ -14,6 +14,7 @@
 #include "accel/kvm/arm64.hpp"
 #include "accel/vcpu.hpp"
 #include "base/result.hpp"
+#include "hw/acpi/ged.hpp"
 #include "hw/block/pflash.hpp"
 #include "hw/char/pl011.hpp"
 #include "block/block.hpp"
@@ -71,8 +72,9 @@ public:
     Status reset();
     void resume();  // run the powered-on CPUs
     void pause();   // returns once every vCPU is paused
-    // The power button (gpio-keys on PL061 line 3): a 100 ms press, as
-    // QEMU's virt board gives for system_powerdown. Caller holds the BQL.
+    // The power button (gpio-keys on PL061 line 3: a 100 ms press; or the
+    // ACPI GED's power-down event), as QEMU's virt board gives for
+    // system_powerdown. Caller holds the BQL.
     void press_power_button();
 
     // The vCPUs, whichever accelerator runs them.
@@ -119,7 +121,7 @@ private:
                     const std::map<std::string, std::string>& props, bool hotplug, std::function<void(bool unplugged)> release);
     void unplug_behind(PcieRootPort& rp);
     std::string qom_name(const std::string& id, const std::string& driver);
-    Status create_fw_cfg(const MachineConfig& cfg);
+    Status create_fw_cfg(const MachineConfig& cfg, unsigned gic_version);
     Status create_flash(const MachineConfig& cfg);
     void create_pcie(unsigned gic_version);
     void msi(uint64_t addr, uint32_t data, uint16_t requester_id);
@@ -132,7 +134,8 @@ private:
     AddressSpace as_;
     std::unique_ptr<Pl011> uart_;
     std::unique_ptr<Pl031> rtc_;
-    std::unique_ptr<Pl061> gpio_;
+    std::unique_ptr<Pl061> gpio_;    // the power button: on PL061 line 3,
+    std::unique_ptr<AcpiGed> ged_;   // or (firmware with ACPI) an ACPI event
     std::unique_ptr<FwCfg> fw_cfg_;
     std::unique_ptr<Rom> bios_;  // -bios, in flash bank 0
     std::unique_ptr<MmioDevice> flash_[2];  // the CFI flash banks (bank 0: unless -bios)

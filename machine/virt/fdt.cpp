@@ -401,7 +401,7 @@ Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_vers
     Ctx x{c, gic_version, c.smp.cpus, kvm};
     x.msi = gic_version == 2;          // the GICv2m frame (armvm's, on KVM's SPIs too)
     x.its = gic_version == 3 && c.its;  // (under KVM: the kernel's ITS, if it has one)
-    if (c.initrd && !c.bios) {  // (with firmware the initrd is in fw_cfg, not in RAM)
+    if (c.initrd && !c.firmware_loaded()) {  // (with firmware the initrd is in fw_cfg, not in RAM)
         auto n = initrd_size(*c.initrd);
         if (!n) return n.error();
         x.initrd_bytes = *n;
@@ -416,8 +416,10 @@ Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_vers
     add_flash(w);
     add_fw_cfg(w);
     add_virtio_mmio(w);
-    add_gpio_keys(w);
-    add_pl061(w);
+    if (!(c.acpi_enabled() && c.firmware_loaded())) {  // (else the power button is ACPI's)
+        add_gpio_keys(w);
+        add_pl061(w);
+    }
     add_pcie(w, x);
     add_pl031(w);
     add_pl011(w);

@@ -6,12 +6,15 @@
 //   0x0800_0000 ├──────────────┤ GIC distributor
 //   0x0801_0000 │              │ GICv2 CPU interface
 //   0x0802_0000 │              │ GICv2m MSI frame
+//   0x0803_0000 │              │ GICv2 virtual interface control (GICH)
+//   0x0804_0000 │              │ GICv2 virtual CPU interface (GICV)
 //   0x0808_0000 │              │ GICv3 ITS
 //   0x080A_0000 │              │ GICv3 redistributors (up to 123 CPUs)
 //   0x0900_0000 ├──────────────┤ PL011 UART       (SPI 1)
 //   0x0901_0000 │              │ PL031 RTC        (SPI 2)
 //   0x0902_0000 │              │ fw_cfg
-//   0x0903_0000 │              │ PL061 GPIO       (SPI 7)
+//   0x0903_0000 │              │ PL061 GPIO       (SPI 7; without it, with ACPI
+//   0x0908_0000 │              │ ACPI GED          and firmware: SPI 9)
 //   0x090A_0000 │              │ KVM stolen-time structures (kvm-steal-time)
 //   0x0A00_0000 ├──────────────┤ virtio-mmio × 32 (SPI 16..47)
 //   0x1000_0000 ├──────────────┤ PCIe MMIO        (SPI 3..6)
@@ -28,7 +31,7 @@
 namespace armvm::virt {
 
 enum class Region : unsigned {
-    Flash, GicDist, GicCpu, GicV2m, GicIts, GicRedist, Uart, Rtc, FwCfg, Gpio, PvTime, Mmio, PcieMmio, PciePio,
+    Flash, GicDist, GicCpu, GicV2m, GicHyp, GicVcpu, GicIts, GicRedist, Uart, Rtc, FwCfg, Gpio, AcpiGed, PvTime, Mmio, PcieMmio, PciePio,
     PcieEcam, Ram, PcieEcamHigh, PcieMmioHigh, Count
 };
 
@@ -48,12 +51,15 @@ inline constexpr std::array<MemRegion, static_cast<size_t>(Region::Count)> kMemM
     {Region::GicDist, "gic-dist", 0x08000000, 0x00010000},
     {Region::GicCpu, "gic-cpu", 0x08010000, 0x00010000},
     {Region::GicV2m, "gic-v2m", 0x08020000, 0x00001000},
+    {Region::GicHyp, "gic-hyp", 0x08030000, 0x00010000},
+    {Region::GicVcpu, "gic-vcpu", 0x08040000, 0x00010000},
     {Region::GicIts, "gic-its", 0x08080000, 0x00020000},
     {Region::GicRedist, "gic-redist", 0x080A0000, 0x00F60000},
     {Region::Uart, "uart", 0x09000000, 0x00001000},
     {Region::Rtc, "rtc", 0x09010000, 0x00001000},
     {Region::FwCfg, "fw-cfg", 0x09020000, 0x00000018},
     {Region::Gpio, "gpio", 0x09030000, 0x00001000},
+    {Region::AcpiGed, "acpi-ged", 0x09080000, 0x00000004},
     {Region::PvTime, "pvtime", 0x090A0000, 0x00010000},
     {Region::Mmio, "virtio-mmio", 0x0A000000, kMmioSlots * kMmioSlotSize},
     {Region::PcieMmio, "pcie-mmio", 0x10000000, 0x2EFF0000},
@@ -79,7 +85,7 @@ constexpr bool memmap_is_sane() {
 static_assert(memmap_is_sane(), "virt memory map entries overlap or are out of order");
 
 // Shared peripheral interrupts (SPI numbers; INTID = 32 + SPI).
-inline constexpr unsigned kSpiUart = 1, kSpiRtc = 2, kSpiPcie = 3, kSpiGpio = 7, kSpiMmio = 16;
+inline constexpr unsigned kSpiUart = 1, kSpiRtc = 2, kSpiPcie = 3, kSpiGpio = 7, kSpiGed = 9, kSpiMmio = 16;
 // The GICv2m frame's SPIs (INTIDs 80..143, as QEMU's).
 inline constexpr unsigned kSpiV2mFirst = 48, kSpiV2mCount = 64;
 // Private peripheral interrupts (PPI numbers; INTID = 16 + PPI).
