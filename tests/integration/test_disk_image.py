@@ -7,12 +7,15 @@ kernel and its initramfs to a systemd login on the serial console. The
 image's armvm-work.service does real work (checksums, gzip and xz
 compression, dpkg and apt queries) and its results equal QEMU's; a file
 written before poweroff is on the disk after; qemu-img check is clean.
-The same image boots from -bios QEMU_EFI.fd and -bios u-boot.bin, and a
-boot entry efibootmgr writes from the guest survives a restart."""
+The kernel runs on armvm's ACPI tables (and, from -bios QEMU_EFI.fd with
+acpi=off, on the device tree); the same image boots from -bios
+u-boot.bin; a boot entry efibootmgr writes from the guest survives a
+restart, and QMP system_powerdown (the ACPI power button) shuts it down."""
 import os
 import re
 import select
 import shutil
+import socket
 import subprocess
 import time
 
@@ -128,6 +131,11 @@ def test_debian_disk_image_boots_through_uefi_and_grub_to_a_login_and_works_as_u
         c.wait_for(rb"Password: ", 60)
         c.send("root\n")
         c.wait_for(rb"root@armvm-guest:~# ", 120)
+        # The kernel runs on ACPI (AAVMF installed armvm's tables).
+        c.send("echo acpi-$(ls /sys/firmware/acpi/tables | grep -c -x 'APIC\\|DBG2\\|DSDT\\|FACP\\|GTDT\\|IORT"
+               "\\|MCFG\\|PPTT\\|SPCR')-tables\n")
+        c.wait_for(rb"acpi-\d+-tables", 60)
+        assert b"acpi-9-tables" in c.out, c.out[-2000:]
         c.send("echo armvm-persisted-$((6*7)) > /root/persist.txt; sync; echo wrote-$((1+1))\n")
         c.wait_for(rb"wrote-2", 60)
         c.send("poweroff\n")
@@ -146,9 +154,10 @@ def test_debian_disk_image_boots_through_uefi_and_grub_to_a_login_and_works_as_u
 
 
 @pytest.mark.parametrize("bios", ["/usr/share/qemu-efi-aarch64/QEMU_EFI.fd", "/usr/lib/u-boot/qemu_arm64/u-boot.bin"],
-                         ids=["qemu-efi", "u-boot"])
+                         ids=["qemu-efi-acpi-off", "u-boot"])
 def test_the_image_boots_from_bios_firmware_too(tmp_path, image, bios):
-    """-bios QEMU_EFI.fd (edk2) and -bios u-boot.bin (U-Boot's distro boot
+    """-bios QEMU_EFI.fd (edk2, here with acpi=off: the kernel gets the
+    device tree through UEFI) and -bios u-boot.bin (U-Boot's distro boot
     finds EFI/BOOT/BOOTAA64.EFI) boot the same image to its login prompt."""
     if not os.path.exists(bios):
         pytest.skip(f"{bios} comes from scripts/install-deps")
@@ -163,7 +172,7 @@ def test_the_image_boots_from_bios_firmware_too(tmp_path, image, bios):
             skip = True
             continue
         keep.append(a)
-    c = Console(keep + ["-bios", bios])
+    c = Console(keep + ["-bios", bios] + (["-machine", "acpi=off"] if "EFI" in bios else []))
     try:
         c.wait_for(rb"Loading Linux", 180)
         t = c.wait_for(rb"armvm-guest login: ", 600)
@@ -178,6 +187,8 @@ def test_uefi_variables_the_guest_writes_survive_a_restart(tmp_path, image):
     EFI runtime services write the variable store in flash bank 1); after
     poweroff the entry is in the vars file, and the next boot lists it."""
     overlay, argv = boot_argv(armvm_path(), tmp_path, image, "vars")
+    sock = str(tmp_path / "qmp.sock")
+    argv += ["-qmp", f"unix:{sock},server=on,wait=off"]
     vars_ = tmp_path / "vars-vars.fd"
 
     def boot_and_login():
@@ -204,7 +215,15 @@ def test_uefi_variables_the_guest_writes_survive_a_restart(tmp_path, image):
         c.send("echo entries-$(efibootmgr | grep -c ArmvmEntry)-listed\n")
         c.wait_for(rb"entries-\d+-listed", 60)
         assert b"entries-1-listed" in c.out, c.out[-2000:]
-        c.send("poweroff\n")
+        # QMP system_powerdown: the ACPI power button (the GED's event),
+        # which systemd-logind turns into a clean poweroff.
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sock)
+        f = s.makefile("rw")
+        f.readline()
+        f.write('{"execute":"qmp_capabilities"}\n{"execute":"system_powerdown"}\n')
+        f.flush()
         assert c.p.wait(180) == 0
+        s.close()
     finally:
         c.kill()
