@@ -57,8 +57,8 @@ void PciDevice::add_bar(unsigned i, uint64_t size, BarKind kind, MmioDevice* dev
     if (b.is64()) set_wmask32(off + 4, static_cast<uint32_t>(mask >> 32));
 }
 
-unsigned PciDevice::add_capability(uint8_t id, unsigned len) {
-    unsigned off = 0x40;
+unsigned PciDevice::add_capability(uint8_t id, unsigned len, unsigned at) {
+    unsigned off = at ? at : 0x40;
     for (; off + len <= 256; off += 4) {
         bool free = true;
         for (unsigned i = 0; i < len && free; ++i) free = !used_[off + i];
@@ -85,8 +85,8 @@ unsigned PciDevice::add_ext_capability(uint16_t id, uint8_t version, unsigned le
 // PCIe Base 4.0 section 7.5.3, with the values QEMU 7.2 gives (read from
 // its guests' configuration space): an endpoint at 2.5 GT/s x1; a root
 // port advertising 16 GT/s x32 with a hot-plug slot.
-unsigned PciDevice::add_pcie_capability(PcieType type) {
-    unsigned c = add_capability(PCI_CAP_ID_EXP, 0x3c);
+unsigned PciDevice::add_pcie_capability(PcieType type, unsigned at) {
+    unsigned c = add_capability(PCI_CAP_ID_EXP, 0x3c, at);
     bool port = type == PcieType::RootPort;
     set16(c + 2, static_cast<uint16_t>(2 | static_cast<unsigned>(type) << 4 | (port ? 0x100 : 0)));  // v2, slot
     set32(c + 4, port ? 0x00008000 : 0x10008000);  // DevCap: role-based errors (+ FLR for endpoints)

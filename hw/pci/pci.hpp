@@ -41,7 +41,7 @@ enum : uint8_t { PCI_CAP_ID_PM = 0x01, PCI_CAP_ID_MSI = 0x05, PCI_CAP_ID_VNDR = 
 inline constexpr uint16_t kPciVendorRedHat = 0x1b36, kPciVendorVirtio = 0x1af4;
 
 // PCI Express device/port types (the capability's bits 7:4).
-enum class PcieType : uint8_t { Endpoint = 0, RootPort = 4 };
+enum class PcieType : uint8_t { Endpoint = 0, RootPort = 4, RcEndpoint = 9 };  // (9: integrated in the root complex)
 
 // BAR kinds (the low bits of the BAR register).
 enum class BarKind : uint8_t { Io = 1, Mem32 = 0, Mem64 = 4, Mem64Pref = 0xc, Mem32Pref = 8 };
@@ -116,11 +116,11 @@ protected:
     // least 16) served by `dev` at offsets from its base.
     void add_bar(unsigned i, uint64_t size, BarKind kind, MmioDevice* dev);
     // A capability of `len` bytes put in the first free dword-aligned
-    // space from 0x40 and linked at the head of the list (QEMU's order);
-    // returns its offset.
-    unsigned add_capability(uint8_t id, unsigned len);
+    // space from 0x40 (or from `at`) and linked at the head of the list
+    // (QEMU's order); returns its offset.
+    unsigned add_capability(uint8_t id, unsigned len, unsigned at = 0);
     // The PCI Express capability (version 2) of a device of this type.
-    unsigned add_pcie_capability(PcieType type);
+    unsigned add_pcie_capability(PcieType type, unsigned at = 0);
     // An extended capability (PCIe, from 0x100), appended.
     unsigned add_ext_capability(uint16_t id, uint8_t version, unsigned len);
     // The configuration as it is right after construction, kept for reset.

@@ -13,6 +13,7 @@
 #include "hw/char/chardev.hpp"
 #include "hw/misc/fw_cfg.hpp"
 #include "hw/misc/rom.hpp"
+#include "hw/usb/xhci.hpp"
 #include "hw/virtio/virtio_balloon.hpp"
 #include "hw/virtio/virtio_blk.hpp"
 #include "hw/virtio/virtio_net.hpp"
@@ -608,7 +609,8 @@ void Board::unplug_behind(PcieRootPort& rp) {
                         break;
                     }
             if (hooks_.device_deleted) {
-                hooks_.device_deleted("", path + "/virtio-backend");  // (QEMU's order: the backend first)
+                if (dynamic_cast<VirtioPci*>(gone.get()))
+                    hooks_.device_deleted("", path + "/virtio-backend");  // (QEMU's order: the backend first)
                 hooks_.device_deleted(gone->qdev_id, path);
             }
             plugged_.erase(pl);
@@ -823,6 +825,37 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         place->first->plug(rp.get(), place->second);
         pci_devs_.push_back(std::move(rp));
         qom_name(d.id, d.driver);
+        return ok_status();
+    }
+    if (d.driver == "qemu-xhci") {
+        ARMVM_TRY(read_props());
+        Xhci::Options o;
+        for (auto [k, dst] : {std::pair{"p2", &o.p2}, std::pair{"p3", &o.p3}}) {
+            if (!props.count(k)) continue;
+            const std::string& v = props[k];
+            char* end = nullptr;
+            unsigned long n = std::strtoul(v.c_str(), &end, 0);
+            if (v.empty() || !end || *end || v[0] == '-' || n > UINT32_MAX)
+                return err(std::string("Parameter '") + k + "' expects uint32_t");
+            *dst = static_cast<unsigned>(n);
+        }
+        auto place = pci_place(d.driver, props["bus"], props["addr"], is_on(props["multifunction"]));
+        if (!place) return err(place.error().msg);
+        o.express = place->first->express();
+        o.root_complex = place->first->bridge() == nullptr;
+        auto x = std::make_unique<Xhci>(as_, o);
+        if (is_on(props["multifunction"])) x->set_multifunction(true);
+        x->qdev_id = d.id;
+        PciBus* bus = place->first;
+        bus->plug(x.get(), place->second);
+        qom_name(d.id, d.driver);
+        plugged_[x.get()] = {last_qom_path_, nullptr};
+        if (bus->bridge()) {  // (behind a root port: the slot is occupied)
+            auto* rp = static_cast<PcieRootPort*>(bus->bridge());
+            rp->on_power_off = [this, rp] { unplug_behind(*rp); };
+            rp->set_presence(true);
+        }
+        pci_devs_.push_back(std::move(x));
         return ok_status();
     }
     if (drv == "virtio-balloon-device") {
