@@ -10,7 +10,9 @@ written before poweroff is on the disk after; qemu-img check is clean.
 The kernel runs on armvm's ACPI tables (and, from -bios QEMU_EFI.fd with
 acpi=off, on the device tree); the same image boots from -bios
 u-boot.bin; a boot entry efibootmgr writes from the guest survives a
-restart, and QMP system_powerdown (the ACPI power button) shuts it down."""
+restart, the guest agent answers on libvirt's virtio-serial channel, and
+QMP system_powerdown (the ACPI power button) shuts it down."""
+import json
 import os
 import re
 import select
@@ -188,7 +190,14 @@ def test_uefi_variables_the_guest_writes_survive_a_restart(tmp_path, image):
     poweroff the entry is in the vars file, and the next boot lists it."""
     overlay, argv = boot_argv(armvm_path(), tmp_path, image, "vars")
     sock = str(tmp_path / "qmp.sock")
-    argv += ["-qmp", f"unix:{sock},server=on,wait=off"]
+    qga = str(tmp_path / "qga.sock")
+    argv += ["-qmp", f"unix:{sock},server=on,wait=off",
+             # libvirt's guest-agent channel: the image's qemu-guest-agent
+             # starts when the port appears
+             "-device", "virtio-serial-pci,id=virtio-serial0",
+             "-chardev", f"socket,id=charchannel0,path={qga},server=on,wait=off",
+             "-device", "virtserialport,bus=virtio-serial0.0,nr=1,chardev=charchannel0,id=channel0,"
+                        "name=org.qemu.guest_agent.0"]
     vars_ = tmp_path / "vars-vars.fd"
 
     def boot_and_login():
@@ -215,6 +224,19 @@ def test_uefi_variables_the_guest_writes_survive_a_restart(tmp_path, image):
         c.send("echo entries-$(efibootmgr | grep -c ArmvmEntry)-listed\n")
         c.wait_for(rb"entries-\d+-listed", 60)
         assert b"entries-1-listed" in c.out, c.out[-2000:]
+        # The guest agent answers on its channel (as libvirt talks to it).
+        a = socket.socket(socket.AF_UNIX)
+        a.connect(qga)
+        a.settimeout(120)
+        af = a.makefile("rw")
+        af.write('{"execute":"guest-sync","arguments":{"id":4242}}\n')
+        af.flush()
+        assert json.loads(af.readline()) == {"return": 4242}
+        af.write('{"execute":"guest-get-osinfo"}\n')
+        af.flush()
+        osinfo = json.loads(af.readline())["return"]
+        assert osinfo["id"] == "debian" and osinfo["version-id"] == "12" and osinfo["machine"] == "aarch64", osinfo
+        a.close()
         # QMP system_powerdown: the ACPI power button (the GED's event),
         # which systemd-logind turns into a clean poweroff.
         s = socket.socket(socket.AF_UNIX)
