@@ -1,6 +1,10 @@
 #include "hw/virtio/virtio_blk.hpp"
 
+#include "base/fault.hpp"
+
 #include <sys/random.h>
+
+#include <chrono>
 
 #include <cstring>
 #include <algorithm>
@@ -29,6 +33,31 @@ struct Segment {  // discard / write zeroes
 };
 
 }  // namespace
+
+VirtioBlk::VirtioBlk(BlockDev& disk, std::string serial, unsigned queues, EventLoop* loop)
+    : disk_(disk), serial_(std::move(serial)), queues_(queues), loop_(loop) {
+    if (!loop_) return;
+    s_ = std::make_shared<Shared>();
+    s_->owner = this;
+    thread_ = std::thread([this] { io_thread(); });
+}
+
+VirtioBlk::~VirtioBlk() {
+    if (!s_) return;
+    drain();
+    {
+        std::lock_guard<std::mutex> g(s_->m);
+        s_->stop = true;
+        s_->owner = nullptr;
+    }
+    s_->cv.notify_all();
+    thread_.join();
+}
+
+void VirtioBlk::reset() {
+    if (s_) drain();  // (the driver reset the device: what was in flight is not reported)
+    writeback_ = 1;
+}
 
 uint64_t VirtioBlk::device_features() const {
     uint64_t f = kSegMax | kBlkSize | kFlush | kConfigWce | kDiscard | kWriteZeroes;
@@ -101,6 +130,7 @@ uint8_t VirtioBlk::handle(const VirtqElement& e, uint32_t& written) {
         return kOk;
     }
     case kFlushReq:
+        if (fault_point("virtio-blk-slow-flush")) std::this_thread::sleep_for(std::chrono::seconds(3));
         return disk_.flush() ? kOk : kIoErr;
     case kGetId: {
         char id[20] = {};
@@ -124,20 +154,84 @@ uint8_t VirtioBlk::handle(const VirtqElement& e, uint32_t& written) {
     }
 }
 
+void VirtioBlk::run(Job& j) {
+    uint8_t status = kIoErr;
+    if (j.e.in_bytes() >= 1) {
+        status = handle(j.e, j.written);
+        j.e.write_in(j.e.in_bytes() - 1, &status, 1);
+    }
+}
+
 void VirtioBlk::queue_notify(unsigned q) {
-    VirtqElement e;
+    Job j{q, {}, 0};
     bool any = false;
-    while (transport->pop(q, e)) {
-        uint32_t written = 0;
-        uint8_t status = kIoErr;
-        if (e.in_bytes() >= 1) {
-            status = handle(e, written);
-            e.write_in(e.in_bytes() - 1, &status, 1);
+    while (transport->pop(q, j.e)) {
+        if (s_) {  // to the I/O thread
+            std::lock_guard<std::mutex> g(s_->m);
+            s_->todo.push_back(std::move(j));
+            j = Job{q, {}, 0};
+            any = true;
+            continue;
         }
-        transport->push(q, e, written + 1);
+        run(j);
+        transport->push(q, j.e, j.written + 1);
+        j.written = 0;
         any = true;
     }
-    if (any) transport->notify_used(q);
+    if (!any) return;
+    if (s_)
+        s_->cv.notify_all();
+    else
+        transport->notify_used(q);
+}
+
+void VirtioBlk::io_thread() {
+    Shared& s = *s_;
+    std::unique_lock<std::mutex> l(s.m);
+    for (;;) {
+        s.cv.wait(l, [&] { return s.stop || !s.todo.empty(); });
+        if (s.todo.empty()) return;  // (stop)
+        Job j = std::move(s.todo.front());
+        s.todo.pop_front();
+        ++s.busy;
+        l.unlock();
+        run(j);
+        l.lock();
+        --s.busy;
+        s.done.push_back(std::move(j));
+        bool post = !s.posted;
+        s.posted = true;
+        s.cv.notify_all();  // (a drain waits for this)
+        if (post) {
+            l.unlock();
+            loop_->post([w = std::weak_ptr<Shared>(s_)] {
+                if (auto sh = w.lock(); sh && sh->owner) sh->owner->complete();
+            });
+            l.lock();
+        }
+    }
+}
+
+void VirtioBlk::complete() {
+    std::vector<Job> done;
+    {
+        std::lock_guard<std::mutex> g(s_->m);
+        done.swap(s_->done);
+        s_->posted = false;
+    }
+    std::vector<bool> touched(queues_);
+    for (auto& j : done) {
+        transport->push(j.q, j.e, j.written + 1);
+        touched[j.q] = true;
+    }
+    for (unsigned q = 0; q < queues_; ++q)
+        if (touched[q]) transport->notify_used(q);
+}
+
+void VirtioBlk::drain() {
+    std::unique_lock<std::mutex> l(s_->m);
+    s_->cv.wait(l, [&] { return s_->todo.empty() && s_->busy == 0; });
+    s_->done.clear();
 }
 
 void VirtioRng::queue_notify(unsigned q) {

@@ -457,7 +457,7 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
         disk->attached = true;
         // (-drive if=virtio is a virtio-blk-pci on QEMU's virt board)
         disk->qdev = qom_name("", "virtio-blk-pci") + "/virtio-backend";
-        Status st = plug_pci(std::make_unique<VirtioBlk>(*disk, "", std::min(cfg.smp.cpus, 1024u)), "virtio-blk-pci", {},
+        Status st = plug_pci(std::make_unique<VirtioBlk>(*disk, "", std::min(cfg.smp.cpus, 1024u), loop_), "virtio-blk-pci", {},
                              false, [d = disk.get()](bool unplugged) {
                                  d->attached = false;
                                  d->qdev.clear();
@@ -1023,7 +1023,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
     disk->attached = true;
     std::string q = qom_name(d.id, d.driver);
     disk->qdev = d.id.empty() ? q + "/virtio-backend" : q;
-    ARMVM_TRY(plug(std::make_unique<VirtioBlk>(*disk, serial, queues), d.origin, [disk](bool unplugged) {
+    ARMVM_TRY(plug(std::make_unique<VirtioBlk>(*disk, serial, queues, loop_), d.origin, [disk](bool unplugged) {
         disk->attached = false;
         disk->qdev.clear();
         disk->auto_delete = unplugged && !disk->device_name().empty();  // (a -drive goes with its device, as QEMU's)

@@ -7,11 +7,10 @@ power button on the Generic Event Device (QMP system_powerdown)."""
 import os
 import re
 import shutil
-import socket
 
 import pytest
 
-from armvm_test import armvm_path
+from armvm_test import Qmp, armvm_path
 from linux_guest import Guest
 
 AAVMF_CODE = "/usr/share/AAVMF/AAVMF_CODE.fd"
@@ -77,17 +76,6 @@ def without_firmware_addresses(t):
     return t
 
 
-def qmp(sock):
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(sock)
-    f = s.makefile("rw")
-    assert "QMP" in f.readline()
-    f.write('{"execute":"qmp_capabilities"}\n')
-    f.flush()
-    assert f.readline().strip() == '{"return": {}}'
-    return s, f
-
-
 @pytest.mark.parametrize("gic", [2, 3])
 def test_linux_boots_on_acpi_through_uefi_as_on_qemu(tmp_path, gic):
     disk = tmp_path / "disk.img"
@@ -122,12 +110,12 @@ def test_linux_boots_on_acpi_through_uefi_as_on_qemu(tmp_path, gic):
             their_irqchips
         assert "Power Button" in g.ok("cat /proc/bus/input/devices")
         # system_powerdown: the GED's event, _EVT's notify, the button's key.
-        s, f = qmp(sock)
-        f.write('{"execute":"system_powerdown"}\n')
-        f.flush()
+        q = Qmp.connect_unix(sock)
+        q.negotiate()
+        assert q.ok("system_powerdown") == {}
         assert g.p.wait(60) == 0
         assert b"reboot: Power down" in g.log + g.p.stdout.read()
-        s.close()
+        q.close()
 
 
 def test_acpi_off_or_no_firmware_keeps_the_pl061_power_button(tmp_path):
@@ -139,11 +127,11 @@ def test_acpi_off_or_no_firmware_keeps_the_pl061_power_button(tmp_path):
         assert g.ok("[ -d /sys/firmware/acpi/tables ] && echo acpi || echo none") == "none"
         assert g.ok("cat /proc/device-tree/pl061@9030000/compatible | tr '\\0' ' '") .strip() == "arm,pl061 arm,primecell"
         assert "gpio-keys" in g.ok("cat /proc/bus/input/devices")
-        s, f = qmp(sock)
-        f.write('{"execute":"system_powerdown"}\n')
-        f.flush()
+        q = Qmp.connect_unix(sock)
+        q.negotiate()
+        assert q.ok("system_powerdown") == {}
         assert g.p.wait(60) == 0
-        s.close()
+        q.close()
 
 
 @pytest.mark.parametrize("args,pl061", [

@@ -117,7 +117,7 @@ class Console:
         # was seen on a loaded machine); ^U kills it in the editor and in
         # the tty's canonical mode alike.
         os.write(self.master, b"\x15" + f"echo {tag}BEGIN; {command}; echo {tag}END$?\r".encode())
-        self.read_until(rb"(?:^|\n)" + tag.encode() + rb"BEGIN\r?\n", timeout)
+        self.read_until(rb"(?:^|[\r\n])" + tag.encode() + rb"BEGIN\r?\n", timeout)  # (a redrawn line starts with \r)
         m = self.read_until(rb"(?s)(.*?)" + tag.encode() + rb"END(\d+)", timeout)
         out = m.group(1).decode(errors="replace").replace("\r", "").strip("\n")
         assert m.group(2) == b"0", f"`{command}` exited {m.group(2)}: {out}"
