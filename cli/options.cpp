@@ -67,6 +67,7 @@ const std::vector<OptionInfo>& option_table() {
         {"snapshot", false, "write to temporary files instead of disk images"},
         {"device", true, "-device DRIVER[,PROP=VALUE...] or JSON"},
         {"netdev", true, "-netdev user|tap,id=ID,..."},
+        {"tpmdev", true, "-tpmdev emulator,id=ID,chardev=CHR (a swtpm control socket)"},
         {"nic", true, "-nic none|user|tap[,model=virtio-net-pci][,mac=MAC][,backend options]"},
         {"net", true, "-net nic[,model=..][,macaddr=..] | -net user|tap[,...]"},
         {"hda", true, "the first disk image (-drive file=FILE,index=0,media=disk)"},
@@ -635,6 +636,30 @@ Status Parser::opt_misc_keyval(const std::string& name, const std::string& arg) 
         c.fw_cfg_files.push_back(std::move(f));
         return ok_status();
     }
+    if (name == "tpmdev") {
+        auto d = parse_keyval(arg, {"type", true});
+        if (!d) return d.error();
+        OptReader r(d->dict);
+        std::string type = r.str("type").value_or("");
+        if (d->help || type == "help") {
+            out.exit_now = true;
+            out.output = "Supported TPM types (choose only one):\n passthrough   Passthrough TPM backend driver\n"
+                         "    emulator   TPM emulator backend driver\n";
+            return ok_status();
+        }
+        if (type == "passthrough") return make_error("tpm-passthrough: the host TPM is not offered by armvm; use emulator");
+        if (type != "emulator") return make_error("Parameter 'type' does not accept value '" + type + "'");
+        MachineConfig::Tpmdev t;
+        t.id = r.str("id").value_or("");
+        t.chardev = r.str("chardev").value_or("");
+        t.origin = arg;
+        ARMVM_TRY(r.finish());
+        if (t.id.empty()) return make_error("Parameter 'id' is missing");
+        if (t.chardev.empty()) return make_error("tpm-emulator: parameter 'chardev' is missing");
+        if (!c.tpmdevs.empty()) return make_error("only one TPM is allowed");  // (QEMU's words, as it says them later)
+        c.tpmdevs.push_back(std::move(t));
+        return ok_status();
+    }
     if (name == "audiodev") {
         auto d = parse_keyval(arg, {"driver", true});
         if (!d) return d.error();
@@ -773,7 +798,8 @@ Status Parser::handle(const std::string& name, const std::string& arg) {
         return ok_status();
     }
     if (name == "rtc" || name == "boot" || name == "msg" || name == "overcommit" || name == "sandbox" ||
-        name == "add-fd" || name == "global" || name == "display" || name == "audiodev" || name == "fw_cfg")
+        name == "add-fd" || name == "global" || name == "display" || name == "audiodev" || name == "fw_cfg" ||
+        name == "tpmdev")
         return opt_misc_keyval(name, arg);
     return opt_simple(name, arg);
 }

@@ -144,6 +144,13 @@ struct MachineConfig {
     std::vector<std::string> serials;   // chardev ids, in order
     std::vector<ObjectConfig> objects;
     std::vector<DeviceConfig> devices;
+    // -tpmdev emulator,id=ID,chardev=CHR: a TPM 2.0 in swtpm, reached over
+    // the control socket of a socket chardev (which armvm then does not
+    // open as a chardev of its own).
+    struct Tpmdev {
+        std::string id, chardev, origin;
+    };
+    std::vector<Tpmdev> tpmdevs;
     // -drive and -blockdev: their options (a Json object) and the option
     // text for messages, in command-line order (block/block.cpp reads them).
     struct BlockOpt {

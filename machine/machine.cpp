@@ -94,6 +94,10 @@ Status Machine::choose_accel() {
 
 Status Machine::build() {
     for (const auto& cc : cfg_.chardevs) {
+        // (a -tpmdev emulator's chardev is swtpm's control socket: the TPM
+        // backend connects to it itself)
+        if (std::any_of(cfg_.tpmdevs.begin(), cfg_.tpmdevs.end(), [&](const auto& t) { return t.chardev == cc.id; }))
+            continue;
         auto ch = Chardev::create(cc, loop_);
         if (!ch) return ch.error();
         chardevs_.push_back(std::move(ch.value()));

@@ -13,6 +13,8 @@ const std::vector<ObjectTypeInfo>& object_types() {
           {"keyid", "string", "the id of a secret that encrypts this one"},
           {"iv", "string", "the AES-CBC initialisation vector"},
           {"loaded", "bool", ""}}},
+        {"rng-random", "rng-backend", {{"filename", "string", "the file entropy is read from"}}},
+        {"rng-builtin", "rng-backend", {}},
         {"memory-backend-ram", "memory-backend",
          {{"size", "int", "size of the memory region in bytes"},
           {"share", "bool", "mark the memory as private or shared"},

@@ -74,15 +74,20 @@ private:
 };
 
 // virtio-rng-device (section 5.4): fills the driver's buffers with the
-// host's entropy (getrandom).
+// host's entropy (getrandom, or an rng-random backend's file).
 class VirtioRng : public VirtioDevice {
 public:
+    explicit VirtioRng(int fd = -1) : fd_(fd) {}  // (takes the fd)
+    ~VirtioRng() override;
     uint32_t device_id() const override { return 4; }
     const char* name() const override { return "virtio-rng-device"; }
     uint64_t device_features() const override { return 0; }
     unsigned num_queues() const override { return 1; }
     uint64_t config_read(uint64_t, unsigned) override { return 0; }
     void queue_notify(unsigned q) override;
+
+private:
+    int fd_;
 };
 
 }  // namespace armvm

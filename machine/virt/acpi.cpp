@@ -174,6 +174,11 @@ std::vector<uint8_t> dsdt_body(const MachineConfig& c, const AcpiParams& p) {
         }));
     }
     sb.push_back(device("PWRB", {name("_HID", string("PNP0C0C")), name("_UID", integer(0))}));
+    if (p.tpm)
+        sb.push_back(device("TPM0", {name("_HID", string("MSFT0101")), name("_STR", string("TPM 2.0 Device")),
+                                     name("_UID", integer(0)),
+                                     name("_CRS", resources({memory32_fixed(static_cast<uint32_t>(base(Region::PlatformBus)),
+                                                                            kTpmTisSize, true)}))}));
     return scope("\\_SB", sb);
 }
 
@@ -412,12 +417,31 @@ void build_iort(TableFile& t, Linker& l) {
     t.end_table(at, l);
 }
 
+// TPM2 (TCG ACPI Specification 1.3 §8): a TIS interface (start method
+// 6: memory mapped), the firmware's event log area in etc/tpm/log.
+constexpr const char* kTpmLog = "etc/tpm/log";
+constexpr uint32_t kTpmLogSize = 0x10000;  // QEMU's TPM_LOG_AREA_MINIMUM_SIZE
+
+void build_tpm2(TableFile& t, Linker& l) {
+    size_t at = t.begin_table("TPM2", 4);
+    t.u16(0);  // client platform
+    t.u16(0);
+    t.u64(0);  // no control area (not CRB)
+    t.u32(6);  // start method: TIS
+    t.zeros(12);
+    t.u32(kTpmLogSize);
+    l.add_pointer(t.name(), static_cast<uint32_t>(t.size()), 8, kTpmLog);
+    t.u64(0);
+    t.end_table(at, l);
+}
+
 }  // namespace
 
 AcpiBlobs build_acpi(const MachineConfig& c, const AcpiParams& p) {
     Linker l;
     TableFile t(kTables), rsdp(kRsdp);
     l.allocate(kRsdp, 16, Linker::Zone::FSeg);  // (QEMU puts FSEG allocations first)
+    if (p.tpm) l.allocate(kTpmLog, 1, Linker::Zone::High);
     l.allocate(kTables, 64, Linker::Zone::High);
     size_t dsdt = t.size();
     build_dsdt(t, l, c, p);
@@ -434,6 +458,7 @@ AcpiBlobs build_acpi(const MachineConfig& c, const AcpiParams& p) {
     add([&] { build_spcr(t, l); });
     add([&] { build_dbg2(t, l); });
     if (c.its) add([&] { build_iort(t, l); });
+    if (p.tpm) add([&] { build_tpm2(t, l); });
     size_t xsdt = t.begin_table("XSDT", 1);
     for (size_t e : xsdt_entries) {
         l.add_pointer(kTables, static_cast<uint32_t>(t.size()), 8, kTables);
@@ -460,6 +485,7 @@ AcpiBlobs build_acpi(const MachineConfig& c, const AcpiParams& p) {
     out.tables.resize((out.tables.size() + kTableBlobSize - 1) / kTableBlobSize * kTableBlobSize, 0);
     out.rsdp = std::move(rsdp.data());
     out.loader = l.bytes();
+    if (p.tpm) out.tpm_log.assign(kTpmLogSize, 0);
     return out;
 }
 

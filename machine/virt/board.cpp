@@ -145,8 +145,9 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         b->bios_ = std::make_unique<Rom>(std::move(fw.value()));  // (mapped with the flash banks)
     }
     b->create_pcie(gic_version);
-    ARMVM_TRY(b->create_fw_cfg(cfg, gic_version));
+    ARMVM_TRY(b->create_fw_cfg(cfg));
     ARMVM_TRY(b->create_virtio_devices(cfg, loop));
+    b->add_acpi_tables(cfg, gic_version);
     b->update_bootorder();
 
     b->power_ = std::make_unique<std::atomic<int>[]>(n);
@@ -196,6 +197,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     if (b->gpio_) b->devices_.push_back({"pl061", b->gpio_.get()});
     if (b->ged_) b->devices_.push_back({"acpi-ged", b->ged_.get()});
     b->devices_.push_back({"fw_cfg", b->fw_cfg_.get()});
+    if (b->tpm_) b->devices_.push_back({"tpm-tis-device", b->tpm_.get()});
     if (b->flash_[0]) b->devices_.push_back({"virt.flash0", b->flash_[0].get()});
     if (b->flash_[1]) b->devices_.push_back({"virt.flash1", b->flash_[1].get()});
     for (unsigned slot = 0; slot < kMmioSlots; ++slot) {
@@ -317,7 +319,7 @@ Result<std::pair<PciBus*, uint8_t>> Board::pci_place(const std::string& driver, 
 }
 
 // fw_cfg: QEMU's items for the virt board and the -fw_cfg files.
-Status Board::create_fw_cfg(const MachineConfig& cfg, unsigned gic_version) {
+Status Board::create_fw_cfg(const MachineConfig& cfg) {
     fw_cfg_ = std::make_unique<FwCfg>(as_);
     as_.add_mmio(base(Region::FwCfg), size(Region::FwCfg), fw_cfg_.get(), "fw_cfg");
     fw_cfg_->add_item(FwCfg::kSignature, {'Q', 'E', 'M', 'U'});
@@ -348,20 +350,6 @@ Status Board::create_fw_cfg(const MachineConfig& cfg, unsigned gic_version) {
     fw_cfg_->add_file("bootorder", {});
     fw_cfg_->add_file("bios-geometry", {});
     fw_cfg_->add_file("etc/tpm/log", {});
-    if (cfg.acpi_enabled()) {
-        // The ACPI tables and the script that installs them (firmware
-        // reads these; with -kernel alone they are there unread, as on QEMU).
-        const CpuModel* m = find_cpu_model(cfg.cpu.model);
-        AcpiParams p;
-        p.gic_version = gic_version;
-        p.its = gic_version == 3 && cfg.its;
-        p.pmu = cfg.cpu.pmu.value_or(m ? m->has_pmu : false);
-        p.ged = ged_ != nullptr;
-        AcpiBlobs acpi = build_acpi(cfg, p);
-        fw_cfg_->add_file("etc/acpi/tables", std::move(acpi.tables));
-        fw_cfg_->add_file("etc/acpi/rsdp", std::move(acpi.rsdp));
-        fw_cfg_->add_file("etc/table-loader", std::move(acpi.loader));
-    }
     if (cfg.firmware_loaded() && cfg.kernel) {
         // Firmware loads the kernel: QEMU hands it (decompressed), the
         // initrd and the command line over in fw_cfg, not in RAM.
@@ -397,6 +385,25 @@ Status Board::create_fw_cfg(const MachineConfig& cfg, unsigned gic_version) {
         fw_cfg_->add_file(f.name, std::move(data));
     }
     return ok_status();
+}
+
+// The ACPI tables (once the devices they describe are made): firmware
+// reads these; with -kernel alone they are there unread, as on QEMU.
+void Board::add_acpi_tables(const MachineConfig& cfg, unsigned gic_version) {
+    if (cfg.acpi_enabled()) {
+        const CpuModel* m = find_cpu_model(cfg.cpu.model);
+        AcpiParams p;
+        p.gic_version = gic_version;
+        p.its = gic_version == 3 && cfg.its;
+        p.pmu = cfg.cpu.pmu.value_or(m ? m->has_pmu : false);
+        p.ged = ged_ != nullptr;
+        p.tpm = tpm_ != nullptr;
+        AcpiBlobs acpi = build_acpi(cfg, p);
+        if (p.tpm) fw_cfg_->add_file("etc/tpm/log", std::move(acpi.tpm_log));
+        fw_cfg_->add_file("etc/acpi/tables", std::move(acpi.tables));
+        fw_cfg_->add_file("etc/acpi/rsdp", std::move(acpi.rsdp));
+        fw_cfg_->add_file("etc/table-loader", std::move(acpi.loader));
+    }
 }
 
 // The two flash banks (QEMU's "virt.flash0" and "virt.flash1"): bank 0
@@ -827,6 +834,29 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         qom_name(d.id, d.driver);
         return ok_status();
     }
+    if (d.driver == "tpm-tis-device") {
+        ARMVM_TRY(read_props());
+        if (hotplug) return err("Device 'tpm-tis-device' can not be hotplugged on this machine");
+        if (!props.count("tpmdev")) return err("'tpmdev' property is required");
+        const MachineConfig::Tpmdev* t = nullptr;
+        for (const auto& td : cfg.tpmdevs)
+            if (td.id == props["tpmdev"]) t = &td;
+        if (!t) return err("Property 'tpm-tis-device.tpmdev' can't find value '" + props["tpmdev"] + "'");
+        if (tpm_) return err("at most one TPM device is permitted");
+        const ChardevConfig* cc = nullptr;
+        for (const auto& c : cfg.chardevs)
+            if (c.id == t->chardev) cc = &c;
+        std::string pre = "-tpmdev " + t->origin + ": ";
+        if (!cc) return make_error(pre + "tpm-emulator: tpm chardev '" + t->chardev + "' not found");
+        if (cc->backend != "socket" || !cc->path || cc->server)
+            return make_error(pre + "tpm-emulator: chardev '" + t->chardev + "' must be a unix socket swtpm listens on");
+        auto emu = TpmEmulator::connect(*cc->path);
+        if (!emu) return make_error(pre + emu.error().msg);
+        tpm_ = std::make_unique<TpmTis>(std::move(emu.value()), *loop_);
+        as_.add_mmio(base(Region::PlatformBus), TpmTis::kSize, tpm_.get(), "tpm-tis");
+        qom_name(d.id, d.driver);
+        return ok_status();
+    }
     if (d.driver == "qemu-xhci") {
         ARMVM_TRY(read_props());
         Xhci::Options o;
@@ -881,8 +911,24 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
     }
     if (drv == "virtio-rng-device") {
         ARMVM_TRY(read_props());
+        // rng=ID: an rng-random object's file (QEMU's default
+        // /dev/urandom) or rng-builtin (the host's getrandom, as without).
+        int fd = -1;
+        if (props.count("rng")) {
+            const ObjectConfig* o = nullptr;
+            for (const auto& obj : cfg.objects)
+                if (obj.id == props["rng"]) o = &obj;
+            if (!o) return err("Device '" + props["rng"] + "' not found");
+            if (o->qom_type != "rng-random" && o->qom_type != "rng-builtin")
+                return err("Invalid parameter type for 'rng', expected: rng-backend");
+            if (o->qom_type == "rng-random") {
+                std::string file = o->props.value("filename", std::string("/dev/urandom"));
+                fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+                if (fd < 0) return make_error("Could not open '" + file + "': " + std::strerror(errno));  // (QEMU's words, no option)
+            }
+        }
         qom_name(d.id, d.driver);
-        ARMVM_TRY(plug(std::make_unique<VirtioRng>(), d.origin));
+        ARMVM_TRY(plug(std::make_unique<VirtioRng>(fd), d.origin));
         return ok_status();
     }
     if (drv == "virtio-serial-device") {

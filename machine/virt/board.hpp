@@ -16,6 +16,7 @@
 #include "base/result.hpp"
 #include "hw/acpi/ged.hpp"
 #include "hw/block/pflash.hpp"
+#include "hw/tpm/tpm_tis.hpp"
 #include "hw/char/pl011.hpp"
 #include "block/block.hpp"
 #include "hw/gpio/pl061.hpp"
@@ -121,7 +122,8 @@ private:
                     const std::map<std::string, std::string>& props, bool hotplug, std::function<void(bool unplugged)> release);
     void unplug_behind(PcieRootPort& rp);
     std::string qom_name(const std::string& id, const std::string& driver);
-    Status create_fw_cfg(const MachineConfig& cfg, unsigned gic_version);
+    Status create_fw_cfg(const MachineConfig& cfg);
+    void add_acpi_tables(const MachineConfig& cfg, unsigned gic_version);
     Status create_flash(const MachineConfig& cfg);
     void create_pcie(unsigned gic_version);
     void msi(uint64_t addr, uint32_t data, uint16_t requester_id);
@@ -136,6 +138,7 @@ private:
     std::unique_ptr<Pl031> rtc_;
     std::unique_ptr<Pl061> gpio_;    // the power button: on PL061 line 3,
     std::unique_ptr<AcpiGed> ged_;   // or (firmware with ACPI) an ACPI event
+    std::unique_ptr<TpmTis> tpm_;    // -device tpm-tis-device (on the platform bus)
     std::unique_ptr<FwCfg> fw_cfg_;
     std::unique_ptr<Rom> bios_;  // -bios, in flash bank 0
     std::unique_ptr<MmioDevice> flash_[2];  // the CFI flash banks (bank 0: unless -bios)

@@ -6,6 +6,7 @@
 #include <libfdt.h>
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -83,6 +84,25 @@ void add_pl011(FdtWriter& w) {
     w.prop_cells("interrupts", {kIrqSpi, kSpiUart, kLevelHi});
     w.prop_reg64("reg", {base(Region::Uart), size(Region::Uart)});
     w.prop_strings("compatible", {"arm,pl011", "arm,primecell"});
+    w.end_node();
+}
+
+// QEMU's platform bus for dynamic sysbus devices; a TPM (tpm-tis-device,
+// bindings/security/tpm/tpm_tis_mmio.txt) at its start.
+void add_platform_bus(FdtWriter& w, bool tpm) {
+    w.begin_node(node_name("platform-bus", base(Region::PlatformBus)));
+    w.prop_u32("interrupt-parent", kPhGic);
+    w.prop_cells("ranges", {0, 0, static_cast<uint32_t>(base(Region::PlatformBus)),
+                            static_cast<uint32_t>(size(Region::PlatformBus))});
+    w.prop_u32("#address-cells", 1);
+    w.prop_u32("#size-cells", 1);
+    w.prop_strings("compatible", {"qemu,platform", "simple-bus"});
+    if (tpm) {
+        w.begin_node("tpm_tis@0");
+        w.prop_cells("reg", {0, kTpmTisSize});
+        w.prop_string("compatible", "tcg,tpm-tis-mmio");
+        w.end_node();
+    }
     w.end_node();
 }
 
@@ -413,6 +433,8 @@ Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_vers
     add_root_props(w);
     add_psci(w);
     add_memory(w, x);
+    add_platform_bus(w, std::any_of(c.devices.begin(), c.devices.end(),
+                                    [](const DeviceConfig& d) { return d.driver == "tpm-tis-device"; }));
     add_flash(w);
     add_fw_cfg(w);
     add_virtio_mmio(w);

@@ -17,6 +17,7 @@
 //   0x0908_0000 │              │ ACPI GED          and firmware: SPI 9)
 //   0x090A_0000 │              │ KVM stolen-time structures (kvm-steal-time)
 //   0x0A00_0000 ├──────────────┤ virtio-mmio × 32 (SPI 16..47)
+//   0x0C00_0000 ├──────────────┤ platform bus (dynamic sysbus devices: tpm-tis-device)
 //   0x1000_0000 ├──────────────┤ PCIe MMIO        (SPI 3..6)
 //   0x3EFF_0000 │              │ PCIe PIO
 //   0x3F00_0000 │              │ PCIe ECAM (low)
@@ -31,7 +32,7 @@
 namespace armvm::virt {
 
 enum class Region : unsigned {
-    Flash, GicDist, GicCpu, GicV2m, GicHyp, GicVcpu, GicIts, GicRedist, Uart, Rtc, FwCfg, Gpio, AcpiGed, PvTime, Mmio, PcieMmio, PciePio,
+    Flash, GicDist, GicCpu, GicV2m, GicHyp, GicVcpu, GicIts, GicRedist, Uart, Rtc, FwCfg, Gpio, AcpiGed, PvTime, Mmio, PlatformBus, PcieMmio, PciePio,
     PcieEcam, Ram, PcieEcamHigh, PcieMmioHigh, Count
 };
 
@@ -44,6 +45,7 @@ struct MemRegion {
 
 inline constexpr uint64_t kMiB = 1ull << 20, kGiB = 1ull << 30;
 inline constexpr unsigned kMmioSlots = 32;
+inline constexpr uint32_t kTpmTisSize = 0x5000;  // tpm-tis-device, at the platform bus's start
 inline constexpr uint64_t kMmioSlotSize = 0x200;
 
 inline constexpr std::array<MemRegion, static_cast<size_t>(Region::Count)> kMemMap = {{
@@ -62,6 +64,7 @@ inline constexpr std::array<MemRegion, static_cast<size_t>(Region::Count)> kMemM
     {Region::AcpiGed, "acpi-ged", 0x09080000, 0x00000004},
     {Region::PvTime, "pvtime", 0x090A0000, 0x00010000},
     {Region::Mmio, "virtio-mmio", 0x0A000000, kMmioSlots * kMmioSlotSize},
+    {Region::PlatformBus, "platform-bus", 0x0C000000, 0x02000000},
     {Region::PcieMmio, "pcie-mmio", 0x10000000, 0x2EFF0000},
     {Region::PciePio, "pcie-pio", 0x3EFF0000, 0x00010000},
     {Region::PcieEcam, "pcie-ecam", 0x3F000000, 0x01000000},

@@ -17,6 +17,7 @@ const char* class_description(uint16_t cls) {
     case 0x0200: return "Ethernet controller";
     case 0x0600: return "Host bridge";
     case 0x0604: return "PCI bridge";
+    case 0x0c03: return "USB controller";
     default: return nullptr;
     }
 }
