@@ -308,10 +308,7 @@ Status Qcow2Image::repair_refcounts() {
         if (!refcount(c, have)) result = make_error("cannot read a refcount block");
         uint64_t want = c < refs.size() ? refs[c] : 0;
         reserved_.erase(c);
-        while (result.ok() && have != want) {
-            if (!update_refcount(c, have < want ? +1 : -1)) result = make_error("cannot write a refcount");
-            have += have < want ? 1 : -1;
-        }
+        if (result.ok() && have != want && !set_refcount(c, want)) result = make_error("cannot write a refcount");
     }
     repair_refs_ = nullptr;
     reserved_.clear();
@@ -487,9 +484,26 @@ bool Qcow2Image::update_refcount(uint64_t cluster, int delta) {
     uint64_t max = w == 64 ? ~0ull : (1ull << w) - 1;
     if (delta > 0 && rc == max) return fail("refcount overflow");
     if (delta < 0 && rc == 0) return fail("refcount underflow");
-    rc = delta > 0 ? rc + 1 : rc - 1;
-    put_rc(*b, i, rc);
-    if (!write_rc(rt_[rti], *b, i)) return fail("cannot write a refcount");
+    return store_refcount(cluster, *b, delta > 0 ? rc + 1 : rc - 1);
+}
+
+// The repair's: a cluster's refcount set at once to what was counted (a
+// corrupt count may be up to 2^64 away from it).
+bool Qcow2Image::set_refcount(uint64_t cluster, uint64_t rc) {
+    uint64_t rti = cluster >> rb_bits_;
+    if (rc > 0 && !ensure_refblock(rti)) return false;
+    if (rti >= rt_.size() || rt_[rti] == 0) return rc == 0;
+    std::vector<uint8_t>* b;
+    if (!load_refblock(rt_[rti], b)) return false;
+    unsigned w = 1u << refcount_order_;
+    if (w < 64 && rc >> w) return fail("refcount overflow");
+    return store_refcount(cluster, *b, rc);
+}
+
+bool Qcow2Image::store_refcount(uint64_t cluster, std::vector<uint8_t>& block, uint64_t rc) {
+    uint64_t i = cluster & ((1ull << rb_bits_) - 1);
+    put_rc(block, i, rc);
+    if (!write_rc(rt_[cluster >> rb_bits_], block, i)) return fail("cannot write a refcount");
     if (rc == 0) {
         free_hint_ = std::min(free_hint_, cluster);
         l2_cache_.erase(cluster << cluster_bits_);

@@ -83,6 +83,8 @@ private:
     // Refcounts.
     bool refcount(uint64_t cluster, uint64_t& rc);
     bool update_refcount(uint64_t cluster, int delta);
+    bool set_refcount(uint64_t cluster, uint64_t rc);
+    bool store_refcount(uint64_t cluster, std::vector<uint8_t>& block, uint64_t rc);
     bool load_refblock(uint64_t off, std::vector<uint8_t>*& block);
     bool ensure_refblock(uint64_t rti);
     bool grow_refcount_table(uint64_t rti);

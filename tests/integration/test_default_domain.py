@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import time
+import tty
 
 import pytest
 
@@ -23,12 +24,16 @@ CODE_MS = "/usr/share/AAVMF/AAVMF_CODE.ms.fd"
 VARS_MS = "/usr/share/AAVMF/AAVMF_VARS.ms.fd"
 
 
-def default_domain_argv(d, swtpm, mon):
+def default_domain_argv(d, swtpm, mon, image=None):
     """The command line of LIBVIRT-DEFAULT-DOMAIN.md with this test's files
-    (libvirt's fds for the monitor and the agent socket become paths)."""
+    (libvirt's fds for the monitor and the agent socket become paths); the
+    disk is an overlay on `image` (a qcow2), or on a blank one."""
     shutil.copyfile(VARS_MS, d / "VARS.fd")
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(d / "base.qcow2"), "1G"], check=True)
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(d / "base.qcow2"), "-F", "qcow2",
+    base = image
+    if base is None:
+        base = str(d / "base.qcow2")
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", base, "1G"], check=True)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2",
                     str(d / "disk.qcow2")], check=True)
     (d / "master-key.aes").write_bytes(os.urandom(32))
     j = json.dumps
@@ -59,7 +64,7 @@ def default_domain_argv(d, swtpm, mon):
         argv += ["-device", j(port)]
     argv += ["-device", j({"driver": "qemu-xhci", "p2": 15, "p3": 15, "id": "usb", "bus": "pci.2", "addr": "0x0"}),
              "-device", j({"driver": "virtio-serial-pci", "id": "virtio-serial0", "bus": "pci.3", "addr": "0x0"}),
-             "-blockdev", j({"driver": "file", "filename": str(d / "base.qcow2"), "node-name": "libvirt-2-storage",
+             "-blockdev", j({"driver": "file", "filename": base, "node-name": "libvirt-2-storage",
                              "auto-read-only": True, "discard": "unmap"}),
              "-blockdev", j({"node-name": "libvirt-2-format", "read-only": True, "driver": "qcow2",
                              "file": "libvirt-2-storage", "backing": None}),
@@ -88,6 +93,31 @@ def default_domain_argv(d, swtpm, mon):
     return argv
 
 
+def serial_pty(p):
+    """The serial console's pty, as libvirt finds it (armvm's stderr)."""
+    err = b""
+    end = time.time() + 10
+    while b"redirected to" not in err and time.time() < end:
+        err += os.read(p.stderr.fileno(), 4096)
+    pty = re.search(rb"char device redirected to (\S+) \(label charserial0\)", err).group(1).decode()
+    fd = os.open(pty, os.O_RDWR | os.O_NOCTTY)
+    tty.setraw(fd)  # (as virsh console: no echo of the guest's output back into it)
+    return fd
+
+
+def read_until(fd, pattern, timeout, out=b""):
+    import select
+    rx = re.compile(pattern)
+    end = time.time() + timeout
+    while not rx.search(out):
+        if time.time() > end:
+            raise AssertionError(f"timed out waiting for {pattern!r}: {out[-2000:]!r}")
+        r, _, _ = select.select([fd], [], [], 1)
+        if r:
+            out += os.read(fd, 65536)
+    return out
+
+
 @pytest.mark.skipif(not os.path.exists(CODE_MS) or not shutil.which("swtpm"),
                     reason="qemu-efi-aarch64 and swtpm come from scripts/install-deps")
 def test_libvirts_default_domain_runs_its_firmware(tmp_path):
@@ -98,24 +128,12 @@ def test_libvirts_default_domain_runs_its_firmware(tmp_path):
         q = Qmp.connect_unix(mon, timeout=30)
         q.negotiate()
         assert q.ok("query-status")["status"] == "prelaunch"
-        # The serial console's pty, as libvirt finds it.
-        err = b""
-        end = time.time() + 10
-        while b"redirected to" not in err and time.time() < end:
-            err += os.read(p.stderr.fileno(), 4096)
-        pty = re.search(rb"char device redirected to (\S+) \(label charserial0\)", err).group(1).decode()
-        fd = os.open(pty, os.O_RDWR | os.O_NOCTTY)
+        fd = serial_pty(p)
         swtpm.commands()
         assert q.ok("cont") == {}
         # Secure Boot AAVMF runs (measuring into the TPM) and, with nothing
         # bootable on the blank disk, ends in its boot manager.
-        out, end = b"", time.time() + 240
-        while b"BdsDxe" not in out and time.time() < end:
-            import select
-            r, _, _ = select.select([fd], [], [], 1)
-            if r:
-                out += os.read(fd, 65536)
-        assert b"BdsDxe" in out, out[-2000:]
+        read_until(fd, rb"BdsDxe", 240)
         # The devices libvirt placed, behind the root ports the firmware
         # numbered.
         found = {}

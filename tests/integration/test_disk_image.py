@@ -249,3 +249,46 @@ def test_uefi_variables_the_guest_writes_survive_a_restart(tmp_path, image):
         s.close()
     finally:
         c.kill()
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/share/AAVMF/AAVMF_CODE.ms.fd") or not shutil.which("swtpm"),
+                    reason="qemu-efi-aarch64 and swtpm come from scripts/install-deps")
+def test_libvirts_default_domain_boots_the_image_with_secure_boot(tmp_path, image):
+    """The image under libvirt's default aarch64 domain command line (Secure
+    Boot enforced with Microsoft's keys, TPM, qemu-xhci, everything behind
+    root ports): Debian's signed shim, GRUB and kernel boot to the login
+    prompt on the serial pty; the kernel says Secure Boot is on; a poweroff
+    leaves the process (-no-shutdown) for QMP to quit."""
+    from armvm_test import Qmp
+    from test_default_domain import default_domain_argv, read_until, serial_pty
+    from test_tpm import Swtpm
+    swtpm = Swtpm(tmp_path)
+    mon = str(tmp_path / "monitor.sock")
+    p = subprocess.Popen(default_domain_argv(tmp_path, swtpm, mon, image), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        q = Qmp.connect_unix(mon, timeout=30)
+        q.negotiate()
+        fd = serial_pty(p)
+        assert q.ok("cont") == {}
+        out = read_until(fd, rb"armvm-guest login: ", 900)
+        os.write(fd, b"root\n")
+        out = read_until(fd, rb"Password: ", 60, out)
+        os.write(fd, b"root\n")
+        out = read_until(fd, rb"root@armvm-guest:~# ", 120, out)
+        os.write(fd, b"echo sb-$(od -An -t u1 /sys/firmware/efi/efivars/SecureBoot-* | awk '{print $NF}')-state\n")
+        out = read_until(fd, rb"sb-\d+-state", 60, out)
+        assert b"sb-1-state" in out, out[-2000:]
+        os.write(fd, b"poweroff\n")
+        end = time.time() + 180
+        while q.ok("query-status")["status"] != "shutdown":
+            assert time.time() < end and p.poll() is None
+            time.sleep(1)
+        assert q.ok("quit") == {}
+        assert p.wait(30) == 0
+        os.close(fd)
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        swtpm.stop()
