@@ -13,6 +13,7 @@
 #include "hw/char/chardev.hpp"
 #include "hw/misc/fw_cfg.hpp"
 #include "hw/misc/rom.hpp"
+#include "hw/smbios/smbios.hpp"
 #include "hw/usb/xhci.hpp"
 #include "hw/virtio/virtio_balloon.hpp"
 #include "hw/virtio/virtio_blk.hpp"
@@ -340,7 +341,6 @@ Status Board::create_fw_cfg(const MachineConfig& cfg) {
     // QEMU's files for firmware: etc/boot-fail-wait (-boot reboot-timeout,
     // -1: none), etc/boot-menu-wait (-boot menu=on,splash-time=), the boot
     // order (update_bootorder), an empty BIOS geometry and TPM log.
-    // (Its SMBIOS tables, for UEFI, are not made yet.)
     uint32_t fail_wait = cfg.boot.reboot_timeout ? static_cast<uint32_t>(*cfg.boot.reboot_timeout) : 0xffffffffu;
     fw_cfg_->add_file("etc/boot-fail-wait", {static_cast<uint8_t>(fail_wait), static_cast<uint8_t>(fail_wait >> 8),
                                              static_cast<uint8_t>(fail_wait >> 16), static_cast<uint8_t>(fail_wait >> 24)});
@@ -350,6 +350,21 @@ Status Board::create_fw_cfg(const MachineConfig& cfg) {
     fw_cfg_->add_file("bootorder", {});
     fw_cfg_->add_file("bios-geometry", {});
     fw_cfg_->add_file("etc/tpm/log", {});
+    // SMBIOS, as QEMU's virt gives it (the firmware installs it).
+    SmbiosParams sp;
+    sp.version = cfg.machine_type;
+    sp.sockets = cfg.smp.sockets;
+    sp.cores_per_socket = cfg.smp.cores * cfg.smp.clusters * cfg.smp.dies;
+    sp.threads_per_socket = sp.cores_per_socket * cfg.smp.threads;
+    sp.ram_bytes = cfg.memory.size;
+    if (cfg.uuid) {
+        std::array<uint8_t, 16> u{};
+        std::copy(uuid.begin(), uuid.end(), u.begin());
+        sp.uuid = u;
+    }
+    SmbiosBlobs smbios = build_smbios(sp);
+    fw_cfg_->add_file("etc/smbios/smbios-tables", std::move(smbios.tables));
+    fw_cfg_->add_file("etc/smbios/smbios-anchor", std::move(smbios.anchor));
     if (cfg.firmware_loaded() && cfg.kernel) {
         // Firmware loads the kernel: QEMU hands it (decompressed), the
         // initrd and the command line over in fw_cfg, not in RAM.

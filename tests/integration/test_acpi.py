@@ -1,9 +1,11 @@
 """ACPI as QEMU's virt gives it (-machine acpi=on, the default): the tables,
-the RSDP and the loader script in fw_cfg are byte for byte QEMU's; UEFI
+the RSDP and the loader script in fw_cfg are byte for byte QEMU's (and so
+are the SMBIOS tables and entry point); UEFI
 firmware (AAVMF) installs them and Linux boots on ACPI instead of the
 device tree, finds the same tables (only the firmware's own DSDT address
 differs), the UART, virtio-mmio and PCIe devices through them, and the
-power button on the Generic Event Device (QMP system_powerdown)."""
+power button on the Generic Event Device (QMP system_powerdown); the
+firmware installs the SMBIOS tables as on QEMU (/sys/class/dmi/id)."""
 import os
 import re
 import shutil
@@ -16,11 +18,12 @@ from linux_guest import Guest
 AAVMF_CODE = "/usr/share/AAVMF/AAVMF_CODE.fd"
 AAVMF_VARS = "/usr/share/AAVMF/AAVMF_VARS.fd"
 
-READ_FW_CFG = ("cd /sys/firmware/qemu_fw_cfg/by_name; for f in etc/acpi/rsdp etc/acpi/tables etc/table-loader; "
+READ_FW_CFG = ("cd /sys/firmware/qemu_fw_cfg/by_name; for f in etc/acpi/rsdp etc/acpi/tables etc/table-loader "
+               "etc/smbios/smbios-tables etc/smbios/smbios-anchor; "
                "do echo \"== $f\"; if [ -e $f/raw ]; then sha256sum < $f/raw; cat $f/size; fi; done")
 
 FW_CFG_CONFIGS = {
-    "gicv2-2cpus": ["-M", "virt", "-cpu", "cortex-a57", "-smp", "2"],
+    "gicv2-2cpus": ["-M", "virt", "-cpu", "cortex-a57", "-smp", "2", "-uuid", "215ccec3-5b28-49fd-8082-4005a225806b"],
     "gicv3-4cpus-pci": ["-M", "virt,gic-version=3", "-cpu", "cortex-a57", "-smp", "4",
                         "-device", "virtio-rng-pci"],
     # (not its=off: QEMU 7.2 then still lists an ITS in the MADT and IORT
@@ -41,8 +44,8 @@ def test_acpi_tables_in_fw_cfg_are_qemus(name):
         theirs = q.ok(READ_FW_CFG)
         q.kill()
     assert ours == theirs
-    # (the files are there, or with acpi=off not there, on both)
-    assert ours.count("  -") == (0 if name == "acpi-off" else 3), ours
+    # (the ACPI files are there, or with acpi=off not there, on both; SMBIOS always)
+    assert ours.count("  -") == (2 if name == "acpi-off" else 5), ours
 
 
 def uefi_args(tmp_path):
@@ -64,6 +67,10 @@ def tables(guest):
     return out
 
 
+DMI = ("cd /sys/class/dmi/id; cat sys_vendor product_name product_version chassis_vendor chassis_type "
+       "product_uuid bios_vendor")
+
+
 def without_firmware_addresses(t):
     """The tables with what the firmware chose masked: the FADT's DSDT
     addresses (where it put the DSDT) and, with them, its checksum."""
@@ -82,11 +89,13 @@ def test_linux_boots_on_acpi_through_uefi_as_on_qemu(tmp_path, gic):
     disk.write_bytes(b"\0" * (4 << 20))
     sock = str(tmp_path / "qmp.sock")
     extra = ["-M", f"virt,gic-version={gic}", "-cpu", "cortex-a57", "-smp", "2" if gic == 2 else "4",
+             "-uuid", "215ccec3-5b28-49fd-8082-4005a225806b",
              "-drive", f"if=none,id=d0,format=raw,file={disk}", "-device", "virtio-blk-device,drive=d0",
              "-device", "virtio-rng-pci"]
     with Guest("qemu-system-aarch64", extra + uefi_args(tmp_path), boot_timeout=300) as q:
         theirs = tables(q)
         their_irqchips = q.ok("cat /proc/interrupts | grep -o 'ITS-MSI\\|GICv2m-PCI-MSI\\|GICv2\\|GICv3' | sort -u")
+        their_dmi = q.ok(DMI)
         q.kill()
     with Guest(armvm_path(), extra + uefi_args(tmp_path) + ["-qmp", f"unix:{sock},server=on,wait=off"],
                boot_timeout=300) as g:
@@ -109,6 +118,10 @@ def test_linux_boots_on_acpi_through_uefi_as_on_qemu(tmp_path, gic):
         assert g.ok("cat /proc/interrupts | grep -o 'ITS-MSI\\|GICv2m-PCI-MSI\\|GICv2\\|GICv3' | sort -u") == \
             their_irqchips
         assert "Power Button" in g.ok("cat /proc/bus/input/devices")
+        # SMBIOS, installed by the firmware: what dmidecode and
+        # systemd-detect-virt read.
+        assert g.ok(DMI) == their_dmi
+        assert "QEMU\nQEMU Virtual Machine\nvirt-7.2\nQEMU" in their_dmi
         # system_powerdown: the GED's event, _EVT's notify, the button's key.
         q = Qmp.connect_unix(sock)
         q.negotiate()

@@ -118,22 +118,51 @@ def read_until(fd, pattern, timeout, out=b""):
     return out
 
 
+class DefaultDomain:
+    """The domain running under armvm as libvirt runs it: its swtpm, QMP
+    monitor (negotiated) and serial pty; ended and cleaned up on exit."""
+
+    def __init__(self, d, image=None):
+        self.swtpm = Swtpm(d)
+        mon = str(d / "monitor.sock")
+        self.p = subprocess.Popen(default_domain_argv(d, self.swtpm, mon, image), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        self.fd = None
+        try:
+            self.q = Qmp.connect_unix(mon, timeout=30)
+            self.q.negotiate()
+            self.fd = serial_pty(self.p)
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def quit(self):
+        assert self.q.ok("quit") == {}
+        assert self.p.wait(30) == 0
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            os.close(self.fd)
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+        self.swtpm.stop()
+
+
 @pytest.mark.skipif(not os.path.exists(CODE_MS) or not shutil.which("swtpm"),
                     reason="qemu-efi-aarch64 and swtpm come from scripts/install-deps")
 def test_libvirts_default_domain_runs_its_firmware(tmp_path):
-    swtpm = Swtpm(tmp_path)
-    mon = str(tmp_path / "monitor.sock")
-    p = subprocess.Popen(default_domain_argv(tmp_path, swtpm, mon), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        q = Qmp.connect_unix(mon, timeout=30)
-        q.negotiate()
+    with DefaultDomain(tmp_path) as dom:
+        q = dom.q
         assert q.ok("query-status")["status"] == "prelaunch"
-        fd = serial_pty(p)
-        swtpm.commands()
+        dom.swtpm.commands()
         assert q.ok("cont") == {}
         # Secure Boot AAVMF runs (measuring into the TPM) and, with nothing
         # bootable on the blank disk, ends in its boot manager.
-        read_until(fd, rb"BdsDxe", 240)
+        read_until(dom.fd, rb"BdsDxe", 240)
         # The devices libvirt placed, behind the root ports the firmware
         # numbered.
         found = {}
@@ -151,16 +180,9 @@ def test_libvirts_default_domain_runs_its_firmware(tmp_path):
         for dev, vendor in [("virtio-disk0", 0x1af4), ("net0", 0x1af4), ("virtio-serial0", 0x1af4),
                             ("balloon0", 0x1af4), ("rng0", 0x1af4)]:
             assert found[dev][3] == vendor, found
-        cmds = swtpm.commands()
+        cmds = dom.swtpm.commands()
         assert "00000144" in cmds and cmds.count("00000182") >= 5, cmds  # Startup, PCR extends
-        assert q.ok("quit") == {}
-        assert p.wait(30) == 0
-        os.close(fd)
-    finally:
-        if p.poll() is None:
-            p.kill()
-        p.wait()
-        swtpm.stop()
+        dom.quit()
 
 
 def test_virtio_rng_reads_an_rng_random_backend(tmp_path):

@@ -259,17 +259,9 @@ def test_libvirts_default_domain_boots_the_image_with_secure_boot(tmp_path, imag
     root ports): Debian's signed shim, GRUB and kernel boot to the login
     prompt on the serial pty; the kernel says Secure Boot is on; a poweroff
     leaves the process (-no-shutdown) for QMP to quit."""
-    from armvm_test import Qmp
-    from test_default_domain import default_domain_argv, read_until, serial_pty
-    from test_tpm import Swtpm
-    swtpm = Swtpm(tmp_path)
-    mon = str(tmp_path / "monitor.sock")
-    p = subprocess.Popen(default_domain_argv(tmp_path, swtpm, mon, image), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
-    try:
-        q = Qmp.connect_unix(mon, timeout=30)
-        q.negotiate()
-        fd = serial_pty(p)
+    from test_default_domain import DefaultDomain, read_until
+    with DefaultDomain(tmp_path, image) as dom:
+        q, fd = dom.q, dom.fd
         assert q.ok("cont") == {}
         out = read_until(fd, rb"armvm-guest login: ", 900)
         os.write(fd, b"root\n")
@@ -282,13 +274,6 @@ def test_libvirts_default_domain_boots_the_image_with_secure_boot(tmp_path, imag
         os.write(fd, b"poweroff\n")
         end = time.time() + 180
         while q.ok("query-status")["status"] != "shutdown":
-            assert time.time() < end and p.poll() is None
+            assert time.time() < end and dom.p.poll() is None
             time.sleep(1)
-        assert q.ok("quit") == {}
-        assert p.wait(30) == 0
-        os.close(fd)
-    finally:
-        if p.poll() is None:
-            p.kill()
-        p.wait()
-        swtpm.stop()
+        dom.quit()
