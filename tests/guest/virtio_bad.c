@@ -103,6 +103,11 @@ int main(void) {
     setup(pfn);
     read_request();
     kick(0, 1);
+    // (the device completes it in its own time, as a real one: poll the
+    // used ring as a polling driver does, with a bound)
+    for (unsigned long n = 0; used[1] == 0 && n < 400000000ul; n++) {
+    }
+    __asm__ volatile("dmb sy" ::: "memory");
     puts_uart("after a reset, a good read: status ");
     put_dec(status);
     puts_uart(" used idx ");
