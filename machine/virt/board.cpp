@@ -592,16 +592,21 @@ Status Board::plug_pci(std::unique_ptr<VirtioDevice> dev, const std::string& dri
     if (is_on(get("multifunction"))) pd->set_multifunction(true);
     bus->plug(pd.get(), devfn);
     plugged_[pd.get()] = {last_qom_path_, std::move(release)};
-    if (bus->bridge()) {
-        auto* rp = static_cast<PcieRootPort*>(bus->bridge());
-        rp->on_power_off = [this, rp] { unplug_behind(*rp); };
-        if (hotplug)
-            rp->hot_plugged();
-        else
-            rp->set_presence(true);
-    }
+    occupy_slot(*bus, hotplug);
     pci_devs_.push_back(std::move(pd));
     return ok_status();
+}
+
+// A function plugged behind a root port occupies its slot: presence (or,
+// hot-plugged, the attention button), and the port's power-off unplugs it.
+void Board::occupy_slot(PciBus& bus, bool hotplug) {
+    if (!bus.bridge()) return;
+    auto* rp = static_cast<PcieRootPort*>(bus.bridge());
+    rp->on_power_off = [this, rp] { unplug_behind(*rp); };
+    if (hotplug)
+        rp->hot_plugged();
+    else
+        rp->set_presence(true);
 }
 
 // The guest powered a root port's slot off (or it was off when device_del
@@ -895,11 +900,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         bus->plug(x.get(), place->second);
         qom_name(d.id, d.driver);
         plugged_[x.get()] = {last_qom_path_, nullptr};
-        if (bus->bridge()) {  // (behind a root port: the slot is occupied)
-            auto* rp = static_cast<PcieRootPort*>(bus->bridge());
-            rp->on_power_off = [this, rp] { unplug_behind(*rp); };
-            rp->set_presence(true);
-        }
+        occupy_slot(*bus, false);
         pci_devs_.push_back(std::move(x));
         return ok_status();
     }

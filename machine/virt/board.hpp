@@ -121,6 +121,7 @@ private:
     Status plug_pci(std::unique_ptr<VirtioDevice> dev, const std::string& driver,
                     const std::map<std::string, std::string>& props, bool hotplug, std::function<void(bool unplugged)> release);
     void unplug_behind(PcieRootPort& rp);
+    void occupy_slot(PciBus& bus, bool hotplug);
     std::string qom_name(const std::string& id, const std::string& driver);
     Status create_fw_cfg(const MachineConfig& cfg);
     void add_acpi_tables(const MachineConfig& cfg, unsigned gic_version);
