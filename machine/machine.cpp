@@ -220,6 +220,9 @@ Status Machine::build_virt() {
     hooks.balloon_change = [this](uint64_t actual) {
         loop_.post([this, actual] { emit_event("BALLOON_CHANGE", Json{{"actual", actual}}); });
     };
+    hooks.vserport_change = [this](const std::string& id, bool open) {
+        loop_.post([this, id, open] { emit_event("VSERPORT_CHANGE", Json{{"id", id}, {"open", open}}); });
+    };
     hooks.device_deleted = [this](const std::string& id, const std::string& path) {
         Json data = Json::object();
         if (!id.empty()) data["device"] = id;

@@ -93,7 +93,13 @@ void VirtioSerial::config_write(uint64_t off, unsigned, uint64_t value) {
 void VirtioSerial::reset() {
     ready_ = false;
     control_out_.clear();
-    for (auto& p : ports_) p->guest_connected = false;
+    for (auto& p : ports_) guest_open(*p, false);
+}
+
+void VirtioSerial::guest_open(Port& p, bool open) {
+    if (p.guest_connected == open) return;
+    p.guest_connected = open;
+    if (!p.cfg.id.empty() && on_guest_open) on_guest_open(p.cfg.id, open);
 }
 
 void VirtioSerial::send_control(unsigned id, uint16_t event, uint16_t value, const std::string& extra) {
@@ -146,7 +152,7 @@ void VirtioSerial::control_message(const uint8_t* m, size_t len) {
     case PORT_OPEN: {
         Port* p = find(id);
         if (!p) break;
-        p->guest_connected = value != 0;
+        guest_open(*p, value != 0);
         if (p->guest_connected) flush_to_guest(*p);
         break;
     }

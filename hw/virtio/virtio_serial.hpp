@@ -12,6 +12,7 @@
 // input on the main loop.
 #pragma once
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,7 +30,12 @@ public:
         bool console;
         std::string name;      // empty: none
         Chardev* chr;          // may be null: a port with no host side
+        std::string id;        // the port device's id ("": none)
     };
+    // The guest opened or closed a port that has an id (QEMU's
+    // VSERPORT_CHANGE: libvirt learns from it that the guest agent is
+    // there). Called under the BQL, maybe on a vCPU thread.
+    std::function<void(const std::string& id, bool open)> on_guest_open;
     VirtioSerial(unsigned max_ports, bool emergency_write);
     ~VirtioSerial() override;
     // Add a port before the guest runs.
@@ -64,6 +70,7 @@ private:
     void flush_to_guest(Port& p);
     void from_guest(Port& p);
     void host_open(Port& p, bool open);
+    void guest_open(Port& p, bool open);
 
     unsigned max_ports_;
     bool emergency_write_;

@@ -873,6 +873,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         auto emu = TpmEmulator::connect(*cc->path);
         if (!emu) return make_error(pre + emu.error().msg);
         tpm_ = std::make_unique<TpmTis>(std::move(emu.value()), *loop_);
+        tpmdev_ = t;
         as_.add_mmio(base(Region::PlatformBus), TpmTis::kSize, tpm_.get(), "tpm-tis");
         qom_name(d.id, d.driver);
         return ok_status();
@@ -969,6 +970,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         qom_name(d.id, d.driver);
         auto dev = std::make_unique<VirtioSerial>(max_ports, emerg);
         VirtioSerial* vs = dev.get();
+        vs->on_guest_open = hooks_.vserport_change;
         serial_buses_.push_back({d.id, vs});
         Status st = plug(std::move(dev), d.origin, [this, vs](bool) {
             for (auto it = serial_buses_.begin(); it != serial_buses_.end(); ++it)
@@ -994,7 +996,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
                 return err("No 'virtio-serial-bus' bus found for device '" + d.driver + "'");
             bus = serial_buses_.front().second;
         }
-        VirtioSerial::PortConfig pc{0, d.driver == "virtconsole", props["name"], nullptr};
+        VirtioSerial::PortConfig pc{0, d.driver == "virtconsole", props["name"], nullptr, d.id};
         if (props.count("chardev")) {
             const std::string& c = props["chardev"];
             pc.chr = hooks_.find_chardev ? hooks_.find_chardev(c) : nullptr;

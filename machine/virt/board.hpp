@@ -58,6 +58,8 @@ public:
         std::function<void(const std::string& id, const std::string& path)> device_deleted;
         // The balloon driver changed the guest's size (BALLOON_CHANGE).
         std::function<void(uint64_t actual)> balloon_change;
+        // The guest opened or closed a virtio-serial port (VSERPORT_CHANGE).
+        std::function<void(const std::string& id, bool open)> vserport_change;
     };
 
     // gic_version: 2 or 3 (which GIC the board gets). `kvm`: the KVM VM
@@ -91,6 +93,8 @@ public:
     // For QMP: the disks, and the -device children of /machine/peripheral
     // and /machine/peripheral-anon as (name, driver).
     const BlockLayer& block() const { return *block_; }
+    // The -tpmdev of the machine's TPM device (query-tpm), or null.
+    const MachineConfig::Tpmdev* tpmdev() const { return tpmdev_; }
     using QomChildren = std::vector<std::pair<std::string, std::string>>;
     const QomChildren& peripheral() const { return peripheral_; }
     const QomChildren& peripheral_anon() const { return peripheral_anon_; }
@@ -140,6 +144,7 @@ private:
     std::unique_ptr<Pl061> gpio_;    // the power button: on PL061 line 3,
     std::unique_ptr<AcpiGed> ged_;   // or (firmware with ACPI) an ACPI event
     std::unique_ptr<TpmTis> tpm_;    // -device tpm-tis-device (on the platform bus)
+    const MachineConfig::Tpmdev* tpmdev_ = nullptr;  // its -tpmdev
     std::unique_ptr<FwCfg> fw_cfg_;
     std::unique_ptr<Rom> bios_;  // -bios, in flash bank 0
     std::unique_ptr<MmioDevice> flash_[2];  // the CFI flash banks (bank 0: unless -bios)

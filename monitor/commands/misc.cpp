@@ -51,11 +51,25 @@ void register_misc_commands(CommandTable& t) {
     Schema& s = t.schema();
     s.enumeration("TpmModel", {"tpm-tis", "tpm-crb", "tpm-spapr"});
     s.enumeration("TpmType", {"passthrough", "emulator"});
+    // What armvm can give a guest: a TIS TPM (tpm-tis-device) on an
+    // emulator backend (swtpm); no passthrough of a host TPM.
     t.add("query-tpm-models", "", "[TpmModel]", [](QmpContext&, const Json&) -> Result<Json> {
-        return Json::array();  // no TPM device
+        return Json::array({"tpm-tis"});
     });
     t.add("query-tpm-types", "", "[TpmType]", [](QmpContext&, const Json&) -> Result<Json> {
-        return Json::array();
+        return Json::array({"emulator"});
+    });
+    s.object("TPMEmulatorOptions", {{"chardev", "str"}});
+    s.object("TpmTypeOptions", {{"type", "TpmType"}, {"data", "TPMEmulatorOptions"}});
+    s.object("TPMInfo", {{"id", "str"}, {"model", "TpmModel"}, {"options", "TpmTypeOptions"}});
+    t.add("query-tpm", "", "[TPMInfo]", [](QmpContext& ctx, const Json&) -> Result<Json> {
+        Json r = Json::array();
+        if (const virt::Board* b = ctx.machine.board())
+            if (const auto* td = b->tpmdev())
+                r.push_back({{"id", td->id},
+                             {"model", "tpm-tis"},
+                             {"options", {{"type", "emulator"}, {"data", {{"chardev", td->chardev}}}}}});
+        return r;
     });
 
     s.enumeration("CommandLineParameterType", {"string", "boolean", "number", "size"});
@@ -180,6 +194,8 @@ void register_misc_commands(CommandTable& t) {
     // then qom-get guest-stats).
     s.object("BalloonInfo", {{"actual", "int"}});
     s.event("BALLOON_CHANGE", "BalloonInfo");
+    s.object("q_obj_VSERPORT_CHANGE-arg", {{"id", "str"}, {"open", "bool"}});
+    s.event("VSERPORT_CHANGE", "q_obj_VSERPORT_CHANGE-arg");
     auto no_balloon = [] { return make_error("No balloon device has been activated", "DeviceNotActive"); };
     t.add("query-balloon", "", "BalloonInfo", [no_balloon](QmpContext& ctx, const Json&) -> Result<Json> {
         virt::Board* b = ctx.machine.board();

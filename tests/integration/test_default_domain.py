@@ -24,15 +24,14 @@ CODE_MS = "/usr/share/AAVMF/AAVMF_CODE.ms.fd"
 VARS_MS = "/usr/share/AAVMF/AAVMF_VARS.ms.fd"
 
 
-def default_domain_argv(d, swtpm, mon, image=None):
+def default_domain_argv(d, swtpm, mon):
     """The command line of LIBVIRT-DEFAULT-DOMAIN.md with this test's files
     (libvirt's fds for the monitor and the agent socket become paths); the
-    disk is an overlay on `image` (a qcow2), or on a blank one."""
+    disk is a qcow2 overlay on a blank qcow2. (tests/libvirt/
+    test_virt_install.py has libvirt itself run it on the Debian image.)"""
     shutil.copyfile(VARS_MS, d / "VARS.fd")
-    base = image
-    if base is None:
-        base = str(d / "base.qcow2")
-        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", base, "1G"], check=True)
+    base = str(d / "base.qcow2")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", base, "1G"], check=True)
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2",
                     str(d / "disk.qcow2")], check=True)
     (d / "master-key.aes").write_bytes(os.urandom(32))
@@ -122,10 +121,10 @@ class DefaultDomain:
     """The domain running under armvm as libvirt runs it: its swtpm, QMP
     monitor (negotiated) and serial pty; ended and cleaned up on exit."""
 
-    def __init__(self, d, image=None):
+    def __init__(self, d):
         self.swtpm = Swtpm(d)
         mon = str(d / "monitor.sock")
-        self.p = subprocess.Popen(default_domain_argv(d, self.swtpm, mon, image), stdout=subprocess.PIPE,
+        self.p = subprocess.Popen(default_domain_argv(d, self.swtpm, mon), stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE)
         self.fd = None
         try:

@@ -9,15 +9,13 @@ compression, dpkg and apt queries) and its results equal QEMU's; a file
 written before poweroff is on the disk after; qemu-img check is clean.
 The kernel runs on armvm's ACPI tables (and, from -bios QEMU_EFI.fd with
 acpi=off, on the device tree); the same image boots from -bios
-u-boot.bin; a boot entry efibootmgr writes from the guest survives a
-restart, the guest agent answers on libvirt's virtio-serial channel, and
-QMP system_powerdown (the ACPI power button) shuts it down."""
-import json
+u-boot.bin. (tests/libvirt/test_virt_install.py imports the same image
+with virt-install: Secure Boot, the guest agent, UEFI variables that
+survive a restart, the ACPI power button.)"""
 import os
 import re
 import select
 import shutil
-import socket
 import subprocess
 import time
 
@@ -181,99 +179,3 @@ def test_the_image_boots_from_bios_firmware_too(tmp_path, image, bios):
         print(f"armvm -bios {os.path.basename(bios)}: to the login prompt {t:.1f} s")
     finally:
         c.kill()
-
-
-@pytest.mark.skipif(not os.path.exists(AAVMF_CODE), reason="qemu-efi-aarch64 comes from scripts/install-deps")
-def test_uefi_variables_the_guest_writes_survive_a_restart(tmp_path, image):
-    """efibootmgr in the running guest creates a boot entry (the kernel's
-    EFI runtime services write the variable store in flash bank 1); after
-    poweroff the entry is in the vars file, and the next boot lists it."""
-    overlay, argv = boot_argv(armvm_path(), tmp_path, image, "vars")
-    sock = str(tmp_path / "qmp.sock")
-    qga = str(tmp_path / "qga.sock")
-    argv += ["-qmp", f"unix:{sock},server=on,wait=off",
-             # libvirt's guest-agent channel: the image's qemu-guest-agent
-             # starts when the port appears
-             "-device", "virtio-serial-pci,id=virtio-serial0",
-             "-chardev", f"socket,id=charchannel0,path={qga},server=on,wait=off",
-             "-device", "virtserialport,bus=virtio-serial0.0,nr=1,chardev=charchannel0,id=channel0,"
-                        "name=org.qemu.guest_agent.0"]
-    vars_ = tmp_path / "vars-vars.fd"
-
-    def boot_and_login():
-        c = Console(argv)
-        c.wait_for(rb"armvm-guest login: ", 600)
-        c.send("root\n")
-        c.wait_for(rb"Password: ", 60)
-        c.send("root\n")
-        c.wait_for(rb"root@armvm-guest:~# ", 120)
-        return c
-
-    c = boot_and_login()
-    try:
-        c.send("efibootmgr --create --disk /dev/vda --part 1 --label ArmvmEntry "
-               "--loader '\\EFI\\debian\\shimaa64.efi' >/dev/null && echo created-$((2+3))\n")
-        c.wait_for(rb"created-5", 60)
-        c.send("poweroff\n")
-        assert c.p.wait(180) == 0
-    finally:
-        c.kill()
-    assert "ArmvmEntry".encode("utf-16-le") in vars_.read_bytes()
-    c = boot_and_login()
-    try:
-        c.send("echo entries-$(efibootmgr | grep -c ArmvmEntry)-listed\n")
-        c.wait_for(rb"entries-\d+-listed", 60)
-        assert b"entries-1-listed" in c.out, c.out[-2000:]
-        # The guest agent answers on its channel (as libvirt talks to it).
-        a = socket.socket(socket.AF_UNIX)
-        a.connect(qga)
-        a.settimeout(120)
-        af = a.makefile("rw")
-        af.write('{"execute":"guest-sync","arguments":{"id":4242}}\n')
-        af.flush()
-        assert json.loads(af.readline()) == {"return": 4242}
-        af.write('{"execute":"guest-get-osinfo"}\n')
-        af.flush()
-        osinfo = json.loads(af.readline())["return"]
-        assert osinfo["id"] == "debian" and osinfo["version-id"] == "12" and osinfo["machine"] == "aarch64", osinfo
-        a.close()
-        # QMP system_powerdown: the ACPI power button (the GED's event),
-        # which systemd-logind turns into a clean poweroff.
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(sock)
-        f = s.makefile("rw")
-        f.readline()
-        f.write('{"execute":"qmp_capabilities"}\n{"execute":"system_powerdown"}\n')
-        f.flush()
-        assert c.p.wait(180) == 0
-        s.close()
-    finally:
-        c.kill()
-
-
-@pytest.mark.skipif(not os.path.exists("/usr/share/AAVMF/AAVMF_CODE.ms.fd") or not shutil.which("swtpm"),
-                    reason="qemu-efi-aarch64 and swtpm come from scripts/install-deps")
-def test_libvirts_default_domain_boots_the_image_with_secure_boot(tmp_path, image):
-    """The image under libvirt's default aarch64 domain command line (Secure
-    Boot enforced with Microsoft's keys, TPM, qemu-xhci, everything behind
-    root ports): Debian's signed shim, GRUB and kernel boot to the login
-    prompt on the serial pty; the kernel says Secure Boot is on; a poweroff
-    leaves the process (-no-shutdown) for QMP to quit."""
-    from test_default_domain import DefaultDomain, read_until
-    with DefaultDomain(tmp_path, image) as dom:
-        q, fd = dom.q, dom.fd
-        assert q.ok("cont") == {}
-        out = read_until(fd, rb"armvm-guest login: ", 900)
-        os.write(fd, b"root\n")
-        out = read_until(fd, rb"Password: ", 60, out)
-        os.write(fd, b"root\n")
-        out = read_until(fd, rb"root@armvm-guest:~# ", 120, out)
-        os.write(fd, b"echo sb-$(od -An -t u1 /sys/firmware/efi/efivars/SecureBoot-* | awk '{print $NF}')-state\n")
-        out = read_until(fd, rb"sb-\d+-state", 60, out)
-        assert b"sb-1-state" in out, out[-2000:]
-        os.write(fd, b"poweroff\n")
-        end = time.time() + 180
-        while q.ok("query-status")["status"] != "shutdown":
-            assert time.time() < end and dom.p.poll() is None
-            time.sleep(1)
-        dom.quit()

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from armvm_test import armvm_path
+from armvm_test import Qmp, armvm_path
 from linux_guest import Guest, guest_dir
 
 # (GIC, CPU, CPUs): the boots compared with QEMU. QEMU's -cpu max has
@@ -333,15 +333,25 @@ def test_linux_sees_the_same_devices_serial_ports_and_fw_cfg_as_qemu(tmp_path):
 
 def test_linux_talks_to_the_host_over_virtio_console_and_serial_ports(tmp_path):
     """virtconsole is the guest's /dev/hvc0 and virtserialport a named
-    /dev/vportNpM: bytes go both ways through their host sockets."""
+    /dev/vportNpM: bytes go both ways through their host sockets. The
+    guest opening and closing a port with an id is QMP's VSERPORT_CHANGE
+    (how libvirt knows its guest agent is there)."""
     import socket
     c0, c1 = tmp_path / "c0", tmp_path / "c1"
+    mon = str(tmp_path / "qmp.sock")
     extra = machine_args(2, "cortex-a57", 1) + [
-        "-device", "virtio-serial-device",
+        "-device", "virtio-serial-device", "-qmp", f"unix:{mon},server=on,wait=off",
         "-chardev", f"socket,id=c0,path={c0},server=on,wait=off", "-device", "virtconsole,chardev=c0",
         "-chardev", f"socket,id=c1,path={c1},server=on,wait=off",
-        "-device", "virtserialport,chardev=c1,name=org.armvm.test.0"]
+        "-device", "virtserialport,chardev=c1,name=org.armvm.test.0,id=channel0"]
     with Guest(armvm_path(), extra) as g:
+        q = Qmp.connect_unix(mon)
+        q.negotiate()
+        g.ok("exec 3>/dev/vport0p1")
+        assert q.wait_event("VSERPORT_CHANGE", 30)["data"] == {"id": "channel0", "open": True}
+        g.ok("exec 3>&-")
+        assert q.wait_event("VSERPORT_CHANGE", 30)["data"] == {"id": "channel0", "open": False}
+        q.close()
         h0, h1 = socket.socket(socket.AF_UNIX), socket.socket(socket.AF_UNIX)
         h0.connect(str(c0))
         h1.connect(str(c1))

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from armvm_test import armvm_path, run_armvm
+from armvm_test import Qmp, armvm_path, run_armvm
 from linux_guest import Guest
 
 AAVMF_CODE = "/usr/share/AAVMF/AAVMF_CODE.fd"
@@ -84,6 +84,34 @@ def test_the_tpm_device_and_its_acpi_tables_are_qemus(swtpm):
     assert ours == theirs
     assert ours.count("  -") == 4  # (the four files are there)
     assert "tcg,tpm-tis-mmio" in ours
+
+
+def test_qmp_reports_the_tpm_as_qemu_does(tmp_path, swtpm):
+    """query-tpm-types/-models (what libvirt's probe asks before it offers
+    a TPM in domcapabilities, so virt-install adds one to a UEFI domain)
+    and query-tpm of a running TPM: QEMU's replies. (Passthrough of a host
+    TPM is the one thing QEMU lists that armvm does not have.)"""
+    replies = {}
+    for emu in ("qemu-system-aarch64", armvm_path()):
+        sock = str(tmp_path / "qmp.sock")
+        p = subprocess.Popen([emu, "-M", "virt", "-nodefaults", "-display", "none", "-S",
+                              "-qmp", f"unix:{sock},server=on,wait=off"] + swtpm.args(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            q = Qmp.connect_unix(sock, timeout=20)
+            q.negotiate()
+            replies[emu] = [q.ok(c) for c in ("query-tpm-types", "query-tpm-models", "query-tpm")]
+            q.close()
+        finally:
+            p.kill()
+            p.wait()
+        os.unlink(sock)
+    types, models, tpm = replies[armvm_path()]
+    qtypes, qmodels, qtpm = replies["qemu-system-aarch64"]
+    assert types == ["emulator"] and set(types) <= set(qtypes)
+    assert models == qmodels == ["tpm-tis"]
+    assert tpm == qtpm == [{"id": "tpm-tpm0", "model": "tpm-tis",
+                            "options": {"type": "emulator", "data": {"chardev": "chrtpm"}}}]
 
 
 @pytest.mark.skipif(not os.path.exists(AAVMF_CODE), reason="qemu-efi-aarch64 comes from scripts/install-deps")

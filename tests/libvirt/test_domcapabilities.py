@@ -48,6 +48,12 @@ def test_domcapabilities(daemons):
     models = {m.text for m in caps.findall("./cpu/mode[@name='custom']/model")}
     assert {"cortex-a53", "cortex-a57", "cortex-a72", "neoverse-n1", "max"} <= models
     assert caps.find("./cpu/mode[@name='maximum']").get("supported") == "yes"
+    # A TPM 2.0 in swtpm, started by libvirt or by the user (virt-install
+    # then gives every UEFI domain one).
+    tpm = caps.find("./devices/tpm")
+    assert tpm.get("supported") == "yes"
+    assert [v.text for v in tpm.findall("./enum[@name='model']/value")] == ["tpm-tis"]
+    assert [v.text for v in tpm.findall("./enum[@name='backendModel']/value")] == ["emulator", "external"]
     # No probe daemon is left behind: libvirt kills it by the pidfile's pid.
     time.sleep(0.2)
     ps = subprocess.run(["pgrep", "-f", emu], capture_output=True, text=True)
