@@ -5,15 +5,26 @@
 // ports (the supported-protocol capabilities), 64 device slots and 16
 // interrupters with their event rings, and the command ring.
 //
-// No USB devices plug into it yet: its ports stay empty (powered, nothing
-// connected), so what the drivers do with it is what they do with an idle
-// controller — reset, rings set up, run, port status read, commands such
-// as No Op and Enable/Disable Slot completed. That is all libvirt's
-// default aarch64 domain asks of the "usb" controller it always adds.
+// USB devices (hw/usb/usb.hpp) plug into its ports as into QEMU's: user
+// port N is the Nth USB 3 port for a device that runs at SuperSpeed and
+// the Nth USB 2 port for the others. The guest's driver resets and
+// enables the port, addresses the device and configures its endpoints
+// with the slot commands (Address Device, Configure Endpoint, Evaluate
+// Context, Reset/Stop Endpoint, Set TR Dequeue Pointer, Reset Device),
+// and rings the slot doorbells: control transfers (setup, data and status
+// stages) and bulk and interrupt transfers run from the transfer rings to
+// the device and back, with transfer events as xHCI 1.1 section 4.10 says
+// (short packets, stalls halting the endpoint). An IN endpoint the device
+// NAKs waits until the device has data (a key press).
 #pragma once
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
+
+#include "base/result.hpp"
+#include "hw/usb/usb.hpp"
 
 #include "hw/core/address_space.hpp"
 #include "hw/pci/pci.hpp"
@@ -35,6 +46,13 @@ public:
     void config_write(unsigned off, unsigned size, uint32_t value) override;
     void reset() override;
 
+    // The user-visible ports (QEMU's port=): as many as the larger of p2, p3.
+    unsigned user_ports() const { return std::max(o_.p2, o_.p3); }
+    bool port_used(unsigned port) const;
+    // Plugs `dev` into user port `port` (1-based); the speed is chosen
+    // here. Before the guest runs. QEMU's message if it cannot be.
+    Status attach(UsbDevice* dev, unsigned port);
+
 private:
     class Regs : public MmioDevice {
     public:
@@ -53,6 +71,26 @@ private:
         bool pcs = true;
     };
 
+    // Endpoint and slot states (xHCI 1.1 sections 6.2.3, 6.2.2).
+    enum : unsigned { kEpDisabled = 0, kEpRunning = 1, kEpHalted = 2, kEpStopped = 3 };
+    struct Endpoint {
+        unsigned state = kEpDisabled;
+        uint64_t dequeue = 0;
+        bool cycle = false;
+        bool waiting = false;  // an IN transfer the device NAKed
+    };
+    struct Slot {
+        bool enabled = false;
+        unsigned port = 0;     // xHCI port index + 1 of the device; 0: not addressed
+        uint64_t ctx = 0;      // the output device context
+        std::array<Endpoint, 32> ep{};  // by device context index (1: EP 0)
+    };
+    struct Trb {
+        uint64_t addr, param;
+        uint32_t status, control;
+        unsigned type() const { return (control >> 10) & 0x3f; }
+    };
+
     uint32_t read_reg(uint64_t off);
     void write_reg(uint64_t off, uint32_t v);
     void hc_reset();
@@ -60,6 +98,30 @@ private:
     void write_portsc(unsigned port, uint32_t v);
     void write_runtime(unsigned intr, unsigned reg, uint32_t v);
     void run_command_ring();
+    uint32_t slot_command(unsigned type, unsigned slot, const Trb& t);
+    uint32_t address_device(unsigned slot, uint64_t input, bool bsr);
+    uint32_t configure_endpoints(unsigned slot, uint64_t input, bool deconfigure);
+    uint32_t evaluate_context(unsigned slot, uint64_t input);
+    void set_ep_state(unsigned slot, unsigned dci, unsigned state);
+    // Port status: a device attached or reset; the change event.
+    void port_update(unsigned p);
+    void port_reset(unsigned p, bool warm);
+    void port_notify(unsigned p, uint32_t bits);
+    UsbDevice* port_device(unsigned p) const { return p < port_dev_.size() ? port_dev_[p] : nullptr; }
+    // The transfer ring of a slot's endpoint: its TDs, one by one.
+    void run_endpoint(unsigned slot, unsigned dci);
+    // The TRBs of the TD at the endpoint's dequeue pointer (a control
+    // transfer's setup, data and status stages together); false if the
+    // guest has not written all of it yet. `next`/`next_cycle`: after it.
+    bool fetch_td(Endpoint& ep, bool control, std::vector<Trb>& td, uint64_t& next, bool& next_cycle);
+    bool read_trb(uint64_t addr, Trb& t);
+    void transfer_event(unsigned slot, unsigned dci, const Trb& t, uint32_t code, uint32_t residual, bool ed = false);
+    // Transfer events of a TD that moved `moved` bytes (IN: what the device
+    // gave; OUT: all).
+    void complete_td(unsigned slot, unsigned dci, const std::vector<Trb>& td, size_t moved);
+    void wake(UsbDevice* dev);
+    // The device behind the slot, or null.
+    UsbDevice* slot_device(unsigned slot) const;
     // An event TRB on interrupter `intr`'s ring, and the interrupt.
     void post_event(unsigned intr, uint64_t param, uint32_t status, uint32_t control);
     void update_interrupt(unsigned intr);
@@ -80,7 +142,8 @@ private:
     bool cmd_cycle_ = false;
     std::vector<uint32_t> portsc_, portpmsc_, portli_, porthlpmc_;
     std::array<Interrupter, kInterrupters> intr_{};
-    std::array<bool, kSlots + 1> slot_enabled_{};
+    std::array<Slot, kSlots + 1> slots_{};
+    std::vector<UsbDevice*> port_dev_;  // by xHCI port index
     uint64_t mfindex_start_ns_ = 0;
 };
 

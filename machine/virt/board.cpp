@@ -14,6 +14,8 @@
 #include "hw/misc/fw_cfg.hpp"
 #include "hw/misc/rom.hpp"
 #include "hw/smbios/smbios.hpp"
+#include "hw/usb/usb_hid.hpp"
+#include "hw/usb/usb_storage.hpp"
 #include "hw/usb/xhci.hpp"
 #include "hw/virtio/virtio_balloon.hpp"
 #include "hw/virtio/virtio_blk.hpp"
@@ -523,6 +525,21 @@ std::string slot_fn(uint8_t devfn) {
     return b;
 }
 
+// A PCI function's device path as QEMU's qdev_get_dev_path gives it:
+// "0000:00" then slot.function of each device from the root bus down
+// ("0000:00:01.1:00.0" behind the root port at 00:01.1).
+std::string pci_dev_path(const PciDevice& d) {
+    std::vector<const PciDevice*> chain;
+    for (const PciDevice* t = &d; t && t->bus(); t = t->bus()->bridge()) chain.push_back(t);
+    std::string p = "0000:00";
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+        char b[16];
+        std::snprintf(b, sizeof b, ":%02x.%x", (*it)->devfn() >> 3, (*it)->devfn() & 7);
+        p += b;
+    }
+    return p;
+}
+
 }  // namespace
 
 // A virtio device on the next free virtio-mmio transport.
@@ -902,7 +919,61 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         qom_name(d.id, d.driver);
         plugged_[x.get()] = {last_qom_path_, nullptr};
         occupy_slot(*bus, false);
+        usb_buses_.push_back({d.id.empty() ? "usb-bus.0" : d.id + ".0", x.get()});
         pci_devs_.push_back(std::move(x));
+        return ok_status();
+    }
+    if (d.driver == "usb-kbd" || d.driver == "usb-tablet" || d.driver == "usb-storage") {
+        ARMVM_TRY(read_props());
+        Xhci* hc = nullptr;
+        std::string bus_name;
+        if (props.count("bus")) {
+            for (auto& [name, x] : usb_buses_)
+                if (name == props["bus"]) hc = x, bus_name = name;
+            if (!hc) return err("Bus '" + props["bus"] + "' not found");
+        } else if (!usb_buses_.empty()) {
+            std::tie(bus_name, hc) = usb_buses_.front();
+        } else {
+            return err("No 'usb-bus' bus found for device '" + d.driver + "'");
+        }
+        unsigned port = 0;
+        if (props.count("port")) {
+            const std::string& v = props["port"];
+            char* end = nullptr;
+            unsigned long n = std::strtoul(v.c_str(), &end, 10);
+            if (v.empty() || *end || v[0] == '-' || n == 0 || n > hc->user_ports() || hc->port_used(n))
+                return err("usb port " + v + " (bus " + bus_name + ") not found (in use?)");
+            port = static_cast<unsigned>(n);
+        } else {
+            for (unsigned n = 1; n <= hc->user_ports() && !port; ++n)
+                if (!hc->port_used(n)) port = n;
+            // (QEMU adds a usb-hub when the ports run out; armvm has no hub)
+            if (!port) return err("no free port on bus " + bus_name + " (armvm has no usb-hub)");
+        }
+        std::unique_ptr<UsbDevice> dev;
+        const char* own_serial;
+        if (d.driver == "usb-storage") {
+            if (!props.count("drive")) return err("drive property not set");
+            BlockDev* disk = block_->find(props["drive"]);
+            if (!disk) return err("Property 'usb-storage.drive' can't find value '" + props["drive"] + "'");
+            if (disk->attached)
+                return err("Property 'usb-storage.drive' can't take value '" + props["drive"] + "', it's in use");
+            disk->attached = true;
+            disk->qdev = d.id;
+            dev = std::make_unique<UsbStorage>(*disk);
+            own_serial = "1";
+        } else {
+            bool kbd = d.driver == "usb-kbd";
+            dev = std::make_unique<UsbHid>(kbd ? UsbHid::Kind::Keyboard : UsbHid::Kind::Tablet);
+            own_serial = kbd ? "68284" : "28754";
+        }
+        // QEMU's serial number: the device's, the controller's PCI path, the port.
+        dev->serial = props.count("serial") ? props["serial"]
+                                            : std::string(own_serial) + "-" + pci_dev_path(*hc) + "-" +
+                                                  std::to_string(port);
+        ARMVM_TRY(hc->attach(dev.get(), port));
+        qom_name(d.id, d.driver);
+        usb_devs_.push_back(std::move(dev));
         return ok_status();
     }
     if (drv == "virtio-balloon-device") {

@@ -17,6 +17,7 @@
 #include "hw/acpi/ged.hpp"
 #include "hw/block/pflash.hpp"
 #include "hw/tpm/tpm_tis.hpp"
+#include "hw/usb/xhci.hpp"
 #include "hw/char/pl011.hpp"
 #include "block/block.hpp"
 #include "hw/gpio/pl061.hpp"
@@ -158,6 +159,8 @@ private:
     // The virtio-serial devices (their -device id and the device), for the
     // ports of virtconsole and virtserialport.
     std::vector<std::pair<std::string, VirtioSerial*>> serial_buses_;  // the 32 transports, slot order
+    std::vector<std::pair<std::string, Xhci*>> usb_buses_;  // USB buses ("<controller id>.0") and their controllers
+    std::vector<std::unique_ptr<UsbDevice>> usb_devs_;      // -device usb-*
     std::unique_ptr<Gic> gic_;
     std::unique_ptr<GicV2m> v2m_;
     std::unique_ptr<GicIts> its_;

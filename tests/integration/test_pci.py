@@ -213,7 +213,7 @@ def test_device_help_lists_the_devices_in_qemus_shape():
     ours = listing(run_armvm(["-device", "help"]).stdout)
     q = subprocess.run(["qemu-system-aarch64", "-M", "virt", "-device", "help"], capture_output=True, text=True)
     ref = listing(q.stdout + q.stderr)
-    assert len(ours) == 25
+    assert len(ours) == 28
     for line, cat in ours.items():
         assert ref.get(line) == cat, line
     # -device NAME,help: each property line as QEMU prints it (armvm lists

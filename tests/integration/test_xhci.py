@@ -2,12 +2,19 @@
 has: its PCI configuration space, the xhci_hcd driver's view of it (the
 controller's parameters, the USB 2 and USB 3 root hubs with their ports,
 MSI-X) equal QEMU's, on the root bus and behind a pcie-root-port; UEFI
-firmware (AAVMF's XhciDxe) drives it and hands it over to Linux."""
+firmware (AAVMF's XhciDxe) drives it and hands it over to Linux. USB
+devices on it (usb-kbd, usb-tablet, usb-storage) are QEMU's to the guest,
+and the USB disk holds what the guest writes."""
+import hashlib
+import re
+import select
 import shutil
+import subprocess
+import time
 
 import pytest
 
-from armvm_test import armvm_path
+from armvm_test import armvm_path, run_armvm
 from linux_guest import Guest
 
 LINUX_VIEW = ("d=$(grep -l 0x000d /sys/bus/pci/devices/*/device | head -1); d=${d%/device}; "
@@ -45,13 +52,145 @@ def test_xhci_as_linux_sees_it_is_qemus(name):
 
 def test_xhci_through_uefi_firmware(tmp_path):
     """AAVMF binds its xHCI driver to the controller (behind a root port, as
-    libvirt places it) and boots on; Linux then takes it over."""
+    libvirt places it) and its USB drivers to a keyboard, a tablet and a
+    USB disk, and boots on; Linux then takes them over."""
     vars_ = tmp_path / "vars.fd"
     shutil.copyfile("/usr/share/AAVMF/AAVMF_VARS.fd", vars_)
+    disk = tmp_path / "usb.img"
+    disk.write_bytes(b"\0" * (64 << 20))
     extra = ["-cpu", "cortex-a57", "-drive", "if=pflash,unit=0,format=raw,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd",
-             "-drive", f"if=pflash,unit=1,format=raw,file={vars_}"] + CONFIGS["root-port-gicv3"]
+             "-drive", f"if=pflash,unit=1,format=raw,file={vars_}", "-drive", f"if=none,id=st,format=raw,file={disk}"]
+    extra += USB_DEVICES["libvirt"]
     with Guest(armvm_path(), extra, boot_timeout=300) as g:
         out = g.ok(LINUX_VIEW)
         assert "0002\n480\n15\n 2.00\n0003\n5000\n15\n 3.00\n" in out
         assert "Host supports USB 3.0 SuperSpeed" in out
+        usb = g.ok(USB_VIEW)
+        for want in ("product=QEMU USB Keyboard", "product=QEMU USB Tablet", "product=QEMU USB HARDDRIVE",
+                     "Attached SCSI disk"):
+            assert want in usb, want
         g.kill()
+
+
+# Every USB device Linux found: its sysfs attributes and raw descriptors,
+# the HID report descriptors, the input devices, the SCSI disk behind
+# usb-storage, and what the kernel said (without timestamps, sorted: the
+# devices enumerate in parallel).
+USB_VIEW = (
+    "sleep 2; cd /sys/bus/usb/devices; for d in *; do echo \"== $d\"; "
+    "for f in idVendor idProduct bcdDevice manufacturer product serial speed version bDeviceClass bMaxPacketSize0 "
+    "bNumConfigurations bNumInterfaces bmAttributes bMaxPower configuration devpath; do "
+    "[ -e $d/$f ] && echo \"$f=$(cat $d/$f)\"; done; [ -e $d/descriptors ] && od -An -tx1 -v $d/descriptors; "
+    "[ -e $d/bInterfaceClass ] && echo iface $(cat $d/bInterfaceClass $d/bInterfaceSubClass "
+    "$d/bInterfaceProtocol $d/bNumEndpoints); done; "
+    "for r in /sys/bus/hid/devices/*; do echo $r; od -An -tx1 -v $r/report_descriptor; done; "
+    "cat /proc/bus/input/devices; for b in /sys/block/sd*; do echo $b; cat $b/device/vendor $b/device/model "
+    "$b/device/rev $b/size $b/ro $b/removable; done; "
+    "dmesg | grep -e ' usb [0-9]' -e 'sd [0-9]' -e 'scsi [0-9]' -e hid-generic | sed 's/^\\[[ 0-9.]*\\] //' | sort")
+
+USB_DEVICES = {
+    "root-bus": ["-M", "virt", "-device", "qemu-xhci,id=usb", "-device", "usb-kbd,id=kbd", "-device", "usb-tablet",
+                 "-device", "usb-storage,drive=st"],
+    # as libvirt places them: the controller behind a root port, the
+    # devices with bus= and port= (a string in libvirt's JSON)
+    "libvirt": ["-M", "virt,gic-version=3", "-smp", "2",
+                "-device", "pcie-root-port,port=9,chassis=2,id=pci.2,bus=pcie.0,addr=0x1",
+                "-device", '{"driver":"qemu-xhci","p2":15,"p3":15,"id":"usb","bus":"pci.2","addr":"0x0"}',
+                "-device", '{"driver":"usb-tablet","id":"input0","bus":"usb.0","port":"1"}',
+                "-device", '{"driver":"usb-storage","bus":"usb.0","port":"3","drive":"st","id":"usb-disk0"}',
+                "-device", '{"driver":"usb-kbd","id":"input1","bus":"usb.0","port":"2"}'],
+}
+
+
+@pytest.mark.parametrize("name", list(USB_DEVICES))
+def test_usb_devices_as_linux_sees_them_are_qemus(tmp_path, name):
+    """usb-kbd and usb-tablet (high speed, on USB 2 ports) and usb-storage
+    (SuperSpeed, on a USB 3 port): enumerated, configured and bound to
+    usbhid/hid-generic and usb-storage/sd, each exactly as on QEMU."""
+    disk = tmp_path / "usb.img"
+    disk.write_bytes(b"\0" * (64 << 20))
+    extra = ["-cpu", "cortex-a57", "-drive", f"if=none,id=st,format=raw,file={disk}"] + USB_DEVICES[name]
+    with Guest(armvm_path(), extra) as g:
+        ours = g.ok(USB_VIEW)
+        g.kill()
+    with Guest("qemu-system-aarch64", extra) as q:
+        theirs = q.ok(USB_VIEW)
+        q.kill()
+    assert ours == theirs
+    for want in ("product=QEMU USB Keyboard", "product=QEMU USB Tablet", "product=QEMU USB HARDDRIVE",
+                 "speed=5000", "Attached SCSI disk", "QEMU HARDDISK", "131072"):
+        assert want in ours, want
+
+
+def test_usb_storage_reads_and_writes_the_disk(tmp_path):
+    """The guest reads what the host wrote on the disk and writes what the
+    host then finds there; a read-only drive is write-protected."""
+    disk = tmp_path / "usb.img"
+    pattern = bytes(range(256)) * 4096  # 1 MiB
+    disk.write_bytes(pattern + b"\0" * (15 << 20))
+    ro = tmp_path / "ro.img"
+    ro.write_bytes(b"\xaa" * (1 << 20))
+    extra = ["-cpu", "cortex-a57", "-device", "qemu-xhci", "-drive", f"if=none,id=st,format=raw,file={disk}",
+             "-device", "usb-storage,drive=st",
+             "-drive", f"if=none,id=ro,format=raw,readonly=on,file={ro}", "-device", "usb-storage,drive=ro"]
+    with Guest(armvm_path(), extra) as g:
+        g.ok("sleep 2")
+        devs = {g.ok(f"cat /sys/block/{b}/size"): b for b in ("sda", "sdb")}
+        rw, rodev = devs["32768"], devs["2048"]
+        assert g.ok(f"dd if=/dev/{rw} bs=64k count=16 2>/dev/null | md5sum").split()[0] == \
+            hashlib.md5(pattern).hexdigest()
+        g.ok(f"echo armvm-usb-write > /tmp/w; dd if=/tmp/w of=/dev/{rw} bs=512 seek=4096 conv=fsync 2>/dev/null")
+        assert g.ok(f"cat /sys/block/{rodev}/ro") == "1"
+        assert "Write Protect is on" in g.ok("dmesg")
+        assert g.poweroff() == 0
+    data = disk.read_bytes()
+    assert data[:1 << 20] == pattern
+    assert data[4096 * 512:4096 * 512 + 16] == b"armvm-usb-write\n"
+    assert ro.read_bytes() == b"\xaa" * (1 << 20)
+
+
+def test_usb_device_errors_are_qemus():
+    for args in (["-device", "usb-kbd"],
+                 ["-device", "qemu-xhci,id=usb", "-device", "usb-kbd,bus=nope.0"],
+                 ["-device", "qemu-xhci,id=usb", "-device", "usb-kbd,port=1", "-device", "usb-tablet,port=1"],
+                 ["-device", "qemu-xhci,id=usb", "-device", "usb-kbd,port=9"],
+                 ["-device", "qemu-xhci,id=usb", "-device", "usb-storage"],
+                 ["-device", "qemu-xhci,id=usb", "-device", "usb-storage,drive=nope"],
+                 ["-device", "qemu-xhci", "-device", "usb-kbd,bus=usb.0"],
+                 ["-device", "qemu-xhci,id=usb", "-device", "usb-kbd,bogus=1"]):
+        ours = run_armvm(["-M", "virt", "-nodefaults", "-display", "none", "-S"] + args)
+        theirs = subprocess.run(["qemu-system-aarch64", "-M", "virt", "-nodefaults", "-display", "none", "-S"] + args,
+                                capture_output=True, text=True, timeout=20)
+        assert ours.returncode == 1, args
+        assert ours.stderr.replace("armvm:", "qemu-system-aarch64:") == theirs.stderr.splitlines(True)[0], args
+
+
+def test_uefi_firmware_finds_a_usb_disk_as_on_qemu(tmp_path):
+    """AAVMF's USB mass storage driver reads the disk through the xHCI and
+    offers it as a boot option (a blank disk: nothing to load from it)."""
+    lines = {}
+    for emu in ("qemu-system-aarch64", armvm_path()):
+        vars_ = tmp_path / "vars.fd"
+        shutil.copyfile("/usr/share/AAVMF/AAVMF_VARS.fd", vars_)
+        disk = tmp_path / "usb.img"
+        disk.write_bytes(b"\0" * (64 << 20))
+        p = subprocess.Popen([emu, "-M", "virt", "-cpu", "cortex-a57", "-m", "512", "-nographic", "-nodefaults",
+                              "-serial", "stdio", "-drive",
+                              "if=pflash,unit=0,format=raw,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd",
+                              "-drive", f"if=pflash,unit=1,format=raw,file={vars_}", "-device", "qemu-xhci",
+                              "-device", "usb-kbd", "-drive", f"if=none,id=st,format=raw,file={disk}",
+                              "-device", "usb-storage,drive=st"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        out = b""
+        try:
+            end = time.time() + 240
+            while b"EFI Internal Shell" not in out and time.time() < end:
+                if select.select([p.stdout], [], [], 1)[0]:
+                    out += p.stdout.read1(65536)
+        finally:
+            p.kill()
+            p.wait()
+        lines[emu] = re.findall(rb"BdsDxe: failed to load Boot0001 [^\r\n]*", out)
+    assert lines[armvm_path()] == lines["qemu-system-aarch64"]
+    assert b'"UEFI QEMU QEMU USB HARDDRIVE 1-0000:00:01.0-2" from PciRoot(0x0)/Pci(0x1,0x0)/USB(0x1,0x0)' in \
+        lines[armvm_path()][0]
