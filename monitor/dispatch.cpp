@@ -21,6 +21,7 @@ const CommandTable& command_table() {
         register_qom_commands(t);
         register_misc_commands(t);
         register_pci_commands(t);
+        register_input_commands(t);
         return t;
     }();
     return table;

@@ -55,5 +55,6 @@ void register_machine_commands(CommandTable& t);
 void register_qom_commands(CommandTable& t);
 void register_misc_commands(CommandTable& t);
 void register_pci_commands(CommandTable& t);
+void register_input_commands(CommandTable& t);
 
 }  // namespace armvm

@@ -14,6 +14,7 @@ class UsbHid : public UsbDevice {
 public:
     enum class Kind { Keyboard, Tablet };
     explicit UsbHid(Kind k) : kind_(k) {}
+    Kind kind() const { return kind_; }
     const char* type_name() const override { return kind_ == Kind::Keyboard ? "usb-kbd" : "usb-tablet"; }
     bool supports(UsbSpeed s) const override { return s == UsbSpeed::Full || s == UsbSpeed::High; }
     Result transfer(unsigned ep, bool in, std::vector<uint8_t>& data, size_t max) override;

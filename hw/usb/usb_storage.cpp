@@ -13,6 +13,7 @@ enum : uint8_t {
 };
 constexpr uint32_t kCbwSignature = 0x43425355, kCswSignature = 0x53425355;
 constexpr unsigned kBlock = 512;
+constexpr uint64_t kMaxTransfer = 32 << 20;  // one command's data at most (Linux asks for up to 1 MiB)
 // SCSI sense keys and additional sense codes (SPC-4 4.5.6, annex D).
 enum : uint8_t {
     kNoSense = 0, kMediumError = 3, kIllegalRequest = 5, kUnitAttention = 6, kDataProtect = 7,
@@ -117,21 +118,25 @@ UsbDevice::Result UsbStorage::transfer(unsigned ep, bool in, std::vector<uint8_t
             return Result::Ok;
         }
         if (phase_ == Phase::DataOut) {
-            size_t n = std::min(data.size(), data_.size() - done_);
-            std::copy(data.begin(), data.begin() + static_cast<long>(n), data_.begin() + static_cast<long>(done_));
+            size_t n = std::min(data.size(), phase_len_ - done_);
+            if (!failed_)
+                std::copy(data.begin(), data.begin() + static_cast<long>(n), data_.begin() + static_cast<long>(done_));
             done_ += n;
-            if (done_ == data_.size()) to_status(!failed_ && finish_write() ? 0 : 1);
+            if (done_ == phase_len_) to_status(!failed_ && finish_write() ? 0 : 1);
             return Result::Ok;
         }
         return Result::Stall;
     }
     if (in && ep == 1) {
         if (phase_ == Phase::DataIn) {
-            size_t n = std::min(max, data_.size() - done_);
-            data.assign(data_.begin() + static_cast<long>(done_), data_.begin() + static_cast<long>(done_ + n));
+            size_t n = std::min(max, phase_len_ - done_);
+            if (failed_)
+                data.assign(n, 0);
+            else
+                data.assign(data_.begin() + static_cast<long>(done_), data_.begin() + static_cast<long>(done_ + n));
             done_ += n;
             // All we have sent (a short transfer ends the data phase early).
-            if (done_ == data_.size()) to_status(failed_ ? 1 : 0);
+            if (done_ == phase_len_) to_status(failed_ ? 1 : 0);
             return Result::Ok;
         }
         if (phase_ == Phase::Status && max >= 13) {
@@ -170,17 +175,19 @@ void UsbStorage::command(const std::vector<uint8_t>& cbw) {
         // (zeros in, or the host's bytes dropped), then a failed CSW.
         failed_ = true;
         if (expected_ == 0) return to_status(1);
-        data_.assign(expected_, 0);
+        phase_len_ = expected_;
         phase_ = dir_in ? Phase::DataIn : Phase::DataOut;
         return;
     }
     if (phase_ == Phase::DataOut) {
         if (dir_in || expected_ == 0) return to_status(2);
+        phase_len_ = data_.size();
         return;
     }
     if (data_.size() > expected_) data_.resize(expected_);
     if (!data_.empty()) {
         if (!dir_in) return to_status(2);  // (the host would send what the device has to send)
+        phase_len_ = data_.size();
         phase_ = Phase::DataIn;
         return;
     }
@@ -344,6 +351,7 @@ bool UsbStorage::scsi() {
             n = be32(c + 10);
         }
         if (!check_lba(lba, n)) return false;
+        if (n * kBlock > kMaxTransfer) return fail(kIllegalRequest, kAscInvalidField);
         // (the CBW's length bounds what moves; a longer command is a phase error)
         if (n * kBlock > expected_) return fail(kIllegalRequest, kAscInvalidField);
         bool write = c[0] == 0x0a || c[0] == 0x2a || c[0] == 0x8a;

@@ -50,6 +50,7 @@ private:
     uint32_t tag_ = 0, expected_ = 0;  // the CBW's tag and data length
     std::vector<uint8_t> cdb_;
     std::vector<uint8_t> data_;  // data-in to send, or data-out received
+    size_t phase_len_ = 0;       // bytes in the data phase
     size_t done_ = 0;            // bytes of the data phase moved
     uint8_t status_ = 0;         // the CSW's
     std::array<uint8_t, 3> sense_{};  // key, ASC, ASCQ of the last CHECK CONDITION

@@ -1166,11 +1166,59 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
     return ok_status();
 }
 
+bool Board::input_key(uint8_t usage, bool down) {
+    bool any = false;
+    for (auto& d : usb_devs_)
+        if (auto* h = dynamic_cast<UsbHid*>(d.get()); h && h->kind() == UsbHid::Kind::Keyboard) {
+            h->key(usage, down);
+            any = true;
+        }
+    return any;
+}
+
+bool Board::input_pointer(std::optional<uint16_t> x, std::optional<uint16_t> y, uint8_t buttons_set,
+                          uint8_t buttons_clear) {
+    if (x) ptr_x_ = std::min<uint16_t>(*x, 0x7fff);
+    if (y) ptr_y_ = std::min<uint16_t>(*y, 0x7fff);
+    ptr_buttons_ = static_cast<uint8_t>((ptr_buttons_ | buttons_set) & ~buttons_clear);
+    bool any = false;
+    for (auto& d : usb_devs_)
+        if (auto* h = dynamic_cast<UsbHid*>(d.get()); h && h->kind() == UsbHid::Kind::Tablet) {
+            h->pointer(ptr_x_, ptr_y_, ptr_buttons_);
+            any = true;
+        }
+    return any;
+}
+
+bool Board::has_input(bool keyboard) const {
+    for (const auto& d : usb_devs_)
+        if (auto* h = dynamic_cast<const UsbHid*>(d.get()))
+            if ((h->kind() == UsbHid::Kind::Keyboard) == keyboard) return true;
+    return false;
+}
+
+void Board::send_keys(const std::vector<uint8_t>& usages, uint64_t hold_ms) {
+    // (keys still held from the last send-key are let go first)
+    if (key_timer_) {
+        loop_->cancel_timer(key_timer_);
+        key_timer_ = 0;
+        for (auto it = held_keys_.rbegin(); it != held_keys_.rend(); ++it) input_key(*it, false);
+    }
+    for (uint8_t k : usages) input_key(k, true);
+    held_keys_ = usages;
+    key_timer_ = loop_->add_timer(EventLoop::now_ns() + hold_ms * 1'000'000, [this] {
+        key_timer_ = 0;
+        for (auto it = held_keys_.rbegin(); it != held_keys_.rend(); ++it) input_key(*it, false);
+        held_keys_.clear();
+    });
+}
+
 Board::~Board() {
     if (kernel_fd_ >= 0) ::close(kernel_fd_);
     if (initrd_fd_ >= 0) ::close(initrd_fd_);
     if (loop_) loop_->cancel_timer(button_timer_);
     if (loop_) loop_->cancel_timer(balloon_timer_);
+    if (loop_) loop_->cancel_timer(key_timer_);
     for (auto& v : vcpus_) v->stop_and_join();
     if (kvm_) {
         kvm_->pause();  // (releases the BQL while a vCPU finishes an MMIO access)

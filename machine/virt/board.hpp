@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -94,6 +95,16 @@ public:
     // For QMP: the disks, and the -device children of /machine/peripheral
     // and /machine/peripheral-anon as (name, driver).
     const BlockLayer& block() const { return *block_; }
+    // Input to the USB keyboards and tablets (QMP send-key and
+    // input-send-event); false if there is none of that kind. A key by its
+    // HID usage; the pointer's absolute position (0..0x7fff) and buttons
+    // (bit 0 left, 1 right, 2 middle) pressed or released.
+    bool input_key(uint8_t usage, bool down);
+    bool input_pointer(std::optional<uint16_t> x, std::optional<uint16_t> y, uint8_t buttons_set,
+                       uint8_t buttons_clear);
+    bool has_input(bool keyboard) const;
+    // send-key: the keys pressed in order, released in reverse `hold_ms` later.
+    void send_keys(const std::vector<uint8_t>& usages, uint64_t hold_ms);
     // The -tpmdev of the machine's TPM device (query-tpm), or null.
     const MachineConfig::Tpmdev* tpmdev() const { return tpmdev_; }
     using QomChildren = std::vector<std::pair<std::string, std::string>>;
@@ -151,6 +162,10 @@ private:
     std::unique_ptr<MmioDevice> flash_[2];  // the CFI flash banks (bank 0: unless -bios)
     EventLoop* loop_ = nullptr;
     EventLoop::TimerId button_timer_ = 0;
+    EventLoop::TimerId key_timer_ = 0;  // send-key's release
+    std::vector<uint8_t> held_keys_;
+    uint16_t ptr_x_ = 0, ptr_y_ = 0;   // the tablets' pointer
+    uint8_t ptr_buttons_ = 0;
     std::unique_ptr<BlockLayer> block_;
     std::vector<std::unique_ptr<NetBackend>> netdevs_;
     std::vector<std::unique_ptr<VirtioMmio>> virtio_;

@@ -6,6 +6,7 @@ firmware (AAVMF's XhciDxe) drives it and hands it over to Linux. USB
 devices on it (usb-kbd, usb-tablet, usb-storage) are QEMU's to the guest,
 and the USB disk holds what the guest writes."""
 import hashlib
+import os
 import re
 import select
 import shutil
@@ -194,3 +195,53 @@ def test_uefi_firmware_finds_a_usb_disk_as_on_qemu(tmp_path):
     assert lines[armvm_path()] == lines["qemu-system-aarch64"]
     assert b'"UEFI QEMU QEMU USB HARDDRIVE 1-0000:00:01.0-2" from PciRoot(0x0)/Pci(0x1,0x0)/USB(0x1,0x0)' in \
         lines[armvm_path()][0]
+
+
+def _input_events(emu, tmp_path):
+    """Boot with a USB keyboard and tablet; type through QMP send-key (a key
+    name, and a number as libvirt's send-key gives it) and move and click
+    through input-send-event; return the evdev events the guest read."""
+    from armvm_test import Qmp
+    sock = str(tmp_path / f"{os.path.basename(emu)}.qmp")
+    extra = ["-cpu", "cortex-a57", "-device", "qemu-xhci", "-device", "usb-kbd", "-device", "usb-tablet",
+             "-qmp", f"unix:{sock},server=on,wait=off"]
+    with Guest(emu, extra) as g:
+        q = Qmp.connect_unix(sock)
+        q.negotiate()
+        g.ok("sleep 2")
+        found = {}
+        for line in g.ok("for e in /sys/class/input/event*; do echo ${e##*/} $(cat $e/device/name); done").splitlines():
+            ev, name = line.split(" ", 1)
+            found[name] = ev
+        out = {}
+        for dev, name, send in (
+                ("kbd", "QEMU QEMU USB Keyboard", [
+                    ("send-key", {"keys": [{"type": "qcode", "data": "shift"}, {"type": "qcode", "data": "a"}]}),
+                    ("send-key", {"keys": [{"type": "number", "data": 0x30}], "hold-time": 50})]),
+                ("tablet", "QEMU QEMU USB Tablet", [
+                    ("input-send-event", {"events": [{"type": "abs", "data": {"axis": "x", "value": 16384}},
+                                                     {"type": "abs", "data": {"axis": "y", "value": 8192}}]}),
+                    ("input-send-event", {"events": [{"type": "btn", "data": {"down": True, "button": "left"}}]}),
+                    ("input-send-event", {"events": [{"type": "btn", "data": {"down": False, "button": "left"}}]})])):
+            g.ok(f"cat /dev/input/{found[name]} > /tmp/{dev} & pid=$!; sleep 1")
+            for cmd, args in send:
+                assert q.ok(cmd, args) == {}
+                time.sleep(0.5)
+            raw = bytes.fromhex(g.ok(f"sleep 1; kill $pid; od -An -tx1 -v /tmp/{dev}").replace(" ", "").replace("\n", ""))
+            # struct input_event on arm64: a 16-byte time, type, code, value
+            out[dev] = [(int.from_bytes(raw[i + 16:i + 18], "little"), int.from_bytes(raw[i + 18:i + 20], "little"),
+                         int.from_bytes(raw[i + 20:i + 24], "little", signed=True)) for i in range(0, len(raw), 24)]
+        q.close()
+        g.kill()
+    return out
+
+
+def test_qmp_input_reaches_the_guest_as_on_qemu(tmp_path):
+    ours = _input_events(armvm_path(), tmp_path)
+    theirs = _input_events("qemu-system-aarch64", tmp_path)
+    assert ours == theirs
+    EV_KEY, EV_ABS = 1, 3
+    keys = [(c, v) for t, c, v in ours["kbd"] if t == EV_KEY]
+    assert keys == [(42, 1), (30, 1), (30, 0), (42, 0), (48, 1), (48, 0)]  # shift+a, then b
+    assert (EV_ABS, 0, 16384) in ours["tablet"] and (EV_ABS, 1, 8192) in ours["tablet"]
+    assert [(c, v) for t, c, v in ours["tablet"] if t == EV_KEY] == [(0x110, 1), (0x110, 0)]
