@@ -321,6 +321,19 @@ void Xhci::port_reset(unsigned p, bool warm) {
     port_notify(p, kPortResetChange);
 }
 
+void Xhci::detach(UsbDevice* dev) {
+    for (unsigned p = 0; p < ports(); ++p) {
+        if (port_dev_[p] != dev) continue;
+        port_dev_[p] = nullptr;
+        dev->wakeup = nullptr;
+        // (the slot stays until the driver disables it; its rings go quiet)
+        for (auto& s : slots_)
+            if (s.port == p + 1)
+                for (auto& ep : s.ep) ep.waiting = false;
+        port_update(p);
+    }
+}
+
 void Xhci::port_notify(unsigned p, uint32_t bits) {
     if ((portsc_[p] & bits) == bits) return;
     portsc_[p] |= bits;
@@ -535,7 +548,7 @@ uint32_t Xhci::configure_endpoints(unsigned slot, uint64_t input, bool deconfigu
     std::vector<uint8_t> in(32 * 33);
     if (!dma_read(input, in.data(), in.size())) return kCcTrbError;
     uint32_t drop = le32(in.data()), add = le32(in.data() + 4);
-    if ((drop & 3) || (add & ~1u) == 0 && drop == 0) return kCcTrbError;
+    if ((drop & 3) || (add & 3) != 1) return kCcTrbError;  // (the slot context added, EP 0 neither added nor dropped)
     for (unsigned i = 2; i < 32; ++i) {
         if (drop & (1u << i)) {
             set_ep_state(slot, i, kEpDisabled);

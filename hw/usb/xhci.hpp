@@ -50,8 +50,10 @@ public:
     unsigned user_ports() const { return std::max(o_.p2, o_.p3); }
     bool port_used(unsigned port) const;
     // Plugs `dev` into user port `port` (1-based); the speed is chosen
-    // here. Before the guest runs. QEMU's message if it cannot be.
+    // here. QEMU's message if it cannot be.
     Status attach(UsbDevice* dev, unsigned port);
+    // Unplugs it (the port reports the disconnection to the guest).
+    void detach(UsbDevice* dev);
 
 private:
     class Regs : public MmioDevice {

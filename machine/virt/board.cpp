@@ -672,6 +672,34 @@ void Board::unplug_behind(PcieRootPort& rp) {
 // QMP device_del: a device behind a PCIe root port is asked for (the
 // attention button); the guest then powers the slot off.
 Status Board::request_unplug(const std::string& id) {
+    // A USB device goes at once, as on QEMU: its port says disconnected.
+    for (auto it = usb_devs_.begin(); it != usb_devs_.end(); ++it) {
+        if (id != it->qom_path && (it->id.empty() || id != it->id)) continue;
+        UsbPlugged u = std::move(*it);
+        usb_devs_.erase(it);
+        u.hc->detach(u.dev.get());
+        if (u.disk) {
+            u.disk->attached = false;
+            u.disk->qdev.clear();
+            u.disk->auto_delete = !u.disk->device_name().empty();  // (a -drive goes with its device)
+        }
+        for (QomChildren* list : {&peripheral_, &peripheral_anon_})
+            for (auto q = list->begin(); q != list->end(); ++q)
+                if (u.qom_path == "/machine/peripheral/" + q->first ||
+                    u.qom_path == "/machine/peripheral-anon/" + q->first) {
+                    list->erase(q);
+                    break;
+                }
+        u.dev.reset();
+        block_->reap();
+        if (hooks_.device_deleted) {
+            // (QEMU's usb-storage holds a SCSI disk on a bus of its own; it goes first)
+            if (u.disk)
+                hooks_.device_deleted("", u.qom_path + "/" + (u.id.empty() ? "scsi" : u.id) + ".0/legacy[0]");
+            hooks_.device_deleted(u.id, u.qom_path);
+        }
+        return ok_status();
+    }
     PciDevice* dev = nullptr;
     for (auto& p : pci_devs_) {
         auto pl = plugged_.find(p.get());
@@ -952,14 +980,13 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         }
         std::unique_ptr<UsbDevice> dev;
         const char* own_serial;
+        BlockDev* disk = nullptr;
         if (d.driver == "usb-storage") {
             if (!props.count("drive")) return err("drive property not set");
-            BlockDev* disk = block_->find(props["drive"]);
+            disk = block_->find(props["drive"]);
             if (!disk) return err("Property 'usb-storage.drive' can't find value '" + props["drive"] + "'");
             if (disk->attached)
                 return err("Property 'usb-storage.drive' can't take value '" + props["drive"] + "', it's in use");
-            disk->attached = true;
-            disk->qdev = d.id;
             dev = std::make_unique<UsbStorage>(*disk);
             own_serial = "1";
         } else {
@@ -971,9 +998,15 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         dev->serial = props.count("serial") ? props["serial"]
                                             : std::string(own_serial) + "-" + pci_dev_path(*hc) + "-" +
                                                   std::to_string(port);
+        // (attached while the machine runs: the port's change event tells
+        // the guest's driver, which resets and enumerates the device)
         ARMVM_TRY(hc->attach(dev.get(), port));
+        if (disk) {
+            disk->attached = true;
+            disk->qdev = d.id;
+        }
         qom_name(d.id, d.driver);
-        usb_devs_.push_back(std::move(dev));
+        usb_devs_.push_back({std::move(dev), hc, last_qom_path_, d.id, disk});
         return ok_status();
     }
     if (drv == "virtio-balloon-device") {
@@ -1169,7 +1202,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
 bool Board::input_key(uint8_t usage, bool down) {
     bool any = false;
     for (auto& d : usb_devs_)
-        if (auto* h = dynamic_cast<UsbHid*>(d.get()); h && h->kind() == UsbHid::Kind::Keyboard) {
+        if (auto* h = dynamic_cast<UsbHid*>(d.dev.get()); h && h->kind() == UsbHid::Kind::Keyboard) {
             h->key(usage, down);
             any = true;
         }
@@ -1183,7 +1216,7 @@ bool Board::input_pointer(std::optional<uint16_t> x, std::optional<uint16_t> y, 
     ptr_buttons_ = static_cast<uint8_t>((ptr_buttons_ | buttons_set) & ~buttons_clear);
     bool any = false;
     for (auto& d : usb_devs_)
-        if (auto* h = dynamic_cast<UsbHid*>(d.get()); h && h->kind() == UsbHid::Kind::Tablet) {
+        if (auto* h = dynamic_cast<UsbHid*>(d.dev.get()); h && h->kind() == UsbHid::Kind::Tablet) {
             h->pointer(ptr_x_, ptr_y_, ptr_buttons_);
             any = true;
         }
@@ -1192,7 +1225,7 @@ bool Board::input_pointer(std::optional<uint16_t> x, std::optional<uint16_t> y, 
 
 bool Board::has_input(bool keyboard) const {
     for (const auto& d : usb_devs_)
-        if (auto* h = dynamic_cast<const UsbHid*>(d.get()))
+        if (auto* h = dynamic_cast<const UsbHid*>(d.dev.get()))
             if ((h->kind() == UsbHid::Kind::Keyboard) == keyboard) return true;
     return false;
 }

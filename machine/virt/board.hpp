@@ -175,7 +175,13 @@ private:
     // ports of virtconsole and virtserialport.
     std::vector<std::pair<std::string, VirtioSerial*>> serial_buses_;  // the 32 transports, slot order
     std::vector<std::pair<std::string, Xhci*>> usb_buses_;  // USB buses ("<controller id>.0") and their controllers
-    std::vector<std::unique_ptr<UsbDevice>> usb_devs_;      // -device usb-*
+    struct UsbPlugged {
+        std::unique_ptr<UsbDevice> dev;
+        Xhci* hc;
+        std::string qom_path, id;
+        BlockDev* disk;  // usb-storage's; null for the others
+    };
+    std::vector<UsbPlugged> usb_devs_;  // -device / device_add usb-*
     std::unique_ptr<Gic> gic_;
     std::unique_ptr<GicV2m> v2m_;
     std::unique_ptr<GicIts> its_;

@@ -245,3 +245,41 @@ def test_qmp_input_reaches_the_guest_as_on_qemu(tmp_path):
     assert keys == [(42, 1), (30, 1), (30, 0), (42, 0), (48, 1), (48, 0)]  # shift+a, then b
     assert (EV_ABS, 0, 16384) in ours["tablet"] and (EV_ABS, 1, 8192) in ours["tablet"]
     assert [(c, v) for t, c, v in ours["tablet"] if t == EV_KEY] == [(0x110, 1), (0x110, 0)]
+
+
+@pytest.mark.parametrize("emu", ["armvm", "qemu-system-aarch64"])
+def test_usb_devices_hot_plug_and_unplug_over_qmp(tmp_path, emu):
+    """device_add of a USB disk and keyboard while the guest runs: the
+    guest enumerates them; device_del: DEVICE_DELETED at once, the guest
+    sees them go, and the disk's -drive goes with its device (as QEMU)."""
+    from armvm_test import Qmp
+    sock = str(tmp_path / "qmp.sock")
+    disk = tmp_path / "hot.img"
+    disk.write_bytes(b"armvm-hot-usb\n" + b"\0" * ((8 << 20) - 14))
+    extra = ["-cpu", "cortex-a57", "-device", "qemu-xhci,id=usb", "-qmp", f"unix:{sock},server=on,wait=off",
+             "-drive", f"if=none,id=hd,format=raw,file={disk}"]
+    with Guest(armvm_path() if emu == "armvm" else emu, extra) as g:
+        q = Qmp.connect_unix(sock)
+        q.negotiate()
+        assert g.ok("ls /sys/block | grep -c sd || true") == "0"
+        assert q.ok("device_add", {"driver": "usb-storage", "drive": "hd", "id": "stick", "bus": "usb.0"}) == {}
+        assert q.ok("device_add", {"driver": "usb-kbd", "id": "kbd"}) == {}
+        g.ok("for i in $(seq 100); do [ -e /sys/block/sda ] && break; sleep 0.1; done")
+        assert g.ok("head -c 14 /dev/sda") == "armvm-hot-usb"
+        g.ok("for i in $(seq 100); do grep -q 'USB Keyboard' /proc/bus/input/devices && break; sleep 0.1; done")
+        assert "QEMU QEMU USB Keyboard" in g.ok("cat /proc/bus/input/devices")
+        paths = [p["name"] for p in q.ok("qom-list", {"path": "/machine/peripheral"})]
+        assert "stick" in paths and "kbd" in paths
+        assert q.ok("device_del", {"id": "stick"}) == {}
+        # (the SCSI disk inside the USB one first)
+        assert q.wait_event("DEVICE_DELETED", 10)["data"] == {"path": "/machine/peripheral/stick/stick.0/legacy[0]"}
+        assert q.wait_event("DEVICE_DELETED", 10)["data"] == {"device": "stick", "path": "/machine/peripheral/stick"}
+        g.ok("for i in $(seq 100); do [ -e /sys/block/sda ] || break; sleep 0.1; done")
+        assert g.ok("ls /sys/block | grep -c sd || true") == "0"
+        assert "disconnect" in g.ok("dmesg | grep 'USB disconnect' || true")
+        assert "hd" not in [b["device"] for b in q.ok("query-block")]  # (the -drive went with it)
+        assert q.cmd("device_del", {"id": "stick"})["error"]["class"] == "DeviceNotFound"
+        assert q.ok("device_del", {"id": "kbd"}) == {}
+        q.wait_event("DEVICE_DELETED", 10)
+        q.close()
+        assert g.poweroff() == 0
