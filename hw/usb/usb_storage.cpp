@@ -260,7 +260,7 @@ bool UsbStorage::scsi() {
             if (c[2] != 0) return fail(kIllegalRequest, kAscInvalidField);
             data_.assign(36, ' ');
             data_[0] = 0;     // direct access block device
-            data_[1] = 0;     // not removable
+            data_[1] = removable_ ? 0x80 : 0;  // RMB
             data_[2] = 5;     // SPC-3
             data_[3] = 0x12;  // HiSup, response format 2
             data_[4] = 36 - 5;

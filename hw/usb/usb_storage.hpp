@@ -19,7 +19,8 @@ class BlockDev;
 
 class UsbStorage : public UsbDevice {
 public:
-    explicit UsbStorage(BlockDev& disk) : disk_(disk) {}
+    // `removable`: the SCSI disk says it has removable media (RMB).
+    UsbStorage(BlockDev& disk, bool removable) : disk_(disk), removable_(removable) {}
     const char* type_name() const override { return "usb-storage"; }
     bool supports(UsbSpeed s) const override { return s != UsbSpeed::Low; }
     Result transfer(unsigned ep, bool in, std::vector<uint8_t>& data, size_t max) override;
@@ -46,6 +47,7 @@ private:
     void to_status(uint8_t status);
 
     BlockDev& disk_;
+    bool removable_;
     Phase phase_ = Phase::Command;
     uint32_t tag_ = 0, expected_ = 0;  // the CBW's tag and data length
     std::vector<uint8_t> cdb_;

@@ -525,6 +525,14 @@ std::string slot_fn(uint8_t devfn) {
     return b;
 }
 
+// The OpenFirmware path of a PCI bus (QEMU's bootorder names): the host
+// bridge, then the bridges down to it.
+std::string ofw_bus_path(const PciBus* bus) {
+    std::string path;
+    for (const PciBus* b = bus; b->bridge(); b = b->bridge()->bus()) path = "/pci-bridge@" + slot_fn(b->bridge()->devfn()) + path;
+    return "/pci@ffffffffffffffff" + path;
+}
+
 // A PCI function's device path as QEMU's qdev_get_dev_path gives it:
 // "0000:00" then slot.function of each device from the root bus down
 // ("0000:00:01.1:00.0" behind the root port at 00:01.1).
@@ -601,9 +609,7 @@ Status Board::plug_pci(std::unique_ptr<VirtioDevice> dev, const std::string& dri
         std::snprintf(name, sizeof name, "%s", dev->device_id() == 2 ? "scsi" : "ethernet");
     else
         std::snprintf(name, sizeof name, "pci1af4,%04x", 0x1040 + dev->device_id());
-    std::string path = "/" + std::string(name) + "@" + slot_fn(devfn) + ofw_child(dev->device_id());
-    for (PciBus* b = bus; b->bridge(); b = b->bridge()->bus()) path = "/pci-bridge@" + slot_fn(b->bridge()->devfn()) + path;
-    last_ofw_path_ = "/pci@ffffffffffffffff" + path;
+    last_ofw_path_ = ofw_bus_path(bus) + "/" + name + "@" + slot_fn(devfn) + ofw_child(dev->device_id());
     auto pd = std::make_unique<VirtioPci>(as_, std::move(dev), o);
     pd->qdev_id = get("id");
     if (is_on(get("multifunction"))) pd->set_multifunction(true);
@@ -678,6 +684,8 @@ Status Board::request_unplug(const std::string& id) {
         UsbPlugged u = std::move(*it);
         usb_devs_.erase(it);
         u.hc->detach(u.dev.get());
+        boot_.erase(std::remove_if(boot_.begin(), boot_.end(), [&](const BootEntry& e) { return e.qom == u.qom_path; }),
+                    boot_.end());
         if (u.disk) {
             u.disk->attached = false;
             u.disk->qdev.clear();
@@ -981,13 +989,31 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         std::unique_ptr<UsbDevice> dev;
         const char* own_serial;
         BlockDev* disk = nullptr;
+        long bootindex = -1;
         if (d.driver == "usb-storage") {
             if (!props.count("drive")) return err("drive property not set");
             disk = block_->find(props["drive"]);
             if (!disk) return err("Property 'usb-storage.drive' can't find value '" + props["drive"] + "'");
             if (disk->attached)
                 return err("Property 'usb-storage.drive' can't take value '" + props["drive"] + "', it's in use");
-            dev = std::make_unique<UsbStorage>(*disk);
+            bool removable = false;
+            if (props.count("removable")) {
+                const std::string& v = props["removable"];
+                if (v != "on" && v != "off" && v != "true" && v != "false")
+                    return err("Parameter 'removable' expects 'on' or 'off'");
+                removable = is_on(v);
+            }
+            if (props.count("bootindex")) {
+                const std::string& v = props["bootindex"];
+                char* end = nullptr;
+                bootindex = std::strtol(v.c_str(), &end, 0);
+                if (v.empty() || *end || bootindex < -1 || bootindex > INT32_MAX)
+                    return err("Property 'usb-storage.bootindex' doesn't take value '" + v + "'");
+                for (const auto& e : boot_)
+                    if (e.index == bootindex)
+                        return err("The bootindex " + std::to_string(bootindex) + " has already been used");
+            }
+            dev = std::make_unique<UsbStorage>(*disk, removable);
             own_serial = "1";
         } else {
             bool kbd = d.driver == "usb-kbd";
@@ -1006,6 +1032,11 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
             disk->qdev = d.id;
         }
         qom_name(d.id, d.driver);
+        if (bootindex >= 0)  // (QEMU's path: the controller, the port, the SCSI disk)
+            boot_.push_back({static_cast<int32_t>(bootindex),
+                             ofw_bus_path(hc->bus()) + "/usb@" + slot_fn(hc->devfn()) + "/storage@" +
+                                 std::to_string(port) + "/channel@0/disk@0,0",
+                             last_qom_path_});
         usb_devs_.push_back({std::move(dev), hc, last_qom_path_, d.id, disk});
         return ok_status();
     }

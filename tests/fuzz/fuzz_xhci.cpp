@@ -82,7 +82,7 @@ struct Rig {
         block = std::move(b.value());
         unlink(path);  // (open: it lives as long as the rig)
         kbd = std::make_unique<UsbHid>(UsbHid::Kind::Keyboard);
-        disk = std::make_unique<UsbStorage>(*block->find("d0"));
+        disk = std::make_unique<UsbStorage>(*block->find("d0"), false);
         if (!xhci->attach(kbd.get(), 1) || !xhci->attach(disk.get(), 2)) std::abort();
     }
     void cfg_write(unsigned off, uint32_t v) { host->ecam().write((1 << 15) | off, 4, v); }

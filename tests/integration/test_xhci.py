@@ -283,3 +283,28 @@ def test_usb_devices_hot_plug_and_unplug_over_qmp(tmp_path, emu):
         q.wait_event("DEVICE_DELETED", 10)
         q.close()
         assert g.poweroff() == 0
+
+
+def test_usb_disks_boot_order_and_removable_media_are_qemus(tmp_path):
+    """bootindex on usb-storage puts QEMU's OpenFirmware path (controller,
+    port, SCSI disk) in fw_cfg's bootorder; removable=on makes a removable
+    SCSI disk (libvirt passes removable=off)."""
+    for n in ("a", "b"):
+        (tmp_path / f"{n}.img").write_bytes(b"\0" * (16 << 20))
+    extra = ["-cpu", "cortex-a57", "-device", "pcie-root-port,id=pci.2,chassis=2,addr=0x3",
+             "-device", "qemu-xhci,id=usb,bus=pci.2",
+             "-drive", f"if=none,id=a,format=raw,file={tmp_path / 'a.img'}",
+             "-device", "usb-storage,drive=a,bootindex=1,port=2,removable=on",
+             "-drive", f"if=none,id=b,format=raw,file={tmp_path / 'b.img'}",
+             "-device", "usb-storage,drive=b,bootindex=2,removable=off"]
+    script = ("cat /sys/firmware/qemu_fw_cfg/by_name/bootorder/raw; echo; sleep 2; cat /sys/block/sd*/removable; "
+              "dmesg | grep 'Attached SCSI' | sed 's/^.*\\] //' | sort")
+    with Guest(armvm_path(), extra) as g:
+        ours = g.ok(script)
+        g.kill()
+    with Guest("qemu-system-aarch64", extra) as q:
+        theirs = q.ok(script)
+        q.kill()
+    assert ours == theirs
+    assert "/pci@ffffffffffffffff/pci-bridge@3/usb@0/storage@2/channel@0/disk@0,0" in ours
+    assert "Attached SCSI removable disk" in ours
