@@ -43,11 +43,7 @@ void usb_put_endpoint(std::vector<uint8_t>& v, uint8_t address, uint8_t attribut
 UsbDevice::Result UsbDevice::control(const UsbSetup& s, std::vector<uint8_t>& data) {
     unsigned recipient = s.request_type & 0x1f;
     bool standard = (s.request_type & 0x60) == 0;
-    auto reply = [&](std::vector<uint8_t> d) {
-        if (d.size() > s.length) d.resize(s.length);
-        data = std::move(d);
-        return Result::Ok;
-    };
+    auto reply = [&](std::vector<uint8_t> d) { return UsbDevice::reply(s, data, std::move(d)); };
     if (!standard || (recipient != 0 && !(s.request == kClearFeature || s.request == kSetFeature ||
                                           s.request == kGetStatus || s.request == kGetInterface ||
                                           s.request == kSetInterface)))
@@ -100,6 +96,12 @@ UsbDevice::Result UsbDevice::control(const UsbSetup& s, std::vector<uint8_t>& da
     default:
         return Result::Stall;
     }
+}
+
+UsbDevice::Result UsbDevice::reply(const UsbSetup& s, std::vector<uint8_t>& data, std::vector<uint8_t> d) {
+    if (d.size() > s.length) d.resize(s.length);
+    data = std::move(d);
+    return Result::Ok;
 }
 
 UsbDevice::Result UsbDevice::other_request(const UsbSetup&, std::vector<uint8_t>&) {

@@ -144,11 +144,7 @@ UsbDevice::Result UsbHid::transfer(unsigned ep, bool in, std::vector<uint8_t>& d
 }
 
 UsbDevice::Result UsbHid::other_request(const UsbSetup& s, std::vector<uint8_t>& data) {
-    auto reply = [&](std::vector<uint8_t> d) {
-        if (d.size() > s.length) d.resize(s.length);
-        data = std::move(d);
-        return Result::Ok;
-    };
+    auto reply = [&](std::vector<uint8_t> d) { return UsbDevice::reply(s, data, std::move(d)); };
     if (s.request_type == 0x81 && s.request == 6) {  // GET_DESCRIPTOR to the interface
         if (s.value >> 8 == 0x22) return reply(report_descriptor());
         if (s.value >> 8 == 0x21) return reply(hid_descriptor());

@@ -99,10 +99,7 @@ UsbDevice::Result UsbStorage::other_request(const UsbSetup& s, std::vector<uint8
         data_.clear();
         return Result::Ok;
     }
-    if (s.request_type == 0xa1 && s.request == 0xfe) {  // Get Max LUN: one LUN
-        data.assign(std::min<size_t>(1, s.length), 0);
-        return Result::Ok;
-    }
+    if (s.request_type == 0xa1 && s.request == 0xfe) return reply(s, data, {0});  // Get Max LUN: one LUN
     return Result::Stall;
 }
 

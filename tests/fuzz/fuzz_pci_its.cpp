@@ -21,25 +21,14 @@
 #include "hw/virtio/virtio_blk.hpp"
 #include "hw/virtio/virtio_pci.hpp"
 
+#include "fuzz_input.hpp"
+
 using namespace armvm;
 
 namespace {
 
 constexpr uint64_t kRam = 0x40000000, kRamSize = 1 << 20;
 constexpr uint64_t kMmio = 0x10000000, kMmioSize = 0x2eff0000;
-
-struct Reader {
-    const uint8_t* p;
-    size_t n;
-    template <typename T> T get() {
-        T v{};
-        size_t k = n < sizeof v ? n : sizeof v;
-        std::memcpy(&v, p, k);
-        p += k;
-        n -= k;
-        return v;
-    }
-};
 
 struct Rig {
     std::mutex bql;
@@ -92,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     r.its.reset_enter();
     r.host->reset();
     r.port->set_presence(true);
-    Reader in{data, size};
+    FuzzReader in{data, size};
     static const unsigned kSizes[4] = {1, 2, 4, 8};
     while (in.n) {
         uint8_t op = in.get<uint8_t>();

@@ -24,6 +24,8 @@
 #include "hw/usb/usb_storage.hpp"
 #include "hw/usb/xhci.hpp"
 
+#include "fuzz_input.hpp"
+
 using namespace armvm;
 
 namespace {
@@ -34,19 +36,6 @@ constexpr uint64_t kMmio = 0x10000000;
 constexpr uint64_t kDcbaa = 0x1000, kCmdRing = 0x2000, kErst = 0x3000, kEvents = 0x4000, kInput = 0x8000,
                    kContexts = 0x10000, kRings = 0x40000;
 constexpr uint64_t kOper = 0x40, kRuntime = 0x1000, kDoorbells = 0x2000;
-
-struct Reader {
-    const uint8_t* p;
-    size_t n;
-    template <typename T> T get() {
-        T v{};
-        size_t k = n < sizeof v ? n : sizeof v;
-        std::memcpy(&v, p, k);
-        p += k;
-        n -= k;
-        return v;
-    }
-};
 
 struct Rig {
     std::mutex bql;
@@ -137,7 +126,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static Rig r;
     std::lock_guard<std::mutex> g(r.bql);
     r.start();
-    Reader in{data, size};
+    FuzzReader in{data, size};
     while (in.n) {
         uint8_t op = in.get<uint8_t>();
         switch (op & 0x0f) {

@@ -103,3 +103,14 @@ class Guest:
         self.kill()
         for f in (self.p.stdin, self.p.stdout, self.p.stderr):
             f.close()
+
+
+def outputs_on_both(emu, extra, script, **kw):
+    """`script`'s output in the guest on `emu` (armvm) and on
+    qemu-system-aarch64, each booted with the same `extra` arguments."""
+    out = []
+    for e in (emu, "qemu-system-aarch64"):
+        with Guest(e, extra, **kw) as g:
+            out.append(g.ok(script))
+            g.kill()
+    return tuple(out)

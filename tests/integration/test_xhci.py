@@ -16,7 +16,7 @@ import time
 import pytest
 
 from armvm_test import armvm_path, run_armvm
-from linux_guest import Guest
+from linux_guest import Guest, outputs_on_both
 
 LINUX_VIEW = ("d=$(grep -l 0x000d /sys/bus/pci/devices/*/device | head -1); d=${d%/device}; "
               "echo $d; cat $d/vendor $d/class $d/subsystem_vendor $d/subsystem_device; "
@@ -37,13 +37,7 @@ CONFIGS = {
 
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_xhci_as_linux_sees_it_is_qemus(name):
-    extra = ["-cpu", "cortex-a57"] + CONFIGS[name]
-    with Guest(armvm_path(), extra) as g:
-        ours = g.ok(LINUX_VIEW)
-        g.kill()
-    with Guest("qemu-system-aarch64", extra) as q:
-        theirs = q.ok(LINUX_VIEW)
-        q.kill()
+    ours, theirs = outputs_on_both(armvm_path(), ["-cpu", "cortex-a57"] + CONFIGS[name], LINUX_VIEW)
     assert ours == theirs
     ports = "4" if name == "defaults" else "15"
     assert f"0002\n480\n{ports}\n 2.00\n0003\n5000\n{ports}\n 3.00\n" in ours
@@ -111,12 +105,7 @@ def test_usb_devices_as_linux_sees_them_are_qemus(tmp_path, name):
     disk = tmp_path / "usb.img"
     disk.write_bytes(b"\0" * (64 << 20))
     extra = ["-cpu", "cortex-a57", "-drive", f"if=none,id=st,format=raw,file={disk}"] + USB_DEVICES[name]
-    with Guest(armvm_path(), extra) as g:
-        ours = g.ok(USB_VIEW)
-        g.kill()
-    with Guest("qemu-system-aarch64", extra) as q:
-        theirs = q.ok(USB_VIEW)
-        q.kill()
+    ours, theirs = outputs_on_both(armvm_path(), extra, USB_VIEW)
     assert ours == theirs
     for want in ("product=QEMU USB Keyboard", "product=QEMU USB Tablet", "product=QEMU USB HARDDRIVE",
                  "speed=5000", "Attached SCSI disk", "QEMU HARDDISK", "131072"):
@@ -299,12 +288,7 @@ def test_usb_disks_boot_order_and_removable_media_are_qemus(tmp_path):
              "-device", "usb-storage,drive=b,bootindex=2,removable=off"]
     script = ("cat /sys/firmware/qemu_fw_cfg/by_name/bootorder/raw; echo; sleep 2; cat /sys/block/sd*/removable; "
               "dmesg | grep 'Attached SCSI' | sed 's/^.*\\] //' | sort")
-    with Guest(armvm_path(), extra) as g:
-        ours = g.ok(script)
-        g.kill()
-    with Guest("qemu-system-aarch64", extra) as q:
-        theirs = q.ok(script)
-        q.kill()
+    ours, theirs = outputs_on_both(armvm_path(), extra, script)
     assert ours == theirs
     assert "/pci@ffffffffffffffff/pci-bridge@3/usb@0/storage@2/channel@0/disk@0,0" in ours
     assert "Attached SCSI removable disk" in ours

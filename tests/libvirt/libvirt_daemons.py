@@ -1,11 +1,17 @@
 """Start Debian's virtlogd and libvirtd as root without systemd
 (LIBVIRT.md §7), and stop them by pid."""
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
+
+from armvm_test import become_subreaper
+
+QEMU_CONF = "/etc/libvirt/qemu.conf"
+NO_NAMESPACES = "\nnamespaces = []  # armvm tests: no private /dev in this sandbox\n"
 
 
 class LibvirtDaemons:
@@ -87,3 +93,25 @@ class LibvirtDaemons:
             self._terminate(pid, 10)
         self.pids = []
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def domain_daemons():
+    """The daemons, set up to run domains here: qemu.conf without a private
+    /dev namespace (LIBVIRT.md §7: virsh start fails here with one) and
+    this process no subreaper (libvirt's daemonized children are not ours)
+    while they run; both restored after."""
+    with open(QEMU_CONF) as f:
+        saved = f.read()
+    with open(QEMU_CONF, "a") as f:
+        f.write(NO_NAMESPACES)
+    become_subreaper(False)
+    d = LibvirtDaemons()
+    try:
+        d.start()
+        yield d
+    finally:
+        d.stop()
+        with open(QEMU_CONF, "w") as f:
+            f.write(saved)
+        become_subreaper(True)

@@ -10,37 +10,22 @@ import time
 
 import pytest
 
-from armvm_test import armvm_path, become_subreaper
+from armvm_test import armvm_path
 from domain import Console, copy_guest, domain_xml, virsh
-from libvirt_daemons import LibvirtDaemons
+from libvirt_daemons import domain_daemons
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="libvirtd must run as root")
 
-QEMU_CONF = "/etc/libvirt/qemu.conf"
-NO_NAMESPACES = "\nnamespaces = []  # armvm tests: no private /dev in this sandbox\n"
-
-
 @pytest.fixture(scope="module")
 def rig():
-    # (LIBVIRT.md §7: without a mount namespace for /dev, or virsh start fails here)
-    with open(QEMU_CONF) as f:
-        saved = f.read()
-    with open(QEMU_CONF, "a") as f:
-        f.write(NO_NAMESPACES)
-    become_subreaper(False)
-    d = LibvirtDaemons()
-    try:
-        d.start()
-        copy_guest(d.dir)
-        yield d, d.install_emulator(armvm_path())
-    finally:
-        for name in ("armvm-life", "armvm-variant", "armvm-hotplug"):
-            virsh("destroy", name, check=False)
-            virsh("undefine", name, check=False)
-        d.stop()
-        with open(QEMU_CONF, "w") as f:
-            f.write(saved)
-        become_subreaper(True)
+    with domain_daemons() as d:
+        try:
+            copy_guest(d.dir)
+            yield d, d.install_emulator(armvm_path())
+        finally:
+            for name in ("armvm-life", "armvm-variant", "armvm-hotplug"):
+                virsh("destroy", name, check=False)
+                virsh("undefine", name, check=False)
 
 
 def define(d, emu, name, **kw):

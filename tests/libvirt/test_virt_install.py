@@ -21,14 +21,12 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from armvm_test import armvm_path, become_subreaper
+from armvm_test import armvm_path
 from domain import Console, virsh
-from libvirt_daemons import LibvirtDaemons
+from libvirt_daemons import domain_daemons
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NAME = "armvm-import"
-QEMU_CONF = "/etc/libvirt/qemu.conf"
-NO_NAMESPACES = "\nnamespaces = []  # armvm tests: no private /dev in this sandbox\n"
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="libvirtd must run as root"),
@@ -44,25 +42,15 @@ def rig():
                        text=True)
     assert r.returncode == 0, r.stderr
     image = r.stdout.strip().splitlines()[-1]
-    with open(QEMU_CONF) as f:
-        saved = f.read()
-    with open(QEMU_CONF, "a") as f:
-        f.write(NO_NAMESPACES)
-    become_subreaper(False)
-    d = LibvirtDaemons()
-    try:
-        d.start()
-        # (where the libvirt-qemu user can read it: root's home is closed)
-        base = os.path.join(d.dir, "debian-12-arm64.qcow2")
-        shutil.copyfile(image, base)
-        yield d, d.install_emulator(armvm_path()), base
-    finally:
-        virsh("destroy", NAME, check=False)
-        virsh("undefine", "--nvram", NAME, check=False)
-        d.stop()
-        with open(QEMU_CONF, "w") as f:
-            f.write(saved)
-        become_subreaper(True)
+    with domain_daemons() as d:
+        try:
+            # (where the libvirt-qemu user can read it: root's home is closed)
+            base = os.path.join(d.dir, "debian-12-arm64.qcow2")
+            shutil.copyfile(image, base)
+            yield d, d.install_emulator(armvm_path()), base
+        finally:
+            virsh("destroy", NAME, check=False)
+            virsh("undefine", "--nvram", NAME, check=False)
 
 
 def state():
