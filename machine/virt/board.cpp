@@ -1026,7 +1026,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
                                                   std::to_string(port);
         // (attached while the machine runs: the port's change event tells
         // the guest's driver, which resets and enumerates the device)
-        ARMVM_TRY(hc->attach(dev.get(), port));
+        if (Status st = hc->attach(dev.get(), port); !st) return err(st.error().msg);
         if (disk) {
             disk->attached = true;
             disk->qdev = d.id;
