@@ -27,6 +27,8 @@ class UsbDevice {
 public:
     virtual ~UsbDevice() = default;
     virtual const char* type_name() const = 0;
+    // Its product string (HMP's info usb).
+    std::string product() const { return string(device_descriptor()[15]); }
     // Whether the device can run at `s` (a controller picks the fastest
     // speed its port and the device share).
     virtual bool supports(UsbSpeed s) const = 0;

@@ -334,6 +334,12 @@ void Xhci::detach(UsbDevice* dev) {
     }
 }
 
+unsigned Xhci::address_of(const UsbDevice* dev) const {
+    for (unsigned s = 1; s <= kSlots; ++s)
+        if (slots_[s].enabled && slots_[s].addressed && slot_device(s) == dev) return s;
+    return 0;
+}
+
 void Xhci::port_notify(unsigned p, uint32_t bits) {
     if ((portsc_[p] & bits) == bits) return;
     portsc_[p] |= bits;
@@ -502,6 +508,7 @@ uint32_t Xhci::address_device(unsigned slot, uint64_t input, bool bsr) {
     Slot& s = slots_[slot];
     s.port = port;
     s.ctx = ctx;
+    s.addressed = !bsr;
     uint8_t out[64];
     std::memcpy(out, in + 32, 64);  // the slot and EP 0 contexts
     uint32_t dw3 = bsr ? 1u << 27 : (2u << 27 | slot);  // default (address 0), or addressed

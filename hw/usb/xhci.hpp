@@ -54,6 +54,8 @@ public:
     Status attach(UsbDevice* dev, unsigned port);
     // Unplugs it (the port reports the disconnection to the guest).
     void detach(UsbDevice* dev);
+    // The USB address the guest gave it (its slot), 0 before that.
+    unsigned address_of(const UsbDevice* dev) const;
 
 private:
     class Regs : public MmioDevice {
@@ -85,6 +87,7 @@ private:
         bool enabled = false;
         unsigned port = 0;     // xHCI port index + 1 of the device; 0: not addressed
         uint64_t ctx = 0;      // the output device context
+        bool addressed = false;  // SET_ADDRESS done (Address Device without BSR)
         std::array<Endpoint, 32> ep{};  // by device context index (1: EP 0)
     };
     struct Trb {

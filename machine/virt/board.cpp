@@ -1037,7 +1037,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
                              ofw_bus_path(hc->bus()) + "/usb@" + slot_fn(hc->devfn()) + "/storage@" +
                                  std::to_string(port) + "/channel@0/disk@0,0",
                              last_qom_path_});
-        usb_devs_.push_back({std::move(dev), hc, last_qom_path_, d.id, disk});
+        usb_devs_.push_back({std::move(dev), hc, last_qom_path_, d.id, disk, port});
         return ok_status();
     }
     if (drv == "virtio-balloon-device") {
@@ -1228,6 +1228,17 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         disk->auto_delete = unplugged && !disk->device_name().empty();  // (a -drive goes with its device, as QEMU's)
     }));
     return ok_status();
+}
+
+std::vector<Board::UsbInfo> Board::usb_devices() const {
+    std::vector<UsbInfo> out;
+    for (const auto& u : usb_devs_) {
+        unsigned bus = 0;
+        for (unsigned i = 0; i < usb_buses_.size(); ++i)
+            if (usb_buses_[i].second == u.hc) bus = i;
+        out.push_back({bus, u.hc->address_of(u.dev.get()), u.port, u.dev->speed, u.dev->product(), u.id});
+    }
+    return out;
 }
 
 bool Board::input_key(uint8_t usage, bool down) {

@@ -105,6 +105,13 @@ public:
     bool has_input(bool keyboard) const;
     // send-key: the keys pressed in order, released in reverse `hold_ms` later.
     void send_keys(const std::vector<uint8_t>& usages, uint64_t hold_ms);
+    // The USB devices (HMP's info usb): bus, address, port, speed, product, id.
+    struct UsbInfo {
+        unsigned bus, address, port;
+        UsbSpeed speed;
+        std::string product, id;
+    };
+    std::vector<UsbInfo> usb_devices() const;
     // The -tpmdev of the machine's TPM device (query-tpm), or null.
     const MachineConfig::Tpmdev* tpmdev() const { return tpmdev_; }
     using QomChildren = std::vector<std::pair<std::string, std::string>>;
@@ -180,6 +187,7 @@ private:
         Xhci* hc;
         std::string qom_path, id;
         BlockDev* disk;  // usb-storage's; null for the others
+        unsigned port;
     };
     std::vector<UsbPlugged> usb_devs_;  // -device / device_add usb-*
     std::unique_ptr<Gic> gic_;

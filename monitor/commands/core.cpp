@@ -3,36 +3,10 @@
 // quit, query-jobs, query-name, query-uuid, human-monitor-command.
 #include "machine/machine.hpp"
 #include "monitor/dispatch.hpp"
+#include "monitor/hmp.hpp"
 #include "monitor/qmp_server.hpp"
 
 namespace armvm {
-
-namespace {
-
-std::string hmp(QmpContext& ctx, const std::string& line) {
-    Machine& m = ctx.machine;
-    if (line == "info version") {
-        const Json v = qmp_version_info();
-        return std::to_string(v["qemu"]["major"].get<int>()) + "." + std::to_string(v["qemu"]["minor"].get<int>()) +
-               "." + std::to_string(v["qemu"]["micro"].get<int>()) + " (" + v["package"].get<std::string>() + ")\r\n";
-    }
-    if (line == "info status") {
-        switch (m.state()) {
-        case RunState::Running: return "VM status: running\r\n";
-        case RunState::Prelaunch: return "VM status: paused (prelaunch)\r\n";
-        case RunState::Shutdown: return "VM status: paused (shutdown)\r\n";
-        case RunState::Paused: return "VM status: paused\r\n";
-        }
-    }
-    if (line == "info name") return m.config().name.empty() ? "" : m.config().name + "\r\n";
-    if (line == "info uuid")
-        return m.config().uuid.value_or("00000000-0000-0000-0000-000000000000") + "\r\n";
-    std::string word = line.substr(0, line.find(' '));
-    if (word == "info") return "info: only 'info version', 'info status', 'info name' and 'info uuid' are supported\r\n";
-    return "unknown command: '" + word + "'\r\n";
-}
-
-}  // namespace
 
 void register_core_commands(CommandTable& t) {
     Schema& s = t.schema();
@@ -133,10 +107,7 @@ void register_core_commands(CommandTable& t) {
     s.object("q_obj_human-monitor-command-arg", {{"command-line", "str"}, {"*cpu-index", "int"}});
     t.add("human-monitor-command", "q_obj_human-monitor-command-arg", "str",
           [](QmpContext& ctx, const Json& a) -> Result<Json> {
-              std::string line = a["command-line"].get<std::string>();
-              while (!line.empty() && line.back() == ' ') line.pop_back();
-              while (!line.empty() && line.front() == ' ') line.erase(0, 1);
-              return Json(hmp(ctx, line));
+              return Json(hmp_execute(ctx, a["command-line"].get<std::string>()));
           });
 }
 

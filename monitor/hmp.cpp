@@ -1,0 +1,212 @@
+#include "monitor/hmp.hpp"
+
+#include <cstdlib>
+#include <functional>
+#include <sstream>
+#include <vector>
+
+#include "base/keyval.hpp"
+#include "hw/input/keycodes.hpp"
+#include "machine/machine.hpp"
+#include "machine/virt/board.hpp"
+
+namespace armvm {
+namespace {
+
+// A command's words after its name, and where its output goes.
+struct Call {
+    QmpContext& ctx;
+    std::vector<std::string> args;
+    std::string out;
+    void print(const std::string& line) { out += line + "\r\n"; }
+    // The QMP command doing the work; its error printed as HMP prints one.
+    Result<Json> qmp(const std::string& name, const Json& args = Json::object()) {
+        const CommandHandler* h = ctx.table.find(name);
+        if (!h) return make_error("no QMP command " + name);
+        Result<Json> r = (*h)(ctx, args);
+        if (!r) print("Error: " + r.error().msg);
+        return r;
+    }
+    // One whose reply HMP does not show.
+    void act(const std::string& name, const Json& args = Json::object()) { (void)qmp(name, args); }
+};
+
+struct HmpCommand {
+    const char* names;   // "stop|s"
+    const char* params;  // as help shows them
+    const char* help;
+    unsigned min_args, max_args;
+    std::function<void(Call&)> run;
+};
+
+std::string speed_mbps(UsbSpeed s) {
+    switch (s) {
+    case UsbSpeed::Low: return "1.5";
+    case UsbSpeed::Full: return "12";
+    case UsbSpeed::High: return "480";
+    case UsbSpeed::Super: return "5000";
+    }
+    return "?";
+}
+
+const std::vector<HmpCommand>& info_commands() {
+    static const std::vector<HmpCommand> c = {
+        {"chardev", "", "show the character devices", 0, 0, [](Call& k) {
+             if (auto r = k.qmp("query-chardev"))
+                 for (const Json& c : *r) k.print(c["label"].get<std::string>() + ": filename=" + c["filename"].get<std::string>());
+         }},
+        {"cpus", "", "show infos for each CPU", 0, 0, [](Call& k) {
+             if (auto r = k.qmp("query-cpus-fast"))
+                 for (const Json& c : *r)
+                     k.print(std::string(c["cpu-index"] == 0 ? "* " : "  ") + "CPU #" +
+                             std::to_string(c["cpu-index"].get<int>()) +
+                             ": thread_id=" + std::to_string(c["thread-id"].get<int64_t>()));
+         }},
+        {"kvm", "", "show KVM information", 0, 0, [](Call& k) {
+             if (auto r = k.qmp("query-kvm"))
+                 k.print(std::string("kvm support: ") +
+                         (!(*r)["present"].get<bool>() ? "not compiled" : (*r)["enabled"].get<bool>() ? "enabled" : "disabled"));
+         }},
+        {"name", "", "show the current VM name", 0, 0, [](Call& k) {
+             if (auto r = k.qmp("query-name"); r && r->contains("name")) k.print((*r)["name"].get<std::string>());
+         }},
+        {"status", "", "show the current VM status (running|paused)", 0, 0, [](Call& k) {
+             if (auto r = k.qmp("query-status")) {
+                 std::string st = (*r)["status"].get<std::string>();
+                 bool running = (*r)["running"].get<bool>();
+                 k.print(std::string("VM status: ") + (running ? "running" : "paused") +
+                         (!running && st != "paused" ? " (" + st + ")" : ""));
+             }
+         }},
+        {"usb", "", "show guest USB devices", 0, 0, [](Call& k) {
+             if (const virt::Board* b = k.ctx.machine.board())
+                 for (const auto& u : b->usb_devices())
+                     k.print("  Device " + std::to_string(u.bus) + "." + std::to_string(u.address) + ", Port " +
+                             std::to_string(u.port) + ", Speed " + speed_mbps(u.speed) + " Mb/s, Product " +
+                             u.product + (u.id.empty() ? "" : ", ID: " + u.id));
+         }},
+        {"uuid", "", "show the current VM UUID", 0, 0, [](Call& k) {
+             if (auto r = k.qmp("query-uuid")) k.print((*r)["UUID"].get<std::string>());
+         }},
+        {"version", "", "show the version of QEMU", 0, 0, [](Call& k) {
+             if (auto r = k.qmp("query-version")) {
+                 const Json& q = (*r)["qemu"];
+                 k.print(std::to_string(q["major"].get<int>()) + "." + std::to_string(q["minor"].get<int>()) + "." +
+                         std::to_string(q["micro"].get<int>()) + " (" + (*r)["package"].get<std::string>() + ")");
+             }
+         }},
+    };
+    return c;
+}
+
+void print_help(Call& k, const std::vector<HmpCommand>& cmds, const std::string& prefix, const std::string& only) {
+    for (const auto& c : cmds) {
+        std::string names = c.names;
+        if (!only.empty() && only != names.substr(0, names.find('|')) &&
+            (names.find('|') == std::string::npos || only != names.substr(names.find('|') + 1)))
+            continue;
+        k.print(prefix + names + " " + c.params + " -- " + c.help);
+    }
+}
+
+const std::vector<HmpCommand>& commands();
+
+// sendkey's keys: names joined by '-', or numbers ("0x1e").
+bool parse_keys(const std::string& spec, Json& keys, std::string& bad) {
+    std::stringstream ss(spec);
+    std::string key;
+    while (std::getline(ss, key, '-')) {
+        if (key.empty()) {
+            bad = spec;
+            return false;
+        }
+        char* end = nullptr;
+        long n = std::strtol(key.c_str(), &end, 0);
+        if (end && !*end && (key[0] >= '0' && key[0] <= '9') && key.size() > 1 && !qcode_to_hid(key)) {
+            keys.push_back({{"type", "number"}, {"data", n}});
+        } else if (qcode_to_hid(key)) {
+            keys.push_back({{"type", "qcode"}, {"data", key}});
+        } else {
+            bad = key;
+            return false;
+        }
+    }
+    return true;
+}
+
+const std::vector<HmpCommand>& commands() {
+    static const std::vector<HmpCommand> c = {
+        {"cont|c", "", "resume emulation", 0, 0, [](Call& k) { k.act("cont"); }},
+        {"device_add", "driver[,prop=value][,...]", "add device, like -device on the command line", 1, 1,
+         [](Call& k) {
+             auto d = parse_keyval(k.args[0], KeyvalSpec{"driver", false});
+             if (!d) {
+                 k.print("Error: " + d.error().msg);
+                 return;
+             }
+             k.act("device_add", d->dict);
+         }},
+        {"device_del", "device", "remove device", 1, 1, [](Call& k) { k.act("device_del", {{"id", k.args[0]}}); }},
+        {"help|?", "[cmd]", "show the help", 0, 1, [](Call& k) {
+             std::string only = k.args.empty() ? "" : k.args[0];
+             if (only == "info") return print_help(k, info_commands(), "info ", "");
+             print_help(k, commands(), "", only);
+         }},
+        {"info", "[subcommand]", "show various information about the system state", 0, 1, [](Call& k) {
+             if (k.args.empty()) return print_help(k, info_commands(), "info ", "");
+             for (const auto& c : info_commands())
+                 if (k.args[0] == c.names) return c.run(k);
+             k.print("unknown command: 'info " + k.args[0] + "'");
+         }},
+        {"quit|q", "", "quit the emulator", 0, 0, [](Call& k) { k.act("quit"); }},
+        {"sendkey", "keys [hold_ms]", "send keys to the VM (e.g. 'sendkey ctrl-alt-f1', default hold time=100 ms)", 1, 2,
+         [](Call& k) {
+             Json keys = Json::array();
+             std::string bad;
+             if (!parse_keys(k.args[0], keys, bad)) return k.print("invalid parameter: " + bad);
+             Json a = {{"keys", keys}};
+             if (k.args.size() > 1) {
+                 char* end = nullptr;
+                 long hold = std::strtol(k.args[1].c_str(), &end, 0);
+                 if (!end || *end) return k.print("sendkey: invalid char in expression '" + k.args[1] + "'");
+                 a["hold-time"] = hold;
+             }
+             k.act("send-key", a);
+         }},
+        {"stop|s", "", "stop emulation", 0, 0, [](Call& k) { k.act("stop"); }},
+        {"system_powerdown", "", "send system power down event", 0, 0, [](Call& k) { k.act("system_powerdown"); }},
+        {"system_reset", "", "reset the system", 0, 0, [](Call& k) { k.act("system_reset"); }},
+    };
+    return c;
+}
+
+}  // namespace
+
+std::string hmp_execute(QmpContext& ctx, const std::string& line) {
+    std::vector<std::string> words;
+    std::stringstream ss(line);
+    for (std::string w; ss >> w;) words.push_back(w);
+    if (words.empty()) return "";
+    for (const auto& c : commands()) {
+        std::string names = c.names;
+        bool match = false;
+        for (size_t at = 0; at <= names.size();) {
+            size_t bar = names.find('|', at);
+            if (names.substr(at, bar == std::string::npos ? std::string::npos : bar - at) == words[0]) match = true;
+            if (bar == std::string::npos) break;
+            at = bar + 1;
+        }
+        if (!match) continue;
+        Call k{ctx, {words.begin() + 1, words.end()}, ""};
+        if (k.args.size() < c.min_args)
+            return names + ": string expected\r\nTry \"help " + words[0] + "\" for more information\r\n";
+        if (k.args.size() > c.max_args)
+            return names + ": extraneous characters at the end of line\r\nTry \"help " + words[0] +
+                   "\" for more information\r\n";
+        c.run(k);
+        return k.out;
+    }
+    return "unknown command: '" + words[0] + "'\r\n";
+}
+
+}  // namespace armvm
