@@ -40,7 +40,7 @@ const std::vector<OptionInfo>& option_table() {
         {"mon", true, "-mon chardev=ID,mode=control[,id=ID]"},
         {"chardev", true, "-chardev socket|stdio|file|null|pty,id=ID,..."},
         {"serial", true, "redirect the serial port to a chardev spec"},
-        {"monitor", true, "the human monitor (not supported; use -qmp)"},
+        {"monitor", true, "the human monitor (HMP) on a chardev spec (stdio, unix:PATH,server=on,wait=off, tcp:...)"},
         {"nographic", false, "no graphics; serial on the terminal"},
         {"display", true, "-display none"},
         {"no-user-config", false, "do not load user configuration files"},
@@ -114,6 +114,7 @@ struct Parser {
     Status opt_serial(const std::string& arg);
     Status opt_object(const std::string& arg);
     Status opt_device(const std::string& arg);
+    Status opt_monitor(const std::string& arg);
     Status opt_netdev(const std::string& arg);
     Status opt_nic(const std::string& arg);
     Status opt_net(const std::string& arg);
@@ -283,6 +284,18 @@ Status Parser::opt_qmp(const std::string& arg, bool pretty) {
     return ok_status();
 }
 
+// -monitor SPEC: the human monitor on a chardev spec (stdio, unix:...,
+// tcp:..., telnet:..., pty).
+Status Parser::opt_monitor(const std::string& arg) {
+    std::string id = "compat_monitor" + std::to_string(next_auto_id++);
+    auto ch = parse_chardev_compat(arg, id);
+    if (!ch) return ch.error();
+    ch->option = "monitor";
+    c.chardevs.push_back(*ch);
+    c.monitors.push_back(MonitorConfig{id, id, false, false, arg});
+    return ok_status();
+}
+
 Status Parser::opt_mon(const std::string& arg) {
     auto d = parse_keyval(arg, {"chardev", false});
     if (!d) return d.error();
@@ -300,7 +313,7 @@ Status Parser::opt_mon(const std::string& arg) {
     if (mode == "control") {
         m.control = true;
     } else if (mode == "readline") {
-        return make_error("the human monitor (HMP, mode=readline) is not supported; use mode=control");
+        m.control = false;
     } else {
         return make_error("Parameter 'mode' does not accept value '" + mode + "'");
     }
@@ -766,7 +779,7 @@ Status Parser::handle(const std::string& name, const std::string& arg) {
     if (name == "mon") return opt_mon(arg);
     if (name == "monitor") {
         if (arg == "none") return ok_status();
-        return make_error("the human monitor (HMP) is not supported; use -qmp");
+        return opt_monitor(arg);
     }
     if (name == "chardev") {
         auto ch = parse_chardev(arg);

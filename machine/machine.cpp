@@ -18,6 +18,7 @@
 #include "machine/virt/board.hpp"
 #include "machine/virt/fdt.hpp"
 #include "machine/virt/memmap.hpp"
+#include "monitor/hmp_server.hpp"
 #include "monitor/qmp_server.hpp"
 
 namespace armvm {
@@ -45,6 +46,7 @@ Machine::~Machine() {
     }
     board_.reset();  // joins the vCPU threads (the BQL is held)
     monitors_.clear();
+    hmp_monitors_.clear();
     chardevs_.clear();
 }
 
@@ -109,9 +111,13 @@ Status Machine::build() {
         if (!ch) return make_error("-mon " + mc.origin + ": chardev \"" + mc.chardev + "\" not found");
         if (ch->frontend_attached())
             return make_error("-mon " + mc.origin + ": chardev \"" + mc.chardev + "\" is already in use");
-        monitors_.push_back(std::make_unique<QmpMonitor>(*this, *ch, mc));
+        if (mc.control)
+            monitors_.push_back(std::make_unique<QmpMonitor>(*this, *ch, mc));
+        else
+            hmp_monitors_.push_back(std::make_unique<HmpMonitor>(*this, *ch, mc));
     }
     for (auto& mon : monitors_) mon->start();
+    for (auto& mon : hmp_monitors_) mon->start();
     return ok_status();
 }
 

@@ -22,6 +22,7 @@ namespace virt {
 class Board;
 }
 class QmpMonitor;
+class HmpMonitor;
 
 // QEMU's RunState names, as query-status reports them.
 enum class RunState { Prelaunch, Running, Paused, Shutdown };
@@ -95,6 +96,7 @@ private:
     bool dumped_dtb_ = false;
     std::vector<std::unique_ptr<Chardev>> chardevs_;
     std::vector<std::unique_ptr<QmpMonitor>> monitors_;
+    std::vector<std::unique_ptr<HmpMonitor>> hmp_monitors_;  // -monitor, -mon mode=readline
     std::unique_ptr<virt::Board> board_;
 };
 

@@ -4,6 +4,8 @@ QEMU's print, errors included, and act through the QMP commands."""
 import os
 import subprocess
 
+import pytest
+
 from armvm_test import Qmp, armvm_path
 
 COMMANDS = ["info status", "info name", "info uuid", "stop", "cont", "info status", "stop", "bogus", "info bogus",
@@ -61,3 +63,69 @@ def test_hmp_help_and_version(tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+# Typed at the monitor: editing (backspace, cursor left, ^A/^E, delete,
+# ^W), history (up arrow), errors, and commands that act.
+TYPED = [b"info status\n", b"info st\x7f\x7fstatus\r", b"bogus\n", b"stop\n", b"\x1b[A\r",
+         b"info stat\x1b[D\x1b[Dxx\x1b[3~\x1b[3~\x01\x05 \x17\x17info name\n", b"help cont\n", b"c\n", b"info status\n"]
+
+
+def typed_session(emu, tmp_path, how):
+    import socket
+    import time
+    sock = str(tmp_path / "hmp.sock")
+    if os.path.exists(sock):
+        os.unlink(sock)
+    mon = (["-monitor", f"unix:{sock},server=on,wait=off"] if how == "monitor" else
+           ["-chardev", f"socket,id=h,path={sock},server=on,wait=off", "-mon", "chardev=h,mode=readline"])
+    p = subprocess.Popen([emu, "-M", "virt", "-nodefaults", "-display", "none", "-S", "-name", "g"] + mon,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        for _ in range(100):
+            try:
+                s.connect(sock)
+                break
+            except OSError:
+                time.sleep(0.05)
+        s.settimeout(10)
+
+        def until(marker):
+            got = b""
+            while not got.endswith(marker):
+                chunk = s.recv(65536)
+                assert chunk, got
+                got += chunk
+            return got
+        out = [until(b"(qemu) ")]
+        for t in TYPED:
+            s.sendall(t)
+            out.append(until(b"(qemu) "))
+        s.sendall(b"quit\n")
+        rest = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+        out.append(rest)
+        assert p.wait(10) == 0
+        return out
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+@pytest.mark.parametrize("how", ["monitor", "mon"])
+def test_the_monitor_on_a_socket_edits_and_answers_as_qemus(tmp_path, how):
+    """-monitor unix:... and -mon mode=readline: QEMU's greeting and prompt,
+    and the same bytes back for the same keys (QEMU's line redraws)."""
+    ours = typed_session(armvm_path(), tmp_path, how)
+    theirs = typed_session("qemu-system-aarch64", tmp_path, how)
+    assert ours[0].replace(b"7.2.0", b"V") == theirs[0].replace(b"7.2.22", b"V") == \
+        b"QEMU V monitor - type 'help' for more information\r\n(qemu) "
+    for t, a, b in zip(TYPED + [b"quit"], ours[1:], theirs[1:]):
+        assert a == b, (t, a, b)
+    assert b"VM status: running" in ours[-2] and b"\r\ng\r\n" in ours[6]
