@@ -123,7 +123,12 @@ Result<ChardevConfig> parse_chardev_compat(const std::string& spec, const std::s
         dict["backend"] = "file";
         dict["path"] = spec.substr(5);
     } else if (spec.rfind("mon:", 0) == 0) {
-        return make_error("the human monitor (HMP) is not supported; use -qmp");
+        // (the chardev multiplexed with a human monitor: C-a c switches)
+        auto inner = parse_chardev_compat(spec.substr(4), id);
+        if (!inner) return inner.error();
+        inner->mux = true;
+        inner->with_monitor = true;
+        return inner;
     } else {
         return make_error("'" + spec + "' is not a valid char driver");
     }

@@ -281,6 +281,7 @@ Status Parser::opt_qmp(const std::string& arg, bool pretty) {
     ch->option = pretty ? "qmp-pretty" : "qmp";
     c.chardevs.push_back(*ch);
     c.monitors.push_back(MonitorConfig{id, id, true, pretty, arg});
+    c.monitor_given = true;
     return ok_status();
 }
 
@@ -293,6 +294,7 @@ Status Parser::opt_monitor(const std::string& arg) {
     ch->option = "monitor";
     c.chardevs.push_back(*ch);
     c.monitors.push_back(MonitorConfig{id, id, false, false, arg});
+    c.monitor_given = true;
     return ok_status();
 }
 
@@ -319,6 +321,7 @@ Status Parser::opt_mon(const std::string& arg) {
     }
     if (m.id.empty()) m.id = "monitor" + std::to_string(next_auto_id++);
     c.monitors.push_back(m);
+    c.monitor_given = true;
     return ok_status();
 }
 
@@ -334,6 +337,10 @@ Status Parser::opt_serial(const std::string& arg) {
     ch->option = "serial";
     c.chardevs.push_back(*ch);
     c.serials.push_back(id);
+    if (ch->with_monitor) {  // -serial mon:stdio
+        c.monitors.push_back(MonitorConfig{"compat_monitor" + std::to_string(next_auto_id++), id, false, false, arg});
+        c.monitor_given = true;
+    }
     return ok_status();
 }
 
@@ -778,6 +785,7 @@ Status Parser::handle(const std::string& name, const std::string& arg) {
     if (name == "qmp-pretty") return opt_qmp(arg, true);
     if (name == "mon") return opt_mon(arg);
     if (name == "monitor") {
+        c.monitor_given = true;
         if (arg == "none") return ok_status();
         return opt_monitor(arg);
     }

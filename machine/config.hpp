@@ -28,6 +28,7 @@ struct ChardevConfig {
     std::optional<std::string> file;
     bool append = false;
     bool mux = false;
+    bool with_monitor = false;  // "mon:SPEC": a human monitor shares it (mux)
 };
 
 struct MonitorConfig {
@@ -137,6 +138,9 @@ struct MachineConfig {
     bool no_reboot = false;
     bool msg_timestamp = false;
     bool nographic = false;
+    // A monitor option was given (-monitor, also "none", -mon, -qmp): then
+    // -nographic gives no default human monitor, as QEMU's.
+    bool monitor_given = false;
     bool nodefaults = false;
 
     std::vector<ChardevConfig> chardevs;

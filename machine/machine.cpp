@@ -100,7 +100,10 @@ Status Machine::build() {
         // backend connects to it itself)
         if (std::any_of(cfg_.tpmdevs.begin(), cfg_.tpmdevs.end(), [&](const auto& t) { return t.chardev == cc.id; }))
             continue;
-        auto ch = Chardev::create(cc, loop_);
+        auto ch = Chardev::create(cc, loop_, [this] {
+            request_quit(false, "host-ui");
+            after_monitor_input();
+        });
         if (!ch) return ch.error();
         chardevs_.push_back(std::move(ch.value()));
     }
@@ -115,6 +118,10 @@ Status Machine::build() {
             monitors_.push_back(std::make_unique<QmpMonitor>(*this, *ch, mc));
         else
             hmp_monitors_.push_back(std::make_unique<HmpMonitor>(*this, *ch, mc));
+    }
+    if (default_mux_) {  // -nographic's human monitor, on the terminal with the serial port
+        MonitorConfig mc{"compat_monitor0", default_mux_->id(), false, false, "-nographic"};
+        hmp_monitors_.push_back(std::make_unique<HmpMonitor>(*this, *default_mux_, mc));
     }
     for (auto& mon : monitors_) mon->start();
     for (auto& mon : hmp_monitors_) mon->start();
@@ -214,10 +221,15 @@ Status Machine::build_virt() {
         cc.backend = "stdio";
         cc.origin = "-nographic";
         cc.option = "nographic";
-        auto ch = Chardev::create(cc, loop_);
+        cc.mux = !cfg_.monitor_given;  // (QEMU's mon:stdio: the monitor too, C-a c between them)
+        auto ch = Chardev::create(cc, loop_, [this] {
+            request_quit(false, "host-ui");
+            after_monitor_input();
+        });
         if (!ch) return ch.error();
         chardevs_.push_back(std::move(ch.value()));
         serial = chardevs_.back().get();
+        if (cc.mux) default_mux_ = serial;
     }
     virt::Board::Hooks hooks;
     hooks.system_off = [this] { loop_.post([this] { guest_shutdown("guest-shutdown"); }); };

@@ -97,6 +97,7 @@ private:
     std::vector<std::unique_ptr<Chardev>> chardevs_;
     std::vector<std::unique_ptr<QmpMonitor>> monitors_;
     std::vector<std::unique_ptr<HmpMonitor>> hmp_monitors_;  // -monitor, -mon mode=readline
+    Chardev* default_mux_ = nullptr;  // -nographic's terminal, shared by the serial port and a monitor
     std::unique_ptr<virt::Board> board_;
 };
 

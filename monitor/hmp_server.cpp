@@ -20,6 +20,15 @@ void HmpMonitor::start() {
     fe.on_open = [this] { on_open(); };
     fe.on_read = [this](std::string_view d) { on_read(d); };
     fe.on_close = [this] { reset_line(); };
+    // (on a mux: leaving ends the line; coming back shows the prompt again)
+    fe.on_focus = [this](bool in) {
+        if (in) {
+            reset_line();
+            chardev_.write("(qemu) ");
+        } else {
+            chardev_.write("\r\n");
+        }
+    };
     chardev_.attach(std::move(fe));
 }
 

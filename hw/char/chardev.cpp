@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <termios.h>
+#include <vector>
 #include <unistd.h>
 
 #include <cerrno>
@@ -387,10 +389,37 @@ private:
     std::string inherited_path_;  // fd=: the path the socket is bound to
 };
 
+// stdio on a terminal is put in QEMU's raw mode (each key as it is typed,
+// no echo, no ^S/^Q, CR not turned into NL; output still processed, ^C
+// still a signal), and restored when armvm ends.
+struct termios g_saved_tty;
+bool g_tty_saved = false;
+
+void restore_tty() {
+    if (g_tty_saved) tcsetattr(0, TCSANOW, &g_saved_tty);
+}
+
+void raw_tty() {
+    if (g_tty_saved || !isatty(0) || tcgetattr(0, &g_saved_tty) != 0) return;
+    g_tty_saved = true;
+    std::atexit(restore_tty);
+    struct termios t = g_saved_tty;
+    t.c_iflag &= ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
+    t.c_oflag |= OPOST;
+    t.c_lflag &= ~(ECHO | ECHONL | ICANON | IEXTEN);
+    t.c_cflag &= ~(CSIZE | PARENB);
+    t.c_cflag |= CS8;
+    t.c_cc[VMIN] = 1;
+    t.c_cc[VTIME] = 0;
+    tcsetattr(0, TCSANOW, &t);
+}
+
 class FdChardev : public Chardev {
 public:
     FdChardev(ChardevConfig cfg, EventLoop& loop) : Chardev(std::move(cfg), loop), s_(loop) {}
-    ~FdChardev() override = default;
+    ~FdChardev() override {
+        if (cfg_.backend == "stdio") restore_tty();
+    }
 
     Status init() {
         const std::string& b = cfg_.backend;
@@ -408,6 +437,7 @@ public:
             s_.set_borrowed();
             rfd_ = 0;
             wfd_ = 1;
+            raw_tty();
             return ok_status();
         }
         if (b == "pty") {
@@ -451,10 +481,111 @@ private:
 
 }  // namespace
 
-Result<std::unique_ptr<Chardev>> Chardev::create(const ChardevConfig& cfg, EventLoop& loop) {
+namespace {
+
+// mux=on (and "mon:"): up to four frontends on one backend, as QEMU's
+// mux: all of them write; the input goes to the one in focus, and C-a
+// starts an escape (C-a c: the next frontend gets the input; C-a x: quit;
+// C-a h: the list; C-a C-a: a C-a for the frontend).
+class MuxChardev : public Chardev {
+public:
+    MuxChardev(ChardevConfig cfg, EventLoop& loop, std::unique_ptr<Chardev> backend, std::function<void()> quit)
+        : Chardev(std::move(cfg), loop), backend_(std::move(backend)), quit_(std::move(quit)) {}
+
+    void attach(Frontend fe) override {
+        if (fes_.size() >= 4) return;
+        fes_.push_back({std::move(fe), false});
+        if (fes_.size() == 1) {
+            Frontend be;
+            be.on_open = [this] {
+                if (!fes_.empty()) open(focus_);
+            };
+            be.on_read = [this](std::string_view d) { input(d); };
+            be.on_close = [this] {
+                for (auto& f : fes_)
+                    if (f.fe.on_close) f.fe.on_close();
+            };
+            backend_->attach(std::move(be));
+        }
+    }
+    void write(std::string_view d) override { backend_->write(d); }
+    bool connected() const override { return backend_->connected(); }
+    std::string filename() const override { return backend_->filename(); }
+
+private:
+    struct Fe {
+        Frontend fe;
+        bool opened;
+    };
+    void open(size_t i) {
+        if (fes_[i].opened) return;
+        fes_[i].opened = true;
+        if (fes_[i].fe.on_open) fes_[i].fe.on_open();
+    }
+    void input(std::string_view d) {
+        std::string pass;
+        auto flush = [&] {
+            if (!pass.empty() && fes_[focus_].fe.on_read) fes_[focus_].fe.on_read(pass);
+            pass.clear();
+        };
+        for (char ch : d) {
+            if (!escape_) {
+                if (ch == 1) escape_ = true;
+                else pass += ch;
+                continue;
+            }
+            escape_ = false;
+            switch (ch) {
+            case 1: pass += ch; break;
+            case 'c': {
+                flush();
+                if (fes_.size() < 2) break;
+                size_t was = focus_;
+                focus_ = (focus_ + 1) % fes_.size();
+                if (fes_[was].fe.on_focus) fes_[was].fe.on_focus(false);
+                if (!fes_[focus_].opened) open(focus_);
+                else if (fes_[focus_].fe.on_focus) fes_[focus_].fe.on_focus(true);
+                break;
+            }
+            case 'h':
+                flush();
+                backend_->write("\n\rC-a h    print this help\n\rC-a x    exit emulator\n\r"
+                                "C-a s    save disk data back to file (if -snapshot)\n\r"
+                                "C-a t    toggle console timestamps\n\rC-a b    send break (magic sysrq)\n\r"
+                                "C-a c    switch between console and monitor\n\rC-a C-a  sends C-a\n\r");
+                break;
+            case 'x':
+                flush();
+                backend_->write("QEMU: Terminated\n\r");
+                if (quit_) quit_();
+                return;
+            default: break;  // (s, t, b: nothing to do here)
+            }
+        }
+        flush();
+    }
+
+    std::unique_ptr<Chardev> backend_;
+    std::function<void()> quit_;
+    std::vector<Fe> fes_;
+    size_t focus_ = 0;
+    bool escape_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Chardev>> Chardev::create(const ChardevConfig& cfg, EventLoop& loop,
+                                                 std::function<void()> quit) {
     auto prefix = [&](const Error& e) {
         return make_error("-" + cfg.option + " " + cfg.origin + ": " + e.msg);
     };
+    if (cfg.mux) {
+        ChardevConfig inner = cfg;
+        inner.mux = false;
+        auto be = create(inner, loop);
+        if (!be) return be.error();
+        return std::unique_ptr<Chardev>(std::make_unique<MuxChardev>(cfg, loop, std::move(be.value()), std::move(quit)));
+    }
     if (cfg.backend == "socket") {
         auto c = std::make_unique<SocketChardev>(cfg, loop);
         if (auto st = c->init(); !st) return prefix(st.error());

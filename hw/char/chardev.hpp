@@ -21,15 +21,21 @@ public:
         std::function<void()> on_open;                   // a peer connected
         std::function<void(std::string_view)> on_read;   // bytes arrived
         std::function<void()> on_close;                  // the peer went away
+        // On a multiplexed chardev (mux=on, "mon:"): this frontend gets or
+        // loses the input (C-a c). Its first focus comes as on_open.
+        std::function<void(bool)> on_focus;
     };
 
-    static Result<std::unique_ptr<Chardev>> create(const ChardevConfig& cfg, EventLoop& loop);
+    // `quit`: what C-a x does on a multiplexed chardev.
+    static Result<std::unique_ptr<Chardev>> create(const ChardevConfig& cfg, EventLoop& loop,
+                                                   std::function<void()> quit = {});
     virtual ~Chardev() = default;
 
     const std::string& id() const { return cfg_.id; }
     const ChardevConfig& config() const { return cfg_; }
 
-    // Attach the one frontend; on_open fires now if a peer is already there.
+    // Attach the one frontend (a multiplexed chardev takes several); on_open
+    // fires now if a peer is already there.
     virtual void attach(Frontend fe) = 0;
     // Queue bytes for the peer (dropped when nobody is connected, as QEMU).
     virtual void write(std::string_view data) = 0;

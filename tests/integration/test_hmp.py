@@ -129,3 +129,50 @@ def test_the_monitor_on_a_socket_edits_and_answers_as_qemus(tmp_path, how):
     for t, a, b in zip(TYPED + [b"quit"], ours[1:], theirs[1:]):
         assert a == b, (t, a, b)
     assert b"VM status: running" in ours[-2] and b"\r\ng\r\n" in ours[6]
+
+
+def mux_session(emu, args):
+    """The emulator on a terminal (a pty): C-a c to the monitor, a command,
+    back, C-a h, to the monitor again, C-a x; what the terminal got after
+    each, and the exit status."""
+    import pty
+    import select
+    import time
+    m, s = pty.openpty()
+    p = subprocess.Popen([emu, "-M", "virt", "-display", "none", "-S"] + args, stdin=s, stdout=s, stderr=s)
+    os.close(s)
+
+    def read(settle=0.5):
+        time.sleep(settle)
+        out = b""
+        try:
+            while select.select([m], [], [], 0.3)[0]:
+                out += os.read(m, 65536)
+        except OSError:  # (the emulator ended)
+            pass
+        return out
+    try:
+        got = [read(1.0)]
+        for keys in (b"\x01c", b"info status\r", b"\x01c", b"\x01h", b"\x01c", b"\x01x"):
+            os.write(m, keys)
+            got.append(read())
+        got.append(p.wait(10))
+        return got
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(m)
+
+
+@pytest.mark.parametrize("args", [["-nodefaults", "-serial", "mon:stdio"], ["-nographic", "-net", "none"]])
+def test_serial_and_monitor_share_the_terminal_as_on_qemu(args):
+    """-serial mon:stdio, and -nographic's default: the serial port and the
+    monitor multiplexed on the terminal (raw mode), C-a c switching, C-a h
+    listing the keys, C-a x quitting — the same bytes as QEMU's."""
+    ours = mux_session(armvm_path(), args)
+    theirs = mux_session("qemu-system-aarch64", args)
+    assert ours[1].replace(b"7.2.0", b"V") == theirs[1].replace(b"7.2.22", b"V")
+    assert ours[2:] == theirs[2:]
+    assert b"VM status: paused (prelaunch)" in ours[2] and b"C-a c    switch between console and monitor" in ours[4]
+    assert ours[-2] == b"QEMU: Terminated\r\n\r" and ours[-1] == 0

@@ -156,6 +156,15 @@ def test_device_list_properties_for_devices_and_non_devices(q):
     assert "pmu" in props
     r = q.cmd("device-list-properties", {"typename": "secret"})
     assert r["error"] == {"class": "GenericError", "desc": "Parameter 'typename' expects device"}
+    # Every concrete device type answers (libvirt's probe asks for several,
+    # and one error fails the whole probe): each type's parents lead to
+    # "device".
+    for t in q.ok("qom-list-types", {"implements": "device"}):
+        assert isinstance(q.ok("device-list-properties", {"typename": t["name"]}), list), t
+    devices = {t["name"] for t in q.ok("qom-list-types", {"implements": "device"})}
+    for t in q.ok("qom-list-types"):
+        if t.get("parent") in ("usb-hid", "usb-storage-dev", "pci-xhci", "virtio-pci", "pci-device"):
+            assert t["name"] in devices, t
 
 
 def test_migrate_set_capabilities_events(q):
