@@ -501,9 +501,11 @@ public:
                 if (!fes_.empty()) open(focus_);
             };
             be.on_read = [this](std::string_view d) { input(d); };
-            be.on_close = [this] {
-                for (auto& f : fes_)
+            be.on_close = [this] {  // (a peer that comes back opens the focused frontend again)
+                for (auto& f : fes_) {
+                    f.opened = false;
                     if (f.fe.on_close) f.fe.on_close();
+                }
             };
             backend_->attach(std::move(be));
         }
