@@ -111,6 +111,73 @@ void print_help(Call& k, const std::vector<HmpCommand>& cmds, const std::string&
 
 const std::vector<HmpCommand>& commands();
 
+// xp's format, remembered from one use to the next as QEMU's monitor does.
+char g_last_format = 'x';
+unsigned g_last_size = 4;
+
+// xp /FMT ADDR: physical memory as QEMU's memory_dump prints it.
+void memory_dump(Call& k) {
+    std::string fmt, addr;
+    if (!k.args.empty() && k.args[0][0] == '/') {
+        fmt = k.args[0].substr(1);
+        if (k.args.size() > 1) addr = k.args[1];
+    } else if (!k.args.empty()) {
+        addr = k.args[0];
+    }
+    size_t at = 0;
+    unsigned count = 0;
+    while (at < fmt.size() && fmt[at] >= '0' && fmt[at] <= '9') count = count * 10 + (fmt[at++] - '0');
+    char format = g_last_format;
+    unsigned size = g_last_size;
+    for (; at < fmt.size(); ++at) {
+        char f = fmt[at];
+        if (f == 'b' || f == 'h' || f == 'w' || f == 'g') {
+            size = f == 'b' ? 1 : f == 'h' ? 2 : f == 'w' ? 4 : 8;
+        } else if (f == 'x' || f == 'd' || f == 'u' || f == 'o') {
+            format = f;
+        } else {
+            return k.print(std::string("invalid char in format: '") + f + "'\r\nTry \"help xp\" for more information");
+        }
+    }
+    if (addr.empty()) return k.print("unexpected end of expression\r\nTry \"help xp\" for more information");
+    char* end = nullptr;
+    uint64_t pa = std::strtoull(addr.c_str(), &end, 0);
+    if (!end || *end)
+        return k.print(std::string("invalid char '") + *end + "' in expression\r\nTry \"help xp\" for more information");
+    if (count == 0) count = 1;
+    g_last_format = format;
+    g_last_size = size;
+    virt::Board* b = k.ctx.machine.board();
+    unsigned digits = format == 'x' ? size * 2 : format == 'o' ? (size == 1 ? 3 : size == 2 ? 6 : size == 4 ? 11 : 22)
+                                                  : (size == 1 ? 4 : size == 2 ? 6 : size == 4 ? 11 : 20);
+    if (format == 'u') digits = size == 1 ? 3 : size == 2 ? 5 : size == 4 ? 10 : 20;
+    if (format == 'd') digits = size == 1 ? 4 : size == 2 ? 6 : size == 4 ? 10 : 20;
+    unsigned line_size = size == 1 ? 8 : 16;
+    uint64_t total = static_cast<uint64_t>(count) * size;
+    std::string line;
+    for (uint64_t off = 0; off < total; off += size) {
+        if (off % line_size == 0) {
+            if (!line.empty()) k.print(line);
+            char h[32];
+            std::snprintf(h, sizeof h, "%016llx:", static_cast<unsigned long long>(pa + off));
+            line = h;
+        }
+        uint64_t v = 0;
+        if (!b || !b->read_phys(pa + off, size, v)) return k.print(line + " Cannot access memory");
+        char item[48];
+        if (format == 'x')
+            std::snprintf(item, sizeof item, " 0x%0*llx", digits, static_cast<unsigned long long>(v));
+        else if (format == 'o')
+            std::snprintf(item, sizeof item, " %#*llo", digits, static_cast<unsigned long long>(v));
+        else if (format == 'u')
+            std::snprintf(item, sizeof item, " %*llu", digits, static_cast<unsigned long long>(v));
+        else
+            std::snprintf(item, sizeof item, " %*lld", digits, static_cast<long long>(v));
+        line += item;
+    }
+    if (!line.empty()) k.print(line);
+}
+
 // sendkey's keys: names joined by '-', or numbers ("0x1e").
 bool parse_keys(const std::string& spec, Json& keys, std::string& bad) {
     std::stringstream ss(spec);
@@ -176,6 +243,7 @@ const std::vector<HmpCommand>& commands() {
         {"stop|s", "", "stop emulation", 0, 0, [](Call& k) { k.act("stop"); }},
         {"system_powerdown", "", "send system power down event", 0, 0, [](Call& k) { k.act("system_powerdown"); }},
         {"system_reset", "", "reset the system", 0, 0, [](Call& k) { k.act("system_reset"); }},
+        {"xp", "/fmt addr", "physical memory dump starting at 'addr'", 0, 2, memory_dump},
     };
     return c;
 }

@@ -39,6 +39,18 @@ bool AddressSpace::read(uint64_t pa, unsigned size, uint64_t& value) {
     return true;
 }
 
+bool AddressSpace::read_locked(uint64_t pa, unsigned size, uint64_t& value) {
+    if (uint8_t* p = ram_ptr(pa, size)) {
+        value = 0;
+        std::memcpy(&value, p, size);
+        return true;
+    }
+    const Region* r = find(pa);
+    if (!r || pa - r->base + size > r->size || !r->dev->decodes(pa - r->base, size)) return false;
+    value = r->dev->read(pa - r->base, size);
+    return true;
+}
+
 bool AddressSpace::write(uint64_t pa, unsigned size, uint64_t value) {
     if (uint8_t* p = ram_ptr(pa, size)) {
         std::memcpy(p, &value, size);

@@ -26,6 +26,8 @@ public:
 
     // A write made by a device with the BQL already held (an MSI).
     bool write_locked(uint64_t pa, unsigned size, uint64_t value);
+    // A read with the BQL already held (the monitor's xp).
+    bool read_locked(uint64_t pa, unsigned size, uint64_t& value);
 
     // Host pointer for [pa, pa+len) if it lies in RAM (boot loading).
     uint8_t* ram_ptr(uint64_t pa, uint64_t len) const;

@@ -105,6 +105,9 @@ public:
     bool has_input(bool keyboard) const;
     // send-key: the keys pressed in order, released in reverse `hold_ms` later.
     void send_keys(const std::vector<uint8_t>& usages, uint64_t hold_ms);
+    // A guest physical read of 1, 2, 4 or 8 bytes as a device access would
+    // do it (HMP's xp); false where nothing answers. Caller holds the BQL.
+    bool read_phys(uint64_t pa, unsigned size, uint64_t& value) { return as_.read_locked(pa, size, value); }
     // The USB devices (HMP's info usb): bus, address, port, speed, product, id.
     struct UsbInfo {
         unsigned bus, address, port;
