@@ -180,16 +180,25 @@ void memory_dump(Call& k) {
 
 // sendkey's keys: names joined by '-', or numbers ("0x1e").
 bool parse_keys(const std::string& spec, Json& keys, std::string& bad) {
-    std::stringstream ss(spec);
-    std::string key;
-    while (std::getline(ss, key, '-')) {
+    std::vector<std::string> parts;
+    for (size_t at = 0;;) {
+        size_t dash = spec.find('-', at);
+        parts.push_back(spec.substr(at, dash == std::string::npos ? std::string::npos : dash - at));
+        if (dash == std::string::npos) break;
+        at = dash + 1;
+    }
+    for (const std::string& key : parts) {
         if (key.empty()) {
-            bad = spec;
+            bad = "";  // (QEMU names no key then)
             return false;
         }
         char* end = nullptr;
-        long n = std::strtol(key.c_str(), &end, 0);
-        if (end && !*end && (key[0] >= '0' && key[0] <= '9') && key.size() > 1 && !qcode_to_hid(key)) {
+        if (key.rfind("0x", 0) == 0) {  // (a number is hex, as QEMU's sendkey takes one)
+            long n = std::strtol(key.c_str(), &end, 16);
+            if (key.size() == 2 || *end) {
+                bad = key;
+                return false;
+            }
             keys.push_back({{"type", "number"}, {"data", n}});
         } else if (qcode_to_hid(key)) {
             keys.push_back({{"type", "qcode"}, {"data", key}});
