@@ -513,6 +513,11 @@ public:
     void write(std::string_view d) override { backend_->write(d); }
     bool connected() const override { return backend_->connected(); }
     std::string filename() const override { return backend_->filename(); }
+    void detach() override {
+        fes_.clear();
+        focus_ = 0;
+        backend_->detach();
+    }
 
 private:
     struct Fe {
@@ -527,7 +532,7 @@ private:
     void input(std::string_view d) {
         std::string pass;
         auto flush = [&] {
-            if (!pass.empty() && fes_[focus_].fe.on_read) fes_[focus_].fe.on_read(pass);
+            if (!pass.empty() && focus_ < fes_.size() && fes_[focus_].fe.on_read) fes_[focus_].fe.on_read(pass);
             pass.clear();
         };
         for (char ch : d) {

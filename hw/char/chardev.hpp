@@ -43,8 +43,9 @@ public:
     // query-chardev's "filename": "unix:/path,server=on", "pty:/dev/pts/3"...
     virtual std::string filename() const = 0;
     bool frontend_attached() const { return attached_; }
-    // The frontend goes away: no more callbacks.
-    void detach() {
+    // The frontend goes away: no more callbacks (on a multiplexed chardev,
+    // none for any of its frontends).
+    virtual void detach() {
         fe_ = {};
         attached_ = false;
     }
