@@ -10,7 +10,7 @@ from armvm_test import Qmp, armvm_path
 
 COMMANDS = ["info status", "info name", "info uuid", "stop", "cont", "info status", "stop", "bogus", "info bogus",
             "sendkey ctrl-alt-f1", "sendkey 0x1e 50", "sendkey nope", "sendkey 10", "sendkey a-", "sendkey 0xzz", "system_reset", "info kvm", "", "c",
-            "info usb", "device_del nope", "device_add usb-tablet,id=t1", "info usb", "device_del t1", "info usb",
+            "info usb", "device_del nope", "device_add id=foo", "device_add ,id=x", "device_add usb-tablet,id=t1", "info usb", "device_del t1", "info usb",
             "sendkey", "stop x", "help stop", "help c", "info chardev", "s", "info status", "system_powerdown",
             # physical memory: the UART's ID registers, the empty flash, nothing
             "xp /8xw 0x09000fe0", "xp /2xw 0x0", "xp /20xb 0x100", "xp /2ow 0x09000fe0", "xp /4uh 0x10",
