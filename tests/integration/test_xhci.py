@@ -202,21 +202,24 @@ def _input_events(emu, tmp_path):
         for line in g.ok("for e in /sys/class/input/event*; do echo ${e##*/} $(cat $e/device/name); done").splitlines():
             ev, name = line.split(" ", 1)
             found[name] = ev
+        # Both devices read from the start (one background job each), all
+        # the input sent, then both recordings read back.
+        # (in subshells: not the shell's jobs, whose end it would report)
+        g.ok(f"(cat /dev/input/{found['QEMU QEMU USB Keyboard']} > /tmp/kbd & echo $! > /tmp/k.pid); "
+             f"(cat /dev/input/{found['QEMU QEMU USB Tablet']} > /tmp/tablet & echo $! > /tmp/t.pid); sleep 1")
+        for cmd, args in (
+                ("send-key", {"keys": [{"type": "qcode", "data": "shift"}, {"type": "qcode", "data": "a"}]}),
+                ("send-key", {"keys": [{"type": "number", "data": 0x30}], "hold-time": 50}),
+                ("input-send-event", {"events": [{"type": "abs", "data": {"axis": "x", "value": 16384}},
+                                                 {"type": "abs", "data": {"axis": "y", "value": 8192}}]}),
+                ("input-send-event", {"events": [{"type": "btn", "data": {"down": True, "button": "left"}}]}),
+                ("input-send-event", {"events": [{"type": "btn", "data": {"down": False, "button": "left"}}]})):
+            assert q.ok(cmd, args) == {}
+            time.sleep(0.5)
+        g.ok("sleep 1; kill $(cat /tmp/k.pid) $(cat /tmp/t.pid)")
         out = {}
-        for dev, name, send in (
-                ("kbd", "QEMU QEMU USB Keyboard", [
-                    ("send-key", {"keys": [{"type": "qcode", "data": "shift"}, {"type": "qcode", "data": "a"}]}),
-                    ("send-key", {"keys": [{"type": "number", "data": 0x30}], "hold-time": 50})]),
-                ("tablet", "QEMU QEMU USB Tablet", [
-                    ("input-send-event", {"events": [{"type": "abs", "data": {"axis": "x", "value": 16384}},
-                                                     {"type": "abs", "data": {"axis": "y", "value": 8192}}]}),
-                    ("input-send-event", {"events": [{"type": "btn", "data": {"down": True, "button": "left"}}]}),
-                    ("input-send-event", {"events": [{"type": "btn", "data": {"down": False, "button": "left"}}]})])):
-            g.ok(f"cat /dev/input/{found[name]} > /tmp/{dev} & pid=$!; sleep 1")
-            for cmd, args in send:
-                assert q.ok(cmd, args) == {}
-                time.sleep(0.5)
-            raw = bytes.fromhex(g.ok(f"sleep 1; kill $pid; od -An -tx1 -v /tmp/{dev}").replace(" ", "").replace("\n", ""))
+        for dev in ("kbd", "tablet"):
+            raw = bytes.fromhex(g.ok(f"od -An -tx1 -v /tmp/{dev}").replace(" ", "").replace("\n", ""))
             # struct input_event on arm64: a 16-byte time, type, code, value
             out[dev] = [(int.from_bytes(raw[i + 16:i + 18], "little"), int.from_bytes(raw[i + 18:i + 20], "little"),
                          int.from_bytes(raw[i + 20:i + 24], "little", signed=True)) for i in range(0, len(raw), 24)]
