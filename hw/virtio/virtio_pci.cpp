@@ -12,7 +12,7 @@ constexpr uint32_t kNotifyMultiplier = 4;
 constexpr unsigned kModernBar = 4, kMsixBar = 1, kLegacyBar = 0;
 // Capability cfg_type values (virtio 1.1 section 4.1.4).
 enum : uint8_t { kCapCommon = 1, kCapNotify = 2, kCapIsr = 3, kCapDevice = 4, kCapPci = 5 };
-constexpr uint8_t kStatusDriverOk = 4, kStatusFeaturesOk = 8, kStatusNeedsReset = 0x40;
+constexpr uint8_t kStatusFeaturesOk = 8, kStatusNeedsReset = 0x40;
 
 // Common configuration (virtio 1.1 section 4.1.4.3).
 enum : uint64_t {
