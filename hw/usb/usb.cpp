@@ -55,9 +55,7 @@ UsbDevice::Result UsbDevice::control(const UsbSetup& s, std::vector<uint8_t>& da
             return reply({static_cast<uint8_t>(c.size() > 7 && (c[7] & 0x40) ? 1 : 0), 0});  // self-powered
         }
         return reply({0, 0});
-    case kClearFeature:
-        if (recipient == 2 && s.value == 0) clear_halt(s.index & 0xff);  // ENDPOINT_HALT
-        return Result::Ok;
+    case kClearFeature:  // (ENDPOINT_HALT too: no device here halts an endpoint of its own)
     case kSetFeature:
     case kSetAddress:  // (the controller gave the address: xHCI's Address Device)
     case kSetSel:

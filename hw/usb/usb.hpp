@@ -62,8 +62,6 @@ protected:
     // GET_DESCRIPTOR to an interface); Stall if unknown.
     virtual Result other_request(const UsbSetup& setup, std::vector<uint8_t>& data);
     virtual void configured(uint8_t /*configuration*/) {}
-    // A standard endpoint request: CLEAR_FEATURE(ENDPOINT_HALT) on `ep`.
-    virtual void clear_halt(unsigned /*ep_address*/) {}
 
     // An IN stage's bytes `d` (cut to what the setup asked for) into `data`.
     static Result reply(const UsbSetup& setup, std::vector<uint8_t>& data, std::vector<uint8_t> d);

@@ -88,11 +88,6 @@ void UsbStorage::reset() {
     unit_attention_ = true;
 }
 
-void UsbStorage::clear_halt(unsigned) {
-    // (BOT 5.3.4: the host clears a halt after a phase error; the next
-    // thing is a CBW or the CSW)
-}
-
 UsbDevice::Result UsbStorage::other_request(const UsbSetup& s, std::vector<uint8_t>& data) {
     if (s.request_type == 0x21 && s.request == 0xff) {  // Bulk-Only Mass Storage Reset
         phase_ = Phase::Command;

@@ -32,7 +32,6 @@ protected:
     std::vector<uint8_t> bos_descriptor() const override;
     std::string string(unsigned index) const override;
     Result other_request(const UsbSetup& setup, std::vector<uint8_t>& data) override;
-    void clear_halt(unsigned ep_address) override;
 
 private:
     enum class Phase { Command, DataIn, DataOut, Status };

@@ -1241,28 +1241,19 @@ std::vector<Board::UsbInfo> Board::usb_devices() const {
     return out;
 }
 
-bool Board::input_key(uint8_t usage, bool down) {
-    bool any = false;
+void Board::input_key(uint8_t usage, bool down) {
     for (auto& d : usb_devs_)
-        if (auto* h = dynamic_cast<UsbHid*>(d.dev.get()); h && h->kind() == UsbHid::Kind::Keyboard) {
-            h->key(usage, down);
-            any = true;
-        }
-    return any;
+        if (auto* h = dynamic_cast<UsbHid*>(d.dev.get()); h && h->kind() == UsbHid::Kind::Keyboard) h->key(usage, down);
 }
 
-bool Board::input_pointer(std::optional<uint16_t> x, std::optional<uint16_t> y, uint8_t buttons_set,
+void Board::input_pointer(std::optional<uint16_t> x, std::optional<uint16_t> y, uint8_t buttons_set,
                           uint8_t buttons_clear) {
-    if (x) ptr_x_ = std::min<uint16_t>(*x, 0x7fff);
-    if (y) ptr_y_ = std::min<uint16_t>(*y, 0x7fff);
+    if (x) ptr_x_ = *x;
+    if (y) ptr_y_ = *y;
     ptr_buttons_ = static_cast<uint8_t>((ptr_buttons_ | buttons_set) & ~buttons_clear);
-    bool any = false;
     for (auto& d : usb_devs_)
-        if (auto* h = dynamic_cast<UsbHid*>(d.dev.get()); h && h->kind() == UsbHid::Kind::Tablet) {
+        if (auto* h = dynamic_cast<UsbHid*>(d.dev.get()); h && h->kind() == UsbHid::Kind::Tablet)
             h->pointer(ptr_x_, ptr_y_, ptr_buttons_);
-            any = true;
-        }
-    return any;
 }
 
 bool Board::has_input(bool keyboard) const {

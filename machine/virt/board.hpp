@@ -96,11 +96,11 @@ public:
     // and /machine/peripheral-anon as (name, driver).
     const BlockLayer& block() const { return *block_; }
     // Input to the USB keyboards and tablets (QMP send-key and
-    // input-send-event); false if there is none of that kind. A key by its
+    // input-send-event; has_input: whether one of the kind is there). A key by its
     // HID usage; the pointer's absolute position (0..0x7fff) and buttons
     // (bit 0 left, 1 right, 2 middle) pressed or released.
-    bool input_key(uint8_t usage, bool down);
-    bool input_pointer(std::optional<uint16_t> x, std::optional<uint16_t> y, uint8_t buttons_set,
+    void input_key(uint8_t usage, bool down);
+    void input_pointer(std::optional<uint16_t> x, std::optional<uint16_t> y, uint8_t buttons_set,
                        uint8_t buttons_clear);
     bool has_input(bool keyboard) const;
     // send-key: the keys pressed in order, released in reverse `hold_ms` later.
