@@ -95,6 +95,15 @@ bool Vcpu::turn(std::unique_lock<std::mutex>& lk) {
     insns_.fetch_add(cpu_.insn_count - before, std::memory_order_relaxed);
     update_timers();
     lk.lock();
+    if (cpu_.debug_stopped()) {  // a gdbstub breakpoint, watchpoint or step
+        want_run_ = false;
+        if (debug_hook) {
+            lk.unlock();
+            debug_hook(index_);
+            lk.lock();
+        }
+        return true;
+    }
     // WFI completes at once if an interrupt is already pending.
     if (r == Cpu::Stop::Wfi && wake_seq_ == seq && !cpu_.irq_line.load()) wfi_ = true;
     return true;

@@ -85,6 +85,9 @@ public:
     // Called on the lane's thread, without the BQL, when the CPU's timer
     // outputs change (bit 0 physical, bit 1 virtual, bit 2 PMU).
     std::function<void(unsigned index, uint32_t levels)> timer_hook;
+    // Called on the lane's thread, without the BQL, when the CPU stopped
+    // for the debugger (Cpu::debug_stopped()); the vCPU is paused by then.
+    std::function<void(unsigned index)> debug_hook;
     pid_t thread_id() const { return lane_->tid.load(); }
     uint64_t insns() const { return insns_.load(std::memory_order_relaxed); }
 

@@ -33,6 +33,8 @@ const std::vector<OptionInfo>& option_table() {
         {"name", true, "-name [guest=]NAME[,debug-threads=on|off]"},
         {"uuid", true, "the machine UUID"},
         {"S", false, "do not start the CPUs (use 'cont' on the monitor)"},
+        {"s", false, "shorthand for -gdb tcp::1234"},
+        {"gdb", true, "a gdbstub on a chardev spec (tcp::PORT, unix:PATH,server=on, stdio)"},
         {"daemonize", false, "run in the background once initialised"},
         {"pidfile", true, "write the daemon's PID to FILE (locked)"},
         {"qmp", true, "a QMP monitor on a chardev spec (unix:PATH,server=on,wait=off)"},
@@ -773,6 +775,8 @@ Status Parser::handle(const std::string& name, const std::string& arg) {
     if (name == "m") return opt_m(arg);
     if (name == "name") return opt_name(arg);
     if (name == "S") { c.start_paused = true; return ok_status(); }
+    if (name == "s") { c.gdb = "tcp::1234"; return ok_status(); }
+    if (name == "gdb") { c.gdb = arg; return ok_status(); }
     if (name == "daemonize") { c.daemonize = true; return ok_status(); }
     if (name == "no-shutdown") { c.no_shutdown = true; return ok_status(); }
     if (name == "snapshot") { c.snapshot = true; return ok_status(); }

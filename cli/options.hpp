@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "hw/char/chardev_opts.hpp"
 #include "machine/config.hpp"
 
 namespace armvm {
@@ -31,12 +32,5 @@ struct OptionInfo {
     const char* help;
 };
 const std::vector<OptionInfo>& option_table();
-
-// Parses a chardev in the compat spelling used by -qmp, -serial, -monitor
-// ("unix:PATH,server=on,wait=off", "tcp:HOST:PORT,...", "stdio", "null",
-// "pty", "file:PATH"). `id` names the resulting chardev.
-Result<ChardevConfig> parse_chardev_compat(const std::string& spec, const std::string& id);
-// Parses a -chardev argument.
-Result<ChardevConfig> parse_chardev(const std::string& text);
 
 }  // namespace armvm

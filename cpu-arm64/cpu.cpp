@@ -384,6 +384,8 @@ mmu::TlbEntry* Cpu::lookup(uint64_t va, Access acc, uint8_t need, bool cm) {
         e.ram_page = 0;
     }
     tlb_.note_span(sva, t.size);
+    if (debug_ && !debug_->watches.empty() && page_watched(sva))  // every data access takes the slow path
+        e.perm &= mmu::kX0 | mmu::kX1;
     if (!(t.perm & need)) {
         raise_mmu_fault(va, acc, {mmu::FaultType::Permission, t.level}, cm);
         return nullptr;
@@ -437,6 +439,7 @@ bool Cpu::access_slow(uint64_t va, unsigned size, uint64_t& value, Access acc, u
     }
     uint64_t pa;
     if (!translate_for(va, acc, need, pa, false)) return false;
+    if (debug_ && !debug_->watches.empty() && watch_hit(va, size, write)) return false;
     bool ok;
     uint64_t off = pa - ram_base_;
     if (ram_host_ && off < ram_size_ && size <= ram_size_ - off) {
@@ -474,6 +477,7 @@ bool Cpu::exclusive_store(uint64_t va, unsigned size, uint64_t expected, uint64_
                           uint64_t value_hi) {
     uint64_t pa;
     if (!translate(va, Access::Write, pa)) return false;
+    if (debug_ && !debug_->watches.empty() && watch_hit(va, size, true)) return false;
     bool swapped = false;
     uint64_t off = pa - ram_base_;
     bool ram = ram_host_ && off < ram_size_;
@@ -675,12 +679,13 @@ Cpu::Stop Cpu::run(uint64_t budget) {
     uint64_t done = 0;
     Block::Link* link = nullptr;  // where to remember the block that comes next
     while (done < budget) {
+        if (debug_ && debug_->stop.kind != DebugStop::Kind::None) return Stop::Debug;
         if (exit_request && exit_request->load(std::memory_order_relaxed)) return Stop::Budget;
         if (mailbox_pending_.load(std::memory_order_relaxed)) {
             process_mailbox();
             link = nullptr;
         }
-        if (irq_line.load(std::memory_order_relaxed) && !(s.daif & 0x80)) {
+        if (irq_line.load(std::memory_order_relaxed) && !(s.daif & 0x80) && !(debug_ && debug_->step)) {
             take_irq();
             link = nullptr;
         }
@@ -711,11 +716,12 @@ Cpu::Stop Cpu::run(uint64_t budget) {
             if (b && link) *link = {s.pc, b, link_gen_};
         }
         link = nullptr;
+        if (debug_ && !debug_enter(b)) return Stop::Debug;
         if (b) {
             uint64_t room = budget - done;
-            if (jit_ && !b->jit && ++b->hits >= jit_hot_ && !jit_->compile(*b)) jit_full_ = true;
+            if (jit_ && !debug_ && !b->jit && ++b->hits >= jit_hot_ && !jit_->compile(*b)) jit_full_ = true;
             const DecodedInsn *first, *end, *d;
-            if (b->jit && b->n <= room) {
+            if (b->jit && b->n <= room && !debug_) {
                 // Compiled: it runs this block and those chained after it
                 // within the budget and up to the PMU's next deadline.
                 uint64_t limit = room;
@@ -741,7 +747,7 @@ Cpu::Stop Cpu::run(uint64_t budget) {
             uint64_t len = b->n;
             s.pc = block_va_ + 4 * static_cast<uint64_t>(d - first);  // the stopping (or next) instruction
             // An instruction that raised a synchronous exception did not retire.
-            bool faulted = events_ & kEvException;
+            bool faulted = events_ & (kEvException | kEvDebug);
             uint64_t n = static_cast<uint64_t>(d - first) + (d != end && !faulted ? 1 : 0);
             bool all = n == len;
             if (all && b->fused) ++n;  // the B.cond fused into the last entry
@@ -764,6 +770,7 @@ Cpu::Stop Cpu::run(uint64_t budget) {
                 continue;
             }
         }
+        if (events_ & kEvDebug) return Stop::Debug;  // (s.pc: the instruction, not retired)
         if (events_ & kEvException) {
             last_ec = pend_ec_;
             last_iss = pend_iss_;
@@ -781,6 +788,107 @@ Cpu::Stop Cpu::run(uint64_t budget) {
         if (events_ & kEvTimer) return Stop::Budget;
     }
     return Stop::Budget;
+}
+
+}  // namespace armvm
+
+namespace armvm {
+
+// ---- debugging from outside the guest (the gdbstub)
+
+void Cpu::set_debug(std::vector<uint64_t> breakpoints, std::vector<Watchpoint> watchpoints, bool step) {
+    bool watched_before = debug_ && !debug_->watches.empty();
+    if (breakpoints.empty() && watchpoints.empty() && !step) {
+        debug_.reset();
+    } else {
+        if (!debug_) debug_ = std::make_unique<DebugCtl>();
+        std::sort(breakpoints.begin(), breakpoints.end());
+        breakpoints.erase(std::unique(breakpoints.begin(), breakpoints.end()), breakpoints.end());
+        debug_->bps = std::move(breakpoints);
+        debug_->watches = std::move(watchpoints);
+        debug_->step = step;
+        debug_->stop = {};
+    }
+    // Watched pages leave (or come back to) the TLB's inline hits.
+    if (watched_before || (debug_ && !debug_->watches.empty())) {
+        tlb_.flush_all();
+        mode_changed();
+    }
+}
+
+Cpu::DebugStop Cpu::take_debug_stop() {
+    if (!debug_) return {};
+    DebugStop r = debug_->stop;
+    debug_->stop = {};
+    return r;
+}
+
+bool Cpu::debug_enter(const Block*& b) {
+    DebugCtl& d = *debug_;
+    uint64_t pc = s.pc;
+    if (b && std::binary_search(d.bps.begin(), d.bps.end(), pc)) {
+        d.stop = {DebugStop::Kind::Breakpoint, pc};
+        return false;
+    }
+    if (d.step) d.stop = {DebugStop::Kind::Step, pc};  // reported after this instruction
+    if (!b) return true;
+    bool one = d.step || !d.watches.empty();
+    if (!one) {  // a breakpoint inside the block: one instruction at a time up to it
+        uint64_t end = pc + 4 * (uint64_t{b->n} + (b->fused ? 1 : 0));
+        auto it = std::upper_bound(d.bps.begin(), d.bps.end(), pc);
+        one = it != d.bps.end() && *it < end;
+    }
+    if (!one) return true;
+    const DecodedInsn& first = b->insns[0];
+    // (a compare fused with its B.cond is two instructions: run it alone)
+    DecodedInsn i = b->n == 1 && b->fused ? translate_insn(first.insn, a64::decode(first.insn)) : first;
+    i.pcoff = 0;
+    d.one.pa = b->pa;
+    d.one.insns.assign(1, i);
+    d.one.n = 1;
+    d.one.fused = false;
+    d.one.ends_in_branch = b->n == 1 && !b->fused && b->ends_in_branch;
+    d.one.links[0] = d.one.links[1] = {};
+    b = &d.one;
+    return true;
+}
+
+bool Cpu::page_watched(uint64_t va) const {
+    uint64_t page = va & kPageMask;
+    for (const Watchpoint& w : debug_->watches)
+        if (w.addr < page + 0x1000 && w.addr + w.len > page) return true;
+    return false;
+}
+
+bool Cpu::watch_hit(uint64_t va, unsigned size, bool write) {
+    for (const Watchpoint& w : debug_->watches) {
+        if (!(w.kind & (write ? Watchpoint::Write : Watchpoint::Read))) continue;
+        if (va < w.addr + w.len && va + size > w.addr) {
+            debug_->stop = {DebugStop::Kind::Watch, w.addr, w.kind};
+            events_ |= kEvDebug;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool Cpu::debug_translate(uint64_t va, uint64_t& pa) {
+    mmu::Regime r = regime();
+    mmu::Translation t;
+    mmu::Fault f;
+    if (!mmu::walk(r, bus_, mmu::strip_tag(r, va), t, f)) return false;
+    pa = t.pa_page | (va & 0xfff);
+    return true;
+}
+
+void Cpu::set_pstate(uint32_t v) {
+    s.nzcv = v & 0xf0000000;
+    s.daif = v & 0x3c0;
+    if (has_pan()) s.pan = (v >> 22) & 1;
+    unsigned el = (v >> 2) & 3;
+    if (el <= 1) s.el = el;  // (armvm's CPU has no EL2/EL3)
+    s.spsel = v & 1;
+    mode_changed();
 }
 
 }  // namespace armvm

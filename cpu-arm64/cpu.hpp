@@ -138,7 +138,7 @@ public:
 
     // Wfi also stands for a WFE that found no event: the caller sleeps
     // until an interrupt, a wake, or wfe_deadline_ns().
-    enum class Stop { Budget, Exception, Wfi };
+    enum class Stop { Budget, Exception, Wfi, Debug };
     // Runs at most `budget` instructions.
     Stop run(uint64_t budget);
 
@@ -346,6 +346,36 @@ public:
     bool jit_enabled() const { return jit_ != nullptr; }
     uint64_t jit_resets() const;  // times the code space was full
     uint64_t jit_entries() const { return jit_entries_; }  // run() entering compiled code
+    // ---- Debugging from outside the guest (the gdbstub): breakpoints by
+    // VA, single step and watchpoints, kept by the emulator (not the
+    // guest's debug registers). Set while the vCPU is not running. run()
+    // returns Stop::Debug before an instruction at a breakpoint, before the
+    // instruction whose access hits a watchpoint (the access not made, as
+    // QEMU stops) and after one instruction when stepping (interrupts stay
+    // masked during a step, QEMU's default NOIRQ|NOTIMER). The reason is
+    // kept until take_debug_stop(). With nothing set, run() pays one test
+    // per block; with something set, no compiled code runs.
+    struct Watchpoint {
+        enum Kind : uint8_t { Write = 1, Read = 2, Access = 3 };
+        uint64_t addr = 0, len = 0;
+        Kind kind = Write;
+    };
+    struct DebugStop {
+        enum class Kind : uint8_t { None, Breakpoint, Step, Watch } kind = Kind::None;
+        uint64_t addr = 0;                          // the breakpoint's or watchpoint's address
+        Watchpoint::Kind wkind = Watchpoint::Write;  // the watchpoint's kind
+    };
+    void set_debug(std::vector<uint64_t> breakpoints, std::vector<Watchpoint> watchpoints, bool step);
+    bool debug_stopped() const { return debug_ && debug_->stop.kind != DebugStop::Kind::None; }
+    DebugStop take_debug_stop();
+    // The physical address of `va` through the current translation regime
+    // (stage 1 as an access from the current EL would see it), without a
+    // fault, a TLB fill or any other side effect: the debugger's view.
+    bool debug_translate(uint64_t va, uint64_t& pa);
+    // PSTATE as the gdbstub's cpsr shows it (SPSR's layout).
+    uint32_t pstate() const { return static_cast<uint32_t>(pstate_after_entry()); }
+    void set_pstate(uint32_t v);
+
     // After a change of EL, PSTATE.PAN or a translation register: the
     // permissions, ASID and alignment checking that accesses use.
     void mode_changed();
@@ -438,9 +468,24 @@ private:
 
     // What the current instruction did besides falling through: checked
     // once per instruction by run().
-    enum : uint32_t { kEvBranch = 1, kEvException = 2, kEvWfi = 4, kEvFlush = 8, kEvTimer = 16 };
+    // kEvDebug: an access hit a gdbstub watchpoint (the instruction does
+    // not retire; run() returns Stop::Debug).
+    enum : uint32_t { kEvBranch = 1, kEvException = 2, kEvWfi = 4, kEvFlush = 8, kEvTimer = 16, kEvDebug = 32 };
     uint32_t events_ = 0;
 
+    struct DebugCtl {
+        std::vector<uint64_t> bps;  // sorted
+        std::vector<Watchpoint> watches;
+        bool step = false;
+        DebugStop stop;
+        Block one;  // the single instruction run when stepping or near a breakpoint
+    };
+    std::unique_ptr<DebugCtl> debug_;  // null: no debugging (the fast path)
+    // Before a block runs with debugging on: false at a breakpoint (the
+    // stop is set); otherwise `b` may become a one-instruction block.
+    bool debug_enter(const Block*& b);
+    bool watch_hit(uint64_t va, unsigned size, bool write);
+    bool page_watched(uint64_t va) const;
     Bus& bus_;
     mmu::Tlb tlb_;
     uint8_t need_r_ = mmu::kR1, need_w_ = mmu::kW1, need_x_ = mmu::kX1;

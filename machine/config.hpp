@@ -125,6 +125,7 @@ struct MachineConfig {
     SandboxConfig sandbox;
 
     bool start_paused = false;      // -S
+    std::optional<std::string> gdb; // -gdb DEV, -s: the gdbstub's chardev spec ("none": no gdbstub)
     bool daemonize = false;
     std::optional<std::string> pidfile;
     bool no_shutdown = false;

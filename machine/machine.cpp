@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -14,10 +15,12 @@
 #include "base/report.hpp"
 #include "cpu-arm64/models.hpp"
 #include "hw/char/chardev.hpp"
+#include "hw/char/chardev_opts.hpp"
 #include "machine/ram.hpp"
 #include "machine/virt/board.hpp"
 #include "machine/virt/fdt.hpp"
 #include "machine/virt/memmap.hpp"
+#include "monitor/gdbstub.hpp"
 #include "monitor/hmp_server.hpp"
 #include "monitor/qmp_server.hpp"
 
@@ -29,6 +32,7 @@ const char* run_state_name(RunState s) {
     case RunState::Running: return "running";
     case RunState::Paused: return "paused";
     case RunState::Shutdown: return "shutdown";
+    case RunState::Debug: return "debug";
     }
     return "debug";
 }
@@ -44,6 +48,7 @@ Machine::~Machine() {
         else
             report_info("stats: " + std::to_string(n) + " guest instructions");
     }
+    gdb_.reset();  // (a connected gdb hears that the VM is gone)
     board_.reset();  // joins the vCPU threads (the BQL is held)
     monitors_.clear();
     hmp_monitors_.clear();
@@ -125,6 +130,10 @@ Status Machine::build() {
     }
     for (auto& mon : monitors_) mon->start();
     for (auto& mon : hmp_monitors_) mon->start();
+    if (cfg_.gdb) {
+        auto r = gdbserver(*cfg_.gdb);
+        if (!r) return make_error("-gdb " + *cfg_.gdb + ": " + r.error().msg);
+    }
     return ok_status();
 }
 
@@ -238,6 +247,7 @@ Status Machine::build_virt() {
     hooks.balloon_change = [this](uint64_t actual) {
         loop_.post([this, actual] { emit_event("BALLOON_CHANGE", Json{{"actual", actual}}); });
     };
+    hooks.debug_stop = [this](unsigned cpu) { loop_.post([this, cpu] { debug_stopped(cpu); }); };
     hooks.vserport_change = [this](const std::string& id, bool open) {
         loop_.post([this, id, open] { emit_event("VSERPORT_CHANGE", Json{{"id", id}, {"open", open}}); });
     };
@@ -279,8 +289,59 @@ Status Machine::stop() {
         if (board_) board_->pause();
         state_ = RunState::Paused;
         emit_event("STOP");
+        if (gdb_) gdb_->vm_stopped(-1, false);
     }
     return ok_status();
+}
+
+Status Machine::debug_resume(const std::vector<bool>& cpus) {
+    if (state_ == RunState::Shutdown) return make_error("Resetting the Virtual Machine is required");
+    if (!board_) return make_error("no CPUs to run");
+    if (state_ == RunState::Running) board_->pause();  // (only the CPUs asked for run on)
+    else emit_event("RESUME");
+    state_ = RunState::Running;
+    board_->resume_cpus(cpus);
+    return ok_status();
+}
+
+void Machine::debug_stopped(unsigned cpu) {
+    if (state_ == RunState::Running) {
+        board_->pause();
+        state_ = RunState::Debug;
+        emit_event("STOP");
+    }
+    if (gdb_) gdb_->vm_stopped(static_cast<int>(cpu), true);
+}
+
+Result<std::string> Machine::gdbserver(const std::string& device) {
+    if (!board_) return make_error("this machine has no CPUs to debug");
+    gdb_.reset();
+    if (gdb_chardev_) {
+        chardevs_.erase(std::find_if(chardevs_.begin(), chardevs_.end(),
+                                     [&](const auto& c) { return c.get() == gdb_chardev_; }));
+        gdb_chardev_ = nullptr;
+    }
+    if (device == "none") return std::string("Disabled gdbserver\r\n");
+    // "tcp:..." listens at once without waiting for the debugger (QEMU
+    // adds server=on,wait=off); any other chardev spec is taken as written.
+    std::string spec = device;
+    if (spec.rfind("tcp:", 0) == 0) spec += ",server=on,wait=off";
+    auto cc = parse_chardev_compat(spec, "gdb");
+    if (!cc) return cc.error();
+    auto ch = Chardev::create(*cc, loop_);
+    if (!ch) return ch.error();
+    gdb_chardev_ = ch->get();
+    chardevs_.push_back(std::move(ch.value()));  // (query-chardev lists it as "gdb")
+    gdb_ = std::make_unique<GdbStub>(*this, *gdb_chardev_);
+    gdb_->start();
+    return "Waiting for gdb connection on device '" + device + "'\r\n";
+}
+
+void Machine::terminate(const std::string& msg) {
+    report_info(msg);
+    quit_requested_ = true;
+    quit_event_ = Json();
+    loop_.stop();
 }
 
 Status Machine::system_reset(bool guest, const std::string& reason) {

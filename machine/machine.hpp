@@ -23,9 +23,10 @@ class Board;
 }
 class QmpMonitor;
 class HmpMonitor;
+class GdbStub;
 
 // QEMU's RunState names, as query-status reports them.
-enum class RunState { Prelaunch, Running, Paused, Shutdown };
+enum class RunState { Prelaunch, Running, Paused, Shutdown, Debug };
 const char* run_state_name(RunState s);
 
 class Machine {
@@ -64,6 +65,17 @@ public:
     virt::Board* board() const { return board_.get(); }
     // Pauses (STOP event).
     Status stop();
+    // The gdbstub: runs only the CPUs marked (RESUME event; "running").
+    Status debug_resume(const std::vector<bool>& cpus);
+    // A vCPU stopped for the debugger: the VM stops (run state "debug",
+    // STOP event) and the gdbstub reports it. Main loop.
+    void debug_stopped(unsigned cpu);
+    // HMP gdbserver / -gdb / -s: the gdbstub on a chardev spec ("tcp::1234"
+    // listens without waiting, as QEMU's), "none" takes it away. Returns
+    // what HMP prints.
+    Result<std::string> gdbserver(const std::string& device);
+    // Ends the process at once, "armvm: MSG" on stderr (gdb's kill).
+    void terminate(const std::string& msg);
     // Ends the process after the current monitor input is answered:
     // SHUTDOWN {"guest": guest, "reason": reason}.
     void request_quit(bool guest, const std::string& reason);
@@ -99,6 +111,8 @@ private:
     std::vector<std::unique_ptr<HmpMonitor>> hmp_monitors_;  // -monitor, -mon mode=readline
     Chardev* default_mux_ = nullptr;  // -nographic's terminal, shared by the serial port and a monitor
     std::unique_ptr<virt::Board> board_;
+    Chardev* gdb_chardev_ = nullptr;  // (in chardevs_)
+    std::unique_ptr<GdbStub> gdb_;
 };
 
 }  // namespace armvm

@@ -227,6 +227,13 @@ const std::vector<HmpCommand>& commands() {
              k.act("device_add", d->dict);
          }},
         {"device_del", "device", "remove device", 1, 1, [](Call& k) { k.act("device_del", {{"id", k.args[0]}}); }},
+        {"gdbserver", "[device]", "start gdbserver on given device (default 'tcp::1234'), stop with 'none'", 0, 1,
+         [](Call& k) {
+             std::string dev = k.args.empty() ? "tcp::1234" : k.args[0];
+             auto r = k.ctx.machine.gdbserver(dev);
+             if (!r) return k.print("Could not open gdbserver on device '" + dev + "'");
+             k.out += *r;
+         }},
         {"help|?", "[cmd]", "show the help", 0, 1, [](Call& k) {
              std::string only = k.args.empty() ? "" : k.args[0];
              if (only == "info") return print_help(k, info_commands(), "info ", "");

@@ -262,7 +262,8 @@ public:
         else if (cfg_.fd)
             s = "unix:" + inherited_path_;  // an inherited socket: its bound path, as QEMU shows it
         else
-            s = "tcp:" + cfg_.host.value_or("") + ":" + cfg_.port.value_or("");
+            s = "tcp:" + (cfg_.host.value_or("").empty() && cfg_.server ? "0.0.0.0" : cfg_.host.value_or("")) + ":" +
+                cfg_.port.value_or("");
         if (cfg_.server || listen_fd_ >= 0) s += ",server=on";
         return connected() ? s : "disconnected:" + s;
     }

@@ -179,6 +179,9 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
             };
         }
         b->vcpus_.back()->cpu().hvc_hook = [self, i](Cpu& c) { return self->psci_call(c, i); };
+        b->vcpus_.back()->debug_hook = [self](unsigned cpu) {
+            if (self->hooks_.debug_stop) self->hooks_.debug_stop(cpu);
+        };
         // Timer outputs to their PPIs (INTID = 16 + PPI number).
         b->vcpus_.back()->timer_hook = [self](unsigned cpu, uint32_t levels) {
             std::lock_guard<std::mutex> g(*self->bql_);
@@ -1380,15 +1383,44 @@ std::vector<std::pair<std::string, unsigned>> Board::device_reset_counts() const
 
 void Board::resume() {
     if (kvm_) return kvm_->resume();
+    resume_cpus(std::vector<bool>(vcpus_.size(), true));
+}
+
+void Board::resume_cpus(const std::vector<bool>& which) {
+    if (kvm_) return kvm_->resume();
+    vm_running_ = true;
     Cpu::clock_start();
     for (auto& v : vcpus_)
-        if (power_[v->index()] != kOff) v->resume();
+        if (which[v->index()] && power_[v->index()] != kOff) v->resume();
 }
 
 void Board::pause() {
     if (kvm_) return kvm_->pause();
+    vm_running_ = false;
     for (auto& v : vcpus_) v->pause();
     Cpu::clock_stop();
+}
+
+bool Board::cpu_powered(unsigned i) const { return kvm_ || power_[i] != kOff; }
+
+void Board::with_cpu(unsigned i, const std::function<void(Cpu&)>& fn) {
+    if (kvm_ || i >= vcpus_.size()) return;
+    vcpus_[i]->run_on([&](Cpu& c) { fn(c); });
+}
+
+void Board::set_debug(const std::vector<uint64_t>& breakpoints, const std::vector<Cpu::Watchpoint>& watchpoints,
+                      const std::vector<bool>& step) {
+    for (auto& v : vcpus_)
+        v->run_on([&](Cpu& c) { c.set_debug(breakpoints, watchpoints, step[v->index()]); });
+}
+
+bool Board::write_phys(uint64_t pa, unsigned size, uint64_t value) {
+    if (uint8_t* p = as_.ram_ptr(pa, size)) {
+        std::memcpy(p, &value, size);
+        as_.device_wrote(p, size);  // translated code there is dropped
+        return true;
+    }
+    return as_.write_locked(pa, size, value);
 }
 
 bool Board::psci_call(Cpu& c, unsigned index) {
@@ -1439,7 +1471,12 @@ bool Board::psci_call(Cpu& c, unsigned index) {
             boot_state(tc, entry, context, static_cast<unsigned>(t));
             power_[t] = kOn;
         });
-        v->resume();
+        // Powered on is not running: while the VM is stopped (QMP stop, a
+        // debugger's stop, a reset) the CPU waits for the VM's resume(),
+        // which runs every CPU that is on. (Board::pause() clears
+        // vm_running_ with the BQL held before it pauses any vCPU.)
+        std::lock_guard<std::mutex> g(*bql_);
+        if (vm_running_) v->resume();
         ret = kSuccess;
         break;
     }

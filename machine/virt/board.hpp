@@ -62,6 +62,9 @@ public:
         std::function<void(uint64_t actual)> balloon_change;
         // The guest opened or closed a virtio-serial port (VSERPORT_CHANGE).
         std::function<void(const std::string& id, bool open)> vserport_change;
+        // A vCPU stopped for the debugger (it has paused itself); on its
+        // thread, without the BQL.
+        std::function<void(unsigned vcpu)> debug_stop;
     };
 
     // gic_version: 2 or 3 (which GIC the board gets). `kvm`: the KVM VM
@@ -108,6 +111,25 @@ public:
     // A guest physical read of 1, 2, 4 or 8 bytes as a device access would
     // do it (HMP's xp); false where nothing answers. Caller holds the BQL.
     bool read_phys(uint64_t pa, unsigned size, uint64_t& value) { return as_.read_locked(pa, size, value); }
+    // A guest physical write as a device access would do it (the
+    // gdbstub's M packet); RAM written this way drops translated code.
+    bool write_phys(uint64_t pa, unsigned size, uint64_t value);
+
+    // ---- The debugger's seam (gdbstub; HMP's registers later): what it
+    // needs of the vCPUs without saying which accelerator runs them.
+    // Caller holds the BQL and has paused the VM. KVM's half (guest debug
+    // through KVM_SET_GUEST_DEBUG) is to come: debug_supported() is false.
+    bool debug_supported() const { return !kvm_; }
+    // fn runs on vCPU i's state (on its thread; it is not running).
+    void with_cpu(unsigned i, const std::function<void(Cpu&)>& fn);
+    // The breakpoints and watchpoints of every CPU, and which ones step.
+    void set_debug(const std::vector<uint64_t>& breakpoints, const std::vector<Cpu::Watchpoint>& watchpoints,
+                   const std::vector<bool>& step);
+    // Runs only the CPUs marked (and powered on): gdb resuming some threads.
+    void resume_cpus(const std::vector<bool>& which);
+    // PSCI: the CPU is on (not CPU_OFF'ed or never started).
+    bool cpu_powered(unsigned i) const;
+
     // The USB devices (HMP's info usb): bus, address, port, speed, product, id.
     struct UsbInfo {
         unsigned bus, address, port;
@@ -209,6 +231,7 @@ private:
     std::unique_ptr<kvm::ArmVm> kvm_;             // or KVM's
     std::unique_ptr<MmioDevice> kvm_gic_;         // KVM's GIC in the reset
     std::unique_ptr<std::atomic<int>[]> power_;  // PSCI AFFINITY_INFO state per CPU
+    bool vm_running_ = false;  // the VM runs (resume()) or is stopped (pause()); BQL
     std::vector<uint8_t> fdt_;
     Hooks hooks_;
     unsigned resets_ = 0;

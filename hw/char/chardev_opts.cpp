@@ -2,7 +2,7 @@
 #include <fcntl.h>
 
 #include "base/keyval.hpp"
-#include "cli/options.hpp"
+#include "hw/char/chardev_opts.hpp"
 
 namespace armvm {
 
