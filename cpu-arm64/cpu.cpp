@@ -892,3 +892,36 @@ void Cpu::set_pstate(uint32_t v) {
 }
 
 }  // namespace armvm
+
+namespace armvm {
+
+std::string Cpu::dump_state(bool fpu) const {
+    std::string out;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, " PC=%016llx ", static_cast<unsigned long long>(s.pc));
+    out += buf;
+    for (int i = 0; i < 31; ++i) {
+        std::snprintf(buf, sizeof buf, "X%02d=%016llx%s", i, static_cast<unsigned long long>(s.x[i]),
+                      (i + 2) % 3 ? " " : "\n");
+        out += buf;
+    }
+    std::snprintf(buf, sizeof buf, " SP=%016llx\n", static_cast<unsigned long long>(sp()));
+    out += buf;
+    uint32_t psr = pstate();
+    std::snprintf(buf, sizeof buf, "PSTATE=%08x %c%c%c%c EL%u%c", psr, psr & kN ? 'N' : '-', psr & kZ ? 'Z' : '-',
+                  psr & kC ? 'C' : '-', psr & kV ? 'V' : '-', s.el, s.spsel ? 'h' : 't');
+    out += buf;
+    if (!fpu) return out + "\n";
+    unsigned fpen = (s.cpacr_el1 >> 20) & 3;
+    if (!(fpen == 3 || (fpen == 1 && s.el == 1))) return out + "    FPU disabled\n";
+    std::snprintf(buf, sizeof buf, "     FPCR=%08x FPSR=%08x\n", s.fpcr, s.fpsr);
+    out += buf;
+    for (int i = 0; i < 32; ++i) {
+        std::snprintf(buf, sizeof buf, "Q%02d=%016llx:%016llx%s", i, static_cast<unsigned long long>(s.v[i][1]),
+                      static_cast<unsigned long long>(s.v[i][0]), i & 1 ? "\n" : " ");
+        out += buf;
+    }
+    return out;
+}
+
+}  // namespace armvm

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -374,6 +375,10 @@ public:
     bool debug_translate(uint64_t va, uint64_t& pa);
     // PSTATE as the gdbstub's cpsr shows it (SPSR's layout).
     uint32_t pstate() const { return static_cast<uint32_t>(pstate_after_entry()); }
+    // The registers as QEMU's cpu_dump_state prints an AArch64 CPU (HMP's
+    // info registers, -d cpu): PC, X0-X30, SP, PSTATE and, with `fpu`,
+    // FPCR/FPSR and Q0-Q31 (or "FPU disabled" when CPACR traps them).
+    std::string dump_state(bool fpu) const;
     void set_pstate(uint32_t v);
 
     // After a change of EL, PSTATE.PAN or a translation register: the

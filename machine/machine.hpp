@@ -85,6 +85,12 @@ public:
     // Migration capabilities as set by migrate-set-capabilities (armvm
     // does not migrate; libvirt requires "events" to be settable).
     std::map<std::string, bool> migration_caps = {{"events", false}};
+    // The human monitors' default x/xp/print format and unit size (the last
+    // given: QEMU keeps one for all its monitors).
+    struct {
+        char format = 'x';
+        int size = 4;
+    } hmp_format;
 
     // Broadcast to every negotiated QMP client, with QEMU's timestamp.
     void emit_event(const std::string& name, const Json& data = Json());

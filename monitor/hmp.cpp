@@ -1,11 +1,15 @@
 #include "monitor/hmp.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <sstream>
 #include <vector>
 
 #include "base/keyval.hpp"
+#include "cpu-arm64/disas/disas.hpp"
 #include "hw/input/keycodes.hpp"
 #include "machine/machine.hpp"
 #include "machine/virt/board.hpp"
@@ -18,6 +22,25 @@ struct Call {
     QmpContext& ctx;
     std::vector<std::string> args;
     std::string out;
+    HmpState& st;
+    std::string name;   // the command as typed ("p")
+    std::string names;  // all its names ("print|p")
+    std::string text;   // the line after the command's name, as typed ("/x 0x10 * 3")
+    // QEMU's usage error: the message, then where help is.
+    void usage(const std::string& msg) { print(msg + "\r\nTry \"help " + name + "\" for more information"); }
+    // The arguments from `from` on as one expression ("0x10 * 3").
+    std::string rest(size_t from) const {
+        std::string r;
+        for (size_t i = from; i < args.size(); ++i) r += (i > from ? " " : "") + args[i];
+        return r;
+    }
+    // Every line of a multi-line text (ends in "\n") with "\r\n".
+    void print_text(const std::string& text) {
+        for (char c : text) {
+            if (c == '\n') out += '\r';
+            out += c;
+        }
+    }
     void print(const std::string& line) { out += line + "\r\n"; }
     // The QMP command doing the work; its error printed as HMP prints one.
     // (through QMP's own dispatch: the arguments are checked against the
@@ -62,7 +85,7 @@ const std::vector<HmpCommand>& info_commands() {
         {"cpus", "", "show infos for each CPU", 0, 0, [](Call& k) {
              if (auto r = k.qmp("query-cpus-fast"))
                  for (const Json& c : *r)
-                     k.print(std::string(c["cpu-index"] == 0 ? "* " : "  ") + "CPU #" +
+                     k.print(std::string(c["cpu-index"] == k.st.cpu ? "* " : "  ") + "CPU #" +
                              std::to_string(c["cpu-index"].get<int>()) +
                              ": thread_id=" + std::to_string(c["thread-id"].get<int64_t>()));
          }},
@@ -73,6 +96,20 @@ const std::vector<HmpCommand>& info_commands() {
          }},
         {"name", "", "show the current VM name", 0, 0, [](Call& k) {
              if (auto r = k.qmp("query-name"); r && r->contains("name")) k.print((*r)["name"].get<std::string>());
+         }},
+        {"registers", "[-a]", "show the cpu registers (-a: all - show register info for all cpus)", 0, 1,
+         [](Call& k) {
+             virt::Board* b = k.ctx.machine.board();
+             if (!k.args.empty() && k.args[0] != "-a")
+                 return k.print("registers: unsupported option " + k.args[0] + "\r\nTry \"help info registers\" for more information");
+             if (!b || !b->debug_supported()) return k.print("No CPU available");
+             bool all = !k.args.empty();
+             for (unsigned i = 0; i < b->cpu_count(); ++i) {
+                 if (!all && i != k.st.cpu) continue;
+                 k.print("");
+                 k.print("CPU#" + std::to_string(i));
+                 b->with_cpu(i, [&](Cpu& c) { k.print_text(c.dump_state(true)); });
+             }
          }},
         {"status", "", "show the current VM status (running|paused)", 0, 0, [](Call& k) {
              if (auto r = k.qmp("query-status")) {
@@ -115,59 +152,244 @@ void print_help(Call& k, const std::vector<HmpCommand>& cmds, const std::string&
 
 const std::vector<HmpCommand>& commands();
 
-// xp's format, remembered from one use to the next as QEMU's monitor does.
-char g_last_format = 'x';
-unsigned g_last_size = 4;
-
-// xp /FMT ADDR: physical memory as QEMU's memory_dump prints it.
-void memory_dump(Call& k) {
-    std::string fmt, addr;
-    if (!k.args.empty() && k.args[0][0] == '/') {
-        fmt = k.args[0].substr(1);
-        if (k.args.size() > 1) addr = k.args[1];
-    } else if (!k.args.empty()) {
-        addr = k.args[0];
+// An HMP expression as QEMU's monitor evaluates one: numbers (0x, 0
+// octal, decimal), + - * / % & | ^ ~ and parentheses, spaces between.
+// (Registers, $pc, are not among them on QEMU's Arm targets: "unknown
+// register".) It reads as far as the expression goes, as QEMU's does: an
+// argument after it starts where the expression ends ("16 /path" reads
+// "16 /" and stops at 'p').
+class Expr {
+public:
+    Expr(const std::string& s, size_t at) : s_(s), at_(at) {}
+    bool parse(uint64_t& v, std::string& err) { return sum(v, err); }
+    size_t end() {
+        skip();
+        return at_;
     }
-    size_t at = 0;
-    unsigned count = 0;
-    while (at < fmt.size() && fmt[at] >= '0' && fmt[at] <= '9') count = count * 10 + (fmt[at++] - '0');
-    char format = g_last_format;
-    unsigned size = g_last_size;
-    for (; at < fmt.size(); ++at) {
-        char f = fmt[at];
-        if (f == 'b' || f == 'h' || f == 'w' || f == 'g') {
-            size = f == 'b' ? 1 : f == 'h' ? 2 : f == 'w' ? 4 : 8;
-        } else if (f == 'x' || f == 'd' || f == 'u' || f == 'o') {
-            format = f;
-        } else {
-            return k.print(std::string("invalid char in format: '") + f + "'\r\nTry \"help xp\" for more information");
+
+private:
+    void skip() {
+        while (at_ < s_.size() && (s_[at_] == ' ' || s_[at_] == '\t')) ++at_;
+    }
+    bool unary(uint64_t& v, std::string& err) {
+        skip();
+        if (at_ >= s_.size()) return err = "unexpected end of expression", false;
+        char c = s_[at_];
+        if (c == '+' || c == '-' || c == '~') {
+            ++at_;
+            if (!unary(v, err)) return false;
+            if (c == '-') v = -v;
+            if (c == '~') v = ~v;
+            return true;
+        }
+        if (c == '(') {
+            ++at_;
+            if (!sum(v, err)) return false;
+            skip();
+            if (at_ >= s_.size() || s_[at_] != ')') return err = "')' expected", false;
+            ++at_;
+            return true;
+        }
+        if (c == '$') return err = "unknown register", false;
+        if (c >= '0' && c <= '9') {
+            const char* b = s_.c_str() + at_;
+            char* e = nullptr;
+            v = std::strtoull(b, &e, 0);
+            at_ += static_cast<size_t>(e - b);
+            return true;
+        }
+        return err = std::string("invalid char '") + c + "' in expression", false;
+    }
+    bool product(uint64_t& v, std::string& err) {
+        if (!unary(v, err)) return false;
+        for (;;) {
+            skip();
+            if (at_ >= s_.size()) return true;
+            char op = s_[at_];
+            if (op != '*' && op != '/' && op != '%') return true;
+            ++at_;
+            uint64_t r;
+            if (!unary(r, err)) return false;
+            if ((op == '/' || op == '%') && r == 0) return err = "division by zero", false;
+            v = op == '*' ? v * r : op == '/' ? static_cast<uint64_t>(static_cast<int64_t>(v) / static_cast<int64_t>(r))
+                                                : static_cast<uint64_t>(static_cast<int64_t>(v) % static_cast<int64_t>(r));
         }
     }
-    if (addr.empty()) return k.print("unexpected end of expression\r\nTry \"help xp\" for more information");
-    char* end = nullptr;
-    uint64_t pa = std::strtoull(addr.c_str(), &end, 0);
-    if (!end || *end)
-        return k.print(std::string("invalid char '") + *end + "' in expression\r\nTry \"help xp\" for more information");
-    if (count == 0) count = 1;
-    g_last_format = format;
-    g_last_size = size;
+    bool sum(uint64_t& v, std::string& err) {
+        if (!product(v, err)) return false;
+        for (;;) {
+            skip();
+            if (at_ >= s_.size()) return true;
+            char op = s_[at_];
+            if (op != '+' && op != '-' && op != '&' && op != '|' && op != '^') return true;
+            ++at_;
+            uint64_t r;
+            if (!product(r, err)) return false;
+            v = op == '+' ? v + r : op == '-' ? v - r : op == '&' ? v & r : op == '|' ? v | r : v ^ r;
+        }
+    }
+    const std::string& s_;
+    size_t at_;
+};
+
+// An expression argument of k.text from `at` (moved past it); false after
+// printing QEMU's error.
+bool eval_at(Call& k, size_t& at, uint64_t& v) {
+    std::string err;
+    Expr e(k.text, at);
+    if (!e.parse(v, err)) {
+        k.usage(err);
+        return false;
+    }
+    at = e.end();
+    return true;
+}
+
+// The whole rest of the line is the last argument: anything after it is
+// "extraneous".
+bool at_end(Call& k, size_t at) {
+    while (at < k.text.size() && (k.text[at] == ' ' || k.text[at] == '\t')) ++at;
+    if (at == k.text.size()) return true;
+    k.print(k.names + ": extraneous characters at the end of line\r\nTry \"help " + k.name + "\" for more information");
+    return false;
+}
+
+// An expression standing alone (cpu's index).
+bool eval(Call& k, const std::string& text, uint64_t& v) {
+    std::string err;
+    Expr e(text, 0);
+    if (!e.parse(v, err)) {
+        k.usage(err);
+        return false;
+    }
+    if (e.end() != text.size()) {
+        k.print(k.names + ": extraneous characters at the end of line\r\nTry \"help " + k.name + "\" for more information");
+        return false;
+    }
+    return true;
+}
+
+// A "/FMT" argument of x, xp and print (from `at`, moved past it): count,
+// format and unit size, QEMU's defaults shared by every monitor.
+struct Fmt {
+    unsigned count = 1;
+    char format = 'x';
+    int size = 4;  // -1: 'i' without a size
+};
+bool parse_fmt(Call& k, size_t& at, Fmt& f) {
+    auto& def = k.ctx.machine.hmp_format;
+    const std::string& t = k.text;
+    while (at < t.size() && t[at] == ' ') ++at;
+    if (at >= t.size() || t[at] != '/') {
+        f.format = def.format;
+        f.size = def.format == 'i' ? -1 : def.size;
+        return true;
+    }
+    ++at;
+    if (at < t.size() && t[at] >= '0' && t[at] <= '9') {
+        f.count = 0;
+        while (at < t.size() && t[at] >= '0' && t[at] <= '9') f.count = f.count * 10 + (t[at++] - '0');
+    }
+    int size = -1, format = -1;
+    for (; at < t.size(); ++at) {
+        char c = t[at];
+        if (c == 'o' || c == 'd' || c == 'u' || c == 'x' || c == 'i' || c == 'c') format = c;
+        else if (c == 'b') size = 1;
+        else if (c == 'h') size = 2;
+        else if (c == 'w') size = 4;
+        else if (c == 'g' || c == 'L') size = 8;
+        else break;
+    }
+    if (at < t.size() && t[at] != ' ' && t[at] != '\t') {
+        k.usage(std::string("invalid char in format: '") + t[at] + "'");
+        return false;
+    }
+    if (format < 0) format = def.format;
+    if (format != 'i') {
+        if (size < 0) size = def.size;
+        def.size = size;
+    }
+    def.format = static_cast<char>(format);
+    f.format = static_cast<char>(format);
+    f.size = size;
+    return true;
+}
+
+// One character as QEMU's 'c' format shows it.
+std::string quoted_char(uint8_t c) {
+    char b[8];
+    if (c == '\'' || c == '\\') std::snprintf(b, sizeof b, "'\\%c'", c);
+    else if (c == '\n') return "'\\n'";
+    else if (c == '\r') return "'\\r'";
+    else if (c >= 32 && c <= 126) std::snprintf(b, sizeof b, "'%c'", c);
+    else std::snprintf(b, sizeof b, "'\\x%02x'", c);
+    return b;
+}
+
+// x (virtual, through the monitor CPU's MMU) and xp (physical):
+// /COUNT FORMAT SIZE ADDR as QEMU's memory_dump prints it.
+void memory_dump(Call& k, bool virt_addr) {
+    size_t at = 0;
+    Fmt f;
+    uint64_t addr;
+    if (!parse_fmt(k, at, f) || !eval_at(k, at, addr) || !at_end(k, at)) return;
+    unsigned count = f.count;
+    char format = f.format;
+    unsigned size = f.size < 0 ? 4 : static_cast<unsigned>(f.size);
     virt::Board* b = k.ctx.machine.board();
+    // A byte of the dump, by address (through the MMU for x).
+    auto read = [&](uint64_t a, unsigned n, uint64_t& v) -> bool {
+        if (!b) return false;
+        uint64_t pa = a;
+        if (virt_addr) {
+            if (!b->debug_supported()) return false;
+            bool ok = false;
+            b->with_cpu(k.st.cpu, [&](Cpu& c) { ok = c.debug_translate(a, pa); });
+            if (!ok) return false;
+            if ((a & 0xfff) + n > 0x1000) {  // (crossing into the next page: byte by byte)
+                v = 0;
+                for (unsigned i = 0; i < n; ++i) {
+                    uint64_t byte;
+                    bool okb = false;
+                    uint64_t pb = 0;
+                    b->with_cpu(k.st.cpu, [&](Cpu& c) { okb = c.debug_translate(a + i, pb); });
+                    if (!okb || !b->read_phys(pb, 1, byte)) return false;
+                    v |= byte << (8 * i);
+                }
+                return true;
+            }
+        }
+        return b->read_phys(pa, n, v);
+    };
+    if (format == 'i') {
+        for (unsigned i = 0; i < count; ++i) {
+            uint64_t w, a = addr + 4ull * i;
+            if (!read(a, 4, w)) {
+                char m[64];
+                std::snprintf(m, sizeof m, "0x%llx: unable to read memory", static_cast<unsigned long long>(a));
+                return k.print(m);
+            }
+            k.print(disas_line(a, static_cast<uint32_t>(w)));
+        }
+        return;
+    }
+    uint64_t total = static_cast<uint64_t>(count) * size;
+    unsigned line_size = size == 1 ? 8 : 16;
+    if (format == 'c') size = 1;  // (after the length and line: x/2c shows 2 units' worth of chars, as QEMU)
     unsigned digits = format == 'x' ? size * 2 : format == 'o' ? (size == 1 ? 3 : size == 2 ? 6 : size == 4 ? 11 : 22)
                                                   : (size == 1 ? 4 : size == 2 ? 6 : size == 4 ? 11 : 20);
     if (format == 'u') digits = size == 1 ? 3 : size == 2 ? 5 : size == 4 ? 10 : 20;
     if (format == 'd') digits = size == 1 ? 4 : size == 2 ? 6 : size == 4 ? 10 : 20;
-    unsigned line_size = size == 1 ? 8 : 16;
-    uint64_t total = static_cast<uint64_t>(count) * size;
     std::string line;
     for (uint64_t off = 0; off < total; off += size) {
         if (off % line_size == 0) {
             if (!line.empty()) k.print(line);
             char h[32];
-            std::snprintf(h, sizeof h, "%016llx:", static_cast<unsigned long long>(pa + off));
+            std::snprintf(h, sizeof h, "%016llx:", static_cast<unsigned long long>(addr + off));
             line = h;
         }
         uint64_t v = 0;
-        if (!b || !b->read_phys(pa + off, size, v)) return k.print(line + " Cannot access memory");
+        if (!read(addr + off, size, v)) return k.print(line + " Cannot access memory");
         char item[48];
         if (format == 'x')
             std::snprintf(item, sizeof item, " 0x%0*llx", digits, static_cast<unsigned long long>(v));
@@ -175,11 +397,83 @@ void memory_dump(Call& k) {
             std::snprintf(item, sizeof item, " %#*llo", digits, static_cast<unsigned long long>(v));
         else if (format == 'u')
             std::snprintf(item, sizeof item, " %*llu", digits, static_cast<unsigned long long>(v));
+        else if (format == 'c')
+            std::snprintf(item, sizeof item, " %s", quoted_char(static_cast<uint8_t>(v)).c_str());
         else
             std::snprintf(item, sizeof item, " %*lld", digits, static_cast<long long>(v));
         line += item;
     }
     if (!line.empty()) k.print(line);
+}
+
+// memsave/pmemsave ADDR SIZE FILE: guest memory into a host file
+// (memsave through the monitor CPU's MMU; pmemsave physical, where
+// nothing answers reads as zero, as QEMU's).
+void memory_save(Call& k, bool virt_addr) {
+    uint64_t addr, size;
+    size_t at = 0;
+    if (!eval_at(k, at, addr) || !eval_at(k, at, size)) return;
+    // the file: the next word (QEMU's string argument; quotes allowed)
+    std::string file;
+    if (at < k.text.size() && k.text[at] == '"') {
+        size_t q = k.text.find('"', at + 1);
+        if (q == std::string::npos) return k.usage("invalid string");
+        file = k.text.substr(at + 1, q - at - 1);
+        at = q + 1;
+    } else {
+        size_t e = k.text.find_first_of(" \t", at);
+        file = k.text.substr(at, e == std::string::npos ? std::string::npos : e - at);
+        at = e == std::string::npos ? k.text.size() : e;
+    }
+    if (file.empty()) return k.print(k.names + ": string expected\r\nTry \"help " + k.name + "\" for more information");
+    if (!at_end(k, at)) return;
+    virt::Board* b = k.ctx.machine.board();
+    if (!b || (virt_addr && !b->debug_supported())) return k.print("Error: no CPU to read memory with");
+    // (the file first, as QEMU: a bad address leaves it with what was read)
+    std::FILE* f = std::fopen(file.c_str(), "wb");
+    if (!f) return k.print("Error: Could not open '" + file + "': " + std::strerror(errno));
+    std::string data;
+    uint64_t page_pa = 0;
+    bool ok = true;
+    std::string err;
+    for (uint64_t i = 0; i < size; ++i) {
+        uint64_t a = addr + i, v;
+        if (virt_addr && (i == 0 || (a & 0xfff) == 0)) {
+            bool mapped = false;
+            b->with_cpu(k.st.cpu, [&](Cpu& c) { mapped = c.debug_translate(a & ~0xfffull, page_pa); });
+            if (!mapped) {
+                char m[96];
+                std::snprintf(m, sizeof m, "Error: Invalid addr 0x%016llx/size %lld specified",
+                              static_cast<unsigned long long>(addr), static_cast<long long>(size));
+                err = m;
+                break;
+            }
+        }
+        uint64_t pa = virt_addr ? page_pa | (a & 0xfff) : a;
+        if (!b->read_phys(pa, 1, v)) v = 0;
+        data += static_cast<char>(v);
+    }
+    ok = std::fwrite(data.data(), 1, data.size(), f) == data.size();
+    ok = std::fclose(f) == 0 && ok;
+    if (!err.empty()) return k.print(err);
+    if (!ok) k.print("Error: writing memory to '" + file + "' failed");
+}
+
+// print/p /FMT EXPR.
+void print_expr(Call& k) {
+    size_t at = 0;
+    Fmt f;
+    uint64_t v;
+    if (!parse_fmt(k, at, f) || !eval_at(k, at, v) || !at_end(k, at)) return;
+    char b[48];
+    switch (f.format) {
+    case 'o': std::snprintf(b, sizeof b, "%#llo", static_cast<unsigned long long>(v)); break;
+    case 'x': std::snprintf(b, sizeof b, "%#llx", static_cast<unsigned long long>(v)); break;
+    case 'u': std::snprintf(b, sizeof b, "%llu", static_cast<unsigned long long>(v)); break;
+    case 'c': return k.print(quoted_char(static_cast<uint8_t>(v)));
+    default: std::snprintf(b, sizeof b, "%lld", static_cast<long long>(v)); break;
+    }
+    k.print(b);
 }
 
 // sendkey's keys: names joined by '-', or numbers ("0x1e").
@@ -234,17 +528,39 @@ const std::vector<HmpCommand>& commands() {
              if (!r) return k.print("Could not open gdbserver on device '" + dev + "'");
              k.out += *r;
          }},
+        {"cpu", "index", "set the default CPU", 1, 1, [](Call& k) {
+             uint64_t i;
+             if (!eval(k, k.rest(0), i)) return;
+             const virt::Board* b = k.ctx.machine.board();
+             if (!b || i >= b->cpu_count()) return k.print("invalid CPU index");
+             k.st.cpu = static_cast<unsigned>(i);
+         }},
         {"help|?", "[cmd]", "show the help", 0, 1, [](Call& k) {
              std::string only = k.args.empty() ? "" : k.args[0];
              if (only == "info") return print_help(k, info_commands(), "info ", "");
              print_help(k, commands(), "", only);
          }},
-        {"info", "[subcommand]", "show various information about the system state", 0, 1, [](Call& k) {
+        {"info", "[subcommand]", "show various information about the system state", 0, 64, [](Call& k) {
              if (k.args.empty()) return print_help(k, info_commands(), "info ", "");
-             for (const auto& c : info_commands())
-                 if (k.args[0] == c.names) return c.run(k);
+             for (const auto& c : info_commands()) {
+                 if (k.args[0] != c.names) continue;
+                 Call sub{k.ctx, {k.args.begin() + 1, k.args.end()}, "", k.st, "info " + k.args[0], c.names, ""};
+                 if (sub.args.size() > c.max_args) {
+                     sub.print(std::string(c.names) + ": extraneous characters at the end of line\r\nTry \"help info " + k.args[0] +
+                               "\" for more information");
+                 } else {
+                     c.run(sub);
+                 }
+                 k.out += sub.out;
+                 return;
+             }
              k.print("unknown command: 'info " + k.args[0] + "'");
          }},
+        {"memsave", "addr size file", "save to disk virtual memory dump starting at 'addr' of size 'size'", 3, 3,
+         [](Call& k) { memory_save(k, true); }},
+        {"pmemsave", "addr size file", "save to disk physical memory dump starting at 'addr' of size 'size'", 3, 3,
+         [](Call& k) { memory_save(k, false); }},
+        {"print|p", "/fmt expr", "print expression value (use $reg for CPU register access)", 0, 64, print_expr},
         {"quit|q", "", "quit the emulator", 0, 0, [](Call& k) { k.act("quit"); }},
         {"sendkey", "keys [hold_ms]", "send keys to the VM (e.g. 'sendkey ctrl-alt-f1', default hold time=100 ms)", 1, 2,
          [](Call& k) {
@@ -263,7 +579,8 @@ const std::vector<HmpCommand>& commands() {
         {"stop|s", "", "stop emulation", 0, 0, [](Call& k) { k.act("stop"); }},
         {"system_powerdown", "", "send system power down event", 0, 0, [](Call& k) { k.act("system_powerdown"); }},
         {"system_reset", "", "reset the system", 0, 0, [](Call& k) { k.act("system_reset"); }},
-        {"xp", "/fmt addr", "physical memory dump starting at 'addr'", 0, 2, memory_dump},
+        {"x", "/fmt addr", "virtual memory dump starting at 'addr'", 0, 64, [](Call& k) { memory_dump(k, true); }},
+        {"xp", "/fmt addr", "physical memory dump starting at 'addr'", 0, 64, [](Call& k) { memory_dump(k, false); }},
     };
     return c;
 }
@@ -271,10 +588,22 @@ const std::vector<HmpCommand>& commands() {
 }  // namespace
 
 std::string hmp_execute(QmpContext& ctx, const std::string& line) {
+    HmpState st;
+    return hmp_execute(ctx, line, st);
+}
+
+std::string hmp_execute(QmpContext& ctx, const std::string& line, HmpState& st) {
     std::vector<std::string> words;
     std::stringstream ss(line);
     for (std::string w; ss >> w;) words.push_back(w);
     if (words.empty()) return "";
+    // "x/4i ADDR": the name ends at a '/' too (the format follows it).
+    if (size_t slash = words[0].find('/'); slash != std::string::npos && slash > 0) {
+        words.insert(words.begin() + 1, words[0].substr(slash));
+        words[0].resize(slash);
+    }
+    size_t name_at = line.find_first_not_of(" \t");
+    std::string text = line.substr(name_at + words[0].size());
     for (const auto& c : commands()) {
         std::string names = c.names;
         bool match = false;
@@ -285,7 +614,7 @@ std::string hmp_execute(QmpContext& ctx, const std::string& line) {
             at = bar + 1;
         }
         if (!match) continue;
-        Call k{ctx, {words.begin() + 1, words.end()}, ""};
+        Call k{ctx, {words.begin() + 1, words.end()}, "", st, words[0], names, text};
         if (k.args.size() < c.min_args)
             return names + ": string expected\r\nTry \"help " + words[0] + "\" for more information\r\n";
         if (k.args.size() > c.max_args)

@@ -81,7 +81,7 @@ void HmpMonitor::enter() {
     }
     reset_line();
     QmpContext ctx{machine_, command_table()};
-    out_ += hmp_execute(ctx, line);
+    out_ += hmp_execute(ctx, line, state_);
     if (!machine_.quit_requested()) out_ += "(qemu) ";  // (after quit, nothing more)
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "machine/config.hpp"
+#include "monitor/hmp.hpp"
 
 namespace armvm {
 
@@ -39,6 +40,7 @@ private:
     std::vector<std::string> history_;
     size_t hist_pos_ = 0;
     std::string out_;  // what this input makes the monitor write
+    HmpState state_;   // its CPU, x's last format
 };
 
 }  // namespace armvm

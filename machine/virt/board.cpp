@@ -54,6 +54,7 @@ void boot_state(Cpu& c, uint64_t entry, uint64_t x0, unsigned index) {
     c.s.el = 1;
     c.s.spsel = true;
     c.s.daif = 0x3c0;
+    c.s.nzcv = kZ;  // (UNKNOWN at reset; QEMU's CPUs come up with Z set: the same for debuggers)
     c.s.pc = entry;
     c.s.x[0] = x0;
     c.s.mpidr_el1 = (1ull << 31) | index;  // Aff0 = index (fewer than 16 CPUs)
@@ -1333,7 +1334,7 @@ Status Board::reset() {
     for (auto& n : device_resets_) ++n;
     // Images are reloaded (the guest may have overwritten them), the DTB
     // goes to the start of RAM, the boot CPU enters the kernel.
-    uint64_t entry = 0, x0 = 0, initrd_bytes = 0;
+    uint64_t entry = 0, x0 = 0, initrd_bytes = 0, secondary_entry = 0;
     uint64_t dtb_at = base(Region::Ram);  // an ELF's DTB: the start of RAM
     if (cfg_->firmware_loaded()) {
         // Firmware starts at the flash's base with the DTB at the start of
@@ -1348,6 +1349,7 @@ Status Board::reset() {
         auto img = load_kernel(as_, *cfg_->kernel, kernel_fd_);
         if (!img) return img.error();
         entry = img->entry;
+        secondary_entry = img->is_linux ? 0 : entry;  // (powered off; their PC as QEMU's: an ELF's entry)
         if (img->is_linux) {
             // Linux's boot protocol: x0 = the DTB, after the initrd.
             dtb_at = linux_dtb_address(base(Region::Ram), cfg_->memory.size, initrd_bytes);
@@ -1367,7 +1369,7 @@ Status Board::reset() {
     cluster_.clear();  // RAM was rewritten behind the CPUs' backs
     for (auto& v : vcpus_) {
         unsigned i = v->index();
-        boot_state(v->cpu(), i == 0 ? entry : 0, i == 0 ? x0 : 0, i);
+        boot_state(v->cpu(), i == 0 ? entry : secondary_entry, i == 0 ? x0 : 0, i);
         v->wake();  // a reset CPU is not in WFI (one idle there when the reset came would sleep on)
         power_[i] = i == 0 ? kOn : kOff;
         ++cpu_resets_[i];
@@ -1494,13 +1496,11 @@ bool Board::psci_call(Cpu& c, unsigned index) {
     case SYSTEM_OFF:
         vcpus_[index]->self_pause();
         if (hooks_.system_off) hooks_.system_off();
-        ret = kSuccess;
-        break;
+        return true;  // (never returns: x0 keeps the function ID, as QEMU leaves it for -no-shutdown's debugger)
     case SYSTEM_RESET:
         vcpus_[index]->self_pause();
         if (hooks_.system_reset) hooks_.system_reset();
-        ret = kSuccess;
-        break;
+        return true;
     case MIGRATE_32:
     case MIGRATE_64:
     case CPU_SUSPEND_32:

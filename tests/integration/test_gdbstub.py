@@ -185,7 +185,7 @@ def test_protocol_corners(tmp_path):
         assert r.send("qsThreadInfo") == "l"
         assert r.send("Hgp1.3") == "E22" and r.send("Tp1.9") == "E22" and r.send("Tp1.2") == "OK"
         assert r.send("p20") == "0000084000000000"  # pc: the ELF's entry
-        assert r.send("p21") == "c5030000"          # cpsr: EL1h, DAIF masked
+        assert r.send("p21") == "c5030040"          # cpsr: EL1h, DAIF masked, Z (as QEMU's reset)
         assert r.send("p99") == "E14"
         assert r.send("mffffffff00000000,4") == "E14"
         assert r.send("z0,123,4") == "E22"

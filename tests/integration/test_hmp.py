@@ -2,6 +2,7 @@
 qemu-monitor-command --hmp` sends): the commands armvm has print what
 QEMU's print, errors included, and act through the QMP commands."""
 import os
+import re
 import subprocess
 
 import pytest
@@ -180,3 +181,135 @@ def test_serial_and_monitor_share_the_terminal_as_on_qemu(args):
     assert ours[2:] == theirs[2:]
     assert b"VM status: paused (prelaunch)" in ours[2] and b"C-a c    switch between console and monitor" in ours[4]
     assert ours[-2] == b"QEMU: Terminated\r\n\r" and ours[-1] == 0
+
+
+# ---- the CPU and memory commands, on a program with two CPUs stopped at
+# its entry (-S): the same text as QEMU's, errors included
+
+CPU_COMMANDS = [
+    "info registers", "info registers -a", "info registers -b", "x/4i 0x40080000", "x /3xg 0x40080000", "p $pc",
+    "print 1+2", "p/x 0x10 * 3", "p/d -5", "p/o 8", "p/c 65", "p/u 7", "p (1+2)*3", "p 7/0", "p 1 +", "p 0x",
+    "cpu 1", "info registers", "cpu 5", "cpu x", "x/2xw 0x40080000", "x/s 0x40080000", "x/3i 0x40080000",
+    "x/2c 0x40080000", "x/10c 0x40081008", "xp/3i 0x40080000", "xp/2c 0x40080000", "help x", "help p", "help cpu",
+    "help memsave", "help pmemsave", "help print", "x", "x/i 0x100000000000", "xp/i 0x100000000000",
+    "x/4xb 0x40080ffe", "x/2xg 0x100000000000", "memsave 0x40080000 16 ms.bin", "pmemsave 0x40080000 24 pms.bin",
+    "memsave 0x1000000000000 16 x.bin", "memsave 0x40080000 16 /nonexistent/x.bin", "memsave 0x40080000 16",
+    "pmemsave 0x40080000 8 nodir/x.bin",
+]
+
+
+def cpu_session(emu, tmp_path, program, extra=()):
+    sock = str(tmp_path / "c.sock")
+    if os.path.exists(sock):
+        os.unlink(sock)
+    work = tmp_path / os.path.basename(emu)
+    work.mkdir(exist_ok=True)
+    p = subprocess.Popen([emu, "-M", "virt", "-cpu", "cortex-a57", "-smp", "2", "-nodefaults", "-display", "none",
+                          "-kernel", program, "-qmp", f"unix:{sock},server=on,wait=off"] + list(extra),
+                         cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        q = Qmp.connect_unix(sock, timeout=20)
+        q.negotiate()
+        return q, p, work
+    except Exception:
+        p.kill()
+        p.wait()
+        raise
+
+
+def test_hmp_cpu_and_memory_commands_print_what_qemus_print(tmp_path):
+    import guest_build
+    if not guest_build.available():
+        pytest.skip("needs aarch64-linux-gnu-gcc and qemu-system-aarch64")
+    elf = guest_build.build("gdb_target", str(tmp_path))
+    results = []
+    for emu in (armvm_path(), "qemu-system-aarch64"):
+        q, p, work = cpu_session(emu, tmp_path, elf, ["-S"])
+        try:
+            out = [q.ok("human-monitor-command", {"command-line": c}) for c in CPU_COMMANDS]
+            files = {n: (work / n).read_bytes() for n in ("ms.bin", "pms.bin", "x.bin") if (work / n).exists()}
+            q.ok("quit")
+            p.wait(10)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        results.append((out, files))
+    (ours, our_files), (theirs, their_files) = results
+    for c, a, b in zip(CPU_COMMANDS, ours, theirs):
+        assert a == b, (c, a, b)
+    assert our_files == their_files and len(our_files["pms.bin"]) == 24
+    assert ours[CPU_COMMANDS.index("x/3i 0x40080000")].startswith("0x40080000:  aa0003f3  mov      x19, x0\r\n")
+
+
+def test_hmp_info_registers_with_the_fpu_on_matches_qemu(tmp_path):
+    """The FP/SIMD registers a program left behind (it powered off; -no-shutdown
+    keeps the VM for a look)."""
+    import time
+    import guest_build
+    if not guest_build.available():
+        pytest.skip("needs aarch64-linux-gnu-gcc and qemu-system-aarch64")
+    elf = guest_build.build("fp", str(tmp_path))
+    outs = []
+    for emu in (armvm_path(), "qemu-system-aarch64"):
+        q, p, _ = cpu_session(emu, tmp_path, elf, ["-no-shutdown", "-smp", "1"])
+        try:
+            for _ in range(200):
+                if q.ok("query-status")["status"] == "shutdown":
+                    break
+                time.sleep(0.05)
+            outs.append(q.ok("human-monitor-command", {"command-line": "info registers"}))
+            q.ok("quit")
+            p.wait(10)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert "FPCR=00000000 FPSR=00000000\r\nQ00=" in outs[0]
+    assert outs[0] == outs[1]
+
+
+def test_each_monitor_has_its_cpu(tmp_path):
+    """`cpu 1` on a human monitor holds for that monitor's later commands
+    (info cpus marks it), as QEMU's; human-monitor-command starts afresh."""
+    import socket
+    import time
+    outs = []
+    for emu in (armvm_path(), "qemu-system-aarch64"):
+        sock = str(tmp_path / "m.sock")
+        if os.path.exists(sock):
+            os.unlink(sock)
+        p = subprocess.Popen([emu, "-M", "virt", "-cpu", "cortex-a57", "-smp", "2", "-nodefaults", "-display", "none",
+                              "-S", "-monitor", f"unix:{sock},server=on,wait=off"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            for _ in range(100):
+                try:
+                    s.connect(sock)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            s.settimeout(10)
+
+            def until(marker=b"(qemu) "):
+                got = b""
+                while not got.endswith(marker):
+                    chunk = s.recv(65536)
+                    assert chunk, got
+                    got += chunk
+                return got
+            until()
+            s.sendall(b"cpu 1\r")
+            until()
+            s.sendall(b"info cpus\r")
+            got = until().decode()
+            outs.append(re.sub(r"thread_id=\d+", "thread_id=N", got))
+            s.sendall(b"quit\r")
+            p.wait(10)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert "  CPU #0: thread_id=N\r\n* CPU #1: thread_id=N\r\n" in outs[0]
+    assert outs[0] == outs[1]
