@@ -67,17 +67,6 @@ std::string object_help() {
     return s;
 }
 
-std::string log_items_help() {
-    return "Log items (comma separated):\n"
-           "in_asm          show target assembly code for each compiled TB\n"
-           "int             show interrupts/exceptions in short format\n"
-           "exec            show trace before each executed TB\n"
-           "cpu             show CPU registers before entering a TB\n"
-           "mmu             log MMU-related activities\n"
-           "unimp           log unimplemented functionality\n"
-           "guest_errors    log when the guest OS does something invalid\n";
-}
-
 bool is_known_qemu_device(const std::string& name) {
     static const char* known[] = {
         "virtio-blk-device", "virtio-net-device", "virtio-rng-device", "virtio-serial-device",

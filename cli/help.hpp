@@ -11,7 +11,6 @@ std::string cpu_help();
 std::string accel_help();
 std::string device_help();
 std::string object_help();
-std::string log_items_help();
 // A device model QEMU has but armvm does not (yet) implement.
 bool is_known_qemu_device(const std::string& name);
 

@@ -8,6 +8,8 @@
 #include <map>
 #include <sstream>
 
+#include "base/log.hpp"
+
 #include "accel/accelerator.hpp"
 #include "cli/help.hpp"
 #include "base/keyval.hpp"
@@ -81,6 +83,7 @@ const std::vector<OptionInfo>& option_table() {
         {"audiodev", true, "-audiodev none,id=ID"},
         {"D", true, "write the log to FILE"},
         {"d", true, "log items (-d help lists them)"},
+        {"dfilter", true, "-dfilter RANGE,..: log only code in these ranges (0x1000+0x100, 0x1000..0x10ff)"},
         {"version", false, "print the version and exit"},
         {"h", false, "print this help and exit"},
         {"help", false, "print this help and exit"},
@@ -714,22 +717,16 @@ Status Parser::opt_simple(const std::string& name, const std::string& arg) {
     } else if (name == "D") {
         c.log_file = arg;
     } else if (name == "d") {
-        static const char* items[] = {"out_asm", "in_asm", "op", "op_opt", "op_ind", "int", "exec",
-                                      "cpu", "fpu", "mmu", "pcall", "cpu_reset", "unimp",
-                                      "guest_errors", "page", "nochain", "plugin", "strace", "tid"};
-        std::stringstream ss(arg);
-        std::string item;
-        while (std::getline(ss, item, ',')) {
-            if (item == "help") {
-                out.exit_now = true;
-                out.output = log_items_help();
-                return ok_status();
-            }
-            bool ok = false;
-            for (const char* k : items) ok = ok || item == k;
-            if (!ok) return make_error("unknown log item '" + item + "' (-d help lists them)");
-            c.log_items.push_back(item);
+        if (arg == "help" || arg.find(",help") != std::string::npos || arg.rfind("help,", 0) == 0) {
+            out.exit_now = true;
+            out.output = qlog::items_help();
+            return ok_status();
         }
+        auto m = qlog::parse_items(arg);
+        if (!m) return m.error();
+        c.log_mask |= *m;
+    } else if (name == "dfilter") {
+        c.log_filter = arg;
     } else if (name == "drive") {
         auto d = parse_keyval(arg, {"", false});
         if (!d) return d.error();

@@ -2,6 +2,11 @@
 
 #include "cpu-arm64/jit/jit.hpp"
 
+#include <cstdarg>
+
+#include "base/log.hpp"
+#include "cpu-arm64/disas/disas.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <ctime>
@@ -222,6 +227,8 @@ const Block& Cpu::decode_block(uint64_t pa) {
     mark_code_page(page);  // before reading: a racing store then invalidates
     uint64_t a = pa;
     a64::Op last = a64::Op::Unallocated;
+    bool log = qlog::on(qlog::InAsm) && qlog::in_filter(s.pc);
+    std::string text;  // -d in_asm: the block as QEMU logs a TB
     for (size_t i = 0; i < kMaxBlockInsns; ++i, a += 4) {
         uint64_t raw;
         if (!read_phys(a, 4, raw)) {
@@ -229,10 +236,19 @@ const Block& Cpu::decode_block(uint64_t pa) {
             break;
         }
         uint32_t insn = static_cast<uint32_t>(raw);
+        if (log) text += disas_line(s.pc + 4 * i, insn) + "\n";
         last = a64::decode(insn);
         b.insns.push_back(translate_insn(insn, last));
         b.insns.back().pcoff = static_cast<uint16_t>(4 * i);
-        if (ends_block(last) || ((a + 4) & ~kPageMask) == 0) break;  // never cross a page
+        // (of the hints only those that wait end a block: YIELD, WFE, WFI,
+        // as QEMU ends its TBs; NOP, BTI, PACIASP... run on)
+        bool waits = last != a64::Op::HINT || (insn & 0xfe0) == 0x020 || (insn & 0xfe0) == 0x040 ||
+                     (insn & 0xfe0) == 0x060;
+        // (an MRS ends one only for the PMU's and the timer's registers,
+        // CRn 9 and 14: their values count the block's instructions)
+        unsigned crn = (insn >> 12) & 0xf;
+        bool counts = last != a64::Op::MRS || crn == 9 || crn == 14;
+        if ((ends_block(last) && waits && counts) || ((a + 4) & ~kPageMask) == 0) break;  // never cross a page
     }
     b.ends_in_branch = is_branch(last);
     if (last == a64::Op::B_cond && b.insns.size() >= 2 &&
@@ -241,6 +257,7 @@ const Block& Cpu::decode_block(uint64_t pa) {
         b.fused = true;
     }
     b.n = static_cast<uint32_t>(b.insns.size());
+    if (log && !text.empty()) qlog::write("----------------\nIN: " + qlog::symbol(s.pc) + "\n" + text + "\n");
     page_blocks_[page].push_back(pa);
     return blocks_.emplace(pa, std::move(b)).first->second;
 }
@@ -301,6 +318,16 @@ void Cpu::enter_el1(uint64_t vector_offset, uint64_t elr) {
 }
 
 namespace {
+std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char* f, ...) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, f);
+    std::vsnprintf(buf, sizeof buf, f, ap);
+    va_end(ap);
+    return buf;
+}
+
 // QEMU's exception numbers and names for -d int, by exception class.
 std::pair<int, const char*> qemu_exception(uint32_t ec) {
     switch (ec) {
@@ -325,17 +352,16 @@ void Cpu::take_exception() {
     if (pend_far_valid_) s.far_el1 = pend_far_;
     unsigned from = s.el;
     enter_el1(0, pending_next_ ? s.pc + 4 : s.pc);
-    if (log_int) {
+    if (qlog::on(qlog::Int)) {
         auto [n, name] = qemu_exception(static_cast<uint32_t>(s.esr_el1 >> 26));
-        std::fprintf(log_int, "Taking exception %d [%s] on CPU %d\n...from EL%u to EL1\n...with ESR 0x%x/0x%llx\n",
-                     n, name, log_index, from, static_cast<unsigned>(s.esr_el1 >> 26),
-                     static_cast<unsigned long long>(s.esr_el1));
+        std::string m = fmt("Taking exception %d [%s] on CPU %d\n...from EL%u to EL1\n...with ESR 0x%x/0x%llx\n", n,
+                            name, log_index, from, static_cast<unsigned>(s.esr_el1 >> 26),
+                            static_cast<unsigned long long>(s.esr_el1));
         if (n == 3 || n == 4)  // (aborts: the faulting address)
-            std::fprintf(log_int, "...with FAR 0x%llx\n", static_cast<unsigned long long>(s.far_el1));
-        std::fprintf(log_int, "...with ELR 0x%llx\n...to EL1 PC 0x%llx PSTATE 0x%llx\n",
-                     static_cast<unsigned long long>(s.elr_el1), static_cast<unsigned long long>(s.pc),
-                     static_cast<unsigned long long>(pstate_after_entry()));
-        std::fflush(log_int);
+            m += fmt("...with FAR 0x%llx\n", static_cast<unsigned long long>(s.far_el1));
+        m += fmt("...with ELR 0x%llx\n...to EL1 PC 0x%llx PSTATE 0x%llx\n", static_cast<unsigned long long>(s.elr_el1),
+                 static_cast<unsigned long long>(s.pc), static_cast<unsigned long long>(pstate_after_entry()));
+        qlog::write(m);
     }
 }
 
@@ -343,13 +369,11 @@ void Cpu::take_exception() {
 void Cpu::take_irq() {
     unsigned from = s.el;
     enter_el1(0x80, s.pc);
-    if (log_int) {
-        std::fprintf(log_int, "Taking exception 5 [IRQ] on CPU %d\n...from EL%u to EL1\n...with ELR 0x%llx\n"
-                              "...to EL1 PC 0x%llx PSTATE 0x%llx\n",
+    if (qlog::on(qlog::Int))
+        qlog::printf("Taking exception 5 [IRQ] on CPU %d\n...from EL%u to EL1\n...with ELR 0x%llx\n"
+                     "...to EL1 PC 0x%llx PSTATE 0x%llx\n",
                      log_index, from, static_cast<unsigned long long>(s.elr_el1), static_cast<unsigned long long>(s.pc),
                      static_cast<unsigned long long>(pstate_after_entry()));
-        std::fflush(log_int);
-    }
 }
 
 // ---- memory accesses through the MMU
@@ -452,6 +476,9 @@ bool Cpu::access_slow(uint64_t va, unsigned size, uint64_t& value, Access acc, u
     leave_guest();
     ok = write ? bus_.write(pa, size, value) : bus_.read(pa, size, value);
     enter_guest();
+    if (!ok && qlog::allow(qlog::GuestErrors))  // (QEMU's words for an access nothing answers)
+        qlog::printf("Invalid %s at addr 0x%llX, size %u, region '(null)', reason: rejected\n",
+                     write ? "write" : "read", static_cast<unsigned long long>(pa), size);
     if (!ok)  // synchronous external abort (DFSC 0b010000)
         raise(s.el == 0 ? Ec::DataAbortLower : Ec::DataAbortSame, 0x10 | (write ? 1u << 6 : 0), false, va, true);
     return ok;
@@ -716,12 +743,17 @@ Cpu::Stop Cpu::run(uint64_t budget) {
             if (b && link) *link = {s.pc, b, link_gen_};
         }
         link = nullptr;
-        if (debug_ && !debug_enter(b)) return Stop::Debug;
+        // (a debugger's breakpoints or -d exec/cpu: no compiled code runs)
+        bool slow = debug_ || (qlog::g_mask.load(std::memory_order_relaxed) & (qlog::Exec | qlog::Cpu));
+        if (slow) {
+            if (debug_ && !debug_enter(b)) return Stop::Debug;
+            if (b && (qlog::on(qlog::Exec) || qlog::on(qlog::Cpu))) log_exec(b);
+        }
         if (b) {
             uint64_t room = budget - done;
-            if (jit_ && !debug_ && !b->jit && ++b->hits >= jit_hot_ && !jit_->compile(*b)) jit_full_ = true;
+            if (jit_ && !slow && !b->jit && ++b->hits >= jit_hot_ && !jit_->compile(*b)) jit_full_ = true;
             const DecodedInsn *first, *end, *d;
-            if (b->jit && b->n <= room && !debug_) {
+            if (b->jit && b->n <= room && !slow) {
                 // Compiled: it runs this block and those chained after it
                 // within the budget and up to the PMU's next deadline.
                 uint64_t limit = room;
@@ -922,6 +954,22 @@ std::string Cpu::dump_state(bool fpu) const {
         out += buf;
     }
     return out;
+}
+
+}  // namespace armvm
+
+namespace armvm {
+
+// -d exec, -d cpu: the block about to run, as QEMU's log_cpu_exec prints a TB.
+void Cpu::log_exec(const Block* b) {
+    if (!qlog::in_filter(s.pc)) return;
+    std::string m;
+    if (qlog::on(qlog::Exec))
+        m = fmt("Trace %d: %p [%08x/%016llx/%08x/%08x] %s\n", log_index, static_cast<const void*>(b), 0u,
+                static_cast<unsigned long long>(s.pc), static_cast<unsigned>(s.el << 4 | (s.spsel ? 1 : 0)), 0u,
+                qlog::symbol(s.pc).c_str());
+    if (qlog::on(qlog::Cpu)) m += dump_state(qlog::on(qlog::Fpu));
+    qlog::write(m);
 }
 
 }  // namespace armvm

@@ -120,9 +120,7 @@ public:
     explicit Cpu(Bus& bus);
     ~Cpu();
 
-    // -d int: every exception and interrupt taken is logged here in
-    // QEMU's shape (null: not logged); `log_index` is this CPU's number.
-    static inline std::FILE* log_int = nullptr;
+    // This CPU's number in -d logs (base/log.hpp).
     int log_index = 0;
     Cpu(const Cpu&) = delete;
     Cpu& operator=(const Cpu&) = delete;
@@ -490,6 +488,7 @@ private:
     // stop is set); otherwise `b` may become a one-instruction block.
     bool debug_enter(const Block*& b);
     bool watch_hit(uint64_t va, unsigned size, bool write);
+    void log_exec(const Block* b);
     bool page_watched(uint64_t va) const;
     Bus& bus_;
     mmu::Tlb tlb_;

@@ -172,7 +172,8 @@ struct MachineConfig {
 
     std::optional<std::string> kernel, initrd, append, dtb, bios;
     std::optional<std::string> log_file;    // -D
-    std::vector<std::string> log_items;     // -d
+    uint32_t log_mask = 0;                  // -d (base/log.hpp's items)
+    std::optional<std::string> log_filter;  // -dfilter
 
     bool acpi_enabled() const { return acpi.value_or(true); }
     // QEMU's "firmware loaded": -bios, or flash bank 0 has contents. The

@@ -12,6 +12,7 @@
 
 #include "accel/accelerator.hpp"
 #include "accel/kvm/arm64.hpp"
+#include "base/log.hpp"
 #include "base/report.hpp"
 #include "cpu-arm64/models.hpp"
 #include "hw/char/chardev.hpp"
@@ -161,14 +162,14 @@ Status Machine::build_virt() {
         }
         ::close(fd);
     }
-    // -d int [-D FILE]: exceptions and interrupts taken, in QEMU's shape.
-    if (std::find(cfg_.log_items.begin(), cfg_.log_items.end(), "int") != cfg_.log_items.end()) {
-        std::FILE* f = stderr;
-        if (cfg_.log_file) {
-            f = std::fopen(cfg_.log_file->c_str(), "w");
-            if (!f) return make_error("-D " + *cfg_.log_file + ": " + std::strerror(errno));
-        }
-        Cpu::log_int = f;
+    // -d ITEMS [-D FILE] [-dfilter RANGES]: QEMU's logging.
+    if (cfg_.log_filter) {
+        if (Status st = qlog::set_filter(*cfg_.log_filter); !st) return make_error("-dfilter " + *cfg_.log_filter + ": " + st.error().msg);
+    }
+    if (cfg_.log_mask || cfg_.log_file) {
+        if (Status st = qlog::configure(cfg_.log_mask, cfg_.log_file.value_or("")); !st)
+            return make_error("-D " + cfg_.log_file.value_or("") + ": Error opening logfile " +
+                              cfg_.log_file.value_or("") + ": " + st.error().msg);
     }
     // With KVM the host decides what the guest can have (its GIC, a safe
     // PMU) before the tree describes it.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/keyval.hpp"
+#include "base/log.hpp"
 #include "cpu-arm64/disas/disas.hpp"
 #include "hw/input/keycodes.hpp"
 #include "machine/machine.hpp"
@@ -538,6 +539,7 @@ const std::vector<HmpCommand>& commands() {
         {"help|?", "[cmd]", "show the help", 0, 1, [](Call& k) {
              std::string only = k.args.empty() ? "" : k.args[0];
              if (only == "info") return print_help(k, info_commands(), "info ", "");
+             if (only == "log") return k.print_text(qlog::items_help(true));  // (as QEMU's help log)
              print_help(k, commands(), "", only);
          }},
         {"info", "[subcommand]", "show various information about the system state", 0, 64, [](Call& k) {
@@ -555,6 +557,16 @@ const std::vector<HmpCommand>& commands() {
                  return;
              }
              k.print("unknown command: 'info " + k.args[0] + "'");
+         }},
+        {"log", "item1[,...]", "activate logging of the specified items", 1, 1, [](Call& k) {
+             auto m = qlog::parse_items(k.args[0]);
+             if (!m) return k.print_text(qlog::items_help(true));
+             if (Status st = qlog::configure(*m, qlog::file()); !st)
+                 k.print("Error opening logfile " + qlog::file() + ": " + st.error().msg);
+         }},
+        {"logfile", "filename", "output logs to 'filename'", 1, 1, [](Call& k) {
+             if (Status st = qlog::configure(qlog::mask(), k.args[0]); !st)
+                 k.print("Error opening logfile " + k.args[0] + ": " + st.error().msg);
          }},
         {"memsave", "addr size file", "save to disk virtual memory dump starting at 'addr' of size 'size'", 3, 3,
          [](Call& k) { memory_save(k, true); }},

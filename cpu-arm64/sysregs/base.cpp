@@ -92,6 +92,15 @@ constexpr SysRegDesc kRegs[] = {
          c.regime_changed();
      }},
     {sysreg_key(3, 0, 1, 0, 1), "ACTLR_EL1", nullptr, RAZ_WI},
+    // The Cortex-A53/A57/A72 implementation-defined registers firmware
+    // touches, RAZ/WI as QEMU gives them to those models and to max
+    // (ARM DDI 0488: CPUACTLR, CPUECTLR, CPUMERRSR, L2MERRSR, L2ACTLR, L2ECTLR).
+    {sysreg_key(3, 1, 15, 2, 0), "CPUACTLR_EL1", nullptr, RAZ_WI},
+    {sysreg_key(3, 1, 15, 2, 1), "CPUECTLR_EL1", nullptr, RAZ_WI},
+    {sysreg_key(3, 1, 15, 2, 2), "CPUMERRSR_EL1", nullptr, RAZ_WI},
+    {sysreg_key(3, 1, 15, 2, 3), "L2MERRSR_EL1", nullptr, RAZ_WI},
+    {sysreg_key(3, 1, 15, 0, 0), "L2ACTLR_EL1", nullptr, RAZ_WI},
+    {sysreg_key(3, 1, 11, 0, 3), "L2ECTLR_EL1", nullptr, RAZ_WI},
     {sysreg_key(3, 0, 1, 0, 2), "CPACR_EL1", nullptr,
      [](Cpu& c, uint64_t& v) { v = c.s.cpacr_el1; return true; },
      [](Cpu& c, uint64_t v) { c.s.cpacr_el1 = v & (3u << 20); }},  // FPEN

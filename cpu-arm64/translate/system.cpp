@@ -2,6 +2,7 @@
 // SVC/HVC/SMC/BRK/HLT, hints, barriers, PSTATE writes, SYS (cache and TLB
 // maintenance), MRS/MSR, ERET.
 #include "cpu-arm64/translate/executors.hpp"
+#include "base/log.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
 #include "cpu-arm64/sysregs/sysregs.hpp"
 
@@ -58,12 +59,10 @@ void exec_HVC(Cpu& c, uint32_t i) {
     bool claimed = c.hvc_hook(c);
     c.enter_guest();
     if (!claimed) return c.undefined();
-    if (Cpu::log_int) {  // (-d int: as QEMU logs a PSCI call)
-        std::fprintf(Cpu::log_int, "Taking exception 11 [Hypervisor Call] on CPU %d\n...from EL%u to EL2\n"
-                                   "...with ESR 0x16/0x%x\n...handled as PSCI call\n",
+    if (qlog::on(qlog::Int))  // (-d int: as QEMU logs a PSCI call)
+        qlog::printf("Taking exception 11 [Hypervisor Call] on CPU %d\n...from EL%u to EL2\n"
+                     "...with ESR 0x16/0x%x\n...handled as PSCI call\n",
                      c.log_index, static_cast<unsigned>(c.s.el), 0x5a000000u | bits(i, 20, 5));
-        std::fflush(Cpu::log_int);
-    }
 }
 void exec_SMC(Cpu& c, uint32_t) { c.undefined(); }  // no EL3
 void exec_BRK(Cpu& c, uint32_t i) { c.raise(Ec::Brk64, bits(i, 20, 5)); }
@@ -170,6 +169,10 @@ void sysreg_access(Cpu& c, uint32_t i, bool write) {
             return;
         }
     }
+    if (qlog::allow(qlog::Unimp))
+        qlog::printf("%s access to unsupported AArch64 system register op0:%u op1:%u crn:%u crm:%u op2:%u\n",
+                     write ? "write" : "read", bits(i, 20, 19), bits(i, 18, 16), bits(i, 15, 12), bits(i, 11, 8),
+                     bits(i, 7, 5));
     c.undefined();
 }
 }  // namespace
@@ -184,9 +187,13 @@ void exec_ERET(Cpu& c, uint32_t) {
     if ((spsr >> 4) & 1 || target_el > 1 || (target_el == 0 && (spsr & 1))) {
         // AArch32, a higher EL or EL0 with SP_EL1: an illegal exception
         // return (D1.11.4); execution continues at ELR at this EL.
+        if (qlog::on(qlog::Int))
+            qlog::printf("Illegal exception return at EL%u: resuming execution at 0x%llx\n", c.s.el,
+                         static_cast<unsigned long long>(c.s.elr_el1));
         c.branch_to(c.s.elr_el1);
         return;
     }
+    unsigned from_el = c.s.el;
     if (c.s.pmcr & 1) c.pmu_sync();  // counts so far belong to EL1
     c.s.nzcv = static_cast<uint32_t>(spsr) & 0xf0000000u;
     c.s.daif = static_cast<uint32_t>(spsr) & 0x3c0;
@@ -196,6 +203,9 @@ void exec_ERET(Cpu& c, uint32_t) {
     c.set_monitor(false);
     c.mode_changed();
     c.branch_to(c.s.elr_el1);
+    if (qlog::on(qlog::Int))
+        qlog::printf("Exception return from AArch64 EL%u to AArch64 EL%u PC 0x%llx\n", from_el, target_el,
+                     static_cast<unsigned long long>(c.s.elr_el1));
 }
 
 void exec_Unallocated(Cpu& c, uint32_t) { c.undefined(); }

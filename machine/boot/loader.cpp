@@ -18,6 +18,37 @@ namespace armvm {
 
 namespace {
 
+// The function symbols of .symtab (checked against the file's size at
+// every step: a broken table gives fewer symbols, never a bad read).
+void read_elf_symbols(const std::vector<uint8_t>& f, const Elf64_Ehdr& eh, std::vector<BootImage::Symbol>& out) {
+    if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > f.size() ||
+        eh.e_shnum > (f.size() - eh.e_shoff) / sizeof(Elf64_Shdr))
+        return;
+    auto section = [&](unsigned i) {
+        Elf64_Shdr sh;
+        std::memcpy(&sh, f.data() + eh.e_shoff + i * sizeof sh, sizeof sh);
+        return sh;
+    };
+    for (unsigned i = 0; i < eh.e_shnum; ++i) {
+        Elf64_Shdr st = section(i);
+        if (st.sh_type != SHT_SYMTAB || st.sh_link >= eh.e_shnum || st.sh_offset > f.size() ||
+            st.sh_size > f.size() - st.sh_offset)
+            continue;
+        Elf64_Shdr str = section(st.sh_link);
+        if (str.sh_offset > f.size() || str.sh_size > f.size() - str.sh_offset) continue;
+        for (uint64_t at = 0; at + sizeof(Elf64_Sym) <= st.sh_size; at += sizeof(Elf64_Sym)) {
+            Elf64_Sym sym;
+            std::memcpy(&sym, f.data() + st.sh_offset + at, sizeof sym);
+            if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE ||
+                sym.st_name >= str.sh_size)
+                continue;
+            const char* name = reinterpret_cast<const char*>(f.data() + str.sh_offset + sym.st_name);
+            size_t len = strnlen(name, str.sh_size - sym.st_name);
+            out.push_back({sym.st_value, sym.st_size, std::string(name, len)});
+        }
+    }
+}
+
 Result<BootImage> load_elf(AddressSpace& as, const std::vector<uint8_t>& f, const std::string& path) {
     auto bad = [&](const std::string& why) { return make_error("-kernel " + path + ": " + why); };
     Elf64_Ehdr eh;
@@ -52,6 +83,7 @@ Result<BootImage> load_elf(AddressSpace& as, const std::vector<uint8_t>& f, cons
         img.high = std::max<uint64_t>(img.high, ph.p_paddr + ph.p_memsz);
     }
     if (img.low == UINT64_MAX) return bad("no loadable segment");
+    read_elf_symbols(f, eh, img.symbols);
     return img;
 }
 

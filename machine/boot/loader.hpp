@@ -16,6 +16,12 @@ struct BootImage {
     // Entered the way Linux is booted: x0 = the DTB, which goes after the
     // initrd (QEMU treats every non-ELF -kernel on arm64 so).
     bool is_linux = false;
+    // An ELF's function symbols (STT_FUNC in .symtab), for -d in_asm.
+    struct Symbol {
+        uint64_t addr, size;
+        std::string name;
+    };
+    std::vector<Symbol> symbols;
 };
 
 // -kernel: an AArch64 ELF (each PT_LOAD segment at its physical address,

@@ -1,5 +1,7 @@
 #include "machine/virt/board.hpp"
 
+#include "base/log.hpp"
+
 #include <cstdio>
 #include <fcntl.h>
 #include <unistd.h>
@@ -1349,6 +1351,11 @@ Status Board::reset() {
         auto img = load_kernel(as_, *cfg_->kernel, kernel_fd_);
         if (!img) return img.error();
         entry = img->entry;
+        if (img->is_elf) {  // (-d in_asm names the functions, as QEMU's log does)
+            std::vector<qlog::Symbol> syms;
+            for (auto& sym : img->symbols) syms.push_back({sym.addr, sym.size, sym.name});
+            qlog::set_symbols(std::move(syms));
+        }
         secondary_entry = img->is_linux ? 0 : entry;  // (powered off; their PC as QEMU's: an ELF's entry)
         if (img->is_linux) {
             // Linux's boot protocol: x0 = the DTB, after the initrd.
