@@ -84,11 +84,12 @@ int run(const MachineConfig& config, DaemonHandshake& hs) {
     hs.ready();
     m.autostart();
     (*loop)->run();
+    int status = m.exit_status();
     machine->reset();   // joins vCPUs, closes sockets, unlinks their paths
     bql.unlock();
     pidfile.reset();    // unlinks the pidfile
     ::close(sfd);
-    return 0;
+    return status;
 }
 
 }  // namespace

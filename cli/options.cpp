@@ -37,6 +37,8 @@ const std::vector<OptionInfo>& option_table() {
         {"S", false, "do not start the CPUs (use 'cont' on the monitor)"},
         {"s", false, "shorthand for -gdb tcp::1234"},
         {"gdb", true, "a gdbstub on a chardev spec (tcp::PORT, unix:PATH,server=on, stdio)"},
+        {"semihosting", false, "enable Arm semihosting (HLT #0xF000)"},
+        {"semihosting-config", true, "-semihosting-config [enable=]on|off[,target=native|auto][,chardev=ID][,userspace=on|off][,arg=STR...]"},
         {"daemonize", false, "run in the background once initialised"},
         {"pidfile", true, "write the daemon's PID to FILE (locked)"},
         {"qmp", true, "a QMP monitor on a chardev spec (unix:PATH,server=on,wait=off)"},
@@ -120,6 +122,7 @@ struct Parser {
     Status opt_object(const std::string& arg);
     Status opt_device(const std::string& arg);
     Status opt_monitor(const std::string& arg);
+    Status opt_semihosting_config(const std::string& arg);
     Status opt_netdev(const std::string& arg);
     Status opt_nic(const std::string& arg);
     Status opt_net(const std::string& arg);
@@ -287,6 +290,48 @@ Status Parser::opt_qmp(const std::string& arg, bool pretty) {
     c.chardevs.push_back(*ch);
     c.monitors.push_back(MonitorConfig{id, id, true, pretty, arg});
     c.monitor_given = true;
+    return ok_status();
+}
+
+// -semihosting-config [enable=]on|off,target=native|auto|gdb,chardev=ID,
+// userspace=on|off,arg=A,arg=B...: "arg" may repeat (each is one word of
+// the guest's command line), so the items are split here rather than by
+// the keyval parser.
+Status Parser::opt_semihosting_config(const std::string& arg) {
+    auto& sh = c.semihosting;
+    sh.origin = arg;
+    size_t at = 0;
+    bool first = true;
+    while (at <= arg.size()) {
+        size_t comma = arg.find(',', at);
+        std::string item = arg.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+        at = comma == std::string::npos ? arg.size() + 1 : comma + 1;
+        auto eq = item.find('=');
+        std::string key = eq == std::string::npos ? (first ? "enable" : item) : item.substr(0, eq);
+        std::string value = eq == std::string::npos ? (first ? item : "on") : item.substr(eq + 1);
+        first = false;
+        auto boolean = [&](bool& out) -> Status {
+            if (value == "on" || value == "yes" || value == "true") out = true;
+            else if (value == "off" || value == "no" || value == "false") out = false;
+            else return make_error("Parameter '" + key + "' expects 'on' or 'off'");
+            return ok_status();
+        };
+        if (key == "enable") {
+            ARMVM_TRY(boolean(sh.enabled));
+        } else if (key == "userspace") {
+            ARMVM_TRY(boolean(sh.userspace));
+        } else if (key == "target") {
+            if (value == "gdb")
+                return make_error("semihosting target=gdb is not supported (armvm's semihosting is native)");
+            if (value != "native" && value != "auto") return make_error("unsupported semihosting target " + value);
+        } else if (key == "chardev") {
+            sh.chardev = value;
+        } else if (key == "arg") {
+            sh.args.push_back(value);
+        } else {
+            return make_error("Invalid parameter '" + key + "'");
+        }
+    }
     return ok_status();
 }
 
@@ -773,6 +818,8 @@ Status Parser::handle(const std::string& name, const std::string& arg) {
     if (name == "name") return opt_name(arg);
     if (name == "S") { c.start_paused = true; return ok_status(); }
     if (name == "s") { c.gdb = "tcp::1234"; return ok_status(); }
+    if (name == "semihosting") { c.semihosting.enabled = true; return ok_status(); }
+    if (name == "semihosting-config") return opt_semihosting_config(arg);
     if (name == "gdb") { c.gdb = arg; return ok_status(); }
     if (name == "daemonize") { c.daemonize = true; return ok_status(); }
     if (name == "no-shutdown") { c.no_shutdown = true; return ok_status(); }

@@ -189,6 +189,9 @@ public:
     // HVC from EL1 with no EL2: the board's firmware services (PSCI) may
     // claim it; returns false to leave it UNDEFINED.
     std::function<bool(Cpu&)> hvc_hook;
+    // HLT #0xF000 (semihosting, when the board enables it): returns false
+    // to leave it UNDEFINED. Called outside the guest.
+    std::function<bool(Cpu&)> semihost_hook;
     Ec last_ec = Ec::Unknown;
     uint32_t last_iss = 0;
     uint64_t insn_count = 0;
@@ -371,6 +374,12 @@ public:
     // (stage 1 as an access from the current EL would see it), without a
     // fault, a TLB fill or any other side effect: the debugger's view.
     bool debug_translate(uint64_t va, uint64_t& pa);
+    // Guest virtual memory as the current regime maps it, for services
+    // the emulator gives the guest (semihosting's parameter blocks and
+    // buffers): false if a page does not translate or nothing answers.
+    // Writes into RAM drop translated code there.
+    bool read_virt(uint64_t va, void* buf, size_t n);
+    bool write_virt(uint64_t va, const void* buf, size_t n);
     // PSTATE as the gdbstub's cpsr shows it (SPSR's layout).
     uint32_t pstate() const { return static_cast<uint32_t>(pstate_after_entry()); }
     // The registers as QEMU's cpu_dump_state prints an AArch64 CPU (HMP's

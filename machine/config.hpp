@@ -125,6 +125,14 @@ struct MachineConfig {
     SandboxConfig sandbox;
 
     bool start_paused = false;      // -S
+    // -semihosting, -semihosting-config enable=on,target=native,chardev=,userspace=,arg=...
+    struct Semihosting {
+        bool enabled = false;
+        bool userspace = false;          // calls from EL0 too
+        std::string chardev;             // the console's chardev ("": stderr, as QEMU)
+        std::vector<std::string> args;   // the command line (empty: -kernel and -append)
+        std::string origin;              // for messages
+    } semihosting;
     std::optional<std::string> gdb; // -gdb DEV, -s: the gdbstub's chardev spec ("none": no gdbstub)
     bool daemonize = false;
     std::optional<std::string> pidfile;

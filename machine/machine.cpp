@@ -249,6 +249,15 @@ Status Machine::build_virt() {
         loop_.post([this, actual] { emit_event("BALLOON_CHANGE", Json{{"actual", actual}}); });
     };
     hooks.debug_stop = [this](unsigned cpu) { loop_.post([this, cpu] { debug_stopped(cpu); }); };
+    hooks.semihost_exit = [this](int status) {
+        loop_.post([this, status] {
+            // (as QEMU: the guest's status is armvm's, no SHUTDOWN event)
+            exit_status_ = status;
+            quit_requested_ = true;
+            quit_event_ = Json();
+            loop_.stop();
+        });
+    };
     hooks.vserport_change = [this](const std::string& id, bool open) {
         loop_.post([this, id, open] { emit_event("VSERPORT_CHANGE", Json{{"id", id}, {"open", open}}); });
     };

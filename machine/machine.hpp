@@ -76,6 +76,8 @@ public:
     Result<std::string> gdbserver(const std::string& device);
     // Ends the process at once, "armvm: MSG" on stderr (gdb's kill).
     void terminate(const std::string& msg);
+    // The process's exit status when the run ends (semihosting's SYS_EXIT).
+    int exit_status() const { return exit_status_; }
     // Ends the process after the current monitor input is answered:
     // SHUTDOWN {"guest": guest, "reason": reason}.
     void request_quit(bool guest, const std::string& reason);
@@ -108,6 +110,7 @@ private:
     std::string accel_;
     RunState state_ = RunState::Prelaunch;
     bool quit_requested_ = false;
+    int exit_status_ = 0;
     Json quit_event_;
     std::unique_ptr<GuestRam> ram_;
     std::vector<uint8_t> fdt_;

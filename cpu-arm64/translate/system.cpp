@@ -66,7 +66,17 @@ void exec_HVC(Cpu& c, uint32_t i) {
 }
 void exec_SMC(Cpu& c, uint32_t) { c.undefined(); }  // no EL3
 void exec_BRK(Cpu& c, uint32_t i) { c.raise(Ec::Brk64, bits(i, 20, 5)); }
-void exec_HLT(Cpu& c, uint32_t) { c.undefined(); }  // no external debug
+// HLT: no external debug, so UNDEFINED, except HLT #0xF000 when the board
+// gives semihosting (Arm's semihosting calls on AArch64).
+void exec_HLT(Cpu& c, uint32_t i) {
+    if (bits(i, 20, 5) == 0xf000 && c.semihost_hook) {
+        c.leave_guest();  // (host I/O; SYS_EXIT takes the machine's way out)
+        bool claimed = c.semihost_hook(c);
+        c.enter_guest();
+        if (claimed) return;
+    }
+    c.undefined();
+}
 
 void exec_HINT(Cpu& c, uint32_t i) {
     unsigned op = bits(i, 11, 5);

@@ -182,6 +182,38 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
             };
         }
         b->vcpus_.back()->cpu().hvc_hook = [self, i](Cpu& c) { return self->psci_call(c, i); };
+        if (cfg.semihosting.enabled) {
+            if (!b->semihost_) {
+                Semihosting::Config sc;
+                if (!cfg.semihosting.args.empty()) {
+                    for (const auto& a : cfg.semihosting.args) sc.cmdline += (sc.cmdline.empty() ? "" : " ") + a;
+                } else if (cfg.kernel) {
+                    sc.cmdline = *cfg.kernel + (cfg.append ? " " + *cfg.append : "");
+                }
+                sc.userspace = cfg.semihosting.userspace;
+                if (!cfg.semihosting.chardev.empty()) {
+                    Chardev* ch = b->hooks_.find_chardev ? b->hooks_.find_chardev(cfg.semihosting.chardev) : nullptr;
+                    if (!ch)
+                        return make_error("-semihosting-config " + cfg.semihosting.origin + ": semihosting chardev '" +
+                                          cfg.semihosting.chardev + "' not found");
+                    if (!ch->frontend_attached()) ch->attach({});  // (output only)
+                    sc.console = [self, ch](const std::string& text) {
+                        std::lock_guard<std::mutex> g(*self->bql_);
+                        ch->write(text);
+                    };
+                }
+                sc.exit = [self](int status) {
+                    self->semihost_exited_ = true;
+                    if (self->hooks_.semihost_exit) self->hooks_.semihost_exit(status);
+                };
+                b->semihost_ = std::make_unique<Semihosting>(std::move(sc));
+            }
+            b->vcpus_.back()->cpu().semihost_hook = [self, i](Cpu& c) {
+                bool claimed = self->semihost_->call(c);
+                if (claimed && self->semihost_exited_.load()) self->vcpus_[i]->self_pause();  // (SYS_EXIT: no more guest code)
+                return claimed;
+            };
+        }
         b->vcpus_.back()->debug_hook = [self](unsigned cpu) {
             if (self->hooks_.debug_stop) self->hooks_.debug_stop(cpu);
         };
@@ -1356,7 +1388,11 @@ Status Board::reset() {
             for (auto& sym : img->symbols) syms.push_back({sym.addr, sym.size, sym.name});
             qlog::set_symbols(std::move(syms));
         }
-        secondary_entry = img->is_linux ? 0 : entry;  // (powered off; their PC as QEMU's: an ELF's entry)
+        secondary_entry = img->is_linux ? 0 : entry;
+        if (semihost_) {  // (the heap from the image's end to the end of RAM, the stack above it, as QEMU's)
+            uint64_t ram_end = base(Region::Ram) + cfg_->memory.size;
+            semihost_->set_heap(img->high, ram_end, ram_end, img->high);
+        }  // (powered off; their PC as QEMU's: an ELF's entry)
         if (img->is_linux) {
             // Linux's boot protocol: x0 = the DTB, after the initrd.
             dtb_at = linux_dtb_address(base(Region::Ram), cfg_->memory.size, initrd_bytes);

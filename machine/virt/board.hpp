@@ -36,6 +36,7 @@
 #include "hw/intc/gic.hpp"
 #include "machine/boot/loader.hpp"
 #include "machine/config.hpp"
+#include "machine/semihosting.hpp"
 
 namespace armvm {
 class Chardev;
@@ -65,6 +66,9 @@ public:
         // A vCPU stopped for the debugger (it has paused itself); on its
         // thread, without the BQL.
         std::function<void(unsigned vcpu)> debug_stop;
+        // Semihosting's SYS_EXIT: the machine ends with this status (on a
+        // vCPU thread: post to the main loop).
+        std::function<void(int status)> semihost_exit;
     };
 
     // gic_version: 2 or 3 (which GIC the board gets). `kvm`: the KVM VM
@@ -232,6 +236,8 @@ private:
     std::unique_ptr<MmioDevice> kvm_gic_;         // KVM's GIC in the reset
     std::unique_ptr<std::atomic<int>[]> power_;  // PSCI AFFINITY_INFO state per CPU
     bool vm_running_ = false;  // the VM runs (resume()) or is stopped (pause()); BQL
+    std::unique_ptr<Semihosting> semihost_;  // -semihosting (TCG)
+    std::atomic<bool> semihost_exited_{false};
     std::vector<uint8_t> fdt_;
     Hooks hooks_;
     unsigned resets_ = 0;
