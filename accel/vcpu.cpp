@@ -1,6 +1,7 @@
 #include "accel/vcpu.hpp"
 
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +26,33 @@ uint64_t mono_ns() {
 
 int current_vcpu_index() { return t_current_vcpu; }
 
+void Lane::watch(uint64_t deadline) {
+    if (deadline == requested) return;
+    requested = deadline;
+    if (deadline != UINT64_MAX && !watch_thr.joinable()) {
+        watch_thr = std::thread([this] {
+            pthread_setname_np(pthread_self(), "timer-watch");
+            ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);  // wake at the deadline, not up to 50 us after
+            std::unique_lock<std::mutex> lk(wm);
+            while (!watch_stop) {
+                if (watch_deadline == UINT64_MAX) {
+                    wcv.wait(lk);
+                    continue;
+                }
+                uint64_t d = watch_deadline;
+                wcv.wait_until(lk, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(d)));
+                if (watch_deadline == d && mono_ns() >= d) {
+                    watch_deadline = UINT64_MAX;  // (one kick per deadline: the lane gives the next)
+                    exit_request.store(true);
+                }
+            }
+        });
+    }
+    std::lock_guard<std::mutex> g(wm);
+    watch_deadline = deadline;
+    wcv.notify_all();
+}
+
 void lane_loop(Lane& lane) {
     lane.tid.store(static_cast<pid_t>(::syscall(SYS_gettid)));
     pthread_setname_np(pthread_self(), lane.name.substr(0, 15).c_str());
@@ -39,6 +67,12 @@ void lane_loop(Lane& lane) {
             ran |= v->turn(lk);
         }
         t_current_vcpu = -1;
+        if (ran) {  // the earliest timer of a running vCPU: the watcher kicks then
+            uint64_t next = UINT64_MAX;
+            for (Vcpu* v : lane.vcpus)
+                if (v->want_run_ && !v->wfi_) next = std::min(next, v->cpu_.timer_deadline_ns());
+            lane.watch(next);
+        }
         if (ran || lane.stop || lane.gen != gen) continue;
         // Nothing can run: sleep until something happens, or until the
         // earliest timer deadline of a vCPU waiting in WFI.
@@ -56,6 +90,16 @@ void lane_loop(Lane& lane) {
     }
     for (Vcpu* v : lane.vcpus) v->state_ = Vcpu::State::Stopped;
     lane.notify();
+    if (lane.watch_thr.joinable()) {
+        {
+            std::lock_guard<std::mutex> g(lane.wm);
+            lane.watch_stop = true;
+            lane.wcv.notify_all();
+        }
+        lk.unlock();
+        lane.watch_thr.join();
+        lk.lock();
+    }
 }
 
 bool Vcpu::turn(std::unique_lock<std::mutex>& lk) {

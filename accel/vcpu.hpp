@@ -48,6 +48,17 @@ struct Lane {
     uint64_t gen = 0;
     std::atomic<bool> exit_request{false};  // the running vCPU leaves its slice
     std::atomic<pid_t> tid{0};
+    // The timer watcher: a thread (started when first needed) that kicks
+    // the running vCPU when the earliest timer deadline of the lane's
+    // running vCPUs passes, so a guest busy-polling the counter sees its
+    // timer interrupt as the counter passes CVAL, not at the slice's end.
+    std::thread watch_thr;
+    std::mutex wm;
+    std::condition_variable wcv;
+    uint64_t watch_deadline = UINT64_MAX;  // (wm) host ns; UINT64_MAX: none
+    bool watch_stop = false;               // (wm)
+    uint64_t requested = UINT64_MAX;       // (the lane thread's) the deadline last given to the watcher
+    void watch(uint64_t deadline);         // on the lane thread
     void notify() {  // with m held
         ++gen;
         cv.notify_all();
