@@ -224,7 +224,8 @@ void Gic::dist_write_byte(unsigned cpu, uint64_t off, uint8_t v) {
     } else if (off >= 0x400 && off < 0x400 + kNumIrqs) {
         irq(cpu, static_cast<unsigned>(off - 0x400)).priority = v;
     } else if (off >= 0x800 + 32 && off < 0x800 + kNumIrqs) {
-        irq(cpu, static_cast<unsigned>(off - 0x800)).targets = v;
+        // bits of CPU interfaces that do not exist are RAZ/WI (GICv2 4.3.12)
+        irq(cpu, static_cast<unsigned>(off - 0x800)).targets = v & static_cast<uint8_t>((1u << ncpus_) - 1);
     } else if (off >= 0xc00 && off < 0xc00 + kNumIrqs / 4) {
         unsigned first = static_cast<unsigned>((off - 0xc00) * 4);
         for (unsigned b = 0; b < 4; ++b)
@@ -258,7 +259,7 @@ uint64_t Gic::Dist::read(uint64_t off, unsigned size) {
     switch (off) {
     case 0x000: return g_.dctlr_;
     case 0x004: return ((kNumIrqs / 32) - 1) | ((g_.ncpus_ - 1) << 5);  // GICD_TYPER
-    case 0x008: return 0x0200143b;                                   // GICD_IIDR: Arm, GICv2
+    case 0x008: return 0x0000043b;                                   // GICD_IIDR: Arm, product 0 (as QEMU's GICv2)
     default: break;
     }
     uint64_t v = 0;
