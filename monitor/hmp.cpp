@@ -79,6 +79,74 @@ std::string speed_mbps(UsbSpeed s) {
 
 const std::vector<HmpCommand>& info_commands() {
     static const std::vector<HmpCommand> c = {
+        {"balloon", "", "show balloon information", 0, 0, [](Call& k) {
+             if (auto r = k.qmp("query-balloon"))
+                 k.print("balloon: actual=" + std::to_string((*r)["actual"].get<int64_t>() >> 20));
+         }},
+        {"block", "[-n] [-v] [device]", "show info of one block device or all block devices (-n: show named nodes; -v: show details)",
+         0, 3, [](Call& k) {
+             bool nodes = false;
+             std::string only;
+             for (const auto& a : k.args) {
+                 if (a == "-n") nodes = true;
+                 else if (a == "-v") continue;  // (armvm's images have no more detail to show)
+                 else only = a;
+             }
+             auto entry = [&](const Json* info, const Json* ins) {
+                 std::string line;
+                 if (info && !(*info)["device"].get<std::string>().empty()) {
+                     line = (*info)["device"].get<std::string>();
+                     if (ins && ins->contains("node-name")) line += " (" + (*ins)["node-name"].get<std::string>() + ")";
+                 } else {
+                     line = ins && ins->contains("node-name") ? (*ins)["node-name"].get<std::string>()
+                            : info && info->contains("qdev") ? (*info)["qdev"].get<std::string>() : "<anonymous>";
+                 }
+                 if (ins)
+                     line += ": " + (*ins)["file"].get<std::string>() + " (" + (*ins)["drv"].get<std::string>() +
+                             ((*ins)["ro"].get<bool>() ? ", read-only" : "") +
+                             (ins->value("encrypted", false) ? ", encrypted" : "") + ")";
+                 else
+                     line += ": [not inserted]";
+                 k.print(line);
+                 if (info) {
+                     if (info->contains("qdev")) k.print("    Attached to:      " + (*info)["qdev"].get<std::string>());
+                     if (info->contains("io-status") && (*info)["io-status"] != "ok")
+                         k.print("    I/O status:       " + (*info)["io-status"].get<std::string>());
+                     if ((*info)["removable"].get<bool>())
+                         k.print(std::string("    Removable device: ") + ((*info)["locked"].get<bool>() ? "" : "not ") +
+                                 "locked, tray " + (info->value("tray_open", false) ? "open" : "closed"));
+                 }
+                 if (!ins) return;
+                 const Json& c = (*ins)["cache"];
+                 k.print(std::string("    Cache mode:       ") + (c["writeback"].get<bool>() ? "writeback" : "writethrough") +
+                         (c["direct"].get<bool>() ? ", direct" : "") + (c["no-flush"].get<bool>() ? ", ignore flushes" : ""));
+                 if (ins->contains("backing_file"))
+                     k.print("    Backing file:     " + (*ins)["backing_file"].get<std::string>() + " (chain depth: " +
+                             std::to_string((*ins)["backing_file_depth"].get<int64_t>()) + ")");
+                 if (ins->contains("detect_zeroes") && (*ins)["detect_zeroes"] != "off")
+                     k.print("    Detect zeroes:    " + (*ins)["detect_zeroes"].get<std::string>());
+             };
+             if (nodes) {
+                 auto r = k.qmp("query-named-block-nodes");
+                 if (!r) return;
+                 bool first = true;
+                 for (const Json& n : *r) {
+                     if (!only.empty() && n.value("node-name", "") != only) continue;
+                     if (!first) k.print("");
+                     first = false;
+                     entry(nullptr, &n);
+                 }
+                 return;
+             }
+             auto r = k.qmp("query-block");
+             if (!r) return;
+             for (size_t i = 0; i < r->size(); ++i) {
+                 const Json& b = (*r)[i];
+                 if (!only.empty() && b["device"] != only) continue;
+                 if (i) k.print("");  // (before every entry but the list's first, as QEMU)
+                 entry(&b, b.contains("inserted") ? &b["inserted"] : nullptr);
+             }
+         }},
         {"chardev", "", "show the character devices", 0, 0, [](Call& k) {
              if (auto r = k.qmp("query-chardev"))
                  for (const Json& c : *r) k.print(c["label"].get<std::string>() + ": filename=" + c["filename"].get<std::string>());
@@ -90,6 +158,7 @@ const std::vector<HmpCommand>& info_commands() {
                              std::to_string(c["cpu-index"].get<int>()) +
                              ": thread_id=" + std::to_string(c["thread-id"].get<int64_t>()));
          }},
+        {"irq", "", "show the interrupts statistics (if available)", 0, 0, [](Call&) {}},  // (none on virt, as QEMU's)
         {"kvm", "", "show KVM information", 0, 0, [](Call& k) {
              if (auto r = k.qmp("query-kvm"))
                  k.print(std::string("kvm support: ") +
@@ -98,15 +167,30 @@ const std::vector<HmpCommand>& info_commands() {
         {"name", "", "show the current VM name", 0, 0, [](Call& k) {
              if (auto r = k.qmp("query-name"); r && r->contains("name")) k.print((*r)["name"].get<std::string>());
          }},
-        {"registers", "[-a]", "show the cpu registers (-a: all - show register info for all cpus)", 0, 1,
+        {"pic", "", "show PIC state", 0, 0, [](Call&) {}},  // (QEMU's virt prints nothing: no controller reports)
+        {"registers", "[-a|vcpu]",
+         "show the cpu registers (-a: show register info for all cpus; vcpu: specific vCPU to query; show the current "
+         "CPU's registers if no argument is specified)", 0, 1,
          [](Call& k) {
              virt::Board* b = k.ctx.machine.board();
-             if (!k.args.empty() && k.args[0] != "-a")
-                 return k.print("registers: unsupported option " + k.args[0] + "\r\nTry \"help info registers\" for more information");
+             bool all = !k.args.empty() && k.args[0] == "-a";
+             int one = static_cast<int>(k.st.cpu);
+             if (!k.args.empty() && !all) {
+                 if (k.args[0][0] == '-')
+                     return k.print("registers: unsupported option " + k.args[0] +
+                                    "\r\nTry \"help info registers\" for more information");
+                 char* end = nullptr;
+                 long v = std::strtol(k.args[0].c_str(), &end, 0);
+                 if (!end || *end)
+                     return k.print(std::string("invalid char '") + *end +
+                                    "' in expression\r\nTry \"help info registers\" for more information");
+                 one = static_cast<int>(v);
+                 if (!b || v < 0 || static_cast<unsigned>(v) >= b->cpu_count())
+                     return k.print("CPU#" + std::to_string(v) + " not available");
+             }
              if (!b || !b->debug_supported()) return k.print("No CPU available");
-             bool all = !k.args.empty();
              for (unsigned i = 0; i < b->cpu_count(); ++i) {
-                 if (!all && i != k.st.cpu) continue;
+                 if (!all && static_cast<int>(i) != one) continue;
                  k.print("");
                  k.print("CPU#" + std::to_string(i));
                  b->with_cpu(i, [&](Cpu& c) { k.print_text(c.dump_state(true)); });
