@@ -976,45 +976,28 @@ void Cpu::log_exec(const Block* b) {
 
 namespace armvm {
 
-bool Cpu::read_virt(uint64_t va, void* buf, size_t n) {
-    auto* out = static_cast<uint8_t*>(buf);
+bool Cpu::copy_virt(uint64_t va, uint8_t* p, size_t n, bool write) {
     while (n) {
         uint64_t pa;
         if (!debug_translate(va, pa)) return false;
         size_t chunk = std::min<size_t>(n, 0x1000 - (va & 0xfff));
         uint64_t off = pa - ram_base_;
         if (ram_host_ && off < ram_size_ && chunk <= ram_size_ - off) {
-            std::memcpy(out, ram_host_ + off, chunk);
+            if (write) {
+                std::memcpy(ram_host_ + off, p, chunk);
+                cluster_->ram_written(ram_base_, off, chunk);  // (code there is decoded again)
+            } else {
+                std::memcpy(p, ram_host_ + off, chunk);
+            }
         } else {
             for (size_t i = 0; i < chunk; ++i) {
-                uint64_t v;
-                if (!bus_.read(pa + i, 1, v)) return false;
-                out[i] = static_cast<uint8_t>(v);
+                uint64_t v = p[i];
+                if (!(write ? bus_.write(pa + i, 1, v) : bus_.read(pa + i, 1, v))) return false;
+                if (!write) p[i] = static_cast<uint8_t>(v);
             }
         }
         va += chunk;
-        out += chunk;
-        n -= chunk;
-    }
-    return true;
-}
-
-bool Cpu::write_virt(uint64_t va, const void* buf, size_t n) {
-    auto* in = static_cast<const uint8_t*>(buf);
-    while (n) {
-        uint64_t pa;
-        if (!debug_translate(va, pa)) return false;
-        size_t chunk = std::min<size_t>(n, 0x1000 - (va & 0xfff));
-        uint64_t off = pa - ram_base_;
-        if (ram_host_ && off < ram_size_ && chunk <= ram_size_ - off) {
-            std::memcpy(ram_host_ + off, in, chunk);
-            cluster_->ram_written(ram_base_, off, chunk);
-        } else {
-            for (size_t i = 0; i < chunk; ++i)
-                if (!bus_.write(pa + i, 1, in[i])) return false;
-        }
-        va += chunk;
-        in += chunk;
+        p += chunk;
         n -= chunk;
     }
     return true;

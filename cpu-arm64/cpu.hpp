@@ -378,8 +378,10 @@ public:
     // the emulator gives the guest (semihosting's parameter blocks and
     // buffers): false if a page does not translate or nothing answers.
     // Writes into RAM drop translated code there.
-    bool read_virt(uint64_t va, void* buf, size_t n);
-    bool write_virt(uint64_t va, const void* buf, size_t n);
+    bool read_virt(uint64_t va, void* buf, size_t n) { return copy_virt(va, static_cast<uint8_t*>(buf), n, false); }
+    bool write_virt(uint64_t va, const void* buf, size_t n) {
+        return copy_virt(va, const_cast<uint8_t*>(static_cast<const uint8_t*>(buf)), n, true);  // (not written to)
+    }
     // PSTATE as the gdbstub's cpsr shows it (SPSR's layout).
     uint32_t pstate() const { return static_cast<uint32_t>(pstate_after_entry()); }
     // The registers as QEMU's cpu_dump_state prints an AArch64 CPU (HMP's
@@ -497,6 +499,7 @@ private:
     // stop is set); otherwise `b` may become a one-instruction block.
     bool debug_enter(const Block*& b);
     bool watch_hit(uint64_t va, unsigned size, bool write);
+    bool copy_virt(uint64_t va, uint8_t* p, size_t n, bool write);
     void log_exec(const Block* b);
     bool page_watched(uint64_t va) const;
     Bus& bus_;

@@ -261,3 +261,66 @@ class Foreground:
                 self.proc.wait()
         out, err = self.proc.communicate()
         return err
+
+
+def hmp_outputs(emu, args, commands, sock, cwd=None, transform=None):
+    """Starts `emu` with `args` and a QMP socket at `sock` (removed first),
+    runs each HMP command line through human-monitor-command, quits and
+    waits for the exit; the outputs (each through `transform` if given)."""
+    if os.path.exists(sock):
+        os.unlink(sock)
+    p = subprocess.Popen([emu] + list(args) + ["-qmp", f"unix:{sock},server=on,wait=off"], cwd=cwd,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        q = Qmp.connect_unix(str(sock), timeout=20)
+        q.negotiate()
+        out = []
+        for c in commands:
+            text = q.ok("human-monitor-command", {"command-line": c})
+            out.append(transform(text) if transform else text)
+        q.ok("quit")
+        assert p.wait(20) == 0
+        return out
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+class MonitorSocket:
+    """A human monitor's unix socket (-monitor unix:...): connects (waiting
+    for the emulator to listen), sends keys, reads up to a marker."""
+
+    def __init__(self, path, timeout=5.0):
+        end = time.time() + timeout
+        while True:
+            self.s = socket.socket(socket.AF_UNIX)
+            try:
+                self.s.connect(str(path))
+                break
+            except OSError:
+                self.s.close()
+                if time.time() > end:
+                    raise
+                time.sleep(0.05)
+        self.s.settimeout(10)
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def until(self, marker=b"(qemu) "):
+        got = b""
+        while not got.endswith(marker):
+            chunk = self.s.recv(65536)
+            assert chunk, got
+            got += chunk
+        return got
+
+    def rest(self):
+        """Everything until the emulator closes the connection."""
+        got = b""
+        while True:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                return got
+            got += chunk

@@ -16,7 +16,7 @@ import time
 import pytest
 
 import guest_build
-from armvm_test import Qmp, armvm_path
+from armvm_test import Qmp, armvm_path, hmp_outputs
 
 pytestmark = pytest.mark.skipif(not guest_build.available() or not shutil.which("gdb-multiarch"),
                                 reason="needs aarch64-linux-gnu-gcc, qemu-system-aarch64 and gdb-multiarch")
@@ -279,24 +279,9 @@ def test_hmp_gdbserver_matches_qemu(tmp_path):
     outs = []
     for emu in (armvm_path(), "qemu-system-aarch64"):
         port = free_port()
-        sock = tmp_path / "h.sock"
-        if sock.exists():
-            sock.unlink()
-        p = subprocess.Popen([emu, "-M", "virt", "-display", "none", "-nodefaults", "-S",
-                              "-qmp", f"unix:{sock},server=on,wait=off"], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        try:
-            q = Qmp.connect_unix(str(sock), timeout=20)
-            q.negotiate()
-            hmp = lambda c: q.ok("human-monitor-command", {"command-line": c})  # noqa: E731
-            outs.append([hmp(f"gdbserver tcp::{port}").replace(str(port), "PORT"), hmp("gdbserver none"),
-                         hmp("help gdbserver")])
-            q.ok("quit")
-            p.wait(10)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        outs.append(hmp_outputs(emu, ["-M", "virt", "-display", "none", "-nodefaults", "-S"],
+                                [f"gdbserver tcp::{port}", "gdbserver none", "help gdbserver"], str(tmp_path / "h.sock"),
+                                transform=lambda t, port=port: t.replace(str(port), "PORT")))
     assert outs[0] == outs[1]
 
 

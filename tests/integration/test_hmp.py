@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from armvm_test import Qmp, armvm_path
+from armvm_test import MonitorSocket, Qmp, armvm_path, hmp_outputs
 
 COMMANDS = ["info status", "info name", "info uuid", "stop", "cont", "info status", "stop", "bogus", "info bogus",
             "sendkey ctrl-alt-f1", "sendkey 0x1e 50", "sendkey nope", "sendkey 10", "sendkey a-", "sendkey 0xzz", "system_reset", "info kvm", "", "c",
@@ -77,8 +77,6 @@ TYPED = [b"info status\n", b"info st\x7f\x7fstatus\r", b"bogus\n", b"stop\n", b"
 
 
 def typed_session(emu, tmp_path, how):
-    import socket
-    import time
     sock = str(tmp_path / "hmp.sock")
     if os.path.exists(sock):
         os.unlink(sock)
@@ -87,34 +85,13 @@ def typed_session(emu, tmp_path, how):
     p = subprocess.Popen([emu, "-M", "virt", "-nodefaults", "-display", "none", "-S", "-name", "g"] + mon,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        s = socket.socket(socket.AF_UNIX)
-        for _ in range(100):
-            try:
-                s.connect(sock)
-                break
-            except OSError:
-                time.sleep(0.05)
-        s.settimeout(10)
-
-        def until(marker):
-            got = b""
-            while not got.endswith(marker):
-                chunk = s.recv(65536)
-                assert chunk, got
-                got += chunk
-            return got
-        out = [until(b"(qemu) ")]
+        m = MonitorSocket(sock)
+        out = [m.until()]
         for t in TYPED:
-            s.sendall(t)
-            out.append(until(b"(qemu) "))
-        s.sendall(b"quit\n")
-        rest = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            rest += chunk
-        out.append(rest)
+            m.send(t)
+            out.append(m.until())
+        m.send(b"quit\n")
+        out.append(m.rest())
         assert p.wait(10) == 0
         return out
     finally:
@@ -202,15 +179,13 @@ def cpu_session(emu, tmp_path, program, extra=()):
     sock = str(tmp_path / "c.sock")
     if os.path.exists(sock):
         os.unlink(sock)
-    work = tmp_path / os.path.basename(emu)
-    work.mkdir(exist_ok=True)
     p = subprocess.Popen([emu, "-M", "virt", "-cpu", "cortex-a57", "-smp", "2", "-nodefaults", "-display", "none",
                           "-kernel", program, "-qmp", f"unix:{sock},server=on,wait=off"] + list(extra),
-                         cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         q = Qmp.connect_unix(sock, timeout=20)
         q.negotiate()
-        return q, p, work
+        return q, p
     except Exception:
         p.kill()
         p.wait()
@@ -224,16 +199,11 @@ def test_hmp_cpu_and_memory_commands_print_what_qemus_print(tmp_path):
     elf = guest_build.build("gdb_target", str(tmp_path))
     results = []
     for emu in (armvm_path(), "qemu-system-aarch64"):
-        q, p, work = cpu_session(emu, tmp_path, elf, ["-S"])
-        try:
-            out = [q.ok("human-monitor-command", {"command-line": c}) for c in CPU_COMMANDS]
-            files = {n: (work / n).read_bytes() for n in ("ms.bin", "pms.bin", "x.bin") if (work / n).exists()}
-            q.ok("quit")
-            p.wait(10)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        work = tmp_path / os.path.basename(emu)
+        work.mkdir()
+        out = hmp_outputs(emu, ["-M", "virt", "-cpu", "cortex-a57", "-smp", "2", "-nodefaults", "-display", "none",
+                                "-kernel", elf, "-S"], CPU_COMMANDS, str(tmp_path / "c.sock"), cwd=work)
+        files = {n: (work / n).read_bytes() for n in ("ms.bin", "pms.bin", "x.bin") if (work / n).exists()}
         results.append((out, files))
     (ours, our_files), (theirs, their_files) = results
     for c, a, b in zip(CPU_COMMANDS, ours, theirs):
@@ -252,7 +222,7 @@ def test_hmp_info_registers_with_the_fpu_on_matches_qemu(tmp_path):
     elf = guest_build.build("fp", str(tmp_path))
     outs = []
     for emu in (armvm_path(), "qemu-system-aarch64"):
-        q, p, _ = cpu_session(emu, tmp_path, elf, ["-no-shutdown", "-smp", "1"])
+        q, p = cpu_session(emu, tmp_path, elf, ["-no-shutdown", "-smp", "1"])
         try:
             for _ in range(200):
                 if q.ok("query-status")["status"] == "shutdown":
@@ -272,8 +242,6 @@ def test_hmp_info_registers_with_the_fpu_on_matches_qemu(tmp_path):
 def test_each_monitor_has_its_cpu(tmp_path):
     """`cpu 1` on a human monitor holds for that monitor's later commands
     (info cpus marks it), as QEMU's; human-monitor-command starts afresh."""
-    import socket
-    import time
     outs = []
     for emu in (armvm_path(), "qemu-system-aarch64"):
         sock = str(tmp_path / "m.sock")
@@ -283,29 +251,13 @@ def test_each_monitor_has_its_cpu(tmp_path):
                               "-S", "-monitor", f"unix:{sock},server=on,wait=off"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            s = socket.socket(socket.AF_UNIX)
-            for _ in range(100):
-                try:
-                    s.connect(sock)
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            s.settimeout(10)
-
-            def until(marker=b"(qemu) "):
-                got = b""
-                while not got.endswith(marker):
-                    chunk = s.recv(65536)
-                    assert chunk, got
-                    got += chunk
-                return got
-            until()
-            s.sendall(b"cpu 1\r")
-            until()
-            s.sendall(b"info cpus\r")
-            got = until().decode()
-            outs.append(re.sub(r"thread_id=\d+", "thread_id=N", got))
-            s.sendall(b"quit\r")
+            m = MonitorSocket(sock)
+            m.until()
+            m.send(b"cpu 1\r")
+            m.until()
+            m.send(b"info cpus\r")
+            outs.append(re.sub(r"thread_id=\d+", "thread_id=N", m.until().decode()))
+            m.send(b"quit\r")
             p.wait(10)
         finally:
             if p.poll() is None:
@@ -329,24 +281,8 @@ def test_hmp_block_and_balloon_info_print_what_qemus_print(tmp_path, extra):
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(tmp_path / "d.qcow2"), "64M"], check=True)
     (tmp_path / "r.img").write_bytes(bytes(1 << 20))
     extra = [a.replace("DIR", str(tmp_path)) for a in extra]
-    outs = []
-    for emu in (armvm_path(), "qemu-system-aarch64"):
-        sock = str(tmp_path / "b.sock")
-        if os.path.exists(sock):
-            os.unlink(sock)
-        p = subprocess.Popen([emu, "-M", "virt", "-cpu", "cortex-a57", "-nodefaults", "-display", "none", "-S",
-                              "-qmp", f"unix:{sock},server=on,wait=off"] + extra,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            q = Qmp.connect_unix(sock, timeout=20)
-            q.negotiate()
-            outs.append([re.sub(r"#block\d+", "#blockN", q.ok("human-monitor-command", {"command-line": c}))
-                         for c in BLOCK_COMMANDS])
-            q.ok("quit")
-            p.wait(10)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+    outs = [hmp_outputs(emu, ["-M", "virt", "-cpu", "cortex-a57", "-nodefaults", "-display", "none", "-S"] + extra,
+                        BLOCK_COMMANDS, str(tmp_path / "b.sock"), transform=lambda t: re.sub(r"#block\d+", "#blockN", t))
+            for emu in (armvm_path(), "qemu-system-aarch64")]
     for c, a, b in zip(BLOCK_COMMANDS, outs[0], outs[1]):
         assert a == b, (c, a, b)

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 import guest_build
-from armvm_test import Qmp, armvm_path
+from armvm_test import armvm_path, hmp_outputs
 
 pytestmark = pytest.mark.skipif(not guest_build.available(), reason="needs aarch64-linux-gnu-gcc and qemu-system-aarch64")
 
@@ -134,24 +134,9 @@ HMP = ["help log", "log foo", "help logfile", "logfile LOGDIR/lf.log", "log int,
 def test_hmp_log_and_logfile_as_qemu(tmp_path):
     outs = []
     for emu in (armvm_path(), "qemu-system-aarch64"):
-        sock = tmp_path / "h.sock"
-        if sock.exists():
-            sock.unlink()
         logdir = tmp_path / os.path.basename(emu)
         logdir.mkdir()
-        p = subprocess.Popen([emu, "-M", "virt", "-display", "none", "-nodefaults", "-S",
-                              "-qmp", f"unix:{sock},server=on,wait=off"], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        try:
-            q = Qmp.connect_unix(str(sock), timeout=20)
-            q.negotiate()
-            outs.append([q.ok("human-monitor-command", {"command-line": c.replace("LOGDIR", str(logdir))})
-                         for c in HMP])
-            q.ok("quit")
-            p.wait(10)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        outs.append(hmp_outputs(emu, ["-M", "virt", "-display", "none", "-nodefaults", "-S"],
+                                [c.replace("LOGDIR", str(logdir)) for c in HMP], str(tmp_path / "h.sock")))
         assert (logdir / "lf.log").exists()
     assert outs[0] == outs[1]
