@@ -9,42 +9,35 @@
 #define GICD16 ((volatile uint16_t*)0x08000000)
 #define GICD32 ((volatile uint32_t*)0x08000000)
 
-static void show(const char* what, uint64_t v) {
-    puts_uart(what);
-    puts_uart(" ");
-    put_hex(v);
-    puts_uart("\n");
-}
-
 int main(void) {
     // IPRIORITYR: bytes in, word out; a word in, bytes out.
     for (int i = 0; i < 4; i++) mmio_write8(&GICD8[0x420 + i], (uint8_t)(0x10 * (i + 1)));
-    show("IPRIORITYR8 word", GICD32[0x420 / 4]);
+    put_named_hex("IPRIORITYR8 word", GICD32[0x420 / 4]);
     GICD32[0x424 / 4] = 0xa0b0c0d0;
-    show("IPRIORITYR9 byte0", GICD8[0x424]);
-    show("IPRIORITYR9 byte3", GICD8[0x427]);
+    put_named_hex("IPRIORITYR9 byte0", GICD8[0x424]);
+    put_named_hex("IPRIORITYR9 byte3", GICD8[0x427]);
     // ITARGETSR of SPIs 32-35: bytes in, word out (absent CPUs' bits RAZ/WI)
     mmio_write8(&GICD8[0x820], 0x01);
     mmio_write8(&GICD8[0x821], 0x02);
     mmio_write8(&GICD8[0x822], 0x03);
     mmio_write8(&GICD8[0x823], 0xff);
-    show("ITARGETSR8 word", GICD32[0x820 / 4]);
-    show("ITARGETSR8 byte3", GICD8[0x823]);
+    put_named_hex("ITARGETSR8 word", GICD32[0x820 / 4]);
+    put_named_hex("ITARGETSR8 byte3", GICD8[0x823]);
     GICD32[0x824 / 4] = 0x01020301;
-    show("ITARGETSR9 word", GICD32[0x824 / 4]);
+    put_named_hex("ITARGETSR9 word", GICD32[0x824 / 4]);
     // SGI/PPI targets: read-only, each byte this CPU's bit
-    show("ITARGETSR0 word", GICD32[0x800 / 4]);
-    show("ITARGETSR7 byte", GICD8[0x81f]);
+    put_named_hex("ITARGETSR0 word", GICD32[0x800 / 4]);
+    put_named_hex("ITARGETSR7 byte", GICD8[0x81f]);
     mmio_write8(&GICD8[0x800], 0x02);
-    show("ITARGETSR0 after write", GICD8[0x800]);
+    put_named_hex("ITARGETSR0 after write", GICD8[0x800]);
     // ISENABLER: a byte write sets bits, byte reads see them
     GICD32[0x104 / 4] = 0x00000f00;
-    show("ISENABLER1 byte1", GICD8[0x105]);
-    show("ISENABLER1 word", GICD32[0x104 / 4]);
+    put_named_hex("ISENABLER1 byte1", GICD8[0x105]);
+    put_named_hex("ISENABLER1 word", GICD32[0x104 / 4]);
     GICD32[0x184 / 4] = 0x00000f00;
-    show("after ICENABLER1", GICD32[0x104 / 4]);
-    show("TYPER.CPUNumber", (GICD32[1] >> 5) & 7);
-    show("IIDR", GICD32[2]);
+    put_named_hex("after ICENABLER1", GICD32[0x104 / 4]);
+    put_named_hex("TYPER.CPUNumber", (GICD32[1] >> 5) & 7);
+    put_named_hex("IIDR", GICD32[2]);
     (void)GICD16;
     return 0;
 }

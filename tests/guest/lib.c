@@ -28,6 +28,13 @@ void put_dec(uint64_t v) {
     while (n) putc_uart(buf[--n]);
 }
 
+void put_named_hex(const char* name, uint64_t v) {
+    puts_uart(name);
+    puts_uart(" ");
+    put_hex(v);
+    puts_uart("\n");
+}
+
 int64_t psci_call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3) {
     register uint64_t x0 __asm__("x0") = fn;
     register uint64_t x1 __asm__("x1") = a1;

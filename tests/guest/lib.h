@@ -6,6 +6,8 @@ void putc_uart(char c);
 void puts_uart(const char* s);
 void put_hex(uint64_t v);
 void put_dec(uint64_t v);
+// "NAME 0x...\n": a named value in hex on its own line.
+void put_named_hex(const char* name, uint64_t v);
 
 // PSCI through HVC (SMCCC): returns x0.
 int64_t psci_call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3);

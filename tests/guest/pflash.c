@@ -12,16 +12,9 @@
 #define B(off) (*(volatile uint8_t*)(FLASH1 + (off)))
 #define CMD(c) (((uint32_t)(c) << 16) | (c))  // the same command to both 16-bit devices
 
-static void show(const char* what, uint64_t v) {
-    puts_uart(what);
-    puts_uart(" ");
-    put_hex(v);
-    puts_uart("\n");
-}
-
 int main(void) {
-    show("initial", W(0));
-    show("initial+4", W(4));
+    put_named_hex("initial", W(0));
+    put_named_hex("initial+4", W(4));
     // CFI query: one byte of the table per 32-bit word, from both devices.
     W(0x55 * 4) = CMD(0x98);
     puts_uart("cfi");
@@ -30,56 +23,56 @@ int main(void) {
         put_hex(W(i * 4));
     }
     puts_uart("\n");
-    show("cfi byte", B(0x10 * 4));
-    show("cfi half", H(0x11 * 4));
+    put_named_hex("cfi byte", B(0x10 * 4));
+    put_named_hex("cfi half", H(0x11 * 4));
     W(0) = CMD(0xff);
-    show("array again", W(0));
+    put_named_hex("array again", W(0));
     // Identifier
     W(0) = CMD(0x90);
-    show("manufacturer", W(0));
-    show("device", W(4));
-    show("lock status", W(8));
+    put_named_hex("manufacturer", W(0));
+    put_named_hex("device", W(4));
+    put_named_hex("lock status", W(8));
     W(0) = CMD(0xff);
     // Word program
     W(0x100) = CMD(0x40);
     W(0x100) = 0x12345678;
-    show("status after program", W(0x100));
+    put_named_hex("status after program", W(0x100));
     W(0) = CMD(0x70);
-    show("read status", W(0));
+    put_named_hex("read status", W(0));
     W(0) = CMD(0xff);
-    show("programmed", W(0x100));
+    put_named_hex("programmed", W(0x100));
     // Block erase of the second 256 KiB sector
     W(0x40000) = CMD(0x20);
     W(0x40000) = CMD(0xd0);
-    show("status after erase", W(0x40000));
+    put_named_hex("status after erase", W(0x40000));
     W(0) = CMD(0xff);
-    show("erased first", W(0x40000));
-    show("erased last", W(0x7fffc));
-    show("next sector", W(0x80000));
-    show("first sector", W(0x100));
+    put_named_hex("erased first", W(0x40000));
+    put_named_hex("erased last", W(0x7fffc));
+    put_named_hex("next sector", W(0x80000));
+    put_named_hex("first sector", W(0x100));
     // Buffered program: count (words - 1, per device), data, confirm
     W(0x200) = CMD(0xe8);
-    show("buffer ready", W(0x200));
+    put_named_hex("buffer ready", W(0x200));
     W(0x200) = CMD(3);
     W(0x200) = 0xaaaa5555;
     W(0x204) = 0x01020304;
     W(0x208) = 0xdeadbeef;
     W(0x20c) = 0xcafef00d;
     W(0x200) = CMD(0xd0);
-    show("status after buffer", W(0x200));
+    put_named_hex("status after buffer", W(0x200));
     W(0) = CMD(0xff);
-    show("buffer 0", W(0x200));
-    show("buffer 3", W(0x20c));
+    put_named_hex("buffer 0", W(0x200));
+    put_named_hex("buffer 3", W(0x20c));
     // Clear status, lock / unlock
     W(0) = CMD(0x50);
-    show("after clear", W(0));
+    put_named_hex("after clear", W(0));
     W(0) = CMD(0x60);
     W(0) = CMD(0xd0);
-    show("after unlock", W(0));
+    put_named_hex("after unlock", W(0));
     W(0) = CMD(0xff);
-    show("array", W(0));
+    put_named_hex("array", W(0));
     // A 64-bit read of the array
-    show("wide", *(volatile uint64_t*)(FLASH1 + 0x200));
+    put_named_hex("wide", *(volatile uint64_t*)(FLASH1 + 0x200));
     puts_uart("done\n");
     psci_system_off();
     return 0;
