@@ -106,22 +106,24 @@ private:
     std::unique_ptr<Kvm> kvm_;
     std::unique_ptr<Vm> vm_;
     ArmVmConfig cfg_;
-    int gic_fd_ = -1;
+    // ([[maybe_unused]]: only an arm64 host's build uses them; elsewhere
+    // arm64.cpp is the refusing stub)
+    [[maybe_unused]] int gic_fd_ = -1;
     int its_fd_ = -1;
     unsigned gic_version_ = 0;
     bool pmu_ = false;
     bool steal_time_ = false;
     bool sve_ = false, sve_supported_ = false;
-    uint64_t dfr0_cap_ = 0;  // a capped ID_AA64DFR0_EL1 to write (0: none)
-    uint32_t target_ = 0;
-    unsigned next_slot_ = 0;
+    [[maybe_unused]] uint64_t dfr0_cap_ = 0;  // a capped ID_AA64DFR0_EL1 to write (0: none)
+    [[maybe_unused]] uint32_t target_ = 0;
+    [[maybe_unused]] unsigned next_slot_ = 0;
     std::vector<std::pair<void*, size_t>> roms_;  // mappings to unmap
     std::vector<std::unique_ptr<Vcpu>> vcpus_;
     std::vector<std::string> notes_;
     Hooks hooks_;
     std::optional<uint64_t> saved_cnt_;
-    uint64_t irq_errors_ = 0;
-    bool gic_reset_warned_ = false;
+    [[maybe_unused]] uint64_t irq_errors_ = 0;
+    [[maybe_unused]] bool gic_reset_warned_ = false;
     std::atomic<bool> nisv_warned_{false};
     std::mutex irq_m_;
 };
