@@ -50,6 +50,8 @@ Machine::~Machine() {
             report_info("stats: " + std::to_string(n) + " guest instructions");
     }
     gdb_.reset();  // (a connected gdb hears that the VM is gone)
+    retired_gdb_.clear();
+    retired_chardevs_.clear();
     board_.reset();  // joins the vCPU threads (the BQL is held)
     monitors_.clear();
     hmp_monitors_.clear();
@@ -325,11 +327,18 @@ void Machine::debug_stopped(unsigned cpu) {
 
 Result<std::string> Machine::gdbserver(const std::string& device) {
     if (!board_) return make_error("this machine has no CPUs to debug");
-    gdb_.reset();
-    if (gdb_chardev_) {
-        chardevs_.erase(std::find_if(chardevs_.begin(), chardevs_.end(),
-                                     [&](const auto& c) { return c.get() == gdb_chardev_; }));
+    // The old stub and its chardev go at the next turn of the loop: this
+    // may be running inside them (gdb's `monitor gdbserver none`).
+    if (gdb_) {
+        retired_gdb_.push_back(std::move(gdb_));
+        auto it = std::find_if(chardevs_.begin(), chardevs_.end(), [&](const auto& c) { return c.get() == gdb_chardev_; });
+        retired_chardevs_.push_back(std::move(*it));
+        chardevs_.erase(it);
         gdb_chardev_ = nullptr;
+        loop_.post([this] {
+            retired_gdb_.clear();  // (the stubs first: they detach from their chardevs)
+            retired_chardevs_.clear();
+        });
     }
     if (device == "none") return std::string("Disabled gdbserver\r\n");
     // "tcp:..." listens at once without waiting for the debugger (QEMU

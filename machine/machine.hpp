@@ -122,6 +122,10 @@ private:
     std::unique_ptr<virt::Board> board_;
     Chardev* gdb_chardev_ = nullptr;  // (in chardevs_)
     std::unique_ptr<GdbStub> gdb_;
+    // A replaced gdbstub and its chardev, freed by a posted task (the
+    // replacement may come from inside them).
+    std::vector<std::unique_ptr<GdbStub>> retired_gdb_;
+    std::vector<std::unique_ptr<Chardev>> retired_chardevs_;
 };
 
 }  // namespace armvm

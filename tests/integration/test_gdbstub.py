@@ -365,3 +365,34 @@ def test_gdb_on_a_linux_guest_matches_qemu(tmp_path):
         t = re.sub(r"^0x[0-9a-f]+ in \?\? \(\)$", "", t, flags=re.M)  # where gdb first finds the CPUs
         return [ln for ln in t.splitlines() if ln]
     assert norm(ours) == norm(theirs), ours
+
+
+def test_gdbserver_none_from_gdb_itself(tmp_path):
+    """`monitor gdbserver none` typed in gdb: the stub answers, then goes
+    (its connection closes) and armvm carries on."""
+    elf = guest_build.build("gdb_target", str(tmp_path))
+    port = free_port()
+    p = start(elf, port, tmp_path / "q.sock")
+    try:
+        q = Qmp.connect_unix(str(tmp_path / "q.sock"), timeout=20)
+        q.negotiate()
+        r = Rsp(port)
+        r.send("qSupported:multiprocess+")
+        assert r.send("qRcmd," + "gdbserver none".encode().hex()) == "O" + "Disabled gdbserver\r\n".encode().hex()
+        # then "OK", and the connection closes (the ack of that OK may find it closed already)
+        rest = r.buf
+        r.s.settimeout(5)
+        try:
+            while chunk := r.s.recv(4096):
+                rest += chunk
+        except ConnectionResetError:
+            pass
+        assert b"$OK#9a" in rest
+        assert not any(c["label"] == "gdb" for c in q.ok("query-chardev"))
+        assert q.ok("query-status")["status"] == "prelaunch"
+        q.ok("quit")
+        assert p.wait(20) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
