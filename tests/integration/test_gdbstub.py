@@ -6,6 +6,7 @@ registers, backtrace, finish, memory by virtual and physical address,
 `monitor` commands, threads, kill) gives the same transcript on both. The
 remote protocol's corners (Ctrl-C, detach, a dropped connection, bad
 packets) are checked over a raw socket."""
+import contextlib
 import os
 import re
 import shutil
@@ -170,14 +171,25 @@ def start(elf, port, qmp_sock, extra=()):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def test_protocol_corners(tmp_path):
+@contextlib.contextmanager
+def stub_session(tmp_path):
+    """armvm on gdb_target.elf, stopped (-S), with its gdbstub and a QMP
+    monitor: (process, elf, QMP client, raw gdb connection)."""
     elf = guest_build.build("gdb_target", str(tmp_path))
     port = free_port()
     p = start(elf, port, tmp_path / "q.sock")
     try:
         q = Qmp.connect_unix(str(tmp_path / "q.sock"), timeout=20)
         q.negotiate()
-        r = Rsp(port)
+        yield p, elf, q, Rsp(port)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_protocol_corners(tmp_path):
+    with stub_session(tmp_path) as (p, elf, q, r):
         assert r.send("qSupported:multiprocess+") == "PacketSize=1000;qXfer:features:read+;vContSupported+;multiprocess+"
         assert r.send("?") == "T05thread:p01.01;"
         assert r.send("qfThreadInfo") == "mp01.01"
@@ -243,10 +255,6 @@ def test_protocol_corners(tmp_path):
         time.sleep(0.2)
         q.ok("cont")
         assert p.wait(20) == 0  # the program powers off: nothing stopped it
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
 
 
 def test_detach_resumes_and_hmp_gdbserver(tmp_path):
@@ -370,13 +378,7 @@ def test_gdb_on_a_linux_guest_matches_qemu(tmp_path):
 def test_gdbserver_none_from_gdb_itself(tmp_path):
     """`monitor gdbserver none` typed in gdb: the stub answers, then goes
     (its connection closes) and armvm carries on."""
-    elf = guest_build.build("gdb_target", str(tmp_path))
-    port = free_port()
-    p = start(elf, port, tmp_path / "q.sock")
-    try:
-        q = Qmp.connect_unix(str(tmp_path / "q.sock"), timeout=20)
-        q.negotiate()
-        r = Rsp(port)
+    with stub_session(tmp_path) as (p, _, q, r):
         r.send("qSupported:multiprocess+")
         assert r.send("qRcmd," + "gdbserver none".encode().hex()) == "O" + "Disabled gdbserver\r\n".encode().hex()
         # then "OK", and the connection closes (the ack of that OK may find it closed already)
@@ -392,7 +394,3 @@ def test_gdbserver_none_from_gdb_itself(tmp_path):
         assert q.ok("query-status")["status"] == "prelaunch"
         q.ok("quit")
         assert p.wait(20) == 0
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
