@@ -129,6 +129,10 @@ void CpuCluster::ram_written(uint64_t ram_base, uint64_t off, uint64_t len) {
     }
 }
 
+void CpuCluster::flush_tlbs() {
+    for (Cpu* c : cpus_) c->post({RemoteOp::TlbAll, 0, 0});
+}
+
 void CpuCluster::drop_all_code() {
     clear();
     for (Cpu* c : cpus_) c->post({RemoteOp::CodeAll, 0, 0});
@@ -400,9 +404,17 @@ mmu::TlbEntry* Cpu::lookup(uint64_t va, Access acc, uint8_t need, bool cm) {
     e.attr = t.attr;
     e.sh = t.sh;
     uint64_t off = t.pa_page - ram_base_;
+    e.rom = false;
     if (ram_host_ && off < ram_size_) {
         e.host = ram_host_ + off;
         e.ram_page = static_cast<uint32_t>(off >> 12);
+    } else if (const uint8_t* rom = bus_.rom_page(t.pa_page)) {
+        // A ROM device's page: read at RAM speed, written through the bus
+        // (a store misses the entry, which has no W, and walks again).
+        e.host = const_cast<uint8_t*>(rom);
+        e.ram_page = 0;
+        e.rom = true;
+        e.perm &= static_cast<uint8_t>(~(mmu::kW0 | mmu::kW1 | mmu::kW1Pan));
     } else {
         e.host = nullptr;
         e.ram_page = 0;
@@ -428,10 +440,11 @@ bool Cpu::translate_for(uint64_t va, Access acc, uint8_t need, uint64_t& pa, boo
     if (acc == Access::Write) {
         // A write to a page holding decoded code drops the blocks of every
         // CPU decoded from it.
-        if (e->host ? cluster_->unmark(e->ram_page) : page_blocks_.count(e->pa) != 0) {
+        bool ram = e->host && !e->rom;
+        if (ram ? cluster_->unmark(e->ram_page) : page_blocks_.count(e->pa) != 0) {
             uint64_t page = e->pa;
             invalidate_code_page(page);
-            if (e->host)
+            if (ram)
                 for (Cpu* c : cluster_->cpus())
                     if (c != this) c->post({RemoteOp::CodePage, 0, page});
         }
@@ -476,6 +489,9 @@ bool Cpu::access_slow(uint64_t va, unsigned size, uint64_t& value, Access acc, u
     leave_guest();
     ok = write ? bus_.write(pa, size, value) : bus_.read(pa, size, value);
     enter_guest();
+    // (a device write may have changed the map under this CPU's TLB: a
+    // ROM device leaving ROM mode; the next access must see it)
+    if (write && mailbox_pending_.load(std::memory_order_acquire)) process_mailbox();
     if (!ok && qlog::allow(qlog::GuestErrors))  // (QEMU's words for an access nothing answers)
         qlog::printf("Invalid %s at addr 0x%llX, size %u, region '(null)', reason: rejected\n",
                      write ? "write" : "read", static_cast<unsigned long long>(pa), size);

@@ -36,6 +36,14 @@ public:
     // (`size` 1..8, or 16 for a pair with `expected_hi`/`desired_hi`).
     // false: nothing answers there. The default is not atomic: buses
     // shared by several vCPUs override it.
+    // The host bytes of the 4 KiB page at `pa_page` if reads of it may
+    // bypass read() (a ROM device in ROM mode); nullptr otherwise. Writes
+    // always go through write(). The bus tells the CPUs (their TLBs hold
+    // the pointer) when that changes: CpuCluster::flush_tlbs().
+    virtual const uint8_t* rom_page(uint64_t pa_page) {
+        (void)pa_page;
+        return nullptr;
+    }
     virtual bool cmpxchg(uint64_t pa, unsigned size, uint64_t expected, uint64_t desired, bool& swapped,
                          uint64_t expected_hi = 0, uint64_t desired_hi = 0) {
         unsigned part = size == 16 ? 8 : size;
@@ -570,6 +578,10 @@ public:
     void ram_written(uint64_t ram_base, uint64_t off, uint64_t len);
     // Every CPU drops every block (IC IALLUIS).
     void drop_all_code();
+    // Every CPU empties its TLB (the bus's ROM pages changed): the CPU
+    // whose store caused it before its next access, the others at their
+    // next block boundary. Safe from any thread.
+    void flush_tlbs();
 
 private:
     std::vector<Cpu*> cpus_;

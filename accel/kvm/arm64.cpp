@@ -24,7 +24,8 @@ Result<std::unique_ptr<ArmVm>> ArmVm::create(const ArmVmConfig&) {
 }
 ArmVm::~ArmVm() = default;
 Status ArmVm::add_ram(uint64_t, uint64_t, void*) { return make_error("no KVM"); }
-Status ArmVm::add_rom(uint64_t, const std::vector<uint8_t>&) { return make_error("no KVM"); }
+Result<unsigned> ArmVm::add_rom_slot(uint64_t, uint64_t, void*) { return make_error("no KVM"); }
+Status ArmVm::set_rom_slot(unsigned, uint64_t, uint64_t, void*, bool) { return make_error("no KVM"); }
 Status ArmVm::start_vcpus(Bus&, std::mutex&, Hooks) { return make_error("no KVM"); }
 Status ArmVm::reset_vcpus(uint64_t, uint64_t) { return make_error("no KVM"); }
 Status ArmVm::init_vcpu(Vcpu&, bool) { return make_error("no KVM"); }
@@ -304,25 +305,24 @@ Status ArmVm::add_ram(uint64_t gpa, uint64_t size, void* host) {
     return vm_->add_memory(next_slot_++, gpa, size, host);
 }
 
-Status ArmVm::add_rom(uint64_t gpa, const std::vector<uint8_t>& data) {
-    // A read-only slot: the guest executes from it (KVM cannot run code
-    // from MMIO); writes come out as MMIO exits.
-    size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-    size_t n = (data.size() + page - 1) / page * page;
-    if (n == 0) return ok_status();
-    void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return make_error(why("mmap"));
-    roms_.push_back({p, n});
-    std::memcpy(p, data.data(), data.size());
+Result<unsigned> ArmVm::add_rom_slot(uint64_t gpa, uint64_t size, void* host) {
+    unsigned slot = next_slot_++;
+    ARMVM_TRY(set_rom_slot(slot, gpa, size, host, true));
+    return slot;
+}
+
+Status ArmVm::set_rom_slot(unsigned slot, uint64_t gpa, uint64_t size, void* host, bool mapped) {
+    // (an unmapped slot is one of size 0; KVM waits for running vCPUs to
+    // leave the old one before it returns)
     kvm_userspace_memory_region r{};
-    r.slot = next_slot_++;
+    r.slot = slot;
     r.flags = KVM_MEM_READONLY;
     r.guest_phys_addr = gpa;
-    r.memory_size = n;
-    r.userspace_addr = reinterpret_cast<uint64_t>(p);
+    r.memory_size = mapped ? size : 0;
+    r.userspace_addr = reinterpret_cast<uint64_t>(host);
     if (kvm_ioctl(vm_->fd(), KVM_SET_USER_MEMORY_REGION, reinterpret_cast<unsigned long>(&r),
                   "KVM_SET_USER_MEMORY_REGION") < 0)
-        return make_error(why("-bios: KVM_SET_USER_MEMORY_REGION"));
+        return make_error(why("a flash bank: KVM_SET_USER_MEMORY_REGION"));
     return ok_status();
 }
 

@@ -68,9 +68,14 @@ public:
     // Decisions made for the user that they should hear of (a warning).
     const std::vector<std::string>& notes() const { return notes_; }
 
-    // Guest RAM (or a ROM) as a memory slot.
+    // Guest RAM as a memory slot.
     Status add_ram(uint64_t gpa, uint64_t size, void* host);
-    Status add_rom(uint64_t gpa, const std::vector<uint8_t>& data);
+    // A ROM device's bytes (page-aligned host memory) as a read-only slot:
+    // the guest reads and executes them, its writes come out as MMIO
+    // exits. Returns the slot, which set_rom_slot() maps and unmaps as the
+    // device enters and leaves ROM mode (any thread; vCPUs may run).
+    Result<unsigned> add_rom_slot(uint64_t gpa, uint64_t size, void* host);
+    Status set_rom_slot(unsigned slot, uint64_t gpa, uint64_t size, void* host, bool mapped);
 
     // Creates the vCPUs (paused threads) and initialises vGIC and PMU.
     Status start_vcpus(Bus& bus, std::mutex& bql, Hooks hooks);

@@ -16,7 +16,8 @@ struct TlbEntry {
     uint64_t tag = kInvalid;   // VA of the 4K page
     uint8_t* host = nullptr;   // host address of the page when it is RAM
     uint64_t pa = 0;           // PA of the 4K page
-    uint32_t ram_page = 0;     // index of the page in RAM (valid with host)
+    uint32_t ram_page = 0;     // index of the page in RAM (valid with host, unless rom)
+    bool rom = false;          // host is a ROM device's page: reads only (perm has no W)
     uint16_t asid = 0;
     uint8_t perm = 0;
     bool global = false;

@@ -61,6 +61,14 @@ PFlash::~PFlash() {
 void PFlash::reset_enter() {
     to_read_array();
     status_ = kReady;
+    sync_romd();
+}
+
+void PFlash::sync_romd() {
+    bool on = cmd_ == 0;
+    if (on == romd_) return;
+    romd_ = on;
+    if (romd_hook_) romd_hook_(on);
 }
 
 // Query and identifier addresses count in device words of the bank: one
@@ -116,6 +124,11 @@ void PFlash::write_back(uint64_t off, uint64_t len) {
 
 void PFlash::write(uint64_t off, unsigned size, uint64_t value) {
     if (off >= kBankSize || size > kBankSize - off) return;
+    command(off, size, value);
+    sync_romd();
+}
+
+void PFlash::command(uint64_t off, unsigned size, uint64_t value) {
     uint8_t c = static_cast<uint8_t>(value);  // (the command of the low device)
     switch (wcycle_) {
     case 0:

@@ -12,6 +12,7 @@
 // status and never changes.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,11 @@ public:
     void write(uint64_t off, unsigned size, uint64_t value) override;
     void reset_enter() override;
 
+    // A ROM device (AddressSpace::add_rom_device): in read-array mode its
+    // bytes are read directly; `hook` hears each change of that mode.
+    uint8_t* host() { return mem_; }
+    void set_romd_hook(std::function<void(bool)> hook) { romd_hook_ = std::move(hook); }
+
 private:
     PFlash() = default;
     uint32_t query(uint64_t off) const;   // CFI query answer, both devices
@@ -43,6 +49,8 @@ private:
     void store(uint64_t off, unsigned size, uint64_t value);  // program
     void write_back(uint64_t off, uint64_t len);
     void to_read_array() { cmd_ = 0, wcycle_ = 0; }
+    void command(uint64_t off, unsigned size, uint64_t value);
+    void sync_romd();  // tells the hook when read-array mode was entered or left
 
     uint8_t* mem_ = nullptr;  // the bank's bytes (an mmap of kBankSize)
     BlockDev* backing_ = nullptr;
@@ -52,6 +60,8 @@ private:
     uint32_t counter_ = 0;      // buffered program: words still to come
     uint64_t buffer_base_ = 0;  // and where they went
     uint8_t cfi_[0x52] = {};
+    bool romd_ = true;
+    std::function<void(bool)> romd_hook_;
 };
 
 }  // namespace armvm

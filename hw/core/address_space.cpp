@@ -1,5 +1,6 @@
 #include "hw/core/address_space.hpp"
 
+#include <atomic>
 #include <cstring>
 
 namespace armvm {
@@ -12,6 +13,32 @@ void AddressSpace::add_ram(uint64_t base, uint8_t* host, uint64_t size) {
 
 void AddressSpace::add_mmio(uint64_t base, uint64_t size, MmioDevice* dev, std::string name) {
     mmio_.push_back({base, size, dev, std::move(name)});
+}
+
+void AddressSpace::add_rom_device(uint64_t base, uint64_t size, MmioDevice* dev, uint8_t* host, std::string name) {
+    mmio_.push_back({base, size, dev, std::move(name), host, true});
+}
+
+void AddressSpace::set_romd(MmioDevice* dev, bool on) {
+    for (auto& r : mmio_) {
+        if (r.dev != dev || !r.rom) continue;
+        std::atomic_ref<bool> romd(r.romd);
+        if (romd.load() == on) continue;
+        romd.store(on);
+        for (MemoryListener* l : listeners_) l->romd_changed(r.base, r.size, r.rom, on);
+        if (code_) code_->flush_tlbs();  // (the CPUs' TLBs hold ROM pages' host addresses)
+    }
+}
+
+const uint8_t* AddressSpace::rom_bytes(const Region* r, uint64_t pa, unsigned size) const {
+    if (!r->rom || !std::atomic_ref<bool>(const_cast<bool&>(r->romd)).load(std::memory_order_acquire)) return nullptr;
+    if (pa - r->base + size > r->size) return nullptr;
+    return r->rom + (pa - r->base);
+}
+
+const uint8_t* AddressSpace::rom_page(uint64_t pa_page) {
+    const Region* r = find(pa_page);
+    return r ? rom_bytes(r, pa_page, 0x1000) : nullptr;
 }
 
 const AddressSpace::Region* AddressSpace::find(uint64_t pa) const {
@@ -33,6 +60,11 @@ bool AddressSpace::read(uint64_t pa, unsigned size, uint64_t& value) {
     }
     const Region* r = find(pa);
     if (!r || pa - r->base + size > r->size) return false;
+    if (const uint8_t* p = rom_bytes(r, pa, size)) {
+        value = 0;
+        std::memcpy(&value, p, size);
+        return true;
+    }
     std::lock_guard<std::mutex> g(lock_);
     if (!r->dev->decodes(pa - r->base, size)) return false;
     value = r->dev->read(pa - r->base, size);

@@ -12,12 +12,33 @@
 
 namespace armvm {
 
+// Someone who keeps their own copy of the map in step with it: KVM's
+// memory slots, the TCG's TLBs. Called under the machine lock, on the
+// thread that changed the map (a vCPU's, in a device write).
+class MemoryListener {
+public:
+    virtual ~MemoryListener() = default;
+    // A ROM device entered (`on`) or left ROM mode: reads of [base,
+    // base+size) see `host` directly, or reach the device.
+    virtual void romd_changed(uint64_t base, uint64_t size, uint8_t* host, bool on) = 0;
+};
+
 class AddressSpace : public Bus {
 public:
     explicit AddressSpace(std::mutex& machine_lock) : lock_(machine_lock) {}
 
     void add_ram(uint64_t base, uint8_t* host, uint64_t size);
     void add_mmio(uint64_t base, uint64_t size, MmioDevice* dev, std::string name);
+    // A ROM device (QEMU's romd): while in ROM mode, which it starts in,
+    // reads come from `host` (size bytes) without the device or the
+    // machine lock (the TCG reads it at RAM speed, KVM maps it as a
+    // read-only slot); writes always reach the device, which switches the
+    // mode with set_romd().
+    void add_rom_device(uint64_t base, uint64_t size, MmioDevice* dev, uint8_t* host, std::string name);
+    // Caller holds the machine lock (a device write): listeners hear of it.
+    void set_romd(MmioDevice* dev, bool on);
+    void add_listener(MemoryListener* l) { listeners_.push_back(l); }
+    const uint8_t* rom_page(uint64_t pa_page) override;
 
     bool read(uint64_t pa, unsigned size, uint64_t& value) override;
     bool write(uint64_t pa, unsigned size, uint64_t value) override;
@@ -48,14 +69,19 @@ private:
         uint64_t base, size;
         MmioDevice* dev;
         std::string name;
+        uint8_t* rom = nullptr;  // a ROM device's bytes
+        bool romd = false;       // in ROM mode (atomic_ref: read without the lock)
     };
     const Region* find(uint64_t pa) const;
+    // The bytes of a ROM device in ROM mode for [pa, pa+size), or nullptr.
+    const uint8_t* rom_bytes(const Region* r, uint64_t pa, unsigned size) const;
 
     std::mutex& lock_;
     uint64_t ram_base_ = 0, ram_size_ = 0;
     uint8_t* ram_ = nullptr;
     CpuCluster* code_ = nullptr;
     std::vector<Region> mmio_;
+    std::vector<MemoryListener*> listeners_;
     std::mutex pair_lock_;  // 16-byte store-exclusive pairs
 };
 

@@ -2,6 +2,7 @@
 #include "machine/virt/psci.hpp"
 
 #include "base/log.hpp"
+#include "base/report.hpp"
 
 #include <cstdio>
 #include <fcntl.h>
@@ -37,6 +38,15 @@ namespace {
 // A boolean property's value as QEMU takes it (-device's on/off, JSON's true).
 bool is_on(const std::string& v) { return v == "on" || v == "true" || v == "yes"; }
 }  // namespace
+
+// KVM's read-only slots of the ROM devices, mapped and unmapped as the
+// devices enter and leave ROM mode.
+void KvmRomSlots::romd_changed(uint64_t base, uint64_t size, uint8_t* host, bool on) {
+    auto it = slots.find(base);
+    if (it == slots.end()) return;
+    if (auto st = vm_.set_rom_slot(it->second, base, size, host, on); !st)
+        report_warning(st.error().msg);  // (the guest then reads MMIO or the old bytes: not fatal)
+}
 
 namespace {
 
@@ -125,8 +135,9 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         auto fw = read_boot_file(*cfg.bios, false);
         if (!fw || fw->size() > size(Region::Flash) / 2)
             return make_error("Could not load ROM image '" + *cfg.bios + "'");
-        if (b->kvm_) ARMVM_TRY(b->kvm_->add_rom(base(Region::Flash), fw.value()));
-        b->bios_ = std::make_unique<Rom>(std::move(fw.value()));  // (mapped with the flash banks)
+        auto rom = Rom::create(fw.value(), PFlash::kBankSize);
+        if (!rom) return rom.error();
+        b->bios_ = std::move(rom.value());  // (mapped with the flash banks)
     }
     b->create_pcie(gic_version);
     ARMVM_TRY(b->create_fw_cfg(cfg));
@@ -464,16 +475,28 @@ Status Board::create_flash(const MachineConfig& cfg) {
         uint64_t at = base(Region::Flash) + bank * PFlash::kBankSize;
         const char* name = bank ? "virt.flash1" : "virt.flash0";
         if (bank == 0 && bios_) {
-            as_.add_mmio(at, PFlash::kBankSize, bios_.get(), name);
+            as_.add_rom_device(at, PFlash::kBankSize, bios_.get(), bios_->host(), name);
+            if (kvm_) ARMVM_TRY(kvm_->add_rom_slot(at, PFlash::kBankSize, bios_->host()));
             continue;
         }
-        if (drives[bank] && kvm_)  // (KVM runs code only from memory slots: flash as a ROM device is to come)
-            return make_error("-drive " + drives[bank]->name() + ": flash drives are not supported with KVM yet");
         auto f = PFlash::create(drives[bank]);
         if (!f) return f.error();  // (QEMU names no option here)
         if (drives[bank]) drives[bank]->attached = true;
+        PFlash* flash = f.value().get();
         flash_[bank] = std::move(f.value());
-        as_.add_mmio(at, PFlash::kBankSize, flash_[bank].get(), name);
+        as_.add_rom_device(at, PFlash::kBankSize, flash, flash->host(), name);
+        flash->set_romd_hook([this, flash](bool on) { as_.set_romd(flash, on); });
+        if (kvm_) {
+            // KVM runs code only from memory slots: in read-array mode the
+            // bank is a read-only slot, in its command modes MMIO.
+            auto slot = kvm_->add_rom_slot(at, PFlash::kBankSize, flash->host());
+            if (!slot) return slot.error();
+            if (!kvm_rom_) {
+                kvm_rom_ = std::make_unique<KvmRomSlots>(*kvm_);
+                as_.add_listener(kvm_rom_.get());
+            }
+            kvm_rom_->slots[at] = slot.value();
+        }
     }
     return ok_status();
 }

@@ -46,6 +46,16 @@ class GuestRam;
 
 namespace armvm::virt {
 
+class KvmRomSlots : public MemoryListener {
+public:
+    explicit KvmRomSlots(kvm::ArmVm& vm) : vm_(vm) {}
+    void romd_changed(uint64_t base, uint64_t size, uint8_t* host, bool on) override;
+    std::map<uint64_t, unsigned> slots;  // a ROM device's base → its slot
+
+private:
+    kvm::ArmVm& vm_;
+};
+
 class Board {
 public:
     // Called on a vCPU thread; they must only post work to the main loop.
@@ -234,6 +244,7 @@ private:
     std::vector<std::unique_ptr<Vcpu>> vcpus_;   // TCG's
     std::unique_ptr<kvm::ArmVm> kvm_;             // or KVM's
     std::unique_ptr<MmioDevice> kvm_gic_;         // KVM's GIC in the reset
+    std::unique_ptr<KvmRomSlots> kvm_rom_;        // the flash banks' slots
     std::unique_ptr<std::atomic<int>[]> power_;  // PSCI AFFINITY_INFO state per CPU
     bool vm_running_ = false;  // the VM runs (resume()) or is stopped (pause()); BQL
     std::unique_ptr<Semihosting> semihost_;  // -semihosting (TCG)

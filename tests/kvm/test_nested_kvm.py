@@ -177,6 +177,37 @@ def linux_pci_job(tmp):
                       "kvm-pci.img": disk}}
 
 
+# The flash banks under KVM (KVM runs code only from memory slots): a
+# bank in read-array mode is a read-only slot, in its command modes MMIO.
+# tests/guest/pflash.c drives bank 1's command set; firmware.S runs in
+# place from bank 0 (a -drive if=pflash) and from -bios, loading a raw
+# kernel from fw_cfg.
+FLASH_PATTERN = bytes(range(256)) * (64 * 4096)  # a bank, 64 MiB
+FW_APPEND = "console=ttyAMA0 foo=bar"
+FLASH_AFTER = "od -An -tx1 -j 256 -N 4 /g/flash1.img; od -An -tx1 -j 262144 -N 4 /g/flash1.img"
+
+
+def flash_jobs(tmp):
+    fw = guest_build.build_firmware(tmp)
+    kernel = guest_build.build_raw("fw_cfg", tmp)
+    code = os.path.join(tmp, "fw-code.img")
+    with open(fw, "rb") as f, open(code, "wb") as out:
+        data = f.read()
+        out.write(data + b"\0" * (len(FLASH_PATTERN) - len(data)))
+    vars_ = os.path.join(tmp, "flash1.img")
+    with open(vars_, "wb") as f:
+        f.write(FLASH_PATTERN)
+    boot = ["-kernel", "/g/fw_cfg.bin", "-append", FW_APPEND]
+    return [
+        {"name": "pflash", "args": KVM + ["-kernel", "@pflash", "-drive", "if=pflash,unit=1,file=/g/flash1.img,format=raw"],
+         "files": {"flash1.img": vars_}, "after": FLASH_AFTER},
+        {"name": "pflash-xip", "args": KVM + ["-drive", "if=pflash,unit=0,format=raw,readonly=on,file=/g/fw-code.img"]
+         + boot, "files": {"fw-code.img": code, "fw_cfg.bin": kernel}},
+        {"name": "bios", "args": KVM + ["-bios", "/g/firmware.bin"] + boot,
+         "files": {"firmware.bin": fw, "fw_cfg.bin": kernel}},
+    ]
+
+
 V3_EXTRA = [
     {"name": "gic-host", "args": KVM + ["-M", "virt,gic-version=host", "-kernel", "@timer3"]},
     {"name": "gic-max", "args": KVM + ["-M", "virt,gic-version=max", "-kernel", "@timer3"]},
@@ -225,7 +256,37 @@ V3_EXTRA = [
 @pytest.fixture(scope="module")
 def rig3(tmp_path_factory):
     tmp = str(tmp_path_factory.mktemp("rig3"))
-    return nested.run_rig(jobs_for(V3_PROGRAMS) + V3_EXTRA + [linux_job(), linux_pci_job(tmp)], cpu="cortex-a72", gic=3)
+    return nested.run_rig(jobs_for(V3_PROGRAMS) + V3_EXTRA + [linux_job(), linux_pci_job(tmp)] + flash_jobs(tmp),
+                          cpu="cortex-a72", gic=3)
+
+
+def test_flash_commands_under_kvm_as_under_tcg(rig3, tmp_path):
+    # bank 1 read as a read-only slot, its commands (query, identifier,
+    # program, erase, buffered program, status) through MMIO exits while
+    # the slot is unmapped, the programmed bytes written back to the file
+    out = rig3.out("pflash")
+    assert rig3.rc("pflash") == 0, out
+    image = tmp_path / "flash1.img"
+    image.write_bytes(FLASH_PATTERN)
+    prog = guest_build.build("pflash", str(tmp_path))
+    p = subprocess.run([armvm_path()] + nested.BASE_ARGS + ["-cpu", "cortex-a72", "-kernel", prog, "-drive",
+                        f"if=pflash,unit=1,file={image},format=raw"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "manufacturer 0x0000000000890089" in p.stdout and "programmed 0x0000000012345678" in p.stdout
+    data = image.read_bytes()
+    assert data[0x100:0x104] == bytes.fromhex("78563412") and data[0x40000:0x40004] == b"\xff" * 4
+    # (then od's view of the same two words of the file the rig's armvm wrote)
+    assert out == p.stdout + " 78 56 34 12\n ff ff ff ff\n"
+
+
+@pytest.mark.parametrize("job", ["pflash-xip", "bios"])
+def test_firmware_runs_in_place_from_flash_under_kvm(rig3, job):
+    # firmware.S executes from bank 0 (a readonly pflash drive, or -bios),
+    # loads the kernel from fw_cfg by DMA and enters it; the kernel reads
+    # its command line back
+    out = rig3.out(job)
+    assert rig3.rc(job) == 0, out
+    assert f"cmdline: {FW_APPEND}\n" in out and "DMA failed" not in out, out
 
 
 def test_a_pci_disk_takes_msi_x_through_the_in_kernel_its(rig3):
