@@ -48,6 +48,10 @@ Machine::~Machine() {
             report_info("stats: first KVM_RUN at " + std::to_string(kvm::first_run_ns()) + " ns");
         else
             report_info("stats: " + std::to_string(n) + " guest instructions");
+        auto io = board_->io_stats();
+        report_info("stats: " + std::to_string(io.ioevent_kicks) + " doorbell kicks through eventfds (" +
+                    std::to_string(io.ioevent_bus_writes) + " signalled by armvm), " + std::to_string(io.mmio_exits) +
+                    " KVM MMIO exits");
     }
     gdb_.reset();  // (a connected gdb hears that the VM is gone)
     retired_gdb_.clear();

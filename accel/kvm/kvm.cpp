@@ -116,6 +116,17 @@ Status Vm::add_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* host, bo
     return ok_status();
 }
 
+Status Vm::set_ioeventfd(uint64_t addr, int fd, bool assign) {
+    kvm_ioeventfd e{};
+    e.addr = addr;
+    e.len = 0;  // (any length: KVM_CAP_IOEVENTFD_ANY_LENGTH, Linux 4.1)
+    e.fd = fd;
+    e.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN;
+    if (kvm_ioctl(fd_, KVM_IOEVENTFD, reinterpret_cast<unsigned long>(&e), "KVM_IOEVENTFD") < 0)
+        return make_error(err("KVM_IOEVENTFD"));
+    return ok_status();
+}
+
 Result<std::vector<uint64_t>> Vm::dirty_pages(uint32_t slot, uint64_t size) {
     uint64_t pages = (size + 4095) / 4096;
     std::vector<uint64_t> bits((pages + 63) / 64, 0);

@@ -64,6 +64,10 @@ public:
     // KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 was found and enabled (else the
     // classic dirty log, which clears as it reads).
     bool manual_dirty_protect() const { return manual_protect_; }
+    // An ioeventfd: a guest write of any length to MMIO address `addr`
+    // signals eventfd `fd` inside the kernel instead of exiting (assign),
+    // or no longer (!assign).
+    Status set_ioeventfd(uint64_t addr, int fd, bool assign);
     Kvm& kvm() { return kvm_; }
     int fd() const { return fd_; }
 

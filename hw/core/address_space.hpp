@@ -2,6 +2,7 @@
 // directly) and MMIO regions dispatched to devices under the machine lock.
 // It is the CPU's Bus.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -21,6 +22,8 @@ public:
     // A ROM device entered (`on`) or left ROM mode: reads of [base,
     // base+size) see `host` directly, or reach the device.
     virtual void romd_changed(uint64_t base, uint64_t size, uint8_t* host, bool on) = 0;
+    // A doorbell (add_eventfd) appeared or went.
+    virtual void eventfd_changed(uint64_t addr, int fd, bool added) = 0;
 };
 
 class AddressSpace : public Bus {
@@ -38,6 +41,15 @@ public:
     // Caller holds the machine lock (a device write): listeners hear of it.
     void set_romd(MmioDevice* dev, bool on);
     void add_listener(MemoryListener* l) { listeners_.push_back(l); }
+    void remove_listener(MemoryListener* l) { std::erase(listeners_, l); }
+    // A doorbell (QEMU's ioeventfd): a write of any size to `addr` signals
+    // eventfd `fd` instead of reaching the device (under KVM the kernel
+    // does it without leaving the guest). Caller holds the machine lock.
+    void add_eventfd(uint64_t addr, int fd);
+    void del_eventfd(uint64_t addr, int fd);
+    // Doorbell writes seen here (the TCG's, and KVM exits that reached
+    // armvm anyway): ARMVM_STATS.
+    uint64_t eventfd_writes() const { return eventfd_writes_.load(std::memory_order_relaxed); }
     const uint8_t* rom_page(uint64_t pa_page) override;
 
     bool read(uint64_t pa, unsigned size, uint64_t& value) override;
@@ -82,6 +94,8 @@ private:
     CpuCluster* code_ = nullptr;
     std::vector<Region> mmio_;
     std::vector<MemoryListener*> listeners_;
+    std::vector<std::pair<uint64_t, int>> eventfds_;  // (address, fd); machine lock
+    std::atomic<uint64_t> eventfd_writes_{0};
     std::mutex pair_lock_;  // 16-byte store-exclusive pairs
 };
 

@@ -175,6 +175,7 @@ uint64_t PciDevice::decode_bar(unsigned i) const {
 void PciDevice::bars_changed() {
     for (unsigned i = 0; i < bars_.size(); ++i) bars_[i].addr = decode_bar(i);
     if (bus_) bus_->root().remap();
+    bars_moved();
 }
 
 void PciDevice::reset() {
@@ -185,6 +186,7 @@ void PciDevice::reset() {
     intx_level_ = false;
     for (auto& b : bars_) b.addr = kUnmapped;
     if (was_mapped && bus_) bus_->root().remap();
+    if (was_mapped) bars_moved();
 }
 
 void PciDevice::set_intx(bool level) {

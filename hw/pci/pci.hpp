@@ -129,6 +129,9 @@ protected:
     void bars_changed();
     // Decode BAR i from the registers (kUnmapped when disabled or unset).
     uint64_t decode_bar(unsigned i) const;
+    // The BARs' addresses (bar(i).addr) may have changed: a mapping the
+    // device keeps of its own (doorbells) follows them.
+    virtual void bars_moved() {}
 
     std::array<uint8_t, kConfigSize> cfg_{}, wmask_{}, w1cmask_{}, reset_cfg_{};
 

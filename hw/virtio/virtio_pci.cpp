@@ -1,6 +1,7 @@
 #include "hw/virtio/virtio_pci.hpp"
 
 #include <cstring>
+#include <utility>
 
 namespace armvm {
 
@@ -12,7 +13,7 @@ constexpr uint32_t kNotifyMultiplier = 4;
 constexpr unsigned kModernBar = 4, kMsixBar = 1, kLegacyBar = 0;
 // Capability cfg_type values (virtio 1.1 section 4.1.4).
 enum : uint8_t { kCapCommon = 1, kCapNotify = 2, kCapIsr = 3, kCapDevice = 4, kCapPci = 5 };
-constexpr uint8_t kStatusFeaturesOk = 8, kStatusNeedsReset = 0x40;
+constexpr uint8_t kStatusDriverOk = 4, kStatusFeaturesOk = 8, kStatusNeedsReset = 0x40;
 
 // Common configuration (virtio 1.1 section 4.1.4.3).
 enum : uint64_t {
@@ -118,6 +119,35 @@ VirtioPci::VirtioPci(AddressSpace& as, std::unique_ptr<VirtioDevice> dev, Option
     snapshot_reset_state();
 }
 
+VirtioPci::~VirtioPci() {
+    if (o_.ioevents)
+        for (auto& q : queues_)
+            if (q.ioevent) o_.ioevents->unbind(q.ioevent, false);
+}
+
+// As QEMU's virtio-pci: the doorbells are on while the driver says
+// DRIVER_OK, for the queues it enabled, at BAR 4 as it is mapped now. A
+// doorbell that goes (reset, a moved BAR) first serves a kick still
+// pending.
+void VirtioPci::sync_ioevents() {
+    if (!o_.ioevents) return;
+    uint64_t base = bar(kModernBar).addr;
+    bool on = (status_ & kStatusDriverOk) && !(status_ & kStatusNeedsReset) && base != kUnmapped;
+    for (unsigned i = 0; i < queues_.size(); ++i) {
+        Queue& q = queues_[i];
+        uint64_t pa = base + kNotify + uint64_t{i} * kNotifyMultiplier;
+        bool want = on && q.vq.ready && !q.vq.broken();
+        if (q.ioevent && (!want || q.ioevent_pa != pa)) {
+            uint64_t id = std::exchange(q.ioevent, 0);
+            o_.ioevents->unbind(id, true);
+        }
+        if (want && !q.ioevent) {
+            q.ioevent = o_.ioevents->bind(pa, [this, i] { queue_notify(i); });
+            q.ioevent_pa = pa;
+        }
+    }
+}
+
 std::string VirtioPci::type_name() const {
     std::string n = dev_->name();  // "virtio-blk-device"
     return n.substr(0, n.size() - 7) + "-pci";
@@ -156,6 +186,9 @@ void VirtioPci::reset() {
 }
 
 void VirtioPci::device_reset() {
+    uint8_t was = std::exchange(status_, 0);
+    sync_ioevents();  // (pending kicks served before the queues go)
+    status_ = was;
     dev_->reset();
     for (auto& q : queues_) {
         q.vq.reset();
@@ -181,6 +214,7 @@ void VirtioPci::set_status(uint8_t s) {
         o_.modern_only)
         s &= static_cast<uint8_t>(~kStatusFeaturesOk);
     status_ = s;
+    sync_ioevents();
 }
 
 // An interrupt for the driver: MSI-X vector `vector` when MSI-X is on,
@@ -212,6 +246,7 @@ void VirtioPci::queue_notify(unsigned q) {
     if (queues_[q].vq.broken()) {  // the driver broke the ring: tell it
         status_ |= kStatusNeedsReset;
         notify_config();
+        sync_ioevents();
     }
 }
 
@@ -270,6 +305,7 @@ void VirtioPci::common_write(uint64_t off, unsigned size, uint64_t v) {
         if (q && v == 1) {
             q->vq.num = q->size;
             q->vq.ready = true;
+            sync_ioevents();
         }
         break;
     case QueueDesc: if (q) set_low(q->vq.desc, v); break;

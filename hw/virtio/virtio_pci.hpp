@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "hw/core/ioevents.hpp"
 #include "hw/pci/pci.hpp"
 #include "hw/virtio/virtio.hpp"
 
@@ -21,8 +22,13 @@ public:
         bool modern_only = false;   // disable-legacy=on (always on a PCIe port)
         bool express = false;       // behind a PCIe port: PCIe + PM capabilities
         unsigned vectors = 0;       // MSI-X vectors (0: none, INTx only)
+        // ioeventfd=on (QEMU's default): the modern queue-notify addresses
+        // become doorbells served on the main loop while the driver is
+        // ready (null: the vCPU's write reaches the device).
+        IoEvents* ioevents = nullptr;
     };
     VirtioPci(AddressSpace& as, std::unique_ptr<VirtioDevice> dev, Options o);
+    ~VirtioPci() override;
 
     std::string type_name() const override;
     VirtioDevice& device() { return *dev_; }
@@ -42,6 +48,7 @@ private:
         VirtQueue vq;
         uint16_t vector = kNoVector;
         uint16_t size = 0;  // the driver's queue_size (the maximum until written)
+        uint64_t ioevent = 0, ioevent_pa = 0;  // its doorbell (IoEvents id) and where
     };
     static constexpr uint16_t kNoVector = 0xffff;
     // BAR 4's four regions.
@@ -72,6 +79,9 @@ private:
     void device_reset();
     void interrupt(uint16_t vector, uint8_t isr_bit);
     void queue_notify(unsigned q);
+    void bars_moved() override { sync_ioevents(); }
+    // The doorbells as the driver's state and BAR 4 want them now.
+    void sync_ioevents();
     Queue* selected() { return queue_sel_ < queues_.size() ? &queues_[queue_sel_] : nullptr; }
     unsigned legacy_config_offset() const { return msix_.enabled() ? 24 : 20; }
 

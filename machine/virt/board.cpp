@@ -41,11 +41,19 @@ bool is_on(const std::string& v) { return v == "on" || v == "true" || v == "yes"
 
 // KVM's read-only slots of the ROM devices, mapped and unmapped as the
 // devices enter and leave ROM mode.
-void KvmRomSlots::romd_changed(uint64_t base, uint64_t size, uint8_t* host, bool on) {
+void KvmMemoryListener::romd_changed(uint64_t base, uint64_t size, uint8_t* host, bool on) {
     auto it = slots.find(base);
     if (it == slots.end()) return;
     if (auto st = vm_.set_rom_slot(it->second, base, size, host, on); !st)
         report_warning(st.error().msg);  // (the guest then reads MMIO or the old bytes: not fatal)
+}
+
+void KvmMemoryListener::eventfd_changed(uint64_t addr, int fd, bool added) {
+    // (refused, the write exits to armvm, whose bus signals the same fd)
+    if (auto st = vm_.set_ioeventfd(addr, fd, added); !st && added && !ioeventfd_warned_) {
+        ioeventfd_warned_ = true;
+        report_warning(st.error().msg + ": virtio notifications leave the guest");
+    }
 }
 
 namespace {
@@ -79,7 +87,12 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     unsigned n = cfg.smp.cpus;
     Board* self = b.get();
     b->kvm_ = std::move(kvm);
-    if (b->kvm_) ARMVM_TRY(b->kvm_->add_ram(base(Region::Ram), ram.size(), ram.host()));
+    if (b->kvm_) {
+        ARMVM_TRY(b->kvm_->add_ram(base(Region::Ram), ram.size(), ram.host()));
+        b->kvm_mem_ = std::make_unique<KvmMemoryListener>(*b->kvm_);
+        b->as_.add_listener(b->kvm_mem_.get());
+    }
+    b->ioevents_ = std::make_unique<IoEventHub>(loop, b->as_);
     IrqLine uart_irq = IrqLine([self](bool level) { self->set_spi(32 + kSpiUart, level); });
     if (!b->kvm_) {  // (with KVM the GIC is the kernel's)
         // The GIC drives each CPU's IRQ input and wakes it from WFI.
@@ -491,11 +504,7 @@ Status Board::create_flash(const MachineConfig& cfg) {
             // bank is a read-only slot, in its command modes MMIO.
             auto slot = kvm_->add_rom_slot(at, PFlash::kBankSize, flash->host());
             if (!slot) return slot.error();
-            if (!kvm_rom_) {
-                kvm_rom_ = std::make_unique<KvmRomSlots>(*kvm_);
-                as_.add_listener(kvm_rom_.get());
-            }
-            kvm_rom_->slots[at] = slot.value();
+            kvm_mem_->slots[at] = slot.value();
         }
     }
     return ok_status();
@@ -627,6 +636,8 @@ Status Board::plug_pci(std::unique_ptr<VirtioDevice> dev, const std::string& dri
     else if (legacy == "off" || legacy == "false") o.modern_only = false;
     else return make_error("Parameter 'disable-legacy' does not accept value '" + legacy + "'");
     o.express = port;
+    std::string ioeventfd = get("ioeventfd");
+    if (ioeventfd.empty() || is_on(ioeventfd)) o.ioevents = ioevents_.get();
     switch (dev->device_id()) {
     case 1: o.vectors = 4; break;  // net: 2 per queue pair + config + control (QEMU's 3, rounded by the guest's view)
     case 5: o.vectors = 0; break;  // balloon: INTx
@@ -1325,6 +1336,7 @@ Board::~Board() {
     if (loop_) loop_->cancel_timer(balloon_timer_);
     if (loop_) loop_->cancel_timer(key_timer_);
     for (auto& v : vcpus_) v->stop_and_join();
+    if (kvm_mem_) as_.remove_listener(kvm_mem_.get());  // (the devices' doorbells go after the VM)
     if (kvm_) {
         kvm_->pause();  // (releases the BQL while a vCPU finishes an MMIO access)
         kvm_.reset();
@@ -1340,6 +1352,15 @@ unsigned Board::cpu_count() const { return kvm_ ? kvm_->vcpu_count() : static_ca
 
 pid_t Board::cpu_thread_id(unsigned i) const {
     return kvm_ ? kvm_->vcpu(i).thread_id() : vcpus_[i]->thread_id();
+}
+
+Board::IoStats Board::io_stats() {
+    IoStats st;
+    st.ioevent_kicks = ioevents_ ? ioevents_->signals() : 0;
+    st.ioevent_bus_writes = as_.eventfd_writes();
+    if (kvm_)
+        for (unsigned i = 0; i < kvm_->vcpu_count(); ++i) st.mmio_exits += kvm_->vcpu(i).mmio_exits();
+    return st;
 }
 
 uint64_t Board::guest_insns() const {

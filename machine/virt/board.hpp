@@ -16,6 +16,7 @@
 #include "accel/vcpu.hpp"
 #include "base/result.hpp"
 #include "hw/acpi/ged.hpp"
+#include "hw/core/ioevents.hpp"
 #include "hw/block/pflash.hpp"
 #include "hw/tpm/tpm_tis.hpp"
 #include "hw/usb/xhci.hpp"
@@ -46,14 +47,18 @@ class GuestRam;
 
 namespace armvm::virt {
 
-class KvmRomSlots : public MemoryListener {
+// KVM's view of the map kept in step: the ROM devices' read-only slots,
+// the doorbells' ioeventfds.
+class KvmMemoryListener : public MemoryListener {
 public:
-    explicit KvmRomSlots(kvm::ArmVm& vm) : vm_(vm) {}
+    explicit KvmMemoryListener(kvm::ArmVm& vm) : vm_(vm) {}
     void romd_changed(uint64_t base, uint64_t size, uint8_t* host, bool on) override;
+    void eventfd_changed(uint64_t addr, int fd, bool added) override;
     std::map<uint64_t, unsigned> slots;  // a ROM device's base → its slot
 
 private:
     kvm::ArmVm& vm_;
+    bool ioeventfd_warned_ = false;
 };
 
 class Board {
@@ -103,6 +108,13 @@ public:
     unsigned cpu_count() const;
     pid_t cpu_thread_id(unsigned i) const;
     uint64_t guest_insns() const;  // TCG's count (0 under KVM)
+    // ARMVM_STATS: doorbell kicks served from eventfds, those of them that
+    // armvm's bus signalled (the TCG's; under KVM, writes the kernel did not
+    // take), and KVM's MMIO exits.
+    struct IoStats {
+        uint64_t ioevent_kicks = 0, ioevent_bus_writes = 0, mmio_exits = 0;
+    };
+    IoStats io_stats();
     bool kvm() const { return kvm_ != nullptr; }
     unsigned resets() const { return resets_; }
     // How often each device and CPU went through a reset (INCIDENTS.md #5:
@@ -234,6 +246,7 @@ private:
     std::unique_ptr<GicIts> its_;
     std::unique_ptr<PciHost> pci_;
     std::unique_ptr<MmioDevice> pci_reset_;  // the host's reset in the device list
+    std::unique_ptr<IoEventHub> ioevents_;  // doorbells (before pci_devs_: they unbind from it)
     std::vector<std::unique_ptr<PciDevice>> pci_devs_;  // -device PCI functions, in creation order
     VirtioBalloon* balloon_ = nullptr;  // -device virtio-balloon-*, if any
     std::string balloon_path_;
@@ -244,7 +257,7 @@ private:
     std::vector<std::unique_ptr<Vcpu>> vcpus_;   // TCG's
     std::unique_ptr<kvm::ArmVm> kvm_;             // or KVM's
     std::unique_ptr<MmioDevice> kvm_gic_;         // KVM's GIC in the reset
-    std::unique_ptr<KvmRomSlots> kvm_rom_;        // the flash banks' slots
+    std::unique_ptr<KvmMemoryListener> kvm_mem_;  // the flash banks' slots, the ioeventfds
     std::unique_ptr<std::atomic<int>[]> power_;  // PSCI AFFINITY_INFO state per CPU
     bool vm_running_ = false;  // the VM runs (resume()) or is stopped (pause()); BQL
     std::unique_ptr<Semihosting> semihost_;  // -semihosting (TCG)

@@ -25,13 +25,13 @@ def guest_dir():
 
 class Guest:
     def __init__(self, emu, extra, append="console=ttyAMA0 quiet", memory="512", boot_timeout=180, kernel=None,
-                 pass_fds=()):
+                 pass_fds=(), env=None):
         g = guest_dir()
         self.argv = [emu, "-M", "virt", "-m", memory, "-nographic", "-nodefaults", "-serial", "stdio",
                      "-kernel", kernel or os.path.join(g, "vmlinuz"), "-initrd", os.path.join(g, "initramfs.cpio.gz"),
                      "-append", append] + list(extra)
         self.p = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, pass_fds=pass_fds)
+                                  stderr=subprocess.PIPE, pass_fds=pass_fds, env=env)
         self.buf = b""
         self.log = b""
         t0 = time.monotonic()
