@@ -9,6 +9,11 @@ bool DeviceType::has_prop(const std::string& p) const {
     return std::any_of(props.begin(), props.end(), [&](const DeviceProp& d) { return p == d.name; });
 }
 
+const DeviceProp* DeviceType::prop(const std::string& p) const {
+    auto it = std::find_if(props.begin(), props.end(), [&](const DeviceProp& d) { return p == d.name; });
+    return it == props.end() ? nullptr : &*it;
+}
+
 const std::vector<DeviceType>& device_types() {
     // name, QOM parent, bus, help section, alias, description, virtio model,
     // hot-pluggable, properties

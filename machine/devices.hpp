@@ -34,6 +34,7 @@ struct DeviceType {
     const char* disable_legacy = "";
 
     bool has_prop(const std::string& p) const;
+    const DeviceProp* prop(const std::string& p) const;  // null if it has none of that name
 };
 
 // Every type, in name order.

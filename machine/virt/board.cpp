@@ -884,6 +884,15 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
             if (it.key() != "bus" && !type->has_prop(it.key()))
                 return err("Property '" + d.driver + "." + it.key() + "' not found");
             props[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+            // A boolean, as QEMU parses one: kept as "on" or "off".
+            if (const DeviceProp* p = type->prop(it.key()); p && std::string(p->type) == "bool") {
+                if (!it.value().is_string() && !it.value().is_boolean())
+                    return err("Invalid parameter type for '" + it.key() + "', expected: boolean");
+                std::string& v = props[it.key()];
+                if (v == "on" || v == "yes" || v == "true" || v == "y") v = "on";
+                else if (v == "off" || v == "no" || v == "false" || v == "n") v = "off";
+                else return err("Parameter '" + it.key() + "' expects 'on' or 'off'");
+            }
         }
         return ok_status();
     };

@@ -103,6 +103,9 @@ SAME_AS_QEMU = [
     ["-netdev", "tap,id=n,fd=3,ifname=x"],
     ["-netdev", "tap,ifname=x"],
     ["-bios", "/nonexistent"],
+    ["-device", "virtio-rng-pci,ioeventfd=maybe"],
+    ["-device", '{"driver":"virtio-rng-pci","ioeventfd":3}'],
+    ["-device", "virtio-rng-pci,multifunction=2"],
 ]
 
 
