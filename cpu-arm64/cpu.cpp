@@ -488,10 +488,8 @@ bool Cpu::access_slow(uint64_t va, unsigned size, uint64_t& value, Access acc, u
     }
     leave_guest();
     ok = write ? bus_.write(pa, size, value) : bus_.read(pa, size, value);
-    enter_guest();
-    // (a device write may have changed the map under this CPU's TLB: a
-    // ROM device leaving ROM mode; the next access must see it)
-    if (write && mailbox_pending_.load(std::memory_order_acquire)) process_mailbox();
+    enter_guest();  // (and a device write that changed the map under the TLB, a ROM device leaving
+                    // ROM mode, has flushed it: enter_guest() handles the mailbox)
     if (!ok && qlog::allow(qlog::GuestErrors))  // (QEMU's words for an access nothing answers)
         qlog::printf("Invalid %s at addr 0x%llX, size %u, region '(null)', reason: rejected\n",
                      write ? "write" : "read", static_cast<unsigned long long>(pa), size);

@@ -73,6 +73,16 @@ int main(void) {
     put_named_hex("array", W(0));
     // A 64-bit read of the array
     put_named_hex("wide", *(volatile uint64_t*)(FLASH1 + 0x200));
+    // Read status and read array in turn, in a hot loop (compiled code
+    // whose loads of the array hit the TLB until a command changes it)
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < 3000; ++i) {
+        W(0) = CMD(0x70);
+        sum = sum * 3 + W(0x100);
+        W(0) = CMD(0xff);
+        sum = sum * 3 + W(0x100) + W(0x200 + 4 * (i & 3));
+    }
+    put_named_hex("status/array turns", sum);
     puts_uart("done\n");
     psci_system_off();
     return 0;
