@@ -116,12 +116,13 @@ Status Vm::add_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* host, bo
     return ok_status();
 }
 
-Status Vm::set_ioeventfd(uint64_t addr, int fd, bool assign) {
+Status Vm::set_ioeventfd(uint64_t addr, int fd, std::optional<uint32_t> match, bool assign) {
     kvm_ioeventfd e{};
     e.addr = addr;
-    e.len = 0;  // (any length: KVM_CAP_IOEVENTFD_ANY_LENGTH, Linux 4.1)
+    e.len = match ? 4 : 0;  // (0: any length, KVM_CAP_IOEVENTFD_ANY_LENGTH, Linux 4.1)
+    e.datamatch = match.value_or(0);
     e.fd = fd;
-    e.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN;
+    e.flags = (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN) | (match ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0);
     if (kvm_ioctl(fd_, KVM_IOEVENTFD, reinterpret_cast<unsigned long>(&e), "KVM_IOEVENTFD") < 0)
         return make_error(err("KVM_IOEVENTFD"));
     return ok_status();

@@ -33,16 +33,16 @@ void AddressSpace::set_romd(MmioDevice* dev, bool on) {
     }
 }
 
-void AddressSpace::add_eventfd(uint64_t addr, int fd) {
-    eventfds_.push_back({addr, fd});
-    for (MemoryListener* l : listeners_) l->eventfd_changed(addr, fd, true);
+void AddressSpace::add_eventfd(uint64_t addr, int fd, std::optional<uint32_t> match) {
+    eventfds_.push_back({addr, fd, match});
+    for (MemoryListener* l : listeners_) l->eventfd_changed(addr, fd, match, true);
 }
 
-void AddressSpace::del_eventfd(uint64_t addr, int fd) {
-    auto it = std::find(eventfds_.begin(), eventfds_.end(), std::make_pair(addr, fd));
+void AddressSpace::del_eventfd(uint64_t addr, int fd, std::optional<uint32_t> match) {
+    auto it = std::find(eventfds_.begin(), eventfds_.end(), Doorbell{addr, fd, match});
     if (it == eventfds_.end()) return;
     eventfds_.erase(it);
-    for (MemoryListener* l : listeners_) l->eventfd_changed(addr, fd, false);
+    for (MemoryListener* l : listeners_) l->eventfd_changed(addr, fd, match, false);
 }
 
 const uint8_t* AddressSpace::rom_bytes(const Region* r, uint64_t pa, unsigned size) const {
@@ -112,10 +112,10 @@ bool AddressSpace::write_locked(uint64_t pa, unsigned size, uint64_t value) {
         std::memcpy(p, &value, size);
         return true;
     }
-    for (auto [addr, fd] : eventfds_) {
-        if (addr != pa) continue;
+    for (const Doorbell& d : eventfds_) {
+        if (d.addr != pa || (d.match && (size != 4 || value != *d.match))) continue;
         uint64_t one = 1;
-        ssize_t n = ::write(fd, &one, sizeof one);  // (a full counter means pending anyway)
+        ssize_t n = ::write(d.fd, &one, sizeof one);  // (a full counter means pending anyway)
         (void)n;
         eventfd_writes_.fetch_add(1, std::memory_order_relaxed);
         return true;

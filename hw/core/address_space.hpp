@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,7 @@ public:
     // base+size) see `host` directly, or reach the device.
     virtual void romd_changed(uint64_t base, uint64_t size, uint8_t* host, bool on) = 0;
     // A doorbell (add_eventfd) appeared or went.
-    virtual void eventfd_changed(uint64_t addr, int fd, bool added) = 0;
+    virtual void eventfd_changed(uint64_t addr, int fd, std::optional<uint32_t> match, bool added) = 0;
 };
 
 class AddressSpace : public Bus {
@@ -45,8 +46,9 @@ public:
     // A doorbell (QEMU's ioeventfd): a write of any size to `addr` signals
     // eventfd `fd` instead of reaching the device (under KVM the kernel
     // does it without leaving the guest). Caller holds the machine lock.
-    void add_eventfd(uint64_t addr, int fd);
-    void del_eventfd(uint64_t addr, int fd);
+    // With `match`, only a 4-byte write of that value rings it.
+    void add_eventfd(uint64_t addr, int fd, std::optional<uint32_t> match = {});
+    void del_eventfd(uint64_t addr, int fd, std::optional<uint32_t> match = {});
     // Doorbell writes seen here (the TCG's, and KVM exits that reached
     // armvm anyway): ARMVM_STATS.
     uint64_t eventfd_writes() const { return eventfd_writes_.load(std::memory_order_relaxed); }
@@ -94,7 +96,13 @@ private:
     CpuCluster* code_ = nullptr;
     std::vector<Region> mmio_;
     std::vector<MemoryListener*> listeners_;
-    std::vector<std::pair<uint64_t, int>> eventfds_;  // (address, fd); machine lock
+    struct Doorbell {
+        uint64_t addr;
+        int fd;
+        std::optional<uint32_t> match;
+        bool operator==(const Doorbell&) const = default;
+    };
+    std::vector<Doorbell> eventfds_;  // machine lock
     std::atomic<uint64_t> eventfd_writes_{0};
     std::mutex pair_lock_;  // 16-byte store-exclusive pairs
 };

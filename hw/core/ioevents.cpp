@@ -4,13 +4,15 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "base/event_loop.hpp"
+
 namespace armvm {
 
 IoEventHub::~IoEventHub() {
     while (!bound_.empty()) unbind(bound_.begin()->first, false);
 }
 
-uint64_t IoEventHub::bind(uint64_t pa, std::function<void()> fn) {
+uint64_t IoEventHub::bind(uint64_t pa, std::function<void()> fn, std::optional<uint32_t> match) {
     int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fd < 0) return 0;
     auto st = loop_.add(fd, EPOLLIN, [this, fd, fn](uint32_t) {
@@ -24,8 +26,8 @@ uint64_t IoEventHub::bind(uint64_t pa, std::function<void()> fn) {
         return 0;
     }
     uint64_t id = next_++;
-    bound_[id] = {pa, fd, std::move(fn)};
-    as_.add_eventfd(pa, fd);
+    bound_[id] = {pa, fd, std::move(fn), match};
+    as_.add_eventfd(pa, fd, match);
     return id;
 }
 
@@ -34,7 +36,7 @@ void IoEventHub::unbind(uint64_t id, bool drain) {
     if (it == bound_.end()) return;
     Bound b = std::move(it->second);
     bound_.erase(it);
-    as_.del_eventfd(b.pa, b.fd);
+    as_.del_eventfd(b.pa, b.fd, b.match);
     loop_.remove(b.fd);
     uint64_t n;
     bool pending = ::read(b.fd, &n, sizeof n) == sizeof n;

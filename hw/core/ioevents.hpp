@@ -8,18 +8,22 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 
-#include "base/event_loop.hpp"
 #include "hw/core/address_space.hpp"
 
 namespace armvm {
+
+class EventLoop;
 
 class IoEvents {
 public:
     virtual ~IoEvents() = default;
     // An id for unbind(), or 0 if no eventfd could be made (the device
     // then keeps taking the write itself).
-    virtual uint64_t bind(uint64_t pa, std::function<void()> fn) = 0;
+    // With `match`, only a 4-byte write of that value rings it (virtio-mmio's
+    // QueueNotify register names the queue in the value).
+    virtual uint64_t bind(uint64_t pa, std::function<void()> fn, std::optional<uint32_t> match = {}) = 0;
     // With `drain`, a kick still pending runs its handler first (a doorbell
     // that moves or stops loses no kick).
     virtual void unbind(uint64_t id, bool drain) = 0;
@@ -30,7 +34,7 @@ class IoEventHub : public IoEvents {
 public:
     IoEventHub(EventLoop& loop, AddressSpace& as) : loop_(loop), as_(as) {}
     ~IoEventHub() override;
-    uint64_t bind(uint64_t pa, std::function<void()> fn) override;
+    uint64_t bind(uint64_t pa, std::function<void()> fn, std::optional<uint32_t> match = {}) override;
     void unbind(uint64_t id, bool drain) override;
     uint64_t signals() const { return signals_; }  // handler runs (ARMVM_STATS)
 
@@ -39,6 +43,7 @@ private:
         uint64_t pa;
         int fd;
         std::function<void()> fn;
+        std::optional<uint32_t> match;
     };
     EventLoop& loop_;
     AddressSpace& as_;

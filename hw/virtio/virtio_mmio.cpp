@@ -1,6 +1,7 @@
 #include "hw/virtio/virtio_mmio.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace armvm {
 
@@ -17,7 +18,7 @@ enum : uint64_t {
 };
 constexpr uint32_t kMagic = 0x74726976;   // "virt"
 constexpr uint32_t kVendorQemu = 0x554d4551;  // "QEMU", as QEMU's transports say
-constexpr uint32_t kStatusDeviceNeedsReset = 0x40;
+constexpr uint32_t kStatusDriverOk = 4, kStatusDeviceNeedsReset = 0x40;
 
 void set_low(uint64_t& v, uint64_t x) { v = (v & ~0xffffffffull) | (x & 0xffffffffull); }
 void set_high(uint64_t& v, uint64_t x) { v = (v & 0xffffffffull) | (x << 32); }
@@ -26,10 +27,16 @@ void set_high(uint64_t& v, uint64_t x) { v = (v & 0xffffffffull) | (x << 32); }
 
 VirtioMmio::VirtioMmio(AddressSpace& as, IrqLine irq, bool legacy) : as_(as), irq_(std::move(irq)), legacy_(legacy) {}
 
+VirtioMmio::~VirtioMmio() {
+    for (uint64_t id : ioevent_)
+        if (id) io_->unbind(id, false);
+}
+
 void VirtioMmio::plug(std::unique_ptr<VirtioDevice> dev) {
     dev_ = std::move(dev);
     dev_->transport = this;
     queues_.assign(dev_->num_queues(), VirtQueue{});
+    ioevent_.assign(dev_->num_queues(), 0);
     legacy_pfn_.assign(dev_->num_queues(), 0);
     legacy_align_.assign(dev_->num_queues(), 0);
 }
@@ -107,10 +114,12 @@ void VirtioMmio::write(uint64_t off, unsigned size, uint64_t value) {
                 legacy_pfn_[queue_sel_] = v;
                 update_legacy_addresses(*q);
             }
+            sync_ioevents();
         }
         break;
     case QueueReady:
         if (!legacy_ && q) q->ready = v & 1;
+        sync_ioevents();
         break;
     case QueueDescLow: if (!legacy_ && q) set_low(q->desc, v); break;
     case QueueDescHigh: if (!legacy_ && q) set_high(q->desc, v); break;
@@ -119,15 +128,7 @@ void VirtioMmio::write(uint64_t off, unsigned size, uint64_t value) {
     case QueueDeviceLow: if (!legacy_ && q) set_low(q->used, v); break;
     case QueueDeviceHigh: if (!legacy_ && q) set_high(q->used, v); break;
     case QueueNotify:
-        // A set-up queue is served even before DRIVER_OK, as QEMU does:
-        // Linux's balloon kicks its statistics queue during probe.
-        if (v < dev_->num_queues() && queues_[v].ready) {
-            dev_->queue_notify(v);
-            if (queues_[v].broken()) {  // the driver broke the ring: tell it
-                status_ |= kStatusDeviceNeedsReset;
-                notify_config();
-            }
-        }
+        queue_notify(v);
         break;
     case InterruptACK:
         int_status_ &= ~v;
@@ -138,9 +139,34 @@ void VirtioMmio::write(uint64_t off, unsigned size, uint64_t value) {
             device_reset();
         } else {
             status_ = v;
+            sync_ioevents();
         }
         break;
     default: break;
+    }
+}
+
+void VirtioMmio::queue_notify(uint32_t v) {
+    // A set-up queue is served even before DRIVER_OK, as QEMU does:
+    // Linux's balloon kicks its statistics queue during probe.
+    if (!dev_ || v >= dev_->num_queues() || !queues_[v].ready) return;
+    dev_->queue_notify(v);
+    if (queues_[v].broken()) {  // the driver broke the ring: tell it
+        status_ |= kStatusDeviceNeedsReset;
+        notify_config();
+        sync_ioevents();
+    }
+}
+
+// The doorbells while the driver says DRIVER_OK, for its ready queues (a
+// doorbell that goes first serves a kick still pending).
+void VirtioMmio::sync_ioevents() {
+    if (!io_ || !dev_) return;
+    bool on = (status_ & kStatusDriverOk) && !(status_ & kStatusDeviceNeedsReset);
+    for (uint32_t i = 0; i < ioevent_.size(); ++i) {
+        bool want = on && queues_[i].ready && !queues_[i].broken();
+        if (ioevent_[i] && !want) io_->unbind(std::exchange(ioevent_[i], 0), true);
+        if (want && !ioevent_[i]) ioevent_[i] = io_->bind(base_ + QueueNotify, [this, i] { queue_notify(i); }, i);
     }
 }
 
@@ -173,6 +199,9 @@ void VirtioMmio::notify_config() {
 
 // What every reset clears: the device, its queues, the negotiation.
 void VirtioMmio::clear_state() {
+    uint32_t was = std::exchange(status_, 0);
+    sync_ioevents();  // (pending kicks served before the queues go)
+    status_ = was;
     if (dev_) dev_->reset();
     for (auto& q : queues_) q.reset();
     std::fill(legacy_pfn_.begin(), legacy_pfn_.end(), 0);

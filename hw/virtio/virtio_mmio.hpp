@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "hw/core/ioevents.hpp"
 #include "hw/core/mmio.hpp"
 #include "hw/virtio/virtio.hpp"
 
@@ -15,7 +16,12 @@ namespace armvm {
 class VirtioMmio : public MmioDevice, public VirtioTransport {
 public:
     VirtioMmio(AddressSpace& as, IrqLine irq, bool legacy);
+    ~VirtioMmio() override;
     void plug(std::unique_ptr<VirtioDevice> dev);
+    // ioeventfd=on (QEMU's default for virtio-mmio): while the driver is
+    // ready, QueueNotify (at `base` + 0x50) writes of an enabled queue's
+    // index ring that queue's doorbell (hw/core/ioevents.hpp).
+    void use_ioevents(IoEvents* io, uint64_t base) { io_ = io, base_ = base; }
     VirtioDevice* device() { return dev_.get(); }
 
     uint64_t read(uint64_t offset, unsigned size) override;
@@ -35,6 +41,8 @@ private:
     void device_reset();
     void update_legacy_addresses(VirtQueue& q);
     void update_irq() { irq_.set(int_status_ != 0); }
+    void queue_notify(uint32_t q);
+    void sync_ioevents();
     VirtQueue* selected() { return dev_ && queue_sel_ < dev_->num_queues() ? &queues_[queue_sel_] : nullptr; }
 
     AddressSpace& as_;
@@ -47,6 +55,9 @@ private:
     uint32_t status_ = 0, int_status_ = 0, queue_sel_ = 0, host_sel_ = 0, guest_sel_ = 0;
     uint32_t guest_page_size_ = 0, config_generation_ = 0;
     uint64_t driver_features_ = 0;
+    IoEvents* io_ = nullptr;
+    uint64_t base_ = 0;
+    std::vector<uint64_t> ioevent_;  // per queue: its doorbell's id (0: none)
 };
 
 }  // namespace armvm

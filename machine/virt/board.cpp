@@ -48,9 +48,9 @@ void KvmMemoryListener::romd_changed(uint64_t base, uint64_t size, uint8_t* host
         report_warning(st.error().msg);  // (the guest then reads MMIO or the old bytes: not fatal)
 }
 
-void KvmMemoryListener::eventfd_changed(uint64_t addr, int fd, bool added) {
+void KvmMemoryListener::eventfd_changed(uint64_t addr, int fd, std::optional<uint32_t> match, bool added) {
     // (refused, the write exits to armvm, whose bus signals the same fd)
-    if (auto st = vm_.set_ioeventfd(addr, fd, added); !st && added && !ioeventfd_warned_) {
+    if (auto st = vm_.set_ioeventfd(addr, fd, match, added); !st && added && !ioeventfd_warned_) {
         ioeventfd_warned_ = true;
         report_warning(st.error().msg + ": virtio notifications leave the guest");
     }
@@ -92,7 +92,10 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         b->kvm_mem_ = std::make_unique<KvmMemoryListener>(*b->kvm_);
         b->as_.add_listener(b->kvm_mem_.get());
     }
-    b->ioevents_ = std::make_unique<IoEventHub>(loop, b->as_);
+    // Doorbells under KVM, as QEMU has them (its TCG takes virtio kicks on
+    // the vCPU: with no ioeventfds, a kick's effects are seen when the
+    // guest's write returns, which armvm's TCG keeps too).
+    if (b->kvm_) b->ioevents_ = std::make_unique<IoEventHub>(loop, b->as_);
     IrqLine uart_irq = IrqLine([self](bool level) { self->set_spi(32 + kSpiUart, level); });
     if (!b->kvm_) {  // (with KVM the GIC is the kernel's)
         // The GIC drives each CPU's IRQ input and wakes it from WFI.
@@ -131,6 +134,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
             cfg.virtio_mmio_force_legacy));
         b->as_.add_mmio(base(Region::Mmio) + slot * kMmioSlotSize, kMmioSlotSize, b->virtio_.back().get(),
                         "virtio-mmio");
+        b->virtio_.back()->use_ioevents(b->ioevents_.get(), base(Region::Mmio) + slot * kMmioSlotSize);
     }
     if (cfg.acpi_enabled() && cfg.firmware_loaded()) {
         // As QEMU's virt: firmware with ACPI gets the power button on the

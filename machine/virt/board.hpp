@@ -53,7 +53,7 @@ class KvmMemoryListener : public MemoryListener {
 public:
     explicit KvmMemoryListener(kvm::ArmVm& vm) : vm_(vm) {}
     void romd_changed(uint64_t base, uint64_t size, uint8_t* host, bool on) override;
-    void eventfd_changed(uint64_t addr, int fd, bool added) override;
+    void eventfd_changed(uint64_t addr, int fd, std::optional<uint32_t> match, bool added) override;
     std::map<uint64_t, unsigned> slots;  // a ROM device's base → its slot
 
 private:
@@ -209,6 +209,7 @@ private:
 
     const MachineConfig* cfg_ = nullptr;
     AddressSpace as_;
+    std::unique_ptr<IoEventHub> ioevents_;  // doorbells (before the devices: they unbind from it)
     std::unique_ptr<Pl011> uart_;
     std::unique_ptr<Pl031> rtc_;
     std::unique_ptr<Pl061> gpio_;    // the power button: on PL061 line 3,
@@ -246,7 +247,6 @@ private:
     std::unique_ptr<GicIts> its_;
     std::unique_ptr<PciHost> pci_;
     std::unique_ptr<MmioDevice> pci_reset_;  // the host's reset in the device list
-    std::unique_ptr<IoEventHub> ioevents_;  // doorbells (before pci_devs_: they unbind from it)
     std::vector<std::unique_ptr<PciDevice>> pci_devs_;  // -device PCI functions, in creation order
     VirtioBalloon* balloon_ = nullptr;  // -device virtio-balloon-*, if any
     std::string balloon_path_;

@@ -39,5 +39,27 @@ void unexpected_exception(uint64_t kind);
 static inline void mmio_write8(volatile uint8_t* p, uint8_t v) {
     __asm__ volatile("strb %w0, [%1]" ::"r"(v), "r"(p) : "memory");
 }
+// Device reads and writes as one plain LDR/STR each (for the same reason).
+static inline uint32_t mmio_read32(uint64_t a) {
+    uint32_t v;
+    __asm__ volatile("ldr %w0, [%1]" : "=r"(v) : "r"(a) : "memory");
+    return v;
+}
+static inline uint16_t mmio_read16(uint64_t a) {
+    uint32_t v;
+    __asm__ volatile("ldrh %w0, [%1]" : "=r"(v) : "r"(a) : "memory");
+    return (uint16_t)v;
+}
+static inline uint8_t mmio_read8(uint64_t a) {
+    uint32_t v;
+    __asm__ volatile("ldrb %w0, [%1]" : "=r"(v) : "r"(a) : "memory");
+    return (uint8_t)v;
+}
+static inline uint64_t mmio_read64(uint64_t a) {
+    uint64_t v;
+    __asm__ volatile("ldr %0, [%1]" : "=r"(v) : "r"(a) : "memory");
+    return v;
+}
+static inline void mmio_write32(uint64_t a, uint32_t v) { __asm__ volatile("str %w0, [%1]" ::"r"(v), "r"(a) : "memory"); }
 // This CPU's MPIDR_EL1.Aff0 (its index on the virt board).
 uint64_t cpu_id(void);

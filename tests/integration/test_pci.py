@@ -6,7 +6,6 @@ move real data: a disk behind a pcie-root-port, the network through slirp."""
 import functools
 import hashlib
 import http.server
-import os
 import re
 import socket
 import subprocess
@@ -102,40 +101,6 @@ def test_disk_behind_a_root_port_and_network_through_slirp_on_pci(tmp_path):
         srv.shutdown()
     data = disk.read_bytes()
     assert hashlib.md5(data[1024 * 1024:1024 * 1024 + 2000 * 1024]).hexdigest() == md5
-
-
-def eventfds(pid):
-    fds = os.listdir(f"/proc/{pid}/fd")
-    return sum(1 for fd in fds if "eventfd" in os.readlink(f"/proc/{pid}/fd/{fd}"))
-
-
-def test_virtio_pci_queue_kicks_go_through_eventfds(tmp_path):
-    """ioeventfd=on, QEMU's default: while the driver is ready, each of the
-    disk's queues (one per vCPU) has a doorbell eventfd; a kick signals it
-    and the main loop serves the queue, so the vCPU goes straight back to
-    the guest. ioeventfd=off: the vCPU's write reaches the device. The
-    data is the same both ways (ARMVM_STATS counts the kicks)."""
-    disk = tmp_path / "disk.img"
-    disk.write_bytes(b"\0" * (8 << 20))
-    counts = {}
-    for ioeventfd in ("on", "off"):
-        with Guest(armvm_path(), ["-smp", "2", "-drive", f"if=none,id=d0,file={disk},format=raw",
-                                  "-device", f"virtio-blk-pci,drive=d0,ioeventfd={ioeventfd}"],
-                   env={**os.environ, "ARMVM_STATS": "1"}) as g:
-            g.ok("dd if=/dev/urandom of=/tmp/r bs=4k count=512 2>/dev/null; "
-                 "dd if=/tmp/r of=/dev/vda bs=4k conv=fsync 2>/dev/null; echo 3 > /proc/sys/vm/drop_caches")
-            assert g.ok("dd if=/dev/vda bs=4k count=512 2>/dev/null | md5sum").split()[0] == \
-                g.ok("md5sum /tmp/r").split()[0]
-            fds = eventfds(g.p.pid)
-            assert g.poweroff() == 0
-            err = g.p.stderr.read().decode()
-        m = re.search(r"stats: (\d+) doorbell kicks through eventfds \((\d+) signalled by armvm\)", err)
-        assert m, err
-        counts[ioeventfd] = (fds, int(m.group(1)), int(m.group(2)))
-    (fds_on, kicks_on, writes_on), (fds_off, kicks_off, writes_off) = counts["on"], counts["off"]
-    assert fds_on == fds_off + 2  # a doorbell per request queue
-    assert kicks_on > 10 and writes_on >= kicks_on  # (kicks that come faster than served are one)
-    assert kicks_off == writes_off == 0
 
 
 @pytest.mark.parametrize("smp", [1, 4])

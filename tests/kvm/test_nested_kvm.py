@@ -158,7 +158,8 @@ def linux_job():
 # (KVM_SIGNAL_MSI with the requester ID as DeviceID).
 PCI_INIT = ("/bin/busybox --install -s /bin; mount -t proc proc /proc; mount -t devtmpfs dev /dev; "
             "for m in $(cat /lib/modules/load-order); do insmod /lib/modules/$m.ko 2>/dev/null; done; sleep 1; "
-            "head -c 13 /dev/vda; echo; grep ITS-MSI /proc/interrupts | grep -o virtio0-req.0; "
+            "for d in vda vdb; do head -c 16 /dev/$d | tr -d '\\000'; echo; done | sort; "
+            "grep ITS-MSI /proc/interrupts | grep -o 'virtio[0-9]-req.0'; "
             "dmesg | grep -o 'ITS@0x0000000008080000' | head -1; echo KVM-PCI-DONE; poweroff -f")
 
 
@@ -167,14 +168,19 @@ def linux_pci_job(tmp):
     disk = os.path.join(tmp, "kvm-pci.img")
     with open(disk, "wb") as f:
         f.write(b"armvm-kvm-pci" + b"\0" * ((1 << 20) - 13))
+    mmio_disk = os.path.join(tmp, "kvm-mmio.img")
+    with open(mmio_disk, "wb") as f:
+        f.write(b"armvm-kvm-mmio" + b"\0" * ((1 << 20) - 14))
     return {"name": "linux-pci", "timeout": 180, "env": {"ARMVM_STATS": "1"},
             "args": KVM + GIC3 + ["-smp", "2", "-m", "256", "-kernel", "/g/vmlinuz", "-initrd", "/g/initramfs.cpio.gz",
                                   "-device", "pcie-root-port,id=rp1,chassis=1",
                                   "-drive", "if=none,id=d0,file=/g/kvm-pci.img,format=raw",
                                   "-device", "virtio-blk-pci,drive=d0,bus=rp1",
+                                  "-drive", "if=none,id=d1,file=/g/kvm-mmio.img,format=raw",
+                                  "-device", "virtio-blk-device,drive=d1",
                                   "-append", f'console=ttyAMA0 quiet panic=-1 rdinit=/bin/busybox -- sh -c "{PCI_INIT}"'],
             "files": {"vmlinuz": os.path.join(g, "vmlinuz"), "initramfs.cpio.gz": os.path.join(g, "initramfs.cpio.gz"),
-                      "kvm-pci.img": disk}}
+                      "kvm-pci.img": disk, "kvm-mmio.img": mmio_disk}}
 
 
 # The flash banks under KVM (KVM runs code only from memory slots): a
@@ -292,9 +298,10 @@ def test_firmware_runs_in_place_from_flash_under_kvm(rig3, job):
 def test_a_pci_disk_takes_msi_x_through_the_in_kernel_its_and_kicks_through_ioeventfds(rig3):
     out = rig3.out("linux-pci").replace("\r\n", "\n")
     assert rig3.rc("linux-pci") == 0, out
-    assert "armvm-kvm-pci\nvirtio0-req.0\nITS@0x0000000008080000\nKVM-PCI-DONE\n" in out, out
-    # the queues' kicks as KVM ioeventfds: signalled in the kernel, none
-    # came out as an MMIO exit for armvm's bus to signal
+    assert re.search(r"armvm-kvm-mmio\narmvm-kvm-pci\nvirtio\d-req\.0\nITS@0x0000000008080000\nKVM-PCI-DONE\n", out), out
+    # the queues' kicks (virtio-pci's and virtio-mmio's, which names its
+    # queue in the value written) as KVM ioeventfds: signalled in the
+    # kernel, none came out as an MMIO exit for armvm's bus to signal
     m = re.search(r"stats: (\d+) doorbell kicks through eventfds \((\d+) signalled by armvm\)", out)
     assert m and int(m.group(1)) > 0 and m.group(2) == "0", out
 
