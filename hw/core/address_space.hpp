@@ -15,8 +15,9 @@
 namespace armvm {
 
 // Someone who keeps their own copy of the map in step with it: KVM's
-// memory slots, the TCG's TLBs. Called under the machine lock, on the
-// thread that changed the map (a vCPU's, in a device write).
+// memory slots and ioeventfds (the TCG's TLBs are flushed by the address
+// space itself). Called under the machine lock, on the thread that changed
+// the map (a vCPU's, in a device write).
 class MemoryListener {
 public:
     virtual ~MemoryListener() = default;
@@ -49,8 +50,8 @@ public:
     // With `match`, only a 4-byte write of that value rings it.
     void add_eventfd(uint64_t addr, int fd, std::optional<uint32_t> match = {});
     void del_eventfd(uint64_t addr, int fd, std::optional<uint32_t> match = {});
-    // Doorbell writes seen here (the TCG's, and KVM exits that reached
-    // armvm anyway): ARMVM_STATS.
+    // Doorbell writes seen here (accesses that exited to armvm although
+    // KVM had the doorbell, or all of them if KVM refused it): ARMVM_STATS.
     uint64_t eventfd_writes() const { return eventfd_writes_.load(std::memory_order_relaxed); }
     const uint8_t* rom_page(uint64_t pa_page) override;
 

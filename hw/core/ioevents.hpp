@@ -1,9 +1,11 @@
 // Doorbells served off the vCPU thread (QEMU's ioeventfd): a device binds
-// a guest-physical address to a handler; a guest write there, of any size
-// and value, signals an eventfd (in the TCG's store path, or in the kernel
-// under KVM without leaving the guest) and the handler runs on the main
-// loop with the BQL. Virtio transports bind their queue-notify addresses
-// so a vCPU that kicks a queue goes straight back to the guest.
+// a guest-physical address to a handler; a guest write there (of any size,
+// or a 4-byte write of one value) signals an eventfd — in the kernel under
+// KVM, without leaving the guest; in the address space's write path for
+// an access that exits anyway — and the handler runs on the main loop with
+// the BQL. Virtio transports bind their queue-notify addresses so a vCPU
+// that kicks a queue goes straight back to the guest. The board makes a
+// hub under KVM only, as QEMU (its TCG has no ioeventfds).
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -18,7 +18,7 @@ public:
     VirtioMmio(AddressSpace& as, IrqLine irq, bool legacy);
     ~VirtioMmio() override;
     void plug(std::unique_ptr<VirtioDevice> dev);
-    // ioeventfd=on (QEMU's default for virtio-mmio): while the driver is
+    // Doorbells (under KVM, as QEMU's ioeventfd=on): while the driver is
     // ready, QueueNotify (at `base` + 0x50) writes of an enabled queue's
     // index ring that queue's doorbell (hw/core/ioevents.hpp).
     void use_ioevents(IoEvents* io, uint64_t base) { io_ = io, base_ = base; }

@@ -22,7 +22,7 @@ public:
         bool modern_only = false;   // disable-legacy=on (always on a PCIe port)
         bool express = false;       // behind a PCIe port: PCIe + PM capabilities
         unsigned vectors = 0;       // MSI-X vectors (0: none, INTx only)
-        // ioeventfd=on (QEMU's default): the modern queue-notify addresses
+        // ioeventfd=on (QEMU's default; used under KVM): the modern queue-notify addresses
         // become doorbells served on the main loop while the driver is
         // ready (null: the vCPU's write reaches the device).
         IoEvents* ioevents = nullptr;
