@@ -40,7 +40,6 @@ public:
     }
     void write(uint64_t, unsigned, uint64_t) override {}
     uint8_t* host() { return mem_; }
-    uint64_t size() const { return size_; }
 
 private:
     Rom() = default;
