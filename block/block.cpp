@@ -41,6 +41,41 @@ bool BlockDev::write_zeroes(uint64_t offset, uint64_t len) {
     return img_->write_zeroes(offset, len);
 }
 
+bool BlockDev::submit(IoReq* reqs, size_t n) {
+    bool ok = true;
+    std::vector<IoReq*> pass;
+    for (size_t i = 0; i < n; ++i) {
+        IoReq& r = reqs[i];
+        size_t total = 0;
+        for (unsigned k = 0; k < r.iovcnt; ++k) total += r.iov[k].iov_len;
+        if ((r.write && read_only_) || r.off > size_ || total > size_ - r.off) {
+            r.res = -EIO;
+            ok = false;
+            continue;
+        }
+        if (std::strcmp(img_->format(), "raw") != 0) {  // through the format, piece by piece
+            uint64_t off = r.off;
+            bool good = true;
+            for (unsigned k = 0; k < r.iovcnt && good; ++k) {
+                good = r.write ? img_->write(off, r.iov[k].iov_base, r.iov[k].iov_len)
+                               : img_->read(off, r.iov[k].iov_base, r.iov[k].iov_len);
+                off += r.iov[k].iov_len;
+            }
+            r.res = good ? static_cast<ssize_t>(total) : -EIO;
+            ok = ok && good;
+            continue;
+        }
+        pass.push_back(&r);
+    }
+    if (pass.empty()) return ok;
+    if (pass.size() == n) return img_->file().submit(reqs, n) && ok;
+    std::vector<IoReq> batch;
+    for (IoReq* r : pass) batch.push_back(*r);
+    ok = img_->file().submit(batch.data(), batch.size()) && ok;
+    for (size_t i = 0; i < pass.size(); ++i) pass[i]->res = batch[i].res;
+    return ok;
+}
+
 namespace {
 
 // An option dict's value as a string, if present (key=value values are
@@ -56,6 +91,37 @@ Result<bool> bval(const Json& d, const char* key, bool def) {
     return parse_bool_value(key, d[key]);
 }
 
+// A file node's cache and aio options; the format node's options
+// (`parent`) give the cache defaults, as QEMU's children inherit them.
+// Cache options come as {"cache":{"direct":..}} or as flat "cache.direct".
+Result<FileOptions> file_options(const Json& f, const Json& parent) {
+    FileOptions fo;
+    auto cache_bool = [&](const char* sub, bool& out) -> Status {
+        std::string flat = std::string("cache.") + sub;
+        for (const Json* d : {&parent, &f}) {
+            const Json* v = nullptr;
+            if (d->contains("cache") && (*d)["cache"].is_object() && (*d)["cache"].contains(sub))
+                v = &(*d)["cache"][sub];
+            if (d->contains(flat)) v = &(*d)[flat];
+            if (!v) continue;
+            auto b = parse_bool_value(flat, *v);
+            if (!b) return b.error();
+            out = *b;
+        }
+        return ok_status();
+    };
+    ARMVM_TRY(cache_bool("direct", fo.direct));
+    ARMVM_TRY(cache_bool("no-flush", fo.no_flush));
+    if (auto a = sval(f, "aio")) {
+        auto m = parse_aio(*a);
+        if (!m) return make_error("Parameter 'aio' does not accept value '" + *a + "'");
+        fo.aio = *m;
+    }
+    if (fo.aio == AioMode::Native && !fo.direct)
+        return make_error("aio=native was specified, but it requires cache.direct=on, which was not specified.");
+    return fo;
+}
+
 }  // namespace
 
 BlockDev* BlockLayer::find(const std::string& name) {
@@ -64,7 +130,7 @@ BlockDev* BlockLayer::find(const std::string& name) {
     return nullptr;
 }
 
-Json BlockDev::node_info(bool format_node) const {
+Json BlockDev::node_info(bool format_node, bool backend) const {
     const Image& im = *img_;
     uint64_t actual = im.file().allocated();
     std::string drv = format_node ? im.format() : "file";
@@ -73,7 +139,11 @@ Json BlockDev::node_info(bool format_node) const {
     Json info = {{"iops_rd", 0}, {"detect_zeroes", "off"}, {"iops_wr", 0}, {"ro", read_only_},
                  {"node-name", format_node ? format_node_ : file_node_}, {"backing_file_depth", 0}, {"drv", drv},
                  {"iops", 0}, {"bps_wr", 0}, {"write_threshold", 0}, {"encrypted", false}, {"bps", 0}, {"bps_rd", 0},
-                 {"cache", {{"no-flush", false}, {"direct", false}, {"writeback", true}}}, {"file", filename_}};
+                 {"cache",
+                  {{"no-flush", im.file().options().no_flush},
+                   {"direct", im.file().options().direct},
+                   {"writeback", !backend || write_cache()}}},
+                 {"file", filename_}};
     if (format_node) {
         if (auto* q = dynamic_cast<const Qcow2Image*>(&im)) {
             image["cluster-size"] = q->cluster_size();
@@ -169,7 +239,10 @@ Status BlockLayer::open_format(BlockDev& d, const std::string& driver, const Jso
     bool snap = fo.value("snapshot", false);
     auto io = image_options(driver, fo);
     if (!io) return make_error(pre + io.error().msg);
-    auto f = File::open(*filename, ro || *fro || snap, *aro);
+    auto fopts = file_options(file_opts, fo);
+    if (!fopts) return make_error(pre + fopts.error().msg);
+    io->backing_file = {fopts->direct, fopts->no_flush, AioMode::Threads};
+    auto f = File::open(*filename, ro || *fro || snap, *aro, *fopts);
     if (!f) return make_error(pre + f.error().msg);
     auto im = open_image(std::move(*f), std::move(*io));
     if (!im) return make_error(pre + im.error().msg);
@@ -226,7 +299,7 @@ Status BlockLayer::add_node(const Json& o) {
             if (!im) {  // the file node is opened again as it was
                 Error e = im.error();
                 auto back = File::open(d->filename_, file_ro, false);
-                if (back) d->img_ = open_image(std::move(*back), ImageOptions{"raw", false, nullptr}).value();
+                if (back) d->img_ = open_image(std::move(*back), ImageOptions{"raw", false, nullptr, {}}).value();
                 if (!d->img_) devs_.erase(std::find_if(devs_.begin(), devs_.end(), [&](auto& x) { return x.get() == d.get(); }));
                 return e;
             }
@@ -265,7 +338,7 @@ Status BlockLayer::del_node(const std::string& node) {
                 return ok_status();
             }
             std::shared_ptr<Image> fmt = std::move(d.img_);
-            auto raw = open_image(fmt->release_file(), ImageOptions{"raw", false, nullptr});
+            auto raw = open_image(fmt->release_file(), ImageOptions{"raw", false, nullptr, {}});
             if (!raw) return raw.error();
             d.img_ = std::move(*raw);
             d.format_node_.clear();
@@ -347,7 +420,24 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
             std::string disc = sval(o, "discard").value_or("ignore");
             if (disc != "ignore" && disc != "off" && disc != "unmap" && disc != "on")
                 return make_error(origin + ": Invalid discard option");
+            // cache=: QEMU's five modes, as cache.direct, cache.no-flush and
+            // the drive's write cache; cache.direct= and cache.no-flush= then override.
+            bool direct = false, no_flush = false, wce = true;
+            if (auto c = sval(o, "cache")) {
+                if (*c == "none" || *c == "off") direct = true;
+                else if (*c == "writethrough") wce = false;
+                else if (*c == "directsync") direct = true, wce = false;
+                else if (*c == "unsafe") no_flush = true;
+                else if (*c != "writeback") return make_error(origin + ": invalid cache option");
+            }
+            auto dir = bval(o, "cache.direct", direct);
+            if (!dir) return make_error(origin + ": " + dir.error().msg);
+            auto nof = bval(o, "cache.no-flush", no_flush);
+            if (!nof) return make_error(origin + ": " + nof.error().msg);
+            std::string aio = sval(o, "aio").value_or("threads");
+            if (!parse_aio(aio)) return make_error(origin + ": invalid aio option");
             auto d = std::make_unique<BlockDev>();
+            d->write_cache_ = wce;
             auto id = sval(o, "id");
             d->name_ = id ? *id
                           : pflash_unit >= 0 ? "pflash" + std::to_string(pflash_unit)
@@ -365,8 +455,9 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
                 if (!probe) return make_error(origin + ": " + probe.error().msg);
                 driver = is_qcow2(**probe) ? "qcow2" : "raw";
             }
-            ARMVM_TRY(layer->open_format(*d, driver, Json{{"snapshot", *snap && !*ro}},
-                                         Json{{"filename", *file}}, *ro, origin));
+            ARMVM_TRY(layer->open_format(
+                *d, driver, Json{{"snapshot", *snap && !*ro}},
+                Json{{"filename", *file}, {"cache.direct", *dir}, {"cache.no-flush", *nof}, {"aio", aio}}, *ro, origin));
             if (!fmt && driver == "raw")
                 std::fprintf(stderr,
                              "armvm: warning: Image format was not specified for '%s' and probing guessed raw.\n"
@@ -418,7 +509,8 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
         std::string disc = sval(o, "discard").value_or(sval(fopts, "discard").value_or("ignore"));
         d->discard_ = disc == "unmap" || disc == "on";
         Json fo = Json::object();
-        if (o.contains("backing")) fo["backing"] = o["backing"];
+        for (const char* k : {"backing", "cache", "cache.direct", "cache.no-flush"})
+            if (o.contains(k)) fo[k] = o[k];
         ARMVM_TRY(layer->open_format(*d, *driver, fo, fopts, *ro, origin));
         ARMVM_TRY(add(std::move(d), origin, "nodes with node-name"));
     }

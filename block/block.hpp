@@ -3,8 +3,11 @@
 // synchronous on the caller's thread (a device's, under the BQL).
 //
 //   -drive file=F,if=none|virtio|pflash,id=ID[,format=raw|qcow2][,readonly=on]
-//          [,discard=unmap][,snapshot=on][,media=cdrom]...
-//   -blockdev {"driver":"file","filename":F,"node-name":N[,"read-only":true]}
+//          [,discard=unmap][,snapshot=on][,media=cdrom]
+//          [,cache=writeback|none|writethrough|directsync|unsafe]
+//          [,cache.direct=on][,cache.no-flush=on][,aio=threads|native|io_uring]...
+//   -blockdev {"driver":"file","filename":F,"node-name":N[,"read-only":true]
+//              [,"aio":A][,"cache":{"direct":B,"no-flush":B}]}
 //   -blockdev {"driver":"raw"|"qcow2","file":N|{...},"node-name":M
 //              [,"backing":NODE|null]}
 //   -snapshot  every disk writes to a temporary qcow2 overlay
@@ -13,6 +16,7 @@
 // (OFD lock: exclusive when writable, shared when read-only) so that two
 // emulators cannot write one disk at once.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -51,9 +55,18 @@ public:
     // and query-block's "inserted" describe them (the format node, then
     // the file node).
     std::string device_name() const { return is_drive_ ? name_ : ""; }
-    Json node_info(bool format_node) const;
+    // (`backend`: for query-block's "inserted", whose cache.writeback is
+    // the drive's write cache)
+    Json node_info(bool format_node, bool backend = false) const;
     const std::string& format_node() const { return format_node_; }
     const std::string& file_node() const { return file_node_; }
+
+    // The guest-visible write cache (QEMU's "enable write cache" of the
+    // drive): off with -drive cache=writethrough|directsync, then every
+    // write is flushed before it completes; a device's write-cache property
+    // and the guest (virtio-blk's writeback field) change it.
+    bool write_cache() const { return write_cache_; }
+    void set_write_cache(bool on) { write_cache_ = on; }
 
     // False on an I/O error (or a write to a read-only disk).
     bool read(uint64_t offset, void* buf, size_t len);
@@ -61,6 +74,11 @@ public:
     bool flush();
     bool discard_range(uint64_t offset, uint64_t len);
     bool write_zeroes(uint64_t offset, uint64_t len);
+    // Reads and writes at once, each a scatter list at a disk offset; each
+    // request's `res` as File::submit's. A raw image's go to its file's
+    // aio engine in one batch (in parallel with io_uring or native); a
+    // qcow2 image's one after the other. False if any failed.
+    bool submit(IoReq* reqs, size_t n);
 
 private:
     friend class BlockLayer;
@@ -70,6 +88,7 @@ private:
     std::string format_node_, file_node_;  // node-names; format_node_ empty: a lone file node
     uint64_t size_ = 0;
     int pflash_unit_ = -1;
+    std::atomic<bool> write_cache_{true};
 };
 
 class BlockLayer {

@@ -5,28 +5,53 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "base/fdset.hpp"
 #include "block/qcow2.hpp"
 
 namespace armvm {
 
-Result<std::unique_ptr<File>> File::open(const std::string& filename, bool read_only, bool auto_read_only) {
-    int fd = open_or_fdset(filename, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+Result<std::unique_ptr<File>> File::open(const std::string& filename, bool read_only, bool auto_read_only,
+                                         const FileOptions& opts) {
+    int extra = O_CLOEXEC | (opts.direct ? O_DIRECT : 0);
+    int fd = open_or_fdset(filename, (read_only ? O_RDONLY : O_RDWR) | extra);
     if (fd < 0 && !read_only && auto_read_only && (errno == EACCES || errno == EROFS || errno == EPERM)) {
         read_only = true;
-        fd = open_or_fdset(filename, O_RDONLY | O_CLOEXEC);
+        fd = open_or_fdset(filename, O_RDONLY | extra);
     }
     if (fd < 0) return make_error("Could not open '" + filename + "': " + std::strerror(errno));
     std::unique_ptr<File> f(new File);
     f->fd_ = fd;
     f->name_ = filename;
     f->read_only_ = read_only;
+    f->opts_ = opts;
     struct stat st;
     if (::fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
         return make_error("'" + filename + "' is not a file");
+    if (opts.direct) {
+        // (an fd from an fd set was opened by the caller: it must say O_DIRECT itself)
+        if (!(::fcntl(fd, F_GETFL) & O_DIRECT)) return make_error("Could not open '" + filename + "': Invalid argument");
+        f->align_ = f->mem_align_ = 4096;  // (safe when the kernel does not say)
+#ifdef STATX_DIOALIGN
+        struct statx sx {};
+        if (::statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 && (sx.stx_mask & STATX_DIOALIGN)) {
+            if (!sx.stx_dio_offset_align)
+                return make_error("Could not open '" + filename + "': Invalid argument");
+            f->align_ = sx.stx_dio_offset_align;
+            f->mem_align_ = std::max<uint64_t>(sx.stx_dio_mem_align, 1);
+        }
+#endif
+    }
+    if (opts.aio != AioMode::Threads) {
+        auto e = AioEngine::create(opts.aio, fd);
+        if (!e) return make_error(e.error().msg);
+        f->engine_ = std::move(*e);
+    }
     // QEMU's image locking (its file-posix protocol), so that armvm, QEMU and
     // qemu-img see each other: one shared lock byte at 100 + n for each
     // permission held, at 200 + n for each one not shared with others
@@ -74,38 +99,128 @@ uint64_t File::allocated() const {
     return ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
 }
 
-bool File::pread_full(uint64_t off, void* buf, size_t len) const {
-    auto* p = static_cast<uint8_t*>(buf);
-    while (len) {
-        ssize_t n = ::pread(fd_, p, len, static_cast<off_t>(off));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return false;
-        if (n == 0) {  // past the end: zeroes
-            std::memset(p, 0, len);
-            return true;
+bool File::aligned(const IoReq& r) const {
+    if (r.off % align_) return false;
+    for (unsigned i = 0; i < r.iovcnt; ++i)
+        if (reinterpret_cast<uintptr_t>(r.iov[i].iov_base) % mem_align_ || r.iov[i].iov_len % align_) return false;
+    return true;
+}
+
+bool File::sync_rw(const IoReq& r) const {
+    uint64_t off = r.off;
+    for (unsigned i = 0; i < r.iovcnt; ++i) {
+        auto* p = static_cast<uint8_t*>(r.iov[i].iov_base);
+        size_t len = r.iov[i].iov_len;
+        while (len) {
+            ssize_t n = r.write ? ::pwrite(fd_, p, len, static_cast<off_t>(off)) : ::pread(fd_, p, len, static_cast<off_t>(off));
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && !(r.write || errno != EINVAL || off < length())) n = 0;  // (O_DIRECT at the end)
+            if (n < 0 || (n == 0 && r.write)) return false;
+            if (n == 0) {  // past the end: zeroes
+                std::memset(p, 0, len);
+                for (unsigned j = i + 1; j < r.iovcnt; ++j) std::memset(r.iov[j].iov_base, 0, r.iov[j].iov_len);
+                return true;
+            }
+            p += n;
+            off += static_cast<uint64_t>(n);
+            len -= static_cast<size_t>(n);
         }
-        p += n;
-        off += static_cast<uint64_t>(n);
-        len -= static_cast<size_t>(n);
     }
     return true;
+}
+
+// A direct file's request that is not aligned: the blocks it touches go
+// through an aligned buffer.
+bool File::bounce_rw(const IoReq& r) const {
+    size_t total = 0;
+    for (unsigned i = 0; i < r.iovcnt; ++i) total += r.iov[i].iov_len;
+    if (!total) return true;
+    std::lock_guard<std::mutex> g(bounce_mu_);
+    uint64_t a0 = r.off / align_ * align_, a1 = (r.off + total + align_ - 1) / align_ * align_;
+    size_t blen = static_cast<size_t>(a1 - a0);
+    void* mem = nullptr;
+    if (::posix_memalign(&mem, std::max<uint64_t>(mem_align_, align_), blen) != 0) return false;
+    std::unique_ptr<void, void (*)(void*)> hold(mem, std::free);
+    auto* b = static_cast<uint8_t*>(mem);
+    iovec whole{b, blen};
+    uint64_t end = 0;
+    if (r.write) {  // the partial head and tail blocks are read first
+        end = length();
+        if (r.off != a0 || (r.off + total) % align_) {
+            iovec head{b, static_cast<size_t>(align_)};
+            if (!sync_rw(IoReq{false, a0, &head, 1, 0})) return false;
+            if (blen > align_) {
+                iovec tail{b + blen - align_, static_cast<size_t>(align_)};
+                if (!sync_rw(IoReq{false, a1 - align_, &tail, 1, 0})) return false;
+            }
+        }
+    } else if (!sync_rw(IoReq{false, a0, &whole, 1, 0})) {
+        return false;
+    }
+    uint8_t* p = b + (r.off - a0);
+    for (unsigned i = 0; i < r.iovcnt; ++i) {
+        if (r.write)
+            std::memcpy(p, r.iov[i].iov_base, r.iov[i].iov_len);
+        else
+            std::memcpy(r.iov[i].iov_base, p, r.iov[i].iov_len);
+        p += r.iov[i].iov_len;
+    }
+    if (!r.write) return true;
+    if (!sync_rw(IoReq{true, a0, &whole, 1, 0})) return false;
+    // A write that ends in the file's last block leaves the file as long as before.
+    uint64_t want = std::max<uint64_t>(end, r.off + total);
+    return a1 <= want || ::ftruncate(fd_, static_cast<off_t>(want)) == 0;
+}
+
+bool File::submit(IoReq* reqs, size_t n) const {
+    bool ok = true;
+    std::vector<IoReq> batch;
+    std::vector<size_t> where;
+    std::vector<size_t> totals(n);
+    for (size_t i = 0; i < n; ++i) {
+        IoReq& r = reqs[i];
+        for (unsigned k = 0; k < r.iovcnt; ++k) totals[i] += r.iov[k].iov_len;
+        if (r.write && read_only_) {
+            r.res = -EBADF;
+        } else if (opts_.direct && !aligned(r)) {
+            r.res = bounce_rw(r) ? static_cast<ssize_t>(totals[i]) : -EIO;
+        } else if (engine_) {
+            batch.push_back(r);
+            where.push_back(i);
+            continue;
+        } else {
+            r.res = sync_rw(r) ? static_cast<ssize_t>(totals[i]) : -EIO;
+        }
+        ok = ok && r.res >= 0;
+    }
+    if (!batch.empty()) engine_->run(batch.data(), batch.size());
+    for (size_t j = 0; j < batch.size(); ++j) {
+        IoReq& r = reqs[where[j]];
+        ssize_t res = batch[j].res;
+        // Short (the end of the file, or a partial transfer) or not
+        // submitted: done again the plain way, which knows both.
+        if (res != static_cast<ssize_t>(totals[where[j]]) && (res >= 0 || res == -EAGAIN || res == -EINTR))
+            res = sync_rw(r) ? static_cast<ssize_t>(totals[where[j]]) : -EIO;
+        r.res = res;
+        ok = ok && res >= 0;
+    }
+    return ok;
+}
+
+bool File::pread_full(uint64_t off, void* buf, size_t len) const {
+    iovec v{buf, len};
+    IoReq r{false, off, &v, 1, 0};
+    return opts_.direct || engine_ ? submit(&r, 1) : sync_rw(r);
 }
 
 bool File::pwrite_full(uint64_t off, const void* buf, size_t len) {
     if (read_only_) return false;
-    auto* p = static_cast<const uint8_t*>(buf);
-    while (len) {
-        ssize_t n = ::pwrite(fd_, p, len, static_cast<off_t>(off));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        p += n;
-        off += static_cast<uint64_t>(n);
-        len -= static_cast<size_t>(n);
-    }
-    return true;
+    iovec v{const_cast<void*>(buf), len};
+    IoReq r{true, off, &v, 1, 0};
+    return opts_.direct || engine_ ? submit(&r, 1) : sync_rw(r);
 }
 
-bool File::sync() { return read_only_ || ::fdatasync(fd_) == 0; }
+bool File::sync() { return read_only_ || opts_.no_flush || ::fdatasync(fd_) == 0; }
 
 bool File::punch_hole(uint64_t off, uint64_t len) {
     if (read_only_) return false;

@@ -8,16 +8,28 @@
 #include <memory>
 #include <string>
 
+#include <mutex>
+
 #include "base/result.hpp"
+#include "block/aio.hpp"
 
 namespace armvm {
+
+// The file driver's cache and aio options (QEMU's `cache.direct`,
+// `cache.no-flush`, `aio`; `-drive cache=` sets the first two).
+struct FileOptions {
+    bool direct = false;    // O_DIRECT: past the host's page cache
+    bool no_flush = false;  // flushes are not passed on (cache=unsafe)
+    AioMode aio = AioMode::Threads;
+};
 
 class File {
 public:
     // Opens and locks (OFD lock: exclusive when writable, shared when
     // read-only, so two emulators cannot write one image at once). With
     // auto_read_only, a file that may not be written is opened read-only.
-    static Result<std::unique_ptr<File>> open(const std::string& filename, bool read_only, bool auto_read_only);
+    static Result<std::unique_ptr<File>> open(const std::string& filename, bool read_only, bool auto_read_only,
+                                              const FileOptions& opts = {});
     ~File();
     File(const File&) = delete;
     File& operator=(const File&) = delete;
@@ -28,9 +40,17 @@ public:
     uint64_t length() const;        // the file's size now
     uint64_t allocated() const;     // bytes the host file system holds for it
 
-    // Whole reads and writes; a read past the end gives zeroes.
+    const FileOptions& options() const { return opts_; }
+
+    // Whole reads and writes; a read past the end gives zeroes. With
+    // cache.direct, a request the host's alignment rules refuse goes
+    // through an aligned bounce buffer (a write as read-modify-write).
     bool pread_full(uint64_t off, void* buf, size_t len) const;
     bool pwrite_full(uint64_t off, const void* buf, size_t len);
+    // Reads and writes at once (through the aio engine: io_uring and
+    // native run them in parallel); each request's `res` is its byte count
+    // or -errno. False if any failed.
+    bool submit(IoReq* reqs, size_t n) const;
     bool sync();
     bool punch_hole(uint64_t off, uint64_t len);
     bool zero_range(uint64_t off, uint64_t len);
@@ -38,9 +58,16 @@ public:
 
 private:
     File() = default;
+    bool aligned(const IoReq& r) const;
+    bool sync_rw(const IoReq& r) const;  // plain pread/pwrite, whole
+    bool bounce_rw(const IoReq& r) const;
     std::string name_;
     int fd_ = -1;
     bool read_only_ = false;
+    FileOptions opts_;
+    uint64_t align_ = 1, mem_align_ = 1;  // O_DIRECT's offset/length and buffer alignment
+    std::unique_ptr<AioEngine> engine_;
+    mutable std::mutex bounce_mu_;  // read-modify-write of a direct file's blocks
 };
 
 class Image {
@@ -78,6 +105,9 @@ struct ImageOptions {
     // (backing=null) instead of opened from the name in the header.
     bool backing_given = false;
     std::shared_ptr<Image> backing;
+    // How backing files named in a qcow2 header are opened (QEMU: they
+    // inherit cache.direct and cache.no-flush).
+    FileOptions backing_file;
 };
 
 // The format on an open file. Backing files named in a qcow2 header are

@@ -173,10 +173,11 @@ Status Qcow2Image::load(ImageOptions& opts) {
     } else if (!backing_name_.empty()) {
         std::string path = backing_name_;
         if (path[0] != '/' && path.find(':') == std::string::npos) path = dirname_of(name) + path;
-        auto bf = File::open(path, true, false);
+        auto bf = File::open(path, true, false, opts.backing_file);
         if (!bf) return make_error("Could not open backing file: " + bf.error().msg);
         ImageOptions bo;
         bo.format = backing_fmt_;
+        bo.backing_file = opts.backing_file;
         auto b = open_image(std::move(*bf), std::move(bo));
         if (!b) return make_error("Could not open backing image '" + path + "': " + b.error().msg);
         backing_ = std::move(*b);

@@ -6,7 +6,8 @@
 // vCPU threads and without the BQL (a guest's flush or a slow disk stalls
 // neither the other vCPUs, nor timers, nor QMP): the vCPU that notifies
 // only takes the requests off the queue; the I/O thread reads and writes
-// guest memory and the disk in order; the loop thread (which holds the
+// guest memory and the disk (the reads and writes queued together as one
+// batch: in parallel with aio=io_uring|native); the loop thread (which holds the
 // BQL) puts the finished requests in the used ring and interrupts. A
 // reset or the device's end first waits for the requests in flight.
 #pragma once
@@ -58,6 +59,7 @@ private:
     };
     uint8_t handle(const VirtqElement& e, uint32_t& written);
     void run(Job& j);  // the request, its status byte written
+    void run_batch(std::vector<Job>& jobs);  // (the I/O thread)
     void io_thread();
     void complete();  // BQL held: finished requests into the used rings
     // BQL held: waits for the requests queued and in flight, and drops
@@ -67,7 +69,6 @@ private:
     BlockDev& disk_;
     std::string serial_;
     unsigned queues_;
-    std::atomic<uint8_t> writeback_{1};  // the config's writeback field (VIRTIO_BLK_F_CONFIG_WCE)
     EventLoop* loop_;
     std::shared_ptr<Shared> s_;
     std::thread thread_;

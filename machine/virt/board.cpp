@@ -1262,8 +1262,8 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         }));
         return ok_status();
     }
-    // virtio-blk-device: drive (required), serial; QEMU's tuning
-    // properties are accepted and have no effect here.
+    // virtio-blk-device: drive (required), serial, num-queues, write-cache;
+    // QEMU's other tuning properties are accepted and have no effect here.
     if (drv != "virtio-blk-device") return err("'" + d.driver + "' is not a valid device model name");
     ARMVM_TRY(read_props());
     std::string drive = props["drive"], serial = props["serial"];
@@ -1282,6 +1282,12 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
     BlockDev* disk = block_->find(drive);
     if (!disk) return err("Property '" + drv + ".drive' can't find value '" + drive + "'");
     if (disk->attached) return err("Property '" + drv + ".drive' can't take value '" + drive + "', it's in use");
+    // write-cache=on|off sets the drive's write cache; auto keeps the drive's (cache=).
+    if (auto wc = props.find("write-cache"); wc != props.end() && wc->second != "auto") {
+        if (wc->second != "on" && wc->second != "off")
+            return err("Parameter 'write-cache' does not accept value '" + wc->second + "'");
+        disk->set_write_cache(wc->second == "on");
+    }
     disk->attached = true;
     std::string q = qom_name(d.id, d.driver);
     disk->qdev = d.id.empty() ? q + "/virtio-backend" : q;

@@ -143,7 +143,7 @@ void register_misc_commands(CommandTable& t) {
                 e["device"] = d->device_name();
                 e["locked"] = false;
                 e["removable"] = false;
-                e["inserted"] = d->node_info(!d->format_node().empty());
+                e["inserted"] = d->node_info(!d->format_node().empty(), true);
                 e["type"] = "unknown";
                 if (!d->qdev.empty()) {
                     e["qdev"] = d->qdev;

@@ -106,6 +106,16 @@ SAME_AS_QEMU = [
     ["-device", "virtio-rng-pci,ioeventfd=maybe"],
     ["-device", '{"driver":"virtio-rng-pci","ioeventfd":3}'],
     ["-device", "virtio-rng-pci,multifunction=2"],
+    # cache= and aio= of -drive and of the file driver
+    ["-drive", "file=/dev/null,if=none,format=raw,cache=foo"],
+    ["-drive", "file=/dev/null,if=none,format=raw,aio=foo"],
+    ["-drive", "file=/dev/null,if=none,format=raw,aio=native"],
+    ["-drive", "file=/dev/null,if=none,format=raw,cache=writeback,aio=native"],
+    ["-drive", "file=/dev/null,if=none,format=raw,cache.direct=maybe"],
+    ["-blockdev", "driver=file,filename=/dev/null,node-name=f,aio=foo"],
+    ["-blockdev", "driver=file,filename=/dev/null,node-name=f,aio=native"],
+    ["-blockdev", "driver=file,filename=/dev/null,node-name=f,cache.direct=maybe"],
+    ["-blockdev", "driver=file,filename=/dev/null,node-name=f,cache.no-flush=2"],
 ]
 
 
