@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -18,6 +19,88 @@
 
 namespace armvm {
 
+namespace {
+
+int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+void BlockStats::done(Kind k, uint64_t nbytes, uint64_t ns, bool ok) {
+    if (ok) {
+        bytes[k] += nbytes;
+        ++ops[k];
+    } else {
+        ++failed[k];
+    }
+    total_ns[k] += ns;
+    last_ns = now_ns();
+}
+
+void BlockStats::refused(Kind k) {
+    ++invalid[k];
+    last_ns = now_ns();
+}
+
+void BlockDev::wrote(uint64_t end) {
+    uint64_t cur = wr_highest_.load(std::memory_order_relaxed);
+    while (end > cur && !wr_highest_.compare_exchange_weak(cur, end, std::memory_order_relaxed)) {
+    }
+}
+
+namespace {
+
+// QEMU's BlockDeviceStats: a device's accounting (`s`), or a node's zeroes.
+Json stats_json(const BlockStats* s, uint64_t wr_highest) {
+    using K = BlockStats;
+    auto v = [&](std::atomic<uint64_t> (K::*a)[K::kKinds], K::Kind k) -> uint64_t { return s ? (s->*a)[k].load() : 0; };
+    Json j = {{"rd_bytes", v(&K::bytes, K::kRead)}, {"wr_bytes", v(&K::bytes, K::kWrite)},
+              {"unmap_bytes", v(&K::bytes, K::kUnmap)}, {"rd_operations", v(&K::ops, K::kRead)},
+              {"wr_operations", v(&K::ops, K::kWrite)}, {"flush_operations", v(&K::ops, K::kFlush)},
+              {"unmap_operations", v(&K::ops, K::kUnmap)}, {"rd_total_time_ns", v(&K::total_ns, K::kRead)},
+              {"wr_total_time_ns", v(&K::total_ns, K::kWrite)}, {"flush_total_time_ns", v(&K::total_ns, K::kFlush)},
+              {"unmap_total_time_ns", v(&K::total_ns, K::kUnmap)}, {"wr_highest_offset", wr_highest},
+              {"rd_merged", 0}, {"wr_merged", 0}, {"unmap_merged", 0},
+              {"failed_rd_operations", v(&K::failed, K::kRead)}, {"failed_wr_operations", v(&K::failed, K::kWrite)},
+              {"failed_flush_operations", v(&K::failed, K::kFlush)},
+              {"failed_unmap_operations", v(&K::failed, K::kUnmap)},
+              {"invalid_rd_operations", v(&K::invalid, K::kRead)}, {"invalid_wr_operations", v(&K::invalid, K::kWrite)},
+              {"invalid_flush_operations", v(&K::invalid, K::kFlush)},
+              {"invalid_unmap_operations", v(&K::invalid, K::kUnmap)},
+              {"account_invalid", s != nullptr}, {"account_failed", s != nullptr}, {"timed_stats", Json::array()}};
+    if (s && s->last_ns) j["idle_time_ns"] = now_ns() - s->last_ns;
+    return j;
+}
+
+Json file_node_stats(const File& f, const std::string& node) {
+    return {{"node-name", node},
+            {"stats", stats_json(nullptr, f.wr_highest())},
+            {"driver-specific",
+             {{"driver", "file"}, {"discard-nb-ok", f.discards_ok()}, {"discard-nb-failed", f.discards_failed()},
+              {"discard-bytes-ok", f.discard_bytes_ok()}}}};
+}
+
+}  // namespace
+
+Json BlockDev::blockstats(bool backend) const {
+    if (format_node_.empty()) {  // a lone file node
+        Json e = file_node_stats(img_->file(), file_node_);
+        if (backend) e["stats"] = stats_json(&stats, wr_highest());
+        return e;
+    }
+    Json e = {{"node-name", format_node_},
+              {"stats", stats_json(backend ? &stats : nullptr, wr_highest())},
+              {"parent", file_node_stats(img_->file(), file_node_)}};
+    return e;
+}
+
+void BlockDev::node_blockstats(Json& out) const {
+    out.push_back(file_node_stats(img_->file(), file_node_));
+    if (!format_node_.empty()) out.push_back(blockstats(false));
+}
+
 bool BlockDev::read(uint64_t offset, void* buf, size_t len) {
     if (offset > size_ || len > size_ - offset) return false;
     return img_->read(offset, buf, len);
@@ -25,7 +108,9 @@ bool BlockDev::read(uint64_t offset, void* buf, size_t len) {
 
 bool BlockDev::write(uint64_t offset, const void* buf, size_t len) {
     if (read_only_ || offset > size_ || len > size_ - offset) return false;
-    return img_->write(offset, buf, len);
+    if (!img_->write(offset, buf, len)) return false;
+    wrote(offset + len);
+    return true;
 }
 
 bool BlockDev::flush() { return read_only_ || img_->flush(); }
@@ -38,7 +123,9 @@ bool BlockDev::discard_range(uint64_t offset, uint64_t len) {
 
 bool BlockDev::write_zeroes(uint64_t offset, uint64_t len) {
     if (read_only_ || offset > size_ || len > size_ - offset) return false;
-    return img_->write_zeroes(offset, len);
+    if (!img_->write_zeroes(offset, len)) return false;
+    wrote(offset + len);
+    return true;
 }
 
 bool BlockDev::submit(IoReq* reqs, size_t n) {
@@ -67,12 +154,18 @@ bool BlockDev::submit(IoReq* reqs, size_t n) {
         }
         pass.push_back(&r);
     }
-    if (pass.empty()) return ok;
-    if (pass.size() == n) return img_->file().submit(reqs, n) && ok;
-    std::vector<IoReq> batch;
-    for (IoReq* r : pass) batch.push_back(*r);
-    ok = img_->file().submit(batch.data(), batch.size()) && ok;
-    for (size_t i = 0; i < pass.size(); ++i) pass[i]->res = batch[i].res;
+    if (!pass.empty()) {
+        if (pass.size() == n) {
+            ok = img_->file().submit(reqs, n) && ok;
+        } else {
+            std::vector<IoReq> batch;
+            for (IoReq* r : pass) batch.push_back(*r);
+            ok = img_->file().submit(batch.data(), batch.size()) && ok;
+            for (size_t i = 0; i < pass.size(); ++i) pass[i]->res = batch[i].res;
+        }
+    }
+    for (size_t i = 0; i < n; ++i)
+        if (reqs[i].write && reqs[i].res > 0) wrote(reqs[i].off + static_cast<uint64_t>(reqs[i].res));
     return ok;
 }
 

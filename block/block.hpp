@@ -28,6 +28,19 @@
 
 namespace armvm {
 
+// What a device did with a disk, as QEMU's block accounting counts it (one
+// guest request, one operation): query-blockstats and HMP info blockstats.
+struct BlockStats {
+    enum Kind { kRead, kWrite, kFlush, kUnmap, kKinds };
+    std::atomic<uint64_t> bytes[kKinds] = {}, ops[kKinds] = {}, total_ns[kKinds] = {}, failed[kKinds] = {},
+                          invalid[kKinds] = {};
+    std::atomic<int64_t> last_ns{0};  // the clock at the last completion (0: none yet)
+    // A request done: `ns` from its start; `ok` false: failed.
+    void done(Kind k, uint64_t nbytes, uint64_t ns, bool ok);
+    // A request refused before it reached the disk (out of range).
+    void refused(Kind k);
+};
+
 class BlockDev {
 public:
     const std::string& name() const { return name_; }
@@ -68,6 +81,15 @@ public:
     bool write_cache() const { return write_cache_; }
     void set_write_cache(bool on) { write_cache_ = on; }
 
+    BlockStats stats;
+    // The end of the furthest write so far (query-blockstats' wr_highest_offset).
+    uint64_t wr_highest() const { return wr_highest_; }
+    // query-blockstats' entry for this disk (`backend`: as a device's
+    // backend, with the device's accounting; else a node's), and for its
+    // nodes alone (query-nodes: the file node, then the format node).
+    Json blockstats(bool backend) const;
+    void node_blockstats(Json& out) const;
+
     // False on an I/O error (or a write to a read-only disk).
     bool read(uint64_t offset, void* buf, size_t len);
     bool write(uint64_t offset, const void* buf, size_t len);
@@ -89,6 +111,8 @@ private:
     uint64_t size_ = 0;
     int pflash_unit_ = -1;
     std::atomic<bool> write_cache_{true};
+    std::atomic<uint64_t> wr_highest_{0};
+    void wrote(uint64_t end);
 };
 
 class BlockLayer {
@@ -105,6 +129,8 @@ public:
     void reap();
     // Whether another node reads `d` as its backing image.
     bool used_as_backing(const BlockDev& d) const;
+    // Whether `top` reads `b` as its (direct) backing image.
+    bool backs(const BlockDev& top, const BlockDev& b) const { return top.img_ && b.img_ && top.img_->backing() == b.img_; }
 
 private:
     // A format node (raw or qcow2) over a file node's options.

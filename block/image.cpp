@@ -99,6 +99,12 @@ uint64_t File::allocated() const {
     return ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
 }
 
+void File::wrote(uint64_t end) const {
+    uint64_t cur = wr_highest_.load(std::memory_order_relaxed);
+    while (end > cur && !wr_highest_.compare_exchange_weak(cur, end, std::memory_order_relaxed)) {
+    }
+}
+
 bool File::aligned(const IoReq& r) const {
     if (r.off % align_) return false;
     for (unsigned i = 0; i < r.iovcnt; ++i)
@@ -204,6 +210,8 @@ bool File::submit(IoReq* reqs, size_t n) const {
         r.res = res;
         ok = ok && res >= 0;
     }
+    for (size_t i = 0; i < n; ++i)
+        if (reqs[i].write && reqs[i].res > 0) wrote(reqs[i].off + static_cast<uint64_t>(reqs[i].res));
     return ok;
 }
 
@@ -217,7 +225,10 @@ bool File::pwrite_full(uint64_t off, const void* buf, size_t len) {
     if (read_only_) return false;
     iovec v{const_cast<void*>(buf), len};
     IoReq r{true, off, &v, 1, 0};
-    return opts_.direct || engine_ ? submit(&r, 1) : sync_rw(r);
+    if (opts_.direct || engine_) return submit(&r, 1);
+    if (!sync_rw(r)) return false;
+    wrote(off + len);
+    return true;
 }
 
 bool File::sync() { return read_only_ || opts_.no_flush || ::fdatasync(fd_) == 0; }
@@ -225,8 +236,12 @@ bool File::sync() { return read_only_ || opts_.no_flush || ::fdatasync(fd_) == 0
 bool File::punch_hole(uint64_t off, uint64_t len) {
     if (read_only_) return false;
     if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(off),
-                    static_cast<off_t>(len)) == 0)
+                    static_cast<off_t>(len)) == 0) {
+        ++discard_ok_;
+        discard_bytes_ += len;
         return true;
+    }
+    ++discard_failed_;
     return errno == EOPNOTSUPP;  // (a file system without holes: still a valid discard)
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include <atomic>
 #include <mutex>
 
 #include "base/result.hpp"
@@ -53,6 +54,12 @@ public:
     bool submit(IoReq* reqs, size_t n) const;
     bool sync();
     bool punch_hole(uint64_t off, uint64_t len);
+    // The file node's counters (query-blockstats): the end of the furthest
+    // write, and the discards passed to the host (holes punched).
+    uint64_t wr_highest() const { return wr_highest_; }
+    uint64_t discards_ok() const { return discard_ok_; }
+    uint64_t discards_failed() const { return discard_failed_; }
+    uint64_t discard_bytes_ok() const { return discard_bytes_; }
     bool zero_range(uint64_t off, uint64_t len);
     bool truncate(uint64_t len);
 
@@ -68,6 +75,9 @@ private:
     uint64_t align_ = 1, mem_align_ = 1;  // O_DIRECT's offset/length and buffer alignment
     std::unique_ptr<AioEngine> engine_;
     mutable std::mutex bounce_mu_;  // read-modify-write of a direct file's blocks
+    mutable std::atomic<uint64_t> wr_highest_{0};
+    std::atomic<uint64_t> discard_ok_{0}, discard_failed_{0}, discard_bytes_{0};
+    void wrote(uint64_t end) const;
 };
 
 class Image {

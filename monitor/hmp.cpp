@@ -147,6 +147,20 @@ const std::vector<HmpCommand>& info_commands() {
                  entry(&b, b.contains("inserted") ? &b["inserted"] : nullptr);
              }
          }},
+        {"blockstats", "", "show block device statistics", 0, 0, [](Call& k) {
+             auto r = k.qmp("query-blockstats");
+             if (!r) return;
+             for (const auto& e : *r) {
+                 const Json& st = e["stats"];
+                 auto n = [&](const char* key) { return std::to_string(st.value(key, int64_t{0})); };
+                 k.print(e.value("device", "") + ": rd_bytes=" + n("rd_bytes") + " wr_bytes=" + n("wr_bytes") +
+                         " rd_operations=" + n("rd_operations") + " wr_operations=" + n("wr_operations") +
+                         " flush_operations=" + n("flush_operations") + " wr_total_time_ns=" + n("wr_total_time_ns") +
+                         " rd_total_time_ns=" + n("rd_total_time_ns") + " flush_total_time_ns=" +
+                         n("flush_total_time_ns") + " rd_merged=" + n("rd_merged") + " wr_merged=" + n("wr_merged") +
+                         " idle_time_ns=" + n("idle_time_ns"));
+             }
+         }},
         {"chardev", "", "show the character devices", 0, 0, [](Call& k) {
              if (auto r = k.qmp("query-chardev"))
                  for (const Json& c : *r) k.print(c["label"].get<std::string>() + ": filename=" + c["filename"].get<std::string>());
@@ -157,6 +171,9 @@ const std::vector<HmpCommand>& info_commands() {
                      k.print(std::string(c["cpu-index"] == k.st.cpu ? "* " : "  ") + "CPU #" +
                              std::to_string(c["cpu-index"].get<int>()) +
                              ": thread_id=" + std::to_string(c["thread-id"].get<int64_t>()));
+         }},
+        {"hotpluggable-cpus", "", "Show information about hotpluggable CPUs", 0, 0, [](Call& k) {
+             k.act("query-hotpluggable-cpus");  // (virt has none: QEMU's error)
          }},
         {"irq", "", "show the interrupts statistics (if available)", 0, 0, [](Call&) {}},  // (none on virt, as QEMU's)
         {"kvm", "", "show KVM information", 0, 0, [](Call& k) {
@@ -654,6 +671,7 @@ const std::vector<HmpCommand>& commands() {
          }},
         {"memsave", "addr size file", "save to disk virtual memory dump starting at 'addr' of size 'size'", 3, 3,
          [](Call& k) { memory_save(k, true); }},
+        {"nmi", "", "inject an NMI", 0, 0, [](Call& k) { k.act("inject-nmi"); }},
         {"pmemsave", "addr size file", "save to disk physical memory dump starting at 'addr' of size 'size'", 3, 3,
          [](Call& k) { memory_save(k, false); }},
         {"print|p", "/fmt expr", "print expression value (use $reg for CPU register access)", 0, 64, print_expr},

@@ -95,44 +95,65 @@ void VirtioBlk::config_write(uint64_t off, unsigned size, uint64_t value) {
     if (off == 32 && size == 1) disk_.set_write_cache(value & 1);
 }
 
+namespace {
+
+uint64_t now_ns() {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count());
+}
+
+}  // namespace
+
 uint8_t VirtioBlk::handle(const VirtqElement& e, uint32_t& written) {
     ReqHeader h;
     if (e.read_out(0, &h, sizeof h) != sizeof h) return kIoErr;
     size_t in_data = e.in_bytes() - 1;  // (the last writable byte is the status)
-    uint64_t off = h.sector * kSector;
+    uint64_t off = h.sector * kSector, t0 = now_ns();
+    // (QEMU's accounting: one operation per request; refused ones are "invalid")
+    auto account = [&](BlockStats::Kind k, uint64_t bytes, bool ok) {
+        disk_.stats.done(k, bytes, now_ns() - t0, ok);
+        return ok ? kOk : kIoErr;
+    };
     switch (h.type) {
     case kIn: {  // straight into the driver's buffers (no bounce buffer a guest could make huge)
-        if (h.sector > disk_.size() / kSector || in_data > disk_.size() - off) return kIoErr;
+        if (h.sector > disk_.size() / kSector || in_data > disk_.size() - off) {
+            disk_.stats.refused(BlockStats::kRead);
+            return kIoErr;
+        }
         size_t left = in_data;
         for (auto& p : e.in) {
             size_t n = std::min<size_t>(p.len, left);
-            if (n && !disk_.read(off, p.p, n)) return kIoErr;
+            if (n && !disk_.read(off, p.p, n)) return account(BlockStats::kRead, 0, false);
             off += n;
             left -= n;
             written += static_cast<uint32_t>(n);
             if (!left) break;
         }
-        return kOk;
+        return account(BlockStats::kRead, in_data, true);
     }
     case kOut: {
-        size_t skip = sizeof h;  // the header comes first in the readable pieces
-        if (h.sector > disk_.size() / kSector) return kIoErr;
-        for (auto& p : e.out) {
+        size_t skip = sizeof h, total = e.out_bytes() - std::min(e.out_bytes(), sizeof h);
+        if (h.sector > disk_.size() / kSector || total > disk_.size() - off) {
+            disk_.stats.refused(BlockStats::kWrite);
+            return kIoErr;
+        }
+        for (auto& p : e.out) {  // the header comes first in the readable pieces
             if (skip >= p.len) {
                 skip -= p.len;
                 continue;
             }
             size_t n = p.len - skip;
-            if (!disk_.write(off, p.p + skip, n)) return kIoErr;
+            if (!disk_.write(off, p.p + skip, n)) return account(BlockStats::kWrite, 0, false);
             off += n;
             skip = 0;
         }
-        if (!disk_.write_cache() && !disk_.flush()) return kIoErr;  // writethrough
-        return kOk;
+        bool ok = disk_.write_cache() || disk_.flush();  // writethrough
+        return account(BlockStats::kWrite, total, ok);
     }
     case kFlushReq:
         if (fault_point("virtio-blk-slow-flush")) std::this_thread::sleep_for(std::chrono::seconds(3));
-        return disk_.flush() ? kOk : kIoErr;
+        return account(BlockStats::kFlush, 0, disk_.flush());
     case kGetId: {
         char id[20] = {};
         std::memcpy(id, serial_.data(), std::min(serial_.size(), sizeof id));
@@ -145,10 +166,14 @@ uint8_t VirtioBlk::handle(const VirtqElement& e, uint32_t& written) {
         if (n != 1) return kUnsupp;  // (max_*_seg is 1)
         Segment s;
         e.read_out(sizeof h, &s, sizeof s);
-        if (s.num_sectors > kMaxSegSectors || s.sector > disk_.size() / kSector) return kIoErr;
+        auto kind = h.type == kDiscardReq ? BlockStats::kUnmap : BlockStats::kWrite;
+        if (s.num_sectors > kMaxSegSectors || s.sector > disk_.size() / kSector) {
+            disk_.stats.refused(kind);
+            return kIoErr;
+        }
         uint64_t o = s.sector * kSector, len = static_cast<uint64_t>(s.num_sectors) * kSector;
-        if (h.type == kDiscardReq) return disk_.discard_range(o, len) ? kOk : kIoErr;
-        return disk_.write_zeroes(o, len) ? kOk : kIoErr;
+        if (h.type == kDiscardReq) return account(kind, len, disk_.discard_range(o, len));
+        return account(kind, len, disk_.write_zeroes(o, len));
     }
     default:
         return kUnsupp;
@@ -200,13 +225,19 @@ void VirtioBlk::run_batch(std::vector<Job>& jobs) {
             reqs[i].iov = iovs[i].data();
             reqs[i].iovcnt = static_cast<unsigned>(iovs[i].size());
         }
+        uint64_t t0 = now_ns();
         disk_.submit(reqs.data(), reqs.size());
         bool wrote = false;
         for (auto& r : reqs) wrote = wrote || (r.write && r.res >= 0);
         bool flushed = !wrote || disk_.write_cache() || disk_.flush();  // writethrough
+        uint64_t ns = now_ns() - t0;
         for (size_t i = 0; i < reqs.size(); ++i) {
             Job& j = jobs[owner[i]];
             uint8_t status = reqs[i].res >= 0 && (flushed || !reqs[i].write) ? kOk : kIoErr;
+            size_t bytes = 0;
+            for (unsigned k = 0; k < reqs[i].iovcnt; ++k) bytes += reqs[i].iov[k].iov_len;
+            disk_.stats.done(reqs[i].write ? BlockStats::kWrite : BlockStats::kRead, status == kOk ? bytes : 0, ns,
+                             status == kOk);
             if (!reqs[i].write && status == kOk) j.written = static_cast<uint32_t>(reqs[i].res);
             j.e.write_in(j.e.in_bytes() - 1, &status, 1);
         }

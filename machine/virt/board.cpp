@@ -1290,7 +1290,9 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
     }
     disk->attached = true;
     std::string q = qom_name(d.id, d.driver);
-    disk->qdev = d.id.empty() ? q + "/virtio-backend" : q;
+    // (QEMU names the device the disk is attached to: a virtio-blk-pci's is
+    // its inner virtio-blk-device, which has no id, so its QOM path)
+    disk->qdev = on_pci ? last_qom_path_ + "/virtio-backend" : q;
     ARMVM_TRY(plug(std::make_unique<VirtioBlk>(*disk, serial, queues, loop_), d.origin, [disk](bool unplugged) {
         disk->attached = false;
         disk->qdev.clear();

@@ -154,6 +154,41 @@ void register_misc_commands(CommandTable& t) {
         return out;
     });
 
+    // The devices' block accounting (libvirt's domblkstat, domstats --block).
+    s.object("BlockStats", {{"*device", "str"}, {"*qdev", "str"}, {"*node-name", "str"}, {"stats", "any"},
+                            {"*parent", "BlockStats"}, {"*backing", "BlockStats"}});
+    s.object("q_obj_query-blockstats-arg", {{"*query-nodes", "bool"}});
+    t.add("query-blockstats", "q_obj_query-blockstats-arg", "[BlockStats]",
+          [](QmpContext& ctx, const Json& a) -> Result<Json> {
+              Json out = Json::array();
+              const virt::Board* b = ctx.machine.board();
+              if (!b) return out;
+              const auto& devs = b->block().devs();
+              if (a.value("query-nodes", false)) {  // every node, as it was made
+                  for (const auto& d : devs) d->node_blockstats(out);
+                  return out;
+              }
+              for (const auto& d : devs) {
+                  if (d->device_name().empty() && d->qdev.empty()) continue;  // no backend: a node nobody uses
+                  Json e = d->blockstats(true);
+                  e["device"] = d->device_name();
+                  if (!d->qdev.empty()) e["qdev"] = d->qdev;
+                  // A backing image that is a node of its own (-blockdev backing=NODE).
+                  for (const auto& o : devs)
+                      if (o.get() != d.get() && b->block().backs(*d, *o)) e["backing"] = o->blockstats(false);
+                  out.push_back(std::move(e));
+              }
+              return out;
+          });
+
+    // NMIs: the virt board has no way to deliver one (QEMU's answer).
+    t.add("inject-nmi", "", "", [](QmpContext&, const Json&) -> Result<Json> {
+        return make_error("this feature or command is not currently supported");
+    });
+    t.add("query-hotpluggable-cpus", "", "[any]", [](QmpContext&, const Json&) -> Result<Json> {
+        return make_error("The feature 'query-hotpluggable-cpus' is not enabled");
+    });
+
     // Hot-plug. The schema entries matter to libvirt even before hot-plug
     // does: "json-cli-hotplug", ObjectType with "secret" and NetClientDriver
     // with "dgram" make it use the JSON forms of -device/-object/-netdev.

@@ -144,3 +144,52 @@ def test_linux_writes_through_every_cache_and_aio_mode(tmp_path, cache, aio, fmt
     else:
         data = img.read_bytes()
     assert hashlib.md5(data[8 * 65536:72 * 65536]).hexdigest() == want
+
+
+def blockstats_after_guest_io(emu, tmp_path):
+    """query-blockstats of drive d0 before and after a guest's direct reads,
+    writes and flush: the differences of the counters, the furthest write,
+    and the keys of the reply."""
+    img = tmp_path / "s.img"
+    img.write_bytes(bytes(16 * MIB))
+    sock = tmp_path / "s.sock"
+    if sock.exists():
+        sock.unlink()
+    extra = ["-cpu", "cortex-a57", "-drive", f"file={img},if=none,id=d0,format=raw",
+             "-device", "virtio-blk-pci,drive=d0", "-qmp", f"unix:{sock},server=on,wait=off"]
+    with Guest(emu, extra) as g:
+        q = Qmp.connect_unix(str(sock))
+        q.negotiate()
+
+        def stats():
+            (e,) = [e for e in q.ok("query-blockstats") if e["device"] == "d0"]
+            return e
+
+        before = stats()["stats"]
+        g.ok("dd if=/dev/vda of=/dev/null bs=64k count=16 skip=10 iflag=direct 2>/dev/null; "
+             "dd if=/dev/zero of=/dev/vda bs=64k count=4 seek=100 oflag=direct conv=fsync 2>/dev/null")
+        after = stats()
+        text = q.ok("human-monitor-command", {"command-line": "info blockstats"})
+        q.close()
+        g.kill()
+    keys = ("rd_bytes", "wr_bytes", "rd_operations", "wr_operations")
+    delta = {k: after["stats"][k] - before[k] for k in keys}
+    delta["flushed"] = after["stats"]["flush_operations"] > before["flush_operations"]
+    delta["wr_highest_offset"] = after["stats"]["wr_highest_offset"]
+    delta["idle"] = "idle_time_ns" in after["stats"]
+    shape = (sorted(after), sorted(after["stats"]), sorted(after["parent"]), sorted(after["parent"]["stats"]))
+    return delta, shape, text
+
+
+def test_query_blockstats_counts_what_the_guest_did_as_qemu_does(tmp_path):
+    ours = blockstats_after_guest_io(armvm_path(), tmp_path)
+    ref = blockstats_after_guest_io("qemu-system-aarch64", tmp_path)
+    assert ours[0] == ref[0]
+    assert ours[0]["rd_bytes"] == MIB and ours[0]["wr_bytes"] == 4 * 65536
+    assert ours[0]["wr_highest_offset"] == 104 * 65536
+    assert ours[1] == ref[1]
+    import re
+    shape = re.compile(r"d0: rd_bytes=\d+ wr_bytes=\d+ rd_operations=\d+ wr_operations=\d+ flush_operations=\d+ "
+                       r"wr_total_time_ns=\d+ rd_total_time_ns=\d+ flush_total_time_ns=\d+ rd_merged=0 wr_merged=0 "
+                       r"idle_time_ns=\d+\r\n")
+    assert shape.fullmatch(ours[2]) and shape.fullmatch(ref[2]), (ours[2], ref[2])

@@ -267,7 +267,8 @@ def test_each_monitor_has_its_cpu(tmp_path):
     assert outs[0] == outs[1]
 
 
-BLOCK_COMMANDS = ["info block", "info block virtio1", "info block nope", "info balloon", "info irq", "info pic"]
+BLOCK_COMMANDS = ["info block", "info block virtio1", "info block nope", "info balloon", "info irq", "info pic",
+                  "info blockstats", "info blockstats x", "nmi", "info hotpluggable-cpus"]
 
 
 @pytest.mark.parametrize("extra", [
