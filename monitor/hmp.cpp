@@ -1,5 +1,7 @@
 #include "monitor/hmp.hpp"
 
+#include "net/slirp.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <cstdio>
@@ -75,6 +77,29 @@ std::string speed_mbps(UsbSpeed s) {
     case UsbSpeed::Super: return "5000";
     }
     return "?";
+}
+
+// hostfwd_add / hostfwd_remove: on the named user netdev, or the first.
+void hostfwd(Call& k, bool add) {
+    virt::Board* b = k.ctx.machine.board();
+    SlirpNet* net = nullptr;
+    std::string id = k.args.size() == 2 ? k.args[0] : "", spec = k.args.back();
+    if (b)
+        for (const auto& n : b->netdevs())
+            if (auto* s = dynamic_cast<SlirpNet*>(n.get()); s && (id.empty() || n->id() == id)) {
+                net = s;
+                break;
+            }
+    if (!net) {
+        if (!id.empty()) k.print("unrecognized netdev id '" + id + "'");
+        return;
+    }
+    if (add) {
+        if (Status st = net->hostfwd_add(spec); !st) k.print(st.error().msg);
+        return;
+    }
+    Status st = net->hostfwd_remove(spec);
+    k.print(st ? "host forwarding rule for " + spec + " removed" : st.error().msg);
 }
 
 const std::vector<HmpCommand>& info_commands() {
@@ -185,6 +210,85 @@ const std::vector<HmpCommand>& info_commands() {
              if (auto r = k.qmp("query-name"); r && r->contains("name")) k.print((*r)["name"].get<std::string>());
          }},
         {"pic", "", "show PIC state", 0, 0, [](Call&) {}},  // (QEMU's virt prints nothing: no controller reports)
+        {"network", "", "show the network state", 0, 0, [](Call& k) {
+             const virt::Board* b = k.ctx.machine.board();
+             if (!b) return;
+             // (QEMU's order: backends without a NIC as made, then each NIC with its backend)
+             auto client = [](const NetBackend& n) {
+                 return n.id() + ": index=0,type=" + n.type() + "," + n.info();
+             };
+             for (const auto& n : b->netdevs())
+                 if (!n->attached) k.print(client(*n));
+             for (const auto& nic : b->nics()) {
+                 k.print(nic.name + ": index=0,type=nic,model=" + nic.model + ",macaddr=" + nic.mac);
+                 if (nic.peer) k.print(" \\ " + client(*nic.peer));
+             }
+         }},
+        {"pci", "", "show PCI info", 0, 0, [](Call& k) {
+             auto r = k.qmp("query-pci");
+             if (!r) return;
+             std::function<void(const Json&)> dev = [&](const Json& d) {
+                 char line[160];
+                 auto hex = [&](const char* fmt, uint64_t a, uint64_t b) {
+                     std::snprintf(line, sizeof line, fmt, static_cast<unsigned long long>(a),
+                                   static_cast<unsigned long long>(b));
+                     k.print(line);
+                 };
+                 std::snprintf(line, sizeof line, "  Bus %2lld, device %3lld, function %lld:",
+                               static_cast<long long>(d["bus"].get<int64_t>()),
+                               static_cast<long long>(d["slot"].get<int64_t>()),
+                               static_cast<long long>(d["function"].get<int64_t>()));
+                 k.print(line);
+                 const Json& ci = d["class_info"];
+                 std::string cls;
+                 if (ci.contains("desc")) {
+                     cls = ci["desc"].get<std::string>();
+                 } else {
+                     std::snprintf(line, sizeof line, "Class %04llx", static_cast<unsigned long long>(ci["class"].get<int64_t>()));
+                     cls = line;
+                 }
+                 const Json& id = d["id"];
+                 hex(("    " + cls + ": PCI device %04llx:%04llx").c_str(), id["vendor"].get<uint64_t>(),
+                     id["device"].get<uint64_t>());
+                 if (id.contains("subsystem-vendor") && id.contains("subsystem"))
+                     hex("      PCI subsystem %04llx:%04llx", id["subsystem-vendor"].get<uint64_t>(),
+                         id["subsystem"].get<uint64_t>());
+                 if (d.contains("irq")) {
+                     std::snprintf(line, sizeof line, "      IRQ %lld, pin %c", static_cast<long long>(d["irq"].get<int64_t>()),
+                                   static_cast<char>('A' + d.value("irq_pin", 1) - 1));
+                     k.print(line);
+                 }
+                 const Json* br = d.contains("pci_bridge") ? &d["pci_bridge"] : nullptr;
+                 if (br) {
+                     const Json& b = (*br)["bus"];
+                     k.print("      BUS " + std::to_string(b["number"].get<int64_t>()) + ".");
+                     k.print("      secondary bus " + std::to_string(b["secondary"].get<int64_t>()) + ".");
+                     k.print("      subordinate bus " + std::to_string(b["subordinate"].get<int64_t>()) + ".");
+                     hex("      IO range [0x%04llx, 0x%04llx]", b["io_range"]["base"].get<uint64_t>(),
+                         b["io_range"]["limit"].get<uint64_t>());
+                     hex("      memory range [0x%08llx, 0x%08llx]", b["memory_range"]["base"].get<uint64_t>(),
+                         b["memory_range"]["limit"].get<uint64_t>());
+                     hex("      prefetchable memory range [0x%08llx, 0x%08llx]",
+                         b["prefetchable_range"]["base"].get<uint64_t>(), b["prefetchable_range"]["limit"].get<uint64_t>());
+                 }
+                 for (const auto& reg : d["regions"]) {
+                     uint64_t a = static_cast<uint64_t>(reg["address"].get<int64_t>()), size = reg["size"].get<uint64_t>();
+                     std::string pre = "      BAR" + std::to_string(reg["bar"].get<int64_t>()) + ": ";
+                     if (reg["type"] == "io") {
+                         hex((pre + "I/O at 0x%04llx [0x%04llx].").c_str(), a, a + size - 1);
+                     } else {
+                         pre += reg.value("mem_type_64", false) ? "64 bit" : "32 bit";
+                         pre += reg.value("prefetch", false) ? " prefetchable" : "";
+                         hex((pre + " memory at 0x%08llx [0x%08llx].").c_str(), a, a + size - 1);
+                     }
+                 }
+                 k.print("      id \"" + d.value("qdev_id", "") + "\"");
+                 if (br && br->contains("devices"))
+                     for (const auto& c : (*br)["devices"]) dev(c);
+             };
+             for (const auto& bus : *r)
+                 for (const auto& d : bus["devices"]) dev(d);
+         }},
         {"registers", "[-a|vcpu]",
          "show the cpu registers (-a: show register info for all cpus; vcpu: specific vCPU to query; show the current "
          "CPU's registers if no argument is specified)", 0, 1,
@@ -227,6 +331,14 @@ const std::vector<HmpCommand>& info_commands() {
                      k.print("  Device " + std::to_string(u.bus) + "." + std::to_string(u.address) + ", Port " +
                              std::to_string(u.port) + ", Speed " + speed_mbps(u.speed) + " Mb/s, Product " +
                              u.product + (u.id.empty() ? "" : ", ID: " + u.id));
+         }},
+        {"usernet", "", "show user network stack connection states", 0, 0, [](Call& k) {
+             if (const virt::Board* b = k.ctx.machine.board())
+                 for (const auto& n : b->netdevs())
+                     if (auto* s = dynamic_cast<const SlirpNet*>(n.get())) {
+                         k.print("Hub -1 (" + n->id() + "):");
+                         k.print_text(s->connections());
+                     }
          }},
         {"uuid", "", "show the current VM UUID", 0, 0, [](Call& k) {
              if (auto r = k.qmp("query-uuid")) k.print((*r)["UUID"].get<std::string>());
@@ -643,6 +755,11 @@ const std::vector<HmpCommand>& commands() {
              if (only == "log") return k.print_text(qlog::items_help(true));  // (as QEMU's help log)
              print_help(k, commands(), "", only);
          }},
+        {"hostfwd_add", "[netdev_id] [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport",
+         "redirect TCP or UDP connections from host to guest (requires -net user)", 1, 2,
+         [](Call& k) { hostfwd(k, true); }},
+        {"hostfwd_remove", "[netdev_id] [tcp|udp]:[hostaddr]:hostport",
+         "remove host-to-guest TCP or UDP redirection", 1, 2, [](Call& k) { hostfwd(k, false); }},
         {"info", "[subcommand]", "show various information about the system state", 0, 64, [](Call& k) {
              if (k.args.empty()) return print_help(k, info_commands(), "info ", "");
              for (const auto& c : info_commands()) {

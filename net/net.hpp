@@ -19,13 +19,17 @@ public:
     const std::string& id() const { return id_; }
     // A frame from the guest (Ethernet, without the virtio header).
     virtual void send(const uint8_t* frame, size_t len) = 0;
+    // As HMP's info network shows it: QEMU's driver name and the backend's
+    // settings ("net=10.0.2.0,restrict=off").
+    virtual const char* type() const = 0;
+    const std::string& info() const { return info_; }
     // Where frames for the guest go; false from it: the guest cannot take
     // the frame now (the backend may drop it).
     std::function<bool(const uint8_t*, size_t)> receiver;
     bool attached = false;
 
 protected:
-    std::string id_;
+    std::string id_, info_;
 };
 
 // The -netdev backends of a machine, in command-line order.

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <optional>
+
 namespace armvm {
 
 struct SlirpCallbacks {
@@ -80,37 +82,43 @@ const SlirpCb kCallbacks = [] {
     return cb;
 }();
 
-// hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport
+// hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport, with
+// QEMU's reasons when it is not.
 Status add_hostfwd(Slirp* s, const std::string& spec, in_addr guest_default) {
-    auto bad = [&] { return make_error("Invalid host forwarding rule '" + spec + "'"); };
+    auto bad = [&](const char* why) {
+        return make_error("Invalid host forwarding rule '" + spec + "' (" + why + ")");
+    };
     std::string rest = spec;
-    bool udp = false;
-    auto colon = rest.find(':');
-    if (colon == std::string::npos) return bad();
-    std::string proto = rest.substr(0, colon);
-    if (proto == "udp") udp = true;
-    else if (proto != "tcp" && !proto.empty()) return bad();
-    rest = rest.substr(colon + 1);
-    auto dash = rest.find('-');
-    if (dash == std::string::npos) return bad();
-    std::string host = rest.substr(0, dash), guest = rest.substr(dash + 1);
-    auto split = [](const std::string& hp, std::string& addr, int& port) {
-        auto c = hp.rfind(':');
-        if (c == std::string::npos) return false;
-        addr = hp.substr(0, c);
+    // The text before `sep` (taken off `rest`), or nullopt without one.
+    auto take = [&](char sep) -> std::optional<std::string> {
+        auto at = rest.find(sep);
+        if (at == std::string::npos) return std::nullopt;
+        std::string head = rest.substr(0, at);
+        rest = rest.substr(at + 1);
+        return head;
+    };
+    auto port = [](const std::string& t, int& out) {
         char* end = nullptr;
-        long p = std::strtol(hp.c_str() + c + 1, &end, 10);
-        if (*end || p < 0 || p > 65535 || c + 1 == hp.size()) return false;
-        port = static_cast<int>(p);
+        long p = std::strtol(t.c_str(), &end, 0);
+        if (t.empty() || *end || p < 0 || p > 65535) return false;
+        out = static_cast<int>(p);
         return true;
     };
-    std::string haddr_s, gaddr_s;
-    int hport, gport;
-    if (!split(host, haddr_s, hport) || !split(guest, gaddr_s, gport)) return bad();
+    auto proto = take(':');
+    if (!proto) return bad("No : separators");
+    if (!proto->empty() && *proto != "tcp" && *proto != "udp") return bad("Bad protocol name");
     in_addr haddr{}, gaddr = guest_default;
-    if (!haddr_s.empty() && inet_aton(haddr_s.c_str(), &haddr) == 0) return bad();
-    if (!gaddr_s.empty() && inet_aton(gaddr_s.c_str(), &gaddr) == 0) return bad();
-    if (slirp_add_hostfwd(s, udp, haddr, hport, gaddr, gport) < 0)
+    auto host = take(':');
+    if (!host || (!host->empty() && inet_aton(host->c_str(), &haddr) == 0)) return bad("Bad host address");
+    auto hport_s = take('-');
+    if (!hport_s) return bad("Bad host port separator");
+    int hport, gport;
+    if (!port(*hport_s, hport)) return bad("Bad host port");
+    auto guest = take(':');
+    if (!guest) return bad("Missing guest address");
+    if (!guest->empty() && inet_aton(guest->c_str(), &gaddr) == 0) return bad("Bad guest address");
+    if (!port(rest, gport)) return bad("Bad guest port");
+    if (slirp_add_hostfwd(s, *proto == "udp", haddr, hport, gaddr, gport) < 0)
         return make_error("Could not set up host forwarding rule '" + spec + "'");
     return ok_status();
 }
@@ -156,9 +164,11 @@ Result<std::unique_ptr<SlirpNet>> SlirpNet::create(const Json& opts, const std::
         cfg.vnetmask.s_addr = htonl(mask);
         uint32_t base = ntohl(cfg.vnetwork.s_addr) & mask;
         cfg.vnetwork.s_addr = htonl(base);
-        cfg.vhost.s_addr = htonl(base | 2);
-        cfg.vnameserver.s_addr = htonl(base | 3);
-        cfg.vdhcp_start.s_addr = htonl(base | 15);
+        // (QEMU keeps the host part of its defaults 10.0.2.2, .3 and .15:
+        // with /16 they are x.y.2.2, x.y.2.3, x.y.2.15)
+        cfg.vhost.s_addr = htonl(base | (0x0a000202u & ~mask));
+        cfg.vnameserver.s_addr = htonl(base | (0x0a000203u & ~mask));
+        cfg.vdhcp_start.s_addr = htonl(base | (0x0a00020fu & ~mask));
     }
     cfg.in6_enabled = true;
     inet_pton(AF_INET6, "fec0::", &cfg.vprefix_addr6);
@@ -172,11 +182,49 @@ Result<std::unique_ptr<SlirpNet>> SlirpNet::create(const Json& opts, const std::
         auto st = add_hostfwd(n->slirp_, f, cfg.vdhcp_start);
         if (!st) return fail(st.error().msg);
     }
+    n->guest_default_ = cfg.vdhcp_start.s_addr;
+    bool restrict_on = false;
+    if (opts.contains("restrict")) {
+        const Json& r = opts["restrict"];
+        restrict_on = r.is_boolean() ? r.get<bool>() : (r == "on" || r == "yes" || r == "true" || r == "y");
+    }
+    n->info_ = std::string("net=") + inet_ntoa(cfg.vnetwork) + ",restrict=" + (restrict_on ? "on" : "off");
     SlirpNet* self = n.get();
     loop.add_prepare_hook([self, alive = n->alive_] {
         if (*alive) self->prepare();
     });
     return n;
+}
+
+std::string SlirpNet::connections() const {
+    char* t = slirp_connection_info(slirp_);
+    std::string s = t ? t : "";
+    std::free(t);
+    return s;
+}
+
+Status SlirpNet::hostfwd_add(const std::string& spec) {
+    in_addr g{};
+    g.s_addr = guest_default_;
+    return add_hostfwd(slirp_, spec, g);
+}
+
+Status SlirpNet::hostfwd_remove(const std::string& spec) {
+    // [tcp|udp]:[hostaddr]:hostport (QEMU's messages)
+    auto c1 = spec.find(':');
+    std::string proto = c1 == std::string::npos ? "" : spec.substr(0, c1);
+    auto c2 = c1 == std::string::npos ? std::string::npos : spec.find(':', c1 + 1);
+    if (c2 == std::string::npos || (proto != "tcp" && proto != "udp" && !proto.empty()))
+        return make_error("invalid format");
+    in_addr h{};
+    std::string host = spec.substr(c1 + 1, c2 - c1 - 1), port = spec.substr(c2 + 1);
+    if (!host.empty() && inet_aton(host.c_str(), &h) == 0) return make_error("invalid format");
+    char* end = nullptr;
+    long p = std::strtol(port.c_str(), &end, 10);
+    if (port.empty() || *end || p < 0 || p > 65535) return make_error("invalid format");
+    if (slirp_remove_hostfwd(slirp_, proto == "udp", h, static_cast<int>(p)) < 0)
+        return make_error("host forwarding rule for " + spec + " not found");
+    return ok_status();
 }
 
 SlirpNet::~SlirpNet() {

@@ -30,6 +30,12 @@ public:
     static bool available();
     ~SlirpNet() override;
     void send(const uint8_t* frame, size_t len) override;
+    const char* type() const override { return "user"; }
+    // HMP info usernet: slirp's table of connections.
+    std::string connections() const;
+    // HMP hostfwd_add / hostfwd_remove: [tcp|udp]:[hostaddr]:hostport[-[guestaddr]:guestport].
+    Status hostfwd_add(const std::string& spec);
+    Status hostfwd_remove(const std::string& spec);
 
 private:
     explicit SlirpNet(EventLoop& loop) : loop_(loop) {}
@@ -43,6 +49,7 @@ private:
     };
     EventLoop& loop_;
     Slirp* slirp_ = nullptr;
+    uint32_t guest_default_ = 0;  // the first DHCP address (network order): hostfwd's default guest
     std::vector<Poll> polls_;
     std::map<int, uint32_t> registered_;  // fd -> epoll events
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // (the loop's hook outlives this)

@@ -15,3 +15,11 @@ SlirpNet::~SlirpNet() = default;
 void SlirpNet::send(const uint8_t*, size_t) {}
 
 }  // namespace armvm
+
+namespace armvm {
+
+std::string SlirpNet::connections() const { return ""; }
+Status SlirpNet::hostfwd_add(const std::string&) { return make_error("user-mode networking is not in this build"); }
+Status SlirpNet::hostfwd_remove(const std::string&) { return make_error("user-mode networking is not in this build"); }
+
+}  // namespace armvm

@@ -87,6 +87,7 @@ Result<std::unique_ptr<TapNet>> TapNet::create(const Json& opts, const std::stri
         if (!(ifr.ifr_flags & IFF_TAP)) return fail("fd " + fd_s + " is a TUN device, not TAP");
         t->fd_ = static_cast<int>(fd);
         t->own_fd_ = true;  // handed over: armvm closes it at the end
+        t->info_ = "fd=" + fd_s;
         t->ifname_ = ifr.ifr_name;
         if (ifr.ifr_flags & IFF_VNET_HDR) {
             int sz = 10;
@@ -120,6 +121,7 @@ Result<std::unique_ptr<TapNet>> TapNet::create(const Json& opts, const std::stri
             if (auto st = run_script(up, t->ifname_); !st) return fail(st.error().msg);
         }
         if (!down.empty() && down != "no") t->downscript_ = down;
+        t->info_ = "ifname=" + t->ifname_ + ",script=" + up + ",downscript=" + down;
     }
     int fl = ::fcntl(t->fd_, F_GETFL);
     ::fcntl(t->fd_, F_SETFL, fl | O_NONBLOCK);

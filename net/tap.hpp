@@ -18,6 +18,7 @@ public:
     static Result<std::unique_ptr<TapNet>> create(const Json& opts, const std::string& origin, EventLoop& loop);
     ~TapNet() override;
     void send(const uint8_t* frame, size_t len) override;
+    const char* type() const override { return "tap"; }
     const std::string& ifname() const { return ifname_; }
 
 private:

@@ -39,6 +39,14 @@ PcieRootPort::PcieRootPort(PciRoot& root, std::string name, uint8_t port, uint8_
     unsigned acs = add_ext_capability(0x000d, 1, 8);
     set16(acs + 4, 0x001f);  // source validation, translation blocking, P2P redirects, upstream forwarding
     set_wmask16(acs + 6, 0x001f);
+    // The windows start closed (base above limit), as QEMU's root port
+    // resets them: nothing is forwarded until firmware or the OS opens them.
+    set8(PCI_IO_BASE, 0xf0);
+    set8(PCI_IO_LIMIT, 0x00);
+    set16(PCI_MEMORY_BASE, 0xfff0);
+    set16(PCI_MEMORY_LIMIT, 0x0000);
+    set16(PCI_PREF_MEMORY_BASE, 0xfff1);
+    set16(PCI_PREF_MEMORY_LIMIT, 0x0001);
     snapshot_reset_state();
 }
 

@@ -527,6 +527,8 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
     netdevs_ = std::move(nets.value());
     mmio_next_ = kMmioSlots;
     for (const auto& d : cfg.devices) ARMVM_TRY(add_device(d, false));
+    for (const auto& n : netdevs_)  // (QEMU's check of the clients)
+        if (!n->attached) std::fprintf(stderr, "armvm: warning: netdev %s has no peer\n", n->id().c_str());
     for (auto& disk : block_->devs()) {
         if (!disk->implicit_virtio()) continue;
         if (disk->attached) return make_error("-drive " + disk->name() + ": drive is already in use");
@@ -1256,10 +1258,21 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         ++nics_;
         nb->attached = true;
         qom_name(d.id, d.driver);
-        ARMVM_TRY(plug(std::make_unique<VirtioNet>(*nb, mac), d.origin, [nb](bool) {
+        std::string model = on_pci ? d.driver : drv, name = d.id;
+        if (name.empty()) {  // QEMU's: the model and how many NICs of it there are
+            unsigned same = 0;
+            for (const auto& n : nic_list_) same += n.model == model;
+            name = model + "." + std::to_string(same);
+        }
+        char mac_text[18];
+        std::snprintf(mac_text, sizeof mac_text, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+                      mac[5]);
+        ARMVM_TRY(plug(std::make_unique<VirtioNet>(*nb, mac), d.origin, [this, nb, name](bool) {
             nb->attached = false;
             nb->receiver = nullptr;
+            std::erase_if(nic_list_, [&](const Nic& n) { return n.name == name; });
         }));
+        nic_list_.push_back({name, model, mac_text, nb});
         return ok_status();
     }
     // virtio-blk-device: drive (required), serial, num-queues, write-cache;

@@ -124,6 +124,14 @@ public:
     // For QMP: the disks, and the -device children of /machine/peripheral
     // and /machine/peripheral-anon as (name, driver).
     const BlockLayer& block() const { return *block_; }
+    // The network backends, as made, and the NICs with their peers (HMP
+    // info network, hostfwd_add). Caller holds the BQL.
+    struct Nic {
+        std::string name, model, mac;  // QEMU's names: the -device id, or MODEL.N
+        NetBackend* peer;
+    };
+    const std::vector<std::unique_ptr<NetBackend>>& netdevs() const { return netdevs_; }
+    const std::vector<Nic>& nics() const { return nic_list_; }
     // Input to the USB keyboards and tablets (QMP send-key and
     // input-send-event; has_input: whether one of the kind is there). A key by its
     // HID usage; the pointer's absolute position (0..0x7fff) and buttons
@@ -230,6 +238,7 @@ private:
     std::vector<std::unique_ptr<VirtioMmio>> virtio_;
     unsigned mmio_next_ = 0;  // virtio-mmio transports below this are free (filled from the top)
     unsigned nics_ = 0;       // NICs made so far (QEMU's default MACs count them)
+    std::vector<Nic> nic_list_;
     // The virtio-serial devices (their -device id and the device), for the
     // ports of virtconsole and virtserialport.
     std::vector<std::pair<std::string, VirtioSerial*>> serial_buses_;  // the 32 transports, slot order

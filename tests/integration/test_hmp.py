@@ -287,3 +287,39 @@ def test_hmp_block_and_balloon_info_print_what_qemus_print(tmp_path, extra):
             for emu in (armvm_path(), "qemu-system-aarch64")]
     for c, a, b in zip(BLOCK_COMMANDS, outs[0], outs[1]):
         assert a == b, (c, a, b)
+
+
+NET_COMMANDS = ["info network", "hostfwd_add tcp::P1-:22", "hostfwd_add n1 udp:127.0.0.1:P2-:53", "info usernet",
+                "hostfwd_add nope tcp::1-:22", "hostfwd_add tcp:5555-:22", "hostfwd_add foo::5555-:22",
+                "hostfwd_add tcp::x-:22", "hostfwd_add tcp::5555:22", "hostfwd_add tcp::5555-x:22",
+                "hostfwd_add tcp::5555-:x", "hostfwd_add tcp::5555-", "hostfwd_add a b c", "hostfwd_add",
+                "hostfwd_remove foo::5", "hostfwd_remove tcp::x", "hostfwd_remove n1 udp:127.0.0.1:P2",
+                "hostfwd_remove n1 udp:127.0.0.1:P2", "help hostfwd_add", "help hostfwd_remove", "info pci",
+                "info network"]
+
+
+def test_hmp_network_and_pci_info_print_what_qemus_print(tmp_path):
+    """(info usernet's FD column is the host's descriptor number, which
+    differs between the processes; only it is left out.)"""
+    import re
+    img = tmp_path / "d.img"
+    img.write_bytes(bytes(1 << 20))
+    args = ["-M", "virt", "-cpu", "cortex-a57", "-nodefaults", "-display", "none", "-S",
+            "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,id=nic1,romfile=",
+            "-netdev", "user,id=n1,net=10.1.0.0/16,restrict=on",
+            "-netdev", "user,id=n2", "-device", "virtio-net-device,netdev=n2",
+            "-device", "pcie-root-port,id=rp1,chassis=1", "-drive", f"file={img},if=none,id=d0,format=raw",
+            "-device", "virtio-blk-pci,drive=d0,bus=rp1", "-device", "qemu-xhci"]
+    import socket
+    ports = []
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):  # (free now; the same for both emulators)
+        with socket.socket(socket.AF_INET, kind) as so:
+            so.bind(("127.0.0.1", 0))
+            ports.append(str(so.getsockname()[1]))
+    cmds = [c.replace("P1", ports[0]).replace("P2", ports[1]) for c in NET_COMMANDS]
+    fd = re.compile(r"^(  \w+\[\w+\])\s+\d+\s+", re.M)
+    outs = [hmp_outputs(emu, args, cmds, str(tmp_path / "n.sock"), transform=lambda t: fd.sub(r"\1 FD ", t))
+            for emu in (armvm_path(), "qemu-system-aarch64")]
+    for c, a, b in zip(cmds, outs[0], outs[1]):
+        assert a == b, (c, a, b)
+    assert "TCP[HOST_FORWARD]" in outs[0][3] and "UDP[HOST_FORWARD]" in outs[0][3]
