@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 
 #include "base/keyval.hpp"
@@ -453,15 +454,107 @@ void BlockLayer::reap() {
                 devs_.end());
 }
 
+// One -drive (at start-up, or HMP drive_add): `taken` says whether a
+// name is in use beyond the disks made (start-up's pending file nodes).
+Status BlockLayer::add_drive(const Json& o, const std::string& origin, bool snapshot_default,
+                             const std::function<bool(const std::string&)>& taken) {
+    static const char* known[] = {"file", "if", "id", "format", "readonly", "cache", "discard", "media",
+                                  "aio", "detect-zeroes", "werror", "rerror", "index", "bus", "unit",
+                                  "auto-read-only", "cache.direct", "cache.no-flush", "file.locking",
+                                  "node-name", "snapshot", "copy-on-read"};
+    for (auto it = o.begin(); it != o.end(); ++it) {
+        bool ok = false;
+        for (const char* k : known) ok = ok || it.key() == k;
+        if (!ok)
+            return make_error(origin + ": Block format '" + sval(o, "format").value_or("raw") +
+                              "' does not support the option '" + it.key() + "'");
+    }
+    std::string iface = sval(o, "if").value_or("virtio");  // (the virt board's default interface)
+    int pflash_unit = -1;
+    if (iface == "pflash") {  // the flash banks: unit 0 and 1
+        std::string u = sval(o, "unit").value_or(std::to_string(anon_["pflash"]));
+        char* end = nullptr;
+        long n = std::strtol(u.c_str(), &end, 10);
+        if (u.empty() || *end || n < 0) return make_error(origin + ": Invalid unit value '" + u + "'");
+        if (n > 1) return make_error(origin + ": machine type does not support if=pflash,bus=0,unit=" + u);
+        for (const auto& other : devs_)
+            if (other->pflash_unit_ == n)
+                return make_error(origin + ": drive with bus=0, unit=" + u + " exists");
+        pflash_unit = static_cast<int>(n);
+        anon_["pflash"] = static_cast<unsigned>(n) + 1;
+    } else if (iface != "none" && iface != "virtio") {
+        return make_error(origin + ": machine type does not support if=" + iface + ",bus=0,unit=0");
+    }
+    auto file = sval(o, "file");
+    if (!file || file->empty()) return make_error(origin + ": A block device must be given a file (file=...)");
+    auto fmt = sval(o, "format");
+    if (fmt && *fmt != "raw" && *fmt != "qcow2") return unsupported_format(origin, *fmt, false);
+    std::string media = sval(o, "media").value_or("disk");
+    if (media != "disk" && media != "cdrom")
+        return make_error(origin + ": '" + media + "' invalid media");
+    auto ro = bval(o, "readonly", media == "cdrom");
+    if (!ro) return make_error(origin + ": " + ro.error().msg);
+    auto snap = bval(o, "snapshot", snapshot_default);
+    if (!snap) return make_error(origin + ": " + snap.error().msg);
+    std::string disc = sval(o, "discard").value_or("ignore");
+    if (disc != "ignore" && disc != "off" && disc != "unmap" && disc != "on")
+        return make_error(origin + ": Invalid discard option");
+    // cache=: QEMU's five modes, as cache.direct, cache.no-flush and
+    // the drive's write cache; cache.direct= and cache.no-flush= then override.
+    bool direct = false, no_flush = false, wce = true;
+    if (auto c = sval(o, "cache")) {
+        if (*c == "none" || *c == "off") direct = true;
+        else if (*c == "writethrough") wce = false;
+        else if (*c == "directsync") direct = true, wce = false;
+        else if (*c == "unsafe") no_flush = true;
+        else if (*c != "writeback") return make_error(origin + ": invalid cache option");
+    }
+    auto dir = bval(o, "cache.direct", direct);
+    if (!dir) return make_error(origin + ": " + dir.error().msg);
+    auto nof = bval(o, "cache.no-flush", no_flush);
+    if (!nof) return make_error(origin + ": " + nof.error().msg);
+    std::string aio = sval(o, "aio").value_or("threads");
+    if (!parse_aio(aio)) return make_error(origin + ": invalid aio option");
+    auto d = std::make_unique<BlockDev>();
+    d->write_cache_ = wce;
+    auto id = sval(o, "id");
+    d->name_ = id ? *id
+                  : pflash_unit >= 0 ? "pflash" + std::to_string(pflash_unit)
+                                     : iface + std::to_string(anon_[iface]++);  // QEMU's names: virtio0, none0, ...
+    if (find(d->name_) || (taken && taken(d->name_)))
+        return make_error(origin + ": Duplicate ID '" + d->name_ + "' for drive");
+    d->pflash_unit_ = pflash_unit;
+    d->discard_ = disc == "unmap" || disc == "on";
+    d->implicit_virtio_ = iface == "virtio";
+    d->is_drive_ = true;
+    d->origin_ = origin;
+    d->format_node_ = sval(o, "node-name").value_or(auto_name());
+    d->file_node_ = auto_name();
+    std::string driver = fmt.value_or("");
+    if (!fmt) {  // probed, as QEMU does: qcow2 by its magic, else raw with a warning
+        auto probe = File::open(*file, true, false);
+        if (!probe) return make_error(origin + ": " + probe.error().msg);
+        driver = is_qcow2(**probe) ? "qcow2" : "raw";
+    }
+    ARMVM_TRY(open_format(
+        *d, driver, Json{{"snapshot", *snap && !*ro}},
+        Json{{"filename", *file}, {"cache.direct", *dir}, {"cache.no-flush", *nof}, {"aio", aio}}, *ro, origin));
+    if (!fmt && driver == "raw")
+        std::fprintf(stderr,
+                     "armvm: warning: Image format was not specified for '%s' and probing guessed raw.\n"
+                     "         Automatically detecting the format is dangerous for raw images, write "
+                     "operations on block 0 will be restricted.\n"
+                     "         Specify the 'raw' format explicitly to remove the restrictions.\n",
+                     file->c_str());
+    devs_.push_back(std::move(d));
+    return ok_status();
+}
+
 Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg) {
     auto layer = std::make_unique<BlockLayer>();
-    // Nodes the user did not name get QEMU's style of name.
-    unsigned auto_nodes = 0;
-    auto auto_name = [&] { return "#block" + std::to_string(100 + 17 * auto_nodes++); };
     // -blockdev file nodes not yet used by a format node: node-name -> options
     std::map<std::string, Json> file_nodes;
     std::map<std::string, std::string> file_origin;
-    std::map<std::string, unsigned> anon;  // -drive without id, per interface
     auto add = [&](std::unique_ptr<BlockDev> d, const std::string& origin, const char* what) -> Status {
         if (layer->find(d->name_) || file_nodes.count(d->name_))
             return make_error(origin + ": Duplicate " + what + " '" + d->name_ + "'");
@@ -472,93 +565,8 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
         const Json& o = b.opts;
         const std::string origin = (b.is_drive ? "-drive " : "-blockdev ") + b.origin;
         if (b.is_drive) {
-            static const char* known[] = {"file", "if", "id", "format", "readonly", "cache", "discard", "media",
-                                          "aio", "detect-zeroes", "werror", "rerror", "index", "bus", "unit",
-                                          "auto-read-only", "cache.direct", "cache.no-flush", "file.locking",
-                                          "node-name", "snapshot", "copy-on-read"};
-            for (auto it = o.begin(); it != o.end(); ++it) {
-                bool ok = false;
-                for (const char* k : known) ok = ok || it.key() == k;
-                if (!ok)
-                    return make_error(origin + ": Block format '" + sval(o, "format").value_or("raw") +
-                                      "' does not support the option '" + it.key() + "'");
-            }
-            std::string iface = sval(o, "if").value_or("virtio");  // (the virt board's default interface)
-            int pflash_unit = -1;
-            if (iface == "pflash") {  // the flash banks: unit 0 and 1
-                std::string u = sval(o, "unit").value_or(std::to_string(anon["pflash"]));
-                char* end = nullptr;
-                long n = std::strtol(u.c_str(), &end, 10);
-                if (u.empty() || *end || n < 0) return make_error(origin + ": Invalid unit value '" + u + "'");
-                if (n > 1) return make_error(origin + ": machine type does not support if=pflash,bus=0,unit=" + u);
-                for (const auto& other : layer->devs_)
-                    if (other->pflash_unit_ == n)
-                        return make_error(origin + ": drive with bus=0, unit=" + u + " exists");
-                pflash_unit = static_cast<int>(n);
-                anon["pflash"] = static_cast<unsigned>(n) + 1;
-            } else if (iface != "none" && iface != "virtio") {
-                return make_error(origin + ": machine type does not support if=" + iface + ",bus=0,unit=0");
-            }
-            auto file = sval(o, "file");
-            if (!file || file->empty()) return make_error(origin + ": A block device must be given a file (file=...)");
-            auto fmt = sval(o, "format");
-            if (fmt && *fmt != "raw" && *fmt != "qcow2") return unsupported_format(origin, *fmt, false);
-            std::string media = sval(o, "media").value_or("disk");
-            if (media != "disk" && media != "cdrom")
-                return make_error(origin + ": '" + media + "' invalid media");
-            auto ro = bval(o, "readonly", media == "cdrom");
-            if (!ro) return make_error(origin + ": " + ro.error().msg);
-            auto snap = bval(o, "snapshot", cfg.snapshot);
-            if (!snap) return make_error(origin + ": " + snap.error().msg);
-            std::string disc = sval(o, "discard").value_or("ignore");
-            if (disc != "ignore" && disc != "off" && disc != "unmap" && disc != "on")
-                return make_error(origin + ": Invalid discard option");
-            // cache=: QEMU's five modes, as cache.direct, cache.no-flush and
-            // the drive's write cache; cache.direct= and cache.no-flush= then override.
-            bool direct = false, no_flush = false, wce = true;
-            if (auto c = sval(o, "cache")) {
-                if (*c == "none" || *c == "off") direct = true;
-                else if (*c == "writethrough") wce = false;
-                else if (*c == "directsync") direct = true, wce = false;
-                else if (*c == "unsafe") no_flush = true;
-                else if (*c != "writeback") return make_error(origin + ": invalid cache option");
-            }
-            auto dir = bval(o, "cache.direct", direct);
-            if (!dir) return make_error(origin + ": " + dir.error().msg);
-            auto nof = bval(o, "cache.no-flush", no_flush);
-            if (!nof) return make_error(origin + ": " + nof.error().msg);
-            std::string aio = sval(o, "aio").value_or("threads");
-            if (!parse_aio(aio)) return make_error(origin + ": invalid aio option");
-            auto d = std::make_unique<BlockDev>();
-            d->write_cache_ = wce;
-            auto id = sval(o, "id");
-            d->name_ = id ? *id
-                          : pflash_unit >= 0 ? "pflash" + std::to_string(pflash_unit)
-                                             : iface + std::to_string(anon[iface]++);  // QEMU's names: virtio0, none0, ...
-            d->pflash_unit_ = pflash_unit;
-            d->discard_ = disc == "unmap" || disc == "on";
-            d->implicit_virtio_ = iface == "virtio";
-            d->is_drive_ = true;
-            d->origin_ = origin;
-            d->format_node_ = sval(o, "node-name").value_or(auto_name());
-            d->file_node_ = auto_name();
-            std::string driver = fmt.value_or("");
-            if (!fmt) {  // probed, as QEMU does: qcow2 by its magic, else raw with a warning
-                auto probe = File::open(*file, true, false);
-                if (!probe) return make_error(origin + ": " + probe.error().msg);
-                driver = is_qcow2(**probe) ? "qcow2" : "raw";
-            }
-            ARMVM_TRY(layer->open_format(
-                *d, driver, Json{{"snapshot", *snap && !*ro}},
-                Json{{"filename", *file}, {"cache.direct", *dir}, {"cache.no-flush", *nof}, {"aio", aio}}, *ro, origin));
-            if (!fmt && driver == "raw")
-                std::fprintf(stderr,
-                             "armvm: warning: Image format was not specified for '%s' and probing guessed raw.\n"
-                             "         Automatically detecting the format is dangerous for raw images, write "
-                             "operations on block 0 will be restricted.\n"
-                             "         Specify the 'raw' format explicitly to remove the restrictions.\n",
-                             file->c_str());
-            ARMVM_TRY(add(std::move(d), origin, "ID"));
+            ARMVM_TRY(layer->add_drive(o, origin, cfg.snapshot,
+                                       [&](const std::string& n) { return file_nodes.count(n) > 0; }));
             continue;
         }
         // -blockdev
@@ -598,7 +606,7 @@ Result<std::unique_ptr<BlockLayer>> BlockLayer::create(const MachineConfig& cfg)
         auto d = std::make_unique<BlockDev>();
         d->name_ = *node;
         d->format_node_ = *node;
-        d->file_node_ = !file_node.empty() ? file_node : sval(fopts, "node-name").value_or(auto_name());
+        d->file_node_ = !file_node.empty() ? file_node : sval(fopts, "node-name").value_or(layer->auto_name());
         std::string disc = sval(o, "discard").value_or(sval(fopts, "discard").value_or("ignore"));
         d->discard_ = disc == "unmap" || disc == "on";
         Json fo = Json::object();

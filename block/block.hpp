@@ -18,6 +18,8 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -125,6 +127,10 @@ public:
     // nodes, QEMU's messages).
     Status add_node(const Json& opts);
     Status del_node(const std::string& node_name);
+    // One -drive's options (HMP drive_add while the machine runs; QEMU's
+    // messages, `origin` before them); `taken`: names in use elsewhere.
+    Status add_drive(const Json& opts, const std::string& origin, bool snapshot_default,
+                     const std::function<bool(const std::string&)>& taken = {});
     // Close the disks marked auto_delete that no device uses.
     void reap();
     // Whether another node reads `d` as its backing image.
@@ -137,7 +143,11 @@ private:
     Status open_format(BlockDev& d, const std::string& driver, const Json& format_opts, const Json& file_opts,
                        bool read_only, const std::string& origin);
     Result<ImageOptions> image_options(const std::string& driver, const Json& o);
+    // Nodes the user did not name get QEMU's style of name.
+    std::string auto_name() { return "#block" + std::to_string(100 + 17 * auto_nodes_++); }
     std::vector<std::unique_ptr<BlockDev>> devs_;
+    unsigned auto_nodes_ = 0;
+    std::map<std::string, unsigned> anon_;  // -drive without id, per interface
 };
 
 }  // namespace armvm

@@ -360,7 +360,7 @@ void print_help(Call& k, const std::vector<HmpCommand>& cmds, const std::string&
         if (!only.empty() && only != names.substr(0, names.find('|')) &&
             (names.find('|') == std::string::npos || only != names.substr(names.find('|') + 1)))
             continue;
-        k.print(prefix + names + " " + c.params + " -- " + c.help);
+        k.print_text(prefix + names + " " + c.params + " -- " + c.help + "\n");
     }
 }
 
@@ -735,6 +735,31 @@ const std::vector<HmpCommand>& commands() {
              k.act("device_add", d->dict);
          }},
         {"device_del", "device", "remove device", 1, 1, [](Call& k) { k.act("device_del", {{"id", k.args[0]}}); }},
+        {"drive_add", "[-n] [[<domain>:]<bus>:]<slot>\n[file=file][,if=type][,bus=n]\n[,unit=m][,media=d][,index=i]\n"
+                      "[,snapshot=on|off][,cache=on|off]\n[,readonly=on|off][,copy-on-read=on|off]",
+         "add drive to PCI storage controller", 2, 3, [](Call& k) {
+             // (the PCI address is the old IDE/SCSI hot-add's; a drive for
+             // -device/device_add is if=none, as on QEMU's virt)
+             if (k.args.size() == 3 && k.args[0] != "-n") return k.usage(k.name + ": extraneous characters at the end of line");
+             auto d = parse_keyval(k.args.back(), KeyvalSpec{"", false});
+             if (!d) return k.print(d.error().msg);
+             // -n: a node without a drive, named by node-name (taken here as a drive of that name)
+             if (k.args[0] == "-n" && !d->dict.contains("node-name")) return k.print("'node-name' needs to be specified");
+             static const char* const kIf[] = {"none", "ide", "scsi", "floppy", "pflash", "mtd", "sd", "virtio", "xen"};
+             std::string iface = d->dict.value("if", "virtio");  // (the virt board's default)
+             unsigned type = 0;
+             while (type < 9 && iface != kIf[type]) ++type;
+             if (type == 9) return k.print("unsupported bus type '" + iface + "'");
+             if (type != 0) return k.print("Can't hot-add drive to type " + std::to_string(type));
+             virt::Board* b = k.ctx.machine.board();
+             if (!b) return k.print("Can't hot-add drive without a machine");
+             Status st = b->block_layer().add_drive(d->dict, "", false);
+             if (!st) {
+                 std::string msg = st.error().msg;
+                 return k.print(msg.rfind(": ", 0) == 0 ? msg.substr(2) : msg);
+             }
+             k.print("OK");
+         }},
         {"gdbserver", "[device]", "start gdbserver on given device (default 'tcp::1234'), stop with 'none'", 0, 1,
          [](Call& k) {
              std::string dev = k.args.empty() ? "tcp::1234" : k.args[0];
@@ -788,6 +813,24 @@ const std::vector<HmpCommand>& commands() {
          }},
         {"memsave", "addr size file", "save to disk virtual memory dump starting at 'addr' of size 'size'", 3, 3,
          [](Call& k) { memory_save(k, true); }},
+        {"netdev_add", "[user|tap|socket|stream|dgram|vde|bridge|hubport|netmap|vhost-user],id=str[,prop=value][,...]",
+         "add host network device", 1, 1, [](Call& k) {
+             auto d = parse_keyval(k.args[0], KeyvalSpec{"type", false});
+             if (!d) {
+                 k.print("Error: " + d.error().msg);
+                 return;
+             }
+             QmpSession session;
+             session.negotiated = true;
+             Json reply = qmp_dispatch(k.ctx, session, Json{{"execute", "netdev_add"}, {"arguments", d->dict}});
+             if (!reply.contains("error")) return;
+             std::string msg = reply["error"].value("desc", "");
+             // (QEMU's option parser refuses a duplicate id before the
+             // command runs: only its usage hint reaches the monitor)
+             if (msg.rfind("Duplicate ID", 0) == 0) return k.print("Try \"help netdev_add\" for more information");
+             k.print("Error: " + msg);
+         }},
+        {"netdev_del", "id", "remove host network device", 1, 1, [](Call& k) { k.act("netdev_del", {{"id", k.args[0]}}); }},
         {"nmi", "", "inject an NMI", 0, 0, [](Call& k) { k.act("inject-nmi"); }},
         {"pmemsave", "addr size file", "save to disk physical memory dump starting at 'addr' of size 'size'", 3, 3,
          [](Call& k) { memory_save(k, false); }},

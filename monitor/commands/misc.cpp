@@ -142,7 +142,7 @@ void register_misc_commands(CommandTable& t) {
                 Json e = Json::object();
                 e["device"] = d->device_name();
                 e["locked"] = false;
-                e["removable"] = false;
+                e["removable"] = d->qdev.empty();  // (QEMU: a drive no device uses could take any medium)
                 e["inserted"] = d->node_info(!d->format_node().empty(), true);
                 e["type"] = "unknown";
                 if (!d->qdev.empty()) {

@@ -323,3 +323,26 @@ def test_hmp_network_and_pci_info_print_what_qemus_print(tmp_path):
     for c, a, b in zip(cmds, outs[0], outs[1]):
         assert a == b, (c, a, b)
     assert "TCP[HOST_FORWARD]" in outs[0][3] and "UDP[HOST_FORWARD]" in outs[0][3]
+
+
+HOTADD_COMMANDS = ["netdev_add foo,id=y", "netdev_add user", "netdev_add user,id=x", "netdev_add user,id=x",
+                   "info network", "netdev_del x", "netdev_del x", "info network", "help netdev_add",
+                   "drive_add 0 if=none,file=DIR/d.img,format=raw,id=dd", "info block dd",
+                   "drive_add 0 if=virtio,file=DIR/d.img", "drive_add 0 if=foo,file=DIR/d.img",
+                   "drive_add 0 if=none,file=/nonexistent,id=z", "drive_add x",
+                   "drive_add 0 if=none,file=DIR/e.qcow2,id=dd", "drive_add -n 0 if=none,file=DIR/e.qcow2,id=ee",
+                   "drive_add 0 if=none,file=DIR/e.qcow2,id=ee,cache=none", "device_add virtio-blk-pci,drive=ee,id=v1",
+                   "info block", "info blockstats", "help drive_add"]
+
+
+def test_hmp_netdev_add_and_drive_add_act_as_qemus(tmp_path):
+    import re
+    (tmp_path / "d.img").write_bytes(bytes(1 << 20))
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(tmp_path / "e.qcow2"), "16M"], check=True)
+    cmds = [c.replace("DIR", str(tmp_path)) for c in HOTADD_COMMANDS]
+    args = ["-M", "virt", "-cpu", "cortex-a57", "-nodefaults", "-display", "none", "-S"]
+    outs = [hmp_outputs(emu, args, cmds, str(tmp_path / "h.sock"), transform=lambda t: re.sub(r"#block\d+", "#blockN", t))
+            for emu in (armvm_path(), "qemu-system-aarch64")]
+    for c, a, b in zip(cmds, outs[0], outs[1]):
+        assert a == b, (c, a, b)
+    assert outs[0][cmds.index("info block dd")].startswith("dd (#blockN): ")
