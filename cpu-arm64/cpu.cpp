@@ -311,7 +311,8 @@ void Cpu::raise_mmu_fault(uint64_t va, Access acc, mmu::Fault f, bool cm) {
 void Cpu::enter_el1(uint64_t vector_offset, uint64_t elr) {
     if (s.pmcr & 1) pmu_sync();  // counts so far belong to the old EL
     uint64_t offset = (s.el == 0 ? 0x400 : (s.spsel ? 0x200 : 0x000)) + vector_offset;
-    s.spsr_el1 = s.nzcv | (s.pan ? 1u << 22 : 0) | s.daif | (s.el << 2) | (s.spsel ? 1 : 0);
+    s.spsr_el1 = s.nzcv | (s.pan ? 1u << 22 : 0) | (s.ss ? 1u << 21 : 0) | s.daif | (s.el << 2) | (s.spsel ? 1 : 0);
+    s.ss = false;
     s.elr_el1 = elr;
     s.el = 1;
     s.spsel = true;
@@ -352,6 +353,7 @@ uint64_t Cpu::pstate_after_entry() const {
 }
 
 void Cpu::take_exception() {
+    if (pending_next_) s.ss = false;  // (the instruction completed: a step of it is done)
     s.esr_el1 = (static_cast<uint64_t>(pend_ec_) << 26) | (1u << 25) /*IL*/ | (pend_iss_ & 0x1ffffff);
     if (pend_far_valid_) s.far_el1 = pend_far_;
     unsigned from = s.el;
@@ -795,6 +797,15 @@ Cpu::Stop Cpu::run(uint64_t budget) {
             // An instruction that raised a synchronous exception did not retire.
             bool faulted = events_ & (kEvException | kEvDebug);
             uint64_t n = static_cast<uint64_t>(d - first) + (d != end && !faulted ? 1 : 0);
+            if (guest_stepping_) {  // the stepped instruction retired: the step is pending now
+                guest_stepping_ = false;
+                if (!faulted) {
+                    uint32_t w = first->insn;
+                    s.ss = false;
+                    step_isv_ = true;
+                    step_ex_ = ((w >> 24) & 0x3f) == 0x08 && !((w >> 23) & 1) && ((w >> 22) & 1);  // a load-exclusive
+                }
+            }
             bool all = n == len;
             if (all && b->fused) ++n;  // the B.cond fused into the last entry
             cur_block_len_ = 0;
@@ -844,7 +855,7 @@ namespace armvm {
 
 void Cpu::set_debug(std::vector<uint64_t> breakpoints, std::vector<Watchpoint> watchpoints, bool step) {
     bool watched_before = debug_ && !debug_->watches.empty();
-    if (breakpoints.empty() && watchpoints.empty() && !step) {
+    if (breakpoints.empty() && watchpoints.empty() && !step && !guest_armed_) {
         debug_.reset();
     } else {
         if (!debug_) debug_ = std::make_unique<DebugCtl>();
@@ -869,6 +880,63 @@ Cpu::DebugStop Cpu::take_debug_stop() {
     return r;
 }
 
+bool Cpu::debug_exceptions_enabled() const {
+    if ((s.oslsr_el1 & 2) || (s.osdlr_el1 & 1)) return false;  // the OS lock, the double lock
+    if (s.el == 0) return true;
+    return ((s.mdscr_el1 >> 13) & 1) && !(s.daif & 0x200);  // KDE, PSTATE.D
+}
+
+void Cpu::guest_debug_changed() {
+    bool bp = false;
+    unsigned nbp = ((ids.id_aa64dfr0 >> 12) & 0xf) + 1;
+    for (unsigned i = 0; i < nbp; ++i) bp = bp || (s.dbgbcr[i] & 1);
+    bool armed = !(s.oslsr_el1 & 2) && !(s.osdlr_el1 & 1) && ((s.mdscr_el1 & 1) || (((s.mdscr_el1 >> 15) & 1) && bp));
+    if (armed == guest_armed_) return;
+    guest_armed_ = armed;
+    if (armed && !debug_) debug_ = std::make_unique<DebugCtl>();
+    if (!armed && debug_ && debug_->bps.empty() && debug_->watches.empty() && !debug_->step &&
+        debug_->stop.kind == DebugStop::Kind::None)
+        debug_.reset();
+    events_ |= kEvFlush;  // (compiled code stops: the next block goes through debug_enter)
+}
+
+bool Cpu::guest_debug_enter(const Block*& b, bool& one) {
+    if (!debug_exceptions_enabled()) return true;
+    uint64_t pc = s.pc;
+    if (s.mdscr_el1 & 1) {  // software step active (ARM ARM D2.12)
+        if (!s.ss) {  // active-pending: the exception before anything runs
+            uint32_t iss = 0x22 | (step_isv_ ? 1u << 24 : 0) | (step_isv_ && step_ex_ ? 1u << 6 : 0);
+            step_isv_ = step_ex_ = false;
+            raise(s.el == 0 ? Ec::SoftStepLower : Ec::SoftStepSame, iss);
+            b = nullptr;
+            return false;
+        }
+        one = true;  // active-not-pending: this instruction alone, then pending
+        guest_stepping_ = true;
+    }
+    if (!((s.mdscr_el1 >> 15) & 1)) return true;  // MDE: breakpoints
+    unsigned nbp = ((ids.id_aa64dfr0 >> 12) & 0xf) + 1;
+    uint64_t end = b ? pc + 4 * (uint64_t{b->n} + (b->fused ? 1 : 0)) : pc + 4;
+    for (unsigned i = 0; i < nbp; ++i) {
+        uint64_t bcr = s.dbgbcr[i];
+        // Enabled, an unlinked address match (linked and context types are
+        // not implemented), for this EL (PMC 0b01 EL1, 0b10 EL0, 0b11 both; SSC
+        // and HMC 0), BAS non-zero (0b1111 for A64).
+        if (!(bcr & 1) || ((bcr >> 20) & 0xf) != 0 || !((bcr >> 5) & 0xf) || ((bcr >> 13) & 7)) continue;
+        unsigned pmc = (bcr >> 1) & 3;
+        if (!(pmc & (s.el == 0 ? 2 : 1))) continue;
+        uint64_t va = s.dbgbvr[i] & 0x1fffffffffffcull;  // VA[48:2]
+        if (va == (pc & 0x1fffffffffffcull)) {
+            // (FAR is UNKNOWN for a breakpoint: QEMU writes 0)
+            raise(s.el == 0 ? Ec::BreakpointLower : Ec::BreakpointSame, 0x22, false, 0, true);
+            b = nullptr;
+            return false;
+        }
+        if (va > (pc & 0x1fffffffffffcull) && va < (end & 0x1fffffffffffcull)) one = true;  // later in this block
+    }
+    return true;
+}
+
 bool Cpu::debug_enter(const Block*& b) {
     DebugCtl& d = *debug_;
     uint64_t pc = s.pc;
@@ -876,9 +944,11 @@ bool Cpu::debug_enter(const Block*& b) {
         d.stop = {DebugStop::Kind::Breakpoint, pc};
         return false;
     }
+    bool one = false;
+    if (guest_armed_ && !guest_debug_enter(b, one)) return true;  // (the exception is taken next)
     if (d.step) d.stop = {DebugStop::Kind::Step, pc};  // reported after this instruction
     if (!b) return true;
-    bool one = d.step || !d.watches.empty();
+    one = one || d.step || !d.watches.empty();
     if (!one) {  // a breakpoint inside the block: one instruction at a time up to it
         uint64_t end = pc + 4 * (uint64_t{b->n} + (b->fused ? 1 : 0));
         auto it = std::upper_bound(d.bps.begin(), d.bps.end(), pc);

@@ -109,7 +109,8 @@ struct Block {
 enum class Ec : uint32_t {
     Unknown = 0x00, Wfx = 0x01, FpAccess = 0x07, Svc64 = 0x15, Hvc64 = 0x16, Smc64 = 0x17, SysReg = 0x18,
     InsnAbortLower = 0x20, InsnAbortSame = 0x21, PcAlign = 0x22, DataAbortLower = 0x24,
-    DataAbortSame = 0x25, SpAlign = 0x26, Brk64 = 0x3c,
+    DataAbortSame = 0x25, SpAlign = 0x26, BreakpointLower = 0x30, BreakpointSame = 0x31, SoftStepLower = 0x32,
+    SoftStepSame = 0x33, WatchpointLower = 0x34, WatchpointSame = 0x35, Brk64 = 0x3c,
 };
 
 // A request one CPU makes of another (TLBI broadcasts, code invalidation);
@@ -376,6 +377,18 @@ public:
         Watchpoint::Kind wkind = Watchpoint::Write;  // the watchpoint's kind
     };
     void set_debug(std::vector<uint64_t> breakpoints, std::vector<Watchpoint> watchpoints, bool step);
+    // ---- The guest's own (self-hosted) debug: hardware breakpoints and
+    // software step as MDSCR_EL1, DBGBCR/DBGBVR and the OS lock program
+    // them (ARM ARM D2). Called after a write to those registers: while
+    // any is armed, blocks run through debug_enter like the gdbstub's
+    // (interpreted; no cost otherwise).
+    void guest_debug_changed();
+    // Whether debug exceptions may be taken now (not locked; at EL1 only
+    // with MDSCR_EL1.KDE and PSTATE.D clear).
+    bool debug_exceptions_enabled() const;
+    bool ss_active() const { return (s.mdscr_el1 & 1) && debug_exceptions_enabled(); }
+    // The stepped instruction is an ERET: PSTATE.SS is its business.
+    void step_consumed_by_eret() { guest_stepping_ = false; }
     bool debug_stopped() const { return debug_ && debug_->stop.kind != DebugStop::Kind::None; }
     DebugStop take_debug_stop();
     // The physical address of `va` through the current translation regime
@@ -506,6 +519,12 @@ private:
     // Before a block runs with debugging on: false at a breakpoint (the
     // stop is set); otherwise `b` may become a one-instruction block.
     bool debug_enter(const Block*& b);
+    // The guest's debug events before the instruction at s.pc: false with
+    // the exception raised (b null); `one` set to run one instruction.
+    bool guest_debug_enter(const Block*& b, bool& one);
+    bool guest_armed_ = false;     // some guest breakpoint or step is programmed
+    bool guest_stepping_ = false;  // this instruction is being stepped
+    bool step_isv_ = false, step_ex_ = false;  // the pending step exception's ISS.ISV and EX
     bool watch_hit(uint64_t va, unsigned size, bool write);
     bool copy_virt(uint64_t va, uint8_t* p, size_t n, bool write);
     void log_exec(const Block* b);

@@ -23,6 +23,7 @@ struct CpuState {
     bool spsel = true;          // PSTATE.SP: use SP_ELx
     uint32_t daif = 0x3c0;      // D, A, I, F mask bits at [9:6]
     bool pan = false;           // PSTATE.PAN (FEAT_PAN)
+    bool ss = false;            // PSTATE.SS: software step (active-not-pending when set)
 
     // EL1 system registers.
     // MMU off; SA, SA0, nTWI, nTWE and the RES1 bits set: QEMU's reset value.

@@ -1,8 +1,8 @@
 // The self-hosted debug registers Linux programs at boot (ARM ARM D2,
 // D13.3): MDSCR_EL1, the OS lock, and the breakpoint and watchpoint
-// value/control pairs ID_AA64DFR0_EL1 advertises. They hold what is
-// written; breakpoints and watchpoints do not fire (QEMU's TCG behaves the
-// same for a guest that does not enable them through MDSCR_EL1.MDE).
+// value/control pairs ID_AA64DFR0_EL1 advertises. Breakpoints (unlinked
+// address match) and software step fire (Cpu::guest_debug_enter) once
+// MDSCR_EL1 enables them; watchpoints hold what is written and do not.
 #include <array>
 
 #include "cpu-arm64/cpu.hpp"
@@ -30,6 +30,7 @@ constexpr SysRegDesc pair_reg(const char* name) {
             [](Cpu& c, uint64_t v) {
                 uint64_t* arr = Op2 == 4 ? c.s.dbgbvr : Op2 == 5 ? c.s.dbgbcr : Op2 == 6 ? c.s.dbgwvr : c.s.dbgwcr;
                 arr[N] = (Op2 == 5 || Op2 == 7) ? v & 0xffffffffull : v;
+                c.guest_debug_changed();
             }};
 }
 
@@ -44,18 +45,27 @@ constexpr auto kPairs = pairs(std::make_integer_sequence<unsigned, 16>{});
 constexpr SysRegDesc kRegs[] = {
     {sysreg_key(2, 0, 0, 2, 2), "MDSCR_EL1", nullptr,
      [](Cpu& c, uint64_t& v) { v = c.s.mdscr_el1; return true; },
-     [](Cpu& c, uint64_t v) { c.s.mdscr_el1 = v & 0xffffffffull; }},
+     [](Cpu& c, uint64_t v) {
+         c.s.mdscr_el1 = v & 0xffffffffull;
+         c.guest_debug_changed();
+     }},
     {sysreg_key(2, 0, 0, 2, 0), "MDCCINT_EL1", nullptr,
      [](Cpu& c, uint64_t& v) { v = c.s.mdccint_el1; return true; },
      [](Cpu& c, uint64_t v) { c.s.mdccint_el1 = v & 0xffffffffull; }},
     {sysreg_key(2, 3, 0, 1, 0), "MDCCSR_EL0", nullptr, [](Cpu&, uint64_t& v) { v = 0; return true; }, nullptr},
     {sysreg_key(2, 0, 1, 0, 4), "OSLAR_EL1", nullptr, nullptr,
-     [](Cpu& c, uint64_t v) { c.s.oslsr_el1 = (c.s.oslsr_el1 & ~2ull) | ((v & 1) << 1); }},
+     [](Cpu& c, uint64_t v) {
+         c.s.oslsr_el1 = (c.s.oslsr_el1 & ~2ull) | ((v & 1) << 1);
+         c.guest_debug_changed();
+     }},
     {sysreg_key(2, 0, 1, 1, 4), "OSLSR_EL1", nullptr,
      [](Cpu& c, uint64_t& v) { v = c.s.oslsr_el1; return true; }, nullptr},
     {sysreg_key(2, 0, 1, 3, 4), "OSDLR_EL1", nullptr,
      [](Cpu& c, uint64_t& v) { v = c.s.osdlr_el1; return true; },
-     [](Cpu& c, uint64_t v) { c.s.osdlr_el1 = v & 1; }},
+     [](Cpu& c, uint64_t v) {
+         c.s.osdlr_el1 = v & 1;
+         c.guest_debug_changed();
+     }},
     {sysreg_key(2, 0, 7, 8, 6), "DBGCLAIMSET_EL1", nullptr,
      [](Cpu&, uint64_t& v) { v = 0xff; return true; }, [](Cpu&, uint64_t) {}},
     {sysreg_key(2, 0, 7, 9, 6), "DBGCLAIMCLR_EL1", nullptr, RAZ_WI},

@@ -210,6 +210,9 @@ void exec_ERET(Cpu& c, uint32_t) {
     c.s.el = target_el;
     c.s.spsel = spsr & 1;
     if (c.has_pan()) c.s.pan = (spsr >> 22) & 1;
+    // PSTATE.SS from SPSR where software step is active at the new EL (ARM ARM D2.12.5)
+    c.step_consumed_by_eret();
+    c.s.ss = ((spsr >> 21) & 1) && c.ss_active();
     c.set_monitor(false);
     c.mode_changed();
     c.branch_to(c.s.elr_el1);

@@ -33,6 +33,7 @@ void boot_state(Cpu& c, uint64_t entry, uint64_t x0, unsigned index) {
     c.s.mpidr_el1 = (1ull << 31) | index;  // Aff0 = index (fewer than 16 CPUs)
     c.flush_blocks();
     c.mode_changed();
+    c.guest_debug_changed();  // (the debug registers are reset: nothing armed)
 }
 
 bool Board::psci_call(Cpu& c, unsigned index) {

@@ -72,10 +72,17 @@ CASES = [
 #   returns the carry out of a wrapped counter in bit 32.
 # - A trapped MSR DAIFSet at EL0 reports Op1 in ISS[16:14] and Op2 in
 #   ISS[19:17] (ARM ARM, ISS for EC 0x18); QEMU 7.2 swaps the two.
+# - The OS lock (OSLSR_EL1.OSLK, set at reset) disables software step and
+#   breakpoint exceptions (ARM ARM AArch64.GenerateDebugExceptionsFrom);
+#   QEMU 7.2 takes them anyway (9 steps and the SVC; a breakpoint).
 QEMU_DEPARTURES = [  # (line prefix, what QEMU prints, what armvm must print)
     ("UNDEFINED accesses:", "UNDEFINED accesses: 0", "UNDEFINED accesses: 3"),
     ("wrap: counter", "counter 4294967296", "counter 0"),
     ("DAIFSet at EL0:", "ISS 0x00000000000793e4", "ISS 0x00000000000cd3e4"),
+    ("steps with the OS lock set:", "set: 10", "set: 1"),
+    ("breakpoint with the OS lock set:",
+     "EC 0x0000000000000030 ISS 0x0000000000000022 ELR-at 0x0000000000000000 FAR 0x0000000000000000 count 1",
+     "no exception"),
 ]
 
 
@@ -109,6 +116,8 @@ CASES += [
     ("pmu", ["-cpu", "max"]),
     ("pmu", ["-cpu", "cortex-a53,pmu=off"]),
     ("pmu", ["-cpu", "neoverse-n1,pmu=on", "-smp", "2"]),
+    ("debug", ["-cpu", "cortex-a57"]),
+    ("debug", ["-cpu", "max", "-M", "virt,gic-version=3"]),
 ]
 
 
