@@ -422,7 +422,7 @@ mmu::TlbEntry* Cpu::lookup(uint64_t va, Access acc, uint8_t need, bool cm) {
         e.ram_page = 0;
     }
     tlb_.note_span(sva, t.size);
-    if (debug_ && !debug_->watches.empty() && page_watched(sva))  // every data access takes the slow path
+    if (any_watch() && page_watched(sva))  // every data access takes the slow path
         e.perm &= mmu::kX0 | mmu::kX1;
     if (!(t.perm & need)) {
         raise_mmu_fault(va, acc, {mmu::FaultType::Permission, t.level}, cm);
@@ -478,7 +478,7 @@ bool Cpu::access_slow(uint64_t va, unsigned size, uint64_t& value, Access acc, u
     }
     uint64_t pa;
     if (!translate_for(va, acc, need, pa, false)) return false;
-    if (debug_ && !debug_->watches.empty() && watch_hit(va, size, write)) return false;
+    if (any_watch() && watch_hit(va, size, write)) return false;
     bool ok;
     uint64_t off = pa - ram_base_;
     if (ram_host_ && off < ram_size_ && size <= ram_size_ - off) {
@@ -520,7 +520,7 @@ bool Cpu::exclusive_store(uint64_t va, unsigned size, uint64_t expected, uint64_
                           uint64_t value_hi) {
     uint64_t pa;
     if (!translate(va, Access::Write, pa)) return false;
-    if (debug_ && !debug_->watches.empty() && watch_hit(va, size, true)) return false;
+    if (any_watch() && watch_hit(va, size, true)) return false;
     bool swapped = false;
     uint64_t off = pa - ram_base_;
     bool ram = ram_host_ && off < ram_size_;
@@ -887,16 +887,45 @@ bool Cpu::debug_exceptions_enabled() const {
 }
 
 void Cpu::guest_debug_changed() {
+    bool locked = (s.oslsr_el1 & 2) || (s.osdlr_el1 & 1), mde = (s.mdscr_el1 >> 15) & 1;
     bool bp = false;
-    unsigned nbp = ((ids.id_aa64dfr0 >> 12) & 0xf) + 1;
+    unsigned nbp = ((ids.id_aa64dfr0 >> 12) & 0xf) + 1, nwp = ((ids.id_aa64dfr0 >> 20) & 0xf) + 1;
     for (unsigned i = 0; i < nbp; ++i) bp = bp || (s.dbgbcr[i] & 1);
-    bool armed = !(s.oslsr_el1 & 2) && !(s.osdlr_el1 & 1) && ((s.mdscr_el1 & 1) || (((s.mdscr_el1 >> 15) & 1) && bp));
-    if (armed == guest_armed_) return;
+    // The watchpoints (unlinked; LSC and PAC non-zero): the bytes BAS
+    // selects of the doubleword (word, when DBGWVR[2] is set) at DBGWVR, or
+    // with MASK the naturally aligned 2^MASK bytes around it.
+    std::vector<DebugCtl::GuestWatch> watches;
+    for (unsigned i = 0; i < nwp && mde && !locked; ++i) {
+        uint64_t wcr = s.dbgwcr[i], wvr = s.dbgwvr[i] & ~3ull;
+        unsigned lsc = (wcr >> 3) & 3, pac = (wcr >> 1) & 3, bas = (wcr >> 5) & 0xff, mask = (wcr >> 24) & 0x1f;
+        if (!(wcr & 1) || !lsc || !pac || ((wcr >> 20) & 1) || ((wcr >> 13) & 7)) continue;
+        DebugCtl::GuestWatch w{0, 0, (lsc & 1) != 0, (lsc & 2) != 0, pac};
+        if (mask >= 3) {
+            w.lo = wvr & ~((1ull << mask) - 1);
+            w.hi = w.lo + (1ull << mask);
+        } else {
+            uint64_t base = wvr & ~7ull;
+            if (wvr & 4) bas = (bas & 0xf) << 4;  // (a word-aligned address: BAS[3:0] for its four bytes)
+            if (!bas) continue;
+            unsigned first = static_cast<unsigned>(__builtin_ctz(bas)), last = 31 - static_cast<unsigned>(__builtin_clz(bas));
+            w.lo = base + first;  // (a BAS with holes watches its span)
+            w.hi = base + last + 1;
+        }
+        watches.push_back(w);
+    }
+    bool armed = !locked && ((s.mdscr_el1 & 1) || (mde && bp) || !watches.empty());
+    bool watches_changed = debug_ ? debug_->guest_watches != watches : !watches.empty();
+    if (armed == guest_armed_ && !watches_changed) return;
     guest_armed_ = armed;
     if (armed && !debug_) debug_ = std::make_unique<DebugCtl>();
+    if (debug_) debug_->guest_watches = std::move(watches);
     if (!armed && debug_ && debug_->bps.empty() && debug_->watches.empty() && !debug_->step &&
         debug_->stop.kind == DebugStop::Kind::None)
         debug_.reset();
+    if (watches_changed) {  // watched pages leave (or come back to) the TLB's inline hits
+        tlb_.flush_all();
+        mode_changed();
+    }
     events_ |= kEvFlush;  // (compiled code stops: the next block goes through debug_enter)
 }
 
@@ -973,6 +1002,8 @@ bool Cpu::page_watched(uint64_t va) const {
     uint64_t page = va & kPageMask;
     for (const Watchpoint& w : debug_->watches)
         if (w.addr < page + 0x1000 && w.addr + w.len > page) return true;
+    for (const auto& w : debug_->guest_watches)
+        if (w.lo < page + 0x1000 && w.hi > page) return true;
     return false;
 }
 
@@ -982,6 +1013,18 @@ bool Cpu::watch_hit(uint64_t va, unsigned size, bool write) {
         if (va < w.addr + w.len && va + size > w.addr) {
             debug_->stop = {DebugStop::Kind::Watch, w.addr, w.kind};
             events_ |= kEvDebug;
+            return true;
+        }
+    }
+    // The guest's (ARM ARM D2.10): MDE, debug exceptions enabled here, the
+    // EL and the kind of access; the access is not made, ELR is the
+    // instruction.
+    if (debug_->guest_watches.empty() || !((s.mdscr_el1 >> 15) & 1) || !debug_exceptions_enabled()) return false;
+    for (const auto& w : debug_->guest_watches) {
+        if (!(write ? w.store : w.load) || !(w.pac & (s.el == 0 ? 2 : 1))) continue;
+        if (va < w.hi && va + size > w.lo) {
+            raise(s.el == 0 ? Ec::WatchpointLower : Ec::WatchpointSame, 0x22 | (write ? 1u << 6 : 0), false,
+                  std::max(va, w.lo), true);
             return true;
         }
     }

@@ -514,7 +514,19 @@ private:
         bool step = false;
         DebugStop stop;
         Block one;  // the single instruction run when stepping or near a breakpoint
+        // The guest's watchpoints as DBGWCR/DBGWVR program them: [lo, hi),
+        // for loads and/or stores, at EL1 (pac bit 0) and/or EL0 (bit 1).
+        struct GuestWatch {
+            uint64_t lo, hi;
+            bool load, store;
+            unsigned pac;
+            bool operator==(const GuestWatch&) const = default;
+        };
+        std::vector<GuestWatch> guest_watches;
     };
+    // Whether some watchpoint (the gdbstub's or the guest's) is set: data
+    // accesses to its pages take the slow path.
+    bool any_watch() const { return debug_ && (!debug_->watches.empty() || !debug_->guest_watches.empty()); }
     std::unique_ptr<DebugCtl> debug_;  // null: no debugging (the fast path)
     // Before a block runs with debugging on: false at a breakpoint (the
     // stop is set); otherwise `b` may become a one-instruction block.

@@ -1,8 +1,8 @@
 // The self-hosted debug registers Linux programs at boot (ARM ARM D2,
 // D13.3): MDSCR_EL1, the OS lock, and the breakpoint and watchpoint
 // value/control pairs ID_AA64DFR0_EL1 advertises. Breakpoints (unlinked
-// address match) and software step fire (Cpu::guest_debug_enter) once
-// MDSCR_EL1 enables them; watchpoints hold what is written and do not.
+// address match) and software step fire (Cpu::guest_debug_enter), and
+// watchpoints (Cpu::watch_hit) once MDSCR_EL1 enables them.
 #include <array>
 
 #include "cpu-arm64/cpu.hpp"

@@ -10,6 +10,7 @@ static volatile uint64_t count, last_esr, last_elr, last_far;
 static volatile uint64_t steps[32], step_iss[32], nsteps;
 static volatile uint64_t user_base;
 static volatile int disarm_bp;  // a breakpoint exception clears DBGBCR0_EL1
+static volatile int disarm_wp;  // a watchpoint exception clears DBGWCR0_EL1
 
 void sync_handler(uint64_t kind, uint64_t* frame) {
     (void)kind;
@@ -40,7 +41,8 @@ void sync_handler(uint64_t kind, uint64_t* frame) {
     last_esr = esr;
     last_elr = read_elr();
     last_far = read_far();
-    if (disarm_bp) __asm__ volatile("msr dbgbcr0_el1, xzr; isb");
+    if (disarm_wp) __asm__ volatile("msr dbgwcr0_el1, xzr; isb");
+    else if (disarm_bp) __asm__ volatile("msr dbgbcr0_el1, xzr; isb");
     else write_elr(last_elr + 4);
 }
 
@@ -97,6 +99,32 @@ __asm__(".global user_bp\n"
 
 static uint8_t user_stack[512] __attribute__((aligned(16)));
 static uint64_t word __attribute__((aligned(16)));
+static volatile uint8_t area[256] __attribute__((aligned(256)));
+
+// Watchpoint 0: `bas` bytes at `addr` (or 2^mask bytes), `lsc` 1 load, 2 store, 3 both.
+static void set_wp(uint64_t addr, uint64_t bas, uint64_t lsc, uint64_t pac, uint64_t mask) {
+    __asm__ volatile("msr dbgwvr0_el1, %0; msr dbgwcr0_el1, %1; isb"
+                     :
+                     : "r"(addr), "r"((mask << 24) | (bas << 5) | (lsc << 3) | (pac << 1) | 1));
+}
+
+static void watch(const char* what, uint64_t wp_addr, uint64_t bas, uint64_t lsc, uint64_t mask, unsigned off,
+                  unsigned size, int store) {
+    set_wp(wp_addr, bas, lsc, 3, mask);
+    uint64_t at, v = 0, p = (uint64_t)area + off;
+    if (store) {
+        if (size == 1) __asm__ volatile("adr %0, 1f\n1: strb %w1, [%2]" : "=&r"(at) : "r"(v), "r"(p) : "memory");
+        else if (size == 4) __asm__ volatile("adr %0, 1f\n1: str %w1, [%2]" : "=&r"(at) : "r"(v), "r"(p) : "memory");
+        else __asm__ volatile("adr %0, 1f\n1: str %1, [%2]" : "=&r"(at) : "r"(v), "r"(p) : "memory");
+    } else {
+        if (size == 1) __asm__ volatile("adr %0, 1f\n1: ldrb %w1, [%2]" : "=&r"(at), "=&r"(v) : "r"(p) : "memory");
+        else if (size == 4) __asm__ volatile("adr %0, 1f\n1: ldr %w1, [%2]" : "=&r"(at), "=&r"(v) : "r"(p) : "memory");
+        else __asm__ volatile("adr %0, 1f\n1: ldr %1, [%2]" : "=&r"(at), "=&r"(v) : "r"(p) : "memory");
+    }
+    __asm__ volatile("msr dbgwcr0_el1, xzr; isb");
+    if (count) last_far -= (uint64_t)area;  // (FAR relative to the area)
+    report(what, at);
+}
 
 int main(void) {
     install_vectors();
@@ -183,6 +211,24 @@ int main(void) {
     report("breakpoint with the OS lock set", (uint64_t)user_bp_target);
     __asm__ volatile("msr oslar_el1, xzr; isb");
     __asm__ volatile("msr dbgbcr0_el1, xzr; isb");
+
+    // Watchpoints at EL1 (MDE, KDE, D clear).
+    disarm_bp = 0;
+    disarm_wp = 1;
+    __asm__ volatile("msr daifclr, #8");
+    set_mdscr((1ull << 15) | (1ull << 13));
+    uint64_t a = (uint64_t)area;
+    watch("store watched doubleword", a + 8, 0xff, 2, 0, 8, 8, 1);
+    watch("load, store-only watchpoint", a + 8, 0xff, 2, 0, 8, 8, 0);
+    watch("load watched", a + 8, 0xff, 1, 0, 12, 4, 0);
+    watch("byte 3 watched, byte 0 stored", a + 16, 0x08, 3, 0, 16, 1, 1);
+    watch("byte 3 watched, word stored", a + 16, 0x08, 3, 0, 16, 4, 1);
+    watch("word-aligned WVR, byte 5", a + 20, 0x02, 3, 0, 21, 1, 1);
+    watch("64-byte mask, store at +40", a + 64, 0xff, 3, 6, 104, 8, 1);
+    watch("64-byte mask, store below", a + 64, 0xff, 3, 6, 56, 8, 1);
+    watch("doubleword straddling the watch", a + 32, 0x01, 3, 0, 28, 8, 0);
+    set_mdscr(1ull << 15);
+    watch("KDE clear", a + 8, 0xff, 3, 0, 8, 8, 1);
     set_mdscr(0);
     __asm__ volatile("msr daifset, #8");
     puts_uart("done\n");
