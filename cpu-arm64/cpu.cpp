@@ -624,13 +624,7 @@ void Cpu::tlb_maintenance(const RemoteOp& op, bool broadcast) {
 
 // ---- the generic timer
 
-// The system counter runs on host CLOCK_MONOTONIC less the time the VM
-// spent stopped (QMP stop, virsh suspend): as QEMU's virtual clock, it
-// does not advance while the guest cannot run.
 namespace {
-std::atomic<uint64_t> g_clock_offset_ns{0};
-std::atomic<uint64_t> g_stopped_at_ns{0};  // 0: running
-
 uint64_t host_mono_ns() {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -638,29 +632,32 @@ uint64_t host_mono_ns() {
 }
 }  // namespace
 
-uint64_t Cpu::counter_now() {
-    uint64_t stopped = g_stopped_at_ns.load(std::memory_order_relaxed);
-    uint64_t ns = (stopped ? stopped : host_mono_ns()) - g_clock_offset_ns.load(std::memory_order_relaxed);
+uint64_t CpuCluster::Clock::counter() const {
+    uint64_t stopped = stopped_at_ns.load(std::memory_order_relaxed);
+    uint64_t ns = (stopped ? stopped : host_mono_ns()) - offset_ns.load(std::memory_order_relaxed);
     return ns / 16;  // 62.5 MHz
 }
 
-uint64_t Cpu::counter_to_host_ns(uint64_t count) {
+uint64_t CpuCluster::Clock::to_host_ns(uint64_t count) const {
     if (count >= UINT64_MAX / 16) return UINT64_MAX;
-    uint64_t ns = count * 16, off = g_clock_offset_ns.load(std::memory_order_relaxed);
+    uint64_t ns = count * 16, off = offset_ns.load(std::memory_order_relaxed);
     return ns > UINT64_MAX - off ? UINT64_MAX : ns + off;
 }
 
-void Cpu::clock_stop() {
+void CpuCluster::Clock::stop() {
     uint64_t zero = 0;
-    g_stopped_at_ns.compare_exchange_strong(zero, host_mono_ns());
+    stopped_at_ns.compare_exchange_strong(zero, host_mono_ns());
 }
 
-void Cpu::clock_start() {
-    uint64_t at = g_stopped_at_ns.load();
+void CpuCluster::Clock::start() {
+    uint64_t at = stopped_at_ns.load();
     if (!at) return;
-    g_clock_offset_ns.fetch_add(host_mono_ns() - at);
-    g_stopped_at_ns.store(0);
+    offset_ns.fetch_add(host_mono_ns() - at);
+    stopped_at_ns.store(0);
 }
+
+uint64_t Cpu::counter_now() const { return cluster_->clock.counter(); }
+uint64_t Cpu::counter_to_host_ns(uint64_t count) const { return cluster_->clock.to_host_ns(count); }
 
 // ---- WFE and events
 

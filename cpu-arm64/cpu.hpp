@@ -165,12 +165,10 @@ public:
     // clock. timer_output() is bit 0 for the EL1 physical timer, bit 1 for
     // the virtual timer (their interrupt outputs, ARM ARM D11.2.4).
     static constexpr uint64_t kCntFrq = 62500000;  // 62.5 MHz, as QEMU 7.2
-    static uint64_t counter_now();
+    // (the machine's clock: CpuCluster::Clock)
+    uint64_t counter_now() const;
     // The host CLOCK_MONOTONIC time at which the counter reaches `count`.
-    static uint64_t counter_to_host_ns(uint64_t count);
-    // The counter stops while the VM is stopped (the board's pause/resume).
-    static void clock_stop();
-    static void clock_start();
+    uint64_t counter_to_host_ns(uint64_t count) const;
     // Bit 2: the PMU overflow interrupt (PPI 7 on the virt board).
     uint32_t timer_output();
     // Host CLOCK_MONOTONIC nanoseconds at which the output next changes
@@ -602,6 +600,19 @@ public:
         for (size_t i = 0; i < words_; ++i) code_[i].store(0);
     }
     std::atomic<int> wfe_waiters{0};  // CPUs asleep in WFE
+
+    // The machine's system counter: host CLOCK_MONOTONIC less the time the
+    // machine spent stopped (QMP stop, virsh suspend; as QEMU's virtual
+    // clock it does not advance while the guest cannot run). One per
+    // machine: two machines in one process keep their own time.
+    struct Clock {
+        std::atomic<uint64_t> offset_ns{0};
+        std::atomic<uint64_t> stopped_at_ns{0};  // 0: running
+        uint64_t counter() const;  // in kCntFrq ticks
+        uint64_t to_host_ns(uint64_t count) const;
+        void stop();   // (the board's pause)
+        void start();  // (and resume)
+    } clock;
 
     // RAM at [off, off+len) (RAM-relative, RAM at `ram_base`) was written
     // behind the CPUs' backs (device DMA, IC IVAU): every CPU drops the

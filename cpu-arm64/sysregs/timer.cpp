@@ -22,23 +22,23 @@ SysRegAccess cntfrq_access(const Cpu& c, bool write) {
     return el0_if<3>(c, write);
 }
 
-uint64_t ctl_read(uint64_t ctl, uint64_t cval) { return (ctl & 3) | (Cpu::counter_now() >= cval ? 4u : 0u); }
+uint64_t ctl_read(const Cpu& c, uint64_t ctl, uint64_t cval) { return (ctl & 3) | (c.counter_now() >= cval ? 4u : 0u); }
 
 constexpr SysRegDesc kRegs[] = {
     {sysreg_key(3, 3, 14, 0, 0), "CNTFRQ_EL0", cntfrq_access,
      [](Cpu&, uint64_t& v) { v = Cpu::kCntFrq; return true; }, nullptr},
     {sysreg_key(3, 3, 14, 0, 1), "CNTPCT_EL0", el0_if<1>,
-     [](Cpu&, uint64_t& v) { v = Cpu::counter_now(); return true; }, nullptr},
+     [](Cpu& c, uint64_t& v) { v = c.counter_now(); return true; }, nullptr},
     {sysreg_key(3, 3, 14, 0, 2), "CNTVCT_EL0", el0_if<2>,
-     [](Cpu&, uint64_t& v) { v = Cpu::counter_now(); return true; }, nullptr},
+     [](Cpu& c, uint64_t& v) { v = c.counter_now(); return true; }, nullptr},
     {sysreg_key(3, 3, 14, 2, 0), "CNTP_TVAL_EL0", el0_if<1u << 9>,
-     [](Cpu& c, uint64_t& v) { v = static_cast<uint32_t>(c.s.cntp_cval - Cpu::counter_now()); return true; },
+     [](Cpu& c, uint64_t& v) { v = static_cast<uint32_t>(c.s.cntp_cval - c.counter_now()); return true; },
      [](Cpu& c, uint64_t v) {
-         c.s.cntp_cval = Cpu::counter_now() + static_cast<uint64_t>(a64::sext(v, 32));
+         c.s.cntp_cval = c.counter_now() + static_cast<uint64_t>(a64::sext(v, 32));
          c.timer_changed();
      }},
     {sysreg_key(3, 3, 14, 2, 1), "CNTP_CTL_EL0", el0_if<1u << 9>,
-     [](Cpu& c, uint64_t& v) { v = ctl_read(c.s.cntp_ctl, c.s.cntp_cval); return true; },
+     [](Cpu& c, uint64_t& v) { v = ctl_read(c, c.s.cntp_ctl, c.s.cntp_cval); return true; },
      [](Cpu& c, uint64_t v) {
          c.s.cntp_ctl = v & 3;
          c.timer_changed();
@@ -50,13 +50,13 @@ constexpr SysRegDesc kRegs[] = {
          c.timer_changed();
      }},
     {sysreg_key(3, 3, 14, 3, 0), "CNTV_TVAL_EL0", el0_if<1u << 8>,
-     [](Cpu& c, uint64_t& v) { v = static_cast<uint32_t>(c.s.cntv_cval - Cpu::counter_now()); return true; },
+     [](Cpu& c, uint64_t& v) { v = static_cast<uint32_t>(c.s.cntv_cval - c.counter_now()); return true; },
      [](Cpu& c, uint64_t v) {
-         c.s.cntv_cval = Cpu::counter_now() + static_cast<uint64_t>(a64::sext(v, 32));
+         c.s.cntv_cval = c.counter_now() + static_cast<uint64_t>(a64::sext(v, 32));
          c.timer_changed();
      }},
     {sysreg_key(3, 3, 14, 3, 1), "CNTV_CTL_EL0", el0_if<1u << 8>,
-     [](Cpu& c, uint64_t& v) { v = ctl_read(c.s.cntv_ctl, c.s.cntv_cval); return true; },
+     [](Cpu& c, uint64_t& v) { v = ctl_read(c, c.s.cntv_ctl, c.s.cntv_cval); return true; },
      [](Cpu& c, uint64_t v) {
          c.s.cntv_ctl = v & 3;
          c.timer_changed();

@@ -1441,7 +1441,7 @@ void Board::resume() {
 void Board::resume_cpus(const std::vector<bool>& which) {
     if (kvm_) return kvm_->resume();
     vm_running_ = true;
-    Cpu::clock_start();
+    cluster_.clock.start();
     for (auto& v : vcpus_)
         if (which[v->index()] && power_[v->index()] != kOff) v->resume();
 }
@@ -1450,7 +1450,7 @@ void Board::pause() {
     if (kvm_) return kvm_->pause();
     vm_running_ = false;
     for (auto& v : vcpus_) v->pause();
-    Cpu::clock_stop();
+    cluster_.clock.stop();
 }
 
 bool Board::cpu_powered(unsigned i) const { return kvm_ || power_[i] != kOff; }
