@@ -520,6 +520,83 @@ typename Bits<F>::U fp3_lane(Cpu& c, unsigned key, typename Bits<F>::U a, typena
     }
 }
 
+// The common case of the vector arithmetic (FADD, FSUB, FMUL, FDIV,
+// FMLA, FMLS) for all lanes at once: every operand a normal number or
+// zero, the host's rounding mode set and its flags read once for the
+// instruction instead of once per lane. A lane that needs Arm's rules
+// (a NaN or infinity in, an invalid operation, a tiny or underflowing
+// result) sends the whole instruction down the per-lane path, which
+// computes it again from the same operands (nothing is written before).
+template <typename F>
+bool fp3_fast(Cpu& c, unsigned key, unsigned lanes, const uint64_t* n, const uint64_t* m, const uint64_t* d,
+              uint64_t* out) {
+    using B = Bits<F>;
+    using U = typename B::U;
+    constexpr bool dbl = sizeof(F) == 8;
+    U a[4], b[4], acc[4];
+    auto plain = [](U u) {
+        U e = u & B::kExpMask;
+        return e != B::kExpMask && (e != 0 || (u & B::kMantMask) == 0);
+    };
+    for (unsigned e = 0; e < lanes; ++e) {
+        a[e] = static_cast<U>(fp_lane(n, e, dbl));
+        b[e] = static_cast<U>(fp_lane(m, e, dbl));
+        acc[e] = static_cast<U>(fp_lane(d, e, dbl));
+        if (!plain(a[e]) || !plain(b[e]) || ((key == 0x1 || key == 0x9) && !plain(acc[e]))) return false;
+        if (key == 0x9) a[e] ^= B::kSign;  // FMLS: the product of the negated operand
+    }
+    volatile F r[4];
+    unsigned rmode = (c.s.fpcr >> 22) & 3;
+    auto lanes_op = [&] {
+        for (unsigned e = 0; e < lanes; ++e) {
+            F x = from_bits<F>(a[e]), y = from_bits<F>(b[e]);
+            switch (key) {
+            case 0x2: r[e] = x + y; break;
+            case 0xa: r[e] = x - y; break;
+            case 0x13: r[e] = x * y; break;
+            case 0x17: r[e] = x / y; break;
+            default: r[e] = std::fma(x, y, from_bits<F>(acc[e])); break;  // FMLA, FMLS
+            }
+        }
+    };
+    uint32_t fl;
+#if defined(__x86_64__)
+    if (rmode == 0) {
+        // Round to nearest is the host's mode: MXCSR need not change, and its
+        // flags need clearing only if they hold more than FPSR already has
+        // (OR-ing those in again changes nothing) or anything this path
+        // must see fresh (invalid, underflow, denormal operand).
+        auto arm = [](unsigned mx) {
+            return (mx & 4 ? kDZC : 0) | (mx & 8 ? kOFC : 0) | (mx & 32 ? kIXC : 0);
+        };
+        unsigned before = __builtin_ia32_stmxcsr();
+        if ((before & 0x13) || (arm(before) & ~c.s.fpsr)) __builtin_ia32_ldmxcsr(before & ~0x3fu);
+        auto* p = &lanes_op;
+        __asm__ volatile("" : "+r"(p) : : "memory");
+        (*p)();
+        __asm__ volatile("" : : : "memory");
+        unsigned ex = __builtin_ia32_stmxcsr();
+        fl = (ex & 1 ? kIOC : 0) | (ex & 16 ? kUFC : 0) | arm(ex);
+    } else {
+        fl = host_op(rmode, lanes_op);
+    }
+#else
+    fl = host_op(rmode, lanes_op);
+#endif
+    if (fl & (kIOC | kUFC)) return false;
+    constexpr U min_normal = U(1) << B::kMant;
+    U res[4];
+    for (unsigned e = 0; e < lanes; ++e) {
+        res[e] = to_bits<F>(r[e]);
+        U mag = res[e] & ~B::kSign;
+        if ((mag & B::kExpMask) == B::kExpMask && (mag & B::kMantMask)) return false;  // a NaN
+        if (mag != 0 ? mag <= min_normal : (fl & kIXC) != 0) return false;  // tiny: tininess and FZ rules
+    }
+    for (unsigned e = 0; e < lanes; ++e) put_fp_lane(out, e, res[e], dbl);
+    c.s.fpsr |= fl;
+    return true;
+}
+
 }  // namespace
 
 // AdvSIMD three same, FP forms (opcode 0b11xxx); false if unallocated.
@@ -538,6 +615,12 @@ bool simd_fp_3same(Cpu& c, uint32_t i) {
     uint64_t n[2] = {c.s.v[rn][0], c.s.v[rn][1]}, m[2] = {c.s.v[rm][0], c.s.v[rm][1]}, d[2] = {c.s.v[rd][0], c.s.v[rd][1]};
     auto lane = [&](const uint64_t* v, unsigned e) { return fp_lane(v, e, sz); };
     uint64_t out[2] = {0, 0};
+    if ((key == 0x1 || key == 0x9 || key == 0x2 || key == 0xa || key == 0x13 || key == 0x17) &&
+        (sz ? fp3_fast<double>(c, key, lanes, n, m, d, out) : fp3_fast<float>(c, key, lanes, n, m, d, out))) {
+        c.s.v[rd][0] = out[0];
+        c.s.v[rd][1] = q ? out[1] : 0;
+        return true;
+    }
     for (unsigned e = 0; e < lanes; ++e) {
         uint64_t x, y;
         unsigned k = key;

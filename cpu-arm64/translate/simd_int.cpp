@@ -3,6 +3,8 @@
 // two-register miscellaneous. Vectors are handled as arrays of lanes.
 #include <algorithm>
 #include <array>
+#include <cstring>
+#include <type_traits>
 
 #include "cpu-arm64/translate/executors.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
@@ -379,6 +381,49 @@ void exec_SIMD_2MISC(Cpu& c, uint32_t i) {
 // AdvSIMD three different: long (L), wide (W) and narrowing high-half (HN)
 // forms; the "2" variants (Q = 1) take the upper halves of their narrow
 // inputs and write the upper half of a narrow result.
+namespace {
+
+// The common three-different forms (ADDL/ADDW, SUBL/SUBW, ABAL, ABDL,
+// MLAL, MLSL, MULL) for one element size at once: the lanes straight from
+// the registers' bytes (the host is little-endian like the guest's lane
+// order), the arithmetic in 64 bits (exact for these widths) and the
+// wide result truncated.
+template <typename N, typename W, bool Signed>
+void diff_fast(Cpu& c, unsigned op, unsigned q, unsigned rn, unsigned rm, unsigned rd) {
+    static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__);
+    constexpr unsigned cnt = 8 / sizeof(N);
+    bool wide_n = op == 0x1 || op == 0x3;
+    N a[cnt], b[cnt];
+    W wa[cnt], d[cnt], r[cnt];
+    const auto* vn = reinterpret_cast<const uint8_t*>(c.s.v[rn]);
+    const auto* vm = reinterpret_cast<const uint8_t*>(c.s.v[rm]);
+    std::memcpy(b, vm + (q ? 8 : 0), 8);
+    if (wide_n) std::memcpy(wa, vn, 16);
+    else std::memcpy(a, vn + (q ? 8 : 0), 8);
+    std::memcpy(d, c.s.v[rd], 16);
+    for (unsigned k = 0; k < cnt; ++k) {
+        // (sign- or zero-extended to 64 bits: +, - and * are exact modulo 2^64)
+        uint64_t x = wide_n ? static_cast<uint64_t>(static_cast<std::conditional_t<Signed, int64_t, uint64_t>>(wa[k]))
+                            : static_cast<uint64_t>(static_cast<std::conditional_t<Signed, int64_t, uint64_t>>(a[k]));
+        uint64_t y = static_cast<uint64_t>(static_cast<std::conditional_t<Signed, int64_t, uint64_t>>(b[k]));
+        uint64_t acc = static_cast<uint64_t>(d[k]), v;
+        bool gt = Signed ? static_cast<int64_t>(x) > static_cast<int64_t>(y) : x > y;
+        switch (op) {
+        case 0x0: case 0x1: v = x + y; break;
+        case 0x2: case 0x3: v = x - y; break;
+        case 0x5: v = acc + (gt ? x - y : y - x); break;
+        case 0x7: v = gt ? x - y : y - x; break;
+        case 0x8: v = acc + x * y; break;
+        case 0xa: v = acc - x * y; break;
+        default: v = x * y; break;  // 0xc
+        }
+        r[k] = static_cast<W>(v);
+    }
+    std::memcpy(c.s.v[rd], r, 16);
+}
+
+}  // namespace
+
 void exec_SIMD_3DIFF(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), op = bits(i, 15, 12);
     unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
@@ -388,6 +433,16 @@ void exec_SIMD_3DIFF(Cpu& c, uint32_t i) {
         (pmull64 && !c.has_pmull()) || (!sqd && op != 0xe && size == 3))
         return c.undefined();
     if (!c.fp_enabled()) return;
+    if (!sqd && size < 3 && (op <= 0x3 || op == 0x5 || op == 0x7 || op == 0x8 || op == 0xa || op == 0xc)) {
+        switch (size * 2 + u) {
+        case 0: return diff_fast<int8_t, int16_t, true>(c, op, q, rn, rm, rd);
+        case 1: return diff_fast<uint8_t, uint16_t, false>(c, op, q, rn, rm, rd);
+        case 2: return diff_fast<int16_t, int32_t, true>(c, op, q, rn, rm, rd);
+        case 3: return diff_fast<uint16_t, uint32_t, false>(c, op, q, rn, rm, rd);
+        case 4: return diff_fast<int32_t, int64_t, true>(c, op, q, rn, rm, rd);
+        default: return diff_fast<uint32_t, uint64_t, false>(c, op, q, rn, rm, rd);
+        }
+    }
     if (pmull64) {  // carry-less 64 x 64 -> 128 of the low (high) doublewords
         uint64_t a = c.s.v[rn][q], b = c.s.v[rm][q], lo = 0, hi = 0;
         for (unsigned k = 0; k < 64; ++k)
