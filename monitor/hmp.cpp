@@ -84,14 +84,21 @@ void hostfwd(Call& k, bool add) {
     virt::Board* b = k.ctx.machine.board();
     SlirpNet* net = nullptr;
     std::string id = k.args.size() == 2 ? k.args[0] : "", spec = k.args.back();
+    bool found = false;  // (a netdev of that id, of any type)
     if (b)
-        for (const auto& n : b->netdevs())
-            if (auto* s = dynamic_cast<SlirpNet*>(n.get()); s && (id.empty() || n->id() == id)) {
+        for (const auto& n : b->netdevs()) {
+            if (!id.empty() && n->id() != id) continue;
+            found = found || !id.empty();
+            if (auto* s = dynamic_cast<SlirpNet*>(n.get())) {
                 net = s;
                 break;
             }
-    if (!net) {
-        if (!id.empty()) k.print("unrecognized netdev id '" + id + "'");
+            if (!id.empty()) break;
+        }
+    if (!net) {  // (QEMU's three answers)
+        if (id.empty()) k.print("user mode network stack not in use");
+        else if (!found) k.print("unrecognized netdev id '" + id + "'");
+        else k.print("invalid device specified");
         return;
     }
     if (add) {

@@ -325,7 +325,8 @@ def test_hmp_network_and_pci_info_print_what_qemus_print(tmp_path):
     assert "TCP[HOST_FORWARD]" in outs[0][3] and "UDP[HOST_FORWARD]" in outs[0][3]
 
 
-HOTADD_COMMANDS = ["netdev_add foo,id=y", "netdev_add user", "netdev_add user,id=x", "netdev_add user,id=x",
+HOTADD_COMMANDS = ["hostfwd_add tcp::5555-:22", "hostfwd_remove tcp::5555", "hostfwd_add n9 tcp::5555-:22",
+                   "netdev_add foo,id=y", "netdev_add user", "netdev_add user,id=x", "netdev_add user,id=x",
                    "info network", "netdev_del x", "netdev_del x", "info network", "help netdev_add",
                    "drive_add 0 if=none,file=DIR/d.img,format=raw,id=dd", "info block dd",
                    "drive_add 0 if=virtio,file=DIR/d.img", "drive_add 0 if=foo,file=DIR/d.img",
