@@ -20,14 +20,11 @@
 
 namespace armvm {
 
-namespace {
-
-int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
+uint64_t BlockStats::now_ns() {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count());
 }
-
-}  // namespace
 
 void BlockStats::done(Kind k, uint64_t nbytes, uint64_t ns, bool ok) {
     if (ok) {
@@ -45,11 +42,7 @@ void BlockStats::refused(Kind k) {
     last_ns = now_ns();
 }
 
-void BlockDev::wrote(uint64_t end) {
-    uint64_t cur = wr_highest_.load(std::memory_order_relaxed);
-    while (end > cur && !wr_highest_.compare_exchange_weak(cur, end, std::memory_order_relaxed)) {
-    }
-}
+void BlockDev::wrote(uint64_t end) { store_max(wr_highest_, end); }
 
 namespace {
 
@@ -71,7 +64,7 @@ Json stats_json(const BlockStats* s, uint64_t wr_highest) {
               {"invalid_flush_operations", v(&K::invalid, K::kFlush)},
               {"invalid_unmap_operations", v(&K::invalid, K::kUnmap)},
               {"account_invalid", s != nullptr}, {"account_failed", s != nullptr}, {"timed_stats", Json::array()}};
-    if (s && s->last_ns) j["idle_time_ns"] = now_ns() - s->last_ns;
+    if (s && s->last_ns) j["idle_time_ns"] = BlockStats::now_ns() - s->last_ns;
     return j;
 }
 

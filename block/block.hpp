@@ -36,11 +36,12 @@ struct BlockStats {
     enum Kind { kRead, kWrite, kFlush, kUnmap, kKinds };
     std::atomic<uint64_t> bytes[kKinds] = {}, ops[kKinds] = {}, total_ns[kKinds] = {}, failed[kKinds] = {},
                           invalid[kKinds] = {};
-    std::atomic<int64_t> last_ns{0};  // the clock at the last completion (0: none yet)
+    std::atomic<uint64_t> last_ns{0};  // the clock at the last completion (0: none yet)
     // A request done: `ns` from its start; `ok` false: failed.
     void done(Kind k, uint64_t nbytes, uint64_t ns, bool ok);
     // A request refused before it reached the disk (out of range).
     void refused(Kind k);
+    static uint64_t now_ns();  // the clock of the times (monotonic)
 };
 
 class BlockDev {

@@ -99,11 +99,7 @@ uint64_t File::allocated() const {
     return ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
 }
 
-void File::wrote(uint64_t end) const {
-    uint64_t cur = wr_highest_.load(std::memory_order_relaxed);
-    while (end > cur && !wr_highest_.compare_exchange_weak(cur, end, std::memory_order_relaxed)) {
-    }
-}
+void File::wrote(uint64_t end) const { store_max(wr_highest_, end); }
 
 bool File::aligned(const IoReq& r) const {
     if (r.off % align_) return false;

@@ -16,6 +16,13 @@
 
 namespace armvm {
 
+// a = max(a, v), for counters several threads raise.
+inline void store_max(std::atomic<uint64_t>& a, uint64_t v) {
+    uint64_t cur = a.load(std::memory_order_relaxed);
+    while (v > cur && !a.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
+    }
+}
+
 // The file driver's cache and aio options (QEMU's `cache.direct`,
 // `cache.no-flush`, `aio`; `-drive cache=` sets the first two).
 struct FileOptions {

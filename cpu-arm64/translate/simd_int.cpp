@@ -391,6 +391,7 @@ namespace {
 template <typename N, typename W, bool Signed>
 void diff_fast(Cpu& c, unsigned op, unsigned q, unsigned rn, unsigned rm, unsigned rd) {
     static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__);
+    using X = std::conditional_t<Signed, int64_t, uint64_t>;  // a lane sign- or zero-extended
     constexpr unsigned cnt = 8 / sizeof(N);
     bool wide_n = op == 0x1 || op == 0x3;
     N a[cnt], b[cnt];
@@ -403,9 +404,8 @@ void diff_fast(Cpu& c, unsigned op, unsigned q, unsigned rn, unsigned rm, unsign
     std::memcpy(d, c.s.v[rd], 16);
     for (unsigned k = 0; k < cnt; ++k) {
         // (sign- or zero-extended to 64 bits: +, - and * are exact modulo 2^64)
-        uint64_t x = wide_n ? static_cast<uint64_t>(static_cast<std::conditional_t<Signed, int64_t, uint64_t>>(wa[k]))
-                            : static_cast<uint64_t>(static_cast<std::conditional_t<Signed, int64_t, uint64_t>>(a[k]));
-        uint64_t y = static_cast<uint64_t>(static_cast<std::conditional_t<Signed, int64_t, uint64_t>>(b[k]));
+        uint64_t x = wide_n ? static_cast<uint64_t>(static_cast<X>(wa[k])) : static_cast<uint64_t>(static_cast<X>(a[k]));
+        uint64_t y = static_cast<uint64_t>(static_cast<X>(b[k]));
         uint64_t acc = static_cast<uint64_t>(d[k]), v;
         bool gt = Signed ? static_cast<int64_t>(x) > static_cast<int64_t>(y) : x > y;
         switch (op) {

@@ -95,62 +95,21 @@ void VirtioBlk::config_write(uint64_t off, unsigned size, uint64_t value) {
     if (off == 32 && size == 1) disk_.set_write_cache(value & 1);
 }
 
-namespace {
-
-uint64_t now_ns() {
-    return static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-            .count());
-}
-
-}  // namespace
-
 uint8_t VirtioBlk::handle(const VirtqElement& e, uint32_t& written) {
     ReqHeader h;
     if (e.read_out(0, &h, sizeof h) != sizeof h) return kIoErr;
     size_t in_data = e.in_bytes() - 1;  // (the last writable byte is the status)
-    uint64_t off = h.sector * kSector, t0 = now_ns();
+    uint64_t t0 = BlockStats::now_ns();
     // (QEMU's accounting: one operation per request; refused ones are "invalid")
     auto account = [&](BlockStats::Kind k, uint64_t bytes, bool ok) {
-        disk_.stats.done(k, bytes, now_ns() - t0, ok);
+        disk_.stats.done(k, bytes, BlockStats::now_ns() - t0, ok);
         return ok ? kOk : kIoErr;
     };
     switch (h.type) {
-    case kIn: {  // straight into the driver's buffers (no bounce buffer a guest could make huge)
-        if (h.sector > disk_.size() / kSector || in_data > disk_.size() - off) {
-            disk_.stats.refused(BlockStats::kRead);
-            return kIoErr;
-        }
-        size_t left = in_data;
-        for (auto& p : e.in) {
-            size_t n = std::min<size_t>(p.len, left);
-            if (n && !disk_.read(off, p.p, n)) return account(BlockStats::kRead, 0, false);
-            off += n;
-            left -= n;
-            written += static_cast<uint32_t>(n);
-            if (!left) break;
-        }
-        return account(BlockStats::kRead, in_data, true);
-    }
-    case kOut: {
-        size_t skip = sizeof h, total = e.out_bytes() - std::min(e.out_bytes(), sizeof h);
-        if (h.sector > disk_.size() / kSector || total > disk_.size() - off) {
-            disk_.stats.refused(BlockStats::kWrite);
-            return kIoErr;
-        }
-        for (auto& p : e.out) {  // the header comes first in the readable pieces
-            if (skip >= p.len) {
-                skip -= p.len;
-                continue;
-            }
-            size_t n = p.len - skip;
-            if (!disk_.write(off, p.p + skip, n)) return account(BlockStats::kWrite, 0, false);
-            off += n;
-            skip = 0;
-        }
-        bool ok = disk_.write_cache() || disk_.flush();  // writethrough
-        return account(BlockStats::kWrite, total, ok);
-    }
+    case kIn:
+    case kOut:  // (run_batch serves the ones in range: what comes here is refused)
+        disk_.stats.refused(h.type == kIn ? BlockStats::kRead : BlockStats::kWrite);
+        return kIoErr;
     case kFlushReq:
         if (fault_point("virtio-blk-slow-flush")) std::this_thread::sleep_for(std::chrono::seconds(3));
         return account(BlockStats::kFlush, 0, disk_.flush());
@@ -189,26 +148,24 @@ void VirtioBlk::run(Job& j) {
 }
 
 void VirtioBlk::queue_notify(unsigned q) {
+    std::vector<Job> jobs;
     Job j{q, {}, 0};
-    bool any = false;
     while (transport->pop(q, j.e)) {
-        if (s_) {  // to the I/O thread
-            std::lock_guard<std::mutex> g(s_->m);
-            s_->todo.push_back(std::move(j));
-            j = Job{q, {}, 0};
-            any = true;
-            continue;
-        }
-        run(j);
-        transport->push(q, j.e, j.written + 1);
-        j.written = 0;
-        any = true;
+        jobs.push_back(std::move(j));
+        j = Job{q, {}, 0};
     }
-    if (!any) return;
-    if (s_)
+    if (jobs.empty()) return;
+    if (s_) {  // to the I/O thread
+        {
+            std::lock_guard<std::mutex> g(s_->m);
+            for (auto& job : jobs) s_->todo.push_back(std::move(job));
+        }
         s_->cv.notify_all();
-    else
-        transport->notify_used(q);
+        return;
+    }
+    run_batch(jobs);  // (no loop: at once, on this thread)
+    for (auto& job : jobs) transport->push(q, job.e, job.written + 1);
+    transport->notify_used(q);
 }
 
 // Reads and writes that follow each other in `jobs` go to the disk as one
@@ -225,12 +182,12 @@ void VirtioBlk::run_batch(std::vector<Job>& jobs) {
             reqs[i].iov = iovs[i].data();
             reqs[i].iovcnt = static_cast<unsigned>(iovs[i].size());
         }
-        uint64_t t0 = now_ns();
+        uint64_t t0 = BlockStats::now_ns();
         disk_.submit(reqs.data(), reqs.size());
         bool wrote = false;
         for (auto& r : reqs) wrote = wrote || (r.write && r.res >= 0);
         bool flushed = !wrote || disk_.write_cache() || disk_.flush();  // writethrough
-        uint64_t ns = now_ns() - t0;
+        uint64_t ns = BlockStats::now_ns() - t0;
         for (size_t i = 0; i < reqs.size(); ++i) {
             Job& j = jobs[owner[i]];
             uint8_t status = reqs[i].res >= 0 && (flushed || !reqs[i].write) ? kOk : kIoErr;

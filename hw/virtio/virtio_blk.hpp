@@ -59,7 +59,9 @@ private:
     };
     uint8_t handle(const VirtqElement& e, uint32_t& written);
     void run(Job& j);  // the request, its status byte written
-    void run_batch(std::vector<Job>& jobs);  // (the I/O thread)
+    // The requests in order: the reads and writes in range as batches,
+    // the rest (and the refused) through handle().
+    void run_batch(std::vector<Job>& jobs);
     void io_thread();
     void complete();  // BQL held: finished requests into the used rings
     // BQL held: waits for the requests queued and in flight, and drops
