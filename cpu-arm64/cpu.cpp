@@ -109,8 +109,22 @@ void Cpu::mode_changed() {
         need_w_ = s.pan ? mmu::kW1Pan : mmu::kW1;
         need_x_ = mmu::kX1;
     }
-    asid_ = mmu::current_asid(regime());
-    align_mask_ = (s.sctlr_el1 & 2) ? ~0ull : 0;
+    uint16_t asid = mmu::current_asid(regime());
+    uint64_t align = (s.sctlr_el1 & 2) ? ~0ull : 0;
+    // (the JIT's fast table holds the current ASID's pages, unchecked
+    // alignment: either changing makes it out of date)
+    if (asid != asid_ || align != align_mask_) tlb_.fast_flush();
+    asid_ = asid;
+    align_mask_ = align;
+    tlb_.set_fast_mode(s.el == 0 ? 0 : s.pan ? 2 : 1);
+}
+
+void Cpu::jit_fill(Cpu* c) {
+    uint64_t va = c->jit_fill_va_;
+    const mmu::TlbEntry& e = c->tlb_.slot(va);
+    if (e.tag != (va & kPageMask) || !(e.global || e.asid == c->asid_) || !e.host || c->align_mask_) return;
+    bool r = e.perm & c->need_r_, w = (e.perm & c->need_w_) && !e.rom;
+    if (r || w) c->tlb_.fast_fill(va, r, w, e.host, e.ram_page);
 }
 
 // ---- code pages and the blocks decoded from them
@@ -255,6 +269,8 @@ const Block& Cpu::decode_block(uint64_t pa) {
         if ((ends_block(last) && waits && counts) || ((a + 4) & ~kPageMask) == 0) break;  // never cross a page
     }
     b.ends_in_branch = is_branch(last);
+    b.plain_end = !ends_block(last) || last == a64::Op::B_cond || last == a64::Op::CBZ_CBNZ ||
+                  last == a64::Op::TBZ_TBNZ || last == a64::Op::B || last == a64::Op::BL;
     if (last == a64::Op::B_cond && b.insns.size() >= 2 &&
         fuse_compare_branch(b.insns[b.insns.size() - 2], b.insns.back())) {
         b.insns.pop_back();  // retires with the compare
@@ -776,6 +792,11 @@ Cpu::Stop Cpu::run(uint64_t budget) {
                 ++jit_entries_;
                 jit::Result r = jit_->enter(*b, s.pc, static_cast<int64_t>(limit));
                 done += limit - static_cast<uint64_t>(r.remaining);  // the blocks before (counted in insn_count)
+                if (r.index == jit::kUnstarted) {  // stopped at a block's head: s.pc is the next
+                    s.pc = block_va_;
+                    link = std::exchange(jit_link_, nullptr);
+                    continue;
+                }
                 b = jit_block_;
                 first = b->insns.data();
                 end = first + b->n;

@@ -89,6 +89,11 @@ struct Block {
     bool ends_in_branch = false;  // the last instruction is a branch (PMU BR_RETIRED)
     uint32_t n = 0;               // insns.size(), kept for the run loop
     bool fused = false;           // the last entry is a compare and the B.cond after it
+    // The block does not end on an instruction that may change how the
+    // next one is fetched (MSR, SYS, ISB, exceptions, ERET): compiled
+    // code may jump from its end straight to the next block's code in the
+    // same page (jit/x64.cpp, direct links).
+    bool plain_end = false;
     std::vector<DecodedInsn> insns;
     // The blocks run next, last time: [0] after falling through, [1] after
     // a branch. Valid while the CPU's link generation is unchanged (any
@@ -102,6 +107,9 @@ struct Block {
     // The compiled form (cpu-arm64/jit/), once the block has run often
     // enough; it lives as long as the block.
     mutable const uint8_t* jit = nullptr;
+    // Its head: the checks compiled code makes before it enters a block
+    // through a direct link (budget, exit requests, mailbox, interrupts).
+    mutable const uint8_t* jit_head = nullptr;
     mutable uint32_t hits = 0;
 };
 
@@ -442,6 +450,14 @@ private:
     // block at `va` if the TLB and the block cache know it without a walk;
     // false otherwise (the run loop finds it).
     static bool jit_relink(Cpu* c, Block::Link* link, uint64_t va);
+    // For compiled code whose access missed the TLB's fast table and was
+    // made by the interpreter's handler: caches the page of jit_fill_va_
+    // in the fast table when it is RAM the current mode may access.
+    static void jit_fill(Cpu* c);
+    uint64_t jit_fill_va_ = 0;
+    // Compiled code stopped before the block at block_va_ (jit::kUnstarted):
+    // the link to remember the block the run loop finds there in, or null.
+    Block::Link* jit_link_ = nullptr;
     bool jit_full_ = false;             // the code space is full: start again
     uint64_t jit_entries_ = 0, interp_blocks_ = 0;  // (ARMVM_STATS)
     bool load_slow(uint64_t va, unsigned size, uint64_t& value);

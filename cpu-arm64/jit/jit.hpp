@@ -20,6 +20,11 @@ struct Block;
 
 namespace armvm::jit {
 
+// Result::index when compiled code stopped at the head of a block it
+// was about to enter through a direct link: nothing of that block ran,
+// Cpu::block_va_ is its VA and everything before it is counted.
+constexpr uint64_t kUnstarted = 0xffffffff;
+
 struct Result {
     uint64_t index;     // the entry of Cpu::jit_block_ that stopped (its n: ran to the end)
     int64_t remaining;  // the limit left after the blocks run before that one

@@ -1,10 +1,14 @@
 // The x86-64 backend: a block's frequent instructions (translate/
 // fast.cpp's forms, and others decoded from the word here) become host
 // code — guest registers stay in CpuState, loads and stores of general
-// registers go through a shared TLB-check stub to RAM directly, flags come
-// from the host's ALU — and every other instruction, and every access the
-// stub refuses, calls the interpreter's handler for it. Blocks chain
-// through Block::links via a shared chain stub.
+// registers check the TLB's fast table inline (mmu::FastEntry: one
+// compare) and reach RAM directly, flags come from the host's ALU — and
+// every other instruction, and every access that misses, calls the
+// interpreter's handler for it. A block jumps straight to the next one's
+// head when that is in the same page (a direct link, patched in by the
+// link stub the first time; the head checks the budget and what needs
+// the run loop); other exits chain through Block::links via the shared
+// chain stub.
 //
 // Host registers while compiled code runs:
 //   rbx  the Cpu               r12  instructions left (signed)
@@ -84,7 +88,9 @@ public:
         o_.insn_count = at(&c.insn_count);
         o_.branch_count = at(&c.branch_count);
         o_.link_gen = at(&c.link_gen_);
-        o_.tlb = at(&c.tlb_.slot(0));
+        o_.fast = at(c.tlb_.fast_table());
+        o_.fast_key = at(c.tlb_.fast_key());
+        o_.fill_va = at(&c.jit_fill_va_);
         o_.need_r = at(&c.need_r_);
         o_.need_w = at(&c.need_w_);
         o_.asid = at(&c.asid_);
@@ -97,6 +103,9 @@ public:
         Block probe;
         o_.block_jit = static_cast<int32_t>(reinterpret_cast<char*>(&probe.jit) - reinterpret_cast<char*>(&probe));
         o_.block_n = static_cast<int32_t>(reinterpret_cast<char*>(&probe.n) - reinterpret_cast<char*>(&probe));
+        o_.block_head = static_cast<int32_t>(reinterpret_cast<char*>(&probe.jit_head) - reinterpret_cast<char*>(&probe));
+        o_.block_pa = static_cast<int32_t>(reinterpret_cast<char*>(&probe.pa) - reinterpret_cast<char*>(&probe));
+        o_.jit_link = at(&c.jit_link_);
         emit_trampoline();
     }
     ~X64() override {
@@ -121,16 +130,13 @@ public:
 
     struct Offsets {
         int32_t x, sp0, sp1, nzcv, el, spsel, daif, events, next_pc, block_va, cur_len, insn_count, branch_count,
-            link_gen, tlb, need_r, need_w, asid, align, mailbox, irq, exit_req, jit_block, code_bits, block_jit, block_n;
+            link_gen, fast, fast_key, fill_va, need_r, need_w, asid, align, mailbox, irq, exit_req, jit_block, code_bits, block_jit, block_n, block_head, block_pa, jit_link;
     };
     const Offsets& off() const { return o_; }
     const uint8_t* exit_stub() const { return exit_; }
     const uint8_t* chain_stub() const { return chain_; }
-    // The inline access check as a subroutine: rdi = VA in, rsi = host
-    // address out (0: take the slow path); clobbers rax, rcx, rdx, rdi.
-    // [write][0..3: 1, 2, 4, 8 bytes; 4: a pair of 8; 5: a pair of 4]
-    static constexpr unsigned kMemStubs = 6;
-    const uint8_t* mem_stub(bool write, unsigned i) const { return mem_[write][i]; }
+    const uint8_t* link_stub() const { return link_; }
+    static uint64_t fill_fn() { return reinterpret_cast<uint64_t>(&Cpu::jit_fill); }
 
 private:
     void emit_trampoline();
@@ -144,7 +150,7 @@ private:
     EnterFn enter_ = nullptr;
     const uint8_t* exit_ = nullptr;
     const uint8_t* chain_ = nullptr;
-    const uint8_t* mem_[2][kMemStubs] = {};
+    const uint8_t* link_ = nullptr;
 };
 
 namespace {
@@ -157,19 +163,20 @@ using K = FastForm::Kind;
 class Emitter : public Xbyak::CodeGenerator {
 public:
     Emitter(const X64& j, uint8_t* at, size_t room)
-        : CodeGenerator(room, at), o(j.off()), exit_(j.exit_stub()), chain_(j.chain_stub()) {
+        : CodeGenerator(room, at), o(j.off()), exit_(j.exit_stub()), chain_(j.chain_stub()), link_(j.link_stub()),
+          fill_(X64::fill_fn()) {
         setDefaultJmpNEAR(true);
-        for (int w = 0; w < 2; ++w)
-            for (unsigned i = 0; i < X64::kMemStubs; ++i) mem_[w][i] = j.mem_stub(w, i);
     }
 
     void block(const Block& b);
+    const uint8_t* body() const { return body_; }
 
 private:
     const X64::Offsets& o;
     const uint8_t* exit_;
     const uint8_t* chain_;
-    const uint8_t* mem_[2][X64::kMemStubs];
+    const uint8_t* link_;
+    uint64_t fill_;
     const Block* b_ = nullptr;
     // Out-of-line pieces, emitted after the block's straight-line code.
     struct Slow {
@@ -178,6 +185,15 @@ private:
     };
     std::vector<std::unique_ptr<Slow>> slow_;
     std::vector<std::unique_ptr<Label>> exits_;  // exits_[k]: stop at entry k
+    // Direct links not made yet: the jump at `site` goes to `at`, which
+    // asks the link stub to find the block (and patch the jump).
+    struct Direct {
+        Label at;
+        const uint8_t* site;
+        unsigned link;
+    };
+    std::vector<std::unique_ptr<Direct>> direct_;
+    const uint8_t* body_ = nullptr;
 
     Label& exit_at(size_t k) {
         if (!exits_[k]) exits_[k] = std::make_unique<Label>();
@@ -231,12 +247,36 @@ private:
         cond_to_cf(cond);
         jc(taken);
     }
+    // The inline TLB check (mmu::FastEntry): rdi = VA in (kept), rsi =
+    // host address out, or a jump to `slow`; clobbers rax, rcx, rdx.
     // size: bytes of one access; pair: two of them.
     void mem_fast(unsigned size, bool write, Label& slow, bool pair = false) {
-        unsigned i = pair ? (size == 8 ? 4 : 5) : size == 8 ? 3 : size == 4 ? 2 : size == 2 ? 1 : 0;
-        call(mem_[write][i]);
-        test(rsi, rsi);
-        jz(slow);
+        unsigned span = pair ? 2 * size : size;
+        constexpr uint32_t kIndexMask = (mmu::Tlb::kFastEntries - 1) << 5;
+        static_assert(sizeof(mmu::FastEntry) == 32, "the index below is a byte offset of 32-byte entries");
+        mov(eax, edi);
+        shr(eax, 12 - 5);
+        and_(eax, kIndexMask);
+        if (span > 1)
+            lea(rcx, ptr[rdi + static_cast<int32_t>(span - 1)]);
+        else
+            mov(rcx, rdi);
+        and_(rcx, -4096);
+        or_(rcx, qword[rbx + o.fast_key]);
+        cmp(rcx, qword[rbx + rax + o.fast + static_cast<int32_t>(write ? offsetof(mmu::FastEntry, write)
+                                                                         : offsetof(mmu::FastEntry, read))]);
+        jne(slow);
+        if (write) {  // a page holding decoded code: the handler invalidates
+            mov(ecx, dword[rbx + rax + o.fast + static_cast<int32_t>(offsetof(mmu::FastEntry, ram_page))]);
+            mov(edx, ecx);
+            shr(edx, 6);
+            mov(rsi, qword[rbx + o.code_bits]);
+            mov(rsi, qword[rsi + rdx * 8]);
+            bt(rsi, rcx);
+            jc(slow);
+        }
+        mov(rsi, qword[rbx + rax + o.fast + static_cast<int32_t>(offsetof(mmu::FastEntry, addend))]);
+        add(rsi, rdi);
     }
     void load_host(const Reg64& d, unsigned size) {
         switch (size) {
@@ -335,6 +375,9 @@ private:
     // after `retire` instructions; `as_branch`: entry k branched (events
     // kEvBranch, next_pc), else the block ran to its end.
     void chain(unsigned link, uint32_t retire, bool count_branch, bool as_branch, size_t k);
+    // The same for the VA r13 + `off`: a direct link when that is in the
+    // block's page (and the block ends plainly), else chain().
+    void goto_va(int64_t off, unsigned link, uint32_t retire, bool count_branch, bool as_branch, size_t k);
 };
 
 void Emitter::alu(const DecodedInsn& d, const FastForm& f) {
@@ -837,10 +880,48 @@ void Emitter::chain(unsigned link, uint32_t retire, bool count_branch, bool as_b
     jmp(chain_);
 }
 
+void Emitter::goto_va(int64_t off, unsigned link, uint32_t retire, bool count_branch, bool as_branch, size_t k) {
+    uint64_t to = b_->pa + static_cast<uint64_t>(off);
+    if (!b_->plain_end || (to >> 12) != (b_->pa >> 12)) {
+        lea(rax, ptr[r13 + static_cast<int32_t>(off)]);
+        return chain(link, retire, count_branch, as_branch, k);
+    }
+    // Everything the run loop would count, counted here; then straight to
+    // the next block's head once the link stub has patched the jump.
+    sub(r12, static_cast<int32_t>(retire));
+    add(qword[rbx + o.insn_count], static_cast<int32_t>(retire));
+    if (count_branch) add(qword[rbx + o.branch_count], 1);
+    lea(r13, ptr[r13 + static_cast<int32_t>(off)]);
+    direct_.push_back(std::make_unique<Direct>());
+    Direct& d = *direct_.back();
+    d.site = getCurr();
+    d.link = link;
+    jmp(d.at, T_NEAR);
+}
+
 void Emitter::block(const Block& b) {
     b_ = &b;
     size_t n = b.n;
     exits_.resize(n + 1);
+    // The head (Block::jit_head), for direct links: r13 is this block's VA
+    // and r12 the instructions left before it.
+    Label body, unstarted, irq;
+    cmp(r12, static_cast<int32_t>(n));
+    jl(unstarted);
+    mov(rax, qword[rbx + o.exit_req]);
+    test(rax, rax);
+    Label no_req;
+    jz(no_req);
+    cmp(byte[rax], 0);
+    jne(unstarted);
+    L(no_req);
+    cmp(byte[rbx + o.mailbox], 0);
+    jne(unstarted);
+    cmp(byte[rbx + o.irq], 0);
+    jne(irq);
+    L(body);
+    body_ = getCurr();
+    mov(r14, reinterpret_cast<uint64_t>(&b));
     mov(qword[rbx + o.block_va], r13);
     mov(qword[rbx + o.cur_len], static_cast<uint32_t>(n));
     bool ended = false;  // the code so far always leaves the block
@@ -860,11 +941,9 @@ void Emitter::block(const Block& b) {
             if (f.fused) {  // the B.cond after it: both ways are "branches"
                 Label taken;
                 jump_if(d.cond2, taken);
-                lea(rax, ptr[r13 + static_cast<int32_t>(pcoff + 8)]);
-                chain(0, static_cast<uint32_t>(n + 1), true, true, k);
+                goto_va(pcoff + 8, 0, static_cast<uint32_t>(n + 1), true, true, k);
                 L(taken);
-                lea(rax, ptr[r13 + static_cast<int32_t>(pcoff + 4 + d.imm2)]);
-                chain(d.imm2 == 4 ? 0 : 1, static_cast<uint32_t>(n + 1), true, true, k);
+                goto_va(pcoff + 4 + d.imm2, d.imm2 == 4 ? 0 : 1, static_cast<uint32_t>(n + 1), true, true, k);
                 ended = true;
             }
             break;
@@ -883,8 +962,7 @@ void Emitter::block(const Block& b) {
             }
             jmp(not_taken);
             L(taken);
-            lea(rax, ptr[r13 + static_cast<int32_t>(pcoff + d.imm)]);
-            chain(d.imm == 4 ? 0 : 1, static_cast<uint32_t>(n), true, true, k);
+            goto_va(pcoff + d.imm, d.imm == 4 ? 0 : 1, static_cast<uint32_t>(n), true, true, k);
             L(not_taken);
             break;  // (the last entry: the block's end follows)
         }
@@ -894,8 +972,7 @@ void Emitter::block(const Block& b) {
                 lea(rax, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
                 mov(X(30), rax);
             }
-            lea(rax, ptr[r13 + static_cast<int32_t>(pcoff + d.imm)]);
-            chain(d.imm == 4 ? 0 : 1, static_cast<uint32_t>(n), true, true, k);
+            goto_va(pcoff + d.imm, d.imm == 4 ? 0 : 1, static_cast<uint32_t>(n), true, true, k);
             ended = true;
             break;
         case K::Ret:
@@ -932,8 +1009,7 @@ void Emitter::block(const Block& b) {
                 }
                 jmp(not_taken);
                 L(taken);
-                lea(rax, ptr[r13 + static_cast<int32_t>(pcoff + off)]);
-                chain(off == 4 ? 0 : 1, static_cast<uint32_t>(n), true, true, k);
+                goto_va(pcoff + off, off == 4 ? 0 : 1, static_cast<uint32_t>(n), true, true, k);
                 L(not_taken);
             } else if (!generic(k, d)) {
                 call_handler(k);
@@ -943,13 +1019,22 @@ void Emitter::block(const Block& b) {
         }
     }
     if (!ended) {  // ran to the end (or a B.cond/CBZ not taken)
-        lea(rax, ptr[r13 + static_cast<int32_t>(4 * n)]);
-        chain(0, static_cast<uint32_t>(n), b.ends_in_branch, false, n);
+        goto_va(static_cast<int64_t>(4 * n), 0, static_cast<uint32_t>(n), b.ends_in_branch, false, n);
     }
-    for (auto& s : slow_) {
+    for (auto& s : slow_) {  // (rdi: the VA that missed the fast table)
         L(s->at);
+        mov(qword[rbx + o.fill_va], rdi);
         call_handler(s->k);
+        mov(rdi, rbx);
+        mov(rax, fill_);
+        call(rax);
         jmp(s->back);
+    }
+    for (auto& d : direct_) {
+        L(d->at);
+        mov(rcx, reinterpret_cast<uint64_t>(&b_->links[d->link]));
+        mov(rdx, reinterpret_cast<uint64_t>(d->site));
+        jmp(link_);
     }
     for (size_t k = 0; k <= n; ++k)
         if (exits_[k]) {
@@ -957,6 +1042,12 @@ void Emitter::block(const Block& b) {
             mov(eax, static_cast<uint32_t>(k));
             jmp(exit_);
         }
+    L(irq);  // an IRQ the CPU masks does not stop it
+    test(dword[rbx + o.daif], 0x80);
+    jnz(body);
+    L(unstarted);
+    mov(eax, static_cast<uint32_t>(kUnstarted));
+    jmp(exit_);
 }
 
 }  // namespace
@@ -1067,66 +1158,52 @@ void X64::emit_trampoline() {
         g.jmp(exit_);
     }
 
-    // The access checks (see mem_stub()).
-    for (int w = 0; w < 2; ++w)
-        for (unsigned i = 0; i < kMemStubs; ++i) {
-            unsigned span = i == 4 ? 16 : i == 5 ? 8 : 1u << i, align = i == 4 ? 8 : i == 5 ? 4 : span;
-            g.align(16);
-            mem_[w][i] = g.getCurr();
-            Label slow;
-            static_assert(sizeof(mmu::TlbEntry) == 40, "the index below multiplies by 5 * 8");
-            g.mov(rax, rdi);
-            g.shr(rax, 12);
-            g.and_(eax, mmu::Tlb::kEntries - 1);
-            g.lea(rax, ptr[rax + rax * 4]);
-            g.lea(rdx, ptr[rbx + rax * 8 + o_.tlb]);
-            g.mov(rcx, rdi);
-            g.and_(rcx, -4096);
-            g.cmp(rcx, qword[rdx + offsetof(mmu::TlbEntry, tag)]);
-            g.jne(slow);
-            g.movzx(ecx, byte[rbx + (w ? o_.need_w : o_.need_r)]);
-            g.test(byte[rdx + offsetof(mmu::TlbEntry, perm)], cl);
-            g.jz(slow);
-            Label asid_ok;
-            g.movzx(ecx, word[rdx + offsetof(mmu::TlbEntry, asid)]);
-            g.cmp(cx, word[rbx + o_.asid]);
-            g.je(asid_ok);
-            g.cmp(byte[rdx + offsetof(mmu::TlbEntry, global)], 0);
-            g.je(slow);
-            g.L(asid_ok);
-            g.mov(rsi, qword[rdx + offsetof(mmu::TlbEntry, host)]);
-            g.test(rsi, rsi);
-            g.jz(slow);
-            if (span > 1) {
-                g.mov(ecx, edi);
-                g.and_(ecx, 0xfff);
-                g.cmp(ecx, 0x1000 - span);
-                g.ja(slow);
-            }
-            if (align > 1) {
-                Label aligned;
-                g.test(edi, align - 1);
-                g.jz(aligned);
-                g.cmp(qword[rbx + o_.align], 0);
-                g.jne(slow);
-                g.L(aligned);
-            }
-            if (w) {  // a page holding decoded code: the handler invalidates
-                g.mov(ecx, dword[rdx + offsetof(mmu::TlbEntry, ram_page)]);
-                g.mov(eax, ecx);
-                g.shr(eax, 6);
-                g.mov(rdx, qword[rbx + o_.code_bits]);
-                g.mov(rax, qword[rdx + rax * 8]);
-                g.bt(rax, rcx);
-                g.jc(slow);
-            }
-            g.and_(edi, 0xfff);
-            g.add(rsi, rdi);
-            g.ret();
-            g.L(slow);
-            g.xor_(esi, esi);
-            g.ret();
-        }
+    // link: r13 = the VA of the block to enter next (everything before it
+    // counted), rcx = the Block::Link to follow, rdx = the address of the
+    // direct jump to patch once that block is compiled (same page: it
+    // stays valid as long as both blocks live, and they die together).
+    g.align(16);
+    link_ = g.getCurr();
+    {
+        Label miss, again, fail;
+        g.cmp(r13, qword[rcx + offsetof(Block::Link, va)]);
+        g.jne(miss);
+        g.mov(r9, qword[rbx + o_.link_gen]);
+        g.cmp(r9, qword[rcx + offsetof(Block::Link, gen)]);
+        g.jne(miss);
+        g.L(again);
+        g.mov(r10, qword[rcx + offsetof(Block::Link, block)]);
+        g.mov(rsi, qword[r10 + o_.block_head]);
+        g.test(rsi, rsi);
+        g.jz(fail);
+        g.mov(rax, qword[r10 + o_.block_pa]);  // (the running block's page: no patch otherwise)
+        g.xor_(rax, qword[r14 + o_.block_pa]);
+        g.shr(rax, 12);
+        g.jnz(fail);
+        g.mov(rax, rsi);
+        g.sub(rax, rdx);
+        g.sub(rax, 5);
+        g.mov(dword[rdx + 1], eax);  // jmp rel32
+        g.jmp(rsi);
+        g.L(miss);  // the block cache may know it: relink and try again
+        g.sub(rsp, 16);  // (the stack stays 16-byte aligned for the call)
+        g.mov(qword[rsp], rcx);
+        g.mov(qword[rsp + 8], rdx);
+        g.mov(rdi, rbx);
+        g.mov(rsi, rcx);
+        g.mov(rdx, r13);
+        g.mov(rax, reinterpret_cast<uint64_t>(&Cpu::jit_relink));
+        g.call(rax);
+        g.mov(rcx, qword[rsp]);
+        g.mov(rdx, qword[rsp + 8]);
+        g.add(rsp, 16);
+        g.test(al, al);
+        g.jnz(again);
+        g.L(fail);  // stop before it: the run loop finds it and remembers it in the link
+        g.mov(qword[rbx + o_.jit_link], rcx);
+        g.mov(eax, static_cast<uint32_t>(kUnstarted));
+        g.jmp(exit_);
+    }
     enter_ = reinterpret_cast<EnterFn>(arena_);
     used_ = code_start_ = (g.getSize() + 63) & ~size_t{63};
 }
@@ -1134,9 +1211,11 @@ void X64::emit_trampoline() {
 bool X64::compile(const Block& b) {
     if (size_ - used_ < kMinRoom) return false;
     uint8_t* at = arena_ + used_;
+    const uint8_t* body = nullptr;
     try {
         Emitter e(*this, at, size_ - used_);
         e.block(b);
+        body = e.body();
         if (e.hasUndefinedLabel()) {  // (a bug of the emitter: leave the block to the interpreter)
             b.hits = 0;
             return true;
@@ -1145,7 +1224,8 @@ bool X64::compile(const Block& b) {
     } catch (const Xbyak::Error&) {
         return false;
     }
-    b.jit = at;
+    b.jit_head = at;
+    b.jit = body;
     ++blocks_;
     return true;
 }

@@ -6,6 +6,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "cpu-arm64/mmu/walk.hpp"
 
@@ -24,9 +25,23 @@ struct TlbEntry {
     uint8_t level = 0, attr = 0, sh = 0;
 };
 
+// The JIT's inline view of the TLB (cpu-arm64/jit/x64.cpp): RAM pages
+// the current ASID may read or write from one privilege ("mode": EL0,
+// EL1, EL1 with PAN), checked by one compare. A tag is the VA of the page
+// ORed with the table's key (generation << 2 | mode): an access hits when
+// (VA of its last byte & ~0xfff) | key equals the tag, so a page-crossing
+// access, another mode or an older generation misses. Flushing all is a
+// new generation; a miss goes to the interpreter's path and refills.
+struct FastEntry {
+    uint64_t read = 0, write = 0;  // tags (0: never hits, a key is nonzero)
+    intptr_t addend = 0;           // host address - VA
+    uint32_t ram_page = 0, pad = 0;
+};
+
 class Tlb {
 public:
     static constexpr unsigned kEntries = 1024;
+    static constexpr unsigned kFastEntries = 512;
 
     TlbEntry& slot(uint64_t va) { return e_[(va >> 12) & (kEntries - 1)]; }
 
@@ -41,6 +56,7 @@ public:
     void flush_all() {
         std::fill(std::begin(e_), std::end(e_), TlbEntry{});
         lo_ = hi_ = Span{};
+        fast_flush();
     }
     // TLBI by VA: `any_asid` for the VAA forms.
     void flush_va(uint64_t va, uint16_t asid, bool any_asid) {
@@ -49,12 +65,40 @@ public:
         if (va >= s.start && va <= s.end) return flush_all();
         TlbEntry& e = slot(va);
         if (e.tag == va && (any_asid || e.global || e.asid == asid)) e = TlbEntry{};
+        fast_[(va >> 12) & (kFastEntries - 1)] = FastEntry{};
     }
     // TLBI ASIDE1: the non-global entries of one ASID.
     void flush_asid(uint16_t asid) {
         for (auto& e : e_)
             if (!e.global && e.asid == asid) e = TlbEntry{};
+        fast_flush();
     }
+
+    // The fast table: every entry out of date (after a TLB flush, a new
+    // ASID, alignment checking turned on).
+    void fast_flush() {
+        if (++gen_ == 1u << 10) {  // (the key's generation bits wrap: clear for real)
+            std::memset(static_cast<void*>(fast_), 0, sizeof fast_);
+            gen_ = 1;
+        }
+        fast_key_ = static_cast<uint64_t>(gen_) << 2 | mode_;
+    }
+    void set_fast_mode(unsigned mode) {
+        mode_ = mode;
+        fast_key_ = static_cast<uint64_t>(gen_) << 2 | mode_;
+    }
+    // Caches the RAM page of `va` (host address `host_page`) for the
+    // current mode and ASID.
+    void fast_fill(uint64_t va, bool read, bool write, uint8_t* host_page, uint32_t ram_page) {
+        uint64_t page = va & ~0xfffull;
+        FastEntry& f = fast_[(va >> 12) & (kFastEntries - 1)];
+        f.read = read ? page | fast_key_ : 0;
+        f.write = write ? page | fast_key_ : 0;
+        f.addend = reinterpret_cast<intptr_t>(host_page) - static_cast<intptr_t>(page);
+        f.ram_page = ram_page;
+    }
+    const FastEntry* fast_table() const { return fast_; }
+    const uint64_t* fast_key() const { return &fast_key_; }
 
 private:
     struct Span {
@@ -62,6 +106,9 @@ private:
     };
     TlbEntry e_[kEntries];
     Span lo_, hi_;
+    FastEntry fast_[kFastEntries];
+    uint64_t fast_key_ = 1u << 2;
+    uint32_t gen_ = 1, mode_ = 0;
 };
 
 }  // namespace armvm::mmu
