@@ -57,6 +57,7 @@ void Cpu::set_jit(bool on, uint32_t hot, size_t arena) {
     dead_maps_.clear();
     events_ = 0;
     jit_ = on ? jit::make_backend(*this, arena) : nullptr;
+    if (jit_ && !jit_vcache_) jit_vcache_ = std::make_unique<JitVEntry[]>(kJitVCache);
     jit_hot_ = hot ? hot : jit::hot_threshold(kJitHot);
     jit_full_ = false;
 }
@@ -72,7 +73,7 @@ void Cpu::set_ram_window(uint64_t base, uint8_t* host, uint64_t size) {
     own_cluster_->set_ram(size);
     code_bits_ = cluster_->bits();
     tlb_.flush_all();
-    ++link_gen_;
+    links_stale();
 }
 
 void Cpu::join(CpuCluster& cluster) {
@@ -82,7 +83,7 @@ void Cpu::join(CpuCluster& cluster) {
 }
 
 void Cpu::flush_blocks() {
-    ++link_gen_;
+    links_stale();
     dead_maps_.push_back(std::move(blocks_));
     blocks_.clear();
     page_blocks_.clear();
@@ -113,10 +114,27 @@ void Cpu::mode_changed() {
     uint64_t align = (s.sctlr_el1 & 2) ? ~0ull : 0;
     // (the JIT's fast table holds the current ASID's pages, unchecked
     // alignment: either changing makes it out of date)
-    if (asid != asid_ || align != align_mask_) tlb_.fast_flush();
-    asid_ = asid;
+    if (align != align_mask_) tlb_.fast_flush();
+    if (asid != asid_) {
+        asid_ = asid;
+        tlb_.set_fast_asid(asid);
+        select_vbank();
+    }
     align_mask_ = align;
     tlb_.set_fast_mode(s.el == 0 ? 0 : s.pan ? 2 : 1);
+    jit_vkey_ = s.el != 0;  // (the EL is part of the VA cache's tag)
+}
+
+void Cpu::select_vbank() {
+    // Most recent first; an ASID not among them gets a new generation (its
+    // entries from before are lost), pushing out the oldest.
+    unsigned i = 0;
+    while (i < nvbanks_ && vbanks_[i].asid != asid_) ++i;
+    VBank bank = i < nvbanks_ ? vbanks_[i] : VBank{asid_, next_vgen_++};
+    if (i == nvbanks_ && nvbanks_ < kVBanks) ++nvbanks_;
+    for (unsigned j = std::min(i, kVBanks - 1); j > 0; --j) vbanks_[j] = vbanks_[j - 1];
+    vbanks_[0] = bank;
+    jit_vgen_ = bank.gen;
 }
 
 void Cpu::jit_fill(Cpu* c) {
@@ -161,7 +179,7 @@ void Cpu::invalidate_code_page(uint64_t pa_page) {
         if (j.pa == pa) j = JmpEntry{};
     }
     page_blocks_.erase(it);
-    ++link_gen_;
+    links_stale();
     events_ |= kEvFlush;  // the running block may be gone: leave it
 }
 
@@ -235,6 +253,7 @@ bool Cpu::jit_relink(Cpu* c, Block::Link* link, uint64_t va) {
     }
     if (!b->jit) return false;
     *link = {va, b, c->link_gen_};
+    c->jit_vcache_[(va >> 2) & (kJitVCache - 1)] = {va | c->jit_vkey_, c->jit_vgen_, b, 0};
     return true;
 }
 
@@ -577,7 +596,7 @@ void Cpu::address_translate(uint64_t va, Access acc, unsigned el, bool pan) {
 // ---- TLB maintenance and requests between CPUs
 
 void Cpu::apply(const RemoteOp& op) {
-    ++link_gen_;
+    links_stale();
     switch (op.kind) {
     case RemoteOp::TlbAll: tlb_.flush_all(); break;
     case RemoteOp::TlbVa: tlb_.flush_va(op.addr, op.asid, false); break;
@@ -612,6 +631,7 @@ void Cpu::process_mailbox() {
     if (overflow) {
         // Too many to keep: drop everything they could have asked for.
         tlb_.flush_all();
+        links_stale();
         invalidate_all_code();
     } else {
         for (const auto& op : ops) apply(op);
@@ -887,6 +907,7 @@ void Cpu::set_debug(std::vector<uint64_t> breakpoints, std::vector<Watchpoint> w
     // Watched pages leave (or come back to) the TLB's inline hits.
     if (watched_before || (debug_ && !debug_->watches.empty())) {
         tlb_.flush_all();
+        links_stale();
         mode_changed();
     }
 }
@@ -942,6 +963,7 @@ void Cpu::guest_debug_changed() {
         debug_.reset();
     if (watches_changed) {  // watched pages leave (or come back to) the TLB's inline hits
         tlb_.flush_all();
+        links_stale();
         mode_changed();
     }
     events_ |= kEvFlush;  // (compiled code stops: the next block goes through debug_enter)

@@ -423,7 +423,15 @@ public:
     // After a write to SCTLR/TCR/MAIR: cached translations are dropped.
     void regime_changed() {
         tlb_.flush_all();
+        links_stale();
         mode_changed();
+    }
+    // Translations or blocks changed: every remembered VA -> block is
+    // out of date (Block::links, the JIT's VA cache).
+    void links_stale() {
+        ++link_gen_;
+        nvbanks_ = 0;
+        select_vbank();
     }
     mmu::Regime regime() const;
 
@@ -458,6 +466,30 @@ private:
     // Compiled code stopped before the block at block_va_ (jit::kUnstarted):
     // the link to remember the block the run loop finds there in, or null.
     Block::Link* jit_link_ = nullptr;
+    // Compiled code's cache of VA -> block for indirect branches and
+    // chain misses (filled by jit_relink): an entry holds when its tag is
+    // VA | jit_vkey_ (1 at EL1) and its gen is jit_vgen_. Each of the last
+    // few ASIDs has its generation (vbanks_), so a switch between them
+    // (Linux without PAN changes ASID at every kernel entry and exit)
+    // keeps their entries; a change of translations or blocks gives every
+    // ASID a new one. A change of EL changes the tag only.
+    struct JitVEntry {
+        uint64_t tag = ~0ull, gen = 0;
+        const Block* block = nullptr;
+        uint64_t pad = 0;
+    };
+    static constexpr unsigned kJitVCache = 4096;
+    std::unique_ptr<JitVEntry[]> jit_vcache_;
+    uint64_t jit_vgen_ = 1, jit_vkey_ = 0;
+    struct VBank {
+        uint16_t asid;
+        uint64_t gen;
+    };
+    static constexpr unsigned kVBanks = 4;
+    VBank vbanks_[kVBanks] = {{0, 1}};
+    unsigned nvbanks_ = 1;
+    uint64_t next_vgen_ = 2;
+    void select_vbank();  // jit_vgen_ for asid_
     bool jit_full_ = false;             // the code space is full: start again
     uint64_t jit_entries_ = 0, interp_blocks_ = 0;  // (ARMVM_STATS)
     bool load_slow(uint64_t va, unsigned size, uint64_t& value);

@@ -106,6 +106,9 @@ public:
         o_.block_head = static_cast<int32_t>(reinterpret_cast<char*>(&probe.jit_head) - reinterpret_cast<char*>(&probe));
         o_.block_pa = static_cast<int32_t>(reinterpret_cast<char*>(&probe.pa) - reinterpret_cast<char*>(&probe));
         o_.jit_link = at(&c.jit_link_);
+        o_.vcache = at(&c.jit_vcache_);
+        o_.vgen = at(&c.jit_vgen_);
+        o_.vkey = at(&c.jit_vkey_);
         emit_trampoline();
     }
     ~X64() override {
@@ -130,7 +133,7 @@ public:
 
     struct Offsets {
         int32_t x, sp0, sp1, nzcv, el, spsel, daif, events, next_pc, block_va, cur_len, insn_count, branch_count,
-            link_gen, fast, fast_key, fill_va, need_r, need_w, asid, align, mailbox, irq, exit_req, jit_block, code_bits, block_jit, block_n, block_head, block_pa, jit_link;
+            link_gen, fast, fast_key, fill_va, need_r, need_w, asid, align, mailbox, irq, exit_req, jit_block, code_bits, block_jit, block_n, block_head, block_pa, jit_link, vcache, vgen, vkey;
     };
     const Offsets& off() const { return o_; }
     const uint8_t* exit_stub() const { return exit_; }
@@ -1091,7 +1094,8 @@ void X64::emit_trampoline() {
     g.align(16);
     chain_ = g.getCurr();
     {
-        Label miss, again, fail, irq, irq_back, no_req, fall;
+        Label miss, again, fail, irq, irq_back, no_req, fall, have_block, relink;
+        static_assert(sizeof(Cpu::JitVEntry) == 32, "the index below is a byte offset of 32-byte entries");
         g.cmp(rax, qword[rcx + offsetof(Block::Link, va)]);
         g.jne(miss);
         g.mov(r9, qword[rbx + o_.link_gen]);
@@ -1099,6 +1103,7 @@ void X64::emit_trampoline() {
         g.jne(miss);
         g.L(again);
         g.mov(r10, qword[rcx + offsetof(Block::Link, block)]);
+        g.L(have_block);
         g.mov(rsi, qword[r10 + o_.block_jit]);
         g.test(rsi, rsi);
         g.jz(fail);
@@ -1130,7 +1135,26 @@ void X64::emit_trampoline() {
         g.test(dword[rbx + o_.daif], 0x80);
         g.jnz(irq_back);
         g.jmp(fail);
-        g.L(miss);  // the block cache may know it: relink and try again
+        g.L(miss);  // the VA cache may know it (it is filled by relink): the link follows it then
+        g.mov(r8, rax);
+        g.shr(r8, 2);
+        g.and_(r8d, Cpu::kJitVCache - 1);
+        g.shl(r8d, 5);
+        g.add(r8, qword[rbx + o_.vcache]);
+        g.mov(r9, rax);
+        g.or_(r9, qword[rbx + o_.vkey]);
+        g.cmp(r9, qword[r8 + offsetof(Cpu::JitVEntry, tag)]);
+        g.jne(relink);
+        g.mov(r9, qword[rbx + o_.vgen]);
+        g.cmp(r9, qword[r8 + offsetof(Cpu::JitVEntry, gen)]);
+        g.jne(relink);
+        g.mov(r10, qword[r8 + offsetof(Cpu::JitVEntry, block)]);
+        g.mov(qword[rcx + offsetof(Block::Link, va)], rax);
+        g.mov(qword[rcx + offsetof(Block::Link, block)], r10);
+        g.mov(r9, qword[rbx + o_.link_gen]);
+        g.mov(qword[rcx + offsetof(Block::Link, gen)], r9);
+        g.jmp(have_block);
+        g.L(relink);  // the block cache may know it: relink and try again
         g.sub(rsp, 32);
         g.mov(qword[rsp], rax);
         g.mov(qword[rsp + 8], rcx);

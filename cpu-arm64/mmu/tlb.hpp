@@ -74,13 +74,34 @@ public:
         fast_flush();
     }
 
-    // The fast table: every entry out of date (after a TLB flush, a new
-    // ASID, alignment checking turned on).
+    // The fast table: every entry out of date (after a TLB flush,
+    // alignment checking turned on).
     void fast_flush() {
-        if (++gen_ == 1u << 10) {  // (the key's generation bits wrap: clear for real)
-            std::memset(static_cast<void*>(fast_), 0, sizeof fast_);
-            gen_ = 1;
+        nbanks_ = 0;
+        set_fast_asid(asid_);
+    }
+    // The ASID changed: each of the last few ASIDs keeps its generation,
+    // so switching between them (Linux without PAN does at every kernel
+    // entry and exit) keeps their entries; another gets a new generation.
+    void set_fast_asid(uint16_t asid) {
+        asid_ = asid;
+        unsigned i = 0;
+        while (i < nbanks_ && banks_[i].asid != asid) ++i;
+        Bank bank;
+        if (i < nbanks_) {
+            bank = banks_[i];
+        } else {
+            if (next_gen_ == 1u << 10) {  // (the key's generation bits wrap: clear for real)
+                std::memset(static_cast<void*>(fast_), 0, sizeof fast_);
+                next_gen_ = 1;
+                nbanks_ = i = 0;
+            }
+            bank = {asid, next_gen_++};
+            if (nbanks_ < kBanks) ++nbanks_;
         }
+        for (unsigned j = std::min(i, kBanks - 1); j > 0; --j) banks_[j] = banks_[j - 1];
+        banks_[0] = bank;
+        gen_ = bank.gen;
         fast_key_ = static_cast<uint64_t>(gen_) << 2 | mode_;
     }
     void set_fast_mode(unsigned mode) {
@@ -109,6 +130,15 @@ private:
     FastEntry fast_[kFastEntries];
     uint64_t fast_key_ = 1u << 2;
     uint32_t gen_ = 1, mode_ = 0;
+    struct Bank {
+        uint16_t asid;
+        uint32_t gen;
+    };
+    static constexpr unsigned kBanks = 4;
+    Bank banks_[kBanks] = {{0, 1}};
+    unsigned nbanks_ = 1;
+    uint32_t next_gen_ = 2;
+    uint16_t asid_ = 0;
 };
 
 }  // namespace armvm::mmu
