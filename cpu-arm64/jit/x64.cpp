@@ -75,6 +75,8 @@ public:
             return static_cast<int32_t>(reinterpret_cast<const char*>(p) - reinterpret_cast<const char*>(&c));
         };
         o_.x = at(&c.s.x[0]);
+        o_.v = at(&c.s.v[0][0]);
+        o_.cpacr = at(&c.s.cpacr_el1);
         o_.sp0 = at(&c.s.sp_el0);
         o_.sp1 = at(&c.s.sp_el1);
         o_.nzcv = at(&c.s.nzcv);
@@ -132,7 +134,7 @@ public:
     }
 
     struct Offsets {
-        int32_t x, sp0, sp1, nzcv, el, spsel, daif, events, next_pc, block_va, cur_len, insn_count, branch_count,
+        int32_t x, v, cpacr, sp0, sp1, nzcv, el, spsel, daif, events, next_pc, block_va, cur_len, insn_count, branch_count,
             link_gen, fast, fast_key, fill_va, need_r, need_w, asid, align, mailbox, irq, exit_req, jit_block, code_bits, block_jit, block_n, block_head, block_pa, jit_link, vcache, vgen, vkey;
     };
     const Offsets& off() const { return o_; }
@@ -314,6 +316,54 @@ private:
         return *slow_.back();
     }
 
+    Xbyak::Address V(unsigned r, int half = 0) { return qword[rbx + o.v + 16 * static_cast<int>(r) + 8 * half]; }
+    // SIMD&FP access as CPACR_EL1.FPEN allows (Cpu::fp_enabled), checked
+    // once per block (nothing in a block changes EL or CPACR): to `slow`,
+    // whose handler raises the trap, otherwise. Clobbers rax, rcx.
+    bool fp_checked_ = false;
+    void fp_check(Label& slow) {
+        if (fp_checked_) return;
+        fp_checked_ = true;
+        mov(eax, dword[rbx + o.cpacr]);
+        shr(eax, 18);
+        and_(eax, 0xc);             // FPEN << 2
+        or_(eax, dword[rbx + o.el]);  // | EL
+        mov(ecx, 0xf020);           // FPEN 0b11 at any EL, 0b01 at EL1
+        bt(ecx, eax);
+        jnc(slow);
+    }
+    // A SIMD&FP register from / to the host address in rsi, `size` bytes
+    // (a load clears the rest of the register). Clobbers rax, xmm0.
+    void load_v(unsigned rt, unsigned size, int off = 0) {
+        if (size == 16) {
+            movdqu(xmm0, ptr[rsi + off]);
+            movdqu(ptr[rbx + o.v + 16 * static_cast<int>(rt)], xmm0);
+            return;
+        }
+        switch (size) {
+        case 1: movzx(eax, byte[rsi + off]); break;
+        case 2: movzx(eax, word[rsi + off]); break;
+        case 4: mov(eax, dword[rsi + off]); break;
+        default: mov(rax, qword[rsi + off]); break;
+        }
+        mov(V(rt), rax);
+        mov(V(rt, 1), 0);
+    }
+    void store_v(unsigned rt, unsigned size, int off = 0) {
+        if (size == 16) {
+            movdqu(xmm0, ptr[rbx + o.v + 16 * static_cast<int>(rt)]);
+            movdqu(ptr[rsi + off], xmm0);
+            return;
+        }
+        mov(rax, V(rt));
+        switch (size) {
+        case 1: mov(byte[rsi + off], al); break;
+        case 2: mov(word[rsi + off], ax); break;
+        case 4: mov(dword[rsi + off], eax); break;
+        default: mov(qword[rsi + off], rax); break;
+        }
+    }
+
     void alu(const DecodedInsn& d, const FastForm& f);
     void mem(size_t k, const DecodedInsn& d, const FastForm& f);
     // A load or store of one register. mode: 0 offset (imm), 1 post-index,
@@ -321,6 +371,7 @@ private:
     struct Single {
         unsigned size = 8;  // bytes
         bool load = false, sign = false, to64 = true;
+        bool fp = false;  // rt is a SIMD&FP register (1 to 16 bytes)
         unsigned mode = 0, rt = 0, rn = 0, rm = 0, option = 3, shift = 0;
         int64_t imm = 0;
     };
@@ -330,6 +381,7 @@ private:
     struct Pair {
         unsigned size = 8, rt = 0, rt2 = 0, rn = 0, mode = 2;
         bool load = false, sign = false;
+        bool fp = false;  // SIMD&FP registers of 4, 8 or 16 bytes
         int64_t imm = 0;
     };
     void pair(size_t k, const Pair& p);
@@ -505,8 +557,13 @@ void Emitter::pair(size_t k, const Pair& p) {
     bool wb = p.mode == 1 || p.mode == 3;
     if (wb) mov(r8, rdi);
     if (p.mode != 1) add(rdi, static_cast<int32_t>(p.imm));
+    if (p.fp) fp_check(s.at);
     mem_fast(p.size, !p.load, s.at, true);
-    if (p.load) {
+    if (p.fp) {
+        int sz = static_cast<int>(p.size);
+        p.load ? load_v(p.rt, p.size) : store_v(p.rt, p.size);
+        p.load ? load_v(p.rt2, p.size, sz) : store_v(p.rt2, p.size, sz);
+    } else if (p.load) {
         if (p.size == 8) {
             mov(rax, qword[rsi]);
             mov(r9, qword[rsi + 8]);
@@ -556,8 +613,11 @@ void Emitter::single(size_t k, const Single& m) {
     } else if (m.imm) {
         add(rdi, static_cast<int32_t>(m.imm));
     }
+    if (m.fp) fp_check(s.at);
     mem_fast(m.size, !m.load, s.at);
-    if (m.load) {
+    if (m.fp) {
+        m.load ? load_v(m.rt, m.size) : store_v(m.rt, m.size);
+    } else if (m.load) {
         if (m.sign && m.size < 8) {
             switch (m.size) {
             case 1: m.to64 ? movsx(rax, byte[rsi]) : movsx(eax, byte[rsi]); break;
@@ -868,6 +928,51 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
             m.mode = 4;
             m.rm = rm;
             m.shift = bit(i, 12) ? size : 0;
+        }
+        single(k, m);
+        return true;
+    }
+    case a64::Op::LDST_pair_fp: {
+        unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23);
+        if (opc == 3) return false;  // (mode 0, LDNP/STNP: an offset form as the others)
+        Pair p;
+        p.fp = true;
+        p.size = 4u << opc;
+        p.load = bit(i, 22);
+        p.mode = mode;
+        p.rt = rd;
+        p.rt2 = bits(i, 14, 10);
+        p.rn = rn;
+        p.imm = a64::sext(bits(i, 21, 15), 7) * p.size;
+        pair(k, p);
+        return true;
+    }
+    case a64::Op::LDST_uimm_fp:
+    case a64::Op::LDST_imm9_fp:
+    case a64::Op::LDST_reg_fp: {
+        unsigned size = bits(i, 31, 30), opc = bits(i, 23, 22);
+        if ((opc & 2) && size != 0) return false;  // (unallocated: the handler)
+        unsigned scale = (opc & 2) ? 4 : size;
+        Single m;
+        m.fp = true;
+        m.size = 1u << scale;
+        m.load = opc & 1;
+        m.rt = rd;
+        m.rn = rn;
+        a64::Op op = a64::decode(i);
+        if (op == a64::Op::LDST_uimm_fp) {
+            m.imm = static_cast<int64_t>(bits(i, 21, 10)) << scale;
+        } else if (op == a64::Op::LDST_imm9_fp) {
+            unsigned mode = bits(i, 11, 10);
+            if (mode == 2) return false;
+            m.mode = mode;
+            m.imm = a64::sext(bits(i, 20, 12), 9);
+        } else {
+            m.option = bits(i, 15, 13);
+            if (!(m.option & 2)) return false;
+            m.mode = 4;
+            m.rm = rm;
+            m.shift = bit(i, 12) ? scale : 0;
         }
         single(k, m);
         return true;

@@ -67,6 +67,22 @@ int main(void) {
     puts_uart("MRS FPCR traps too: ");
     put_dec(traps);
     puts_uart("\n");
+    // Loads and stores of SIMD&FP registers trap too (compiled code checks
+    // FPEN once per block): the first of each round, then FP is on.
+    for (unsigned i = 0; i < 32; i++) src[i] = (uint8_t)(i * 7 + 1);
+    clear_dst();
+    uint64_t before = traps;
+    for (int r = 0; r < 3; r++) {
+        __asm__ volatile("msr cpacr_el1, %0; isb" : : "r"(0ull));
+        __asm__ volatile("ldr q2, [%0]\n str q2, [%1]\n ldp d3, d4, [%0, #16]\n stp d4, d3, [%1, #16]\n"
+                         "ldr s5, [%0, #4]\n str s5, [%1, #40]"
+                         : : "r"(src), "r"(dst) : "memory", "v2", "v3", "v4", "v5");
+    }
+    puts_uart("SIMD&FP loads and stores trap: ");
+    put_dec(traps - before);
+    puts_uart(" dst ");
+    put_hex(sum_dst());
+    puts_uart("\n");
     // FPEN = 01: EL1 only; EL0 traps to EL1 (lower-EL vector).
     __asm__ volatile("msr cpacr_el1, %0; isb" : : "r"(1ull << 20));
     el0_call(user_fp, (uint64_t)user_stack + sizeof user_stack, 0x55, 0);
