@@ -236,7 +236,14 @@ private:
         mov(qword[rdx], v);
     }
     // NZCV from the host flags just set; clobbers rax, rcx.
-    void flags(bool sub) {
+    // `fused`: the condition of the B.cond fused into this instruction,
+    // also kept in r8b from the host flags where one x86 condition says
+    // it (jump_if then tests r8b instead of NZCV); `logic`: the host flags
+    // come from AND/TEST (ARM's C and V are 0, as x86's CF and OF).
+    int captured_ = -1;
+    void flags(bool sub, int fused = -1, bool logic = false) {
+        captured_ = -1;
+        if (fused >= 0 && capture(static_cast<unsigned>(fused), sub && !logic)) captured_ = fused;
         lahf();
         seto(al);
         movzx(ecx, ah);
@@ -249,8 +256,36 @@ private:
     // Jumps to `taken` if condition `cond` holds for the stored NZCV.
     void jump_if(unsigned cond, Label& taken) {
         if (cond >= 14) return jmp(taken);
+        if (captured_ == static_cast<int>(cond)) {
+            captured_ = -1;
+            test(r8b, r8b);
+            jnz(taken);
+            return;
+        }
         cond_to_cf(cond);
         jc(taken);
+    }
+    // r8b = ARM condition `cond` from the host flags of an x86 SUB/CMP
+    // (`sub`: ARM's C is NOT CF) or ADD/AND; false where no single x86
+    // condition matches (HI and LS after an addition).
+    bool capture(unsigned cond, bool sub) {
+        switch (cond) {
+        case 0: sete(r8b); return true;
+        case 1: setne(r8b); return true;
+        case 2: sub ? setae(r8b) : setb(r8b); return true;   // CS
+        case 3: sub ? setb(r8b) : setae(r8b); return true;   // CC
+        case 4: sets(r8b); return true;
+        case 5: setns(r8b); return true;
+        case 6: seto(r8b); return true;
+        case 7: setno(r8b); return true;
+        case 8: if (!sub) return false; seta(r8b); return true;   // HI: C && !Z
+        case 9: if (!sub) return false; setbe(r8b); return true;  // LS
+        case 10: setge(r8b); return true;
+        case 11: setl(r8b); return true;
+        case 12: setg(r8b); return true;
+        case 13: setle(r8b); return true;
+        default: return false;
+        }
     }
     // The inline TLB check (mmu::FastEntry): rdi = VA in (kept), rsi =
     // host address out, or a jump to `slow`; clobbers rax, rcx, rdx.
@@ -446,7 +481,7 @@ void Emitter::alu(const DecodedInsn& d, const FastForm& f) {
         else
             f.sub ? sub(esi, imm) : add(esi, imm);
         if (f.flags) {
-            flags(f.sub);
+            flags(f.sub, f.fused ? static_cast<int>(d.cond2) : -1);
             stx(d.rd, rsi);
         } else {
             stxsp(d.rd, rsi);
@@ -463,7 +498,7 @@ void Emitter::alu(const DecodedInsn& d, const FastForm& f) {
             if (d.aux) shl(edi, d.aux);
             f.sub ? sub(esi, edi) : add(esi, edi);
         }
-        if (f.flags) flags(f.sub);
+        if (f.flags) flags(f.sub, f.fused ? static_cast<int>(d.cond2) : -1);
         stx(d.rd, rsi);
         break;
     case K::LogImm:
@@ -493,7 +528,7 @@ void Emitter::alu(const DecodedInsn& d, const FastForm& f) {
         default: use_imm ? and_(dst, imm32) : and_(dst, *src); break;
         }
         if (f.opc == 3) {
-            flags(false);
+            flags(false, f.fused ? static_cast<int>(d.cond2) : -1, true);
             stx(d.rd, rsi);
         } else if (f.kind == K::LogImm) {
             stxsp(d.rd, rsi);

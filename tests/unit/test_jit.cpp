@@ -177,3 +177,60 @@ TEST_CASE("jit: a masked IRQ does not stop a chain, unmasking takes it", "[cpu][
         CHECK(m.cpu.s.elr_el1 == 0x1010);
     }
 }
+
+TEST_CASE("jit: a compare fused with its B.cond branches as the interpreter, every condition", "[cpu][jit]") {
+    // For each pair of values: CMP, CMN and TST (64 and 32 bits, register
+    // and immediate CMP) each followed by B.EQ ... B.LE; a not-taken branch
+    // adds 1 to x5, which rotates left before each test (a signature of
+    // every decision). Compiled code takes the condition from the host's
+    // flags where one x86 condition says it.
+    const uint32_t ops[] = {
+        0xeb02003f,  // cmp x1, x2
+        0x6b02003f,  // cmp w1, w2
+        0xab02003f,  // cmn x1, x2
+        0x2b02003f,  // cmn w1, w2
+        0xea02003f,  // tst x1, x2
+        0x6a02003f,  // tst w1, w2
+        0xf100143f,  // cmp x1, #5
+        0x3100143f,  // cmn w1, #5
+    };
+    std::vector<uint32_t> code = {0xa8c10941};  // loop: ldp x1, x2, [x10], #16
+    for (uint32_t op : ops)
+        for (uint32_t cond = 0; cond < 14; ++cond) {
+            code.push_back(0x93c5fca5);          // ror x5, x5, #63
+            code.push_back(op);
+            code.push_back(0x54000040 | cond);   // b.<cond> .+8
+            code.push_back(0x910004a5);          // add x5, x5, #1
+        }
+    code.push_back(0xd100056b);  // sub x11, x11, #1
+    int32_t back = -static_cast<int32_t>(code.size());
+    code.push_back(0xb5000000 | ((static_cast<uint32_t>(back) & 0x7ffff) << 5) | 11);  // cbnz x11, loop
+    code.push_back(0xd4200000);  // brk #0
+    const uint64_t vals[] = {0, 1, 5, 4, 6, ~0ull, 0x7fffffffffffffffull, 0x8000000000000000ull, 0x7fffffff,
+                             0x80000000, 0xffffffff, 0xfffffffb, 0x100000000ull, 0xfffffffffffffffbull};
+    std::vector<std::pair<uint64_t, uint64_t>> pairs;
+    for (uint64_t a : vals)
+        for (uint64_t b : vals) pairs.push_back({a, b});
+    Machine interp(false), jit(true);
+    if (!jit.cpu.jit_enabled()) {
+        WARN("no JIT backend for this host");
+        return;
+    }
+    for (Machine* m : {&interp, &jit}) {
+        for (size_t i = 0; i < code.size(); ++i) m->bus.write(0x1000 + 4 * i, 4, code[i]);
+        for (size_t i = 0; i < pairs.size(); ++i) {
+            m->bus.put64(0x10000 + 16 * i, pairs[i].first);
+            m->bus.put64(0x10000 + 16 * i + 8, pairs[i].second);
+        }
+        m->cpu.s.x[10] = 0x10000;
+        m->cpu.s.x[11] = pairs.size();
+        m->cpu.s.pc = 0x1000;
+        REQUIRE(m->cpu.run(1u << 24) == Cpu::Stop::Exception);
+        CHECK(m->cpu.last_ec == Ec::Brk64);
+    }
+    CHECK(jit.cpu.s.x[5] == interp.cpu.s.x[5]);
+    CHECK(jit.cpu.s.nzcv == interp.cpu.s.nzcv);
+    CHECK(jit.cpu.insn_count == interp.cpu.insn_count);
+    CHECK(jit.cpu.branch_count == interp.cpu.branch_count);
+    CHECK(jit.cpu.jit_entries() > 0);
+}
