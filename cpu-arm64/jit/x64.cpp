@@ -26,6 +26,7 @@
 #include <vector>
 
 #include <xbyak/xbyak.h>
+#include <xbyak/xbyak_util.h>
 
 #include "base/report.hpp"
 #include "cpu-arm64/cpu.hpp"
@@ -44,6 +45,14 @@ struct Tables {
     uint32_t sub[256];
     uint32_t add[256];
     uint32_t cond[16];
+    // The FP fast path's lane classes ([0] single, [1] double): the
+    // magnitude mask, the largest finite magnitude, the smallest normal
+    // one and that plus one (16-byte vectors).
+    struct alignas(16) Vec {
+        uint64_t lo, hi;
+    };
+    Vec abs[2], max_finite[2], min_normal[2], min_normal1[2];
+    Vec low_half;  // the 64-bit vector forms: only lanes of the low half count
 };
 
 const Tables& tables() {
@@ -58,6 +67,17 @@ const Tables& tables() {
         for (unsigned c = 0; c < 16; ++c)
             for (unsigned f = 0; f < 16; ++f)
                 if (a64::condition_holds(c, f << 28)) r.cond[c] |= 1u << f;
+        auto splat32 = [](uint32_t v) { return Tables::Vec{v | uint64_t{v} << 32, v | uint64_t{v} << 32}; };
+        auto splat64 = [](uint64_t v) { return Tables::Vec{v, v}; };
+        r.abs[0] = splat32(0x7fffffff);
+        r.abs[1] = splat64(0x7fffffffffffffffull);
+        r.max_finite[0] = splat32(0x7f7fffff);
+        r.max_finite[1] = splat64(0x7fefffffffffffffull);
+        r.min_normal[0] = splat32(0x00800000);
+        r.min_normal[1] = splat64(0x0010000000000000ull);
+        r.min_normal1[0] = splat32(0x00800001);
+        r.min_normal1[1] = splat64(0x0010000000000001ull);
+        r.low_half = {~0ull, 0};
         return r;
     }();
     return t;
@@ -77,6 +97,8 @@ public:
         o_.x = at(&c.s.x[0]);
         o_.v = at(&c.s.v[0][0]);
         o_.cpacr = at(&c.s.cpacr_el1);
+        o_.fpcr = at(&c.s.fpcr);
+        o_.fpsr = at(&c.s.fpsr);
         o_.sp0 = at(&c.s.sp_el0);
         o_.sp1 = at(&c.s.sp_el1);
         o_.nzcv = at(&c.s.nzcv);
@@ -134,7 +156,7 @@ public:
     }
 
     struct Offsets {
-        int32_t x, v, cpacr, sp0, sp1, nzcv, el, spsel, daif, events, next_pc, block_va, cur_len, insn_count, branch_count,
+        int32_t x, v, cpacr, fpcr, fpsr, sp0, sp1, nzcv, el, spsel, daif, events, next_pc, block_va, cur_len, insn_count, branch_count,
             link_gen, fast, fast_key, fill_va, need_r, need_w, asid, align, mailbox, irq, exit_req, jit_block, code_bits, block_jit, block_n, block_head, block_pa, jit_link, vcache, vgen, vkey;
     };
     const Offsets& off() const { return o_; }
@@ -187,6 +209,7 @@ private:
     struct Slow {
         Label at, back;
         size_t k;
+        bool mem = true;  // an access that missed the fast table (refill after the handler)
     };
     std::vector<std::unique_ptr<Slow>> slow_;
     std::vector<std::unique_ptr<Label>> exits_;  // exits_[k]: stop at entry k
@@ -398,6 +421,17 @@ private:
         default: mov(qword[rsi + off], rax); break;
         }
     }
+
+    // AdvSIMD three-same forms with exact host equivalents (integer
+    // logic, ADD/SUB, CMEQ/CMTST) and FADD/FSUB/FMUL/FDIV/FMLA/FMLS on
+    // ordinary operands; false: the handler.
+    bool simd3(size_t k, uint32_t i);
+    // Sets `bad` (an xmm) to the lanes of `v` whose magnitude is outside
+    // the fast path's range: `in` zero or normal finite; otherwise normal
+    // finite above the smallest normal (`zero_ok`: or zero). Clobbers xmm5.
+    void fp_bad(const Xbyak::Xmm& bad, const Xbyak::Xmm& v, bool dbl, bool in, bool zero_ok);
+    static bool host_sse42();
+    static bool host_fma();
 
     void alu(const DecodedInsn& d, const FastForm& f);
     void mem(size_t k, const DecodedInsn& d, const FastForm& f);
@@ -967,6 +1001,8 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         single(k, m);
         return true;
     }
+    case a64::Op::SIMD_3SAME:
+        return simd3(k, i);
     case a64::Op::LDST_pair_fp: {
         unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23);
         if (opc == 3) return false;  // (mode 0, LDNP/STNP: an offset form as the others)
@@ -1014,6 +1050,178 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     }
     default: return false;
     }
+}
+
+bool Emitter::host_sse42() {
+    static const bool yes = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tSSE42);
+    return yes;
+}
+
+bool Emitter::host_fma() {
+    static const bool yes = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tFMA) &&
+                            Xbyak::util::Cpu().has(Xbyak::util::Cpu::tAVX);
+    return yes;
+}
+
+void Emitter::fp_bad(const Xbyak::Xmm& bad, const Xbyak::Xmm& v, bool dbl, bool in, bool zero_ok) {
+    auto tab = [&](const Tables::Vec (&t)[2]) {
+        return ptr[r15 + static_cast<int32_t>(reinterpret_cast<const char*>(&t[dbl ? 1 : 0]) -
+                                              reinterpret_cast<const char*>(&tables()))];
+    };
+    auto gt = [&](const Xbyak::Xmm& a, const Xbyak::Operand& b) { dbl ? pcmpgtq(a, b) : pcmpgtd(a, b); };
+    auto eq = [&](const Xbyak::Xmm& a, const Xbyak::Operand& b) { dbl ? pcmpeqq(a, b) : pcmpeqd(a, b); };
+    // mag = |v| (a non-negative integer); bad = mag > max finite
+    movdqa(xmm5, v);
+    pand(xmm5, tab(tables().abs));
+    movdqa(bad, xmm5);
+    gt(bad, tab(tables().max_finite));
+    // small = mag < min normal (inputs) or mag <= min normal (results)
+    Xbyak::Xmm small = xmm4;
+    movdqa(small, tab(in ? tables().min_normal : tables().min_normal1));
+    gt(small, xmm5);
+    if (in || zero_ok) {  // a zero is fine: small and not zero
+        pxor(xmm3, xmm3);
+        eq(xmm5, xmm3);
+        pandn(xmm5, small);
+        por(bad, xmm5);
+    } else {
+        por(bad, small);
+    }
+}
+
+bool Emitter::simd3(size_t k, uint32_t i) {
+    using a64::bit;
+    using a64::bits;
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), opcode = bits(i, 15, 11);
+    unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    auto vec = [&](unsigned r) { return ptr[rbx + o.v + 16 * static_cast<int>(r)]; };
+    auto put = [&](unsigned r, const Xbyak::Xmm& x) {  // (a 64-bit form clears the high half)
+        if (q) {
+            movdqu(vec(r), x);
+        } else {
+            movq(V(r), x);
+            mov(V(r, 1), 0);
+        }
+    };
+    if (opcode == 0x03 || opcode == 0x10 || opcode == 0x11) {
+        if (opcode != 0x03 && size == 3 && !q) return false;
+        if (opcode == 0x11 && size == 3 && !host_sse42()) return false;
+        Slow& s = slow_path(k);
+        s.mem = false;
+        fp_check(s.at);
+        movdqu(xmm0, vec(rn));
+        movdqu(xmm1, vec(rm));
+        if (opcode == 0x03) {
+            if (!u) {
+                switch (size) {
+                case 0: pand(xmm0, xmm1); break;                   // AND
+                case 1: pandn(xmm1, xmm0); movdqa(xmm0, xmm1); break;  // BIC
+                case 2: por(xmm0, xmm1); break;                    // ORR
+                default:                                           // ORN
+                    pcmpeqd(xmm2, xmm2);
+                    pxor(xmm1, xmm2);
+                    por(xmm0, xmm1);
+                    break;
+                }
+            } else if (size == 0) {
+                pxor(xmm0, xmm1);  // EOR
+            } else {
+                // BSL: d = (d & n) | (~d & m); BIT: d ^ ((d ^ n) & m); BIF: d ^ ((d ^ n) & ~m)
+                movdqu(xmm2, vec(rd));
+                if (size == 1) {
+                    pxor(xmm0, xmm1);  // n ^ m
+                    pand(xmm0, xmm2);
+                    pxor(xmm0, xmm1);  // ((n ^ m) & d) ^ m
+                } else {
+                    pxor(xmm0, xmm2);  // d ^ n
+                    if (size == 2) {
+                        pand(xmm0, xmm1);
+                    } else {
+                        pandn(xmm1, xmm0);
+                        movdqa(xmm0, xmm1);
+                    }
+                    pxor(xmm0, xmm2);
+                }
+            }
+        } else if (opcode == 0x10) {
+            static constexpr void (Xbyak::CodeGenerator::*add_[4])(const Xbyak::Mmx&, const Xbyak::Operand&) = {
+                &Xbyak::CodeGenerator::paddb, &Xbyak::CodeGenerator::paddw, &Xbyak::CodeGenerator::paddd,
+                &Xbyak::CodeGenerator::paddq};
+            static constexpr void (Xbyak::CodeGenerator::*sub_[4])(const Xbyak::Mmx&, const Xbyak::Operand&) = {
+                &Xbyak::CodeGenerator::psubb, &Xbyak::CodeGenerator::psubw, &Xbyak::CodeGenerator::psubd,
+                &Xbyak::CodeGenerator::psubq};
+            (this->*(u ? sub_ : add_)[size])(xmm0, xmm1);
+        } else {
+            if (!u) {  // CMTST: (n & m) != 0
+                pand(xmm0, xmm1);
+                pxor(xmm1, xmm1);
+            }
+            switch (size) {
+            case 0: pcmpeqb(xmm0, xmm1); break;
+            case 1: pcmpeqw(xmm0, xmm1); break;
+            case 2: pcmpeqd(xmm0, xmm1); break;
+            default: pcmpeqq(xmm0, xmm1); break;
+            }
+            if (!u) {
+                pcmpeqd(xmm2, xmm2);
+                pxor(xmm0, xmm2);
+            }
+        }
+        put(rd, xmm0);
+        L(s.back);
+        return true;
+    }
+    if (opcode < 0x18 || !host_sse42()) return false;
+    // FP: FADD, FSUB, FMUL, FDIV, FMLA, FMLS. The host computes what the
+    // guest would when every lane's operands are zero or normal finite,
+    // the result normal finite (add/sub: or zero), round to nearest, and
+    // FPSR.IXC is set already (no other flag can come from such lanes);
+    // otherwise the handler (Arm's NaN, tininess and flag rules).
+    unsigned a = bit(i, 23), sz = bit(i, 22), op = bits(i, 13, 11), key = (u << 4) | (a << 3) | op;
+    bool fma = key == 0x1 || key == 0x9;
+    if (sz && !q) return false;
+    if (key != 0x2 && key != 0xa && key != 0x13 && key != 0x17 && !fma) return false;
+    if (fma && !host_fma()) return false;
+    bool dbl = sz;
+    Slow& s = slow_path(k);
+    s.mem = false;
+    fp_check(s.at);
+    test(dword[rbx + o.fpcr], 3u << 22);  // RMode: round to nearest
+    jnz(s.at);
+    test(byte[rbx + o.fpsr], 16);  // IXC
+    jz(s.at);
+    movdqu(xmm0, vec(rn));
+    movdqu(xmm1, vec(rm));
+    fp_bad(xmm6, xmm0, dbl, true, true);
+    fp_bad(xmm7, xmm1, dbl, true, true);
+    por(xmm6, xmm7);
+    if (fma) {
+        movdqu(xmm2, vec(rd));
+        fp_bad(xmm7, xmm2, dbl, true, true);
+        por(xmm6, xmm7);
+        if (key == 0x1)
+            dbl ? vfmadd231pd(xmm2, xmm0, xmm1) : vfmadd231ps(xmm2, xmm0, xmm1);
+        else
+            dbl ? vfnmadd231pd(xmm2, xmm0, xmm1) : vfnmadd231ps(xmm2, xmm0, xmm1);
+        movdqa(xmm0, xmm2);
+    } else {
+        switch (key) {
+        case 0x2: dbl ? addpd(xmm0, xmm1) : addps(xmm0, xmm1); break;
+        case 0xa: dbl ? subpd(xmm0, xmm1) : subps(xmm0, xmm1); break;
+        case 0x13: dbl ? mulpd(xmm0, xmm1) : mulps(xmm0, xmm1); break;
+        default: dbl ? divpd(xmm0, xmm1) : divps(xmm0, xmm1); break;
+        }
+    }
+    fp_bad(xmm7, xmm0, dbl, false, key == 0x2 || key == 0xa);
+    por(xmm6, xmm7);
+    if (q)
+        ptest(xmm6, xmm6);
+    else
+        ptest(xmm6, ptr[r15 + static_cast<int32_t>(offsetof(Tables, low_half))]);
+    jnz(s.at);
+    put(rd, xmm0);
+    L(s.back);
+    return true;
 }
 
 void Emitter::chain(unsigned link, uint32_t retire, bool count_branch, bool as_branch, size_t k) {
@@ -1166,11 +1374,13 @@ void Emitter::block(const Block& b) {
     }
     for (auto& s : slow_) {  // (rdi: the VA that missed the fast table)
         L(s->at);
-        mov(qword[rbx + o.fill_va], rdi);
+        if (s->mem) mov(qword[rbx + o.fill_va], rdi);
         call_handler(s->k);
-        mov(rdi, rbx);
-        mov(rax, fill_);
-        call(rax);
+        if (s->mem) {
+            mov(rdi, rbx);
+            mov(rax, fill_);
+            call(rax);
+        }
         jmp(s->back);
     }
     for (auto& d : direct_) {
