@@ -426,6 +426,8 @@ private:
     // logic, ADD/SUB, CMEQ/CMTST) and FADD/FSUB/FMUL/FDIV/FMLA/FMLS on
     // ordinary operands; false: the handler.
     bool simd3(size_t k, uint32_t i);
+    bool simd_elem(size_t k, uint32_t i);  // FMLA, FMLS, FMUL by element
+    bool fp3(size_t k, unsigned key, unsigned q, bool dbl, unsigned rd, unsigned rn, unsigned rm, int elem);
     // Sets `bad` (an xmm) to the lanes of `v` whose magnitude is outside
     // the fast path's range: `in` zero or normal finite; otherwise normal
     // finite above the smallest normal (`zero_ok`: or zero). Clobbers xmm5.
@@ -1003,6 +1005,8 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     }
     case a64::Op::SIMD_3SAME:
         return simd3(k, i);
+    case a64::Op::SIMD_ELEM:
+        return simd_elem(k, i);
     case a64::Op::LDST_pair_fp: {
         unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23);
         if (opc == 3) return false;  // (mode 0, LDNP/STNP: an offset form as the others)
@@ -1171,18 +1175,43 @@ bool Emitter::simd3(size_t k, uint32_t i) {
         L(s.back);
         return true;
     }
-    if (opcode < 0x18 || !host_sse42()) return false;
-    // FP: FADD, FSUB, FMUL, FDIV, FMLA, FMLS. The host computes what the
-    // guest would when every lane's operands are zero or normal finite,
-    // the result normal finite (add/sub: or zero), round to nearest, and
-    // FPSR.IXC is set already (no other flag can come from such lanes);
-    // otherwise the handler (Arm's NaN, tininess and flag rules).
+    if (opcode < 0x18) return false;
     unsigned a = bit(i, 23), sz = bit(i, 22), op = bits(i, 13, 11), key = (u << 4) | (a << 3) | op;
-    bool fma = key == 0x1 || key == 0x9;
     if (sz && !q) return false;
+    return fp3(k, key, q, sz, rd, rn, rm, -1);
+}
+
+bool Emitter::simd_elem(size_t k, uint32_t i) {
+    using a64::bit;
+    using a64::bits;
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), l = bit(i, 21), mbit = bit(i, 20);
+    unsigned op = bits(i, 15, 12), h = bit(i, 11);
+    if (u || (op != 1 && op != 5 && op != 9) || size < 2 || (size == 3 && (l || !q))) return false;
+    unsigned key = op == 1 ? 0x1 : op == 5 ? 0x9 : 0x13;  // FMLA, FMLS, FMUL (as three-same keys)
+    int index = size == 3 ? static_cast<int>(h) : static_cast<int>((h << 1) | l);
+    return fp3(k, key, q, size == 3, bits(i, 4, 0), bits(i, 9, 5), (mbit << 4) | bits(i, 19, 16), index);
+}
+
+bool Emitter::fp3(size_t k, unsigned key, unsigned q, bool dbl, unsigned rd, unsigned rn, unsigned rm, int elem) {
+    // FADD, FSUB, FMUL, FDIV, FMLA, FMLS (elem >= 0: by element, the
+    // element broadcast). The host computes what the guest would when
+    // every lane's operands are zero or normal finite, the result normal
+    // finite (add/sub: or zero), round to nearest, and FPSR.IXC is set
+    // already (no other flag can come from such lanes); otherwise the
+    // handler (Arm's NaN, tininess and flag rules).
+    auto vec = [&](unsigned r) { return ptr[rbx + o.v + 16 * static_cast<int>(r)]; };
+    auto put = [&](unsigned r, const Xbyak::Xmm& x) {
+        if (q) {
+            movdqu(vec(r), x);
+        } else {
+            movq(V(r), x);
+            mov(V(r, 1), 0);
+        }
+    };
+    bool fma = key == 0x1 || key == 0x9;
+    if (!host_sse42()) return false;
     if (key != 0x2 && key != 0xa && key != 0x13 && key != 0x17 && !fma) return false;
     if (fma && !host_fma()) return false;
-    bool dbl = sz;
     Slow& s = slow_path(k);
     s.mem = false;
     fp_check(s.at);
@@ -1191,7 +1220,12 @@ bool Emitter::simd3(size_t k, uint32_t i) {
     test(byte[rbx + o.fpsr], 16);  // IXC
     jz(s.at);
     movdqu(xmm0, vec(rn));
-    movdqu(xmm1, vec(rm));
+    if (elem < 0)
+        movdqu(xmm1, vec(rm));
+    else if (dbl)
+        pshufd(xmm1, vec(rm), elem ? 0xee : 0x44);
+    else
+        pshufd(xmm1, vec(rm), static_cast<uint8_t>(0x55 * elem));
     fp_bad(xmm6, xmm0, dbl, true, true);
     fp_bad(xmm7, xmm1, dbl, true, true);
     por(xmm6, xmm7);
