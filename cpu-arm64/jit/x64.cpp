@@ -427,6 +427,36 @@ private:
     // ordinary operands; false: the handler.
     bool simd3(size_t k, uint32_t i);
     bool simd_elem(size_t k, uint32_t i);  // FMLA, FMLS, FMUL by element
+    bool simd_shift(size_t k, uint32_t i);  // SSHR, USHR, SHL, SSHLL, USHLL
+    bool simd_diff(size_t k, uint32_t i);   // [SU]ADDL/W, [SU]SUBL/W, [SU]MULL, [SU]MLAL, [SU]MLSL
+    // x = the low (upper: high) half of V[r] widened, elements of 8 << size bits.
+    void widen(const Xbyak::Xmm& x, unsigned r, unsigned size, bool sign, bool upper) {
+        auto src = ptr[rbx + o.v + 16 * static_cast<int>(r) + (upper ? 8 : 0)];
+        switch (size * 2 + (sign ? 1 : 0)) {
+        case 0: pmovzxbw(x, src); break;
+        case 1: pmovsxbw(x, src); break;
+        case 2: pmovzxwd(x, src); break;
+        case 3: pmovsxwd(x, src); break;
+        case 4: pmovzxdq(x, src); break;
+        default: pmovsxdq(x, src); break;
+        }
+    }
+    // x op= y on lanes of 8 << size bits: 0 add, 1 sub, 2 mul (16, 32 bits;
+    // 64 bits of 32-bit values widened with `sign`).
+    void lanes(int op, const Xbyak::Xmm& x, const Xbyak::Xmm& y, unsigned size, bool sign = false) {
+        if (op == 2) {
+            if (size == 1) pmullw(x, y);
+            else if (size == 2) pmulld(x, y);
+            else sign ? pmuldq(x, y) : pmuludq(x, y);
+            return;
+        }
+        switch (size) {
+        case 0: op ? psubb(x, y) : paddb(x, y); break;
+        case 1: op ? psubw(x, y) : paddw(x, y); break;
+        case 2: op ? psubd(x, y) : paddd(x, y); break;
+        default: op ? psubq(x, y) : paddq(x, y); break;
+        }
+    }
     bool fp3(size_t k, unsigned key, unsigned q, bool dbl, unsigned rd, unsigned rn, unsigned rm, int elem);
     // Sets `bad` (an xmm) to the lanes of `v` whose magnitude is outside
     // the fast path's range: `in` zero or normal finite; otherwise normal
@@ -1007,6 +1037,10 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         return simd3(k, i);
     case a64::Op::SIMD_ELEM:
         return simd_elem(k, i);
+    case a64::Op::SIMD_SHIFT_IMM:
+        return simd_shift(k, i);
+    case a64::Op::SIMD_3DIFF:
+        return simd_diff(k, i);
     case a64::Op::LDST_pair_fp: {
         unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23);
         if (opc == 3) return false;  // (mode 0, LDNP/STNP: an offset form as the others)
@@ -1107,6 +1141,23 @@ bool Emitter::simd3(size_t k, uint32_t i) {
             mov(V(r, 1), 0);
         }
     };
+    if ((opcode == 0x12 || (opcode == 0x13 && !u)) && (size == 1 || size == 2) && host_sse42()) {
+        // MUL, MLA, MLS
+        Slow& s = slow_path(k);
+        s.mem = false;
+        fp_check(s.at);
+        movdqu(xmm0, vec(rn));
+        movdqu(xmm1, vec(rm));
+        lanes(2, xmm0, xmm1, size);
+        if (opcode == 0x12) {
+            movdqu(xmm2, vec(rd));
+            lanes(u ? 1 : 0, xmm2, xmm0, size);
+            movdqa(xmm0, xmm2);
+        }
+        put(rd, xmm0);
+        L(s.back);
+        return true;
+    }
     if (opcode == 0x03 || opcode == 0x10 || opcode == 0x11) {
         if (opcode != 0x03 && size == 3 && !q) return false;
         if (opcode == 0x11 && size == 3 && !host_sse42()) return false;
@@ -1190,6 +1241,91 @@ bool Emitter::simd_elem(size_t k, uint32_t i) {
     unsigned key = op == 1 ? 0x1 : op == 5 ? 0x9 : 0x13;  // FMLA, FMLS, FMUL (as three-same keys)
     int index = size == 3 ? static_cast<int>(h) : static_cast<int>((h << 1) | l);
     return fp3(k, key, q, size == 3, bits(i, 4, 0), bits(i, 9, 5), (mbit << 4) | bits(i, 19, 16), index);
+}
+
+bool Emitter::simd_shift(size_t k, uint32_t i) {
+    using a64::bit;
+    using a64::bits;
+    unsigned q = bit(i, 30), u = bit(i, 29), immh = bits(i, 22, 19), ib = bits(i, 22, 16), opcode = bits(i, 15, 11);
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    if (!immh || !host_sse42()) return false;
+    unsigned size = immh >= 8 ? 3 : immh >= 4 ? 2 : immh >= 2 ? 1 : 0, esize = 8u << size;
+    bool shr = opcode == 0x00, shl = opcode == 0x0a && !u, wide = opcode == 0x14;
+    if (!shr && !shl && !wide) return false;
+    if (size == 3 && (wide || !q)) return false;  // (reserved: the handler)
+    if (!wide && (size == 0 || (shr && !u && size == 3))) return false;  // (no byte shifts, no 64-bit arithmetic one)
+    Slow& s = slow_path(k);
+    s.mem = false;
+    fp_check(s.at);
+    auto vec = ptr[rbx + o.v + 16 * static_cast<int>(rn)];
+    if (wide) {  // [SU]SHLL(2): widen the low (Q: high) half, then shift left
+        unsigned sh = ib - esize;
+        widen(xmm0, rn, size, !u, q);
+        if (sh) {
+            switch (size) {
+            case 0: psllw(xmm0, static_cast<uint8_t>(sh)); break;
+            case 1: pslld(xmm0, static_cast<uint8_t>(sh)); break;
+            default: psllq(xmm0, static_cast<uint8_t>(sh)); break;
+            }
+        }
+        movdqu(ptr[rbx + o.v + 16 * static_cast<int>(rd)], xmm0);
+    } else {
+        movdqu(xmm0, vec);
+        uint8_t sh = static_cast<uint8_t>(shr ? 2 * esize - ib : ib - esize);
+        switch (size * 4 + (shr ? (u ? 1 : 2) : 0)) {
+        case 4: psllw(xmm0, sh); break;
+        case 5: psrlw(xmm0, sh); break;
+        case 6: psraw(xmm0, sh); break;
+        case 8: pslld(xmm0, sh); break;
+        case 9: psrld(xmm0, sh); break;
+        case 10: psrad(xmm0, sh); break;
+        case 12: psllq(xmm0, sh); break;
+        default: psrlq(xmm0, sh); break;
+        }
+        if (q) {
+            movdqu(ptr[rbx + o.v + 16 * static_cast<int>(rd)], xmm0);
+        } else {
+            movq(V(rd), xmm0);
+            mov(V(rd, 1), 0);
+        }
+    }
+    L(s.back);
+    return true;
+}
+
+bool Emitter::simd_diff(size_t k, uint32_t i) {
+    using a64::bit;
+    using a64::bits;
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), op = bits(i, 15, 12);
+    unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    bool sign = !u;
+    if (size == 3 || !host_sse42()) return false;
+    if (op > 0x3 && op != 0x8 && op != 0xa && op != 0xc) return false;
+    Slow& s = slow_path(k);
+    s.mem = false;
+    fp_check(s.at);
+    unsigned wsize = size + 1;
+    auto dvec = ptr[rbx + o.v + 16 * static_cast<int>(rd)];
+    if (op <= 0x3) {  // ADDL, ADDW, SUBL, SUBW
+        if (op & 1)
+            movdqu(xmm0, ptr[rbx + o.v + 16 * static_cast<int>(rn)]);
+        else
+            widen(xmm0, rn, size, sign, q);
+        widen(xmm1, rm, size, sign, q);
+        lanes(op >= 2 ? 1 : 0, xmm0, xmm1, wsize);
+    } else {  // MULL, MLAL, MLSL
+        widen(xmm0, rn, size, sign, q);
+        widen(xmm1, rm, size, sign, q);
+        lanes(2, xmm0, xmm1, wsize == 3 ? 3 : wsize, sign);
+        if (op != 0xc) {
+            movdqu(xmm2, dvec);
+            lanes(op == 0xa ? 1 : 0, xmm2, xmm0, wsize);
+            movdqa(xmm0, xmm2);
+        }
+    }
+    movdqu(dvec, xmm0);
+    L(s.back);
+    return true;
 }
 
 bool Emitter::fp3(size_t k, unsigned key, unsigned q, bool dbl, unsigned rd, unsigned rn, unsigned rm, int elem) {
