@@ -206,10 +206,16 @@ private:
     uint64_t fill_;
     const Block* b_ = nullptr;
     // Out-of-line pieces, emitted after the block's straight-line code.
+    static constexpr int kCached = 3;  // (the register cache, below)
+    struct CacheState {
+        int guest[kCached] = {-1, -1, -1};
+        bool dirty[kCached] = {};
+    };
     struct Slow {
         Label at, back;
         size_t k;
         bool mem = true;  // an access that missed the fast table (refill after the handler)
+        CacheState at_state, back_state;
     };
     std::vector<std::unique_ptr<Slow>> slow_;
     std::vector<std::unique_ptr<Label>> exits_;  // exits_[k]: stop at entry k
@@ -229,14 +235,61 @@ private:
     }
 
     Xbyak::Address X(unsigned r) { return qword[rbx + o.x + 8 * static_cast<int>(r)]; }
+
+    // The register cache: a general register the block writes stays in a
+    // host register (rbp, r10, r11) until the block leaves, calls a
+    // handler or needs the register for another (least recently written
+    // goes; written back when dirty). Reads take the host register when
+    // cached, memory otherwise (only writes allocate: within one
+    // instruction the cache changes only after its last jump to its slow
+    // path, whose code writes back what the jump saw and reloads what the
+    // fast path leaves cached).
+    CacheState cache_;
+    unsigned used_[kCached] = {};
+    unsigned tick_ = 0;
+    const Reg64& creg(int i) const { return i == 0 ? rbp : i == 1 ? r10 : r11; }
+    int cached(unsigned r) const {
+        for (int i = 0; i < kCached; ++i)
+            if (cache_.guest[i] == static_cast<int>(r)) return i;
+        return -1;
+    }
+    void writeback(const CacheState& st) {
+        for (int i = 0; i < kCached; ++i)
+            if (st.guest[i] >= 0 && st.dirty[i]) mov(X(static_cast<unsigned>(st.guest[i])), creg(i));
+    }
+    void reload(const CacheState& st) {
+        for (int i = 0; i < kCached; ++i)
+            if (st.guest[i] >= 0) mov(creg(i), X(static_cast<unsigned>(st.guest[i])));
+    }
+    void drop_cache() {  // before a handler: memory holds every register
+        writeback(cache_);
+        cache_ = CacheState{};
+    }
     void ldx(const Reg64& d, unsigned r) {
         if (r == 31)
             xor_(d.cvt32(), d.cvt32());
+        else if (int i = cached(r); i >= 0)
+            mov(d, creg(i));
         else
             mov(d, X(r));
     }
     void stx(unsigned r, const Reg64& v) {
-        if (r != 31) mov(X(r), v);
+        if (r == 31) return;
+        int i = cached(r);
+        if (i < 0) {
+            for (int j = 0; j < kCached && i < 0; ++j)
+                if (cache_.guest[j] < 0) i = j;
+            if (i < 0) {
+                i = 0;
+                for (int j = 1; j < kCached; ++j)
+                    if (used_[j] < used_[i]) i = j;
+                if (cache_.dirty[i]) mov(X(static_cast<unsigned>(cache_.guest[i])), creg(i));
+            }
+            cache_.guest[i] = static_cast<int>(r);
+        }
+        cache_.dirty[i] = true;
+        used_[i] = ++tick_;
+        mov(creg(i), v);
     }
     // rdx = the current stack pointer's address (SP_EL1 when PSTATE.SP
     // and EL > 0); clobbers rcx.
@@ -249,12 +302,12 @@ private:
         cmove(rdx, rcx);
     }
     void ldxsp(const Reg64& d, unsigned r) {
-        if (r != 31) return mov(d, X(r));
+        if (r != 31) return ldx(d, r);
         sp_ptr();
         mov(d, qword[rdx]);
     }
     void stxsp(unsigned r, const Reg64& v) {  // v: not rcx or rdx
-        if (r != 31) return mov(X(r), v);
+        if (r != 31) return stx(r, v);
         sp_ptr();
         mov(qword[rdx], v);
     }
@@ -359,7 +412,8 @@ private:
     }
     // The interpreter's handler for entry k; stops there if it did more
     // than fall through.
-    void call_handler(size_t k) {
+    void call_handler(size_t k, bool straight = true) {
+        if (straight) drop_cache();  // (a slow path has written back already)
         const DecodedInsn& d = b_->insns[k];
         mov(rdi, rbx);
         mov(rsi, reinterpret_cast<uint64_t>(&d));
@@ -371,7 +425,12 @@ private:
     Slow& slow_path(size_t k) {
         slow_.push_back(std::make_unique<Slow>());
         slow_.back()->k = k;
+        slow_.back()->at_state = cache_;
         return *slow_.back();
+    }
+    void back(Slow& s) {  // where a slow path comes back: the fast path's end
+        L(s.back);
+        s.back_state = cache_;
     }
 
     Xbyak::Address V(unsigned r, int half = 0) { return qword[rbx + o.v + 16 * static_cast<int>(r) + 8 * half]; }
@@ -692,7 +751,7 @@ void Emitter::pair(size_t k, const Pair& p) {
         add(r8, static_cast<int32_t>(p.imm));
         stxsp(p.rn, r8);
     }
-    L(s.back);
+    back(s);
 }
 
 void Emitter::single(size_t k, const Single& m) {
@@ -703,10 +762,11 @@ void Emitter::single(size_t k, const Single& m) {
         if (m.mode == 3) add(rdi, static_cast<int32_t>(m.imm));
     } else if (m.mode == 4) {
         if (m.rm != 31) {
+            ldx(rax, m.rm);
             switch (m.option) {
-            case 2: mov(eax, dword[rbx + o.x + 8 * static_cast<int>(m.rm)]); break;      // UXTW
-            case 6: movsxd(rax, dword[rbx + o.x + 8 * static_cast<int>(m.rm)]); break;   // SXTW
-            default: mov(rax, X(m.rm)); break;                                            // UXTX, SXTX
+            case 2: mov(eax, eax); break;       // UXTW
+            case 6: movsxd(rax, eax); break;    // SXTW
+            default: break;                     // UXTX, SXTX
             }
             if (m.shift) shl(rax, m.shift);
             add(rdi, rax);
@@ -737,7 +797,7 @@ void Emitter::single(size_t k, const Single& m) {
         add(r8, static_cast<int32_t>(m.imm));
         stxsp(m.rn, r8);
     }
-    L(s.back);
+    back(s);
 }
 
 bool Emitter::generic(size_t k, const DecodedInsn& d) {
@@ -990,7 +1050,7 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         else
             load_host(rax, size);
         stx(rd, rax);
-        L(s.back);
+        back(s);
         return true;
     }
     case a64::Op::LDST_uimm:
@@ -1155,7 +1215,7 @@ bool Emitter::simd3(size_t k, uint32_t i) {
             movdqa(xmm0, xmm2);
         }
         put(rd, xmm0);
-        L(s.back);
+        back(s);
         return true;
     }
     if (opcode == 0x03 || opcode == 0x10 || opcode == 0x11) {
@@ -1223,7 +1283,7 @@ bool Emitter::simd3(size_t k, uint32_t i) {
             }
         }
         put(rd, xmm0);
-        L(s.back);
+        back(s);
         return true;
     }
     if (opcode < 0x18) return false;
@@ -1289,7 +1349,7 @@ bool Emitter::simd_shift(size_t k, uint32_t i) {
             mov(V(rd, 1), 0);
         }
     }
-    L(s.back);
+    back(s);
     return true;
 }
 
@@ -1324,7 +1384,7 @@ bool Emitter::simd_diff(size_t k, uint32_t i) {
         }
     }
     movdqu(dvec, xmm0);
-    L(s.back);
+    back(s);
     return true;
 }
 
@@ -1390,11 +1450,12 @@ bool Emitter::fp3(size_t k, unsigned key, unsigned q, bool dbl, unsigned rd, uns
         ptest(xmm6, ptr[r15 + static_cast<int32_t>(offsetof(Tables, low_half))]);
     jnz(s.at);
     put(rd, xmm0);
-    L(s.back);
+    back(s);
     return true;
 }
 
 void Emitter::chain(unsigned link, uint32_t retire, bool count_branch, bool as_branch, size_t k) {
+    writeback(cache_);  // (rax, the next VA, kept)
     mov(rcx, reinterpret_cast<uint64_t>(&b_->links[link]));
     mov(edx, retire | (count_branch ? 1u << 8 : 0) | (as_branch ? 1u << 9 : 0) |
                  (static_cast<uint32_t>(as_branch ? k : b_->n) << 16));
@@ -1409,6 +1470,7 @@ void Emitter::goto_va(int64_t off, unsigned link, uint32_t retire, bool count_br
     }
     // Everything the run loop would count, counted here; then straight to
     // the next block's head once the link stub has patched the jump.
+    writeback(cache_);
     sub(r12, static_cast<int32_t>(retire));
     add(qword[rbx + o.insn_count], static_cast<int32_t>(retire));
     if (count_branch) add(qword[rbx + o.branch_count], 1);
@@ -1477,7 +1539,8 @@ void Emitter::block(const Block& b) {
                 if (d.rd == 31) {
                     if (f.opc) jmp(not_taken); else jmp(taken);
                 } else {
-                    f.is64 ? cmp(X(d.rd), 0) : cmp(dword[rbx + o.x + 8 * d.rd], 0);
+                    ldx(rax, d.rd);
+                    f.is64 ? test(rax, rax) : test(eax, eax);
                     f.opc ? jne(taken) : je(taken);
                 }
             }
@@ -1491,7 +1554,7 @@ void Emitter::block(const Block& b) {
         case K::Bl:
             if (f.kind == K::Bl) {
                 lea(rax, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
-                mov(X(30), rax);
+                stx(30, rax);
             }
             goto_va(pcoff + d.imm, d.imm == 4 ? 0 : 1, static_cast<uint32_t>(n), true, true, k);
             ended = true;
@@ -1513,7 +1576,7 @@ void Emitter::block(const Block& b) {
                 ldx(rax, a64::bits(d.insn, 9, 5));  // (read before BLR writes X30)
                 if (op == a64::Op::BLR) {
                     lea(rcx, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
-                    mov(X(30), rcx);
+                    stx(30, rcx);
                 }
                 chain_to_rax(pcoff, k);
                 ended = true;
@@ -1525,7 +1588,8 @@ void Emitter::block(const Block& b) {
                 if (rt == 31) {
                     a64::bit(i, 24) ? jmp(not_taken) : jmp(taken);
                 } else {
-                    bt(X(rt), static_cast<uint8_t>(bitno));
+                    ldx(rax, rt);
+                    bt(rax, static_cast<uint8_t>(bitno));
                     a64::bit(i, 24) ? jc(taken) : jnc(taken);
                 }
                 jmp(not_taken);
@@ -1544,13 +1608,15 @@ void Emitter::block(const Block& b) {
     }
     for (auto& s : slow_) {  // (rdi: the VA that missed the fast table)
         L(s->at);
+        writeback(s->at_state);
         if (s->mem) mov(qword[rbx + o.fill_va], rdi);
-        call_handler(s->k);
+        call_handler(s->k, false);
         if (s->mem) {
             mov(rdi, rbx);
             mov(rax, fill_);
             call(rax);
         }
+        reload(s->back_state);
         jmp(s->back);
     }
     for (auto& d : direct_) {
