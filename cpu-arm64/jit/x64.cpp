@@ -415,6 +415,8 @@ private:
     void call_handler(size_t k, bool straight = true) {
         if (straight) drop_cache();  // (a slow path has written back already)
         const DecodedInsn& d = b_->insns[k];
+        mov(qword[rbx + o.block_va], r13);  // (Cpu::pc_of, insns_retired)
+        mov(qword[rbx + o.cur_len], static_cast<uint32_t>(b_->n));
         mov(rdi, rbx);
         mov(rsi, reinterpret_cast<uint64_t>(&d));
         mov(rax, reinterpret_cast<uint64_t>(d.handler));
@@ -1456,6 +1458,7 @@ bool Emitter::fp3(size_t k, unsigned key, unsigned q, bool dbl, unsigned rd, uns
 
 void Emitter::chain(unsigned link, uint32_t retire, bool count_branch, bool as_branch, size_t k) {
     writeback(cache_);  // (rax, the next VA, kept)
+    mov(r14, reinterpret_cast<uint64_t>(b_));  // (the running block, for the stub's exit)
     mov(rcx, reinterpret_cast<uint64_t>(&b_->links[link]));
     mov(edx, retire | (count_branch ? 1u << 8 : 0) | (as_branch ? 1u << 9 : 0) |
                  (static_cast<uint32_t>(as_branch ? k : b_->n) << 16));
@@ -1503,10 +1506,7 @@ void Emitter::block(const Block& b) {
     cmp(byte[rbx + o.irq], 0);
     jne(irq);
     L(body);
-    body_ = getCurr();
-    mov(r14, reinterpret_cast<uint64_t>(&b));
-    mov(qword[rbx + o.block_va], r13);
-    mov(qword[rbx + o.cur_len], static_cast<uint32_t>(n));
+    body_ = getCurr();  // (what handlers read of the block is stored before each call, r14 at each exit)
     bool ended = false;  // the code so far always leaves the block
     for (size_t k = 0; k < n && !ended; ++k) {
         const DecodedInsn& d = b.insns[k];
@@ -1623,11 +1623,13 @@ void Emitter::block(const Block& b) {
         L(d->at);
         mov(rcx, reinterpret_cast<uint64_t>(&b_->links[d->link]));
         mov(rdx, reinterpret_cast<uint64_t>(d->site));
+        mov(r14, reinterpret_cast<uint64_t>(b_));  // (the link stub patches only in this block's page)
         jmp(link_);
     }
     for (size_t k = 0; k <= n; ++k)
         if (exits_[k]) {
             L(*exits_[k]);
+            mov(r14, reinterpret_cast<uint64_t>(b_));
             mov(eax, static_cast<uint32_t>(k));
             jmp(exit_);
         }
