@@ -163,7 +163,8 @@ public:
     const uint8_t* exit_stub() const { return exit_; }
     const uint8_t* chain_stub() const { return chain_; }
     const uint8_t* link_stub() const { return link_; }
-    static uint64_t fill_fn() { return reinterpret_cast<uint64_t>(&Cpu::jit_fill); }
+    const uint8_t* call_stub() const { return call_; }
+    const uint8_t* mem_call_stub() const { return mem_call_; }
 
 private:
     void emit_trampoline();
@@ -178,6 +179,8 @@ private:
     const uint8_t* exit_ = nullptr;
     const uint8_t* chain_ = nullptr;
     const uint8_t* link_ = nullptr;
+    const uint8_t* call_ = nullptr;
+    const uint8_t* mem_call_ = nullptr;
 };
 
 namespace {
@@ -191,7 +194,7 @@ class Emitter : public Xbyak::CodeGenerator {
 public:
     Emitter(const X64& j, uint8_t* at, size_t room)
         : CodeGenerator(room, at), o(j.off()), exit_(j.exit_stub()), chain_(j.chain_stub()), link_(j.link_stub()),
-          fill_(X64::fill_fn()) {
+          call_(j.call_stub()), mem_call_(j.mem_call_stub()) {
         setDefaultJmpNEAR(true);
     }
 
@@ -203,7 +206,8 @@ private:
     const uint8_t* exit_;
     const uint8_t* chain_;
     const uint8_t* link_;
-    uint64_t fill_;
+    const uint8_t* call_;
+    const uint8_t* mem_call_;
     const Block* b_ = nullptr;
     // Out-of-line pieces, emitted after the block's straight-line code.
     static constexpr int kCached = 3;  // (the register cache, below)
@@ -412,15 +416,13 @@ private:
     }
     // The interpreter's handler for entry k; stops there if it did more
     // than fall through.
-    void call_handler(size_t k, bool straight = true) {
+    // Through the shared call stub (X64::emit_trampoline): `mem`, an
+    // access that missed the fast table (rdi its VA) is refilled after.
+    void call_handler(size_t k, bool straight = true, bool mem = false) {
         if (straight) drop_cache();  // (a slow path has written back already)
-        const DecodedInsn& d = b_->insns[k];
-        mov(qword[rbx + o.block_va], r13);  // (Cpu::pc_of, insns_retired)
-        mov(qword[rbx + o.cur_len], static_cast<uint32_t>(b_->n));
-        mov(rdi, rbx);
-        mov(rsi, reinterpret_cast<uint64_t>(&d));
-        mov(rax, reinterpret_cast<uint64_t>(d.handler));
-        call(rax);
+        mov(rsi, reinterpret_cast<uint64_t>(&b_->insns[k]));
+        mov(edx, static_cast<uint32_t>(b_->n));
+        call(mem ? mem_call_ : call_);
         test(al, al);
         jnz(exit_at(k));
     }
@@ -1609,13 +1611,7 @@ void Emitter::block(const Block& b) {
     for (auto& s : slow_) {  // (rdi: the VA that missed the fast table)
         L(s->at);
         writeback(s->at_state);
-        if (s->mem) mov(qword[rbx + o.fill_va], rdi);
-        call_handler(s->k, false);
-        if (s->mem) {
-            mov(rdi, rbx);
-            mov(rax, fill_);
-            call(rax);
-        }
+        call_handler(s->k, false, s->mem);
         reload(s->back_state);
         jmp(s->back);
     }
@@ -1815,6 +1811,33 @@ void X64::emit_trampoline() {
         g.mov(qword[rbx + o_.jit_link], rcx);
         g.mov(eax, static_cast<uint32_t>(kUnstarted));
         g.jmp(exit_);
+    }
+    // call: a handler from compiled code. rsi = the DecodedInsn, edx = the
+    // running block's length (for Cpu::insns_retired), r13 its VA (for
+    // Cpu::pc_of); returns the handler's result in al. mem_call: the same
+    // for an access that missed the fast table (rdi = its VA), which is
+    // refilled (Cpu::jit_fill) when the handler went on.
+    for (int mem = 0; mem < 2; ++mem) {
+        g.align(16);
+        (mem ? mem_call_ : call_) = g.getCurr();
+        Label done;
+        if (mem) g.mov(qword[rbx + o_.fill_va], rdi);
+        g.mov(qword[rbx + o_.block_va], r13);
+        g.mov(qword[rbx + o_.cur_len], rdx);
+        g.sub(rsp, 8);  // (16-byte aligned for the calls)
+        g.mov(rdi, rbx);
+        g.call(qword[rsi + offsetof(DecodedInsn, handler)]);
+        if (mem) {
+            g.test(al, al);
+            g.jnz(done);
+            g.mov(rdi, rbx);
+            g.mov(rax, reinterpret_cast<uint64_t>(&Cpu::jit_fill));
+            g.call(rax);
+            g.xor_(eax, eax);
+            g.L(done);
+        }
+        g.add(rsp, 8);
+        g.ret();
     }
     enter_ = reinterpret_cast<EnterFn>(arena_);
     used_ = code_start_ = (g.getSize() + 63) & ~size_t{63};
