@@ -491,6 +491,7 @@ private:
     bool simd3(size_t k, uint32_t i);
     bool simd_elem(size_t k, uint32_t i);  // FMLA, FMLS, FMUL by element
     bool simd_shift(size_t k, uint32_t i);  // SSHR, USHR, SHL, SSHLL, USHLL
+    bool simd_copy(size_t k, uint32_t i);   // DUP, INS, UMOV, SMOV
     bool simd_diff(size_t k, uint32_t i);   // [SU]ADDL/W, [SU]SUBL/W, [SU]MULL, [SU]MLAL, [SU]MLSL
     // x = the low (upper: high) half of V[r] widened, elements of 8 << size bits.
     void widen(const Xbyak::Xmm& x, unsigned r, unsigned size, bool sign, bool upper) {
@@ -1103,6 +1104,8 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         return simd_elem(k, i);
     case a64::Op::SIMD_SHIFT_IMM:
         return simd_shift(k, i);
+    case a64::Op::SIMD_COPY:
+        return simd_copy(k, i);
     case a64::Op::SIMD_3DIFF:
         return simd_diff(k, i);
     case a64::Op::LDST_pair_fp: {
@@ -1345,6 +1348,80 @@ bool Emitter::simd_shift(size_t k, uint32_t i) {
         case 10: psrad(xmm0, sh); break;
         case 12: psllq(xmm0, sh); break;
         default: psrlq(xmm0, sh); break;
+        }
+        if (q) {
+            movdqu(ptr[rbx + o.v + 16 * static_cast<int>(rd)], xmm0);
+        } else {
+            movq(V(rd), xmm0);
+            mov(V(rd, 1), 0);
+        }
+    }
+    back(s);
+    return true;
+}
+
+bool Emitter::simd_copy(size_t k, uint32_t i) {
+    using a64::bit;
+    using a64::bits;
+    unsigned q = bit(i, 30), op = bit(i, 29), imm5 = bits(i, 20, 16), imm4 = bits(i, 14, 11);
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    unsigned size = 0;
+    while (size < 4 && !((imm5 >> size) & 1)) ++size;
+    if (size > 3) return false;
+    unsigned esize = 1u << size, index = imm5 >> (size + 1);
+    auto elem = [&](unsigned r, unsigned idx) {
+        return rbx + (o.v + 16 * static_cast<int>(r) + static_cast<int>(idx * esize));
+    };
+    // rax = element `idx` of V[r], zero- or sign-extended to 64 bits
+    auto get = [&](unsigned r, unsigned idx, bool sign) {
+        auto a = elem(r, idx);
+        switch (size) {
+        case 0: sign ? movsx(rax, byte[a]) : movzx(eax, byte[a]); break;
+        case 1: sign ? movsx(rax, word[a]) : movzx(eax, word[a]); break;
+        case 2: sign ? movsxd(rax, dword[a]) : mov(eax, dword[a]); break;
+        default: mov(rax, qword[a]); break;
+        }
+    };
+    auto set = [&](unsigned r, unsigned idx) {  // element `idx` of V[r] = the low bits of rax
+        auto a = elem(r, idx);
+        switch (size) {
+        case 0: mov(byte[a], al); break;
+        case 1: mov(word[a], ax); break;
+        case 2: mov(dword[a], eax); break;
+        default: mov(qword[a], rax); break;
+        }
+    };
+    bool smov = imm4 == 5;
+    if (op == 1 ? !q
+                : imm4 == 0 || imm4 == 1 ? (size == 3 && !q)
+                : imm4 == 3             ? !q
+                : imm4 == 5 || imm4 == 7 ? (smov ? (size == 3 || (size == 2 && !q)) : (q != (size == 3)))
+                                         : true)
+        return false;  // (unallocated, or not these: the handler)
+    Slow& s = slow_path(k);
+    s.mem = false;
+    fp_check(s.at);
+    if (op == 1) {  // INS (element)
+        get(rn, imm4 >> size, false);
+        set(rd, index);
+    } else if (imm4 == 3) {  // INS (general)
+        ldx(rax, rn);
+        set(rd, index);
+    } else if (imm4 >= 5) {  // SMOV, UMOV
+        get(rn, index, smov);
+        if (smov && !q) mov(eax, eax);
+        stx(rd, rax);
+    } else {  // DUP (element, general): the value in every lane
+        if (imm4 == 0)
+            get(rn, index, false);
+        else
+            ldx(rax, rn);
+        movq(xmm0, rax);
+        switch (size) {
+        case 0: punpcklbw(xmm0, xmm0); [[fallthrough]];
+        case 1: pshuflw(xmm0, xmm0, 0); pshufd(xmm0, xmm0, 0); break;
+        case 2: pshufd(xmm0, xmm0, 0); break;
+        default: punpcklqdq(xmm0, xmm0); break;
         }
         if (q) {
             movdqu(ptr[rbx + o.v + 16 * static_cast<int>(rd)], xmm0);
