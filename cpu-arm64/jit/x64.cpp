@@ -31,6 +31,7 @@
 #include "base/report.hpp"
 #include "cpu-arm64/cpu.hpp"
 #include "cpu-arm64/jit/jit.hpp"
+#include "cpu-arm64/sysregs/sysregs.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
 
 namespace armvm::jit {
@@ -98,6 +99,9 @@ public:
         o_.v = at(&c.s.v[0][0]);
         o_.cpacr = at(&c.s.cpacr_el1);
         o_.fpcr = at(&c.s.fpcr);
+        o_.tpidr0 = at(&c.s.tpidr_el0);
+        o_.tpidrro0 = at(&c.s.tpidrro_el0);
+        o_.tpidr1 = at(&c.s.tpidr_el1);
         o_.fpsr = at(&c.s.fpsr);
         o_.sp0 = at(&c.s.sp_el0);
         o_.sp1 = at(&c.s.sp_el1);
@@ -156,7 +160,7 @@ public:
     }
 
     struct Offsets {
-        int32_t x, v, cpacr, fpcr, fpsr, sp0, sp1, nzcv, el, spsel, daif, events, next_pc, block_va, cur_len, insn_count, branch_count,
+        int32_t x, v, cpacr, fpcr, fpsr, tpidr0, tpidrro0, tpidr1, sp0, sp1, nzcv, el, spsel, daif, events, next_pc, block_va, cur_len, insn_count, branch_count,
             link_gen, fast, fast_key, fill_va, need_r, need_w, asid, align, mailbox, irq, exit_req, jit_block, code_bits, block_jit, block_n, block_head, block_pa, jit_link, vcache, vgen, vkey;
     };
     const Offsets& off() const { return o_; }
@@ -1096,6 +1100,28 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
             m.shift = bit(i, 12) ? size : 0;
         }
         single(k, m);
+        return true;
+    }
+    case a64::Op::MRS: {  // the registers software reads all the time: TLS, Linux's current/per-CPU, NZCV
+        uint32_t key = bits(i, 20, 5);
+        if (rd == 31) return false;
+        if (key == sysreg_key(3, 3, 13, 0, 2) || key == sysreg_key(3, 3, 13, 0, 3)) {  // TPIDR(RO)_EL0
+            mov(rax, qword[rbx + (key == sysreg_key(3, 3, 13, 0, 2) ? o.tpidr0 : o.tpidrro0)]);
+        } else if (key == sysreg_key(3, 3, 4, 2, 0)) {  // NZCV
+            mov(eax, dword[rbx + o.nzcv]);
+        } else if (key == sysreg_key(3, 0, 13, 0, 4) || key == sysreg_key(3, 0, 4, 1, 0)) {  // TPIDR_EL1, SP_EL0
+            Slow& s = slow_path(k);  // (EL0: the handler makes it UNDEFINED)
+            s.mem = false;
+            cmp(dword[rbx + o.el], 0);
+            je(s.at);
+            mov(rax, qword[rbx + (key == sysreg_key(3, 0, 4, 1, 0) ? o.sp0 : o.tpidr1)]);
+            stx(rd, rax);
+            back(s);
+            return true;
+        } else {
+            return false;
+        }
+        stx(rd, rax);
         return true;
     }
     case a64::Op::SIMD_3SAME:

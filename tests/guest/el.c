@@ -66,7 +66,13 @@ __asm__(".global user_probe\n"
         "5: cmp x2, #5\n b.ne 6f\n"
         "  dc zva, x3\n"                // 5: DC ZVA (x3) as SCTLR_EL1.DZE says
         "  svc #0xfff\n"
-        "6: mrs x3, ctr_el0\n"          // 6: CTR_EL0 as SCTLR_EL1.UCT says
+        "6: cmp x2, #6\n b.ne 7f\n"
+        "  mrs x3, ctr_el0\n"           // 6: CTR_EL0 as SCTLR_EL1.UCT says
+        "  svc #0xfff\n"
+        "7: cmp x2, #7\n b.ne 8f\n"
+        "  mrs x3, tpidr_el1\n"         // 7: EL1 registers Linux reads all the time: UNDEFINED at EL0
+        "  svc #0xfff\n"
+        "8: mrs x3, sp_el0\n"           // 8
         "  svc #0xfff\n");
 
 static uint8_t user_stack[512] __attribute__((aligned(16)));
@@ -141,5 +147,25 @@ int main(void) {
     __asm__ volatile("msr sctlr_el1, %0; isb" : : "r"(sctlr & ~(1ull << 15)));
     el0("CTR_EL0 at EL0, UCT=0", 6, 0);
     __asm__ volatile("msr sctlr_el1, %0; isb" : : "r"(sctlr));
+    el0("TPIDR_EL1 at EL0", 7, 0);
+    el0("SP_EL0 at EL0", 8, 0);
+    // The thread registers, SP_EL0 and NZCV read back at EL1 (MRS in
+    // compiled code: the loop runs them often).
+    uint64_t sum = 0;
+    for (uint64_t r = 1; r <= 40; r++) {
+        uint64_t a, b, c, d, n, sp0;
+        __asm__ volatile("mrs %0, sp_el0" : "=r"(sp0));
+        __asm__ volatile("msr tpidr_el0, %0\n msr tpidrro_el0, %1\n msr tpidr_el1, %2\n msr sp_el0, %3"
+                         : : "r"(r * 3), "r"(r * 5), "r"(r * 7), "r"(r * 11));
+        __asm__ volatile("mrs %0, tpidr_el0\n mrs %1, tpidrro_el0\n mrs %2, tpidr_el1\n mrs %3, sp_el0\n"
+                         "cmp %6, #20\n mrs %4, nzcv\n add %5, %0, %1"
+                         : "=&r"(a), "=&r"(b), "=&r"(c), "=&r"(d), "=&r"(n), "=&r"(sum) : "r"(r), "5"(sum)
+                         : "cc");
+        __asm__ volatile("msr sp_el0, %0" : : "r"(sp0));
+        sum += a * 1 + b * 3 + c * 5 + d * 7 + (n >> 28) * 1000;
+    }
+    puts_uart("MRS TPIDR/SP_EL0/NZCV at EL1: ");
+    put_hex(sum);
+    puts_uart("\n");
     return 0;
 }
