@@ -125,18 +125,6 @@ void Cpu::mode_changed() {
     jit_vkey_ = s.el != 0;  // (the EL is part of the VA cache's tag)
 }
 
-void Cpu::select_vbank() {
-    // Most recent first; an ASID not among them gets a new generation (its
-    // entries from before are lost), pushing out the oldest.
-    unsigned i = 0;
-    while (i < nvbanks_ && vbanks_[i].asid != asid_) ++i;
-    VBank bank = i < nvbanks_ ? vbanks_[i] : VBank{asid_, next_vgen_++};
-    if (i == nvbanks_ && nvbanks_ < kVBanks) ++nvbanks_;
-    for (unsigned j = std::min(i, kVBanks - 1); j > 0; --j) vbanks_[j] = vbanks_[j - 1];
-    vbanks_[0] = bank;
-    jit_vgen_ = bank.gen;
-}
-
 void Cpu::jit_fill(Cpu* c) {
     uint64_t va = c->jit_fill_va_;
     const mmu::TlbEntry& e = c->tlb_.slot(va);
@@ -814,6 +802,7 @@ Cpu::Stop Cpu::run(uint64_t budget) {
                 done += limit - static_cast<uint64_t>(r.remaining);  // the blocks before (counted in insn_count)
                 if (r.index == jit::kUnstarted) {  // stopped at a block's head: s.pc is the next
                     s.pc = block_va_;
+                    cur_block_len_ = 0;
                     link = std::exchange(jit_link_, nullptr);
                     continue;
                 }

@@ -430,7 +430,7 @@ public:
     // out of date (Block::links, the JIT's VA cache).
     void links_stale() {
         ++link_gen_;
-        nvbanks_ = 0;
+        vgens_.forget();
         select_vbank();
     }
     mmu::Regime regime() const;
@@ -481,15 +481,8 @@ private:
     static constexpr unsigned kJitVCache = 4096;
     std::unique_ptr<JitVEntry[]> jit_vcache_;
     uint64_t jit_vgen_ = 1, jit_vkey_ = 0;
-    struct VBank {
-        uint16_t asid;
-        uint64_t gen;
-    };
-    static constexpr unsigned kVBanks = 4;
-    VBank vbanks_[kVBanks] = {{0, 1}};
-    unsigned nvbanks_ = 1;
-    uint64_t next_vgen_ = 2;
-    void select_vbank();  // jit_vgen_ for asid_
+    mmu::AsidGenerations vgens_{UINT64_MAX};
+    void select_vbank() { jit_vgen_ = vgens_.select(asid_); }
     bool jit_full_ = false;             // the code space is full: start again
     uint64_t jit_entries_ = 0, interp_blocks_ = 0;  // (ARMVM_STATS)
     bool load_slow(uint64_t va, unsigned size, uint64_t& value);

@@ -442,6 +442,23 @@ private:
     }
 
     Xbyak::Address V(unsigned r, int half = 0) { return qword[rbx + o.v + 16 * static_cast<int>(r) + 8 * half]; }
+    // V[r] = x, all 128 bits (q) or the low 64 with the high half cleared.
+    void put_vec(unsigned r, const Xbyak::Xmm& x, bool q) {
+        if (q) {
+            movdqu(ptr[rbx + o.v + 16 * static_cast<int>(r)], x);
+        } else {
+            movq(V(r), x);
+            mov(V(r, 1), 0);
+        }
+    }
+    // The slow path of an AdvSIMD/FP instruction that is not an access,
+    // after the FPEN check.
+    Slow& simd_slow(size_t k) {
+        Slow& s = slow_path(k);
+        s.mem = false;
+        fp_check(s.at);
+        return s;
+    }
     // SIMD&FP access as CPACR_EL1.FPEN allows (Cpu::fp_enabled), checked
     // once per block (nothing in a block changes EL or CPACR): to `slow`,
     // whose handler raises the trap, otherwise. Clobbers rax, rcx.
@@ -1226,19 +1243,9 @@ bool Emitter::simd3(size_t k, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), opcode = bits(i, 15, 11);
     unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     auto vec = [&](unsigned r) { return ptr[rbx + o.v + 16 * static_cast<int>(r)]; };
-    auto put = [&](unsigned r, const Xbyak::Xmm& x) {  // (a 64-bit form clears the high half)
-        if (q) {
-            movdqu(vec(r), x);
-        } else {
-            movq(V(r), x);
-            mov(V(r, 1), 0);
-        }
-    };
     if ((opcode == 0x12 || (opcode == 0x13 && !u)) && (size == 1 || size == 2) && host_sse42()) {
         // MUL, MLA, MLS
-        Slow& s = slow_path(k);
-        s.mem = false;
-        fp_check(s.at);
+        Slow& s = simd_slow(k);
         movdqu(xmm0, vec(rn));
         movdqu(xmm1, vec(rm));
         lanes(2, xmm0, xmm1, size);
@@ -1247,16 +1254,14 @@ bool Emitter::simd3(size_t k, uint32_t i) {
             lanes(u ? 1 : 0, xmm2, xmm0, size);
             movdqa(xmm0, xmm2);
         }
-        put(rd, xmm0);
+        put_vec(rd, xmm0, q);
         back(s);
         return true;
     }
     if (opcode == 0x03 || opcode == 0x10 || opcode == 0x11) {
         if (opcode != 0x03 && size == 3 && !q) return false;
         if (opcode == 0x11 && size == 3 && !host_sse42()) return false;
-        Slow& s = slow_path(k);
-        s.mem = false;
-        fp_check(s.at);
+        Slow& s = simd_slow(k);
         movdqu(xmm0, vec(rn));
         movdqu(xmm1, vec(rm));
         if (opcode == 0x03) {
@@ -1315,7 +1320,7 @@ bool Emitter::simd3(size_t k, uint32_t i) {
                 pxor(xmm0, xmm2);
             }
         }
-        put(rd, xmm0);
+        put_vec(rd, xmm0, q);
         back(s);
         return true;
     }
@@ -1347,9 +1352,7 @@ bool Emitter::simd_shift(size_t k, uint32_t i) {
     if (!shr && !shl && !wide) return false;
     if (size == 3 && (wide || !q)) return false;  // (reserved: the handler)
     if (!wide && (size == 0 || (shr && !u && size == 3))) return false;  // (no byte shifts, no 64-bit arithmetic one)
-    Slow& s = slow_path(k);
-    s.mem = false;
-    fp_check(s.at);
+    Slow& s = simd_slow(k);
     auto vec = ptr[rbx + o.v + 16 * static_cast<int>(rn)];
     if (wide) {  // [SU]SHLL(2): widen the low (Q: high) half, then shift left
         unsigned sh = ib - esize;
@@ -1375,12 +1378,7 @@ bool Emitter::simd_shift(size_t k, uint32_t i) {
         case 12: psllq(xmm0, sh); break;
         default: psrlq(xmm0, sh); break;
         }
-        if (q) {
-            movdqu(ptr[rbx + o.v + 16 * static_cast<int>(rd)], xmm0);
-        } else {
-            movq(V(rd), xmm0);
-            mov(V(rd, 1), 0);
-        }
+        put_vec(rd, xmm0, q);
     }
     back(s);
     return true;
@@ -1424,9 +1422,7 @@ bool Emitter::simd_copy(size_t k, uint32_t i) {
                 : imm4 == 5 || imm4 == 7 ? (smov ? (size == 3 || (size == 2 && !q)) : (q != (size == 3)))
                                          : true)
         return false;  // (unallocated, or not these: the handler)
-    Slow& s = slow_path(k);
-    s.mem = false;
-    fp_check(s.at);
+    Slow& s = simd_slow(k);
     if (op == 1) {  // INS (element)
         get(rn, imm4 >> size, false);
         set(rd, index);
@@ -1449,12 +1445,7 @@ bool Emitter::simd_copy(size_t k, uint32_t i) {
         case 2: pshufd(xmm0, xmm0, 0); break;
         default: punpcklqdq(xmm0, xmm0); break;
         }
-        if (q) {
-            movdqu(ptr[rbx + o.v + 16 * static_cast<int>(rd)], xmm0);
-        } else {
-            movq(V(rd), xmm0);
-            mov(V(rd, 1), 0);
-        }
+        put_vec(rd, xmm0, q);
     }
     back(s);
     return true;
@@ -1468,9 +1459,7 @@ bool Emitter::simd_diff(size_t k, uint32_t i) {
     bool sign = !u;
     if (size == 3 || !host_sse42()) return false;
     if (op > 0x3 && op != 0x8 && op != 0xa && op != 0xc) return false;
-    Slow& s = slow_path(k);
-    s.mem = false;
-    fp_check(s.at);
+    Slow& s = simd_slow(k);
     unsigned wsize = size + 1;
     auto dvec = ptr[rbx + o.v + 16 * static_cast<int>(rd)];
     if (op <= 0x3) {  // ADDL, ADDW, SUBL, SUBW
@@ -1503,21 +1492,11 @@ bool Emitter::fp3(size_t k, unsigned key, unsigned q, bool dbl, unsigned rd, uns
     // already (no other flag can come from such lanes); otherwise the
     // handler (Arm's NaN, tininess and flag rules).
     auto vec = [&](unsigned r) { return ptr[rbx + o.v + 16 * static_cast<int>(r)]; };
-    auto put = [&](unsigned r, const Xbyak::Xmm& x) {
-        if (q) {
-            movdqu(vec(r), x);
-        } else {
-            movq(V(r), x);
-            mov(V(r, 1), 0);
-        }
-    };
     bool fma = key == 0x1 || key == 0x9;
     if (!host_sse42()) return false;
     if (key != 0x2 && key != 0xa && key != 0x13 && key != 0x17 && !fma) return false;
     if (fma && !host_fma()) return false;
-    Slow& s = slow_path(k);
-    s.mem = false;
-    fp_check(s.at);
+    Slow& s = simd_slow(k);
     test(dword[rbx + o.fpcr], 3u << 22);  // RMode: round to nearest
     jnz(s.at);
     test(byte[rbx + o.fpsr], 16);  // IXC
@@ -1556,7 +1535,7 @@ bool Emitter::fp3(size_t k, unsigned key, unsigned q, bool dbl, unsigned rd, uns
     else
         ptest(xmm6, ptr[r15 + static_cast<int32_t>(offsetof(Tables, low_half))]);
     jnz(s.at);
-    put(rd, xmm0);
+    put_vec(rd, xmm0, q);
     back(s);
     return true;
 }

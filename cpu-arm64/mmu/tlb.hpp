@@ -25,6 +25,48 @@ struct TlbEntry {
     uint8_t level = 0, attr = 0, sh = 0;
 };
 
+// A generation per ASID for the last few ASIDs (most recent first): a
+// cache whose entries carry a generation keeps them across switches
+// between those ASIDs (Linux without PAN switches at every kernel entry
+// and exit); another ASID gets a new generation, pushing out the oldest;
+// forget() gives every ASID a new one. `limit`: generations wrap there
+// (select() reports it: the cache must then be cleared for real).
+class AsidGenerations {
+public:
+    explicit AsidGenerations(uint64_t limit) : limit_(limit) {}
+    // The generation of `asid`; `wrapped` is set when numbering restarted.
+    uint64_t select(uint16_t asid, bool* wrapped = nullptr) {
+        unsigned i = 0;
+        while (i < n_ && banks_[i].asid != asid) ++i;
+        Bank bank;
+        if (i < n_) {
+            bank = banks_[i];
+        } else {
+            if (next_ == limit_) {
+                next_ = 1;
+                n_ = i = 0;
+                if (wrapped) *wrapped = true;
+            }
+            bank = {asid, next_++};
+            if (n_ < kBanks) ++n_;
+        }
+        for (unsigned j = std::min(i, kBanks - 1); j > 0; --j) banks_[j] = banks_[j - 1];
+        banks_[0] = bank;
+        return bank.gen;
+    }
+    void forget() { n_ = 0; }
+
+private:
+    struct Bank {
+        uint16_t asid;
+        uint64_t gen;
+    };
+    static constexpr unsigned kBanks = 4;
+    Bank banks_[kBanks] = {{0, 1}};  // (ASID 0 starts with generation 1)
+    unsigned n_ = 1;
+    uint64_t next_ = 2, limit_;
+};
+
 // The JIT's inline view of the TLB (cpu-arm64/jit/x64.cpp): RAM pages
 // the current ASID may read or write from one privilege ("mode": EL0,
 // EL1, EL1 with PAN), checked by one compare. A tag is the VA of the page
@@ -77,31 +119,15 @@ public:
     // The fast table: every entry out of date (after a TLB flush,
     // alignment checking turned on).
     void fast_flush() {
-        nbanks_ = 0;
+        gens_.forget();
         set_fast_asid(asid_);
     }
-    // The ASID changed: each of the last few ASIDs keeps its generation,
-    // so switching between them (Linux without PAN does at every kernel
-    // entry and exit) keeps their entries; another gets a new generation.
+    // The ASID changed (each of the last few keeps its entries).
     void set_fast_asid(uint16_t asid) {
         asid_ = asid;
-        unsigned i = 0;
-        while (i < nbanks_ && banks_[i].asid != asid) ++i;
-        Bank bank;
-        if (i < nbanks_) {
-            bank = banks_[i];
-        } else {
-            if (next_gen_ == 1u << 10) {  // (the key's generation bits wrap: clear for real)
-                std::memset(static_cast<void*>(fast_), 0, sizeof fast_);
-                next_gen_ = 1;
-                nbanks_ = i = 0;
-            }
-            bank = {asid, next_gen_++};
-            if (nbanks_ < kBanks) ++nbanks_;
-        }
-        for (unsigned j = std::min(i, kBanks - 1); j > 0; --j) banks_[j] = banks_[j - 1];
-        banks_[0] = bank;
-        gen_ = bank.gen;
+        bool wrapped = false;  // (the key's generation bits wrap: clear for real)
+        gen_ = static_cast<uint32_t>(gens_.select(asid, &wrapped));
+        if (wrapped) std::memset(static_cast<void*>(fast_), 0, sizeof fast_);
         fast_key_ = static_cast<uint64_t>(gen_) << 2 | mode_;
     }
     void set_fast_mode(unsigned mode) {
@@ -130,14 +156,7 @@ private:
     FastEntry fast_[kFastEntries];
     uint64_t fast_key_ = 1u << 2;
     uint32_t gen_ = 1, mode_ = 0;
-    struct Bank {
-        uint16_t asid;
-        uint32_t gen;
-    };
-    static constexpr unsigned kBanks = 4;
-    Bank banks_[kBanks] = {{0, 1}};
-    unsigned nbanks_ = 1;
-    uint32_t next_gen_ = 2;
+    AsidGenerations gens_{1u << 10};
     uint16_t asid_ = 0;
 };
 
