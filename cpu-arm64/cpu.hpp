@@ -469,7 +469,7 @@ private:
     // Compiled code's cache of VA -> block for indirect branches and
     // chain misses (filled by jit_relink): an entry holds when its tag is
     // VA | jit_vkey_ (1 at EL1) and its gen is jit_vgen_. Each of the last
-    // few ASIDs has its generation (vbanks_), so a switch between them
+    // few ASIDs has its generation (vgens_), so a switch between them
     // (Linux without PAN changes ASID at every kernel entry and exit)
     // keeps their entries; a change of translations or blocks gives every
     // ASID a new one. A change of EL changes the tag only.

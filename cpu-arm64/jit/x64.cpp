@@ -119,10 +119,6 @@ public:
         o_.fast = at(c.tlb_.fast_table());
         o_.fast_key = at(c.tlb_.fast_key());
         o_.fill_va = at(&c.jit_fill_va_);
-        o_.need_r = at(&c.need_r_);
-        o_.need_w = at(&c.need_w_);
-        o_.asid = at(&c.asid_);
-        o_.align = at(&c.align_mask_);
         o_.mailbox = at(&c.mailbox_pending_);
         o_.irq = at(&c.irq_line);
         o_.exit_req = at(&c.exit_request);
@@ -160,8 +156,9 @@ public:
     }
 
     struct Offsets {
-        int32_t x, v, cpacr, fpcr, fpsr, tpidr0, tpidrro0, tpidr1, sp0, sp1, nzcv, el, spsel, daif, events, next_pc, block_va, cur_len, insn_count, branch_count,
-            link_gen, fast, fast_key, fill_va, need_r, need_w, asid, align, mailbox, irq, exit_req, jit_block, code_bits, block_jit, block_n, block_head, block_pa, jit_link, vcache, vgen, vkey;
+        int32_t x, v, cpacr, fpcr, fpsr, tpidr0, tpidrro0, tpidr1, sp0, sp1, nzcv, el, spsel, daif, events,
+            next_pc, block_va, cur_len, insn_count, branch_count, link_gen, fast, fast_key, fill_va, mailbox, irq,
+            exit_req, jit_block, code_bits, block_jit, block_n, block_head, block_pa, jit_link, vcache, vgen, vkey;
     };
     const Offsets& off() const { return o_; }
     const uint8_t* exit_stub() const { return exit_; }
