@@ -1,0 +1,566 @@
+// The x86-64 backend's parts shared by its files (x64.cpp: the backend,
+// the block emitter's core and the stubs; x64_simd.cpp: the AdvSIMD and FP
+// forms it compiles). Private to cpu-arm64/jit/.
+//
+// Host registers while compiled code runs:
+//   rbx  the Cpu               r12  instructions left (signed)
+//   r13  VA of the running block   r14  the running Block (at exits)
+//   r15  the constant tables (flags, conditions, FP classes)
+//   rbp, r10, r11  the block's register cache
+// rax, rcx, rdx, rsi, rdi, r8, r9 are scratch; handlers are called with
+// the stack 16-byte aligned.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <xbyak/xbyak.h>
+
+#include "cpu-arm64/cpu.hpp"
+#include "cpu-arm64/jit/jit.hpp"
+#include "cpu-arm64/translate/helpers.hpp"
+
+namespace armvm::jit {
+
+// NZCV for the host flags after a subtraction (ARM's C is the inverse of
+// the borrow) and after an addition or a logical operation, indexed by
+// (AH after LAHF & 0xc1) | OF << 1: SF bit 7, ZF bit 6, OF bit 1, CF bit 0.
+// cond[c]: bit i set when condition c holds for NZCV = i.
+struct Tables {
+    uint32_t sub[256];
+    uint32_t add[256];
+    uint32_t cond[16];
+    // The FP fast path's lane classes ([0] single, [1] double): the
+    // magnitude mask, the largest finite magnitude, the smallest normal
+    // one and that plus one (16-byte vectors).
+    struct alignas(16) Vec {
+        uint64_t lo, hi;
+    };
+    Vec abs[2], max_finite[2], min_normal[2], min_normal1[2];
+    Vec low_half;  // the 64-bit vector forms: only lanes of the low half count
+};
+
+const Tables& tables();
+
+class X64 final : public Backend {
+public:
+    X64(Cpu& c, uint8_t* arena, size_t size) : c_(c), arena_(arena), size_(size) {
+        auto at = [&](const void* p) {
+            return static_cast<int32_t>(reinterpret_cast<const char*>(p) - reinterpret_cast<const char*>(&c));
+        };
+        o_.x = at(&c.s.x[0]);
+        o_.v = at(&c.s.v[0][0]);
+        o_.cpacr = at(&c.s.cpacr_el1);
+        o_.fpcr = at(&c.s.fpcr);
+        o_.tpidr0 = at(&c.s.tpidr_el0);
+        o_.tpidrro0 = at(&c.s.tpidrro_el0);
+        o_.tpidr1 = at(&c.s.tpidr_el1);
+        o_.fpsr = at(&c.s.fpsr);
+        o_.sp0 = at(&c.s.sp_el0);
+        o_.sp1 = at(&c.s.sp_el1);
+        o_.nzcv = at(&c.s.nzcv);
+        o_.el = at(&c.s.el);
+        o_.spsel = at(&c.s.spsel);
+        o_.daif = at(&c.s.daif);
+        o_.events = at(&c.events_);
+        o_.next_pc = at(&c.next_pc_);
+        o_.block_va = at(&c.block_va_);
+        o_.cur_len = at(&c.cur_block_len_);
+        o_.insn_count = at(&c.insn_count);
+        o_.branch_count = at(&c.branch_count);
+        o_.link_gen = at(&c.link_gen_);
+        o_.fast = at(c.tlb_.fast_table());
+        o_.fast_key = at(c.tlb_.fast_key());
+        o_.fill_va = at(&c.jit_fill_va_);
+        o_.mailbox = at(&c.mailbox_pending_);
+        o_.irq = at(&c.irq_line);
+        o_.exit_req = at(&c.exit_request);
+        o_.jit_block = at(&c.jit_block_);
+        o_.code_bits = at(&c.code_bits_);
+        Block probe;
+        o_.block_jit = static_cast<int32_t>(reinterpret_cast<char*>(&probe.jit) - reinterpret_cast<char*>(&probe));
+        o_.block_n = static_cast<int32_t>(reinterpret_cast<char*>(&probe.n) - reinterpret_cast<char*>(&probe));
+        o_.block_head = static_cast<int32_t>(reinterpret_cast<char*>(&probe.jit_head) - reinterpret_cast<char*>(&probe));
+        o_.block_pa = static_cast<int32_t>(reinterpret_cast<char*>(&probe.pa) - reinterpret_cast<char*>(&probe));
+        o_.jit_link = at(&c.jit_link_);
+        o_.vcache = at(&c.jit_vcache_);
+        o_.vgen = at(&c.jit_vgen_);
+        o_.vkey = at(&c.jit_vkey_);
+        emit_trampoline();
+    }
+    ~X64() override;
+
+    bool compile(const Block& b) override;
+    Result enter(const Block& b, uint64_t va, int64_t limit) override {
+        return enter_(&c_, b.jit, limit, va, &b);
+    }
+    uint64_t resets() const override { return resets_; }
+    void reset() override {
+        total_ += used_ - code_start_;
+        ++resets_;
+        used_ = code_start_;
+    }
+
+    struct Offsets {
+        int32_t x, v, cpacr, fpcr, fpsr, tpidr0, tpidrro0, tpidr1, sp0, sp1, nzcv, el, spsel, daif, events,
+            next_pc, block_va, cur_len, insn_count, branch_count, link_gen, fast, fast_key, fill_va, mailbox, irq,
+            exit_req, jit_block, code_bits, block_jit, block_n, block_head, block_pa, jit_link, vcache, vgen, vkey;
+    };
+    const Offsets& off() const { return o_; }
+    const uint8_t* exit_stub() const { return exit_; }
+    const uint8_t* chain_stub() const { return chain_; }
+    const uint8_t* link_stub() const { return link_; }
+    const uint8_t* call_stub() const { return call_; }
+    const uint8_t* mem_call_stub() const { return mem_call_; }
+
+private:
+    void emit_trampoline();
+    using EnterFn = Result (*)(Cpu*, const void* code, int64_t limit, uint64_t va, const Block* b);
+    Cpu& c_;
+    uint8_t* arena_;
+    size_t size_;
+    size_t used_ = 0, code_start_ = 0;
+    uint64_t total_ = 0, blocks_ = 0, resets_ = 0;
+    Offsets o_{};
+    EnterFn enter_ = nullptr;
+    const uint8_t* exit_ = nullptr;
+    const uint8_t* chain_ = nullptr;
+    const uint8_t* link_ = nullptr;
+    const uint8_t* call_ = nullptr;
+    const uint8_t* mem_call_ = nullptr;
+};
+
+using namespace Xbyak::util;
+using Xbyak::Label;
+using Xbyak::Reg64;
+using K = FastForm::Kind;
+
+class Emitter : public Xbyak::CodeGenerator {
+public:
+    Emitter(const X64& j, uint8_t* at, size_t room)
+        : CodeGenerator(room, at), o(j.off()), exit_(j.exit_stub()), chain_(j.chain_stub()), link_(j.link_stub()),
+          call_(j.call_stub()), mem_call_(j.mem_call_stub()) {
+        setDefaultJmpNEAR(true);
+    }
+
+    void block(const Block& b);
+    const uint8_t* body() const { return body_; }
+
+private:
+    const X64::Offsets& o;
+    const uint8_t* exit_;
+    const uint8_t* chain_;
+    const uint8_t* link_;
+    const uint8_t* call_;
+    const uint8_t* mem_call_;
+    const Block* b_ = nullptr;
+    // Out-of-line pieces, emitted after the block's straight-line code.
+    static constexpr int kCached = 3;  // (the register cache, below)
+    struct CacheState {
+        int guest[kCached] = {-1, -1, -1};
+        bool dirty[kCached] = {};
+    };
+    struct Slow {
+        Label at, back;
+        size_t k;
+        bool mem = true;  // an access that missed the fast table (refill after the handler)
+        CacheState at_state, back_state;
+    };
+    std::vector<std::unique_ptr<Slow>> slow_;
+    std::vector<std::unique_ptr<Label>> exits_;  // exits_[k]: stop at entry k
+    // Direct links not made yet: the jump at `site` goes to `at`, which
+    // asks the link stub to find the block (and patch the jump).
+    struct Direct {
+        Label at;
+        const uint8_t* site;
+        unsigned link;
+    };
+    std::vector<std::unique_ptr<Direct>> direct_;
+    const uint8_t* body_ = nullptr;
+
+    Label& exit_at(size_t k) {
+        if (!exits_[k]) exits_[k] = std::make_unique<Label>();
+        return *exits_[k];
+    }
+
+    Xbyak::Address X(unsigned r) { return qword[rbx + o.x + 8 * static_cast<int>(r)]; }
+
+    // The register cache: a general register the block writes stays in a
+    // host register (rbp, r10, r11) until the block leaves, calls a
+    // handler or needs the register for another (least recently written
+    // goes; written back when dirty). Reads take the host register when
+    // cached, memory otherwise (only writes allocate: within one
+    // instruction the cache changes only after its last jump to its slow
+    // path, whose code writes back what the jump saw and reloads what the
+    // fast path leaves cached).
+    CacheState cache_;
+    unsigned used_[kCached] = {};
+    unsigned tick_ = 0;
+    const Reg64& creg(int i) const { return i == 0 ? rbp : i == 1 ? r10 : r11; }
+    int cached(unsigned r) const {
+        for (int i = 0; i < kCached; ++i)
+            if (cache_.guest[i] == static_cast<int>(r)) return i;
+        return -1;
+    }
+    void writeback(const CacheState& st) {
+        for (int i = 0; i < kCached; ++i)
+            if (st.guest[i] >= 0 && st.dirty[i]) mov(X(static_cast<unsigned>(st.guest[i])), creg(i));
+    }
+    void reload(const CacheState& st) {
+        for (int i = 0; i < kCached; ++i)
+            if (st.guest[i] >= 0) mov(creg(i), X(static_cast<unsigned>(st.guest[i])));
+    }
+    void drop_cache() {  // before a handler: memory holds every register
+        writeback(cache_);
+        cache_ = CacheState{};
+    }
+    void ldx(const Reg64& d, unsigned r) {
+        if (r == 31)
+            xor_(d.cvt32(), d.cvt32());
+        else if (int i = cached(r); i >= 0)
+            mov(d, creg(i));
+        else
+            mov(d, X(r));
+    }
+    void stx(unsigned r, const Reg64& v) {
+        if (r == 31) return;
+        int i = cached(r);
+        if (i < 0) {
+            for (int j = 0; j < kCached && i < 0; ++j)
+                if (cache_.guest[j] < 0) i = j;
+            if (i < 0) {
+                i = 0;
+                for (int j = 1; j < kCached; ++j)
+                    if (used_[j] < used_[i]) i = j;
+                if (cache_.dirty[i]) mov(X(static_cast<unsigned>(cache_.guest[i])), creg(i));
+            }
+            cache_.guest[i] = static_cast<int>(r);
+        }
+        cache_.dirty[i] = true;
+        used_[i] = ++tick_;
+        mov(creg(i), v);
+    }
+    // rdx = the current stack pointer's address (SP_EL1 when PSTATE.SP
+    // and EL > 0); clobbers rcx.
+    void sp_ptr() {
+        lea(rcx, ptr[rbx + o.sp0]);
+        lea(rdx, ptr[rbx + o.sp1]);
+        cmp(byte[rbx + o.spsel], 0);
+        cmove(rdx, rcx);
+        cmp(dword[rbx + o.el], 0);
+        cmove(rdx, rcx);
+    }
+    void ldxsp(const Reg64& d, unsigned r) {
+        if (r != 31) return ldx(d, r);
+        sp_ptr();
+        mov(d, qword[rdx]);
+    }
+    void stxsp(unsigned r, const Reg64& v) {  // v: not rcx or rdx
+        if (r != 31) return stx(r, v);
+        sp_ptr();
+        mov(qword[rdx], v);
+    }
+    // NZCV from the host flags just set; clobbers rax, rcx.
+    // `fused`: the condition of the B.cond fused into this instruction,
+    // also kept in r8b from the host flags where one x86 condition says
+    // it (jump_if then tests r8b instead of NZCV); `logic`: the host flags
+    // come from AND/TEST (ARM's C and V are 0, as x86's CF and OF).
+    int captured_ = -1;
+    void flags(bool sub, int fused = -1, bool logic = false) {
+        captured_ = -1;
+        if (fused >= 0 && capture(static_cast<unsigned>(fused), sub && !logic)) captured_ = fused;
+        lahf();
+        seto(al);
+        movzx(ecx, ah);
+        and_(ecx, 0xc1);
+        movzx(eax, al);
+        lea(ecx, ptr[rcx + rax * 2]);
+        mov(eax, dword[r15 + rcx * 4 + static_cast<int>(sub ? offsetof(Tables, sub) : offsetof(Tables, add))]);
+        mov(dword[rbx + o.nzcv], eax);
+    }
+    // Jumps to `taken` if condition `cond` holds for the stored NZCV.
+    void jump_if(unsigned cond, Label& taken) {
+        if (cond >= 14) return jmp(taken);
+        if (captured_ == static_cast<int>(cond)) {
+            captured_ = -1;
+            test(r8b, r8b);
+            jnz(taken);
+            return;
+        }
+        cond_to_cf(cond);
+        jc(taken);
+    }
+    // r8b = ARM condition `cond` from the host flags of an x86 SUB/CMP
+    // (`sub`: ARM's C is NOT CF) or ADD/AND; false where no single x86
+    // condition matches (HI and LS after an addition).
+    bool capture(unsigned cond, bool sub) {
+        switch (cond) {
+        case 0: sete(r8b); return true;
+        case 1: setne(r8b); return true;
+        case 2: sub ? setae(r8b) : setb(r8b); return true;   // CS
+        case 3: sub ? setb(r8b) : setae(r8b); return true;   // CC
+        case 4: sets(r8b); return true;
+        case 5: setns(r8b); return true;
+        case 6: seto(r8b); return true;
+        case 7: setno(r8b); return true;
+        case 8: if (!sub) return false; seta(r8b); return true;   // HI: C && !Z
+        case 9: if (!sub) return false; setbe(r8b); return true;  // LS
+        case 10: setge(r8b); return true;
+        case 11: setl(r8b); return true;
+        case 12: setg(r8b); return true;
+        case 13: setle(r8b); return true;
+        default: return false;
+        }
+    }
+    // The inline TLB check (mmu::FastEntry): rdi = VA in (kept), rsi =
+    // host address out, or a jump to `slow`; clobbers rax, rcx, rdx.
+    // size: bytes of one access; pair: two of them.
+    void mem_fast(unsigned size, bool write, Label& slow, bool pair = false) {
+        unsigned span = pair ? 2 * size : size;
+        constexpr uint32_t kIndexMask = (mmu::Tlb::kFastEntries - 1) << 5;
+        static_assert(sizeof(mmu::FastEntry) == 32, "the index below is a byte offset of 32-byte entries");
+        mov(eax, edi);
+        shr(eax, 12 - 5);
+        and_(eax, kIndexMask);
+        if (span > 1)
+            lea(rcx, ptr[rdi + static_cast<int32_t>(span - 1)]);
+        else
+            mov(rcx, rdi);
+        and_(rcx, -4096);
+        or_(rcx, qword[rbx + o.fast_key]);
+        cmp(rcx, qword[rbx + rax + o.fast + static_cast<int32_t>(write ? offsetof(mmu::FastEntry, write)
+                                                                         : offsetof(mmu::FastEntry, read))]);
+        jne(slow);
+        if (write) {  // a page holding decoded code: the handler invalidates
+            mov(ecx, dword[rbx + rax + o.fast + static_cast<int32_t>(offsetof(mmu::FastEntry, ram_page))]);
+            mov(edx, ecx);
+            shr(edx, 6);
+            mov(rsi, qword[rbx + o.code_bits]);
+            mov(rsi, qword[rsi + rdx * 8]);
+            bt(rsi, rcx);
+            jc(slow);
+        }
+        mov(rsi, qword[rbx + rax + o.fast + static_cast<int32_t>(offsetof(mmu::FastEntry, addend))]);
+        add(rsi, rdi);
+    }
+    void load_host(const Reg64& d, unsigned size) {
+        switch (size) {
+        case 1: movzx(d.cvt32(), byte[rsi]); break;
+        case 2: movzx(d.cvt32(), word[rsi]); break;
+        case 4: mov(d.cvt32(), dword[rsi]); break;
+        default: mov(d, qword[rsi]); break;
+        }
+    }
+    void store_host(const Reg64& v, unsigned size) {
+        switch (size) {
+        case 1: mov(byte[rsi], v.cvt8()); break;
+        case 2: mov(word[rsi], v.cvt16()); break;
+        case 4: mov(dword[rsi], v.cvt32()); break;
+        default: mov(qword[rsi], v); break;
+        }
+    }
+    // The interpreter's handler for entry k; stops there if it did more
+    // than fall through.
+    // Through the shared call stub (X64::emit_trampoline): `mem`, an
+    // access that missed the fast table (rdi its VA) is refilled after.
+    void call_handler(size_t k, bool straight = true, bool mem = false) {
+        if (straight) drop_cache();  // (a slow path has written back already)
+        mov(rsi, reinterpret_cast<uint64_t>(&b_->insns[k]));
+        mov(edx, static_cast<uint32_t>(b_->n));
+        call(mem ? mem_call_ : call_);
+        test(al, al);
+        jnz(exit_at(k));
+    }
+    Slow& slow_path(size_t k) {
+        slow_.push_back(std::make_unique<Slow>());
+        slow_.back()->k = k;
+        slow_.back()->at_state = cache_;
+        return *slow_.back();
+    }
+    void back(Slow& s) {  // where a slow path comes back: the fast path's end
+        L(s.back);
+        s.back_state = cache_;
+    }
+
+    Xbyak::Address V(unsigned r, int half = 0) { return qword[rbx + o.v + 16 * static_cast<int>(r) + 8 * half]; }
+    // V[r] = x, all 128 bits (q) or the low 64 with the high half cleared.
+    void put_vec(unsigned r, const Xbyak::Xmm& x, bool q) {
+        if (q) {
+            movdqu(ptr[rbx + o.v + 16 * static_cast<int>(r)], x);
+        } else {
+            movq(V(r), x);
+            mov(V(r, 1), 0);
+        }
+    }
+    // The slow path of an AdvSIMD/FP instruction that is not an access,
+    // after the FPEN check.
+    Slow& simd_slow(size_t k) {
+        Slow& s = slow_path(k);
+        s.mem = false;
+        fp_check(s.at);
+        return s;
+    }
+    // SIMD&FP access as CPACR_EL1.FPEN allows (Cpu::fp_enabled), checked
+    // once per block (nothing in a block changes EL or CPACR): to `slow`,
+    // whose handler raises the trap, otherwise. Clobbers rax, rcx.
+    bool fp_checked_ = false;
+    void fp_check(Label& slow) {
+        if (fp_checked_) return;
+        fp_checked_ = true;
+        mov(eax, dword[rbx + o.cpacr]);
+        shr(eax, 18);
+        and_(eax, 0xc);             // FPEN << 2
+        or_(eax, dword[rbx + o.el]);  // | EL
+        mov(ecx, 0xf020);           // FPEN 0b11 at any EL, 0b01 at EL1
+        bt(ecx, eax);
+        jnc(slow);
+    }
+    // A SIMD&FP register from / to the host address in rsi, `size` bytes
+    // (a load clears the rest of the register). Clobbers rax, xmm0.
+    void load_v(unsigned rt, unsigned size, int off = 0) {
+        if (size == 16) {
+            movdqu(xmm0, ptr[rsi + off]);
+            movdqu(ptr[rbx + o.v + 16 * static_cast<int>(rt)], xmm0);
+            return;
+        }
+        switch (size) {
+        case 1: movzx(eax, byte[rsi + off]); break;
+        case 2: movzx(eax, word[rsi + off]); break;
+        case 4: mov(eax, dword[rsi + off]); break;
+        default: mov(rax, qword[rsi + off]); break;
+        }
+        mov(V(rt), rax);
+        mov(V(rt, 1), 0);
+    }
+    void store_v(unsigned rt, unsigned size, int off = 0) {
+        if (size == 16) {
+            movdqu(xmm0, ptr[rbx + o.v + 16 * static_cast<int>(rt)]);
+            movdqu(ptr[rsi + off], xmm0);
+            return;
+        }
+        mov(rax, V(rt));
+        switch (size) {
+        case 1: mov(byte[rsi + off], al); break;
+        case 2: mov(word[rsi + off], ax); break;
+        case 4: mov(dword[rsi + off], eax); break;
+        default: mov(qword[rsi + off], rax); break;
+        }
+    }
+
+    // AdvSIMD three-same forms with exact host equivalents (integer
+    // logic, ADD/SUB, CMEQ/CMTST) and FADD/FSUB/FMUL/FDIV/FMLA/FMLS on
+    // ordinary operands; false: the handler.
+    bool simd3(size_t k, uint32_t i);
+    bool simd_elem(size_t k, uint32_t i);  // FMLA, FMLS, FMUL by element
+    bool simd_shift(size_t k, uint32_t i);  // SSHR, USHR, SHL, SSHLL, USHLL
+    bool simd_copy(size_t k, uint32_t i);   // DUP, INS, UMOV, SMOV
+    bool simd_diff(size_t k, uint32_t i);   // [SU]ADDL/W, [SU]SUBL/W, [SU]MULL, [SU]MLAL, [SU]MLSL
+    // x = the low (upper: high) half of V[r] widened, elements of 8 << size bits.
+    void widen(const Xbyak::Xmm& x, unsigned r, unsigned size, bool sign, bool upper) {
+        auto src = ptr[rbx + o.v + 16 * static_cast<int>(r) + (upper ? 8 : 0)];
+        switch (size * 2 + (sign ? 1 : 0)) {
+        case 0: pmovzxbw(x, src); break;
+        case 1: pmovsxbw(x, src); break;
+        case 2: pmovzxwd(x, src); break;
+        case 3: pmovsxwd(x, src); break;
+        case 4: pmovzxdq(x, src); break;
+        default: pmovsxdq(x, src); break;
+        }
+    }
+    // x op= y on lanes of 8 << size bits: 0 add, 1 sub, 2 mul (16, 32 bits;
+    // 64 bits of 32-bit values widened with `sign`).
+    void lanes(int op, const Xbyak::Xmm& x, const Xbyak::Xmm& y, unsigned size, bool sign = false) {
+        if (op == 2) {
+            if (size == 1) pmullw(x, y);
+            else if (size == 2) pmulld(x, y);
+            else sign ? pmuldq(x, y) : pmuludq(x, y);
+            return;
+        }
+        switch (size) {
+        case 0: op ? psubb(x, y) : paddb(x, y); break;
+        case 1: op ? psubw(x, y) : paddw(x, y); break;
+        case 2: op ? psubd(x, y) : paddd(x, y); break;
+        default: op ? psubq(x, y) : paddq(x, y); break;
+        }
+    }
+    bool fp3(size_t k, unsigned key, unsigned q, bool dbl, unsigned rd, unsigned rn, unsigned rm, int elem);
+    // Sets `bad` (an xmm) to the lanes of `v` whose magnitude is outside
+    // the fast path's range: `in` zero or normal finite; otherwise normal
+    // finite above the smallest normal (`zero_ok`: or zero). Clobbers xmm5.
+    void fp_bad(const Xbyak::Xmm& bad, const Xbyak::Xmm& v, bool dbl, bool in, bool zero_ok);
+    static bool host_sse42();
+    static bool host_fma();
+
+    void alu(const DecodedInsn& d, const FastForm& f);
+    void mem(size_t k, const DecodedInsn& d, const FastForm& f);
+    // A load or store of one register. mode: 0 offset (imm), 1 post-index,
+    // 3 pre-index, 4 register index (rm extended by `option`, << shift).
+    struct Single {
+        unsigned size = 8;  // bytes
+        bool load = false, sign = false, to64 = true;
+        bool fp = false;  // rt is a SIMD&FP register (1 to 16 bytes)
+        unsigned mode = 0, rt = 0, rn = 0, rm = 0, option = 3, shift = 0;
+        int64_t imm = 0;
+    };
+    void single(size_t k, const Single& m);
+    // LDP/STP/LDPSW of general registers. mode: 0 or 2 offset, 1 post-,
+    // 3 pre-index.
+    struct Pair {
+        unsigned size = 8, rt = 0, rt2 = 0, rn = 0, mode = 2;
+        bool load = false, sign = false;
+        bool fp = false;  // SIMD&FP registers of 4, 8 or 16 bytes
+        int64_t imm = 0;
+    };
+    void pair(size_t k, const Pair& p);
+    // Instructions without a specialised handler that compile inline
+    // (decoded from the word); false: call the handler.
+    bool generic(size_t k, const DecodedInsn& d);
+    // The host flags hold whether condition `cond` holds (CF); clobbers
+    // rax, rcx.
+    void cond_to_cf(unsigned cond) {
+        mov(eax, dword[rbx + o.nzcv]);
+        shr(eax, 28);
+        mov(ecx, dword[r15 + static_cast<int>(offsetof(Tables, cond) + 4 * cond)]);
+        bt(ecx, eax);
+    }
+    // Shift `r` (64- or 32-bit) by `type` (LSL LSR ASR ROR) and `amount`.
+    void shift_by(const Reg64& r, bool w, unsigned type, unsigned amount) {
+        if (!amount) return;
+        const Xbyak::Reg& x = w ? static_cast<const Xbyak::Reg&>(r) : static_cast<const Xbyak::Reg&>(r.cvt32());
+        switch (type) {
+        case 0: shl(x, amount); break;
+        case 1: shr(x, amount); break;
+        case 2: sar(x, amount); break;
+        default: ror(x, amount); break;
+        }
+    }
+    // rsi op= rdi for ADD/SUB (+ flags), 64 or 32 bits.
+    void add_sub(bool w, bool sub_, bool set_flags) {
+        if (w)
+            sub_ ? sub(rsi, rdi) : add(rsi, rdi);
+        else
+            sub_ ? sub(esi, edi) : add(esi, edi);
+        if (set_flags) flags(sub_);
+    }
+    // A branch of entry k (at `pcoff`) to the VA in rax: through links[0]
+    // if that is the next instruction, else links[1].
+    void chain_to_rax(int64_t pcoff, size_t k) {
+        Label next;
+        lea(rcx, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
+        cmp(rax, rcx);
+        je(next);
+        chain(1, static_cast<uint32_t>(b_->n), true, true, k);
+        L(next);
+        chain(0, static_cast<uint32_t>(b_->n), true, true, k);
+    }
+    // Leaves the block for the one at the VA in rax through links[link]
+    // after `retire` instructions; `as_branch`: entry k branched (events
+    // kEvBranch, next_pc), else the block ran to its end.
+    void chain(unsigned link, uint32_t retire, bool count_branch, bool as_branch, size_t k);
+    // The same for the VA r13 + `off`: a direct link when that is in the
+    // block's page (and the block ends plainly), else chain().
+    void goto_va(int64_t off, unsigned link, uint32_t retire, bool count_branch, bool as_branch, size_t k);
+};
+
+}  // namespace armvm::jit

@@ -1,0 +1,351 @@
+// The x86-64 backend: the AdvSIMD and FP forms it compiles with SSE4
+// (and FMA): three-same, by element, shifts by immediate, copies,
+// widening three-different, FADD/FSUB/FMUL/FDIV/FMLA/FMLS on ordinary
+// lanes. Everything else: the interpreter's handler.
+#include <xbyak/xbyak_util.h>
+
+#include "cpu-arm64/jit/x64.hpp"
+
+namespace armvm::jit {
+
+bool Emitter::host_sse42() {
+    static const bool yes = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tSSE42);
+    return yes;
+}
+
+bool Emitter::host_fma() {
+    static const bool yes = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tFMA) &&
+                            Xbyak::util::Cpu().has(Xbyak::util::Cpu::tAVX);
+    return yes;
+}
+
+void Emitter::fp_bad(const Xbyak::Xmm& bad, const Xbyak::Xmm& v, bool dbl, bool in, bool zero_ok) {
+    auto tab = [&](const Tables::Vec (&t)[2]) {
+        return ptr[r15 + static_cast<int32_t>(reinterpret_cast<const char*>(&t[dbl ? 1 : 0]) -
+                                              reinterpret_cast<const char*>(&tables()))];
+    };
+    auto gt = [&](const Xbyak::Xmm& a, const Xbyak::Operand& b) { dbl ? pcmpgtq(a, b) : pcmpgtd(a, b); };
+    auto eq = [&](const Xbyak::Xmm& a, const Xbyak::Operand& b) { dbl ? pcmpeqq(a, b) : pcmpeqd(a, b); };
+    // mag = |v| (a non-negative integer); bad = mag > max finite
+    movdqa(xmm5, v);
+    pand(xmm5, tab(tables().abs));
+    movdqa(bad, xmm5);
+    gt(bad, tab(tables().max_finite));
+    // small = mag < min normal (inputs) or mag <= min normal (results)
+    Xbyak::Xmm small = xmm4;
+    movdqa(small, tab(in ? tables().min_normal : tables().min_normal1));
+    gt(small, xmm5);
+    if (in || zero_ok) {  // a zero is fine: small and not zero
+        pxor(xmm3, xmm3);
+        eq(xmm5, xmm3);
+        pandn(xmm5, small);
+        por(bad, xmm5);
+    } else {
+        por(bad, small);
+    }
+}
+
+bool Emitter::simd3(size_t k, uint32_t i) {
+    using a64::bit;
+    using a64::bits;
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), opcode = bits(i, 15, 11);
+    unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    auto vec = [&](unsigned r) { return ptr[rbx + o.v + 16 * static_cast<int>(r)]; };
+    if ((opcode == 0x12 || (opcode == 0x13 && !u)) && (size == 1 || size == 2) && host_sse42()) {
+        // MUL, MLA, MLS
+        Slow& s = simd_slow(k);
+        movdqu(xmm0, vec(rn));
+        movdqu(xmm1, vec(rm));
+        lanes(2, xmm0, xmm1, size);
+        if (opcode == 0x12) {
+            movdqu(xmm2, vec(rd));
+            lanes(u ? 1 : 0, xmm2, xmm0, size);
+            movdqa(xmm0, xmm2);
+        }
+        put_vec(rd, xmm0, q);
+        back(s);
+        return true;
+    }
+    if (opcode == 0x03 || opcode == 0x10 || opcode == 0x11) {
+        if (opcode != 0x03 && size == 3 && !q) return false;
+        if (opcode == 0x11 && size == 3 && !host_sse42()) return false;
+        Slow& s = simd_slow(k);
+        movdqu(xmm0, vec(rn));
+        movdqu(xmm1, vec(rm));
+        if (opcode == 0x03) {
+            if (!u) {
+                switch (size) {
+                case 0: pand(xmm0, xmm1); break;                   // AND
+                case 1: pandn(xmm1, xmm0); movdqa(xmm0, xmm1); break;  // BIC
+                case 2: por(xmm0, xmm1); break;                    // ORR
+                default:                                           // ORN
+                    pcmpeqd(xmm2, xmm2);
+                    pxor(xmm1, xmm2);
+                    por(xmm0, xmm1);
+                    break;
+                }
+            } else if (size == 0) {
+                pxor(xmm0, xmm1);  // EOR
+            } else {
+                // BSL: d = (d & n) | (~d & m); BIT: d ^ ((d ^ n) & m); BIF: d ^ ((d ^ n) & ~m)
+                movdqu(xmm2, vec(rd));
+                if (size == 1) {
+                    pxor(xmm0, xmm1);  // n ^ m
+                    pand(xmm0, xmm2);
+                    pxor(xmm0, xmm1);  // ((n ^ m) & d) ^ m
+                } else {
+                    pxor(xmm0, xmm2);  // d ^ n
+                    if (size == 2) {
+                        pand(xmm0, xmm1);
+                    } else {
+                        pandn(xmm1, xmm0);
+                        movdqa(xmm0, xmm1);
+                    }
+                    pxor(xmm0, xmm2);
+                }
+            }
+        } else if (opcode == 0x10) {
+            static constexpr void (Xbyak::CodeGenerator::*add_[4])(const Xbyak::Mmx&, const Xbyak::Operand&) = {
+                &Xbyak::CodeGenerator::paddb, &Xbyak::CodeGenerator::paddw, &Xbyak::CodeGenerator::paddd,
+                &Xbyak::CodeGenerator::paddq};
+            static constexpr void (Xbyak::CodeGenerator::*sub_[4])(const Xbyak::Mmx&, const Xbyak::Operand&) = {
+                &Xbyak::CodeGenerator::psubb, &Xbyak::CodeGenerator::psubw, &Xbyak::CodeGenerator::psubd,
+                &Xbyak::CodeGenerator::psubq};
+            (this->*(u ? sub_ : add_)[size])(xmm0, xmm1);
+        } else {
+            if (!u) {  // CMTST: (n & m) != 0
+                pand(xmm0, xmm1);
+                pxor(xmm1, xmm1);
+            }
+            switch (size) {
+            case 0: pcmpeqb(xmm0, xmm1); break;
+            case 1: pcmpeqw(xmm0, xmm1); break;
+            case 2: pcmpeqd(xmm0, xmm1); break;
+            default: pcmpeqq(xmm0, xmm1); break;
+            }
+            if (!u) {
+                pcmpeqd(xmm2, xmm2);
+                pxor(xmm0, xmm2);
+            }
+        }
+        put_vec(rd, xmm0, q);
+        back(s);
+        return true;
+    }
+    if (opcode < 0x18) return false;
+    unsigned a = bit(i, 23), sz = bit(i, 22), op = bits(i, 13, 11), key = (u << 4) | (a << 3) | op;
+    if (sz && !q) return false;
+    return fp3(k, key, q, sz, rd, rn, rm, -1);
+}
+
+bool Emitter::simd_elem(size_t k, uint32_t i) {
+    using a64::bit;
+    using a64::bits;
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), l = bit(i, 21), mbit = bit(i, 20);
+    unsigned op = bits(i, 15, 12), h = bit(i, 11);
+    if (u || (op != 1 && op != 5 && op != 9) || size < 2 || (size == 3 && (l || !q))) return false;
+    unsigned key = op == 1 ? 0x1 : op == 5 ? 0x9 : 0x13;  // FMLA, FMLS, FMUL (as three-same keys)
+    int index = size == 3 ? static_cast<int>(h) : static_cast<int>((h << 1) | l);
+    return fp3(k, key, q, size == 3, bits(i, 4, 0), bits(i, 9, 5), (mbit << 4) | bits(i, 19, 16), index);
+}
+
+bool Emitter::simd_shift(size_t k, uint32_t i) {
+    using a64::bit;
+    using a64::bits;
+    unsigned q = bit(i, 30), u = bit(i, 29), immh = bits(i, 22, 19), ib = bits(i, 22, 16), opcode = bits(i, 15, 11);
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    if (!immh || !host_sse42()) return false;
+    unsigned size = immh >= 8 ? 3 : immh >= 4 ? 2 : immh >= 2 ? 1 : 0, esize = 8u << size;
+    bool shr = opcode == 0x00, shl = opcode == 0x0a && !u, wide = opcode == 0x14;
+    if (!shr && !shl && !wide) return false;
+    if (size == 3 && (wide || !q)) return false;  // (reserved: the handler)
+    if (!wide && (size == 0 || (shr && !u && size == 3))) return false;  // (no byte shifts, no 64-bit arithmetic one)
+    Slow& s = simd_slow(k);
+    auto vec = ptr[rbx + o.v + 16 * static_cast<int>(rn)];
+    if (wide) {  // [SU]SHLL(2): widen the low (Q: high) half, then shift left
+        unsigned sh = ib - esize;
+        widen(xmm0, rn, size, !u, q);
+        if (sh) {
+            switch (size) {
+            case 0: psllw(xmm0, static_cast<uint8_t>(sh)); break;
+            case 1: pslld(xmm0, static_cast<uint8_t>(sh)); break;
+            default: psllq(xmm0, static_cast<uint8_t>(sh)); break;
+            }
+        }
+        movdqu(ptr[rbx + o.v + 16 * static_cast<int>(rd)], xmm0);
+    } else {
+        movdqu(xmm0, vec);
+        uint8_t sh = static_cast<uint8_t>(shr ? 2 * esize - ib : ib - esize);
+        switch (size * 4 + (shr ? (u ? 1 : 2) : 0)) {
+        case 4: psllw(xmm0, sh); break;
+        case 5: psrlw(xmm0, sh); break;
+        case 6: psraw(xmm0, sh); break;
+        case 8: pslld(xmm0, sh); break;
+        case 9: psrld(xmm0, sh); break;
+        case 10: psrad(xmm0, sh); break;
+        case 12: psllq(xmm0, sh); break;
+        default: psrlq(xmm0, sh); break;
+        }
+        put_vec(rd, xmm0, q);
+    }
+    back(s);
+    return true;
+}
+
+bool Emitter::simd_copy(size_t k, uint32_t i) {
+    using a64::bit;
+    using a64::bits;
+    unsigned q = bit(i, 30), op = bit(i, 29), imm5 = bits(i, 20, 16), imm4 = bits(i, 14, 11);
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    unsigned size = 0;
+    while (size < 4 && !((imm5 >> size) & 1)) ++size;
+    if (size > 3) return false;
+    unsigned esize = 1u << size, index = imm5 >> (size + 1);
+    auto elem = [&](unsigned r, unsigned idx) {
+        return rbx + (o.v + 16 * static_cast<int>(r) + static_cast<int>(idx * esize));
+    };
+    // rax = element `idx` of V[r], zero- or sign-extended to 64 bits
+    auto get = [&](unsigned r, unsigned idx, bool sign) {
+        auto a = elem(r, idx);
+        switch (size) {
+        case 0: sign ? movsx(rax, byte[a]) : movzx(eax, byte[a]); break;
+        case 1: sign ? movsx(rax, word[a]) : movzx(eax, word[a]); break;
+        case 2: sign ? movsxd(rax, dword[a]) : mov(eax, dword[a]); break;
+        default: mov(rax, qword[a]); break;
+        }
+    };
+    auto set = [&](unsigned r, unsigned idx) {  // element `idx` of V[r] = the low bits of rax
+        auto a = elem(r, idx);
+        switch (size) {
+        case 0: mov(byte[a], al); break;
+        case 1: mov(word[a], ax); break;
+        case 2: mov(dword[a], eax); break;
+        default: mov(qword[a], rax); break;
+        }
+    };
+    bool smov = imm4 == 5;
+    if (op == 1 ? !q
+                : imm4 == 0 || imm4 == 1 ? (size == 3 && !q)
+                : imm4 == 3             ? !q
+                : imm4 == 5 || imm4 == 7 ? (smov ? (size == 3 || (size == 2 && !q)) : (q != (size == 3)))
+                                         : true)
+        return false;  // (unallocated, or not these: the handler)
+    Slow& s = simd_slow(k);
+    if (op == 1) {  // INS (element)
+        get(rn, imm4 >> size, false);
+        set(rd, index);
+    } else if (imm4 == 3) {  // INS (general)
+        ldx(rax, rn);
+        set(rd, index);
+    } else if (imm4 >= 5) {  // SMOV, UMOV
+        get(rn, index, smov);
+        if (smov && !q) mov(eax, eax);
+        stx(rd, rax);
+    } else {  // DUP (element, general): the value in every lane
+        if (imm4 == 0)
+            get(rn, index, false);
+        else
+            ldx(rax, rn);
+        movq(xmm0, rax);
+        switch (size) {
+        case 0: punpcklbw(xmm0, xmm0); [[fallthrough]];
+        case 1: pshuflw(xmm0, xmm0, 0); pshufd(xmm0, xmm0, 0); break;
+        case 2: pshufd(xmm0, xmm0, 0); break;
+        default: punpcklqdq(xmm0, xmm0); break;
+        }
+        put_vec(rd, xmm0, q);
+    }
+    back(s);
+    return true;
+}
+
+bool Emitter::simd_diff(size_t k, uint32_t i) {
+    using a64::bit;
+    using a64::bits;
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), op = bits(i, 15, 12);
+    unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    bool sign = !u;
+    if (size == 3 || !host_sse42()) return false;
+    if (op > 0x3 && op != 0x8 && op != 0xa && op != 0xc) return false;
+    Slow& s = simd_slow(k);
+    unsigned wsize = size + 1;
+    auto dvec = ptr[rbx + o.v + 16 * static_cast<int>(rd)];
+    if (op <= 0x3) {  // ADDL, ADDW, SUBL, SUBW
+        if (op & 1)
+            movdqu(xmm0, ptr[rbx + o.v + 16 * static_cast<int>(rn)]);
+        else
+            widen(xmm0, rn, size, sign, q);
+        widen(xmm1, rm, size, sign, q);
+        lanes(op >= 2 ? 1 : 0, xmm0, xmm1, wsize);
+    } else {  // MULL, MLAL, MLSL
+        widen(xmm0, rn, size, sign, q);
+        widen(xmm1, rm, size, sign, q);
+        lanes(2, xmm0, xmm1, wsize == 3 ? 3 : wsize, sign);
+        if (op != 0xc) {
+            movdqu(xmm2, dvec);
+            lanes(op == 0xa ? 1 : 0, xmm2, xmm0, wsize);
+            movdqa(xmm0, xmm2);
+        }
+    }
+    movdqu(dvec, xmm0);
+    back(s);
+    return true;
+}
+
+bool Emitter::fp3(size_t k, unsigned key, unsigned q, bool dbl, unsigned rd, unsigned rn, unsigned rm, int elem) {
+    // FADD, FSUB, FMUL, FDIV, FMLA, FMLS (elem >= 0: by element, the
+    // element broadcast). The host computes what the guest would when
+    // every lane's operands are zero or normal finite, the result normal
+    // finite (add/sub: or zero), round to nearest, and FPSR.IXC is set
+    // already (no other flag can come from such lanes); otherwise the
+    // handler (Arm's NaN, tininess and flag rules).
+    auto vec = [&](unsigned r) { return ptr[rbx + o.v + 16 * static_cast<int>(r)]; };
+    bool fma = key == 0x1 || key == 0x9;
+    if (!host_sse42()) return false;
+    if (key != 0x2 && key != 0xa && key != 0x13 && key != 0x17 && !fma) return false;
+    if (fma && !host_fma()) return false;
+    Slow& s = simd_slow(k);
+    test(dword[rbx + o.fpcr], 3u << 22);  // RMode: round to nearest
+    jnz(s.at);
+    test(byte[rbx + o.fpsr], 16);  // IXC
+    jz(s.at);
+    movdqu(xmm0, vec(rn));
+    if (elem < 0)
+        movdqu(xmm1, vec(rm));
+    else if (dbl)
+        pshufd(xmm1, vec(rm), elem ? 0xee : 0x44);
+    else
+        pshufd(xmm1, vec(rm), static_cast<uint8_t>(0x55 * elem));
+    fp_bad(xmm6, xmm0, dbl, true, true);
+    fp_bad(xmm7, xmm1, dbl, true, true);
+    por(xmm6, xmm7);
+    if (fma) {
+        movdqu(xmm2, vec(rd));
+        fp_bad(xmm7, xmm2, dbl, true, true);
+        por(xmm6, xmm7);
+        if (key == 0x1)
+            dbl ? vfmadd231pd(xmm2, xmm0, xmm1) : vfmadd231ps(xmm2, xmm0, xmm1);
+        else
+            dbl ? vfnmadd231pd(xmm2, xmm0, xmm1) : vfnmadd231ps(xmm2, xmm0, xmm1);
+        movdqa(xmm0, xmm2);
+    } else {
+        switch (key) {
+        case 0x2: dbl ? addpd(xmm0, xmm1) : addps(xmm0, xmm1); break;
+        case 0xa: dbl ? subpd(xmm0, xmm1) : subps(xmm0, xmm1); break;
+        case 0x13: dbl ? mulpd(xmm0, xmm1) : mulps(xmm0, xmm1); break;
+        default: dbl ? divpd(xmm0, xmm1) : divps(xmm0, xmm1); break;
+        }
+    }
+    fp_bad(xmm7, xmm0, dbl, false, key == 0x2 || key == 0xa);
+    por(xmm6, xmm7);
+    if (q)
+        ptest(xmm6, xmm6);
+    else
+        ptest(xmm6, ptr[r15 + static_cast<int32_t>(offsetof(Tables, low_half))]);
+    jnz(s.at);
+    put_vec(rd, xmm0, q);
+    back(s);
+    return true;
+}
+
+}  // namespace armvm::jit
