@@ -125,12 +125,16 @@ void Cpu::mode_changed() {
     jit_vkey_ = s.el != 0;  // (the EL is part of the VA cache's tag)
 }
 
-void Cpu::jit_fill(Cpu* c) {
-    uint64_t va = c->jit_fill_va_;
-    const mmu::TlbEntry& e = c->tlb_.slot(va);
-    if (e.tag != (va & kPageMask) || !(e.global || e.asid == c->asid_) || !e.host || c->align_mask_) return;
-    bool r = e.perm & c->need_r_, w = (e.perm & c->need_w_) && !e.rom;
-    if (r || w) c->tlb_.fast_fill(va, r, w, e.host, e.ram_page);
+void Cpu::jit_fill(Cpu* c) { c->jit_fill_as(c->need_r_, c->need_w_, c->tlb_.fast_mode()); }
+
+void Cpu::jit_fill_user(Cpu* c) { c->jit_fill_as(mmu::kR0, mmu::kW0, 0); }
+
+void Cpu::jit_fill_as(uint8_t need_r, uint8_t need_w, unsigned mode) {
+    uint64_t va = jit_fill_va_;
+    const mmu::TlbEntry& e = tlb_.slot(va);
+    if (e.tag != (va & kPageMask) || !(e.global || e.asid == asid_) || !e.host || align_mask_) return;
+    bool r = e.perm & need_r, w = (e.perm & need_w) && !e.rom;
+    if (r || w) tlb_.fast_fill(va, r, w, e.host, e.ram_page, mode);
 }
 
 // ---- code pages and the blocks decoded from them

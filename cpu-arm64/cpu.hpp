@@ -462,6 +462,9 @@ private:
     // made by the interpreter's handler: caches the page of jit_fill_va_
     // in the fast table when it is RAM the current mode may access.
     static void jit_fill(Cpu* c);
+    // The same for an unprivileged access (LDTR/STTR): EL0's permissions.
+    static void jit_fill_user(Cpu* c);
+    void jit_fill_as(uint8_t need_r, uint8_t need_w, unsigned mode);
     uint64_t jit_fill_va_ = 0;
     // Compiled code stopped before the block at block_va_ (jit::kUnstarted):
     // the link to remember the block the run loop finds there in, or null.

@@ -236,7 +236,8 @@ void Emitter::single(size_t k, const Single& m) {
         add(rdi, static_cast<int32_t>(m.imm));
     }
     if (m.fp) fp_check(s.at);
-    mem_fast(m.size, !m.load, s.at);
+    if (m.user) s.mem = 2;
+    mem_fast(m.size, !m.load, s.at, false, m.user);
     if (m.fp) {
         m.load ? load_v(m.rt, m.size) : store_v(m.rt, m.size);
     } else if (m.load) {
@@ -541,8 +542,8 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
             m.imm = static_cast<int64_t>(bits(i, 21, 10)) << size;
         } else if (op == a64::Op::LDST_imm9) {
             unsigned mode = bits(i, 11, 10);
-            if (mode == 2) return false;  // LDTR/STTR
-            m.mode = mode;
+            m.user = mode == 2;  // LDTR/STTR (an offset form)
+            m.mode = mode == 2 ? 0 : mode;
             m.imm = a64::sext(bits(i, 20, 12), 9);
         } else {
             m.option = bits(i, 15, 13);
@@ -563,7 +564,7 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
             mov(eax, dword[rbx + o.nzcv]);
         } else if (key == sysreg_key(3, 0, 13, 0, 4) || key == sysreg_key(3, 0, 4, 1, 0)) {  // TPIDR_EL1, SP_EL0
             Slow& s = slow_path(k);  // (EL0: the handler makes it UNDEFINED)
-            s.mem = false;
+            s.mem = 0;
             cmp(dword[rbx + o.el], 0);
             je(s.at);
             mov(rax, qword[rbx + (key == sysreg_key(3, 0, 4, 1, 0) ? o.sp0 : o.tpidr1)]);
@@ -1000,10 +1001,11 @@ void X64::emit_trampoline() {
     // running block's length (for Cpu::insns_retired), r13 its VA (for
     // Cpu::pc_of); returns the handler's result in al. mem_call: the same
     // for an access that missed the fast table (rdi = its VA), which is
-    // refilled (Cpu::jit_fill) when the handler went on.
-    for (int mem = 0; mem < 2; ++mem) {
+    // refilled (Cpu::jit_fill) when the handler went on; the second
+    // mem_call refills an unprivileged access's page (Cpu::jit_fill_user).
+    for (int mem = 0; mem < 3; ++mem) {
         g.align(16);
-        (mem ? mem_call_ : call_) = g.getCurr();
+        (mem ? mem_call_[mem - 1] : call_) = g.getCurr();
         Label done;
         if (mem) g.mov(qword[rbx + o_.fill_va], rdi);
         g.mov(qword[rbx + o_.block_va], r13);
@@ -1015,7 +1017,7 @@ void X64::emit_trampoline() {
             g.test(al, al);
             g.jnz(done);
             g.mov(rdi, rbx);
-            g.mov(rax, reinterpret_cast<uint64_t>(&Cpu::jit_fill));
+            g.mov(rax, reinterpret_cast<uint64_t>(mem == 1 ? &Cpu::jit_fill : &Cpu::jit_fill_user));
             g.call(rax);
             g.xor_(eax, eax);
             g.L(done);

@@ -112,7 +112,9 @@ public:
     const uint8_t* chain_stub() const { return chain_; }
     const uint8_t* link_stub() const { return link_; }
     const uint8_t* call_stub() const { return call_; }
-    const uint8_t* mem_call_stub() const { return mem_call_; }
+    // mem: 1 an access with the current mode's permissions, 2 an
+    // unprivileged one (LDTR/STTR: EL0's).
+    const uint8_t* mem_call_stub(int mem) const { return mem_call_[mem - 1]; }
 
 private:
     void emit_trampoline();
@@ -128,7 +130,7 @@ private:
     const uint8_t* chain_ = nullptr;
     const uint8_t* link_ = nullptr;
     const uint8_t* call_ = nullptr;
-    const uint8_t* mem_call_ = nullptr;
+    const uint8_t* mem_call_[2] = {};
 };
 
 using namespace Xbyak::util;
@@ -140,7 +142,7 @@ class Emitter : public Xbyak::CodeGenerator {
 public:
     Emitter(const X64& j, uint8_t* at, size_t room)
         : CodeGenerator(room, at), o(j.off()), exit_(j.exit_stub()), chain_(j.chain_stub()), link_(j.link_stub()),
-          call_(j.call_stub()), mem_call_(j.mem_call_stub()) {
+          call_(j.call_stub()), mem_call_{j.mem_call_stub(1), j.mem_call_stub(2)} {
         setDefaultJmpNEAR(true);
     }
 
@@ -153,7 +155,7 @@ private:
     const uint8_t* chain_;
     const uint8_t* link_;
     const uint8_t* call_;
-    const uint8_t* mem_call_;
+    const uint8_t* mem_call_[2];
     const Block* b_ = nullptr;
     // Out-of-line pieces, emitted after the block's straight-line code.
     static constexpr int kCached = 3;  // (the register cache, below)
@@ -164,7 +166,9 @@ private:
     struct Slow {
         Label at, back;
         size_t k;
-        bool mem = true;  // an access that missed the fast table (refill after the handler)
+        // An access that missed the fast table (refill after the handler):
+        // 1 with the current mode's permissions, 2 unprivileged; 0 none.
+        int mem = 1;
         CacheState at_state, back_state;
     };
     std::vector<std::unique_ptr<Slow>> slow_;
@@ -315,8 +319,9 @@ private:
     }
     // The inline TLB check (mmu::FastEntry): rdi = VA in (kept), rsi =
     // host address out, or a jump to `slow`; clobbers rax, rcx, rdx.
-    // size: bytes of one access; pair: two of them.
-    void mem_fast(unsigned size, bool write, Label& slow, bool pair = false) {
+    // size: bytes of one access; pair: two of them; user: an unprivileged
+    // access (LDTR/STTR), which looks for EL0's entries (mode 0).
+    void mem_fast(unsigned size, bool write, Label& slow, bool pair = false, bool user = false) {
         unsigned span = pair ? 2 * size : size;
         constexpr uint32_t kIndexMask = (mmu::Tlb::kFastEntries - 1) << 5;
         static_assert(sizeof(mmu::FastEntry) == 32, "the index below is a byte offset of 32-byte entries");
@@ -328,7 +333,13 @@ private:
         else
             mov(rcx, rdi);
         and_(rcx, -4096);
-        or_(rcx, qword[rbx + o.fast_key]);
+        if (user) {
+            mov(rdx, qword[rbx + o.fast_key]);
+            and_(rdx, -4);
+            or_(rcx, rdx);
+        } else {
+            or_(rcx, qword[rbx + o.fast_key]);
+        }
         cmp(rcx, qword[rbx + rax + o.fast + static_cast<int32_t>(write ? offsetof(mmu::FastEntry, write)
                                                                          : offsetof(mmu::FastEntry, read))]);
         jne(slow);
@@ -364,11 +375,11 @@ private:
     // than fall through.
     // Through the shared call stub (X64::emit_trampoline): `mem`, an
     // access that missed the fast table (rdi its VA) is refilled after.
-    void call_handler(size_t k, bool straight = true, bool mem = false) {
+    void call_handler(size_t k, bool straight = true, int mem = 0) {
         if (straight) drop_cache();  // (a slow path has written back already)
         mov(rsi, reinterpret_cast<uint64_t>(&b_->insns[k]));
         mov(edx, static_cast<uint32_t>(b_->n));
-        call(mem ? mem_call_ : call_);
+        call(mem ? mem_call_[mem - 1] : call_);
         test(al, al);
         jnz(exit_at(k));
     }
@@ -397,7 +408,7 @@ private:
     // after the FPEN check.
     Slow& simd_slow(size_t k) {
         Slow& s = slow_path(k);
-        s.mem = false;
+        s.mem = 0;
         fp_check(s.at);
         return s;
     }
@@ -500,6 +511,7 @@ private:
         unsigned size = 8;  // bytes
         bool load = false, sign = false, to64 = true;
         bool fp = false;  // rt is a SIMD&FP register (1 to 16 bytes)
+        bool user = false;  // LDTR/STTR: EL0's permissions at EL1
         unsigned mode = 0, rt = 0, rn = 0, rm = 0, option = 3, shift = 0;
         int64_t imm = 0;
     };

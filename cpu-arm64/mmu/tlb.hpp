@@ -134,13 +134,15 @@ public:
         mode_ = mode;
         fast_key_ = static_cast<uint64_t>(gen_) << 2 | mode_;
     }
-    // Caches the RAM page of `va` (host address `host_page`) for the
-    // current mode and ASID.
-    void fast_fill(uint64_t va, bool read, bool write, uint8_t* host_page, uint32_t ram_page) {
-        uint64_t page = va & ~0xfffull;
+    unsigned fast_mode() const { return mode_; }
+    // Caches the RAM page of `va` (host address `host_page`) for `mode`
+    // (the current one, or EL0's for an unprivileged access) and the
+    // current ASID.
+    void fast_fill(uint64_t va, bool read, bool write, uint8_t* host_page, uint32_t ram_page, unsigned mode) {
+        uint64_t page = va & ~0xfffull, key = static_cast<uint64_t>(gen_) << 2 | mode;
         FastEntry& f = fast_[(va >> 12) & (kFastEntries - 1)];
-        f.read = read ? page | fast_key_ : 0;
-        f.write = write ? page | fast_key_ : 0;
+        f.read = read ? page | key : 0;
+        f.write = write ? page | key : 0;
         f.addend = reinterpret_cast<intptr_t>(host_page) - static_cast<intptr_t>(page);
         f.ram_page = ram_page;
     }

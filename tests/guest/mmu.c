@@ -141,6 +141,53 @@ __asm__(".global user_probe\n"
 #define MSR_PAN_1 __asm__ volatile(".inst 0xd500419f" ::: "memory")
 #define MSR_PAN_0 __asm__ volatile(".inst 0xd500409f" ::: "memory")
 
+// LDTR/STTR at EL1 (Linux's copy_{to,from}_user): EL0's permissions, a
+// fault is a same-EL data abort. Each twice, so that compiled code runs
+// both its miss and its hit path, and interleaved with privileged
+// accesses to the same pages (which must not share their permissions).
+static uint64_t ldtr(uint64_t va) {
+    uint64_t v = 0;
+    __asm__ volatile("ldtr %0, [%1]" : "+r"(v) : "r"(va) : "memory");
+    return v;
+}
+static void sttr(uint64_t va, uint64_t v) { __asm__ volatile("sttr %0, [%1]" : : "r"(v), "r"(va) : "memory"); }
+
+static void unprivileged(void) {
+    for (int round = 0; round < 2; round++) {
+        puts_uart(gname);
+        puts_uart(" LDTR/STTR: ");
+        sttr(page(4) + 0x20, 0x8123456789abcdefull + round);
+        put_hex(ldtr(page(4) + 0x20));
+        puts_uart(" ");
+        put_hex(read64(page(4) + 0x20));  // EL1 reads the EL0 page the same (no PAN)
+        puts_uart(" ");
+        put_hex(ldtr(page(7) + 0x20));  // EL0 read-only
+        uint64_t sb, sh, sw;
+        __asm__ volatile("ldtrsb %0, [%3]; ldtrsh %1, [%3]; ldtrsw %2, [%3]"
+                         : "=r"(sb), "=r"(sh), "=r"(sw) : "r"(page(4) + 0x27) : "memory");
+        puts_uart(" ");
+        put_hex(sb);
+        puts_uart(" ");
+        put_hex(sh);
+        puts_uart(" ");
+        put_hex(sw);
+        uint32_t b;
+        __asm__ volatile("ldtrb %w0, [%1]" : "=r"(b) : "r"(page(4) + 0x21) : "memory");
+        puts_uart(" ");
+        put_hex(b);
+        puts_uart("\n");
+        (void)read64(page(0));  // EL1's page, from EL1 then unprivileged
+        (void)ldtr(page(0) + 0x10);
+        report("LDTR of an EL1 page", page(0) + 0x10);
+        sttr(page(0) + 0x18, 1);
+        report("STTR to an EL1 page", page(0) + 0x18);
+        sttr(page(7) + 0x28, 1);
+        report("STTR to an EL0 read-only page", page(7) + 0x28);
+        (void)ldtr(page(3));
+        report("LDTR of an unmapped page", page(3));
+    }
+}
+
 static void run_granule(unsigned g) {
     G = g;
     S = g - 3;
@@ -174,6 +221,7 @@ static void run_granule(unsigned g) {
     map_page(root0, page(4), a, ATTR_NORMAL | AF | AP_EL0 | UXN | PXN); // EL0 RW, never executable
     map_page(root0, page(5), b, ATTR_NORMAL | AF | PXN);                // EL1 XN
     map_page(root0, page(6), b, ATTR_NORMAL | AF | AP_EL0);             // EL0 RW: never EL1-executable
+    map_page(root0, page(7), a, ATTR_NORMAL | AF | AP_EL0 | AP_RO | UXN | PXN);  // EL0 and EL1 RO
     map_page(root0b, page(0), b, ATTR_NORMAL | AF | NG);                // the other address space
     map_page(root1, HIGH_VA, b, ATTR_NORMAL | AF);
 
@@ -252,6 +300,7 @@ static void run_granule(unsigned g) {
 
     // EL0: its own page works, an EL1 page faults (a lower-EL abort).
     el0_call(user_probe, page(4) + 0x800, page(4), page(0));
+    unprivileged();
     puts_uart(gname);
     puts_uart(" EL0 read ");
     put_hex(read64(page(4) + 0x100));
