@@ -138,7 +138,9 @@ void PciDevice::config_write(unsigned off, unsigned size, uint32_t value) {
         uint8_t b = static_cast<uint8_t>(value >> (8 * i));
         cfg_[o] = static_cast<uint8_t>((cfg_[o] & ~wmask_[o]) | (b & wmask_[o]));
         cfg_[o] &= static_cast<uint8_t>(~(b & w1cmask_[o]));
-        if ((o >= PCI_BAR0 && o < PCI_BAR0 + 24) || (is_bridge() && o >= PCI_IO_BASE && o < PCI_ROM_ADDRESS1))
+        unsigned rom = is_bridge() ? PCI_ROM_ADDRESS1 : PCI_ROM_ADDRESS;
+        if ((o >= PCI_BAR0 && o < PCI_BAR0 + 24) || (is_bridge() && o >= PCI_IO_BASE && o < PCI_ROM_ADDRESS1) ||
+            (o >= rom && o < rom + 4))
             touches_bars = true;
     }
     if (command() != old_cmd) {
@@ -159,6 +161,11 @@ void PciDevice::config_write(unsigned off, unsigned size, uint32_t value) {
 uint64_t PciDevice::decode_bar(unsigned i) const {
     const Bar& b = bars_[i];
     if (!b.size) return kUnmapped;
+    if (i == 6) {  // the ROM: its enable bit and the memory space
+        uint32_t r = get32(is_bridge() ? PCI_ROM_ADDRESS1 : PCI_ROM_ADDRESS);
+        if (!(r & 1) || !(command() & PCI_COMMAND_MEMORY)) return kUnmapped;
+        return r & ~static_cast<uint32_t>(b.size - 1) & ~1u;
+    }
     if (!(command() & (b.io() ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY))) return kUnmapped;
     unsigned off = PCI_BAR0 + 4 * i;
     uint64_t a = get32(off) & (b.io() ? ~3u : ~15u);
@@ -170,6 +177,35 @@ uint64_t PciDevice::decode_bar(unsigned i) const {
     if (b.io() && a + b.size > 0x10000) return kUnmapped;
     if (a & (b.size - 1)) return kUnmapped;
     return a;
+}
+
+// The ROM's bytes, read-only (writes are dropped), any size.
+class PciDevice::RomBar : public MmioDevice {
+public:
+    explicit RomBar(std::vector<uint8_t> b) : bytes(std::move(b)) {}
+    uint64_t read(uint64_t off, unsigned size) override {
+        uint64_t v = 0;
+        for (unsigned i = 0; i < size && i < 8; ++i)
+            if (off + i < bytes.size()) v |= static_cast<uint64_t>(bytes[off + i]) << (8 * i);
+        return v;
+    }
+    void write(uint64_t, unsigned, uint64_t) override {}
+    std::vector<uint8_t> bytes;
+};
+
+void PciDevice::set_rom(std::vector<uint8_t> bytes) {
+    rom_ = std::make_shared<RomBar>(std::move(bytes));
+    uint64_t size = rom_->bytes.size();
+    bars_[6] = Bar{size, BarKind::Mem32, rom_.get()};
+    unsigned reg = is_bridge() ? PCI_ROM_ADDRESS1 : PCI_ROM_ADDRESS;
+    set32(reg, 0);
+    set_wmask32(reg, ~static_cast<uint32_t>(size - 1) | 1u);  // address bits and the enable bit
+    snapshot_reset_state();
+}
+
+const std::vector<uint8_t>& PciDevice::rom() const {
+    static const std::vector<uint8_t> none;
+    return rom_ ? rom_->bytes : none;
 }
 
 void PciDevice::bars_changed() {

@@ -84,6 +84,11 @@ public:
     void set_multifunction(bool on);
 
     const Bar& bar(unsigned i) const { return bars_[i]; }
+    // The expansion ROM (hw/pci/option_rom.hpp), seen through the ROM BAR
+    // (bar(6); its register at 0x30, 0x38 in a bridge): `bytes`, a power
+    // of two long. Before the device is plugged.
+    void set_rom(std::vector<uint8_t> bytes);
+    const std::vector<uint8_t>& rom() const;
     uint16_t command() const { return get16(PCI_COMMAND); }
     unsigned pcie_cap() const { return pcie_cap_; }
     bool is_bridge() const { return (cfg_[PCI_HEADER_TYPE] & 0x7f) == 1; }
@@ -127,7 +132,8 @@ protected:
     void snapshot_reset_state();
     // A change of the command register or a BAR: the host re-decodes.
     void bars_changed();
-    // Decode BAR i from the registers (kUnmapped when disabled or unset).
+    // Decode BAR i (6: the ROM) from the registers (kUnmapped when
+    // disabled or unset).
     uint64_t decode_bar(unsigned i) const;
     // The BARs' addresses (bar(i).addr) may have changed: a mapping the
     // device keeps of its own (doorbells) follows them.
@@ -137,7 +143,9 @@ protected:
 
 private:
     friend class PciBus;
-    std::array<Bar, 7> bars_{};  // 6 BARs (bridges: 2)
+    std::array<Bar, 7> bars_{};  // 6 BARs (bridges: 2), the ROM's
+    class RomBar;
+    std::shared_ptr<RomBar> rom_;
     std::vector<bool> used_ = std::vector<bool>(256, false);  // capability space in use
     unsigned last_ext_cap_ = 0, next_ext_ = 0x100;
     unsigned pcie_cap_ = 0;

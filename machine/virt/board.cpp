@@ -17,6 +17,7 @@
 #include "hw/char/chardev.hpp"
 #include "hw/misc/fw_cfg.hpp"
 #include "hw/misc/rom.hpp"
+#include "hw/pci/option_rom.hpp"
 #include "hw/smbios/smbios.hpp"
 #include "hw/usb/usb_hid.hpp"
 #include "hw/usb/usb_storage.hpp"
@@ -667,6 +668,7 @@ Status Board::plug_pci(std::unique_ptr<VirtioDevice> dev, const std::string& dri
         std::snprintf(name, sizeof name, "pci1af4,%04x", 0x1040 + dev->device_id());
     last_ofw_path_ = ofw_bus_path(bus) + "/" + name + "@" + slot_fn(devfn) + ofw_child(dev->device_id());
     auto pd = std::make_unique<VirtioPci>(as_, std::move(dev), o);
+    ARMVM_TRY(attach_option_rom(*pd, props, driver.starts_with("virtio-net-pci") ? "efi-virtio.rom" : ""));
     pd->qdev_id = get("id");
     if (is_on(get("multifunction"))) pd->set_multifunction(true);
     bus->plug(pd.get(), devfn);
@@ -965,6 +967,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
             if (b->name() == bus_name) return err("Duplicate ID '" + bus_name + "' for device");
         auto rp = std::make_unique<PcieRootPort>(*pci_, bus_name, static_cast<uint8_t>(port),
                                                  static_cast<uint8_t>(chassis), static_cast<uint16_t>(slot));
+        if (Status st = attach_option_rom(*rp, props); !st) return err(st.error().msg);
         if (is_on(props["multifunction"])) rp->set_multifunction(true);
         rp->qdev_id = d.id;
         place->first->plug(rp.get(), place->second);
@@ -1013,6 +1016,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         o.express = place->first->express();
         o.root_complex = place->first->bridge() == nullptr;
         auto x = std::make_unique<Xhci>(as_, o);
+        if (Status st = attach_option_rom(*x, props); !st) return err(st.error().msg);
         if (is_on(props["multifunction"])) x->set_multifunction(true);
         x->qdev_id = d.id;
         PciBus* bus = place->first;

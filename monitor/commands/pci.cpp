@@ -52,7 +52,7 @@ Json describe(PciDevice& d, PciHost& host) {
     e["irq_pin"] = pin;
     e["qdev_id"] = d.qdev_id;
     Json regions = Json::array();
-    for (unsigned i = 0; i < 6; ++i) {
+    for (unsigned i = 0; i < 7; ++i) {  // (6: the expansion ROM)
         const PciDevice::Bar& b = d.bar(i);
         if (!b.size) continue;
         Json r = {{"bar", i}, {"type", b.io() ? "io" : "memory"}, {"size", b.size}};

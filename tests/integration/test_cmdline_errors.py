@@ -116,6 +116,16 @@ SAME_AS_QEMU = [
     ["-blockdev", "driver=file,filename=/dev/null,node-name=f,aio=native"],
     ["-blockdev", "driver=file,filename=/dev/null,node-name=f,cache.direct=maybe"],
     ["-blockdev", "driver=file,filename=/dev/null,node-name=f,cache.no-flush=2"],
+    # option ROMs (romfile, romsize, rombar)
+    ["-device", "virtio-rng-pci,romfile=/nonexistent.rom"],
+    ["-device", "virtio-rng-pci,romfile=/dev/null"],
+    ["-device", "virtio-rng-pci,romfile=/"],
+    ["-device", "virtio-rng-pci,romfile=/usr/lib/ipxe/qemu/efi-virtio.rom,romsize=4096"],
+    ["-device", "virtio-rng-pci,romfile=/usr/lib/ipxe/qemu/efi-virtio.rom,romsize=0"],
+    ["-device", "virtio-rng-pci,romfile=/usr/lib/ipxe/qemu/efi-virtio.rom,romsize=300000"],
+    ["-netdev", "user,id=n", "-device", "virtio-net-pci,netdev=n,romsize=65536"],
+    ["-device", "qemu-xhci,rombar=x"],
+    ["-device", "qemu-xhci,romsize=-1"],
 ]
 
 
