@@ -46,7 +46,7 @@ void Pl011::receive(const char* data, size_t len) {
 
 uint64_t Pl011::read(uint64_t off, unsigned) {
     if (off >= 0xfe0 && off < 0x1000) return kId[(off - 0xfe0) >> 2];
-    switch (off) {
+    switch (off & ~3ull) {  // (a narrower access reaches its word's register, as on QEMU)
     case UARTDR: {
         if (rx_.empty()) return 0;
         uint16_t c = rx_.front();
@@ -80,7 +80,7 @@ uint64_t Pl011::read(uint64_t off, unsigned) {
 
 void Pl011::write(uint64_t off, unsigned, uint64_t value) {
     uint32_t v = static_cast<uint32_t>(value);
-    switch (off) {
+    switch (off & ~3ull) {
     case UARTDR: {
         char ch = static_cast<char>(v & 0xff);
         if (chr_) chr_->write(std::string_view(&ch, 1));

@@ -56,6 +56,29 @@ const uint8_t* AddressSpace::rom_page(uint64_t pa_page) {
     return r ? rom_bytes(r, pa_page, 0x1000) : nullptr;
 }
 
+namespace {
+uint64_t size_mask(unsigned size) { return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1; }
+}  // namespace
+
+uint64_t AddressSpace::dev_read(MmioDevice* dev, uint64_t off, unsigned size) {
+    AccessSizes a = dev->access_sizes(off);
+    if (a.max && size > a.max) {
+        uint64_t v = 0;
+        for (unsigned i = 0; i < size; i += a.max) v |= dev_read(dev, off + i, a.max) << (8 * i);
+        return v;
+    }
+    return dev->read(off, std::max(size, a.min)) & size_mask(size);
+}
+
+void AddressSpace::dev_write(MmioDevice* dev, uint64_t off, unsigned size, uint64_t value) {
+    AccessSizes a = dev->access_sizes(off);
+    if (a.max && size > a.max) {
+        for (unsigned i = 0; i < size; i += a.max) dev_write(dev, off + i, a.max, (value >> (8 * i)) & size_mask(a.max));
+        return;
+    }
+    dev->write(off, std::max(size, a.min), value & size_mask(size));
+}
+
 const AddressSpace::Region* AddressSpace::find(uint64_t pa) const {
     for (const auto& r : mmio_)
         if (pa - r.base < r.size) return &r;
@@ -82,7 +105,7 @@ bool AddressSpace::read(uint64_t pa, unsigned size, uint64_t& value) {
     }
     std::lock_guard<std::mutex> g(lock_);
     if (!r->dev->decodes(pa - r->base, size)) return false;
-    value = r->dev->read(pa - r->base, size);
+    value = dev_read(r->dev, pa - r->base, size);
     return true;
 }
 
@@ -94,7 +117,7 @@ bool AddressSpace::read_locked(uint64_t pa, unsigned size, uint64_t& value) {
     }
     const Region* r = find(pa);
     if (!r || pa - r->base + size > r->size || !r->dev->decodes(pa - r->base, size)) return false;
-    value = r->dev->read(pa - r->base, size);
+    value = dev_read(r->dev, pa - r->base, size);
     return true;
 }
 
@@ -122,7 +145,7 @@ bool AddressSpace::write_locked(uint64_t pa, unsigned size, uint64_t value) {
     }
     const Region* r = find(pa);
     if (!r || pa - r->base + size > r->size || !r->dev->decodes(pa - r->base, size)) return false;
-    r->dev->write(pa - r->base, size, value);
+    dev_write(r->dev, pa - r->base, size, value);
     return true;
 }
 

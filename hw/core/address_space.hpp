@@ -88,6 +88,10 @@ private:
         bool romd = false;       // in ROM mode (atomic_ref: read without the lock)
     };
     const Region* find(uint64_t pa) const;
+    // A device's register access, in the widths the device takes
+    // (MmioDevice::access_sizes). Caller holds the machine lock.
+    static uint64_t dev_read(MmioDevice* dev, uint64_t off, unsigned size);
+    static void dev_write(MmioDevice* dev, uint64_t off, unsigned size, uint64_t value);
     // The bytes of a ROM device in ROM mode for [pa, pa+size), or nullptr.
     const uint8_t* rom_bytes(const Region* r, uint64_t pa, unsigned size) const;
 

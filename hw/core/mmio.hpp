@@ -7,9 +7,23 @@
 
 namespace armvm {
 
+// How wide the accesses are that reach a device's registers at an offset
+// (QEMU's MemoryRegionOps implementation sizes, as a guest sees them on
+// QEMU's virt): an access wider than `max` reaches the device as
+// max-byte pieces, the lowest address first; one narrower than `min` as a
+// min-byte access at the same offset (a read's value truncated, a write's
+// zero-extended). Every read's value is cut to the access's size.
+struct AccessSizes {
+    unsigned min = 1, max = 4;
+};
+
 class MmioDevice {
 public:
     virtual ~MmioDevice() = default;
+    virtual AccessSizes access_sizes(uint64_t offset) {
+        (void)offset;
+        return {};
+    }
     virtual uint64_t read(uint64_t offset, unsigned size) = 0;
     virtual void write(uint64_t offset, unsigned size, uint64_t value) = 0;
     // Whether an access at `offset` reaches anything (a window with holes,

@@ -62,7 +62,7 @@ unsigned Gic::highest_pending(unsigned cpu, uint8_t& prio) {
     for (unsigned id = 0; id < kNumIrqs; ++id) {
         Irq& q = irq(cpu, id);
         if (!q.enabled || q.active || !pending(cpu, id)) continue;
-        if (id >= 32 && !(q.targets & (1u << cpu))) continue;
+        if (id >= 32 && !(q.targets & (1u << cpu)) && !(version_ == 2 && ncpus_ == 1)) continue;
         if (!(dctlr_ & (q.group1 ? 2u : 1u))) continue;
         if (q.priority < prio) {
             prio = q.priority;
@@ -183,6 +183,7 @@ uint64_t Gic::dist_read_byte(unsigned cpu, uint64_t off) {
     if (off >= 0x400 && off < 0x400 + kNumIrqs) return irq(cpu, static_cast<unsigned>(off - 0x400)).priority;
     if (off >= 0x800 && off < 0x800 + kNumIrqs) {
         unsigned id = static_cast<unsigned>(off - 0x800);
+        if (ncpus_ == 1) return 0;  // a uniprocessor's are RAZ/WI (GICv2 4.3.12)
         return id < 32 ? (1u << cpu) : irq(cpu, id).targets;
     }
     if (off >= 0xc00 && off < 0xc00 + kNumIrqs / 4) {
@@ -552,7 +553,7 @@ uint64_t Gic::Cpu::read(uint64_t off, unsigned) {
         return g_.highest_pending(cpu, prio);
     }
     case 0x1c: return ci.abpr;
-    case 0xfc: return 0x0202143b;                          // GICC_IIDR
+    case 0xfc: return 0x0002043b;                          // GICC_IIDR: Arm, GICv2 (QEMU's)
     default: return 0;
     }
 }

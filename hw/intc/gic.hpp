@@ -73,6 +73,8 @@ private:
     class Dist : public MmioDevice {
     public:
         explicit Dist(Gic& g) : g_(g) {}
+        // (QEMU's: GICv3's 64-bit registers whole, GICv2's in words)
+        AccessSizes access_sizes(uint64_t) override { return {1, g_.version_ == 3 ? 8u : 4u}; }
         uint64_t read(uint64_t off, unsigned size) override;
         void write(uint64_t off, unsigned size, uint64_t value) override;
         void reset_enter() override { g_.reset(); }
@@ -92,6 +94,7 @@ private:
     class Redist : public MmioDevice {
     public:
         explicit Redist(Gic& g) : g_(g) {}
+        AccessSizes access_sizes(uint64_t) override { return {1, 8}; }
         uint64_t read(uint64_t off, unsigned size) override;
         void write(uint64_t off, unsigned size, uint64_t value) override;
 

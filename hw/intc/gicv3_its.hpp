@@ -31,6 +31,7 @@ public:
 
     explicit GicIts(Gic& gic, Gic::GuestMem mem) : gic_(gic), mem_(std::move(mem)) { reset(); }
 
+    AccessSizes access_sizes(uint64_t) override { return {1, 8}; }
     uint64_t read(uint64_t off, unsigned size) override;
     void write(uint64_t off, unsigned size, uint64_t value) override;
     void reset_enter() override { reset(); }

@@ -34,6 +34,7 @@ public:
     void add_file(const std::string& name, std::vector<uint8_t> data);
     bool has_file(const std::string& name) const { return files_.count(name) != 0; }
 
+    AccessSizes access_sizes(uint64_t) override { return {1, 8}; }  // (the data and DMA registers are 64-bit)
     uint64_t read(uint64_t offset, unsigned size) override;
     void write(uint64_t offset, unsigned size, uint64_t value) override;
     void reset_enter() override;

@@ -126,11 +126,16 @@ const PciHost::Map* PciHost::Window::find(uint64_t off, unsigned size) const {
     return &*it;
 }
 
-bool PciHost::Window::decodes(uint64_t off, unsigned size) { return find(off, size) != nullptr; }
+// What the BAR there takes; where none is, reads are all-ones and
+// writes vanish, at any size (as on QEMU's virt: no abort).
+AccessSizes PciHost::Window::access_sizes(uint64_t off) {
+    const Map* m = find(off, 1);
+    return m ? m->dev->access_sizes(bus_base_ + off - m->base) : AccessSizes{1, 8};
+}
 
 uint64_t PciHost::Window::read(uint64_t off, unsigned size) {
     const Map* m = find(off, size);
-    return m ? m->dev->read(bus_base_ + off - m->base, size) : 0;
+    return m ? m->dev->read(bus_base_ + off - m->base, size) : ~0ull;
 }
 
 void PciHost::Window::write(uint64_t off, unsigned size, uint64_t value) {

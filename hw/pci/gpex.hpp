@@ -54,7 +54,7 @@ private:
     class Window : public MmioDevice {
     public:
         Window(PciHost& h, bool io, uint64_t bus_base) : h_(h), io_(io), bus_base_(bus_base) {}
-        bool decodes(uint64_t off, unsigned size) override;
+        AccessSizes access_sizes(uint64_t off) override;
         uint64_t read(uint64_t off, unsigned size) override;
         void write(uint64_t off, unsigned size, uint64_t value) override;
 

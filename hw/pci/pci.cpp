@@ -183,6 +183,7 @@ uint64_t PciDevice::decode_bar(unsigned i) const {
 class PciDevice::RomBar : public MmioDevice {
 public:
     explicit RomBar(std::vector<uint8_t> b) : bytes(std::move(b)) {}
+    AccessSizes access_sizes(uint64_t) override { return {1, 8}; }  // (memory)
     uint64_t read(uint64_t off, unsigned size) override {
         uint64_t v = 0;
         for (unsigned i = 0; i < size && i < 8; ++i)

@@ -24,6 +24,9 @@ public:
     void use_ioevents(IoEvents* io, uint64_t base) { io_ = io, base_ = base; }
     VirtioDevice* device() { return dev_.get(); }
 
+    // Registers in words (QEMU's: a narrower access reads or writes the
+    // word at its offset); the configuration space takes any size.
+    AccessSizes access_sizes(uint64_t offset) override { return {offset >= 0x100 ? 1u : 4u, 4}; }
     uint64_t read(uint64_t offset, unsigned size) override;
     void write(uint64_t offset, unsigned size, uint64_t value) override;
     void reset_enter() override;

@@ -109,12 +109,15 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
             },
             [] { return current_vcpu_index() < 0 ? 0u : static_cast<unsigned>(current_vcpu_index()); },
             gic_version);
-        b->as_.add_mmio(base(Region::GicDist), size(Region::GicDist), &b->gic_->distributor(), "gic-dist");
+        // (GICv2's distributor is 4 KiB and its CPU interface 8 KiB of
+        // their 64 KiB slots: the rest is unassigned, as on QEMU)
+        b->as_.add_mmio(base(Region::GicDist), gic_version == 3 ? size(Region::GicDist) : 0x1000,
+                        &b->gic_->distributor(), "gic-dist");
         if (gic_version == 3)
             b->as_.add_mmio(base(Region::GicRedist), size(Region::GicRedist), &b->gic_->redistributors(),
                             "gic-redist");
         else
-            b->as_.add_mmio(base(Region::GicCpu), size(Region::GicCpu), &b->gic_->cpu_interface(), "gic-cpu");
+            b->as_.add_mmio(base(Region::GicCpu), 0x2000, &b->gic_->cpu_interface(), "gic-cpu");
         if (gic_version == 3 && cfg.its) {
             // The ITS (QEMU's its=on, the default): MSIs become LPIs.
             AddressSpace* as = &b->as_;
