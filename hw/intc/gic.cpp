@@ -17,6 +17,24 @@ bool is_private_reg(uint64_t off) {
     return (off >= 0x400 && off < 0x420) || (off >= 0xc00 && off < 0xc08);
 }
 
+// GICv3's access widths (GICv3 12.1.3): every register as a word, the
+// 64-bit ones also whole, the byte-accessible ones (IPRIORITYR,
+// ITARGETSR, CPENDSGIR/SPENDSGIR) by byte. Another width reads as zero
+// and writes nothing (QEMU's choice among the UNPREDICTABLE ones).
+bool dist3_width_ok(uint64_t off, unsigned size) {
+    if (size == 4) return true;
+    if (size == 8) return off >= 0x6000 && off < 0x8000;  // GICD_IROUTER<n>
+    if (size == 1) return (off >= 0x400 && off < 0xc00) || (off >= 0xf10 && off < 0xf30);
+    return false;
+}
+// `o`: the offset in a CPU's frame pair (RD_base, then SGI_base at 0x10000).
+bool redist_width_ok(uint64_t o, unsigned size) {
+    if (size == 4) return true;
+    if (size == 8) return o == 0x08 || o == 0x70 || o == 0x78;  // GICR_TYPER, PROPBASER, PENDBASER
+    if (size == 1) return o >= 0x10400 && o < 0x10420;          // GICR_IPRIORITYR<n>
+    return false;
+}
+
 // GICD_PIDR4..PIDR7, PIDR0..PIDR3, CIDR0..CIDR3 at 0xfd0..0xffc (ArchRev 2).
 constexpr uint8_t kDistId[12] = {0x04, 0x00, 0x00, 0x00, 0x90, 0xb4, 0x2b, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
 }  // namespace
@@ -241,11 +259,13 @@ void Gic::dist_write_byte(unsigned cpu, uint64_t off, uint8_t v) {
 uint64_t Gic::Dist::read(uint64_t off, unsigned size) {
     unsigned cpu = g_.current_cpu_();
     if (g_.version_ == 3) {
+        if (!dist3_width_ok(off, size)) return 0;
         switch (off) {
-        case 0x000: return g_.dctlr_ | 0x10;                         // ARE_NS always on
-        case 0x004:                                                  // GICD_TYPER: IDbits 16, LPIS
-            return ((kNumIrqs / 32) - 1) | ((kIdBits - 1) << 19) | (g_.has_lpis() ? 1u << 17 : 0);
-        case 0x008: return 0x0300043b;                               // GICD_IIDR: Arm, GICv3
+        // GICD_CTLR: one security state (DS, no EL3) with affinity routing (ARE) always on
+        case 0x000: return g_.dctlr_ | 0x50;
+        case 0x004:  // GICD_TYPER: 256 INTIDs, IDbits 16, LPIS, A3V and No1N (QEMU's)
+            return 7 | ((kIdBits - 1) << 19) | (g_.has_lpis() ? 1u << 17 : 0) | (3u << 24);
+        case 0x008: return 0x0000043b;                               // GICD_IIDR: Arm (QEMU's)
         case 0xffe8: return 0x3b;                                    // GICD_PIDR2: ArchRev 3
         default: break;
         }
@@ -258,19 +278,29 @@ uint64_t Gic::Dist::read(uint64_t off, unsigned size) {
         if (is_private_reg(off) || (off >= 0x800 && off < 0xc00)) return 0;  // and no ITARGETSR
     }
     switch (off) {
-    case 0x000: return g_.dctlr_;
-    case 0x004: return ((kNumIrqs / 32) - 1) | ((g_.ncpus_ - 1) << 5);  // GICD_TYPER
-    case 0x008: return 0x0000043b;                                   // GICD_IIDR: Arm, product 0 (as QEMU's GICv2)
     default: break;
     }
+    // (GICv2: every register by byte, as QEMU's)
+    auto word = [&](uint64_t w) -> uint64_t {
+        switch (w) {
+        case 0x000: return g_.dctlr_;
+        case 0x004: return ((kNumIrqs / 32) - 1) | ((g_.ncpus_ - 1) << 5);  // GICD_TYPER
+        default: return 0x0000043b;  // GICD_IIDR: Arm, product 0 (as QEMU's GICv2)
+        }
+    };
     uint64_t v = 0;
-    for (unsigned i = 0; i < size; ++i) v |= g_.dist_read_byte(cpu, off + i) << (8 * i);
+    for (unsigned i = 0; i < size; ++i) {
+        uint64_t o = off + i;
+        uint64_t b = o < 0xc ? (word(o & ~3ull) >> (8 * (o & 3))) & 0xff : g_.dist_read_byte(cpu, o);
+        v |= b << (8 * i);
+    }
     return v;
 }
 
 void Gic::Dist::write(uint64_t off, unsigned size, uint64_t value) {
     unsigned cpu = g_.current_cpu_();
     if (g_.version_ == 3) {
+        if (!dist3_width_ok(off, size)) return;
         if (off >= 0x6100 && off < 0x6000 + 8 * kNumIrqs) {
             unsigned id = static_cast<unsigned>((off - 0x6000) / 8);
             uint64_t& r = g_.irouter_[id];
@@ -313,14 +343,16 @@ void Gic::Dist::write(uint64_t off, unsigned size, uint64_t value) {
 uint64_t Gic::Redist::read(uint64_t off, unsigned size) {
     unsigned cpu = static_cast<unsigned>(off / 0x20000);
     uint64_t o = off % 0x20000;
-    if (cpu >= g_.ncpus_) return 0;
+    if (cpu >= g_.ncpus_ || !redist_width_ok(o, size)) return 0;
     if (o < 0x10000) {
         switch (o) {
-        case 0x0000: return g_.lpis_[cpu].enabled ? 1 : 0;             // GICR_CTLR: EnableLPIs
-        case 0x0004: return 0x0300043b;                                // GICR_IIDR
+        case 0x0000:  // GICR_CTLR: EnableLPIs, CES (software may clear it)
+            return (g_.lpis_[cpu].enabled ? 1 : 0) | (g_.has_lpis() ? 2 : 0);
+        case 0x0004: return 0x0000043b;                                // GICR_IIDR: Arm (QEMU's)
         case 0x0008: {                                                 // GICR_TYPER
+            // (PLPIS and CommonLPIAff 1 with LPIs: the ITS's redistributors share one configuration)
             uint64_t v = (static_cast<uint64_t>(cpu) << 32) | (cpu << 8) | (cpu + 1 == g_.ncpus_ ? 1u << 4 : 0) |
-                         (g_.has_lpis() ? 1u : 0);  // PLPIS
+                         (g_.has_lpis() ? 1u | (1u << 24) : 0);
             return size == 8 ? v : v & 0xffffffffu;
         }
         case 0x000c: return cpu;                                       // GICR_TYPER[63:32]: Aff0
@@ -346,7 +378,7 @@ uint64_t Gic::Redist::read(uint64_t off, unsigned size) {
 void Gic::Redist::write(uint64_t off, unsigned size, uint64_t value) {
     unsigned cpu = static_cast<unsigned>(off / 0x20000);
     uint64_t o = off % 0x20000;
-    if (cpu >= g_.ncpus_) return;
+    if (cpu >= g_.ncpus_ || !redist_width_ok(o, size)) return;
     if (o == 0x0014) {
         g_.waker_asleep_[cpu] = (value >> 1) & 1;  // ProcessorSleep; ChildrenAsleep follows at once
         return;

@@ -45,17 +45,26 @@ void GicIts::reset() {
     ctlr_ = 0;
     cbaser_ = cwriter_ = creadr_ = 0;
     for (auto& b : baser_) b = 0;
-    baser_[0] = (static_cast<uint64_t>(kTypeDevice) << 56) | (7ull << 48);      // 8-byte entries
-    baser_[1] = (static_cast<uint64_t>(kTypeCollection) << 56) | (7ull << 48);  // 8-byte entries
+    // 8-byte entries, 64 KiB pages until software says otherwise (QEMU's reset values)
+    baser_[0] = (static_cast<uint64_t>(kTypeDevice) << 56) | (7ull << 48) | (2u << 8);
+    baser_[1] = (static_cast<uint64_t>(kTypeCollection) << 56) | (7ull << 48) | (2u << 8);
     errors_ = 0;
+}
+
+// The 64-bit registers (GITS_TYPER, CBASER, CWRITER, CREADR, BASER<n>):
+// the only ones a doubleword access reaches (another reads as zero and
+// writes nothing, as on QEMU).
+bool GicIts::is64(uint64_t off) {
+    return off == 0x08 || off == 0x80 || off == 0x88 || off == 0x90 || (off >= 0x100 && off < 0x140 && !(off & 7));
 }
 
 uint64_t GicIts::read(uint64_t off, unsigned size) {
     if (off >= 0x10000) return 0;  // the translation frame: GITS_TRANSLATER is write-only
+    if (size == 8 && !is64(off)) return 0;
     switch (off & ~7ull) {
     case 0x0000:
         if (off == 0x0000) return ctlr_ | (1u << 31);  // GITS_CTLR: always quiescent between accesses
-        return 0x0300043b;                              // GITS_IIDR: as GICD_IIDR
+        return 0x0000043b;                              // GITS_IIDR: Arm (QEMU's)
     case 0x0008: return read64(kTyper, off, size);
     case 0x0080: return read64(cbaser_, off, size);
     case 0x0088: return read64(cwriter_, off, size);
@@ -74,6 +83,7 @@ void GicIts::write(uint64_t off, unsigned size, uint64_t value) {
         if (size == 4 || size == 2) translate(0, static_cast<uint32_t>(value & (size == 4 ? 0xffffffffu : 0xffffu)));
         return;
     }
+    if (size == 8 && !is64(off)) return;
     bool enabled = ctlr_ & 1;
     switch (off & ~7ull) {
     case 0x0000:

@@ -32,6 +32,9 @@ public:
     explicit GicIts(Gic& gic, Gic::GuestMem mem) : gic_(gic), mem_(std::move(mem)) { reset(); }
 
     AccessSizes access_sizes(uint64_t) override { return {1, 8}; }
+    // Words and doublewords only (QEMU's: a narrower access aborts), but
+    // for GITS_TRANSLATER's 16-bit form.
+    bool decodes(uint64_t off, unsigned size) override { return size >= 4 || (size == 2 && off == kTranslater); }
     uint64_t read(uint64_t off, unsigned size) override;
     void write(uint64_t off, unsigned size, uint64_t value) override;
     void reset_enter() override { reset(); }
@@ -43,6 +46,7 @@ public:
     uint64_t errors() const { return errors_; }
 
 private:
+    static bool is64(uint64_t off);
     struct Ite {
         bool valid = false;
         uint32_t intid = 0;

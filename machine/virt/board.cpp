@@ -118,11 +118,12 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
                             "gic-redist");
         else
             b->as_.add_mmio(base(Region::GicCpu), 0x2000, &b->gic_->cpu_interface(), "gic-cpu");
+        AddressSpace* as = &b->as_;
+        Gic::GuestMem mem = [as](uint64_t pa, uint64_t len) { return as->ram_ptr(pa, len); };
+        // (GICv3's redistributors support LPIs with or without an ITS, as QEMU's)
+        if (gic_version == 3) b->gic_->enable_lpis(mem);
         if (gic_version == 3 && cfg.its) {
             // The ITS (QEMU's its=on, the default): MSIs become LPIs.
-            AddressSpace* as = &b->as_;
-            Gic::GuestMem mem = [as](uint64_t pa, uint64_t len) { return as->ram_ptr(pa, len); };
-            b->gic_->enable_lpis(mem);
             b->its_ = std::make_unique<GicIts>(*b->gic_, mem);
             b->as_.add_mmio(base(Region::GicIts), size(Region::GicIts), b->its_.get(), "gic-its");
         }

@@ -117,7 +117,12 @@ int main(void) {
     reads("gits ctlr/iidr", 0x08080000);
     reads("gits typer", 0x08080008);
     reads("gicd v3 typer/iidr", 0x08000000);
-    reads("gicd v3 pidr2", 0x0800ffe8);
+    reads("gicd v3 iidr", 0x08000008);
+    reads("gicd v3 irouter32", 0x08006100);
+    reads("gicr propbaser", 0x080a0070);
+    reads("gicr sgi ipriorityr", 0x080b0400);
+    reads("gits cbaser", 0x08080080);
+    reads("gits baser0", 0x08080100);
     // Writes of each size to registers that keep what they are given.
     write_then_read("pl011 imsc", 0x09000038, 0, 1, 0x7f, 0);
     write_then_read("pl011 imsc", 0x09000038, 1, 1, 0x07, 0);
@@ -132,6 +137,12 @@ int main(void) {
     write_then_read("pl061 dir", 0x09030400, 1, 1, 0x0f, 0);
     write_then_read("pl061 dir", 0x09030400, 0, 8, 0x000000ff0000003cull, 0);
     write_then_read("pl031 lr", 0x09010008, 0, 2, 0x1234, 0);
+    write_then_read("gicr sgi ipriorityr", 0x080b0400, 1, 1, 0xa0, 0);
+    write_then_read("gicr sgi ipriorityr", 0x080b0400, 2, 2, 0xb0c0, 0);
+    write_then_read("gicr sgi ipriorityr", 0x080b0400, 0, 8, 0x1020304050607080ull, 0);
+    write_then_read("gicd v3 irouter32", 0x08006100, 0, 8, 0x0000000100000000ull, 0);
+    write_then_read("gicd v3 irouter32", 0x08006100, 4, 4, 0x2, 0);
+    write_then_read("gicd v3 irouter32", 0x08006100, 0, 1, 0x3, 0);
     write_then_read("nothing", 0x09050000, 0, 4, 1, 0);
     write_then_read("pcie mmio window hole", 0x10000000, 0, 4, 1, 0);
     write_then_read("pcie mmio window hole", 0x10000000, 0, 8, 1, 0);

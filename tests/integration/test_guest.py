@@ -61,6 +61,11 @@ CASES = [
     ("atomics", ["-cpu", "cortex-a57", "-smp", "4"]),
     ("atomics", ["-cpu", "max", "-smp", "4"]),
     ("atomics", ["-cpu", "neoverse-n1", "-smp", "4", "-M", "virt,gic-version=3"]),
+    # device registers at every access width, and where nothing answers
+    ("mmio_sizes", ["-cpu", "cortex-a57"]),
+    ("mmio_sizes", ["-cpu", "cortex-a57", "-smp", "2"]),
+    ("mmio_sizes", ["-cpu", "cortex-a57", "-M", "virt,gic-version=3"]),
+    ("mmio_sizes", ["-cpu", "cortex-a57", "-M", "virt,gic-version=3,its=off"]),
 ]
 
 
