@@ -15,7 +15,6 @@ namespace {
 // Guest instructions per slice between looks at the queue, the state and
 // the timers (and, on a shared lane, before the next vCPU's turn).
 constexpr uint64_t kSlice = 100000;
-thread_local int t_current_vcpu = -1;
 
 uint64_t mono_ns() {
     timespec ts;
@@ -23,8 +22,6 @@ uint64_t mono_ns() {
     return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 }  // namespace
-
-int current_vcpu_index() { return t_current_vcpu; }
 
 void Lane::watch(uint64_t deadline) {
     if (deadline == requested) return;
@@ -66,7 +63,6 @@ void lane_loop(Lane& lane) {
             if (lane.stop) break;
             ran |= v->turn(lk);
         }
-        t_current_vcpu = -1;
         if (ran) {  // the earliest timer of a running vCPU: the watcher kicks then
             uint64_t next = UINT64_MAX;
             for (Vcpu* v : lane.vcpus)
@@ -103,7 +99,6 @@ void lane_loop(Lane& lane) {
 }
 
 bool Vcpu::turn(std::unique_lock<std::mutex>& lk) {
-    t_current_vcpu = static_cast<int>(index_);
     while (!work_.empty()) {
         auto w = work_.front();
         work_.pop_front();

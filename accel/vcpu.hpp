@@ -26,11 +26,6 @@
 
 namespace armvm {
 
-// The index of the vCPU whose guest code (or queued work) the calling
-// thread is running, or -1 elsewhere: the one "current CPU" there is, for
-// banked device registers (GIC CPU interface).
-int current_vcpu_index();
-
 class Vcpu;
 struct Lane;
 void lane_loop(Lane& lane);

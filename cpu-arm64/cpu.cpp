@@ -300,7 +300,7 @@ bool Cpu::read_phys(uint64_t pa, unsigned size, uint64_t& value) {
         return true;
     }
     leave_guest();
-    bool ok = bus_.read(pa, size, value);
+    bool ok = bus_.read(pa, size, value, who());
     enter_guest();
     return ok;
 }
@@ -388,7 +388,7 @@ void Cpu::take_exception() {
     if (qlog::on(qlog::Int)) {
         auto [n, name] = qemu_exception(static_cast<uint32_t>(s.esr_el1 >> 26));
         std::string m = fmt("Taking exception %d [%s] on CPU %d\n...from EL%u to EL1\n...with ESR 0x%x/0x%llx\n", n,
-                            name, log_index, from, static_cast<unsigned>(s.esr_el1 >> 26),
+                            name, index, from, static_cast<unsigned>(s.esr_el1 >> 26),
                             static_cast<unsigned long long>(s.esr_el1));
         if (n == 3 || n == 4)  // (aborts: the faulting address)
             m += fmt("...with FAR 0x%llx\n", static_cast<unsigned long long>(s.far_el1));
@@ -405,7 +405,7 @@ void Cpu::take_irq() {
     if (qlog::on(qlog::Int))
         qlog::printf("Taking exception 5 [IRQ] on CPU %d\n...from EL%u to EL1\n...with ELR 0x%llx\n"
                      "...to EL1 PC 0x%llx PSTATE 0x%llx\n",
-                     log_index, from, static_cast<unsigned long long>(s.elr_el1), static_cast<unsigned long long>(s.pc),
+                     index, from, static_cast<unsigned long long>(s.elr_el1), static_cast<unsigned long long>(s.pc),
                      static_cast<unsigned long long>(pstate_after_entry()));
 }
 
@@ -516,7 +516,7 @@ bool Cpu::access_slow(uint64_t va, unsigned size, uint64_t& value, Access acc, u
         return true;
     }
     leave_guest();
-    ok = write ? bus_.write(pa, size, value) : bus_.read(pa, size, value);
+    ok = write ? bus_.write(pa, size, value, who()) : bus_.read(pa, size, value, who());
     enter_guest();  // (and a device write that changed the map under the TLB, a ROM device leaving
                     // ROM mode, has flushed it: enter_guest() handles the mailbox)
     if (!ok && qlog::allow(qlog::GuestErrors))  // (QEMU's words for an access nothing answers)
@@ -552,7 +552,7 @@ bool Cpu::exclusive_store(uint64_t va, unsigned size, uint64_t expected, uint64_
     uint64_t off = pa - ram_base_;
     bool ram = ram_host_ && off < ram_size_;
     if (!ram) leave_guest();
-    bool ok = bus_.cmpxchg(pa, size, expected, value, swapped, expected_hi, value_hi);
+    bool ok = bus_.cmpxchg(pa, size, expected, value, swapped, expected_hi, value_hi, who());
     if (!ram) enter_guest();
     if (ok) {
         if (swapped) signal_waiters();  // as the monitors of CPUs waiting in WFE would
@@ -1125,7 +1125,7 @@ void Cpu::log_exec(const Block* b) {
     if (!qlog::in_filter(s.pc)) return;
     std::string m;
     if (qlog::on(qlog::Exec))
-        m = fmt("Trace %d: %p [%08x/%016llx/%08x/%08x] %s\n", log_index, static_cast<const void*>(b), 0u,
+        m = fmt("Trace %d: %p [%08x/%016llx/%08x/%08x] %s\n", index, static_cast<const void*>(b), 0u,
                 static_cast<unsigned long long>(s.pc), static_cast<unsigned>(s.el << 4 | (s.spsel ? 1 : 0)), 0u,
                 qlog::symbol(s.pc).c_str());
     if (qlog::on(qlog::Cpu)) m += dump_state(qlog::on(qlog::Fpu));
@@ -1152,7 +1152,7 @@ bool Cpu::copy_virt(uint64_t va, uint8_t* p, size_t n, bool write) {
         } else {
             for (size_t i = 0; i < chunk; ++i) {
                 uint64_t v = p[i];
-                if (!(write ? bus_.write(pa + i, 1, v) : bus_.read(pa + i, 1, v))) return false;
+                if (!(write ? bus_.write(pa + i, 1, v, who()) : bus_.read(pa + i, 1, v, who()))) return false;
                 if (!write) p[i] = static_cast<uint8_t>(v);
             }
         }

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/mem_attrs.hpp"
 #include "cpu-arm64/decoder/decoder.hpp"
 #include "cpu-arm64/mmu/tlb.hpp"
 #include "cpu-arm64/state.hpp"
@@ -27,11 +28,11 @@ namespace armvm {
 class Bus {
 public:
     virtual ~Bus() = default;
-    // Little-endian accesses of 1, 2, 4 or 8 bytes at a physical address.
-    // false: nothing answers there (the CPU takes a synchronous external
-    // abort).
-    virtual bool read(uint64_t pa, unsigned size, uint64_t& value) = 0;
-    virtual bool write(uint64_t pa, unsigned size, uint64_t value) = 0;
+    // Little-endian accesses of 1, 2, 4 or 8 bytes at a physical address,
+    // made by `who`. false: nothing answers there (the CPU takes a
+    // synchronous external abort).
+    virtual bool read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) = 0;
+    virtual bool write(uint64_t pa, unsigned size, uint64_t value, MemAttrs who) = 0;
     // Store-exclusive: atomically replace `expected` with `desired`
     // (`size` 1..8, or 16 for a pair with `expected_hi`/`desired_hi`).
     // false: nothing answers there. The default is not atomic: buses
@@ -45,12 +46,13 @@ public:
         return nullptr;
     }
     virtual bool cmpxchg(uint64_t pa, unsigned size, uint64_t expected, uint64_t desired, bool& swapped,
-                         uint64_t expected_hi = 0, uint64_t desired_hi = 0) {
+                         uint64_t expected_hi, uint64_t desired_hi, MemAttrs who) {
         unsigned part = size == 16 ? 8 : size;
         uint64_t lo, hi = 0;
-        if (!read(pa, part, lo) || (size == 16 && !read(pa + 8, 8, hi))) return false;
+        if (!read(pa, part, lo, who) || (size == 16 && !read(pa + 8, 8, hi, who))) return false;
         swapped = lo == expected && hi == expected_hi;
-        if (swapped && (!write(pa, part, desired) || (size == 16 && !write(pa + 8, 8, desired_hi)))) return false;
+        if (swapped && (!write(pa, part, desired, who) || (size == 16 && !write(pa + 8, 8, desired_hi, who))))
+            return false;
         return true;
     }
 };
@@ -137,8 +139,10 @@ public:
     explicit Cpu(Bus& bus);
     ~Cpu();
 
-    // This CPU's number in -d logs (base/log.hpp).
-    int log_index = 0;
+    // This CPU's number: in -d logs (base/log.hpp), and as the maker of its
+    // memory accesses (the GIC's banked registers).
+    int index = 0;
+    MemAttrs who() const { return MemAttrs{index, -1}; }
     Cpu(const Cpu&) = delete;
     Cpu& operator=(const Cpu&) = delete;
 

@@ -334,10 +334,10 @@ bool Vcpu::handle_exit() {
         if (r.mmio.is_write) {
             uint64_t v = 0;
             std::memcpy(&v, r.mmio.data, len);
-            (void)bus_.write(r.mmio.phys_addr, len, v);  // (an access to nothing is ignored)
+            (void)bus_.write(r.mmio.phys_addr, len, v, MemAttrs{static_cast<int>(index_), -1});  // (an access to nothing is ignored)
         } else {
             uint64_t v = 0;
-            if (!bus_.read(r.mmio.phys_addr, len, v)) v = 0;
+            if (!bus_.read(r.mmio.phys_addr, len, v, MemAttrs{static_cast<int>(index_), -1})) v = 0;
             std::memcpy(r.mmio.data, &v, len);
         }
         return true;

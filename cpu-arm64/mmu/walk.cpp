@@ -99,7 +99,7 @@ bool walk(const Regime& r, Bus& bus, uint64_t va, Translation& t, Fault& fault) 
         unsigned nbits = level == start ? inputsize - shift : stride;
         uint64_t idx = (va >> shift) & ones(nbits);
         uint64_t desc;
-        if (!bus.read(table + idx * 8, 8, desc)) {
+        if (!bus.read(table + idx * 8, 8, desc, MemAttrs{})) {  // (the walker's own read)
             fault = {FaultType::WalkAbort, level};
             return false;
         }

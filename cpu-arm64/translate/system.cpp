@@ -62,7 +62,7 @@ void exec_HVC(Cpu& c, uint32_t i) {
     if (qlog::on(qlog::Int))  // (-d int: as QEMU logs a PSCI call)
         qlog::printf("Taking exception 11 [Hypervisor Call] on CPU %d\n...from EL%u to EL2\n"
                      "...with ESR 0x16/0x%x\n...handled as PSCI call\n",
-                     c.log_index, static_cast<unsigned>(c.s.el), 0x5a000000u | bits(i, 20, 5));
+                     c.index, static_cast<unsigned>(c.s.el), 0x5a000000u | bits(i, 20, 5));
 }
 void exec_SMC(Cpu& c, uint32_t) { c.undefined(); }  // no EL3
 void exec_BRK(Cpu& c, uint32_t i) { c.raise(Ec::Brk64, bits(i, 20, 5)); }

@@ -60,23 +60,24 @@ namespace {
 uint64_t size_mask(unsigned size) { return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1; }
 }  // namespace
 
-uint64_t AddressSpace::dev_read(MmioDevice* dev, uint64_t off, unsigned size) {
+uint64_t AddressSpace::dev_read(MmioDevice* dev, uint64_t off, unsigned size, MemAttrs who) {
     AccessSizes a = dev->access_sizes(off);
     if (a.max && size > a.max) {
         uint64_t v = 0;
-        for (unsigned i = 0; i < size; i += a.max) v |= dev_read(dev, off + i, a.max) << (8 * i);
+        for (unsigned i = 0; i < size; i += a.max) v |= dev_read(dev, off + i, a.max, who) << (8 * i);
         return v;
     }
-    return dev->read(off, std::max(size, a.min)) & size_mask(size);
+    return dev->read_by(off, std::max(size, a.min), who) & size_mask(size);
 }
 
-void AddressSpace::dev_write(MmioDevice* dev, uint64_t off, unsigned size, uint64_t value) {
+void AddressSpace::dev_write(MmioDevice* dev, uint64_t off, unsigned size, uint64_t value, MemAttrs who) {
     AccessSizes a = dev->access_sizes(off);
     if (a.max && size > a.max) {
-        for (unsigned i = 0; i < size; i += a.max) dev_write(dev, off + i, a.max, (value >> (8 * i)) & size_mask(a.max));
+        for (unsigned i = 0; i < size; i += a.max)
+            dev_write(dev, off + i, a.max, (value >> (8 * i)) & size_mask(a.max), who);
         return;
     }
-    dev->write(off, std::max(size, a.min), value & size_mask(size));
+    dev->write_by(off, std::max(size, a.min), value & size_mask(size), who);
 }
 
 const AddressSpace::Region* AddressSpace::find(uint64_t pa) const {
@@ -90,7 +91,7 @@ uint8_t* AddressSpace::ram_ptr(uint64_t pa, uint64_t len) const {
     return ram_ + (pa - ram_base_);
 }
 
-bool AddressSpace::read(uint64_t pa, unsigned size, uint64_t& value) {
+bool AddressSpace::read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) {
     if (uint8_t* p = ram_ptr(pa, size)) {
         value = 0;
         std::memcpy(&value, p, size);  // little-endian host
@@ -105,11 +106,11 @@ bool AddressSpace::read(uint64_t pa, unsigned size, uint64_t& value) {
     }
     std::lock_guard<std::mutex> g(lock_);
     if (!r->dev->decodes(pa - r->base, size)) return false;
-    value = dev_read(r->dev, pa - r->base, size);
+    value = dev_read(r->dev, pa - r->base, size, who);
     return true;
 }
 
-bool AddressSpace::read_locked(uint64_t pa, unsigned size, uint64_t& value) {
+bool AddressSpace::read_locked(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) {
     if (uint8_t* p = ram_ptr(pa, size)) {
         value = 0;
         std::memcpy(&value, p, size);
@@ -117,20 +118,20 @@ bool AddressSpace::read_locked(uint64_t pa, unsigned size, uint64_t& value) {
     }
     const Region* r = find(pa);
     if (!r || pa - r->base + size > r->size || !r->dev->decodes(pa - r->base, size)) return false;
-    value = dev_read(r->dev, pa - r->base, size);
+    value = dev_read(r->dev, pa - r->base, size, who);
     return true;
 }
 
-bool AddressSpace::write(uint64_t pa, unsigned size, uint64_t value) {
+bool AddressSpace::write(uint64_t pa, unsigned size, uint64_t value, MemAttrs who) {
     if (uint8_t* p = ram_ptr(pa, size)) {
         std::memcpy(p, &value, size);
         return true;
     }
     std::lock_guard<std::mutex> g(lock_);
-    return write_locked(pa, size, value);
+    return write_locked(pa, size, value, who);
 }
 
-bool AddressSpace::write_locked(uint64_t pa, unsigned size, uint64_t value) {
+bool AddressSpace::write_locked(uint64_t pa, unsigned size, uint64_t value, MemAttrs who) {
     if (uint8_t* p = ram_ptr(pa, size)) {
         std::memcpy(p, &value, size);
         return true;
@@ -145,7 +146,7 @@ bool AddressSpace::write_locked(uint64_t pa, unsigned size, uint64_t value) {
     }
     const Region* r = find(pa);
     if (!r || pa - r->base + size > r->size || !r->dev->decodes(pa - r->base, size)) return false;
-    dev_write(r->dev, pa - r->base, size, value);
+    dev_write(r->dev, pa - r->base, size, value, who);
     return true;
 }
 
@@ -163,9 +164,10 @@ bool cas(uint8_t* p, uint64_t expected, uint64_t desired) {
 }  // namespace
 
 bool AddressSpace::cmpxchg(uint64_t pa, unsigned size, uint64_t expected, uint64_t desired, bool& swapped,
-                           uint64_t expected_hi, uint64_t desired_hi) {
+                           uint64_t expected_hi, uint64_t desired_hi, MemAttrs who) {
     uint8_t* p = ram_ptr(pa, size);
-    if (!p || (pa & (size - 1)) != 0) return Bus::cmpxchg(pa, size, expected, desired, swapped, expected_hi, desired_hi);
+    if (!p || (pa & (size - 1)) != 0)
+        return Bus::cmpxchg(pa, size, expected, desired, swapped, expected_hi, desired_hi, who);
     switch (size) {
     case 1: swapped = cas<uint8_t>(p, expected, desired); return true;
     case 2: swapped = cas<uint16_t>(p, expected, desired); return true;

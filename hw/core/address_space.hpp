@@ -55,15 +55,16 @@ public:
     uint64_t eventfd_writes() const { return eventfd_writes_.load(std::memory_order_relaxed); }
     const uint8_t* rom_page(uint64_t pa_page) override;
 
-    bool read(uint64_t pa, unsigned size, uint64_t& value) override;
-    bool write(uint64_t pa, unsigned size, uint64_t value) override;
+    bool read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) override;
+    bool write(uint64_t pa, unsigned size, uint64_t value, MemAttrs who) override;
     bool cmpxchg(uint64_t pa, unsigned size, uint64_t expected, uint64_t desired, bool& swapped,
-                 uint64_t expected_hi, uint64_t desired_hi) override;
+                 uint64_t expected_hi, uint64_t desired_hi, MemAttrs who) override;
 
-    // A write made by a device with the BQL already held (an MSI).
-    bool write_locked(uint64_t pa, unsigned size, uint64_t value);
+    // A write made by a device with the BQL already held (an MSI: `who`
+    // carries its requester ID).
+    bool write_locked(uint64_t pa, unsigned size, uint64_t value, MemAttrs who = {});
     // A read with the BQL already held (the monitor's xp).
-    bool read_locked(uint64_t pa, unsigned size, uint64_t& value);
+    bool read_locked(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who = {});
 
     // Host pointer for [pa, pa+len) if it lies in RAM (boot loading).
     uint8_t* ram_ptr(uint64_t pa, uint64_t len) const;
@@ -90,8 +91,8 @@ private:
     const Region* find(uint64_t pa) const;
     // A device's register access, in the widths the device takes
     // (MmioDevice::access_sizes). Caller holds the machine lock.
-    static uint64_t dev_read(MmioDevice* dev, uint64_t off, unsigned size);
-    static void dev_write(MmioDevice* dev, uint64_t off, unsigned size, uint64_t value);
+    static uint64_t dev_read(MmioDevice* dev, uint64_t off, unsigned size, MemAttrs who);
+    static void dev_write(MmioDevice* dev, uint64_t off, unsigned size, uint64_t value, MemAttrs who);
     // The bytes of a ROM device in ROM mode for [pa, pa+size), or nullptr.
     const uint8_t* rom_bytes(const Region* r, uint64_t pa, unsigned size) const;
 

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <functional>
 
+#include "base/mem_attrs.hpp"
+
 namespace armvm {
 
 // How wide the accesses are that reach a device's registers at an offset
@@ -26,6 +28,17 @@ public:
     }
     virtual uint64_t read(uint64_t offset, unsigned size) = 0;
     virtual void write(uint64_t offset, unsigned size, uint64_t value) = 0;
+    // The same, knowing who makes the access (base/mem_attrs.hpp): what
+    // the address space calls. A device that answers per CPU or per
+    // requester (the GIC's banked registers, the ITS) overrides these.
+    virtual uint64_t read_by(uint64_t offset, unsigned size, MemAttrs who) {
+        (void)who;
+        return read(offset, size);
+    }
+    virtual void write_by(uint64_t offset, unsigned size, uint64_t value, MemAttrs who) {
+        (void)who;
+        write(offset, size, value);
+    }
     // Whether an access at `offset` reaches anything (a window with holes,
     // such as a PCI host's, says no for its holes: the access then fails
     // as one to an unmapped address).

@@ -39,10 +39,8 @@ bool redist_width_ok(uint64_t o, unsigned size) {
 constexpr uint8_t kDistId[12] = {0x04, 0x00, 0x00, 0x00, 0x90, 0xb4, 0x2b, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
 }  // namespace
 
-Gic::Gic(unsigned ncpus, std::function<void(unsigned, bool)> cpu_irq, std::function<unsigned()> current_cpu,
-             unsigned version)
-    : ncpus_(ncpus), version_(version), cpu_irq_(std::move(cpu_irq)), current_cpu_(std::move(current_cpu)),
-      dist_(*this), cpuif_(*this), redist_(*this) {
+Gic::Gic(unsigned ncpus, std::function<void(unsigned, bool)> cpu_irq, unsigned version)
+    : ncpus_(ncpus), version_(version), cpu_irq_(std::move(cpu_irq)), dist_(*this), cpuif_(*this), redist_(*this) {
     reset();
 }
 
@@ -256,8 +254,8 @@ void Gic::dist_write_byte(unsigned cpu, uint64_t off, uint8_t v) {
     }
 }
 
-uint64_t Gic::Dist::read(uint64_t off, unsigned size) {
-    unsigned cpu = g_.current_cpu_();
+uint64_t Gic::Dist::read_by(uint64_t off, unsigned size, MemAttrs who) {
+    unsigned cpu = g_.cpu_of(who);
     if (g_.version_ == 3) {
         if (!dist3_width_ok(off, size)) return 0;
         switch (off) {
@@ -297,8 +295,8 @@ uint64_t Gic::Dist::read(uint64_t off, unsigned size) {
     return v;
 }
 
-void Gic::Dist::write(uint64_t off, unsigned size, uint64_t value) {
-    unsigned cpu = g_.current_cpu_();
+void Gic::Dist::write_by(uint64_t off, unsigned size, uint64_t value, MemAttrs who) {
+    unsigned cpu = g_.cpu_of(who);
     if (g_.version_ == 3) {
         if (!dist3_width_ok(off, size)) return;
         if (off >= 0x6100 && off < 0x6000 + 8 * kNumIrqs) {
@@ -340,7 +338,7 @@ void Gic::Dist::write(uint64_t off, unsigned size, uint64_t value) {
 }
 
 // GICv3 redistributors: frame pair n (RD_base, SGI_base) belongs to CPU n.
-uint64_t Gic::Redist::read(uint64_t off, unsigned size) {
+uint64_t Gic::Redist::read_by(uint64_t off, unsigned size, MemAttrs) {
     unsigned cpu = static_cast<unsigned>(off / 0x20000);
     uint64_t o = off % 0x20000;
     if (cpu >= g_.ncpus_ || !redist_width_ok(o, size)) return 0;
@@ -375,7 +373,7 @@ uint64_t Gic::Redist::read(uint64_t off, unsigned size) {
     return 0;
 }
 
-void Gic::Redist::write(uint64_t off, unsigned size, uint64_t value) {
+void Gic::Redist::write_by(uint64_t off, unsigned size, uint64_t value, MemAttrs) {
     unsigned cpu = static_cast<unsigned>(off / 0x20000);
     uint64_t o = off % 0x20000;
     if (cpu >= g_.ncpus_ || !redist_width_ok(o, size)) return;
@@ -571,8 +569,8 @@ bool Gic::icc_access(unsigned cpu, uint32_t key, bool write, uint64_t& v) {
     return true;
 }
 
-uint64_t Gic::Cpu::read(uint64_t off, unsigned) {
-    unsigned cpu = g_.current_cpu_();
+uint64_t Gic::Cpu::read_by(uint64_t off, unsigned, MemAttrs who) {
+    unsigned cpu = g_.cpu_of(who);
     CpuIf& ci = g_.cpus_[cpu];
     switch (off) {
     case 0x00: return ci.ctlr;
@@ -590,8 +588,8 @@ uint64_t Gic::Cpu::read(uint64_t off, unsigned) {
     }
 }
 
-void Gic::Cpu::write(uint64_t off, unsigned, uint64_t value) {
-    unsigned cpu = g_.current_cpu_();
+void Gic::Cpu::write_by(uint64_t off, unsigned, uint64_t value, MemAttrs who) {
+    unsigned cpu = g_.cpu_of(who);
     CpuIf& ci = g_.cpus_[cpu];
     switch (off) {
     case 0x00: ci.ctlr = static_cast<uint32_t>(value) & 0x21f; break;

@@ -19,10 +19,9 @@ public:
     static constexpr unsigned kNumIrqs = 288;  // 32 private + 256 SPIs (QEMU's virt)
     static constexpr unsigned kSpurious = 1023;
 
-    // `cpu_irq(cpu, level)` drives a CPU's IRQ input; `current_cpu()` names
-    // the CPU whose access is being served (the CPU interface is banked).
-    Gic(unsigned ncpus, std::function<void(unsigned, bool)> cpu_irq, std::function<unsigned()> current_cpu,
-          unsigned version = 2);
+    // `cpu_irq(cpu, level)` drives a CPU's IRQ input. (An access's CPU,
+    // for the banked registers, comes with it: MmioDevice::read_by.)
+    Gic(unsigned ncpus, std::function<void(unsigned, bool)> cpu_irq, unsigned version = 2);
 
     unsigned version() const { return version_; }
     MmioDevice& distributor() { return dist_; }
@@ -75,8 +74,12 @@ private:
         explicit Dist(Gic& g) : g_(g) {}
         // (QEMU's: GICv3's 64-bit registers whole, GICv2's in words)
         AccessSizes access_sizes(uint64_t) override { return {1, g_.version_ == 3 ? 8u : 4u}; }
-        uint64_t read(uint64_t off, unsigned size) override;
-        void write(uint64_t off, unsigned size, uint64_t value) override;
+        // (the banked registers answer the CPU that makes the access; one
+        // that no CPU makes is CPU 0's)
+        uint64_t read(uint64_t off, unsigned size) override { return read_by(off, size, {}); }
+        void write(uint64_t off, unsigned size, uint64_t value) override { write_by(off, size, value, {}); }
+        uint64_t read_by(uint64_t off, unsigned size, MemAttrs who) override;
+        void write_by(uint64_t off, unsigned size, uint64_t value, MemAttrs who) override;
         void reset_enter() override { g_.reset(); }
 
     private:
@@ -85,8 +88,12 @@ private:
     class Cpu : public MmioDevice {
     public:
         explicit Cpu(Gic& g) : g_(g) {}
-        uint64_t read(uint64_t off, unsigned size) override;
-        void write(uint64_t off, unsigned size, uint64_t value) override;
+        // (the banked registers answer the CPU that makes the access; one
+        // that no CPU makes is CPU 0's)
+        uint64_t read(uint64_t off, unsigned size) override { return read_by(off, size, {}); }
+        void write(uint64_t off, unsigned size, uint64_t value) override { write_by(off, size, value, {}); }
+        uint64_t read_by(uint64_t off, unsigned size, MemAttrs who) override;
+        void write_by(uint64_t off, unsigned size, uint64_t value, MemAttrs who) override;
 
     private:
         Gic& g_;
@@ -95,8 +102,12 @@ private:
     public:
         explicit Redist(Gic& g) : g_(g) {}
         AccessSizes access_sizes(uint64_t) override { return {1, 8}; }
-        uint64_t read(uint64_t off, unsigned size) override;
-        void write(uint64_t off, unsigned size, uint64_t value) override;
+        // (the banked registers answer the CPU that makes the access; one
+        // that no CPU makes is CPU 0's)
+        uint64_t read(uint64_t off, unsigned size) override { return read_by(off, size, {}); }
+        void write(uint64_t off, unsigned size, uint64_t value) override { write_by(off, size, value, {}); }
+        uint64_t read_by(uint64_t off, unsigned size, MemAttrs who) override;
+        void write_by(uint64_t off, unsigned size, uint64_t value, MemAttrs who) override;
 
     private:
         Gic& g_;
@@ -122,6 +133,10 @@ private:
     void end_of_interrupt(unsigned cpu, unsigned intid);
     void deactivate(unsigned cpu, unsigned intid);
     uint64_t dist_read_byte(unsigned cpu, uint64_t off);
+    // The CPU whose banked registers an access reaches (CPU 0 for one no CPU makes).
+    unsigned cpu_of(MemAttrs who) const {
+        return who.cpu < 0 || static_cast<unsigned>(who.cpu) >= ncpus_ ? 0 : static_cast<unsigned>(who.cpu);
+    }
     void dist_write_byte(unsigned cpu, uint64_t off, uint8_t v);
 
     unsigned ncpus_;
@@ -129,7 +144,6 @@ private:
     std::vector<uint64_t> irouter_;  // GICv3 SPI routes
     std::vector<bool> waker_asleep_;
     std::function<void(unsigned, bool)> cpu_irq_;
-    std::function<unsigned()> current_cpu_;
     uint32_t dctlr_ = 0;
     std::vector<std::vector<Irq>> priv_;
     std::vector<Irq> spi_;

@@ -76,11 +76,12 @@ uint64_t GicIts::read(uint64_t off, unsigned size) {
     return 0;
 }
 
-void GicIts::write(uint64_t off, unsigned size, uint64_t value) {
+void GicIts::write_by(uint64_t off, unsigned size, uint64_t value, MemAttrs who) {
     if (off == kTranslater || off == kTranslater + 2) {
         // A CPU writing the translater itself: DeviceID 0 (QEMU's choice
         // for requests that carry no requester ID).
-        if (size == 4 || size == 2) translate(0, static_cast<uint32_t>(value & (size == 4 ? 0xffffffffu : 0xffffu)));
+        uint32_t devid = who.requester_id < 0 ? 0 : static_cast<uint32_t>(who.requester_id);
+        if (size == 4 || size == 2) translate(devid, static_cast<uint32_t>(value & (size == 4 ? 0xffffffffu : 0xffffu)));
         return;
     }
     if (size == 8 && !is64(off)) return;

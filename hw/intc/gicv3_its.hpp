@@ -36,7 +36,10 @@ public:
     // for GITS_TRANSLATER's 16-bit form.
     bool decodes(uint64_t off, unsigned size) override { return size >= 4 || (size == 2 && off == kTranslater); }
     uint64_t read(uint64_t off, unsigned size) override;
-    void write(uint64_t off, unsigned size, uint64_t value) override;
+    void write(uint64_t off, unsigned size, uint64_t value) override { write_by(off, size, value, {}); }
+    // A write of GITS_TRANSLATER takes the writer's requester ID as the
+    // DeviceID (the device tree's msi-map is the identity; a CPU's is 0).
+    void write_by(uint64_t off, unsigned size, uint64_t value, MemAttrs who) override;
     void reset_enter() override { reset(); }
 
     // An MSI from `device_id` (the requester ID) with `event_id` as data.

@@ -107,7 +107,6 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
                 self->vcpus_[cpu]->cpu().irq_line.store(level);
                 if (level) self->vcpus_[cpu]->wake();
             },
-            [] { return current_vcpu_index() < 0 ? 0u : static_cast<unsigned>(current_vcpu_index()); },
             gic_version);
         // (GICv2's distributor is 4 KiB and its CPU interface 8 KiB of
         // their 64 KiB slots: the rest is unassigned, as on QEMU)
@@ -183,7 +182,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         b->vcpus_.back()->cpu().set_ram_window(base(Region::Ram), ram.host(), ram.size());
         Cpu& cpu = b->vcpus_.back()->cpu();
         cpu.join(b->cluster_);
-        cpu.log_index = static_cast<int>(i);
+        cpu.index = static_cast<int>(i);
         cpu.ids = id_regs_for(cfg.cpu.model, cfg.cpu.pmu.value_or(true));
         if (gic_version == 3) {
             cpu.ids.id_aa64pfr0 |= 1ull << 24;  // GIC: the GICv3 CPU interface system registers
@@ -326,13 +325,11 @@ void Board::create_pcie(unsigned gic_version) {
 // takes the requester ID as the DeviceID (the device tree's msi-map is the
 // identity). Called with the BQL held.
 void Board::msi(uint64_t addr, uint32_t data, uint16_t requester_id) {
-    if (addr == base(Region::GicIts) + GicIts::kTranslater) {
-        if (its_) its_->translate(requester_id, data);
-        else if (kvm_ && kvm_->has_its()) kvm_->signal_msi(addr, data, requester_id);
-        else as_.write_locked(addr, 4, data);  // (no ITS: an unmapped address)
+    if (addr == base(Region::GicIts) + GicIts::kTranslater && kvm_ && kvm_->has_its()) {
+        kvm_->signal_msi(addr, data, requester_id);  // (the kernel's ITS)
         return;
     }
-    as_.write_locked(addr, 4, data);
+    as_.write_locked(addr, 4, data, MemAttrs{-1, requester_id});
 }
 
 Result<std::pair<PciBus*, uint8_t>> Board::pci_place(const std::string& driver, const std::string& bus_name,

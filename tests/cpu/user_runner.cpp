@@ -40,7 +40,7 @@ public:
         }
         return it->second.data() + (a & 0xfff);
     }
-    bool read(uint64_t pa, unsigned size, uint64_t& value) override {
+    bool read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs) override {
         value = 0;
         for (unsigned i = 0; i < size; ++i) {
             uint8_t* p = at(pa + i, false);
@@ -49,7 +49,7 @@ public:
         }
         return true;
     }
-    bool write(uint64_t pa, unsigned size, uint64_t value) override {
+    bool write(uint64_t pa, unsigned size, uint64_t value, MemAttrs) override {
         for (unsigned i = 0; i < size; ++i) {
             uint8_t* p = at(pa + i, false);
             if (!p) return false;
@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
                 std::vector<uint8_t> out(cpu.s.x[2]);
                 for (size_t i = 0; i < out.size(); ++i) {
                     uint64_t v;
-                    if (!bus.read(cpu.s.x[1] + i, 1, v)) return 139;
+                    if (!bus.read(cpu.s.x[1] + i, 1, v, MemAttrs{})) return 139;
                     out[i] = static_cast<uint8_t>(v);
                 }
                 std::fwrite(out.data(), 1, out.size(), cpu.s.x[0] == 2 ? stderr : stdout);
@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
             return 2;
         }
         uint64_t raw = 0;
-        bus.read(cpu.s.pc, 4, raw);
+        bus.read(cpu.s.pc, 4, raw, MemAttrs{});
         std::fflush(stdout);
         if (cpu.last_ec == Ec::Unknown) {
             std::fprintf(stderr, "UNDEF at %#llx: %08x (%s)\n", static_cast<unsigned long long>(cpu.s.pc),

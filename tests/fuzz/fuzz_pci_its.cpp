@@ -35,7 +35,7 @@ struct Rig {
     std::vector<uint8_t> ram = std::vector<uint8_t>(kRamSize);
     AddressSpace as{bql};
     std::vector<bool> irq = std::vector<bool>(2, false);
-    Gic gic{2, [this](unsigned c, bool l) { irq[c] = l; }, [] { return 0u; }, 3};
+    Gic gic{2, [this](unsigned c, bool l) { irq[c] = l; }, 3};
     Gic::GuestMem mem = [this](uint64_t pa, uint64_t len) { return as.ram_ptr(pa, len); };
     GicIts its{gic, mem};
     std::unique_ptr<PciHost> host;

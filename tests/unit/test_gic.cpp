@@ -10,17 +10,26 @@ using namespace armvm;
 namespace {
 struct Rig {
     std::vector<bool> irq = std::vector<bool>(2, false);
-    unsigned current = 0;
+    unsigned current = 0;  // the CPU that makes the accesses below
     Gic gic;
-    explicit Rig(unsigned version)
-        : gic(2, [this](unsigned c, bool l) { irq[c] = l; }, [this] { return current; }, version) {}
+    explicit Rig(unsigned version) : gic(2, [this](unsigned c, bool l) { irq[c] = l; }, version) {}
+    // A GIC frame as CPU `current` sees it.
+    struct Frame {
+        MmioDevice& d;
+        const unsigned& cpu;
+        uint64_t read(uint64_t off, unsigned size) { return d.read_by(off, size, MemAttrs{static_cast<int>(cpu), -1}); }
+        void write(uint64_t off, unsigned size, uint64_t v) { d.write_by(off, size, v, MemAttrs{static_cast<int>(cpu), -1}); }
+    };
+    Frame dist() { return {gic.distributor(), current}; }
+    Frame cpuif() { return {gic.cpu_interface(), current}; }
+    Frame redist() { return {gic.redistributors(), current}; }
 };
 }  // namespace
 
 TEST_CASE("gic v3: SPI registers are the distributor's, private ones the redistributors'", "[gic]") {
     Rig r(3);
-    auto& d = r.gic.distributor();
-    auto& rd = r.gic.redistributors();
+    auto d = r.dist();
+    auto rd = r.redist();
     // Every SPI priority is writable, including INTIDs whose offset has low
     // bits like a private register's (0x480 = INTID 128).
     for (unsigned id : {32u, 128u, 131u, 256u, 287u}) {
@@ -43,8 +52,8 @@ TEST_CASE("gic v3: SPI registers are the distributor's, private ones the redistr
 
 TEST_CASE("gic v2: a pending enabled PPI reaches only its own CPU", "[gic]") {
     Rig r(2);
-    auto& d = r.gic.distributor();
-    auto& c = r.gic.cpu_interface();
+    auto d = r.dist();
+    auto c = r.cpuif();
     d.write(0x000, 4, 1);  // GICD_CTLR
     for (unsigned cpu : {0u, 1u}) {
         r.current = cpu;
@@ -88,8 +97,8 @@ struct ItsRig {
 
     explicit ItsRig(bool indirect = false) {
         r.gic.enable_lpis(mem);
-        auto& d = r.gic.distributor();
-        auto& rd = r.gic.redistributors();
+        auto d = r.dist();
+        auto rd = r.redist();
         d.write(0x000, 4, 0x12);  // ARE, EnableGrp1
         for (unsigned cpu = 0; cpu < 2; ++cpu) {
             uint64_t v = 0xff;
