@@ -501,6 +501,7 @@ private:
     // finite above the smallest normal (`zero_ok`: or zero). Clobbers xmm5.
     void fp_bad(const Xbyak::Xmm& bad, const Xbyak::Xmm& v, bool dbl, bool in, bool zero_ok);
     static bool host_sse42();
+    static bool host_lzcnt();
     static bool host_fma();
 
     void alu(const DecodedInsn& d, const FastForm& f);

@@ -13,6 +13,11 @@ bool Emitter::host_sse42() {
     return yes;
 }
 
+bool Emitter::host_lzcnt() {
+    static const bool yes = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tLZCNT);
+    return yes;
+}
+
 bool Emitter::host_fma() {
     static const bool yes = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tFMA) &&
                             Xbyak::util::Cpu().has(Xbyak::util::Cpu::tAVX);
@@ -156,6 +161,39 @@ bool Emitter::simd_shift(size_t k, uint32_t i) {
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     if (!immh || !host_sse42()) return false;
     unsigned size = immh >= 8 ? 3 : immh >= 4 ? 2 : immh >= 2 ? 1 : 0, esize = 8u << size;
+    if (opcode == 0x10 && !u) {  // SHRN(2): each 2*esize-bit lane shifted right, its low half kept
+        if (size == 3) return false;  // (reserved)
+        Slow& s = simd_slow(k);
+        movdqu(xmm0, ptr[rbx + o.v + 16 * static_cast<int>(rn)]);
+        uint8_t sh = static_cast<uint8_t>(2 * esize - ib);
+        switch (size) {
+        case 0:
+            psrlw(xmm0, sh);
+            pcmpeqw(xmm1, xmm1);
+            psrlw(xmm1, 8);
+            pand(xmm0, xmm1);
+            packuswb(xmm0, xmm0);
+            break;
+        case 1:
+            psrld(xmm0, sh);
+            pslld(xmm0, 16);
+            psrld(xmm0, 16);
+            packusdw(xmm0, xmm0);
+            break;
+        default:
+            psrlq(xmm0, sh);
+            pshufd(xmm0, xmm0, 0x08);  // dwords 0 and 2
+            break;
+        }
+        if (q) {
+            movq(V(rd, 1), xmm0);  // SHRN2: the upper half, the lower kept
+        } else {
+            movq(V(rd), xmm0);
+            mov(V(rd, 1), 0);
+        }
+        back(s);
+        return true;
+    }
     bool shr = opcode == 0x00, shl = opcode == 0x0a && !u, wide = opcode == 0x14;
     if (!shr && !shl && !wide) return false;
     if (size == 3 && (wide || !q)) return false;  // (reserved: the handler)
