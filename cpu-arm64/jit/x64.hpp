@@ -496,6 +496,10 @@ private:
         }
     }
     bool fp3(size_t k, unsigned key, unsigned q, bool dbl, unsigned rd, unsigned rn, unsigned rm, int elem);
+    // x = the sign bit of each lane of `size`; x = x > y per signed lane.
+    void sign_bits(const Xbyak::Xmm& x, unsigned size);
+    void cmpgt(const Xbyak::Xmm& x, const Xbyak::Xmm& y, unsigned size);
+    void pairwise(int op, bool sign, unsigned size);
     // Sets `bad` (an xmm) to the lanes of `v` whose magnitude is outside
     // the fast path's range: `in` zero or normal finite; otherwise normal
     // finite above the smallest normal (`zero_ok`: or zero). Clobbers xmm5.

@@ -137,10 +137,132 @@ bool Emitter::simd3(size_t k, uint32_t i) {
         back(s);
         return true;
     }
+    if ((opcode == 0x06 || opcode == 0x07) && host_sse42()) {  // CMGT, CMGE, CMHI, CMHS
+        if (size == 3 && !q) return false;
+        Slow& s = simd_slow(k);
+        movdqu(xmm0, vec(rn));
+        movdqu(xmm1, vec(rm));
+        if (u) {  // unsigned: the sign bits flipped, then a signed compare
+            sign_bits(xmm2, size);
+            pxor(xmm0, xmm2);
+            pxor(xmm1, xmm2);
+        }
+        if (opcode == 0x06) {
+            cmpgt(xmm0, xmm1, size);  // n > m
+        } else {
+            cmpgt(xmm1, xmm0, size);  // n >= m: not m > n
+            pcmpeqd(xmm0, xmm0);
+            pxor(xmm0, xmm1);
+        }
+        put_vec(rd, xmm0, q);
+        back(s);
+        return true;
+    }
+    if ((opcode == 0x14 || opcode == 0x15 || (opcode == 0x17 && !u)) && host_sse42()) {
+        // SMAXP, UMAXP, SMINP, UMINP, ADDP: pairs of the concatenation m:n
+        if (size == 3 && (opcode != 0x17 || !q)) return false;  // (reserved)
+        Slow& s = simd_slow(k);
+        movdqu(xmm0, vec(rn));
+        movdqu(xmm1, vec(rm));
+        if (!q) {  // the 64-bit forms: both halves in one register
+            punpcklqdq(xmm0, xmm1);
+            movdqa(xmm1, xmm0);
+        }
+        pairwise(opcode == 0x17 ? 2 : opcode == 0x14 ? 0 : 1, !u, size);
+        put_vec(rd, xmm0, q);
+        back(s);
+        return true;
+    }
     if (opcode < 0x18) return false;
     unsigned a = bit(i, 23), sz = bit(i, 22), op = bits(i, 13, 11), key = (u << 4) | (a << 3) | op;
     if (sz && !q) return false;
     return fp3(k, key, q, sz, rd, rn, rm, -1);
+}
+
+void Emitter::sign_bits(const Xbyak::Xmm& x, unsigned size) {
+    pcmpeqd(x, x);
+    switch (size) {
+    case 0: psllw(x, 15); packsswb(x, x); break;  // (0x8000 words saturate to 0x80 bytes)
+    case 1: psllw(x, 15); break;
+    case 2: pslld(x, 31); break;
+    default: psllq(x, 63); break;
+    }
+}
+
+void Emitter::cmpgt(const Xbyak::Xmm& x, const Xbyak::Xmm& y, unsigned size) {
+    switch (size) {
+    case 0: pcmpgtb(x, y); break;
+    case 1: pcmpgtw(x, y); break;
+    case 2: pcmpgtd(x, y); break;
+    default: pcmpgtq(x, y); break;
+    }
+}
+
+// xmm0 = the pairwise op over the lanes of xmm0 (low half of the result)
+// and xmm1 (high half): op 0 max, 1 min, 2 add; `sign` for max and min.
+// Clobbers xmm1-xmm3.
+void Emitter::pairwise(int op, bool sign, unsigned size) {
+    if (op == 2 && size == 1) return phaddw(xmm0, xmm1);
+    if (op == 2 && size == 2) return phaddd(xmm0, xmm1);
+    if (size == 3) {  // ADDP .2d: n0+n1, m0+m1
+        movdqa(xmm2, xmm0);
+        punpcklqdq(xmm0, xmm1);
+        punpckhqdq(xmm2, xmm1);
+        paddq(xmm0, xmm2);
+        return;
+    }
+    if (size == 2) {  // max/min of words: the even lanes against the odd ones
+        movdqa(xmm2, xmm0);
+        shufps(xmm0, xmm1, 0x88);  // n0 n2 m0 m2
+        shufps(xmm2, xmm1, 0xdd);  // n1 n3 m1 m3
+        if (op == 0) sign ? pmaxsd(xmm0, xmm2) : pmaxud(xmm0, xmm2);
+        else sign ? pminsd(xmm0, xmm2) : pminud(xmm0, xmm2);
+        return;
+    }
+    // Bytes and halfwords: each register's even and odd lanes widened to
+    // twice the size, combined, and packed back (no value overflows: add
+    // keeps the low bits by a mask first).
+    auto split = [&](const Xbyak::Xmm& v, const Xbyak::Xmm& odd) {
+        movdqa(odd, v);
+        if (size == 0) {
+            if (sign && op != 2) {
+                psraw(odd, 8);
+                psllw(v, 8);
+                psraw(v, 8);
+            } else {
+                psrlw(odd, 8);
+                psllw(v, 8);
+                psrlw(v, 8);
+            }
+        } else {
+            if (sign && op != 2) {
+                psrad(odd, 16);
+                pslld(v, 16);
+                psrad(v, 16);
+            } else {
+                psrld(odd, 16);
+                pslld(v, 16);
+                psrld(v, 16);
+            }
+        }
+        if (op == 2) {
+            size == 0 ? paddw(v, odd) : paddd(v, odd);
+            // (the sum's low bits only: cut it back to the lane width)
+            size == 0 ? psllw(v, 8) : pslld(v, 16);
+            size == 0 ? psrlw(v, 8) : psrld(v, 16);
+        } else if (size == 0) {
+            op == 0 ? pmaxsw(v, odd) : pminsw(v, odd);  // (bytes widened: signed 16-bit compares are exact)
+        } else if (sign) {
+            op == 0 ? pmaxsd(v, odd) : pminsd(v, odd);
+        } else {
+            op == 0 ? pmaxud(v, odd) : pminud(v, odd);
+        }
+    };
+    split(xmm0, xmm2);
+    split(xmm1, xmm3);
+    bool signed_pack = sign && op != 2;
+    if (size == 0) signed_pack ? packsswb(xmm0, xmm1) : packuswb(xmm0, xmm1);
+    else signed_pack ? packssdw(xmm0, xmm1) : packusdw(xmm0, xmm1);
 }
 
 bool Emitter::simd_elem(size_t k, uint32_t i) {
