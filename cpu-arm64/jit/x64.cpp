@@ -632,6 +632,8 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         return simd_copy(k, i);
     case a64::Op::SIMD_3DIFF:
         return simd_diff(k, i);
+    case a64::Op::SIMD_2MISC:
+        return simd_2misc(k, i);
     case a64::Op::LDST_pair_fp: {
         unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23);
         if (opc == 3) return false;  // (mode 0, LDNP/STNP: an offset form as the others)

@@ -500,6 +500,7 @@ private:
     void sign_bits(const Xbyak::Xmm& x, unsigned size);
     void cmpgt(const Xbyak::Xmm& x, const Xbyak::Xmm& y, unsigned size);
     void pairwise(int op, bool sign, unsigned size);
+    bool simd_2misc(size_t k, uint32_t i);
     // Sets `bad` (an xmm) to the lanes of `v` whose magnitude is outside
     // the fast path's range: `in` zero or normal finite; otherwise normal
     // finite above the smallest normal (`zero_ok`: or zero). Clobbers xmm5.

@@ -265,6 +265,52 @@ void Emitter::pairwise(int op, bool sign, unsigned size) {
     else signed_pack ? packssdw(xmm0, xmm1) : packusdw(xmm0, xmm1);
 }
 
+// Two-register miscellaneous: the compares with zero (CMGT, CMGE, CMEQ,
+// CMLE, CMLT #0; strlen's NUL search), NOT and NEG.
+bool Emitter::simd_2misc(size_t k, uint32_t i) {
+    using a64::bit;
+    using a64::bits;
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), opcode = bits(i, 16, 12);
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    bool cmp0 = (opcode == 0x08 || opcode == 0x09 || (opcode == 0x0a && !u));
+    bool not_ = opcode == 0x05 && u && size == 0, neg = opcode == 0x0b && u;
+    if ((!cmp0 && !not_ && !neg) || (size == 3 && !q) || !host_sse42()) return false;
+    Slow& s = simd_slow(k);
+    movdqu(xmm0, ptr[rbx + o.v + 16 * static_cast<int>(rn)]);
+    pxor(xmm1, xmm1);
+    if (not_) {
+        pcmpeqd(xmm1, xmm1);
+        pxor(xmm0, xmm1);
+    } else if (neg) {
+        lanes(1, xmm1, xmm0, size);  // 0 - n
+        movdqa(xmm0, xmm1);
+    } else {
+        bool invert = false;
+        switch (opcode * 2 + u) {
+        case 0x10: cmpgt(xmm0, xmm1, size); break;                        // CMGT: n > 0
+        case 0x11: cmpgt(xmm1, xmm0, size); invert = true; break;         // CMGE: not 0 > n
+        case 0x12:                                                        // CMEQ: n == 0
+            switch (size) {
+            case 0: pcmpeqb(xmm0, xmm1); break;
+            case 1: pcmpeqw(xmm0, xmm1); break;
+            case 2: pcmpeqd(xmm0, xmm1); break;
+            default: pcmpeqq(xmm0, xmm1); break;
+            }
+            break;
+        case 0x13: cmpgt(xmm0, xmm1, size); invert = true; break;         // CMLE: not n > 0
+        default: cmpgt(xmm1, xmm0, size); movdqa(xmm0, xmm1); break;      // CMLT: 0 > n
+        }
+        if (invert) {
+            if (opcode == 0x08) movdqa(xmm0, xmm1);
+            pcmpeqd(xmm1, xmm1);
+            pxor(xmm0, xmm1);
+        }
+    }
+    put_vec(rd, xmm0, q);
+    back(s);
+    return true;
+}
+
 bool Emitter::simd_elem(size_t k, uint32_t i) {
     using a64::bit;
     using a64::bits;
