@@ -634,6 +634,34 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         return simd_diff(k, i);
     case a64::Op::SIMD_2MISC:
         return simd_2misc(k, i);
+    case a64::Op::LDST_multi:
+    case a64::Op::LDST_multi_post: {  // LD1/ST1 of 1-4 consecutive registers (memcpy, string functions)
+        unsigned q = bit(i, 30), load = bit(i, 22), opcode = bits(i, 15, 12);
+        unsigned nregs = opcode == 0x7 ? 1 : opcode == 0xa ? 2 : opcode == 0x6 ? 3 : opcode == 0x2 ? 4 : 0;
+        if (!nregs) return false;  // (LD2-LD4 interleave: the handler)
+        bool post = a64::decode(i) == a64::Op::LDST_multi_post;
+        unsigned bytes = q ? 16 : 8, total = nregs * bytes;
+        Slow& s = slow_path(k);  // (the whole transfer in one page, or the handler)
+        ldxsp(rdi, rn);
+        if (post) mov(r8, rdi);
+        fp_check(s.at);
+        mem_fast(total, !load, s.at);
+        for (unsigned r = 0; r < nregs; ++r) {
+            unsigned t = (rd + r) % 32;
+            load ? load_v(t, bytes, static_cast<int>(r * bytes)) : store_v(t, bytes, static_cast<int>(r * bytes));
+        }
+        if (post) {
+            if (rm == 31) {
+                add(r8, static_cast<int32_t>(total));
+            } else {
+                ldx(rax, rm);
+                add(r8, rax);
+            }
+            stxsp(rn, r8);
+        }
+        back(s);
+        return true;
+    }
     case a64::Op::LDST_pair_fp: {
         unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23);
         if (opc == 3) return false;  // (mode 0, LDNP/STNP: an offset form as the others)
