@@ -634,6 +634,29 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         return simd_diff(k, i);
     case a64::Op::SIMD_2MISC:
         return simd_2misc(k, i);
+    case a64::Op::SIMD_MODIMM: {  // MOVI, MVNI, ORR, BIC, FMOV (vector, immediate)
+        a64::ModImm m;
+        if (!a64::modimm(i, m)) return false;
+        unsigned q = bit(i, 30);
+        Slow& s = simd_slow(k);
+        mov(rax, m.imm);
+        for (int half = 0; half < 2; ++half) {
+            if (half && !q) {
+                mov(V(rd, 1), 0);
+                break;
+            }
+            if (m.kind == a64::ModImm::Move) {
+                mov(V(rd, half), rax);
+            } else if (m.kind == a64::ModImm::Orr) {
+                or_(V(rd, half), rax);
+            } else {
+                mov(rcx, ~m.imm);
+                and_(V(rd, half), rcx);
+            }
+        }
+        back(s);
+        return true;
+    }
     case a64::Op::LDST_multi:
     case a64::Op::LDST_multi_post: {  // LD1/ST1 of 1-4 consecutive registers (memcpy, string functions)
         unsigned q = bit(i, 30), load = bit(i, 22), opcode = bits(i, 15, 12);

@@ -7,6 +7,14 @@
 
 namespace armvm::a64 {
 
+// An AdvSIMD modified immediate (MOVI, MVNI, ORR, BIC, FMOV vector): the
+// 64-bit pattern of each half and what it does to Vd.
+struct ModImm {
+    uint64_t imm = 0;
+    enum Kind : uint8_t { Move, Orr, Bic } kind = Move;
+};
+bool modimm(uint32_t insn, ModImm& m);
+
 // AddWithCarry(): result and NZCV for a `datasize`-bit add.
 struct AddResult {
     uint64_t value;

@@ -261,10 +261,12 @@ void exec_SIMD_COPY(Cpu& c, uint32_t i) {
 
 // AdvSIMD modified immediate: MOVI, MVNI, ORR, BIC (vector, immediate)
 // and FMOV (vector, immediate), AdvSIMDExpandImm() and VFPExpandImm().
-void exec_SIMD_MODIMM(Cpu& c, uint32_t i) {
-    unsigned q = bit(i, 30), op = bit(i, 29), cmode = bits(i, 15, 12), o2 = bit(i, 11), rd = bits(i, 4, 0);
+// AdvSIMDExpandImm() with the operation the encoding selects (the
+// interpreter and the JIT both use it). false: unallocated.
+bool modimm(uint32_t i, ModImm& m) {
+    unsigned q = bit(i, 30), op = bit(i, 29), cmode = bits(i, 15, 12), o2 = bit(i, 11);
     uint64_t imm8 = (bits(i, 18, 16) << 5) | bits(i, 9, 5);
-    if (o2) return c.undefined();  // (FMOV half-precision: FP16)
+    if (o2) return false;  // (FMOV half-precision: FP16)
     auto rep32 = [](uint64_t v) { return v | (v << 32); };
     auto rep16 = [](uint64_t v) { return v * 0x0001000100010001ull; };
     uint64_t imm;
@@ -290,7 +292,7 @@ void exec_SIMD_MODIMM(Cpu& c, uint32_t i) {
             uint64_t f = (a << 31) | ((b ? 0x1f : 0x20) << 25) | ((imm8 & 0x3f) << 19);
             imm = rep32(f);
         } else {  // FMOV Vd.2D, #imm (double precision)
-            if (!q) return c.undefined();
+            if (!q) return false;
             uint64_t a = (imm8 >> 7) & 1, b = (imm8 >> 6) & 1;
             imm = (a << 63) | ((b ? 0xffull : 0x100ull) << 54) | ((imm8 & 0x3f) << 48);
         }
@@ -299,14 +301,25 @@ void exec_SIMD_MODIMM(Cpu& c, uint32_t i) {
     // op selects MVNI/BIC for the 32/16-bit shifted forms (cmode < 12).
     bool orr_bic = cmode < 12 && (cmode & 1);
     bool invert = op && cmode < 14;
+    m.imm = orr_bic ? imm : invert ? ~imm : imm;
+    m.kind = !orr_bic ? ModImm::Move : op ? ModImm::Bic : ModImm::Orr;
+    return true;
+}
+
+void exec_SIMD_MODIMM(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), rd = bits(i, 4, 0);
+    ModImm m;
+    if (!modimm(i, m)) return c.undefined();
     if (!c.fp_enabled()) return;
-    uint64_t lo = c.s.v[rd][0], hi = c.s.v[rd][1];
     auto apply = [&](uint64_t cur) {
-        if (orr_bic) return op ? cur & ~imm : cur | imm;  // BIC, ORR
-        return invert ? ~imm : imm;                       // MVNI, MOVI
+        switch (m.kind) {
+        case ModImm::Orr: return cur | m.imm;
+        case ModImm::Bic: return cur & ~m.imm;
+        default: return m.imm;
+        }
     };
-    c.s.v[rd][0] = apply(lo);
-    c.s.v[rd][1] = q ? apply(hi) : 0;
+    c.s.v[rd][0] = apply(c.s.v[rd][0]);
+    c.s.v[rd][1] = q ? apply(c.s.v[rd][1]) : 0;
 }
 
 }  // namespace armvm::a64
