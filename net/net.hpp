@@ -32,6 +32,14 @@ protected:
     std::string id_, info_;
 };
 
+// What a NIC with no netdev is joined to (QEMU's NIC without a peer):
+// frames from the guest go nowhere, none come.
+class NoPeer final : public NetBackend {
+public:
+    void send(const uint8_t*, size_t) override {}
+    const char* type() const override { return "none"; }
+};
+
 // The -netdev backends of a machine, in command-line order.
 Result<std::vector<std::unique_ptr<NetBackend>>> create_netdevs(const std::vector<Json>& netdevs,
                                                                 const std::vector<std::string>& origins,

@@ -133,13 +133,13 @@ AccessSizes PciHost::Window::access_sizes(uint64_t off) {
     return m ? m->dev->access_sizes(bus_base_ + off - m->base) : AccessSizes{1, 8};
 }
 
-uint64_t PciHost::Window::read(uint64_t off, unsigned size) {
+uint64_t PciHost::Window::read_by(uint64_t off, unsigned size, MemAttrs who) {
     const Map* m = find(off, size);
-    return m ? m->dev->read(bus_base_ + off - m->base, size) : ~0ull;
+    return m ? m->dev->read_by(bus_base_ + off - m->base, size, who) : ~0ull;
 }
 
-void PciHost::Window::write(uint64_t off, unsigned size, uint64_t value) {
-    if (const Map* m = find(off, size)) m->dev->write(bus_base_ + off - m->base, size, value);
+void PciHost::Window::write_by(uint64_t off, unsigned size, uint64_t value, MemAttrs who) {
+    if (const Map* m = find(off, size)) m->dev->write_by(bus_base_ + off - m->base, size, value, who);
 }
 
 }  // namespace armvm

@@ -55,8 +55,10 @@ private:
     public:
         Window(PciHost& h, bool io, uint64_t bus_base) : h_(h), io_(io), bus_base_(bus_base) {}
         AccessSizes access_sizes(uint64_t off) override;
-        uint64_t read(uint64_t off, unsigned size) override;
-        void write(uint64_t off, unsigned size, uint64_t value) override;
+        uint64_t read(uint64_t off, unsigned size) override { return read_by(off, size, {}); }
+        void write(uint64_t off, unsigned size, uint64_t value) override { write_by(off, size, value, {}); }
+        uint64_t read_by(uint64_t off, unsigned size, MemAttrs who) override;
+        void write_by(uint64_t off, unsigned size, uint64_t value, MemAttrs who) override;
 
     private:
         const Map* find(uint64_t off, unsigned size) const;

@@ -531,6 +531,8 @@ Status Board::create_virtio_devices(const MachineConfig& cfg, EventLoop& loop) {
     for (const auto& d : cfg.devices) ARMVM_TRY(add_device(d, false));
     for (const auto& n : netdevs_)  // (QEMU's check of the clients)
         if (!n->attached) std::fprintf(stderr, "armvm: warning: netdev %s has no peer\n", n->id().c_str());
+    for (const auto& nic : nic_list_)
+        if (!nic.peer) std::fprintf(stderr, "armvm: warning: nic %s has no peer\n", nic.name.c_str());
     for (auto& disk : block_->devs()) {
         if (!disk->implicit_virtio()) continue;
         if (disk->attached) return make_error("-drive " + disk->name() + ": drive is already in use");
@@ -1247,7 +1249,10 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         NetBackend* nb = nullptr;
         for (auto& n : netdevs_)
             if (n->id() == netdev) nb = n.get();
-        if (netdev.empty()) return err("netdev property not set");  // (QEMU makes a NIC with no backend)
+        if (netdev.empty()) {  // a NIC with no peer (QEMU warns at start; see build())
+            no_peers_.push_back(std::make_unique<NoPeer>());
+            nb = no_peers_.back().get();
+        }
         if (!nb) return err("Property '" + drv + ".netdev' can't find value '" + netdev + "'");
         if (nb->attached) return err("Property '" + drv + ".netdev' can't take value '" + netdev + "', it's in use");
         // QEMU's default MACs: 52:54:00:12:34:56, then :57, ...
@@ -1277,7 +1282,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
             nb->receiver = nullptr;
             std::erase_if(nic_list_, [&](const Nic& n) { return n.name == name; });
         }));
-        nic_list_.push_back({name, model, mac_text, nb});
+        nic_list_.push_back({name, model, mac_text, netdev.empty() ? nullptr : nb});
         return ok_status();
     }
     // virtio-blk-device: drive (required), serial, num-queues, write-cache;

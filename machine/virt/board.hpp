@@ -128,7 +128,7 @@ public:
     // info network, hostfwd_add). Caller holds the BQL.
     struct Nic {
         std::string name, model, mac;  // QEMU's names: the -device id, or MODEL.N
-        NetBackend* peer;
+        NetBackend* peer;  // null: a NIC with no netdev
     };
     const std::vector<std::unique_ptr<NetBackend>>& netdevs() const { return netdevs_; }
     const std::vector<Nic>& nics() const { return nic_list_; }
@@ -239,6 +239,7 @@ private:
     unsigned mmio_next_ = 0;  // virtio-mmio transports below this are free (filled from the top)
     unsigned nics_ = 0;       // NICs made so far (QEMU's default MACs count them)
     std::vector<Nic> nic_list_;
+    std::vector<std::unique_ptr<NetBackend>> no_peers_;  // what NICs with no netdev send to
     // The virtio-serial devices (their -device id and the device), for the
     // ports of virtconsole and virtserialport.
     std::vector<std::pair<std::string, VirtioSerial*>> serial_buses_;  // the 32 transports, slot order

@@ -305,7 +305,8 @@ def test_hmp_network_and_pci_info_print_what_qemus_print(tmp_path):
     img = tmp_path / "d.img"
     img.write_bytes(bytes(1 << 20))
     args = ["-M", "virt", "-cpu", "cortex-a57", "-nodefaults", "-display", "none", "-S",
-            "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,id=nic1,romfile=",
+            "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,id=nic1",
+            "-device", "virtio-net-pci,id=lonely",  # (a NIC with no netdev: no peer)
             "-netdev", "user,id=n1,net=10.1.0.0/16,restrict=on",
             "-netdev", "user,id=n2", "-device", "virtio-net-device,netdev=n2",
             "-device", "pcie-root-port,id=rp1,chassis=1", "-drive", f"file={img},if=none,id=d0,format=raw",
