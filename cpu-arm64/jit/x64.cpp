@@ -634,6 +634,26 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         return simd_diff(k, i);
     case a64::Op::SIMD_2MISC:
         return simd_2misc(k, i);
+    case a64::Op::FP_INT_CONV: {  // FMOV between general and SIMD&FP registers (strlen's syndrome to a GPR)
+        unsigned sf = bit(i, 31), type = bits(i, 23, 22), rmode = bits(i, 20, 19), opcode = bits(i, 18, 16);
+        if (bit(i, 29) || opcode < 6) return false;
+        bool sreg = sf == 0 && type == 0 && rmode == 0, dreg = sf == 1 && type == 1 && rmode == 0;
+        bool top = sf == 1 && type == 2 && rmode == 1, to_fp = opcode == 7;
+        if (!sreg && !dreg && !top) return false;
+        Slow& s = simd_slow(k);
+        if (to_fp) {
+            ldx(rax, rn);
+            if (sreg) mov(eax, eax);
+            mov(V(rd, top ? 1 : 0), rax);
+            if (!top) mov(V(rd, 1), 0);
+        } else {
+            mov(rax, V(rn, top ? 1 : 0));
+            if (sreg) mov(eax, eax);
+            stx(rd, rax);
+        }
+        back(s);
+        return true;
+    }
     case a64::Op::SIMD_MODIMM: {  // MOVI, MVNI, ORR, BIC, FMOV (vector, immediate)
         a64::ModImm m;
         if (!a64::modimm(i, m)) return false;

@@ -456,8 +456,14 @@ def g_simd_scalar(rng):
 
 # ---- scalar floating point, single and double
 def g_fp(rng):
-    kind = rng.choice(["2src", "1src", "3src", "cmp", "ccmp", "csel", "imm", "toint", "fromint"])
+    kind = rng.choice(["2src", "1src", "3src", "cmp", "ccmp", "csel", "imm", "toint", "fromint", "fmovgen"])
     t = rng.randrange(2)
+    if kind == "fmovgen":  # FMOV between general and SIMD&FP registers (W/S, X/D, X/V.D[1]), either way
+        sf, typ, rmode = rng.choice([(0, 0, 0), (1, 1, 0), (1, 2, 1)])
+        to_fp = rng.randrange(2)
+        return [f(sf, 31, 1) | f(0b0011110, 24, 7) | f(typ, 22, 2) | f(1, 21, 1) | f(rmode, 19, 2)
+                | f(7 if to_fp else 6, 16, 3) | f(src(rng) if to_fp else vreg(rng), 5, 5)
+                | f(vreg(rng) if to_fp else rnd_reg(rng), 0, 5)]
     rd, rn, rm = vreg(rng), vreg(rng), vreg(rng)
     base = f(0b00011110, 24, 8) | f(t, 22, 2)
     if kind == "2src":
