@@ -496,9 +496,11 @@ private:
         }
     }
     bool fp3(size_t k, unsigned key, unsigned q, bool dbl, unsigned rd, unsigned rn, unsigned rm, int elem);
-    // x = the sign bit of each lane of `size`; x = x > y per signed lane.
+    // x = the sign bit of each lane of `size`; x = x > y per signed lane;
+    // x = x == y per lane.
     void sign_bits(const Xbyak::Xmm& x, unsigned size);
     void cmpgt(const Xbyak::Xmm& x, const Xbyak::Xmm& y, unsigned size);
+    void cmpeq(const Xbyak::Xmm& x, const Xbyak::Xmm& y, unsigned size);
     void pairwise(int op, bool sign, unsigned size);
     bool simd_2misc(size_t k, uint32_t i);
     // Sets `bad` (an xmm) to the lanes of `v` whose magnitude is outside

@@ -122,12 +122,7 @@ bool Emitter::simd3(size_t k, uint32_t i) {
                 pand(xmm0, xmm1);
                 pxor(xmm1, xmm1);
             }
-            switch (size) {
-            case 0: pcmpeqb(xmm0, xmm1); break;
-            case 1: pcmpeqw(xmm0, xmm1); break;
-            case 2: pcmpeqd(xmm0, xmm1); break;
-            default: pcmpeqq(xmm0, xmm1); break;
-            }
+            cmpeq(xmm0, xmm1, size);
             if (!u) {
                 pcmpeqd(xmm2, xmm2);
                 pxor(xmm0, xmm2);
@@ -189,6 +184,15 @@ void Emitter::sign_bits(const Xbyak::Xmm& x, unsigned size) {
     }
 }
 
+void Emitter::cmpeq(const Xbyak::Xmm& x, const Xbyak::Xmm& y, unsigned size) {
+    switch (size) {
+    case 0: pcmpeqb(x, y); break;
+    case 1: pcmpeqw(x, y); break;
+    case 2: pcmpeqd(x, y); break;
+    default: pcmpeqq(x, y); break;
+    }
+}
+
 void Emitter::cmpgt(const Xbyak::Xmm& x, const Xbyak::Xmm& y, unsigned size) {
     switch (size) {
     case 0: pcmpgtb(x, y); break;
@@ -222,29 +226,17 @@ void Emitter::pairwise(int op, bool sign, unsigned size) {
     // Bytes and halfwords: each register's even and odd lanes widened to
     // twice the size, combined, and packed back (no value overflows: add
     // keeps the low bits by a mask first).
+    bool arith = sign && op != 2;  // (sign-extend the halves for signed max/min)
+    uint8_t half = size == 0 ? 8 : 16;
+    auto down = [&](const Xbyak::Xmm& x) {
+        if (size == 0) arith ? psraw(x, half) : psrlw(x, half);
+        else arith ? psrad(x, half) : psrld(x, half);
+    };
     auto split = [&](const Xbyak::Xmm& v, const Xbyak::Xmm& odd) {
         movdqa(odd, v);
-        if (size == 0) {
-            if (sign && op != 2) {
-                psraw(odd, 8);
-                psllw(v, 8);
-                psraw(v, 8);
-            } else {
-                psrlw(odd, 8);
-                psllw(v, 8);
-                psrlw(v, 8);
-            }
-        } else {
-            if (sign && op != 2) {
-                psrad(odd, 16);
-                pslld(v, 16);
-                psrad(v, 16);
-            } else {
-                psrld(odd, 16);
-                pslld(v, 16);
-                psrld(v, 16);
-            }
-        }
+        down(odd);
+        size == 0 ? psllw(v, half) : pslld(v, half);
+        down(v);
         if (op == 2) {
             size == 0 ? paddw(v, odd) : paddd(v, odd);
             // (the sum's low bits only: cut it back to the lane width)
@@ -260,9 +252,8 @@ void Emitter::pairwise(int op, bool sign, unsigned size) {
     };
     split(xmm0, xmm2);
     split(xmm1, xmm3);
-    bool signed_pack = sign && op != 2;
-    if (size == 0) signed_pack ? packsswb(xmm0, xmm1) : packuswb(xmm0, xmm1);
-    else signed_pack ? packssdw(xmm0, xmm1) : packusdw(xmm0, xmm1);
+    if (size == 0) arith ? packsswb(xmm0, xmm1) : packuswb(xmm0, xmm1);
+    else arith ? packssdw(xmm0, xmm1) : packusdw(xmm0, xmm1);
 }
 
 // Two-register miscellaneous: the compares with zero (CMGT, CMGE, CMEQ,
@@ -289,14 +280,7 @@ bool Emitter::simd_2misc(size_t k, uint32_t i) {
         switch (opcode * 2 + u) {
         case 0x10: cmpgt(xmm0, xmm1, size); break;                        // CMGT: n > 0
         case 0x11: cmpgt(xmm1, xmm0, size); invert = true; break;         // CMGE: not 0 > n
-        case 0x12:                                                        // CMEQ: n == 0
-            switch (size) {
-            case 0: pcmpeqb(xmm0, xmm1); break;
-            case 1: pcmpeqw(xmm0, xmm1); break;
-            case 2: pcmpeqd(xmm0, xmm1); break;
-            default: pcmpeqq(xmm0, xmm1); break;
-            }
-            break;
+        case 0x12: cmpeq(xmm0, xmm1, size); break;                        // CMEQ: n == 0
         case 0x13: cmpgt(xmm0, xmm1, size); invert = true; break;         // CMLE: not n > 0
         default: cmpgt(xmm1, xmm0, size); movdqa(xmm0, xmm1); break;      // CMLT: 0 > n
         }

@@ -204,11 +204,6 @@ void PciDevice::set_rom(std::vector<uint8_t> bytes) {
     snapshot_reset_state();
 }
 
-const std::vector<uint8_t>& PciDevice::rom() const {
-    static const std::vector<uint8_t> none;
-    return rom_ ? rom_->bytes : none;
-}
-
 void PciDevice::bars_changed() {
     for (unsigned i = 0; i < bars_.size(); ++i) bars_[i].addr = decode_bar(i);
     if (bus_) bus_->root().remap();
