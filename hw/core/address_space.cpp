@@ -4,9 +4,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstring>
+#include <thread>
 
 namespace armvm {
+
+AddressSpace::AddressSpace(std::mutex& machine_lock) : lock_(machine_lock) { publish(); }
+
+AddressSpace::~AddressSpace() = default;
 
 void AddressSpace::add_ram(uint64_t base, uint8_t* host, uint64_t size) {
     ram_base_ = base;
@@ -14,27 +20,52 @@ void AddressSpace::add_ram(uint64_t base, uint8_t* host, uint64_t size) {
     ram_size_ = size;
 }
 
-void AddressSpace::add_mmio(uint64_t base, uint64_t size, MmioDevice* dev, std::string name) {
-    mmio_.push_back({base, size, dev, std::move(name)});
+AddressSpace::RegionId AddressSpace::add_mmio(uint64_t base, uint64_t size, MmioDevice* dev, std::string name,
+                                              int priority, uint64_t dev_offset) {
+    auto r = std::make_shared<Region>();
+    r->id = next_id_++;
+    r->base = base;
+    r->size = std::min<uint64_t>(size, ~0ull - base);  // (nothing wraps past the top)
+    r->dev = dev;
+    r->name = std::move(name);
+    r->priority = priority;
+    r->dev_offset = dev_offset;
+    r->rom = nullptr;
+    regions_.push_back(std::move(r));
+    publish();
+    return regions_.back()->id;
 }
 
-void AddressSpace::add_rom_device(uint64_t base, uint64_t size, MmioDevice* dev, uint8_t* host, std::string name) {
-    mmio_.push_back({base, size, dev, std::move(name), host, true});
+AddressSpace::RegionId AddressSpace::add_rom_device(uint64_t base, uint64_t size, MmioDevice* dev, uint8_t* host,
+                                                    std::string name) {
+    Batch b(*this);
+    RegionId id = add_mmio(base, size, dev, std::move(name));
+    regions_.back()->rom = host;
+    regions_.back()->romd.store(true);
+    return id;
+}
+
+void AddressSpace::del_region(RegionId id) {
+    auto it = std::find_if(regions_.begin(), regions_.end(), [id](const auto& r) { return r->id == id; });
+    if (it == regions_.end()) return;
+    regions_.erase(it);
+    wait_ = true;
+    publish();
 }
 
 void AddressSpace::set_romd(MmioDevice* dev, bool on) {
-    for (auto& r : mmio_) {
-        if (r.dev != dev || !r.rom) continue;
-        std::atomic_ref<bool> romd(r.romd);
-        if (romd.load() == on) continue;
-        romd.store(on);
-        for (MemoryListener* l : listeners_) l->romd_changed(r.base, r.size, r.rom, on);
+    for (auto& r : regions_) {
+        if (r->dev != dev || !r->rom) continue;
+        if (r->romd.load() == on) continue;
+        r->romd.store(on, std::memory_order_release);
+        for (MemoryListener* l : listeners_) l->romd_changed(r->base, r->size, r->rom, on);
         if (code_) code_->flush_tlbs();  // (the CPUs' TLBs hold ROM pages' host addresses)
     }
 }
 
 void AddressSpace::add_eventfd(uint64_t addr, int fd, std::optional<uint32_t> match) {
     eventfds_.push_back({addr, fd, match});
+    publish();
     for (MemoryListener* l : listeners_) l->eventfd_changed(addr, fd, match, true);
 }
 
@@ -42,17 +73,86 @@ void AddressSpace::del_eventfd(uint64_t addr, int fd, std::optional<uint32_t> ma
     auto it = std::find(eventfds_.begin(), eventfds_.end(), Doorbell{addr, fd, match});
     if (it == eventfds_.end()) return;
     eventfds_.erase(it);
+    wait_ = true;  // (the caller closes fd next: no vCPU may still write it)
+    publish();
     for (MemoryListener* l : listeners_) l->eventfd_changed(addr, fd, match, false);
 }
 
-const uint8_t* AddressSpace::rom_bytes(const Region* r, uint64_t pa, unsigned size) const {
-    if (!r->rom || !std::atomic_ref<bool>(const_cast<bool&>(r->romd)).load(std::memory_order_acquire)) return nullptr;
+// Each elementary interval between region edges goes to the region of the
+// highest priority covering it (the later one on a tie); neighbours that
+// continue one region merge.
+void AddressSpace::publish() {
+    if (batch_) {
+        dirty_ = true;
+        return;
+    }
+    dirty_ = false;
+    auto v = std::make_shared<View>();
+    std::vector<uint64_t> edges;
+    for (const auto& r : regions_) {
+        v->keep.push_back(r);
+        edges.push_back(r->base);
+        edges.push_back(r->base + r->size);
+    }
+    std::sort(edges.begin(), edges.end());
+    edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+    for (size_t i = 0; i + 1 < edges.size(); ++i) {
+        uint64_t lo = edges[i], hi = edges[i + 1];
+        const Region* best = nullptr;
+        for (const auto& r : regions_)
+            if (lo - r->base < r->size && (!best || r->priority >= best->priority)) best = r.get();
+        if (!best) continue;
+        uint64_t off = best->dev_offset + (lo - best->base);
+        if (!v->ranges.empty()) {
+            Range& last = v->ranges.back();
+            if (last.r == best && last.base + last.size == lo) {
+                last.size += hi - lo;
+                continue;
+            }
+        }
+        v->ranges.push_back({lo, hi - lo, best, off});
+    }
+    v->doorbells = eventfds_;
+    std::shared_ptr<const View> old = std::move(cur_);
+    cur_ = std::move(v);
+    view_.store(cur_, std::memory_order_release);
+    generation_.fetch_add(1, std::memory_order_relaxed);
+    if (wait_ && old) {
+        // The grace period: readers hold a view only across one access
+        // and never while waiting for the machine lock.
+        while (old.use_count() > 1) std::this_thread::yield();
+    }
+    wait_ = false;
+}
+
+const AddressSpace::Range* AddressSpace::View::find(uint64_t pa) const {
+    auto it = std::upper_bound(ranges.begin(), ranges.end(), pa, [](uint64_t a, const Range& r) { return a < r.base; });
+    if (it == ranges.begin()) return nullptr;
+    --it;
+    return pa - it->base < it->size ? &*it : nullptr;
+}
+
+std::vector<FlatRange> AddressSpace::flat_view() const {
+    std::vector<FlatRange> out;
+    for (const Range& r : cur_->ranges)
+        out.push_back({r.base, r.size, r.r->name, r.r->dev, r.offset, r.r->priority, r.r->rom != nullptr});
+    if (ram_size_) {
+        FlatRange ram{ram_base_, ram_size_, "ram", nullptr, 0, 0, false};
+        auto at = std::lower_bound(out.begin(), out.end(), ram_base_, [](const FlatRange& f, uint64_t a) { return f.base < a; });
+        out.insert(at, ram);
+    }
+    return out;
+}
+
+const uint8_t* AddressSpace::rom_bytes(const Range* r, uint64_t pa, unsigned size) {
+    if (!r->r->rom || !r->r->romd.load(std::memory_order_acquire)) return nullptr;
     if (pa - r->base + size > r->size) return nullptr;
-    return r->rom + (pa - r->base);
+    return r->r->rom + r->offset + (pa - r->base);
 }
 
 const uint8_t* AddressSpace::rom_page(uint64_t pa_page) {
-    const Region* r = find(pa_page);
+    std::shared_ptr<const View> v = view_.load(std::memory_order_acquire);
+    const Range* r = v->find(pa_page);
     return r ? rom_bytes(r, pa_page, 0x1000) : nullptr;
 }
 
@@ -80,15 +180,59 @@ void AddressSpace::dev_write(MmioDevice* dev, uint64_t off, unsigned size, uint6
     dev->write_by(off, std::max(size, a.min), value & size_mask(size), who);
 }
 
-const AddressSpace::Region* AddressSpace::find(uint64_t pa) const {
-    for (const auto& r : mmio_)
-        if (pa - r.base < r.size) return &r;
-    return nullptr;
-}
-
 uint8_t* AddressSpace::ram_ptr(uint64_t pa, uint64_t len) const {
     if (pa < ram_base_ || len > ram_size_ || pa - ram_base_ > ram_size_ - len) return nullptr;
     return ram_ + (pa - ram_base_);
+}
+
+bool AddressSpace::ring(const View& v, uint64_t pa, unsigned size, uint64_t value) {
+    for (const Doorbell& d : v.doorbells) {
+        if (d.addr != pa || (d.match && (size != 4 || value != *d.match))) continue;
+        uint64_t one = 1;
+        ssize_t n = ::write(d.fd, &one, sizeof one);  // (a full counter means pending anyway)
+        (void)n;
+        eventfd_writes_.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+    return false;
+}
+
+// An access that crosses from one range into the next goes as pieces, each
+// within one range, naturally aligned and a power of two long (as QEMU's
+// dispatch splits it).
+bool AddressSpace::access_locked(uint64_t pa, unsigned size, uint64_t* value, bool write, MemAttrs who) {
+    const Range* r = cur_->find(pa);
+    if (!r) return false;
+    if (pa - r->base + size <= r->size) {
+        if (!write)
+            if (const uint8_t* p = rom_bytes(r, pa, size)) {
+                *value = 0;
+                std::memcpy(value, p, size);
+                return true;
+            }
+        MmioDevice* dev = r->r->dev;
+        uint64_t off = r->offset + (pa - r->base);
+        if (!dev->decodes(off, size)) return false;
+        if (write) dev_write(dev, off, size, *value, who);
+        else *value = dev_read(dev, off, size, who);
+        return true;
+    }
+    uint64_t v = write ? *value : 0;
+    for (unsigned done = 0; done < size;) {
+        uint64_t a = pa + done;
+        const Range* p = cur_->find(a);
+        if (!p) return false;
+        uint64_t l = std::min<uint64_t>(size - done, p->base + p->size - a);
+        uint64_t align = a & (~a + 1);
+        if (align && align < l) l = align;
+        l = std::bit_floor(l);
+        uint64_t piece = (v >> (8 * done)) & size_mask(static_cast<unsigned>(l));
+        if (!access_locked(a, static_cast<unsigned>(l), &piece, write, who)) return false;
+        if (!write) v |= piece << (8 * done);
+        done += static_cast<unsigned>(l);
+    }
+    if (!write) *value = v;
+    return true;
 }
 
 bool AddressSpace::read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) {
@@ -97,17 +241,18 @@ bool AddressSpace::read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs wh
         std::memcpy(&value, p, size);  // little-endian host
         return true;
     }
-    const Region* r = find(pa);
-    if (!r || pa - r->base + size > r->size) return false;
-    if (const uint8_t* p = rom_bytes(r, pa, size)) {
-        value = 0;
-        std::memcpy(&value, p, size);
-        return true;
-    }
+    {
+        std::shared_ptr<const View> v = view_.load(std::memory_order_acquire);
+        const Range* r = v->find(pa);
+        if (!r) return false;
+        if (const uint8_t* p = rom_bytes(r, pa, size)) {
+            value = 0;
+            std::memcpy(&value, p, size);
+            return true;
+        }
+    }  // (the view is let go before the lock is taken)
     std::lock_guard<std::mutex> g(lock_);
-    if (!r->dev->decodes(pa - r->base, size)) return false;
-    value = dev_read(r->dev, pa - r->base, size, who);
-    return true;
+    return access_locked(pa, size, &value, false, who);
 }
 
 bool AddressSpace::read_locked(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) {
@@ -116,16 +261,20 @@ bool AddressSpace::read_locked(uint64_t pa, unsigned size, uint64_t& value, MemA
         std::memcpy(&value, p, size);
         return true;
     }
-    const Region* r = find(pa);
-    if (!r || pa - r->base + size > r->size || !r->dev->decodes(pa - r->base, size)) return false;
-    value = dev_read(r->dev, pa - r->base, size, who);
-    return true;
+    return access_locked(pa, size, &value, false, who);
 }
 
 bool AddressSpace::write(uint64_t pa, unsigned size, uint64_t value, MemAttrs who) {
     if (uint8_t* p = ram_ptr(pa, size)) {
         std::memcpy(p, &value, size);
         return true;
+    }
+    {
+        std::shared_ptr<const View> v = view_.load(std::memory_order_acquire);
+        if (!v->doorbells.empty() && ring(*v, pa, size, value)) {
+            eventfd_unlocked_.fetch_add(1, std::memory_order_relaxed);
+            return true;
+        }
     }
     std::lock_guard<std::mutex> g(lock_);
     return write_locked(pa, size, value, who);
@@ -136,18 +285,8 @@ bool AddressSpace::write_locked(uint64_t pa, unsigned size, uint64_t value, MemA
         std::memcpy(p, &value, size);
         return true;
     }
-    for (const Doorbell& d : eventfds_) {
-        if (d.addr != pa || (d.match && (size != 4 || value != *d.match))) continue;
-        uint64_t one = 1;
-        ssize_t n = ::write(d.fd, &one, sizeof one);  // (a full counter means pending anyway)
-        (void)n;
-        eventfd_writes_.fetch_add(1, std::memory_order_relaxed);
-        return true;
-    }
-    const Region* r = find(pa);
-    if (!r || pa - r->base + size > r->size || !r->dev->decodes(pa - r->base, size)) return false;
-    dev_write(r->dev, pa - r->base, size, value, who);
-    return true;
+    if (ring(*cur_, pa, size, value)) return true;
+    return access_locked(pa, size, &value, true, who);
 }
 
 }  // namespace armvm

@@ -1,9 +1,18 @@
 // The guest physical address space: RAM (one host mapping, accessed
-// directly) and MMIO regions dispatched to devices under the machine lock.
-// It is the CPU's Bus.
+// directly) and regions dispatched to devices under the machine lock.
+// Regions come, go and overlap while the guest runs (a PCI BAR appears in
+// its host's window with a higher priority, moves when the guest
+// reprograms it, and goes when the guest disables decoding): each change,
+// made under the machine lock, flattens them into a new immutable view
+// and publishes it (an RCU-like snapshot: readers take a reference without
+// any lock; a remover waits until no reader holds the view it replaced).
+// ROM-mode reads and doorbells are served from the view without the
+// machine lock; device accesses take the lock and look there. It is the
+// CPU's Bus.
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -28,20 +37,62 @@ public:
     virtual void eventfd_changed(uint64_t addr, int fd, std::optional<uint32_t> match, bool added) = 0;
 };
 
+// One entry of a flattened view (info mtree -f): [base, base+size) reaches
+// `dev` at `dev_offset` + (address - base).
+struct FlatRange {
+    uint64_t base, size;
+    std::string name;
+    MmioDevice* dev;
+    uint64_t dev_offset;
+    int priority;
+    bool rom;
+};
+
 class AddressSpace : public Bus {
 public:
-    explicit AddressSpace(std::mutex& machine_lock) : lock_(machine_lock) {}
+    // A region's handle (del_region).
+    using RegionId = uint64_t;
+
+    explicit AddressSpace(std::mutex& machine_lock);
+    ~AddressSpace() override;
 
     void add_ram(uint64_t base, uint8_t* host, uint64_t size);
-    void add_mmio(uint64_t base, uint64_t size, MmioDevice* dev, std::string name);
+    // `dev` answers [base, base+size) at offsets from `dev_offset`. Where
+    // regions overlap, the higher `priority` is seen (equal: the later).
+    // At run time the caller holds the machine lock (as for every change
+    // below).
+    RegionId add_mmio(uint64_t base, uint64_t size, MmioDevice* dev, std::string name, int priority = 0,
+                      uint64_t dev_offset = 0);
+    // The region goes; when this returns, no vCPU still reads through it
+    // without the lock.
+    void del_region(RegionId id);
     // A ROM device (QEMU's romd): while in ROM mode, which it starts in,
     // reads come from `host` (size bytes) without the device or the
     // machine lock (the TCG reads it at RAM speed, KVM maps it as a
     // read-only slot); writes always reach the device, which switches the
     // mode with set_romd().
-    void add_rom_device(uint64_t base, uint64_t size, MmioDevice* dev, uint8_t* host, std::string name);
+    RegionId add_rom_device(uint64_t base, uint64_t size, MmioDevice* dev, uint8_t* host, std::string name);
     // Caller holds the machine lock (a device write): listeners hear of it.
     void set_romd(MmioDevice* dev, bool on);
+    // Changes made while one is alive are published once, when the last
+    // goes (a PCI host moving several BARs at once).
+    class Batch {
+    public:
+        explicit Batch(AddressSpace& as) : as_(as) { ++as_.batch_; }
+        ~Batch() {
+            if (--as_.batch_ == 0 && (as_.dirty_ || as_.wait_)) as_.publish();
+        }
+        Batch(const Batch&) = delete;
+        Batch& operator=(const Batch&) = delete;
+
+    private:
+        AddressSpace& as_;
+    };
+    // The flattened map as the vCPUs see it (RAM first), for HMP's info
+    // mtree. Caller holds the machine lock.
+    std::vector<FlatRange> flat_view() const;
+    // Views published so far (each change of the map publishes one).
+    uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }
     void add_listener(MemoryListener* l) { listeners_.push_back(l); }
     void remove_listener(MemoryListener* l) { std::erase(listeners_, l); }
     // A doorbell (QEMU's ioeventfd): a write of any size to `addr` signals
@@ -53,6 +104,8 @@ public:
     // Doorbell writes seen here (accesses that exited to armvm although
     // KVM had the doorbell, or all of them if KVM refused it): ARMVM_STATS.
     uint64_t eventfd_writes() const { return eventfd_writes_.load(std::memory_order_relaxed); }
+    // Doorbell writes served without the machine lock (a TCG vCPU's).
+    uint64_t eventfd_writes_unlocked() const { return eventfd_unlocked_.load(std::memory_order_relaxed); }
     const uint8_t* rom_page(uint64_t pa_page) override;
 
     bool read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) override;
@@ -82,34 +135,65 @@ public:
 
 private:
     struct Region {
+        RegionId id;
         uint64_t base, size;
         MmioDevice* dev;
         std::string name;
-        uint8_t* rom = nullptr;  // a ROM device's bytes
-        bool romd = false;       // in ROM mode (atomic_ref: read without the lock)
+        int priority;
+        uint64_t dev_offset;
+        uint8_t* rom;                // a ROM device's bytes
+        std::atomic<bool> romd{false};  // in ROM mode (read without the lock)
     };
-    const Region* find(uint64_t pa) const;
-    // A device's register access, in the widths the device takes
-    // (MmioDevice::access_sizes). Caller holds the machine lock.
-    static uint64_t dev_read(MmioDevice* dev, uint64_t off, unsigned size, MemAttrs who);
-    static void dev_write(MmioDevice* dev, uint64_t off, unsigned size, uint64_t value, MemAttrs who);
-    // The bytes of a ROM device in ROM mode for [pa, pa+size), or nullptr.
-    const uint8_t* rom_bytes(const Region* r, uint64_t pa, unsigned size) const;
-
-    std::mutex& lock_;
-    uint64_t ram_base_ = 0, ram_size_ = 0;
-    uint8_t* ram_ = nullptr;
-    CpuCluster* code_ = nullptr;
-    std::vector<Region> mmio_;
-    std::vector<MemoryListener*> listeners_;
     struct Doorbell {
         uint64_t addr;
         int fd;
         std::optional<uint32_t> match;
         bool operator==(const Doorbell&) const = default;
     };
-    std::vector<Doorbell> eventfds_;  // machine lock
-    std::atomic<uint64_t> eventfd_writes_{0};
+    // A published map: sorted, non-overlapping ranges; it keeps its
+    // regions alive for readers that still hold it.
+    struct Range {
+        uint64_t base, size;
+        const Region* r;
+        uint64_t offset;  // of base in the region's device
+    };
+    struct View {
+        std::vector<std::shared_ptr<const Region>> keep;
+        std::vector<Range> ranges;
+        std::vector<Doorbell> doorbells;
+        const Range* find(uint64_t pa) const;
+    };
+    // Flatten the regions into a new view and publish it (or mark the
+    // batch dirty). Machine lock held (or before the vCPUs run).
+    void publish();
+    // Publish, then wait until no reader holds the view it replaced.
+    void publish_and_wait();
+    // A device's register access, in the widths the device takes
+    // (MmioDevice::access_sizes). Caller holds the machine lock.
+    static uint64_t dev_read(MmioDevice* dev, uint64_t off, unsigned size, MemAttrs who);
+    static void dev_write(MmioDevice* dev, uint64_t off, unsigned size, uint64_t value, MemAttrs who);
+    // The bytes of a ROM device in ROM mode for [pa, pa+size), or nullptr.
+    static const uint8_t* rom_bytes(const Range* r, uint64_t pa, unsigned size);
+    // A doorbell write (true: rung).
+    bool ring(const View& v, uint64_t pa, unsigned size, uint64_t value);
+    // An access through the current view, split where it crosses ranges.
+    // Machine lock held.
+    bool access_locked(uint64_t pa, unsigned size, uint64_t* value, bool write, MemAttrs who);
+
+    std::mutex& lock_;
+    uint64_t ram_base_ = 0, ram_size_ = 0;
+    uint8_t* ram_ = nullptr;
+    CpuCluster* code_ = nullptr;
+    std::vector<std::shared_ptr<Region>> regions_;  // machine lock
+    std::vector<Doorbell> eventfds_;                 // machine lock
+    RegionId next_id_ = 1;
+    unsigned batch_ = 0;
+    bool dirty_ = false, wait_ = false;
+    std::atomic<std::shared_ptr<const View>> view_;  // read anywhere
+    std::shared_ptr<const View> cur_;                // the same, machine lock
+    std::atomic<uint64_t> generation_{0};
+    std::vector<MemoryListener*> listeners_;
+    std::atomic<uint64_t> eventfd_writes_{0}, eventfd_unlocked_{0};
     std::mutex pair_lock_;  // 16-byte store-exclusive pairs
 };
 

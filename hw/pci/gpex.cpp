@@ -20,7 +20,6 @@ PciHost::PciHost(std::array<IrqLine, 4> intx, std::function<void(uint64_t, uint3
     : root_bus_(*this, "pcie.0", nullptr, true),
       host_bridge_(std::make_unique<HostBridge>()),
       ecam_(*this),
-      pio_(*this, true, 0),
       intx_lines_(std::move(intx)),
       msi_(std::move(msi)) {
     root_bus_.plug(host_bridge_.get(), 0);
@@ -28,9 +27,16 @@ PciHost::PciHost(std::array<IrqLine, 4> intx, std::function<void(uint64_t, uint3
 
 PciHost::~PciHost() = default;
 
-MmioDevice& PciHost::mmio_window(uint64_t cpu_base) {
-    windows_.push_back(std::make_unique<Window>(*this, false, cpu_base));
-    return *windows_.back();
+void PciHost::add_mmio_window(AddressSpace& as, uint64_t cpu_base, uint64_t size, std::string name) {
+    as_ = &as;
+    windows_.push_back(std::make_unique<Window>(false, cpu_base, cpu_base, size));
+    as.add_mmio(cpu_base, size, windows_.back().get(), std::move(name));
+}
+
+void PciHost::add_pio_window(AddressSpace& as, uint64_t cpu_base, uint64_t size, std::string name) {
+    as_ = &as;
+    windows_.push_back(std::make_unique<Window>(true, cpu_base, 0, size));
+    as.add_mmio(cpu_base, size, windows_.back().get(), std::move(name));
 }
 
 PciBus* PciHost::find_bus(unsigned number) {
@@ -90,23 +96,39 @@ void PciHost::intx(unsigned line, bool level) {
     intx_lines_[line & 3].set(n != 0);
 }
 
-// Every decoded BAR of every function, by address. (Bridge windows are
-// not checked: a guest that programs its BARs and windows consistently,
-// as firmware and Linux do, sees the same.)
+// Every decoded BAR of every function, clipped to each window it falls in,
+// becomes a region over the windows; regions that stay are left alone.
+// (Bridge windows are not checked: a guest that programs its BARs and
+// windows consistently, as firmware and Linux do, sees the same.)
 void PciHost::remap() {
-    mem_.clear();
-    io_.clear();
+    if (!as_) return;
+    std::vector<Map> want;
     for (PciBus* b : buses())
         b->for_each([&](PciDevice& d) {
             for (unsigned i = 0; i < 7; ++i) {
                 const PciDevice::Bar& bar = d.bar(i);
                 if (bar.addr == PciDevice::kUnmapped || !bar.dev) continue;
-                (bar.io() ? io_ : mem_).push_back({bar.addr, bar.size, bar.dev});
+                for (const auto& w : windows_) {
+                    if (w->io != bar.io()) continue;
+                    uint64_t lo = std::max(bar.addr, w->bus_base);
+                    uint64_t hi = std::min(bar.addr + bar.size, w->bus_base + w->size);
+                    if (lo >= hi) continue;
+                    std::string name = (d.qdev_id.empty() ? d.type_name() : d.qdev_id) + " BAR " + std::to_string(i);
+                    want.push_back({w->cpu_base + (lo - w->bus_base), hi - lo, bar.dev, lo - bar.addr, name});
+                }
             }
         });
-    auto by_base = [](const Map& a, const Map& b) { return a.base < b.base; };
-    std::sort(mem_.begin(), mem_.end(), by_base);
-    std::sort(io_.begin(), io_.end(), by_base);
+    AddressSpace::Batch batch(*as_);
+    for (Map& m : maps_)
+        if (std::find(want.begin(), want.end(), m) == want.end()) as_->del_region(m.id);
+    std::vector<Map> now;
+    for (Map& w : want) {
+        auto it = std::find(maps_.begin(), maps_.end(), w);
+        if (it != maps_.end()) w.id = it->id;
+        else w.id = as_->add_mmio(w.cpu_base, w.size, w.dev, w.name, 1, w.dev_offset);
+        now.push_back(std::move(w));
+    }
+    maps_ = std::move(now);
 }
 
 void PciHost::reset() {
@@ -114,32 +136,6 @@ void PciHost::reset() {
     intx_count_ = {};
     for (auto& l : intx_lines_) l.set(false);
     remap();
-}
-
-const PciHost::Map* PciHost::Window::find(uint64_t off, unsigned size) const {
-    uint64_t a = bus_base_ + off;
-    const std::vector<Map>& maps = io_ ? h_.io_ : h_.mem_;
-    auto it = std::upper_bound(maps.begin(), maps.end(), a, [](uint64_t x, const Map& m) { return x < m.base; });
-    if (it == maps.begin()) return nullptr;
-    --it;
-    if (a - it->base >= it->size || size > it->size - (a - it->base)) return nullptr;
-    return &*it;
-}
-
-// What the BAR there takes; where none is, reads are all-ones and
-// writes vanish, at any size (as on QEMU's virt: no abort).
-AccessSizes PciHost::Window::access_sizes(uint64_t off) {
-    const Map* m = find(off, 1);
-    return m ? m->dev->access_sizes(bus_base_ + off - m->base) : AccessSizes{1, 8};
-}
-
-uint64_t PciHost::Window::read_by(uint64_t off, unsigned size, MemAttrs who) {
-    const Map* m = find(off, size);
-    return m ? m->dev->read_by(bus_base_ + off - m->base, size, who) : ~0ull;
-}
-
-void PciHost::Window::write_by(uint64_t off, unsigned size, uint64_t value, MemAttrs who) {
-    if (const Map* m = find(off, size)) m->dev->write_by(bus_base_ + off - m->base, size, value, who);
 }
 
 }  // namespace armvm

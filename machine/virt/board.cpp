@@ -305,11 +305,9 @@ void Board::create_pcie(unsigned gic_version) {
     bool high = cfg_->highmem;
     Region ecam = high ? Region::PcieEcamHigh : Region::PcieEcam;
     as_.add_mmio(base(ecam), size(ecam), &pci_->ecam(), "pcie-ecam");
-    as_.add_mmio(base(Region::PcieMmio), size(Region::PcieMmio), &pci_->mmio_window(base(Region::PcieMmio)), "pcie-mmio");
-    as_.add_mmio(base(Region::PciePio), size(Region::PciePio), &pci_->pio_window(), "pcie-pio");
-    if (high)
-        as_.add_mmio(base(Region::PcieMmioHigh), size(Region::PcieMmioHigh), &pci_->mmio_window(base(Region::PcieMmioHigh)),
-                     "pcie-mmio-high");
+    pci_->add_mmio_window(as_, base(Region::PcieMmio), size(Region::PcieMmio), "pcie-mmio");
+    pci_->add_pio_window(as_, base(Region::PciePio), size(Region::PciePio), "pcie-pio");
+    if (high) pci_->add_mmio_window(as_, base(Region::PcieMmioHigh), size(Region::PcieMmioHigh), "pcie-mmio-high");
     pci_reset_ = std::make_unique<PciReset>(*pci_);
     if (gic_version == 2) {  // (under KVM too: its SPIs go to the in-kernel GIC)
         v2m_ = std::make_unique<GicV2m>(32 + kSpiV2mFirst, kSpiV2mCount, [self](unsigned intid) {

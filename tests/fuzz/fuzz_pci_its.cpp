@@ -50,7 +50,7 @@ struct Rig {
         host = std::make_unique<PciHost>(std::move(intx), [this](uint64_t a, uint32_t d, uint16_t rid) {
             if (a == 0x08080000 + GicIts::kTranslater) its.translate(rid, d);
         });
-        as.add_mmio(kMmio, kMmioSize, &host->mmio_window(kMmio), "pcie-mmio");
+        host->add_mmio_window(as, kMmio, kMmioSize, "pcie-mmio");
         port = std::make_unique<PcieRootPort>(*host, "rp1", 16, 1, 0);
         host->root_bus().plug(port.get(), 2 << 3);
         port->on_power_off = [this] { port->secondary()->unplug(0); };

@@ -56,7 +56,7 @@ struct Rig {
         std::array<IrqLine, 4> intx;
         for (auto& l : intx) l = IrqLine([](bool) {});
         host = std::make_unique<PciHost>(std::move(intx), [](uint64_t, uint32_t, uint16_t) {});
-        as.add_mmio(kMmio, 0x2eff0000, &host->mmio_window(kMmio), "pcie-mmio");
+        host->add_mmio_window(as, kMmio, 0x2eff0000, "pcie-mmio");
         Xhci::Options o;
         xhci = std::make_unique<Xhci>(as, o);
         host->root_bus().plug(xhci.get(), 1 << 3);
