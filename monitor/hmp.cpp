@@ -213,6 +213,21 @@ const std::vector<HmpCommand>& info_commands() {
                  k.print(std::string("kvm support: ") +
                          (!(*r)["present"].get<bool>() ? "not compiled" : (*r)["enabled"].get<bool>() ? "enabled" : "disabled"));
          }},
+        {"mtree", "[-f][-d][-o][-D]",
+         "show memory tree (-f: dump flat view for address spaces;-d: dump dispatch tree, valid with -f only);-o: "
+         "dump region owners/parents;-D: dump disabled regions",
+         0, 4, [](Call& k) {
+             bool flat = false;
+             for (const auto& a : k.args) {
+                 if (a == "-f") flat = true;
+                 else if (a == "-D") continue;  // (armvm keeps no disabled regions: a BAR turned off is gone)
+                 else if (a == "-d" || a == "-o")
+                     return k.print("mtree: " + a + " is not supported by armvm");
+                 else
+                     return k.print("mtree: unsupported option " + a + "\r\nTry \"help info mtree\" for more information");
+             }
+             if (const virt::Board* b = k.ctx.machine.board()) k.print_text(b->mtree(flat));
+         }},
         {"name", "", "show the current VM name", 0, 0, [](Call& k) {
              if (auto r = k.qmp("query-name"); r && r->contains("name")) k.print((*r)["name"].get<std::string>());
          }},
@@ -781,11 +796,18 @@ const std::vector<HmpCommand>& commands() {
              if (!b || i >= b->cpu_count()) return k.print("invalid CPU index");
              k.st.cpu = static_cast<unsigned>(i);
          }},
-        {"help|?", "[cmd]", "show the help", 0, 1, [](Call& k) {
+        {"help|?", "[cmd]", "show the help", 0, 64, [](Call& k) {  // (as QEMU's: words after the command are ignored)
              std::string only = k.args.empty() ? "" : k.args[0];
+             if (only == "info" && k.args.size() > 1) {
+                 for (const auto& c : info_commands())
+                     if (k.args[1] == c.names) return print_help(k, info_commands(), "info ", c.names);
+                 return k.print("unknown command: 'info " + k.args[1] + "'");
+             }
              if (only == "info") return print_help(k, info_commands(), "info ", "");
              if (only == "log") return k.print_text(qlog::items_help(true));  // (as QEMU's help log)
+             size_t before = k.out.size();
              print_help(k, commands(), "", only);
+             if (!only.empty() && k.out.size() == before) k.print("unknown command: '" + only + "'");
          }},
         {"hostfwd_add", "[netdev_id] [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport",
          "redirect TCP or UDP connections from host to guest (requires -net user)", 1, 2,

@@ -14,22 +14,23 @@ AddressSpace::AddressSpace(std::mutex& machine_lock) : lock_(machine_lock) { pub
 
 AddressSpace::~AddressSpace() = default;
 
-void AddressSpace::add_ram(uint64_t base, uint8_t* host, uint64_t size) {
+void AddressSpace::add_ram(uint64_t base, uint8_t* host, uint64_t size, std::string name) {
+    ram_name_ = std::move(name);
     ram_base_ = base;
     ram_ = host;
     ram_size_ = size;
 }
 
 AddressSpace::RegionId AddressSpace::add_mmio(uint64_t base, uint64_t size, MmioDevice* dev, std::string name,
-                                              int priority, uint64_t dev_offset) {
+                                              RegionOpts opts) {
     auto r = std::make_shared<Region>();
     r->id = next_id_++;
     r->base = base;
     r->size = std::min<uint64_t>(size, ~0ull - base);  // (nothing wraps past the top)
     r->dev = dev;
     r->name = std::move(name);
-    r->priority = priority;
-    r->dev_offset = dev_offset;
+    if (opts.shown_priority < 0) opts.shown_priority = opts.priority;
+    r->opts = opts;
     r->rom = nullptr;
     regions_.push_back(std::move(r));
     publish();
@@ -100,9 +101,9 @@ void AddressSpace::publish() {
         uint64_t lo = edges[i], hi = edges[i + 1];
         const Region* best = nullptr;
         for (const auto& r : regions_)
-            if (lo - r->base < r->size && (!best || r->priority >= best->priority)) best = r.get();
+            if (lo - r->base < r->size && (!best || r->opts.priority >= best->opts.priority)) best = r.get();
         if (!best) continue;
-        uint64_t off = best->dev_offset + (lo - best->base);
+        uint64_t off = best->opts.dev_offset + (lo - best->base);
         if (!v->ranges.empty()) {
             Range& last = v->ranges.back();
             if (last.r == best && last.base + last.size == lo) {
@@ -134,13 +135,29 @@ const AddressSpace::Range* AddressSpace::View::find(uint64_t pa) const {
 
 std::vector<FlatRange> AddressSpace::flat_view() const {
     std::vector<FlatRange> out;
-    for (const Range& r : cur_->ranges)
-        out.push_back({r.base, r.size, r.r->name, r.r->dev, r.offset, r.r->priority, r.r->rom != nullptr});
+    for (const Range& r : cur_->ranges) {
+        const Region& g = *r.r;
+        const char* type = g.rom && g.romd.load() ? "romd" : "i/o";
+        out.push_back({r.base, r.size, g.name, g.dev, r.offset, g.opts.shown_offset + (r.base - g.base),
+                       g.opts.shown_priority, type});
+    }
     if (ram_size_) {
-        FlatRange ram{ram_base_, ram_size_, "ram", nullptr, 0, 0, false};
+        FlatRange ram{ram_base_, ram_size_, ram_name_, nullptr, 0, 0, 0, "ram"};
         auto at = std::lower_bound(out.begin(), out.end(), ram_base_, [](const FlatRange& f, uint64_t a) { return f.base < a; });
         out.insert(at, ram);
     }
+    return out;
+}
+
+std::vector<FlatRange> AddressSpace::regions() const {
+    std::vector<FlatRange> out;
+    for (const auto& r : regions_)
+        out.push_back({r->base, r->size, r->name, r->dev, r->opts.dev_offset, r->opts.shown_offset,
+                       r->opts.shown_priority, r->rom && r->romd.load() ? "romd" : "i/o"});
+    if (ram_size_) out.push_back({ram_base_, ram_size_, ram_name_, nullptr, 0, 0, 0, "ram"});
+    std::stable_sort(out.begin(), out.end(), [](const FlatRange& a, const FlatRange& b) {
+        return a.base != b.base ? a.base < b.base : a.size > b.size;  // (a container before what it holds)
+    });
     return out;
 }
 

@@ -37,15 +37,29 @@ public:
     virtual void eventfd_changed(uint64_t addr, int fd, std::optional<uint32_t> match, bool added) = 0;
 };
 
+// How a region sits in the map.
+struct RegionOpts {
+    // Where regions overlap, the higher priority is seen (equal: the later).
+    int priority = 0;
+    // The device answers at offsets from this one.
+    uint64_t dev_offset = 0;
+    // What HMP's info mtree shows, as QEMU's would for its region of the
+    // same name: its priority (-1: `priority`) and the offset of the
+    // region's start (a window's bus address).
+    int shown_priority = -1;
+    uint64_t shown_offset = 0;
+};
+
 // One entry of a flattened view (info mtree -f): [base, base+size) reaches
-// `dev` at `dev_offset` + (address - base).
+// `dev` at `dev_offset`.
 struct FlatRange {
     uint64_t base, size;
     std::string name;
     MmioDevice* dev;
     uint64_t dev_offset;
-    int priority;
-    bool rom;
+    uint64_t offset_in_region;  // as info mtree shows it (@...)
+    int priority;               // as info mtree shows it
+    const char* type;           // "ram", "romd" (a ROM device in ROM mode), "i/o"
 };
 
 class AddressSpace : public Bus {
@@ -56,13 +70,11 @@ public:
     explicit AddressSpace(std::mutex& machine_lock);
     ~AddressSpace() override;
 
-    void add_ram(uint64_t base, uint8_t* host, uint64_t size);
-    // `dev` answers [base, base+size) at offsets from `dev_offset`. Where
-    // regions overlap, the higher `priority` is seen (equal: the later).
+    void add_ram(uint64_t base, uint8_t* host, uint64_t size, std::string name = "ram");
+    // `dev` answers [base, base+size) (at offsets from opts.dev_offset).
     // At run time the caller holds the machine lock (as for every change
     // below).
-    RegionId add_mmio(uint64_t base, uint64_t size, MmioDevice* dev, std::string name, int priority = 0,
-                      uint64_t dev_offset = 0);
+    RegionId add_mmio(uint64_t base, uint64_t size, MmioDevice* dev, std::string name, RegionOpts opts = {});
     // The region goes; when this returns, no vCPU still reads through it
     // without the lock.
     void del_region(RegionId id);
@@ -91,6 +103,8 @@ public:
     // The flattened map as the vCPUs see it (RAM first), for HMP's info
     // mtree. Caller holds the machine lock.
     std::vector<FlatRange> flat_view() const;
+    // The regions as added (overlapping), RAM among them, by address.
+    std::vector<FlatRange> regions() const;
     // Views published so far (each change of the map publishes one).
     uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }
     void add_listener(MemoryListener* l) { listeners_.push_back(l); }
@@ -139,8 +153,7 @@ private:
         uint64_t base, size;
         MmioDevice* dev;
         std::string name;
-        int priority;
-        uint64_t dev_offset;
+        RegionOpts opts;
         uint8_t* rom;                // a ROM device's bytes
         std::atomic<bool> romd{false};  // in ROM mode (read without the lock)
     };
@@ -183,6 +196,7 @@ private:
     std::mutex& lock_;
     uint64_t ram_base_ = 0, ram_size_ = 0;
     uint8_t* ram_ = nullptr;
+    std::string ram_name_;
     CpuCluster* code_ = nullptr;
     std::vector<std::shared_ptr<Region>> regions_;  // machine lock
     std::vector<Doorbell> eventfds_;                 // machine lock

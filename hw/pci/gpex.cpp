@@ -30,7 +30,7 @@ PciHost::~PciHost() = default;
 void PciHost::add_mmio_window(AddressSpace& as, uint64_t cpu_base, uint64_t size, std::string name) {
     as_ = &as;
     windows_.push_back(std::make_unique<Window>(false, cpu_base, cpu_base, size));
-    as.add_mmio(cpu_base, size, windows_.back().get(), std::move(name));
+    as.add_mmio(cpu_base, size, windows_.back().get(), std::move(name), {.shown_offset = cpu_base});
 }
 
 void PciHost::add_pio_window(AddressSpace& as, uint64_t cpu_base, uint64_t size, std::string name) {
@@ -108,14 +108,21 @@ void PciHost::remap() {
             for (unsigned i = 0; i < 7; ++i) {
                 const PciDevice::Bar& bar = d.bar(i);
                 if (bar.addr == PciDevice::kUnmapped || !bar.dev) continue;
-                for (const auto& w : windows_) {
-                    if (w->io != bar.io()) continue;
-                    uint64_t lo = std::max(bar.addr, w->bus_base);
-                    uint64_t hi = std::min(bar.addr + bar.size, w->bus_base + w->size);
-                    if (lo >= hi) continue;
-                    std::string name = (d.qdev_id.empty() ? d.type_name() : d.qdev_id) + " BAR " + std::to_string(i);
-                    want.push_back({w->cpu_base + (lo - w->bus_base), hi - lo, bar.dev, lo - bar.addr, name});
-                }
+                // A BAR without blocks is one (QEMU shows it at priority 1,
+                // the blocks of a container at 0; both cover the window).
+                std::vector<BarPart> parts = bar.parts;
+                bool leaf = parts.empty();
+                if (leaf) parts.push_back({bar.name, 0, bar.size});
+                for (const BarPart& p : parts)
+                    for (const auto& w : windows_) {
+                        if (w->io != bar.io()) continue;
+                        uint64_t at = bar.addr + p.offset;
+                        uint64_t lo = std::max(at, w->bus_base);
+                        uint64_t hi = std::min(at + p.size, w->bus_base + w->size);
+                        if (lo >= hi) continue;
+                        want.push_back({w->cpu_base + (lo - w->bus_base), hi - lo, bar.dev, lo - bar.addr, p.name,
+                                        leaf ? 1 : 0, lo - at});
+                    }
             }
         });
     AddressSpace::Batch batch(*as_);
@@ -125,7 +132,10 @@ void PciHost::remap() {
     for (Map& w : want) {
         auto it = std::find(maps_.begin(), maps_.end(), w);
         if (it != maps_.end()) w.id = it->id;
-        else w.id = as_->add_mmio(w.cpu_base, w.size, w.dev, w.name, 1, w.dev_offset);
+        else
+            w.id = as_->add_mmio(w.cpu_base, w.size, w.dev, w.name,
+                                 {.priority = 1, .dev_offset = w.dev_offset, .shown_priority = w.shown_priority,
+                                  .shown_offset = w.shown_offset});
         now.push_back(std::move(w));
     }
     maps_ = std::move(now);

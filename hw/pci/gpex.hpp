@@ -48,9 +48,12 @@ private:
         MmioDevice* dev;
         uint64_t dev_offset;
         std::string name;
+        int shown_priority;
+        uint64_t shown_offset;
         AddressSpace::RegionId id = 0;
         bool operator==(const Map& o) const {
-            return cpu_base == o.cpu_base && size == o.size && dev == o.dev && dev_offset == o.dev_offset;
+            return cpu_base == o.cpu_base && size == o.size && dev == o.dev && dev_offset == o.dev_offset &&
+                   name == o.name;
         }
     };
     class Ecam : public MmioDevice {

@@ -45,11 +45,14 @@ void PciDevice::set_multifunction(bool on) {
     reset_cfg_[PCI_HEADER_TYPE] = cfg_[PCI_HEADER_TYPE];
 }
 
-void PciDevice::add_bar(unsigned i, uint64_t size, BarKind kind, MmioDevice* dev) {
+void PciDevice::add_bar(unsigned i, uint64_t size, BarKind kind, MmioDevice* dev, std::vector<BarPart> parts,
+                        std::string name) {
     Bar& b = bars_[i];
     b.size = size;
     b.kind = kind;
     b.dev = dev;
+    b.parts = std::move(parts);
+    b.name = std::move(name);
     unsigned off = PCI_BAR0 + 4 * i;
     set32(off, static_cast<uint8_t>(kind));
     uint64_t mask = ~(size - 1) & (kind == BarKind::Io ? ~3ull : ~15ull);
@@ -197,7 +200,7 @@ public:
 void PciDevice::set_rom(std::vector<uint8_t> bytes) {
     rom_ = std::make_shared<RomBar>(std::move(bytes));
     uint64_t size = rom_->bytes.size();
-    bars_[6] = Bar{size, BarKind::Mem32, rom_.get()};
+    bars_[6] = Bar{size, BarKind::Mem32, rom_.get(), {}, type_name() + ".rom"};
     unsigned reg = is_bridge() ? PCI_ROM_ADDRESS1 : PCI_ROM_ADDRESS;
     set32(reg, 0);
     set_wmask32(reg, ~static_cast<uint32_t>(size - 1) | 1u);  // address bits and the enable bit
@@ -278,6 +281,10 @@ void Msix::init(PciDevice& dev, unsigned cap, unsigned vectors, uint32_t table_o
     table_.assign(16ull * vectors, 0);
     pba_.assign((vectors + 63) / 64, 0);
     reset_vectors();
+}
+
+std::vector<BarPart> Msix::parts(unsigned vectors, uint32_t table_off, uint32_t pba_off) {
+    return {{"msix-table", table_off, 16ull * vectors}, {"msix-pba", pba_off, 8ull * ((vectors + 63) / 64)}};
 }
 
 void Msix::reset_vectors() {

@@ -46,6 +46,15 @@ enum class PcieType : uint8_t { Endpoint = 0, RootPort = 4, RcEndpoint = 9 };  /
 // BAR kinds (the low bits of the BAR register).
 enum class BarKind : uint8_t { Io = 1, Mem32 = 0, Mem64 = 4, Mem64Pref = 0xc, Mem32Pref = 8 };
 
+// A register block inside a BAR (QEMU's subregions of the BAR's
+// container: "msix-table", "virtio-pci-common-virtio-blk", ...). The
+// BAR's other offsets are holes that the host's window answers (reads
+// all-ones, writes dropped), as on QEMU.
+struct BarPart {
+    std::string name;
+    uint64_t offset, size;
+};
+
 class PciDevice {
 public:
     static constexpr unsigned kConfigSize = 4096;
@@ -55,6 +64,10 @@ public:
         uint64_t size = 0;  // 0: no BAR
         BarKind kind = BarKind::Mem32;
         MmioDevice* dev = nullptr;
+        // Its register blocks; none: one block, the whole BAR, called
+        // `name`.
+        std::vector<BarPart> parts;
+        std::string name;
         uint64_t addr = kUnmapped;  // where the guest placed it (bus address), while decoded
         bool io() const { return kind == BarKind::Io; }
         bool is64() const { return (static_cast<uint8_t>(kind) & 4) != 0; }
@@ -117,8 +130,10 @@ protected:
     void set_w1c16(unsigned off, uint16_t m) { w1cmask_[off] = static_cast<uint8_t>(m), w1cmask_[off + 1] = static_cast<uint8_t>(m >> 8); }
 
     // A BAR of `size` bytes (a power of two; I/O at least 4, memory at
-    // least 16) served by `dev` at offsets from its base.
-    void add_bar(unsigned i, uint64_t size, BarKind kind, MmioDevice* dev);
+    // least 16) served by `dev` at offsets from its base: the whole of it
+    // (one block called `name`), or only `parts`.
+    void add_bar(unsigned i, uint64_t size, BarKind kind, MmioDevice* dev, std::vector<BarPart> parts,
+                 std::string name = "");
     // A capability of `len` bytes put in the first free dword-aligned
     // space from 0x40 (or from `at`) and linked at the head of the list
     // (QEMU's order); returns its offset.
@@ -203,6 +218,8 @@ public:
     // `vectors` entries; the table at `table_off` and the PBA at `pba_off`
     // of its BAR; the capability in `dev`'s list at `cap`.
     void init(PciDevice& dev, unsigned cap, unsigned vectors, uint32_t table_off, uint32_t pba_off);
+    // The table's and the PBA's blocks in their BAR, as QEMU names them.
+    static std::vector<BarPart> parts(unsigned vectors, uint32_t table_off, uint32_t pba_off);
     unsigned vectors() const { return vectors_; }
     bool enabled() const;
     // Signal vector v (or remember it pending while masked).

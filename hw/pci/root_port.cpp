@@ -11,7 +11,7 @@ PcieRootPort::PcieRootPort(PciRoot& root, std::string name, uint8_t port, uint8_
     // Subsystem vendor ID capability (bridges have no subsystem fields).
     unsigned ssvid = add_capability(0x0d, 8);
     set16(ssvid + 4, kPciVendorRedHat);
-    add_bar(0, 0x1000, BarKind::Mem32, &msix_);
+    add_bar(0, 0x1000, BarKind::Mem32, &msix_, Msix::parts(1, 0, 0x800));
     msix_cap_ = add_capability(PCI_CAP_ID_MSIX, 12);
     set16(msix_cap_ + 2, 0);  // one vector
     set_wmask16(msix_cap_ + 2, 0xc000);

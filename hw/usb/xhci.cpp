@@ -68,7 +68,16 @@ Xhci::Xhci(AddressSpace& as, Options o) : PciDevice(kPciVendorRedHat, 0x000d, 0x
     set16(PCI_SUBSYSTEM_ID, 0x1100);
     set8(PCI_INTERRUPT_PIN, 1);
     set8(0x60, 0x30);  // SBRN: USB 3.0
-    add_bar(0, kBarSize, BarKind::Mem64, &regs_);
+    // The register blocks as QEMU's (the rest of the BAR is a hole).
+    std::vector<BarPart> parts = {{"capabilities", 0, kOper}, {"operational", kOper, 0x400}};
+    for (unsigned i = 0; i < ports(); ++i)
+        parts.push_back({std::string(i < o_.p3 ? "usb3" : "usb2") + " port #" +
+                             std::to_string(i < o_.p3 ? i + 1 : i - o_.p3 + 1),
+                         kPorts + 0x10ull * i, 0x10});
+    parts.push_back({"runtime", kRuntime, 0x20 + 0x20ull * kInterrupters});
+    parts.push_back({"doorbell", kDoorbells, 0x20ull * (kSlots + 1)});
+    for (BarPart& p : Msix::parts(kMsixVectors, kMsixTable, kMsixPba)) parts.push_back(std::move(p));
+    add_bar(0, kBarSize, BarKind::Mem64, &regs_, std::move(parts));
     if (o_.express) {
         unsigned c = add_pcie_capability(o_.root_complex ? PcieType::RcEndpoint : PcieType::Endpoint, 0xa0);
         set32(c + 4, 0x00008000);  // DevCap: role-based errors (no FLR, as QEMU's)

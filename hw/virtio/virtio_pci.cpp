@@ -83,12 +83,19 @@ VirtioPci::VirtioPci(AddressSpace& as, std::unique_ptr<VirtioDevice> dev, Option
     if (!o.modern_only) {
         // The legacy register block and the device configuration after it,
         // rounded up to a power of two (at least what QEMU gives).
-        add_bar(kLegacyBar, legacy_bar_size(dev_->device_id()), BarKind::Io, &legacy_);
+        add_bar(kLegacyBar, legacy_bar_size(dev_->device_id()), BarKind::Io, &legacy_, {}, "virtio-pci");
     }
     if (o.vectors) {
-        add_bar(kMsixBar, 0x1000, BarKind::Mem32, &msix_);
+        add_bar(kMsixBar, 0x1000, BarKind::Mem32, &msix_, Msix::parts(o.vectors, 0, 0x800));
     }
-    add_bar(kModernBar, 4 * kRegion, BarKind::Mem64Pref, &modern_);
+    // The modern structures, named as QEMU's ("virtio-pci-common-virtio-blk").
+    std::string vdev = dev_->name();
+    if (vdev.ends_with("-device")) vdev.resize(vdev.size() - 7);
+    add_bar(kModernBar, 4 * kRegion, BarKind::Mem64Pref, &modern_,
+            {{"virtio-pci-common-" + vdev, kCommon, kRegion},
+             {"virtio-pci-isr-" + vdev, kIsr, kRegion},
+             {"virtio-pci-device-" + vdev, kDevice, kRegion},
+             {"virtio-pci-notify-" + vdev, kNotify, kRegion}});
     auto vendor_cap = [&](uint8_t type, uint64_t offset, uint32_t length, unsigned len) {
         unsigned c = add_capability(PCI_CAP_ID_VNDR, len);
         set8(c + 2, static_cast<uint8_t>(len));

@@ -84,7 +84,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     b->cfg_ = &cfg;
     b->fdt_ = std::move(fdt);
     b->hooks_ = std::move(hooks);
-    b->as_.add_ram(base(Region::Ram), ram.host(), ram.size());
+    b->as_.add_ram(base(Region::Ram), ram.host(), ram.size(), "mach-virt.ram");
     unsigned n = cfg.smp.cpus;
     Board* self = b.get();
     b->kvm_ = std::move(kvm);
@@ -110,13 +110,14 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
             gic_version);
         // (GICv2's distributor is 4 KiB and its CPU interface 8 KiB of
         // their 64 KiB slots: the rest is unassigned, as on QEMU)
+        // (the regions' names are QEMU's: HMP's info mtree shows them)
         b->as_.add_mmio(base(Region::GicDist), gic_version == 3 ? size(Region::GicDist) : 0x1000,
-                        &b->gic_->distributor(), "gic-dist");
-        if (gic_version == 3)
-            b->as_.add_mmio(base(Region::GicRedist), size(Region::GicRedist), &b->gic_->redistributors(),
-                            "gic-redist");
+                        &b->gic_->distributor(), gic_version == 3 ? "gicv3_dist" : "gic_dist");
+        if (gic_version == 3)  // (two 64 KiB frames per CPU, as QEMU's region)
+            b->as_.add_mmio(base(Region::GicRedist), std::min<uint64_t>(size(Region::GicRedist), 0x20000ull * n),
+                            &b->gic_->redistributors(), "gicv3_redist_region[0]");
         else
-            b->as_.add_mmio(base(Region::GicCpu), 0x2000, &b->gic_->cpu_interface(), "gic-cpu");
+            b->as_.add_mmio(base(Region::GicCpu), 0x2000, &b->gic_->cpu_interface(), "gic_cpu");
         AddressSpace* as = &b->as_;
         Gic::GuestMem mem = [as](uint64_t pa, uint64_t len) { return as->ram_ptr(pa, len); };
         // (GICv3's redistributors support LPIs with or without an ITS, as QEMU's)
@@ -124,7 +125,9 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         if (gic_version == 3 && cfg.its) {
             // The ITS (QEMU's its=on, the default): MSIs become LPIs.
             b->its_ = std::make_unique<GicIts>(*b->gic_, mem);
-            b->as_.add_mmio(base(Region::GicIts), size(Region::GicIts), b->its_.get(), "gic-its");
+            b->as_.add_mmio(base(Region::GicIts), 0x10000, b->its_.get(), "control");
+            b->as_.add_mmio(base(Region::GicIts) + 0x10000, 0x10000, b->its_.get(), "translation",
+                            {.dev_offset = 0x10000});
         }
     }
     b->uart_ = std::make_unique<Pl011>(serial, std::move(uart_irq));
@@ -304,17 +307,17 @@ void Board::create_pcie(unsigned gic_version) {
     pci_ = std::make_unique<PciHost>(std::move(intx), [self](uint64_t a, uint32_t d, uint16_t rid) { self->msi(a, d, rid); });
     bool high = cfg_->highmem;
     Region ecam = high ? Region::PcieEcamHigh : Region::PcieEcam;
-    as_.add_mmio(base(ecam), size(ecam), &pci_->ecam(), "pcie-ecam");
-    pci_->add_mmio_window(as_, base(Region::PcieMmio), size(Region::PcieMmio), "pcie-mmio");
-    pci_->add_pio_window(as_, base(Region::PciePio), size(Region::PciePio), "pcie-pio");
-    if (high) pci_->add_mmio_window(as_, base(Region::PcieMmioHigh), size(Region::PcieMmioHigh), "pcie-mmio-high");
+    as_.add_mmio(base(ecam), size(ecam), &pci_->ecam(), "pcie-mmcfg-mmio");
+    pci_->add_mmio_window(as_, base(Region::PcieMmio), size(Region::PcieMmio), "gpex_mmio_window");
+    pci_->add_pio_window(as_, base(Region::PciePio), size(Region::PciePio), "gpex_ioport_window");
+    if (high) pci_->add_mmio_window(as_, base(Region::PcieMmioHigh), size(Region::PcieMmioHigh), "gpex_mmio_window");
     pci_reset_ = std::make_unique<PciReset>(*pci_);
     if (gic_version == 2) {  // (under KVM too: its SPIs go to the in-kernel GIC)
         v2m_ = std::make_unique<GicV2m>(32 + kSpiV2mFirst, kSpiV2mCount, [self](unsigned intid) {
             self->set_spi(intid, true);
             self->set_spi(intid, false);
         });
-        as_.add_mmio(base(Region::GicV2m), size(Region::GicV2m), v2m_.get(), "gic-v2m");
+        as_.add_mmio(base(Region::GicV2m), size(Region::GicV2m), v2m_.get(), "gicv2m");
     }
 }
 
@@ -368,7 +371,11 @@ Result<std::pair<PciBus*, uint8_t>> Board::pci_place(const std::string& driver, 
 // fw_cfg: QEMU's items for the virt board and the -fw_cfg files.
 Status Board::create_fw_cfg(const MachineConfig& cfg) {
     fw_cfg_ = std::make_unique<FwCfg>(as_);
-    as_.add_mmio(base(Region::FwCfg), size(Region::FwCfg), fw_cfg_.get(), "fw_cfg");
+    // Its data, selector and DMA registers, as QEMU's three regions (the
+    // bytes between them are unassigned).
+    as_.add_mmio(base(Region::FwCfg), 8, fw_cfg_.get(), "fwcfg.data");
+    as_.add_mmio(base(Region::FwCfg) + 8, 2, fw_cfg_.get(), "fwcfg.ctl", {.dev_offset = 8});
+    as_.add_mmio(base(Region::FwCfg) + 0x10, 8, fw_cfg_.get(), "fwcfg.dma", {.dev_offset = 0x10});
     fw_cfg_->add_item(FwCfg::kSignature, {'Q', 'E', 'M', 'U'});
     fw_cfg_->add_u32(FwCfg::kId, 3);  // traditional interface and DMA
     std::vector<uint8_t> uuid(16, 0);
@@ -956,6 +963,8 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
                 return err("Property '" + d.driver + "." + k + "' doesn't take value '" + v + "'");
             return ok_status();
         };
+        // (a root port must have MSI-X, as QEMU's: a GICv3 without its ITS has no MSIs)
+        if (!v2m_ && !its_ && !(kvm_ && kvm_->has_its())) return err("MSI-X is not supported by interrupt controller");
         unsigned long port = 0, chassis = 0, slot = 0;
         ARMVM_TRY(num("port", 255, port));
         ARMVM_TRY(num("chassis", 255, chassis));
@@ -996,7 +1005,7 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
         if (!emu) return make_error(pre + emu.error().msg);
         tpm_ = std::make_unique<TpmTis>(std::move(emu.value()), *loop_);
         tpmdev_ = t;
-        as_.add_mmio(base(Region::PlatformBus), TpmTis::kSize, tpm_.get(), "tpm-tis");
+        as_.add_mmio(base(Region::PlatformBus), TpmTis::kSize, tpm_.get(), "tpm-tis-mmio");
         qom_name(d.id, d.driver);
         return ok_status();
     }

@@ -186,6 +186,10 @@ public:
     Status del_netdev(const std::string& id);
     BlockLayer& block_layer() { return *block_; }
     PciHost* pci_host() { return pci_.get(); }
+    // HMP's info mtree [-f]: the memory map in QEMU's format (with -f the
+    // flattened views the vCPUs and the devices' bus-master address
+    // spaces see). Caller holds the BQL. (machine/virt/mtree.cpp)
+    std::string mtree(bool flat) const;
     // The virtio balloon (null: none), its QOM path, and the statistics
     // polling interval in seconds (QOM's guest-stats-polling-interval).
     VirtioBalloon* balloon() { return balloon_; }

@@ -84,6 +84,7 @@ def test_kvm_cpu_properties_need_kvm():
 
 # Device, fw_cfg and netdev mistakes: the same message as QEMU's, word for word.
 SAME_AS_QEMU = [
+    ["-M", "virt,gic-version=3,its=off", "-device", "pcie-root-port,id=rp,chassis=1"],
     ["-device", "virtconsole"],
     ["-device", "virtio-serial-device", "-device", "virtconsole,chardev=nope"],
     ["-device", "virtio-serial-device", "-device", "virtserialport,nr=0"],

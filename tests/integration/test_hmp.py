@@ -348,3 +348,42 @@ def test_hmp_netdev_add_and_drive_add_act_as_qemus(tmp_path):
     for c, a, b in zip(cmds, outs[0], outs[1]):
         assert a == b, (c, a, b)
     assert outs[0][cmds.index("info block dd")].startswith("dd (#blockN): ")
+
+
+def mtree_session(emu, tmp_path, args):
+    sock = str(tmp_path / "mt.sock")
+    if os.path.exists(sock):
+        os.unlink(sock)
+    p = subprocess.Popen([emu, "-nodefaults", "-display", "none", "-S", "-qmp", f"unix:{sock},server=on,wait=off"]
+                         + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        q = Qmp.connect_unix(sock, timeout=20)
+        q.negotiate()
+        hmp = lambda c: q.ok("human-monitor-command", {"command-line": c})  # noqa: E731
+        out = [hmp("info mtree -f"), hmp("info mtree -x"), hmp("help info mtree"), hmp("info mtree")]
+        q.ok("human-monitor-command", {"command-line": "quit"})
+        p.wait(10)
+        return out
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+@pytest.mark.parametrize("args", [
+    ["-M", "virt,gic-version=3", "-smp", "2", "-device", "qemu-xhci", "-device", "virtio-rng-pci"],
+    ["-M", "virt,gic-version=2,highmem=off", "-bios", "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd", "-m", "256"],
+    ["-M", "virt,gic-version=3,its=off", "-device", "virtio-net-pci", "-device", "virtio-serial-pci,disable-legacy=on"],
+])
+def test_hmp_info_mtree_shows_qemus_memory_map(tmp_path, args):
+    from test_pci import flat_views
+    ours = mtree_session(armvm_path(), tmp_path, args)
+    theirs = mtree_session("qemu-system-aarch64", tmp_path, ["-cpu", "cortex-a57"] + args)
+    # The flattened views (QEMU numbers them in a hash table's order).
+    assert flat_views(ours[0]) == flat_views(theirs[0])
+    assert "fwcfg.ctl" in ours[0] and "gpex_mmio_window @0000000010000000" in ours[0]
+    assert ours[1:3] == theirs[1:3]
+    # The tree: the system's regions inside it, the ITS's inside the ITS.
+    tree = ours[3]
+    assert "address-space: memory\r\n  0000000000000000-ffffffffffffffff (prio 0, i/o): system\r\n" in tree
+    assert "\r\n    0000000009000000-0000000009000fff (prio 0, i/o): pl011\r\n" in tree

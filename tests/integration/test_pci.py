@@ -36,6 +36,20 @@ DUMP = ("for d in /sys/bus/pci/devices/*; do echo \"== ${d##*/} $(cat $d/vendor 
         "if [ -e $d/rom ]; then echo 1 > $d/rom; echo rom $(md5sum < $d/rom) $(wc -c < $d/rom); "
         "echo 0 > $d/rom; fi; done")
 
+# The holes of the MSI-X BARs (BAR 0 of a bridge, BAR 1 of the others)
+# after the table, after the PBA and at the end: as on QEMU, the window
+# answers there (all-ones), not the device.
+HOLES = ("for d in /sys/bus/pci/devices/*; do n=2; grep -q 0x0604 $d/class && n=1; "
+         "b=$(sed -n ${n}p $d/resource | cut -d' ' -f1); [ $((b)) = 0 ] && continue; "
+         "echo ${d##*/} $(for o in 0x40 0x808 0xffc; do devmem $((b + o)) 32; done); done")
+
+
+def flat_views(text):
+    """info mtree -f's views, without their numbers (QEMU's order is a
+    hash table's)."""
+    blocks = [b.strip("\r\n") for b in re.split(r"FlatView #\d+\r?\n", text) if b.strip()]
+    return sorted(blocks)
+
 
 def pci_view(emu, extra, tmp_path):
     from armvm_test import Qmp
@@ -46,23 +60,30 @@ def pci_view(emu, extra, tmp_path):
             "-qmp", f"unix:{sock},server=on,wait=off"] + extra
     with Guest(emu, args) as g:
         dump = g.ok(DUMP)
+        holes = g.ok(HOLES)
         irqs = g.ok("cat /proc/interrupts")
         virtio = g.ok("ls /sys/bus/virtio/devices")
         q = Qmp.connect_unix(sock)
         q.negotiate()
         query = q.ok("query-pci")
+        mtree = q.ok("human-monitor-command", {"command-line": "info mtree -f"})
         q.close()
         g.poweroff()
     # The interrupt line byte (0x3c) holds the Linux IRQ number the kernel
     # wrote there: Linux's numbering, not the device's (query-pci's "irq").
     dump = re.sub(r"^(000030( [0-9a-f]{2}){12}) [0-9a-f]{2}", r"\1 ..", dump, flags=re.M)
-    return dump, irqs, virtio, json_dumps(query)
+    return dump, irqs, virtio, json_dumps(query), holes, flat_views(mtree)
 
 
 def test_pci_functions_and_config_space_match_qemu(tmp_path):
-    ours, irqs, virtio, query = pci_view(armvm_path(), DEVICES, tmp_path)
-    ref, ref_irqs, ref_virtio, ref_query = pci_view("qemu-system-aarch64", DEVICES, tmp_path)
+    ours, irqs, virtio, query, holes, mtree = pci_view(armvm_path(), DEVICES, tmp_path)
+    ref, ref_irqs, ref_virtio, ref_query, ref_holes, ref_mtree = pci_view("qemu-system-aarch64", DEVICES, tmp_path)
     assert ours == ref
+    # The memory map the vCPUs see, BARs and their register blocks among
+    # the board's regions (HMP info mtree -f), and what the guest reads in
+    # a BAR's holes.
+    assert mtree == ref_mtree
+    assert holes == ref_holes and "0xFFFFFFFF" in holes
     # query-pci: the same functions, BARs where the guest put them, bridges
     strip_irq = lambda text: re.sub(r'"irq": \d+', '"irq": N', text)
     assert strip_irq(query) == strip_irq(ref_query)

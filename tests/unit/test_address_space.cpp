@@ -52,7 +52,7 @@ TEST_CASE("address space: a higher-priority region covers a window and goes agai
     Tagged window(0x1000000), bar(0x2000000);
     as.add_mmio(0x10000000, 0x100000, &window, "window");
     uint64_t gen = as.generation();
-    AddressSpace::RegionId id = as.add_mmio(0x10004000, 0x1000, &bar, "bar", 1, 0x800);
+    AddressSpace::RegionId id = as.add_mmio(0x10004000, 0x1000, &bar, "bar", {.priority = 1, .dev_offset = 0x800});
     CHECK(as.generation() == gen + 1);
     CHECK(rd(as, 0x10003ff8, 4) == 0x1000000 + 0x3ff8);  // the window below
     CHECK(rd(as, 0x10004000, 4) == 0x2000000 + 0x800);   // the BAR, from its offset
@@ -145,7 +145,7 @@ TEST_CASE("address space: a doorbell rings without the lock, and not once it is 
         ::close(fd);
         // And a region that comes and goes under them.
         std::lock_guard<std::mutex> g(bql);
-        AddressSpace::RegionId id = as.add_mmio(0x9000000, 0x100, &reg, "over", 1);
+        AddressSpace::RegionId id = as.add_mmio(0x9000000, 0x100, &reg, "over", {.priority = 1});
         as.del_region(id);
     }
     stop = true;
