@@ -539,7 +539,7 @@ private:
     uint64_t pstate_after_entry() const;
     void take_irq();
 
-    static constexpr size_t kJmpCache = 4096;
+    static constexpr size_t kJmpCache = 32768;  // (a Linux boot through UEFI: 4096 missed often enough to spend 6% in the block map)
     uint64_t link_gen_ = 0;  // Block::Link validity
     std::atomic<bool> event_{false};  // the event register (WFE/SEV)
     std::atomic<bool> monitor_armed_{false};
