@@ -52,6 +52,7 @@ public:
         o_.x = at(&c.s.x[0]);
         o_.v = at(&c.s.v[0][0]);
         o_.cpacr = at(&c.s.cpacr_el1);
+        o_.sctlr = at(&c.s.sctlr_el1);
         o_.fpcr = at(&c.s.fpcr);
         o_.tpidr0 = at(&c.s.tpidr_el0);
         o_.tpidrro0 = at(&c.s.tpidrro_el0);
@@ -103,7 +104,7 @@ public:
     }
 
     struct Offsets {
-        int32_t x, v, cpacr, fpcr, fpsr, tpidr0, tpidrro0, tpidr1, sp0, sp1, nzcv, el, spsel, daif, events,
+        int32_t x, v, cpacr, sctlr, fpcr, fpsr, tpidr0, tpidrro0, tpidr1, sp0, sp1, nzcv, el, spsel, daif, events,
             next_pc, block_va, cur_len, insn_count, branch_count, link_gen, fast, fast_key, fill_va, mailbox, irq,
             exit_req, jit_block, code_bits, block_jit, block_n, block_head, block_pa, jit_link, vcache, vgen, vkey;
     };

@@ -220,6 +220,13 @@ def g_excl(rng):
     return [ld, st] if rng.random() < 0.8 else [st]
 
 
+def g_dc_zva(rng):
+    # add x27, x28, #k; dc zva, x27: 64 zero bytes at x27 rounded down
+    # (DCZID_EL0.BS 4), inside the buffer.
+    k = rng.randrange(BUF)
+    return [0x91000000 | f(k, 10, 12) | f(28, 5, 5) | 27, 0xd50b7420 | 27]
+
+
 # ---- AdvSIMD (the FP/SIMD issue)
 def vreg(rng):
     return rng.randrange(32)
@@ -615,6 +622,7 @@ GROUPS = {
     "add_sub_shift": g_add_sub_shift, "add_sub_ext": g_add_sub_ext, "adc_sbc": g_adc, "ccmp": g_ccmp,
     "csel": g_csel, "dp_1src": g_dp1, "dp_2src": g_dp2, "dp_3src": g_dp3, "ldst_uimm": g_ldst_uimm,
     "ldst_imm9": g_ldst_imm9, "ldst_reg": g_ldst_reg, "ldst_pair": g_ldst_pair, "ldst_excl": g_excl,
+    "dc_zva": g_dc_zva,
 }
 
 

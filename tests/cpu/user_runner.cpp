@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
     if (!bus.ram.empty()) cpu.set_ram_window(bus.ram_base, bus.ram.data(), bus.ram.size());
     cpu.s.el = 0;
     cpu.s.cpacr_el1 = 3u << 20;  // FP/AdvSIMD enabled, as Linux gives a process
+    cpu.s.sctlr_el1 |= 1u << 14;  // DC ZVA at EL0 (SCTLR_EL1.DZE), as Linux allows
     cpu.mode_changed();
     cpu.s.spsel = false;
     cpu.s.sp_el0 = stack_top - 4096;
