@@ -45,6 +45,10 @@ class VirtioBalloon;
 class GuestRam;
 }  // namespace armvm
 
+namespace armvm {
+struct DeviceType;
+}
+
 namespace armvm::virt {
 
 // KVM's view of the map kept in step: the ROM devices' read-only slots,
@@ -186,6 +190,9 @@ public:
     Status del_netdev(const std::string& id);
     BlockLayer& block_layer() { return *block_; }
     PciHost* pci_host() { return pci_.get(); }
+    // Whether the board can make devices of this type (a factory: every
+    // registry entry has one).
+    static bool has_factory(const DeviceType& t);
     // HMP's info mtree [-f]: the memory map in QEMU's format (with -f the
     // flattened views the vCPUs and the devices' bus-master address
     // spaces see). Caller holds the BQL. (machine/virt/mtree.cpp)
@@ -203,6 +210,21 @@ private:
     void set_spi(unsigned intid, bool level);  // the GIC's, or KVM's
     Status create_virtio_devices(const MachineConfig& cfg, EventLoop& loop);
     Status add_device(const DeviceConfig& d, bool hotplug);
+    // Each device type's factory (machine/virt/device_factories.cpp),
+    // found by its model: a virtio-X-pci's virtio model, or the type's name.
+    struct DeviceCtx;
+    using Factory = Status (Board::*)(DeviceCtx&);
+    static Factory factory(const std::string& model);
+    Status make_root_port(DeviceCtx& x);
+    Status make_tpm(DeviceCtx& x);
+    Status make_xhci(DeviceCtx& x);
+    Status make_usb_device(DeviceCtx& x);
+    Status make_balloon(DeviceCtx& x);
+    Status make_rng(DeviceCtx& x);
+    Status make_serial(DeviceCtx& x);
+    Status make_serial_port(DeviceCtx& x);
+    Status make_net(DeviceCtx& x);
+    Status make_blk(DeviceCtx& x);
     Status plug_mmio(std::unique_ptr<VirtioDevice> dev, const std::string& origin);
     Status plug_pci(std::unique_ptr<VirtioDevice> dev, const std::string& driver,
                     const std::map<std::string, std::string>& props, bool hotplug, std::function<void(bool unplugged)> release);

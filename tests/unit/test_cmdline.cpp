@@ -219,3 +219,20 @@ TEST_CASE("cmdline: Boost's error formatting is never asked (fuzz regression)", 
     CHECK_FALSE(msg.empty());
     CHECK(error_of({"-%option%"}) == "-%option%: invalid option");
 }
+
+// One registry: every device type -device help lists has a factory on the
+// virt board (no name is listed that the board cannot make).
+#include "machine/devices.hpp"
+#include "machine/virt/board.hpp"
+
+TEST_CASE("every registered device type has a factory", "[devices]") {
+    REQUIRE(!armvm::device_types().empty());
+    for (const auto& t : armvm::device_types()) {
+        INFO(t.name);
+        CHECK(armvm::virt::Board::has_factory(t));
+    }
+    armvm::DeviceType none = armvm::device_types().front();
+    none.name = "no-such-device";
+    none.virtio = "";
+    CHECK_FALSE(armvm::virt::Board::has_factory(none));
+}
