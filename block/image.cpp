@@ -19,6 +19,10 @@ namespace armvm {
 Result<std::unique_ptr<File>> File::open(const std::string& filename, bool read_only, bool auto_read_only,
                                          const FileOptions& opts) {
     int extra = O_CLOEXEC | (opts.direct ? O_DIRECT : 0);
+    auto file_like = [](const struct stat& st) { return S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode); };
+    struct stat pre;
+    if (::stat(filename.c_str(), &pre) == 0 && !file_like(pre))  // (a directory: before open() says EISDIR)
+        return make_error("'file' driver requires '" + filename + "' to be a regular file");
     int fd = open_or_fdset(filename, (read_only ? O_RDONLY : O_RDWR) | extra);
     if (fd < 0 && !read_only && auto_read_only && (errno == EACCES || errno == EROFS || errno == EPERM)) {
         read_only = true;
@@ -31,8 +35,10 @@ Result<std::unique_ptr<File>> File::open(const std::string& filename, bool read_
     f->read_only_ = read_only;
     f->opts_ = opts;
     struct stat st;
-    if (::fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
-        return make_error("'" + filename + "' is not a file");
+    // (QEMU's 'file' driver takes regular files and, as it does, devices:
+    // a character device such as /dev/null is an empty disk)
+    if (::fstat(fd, &st) != 0 || !file_like(st))
+        return make_error("'file' driver requires '" + filename + "' to be a regular file");
     if (opts.direct) {
         // (an fd from an fd set was opened by the caller: it must say O_DIRECT itself)
         if (!(::fcntl(fd, F_GETFL) & O_DIRECT)) return make_error("Could not open '" + filename + "': Invalid argument");

@@ -127,6 +127,7 @@ SAME_AS_QEMU = [
     ["-netdev", "user,id=n", "-device", "virtio-net-pci,netdev=n,romsize=65536"],
     ["-device", "qemu-xhci,rombar=x"],
     ["-device", "qemu-xhci,romsize=-1"],
+    ["-drive", "if=none,id=d,file=/tmp,format=raw"],
 ]
 
 
