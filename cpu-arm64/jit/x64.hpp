@@ -53,6 +53,12 @@ public:
         o_.v = at(&c.s.v[0][0]);
         o_.cpacr = at(&c.s.cpacr_el1);
         o_.sctlr = at(&c.s.sctlr_el1);
+        o_.excl_valid = at(&c.s.excl_valid);
+        o_.excl_addr = at(&c.s.excl_addr);
+        o_.excl_size = at(&c.s.excl_size);
+        o_.excl_value = at(&c.s.excl_value);
+        o_.excl_value_hi = at(&c.s.excl_value_hi);
+        o_.monitor = at(&c.monitor_armed_);
         o_.fpcr = at(&c.s.fpcr);
         o_.tpidr0 = at(&c.s.tpidr_el0);
         o_.tpidrro0 = at(&c.s.tpidrro_el0);
@@ -106,7 +112,8 @@ public:
     struct Offsets {
         int32_t x, v, cpacr, sctlr, fpcr, fpsr, tpidr0, tpidrro0, tpidr1, sp0, sp1, nzcv, el, spsel, daif, events,
             next_pc, block_va, cur_len, insn_count, branch_count, link_gen, fast, fast_key, fill_va, mailbox, irq,
-            exit_req, jit_block, code_bits, block_jit, block_n, block_head, block_pa, jit_link, vcache, vgen, vkey;
+            exit_req, jit_block, code_bits, block_jit, block_n, block_head, block_pa, jit_link, vcache, vgen, vkey,
+            excl_valid, excl_addr, excl_size, excl_value, excl_value_hi, monitor;
     };
     const Offsets& off() const { return o_; }
     const uint8_t* exit_stub() const { return exit_; }
