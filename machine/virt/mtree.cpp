@@ -59,7 +59,8 @@ std::string Board::mtree(bool flat) const {
     // The tree: each region inside the one before it that holds it (the
     // PCI BARs inside their windows).
     out += "address-space: I/O\n" + line(2, {0, 0x10000, "io", nullptr, 0, 0, 0, "i/o"}) + "\n";
-    for (const auto& n : none_as) out += "address-space: " + n + "\n" + line(2, {0, ~0ull, "bus master container", nullptr, 0, 0, 0, "i/o"}) + "\n";
+    for (const auto& n : none_as)
+        out += "address-space: " + n + "\n" + line(2, {0, ~0ull, "bus master container", nullptr, 0, 0, 0, "i/o"}) + "\n";
     for (size_t i = 1; i < system_as.size(); ++i) out += "address-space: " + system_as[i] + "\n";
     out += "address-space: memory\n";  // (QEMU names the spaces sharing a root, the system's last)
     out += line(2, {0, ~0ull, "system", nullptr, 0, 0, 0, "i/o"});

@@ -28,7 +28,7 @@ using namespace armvm;
 namespace {
 
 constexpr uint64_t kRam = 0x40000000, kRamSize = 1 << 20;
-constexpr uint64_t kMmio = 0x10000000, kMmioSize = 0x2eff0000;
+constexpr uint64_t kMmio = 0x10000000, kMmioSize = 0x2eff0000, kPio = 0x3eff0000;
 
 struct Rig {
     std::mutex bql;
@@ -51,6 +51,7 @@ struct Rig {
             if (a == 0x08080000 + GicIts::kTranslater) its.translate(rid, d);
         });
         host->add_mmio_window(as, kMmio, kMmioSize, "pcie-mmio");
+        host->add_pio_window(as, kPio, 0x10000, "pcie-pio");
         port = std::make_unique<PcieRootPort>(*host, "rp1", 16, 1, 0);
         host->root_bus().plug(port.get(), 2 << 3);
         port->on_power_off = [this] { port->secondary()->unplug(0); };
@@ -97,10 +98,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             uint64_t off = in.get<uint32_t>() % kMmioSize;
             uint64_t v = in.get<uint64_t>();
             if (op & 0x10) r.as.write_locked(kMmio + off, sz, v);
-            else r.host->mmio_window(kMmio).read(off, sz);
+            else r.as.read_locked(kMmio + off, sz, v);
             break;
         }
-        case 3: r.host->pio_window().write(in.get<uint16_t>(), sz > 4 ? 4 : sz, in.get<uint32_t>()); break;
+        case 3: r.as.write_locked(kPio + in.get<uint16_t>(), sz > 4 ? 4 : sz, in.get<uint32_t>()); break;
         case 4: {  // guest RAM: rings, tables, commands
             uint32_t off = in.get<uint32_t>() % (kRamSize - 8);
             uint64_t v = in.get<uint64_t>();

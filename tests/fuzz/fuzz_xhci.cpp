@@ -135,7 +135,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             r.reg(off, in.get<uint32_t>());
             break;
         }
-        case 1: (void)r.host->mmio_window(kMmio).read(in.get<uint16_t>() % 0x4000 & ~3ull, 4); break;
+        case 1: {
+            uint64_t v;
+            (void)r.as.read_locked(kMmio + (in.get<uint16_t>() % 0x4000 & ~3ull), 4, v);
+            break;
+        }
         case 2: {  // guest RAM: contexts, buffers, ring contents
             uint32_t off = in.get<uint32_t>() % (kRamSize - 8);
             r.put64(off, in.get<uint64_t>());
