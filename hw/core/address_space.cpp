@@ -117,6 +117,7 @@ void AddressSpace::publish() {
     std::shared_ptr<const View> old = std::move(cur_);
     cur_ = std::move(v);
     view_.store(cur_, std::memory_order_release);
+    any_doorbell_.store(!cur_->doorbells.empty(), std::memory_order_release);
     generation_.fetch_add(1, std::memory_order_relaxed);
     if (wait_ && old) {
         // The grace period: readers hold a view only across one access
@@ -138,11 +139,11 @@ std::vector<FlatRange> AddressSpace::flat_view() const {
     for (const Range& r : cur_->ranges) {
         const Region& g = *r.r;
         const char* type = g.rom && g.romd.load() ? "romd" : "i/o";
-        out.push_back({r.base, r.size, g.name, g.dev, r.offset, g.opts.shown_offset + (r.base - g.base),
+        out.push_back({r.base, r.size, g.name, r.offset, g.opts.shown_offset + (r.base - g.base),
                        g.opts.shown_priority, type});
     }
     if (ram_size_) {
-        FlatRange ram{ram_base_, ram_size_, ram_name_, nullptr, 0, 0, 0, "ram"};
+        FlatRange ram{ram_base_, ram_size_, ram_name_, 0, 0, 0, "ram"};
         auto at = std::lower_bound(out.begin(), out.end(), ram_base_, [](const FlatRange& f, uint64_t a) { return f.base < a; });
         out.insert(at, ram);
     }
@@ -152,9 +153,9 @@ std::vector<FlatRange> AddressSpace::flat_view() const {
 std::vector<FlatRange> AddressSpace::regions() const {
     std::vector<FlatRange> out;
     for (const auto& r : regions_)
-        out.push_back({r->base, r->size, r->name, r->dev, r->opts.dev_offset, r->opts.shown_offset,
+        out.push_back({r->base, r->size, r->name, r->opts.dev_offset, r->opts.shown_offset,
                        r->opts.shown_priority, r->rom && r->romd.load() ? "romd" : "i/o"});
-    if (ram_size_) out.push_back({ram_base_, ram_size_, ram_name_, nullptr, 0, 0, 0, "ram"});
+    if (ram_size_) out.push_back({ram_base_, ram_size_, ram_name_, 0, 0, 0, "ram"});
     std::stable_sort(out.begin(), out.end(), [](const FlatRange& a, const FlatRange& b) {
         return a.base != b.base ? a.base < b.base : a.size > b.size;  // (a container before what it holds)
     });
@@ -286,9 +287,9 @@ bool AddressSpace::write(uint64_t pa, unsigned size, uint64_t value, MemAttrs wh
         std::memcpy(p, &value, size);
         return true;
     }
-    {
+    if (any_doorbell_.load(std::memory_order_acquire)) {  // (TCG has none: no view taken)
         std::shared_ptr<const View> v = view_.load(std::memory_order_acquire);
-        if (!v->doorbells.empty() && ring(*v, pa, size, value)) {
+        if (ring(*v, pa, size, value)) {
             eventfd_unlocked_.fetch_add(1, std::memory_order_relaxed);
             return true;
         }

@@ -51,11 +51,10 @@ struct RegionOpts {
 };
 
 // One entry of a flattened view (info mtree -f): [base, base+size) reaches
-// `dev` at `dev_offset`.
+// its region's device at `dev_offset`.
 struct FlatRange {
     uint64_t base, size;
     std::string name;
-    MmioDevice* dev;
     uint64_t dev_offset;
     uint64_t offset_in_region;  // as info mtree shows it (@...)
     int priority;               // as info mtree shows it
@@ -179,8 +178,6 @@ private:
     // Flatten the regions into a new view and publish it (or mark the
     // batch dirty). Machine lock held (or before the vCPUs run).
     void publish();
-    // Publish, then wait until no reader holds the view it replaced.
-    void publish_and_wait();
     // A device's register access, in the widths the device takes
     // (MmioDevice::access_sizes). Caller holds the machine lock.
     static uint64_t dev_read(MmioDevice* dev, uint64_t off, unsigned size, MemAttrs who);
@@ -204,6 +201,7 @@ private:
     unsigned batch_ = 0;
     bool dirty_ = false, wait_ = false;
     std::atomic<std::shared_ptr<const View>> view_;  // read anywhere
+    std::atomic<bool> any_doorbell_{false};          // view_ has doorbells (a write skips it otherwise)
     std::shared_ptr<const View> cur_;                // the same, machine lock
     std::atomic<uint64_t> generation_{0};
     std::vector<MemoryListener*> listeners_;

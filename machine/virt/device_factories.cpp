@@ -27,6 +27,14 @@
 
 namespace armvm::virt {
 
+namespace {
+// A device's error: "-device OPTION: why" (QMP's device_add has no option
+// text: its messages are bare).
+Status device_error(const DeviceConfig& d, const std::string& m) {
+    return make_error(d.origin.empty() ? m : "-device " + d.origin + ": " + m);
+}
+}  // namespace
+
 // What a factory gets: the -device (or device_add) and its type, the
 // properties read as strings, and the steps every virtio device shares.
 struct Board::DeviceCtx {
@@ -38,10 +46,7 @@ struct Board::DeviceCtx {
     std::string model;  // the factory's name: the virtio model, or the type's
     std::map<std::string, std::string> props;
 
-    // (QMP's device_add has no option text: its messages are bare.)
-    Status err(const std::string& m) const {
-        return make_error(d.origin.empty() ? m : "-device " + d.origin + ": " + m);
-    }
+    Status err(const std::string& m) const { return device_error(d, m); }
     // The device's properties as strings; one its type does not have is an
     // error.
     Status read_props() {
@@ -106,8 +111,7 @@ struct Board::DeviceCtx {
 // One -device (or QMP device_add, `hotplug`): its properties checked, the
 // device made and plugged where it goes.
 Status Board::add_device(const DeviceConfig& d, bool hotplug) {
-    // (QMP's device_add has no option text: its messages are bare.)
-    auto err = [&](const std::string& m) { return make_error(d.origin.empty() ? m : "-device " + d.origin + ": " + m); };
+    auto err = [&](const std::string& m) { return device_error(d, m); };
     const DeviceType* type = find_device_type(d.driver);
     if (!type) return err("'" + d.driver + "' is not a valid device model name");
     // -device virtio-X-pci is virtio-X-device on the PCI transport.

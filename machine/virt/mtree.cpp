@@ -48,7 +48,7 @@ std::string Board::mtree(bool flat) const {
         out += " Root memory region: system\n";
         for (const FlatRange& r : as_.flat_view()) out += line(2, r);
         out += "\nFlatView #1\n AS \"I/O\", root: io\n Root memory region: io\n";
-        out += line(2, {0, 0x10000, "io", nullptr, 0, 0, 0, "i/o"});
+        out += line(2, {0, 0x10000, "io", 0, 0, 0, "i/o"});
         if (!none_as.empty()) {
             out += "\nFlatView #2\n";
             for (const auto& n : none_as) out += " AS \"" + n + "\", root: bus master container\n";
@@ -58,12 +58,12 @@ std::string Board::mtree(bool flat) const {
     }
     // The tree: each region inside the one before it that holds it (the
     // PCI BARs inside their windows).
-    out += "address-space: I/O\n" + line(2, {0, 0x10000, "io", nullptr, 0, 0, 0, "i/o"}) + "\n";
+    out += "address-space: I/O\n" + line(2, {0, 0x10000, "io", 0, 0, 0, "i/o"}) + "\n";
     for (const auto& n : none_as)
-        out += "address-space: " + n + "\n" + line(2, {0, ~0ull, "bus master container", nullptr, 0, 0, 0, "i/o"}) + "\n";
+        out += "address-space: " + n + "\n" + line(2, {0, ~0ull, "bus master container", 0, 0, 0, "i/o"}) + "\n";
     for (size_t i = 1; i < system_as.size(); ++i) out += "address-space: " + system_as[i] + "\n";
     out += "address-space: memory\n";  // (QEMU names the spaces sharing a root, the system's last)
-    out += line(2, {0, ~0ull, "system", nullptr, 0, 0, 0, "i/o"});
+    out += line(2, {0, ~0ull, "system", 0, 0, 0, "i/o"});
     std::vector<FlatRange> open;  // the containers around the current one
     for (const FlatRange& r : as_.regions()) {
         while (!open.empty() && !(r.base >= open.back().base && r.base + r.size <= open.back().base + open.back().size))

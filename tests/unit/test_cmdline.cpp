@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include "cli/options.hpp"
+#include "machine/devices.hpp"
 #include "machine/validate.hpp"
+#include "machine/virt/board.hpp"
 
 using namespace armvm;
 
@@ -222,9 +224,6 @@ TEST_CASE("cmdline: Boost's error formatting is never asked (fuzz regression)", 
 
 // One registry: every device type -device help lists has a factory on the
 // virt board (no name is listed that the board cannot make).
-#include "machine/devices.hpp"
-#include "machine/virt/board.hpp"
-
 TEST_CASE("every registered device type has a factory", "[devices]") {
     REQUIRE(!armvm::device_types().empty());
     for (const auto& t : armvm::device_types()) {
