@@ -213,8 +213,20 @@ bool File::submit(IoReq* reqs, size_t n) const {
         ok = ok && res >= 0;
     }
     for (size_t i = 0; i < n; ++i)
-        if (reqs[i].write && reqs[i].res > 0) wrote(reqs[i].off + static_cast<uint64_t>(reqs[i].res));
+        if (reqs[i].write && reqs[i].res > 0) {
+            wrote(reqs[i].off + static_cast<uint64_t>(reqs[i].res));
+            if (log_) log_write(reqs[i].off, reqs[i].iov, reqs[i].iovcnt);
+        }
     return ok;
+}
+
+void File::log_write(uint64_t off, const iovec* iov, unsigned n) const {
+    FileOp op{FileOp::Write, off, {}};
+    for (unsigned k = 0; k < n; ++k) {
+        auto* b = static_cast<const uint8_t*>(iov[k].iov_base);
+        op.data.insert(op.data.end(), b, b + iov[k].iov_len);
+    }
+    log_->push_back(std::move(op));
 }
 
 bool File::pread_full(uint64_t off, void* buf, size_t len) const {
@@ -230,15 +242,22 @@ bool File::pwrite_full(uint64_t off, const void* buf, size_t len) {
     if (opts_.direct || engine_) return submit(&r, 1);
     if (!sync_rw(r)) return false;
     wrote(off + len);
+    if (log_) log_write(off, &v, 1);
     return true;
 }
 
-bool File::sync() { return read_only_ || opts_.no_flush || ::fdatasync(fd_) == 0; }
+bool File::sync() {
+    if (read_only_ || opts_.no_flush) return true;
+    if (::fdatasync(fd_) != 0) return false;
+    if (log_) log_->push_back({FileOp::Sync, 0, {}});
+    return true;
+}
 
 bool File::punch_hole(uint64_t off, uint64_t len) {
     if (read_only_) return false;
     if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(off),
                     static_cast<off_t>(len)) == 0) {
+        if (log_) log_->push_back({FileOp::Write, off, std::vector<uint8_t>(len, 0)});
         ++discard_ok_;
         discard_bytes_ += len;
         return true;
@@ -250,8 +269,10 @@ bool File::punch_hole(uint64_t off, uint64_t len) {
 bool File::zero_range(uint64_t off, uint64_t len) {
     if (read_only_) return false;
     if (::fallocate(fd_, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(off),
-                    static_cast<off_t>(len)) == 0)
+                    static_cast<off_t>(len)) == 0) {
+        if (log_) log_->push_back({FileOp::Write, off, std::vector<uint8_t>(len, 0)});
         return true;
+    }
     static const uint8_t zeros[65536] = {};
     while (len) {
         size_t n = len < sizeof zeros ? static_cast<size_t>(len) : sizeof zeros;
@@ -262,7 +283,11 @@ bool File::zero_range(uint64_t off, uint64_t len) {
     return true;
 }
 
-bool File::truncate(uint64_t len) { return !read_only_ && ::ftruncate(fd_, static_cast<off_t>(len)) == 0; }
+bool File::truncate(uint64_t len) {
+    if (read_only_ || ::ftruncate(fd_, static_cast<off_t>(len)) != 0) return false;
+    if (log_) log_->push_back({FileOp::Truncate, len, {}});
+    return true;
+}
 
 bool is_qcow2(const File& f) {
     uint8_t m[4] = {};

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <atomic>
 #include <mutex>
@@ -29,6 +30,14 @@ struct FileOptions {
     bool direct = false;    // O_DIRECT: past the host's page cache
     bool no_flush = false;  // flushes are not passed on (cache=unsafe)
     AioMode aio = AioMode::Threads;
+};
+
+// Tests (crash simulation): every change made to a file, in order, with
+// the syncs between them.
+struct FileOp {
+    enum Kind { Write, Sync, Truncate } kind;
+    uint64_t off = 0;           // Write: where; Truncate: the new length
+    std::vector<uint8_t> data;  // Write: the bytes (a hole punched: zeroes)
 };
 
 class File {
@@ -69,6 +78,8 @@ public:
     uint64_t discard_bytes_ok() const { return discard_bytes_; }
     bool zero_range(uint64_t off, uint64_t len);
     bool truncate(uint64_t len);
+    // Tests: record every change from now on into `log` (nullptr: stop).
+    void set_log(std::vector<FileOp>* log) { log_ = log; }
 
 private:
     File() = default;
@@ -85,6 +96,8 @@ private:
     mutable std::atomic<uint64_t> wr_highest_{0};
     std::atomic<uint64_t> discard_ok_{0}, discard_failed_{0}, discard_bytes_{0};
     void wrote(uint64_t end) const;
+    void log_write(uint64_t off, const iovec* iov, unsigned n) const;
+    std::vector<FileOp>* log_ = nullptr;
 };
 
 class Image {

@@ -416,14 +416,15 @@ bool Qcow2Image::grow_refcount_table(uint64_t rti) {
             rt_ = std::move(nrt);
             rt_off_ = t << cluster_bits_;
             rt_clusters_ = k;
-            for (uint64_t i = 0; ok && i < k; ++i) {
-                reserved_.erase(t + i);
-                ok = update_refcount(t + i, +1);
-            }
+            // (they stay reserved meanwhile: a refcount block made for
+            // one of them must not land on another)
+            for (uint64_t i = 0; ok && i < k; ++i) ok = update_refcount(t + i, +1);
             uint8_t hdr[12];
             put_be64(hdr, rt_off_);
             put_be32(hdr + 8, static_cast<uint32_t>(rt_clusters_));
-            ok = ok && file_->pwrite_full(48, hdr, sizeof hdr);
+            // (the new table and its counts on the disk before the header
+            // names it; the header before the old table's clusters go)
+            ok = ok && file_->sync() && file_->pwrite_full(48, hdr, sizeof hdr) && file_->sync();
             for (uint64_t i = 0; ok && i < old_clusters; ++i) ok = update_refcount((old_off >> cluster_bits_) + i, -1);
             if (ok && repair_refs_) {  // (the new table counts, the old one no more)
                 auto& r = *repair_refs_;
@@ -457,9 +458,10 @@ bool Qcow2Image::ensure_refblock(uint64_t rti) {
     }
     ok = ok && file_->pwrite_full(nb << cluster_bits_, b.data(), cs_);
     if (ok) {
+        // (the block and its own count on the disk before the table names it)
         uint8_t e[8];
         put_be64(e, nb << cluster_bits_);
-        ok = file_->pwrite_full(rt_off_ + rti * 8, e, 8);
+        ok = file_->sync() && file_->pwrite_full(rt_off_ + rti * 8, e, 8);
         if (ok) {
             rt_[rti] = nb << cluster_bits_;
             rb_cache_.insert(rt_[rti], std::move(b));
@@ -538,7 +540,7 @@ bool Qcow2Image::load_l2(uint64_t off, L2Ref& ref) {
     if (!file_->pread_full(off, raw.data(), cs_)) return fail("cannot read an L2 table");
     std::vector<uint64_t> t(l2_entries_);
     for (uint64_t i = 0; i < l2_entries_; ++i) t[i] = be64(&raw[i * 8]);
-    ref.table = l2_cache_.insert(off, std::move(t)).data();
+    ref.table = l2_insert(off, std::move(t));
     return true;
 }
 
@@ -653,11 +655,78 @@ bool Qcow2Image::read(uint64_t off, void* buf, size_t len) {
     return true;
 }
 
+// A table entry changes in the cache; it goes to the file at the next
+// commit, after what it points at (see commit()).
 bool Qcow2Image::set_l2_entry(const L2Ref& ref, uint64_t l2i, uint64_t value) {
-    uint8_t e[8];
-    put_be64(e, value);
-    if (!file_->pwrite_full(ref.offset + l2i * 8, e, 8)) return fail("cannot write an L2 entry");
     ref.table[l2i] = value;
+    dirty_l2_.insert(ref.offset);
+    return true;
+}
+
+void Qcow2Image::set_l1_entry(uint64_t l1i, uint64_t value) {
+    l1_[l1i] = value;
+    dirty_l1_.insert(l1i);
+}
+
+// A cluster the tables no longer name: its refcount drops at the commit
+// that writes those tables (not before: a crash in between would leave it
+// named with a count too low, or free to be handed out twice).
+void Qcow2Image::release_later(uint64_t cluster) { pending_free_.push_back(cluster); }
+
+// Puts an L2 table into the cache; a dirty table the cache would evict to
+// make room is written first (by a commit).
+uint64_t* Qcow2Image::l2_insert(uint64_t off, std::vector<uint64_t> table) {
+    if (l2_cache_.items.size() >= l2_cache_.cap && !l2_cache_.index.count(off) &&
+        dirty_l2_.count(l2_cache_.items.back().first) && !commit())
+        ++l2_cache_.cap;  // (a table that could not be written stays: the cache grows instead)
+    return l2_cache_.insert(off, std::move(table)).data();
+}
+
+// Metadata to the file in an order that keeps the image consistent at any
+// point a crash (of armvm, kill -9, or of the host: writes not yet synced
+// may reach the disk in any order, or not at all) cuts it short:
+//  1. sync: the data written to new clusters and the raised refcounts of
+//     every cluster allocated since the last commit are on the disk;
+//  2. the changed L2 tables are written (they may now name those
+//     clusters); if L1 entries changed (new L2 tables), sync, then those;
+//  3. sync, then the refcounts of clusters the tables stopped naming drop.
+// The caller's flush syncs after. A crash leaves at most leaked clusters
+// (counted, not named), never a cluster named with a count too low.
+bool Qcow2Image::commit() {
+    if (dirty_l2_.empty() && dirty_l1_.empty() && pending_free_.empty()) return true;
+    if (committing_) return false;  // (not reentered: a commit neither loads nor evicts tables)
+    committing_ = true;
+    bool ok = commit_steps();
+    committing_ = false;
+    return ok;
+}
+
+bool Qcow2Image::commit_steps() {
+    if (!file_->sync()) return fail("cannot sync the image");
+    std::vector<uint8_t> raw(cs_);
+    for (uint64_t off : dirty_l2_) {
+        uint64_t* t = l2_cache_.peek(off);
+        if (!t) return fail("a changed L2 table left the cache");
+        for (uint64_t i = 0; i < l2_entries_; ++i) put_be64(&raw[i * 8], t[i]);
+        if (!file_->pwrite_full(off, raw.data(), cs_)) return fail("cannot write an L2 table");
+    }
+    dirty_l2_.clear();
+    if (!dirty_l1_.empty()) {
+        if (!file_->sync()) return fail("cannot sync the image");
+        for (uint64_t i : dirty_l1_) {
+            uint8_t e[8];
+            put_be64(e, l1_[i]);
+            if (!file_->pwrite_full(l1_off_ + i * 8, e, 8)) return fail("cannot write the L1 table");
+        }
+        dirty_l1_.clear();
+    }
+    if (!pending_free_.empty()) {
+        if (!file_->sync()) return fail("cannot sync the image");
+        std::vector<uint64_t> frees;
+        frees.swap(pending_free_);
+        for (uint64_t c : frees)
+            if (!update_refcount(c, -1)) return false;
+    }
     return true;
 }
 
@@ -666,15 +735,12 @@ bool Qcow2Image::set_l2_entry(const L2Ref& ref, uint64_t l2i, uint64_t value) {
 bool Qcow2Image::l2_for_write(uint64_t l1i, L2Ref& ref) {
     if (l1i >= l1_.size()) return fail("offset beyond the L1 table");
     uint64_t l1e = l1_[l1i], old = l1e & kOffsetMask;
-    uint8_t e[8];
     if (old && (l1e & kCopied)) return load_l2(old, ref);
     if (old) {
         uint64_t rc;
         if (!refcount(old >> cluster_bits_, rc)) return false;
         if (rc == 1) {
-            put_be64(e, old | kCopied);
-            if (!file_->pwrite_full(l1_off_ + l1i * 8, e, 8)) return fail("cannot write the L1 table");
-            l1_[l1i] = old | kCopied;
+            set_l1_entry(l1i, old | kCopied);
             return load_l2(old, ref);
         }
     }
@@ -691,27 +757,24 @@ bool Qcow2Image::l2_for_write(uint64_t l1i, L2Ref& ref) {
     }
     uint64_t n;
     if (!alloc_cluster(n)) return false;
-    std::vector<uint8_t> raw(cs_);
-    for (uint64_t i = 0; i < l2_entries_; ++i) put_be64(&raw[i * 8], t[i]);
-    if (!file_->pwrite_full(n, raw.data(), cs_)) return fail("cannot write an L2 table");
-    put_be64(e, n | kCopied);
-    if (!file_->pwrite_full(l1_off_ + l1i * 8, e, 8)) return fail("cannot write the L1 table");
-    l1_[l1i] = n | kCopied;
-    l2_cache_.insert(n, std::move(t));
-    if (old && !update_refcount(old >> cluster_bits_, -1)) return false;
-    return load_l2(n, ref);
+    // (the table reaches the file at the next commit, before the L1 entry)
+    ref.table = l2_insert(n, std::move(t));
+    ref.offset = n;
+    dirty_l2_.insert(n);
+    set_l1_entry(l1i, n | kCopied);
+    if (old) release_later(old >> cluster_bits_);
+    return true;
 }
 
 bool Qcow2Image::release_entry(uint64_t entry) {
     if (entry & kCompressed) {
         uint64_t host, clen;
         compressed_span(entry, host, clen);
-        for (uint64_t c = host >> cluster_bits_; c <= (host + clen - 1) >> cluster_bits_; ++c)
-            if (!update_refcount(c, -1)) return false;
+        for (uint64_t c = host >> cluster_bits_; c <= (host + clen - 1) >> cluster_bits_; ++c) release_later(c);
         return true;
     }
-    uint64_t host = entry & kOffsetMask;
-    return !host || update_refcount(host >> cluster_bits_, -1);
+    if (uint64_t host = entry & kOffsetMask) release_later(host >> cluster_bits_);
+    return true;
 }
 
 // Writes [in, in+n) of the cluster at guest offset `guest` (aligned).
@@ -777,7 +840,13 @@ bool Qcow2Image::write(uint64_t off, const void* buf, size_t len) {
 
 bool Qcow2Image::flush() {
     std::lock_guard lk(mu_);
-    return file_->sync();
+    return commit() && file_->sync();
+}
+
+Qcow2Image::~Qcow2Image() {
+    if (!file_ || file_->read_only()) return;
+    std::lock_guard lk(mu_);
+    if (!commit() || !file_->sync()) fail("changes not written when the image was closed");
 }
 
 // A whole cluster's entry becomes `value` (0: unallocated, kZero: zeroes).

@@ -5,12 +5,17 @@
 // from, internal snapshots kept intact (clusters they share are copied on
 // write).
 //
-// Metadata is written through, in an order that keeps the image consistent
-// whatever point a process dies at (kill -9): a cluster's refcount is
-// raised before anything points at it, and lowered only after nothing
-// does, so a crash can leak clusters but never leave a cluster referenced
+// Metadata reaches the file in an order that keeps the image consistent
+// whatever point a crash cuts it at — of armvm (kill -9) or of the host
+// (a power cut: writes since the last sync may be on the disk in any
+// order, or not at all): a cluster's refcount is raised and synced before
+// any table names it, and lowered only once the tables that stopped naming
+// it are synced, so a crash can leak clusters but never leave one named
 // with a refcount too low (qemu-img check: "leaked clusters", no errors).
-// L2 tables and refcount blocks are cached (read-through, written through).
+// Refcounts are written through; L1 and L2 changes wait in the cache for
+// the next commit (a guest flush, a dirty table's eviction, closing), as
+// QEMU's metadata caches do: a guest write not flushed is lost in a crash,
+// a flushed one never.
 //
 // An image left dirty by lazy refcounts (QEMU's, after a crash) gets its
 // refcounts counted again when it is opened for writing, as QEMU does;
@@ -23,6 +28,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -39,6 +45,7 @@ public:
     // first), naming a backing file if `backing` is not empty.
     static Status create(File& f, uint64_t size, const std::string& backing, const std::string& backing_fmt,
                          unsigned cluster_bits);
+    ~Qcow2Image() override;  // commits what is cached
 
     const char* format() const override { return "qcow2"; }
     uint64_t size() const override { return size_; }
@@ -76,6 +83,13 @@ private:
     bool plain(uint64_t e) const;
     bool write_cluster(uint64_t guest, uint64_t in, const uint8_t* data, size_t n);
     bool set_l2_entry(const L2Ref& ref, uint64_t l2i, uint64_t value);
+    void set_l1_entry(uint64_t l1i, uint64_t value);
+    void release_later(uint64_t cluster);
+    uint64_t* l2_insert(uint64_t off, std::vector<uint64_t> table);
+    // Writes the changed tables and the pending refcount drops, in the
+    // crash-safe order (qcow2.cpp). Caller holds mu_.
+    bool commit();
+    bool commit_steps();
     bool release_entry(uint64_t entry);  // the clusters an old entry held
     bool set_whole_cluster(uint64_t guest, uint64_t value);
     void whole_clusters(uint64_t off, uint64_t len, uint64_t& first, uint64_t& end) const;
@@ -115,15 +129,25 @@ private:
     std::unordered_set<uint64_t> reserved_;  // chosen, refcount not yet raised
     int growing_ = 0;
     bool reported_ = false;
+    // Waiting for the next commit: L2 tables (by file offset) and L1
+    // entries changed in memory, and clusters whose refcount then drops.
+    std::unordered_set<uint64_t> dirty_l2_;
+    std::set<uint64_t> dirty_l1_;
+    std::vector<uint64_t> pending_free_;
+    bool committing_ = false;
 
     // Caches: L2 tables and refcount blocks by file offset, least recently
-    // used evicted (nothing is dirty: metadata is written through).
+    // used evicted (a changed L2 table is committed before it leaves).
     template <typename T>
     struct Cache {
         size_t cap = 64;
         std::list<std::pair<uint64_t, T>> items;  // most recent first
         std::unordered_map<uint64_t, typename std::list<std::pair<uint64_t, T>>::iterator> index;
         T* find(uint64_t off);
+        uint64_t* peek(uint64_t off) {  // (L2 tables: without touching the order)
+            auto it = index.find(off);
+            return it == index.end() ? nullptr : it->second->second.data();
+        }
         T& insert(uint64_t off, T value);
         void erase(uint64_t off);
     };
