@@ -26,7 +26,7 @@ ArmVm::~ArmVm() = default;
 Status ArmVm::add_ram(uint64_t, uint64_t, void*) { return make_error("no KVM"); }
 Result<unsigned> ArmVm::add_rom_slot(uint64_t, uint64_t, void*) { return make_error("no KVM"); }
 Status ArmVm::set_rom_slot(unsigned, uint64_t, uint64_t, void*, bool) { return make_error("no KVM"); }
-Status ArmVm::set_ioeventfd(uint64_t, int, std::optional<uint32_t>, bool) { return make_error("no KVM"); }
+Status ArmVm::set_ioeventfd(uint64_t, int, std::optional<uint32_t>, unsigned, bool) { return make_error("no KVM"); }
 Status ArmVm::start_vcpus(Bus&, std::mutex&, Hooks) { return make_error("no KVM"); }
 Status ArmVm::reset_vcpus(uint64_t, uint64_t) { return make_error("no KVM"); }
 Status ArmVm::init_vcpu(Vcpu&, bool) { return make_error("no KVM"); }
@@ -327,8 +327,8 @@ Status ArmVm::set_rom_slot(unsigned slot, uint64_t gpa, uint64_t size, void* hos
     return ok_status();
 }
 
-Status ArmVm::set_ioeventfd(uint64_t addr, int fd, std::optional<uint32_t> match, bool assign) {
-    return vm_->set_ioeventfd(addr, fd, match, assign);
+Status ArmVm::set_ioeventfd(uint64_t addr, int fd, std::optional<uint32_t> match, unsigned match_size, bool assign) {
+    return vm_->set_ioeventfd(addr, fd, match, match_size, assign);
 }
 
 Status ArmVm::init_vcpu(Vcpu& v, bool power_off) {

@@ -77,7 +77,7 @@ public:
     Result<unsigned> add_rom_slot(uint64_t gpa, uint64_t size, void* host);
     Status set_rom_slot(unsigned slot, uint64_t gpa, uint64_t size, void* host, bool mapped);
     // A doorbell address as an ioeventfd (Vm::set_ioeventfd).
-    Status set_ioeventfd(uint64_t addr, int fd, std::optional<uint32_t> match, bool assign);
+    Status set_ioeventfd(uint64_t addr, int fd, std::optional<uint32_t> match, unsigned match_size, bool assign);
 
     // Creates the vCPUs (paused threads) and initialises vGIC and PMU.
     Status start_vcpus(Bus& bus, std::mutex& bql, Hooks hooks);

@@ -116,10 +116,10 @@ Status Vm::add_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* host, bo
     return ok_status();
 }
 
-Status Vm::set_ioeventfd(uint64_t addr, int fd, std::optional<uint32_t> match, bool assign) {
+Status Vm::set_ioeventfd(uint64_t addr, int fd, std::optional<uint32_t> match, unsigned match_size, bool assign) {
     kvm_ioeventfd e{};
     e.addr = addr;
-    e.len = match ? 4 : 0;  // (0: any length, KVM_CAP_IOEVENTFD_ANY_LENGTH, Linux 4.1)
+    e.len = match ? match_size : 0;  // (0: any length, KVM_CAP_IOEVENTFD_ANY_LENGTH, Linux 4.1)
     e.datamatch = match.value_or(0);
     e.fd = fd;
     e.flags = (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN) | (match ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0);

@@ -66,9 +66,9 @@ public:
     // classic dirty log, which clears as it reads).
     bool manual_dirty_protect() const { return manual_protect_; }
     // An ioeventfd: a guest write of any length to MMIO address `addr`
-    // (with `match`: a 4-byte write of that value) signals eventfd `fd`
+    // (with `match`: a write of `match_size` bytes of that value) signals eventfd `fd`
     // inside the kernel instead of exiting (assign), or no longer (!assign).
-    Status set_ioeventfd(uint64_t addr, int fd, std::optional<uint32_t> match, bool assign);
+    Status set_ioeventfd(uint64_t addr, int fd, std::optional<uint32_t> match, unsigned match_size, bool assign);
     Kvm& kvm() { return kvm_; }
     int fd() const { return fd_; }
 

@@ -64,13 +64,13 @@ void AddressSpace::set_romd(MmioDevice* dev, bool on) {
     }
 }
 
-void AddressSpace::add_eventfd(uint64_t addr, int fd, std::optional<uint32_t> match) {
+void AddressSpace::add_eventfd(uint64_t addr, int fd, std::optional<DoorbellMatch> match) {
     eventfds_.push_back({addr, fd, match});
     publish();
     for (MemoryListener* l : listeners_) l->eventfd_changed(addr, fd, match, true);
 }
 
-void AddressSpace::del_eventfd(uint64_t addr, int fd, std::optional<uint32_t> match) {
+void AddressSpace::del_eventfd(uint64_t addr, int fd, std::optional<DoorbellMatch> match) {
     auto it = std::find(eventfds_.begin(), eventfds_.end(), Doorbell{addr, fd, match});
     if (it == eventfds_.end()) return;
     eventfds_.erase(it);
@@ -205,7 +205,7 @@ uint8_t* AddressSpace::ram_ptr(uint64_t pa, uint64_t len) const {
 
 bool AddressSpace::ring(const View& v, uint64_t pa, unsigned size, uint64_t value) {
     for (const Doorbell& d : v.doorbells) {
-        if (d.addr != pa || (d.match && (size != 4 || value != *d.match))) continue;
+        if (d.addr != pa || (d.match && (size != d.match->size || value != d.match->value))) continue;
         uint64_t one = 1;
         ssize_t n = ::write(d.fd, &one, sizeof one);  // (a full counter means pending anyway)
         (void)n;

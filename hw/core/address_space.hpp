@@ -27,6 +27,15 @@ namespace armvm {
 // memory slots and ioeventfds (the TCG's TLBs are flushed by the address
 // space itself). Called under the machine lock, on the thread that changed
 // the map (a vCPU's, in a device write).
+// A doorbell's data match: only a write of `size` bytes (2 or 4) of this
+// value rings it (virtio-mmio's QueueNotify, virtio-pci's legacy notify
+// name the queue in the value).
+struct DoorbellMatch {
+    uint32_t value;
+    unsigned size = 4;
+    bool operator==(const DoorbellMatch&) const = default;
+};
+
 class MemoryListener {
 public:
     virtual ~MemoryListener() = default;
@@ -34,7 +43,7 @@ public:
     // base+size) see `host` directly, or reach the device.
     virtual void romd_changed(uint64_t base, uint64_t size, uint8_t* host, bool on) = 0;
     // A doorbell (add_eventfd) appeared or went.
-    virtual void eventfd_changed(uint64_t addr, int fd, std::optional<uint32_t> match, bool added) = 0;
+    virtual void eventfd_changed(uint64_t addr, int fd, std::optional<DoorbellMatch> match, bool added) = 0;
 };
 
 // How a region sits in the map.
@@ -111,9 +120,9 @@ public:
     // A doorbell (QEMU's ioeventfd): a write of any size to `addr` signals
     // eventfd `fd` instead of reaching the device (under KVM the kernel
     // does it without leaving the guest). Caller holds the machine lock.
-    // With `match`, only a 4-byte write of that value rings it.
-    void add_eventfd(uint64_t addr, int fd, std::optional<uint32_t> match = {});
-    void del_eventfd(uint64_t addr, int fd, std::optional<uint32_t> match = {});
+    // With `match`, only a write of that size and value rings it.
+    void add_eventfd(uint64_t addr, int fd, std::optional<DoorbellMatch> match = {});
+    void del_eventfd(uint64_t addr, int fd, std::optional<DoorbellMatch> match = {});
     // Doorbell writes seen here (accesses that exited to armvm although
     // KVM had the doorbell, or all of them if KVM refused it): ARMVM_STATS.
     uint64_t eventfd_writes() const { return eventfd_writes_.load(std::memory_order_relaxed); }
@@ -159,7 +168,7 @@ private:
     struct Doorbell {
         uint64_t addr;
         int fd;
-        std::optional<uint32_t> match;
+        std::optional<DoorbellMatch> match;
         bool operator==(const Doorbell&) const = default;
     };
     // A published map: sorted, non-overlapping ranges; it keeps its

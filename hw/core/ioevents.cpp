@@ -12,7 +12,7 @@ IoEventHub::~IoEventHub() {
     while (!bound_.empty()) unbind(bound_.begin()->first, false);
 }
 
-uint64_t IoEventHub::bind(uint64_t pa, std::function<void()> fn, std::optional<uint32_t> match) {
+uint64_t IoEventHub::bind(uint64_t pa, std::function<void()> fn, std::optional<DoorbellMatch> match) {
     int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fd < 0) return 0;
     auto st = loop_.add(fd, EPOLLIN, [this, fd, fn](uint32_t) {

@@ -1,6 +1,6 @@
 // Doorbells served off the vCPU thread (QEMU's ioeventfd): a device binds
 // a guest-physical address to a handler; a guest write there (of any size,
-// or a 4-byte write of one value) signals an eventfd — in the kernel under
+// or of one size and value) signals an eventfd — in the kernel under
 // KVM, without leaving the guest; in the address space's write path for
 // an access that exits anyway — and the handler runs on the main loop with
 // the BQL. Virtio transports bind their queue-notify addresses so a vCPU
@@ -23,9 +23,8 @@ public:
     virtual ~IoEvents() = default;
     // An id for unbind(), or 0 if no eventfd could be made (the device
     // then keeps taking the write itself).
-    // With `match`, only a 4-byte write of that value rings it (virtio-mmio's
-    // QueueNotify register names the queue in the value).
-    virtual uint64_t bind(uint64_t pa, std::function<void()> fn, std::optional<uint32_t> match = {}) = 0;
+    // With `match`, only a write of that size and value rings it.
+    virtual uint64_t bind(uint64_t pa, std::function<void()> fn, std::optional<DoorbellMatch> match = {}) = 0;
     // With `drain`, a kick still pending runs its handler first (a doorbell
     // that moves or stops loses no kick).
     virtual void unbind(uint64_t id, bool drain) = 0;
@@ -36,7 +35,7 @@ class IoEventHub : public IoEvents {
 public:
     IoEventHub(EventLoop& loop, AddressSpace& as) : loop_(loop), as_(as) {}
     ~IoEventHub() override;
-    uint64_t bind(uint64_t pa, std::function<void()> fn, std::optional<uint32_t> match = {}) override;
+    uint64_t bind(uint64_t pa, std::function<void()> fn, std::optional<DoorbellMatch> match = {}) override;
     void unbind(uint64_t id, bool drain) override;
     uint64_t signals() const { return signals_; }  // handler runs (ARMVM_STATS)
 
@@ -45,7 +44,7 @@ private:
         uint64_t pa;
         int fd;
         std::function<void()> fn;
-        std::optional<uint32_t> match;
+        std::optional<DoorbellMatch> match;
     };
     EventLoop& loop_;
     AddressSpace& as_;

@@ -39,6 +39,13 @@ void PciHost::add_pio_window(AddressSpace& as, uint64_t cpu_base, uint64_t size,
     as.add_mmio(cpu_base, size, windows_.back().get(), std::move(name));
 }
 
+uint64_t PciHost::cpu_address(bool io, uint64_t addr) const {
+    for (const auto& w : windows_)
+        if (w->io == io && addr >= w->bus_base && addr - w->bus_base < w->size)
+            return w->cpu_base + (addr - w->bus_base);
+    return PciDevice::kUnmapped;
+}
+
 PciBus* PciHost::find_bus(unsigned number) {
     if (number == 0) return &root_bus_;
     PciBus* b = &root_bus_;

@@ -39,6 +39,7 @@ public:
     void intx(unsigned line, bool level) override;
     void msi(uint64_t addr, uint32_t data, uint16_t requester_id) override { msi_(addr, data, requester_id); }
     void remap() override;
+    uint64_t cpu_address(bool io, uint64_t addr) const override;
     void reset();  // machine reset: every function's configuration, then the lines
 
 private:

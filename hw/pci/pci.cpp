@@ -207,6 +207,8 @@ void PciDevice::set_rom(std::vector<uint8_t> bytes) {
     snapshot_reset_state();
 }
 
+PciRoot* PciDevice::root() const { return bus_ ? &bus_->root() : nullptr; }
+
 void PciDevice::bars_changed() {
     for (unsigned i = 0; i < bars_.size(); ++i) bars_[i].addr = decode_bar(i);
     if (bus_) bus_->root().remap();

@@ -17,6 +17,7 @@
 namespace armvm {
 
 class PciBus;
+class PciRoot;
 
 // Configuration space offsets (PCI 3.0 section 6.1, type 0 and 1 headers).
 enum : unsigned {
@@ -152,6 +153,8 @@ protected:
     // The BARs' addresses (bar(i).addr) may have changed: a mapping the
     // device keeps of its own (doorbells) follows them.
     virtual void bars_moved() {}
+    // The host bridge (null before the device is plugged).
+    PciRoot* root() const;
 
     std::array<uint8_t, kConfigSize> cfg_{}, wmask_{}, w1cmask_{}, reset_cfg_{};
 
@@ -177,6 +180,9 @@ public:
     virtual void msi(uint64_t addr, uint32_t data, uint16_t requester_id) = 0;
     // A BAR, command or bridge window changed somewhere: decode again.
     virtual void remap() = 0;
+    // Where a CPU reaches bus address `addr` of the I/O (io) or memory
+    // space (PciDevice::kUnmapped: through no window).
+    virtual uint64_t cpu_address(bool io, uint64_t addr) const = 0;
 };
 
 class PciBus {

@@ -166,7 +166,7 @@ void VirtioMmio::sync_ioevents() {
     for (uint32_t i = 0; i < ioevent_.size(); ++i) {
         bool want = on && queues_[i].ready && !queues_[i].broken();
         if (ioevent_[i] && !want) io_->unbind(std::exchange(ioevent_[i], 0), true);
-        if (want && !ioevent_[i]) ioevent_[i] = io_->bind(base_ + QueueNotify, [this, i] { queue_notify(i); }, i);
+        if (want && !ioevent_[i]) ioevent_[i] = io_->bind(base_ + QueueNotify, [this, i] { queue_notify(i); }, DoorbellMatch{i, 4});
     }
 }
 

@@ -129,7 +129,8 @@ VirtioPci::VirtioPci(AddressSpace& as, std::unique_ptr<VirtioDevice> dev, Option
 VirtioPci::~VirtioPci() {
     if (o_.ioevents)
         for (auto& q : queues_)
-            if (q.ioevent) o_.ioevents->unbind(q.ioevent, false);
+            for (uint64_t id : {q.ioevent, q.legacy_ioevent})
+                if (id) o_.ioevents->unbind(id, false);
 }
 
 // As QEMU's virtio-pci: the doorbells are on while the driver says
@@ -139,19 +140,26 @@ VirtioPci::~VirtioPci() {
 void VirtioPci::sync_ioevents() {
     if (!o_.ioevents) return;
     uint64_t base = bar(kModernBar).addr;
-    bool on = (status_ & kStatusDriverOk) && !(status_ & kStatusNeedsReset) && base != kUnmapped;
+    // The legacy BAR's notify register: where the CPU reaches it through
+    // the host's I/O window (a 2-byte write of the queue's index).
+    uint64_t legacy = kUnmapped;
+    if (!o_.modern_only && bar(kLegacyBar).addr != kUnmapped && root())
+        legacy = root()->cpu_address(true, bar(kLegacyBar).addr + LQueueNotify);
+    bool ok = (status_ & kStatusDriverOk) && !(status_ & kStatusNeedsReset);
     for (unsigned i = 0; i < queues_.size(); ++i) {
         Queue& q = queues_[i];
-        uint64_t pa = base + kNotify + uint64_t{i} * kNotifyMultiplier;
-        bool want = on && q.vq.ready && !q.vq.broken();
-        if (q.ioevent && (!want || q.ioevent_pa != pa)) {
-            uint64_t id = std::exchange(q.ioevent, 0);
-            o_.ioevents->unbind(id, true);
-        }
-        if (want && !q.ioevent) {
-            q.ioevent = o_.ioevents->bind(pa, [this, i] { queue_notify(i); });
-            q.ioevent_pa = pa;
-        }
+        bool ready = ok && q.vq.ready && !q.vq.broken();
+        auto sync = [&](uint64_t& id, uint64_t& at, uint64_t pa, std::optional<DoorbellMatch> match) {
+            bool want = ready && pa != kUnmapped;
+            if (id && (!want || at != pa)) o_.ioevents->unbind(std::exchange(id, 0), true);
+            if (want && !id) {
+                id = o_.ioevents->bind(pa, [this, i] { queue_notify(i); }, match);
+                at = pa;
+            }
+        };
+        sync(q.ioevent, q.ioevent_pa, base == kUnmapped ? kUnmapped : base + kNotify + uint64_t{i} * kNotifyMultiplier,
+             std::nullopt);
+        sync(q.legacy_ioevent, q.legacy_pa, legacy, DoorbellMatch{i, 2});
     }
 }
 

@@ -22,9 +22,10 @@ public:
         bool modern_only = false;   // disable-legacy=on (always on a PCIe port)
         bool express = false;       // behind a PCIe port: PCIe + PM capabilities
         unsigned vectors = 0;       // MSI-X vectors (0: none, INTx only)
-        // ioeventfd=on (QEMU's default; used under KVM): the modern queue-notify addresses
-        // become doorbells served on the main loop while the driver is
-        // ready (null: the vCPU's write reaches the device).
+        // ioeventfd=on (QEMU's default; used under KVM): the queue-notify addresses
+        // (modern, and the legacy register with the queue's index as
+        // data) become doorbells served on the main loop while the driver
+        // is ready (null: the vCPU's write reaches the device).
         IoEvents* ioevents = nullptr;
     };
     VirtioPci(AddressSpace& as, std::unique_ptr<VirtioDevice> dev, Options o);
@@ -49,6 +50,7 @@ private:
         uint16_t vector = kNoVector;
         uint16_t size = 0;  // the driver's queue_size (the maximum until written)
         uint64_t ioevent = 0, ioevent_pa = 0;  // its doorbell (IoEvents id) and where
+        uint64_t legacy_ioevent = 0, legacy_pa = 0;  // the same in the legacy I/O BAR
     };
     static constexpr uint16_t kNoVector = 0xffff;
     // BAR 4's four regions.

@@ -46,9 +46,9 @@ void KvmMemoryListener::romd_changed(uint64_t base, uint64_t size, uint8_t* host
         report_warning(st.error().msg);  // (the guest then reads MMIO or the old bytes: not fatal)
 }
 
-void KvmMemoryListener::eventfd_changed(uint64_t addr, int fd, std::optional<uint32_t> match, bool added) {
+void KvmMemoryListener::eventfd_changed(uint64_t addr, int fd, std::optional<DoorbellMatch> match, bool added) {
     // (refused, the write exits to armvm, whose bus signals the same fd)
-    if (auto st = vm_.set_ioeventfd(addr, fd, match, added); !st && added && !ioeventfd_warned_) {
+    if (auto st = vm_.set_ioeventfd(addr, fd, match ? std::optional(match->value) : std::nullopt, match ? match->size : 0, added); !st && added && !ioeventfd_warned_) {
         ioeventfd_warned_ = true;
         report_warning(st.error().msg + ": virtio notifications leave the guest");
     }

@@ -57,7 +57,7 @@ class KvmMemoryListener : public MemoryListener {
 public:
     explicit KvmMemoryListener(kvm::ArmVm& vm) : vm_(vm) {}
     void romd_changed(uint64_t base, uint64_t size, uint8_t* host, bool on) override;
-    void eventfd_changed(uint64_t addr, int fd, std::optional<uint32_t> match, bool added) override;
+    void eventfd_changed(uint64_t addr, int fd, std::optional<DoorbellMatch> match, bool added) override;
     std::map<uint64_t, unsigned> slots;  // a ROM device's base → its slot
 
 private:

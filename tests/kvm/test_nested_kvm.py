@@ -183,6 +183,32 @@ def linux_pci_job(tmp):
                       "kvm-pci.img": disk, "kvm-mmio.img": mmio_disk}}
 
 
+# A transitional virtio-blk-pci on the root bus driven through its legacy
+# I/O BAR (virtio_pci force_legacy=1): the legacy notify register, reached
+# through the host's I/O window, is a KVM ioeventfd too (2 bytes, the
+# queue's index as data), as QEMU's.
+LEGACY_INIT = ("/bin/busybox --install -s /bin; mount -t proc proc /proc; mount -t devtmpfs dev /dev; "
+               "mount -t sysfs sys /sys; for m in $(cat /lib/modules/load-order); do o=; "
+               "[ $m = virtio_pci ] && o=force_legacy=1; insmod /lib/modules/$m.ko $o 2>/dev/null; done; sleep 1; "
+               "head -c 16 /dev/vda | tr -d '\\000'; echo; "
+               "echo VERSION_1=$(cut -c33 /sys/bus/virtio/devices/virtio0/features); "
+               "echo KVM-LEGACY-DONE; poweroff -f")
+
+
+def linux_legacy_job(tmp):
+    g = nested.guest_dir()
+    disk = os.path.join(tmp, "kvm-legacy.img")
+    with open(disk, "wb") as f:
+        f.write(b"armvm-kvm-legacy" + b"\0" * ((1 << 20) - 16))
+    return {"name": "linux-legacy", "timeout": 180, "env": {"ARMVM_STATS": "1"},
+            "args": KVM + GIC3 + ["-m", "256", "-kernel", "/g/vmlinuz", "-initrd", "/g/initramfs.cpio.gz",
+                                  "-drive", "if=none,id=d0,file=/g/kvm-legacy.img,format=raw",
+                                  "-device", "virtio-blk-pci,drive=d0,bus=pcie.0,addr=3",
+                                  "-append", f'console=ttyAMA0 quiet panic=-1 rdinit=/bin/busybox -- sh -c "{LEGACY_INIT}"'],
+            "files": {"vmlinuz": os.path.join(g, "vmlinuz"), "initramfs.cpio.gz": os.path.join(g, "initramfs.cpio.gz"),
+                      "kvm-legacy.img": disk}}
+
+
 # The flash banks under KVM (KVM runs code only from memory slots): a
 # bank in read-array mode is a read-only slot, in its command modes MMIO.
 # tests/guest/pflash.c drives bank 1's command set; firmware.S runs in
@@ -279,7 +305,7 @@ V3_EXTRA = [
 @pytest.fixture(scope="module")
 def rig3(tmp_path_factory):
     tmp = str(tmp_path_factory.mktemp("rig3"))
-    return nested.run_rig(jobs_for(V3_PROGRAMS) + V3_EXTRA + [linux_job(), linux_pci_job(tmp)] + flash_jobs(tmp),
+    return nested.run_rig(jobs_for(V3_PROGRAMS) + V3_EXTRA + [linux_job(), linux_pci_job(tmp), linux_legacy_job(tmp)] + flash_jobs(tmp),
                           cpu="cortex-a72", gic=3)
 
 
@@ -329,6 +355,17 @@ def test_a_pci_disk_takes_msi_x_through_the_in_kernel_its_and_kicks_through_ioev
     # the queues' kicks (virtio-pci's and virtio-mmio's, which names its
     # queue in the value written) as KVM ioeventfds: signalled in the
     # kernel, none came out as an MMIO exit for armvm's bus to signal
+    m = re.search(r"stats: (\d+) doorbell kicks through eventfds \((\d+) signalled by armvm\)", out)
+    assert m and int(m.group(1)) > 0 and m.group(2) == "0", out
+
+
+def test_a_legacy_virtio_driver_kicks_through_ioeventfds_too(rig3):
+    out = rig3.out("linux-legacy").replace("\r\n", "\n")
+    assert rig3.rc("linux-legacy") == 0, out
+    # the legacy interface was the one driven (no VERSION_1 negotiated)
+    assert "armvm-kvm-legacy\nVERSION_1=0\nKVM-LEGACY-DONE\n" in out, out
+    # its only device's kicks (the legacy notify register, through the I/O
+    # window) were eventfds signalled in the kernel
     m = re.search(r"stats: (\d+) doorbell kicks through eventfds \((\d+) signalled by armvm\)", out)
     assert m and int(m.group(1)) > 0 and m.group(2) == "0", out
 

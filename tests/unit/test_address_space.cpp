@@ -157,3 +157,45 @@ TEST_CASE("address space: a doorbell rings without the lock, and not once it is 
     CHECK(bad.load() == 0);  // no read or write failed or saw anything else
     CHECK(reg.writes > 0);   // (the rest reached the device under the lock)
 }
+
+TEST_CASE("address space: a doorbell with a data match rings only for a write of its size and value", "[memory]") {
+    // (virtio-pci's legacy notify: 2 bytes, the queue's index; virtio-mmio's
+    // QueueNotify: 4 bytes)
+    std::mutex bql;
+    AddressSpace as(bql);
+    Tagged reg(0);
+    as.add_mmio(0x3eff0000, 0x100, &reg, "io");
+    int q1 = ::eventfd(0, EFD_NONBLOCK), any = ::eventfd(0, EFD_NONBLOCK);
+    REQUIRE((q1 >= 0 && any >= 0));
+    {
+        std::lock_guard<std::mutex> g(bql);
+        as.add_eventfd(0x3eff0010, q1, DoorbellMatch{1, 2});
+        as.add_eventfd(0x3eff0020, any);
+    }
+    auto rung = [](int fd) {
+        uint64_t n = 0;
+        return ::read(fd, &n, sizeof n) == sizeof n ? n : 0;
+    };
+    REQUIRE(as.write(0x3eff0010, 2, 1, {}));  // rings
+    CHECK(rung(q1) == 1);
+    REQUIRE(as.write(0x3eff0010, 2, 0, {}));  // another queue: the device takes it
+    REQUIRE(as.write(0x3eff0010, 4, 1, {}));  // another size: the device takes it
+    CHECK(rung(q1) == 0);
+    REQUIRE(reg.writes.size() == 2);
+    CHECK((reg.writes[0].off == 0x10 && reg.writes[0].size == 2 && reg.writes[0].v == 0));
+    CHECK((reg.writes[1].off == 0x10 && reg.writes[1].size == 4 && reg.writes[1].v == 1));
+    REQUIRE(as.write(0x3eff0020, 1, 7, {}));  // no match: any write rings
+    REQUIRE(as.write(0x3eff0020, 8, 7, {}));
+    CHECK(rung(any) == 2);
+    CHECK(reg.writes.size() == 2);
+    {
+        std::lock_guard<std::mutex> g(bql);
+        as.del_eventfd(0x3eff0010, q1, DoorbellMatch{1, 2});
+        as.del_eventfd(0x3eff0020, any);
+    }
+    REQUIRE(as.write(0x3eff0010, 2, 1, {}));
+    CHECK(rung(q1) == 0);
+    CHECK(reg.writes.size() == 3);
+    ::close(q1);
+    ::close(any);
+}
