@@ -331,16 +331,18 @@ def test_linux_sees_the_same_devices_serial_ports_and_fw_cfg_as_qemu(tmp_path):
     assert "org.armvm.test.0" in ours and "hello-fw-cfg" in ours and "eth0" in ours
 
 
-def test_linux_talks_to_the_host_over_virtio_console_and_serial_ports(tmp_path):
+@pytest.mark.parametrize("serial,smp", [("virtio-serial-device", 1), ("virtio-serial-pci", 4)])
+def test_linux_talks_to_the_host_over_virtio_console_and_serial_ports(tmp_path, serial, smp):
     """virtconsole is the guest's /dev/hvc0 and virtserialport a named
     /dev/vportNpM: bytes go both ways through their host sockets. The
     guest opening and closing a port with an id is QMP's VSERPORT_CHANGE
-    (how libvirt knows its guest agent is there)."""
+    (how libvirt knows its guest agent is there). On virtio-mmio, and on
+    PCI (GICv2: MSI-X through v2m, 4 vCPUs)."""
     import socket
     c0, c1 = tmp_path / "c0", tmp_path / "c1"
     mon = str(tmp_path / "qmp.sock")
-    extra = machine_args(2, "cortex-a57", 1) + [
-        "-device", "virtio-serial-device", "-qmp", f"unix:{mon},server=on,wait=off",
+    extra = machine_args(2, "cortex-a57", smp) + [
+        "-device", serial, "-qmp", f"unix:{mon},server=on,wait=off",
         "-chardev", f"socket,id=c0,path={c0},server=on,wait=off", "-device", "virtconsole,chardev=c0",
         "-chardev", f"socket,id=c1,path={c1},server=on,wait=off",
         "-device", "virtserialport,chardev=c1,name=org.armvm.test.0,id=channel0"]
@@ -385,6 +387,8 @@ def test_linux_talks_to_the_host_over_virtio_console_and_serial_ports(tmp_path):
             assert chunk
             got += chunk
         assert hashlib.md5(got).hexdigest() == md5
+        if serial.endswith("-pci"):
+            assert re.search(r"GICv2m-PCI-MSI.*virtio\d-virtqueues|MSI \d+ Edge\s+virtio\d-", g.ok("cat /proc/interrupts"))
         h0.close()
         h1.close()
         assert g.poweroff() == 0
