@@ -339,6 +339,9 @@ const std::vector<HmpCommand>& info_commands() {
                  b->with_cpu(i, [&](Cpu& c) { k.print_text(c.dump_state(true)); });
              }
          }},
+        {"roms", "", "show roms", 0, 0, [](Call& k) {
+             if (const virt::Board* b = k.ctx.machine.board()) k.print_text(b->roms());
+         }},
         {"status", "", "show the current VM status (running|paused)", 0, 0, [](Call& k) {
              if (auto r = k.qmp("query-status")) {
                  std::string st = (*r)["status"].get<std::string>();

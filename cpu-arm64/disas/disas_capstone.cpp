@@ -33,7 +33,11 @@ std::string disas_line(uint64_t addr, uint32_t insn) {
         line += text;
         cs_free(out, 1);
     } else {
-        line += "illegal";  // (capstone knows no such instruction; QEMU's words too)
+        // (capstone knows no such instruction: its bytes, as QEMU prints them)
+        char text[64];
+        std::snprintf(text, sizeof text, "%-8s 0x%02x, 0x%02x, 0x%02x, 0x%02x", ".byte", bytes[0], bytes[1], bytes[2],
+                      bytes[3]);
+        line += text;
     }
     return line;
 }

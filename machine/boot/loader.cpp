@@ -81,6 +81,7 @@ Result<BootImage> load_elf(AddressSpace& as, const std::vector<uint8_t>& f, cons
         std::memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
         img.low = std::min<uint64_t>(img.low, ph.p_paddr);
         img.high = std::max<uint64_t>(img.high, ph.p_paddr + ph.p_memsz);
+        img.blobs.push_back({ph.p_paddr, ph.p_memsz, path + " ELF program header segment " + std::to_string(i)});
     }
     if (img.low == UINT64_MAX) return bad("no loadable segment");
     read_elf_symbols(f, eh, img.symbols);
@@ -116,6 +117,7 @@ Result<BootImage> load_raw(AddressSpace& as, const std::vector<uint8_t>& f, cons
     img.low = at;
     img.high = at + f.size();
     img.is_linux = true;
+    img.blobs.push_back({at, f.size(), path});
     return img;
 }
 

@@ -22,6 +22,14 @@ struct BootImage {
         std::string name;
     };
     std::vector<Symbol> symbols;
+    // What was written where, as QEMU's rom list names it (HMP info roms):
+    // an ELF's PT_LOAD segments ("FILE ELF program header segment N", its
+    // memory size), or the raw image (the file's name).
+    struct Blob {
+        uint64_t addr, size;
+        std::string name;
+    };
+    std::vector<Blob> blobs;
 };
 
 // -kernel: an AArch64 ELF (each PT_LOAD segment at its physical address,

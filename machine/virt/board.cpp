@@ -159,6 +159,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         auto rom = Rom::create(fw.value(), PFlash::kBankSize);
         if (!rom) return rom.error();
         b->bios_ = std::move(rom.value());  // (mapped with the flash banks)
+        b->bios_bytes_ = fw->size();
     }
     b->create_pcie(gic_version);
     ARMVM_TRY(b->create_fw_cfg(cfg));
@@ -895,7 +896,9 @@ Status Board::reset() {
     // Images are reloaded (the guest may have overwritten them), the DTB
     // goes to the start of RAM, the boot CPU enters the kernel.
     uint64_t entry = 0, x0 = 0, initrd_bytes = 0, secondary_entry = 0;
-    uint64_t dtb_at = base(Region::Ram);  // an ELF's DTB: the start of RAM
+    uint64_t dtb_at = base(Region::Ram);  // (firmware's, or no kernel's: the start of RAM)
+    bool put_dtb = true;
+    boot_blobs_.clear();
     if (cfg_->firmware_loaded()) {
         // Firmware starts at the flash's base with the DTB at the start of
         // RAM; the kernel, if any, is in fw_cfg.
@@ -904,11 +907,21 @@ Status Board::reset() {
         auto n = load_initrd(as_, *cfg_->initrd, initrd_fd_);
         if (!n) return n.error();
         initrd_bytes = *n;
+        boot_blobs_.push_back({initrd_address(base(Region::Ram), cfg_->memory.size), initrd_bytes, *cfg_->initrd});
     }
     if (cfg_->kernel && !cfg_->firmware_loaded()) {
         auto img = load_kernel(as_, *cfg_->kernel, kernel_fd_);
         if (!img) return img.error();
         entry = img->entry;
+        boot_blobs_.insert(boot_blobs_.end(), img->blobs.begin(), img->blobs.end());
+        if (img->is_elf) {
+            // As QEMU: an ELF's DTB goes at the start of RAM if the image
+            // leaves it room there (below the image, or the image is not in
+            // RAM's first bytes at all); else it gets none.
+            uint64_t ram = base(Region::Ram);
+            uint64_t limit = img->low > ram ? img->low : 0;
+            put_dtb = (img->low > ram || img->high <= ram) && !(limit && fdt_.size() > limit - ram);
+        }
         if (img->is_elf) {  // (-d in_asm names the functions, as QEMU's log does)
             std::vector<qlog::Symbol> syms;
             for (auto& sym : img->symbols) syms.push_back({sym.addr, sym.size, sym.name});
@@ -920,15 +933,24 @@ Status Board::reset() {
             semihost_->set_heap(img->high, ram_end, ram_end, img->high);
         }  // (powered off; their PC as QEMU's: an ELF's entry)
         if (img->is_linux) {
-            // Linux's boot protocol: x0 = the DTB, after the initrd.
+            // Linux's boot protocol: x0 = the DTB, after the initrd. As on
+            // QEMU, the CPU starts in a boot stub at the start of RAM that
+            // loads x0 and jumps to the kernel (a debugger attached at
+            // -S sees the same first instructions).
             dtb_at = linux_dtb_address(base(Region::Ram), cfg_->memory.size, initrd_bytes);
             x0 = dtb_at;
+            if (write_boot_stub(base(Region::Ram), dtb_at, entry)) {
+                boot_blobs_.push_back({base(Region::Ram), kBootStubBytes, "bootloader"});
+                entry = base(Region::Ram);
+                x0 = 0;
+            }
         }
         // (QEMU passes x0 = 0 to a non-Linux ELF, measured on 7.2.)
     }
-    if (uint8_t* p = as_.ram_ptr(dtb_at, fdt_.size()))
+    if (uint8_t* p = put_dtb ? as_.ram_ptr(dtb_at, fdt_.size()) : nullptr) {
         std::memcpy(p, fdt_.data(), fdt_.size());
-    else if (x0)
+        boot_blobs_.push_back({dtb_at, fdt_.size(), "dtb"});
+    } else if (x0)
         return make_error("-kernel: no room for the device tree after the initrd in guest RAM");
     if (kvm_) {
         ARMVM_TRY(kvm_->reset_vcpus(entry, x0));
@@ -944,6 +966,23 @@ Status Board::reset() {
         ++cpu_resets_[i];
     }
     return ok_status();
+}
+
+// QEMU's AArch64 Linux boot stub: ldr x0, dtb; x1-x3 = 0; ldr x4, entry;
+// br x4; then the two 64-bit literals.
+bool Board::write_boot_stub(uint64_t at, uint64_t dtb, uint64_t kernel) {
+    uint8_t* p = as_.ram_ptr(at, kBootStubBytes);
+    if (!p) return false;
+    const uint32_t code[6] = {
+        0x58000000u | (0x18 / 4) << 5 | 0,         // ldr x0, <at + 0x18>
+        0xaa1f03e1u, 0xaa1f03e2u, 0xaa1f03e3u,     // mov x1..x3, xzr (orr xN, xzr, xzr)
+        0x58000000u | ((0x20 - 0x10) / 4) << 5 | 4,  // ldr x4, <at + 0x20>
+        0xd61f0000u | 4 << 5,                      // br x4
+    };
+    std::memcpy(p, code, sizeof code);
+    std::memcpy(p + 0x18, &dtb, 8);
+    std::memcpy(p + 0x20, &kernel, 8);
+    return true;
 }
 
 std::vector<std::pair<std::string, unsigned>> Board::device_reset_counts() const {

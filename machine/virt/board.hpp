@@ -197,6 +197,10 @@ public:
     // flattened views the vCPUs and the devices' bus-master address
     // spaces see). Caller holds the BQL. (machine/virt/mtree.cpp)
     std::string mtree(bool flat) const;
+    // HMP's info roms: the firmware ROM, the ACPI blobs' maximum sizes (as
+    // QEMU's fw_cfg ROMs) and what the last boot wrote into RAM (kernel,
+    // initrd, DTB), in QEMU's format. Caller holds the BQL.
+    std::string roms() const;
     // The virtio balloon (null: none), its QOM path, and the statistics
     // polling interval in seconds (QOM's guest-stats-polling-interval).
     VirtioBalloon* balloon() { return balloon_; }
@@ -252,6 +256,10 @@ private:
     const MachineConfig::Tpmdev* tpmdev_ = nullptr;  // its -tpmdev
     std::unique_ptr<FwCfg> fw_cfg_;
     std::unique_ptr<Rom> bios_;  // -bios, in flash bank 0
+    uint64_t bios_bytes_ = 0;    // its file's size
+    static constexpr uint64_t kBootStubBytes = 0x28;
+    bool write_boot_stub(uint64_t at, uint64_t dtb, uint64_t kernel);
+    std::vector<BootImage::Blob> boot_blobs_;  // written by the last boot (info roms)
     std::unique_ptr<MmioDevice> flash_[2];  // the CFI flash banks (bank 0: unless -bios)
     EventLoop* loop_ = nullptr;
     EventLoop::TimerId button_timer_ = 0;

@@ -358,6 +358,16 @@ void add_chosen(FdtWriter& w, const Ctx& x) {
     w.end_node();
 }
 
+// The tree in a blob of `size` bytes (its totalsize, the free space at the
+// end): the size QEMU's tree has, which the guest sees in the header (and
+// Linux reserves).
+std::vector<uint8_t> with_room(std::vector<uint8_t>& tree, size_t size) {
+    if (size <= fdt_totalsize(tree.data())) return tree;
+    std::vector<uint8_t> out(size);
+    if (fdt_open_into(tree.data(), out.data(), static_cast<int>(size)) != 0) return tree;
+    return out;
+}
+
 // -dtb: the user's tree, with what the boot adds to it as QEMU's
 // arm_load_dtb() does: /memory's reg set to the RAM, and in /chosen the
 // bootargs of -append and the initrd's range.
@@ -403,9 +413,13 @@ Result<std::vector<uint8_t>> user_fdt(const Ctx& x) {
             fdt_setprop_u32(f, chosen, "linux,initrd-end", static_cast<uint32_t>(end)) != 0)
             return fail("couldn't set /chosen/linux,initrd-start");
     }
+    // QEMU's load_device_tree() leaves room: twice the file plus 10000.
+    // Not past 2 MiB, the most arm64 Linux takes (QEMU's own 1 MiB dumpdtb
+    // given back with -dtb grows past it there, and Linux stops at once).
     fdt_pack(f);
     t.resize(fdt_totalsize(f));
-    return t;
+    size_t room = (blob.size() + 10000) * 2;
+    return room <= (2u << 20) ? with_room(t, room) : t;
 }
 
 }  // namespace
@@ -451,7 +465,9 @@ Result<std::vector<uint8_t>> build_fdt(const MachineConfig& c, unsigned gic_vers
     add_timer(w, x);
     add_clock(w);
     add_chosen(w, x);
-    return w.finish();
+    auto tree = w.finish();
+    if (!tree) return tree;
+    return with_room(*tree, 1 << 20);  // (QEMU's virt: a 1 MiB tree)
 }
 
 }  // namespace armvm::virt

@@ -74,4 +74,31 @@ std::string Board::mtree(bool flat) const {
     return out + "\n";
 }
 
+// QEMU's rom list: ROMs that are memory regions first (the -bios image in
+// flash bank 0, the ACPI blobs at their maximum sizes), then the blobs in
+// RAM by address.
+std::string Board::roms() const {
+    std::string out;
+    char line[512];
+    auto mr = [&](const char* region, uint64_t size, const std::string& name) {
+        std::snprintf(line, sizeof line, "%s size=0x%06llx name=\"%s\"\n", region, static_cast<unsigned long long>(size),
+                      name.c_str());
+        out += line;
+    };
+    if (bios_) mr("virt.flash0", bios_bytes_, *cfg_->bios);
+    if (cfg_->acpi_enabled()) {
+        mr("/rom@etc/acpi/tables", 0x200000, "etc/acpi/tables");
+        mr("/rom@etc/table-loader", 0x10000, "etc/table-loader");
+        mr("/rom@etc/acpi/rsdp", 0x1000, "etc/acpi/rsdp");
+    }
+    std::vector<BootImage::Blob> blobs = boot_blobs_;
+    std::stable_sort(blobs.begin(), blobs.end(), [](const auto& a, const auto& b) { return a.addr < b.addr; });
+    for (const auto& b : blobs) {
+        std::snprintf(line, sizeof line, "addr=%016llx size=0x%06llx mem=ram name=\"%s\"\n",
+                      static_cast<unsigned long long>(b.addr), static_cast<unsigned long long>(b.size), b.name.c_str());
+        out += line;
+    }
+    return out;
+}
+
 }  // namespace armvm::virt

@@ -387,3 +387,52 @@ def test_hmp_info_mtree_shows_qemus_memory_map(tmp_path, args):
     tree = ours[3]
     assert "address-space: memory\r\n  0000000000000000-ffffffffffffffff (prio 0, i/o): system\r\n" in tree
     assert "\r\n    0000000009000000-0000000009000fff (prio 0, i/o): pl011\r\n" in tree
+
+
+ROM_CASES = [
+    ("linux-initrd", ["-kernel", "@vmlinuz", "-initrd", "@initrd", "-append", "console=ttyAMA0"]),
+    ("linux-dtb", ["-kernel", "@vmlinuz", "-dtb", "@qemu.dtb"]),
+    ("elf", ["-kernel", "@hello.elf"]),
+    ("bios", ["-bios", "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd"]),
+    ("uboot-noacpi", ["-M", "virt,acpi=off", "-bios", "/usr/lib/u-boot/qemu_arm64/u-boot.bin"]),
+    ("nothing", []),
+]
+
+
+@pytest.mark.parametrize("name,args", ROM_CASES, ids=[c[0] for c in ROM_CASES])
+def test_hmp_info_roms_lists_what_qemus_lists(tmp_path, name, args):
+    """info roms: the firmware ROM, the ACPI blobs, and what the boot put in
+    RAM — QEMU's boot stub for a Linux kernel (the CPU starts in it, as a
+    debugger at -S sees), the kernel or an ELF's segments, the initrd, the
+    DTB (1 MiB as QEMU's tree; a -dtb with QEMU's room; none for an ELF
+    that leaves it no room at the start of RAM) — where QEMU puts them."""
+    import guest_build
+    from linux_guest import guest_dir
+    if not guest_build.available():
+        pytest.skip("needs aarch64-linux-gnu-gcc and qemu-system-aarch64")
+    if any(a.startswith("/usr/") and not os.path.exists(a) for a in args):
+        pytest.skip("firmware packages come from scripts/install-deps")
+    g = guest_dir()
+    files = {"@vmlinuz": os.path.join(g, "vmlinuz"), "@initrd": os.path.join(g, "initramfs.cpio.gz")}
+    if "@hello.elf" in args:
+        files["@hello.elf"] = guest_build.build("hello", str(tmp_path))
+    if "@qemu.dtb" in args:  # (QEMU's tree through dtc: packed, as a user's -dtb is)
+        dump, dtb = str(tmp_path / "dump.dtb"), str(tmp_path / "qemu.dtb")
+        subprocess.run(["qemu-system-aarch64", "-M", f"virt,dumpdtb={dump}", "-cpu", "cortex-a57", "-nographic"],
+                       capture_output=True, check=True)
+        subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dtb", "-o", dtb, dump], check=True)
+        files["@qemu.dtb"] = dtb
+    args = [files.get(a, a) for a in args]
+    commands = ["info roms", "x/6i 0x40000000", "xp /10xw 0x40000000"]
+    outs = []
+    for emu in (armvm_path(), "qemu-system-aarch64"):
+        out = hmp_outputs(emu, ["-M", "virt", "-cpu", "cortex-a57", "-nodefaults", "-display", "none", "-S"] + args,
+                          commands, str(tmp_path / "r.sock"))
+        pc = hmp_outputs(emu, ["-M", "virt", "-cpu", "cortex-a57", "-nodefaults", "-display", "none", "-S"] + args,
+                         ["info registers"], str(tmp_path / "r.sock"))[0]
+        outs.append(out + [re.search(r"PC=([0-9a-f]+) X00=([0-9a-f]+)", pc).groups()])
+    ours, theirs = outs
+    assert ours == theirs
+    if name.startswith("linux"):
+        assert 'size=0x000028 mem=ram name="bootloader"' in ours[0]
+        assert ours[3] == ("0000000040000000", "0000000000000000")
