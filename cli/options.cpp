@@ -46,6 +46,7 @@ const std::vector<OptionInfo>& option_table() {
         {"mon", true, "-mon chardev=ID,mode=control[,id=ID]"},
         {"chardev", true, "-chardev socket|stdio|file|null|pty,id=ID,..."},
         {"serial", true, "redirect the serial port to a chardev spec"},
+        {"parallel", true, "redirect the parallel port to a chardev spec (virt has none)"},
         {"monitor", true, "the human monitor (HMP) on a chardev spec (stdio, unix:PATH,server=on,wait=off, tcp:...)"},
         {"nographic", false, "no graphics; serial on the terminal"},
         {"display", true, "-display none"},
@@ -119,6 +120,8 @@ struct Parser {
     Status opt_qmp(const std::string& arg, bool pretty);
     Status opt_mon(const std::string& arg);
     Status opt_serial(const std::string& arg);
+    Status opt_parallel(const std::string& arg);
+    unsigned next_parallel_ = 0;
     Status opt_object(const std::string& arg);
     Status opt_device(const std::string& arg);
     Status opt_monitor(const std::string& arg);
@@ -376,6 +379,7 @@ Status Parser::opt_mon(const std::string& arg) {
 }
 
 Status Parser::opt_serial(const std::string& arg) {
+    c.serial_given = true;
     if (arg == "none") return ok_status();
     if (arg.rfind("chardev:", 0) == 0) {
         c.serials.push_back(arg.substr(8));
@@ -391,6 +395,19 @@ Status Parser::opt_serial(const std::string& arg) {
         c.monitors.push_back(MonitorConfig{"compat_monitor" + std::to_string(next_auto_id++), id, false, false, arg});
         c.monitor_given = true;
     }
+    return ok_status();
+}
+
+// -parallel: QEMU's virt has no parallel port; the chardev is made (info
+// chardev lists it) and the option counts for -daemonize's check.
+Status Parser::opt_parallel(const std::string& arg) {
+    c.parallel_given = true;
+    if (arg == "none") return ok_status();
+    auto ch = parse_chardev_compat(arg, "parallel" + std::to_string(next_parallel_++));
+    if (!ch) return ch.error();
+    ch->option = "parallel";
+    if (ch->with_monitor) return make_error("-parallel " + arg + ": a monitor needs a serial port on this machine");
+    c.chardevs.push_back(*ch);
     return ok_status();
 }
 
@@ -846,6 +863,7 @@ Status Parser::handle(const std::string& name, const std::string& arg) {
         return ok_status();
     }
     if (name == "serial") return opt_serial(arg);
+    if (name == "parallel") return opt_parallel(arg);
     if (name == "object") return opt_object(arg);
     if (name == "device") return opt_device(arg);
     if (name == "netdev") return opt_netdev(arg);

@@ -150,6 +150,10 @@ struct MachineConfig {
     // A monitor option was given (-monitor, also "none", -mon, -qmp): then
     // -nographic gives no default human monitor, as QEMU's.
     bool monitor_given = false;
+    // -serial / -parallel were given (also "none"): no default of their own
+    // (-nographic's terminal; virt has no parallel port: only -daemonize's
+    // check looks at it, as QEMU's).
+    bool serial_given = false, parallel_given = false;
     bool nodefaults = false;
 
     std::vector<ChardevConfig> chardevs;

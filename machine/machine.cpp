@@ -229,23 +229,38 @@ Status Machine::build_virt() {
     // The UART's backend: -serial, or the terminal with -nographic (QEMU's
     // default serial), or nothing.
     Chardev* serial = nullptr;
+    if (cfg_.nographic && !cfg_.nodefaults && !cfg_.parallel_given) {
+        // (QEMU's -nographic: the default parallel port on null; virt has
+        // no port, the chardev is all there is)
+        ChardevConfig cc;
+        cc.id = "parallel0";
+        cc.backend = "null";
+        cc.origin = "-nographic";
+        cc.option = "nographic";
+        auto ch = Chardev::create(cc, loop_);
+        if (!ch) return ch.error();
+        chardevs_.push_back(std::move(ch.value()));
+    }
     if (!cfg_.serials.empty()) {
         serial = find_chardev(cfg_.serials.front());
-    } else if (cfg_.nographic && !cfg_.nodefaults) {
+    } else if (cfg_.nographic && !cfg_.nodefaults && (!cfg_.serial_given || !cfg_.monitor_given)) {
+        // The terminal: QEMU's mon:stdio (the serial port and the monitor,
+        // C-a c between them), or the one of the two not given elsewhere.
+        bool to_serial = !cfg_.serial_given;
         ChardevConfig cc;
-        cc.id = "serial0";
+        cc.id = to_serial ? "serial0" : "compat_monitor0";
         cc.backend = "stdio";
         cc.origin = "-nographic";
         cc.option = "nographic";
-        cc.mux = !cfg_.monitor_given;  // (QEMU's mon:stdio: the monitor too, C-a c between them)
+        cc.mux = to_serial && !cfg_.monitor_given;
         auto ch = Chardev::create(cc, loop_, [this] {
             request_quit(false, "host-ui");
             after_monitor_input();
         });
         if (!ch) return ch.error();
         chardevs_.push_back(std::move(ch.value()));
-        serial = chardevs_.back().get();
-        if (cc.mux) default_mux_ = serial;
+        if (to_serial) serial = chardevs_.back().get();
+        if (cc.mux || !to_serial) default_mux_ = chardevs_.back().get();  // (the monitor's)
     }
     virt::Board::Hooks hooks;
     hooks.system_off = [this] { loop_.post([this] { guest_shutdown("guest-shutdown"); }); };

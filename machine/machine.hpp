@@ -118,7 +118,7 @@ private:
     std::vector<std::unique_ptr<Chardev>> chardevs_;
     std::vector<std::unique_ptr<QmpMonitor>> monitors_;
     std::vector<std::unique_ptr<HmpMonitor>> hmp_monitors_;  // -monitor, -mon mode=readline
-    Chardev* default_mux_ = nullptr;  // -nographic's terminal, shared by the serial port and a monitor
+    Chardev* default_mux_ = nullptr;  // -nographic's terminal for the default monitor (shared with the serial port: a mux)
     std::unique_ptr<virt::Board> board_;
     Chardev* gdb_chardev_ = nullptr;  // (in chardevs_)
     std::unique_ptr<GdbStub> gdb_;

@@ -145,7 +145,9 @@ Status validate_chardevs(MachineConfig& c) {
         if (!ids.count(m.chardev)) return make_error("-mon " + m.origin + ": chardev \"" + m.chardev + "\" not found");
     for (const auto& s : c.serials)
         if (!ids.count(s)) return make_error("-serial chardev:" + s + ": chardev \"" + s + "\" not found");
-    if (c.daemonize && c.nographic && !c.nodefaults && c.serials.empty())
+    // (as QEMU: unless the serial port, the monitor and the parallel port
+    // all went elsewhere, -nographic puts one of them on the terminal)
+    if (c.daemonize && c.nographic && !c.nodefaults && (!c.serial_given || !c.monitor_given || !c.parallel_given))
         return make_error("-nographic cannot be used with -daemonize");
     return ok_status();
 }

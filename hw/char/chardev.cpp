@@ -513,7 +513,8 @@ public:
     }
     void write(std::string_view d) override { backend_->write(d); }
     bool connected() const override { return backend_->connected(); }
-    std::string filename() const override { return backend_->filename(); }
+    std::string filename() const override { return "mux"; }
+    const Chardev* mux_base() const override { return backend_.get(); }
     void detach() override {
         fes_.clear();
         focus_ = 0;

@@ -42,6 +42,9 @@ public:
     virtual bool connected() const = 0;
     // query-chardev's "filename": "unix:/path,server=on", "pty:/dev/pts/3"...
     virtual std::string filename() const = 0;
+    // A mux (mux=on, mon:): the chardev under it, which query-chardev lists
+    // as "ID-base" as QEMU's does (the mux itself is "mux").
+    virtual const Chardev* mux_base() const { return nullptr; }
     bool frontend_attached() const { return attached_; }
     // The frontend goes away: no more callbacks (on a multiplexed chardev,
     // none for any of its frontends).

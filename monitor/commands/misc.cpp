@@ -110,10 +110,14 @@ void register_misc_commands(CommandTable& t) {
     s.object("ChardevInfo", {{"label", "str"}, {"filename", "str"}, {"frontend-open", "bool"}});
     t.add("query-chardev", "", "[ChardevInfo]", [](QmpContext& ctx, const Json&) -> Result<Json> {
         Json out = Json::array();
-        for (const auto& c : ctx.machine.chardevs())
+        for (const auto& c : ctx.machine.chardevs()) {
             out.push_back({{"frontend-open", c->frontend_attached() && c->connected()},
                            {"filename", c->filename()},
                            {"label", c->id()}});
+            if (const Chardev* base = c->mux_base())
+                out.push_back({{"frontend-open", base->connected()}, {"filename", base->filename()},
+                               {"label", c->id() + "-base"}});
+        }
         return out;
     });
 

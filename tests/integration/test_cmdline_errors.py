@@ -140,3 +140,38 @@ def test_device_errors_read_as_qemus(args):
     ours = run_armvm(common + args, timeout=30)
     assert ref.returncode == 1 and ours.returncode == 1, ours.stderr
     assert ours.stderr == ref.stderr.replace("qemu-system-aarch64: ", "armvm: ")
+
+
+# -nographic puts the serial port, the monitor and the parallel port on the
+# terminal unless each went elsewhere (-serial none and -parallel none
+# count): with -daemonize that is refused, as QEMU refuses it.
+NOGRAPHIC_DAEMON = [
+    ([], False),
+    (["-serial", "none"], False),
+    (["-serial", "null", "-parallel", "none"], False),
+    (["-monitor", "none", "-parallel", "none"], False),
+    (["-serial", "none", "-monitor", "null", "-parallel", "none"], True),
+    (["-serial", "null", "-monitor", "none", "-parallel", "null"], True),
+    (["-nodefaults"], True),
+]
+
+
+@pytest.mark.parametrize("args,ok", NOGRAPHIC_DAEMON, ids=[" ".join(a) or "plain" for a, _ in NOGRAPHIC_DAEMON])
+def test_nographic_with_daemonize_as_qemu(tmp_path, args, ok):
+    import os
+    import signal
+    import subprocess
+    for emu in ("qemu-system-aarch64", None):
+        pid = tmp_path / f"{'q' if emu else 'a'}.pid"  # (QEMU unlinks its pidfile when it exits)
+        argv = ["-M", "virt", "-cpu", "cortex-a57", "-S", "-nographic", "-daemonize", "-pidfile", str(pid)] + args
+        p = (subprocess.run([emu] + argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+             if emu else run_armvm(argv, timeout=30))
+        try:
+            if ok:
+                assert p.returncode == 0 and pid.exists(), (emu, p.stderr)
+            else:
+                name = "qemu-system-aarch64" if emu else "armvm"
+                assert (p.returncode, p.stderr) == (1, f"{name}: -nographic cannot be used with -daemonize\n"), emu
+        finally:
+            if pid.exists():
+                os.kill(int(pid.read_text()), signal.SIGTERM)

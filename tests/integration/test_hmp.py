@@ -436,3 +436,22 @@ def test_hmp_info_roms_lists_what_qemus_lists(tmp_path, name, args):
     if name.startswith("linux"):
         assert 'size=0x000028 mem=ram name="bootloader"' in ours[0]
         assert ours[3] == ("0000000040000000", "0000000000000000")
+
+
+@pytest.mark.parametrize("args", [["-serial", "none"], ["-serial", "none", "-parallel", "none"], []],
+                         ids=["serial-none", "serial-and-parallel-none", "mux"])
+def test_nographic_terminal_takes_piped_monitor_commands_as_qemu(args):
+    """-nographic with -serial none: the human monitor alone on the
+    terminal (commands piped in before it starts are not lost); plain
+    -nographic: the mux, C-a c to the monitor. info chardev lists what
+    QEMU's lists (the mux and its base, the parallel port's null)."""
+    script = ("" if "-serial" in args else "\x01c") + "info chardev\ninfo status\nquit\n"
+    outs = []
+    for emu in (armvm_path(), "qemu-system-aarch64"):
+        p = subprocess.run([emu, "-M", "virt", "-cpu", "cortex-a57", "-nographic", "-S"] + args,
+                           input=script.encode().decode("unicode_escape").encode(), capture_output=True, timeout=30)
+        out = p.stdout.decode(errors="replace")
+        outs.append((p.returncode, sorted(re.findall(r"^(\S+: filename=\S+)\r?$", out, re.M)),
+                     "VM status: paused (prelaunch)" in out))
+    assert outs[0] == outs[1]
+    assert outs[0][0] == 0 and outs[0][2] and outs[0][1]
