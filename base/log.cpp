@@ -23,7 +23,7 @@ struct ItemName {
 };
 
 const ItemName kItems[] = {
-    {"out_asm", 0, "show generated host assembly code for each compiled TB"},
+    {"out_asm", OutAsm, "show generated host assembly code for each compiled TB"},
     {"in_asm", InAsm, "show target assembly code for each compiled TB"},
     {"op", 0, "show micro ops for each compiled TB"},
     {"op_opt", 0, "show micro ops after optimization"},

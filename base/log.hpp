@@ -30,6 +30,7 @@ enum Item : uint32_t {
     CpuReset = 1u << 9,
     Page = 1u << 10,
     Tid = 1u << 11,
+    OutAsm = 1u << 12,    // the JIT's host code of each block it compiles (capstone)
 };
 
 extern std::atomic<uint32_t> g_mask;

@@ -249,6 +249,15 @@ bool Cpu::jit_relink(Cpu* c, Block::Link* link, uint64_t va) {
     return true;
 }
 
+// -d out_asm: a block's host code once compiled, in QEMU's frame (armvm's
+// code is not split per guest instruction: one prologue line).
+void Cpu::log_out_asm(const Block& b) const {
+    char head[96];
+    std::snprintf(head, sizeof head, "OUT: [size=%u]\n  -- guest addr 0x%016llx + tb prologue\n", b.jit_size,
+                  static_cast<unsigned long long>(s.pc));
+    qlog::write(head + disas_host(b.jit_head, b.jit_size) + "\n");
+}
+
 const Block& Cpu::decode_block(uint64_t pa) {
     Block b;
     b.pa = pa;
@@ -792,7 +801,10 @@ Cpu::Stop Cpu::run(uint64_t budget) {
         }
         if (b) {
             uint64_t room = budget - done;
-            if (jit_ && !slow && !b->jit && ++b->hits >= jit_hot_ && !jit_->compile(*b)) jit_full_ = true;
+            if (jit_ && !slow && !b->jit && ++b->hits >= jit_hot_) {
+                if (!jit_->compile(*b)) jit_full_ = true;
+                else if (b->jit && qlog::on(qlog::OutAsm) && qlog::in_filter(s.pc)) log_out_asm(*b);
+            }
             const DecodedInsn *first, *end, *d;
             if (b->jit && b->n <= room && !slow) {
                 // Compiled: it runs this block and those chained after it

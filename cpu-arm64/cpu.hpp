@@ -112,6 +112,7 @@ struct Block {
     // Its head: the checks compiled code makes before it enters a block
     // through a direct link (budget, exit requests, mailbox, interrupts).
     mutable const uint8_t* jit_head = nullptr;
+    mutable uint32_t jit_size = 0;  // bytes of host code from jit_head (-d out_asm)
     mutable uint32_t hits = 0;
 };
 
@@ -529,6 +530,7 @@ private:
     // abort.
     const Block* fetch_block();
     const Block& decode_block(uint64_t pa);
+    void log_out_asm(const Block& b) const;
     void enter_el1(uint64_t vector_offset, uint64_t elr);
     bool pmu_filtered(uint32_t typer) const;
     void pmu_arm_deadline();

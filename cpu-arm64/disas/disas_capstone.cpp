@@ -1,5 +1,6 @@
 #include <capstone/capstone.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "cpu-arm64/disas/disas.hpp"
@@ -17,7 +18,63 @@ struct Handle {
     }
 };
 
+// The host's instructions (x86-64, AT&T syntax as QEMU's out_asm).
+struct HostHandle {
+    csh h = 0;
+    bool ok = false;
+    HostHandle() {
+#if defined(__x86_64__)
+        ok = cs_open(CS_ARCH_X86, CS_MODE_64, &h) == CS_ERR_OK;
+        if (ok) cs_option(h, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
+#endif
+    }
+    ~HostHandle() {
+        if (ok) cs_close(&h);
+    }
+};
+
+// An instruction's address and up to 8 of its bytes, as QEMU lays out a
+// host instruction (the rest on lines of their own).
+void host_bytes(std::string& out, uint64_t addr, const uint8_t* b, size_t n, size_t pad_to) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "0x%08llx: ", static_cast<unsigned long long>(addr));
+    out += buf;
+    for (size_t i = 0; i < n; ++i) {
+        std::snprintf(buf, sizeof buf, " %02x", b[i]);
+        out += buf;
+    }
+    if (n < pad_to) out.append((pad_to - n) * 3, ' ');
+}
+
 }  // namespace
+
+std::string disas_host(const uint8_t* code, size_t size) {
+    thread_local HostHandle cs;
+    constexpr size_t kSplit = 8;
+    std::string out;
+    uint64_t addr = reinterpret_cast<uintptr_t>(code);
+    cs_insn* insn = nullptr;
+    size_t n = cs.ok ? cs_disasm(cs.h, code, size, addr, 0, &insn) : 0;
+    size_t done = 0;
+    for (size_t k = 0; k < n; ++k) {
+        const cs_insn& i = insn[k];
+        host_bytes(out, i.address, i.bytes, std::min<size_t>(i.size, kSplit), kSplit);
+        char text[224];
+        std::snprintf(text, sizeof text, "  %-8s %s\n", i.mnemonic, i.op_str);
+        out += text;
+        for (size_t at = kSplit; at < i.size; at += kSplit) {
+            host_bytes(out, i.address + at, i.bytes + at, std::min<size_t>(kSplit, i.size - at), 0);
+            out += "\n";
+        }
+        done = i.address + i.size - addr;
+    }
+    if (insn) cs_free(insn, n);
+    for (; done < size; done += kSplit) {  // (what capstone could not decode: bytes)
+        host_bytes(out, addr + done, code + done, std::min<size_t>(kSplit, size - done), 0);
+        out += "\n";
+    }
+    return out;
+}
 
 std::string disas_line(uint64_t addr, uint32_t insn) {
     thread_local Handle cs;

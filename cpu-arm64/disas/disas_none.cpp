@@ -12,4 +12,19 @@ std::string disas_line(uint64_t addr, uint32_t insn) {
     return line;
 }
 
+std::string disas_host(const uint8_t* code, size_t size) {
+    std::string out;
+    char line[64];
+    for (size_t i = 0; i < size; i += 8) {
+        std::snprintf(line, sizeof line, "0x%08llx: ", static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(code + i)));
+        out += line;
+        for (size_t j = i; j < size && j < i + 8; ++j) {
+            std::snprintf(line, sizeof line, " %02x", code[j]);
+            out += line;
+        }
+        out += "\n";
+    }
+    return out;
+}
+
 }  // namespace armvm

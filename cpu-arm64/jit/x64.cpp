@@ -17,7 +17,9 @@
 #include <cstring>
 #include <string>
 
+#include "base/log.hpp"
 #include "base/report.hpp"
+#include "cpu-arm64/disas/disas.hpp"
 #include "cpu-arm64/jit/x64.hpp"
 #include "cpu-arm64/sysregs/sysregs.hpp"
 
@@ -1197,12 +1199,15 @@ void X64::emit_trampoline() {
     }
     enter_ = reinterpret_cast<EnterFn>(arena_);
     used_ = code_start_ = (g.getSize() + 63) & ~size_t{63};
+    if (qlog::on(qlog::OutAsm))  // (the shared entry, exit and call stubs, as QEMU logs its prologue)
+        qlog::write("PROLOGUE: [size=" + std::to_string(g.getSize()) + "]\n" + disas_host(arena_, g.getSize()) + "\n");
 }
 
 bool X64::compile(const Block& b) {
     if (size_ - used_ < kMinRoom) return false;
     uint8_t* at = arena_ + used_;
     const uint8_t* body = nullptr;
+    size_t size = 0;
     try {
         Emitter e(*this, at, size_ - used_);
         e.block(b);
@@ -1211,12 +1216,14 @@ bool X64::compile(const Block& b) {
             b.hits = 0;
             return true;
         }
-        used_ += (e.getSize() + 15) & ~size_t{15};
+        size = e.getSize();
+        used_ += (size + 15) & ~size_t{15};
     } catch (const Xbyak::Error&) {
         return false;
     }
     b.jit_head = at;
     b.jit = body;
+    b.jit_size = static_cast<uint32_t>(size);
     ++blocks_;
     return true;
 }

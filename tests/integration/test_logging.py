@@ -147,3 +147,29 @@ def test_hmp_log_and_logfile_as_qemu(tmp_path):
                                 [c.replace("LOGDIR", str(logdir)) for c in HMP], str(tmp_path / "h.sock")))
         assert (logdir / "lf.log").exists()
     assert outs[0] == outs[1]
+
+
+def test_out_asm_shows_the_host_code_of_each_compiled_block_as_qemu_lays_it_out(tmp_path, monkeypatch):
+    """-d out_asm: the JIT's shared stubs once (PROLOGUE), then each block's
+    host code when it is compiled, framed and laid out as QEMU's (address,
+    up to 8 bytes, the mnemonic in AT&T syntax; longer instructions go on).
+    The code is armvm's own, not QEMU's: only the shape compares."""
+    elf = guest_build.build("hello", str(tmp_path))
+    monkeypatch.setenv("ARMVM_JIT", "eager")  # (every block compiled at once)
+    _, err, ours = run_logged(armvm_path(), elf, "out_asm", tmp_path / "a.log")
+    _, _, theirs = run_logged("qemu-system-aarch64", elf, "out_asm", tmp_path / "q.log")
+    assert err == ""
+    line = re.compile(r"^0x[0-9a-f]{8,}:  (?:[0-9a-f]{2} ){0,7}[0-9a-f]{2} *  \S+(?: .*)?$|"
+                      r"^0x[0-9a-f]{8,}: (?: [0-9a-f]{2}){1,8}$")
+    for log in (ours, theirs):
+        blocks = log.split("\n\n")
+        assert re.match(r"PROLOGUE: \[size=\d+\]\n", blocks[0])
+        outs = [b for b in blocks if b.startswith("OUT: ")]
+        assert len(outs) >= 3
+        for b in outs:
+            head, sub, *rest = b.split("\n")
+            assert re.match(r"OUT: \[size=\d+\]$", head) and re.match(r"  -- guest addr 0x[0-9a-f]{16} \+ tb prologue$", sub)
+            assert all(line.match(x) or x.startswith(("  -- ", "  data: ")) or ".quad" in x for x in rest if x), b
+    # armvm's blocks: the ELF's entry first, x86-64 code in AT&T syntax
+    assert "  -- guest addr 0x0000000040080000 + tb prologue\n" in ours
+    assert re.search(r"  (movq|cmpq|leaq) +[%$(0-9]", ours)
