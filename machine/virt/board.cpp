@@ -48,7 +48,8 @@ void KvmMemoryListener::romd_changed(uint64_t base, uint64_t size, uint8_t* host
 
 void KvmMemoryListener::eventfd_changed(uint64_t addr, int fd, std::optional<DoorbellMatch> match, bool added) {
     // (refused, the write exits to armvm, whose bus signals the same fd)
-    if (auto st = vm_.set_ioeventfd(addr, fd, match ? std::optional(match->value) : std::nullopt, match ? match->size : 0, added); !st && added && !ioeventfd_warned_) {
+    auto value = match ? std::optional(match->value) : std::nullopt;
+    if (auto st = vm_.set_ioeventfd(addr, fd, value, match ? match->size : 0, added); !st && added && !ioeventfd_warned_) {
         ioeventfd_warned_ = true;
         report_warning(st.error().msg + ": virtio notifications leave the guest");
     }
@@ -897,7 +898,7 @@ Status Board::reset() {
     // goes to the start of RAM, the boot CPU enters the kernel.
     uint64_t entry = 0, x0 = 0, initrd_bytes = 0, secondary_entry = 0;
     uint64_t dtb_at = base(Region::Ram);  // (firmware's, or no kernel's: the start of RAM)
-    bool put_dtb = true;
+    bool put_dtb = true, need_dtb = false;
     boot_blobs_.clear();
     if (cfg_->firmware_loaded()) {
         // Firmware starts at the flash's base with the DTB at the start of
@@ -921,8 +922,7 @@ Status Board::reset() {
             uint64_t ram = base(Region::Ram);
             uint64_t limit = img->low > ram ? img->low : 0;
             put_dtb = (img->low > ram || img->high <= ram) && !(limit && fdt_.size() > limit - ram);
-        }
-        if (img->is_elf) {  // (-d in_asm names the functions, as QEMU's log does)
+            // (-d in_asm names the functions, as QEMU's log does)
             std::vector<qlog::Symbol> syms;
             for (auto& sym : img->symbols) syms.push_back({sym.addr, sym.size, sym.name});
             qlog::set_symbols(std::move(syms));
@@ -939,6 +939,7 @@ Status Board::reset() {
             // -S sees the same first instructions).
             dtb_at = linux_dtb_address(base(Region::Ram), cfg_->memory.size, initrd_bytes);
             x0 = dtb_at;
+            need_dtb = true;
             if (write_boot_stub(base(Region::Ram), dtb_at, entry)) {
                 boot_blobs_.push_back({base(Region::Ram), kBootStubBytes, "bootloader"});
                 entry = base(Region::Ram);
@@ -950,8 +951,9 @@ Status Board::reset() {
     if (uint8_t* p = put_dtb ? as_.ram_ptr(dtb_at, fdt_.size()) : nullptr) {
         std::memcpy(p, fdt_.data(), fdt_.size());
         boot_blobs_.push_back({dtb_at, fdt_.size(), "dtb"});
-    } else if (x0)
-        return make_error("-kernel: no room for the device tree after the initrd in guest RAM");
+    } else if (need_dtb) {
+        return make_error("Not enough space for DTB after kernel/initrd");  // (QEMU's words)
+    }
     if (kvm_) {
         ARMVM_TRY(kvm_->reset_vcpus(entry, x0));
         for (auto& n : cpu_resets_) ++n;

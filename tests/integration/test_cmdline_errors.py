@@ -175,3 +175,20 @@ def test_nographic_with_daemonize_as_qemu(tmp_path, args, ok):
         finally:
             if pid.exists():
                 os.kill(int(pid.read_text()), signal.SIGTERM)
+
+
+def test_no_room_for_the_dtb_after_the_initrd_as_qemu(tmp_path):
+    # (an initrd that fills RAM from its place, RAM/2, to the end: the
+    # Linux boot's DTB has nowhere to go)
+    import subprocess
+    from linux_guest import guest_dir
+    big = tmp_path / "big.initrd"
+    with open(big, "wb") as f:
+        f.truncate(63900 * 1024)
+    args = ["-M", "virt", "-cpu", "cortex-a57", "-m", "128", "-nodefaults", "-display", "none", "-S",
+            "-kernel", os.path.join(guest_dir(), "vmlinuz"), "-initrd", str(big)]
+    ref = subprocess.run(["qemu-system-aarch64"] + args, capture_output=True, text=True, timeout=30)
+    ours = run_armvm(args, timeout=30)
+    assert ref.returncode == ours.returncode == 1
+    assert ours.stderr == ref.stderr.replace("qemu-system-aarch64: ", "armvm: ") == \
+        "armvm: Not enough space for DTB after kernel/initrd\n"
