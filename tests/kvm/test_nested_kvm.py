@@ -153,60 +153,59 @@ def linux_job():
             "files": {"vmlinuz": os.path.join(g, "vmlinuz"), "initramfs.cpio.gz": os.path.join(g, "initramfs.cpio.gz")}}
 
 
-# Debian's kernel under KVM with a virtio-blk-pci disk behind a
-# pcie-root-port: its MSI-X vectors go through the in-kernel ITS
-# (KVM_SIGNAL_MSI with the requester ID as DeviceID).
-PCI_INIT = ("/bin/busybox --install -s /bin; mount -t proc proc /proc; mount -t devtmpfs dev /dev; "
-            "for m in $(cat /lib/modules/load-order); do insmod /lib/modules/$m.ko 2>/dev/null; done; sleep 1; "
+# Debian's kernel under KVM with its virtio disks: the guest's init script
+# `init`, each disk (a 1 MiB image named NAME.img starting with its label)
+# as /g/NAME.img, `args` the devices. ARMVM_STATS reports the doorbells.
+MODULES = "for m in $(cat /lib/modules/load-order); do o=; {opt}insmod /lib/modules/$m.ko $o 2>/dev/null; done; sleep 1; "
+BUSYBOX = "/bin/busybox --install -s /bin; mount -t proc proc /proc; mount -t devtmpfs dev /dev; mount -t sysfs sys /sys; "
+
+
+def linux_disk_job(tmp, name, init, disks, args):
+    g = nested.guest_dir()
+    files = {"vmlinuz": os.path.join(g, "vmlinuz"), "initramfs.cpio.gz": os.path.join(g, "initramfs.cpio.gz")}
+    for disk, label in disks.items():
+        path = os.path.join(tmp, f"{disk}.img")
+        with open(path, "wb") as f:
+            f.write(label + b"\0" * ((1 << 20) - len(label)))
+        files[f"{disk}.img"] = path
+    return {"name": name, "timeout": 180, "env": {"ARMVM_STATS": "1"},
+            "args": KVM + GIC3 + ["-m", "256", "-kernel", "/g/vmlinuz", "-initrd", "/g/initramfs.cpio.gz"] + args
+            + ["-append", f'console=ttyAMA0 quiet panic=-1 rdinit=/bin/busybox -- sh -c "{init}"'],
+            "files": files}
+
+
+# A virtio-blk-pci disk behind a pcie-root-port: its MSI-X vectors go
+# through the in-kernel ITS (KVM_SIGNAL_MSI with the requester ID as
+# DeviceID); and a virtio-blk-device disk.
+PCI_INIT = (BUSYBOX + MODULES.format(opt="") +
             "for d in vda vdb; do head -c 16 /dev/$d | tr -d '\\000'; echo; done | sort; "
             "grep ITS-MSI /proc/interrupts | grep -o 'virtio[0-9]-req.0'; "
             "dmesg | grep -o 'ITS@0x0000000008080000' | head -1; echo KVM-PCI-DONE; poweroff -f")
 
 
 def linux_pci_job(tmp):
-    g = nested.guest_dir()
-    disk = os.path.join(tmp, "kvm-pci.img")
-    with open(disk, "wb") as f:
-        f.write(b"armvm-kvm-pci" + b"\0" * ((1 << 20) - 13))
-    mmio_disk = os.path.join(tmp, "kvm-mmio.img")
-    with open(mmio_disk, "wb") as f:
-        f.write(b"armvm-kvm-mmio" + b"\0" * ((1 << 20) - 14))
-    return {"name": "linux-pci", "timeout": 180, "env": {"ARMVM_STATS": "1"},
-            "args": KVM + GIC3 + ["-smp", "2", "-m", "256", "-kernel", "/g/vmlinuz", "-initrd", "/g/initramfs.cpio.gz",
-                                  "-device", "pcie-root-port,id=rp1,chassis=1",
-                                  "-drive", "if=none,id=d0,file=/g/kvm-pci.img,format=raw",
-                                  "-device", "virtio-blk-pci,drive=d0,bus=rp1",
-                                  "-drive", "if=none,id=d1,file=/g/kvm-mmio.img,format=raw",
-                                  "-device", "virtio-blk-device,drive=d1",
-                                  "-append", f'console=ttyAMA0 quiet panic=-1 rdinit=/bin/busybox -- sh -c "{PCI_INIT}"'],
-            "files": {"vmlinuz": os.path.join(g, "vmlinuz"), "initramfs.cpio.gz": os.path.join(g, "initramfs.cpio.gz"),
-                      "kvm-pci.img": disk, "kvm-mmio.img": mmio_disk}}
+    return linux_disk_job(tmp, "linux-pci", PCI_INIT, {"kvm-pci": b"armvm-kvm-pci", "kvm-mmio": b"armvm-kvm-mmio"},
+                          ["-smp", "2", "-device", "pcie-root-port,id=rp1,chassis=1",
+                           "-drive", "if=none,id=d0,file=/g/kvm-pci.img,format=raw",
+                           "-device", "virtio-blk-pci,drive=d0,bus=rp1",
+                           "-drive", "if=none,id=d1,file=/g/kvm-mmio.img,format=raw",
+                           "-device", "virtio-blk-device,drive=d1"])
 
 
 # A transitional virtio-blk-pci on the root bus driven through its legacy
 # I/O BAR (virtio_pci force_legacy=1): the legacy notify register, reached
 # through the host's I/O window, is a KVM ioeventfd too (2 bytes, the
 # queue's index as data), as QEMU's.
-LEGACY_INIT = ("/bin/busybox --install -s /bin; mount -t proc proc /proc; mount -t devtmpfs dev /dev; "
-               "mount -t sysfs sys /sys; for m in $(cat /lib/modules/load-order); do o=; "
-               "[ $m = virtio_pci ] && o=force_legacy=1; insmod /lib/modules/$m.ko $o 2>/dev/null; done; sleep 1; "
+LEGACY_INIT = (BUSYBOX + MODULES.format(opt="[ $m = virtio_pci ] && o=force_legacy=1; ") +
                "head -c 16 /dev/vda | tr -d '\\000'; echo; "
                "echo VERSION_1=$(cut -c33 /sys/bus/virtio/devices/virtio0/features); "
                "echo KVM-LEGACY-DONE; poweroff -f")
 
 
 def linux_legacy_job(tmp):
-    g = nested.guest_dir()
-    disk = os.path.join(tmp, "kvm-legacy.img")
-    with open(disk, "wb") as f:
-        f.write(b"armvm-kvm-legacy" + b"\0" * ((1 << 20) - 16))
-    return {"name": "linux-legacy", "timeout": 180, "env": {"ARMVM_STATS": "1"},
-            "args": KVM + GIC3 + ["-m", "256", "-kernel", "/g/vmlinuz", "-initrd", "/g/initramfs.cpio.gz",
-                                  "-drive", "if=none,id=d0,file=/g/kvm-legacy.img,format=raw",
-                                  "-device", "virtio-blk-pci,drive=d0,bus=pcie.0,addr=3",
-                                  "-append", f'console=ttyAMA0 quiet panic=-1 rdinit=/bin/busybox -- sh -c "{LEGACY_INIT}"'],
-            "files": {"vmlinuz": os.path.join(g, "vmlinuz"), "initramfs.cpio.gz": os.path.join(g, "initramfs.cpio.gz"),
-                      "kvm-legacy.img": disk}}
+    return linux_disk_job(tmp, "linux-legacy", LEGACY_INIT, {"kvm-legacy": b"armvm-kvm-legacy"},
+                          ["-drive", "if=none,id=d0,file=/g/kvm-legacy.img,format=raw",
+                           "-device", "virtio-blk-pci,drive=d0,bus=pcie.0,addr=3"])
 
 
 # The flash banks under KVM (KVM runs code only from memory slots): a

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "block/image.hpp"
@@ -68,37 +69,43 @@ std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
     return v;
 }
 
-// Random writes, zero writes and discards through armvm, the same on a
-// plain mirror of the disk.
+// One random write, zero write or discard (up to `max_len` bytes) through
+// armvm, the same on a plain mirror of the disk; the range it covered.
+std::pair<uint64_t, uint64_t> random_op(Image& im, std::vector<uint8_t>& mirror, std::mt19937& r, uint64_t max_len,
+                                        bool discards) {
+    uint64_t size = mirror.size();
+    uint64_t len = 1 + r() % max_len;
+    if (r() % 4 == 0) len = 512 * (1 + r() % 8);
+    uint64_t off = r() % size;
+    if (r() % 3 == 0) off &= ~511ull;
+    len = std::min(len, size - off);
+    int kind = static_cast<int>(r() % 10);
+    if (kind < 7) {
+        std::vector<uint8_t> d(len);
+        for (auto& b : d) b = static_cast<uint8_t>(r());
+        REQUIRE(im.write(off, d.data(), len));
+        std::copy(d.begin(), d.end(), mirror.begin() + static_cast<long>(off));
+    } else if (kind < 9) {
+        REQUIRE(im.write_zeroes(off, len));
+        std::fill_n(mirror.begin() + static_cast<long>(off), len, 0);
+    } else if (discards) {
+        // (a discard reads back as zeroes where it dropped whole
+        // clusters; the mirror learns what the image says)
+        REQUIRE(im.discard(off, len));
+        std::vector<uint8_t> now(len);
+        REQUIRE(im.read(off, now.data(), len));
+        for (uint64_t k = 0; k < len; ++k)
+            if (now[k] != mirror[off + k]) REQUIRE(now[k] == 0);
+        std::copy(now.begin(), now.end(), mirror.begin() + static_cast<long>(off));
+    } else {
+        len = 0;
+    }
+    return {off, len};
+}
+
 void scribble(Image& im, std::vector<uint8_t>& mirror, uint32_t seed, int ops, bool discards_zero) {
     std::mt19937 r(seed);
-    uint64_t size = mirror.size();
-    for (int i = 0; i < ops; ++i) {
-        uint64_t len = 1 + r() % 70000;
-        if (r() % 4 == 0) len = 512 * (1 + r() % 8);
-        uint64_t off = r() % size;
-        if (r() % 3 == 0) off &= ~511ull;
-        len = std::min(len, size - off);
-        int kind = static_cast<int>(r() % 10);
-        if (kind < 7) {
-            std::vector<uint8_t> d(len);
-            for (auto& b : d) b = static_cast<uint8_t>(r());
-            REQUIRE(im.write(off, d.data(), len));
-            std::copy(d.begin(), d.end(), mirror.begin() + static_cast<long>(off));
-        } else if (kind < 9) {
-            REQUIRE(im.write_zeroes(off, len));
-            std::fill_n(mirror.begin() + static_cast<long>(off), len, 0);
-        } else if (discards_zero) {
-            // (a discard reads back as zeroes where it dropped whole
-            // clusters; the mirror learns what the image says)
-            REQUIRE(im.discard(off, len));
-            std::vector<uint8_t> now(len);
-            REQUIRE(im.read(off, now.data(), len));
-            for (uint64_t k = 0; k < len; ++k)
-                if (now[k] != mirror[off + k]) REQUIRE(now[k] == 0);
-            std::copy(now.begin(), now.end(), mirror.begin() + static_cast<long>(off));
-        }
-    }
+    for (int i = 0; i < ops; ++i) random_op(im, mirror, r, 70000, discards_zero);
 }
 
 void require_same(Image& im, const std::vector<uint8_t>& mirror) {
@@ -525,22 +532,7 @@ TEST_CASE("qcow2: a host crash at any point (writes since the last sync lost or 
                 op_range.push_back({0, 0});
                 flushes.push_back({log.size(), op, mirror});
             } else {
-                uint64_t len = 1 + r() % 30000, off = r() % size;
-                len = std::min(len, size - off);
-                unsigned kind = r() % 10;
-                if (kind < 7) {
-                    std::vector<uint8_t> d(len);
-                    for (auto& b : d) b = static_cast<uint8_t>(r());
-                    REQUIRE(im.write(off, d.data(), len));
-                    std::copy(d.begin(), d.end(), mirror.begin() + static_cast<long>(off));
-                } else if (kind < 9) {
-                    REQUIRE(im.write_zeroes(off, len));
-                    std::fill_n(mirror.begin() + static_cast<long>(off), len, 0);
-                } else {
-                    REQUIRE(im.discard(off, len));
-                    REQUIRE(im.read(off, mirror.data() + off, len));
-                }
-                op_range.push_back({off, len});
+                op_range.push_back(random_op(im, mirror, r, 30000, true));
             }
             op_log_end.push_back(log.size());
         }
