@@ -8,27 +8,16 @@
 namespace armvm {
 namespace {
 
-// One handle per thread (capstone's are not shared between threads).
+// One handle per thread (capstone's are not shared between threads), for
+// one architecture; `att`: AT&T syntax (x86, as QEMU's out_asm).
 struct Handle {
     csh h = 0;
     bool ok = false;
-    Handle() { ok = cs_open(CS_ARCH_ARM64, CS_MODE_LITTLE_ENDIAN, &h) == CS_ERR_OK; }
+    Handle(cs_arch arch, cs_mode mode, bool att = false) {
+        ok = cs_open(arch, mode, &h) == CS_ERR_OK;
+        if (ok && att) cs_option(h, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
+    }
     ~Handle() {
-        if (ok) cs_close(&h);
-    }
-};
-
-// The host's instructions (x86-64, AT&T syntax as QEMU's out_asm).
-struct HostHandle {
-    csh h = 0;
-    bool ok = false;
-    HostHandle() {
-#if defined(__x86_64__)
-        ok = cs_open(CS_ARCH_X86, CS_MODE_64, &h) == CS_ERR_OK;
-        if (ok) cs_option(h, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
-#endif
-    }
-    ~HostHandle() {
         if (ok) cs_close(&h);
     }
 };
@@ -49,12 +38,17 @@ void host_bytes(std::string& out, uint64_t addr, const uint8_t* b, size_t n, siz
 }  // namespace
 
 std::string disas_host(const uint8_t* code, size_t size) {
-    thread_local HostHandle cs;
+#if defined(__x86_64__)
+    constexpr bool kX86Host = true;
+#else
+    constexpr bool kX86Host = false;  // (another host: the bytes alone)
+#endif
+    thread_local Handle cs(CS_ARCH_X86, CS_MODE_64, true);
     constexpr size_t kSplit = 8;
     std::string out;
     uint64_t addr = reinterpret_cast<uintptr_t>(code);
     cs_insn* insn = nullptr;
-    size_t n = cs.ok ? cs_disasm(cs.h, code, size, addr, 0, &insn) : 0;
+    size_t n = kX86Host && cs.ok ? cs_disasm(cs.h, code, size, addr, 0, &insn) : 0;
     size_t done = 0;
     for (size_t k = 0; k < n; ++k) {
         const cs_insn& i = insn[k];
@@ -77,7 +71,7 @@ std::string disas_host(const uint8_t* code, size_t size) {
 }
 
 std::string disas_line(uint64_t addr, uint32_t insn) {
-    thread_local Handle cs;
+    thread_local Handle cs(CS_ARCH_ARM64, CS_MODE_LITTLE_ENDIAN);
     char head[64];
     std::snprintf(head, sizeof head, "0x%08llx:  %08x  ", static_cast<unsigned long long>(addr), insn);
     std::string line = head;
