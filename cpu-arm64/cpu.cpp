@@ -345,7 +345,8 @@ void Cpu::raise_mmu_fault(uint64_t va, Access acc, mmu::Fault f, bool cm) {
 
 // Exception entry to EL1 (ARM ARM D1.10.2, AArch64.TakeException).
 void Cpu::enter_el1(uint64_t vector_offset, uint64_t elr) {
-    if (s.pmcr & 1) pmu_sync();  // counts so far belong to the old EL
+    ++pmu_exc_taken;
+    if (s.pmcr & 1) pmu_sync();  // counts so far (this exception too) belong to the old EL
     uint64_t offset = (s.el == 0 ? 0x400 : (s.spsel ? 0x200 : 0x000)) + vector_offset;
     s.spsr_el1 = s.nzcv | (s.pan ? 1u << 22 : 0) | (s.ss ? 1u << 21 : 0) | s.daif | (s.el << 2) | (s.spsel ? 1 : 0);
     s.ss = false;
@@ -767,11 +768,11 @@ Cpu::Stop Cpu::run(uint64_t budget) {
             link = nullptr;
         }
         if (insn_count >= pmu_insn_deadline_) {
-            // A PMU counter of instructions or branches may overflow now.
-            bool before = pmu_irq_level();
+            // A PMU counter of instructions or branches may overflow now
+            // (or one did: an exception taken).
             pmu_sync();
             pmu_arm_deadline();
-            if (pmu_irq_level() != before) return Stop::Budget;  // the vCPU loop raises the PPI
+            if (pmu_irq_level() != pmu_level_out_) return Stop::Budget;  // the vCPU loop raises the PPI
         }
         if (!dead_blocks_.empty() || !dead_maps_.empty()) {
             dead_blocks_.clear();
@@ -794,13 +795,18 @@ Cpu::Stop Cpu::run(uint64_t budget) {
         }
         link = nullptr;
         // (a debugger's breakpoints or -d exec/cpu: no compiled code runs)
-        bool slow = debug_ || (qlog::g_mask.load(std::memory_order_relaxed) & (qlog::Exec | qlog::Cpu));
+        // (or the PMU counting events only the interpreter counts)
+        bool slow = debug_ || pmu_detail_ || (qlog::g_mask.load(std::memory_order_relaxed) & (qlog::Exec | qlog::Cpu));
         if (slow) {
             if (debug_ && !debug_enter(b)) return Stop::Debug;
             if (b && (qlog::on(qlog::Exec) || qlog::on(qlog::Cpu))) log_exec(b);
         }
         if (b) {
             uint64_t room = budget - done;
+            // (no further than a PMU counter's possible overflow: its
+            // interrupt comes at the exact count)
+            if (pmu_insn_deadline_ != UINT64_MAX)
+                room = std::min(room, pmu_insn_deadline_ > insn_count ? pmu_insn_deadline_ - insn_count : 1);
             if (jit_ && !slow && !b->jit && ++b->hits >= jit_hot_) {
                 if (!jit_->compile(*b)) jit_full_ = true;
                 else if (b->jit && qlog::on(qlog::OutAsm) && qlog::in_filter(s.pc)) log_out_asm(*b);
@@ -833,7 +839,8 @@ Cpu::Stop Cpu::run(uint64_t budget) {
                 end = first + (b->n <= room ? b->n : room);
                 block_va_ = s.pc;
                 d = first;
-                while (d != end && !d->handler(*this, *d)) ++d;
+                if (pmu_detail_) d = run_counting(d, end, first, b->fused);
+                else while (d != end && !d->handler(*this, *d)) ++d;
             }
             uint64_t len = b->n;
             s.pc = block_va_ + 4 * static_cast<uint64_t>(d - first);  // the stopping (or next) instruction

@@ -200,6 +200,13 @@ public:
     void pmu_changed();  // after a write that may change counting or the IRQ
     void pmu_swinc(uint32_t mask);
     bool pmu_irq_level() const { return (s.pmcr & 1) && (s.pmovs & s.pminten); }
+    // The common events implemented, as PMCEID0_EL0 (events 0-31) and
+    // PMCEID1_EL0 (32-63) advertise them.
+    static uint64_t pmceid(unsigned half);
+    // Events only the interpreter counts (memory accesses, loads, stores,
+    // PC writes): while an enabled counter counts one, no compiled code
+    // runs (pmu_detail_), so a guest that does not ask pays nothing.
+    uint64_t pmu_exc_taken = 0, pmu_exc_return = 0;  // exceptions taken, ERETs executed
 
     // System registers that live outside the core (the GICv3 CPU
     // interface, ICC_*): called for an MRS/MSR at EL1 the core does not
@@ -536,6 +543,18 @@ private:
     void pmu_arm_deadline();
     uint64_t pmu_last_insn_ = 0, pmu_last_br_ = 0, pmu_last_ns_ = 0, pmu_ns_frac_ = 0;
     uint64_t pmu_insn_deadline_ = UINT64_MAX;  // insn_count at which run() syncs the PMU
+    // The interpreter's event sources (cumulative) and their values at
+    // the last sync: memory accesses, load and store instructions, PC
+    // writes; then the exceptions taken and returned from.
+    enum PmuSource : unsigned { kSrcMem, kSrcLoad, kSrcStore, kSrcPcWrite, kSrcExcTaken, kSrcExcReturn, kPmuSources };
+    uint64_t pmu_src_[kSrcExcTaken] = {};
+    uint64_t pmu_last_src_[kPmuSources] = {};
+    bool pmu_detail_ = false;    // an enabled counter counts an interpreter-only event
+    bool pmu_level_out_ = false;  // the overflow interrupt's level as timer_output() last gave it
+    void pmu_add(unsigned counter, uint64_t delta);  // with overflow and CHAIN
+    // Runs decoded instructions from d to end counting the detail events
+    // of those that retire; returns where it stopped (as the plain loop).
+    const DecodedInsn* run_counting(const DecodedInsn* d, const DecodedInsn* end, const DecodedInsn* first, bool fused);
     size_t cur_block_len_ = 0;                  // while a block runs: its length
     void take_exception();
     uint64_t pstate_after_entry() const;

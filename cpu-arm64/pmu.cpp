@@ -1,8 +1,17 @@
 // PMUv3 as Armv8.0 defines it (ARM ARM D12): 6 event counters and the
-// cycle counter, SW_INCR, INST_RETIRED, CPU_CYCLES and BR_RETIRED, EL0/EL1
-// filtering, overflow flags and the overflow interrupt. Cycles are host
-// nanoseconds (a 1 GHz clock, as QEMU's TCG counts them).
+// cycle counter, the common architectural events below, CHAIN (an odd
+// counter counting its even neighbour's overflows: a 64-bit pair), EL0/EL1
+// filtering, overflow flags and the overflow interrupt at the exact count.
+// Cycles are host nanoseconds (a 1 GHz clock, as QEMU's TCG counts them).
+//
+// Instructions, branches, exceptions and cycles are counted all the time
+// at no cost (the run loop's counts); memory accesses, loads, stores and PC
+// writes only by the interpreter, which runs alone while an enabled
+// counter counts one of them. An in-order emulator mispredicts nothing:
+// BR_MIS_PRED counts 0.
+#include <algorithm>
 #include <ctime>
+#include <iterator>
 
 #include "cpu-arm64/cpu.hpp"
 
@@ -10,7 +19,50 @@ namespace armvm {
 
 namespace {
 
-enum : uint32_t { kSwIncr = 0x00, kInstRetired = 0x08, kCpuCycles = 0x11, kBrRetired = 0x21 };
+enum : uint32_t {
+    kSwIncr = 0x00, kL1dCache = 0x04, kLdRetired = 0x06, kStRetired = 0x07, kInstRetired = 0x08, kExcTaken = 0x09,
+    kExcReturn = 0x0a, kPcWriteRetired = 0x0c, kBrMisPred = 0x10, kCpuCycles = 0x11, kMemAccess = 0x13,
+    kL1iCache = 0x14, kChain = 0x1e, kBrRetired = 0x21,
+};
+constexpr uint32_t kEvents[] = {kSwIncr,   kL1dCache,  kLdRetired, kStRetired, kInstRetired,
+                                kExcTaken, kExcReturn, kPcWriteRetired, kBrMisPred, kCpuCycles,
+                                kMemAccess, kL1iCache, kChain, kBrRetired};
+
+bool detail_event(uint32_t ev) {
+    return ev == kMemAccess || ev == kL1dCache || ev == kLdRetired || ev == kStRetired || ev == kPcWriteRetired;
+}
+
+// What a load/store instruction does to memory: bit 0 reads, bit 1
+// writes (an atomic read-modify-write both); 0 for everything else
+// (prefetches included). ARM ARM C4.1.66's load/store groups.
+unsigned mem_class(uint32_t w) {
+    if ((w & 0x0a000000u) != 0x08000000u) return 0;  // op0 = x1x0
+    unsigned op = (w >> 24) & 0x3f;  // bits 29..24
+    bool l = (w >> 22) & 1;
+    if (op == 0x08) {  // exclusives, acquire/release, CAS/CASP (bit 23 and 21)
+        if (((w >> 23) & 1) && ((w >> 21) & 1)) return 3;
+        return l ? 1 : 2;
+    }
+    if ((w & 0xbf000000u) == 0x0c000000u || (w & 0xbf000000u) == 0x0d000000u)  // SIMD structures
+        return l ? 1 : 2;
+    if (op == 0x19 && !((w >> 21) & 1) && !((w >> 10) & 3))  // LDAPUR/STLUR
+        return ((w >> 22) & 3) == 0 ? 2 : 1;
+    unsigned top3 = (w >> 27) & 7;  // bits 29..27
+    bool v = (w >> 26) & 1;
+    if (top3 == 3 && !((w >> 24) & 3))  // load literal (opc 11 with V = 0: PRFM)
+        return !v && (w >> 30) == 3 ? 0 : 1;
+    if (top3 == 5) return l ? 1 : 2;  // pairs
+    if (top3 == 7) {
+        unsigned size = w >> 30, opc = (w >> 22) & 3;
+        bool unsigned_off = (w >> 24) & 1;
+        if (!unsigned_off && ((w >> 21) & 1) && ((w >> 10) & 3) == 0 && !v)  // atomics (LDAPR reads)
+            return ((w >> 12) & 0xf) == 0xc && ((w >> 15) & 1) ? 1 : 3;
+        if (v) return opc & 1 ? 1 : 2;
+        if (opc == 0) return 2;
+        return size == 3 && opc == 2 ? 0 : 1;  // PRFM
+    }
+    return 0;
+}
 constexpr uint32_t kPmcrE = 1, kPmcrP = 2, kPmcrC = 4, kPmcrD = 8, kPmcrLC = 64;
 constexpr uint32_t kCycleBit = 1u << 31;
 
@@ -40,25 +92,79 @@ bool Cpu::pmu_filtered(uint32_t typer) const {
 
 uint32_t Cpu::pmcr_read() const { return pmcr_ids(ids.midr) | s.pmcr; }
 
+uint64_t Cpu::pmceid(unsigned half) {
+    uint64_t v = 0;
+    for (uint32_t ev : kEvents)
+        if (ev / 32 == half) v |= 1ull << (ev % 32);
+    return v;
+}
+
+void Cpu::pmu_add(unsigned i, uint64_t delta) {
+    uint64_t v = static_cast<uint64_t>(s.pmevcntr[i]) + delta;
+    s.pmevcntr[i] = static_cast<uint32_t>(v);
+    uint64_t wraps = v >> 32;
+    if (!wraps) return;
+    if (!((s.pmovs >> i) & 1)) pmu_insn_deadline_ = 0;  // the run loop looks at the interrupt now
+    s.pmovs |= 1u << i;
+    unsigned odd = i + 1;  // CHAIN: the odd neighbour counts the even counter's overflows
+    if (!(i & 1) && odd < kPmuCounters && ((s.pmcnten >> odd) & 1) && (s.pmevtyper[odd] & 0x3ff) == kChain &&
+        !pmu_filtered(s.pmevtyper[odd]))
+        pmu_add(odd, wraps);
+}
+
+const DecodedInsn* Cpu::run_counting(const DecodedInsn* d, const DecodedInsn* end, const DecodedInsn* first,
+                                     bool fused) {
+    for (; d != end; ++d) {
+        bool stop = d->handler(*this, *d);
+        if (stop && (events_ & (kEvException | kEvDebug))) break;  // not retired
+        if (unsigned m = mem_class(d->insn)) {
+            pmu_src_[kSrcMem] += (m & 1) + (m >> 1);
+            pmu_src_[kSrcLoad] += m & 1;
+            pmu_src_[kSrcStore] += m >> 1;
+        }
+        if (stop) {
+            // A taken branch (a fused compare-and-branch falling through is not).
+            uint64_t at = block_va_ + 4 * static_cast<uint64_t>(d - first);
+            if ((events_ & kEvBranch) && !(fused && d + 1 == first + cur_block_len_ && next_pc_ == at + 8))
+                ++pmu_src_[kSrcPcWrite];
+            break;
+        }
+    }
+    return d;
+}
+
 void Cpu::pmu_sync() {
     uint64_t insns = insns_retired(), br = branch_count, ns = now_ns();
     uint64_t di = insns - pmu_last_insn_, db = br - pmu_last_br_, dns = ns - pmu_last_ns_;
     pmu_last_insn_ = insns;
     pmu_last_br_ = br;
     pmu_last_ns_ = ns;
+    uint64_t src[kPmuSources], dsrc[kPmuSources];
+    std::copy(std::begin(pmu_src_), std::end(pmu_src_), src);
+    src[kSrcExcTaken] = pmu_exc_taken;
+    src[kSrcExcReturn] = pmu_exc_return;
+    for (unsigned k = 0; k < kPmuSources; ++k) {
+        dsrc[k] = src[k] - pmu_last_src_[k];
+        pmu_last_src_[k] = src[k];
+    }
     if (!(s.pmcr & kPmcrE)) return;
     for (unsigned i = 0; i < kPmuCounters; ++i) {
         if (!((s.pmcnten >> i) & 1) || pmu_filtered(s.pmevtyper[i])) continue;
         uint64_t delta;
         switch (s.pmevtyper[i] & 0x3ff) {
-        case kInstRetired: delta = di; break;
+        case kInstRetired: case kL1iCache: delta = di; break;
         case kBrRetired: delta = db; break;
         case kCpuCycles: delta = dns; break;
-        default: delta = 0; break;
+        case kMemAccess: delta = dsrc[kSrcMem]; break;
+        case kL1dCache: delta = dsrc[kSrcLoad] + dsrc[kSrcStore]; break;
+        case kLdRetired: delta = dsrc[kSrcLoad]; break;
+        case kStRetired: delta = dsrc[kSrcStore]; break;
+        case kPcWriteRetired: delta = dsrc[kSrcPcWrite]; break;
+        case kExcTaken: delta = dsrc[kSrcExcTaken]; break;
+        case kExcReturn: delta = dsrc[kSrcExcReturn]; break;
+        default: delta = 0; break;  // SW_INCR, CHAIN (pmu_add), BR_MIS_PRED, unimplemented
         }
-        uint64_t v = static_cast<uint64_t>(s.pmevcntr[i]) + delta;
-        if (v >> 32) s.pmovs |= 1u << i;
-        s.pmevcntr[i] = static_cast<uint32_t>(v);
+        if (delta) pmu_add(i, delta);
     }
     if ((s.pmcnten & kCycleBit) && !pmu_filtered(s.pmccfiltr)) {
         uint64_t cycles = dns;
@@ -77,13 +183,20 @@ void Cpu::pmu_sync() {
 
 void Cpu::pmu_arm_deadline() {
     pmu_insn_deadline_ = UINT64_MAX;
+    pmu_detail_ = false;
     if (!(s.pmcr & kPmcrE)) return;
     for (unsigned i = 0; i < kPmuCounters; ++i) {
         uint32_t ev = s.pmevtyper[i] & 0x3ff;
-        if (!((s.pmcnten >> i) & 1) || (ev != kInstRetired && ev != kBrRetired)) continue;
-        // Branches never outnumber instructions: the overflow cannot come
-        // sooner than this many instructions.
+        if (!((s.pmcnten >> i) & 1)) continue;
+        pmu_detail_ |= detail_event(ev);
+        // Events counted per instruction: none comes more than once an
+        // instruction (a memory access twice: read and write), so the
+        // overflow cannot come sooner than this many instructions. (An
+        // exception taken syncs the PMU itself; CHAIN follows its
+        // even neighbour.)
+        if (ev == kCpuCycles || ev == kSwIncr || ev == kChain || ev == kBrMisPred || ev == kExcTaken) continue;
         uint64_t remaining = (1ull << 32) - s.pmevcntr[i];
+        if (ev == kMemAccess) remaining = (remaining + 1) / 2;
         pmu_insn_deadline_ = std::min(pmu_insn_deadline_, insn_count + remaining);
     }
 }
@@ -109,7 +222,7 @@ void Cpu::pmu_swinc(uint32_t mask) {
         if (!((mask >> i) & 1) || !((s.pmcnten >> i) & 1) || (s.pmevtyper[i] & 0x3ff) != kSwIncr ||
             pmu_filtered(s.pmevtyper[i]))
             continue;
-        if (++s.pmevcntr[i] == 0) s.pmovs |= 1u << i;
+        pmu_add(i, 1);
     }
     pmu_changed();
 }
@@ -118,8 +231,9 @@ uint32_t Cpu::timer_output() {
     uint64_t now = counter_now();
     auto out = [&](uint64_t ctl, uint64_t cval) { return (ctl & 1) && !(ctl & 2) && now >= cval; };
     if (s.pmcr & kPmcrE) pmu_sync();
+    pmu_level_out_ = pmu_irq_level();
     return (out(s.cntp_ctl, s.cntp_cval) ? 1u : 0u) | (out(s.cntv_ctl, s.cntv_cval) ? 2u : 0u) |
-           (pmu_irq_level() ? 4u : 0u);
+           (pmu_level_out_ ? 4u : 0u);
 }
 
 uint64_t Cpu::timer_deadline_ns() const {
@@ -130,9 +244,13 @@ uint64_t Cpu::timer_deadline_ns() const {
         // Cycle counting in nanoseconds: the next overflow of a counter
         // whose interrupt is enabled.
         uint64_t base = pmu_last_ns_;
-        for (unsigned i = 0; i < kPmuCounters; ++i)
-            if ((s.pminten & s.pmcnten) >> i & 1 && (s.pmevtyper[i] & 0x3ff) == kCpuCycles)
-                best = std::min<uint64_t>(best, base + ((1ull << 32) - s.pmevcntr[i]));
+        for (unsigned i = 0; i < kPmuCounters; ++i) {
+            // (an odd counter chained to cycles: no sooner than its even
+            // neighbour's next overflow)
+            unsigned c = (s.pmevtyper[i] & 0x3ff) == kChain && (i & 1) ? i - 1 : i;
+            if ((s.pminten & s.pmcnten) >> i & 1 && (s.pmevtyper[c] & 0x3ff) == kCpuCycles)
+                best = std::min<uint64_t>(best, base + ((1ull << 32) - s.pmevcntr[c]));
+        }
         if (s.pminten & s.pmcnten & kCycleBit) {
             uint64_t left = (s.pmcr & kPmcrLC) ? ~s.pmccntr + 1 : (1ull << 32) - (s.pmccntr & 0xffffffffull);
             if (s.pmcr & kPmcrD) left = left > UINT64_MAX / 64 ? UINT64_MAX : left * 64;

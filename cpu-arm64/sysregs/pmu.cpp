@@ -153,9 +153,9 @@ constexpr SysRegDesc kRegs[] = {
      [](Cpu& c, uint64_t v) { c.s.pmselr = static_cast<uint32_t>(v) & 0x1f; }},
     // PMCEID0/1: the common events implemented (bit n: event n, n + 32).
     {sysreg_key(3, 3, 9, 12, 6), "PMCEID0_EL0", pmu_access<0>,
-     [](Cpu&, uint64_t& v) { v = (1u << 0x00) | (1u << 0x08) | (1u << 0x11); return true; }, nullptr},
+     [](Cpu&, uint64_t& v) { v = Cpu::pmceid(0); return true; }, nullptr},
     {sysreg_key(3, 3, 9, 12, 7), "PMCEID1_EL0", pmu_access<0>,
-     [](Cpu&, uint64_t& v) { v = 1u << (0x21 - 32); return true; }, nullptr},
+     [](Cpu&, uint64_t& v) { v = Cpu::pmceid(1); return true; }, nullptr},
     {sysreg_key(3, 3, 9, 13, 0), "PMCCNTR_EL0", pmu_access<4>,
      [](Cpu& c, uint64_t& v) {
          c.pmu_sync();

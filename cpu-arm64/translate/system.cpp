@@ -192,6 +192,7 @@ void exec_MSR_reg(Cpu& c, uint32_t i) { sysreg_access(c, i, true); }
 
 void exec_ERET(Cpu& c, uint32_t) {
     if (c.s.el == 0) return c.undefined();
+    ++c.pmu_exc_return;  // (EXC_RETURN: an ERET executed, legal or not)
     uint64_t spsr = c.s.spsr_el1;
     unsigned target_el = (spsr >> 2) & 3;
     if ((spsr >> 4) & 1 || target_el > 1 || (target_el == 0 && (spsr & 1))) {

@@ -34,6 +34,7 @@ void boot_state(Cpu& c, uint64_t entry, uint64_t x0, unsigned index) {
     c.flush_blocks();
     c.mode_changed();
     c.guest_debug_changed();  // (the debug registers are reset: nothing armed)
+    c.pmu_changed();          // (nor is any PMU counter)
 }
 
 bool Board::psci_call(Cpu& c, unsigned index) {

@@ -1,12 +1,14 @@
 """Debian's arm64 kernel and a busybox initramfs (scripts/fetch-guest) boot
 to a shell on armvm; commands give the same output as under
 qemu-system-aarch64 with the same kernel."""
+import os
 import re
+import subprocess
 
 import pytest
 
 from armvm_test import Qmp, armvm_path
-from linux_guest import Guest, guest_dir
+from linux_guest import ROOT, Guest, guest_dir
 
 # (GIC, CPU, CPUs): the boots compared with QEMU. QEMU's -cpu max has
 # features armvm does not implement (SVE, pointer authentication, FP16...),
@@ -69,6 +71,37 @@ def test_linux_sees_the_pmu_only_with_pmu_on(pmu):
         assert "hw perfevents: enabled with armv8_pmuv3 PMU driver, 7 counters available" in out
     else:
         assert "perfevents" not in out
+
+
+def test_perf_events_count_instructions_and_branches_in_linux(tmp_path):
+    """What `perf stat -e instructions,cycles,branches` reads, through the
+    guest kernel's PMU driver (tests/guest/linux/perfcount.c): a loop of
+    10^6 SUBS/B.NE pairs in user space is 2*10^6 instructions and 10^6
+    branches, give or take the syscalls around it. QEMU 7.2 counts only
+    cycles (its PMU has no instruction or branch event without icount)."""
+    prog = tmp_path / "perfcount"
+    subprocess.run(["aarch64-linux-gnu-gcc", "-static", "-O2", "-o", str(prog),
+                    os.path.join(ROOT, "tests", "guest", "linux", "perfcount.c")], check=True)
+    data = prog.read_bytes()
+    disk = tmp_path / "prog.img"
+    disk.write_bytes(data + bytes(-len(data) % 512))
+    extra = machine_args(3, "cortex-a57", 2) + ["-drive", f"if=none,id=d1,file={disk},format=raw,readonly=on",
+                                               "-device", "virtio-blk-device,drive=d1"]
+
+    def counts(emu):
+        with Guest(emu, extra) as g:
+            g.ok(f"dd if=/dev/vda of=/tmp/perfcount bs={len(data)} count=1 iflag=fullblock 2>/dev/null; "
+                 "chmod +x /tmp/perfcount")
+            out = g.ok("/tmp/perfcount 1000000")
+            g.kill()
+        return dict(line.split(" ", 1) for line in out.splitlines())
+
+    ours = counts(armvm_path())
+    assert 2_000_000 <= int(ours["instructions"]) <= 2_000_500, ours
+    assert 1_000_000 <= int(ours["branches"]) <= 1_000_200, ours
+    assert int(ours["cycles"]) > 100_000, ours  # (host nanoseconds at 1 GHz, as QEMU's)
+    ref = counts("qemu-system-aarch64")
+    assert ref["instructions"] == "unsupported" and int(ref["cycles"]) > 100_000, ref
 
 
 def test_linux_runs_a_cpu_workload_like_qemu():
