@@ -931,6 +931,11 @@ Cpu::DebugStop Cpu::take_debug_stop() {
     return r;
 }
 
+void Cpu::post_debug_stop(const DebugStop& stop) {
+    if (!debug_) debug_ = std::make_unique<DebugCtl>();
+    debug_->stop = stop;
+}
+
 bool Cpu::debug_exceptions_enabled() const {
     if ((s.oslsr_el1 & 2) || (s.osdlr_el1 & 1)) return false;  // the OS lock, the double lock
     if (s.el == 0) return true;

@@ -409,6 +409,9 @@ public:
     void step_consumed_by_eret() { guest_stepping_ = false; }
     bool debug_stopped() const { return debug_ && debug_->stop.kind != DebugStop::Kind::None; }
     DebugStop take_debug_stop();
+    // A stop found elsewhere (KVM's guest debug exit, for the Cpu that
+    // stands for a KVM vCPU's state): kept for take_debug_stop().
+    void post_debug_stop(const DebugStop& stop);
     // The physical address of `va` through the current translation regime
     // (stage 1 as an access from the current EL would see it), without a
     // fault, a TLB fill or any other side effect: the debugger's view.

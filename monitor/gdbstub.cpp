@@ -170,10 +170,10 @@ void GdbStub::remove_all() {
     breakpoints_.clear();
     watchpoints_.clear();
     if (auto* b = machine_.board(); b && b->debug_supported() && !machine_.running())
-        b->set_debug({}, {}, std::vector<bool>(cpus_, false));
+        (void)b->set_debug({}, {}, std::vector<bool>(cpus_, false));
     else if (b && b->debug_supported()) {
         b->pause();  // (set_debug wants the CPUs still)
-        b->set_debug({}, {}, std::vector<bool>(cpus_, false));
+        (void)b->set_debug({}, {}, std::vector<bool>(cpus_, false));
         b->resume();
     }
 }
@@ -371,7 +371,7 @@ void GdbStub::resume(const std::vector<char>& actions) {
         std::snprintf(buf, sizeof buf, "T%02xthread:%s;", kSigQuit, thread_id(c_cpu_).c_str());
         return send(buf);
     }
-    b->set_debug(breakpoints_, watchpoints_, step);
+    if (!b->set_debug(breakpoints_, watchpoints_, step)) return send("E22");
     waiting_ = true;
     Status st = machine_.debug_resume(run);
     if (!st) {
@@ -419,7 +419,7 @@ void GdbStub::vm_stopped(int cpu, bool debug, bool shutdown) {
     }
     // The CPUs stop stepping (breakpoints stay until gdb removes them).
     if (machine_.board()->debug_supported())
-        machine_.board()->set_debug(breakpoints_, watchpoints_, std::vector<bool>(cpus_, false));
+        (void)machine_.board()->set_debug(breakpoints_, watchpoints_, std::vector<bool>(cpus_, false));
     char buf[96];
     if (debug && why.kind == Cpu::DebugStop::Kind::Watch) {
         const char* type = why.wkind == Cpu::Watchpoint::Read ? "r" : why.wkind == Cpu::Watchpoint::Access ? "a" : "";
@@ -608,8 +608,14 @@ void GdbStub::handle(const std::string& p) {
                 watchpoints_.erase(it);
             }
         }
+        // More than the hardware lends (under KVM): refused, as QEMU.
+        if (insert && !b->check_debug(breakpoints_, watchpoints_)) {
+            if (type == '0' || type == '1') breakpoints_.pop_back();
+            else watchpoints_.pop_back();
+            return send("E22");
+        }
         // The CPUs take the new set now if stopped, else at the next resume.
-        if (!machine_.running()) b->set_debug(breakpoints_, watchpoints_, std::vector<bool>(cpus_, false));
+        if (!machine_.running()) (void)b->set_debug(breakpoints_, watchpoints_, std::vector<bool>(cpus_, false));
         return send("OK");
     }
     case 'c':
@@ -637,7 +643,7 @@ void GdbStub::handle(const std::string& p) {
         breakpoints_.clear();
         watchpoints_.clear();
         if (b->debug_supported() && !machine_.running())
-            b->set_debug({}, {}, std::vector<bool>(cpus_, false));
+            (void)b->set_debug({}, {}, std::vector<bool>(cpus_, false));
         send("OK");
         if (!machine_.running()) (void)machine_.cont();
         return;

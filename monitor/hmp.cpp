@@ -331,7 +331,7 @@ const std::vector<HmpCommand>& info_commands() {
                  if (!b || v < 0 || static_cast<unsigned>(v) >= b->cpu_count())
                      return k.print("CPU#" + std::to_string(v) + " not available");
              }
-             if (!b || !b->debug_supported()) return k.print("No CPU available");
+             if (!b) return k.print("No CPU available");
              for (unsigned i = 0; i < b->cpu_count(); ++i) {
                  if (!all && static_cast<int>(i) != one) continue;
                  k.print("");
@@ -581,7 +581,6 @@ void memory_dump(Call& k, bool virt_addr) {
         if (!b) return false;
         uint64_t pa = a;
         if (virt_addr) {
-            if (!b->debug_supported()) return false;
             bool ok = false;
             b->with_cpu(k.st.cpu, [&](Cpu& c) { ok = c.debug_translate(a, pa); });
             if (!ok) return false;
@@ -667,7 +666,7 @@ void memory_save(Call& k, bool virt_addr) {
     if (file.empty()) return k.print(k.names + ": string expected\r\nTry \"help " + k.name + "\" for more information");
     if (!at_end(k, at)) return;
     virt::Board* b = k.ctx.machine.board();
-    if (!b || (virt_addr && !b->debug_supported())) return k.print("Error: no CPU to read memory with");
+    if (!b) return k.print("Error: no CPU to read memory with");
     // (the file first, as QEMU: a bad address leaves it with what was read)
     std::FILE* f = std::fopen(file.c_str(), "wb");
     if (!f) return k.print("Error: Could not open '" + file + "': " + std::strerror(errno));

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <algorithm>
 #include <cstring>
 #include <system_error>
 
@@ -15,6 +16,14 @@
 #endif
 
 namespace armvm::kvm {
+
+// A watchpoint DBGWCR can describe: bytes within one doubleword, or an
+// aligned power of two from 8 bytes to 2 GiB (MASK).
+bool ArmVm::watch_encodable(uint64_t addr, uint64_t len) {
+    if (len == 0) return false;
+    if ((addr & 7) + len <= 8) return true;
+    return (len & (len - 1)) == 0 && len <= (1ull << 31) && (addr & (len - 1)) == 0;
+}
 
 #if !ARMVM_KVM_ARM64
 
@@ -35,6 +44,11 @@ void ArmVm::resume() {}
 void ArmVm::reset_gic() {}
 void ArmVm::set_spi(unsigned, bool) {}
 void ArmVm::signal_msi(uint64_t, uint32_t, uint32_t) {}
+Status ArmVm::get_regs(Vcpu&, CpuState&) { return make_error("no KVM"); }
+Status ArmVm::set_regs(Vcpu&, const CpuState&, const CpuState&) { return make_error("no KVM"); }
+Status ArmVm::set_guest_debug(Vcpu&, const std::vector<uint64_t>&, const std::vector<HwWatch>&, bool) {
+    return make_error("no KVM");
+}
 
 #else
 
@@ -245,6 +259,12 @@ Result<std::unique_ptr<ArmVm>> ArmVm::create(const ArmVmConfig& c) {
     if (c.sve.value_or(false) && !a->sve_supported_)
         return make_error(cpu + "'sve' feature not supported by KVM on this host");
     a->sve_ = c.sve.value_or(a->sve_supported_);
+    // Guest debug (the gdbstub): how many hardware breakpoints and
+    // watchpoints KVM lends the debugger.
+    if (k.check_extension(KVM_CAP_SET_GUEST_DEBUG) > 0) {
+        a->hw_bps_ = static_cast<unsigned>(std::max(0, k.check_extension(KVM_CAP_GUEST_DEBUG_HW_BPS)));
+        a->hw_wps_ = static_cast<unsigned>(std::max(0, k.check_extension(KVM_CAP_GUEST_DEBUG_HW_WPS)));
+    }
 
     if (a->steal_time_) {
         void* p = ::mmap(nullptr, c.pvtime_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -357,6 +377,11 @@ Status ArmVm::start_vcpus(Bus& bus, std::mutex& bql, Hooks hooks) {
                 v.pause();
                 if (hooks_.system_reset) hooks_.system_reset();
             }
+            return true;
+        }
+        if (r.exit_reason == KVM_EXIT_DEBUG) {
+            v.pause();  // (on its own thread: it stops before the next KVM_RUN)
+            if (hooks_.debug) hooks_.debug(v.index(), r.debug.arch.hsr >> 26, r.debug.arch.far);
             return true;
         }
         if (r.exit_reason == KVM_EXIT_ARM_NISV) {
@@ -592,6 +617,136 @@ void ArmVm::signal_msi(uint64_t addr, uint32_t data, uint32_t devid) {
             report_warning("KVM_SIGNAL_MSI (device " + std::to_string(devid) + "): " + std::strerror(errno) +
                            "; further failures are not reported");
     }
+}
+
+
+// ---- The debugger's half
+
+namespace {
+
+uint64_t core_id(size_t offset, uint64_t size) { return KVM_REG_ARM64 | size | KVM_REG_ARM_CORE | (offset / sizeof(uint32_t)); }
+uint64_t core64(size_t offset) { return core_id(offset, KVM_REG_SIZE_U64); }
+
+// The EL1 system registers the debugger's view needs, and where they go.
+struct SysRegSlot {
+    uint64_t id;
+    uint64_t CpuState::*field;
+};
+const SysRegSlot kDebugSysRegs[] = {
+    {ARM64_SYS_REG(3, 0, 1, 0, 0), &CpuState::sctlr_el1},    {ARM64_SYS_REG(3, 0, 2, 0, 0), &CpuState::ttbr0_el1},
+    {ARM64_SYS_REG(3, 0, 2, 0, 1), &CpuState::ttbr1_el1},    {ARM64_SYS_REG(3, 0, 2, 0, 2), &CpuState::tcr_el1},
+    {ARM64_SYS_REG(3, 0, 10, 2, 0), &CpuState::mair_el1},    {ARM64_SYS_REG(3, 0, 12, 0, 0), &CpuState::vbar_el1},
+    {ARM64_SYS_REG(3, 0, 5, 2, 0), &CpuState::esr_el1},      {ARM64_SYS_REG(3, 0, 6, 0, 0), &CpuState::far_el1},
+    {ARM64_SYS_REG(3, 0, 13, 0, 4), &CpuState::tpidr_el1},   {ARM64_SYS_REG(3, 3, 13, 0, 2), &CpuState::tpidr_el0},
+    {ARM64_SYS_REG(3, 0, 13, 0, 1), &CpuState::contextidr_el1}, {ARM64_SYS_REG(3, 0, 1, 0, 2), &CpuState::cpacr_el1},
+    {ARM64_SYS_REG(3, 0, 0, 0, 5), &CpuState::mpidr_el1},    {ARM64_SYS_REG(3, 0, 7, 4, 0), &CpuState::par_el1},
+};
+
+// PSTATE in SPSR form to CpuState's fields, and back.
+void unpack_pstate(CpuState& s, uint64_t p) {
+    s.nzcv = static_cast<uint32_t>(p) & 0xf0000000u;
+    s.daif = static_cast<uint32_t>(p) & 0x3c0;
+    s.el = (p >> 2) & 3;
+    s.spsel = p & 1;
+    s.pan = (p >> 22) & 1;
+    s.ss = (p >> 21) & 1;
+}
+uint64_t pack_pstate(const CpuState& s, uint64_t old) {
+    uint64_t keep = old & ~(0xf0000000ull | 0x3c0 | 0xf | (1ull << 22) | (1ull << 21));
+    return keep | s.nzcv | s.daif | (static_cast<uint64_t>(s.el) << 2) | (s.spsel ? 1 : 0) |
+           (s.pan ? 1ull << 22 : 0) | (s.ss ? 1ull << 21 : 0);
+}
+
+}  // namespace
+
+Status ArmVm::get_regs(Vcpu& v, CpuState& s) {
+    int fd = v.fd();
+    auto get = [&](uint64_t id, uint64_t& out) { return get_reg(fd, id, out) == 0; };
+    bool ok = true;
+    for (unsigned i = 0; i < 31; ++i) ok &= get(core64(offsetof(kvm_regs, regs.regs) + 8 * i), s.x[i]);
+    uint64_t pstate = 0;
+    ok &= get(core64(offsetof(kvm_regs, regs.sp)), s.sp_el0) && get(core64(offsetof(kvm_regs, regs.pc)), s.pc) &&
+          get(core64(offsetof(kvm_regs, regs.pstate)), pstate) && get(core64(offsetof(kvm_regs, sp_el1)), s.sp_el1) &&
+          get(core64(offsetof(kvm_regs, elr_el1)), s.elr_el1) &&
+          get(core64(offsetof(kvm_regs, spsr) + 8 * KVM_SPSR_EL1), s.spsr_el1);
+    unpack_pstate(s, pstate);
+    for (unsigned i = 0; i < 32 && ok; ++i) {
+        kvm_one_reg r{core_id(offsetof(kvm_regs, fp_regs.vregs) + 16 * i, KVM_REG_SIZE_U128),
+                      reinterpret_cast<uint64_t>(s.v[i])};
+        ok &= kvm_ioctl(fd, KVM_GET_ONE_REG, reinterpret_cast<unsigned long>(&r), "KVM_GET_ONE_REG") == 0;
+    }
+    for (uint32_t CpuState::*f : {&CpuState::fpsr, &CpuState::fpcr}) {
+        size_t off = f == &CpuState::fpsr ? offsetof(kvm_regs, fp_regs.fpsr) : offsetof(kvm_regs, fp_regs.fpcr);
+        kvm_one_reg r{core_id(off, KVM_REG_SIZE_U32), reinterpret_cast<uint64_t>(&(s.*f))};
+        ok &= kvm_ioctl(fd, KVM_GET_ONE_REG, reinterpret_cast<unsigned long>(&r), "KVM_GET_ONE_REG") == 0;
+    }
+    for (const auto& r : kDebugSysRegs) (void)get(r.id, s.*r.field);  // (one the host lacks stays as it was)
+    if (!ok) return make_error(why("KVM_GET_ONE_REG"));
+    return ok_status();
+}
+
+Status ArmVm::set_regs(Vcpu& v, const CpuState& s, const CpuState& before) {
+    int fd = v.fd();
+    bool ok = true;
+    auto put = [&](uint64_t id, uint64_t now, uint64_t was) {
+        if (now != was) ok &= set_reg(fd, id, now) == 0;
+    };
+    for (unsigned i = 0; i < 31; ++i) put(core64(offsetof(kvm_regs, regs.regs) + 8 * i), s.x[i], before.x[i]);
+    put(core64(offsetof(kvm_regs, regs.sp)), s.sp_el0, before.sp_el0);
+    put(core64(offsetof(kvm_regs, regs.pc)), s.pc, before.pc);
+    put(core64(offsetof(kvm_regs, sp_el1)), s.sp_el1, before.sp_el1);
+    put(core64(offsetof(kvm_regs, elr_el1)), s.elr_el1, before.elr_el1);
+    put(core64(offsetof(kvm_regs, spsr) + 8 * KVM_SPSR_EL1), s.spsr_el1, before.spsr_el1);
+    uint64_t pstate = 0;
+    if (pack_pstate(s, 0) != pack_pstate(before, 0) && get_reg(fd, core64(offsetof(kvm_regs, regs.pstate)), pstate) == 0)
+        ok &= set_reg(fd, core64(offsetof(kvm_regs, regs.pstate)), pack_pstate(s, pstate)) == 0;
+    for (unsigned i = 0; i < 32; ++i) {
+        if (std::memcmp(s.v[i], before.v[i], 16) == 0) continue;
+        kvm_one_reg r{core_id(offsetof(kvm_regs, fp_regs.vregs) + 16 * i, KVM_REG_SIZE_U128),
+                      reinterpret_cast<uint64_t>(s.v[i])};
+        ok &= kvm_ioctl(fd, KVM_SET_ONE_REG, reinterpret_cast<unsigned long>(&r), "KVM_SET_ONE_REG") == 0;
+    }
+    for (uint32_t CpuState::*f : {&CpuState::fpsr, &CpuState::fpcr}) {
+        if (s.*f == before.*f) continue;
+        size_t off = f == &CpuState::fpsr ? offsetof(kvm_regs, fp_regs.fpsr) : offsetof(kvm_regs, fp_regs.fpcr);
+        kvm_one_reg r{core_id(off, KVM_REG_SIZE_U32), reinterpret_cast<uint64_t>(&(s.*f))};
+        ok &= kvm_ioctl(fd, KVM_SET_ONE_REG, reinterpret_cast<unsigned long>(&r), "KVM_SET_ONE_REG") == 0;
+    }
+    for (const auto& r : kDebugSysRegs) put(r.id, s.*r.field, before.*r.field);
+    if (!ok) return make_error(why("KVM_SET_ONE_REG"));
+    return ok_status();
+}
+
+Status ArmVm::set_guest_debug(Vcpu& v, const std::vector<uint64_t>& bps, const std::vector<HwWatch>& wps, bool step) {
+    if (bps.size() > hw_bps_ || wps.size() > hw_wps_)
+        return make_error("more breakpoints or watchpoints than the host's KVM offers");
+    kvm_guest_debug d{};
+    if (!bps.empty() || !wps.empty() || step) d.control = KVM_GUESTDBG_ENABLE;
+    if (!bps.empty() || !wps.empty()) d.control |= KVM_GUESTDBG_USE_HW;
+    if (step) d.control |= KVM_GUESTDBG_SINGLESTEP;
+    for (size_t i = 0; i < bps.size(); ++i) {
+        // An unlinked address match at EL1 and EL0 on the 4-byte
+        // instruction (BAS 0b1111, PMC 0b11, E).
+        d.arch.dbg_bvr[i] = bps[i] & ~3ull;
+        d.arch.dbg_bcr[i] = (0xfull << 5) | (3ull << 1) | 1;
+    }
+    for (size_t i = 0; i < wps.size(); ++i) {
+        const HwWatch& w = wps[i];
+        if (!watch_encodable(w.addr, w.len)) return make_error("a watchpoint the hardware cannot describe");
+        uint64_t lsc = (w.read ? 1 : 0) | (w.write ? 2 : 0);
+        uint64_t wcr = (lsc << 3) | (3ull << 1) | 1;  // LSC, PAC 0b11 (EL1 and EL0), E
+        if ((w.addr & 7) + w.len <= 8) {  // byte address select within a doubleword
+            d.arch.dbg_wvr[i] = w.addr & ~7ull;
+            wcr |= ((1ull << w.len) - 1) << (5 + (w.addr & 7));
+        } else {  // an aligned power of two: MASK
+            d.arch.dbg_wvr[i] = w.addr;
+            wcr |= (0xffull << 5) | (static_cast<uint64_t>(__builtin_ctzll(w.len)) << 24);
+        }
+        d.arch.dbg_wcr[i] = wcr;
+    }
+    if (kvm_ioctl(v.fd(), KVM_SET_GUEST_DEBUG, reinterpret_cast<unsigned long>(&d), "KVM_SET_GUEST_DEBUG") < 0)
+        return make_error(why("KVM_SET_GUEST_DEBUG"));
+    return ok_status();
 }
 
 #endif

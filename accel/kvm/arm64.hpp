@@ -25,6 +25,7 @@
 
 #include "accel/kvm/kvm.hpp"
 #include "base/result.hpp"
+#include "cpu-arm64/state.hpp"
 
 namespace armvm::kvm {
 
@@ -55,6 +56,10 @@ public:
         // On a vCPU thread: post work to the main loop, nothing more.
         std::function<void()> system_off, system_reset;
         std::function<void(unsigned vcpu, const std::string& why)> failed;
+        // A guest debug exit (KVM_EXIT_DEBUG: the debugger's breakpoint,
+        // watchpoint or step) with its exception class and FAR; the vCPU
+        // has paused itself. On its thread.
+        std::function<void(unsigned vcpu, uint32_t ec, uint64_t far)> debug;
     };
 
     static Result<std::unique_ptr<ArmVm>> create(const ArmVmConfig& cfg);
@@ -106,6 +111,27 @@ public:
     bool has_its() const { return its_fd_ >= 0; }
     void signal_msi(uint64_t addr, uint32_t data, uint32_t devid);
 
+    // ---- The debugger's half (machine/virt's with_cpu and set_debug).
+    // Each call on vCPU v's own thread (Vcpu::run_on), out of KVM_RUN.
+    // The guest's registers into `s`: general, SP_EL0/SP_EL1, PC, PSTATE,
+    // FP/SIMD, and the EL1 system registers a page-table walk and `info
+    // registers` read.
+    Status get_regs(Vcpu& v, CpuState& s);
+    // Back into KVM: the registers of `s` that differ from `before`.
+    Status set_regs(Vcpu& v, const CpuState& s, const CpuState& before);
+    // KVM_SET_GUEST_DEBUG: hardware breakpoints at `bps`, watchpoints
+    // (ranges of one doubleword, or aligned powers of two), single step;
+    // all empty and false: off.
+    struct HwWatch {
+        uint64_t addr = 0, len = 0;
+        bool read = false, write = false;
+    };
+    Status set_guest_debug(Vcpu& v, const std::vector<uint64_t>& bps, const std::vector<HwWatch>& wps, bool step);
+    // What the host's KVM offers (0: no guest debug at all).
+    unsigned hw_breakpoints() const { return hw_bps_; }
+    unsigned hw_watchpoints() const { return hw_wps_; }
+    static bool watch_encodable(uint64_t addr, uint64_t len);
+
 private:
     ArmVm() = default;
     Status init_vcpu(Vcpu& v, bool power_off);
@@ -127,6 +153,7 @@ private:
     std::vector<std::pair<void*, size_t>> roms_;  // mappings to unmap
     std::vector<std::unique_ptr<Vcpu>> vcpus_;
     std::vector<std::string> notes_;
+    unsigned hw_bps_ = 0, hw_wps_ = 0;
     Hooks hooks_;
     std::optional<uint64_t> saved_cnt_;
     [[maybe_unused]] uint64_t irq_errors_ = 0;

@@ -270,6 +270,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         kh.system_off = b->hooks_.system_off;
         kh.system_reset = b->hooks_.system_reset;
         kh.failed = b->hooks_.vcpu_failed;
+        b->init_kvm_debug(kh, ram, cfg);
         ARMVM_TRY(b->kvm_->start_vcpus(b->as_, bql, std::move(kh)));
     }
     ARMVM_TRY(b->reset());  // the cold boot's one reset
@@ -1014,17 +1015,6 @@ void Board::pause() {
 }
 
 bool Board::cpu_powered(unsigned i) const { return kvm_ || power_[i] != kOff; }
-
-void Board::with_cpu(unsigned i, const std::function<void(Cpu&)>& fn) {
-    if (kvm_ || i >= vcpus_.size()) return;
-    vcpus_[i]->run_on([&](Cpu& c) { fn(c); });
-}
-
-void Board::set_debug(const std::vector<uint64_t>& breakpoints, const std::vector<Cpu::Watchpoint>& watchpoints,
-                      const std::vector<bool>& step) {
-    for (auto& v : vcpus_)
-        v->run_on([&](Cpu& c) { c.set_debug(breakpoints, watchpoints, step[v->index()]); });
-}
 
 bool Board::write_phys(uint64_t pa, unsigned size, uint64_t value) {
     if (uint8_t* p = as_.ram_ptr(pa, size)) {

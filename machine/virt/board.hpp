@@ -153,16 +153,21 @@ public:
     // gdbstub's M packet); RAM written this way drops translated code.
     bool write_phys(uint64_t pa, unsigned size, uint64_t value);
 
-    // ---- The debugger's seam (gdbstub; HMP's registers later): what it
-    // needs of the vCPUs without saying which accelerator runs them.
-    // Caller holds the BQL and has paused the VM. KVM's half (guest debug
-    // through KVM_SET_GUEST_DEBUG) is to come: debug_supported() is false.
-    bool debug_supported() const { return !kvm_; }
-    // fn runs on vCPU i's state (on its thread; it is not running).
+    // ---- The debugger's seam (gdbstub, HMP's registers and memory by
+    // VA): what they need of the vCPUs without saying which accelerator
+    // runs them (machine/virt/debug.cpp). Caller holds the BQL. Under KVM
+    // a vCPU's registers come into a Cpu that stands for it and go back
+    // if changed; breakpoints and watchpoints are the host's hardware ones
+    // (KVM_SET_GUEST_DEBUG), as many as the host's KVM lends.
+    bool debug_supported() const;
+    // fn runs on vCPU i's state (on its thread, out of guest code).
     void with_cpu(unsigned i, const std::function<void(Cpu&)>& fn);
+    // Whether this many breakpoints and watchpoints of these shapes can be
+    // set (error: why not). The VM paused:
+    Status check_debug(const std::vector<uint64_t>& breakpoints, const std::vector<Cpu::Watchpoint>& watchpoints) const;
     // The breakpoints and watchpoints of every CPU, and which ones step.
-    void set_debug(const std::vector<uint64_t>& breakpoints, const std::vector<Cpu::Watchpoint>& watchpoints,
-                   const std::vector<bool>& step);
+    Status set_debug(const std::vector<uint64_t>& breakpoints, const std::vector<Cpu::Watchpoint>& watchpoints,
+                     const std::vector<bool>& step);
     // Runs only the CPUs marked (and powered on): gdb resuming some threads.
     void resume_cpus(const std::vector<bool>& which);
     // PSCI: the CPU is on (not CPU_OFF'ed or never started).
@@ -302,6 +307,11 @@ private:
     std::unique_ptr<kvm::ArmVm> kvm_;             // or KVM's
     std::unique_ptr<MmioDevice> kvm_gic_;         // KVM's GIC in the reset
     std::unique_ptr<KvmMemoryListener> kvm_mem_;  // the flash banks' slots, the ioeventfds
+    // Under KVM: a Cpu per vCPU holding its registers for the debugger
+    // (used on that vCPU's thread only), and the watchpoints last set.
+    std::vector<std::unique_ptr<Cpu>> kvm_views_;
+    std::vector<Cpu::Watchpoint> kvm_watches_;
+    void init_kvm_debug(kvm::ArmVm::Hooks& kh, GuestRam& ram, const MachineConfig& cfg);
     std::unique_ptr<std::atomic<int>[]> power_;  // PSCI AFFINITY_INFO state per CPU
     bool vm_running_ = false;  // the VM runs (resume()) or is stopped (pause()); BQL
     std::unique_ptr<Semihosting> semihost_;  // -semihosting (TCG)
