@@ -6,6 +6,7 @@
 #include <cstring>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <functional>
 #include <sstream>
 #include <vector>
@@ -310,6 +311,24 @@ const std::vector<HmpCommand>& info_commands() {
              };
              for (const auto& bus : *r)
                  for (const auto& d : bus["devices"]) dev(d);
+         }},
+        {"qom-tree", "[path]", "show QOM composition tree", 0, 1, [](Call& k) {
+             const virt::Board* b = k.ctx.machine.board();
+             if (!b) return;
+             std::string path = k.args.empty() ? "/machine" : k.args[0];
+             auto tree = b->qom_tree(k.ctx.machine.type().qom_typename());
+             auto node = virt::Board::qom_find(tree, path);
+             if (!node) return k.print("Path '" + path + "' could not be resolved.");
+             // (children sorted by name, as QEMU's: "device[10]" before "device[1]")
+             std::function<void(const virt::Board::QomNode&, unsigned)> show = [&](const virt::Board::QomNode& n,
+                                                                                  unsigned depth) {
+                 k.print(std::string(2 * depth, ' ') + "/" + n.name + " (" + n.type + ")");
+                 std::vector<const virt::Board::QomNode*> kids;
+                 for (const auto& c : n.children) kids.push_back(&c);
+                 std::sort(kids.begin(), kids.end(), [](auto* a, auto* b) { return a->name < b->name; });
+                 for (const auto* c : kids) show(*c, depth + 1);
+             };
+             show(*node, 0);
          }},
         {"registers", "[-a|vcpu]",
          "show the cpu registers (-a: show register info for all cpus; vcpu: specific vCPU to query; show the current "

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -182,6 +183,21 @@ public:
     std::vector<UsbInfo> usb_devices() const;
     // The -tpmdev of the machine's TPM device (query-tpm), or null.
     const MachineConfig::Tpmdev* tpmdev() const { return tpmdev_; }
+    // The QOM composition tree under /machine as QEMU's virt board has it
+    // (machine/virt/qom.cpp): the CPUs and board devices under
+    // unattached/device[N] in QEMU's creation order, fw_cfg, the flash
+    // banks, -device's under peripheral and peripheral-anon with the
+    // buses and backends QEMU gives them. QEMU's memory regions and
+    // interrupt lines are not objects in armvm. `machine_type`: the
+    // machine's QOM type. HMP's info qom-tree and QMP's qom-list read it.
+    struct QomNode {
+        std::string name, type;
+        std::vector<QomNode> children;
+    };
+    QomNode qom_tree(const std::string& machine_type) const;
+    // The node at an absolute path ("/machine/peripheral/rp1") in that
+    // tree, or null.
+    static const QomNode* qom_find(const QomNode& machine, const std::string& path);
     using QomChildren = std::vector<std::pair<std::string, std::string>>;
     const QomChildren& peripheral() const { return peripheral_; }
     const QomChildren& peripheral_anon() const { return peripheral_anon_; }
@@ -325,6 +341,7 @@ private:
     QomChildren peripheral_, peripheral_anon_;
     unsigned anon_devices_ = 0;  // peripheral-anon/device[N] names made so far
     std::string last_qom_path_;  // the QOM path qom_name() made last
+    std::set<std::string> qom_default_rng_;  // virtio-rng devices with no rng= (a default backend)
     std::string last_ofw_path_;  // the OpenFirmware path of the device plugged last
     struct BootEntry {
         int32_t index;

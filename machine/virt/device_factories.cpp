@@ -376,6 +376,7 @@ Status Board::make_rng(DeviceCtx& ctx) {
         }
     }
     qom_name(d.id, d.driver);
+    if (!props.count("rng")) qom_default_rng_.insert(last_qom_path_);  // (QEMU's rng-builtin child)
     ARMVM_TRY(plug(std::make_unique<VirtioRng>(fd), d.origin));
     return ok_status();
 }

@@ -185,17 +185,17 @@ void register_qom_commands(CommandTable& t) {
         const Machine& m = ctx.machine;
         if (path == "/") return Json::array({prop("type", "string"), prop("machine", "child<" + m.type().qom_typename() + ">"),
                                              prop("objects", "child<container>")});
-        if (path == "/machine")
-            return Json::array({prop("type", "string"), prop("peripheral", "child<container>"),
-                                prop("peripheral-anon", "child<container>"), prop("unattached", "child<container>")});
-        if (path == "/machine/peripheral" || path == "/machine/peripheral-anon") {
-            Json out = Json::array({prop("type", "string")});
-            if (const virt::Board* b = m.board())
-                for (const auto& [name, driver] : path == "/machine/peripheral" ? b->peripheral() : b->peripheral_anon())
-                    out.push_back(prop(name, "child<" + driver + ">"));
-            return out;
+        if (const virt::Board* b = m.board()) {  // (the tree HMP's info qom-tree prints)
+            auto tree = b->qom_tree(m.type().qom_typename());
+            if (const auto* n = virt::Board::qom_find(tree, path)) {
+                Json out = Json::array({prop("type", "string")});
+                for (const auto& c : n->children) out.push_back(prop(c.name, "child<" + c.type + ">"));
+                return out;
+            }
+        } else if (path == "/machine" || path == "/machine/peripheral" || path == "/machine/peripheral-anon" ||
+                   path == "/machine/unattached") {
+            return Json::array({prop("type", "string")});  // (-machine none: empty containers)
         }
-        if (path == "/machine/unattached") return Json::array({prop("type", "string")});
         if (path == "/objects") {
             Json out = Json::array({prop("type", "string")});
             for (const auto& o : m.config().objects) out.push_back(prop(o.id, "child<" + o.qom_type + ">"));

@@ -455,3 +455,56 @@ def test_nographic_terminal_takes_piped_monitor_commands_as_qemu(args):
                      "VM status: paused (prelaunch)" in out))
     assert outs[0] == outs[1]
     assert outs[0][0] == 0 and outs[0][2] and outs[0][1]
+
+
+QOM_CONFIGS = {
+    "gicv2": ["-M", "virt", "-cpu", "cortex-a57", "-kernel", "ELF"],
+    "gicv3-devices": ["-M", "virt,gic-version=3", "-smp", "2", "-cpu", "cortex-a57", "-kernel", "ELF",
+                      "-device", "pcie-root-port,id=rp1,chassis=1", "-drive", "if=none,id=d0,file=DISK,format=raw",
+                      "-device", "virtio-blk-pci,drive=d0,bus=rp1", "-device", "virtio-rng-pci",
+                      "-device", "qemu-xhci,id=usb", "-device", "usb-kbd", "-netdev", "user,id=n0",
+                      "-device", "virtio-net-pci,netdev=n0"],
+    "anonymous-buses": ["-M", "virt", "-cpu", "cortex-a57", "-kernel", "ELF", "-device", "virtio-serial-pci,id=vs",
+                        "-device", "virtconsole,id=c0", "-device", "virtio-balloon-pci", "-device", "virtio-rng-device",
+                        "-device", "pcie-root-port,chassis=2", "-device", "qemu-xhci", "-device", "usb-tablet",
+                        "-drive", "if=none,id=d1,file=DISK,format=raw", "-device", "usb-storage,drive=d1"],
+    "acpi-firmware": ["-M", "virt", "-cpu", "cortex-a57", "-bios", "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd"],
+    "max-no-its": ["-M", "virt,gic-version=3,its=off", "-cpu", "max", "-kernel", "ELF"],
+}
+QOM_COMMANDS = ["info qom-tree", "info qom-tree /machine/peripheral", "info qom-tree /machine/unattached/device[1]",
+                "info qom-tree /nope", "help info qom-tree"]
+
+
+@pytest.mark.parametrize("name", list(QOM_CONFIGS))
+def test_hmp_info_qom_tree_is_qemus_tree(tmp_path, name):
+    """QEMU's composition tree, object for object and in its order, where
+    QEMU's memory regions and interrupt lines (not objects in armvm) are
+    left out; qom-list walks the same tree."""
+    import guest_build
+    elf = guest_build.build("hello", str(tmp_path))
+    disk = tmp_path / "d.img"
+    disk.write_bytes(bytes(1 << 20))
+    args = [{"ELF": elf, "DISK": str(disk)}.get(a, a).replace("DISK", str(disk)) for a in QOM_CONFIGS[name]]
+    args += ["-nodefaults", "-display", "none", "-S"]
+    drop = lambda t: "".join(l + "\r\n" for l in t.split("\r\n")[:-1]
+                             if not l.endswith(("(memory-region)", "(irq)")))
+    ours = hmp_outputs(armvm_path(), args, QOM_COMMANDS, str(tmp_path / "q.sock"))
+    theirs = hmp_outputs("qemu-system-aarch64", args, QOM_COMMANDS, str(tmp_path / "q.sock"), transform=drop)
+    for c, a, b in zip(QOM_COMMANDS, ours, theirs):
+        assert a == b, (c, a, b)
+    assert "/device[0] (" in ours[0] and "/virt.flash1 (cfi.pflash01)" in ours[0]
+    # qom-list: the children of a node as child<TYPE> properties
+    sock = str(tmp_path / "l.sock")
+    p = subprocess.Popen([armvm_path()] + args + ["-qmp", f"unix:{sock},server=on,wait=off"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        q = Qmp.connect_unix(sock, timeout=20)
+        q.negotiate()
+        props = {x["name"]: x["type"] for x in q.ok("qom-list", {"path": "/machine/unattached"})}
+        assert props["sysbus"] == "child<System>" and props["device[0]"].endswith("-arm-cpu>")
+        assert q.cmd("qom-list", {"path": "/machine/nope"})["error"]["class"] == "DeviceNotFound"
+        q.ok("quit")
+        p.wait(10)
+    finally:
+        if p.poll() is None:
+            p.kill()
