@@ -59,9 +59,23 @@ std::string fpu_xml() {
     return x;
 }
 
-const char* kTargetXml =
-    "<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\"><target><architecture>aarch64"
-    "</architecture><xi:include href=\"aarch64-core.xml\"/><xi:include href=\"aarch64-fpu.xml\"/></target>";
+std::string target_xml(bool sysregs) {
+    return std::string("<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\"><target><architecture>"
+                       "aarch64</architecture><xi:include href=\"aarch64-core.xml\"/><xi:include "
+                       "href=\"aarch64-fpu.xml\"/>") +
+           (sysregs ? "<xi:include href=\"system-registers.xml\"/>" : "") + "</target>";
+}
+
+constexpr unsigned kFirstSysReg = 68;  // after the core's 0-33 and the FPU's 34-67
+
+std::string sysregs_xml(const std::vector<const GdbSysReg*>& regs) {
+    std::string x = "<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\"><feature "
+                    "name=\"org.qemu.gdb.arm.sys.regs\">";
+    for (size_t i = 0; i < regs.size(); ++i)
+        x += "<reg name=\"" + regs[i]->name + "\" bitsize=\"64\" regnum=\"" + std::to_string(kFirstSysReg + i) +
+             "\" group=\"cp_regs\"/>";
+    return x + "</feature>";
+}
 
 std::string hex_bytes(const void* p, size_t n) {
     static const char* d = "0123456789abcdef";
@@ -272,7 +286,30 @@ int GdbStub::parse_thread(std::string_view s) const {
     return static_cast<int>(t - 1);
 }
 
+const std::vector<const GdbSysReg*>& GdbStub::sysregs() {
+    if (!sysregs_) {
+        sysregs_.emplace();
+        virt::Board* b = machine_.board();
+        if (b && b->debug_sysregs() && cpus_ > 0) {
+            // Those the model has: an MRS of them at EL1 is not UNDEFINED.
+            b->with_cpu(0, [&](Cpu& c) {
+                unsigned el = c.s.el;
+                c.s.el = 1;
+                for (const auto& r : gdb_sysregs())
+                    if (!r.desc->access || r.desc->access(c, false) != SysRegAccess::Undefined) sysregs_->push_back(&r);
+                c.s.el = el;
+            });
+        }
+    }
+    return *sysregs_;
+}
+
 std::string GdbStub::read_reg(Cpu& c, unsigned n) const {
+    if (n >= kFirstSysReg && sysregs_ && n - kFirstSysReg < sysregs_->size()) {
+        uint64_t v = 0;
+        if (!(*sysregs_)[n - kFirstSysReg]->desc->read(c, v)) return "";
+        return hex_bytes(&v, 8);
+    }
     if (n <= 30) return hex_bytes(&c.s.x[n], 8);
     if (n == 31) {
         uint64_t sp = c.sp();
@@ -440,9 +477,10 @@ std::string GdbStub::xfer_features(std::string_view args) {
     uint64_t off, len;
     if (!parse_addr_len(args.substr(colon + 1), off, len)) return "E00";
     std::string doc;
-    if (annex == "target.xml") doc = kTargetXml;
+    if (annex == "target.xml") doc = target_xml(!sysregs().empty());
     else if (annex == "aarch64-core.xml") doc = core_xml();
     else if (annex == "aarch64-fpu.xml") doc = fpu_xml();
+    else if (annex == "system-registers.xml" && !sysregs().empty()) doc = sysregs_xml(sysregs());
     else return "E00";
     len = std::min<uint64_t>(len, (kMaxPacket - 5) / 2);
     if (off > doc.size()) return "E00";

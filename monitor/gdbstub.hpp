@@ -15,11 +15,13 @@
 // and a VM that hits one stops for a debugger that is gone).
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cpu-arm64/cpu.hpp"
+#include "cpu-arm64/sysregs/sysregs.hpp"
 
 namespace armvm {
 
@@ -58,6 +60,10 @@ private:
     void vcont(std::string_view args);
     void remove_all();
     std::string xfer_features(std::string_view args);
+    // The system registers offered (org.qemu.gdb.arm.sys.regs, regnums
+    // from 68): those the CPU model has, found at the first look.
+    const std::vector<const GdbSysReg*>& sysregs();
+    std::optional<std::vector<const GdbSysReg*>> sysregs_;
     std::string query(const std::string& pkt);
     std::string monitor_command(std::string_view hex);
 

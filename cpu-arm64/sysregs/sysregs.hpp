@@ -5,6 +5,8 @@
 #pragma once
 #include <cstdint>
 #include <span>
+#include <string>
+#include <vector>
 
 namespace armvm {
 
@@ -42,6 +44,18 @@ std::span<const SysRegDesc> id_sysregs();
 // The descriptor for `key`, or nullptr (the GIC CPU interface and the
 // unknown).
 const SysRegDesc* find_sysreg(uint32_t key);
+
+// The system registers a debugger reads (the gdbstub's
+// org.qemu.gdb.arm.sys.regs feature), named as QEMU 7.2 names them (its
+// cpreg names: SCTLR, VBAR, ID_MMFR0, PMEVCNTR3_EL0, ...) and chosen as
+// QEMU chooses: plain state, not the registers whose reads act (counters,
+// TVALs, ISR) nor PSTATE fields or write-only ones. Every descriptor with
+// its name; whether a CPU model has it is the caller's check.
+struct GdbSysReg {
+    std::string name;
+    const SysRegDesc* desc;
+};
+const std::vector<GdbSysReg>& gdb_sysregs();
 
 // Common access checks.
 SysRegAccess el0_ok(const Cpu&, bool);
