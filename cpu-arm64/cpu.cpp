@@ -954,7 +954,10 @@ void Cpu::guest_debug_changed() {
     for (unsigned i = 0; i < nwp && mde && !locked; ++i) {
         uint64_t wcr = s.dbgwcr[i], wvr = s.dbgwvr[i] & ~3ull;
         unsigned lsc = (wcr >> 3) & 3, pac = (wcr >> 1) & 3, bas = (wcr >> 5) & 0xff, mask = (wcr >> 24) & 0x1f;
-        if (!(wcr & 1) || !lsc || !pac || ((wcr >> 20) & 1) || ((wcr >> 13) & 7)) continue;
+        if (!(wcr & 1) || !lsc || !pac || ((wcr >> 13) & 7)) continue;
+        // (linked: only while its context breakpoint matches; CONTEXTIDR
+        // and DBGBCR writes come back here)
+        if (((wcr >> 20) & 1) && !linked_context_matches((wcr >> 16) & 0xf)) continue;
         DebugCtl::GuestWatch w{0, 0, (lsc & 1) != 0, (lsc & 2) != 0, pac};
         if (mask >= 3) {
             w.lo = wvr & ~((1ull << mask) - 1);
@@ -1003,14 +1006,28 @@ bool Cpu::guest_debug_enter(const Block*& b, bool& one) {
     if (!((s.mdscr_el1 >> 15) & 1)) return true;  // MDE: breakpoints
     unsigned nbp = ((ids.id_aa64dfr0 >> 12) & 0xf) + 1;
     uint64_t end = b ? pc + 4 * (uint64_t{b->n} + (b->fused ? 1 : 0)) : pc + 4;
+    unsigned nctx = ((ids.id_aa64dfr0 >> 28) & 0xf) + 1;
     for (unsigned i = 0; i < nbp; ++i) {
         uint64_t bcr = s.dbgbcr[i];
-        // Enabled, an unlinked address match (linked and context types are
-        // not implemented), for this EL (PMC 0b01 EL1, 0b10 EL0, 0b11 both; SSC
-        // and HMC 0), BAS non-zero (0b1111 for A64).
-        if (!(bcr & 1) || ((bcr >> 20) & 0xf) != 0 || !((bcr >> 5) & 0xf) || ((bcr >> 13) & 7)) continue;
+        // Enabled, for this EL (PMC 0b01 EL1, 0b10 EL0, 0b11 both; SSC and
+        // HMC 0), of a type generating events by itself: an unlinked
+        // (BT 0b0000) or linked (0b0001) address match with BAS non-zero
+        // (0b1111 for A64), or on a context-aware one an unlinked
+        // CONTEXTIDR match (0b0010). Linked context types (0b0011) only
+        // qualify others; the VMID types need EL2.
+        unsigned bt = (bcr >> 20) & 0xf;
+        if (!(bcr & 1) || ((bcr >> 13) & 7) || bt > 2) continue;
         unsigned pmc = (bcr >> 1) & 3;
         if (!(pmc & (s.el == 0 ? 2 : 1))) continue;
+        if (bt == 2) {
+            if (i + nctx >= nbp && static_cast<uint32_t>(s.contextidr_el1) == static_cast<uint32_t>(s.dbgbvr[i])) {
+                raise(s.el == 0 ? Ec::BreakpointLower : Ec::BreakpointSame, 0x22, false, 0, true);
+                b = nullptr;
+                return false;
+            }
+            continue;
+        }
+        if (!((bcr >> 5) & 0xf) || (bt == 1 && !linked_context_matches((bcr >> 16) & 0xf))) continue;
         uint64_t va = s.dbgbvr[i] & 0x1fffffffffffcull;  // VA[48:2]
         if (va == (pc & 0x1fffffffffffcull)) {
             // (FAR is UNKNOWN for a breakpoint: QEMU writes 0)
@@ -1021,6 +1038,16 @@ bool Cpu::guest_debug_enter(const Block*& b, bool& one) {
         if (va > (pc & 0x1fffffffffffcull) && va < (end & 0x1fffffffffffcull)) one = true;  // later in this block
     }
     return true;
+}
+
+bool Cpu::linked_context_matches(unsigned lbn) const {
+    unsigned nbp = ((ids.id_aa64dfr0 >> 12) & 0xf) + 1, nctx = ((ids.id_aa64dfr0 >> 28) & 0xf) + 1;
+    // (a link to a breakpoint that is not context-aware is CONSTRAINED
+    // UNPREDICTABLE: as if disabled, QEMU's choice too)
+    if (lbn >= nbp || lbn + nctx < nbp) return false;
+    uint64_t bcr = s.dbgbcr[lbn];
+    return (bcr & 1) && ((bcr >> 20) & 0xf) == 3 &&
+           static_cast<uint32_t>(s.contextidr_el1) == static_cast<uint32_t>(s.dbgbvr[lbn]);
 }
 
 bool Cpu::debug_enter(const Block*& b) {

@@ -604,6 +604,10 @@ private:
     // The guest's debug events before the instruction at s.pc: false with
     // the exception raised (b null); `one` set to run one instruction.
     bool guest_debug_enter(const Block*& b, bool& one);
+    // Breakpoint `lbn` as the context a linked breakpoint or watchpoint
+    // names: context-aware, enabled, a linked CONTEXTIDR match (BT
+    // 0b0011), and CONTEXTIDR_EL1 holding its value now.
+    bool linked_context_matches(unsigned lbn) const;
     bool guest_armed_ = false;     // some guest breakpoint or step is programmed
     bool guest_stepping_ = false;  // this instruction is being stepped
     bool step_isv_ = false, step_ex_ = false;  // the pending step exception's ISS.ISV and EX

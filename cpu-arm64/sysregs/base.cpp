@@ -106,7 +106,10 @@ constexpr SysRegDesc kRegs[] = {
      [](Cpu& c, uint64_t v) { c.s.cpacr_el1 = v & (3u << 20); }},  // FPEN
     {sysreg_key(3, 0, 13, 0, 1), "CONTEXTIDR_EL1", nullptr,
      [](Cpu& c, uint64_t& v) { v = c.s.contextidr_el1; return true; },
-     [](Cpu& c, uint64_t v) { c.s.contextidr_el1 = v & 0xffffffffull; }},
+     [](Cpu& c, uint64_t v) {
+         c.s.contextidr_el1 = v & 0xffffffffull;
+         c.guest_debug_changed();  // (context breakpoints and linked watchpoints follow it)
+     }},
     {sysreg_key(3, 0, 13, 0, 4), "TPIDR_EL1", nullptr, FIELD_RW(tpidr_el1)},
     {sysreg_key(3, 3, 13, 0, 2), "TPIDR_EL0", el0_ok, FIELD_RW(tpidr_el0)},
     {sysreg_key(3, 3, 13, 0, 3), "TPIDRRO_EL0", el0_read_only, FIELD_RW(tpidrro_el0)},

@@ -80,6 +80,10 @@ CASES = [
 # - The OS lock (OSLSR_EL1.OSLK, set at reset) disables software step and
 #   breakpoint exceptions (ARM ARM AArch64.GenerateDebugExceptionsFrom);
 #   QEMU 7.2 takes them anyway (9 steps and the SVC; a breakpoint).
+# - An unlinked CONTEXTIDR match breakpoint (DBGBCR.BT 0b0010) on a
+#   context-aware breakpoint fires when the context matches (ARM ARM
+#   D2.10); QEMU 7.2 does not implement that type ("unlinked context
+#   breakpoint types not implemented").
 QEMU_DEPARTURES = [  # (line prefix, what QEMU prints, what armvm must print)
     ("UNDEFINED accesses:", "UNDEFINED accesses: 0", "UNDEFINED accesses: 3"),
     ("wrap: counter", "counter 4294967296", "counter 0"),
@@ -88,6 +92,7 @@ QEMU_DEPARTURES = [  # (line prefix, what QEMU prints, what armvm must print)
     ("breakpoint with the OS lock set:",
      "EC 0x0000000000000030 ISS 0x0000000000000022 ELR-at 0x0000000000000000 FAR 0x0000000000000000 count 1",
      "no exception"),
+    ("unlinked context breakpoint:", "not taken, count 0", "taken right after the write, count 1"),
 ]
 
 
@@ -123,6 +128,8 @@ CASES += [
     ("pmu", ["-cpu", "neoverse-n1,pmu=on", "-smp", "2"]),
     ("debug", ["-cpu", "cortex-a57"]),
     ("debug", ["-cpu", "max", "-M", "virt,gic-version=3"]),
+    ("debug_ctx", ["-cpu", "cortex-a57"]),
+    ("debug_ctx", ["-cpu", "neoverse-n1", "-M", "virt,gic-version=3"]),
 ]
 
 
