@@ -288,28 +288,28 @@ int GdbStub::parse_thread(std::string_view s) const {
 
 const std::vector<const GdbSysReg*>& GdbStub::sysregs() {
     if (!sysregs_) {
+        // QEMU's names for the registers this CPU (TCG) or the host's KVM
+        // has, in armvm's table order.
         sysregs_.emplace();
-        virt::Board* b = machine_.board();
-        if (b && b->debug_sysregs() && cpus_ > 0) {
-            // Those the model has: an MRS of them at EL1 is not UNDEFINED.
-            b->with_cpu(0, [&](Cpu& c) {
-                unsigned el = c.s.el;
-                c.s.el = 1;
-                for (const auto& r : gdb_sysregs())
-                    if (!r.desc->access || r.desc->access(c, false) != SysRegAccess::Undefined) sysregs_->push_back(&r);
-                c.s.el = el;
-            });
+        if (virt::Board* b = machine_.board()) {
+            std::vector<uint32_t> keys = b->debug_sysreg_keys();
+            std::sort(keys.begin(), keys.end());
+            for (const auto& r : gdb_sysregs())
+                if (std::binary_search(keys.begin(), keys.end(), r.desc->key)) sysregs_->push_back(&r);
         }
     }
     return *sysregs_;
 }
 
+std::string GdbStub::read_sysreg(unsigned n) {
+    uint64_t v = 0;
+    const auto& regs = sysregs();
+    if (n - kFirstSysReg >= regs.size() || !machine_.board()->read_sysreg(g_cpu_, regs[n - kFirstSysReg]->desc->key, v))
+        return "";
+    return hex_bytes(&v, 8);
+}
+
 std::string GdbStub::read_reg(Cpu& c, unsigned n) const {
-    if (n >= kFirstSysReg && sysregs_ && n - kFirstSysReg < sysregs_->size()) {
-        uint64_t v = 0;
-        if (!(*sysregs_)[n - kFirstSysReg]->desc->read(c, v)) return "";
-        return hex_bytes(&v, 8);
-    }
     if (n <= 30) return hex_bytes(&c.s.x[n], 8);
     if (n == 31) {
         uint64_t sp = c.sp();
@@ -587,7 +587,8 @@ void GdbStub::handle(const std::string& p) {
         uint64_t n;
         if (!parse_hex(args, n) || !b->debug_supported()) return send("E14");
         std::string r;
-        b->with_cpu(g_cpu_, [&](Cpu& c) { r = read_reg(c, static_cast<unsigned>(std::min<uint64_t>(n, 1000))); });
+        if (n >= kFirstSysReg) r = read_sysreg(static_cast<unsigned>(std::min<uint64_t>(n, 1000)));  // (either accelerator's)
+        else b->with_cpu(g_cpu_, [&](Cpu& c) { r = read_reg(c, static_cast<unsigned>(n)); });
         return send(r.empty() ? "E14" : r);
     }
     case 'P': {

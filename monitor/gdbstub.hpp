@@ -51,7 +51,8 @@ private:
     std::string thread_id(unsigned cpu) const;
     // "p1.2", "p01.02", "-1", "2", "0": the CPU (-1: all, -2: none/invalid).
     int parse_thread(std::string_view s) const;
-    std::string read_reg(Cpu& c, unsigned n) const;
+    std::string read_reg(Cpu& c, unsigned n) const;  // the core's and the FPU's (0-67)
+    std::string read_sysreg(unsigned n);               // a system register (68-) of the Hg thread
     bool write_reg(Cpu& c, unsigned n, std::string_view hex);
     bool read_memory(uint64_t addr, uint64_t len, std::string& hex);
     bool write_memory(uint64_t addr, const std::vector<uint8_t>& bytes);

@@ -49,6 +49,8 @@ Status ArmVm::set_regs(Vcpu&, const CpuState&, const CpuState&) { return make_er
 Status ArmVm::set_guest_debug(Vcpu&, const std::vector<uint64_t>&, const std::vector<HwWatch>&, bool) {
     return make_error("no KVM");
 }
+Result<std::vector<uint32_t>> ArmVm::sysreg_keys(Vcpu&) { return make_error("no KVM"); }
+bool ArmVm::get_sysreg(Vcpu&, uint32_t, uint64_t&) { return false; }
 
 #else
 
@@ -716,6 +718,45 @@ Status ArmVm::set_regs(Vcpu& v, const CpuState& s, const CpuState& before) {
     if (!ok) return make_error(why("KVM_SET_ONE_REG"));
     return ok_status();
 }
+
+namespace {
+
+// An MRS key (bits [20:5] of the instruction: op0 at 15-14, op1 at 11,
+// CRn at 7, CRm at 3, op2; cpu-arm64's sysreg_key) and KVM's system
+// register id.
+uint64_t kvm_sysreg_id(uint32_t key) {
+    unsigned op0 = ((key >> 15) & 1) * 2 + ((key >> 14) & 1), op1 = (key >> 11) & 7, crn = (key >> 7) & 0xf, crm = (key >> 3) & 0xf,
+             op2 = key & 7;
+    return ARM64_SYS_REG(op0, op1, crn, crm, op2);
+}
+
+}  // namespace
+
+Result<std::vector<uint32_t>> ArmVm::sysreg_keys(Vcpu& v) {
+    kvm_reg_list probe{};
+    (void)kvm_ioctl(v.fd(), KVM_GET_REG_LIST, reinterpret_cast<unsigned long>(&probe), "KVM_GET_REG_LIST");  // (E2BIG: n set)
+    std::vector<uint64_t> buf(1 + probe.n);
+    auto* list = reinterpret_cast<kvm_reg_list*>(buf.data());
+    list->n = probe.n;
+    if (kvm_ioctl(v.fd(), KVM_GET_REG_LIST, reinterpret_cast<unsigned long>(list), "KVM_GET_REG_LIST") < 0)
+        return make_error(why("KVM_GET_REG_LIST"));
+    std::vector<uint32_t> keys;
+    for (uint64_t i = 0; i < list->n; ++i) {
+        uint64_t id = list->reg[i];
+        if ((id & KVM_REG_ARM_COPROC_MASK) != KVM_REG_ARM64_SYSREG || (id & KVM_REG_SIZE_MASK) != KVM_REG_SIZE_U64)
+            continue;
+        unsigned op0 = (id & KVM_REG_ARM64_SYSREG_OP0_MASK) >> KVM_REG_ARM64_SYSREG_OP0_SHIFT;
+        unsigned op1 = (id & KVM_REG_ARM64_SYSREG_OP1_MASK) >> KVM_REG_ARM64_SYSREG_OP1_SHIFT;
+        unsigned crn = (id & KVM_REG_ARM64_SYSREG_CRN_MASK) >> KVM_REG_ARM64_SYSREG_CRN_SHIFT;
+        unsigned crm = (id & KVM_REG_ARM64_SYSREG_CRM_MASK) >> KVM_REG_ARM64_SYSREG_CRM_SHIFT;
+        unsigned op2 = (id & KVM_REG_ARM64_SYSREG_OP2_MASK) >> KVM_REG_ARM64_SYSREG_OP2_SHIFT;
+        if (op0 < 2) continue;
+        keys.push_back(((op0 >> 1) << 15) | ((op0 & 1) << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2);
+    }
+    return keys;
+}
+
+bool ArmVm::get_sysreg(Vcpu& v, uint32_t key, uint64_t& value) { return get_reg(v.fd(), kvm_sysreg_id(key), value) == 0; }
 
 Status ArmVm::set_guest_debug(Vcpu& v, const std::vector<uint64_t>& bps, const std::vector<HwWatch>& wps, bool step) {
     if (bps.size() > hw_bps_ || wps.size() > hw_wps_)

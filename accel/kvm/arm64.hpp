@@ -131,6 +131,10 @@ public:
     unsigned hw_breakpoints() const { return hw_bps_; }
     unsigned hw_watchpoints() const { return hw_wps_; }
     static bool watch_encodable(uint64_t addr, uint64_t len);
+    // The system registers KVM gives this vCPU (KVM_GET_REG_LIST), as
+    // MRS keys (op0:op1:CRn:CRm:op2, cpu-arm64/sysregs), and one's value.
+    Result<std::vector<uint32_t>> sysreg_keys(Vcpu& v);
+    bool get_sysreg(Vcpu& v, uint32_t key, uint64_t& value);
 
 private:
     ArmVm() = default;

@@ -161,6 +161,11 @@ public:
     // if changed; breakpoints and watchpoints are the host's hardware ones
     // (KVM_SET_GUEST_DEBUG), as many as the host's KVM lends.
     bool debug_supported() const;
+    // The system registers a debugger can read (MRS keys): under TCG
+    // those the CPU model has, under KVM those the host's KVM gives the
+    // vCPU; and vCPU i's value of one (on its thread, out of guest code).
+    std::vector<uint32_t> debug_sysreg_keys();
+    bool read_sysreg(unsigned i, uint32_t key, uint64_t& value);
     // fn runs on vCPU i's state (on its thread, out of guest code).
     void with_cpu(unsigned i, const std::function<void(Cpu&)>& fn);
     // Whether this many breakpoints and watchpoints of these shapes can be

@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "cpu-arm64/sysregs/id_regs.hpp"
+#include "cpu-arm64/sysregs/sysregs.hpp"
 #include "machine/ram.hpp"
 #include "machine/virt/memmap.hpp"
 
@@ -73,6 +74,39 @@ void Board::with_cpu(unsigned i, const std::function<void(Cpu&)>& fn) {
     }
     if (i >= vcpus_.size()) return;
     vcpus_[i]->run_on([&](Cpu& c) { fn(c); });
+}
+
+std::vector<uint32_t> Board::debug_sysreg_keys() {
+    std::vector<uint32_t> keys;
+    if (kvm_) {
+        if (kvm_->vcpu_count())
+            kvm_->vcpu(0).run_on([&](kvm::Vcpu& v) {
+                if (auto k = kvm_->sysreg_keys(v)) keys = std::move(*k);
+            });
+        return keys;
+    }
+    if (vcpus_.empty()) return keys;
+    // Those the model has: an MRS of them at EL1 is not UNDEFINED.
+    vcpus_[0]->run_on([&](Cpu& c) {
+        unsigned el = c.s.el;
+        c.s.el = 1;
+        for (const auto& r : gdb_sysregs())
+            if (!r.desc->access || r.desc->access(c, false) != SysRegAccess::Undefined) keys.push_back(r.desc->key);
+        c.s.el = el;
+    });
+    return keys;
+}
+
+bool Board::read_sysreg(unsigned i, uint32_t key, uint64_t& value) {
+    bool ok = false;
+    if (kvm_) {
+        if (i < kvm_->vcpu_count()) kvm_->vcpu(i).run_on([&](kvm::Vcpu& v) { ok = kvm_->get_sysreg(v, key, value); });
+        return ok;
+    }
+    const SysRegDesc* d = find_sysreg(key);
+    if (!d || !d->read || i >= vcpus_.size()) return false;
+    vcpus_[i]->run_on([&](Cpu& c) { ok = d->read(c, value); });
+    return ok;
 }
 
 namespace {

@@ -340,7 +340,8 @@ def rig3(tmp_path_factory):
 
 
 def test_gdbstub_under_kvm_as_under_tcg(rig3):
-    """break, continue, stepi, memory and registers read and written,
+    """break, continue, system registers by name (KVM's own list through
+    KVM_GET_REG_LIST), stepi, memory and registers read and written,
     watch, continue to the end: the same exchanges under KVM (hardware
     breakpoints, watchpoints and single step lent by the host's KVM) as
     under TCG; KVM refuses watchpoints past the 4 the outer cortex-a72's
@@ -353,7 +354,8 @@ def test_gdbstub_under_kvm_as_under_tcg(rig3):
         assert "error" not in out[name] and "result 44" in text, text
     k, t = out["kvm"], out["tcg"]
     for line in ("stopped at step_target: yes", "x0 x1: 5 7", "after stepi: pc - step_target = 4",
-                 "< efbeadde00000000", "< 8877665544332211", "< W00"):
+                 "< efbeadde00000000", "< 8877665544332211", "< W00",
+                 "system registers: in target.xml yes, 4 of 4 read by name, SCTLR.M 0"):
         assert line in k, k
     assert re.search(r"< T05thread:p01\.01;watch:0+[0-9a-f]+;", k), k
     assert "watchpoints accepted: 4\n" in k and "watchpoints accepted: 20\n" in t
