@@ -1,4 +1,5 @@
 #include "machine/virt/board.hpp"
+#include "machine/virt/cpus.hpp"
 #include "machine/virt/psci.hpp"
 
 #include "base/log.hpp"
@@ -101,9 +102,9 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         b->gic_ = std::make_unique<Gic>(
             n,
             [self](unsigned cpu, bool level) {
-                if (cpu >= self->vcpus_.size()) return;
-                self->vcpus_[cpu]->cpu().irq_line.store(level);
-                if (level) self->vcpus_[cpu]->wake();
+                if (!self->tcg_ || cpu >= self->tcg_->vcpus.size()) return;  // (the GIC's own reset: no CPUs yet)
+                self->tcg_->vcpus[cpu]->cpu().irq_line.store(level);
+                if (level) self->tcg_->vcpus[cpu]->wake();
             },
             gic_version);
         // (GICv2's distributor is 4 KiB and its CPU interface 8 KiB of
@@ -168,9 +169,13 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     b->add_acpi_tables(cfg, gic_version);
     b->update_bootorder();
 
-    b->power_ = std::make_unique<std::atomic<int>[]>(n);
     b->cluster_.set_ram(ram.size());
-    if (!b->kvm_) b->as_.attach_code(&b->cluster_);
+    if (!b->kvm_) {
+        b->as_.attach_code(&b->cluster_);
+        auto tcg = std::make_unique<TcgCpus>(n, b->cluster_);
+        b->tcg_ = tcg.get();
+        b->cpus_ = std::move(tcg);
+    }
     if (b->kvm_) n = 0;  // (the vCPUs are KVM's: made below)
     // -accel tcg,thread=single: every vCPU on one round-robin thread.
     std::shared_ptr<Lane> shared;
@@ -180,9 +185,10 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
     }
     for (unsigned i = 0; i < n; ++i) {
         std::string name = "CPU " + std::to_string(i) + "/TCG";
-        b->vcpus_.push_back(std::make_unique<Vcpu>(i, b->as_, bql, name, shared));
-        b->vcpus_.back()->cpu().set_ram_window(base(Region::Ram), ram.host(), ram.size());
-        Cpu& cpu = b->vcpus_.back()->cpu();
+        auto& vcpus = b->tcg_->vcpus;
+        vcpus.push_back(std::make_unique<Vcpu>(i, b->as_, bql, name, shared));
+        vcpus.back()->cpu().set_ram_window(base(Region::Ram), ram.host(), ram.size());
+        Cpu& cpu = vcpus.back()->cpu();
         cpu.join(b->cluster_);
         cpu.index = static_cast<int>(i);
         cpu.ids = id_regs_for(cfg.cpu.model, cfg.cpu.pmu.value_or(true));
@@ -193,7 +199,7 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
                 return self->gic_->icc_access(i, key, write, value);
             };
         }
-        b->vcpus_.back()->cpu().hvc_hook = [self, i](Cpu& c) { return self->psci_call(c, i); };
+        cpu.hvc_hook = [self, i](Cpu& c) { return self->psci_call(c, i); };
         if (cfg.semihosting.enabled) {
             if (!b->semihost_) {
                 Semihosting::Config sc;
@@ -220,17 +226,17 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
                 };
                 b->semihost_ = std::make_unique<Semihosting>(std::move(sc));
             }
-            b->vcpus_.back()->cpu().semihost_hook = [self, i](Cpu& c) {
+            cpu.semihost_hook = [self, i](Cpu& c) {
                 bool claimed = self->semihost_->call(c);
-                if (claimed && self->semihost_exited_.load()) self->vcpus_[i]->self_pause();  // (SYS_EXIT: no more guest code)
+                if (claimed && self->semihost_exited_.load()) self->tcg_->vcpus[i]->self_pause();  // (SYS_EXIT: no more guest code)
                 return claimed;
             };
         }
-        b->vcpus_.back()->debug_hook = [self](unsigned cpu) {
+        vcpus.back()->debug_hook = [self](unsigned cpu) {
             if (self->hooks_.debug_stop) self->hooks_.debug_stop(cpu);
         };
         // Timer outputs to their PPIs (INTID = 16 + PPI number).
-        b->vcpus_.back()->timer_hook = [self](unsigned cpu, uint32_t levels) {
+        vcpus.back()->timer_hook = [self](unsigned cpu, uint32_t levels) {
             std::lock_guard<std::mutex> g(*self->bql_);
             if (!self->gic_) return;
             self->gic_->set_ppi(cpu, 16 + kPpiPhysTimer, levels & 1);
@@ -270,12 +276,18 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         kh.system_off = b->hooks_.system_off;
         kh.system_reset = b->hooks_.system_reset;
         kh.failed = b->hooks_.vcpu_failed;
-        b->init_kvm_debug(kh, ram, cfg);
+        // (the debugger's stand-in CPUs walk page tables as the model's)
+        b->cpus_ = std::make_unique<KvmCpus>(
+            *b->kvm_, b->as_, id_regs_for(cfg.cpu.model == "host" ? "max" : cfg.cpu.model, false), base(Region::Ram),
+            ram.host(), ram.size(), cfg.smp.cpus, kh, [self](unsigned cpu) {
+                if (self->hooks_.debug_stop) self->hooks_.debug_stop(cpu);
+            });
         ARMVM_TRY(b->kvm_->start_vcpus(b->as_, bql, std::move(kh)));
     }
     ARMVM_TRY(b->reset());  // the cold boot's one reset
     try {
-        for (auto& v : b->vcpus_) v->start();
+        if (b->tcg_)
+            for (auto& v : b->tcg_->vcpus) v->start();
     } catch (const std::system_error& e) {  // (no thread: an error, never std::terminate)
         return make_error(std::string("cannot create a vCPU thread: ") + e.what());
     }
@@ -842,10 +854,12 @@ Board::~Board() {
     if (loop_) loop_->cancel_timer(button_timer_);
     if (loop_) loop_->cancel_timer(balloon_timer_);
     if (loop_) loop_->cancel_timer(key_timer_);
-    for (auto& v : vcpus_) v->stop_and_join();
+    if (tcg_)  // (the threads stop first: one may be in PSCI, which reaches tcg_)
+        for (auto& v : tcg_->vcpus) v->stop_and_join();
     if (kvm_mem_) as_.remove_listener(kvm_mem_.get());  // (the devices' doorbells go after the VM)
     if (kvm_) {
         kvm_->pause();  // (releases the BQL while a vCPU finishes an MMIO access)
+        cpus_.reset();
         kvm_.reset();
     }
 }
@@ -855,26 +869,19 @@ void Board::set_spi(unsigned intid, bool level) {
     else if (gic_) gic_->set_spi(intid, level);
 }
 
-unsigned Board::cpu_count() const { return kvm_ ? kvm_->vcpu_count() : static_cast<unsigned>(vcpus_.size()); }
+unsigned Board::cpu_count() const { return cpus_->count(); }
 
-pid_t Board::cpu_thread_id(unsigned i) const {
-    return kvm_ ? kvm_->vcpu(i).thread_id() : vcpus_[i]->thread_id();
-}
+pid_t Board::cpu_thread_id(unsigned i) const { return cpus_->thread_id(i); }
 
 Board::IoStats Board::io_stats() {
     IoStats st;
     st.ioevent_kicks = ioevents_ ? ioevents_->signals() : 0;
     st.ioevent_bus_writes = as_.eventfd_writes();
-    if (kvm_)
-        for (unsigned i = 0; i < kvm_->vcpu_count(); ++i) st.mmio_exits += kvm_->vcpu(i).mmio_exits();
+    st.mmio_exits = cpus_->mmio_exits();
     return st;
 }
 
-uint64_t Board::guest_insns() const {
-    uint64_t n = 0;
-    for (const auto& v : vcpus_) n += v->insns();
-    return n;
-}
+uint64_t Board::guest_insns() const { return cpus_->insns(); }
 
 void Board::press_power_button() {
     if (ged_) return ged_->raise(AcpiGed::kPowerDownEvent);
@@ -955,19 +962,8 @@ Status Board::reset() {
     } else if (need_dtb) {
         return make_error("Not enough space for DTB after kernel/initrd");  // (QEMU's words)
     }
-    if (kvm_) {
-        ARMVM_TRY(kvm_->reset_vcpus(entry, x0));
-        for (auto& n : cpu_resets_) ++n;
-        return ok_status();
-    }
-    cluster_.clear();  // RAM was rewritten behind the CPUs' backs
-    for (auto& v : vcpus_) {
-        unsigned i = v->index();
-        boot_state(v->cpu(), i == 0 ? entry : secondary_entry, i == 0 ? x0 : 0, i);
-        v->wake();  // a reset CPU is not in WFI (one idle there when the reset came would sleep on)
-        power_[i] = i == 0 ? kOn : kOff;
-        ++cpu_resets_[i];
-    }
+    ARMVM_TRY(cpus_->reset(entry, x0, secondary_entry));
+    for (auto& n : cpu_resets_) ++n;
     return ok_status();
 }
 
@@ -994,27 +990,9 @@ std::vector<std::pair<std::string, unsigned>> Board::device_reset_counts() const
     return out;
 }
 
-void Board::resume() {
-    if (kvm_) return kvm_->resume();
-    resume_cpus(std::vector<bool>(vcpus_.size(), true));
-}
+void Board::resume() { cpus_->resume(std::vector<bool>(cpus_->count(), true)); }
 
-void Board::resume_cpus(const std::vector<bool>& which) {
-    if (kvm_) return kvm_->resume();
-    vm_running_ = true;
-    cluster_.clock.start();
-    for (auto& v : vcpus_)
-        if (which[v->index()] && power_[v->index()] != kOff) v->resume();
-}
-
-void Board::pause() {
-    if (kvm_) return kvm_->pause();
-    vm_running_ = false;
-    for (auto& v : vcpus_) v->pause();
-    cluster_.clock.stop();
-}
-
-bool Board::cpu_powered(unsigned i) const { return kvm_ || power_[i] != kOff; }
+void Board::pause() { cpus_->pause(); }
 
 bool Board::write_phys(uint64_t pa, unsigned size, uint64_t value) {
     if (uint8_t* p = as_.ram_ptr(pa, size)) {

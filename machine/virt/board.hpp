@@ -15,6 +15,7 @@
 
 #include "accel/kvm/arm64.hpp"
 #include "accel/vcpu.hpp"
+#include "accel/vcpus.hpp"
 #include "base/result.hpp"
 #include "hw/acpi/ged.hpp"
 #include "hw/core/ioevents.hpp"
@@ -51,6 +52,8 @@ struct DeviceType;
 }
 
 namespace armvm::virt {
+
+class TcgCpus;
 
 // KVM's view of the map kept in step: the ROM devices' read-only slots,
 // the doorbells' ioeventfds.
@@ -155,29 +158,34 @@ public:
     bool write_phys(uint64_t pa, unsigned size, uint64_t value);
 
     // ---- The debugger's seam (gdbstub, HMP's registers and memory by
-    // VA): what they need of the vCPUs without saying which accelerator
-    // runs them (machine/virt/debug.cpp). Caller holds the BQL. Under KVM
-    // a vCPU's registers come into a Cpu that stands for it and go back
-    // if changed; breakpoints and watchpoints are the host's hardware ones
+    // VA): the vCPUs' one interface (accel/vcpus.hpp), whichever
+    // accelerator runs them. Caller holds the BQL. Under KVM a vCPU's
+    // registers come into a Cpu that stands for it and go back if
+    // changed; breakpoints and watchpoints are the host's hardware ones
     // (KVM_SET_GUEST_DEBUG), as many as the host's KVM lends.
-    bool debug_supported() const;
+    VcpuSet& cpus() { return *cpus_; }
+    bool debug_supported() const { return cpus_->debug_supported(); }
     // The system registers a debugger can read (MRS keys): under TCG
     // those the CPU model has, under KVM those the host's KVM gives the
     // vCPU; and vCPU i's value of one (on its thread, out of guest code).
-    std::vector<uint32_t> debug_sysreg_keys();
-    bool read_sysreg(unsigned i, uint32_t key, uint64_t& value);
+    std::vector<uint32_t> debug_sysreg_keys() { return cpus_->debug_sysreg_keys(); }
+    bool read_sysreg(unsigned i, uint32_t key, uint64_t& value) { return cpus_->read_sysreg(i, key, value); }
     // fn runs on vCPU i's state (on its thread, out of guest code).
-    void with_cpu(unsigned i, const std::function<void(Cpu&)>& fn);
+    void with_cpu(unsigned i, const std::function<void(Cpu&)>& fn) { cpus_->with_cpu(i, fn); }
     // Whether this many breakpoints and watchpoints of these shapes can be
     // set (error: why not). The VM paused:
-    Status check_debug(const std::vector<uint64_t>& breakpoints, const std::vector<Cpu::Watchpoint>& watchpoints) const;
+    Status check_debug(const std::vector<uint64_t>& breakpoints, const std::vector<Cpu::Watchpoint>& watchpoints) const {
+        return cpus_->check_debug(breakpoints, watchpoints);
+    }
     // The breakpoints and watchpoints of every CPU, and which ones step.
     Status set_debug(const std::vector<uint64_t>& breakpoints, const std::vector<Cpu::Watchpoint>& watchpoints,
-                     const std::vector<bool>& step);
+                     const std::vector<bool>& step) {
+        return cpus_->set_debug(breakpoints, watchpoints, step);
+    }
     // Runs only the CPUs marked (and powered on): gdb resuming some threads.
-    void resume_cpus(const std::vector<bool>& which);
+    void resume_cpus(const std::vector<bool>& which) { cpus_->resume(which); }
     // PSCI: the CPU is on (not CPU_OFF'ed or never started).
-    bool cpu_powered(unsigned i) const;
+    bool cpu_powered(unsigned i) const { return cpus_->powered(i); }
 
     // The USB devices (HMP's info usb): bus, address, port, speed, product, id.
     struct UsbInfo {
@@ -323,18 +331,14 @@ private:
     int64_t balloon_interval_ = 0;
     EventLoop::TimerId balloon_timer_ = 0;
     std::mutex* bql_ = nullptr;
-    CpuCluster cluster_;  // before vcpus_: the CPUs point into it
-    std::vector<std::unique_ptr<Vcpu>> vcpus_;   // TCG's
-    std::unique_ptr<kvm::ArmVm> kvm_;             // or KVM's
+    CpuCluster cluster_;  // before cpus_: the CPUs point into it
+    std::unique_ptr<kvm::ArmVm> kvm_;             // KVM's VM (null: TCG)
+    // The vCPUs, whichever accelerator runs them (machine/virt/cpus.hpp);
+    // tcg_: the same object as TCG's (PSCI and the TCG wiring), or null.
+    std::unique_ptr<VcpuSet> cpus_;
+    TcgCpus* tcg_ = nullptr;
     std::unique_ptr<MmioDevice> kvm_gic_;         // KVM's GIC in the reset
     std::unique_ptr<KvmMemoryListener> kvm_mem_;  // the flash banks' slots, the ioeventfds
-    // Under KVM: a Cpu per vCPU holding its registers for the debugger
-    // (used on that vCPU's thread only), and the watchpoints last set.
-    std::vector<std::unique_ptr<Cpu>> kvm_views_;
-    std::vector<Cpu::Watchpoint> kvm_watches_;
-    void init_kvm_debug(kvm::ArmVm::Hooks& kh, GuestRam& ram, const MachineConfig& cfg);
-    std::unique_ptr<std::atomic<int>[]> power_;  // PSCI AFFINITY_INFO state per CPU
-    bool vm_running_ = false;  // the VM runs (resume()) or is stopped (pause()); BQL
     std::unique_ptr<Semihosting> semihost_;  // -semihosting (TCG)
     std::atomic<bool> semihost_exited_{false};
     std::vector<uint8_t> fdt_;

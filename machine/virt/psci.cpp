@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "machine/virt/board.hpp"
+#include "machine/virt/cpus.hpp"
 #include "machine/virt/psci.hpp"
 
 namespace armvm::virt {
@@ -42,7 +43,7 @@ bool Board::psci_call(Cpu& c, unsigned index) {
     int64_t ret = kNotSupported;
     auto target_index = [&](uint64_t mpidr) -> int {
         uint64_t aff = mpidr & 0xff00ffffffull;
-        return aff < vcpus_.size() ? static_cast<int>(aff) : -1;
+        return aff < tcg_->vcpus.size() ? static_cast<int>(aff) : -1;
     };
     switch (static_cast<uint32_t>(fn)) {
     case PSCI_VERSION:
@@ -71,7 +72,7 @@ bool Board::psci_call(Cpu& c, unsigned index) {
             break;
         }
         int expected = kOff;
-        if (!power_[t].compare_exchange_strong(expected, kOnPending)) {
+        if (!tcg_->power[t].compare_exchange_strong(expected, kOnPending)) {
             ret = expected == kOnPending ? -5 /*ON_PENDING*/ : kAlreadyOn;
             break;
         }
@@ -80,37 +81,37 @@ bool Board::psci_call(Cpu& c, unsigned index) {
             entry = static_cast<uint32_t>(entry);
             context = static_cast<uint32_t>(context);
         }
-        Vcpu* v = vcpus_[t].get();
+        Vcpu* v = tcg_->vcpus[t].get();
         v->async_run_on([this, t, entry, context](Cpu& tc) {
             boot_state(tc, entry, context, static_cast<unsigned>(t));
-            power_[t] = kOn;
+            tcg_->power[t] = kOn;
         });
         // Powered on is not running: while the VM is stopped (QMP stop, a
         // debugger's stop, a reset) the CPU waits for the VM's resume(),
         // which runs every CPU that is on. (Board::pause() clears
-        // vm_running_ with the BQL held before it pauses any vCPU.)
+        // vm_running with the BQL held before it pauses any vCPU.)
         std::lock_guard<std::mutex> g(*bql_);
-        if (vm_running_) v->resume();
+        if (tcg_->vm_running) v->resume();
         ret = kSuccess;
         break;
     }
     case AFFINITY_INFO_32:
     case AFFINITY_INFO_64: {
         int t = target_index(c.s.x[1]);
-        ret = (t < 0 || c.s.x[2] != 0) ? kInvalidParams : power_[t].load();
+        ret = (t < 0 || c.s.x[2] != 0) ? kInvalidParams : tcg_->power[t].load();
         break;
     }
     case CPU_OFF:
-        power_[index] = kOff;
-        vcpus_[index]->self_pause();
+        tcg_->power[index] = kOff;
+        tcg_->vcpus[index]->self_pause();
         ret = kSuccess;  // not seen by the caller: it never returns
         break;
     case SYSTEM_OFF:
-        vcpus_[index]->self_pause();
+        tcg_->vcpus[index]->self_pause();
         if (hooks_.system_off) hooks_.system_off();
         return true;  // (never returns: x0 keeps the function ID, as QEMU leaves it for -no-shutdown's debugger)
     case SYSTEM_RESET:
-        vcpus_[index]->self_pause();
+        tcg_->vcpus[index]->self_pause();
         if (hooks_.system_reset) hooks_.system_reset();
         return true;
     case MIGRATE_32:
