@@ -330,6 +330,9 @@ const std::vector<HmpCommand>& info_commands() {
              };
              show(*node, 0);
          }},
+        {"qtree", "", "show device tree", 0, 0, [](Call& k) {
+             if (const virt::Board* b = k.ctx.machine.board()) k.print_text(b->qtree());
+         }},
         {"registers", "[-a|vcpu]",
          "show the cpu registers (-a: show register info for all cpus; vcpu: specific vCPU to query; show the current "
          "CPU's registers if no argument is specified)", 0, 1,

@@ -211,6 +211,11 @@ public:
     // The node at an absolute path ("/machine/peripheral/rp1") in that
     // tree, or null.
     static const QomNode* qom_find(const QomNode& machine, const std::string& path);
+    // HMP's info qtree: the device tree by bus as QEMU prints it (each
+    // bus's devices newest first, ids, MMIO regions at their real
+    // addresses, PCI functions with class, address and ids, the buses
+    // behind them); QEMU's per-device property lists are not armvm's.
+    std::string qtree() const;
     using QomChildren = std::vector<std::pair<std::string, std::string>>;
     const QomChildren& peripheral() const { return peripheral_; }
     const QomChildren& peripheral_anon() const { return peripheral_anon_; }

@@ -1,11 +1,17 @@
 // The virt board's QOM composition tree, shaped as QEMU 7.2's: what `info
 // qom-tree` prints and qom-list walks. Only objects armvm has are in it
 // (QEMU's memory regions and interrupt lines are not objects here).
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 
 #include "cpu-arm64/models.hpp"
 #include "machine/virt/board.hpp"
+#include "hw/pci/gpex.hpp"
+#include "hw/usb/usb.hpp"
+#include "hw/virtio/virtio_mmio.hpp"
 #include "machine/virt/memmap.hpp"
 
 namespace armvm::virt {
@@ -110,6 +116,141 @@ Board::QomNode Board::qom_tree(const std::string& machine_type) const {
     m.children.push_back(leaf("virt.flash0", "cfi.pflash01"));
     m.children.push_back(leaf("virt.flash1", "cfi.pflash01"));
     return m;
+}
+
+namespace {
+
+struct QtreeOut {
+    std::string text;
+    void line(unsigned depth, const std::string& s) { text += std::string(2 * depth, ' ') + s + "\n"; }
+    void dev(unsigned depth, const std::string& type, const std::string& id) {
+        line(depth, "dev: " + type + ", id \"" + id + "\"");
+    }
+    void mmio(unsigned depth, uint64_t base, uint64_t size) {
+        char b[64];
+        std::snprintf(b, sizeof b, "mmio %016llx/%016llx", static_cast<unsigned long long>(base),
+                      static_cast<unsigned long long>(size));
+        line(depth, b);
+    }
+    void bus(unsigned depth, const std::string& name, const std::string& type) {
+        line(depth, "bus: " + name);
+        line(depth + 1, "type " + type);
+    }
+};
+
+const char* pci_class_name(uint16_t cls) {
+    switch (cls) {  // (QEMU's names for the classes armvm's functions have)
+    case 0x0100: return "SCSI controller";
+    case 0x0200: return "Ethernet controller";
+    case 0x0600: return "Host bridge";
+    case 0x0604: return "PCI bridge";
+    case 0x0c03: return "USB controller";
+    default: return nullptr;
+    }
+}
+
+// "virtio-blk-pci" (and its -transitional/-non-transitional forms): the
+// backend on its virtio bus, "virtio-blk-device".
+std::string virtio_backend(const std::string& pci_type) {
+    std::string k = pci_type.substr(0, pci_type.find("-pci"));
+    return k + "-device";
+}
+
+}  // namespace
+
+std::string Board::qtree() const {
+    QtreeOut o;
+    o.bus(0, "main-system-bus", "System");
+    // (on each bus the newest device first, as QEMU lists them)
+    o.dev(1, "platform-bus-device", "platform-bus-device");
+    o.mmio(2, base(Region::PlatformBus), size(Region::PlatformBus));
+    if (tpm_) {
+        o.dev(1, "tpm-tis-device", "");
+        o.mmio(2, base(Region::PlatformBus), kTpmTisSize);
+    }
+    o.dev(1, "fw_cfg_mem", "");
+    o.mmio(2, base(Region::FwCfg) + 8, 2);
+    o.mmio(2, base(Region::FwCfg), 8);
+    o.mmio(2, base(Region::FwCfg) + 16, 8);
+    for (unsigned slot = kMmioSlots; slot-- > 0;) {
+        o.dev(1, "virtio-mmio", "");
+        o.mmio(2, base(Region::Mmio) + slot * kMmioSlotSize, kMmioSlotSize);
+        o.bus(2, "virtio-mmio-bus." + std::to_string(slot), "virtio-mmio-bus");
+        if (VirtioDevice* d = virtio_[slot] ? virtio_[slot]->device() : nullptr) o.dev(3, d->name(), "");
+    }
+    if (ged_) {
+        o.dev(1, "acpi-ged", "");
+        o.mmio(2, base(Region::AcpiGed), size(Region::AcpiGed));
+    } else {
+        o.dev(1, "gpio-key", "");
+        o.dev(1, "pl061", "");
+        o.mmio(2, base(Region::Gpio), size(Region::Gpio));
+    }
+    o.dev(1, "gpex-pcihost", "");
+    o.mmio(2, base(Region::PcieMmio), size(Region::PcieMmio));
+    o.mmio(2, base(cfg_->highmem ? Region::PcieEcamHigh : Region::PcieEcam),
+           size(cfg_->highmem ? Region::PcieEcamHigh : Region::PcieEcam));
+    o.mmio(2, base(Region::PciePio), size(Region::PciePio));
+    // A PCI bus: its functions newest first (the host bridge was the
+    // first), each with QEMU's identity line and the buses behind it.
+    std::function<void(const PciBus&, unsigned)> pci_bus = [&](const PciBus& bus, unsigned depth) {
+        o.bus(depth, bus.name(), "PCIE");
+        std::vector<PciDevice*> on_bus;
+        for (const auto& d : pci_devs_)
+            if (d->bus() == &bus) on_bus.push_back(d.get());
+        bus.for_each([&](PciDevice& d) {  // (those the board made itself: the host bridge)
+            if (std::find(on_bus.begin(), on_bus.end(), &d) == on_bus.end()) on_bus.insert(on_bus.begin(), &d);
+        });
+        for (auto it = on_bus.rbegin(); it != on_bus.rend(); ++it) {
+            PciDevice& d = **it;
+            o.dev(depth + 1, d.type_name(), d.qdev_id);
+            uint16_t cls = d.get16(PCI_CLASS_PROG + 1);
+            char b[160];
+            const char* name = pci_class_name(cls);
+            char unknown[24];
+            std::snprintf(unknown, sizeof unknown, "Class %04x", cls);
+            std::snprintf(b, sizeof b, "class %s, addr %02x:%02x.%x, pci id %04x:%04x (sub %04x:%04x)",
+                          name ? name : unknown, d.bus() ? d.bus()->number() : 0, d.devfn() >> 3, d.devfn() & 7,
+                          d.get16(PCI_VENDOR_ID), d.get16(PCI_DEVICE_ID),
+                          d.is_bridge() ? 0 : d.get16(PCI_SUBSYSTEM_VENDOR_ID), d.is_bridge() ? 0 : d.get16(PCI_SUBSYSTEM_ID));
+            o.line(depth + 2, b);
+            if (PciBus* child = d.secondary()) pci_bus(*child, depth + 2);
+            std::string type = d.type_name();
+            if (type.rfind("virtio-", 0) == 0) {
+                o.bus(depth + 2, "virtio-bus", "virtio-pci-bus");
+                o.dev(depth + 3, virtio_backend(type), "");
+            }
+            for (const auto& [busname, hc] : usb_buses_) {
+                if (static_cast<const PciDevice*>(hc) != &d) continue;
+                o.bus(depth + 2, busname, "usb-bus");
+                for (auto u = usb_devs_.rbegin(); u != usb_devs_.rend(); ++u)
+                    if (u->hc == hc) o.dev(depth + 3, u->dev->type_name(), u->id);
+            }
+        }
+    };
+    pci_bus(pci_->root_bus(), 2);
+    o.dev(1, "pl031", "");
+    o.mmio(2, base(Region::Rtc), size(Region::Rtc));
+    o.dev(1, "pl011", "");
+    o.mmio(2, base(Region::Uart), size(Region::Uart));
+    bool v3 = kvm_ ? kvm_->gic_version() == 3 : gic_ && gic_->version() == 3;
+    if (its_ || (kvm_ && kvm_->has_its())) {
+        o.dev(1, kvm_ ? "arm-its-kvm" : "arm-gicv3-its", "");
+        o.mmio(2, base(Region::GicIts), size(Region::GicIts));
+    }
+    if (v2m_) {
+        o.dev(1, "arm-gicv2m", "");
+        o.mmio(2, base(Region::GicV2m), size(Region::GicV2m));
+    }
+    o.dev(1, kvm_ ? (v3 ? "kvm-arm-gicv3" : "kvm-arm-gic") : (v3 ? "arm-gicv3" : "arm_gic"), "");
+    o.mmio(2, base(Region::GicDist), v3 ? 0x10000 : 0x1000);
+    if (v3) o.mmio(2, base(Region::GicRedist), 0x20000ull * cpu_count());
+    else o.mmio(2, base(Region::GicCpu), 0x2000);
+    for (unsigned bank = 2; bank-- > 0;) {
+        o.dev(1, "cfi.pflash01", "");
+        o.mmio(2, base(Region::Flash) + bank * PFlash::kBankSize, PFlash::kBankSize);
+    }
+    return o.text;
 }
 
 const Board::QomNode* Board::qom_find(const QomNode& machine, const std::string& path) {
