@@ -343,4 +343,15 @@ void Msix::write(uint64_t off, unsigned size, uint64_t value) {
     if ((o % 16) + size > 12) deliver_pending();
 }
 
+const char* pci_class_name(uint16_t cls) {
+    switch (cls) {
+    case 0x0100: return "SCSI controller";
+    case 0x0200: return "Ethernet controller";
+    case 0x0600: return "Host bridge";
+    case 0x0604: return "PCI bridge";
+    case 0x0c03: return "USB controller";
+    default: return nullptr;
+    }
+}
+
 }  // namespace armvm

@@ -247,4 +247,8 @@ private:
     std::vector<uint64_t> pba_;
 };
 
+// QEMU's name for a PCI class code (base class and subclass) of a
+// function armvm has ("SCSI controller"), or null.
+const char* pci_class_name(uint16_t cls);
+
 }  // namespace armvm

@@ -138,17 +138,6 @@ struct QtreeOut {
     }
 };
 
-const char* pci_class_name(uint16_t cls) {
-    switch (cls) {  // (QEMU's names for the classes armvm's functions have)
-    case 0x0100: return "SCSI controller";
-    case 0x0200: return "Ethernet controller";
-    case 0x0600: return "Host bridge";
-    case 0x0604: return "PCI bridge";
-    case 0x0c03: return "USB controller";
-    default: return nullptr;
-    }
-}
-
 // "virtio-blk-pci" (and its -transitional/-non-transitional forms): the
 // backend on its virtio bus, "virtio-blk-device".
 std::string virtio_backend(const std::string& pci_type) {

@@ -11,17 +11,6 @@ namespace armvm {
 
 namespace {
 
-const char* class_description(uint16_t cls) {
-    switch (cls) {  // (QEMU names the classes it knows; these are armvm's)
-    case 0x0100: return "SCSI controller";
-    case 0x0200: return "Ethernet controller";
-    case 0x0600: return "Host bridge";
-    case 0x0604: return "PCI bridge";
-    case 0x0c03: return "USB controller";
-    default: return nullptr;
-    }
-}
-
 Json range(uint64_t base, uint64_t limit) { return {{"base", base}, {"limit", limit}}; }
 
 Json describe(PciDevice& d, PciHost& host);
@@ -39,7 +28,7 @@ Json describe(PciDevice& d, PciHost& host) {
     e["function"] = d.devfn() & 7;
     uint16_t cls = d.get16(PCI_CLASS_PROG + 1);
     Json ci = {{"class", cls}};
-    if (const char* desc = class_description(cls)) ci["desc"] = desc;
+    if (const char* desc = pci_class_name(cls)) ci["desc"] = desc;
     e["class_info"] = ci;
     Json id = {{"vendor", d.get16(PCI_VENDOR_ID)}, {"device", d.get16(PCI_DEVICE_ID)}};
     if (!d.is_bridge()) {
