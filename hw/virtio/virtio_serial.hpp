@@ -40,6 +40,12 @@ public:
     ~VirtioSerial() override;
     // Add a port before the guest runs.
     void add_port(const PortConfig& p);
+    // The ports in the order they were added (info qtree).
+    std::vector<const PortConfig*> ports() const {
+        std::vector<const PortConfig*> v;
+        for (const auto& p : ports_) v.push_back(&p->cfg);
+        return v;
+    }
     unsigned max_ports() const { return max_ports_; }
     bool port_used(unsigned nr) const;
     bool port_name_used(const std::string& name) const;

@@ -12,6 +12,8 @@
 #include "hw/pci/gpex.hpp"
 #include "hw/usb/usb.hpp"
 #include "hw/virtio/virtio_mmio.hpp"
+#include "hw/virtio/virtio_pci.hpp"
+#include "hw/virtio/virtio_serial.hpp"
 #include "machine/virt/memmap.hpp"
 
 namespace armvm::virt {
@@ -138,17 +140,29 @@ struct QtreeOut {
     }
 };
 
-// "virtio-blk-pci" (and its -transitional/-non-transitional forms): the
-// backend on its virtio bus, "virtio-blk-device".
-std::string virtio_backend(const std::string& pci_type) {
-    std::string k = pci_type.substr(0, pci_type.find("-pci"));
-    return k + "-device";
-}
-
 }  // namespace
 
 std::string Board::qtree() const {
     QtreeOut o;
+    // A virtio backend and what hangs off it: a virtio-serial device's
+    // bus (named after the transport's id) with its ports, newest first.
+    BusNames buses;
+    // (on virtio-mmio the backend is the -device itself, with its id;
+    // armvm keeps that id for virtio-serial devices only)
+    auto backend = [&](unsigned depth, VirtioDevice& d, const std::string& transport_id, bool mmio) {
+        const std::string* serial_id = nullptr;
+        for (const auto& [id, vs] : serial_buses_)
+            if (static_cast<VirtioDevice*>(vs) == &d) serial_id = &id;
+        o.dev(depth, d.name(), mmio && serial_id ? *serial_id : "");
+        for (const auto& [id, vs] : serial_buses_) {
+            if (static_cast<VirtioDevice*>(vs) != &d) continue;
+            std::string bus = buses(mmio ? id : transport_id, "virtio-serial-bus");
+            o.bus(depth + 1, bus, "virtio-serial-bus");
+            auto ports = vs->ports();
+            for (auto it = ports.rbegin(); it != ports.rend(); ++it)
+                o.dev(depth + 2, (*it)->console ? "virtconsole" : "virtserialport", (*it)->id);
+        }
+    };
     o.bus(0, "main-system-bus", "System");
     // (on each bus the newest device first, as QEMU lists them)
     o.dev(1, "platform-bus-device", "platform-bus-device");
@@ -165,7 +179,7 @@ std::string Board::qtree() const {
         o.dev(1, "virtio-mmio", "");
         o.mmio(2, base(Region::Mmio) + slot * kMmioSlotSize, kMmioSlotSize);
         o.bus(2, "virtio-mmio-bus." + std::to_string(slot), "virtio-mmio-bus");
-        if (VirtioDevice* d = virtio_[slot] ? virtio_[slot]->device() : nullptr) o.dev(3, d->name(), "");
+        if (VirtioDevice* d = virtio_[slot] ? virtio_[slot]->device() : nullptr) backend(3, *d, "", true);
     }
     if (ged_) {
         o.dev(1, "acpi-ged", "");
@@ -204,16 +218,21 @@ std::string Board::qtree() const {
                           d.is_bridge() ? 0 : d.get16(PCI_SUBSYSTEM_VENDOR_ID), d.is_bridge() ? 0 : d.get16(PCI_SUBSYSTEM_ID));
             o.line(depth + 2, b);
             if (PciBus* child = d.secondary()) pci_bus(*child, depth + 2);
-            std::string type = d.type_name();
-            if (type.rfind("virtio-", 0) == 0) {
+            if (auto* vp = dynamic_cast<VirtioPci*>(&d)) {
                 o.bus(depth + 2, "virtio-bus", "virtio-pci-bus");
-                o.dev(depth + 3, virtio_backend(type), "");
+                backend(depth + 3, vp->device(), d.qdev_id, false);
             }
             for (const auto& [busname, hc] : usb_buses_) {
                 if (static_cast<const PciDevice*>(hc) != &d) continue;
                 o.bus(depth + 2, busname, "usb-bus");
-                for (auto u = usb_devs_.rbegin(); u != usb_devs_.rend(); ++u)
-                    if (u->hc == hc) o.dev(depth + 3, u->dev->type_name(), u->id);
+                for (auto u = usb_devs_.rbegin(); u != usb_devs_.rend(); ++u) {
+                    if (u->hc != hc) continue;
+                    o.dev(depth + 3, u->dev->type_name(), u->id);
+                    if (u->disk) {  // (QEMU's usb-storage: a SCSI disk on a bus of its own)
+                        o.bus(depth + 4, buses(u->id, "scsi"), "SCSI");
+                        o.dev(depth + 5, "scsi-hd", "");
+                    }
+                }
             }
         }
     };
