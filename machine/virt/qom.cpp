@@ -147,16 +147,13 @@ std::string Board::qtree() const {
     // A virtio backend and what hangs off it: a virtio-serial device's
     // bus (named after the transport's id) with its ports, newest first.
     BusNames buses;
-    // (on virtio-mmio the backend is the -device itself, with its id;
-    // armvm keeps that id for virtio-serial devices only)
-    auto backend = [&](unsigned depth, VirtioDevice& d, const std::string& transport_id, bool mmio) {
-        const std::string* serial_id = nullptr;
-        for (const auto& [id, vs] : serial_buses_)
-            if (static_cast<VirtioDevice*>(vs) == &d) serial_id = &id;
-        o.dev(depth, d.name(), mmio && serial_id ? *serial_id : "");
+    // (`own_id`: on virtio-mmio the backend is the -device itself, with
+    // its id; on PCI the id is the PCI function's, `transport_id`)
+    auto backend = [&](unsigned depth, VirtioDevice& d, const std::string& transport_id, const std::string& own_id) {
+        o.dev(depth, d.name(), own_id);
         for (const auto& [id, vs] : serial_buses_) {
             if (static_cast<VirtioDevice*>(vs) != &d) continue;
-            std::string bus = buses(mmio ? id : transport_id, "virtio-serial-bus");
+            std::string bus = buses(own_id.empty() ? transport_id : own_id, "virtio-serial-bus");
             o.bus(depth + 1, bus, "virtio-serial-bus");
             auto ports = vs->ports();
             for (auto it = ports.rbegin(); it != ports.rend(); ++it)
@@ -179,7 +176,13 @@ std::string Board::qtree() const {
         o.dev(1, "virtio-mmio", "");
         o.mmio(2, base(Region::Mmio) + slot * kMmioSlotSize, kMmioSlotSize);
         o.bus(2, "virtio-mmio-bus." + std::to_string(slot), "virtio-mmio-bus");
-        if (VirtioDevice* d = virtio_[slot] ? virtio_[slot]->device() : nullptr) backend(3, *d, "", true);
+        if (VirtioDevice* d = virtio_[slot] ? virtio_[slot]->device() : nullptr) {
+            std::string id;  // (a -device with an id sits at /machine/peripheral/ID)
+            const std::string named = "/machine/peripheral/";
+            for (const auto& [path, s] : mmio_bus_of_)
+                if (s == slot && path.compare(0, named.size(), named) == 0) id = path.substr(named.size());
+            backend(3, *d, "", id);
+        }
     }
     if (ged_) {
         o.dev(1, "acpi-ged", "");
@@ -220,7 +223,7 @@ std::string Board::qtree() const {
             if (PciBus* child = d.secondary()) pci_bus(*child, depth + 2);
             if (auto* vp = dynamic_cast<VirtioPci*>(&d)) {
                 o.bus(depth + 2, "virtio-bus", "virtio-pci-bus");
-                backend(depth + 3, vp->device(), d.qdev_id, false);
+                backend(depth + 3, vp->device(), d.qdev_id, "");
             }
             for (const auto& [busname, hc] : usb_buses_) {
                 if (static_cast<const PciDevice*>(hc) != &d) continue;
