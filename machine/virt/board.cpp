@@ -350,8 +350,11 @@ Result<std::pair<PciBus*, uint8_t>> Board::pci_place(const std::string& driver, 
     PciBus* bus = &pci_->root_bus();
     if (!bus_name.empty()) {
         bus = nullptr;
-        for (PciBus* b : pci_->buses())
-            if (b->name() == bus_name) bus = b;
+        for (PciBus* b : pci_->buses())  // (the first by that name, as QEMU's depth-first search: the root bus first)
+            if (b->name() == bus_name) {
+                bus = b;
+                break;
+            }
         if (!bus) return make_error("Bus '" + bus_name + "' not found");
     }
     int devfn = -1;

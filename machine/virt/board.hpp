@@ -354,6 +354,7 @@ private:
     std::vector<unsigned> cpu_resets_;
     QomChildren peripheral_, peripheral_anon_;
     unsigned anon_devices_ = 0;  // peripheral-anon/device[N] names made so far
+    unsigned anon_pcie_buses_ = 0;  // buses of root ports with no id named so far ("pcie.N")
     std::string last_qom_path_;  // the QOM path qom_name() made last
     std::set<std::string> qom_default_rng_;  // virtio-rng devices with no rng= (a default backend)
     std::string last_ofw_path_;  // the OpenFirmware path of the device plugged last

@@ -173,10 +173,14 @@ Status Board::make_root_port(DeviceCtx& ctx) {
     ARMVM_TRY(num("slot", 8191, slot));
     auto place = pci_place(d.driver, props["bus"], props["addr"], is_on(props["multifunction"]));
     if (!place) return err(place.error().msg);
+    // The bus behind it: named after its id, or as QEMU names a bus of
+    // an anonymous device, by type and a count of them ("pcie.0" for the
+    // first: bus=pcie.0 still finds the root bus, found first).
     std::string bus_name = d.id;
-    if (bus_name.empty()) bus_name = "pcie." + std::to_string(pci_devs_.size() + 1);
-    for (PciBus* b : pci_->buses())
-        if (b->name() == bus_name) return err("Duplicate ID '" + bus_name + "' for device");
+    if (bus_name.empty()) bus_name = "pcie." + std::to_string(anon_pcie_buses_++);
+    else
+        for (PciBus* b : pci_->buses())
+            if (b->name() == bus_name) return err("Duplicate ID '" + bus_name + "' for device");
     auto rp = std::make_unique<PcieRootPort>(*pci_, bus_name, static_cast<uint8_t>(port),
                                              static_cast<uint8_t>(chassis), static_cast<uint16_t>(slot));
     if (Status st = attach_option_rom(*rp, props); !st) return err(st.error().msg);

@@ -523,6 +523,10 @@ QTREE_CONFIGS = {
                                   "-device", "qemu-xhci", "-device", "usb-storage,drive=d1,id=us",
                                   "-device", "virtio-serial-device,id=vs2", "-device", "virtconsole,bus=vs2.0",
                                   "-device", "virtio-rng-device,id=rng2", "-device", "virtio-rng-device"],
+    # anonymous root ports' buses are pcie.0, pcie.1 (bus=pcie.0 still the root bus)
+    "anonymous-root-ports": ["-M", "virt", "-cpu", "cortex-a57", "-kernel", "ELF", "-device", "pcie-root-port,chassis=1",
+                             "-device", "pcie-root-port,chassis=2", "-device", "virtio-rng-pci,bus=pcie.1",
+                             "-device", "virtio-balloon-pci,bus=pcie.0"],
     "acpi-firmware-net": ["-M", "virt", "-cpu", "cortex-a57", "-bios", "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd",
                           "-device", "qemu-xhci", "-device", "usb-tablet,id=tab", "-netdev", "user,id=n0",
                           "-device", "virtio-net-pci,netdev=n0,id=nic"],
