@@ -216,6 +216,12 @@ public:
     // addresses, PCI functions with class, address and ids, the buses
     // behind them); QEMU's per-device property lists are not armvm's.
     std::string qtree() const;
+    // A PCI bus's functions newest first (QEMU's order on a bus), and the
+    // virtio backends in the order QEMU's search for a bus walks them
+    // (the virtio-mmio transports from the top, then the PCIe tree depth
+    // first): where a device with no bus= goes. (machine/virt/qom.cpp)
+    std::vector<PciDevice*> pci_newest_first(const PciBus& bus) const;
+    std::vector<VirtioDevice*> virtio_in_bus_order() const;
     using QomChildren = std::vector<std::pair<std::string, std::string>>;
     const QomChildren& peripheral() const { return peripheral_; }
     const QomChildren& peripheral_anon() const { return peripheral_anon_; }

@@ -433,10 +433,12 @@ Status Board::make_serial_port(DeviceCtx& ctx) {
             if (!id.empty() && want == id + ".0") bus = b;
         if (!bus) return err("Bus '" + want + "' not found");
     } else {
-        // The first virtio-serial bus, as QEMU picks.
-        if (serial_buses_.empty())
-            return err("No 'virtio-serial-bus' bus found for device '" + d.driver + "'");
-        bus = serial_buses_.front().second;
+        // The first virtio-serial bus QEMU's search finds (on virtio-mmio
+        // before PCI, newest first).
+        for (VirtioDevice* v : virtio_in_bus_order())
+            for (auto& [id, b] : serial_buses_)
+                if (!bus && static_cast<VirtioDevice*>(b) == v) bus = b;
+        if (!bus) return err("No 'virtio-serial-bus' bus found for device '" + d.driver + "'");
     }
     VirtioSerial::PortConfig pc{0, d.driver == "virtconsole", props["name"], nullptr, d.id};
     if (props.count("chardev")) {

@@ -142,6 +142,31 @@ struct QtreeOut {
 
 }  // namespace
 
+std::vector<PciDevice*> Board::pci_newest_first(const PciBus& bus) const {
+    std::vector<PciDevice*> on_bus;
+    for (const auto& d : pci_devs_)
+        if (d->bus() == &bus) on_bus.push_back(d.get());
+    bus.for_each([&](PciDevice& d) {  // (those the board made itself: the host bridge, the first)
+        if (std::find(on_bus.begin(), on_bus.end(), &d) == on_bus.end()) on_bus.insert(on_bus.begin(), &d);
+    });
+    std::reverse(on_bus.begin(), on_bus.end());
+    return on_bus;
+}
+
+std::vector<VirtioDevice*> Board::virtio_in_bus_order() const {
+    std::vector<VirtioDevice*> out;
+    for (unsigned slot = kMmioSlots; slot-- > 0;)  // (main-system-bus: the transports before the PCIe host)
+        if (VirtioDevice* d = virtio_[slot] ? virtio_[slot]->device() : nullptr) out.push_back(d);
+    std::function<void(const PciBus&)> walk = [&](const PciBus& bus) {
+        for (PciDevice* d : pci_newest_first(bus)) {
+            if (auto* vp = dynamic_cast<VirtioPci*>(d)) out.push_back(&vp->device());
+            if (PciBus* child = d->secondary()) walk(*child);
+        }
+    };
+    if (pci_) walk(pci_->root_bus());
+    return out;
+}
+
 std::string Board::qtree() const {
     QtreeOut o;
     // A virtio backend and what hangs off it: a virtio-serial device's
@@ -201,14 +226,8 @@ std::string Board::qtree() const {
     // first), each with QEMU's identity line and the buses behind it.
     std::function<void(const PciBus&, unsigned)> pci_bus = [&](const PciBus& bus, unsigned depth) {
         o.bus(depth, bus.name(), "PCIE");
-        std::vector<PciDevice*> on_bus;
-        for (const auto& d : pci_devs_)
-            if (d->bus() == &bus) on_bus.push_back(d.get());
-        bus.for_each([&](PciDevice& d) {  // (those the board made itself: the host bridge)
-            if (std::find(on_bus.begin(), on_bus.end(), &d) == on_bus.end()) on_bus.insert(on_bus.begin(), &d);
-        });
-        for (auto it = on_bus.rbegin(); it != on_bus.rend(); ++it) {
-            PciDevice& d = **it;
+        for (PciDevice* dp : pci_newest_first(bus)) {
+            PciDevice& d = *dp;
             o.dev(depth + 1, d.type_name(), d.qdev_id);
             uint16_t cls = d.get16(PCI_CLASS_PROG + 1);
             char b[160];

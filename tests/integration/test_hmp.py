@@ -523,6 +523,12 @@ QTREE_CONFIGS = {
                                   "-device", "qemu-xhci", "-device", "usb-storage,drive=d1,id=us",
                                   "-device", "virtio-serial-device,id=vs2", "-device", "virtconsole,bus=vs2.0",
                                   "-device", "virtio-rng-device,id=rng2", "-device", "virtio-rng-device"],
+    # a port with no bus= goes where QEMU's bus search finds a virtio-serial
+    # bus first: on virtio-mmio before PCI, newest first, depth first
+    "serial-bus-search": ["-M", "virt", "-cpu", "cortex-a57", "-kernel", "ELF", "-device", "virtio-serial-pci,id=vs",
+                          "-device", "virtconsole,id=c0", "-device", "virtio-serial-device", "-device", "virtconsole",
+                          "-device", "pcie-root-port,id=rp,chassis=1", "-device", "virtio-serial-pci,bus=rp,id=vs3",
+                          "-device", "virtserialport,id=c9"],
     # anonymous root ports' buses are pcie.0, pcie.1 (bus=pcie.0 still the root bus)
     "anonymous-root-ports": ["-M", "virt", "-cpu", "cortex-a57", "-kernel", "ELF", "-device", "pcie-root-port,chassis=1",
                              "-device", "pcie-root-port,chassis=2", "-device", "virtio-rng-pci,bus=pcie.1",
