@@ -838,6 +838,10 @@ Status Board::del_netdev(const std::string& id) {
 }
 
 // QOM paths: /machine/peripheral/ID, or /machine/peripheral-anon/device[N].
+std::string Board::name_bus(const std::string& id, const std::string& type) {
+    return id.empty() ? type + "." + std::to_string(anon_buses_[type]++) : id + ".0";
+}
+
 std::string Board::qom_name(const std::string& id, const std::string& driver) {
     if (!id.empty()) {
         peripheral_.push_back({id, driver});

@@ -216,11 +216,13 @@ public:
     // addresses, PCI functions with class, address and ids, the buses
     // behind them); QEMU's per-device property lists are not armvm's.
     std::string qtree() const;
-    // A PCI bus's functions newest first (QEMU's order on a bus), and the
-    // virtio backends in the order QEMU's search for a bus walks them
-    // (the virtio-mmio transports from the top, then the PCIe tree depth
-    // first): where a device with no bus= goes. (machine/virt/qom.cpp)
+    // A PCI bus's functions newest first (QEMU's order on a bus); the PCI
+    // functions and the virtio backends in the order QEMU's search for a
+    // bus walks them (the virtio-mmio transports from the top, then the
+    // PCIe tree depth first): where a device with no bus= goes.
+    // (machine/virt/qom.cpp)
     std::vector<PciDevice*> pci_newest_first(const PciBus& bus) const;
+    std::vector<PciDevice*> pci_in_bus_order() const;
     std::vector<VirtioDevice*> virtio_in_bus_order() const;
     using QomChildren = std::vector<std::pair<std::string, std::string>>;
     const QomChildren& peripheral() const { return peripheral_; }
@@ -321,7 +323,7 @@ private:
     std::vector<std::unique_ptr<NetBackend>> no_peers_;  // what NICs with no netdev send to
     // The virtio-serial devices (their -device id and the device), for the
     // ports of virtconsole and virtserialport.
-    std::vector<std::pair<std::string, VirtioSerial*>> serial_buses_;  // the 32 transports, slot order
+    std::vector<std::pair<std::string, VirtioSerial*>> serial_buses_;  // (bus name, device), creation order
     std::vector<std::pair<std::string, Xhci*>> usb_buses_;  // USB buses ("<controller id>.0") and their controllers
     struct UsbPlugged {
         std::unique_ptr<UsbDevice> dev;
@@ -360,7 +362,14 @@ private:
     std::vector<unsigned> cpu_resets_;
     QomChildren peripheral_, peripheral_anon_;
     unsigned anon_devices_ = 0;  // peripheral-anon/device[N] names made so far
-    unsigned anon_pcie_buses_ = 0;  // buses of root ports with no id named so far ("pcie.N")
+    // Every bus a -device brings (a root port's, an xHCI's, a virtio-serial
+    // device's, usb-storage's SCSI bus) is named once, when it is made, as
+    // QEMU names it: after the device's id ("ID.0"), or by its type and a
+    // count of that type's anonymous buses ("usb-bus.1"). bus_of_: the
+    // names by the device's QOM path (bus=, info qtree, info qom-tree).
+    std::string name_bus(const std::string& id, const std::string& type);
+    std::map<std::string, unsigned> anon_buses_;
+    std::map<std::string, std::string> bus_of_;
     std::string last_qom_path_;  // the QOM path qom_name() made last
     std::set<std::string> qom_default_rng_;  // virtio-rng devices with no rng= (a default backend)
     std::string last_ofw_path_;  // the OpenFirmware path of the device plugged last

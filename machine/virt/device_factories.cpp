@@ -176,11 +176,11 @@ Status Board::make_root_port(DeviceCtx& ctx) {
     // The bus behind it: named after its id, or as QEMU names a bus of
     // an anonymous device, by type and a count of them ("pcie.0" for the
     // first: bus=pcie.0 still finds the root bus, found first).
+    // (a PCIe port's bus is named by the id itself)
     std::string bus_name = d.id;
-    if (bus_name.empty()) bus_name = "pcie." + std::to_string(anon_pcie_buses_++);
-    else
-        for (PciBus* b : pci_->buses())
-            if (b->name() == bus_name) return err("Duplicate ID '" + bus_name + "' for device");
+    for (PciBus* b : pci_->buses())
+        if (!d.id.empty() && b->name() == bus_name) return err("Duplicate ID '" + bus_name + "' for device");
+    if (bus_name.empty()) bus_name = name_bus("", "pcie");
     auto rp = std::make_unique<PcieRootPort>(*pci_, bus_name, static_cast<uint8_t>(port),
                                              static_cast<uint8_t>(chassis), static_cast<uint16_t>(slot));
     if (Status st = attach_option_rom(*rp, props); !st) return err(st.error().msg);
@@ -189,6 +189,7 @@ Status Board::make_root_port(DeviceCtx& ctx) {
     place->first->plug(rp.get(), place->second);
     pci_devs_.push_back(std::move(rp));
     qom_name(d.id, d.driver);
+    bus_of_[last_qom_path_] = bus_name;
     return ok_status();
 }
 
@@ -246,7 +247,8 @@ Status Board::make_xhci(DeviceCtx& ctx) {
     qom_name(d.id, d.driver);
     plugged_[x.get()] = {last_qom_path_, nullptr};
     occupy_slot(*bus, false);
-    usb_buses_.push_back({d.id.empty() ? "usb-bus.0" : d.id + ".0", x.get()});
+    usb_buses_.push_back({name_bus(d.id, "usb-bus"), x.get()});
+    bus_of_[last_qom_path_] = usb_buses_.back().first;
     pci_devs_.push_back(std::move(x));
     return ok_status();
 }
@@ -261,10 +263,12 @@ Status Board::make_usb_device(DeviceCtx& ctx) {
         for (auto& [name, x] : usb_buses_)
             if (name == props["bus"]) hc = x, bus_name = name;
         if (!hc) return err("Bus '" + props["bus"] + "' not found");
-    } else if (!usb_buses_.empty()) {
-        std::tie(bus_name, hc) = usb_buses_.front();
     } else {
-        return err("No 'usb-bus' bus found for device '" + d.driver + "'");
+        // The first USB bus QEMU's search finds (newest first, depth first).
+        for (PciDevice* p : pci_in_bus_order())
+            for (auto& [name, x] : usb_buses_)
+                if (!hc && static_cast<PciDevice*>(x) == p) hc = x, bus_name = name;
+        if (!hc) return err("No 'usb-bus' bus found for device '" + d.driver + "'");
     }
     unsigned port = 0;
     if (props.count("port")) {
@@ -331,6 +335,7 @@ Status Board::make_usb_device(DeviceCtx& ctx) {
                          ofw_bus_path(hc->bus()) + "/usb@" + slot_fn(hc->devfn()) + "/storage@" +
                              std::to_string(port) + "/channel@0/disk@0,0",
                          last_qom_path_});
+    if (disk) bus_of_[last_qom_path_] = name_bus(d.id, "scsi");  // (its SCSI bus)
     usb_devs_.push_back({std::move(dev), hc, last_qom_path_, d.id, disk, port});
     return ok_status();
 }
@@ -410,7 +415,8 @@ Status Board::make_serial(DeviceCtx& ctx) {
     auto dev = std::make_unique<VirtioSerial>(max_ports, emerg);
     VirtioSerial* vs = dev.get();
     vs->on_guest_open = hooks_.vserport_change;
-    serial_buses_.push_back({d.id, vs});
+    serial_buses_.push_back({name_bus(d.id, "virtio-serial-bus"), vs});
+    bus_of_[last_qom_path_] = serial_buses_.back().first;
     Status st = plug(std::move(dev), d.origin, [this, vs](bool) {
         for (auto it = serial_buses_.begin(); it != serial_buses_.end(); ++it)
             if (it->second == vs) {
@@ -429,8 +435,8 @@ Status Board::make_serial_port(DeviceCtx& ctx) {
     VirtioSerial* bus = nullptr;
     if (d.props.contains("bus")) {
         std::string want = props["bus"];
-        for (auto& [id, b] : serial_buses_)
-            if (!id.empty() && want == id + ".0") bus = b;
+        for (auto& [name, b] : serial_buses_)
+            if (want == name) bus = b;
         if (!bus) return err("Bus '" + want + "' not found");
     } else {
         // The first virtio-serial bus QEMU's search finds (on virtio-mmio
@@ -450,7 +456,7 @@ Status Board::make_serial_port(DeviceCtx& ctx) {
                        "' is in use");
     }
     if (!pc.name.empty())
-        for (auto& [id, b] : serial_buses_)
+        for (auto& [name, b] : serial_buses_)
             if (b->port_name_used(pc.name))
                 return err("virtio-serial-bus: A port already exists by name " + pc.name);
     if (props.count("nr")) {

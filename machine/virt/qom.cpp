@@ -24,18 +24,9 @@ using Node = Board::QomNode;
 
 Node leaf(std::string name, std::string type) { return Node{std::move(name), std::move(type), {}}; }
 
-// QEMU names a bus after its device's id ("ID.0"), or, for a device with
-// none, after the bus type with a counter per type ("usb-bus.0").
-struct BusNames {
-    std::map<std::string, unsigned> next;
-    std::string operator()(const std::string& id, const std::string& type) {
-        return id.empty() ? type + "." + std::to_string(next[type]++) : id + ".0";
-    }
-};
-
-// What QEMU puts under a -device of `driver`.
-std::vector<Node> device_children(const std::string& driver, const std::string& id, bool default_rng,
-                                  BusNames& buses) {
+// What QEMU puts under a -device of `driver`; `bus`: the name of the bus
+// it brings, if any (Board::name_bus).
+std::vector<Node> device_children(const std::string& driver, const std::string& bus, bool default_rng) {
     std::vector<Node> out;
     auto virtio_kind = [&](const std::string& suffix) {
         std::string k = driver.substr(7, driver.size() - 7 - suffix.size());  // "virtio-" KIND SUFFIX
@@ -46,19 +37,19 @@ std::vector<Node> device_children(const std::string& driver, const std::string& 
     };
     auto backend_children = [&](const std::string& kind) {
         std::vector<Node> c;
-        if (kind == "serial") c.push_back(leaf(buses(id, "virtio-serial-bus"), "virtio-serial-bus"));
+        if (kind == "serial") c.push_back(leaf(bus, "virtio-serial-bus"));
         if (kind == "rng" && default_rng) c.push_back(leaf("default-backend", "rng-builtin"));
         return c;
     };
     if (driver == "pcie-root-port") {
-        out.push_back(leaf(id.empty() ? buses.operator()("", "pcie") : id, "PCIE"));
+        out.push_back(leaf(bus, "PCIE"));
     } else if (driver == "qemu-xhci") {
-        out.push_back(leaf(buses(id, "usb-bus"), "usb-bus"));
+        out.push_back(leaf(bus, "usb-bus"));
         out.push_back(leaf("xhci-core", "base-xhci"));
     } else if (driver == "usb-storage") {
-        Node bus = leaf(buses(id, "scsi"), "SCSI");
-        bus.children.push_back(leaf("legacy[0]", "scsi-hd"));
-        out.push_back(std::move(bus));
+        Node scsi = leaf(bus, "SCSI");
+        scsi.children.push_back(leaf("legacy[0]", "scsi-hd"));
+        out.push_back(std::move(scsi));
     } else if (driver.rfind("virtio-", 0) == 0 && driver.find("-pci") != std::string::npos) {
         std::string kind = virtio_kind(driver.substr(driver.find("-pci")));
         out.push_back(Node{"virtio-backend", "virtio-" + kind + "-device", backend_children(kind)});
@@ -100,20 +91,21 @@ Board::QomNode Board::qom_tree(const std::string& machine_type) const {
     dev("platform-bus-device");
     unattached.children.push_back(leaf("sysbus", "System"));
 
-    BusNames buses;
-    auto list = [&](const char* name, const QomChildren& devs, bool anon) {
+    auto list = [&](const char* name, const QomChildren& devs) {
         Node c{name, "container", {}};
         for (const auto& [qname, driver] : devs) {
             std::string path = std::string("/machine/") + name + "/" + qname;
+            auto bus = bus_of_.find(path);
             c.children.push_back(Node{qname, driver,
-                                      device_children(driver, anon ? "" : qname, qom_default_rng_.count(path) > 0, buses)});
+                                      device_children(driver, bus == bus_of_.end() ? "" : bus->second,
+                                                      qom_default_rng_.count(path) > 0)});
         }
         return c;
     };
     Node m{"machine", machine_type, {}};
     m.children.push_back(leaf("fw_cfg", "fw_cfg_mem"));
-    m.children.push_back(list("peripheral", peripheral_, false));
-    m.children.push_back(list("peripheral-anon", peripheral_anon_, true));
+    m.children.push_back(list("peripheral", peripheral_));
+    m.children.push_back(list("peripheral-anon", peripheral_anon_));
     m.children.push_back(std::move(unattached));
     m.children.push_back(leaf("virt.flash0", "cfi.pflash01"));
     m.children.push_back(leaf("virt.flash1", "cfi.pflash01"));
@@ -153,13 +145,11 @@ std::vector<PciDevice*> Board::pci_newest_first(const PciBus& bus) const {
     return on_bus;
 }
 
-std::vector<VirtioDevice*> Board::virtio_in_bus_order() const {
-    std::vector<VirtioDevice*> out;
-    for (unsigned slot = kMmioSlots; slot-- > 0;)  // (main-system-bus: the transports before the PCIe host)
-        if (VirtioDevice* d = virtio_[slot] ? virtio_[slot]->device() : nullptr) out.push_back(d);
+std::vector<PciDevice*> Board::pci_in_bus_order() const {
+    std::vector<PciDevice*> out;
     std::function<void(const PciBus&)> walk = [&](const PciBus& bus) {
         for (PciDevice* d : pci_newest_first(bus)) {
-            if (auto* vp = dynamic_cast<VirtioPci*>(d)) out.push_back(&vp->device());
+            out.push_back(d);
             if (PciBus* child = d->secondary()) walk(*child);
         }
     };
@@ -167,18 +157,25 @@ std::vector<VirtioDevice*> Board::virtio_in_bus_order() const {
     return out;
 }
 
+std::vector<VirtioDevice*> Board::virtio_in_bus_order() const {
+    std::vector<VirtioDevice*> out;
+    for (unsigned slot = kMmioSlots; slot-- > 0;)  // (main-system-bus: the transports before the PCIe host)
+        if (VirtioDevice* d = virtio_[slot] ? virtio_[slot]->device() : nullptr) out.push_back(d);
+    for (PciDevice* d : pci_in_bus_order())
+        if (auto* vp = dynamic_cast<VirtioPci*>(d)) out.push_back(&vp->device());
+    return out;
+}
+
 std::string Board::qtree() const {
     QtreeOut o;
     // A virtio backend and what hangs off it: a virtio-serial device's
-    // bus (named after the transport's id) with its ports, newest first.
-    BusNames buses;
+    // bus with its ports, newest first.
     // (`own_id`: on virtio-mmio the backend is the -device itself, with
-    // its id; on PCI the id is the PCI function's, `transport_id`)
-    auto backend = [&](unsigned depth, VirtioDevice& d, const std::string& transport_id, const std::string& own_id) {
+    // its id; on PCI the id is the PCI function's, and the backend has none)
+    auto backend = [&](unsigned depth, VirtioDevice& d, const std::string& own_id) {
         o.dev(depth, d.name(), own_id);
-        for (const auto& [id, vs] : serial_buses_) {
+        for (const auto& [bus, vs] : serial_buses_) {
             if (static_cast<VirtioDevice*>(vs) != &d) continue;
-            std::string bus = buses(own_id.empty() ? transport_id : own_id, "virtio-serial-bus");
             o.bus(depth + 1, bus, "virtio-serial-bus");
             auto ports = vs->ports();
             for (auto it = ports.rbegin(); it != ports.rend(); ++it)
@@ -206,7 +203,7 @@ std::string Board::qtree() const {
             const std::string named = "/machine/peripheral/";
             for (const auto& [path, s] : mmio_bus_of_)
                 if (s == slot && path.compare(0, named.size(), named) == 0) id = path.substr(named.size());
-            backend(3, *d, "", id);
+            backend(3, *d, id);
         }
     }
     if (ged_) {
@@ -242,7 +239,7 @@ std::string Board::qtree() const {
             if (PciBus* child = d.secondary()) pci_bus(*child, depth + 2);
             if (auto* vp = dynamic_cast<VirtioPci*>(&d)) {
                 o.bus(depth + 2, "virtio-bus", "virtio-pci-bus");
-                backend(depth + 3, vp->device(), d.qdev_id, "");
+                backend(depth + 3, vp->device(), "");
             }
             for (const auto& [busname, hc] : usb_buses_) {
                 if (static_cast<const PciDevice*>(hc) != &d) continue;
@@ -251,7 +248,7 @@ std::string Board::qtree() const {
                     if (u->hc != hc) continue;
                     o.dev(depth + 3, u->dev->type_name(), u->id);
                     if (u->disk) {  // (QEMU's usb-storage: a SCSI disk on a bus of its own)
-                        o.bus(depth + 4, buses(u->id, "scsi"), "SCSI");
+                        o.bus(depth + 4, bus_of_.at(u->qom_path), "SCSI");
                         o.dev(depth + 5, "scsi-hd", "");
                     }
                 }

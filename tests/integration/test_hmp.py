@@ -470,6 +470,9 @@ QOM_CONFIGS = {
                         "-drive", "if=none,id=d1,file=DISK,format=raw", "-device", "usb-storage,drive=d1"],
     "acpi-firmware": ["-M", "virt", "-cpu", "cortex-a57", "-bios", "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd"],
     "max-no-its": ["-M", "virt,gic-version=3,its=off", "-cpu", "max", "-kernel", "ELF"],
+    "anonymous-buses-two-of-each": ["-M", "virt", "-cpu", "cortex-a57", "-kernel", "ELF", "-device", "qemu-xhci",
+                                    "-device", "qemu-xhci", "-device", "virtio-serial-pci", "-device", "virtio-serial-device",
+                                    "-drive", "if=none,id=d1,file=DISK,format=raw", "-device", "usb-storage,drive=d1"],
 }
 QOM_COMMANDS = ["info qom-tree", "info qom-tree /machine/peripheral", "info qom-tree /machine/unattached/device[1]",
                 "info qom-tree /nope", "help info qom-tree"]
@@ -529,6 +532,12 @@ QTREE_CONFIGS = {
                           "-device", "virtconsole,id=c0", "-device", "virtio-serial-device", "-device", "virtconsole",
                           "-device", "pcie-root-port,id=rp,chassis=1", "-device", "virtio-serial-pci,bus=rp,id=vs3",
                           "-device", "virtserialport,id=c9"],
+    # anonymous buses counted per type (usb-bus.1, virtio-serial-bus.1 as bus=),
+    # a USB device with no bus= on the controller QEMU's search finds first
+    "anonymous-buses": ["-M", "virt", "-cpu", "cortex-a57", "-kernel", "ELF", "-device", "qemu-xhci",
+                        "-device", "qemu-xhci", "-device", "usb-kbd,bus=usb-bus.1", "-device", "virtio-serial-pci",
+                        "-device", "virtio-serial-device", "-device", "virtconsole,bus=virtio-serial-bus.1",
+                        "-drive", "if=none,id=d1,file=DISK,format=raw", "-device", "usb-storage,drive=d1"],
     # anonymous root ports' buses are pcie.0, pcie.1 (bus=pcie.0 still the root bus)
     "anonymous-root-ports": ["-M", "virt", "-cpu", "cortex-a57", "-kernel", "ELF", "-device", "pcie-root-port,chassis=1",
                              "-device", "pcie-root-port,chassis=2", "-device", "virtio-rng-pci,bus=pcie.1",
