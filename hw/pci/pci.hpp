@@ -132,7 +132,8 @@ protected:
 
     // A BAR of `size` bytes (a power of two; I/O at least 4, memory at
     // least 16) served by `dev` at offsets from its base: the whole of it
-    // (one block called `name`), or only `parts`.
+    // (one block called `name`), or only `parts` (inside a region called
+    // `name`, info mtree shows; none: QEMU's MSI-X BAR, "TYPE-msix").
     void add_bar(unsigned i, uint64_t size, BarKind kind, MmioDevice* dev, std::vector<BarPart> parts,
                  std::string name = "");
     // A capability of `len` bytes put in the first free dword-aligned

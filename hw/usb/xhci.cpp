@@ -77,7 +77,7 @@ Xhci::Xhci(AddressSpace& as, Options o) : PciDevice(kPciVendorRedHat, 0x000d, 0x
     parts.push_back({"runtime", kRuntime, 0x20 + 0x20ull * kInterrupters});
     parts.push_back({"doorbell", kDoorbells, 0x20ull * (kSlots + 1)});
     for (BarPart& p : Msix::parts(kMsixVectors, kMsixTable, kMsixPba)) parts.push_back(std::move(p));
-    add_bar(0, kBarSize, BarKind::Mem64, &regs_, std::move(parts));
+    add_bar(0, kBarSize, BarKind::Mem64, &regs_, std::move(parts), "xhci");
     if (o_.express) {
         unsigned c = add_pcie_capability(o_.root_complex ? PcieType::RcEndpoint : PcieType::Endpoint, 0xa0);
         set32(c + 4, 0x00008000);  // DevCap: role-based errors (no FLR, as QEMU's)

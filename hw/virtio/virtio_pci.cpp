@@ -95,7 +95,8 @@ VirtioPci::VirtioPci(AddressSpace& as, std::unique_ptr<VirtioDevice> dev, Option
             {{"virtio-pci-common-" + vdev, kCommon, kRegion},
              {"virtio-pci-isr-" + vdev, kIsr, kRegion},
              {"virtio-pci-device-" + vdev, kDevice, kRegion},
-             {"virtio-pci-notify-" + vdev, kNotify, kRegion}});
+             {"virtio-pci-notify-" + vdev, kNotify, kRegion}},
+            "virtio-pci");
     auto vendor_cap = [&](uint8_t type, uint64_t offset, uint32_t length, unsigned len) {
         unsigned c = add_capability(PCI_CAP_ID_VNDR, len);
         set8(c + 2, static_cast<uint8_t>(len));

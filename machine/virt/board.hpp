@@ -244,6 +244,7 @@ public:
     // flattened views the vCPUs and the devices' bus-master address
     // spaces see). Caller holds the BQL. (machine/virt/mtree.cpp)
     std::string mtree(bool flat) const;
+    struct MtreeNode;  // (mtree.cpp)
     // HMP's info roms: the firmware ROM, the ACPI blobs' maximum sizes (as
     // QEMU's fw_cfg ROMs) and what the last boot wrote into RAM (kernel,
     // initrd, DTB), in QEMU's format. Caller holds the BQL.
@@ -256,6 +257,8 @@ public:
     void set_balloon_stats_interval(int64_t seconds);
 
 private:
+    std::string tree(const std::vector<std::string>& system_as, size_t pci_first,
+                     const std::vector<std::string>& none_as) const;  // info mtree's tree (mtree.cpp)
     Board(std::mutex& bql) : as_(bql) {}
     bool psci_call(Cpu& cpu, unsigned index);
     void set_spi(unsigned intid, bool level);  // the GIC's, or KVM's

@@ -51,6 +51,13 @@ def flat_views(text):
     return sorted(blocks)
 
 
+def tree_blocks(text):
+    """info mtree's blocks (an address space or those sharing a root, a
+    region an alias showed), sorted: QEMU prints the spaces in a hash
+    table's order."""
+    return sorted(b.strip("\r\n") for b in re.split(r"\r?\n\r?\n", text) if b.strip())
+
+
 def pci_view(emu, extra, tmp_path):
     from armvm_test import Qmp
     disk = tmp_path / f"{emu.split('/')[-1]}.img"
@@ -67,22 +74,28 @@ def pci_view(emu, extra, tmp_path):
         q.negotiate()
         query = q.ok("query-pci")
         mtree = q.ok("human-monitor-command", {"command-line": "info mtree -f"})
+        tree = q.ok("human-monitor-command", {"command-line": "info mtree"})
         q.close()
         g.poweroff()
     # The interrupt line byte (0x3c) holds the Linux IRQ number the kernel
     # wrote there: Linux's numbering, not the device's (query-pci's "irq").
     dump = re.sub(r"^(000030( [0-9a-f]{2}){12}) [0-9a-f]{2}", r"\1 ..", dump, flags=re.M)
-    return dump, irqs, virtio, json_dumps(query), holes, flat_views(mtree)
+    return dump, irqs, virtio, json_dumps(query), holes, flat_views(mtree), tree_blocks(tree)
 
 
 def test_pci_functions_and_config_space_match_qemu(tmp_path):
-    ours, irqs, virtio, query, holes, mtree = pci_view(armvm_path(), DEVICES, tmp_path)
-    ref, ref_irqs, ref_virtio, ref_query, ref_holes, ref_mtree = pci_view("qemu-system-aarch64", DEVICES, tmp_path)
+    ours, irqs, virtio, query, holes, mtree, tree = pci_view(armvm_path(), DEVICES, tmp_path)
+    ref, ref_irqs, ref_virtio, ref_query, ref_holes, ref_mtree, ref_tree = pci_view("qemu-system-aarch64", DEVICES,
+                                                                                   tmp_path)
     assert ours == ref
     # The memory map the vCPUs see, BARs and their register blocks among
     # the board's regions (HMP info mtree -f), and what the guest reads in
     # a BAR's holes.
     assert mtree == ref_mtree
+    # The tree: the windows as aliases onto the bus's regions (the root
+    # ports' too), each BAR a region holding its blocks.
+    assert tree == ref_tree
+    assert any(b.startswith("memory-region: pci_bridge_pci") and "virtio-pci-notify-virtio-net" in b for b in tree)
     assert holes == ref_holes and "0xFFFFFFFF" in holes
     # query-pci: the same functions, BARs where the guest put them, bridges
     strip_irq = lambda text: re.sub(r'"irq": \d+', '"irq": N', text)
