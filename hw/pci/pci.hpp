@@ -82,6 +82,7 @@ public:
 
     virtual std::string type_name() const = 0;  // "virtio-blk-pci"
     std::string qdev_id;  // the -device id (empty: none)
+    std::string qom_path;  // the -device's QOM path (empty: the board's own)
 
     virtual uint32_t config_read(unsigned off, unsigned size);
     virtual void config_write(unsigned off, unsigned size, uint32_t value);

@@ -18,6 +18,7 @@ public:
     ~VirtioNet() override;
     uint32_t device_id() const override { return 1; }
     const char* name() const override { return "virtio-net-device"; }
+    const std::array<uint8_t, 6>& mac() const { return mac_; }
     uint64_t device_features() const override;
     unsigned num_queues() const override { return 2; }
     uint64_t config_read(uint64_t offset, unsigned size) override;

@@ -33,6 +33,7 @@ public:
 
     std::string type_name() const override;
     VirtioDevice& device() { return *dev_; }
+    const Options& options() const { return o_; }
 
     uint32_t config_read(unsigned off, unsigned size) override;
     void config_write(unsigned off, unsigned size, uint32_t value) override;

@@ -666,6 +666,7 @@ Status Board::plug_pci(std::unique_ptr<VirtioDevice> dev, const std::string& dri
     if (is_on(get("multifunction"))) pd->set_multifunction(true);
     bus->plug(pd.get(), devfn);
     plugged_[pd.get()] = {last_qom_path_, std::move(release)};
+    pd->qom_path = last_qom_path_;
     occupy_slot(*bus, hotplug);
     pci_devs_.push_back(std::move(pd));
     return ok_status();

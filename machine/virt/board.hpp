@@ -373,6 +373,8 @@ private:
     std::string name_bus(const std::string& id, const std::string& type);
     std::map<std::string, unsigned> anon_buses_;
     std::map<std::string, std::string> bus_of_;
+    // Each -device's type and properties as given, by QOM path (info qtree).
+    std::map<std::string, std::pair<std::string, Json>> qdev_props_;
     std::string last_qom_path_;  // the QOM path qom_name() made last
     std::set<std::string> qom_default_rng_;  // virtio-rng devices with no rng= (a default backend)
     std::string last_ofw_path_;  // the OpenFirmware path of the device plugged last

@@ -135,7 +135,9 @@ Status Board::add_device(const DeviceConfig& d, bool hotplug) {
     DeviceCtx ctx{*this, d, hotplug, type, on_pci, on_pci ? type->virtio : type->name, {}};
     Factory make = factory(ctx.model);
     if (!make) return err("'" + d.driver + "' is not a valid device model name");
-    return (this->*make)(ctx);
+    Status st = (this->*make)(ctx);
+    if (st) qdev_props_[last_qom_path_] = {type->name, d.props};  // (info qtree shows them)
+    return st;
 }
 
 // A factory's names for its context (the bodies read as one function).
@@ -189,6 +191,7 @@ Status Board::make_root_port(DeviceCtx& ctx) {
     place->first->plug(rp.get(), place->second);
     pci_devs_.push_back(std::move(rp));
     qom_name(d.id, d.driver);
+    pci_devs_.back()->qom_path = last_qom_path_;
     bus_of_[last_qom_path_] = bus_name;
     return ok_status();
 }
@@ -246,6 +249,7 @@ Status Board::make_xhci(DeviceCtx& ctx) {
     bus->plug(x.get(), place->second);
     qom_name(d.id, d.driver);
     plugged_[x.get()] = {last_qom_path_, nullptr};
+    x->qom_path = last_qom_path_;
     occupy_slot(*bus, false);
     usb_buses_.push_back({name_bus(d.id, "usb-bus"), x.get()});
     bus_of_[last_qom_path_] = usb_buses_.back().first;

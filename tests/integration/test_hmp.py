@@ -555,10 +555,10 @@ QTREE_CONFIGS = {
 @pytest.mark.parametrize("name", list(QTREE_CONFIGS))
 def test_hmp_info_qtree_has_qemus_buses_and_devices(tmp_path, name):
     """info qtree: QEMU's buses, devices (newest first on each bus), ids,
-    PCI identity lines and nesting; armvm prints its MMIO regions at their
-    real addresses (QEMU shows some as ffffffffffffffff) and not QEMU's
-    per-device property lists, so those lines are left out of the
-    comparison."""
+    PCI identity lines and nesting; and each device's own lines (its
+    properties as set or settled, BARs, MMIO regions, interrupt lines)
+    as QEMU prints them. armvm shows the properties it implements, so its
+    lines for a device are a part of QEMU's, in QEMU's form."""
     import guest_build
     elf = guest_build.build("hello", str(tmp_path))
     for d in ("d.img", "d2.img"):
@@ -572,7 +572,29 @@ def test_hmp_info_qtree_has_qemus_buses_and_devices(tmp_path, name):
     theirs = hmp_outputs("qemu-system-aarch64", args, ["info qtree"], str(tmp_path / "q.sock"))[0]
     assert shape(ours) == shape(theirs)
     assert len(shape(ours)) > 100
-    # the board's devices where the memory map puts them
-    for region in ("0000000009000000/0000000000001000", "0000000009010000/0000000000001000",
-                   "0000000009020000/0000000000000008", "000000000a003e00/0000000000000200"):
+    ours_own, theirs_own = qtree_own_lines(ours), qtree_own_lines(theirs)
+    assert len(ours_own) == len(theirs_own)
+    for (dev, lines), (ref_dev, ref_lines) in zip(ours_own, theirs_own):
+        assert dev == ref_dev and set(lines) <= set(ref_lines), (dev, set(lines) - set(ref_lines))
+    # the board's devices where the memory map puts them; properties
+    for region in ("0000000009010000/0000000000001000", "0000000009020000/0000000000000008",
+                   "000000000a003e00/0000000000000200"):
         assert f"    mmio {region}\r\n" in ours
+    assert sum(len(lines) for _, lines in ours_own) > 120
+
+
+def qtree_own_lines(text):
+    """Each device of an info qtree (in order) and its own lines: those
+    right under its dev: line, before a bus it brings."""
+    out, cur, depth = [], None, 0
+    for line in text.split("\r\n"):
+        ind = len(line) - len(line.lstrip(" "))
+        body = line.strip()
+        if body.startswith("dev: "):
+            cur, depth = [], ind
+            out.append((body, cur))
+        elif cur is not None and ind == depth + 2 and not body.startswith(("bus: ", "type ", "class ")):
+            cur.append(body)
+        elif cur is not None and (ind <= depth or body.startswith("bus: ")):
+            cur = None
+    return out

@@ -75,12 +75,13 @@ def pci_view(emu, extra, tmp_path):
         query = q.ok("query-pci")
         mtree = q.ok("human-monitor-command", {"command-line": "info mtree -f"})
         tree = q.ok("human-monitor-command", {"command-line": "info mtree"})
+        qtree = q.ok("human-monitor-command", {"command-line": "info qtree"})
         q.close()
         g.poweroff()
     # The interrupt line byte (0x3c) holds the Linux IRQ number the kernel
     # wrote there: Linux's numbering, not the device's (query-pci's "irq").
     dump = re.sub(r"^(000030( [0-9a-f]{2}){12}) [0-9a-f]{2}", r"\1 ..", dump, flags=re.M)
-    return dump, irqs, virtio, json_dumps(query), holes, flat_views(mtree), tree_blocks(tree)
+    return dump, irqs, virtio, json_dumps(query), holes, flat_views(mtree), (tree_blocks(tree), qtree)
 
 
 def test_pci_functions_and_config_space_match_qemu(tmp_path):
@@ -94,8 +95,17 @@ def test_pci_functions_and_config_space_match_qemu(tmp_path):
     assert mtree == ref_mtree
     # The tree: the windows as aliases onto the bus's regions (the root
     # ports' too), each BAR a region holding its blocks.
+    (tree, qtree), (ref_tree, ref_qtree) = tree, ref_tree
     assert tree == ref_tree
     assert any(b.startswith("memory-region: pci_bridge_pci") and "virtio-pci-notify-virtio-net" in b for b in tree)
+    # info qtree: each device's lines (BARs where the guest put them, the
+    # settled properties: addresses, MACs, vectors, ROMs) as QEMU's.
+    from test_hmp import qtree_own_lines
+    own, ref_own = qtree_own_lines(qtree), qtree_own_lines(ref_qtree)
+    assert [d for d, _ in own] == [d for d, _ in ref_own]
+    for (dev, lines), (_, ref_lines) in zip(own, ref_own):
+        assert set(lines) <= set(ref_lines), (dev, set(lines) - set(ref_lines))
+    assert "bar 4: mem at 0x8000000000 [0x8000003fff]" in qtree.replace("\r", "")
     assert holes == ref_holes and "0xFFFFFFFF" in holes
     # query-pci: the same functions, BARs where the guest put them, bridges
     strip_irq = lambda text: re.sub(r'"irq": \d+', '"irq": N', text)
