@@ -194,6 +194,12 @@ public:
     // (PMU register access, change of EL, the run loop's deadline).
     static constexpr unsigned kPmuCounters = 6;
     bool has_pmu() const { return ids.pmu_version() != 0; }
+    // PMUv3p1's 16-bit event numbers, PMUv3p4's PMMIR_EL1, PMUv3p5's
+    // 64-bit event counters (overflowing at 64 bits with PMCR.LP).
+    bool pmu_v3p1() const { return ids.pmu_version() >= 4 && ids.pmu_version() != 0xf; }
+    bool pmu_v3p4() const { return ids.pmu_version() >= 5 && ids.pmu_version() != 0xf; }
+    bool pmu_v3p5() const { return ids.pmu_version() >= 6 && ids.pmu_version() != 0xf; }
+    uint32_t pmu_event(unsigned counter) const { return s.pmevtyper[counter] & (pmu_v3p1() ? 0xffffu : 0x3ffu); }
     void pmu_sync();
     uint32_t pmcr_read() const;
     void pmcr_write(uint64_t v);
@@ -555,6 +561,7 @@ private:
     bool pmu_detail_ = false;    // an enabled counter counts an interpreter-only event
     bool pmu_level_out_ = false;  // the overflow interrupt's level as timer_output() last gave it
     void pmu_add(unsigned counter, uint64_t delta);  // with overflow and CHAIN
+    uint64_t pmu_until_overflow(unsigned counter) const;  // events left (UINT64_MAX: 2^64)
     // Runs decoded instructions from d to end counting the detail events
     // of those that retire; returns where it stopped (as the plain loop).
     const DecodedInsn* run_counting(const DecodedInsn* d, const DecodedInsn* end, const DecodedInsn* first, bool fused);

@@ -1,4 +1,6 @@
-// PMUv3 as Armv8.0 defines it (ARM ARM D12): 6 event counters and the
+// PMUv3 as Armv8.0 defines it (ARM ARM D12), and on max PMUv3p5 (16-bit
+// event numbers, PMMIR, 64-bit event counters that overflow at 32 bits
+// or, with PMCR.LP, at 64 bits, CHAIN then counting nothing): 6 event counters and the
 // cycle counter, the common architectural events below, CHAIN (an odd
 // counter counting its even neighbour's overflows: a 64-bit pair), EL0/EL1
 // filtering, overflow flags and the overflow interrupt at the exact count.
@@ -63,7 +65,7 @@ unsigned mem_class(uint32_t w) {
     }
     return 0;
 }
-constexpr uint32_t kPmcrE = 1, kPmcrP = 2, kPmcrC = 4, kPmcrD = 8, kPmcrLC = 64;
+constexpr uint32_t kPmcrE = 1, kPmcrP = 2, kPmcrC = 4, kPmcrD = 8, kPmcrLC = 64, kPmcrLP = 128;
 constexpr uint32_t kCycleBit = 1u << 31;
 
 uint64_t now_ns() {
@@ -100,14 +102,20 @@ uint64_t Cpu::pmceid(unsigned half) {
 }
 
 void Cpu::pmu_add(unsigned i, uint64_t delta) {
-    uint64_t v = static_cast<uint64_t>(s.pmevcntr[i]) + delta;
-    s.pmevcntr[i] = static_cast<uint32_t>(v);
-    uint64_t wraps = v >> 32;
+    uint64_t old = s.pmevcntr[i];
+    uint64_t wraps = ((old & 0xffffffffull) + delta) >> 32;  // overflows of the low 32 bits
+    bool lp = s.pmcr & kPmcrLP;
+    if (pmu_v3p5()) {  // (all 64 bits count; the overflow is at 32 bits, or at 64 with LP)
+        s.pmevcntr[i] = old + delta;
+        if (lp) wraps = s.pmevcntr[i] < old;
+    } else {
+        s.pmevcntr[i] = static_cast<uint32_t>(old + delta);
+    }
     if (!wraps) return;
     if (!((s.pmovs >> i) & 1)) pmu_insn_deadline_ = 0;  // the run loop looks at the interrupt now
     s.pmovs |= 1u << i;
     unsigned odd = i + 1;  // CHAIN: the odd neighbour counts the even counter's overflows
-    if (!(i & 1) && odd < kPmuCounters && ((s.pmcnten >> odd) & 1) && (s.pmevtyper[odd] & 0x3ff) == kChain &&
+    if (!lp && !(i & 1) && odd < kPmuCounters && ((s.pmcnten >> odd) & 1) && pmu_event(odd) == kChain &&
         !pmu_filtered(s.pmevtyper[odd]))
         pmu_add(odd, wraps);
 }
@@ -151,7 +159,7 @@ void Cpu::pmu_sync() {
     for (unsigned i = 0; i < kPmuCounters; ++i) {
         if (!((s.pmcnten >> i) & 1) || pmu_filtered(s.pmevtyper[i])) continue;
         uint64_t delta;
-        switch (s.pmevtyper[i] & 0x3ff) {
+        switch (pmu_event(i)) {
         case kInstRetired: case kL1iCache: delta = di; break;
         case kBrRetired: delta = db; break;
         case kCpuCycles: delta = dns; break;
@@ -186,7 +194,7 @@ void Cpu::pmu_arm_deadline() {
     pmu_detail_ = false;
     if (!(s.pmcr & kPmcrE)) return;
     for (unsigned i = 0; i < kPmuCounters; ++i) {
-        uint32_t ev = s.pmevtyper[i] & 0x3ff;
+        uint32_t ev = pmu_event(i);
         if (!((s.pmcnten >> i) & 1)) continue;
         pmu_detail_ |= detail_event(ev);
         // Events counted per instruction: none comes more than once an
@@ -195,10 +203,15 @@ void Cpu::pmu_arm_deadline() {
         // exception taken syncs the PMU itself; CHAIN follows its
         // even neighbour.)
         if (ev == kCpuCycles || ev == kSwIncr || ev == kChain || ev == kBrMisPred || ev == kExcTaken) continue;
-        uint64_t remaining = (1ull << 32) - s.pmevcntr[i];
-        if (ev == kMemAccess) remaining = (remaining + 1) / 2;
+        uint64_t remaining = pmu_until_overflow(i);
+        if (ev == kMemAccess) remaining = remaining / 2 + (remaining & 1);
         pmu_insn_deadline_ = std::min(pmu_insn_deadline_, insn_count + remaining);
     }
+}
+
+uint64_t Cpu::pmu_until_overflow(unsigned i) const {
+    if (pmu_v3p5() && (s.pmcr & kPmcrLP)) return s.pmevcntr[i] ? 0 - s.pmevcntr[i] : UINT64_MAX;
+    return (1ull << 32) - (s.pmevcntr[i] & 0xffffffffull);
 }
 
 void Cpu::pmcr_write(uint64_t v) {
@@ -206,7 +219,7 @@ void Cpu::pmcr_write(uint64_t v) {
     if (v & kPmcrP)
         for (auto& c : s.pmevcntr) c = 0;
     if (v & kPmcrC) s.pmccntr = 0;
-    s.pmcr = static_cast<uint32_t>(v) & (kPmcrE | kPmcrD | 0x10 | 0x20 | kPmcrLC);
+    s.pmcr = static_cast<uint32_t>(v) & (kPmcrE | kPmcrD | 0x10 | 0x20 | kPmcrLC | (pmu_v3p5() ? kPmcrLP : 0));
     pmu_changed();
 }
 
@@ -219,7 +232,7 @@ void Cpu::pmu_swinc(uint32_t mask) {
     pmu_sync();
     if (!(s.pmcr & kPmcrE)) return;
     for (unsigned i = 0; i < kPmuCounters; ++i) {
-        if (!((mask >> i) & 1) || !((s.pmcnten >> i) & 1) || (s.pmevtyper[i] & 0x3ff) != kSwIncr ||
+        if (!((mask >> i) & 1) || !((s.pmcnten >> i) & 1) || pmu_event(i) != kSwIncr ||
             pmu_filtered(s.pmevtyper[i]))
             continue;
         pmu_add(i, 1);
@@ -247,9 +260,11 @@ uint64_t Cpu::timer_deadline_ns() const {
         for (unsigned i = 0; i < kPmuCounters; ++i) {
             // (an odd counter chained to cycles: no sooner than its even
             // neighbour's next overflow)
-            unsigned c = (s.pmevtyper[i] & 0x3ff) == kChain && (i & 1) ? i - 1 : i;
-            if ((s.pminten & s.pmcnten) >> i & 1 && (s.pmevtyper[c] & 0x3ff) == kCpuCycles)
-                best = std::min<uint64_t>(best, base + ((1ull << 32) - s.pmevcntr[c]));
+            unsigned c = pmu_event(i) == kChain && (i & 1) ? i - 1 : i;
+            if ((s.pminten & s.pmcnten) >> i & 1 && pmu_event(c) == kCpuCycles) {
+                uint64_t left = pmu_until_overflow(c);
+                if (left < UINT64_MAX - base) best = std::min(best, base + left);
+            }
         }
         if (s.pminten & s.pmcnten & kCycleBit) {
             uint64_t left = (s.pmcr & kPmcrLC) ? ~s.pmccntr + 1 : (1ull << 32) - (s.pmccntr & 0xffffffffull);

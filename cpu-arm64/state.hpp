@@ -50,7 +50,8 @@ struct CpuState {
     // PMUv3 (cpu-arm64/pmu.cpp): the writable state; PMCR_EL0 keeps only
     // its writable bits (E, D, X, DP, LC), N and the IDs come from the model.
     uint32_t pmcr = 0, pmcnten = 0, pmovs = 0, pminten = 0, pmselr = 0, pmuserenr = 0, pmccfiltr = 0;
-    uint32_t pmevcntr[6] = {}, pmevtyper[6] = {};
+    uint64_t pmevcntr[6] = {};  // (64 bits with PMUv3p5; 32 before)
+    uint32_t pmevtyper[6] = {};
     uint64_t pmccntr = 0;
 
     // Exclusive monitor: the address, size and value of the last LDXR.

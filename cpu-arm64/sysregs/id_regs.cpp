@@ -1,5 +1,6 @@
 #include "cpu-arm64/sysregs/id_regs.hpp"
 
+#include <cstring>
 #include <array>
 #include <utility>
 
@@ -61,8 +62,11 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
     r.id_aa64dfr0 = kDfr0;
     r.id_dfr0 = kIdDfr0;
     if (pmu) {
-        r.id_aa64dfr0 |= 1ull << 8;  // PMUVer: PMUv3
-        r.id_dfr0 |= 3u << 24;       // PerfMon: PMUv3
+        // PMUVer/PerfMon: PMUv3 (Armv8.0); on max PMUv3p5 (as QEMU 7.2's
+        // max: 16-bit event numbers, PMMIR, 64-bit event counters)
+        bool v3p5 = !std::strcmp(m->name, "max");
+        r.id_aa64dfr0 |= (v3p5 ? 6ull : 1ull) << 8;
+        r.id_dfr0 |= (v3p5 ? 6u : 3u) << 24;
     }
     r.id_aa64isar0 |= 1ull << 16;  // CRC32: every model here has it (as the parts)
     // The crypto extension (as QEMU's models of these parts): AES with

@@ -13,7 +13,7 @@ namespace armvm {
 namespace {
 
 constexpr uint32_t kCounterMask = (1u << 31) | ((1u << Cpu::kPmuCounters) - 1);
-constexpr uint32_t kTyperMask = 0xf80003ffu;  // P, U, NSK, NSU, NSH; evtCount[9:0]
+constexpr uint32_t kTyperMask = 0xf80003ffu;  // P, U, NSK, NSU, NSH; evtCount[9:0] ([15:0] with PMUv3p1)
 constexpr uint32_t kFilterMask = 0xf8000000u;
 
 // `el0_bits`: the PMUSERENR bits (besides EN) that open the access at EL0
@@ -52,7 +52,7 @@ uint64_t evcntr_read(Cpu& c, unsigned n) {
 void evcntr_write(Cpu& c, unsigned n, uint64_t v) {
     if (n >= Cpu::kPmuCounters) return;
     c.pmu_sync();
-    c.s.pmevcntr[n] = static_cast<uint32_t>(v);
+    c.s.pmevcntr[n] = c.pmu_v3p5() ? v : static_cast<uint32_t>(v);
     c.pmu_changed();
 }
 uint64_t evtyper_read(Cpu& c, unsigned n) {
@@ -64,7 +64,7 @@ void evtyper_write(Cpu& c, unsigned n, uint64_t v) {
     if (n == 31)
         c.s.pmccfiltr = static_cast<uint32_t>(v) & kFilterMask;
     else if (n < Cpu::kPmuCounters)
-        c.s.pmevtyper[n] = static_cast<uint32_t>(v) & kTyperMask;
+        c.s.pmevtyper[n] = static_cast<uint32_t>(v) & (kTyperMask | (c.pmu_v3p1() ? 0xfc00u : 0u));
     c.pmu_changed();
 }
 
@@ -151,6 +151,12 @@ constexpr SysRegDesc kRegs[] = {
     {sysreg_key(3, 3, 9, 12, 5), "PMSELR_EL0", pmselr_access,
      [](Cpu& c, uint64_t& v) { v = c.s.pmselr; return true; },
      [](Cpu& c, uint64_t v) { c.s.pmselr = static_cast<uint32_t>(v) & 0x1f; }},
+    // PMMIR_EL1 (PMUv3p4): no slot count, bus or threshold information.
+    {sysreg_key(3, 0, 9, 14, 6), "PMMIR_EL1",
+     [](const Cpu& c, bool write) {
+         return c.pmu_v3p4() && !write ? pmu_access<0, true>(c, write) : SysRegAccess::Undefined;
+     },
+     [](Cpu&, uint64_t& v) { v = 0; return true; }, nullptr},
     // PMCEID0/1: the common events implemented (bit n: event n, n + 32).
     {sysreg_key(3, 3, 9, 12, 6), "PMCEID0_EL0", pmu_access<0>,
      [](Cpu&, uint64_t& v) { v = Cpu::pmceid(0); return true; }, nullptr},
