@@ -1,5 +1,7 @@
 #include "base/log.hpp"
 
+#include "base/trace.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -102,6 +104,7 @@ bool allow(Item i) {
 
 Result<uint32_t> parse_items(const std::string& items) {
     uint32_t mask = 0;
+    std::vector<std::string> patterns;  // trace:PATTERN
     if (items == "none") return mask;
     size_t at = 0;
     while (at <= items.size()) {
@@ -117,11 +120,16 @@ Result<uint32_t> parse_items(const std::string& items) {
                 mask |= k.bits;
                 found = true;
             }
-        if (!found && item.rfind("trace:", 0) == 0) found = true;  // (no trace events in armvm: nothing to enable)
+        if (!found && item.rfind("trace:", 0) == 0) {  // (switched on once every item is known)
+            patterns.push_back(item.substr(6));
+            found = true;
+        }
         if (!found) return make_error("unknown log item '" + item + "' (-d help lists them)");
         if (comma == std::string::npos) break;
         at = comma + 1;
     }
+    for (const auto& p : patterns)
+        if (!trace::enable(p)) std::fprintf(stderr, "armvm: warning: trace event '%s' does not exist\n", p.c_str());
     return mask;
 }
 

@@ -43,6 +43,8 @@ void printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 bool allow(Item i);
 
 // "in_asm,int" (or "none"): the mask; the error names the bad item as QEMU's.
+// trace:PATTERN items switch trace events on (base/trace.hpp) when all
+// the items are good.
 Result<uint32_t> parse_items(const std::string& items);
 // The items armvm accepts, as `-d help` lists them (`monitor`: as HMP's
 // log command does).

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "base/log.hpp"
+#include "base/trace.hpp"
 
 #include "accel/accelerator.hpp"
 #include "cli/help.hpp"
@@ -87,6 +88,7 @@ const std::vector<OptionInfo>& option_table() {
         {"D", true, "write the log to FILE"},
         {"d", true, "log items (-d help lists them)"},
         {"dfilter", true, "-dfilter RANGE,..: log only code in these ranges (0x1000+0x100, 0x1000..0x10ff)"},
+        {"trace", true, "-trace [[enable=]PATTERN][,events=FILE][,file=FILE]: trace events to the log (help lists them)"},
         {"version", false, "print the version and exit"},
         {"h", false, "print this help and exit"},
         {"help", false, "print this help and exit"},
@@ -784,9 +786,42 @@ Status Parser::opt_simple(const std::string& name, const std::string& arg) {
             out.output = qlog::items_help();
             return ok_status();
         }
+        for (size_t at = 0; at <= arg.size();) {  // (-d trace:help lists the events)
+            size_t comma = arg.find(',', at);
+            if (arg.substr(at, comma == std::string::npos ? std::string::npos : comma - at) == "trace:help") {
+                out.exit_now = true;
+                out.output = trace::names();
+                return ok_status();
+            }
+            if (comma == std::string::npos) break;
+            at = comma + 1;
+        }
         auto m = qlog::parse_items(arg);
         if (!m) return m.error();
         c.log_mask |= *m;
+    } else if (name == "trace") {
+        // QEMU's log backend: events to the log; file= names the log (-D).
+        if (arg == "help") {
+            out.exit_now = true;
+            out.output = trace::names();
+            return ok_status();
+        }
+        auto t = parse_keyval(arg, {"enable", false});
+        if (!t) return t.error();
+        for (const auto& [key, value] : t->dict.items()) {
+            std::string v = value.is_string() ? value.get<std::string>() : value.dump();
+            if (key == "enable") {
+                if (!trace::enable(v))
+                    std::fprintf(stderr, "armvm: -trace %s: warning: trace event '%s' does not exist\n", arg.c_str(),
+                                 v.c_str());
+            } else if (key == "events") {
+                if (std::string e; !trace::enable_from_file(v, e)) return make_error(e);
+            } else if (key == "file") {
+                c.log_file = v;
+            } else {
+                return make_error("Invalid parameter '" + key + "'");
+            }
+        }
     } else if (name == "dfilter") {
         c.log_filter = arg;
     } else if (name == "drive") {

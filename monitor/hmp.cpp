@@ -13,6 +13,7 @@
 
 #include "base/keyval.hpp"
 #include "base/log.hpp"
+#include "base/trace.hpp"
 #include "cpu-arm64/disas/disas.hpp"
 #include "hw/input/keycodes.hpp"
 #include "machine/machine.hpp"
@@ -371,6 +372,15 @@ const std::vector<HmpCommand>& info_commands() {
                  k.print(std::string("VM status: ") + (running ? "running" : "paused") +
                          (!running && st != "paused" ? " (" + st + ")" : ""));
              }
+         }},
+        {"trace-events", "[name] [vcpu]",
+         "show available trace-events & their state (name: event name pattern; vcpu: vCPU to query, default is any)",
+         0, 2, [](Call& k) {
+             std::string name = k.args.empty() ? "*" : k.args[0];
+             auto hits = trace::matching(name);
+             if (hits.empty() && !trace::is_pattern(name)) return k.print("unknown event \"" + name + "\"");
+             for (auto it = hits.rbegin(); it != hits.rend(); ++it)  // (QEMU's order: its list's last first)
+                 k.print(std::string((*it)->name) + " : state " + ((*it)->on.load() ? "1" : "0"));
          }},
         {"usb", "", "show guest USB devices", 0, 0, [](Call& k) {
              if (const virt::Board* b = k.ctx.machine.board())
@@ -906,6 +916,11 @@ const std::vector<HmpCommand>& commands() {
         {"stop|s", "", "stop emulation", 0, 0, [](Call& k) { k.act("stop"); }},
         {"system_powerdown", "", "send system power down event", 0, 0, [](Call& k) { k.act("system_powerdown"); }},
         {"system_reset", "", "reset the system", 0, 0, [](Call& k) { k.act("system_reset"); }},
+        {"trace-event", "name on|off [vcpu]",
+         "changes status of a specific trace event (vcpu: vCPU to set, default is all)", 2, 3, [](Call& k) {
+             if (k.args[1] != "on" && k.args[1] != "off") return k.usage("Expected 'on' or 'off'");
+             if (!trace::enable(k.args[0], k.args[1] == "on")) k.print("unknown event \"" + k.args[0] + "\"");
+         }},
         {"x", "/fmt addr", "virtual memory dump starting at 'addr'", 0, 64, [](Call& k) { memory_dump(k, true); }},
         {"xp", "/fmt addr", "physical memory dump starting at 'addr'", 0, 64, [](Call& k) { memory_dump(k, false); }},
     };

@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "base/trace.hpp"
 #include "hw/char/chardev.hpp"
 
 namespace armvm {
@@ -31,26 +32,39 @@ void Pl011::reset_enter() {
 
 void Pl011::reset_hold() { irq_.set(false); }
 
-void Pl011::update_irq() { irq_.set((ris_ & imsc_) != 0); }
+void Pl011::update_irq() {
+    bool level = (ris_ & imsc_) != 0;
+    ARMVM_TRACE(pl011_irq_state, "irq state %d", level ? 1 : 0);
+    irq_.set(level);
+}
 
 void Pl011::receive(const char* data, size_t len) {
     for (size_t i = 0; i < len; ++i) backlog_.push_back(data[i]);
     while (!backlog_.empty() && rx_.size() < fifo_depth()) {
         rx_.push_back(static_cast<uint8_t>(backlog_.front()));
         backlog_.pop_front();
+        ARMVM_TRACE(pl011_put_fifo, "new char 0x%x read_count now %d", rx_.back(), static_cast<int>(rx_.size()));
+        if (rx_.size() == fifo_depth()) ARMVM_TRACE(pl011_put_fifo_full, "FIFO now full, RXFF set");
     }
     if (!backlog_.empty() && backlog_.size() > 4096) backlog_.resize(4096);  // the guest is not reading
     if (!rx_.empty()) ris_ |= kIntRx | kIntRt;
     update_irq();
 }
 
-uint64_t Pl011::read(uint64_t off, unsigned) {
+uint64_t Pl011::read(uint64_t off, unsigned size) {
+    uint64_t v = read_reg(off, size);
+    ARMVM_TRACE(pl011_read, "addr 0x%08x value 0x%08x", static_cast<uint32_t>(off), static_cast<uint32_t>(v));
+    return v;
+}
+
+uint64_t Pl011::read_reg(uint64_t off, unsigned) {
     if (off >= 0xfe0 && off < 0x1000) return kId[(off - 0xfe0) >> 2];
     switch (off & ~3ull) {  // (a narrower access reaches its word's register, as on QEMU)
     case UARTDR: {
         if (rx_.empty()) return 0;
         uint16_t c = rx_.front();
         rx_.pop_front();
+        ARMVM_TRACE(pl011_read_fifo, "FIFO read, read_count now %d", static_cast<int>(rx_.size()));
         rsr_ = c >> 8;
         receive(nullptr, 0);  // refill from the backlog
         if (rx_.empty()) ris_ &= ~(kIntRx | kIntRt);
@@ -80,6 +94,7 @@ uint64_t Pl011::read(uint64_t off, unsigned) {
 
 void Pl011::write(uint64_t off, unsigned, uint64_t value) {
     uint32_t v = static_cast<uint32_t>(value);
+    ARMVM_TRACE(pl011_write, "addr 0x%08x value 0x%08x", static_cast<uint32_t>(off), v);
     switch (off & ~3ull) {
     case UARTDR: {
         char ch = static_cast<char>(v & 0xff);

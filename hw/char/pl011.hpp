@@ -35,6 +35,7 @@ public:
 private:
     void receive(const char* data, size_t len);
     void update_irq();
+    uint64_t read_reg(uint64_t offset, unsigned size);
     unsigned fifo_depth() const { return (lcr_h_ & 0x10) ? 16 : 1; }
 
     Chardev* chr_;

@@ -1,8 +1,9 @@
 #include "hw/intc/gic.hpp"
 
-#include "cpu-arm64/sysregs/sysregs.hpp"
-
 #include <algorithm>
+
+#include "base/trace.hpp"
+#include "cpu-arm64/sysregs/sysregs.hpp"
 
 namespace armvm {
 
@@ -120,6 +121,8 @@ void Gic::update() {
 void Gic::set_spi(unsigned intid, bool level) {
     if (intid < 32 || intid >= kNumIrqs) return;
     Irq& q = spi_[intid - 32];
+    if (version_ == 2 && level != q.level)
+        ARMVM_TRACE(gic_set_irq, "irq %d level %d cpumask 0x%x target 0x%x", intid, level ? 1 : 0, 0xffu, q.targets);
     if (q.edge && level && !q.level) q.pending = true;
     q.level = level;
     update();
@@ -128,6 +131,9 @@ void Gic::set_spi(unsigned intid, bool level) {
 void Gic::set_ppi(unsigned cpu, unsigned intid, bool level) {
     if (cpu >= ncpus_ || intid < 16 || intid >= 32) return;
     Irq& q = priv_[cpu][intid];
+    if (version_ == 2 && level != q.level)
+        ARMVM_TRACE(gic_set_irq, "irq %d level %d cpumask 0x%x target 0x%x", intid, level ? 1 : 0, 1u << cpu,
+                    1u << cpu);
     if (q.edge && level && !q.level) q.pending = true;
     q.level = level;
     update();
@@ -158,6 +164,7 @@ uint32_t Gic::acknowledge(unsigned cpu) {
     }
     ci.running.push_back(prio);
     ci.acked.push_back(id);
+    if (version_ == 2) ARMVM_TRACE(gic_acknowledge_irq, "cpu %d acknowledged irq %d", cpu, id);
     update();
     return value;
 }
@@ -227,9 +234,16 @@ void Gic::dist_write_byte(unsigned cpu, uint64_t off, uint8_t v) {
         unsigned first = static_cast<unsigned>((off - 0x080) * 8);
         for (unsigned b = 0; b < 8 && first + b < kNumIrqs; ++b) irq(cpu, first + b).group1 = (v >> b) & 1;
     } else if (off >= 0x100 && off < 0x180) {
-        bits(0x100, [&](unsigned i) { irq(cpu, i).enabled = true; });
+        bits(0x100, [&](unsigned i) {
+            if (version_ == 2 && !irq(cpu, i).enabled) ARMVM_TRACE(gic_enable_irq, "irq %d enabled", i);
+            irq(cpu, i).enabled = true;
+        });
     } else if (off >= 0x180 && off < 0x200) {
-        bits(0x180, [&](unsigned i) { if (i >= 16) irq(cpu, i).enabled = false; });
+        bits(0x180, [&](unsigned i) {
+            if (i < 16) return;
+            if (version_ == 2 && irq(cpu, i).enabled) ARMVM_TRACE(gic_disable_irq, "irq %d disabled", i);
+            irq(cpu, i).enabled = false;
+        });
     } else if (off >= 0x200 && off < 0x280) {
         bits(0x200, [&](unsigned i) { if (i >= 16) irq(cpu, i).pending = true; });
     } else if (off >= 0x280 && off < 0x300) {
@@ -292,11 +306,17 @@ uint64_t Gic::Dist::read_by(uint64_t off, unsigned size, MemAttrs who) {
         uint64_t b = o < 0xc ? (word(o & ~3ull) >> (8 * (o & 3))) & 0xff : g_.dist_read_byte(cpu, o);
         v |= b << (8 * i);
     }
+    if (g_.version_ == 2)
+        ARMVM_TRACE(gic_dist_read, "dist read at 0x%08x size %d: 0x%08x", static_cast<uint32_t>(off), size,
+                    static_cast<uint32_t>(v));
     return v;
 }
 
 void Gic::Dist::write_by(uint64_t off, unsigned size, uint64_t value, MemAttrs who) {
     unsigned cpu = g_.cpu_of(who);
+    if (g_.version_ == 2)
+        ARMVM_TRACE(gic_dist_write, "dist write at 0x%08x size %d: 0x%08x", static_cast<uint32_t>(off), size,
+                    static_cast<uint32_t>(value));
     if (g_.version_ == 3) {
         if (!dist3_width_ok(off, size)) return;
         if (off >= 0x6100 && off < 0x6000 + 8 * kNumIrqs) {
@@ -569,7 +589,14 @@ bool Gic::icc_access(unsigned cpu, uint32_t key, bool write, uint64_t& v) {
     return true;
 }
 
-uint64_t Gic::Cpu::read_by(uint64_t off, unsigned, MemAttrs who) {
+uint64_t Gic::Cpu::read_by(uint64_t off, unsigned size, MemAttrs who) {
+    uint64_t v = read_reg(off, size, who);
+    ARMVM_TRACE(gic_cpu_read, "cpu %d iface read at 0x%08x: 0x%08x", g_.cpu_of(who), static_cast<uint32_t>(off),
+                static_cast<uint32_t>(v));
+    return v;
+}
+
+uint64_t Gic::Cpu::read_reg(uint64_t off, unsigned, MemAttrs who) {
     unsigned cpu = g_.cpu_of(who);
     CpuIf& ci = g_.cpus_[cpu];
     switch (off) {
@@ -590,6 +617,8 @@ uint64_t Gic::Cpu::read_by(uint64_t off, unsigned, MemAttrs who) {
 
 void Gic::Cpu::write_by(uint64_t off, unsigned, uint64_t value, MemAttrs who) {
     unsigned cpu = g_.cpu_of(who);
+    ARMVM_TRACE(gic_cpu_write, "cpu %d iface write at 0x%08x 0x%08x", cpu, static_cast<uint32_t>(off),
+                static_cast<uint32_t>(value));
     CpuIf& ci = g_.cpus_[cpu];
     switch (off) {
     case 0x00: ci.ctlr = static_cast<uint32_t>(value) & 0x21f; break;

@@ -96,6 +96,7 @@ private:
         void write_by(uint64_t off, unsigned size, uint64_t value, MemAttrs who) override;
 
     private:
+        uint64_t read_reg(uint64_t off, unsigned size, MemAttrs who);
         Gic& g_;
     };
     class Redist : public MmioDevice {

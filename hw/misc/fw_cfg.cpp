@@ -1,6 +1,10 @@
 #include "hw/misc/fw_cfg.hpp"
 
+#include <cinttypes>
 #include <cstring>
+#include <iterator>
+
+#include "base/trace.hpp"
 
 namespace armvm {
 
@@ -44,6 +48,7 @@ void FwCfg::add_file(const std::string& name, std::vector<uint8_t> data) {
 // be16 reserved, char name[56].
 void FwCfg::rebuild_directory() {
     by_key_.clear();
+    names_by_key_.clear();
     std::vector<uint8_t> dir(4 + 64 * files_.size(), 0);
     uint32_t n = __builtin_bswap32(static_cast<uint32_t>(files_.size()));
     std::memcpy(dir.data(), &n, 4);
@@ -55,7 +60,8 @@ void FwCfg::rebuild_directory() {
         std::memcpy(dir.data() + at, &size, 4);
         std::memcpy(dir.data() + at + 4, &sel, 2);
         std::memcpy(dir.data() + at + 8, name.data(), std::min(name.size(), kMaxName - 1));
-        by_key_.push_back(&data);  // (map nodes stay put: no copy of the data)
+        by_key_.push_back(&data);
+        names_by_key_.push_back(name);  // (map nodes stay put: no copy of the data)
         ++key;
         at += 64;
     }
@@ -65,6 +71,20 @@ void FwCfg::rebuild_directory() {
 void FwCfg::select(uint16_t key) {
     key_ = key;
     offset_ = 0;
+    if (trace::fw_cfg_select.on.load(std::memory_order_relaxed)) {
+        // QEMU's names of the well-known keys, a file's name for the others.
+        static const char* const kNames[] = {
+            "signature", "id", "uuid", "ram_size", "nographic", "nb_cpus", "machine_id", "kernel_addr",
+            "kernel_size", "kernel_cmdline", "initrd_addr", "initrd_size", "boot_device", "numa", "boot_menu",
+            "max_cpus", "kernel_entry", "kernel_data", "initrd_data", "cmdline_addr", "cmdline_size",
+            "cmdline_data", "setup_addr", "setup_size", "setup_data", "file_dir"};
+        unsigned k = key & kEntryMask;
+        const char* name = "(null)";
+        if (k < std::size(kNames)) name = kNames[k];
+        else if (k >= kFileFirst && k - kFileFirst < names_by_key_.size()) name = names_by_key_[k - kFileFirst].c_str();
+        int ret = k < kFileFirst + kFileSlots ? 1 : 0;
+        ARMVM_TRACE(fw_cfg_select, "%p key 0x%04" PRIx16 " '%s', ret: %d", static_cast<void*>(this), key, name, ret);
+    }
 }
 
 const std::vector<uint8_t>* FwCfg::current() const {
@@ -86,6 +106,8 @@ uint64_t FwCfg::read(uint64_t off, unsigned size) {
             if (d && offset_ < d->size()) b = (*d)[offset_++];
             v |= static_cast<uint64_t>(b) << (8 * i);
         }
+        // (QEMU's value: the bytes read as a big-endian number)
+        ARMVM_TRACE(fw_cfg_read, "%p = 0x%" PRIx64, static_cast<void*>(this), bswap(v, size));
         return v;
     }
     if (off >= 16 && off + size <= 24) {

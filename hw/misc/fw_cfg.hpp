@@ -24,6 +24,7 @@ public:
         kCmdlineSize = 0x14, kCmdlineData = 0x15, kFileDir = 0x19, kFileFirst = 0x20,
     };
     static constexpr size_t kMaxName = 56;  // with the terminating NUL
+    static constexpr unsigned kFileSlots = 32;  // QEMU's x-file-slots: the keys a select accepts
 
     explicit FwCfg(AddressSpace& as) : as_(as) {}
     void add_item(uint16_t key, std::vector<uint8_t> data);
@@ -49,6 +50,7 @@ private:
     std::map<uint16_t, std::vector<uint8_t>> items_;
     std::map<std::string, std::vector<uint8_t>> files_;
     std::vector<const std::vector<uint8_t>*> by_key_;  // files by key - kFileFirst
+    std::vector<std::string> names_by_key_;            // their names (trace events)
     uint16_t key_ = 0;
     uint32_t offset_ = 0;
     uint64_t dma_addr_ = 0;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/trace.hpp"
+
 namespace armvm {
 
 // 00:00.0, the host bridge itself (QEMU's gpex-root: 1b36:0008, class
@@ -86,13 +88,19 @@ uint64_t PciHost::Ecam::read(uint64_t off, unsigned size) {
     unsigned reg = off & 0xfff;
     if (!d || (size != 1 && size != 2 && size != 4) || (reg & (size - 1)))
         return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
-    return d->config_read(reg, size);
+    uint32_t v = d->config_read(reg, size);
+    ARMVM_TRACE(pci_cfg_read, "%s %02d:%02d.%d @0x%x -> 0x%x", d->type_name().c_str(),
+                d->bus() ? d->bus()->number() : 0, d->devfn() >> 3, d->devfn() & 7, reg, v);
+    return v;
 }
 
 void PciHost::Ecam::write(uint64_t off, unsigned size, uint64_t value) {
     PciDevice* d = h_.function_at(off);
     unsigned reg = off & 0xfff;
     if (!d || (size != 1 && size != 2 && size != 4) || (reg & (size - 1))) return;
+    ARMVM_TRACE(pci_cfg_write, "%s %02d:%02d.%d @0x%x <- 0x%x", d->type_name().c_str(),
+                d->bus() ? d->bus()->number() : 0, d->devfn() >> 3, d->devfn() & 7, reg,
+                static_cast<uint32_t>(value));
     d->config_write(reg, size, static_cast<uint32_t>(value));
 }
 

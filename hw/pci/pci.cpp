@@ -1,6 +1,9 @@
 #include "hw/pci/pci.hpp"
 
+#include <cinttypes>
 #include <cstring>
+
+#include "base/trace.hpp"
 
 namespace armvm {
 
@@ -210,7 +213,19 @@ void PciDevice::set_rom(std::vector<uint8_t> bytes) {
 PciRoot* PciDevice::root() const { return bus_ ? &bus_->root() : nullptr; }
 
 void PciDevice::bars_changed() {
-    for (unsigned i = 0; i < bars_.size(); ++i) bars_[i].addr = decode_bar(i);
+    for (unsigned i = 0; i < bars_.size(); ++i) {
+        uint64_t now = decode_bar(i);
+        Bar& b = bars_[i];
+        if (now == b.addr) continue;
+        unsigned bus = bus_ ? bus_->number() : 0;
+        if (b.addr != kUnmapped)
+            ARMVM_TRACE(pci_update_mappings_del, "%s %02x:%02x.%x %d,0x%" PRIx64 "+0x%" PRIx64, type_name().c_str(),
+                        bus, devfn_ >> 3, devfn_ & 7, i, b.addr, b.size);
+        if (now != kUnmapped)
+            ARMVM_TRACE(pci_update_mappings_add, "%s %02x:%02x.%x %d,0x%" PRIx64 "+0x%" PRIx64, type_name().c_str(),
+                        bus, devfn_ >> 3, devfn_ & 7, i, now, b.size);
+        b.addr = now;
+    }
     if (bus_) bus_->root().remap();
     bars_moved();
 }

@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include "base/trace.hpp"
+
 namespace armvm {
 
 namespace {
@@ -24,7 +26,18 @@ Pl031::~Pl031() { loop_.cancel_timer(match_timer_); }
 
 uint32_t Pl031::count() const { return static_cast<uint32_t>(static_cast<int64_t>(utc_ns() / 1000000000ull) + offset_); }
 
-uint64_t Pl031::read(uint64_t off, unsigned) {
+void Pl031::update_irq() {
+    ARMVM_TRACE(pl031_irq_state, "irq state %d", (ris_ & imsc_ & 1) ? 1 : 0);
+    irq_.set(ris_ & imsc_ & 1);
+}
+
+uint64_t Pl031::read(uint64_t off, unsigned size) {
+    uint64_t v = read_reg(off, size);
+    ARMVM_TRACE(pl031_read, "addr 0x%08x value 0x%08x", static_cast<uint32_t>(off), static_cast<uint32_t>(v));
+    return v;
+}
+
+uint64_t Pl031::read_reg(uint64_t off, unsigned) {
     if (off >= 0xfe0 && off < 0x1000) return kIds[(off - 0xfe0) >> 2];
     switch (off) {
     case RTCDR: return count();
@@ -40,6 +53,7 @@ uint64_t Pl031::read(uint64_t off, unsigned) {
 
 void Pl031::write(uint64_t off, unsigned, uint64_t value) {
     uint32_t v = static_cast<uint32_t>(value);
+    ARMVM_TRACE(pl031_write, "addr 0x%08x value 0x%08x", static_cast<uint32_t>(off), v);
     switch (off) {
     case RTCLR:
         lr_ = v;

@@ -26,7 +26,8 @@ public:
 private:
     uint32_t count() const;
     void arm_match();
-    void update_irq() { irq_.set(ris_ & imsc_ & 1); }
+    void update_irq();
+    uint64_t read_reg(uint64_t offset, unsigned size);
 
     EventLoop& loop_;
     IrqLine irq_;

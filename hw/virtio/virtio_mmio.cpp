@@ -1,7 +1,10 @@
 #include "hw/virtio/virtio_mmio.hpp"
 
 #include <algorithm>
+#include <cinttypes>
 #include <utility>
+
+#include "base/trace.hpp"
 
 namespace armvm {
 
@@ -48,7 +51,13 @@ uint64_t VirtioMmio::offered() const {
     return f;
 }
 
+void VirtioMmio::update_irq() {
+    ARMVM_TRACE(virtio_mmio_setting_irq, "virtio_mmio setting IRQ %d", int_status_ != 0 ? 1 : 0);
+    irq_.set(int_status_ != 0);
+}
+
 uint64_t VirtioMmio::read(uint64_t off, unsigned size) {
+    ARMVM_TRACE(virtio_mmio_read, "virtio_mmio_read offset 0x%" PRIx64, off);
     if (off >= Config) return dev_ ? dev_->config_read(off - Config, size) : 0;
     if (size != 4) return 0;  // (registers are 32-bit; other widths read as zero)
     switch (off) {
@@ -71,6 +80,7 @@ uint64_t VirtioMmio::read(uint64_t off, unsigned size) {
 }
 
 void VirtioMmio::write(uint64_t off, unsigned size, uint64_t value) {
+    ARMVM_TRACE(virtio_mmio_write_offset, "virtio_mmio_write offset 0x%" PRIx64 " value 0x%" PRIx64, off, value);
     if (!dev_) return;
     if (off >= Config) {
         dev_->config_write(off - Config, size, value);
@@ -135,6 +145,7 @@ void VirtioMmio::write(uint64_t off, unsigned size, uint64_t value) {
         update_irq();
         break;
     case Status:
+        ARMVM_TRACE(virtio_set_status, "vdev %p val %u", static_cast<void*>(dev_.get()), v);
         if (v == 0) {
             device_reset();
         } else {
@@ -150,6 +161,7 @@ void VirtioMmio::queue_notify(uint32_t v) {
     // A set-up queue is served even before DRIVER_OK, as QEMU does:
     // Linux's balloon kicks its statistics queue during probe.
     if (!dev_ || v >= dev_->num_queues() || !queues_[v].ready) return;
+    ARMVM_TRACE(virtio_queue_notify, "vdev %p n %d vq %p", static_cast<void*>(dev_.get()), v, static_cast<void*>(&queues_[v]));
     dev_->queue_notify(v);
     if (queues_[v].broken()) {  // the driver broke the ring: tell it
         status_ |= kStatusDeviceNeedsReset;
@@ -187,6 +199,7 @@ void VirtioMmio::update_legacy_addresses(VirtQueue& q) {
 
 void VirtioMmio::notify_used(unsigned q) {
     if (q < queues_.size() && queues_[q].interrupt_suppressed(as_)) return;
+    ARMVM_TRACE(virtio_notify, "vdev %p vq %p", static_cast<void*>(dev_.get()), static_cast<void*>(&queues_[q]));
     int_status_ |= 1;
     update_irq();
 }

@@ -43,7 +43,7 @@ private:
     void clear_state();
     void device_reset();
     void update_legacy_addresses(VirtQueue& q);
-    void update_irq() { irq_.set(int_status_ != 0); }
+    void update_irq();
     void queue_notify(uint32_t q);
     void sync_ioevents();
     VirtQueue* selected() { return dev_ && queue_sel_ < dev_->num_queues() ? &queues_[queue_sel_] : nullptr; }

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <utility>
 
+#include "base/trace.hpp"
+
 namespace armvm {
 
 namespace {
@@ -221,6 +223,7 @@ void VirtioPci::device_reset() {
 }
 
 void VirtioPci::set_status(uint8_t s) {
+    ARMVM_TRACE(virtio_set_status, "vdev %p val %u", static_cast<void*>(dev_.get()), s);
     if (s == 0) {
         device_reset();
         return;
@@ -246,6 +249,7 @@ void VirtioPci::interrupt(uint16_t vector, uint8_t isr_bit) {
 
 void VirtioPci::notify_used(unsigned q) {
     if (q >= queues_.size() || queues_[q].vq.interrupt_suppressed(as_)) return;
+    ARMVM_TRACE(virtio_notify, "vdev %p vq %p", static_cast<void*>(dev_.get()), static_cast<void*>(&queues_[q].vq));
     interrupt(queues_[q].vector, 1);
 }
 
@@ -258,6 +262,8 @@ void VirtioPci::queue_notify(unsigned q) {
     // A set-up queue is served even before DRIVER_OK, as QEMU does:
     // Linux's balloon kicks its statistics queue during probe.
     if (q >= queues_.size() || !queues_[q].vq.ready) return;
+    ARMVM_TRACE(virtio_queue_notify, "vdev %p n %d vq %p", static_cast<void*>(dev_.get()), q,
+                static_cast<void*>(&queues_[q].vq));
     dev_->queue_notify(q);
     if (queues_[q].vq.broken()) {  // the driver broke the ring: tell it
         status_ |= kStatusNeedsReset;

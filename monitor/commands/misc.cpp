@@ -1,6 +1,7 @@
 // The rest of libvirt's probe and start-up set: TPM, command-line options,
 // migration capabilities, chardevs, block nodes, and the hot-plug commands
 // whose schema entries switch libvirt to JSON -device/-object/-netdev.
+#include "base/trace.hpp"
 #include "hw/char/chardev.hpp"
 #include "hw/virtio/virtio_balloon.hpp"
 #include "machine/devices.hpp"
@@ -39,6 +40,7 @@ const std::vector<OptGroup>& opt_groups() {
         {"msg", {{"timestamp", "boolean"}, {"guest-name", "boolean"}}},
         {"overcommit", {{"mem-lock", "boolean"}, {"cpu-pm", "boolean"}}},
         {"add-fd", {{"fd", "number"}, {"set", "number"}, {"opaque", "string"}}},
+        {"trace", {{"enable", "string"}, {"events", "string"}, {"file", "string"}}},
         {"sandbox", {{"enable", "boolean"}, {"obsolete", "string"}, {"elevateprivileges", "string"},
                      {"spawn", "string"}, {"resourcecontrol", "string"}}},
     };
@@ -89,6 +91,32 @@ void register_misc_commands(CommandTable& t) {
               }
               if (!want.empty() && out.empty()) return make_error("invalid option name: " + want);
               return out;
+          });
+
+    // Trace events (base/trace.hpp), as QEMU's: a name or a pattern; the
+    // events listed in QEMU's order (its list's last first).
+    s.enumeration("TraceEventState", {"unavailable", "disabled", "enabled"});
+    s.object("TraceEventInfo", {{"name", "str"}, {"state", "TraceEventState"}, {"vcpu", "bool"}});
+    s.object("q_obj_trace-event-get-state-arg", {{"name", "str"}, {"*vcpu", "int"}});
+    t.add("trace-event-get-state", "q_obj_trace-event-get-state-arg", "[TraceEventInfo]",
+          [](QmpContext&, const Json& a) -> Result<Json> {
+              std::string name = a["name"].get<std::string>();
+              auto hits = trace::matching(name);
+              if (hits.empty() && !trace::is_pattern(name)) return make_error("unknown event \"" + name + "\"");
+              Json out = Json::array();
+              for (auto it = hits.rbegin(); it != hits.rend(); ++it)
+                  out.push_back({{"name", (*it)->name},
+                                 {"vcpu", false},
+                                 {"state", (*it)->on.load() ? "enabled" : "disabled"}});
+              return out;
+          });
+    s.object("q_obj_trace-event-set-state-arg",
+             {{"name", "str"}, {"enable", "bool"}, {"*ignore-unavailable", "bool"}, {"*vcpu", "int"}});
+    t.add("trace-event-set-state", "q_obj_trace-event-set-state-arg", "",
+          [](QmpContext&, const Json& a) -> Result<Json> {
+              std::string name = a["name"].get<std::string>();
+              if (!trace::enable(name, a["enable"].get<bool>())) return make_error("unknown event \"" + name + "\"");
+              return Json::object();
           });
 
     s.enumeration("MigrationCapability", {"events"});

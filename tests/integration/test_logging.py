@@ -185,3 +185,123 @@ def test_out_asm_shows_the_host_code_of_each_compiled_block_as_qemu_lays_it_out(
     # armvm's blocks: the ELF's entry first, x86-64 code in AT&T syntax
     assert "  -- guest addr 0x0000000040080000 + tb prologue\n" in ours
     assert re.search(r"  (movq|cmpq|leaq) +[%$(0-9]", ours)
+
+
+def test_trace_events_write_what_qemus_write(tmp_path):
+    """-d trace:PATTERN: the PL011's events for a guest printing a line are
+    QEMU's, line for line (the serial port to a file, where QEMU polls no
+    terminal)."""
+    elf = guest_build.build("hello", str(tmp_path))
+    logs = []
+    for emu, name in ((armvm_path(), "a.log"), ("qemu-system-aarch64", "q.log")):
+        r = subprocess.run([emu, "-M", "virt", "-cpu", "cortex-a57", "-display", "none", "-nodefaults",
+                            "-serial", f"file:{tmp_path / ('out-' + name)}", "-kernel", elf,
+                            "-d", "trace:pl011*", "-D", str(tmp_path / name)], capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0 and r.stderr == "", r.stderr
+        logs.append((tmp_path / name).read_text())
+    assert logs[0] == logs[1]
+    assert "pl011_write addr 0x00000000 value 0x00000068\npl011_irq_state irq state 0\n" in logs[0]
+
+
+def test_trace_events_of_a_linux_boot_have_qemus_shape(tmp_path):
+    """Every event armvm has, switched on for a Linux boot with virtio on
+    PCI and MMIO: each QEMU also writes comes in QEMU's form (numbers and
+    addresses aside), and the PCI, GIC, PL011, fw_cfg and virtio ones
+    carry the same values as QEMU's first."""
+    from linux_guest import MARKER, guest_dir
+    g = guest_dir()
+    names = subprocess.run([armvm_path(), "-d", "trace:help"], capture_output=True, text=True).stdout.split()
+    assert "pl011_read" in names and "gic_set_irq" in names and "arm_gt_cval_write" in names
+    items = ",".join("trace:" + n for n in names)
+    logs = {}
+    for emu in (armvm_path(), "qemu-system-aarch64"):
+        log = tmp_path / (os.path.basename(emu) + ".log")
+        p = subprocess.Popen([emu, "-M", "virt", "-cpu", "cortex-a57", "-m", "512", "-display", "none",
+                              "-nodefaults", "-serial", "stdio", "-kernel", os.path.join(g, "vmlinuz"),
+                              "-initrd", os.path.join(g, "initramfs.cpio.gz"), "-append", "console=ttyAMA0",
+                              "-device", "virtio-rng-pci", "-device", "virtio-rng-device", "-d", items,
+                              "-D", str(log)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             stdin=subprocess.DEVNULL)
+        out = b""
+        while MARKER not in out:  # (the guest is up, its virtio drivers loaded: PCI, GIC, timers all used)
+            chunk = p.stdout.read1(4096)
+            if not chunk:
+                break
+            out += chunk
+        p.kill()
+        p.wait()
+        assert MARKER in out
+        logs[emu] = log.read_text(errors="replace").splitlines()
+    ours, theirs = logs[armvm_path()], logs["qemu-system-aarch64"]
+    first = lambda lines, n: next((l for l in lines if l.startswith(n + " ")), None)  # noqa: E731
+    shape = lambda l: re.sub(r"0x[0-9a-f]+|\b\d+\b", "N", l)  # noqa: E731
+    both = [n for n in names if first(theirs, n) and first(ours, n)]
+    assert len(both) >= 18, both
+    for n in both:
+        assert shape(first(ours, n)) == shape(first(theirs, n)), n
+    for n in ("pl011_read", "pl011_write", "pci_cfg_read", "pci_cfg_write", "pci_update_mappings_add",
+              "gic_dist_read", "gic_set_irq", "gic_acknowledge_irq", "gic_enable_irq", "virtio_mmio_read"):
+        assert first(ours, n) == first(theirs, n), n
+    # (fw_cfg's and virtio's name the device by its address in memory)
+    strip = lambda l: re.sub(r"0x[0-9a-f]{12}", "P", l)  # noqa: E731
+    for n in ("fw_cfg_select", "fw_cfg_read", "virtio_set_status", "virtio_queue_notify"):
+        assert strip(first(ours, n)) == strip(first(theirs, n)), n
+
+
+def test_trace_option_events_file_and_monitor_commands_as_qemu(tmp_path):
+    """-trace [enable=]PATTERN,events=FILE,file=LOG; unknown names warned
+    about as QEMU warns; HMP trace-event and info trace-events and QMP
+    trace-event-get-state/-set-state as QEMU's for the events both have."""
+    elf = guest_build.build("hello", str(tmp_path))
+    (tmp_path / "events").write_text("# the UART's data traffic\npl011_*\n-pl011_irq_state\n")
+    for emu, name in ((armvm_path(), "a.log"), ("qemu-system-aarch64", "q.log")):
+        r = subprocess.run([emu, "-M", "virt", "-cpu", "cortex-a57", "-display", "none", "-nodefaults",
+                            "-serial", f"file:{tmp_path / 'out'}", "-kernel", elf,
+                            "-trace", f"events={tmp_path / 'events'},file={tmp_path / name}"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stderr == "", r.stderr
+    ours, theirs = (tmp_path / "a.log").read_text(), (tmp_path / "q.log").read_text()
+    assert ours == theirs and "pl011_write" in ours and "pl011_irq_state" not in ours
+    warn = []
+    for emu in (armvm_path(), "qemu-system-aarch64"):
+        r = subprocess.run([emu, "-M", "none", "-display", "none", "-trace", "nosuch", "-trace", "enable=pl011_*",
+                            "-d", "trace:nosuch2", "-S", "-monitor", "none", "-qmp", "none"],
+                           capture_output=True, text=True, timeout=5)
+        warn.append(r.stderr)
+    # (-qmp none is refused by both, after the -trace warning)
+    name = lambda t: t.replace("qemu-system-aarch64", "armvm")  # noqa: E731
+    assert warn[0] and name(warn[1]).startswith(warn[0].splitlines()[0])
+
+
+TRACE_HMP = ["help trace-event", "help info trace-events", "info trace-events pl011_read*", "trace-event pl011_write on",
+             "info trace-events pl011_w*", "trace-event nosuch on", "info trace-events nosuch",
+             "trace-event pl011_read maybe", "trace-event pl011_w* off", "info trace-events pl011_write"]
+
+
+def test_trace_monitor_commands_as_qemus(tmp_path):
+    from armvm_test import Qmp
+    outs, replies = [], []
+    for emu in (armvm_path(), "qemu-system-aarch64"):
+        outs.append(hmp_outputs(emu, ["-M", "virt", "-display", "none", "-nodefaults", "-S"], TRACE_HMP,
+                                str(tmp_path / "h.sock")))
+        sock = str(tmp_path / "q.sock")
+        p = subprocess.Popen([emu, "-M", "none", "-display", "none", "-S", "-qmp", f"unix:{sock},server=on,wait=off"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            q = Qmp.connect_unix(sock, timeout=20)
+            q.negotiate()
+            r = [q.cmd("trace-event-get-state", {"name": "pl011_r*"}),
+                 q.cmd("trace-event-set-state", {"name": "pl011_read", "enable": True}),
+                 q.cmd("trace-event-get-state", {"name": "pl011_read"}),
+                 q.cmd("trace-event-set-state", {"name": "nosuch", "enable": True}),
+                 q.cmd("trace-event-get-state", {"name": "nosuch"}),
+                 q.cmd("trace-event-get-state", {"name": "nosuch*"})]
+            replies.append(r)
+        finally:
+            p.kill()
+            p.wait()
+    assert outs[0] == outs[1]
+    assert "pl011_write : state 1" in outs[0][4] and "pl011_write : state 0" in outs[0][9]
+    assert replies[0] == replies[1]
+    assert replies[0][2] == {"return": [{"name": "pl011_read", "vcpu": False, "state": "enabled"}]}
