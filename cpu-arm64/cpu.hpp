@@ -422,6 +422,11 @@ public:
     // (stage 1 as an access from the current EL would see it), without a
     // fault, a TLB fill or any other side effect: the debugger's view.
     bool debug_translate(uint64_t va, uint64_t& pa);
+    // Every mapping of the current EL1&0 regime (HMP's info mem and info
+    // tlb); false with the MMU off.
+    bool debug_mappings(const std::function<void(uint64_t, const mmu::Translation&)>& leaf) {
+        return mmu::for_each_mapping(regime(), bus_, leaf);
+    }
     // Guest virtual memory as the current regime maps it, for services
     // the emulator gives the guest (semihosting's parameter blocks and
     // buffers): false if a page does not translate or nothing answers.

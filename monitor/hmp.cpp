@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <algorithm>
+#include <cinttypes>
 #include <functional>
 #include <sstream>
 #include <vector>
@@ -79,6 +80,55 @@ std::string speed_mbps(UsbSpeed s) {
     case UsbSpeed::Super: return "5000";
     }
     return "?";
+}
+
+// info mem / info tlb (QEMU has neither for Arm): the current CPU's EL1&0
+// translation regime walked as the CPU would walk it. `merged`: runs of
+// contiguous virtual and physical addresses with one set of permissions
+// (in RISC-V's info mem layout); else every page and block.
+void mappings(Call& k, bool merged) {
+    virt::Board* b = k.ctx.machine.board();
+    if (!b) return k.print("No CPU available");
+    struct Run {
+        uint64_t va, pa, size;
+        std::string attr;
+    };
+    std::vector<Run> runs;
+    bool on = false;
+    b->with_cpu(k.st.cpu, [&](Cpu& c) {
+        on = c.debug_mappings([&](uint64_t va, const mmu::Translation& t) {
+            auto bit = [&](uint8_t p, char ch) { return (t.perm & p) ? ch : '-'; };
+            std::string attr = {bit(mmu::kR1, 'r'), bit(mmu::kW1, 'w'), bit(mmu::kX1, 'x'), bit(mmu::kR0, 'r'),
+                                bit(mmu::kW0, 'w'), bit(mmu::kX0, 'x'), t.global ? 'g' : '-'};
+            uint64_t pa = t.pa_page & ~(t.size - 1);
+            if (merged && !runs.empty() && runs.back().va + runs.back().size == va &&
+                runs.back().pa + runs.back().size == pa && runs.back().attr == attr) {
+                runs.back().size += t.size;
+                return;
+            }
+            runs.push_back({va, pa, t.size, attr});
+        });
+    });
+    if (!on) return k.print("No translation: the MMU is off (virtual addresses are physical)");
+    char line[128];
+    if (merged) {
+        k.print("vaddr            paddr            size             attr");
+        k.print("---------------- ---------------- ---------------- -------");
+    }
+    for (const Run& r : runs) {
+        if (merged) {
+            std::snprintf(line, sizeof line, "%016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %s", r.va, r.pa, r.size,
+                          r.attr.c_str());
+        } else {
+            static const char* const kUnits[] = {"K", "M", "G"};
+            uint64_t sz = r.size >> 10;
+            unsigned u = 0;
+            while (u < 2 && sz >= 1024 && !(sz & 1023)) sz >>= 10, ++u;
+            std::snprintf(line, sizeof line, "%016" PRIx64 ": %016" PRIx64 " %4" PRIu64 "%s %s", r.va, r.pa, sz,
+                          kUnits[u], r.attr.c_str());
+        }
+        k.print(line);
+    }
 }
 
 // hostfwd_add / hostfwd_remove: on the named user netdev, or the first.
@@ -215,6 +265,8 @@ const std::vector<HmpCommand>& info_commands() {
                  k.print(std::string("kvm support: ") +
                          (!(*r)["present"].get<bool>() ? "not compiled" : (*r)["enabled"].get<bool>() ? "enabled" : "disabled"));
          }},
+        {"mem", "", "show the active virtual memory mappings (attr: EL1 rwx, EL0 rwx, g: global)", 0, 0,
+         [](Call& k) { mappings(k, true); }},
         {"mtree", "[-f][-d][-o][-D]",
          "show memory tree (-f: dump flat view for address spaces;-d: dump dispatch tree, valid with -f only);-o: "
          "dump region owners/parents;-D: dump disabled regions",
@@ -373,6 +425,8 @@ const std::vector<HmpCommand>& info_commands() {
                          (!running && st != "paused" ? " (" + st + ")" : ""));
              }
          }},
+        {"tlb", "", "show every page and block the current CPU's page tables map", 0, 0,
+         [](Call& k) { mappings(k, false); }},
         {"trace-events", "[name] [vcpu]",
          "show available trace-events & their state (name: event name pattern; vcpu: vCPU to query, default is any)",
          0, 2, [](Call& k) {

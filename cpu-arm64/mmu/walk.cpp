@@ -164,4 +164,35 @@ bool walk(const Regime& r, Bus& bus, uint64_t va, Translation& t, Fault& fault) 
     }
 }
 
+bool for_each_mapping(const Regime& r, Bus& bus, const std::function<void(uint64_t, const Translation&)>& leaf) {
+    if (!(r.sctlr & 1)) return false;
+    for (bool hi : {false, true}) {
+        // The half's geometry, as walk() finds it.
+        unsigned tsz = std::clamp(static_cast<unsigned>(hi ? bitsv(r.tcr, 21, 16) : bitsv(r.tcr, 5, 0)), 16u, 39u);
+        if (hi ? (r.tcr >> 23) & 1 : (r.tcr >> 7) & 1) continue;  // EPDn: no walks
+        unsigned tg = static_cast<unsigned>(hi ? bitsv(r.tcr, 31, 30) : bitsv(r.tcr, 15, 14));
+        unsigned g = hi ? (tg == 1 ? 14 : tg == 3 ? 16 : 12) : (tg == 2 ? 14 : tg == 1 ? 16 : 12);
+        if (g == 14 && !r.has_16k) g = 12;
+        unsigned inputsize = 64 - tsz, stride = g - 3;
+        uint64_t first = hi ? ~ones(inputsize) : 0, last = hi ? ~0ull : ones(inputsize);
+        for (uint64_t va = first;;) {
+            Translation t;
+            Fault f;
+            uint64_t size;
+            if (walk(r, bus, va, t, f)) {
+                leaf(va, t);
+                size = t.size;
+            } else {  // (nothing below the entry that failed: past it)
+                int level = std::max(f.level, 4 - static_cast<int>(1 + (inputsize - g - 1) / stride));
+                unsigned shift = g + stride * static_cast<unsigned>(3 - level);
+                size = shift >= 64 ? 0 : 1ull << shift;
+            }
+            uint64_t next = (va | (size - 1)) + 1;
+            if (!size || next <= va || next - 1 >= last) break;
+            va = next;
+        }
+    }
+    return true;
+}
+
 }  // namespace armvm::mmu

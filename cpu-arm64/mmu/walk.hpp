@@ -5,6 +5,7 @@
 // with a fake bus; the CPU caches its results in the TLB (tlb.hpp).
 #pragma once
 #include <cstdint>
+#include <functional>
 
 namespace armvm {
 class Bus;
@@ -61,5 +62,10 @@ uint64_t strip_tag(const Regime& r, uint64_t va);
 // `fault` says why (translation, access flag, address size or walk abort;
 // permission checks are the caller's, against t.perm).
 bool walk(const Regime& r, Bus& bus, uint64_t va, Translation& t, Fault& fault);
+
+// Every page and block the regime's tables map, TTBR0's range then
+// TTBR1's, in address order: `leaf(va, t)` with va the start of the
+// page or block. false (and nothing) with the MMU off.
+bool for_each_mapping(const Regime& r, Bus& bus, const std::function<void(uint64_t, const Translation&)>& leaf);
 
 }  // namespace armvm::mmu

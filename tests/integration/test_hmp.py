@@ -598,3 +598,37 @@ def qtree_own_lines(text):
         elif cur is not None and (ind <= depth or body.startswith("bus: ")):
             cur = None
     return out
+
+
+def test_info_mem_and_tlb_show_the_guests_page_tables(tmp_path):
+    """info mem and info tlb (QEMU has neither for Arm; armvm walks the
+    current CPU's tables as the CPU does): in a Linux guest the kernel's
+    text is mapped executable at EL1 only, a user program's text readable
+    and executable at EL0, and reading through the VA (x) gives what the
+    PA it names holds (xp). With the MMU off, both say so."""
+    from linux_guest import Guest
+    sock = str(tmp_path / "m.sock")
+    with Guest(armvm_path(), ["-cpu", "cortex-a57", "-qmp", f"unix:{sock},server=on,wait=off"]) as g:
+        text = int(g.ok("grep ' T _stext$' /proc/kallsyms").split()[0], 16)
+        q = Qmp.connect_unix(sock, timeout=20)
+        q.negotiate()
+        hmp = lambda c: q.ok("human-monitor-command", {"command-line": c}).replace("\r", "")  # noqa: E731
+        q.ok("stop")
+        mem, tlb = hmp("info mem"), hmp("info tlb")
+        rows = [l.split() for l in mem.splitlines()[2:]]
+        assert mem.startswith("vaddr            paddr            size             attr\n---------------- ")
+        hit = [r for r in rows if int(r[0], 16) <= text < int(r[0], 16) + int(r[2], 16)]
+        assert len(hit) == 1 and hit[0][3][:6] == "r-x---", hit  # (kernel text: EL1 only; nG under KPTI)
+        pa = int(hit[0][1], 16) + text - int(hit[0][0], 16)
+        assert hmp(f"x /4x {text:#x}").split(":")[1] == hmp(f"xp /4x {pa:#x}").split(":")[1]
+        # the page or block holding it in info tlb, with the same PA
+        lines = tlb.splitlines()
+        assert len(lines) > 100 and all(re.match(r"^[0-9a-f]{16}: [0-9a-f]{16} +\d+[KMG] [-rwxg]{7}$", l)
+                                        for l in lines[:50])
+        # the shell that ran the command: user text at EL0 (not global: it has an ASID)
+        assert any(r[3] in ("r--r-x-", "r-xr-x-") for r in rows if int(r[0], 16) < 1 << 47), rows[:5]
+        q.ok("cont")
+        q.close()
+        g.kill()
+    assert hmp_outputs(armvm_path(), ["-M", "virt", "-display", "none", "-nodefaults", "-S"], ["info mem", "info tlb"],
+                       str(tmp_path / "h.sock")) == ["No translation: the MMU is off (virtual addresses are physical)\r\n"] * 2
