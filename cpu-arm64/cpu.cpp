@@ -2,7 +2,12 @@
 
 #include "cpu-arm64/jit/jit.hpp"
 
+#include <unistd.h>
+
 #include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
 
 #include "base/log.hpp"
 #include "cpu-arm64/disas/disas.hpp"
@@ -247,6 +252,26 @@ bool Cpu::jit_relink(Cpu* c, Block::Link* link, uint64_t va) {
     *link = {va, b, c->link_gen_};
     c->jit_vcache_[(va >> 2) & (kJitVCache - 1)] = {va | c->jit_vkey_, c->jit_vgen_, b, 0};
     return true;
+}
+
+// ARMVM_PERFMAP=1: each compiled block's host code named in
+// /tmp/perf-PID.map, the file Linux's perf reads for JIT code, as
+// "arm64:GUEST-PC" (a developer's profile of guest code; QEMU 8.1's
+// -perfmap). Blocks whose code is later reused keep their old line.
+static void perf_map_block(const void* code, uint32_t size, uint64_t guest_pc) {
+    static std::FILE* map = [] {
+        const char* e = std::getenv("ARMVM_PERFMAP");
+        if (!e || !*e || !std::strcmp(e, "0")) return static_cast<std::FILE*>(nullptr);
+        char name[64];
+        std::snprintf(name, sizeof name, "/tmp/perf-%d.map", static_cast<int>(::getpid()));
+        return std::fopen(name, "w");
+    }();
+    if (!map) return;
+    static std::mutex m;
+    std::lock_guard<std::mutex> g(m);
+    std::fprintf(map, "%llx %x arm64:%llx\n", static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(code)), size,
+                 static_cast<unsigned long long>(guest_pc));
+    std::fflush(map);
 }
 
 // -d out_asm: a block's host code once compiled, in QEMU's frame (armvm's
@@ -810,6 +835,7 @@ Cpu::Stop Cpu::run(uint64_t budget) {
             if (jit_ && !slow && !b->jit && ++b->hits >= jit_hot_) {
                 if (!jit_->compile(*b)) jit_full_ = true;
                 else if (b->jit && qlog::on(qlog::OutAsm) && qlog::in_filter(s.pc)) log_out_asm(*b);
+                if (b->jit) perf_map_block(b->jit_head, b->jit_size, s.pc);
             }
             const DecodedInsn *first, *end, *d;
             if (b->jit && b->n <= room && !slow) {

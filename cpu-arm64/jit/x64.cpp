@@ -842,10 +842,10 @@ void Emitter::block(const Block& b) {
     size_t n = b.n;
     exits_.resize(n + 1);
     // The head (Block::jit_head), for direct links: r13 is this block's VA
-    // and r12 the instructions left before it.
-    Label body, unstarted, irq;
-    cmp(r12, static_cast<int32_t>(n));
-    jl(unstarted);
+    // and r12 the instructions left before it. What needs the run loop
+    // first, then (Block::jit_head_fast, where forward links enter) the
+    // budget.
+    Label body, fast, unstarted, irq;
     mov(rax, qword[rbx + o.exit_req]);
     test(rax, rax);
     Label no_req;
@@ -857,6 +857,10 @@ void Emitter::block(const Block& b) {
     jne(unstarted);
     cmp(byte[rbx + o.irq], 0);
     jne(irq);
+    L(fast);
+    fast_ = getCurr();
+    cmp(r12, static_cast<int32_t>(n));
+    jl(unstarted);
     L(body);
     body_ = getCurr();  // (what handlers read of the block is stored before each call, r14 at each exit)
     bool ended = false;  // the code so far always leaves the block
@@ -981,7 +985,7 @@ void Emitter::block(const Block& b) {
         }
     L(irq);  // an IRQ the CPU masks does not stop it
     test(dword[rbx + o.daif], 0x80);
-    jnz(body);
+    jnz(fast);
     L(unstarted);
     mov(eax, static_cast<uint32_t>(kUnstarted));
     jmp(exit_);
@@ -1145,6 +1149,12 @@ void X64::emit_trampoline() {
         g.xor_(rax, qword[r14 + o_.block_pa]);
         g.shr(rax, 12);
         g.jnz(fail);
+        Label back;  // a link forward skips the run loop's checks (Block::jit_head_fast)
+        g.mov(rax, qword[r10 + o_.block_pa]);
+        g.cmp(rax, qword[r14 + o_.block_pa]);
+        g.jbe(back);
+        g.mov(rsi, qword[r10 + o_.block_head_fast]);
+        g.L(back);
         g.mov(rax, rsi);
         g.sub(rax, rdx);
         g.sub(rax, 5);
@@ -1206,12 +1216,13 @@ void X64::emit_trampoline() {
 bool X64::compile(const Block& b) {
     if (size_ - used_ < kMinRoom) return false;
     uint8_t* at = arena_ + used_;
-    const uint8_t* body = nullptr;
+    const uint8_t *body = nullptr, *fast = nullptr;
     size_t size = 0;
     try {
         Emitter e(*this, at, size_ - used_);
         e.block(b);
         body = e.body();
+        fast = e.fast_head();
         if (e.hasUndefinedLabel()) {  // (a bug of the emitter: leave the block to the interpreter)
             b.hits = 0;
             return true;
@@ -1222,6 +1233,7 @@ bool X64::compile(const Block& b) {
         return false;
     }
     b.jit_head = at;
+    b.jit_head_fast = fast;
     b.jit = body;
     b.jit_size = static_cast<uint32_t>(size);
     ++blocks_;

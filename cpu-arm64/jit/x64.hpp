@@ -90,6 +90,8 @@ public:
         o_.block_n = static_cast<int32_t>(reinterpret_cast<char*>(&probe.n) - reinterpret_cast<char*>(&probe));
         o_.block_head = static_cast<int32_t>(reinterpret_cast<char*>(&probe.jit_head) - reinterpret_cast<char*>(&probe));
         o_.block_pa = static_cast<int32_t>(reinterpret_cast<char*>(&probe.pa) - reinterpret_cast<char*>(&probe));
+        o_.block_head_fast =
+            static_cast<int32_t>(reinterpret_cast<char*>(&probe.jit_head_fast) - reinterpret_cast<char*>(&probe));
         o_.jit_link = at(&c.jit_link_);
         o_.vcache = at(&c.jit_vcache_);
         o_.vgen = at(&c.jit_vgen_);
@@ -112,7 +114,7 @@ public:
     struct Offsets {
         int32_t x, v, cpacr, sctlr, fpcr, fpsr, tpidr0, tpidrro0, tpidr1, sp0, sp1, nzcv, el, spsel, daif, events,
             next_pc, block_va, cur_len, insn_count, branch_count, link_gen, fast, fast_key, fill_va, mailbox, irq,
-            exit_req, jit_block, code_bits, block_jit, block_n, block_head, block_pa, jit_link, vcache, vgen, vkey,
+            exit_req, jit_block, code_bits, block_jit, block_n, block_head, block_pa, block_head_fast, jit_link, vcache, vgen, vkey,
             excl_valid, excl_addr, excl_size, excl_value, excl_value_hi, monitor;
     };
     const Offsets& off() const { return o_; }
@@ -156,6 +158,7 @@ public:
 
     void block(const Block& b);
     const uint8_t* body() const { return body_; }
+    const uint8_t* fast_head() const { return fast_; }
 
 private:
     const X64::Offsets& o;
@@ -190,6 +193,7 @@ private:
     };
     std::vector<std::unique_ptr<Direct>> direct_;
     const uint8_t* body_ = nullptr;
+    const uint8_t* fast_ = nullptr;  // the head after the run loop's checks (Block::jit_head_fast)
 
     Label& exit_at(size_t k) {
         if (!exits_[k]) exits_[k] = std::make_unique<Label>();
