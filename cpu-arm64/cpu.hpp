@@ -115,8 +115,8 @@ struct Block {
     // The same after those that need the run loop (exit requests, mailbox,
     // interrupts): only the budget. A direct link to a block further on in
     // the page enters here; a link back, which every loop has, at jit_head
-    // (so a loop of linked blocks still sees a request within a page's
-    // worth of instructions).
+    // (so linked blocks see a request before they leave one page's run of
+    // blocks, each starting further on than the last).
     mutable const uint8_t* jit_head_fast = nullptr;
     mutable uint32_t jit_size = 0;  // bytes of host code from jit_head (-d out_asm)
     mutable uint32_t hits = 0;
