@@ -284,8 +284,8 @@ def test_trace_monitor_commands_as_qemus(tmp_path):
     outs, replies = [], []
     for emu in (armvm_path(), "qemu-system-aarch64"):
         outs.append(hmp_outputs(emu, ["-M", "virt", "-display", "none", "-nodefaults", "-S"], TRACE_HMP,
-                                str(tmp_path / "h.sock")))
-        sock = str(tmp_path / "q.sock")
+                                str(tmp_path / (os.path.basename(emu) + ".hmp"))))
+        sock = str(tmp_path / (os.path.basename(emu) + ".qmp"))  # (each its own: no stale socket to reach)
         p = subprocess.Popen([emu, "-M", "none", "-display", "none", "-S", "-qmp", f"unix:{sock},server=on,wait=off"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
