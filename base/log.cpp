@@ -1,7 +1,5 @@
 #include "base/log.hpp"
 
-#include "base/trace.hpp"
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+
+#include "base/trace.hpp"
 
 namespace armvm::qlog {
 

@@ -10,20 +10,19 @@
 #include <string>
 #include <vector>
 
-
 // Every event, in QEMU's groups (one list: help, info trace-events and
 // the QMP commands read it).
-#define ARMVM_TRACE_EVENTS(X)                                                                                 \
-    X(pl011_irq_state) X(pl011_read) X(pl011_read_fifo) X(pl011_write) X(pl011_put_fifo) \
-    X(pl011_put_fifo_full)                                                                                    \
-    X(pl031_irq_state) X(pl031_read) X(pl031_write)                                                          \
-    X(gic_enable_irq) X(gic_disable_irq) X(gic_set_irq)          \
-    X(gic_acknowledge_irq) X(gic_cpu_write) X(gic_cpu_read) X(gic_dist_write) X(gic_dist_read)               \
-    X(arm_gt_recalc) X(arm_gt_recalc_disabled) X(arm_gt_cval_write) X(arm_gt_tval_write) X(arm_gt_ctl_write) \
-    X(arm_gt_imask_toggle)                                                                                    \
-    X(pci_update_mappings_del) X(pci_update_mappings_add) X(pci_cfg_read) X(pci_cfg_write)                   \
-    X(virtio_queue_notify) X(virtio_notify) X(virtio_set_status)                                             \
-    X(virtio_mmio_read) X(virtio_mmio_write_offset) X(virtio_mmio_setting_irq)    \
+#define ARMVM_TRACE_EVENTS(X)                                                                        \
+    X(pl011_irq_state) X(pl011_read) X(pl011_read_fifo) X(pl011_write) X(pl011_put_fifo)             \
+    X(pl011_put_fifo_full)                                                                           \
+    X(pl031_irq_state) X(pl031_read) X(pl031_write)                                                 \
+    X(gic_enable_irq) X(gic_disable_irq) X(gic_set_irq) X(gic_acknowledge_irq) X(gic_cpu_write)      \
+    X(gic_cpu_read) X(gic_dist_write) X(gic_dist_read)                                               \
+    X(arm_gt_recalc) X(arm_gt_recalc_disabled) X(arm_gt_cval_write) X(arm_gt_tval_write)             \
+    X(arm_gt_ctl_write) X(arm_gt_imask_toggle)                                                       \
+    X(pci_update_mappings_del) X(pci_update_mappings_add) X(pci_cfg_read) X(pci_cfg_write)          \
+    X(virtio_queue_notify) X(virtio_notify) X(virtio_set_status)                                    \
+    X(virtio_mmio_read) X(virtio_mmio_write_offset) X(virtio_mmio_setting_irq)                      \
     X(fw_cfg_select) X(fw_cfg_read)
 
 namespace armvm::trace {

@@ -60,8 +60,8 @@ void FwCfg::rebuild_directory() {
         std::memcpy(dir.data() + at, &size, 4);
         std::memcpy(dir.data() + at + 4, &sel, 2);
         std::memcpy(dir.data() + at + 8, name.data(), std::min(name.size(), kMaxName - 1));
-        by_key_.push_back(&data);
-        names_by_key_.push_back(name);  // (map nodes stay put: no copy of the data)
+        by_key_.push_back(&data);  // (map nodes stay put: no copy of the data)
+        names_by_key_.push_back(name);
         ++key;
         at += 64;
     }
