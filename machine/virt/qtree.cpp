@@ -43,7 +43,6 @@ struct QtreeOut {
     }
 };
 
-
 // A number as qtree prints it ("N (0xN)"), a size with its unit ("N (4
 // GiB)": three significant digits of the largest binary unit it fills).
 std::string number_text(long long n, unsigned long long u, bool negative = false) {
