@@ -205,7 +205,9 @@ void Cpu::pmu_arm_deadline() {
         if (ev == kCpuCycles || ev == kSwIncr || ev == kChain || ev == kBrMisPred || ev == kExcTaken) continue;
         uint64_t remaining = pmu_until_overflow(i);
         if (ev == kMemAccess) remaining = remaining / 2 + (remaining & 1);
-        pmu_insn_deadline_ = std::min(pmu_insn_deadline_, insn_count + remaining);
+        // (saturating: a 64-bit counter may be 2^64 events from overflowing)
+        uint64_t at = remaining > UINT64_MAX - insn_count ? UINT64_MAX : insn_count + remaining;
+        pmu_insn_deadline_ = std::min(pmu_insn_deadline_, at);
     }
 }
 
