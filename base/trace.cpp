@@ -39,6 +39,14 @@ bool enable(const std::string& pattern, bool on) {
     return !hits.empty() || is_pattern(pattern);
 }
 
+std::optional<std::vector<Event*>> query(const std::string& pattern) {
+    auto hits = matching(pattern);
+    if (hits.empty() && !is_pattern(pattern)) return std::nullopt;
+    return std::vector<Event*>(hits.rbegin(), hits.rend());
+}
+
+std::string unknown_event(const std::string& name) { return "unknown event \"" + name + "\""; }
+
 bool enable_from_file(const std::string& path, std::string& error) {
     std::ifstream in(path);
     if (!in) {

@@ -7,6 +7,7 @@
 // Process-wide, as the log is (ARCHITECTURE.md).
 #pragma once
 #include <atomic>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,12 @@ bool is_pattern(const std::string& pattern);
 // -d trace:PATTERN and -trace PATTERN: switches the matching events on
 // (or off); false for a plain name that is no event (QEMU warns then).
 bool enable(const std::string& pattern, bool on = true);
+// The monitors' view (QMP trace-event-get-state/-set-state and HMP's
+// info trace-events/trace-event): the events a name or pattern gives, in
+// QEMU's order (the list's last first); nullopt for a plain name that is
+// no event (both then say `unknown_event(name)`).
+std::optional<std::vector<Event*>> query(const std::string& pattern);
+std::string unknown_event(const std::string& name);
 // -trace events=FILE: a pattern per line, "-PATTERN" to switch off, '#'
 // comments. False (and `error`) if the file cannot be read.
 bool enable_from_file(const std::string& path, std::string& error);

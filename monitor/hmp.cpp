@@ -431,10 +431,9 @@ const std::vector<HmpCommand>& info_commands() {
          "show available trace-events & their state (name: event name pattern; vcpu: vCPU to query, default is any)",
          0, 2, [](Call& k) {
              std::string name = k.args.empty() ? "*" : k.args[0];
-             auto hits = trace::matching(name);
-             if (hits.empty() && !trace::is_pattern(name)) return k.print("unknown event \"" + name + "\"");
-             for (auto it = hits.rbegin(); it != hits.rend(); ++it)  // (QEMU's order: its list's last first)
-                 k.print(std::string((*it)->name) + " : state " + ((*it)->on.load() ? "1" : "0"));
+             auto events = trace::query(name);
+             if (!events) return k.print(trace::unknown_event(name));
+             for (const trace::Event* e : *events) k.print(std::string(e->name) + " : state " + (e->on.load() ? "1" : "0"));
          }},
         {"usb", "", "show guest USB devices", 0, 0, [](Call& k) {
              if (const virt::Board* b = k.ctx.machine.board())
@@ -973,7 +972,7 @@ const std::vector<HmpCommand>& commands() {
         {"trace-event", "name on|off [vcpu]",
          "changes status of a specific trace event (vcpu: vCPU to set, default is all)", 2, 3, [](Call& k) {
              if (k.args[1] != "on" && k.args[1] != "off") return k.usage("Expected 'on' or 'off'");
-             if (!trace::enable(k.args[0], k.args[1] == "on")) k.print("unknown event \"" + k.args[0] + "\"");
+             if (!trace::enable(k.args[0], k.args[1] == "on")) k.print(trace::unknown_event(k.args[0]));
          }},
         {"x", "/fmt addr", "virtual memory dump starting at 'addr'", 0, 64, [](Call& k) { memory_dump(k, true); }},
         {"xp", "/fmt addr", "physical memory dump starting at 'addr'", 0, 64, [](Call& k) { memory_dump(k, false); }},

@@ -17,6 +17,30 @@ unsigned ps_bits(unsigned ps) {
     return ps < 7 ? table[ps] : 48;
 }
 
+// One half of the regime (TTBR0's or TTBR1's): its input size, granule
+// and whether walks are disabled, from TCR_EL1.
+struct Half {
+    unsigned inputsize, g;  // VA bits, granule bits
+    bool epd, tbi;
+};
+
+Half half(const Regime& r, bool hi) {
+    unsigned tsz = static_cast<unsigned>(hi ? bitsv(r.tcr, 21, 16) : bitsv(r.tcr, 5, 0));
+    unsigned tg = static_cast<unsigned>(hi ? bitsv(r.tcr, 31, 30) : bitsv(r.tcr, 15, 14));
+    unsigned g;  // granule bits
+    if (hi)
+        g = tg == 1 ? 14 : tg == 3 ? 16 : 12;  // TG1: 01 16K, 10 4K, 11 64K (00 reserved: 4K)
+    else
+        g = tg == 2 ? 14 : tg == 1 ? 16 : 12;  // TG0: 00 4K, 01 64K, 10 16K (11 reserved: 4K)
+    if (g == 14 && !r.has_16k) g = 12;         // an unimplemented granule acts as 4K (as QEMU)
+    tsz = std::clamp(tsz, 16u, 39u);           // out of range TxSZ is clamped, as QEMU does
+    return {64 - tsz, g, hi ? ((r.tcr >> 23) & 1) != 0 : ((r.tcr >> 7) & 1) != 0,
+            hi ? ((r.tcr >> 38) & 1) != 0 : ((r.tcr >> 37) & 1) != 0};
+}
+
+// The level a walk of this half starts at.
+int start_level(const Half& h) { return 4 - static_cast<int>(1 + (h.inputsize - h.g - 1) / (h.g - 3)); }
+
 }  // namespace
 
 uint32_t fault_status(Fault f) {
@@ -59,26 +83,16 @@ bool walk(const Regime& r, Bus& bus, uint64_t va, Translation& t, Fault& fault) 
         return true;
     }
     bool hi = (va >> 55) & 1;
-    unsigned tsz = static_cast<unsigned>(hi ? bitsv(r.tcr, 21, 16) : bitsv(r.tcr, 5, 0));
-    bool epd = hi ? (r.tcr >> 23) & 1 : (r.tcr >> 7) & 1;
-    bool tbi = hi ? (r.tcr >> 38) & 1 : (r.tcr >> 37) & 1;
-    unsigned tg = static_cast<unsigned>(hi ? bitsv(r.tcr, 31, 30) : bitsv(r.tcr, 15, 14));
-    unsigned g;  // granule bits
-    if (hi)
-        g = tg == 1 ? 14 : tg == 3 ? 16 : 12;  // TG1: 01 16K, 10 4K, 11 64K (00 reserved: 4K)
-    else
-        g = tg == 2 ? 14 : tg == 1 ? 16 : 12;  // TG0: 00 4K, 01 64K, 10 16K (11 reserved: 4K)
-    if (g == 14 && !r.has_16k) g = 12;         // an unimplemented granule acts as 4K (as QEMU)
-    tsz = std::clamp(tsz, 16u, 39u);           // out of range TxSZ is clamped, as QEMU does
-    unsigned inputsize = 64 - tsz;
-    unsigned top = tbi ? 55 : 63;
+    const Half h = half(r, hi);
+    const unsigned inputsize = h.inputsize, g = h.g;
+    unsigned top = h.tbi ? 55 : 63;
     uint64_t upper = bitsv(va, top, inputsize);
-    if (epd || upper != (hi ? ones(top - inputsize + 1) : 0)) {
+    if (h.epd || upper != (hi ? ones(top - inputsize + 1) : 0)) {
         fault = {FaultType::Translation, 0};
         return false;
     }
     unsigned stride = g - 3;
-    int level = 4 - static_cast<int>(1 + (inputsize - g - 1) / stride);
+    int level = start_level(h);
     const int start = level;
     unsigned outsize = std::min(ps_bits(static_cast<unsigned>(bitsv(r.tcr, 34, 32))), r.pa_bits);
     outsize = std::min(outsize, 48u);
@@ -167,13 +181,9 @@ bool walk(const Regime& r, Bus& bus, uint64_t va, Translation& t, Fault& fault) 
 bool for_each_mapping(const Regime& r, Bus& bus, const std::function<void(uint64_t, const Translation&)>& leaf) {
     if (!(r.sctlr & 1)) return false;
     for (bool hi : {false, true}) {
-        // The half's geometry, as walk() finds it.
-        unsigned tsz = std::clamp(static_cast<unsigned>(hi ? bitsv(r.tcr, 21, 16) : bitsv(r.tcr, 5, 0)), 16u, 39u);
-        if (hi ? (r.tcr >> 23) & 1 : (r.tcr >> 7) & 1) continue;  // EPDn: no walks
-        unsigned tg = static_cast<unsigned>(hi ? bitsv(r.tcr, 31, 30) : bitsv(r.tcr, 15, 14));
-        unsigned g = hi ? (tg == 1 ? 14 : tg == 3 ? 16 : 12) : (tg == 2 ? 14 : tg == 1 ? 16 : 12);
-        if (g == 14 && !r.has_16k) g = 12;
-        unsigned inputsize = 64 - tsz, stride = g - 3;
+        const Half h = half(r, hi);
+        if (h.epd) continue;  // (no walks)
+        const unsigned inputsize = h.inputsize, g = h.g, stride = g - 3;
         uint64_t first = hi ? ~ones(inputsize) : 0, last = hi ? ~0ull : ones(inputsize);
         for (uint64_t va = first;;) {
             Translation t;
@@ -183,7 +193,7 @@ bool for_each_mapping(const Regime& r, Bus& bus, const std::function<void(uint64
                 leaf(va, t);
                 size = t.size;
             } else {  // (nothing below the entry that failed: past it)
-                int level = std::max(f.level, 4 - static_cast<int>(1 + (inputsize - g - 1) / stride));
+                int level = std::max(f.level, start_level(h));
                 unsigned shift = g + stride * static_cast<unsigned>(3 - level);
                 size = shift >= 64 ? 0 : 1ull << shift;
             }

@@ -31,8 +31,12 @@ uint64_t ctl_read(const Cpu& c, uint64_t ctl, uint64_t cval) {
 }
 
 // QEMU's arm_gt trace events (timer 0: physical, 1: virtual): what a
-// write to a timer register makes of its output.
+// write to a timer register makes of its output. (Only while they are
+// on: the counter is not read for them otherwise.)
 void gt_recalc(Cpu& c, int timer) {
+    if (!trace::arm_gt_recalc.on.load(std::memory_order_relaxed) &&
+        !trace::arm_gt_recalc_disabled.on.load(std::memory_order_relaxed))
+        return;
     uint64_t ctl = timer ? c.s.cntv_ctl : c.s.cntp_ctl, cval = timer ? c.s.cntv_cval : c.s.cntp_cval;
     if (!(ctl & 1)) {
         ARMVM_TRACE(arm_gt_recalc_disabled, "gt recalc: timer %d irqstate 0 timer disabled", timer);
@@ -65,9 +69,8 @@ void ctl_write(Cpu& c, int timer, uint64_t v) {
     if ((old ^ ctl) & 1) {
         gt_recalc(c, timer);
     } else if ((old ^ ctl) & 2) {
-        bool istatus = (old & 1) && c.counter_now() >= cval;
         ARMVM_TRACE(arm_gt_imask_toggle, "gt_ctl_write: timer %d IMASK toggle, new irqstate %d", timer,
-                    istatus && !(ctl & 2) ? 1 : 0);
+                    (old & 1) && c.counter_now() >= cval && !(ctl & 2) ? 1 : 0);
     }
     c.timer_changed();
 }

@@ -127,6 +127,7 @@ Status attach_option_rom(PciDevice& dev, const std::map<std::string, std::string
     ::close(fd);
     if (it == props.end()) patch_ids(bytes, dev.get16(PCI_VENDOR_ID), dev.get16(PCI_DEVICE_ID));
     dev.set_rom(std::move(bytes));
+    dev.romfile = name;
     return ok_status();
 }
 

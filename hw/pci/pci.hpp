@@ -103,6 +103,7 @@ public:
     // (bar(6); its register at 0x30, 0x38 in a bridge): `bytes`, a power
     // of two long. Before the device is plugged.
     void set_rom(std::vector<uint8_t> bytes);
+    std::string romfile;  // the name the ROM was loaded by (info qtree)
     uint16_t command() const { return get16(PCI_COMMAND); }
     unsigned pcie_cap() const { return pcie_cap_; }
     bool is_bridge() const { return (cfg_[PCI_HEADER_TYPE] & 0x7f) == 1; }

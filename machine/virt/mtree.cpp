@@ -13,12 +13,24 @@ namespace armvm::virt {
 
 namespace {
 
+constexpr uint64_t kAll = ~0ull;  // the size of a region of the whole 64-bit space
+
+// "START-LAST": a region of `size` bytes at `at` (0: an empty one, shown
+// as its one address).
+std::string range(uint64_t at, uint64_t size) {
+    char buf[40];
+    uint64_t last = size == kAll ? ~0ull : size ? at + size - 1 : at;
+    std::snprintf(buf, sizeof buf, "%016" PRIx64 "-%016" PRIx64, at, last);
+    return buf;
+}
+
+std::string head(unsigned indent, uint64_t at, uint64_t size, int prio, const char* type) {
+    return std::string(indent, ' ') + range(at, size) + " (prio " + std::to_string(prio) + ", " + type + "): ";
+}
+
 std::string line(unsigned indent, const FlatRange& r) {
-    char buf[96];
-    uint64_t end = r.size == ~0ull ? ~0ull : r.base + r.size - 1;
-    std::snprintf(buf, sizeof buf, "%016" PRIx64 "-%016" PRIx64 " (prio %d, %s): ", r.base, end,
-                  r.priority, r.type);
-    std::string s = std::string(indent, ' ') + buf + r.name;
+    char buf[32];
+    std::string s = head(indent, r.base, r.size, r.priority, r.type) + r.name;
     if (r.offset_in_region) {
         std::snprintf(buf, sizeof buf, " @%016" PRIx64, r.offset_in_region);
         s += buf;
@@ -79,7 +91,6 @@ namespace {
 
 using MtNode = Board::MtreeNode;
 
-constexpr uint64_t kAll = ~0ull;  // a region of the whole 64-bit space
 // QEMU's ACPI memory hotplug block (empty: armvm has no hotplug memory)
 constexpr uint64_t kMemHotplugBase = 0x09070000, kMemHotplugSize = 0x18;
 
@@ -103,14 +114,10 @@ struct Section {
 
 void print(std::string& out, const MtNode& n, uint64_t base, unsigned indent, std::vector<Section>& queue,
            const std::vector<Section>& known) {
-    auto last = [](uint64_t at, uint64_t size) { return size == kAll ? ~0ull : size ? at + size - 1 : at; };
     uint64_t at = base + n.addr;
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "%016" PRIx64 "-%016" PRIx64 " (prio %d, %s): ", at, uint64_t{last(at, n.size)}, n.prio, n.type);
-    out += std::string(indent, ' ') + buf;
+    out += head(indent, at, n.size, n.prio, n.type);
     if (!n.target.empty()) {
-        std::snprintf(buf, sizeof buf, " %016" PRIx64 "-%016" PRIx64, n.target_off, uint64_t{last(n.target_off, n.size)});
-        out += "alias " + n.name + " @" + n.target + buf + "\n";
+        out += "alias " + n.name + " @" + n.target + " " + range(n.target_off, n.size) + "\n";
         bool queued = false;
         for (const auto& s : queue) queued |= s.key == n.target_key;
         if (!queued)
@@ -200,9 +207,8 @@ std::vector<MtNode> bus_regions(PciBus& bus, bool io, std::vector<Section>& sect
 std::string Board::tree(const std::vector<std::string>& system_as, size_t pci_first,
                         const std::vector<std::string>& none_as) const {
     static const char kSystem = 0, kMmio = 0, kEcam = 0;  // (the sections' identities)
-    const uint64_t all = kAll;
     std::vector<Section> known;
-    MtNode system = region(0, all, "system");
+    MtNode system = region(0, kAll, "system");
     auto in = [](const FlatRange& r, Region which) { return r.base >= base(which) && r.base - base(which) < size(which); };
     MtNode platform = region(base(Region::PlatformBus), size(Region::PlatformBus), "platform bus");
     MtNode its = region(base(Region::GicIts), size(Region::GicIts), "gicv3_its");
@@ -227,8 +233,8 @@ std::string Board::tree(const std::vector<std::string>& system_as, size_t pci_fi
     if (!its.kids.empty()) system.kids.push_back(std::move(its));
     if (ged_) system.kids.push_back(region(kMemHotplugBase, kMemHotplugSize, "memhp container"));
     if (pci_) {
-        MtNode window = region(0, all, "gpex_mmio_window");
-        MtNode mmio = region(0, all, "gpex_mmio");
+        MtNode window = region(0, kAll, "gpex_mmio_window");
+        MtNode mmio = region(0, kAll, "gpex_mmio");
         mmio.kids = bus_regions(pci_->root_bus(), false, known);
         window.kids.push_back(std::move(mmio));
         known.push_back({&kMmio, std::move(window)});
@@ -254,9 +260,9 @@ std::string Board::tree(const std::vector<std::string>& system_as, size_t pci_fi
     // Each PCI function's bus-master space: its container, and in it
     // while the function may master the bus an alias of the system's
     // (disabled otherwise, so not shown; QEMU lists its region anyway).
-    MtNode master = region(0, all, "bus master container");  // (known.back(): the system)
+    MtNode master = region(0, kAll, "bus master container");
     MtNode with_alias = master;
-    with_alias.kids.push_back(alias(0, all, "bus master", "system", &kSystem, 0));
+    with_alias.kids.push_back(alias(0, kAll, "bus master", "system", &kSystem, 0));
     for (size_t i = pci_first; i < system_as.size(); ++i) {
         out += "address-space: " + system_as[i] + "\n";
         print(out, with_alias, 0, 2, queue, known);
@@ -267,7 +273,7 @@ std::string Board::tree(const std::vector<std::string>& system_as, size_t pci_fi
         print(out, master, 0, 2, queue, known);
         out += "\n";
         if (std::none_of(queue.begin(), queue.end(), [](const Section& q) { return q.key == &kSystem; }))
-            queue.push_back(known.back());  // (the disabled alias's region)
+            queue.push_back(known.back());  // (the disabled alias's region: the system, known last)
     }
     // (QEMU names the spaces that share a root together, the system's last)
     for (size_t i = 1; i < pci_first; ++i) out += "address-space: " + system_as[i] + "\n";

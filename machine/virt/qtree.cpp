@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 
+#include "base/keyval.hpp"
 #include "hw/pci/gpex.hpp"
 #include "hw/usb/usb.hpp"
 #include "hw/virtio/virtio_blk.hpp"
@@ -45,9 +46,9 @@ struct QtreeOut {
 
 // A number as qtree prints it ("N (0xN)"), a size with its unit ("N (4
 // GiB)": three significant digits of the largest binary unit it fills).
-std::string number_text(long long n, unsigned long long u, bool negative = false) {
+std::string number_text(unsigned long long u, bool negative = false) {
     char b[64];
-    if (negative) std::snprintf(b, sizeof b, "%lld (0x%llx)", n, u);
+    if (negative) std::snprintf(b, sizeof b, "%lld (0x%llx)", static_cast<long long>(u), u);
     else std::snprintf(b, sizeof b, "%llu (0x%llx)", u, u);
     return b;
 }
@@ -73,14 +74,14 @@ std::string shown(const DeviceProp& p, const Json& v) {
     if (ty == "bool") return text == "on" || text == "true" || text == "yes" || text == "y" ? "true" : "false";
     bool integer = ty == "size" || ty.rfind("uint", 0) == 0 || ty.rfind("int", 0) == 0;
     if (!integer) return "\"" + text + "\"";
-    char* end = nullptr;
-    long long n = std::strtoll(text.c_str(), &end, 0);
-    unsigned long long u = text[0] == '-' ? static_cast<unsigned long long>(n) : std::strtoull(text.c_str(), &end, 0);
-    if (ty == "size" && end && *end) {  // (a suffix: k, M, G, T)
-        static const char kSuffix[] = "kMGT";
-        if (const char* at = std::strchr(kSuffix, *end)) u <<= 10 * (at - kSuffix + 1);
+    if (ty == "size") {  // (the option parser's sizes: suffixes k, M, G, ...)
+        auto sz = parse_size_value(p.name, v);
+        return sz ? size_text(*sz) : text;
     }
-    return ty == "size" ? size_text(u) : number_text(n, u, text[0] == '-');
+    bool negative = text[0] == '-';
+    return number_text(negative ? static_cast<unsigned long long>(std::strtoll(text.c_str(), nullptr, 0))
+                                : std::strtoull(text.c_str(), nullptr, 0),
+                       negative);
 }
 
 // The lines for a -device's properties that armvm implements (`type`'s
@@ -109,9 +110,9 @@ void props(QtreeOut& o, unsigned depth, const std::string& type, const Json& giv
 
 bool all(const char*) { return true; }
 
-// What a PCI function settled on: its address, its option ROM (QEMU's
-// romsize is the file's, rounded), and a virtio function's MSI-X vectors
-// and legacy interface.
+// What a PCI function settled on: its address, its option ROM (the file
+// it loaded, QEMU's romsize: the file's, rounded), and a virtio
+// function's MSI-X vectors and legacy interface.
 std::optional<std::string> pci_made(PciDevice& d, const Json& given, const char* name) {
     char b[64];
     std::string n = name;
@@ -119,18 +120,10 @@ std::optional<std::string> pci_made(PciDevice& d, const Json& given, const char*
         std::snprintf(b, sizeof b, "%02x.%x", d.devfn() >> 3, d.devfn() & 7);
         return b;
     }
-    if (n == "romsize" && !given.contains(n) && d.bar(6).size) {
-        unsigned long long sz = d.bar(6).size;
-        std::snprintf(b, sizeof b, "%llu (0x%llx)", sz, sz);
-        return b;
-    }
-    if (n == "romfile" && !given.contains(n) && d.bar(6).size && d.type_name().starts_with("virtio-net-pci"))
-        return "\"efi-virtio.rom\"";  // (the ROM QEMU's virtio-net-pci loads by default)
+    if (n == "romsize" && !given.contains(n) && d.bar(6).size) return number_text(d.bar(6).size);
+    if (n == "romfile" && !d.romfile.empty()) return "\"" + d.romfile + "\"";  // (a device's default ROM too)
     if (auto* vp = dynamic_cast<VirtioPci*>(&d)) {
-        if (n == "vectors") return std::to_string(vp->options().vectors) + " (0x" + [&] {
-            std::snprintf(b, sizeof b, "%x", vp->options().vectors);
-            return std::string(b);
-        }() + ")";
+        if (n == "vectors") return number_text(vp->options().vectors);
         bool asked = given.contains(n) && given[n].is_string() && given[n].get<std::string>() != "auto";
         if (n == "disable-legacy" && !asked) return vp->options().modern_only ? "\"on\"" : "\"off\"";
     }
@@ -142,7 +135,7 @@ std::optional<std::string> pci_made(PciDevice& d, const Json& given, const char*
 std::optional<std::string> backend_made(VirtioDevice& d, const Json& given, const char* name) {
     std::string n = name;
     if (dynamic_cast<VirtioBlk*>(&d) && !given.contains(n)) {
-        if (n == "num-queues") return number_text(d.num_queues(), d.num_queues());
+        if (n == "num-queues") return number_text(d.num_queues());
         if (n == "logical_block_size" || n == "physical_block_size") return size_text(512);
     }
     if (auto* net = dynamic_cast<VirtioNet*>(&d); net && !std::strcmp(name, "mac")) {
@@ -155,12 +148,6 @@ std::optional<std::string> backend_made(VirtioDevice& d, const Json& given, cons
 }
 
 const Json kNothing = Json::object();
-
-std::string hex(unsigned long long v) {
-    char b[24];
-    std::snprintf(b, sizeof b, "%llx", v);
-    return b;
-}
 
 }  // namespace
 
@@ -190,7 +177,7 @@ std::string Board::qtree() const {
                     props(o, depth + 3, type, given("/machine/peripheral/" + (*it)->id), all,
                           [&](const char* n) -> std::optional<std::string> {
                               if (std::strcmp(n, "nr")) return std::nullopt;
-                              return number_text(nr, nr);
+                              return number_text(nr);
                           });
             }
         }
@@ -314,8 +301,8 @@ std::string Board::qtree() const {
     }
     if (v2m_) {
         o.dev(1, "arm-gicv2m", "");
-        o.line(2, "base-spi = " + std::to_string(kSpiV2mFirst) + " (0x" + hex(kSpiV2mFirst) + ")");  // (an SPI number)
-        o.line(2, "num-spi = " + std::to_string(kSpiV2mCount) + " (0x" + hex(kSpiV2mCount) + ")");
+        o.line(2, "base-spi = " + number_text(kSpiV2mFirst));  // (an SPI number)
+        o.line(2, "num-spi = " + number_text(kSpiV2mCount));
         o.mmio(2, base(Region::GicV2m), size(Region::GicV2m));
     }
     o.dev(1, kvm_ ? (v3 ? "kvm-arm-gicv3" : "kvm-arm-gic") : (v3 ? "arm-gicv3" : "arm_gic"), "");

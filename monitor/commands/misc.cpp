@@ -93,21 +93,18 @@ void register_misc_commands(CommandTable& t) {
               return out;
           });
 
-    // Trace events (base/trace.hpp), as QEMU's: a name or a pattern; the
-    // events listed in QEMU's order (its list's last first).
+    // Trace events (base/trace.hpp), as QEMU's: a name or a pattern.
     s.enumeration("TraceEventState", {"unavailable", "disabled", "enabled"});
     s.object("TraceEventInfo", {{"name", "str"}, {"state", "TraceEventState"}, {"vcpu", "bool"}});
     s.object("q_obj_trace-event-get-state-arg", {{"name", "str"}, {"*vcpu", "int"}});
     t.add("trace-event-get-state", "q_obj_trace-event-get-state-arg", "[TraceEventInfo]",
           [](QmpContext&, const Json& a) -> Result<Json> {
               std::string name = a["name"].get<std::string>();
-              auto hits = trace::matching(name);
-              if (hits.empty() && !trace::is_pattern(name)) return make_error("unknown event \"" + name + "\"");
+              auto events = trace::query(name);
+              if (!events) return make_error(trace::unknown_event(name));
               Json out = Json::array();
-              for (auto it = hits.rbegin(); it != hits.rend(); ++it)
-                  out.push_back({{"name", (*it)->name},
-                                 {"vcpu", false},
-                                 {"state", (*it)->on.load() ? "enabled" : "disabled"}});
+              for (const trace::Event* e : *events)
+                  out.push_back({{"name", e->name}, {"vcpu", false}, {"state", e->on.load() ? "enabled" : "disabled"}});
               return out;
           });
     s.object("q_obj_trace-event-set-state-arg",
@@ -115,7 +112,7 @@ void register_misc_commands(CommandTable& t) {
     t.add("trace-event-set-state", "q_obj_trace-event-set-state-arg", "",
           [](QmpContext&, const Json& a) -> Result<Json> {
               std::string name = a["name"].get<std::string>();
-              if (!trace::enable(name, a["enable"].get<bool>())) return make_error("unknown event \"" + name + "\"");
+              if (!trace::enable(name, a["enable"].get<bool>())) return make_error(trace::unknown_event(name));
               return Json::object();
           });
 
