@@ -485,6 +485,18 @@ private:
     uint32_t jit_hot_ = kJitHot;
     std::unique_ptr<jit::Backend> jit_;
     const Block* jit_block_ = nullptr;  // where compiled code stopped
+    // NZCV as compiled code leaves it (jit/x64): when jit_flags_kind_ is
+    // not 0, NZCV is that of the operation it names (subtraction,
+    // addition or logical, 64 or 32 bits) that gave jit_flags_res_ from a
+    // second operand jit_flags_b_, and s.nzcv is stale. Every way out of
+    // compiled code and every handler call stores it into s.nzcv first,
+    // so nothing else sees the lazy form.
+    uint64_t jit_flags_res_ = 0, jit_flags_b_ = 0;
+    uint32_t jit_flags_kind_ = 0;
+    // insn_count + the limit compiled code was entered with: while it
+    // runs, insn_count is this less the limit left (r12), stored into
+    // insn_count only when it leaves or calls a handler.
+    uint64_t jit_insn_end_ = 0;
     const std::atomic<uint64_t>* code_bits_ = nullptr;  // cluster_->bits()
     // For compiled code whose link missed: points `link` at the compiled
     // block at `va` if the TLB and the block cache know it without a walk;

@@ -69,7 +69,7 @@ void Emitter::alu(const DecodedInsn& d, const FastForm& f) {
         else
             f.sub ? sub(esi, imm) : add(esi, imm);
         if (f.flags) {
-            flags(f.sub, f.fused ? static_cast<int>(d.cond2) : -1);
+            flags(f.sub, w, f.fused ? static_cast<int>(d.cond2) : -1, false, &imm);
             stx(d.rd, rsi);
         } else {
             stxsp(d.rd, rsi);
@@ -86,7 +86,7 @@ void Emitter::alu(const DecodedInsn& d, const FastForm& f) {
             if (d.aux) shl(edi, d.aux);
             f.sub ? sub(esi, edi) : add(esi, edi);
         }
-        if (f.flags) flags(f.sub, f.fused ? static_cast<int>(d.cond2) : -1);
+        if (f.flags) flags(f.sub, w, f.fused ? static_cast<int>(d.cond2) : -1);
         stx(d.rd, rsi);
         break;
     case K::LogImm:
@@ -116,7 +116,7 @@ void Emitter::alu(const DecodedInsn& d, const FastForm& f) {
         default: use_imm ? and_(dst, imm32) : and_(dst, *src); break;
         }
         if (f.opc == 3) {
-            flags(false, f.fused ? static_cast<int>(d.cond2) : -1, true);
+            flags(false, w, f.fused ? static_cast<int>(d.cond2) : -1, true);
             stx(d.rd, rsi);
         } else if (f.kind == K::LogImm) {
             stxsp(d.rd, rsi);
@@ -420,7 +420,7 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         case 2: xor_(a, b); break;
         default: and_(a, b); break;
         }
-        if (opc == 3) flags(false);
+        if (opc == 3) flags(false, w, -1, true);
         stx(rd, rsi);
         return true;
     }
@@ -428,13 +428,14 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         bool sub_ = bit(i, 30);
         ldx(rsi, rn);
         ldx(rdi, rm);
+        need_flags();
         bt(dword[rbx + o.nzcv], 29);  // CF = C
         if (sub_) cmc();              // x86 subtracts a borrow: NOT C
         if (w)
             sub_ ? sbb(rsi, rdi) : adc(rsi, rdi);
         else
             sub_ ? sbb(esi, edi) : adc(esi, edi);
-        if (bit(i, 29)) flags(sub_);
+        if (bit(i, 29)) flags_now(sub_);
         stx(rd, rsi);
         return true;
     }
@@ -660,6 +661,7 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         if (key == sysreg_key(3, 3, 13, 0, 2) || key == sysreg_key(3, 3, 13, 0, 3)) {  // TPIDR(RO)_EL0
             mov(rax, qword[rbx + (key == sysreg_key(3, 3, 13, 0, 2) ? o.tpidr0 : o.tpidrro0)]);
         } else if (key == sysreg_key(3, 3, 4, 2, 0)) {  // NZCV
+            need_flags();
             mov(eax, dword[rbx + o.nzcv]);
         } else if (key == sysreg_key(3, 0, 13, 0, 4) || key == sysreg_key(3, 0, 4, 1, 0)) {  // TPIDR_EL1, SP_EL0
             Slow& s = slow_path(k);  // (EL0: the handler makes it UNDEFINED)
@@ -826,8 +828,7 @@ void Emitter::goto_va(int64_t off, unsigned link, uint32_t retire, bool count_br
     // Everything the run loop would count, counted here; then straight to
     // the next block's head once the link stub has patched the jump.
     writeback(cache_);
-    sub(r12, static_cast<int32_t>(retire));
-    add(qword[rbx + o.insn_count], static_cast<int32_t>(retire));
+    sub(r12, static_cast<int32_t>(retire));  // (insn_count follows: Cpu::jit_insn_end_)
     if (count_branch) add(qword[rbx + o.branch_count], 1);
     lea(r13, ptr[r13 + static_cast<int32_t>(off)]);
     direct_.push_back(std::make_unique<Direct>());
@@ -1018,9 +1019,75 @@ void X64::emit_trampoline() {
     g.mov(r15, reinterpret_cast<uint64_t>(&tables()));
     g.jmp(rsi);
 
+    // flags: s.nzcv = NZCV from its lazy form (Cpu::jit_flags_kind_), which
+    // is then cleared; clobbers rax, rcx and the host flags only.
+    g.align(16);
+    flags_ = g.getCurr();
+    {
+        Label done, sub32, add, add32, logic32, sub_tab, add_tab;
+        g.mov(eax, dword[rbx + o_.flags_kind]);
+        g.test(eax, eax);
+        g.jz(done);
+        g.push(rdx);
+        g.mov(rcx, qword[rbx + o_.flags_res]);
+        g.mov(rdx, qword[rbx + o_.flags_b]);
+        // The first operand is the result undone; the operation again sets
+        // the host flags it set.
+        g.cmp(eax, kFlagsSub32);
+        g.ja(add);
+        g.je(sub32);
+        g.add(rcx, rdx);
+        g.cmp(rcx, rdx);
+        g.jmp(sub_tab);
+        g.L(sub32);
+        g.add(ecx, edx);
+        g.cmp(ecx, edx);
+        g.jmp(sub_tab);
+        g.L(add);
+        g.cmp(eax, kFlagsAdd32);
+        g.ja(logic32);
+        g.je(add32);
+        g.sub(rcx, rdx);
+        g.add(rcx, rdx);
+        g.jmp(add_tab);
+        g.L(add32);
+        g.sub(ecx, edx);
+        g.add(ecx, edx);
+        g.jmp(add_tab);
+        g.L(logic32);
+        g.xor_(edx, edx);  // (an AND's result: x - 0 + 0 sets N and Z and clears C and V, as TEST)
+        g.cmp(eax, kFlagsLogic32);
+        g.je(add32);
+        g.sub(rcx, rdx);
+        g.add(rcx, rdx);
+        g.jmp(add_tab);
+        for (int sub = 1; sub >= 0; --sub) {
+            g.L(sub ? sub_tab : add_tab);
+            g.lahf();
+            g.seto(al);
+            g.movzx(ecx, ah);
+            g.and_(ecx, 0xc1);
+            g.movzx(eax, al);
+            g.lea(ecx, ptr[rcx + rax * 2]);
+            g.mov(eax, dword[r15 + rcx * 4 + static_cast<int>(sub ? offsetof(Tables, sub) : offsetof(Tables, add))]);
+            g.mov(dword[rbx + o_.nzcv], eax);
+            g.mov(dword[rbx + o_.flags_kind], static_cast<uint32_t>(kFlagsStored));
+            g.pop(rdx);
+            g.ret();
+        }
+        g.L(done);
+        g.ret();
+    }
+
     // exit: eax = the stopping entry of the running block
     g.align(16);
     exit_ = g.getCurr();
+    g.mov(r8d, eax);
+    g.call(flags_);
+    g.mov(eax, r8d);
+    g.mov(rcx, qword[rbx + o_.insn_end]);
+    g.sub(rcx, r12);
+    g.mov(qword[rbx + o_.insn_count], rcx);
     g.mov(qword[rbx + o_.block_va], r13);
     g.mov(qword[rbx + o_.jit_block], r14);
     g.mov(rdx, r12);
@@ -1070,7 +1137,6 @@ void X64::emit_trampoline() {
         g.jne(irq);
         g.L(irq_back);
         g.mov(r12, r11);
-        g.add(qword[rbx + o_.insn_count], r8);
         g.bt(edx, 8);
         g.adc(qword[rbx + o_.branch_count], 0);
         g.mov(r13, rax);
@@ -1193,6 +1259,14 @@ void X64::emit_trampoline() {
         g.mov(qword[rbx + o_.block_va], r13);
         g.mov(qword[rbx + o_.cur_len], rdx);
         g.sub(rsp, 8);  // (16-byte aligned for the calls)
+        Label stored;
+        g.cmp(dword[rbx + o_.flags_kind], 0);  // (handlers see NZCV in s.nzcv)
+        g.je(stored);
+        g.call(flags_);
+        g.L(stored);
+        g.mov(rax, qword[rbx + o_.insn_end]);  // (handlers see insn_count)
+        g.sub(rax, r12);
+        g.mov(qword[rbx + o_.insn_count], rax);
         g.mov(rdi, rbx);
         g.call(qword[rsi + offsetof(DecodedInsn, handler)]);
         if (mem) {

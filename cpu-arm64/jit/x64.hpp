@@ -43,6 +43,10 @@ struct Tables {
 
 const Tables& tables();
 
+// Cpu::jit_flags_kind_: the operation whose result and second operand
+// give NZCV (0: s.nzcv holds it).
+enum FlagsKind : uint32_t { kFlagsStored, kFlagsSub64, kFlagsSub32, kFlagsAdd64, kFlagsAdd32, kFlagsLogic64, kFlagsLogic32 };
+
 class X64 final : public Backend {
 public:
     X64(Cpu& c, uint8_t* arena, size_t size) : c_(c), arena_(arena), size_(size) {
@@ -67,6 +71,9 @@ public:
         o_.sp0 = at(&c.s.sp_el0);
         o_.sp1 = at(&c.s.sp_el1);
         o_.nzcv = at(&c.s.nzcv);
+        o_.flags_res = at(&c.jit_flags_res_);
+        o_.flags_b = at(&c.jit_flags_b_);
+        o_.flags_kind = at(&c.jit_flags_kind_);
         o_.el = at(&c.s.el);
         o_.spsel = at(&c.s.spsel);
         o_.daif = at(&c.s.daif);
@@ -75,6 +82,7 @@ public:
         o_.block_va = at(&c.block_va_);
         o_.cur_len = at(&c.cur_block_len_);
         o_.insn_count = at(&c.insn_count);
+        o_.insn_end = at(&c.jit_insn_end_);
         o_.branch_count = at(&c.branch_count);
         o_.link_gen = at(&c.link_gen_);
         o_.fast = at(c.tlb_.fast_table());
@@ -102,6 +110,7 @@ public:
 
     bool compile(const Block& b) override;
     Result enter(const Block& b, uint64_t va, int64_t limit) override {
+        c_.jit_insn_end_ = c_.insn_count + static_cast<uint64_t>(limit);
         return enter_(&c_, b.jit, limit, va, &b);
     }
     uint64_t resets() const override { return resets_; }
@@ -113,15 +122,16 @@ public:
 
     struct Offsets {
         int32_t x, v, cpacr, sctlr, fpcr, fpsr, tpidr0, tpidrro0, tpidr1, sp0, sp1, nzcv, el, spsel, daif, events,
-            next_pc, block_va, cur_len, insn_count, branch_count, link_gen, fast, fast_key, fill_va, mailbox, irq,
+            next_pc, block_va, cur_len, insn_count, insn_end, branch_count, link_gen, fast, fast_key, fill_va, mailbox, irq,
             exit_req, jit_block, code_bits, block_jit, block_n, block_head, block_pa, block_head_fast, jit_link, vcache, vgen, vkey,
-            excl_valid, excl_addr, excl_size, excl_value, excl_value_hi, monitor;
+            excl_valid, excl_addr, excl_size, excl_value, excl_value_hi, monitor, flags_res, flags_b, flags_kind;
     };
     const Offsets& off() const { return o_; }
     const uint8_t* exit_stub() const { return exit_; }
     const uint8_t* chain_stub() const { return chain_; }
     const uint8_t* link_stub() const { return link_; }
     const uint8_t* call_stub() const { return call_; }
+    const uint8_t* flags_stub() const { return flags_; }
     // mem: 1 an access with the current mode's permissions, 2 an
     // unprivileged one (LDTR/STTR: EL0's).
     const uint8_t* mem_call_stub(int mem) const { return mem_call_[mem - 1]; }
@@ -140,6 +150,7 @@ private:
     const uint8_t* chain_ = nullptr;
     const uint8_t* link_ = nullptr;
     const uint8_t* call_ = nullptr;
+    const uint8_t* flags_ = nullptr;
     const uint8_t* mem_call_[2] = {};
 };
 
@@ -152,7 +163,7 @@ class Emitter : public Xbyak::CodeGenerator {
 public:
     Emitter(const X64& j, uint8_t* at, size_t room)
         : CodeGenerator(room, at), o(j.off()), exit_(j.exit_stub()), chain_(j.chain_stub()), link_(j.link_stub()),
-          call_(j.call_stub()), mem_call_{j.mem_call_stub(1), j.mem_call_stub(2)} {
+          call_(j.call_stub()), flags_(j.flags_stub()), mem_call_{j.mem_call_stub(1), j.mem_call_stub(2)} {
         setDefaultJmpNEAR(true);
     }
 
@@ -166,6 +177,7 @@ private:
     const uint8_t* chain_;
     const uint8_t* link_;
     const uint8_t* call_;
+    const uint8_t* flags_;
     const uint8_t* mem_call_[2];
     const Block* b_ = nullptr;
     // Out-of-line pieces, emitted after the block's straight-line code.
@@ -277,15 +289,28 @@ private:
         sp_ptr();
         mov(qword[rdx], v);
     }
-    // NZCV from the host flags just set; clobbers rax, rcx.
-    // `fused`: the condition of the B.cond fused into this instruction,
-    // also kept in r8b from the host flags where one x86 condition says
-    // it (jump_if then tests r8b instead of NZCV); `logic`: the host flags
-    // come from AND/TEST (ARM's C and V are 0, as x86's CF and OF).
+    // NZCV of the operation just done, lazily (Cpu::jit_flags_kind_): its
+    // result is in rsi, its second operand in rdi or `imm` (`logic`: an
+    // AND, none), `w` 64 bits. `fused`: the condition of the B.cond fused
+    // into this instruction, also kept in r8b from the host flags where
+    // one x86 condition says it (jump_if then tests r8b instead of NZCV).
     int captured_ = -1;
-    void flags(bool sub, int fused = -1, bool logic = false) {
+    bool flags_stored_ = false;  // s.nzcv holds NZCV here (compile time; false: perhaps lazy)
+    void flags(bool sub, bool w, int fused = -1, bool logic = false, const int32_t* imm = nullptr) {
         captured_ = -1;
         if (fused >= 0 && capture(static_cast<unsigned>(fused), sub && !logic)) captured_ = fused;
+        mov(qword[rbx + o.flags_res], rsi);
+        if (!logic) imm ? mov(qword[rbx + o.flags_b], *imm) : mov(qword[rbx + o.flags_b], rdi);
+        FlagsKind kind = logic ? (w ? kFlagsLogic64 : kFlagsLogic32)
+                         : sub ? (w ? kFlagsSub64 : kFlagsSub32)
+                               : (w ? kFlagsAdd64 : kFlagsAdd32);
+        mov(dword[rbx + o.flags_kind], static_cast<uint32_t>(kind));
+        flags_stored_ = false;
+    }
+    // s.nzcv = NZCV from the host flags just set (ADC/SBC: no lazy form);
+    // clobbers rax, rcx.
+    void flags_now(bool sub) {
+        captured_ = -1;
         lahf();
         seto(al);
         movzx(ecx, ah);
@@ -294,6 +319,19 @@ private:
         lea(ecx, ptr[rcx + rax * 2]);
         mov(eax, dword[r15 + rcx * 4 + static_cast<int>(sub ? offsetof(Tables, sub) : offsetof(Tables, add))]);
         mov(dword[rbx + o.nzcv], eax);
+        mov(dword[rbx + o.flags_kind], static_cast<uint32_t>(kFlagsStored));
+        flags_stored_ = true;
+    }
+    // s.nzcv holds NZCV after this (the flags stub stores a lazy form);
+    // clobbers rax, rcx.
+    void need_flags() {
+        if (flags_stored_) return;
+        Label stored;
+        cmp(dword[rbx + o.flags_kind], 0);
+        je(stored);
+        call(flags_);
+        L(stored);
+        flags_stored_ = true;
     }
     // Jumps to `taken` if condition `cond` holds for the stored NZCV.
     void jump_if(unsigned cond, Label& taken) {
@@ -392,6 +430,7 @@ private:
         mov(rsi, reinterpret_cast<uint64_t>(&b_->insns[k]));
         mov(edx, static_cast<uint32_t>(b_->n));
         call(mem ? mem_call_[mem - 1] : call_);
+        if (straight) flags_stored_ = true;  // (the call stub stores NZCV)
         test(al, al);
         jnz(exit_at(k));
     }
@@ -551,6 +590,7 @@ private:
     // The host flags hold whether condition `cond` holds (CF); clobbers
     // rax, rcx.
     void cond_to_cf(unsigned cond) {
+        need_flags();
         mov(eax, dword[rbx + o.nzcv]);
         shr(eax, 28);
         mov(ecx, dword[r15 + static_cast<int>(offsetof(Tables, cond) + 4 * cond)]);
@@ -573,7 +613,7 @@ private:
             sub_ ? sub(rsi, rdi) : add(rsi, rdi);
         else
             sub_ ? sub(esi, edi) : add(esi, edi);
-        if (set_flags) flags(sub_);
+        if (set_flags) flags(sub_, w);
     }
     // A branch of entry k (at `pcoff`) to the VA in rax: through links[0]
     // if that is the next instruction, else links[1].

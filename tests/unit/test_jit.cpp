@@ -82,6 +82,87 @@ TEST_CASE("jit: a loop compiled ends where the interpreter ends", "[cpu][jit]") 
     CHECK(interp.cpu.jit_entries() == 0);
 }
 
+TEST_CASE("jit: flags set in one block are read right in the next", "[cpu][jit]") {
+    // Compiled code keeps NZCV lazily (the operation's result and operand):
+    // every kind (ADDS/SUBS/ANDS, 64 and 32 bits, immediate and register)
+    // read after a block boundary by MRS, ADC/SBCS, CSINC, CSET and B.cond
+    // (conditions HI, LS, VS: not one x86 condition after an addition),
+    // over pairs of operands at the carry and overflow edges.
+    Machine interp(false), jit(true);
+    if (!jit.cpu.jit_enabled()) {
+        WARN("no JIT backend for this host");
+        return;
+    }
+    const uint64_t values[8] = {0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0x7fffffffffffffff, 0x8000000000000000,
+                                0xffffffffffffffff};
+    for (Machine* m : {&interp, &jit}) {
+        m->bus.put(0x1000, {
+            0xd2900014,  // mov x20, #0x8000
+            0xd2800015,  // mov x21, #0x0
+            0xd2800016,  // mov x22, #0x0
+            0xf8757a81,  // ldr x1, [x20, x21, lsl #3]
+            0xf8767a82,  // ldr x2, [x20, x22, lsl #3]
+            0xab020023,  // adds x3, x1, x2
+            0x14000001,  // b 1c <inner+0x10>
+            0xd53b4204,  // mrs x4, nzcv
+            0xcaca1c8a,  // eor x10, x4, x10, ror #7
+            0x6b020023,  // subs w3, w1, w2
+            0x14000001,  // b 2c <inner+0x20>
+            0x9a020025,  // adc x5, x1, x2
+            0xcacb14ab,  // eor x11, x5, x11, ror #5
+            0xea020023,  // ands x3, x1, x2
+            0x14000001,  // b 3c <inner+0x30>
+            0x9a828426,  // csinc x6, x1, x2, hi
+            0xcacc0ccc,  // eor x12, x6, x12, ror #3
+            0x2b02003f,  // cmn w1, w2
+            0x14000001,  // b 4c <inner+0x40>
+            0x54000046,  // b.vs 54 <inner+0x48>
+            0x910005ad,  // add x13, x13, #0x1
+            0xeb020023,  // subs x3, x1, x2
+            0x14000001,  // b 5c <inner+0x50>
+            0x54000048,  // b.hi 64 <inner+0x58>
+            0x910005ce,  // add x14, x14, #0x1
+            0x2b020023,  // adds w3, w1, w2
+            0x14000001,  // b 6c <inner+0x60>
+            0x54000049,  // b.ls 74 <inner+0x68>
+            0x910005ef,  // add x15, x15, #0x1
+            0x6a02003f,  // tst w1, w2
+            0x14000001,  // b 7c <inner+0x70>
+            0x9a9f57e7,  // cset x7, mi
+            0x8b1004f0,  // add x16, x7, x16, lsl #1
+            0xf13ffc23,  // subs x3, x1, #0xfff
+            0x14000001,  // b 8c <inner+0x80>
+            0xfa020028,  // sbcs x8, x1, x2
+            0x14000001,  // b 94 <inner+0x88>
+            0xd53b4204,  // mrs x4, nzcv
+            0xcad12c91,  // eor x17, x4, x17, ror #11
+            0x8b080231,  // add x17, x17, x8
+            0x910006d6,  // add x22, x22, #0x1
+            0xf10022df,  // cmp x22, #0x8
+            0x54fffb21,  // b.ne c <inner>
+            0x910006b5,  // add x21, x21, #0x1
+            0xf10022bf,  // cmp x21, #0x8
+            0x54fffaa1,  // b.ne 8 <outer>
+            0xd4200000,  // brk #0x0
+        });
+        for (unsigned i = 0; i < 8; ++i) m->bus.put64(0x8000 + 8 * i, values[i]);
+        m->cpu.s.pc = 0x1000;
+        REQUIRE(m->cpu.run(1u << 20) == Cpu::Stop::Exception);
+        CHECK(m->cpu.last_ec == Ec::Brk64);
+    }
+    for (unsigned r = 0; r < 31; ++r) {
+        INFO("x" << r);
+        CHECK(jit.cpu.s.x[r] == interp.cpu.s.x[r]);
+    }
+    CHECK(jit.cpu.s.nzcv == interp.cpu.s.nzcv);
+    for (unsigned r : {13u, 14u, 15u}) {  // the branches went both ways
+        INFO("x" << r);
+        CHECK(interp.cpu.s.x[r] > 0);
+        CHECK(interp.cpu.s.x[r] < 64);
+    }
+    CHECK(jit.cpu.jit_entries() > 0);
+}
+
 TEST_CASE("jit: a store into a compiled loop's code is seen at once", "[cpu][jit]") {
     for (bool on : {false, true}) {
         Machine m(on);
