@@ -76,7 +76,6 @@ void Cpu::set_ram_window(uint64_t base, uint8_t* host, uint64_t size) {
     ram_host_ = host;
     ram_size_ = size;
     own_cluster_->set_ram(size);
-    code_bits_ = cluster_->bits();
     tlb_.flush_all();
     links_stale();
 }
@@ -84,7 +83,6 @@ void Cpu::set_ram_window(uint64_t base, uint8_t* host, uint64_t size) {
 void Cpu::join(CpuCluster& cluster) {
     cluster.add(this);
     cluster_ = &cluster;
-    code_bits_ = cluster.bits();
 }
 
 void Cpu::flush_blocks() {
@@ -139,7 +137,7 @@ void Cpu::jit_fill_as(uint8_t need_r, uint8_t need_w, unsigned mode) {
     const mmu::TlbEntry& e = tlb_.slot(va);
     if (e.tag != (va & kPageMask) || !(e.global || e.asid == asid_) || !e.host || align_mask_) return;
     bool r = e.perm & need_r, w = (e.perm & need_w) && !e.rom;
-    if (r || w) tlb_.fast_fill(va, r, w, e.host, e.ram_page, mode);
+    if (r || w) tlb_.fast_fill(va, r, w, e.host, cluster_->mark_of(e.ram_page), mode);
 }
 
 // ---- code pages and the blocks decoded from them
@@ -151,7 +149,7 @@ void Cpu::mark_code_page(uint64_t pa_page) {
 
 void CpuCluster::ram_written(uint64_t ram_base, uint64_t off, uint64_t len) {
     if (!code_ || !len) return;
-    uint64_t last = std::min<uint64_t>((off + len - 1) >> 12, words_ * 64 - 1);
+    uint64_t last = std::min<uint64_t>((off + len - 1) >> 12, pages_ - 1);
     for (uint64_t page = off >> 12; page <= last; ++page) {
         if (!is_code(static_cast<uint32_t>(page)) || !unmark(static_cast<uint32_t>(page))) continue;
         for (Cpu* c : cpus_) c->post({RemoteOp::CodePage, 0, ram_base + (page << 12)});

@@ -174,11 +174,15 @@ public:
     // the syndrome is left in last_ec/last_iss.
     bool stop_on_exception = false;
     // Checked at every block boundary: set from another thread to make
-    // run() return soon (the vCPU kick).
-    std::atomic<bool>* exit_request = nullptr;
+    // run() return soon (the vCPU kick). (Never null: compiled code reads
+    // it without a test.)
+    std::atomic<bool>* exit_request = &no_exit_request_;
     // The IRQ input from the interrupt controller (any thread may set it;
     // the CPU looks at block boundaries).
     std::atomic<bool> irq_line{false};
+    // Operations other CPUs posted (process_mailbox). Next to irq_line:
+    // compiled code tests both with one load.
+    std::atomic<bool> mailbox_pending_{false};
 
     // Generic timer: the counter runs at kCntFrq from the host's monotonic
     // clock. timer_output() is bit 0 for the EL1 physical timer, bit 1 for
@@ -484,6 +488,7 @@ private:
     static constexpr uint32_t kJitHot = 16;
     uint32_t jit_hot_ = kJitHot;
     std::unique_ptr<jit::Backend> jit_;
+    static inline std::atomic<bool> no_exit_request_{false};
     const Block* jit_block_ = nullptr;  // where compiled code stopped
     // NZCV as compiled code leaves it (jit/x64): when jit_flags_kind_ is
     // not 0, NZCV is that of the operation it names (subtraction,
@@ -497,7 +502,6 @@ private:
     // runs, insn_count is this less the limit left (r12), stored into
     // insn_count only when it leaves or calls a handler.
     uint64_t jit_insn_end_ = 0;
-    const std::atomic<uint64_t>* code_bits_ = nullptr;  // cluster_->bits()
     // For compiled code whose link missed: points `link` at the compiled
     // block at `va` if the TLB and the block cache know it without a walk;
     // false otherwise (the run loop finds it).
@@ -677,7 +681,6 @@ private:
     std::mutex mailbox_m_;
     std::vector<RemoteOp> mailbox_;
     bool mailbox_overflow_ = false;
-    std::atomic<bool> mailbox_pending_{false};
     std::atomic<uint64_t> mailbox_posted_{0}, mailbox_done_{0};
     std::atomic<bool> in_guest_{false};
 };
@@ -690,20 +693,22 @@ public:
     void add(Cpu* c) { cpus_.push_back(c); }
     const std::vector<Cpu*>& cpus() const { return cpus_; }
     void set_ram(uint64_t size) {
-        words_ = (size / 0x1000 + 63) / 64;
-        code_ = std::make_unique<std::atomic<uint64_t>[]>(words_);
+        pages_ = (size + 0xfff) / 0x1000;
+        code_ = std::make_unique<std::atomic<uint8_t>[]>(pages_);
         clear();
     }
-    // The bits, one per RAM page (compiled stores test them inline).
-    const std::atomic<uint64_t>* bits() const { return code_.get(); }
-    bool is_code(uint32_t page) const {
-        return (code_[page >> 6].load(std::memory_order_relaxed) >> (page & 63)) & 1;
+    // The mark of RAM page `page`, a byte (compiled stores test it inline
+    // through mmu::FastEntry::code); a byte that is never set past RAM.
+    const std::atomic<uint8_t>* mark_of(uint32_t page) const {
+        static const std::atomic<uint8_t> never{0};
+        return page < pages_ ? &code_[page] : &never;
     }
-    void mark(uint32_t page) { code_[page >> 6].fetch_or(1ull << (page & 63)); }
+    bool is_code(uint32_t page) const { return code_[page].load(std::memory_order_relaxed); }
+    void mark(uint32_t page) { code_[page].store(1); }
     // true if it was marked.
-    bool unmark(uint32_t page) { return (code_[page >> 6].fetch_and(~(1ull << (page & 63))) >> (page & 63)) & 1; }
+    bool unmark(uint32_t page) { return code_[page].exchange(0); }
     void clear() {
-        for (size_t i = 0; i < words_; ++i) code_[i].store(0);
+        for (size_t i = 0; i < pages_; ++i) code_[i].store(0);
     }
     std::atomic<int> wfe_waiters{0};  // CPUs asleep in WFE
 
@@ -733,8 +738,8 @@ public:
 
 private:
     std::vector<Cpu*> cpus_;
-    std::unique_ptr<std::atomic<uint64_t>[]> code_;
-    size_t words_ = 0;
+    std::unique_ptr<std::atomic<uint8_t>[]> code_;  // one byte per RAM page: 1 it holds decoded code
+    size_t pages_ = 0;
 };
 
 inline bool Cpu::is_code_page(uint32_t ram_page) const { return cluster_->is_code(ram_page); }

@@ -848,15 +848,9 @@ void Emitter::block(const Block& b) {
     // budget.
     Label body, fast, unstarted, irq;
     mov(rax, qword[rbx + o.exit_req]);
-    test(rax, rax);
-    Label no_req;
-    jz(no_req);
     cmp(byte[rax], 0);
     jne(unstarted);
-    L(no_req);
-    cmp(byte[rbx + o.mailbox], 0);
-    jne(unstarted);
-    cmp(byte[rbx + o.irq], 0);
+    cmp(word[rbx + o.irq], 0);  // (and the mailbox)
     jne(irq);
     L(fast);
     fast_ = getCurr();
@@ -985,6 +979,8 @@ void Emitter::block(const Block& b) {
             jmp(exit_);
         }
     L(irq);  // an IRQ the CPU masks does not stop it
+    cmp(byte[rbx + o.mailbox], 0);
+    jne(unstarted);
     test(dword[rbx + o.daif], 0x80);
     jnz(fast);
     L(unstarted);
@@ -1106,7 +1102,7 @@ void X64::emit_trampoline() {
     g.align(16);
     chain_ = g.getCurr();
     {
-        Label miss, again, fail, irq, irq_back, no_req, fall, have_block, relink;
+        Label miss, again, fail, irq, irq_back, fall, have_block, relink;
         static_assert(sizeof(Cpu::JitVEntry) == 32, "the index below is a byte offset of 32-byte entries");
         g.cmp(rax, qword[rcx + offsetof(Block::Link, va)]);
         g.jne(miss);
@@ -1126,14 +1122,9 @@ void X64::emit_trampoline() {
         g.cmp(r11, rdi);
         g.jl(fail);
         g.mov(r9, qword[rbx + o_.exit_req]);
-        g.test(r9, r9);
-        g.jz(no_req);
         g.cmp(byte[r9], 0);
         g.jne(fail);
-        g.L(no_req);
-        g.cmp(byte[rbx + o_.mailbox], 0);
-        g.jne(fail);
-        g.cmp(byte[rbx + o_.irq], 0);
+        g.cmp(word[rbx + o_.irq], 0);  // (and the mailbox)
         g.jne(irq);
         g.L(irq_back);
         g.mov(r12, r11);
@@ -1143,6 +1134,8 @@ void X64::emit_trampoline() {
         g.mov(r14, r10);
         g.jmp(rsi);
         g.L(irq);  // an IRQ the CPU masks does not stop it
+        g.cmp(byte[rbx + o_.mailbox], 0);
+        g.jne(fail);
         g.test(dword[rbx + o_.daif], 0x80);
         g.jnz(irq_back);
         g.jmp(fail);

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include <xbyak/xbyak.h>
@@ -90,9 +91,9 @@ public:
         o_.fill_va = at(&c.jit_fill_va_);
         o_.mailbox = at(&c.mailbox_pending_);
         o_.irq = at(&c.irq_line);
+        if (o_.mailbox != o_.irq + 1) throw std::logic_error("Cpu::mailbox_pending_ must follow irq_line");
         o_.exit_req = at(&c.exit_request);
         o_.jit_block = at(&c.jit_block_);
-        o_.code_bits = at(&c.code_bits_);
         Block probe;
         o_.block_jit = static_cast<int32_t>(reinterpret_cast<char*>(&probe.jit) - reinterpret_cast<char*>(&probe));
         o_.block_n = static_cast<int32_t>(reinterpret_cast<char*>(&probe.n) - reinterpret_cast<char*>(&probe));
@@ -123,7 +124,7 @@ public:
     struct Offsets {
         int32_t x, v, cpacr, sctlr, fpcr, fpsr, tpidr0, tpidrro0, tpidr1, sp0, sp1, nzcv, el, spsel, daif, events,
             next_pc, block_va, cur_len, insn_count, insn_end, branch_count, link_gen, fast, fast_key, fill_va, mailbox, irq,
-            exit_req, jit_block, code_bits, block_jit, block_n, block_head, block_pa, block_head_fast, jit_link, vcache, vgen, vkey,
+            exit_req, jit_block, block_jit, block_n, block_head, block_pa, block_head_fast, jit_link, vcache, vgen, vkey,
             excl_valid, excl_addr, excl_size, excl_value, excl_value_hi, monitor, flags_res, flags_b, flags_kind;
     };
     const Offsets& off() const { return o_; }
@@ -394,13 +395,9 @@ private:
                                                                          : offsetof(mmu::FastEntry, read))]);
         jne(slow);
         if (write) {  // a page holding decoded code: the handler invalidates
-            mov(ecx, dword[rbx + rax + o.fast + static_cast<int32_t>(offsetof(mmu::FastEntry, ram_page))]);
-            mov(edx, ecx);
-            shr(edx, 6);
-            mov(rsi, qword[rbx + o.code_bits]);
-            mov(rsi, qword[rsi + rdx * 8]);
-            bt(rsi, rcx);
-            jc(slow);
+            mov(rcx, qword[rbx + rax + o.fast + static_cast<int32_t>(offsetof(mmu::FastEntry, code))]);
+            cmp(byte[rcx], 0);
+            jne(slow);
         }
         mov(rsi, qword[rbx + rax + o.fast + static_cast<int32_t>(offsetof(mmu::FastEntry, addend))]);
         add(rsi, rdi);

@@ -5,6 +5,7 @@
 // cover is remembered so that a TLBI by VA inside it drops everything.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 
@@ -77,7 +78,9 @@ private:
 struct FastEntry {
     uint64_t read = 0, write = 0;  // tags (0: never hits, a key is nonzero)
     intptr_t addend = 0;           // host address - VA
-    uint32_t ram_page = 0, pad = 0;
+    // The page's mark in the CPU cluster's map of pages holding decoded
+    // code (nonzero: a store there must invalidate blocks: the slow path).
+    const std::atomic<uint8_t>* code = nullptr;
 };
 
 class Tlb {
@@ -138,13 +141,14 @@ public:
     // Caches the RAM page of `va` (host address `host_page`) for `mode`
     // (the current one, or EL0's for an unprivileged access) and the
     // current ASID.
-    void fast_fill(uint64_t va, bool read, bool write, uint8_t* host_page, uint32_t ram_page, unsigned mode) {
+    void fast_fill(uint64_t va, bool read, bool write, uint8_t* host_page, const std::atomic<uint8_t>* code,
+                   unsigned mode) {
         uint64_t page = va & ~0xfffull, key = static_cast<uint64_t>(gen_) << 2 | mode;
         FastEntry& f = fast_[(va >> 12) & (kFastEntries - 1)];
         f.read = read ? page | key : 0;
         f.write = write ? page | key : 0;
         f.addend = reinterpret_cast<intptr_t>(host_page) - static_cast<intptr_t>(page);
-        f.ram_page = ram_page;
+        f.code = code;
     }
     const FastEntry* fast_table() const { return fast_; }
     const uint64_t* fast_key() const { return &fast_key_; }
