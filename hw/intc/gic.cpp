@@ -76,7 +76,7 @@ uint8_t Gic::running_priority(unsigned cpu) const {
 unsigned Gic::highest_pending(unsigned cpu, uint8_t& prio) {
     unsigned best = kSpurious;
     prio = 0xff;
-    for (unsigned id = 0; id < kNumIrqs; ++id) {
+    for (unsigned id = 0; id < irq_end_; ++id) {
         Irq& q = irq(cpu, id);
         if (!q.enabled || q.active || !pending(cpu, id)) continue;
         if (id >= 32 && !(q.targets & (1u << cpu)) && !(version_ == 2 && ncpus_ == 1)) continue;
@@ -237,6 +237,7 @@ void Gic::dist_write_byte(unsigned cpu, uint64_t off, uint8_t v) {
         bits(0x100, [&](unsigned i) {
             if (version_ == 2 && !irq(cpu, i).enabled) ARMVM_TRACE(gic_enable_irq, "irq %d enabled", i);
             irq(cpu, i).enabled = true;
+            irq_end_ = std::max(irq_end_, i + 1);
         });
     } else if (off >= 0x180 && off < 0x200) {
         bits(0x180, [&](unsigned i) {

@@ -148,6 +148,10 @@ private:
     uint32_t dctlr_ = 0;
     std::vector<std::vector<Irq>> priv_;
     std::vector<Irq> spi_;
+    // One past the highest INTID ever enabled: highest_pending, which
+    // runs at every change, looks no further (a guest enables a few SPIs
+    // of the 256).
+    unsigned irq_end_ = 32;
     std::vector<CpuIf> cpus_;
     std::vector<bool> out_;
     GuestMem mem_;
