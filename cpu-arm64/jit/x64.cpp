@@ -1029,44 +1029,39 @@ void X64::emit_trampoline() {
         g.mov(rdx, qword[rbx + o_.flags_b]);
         // The first operand is the result undone; the operation again sets
         // the host flags it set.
+        auto redo = [&](bool w, bool sub, Label& tab) {
+            const Xbyak::Reg& a = w ? static_cast<const Xbyak::Reg&>(rcx) : static_cast<const Xbyak::Reg&>(ecx);
+            const Xbyak::Reg& b = w ? static_cast<const Xbyak::Reg&>(rdx) : static_cast<const Xbyak::Reg&>(edx);
+            if (sub) {
+                g.add(a, b);
+                g.cmp(a, b);
+            } else {
+                g.sub(a, b);
+                g.add(a, b);
+            }
+            g.jmp(tab);
+        };
         g.cmp(eax, kFlagsSub32);
         g.ja(add);
         g.je(sub32);
-        g.add(rcx, rdx);
-        g.cmp(rcx, rdx);
-        g.jmp(sub_tab);
+        redo(true, true, sub_tab);
         g.L(sub32);
-        g.add(ecx, edx);
-        g.cmp(ecx, edx);
-        g.jmp(sub_tab);
+        redo(false, true, sub_tab);
         g.L(add);
         g.cmp(eax, kFlagsAdd32);
         g.ja(logic32);
         g.je(add32);
-        g.sub(rcx, rdx);
-        g.add(rcx, rdx);
-        g.jmp(add_tab);
+        redo(true, false, add_tab);
         g.L(add32);
-        g.sub(ecx, edx);
-        g.add(ecx, edx);
-        g.jmp(add_tab);
+        redo(false, false, add_tab);
         g.L(logic32);
         g.xor_(edx, edx);  // (an AND's result: x - 0 + 0 sets N and Z and clears C and V, as TEST)
         g.cmp(eax, kFlagsLogic32);
         g.je(add32);
-        g.sub(rcx, rdx);
-        g.add(rcx, rdx);
-        g.jmp(add_tab);
+        redo(true, false, add_tab);
         for (int sub = 1; sub >= 0; --sub) {
             g.L(sub ? sub_tab : add_tab);
-            g.lahf();
-            g.seto(al);
-            g.movzx(ecx, ah);
-            g.and_(ecx, 0xc1);
-            g.movzx(eax, al);
-            g.lea(ecx, ptr[rcx + rax * 2]);
-            g.mov(eax, dword[r15 + rcx * 4 + static_cast<int>(sub ? offsetof(Tables, sub) : offsetof(Tables, add))]);
-            g.mov(dword[rbx + o_.nzcv], eax);
+            store_host_nzcv(g, o_.nzcv, sub);
             g.mov(dword[rbx + o_.flags_kind], static_cast<uint32_t>(kFlagsStored));
             g.pop(rdx);
             g.ret();

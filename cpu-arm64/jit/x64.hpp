@@ -44,6 +44,21 @@ struct Tables {
 
 const Tables& tables();
 
+// [rbx + nzcv] = NZCV from the host flags an x86 subtraction (`sub`: ARM's
+// C is NOT CF) or an addition or AND just set; clobbers rax, rcx (r15:
+// the Tables).
+inline void store_host_nzcv(Xbyak::CodeGenerator& g, int32_t nzcv, bool sub) {
+    using namespace Xbyak::util;
+    g.lahf();
+    g.seto(al);
+    g.movzx(ecx, ah);
+    g.and_(ecx, 0xc1);
+    g.movzx(eax, al);
+    g.lea(ecx, ptr[rcx + rax * 2]);
+    g.mov(eax, dword[r15 + rcx * 4 + static_cast<int>(sub ? offsetof(Tables, sub) : offsetof(Tables, add))]);
+    g.mov(dword[rbx + nzcv], eax);
+}
+
 // Cpu::jit_flags_kind_: the operation whose result and second operand
 // give NZCV (0: s.nzcv holds it).
 enum FlagsKind : uint32_t { kFlagsStored, kFlagsSub64, kFlagsSub32, kFlagsAdd64, kFlagsAdd32, kFlagsLogic64, kFlagsLogic32 };
@@ -312,14 +327,7 @@ private:
     // clobbers rax, rcx.
     void flags_now(bool sub) {
         captured_ = -1;
-        lahf();
-        seto(al);
-        movzx(ecx, ah);
-        and_(ecx, 0xc1);
-        movzx(eax, al);
-        lea(ecx, ptr[rcx + rax * 2]);
-        mov(eax, dword[r15 + rcx * 4 + static_cast<int>(sub ? offsetof(Tables, sub) : offsetof(Tables, add))]);
-        mov(dword[rbx + o.nzcv], eax);
+        store_host_nzcv(*this, o.nzcv, sub);
         mov(dword[rbx + o.flags_kind], static_cast<uint32_t>(kFlagsStored));
         flags_stored_ = true;
     }

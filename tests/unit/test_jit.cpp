@@ -53,6 +53,21 @@ const std::initializer_list<uint32_t> kLoop = {
     0xd65f03c0,  // ret
 };
 
+// Both machines ran the same program to its BRK: the same state.
+void check_same(const Machine& jit, const Machine& interp) {
+    for (unsigned r = 0; r < 31; ++r) {
+        INFO("x" << r);
+        CHECK(jit.cpu.s.x[r] == interp.cpu.s.x[r]);
+    }
+    CHECK(jit.cpu.s.nzcv == interp.cpu.s.nzcv);
+    CHECK(jit.cpu.s.pc == interp.cpu.s.pc);
+    CHECK(jit.cpu.insn_count == interp.cpu.insn_count);
+    CHECK(jit.cpu.branch_count == interp.cpu.branch_count);
+    CHECK(jit.bus.ram == interp.bus.ram);
+    CHECK(jit.cpu.jit_entries() > 0);  // the compiled code did run
+    CHECK(interp.cpu.jit_entries() == 0);
+}
+
 }  // namespace
 
 TEST_CASE("jit: a loop compiled ends where the interpreter ends", "[cpu][jit]") {
@@ -68,18 +83,8 @@ TEST_CASE("jit: a loop compiled ends where the interpreter ends", "[cpu][jit]") 
         REQUIRE(m->cpu.run(1u << 20) == Cpu::Stop::Exception);
         CHECK(m->cpu.last_ec == Ec::Brk64);
     }
-    for (unsigned r = 0; r < 31; ++r) {
-        INFO("x" << r);
-        CHECK(jit.cpu.s.x[r] == interp.cpu.s.x[r]);
-    }
-    CHECK(jit.cpu.s.nzcv == interp.cpu.s.nzcv);
-    CHECK(jit.cpu.s.pc == interp.cpu.s.pc);
-    CHECK(jit.cpu.insn_count == interp.cpu.insn_count);
-    CHECK(jit.cpu.branch_count == interp.cpu.branch_count);
-    CHECK(jit.bus.ram == interp.bus.ram);
+    check_same(jit, interp);
     CHECK(jit.cpu.s.x[1] == 200);
-    CHECK(jit.cpu.jit_entries() > 0);  // the compiled code did run
-    CHECK(interp.cpu.jit_entries() == 0);
 }
 
 TEST_CASE("jit: flags set in one block are read right in the next", "[cpu][jit]") {
@@ -150,17 +155,12 @@ TEST_CASE("jit: flags set in one block are read right in the next", "[cpu][jit]"
         REQUIRE(m->cpu.run(1u << 20) == Cpu::Stop::Exception);
         CHECK(m->cpu.last_ec == Ec::Brk64);
     }
-    for (unsigned r = 0; r < 31; ++r) {
-        INFO("x" << r);
-        CHECK(jit.cpu.s.x[r] == interp.cpu.s.x[r]);
-    }
-    CHECK(jit.cpu.s.nzcv == interp.cpu.s.nzcv);
+    check_same(jit, interp);
     for (unsigned r : {13u, 14u, 15u}) {  // the branches went both ways
         INFO("x" << r);
         CHECK(interp.cpu.s.x[r] > 0);
         CHECK(interp.cpu.s.x[r] < 64);
     }
-    CHECK(jit.cpu.jit_entries() > 0);
 }
 
 TEST_CASE("jit: a store into a compiled loop's code is seen at once", "[cpu][jit]") {
@@ -309,9 +309,5 @@ TEST_CASE("jit: a compare fused with its B.cond branches as the interpreter, eve
         REQUIRE(m->cpu.run(1u << 24) == Cpu::Stop::Exception);
         CHECK(m->cpu.last_ec == Ec::Brk64);
     }
-    CHECK(jit.cpu.s.x[5] == interp.cpu.s.x[5]);
-    CHECK(jit.cpu.s.nzcv == interp.cpu.s.nzcv);
-    CHECK(jit.cpu.insn_count == interp.cpu.insn_count);
-    CHECK(jit.cpu.branch_count == interp.cpu.branch_count);
-    CHECK(jit.cpu.jit_entries() > 0);
+    check_same(jit, interp);
 }
