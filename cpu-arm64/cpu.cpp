@@ -231,6 +231,15 @@ const Block* Cpu::fetch_block() {
     return &b;
 }
 
+void Cpu::forget_jit_page(uint64_t va) {
+    if (!jit_vcache_) return;
+    uint64_t page = va & kPageMask;
+    static_assert(kJitVCache >= 1024, "one page's instructions have an entry each, in one run");
+    JitVEntry* e = &jit_vcache_[(page >> 2) & (kJitVCache - 1)];
+    for (unsigned i = 0; i < 1024; ++i)
+        if ((e[i].tag & kPageMask) == page) e[i] = JitVEntry{};
+}
+
 bool Cpu::jit_relink(Cpu* c, Block::Link* link, uint64_t va) {
     mmu::TlbEntry& e = c->tlb_.slot(va);
     if ((va & 3) || e.tag != (va & kPageMask) || !(e.perm & c->need_x_) || !(e.global || e.asid == c->asid_))
@@ -621,11 +630,23 @@ void Cpu::address_translate(uint64_t va, Access acc, unsigned el, bool pan) {
 // ---- TLB maintenance and requests between CPUs
 
 void Cpu::apply(const RemoteOp& op) {
+    if (op.kind == RemoteOp::TlbVa || op.kind == RemoteOp::TlbVaAnyAsid) {
+        // One page's translation (Linux makes these all the time: COW,
+        // unmaps): the VA cache forgets that page only, the links
+        // (checked against the VA cache again) all.
+        if (tlb_.flush_va(op.addr, op.asid, op.kind == RemoteOp::TlbVaAnyAsid)) {
+            ++link_gen_;
+            forget_jit_page(op.addr);
+        } else {
+            links_stale();
+        }
+        return;
+    }
     links_stale();
     switch (op.kind) {
     case RemoteOp::TlbAll: tlb_.flush_all(); break;
-    case RemoteOp::TlbVa: tlb_.flush_va(op.addr, op.asid, false); break;
-    case RemoteOp::TlbVaAnyAsid: tlb_.flush_va(op.addr, 0, true); break;
+    case RemoteOp::TlbVa:
+    case RemoteOp::TlbVaAnyAsid: break;
     case RemoteOp::TlbAsid: tlb_.flush_asid(op.asid); break;
     case RemoteOp::CodePage: invalidate_code_page(op.addr); break;
     case RemoteOp::CodeAll: invalidate_all_code(); break;

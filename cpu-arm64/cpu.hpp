@@ -529,11 +529,13 @@ private:
         const Block* block = nullptr;
         uint64_t pad = 0;
     };
-    static constexpr unsigned kJitVCache = 4096;
+    static constexpr unsigned kJitVCache = 16384;
     std::unique_ptr<JitVEntry[]> jit_vcache_;
     uint64_t jit_vgen_ = 1, jit_vkey_ = 0;
     mmu::AsidGenerations vgens_{UINT64_MAX};
     void select_vbank() { jit_vgen_ = vgens_.select(asid_); }
+    // A TLBI of the page at `va`: its entries in the VA cache go.
+    void forget_jit_page(uint64_t va);
     bool jit_full_ = false;             // the code space is full: start again
     uint64_t jit_entries_ = 0, interp_blocks_ = 0;  // (ARMVM_STATS)
     bool load_slow(uint64_t va, unsigned size, uint64_t& value);

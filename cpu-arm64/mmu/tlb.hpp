@@ -104,13 +104,19 @@ public:
         fast_flush();
     }
     // TLBI by VA: `any_asid` for the VAA forms.
-    void flush_va(uint64_t va, uint16_t asid, bool any_asid) {
+    // false: every entry went (the VA is in a span that held a larger
+    // mapping, whose one TLB entry covered other pages too).
+    bool flush_va(uint64_t va, uint16_t asid, bool any_asid) {
         va &= ~0xfffull;
         const Span& s = (va >> 63) ? hi_ : lo_;
-        if (va >= s.start && va <= s.end) return flush_all();
+        if (va >= s.start && va <= s.end) {
+            flush_all();
+            return false;
+        }
         TlbEntry& e = slot(va);
         if (e.tag == va && (any_asid || e.global || e.asid == asid)) e = TlbEntry{};
         fast_[(va >> 12) & (kFastEntries - 1)] = FastEntry{};
+        return true;
     }
     // TLBI ASIDE1: the non-global entries of one ASID.
     void flush_asid(uint16_t asid) {
