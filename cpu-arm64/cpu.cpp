@@ -234,6 +234,8 @@ const Block* Cpu::fetch_block() {
 void Cpu::forget_jit_page(uint64_t va) {
     if (!jit_vcache_) return;
     uint64_t page = va & kPageMask;
+    unsigned bit = (page >> 12) & 4095;
+    if (!((jit_vpages_[bit >> 6] >> (bit & 63)) & 1)) return;
     static_assert(kJitVCache >= 1024, "one page's instructions have an entry each, in one run");
     JitVEntry* e = &jit_vcache_[(page >> 2) & (kJitVCache - 1)];
     for (unsigned i = 0; i < 1024; ++i)
@@ -258,6 +260,8 @@ bool Cpu::jit_relink(Cpu* c, Block::Link* link, uint64_t va) {
     if (!b->jit) return false;
     *link = {va, b, c->link_gen_};
     c->jit_vcache_[(va >> 2) & (kJitVCache - 1)] = {va | c->jit_vkey_, c->jit_vgen_, b, 0};
+    unsigned bit = (va >> 12) & 4095;
+    c->jit_vpages_[bit >> 6] |= 1ull << (bit & 63);
     return true;
 }
 

@@ -468,6 +468,7 @@ public:
         ++link_gen_;
         vgens_.forget();
         select_vbank();
+        for (auto& w : jit_vpages_) w = 0;  // (no entry holds now)
     }
     mmu::Regime regime() const;
 
@@ -536,6 +537,10 @@ private:
     void select_vbank() { jit_vgen_ = vgens_.select(asid_); }
     // A TLBI of the page at `va`: its entries in the VA cache go.
     void forget_jit_page(uint64_t va);
+    // A filter of the pages the VA cache may hold entries of (bit
+    // (page number & 4095)): a TLBI of a page it has not (most are of data
+    // pages) looks at no entry.
+    uint64_t jit_vpages_[64] = {};
     bool jit_full_ = false;             // the code space is full: start again
     uint64_t jit_entries_ = 0, interp_blocks_ = 0;  // (ARMVM_STATS)
     bool load_slow(uint64_t va, unsigned size, uint64_t& value);
