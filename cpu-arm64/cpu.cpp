@@ -234,7 +234,7 @@ const Block* Cpu::fetch_block() {
 void Cpu::forget_jit_page(uint64_t va) {
     if (!jit_vcache_) return;
     uint64_t page = va & kPageMask;
-    unsigned bit = (page >> 12) & 4095;
+    unsigned bit = vpage_bit(page);
     if (!((jit_vpages_[bit >> 6] >> (bit & 63)) & 1)) return;
     static_assert(kJitVCache >= 1024, "one page's instructions have an entry each, in one run");
     JitVEntry* e = &jit_vcache_[(page >> 2) & (kJitVCache - 1)];
@@ -260,7 +260,7 @@ bool Cpu::jit_relink(Cpu* c, Block::Link* link, uint64_t va) {
     if (!b->jit) return false;
     *link = {va, b, c->link_gen_};
     c->jit_vcache_[(va >> 2) & (kJitVCache - 1)] = {va | c->jit_vkey_, c->jit_vgen_, b, 0};
-    unsigned bit = (va >> 12) & 4095;
+    unsigned bit = vpage_bit(va);
     c->jit_vpages_[bit >> 6] |= 1ull << (bit & 63);
     return true;
 }
@@ -634,7 +634,10 @@ void Cpu::address_translate(uint64_t va, Access acc, unsigned el, bool pan) {
 // ---- TLB maintenance and requests between CPUs
 
 void Cpu::apply(const RemoteOp& op) {
-    if (op.kind == RemoteOp::TlbVa || op.kind == RemoteOp::TlbVaAnyAsid) {
+    switch (op.kind) {
+    case RemoteOp::TlbAll: links_stale(); tlb_.flush_all(); break;
+    case RemoteOp::TlbVa:
+    case RemoteOp::TlbVaAnyAsid:
         // One page's translation (Linux makes these all the time: COW,
         // unmaps): the VA cache forgets that page only, the links
         // (checked against the VA cache again) all.
@@ -644,16 +647,10 @@ void Cpu::apply(const RemoteOp& op) {
         } else {
             links_stale();
         }
-        return;
-    }
-    links_stale();
-    switch (op.kind) {
-    case RemoteOp::TlbAll: tlb_.flush_all(); break;
-    case RemoteOp::TlbVa:
-    case RemoteOp::TlbVaAnyAsid: break;
-    case RemoteOp::TlbAsid: tlb_.flush_asid(op.asid); break;
-    case RemoteOp::CodePage: invalidate_code_page(op.addr); break;
-    case RemoteOp::CodeAll: invalidate_all_code(); break;
+        break;
+    case RemoteOp::TlbAsid: links_stale(); tlb_.flush_asid(op.asid); break;
+    case RemoteOp::CodePage: links_stale(); invalidate_code_page(op.addr); break;
+    case RemoteOp::CodeAll: links_stale(); invalidate_all_code(); break;
     }
 }
 

@@ -541,6 +541,7 @@ private:
     // (page number & 4095)): a TLBI of a page it has not (most are of data
     // pages) looks at no entry.
     uint64_t jit_vpages_[64] = {};
+    static unsigned vpage_bit(uint64_t va) { return (va >> 12) & 4095; }
     bool jit_full_ = false;             // the code space is full: start again
     uint64_t jit_entries_ = 0, interp_blocks_ = 0;  // (ARMVM_STATS)
     bool load_slow(uint64_t va, unsigned size, uint64_t& value);
