@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "base/log.hpp"
+#include "base/report.hpp"
 #include "cpu-arm64/disas/disas.hpp"
 
 #include <algorithm>
@@ -69,7 +70,14 @@ void Cpu::set_jit(bool on, uint32_t hot, size_t arena) {
 
 uint64_t Cpu::jit_resets() const { return jit_ ? jit_->resets() : 0; }
 
-Cpu::~Cpu() = default;
+Cpu::~Cpu() {
+    if (std::getenv("ARMVM_STATS")) {  // for benchmarks: the memory decoded code takes
+        size_t entries = 0;
+        for (const auto& [pa, blk] : blocks_) entries += blk.insns.capacity();
+        report_info("stats: " + std::to_string(blocks_.size()) + " blocks decoded (" + std::to_string(entries) +
+                    " entries of " + std::to_string(sizeof(DecodedInsn)) + " bytes)");
+    }
+}
 
 void Cpu::set_ram_window(uint64_t base, uint8_t* host, uint64_t size) {
     ram_base_ = base;
@@ -303,6 +311,11 @@ const Block& Cpu::decode_block(uint64_t pa) {
     a64::Op last = a64::Op::Unallocated;
     bool log = qlog::on(qlog::InAsm) && qlog::in_filter(s.pc);
     std::string text;  // -d in_asm: the block as QEMU logs a TB
+    unsigned conds = 0;
+    static const unsigned cond_limit = [] {
+        const char* e = std::getenv("ARMVM_SB");
+        return e ? static_cast<unsigned>(std::atoi(e)) : kMaxCondBranches;
+    }();
     for (size_t i = 0; i < kMaxBlockInsns; ++i, a += 4) {
         uint64_t raw;
         if (!read_phys(a, 4, raw)) {
@@ -322,7 +335,13 @@ const Block& Cpu::decode_block(uint64_t pa) {
         // CRn 9 and 14: their values count the block's instructions)
         unsigned crn = (insn >> 12) & 0xf;
         bool counts = last != a64::Op::MRS || crn == 9 || crn == 14;
-        if ((ends_block(last) && waits && counts) || ((a + 4) & ~kPageMask) == 0) break;  // never cross a page
+        b.insns.back().br_before = b.branches;
+        if (is_branch(last)) ++b.branches;
+        if (((a + 4) & ~kPageMask) == 0) break;  // never cross a page
+        // (a conditional branch not taken runs on, up to kMaxCondBranches)
+        bool cond = last == a64::Op::B_cond || last == a64::Op::CBZ_CBNZ || last == a64::Op::TBZ_TBNZ;
+        if (cond && ++conds <= cond_limit) continue;
+        if (ends_block(last) && waits && counts) break;
     }
     b.ends_in_branch = is_branch(last);
     b.plain_end = !ends_block(last) || last == a64::Op::B_cond || last == a64::Op::CBZ_CBNZ ||
@@ -333,6 +352,7 @@ const Block& Cpu::decode_block(uint64_t pa) {
         b.fused = true;
     }
     b.n = static_cast<uint32_t>(b.insns.size());
+    b.insns.shrink_to_fit();  // (decoded blocks are most of the heap: no room for growth)
     if (log && !text.empty()) qlog::write("----------------\nIN: " + qlog::symbol(s.pc) + "\n" + text + "\n");
     page_blocks_[page].push_back(pa);
     return blocks_.emplace(pa, std::move(b)).first->second;
@@ -882,6 +902,7 @@ Cpu::Stop Cpu::run(uint64_t budget) {
                 ++interp_blocks_;
                 first = b->insns.data();
                 cur_block_len_ = b->n;
+                cur_block_br_ = b->insns.back().br_before;
                 end = first + (b->n <= room ? b->n : room);
                 block_va_ = s.pc;
                 d = first;
@@ -907,11 +928,11 @@ Cpu::Stop Cpu::run(uint64_t budget) {
             cur_block_len_ = 0;
             done += n;
             insn_count += n;
+            // Branches retired (BR_RETIRED): those before d, all of them
+            // when the block ran to its end, and d when it branched (below).
+            branch_count += d - first < static_cast<ptrdiff_t>(len) ? d->br_before : b->branches;
             if (!events_) {
-                if (all) {
-                    if (b->ends_in_branch) ++branch_count;
-                    link = &b->links[0];
-                }
+                if (all) link = &b->links[0];
                 continue;
             }
             if (events_ == kEvBranch) {  // the common case: a taken branch

@@ -78,17 +78,23 @@ struct DecodedInsn {
     uint8_t rd = 0, rn = 0, rm = 0, aux = 0;
     int64_t imm = 0;
     // A compare fused with the B.cond after it: its condition and offset.
-    uint16_t cond2 = 0;
+    uint8_t cond2 = 0;
+    // Branch instructions before this entry in its block (not taken, or
+    // the block had left: Block::branches, PMU BR_RETIRED).
+    uint8_t br_before = 0;
     uint16_t pcoff = 0;  // offset of the instruction in its block (PC = block VA + pcoff)
     int32_t imm2 = 0;
 };
 
-// A straight run of instructions ending at the first one that may change
-// control flow (or at kMaxBlockInsns, or at the end of its page). Blocks
-// are cached by the physical address of their first instruction.
+// A run of instructions ending at the first one that may change control
+// flow other than a conditional branch (or at kMaxBlockInsns, at the end
+// of its page, or after kMaxCondBranches conditional branches, which it
+// runs on past when they are not taken: a superblock). Blocks are cached
+// by the physical address of their first instruction.
 struct Block {
     uint64_t pa;
     bool ends_in_branch = false;  // the last instruction is a branch (PMU BR_RETIRED)
+    uint8_t branches = 0;         // branch instructions in the block (the last included)
     uint32_t n = 0;               // insns.size(), kept for the run loop
     bool fused = false;           // the last entry is a compare and the B.cond after it
     // The block does not end on an instruction that may change how the
@@ -141,6 +147,7 @@ struct RemoteOp {
 class Cpu {
 public:
     static constexpr size_t kMaxBlockInsns = 64;
+    static constexpr unsigned kMaxCondBranches = 4;  // a block runs on past this many (Block)
     enum class Access : uint8_t { Read, Write, Exec };
 
     explicit Cpu(Bus& bus);
@@ -373,6 +380,7 @@ public:
     // Instructions retired so far, including those of the running block
     // before the current (block-ending) instruction.
     uint64_t insns_retired() const { return insn_count + (cur_block_len_ ? cur_block_len_ - 1 : 0); }
+    uint64_t branches_retired() const { return branch_count + (cur_block_len_ ? cur_block_br_ : 0); }
     // A timer register changed: run() returns after this instruction so the
     // vCPU loop re-evaluates the timer outputs.
     void timer_changed() { events_ |= kEvTimer; }
@@ -600,7 +608,11 @@ private:
     // Runs decoded instructions from d to end counting the detail events
     // of those that retire; returns where it stopped (as the plain loop).
     const DecodedInsn* run_counting(const DecodedInsn* d, const DecodedInsn* end, const DecodedInsn* first, bool fused);
-    size_t cur_block_len_ = 0;                  // while a block runs: its length
+    // While a block runs: its length, and the branches before its last
+    // entry (an instruction that reads the PMU or the timer ends a block:
+    // those retired before it). One 64-bit store sets both (jit/x64.cpp).
+    uint32_t cur_block_len_ = 0;
+    uint32_t cur_block_br_ = 0;
     void take_exception();
     uint64_t pstate_after_entry() const;
     void take_irq();

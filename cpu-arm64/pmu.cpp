@@ -142,7 +142,7 @@ const DecodedInsn* Cpu::run_counting(const DecodedInsn* d, const DecodedInsn* en
 }
 
 void Cpu::pmu_sync() {
-    uint64_t insns = insns_retired(), br = branch_count, ns = now_ns();
+    uint64_t insns = insns_retired(), br = branches_retired(), ns = now_ns();
     uint64_t di = insns - pmu_last_insn_, db = br - pmu_last_br_, dns = ns - pmu_last_ns_;
     pmu_last_insn_ = insns;
     pmu_last_br_ = br;

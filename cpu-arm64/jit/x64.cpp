@@ -69,7 +69,7 @@ void Emitter::alu(const DecodedInsn& d, const FastForm& f) {
         else
             f.sub ? sub(esi, imm) : add(esi, imm);
         if (f.flags) {
-            flags(f.sub, w, f.fused ? static_cast<int>(d.cond2) : -1, false, &imm);
+            flags(f.sub, w, f.fused ? static_cast<int>(d.cond2) : next_cond_, false, &imm);
             stx(d.rd, rsi);
         } else {
             stxsp(d.rd, rsi);
@@ -86,7 +86,7 @@ void Emitter::alu(const DecodedInsn& d, const FastForm& f) {
             if (d.aux) shl(edi, d.aux);
             f.sub ? sub(esi, edi) : add(esi, edi);
         }
-        if (f.flags) flags(f.sub, w, f.fused ? static_cast<int>(d.cond2) : -1);
+        if (f.flags) flags(f.sub, w, f.fused ? static_cast<int>(d.cond2) : next_cond_);
         stx(d.rd, rsi);
         break;
     case K::LogImm:
@@ -116,7 +116,7 @@ void Emitter::alu(const DecodedInsn& d, const FastForm& f) {
         default: use_imm ? and_(dst, imm32) : and_(dst, *src); break;
         }
         if (f.opc == 3) {
-            flags(false, w, f.fused ? static_cast<int>(d.cond2) : -1, true);
+            flags(false, w, f.fused ? static_cast<int>(d.cond2) : next_cond_, true);
             stx(d.rd, rsi);
         } else if (f.kind == K::LogImm) {
             stxsp(d.rd, rsi);
@@ -810,26 +810,27 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     }
 }
 
-void Emitter::chain(unsigned link, uint32_t retire, bool count_branch, bool as_branch, size_t k) {
+void Emitter::chain(unsigned link, uint32_t retire, unsigned branches, bool as_branch, size_t k) {
     writeback(cache_);  // (rax, the next VA, kept)
     mov(r14, reinterpret_cast<uint64_t>(b_));  // (the running block, for the stub's exit)
     mov(rcx, reinterpret_cast<uint64_t>(&b_->links[link]));
-    mov(edx, retire | (count_branch ? 1u << 8 : 0) | (as_branch ? 1u << 9 : 0) |
+    mov(edx, retire | branches << 8 | (as_branch ? 1u << 15 : 0) |
                  (static_cast<uint32_t>(as_branch ? k : b_->n) << 16));
     jmp(chain_);
 }
 
-void Emitter::goto_va(int64_t off, unsigned link, uint32_t retire, bool count_branch, bool as_branch, size_t k) {
+void Emitter::goto_va(int64_t off, unsigned link, uint32_t retire, unsigned branches, bool as_branch, size_t k) {
     uint64_t to = b_->pa + static_cast<uint64_t>(off);
-    if (!b_->plain_end || (to >> 12) != (b_->pa >> 12)) {
+    // (a taken branch before the block's end leaves as one at its end)
+    if (!(b_->plain_end || (as_branch && k + 1 < b_->n)) || (to >> 12) != (b_->pa >> 12)) {
         lea(rax, ptr[r13 + static_cast<int32_t>(off)]);
-        return chain(link, retire, count_branch, as_branch, k);
+        return chain(link, retire, branches, as_branch, k);
     }
     // Everything the run loop would count, counted here; then straight to
     // the next block's head once the link stub has patched the jump.
     writeback(cache_);
     sub(r12, static_cast<int32_t>(retire));  // (insn_count follows: Cpu::jit_insn_end_)
-    if (count_branch) add(qword[rbx + o.branch_count], 1);
+    if (branches) add(qword[rbx + o.branch_count], static_cast<int32_t>(branches));
     lea(r13, ptr[r13 + static_cast<int32_t>(off)]);
     direct_.push_back(std::make_unique<Direct>());
     Direct& d = *direct_.back();
@@ -871,35 +872,34 @@ void Emitter::block(const Block& b) {
         case K::MovConst:
         case K::Lsr:
         case K::Lsl:
+            // (a B.cond next, not fused: its condition is taken from the
+            // host flags as a fused one's)
+            next_cond_ = k + 1 < n && fast_form(b.insns[k + 1].handler).kind == K::BCond ? b.insns[k + 1].aux : -1;
             alu(d, f);
             if (f.fused) {  // the B.cond after it: both ways are "branches"
                 Label taken;
                 jump_if(d.cond2, taken);
-                goto_va(pcoff + 8, 0, static_cast<uint32_t>(n + 1), true, true, k);
+                goto_va(pcoff + 8, 0, static_cast<uint32_t>(n + 1), b.branches, true, k);
                 L(taken);
-                goto_va(pcoff + 4 + d.imm2, d.imm2 == 4 ? 0 : 1, static_cast<uint32_t>(n + 1), true, true, k);
+                goto_va(pcoff + 4 + d.imm2, d.imm2 == 4 ? 0 : 1, static_cast<uint32_t>(n + 1), b.branches, true, k);
                 ended = true;
             }
             break;
         case K::BCond:
         case K::Cbz: {
-            Label taken, not_taken;
+            Label not_taken;
             if (f.kind == K::BCond) {
-                jump_if(d.aux, taken);
+                jump_if(d.aux, not_taken, true);
+            } else if (d.rd == 31) {
+                if (f.opc) jmp(not_taken);
             } else {
-                if (d.rd == 31) {
-                    if (f.opc) jmp(not_taken); else jmp(taken);
-                } else {
-                    ldx(rax, d.rd);
-                    f.is64 ? test(rax, rax) : test(eax, eax);
-                    f.opc ? jne(taken) : je(taken);
-                }
+                ldx(rax, d.rd);
+                f.is64 ? test(rax, rax) : test(eax, eax);
+                f.opc ? je(not_taken) : jne(not_taken);
             }
-            jmp(not_taken);
-            L(taken);
-            goto_va(pcoff + d.imm, d.imm == 4 ? 0 : 1, static_cast<uint32_t>(n), true, true, k);
+            goto_va(pcoff + d.imm, d.imm == 4 ? 0 : 1, static_cast<uint32_t>(k + 1), d.br_before + 1u, true, k);
             L(not_taken);
-            break;  // (the last entry: the block's end follows)
+            break;  // (not taken: on to the next entry, or the block's end)
         }
         case K::B:
         case K::Bl:
@@ -907,7 +907,7 @@ void Emitter::block(const Block& b) {
                 lea(rax, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
                 stx(30, rax);
             }
-            goto_va(pcoff + d.imm, d.imm == 4 ? 0 : 1, static_cast<uint32_t>(n), true, true, k);
+            goto_va(pcoff + d.imm, d.imm == 4 ? 0 : 1, static_cast<uint32_t>(n), d.br_before + 1u, true, k);
             ended = true;
             break;
         case K::Ret:
@@ -935,17 +935,15 @@ void Emitter::block(const Block& b) {
                 uint32_t i = d.insn;
                 unsigned rt = a64::bits(i, 4, 0), bitno = (a64::bit(i, 31) << 5) | a64::bits(i, 23, 19);
                 int64_t off = a64::sext(a64::bits(i, 18, 5), 14) << 2;
-                Label taken, not_taken;
+                Label not_taken;
                 if (rt == 31) {
-                    a64::bit(i, 24) ? jmp(not_taken) : jmp(taken);
+                    if (a64::bit(i, 24)) jmp(not_taken);
                 } else {
                     ldx(rax, rt);
                     bt(rax, static_cast<uint8_t>(bitno));
-                    a64::bit(i, 24) ? jc(taken) : jnc(taken);
+                    a64::bit(i, 24) ? jnc(not_taken) : jc(not_taken);
                 }
-                jmp(not_taken);
-                L(taken);
-                goto_va(pcoff + off, off == 4 ? 0 : 1, static_cast<uint32_t>(n), true, true, k);
+                goto_va(pcoff + off, off == 4 ? 0 : 1, static_cast<uint32_t>(k + 1), d.br_before + 1u, true, k);
                 L(not_taken);
             } else if (!generic(k, d)) {
                 call_handler(k);
@@ -955,7 +953,7 @@ void Emitter::block(const Block& b) {
         }
     }
     if (!ended) {  // ran to the end (or a B.cond/CBZ not taken)
-        goto_va(static_cast<int64_t>(4 * n), 0, static_cast<uint32_t>(n), b.ends_in_branch, false, n);
+        goto_va(static_cast<int64_t>(4 * n), 0, static_cast<uint32_t>(n), b.branches, false, n);
     }
     for (auto& s : slow_) {  // (rdi: the VA that missed the fast table)
         L(s->at);
@@ -1092,8 +1090,8 @@ void X64::emit_trampoline() {
     g.ret();
 
     // chain: rax = the next VA, rcx = the Block::Link to follow, edx =
-    // instructions the running block retires [7:0] | count a branch [8] |
-    // it branched [9] | the entry to stop at otherwise [31:16].
+    // instructions the running block retires [7:0] | branches among them
+    // [14:8] | it branched [15] | the entry to stop at otherwise [31:16].
     g.align(16);
     chain_ = g.getCurr();
     {
@@ -1123,8 +1121,10 @@ void X64::emit_trampoline() {
         g.jne(irq);
         g.L(irq_back);
         g.mov(r12, r11);
-        g.bt(edx, 8);
-        g.adc(qword[rbx + o_.branch_count], 0);
+        g.mov(r8d, edx);  // (not movzx r8d, dh: no AH-DH with a REX prefix)
+        g.shr(r8d, 8);
+        g.and_(r8d, 0x7f);
+        g.add(qword[rbx + o_.branch_count], r8);
         g.mov(r13, rax);
         g.mov(r14, r10);
         g.jmp(rsi);
@@ -1171,7 +1171,7 @@ void X64::emit_trampoline() {
         g.test(r8b, r8b);
         g.jnz(again);
         g.L(fail);
-        g.bt(edx, 9);
+        g.bt(edx, 15);
         g.jnc(fall);
         g.mov(qword[rbx + o_.next_pc], rax);
         g.or_(dword[rbx + o_.events], Cpu::kEvBranch);
@@ -1233,8 +1233,9 @@ void X64::emit_trampoline() {
         g.mov(eax, static_cast<uint32_t>(kUnstarted));
         g.jmp(exit_);
     }
-    // call: a handler from compiled code. rsi = the DecodedInsn, edx = the
-    // running block's length (for Cpu::insns_retired), r13 its VA (for
+    // call: a handler from compiled code. rsi = the DecodedInsn, rdx = the
+    // running block's length | the branches before its last entry << 32
+    // (Cpu::insns_retired, branches_retired), r13 its VA (for
     // Cpu::pc_of); returns the handler's result in al. mem_call: the same
     // for an access that missed the fast table (rdi = its VA), which is
     // refilled (Cpu::jit_fill) when the handler went on; the second

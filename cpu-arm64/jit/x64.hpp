@@ -6,7 +6,7 @@
 //   rbx  the Cpu               r12  instructions left (signed)
 //   r13  VA of the running block   r14  the running Block (at exits)
 //   r15  the constant tables (flags, conditions, FP classes)
-//   rbp, r10, r11  the block's register cache
+//   rbp, r10, r11, r14  the block's register cache (r14 inside it)
 // rax, rcx, rdx, rsi, rdi, r8, r9 are scratch; handlers are called with
 // the stack 16-byte aligned.
 #pragma once
@@ -97,6 +97,7 @@ public:
         o_.next_pc = at(&c.next_pc_);
         o_.block_va = at(&c.block_va_);
         o_.cur_len = at(&c.cur_block_len_);
+        if (at(&c.cur_block_br_) != o_.cur_len + 4) throw std::logic_error("Cpu::cur_block_br_ must follow cur_block_len_");
         o_.insn_count = at(&c.insn_count);
         o_.insn_end = at(&c.jit_insn_end_);
         o_.branch_count = at(&c.branch_count);
@@ -197,9 +198,9 @@ private:
     const uint8_t* mem_call_[2];
     const Block* b_ = nullptr;
     // Out-of-line pieces, emitted after the block's straight-line code.
-    static constexpr int kCached = 3;  // (the register cache, below)
+    static constexpr int kCached = 4;  // (the register cache, below)
     struct CacheState {
-        int guest[kCached] = {-1, -1, -1};
+        int guest[kCached] = {-1, -1, -1, -1};
         bool dirty[kCached] = {};
     };
     struct Slow {
@@ -231,7 +232,7 @@ private:
     Xbyak::Address X(unsigned r) { return qword[rbx + o.x + 8 * static_cast<int>(r)]; }
 
     // The register cache: a general register the block writes stays in a
-    // host register (rbp, r10, r11) until the block leaves, calls a
+    // host register (rbp, r10, r11, r14) until the block leaves, calls a
     // handler or needs the register for another (least recently written
     // goes; written back when dirty). Reads take the host register when
     // cached, memory otherwise (only writes allocate: within one
@@ -241,7 +242,7 @@ private:
     CacheState cache_;
     unsigned used_[kCached] = {};
     unsigned tick_ = 0;
-    const Reg64& creg(int i) const { return i == 0 ? rbp : i == 1 ? r10 : r11; }
+    const Reg64& creg(int i) const { return i == 0 ? rbp : i == 1 ? r10 : i == 2 ? r11 : r14; }
     int cached(unsigned r) const {
         for (int i = 0; i < kCached; ++i)
             if (cache_.guest[i] == static_cast<int>(r)) return i;
@@ -307,14 +308,19 @@ private:
     }
     // NZCV of the operation just done, lazily (Cpu::jit_flags_kind_): its
     // result is in rsi, its second operand in rdi or `imm` (`logic`: an
-    // AND, none), `w` 64 bits. `fused`: the condition of the B.cond fused
-    // into this instruction, also kept in r8b from the host flags where
-    // one x86 condition says it (jump_if then tests r8b instead of NZCV).
-    int captured_ = -1;
+    // AND, none), `w` 64 bits. `fused`: the condition of the B.cond right
+    // after (fused into this instruction or the next entry); where one x86
+    // condition says it, jump_if then jumps on the host flags, which
+    // nothing in between changes (only MOVs).
+    int captured_ = -1, captured_cc_ = 0;
+    int next_cond_ = -1;  // the condition of a B.cond right after the instruction compiled (or -1)
     bool flags_stored_ = false;  // s.nzcv holds NZCV here (compile time; false: perhaps lazy)
     void flags(bool sub, bool w, int fused = -1, bool logic = false, const int32_t* imm = nullptr) {
         captured_ = -1;
-        if (fused >= 0 && capture(static_cast<unsigned>(fused), sub && !logic)) captured_ = fused;
+        if (fused >= 0) {
+            captured_cc_ = host_cc(static_cast<unsigned>(fused), sub && !logic);
+            if (captured_cc_ >= 0) captured_ = fused;
+        }
         mov(qword[rbx + o.flags_res], rsi);
         if (!logic) imm ? mov(qword[rbx + o.flags_b], *imm) : mov(qword[rbx + o.flags_b], rdi);
         FlagsKind kind = logic ? (w ? kFlagsLogic64 : kFlagsLogic32)
@@ -342,38 +348,61 @@ private:
         L(stored);
         flags_stored_ = true;
     }
-    // Jumps to `taken` if condition `cond` holds for the stored NZCV.
-    void jump_if(unsigned cond, Label& taken) {
-        if (cond >= 14) return jmp(taken);
-        if (captured_ == static_cast<int>(cond)) {
-            captured_ = -1;
-            test(r8b, r8b);
-            jnz(taken);
+    // Jumps to `to` if condition `cond` holds for NZCV (`negate`: if it
+    // does not).
+    void jump_if(unsigned cond, Label& to, bool negate = false) {
+        if (cond >= 14) {
+            if (!negate) jmp(to);
             return;
         }
+        if (captured_ == static_cast<int>(cond)) {
+            captured_ = -1;
+            return jcc(captured_cc_ ^ (negate ? 1 : 0), to);
+        }
         cond_to_cf(cond);
-        jc(taken);
+        negate ? jnc(to) : jc(to);
     }
-    // r8b = ARM condition `cond` from the host flags of an x86 SUB/CMP
-    // (`sub`: ARM's C is NOT CF) or ADD/AND; false where no single x86
-    // condition matches (HI and LS after an addition).
-    bool capture(unsigned cond, bool sub) {
+    // The x86 condition (the Jcc encoding's low nibble) that says ARM
+    // condition `cond` after an x86 SUB/CMP (`sub`: ARM's C is NOT CF) or
+    // ADD/AND; -1 where none does (HI and LS after an addition).
+    static int host_cc(unsigned cond, bool sub) {
+        enum { O, NO, B, AE, E, NE, BE, A, S, NS, P, NP, L_, GE, LE, G };
         switch (cond) {
-        case 0: sete(r8b); return true;
-        case 1: setne(r8b); return true;
-        case 2: sub ? setae(r8b) : setb(r8b); return true;   // CS
-        case 3: sub ? setb(r8b) : setae(r8b); return true;   // CC
-        case 4: sets(r8b); return true;
-        case 5: setns(r8b); return true;
-        case 6: seto(r8b); return true;
-        case 7: setno(r8b); return true;
-        case 8: if (!sub) return false; seta(r8b); return true;   // HI: C && !Z
-        case 9: if (!sub) return false; setbe(r8b); return true;  // LS
-        case 10: setge(r8b); return true;
-        case 11: setl(r8b); return true;
-        case 12: setg(r8b); return true;
-        case 13: setle(r8b); return true;
-        default: return false;
+        case 0: return E;
+        case 1: return NE;
+        case 2: return sub ? AE : B;  // CS
+        case 3: return sub ? B : AE;  // CC
+        case 4: return S;
+        case 5: return NS;
+        case 6: return O;
+        case 7: return NO;
+        case 8: return sub ? A : -1;   // HI: C && !Z
+        case 9: return sub ? BE : -1;  // LS
+        case 10: return GE;
+        case 11: return L_;
+        case 12: return G;
+        case 13: return LE;
+        default: return -1;
+        }
+    }
+    void jcc(int cc, Label& to) {
+        switch (cc) {
+        case 0: jo(to); break;
+        case 1: jno(to); break;
+        case 2: jb(to); break;
+        case 3: jae(to); break;
+        case 4: je(to); break;
+        case 5: jne(to); break;
+        case 6: jbe(to); break;
+        case 7: ja(to); break;
+        case 8: js(to); break;
+        case 9: jns(to); break;
+        case 10: jp(to); break;
+        case 11: jnp(to); break;
+        case 12: jl(to); break;
+        case 13: jge(to); break;
+        case 14: jle(to); break;
+        default: jg(to); break;
         }
     }
     // The inline TLB check (mmu::FastEntry): rdi = VA in (kept), rsi =
@@ -433,7 +462,7 @@ private:
     void call_handler(size_t k, bool straight = true, int mem = 0) {
         if (straight) drop_cache();  // (a slow path has written back already)
         mov(rsi, reinterpret_cast<uint64_t>(&b_->insns[k]));
-        mov(edx, static_cast<uint32_t>(b_->n));
+        mov(rdx, b_->n | uint64_t{b_->insns.back().br_before} << 32);  // (Cpu::cur_block_len_, cur_block_br_)
         call(mem ? mem_call_[mem - 1] : call_);
         if (straight) flags_stored_ = true;  // (the call stub stores NZCV)
         test(al, al);
@@ -627,17 +656,20 @@ private:
         lea(rcx, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
         cmp(rax, rcx);
         je(next);
-        chain(1, static_cast<uint32_t>(b_->n), true, true, k);
+        unsigned branches = b_->insns[k].br_before + 1u;
+        chain(1, static_cast<uint32_t>(b_->n), branches, true, k);
         L(next);
-        chain(0, static_cast<uint32_t>(b_->n), true, true, k);
+        chain(0, static_cast<uint32_t>(b_->n), branches, true, k);
     }
     // Leaves the block for the one at the VA in rax through links[link]
-    // after `retire` instructions; `as_branch`: entry k branched (events
-    // kEvBranch, next_pc), else the block ran to its end.
-    void chain(unsigned link, uint32_t retire, bool count_branch, bool as_branch, size_t k);
+    // after `retire` instructions, `branches` of them branches (PMU
+    // BR_RETIRED); `as_branch`: entry k branched (events kEvBranch,
+    // next_pc), else the block ran to its end.
+    void chain(unsigned link, uint32_t retire, unsigned branches, bool as_branch, size_t k);
     // The same for the VA r13 + `off`: a direct link when that is in the
-    // block's page (and the block ends plainly), else chain().
-    void goto_va(int64_t off, unsigned link, uint32_t retire, bool count_branch, bool as_branch, size_t k);
+    // block's page (and the block ends plainly or this is a branch before
+    // its end), else chain().
+    void goto_va(int64_t off, unsigned link, uint32_t retire, unsigned branches, bool as_branch, size_t k);
 };
 
 }  // namespace armvm::jit
