@@ -338,9 +338,10 @@ const Block& Cpu::decode_block(uint64_t pa) {
         b.insns.back().br_before = b.branches;
         if (is_branch(last)) ++b.branches;
         if (((a + 4) & ~kPageMask) == 0) break;  // never cross a page
-        // (a conditional branch not taken runs on, up to kMaxCondBranches)
+        // (a conditional branch not taken runs on, up to kMaxCondBranches;
+        // not while -d in_asm shows the blocks: QEMU's end there)
         bool cond = last == a64::Op::B_cond || last == a64::Op::CBZ_CBNZ || last == a64::Op::TBZ_TBNZ;
-        if (cond && ++conds <= cond_limit) continue;
+        if (cond && !log && ++conds <= cond_limit) continue;
         if (ends_block(last) && waits && counts) break;
     }
     b.ends_in_branch = is_branch(last);

@@ -1,4 +1,5 @@
 #include <capstone/capstone.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -8,17 +9,47 @@
 namespace armvm {
 namespace {
 
+// Capstone, loaded the first time something is disassembled: linked in,
+// its relocated tables cost every VM 3 MiB of memory, and most never log
+// a disassembly. Not found: the bytes alone, as without capstone.
+struct Api {
+    decltype(&cs_open) open = nullptr;
+    decltype(&cs_option) option = nullptr;
+    decltype(&cs_close) close = nullptr;
+    decltype(&cs_disasm) disasm = nullptr;
+    decltype(&cs_free) free = nullptr;
+    bool ok = false;
+    Api() {
+        void* lib = nullptr;
+        for (const char* name : {"libcapstone.so.4", "libcapstone.so.5", "libcapstone.so"})
+            if ((lib = dlopen(name, RTLD_NOW | RTLD_LOCAL))) break;
+        if (!lib) return;
+        open = reinterpret_cast<decltype(open)>(dlsym(lib, "cs_open"));
+        option = reinterpret_cast<decltype(option)>(dlsym(lib, "cs_option"));
+        close = reinterpret_cast<decltype(close)>(dlsym(lib, "cs_close"));
+        disasm = reinterpret_cast<decltype(disasm)>(dlsym(lib, "cs_disasm"));
+        free = reinterpret_cast<decltype(free)>(dlsym(lib, "cs_free"));
+        ok = open && option && close && disasm && free;
+    }
+};
+
+const Api& cs_api() {
+    static const Api api;
+    return api;
+}
+
 // One handle per thread (capstone's are not shared between threads), for
 // one architecture; `att`: AT&T syntax (x86, as QEMU's out_asm).
 struct Handle {
     csh h = 0;
     bool ok = false;
+    const Api& api = cs_api();
     Handle(cs_arch arch, cs_mode mode, bool att = false) {
-        ok = cs_open(arch, mode, &h) == CS_ERR_OK;
-        if (ok && att) cs_option(h, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
+        ok = api.ok && api.open(arch, mode, &h) == CS_ERR_OK;
+        if (ok && att) api.option(h, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
     }
     ~Handle() {
-        if (ok) cs_close(&h);
+        if (ok) api.close(&h);
     }
 };
 
@@ -48,7 +79,7 @@ std::string disas_host(const uint8_t* code, size_t size) {
     std::string out;
     uint64_t addr = reinterpret_cast<uintptr_t>(code);
     cs_insn* insn = nullptr;
-    size_t n = kX86Host && cs.ok ? cs_disasm(cs.h, code, size, addr, 0, &insn) : 0;
+    size_t n = kX86Host && cs.ok ? cs.api.disasm(cs.h, code, size, addr, 0, &insn) : 0;
     size_t done = 0;
     for (size_t k = 0; k < n; ++k) {
         const cs_insn& i = insn[k];
@@ -62,7 +93,7 @@ std::string disas_host(const uint8_t* code, size_t size) {
         }
         done = i.address + i.size - addr;
     }
-    if (insn) cs_free(insn, n);
+    if (insn) cs.api.free(insn, n);
     for (; done < size; done += kSplit) {  // (what capstone could not decode: bytes)
         host_bytes(out, addr + done, code + done, std::min<size_t>(kSplit, size - done), 0);
         out += "\n";
@@ -78,11 +109,11 @@ std::string disas_line(uint64_t addr, uint32_t insn) {
     uint8_t bytes[4] = {static_cast<uint8_t>(insn), static_cast<uint8_t>(insn >> 8), static_cast<uint8_t>(insn >> 16),
                         static_cast<uint8_t>(insn >> 24)};
     cs_insn* out = nullptr;
-    if (cs.ok && cs_disasm(cs.h, bytes, 4, addr, 1, &out) == 1) {
+    if (cs.ok && cs.api.disasm(cs.h, bytes, 4, addr, 1, &out) == 1) {
         char text[192];
         std::snprintf(text, sizeof text, "%-8s %s", out->mnemonic, out->op_str);
         line += text;
-        cs_free(out, 1);
+        cs.api.free(out, 1);
     } else {
         // (capstone knows no such instruction: its bytes, as QEMU prints them)
         char text[64];

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <tuple>
 
 #include "base/log.hpp"
 #include "base/report.hpp"
@@ -812,11 +813,11 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
 
 void Emitter::chain(unsigned link, uint32_t retire, unsigned branches, bool as_branch, size_t k) {
     writeback(cache_);  // (rax, the next VA, kept)
-    mov(r14, reinterpret_cast<uint64_t>(b_));  // (the running block, for the stub's exit)
-    mov(rcx, reinterpret_cast<uint64_t>(&b_->links[link]));
+    chained_ = true;
+    mov(ecx, link_offset(link));
     mov(edx, retire | branches << 8 | (as_branch ? 1u << 15 : 0) |
                  (static_cast<uint32_t>(as_branch ? k : b_->n) << 16));
-    jmp(chain_);
+    jmp(tail_chain_);
 }
 
 void Emitter::goto_va(int64_t off, unsigned link, uint32_t retire, unsigned branches, bool as_branch, size_t k) {
@@ -964,18 +965,27 @@ void Emitter::block(const Block& b) {
     }
     for (auto& d : direct_) {
         L(d->at);
-        mov(rcx, reinterpret_cast<uint64_t>(&b_->links[d->link]));
-        mov(rdx, reinterpret_cast<uint64_t>(d->site));
-        mov(r14, reinterpret_cast<uint64_t>(b_));  // (the link stub patches only in this block's page)
-        jmp(link_);
+        mov(ecx, link_offset(d->link));
+        lea(rdx, ptr[rip + static_cast<const void*>(d->site)]);
+        jmp(tail_link_);
     }
     for (size_t k = 0; k <= n; ++k)
         if (exits_[k]) {
             L(*exits_[k]);
-            mov(r14, reinterpret_cast<uint64_t>(b_));
             mov(eax, static_cast<uint32_t>(k));
-            jmp(exit_);
+            jmp(tail_exit_);
         }
+    // The tails the block's ways out share: r14 = the running block (the
+    // stubs find its links and the entry to stop at through it; the link
+    // stub patches only in its page).
+    bool exits = std::any_of(exits_.begin(), exits_.end(), [](const auto& e) { return e != nullptr; });
+    for (auto [tail, stub, used] : {std::tuple{&tail_chain_, chain_, chained_}, {&tail_link_, link_, !direct_.empty()},
+                                    {&tail_exit_, exit_, exits}}) {
+        if (!used) continue;
+        L(*tail);
+        mov(r14, reinterpret_cast<uint64_t>(b_));
+        jmp(stub);
+    }
     L(irq);  // an IRQ the CPU masks does not stop it
     cmp(byte[rbx + o.mailbox], 0);
     jne(unstarted);
@@ -1089,13 +1099,15 @@ void X64::emit_trampoline() {
     g.pop(rbx);
     g.ret();
 
-    // chain: rax = the next VA, rcx = the Block::Link to follow, edx =
+    // chain: rax = the next VA, rcx = the Block::Link to follow (its
+    // offset in the running block, r14), edx =
     // instructions the running block retires [7:0] | branches among them
     // [14:8] | it branched [15] | the entry to stop at otherwise [31:16].
     g.align(16);
     chain_ = g.getCurr();
     {
         Label miss, again, fail, irq, irq_back, fall, have_block, relink;
+        g.add(rcx, r14);
         static_assert(sizeof(Cpu::JitVEntry) == 32, "the index below is a byte offset of 32-byte entries");
         g.cmp(rax, qword[rcx + offsetof(Block::Link, va)]);
         g.jne(miss);
@@ -1182,13 +1194,15 @@ void X64::emit_trampoline() {
     }
 
     // link: r13 = the VA of the block to enter next (everything before it
-    // counted), rcx = the Block::Link to follow, rdx = the address of the
+    // counted), rcx = the Block::Link to follow (its offset in the running
+    // block, r14), rdx = the address of the
     // direct jump to patch once that block is compiled (same page: it
     // stays valid as long as both blocks live, and they die together).
     g.align(16);
     link_ = g.getCurr();
     {
         Label miss, again, fail;
+        g.add(rcx, r14);
         g.cmp(r13, qword[rcx + offsetof(Block::Link, va)]);
         g.jne(miss);
         g.mov(r9, qword[rbx + o_.link_gen]);

@@ -221,6 +221,13 @@ private:
         unsigned link;
     };
     std::vector<std::unique_ptr<Direct>> direct_;
+    Label tail_chain_, tail_link_, tail_exit_;  // (Emitter::block: the shared ends of its ways out)
+    bool chained_ = false;
+    static uint32_t link_offset(unsigned link) {
+        static const Block probe{};
+        return static_cast<uint32_t>(reinterpret_cast<const char*>(&probe.links[link]) -
+                                     reinterpret_cast<const char*>(&probe));
+    }
     const uint8_t* body_ = nullptr;
     const uint8_t* fast_ = nullptr;  // the head after the run loop's checks (Block::jit_head_fast)
 
