@@ -1254,19 +1254,25 @@ void X64::emit_trampoline() {
     // for an access that missed the fast table (rdi = its VA), which is
     // refilled (Cpu::jit_fill) when the handler went on; the second
     // mem_call refills an unprivileged access's page (Cpu::jit_fill_user).
-    for (int mem = 0; mem < 3; ++mem) {
+    // NZCV may be lazy across them (their handlers neither read nor write
+    // it; exits store it); call_flags stores it first, for the handlers of
+    // instructions that read or write it (Emitter::touches_nzcv).
+    for (int v = 0; v < 4; ++v) {
+        int mem = v == 1 || v == 2 ? v : 0;
         g.align(16);
-        (mem ? mem_call_[mem - 1] : call_) = g.getCurr();
+        (v == 3 ? call_flags_ : mem ? mem_call_[mem - 1] : call_) = g.getCurr();
         Label done;
         if (mem) g.mov(qword[rbx + o_.fill_va], rdi);
         g.mov(qword[rbx + o_.block_va], r13);
         g.mov(qword[rbx + o_.cur_len], rdx);
         g.sub(rsp, 8);  // (16-byte aligned for the calls)
-        Label stored;
-        g.cmp(dword[rbx + o_.flags_kind], 0);  // (handlers see NZCV in s.nzcv)
-        g.je(stored);
-        g.call(flags_);
-        g.L(stored);
+        if (v == 3) {
+            Label stored;
+            g.cmp(dword[rbx + o_.flags_kind], 0);  // (the handler sees NZCV in s.nzcv)
+            g.je(stored);
+            g.call(flags_);
+            g.L(stored);
+        }
         g.mov(rax, qword[rbx + o_.insn_end]);  // (handlers see insn_count)
         g.sub(rax, r12);
         g.mov(qword[rbx + o_.insn_count], rax);

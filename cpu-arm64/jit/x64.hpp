@@ -147,7 +147,7 @@ public:
     const uint8_t* exit_stub() const { return exit_; }
     const uint8_t* chain_stub() const { return chain_; }
     const uint8_t* link_stub() const { return link_; }
-    const uint8_t* call_stub() const { return call_; }
+    const uint8_t* call_stub(bool flags) const { return flags ? call_flags_ : call_; }
     const uint8_t* flags_stub() const { return flags_; }
     // mem: 1 an access with the current mode's permissions, 2 an
     // unprivileged one (LDTR/STTR: EL0's).
@@ -167,6 +167,7 @@ private:
     const uint8_t* chain_ = nullptr;
     const uint8_t* link_ = nullptr;
     const uint8_t* call_ = nullptr;
+    const uint8_t* call_flags_ = nullptr;
     const uint8_t* flags_ = nullptr;
     const uint8_t* mem_call_[2] = {};
 };
@@ -180,7 +181,7 @@ class Emitter : public Xbyak::CodeGenerator {
 public:
     Emitter(const X64& j, uint8_t* at, size_t room)
         : CodeGenerator(room, at), o(j.off()), exit_(j.exit_stub()), chain_(j.chain_stub()), link_(j.link_stub()),
-          call_(j.call_stub()), flags_(j.flags_stub()), mem_call_{j.mem_call_stub(1), j.mem_call_stub(2)} {
+          call_(j.call_stub(false)), call_flags_(j.call_stub(true)), flags_(j.flags_stub()), mem_call_{j.mem_call_stub(1), j.mem_call_stub(2)} {
         setDefaultJmpNEAR(true);
     }
 
@@ -194,6 +195,7 @@ private:
     const uint8_t* chain_;
     const uint8_t* link_;
     const uint8_t* call_;
+    const uint8_t* call_flags_;
     const uint8_t* flags_;
     const uint8_t* mem_call_[2];
     const Block* b_ = nullptr;
@@ -470,10 +472,31 @@ private:
         if (straight) drop_cache();  // (a slow path has written back already)
         mov(rsi, reinterpret_cast<uint64_t>(&b_->insns[k]));
         mov(rdx, b_->n | uint64_t{b_->insns.back().br_before} << 32);  // (Cpu::cur_block_len_, cur_block_br_)
-        call(mem ? mem_call_[mem - 1] : call_);
-        if (straight) flags_stored_ = true;  // (the call stub stores NZCV)
+        bool nz = !mem && touches_nzcv(b_->insns[k].insn);
+        call(mem ? mem_call_[mem - 1] : nz ? call_flags_ : call_);
+        if (straight && nz) flags_stored_ = true;  // (the call stub stored NZCV)
         test(al, al);
         jnz(exit_at(k));
+    }
+    // Whether the instruction's handler reads or writes NZCV (what is not
+    // an instruction, a fetch abort, does neither).
+    static bool touches_nzcv(uint32_t i) {
+        using a64::Op;
+        switch (a64::decode(i)) {
+        case Op::B_cond: case Op::CCMP_reg: case Op::CCMP_imm: case Op::CSEL: case Op::ADC_SBC: case Op::FP_CMP:
+        case Op::FP_CCMP: case Op::FP_CSEL: case Op::ERET:
+            return true;
+        case Op::ADD_SUB_imm: case Op::ADD_SUB_ext: case Op::ADD_SUB_shift:
+            return a64::bit(i, 29);  // S
+        case Op::LOGICAL_imm: case Op::LOGICAL_reg:
+            return a64::bits(i, 30, 29) == 3;  // ANDS, BICS
+        case Op::MSR_imm:  // CFINV, XAFLAG, AXFLAG (op1 0, op2 0-2)
+            return a64::bits(i, 18, 16) == 0 && a64::bits(i, 7, 5) <= 2;
+        case Op::MSR_reg: case Op::MRS:  // of NZCV (op0 3, op1 3, CRn 4, CRm 2, op2 0)
+            return a64::bits(i, 20, 5) == ((3u << 14) | (3u << 11) | (4u << 7) | (2u << 3));
+        default:
+            return false;
+        }
     }
     Slow& slow_path(size_t k) {
         slow_.push_back(std::make_unique<Slow>());

@@ -163,6 +163,70 @@ TEST_CASE("jit: flags set in one block are read right in the next", "[cpu][jit]"
     }
 }
 
+TEST_CASE("jit: NZCV stays lazy across handlers that do not use it and is stored for those that do", "[cpu][jit]") {
+    // Compiled code calls the interpreter's handlers with NZCV perhaps
+    // still lazy: right for those that neither read nor write it (MSR
+    // TPIDR_EL0, FABS), wrong unless stored first for FCMP (writes),
+    // FCSEL (reads) and FCCMP (both), each after a flag-setting
+    // instruction, over operands at the carry and overflow edges.
+    Machine interp(false), jit(true);
+    if (!jit.cpu.jit_enabled()) {
+        WARN("no JIT backend for this host");
+        return;
+    }
+    const uint64_t values[8] = {0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0x7fffffffffffffff, 0x8000000000000000,
+                                0xffffffffffffffff};
+    for (Machine* m : {&interp, &jit}) {
+        m->bus.put(0x1000, {
+            0xd2a00600,  // mov x0, #0x300000
+            0xd5181040,  // msr cpacr_el1, x0
+            0xd5033fdf,  // isb
+            0xd2900014,  // mov x20, #0x8000
+            0xd2800015,  // mov x21, #0x0
+            0xd2800016,  // mov x22, #0x0
+            0xf8757a81,  // ldr x1, [x20, x21, lsl #3]
+            0xf8767a82,  // ldr x2, [x20, x22, lsl #3]
+            0xeb020023,  // subs x3, x1, x2
+            0xd51bd043,  // msr tpidr_el0, x3
+            0x54000048,  // b.hi 30 <inner+0x18>
+            0x910005ad,  // add x13, x13, #0x1
+            0x2b020023,  // adds w3, w1, w2
+            0x9e670020,  // fmov d0, x1
+            0x9e670041,  // fmov d1, x2
+            0x1e612000,  // fcmp d0, d1
+            0xd53b4204,  // mrs x4, nzcv
+            0xcaca1c8a,  // eor x10, x4, x10, ror #7
+            0xab020023,  // adds x3, x1, x2
+            0x1e616c02,  // fcsel d2, d0, d1, vs
+            0x9e660045,  // fmov x5, d2
+            0xcacb14ab,  // eor x11, x5, x11, ror #5
+            0x6b020023,  // subs w3, w1, w2
+            0x1e60c003,  // fabs d3, d0
+            0x9a9f27e7,  // cset x7, cc
+            0x8b1004f0,  // add x16, x7, x16, lsl #1
+            0xea020023,  // ands x3, x1, x2
+            0x1e614404,  // fccmp d0, d1, #0x4, mi
+            0x14000001,  // b 74 <inner+0x5c>
+            0xd53b4204,  // mrs x4, nzcv
+            0xcad12c91,  // eor x17, x4, x17, ror #11
+            0x910006d6,  // add x22, x22, #0x1
+            0xf10022df,  // cmp x22, #0x8
+            0x54fffca1,  // b.ne 18 <inner>
+            0x910006b5,  // add x21, x21, #0x1
+            0xf10022bf,  // cmp x21, #0x8
+            0x54fffc21,  // b.ne 14 <outer>
+            0xd4200000,  // brk #0x0
+        });
+        for (unsigned i = 0; i < 8; ++i) m->bus.put64(0x8000 + 8 * i, values[i]);
+        m->cpu.s.pc = 0x1000;
+        REQUIRE(m->cpu.run(1u << 20) == Cpu::Stop::Exception);
+        CHECK(m->cpu.last_ec == Ec::Brk64);
+    }
+    check_same(jit, interp);
+    CHECK(interp.cpu.s.x[13] > 0);  // (B.HI went both ways)
+    CHECK(interp.cpu.s.x[13] < 64);
+}
+
 TEST_CASE("jit: a store into a compiled loop's code is seen at once", "[cpu][jit]") {
     for (bool on : {false, true}) {
         Machine m(on);
