@@ -50,6 +50,18 @@ void Lane::watch(uint64_t deadline) {
     wcv.notify_all();
 }
 
+namespace {
+constexpr uint64_t kHaltPollNs = 50000;
+
+inline void cpu_relax() {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+}  // namespace
+
 void lane_loop(Lane& lane) {
     lane.tid.store(static_cast<pid_t>(::syscall(SYS_gettid)));
     pthread_setname_np(pthread_self(), lane.name.substr(0, 15).c_str());
@@ -73,10 +85,27 @@ void lane_loop(Lane& lane) {
         // Nothing can run: sleep until something happens, or until the
         // earliest timer deadline of a vCPU waiting in WFI.
         uint64_t deadline = UINT64_MAX;
+        bool waiting = false;
         for (Vcpu* v : lane.vcpus)
-            if (v->want_run_ && v->wfi_)
+            if (v->want_run_ && v->wfi_) {
+                waiting = true;
                 deadline = std::min({deadline, v->cpu_.timer_deadline_ns(), v->cpu_.wfe_deadline_ns()});
+            }
         auto pred = [&] { return lane.stop || lane.gen != gen; };
+        if (waiting) {
+            // Halt polling (as KVM's): an interrupt often comes within
+            // microseconds of a WFI (the answer to an IPI, a device's
+            // completion); waking from a sleep costs the host scheduler's
+            // latency, several times that. Every change sets exit_request.
+            lk.unlock();
+            uint64_t now = mono_ns(), end = std::min(now + kHaltPollNs, deadline);
+            while (!lane.exit_request.load(std::memory_order_relaxed) && now < end) {
+                cpu_relax();
+                now = mono_ns();
+            }
+            lk.lock();
+            if (pred() || now >= deadline) continue;
+        }
         if (deadline == UINT64_MAX) {
             lane.cv.wait(lk, pred);
         } else {

@@ -582,10 +582,16 @@ bool Cpu::access_slow(uint64_t va, unsigned size, uint64_t& value, Access acc, u
             value = read_host(ram_host_ + off, size);
         return true;
     }
-    leave_guest();
-    ok = write ? bus_.write(pa, size, value, who()) : bus_.read(pa, size, value, who());
-    enter_guest();  // (and a device write that changed the map under the TLB, a ROM device leaving
-                    // ROM mode, has flushed it: enter_guest() handles the mailbox)
+    // A device read that need not wait for the machine lock stays in guest
+    // code (other CPUs' broadcasts wait for it as for any instruction).
+    if (int r = write ? -1 : bus_.try_read(pa, size, value, who()); r >= 0) {
+        ok = r;
+    } else {
+        leave_guest();
+        ok = write ? bus_.write(pa, size, value, who()) : bus_.read(pa, size, value, who());
+        enter_guest();  // (and a device write that changed the map under the TLB, a ROM device leaving
+                        // ROM mode, has flushed it: enter_guest() handles the mailbox)
+    }
     if (!ok && qlog::allow(qlog::GuestErrors))  // (QEMU's words for an access nothing answers)
         qlog::printf("Invalid %s at addr 0x%llX, size %u, region '(null)', reason: rejected\n",
                      write ? "write" : "read", static_cast<unsigned long long>(pa), size);

@@ -33,6 +33,13 @@ public:
     // synchronous external abort).
     virtual bool read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) = 0;
     virtual bool write(uint64_t pa, unsigned size, uint64_t value, MemAttrs who) = 0;
+    // read() if it can be done at once without waiting for a lock: 1 done,
+    // 0 nothing answers, -1 not tried (then the CPU leaves guest code
+    // around a read(), which may wait).
+    virtual int try_read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) {
+        (void)pa, (void)size, (void)value, (void)who;
+        return -1;
+    }
     // Store-exclusive: atomically replace `expected` with `desired`
     // (`size` 1..8, or 16 for a pair with `expected_hi`/`desired_hi`).
     // false: nothing answers there. The default is not atomic: buses
@@ -483,7 +490,8 @@ public:
     // Called around anything that may block (the machine lock in MMIO,
     // board hooks): while outside, other CPUs do not wait for this one to
     // acknowledge a broadcast; coming back, pending requests are done.
-    void leave_guest() { in_guest_.store(false); }
+    // (leaving needs no fence: a peer waits for this CPU a little longer)
+    void leave_guest() { in_guest_.store(false, std::memory_order_release); }
     void enter_guest() {
         in_guest_.store(true);
         if (mailbox_pending_.load()) process_mailbox();

@@ -263,6 +263,17 @@ bool AddressSpace::read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs wh
     return access_locked(pa, size, &value, false, who);
 }
 
+int AddressSpace::try_read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) {
+    if (uint8_t* p = ram_ptr(pa, size)) {
+        value = 0;
+        std::memcpy(&value, p, size);
+        return 1;
+    }
+    std::unique_lock<std::mutex> g(lock_, std::try_to_lock);
+    if (!g.owns_lock()) return -1;
+    return access_locked(pa, size, &value, false, who) ? 1 : 0;
+}
+
 bool AddressSpace::read_locked(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) {
     if (uint8_t* p = ram_ptr(pa, size)) {
         value = 0;

@@ -131,6 +131,7 @@ public:
     const uint8_t* rom_page(uint64_t pa_page) override;
 
     bool read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) override;
+    int try_read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) override;
     bool write(uint64_t pa, unsigned size, uint64_t value, MemAttrs who) override;
     bool cmpxchg(uint64_t pa, unsigned size, uint64_t expected, uint64_t desired, bool& swapped,
                  uint64_t expected_hi, uint64_t desired_hi, MemAttrs who) override;
