@@ -479,12 +479,12 @@ void Cpu::take_irq() {
 // ---- memory accesses through the MMU
 
 mmu::TlbEntry* Cpu::lookup(uint64_t va, Access acc, uint8_t need, bool cm) {
-    mmu::Regime r = regime();
-    uint64_t sva = acc == Access::Exec ? va : mmu::strip_tag(r, va);
+    uint64_t sva = acc == Access::Exec ? va : mmu::strip_tag(s.sctlr_el1, s.tcr_el1, va);
     mmu::TlbEntry& e = tlb_.slot(sva);
     if (e.tag == (sva & kPageMask) && (e.global || e.asid == asid_) && (e.perm & need)) return &e;
     // A miss, or a permission the cached entry lacks: walk again (the
     // tables may have been upgraded without a TLBI, as QEMU re-walks too).
+    mmu::Regime r = regime();
     mmu::Translation t;
     mmu::Fault f;
     if (!mmu::walk(r, bus_, sva, t, f)) {

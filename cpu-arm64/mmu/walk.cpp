@@ -63,13 +63,7 @@ uint16_t current_asid(const Regime& r) {
     return (r.tcr >> 36) & 1 ? asid : (asid & 0xff);
 }
 
-uint64_t strip_tag(const Regime& r, uint64_t va) {
-    if (!(r.sctlr & 1)) return va;  // TBI applies to the translation regime only
-    bool hi = (va >> 55) & 1;
-    bool tbi = hi ? (r.tcr >> 38) & 1 : (r.tcr >> 37) & 1;
-    if (!tbi) return va;
-    return hi ? (va | 0xff00000000000000ull) : (va & 0x00ffffffffffffffull);
-}
+uint64_t strip_tag(const Regime& r, uint64_t va) { return strip_tag(r.sctlr, r.tcr, va); }
 
 bool walk(const Regime& r, Bus& bus, uint64_t va, Translation& t, Fault& fault) {
     t = Translation{};

@@ -57,6 +57,14 @@ uint16_t current_asid(const Regime& r);
 // Removes the top-byte tag (TCR_EL1.TBI0/TBI1) of a data address: bits
 // [63:56] become copies of bit 55.
 uint64_t strip_tag(const Regime& r, uint64_t va);
+// The same from the two registers it reads (SCTLR.M, TCR.TBI0/TBI1).
+inline uint64_t strip_tag(uint64_t sctlr, uint64_t tcr, uint64_t va) {
+    if (!(sctlr & 1)) return va;  // TBI applies to the translation regime only
+    bool hi = (va >> 55) & 1;
+    bool tbi = hi ? (tcr >> 38) & 1 : (tcr >> 37) & 1;
+    if (!tbi) return va;
+    return hi ? (va | 0xff00000000000000ull) : (va & 0x00ffffffffffffffull);
+}
 
 // Translates `va` (already stripped of a tag for data accesses). false:
 // `fault` says why (translation, access flag, address size or walk abort;
