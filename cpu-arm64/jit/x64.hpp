@@ -86,6 +86,7 @@ public:
         o_.fpsr = at(&c.s.fpsr);
         o_.sp0 = at(&c.s.sp_el0);
         o_.sp1 = at(&c.s.sp_el1);
+        if (o_.sp1 != o_.sp0 + 8) throw std::logic_error("CpuState::sp_el1 must follow sp_el0");
         o_.nzcv = at(&c.s.nzcv);
         o_.flags_res = at(&c.jit_flags_res_);
         o_.flags_b = at(&c.jit_flags_b_);
@@ -296,14 +297,12 @@ private:
         mov(creg(i), v);
     }
     // rdx = the current stack pointer's address (SP_EL1 when PSTATE.SP
-    // and EL > 0); clobbers rcx.
+    // and EL > 0: SP_EL0 + 8 * (SPSel & EL), EL being 0 or 1); changes
+    // the host flags.
     void sp_ptr() {
-        lea(rcx, ptr[rbx + o.sp0]);
-        lea(rdx, ptr[rbx + o.sp1]);
-        cmp(byte[rbx + o.spsel], 0);
-        cmove(rdx, rcx);
-        cmp(dword[rbx + o.el], 0);
-        cmove(rdx, rcx);
+        movzx(edx, byte[rbx + o.spsel]);
+        and_(edx, dword[rbx + o.el]);
+        lea(rdx, ptr[rbx + rdx * 8 + o.sp0]);
     }
     void ldxsp(const Reg64& d, unsigned r) {
         if (r != 31) return ldx(d, r);
