@@ -1150,7 +1150,9 @@ bool Cpu::debug_enter(const Block*& b) {
     d.one.insns.assign(1, i);
     d.one.n = 1;
     d.one.fused = false;
-    d.one.ends_in_branch = b->n == 1 && !b->fused && b->ends_in_branch;
+    d.one.ends_in_branch = is_branch(a64::decode(i.insn));
+    d.one.branches = d.one.ends_in_branch ? 1 : 0;
+    d.one.insns[0].br_before = 0;
     d.one.links[0] = d.one.links[1] = {};
     b = &d.one;
     return true;
