@@ -353,8 +353,8 @@ void exec_SIMD_2MISC(Cpu& c, uint32_t i) {
         case 0x09: x = sa == 0 ? ~0ull : 0; break;  // CMEQ #0
         case 0x29: x = sa <= 0 ? ~0ull : 0; break;  // CMLE #0
         case 0x0a: x = sa < 0 ? ~0ull : 0; break;   // CMLT #0
-        case 0x0b: x = static_cast<uint64_t>(sa < 0 ? -sa : sa); break;  // ABS
-        case 0x2b: x = static_cast<uint64_t>(-sa); break;                // NEG
+        case 0x0b: x = sa < 0 ? 0 - static_cast<uint64_t>(sa) : static_cast<uint64_t>(sa); break;  // ABS
+        case 0x2b: x = 0 - static_cast<uint64_t>(sa); break;  // NEG (of the most negative: itself)
         case 0x04: {  // CLS
             uint64_t v = (sa < 0 ? ~a : a) & lmask(esize);
             unsigned lz = v ? static_cast<unsigned>(__builtin_clzll(v)) - (64 - bits_) : bits_;
