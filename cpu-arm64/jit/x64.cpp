@@ -297,16 +297,24 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     case a64::Op::CSEL: {
         if (bit(i, 29) || bit(i, 11)) return false;
         bool inv = bit(i, 30), inc = bit(i, 10);
-        ldx(rsi, rn);
-        ldx(rdi, rm);
-        if (inv && inc)
-            neg(rdi);
-        else if (inv)
-            not_(rdi);
-        else if (inc)
-            add(rdi, 1);
-        cond_to_cf(bits(i, 15, 12));
-        cmovnc(rsi, rdi);
+        if (int cc = host_cond(bits(i, 15, 12)); cc >= 0) {  // (the compare before: its host flags, kept)
+            for (auto [reg, r] : {std::pair{&rsi, rn}, {&rdi, rm}})  // (XZR without XOR: flags unchanged)
+                r == 31 ? mov(reg->cvt32(), 0) : ldx(*reg, r);
+            if (inv) not_(rdi);
+            if (inc) lea(rdi, ptr[rdi + 1]);
+            cmovcc(cc ^ 1, rsi, rdi);
+        } else {
+            ldx(rsi, rn);
+            ldx(rdi, rm);
+            if (inv && inc)
+                neg(rdi);
+            else if (inv)
+                not_(rdi);
+            else if (inc)
+                add(rdi, 1);
+            cond_to_cf(bits(i, 15, 12));
+            cmovnc(rsi, rdi);
+        }
         if (!w) mov(esi, esi);
         stx(rd, rsi);
         return true;
@@ -458,8 +466,13 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     case a64::Op::CCMP_reg:
     case a64::Op::CCMP_imm: {
         Label other, done;
-        cond_to_cf(bits(i, 15, 12));
-        jnc(other);
+        int cc = host_cond(bits(i, 15, 12));
+        if (cc >= 0) {
+            jcc(cc ^ 1, other);
+        } else {
+            cond_to_cf(bits(i, 15, 12));
+            jnc(other);
+        }
         ldx(rsi, rn);
         if (a64::decode(i) == a64::Op::CCMP_reg)
             ldx(rdi, rm);
@@ -469,6 +482,7 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         jmp(done);
         L(other);
         mov(dword[rbx + o.nzcv], bits(i, 3, 0) << 28);
+        if (cc >= 0) mov(dword[rbx + o.flags_kind], static_cast<uint32_t>(kFlagsStored));  // (was lazy)
         L(done);
         return true;
     }
@@ -865,6 +879,8 @@ void Emitter::block(const Block& b) {
         const DecodedInsn& d = b.insns[k];
         FastForm f = fast_form(d.handler);
         int64_t pcoff = d.pcoff;
+        cur_k_ = k;
+        if (captured_for_ != k) captured_ = -1;  // (host flags from the entry before only)
         switch (f.kind) {
         case K::AddImm:
         case K::AddReg:
@@ -875,7 +891,7 @@ void Emitter::block(const Block& b) {
         case K::Lsl:
             // (a B.cond next, not fused: its condition is taken from the
             // host flags as a fused one's)
-            next_cond_ = k + 1 < n && fast_form(b.insns[k + 1].handler).kind == K::BCond ? b.insns[k + 1].aux : -1;
+            next_cond_ = k + 1 < n ? cond_read_first(b.insns[k + 1]) : -1;
             alu(d, f);
             if (f.fused) {  // the B.cond after it: both ways are "branches"
                 Label taken;

@@ -321,13 +321,22 @@ private:
     // condition says it, jump_if then jumps on the host flags, which
     // nothing in between changes (only MOVs).
     int captured_ = -1, captured_cc_ = 0;
-    int next_cond_ = -1;  // the condition of a B.cond right after the instruction compiled (or -1)
+    size_t cur_k_ = 0, captured_for_ = ~size_t{0};  // (the entry compiled; the one the capture is for)
+    // The condition the next entry reads first (B.cond, CSEL family, CCMP;
+    // -1 none): its flags come from the host's when this one sets them.
+    int next_cond_ = -1;
+    // The condition the entry being compiled may take from the host flags
+    // (set by the entry before it, nothing in between): its x86 condition.
+    int host_cond(unsigned cond) const { return captured_ == static_cast<int>(cond) && captured_for_ == cur_k_ ? captured_cc_ : -1; }
     bool flags_stored_ = false;  // s.nzcv holds NZCV here (compile time; false: perhaps lazy)
     void flags(bool sub, bool w, int fused = -1, bool logic = false, const int32_t* imm = nullptr) {
         captured_ = -1;
         if (fused >= 0) {
             captured_cc_ = host_cc(static_cast<unsigned>(fused), sub && !logic);
-            if (captured_cc_ >= 0) captured_ = fused;
+            if (captured_cc_ >= 0) {
+                captured_ = fused;
+                captured_for_ = cur_k_ + 1;  // (a fused B.cond is this entry's: jump_if checks captured_ alone)
+            }
         }
         mov(qword[rbx + o.flags_res], rsi);
         if (!logic) imm ? mov(qword[rbx + o.flags_b], *imm) : mov(qword[rbx + o.flags_b], rdi);
@@ -391,6 +400,27 @@ private:
         case 12: return G;
         case 13: return LE;
         default: return -1;
+        }
+    }
+    // dst = src if x86 condition cc holds.
+    void cmovcc(int cc, const Reg64& dst, const Reg64& src) {
+        switch (cc) {
+        case 0: cmovo(dst, src); break;
+        case 1: cmovno(dst, src); break;
+        case 2: cmovb(dst, src); break;
+        case 3: cmovae(dst, src); break;
+        case 4: cmove(dst, src); break;
+        case 5: cmovne(dst, src); break;
+        case 6: cmovbe(dst, src); break;
+        case 7: cmova(dst, src); break;
+        case 8: cmovs(dst, src); break;
+        case 9: cmovns(dst, src); break;
+        case 10: cmovp(dst, src); break;
+        case 11: cmovnp(dst, src); break;
+        case 12: cmovl(dst, src); break;
+        case 13: cmovge(dst, src); break;
+        case 14: cmovle(dst, src); break;
+        default: cmovg(dst, src); break;
         }
     }
     void jcc(int cc, Label& to) {
@@ -650,6 +680,19 @@ private:
     // Instructions without a specialised handler that compile inline
     // (decoded from the word); false: call the handler.
     bool generic(size_t k, const DecodedInsn& d);
+    // The condition an instruction reads NZCV for before anything else
+    // (B.cond; CSEL, CSINC, CSINV, CSNEG; CCMP, CCMN), or -1.
+    static int cond_read_first(const DecodedInsn& d) {
+        FastForm f = fast_form(d.handler);
+        if (f.kind == K::BCond) return d.aux;
+        if (f.kind != K::None || d.handler == &exec_fetch_abort) return -1;
+        uint32_t i = d.insn;
+        switch (a64::decode(i)) {
+        case a64::Op::CSEL: return a64::bit(i, 29) || a64::bit(i, 11) ? -1 : static_cast<int>(a64::bits(i, 15, 12));
+        case a64::Op::CCMP_reg: case a64::Op::CCMP_imm: return static_cast<int>(a64::bits(i, 15, 12));
+        default: return -1;
+        }
+    }
     // The host flags hold whether condition `cond` holds (CF); clobbers
     // rax, rcx.
     void cond_to_cf(unsigned cond) {

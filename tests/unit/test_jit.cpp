@@ -227,6 +227,64 @@ TEST_CASE("jit: NZCV stays lazy across handlers that do not use it and is stored
     CHECK(interp.cpu.s.x[13] < 64);
 }
 
+TEST_CASE("jit: CSEL, CSINC, CSINV, CSNEG and CCMP right after a compare use its host flags", "[cpu][jit]") {
+    // A conditional select or compare after a flag-setting instruction
+    // takes the condition from the host flags (with XZR operands, which
+    // must not be zeroed with a flag-changing XOR); conditions no x86 one
+    // says (HI after an addition) fall back to NZCV. Operands at the carry
+    // and overflow edges, compared with the interpreter.
+    Machine interp(false), jit(true);
+    if (!jit.cpu.jit_enabled()) {
+        WARN("no JIT backend for this host");
+        return;
+    }
+    const uint64_t values[8] = {0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0x7fffffffffffffff, 0x8000000000000000,
+                                0xffffffffffffffff};
+    for (Machine* m : {&interp, &jit}) {
+        m->bus.put(0x1000, {
+            0xd2900014,  // mov x20, #0x8000
+            0xd2800015,  // mov x21, #0x0
+            0xd2800016,  // mov x22, #0x0
+            0xf8757a81,  // ldr x1, [x20, x21, lsl #3]
+            0xf8767a82,  // ldr x2, [x20, x22, lsl #3]
+            0xeb02003f,  // cmp x1, x2
+            0x9a828023,  // csel x3, x1, x2, hi
+            0x6b02003f,  // cmp w1, w2
+            0x9a9fa7e4,  // cset x4, lt
+            0xab020025,  // adds x5, x1, x2
+            0xda9f6026,  // csinv x6, x1, xzr, vs
+            0x2b020027,  // adds w7, w1, w2
+            0x1a818448,  // csinc w8, w2, w1, hi
+            0xeb020027,  // subs x7, x1, x2
+            0xda81a448,  // csneg x8, x2, x1, ge
+            0xeb02003f,  // cmp x1, x2
+            0xfa431824,  // ccmp x1, #0x3, #0x4, ne
+            0x9a9f17e9,  // cset x9, eq
+            0xea02003f,  // tst x1, x2
+            0xba410042,  // ccmn x2, x1, #0x2, eq
+            0x9a82402a,  // csel x10, x1, x2, mi
+            0xcacb1c6b,  // eor x11, x3, x11, ror #7
+            0xcacb1c8b,  // eor x11, x4, x11, ror #7
+            0xcacb1ccb,  // eor x11, x6, x11, ror #7
+            0xcacb1d0b,  // eor x11, x8, x11, ror #7
+            0xcacb1d2b,  // eor x11, x9, x11, ror #7
+            0xcacb1d4b,  // eor x11, x10, x11, ror #7
+            0x910006d6,  // add x22, x22, #0x1
+            0xf10022df,  // cmp x22, #0x8
+            0x54fffcc1,  // b.ne c <inner>
+            0x910006b5,  // add x21, x21, #0x1
+            0xf10022bf,  // cmp x21, #0x8
+            0x54fffc41,  // b.ne 8 <outer>
+            0xd4200000,  // brk #0x0
+        });
+        for (unsigned i = 0; i < 8; ++i) m->bus.put64(0x8000 + 8 * i, values[i]);
+        m->cpu.s.pc = 0x1000;
+        REQUIRE(m->cpu.run(1u << 20) == Cpu::Stop::Exception);
+        CHECK(m->cpu.last_ec == Ec::Brk64);
+    }
+    check_same(jit, interp);
+}
+
 TEST_CASE("jit: a store into a compiled loop's code is seen at once", "[cpu][jit]") {
     for (bool on : {false, true}) {
         Machine m(on);
