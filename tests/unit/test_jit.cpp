@@ -68,6 +68,22 @@ void check_same(const Machine& jit, const Machine& interp) {
     CHECK(interp.cpu.jit_entries() == 0);
 }
 
+// Runs `program` (at 0x1000, to its BRK) on both machines with the
+// operands at the carry and overflow edges at 0x8000 (8 of them: the
+// programs loop over every pair).
+void run_on_edge_values(Machine& interp, Machine& jit, std::initializer_list<uint32_t> program) {
+    const uint64_t values[8] = {0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0x7fffffffffffffff, 0x8000000000000000,
+                                0xffffffffffffffff};
+    for (Machine* m : {&interp, &jit}) {
+        m->bus.put(0x1000, program);
+        for (unsigned i = 0; i < 8; ++i) m->bus.put64(0x8000 + 8 * i, values[i]);
+        m->cpu.s.pc = 0x1000;
+        REQUIRE(m->cpu.run(1u << 20) == Cpu::Stop::Exception);
+        CHECK(m->cpu.last_ec == Ec::Brk64);
+    }
+    check_same(jit, interp);
+}
+
 }  // namespace
 
 TEST_CASE("jit: a loop compiled ends where the interpreter ends", "[cpu][jit]") {
@@ -98,64 +114,55 @@ TEST_CASE("jit: flags set in one block are read right in the next", "[cpu][jit]"
         WARN("no JIT backend for this host");
         return;
     }
-    const uint64_t values[8] = {0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0x7fffffffffffffff, 0x8000000000000000,
-                                0xffffffffffffffff};
-    for (Machine* m : {&interp, &jit}) {
-        m->bus.put(0x1000, {
-            0xd2900014,  // mov x20, #0x8000
-            0xd2800015,  // mov x21, #0x0
-            0xd2800016,  // mov x22, #0x0
-            0xf8757a81,  // ldr x1, [x20, x21, lsl #3]
-            0xf8767a82,  // ldr x2, [x20, x22, lsl #3]
-            0xab020023,  // adds x3, x1, x2
-            0x14000001,  // b 1c <inner+0x10>
-            0xd53b4204,  // mrs x4, nzcv
-            0xcaca1c8a,  // eor x10, x4, x10, ror #7
-            0x6b020023,  // subs w3, w1, w2
-            0x14000001,  // b 2c <inner+0x20>
-            0x9a020025,  // adc x5, x1, x2
-            0xcacb14ab,  // eor x11, x5, x11, ror #5
-            0xea020023,  // ands x3, x1, x2
-            0x14000001,  // b 3c <inner+0x30>
-            0x9a828426,  // csinc x6, x1, x2, hi
-            0xcacc0ccc,  // eor x12, x6, x12, ror #3
-            0x2b02003f,  // cmn w1, w2
-            0x14000001,  // b 4c <inner+0x40>
-            0x54000046,  // b.vs 54 <inner+0x48>
-            0x910005ad,  // add x13, x13, #0x1
-            0xeb020023,  // subs x3, x1, x2
-            0x14000001,  // b 5c <inner+0x50>
-            0x54000048,  // b.hi 64 <inner+0x58>
-            0x910005ce,  // add x14, x14, #0x1
-            0x2b020023,  // adds w3, w1, w2
-            0x14000001,  // b 6c <inner+0x60>
-            0x54000049,  // b.ls 74 <inner+0x68>
-            0x910005ef,  // add x15, x15, #0x1
-            0x6a02003f,  // tst w1, w2
-            0x14000001,  // b 7c <inner+0x70>
-            0x9a9f57e7,  // cset x7, mi
-            0x8b1004f0,  // add x16, x7, x16, lsl #1
-            0xf13ffc23,  // subs x3, x1, #0xfff
-            0x14000001,  // b 8c <inner+0x80>
-            0xfa020028,  // sbcs x8, x1, x2
-            0x14000001,  // b 94 <inner+0x88>
-            0xd53b4204,  // mrs x4, nzcv
-            0xcad12c91,  // eor x17, x4, x17, ror #11
-            0x8b080231,  // add x17, x17, x8
-            0x910006d6,  // add x22, x22, #0x1
-            0xf10022df,  // cmp x22, #0x8
-            0x54fffb21,  // b.ne c <inner>
-            0x910006b5,  // add x21, x21, #0x1
-            0xf10022bf,  // cmp x21, #0x8
-            0x54fffaa1,  // b.ne 8 <outer>
-            0xd4200000,  // brk #0x0
-        });
-        for (unsigned i = 0; i < 8; ++i) m->bus.put64(0x8000 + 8 * i, values[i]);
-        m->cpu.s.pc = 0x1000;
-        REQUIRE(m->cpu.run(1u << 20) == Cpu::Stop::Exception);
-        CHECK(m->cpu.last_ec == Ec::Brk64);
-    }
-    check_same(jit, interp);
+    run_on_edge_values(interp, jit, {
+        0xd2900014,  // mov x20, #0x8000
+        0xd2800015,  // mov x21, #0x0
+        0xd2800016,  // mov x22, #0x0
+        0xf8757a81,  // ldr x1, [x20, x21, lsl #3]
+        0xf8767a82,  // ldr x2, [x20, x22, lsl #3]
+        0xab020023,  // adds x3, x1, x2
+        0x14000001,  // b 1c <inner+0x10>
+        0xd53b4204,  // mrs x4, nzcv
+        0xcaca1c8a,  // eor x10, x4, x10, ror #7
+        0x6b020023,  // subs w3, w1, w2
+        0x14000001,  // b 2c <inner+0x20>
+        0x9a020025,  // adc x5, x1, x2
+        0xcacb14ab,  // eor x11, x5, x11, ror #5
+        0xea020023,  // ands x3, x1, x2
+        0x14000001,  // b 3c <inner+0x30>
+        0x9a828426,  // csinc x6, x1, x2, hi
+        0xcacc0ccc,  // eor x12, x6, x12, ror #3
+        0x2b02003f,  // cmn w1, w2
+        0x14000001,  // b 4c <inner+0x40>
+        0x54000046,  // b.vs 54 <inner+0x48>
+        0x910005ad,  // add x13, x13, #0x1
+        0xeb020023,  // subs x3, x1, x2
+        0x14000001,  // b 5c <inner+0x50>
+        0x54000048,  // b.hi 64 <inner+0x58>
+        0x910005ce,  // add x14, x14, #0x1
+        0x2b020023,  // adds w3, w1, w2
+        0x14000001,  // b 6c <inner+0x60>
+        0x54000049,  // b.ls 74 <inner+0x68>
+        0x910005ef,  // add x15, x15, #0x1
+        0x6a02003f,  // tst w1, w2
+        0x14000001,  // b 7c <inner+0x70>
+        0x9a9f57e7,  // cset x7, mi
+        0x8b1004f0,  // add x16, x7, x16, lsl #1
+        0xf13ffc23,  // subs x3, x1, #0xfff
+        0x14000001,  // b 8c <inner+0x80>
+        0xfa020028,  // sbcs x8, x1, x2
+        0x14000001,  // b 94 <inner+0x88>
+        0xd53b4204,  // mrs x4, nzcv
+        0xcad12c91,  // eor x17, x4, x17, ror #11
+        0x8b080231,  // add x17, x17, x8
+        0x910006d6,  // add x22, x22, #0x1
+        0xf10022df,  // cmp x22, #0x8
+        0x54fffb21,  // b.ne c <inner>
+        0x910006b5,  // add x21, x21, #0x1
+        0xf10022bf,  // cmp x21, #0x8
+        0x54fffaa1,  // b.ne 8 <outer>
+        0xd4200000,  // brk #0x0
+    });
     for (unsigned r : {13u, 14u, 15u}) {  // the branches went both ways
         INFO("x" << r);
         CHECK(interp.cpu.s.x[r] > 0);
@@ -174,55 +181,46 @@ TEST_CASE("jit: NZCV stays lazy across handlers that do not use it and is stored
         WARN("no JIT backend for this host");
         return;
     }
-    const uint64_t values[8] = {0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0x7fffffffffffffff, 0x8000000000000000,
-                                0xffffffffffffffff};
-    for (Machine* m : {&interp, &jit}) {
-        m->bus.put(0x1000, {
-            0xd2a00600,  // mov x0, #0x300000
-            0xd5181040,  // msr cpacr_el1, x0
-            0xd5033fdf,  // isb
-            0xd2900014,  // mov x20, #0x8000
-            0xd2800015,  // mov x21, #0x0
-            0xd2800016,  // mov x22, #0x0
-            0xf8757a81,  // ldr x1, [x20, x21, lsl #3]
-            0xf8767a82,  // ldr x2, [x20, x22, lsl #3]
-            0xeb020023,  // subs x3, x1, x2
-            0xd51bd043,  // msr tpidr_el0, x3
-            0x54000048,  // b.hi 30 <inner+0x18>
-            0x910005ad,  // add x13, x13, #0x1
-            0x2b020023,  // adds w3, w1, w2
-            0x9e670020,  // fmov d0, x1
-            0x9e670041,  // fmov d1, x2
-            0x1e612000,  // fcmp d0, d1
-            0xd53b4204,  // mrs x4, nzcv
-            0xcaca1c8a,  // eor x10, x4, x10, ror #7
-            0xab020023,  // adds x3, x1, x2
-            0x1e616c02,  // fcsel d2, d0, d1, vs
-            0x9e660045,  // fmov x5, d2
-            0xcacb14ab,  // eor x11, x5, x11, ror #5
-            0x6b020023,  // subs w3, w1, w2
-            0x1e60c003,  // fabs d3, d0
-            0x9a9f27e7,  // cset x7, cc
-            0x8b1004f0,  // add x16, x7, x16, lsl #1
-            0xea020023,  // ands x3, x1, x2
-            0x1e614404,  // fccmp d0, d1, #0x4, mi
-            0x14000001,  // b 74 <inner+0x5c>
-            0xd53b4204,  // mrs x4, nzcv
-            0xcad12c91,  // eor x17, x4, x17, ror #11
-            0x910006d6,  // add x22, x22, #0x1
-            0xf10022df,  // cmp x22, #0x8
-            0x54fffca1,  // b.ne 18 <inner>
-            0x910006b5,  // add x21, x21, #0x1
-            0xf10022bf,  // cmp x21, #0x8
-            0x54fffc21,  // b.ne 14 <outer>
-            0xd4200000,  // brk #0x0
-        });
-        for (unsigned i = 0; i < 8; ++i) m->bus.put64(0x8000 + 8 * i, values[i]);
-        m->cpu.s.pc = 0x1000;
-        REQUIRE(m->cpu.run(1u << 20) == Cpu::Stop::Exception);
-        CHECK(m->cpu.last_ec == Ec::Brk64);
-    }
-    check_same(jit, interp);
+    run_on_edge_values(interp, jit, {
+        0xd2a00600,  // mov x0, #0x300000
+        0xd5181040,  // msr cpacr_el1, x0
+        0xd5033fdf,  // isb
+        0xd2900014,  // mov x20, #0x8000
+        0xd2800015,  // mov x21, #0x0
+        0xd2800016,  // mov x22, #0x0
+        0xf8757a81,  // ldr x1, [x20, x21, lsl #3]
+        0xf8767a82,  // ldr x2, [x20, x22, lsl #3]
+        0xeb020023,  // subs x3, x1, x2
+        0xd51bd043,  // msr tpidr_el0, x3
+        0x54000048,  // b.hi 30 <inner+0x18>
+        0x910005ad,  // add x13, x13, #0x1
+        0x2b020023,  // adds w3, w1, w2
+        0x9e670020,  // fmov d0, x1
+        0x9e670041,  // fmov d1, x2
+        0x1e612000,  // fcmp d0, d1
+        0xd53b4204,  // mrs x4, nzcv
+        0xcaca1c8a,  // eor x10, x4, x10, ror #7
+        0xab020023,  // adds x3, x1, x2
+        0x1e616c02,  // fcsel d2, d0, d1, vs
+        0x9e660045,  // fmov x5, d2
+        0xcacb14ab,  // eor x11, x5, x11, ror #5
+        0x6b020023,  // subs w3, w1, w2
+        0x1e60c003,  // fabs d3, d0
+        0x9a9f27e7,  // cset x7, cc
+        0x8b1004f0,  // add x16, x7, x16, lsl #1
+        0xea020023,  // ands x3, x1, x2
+        0x1e614404,  // fccmp d0, d1, #0x4, mi
+        0x14000001,  // b 74 <inner+0x5c>
+        0xd53b4204,  // mrs x4, nzcv
+        0xcad12c91,  // eor x17, x4, x17, ror #11
+        0x910006d6,  // add x22, x22, #0x1
+        0xf10022df,  // cmp x22, #0x8
+        0x54fffca1,  // b.ne 18 <inner>
+        0x910006b5,  // add x21, x21, #0x1
+        0xf10022bf,  // cmp x21, #0x8
+        0x54fffc21,  // b.ne 14 <outer>
+        0xd4200000,  // brk #0x0
+    });
     CHECK(interp.cpu.s.x[13] > 0);  // (B.HI went both ways)
     CHECK(interp.cpu.s.x[13] < 64);
 }
@@ -238,51 +236,42 @@ TEST_CASE("jit: CSEL, CSINC, CSINV, CSNEG and CCMP right after a compare use its
         WARN("no JIT backend for this host");
         return;
     }
-    const uint64_t values[8] = {0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0x7fffffffffffffff, 0x8000000000000000,
-                                0xffffffffffffffff};
-    for (Machine* m : {&interp, &jit}) {
-        m->bus.put(0x1000, {
-            0xd2900014,  // mov x20, #0x8000
-            0xd2800015,  // mov x21, #0x0
-            0xd2800016,  // mov x22, #0x0
-            0xf8757a81,  // ldr x1, [x20, x21, lsl #3]
-            0xf8767a82,  // ldr x2, [x20, x22, lsl #3]
-            0xeb02003f,  // cmp x1, x2
-            0x9a828023,  // csel x3, x1, x2, hi
-            0x6b02003f,  // cmp w1, w2
-            0x9a9fa7e4,  // cset x4, lt
-            0xab020025,  // adds x5, x1, x2
-            0xda9f6026,  // csinv x6, x1, xzr, vs
-            0x2b020027,  // adds w7, w1, w2
-            0x1a818448,  // csinc w8, w2, w1, hi
-            0xeb020027,  // subs x7, x1, x2
-            0xda81a448,  // csneg x8, x2, x1, ge
-            0xeb02003f,  // cmp x1, x2
-            0xfa431824,  // ccmp x1, #0x3, #0x4, ne
-            0x9a9f17e9,  // cset x9, eq
-            0xea02003f,  // tst x1, x2
-            0xba410042,  // ccmn x2, x1, #0x2, eq
-            0x9a82402a,  // csel x10, x1, x2, mi
-            0xcacb1c6b,  // eor x11, x3, x11, ror #7
-            0xcacb1c8b,  // eor x11, x4, x11, ror #7
-            0xcacb1ccb,  // eor x11, x6, x11, ror #7
-            0xcacb1d0b,  // eor x11, x8, x11, ror #7
-            0xcacb1d2b,  // eor x11, x9, x11, ror #7
-            0xcacb1d4b,  // eor x11, x10, x11, ror #7
-            0x910006d6,  // add x22, x22, #0x1
-            0xf10022df,  // cmp x22, #0x8
-            0x54fffcc1,  // b.ne c <inner>
-            0x910006b5,  // add x21, x21, #0x1
-            0xf10022bf,  // cmp x21, #0x8
-            0x54fffc41,  // b.ne 8 <outer>
-            0xd4200000,  // brk #0x0
-        });
-        for (unsigned i = 0; i < 8; ++i) m->bus.put64(0x8000 + 8 * i, values[i]);
-        m->cpu.s.pc = 0x1000;
-        REQUIRE(m->cpu.run(1u << 20) == Cpu::Stop::Exception);
-        CHECK(m->cpu.last_ec == Ec::Brk64);
-    }
-    check_same(jit, interp);
+    run_on_edge_values(interp, jit, {
+        0xd2900014,  // mov x20, #0x8000
+        0xd2800015,  // mov x21, #0x0
+        0xd2800016,  // mov x22, #0x0
+        0xf8757a81,  // ldr x1, [x20, x21, lsl #3]
+        0xf8767a82,  // ldr x2, [x20, x22, lsl #3]
+        0xeb02003f,  // cmp x1, x2
+        0x9a828023,  // csel x3, x1, x2, hi
+        0x6b02003f,  // cmp w1, w2
+        0x9a9fa7e4,  // cset x4, lt
+        0xab020025,  // adds x5, x1, x2
+        0xda9f6026,  // csinv x6, x1, xzr, vs
+        0x2b020027,  // adds w7, w1, w2
+        0x1a818448,  // csinc w8, w2, w1, hi
+        0xeb020027,  // subs x7, x1, x2
+        0xda81a448,  // csneg x8, x2, x1, ge
+        0xeb02003f,  // cmp x1, x2
+        0xfa431824,  // ccmp x1, #0x3, #0x4, ne
+        0x9a9f17e9,  // cset x9, eq
+        0xea02003f,  // tst x1, x2
+        0xba410042,  // ccmn x2, x1, #0x2, eq
+        0x9a82402a,  // csel x10, x1, x2, mi
+        0xcacb1c6b,  // eor x11, x3, x11, ror #7
+        0xcacb1c8b,  // eor x11, x4, x11, ror #7
+        0xcacb1ccb,  // eor x11, x6, x11, ror #7
+        0xcacb1d0b,  // eor x11, x8, x11, ror #7
+        0xcacb1d2b,  // eor x11, x9, x11, ror #7
+        0xcacb1d4b,  // eor x11, x10, x11, ror #7
+        0x910006d6,  // add x22, x22, #0x1
+        0xf10022df,  // cmp x22, #0x8
+        0x54fffcc1,  // b.ne c <inner>
+        0x910006b5,  // add x21, x21, #0x1
+        0xf10022bf,  // cmp x21, #0x8
+        0x54fffc41,  // b.ne 8 <outer>
+        0xd4200000,  // brk #0x0
+    });
 }
 
 TEST_CASE("jit: a store into a compiled loop's code is seen at once", "[cpu][jit]") {
