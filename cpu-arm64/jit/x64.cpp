@@ -297,12 +297,16 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     case a64::Op::CSEL: {
         if (bit(i, 29) || bit(i, 11)) return false;
         bool inv = bit(i, 30), inc = bit(i, 10);
-        if (int cc = host_cond(bits(i, 15, 12)); cc >= 0) {  // (the compare before: its host flags, kept)
+        // The compare right before: its host flags, kept; a known lazy kind:
+        // the host flags again, inline; otherwise NZCV.
+        int cc = host_cond(bits(i, 15, 12)), again = cc < 0 ? replay_cc(bits(i, 15, 12)) : -1;
+        if (cc >= 0 || again >= 0) {
             for (auto [reg, r] : {std::pair{&rsi, rn}, {&rdi, rm}})  // (XZR without XOR: flags unchanged)
                 r == 31 ? mov(reg->cvt32(), 0) : ldx(*reg, r);
             if (inv) not_(rdi);
             if (inc) lea(rdi, ptr[rdi + 1]);
-            cmovcc(cc ^ 1, rsi, rdi);
+            if (again >= 0) replay_inline();
+            cmovcc((again >= 0 ? again : cc) ^ 1, rsi, rdi);
         } else {
             ldx(rsi, rn);
             ldx(rdi, rm);
@@ -467,6 +471,10 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     case a64::Op::CCMP_imm: {
         Label other, done;
         int cc = host_cond(bits(i, 15, 12));
+        if (int again = cc < 0 ? replay_cc(bits(i, 15, 12)) : -1; again >= 0) {
+            replay_inline();
+            cc = again;
+        }
         if (cc >= 0) {
             jcc(cc ^ 1, other);
         } else {
@@ -484,6 +492,7 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         mov(dword[rbx + o.nzcv], bits(i, 3, 0) << 28);
         if (cc >= 0) mov(dword[rbx + o.flags_kind], static_cast<uint32_t>(kFlagsStored));  // (was lazy)
         L(done);
+        lazy_kind_ = -1;  // (lazy on one way, stored on the other)
         return true;
     }
     case a64::Op::DP_1src: {  // RBIT, REV16, REV32, REV, CLZ, CLS (the string functions' syndromes)

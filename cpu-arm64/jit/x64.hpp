@@ -329,6 +329,25 @@ private:
     // (set by the entry before it, nothing in between): its x86 condition.
     int host_cond(unsigned cond) const { return captured_ == static_cast<int>(cond) && captured_for_ == cur_k_ ? captured_cc_ : -1; }
     bool flags_stored_ = false;  // s.nzcv holds NZCV here (compile time; false: perhaps lazy)
+    int lazy_kind_ = -1;  // the FlagsKind of the lazy NZCV here when the block set it (compile time), else -1
+    bool lazy_sub() const { return lazy_kind_ == kFlagsSub64 || lazy_kind_ == kFlagsSub32; }
+    // The x86 condition for `cond` after host flags set again from the lazy
+    // NZCV by replay_inline() (its kind known here), or -1.
+    int replay_cc(unsigned cond) const { return lazy_kind_ >= 0 && !flags_stored_ ? host_cc(cond, lazy_sub()) : -1; }
+    // The host flags as the lazy NZCV's operation set them, inline (the
+    // first operand is the result undone, as the flags stub does, without
+    // its call, dispatch and stores); clobbers rcx, rdx.
+    void replay_inline() {
+        mov(rcx, qword[rbx + o.flags_res]);
+        switch (lazy_kind_) {
+        case kFlagsSub64: mov(rdx, qword[rbx + o.flags_b]); add(rcx, rdx); cmp(rcx, rdx); break;
+        case kFlagsSub32: mov(edx, dword[rbx + o.flags_b]); add(ecx, edx); cmp(ecx, edx); break;
+        case kFlagsAdd64: mov(rdx, qword[rbx + o.flags_b]); sub(rcx, rdx); add(rcx, rdx); break;
+        case kFlagsAdd32: mov(edx, dword[rbx + o.flags_b]); sub(ecx, edx); add(ecx, edx); break;
+        case kFlagsLogic64: test(rcx, rcx); break;
+        default: test(ecx, ecx); break;  // kFlagsLogic32
+        }
+    }
     void flags(bool sub, bool w, int fused = -1, bool logic = false, const int32_t* imm = nullptr) {
         captured_ = -1;
         if (fused >= 0) {
@@ -345,6 +364,7 @@ private:
                                : (w ? kFlagsAdd64 : kFlagsAdd32);
         mov(dword[rbx + o.flags_kind], static_cast<uint32_t>(kind));
         flags_stored_ = false;
+        lazy_kind_ = static_cast<int>(kind);
     }
     // s.nzcv = NZCV from the host flags just set (ADC/SBC: no lazy form);
     // clobbers rax, rcx.
@@ -353,6 +373,7 @@ private:
         store_host_nzcv(*this, o.nzcv, sub);
         mov(dword[rbx + o.flags_kind], static_cast<uint32_t>(kFlagsStored));
         flags_stored_ = true;
+        lazy_kind_ = -1;
     }
     // s.nzcv holds NZCV after this (the flags stub stores a lazy form);
     // clobbers rax, rcx.
@@ -364,6 +385,7 @@ private:
         call(flags_);
         L(stored);
         flags_stored_ = true;
+        lazy_kind_ = -1;
     }
     // Jumps to `to` if condition `cond` holds for NZCV (`negate`: if it
     // does not).
@@ -375,6 +397,10 @@ private:
         if (captured_ == static_cast<int>(cond)) {
             captured_ = -1;
             return jcc(captured_cc_ ^ (negate ? 1 : 0), to);
+        }
+        if (int cc = replay_cc(cond); cc >= 0) {
+            replay_inline();
+            return jcc(cc ^ (negate ? 1 : 0), to);
         }
         cond_to_cf(cond);
         negate ? jnc(to) : jc(to);
@@ -504,6 +530,7 @@ private:
         bool nz = !mem && touches_nzcv(b_->insns[k].insn);
         call(mem ? mem_call_[mem - 1] : nz ? call_flags_ : call_);
         if (straight && nz) flags_stored_ = true;  // (the call stub stored NZCV)
+        if (nz) lazy_kind_ = -1;
         test(al, al);
         jnz(exit_at(k));
     }
