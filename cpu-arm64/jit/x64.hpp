@@ -316,10 +316,11 @@ private:
     }
     // NZCV of the operation just done, lazily (Cpu::jit_flags_kind_): its
     // result is in rsi, its second operand in rdi or `imm` (`logic`: an
-    // AND, none), `w` 64 bits. `fused`: the condition of the B.cond right
-    // after (fused into this instruction or the next entry); where one x86
-    // condition says it, jump_if then jumps on the host flags, which
-    // nothing in between changes (only MOVs).
+    // AND, none), `w` 64 bits. `fused`: the condition the next reader
+    // takes first (a B.cond fused into this instruction, or the next
+    // entry: B.cond, CSEL family, CCMP; cond_read_first); where one x86
+    // condition says it, that reader uses the host flags (jump_if,
+    // host_cond), which nothing in between changes (only MOVs).
     int captured_ = -1, captured_cc_ = 0;
     size_t cur_k_ = 0, captured_for_ = ~size_t{0};  // (the entry compiled; the one the capture is for)
     // The condition the next entry reads first (B.cond, CSEL family, CCMP;
