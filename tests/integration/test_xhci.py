@@ -216,7 +216,11 @@ def _input_events(emu, tmp_path):
                 ("input-send-event", {"events": [{"type": "btn", "data": {"down": False, "button": "left"}}]})):
             assert q.ok(cmd, args) == {}
             time.sleep(0.5)
-        g.ok("sleep 1; kill $(cat /tmp/k.pid) $(cat /tmp/t.pid)")
+        # The readers are orphans of the shell (PID 1 here): wait until it
+        # has reaped both, or their SIGCHLD can end its next read of the
+        # console (ash exits as on EOF; seen once on QEMU's run).
+        g.ok("sleep 1; kill $(cat /tmp/k.pid) $(cat /tmp/t.pid); "
+             "while [ -e /proc/$(cat /tmp/k.pid) ] || [ -e /proc/$(cat /tmp/t.pid) ]; do sleep 0.1; done")
         out = {}
         for dev in ("kbd", "tablet"):
             raw = bytes.fromhex(g.ok(f"od -An -tx1 -v /tmp/{dev}").replace(" ", "").replace("\n", ""))
