@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -856,11 +857,10 @@ void Emitter::goto_va(int64_t off, unsigned link, uint32_t retire, unsigned bran
     sub(r12, static_cast<int32_t>(retire));  // (insn_count follows: Cpu::jit_insn_end_)
     if (branches) add(qword[rbx + o.branch_count], static_cast<int32_t>(branches));
     lea(r13, ptr[r13 + static_cast<int32_t>(off)]);
-    direct_.push_back(std::make_unique<Direct>());
-    Direct& d = *direct_.back();
+    Direct& d = direct_.emplace_back();
     d.site = getCurr();
     d.link = link;
-    jmp(d.at, T_NEAR);
+    jmp(d.at);  // (always rel32: the link stub patches it)
 }
 
 void Emitter::block(const Block& b) {
@@ -982,28 +982,28 @@ void Emitter::block(const Block& b) {
         goto_va(static_cast<int64_t>(4 * n), 0, static_cast<uint32_t>(n), b.branches, false, n);
     }
     for (auto& s : slow_) {  // (rdi: the VA that missed the fast table)
-        L(s->at);
-        writeback(s->at_state);
-        call_handler(s->k, false, s->mem);
-        reload(s->back_state);
-        jmp(s->back);
+        L(s.at);
+        writeback(s.at_state);
+        call_handler(s.k, false, s.mem);
+        reload(s.back_state);
+        jmp(s.back);
     }
     for (auto& d : direct_) {
-        L(d->at);
-        mov(ecx, link_offset(d->link));
-        lea(rdx, ptr[rip + static_cast<const void*>(d->site)]);
+        L(d.at);
+        mov(ecx, link_offset(d.link));
+        lea(rdx, ptr[rip + static_cast<const void*>(d.site)]);
         jmp(tail_link_);
     }
     for (size_t k = 0; k <= n; ++k)
-        if (exits_[k]) {
-            L(*exits_[k]);
+        if (exits_[k].used()) {
+            L(exits_[k]);
             mov(eax, static_cast<uint32_t>(k));
             jmp(tail_exit_);
         }
     // The tails the block's ways out share: r14 = the running block (the
     // stubs find its links and the entry to stop at through it; the link
     // stub patches only in its page).
-    bool exits = std::any_of(exits_.begin(), exits_.end(), [](const auto& e) { return e != nullptr; });
+    bool exits = std::any_of(exits_.begin(), exits_.end(), [](const Label& e) { return e.used(); });
     for (auto [tail, stub, used] : {std::tuple{&tail_chain_, chain_, chained_}, {&tail_link_, link_, !direct_.empty()},
                                     {&tail_exit_, exit_, exits}}) {
         if (!used) continue;
@@ -1025,7 +1025,8 @@ X64::~X64() {
     if (std::getenv("ARMVM_STATS"))  // for benchmarks: the code space a run needed
         report_info("stats: JIT " + std::to_string(blocks_) + " blocks compiled, " +
                     std::to_string((total_ + (used_ - code_start_)) >> 10) + " KiB of code, " +
-                    std::to_string(resets_) + " code space resets; " + std::to_string(c_.jit_entries_) +
+                    std::to_string(resets_) + " code space resets, " + std::to_string(compile_ns_ / 1000000) +
+                    " ms compiling; " + std::to_string(c_.jit_entries_) +
                     " entries to compiled code, " + std::to_string(c_.interp_blocks_) + " blocks interpreted");
     munmap(arena_, size_);
 }
@@ -1323,6 +1324,14 @@ void X64::emit_trampoline() {
 
 bool X64::compile(const Block& b) {
     if (size_ - used_ < kMinRoom) return false;
+    struct Timed {  // (ARMVM_STATS: the time compiling takes)
+        uint64_t& total;
+        std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+        ~Timed() {
+            total += static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               std::chrono::steady_clock::now() - t0).count());
+        }
+    } timed{compile_ns_};
     uint8_t* at = arena_ + used_;
     const uint8_t *body = nullptr, *fast = nullptr;
     size_t size = 0;
@@ -1331,7 +1340,7 @@ bool X64::compile(const Block& b) {
         e.block(b);
         body = e.body();
         fast = e.fast_head();
-        if (e.hasUndefinedLabel()) {  // (a bug of the emitter: leave the block to the interpreter)
+        if (e.unbound()) {  // (a bug of the emitter: leave the block to the interpreter)
             b.hits = 0;
             return true;
         }

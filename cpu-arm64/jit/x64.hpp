@@ -12,6 +12,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <deque>
 #include <memory>
 #include <stdexcept>
 #include <vector>
@@ -161,7 +163,7 @@ private:
     uint8_t* arena_;
     size_t size_;
     size_t used_ = 0, code_start_ = 0;
-    uint64_t total_ = 0, blocks_ = 0, resets_ = 0;
+    uint64_t total_ = 0, blocks_ = 0, resets_ = 0, compile_ns_ = 0;
     Offsets o_{};
     EnterFn enter_ = nullptr;
     const uint8_t* exit_ = nullptr;
@@ -178,6 +180,17 @@ using Xbyak::Label;
 using Xbyak::Reg64;
 using K = FastForm::Kind;
 
+// A jump target of compiled blocks without Xbyak's label bookkeeping (its
+// hash maps and their allocations were a fifth of the time compiling
+// took). Unbound, the rel32 fields of the jumps to it chain through the
+// code: each holds the offset of the field before it, -1 ending the chain;
+// binding patches them all (Emitter::L).
+struct Lbl {
+    int32_t pos = -1;   // bound: its offset in the block's code
+    int32_t last = -1;  // the last unpatched rel32 field
+    bool used() const { return pos >= 0 || last >= 0; }
+};
+
 class Emitter : public Xbyak::CodeGenerator {
 public:
     Emitter(const X64& j, uint8_t* at, size_t room)
@@ -189,8 +202,71 @@ public:
     void block(const Block& b);
     const uint8_t* body() const { return body_; }
     const uint8_t* fast_head() const { return fast_; }
+    bool unbound() const { return pending_ != 0; }  // a jump to a label never bound (an emitter bug)
 
 private:
+    using Label = Lbl;
+    int pending_ = 0;  // jumps to labels not bound yet
+    void put_rel(Lbl& l, size_t insn_end_rel) {  // the rel32 ending at insn_end_rel
+        auto at = static_cast<int32_t>(insn_end_rel - 4);
+        dd(static_cast<uint32_t>(l.last));
+        l.last = at;
+        ++pending_;
+    }
+    void L(Lbl& l) {
+        l.pos = static_cast<int32_t>(getSize());
+        uint8_t* code = const_cast<uint8_t*>(getCode());
+        for (int32_t at = l.last; at >= 0;) {
+            int32_t prev;
+            std::memcpy(&prev, code + at, 4);
+            int32_t rel = l.pos - (at + 4);
+            std::memcpy(code + at, &rel, 4);
+            at = prev;
+            --pending_;
+        }
+        l.last = -1;
+    }
+    // x86 condition cc (the Jcc encoding's low nibble), or -1: always.
+    void jump(int cc, Lbl& l) {
+        size_t here = getSize();
+        if (l.pos >= 0) {  // backward: short when it reaches
+            int64_t rel8 = l.pos - static_cast<int64_t>(here + 2);
+            if (rel8 >= -128) {
+                db(cc < 0 ? 0xeb : 0x70 | cc);
+                db(static_cast<uint8_t>(rel8));
+                return;
+            }
+            size_t len = cc < 0 ? 5 : 6;
+            cc < 0 ? db(0xe9) : (db(0x0f), db(0x80 | cc));
+            dd(static_cast<uint32_t>(static_cast<int32_t>(l.pos - static_cast<int64_t>(here + len))));
+            return;
+        }
+        cc < 0 ? db(0xe9) : (db(0x0f), db(0x80 | cc));
+        put_rel(l, here + (cc < 0 ? 5 : 6));
+    }
+    using Xbyak::CodeGenerator::jmp;
+    void jmp(Lbl& l) { jump(-1, l); }
+    void jo(Lbl& l) { jump(0, l); }
+    void jno(Lbl& l) { jump(1, l); }
+    void jb(Lbl& l) { jump(2, l); }
+    void jc(Lbl& l) { jump(2, l); }
+    void jae(Lbl& l) { jump(3, l); }
+    void jnc(Lbl& l) { jump(3, l); }
+    void je(Lbl& l) { jump(4, l); }
+    void jz(Lbl& l) { jump(4, l); }
+    void jne(Lbl& l) { jump(5, l); }
+    void jnz(Lbl& l) { jump(5, l); }
+    void jbe(Lbl& l) { jump(6, l); }
+    void ja(Lbl& l) { jump(7, l); }
+    void js(Lbl& l) { jump(8, l); }
+    void jns(Lbl& l) { jump(9, l); }
+    void jp(Lbl& l) { jump(10, l); }
+    void jnp(Lbl& l) { jump(11, l); }
+    void jl(Lbl& l) { jump(12, l); }
+    void jge(Lbl& l) { jump(13, l); }
+    void jle(Lbl& l) { jump(14, l); }
+    void jg(Lbl& l) { jump(15, l); }
+
     const X64::Offsets& o;
     const uint8_t* exit_;
     const uint8_t* chain_;
@@ -214,8 +290,8 @@ private:
         int mem = 1;
         CacheState at_state, back_state;
     };
-    std::vector<std::unique_ptr<Slow>> slow_;
-    std::vector<std::unique_ptr<Label>> exits_;  // exits_[k]: stop at entry k
+    std::deque<Slow> slow_;  // (a deque: references to its entries stay valid)
+    std::vector<Label> exits_;  // exits_[k]: stop at entry k
     // Direct links not made yet: the jump at `site` goes to `at`, which
     // asks the link stub to find the block (and patch the jump).
     struct Direct {
@@ -223,7 +299,7 @@ private:
         const uint8_t* site;
         unsigned link;
     };
-    std::vector<std::unique_ptr<Direct>> direct_;
+    std::deque<Direct> direct_;
     Label tail_chain_, tail_link_, tail_exit_;  // (Emitter::block: the shared ends of its ways out)
     bool chained_ = false;
     static uint32_t link_offset(unsigned link) {
@@ -234,10 +310,7 @@ private:
     const uint8_t* body_ = nullptr;
     const uint8_t* fast_ = nullptr;  // the head after the run loop's checks (Block::jit_head_fast)
 
-    Label& exit_at(size_t k) {
-        if (!exits_[k]) exits_[k] = std::make_unique<Label>();
-        return *exits_[k];
-    }
+    Label& exit_at(size_t k) { return exits_[k]; }
 
     Xbyak::Address X(unsigned r) { return qword[rbx + o.x + 8 * static_cast<int>(r)]; }
 
@@ -450,26 +523,7 @@ private:
         default: cmovg(dst, src); break;
         }
     }
-    void jcc(int cc, Label& to) {
-        switch (cc) {
-        case 0: jo(to); break;
-        case 1: jno(to); break;
-        case 2: jb(to); break;
-        case 3: jae(to); break;
-        case 4: je(to); break;
-        case 5: jne(to); break;
-        case 6: jbe(to); break;
-        case 7: ja(to); break;
-        case 8: js(to); break;
-        case 9: jns(to); break;
-        case 10: jp(to); break;
-        case 11: jnp(to); break;
-        case 12: jl(to); break;
-        case 13: jge(to); break;
-        case 14: jle(to); break;
-        default: jg(to); break;
-        }
-    }
+    void jcc(int cc, Label& to) { jump(cc, to); }
     // The inline TLB check (mmu::FastEntry): rdi = VA in (kept), rsi =
     // host address out, or a jump to `slow`; clobbers rax, rcx, rdx.
     // size: bytes of one access; pair: two of them; user: an unprivileged
@@ -556,10 +610,10 @@ private:
         }
     }
     Slow& slow_path(size_t k) {
-        slow_.push_back(std::make_unique<Slow>());
-        slow_.back()->k = k;
-        slow_.back()->at_state = cache_;
-        return *slow_.back();
+        Slow& s = slow_.emplace_back();
+        s.k = k;
+        s.at_state = cache_;
+        return s;
     }
     void back(Slow& s) {  // where a slow path comes back: the fast path's end
         L(s.back);
