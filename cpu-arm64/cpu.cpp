@@ -73,7 +73,7 @@ uint64_t Cpu::jit_resets() const { return jit_ ? jit_->resets() : 0; }
 Cpu::~Cpu() {
     if (std::getenv("ARMVM_STATS")) {  // for benchmarks: the memory decoded code takes
         size_t entries = 0;
-        for (const auto& [pa, blk] : blocks_) entries += blk.insns.capacity();
+        blocks_.for_each([&](uint64_t, const Block& blk) { entries += blk.insns.capacity(); });
         report_info("stats: " + std::to_string(blocks_.size()) + " blocks decoded (" + std::to_string(entries) +
                     " entries of " + std::to_string(sizeof(DecodedInsn)) + " bytes)");
     }
@@ -177,7 +177,7 @@ void Cpu::invalidate_code_page(uint64_t pa_page) {
     auto it = page_blocks_.find(pa_page);
     if (it == page_blocks_.end()) return;
     for (uint64_t pa : it->second) {
-        if (auto node = blocks_.extract(pa)) dead_blocks_.push_back(std::move(node));
+        if (auto dead = blocks_.extract(pa)) dead_blocks_.push_back(std::move(dead));
         JmpEntry& j = jmp_cache_[(pa >> 2) & (kJmpCache - 1)];
         if (j.pa == pa) j = JmpEntry{};
     }
@@ -232,8 +232,8 @@ const Block* Cpu::fetch_block() {
     // which clears the entry too).
     JmpEntry& j = jmp_cache_[(pa >> 2) & (kJmpCache - 1)];
     if (j.pa == pa) return j.block;
-    auto it = blocks_.find(pa);
-    const Block& b = it != blocks_.end() ? it->second : decode_block(pa);
+    const Block* found = blocks_.find(pa);
+    const Block& b = found ? *found : decode_block(pa);
     j.pa = pa;
     j.block = &b;
     return &b;
@@ -260,9 +260,8 @@ bool Cpu::jit_relink(Cpu* c, Block::Link* link, uint64_t va) {
     if (j.pa == pa) {
         b = j.block;
     } else {
-        auto it = c->blocks_.find(pa);
-        if (it == c->blocks_.end()) return false;
-        b = &it->second;
+        b = c->blocks_.find(pa);
+        if (!b) return false;
         j = {pa, b};
     }
     if (!b->jit) return false;
@@ -356,7 +355,7 @@ const Block& Cpu::decode_block(uint64_t pa) {
     b.insns.shrink_to_fit();  // (decoded blocks are most of the heap: no room for growth)
     if (log && !text.empty()) qlog::write("----------------\nIN: " + qlog::symbol(s.pc) + "\n" + text + "\n");
     page_blocks_[page].push_back(pa);
-    return blocks_.emplace(pa, std::move(b)).first->second;
+    return blocks_.insert(pa, std::move(b));
 }
 
 bool Cpu::read_phys(uint64_t pa, unsigned size, uint64_t& value) {

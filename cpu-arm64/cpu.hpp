@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/mem_attrs.hpp"
+#include "cpu-arm64/addr_map.hpp"
 #include "cpu-arm64/decoder/decoder.hpp"
 #include "cpu-arm64/mmu/tlb.hpp"
 #include "cpu-arm64/state.hpp"
@@ -683,12 +684,12 @@ private:
     uint16_t asid_ = 0;
     uint64_t align_mask_ = 0;  // ~0 with SCTLR_EL1.A: every access must be aligned
 
-    std::unordered_map<uint64_t, Block> blocks_;                    // by PA
+    AddrMap<Block> blocks_;  // by PA
     // Blocks dropped while an instruction of one may still be running
     // (its handler reads its operands from the block): freed at the next
     // block boundary.
-    std::vector<decltype(blocks_)::node_type> dead_blocks_;
-    std::vector<decltype(blocks_)> dead_maps_;
+    std::vector<std::unique_ptr<Block>> dead_blocks_;
+    std::vector<AddrMap<Block>> dead_maps_;
     std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;  // PA page -> its blocks
     struct JmpEntry {
         uint64_t pa = ~0ull;
