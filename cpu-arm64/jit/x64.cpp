@@ -351,6 +351,10 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         } else {
             return false;
         }
+        if (ra == 31 && !o0) {  // MUL, SMULL, UMULL
+            stx(rd, rsi);
+            return true;
+        }
         ldx(rax, ra);
         if (w || op31 != 0)
             o0 ? sub(rax, rsi) : add(rax, rsi);
@@ -543,6 +547,34 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     }
     case a64::Op::DP_2src: {
         unsigned op = bits(i, 15, 10);
+        if (bit(i, 29)) return false;
+        if (op == 2 || op == 3) {  // UDIV, SDIV: by 0 gives 0, INT_MIN / -1 INT_MIN (x86 would trap on both)
+            Label zero, negate, done;
+            ldx(rax, rn);
+            ldx(rcx, rm);
+            w ? test(rcx, rcx) : test(ecx, ecx);
+            jz(zero);
+            if (op == 3) {
+                w ? cmp(rcx, -1) : cmp(ecx, -1);
+                je(negate);
+            }
+            if (w) {
+                op == 3 ? (cqo(), idiv(rcx)) : (xor_(edx, edx), div(rcx));
+            } else {
+                op == 3 ? (cdq(), idiv(ecx)) : (xor_(edx, edx), div(ecx));
+            }
+            jmp(done);
+            L(zero);
+            xor_(eax, eax);
+            if (op == 3) {
+                jmp(done);
+                L(negate);
+                w ? neg(rax) : neg(eax);
+            }
+            L(done);
+            stx(rd, rax);
+            return true;
+        }
         if (op < 8 || op > 11) return false;  // LSLV LSRV ASRV RORV
         ldx(rsi, rn);
         ldx(rcx, rm);
@@ -1364,7 +1396,9 @@ bool enabled_by_default() {
 
 uint32_t hot_threshold(uint32_t normal) {
     const char* v = std::getenv("ARMVM_JIT");
-    return v && std::strcmp(v, "eager") == 0 ? 1 : normal;
+    if (v && std::strcmp(v, "eager") == 0) return 1;
+    if (v && std::strncmp(v, "hot=", 4) == 0 && std::atoi(v + 4) > 0) return static_cast<uint32_t>(std::atoi(v + 4));
+    return normal;
 }
 
 std::unique_ptr<Backend> make_backend(Cpu& cpu, size_t arena) {

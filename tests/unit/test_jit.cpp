@@ -170,6 +170,66 @@ TEST_CASE("jit: flags set in one block are read right in the next", "[cpu][jit]"
     }
 }
 
+TEST_CASE("jit: UDIV, SDIV, MUL, MNEG and UMULL at the edges: by zero, INT_MIN by -1", "[cpu][jit]") {
+    // Compiled inline (x86's DIV and IDIV trap on both edges, ARM's give 0
+    // and INT_MIN); every pair of the edge values, 64 and 32 bits, folded
+    // into X10-X16, against the architecture's results computed here.
+    Machine interp(false), jit(true);
+    if (!jit.cpu.jit_enabled()) {
+        WARN("no JIT backend for this host");
+        return;
+    }
+    run_on_edge_values(interp, jit, {
+        0xd2900014,  // mov x20, #0x8000
+        0xd2800015,  // mov x21, #0x0
+        0xd2800016,  // outer: mov x22, #0x0
+        0xf8757a81,  // inner: ldr x1, [x20, x21, lsl #3]
+        0xf8767a82,  // ldr x2, [x20, x22, lsl #3]
+        0x9ac20823,  // udiv x3, x1, x2
+        0xcaca1c6a,  // eor x10, x3, x10, ror #7
+        0x9ac20c24,  // sdiv x4, x1, x2
+        0xcacb1c8b,  // eor x11, x4, x11, ror #7
+        0x1ac20825,  // udiv w5, w1, w2
+        0xcacc1cac,  // eor x12, x5, x12, ror #7
+        0x1ac20c26,  // sdiv w6, w1, w2
+        0xcacd1ccd,  // eor x13, x6, x13, ror #7
+        0x9b027c27,  // mul x7, x1, x2
+        0xcace1cee,  // eor x14, x7, x14, ror #7
+        0x1b02fc28,  // mneg w8, w1, w2
+        0x9ba27c29,  // umull x9, w1, w2
+        0xcacf1d0f,  // eor x15, x8, x15, ror #7
+        0xcad01d30,  // eor x16, x9, x16, ror #7
+        0x910006d6,  // add x22, x22, #0x1
+        0xf10022df,  // cmp x22, #0x8
+        0x54fffdc1,  // b.ne inner
+        0x910006b5,  // add x21, x21, #0x1
+        0xf10022bf,  // cmp x21, #0x8
+        0x54fffd41,  // b.ne outer
+        0xd4200000,  // brk #0x0
+    });
+    const uint64_t values[8] = {0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0x7fffffffffffffff, 0x8000000000000000,
+                                0xffffffffffffffff};
+    uint64_t acc[7] = {};
+    auto fold = [](uint64_t& x, uint64_t v) { x = v ^ ((x >> 7) | (x << 57)); };
+    for (uint64_t a : values)
+        for (uint64_t b : values) {
+            auto sa = static_cast<int64_t>(a), sb = static_cast<int64_t>(b);
+            auto a32 = static_cast<uint32_t>(a), b32 = static_cast<uint32_t>(b);
+            auto sa32 = static_cast<int32_t>(a32), sb32 = static_cast<int32_t>(b32);
+            fold(acc[0], b ? a / b : 0);
+            fold(acc[1], !b ? 0 : sb == -1 ? 0 - a : static_cast<uint64_t>(sa / sb));
+            fold(acc[2], b32 ? a32 / b32 : 0);
+            fold(acc[3], !b32 ? 0 : sb32 == -1 ? static_cast<uint32_t>(0u - a32) : static_cast<uint32_t>(sa32 / sb32));
+            fold(acc[4], a * b);
+            fold(acc[5], static_cast<uint32_t>(0u - a32 * b32));
+            fold(acc[6], uint64_t{a32} * b32);
+        }
+    for (unsigned r = 0; r < 7; ++r) {
+        INFO("x" << 10 + r);
+        CHECK(interp.cpu.s.x[10 + r] == acc[r]);
+    }
+}
+
 TEST_CASE("jit: NZCV stays lazy across handlers that do not use it and is stored for those that do", "[cpu][jit]") {
     // Compiled code calls the interpreter's handlers with NZCV perhaps
     // still lazy: right for those that neither read nor write it (MSR
