@@ -7,7 +7,10 @@ X29, X30, NZCV and V0-V31 (FPSR cleared), points X28 at a 4 KiB random
 data buffer, runs N random instructions, stores every register, NZCV, the
 V registers and FPSR after the buffer and write()s it all to stdout. X26, X27 and X28 are reserved as address
 registers (never destinations); SP is never used (the two runners place the
-stack differently).
+stack differently). The "branch" group puts control flow among them:
+conditional and unconditional branches forward over random code, counted
+loops (1-4 times), calls by BL and BLR that return, indirect jumps; the
+random code starts a random distance before a page boundary.
 """
 import os
 import random
@@ -25,10 +28,13 @@ def f(value, lo, width):
     return (value & ((1 << width) - 1)) << lo
 
 
+_EXCLUDED = set()  # (while a loop's or a call's body is made: its counter, X30)
+
+
 def rnd_reg(rng, allow_zr=True):
     if allow_zr and rng.random() < 0.08:
         return 31
-    return rng.choice(FREE)
+    return rng.choice([r for r in FREE if r not in _EXCLUDED] if _EXCLUDED else FREE)
 
 
 def src(rng):
@@ -225,6 +231,78 @@ def g_dc_zva(rng):
     # (DCZID_EL0.BS 4), inside the buffer.
     k = rng.randrange(BUF)
     return [0x91000000 | f(k, 10, 12) | f(28, 5, 5) | 27, 0xd50b7420 | 27]
+
+
+# ---- control flow: what compiled code does across branches (superblocks
+# leaving from the middle, loops through direct links, calls and returns,
+# indirect branches), around random straight-line code.
+def _straight(rng, n, exclude=(), skips=False):
+    """n pieces of the other groups (with `skips`, some are forward skips);
+    `exclude`: registers none of them writes."""
+    saved = set(_EXCLUDED)
+    _EXCLUDED.update(exclude)
+    names = [g for g in GROUPS if g != "branch"]
+    words = []
+    for _ in range(n):
+        words += _skip(rng) if skips and rng.random() < 0.3 else GROUPS[rng.choice(names)](rng)
+    _EXCLUDED.clear()
+    _EXCLUDED.update(saved)
+    return words
+
+
+def _b(op, off):  # B (0x14) or BL (0x94) by `off` bytes
+    return op << 24 | f(off >> 2, 0, 26)
+
+
+def _cond_branch(rng, off):
+    """A conditional branch by `off` bytes: B.cond, CBZ/CBNZ, TBZ/TBNZ."""
+    kind = rng.randrange(3)
+    if kind == 0:
+        return 0x54000000 | f(off >> 2, 5, 19) | rng.randrange(15)
+    if kind == 1:
+        return f(rng.randrange(2), 31, 1) | 0x34000000 | f(rng.randrange(2), 24, 1) | f(off >> 2, 5, 19) | src(rng)
+    bit = rng.randrange(64)
+    return f(bit >> 5, 31, 1) | 0x36000000 | f(rng.randrange(2), 24, 1) | f(bit & 31, 19, 5) \
+        | f(off >> 2, 5, 14) | src(rng)
+
+
+def _adr(rd, off):
+    return 0x10000000 | f(off & 3, 29, 2) | f(off >> 2, 5, 19) | rd
+
+
+def _skip(rng):
+    """A conditional branch (or B) forward over straight-line code."""
+    body = _straight(rng, rng.randint(1, 3))
+    off = 4 * (len(body) + 1)
+    return [_b(0x14, off) if rng.random() < 0.1 else _cond_branch(rng, off)] + body
+
+
+def g_branch(rng):
+    kind = rng.choice(["skip", "skip", "loop", "call", "indirect"])
+    if kind == "skip":
+        return _skip(rng)
+    if kind == "loop":  # 1-4 times round a body that leaves the counter alone
+        c = rng.choice([r for r in FREE if r != 30])
+        body = _straight(rng, rng.randint(1, 4), exclude={c}, skips=True)
+        head = [0xd2800000 | f(rng.randint(1, 4), 5, 16) | c]  # movz xc, #n
+        back = -4 * (len(body) + 1)
+        if rng.random() < 0.5:  # sub xc, xc, #1; cbnz xc
+            tail = [0xd1000400 | c << 5 | c, 0xb5000000 | f(back >> 2, 5, 19) | c]
+        else:  # subs xc, xc, #1; b.ne
+            tail = [0xf1000400 | c << 5 | c, 0x54000001 | f(back >> 2, 5, 19)]
+        return head + body + tail
+    if kind == "call":  # BL or ADR+BLR to a body that returns; then over it
+        body = _straight(rng, rng.randint(1, 3), exclude={30}, skips=True)
+        if rng.random() < 0.5:
+            call = [_b(0x94, 8)]
+        else:
+            t = rng.choice([r for r in FREE if r != 30])
+            call = [_adr(t, 12), 0xd63f0000 | t << 5]  # adr xt, f; blr xt
+        return call + [_b(0x14, 4 * (len(body) + 2))] + body + [0xd65f03c0]
+    # indirect: ADR + BR over straight-line code
+    t = rng.choice(FREE)
+    body = _straight(rng, rng.randint(1, 3))
+    return [_adr(t, 4 * (len(body) + 2)), 0xd61f0000 | t << 5] + body
 
 
 # ---- AdvSIMD (the FP/SIMD issue)
@@ -622,7 +700,7 @@ GROUPS = {
     "add_sub_shift": g_add_sub_shift, "add_sub_ext": g_add_sub_ext, "adc_sbc": g_adc, "ccmp": g_ccmp,
     "csel": g_csel, "dp_1src": g_dp1, "dp_2src": g_dp2, "dp_3src": g_dp3, "ldst_uimm": g_ldst_uimm,
     "ldst_imm9": g_ldst_imm9, "ldst_reg": g_ldst_reg, "ldst_pair": g_ldst_pair, "ldst_excl": g_excl,
-    "dc_zva": g_dc_zva,
+    "dc_zva": g_dc_zva, "branch": g_branch,
 }
 
 
@@ -693,10 +771,14 @@ def make_case(rng, n, only=None):
     # forms tested)
     fpcr = (rng.randrange(4) << 22) | (rng.randrange(2) << 24) | (rng.randrange(2) << 25) | (rng.randrange(2) << 26)
     make_case.fpcr = fpcr
+    # the random code starts this many instructions before a page boundary
+    # (blocks end there; what follows is reached through the run loop or
+    # an indirect link)
+    make_case.cross = rng.randrange(4, 128)
     return words, init, nzcv, data, vinit, counts
 
 
-def case_source(words, init, nzcv, data, vinit, fpcr=0):
+def case_source(words, init, nzcv, data, vinit, fpcr=0, cross=0):
     regs = [r for r in range(31) if r not in (26, 27, 28)]
     lines = [".text", ".global _start", "_start:", "  adr x27, vinit"]
     lines += [f"  ldp q{2 * k}, q{2 * k + 1}, [x27, #{32 * k}]" for k in range(16)]
@@ -707,6 +789,8 @@ def case_source(words, init, nzcv, data, vinit, fpcr=0):
     lines.append("  msr nzcv, x26")
     lines.append("  add x27, x28, #2048")
     lines.append("  mov x26, #0")
+    if cross:  # (the padding is jumped over)
+        lines += ["  b 1f", "  .balign 4096", f"  .skip {4096 - 4 * cross}", "1:"]
     lines += [f"  .inst {w:#010x}" for w in words]
     lines += ["  add x28, x28, #4096"]
     for r in range(0, 30, 2):
@@ -777,7 +861,7 @@ def run(user_run, cases, insns, seed, workdir=None, log=print, only=None):
         for g, n in counts.items():
             groups[g] = groups.get(g, 0) + n
         elf = os.path.join(tmp, f"case{k}")
-        build(case_source(words, init, nzcv, data, vinit, make_case.fpcr), elf)
+        build(case_source(words, init, nzcv, data, vinit, make_case.fpcr, make_case.cross), elf)
         ref, ours, ref_undef, our_undef = run_case(user_run, elf)
         total += len(words)
         if ref_undef or our_undef:
