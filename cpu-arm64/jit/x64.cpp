@@ -180,7 +180,6 @@ void Emitter::pair(size_t k, const Pair& p) {
     Slow& s = slow_path(k);
     ldxsp(rdi, p.rn);
     bool wb = p.mode == 1 || p.mode == 3;
-    if (wb) mov(r8, rdi);
     if (p.mode != 1) add(rdi, static_cast<int32_t>(p.imm));
     if (p.fp) fp_check(s.at);
     mem_fast(p.size, !p.load, s.at, true);
@@ -191,30 +190,30 @@ void Emitter::pair(size_t k, const Pair& p) {
     } else if (p.load) {
         if (p.size == 8) {
             mov(rax, qword[rsi]);
-            mov(r9, qword[rsi + 8]);
+            mov(rcx, qword[rsi + 8]);
         } else if (p.sign) {
             movsxd(rax, dword[rsi]);
-            movsxd(r9, dword[rsi + 4]);
+            movsxd(rcx, dword[rsi + 4]);
         } else {
             mov(eax, dword[rsi]);
-            mov(r9d, dword[rsi + 4]);
+            mov(ecx, dword[rsi + 4]);
         }
         stx(p.rt, rax);
-        stx(p.rt2, r9);
+        stx(p.rt2, rcx);
     } else {
         ldx(rax, p.rt);
-        ldx(r9, p.rt2);
+        ldx(rcx, p.rt2);
         if (p.size == 8) {
             mov(qword[rsi], rax);
-            mov(qword[rsi + 8], r9);
+            mov(qword[rsi + 8], rcx);
         } else {
             mov(dword[rsi], eax);
-            mov(dword[rsi + 4], r9d);
+            mov(dword[rsi + 4], ecx);
         }
     }
-    if (wb) {
-        add(r8, static_cast<int32_t>(p.imm));
-        stxsp(p.rn, r8);
+    if (wb) {  // the new base from the address (rdi, kept): pre-index it, post-index + imm
+        if (p.mode == 1) add(rdi, static_cast<int32_t>(p.imm));
+        stxsp(p.rn, rdi);
     }
     back(s);
 }
@@ -223,7 +222,6 @@ void Emitter::single(size_t k, const Single& m) {
     Slow& s = slow_path(k);
     ldxsp(rdi, m.rn);
     if (m.mode == 1 || m.mode == 3) {
-        mov(r8, rdi);
         if (m.mode == 3) add(rdi, static_cast<int32_t>(m.imm));
     } else if (m.mode == 4) {
         if (m.rm != 31) {
@@ -259,9 +257,9 @@ void Emitter::single(size_t k, const Single& m) {
         ldx(rax, m.rt);
         store_host(rax, m.size);
     }
-    if (m.mode == 1 || m.mode == 3) {
-        add(r8, static_cast<int32_t>(m.imm));
-        stxsp(m.rn, r8);
+    if (m.mode == 1 || m.mode == 3) {  // the new base from the address (rdi, kept)
+        if (m.mode == 1) add(rdi, static_cast<int32_t>(m.imm));
+        stxsp(m.rn, rdi);
     }
     back(s);
 }
@@ -799,21 +797,20 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         unsigned bytes = q ? 16 : 8, total = nregs * bytes;
         Slow& s = slow_path(k);  // (the whole transfer in one page, or the handler)
         ldxsp(rdi, rn);
-        if (post) mov(r8, rdi);
         fp_check(s.at);
         mem_fast(total, !load, s.at);
         for (unsigned r = 0; r < nregs; ++r) {
             unsigned t = (rd + r) % 32;
             load ? load_v(t, bytes, static_cast<int>(r * bytes)) : store_v(t, bytes, static_cast<int>(r * bytes));
         }
-        if (post) {
+        if (post) {  // (rdi, the address, kept)
             if (rm == 31) {
-                add(r8, static_cast<int32_t>(total));
+                add(rdi, static_cast<int32_t>(total));
             } else {
                 ldx(rax, rm);
-                add(r8, rax);
+                add(rdi, rax);
             }
-            stxsp(rn, r8);
+            stxsp(rn, rdi);
         }
         back(s);
         return true;

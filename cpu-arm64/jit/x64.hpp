@@ -6,8 +6,8 @@
 //   rbx  the Cpu               r12  instructions left (signed)
 //   r13  VA of the running block   r14  the running Block (at exits)
 //   r15  the constant tables (flags, conditions, FP classes)
-//   rbp, r10, r11, r14  the block's register cache (r14 inside it)
-// rax, rcx, rdx, rsi, rdi, r8, r9 are scratch; handlers are called with
+//   rbp, r10, r11, r14, r8, r9  the block's register cache (r14 inside it)
+// rax, rcx, rdx, rsi, rdi are scratch; handlers are called with
 // the stack 16-byte aligned.
 #pragma once
 #include <cstddef>
@@ -277,9 +277,9 @@ private:
     const uint8_t* mem_call_[2];
     const Block* b_ = nullptr;
     // Out-of-line pieces, emitted after the block's straight-line code.
-    static constexpr int kCached = 4;  // (the register cache, below)
+    static constexpr int kCached = 6;  // (the register cache, below)
     struct CacheState {
-        int guest[kCached] = {-1, -1, -1, -1};
+        int guest[kCached] = {-1, -1, -1, -1, -1, -1};
         bool dirty[kCached] = {};
     };
     struct Slow {
@@ -315,7 +315,7 @@ private:
     Xbyak::Address X(unsigned r) { return qword[rbx + o.x + 8 * static_cast<int>(r)]; }
 
     // The register cache: a general register the block writes stays in a
-    // host register (rbp, r10, r11, r14) until the block leaves, calls a
+    // host register (rbp, r10, r11, r14, r8, r9) until the block leaves, calls a
     // handler or needs the register for another (least recently written
     // goes; written back when dirty). Reads take the host register when
     // cached, memory otherwise (only writes allocate: within one
@@ -325,7 +325,16 @@ private:
     CacheState cache_;
     unsigned used_[kCached] = {};
     unsigned tick_ = 0;
-    const Reg64& creg(int i) const { return i == 0 ? rbp : i == 1 ? r10 : i == 2 ? r11 : r14; }
+    const Reg64& creg(int i) const {
+        switch (i) {
+        case 0: return rbp;
+        case 1: return r10;
+        case 2: return r11;
+        case 3: return r14;
+        case 4: return r8;
+        default: return r9;
+        }
+    }
     int cached(unsigned r) const {
         for (int i = 0; i < kCached; ++i)
             if (cache_.guest[i] == static_cast<int>(r)) return i;
