@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <tuple>
 
@@ -882,6 +883,7 @@ void Emitter::goto_va(int64_t off, unsigned link, uint32_t retire, unsigned bran
     }
     // Everything the run loop would count, counted here; then straight to
     // the next block's head once the link stub has patched the jump.
+    if (off == 0) return loop_back(retire, branches, link);
     writeback(cache_);
     sub(r12, static_cast<int32_t>(retire));  // (insn_count follows: Cpu::jit_insn_end_)
     if (branches) add(qword[rbx + o.branch_count], static_cast<int32_t>(branches));
@@ -892,7 +894,44 @@ void Emitter::goto_va(int64_t off, unsigned link, uint32_t retire, unsigned bran
     jmp(d.at);  // (always rel32: the link stub patches it)
 }
 
-void Emitter::block(const Block& b) {
+// A branch to the block's own start: the head's checks (exit request,
+// IRQ line and mailbox, budget) made here, and round again at loop_top_
+// with the registers the cache holds there; anything the checks find
+// leaves as before, through the link to the head (whose checks stop it).
+void Emitter::loop_back(uint32_t retire, unsigned branches, unsigned link) {
+    if (!loop_seen_) {
+        loop_seen_ = true;
+        loop_state_ = cache_;
+        loop_called_ = called_;
+    }
+    Label out;
+    sub(r12, static_cast<int32_t>(retire));  // (insn_count follows: Cpu::jit_insn_end_)
+    if (branches) add(qword[rbx + o.branch_count], static_cast<int32_t>(branches));
+    mov(rax, qword[rbx + o.exit_req]);
+    cmp(byte[rax], 0);
+    jne(out);
+    cmp(word[rbx + o.irq], 0);
+    jne(out);
+    cmp(r12, static_cast<int32_t>(b_->n));
+    jl(out);
+    // The cache as loop_top_ has it: what differs is written back first,
+    // then loaded (a guest register may move between host registers).
+    for (int i = 0; i < kCached; ++i)
+        if (cache_.guest[i] != loop_pre_.guest[i] && cache_.guest[i] >= 0 && cache_.dirty[i])
+            mov(X(static_cast<unsigned>(cache_.guest[i])), creg(i));
+    for (int i = 0; i < kCached; ++i)
+        if (cache_.guest[i] != loop_pre_.guest[i] && loop_pre_.guest[i] >= 0)
+            mov(creg(i), X(static_cast<unsigned>(loop_pre_.guest[i])));
+    jmp(loop_top_);
+    L(out);
+    writeback(cache_);
+    Direct& d = direct_.emplace_back();
+    d.site = getCurr();
+    d.link = link;
+    jmp(d.at);  // (always rel32: the link stub patches it)
+}
+
+void Emitter::block(const Block& b, const CacheState* preload) {
     b_ = &b;
     size_t n = b.n;
     exits_.resize(n + 1);
@@ -912,6 +951,15 @@ void Emitter::block(const Block& b) {
     jl(unstarted);
     L(body);
     body_ = getCurr();  // (what handlers read of the block is stored before each call, r14 at each exit)
+    if (preload) {  // (all dirty: every way out writes them back, as the loop may have changed them)
+        loop_pre_ = *preload;
+        for (int i = 0; i < kCached; ++i) {
+            loop_pre_.dirty[i] = loop_pre_.guest[i] >= 0;
+            if (loop_pre_.guest[i] >= 0) mov(creg(i), X(static_cast<unsigned>(loop_pre_.guest[i])));
+        }
+        cache_ = loop_pre_;
+    }
+    L(loop_top_);
     bool ended = false;  // the code so far always leaves the block
     for (size_t k = 0; k < n && !ended; ++k) {
         const DecodedInsn& d = b.insns[k];
@@ -1367,13 +1415,21 @@ bool X64::compile(const Block& b) {
     try {
         Emitter e(*this, at, size_ - used_);
         e.block(b);
-        body = e.body();
-        fast = e.fast_head();
-        if (e.unbound()) {  // (a bug of the emitter: leave the block to the interpreter)
+        std::optional<Emitter> again;  // a loop in the block: again, its registers kept round it
+        if (const Emitter::CacheState* loop = e.self_loop();
+            loop && std::any_of(std::begin(loop->guest), std::end(loop->guest), [](int g) { return g >= 0; })) {
+            Emitter::CacheState pre = *loop;
+            again.emplace(*this, at, size_ - used_);
+            again->block(b, &pre);
+        }
+        Emitter& done = again ? *again : e;
+        body = done.body();
+        fast = done.fast_head();
+        if (done.unbound()) {  // (a bug of the emitter: leave the block to the interpreter)
             b.hits = 0;
             return true;
         }
-        size = e.getSize();
+        size = done.getSize();
         used_ += (size + 15) & ~size_t{15};
     } catch (const Xbyak::Error&) {
         return false;

@@ -199,7 +199,16 @@ public:
         setDefaultJmpNEAR(true);
     }
 
-    void block(const Block& b);
+    // `preload`: the register cache a branch back to the block's start
+    // found the first time this block was compiled (self_loop()), loaded
+    // at the start so that such a branch goes round again with its
+    // registers in host registers.
+    struct CacheState;
+    void block(const Block& b, const CacheState* preload = nullptr);
+    // (not when the block calls a handler before it: the cache starts
+    // empty after one, so the preloaded registers would go round memory
+    // all the same)
+    const CacheState* self_loop() const { return loop_seen_ && !loop_called_ ? &loop_state_ : nullptr; }
     const uint8_t* body() const { return body_; }
     const uint8_t* fast_head() const { return fast_; }
     bool unbound() const { return pending_ != 0; }  // a jump to a label never bound (an emitter bug)
@@ -278,10 +287,20 @@ private:
     const Block* b_ = nullptr;
     // Out-of-line pieces, emitted after the block's straight-line code.
     static constexpr int kCached = 6;  // (the register cache, below)
+
+public:
     struct CacheState {
         int guest[kCached] = {-1, -1, -1, -1, -1, -1};
         bool dirty[kCached] = {};
     };
+
+private:
+    // A branch back to the block's start (a loop in one block) jumps to
+    // loop_top_ with the cache as loop_pre_ (preloaded there, all dirty).
+    Label loop_top_;
+    CacheState loop_pre_, loop_state_;
+    bool loop_seen_ = false, called_ = false, loop_called_ = false;
+    void loop_back(uint32_t retire, unsigned branches, unsigned link);
     struct Slow {
         Label at, back;
         size_t k;
@@ -351,6 +370,7 @@ private:
     void drop_cache() {  // before a handler: memory holds every register
         writeback(cache_);
         cache_ = CacheState{};
+        called_ = true;
     }
     void ldx(const Reg64& d, unsigned r) {
         if (r == 31)

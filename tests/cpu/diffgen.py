@@ -236,12 +236,18 @@ def g_dc_zva(rng):
 # ---- control flow: what compiled code does across branches (superblocks
 # leaving from the middle, loops through direct links, calls and returns,
 # indirect branches), around random straight-line code.
-def _straight(rng, n, exclude=(), skips=False):
-    """n pieces of the other groups (with `skips`, some are forward skips);
-    `exclude`: registers none of them writes."""
+# (groups compiled code runs without calling the interpreter: a loop of
+# these keeps its registers in host registers round the loop)
+INLINE = ["add_sub_imm", "logical_imm", "move_wide", "bitfield", "extr", "logical_reg", "add_sub_shift",
+          "add_sub_ext", "csel", "ccmp", "dp_2src", "dp_3src", "ldst_uimm", "ldst_imm9", "ldst_reg", "ldst_pair"]
+
+
+def _straight(rng, n, exclude=(), skips=False, names=None):
+    """n pieces of the other groups (or of `names`; with `skips`, some are
+    forward skips); `exclude`: registers none of them writes."""
     saved = set(_EXCLUDED)
     _EXCLUDED.update(exclude)
-    names = [g for g in GROUPS if g != "branch"]
+    names = names or [g for g in GROUPS if g != "branch"]
     words = []
     for _ in range(n):
         words += _skip(rng) if skips and rng.random() < 0.3 else GROUPS[rng.choice(names)](rng)
@@ -283,7 +289,9 @@ def g_branch(rng):
         return _skip(rng)
     if kind == "loop":  # 1-4 times round a body that leaves the counter alone
         c = rng.choice([r for r in FREE if r != 30])
-        body = _straight(rng, rng.randint(1, 4), exclude={c}, skips=True)
+        # (long bodies write more registers than compiled code caches)
+        body = _straight(rng, rng.randint(1, 4) if rng.random() < 0.7 else rng.randint(5, 12), exclude={c}, skips=True,
+                         names=INLINE if rng.random() < 0.5 else None)
         head = [0xd2800000 | f(rng.randint(1, 4), 5, 16) | c]  # movz xc, #n
         back = -4 * (len(body) + 1)
         if rng.random() < 0.5:  # sub xc, xc, #1; cbnz xc

@@ -362,6 +362,44 @@ TEST_CASE("jit: CSEL, CSINC, CSINV, CSNEG, CCMP and B.cond take the host flags t
     });
 }
 
+TEST_CASE("jit: a loop in one block keeps its registers in host registers round it", "[cpu][jit]") {
+    // The loop's block branches back to its own start from two places:
+    // compiled code goes round without leaving it, with the registers its
+    // cache held at the first branch (X9, X1) preloaded at the start; at
+    // the second the body has written eight registers, more than the six
+    // cached, so the cache must be brought back to the preloaded one
+    // (Emitter::loop_back): X9 reloaded, or the count goes wrong.
+    Machine interp(false), jit(true);
+    if (!jit.cpu.jit_enabled()) {
+        WARN("no JIT backend for this host");
+        return;
+    }
+    for (Machine* m : {&interp, &jit}) {
+        m->bus.put(0x1000, {
+            0xd2800028,  // mov x8, #0x1
+            0xd2800c89,  // mov x9, #0x64
+            0xf1000529,  // loop: subs x9, x9, #0x1
+            0x54000140,  // b.eq done
+            0x8b090021,  // add x1, x1, x9
+            0x3707ffa9,  // tbnz w9, #0, loop
+            0xcac10c42,  // eor x2, x2, x1, ror #3
+            0x8b020063,  // add x3, x3, x2
+            0xcac31484,  // eor x4, x4, x3, ror #5
+            0x8b0400a5,  // add x5, x5, x4
+            0xcac51cc6,  // eor x6, x6, x5, ror #7
+            0x8b0600e7,  // add x7, x7, x6
+            0x17fffff6,  // b loop
+            0xd4200000,  // done: brk #0x0
+        });
+        m->cpu.s.pc = 0x1000;
+        REQUIRE(m->cpu.run(1u << 20) == Cpu::Stop::Exception);
+        CHECK(m->cpu.last_ec == Ec::Brk64);
+    }
+    check_same(jit, interp);
+    CHECK(interp.cpu.s.x[9] == 0);
+    CHECK(interp.cpu.s.x[1] == 99 * 100 / 2);
+}
+
 TEST_CASE("jit: a store into a compiled loop's code is seen at once", "[cpu][jit]") {
     for (bool on : {false, true}) {
         Machine m(on);
