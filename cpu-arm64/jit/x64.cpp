@@ -967,6 +967,7 @@ void Emitter::block(const Block& b, const CacheState* preload) {
         int64_t pcoff = d.pcoff;
         cur_k_ = k;
         if (captured_for_ != k) captured_ = -1;  // (host flags from the entry before only)
+        flags_dead_ = flags_dead_after(k);
         switch (f.kind) {
         case K::AddImm:
         case K::AddReg:

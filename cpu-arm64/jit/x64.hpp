@@ -460,14 +460,53 @@ private:
                 captured_for_ = cur_k_ + 1;  // (a fused B.cond is this entry's: jump_if checks captured_ alone)
             }
         }
-        mov(qword[rbx + o.flags_res], rsi);
-        if (!logic) imm ? mov(qword[rbx + o.flags_b], *imm) : mov(qword[rbx + o.flags_b], rdi);
         FlagsKind kind = logic ? (w ? kFlagsLogic64 : kFlagsLogic32)
                          : sub ? (w ? kFlagsSub64 : kFlagsSub32)
                                : (w ? kFlagsAdd64 : kFlagsAdd32);
-        mov(dword[rbx + o.flags_kind], static_cast<uint32_t>(kind));
         flags_stored_ = false;
+        if (flags_dead_) {  // (nothing reads the lazy form before the next entry that sets NZCV replaces it)
+            lazy_kind_ = -1;
+            return;
+        }
+        mov(qword[rbx + o.flags_res], rsi);
+        if (!logic) imm ? mov(qword[rbx + o.flags_b], *imm) : mov(qword[rbx + o.flags_b], rdi);
+        mov(dword[rbx + o.flags_kind], static_cast<uint32_t>(kind));
         lazy_kind_ = static_cast<int>(kind);
+    }
+    // Dead flags: the NZCV entry k (a fast-form ADDS/SUBS/ANDS, not fused)
+    // sets is replaced by a later one of those before anything could read
+    // it from memory: only fast-form ALU entries come between (no flag
+    // read, no access, no handler, no way out), except that the entry
+    // right after may read a condition the host flags say (CSEL family).
+    bool flags_dead_ = false;
+    static bool sets_flags(const FastForm& f) {
+        return ((f.kind == K::AddImm || f.kind == K::AddReg) && f.flags) ||
+               ((f.kind == K::LogImm || f.kind == K::LogReg) && f.opc == 3);
+    }
+    bool flags_dead_after(size_t k) const {
+        FastForm fk = fast_form(b_->insns[k].handler);
+        if (!sets_flags(fk) || fk.fused) return false;
+        bool sub = fk.sub && fk.kind != K::LogImm && fk.kind != K::LogReg;
+        for (size_t j = k + 1; j < b_->n; ++j) {
+            const DecodedInsn& d = b_->insns[j];
+            FastForm f = fast_form(d.handler);
+            switch (f.kind) {
+            case K::AddImm: case K::AddReg: case K::LogImm: case K::LogReg: case K::MovConst: case K::Lsr:
+            case K::Lsl:
+                if (f.fused) return false;  // (its B.cond ends the block)
+                if (sets_flags(f)) return true;
+                continue;
+            default:
+                break;
+            }
+            // the CSEL family right after, on the host flags
+            int cond = cond_read_first(d);
+            if (j == k + 1 && f.kind == K::None && cond >= 0 && host_cc(static_cast<unsigned>(cond), sub) >= 0 &&
+                a64::decode(d.insn) == a64::Op::CSEL)
+                continue;
+            return false;
+        }
+        return false;  // (the next block may read them)
     }
     // s.nzcv = NZCV from the host flags just set (ADC/SBC: no lazy form);
     // clobbers rax, rcx.
