@@ -1,6 +1,7 @@
-// The x86-64 backend's parts shared by its files (x64.cpp: the backend,
-// the block emitter's core and the stubs; x64_simd.cpp: the AdvSIMD and FP
-// forms it compiles). Private to cpu-arm64/jit/.
+// The x86-64 backend's parts shared by its files (x64.cpp: the backend
+// and the block emitter's core; x64_stubs.cpp: the shared stubs and
+// tables; x64_simd.cpp: the AdvSIMD and FP forms it compiles). Private to
+// cpu-arm64/jit/.
 //
 // Host registers while compiled code runs:
 //   rbx  the Cpu               r12  instructions left (signed)
@@ -45,6 +46,9 @@ struct Tables {
 };
 
 const Tables& tables();
+
+// The code space a compile needs free (a block's code is far smaller).
+inline constexpr size_t kMinRoom = 64u << 10;
 
 // [rbx + nzcv] = NZCV from the host flags an x86 subtraction (`sub`: ARM's
 // C is NOT CF) or an addition or AND just set; clobbers rax, rcx (r15:
