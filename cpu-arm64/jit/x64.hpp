@@ -69,6 +69,23 @@ inline void store_host_nzcv(Xbyak::CodeGenerator& g, int32_t nzcv, bool sub) {
 // give NZCV (0: s.nzcv holds it).
 enum FlagsKind : uint32_t { kFlagsStored, kFlagsSub64, kFlagsSub32, kFlagsAdd64, kFlagsAdd32, kFlagsLogic64, kFlagsLogic32 };
 
+// The host flags the lazy NZCV's operation set, again: from its result in
+// rcx and its second operand in rdx (64 or 32 bits, `w`), the first
+// operand is the result undone and the x86 SUB (`sub`, as CMP) or ADD is
+// made again. (The flags stub and Emitter::replay_inline.)
+inline void redo_host_flags(Xbyak::CodeGenerator& g, bool w, bool sub) {
+    using namespace Xbyak::util;
+    const Xbyak::Reg& a = w ? static_cast<const Xbyak::Reg&>(rcx) : static_cast<const Xbyak::Reg&>(ecx);
+    const Xbyak::Reg& b = w ? static_cast<const Xbyak::Reg&>(rdx) : static_cast<const Xbyak::Reg&>(edx);
+    if (sub) {
+        g.add(a, b);
+        g.cmp(a, b);
+    } else {
+        g.sub(a, b);
+        g.add(a, b);
+    }
+}
+
 class X64 final : public Backend {
 public:
     X64(Cpu& c, uint8_t* arena, size_t size) : c_(c), arena_(arena), size_(size) {
@@ -446,14 +463,13 @@ private:
     // its call, dispatch and stores); clobbers rcx, rdx.
     void replay_inline() {
         mov(rcx, qword[rbx + o.flags_res]);
-        switch (lazy_kind_) {
-        case kFlagsSub64: mov(rdx, qword[rbx + o.flags_b]); add(rcx, rdx); cmp(rcx, rdx); break;
-        case kFlagsSub32: mov(edx, dword[rbx + o.flags_b]); add(ecx, edx); cmp(ecx, edx); break;
-        case kFlagsAdd64: mov(rdx, qword[rbx + o.flags_b]); sub(rcx, rdx); add(rcx, rdx); break;
-        case kFlagsAdd32: mov(edx, dword[rbx + o.flags_b]); sub(ecx, edx); add(ecx, edx); break;
-        case kFlagsLogic64: test(rcx, rcx); break;
-        default: test(ecx, ecx); break;  // kFlagsLogic32
+        bool w = lazy_kind_ == kFlagsSub64 || lazy_kind_ == kFlagsAdd64 || lazy_kind_ == kFlagsLogic64;
+        if (lazy_kind_ == kFlagsLogic64 || lazy_kind_ == kFlagsLogic32) {
+            w ? test(rcx, rcx) : test(ecx, ecx);
+            return;
         }
+        w ? mov(rdx, qword[rbx + o.flags_b]) : mov(edx, dword[rbx + o.flags_b]);
+        redo_host_flags(*this, w, lazy_sub());
     }
     void flags(bool sub, bool w, int fused = -1, bool logic = false, const int32_t* imm = nullptr) {
         captured_ = -1;

@@ -72,15 +72,7 @@ void X64::emit_trampoline() {
         // The first operand is the result undone; the operation again sets
         // the host flags it set.
         auto redo = [&](bool w, bool sub, Label& tab) {
-            const Xbyak::Reg& a = w ? static_cast<const Xbyak::Reg&>(rcx) : static_cast<const Xbyak::Reg&>(ecx);
-            const Xbyak::Reg& b = w ? static_cast<const Xbyak::Reg&>(rdx) : static_cast<const Xbyak::Reg&>(edx);
-            if (sub) {
-                g.add(a, b);
-                g.cmp(a, b);
-            } else {
-                g.sub(a, b);
-                g.add(a, b);
-            }
+            redo_host_flags(g, w, sub);
             g.jmp(tab);
         };
         g.cmp(eax, kFlagsSub32);
