@@ -27,7 +27,7 @@ struct FakeBus : armvm::Bus {
     // (the tests' own accesses: no CPU makes them)
     bool read(uint64_t pa, unsigned size, uint64_t& v) { return read(pa, size, v, armvm::MemAttrs{}); }
     bool write(uint64_t pa, unsigned size, uint64_t v) { return write(pa, size, v, armvm::MemAttrs{}); }
-    void put(uint64_t pa, std::initializer_list<uint32_t> insns) {
+    void put(uint64_t pa, const std::vector<uint32_t>& insns) {
         for (uint32_t w : insns) {
             write(pa, 4, w);
             pa += 4;

@@ -68,10 +68,36 @@ void check_same(const Machine& jit, const Machine& interp) {
     CHECK(interp.cpu.jit_entries() == 0);
 }
 
+// `body` with X1 and X2 every pair of the 8 values at 0x8000 (X20-X22:
+// the loops'), after `setup`, then BRK.
+std::vector<uint32_t> over_edge_pairs(std::initializer_list<uint32_t> body, std::initializer_list<uint32_t> setup = {}) {
+    auto b_ne = [](int32_t words) { return 0x54000001u | (static_cast<uint32_t>(words) & 0x7ffff) << 5; };
+    auto n = static_cast<int32_t>(body.size());
+    std::vector<uint32_t> p(setup);
+    p.insert(p.end(), {
+                          0xd2900014,  // mov x20, #0x8000
+                          0xd2800015,  // mov x21, #0x0
+                          0xd2800016,  // outer: mov x22, #0x0
+                          0xf8757a81,  // inner: ldr x1, [x20, x21, lsl #3]
+                          0xf8767a82,  // ldr x2, [x20, x22, lsl #3]
+                      });
+    p.insert(p.end(), body);
+    p.insert(p.end(), {
+                          0x910006d6,  // add x22, x22, #0x1
+                          0xf10022df,  // cmp x22, #0x8
+                          b_ne(-(n + 4)),  // b.ne inner
+                          0x910006b5,  // add x21, x21, #0x1
+                          0xf10022bf,  // cmp x21, #0x8
+                          b_ne(-(n + 8)),  // b.ne outer
+                          0xd4200000,  // brk #0x0
+                      });
+    return p;
+}
+
 // Runs `program` (at 0x1000, to its BRK) on both machines with the
-// operands at the carry and overflow edges at 0x8000 (8 of them: the
-// programs loop over every pair).
-void run_on_edge_values(Machine& interp, Machine& jit, std::initializer_list<uint32_t> program) {
+// operands at the carry and overflow edges at 0x8000 (8 of them:
+// over_edge_pairs loops over every pair).
+void run_on_edge_values(Machine& interp, Machine& jit, const std::vector<uint32_t>& program) {
     const uint64_t values[8] = {0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0x7fffffffffffffff, 0x8000000000000000,
                                 0xffffffffffffffff};
     for (Machine* m : {&interp, &jit}) {
@@ -114,12 +140,7 @@ TEST_CASE("jit: flags set in one block are read right in the next", "[cpu][jit]"
         WARN("no JIT backend for this host");
         return;
     }
-    run_on_edge_values(interp, jit, {
-        0xd2900014,  // mov x20, #0x8000
-        0xd2800015,  // mov x21, #0x0
-        0xd2800016,  // mov x22, #0x0
-        0xf8757a81,  // ldr x1, [x20, x21, lsl #3]
-        0xf8767a82,  // ldr x2, [x20, x22, lsl #3]
+    run_on_edge_values(interp, jit, over_edge_pairs({
         0xab020023,  // adds x3, x1, x2
         0x14000001,  // b 1c <inner+0x10>
         0xd53b4204,  // mrs x4, nzcv
@@ -155,14 +176,7 @@ TEST_CASE("jit: flags set in one block are read right in the next", "[cpu][jit]"
         0xd53b4204,  // mrs x4, nzcv
         0xcad12c91,  // eor x17, x4, x17, ror #11
         0x8b080231,  // add x17, x17, x8
-        0x910006d6,  // add x22, x22, #0x1
-        0xf10022df,  // cmp x22, #0x8
-        0x54fffb21,  // b.ne c <inner>
-        0x910006b5,  // add x21, x21, #0x1
-        0xf10022bf,  // cmp x21, #0x8
-        0x54fffaa1,  // b.ne 8 <outer>
-        0xd4200000,  // brk #0x0
-    });
+    }));
     for (unsigned r : {13u, 14u, 15u}) {  // the branches went both ways
         INFO("x" << r);
         CHECK(interp.cpu.s.x[r] > 0);
@@ -179,12 +193,7 @@ TEST_CASE("jit: UDIV, SDIV, MUL, MNEG and UMULL at the edges: by zero, INT_MIN b
         WARN("no JIT backend for this host");
         return;
     }
-    run_on_edge_values(interp, jit, {
-        0xd2900014,  // mov x20, #0x8000
-        0xd2800015,  // mov x21, #0x0
-        0xd2800016,  // outer: mov x22, #0x0
-        0xf8757a81,  // inner: ldr x1, [x20, x21, lsl #3]
-        0xf8767a82,  // ldr x2, [x20, x22, lsl #3]
+    run_on_edge_values(interp, jit, over_edge_pairs({
         0x9ac20823,  // udiv x3, x1, x2
         0xcaca1c6a,  // eor x10, x3, x10, ror #7
         0x9ac20c24,  // sdiv x4, x1, x2
@@ -199,14 +208,7 @@ TEST_CASE("jit: UDIV, SDIV, MUL, MNEG and UMULL at the edges: by zero, INT_MIN b
         0x9ba27c29,  // umull x9, w1, w2
         0xcacf1d0f,  // eor x15, x8, x15, ror #7
         0xcad01d30,  // eor x16, x9, x16, ror #7
-        0x910006d6,  // add x22, x22, #0x1
-        0xf10022df,  // cmp x22, #0x8
-        0x54fffdc1,  // b.ne inner
-        0x910006b5,  // add x21, x21, #0x1
-        0xf10022bf,  // cmp x21, #0x8
-        0x54fffd41,  // b.ne outer
-        0xd4200000,  // brk #0x0
-    });
+    }));
     const uint64_t values[8] = {0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0x7fffffffffffffff, 0x8000000000000000,
                                 0xffffffffffffffff};
     uint64_t acc[7] = {};
@@ -241,46 +243,37 @@ TEST_CASE("jit: NZCV stays lazy across handlers that do not use it and is stored
         WARN("no JIT backend for this host");
         return;
     }
-    run_on_edge_values(interp, jit, {
-        0xd2a00600,  // mov x0, #0x300000
-        0xd5181040,  // msr cpacr_el1, x0
-        0xd5033fdf,  // isb
-        0xd2900014,  // mov x20, #0x8000
-        0xd2800015,  // mov x21, #0x0
-        0xd2800016,  // mov x22, #0x0
-        0xf8757a81,  // ldr x1, [x20, x21, lsl #3]
-        0xf8767a82,  // ldr x2, [x20, x22, lsl #3]
-        0xeb020023,  // subs x3, x1, x2
-        0xd51bd043,  // msr tpidr_el0, x3
-        0x54000048,  // b.hi 30 <inner+0x18>
-        0x910005ad,  // add x13, x13, #0x1
-        0x2b020023,  // adds w3, w1, w2
-        0x9e670020,  // fmov d0, x1
-        0x9e670041,  // fmov d1, x2
-        0x1e612000,  // fcmp d0, d1
-        0xd53b4204,  // mrs x4, nzcv
-        0xcaca1c8a,  // eor x10, x4, x10, ror #7
-        0xab020023,  // adds x3, x1, x2
-        0x1e616c02,  // fcsel d2, d0, d1, vs
-        0x9e660045,  // fmov x5, d2
-        0xcacb14ab,  // eor x11, x5, x11, ror #5
-        0x6b020023,  // subs w3, w1, w2
-        0x1e60c003,  // fabs d3, d0
-        0x9a9f27e7,  // cset x7, cc
-        0x8b1004f0,  // add x16, x7, x16, lsl #1
-        0xea020023,  // ands x3, x1, x2
-        0x1e614404,  // fccmp d0, d1, #0x4, mi
-        0x14000001,  // b 74 <inner+0x5c>
-        0xd53b4204,  // mrs x4, nzcv
-        0xcad12c91,  // eor x17, x4, x17, ror #11
-        0x910006d6,  // add x22, x22, #0x1
-        0xf10022df,  // cmp x22, #0x8
-        0x54fffca1,  // b.ne 18 <inner>
-        0x910006b5,  // add x21, x21, #0x1
-        0xf10022bf,  // cmp x21, #0x8
-        0x54fffc21,  // b.ne 14 <outer>
-        0xd4200000,  // brk #0x0
-    });
+    run_on_edge_values(interp, jit, over_edge_pairs(
+        {
+            0xeb020023,  // subs x3, x1, x2
+            0xd51bd043,  // msr tpidr_el0, x3
+            0x54000048,  // b.hi 30 <inner+0x18>
+            0x910005ad,  // add x13, x13, #0x1
+            0x2b020023,  // adds w3, w1, w2
+            0x9e670020,  // fmov d0, x1
+            0x9e670041,  // fmov d1, x2
+            0x1e612000,  // fcmp d0, d1
+            0xd53b4204,  // mrs x4, nzcv
+            0xcaca1c8a,  // eor x10, x4, x10, ror #7
+            0xab020023,  // adds x3, x1, x2
+            0x1e616c02,  // fcsel d2, d0, d1, vs
+            0x9e660045,  // fmov x5, d2
+            0xcacb14ab,  // eor x11, x5, x11, ror #5
+            0x6b020023,  // subs w3, w1, w2
+            0x1e60c003,  // fabs d3, d0
+            0x9a9f27e7,  // cset x7, cc
+            0x8b1004f0,  // add x16, x7, x16, lsl #1
+            0xea020023,  // ands x3, x1, x2
+            0x1e614404,  // fccmp d0, d1, #0x4, mi
+            0x14000001,  // b 74 <inner+0x5c>
+            0xd53b4204,  // mrs x4, nzcv
+            0xcad12c91,  // eor x17, x4, x17, ror #11
+        },
+        {
+            0xd2a00600,  // mov x0, #0x300000
+            0xd5181040,  // msr cpacr_el1, x0
+            0xd5033fdf,  // isb
+        }));
     CHECK(interp.cpu.s.x[13] > 0);  // (B.HI went both ways)
     CHECK(interp.cpu.s.x[13] < 64);
 }
@@ -298,12 +291,7 @@ TEST_CASE("jit: CSEL, CSINC, CSINV, CSNEG, CCMP and B.cond take the host flags t
         WARN("no JIT backend for this host");
         return;
     }
-    run_on_edge_values(interp, jit, {
-        0xd2900014,  // mov x20, #0x8000
-        0xd2800015,  // mov x21, #0x0
-        0xd2800016,  // mov x22, #0x0
-        0xf8757a81,  // ldr x1, [x20, x21, lsl #3]
-        0xf8767a82,  // ldr x2, [x20, x22, lsl #3]
+    run_on_edge_values(interp, jit, over_edge_pairs({
         0xeb02003f,  // cmp x1, x2
         0x9a828023,  // csel x3, x1, x2, hi
         0x6b02003f,  // cmp w1, w2
@@ -352,14 +340,7 @@ TEST_CASE("jit: CSEL, CSINC, CSINV, CSNEG, CCMP and B.cond take the host flags t
         0xcacb1d0b,  // eor x11, x8, x11, ror #7
         0xcacb1d2b,  // eor x11, x9, x11, ror #7
         0xcacb1d4b,  // eor x11, x10, x11, ror #7
-        0x910006d6,  // add x22, x22, #0x1
-        0xf10022df,  // cmp x22, #0x8
-        0x54fff981,  // b.ne c <inner>
-        0x910006b5,  // add x21, x21, #0x1
-        0xf10022bf,  // cmp x21, #0x8
-        0x54fff901,  // b.ne 8 <outer>
-        0xd4200000,  // brk #0x0
-    });
+    }));
 }
 
 TEST_CASE("jit: a loop in one block keeps its registers in host registers round it", "[cpu][jit]") {
