@@ -954,6 +954,7 @@ Cpu::Stop Cpu::run(uint64_t budget) {
         if (events_ & kEvException) {
             last_ec = pend_ec_;
             last_iss = pend_iss_;
+            last_far = pend_far_valid_ ? pend_far_ : 0;
             if (stop_on_exception) {
                 if (pending_next_) s.pc += 4;
                 return Stop::Exception;

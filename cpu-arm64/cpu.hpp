@@ -252,6 +252,7 @@ public:
     std::function<bool(Cpu&)> semihost_hook;
     Ec last_ec = Ec::Unknown;
     uint32_t last_iss = 0;
+    uint64_t last_far = 0;  // (the fault address of an abort)
     uint64_t insn_count = 0;
     uint64_t branch_count = 0;  // branch instructions retired
 

@@ -1,11 +1,13 @@
 // armvm-user-run: runs a static AArch64 Linux ELF on armvm's CPU core with
 // just enough of the Linux syscall ABI for the differential tests
-// (write(2), exit(2), exit_group(2)). The reference runs the same ELF under
-// Debian's qemu-aarch64; tests compare what both write.
+// (write(2), exit(2), exit_group(2), rt_sigaction(2) for SIGILL, SIGBUS and
+// SIGSEGV, whose handlers get Linux's signal frame: siginfo and a ucontext
+// with the registers, PC, NZCV and the FP/SIMD record). The reference runs
+// the same ELF under Debian's qemu-aarch64; tests compare what both write.
 //
 // usage: armvm-user-run PROGRAM.elf
 // exit status: the program's, or 132 for an undefined instruction (as a
-// shell reports SIGILL), 139 for a memory fault.
+// shell reports SIGILL), 139 for a memory fault, when no handler is set.
 #include <elf.h>
 
 #include <cstdio>
@@ -59,6 +61,46 @@ public:
     }
 };
 
+// Linux's arm64 signal numbers and the si_code values used here (for an
+// undefined instruction ILL_ILLOPN, as qemu-aarch64 reports it).
+constexpr unsigned kSigIll = 4, kSigBus = 7, kSigSegv = 11;
+constexpr int kIllIllOpn = 2, kBusAdrAln = 1, kSegvMapErr = 1;
+
+// Delivers `sig` to `handler` as Linux does: struct rt_sigframe (siginfo,
+// then the ucontext) below the stack pointer, X0-X2 the handler's
+// arguments. Returns false if the frame cannot be written.
+bool deliver(Cpu& cpu, UserBus& bus, unsigned sig, int code, uint64_t addr, uint64_t handler) {
+    constexpr uint64_t kInfo = 0, kUc = 128, kMc = kUc + 176, kFpsimd = kMc + 288, kSize = kFpsimd + 528 + 16;
+    uint64_t frame = (cpu.s.sp_el0 - kSize) & ~uint64_t{15};
+    bool ok = true;
+    auto put = [&](uint64_t off, unsigned size, uint64_t v) { ok = ok && bus.write(frame + off, size, v, MemAttrs{}); };
+    for (uint64_t off = 0; off < kSize; off += 8) put(off, 8, 0);
+    put(kInfo + 0, 4, sig);
+    put(kInfo + 8, 4, static_cast<uint32_t>(code));
+    put(kInfo + 16, 8, addr);                       // si_addr
+    put(kMc + 0, 8, sig == kSigIll ? 0 : addr);     // fault_address
+    for (unsigned r = 0; r < 31; ++r) put(kMc + 8 + 8 * r, 8, cpu.s.x[r]);
+    put(kMc + 256, 8, cpu.s.sp_el0);
+    put(kMc + 264, 8, cpu.s.pc);
+    put(kMc + 272, 8, cpu.s.nzcv);                  // PSTATE: EL0t with NZCV
+    put(kFpsimd + 0, 4, 0x46508001);                // FPSIMD_MAGIC
+    put(kFpsimd + 4, 4, 528);
+    put(kFpsimd + 8, 4, cpu.s.fpsr);
+    put(kFpsimd + 12, 4, cpu.s.fpcr);
+    for (unsigned r = 0; r < 32; ++r) {
+        put(kFpsimd + 16 + 16 * r, 8, cpu.s.v[r][0]);
+        put(kFpsimd + 24 + 16 * r, 8, cpu.s.v[r][1]);
+    }
+    if (!ok) return false;
+    cpu.s.x[0] = sig;
+    cpu.s.x[1] = frame + kInfo;
+    cpu.s.x[2] = frame + kUc;
+    cpu.s.x[30] = 0;  // (no sa_restorer: the tests' handlers exit)
+    cpu.s.sp_el0 = frame;
+    cpu.s.pc = handler;
+    return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -104,12 +146,16 @@ int main(int argc, char** argv) {
     if (!bus.ram.empty()) cpu.set_ram_window(bus.ram_base, bus.ram.data(), bus.ram.size());
     cpu.s.el = 0;
     cpu.s.cpacr_el1 = 3u << 20;  // FP/AdvSIMD enabled, as Linux gives a process
-    cpu.s.sctlr_el1 |= 1u << 14;  // DC ZVA at EL0 (SCTLR_EL1.DZE), as Linux allows
+    // DC ZVA (DZE), CTR_EL0 (UCT) and cache maintenance by VA (UCI) at
+    // EL0, as Linux allows
+    cpu.s.sctlr_el1 |= (1u << 14) | (1u << 15) | (1u << 26);
     cpu.mode_changed();
     cpu.s.spsel = false;
     cpu.s.sp_el0 = stack_top - 4096;
     cpu.s.pc = eh.e_entry;
     cpu.stop_on_exception = true;
+    std::map<unsigned, uint64_t> handlers;  // signal -> handler
+    bool in_handler = false;
     for (;;) {
         auto stop = cpu.run(1u << 30);
         if (stop != Cpu::Stop::Exception) continue;
@@ -126,12 +172,40 @@ int main(int argc, char** argv) {
                 cpu.s.x[0] = out.size();
                 continue;
             }
+            if (nr == 134) {  // rt_sigaction(sig, act, oldact, sigsetsize)
+                unsigned sig = static_cast<unsigned>(cpu.s.x[0]);
+                uint64_t handler = 0;
+                if ((sig != kSigIll && sig != kSigBus && sig != kSigSegv) || cpu.s.x[2] != 0 ||
+                    !bus.read(cpu.s.x[1], 8, handler, MemAttrs{})) {
+                    std::fprintf(stderr, "armvm-user-run: unsupported rt_sigaction(%u)\n", sig);
+                    return 2;
+                }
+                handlers[sig] = handler;
+                cpu.s.x[0] = 0;
+                continue;
+            }
             if (nr == 93 || nr == 94) {
                 std::fflush(stdout);
                 return static_cast<int>(cpu.s.x[0] & 0xff);
             }
             std::fprintf(stderr, "armvm-user-run: unsupported syscall %llu\n", static_cast<unsigned long long>(nr));
             return 2;
+        }
+        // A fault of the program's own code (not of its handler) goes to
+        // the handler of its signal, if one is set.
+        unsigned sig = 0;
+        int code = 0;
+        uint64_t addr = cpu.last_far;
+        if (cpu.last_ec == Ec::Unknown) {
+            sig = kSigIll, code = kIllIllOpn, addr = cpu.s.pc;
+        } else if (cpu.last_ec == Ec::DataAbortLower && (cpu.last_iss & 0x3f) == 0x21) {
+            sig = kSigBus, code = kBusAdrAln;
+        } else if (cpu.last_ec == Ec::DataAbortLower || cpu.last_ec == Ec::InsnAbortLower) {
+            sig = kSigSegv, code = kSegvMapErr;
+        }
+        if (sig && handlers.count(sig) && !in_handler) {
+            in_handler = true;
+            if (deliver(cpu, bus, sig, code, addr, handlers[sig])) continue;
         }
         uint64_t raw = 0;
         bus.read(cpu.s.pc, 4, raw, MemAttrs{});
