@@ -26,7 +26,8 @@ enum Item : uint32_t {
     Mmu = 1u << 5,
     Unimp = 1u << 6,      // a guest using something armvm does not implement
     GuestErrors = 1u << 7,  // a guest doing something invalid (bad device offset, ...)
-    Nochain = 1u << 8,    // (exec and cpu see every block: armvm does not chain while they log)
+    Nochain = 1u << 8,    // compiled code returns to the run loop after every block (exec and cpu see
+                          // every block anyway: no compiled code runs while they log)
     CpuReset = 1u << 9,
     Page = 1u << 10,
     Tid = 1u << 11,

@@ -849,6 +849,13 @@ Cpu::Stop Cpu::run(uint64_t budget) {
             dead_blocks_.clear();
             dead_maps_.clear();
         }
+        uint32_t logging = qlog::g_mask.load(std::memory_order_relaxed);
+        // (-d nochain switched on or off, by HMP's log too: the code
+        // compiled the other way goes)
+        if (jit_ && ((logging & qlog::Nochain) != 0) != jit_nochain_) {
+            jit_nochain_ = !jit_nochain_;
+            jit_full_ = true;
+        }
         if (jit_full_) {  // no compiled code runs now: start the code space again
             flush_blocks();
             dead_maps_.clear();
@@ -867,7 +874,7 @@ Cpu::Stop Cpu::run(uint64_t budget) {
         link = nullptr;
         // (a debugger's breakpoints or -d exec/cpu: no compiled code runs)
         // (or the PMU counting events only the interpreter counts)
-        bool slow = debug_ || pmu_detail_ || (qlog::g_mask.load(std::memory_order_relaxed) & (qlog::Exec | qlog::Cpu));
+        bool slow = debug_ || pmu_detail_ || (logging & (qlog::Exec | qlog::Cpu));
         if (slow) {
             if (debug_ && !debug_enter(b)) return Stop::Debug;
             if (b && (qlog::on(qlog::Exec) || qlog::on(qlog::Cpu))) log_exec(b);

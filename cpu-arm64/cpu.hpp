@@ -561,6 +561,7 @@ private:
     uint64_t jit_vpages_[64] = {};
     static unsigned vpage_bit(uint64_t va) { return (va >> 12) & 4095; }
     bool jit_full_ = false;             // the code space is full: start again
+    bool jit_nochain_ = false;          // what -d nochain was when the code was compiled
     uint64_t jit_entries_ = 0, interp_blocks_ = 0;  // (ARMVM_STATS)
     bool load_slow(uint64_t va, unsigned size, uint64_t& value);
     bool store_slow(uint64_t va, unsigned size, uint64_t value);

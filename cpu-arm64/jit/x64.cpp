@@ -847,7 +847,7 @@ void Emitter::chain(unsigned link, uint32_t retire, unsigned branches, bool as_b
 void Emitter::goto_va(int64_t off, unsigned link, uint32_t retire, unsigned branches, bool as_branch, size_t k) {
     uint64_t to = b_->pa + static_cast<uint64_t>(off);
     // (a taken branch before the block's end leaves as one at its end)
-    if (!(b_->plain_end || (as_branch && k + 1 < b_->n)) || (to >> 12) != (b_->pa >> 12)) {
+    if (nochain_ || !(b_->plain_end || (as_branch && k + 1 < b_->n)) || (to >> 12) != (b_->pa >> 12)) {
         lea(rax, ptr[r13 + static_cast<int32_t>(off)]);
         return chain(link, retire, branches, as_branch, k);
     }

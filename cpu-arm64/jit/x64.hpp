@@ -21,6 +21,7 @@
 
 #include <xbyak/xbyak.h>
 
+#include "base/log.hpp"
 #include "cpu-arm64/cpu.hpp"
 #include "cpu-arm64/jit/jit.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
@@ -170,6 +171,9 @@ public:
     const Offsets& off() const { return o_; }
     const uint8_t* exit_stub() const { return exit_; }
     const uint8_t* chain_stub() const { return chain_; }
+    // The chain stub's way back to the run loop, without looking for the
+    // next block (-d nochain: every block returns there).
+    const uint8_t* chain_exit_stub() const { return chain_exit_; }
     const uint8_t* link_stub() const { return link_; }
     const uint8_t* call_stub(bool flags) const { return flags ? call_flags_ : call_; }
     const uint8_t* flags_stub() const { return flags_; }
@@ -189,6 +193,7 @@ private:
     EnterFn enter_ = nullptr;
     const uint8_t* exit_ = nullptr;
     const uint8_t* chain_ = nullptr;
+    const uint8_t* chain_exit_ = nullptr;
     const uint8_t* link_ = nullptr;
     const uint8_t* call_ = nullptr;
     const uint8_t* call_flags_ = nullptr;
@@ -215,7 +220,8 @@ struct Lbl {
 class Emitter : public Xbyak::CodeGenerator {
 public:
     Emitter(const X64& j, uint8_t* at, size_t room)
-        : CodeGenerator(room, at), o(j.off()), exit_(j.exit_stub()), chain_(j.chain_stub()), link_(j.link_stub()),
+        : CodeGenerator(room, at), o(j.off()), exit_(j.exit_stub()), nochain_(qlog::on(qlog::Nochain)),
+          chain_(nochain_ ? j.chain_exit_stub() : j.chain_stub()), link_(j.link_stub()),
           call_(j.call_stub(false)), call_flags_(j.call_stub(true)), flags_(j.flags_stub()), mem_call_{j.mem_call_stub(1), j.mem_call_stub(2)} {
         setDefaultJmpNEAR(true);
     }
@@ -299,6 +305,10 @@ private:
 
     const X64::Offsets& o;
     const uint8_t* exit_;
+    // -d nochain: no direct links, no loops inside a block, and the chain
+    // stub's way out instead of the stub (a developer's switch: compiled
+    // code then enters one block at a time, from the run loop)
+    bool nochain_;
     const uint8_t* chain_;
     const uint8_t* link_;
     const uint8_t* call_;

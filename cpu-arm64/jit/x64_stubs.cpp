@@ -209,6 +209,7 @@ void X64::emit_trampoline() {
         g.test(r8b, r8b);
         g.jnz(again);
         g.L(fail);
+        chain_exit_ = g.getCurr();
         g.bt(edx, 15);
         g.jnc(fall);
         g.mov(qword[rbx + o_.next_pc], rax);
