@@ -848,6 +848,7 @@ Cpu::Stop Cpu::run(uint64_t budget) {
         if (!dead_blocks_.empty() || !dead_maps_.empty()) {
             dead_blocks_.clear();
             dead_maps_.clear();
+            jit_ras_clear();  // (its links may be in those blocks)
         }
         uint32_t logging = qlog::g_mask.load(std::memory_order_relaxed);
         // (-d nochain switched on or off, by HMP's log too: the code
@@ -859,6 +860,7 @@ Cpu::Stop Cpu::run(uint64_t budget) {
         if (jit_full_) {  // no compiled code runs now: start the code space again
             flush_blocks();
             dead_maps_.clear();
+            jit_ras_clear();
             jit_->reset();
             jit_full_ = false;
             link = nullptr;

@@ -560,6 +560,20 @@ private:
     // pages) looks at no entry.
     uint64_t jit_vpages_[64] = {};
     static unsigned vpage_bit(uint64_t va) { return (va >> 12) & 4095; }
+    // Compiled code's return-stack prediction: a BL or BLR pushes the
+    // return VA and its block's links[0] (its own fall-through link, which
+    // a call does not otherwise use); a RET pops and, when its target is
+    // that VA, chains through that link (filled the first time through the
+    // VA cache), not its own, which holds only the last of the function's
+    // callers. Cleared whenever blocks are freed (an entry points into one).
+    struct JitRasEntry {
+        uint64_t va = ~0ull;
+        Block::Link* link = nullptr;
+    };
+    static constexpr unsigned kJitRas = 16;
+    JitRasEntry jit_ras_[kJitRas];
+    uint32_t jit_ras_top_ = 0;
+    void jit_ras_clear() { std::fill(std::begin(jit_ras_), std::end(jit_ras_), JitRasEntry{}); }
     bool jit_full_ = false;             // the code space is full: start again
     bool jit_nochain_ = false;          // what -d nochain was when the code was compiled
     uint64_t jit_entries_ = 0, interp_blocks_ = 0;  // (ARMVM_STATS)

@@ -31,22 +31,19 @@ namespace {
 constexpr size_t kArenaSize = 64u << 20;
 }  // namespace
 
+// The flag-setting fast forms (the others go through the IR: ir_take).
 void Emitter::alu(const DecodedInsn& d, const FastForm& f) {
     bool w = f.is64;
     switch (f.kind) {
-    case K::AddImm: {
+    case K::AddImm: {  // ADDS, SUBS (CMN, CMP)
         ldxsp(rsi, d.rn);
         int32_t imm = static_cast<int32_t>(d.imm);
         if (w)
             f.sub ? sub(rsi, imm) : add(rsi, imm);
         else
             f.sub ? sub(esi, imm) : add(esi, imm);
-        if (f.flags) {
-            flags(f.sub, w, f.fused ? static_cast<int>(d.cond2) : next_cond_, false, &imm);
-            stx(d.rd, rsi);
-        } else {
-            stxsp(d.rd, rsi);
-        }
+        flags(f.sub, w, f.fused ? static_cast<int>(d.cond2) : next_cond_, false, &imm);
+        stx(d.rd, rsi);
         break;
     }
     case K::AddReg:
@@ -62,7 +59,7 @@ void Emitter::alu(const DecodedInsn& d, const FastForm& f) {
         if (f.flags) flags(f.sub, w, f.fused ? static_cast<int>(d.cond2) : next_cond_);
         stx(d.rd, rsi);
         break;
-    case K::LogImm:
+    case K::LogImm:  // ANDS (TST)
     case K::LogReg: {
         ldx(rsi, d.rn);
         const Xbyak::Operand* src;
@@ -88,34 +85,10 @@ void Emitter::alu(const DecodedInsn& d, const FastForm& f) {
         case 2: use_imm ? xor_(dst, imm32) : xor_(dst, *src); break;
         default: use_imm ? and_(dst, imm32) : and_(dst, *src); break;
         }
-        if (f.opc == 3) {
-            flags(false, w, f.fused ? static_cast<int>(d.cond2) : next_cond_, true);
-            stx(d.rd, rsi);
-        } else if (f.kind == K::LogImm) {
-            stxsp(d.rd, rsi);
-        } else {
-            stx(d.rd, rsi);
-        }
-        break;
-    }
-    case K::MovConst:
-        if (d.rd != 31) {
-            mov(rax, static_cast<uint64_t>(d.imm));
-            stx(d.rd, rax);
-        }
-        break;
-    case K::Lsr:
-    case K::Lsl:
-        ldx(rsi, d.rn);
-        if (w) {
-            if (d.aux) f.kind == K::Lsr ? shr(rsi, d.aux) : shl(rsi, d.aux);
-        } else if (d.aux) {
-            f.kind == K::Lsr ? shr(esi, d.aux) : shl(esi, d.aux);
-        } else {
-            mov(esi, esi);
-        }
+        if (f.opc == 3) flags(false, w, f.fused ? static_cast<int>(d.cond2) : next_cond_, true);
         stx(d.rd, rsi);
         break;
+    }
     default: break;
     }
 }
@@ -251,19 +224,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     case a64::Op::DSB:
     case a64::Op::ISB:
         return true;  // (as the interpreter: no-ops)
-    case a64::Op::MOVE_wide: {
-        unsigned opc = bits(i, 30, 29), hw = bits(i, 22, 21);
-        if (opc != 3 || (!w && hw > 1)) return false;  // MOVK only
-        uint64_t field = 0xffffull << (16 * hw);
-        ldx(rsi, rd);
-        mov(rdi, ~field);
-        and_(rsi, rdi);
-        mov(rdi, static_cast<uint64_t>(bits(i, 20, 5)) << (16 * hw));
-        or_(rsi, rdi);
-        if (!w) mov(esi, esi);
-        stx(rd, rsi);
-        return true;
-    }
     case a64::Op::CSEL: {
         if (bit(i, 29) || bit(i, 11)) return false;
         bool inv = bit(i, 30), inc = bit(i, 10);
@@ -332,37 +292,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         stx(rd, rax);
         return true;
     }
-    case a64::Op::EXTR: {
-        unsigned lsb = bits(i, 15, 10);
-        if (bit(i, 22) != static_cast<unsigned>(w) || (!w && lsb > 31)) return false;
-        ldx(rsi, rm);  // the low half
-        ldx(rdi, rn);
-        if (w) {
-            if (lsb) shrd(rsi, rdi, static_cast<uint8_t>(lsb));
-        } else {
-            if (lsb) shrd(esi, edi, static_cast<uint8_t>(lsb));
-            mov(esi, esi);
-        }
-        stx(rd, rsi);
-        return true;
-    }
-    case a64::Op::BITFIELD: {
-        unsigned opc = bits(i, 30, 29), immr = bits(i, 21, 16), imms = bits(i, 15, 10);
-        unsigned size = w ? 64 : 32;
-        if ((opc != 0 && opc != 2) || bit(i, 22) != static_cast<unsigned>(w) || immr >= size || imms >= size)
-            return false;  // (BFM: the handler)
-        // SBFM/UBFM as two shifts: the field's top bit to the register's
-        // top, then down (arithmetically for SBFM) to its place.
-        unsigned up = size - 1 - imms;
-        unsigned down = imms >= immr ? up + immr : immr - imms - 1;
-        ldx(rsi, rn);
-        const Xbyak::Reg& r = w ? static_cast<const Xbyak::Reg&>(rsi) : static_cast<const Xbyak::Reg&>(esi);
-        if (up) shl(r, up);
-        if (down) opc == 0 ? sar(r, down) : shr(r, down);
-        if (!w) mov(esi, esi);
-        stx(rd, rsi);
-        return true;
-    }
     case a64::Op::ADD_SUB_shift: {
         unsigned shift = bits(i, 23, 22), amount = bits(i, 15, 10);
         if (shift == 3 || (!w && amount > 31)) return false;
@@ -424,21 +353,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
             sub_ ? sbb(esi, edi) : adc(esi, edi);
         if (bit(i, 29)) flags_now(sub_);
         stx(rd, rsi);
-        return true;
-    }
-    case a64::Op::ADR:
-    case a64::Op::ADRP: {
-        int64_t imm = a64::sext((bits(i, 23, 5) << 2) | bits(i, 30, 29), 21);
-        if (rd == 31) return true;
-        if (a64::decode(i) == a64::Op::ADR) {
-            lea(rax, ptr[r13 + static_cast<int32_t>(d.pcoff + imm)]);
-        } else {
-            lea(rax, ptr[r13 + static_cast<int32_t>(d.pcoff)]);
-            and_(rax, -4096);
-            mov(rcx, static_cast<uint64_t>(imm) << 12);
-            add(rax, rcx);
-        }
-        stx(rd, rax);
         return true;
     }
     case a64::Op::CCMP_reg:
@@ -836,9 +750,13 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
 }
 
 void Emitter::chain(unsigned link, uint32_t retire, unsigned branches, bool as_branch, size_t k) {
-    writeback(cache_);  // (rax, the next VA, kept)
-    chained_ = true;
     mov(ecx, link_offset(link));
+    chain_rcx(retire, branches, as_branch, k);
+}
+
+void Emitter::chain_rcx(uint32_t retire, unsigned branches, bool as_branch, size_t k) {
+    writeback(cache_);  // (rax, the next VA, and rcx kept)
+    chained_ = true;
     mov(edx, retire | branches << 8 | (as_branch ? 1u << 15 : 0) |
                  (static_cast<uint32_t>(as_branch ? k : b_->n) << 16));
     jmp(tail_chain_);
@@ -938,14 +856,13 @@ void Emitter::block(const Block& b, const CacheState* preload) {
         cur_k_ = k;
         if (captured_for_ != k) captured_ = -1;  // (host flags from the entry before only)
         flags_dead_ = flags_dead_after(k);
+        if (ir_take(k, d)) continue;  // (emitted with the run it ends up in)
+        ir_flush();
         switch (f.kind) {
         case K::AddImm:
         case K::AddReg:
         case K::LogImm:
         case K::LogReg:
-        case K::MovConst:
-        case K::Lsr:
-        case K::Lsl:
             // (a B.cond next, not fused: its condition is taken from the
             // host flags as a fused one's)
             next_cond_ = k + 1 < n ? cond_read_first(b.insns[k + 1]) : -1;
@@ -980,13 +897,14 @@ void Emitter::block(const Block& b, const CacheState* preload) {
             if (f.kind == K::Bl) {
                 lea(rax, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
                 stx(30, rax);
+                ras_push(pcoff);
             }
             goto_va(pcoff + d.imm, d.imm == 4 ? 0 : 1, static_cast<uint32_t>(n), d.br_before + 1u, true, k);
             ended = true;
             break;
         case K::Ret:
             ldx(rax, d.rn);
-            chain_to_rax(pcoff, k);
+            ret_to_rax(pcoff, k);
             ended = true;
             break;
         case K::LdstOff:
@@ -1002,6 +920,7 @@ void Emitter::block(const Block& b, const CacheState* preload) {
                 if (op == a64::Op::BLR) {
                     lea(rcx, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
                     stx(30, rcx);
+                    ras_push(pcoff);
                 }
                 chain_to_rax(pcoff, k);
                 ended = true;
@@ -1026,6 +945,7 @@ void Emitter::block(const Block& b, const CacheState* preload) {
         }
         }
     }
+    ir_flush();
     if (!ended) {  // ran to the end (or a B.cond/CBZ not taken)
         goto_va(static_cast<int64_t>(4 * n), 0, static_cast<uint32_t>(n), b.branches, false, n);
     }

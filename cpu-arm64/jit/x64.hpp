@@ -23,6 +23,7 @@
 
 #include "base/log.hpp"
 #include "cpu-arm64/cpu.hpp"
+#include "cpu-arm64/ir/ir.hpp"
 #include "cpu-arm64/jit/jit.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
 
@@ -146,6 +147,9 @@ public:
         o_.vcache = at(&c.jit_vcache_);
         o_.vgen = at(&c.jit_vgen_);
         o_.vkey = at(&c.jit_vkey_);
+        o_.ras = at(&c.jit_ras_);
+        o_.ras_top = at(&c.jit_ras_top_);
+        static_assert(sizeof(Cpu::JitRasEntry) == 16, "the RAS index below is a byte offset of 16-byte entries");
         emit_trampoline();
     }
     ~X64() override;
@@ -166,9 +170,11 @@ public:
         int32_t x, v, cpacr, sctlr, fpcr, fpsr, tpidr0, tpidrro0, tpidr1, sp0, sp1, nzcv, el, spsel, daif, events,
             next_pc, block_va, cur_len, insn_count, insn_end, branch_count, link_gen, fast, fast_key, fill_va, mailbox, irq,
             exit_req, jit_block, block_jit, block_n, block_head, block_pa, block_head_fast, jit_link, vcache, vgen, vkey,
-            excl_valid, excl_addr, excl_size, excl_value, excl_value_hi, monitor, flags_res, flags_b, flags_kind;
+            excl_valid, excl_addr, excl_size, excl_value, excl_value_hi, monitor, flags_res, flags_b, flags_kind, ras,
+            ras_top;
     };
     const Offsets& off() const { return o_; }
+    static constexpr unsigned kRasMask = Cpu::kJitRas - 1;  // (Cpu::jit_ras_)
     const uint8_t* exit_stub() const { return exit_; }
     const uint8_t* chain_stub() const { return chain_; }
     // The chain stub's way back to the run loop, without looking for the
@@ -836,6 +842,16 @@ private:
     static bool host_fma();
 
     void alu(const DecodedInsn& d, const FastForm& f);
+    // The IR path (x64_ir.cpp): ir_take adds entry k to the pending run if
+    // the IR expresses it (false: compile it another way, after
+    // ir_flush has emitted the run so far).
+    bool ir_take(size_t k, const DecodedInsn& d);
+    void ir_flush();
+    bool ir_build(ir::Run& run, size_t k, const DecodedInsn& d);
+    void ir_emit(size_t from, size_t to);
+    bool ir_lower(const ir::Run& run);
+    ir::Run run_;
+    std::vector<size_t> run_insns_;
     void mem(size_t k, const DecodedInsn& d, const FastForm& f);
     // A load or store of one register. mode: 0 offset (imm), 1 post-index,
     // 3 pre-index, 4 register index (rm extended by `option`, << shift).
@@ -903,6 +919,38 @@ private:
     }
     // A branch of entry k (at `pcoff`) to the VA in rax: through links[0]
     // if that is the next instruction, else links[1].
+    // A call (BL, BLR) at entry k: the return VA and links[0] pushed on
+    // the return stack (Cpu::jit_ras_; rdx and rsi used).
+    void ras_push(int64_t pcoff) {
+        mov(edx, dword[rbx + o.ras_top]);
+        add(edx, 1);
+        and_(edx, X64::kRasMask);
+        mov(dword[rbx + o.ras_top], edx);
+        shl(edx, 4);
+        lea(rsi, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
+        mov(qword[rbx + rdx + o.ras], rsi);
+        mov(rsi, reinterpret_cast<uint64_t>(&b_->links[0]));
+        mov(qword[rbx + rdx + o.ras + 8], rsi);
+    }
+    // RET at entry k to the VA in rax: popped; when the return stack's top
+    // was that VA, the chain stub follows the caller's link.
+    void ret_to_rax(int64_t pcoff, size_t k) {
+        Label miss;
+        mov(edx, dword[rbx + o.ras_top]);
+        mov(ecx, edx);
+        shl(ecx, 4);
+        sub(edx, 1);
+        and_(edx, X64::kRasMask);
+        mov(dword[rbx + o.ras_top], edx);
+        cmp(rax, qword[rbx + rcx + o.ras]);
+        jne(miss);
+        mov(rcx, qword[rbx + rcx + o.ras + 8]);
+        mov(rdx, reinterpret_cast<uint64_t>(b_));
+        sub(rcx, rdx);  // (the stub adds the running block, r14)
+        chain_rcx(static_cast<uint32_t>(b_->n), b_->insns[k].br_before + 1u, true, k);
+        L(miss);
+        chain_to_rax(pcoff, k);
+    }
     void chain_to_rax(int64_t pcoff, size_t k) {
         Label next;
         lea(rcx, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
@@ -918,6 +966,8 @@ private:
     // BR_RETIRED); `as_branch`: entry k branched (events kEvBranch,
     // next_pc), else the block ran to its end.
     void chain(unsigned link, uint32_t retire, unsigned branches, bool as_branch, size_t k);
+    // The same through the Block::Link at rcx (an offset from the running block).
+    void chain_rcx(uint32_t retire, unsigned branches, bool as_branch, size_t k);
     // The same for the VA r13 + `off`: a direct link when that is in the
     // block's page (and the block ends plainly or this is a branch before
     // its end), else chain().

@@ -1,0 +1,172 @@
+// The IR's passes and its reference evaluator (ir.hpp).
+#include "cpu-arm64/ir/ir.hpp"
+
+#include <cstdio>
+#include <utility>
+
+namespace armvm::ir {
+
+namespace {
+
+uint64_t mask(bool w64) { return w64 ? ~uint64_t{0} : 0xffffffffull; }
+
+// What an operation gives for constant operands (a, b) or shift `n`.
+uint64_t compute(Op op, bool w64, uint64_t a, uint64_t b, uint64_t n) {
+    unsigned size = w64 ? 64 : 32;
+    a &= mask(w64);
+    b &= mask(w64);
+    switch (op) {
+    case Op::Add: return (a + b) & mask(w64);
+    case Op::Sub: return (a - b) & mask(w64);
+    case Op::And: return a & b;
+    case Op::Or: return a | b;
+    case Op::Xor: return a ^ b;
+    case Op::AndNot: return a & ~b & mask(w64);
+    case Op::Shl: return (a << n) & mask(w64);
+    case Op::Lshr: return a >> n;
+    case Op::Ashr:
+        return w64 ? static_cast<uint64_t>(static_cast<int64_t>(a) >> n)
+                   : static_cast<uint32_t>(static_cast<int32_t>(static_cast<uint32_t>(a)) >> n);
+    case Op::Ror: return n ? ((a >> n) | (a << (size - n))) & mask(w64) : a;
+    case Op::Extr: return n ? ((a >> n) | (b << (size - n))) & mask(w64) : a;
+    default: return 0;
+    }
+}
+
+bool binary(Op op) { return op >= Op::Add && op <= Op::AndNot; }
+bool shift(Op op) { return op >= Op::Shl && op <= Op::Ror; }
+
+}  // namespace
+
+std::string Run::dump() const {
+    static const char* names[] = {"nop", "const", "pc", "get", "set", "add", "sub", "and", "or", "xor", "andnot",
+                                  "shl", "lshr", "ashr", "ror", "extr"};
+    std::string out;
+    char line[128];
+    for (size_t v = 0; v < code.size(); ++v) {
+        const Inst& i = code[v];
+        if (i.op == Op::Nop) continue;
+        std::snprintf(line, sizeof line, "%%%zu = %s%s r%u %%%d %%%d #%#llx (insn %u)\n", v,
+                      names[static_cast<int>(i.op)], i.w64 ? "" : ".w", i.reg, i.a == kNone ? -1 : static_cast<int>(i.a),
+                      i.b == kNone ? -1 : static_cast<int>(i.b), static_cast<unsigned long long>(i.imm), i.insn);
+        out += line;
+    }
+    return out;
+}
+
+void optimize(Run& r) {
+    std::vector<Inst>& c = r.code;
+    std::vector<uint32_t> repl(c.size());
+    for (uint32_t v = 0; v < c.size(); ++v) repl[v] = v;
+    // Known: the value's upper 32 bits are zero (a 32-bit op's result, a
+    // small constant), so a 32-bit identity on it is no zero-extension.
+    auto zext = [&](uint32_t v) { return !c[v].w64 || (c[v].op == Op::Const && c[v].imm >> 32 == 0); };
+    auto same = [&](uint32_t v, uint32_t to) {
+        repl[v] = to;
+        c[v].op = Op::Nop;
+    };
+    auto constant = [&](uint32_t v, uint64_t value) {
+        c[v] = Inst{Op::Const, true, 0, kNone, kNone, value, c[v].insn};
+    };
+    uint32_t cur[33];
+    for (uint32_t& x : cur) x = kNone;
+    for (uint32_t v = 0; v < c.size(); ++v) {
+        Inst& i = c[v];
+        if (i.a != kNone) i.a = repl[i.a];
+        if (i.b != kNone) i.b = repl[i.b];
+        // forward: a Get of a register the run knows
+        if (i.op == Op::Get) {
+            if (cur[i.reg] != kNone) same(v, cur[i.reg]);
+            else cur[i.reg] = v;
+            continue;
+        }
+        if (i.op == Op::Set) {
+            cur[i.reg] = i.a;
+            continue;
+        }
+        // fold (a binary operation's constant operand becomes its
+        // immediate: b kNone, imm the value)
+        auto is_const = [&](uint32_t o) { return o != kNone && c[o].op == Op::Const; };
+        uint64_t m = mask(i.w64);
+        if (binary(i.op)) {
+            if (is_const(i.a) && i.op != Op::Sub && i.op != Op::AndNot && !is_const(i.b)) std::swap(i.a, i.b);
+            if (is_const(i.b)) {
+                i.imm = c[i.b].imm & m;
+                i.b = kNone;
+            }
+            if (i.b != kNone) continue;
+            if (is_const(i.a)) {
+                constant(v, compute(i.op, i.w64, c[i.a].imm, i.imm, 0));
+                continue;
+            }
+            if (i.op == Op::Sub) i.op = Op::Add, i.imm = (0 - i.imm) & m;
+            if (i.op == Op::AndNot) i.op = Op::And, i.imm = ~i.imm & m;
+            bool keep = i.w64 || zext(i.a);  // (an identity on a value needs no zero-extension)
+            if ((i.op == Op::Add || i.op == Op::Or || i.op == Op::Xor) && i.imm == 0 && keep) {
+                same(v, i.a);
+            } else if (i.op == Op::And && i.imm == m && keep) {
+                same(v, i.a);
+            } else if (i.op == Op::And && i.imm == 0) {
+                constant(v, 0);
+            } else if (i.op == Op::Or && i.imm == m) {
+                constant(v, m);
+            }
+            continue;
+        }
+        if (i.op == Op::Extr) {
+            if (is_const(i.a) && is_const(i.b)) {
+                constant(v, compute(i.op, i.w64, c[i.a].imm, c[i.b].imm, i.imm));
+            } else if (i.imm == 0 && (i.w64 || zext(i.a))) {
+                same(v, i.a);
+            } else if (i.a == i.b) {  // a rotate
+                i.op = Op::Ror;
+                i.b = kNone;
+            }
+            continue;
+        }
+        if (shift(i.op)) {
+            if (is_const(i.a)) constant(v, compute(i.op, i.w64, c[i.a].imm, 0, i.imm));
+            else if (i.imm == 0 && (i.w64 || zext(i.a))) same(v, i.a);
+        }
+    }
+    // dead sets: a register the run sets again (no Get of it comes after
+    // its first Set: forwarded above)
+    bool later[33] = {};
+    for (size_t v = c.size(); v-- > 0;) {
+        Inst& i = c[v];
+        if (i.op != Op::Set) continue;
+        if (later[i.reg]) i.op = Op::Nop;
+        later[i.reg] = true;
+    }
+    // dead code: what no Set needs
+    std::vector<bool> used(c.size());
+    for (size_t v = c.size(); v-- > 0;) {
+        Inst& i = c[v];
+        if (i.op == Op::Nop) continue;
+        if (i.op != Op::Set && !used[v]) {
+            i.op = Op::Nop;
+            continue;
+        }
+        if (i.a != kNone) used[i.a] = true;
+        if (i.b != kNone) used[i.b] = true;
+    }
+}
+
+void evaluate(const Run& r, uint64_t (&x)[33], uint64_t block_va) {
+    std::vector<uint64_t> val(r.code.size());
+    for (size_t v = 0; v < r.code.size(); ++v) {
+        const Inst& i = r.code[v];
+        uint64_t a = i.a != kNone ? val[i.a] : 0, b = i.b != kNone ? val[i.b] : 0;
+        if (binary(i.op) && i.b == kNone) b = i.imm;  // (the immediate form)
+        switch (i.op) {
+        case Op::Nop: break;
+        case Op::Const: val[v] = i.imm; break;
+        case Op::Pc: val[v] = block_va + i.imm; break;
+        case Op::Get: val[v] = x[i.reg]; break;
+        case Op::Set: x[i.reg] = a; break;
+        default: val[v] = compute(i.op, i.w64, a, b, i.imm); break;
+        }
+    }
+}
+
+}  // namespace armvm::ir

@@ -1,0 +1,122 @@
+// A small IR for the JIT (issue 18): what an instruction does to the
+// general registers, as SSA values, so the x86-64 backend can fold
+// constants, forward register values and drop dead work across the
+// instructions of a run before it emits host code.
+//
+// The instruction semantics are written once (cpu-arm64/ir/sem.hpp), as
+// templates over a builder: ir::Builder (here) records them as IR, the
+// interpreter's builder (translate/) runs them on the CPU state directly.
+//
+// Values are 64-bit; an operation marked 32-bit works on the low halves
+// and leaves the upper half zero (as a W register write does).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace armvm::ir {
+
+enum class Op : uint8_t {
+    Nop,    // (removed by a pass)
+    Const,  // imm
+    Pc,     // the VA of the block's first instruction + imm
+    Get,    // general register reg (0-30; kSp: the current SP)
+    Set,    // reg = a
+    Add, Sub, And, Or, Xor, AndNot,  // a op b (AndNot: a & ~b)
+    Shl, Lshr, Ashr, Ror,            // a shifted by imm (< the width)
+    Extr,   // (b:a) >> imm, the low half (b the high half; ROR when a is b)
+};
+
+constexpr uint8_t kSp = 32;
+constexpr uint32_t kNone = ~0u;
+
+struct Inst {
+    Op op = Op::Nop;
+    bool w64 = true;
+    uint8_t reg = 0;
+    uint32_t a = kNone, b = kNone;  // operands: indices of earlier instructions
+    uint64_t imm = 0;
+    uint32_t insn = 0;              // which A64 instruction of the run made it (its index)
+};
+
+// A run of instructions as IR: each Inst's index is its value.
+struct Run {
+    std::vector<Inst> code;
+    uint32_t emit(Inst i) {
+        code.push_back(i);
+        return static_cast<uint32_t>(code.size() - 1);
+    }
+    const Inst& at(uint32_t v) const { return code[v]; }
+    bool is_const(uint32_t v) const { return code[v].op == Op::Const; }
+    std::string dump() const;  // (for tests and -d out_asm-style debugging)
+};
+
+// The builder the semantics templates record into. Every method a
+// template may call has a counterpart in the interpreter's builder.
+// Forms the IR does not have yet (flag setting) make `ok` false: the
+// caller drops what this instruction added and compiles it another way.
+class Builder {
+public:
+    using V = uint32_t;
+    explicit Builder(Run& r) : r_(r) {}
+    void start(uint32_t insn_index, int64_t pcoff) {
+        insn_ = insn_index;
+        pcoff_ = pcoff;
+        ok = true;
+    }
+    bool ok = true;
+
+    V imm(uint64_t v) { return put({Op::Const, true, 0, kNone, kNone, v}); }
+    V pc(int64_t off) { return put({Op::Pc, true, 0, kNone, kNone, static_cast<uint64_t>(pcoff_ + off)}); }
+    V x(unsigned r) { return r == 31 ? imm(0) : put({Op::Get, true, static_cast<uint8_t>(r)}); }
+    V x_or_sp(unsigned r) { return put({Op::Get, true, static_cast<uint8_t>(r == 31 ? kSp : r)}); }
+    void set_x(unsigned r, V v) {
+        if (r != 31) put({Op::Set, true, static_cast<uint8_t>(r), v});
+    }
+    void set_x_or_sp(unsigned r, V v) { put({Op::Set, true, static_cast<uint8_t>(r == 31 ? kSp : r), v}); }
+
+    V add(V a, V b, bool w64) { return bin(Op::Add, a, b, w64); }
+    V sub(V a, V b, bool w64) { return bin(Op::Sub, a, b, w64); }
+    V and_(V a, V b, bool w64) { return bin(Op::And, a, b, w64); }
+    V or_(V a, V b, bool w64) { return bin(Op::Or, a, b, w64); }
+    V xor_(V a, V b, bool w64) { return bin(Op::Xor, a, b, w64); }
+    V and_not(V a, V b, bool w64) { return bin(Op::AndNot, a, b, w64); }
+    V shl(V a, unsigned n, bool w64) { return shift(Op::Shl, a, n, w64); }
+    V lshr(V a, unsigned n, bool w64) { return shift(Op::Lshr, a, n, w64); }
+    V ashr(V a, unsigned n, bool w64) { return shift(Op::Ashr, a, n, w64); }
+    V ror(V a, unsigned n, bool w64) { return shift(Op::Ror, a, n, w64); }
+    V extr(V lo, V hi, unsigned n, bool w64) { return put({Op::Extr, w64, 0, lo, hi, n}); }
+    // Not in the IR yet: NZCV.
+    V add_sub_flags(V, V, bool, bool) { return fail(); }
+    V logic_flags(V v, bool) { return fail(), v; }
+
+private:
+    V put(Inst i) {
+        i.insn = insn_;
+        return r_.emit(i);
+    }
+    V bin(Op op, V a, V b, bool w64) { return put({op, w64, 0, a, b}); }
+    V shift(Op op, V a, unsigned n, bool w64) { return put({op, w64, 0, a, kNone, n}); }
+    V fail() {
+        ok = false;
+        return imm(0);
+    }
+    Run& r_;
+    uint32_t insn_ = 0;
+    int64_t pcoff_ = 0;
+};
+
+// The passes, in order (each keeps the run's meaning):
+//  - forward: a Get of a register the run has Set (or Got) is that value;
+//  - fold: constants folded, identities removed (x+0, x|0, x&~0, shifts by
+//    0, a 32-bit op on a value already zero-extended...), an AND of a
+//    rotate with the mask of a plain shift made that shift;
+//  - dead sets: a Set the run sets again before it ends is dropped;
+//  - dead code: values nothing uses are dropped.
+void optimize(Run& r);
+
+// Evaluates a run on `x` (X0-X30 then SP) with the block at `block_va`:
+// the reference the unit tests hold the passes and the backend to.
+void evaluate(const Run& r, uint64_t (&x)[33], uint64_t block_va);
+
+}  // namespace armvm::ir

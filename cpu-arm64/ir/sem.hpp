@@ -1,0 +1,118 @@
+// The semantics of A64 instructions, written once (issue 18), as templates
+// over a builder B: ir::Builder records them as IR for the JIT, the
+// interpreter's builder (translate/interp_builder.hpp) runs them on the
+// CPU state. A template checks every UNDEFINED condition before it does
+// anything and returns false for one; everything else it does through B:
+//   B::V                      a 64-bit value
+//   imm(u64), pc(off)         a constant; the instruction's VA + off
+//   x(r) / x_or_sp(r)         X[r] (31: zero / the current SP)
+//   set_x(r, v) / set_x_or_sp(r, v)
+//   add sub and_ or_ xor_ and_not (a, b, w64)      (w64 false: 32-bit,
+//   shl lshr ashr ror (a, n, w64), n < the width    the result zero-extended)
+//   extr(lo, hi, n, w64)      (hi:lo) >> n, the low half
+//   add_sub_flags(a, b, sub, w64), logic_flags(v, w64): a result that also
+//                             sets NZCV (AddWithCarry; N and Z of v, C=V=0)
+// First group: data processing (immediate), ARM ARM C4.1.4.
+#pragma once
+#include <cstdint>
+
+#include "cpu-arm64/decoder/decoder.hpp"
+#include "cpu-arm64/translate/helpers.hpp"
+
+namespace armvm::a64::sem {
+
+template <class B>
+bool adr(B& b, uint32_t i) {
+    int64_t imm = sext((bits(i, 23, 5) << 2) | bits(i, 30, 29), 21);
+    if (bit(i, 31)) {  // ADRP: the page of this instruction, plus pages
+        auto page = b.and_(b.pc(0), b.imm(~uint64_t{0xfff}), true);
+        b.set_x(bits(i, 4, 0), b.add(page, b.imm(static_cast<uint64_t>(imm) << 12), true));
+    } else {
+        b.set_x(bits(i, 4, 0), b.pc(imm));
+    }
+    return true;
+}
+
+template <class B>
+bool add_sub_imm(B& b, uint32_t i) {
+    bool is64 = bit(i, 31), sub = bit(i, 30);
+    uint64_t imm = static_cast<uint64_t>(bits(i, 21, 10)) << (bit(i, 22) ? 12 : 0);
+    unsigned rd = bits(i, 4, 0);
+    auto op1 = b.x_or_sp(bits(i, 9, 5));
+    if (bit(i, 29)) {  // ADDS, SUBS (CMN, CMP): never SP
+        b.set_x(rd, b.add_sub_flags(op1, b.imm(imm), sub, is64));
+        return true;
+    }
+    b.set_x_or_sp(rd, sub ? b.sub(op1, b.imm(imm), is64) : b.add(op1, b.imm(imm), is64));
+    return true;
+}
+
+template <class B>
+bool logical_imm(B& b, uint32_t i) {
+    bool is64 = bit(i, 31);
+    unsigned opc = bits(i, 30, 29), n = bit(i, 22), rd = bits(i, 4, 0);
+    uint64_t imm, tmask;
+    if ((!is64 && n) || !decode_bit_masks(n, bits(i, 15, 10), bits(i, 21, 16), true, is64, imm, tmask)) return false;
+    auto op1 = b.x(bits(i, 9, 5));
+    auto c = b.imm(imm & mask_for(is64));
+    switch (opc) {
+    case 0: b.set_x_or_sp(rd, b.and_(op1, c, is64)); break;
+    case 1: b.set_x_or_sp(rd, b.or_(op1, c, is64)); break;
+    case 2: b.set_x_or_sp(rd, b.xor_(op1, c, is64)); break;
+    default: b.set_x(rd, b.logic_flags(b.and_(op1, c, is64), is64)); break;  // ANDS (TST)
+    }
+    return true;
+}
+
+template <class B>
+bool move_wide(B& b, uint32_t i) {
+    bool is64 = bit(i, 31);
+    unsigned opc = bits(i, 30, 29), hw = bits(i, 22, 21), rd = bits(i, 4, 0);
+    if (opc == 1 || (!is64 && hw > 1)) return false;
+    unsigned pos = hw * 16;
+    uint64_t imm = static_cast<uint64_t>(bits(i, 20, 5)) << pos;
+    if (opc == 3)  // MOVK: the other bits kept
+        b.set_x(rd, b.or_(b.and_(b.x(rd), b.imm(~(0xffffull << pos) & mask_for(is64)), is64), b.imm(imm), is64));
+    else  // MOVN, MOVZ
+        b.set_x(rd, b.imm((opc == 0 ? ~imm : imm) & mask_for(is64)));
+    return true;
+}
+
+template <class B>
+bool bitfield(B& b, uint32_t i) {
+    bool is64 = bit(i, 31);
+    unsigned opc = bits(i, 30, 29), n = bit(i, 22), immr = bits(i, 21, 16), imms = bits(i, 15, 10);
+    unsigned size = is64 ? 64 : 32, rd = bits(i, 4, 0);
+    uint64_t wmask, tmask;
+    if (opc == 3 || n != static_cast<unsigned>(is64) || immr >= size || imms >= size ||
+        !decode_bit_masks(n, imms, immr, false, is64, wmask, tmask))
+        return false;
+    auto src = b.x(bits(i, 9, 5));
+    if (opc != 1) {
+        // SBFM, UBFM: the field's top bit (imms) shifted to the top, then
+        // down (arithmetically for SBFM) to its place: bit immr to 0 when
+        // imms >= immr, else bit 0 to size - immr.
+        unsigned up = size - 1 - imms;
+        unsigned down = imms >= immr ? up + immr : immr - imms - 1;
+        auto v = b.shl(src, up, is64);
+        b.set_x(rd, opc == 0 ? b.ashr(v, down, is64) : b.lshr(v, down, is64));
+        return true;
+    }
+    // BFM: Rd's bits outside (wmask & tmask) kept, the rotated source's
+    // inside (the ARM ARM's bot/top merge, simplified)
+    uint64_t m = wmask & tmask & mask_for(is64);
+    auto rot = immr ? b.ror(src, immr, is64) : src;
+    b.set_x(rd, b.or_(b.and_not(b.x(rd), b.imm(m), is64), b.and_(rot, b.imm(m), is64), is64));
+    return true;
+}
+
+template <class B>
+bool extr(B& b, uint32_t i) {
+    bool is64 = bit(i, 31);
+    unsigned n = bit(i, 22), lsb = bits(i, 15, 10);
+    if (n != static_cast<unsigned>(is64) || (!is64 && lsb > 31)) return false;
+    b.set_x(bits(i, 4, 0), b.extr(b.x(bits(i, 20, 16)), b.x(bits(i, 9, 5)), lsb, is64));
+    return true;
+}
+
+}  // namespace armvm::a64::sem

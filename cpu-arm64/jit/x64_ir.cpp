@@ -1,0 +1,194 @@
+// The block emitter's IR path (issue 18): a run of consecutive entries
+// whose semantics (cpu-arm64/ir/sem.hpp) the IR expresses becomes one
+// ir::Run, optimised (ir::optimize: values forwarded through registers,
+// constants folded, dead writes dropped) and then lowered here: each value
+// in a scratch register (rax, rcx, rsi, rdi; rdx is the SP pointer's and
+// the wide constants' temporary), guest registers read and written
+// through the block's register cache (ldx/stx).
+#include "cpu-arm64/ir/sem.hpp"
+#include "cpu-arm64/jit/x64.hpp"
+
+namespace armvm::jit {
+
+namespace {
+
+constexpr int kPool = 4;
+
+bool fits32(uint64_t v) { return static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v))) == v; }
+
+}  // namespace
+
+bool Emitter::ir_take(size_t k, const DecodedInsn& d) {
+    if (d.handler == &exec_fetch_abort || fast_form(d.handler).fused) return false;
+    if (!ir_build(run_, k, d)) return false;
+    run_insns_.push_back(k);
+    return true;
+}
+
+bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d) {
+    using a64::Op;
+    namespace sem = a64::sem;
+    size_t mark = run.code.size();
+    ir::Builder b(run);
+    b.start(static_cast<uint32_t>(k), d.pcoff);
+    bool ok;
+    switch (a64::decode(d.insn)) {
+    case Op::ADR:
+    case Op::ADRP: ok = sem::adr(b, d.insn); break;
+    case Op::ADD_SUB_imm: ok = sem::add_sub_imm(b, d.insn); break;
+    case Op::LOGICAL_imm: ok = sem::logical_imm(b, d.insn); break;
+    case Op::MOVE_wide: ok = sem::move_wide(b, d.insn); break;
+    case Op::BITFIELD: ok = sem::bitfield(b, d.insn); break;
+    case Op::EXTR: ok = sem::extr(b, d.insn); break;
+    default: ok = false; break;
+    }
+    if (ok && b.ok) return true;
+    run.code.resize(mark);
+    return false;
+}
+
+void Emitter::ir_flush() {
+    if (run_insns_.empty()) return;
+    ir_emit(0, run_insns_.size());
+    run_.code.clear();
+    run_insns_.clear();
+}
+
+// Entries run_insns_[from, to) as one run; halved while its values need
+// more scratch registers than there are (one entry never does).
+void Emitter::ir_emit(size_t from, size_t to) {
+    ir::Run run;
+    for (size_t j = from; j < to; ++j) ir_build(run, run_insns_[j], b_->insns[run_insns_[j]]);
+    ir::optimize(run);
+    if (ir_lower(run)) return;
+    if (to - from < 2) throw std::logic_error("IR: one instruction needs more than the scratch registers");
+    size_t mid = from + (to - from) / 2;
+    ir_emit(from, mid);
+    ir_emit(mid, to);
+}
+
+bool Emitter::ir_lower(const ir::Run& run) {
+    using ir::Op;
+    const std::vector<ir::Inst>& c = run.code;
+    size_t n = c.size();
+    // Registers: the value's last user, then an assignment made as the
+    // code is walked (a value whose first operand ends with it takes that
+    // operand's register: two-address x86).
+    std::vector<uint32_t> last(n, 0);
+    for (uint32_t v = 0; v < n; ++v) {
+        if (c[v].op == Op::Nop) continue;
+        if (c[v].a != ir::kNone) last[c[v].a] = v;
+        if (c[v].b != ir::kNone) last[c[v].b] = v;
+    }
+    std::vector<int8_t> reg(n, -1);
+    {
+        bool busy[kPool] = {};
+        for (uint32_t v = 0; v < n; ++v) {
+            const ir::Inst& i = c[v];
+            if (i.op == Op::Nop) continue;
+            bool a_dies = i.a != ir::kNone && last[i.a] == v, b_dies = i.b != ir::kNone && last[i.b] == v;
+            if (i.op != Op::Set) {
+                if (a_dies && i.op != Op::Get && i.op != Op::Const && i.op != Op::Pc) {
+                    reg[v] = reg[i.a];
+                    a_dies = false;
+                } else {
+                    for (int r = 0; r < kPool && reg[v] < 0; ++r)
+                        if (!busy[r]) reg[v] = static_cast<int8_t>(r);
+                    if (reg[v] < 0) return false;
+                }
+                busy[reg[v]] = true;
+            }
+            if (a_dies) busy[reg[i.a]] = false;
+            if (b_dies && i.b != i.a) busy[reg[i.b]] = false;
+        }
+    }
+    auto r64 = [&](uint32_t v) -> const Reg64& {
+        switch (reg[v]) {
+        case 0: return rax;
+        case 1: return rcx;
+        case 2: return rsi;
+        default: return rdi;
+        }
+    };
+    for (uint32_t v = 0; v < n; ++v) {
+        const ir::Inst& i = c[v];
+        if (i.op == Op::Nop) continue;
+        if (i.op == Op::Set) {
+            stxsp(i.reg == ir::kSp ? 31 : i.reg, r64(i.a));
+            continue;
+        }
+        const Reg64& d = r64(v);
+        Xbyak::Reg32 d32 = d.cvt32();
+        const Xbyak::Reg& dw = i.w64 ? static_cast<const Xbyak::Reg&>(d) : static_cast<const Xbyak::Reg&>(d32);
+        auto a_into_d = [&] {  // (the first operand, at its width)
+            if (reg[i.a] != reg[v]) i.w64 ? mov(d, r64(i.a)) : mov(d32, r64(i.a).cvt32());
+        };
+        switch (i.op) {
+        case Op::Const:
+            if (i.imm == 0) xor_(d32, d32);
+            else if (i.imm >> 32 == 0) mov(d32, static_cast<uint32_t>(i.imm));
+            else mov(d, i.imm);
+            break;
+        case Op::Pc: lea(d, ptr[r13 + static_cast<int32_t>(i.imm)]); break;
+        case Op::Get: ldxsp(d, i.reg == ir::kSp ? 31 : i.reg); break;
+        case Op::Add: case Op::Sub: case Op::And: case Op::Or: case Op::Xor: case Op::AndNot: {
+            if (i.b == ir::kNone && i.op == Op::And && i.w64 && i.imm == 0xffffffffull) {  // a zero-extension
+                mov(d32, r64(i.a).cvt32());
+                break;
+            }
+            a_into_d();
+            const Xbyak::Operand* src = nullptr;
+            Xbyak::Reg32 s32 = edx;
+            bool imm = i.b == ir::kNone && (!i.w64 || fits32(i.imm));
+            if (i.b == ir::kNone && !imm) {
+                mov(rdx, i.imm);
+                src = &rdx;
+            } else if (i.b != ir::kNone) {
+                s32 = r64(i.b).cvt32();
+                src = i.w64 ? static_cast<const Xbyak::Operand*>(&r64(i.b)) : &s32;
+            }
+            if (i.op == Op::AndNot) {  // (value form only: a constant is an And by now)
+                i.w64 ? mov(rdx, r64(i.b)) : mov(edx, r64(i.b).cvt32());
+                i.w64 ? not_(rdx) : not_(edx);
+                i.w64 ? and_(d, rdx) : and_(d32, edx);
+                break;
+            }
+            uint32_t k = static_cast<uint32_t>(i.imm);
+            switch (i.op) {
+            case Op::Add: imm ? add(dw, k) : add(dw, *src); break;
+            case Op::Sub: imm ? sub(dw, k) : sub(dw, *src); break;
+            case Op::And: imm ? and_(dw, k) : and_(dw, *src); break;
+            case Op::Or: imm ? or_(dw, k) : or_(dw, *src); break;
+            default: imm ? xor_(dw, k) : xor_(dw, *src); break;
+            }
+            break;
+        }
+        case Op::Shl: case Op::Lshr: case Op::Ashr: case Op::Ror: {
+            a_into_d();
+            auto s = static_cast<uint8_t>(i.imm);
+            if (s == 0) {
+                if (!i.w64) mov(d32, d32);  // (a count of 0 may not clear the upper half)
+                break;
+            }
+            switch (i.op) {
+            case Op::Shl: shl(dw, s); break;
+            case Op::Lshr: shr(dw, s); break;
+            case Op::Ashr: sar(dw, s); break;
+            default: ror(dw, s); break;
+            }
+            break;
+        }
+        case Op::Extr: {
+            a_into_d();
+            auto s = static_cast<uint8_t>(i.imm);
+            if (s) i.w64 ? shrd(d, r64(i.b), s) : shrd(d32, r64(i.b).cvt32(), s);
+            else if (!i.w64) mov(d32, d32);
+            break;
+        }
+        default: break;
+        }
+    }
+    return true;
+}
+
+}  // namespace armvm::jit

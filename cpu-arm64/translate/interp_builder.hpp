@@ -1,0 +1,61 @@
+// The interpreter's builder for the semantics templates of
+// cpu-arm64/ir/sem.hpp: every operation done at once on the CPU state
+// (values are uint64_t; with everything inline, the generic executors
+// compile to what they were when written out by hand).
+#pragma once
+#include <cstdint>
+
+#include "cpu-arm64/cpu.hpp"
+#include "cpu-arm64/translate/helpers.hpp"
+
+namespace armvm::a64 {
+
+class InterpBuilder {
+public:
+    using V = uint64_t;
+    explicit InterpBuilder(Cpu& c) : c_(c) {}
+
+    V imm(uint64_t v) const { return v; }
+    V pc(int64_t off) const { return c_.s.pc + static_cast<uint64_t>(off); }
+    V x(unsigned r) const { return c_.x(r); }
+    V x_or_sp(unsigned r) const { return c_.x_or_sp(r); }
+    void set_x(unsigned r, V v) { c_.set_x(r, v); }
+    void set_x_or_sp(unsigned r, V v) { c_.set_x_or_sp(r, v); }
+
+    static V add(V a, V b, bool w64) { return (a + b) & mask_for(w64); }
+    static V sub(V a, V b, bool w64) { return (a - b) & mask_for(w64); }
+    static V and_(V a, V b, bool w64) { return a & b & mask_for(w64); }
+    static V or_(V a, V b, bool w64) { return (a | b) & mask_for(w64); }
+    static V xor_(V a, V b, bool w64) { return (a ^ b) & mask_for(w64); }
+    static V and_not(V a, V b, bool w64) { return a & ~b & mask_for(w64); }
+    static V shl(V a, unsigned n, bool w64) { return (a << n) & mask_for(w64); }
+    static V lshr(V a, unsigned n, bool w64) { return (a & mask_for(w64)) >> n; }
+    static V ashr(V a, unsigned n, bool w64) {
+        return w64 ? static_cast<uint64_t>(static_cast<int64_t>(a) >> n)
+                   : static_cast<uint32_t>(static_cast<int32_t>(static_cast<uint32_t>(a)) >> n);
+    }
+    static V ror(V a, unsigned n, bool w64) {
+        unsigned size = w64 ? 64 : 32;
+        a &= mask_for(w64);
+        return n ? ((a >> n) | (a << (size - n))) & mask_for(w64) : a;
+    }
+    static V extr(V lo, V hi, unsigned n, bool w64) {
+        unsigned size = w64 ? 64 : 32;
+        lo &= mask_for(w64);
+        return n ? ((lo >> n) | (hi << (size - n))) & mask_for(w64) : lo;
+    }
+    V add_sub_flags(V a, V b, bool sub, bool w64) {
+        auto r = sub ? add_with_carry(a, ~b, true, w64) : add_with_carry(a, b, false, w64);
+        c_.s.nzcv = r.nzcv;
+        return r.value & mask_for(w64);
+    }
+    V logic_flags(V v, bool w64) {
+        c_.s.nzcv = nz_flags(v, w64);
+        return v;
+    }
+
+private:
+    Cpu& c_;
+};
+
+}  // namespace armvm::a64
