@@ -54,6 +54,7 @@ bool is_branch(a64::Op op) {
 Cpu::Cpu(Bus& bus) : bus_(bus), own_cluster_(std::make_unique<CpuCluster>()) {
     own_cluster_->add(this);
     cluster_ = own_cluster_.get();
+    jit_ras_clear();
     mode_changed();
     if (jit::enabled_by_default()) set_jit(true);
 }

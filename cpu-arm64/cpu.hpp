@@ -560,20 +560,6 @@ private:
     // pages) looks at no entry.
     uint64_t jit_vpages_[64] = {};
     static unsigned vpage_bit(uint64_t va) { return (va >> 12) & 4095; }
-    // Compiled code's return-stack prediction: a BL or BLR pushes the
-    // return VA and its block's links[0] (its own fall-through link, which
-    // a call does not otherwise use); a RET pops and, when its target is
-    // that VA, chains through that link (filled the first time through the
-    // VA cache), not its own, which holds only the last of the function's
-    // callers. Cleared whenever blocks are freed (an entry points into one).
-    struct JitRasEntry {
-        uint64_t va = ~0ull;
-        Block::Link* link = nullptr;
-    };
-    static constexpr unsigned kJitRas = 16;
-    JitRasEntry jit_ras_[kJitRas];
-    uint32_t jit_ras_top_ = 0;
-    void jit_ras_clear() { std::fill(std::begin(jit_ras_), std::end(jit_ras_), JitRasEntry{}); }
     bool jit_full_ = false;             // the code space is full: start again
     bool jit_nochain_ = false;          // what -d nochain was when the code was compiled
     uint64_t jit_entries_ = 0, interp_blocks_ = 0;  // (ARMVM_STATS)
@@ -728,6 +714,23 @@ private:
     bool mailbox_overflow_ = false;
     std::atomic<uint64_t> mailbox_posted_{0}, mailbox_done_{0};
     std::atomic<bool> in_guest_{false};
+
+    // Compiled code's return-stack prediction (last: the offsets of the
+    // members before stay as they were; moving them cost a third of a
+    // boot's speed, an alignment or aliasing effect not understood yet): a BL or BLR pushes its
+    // block's links[0] (its own fall-through link, which a call does not
+    // otherwise use: it comes to hold the block at the return address); a
+    // RET pops one and chains through it, not through its own link, which
+    // holds only the last of the function's callers. A link that does not
+    // match (an empty slot: a dummy link; a return elsewhere) misses as
+    // any link does, through the VA cache, which fills it. 256 slots, the
+    // index a byte that wraps; reset whenever blocks are freed (a slot
+    // points into one).
+    static constexpr unsigned kJitRas = 256;
+    Block::Link* jit_ras_[kJitRas];
+    uint8_t jit_ras_top_ = 0;
+    Block::Link jit_ras_dummy_;
+    void jit_ras_clear() { std::fill(std::begin(jit_ras_), std::end(jit_ras_), &jit_ras_dummy_); }
 };
 
 // CPUs that share memory: the map of RAM pages that hold decoded code (a
@@ -801,8 +804,7 @@ bool fuse_compare_branch(DecodedInsn& cmp, const DecodedInsn& bcond);
 // that compiles blocks (cpu-arm64/jit/); kind None for any other handler.
 struct FastForm {
     enum class Kind : uint8_t {
-        None, AddImm, AddReg, LogImm, LogReg, MovConst, Lsr, Lsl, BCond, Cbz, B, Bl, Ret, LdstOff, LdstWb, LdstReg,
-        PairX,
+        None, AddImm, AddReg, LogImm, LogReg, BCond, Cbz, B, Bl, Ret, LdstOff, LdstWb, LdstReg, PairX,
     } kind = Kind::None;
     bool is64 = false, sub = false, flags = false;
     uint8_t opc = 0;       // logical: AND ORR EOR ANDS; CBZ: 1 for CBNZ; pairs: 1 post, 2 offset, 3 pre

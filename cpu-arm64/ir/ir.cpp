@@ -56,7 +56,9 @@ std::string Run::dump() const {
 
 void optimize(Run& r) {
     std::vector<Inst>& c = r.code;
-    std::vector<uint32_t> repl(c.size());
+    thread_local std::vector<uint32_t> repl;  // (kept for their memory: a compile makes many runs)
+    thread_local std::vector<bool> used;
+    repl.resize(c.size());
     for (uint32_t v = 0; v < c.size(); ++v) repl[v] = v;
     // Known: the value's upper 32 bits are zero (a 32-bit op's result, a
     // small constant), so a 32-bit identity on it is no zero-extension.
@@ -139,7 +141,7 @@ void optimize(Run& r) {
         later[i.reg] = true;
     }
     // dead code: what no Set needs
-    std::vector<bool> used(c.size());
+    used.assign(c.size(), false);
     for (size_t v = c.size(); v-- > 0;) {
         Inst& i = c[v];
         if (i.op == Op::Nop) continue;

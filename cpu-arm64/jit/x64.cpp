@@ -821,6 +821,8 @@ void Emitter::loop_back(uint32_t retire, unsigned branches, unsigned link) {
 
 void Emitter::block(const Block& b, const CacheState* preload) {
     b_ = &b;
+    run_.code.clear();  // (a compile that threw may have left a run)
+    run_insns_.clear();
     size_t n = b.n;
     exits_.resize(n + 1);
     // The head (Block::jit_head), for direct links: r13 is this block's VA
@@ -897,14 +899,14 @@ void Emitter::block(const Block& b, const CacheState* preload) {
             if (f.kind == K::Bl) {
                 lea(rax, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
                 stx(30, rax);
-                ras_push(pcoff);
+                ras_push();
             }
             goto_va(pcoff + d.imm, d.imm == 4 ? 0 : 1, static_cast<uint32_t>(n), d.br_before + 1u, true, k);
             ended = true;
             break;
         case K::Ret:
             ldx(rax, d.rn);
-            ret_to_rax(pcoff, k);
+            ret_to_rax(k);
             ended = true;
             break;
         case K::LdstOff:
@@ -920,7 +922,7 @@ void Emitter::block(const Block& b, const CacheState* preload) {
                 if (op == a64::Op::BLR) {
                     lea(rcx, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
                     stx(30, rcx);
-                    ras_push(pcoff);
+                    ras_push();
                 }
                 chain_to_rax(pcoff, k);
                 ended = true;

@@ -149,7 +149,7 @@ public:
         o_.vkey = at(&c.jit_vkey_);
         o_.ras = at(&c.jit_ras_);
         o_.ras_top = at(&c.jit_ras_top_);
-        static_assert(sizeof(Cpu::JitRasEntry) == 16, "the RAS index below is a byte offset of 16-byte entries");
+        static_assert(Cpu::kJitRas == 256, "compiled code indexes the return stack with a byte that wraps");
         emit_trampoline();
     }
     ~X64() override;
@@ -174,7 +174,6 @@ public:
             ras_top;
     };
     const Offsets& off() const { return o_; }
-    static constexpr unsigned kRasMask = Cpu::kJitRas - 1;  // (Cpu::jit_ras_)
     const uint8_t* exit_stub() const { return exit_; }
     const uint8_t* chain_stub() const { return chain_; }
     // The chain stub's way back to the run loop, without looking for the
@@ -527,12 +526,12 @@ private:
             const DecodedInsn& d = b_->insns[j];
             FastForm f = fast_form(d.handler);
             switch (f.kind) {
-            case K::AddImm: case K::AddReg: case K::LogImm: case K::LogReg: case K::MovConst: case K::Lsr:
-            case K::Lsl:
+            case K::AddImm: case K::AddReg: case K::LogImm: case K::LogReg:
                 if (f.fused) return false;  // (its B.cond ends the block)
                 if (sets_flags(f)) return true;
                 continue;
             default:
+                if (ir_plain(d)) continue;  // (an entry the IR takes: no flags, no handler)
                 break;
             }
             // the CSEL family right after, on the host flags
@@ -846,12 +845,25 @@ private:
     // the IR expresses it (false: compile it another way, after
     // ir_flush has emitted the run so far).
     bool ir_take(size_t k, const DecodedInsn& d);
+    // Whether the IR would take d (a valid data-processing form without
+    // flags: it reads no NZCV, calls nothing, never leaves).
+    static bool ir_plain(const DecodedInsn& d);
     void ir_flush();
-    bool ir_build(ir::Run& run, size_t k, const DecodedInsn& d);
+    static bool ir_build(ir::Run& run, size_t k, const DecodedInsn& d);
     void ir_emit(size_t from, size_t to);
     bool ir_lower(const ir::Run& run);
-    ir::Run run_;
-    std::vector<size_t> run_insns_;
+    // (per thread, kept for their memory: a block's compile makes many
+    // runs, and a boot compiles ~20,000 blocks)
+    struct IrScratch {
+        ir::Run run;               // the pending run
+        std::vector<size_t> insns;  // its entries
+        std::vector<uint32_t> last;  // ir_lower's: each value's last user
+        std::vector<int8_t> reg;     // and its register
+    };
+    static IrScratch& ir_scratch();
+    IrScratch& irs_ = ir_scratch();
+    ir::Run& run_ = irs_.run;
+    std::vector<size_t>& run_insns_ = irs_.insns;
     void mem(size_t k, const DecodedInsn& d, const FastForm& f);
     // A load or store of one register. mode: 0 offset (imm), 1 post-index,
     // 3 pre-index, 4 register index (rm extended by `option`, << shift).
@@ -919,37 +931,22 @@ private:
     }
     // A branch of entry k (at `pcoff`) to the VA in rax: through links[0]
     // if that is the next instruction, else links[1].
-    // A call (BL, BLR) at entry k: the return VA and links[0] pushed on
-    // the return stack (Cpu::jit_ras_; rdx and rsi used).
-    void ras_push(int64_t pcoff) {
-        mov(edx, dword[rbx + o.ras_top]);
-        add(edx, 1);
-        and_(edx, X64::kRasMask);
-        mov(dword[rbx + o.ras_top], edx);
-        shl(edx, 4);
-        lea(rsi, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
-        mov(qword[rbx + rdx + o.ras], rsi);
+    // A call (BL, BLR): links[0] pushed on the return stack
+    // (Cpu::jit_ras_; rdx and rsi used).
+    void ras_push() {
+        inc(byte[rbx + o.ras_top]);
+        movzx(edx, byte[rbx + o.ras_top]);
         mov(rsi, reinterpret_cast<uint64_t>(&b_->links[0]));
-        mov(qword[rbx + rdx + o.ras + 8], rsi);
+        mov(qword[rbx + rdx * 8 + o.ras], rsi);
     }
-    // RET at entry k to the VA in rax: popped; when the return stack's top
-    // was that VA, the chain stub follows the caller's link.
-    void ret_to_rax(int64_t pcoff, size_t k) {
-        Label miss;
-        mov(edx, dword[rbx + o.ras_top]);
-        mov(ecx, edx);
-        shl(ecx, 4);
-        sub(edx, 1);
-        and_(edx, X64::kRasMask);
-        mov(dword[rbx + o.ras_top], edx);
-        cmp(rax, qword[rbx + rcx + o.ras]);
-        jne(miss);
-        mov(rcx, qword[rbx + rcx + o.ras + 8]);
+    // RET at entry k to the VA in rax: chained through the link popped.
+    void ret_to_rax(size_t k) {
+        movzx(edx, byte[rbx + o.ras_top]);
+        mov(rcx, qword[rbx + rdx * 8 + o.ras]);
+        dec(byte[rbx + o.ras_top]);
         mov(rdx, reinterpret_cast<uint64_t>(b_));
         sub(rcx, rdx);  // (the stub adds the running block, r14)
         chain_rcx(static_cast<uint32_t>(b_->n), b_->insns[k].br_before + 1u, true, k);
-        L(miss);
-        chain_to_rax(pcoff, k);
     }
     void chain_to_rax(int64_t pcoff, size_t k) {
         Label next;

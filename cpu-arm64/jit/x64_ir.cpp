@@ -18,11 +18,23 @@ bool fits32(uint64_t v) { return static_cast<uint64_t>(static_cast<int64_t>(stat
 
 }  // namespace
 
+Emitter::IrScratch& Emitter::ir_scratch() {
+    thread_local IrScratch s;
+    return s;
+}
+
 bool Emitter::ir_take(size_t k, const DecodedInsn& d) {
     if (d.handler == &exec_fetch_abort || fast_form(d.handler).fused) return false;
     if (!ir_build(run_, k, d)) return false;
     run_insns_.push_back(k);
     return true;
+}
+
+bool Emitter::ir_plain(const DecodedInsn& d) {
+    if (d.handler == &exec_fetch_abort || fast_form(d.handler).kind != FastForm::Kind::None) return false;
+    thread_local ir::Run scratch;
+    scratch.code.clear();
+    return ir_build(scratch, 0, d);
 }
 
 bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d) {
@@ -49,7 +61,12 @@ bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d) {
 
 void Emitter::ir_flush() {
     if (run_insns_.empty()) return;
-    ir_emit(0, run_insns_.size());
+    ir::optimize(run_);
+    if (!ir_lower(run_)) {  // (rare: built again in halves)
+        size_t mid = run_insns_.size() / 2;
+        ir_emit(0, mid);
+        ir_emit(mid, run_insns_.size());
+    }
     run_.code.clear();
     run_insns_.clear();
 }
@@ -74,13 +91,15 @@ bool Emitter::ir_lower(const ir::Run& run) {
     // Registers: the value's last user, then an assignment made as the
     // code is walked (a value whose first operand ends with it takes that
     // operand's register: two-address x86).
-    std::vector<uint32_t> last(n, 0);
+    std::vector<uint32_t>& last = irs_.last;
+    last.assign(n, 0);
     for (uint32_t v = 0; v < n; ++v) {
         if (c[v].op == Op::Nop) continue;
         if (c[v].a != ir::kNone) last[c[v].a] = v;
         if (c[v].b != ir::kNone) last[c[v].b] = v;
     }
-    std::vector<int8_t> reg(n, -1);
+    std::vector<int8_t>& reg = irs_.reg;
+    reg.assign(n, -1);
     {
         bool busy[kPool] = {};
         for (uint32_t v = 0; v < n; ++v) {

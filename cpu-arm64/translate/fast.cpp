@@ -17,14 +17,6 @@ namespace {
 // ---- data processing (never anything but fall through: return false)
 
 template <bool Is64, bool Sub>
-bool add_imm(Cpu& c, const DecodedInsn& d) {
-    uint64_t v = c.x_or_sp(d.rn);
-    v = Sub ? v - static_cast<uint64_t>(d.imm) : v + static_cast<uint64_t>(d.imm);
-    c.set_x_or_sp(d.rd, Is64 ? v : static_cast<uint32_t>(v));
-    return false;
-}
-
-template <bool Is64, bool Sub>
 bool adds_imm(Cpu& c, const DecodedInsn& d) {
     uint64_t op = static_cast<uint64_t>(d.imm);
     auto r = Sub ? add_with_carry(c.x_or_sp(d.rn), ~op, true, Is64) : add_with_carry(c.x_or_sp(d.rn), op, false, Is64);
@@ -48,23 +40,15 @@ bool add_reg(Cpu& c, const DecodedInsn& d) {
     return false;
 }
 
-// AND/ORR/EOR/ANDS (immediate), the bit mask precomputed.
+// ANDS (immediate; TST), the bit mask precomputed. (ADD/SUB, AND/ORR/EOR
+// immediate, MOVZ/MOVN/MOVK and the bitfield moves are the generic
+// executors: the semantics of ir/sem.hpp, which the JIT compiles.)
 template <bool Is64, unsigned Opc>
 bool logical_imm(Cpu& c, const DecodedInsn& d) {
-    uint64_t op1 = c.x(d.rn), imm = static_cast<uint64_t>(d.imm), r;
-    if (Opc == 1)
-        r = op1 | imm;
-    else if (Opc == 2)
-        r = op1 ^ imm;
-    else
-        r = op1 & imm;
-    r &= mask_for(Is64);
-    if (Opc == 3) {
-        c.s.nzcv = nz_flags(r, Is64);
-        c.set_x(d.rd, r);
-    } else {
-        c.set_x_or_sp(d.rd, r);
-    }
+    static_assert(Opc == 3);
+    uint64_t r = c.x(d.rn) & static_cast<uint64_t>(d.imm) & mask_for(Is64);
+    c.s.nzcv = nz_flags(r, Is64);
+    c.set_x(d.rd, r);
     return false;
 }
 
@@ -81,23 +65,6 @@ bool logical_reg(Cpu& c, const DecodedInsn& d) {
     r &= mask_for(Is64);
     if (Opc == 3) c.s.nzcv = nz_flags(r, Is64);
     c.set_x(d.rd, r);
-    return false;
-}
-
-bool mov_const(Cpu& c, const DecodedInsn& d) {
-    c.set_x(d.rd, static_cast<uint64_t>(d.imm));
-    return false;
-}
-
-// UBFM in its LSR and LSL forms.
-template <bool Is64>
-bool lsr_imm(Cpu& c, const DecodedInsn& d) {
-    c.set_x(d.rd, (c.x(d.rn) & mask_for(Is64)) >> d.aux);
-    return false;
-}
-template <bool Is64>
-bool lsl_imm(Cpu& c, const DecodedInsn& d) {
-    c.set_x(d.rd, (c.x(d.rn) << d.aux) & mask_for(Is64));
     return false;
 }
 
@@ -258,24 +225,17 @@ struct FormTable {
     template <bool Is64>
     void arith() {
         using K = FastForm::Kind;
-        add(&add_imm<Is64, false>, {K::AddImm, Is64});
-        add(&add_imm<Is64, true>, {K::AddImm, Is64, true});
         add2<&adds_imm<Is64, false>>({K::AddImm, Is64, false, true});
         add2<&adds_imm<Is64, true>>({K::AddImm, Is64, true, true});
         add(&add_reg<Is64, false, false>, {K::AddReg, Is64});
         add(&add_reg<Is64, true, false>, {K::AddReg, Is64, true});
         add2<&add_reg<Is64, false, true>>({K::AddReg, Is64, false, true});
         add2<&add_reg<Is64, true, true>>({K::AddReg, Is64, true, true});
-        add(&logical_imm<Is64, 0>, {K::LogImm, Is64, false, false, 0});
-        add(&logical_imm<Is64, 1>, {K::LogImm, Is64, false, false, 1});
-        add(&logical_imm<Is64, 2>, {K::LogImm, Is64, false, false, 2});
         add2<&logical_imm<Is64, 3>>({K::LogImm, Is64, false, true, 3});
         add(&logical_reg<Is64, 0>, {K::LogReg, Is64, false, false, 0});
         add(&logical_reg<Is64, 1>, {K::LogReg, Is64, false, false, 1});
         add(&logical_reg<Is64, 2>, {K::LogReg, Is64, false, false, 2});
         add2<&logical_reg<Is64, 3>>({K::LogReg, Is64, false, true, 3});
-        add(&lsr_imm<Is64>, {K::Lsr, Is64});
-        add(&lsl_imm<Is64>, {K::Lsl, Is64});
         add(&cbz<Is64, false>, {K::Cbz, Is64});
         add(&cbz<Is64, true>, {K::Cbz, Is64, false, false, 1});
     }
@@ -323,7 +283,6 @@ struct FormTable {
         pair<false, 1>();
         pair<false, 2>();
         pair<false, 3>();
-        add(&mov_const, {K::MovConst, true});
         add(&b_cond, {K::BCond});
         add(&b_imm, {K::B});
         add(&bl_imm, {K::Bl});
@@ -372,12 +331,9 @@ DecodedInsn translate_insn(uint32_t i, a64::Op op) {
     case Op::ADD_SUB_imm: {
         bool sub = bit(i, 30), flags = bit(i, 29);
         int64_t imm = bits(i, 21, 10) << (bit(i, 22) ? 12 : 0);
-        if (flags) {
-            if (is64) return set(sub ? &adds_imm<true, true> : &adds_imm<true, false>, imm);
-            return set(sub ? &adds_imm<false, true> : &adds_imm<false, false>, imm);
-        }
-        if (is64) return set(sub ? &add_imm<true, true> : &add_imm<true, false>, imm);
-        return set(sub ? &add_imm<false, true> : &add_imm<false, false>, imm);
+        if (!flags) break;
+        if (is64) return set(sub ? &adds_imm<true, true> : &adds_imm<true, false>, imm);
+        return set(sub ? &adds_imm<false, true> : &adds_imm<false, false>, imm);
     }
     case Op::ADD_SUB_shift: {
         unsigned shift = bits(i, 23, 22), amount = bits(i, 15, 10);
@@ -395,12 +351,10 @@ DecodedInsn translate_insn(uint32_t i, a64::Op op) {
     case Op::LOGICAL_imm: {
         unsigned opc = bits(i, 30, 29), n = bit(i, 22);
         uint64_t imm, tmask;
-        if ((!is64 && n) || !decode_bit_masks(n, bits(i, 15, 10), bits(i, 21, 16), true, is64, imm, tmask)) break;
-        static constexpr Handler h64[] = {&logical_imm<true, 0>, &logical_imm<true, 1>, &logical_imm<true, 2>,
-                                          &logical_imm<true, 3>};
-        static constexpr Handler h32[] = {&logical_imm<false, 0>, &logical_imm<false, 1>, &logical_imm<false, 2>,
-                                          &logical_imm<false, 3>};
-        return set(is64 ? h64[opc] : h32[opc], static_cast<int64_t>(imm));
+        if (opc != 3 ||
+            (!is64 && n) || !decode_bit_masks(n, bits(i, 15, 10), bits(i, 21, 16), true, is64, imm, tmask))
+            break;
+        return set(is64 ? &logical_imm<true, 3> : &logical_imm<false, 3>, static_cast<int64_t>(imm));
     }
     case Op::LOGICAL_reg: {
         unsigned opc = bits(i, 30, 29), shift = bits(i, 23, 22), amount = bits(i, 15, 10);
@@ -410,21 +364,6 @@ DecodedInsn translate_insn(uint32_t i, a64::Op op) {
         static constexpr Handler h32[] = {&logical_reg<false, 0>, &logical_reg<false, 1>, &logical_reg<false, 2>,
                                           &logical_reg<false, 3>};
         return set(is64 ? h64[opc] : h32[opc], 0, amount);
-    }
-    case Op::MOVE_wide: {
-        unsigned opc = bits(i, 30, 29), hw = bits(i, 22, 21);
-        if (opc == 1 || opc == 3 || (!is64 && hw > 1)) break;
-        uint64_t imm = static_cast<uint64_t>(bits(i, 20, 5)) << (hw * 16);
-        if (opc == 0) imm = ~imm;  // MOVN
-        return set(&mov_const, static_cast<int64_t>(imm & mask_for(is64)));
-    }
-    case Op::BITFIELD: {
-        unsigned opc = bits(i, 30, 29), n = bit(i, 22), immr = bits(i, 21, 16), imms = bits(i, 15, 10);
-        unsigned top = is64 ? 63 : 31;
-        if (opc != 2 || n != static_cast<unsigned>(is64) || immr > top || imms > top) break;
-        if (imms == top) return set(is64 ? &lsr_imm<true> : &lsr_imm<false>, 0, immr);           // LSR
-        if (imms + 1 == immr) return set(is64 ? &lsl_imm<true> : &lsl_imm<false>, 0, top - imms);  // LSL
-        break;
     }
     case Op::B_cond: return set(&b_cond, sext(bits(i, 23, 5), 19) << 2, bits(i, 3, 0));
     case Op::B: return set(&b_imm, sext(bits(i, 25, 0), 26) << 2);
