@@ -22,9 +22,10 @@ enum class Op : uint8_t {
     Pc,     // the VA of the block's first instruction + imm
     Get,    // general register reg (0-30; kSp: the current SP)
     Set,    // reg = a
-    Add, Sub, And, Or, Xor, AndNot,  // a op b (AndNot: a & ~b)
+    Add, Sub, And, Or, Xor, AndNot,  // a op b (AndNot: a & ~b); b kNone: a op imm
     Shl, Lshr, Ashr, Ror,            // a shifted by imm (< the width)
     Extr,   // (b:a) >> imm, the low half (b the high half; ROR when a is b)
+    Sext,   // a's low imm bits (8, 16, 32) sign-extended
 };
 
 constexpr uint8_t kSp = 32;
@@ -86,6 +87,7 @@ public:
     V ashr(V a, unsigned n, bool w64) { return shift(Op::Ashr, a, n, w64); }
     V ror(V a, unsigned n, bool w64) { return shift(Op::Ror, a, n, w64); }
     V extr(V lo, V hi, unsigned n, bool w64) { return put({Op::Extr, w64, 0, lo, hi, n}); }
+    V sext(V a, unsigned bits, bool w64) { return put({Op::Sext, w64, 0, a, kNone, bits}); }
     // Not in the IR yet: NZCV.
     V add_sub_flags(V, V, bool, bool) { return fail(); }
     V logic_flags(V v, bool) { return fail(), v; }

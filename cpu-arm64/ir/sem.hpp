@@ -10,9 +10,11 @@
 //   add sub and_ or_ xor_ and_not (a, b, w64)      (w64 false: 32-bit,
 //   shl lshr ashr ror (a, n, w64), n < the width    the result zero-extended)
 //   extr(lo, hi, n, w64)      (hi:lo) >> n, the low half
+//   sext(a, bits, w64)        a's low bits (8, 16, 32) sign-extended
 //   add_sub_flags(a, b, sub, w64), logic_flags(v, w64): a result that also
 //                             sets NZCV (AddWithCarry; N and Z of v, C=V=0)
-// First group: data processing (immediate), ARM ARM C4.1.4.
+// So far: data processing (immediate), ARM ARM C4.1.4, and the logical and
+// add/subtract (shifted and extended register) forms of C4.1.6.
 #pragma once
 #include <cstdint>
 
@@ -112,6 +114,71 @@ bool extr(B& b, uint32_t i) {
     unsigned n = bit(i, 22), lsb = bits(i, 15, 10);
     if (n != static_cast<unsigned>(is64) || (!is64 && lsb > 31)) return false;
     b.set_x(bits(i, 4, 0), b.extr(b.x(bits(i, 20, 16)), b.x(bits(i, 9, 5)), lsb, is64));
+    return true;
+}
+
+// ---- data processing (register)
+
+// ShiftReg(): Rm shifted by LSL, LSR, ASR or ROR (`type`) `amount`.
+template <class B>
+typename B::V shifted(B& b, unsigned rm, unsigned type, unsigned amount, bool is64) {
+    auto v = b.x(rm);
+    if (amount == 0) return v;
+    switch (type) {
+    case 0: return b.shl(v, amount, is64);
+    case 1: return b.lshr(v, amount, is64);
+    case 2: return b.ashr(v, amount, is64);
+    default: return b.ror(v, amount, is64);
+    }
+}
+
+template <class B>
+bool logical_reg(B& b, uint32_t i) {
+    bool is64 = bit(i, 31);
+    unsigned opc = bits(i, 30, 29), amount = bits(i, 15, 10), rd = bits(i, 4, 0);
+    if (!is64 && amount > 31) return false;
+    auto op2 = shifted(b, bits(i, 20, 16), bits(i, 23, 22), amount, is64);
+    if (bit(i, 21)) op2 = b.xor_(op2, b.imm(mask_for(is64)), is64);  // BIC, ORN, EON, BICS
+    auto op1 = b.x(bits(i, 9, 5));
+    switch (opc) {
+    case 0: b.set_x(rd, b.and_(op1, op2, is64)); break;
+    case 1: b.set_x(rd, b.or_(op1, op2, is64)); break;
+    case 2: b.set_x(rd, b.xor_(op1, op2, is64)); break;
+    default: b.set_x(rd, b.logic_flags(b.and_(op1, op2, is64), is64)); break;  // ANDS, BICS
+    }
+    return true;
+}
+
+template <class B>
+bool add_sub_shift(B& b, uint32_t i) {
+    bool is64 = bit(i, 31), sub = bit(i, 30);
+    unsigned shift = bits(i, 23, 22), amount = bits(i, 15, 10), rd = bits(i, 4, 0);
+    if (shift == 3 || (!is64 && amount > 31)) return false;
+    auto op1 = b.x(bits(i, 9, 5));
+    auto op2 = shifted(b, bits(i, 20, 16), shift, amount, is64);
+    if (bit(i, 29))
+        b.set_x(rd, b.add_sub_flags(op1, op2, sub, is64));
+    else
+        b.set_x(rd, sub ? b.sub(op1, op2, is64) : b.add(op1, op2, is64));
+    return true;
+}
+
+// ExtendReg(): Rm's low byte, halfword, word or all, zero- or
+// sign-extended (`option`), then shifted left by `amount` (0-4).
+template <class B>
+bool add_sub_ext(B& b, uint32_t i) {
+    bool is64 = bit(i, 31), sub = bit(i, 30);
+    unsigned option = bits(i, 15, 13), amount = bits(i, 12, 10), rd = bits(i, 4, 0);
+    if (amount > 4) return false;
+    auto op2 = b.x(bits(i, 20, 16));
+    unsigned len = 8u << (option & 3);
+    if (len < 64) op2 = option & 4 ? b.sext(op2, len, true) : b.and_(op2, b.imm((uint64_t{1} << len) - 1), true);
+    if (amount) op2 = b.shl(op2, amount, true);
+    auto op1 = b.x_or_sp(bits(i, 9, 5));
+    if (bit(i, 29))
+        b.set_x(rd, b.add_sub_flags(op1, op2, sub, is64));
+    else
+        b.set_x_or_sp(rd, sub ? b.sub(op1, op2, is64) : b.add(op1, op2, is64));
     return true;
 }
 

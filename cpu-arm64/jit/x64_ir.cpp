@@ -52,6 +52,9 @@ bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d) {
     case Op::MOVE_wide: ok = sem::move_wide(b, d.insn); break;
     case Op::BITFIELD: ok = sem::bitfield(b, d.insn); break;
     case Op::EXTR: ok = sem::extr(b, d.insn); break;
+    case Op::LOGICAL_reg: ok = sem::logical_reg(b, d.insn); break;
+    case Op::ADD_SUB_shift: ok = sem::add_sub_shift(b, d.insn); break;
+    case Op::ADD_SUB_ext: ok = sem::add_sub_ext(b, d.insn); break;
     default: ok = false; break;
     }
     if (ok && b.ok) return true;
@@ -182,7 +185,7 @@ bool Emitter::ir_lower(const ir::Run& run) {
             }
             break;
         }
-        case Op::Shl: case Op::Lshr: case Op::Ashr: case Op::Ror: {
+        case Op::Shl: case Op::Lshr: case Op::Ashr: case Op::Ror: {  // (by a constant)
             a_into_d();
             auto s = static_cast<uint8_t>(i.imm);
             if (s == 0) {
@@ -195,6 +198,13 @@ bool Emitter::ir_lower(const ir::Run& run) {
             case Op::Ashr: sar(dw, s); break;
             default: ror(dw, s); break;
             }
+            break;
+        }
+        case Op::Sext: {
+            const Reg64& a = r64(i.a);
+            if (i.imm == 8) i.w64 ? movsx(d, a.cvt8()) : movsx(d32, a.cvt8());
+            else if (i.imm == 16) i.w64 ? movsx(d, a.cvt16()) : movsx(d32, a.cvt16());
+            else i.w64 ? movsxd(d, a.cvt32()) : mov(d32, a.cvt32());
             break;
         }
         case Op::Extr: {

@@ -7,20 +7,12 @@
 
 namespace armvm::a64 {
 
-namespace {
-template <bool (*Sem)(InterpBuilder&, uint32_t)>
-void run(Cpu& c, uint32_t i) {
-    InterpBuilder b(c);
-    if (!Sem(b, i)) c.undefined();
-}
-}  // namespace
-
-void exec_ADR(Cpu& c, uint32_t i) { run<sem::adr<InterpBuilder>>(c, i); }
-void exec_ADRP(Cpu& c, uint32_t i) { run<sem::adr<InterpBuilder>>(c, i); }
-void exec_ADD_SUB_imm(Cpu& c, uint32_t i) { run<sem::add_sub_imm<InterpBuilder>>(c, i); }
-void exec_LOGICAL_imm(Cpu& c, uint32_t i) { run<sem::logical_imm<InterpBuilder>>(c, i); }
-void exec_MOVE_wide(Cpu& c, uint32_t i) { run<sem::move_wide<InterpBuilder>>(c, i); }
-void exec_BITFIELD(Cpu& c, uint32_t i) { run<sem::bitfield<InterpBuilder>>(c, i); }
-void exec_EXTR(Cpu& c, uint32_t i) { run<sem::extr<InterpBuilder>>(c, i); }
+void exec_ADR(Cpu& c, uint32_t i) { run_sem<sem::adr<InterpBuilder>>(c, i); }
+void exec_ADRP(Cpu& c, uint32_t i) { run_sem<sem::adr<InterpBuilder>>(c, i); }
+void exec_ADD_SUB_imm(Cpu& c, uint32_t i) { run_sem<sem::add_sub_imm<InterpBuilder>>(c, i); }
+void exec_LOGICAL_imm(Cpu& c, uint32_t i) { run_sem<sem::logical_imm<InterpBuilder>>(c, i); }
+void exec_MOVE_wide(Cpu& c, uint32_t i) { run_sem<sem::move_wide<InterpBuilder>>(c, i); }
+void exec_BITFIELD(Cpu& c, uint32_t i) { run_sem<sem::bitfield<InterpBuilder>>(c, i); }
+void exec_EXTR(Cpu& c, uint32_t i) { run_sem<sem::extr<InterpBuilder>>(c, i); }
 
 }  // namespace armvm::a64

@@ -1,60 +1,18 @@
 // Data processing, register (ARM ARM C4.1.6): logical and add/subtract
 // (shifted and extended register), add/subtract with carry, conditional
 // compare and select, 1-, 2- and 3-source operations.
+#include "cpu-arm64/ir/sem.hpp"
 #include "cpu-arm64/translate/executors.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
+#include "cpu-arm64/translate/interp_builder.hpp"
 
 namespace armvm::a64 {
 
-void exec_LOGICAL_reg(Cpu& c, uint32_t i) {
-    bool is64 = bit(i, 31);
-    unsigned opc = bits(i, 30, 29), shift = bits(i, 23, 22), amount = bits(i, 15, 10);
-    if (!is64 && amount > 31) return c.undefined();
-    uint64_t op2 = shift_reg(c.x(bits(i, 20, 16)), shift, amount, is64);
-    if (bit(i, 21)) op2 = ~op2;
-    uint64_t op1 = c.x(bits(i, 9, 5));
-    uint64_t r;
-    switch (opc) {
-    case 0: r = op1 & op2; break;   // AND, BIC
-    case 1: r = op1 | op2; break;   // ORR, ORN
-    case 2: r = op1 ^ op2; break;   // EOR, EON
-    default: r = op1 & op2; break;  // ANDS, BICS
-    }
-    r &= mask_for(is64);
-    if (opc == 3) c.s.nzcv = nz_flags(r, is64);
-    c.set_x(bits(i, 4, 0), r);
-}
-
-namespace {
-void add_sub(Cpu& c, uint32_t i, uint64_t op1, uint64_t op2, bool rd_is_sp) {
-    bool is64 = bit(i, 31), sub = bit(i, 30), setflags = bit(i, 29);
-    auto r = sub ? add_with_carry(op1, ~op2, true, is64) : add_with_carry(op1, op2, false, is64);
-    unsigned rd = bits(i, 4, 0);
-    uint64_t v = r.value & mask_for(is64);
-    if (setflags) {
-        c.s.nzcv = r.nzcv;
-        c.set_x(rd, v);
-    } else if (rd_is_sp) {
-        c.set_x_or_sp(rd, v);
-    } else {
-        c.set_x(rd, v);
-    }
-}
-}  // namespace
-
-void exec_ADD_SUB_shift(Cpu& c, uint32_t i) {
-    bool is64 = bit(i, 31);
-    unsigned shift = bits(i, 23, 22), amount = bits(i, 15, 10);
-    if (shift == 3 || (!is64 && amount > 31)) return c.undefined();
-    add_sub(c, i, c.x(bits(i, 9, 5)), shift_reg(c.x(bits(i, 20, 16)), shift, amount, is64), false);
-}
-
-void exec_ADD_SUB_ext(Cpu& c, uint32_t i) {
-    unsigned amount = bits(i, 12, 10);
-    if (amount > 4) return c.undefined();
-    uint64_t op2 = extend_reg(c.x(bits(i, 20, 16)), bits(i, 15, 13), amount);
-    add_sub(c, i, c.x_or_sp(bits(i, 9, 5)), op2, true);
-}
+// Logical and add/subtract (shifted and extended register): the semantics
+// of ir/sem.hpp (which the JIT compiles too), run on the CPU state.
+void exec_LOGICAL_reg(Cpu& c, uint32_t i) { run_sem<sem::logical_reg<InterpBuilder>>(c, i); }
+void exec_ADD_SUB_shift(Cpu& c, uint32_t i) { run_sem<sem::add_sub_shift<InterpBuilder>>(c, i); }
+void exec_ADD_SUB_ext(Cpu& c, uint32_t i) { run_sem<sem::add_sub_ext<InterpBuilder>>(c, i); }
 
 void exec_ADC_SBC(Cpu& c, uint32_t i) {
     bool is64 = bit(i, 31), sub = bit(i, 30), setflags = bit(i, 29);

@@ -25,18 +25,13 @@ bool adds_imm(Cpu& c, const DecodedInsn& d) {
     return false;
 }
 
-// ADD/SUB/ADDS/SUBS (shifted register) with LSL #aux.
-template <bool Is64, bool Sub, bool Flags>
+// ADDS/SUBS (shifted register; CMN, CMP) with LSL #aux.
+template <bool Is64, bool Sub>
 bool add_reg(Cpu& c, const DecodedInsn& d) {
     uint64_t op1 = c.x(d.rn), op2 = (c.x(d.rm) << d.aux) & mask_for(Is64);
-    if (Flags) {
-        auto r = Sub ? add_with_carry(op1, ~op2, true, Is64) : add_with_carry(op1, op2, false, Is64);
-        c.s.nzcv = r.nzcv;
-        c.set_x(d.rd, r.value & mask_for(Is64));
-    } else {
-        uint64_t v = Sub ? op1 - op2 : op1 + op2;
-        c.set_x(d.rd, v & mask_for(Is64));
-    }
+    auto r = Sub ? add_with_carry(op1, ~op2, true, Is64) : add_with_carry(op1, op2, false, Is64);
+    c.s.nzcv = r.nzcv;
+    c.set_x(d.rd, r.value & mask_for(Is64));
     return false;
 }
 
@@ -52,18 +47,12 @@ bool logical_imm(Cpu& c, const DecodedInsn& d) {
     return false;
 }
 
-// AND/ORR/EOR/ANDS (shifted register, LSL #aux, not inverted).
+// ANDS (shifted register, LSL #aux, not inverted; TST).
 template <bool Is64, unsigned Opc>
 bool logical_reg(Cpu& c, const DecodedInsn& d) {
-    uint64_t op1 = c.x(d.rn), op2 = (c.x(d.rm) << d.aux) & mask_for(Is64), r;
-    if (Opc == 1)
-        r = op1 | op2;
-    else if (Opc == 2)
-        r = op1 ^ op2;
-    else
-        r = op1 & op2;
-    r &= mask_for(Is64);
-    if (Opc == 3) c.s.nzcv = nz_flags(r, Is64);
+    static_assert(Opc == 3);
+    uint64_t r = c.x(d.rn) & (c.x(d.rm) << d.aux) & mask_for(Is64);
+    c.s.nzcv = nz_flags(r, Is64);
     c.set_x(d.rd, r);
     return false;
 }
@@ -205,8 +194,8 @@ struct FusePair {
 #define FUSE(...) FusePair{&__VA_ARGS__, &fused_bcond<&__VA_ARGS__>}
 constexpr FusePair kFusable[] = {
     FUSE(adds_imm<true, true>),      FUSE(adds_imm<false, true>),      FUSE(adds_imm<true, false>),
-    FUSE(adds_imm<false, false>),    FUSE(add_reg<true, true, true>),  FUSE(add_reg<false, true, true>),
-    FUSE(add_reg<true, false, true>), FUSE(add_reg<false, false, true>), FUSE(logical_imm<true, 3>),
+    FUSE(adds_imm<false, false>),    FUSE(add_reg<true, true>),  FUSE(add_reg<false, true>),
+    FUSE(add_reg<true, false>), FUSE(add_reg<false, false>), FUSE(logical_imm<true, 3>),
     FUSE(logical_imm<false, 3>),     FUSE(logical_reg<true, 3>),       FUSE(logical_reg<false, 3>),
 };
 #undef FUSE
@@ -227,14 +216,9 @@ struct FormTable {
         using K = FastForm::Kind;
         add2<&adds_imm<Is64, false>>({K::AddImm, Is64, false, true});
         add2<&adds_imm<Is64, true>>({K::AddImm, Is64, true, true});
-        add(&add_reg<Is64, false, false>, {K::AddReg, Is64});
-        add(&add_reg<Is64, true, false>, {K::AddReg, Is64, true});
-        add2<&add_reg<Is64, false, true>>({K::AddReg, Is64, false, true});
-        add2<&add_reg<Is64, true, true>>({K::AddReg, Is64, true, true});
+        add2<&add_reg<Is64, false>>({K::AddReg, Is64, false, true});
+        add2<&add_reg<Is64, true>>({K::AddReg, Is64, true, true});
         add2<&logical_imm<Is64, 3>>({K::LogImm, Is64, false, true, 3});
-        add(&logical_reg<Is64, 0>, {K::LogReg, Is64, false, false, 0});
-        add(&logical_reg<Is64, 1>, {K::LogReg, Is64, false, false, 1});
-        add(&logical_reg<Is64, 2>, {K::LogReg, Is64, false, false, 2});
         add2<&logical_reg<Is64, 3>>({K::LogReg, Is64, false, true, 3});
         add(&cbz<Is64, false>, {K::Cbz, Is64});
         add(&cbz<Is64, true>, {K::Cbz, Is64, false, false, 1});
@@ -338,14 +322,10 @@ DecodedInsn translate_insn(uint32_t i, a64::Op op) {
     case Op::ADD_SUB_shift: {
         unsigned shift = bits(i, 23, 22), amount = bits(i, 15, 10);
         if (shift != 0 || (!is64 && amount > 31)) break;
-        bool sub = bit(i, 30), flags = bit(i, 29);
-        Handler h;
-        if (is64)
-            h = flags ? (sub ? &add_reg<true, true, true> : &add_reg<true, false, true>)
-                      : (sub ? &add_reg<true, true, false> : &add_reg<true, false, false>);
-        else
-            h = flags ? (sub ? &add_reg<false, true, true> : &add_reg<false, false, true>)
-                      : (sub ? &add_reg<false, true, false> : &add_reg<false, false, false>);
+        bool sub = bit(i, 30);
+        if (!bit(i, 29)) break;  // ADD, SUB: the generic executor (ir/sem.hpp)
+        Handler h = is64 ? (sub ? &add_reg<true, true> : &add_reg<true, false>)
+                         : (sub ? &add_reg<false, true> : &add_reg<false, false>);
         return set(h, 0, amount);
     }
     case Op::LOGICAL_imm: {
@@ -358,12 +338,8 @@ DecodedInsn translate_insn(uint32_t i, a64::Op op) {
     }
     case Op::LOGICAL_reg: {
         unsigned opc = bits(i, 30, 29), shift = bits(i, 23, 22), amount = bits(i, 15, 10);
-        if (shift != 0 || bit(i, 21) || (!is64 && amount > 31)) break;
-        static constexpr Handler h64[] = {&logical_reg<true, 0>, &logical_reg<true, 1>, &logical_reg<true, 2>,
-                                          &logical_reg<true, 3>};
-        static constexpr Handler h32[] = {&logical_reg<false, 0>, &logical_reg<false, 1>, &logical_reg<false, 2>,
-                                          &logical_reg<false, 3>};
-        return set(is64 ? h64[opc] : h32[opc], 0, amount);
+        if (opc != 3 || shift != 0 || bit(i, 21) || (!is64 && amount > 31)) break;  // (ANDS only)
+        return set(is64 ? &logical_reg<true, 3> : &logical_reg<false, 3>, 0, amount);
     }
     case Op::B_cond: return set(&b_cond, sext(bits(i, 23, 5), 19) << 2, bits(i, 3, 0));
     case Op::B: return set(&b_imm, sext(bits(i, 25, 0), 26) << 2);

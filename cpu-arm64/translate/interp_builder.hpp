@@ -44,6 +44,10 @@ public:
         lo &= mask_for(w64);
         return n ? ((lo >> n) | (hi << (size - n))) & mask_for(w64) : lo;
     }
+    static V sext(V a, unsigned bits, bool w64) {
+        uint64_t sign = uint64_t{1} << (bits - 1), low = bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+        return (((a & low) ^ sign) - sign) & mask_for(w64);
+    }
     V add_sub_flags(V a, V b, bool sub, bool w64) {
         auto r = sub ? add_with_carry(a, ~b, true, w64) : add_with_carry(a, b, false, w64);
         c_.s.nzcv = r.nzcv;
@@ -57,5 +61,12 @@ public:
 private:
     Cpu& c_;
 };
+
+// An executor made of a semantics template: UNDEFINED where it says so.
+template <bool (*Sem)(InterpBuilder&, uint32_t)>
+void run_sem(Cpu& c, uint32_t i) {
+    InterpBuilder b(c);
+    if (!Sem(b, i)) c.undefined();
+}
 
 }  // namespace armvm::a64

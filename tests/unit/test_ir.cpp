@@ -1,5 +1,6 @@
 // The IR (cpu-arm64/ir/): what its passes make of typical sequences, and
-// runs of random data-processing (immediate) instructions evaluated as IR,
+// runs of random data-processing instructions (immediate; logical and
+// add/subtract, shifted and extended register) evaluated as IR,
 // before and after the passes, against the interpreter running the same
 // words (which runs the same semantics templates on the CPU state).
 #include <catch2/catch.hpp>
@@ -33,6 +34,9 @@ bool build(ir::Run& run, const std::vector<uint32_t>& words) {
         case Op::MOVE_wide: ok = a64::sem::move_wide(b, w); break;
         case Op::BITFIELD: ok = a64::sem::bitfield(b, w); break;
         case Op::EXTR: ok = a64::sem::extr(b, w); break;
+        case Op::LOGICAL_reg: ok = a64::sem::logical_reg(b, w); break;
+        case Op::ADD_SUB_shift: ok = a64::sem::add_sub_shift(b, w); break;
+        case Op::ADD_SUB_ext: ok = a64::sem::add_sub_ext(b, w); break;
         default: ok = false; break;
         }
         if (!ok || !b.ok) return false;
@@ -51,7 +55,10 @@ void interpret(Cpu& c, uint32_t w) {
     case Op::MOVE_wide: a64::exec_MOVE_wide(c, w); break;
     case Op::BITFIELD: a64::exec_BITFIELD(c, w); break;
     case Op::EXTR: a64::exec_EXTR(c, w); break;
-    default: FAIL("not a data-processing (immediate) word"); break;
+    case Op::LOGICAL_reg: a64::exec_LOGICAL_reg(c, w); break;
+    case Op::ADD_SUB_shift: a64::exec_ADD_SUB_shift(c, w); break;
+    case Op::ADD_SUB_ext: a64::exec_ADD_SUB_ext(c, w); break;
+    default: FAIL("not a word of the IR's groups"); break;
     }
 }
 
@@ -124,7 +131,7 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
         size_t len = 1 + r(8);
         while (words.size() < len) {
             uint32_t sf = r(2), w = 0;
-            switch (r(7)) {
+            switch (r(10)) {
             case 0: w = 0x11000000 | sf << 31 | r(2) << 30 | r(2) << 22 | r(4096) << 10 | reg() << 5 | reg(); break;
             case 1: w = 0x12000000 | sf << 31 | r(3) << 29 | (sf ? r(2) : 0) << 22 | r(64) << 16 | r(64) << 10 |
                         reg() << 5 | reg(); break;
@@ -135,6 +142,12 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
             case 4: w = 0x13800000 | sf << 31 | sf << 22 | reg() << 16 | field(sf ? 64 : 32) << 10 | reg() << 5 | reg();
                 break;
             case 5: w = 0x10000000 | r(2) << 31 | r(4) << 29 | r(1 << 19) << 5 | reg(); break;
+            case 6: w = 0x0a000000 | sf << 31 | r(3) << 29 | r(4) << 22 | r(2) << 21 | reg() << 16 |
+                        field(sf ? 64 : 32) << 10 | reg() << 5 | reg(); break;  // logical (shifted register)
+            case 7: w = 0x0b000000 | sf << 31 | r(2) << 30 | r(3) << 22 | reg() << 16 | field(sf ? 64 : 32) << 10 |
+                        reg() << 5 | reg(); break;  // add/sub (shifted register)
+            case 8: w = 0x0b200000 | sf << 31 | r(2) << 30 | reg() << 16 | r(8) << 13 | r(5) << 10 | reg() << 5 |
+                        reg(); break;  // add/sub (extended register)
             default: w = 0xd2800000 | r(65536) << 5 | reg(); break;  // movz
             }
             words.push_back(w);
