@@ -29,6 +29,10 @@ uint64_t compute(Op op, bool w64, uint64_t a, uint64_t b, uint64_t n) {
                    : static_cast<uint32_t>(static_cast<int32_t>(static_cast<uint32_t>(a)) >> n);
     case Op::Ror: return n ? ((a >> n) | (a << (size - n))) & mask(w64) : a;
     case Op::Extr: return n ? ((a >> n) | (b << (size - n))) & mask(w64) : a;
+    case Op::Mul: return (a * b) & mask(w64);
+    case Op::MulHi:
+        return n ? static_cast<uint64_t>((static_cast<__int128>(static_cast<int64_t>(a)) * static_cast<int64_t>(b)) >> 64)
+                 : static_cast<uint64_t>((static_cast<unsigned __int128>(a) * b) >> 64);
     case Op::Sext: {
         uint64_t sign = uint64_t{1} << (n - 1), low = n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
         return (((a & low) ^ sign) - sign) & mask(w64);
@@ -44,7 +48,7 @@ bool shift(Op op) { return op >= Op::Shl && op <= Op::Ror; }
 
 std::string Run::dump() const {
     static const char* names[] = {"nop", "const", "pc", "get", "set", "add", "sub", "and", "or", "xor", "andnot",
-                                  "shl", "lshr", "ashr", "ror", "extr", "sext"};
+                                  "shl", "lshr", "ashr", "ror", "extr", "sext", "mul", "mulh"};
     std::string out;
     char line[128];
     for (size_t v = 0; v < code.size(); ++v) {

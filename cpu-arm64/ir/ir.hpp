@@ -26,6 +26,8 @@ enum class Op : uint8_t {
     Shl, Lshr, Ashr, Ror,            // a shifted by imm (< the width)
     Extr,   // (b:a) >> imm, the low half (b the high half; ROR when a is b)
     Sext,   // a's low imm bits (8, 16, 32) sign-extended
+    Mul,    // a * b (the low half)
+    MulHi,  // the high 64 bits of the 128-bit a * b (imm 1: signed)
 };
 
 constexpr uint8_t kSp = 32;
@@ -88,6 +90,8 @@ public:
     V ror(V a, unsigned n, bool w64) { return shift(Op::Ror, a, n, w64); }
     V extr(V lo, V hi, unsigned n, bool w64) { return put({Op::Extr, w64, 0, lo, hi, n}); }
     V sext(V a, unsigned bits, bool w64) { return put({Op::Sext, w64, 0, a, kNone, bits}); }
+    V mul(V a, V b, bool w64) { return bin(Op::Mul, a, b, w64); }
+    V mulh(V a, V b, bool is_signed) { return put({Op::MulHi, true, 0, a, b, is_signed}); }
     // Not in the IR yet: NZCV.
     V add_sub_flags(V, V, bool, bool) { return fail(); }
     V logic_flags(V v, bool) { return fail(), v; }

@@ -11,10 +11,12 @@
 //   shl lshr ashr ror (a, n, w64), n < the width    the result zero-extended)
 //   extr(lo, hi, n, w64)      (hi:lo) >> n, the low half
 //   sext(a, bits, w64)        a's low bits (8, 16, 32) sign-extended
+//   mul(a, b, w64)            the low half of the product
+//   mulh(a, b, signed)        the high 64 bits of the 128-bit product
 //   add_sub_flags(a, b, sub, w64), logic_flags(v, w64): a result that also
 //                             sets NZCV (AddWithCarry; N and Z of v, C=V=0)
-// So far: data processing (immediate), ARM ARM C4.1.4, and the logical and
-// add/subtract (shifted and extended register) forms of C4.1.6.
+// So far: data processing (immediate), ARM ARM C4.1.4, and the logical,
+// add/subtract (shifted and extended register) and 3-source forms of C4.1.6.
 #pragma once
 #include <cstdint>
 
@@ -179,6 +181,34 @@ bool add_sub_ext(B& b, uint32_t i) {
         b.set_x(rd, b.add_sub_flags(op1, op2, sub, is64));
     else
         b.set_x_or_sp(rd, sub ? b.sub(op1, op2, is64) : b.add(op1, op2, is64));
+    return true;
+}
+
+// MADD, MSUB (MUL, MNEG), SMADDL, SMSUBL, UMADDL, UMSUBL (SMULL, UMULL...),
+// SMULH, UMULH.
+template <class B>
+bool dp_3src(B& b, uint32_t i) {
+    bool is64 = bit(i, 31), sub = bit(i, 15);
+    unsigned op31 = bits(i, 23, 21), ra = bits(i, 14, 10);
+    if (bits(i, 30, 29) != 0) return false;
+    if (op31 == 2 || op31 == 6) {  // SMULH, UMULH
+        if (!is64 || sub) return false;
+        b.set_x(bits(i, 4, 0), b.mulh(b.x(bits(i, 9, 5)), b.x(bits(i, 20, 16)), op31 == 2));
+        return true;
+    }
+    if (op31 != 0 && op31 != 1 && op31 != 5) return false;
+    if (op31 != 0 && !is64) return false;
+    auto n = b.x(bits(i, 9, 5)), m = b.x(bits(i, 20, 16));
+    if (op31 == 1) {  // the words, sign-extended
+        n = b.sext(n, 32, true);
+        m = b.sext(m, 32, true);
+    } else if (op31 == 5) {  // zero-extended
+        n = b.and_(n, b.imm(0xffffffff), true);
+        m = b.and_(m, b.imm(0xffffffff), true);
+    }
+    auto p = b.mul(n, m, is64);
+    auto a = b.x(ra);
+    b.set_x(bits(i, 4, 0), sub ? b.sub(a, p, is64) : b.add(a, p, is64));
     return true;
 }
 

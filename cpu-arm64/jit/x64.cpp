@@ -253,45 +253,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         stx(rd, rsi);
         return true;
     }
-    case a64::Op::DP_3src: {
-        unsigned op31 = bits(i, 23, 21), o0 = bit(i, 15), ra = bits(i, 14, 10);
-        if (bits(i, 30, 29) != 0) return false;
-        if (op31 == 0) {  // MADD, MSUB
-            ldx(rsi, rn);
-            ldx(rdi, rm);
-            w ? imul(rsi, rdi) : imul(esi, edi);
-        } else if ((op31 == 1 || op31 == 5) && w) {  // SMADDL, UMADDL (and SUBL)
-            ldx(rsi, rn);
-            ldx(rdi, rm);
-            if (op31 == 1) {
-                movsxd(rsi, esi);
-                movsxd(rdi, edi);
-            } else {
-                mov(esi, esi);
-                mov(edi, edi);
-            }
-            imul(rsi, rdi);
-        } else if ((op31 == 2 || op31 == 6) && w && !o0) {  // SMULH, UMULH
-            ldx(rax, rn);
-            ldx(rdi, rm);
-            op31 == 2 ? imul(rdi) : mul(rdi);
-            stx(rd, rdx);
-            return true;
-        } else {
-            return false;
-        }
-        if (ra == 31 && !o0) {  // MUL, SMULL, UMULL
-            stx(rd, rsi);
-            return true;
-        }
-        ldx(rax, ra);
-        if (w || op31 != 0)
-            o0 ? sub(rax, rsi) : add(rax, rsi);
-        else
-            o0 ? sub(eax, esi) : add(eax, esi);
-        stx(rd, rax);
-        return true;
-    }
     case a64::Op::ADD_SUB_shift: {
         unsigned shift = bits(i, 23, 22), amount = bits(i, 15, 10);
         if (shift == 3 || (!w && amount > 31)) return false;

@@ -5,6 +5,8 @@
 // in a scratch register (rax, rcx, rsi, rdi; rdx is the SP pointer's and
 // the wide constants' temporary), guest registers read and written
 // through the block's register cache (ldx/stx).
+#include <utility>
+
 #include "cpu-arm64/ir/sem.hpp"
 #include "cpu-arm64/jit/x64.hpp"
 
@@ -55,6 +57,7 @@ bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d) {
     case Op::LOGICAL_reg: ok = sem::logical_reg(b, d.insn); break;
     case Op::ADD_SUB_shift: ok = sem::add_sub_shift(b, d.insn); break;
     case Op::ADD_SUB_ext: ok = sem::add_sub_ext(b, d.insn); break;
+    case Op::DP_3src: ok = sem::dp_3src(b, d.insn); break;
     default: ok = false; break;
     }
     if (ok && b.ok) return true;
@@ -105,12 +108,17 @@ bool Emitter::ir_lower(const ir::Run& run) {
     reg.assign(n, -1);
     {
         bool busy[kPool] = {};
+        uint32_t holder[kPool] = {};
         for (uint32_t v = 0; v < n; ++v) {
             const ir::Inst& i = c[v];
             if (i.op == Op::Nop) continue;
             bool a_dies = i.a != ir::kNone && last[i.a] == v, b_dies = i.b != ir::kNone && last[i.b] == v;
+            // MUL/IMUL of one operand write rdx:rax: rax may hold only an
+            // operand that ends here
+            if (i.op == Op::MulHi && busy[0] && !((holder[0] == i.a && a_dies) || (holder[0] == i.b && b_dies)))
+                return false;
             if (i.op != Op::Set) {
-                if (a_dies && i.op != Op::Get && i.op != Op::Const && i.op != Op::Pc) {
+                if (a_dies && i.op != Op::Get && i.op != Op::Const && i.op != Op::Pc && i.op != Op::MulHi) {
                     reg[v] = reg[i.a];
                     a_dies = false;
                 } else {
@@ -119,6 +127,7 @@ bool Emitter::ir_lower(const ir::Run& run) {
                     if (reg[v] < 0) return false;
                 }
                 busy[reg[v]] = true;
+                holder[reg[v]] = v;
             }
             if (a_dies) busy[reg[i.a]] = false;
             if (b_dies && i.b != i.a) busy[reg[i.b]] = false;
@@ -205,6 +214,18 @@ bool Emitter::ir_lower(const ir::Run& run) {
             if (i.imm == 8) i.w64 ? movsx(d, a.cvt8()) : movsx(d32, a.cvt8());
             else if (i.imm == 16) i.w64 ? movsx(d, a.cvt16()) : movsx(d32, a.cvt16());
             else i.w64 ? movsxd(d, a.cvt32()) : mov(d32, a.cvt32());
+            break;
+        }
+        case Op::Mul:
+            a_into_d();
+            i.w64 ? imul(d, r64(i.b)) : imul(d32, r64(i.b).cvt32());
+            break;
+        case Op::MulHi: {
+            uint32_t x = i.a, y = i.b;
+            if (reg[y] == 0) std::swap(x, y);  // (rax: the implicit operand)
+            if (reg[x] != 0) mov(rax, r64(x));
+            i.imm ? imul(r64(y)) : mul(r64(y));
+            mov(d, rdx);
             break;
         }
         case Op::Extr: {

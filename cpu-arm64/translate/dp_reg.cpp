@@ -137,38 +137,6 @@ void exec_DP_2src(Cpu& c, uint32_t i) {
     c.set_x(bits(i, 4, 0), r & mask_for(is64));
 }
 
-void exec_DP_3src(Cpu& c, uint32_t i) {
-    bool is64 = bit(i, 31);
-    unsigned op31 = bits(i, 23, 21), o0 = bit(i, 15);
-    uint64_t n = c.x(bits(i, 9, 5)), m = c.x(bits(i, 20, 16)), a = c.x(bits(i, 14, 10));
-    uint64_t r;
-    if (bits(i, 30, 29) != 0) return c.undefined();
-    switch (op31) {
-    case 0:  // MADD / MSUB
-        r = o0 ? a - n * m : a + n * m;
-        r &= mask_for(is64);
-        break;
-    case 1:    // SMADDL / SMSUBL
-    case 5: {  // UMADDL / UMSUBL
-        if (!is64) return c.undefined();
-        uint64_t p = op31 == 1 ? static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(n)) *
-                                                       static_cast<int32_t>(m))
-                               : static_cast<uint64_t>(static_cast<uint32_t>(n)) * static_cast<uint32_t>(m);
-        r = o0 ? a - p : a + p;
-        break;
-    }
-    case 2:  // SMULH
-        if (!is64 || o0) return c.undefined();
-        r = static_cast<uint64_t>((static_cast<__int128>(static_cast<int64_t>(n)) * static_cast<int64_t>(m)) >> 64);
-        break;
-    case 6:  // UMULH
-        if (!is64 || o0) return c.undefined();
-        r = static_cast<uint64_t>((static_cast<unsigned __int128>(n) * m) >> 64);
-        break;
-    default:
-        return c.undefined();
-    }
-    c.set_x(bits(i, 4, 0), r);
-}
+void exec_DP_3src(Cpu& c, uint32_t i) { run_sem<sem::dp_3src<InterpBuilder>>(c, i); }
 
 }  // namespace armvm::a64

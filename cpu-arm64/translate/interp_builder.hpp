@@ -48,6 +48,12 @@ public:
         uint64_t sign = uint64_t{1} << (bits - 1), low = bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
         return (((a & low) ^ sign) - sign) & mask_for(w64);
     }
+    static V mul(V a, V b, bool w64) { return (a * b) & mask_for(w64); }
+    static V mulh(V a, V b, bool is_signed) {
+        return is_signed
+                   ? static_cast<uint64_t>((static_cast<__int128>(static_cast<int64_t>(a)) * static_cast<int64_t>(b)) >> 64)
+                   : static_cast<uint64_t>((static_cast<unsigned __int128>(a) * b) >> 64);
+    }
     V add_sub_flags(V a, V b, bool sub, bool w64) {
         auto r = sub ? add_with_carry(a, ~b, true, w64) : add_with_carry(a, b, false, w64);
         c_.s.nzcv = r.nzcv;

@@ -1,6 +1,6 @@
 // The IR (cpu-arm64/ir/): what its passes make of typical sequences, and
 // runs of random data-processing instructions (immediate; logical and
-// add/subtract, shifted and extended register) evaluated as IR,
+// add/subtract, shifted and extended register; 3-source) evaluated as IR,
 // before and after the passes, against the interpreter running the same
 // words (which runs the same semantics templates on the CPU state).
 #include <catch2/catch.hpp>
@@ -37,6 +37,7 @@ bool build(ir::Run& run, const std::vector<uint32_t>& words) {
         case Op::LOGICAL_reg: ok = a64::sem::logical_reg(b, w); break;
         case Op::ADD_SUB_shift: ok = a64::sem::add_sub_shift(b, w); break;
         case Op::ADD_SUB_ext: ok = a64::sem::add_sub_ext(b, w); break;
+        case Op::DP_3src: ok = a64::sem::dp_3src(b, w); break;
         default: ok = false; break;
         }
         if (!ok || !b.ok) return false;
@@ -58,6 +59,7 @@ void interpret(Cpu& c, uint32_t w) {
     case Op::LOGICAL_reg: a64::exec_LOGICAL_reg(c, w); break;
     case Op::ADD_SUB_shift: a64::exec_ADD_SUB_shift(c, w); break;
     case Op::ADD_SUB_ext: a64::exec_ADD_SUB_ext(c, w); break;
+    case Op::DP_3src: a64::exec_DP_3src(c, w); break;
     default: FAIL("not a word of the IR's groups"); break;
     }
 }
@@ -131,7 +133,7 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
         size_t len = 1 + r(8);
         while (words.size() < len) {
             uint32_t sf = r(2), w = 0;
-            switch (r(10)) {
+            switch (r(11)) {
             case 0: w = 0x11000000 | sf << 31 | r(2) << 30 | r(2) << 22 | r(4096) << 10 | reg() << 5 | reg(); break;
             case 1: w = 0x12000000 | sf << 31 | r(3) << 29 | (sf ? r(2) : 0) << 22 | r(64) << 16 | r(64) << 10 |
                         reg() << 5 | reg(); break;
@@ -148,6 +150,8 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
                         reg() << 5 | reg(); break;  // add/sub (shifted register)
             case 8: w = 0x0b200000 | sf << 31 | r(2) << 30 | reg() << 16 | r(8) << 13 | r(5) << 10 | reg() << 5 |
                         reg(); break;  // add/sub (extended register)
+            case 9: w = 0x1b000000 | sf << 31 | (sf ? r(8) : 0u) << 21 | reg() << 16 | r(2) << 15 | reg() << 10 |
+                        reg() << 5 | reg(); break;  // 3-source (MADD ... UMULH)
             default: w = 0xd2800000 | r(65536) << 5 | reg(); break;  // movz
             }
             words.push_back(w);
