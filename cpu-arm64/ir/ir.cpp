@@ -30,6 +30,8 @@ uint64_t compute(Op op, bool w64, uint64_t a, uint64_t b, uint64_t n) {
     case Op::Ror: return n ? ((a >> n) | (a << (size - n))) & mask(w64) : a;
     case Op::Extr: return n ? ((a >> n) | (b << (size - n))) & mask(w64) : a;
     case Op::Mul: return (a * b) & mask(w64);
+    case Op::Bswap: return w64 ? __builtin_bswap64(a) : __builtin_bswap32(static_cast<uint32_t>(a));
+    case Op::Clz: return a == 0 ? size : w64 ? __builtin_clzll(a) : __builtin_clz(static_cast<uint32_t>(a));
     case Op::MulHi:
         return n ? static_cast<uint64_t>((static_cast<__int128>(static_cast<int64_t>(a)) * static_cast<int64_t>(b)) >> 64)
                  : static_cast<uint64_t>((static_cast<unsigned __int128>(a) * b) >> 64);
@@ -48,7 +50,7 @@ bool shift(Op op) { return op >= Op::Shl && op <= Op::Ror; }
 
 std::string Run::dump() const {
     static const char* names[] = {"nop", "const", "pc", "get", "set", "add", "sub", "and", "or", "xor", "andnot",
-                                  "shl", "lshr", "ashr", "ror", "extr", "sext", "mul", "mulh"};
+                                  "shl", "lshr", "ashr", "ror", "extr", "sext", "mul", "mulh", "bswap", "clz"};
     std::string out;
     char line[128];
     for (size_t v = 0; v < code.size(); ++v) {
@@ -134,7 +136,7 @@ void optimize(Run& r) {
             }
             continue;
         }
-        if (i.op == Op::Sext && is_const(i.a)) {
+        if ((i.op == Op::Sext || i.op == Op::Bswap || i.op == Op::Clz) && is_const(i.a)) {
             constant(v, compute(i.op, i.w64, c[i.a].imm, 0, i.imm));
             continue;
         }

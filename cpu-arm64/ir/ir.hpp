@@ -28,6 +28,8 @@ enum class Op : uint8_t {
     Sext,   // a's low imm bits (8, 16, 32) sign-extended
     Mul,    // a * b (the low half)
     MulHi,  // the high 64 bits of the 128-bit a * b (imm 1: signed)
+    Bswap,  // a's bytes reversed (of the width)
+    Clz,    // a's leading zero bits (the width for 0)
 };
 
 constexpr uint8_t kSp = 32;
@@ -92,6 +94,8 @@ public:
     V sext(V a, unsigned bits, bool w64) { return put({Op::Sext, w64, 0, a, kNone, bits}); }
     V mul(V a, V b, bool w64) { return bin(Op::Mul, a, b, w64); }
     V mulh(V a, V b, bool is_signed) { return put({Op::MulHi, true, 0, a, b, is_signed}); }
+    V bswap(V a, bool w64) { return put({Op::Bswap, w64, 0, a}); }
+    V clz(V a, bool w64) { return put({Op::Clz, w64, 0, a}); }
     // Not in the IR yet: NZCV.
     V add_sub_flags(V, V, bool, bool) { return fail(); }
     V logic_flags(V v, bool) { return fail(), v; }

@@ -13,10 +13,12 @@
 //   sext(a, bits, w64)        a's low bits (8, 16, 32) sign-extended
 //   mul(a, b, w64)            the low half of the product
 //   mulh(a, b, signed)        the high 64 bits of the 128-bit product
+//   bswap(a, w64), clz(a, w64)  bytes reversed; leading zero bits
 //   add_sub_flags(a, b, sub, w64), logic_flags(v, w64): a result that also
 //                             sets NZCV (AddWithCarry; N and Z of v, C=V=0)
 // So far: data processing (immediate), ARM ARM C4.1.4, and the logical,
-// add/subtract (shifted and extended register) and 3-source forms of C4.1.6.
+// add/subtract (shifted and extended register), 1-source and 3-source
+// forms of C4.1.6.
 #pragma once
 #include <cstdint>
 
@@ -209,6 +211,36 @@ bool dp_3src(B& b, uint32_t i) {
     auto p = b.mul(n, m, is64);
     auto a = b.x(ra);
     b.set_x(bits(i, 4, 0), sub ? b.sub(a, p, is64) : b.add(a, p, is64));
+    return true;
+}
+
+// RBIT, REV16, REV32, REV, CLZ, CLS.
+template <class B>
+bool dp_1src(B& b, uint32_t i) {
+    bool is64 = bit(i, 31);
+    unsigned op = bits(i, 15, 10);
+    if (bits(i, 20, 16) != 0 || bit(i, 29) || op > 5 || (op == 3 && !is64)) return false;
+    auto x = b.x(bits(i, 9, 5));
+    // x's n-bit groups swapped in pairs: ((x >> n) & m) | ((x & m) << n)
+    auto swap = [&](typename B::V v, unsigned n, uint64_t m) {
+        auto c = b.imm(m & mask_for(is64));
+        return b.or_(b.and_(b.lshr(v, n, is64), c, is64), b.shl(b.and_(v, c, is64), n, is64), is64);
+    };
+    typename B::V r;
+    switch (op) {
+    case 0:  // RBIT: the bytes reversed, then the bits of each byte
+        r = swap(swap(swap(b.bswap(x, is64), 4, 0x0f0f0f0f0f0f0f0full), 2, 0x3333333333333333ull), 1,
+                 0x5555555555555555ull);
+        break;
+    case 1: r = swap(x, 8, 0x00ff00ff00ff00ffull); break;                  // REV16
+    case 2: r = is64 ? b.ror(b.bswap(x, true), 32, true) : b.bswap(x, false); break;  // REV32; REV (32-bit)
+    case 3: r = b.bswap(x, true); break;                                    // REV
+    case 4: r = b.clz(x, is64); break;                                      // CLZ
+    default:  // CLS: the leading zeros of x EOR (x >> 1, arithmetic), less one
+        r = b.sub(b.clz(b.xor_(x, b.ashr(x, 1, is64), is64), is64), b.imm(1), is64);
+        break;
+    }
+    b.set_x(bits(i, 4, 0), r);
     return true;
 }
 

@@ -344,51 +344,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         lazy_kind_ = -1;  // (lazy on one way, stored on the other)
         return true;
     }
-    case a64::Op::DP_1src: {  // RBIT, REV16, REV32, REV, CLZ, CLS (the string functions' syndromes)
-        if (bits(i, 20, 16) != 0 || bit(i, 29)) return false;
-        unsigned op = bits(i, 15, 10);
-        if (op > 5 || (op == 3 && !w) || (op >= 4 && !host_lzcnt())) return false;
-        ldx(rax, rn);
-        const Xbyak::Reg& a = w ? static_cast<const Xbyak::Reg&>(rax) : static_cast<const Xbyak::Reg&>(eax);
-        const Xbyak::Reg& c = w ? static_cast<const Xbyak::Reg&>(rcx) : static_cast<const Xbyak::Reg&>(ecx);
-        const Xbyak::Reg& d = w ? static_cast<const Xbyak::Reg&>(rdx) : static_cast<const Xbyak::Reg&>(edx);
-        // x = ((x >> n) & m) | ((x & m) << n), m a repeated pattern
-        auto swap_bits = [&](int n, uint64_t m) {
-            mov(rdx, w ? m : m & 0xffffffffu);
-            mov(c, a);
-            shr(c, n);
-            and_(c, d);
-            and_(a, d);
-            shl(a, n);
-            or_(a, c);
-        };
-        auto bsw = [&] { w ? bswap(rax) : bswap(eax); };
-        switch (op) {
-        case 0:  // RBIT: the bytes reversed, then the bits of each byte
-            bsw();
-            swap_bits(4, 0x0f0f0f0f0f0f0f0full);
-            swap_bits(2, 0x3333333333333333ull);
-            swap_bits(1, 0x5555555555555555ull);
-            break;
-        case 1: swap_bits(8, 0x00ff00ff00ff00ffull); break;  // REV16
-        case 2:                                               // REV32 (64-bit), REV (32-bit)
-            bsw();
-            if (w) ror(rax, 32);
-            break;
-        case 3: bswap(rax); break;  // REV
-        case 4: lzcnt(a, a); break;  // CLZ
-        default:                     // CLS: the leading zeros of x ^ (x >> 1, arithmetic), less one
-            mov(c, a);
-            sar(c, 1);
-            xor_(a, c);
-            lzcnt(a, a);
-            dec(a);
-            break;
-        }
-        if (!w) mov(eax, eax);
-        stx(rd, rax);
-        return true;
-    }
     case a64::Op::DP_2src: {
         unsigned op = bits(i, 15, 10);
         if (bit(i, 29)) return false;

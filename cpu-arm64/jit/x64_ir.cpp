@@ -58,6 +58,9 @@ bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d) {
     case Op::ADD_SUB_shift: ok = sem::add_sub_shift(b, d.insn); break;
     case Op::ADD_SUB_ext: ok = sem::add_sub_ext(b, d.insn); break;
     case Op::DP_3src: ok = sem::dp_3src(b, d.insn); break;
+    case Op::DP_1src:  // (CLZ, CLS: with LZCNT only)
+        ok = (a64::bits(d.insn, 15, 10) < 4 || host_lzcnt()) && sem::dp_1src(b, d.insn);
+        break;
     default: ok = false; break;
     }
     if (ok && b.ok) return true;
@@ -216,6 +219,11 @@ bool Emitter::ir_lower(const ir::Run& run) {
             else i.w64 ? movsxd(d, a.cvt32()) : mov(d32, a.cvt32());
             break;
         }
+        case Op::Bswap:
+            a_into_d();
+            i.w64 ? bswap(d) : bswap(d32);
+            break;
+        case Op::Clz: i.w64 ? lzcnt(d, r64(i.a)) : lzcnt(d32, r64(i.a).cvt32()); break;
         case Op::Mul:
             a_into_d();
             i.w64 ? imul(d, r64(i.b)) : imul(d32, r64(i.b).cvt32());

@@ -53,45 +53,7 @@ void exec_CSEL(Cpu& c, uint32_t i) {
     c.set_x(bits(i, 4, 0), r & mask_for(is64));
 }
 
-void exec_DP_1src(Cpu& c, uint32_t i) {
-    bool is64 = bit(i, 31);
-    unsigned op = bits(i, 15, 10);
-    uint64_t v = c.x(bits(i, 9, 5)) & mask_for(is64);
-    unsigned size = is64 ? 64 : 32;
-    uint64_t r = 0;
-    switch (op) {
-    case 0:  // RBIT
-        for (unsigned b = 0; b < size; ++b)
-            if ((v >> b) & 1) r |= 1ull << (size - 1 - b);
-        break;
-    case 1:  // REV16
-        for (unsigned b = 0; b < size; b += 16) r |= ((v >> b & 0xff) << (b + 8)) | ((v >> (b + 8) & 0xff) << b);
-        break;
-    case 2:  // REV32 (64-bit) / REV (32-bit)
-        if (is64)
-            r = (static_cast<uint64_t>(__builtin_bswap32(static_cast<uint32_t>(v >> 32))) << 32) |
-                __builtin_bswap32(static_cast<uint32_t>(v));
-        else
-            r = __builtin_bswap32(static_cast<uint32_t>(v));
-        break;
-    case 3:  // REV (64-bit)
-        if (!is64) return c.undefined();
-        r = __builtin_bswap64(v);
-        break;
-    case 4:  // CLZ
-        r = v == 0 ? size : (is64 ? __builtin_clzll(v) : __builtin_clz(static_cast<uint32_t>(v)));
-        break;
-    case 5: {  // CLS: CountLeadingZeroBits(x<N-1:1> EOR x<N-2:0>)
-        uint64_t y = (v ^ (v << 1)) & mask_for(is64);
-        unsigned lz = y == 0 ? size : (is64 ? __builtin_clzll(y) : __builtin_clz(static_cast<uint32_t>(y)));
-        r = lz < size - 1 ? lz : size - 1;
-        break;
-    }
-    default:
-        return c.undefined();
-    }
-    c.set_x(bits(i, 4, 0), r & mask_for(is64));
-}
+void exec_DP_1src(Cpu& c, uint32_t i) { run_sem<sem::dp_1src<InterpBuilder>>(c, i); }
 
 void exec_DP_2src(Cpu& c, uint32_t i) {
     bool is64 = bit(i, 31);

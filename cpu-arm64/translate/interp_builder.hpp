@@ -54,6 +54,11 @@ public:
                    ? static_cast<uint64_t>((static_cast<__int128>(static_cast<int64_t>(a)) * static_cast<int64_t>(b)) >> 64)
                    : static_cast<uint64_t>((static_cast<unsigned __int128>(a) * b) >> 64);
     }
+    static V bswap(V a, bool w64) { return w64 ? __builtin_bswap64(a) : __builtin_bswap32(static_cast<uint32_t>(a)); }
+    static V clz(V a, bool w64) {
+        a &= mask_for(w64);
+        return a == 0 ? (w64 ? 64 : 32) : w64 ? __builtin_clzll(a) : __builtin_clz(static_cast<uint32_t>(a));
+    }
     V add_sub_flags(V a, V b, bool sub, bool w64) {
         auto r = sub ? add_with_carry(a, ~b, true, w64) : add_with_carry(a, b, false, w64);
         c_.s.nzcv = r.nzcv;

@@ -1,6 +1,6 @@
 // The IR (cpu-arm64/ir/): what its passes make of typical sequences, and
 // runs of random data-processing instructions (immediate; logical and
-// add/subtract, shifted and extended register; 3-source) evaluated as IR,
+// add/subtract, shifted and extended register; 1- and 3-source) evaluated as IR,
 // before and after the passes, against the interpreter running the same
 // words (which runs the same semantics templates on the CPU state).
 #include <catch2/catch.hpp>
@@ -38,6 +38,7 @@ bool build(ir::Run& run, const std::vector<uint32_t>& words) {
         case Op::ADD_SUB_shift: ok = a64::sem::add_sub_shift(b, w); break;
         case Op::ADD_SUB_ext: ok = a64::sem::add_sub_ext(b, w); break;
         case Op::DP_3src: ok = a64::sem::dp_3src(b, w); break;
+        case Op::DP_1src: ok = a64::sem::dp_1src(b, w); break;
         default: ok = false; break;
         }
         if (!ok || !b.ok) return false;
@@ -60,6 +61,7 @@ void interpret(Cpu& c, uint32_t w) {
     case Op::ADD_SUB_shift: a64::exec_ADD_SUB_shift(c, w); break;
     case Op::ADD_SUB_ext: a64::exec_ADD_SUB_ext(c, w); break;
     case Op::DP_3src: a64::exec_DP_3src(c, w); break;
+    case Op::DP_1src: a64::exec_DP_1src(c, w); break;
     default: FAIL("not a word of the IR's groups"); break;
     }
 }
@@ -133,7 +135,7 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
         size_t len = 1 + r(8);
         while (words.size() < len) {
             uint32_t sf = r(2), w = 0;
-            switch (r(11)) {
+            switch (r(12)) {
             case 0: w = 0x11000000 | sf << 31 | r(2) << 30 | r(2) << 22 | r(4096) << 10 | reg() << 5 | reg(); break;
             case 1: w = 0x12000000 | sf << 31 | r(3) << 29 | (sf ? r(2) : 0) << 22 | r(64) << 16 | r(64) << 10 |
                         reg() << 5 | reg(); break;
@@ -152,6 +154,7 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
                         reg(); break;  // add/sub (extended register)
             case 9: w = 0x1b000000 | sf << 31 | (sf ? r(8) : 0u) << 21 | reg() << 16 | r(2) << 15 | reg() << 10 |
                         reg() << 5 | reg(); break;  // 3-source (MADD ... UMULH)
+            case 10: w = 0x5ac00000 | sf << 31 | r(6) << 10 | reg() << 5 | reg(); break;  // RBIT ... CLS
             default: w = 0xd2800000 | r(65536) << 5 | reg(); break;  // movz
             }
             words.push_back(w);
