@@ -39,18 +39,26 @@ bool adr(B& b, uint32_t i) {
     return true;
 }
 
+// The add/subtract forms' end: ADDS/SUBS (CMN, CMP) set NZCV and write
+// Rd, never SP; ADD/SUB write Rd, SP where `sp` (the immediate and
+// extended-register forms).
+template <class B>
+bool add_sub_to(B& b, uint32_t i, typename B::V op1, typename B::V op2, bool sp) {
+    bool is64 = bit(i, 31), sub = bit(i, 30);
+    unsigned rd = bits(i, 4, 0);
+    if (bit(i, 29))
+        b.set_x(rd, b.add_sub_flags(op1, op2, sub, is64));
+    else if (sp)
+        b.set_x_or_sp(rd, sub ? b.sub(op1, op2, is64) : b.add(op1, op2, is64));
+    else
+        b.set_x(rd, sub ? b.sub(op1, op2, is64) : b.add(op1, op2, is64));
+    return true;
+}
+
 template <class B>
 bool add_sub_imm(B& b, uint32_t i) {
-    bool is64 = bit(i, 31), sub = bit(i, 30);
     uint64_t imm = static_cast<uint64_t>(bits(i, 21, 10)) << (bit(i, 22) ? 12 : 0);
-    unsigned rd = bits(i, 4, 0);
-    auto op1 = b.x_or_sp(bits(i, 9, 5));
-    if (bit(i, 29)) {  // ADDS, SUBS (CMN, CMP): never SP
-        b.set_x(rd, b.add_sub_flags(op1, b.imm(imm), sub, is64));
-        return true;
-    }
-    b.set_x_or_sp(rd, sub ? b.sub(op1, b.imm(imm), is64) : b.add(op1, b.imm(imm), is64));
-    return true;
+    return add_sub_to(b, i, b.x_or_sp(bits(i, 9, 5)), b.imm(imm), true);
 }
 
 template <class B>
@@ -155,35 +163,24 @@ bool logical_reg(B& b, uint32_t i) {
 
 template <class B>
 bool add_sub_shift(B& b, uint32_t i) {
-    bool is64 = bit(i, 31), sub = bit(i, 30);
-    unsigned shift = bits(i, 23, 22), amount = bits(i, 15, 10), rd = bits(i, 4, 0);
+    bool is64 = bit(i, 31);
+    unsigned shift = bits(i, 23, 22), amount = bits(i, 15, 10);
     if (shift == 3 || (!is64 && amount > 31)) return false;
     auto op1 = b.x(bits(i, 9, 5));
-    auto op2 = shifted(b, bits(i, 20, 16), shift, amount, is64);
-    if (bit(i, 29))
-        b.set_x(rd, b.add_sub_flags(op1, op2, sub, is64));
-    else
-        b.set_x(rd, sub ? b.sub(op1, op2, is64) : b.add(op1, op2, is64));
-    return true;
+    return add_sub_to(b, i, op1, shifted(b, bits(i, 20, 16), shift, amount, is64), false);
 }
 
 // ExtendReg(): Rm's low byte, halfword, word or all, zero- or
 // sign-extended (`option`), then shifted left by `amount` (0-4).
 template <class B>
 bool add_sub_ext(B& b, uint32_t i) {
-    bool is64 = bit(i, 31), sub = bit(i, 30);
-    unsigned option = bits(i, 15, 13), amount = bits(i, 12, 10), rd = bits(i, 4, 0);
+    unsigned option = bits(i, 15, 13), amount = bits(i, 12, 10);
     if (amount > 4) return false;
     auto op2 = b.x(bits(i, 20, 16));
     unsigned len = 8u << (option & 3);
     if (len < 64) op2 = option & 4 ? b.sext(op2, len, true) : b.and_(op2, b.imm((uint64_t{1} << len) - 1), true);
     if (amount) op2 = b.shl(op2, amount, true);
-    auto op1 = b.x_or_sp(bits(i, 9, 5));
-    if (bit(i, 29))
-        b.set_x(rd, b.add_sub_flags(op1, op2, sub, is64));
-    else
-        b.set_x_or_sp(rd, sub ? b.sub(op1, op2, is64) : b.add(op1, op2, is64));
-    return true;
+    return add_sub_to(b, i, b.x_or_sp(bits(i, 9, 5)), op2, true);
 }
 
 // MADD, MSUB (MUL, MNEG), SMADDL, SMSUBL, UMADDL, UMSUBL (SMULL, UMULL...),
@@ -242,6 +239,31 @@ bool dp_1src(B& b, uint32_t i) {
     }
     b.set_x(bits(i, 4, 0), r);
     return true;
+}
+
+// The template for an instruction's encoding group, run on `b`: Done, or
+// Undefined (a reserved encoding of a covered group), or Uncovered (a
+// group not written here yet).
+enum class Outcome { Done, Undefined, Uncovered };
+template <class B>
+Outcome run(B& b, uint32_t i) {
+    bool ok;
+    switch (decode(i)) {
+    case Op::ADR:
+    case Op::ADRP: ok = adr(b, i); break;
+    case Op::ADD_SUB_imm: ok = add_sub_imm(b, i); break;
+    case Op::LOGICAL_imm: ok = logical_imm(b, i); break;
+    case Op::MOVE_wide: ok = move_wide(b, i); break;
+    case Op::BITFIELD: ok = bitfield(b, i); break;
+    case Op::EXTR: ok = extr(b, i); break;
+    case Op::LOGICAL_reg: ok = logical_reg(b, i); break;
+    case Op::ADD_SUB_shift: ok = add_sub_shift(b, i); break;
+    case Op::ADD_SUB_ext: ok = add_sub_ext(b, i); break;
+    case Op::DP_1src: ok = dp_1src(b, i); break;
+    case Op::DP_3src: ok = dp_3src(b, i); break;
+    default: return Outcome::Uncovered;
+    }
+    return ok ? Outcome::Done : Outcome::Undefined;
 }
 
 }  // namespace armvm::a64::sem

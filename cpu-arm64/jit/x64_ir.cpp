@@ -40,30 +40,12 @@ bool Emitter::ir_plain(const DecodedInsn& d) {
 }
 
 bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d) {
-    using a64::Op;
-    namespace sem = a64::sem;
+    // (CLZ, CLS: with LZCNT only)
+    if (a64::decode(d.insn) == a64::Op::DP_1src && a64::bits(d.insn, 15, 10) >= 4 && !host_lzcnt()) return false;
     size_t mark = run.code.size();
     ir::Builder b(run);
     b.start(static_cast<uint32_t>(k), d.pcoff);
-    bool ok;
-    switch (a64::decode(d.insn)) {
-    case Op::ADR:
-    case Op::ADRP: ok = sem::adr(b, d.insn); break;
-    case Op::ADD_SUB_imm: ok = sem::add_sub_imm(b, d.insn); break;
-    case Op::LOGICAL_imm: ok = sem::logical_imm(b, d.insn); break;
-    case Op::MOVE_wide: ok = sem::move_wide(b, d.insn); break;
-    case Op::BITFIELD: ok = sem::bitfield(b, d.insn); break;
-    case Op::EXTR: ok = sem::extr(b, d.insn); break;
-    case Op::LOGICAL_reg: ok = sem::logical_reg(b, d.insn); break;
-    case Op::ADD_SUB_shift: ok = sem::add_sub_shift(b, d.insn); break;
-    case Op::ADD_SUB_ext: ok = sem::add_sub_ext(b, d.insn); break;
-    case Op::DP_3src: ok = sem::dp_3src(b, d.insn); break;
-    case Op::DP_1src:  // (CLZ, CLS: with LZCNT only)
-        ok = (a64::bits(d.insn, 15, 10) < 4 || host_lzcnt()) && sem::dp_1src(b, d.insn);
-        break;
-    default: ok = false; break;
-    }
-    if (ok && b.ok) return true;
+    if (a64::sem::run(b, d.insn) == a64::sem::Outcome::Done && b.ok) return true;
     run.code.resize(mark);
     return false;
 }

@@ -20,28 +20,10 @@ namespace {
 // The IR of `words` (as at offsets 0, 4, ... of a block); false if one of
 // them is not expressed.
 bool build(ir::Run& run, const std::vector<uint32_t>& words) {
-    using a64::Op;
     for (size_t k = 0; k < words.size(); ++k) {
         ir::Builder b(run);
         b.start(static_cast<uint32_t>(k), static_cast<int64_t>(4 * k));
-        uint32_t w = words[k];
-        bool ok;
-        switch (a64::decode(w)) {
-        case Op::ADR:
-        case Op::ADRP: ok = a64::sem::adr(b, w); break;
-        case Op::ADD_SUB_imm: ok = a64::sem::add_sub_imm(b, w); break;
-        case Op::LOGICAL_imm: ok = a64::sem::logical_imm(b, w); break;
-        case Op::MOVE_wide: ok = a64::sem::move_wide(b, w); break;
-        case Op::BITFIELD: ok = a64::sem::bitfield(b, w); break;
-        case Op::EXTR: ok = a64::sem::extr(b, w); break;
-        case Op::LOGICAL_reg: ok = a64::sem::logical_reg(b, w); break;
-        case Op::ADD_SUB_shift: ok = a64::sem::add_sub_shift(b, w); break;
-        case Op::ADD_SUB_ext: ok = a64::sem::add_sub_ext(b, w); break;
-        case Op::DP_3src: ok = a64::sem::dp_3src(b, w); break;
-        case Op::DP_1src: ok = a64::sem::dp_1src(b, w); break;
-        default: ok = false; break;
-        }
-        if (!ok || !b.ok) return false;
+        if (a64::sem::run(b, words[k]) != a64::sem::Outcome::Done || !b.ok) return false;
     }
     return true;
 }
