@@ -1,6 +1,7 @@
 // The IR's passes and its reference evaluator (ir.hpp).
 #include "cpu-arm64/ir/ir.hpp"
 
+#include <cstdint>
 #include <cstdio>
 #include <utility>
 
@@ -30,6 +31,20 @@ uint64_t compute(Op op, bool w64, uint64_t a, uint64_t b, uint64_t n) {
     case Op::Ror: return n ? ((a >> n) | (a << (size - n))) & mask(w64) : a;
     case Op::Extr: return n ? ((a >> n) | (b << (size - n))) & mask(w64) : a;
     case Op::Mul: return (a * b) & mask(w64);
+    case Op::ShlV: case Op::LshrV: case Op::AshrV: case Op::RorV:
+        return compute(static_cast<Op>(static_cast<unsigned>(op) - static_cast<unsigned>(Op::ShlV) +
+                                       static_cast<unsigned>(Op::Shl)),
+                       w64, a, 0, b % size);
+    case Op::Udiv: return b == 0 ? 0 : a / b;
+    case Op::Sdiv:
+        if (b == 0) return 0;
+        if (w64) {
+            auto sa = static_cast<int64_t>(a), sb = static_cast<int64_t>(b);
+            return sa == INT64_MIN && sb == -1 ? a : static_cast<uint64_t>(sa / sb);
+        } else {
+            auto sa = static_cast<int32_t>(a), sb = static_cast<int32_t>(b);
+            return sa == INT32_MIN && sb == -1 ? a : static_cast<uint32_t>(sa / sb);
+        }
     case Op::Bswap: return w64 ? __builtin_bswap64(a) : __builtin_bswap32(static_cast<uint32_t>(a));
     case Op::Clz: return a == 0 ? size : w64 ? __builtin_clzll(a) : __builtin_clz(static_cast<uint32_t>(a));
     case Op::MulHi:
@@ -50,7 +65,8 @@ bool shift(Op op) { return op >= Op::Shl && op <= Op::Ror; }
 
 std::string Run::dump() const {
     static const char* names[] = {"nop", "const", "pc", "get", "set", "add", "sub", "and", "or", "xor", "andnot",
-                                  "shl", "lshr", "ashr", "ror", "extr", "sext", "mul", "mulh", "bswap", "clz"};
+                                  "shl", "lshr", "ashr", "ror", "extr", "sext", "mul", "mulh", "bswap", "clz",
+                                  "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv"};
     std::string out;
     char line[128];
     for (size_t v = 0; v < code.size(); ++v) {
@@ -135,6 +151,12 @@ void optimize(Run& r) {
                 i.b = kNone;
             }
             continue;
+        }
+        if (i.op >= Op::ShlV && i.op <= Op::RorV && is_const(i.b)) {  // by a constant: a plain shift
+            i.imm = c[i.b].imm % (i.w64 ? 64 : 32);
+            i.op = static_cast<Op>(static_cast<unsigned>(i.op) - static_cast<unsigned>(Op::ShlV) +
+                                   static_cast<unsigned>(Op::Shl));
+            i.b = kNone;
         }
         if ((i.op == Op::Sext || i.op == Op::Bswap || i.op == Op::Clz) && is_const(i.a)) {
             constant(v, compute(i.op, i.w64, c[i.a].imm, 0, i.imm));

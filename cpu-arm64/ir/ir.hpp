@@ -30,6 +30,8 @@ enum class Op : uint8_t {
     MulHi,  // the high 64 bits of the 128-bit a * b (imm 1: signed)
     Bswap,  // a's bytes reversed (of the width)
     Clz,    // a's leading zero bits (the width for 0)
+    ShlV, LshrV, AshrV, RorV,  // a shifted by b modulo the width
+    Udiv, Sdiv,  // a / b, rounded to zero; 0 for b = 0 (Sdiv: MIN / -1 is MIN)
 };
 
 constexpr uint8_t kSp = 32;
@@ -96,6 +98,15 @@ public:
     V mulh(V a, V b, bool is_signed) { return put({Op::MulHi, true, 0, a, b, is_signed}); }
     V bswap(V a, bool w64) { return put({Op::Bswap, w64, 0, a}); }
     V clz(V a, bool w64) { return put({Op::Clz, w64, 0, a}); }
+    // type: LSL, LSR, ASR, ROR
+    V shiftv(V a, V b, unsigned type, bool w64) {
+        return bin(static_cast<Op>(static_cast<unsigned>(Op::ShlV) + type), a, b, w64);
+    }
+    V div(V a, V b, bool is_signed, bool w64) { return bin(is_signed ? Op::Sdiv : Op::Udiv, a, b, w64); }
+    // Not in the IR: CRC32 (the handler runs it, or raises UNDEFINED
+    // where the model lacks it).
+    bool has_crc32() const { return true; }
+    V crc32(V, V, unsigned, bool) { return fail(); }
     // Not in the IR yet: NZCV.
     V add_sub_flags(V, V, bool, bool) { return fail(); }
     V logic_flags(V v, bool) { return fail(), v; }

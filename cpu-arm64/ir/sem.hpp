@@ -14,11 +14,14 @@
 //   mul(a, b, w64)            the low half of the product
 //   mulh(a, b, signed)        the high 64 bits of the 128-bit product
 //   bswap(a, w64), clz(a, w64)  bytes reversed; leading zero bits
+//   shiftv(a, b, type, w64)   LSL/LSR/ASR/ROR (type 0-3) by b modulo the width
+//   div(a, b, signed, w64)    Arm's division (by 0: 0; MIN / -1: MIN)
+//   has_crc32(), crc32(acc, data, sz, castagnoli)
 //   add_sub_flags(a, b, sub, w64), logic_flags(v, w64): a result that also
 //                             sets NZCV (AddWithCarry; N and Z of v, C=V=0)
 // So far: data processing (immediate), ARM ARM C4.1.4, and the logical,
-// add/subtract (shifted and extended register), 1-source and 3-source
-// forms of C4.1.6.
+// add/subtract (shifted and extended register), 1-, 2- and 3-source forms
+// of C4.1.6.
 #pragma once
 #include <cstdint>
 
@@ -183,6 +186,27 @@ bool add_sub_ext(B& b, uint32_t i) {
     return add_sub_to(b, i, b.x_or_sp(bits(i, 9, 5)), op2, true);
 }
 
+// UDIV, SDIV, LSLV, LSRV, ASRV, RORV, CRC32*, CRC32C*.
+template <class B>
+bool dp_2src(B& b, uint32_t i) {
+    bool is64 = bit(i, 31);
+    unsigned op = bits(i, 15, 10), rd = bits(i, 4, 0);
+    if (bit(i, 29)) return false;
+    auto n = b.x(bits(i, 9, 5)), m = b.x(bits(i, 20, 16));
+    if (op == 2 || op == 3) {
+        b.set_x(rd, b.div(n, m, op == 3, is64));
+    } else if (op >= 8 && op <= 11) {
+        b.set_x(rd, b.shiftv(n, m, op - 8, is64));
+    } else if (op >= 16 && op <= 23) {  // where ID_AA64ISAR0_EL1.CRC32 says; X needs sf 1, the others 0
+        unsigned sz = op & 3;
+        if (!b.has_crc32() || (sz == 3) != is64) return false;
+        b.set_x(rd, b.crc32(n, m, sz, op & 4));
+    } else {
+        return false;
+    }
+    return true;
+}
+
 // MADD, MSUB (MUL, MNEG), SMADDL, SMSUBL, UMADDL, UMSUBL (SMULL, UMULL...),
 // SMULH, UMULH.
 template <class B>
@@ -260,6 +284,7 @@ Outcome run(B& b, uint32_t i) {
     case Op::ADD_SUB_shift: ok = add_sub_shift(b, i); break;
     case Op::ADD_SUB_ext: ok = add_sub_ext(b, i); break;
     case Op::DP_1src: ok = dp_1src(b, i); break;
+    case Op::DP_2src: ok = dp_2src(b, i); break;
     case Op::DP_3src: ok = dp_3src(b, i); break;
     default: return Outcome::Uncovered;
     }

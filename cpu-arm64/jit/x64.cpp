@@ -344,50 +344,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         lazy_kind_ = -1;  // (lazy on one way, stored on the other)
         return true;
     }
-    case a64::Op::DP_2src: {
-        unsigned op = bits(i, 15, 10);
-        if (bit(i, 29)) return false;
-        if (op == 2 || op == 3) {  // UDIV, SDIV: by 0 gives 0, INT_MIN / -1 INT_MIN (x86 would trap on both)
-            Label zero, negate, done;
-            ldx(rax, rn);
-            ldx(rcx, rm);
-            w ? test(rcx, rcx) : test(ecx, ecx);
-            jz(zero);
-            if (op == 3) {
-                w ? cmp(rcx, -1) : cmp(ecx, -1);
-                je(negate);
-            }
-            if (w) {
-                op == 3 ? (cqo(), idiv(rcx)) : (xor_(edx, edx), div(rcx));
-            } else {
-                op == 3 ? (cdq(), idiv(ecx)) : (xor_(edx, edx), div(ecx));
-            }
-            jmp(done);
-            L(zero);
-            xor_(eax, eax);
-            if (op == 3) {
-                jmp(done);
-                L(negate);
-                w ? neg(rax) : neg(eax);
-            }
-            L(done);
-            stx(rd, rax);
-            return true;
-        }
-        if (op < 8 || op > 11) return false;  // LSLV LSRV ASRV RORV
-        ldx(rsi, rn);
-        ldx(rcx, rm);
-        const Xbyak::Reg& r = w ? static_cast<const Xbyak::Reg&>(rsi) : static_cast<const Xbyak::Reg&>(esi);
-        switch (op) {
-        case 8: shl(r, cl); break;
-        case 9: shr(r, cl); break;
-        case 10: sar(r, cl); break;
-        default: ror(r, cl); break;
-        }
-        if (!w) mov(esi, esi);
-        stx(rd, rsi);
-        return true;
-    }
     case a64::Op::LDST_pair: {
         unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23);
         bool load = bit(i, 22);

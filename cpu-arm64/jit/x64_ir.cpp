@@ -98,17 +98,26 @@ bool Emitter::ir_lower(const ir::Run& run) {
             const ir::Inst& i = c[v];
             if (i.op == Op::Nop) continue;
             bool a_dies = i.a != ir::kNone && last[i.a] == v, b_dies = i.b != ir::kNone && last[i.b] == v;
-            // MUL/IMUL of one operand write rdx:rax: rax may hold only an
-            // operand that ends here
-            if (i.op == Op::MulHi && busy[0] && !((holder[0] == i.a && a_dies) || (holder[0] == i.b && b_dies)))
+            // Fixed registers: MUL/IMUL of one operand and DIV/IDIV write
+            // rdx:rax, so rax may hold only an operand that ends here (and a
+            // division's result is not rax: its divisor is copied there
+            // first); a shift by a register counts in CL, so rcx may hold
+            // only the count or a first operand that ends here, and the
+            // result is not rcx.
+            bool div = i.op == Op::Udiv || i.op == Op::Sdiv, shv = i.op >= Op::ShlV && i.op <= Op::RorV;
+            if ((i.op == Op::MulHi || div) && busy[0] &&
+                !((holder[0] == i.a && a_dies) || (holder[0] == i.b && b_dies)))
                 return false;
+            if (shv && busy[1] && !(holder[1] == i.b || (holder[1] == i.a && a_dies))) return false;
+            int avoid = div ? 0 : shv ? 1 : -1;
             if (i.op != Op::Set) {
-                if (a_dies && i.op != Op::Get && i.op != Op::Const && i.op != Op::Pc && i.op != Op::MulHi) {
+                if (a_dies && i.op != Op::Get && i.op != Op::Const && i.op != Op::Pc && i.op != Op::MulHi && !div &&
+                    reg[i.a] != avoid) {
                     reg[v] = reg[i.a];
                     a_dies = false;
                 } else {
                     for (int r = 0; r < kPool && reg[v] < 0; ++r)
-                        if (!busy[r]) reg[v] = static_cast<int8_t>(r);
+                        if (!busy[r] && r != avoid) reg[v] = static_cast<int8_t>(r);
                     if (reg[v] < 0) return false;
                 }
                 busy[reg[v]] = true;
@@ -206,6 +215,45 @@ bool Emitter::ir_lower(const ir::Run& run) {
             i.w64 ? bswap(d) : bswap(d32);
             break;
         case Op::Clz: i.w64 ? lzcnt(d, r64(i.a)) : lzcnt(d32, r64(i.a).cvt32()); break;
+        case Op::ShlV: case Op::LshrV: case Op::AshrV: case Op::RorV:  // (by CL)
+            a_into_d();
+            if (reg[i.b] != 1) mov(ecx, r64(i.b).cvt32());
+            switch (i.op) {
+            case Op::ShlV: shl(dw, cl); break;
+            case Op::LshrV: shr(dw, cl); break;
+            case Op::AshrV: sar(dw, cl); break;
+            default: ror(dw, cl); break;
+            }
+            if (!i.w64) mov(d32, d32);  // (a count of 0 may not clear the upper half)
+            break;
+        case Op::Udiv: case Op::Sdiv: {  // by 0: 0; MIN / -1: MIN (x86 traps on both)
+            bool sgn = i.op == Op::Sdiv;
+            Label zero, negate, done;
+            i.w64 ? mov(d, r64(i.b)) : mov(d32, r64(i.b).cvt32());  // (the divisor, out of rax)
+            if (reg[i.a] != 0) i.w64 ? mov(rax, r64(i.a)) : mov(eax, r64(i.a).cvt32());
+            i.w64 ? test(d, d) : test(d32, d32);
+            jz(zero);
+            if (sgn) {
+                i.w64 ? cmp(d, -1) : cmp(d32, -1);
+                je(negate);
+            }
+            if (i.w64)
+                sgn ? (cqo(), idiv(d)) : (xor_(edx, edx), div(d));
+            else
+                sgn ? (cdq(), idiv(d32)) : (xor_(edx, edx), div(d32));
+            i.w64 ? mov(d, rax) : mov(d32, eax);
+            jmp(done);
+            L(zero);
+            xor_(d32, d32);
+            if (sgn) {
+                jmp(done);
+                L(negate);
+                i.w64 ? mov(d, rax) : mov(d32, eax);
+                i.w64 ? neg(d) : neg(d32);
+            }
+            L(done);
+            break;
+        }
         case Op::Mul:
             a_into_d();
             i.w64 ? imul(d, r64(i.b)) : imul(d32, r64(i.b).cvt32());

@@ -55,49 +55,7 @@ void exec_CSEL(Cpu& c, uint32_t i) {
 
 void exec_DP_1src(Cpu& c, uint32_t i) { run_sem<sem::dp_1src<InterpBuilder>>(c, i); }
 
-void exec_DP_2src(Cpu& c, uint32_t i) {
-    bool is64 = bit(i, 31);
-    unsigned op = bits(i, 15, 10);
-    uint64_t a = c.x(bits(i, 9, 5)) & mask_for(is64), b = c.x(bits(i, 20, 16)) & mask_for(is64);
-    uint64_t r;
-    switch (op) {
-    case 2:  // UDIV
-        r = b == 0 ? 0 : a / b;
-        break;
-    case 3: {  // SDIV
-        if (b == 0) {
-            r = 0;
-        } else if (is64) {
-            int64_t sa = static_cast<int64_t>(a), sb = static_cast<int64_t>(b);
-            r = (sa == INT64_MIN && sb == -1) ? a : static_cast<uint64_t>(sa / sb);
-        } else {
-            int32_t sa = static_cast<int32_t>(a), sb = static_cast<int32_t>(b);
-            r = (sa == INT32_MIN && sb == -1) ? a : static_cast<uint32_t>(sa / sb);
-        }
-        break;
-    }
-    case 8: case 9: case 10: case 11:  // LSLV LSRV ASRV RORV
-        r = shift_reg(a, op - 8, static_cast<unsigned>(b % (is64 ? 64 : 32)), is64);
-        break;
-    case 16: case 17: case 18: case 19: case 20: case 21: case 22: case 23: {  // CRC32{B,H,W,X}, CRC32C*
-        // Where ID_AA64ISAR0_EL1.CRC32 says so; X needs sf = 1, the others 0.
-        unsigned sz = op & 3;
-        if (!((c.ids.id_aa64isar0 >> 16) & 0xf) || (sz == 3) != is64) return c.undefined();
-        uint32_t poly = (op & 4) ? 0x82f63b78u : 0xedb88320u;  // CRC-32C (Castagnoli) : CRC-32 (reflected)
-        uint32_t acc = static_cast<uint32_t>(c.x(bits(i, 9, 5)));
-        uint64_t data = c.x(bits(i, 20, 16));
-        for (unsigned byte = 0; byte < (1u << sz); ++byte) {
-            acc ^= static_cast<uint8_t>(data >> (8 * byte));
-            for (int k = 0; k < 8; ++k) acc = (acc >> 1) ^ ((acc & 1) ? poly : 0);
-        }
-        c.set_x(bits(i, 4, 0), acc);
-        return;
-    }
-    default:
-        return c.undefined();
-    }
-    c.set_x(bits(i, 4, 0), r & mask_for(is64));
-}
+void exec_DP_2src(Cpu& c, uint32_t i) { run_sem<sem::dp_2src<InterpBuilder>>(c, i); }
 
 void exec_DP_3src(Cpu& c, uint32_t i) { run_sem<sem::dp_3src<InterpBuilder>>(c, i); }
 

@@ -3,6 +3,7 @@
 // (values are uint64_t; with everything inline, the generic executors
 // compile to what they were when written out by hand).
 #pragma once
+#include <climits>
 #include <cstdint>
 
 #include "cpu-arm64/cpu.hpp"
@@ -58,6 +59,32 @@ public:
     static V clz(V a, bool w64) {
         a &= mask_for(w64);
         return a == 0 ? (w64 ? 64 : 32) : w64 ? __builtin_clzll(a) : __builtin_clz(static_cast<uint32_t>(a));
+    }
+    static V shiftv(V a, V b, unsigned type, bool w64) {
+        return shift_reg(a, type, static_cast<unsigned>(b % (w64 ? 64 : 32)), w64);
+    }
+    static V div(V a, V b, bool is_signed, bool w64) {
+        a &= mask_for(w64);
+        b &= mask_for(w64);
+        if (b == 0) return 0;
+        if (!is_signed) return a / b;
+        if (w64) {
+            auto sa = static_cast<int64_t>(a), sb = static_cast<int64_t>(b);
+            return sa == INT64_MIN && sb == -1 ? a : static_cast<uint64_t>(sa / sb);
+        }
+        auto sa = static_cast<int32_t>(a), sb = static_cast<int32_t>(b);
+        return sa == INT32_MIN && sb == -1 ? a : static_cast<uint32_t>(sa / sb);
+    }
+    bool has_crc32() const { return (c_.ids.id_aa64isar0 >> 16) & 0xf; }
+    // CRC32{B,H,W,X} (sz 0-3) of acc and data; CRC-32C with `castagnoli`.
+    static V crc32(V acc64, V data, unsigned sz, bool castagnoli) {
+        uint32_t poly = castagnoli ? 0x82f63b78u : 0xedb88320u;  // (reflected)
+        auto acc = static_cast<uint32_t>(acc64);
+        for (unsigned byte = 0; byte < (1u << sz); ++byte) {
+            acc ^= static_cast<uint8_t>(data >> (8 * byte));
+            for (int k = 0; k < 8; ++k) acc = (acc >> 1) ^ ((acc & 1) ? poly : 0);
+        }
+        return acc;
     }
     V add_sub_flags(V a, V b, bool sub, bool w64) {
         auto r = sub ? add_with_carry(a, ~b, true, w64) : add_with_carry(a, b, false, w64);

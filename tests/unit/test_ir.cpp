@@ -1,6 +1,6 @@
 // The IR (cpu-arm64/ir/): what its passes make of typical sequences, and
 // runs of random data-processing instructions (immediate; logical and
-// add/subtract, shifted and extended register; 1- and 3-source) evaluated as IR,
+// add/subtract, shifted and extended register; 1-, 2- and 3-source) evaluated as IR,
 // before and after the passes, against the interpreter running the same
 // words (which runs the same semantics templates on the CPU state).
 #include <catch2/catch.hpp>
@@ -44,6 +44,7 @@ void interpret(Cpu& c, uint32_t w) {
     case Op::ADD_SUB_ext: a64::exec_ADD_SUB_ext(c, w); break;
     case Op::DP_3src: a64::exec_DP_3src(c, w); break;
     case Op::DP_1src: a64::exec_DP_1src(c, w); break;
+    case Op::DP_2src: a64::exec_DP_2src(c, w); break;
     default: FAIL("not a word of the IR's groups"); break;
     }
 }
@@ -117,7 +118,7 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
         size_t len = 1 + r(8);
         while (words.size() < len) {
             uint32_t sf = r(2), w = 0;
-            switch (r(12)) {
+            switch (r(13)) {
             case 0: w = 0x11000000 | sf << 31 | r(2) << 30 | r(2) << 22 | r(4096) << 10 | reg() << 5 | reg(); break;
             case 1: w = 0x12000000 | sf << 31 | r(3) << 29 | (sf ? r(2) : 0) << 22 | r(64) << 16 | r(64) << 10 |
                         reg() << 5 | reg(); break;
@@ -137,6 +138,8 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
             case 9: w = 0x1b000000 | sf << 31 | (sf ? r(8) : 0u) << 21 | reg() << 16 | r(2) << 15 | reg() << 10 |
                         reg() << 5 | reg(); break;  // 3-source (MADD ... UMULH)
             case 10: w = 0x5ac00000 | sf << 31 | r(6) << 10 | reg() << 5 | reg(); break;  // RBIT ... CLS
+            case 11: w = 0x1ac00000 | sf << 31 | reg() << 16 | (r(2) ? 2 + r(2) : 8 + r(4)) << 10 | reg() << 5 | reg();
+                break;  // UDIV, SDIV, LSLV ... RORV
             default: w = 0xd2800000 | r(65536) << 5 | reg(); break;  // movz
             }
             words.push_back(w);
@@ -145,7 +148,10 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
         if (!build(run, words)) continue;  // (a reserved encoding: UNDEFINED, not IR)
         ++runs;
         uint64_t init[33];
-        for (uint64_t& v : init) v = r(4) == 0 ? uint64_t{r(2)} << 63 | r(3) : rng();
+        // (edge values often: zero divisors, MIN / -1, W registers' halves)
+        static const uint64_t edges[] = {0, 1, 2, ~uint64_t{0}, uint64_t{1} << 63, 0xffffffff, 0x80000000,
+                                         0xffffffff80000000};
+        for (uint64_t& v : init) v = r(3) == 0 ? edges[r(8)] : rng();
         const uint64_t va = 0x10000 + 4 * r(1024);
         // the interpreter: each word as its executor runs it
         for (unsigned i = 0; i < 31; ++i) cpu.s.x[i] = init[i];
