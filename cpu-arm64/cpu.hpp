@@ -715,9 +715,7 @@ private:
     std::atomic<uint64_t> mailbox_posted_{0}, mailbox_done_{0};
     std::atomic<bool> in_guest_{false};
 
-    // Compiled code's return-stack prediction (last: the offsets of the
-    // members before stay as they were; moving them cost a third of a
-    // boot's speed, an alignment or aliasing effect not understood yet): a BL or BLR pushes its
+    // Compiled code's return-stack prediction: a BL or BLR pushes its
     // block's links[0] (its own fall-through link, which a call does not
     // otherwise use: it comes to hold the block at the return address); a
     // RET pops one and chains through it, not through its own link, which
@@ -725,7 +723,9 @@ private:
     // match (an empty slot: a dummy link; a return elsewhere) misses as
     // any link does, through the VA cache, which fills it. 256 slots, the
     // index a byte that wraps; reset whenever blocks are freed (a slot
-    // points into one).
+    // points into one). Kept last: the members before keep their offsets
+    // (put in the middle, the 2 KiB cost a Linux boot a third of its
+    // speed, an effect of Cpu's layout not understood yet).
     static constexpr unsigned kJitRas = 256;
     Block::Link* jit_ras_[kJitRas];
     uint8_t jit_ras_top_ = 0;

@@ -929,8 +929,6 @@ private:
             sub_ ? sub(esi, edi) : add(esi, edi);
         if (set_flags) flags(sub_, w);
     }
-    // A branch of entry k (at `pcoff`) to the VA in rax: through links[0]
-    // if that is the next instruction, else links[1].
     // A call (BL, BLR): links[0] pushed on the return stack
     // (Cpu::jit_ras_; rdx and rsi used).
     void ras_push() {
@@ -948,6 +946,8 @@ private:
         sub(rcx, rdx);  // (the stub adds the running block, r14)
         chain_rcx(static_cast<uint32_t>(b_->n), b_->insns[k].br_before + 1u, true, k);
     }
+    // A branch of entry k (at `pcoff`) to the VA in rax: through links[0]
+    // if that is the next instruction, else links[1].
     void chain_to_rax(int64_t pcoff, size_t k) {
         Label next;
         lea(rcx, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
