@@ -697,7 +697,7 @@ private:
         uint64_t pa = ~0ull;
         const Block* block = nullptr;
     };
-    JmpEntry jmp_cache_[kJmpCache];
+    alignas(64) JmpEntry jmp_cache_[kJmpCache];  // (aligned, as the TLB's tables: mmu/tlb.hpp)
     uint64_t ram_base_ = 0, ram_size_ = 0;
     uint8_t* ram_host_ = nullptr;
     uint64_t next_pc_ = 0;
@@ -723,9 +723,7 @@ private:
     // match (an empty slot: a dummy link; a return elsewhere) misses as
     // any link does, through the VA cache, which fills it. 256 slots, the
     // index a byte that wraps; reset whenever blocks are freed (a slot
-    // points into one). Kept last: the members before keep their offsets
-    // (put in the middle, the 2 KiB cost a Linux boot a third of its
-    // speed, an effect of Cpu's layout not understood yet).
+    // points into one).
     static constexpr unsigned kJitRas = 256;
     Block::Link* jit_ras_[kJitRas];
     uint8_t jit_ras_top_ = 0;

@@ -163,9 +163,11 @@ private:
     struct Span {
         uint64_t start = ~0ull, end = 0;
     };
-    TlbEntry e_[kEntries];
+    // (cache-line aligned: with Cpu's members shifted by 32 bytes, a Linux
+    // boot took 35% longer; aligned, it does not depend on what comes before)
+    alignas(64) TlbEntry e_[kEntries];
     Span lo_, hi_;
-    FastEntry fast_[kFastEntries];
+    alignas(64) FastEntry fast_[kFastEntries];
     uint64_t fast_key_ = 1u << 2;
     uint32_t gen_ = 1, mode_ = 0;
     AsidGenerations gens_{1u << 10};
