@@ -9,55 +9,6 @@ namespace armvm::ir {
 
 namespace {
 
-uint64_t mask(bool w64) { return w64 ? ~uint64_t{0} : 0xffffffffull; }
-
-// What an operation gives for constant operands (a, b) or shift `n`.
-uint64_t compute(Op op, bool w64, uint64_t a, uint64_t b, uint64_t n) {
-    unsigned size = w64 ? 64 : 32;
-    a &= mask(w64);
-    b &= mask(w64);
-    switch (op) {
-    case Op::Add: return (a + b) & mask(w64);
-    case Op::Sub: return (a - b) & mask(w64);
-    case Op::And: return a & b;
-    case Op::Or: return a | b;
-    case Op::Xor: return a ^ b;
-    case Op::AndNot: return a & ~b & mask(w64);
-    case Op::Shl: return (a << n) & mask(w64);
-    case Op::Lshr: return a >> n;
-    case Op::Ashr:
-        return w64 ? static_cast<uint64_t>(static_cast<int64_t>(a) >> n)
-                   : static_cast<uint32_t>(static_cast<int32_t>(static_cast<uint32_t>(a)) >> n);
-    case Op::Ror: return n ? ((a >> n) | (a << (size - n))) & mask(w64) : a;
-    case Op::Extr: return n ? ((a >> n) | (b << (size - n))) & mask(w64) : a;
-    case Op::Mul: return (a * b) & mask(w64);
-    case Op::ShlV: case Op::LshrV: case Op::AshrV: case Op::RorV:
-        return compute(static_cast<Op>(static_cast<unsigned>(op) - static_cast<unsigned>(Op::ShlV) +
-                                       static_cast<unsigned>(Op::Shl)),
-                       w64, a, 0, b % size);
-    case Op::Udiv: return b == 0 ? 0 : a / b;
-    case Op::Sdiv:
-        if (b == 0) return 0;
-        if (w64) {
-            auto sa = static_cast<int64_t>(a), sb = static_cast<int64_t>(b);
-            return sa == INT64_MIN && sb == -1 ? a : static_cast<uint64_t>(sa / sb);
-        } else {
-            auto sa = static_cast<int32_t>(a), sb = static_cast<int32_t>(b);
-            return sa == INT32_MIN && sb == -1 ? a : static_cast<uint32_t>(sa / sb);
-        }
-    case Op::Bswap: return w64 ? __builtin_bswap64(a) : __builtin_bswap32(static_cast<uint32_t>(a));
-    case Op::Clz: return a == 0 ? size : w64 ? __builtin_clzll(a) : __builtin_clz(static_cast<uint32_t>(a));
-    case Op::MulHi:
-        return n ? static_cast<uint64_t>((static_cast<__int128>(static_cast<int64_t>(a)) * static_cast<int64_t>(b)) >> 64)
-                 : static_cast<uint64_t>((static_cast<unsigned __int128>(a) * b) >> 64);
-    case Op::Sext: {
-        uint64_t sign = uint64_t{1} << (n - 1), low = n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
-        return (((a & low) ^ sign) - sign) & mask(w64);
-    }
-    default: return 0;
-    }
-}
-
 bool binary(Op op) { return op >= Op::Add && op <= Op::AndNot; }
 bool shift(Op op) { return op >= Op::Shl && op <= Op::Ror; }
 
@@ -115,7 +66,7 @@ void optimize(Run& r) {
         // fold (a binary operation's constant operand becomes its
         // immediate: b kNone, imm the value)
         auto is_const = [&](uint32_t o) { return o != kNone && c[o].op == Op::Const; };
-        uint64_t m = mask(i.w64);
+        uint64_t m = width_mask(i.w64);
         if (binary(i.op)) {
             if (is_const(i.a) && i.op != Op::Sub && i.op != Op::AndNot && !is_const(i.b)) std::swap(i.a, i.b);
             if (is_const(i.b)) {

@@ -3,10 +3,10 @@
 // (values are uint64_t; with everything inline, the generic executors
 // compile to what they were when written out by hand).
 #pragma once
-#include <climits>
 #include <cstdint>
 
 #include "cpu-arm64/cpu.hpp"
+#include "cpu-arm64/ir/ir.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
 
 namespace armvm::a64 {
@@ -23,57 +23,28 @@ public:
     void set_x(unsigned r, V v) { c_.set_x(r, v); }
     void set_x_or_sp(unsigned r, V v) { c_.set_x_or_sp(r, v); }
 
-    static V add(V a, V b, bool w64) { return (a + b) & mask_for(w64); }
-    static V sub(V a, V b, bool w64) { return (a - b) & mask_for(w64); }
-    static V and_(V a, V b, bool w64) { return a & b & mask_for(w64); }
-    static V or_(V a, V b, bool w64) { return (a | b) & mask_for(w64); }
-    static V xor_(V a, V b, bool w64) { return (a ^ b) & mask_for(w64); }
-    static V and_not(V a, V b, bool w64) { return a & ~b & mask_for(w64); }
-    static V shl(V a, unsigned n, bool w64) { return (a << n) & mask_for(w64); }
-    static V lshr(V a, unsigned n, bool w64) { return (a & mask_for(w64)) >> n; }
-    static V ashr(V a, unsigned n, bool w64) {
-        return w64 ? static_cast<uint64_t>(static_cast<int64_t>(a) >> n)
-                   : static_cast<uint32_t>(static_cast<int32_t>(static_cast<uint32_t>(a)) >> n);
-    }
-    static V ror(V a, unsigned n, bool w64) {
-        unsigned size = w64 ? 64 : 32;
-        a &= mask_for(w64);
-        return n ? ((a >> n) | (a << (size - n))) & mask_for(w64) : a;
-    }
-    static V extr(V lo, V hi, unsigned n, bool w64) {
-        unsigned size = w64 ? 64 : 32;
-        lo &= mask_for(w64);
-        return n ? ((lo >> n) | (hi << (size - n))) & mask_for(w64) : lo;
-    }
-    static V sext(V a, unsigned bits, bool w64) {
-        uint64_t sign = uint64_t{1} << (bits - 1), low = bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
-        return (((a & low) ^ sign) - sign) & mask_for(w64);
-    }
-    static V mul(V a, V b, bool w64) { return (a * b) & mask_for(w64); }
-    static V mulh(V a, V b, bool is_signed) {
-        return is_signed
-                   ? static_cast<uint64_t>((static_cast<__int128>(static_cast<int64_t>(a)) * static_cast<int64_t>(b)) >> 64)
-                   : static_cast<uint64_t>((static_cast<unsigned __int128>(a) * b) >> 64);
-    }
-    static V bswap(V a, bool w64) { return w64 ? __builtin_bswap64(a) : __builtin_bswap32(static_cast<uint32_t>(a)); }
-    static V clz(V a, bool w64) {
-        a &= mask_for(w64);
-        return a == 0 ? (w64 ? 64 : 32) : w64 ? __builtin_clzll(a) : __builtin_clz(static_cast<uint32_t>(a));
-    }
+    // (the arithmetic is ir::compute's: one definition for both)
+    static V add(V a, V b, bool w64) { return ir::compute(ir::Op::Add, w64, a, b, 0); }
+    static V sub(V a, V b, bool w64) { return ir::compute(ir::Op::Sub, w64, a, b, 0); }
+    static V and_(V a, V b, bool w64) { return ir::compute(ir::Op::And, w64, a, b, 0); }
+    static V or_(V a, V b, bool w64) { return ir::compute(ir::Op::Or, w64, a, b, 0); }
+    static V xor_(V a, V b, bool w64) { return ir::compute(ir::Op::Xor, w64, a, b, 0); }
+    static V and_not(V a, V b, bool w64) { return ir::compute(ir::Op::AndNot, w64, a, b, 0); }
+    static V shl(V a, unsigned n, bool w64) { return ir::compute(ir::Op::Shl, w64, a, 0, n); }
+    static V lshr(V a, unsigned n, bool w64) { return ir::compute(ir::Op::Lshr, w64, a, 0, n); }
+    static V ashr(V a, unsigned n, bool w64) { return ir::compute(ir::Op::Ashr, w64, a, 0, n); }
+    static V ror(V a, unsigned n, bool w64) { return ir::compute(ir::Op::Ror, w64, a, 0, n); }
+    static V extr(V lo, V hi, unsigned n, bool w64) { return ir::compute(ir::Op::Extr, w64, lo, hi, n); }
+    static V sext(V a, unsigned bits, bool w64) { return ir::compute(ir::Op::Sext, w64, a, 0, bits); }
+    static V mul(V a, V b, bool w64) { return ir::compute(ir::Op::Mul, w64, a, b, 0); }
+    static V mulh(V a, V b, bool is_signed) { return ir::compute(ir::Op::MulHi, true, a, b, is_signed); }
+    static V bswap(V a, bool w64) { return ir::compute(ir::Op::Bswap, w64, a, 0, 0); }
+    static V clz(V a, bool w64) { return ir::compute(ir::Op::Clz, w64, a, 0, 0); }
     static V shiftv(V a, V b, unsigned type, bool w64) {
-        return shift_reg(a, type, static_cast<unsigned>(b % (w64 ? 64 : 32)), w64);
+        return ir::compute(static_cast<ir::Op>(static_cast<unsigned>(ir::Op::ShlV) + type), w64, a, b, 0);
     }
     static V div(V a, V b, bool is_signed, bool w64) {
-        a &= mask_for(w64);
-        b &= mask_for(w64);
-        if (b == 0) return 0;
-        if (!is_signed) return a / b;
-        if (w64) {
-            auto sa = static_cast<int64_t>(a), sb = static_cast<int64_t>(b);
-            return sa == INT64_MIN && sb == -1 ? a : static_cast<uint64_t>(sa / sb);
-        }
-        auto sa = static_cast<int32_t>(a), sb = static_cast<int32_t>(b);
-        return sa == INT32_MIN && sb == -1 ? a : static_cast<uint32_t>(sa / sb);
+        return ir::compute(is_signed ? ir::Op::Sdiv : ir::Op::Udiv, w64, a, b, 0);
     }
     bool has_crc32() const { return (c_.ids.id_aa64isar0 >> 16) & 0xf; }
     // CRC32{B,H,W,X} (sz 0-3) of acc and data; CRC-32C with `castagnoli`.
