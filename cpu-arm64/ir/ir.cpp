@@ -9,7 +9,7 @@ namespace armvm::ir {
 
 namespace {
 
-bool binary(Op op) { return op >= Op::Add && op <= Op::AndNot; }
+bool binary(Op op) { return (op >= Op::Add && op <= Op::AndNot) || sets_nzcv(op); }
 bool shift(Op op) { return op >= Op::Shl && op <= Op::Ror; }
 
 }  // namespace
@@ -17,7 +17,7 @@ bool shift(Op op) { return op >= Op::Shl && op <= Op::Ror; }
 std::string Run::dump() const {
     static const char* names[] = {"nop", "const", "pc", "get", "set", "add", "sub", "and", "or", "xor", "andnot",
                                   "shl", "lshr", "ashr", "ror", "extr", "sext", "mul", "mulh", "bswap", "clz",
-                                  "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv"};
+                                  "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv", "adds", "subs", "ands"};
     std::string out;
     char line[128];
     for (size_t v = 0; v < code.size(); ++v) {
@@ -47,6 +47,14 @@ void optimize(Run& r) {
     auto constant = [&](uint32_t v, uint64_t value) {
         c[v] = Inst{Op::Const, true, 0, kNone, kNone, value, c[v].insn};
     };
+    // dead flags: NZCV that a later operation of the run sets again
+    bool flags_later = false;
+    for (size_t v = c.size(); v-- > 0;) {
+        Inst& i = c[v];
+        if (!sets_nzcv(i.op)) continue;
+        if (flags_later) i.op = i.op == Op::AddS ? Op::Add : i.op == Op::SubS ? Op::Sub : Op::And;
+        flags_later = true;
+    }
     uint32_t cur[33];
     for (uint32_t& x : cur) x = kNone;
     for (uint32_t v = 0; v < c.size(); ++v) {
@@ -68,12 +76,13 @@ void optimize(Run& r) {
         auto is_const = [&](uint32_t o) { return o != kNone && c[o].op == Op::Const; };
         uint64_t m = width_mask(i.w64);
         if (binary(i.op)) {
-            if (is_const(i.a) && i.op != Op::Sub && i.op != Op::AndNot && !is_const(i.b)) std::swap(i.a, i.b);
+            if (is_const(i.a) && i.op != Op::Sub && i.op != Op::SubS && i.op != Op::AndNot && !is_const(i.b))
+                std::swap(i.a, i.b);
             if (is_const(i.b)) {
                 i.imm = c[i.b].imm & m;
                 i.b = kNone;
             }
-            if (i.b != kNone) continue;
+            if (i.b != kNone || sets_nzcv(i.op)) continue;  // (NZCV: kept as it is)
             if (is_const(i.a)) {
                 constant(v, compute(i.op, i.w64, c[i.a].imm, i.imm, 0));
                 continue;
@@ -132,7 +141,7 @@ void optimize(Run& r) {
     for (size_t v = c.size(); v-- > 0;) {
         Inst& i = c[v];
         if (i.op == Op::Nop) continue;
-        if (i.op != Op::Set && !used[v]) {
+        if (i.op != Op::Set && !sets_nzcv(i.op) && !used[v]) {
             i.op = Op::Nop;
             continue;
         }
@@ -141,7 +150,7 @@ void optimize(Run& r) {
     }
 }
 
-void evaluate(const Run& r, uint64_t (&x)[33], uint64_t block_va) {
+void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va) {
     std::vector<uint64_t> val(r.code.size());
     for (size_t v = 0; v < r.code.size(); ++v) {
         const Inst& i = r.code[v];
@@ -153,7 +162,10 @@ void evaluate(const Run& r, uint64_t (&x)[33], uint64_t block_va) {
         case Op::Pc: val[v] = block_va + i.imm; break;
         case Op::Get: val[v] = x[i.reg]; break;
         case Op::Set: x[i.reg] = a; break;
-        default: val[v] = compute(i.op, i.w64, a, b, i.imm); break;
+        default:
+            val[v] = compute(i.op, i.w64, a, b, i.imm);
+            if (sets_nzcv(i.op)) nzcv = ir::nzcv(i.op, i.w64, a, b);
+            break;
         }
     }
 }

@@ -8,12 +8,16 @@
 // interpreter's builder (translate/) runs them on the CPU state directly.
 //
 // Values are 64-bit; an operation marked 32-bit works on the low halves
-// and leaves the upper half zero (as a W register write does).
+// and leaves the upper half zero (as a W register write does). NZCV is the
+// run's one piece of state besides the registers: the flag-setting
+// operations (AddS, SubS, AndS) write it, nothing in a run reads it yet.
 #pragma once
 #include <climits>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "cpu-arm64/translate/helpers.hpp"
 
 namespace armvm::ir {
 
@@ -33,6 +37,7 @@ enum class Op : uint8_t {
     Clz,    // a's leading zero bits (the width for 0)
     ShlV, LshrV, AshrV, RorV,  // a shifted by b modulo the width
     Udiv, Sdiv,  // a / b, rounded to zero; 0 for b = 0 (Sdiv: MIN / -1 is MIN)
+    AddS, SubS, AndS,  // Add, Sub, And that also set NZCV (nzcv() below); b kNone: imm
 };
 
 constexpr uint8_t kSp = 32;
@@ -61,8 +66,8 @@ struct Run {
 
 // The builder the semantics templates record into. Every method a
 // template may call has a counterpart in the interpreter's builder.
-// Forms the IR does not have yet (flag setting) make `ok` false: the
-// caller drops what this instruction added and compiles it another way.
+// Forms the IR does not have (CRC32) make `ok` false: the caller drops
+// what this instruction added and compiles it another way.
 class Builder {
 public:
     using V = uint32_t;
@@ -71,6 +76,7 @@ public:
         insn_ = insn_index;
         pcoff_ = pcoff;
         ok = true;
+        sets_flags = false;
     }
     bool ok = true;
 
@@ -108,9 +114,15 @@ public:
     // where the model lacks it).
     bool has_crc32() const { return true; }
     V crc32(V, V, unsigned, bool) { return fail(); }
-    // Not in the IR yet: NZCV.
-    V add_sub_flags(V, V, bool, bool) { return fail(); }
-    V logic_flags(V v, bool) { return fail(), v; }
+    V add_sub_flags(V a, V b, bool sub, bool w64) {
+        sets_flags = true;
+        return bin(sub ? Op::SubS : Op::AddS, a, b, w64);
+    }
+    V and_flags(V a, V b, bool w64) {
+        sets_flags = true;
+        return bin(Op::AndS, a, b, w64);
+    }
+    bool sets_flags = false;  // (an instruction built here set NZCV)
 
 private:
     V put(Inst i) {
@@ -139,9 +151,9 @@ inline uint64_t compute(Op op, bool w64, uint64_t a, uint64_t b, uint64_t n) {
     a &= width_mask(w64);
     b &= width_mask(w64);
     switch (op) {
-    case Op::Add: return (a + b) & width_mask(w64);
-    case Op::Sub: return (a - b) & width_mask(w64);
-    case Op::And: return a & b;
+    case Op::Add: case Op::AddS: return (a + b) & width_mask(w64);
+    case Op::Sub: case Op::SubS: return (a - b) & width_mask(w64);
+    case Op::And: case Op::AndS: return a & b;
     case Op::Or: return a | b;
     case Op::Xor: return a ^ b;
     case Op::AndNot: return a & ~b & width_mask(w64);
@@ -180,7 +192,16 @@ inline uint64_t compute(Op op, bool w64, uint64_t a, uint64_t b, uint64_t n) {
     }
 }
 
+// The NZCV a flag-setting operation (AddS, SubS, AndS) gives for a, b.
+inline uint32_t nzcv(Op op, bool w64, uint64_t a, uint64_t b) {
+    if (op == Op::AndS) return a64::nz_flags(a & b, w64);
+    return op == Op::SubS ? a64::add_with_carry(a, ~b, true, w64).nzcv : a64::add_with_carry(a, b, false, w64).nzcv;
+}
+inline bool sets_nzcv(Op op) { return op >= Op::AddS && op <= Op::AndS; }
+
 // The passes, in order (each keeps the run's meaning):
+//  - dead flags: a flag-setting operation whose NZCV a later one in the
+//    run replaces is made the plain operation;
 //  - forward: a Get of a register the run has Set (or Got) is that value;
 //  - fold: constants folded, identities removed (x+0, x|0, x&~0, shifts by
 //    0, a 32-bit op on a value already zero-extended...), an AND of a
@@ -189,8 +210,8 @@ inline uint64_t compute(Op op, bool w64, uint64_t a, uint64_t b, uint64_t n) {
 //  - dead code: values nothing uses are dropped.
 void optimize(Run& r);
 
-// Evaluates a run on `x` (X0-X30 then SP) with the block at `block_va`:
-// the reference the unit tests hold the passes and the backend to.
-void evaluate(const Run& r, uint64_t (&x)[33], uint64_t block_va);
+// Evaluates a run on `x` (X0-X30 then SP) and `nzcv` with the block at
+// `block_va`: the reference the unit tests hold the passes and the backend to.
+void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va);
 
 }  // namespace armvm::ir

@@ -17,8 +17,9 @@
 //   shiftv(a, b, type, w64)   LSL/LSR/ASR/ROR (type 0-3) by b modulo the width
 //   div(a, b, signed, w64)    Arm's division (by 0: 0; MIN / -1: MIN)
 //   has_crc32(), crc32(acc, data, sz, castagnoli)
-//   add_sub_flags(a, b, sub, w64), logic_flags(v, w64): a result that also
-//                             sets NZCV (AddWithCarry; N and Z of v, C=V=0)
+//   add_sub_flags(a, b, sub, w64), and_flags(a, b, w64): ADD/SUB, AND
+//                             that also set NZCV (AddWithCarry; N and Z of
+//                             the result, C = V = 0)
 // So far: data processing (immediate), ARM ARM C4.1.4, and the logical,
 // add/subtract (shifted and extended register), 1-, 2- and 3-source forms
 // of C4.1.6.
@@ -76,7 +77,7 @@ bool logical_imm(B& b, uint32_t i) {
     case 0: b.set_x_or_sp(rd, b.and_(op1, c, is64)); break;
     case 1: b.set_x_or_sp(rd, b.or_(op1, c, is64)); break;
     case 2: b.set_x_or_sp(rd, b.xor_(op1, c, is64)); break;
-    default: b.set_x(rd, b.logic_flags(b.and_(op1, c, is64), is64)); break;  // ANDS (TST)
+    default: b.set_x(rd, b.and_flags(op1, c, is64)); break;  // ANDS (TST)
     }
     return true;
 }
@@ -159,7 +160,7 @@ bool logical_reg(B& b, uint32_t i) {
     case 0: b.set_x(rd, b.and_(op1, op2, is64)); break;
     case 1: b.set_x(rd, b.or_(op1, op2, is64)); break;
     case 2: b.set_x(rd, b.xor_(op1, op2, is64)); break;
-    default: b.set_x(rd, b.logic_flags(b.and_(op1, op2, is64), is64)); break;  // ANDS, BICS
+    default: b.set_x(rd, b.and_flags(op1, op2, is64)); break;  // ANDS, BICS
     }
     return true;
 }

@@ -31,68 +31,6 @@ namespace {
 constexpr size_t kArenaSize = 64u << 20;
 }  // namespace
 
-// The flag-setting fast forms (the others go through the IR: ir_take).
-void Emitter::alu(const DecodedInsn& d, const FastForm& f) {
-    bool w = f.is64;
-    switch (f.kind) {
-    case K::AddImm: {  // ADDS, SUBS (CMN, CMP)
-        ldxsp(rsi, d.rn);
-        int32_t imm = static_cast<int32_t>(d.imm);
-        if (w)
-            f.sub ? sub(rsi, imm) : add(rsi, imm);
-        else
-            f.sub ? sub(esi, imm) : add(esi, imm);
-        flags(f.sub, w, f.fused ? static_cast<int>(d.cond2) : next_cond_, false, &imm);
-        stx(d.rd, rsi);
-        break;
-    }
-    case K::AddReg:
-        ldx(rsi, d.rn);
-        ldx(rdi, d.rm);
-        if (w) {
-            if (d.aux) shl(rdi, d.aux);
-            f.sub ? sub(rsi, rdi) : add(rsi, rdi);
-        } else {
-            if (d.aux) shl(edi, d.aux);
-            f.sub ? sub(esi, edi) : add(esi, edi);
-        }
-        if (f.flags) flags(f.sub, w, f.fused ? static_cast<int>(d.cond2) : next_cond_);
-        stx(d.rd, rsi);
-        break;
-    case K::LogImm:  // ANDS (TST)
-    case K::LogReg: {
-        ldx(rsi, d.rn);
-        const Xbyak::Operand* src;
-        Xbyak::Reg32 s32 = edi;
-        bool use_imm = false;
-        uint32_t imm32 = 0;
-        if (f.kind == K::LogImm) {
-            uint64_t imm = static_cast<uint64_t>(d.imm);
-            if (!w || static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(imm))) == imm) {
-                use_imm = true;
-                imm32 = static_cast<uint32_t>(imm);
-            } else {
-                mov(rdi, imm);
-            }
-        } else {
-            ldx(rdi, d.rm);
-            if (d.aux) w ? shl(rdi, d.aux) : shl(edi, d.aux);
-        }
-        const Xbyak::Reg& dst = w ? static_cast<const Xbyak::Reg&>(rsi) : static_cast<const Xbyak::Reg&>(esi);
-        src = w ? static_cast<const Xbyak::Operand*>(&rdi) : &s32;
-        switch (f.opc) {
-        case 1: use_imm ? or_(dst, imm32) : or_(dst, *src); break;
-        case 2: use_imm ? xor_(dst, imm32) : xor_(dst, *src); break;
-        default: use_imm ? and_(dst, imm32) : and_(dst, *src); break;
-        }
-        if (f.opc == 3) flags(false, w, f.fused ? static_cast<int>(d.cond2) : next_cond_, true);
-        stx(d.rd, rsi);
-        break;
-    }
-    default: break;
-    }
-}
-
 void Emitter::mem(size_t k, const DecodedInsn& d, const FastForm& f) {
     unsigned size = f.size;
     if (f.kind == K::PairX) {
@@ -253,54 +191,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         stx(rd, rsi);
         return true;
     }
-    case a64::Op::ADD_SUB_shift: {
-        unsigned shift = bits(i, 23, 22), amount = bits(i, 15, 10);
-        if (shift == 3 || (!w && amount > 31)) return false;
-        ldx(rsi, rn);
-        ldx(rdi, rm);
-        shift_by(rdi, w, shift, amount);
-        add_sub(w, bit(i, 30), bit(i, 29));
-        stx(rd, rsi);
-        return true;
-    }
-    case a64::Op::ADD_SUB_ext: {
-        unsigned amount = bits(i, 12, 10), option = bits(i, 15, 13);
-        if (amount > 4) return false;
-        ldx(rdi, rm);
-        switch (option) {
-        case 0: movzx(edi, dil); break;
-        case 1: movzx(edi, di); break;
-        case 2: mov(edi, edi); break;
-        case 4: movsx(rdi, dil); break;
-        case 5: movsx(rdi, di); break;
-        case 6: movsxd(rdi, edi); break;
-        default: break;
-        }
-        if (amount) shl(rdi, amount);
-        ldxsp(rsi, rn);
-        bool set_flags = bit(i, 29);
-        add_sub(w, bit(i, 30), set_flags);
-        set_flags ? stx(rd, rsi) : stxsp(rd, rsi);
-        return true;
-    }
-    case a64::Op::LOGICAL_reg: {
-        unsigned opc = bits(i, 30, 29), shift = bits(i, 23, 22), amount = bits(i, 15, 10);
-        if (!w && amount > 31) return false;
-        ldx(rsi, rn);
-        ldx(rdi, rm);
-        shift_by(rdi, w, shift, amount);
-        if (bit(i, 21)) not_(rdi);
-        const Xbyak::Reg& a = w ? static_cast<const Xbyak::Reg&>(rsi) : static_cast<const Xbyak::Reg&>(esi);
-        const Xbyak::Reg& b = w ? static_cast<const Xbyak::Reg&>(rdi) : static_cast<const Xbyak::Reg&>(edi);
-        switch (opc) {
-        case 1: or_(a, b); break;
-        case 2: xor_(a, b); break;
-        default: and_(a, b); break;
-        }
-        if (opc == 3) flags(false, w, -1, true);
-        stx(rd, rsi);
-        return true;
-    }
     case a64::Op::ADC_SBC: {
         bool sub_ = bit(i, 30);
         ldx(rsi, rn);
@@ -335,7 +225,7 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
             ldx(rdi, rm);
         else
             mov(edi, rm);  // imm5
-        add_sub(w, bit(i, 30), true);
+        add_sub_flags(k, w, bit(i, 30));
         jmp(done);
         L(other);
         mov(dword[rbx + o.nzcv], bits(i, 3, 0) << 28);
@@ -729,27 +619,22 @@ void Emitter::block(const Block& b, const CacheState* preload) {
         int64_t pcoff = d.pcoff;
         cur_k_ = k;
         if (captured_for_ != k) captured_ = -1;  // (host flags from the entry before only)
-        flags_dead_ = flags_dead_after(k);
-        if (ir_take(k, d)) continue;  // (emitted with the run it ends up in)
+        if (ir_take(k, d)) {  // (emitted with the run it ends up in)
+            if (!f.fused) continue;
+            // The compare of a compare and B.cond ends the run; the B.cond
+            // takes its condition from the host flags (both ways are
+            // "branches").
+            ir_flush();
+            Label taken;
+            jump_if(d.cond2, taken);
+            goto_va(pcoff + 8, 0, static_cast<uint32_t>(n + 1), b.branches, true, k);
+            L(taken);
+            goto_va(pcoff + 4 + d.imm2, d.imm2 == 4 ? 0 : 1, static_cast<uint32_t>(n + 1), b.branches, true, k);
+            ended = true;
+            continue;
+        }
         ir_flush();
         switch (f.kind) {
-        case K::AddImm:
-        case K::AddReg:
-        case K::LogImm:
-        case K::LogReg:
-            // (a B.cond next, not fused: its condition is taken from the
-            // host flags as a fused one's)
-            next_cond_ = k + 1 < n ? cond_read_first(b.insns[k + 1]) : -1;
-            alu(d, f);
-            if (f.fused) {  // the B.cond after it: both ways are "branches"
-                Label taken;
-                jump_if(d.cond2, taken);
-                goto_va(pcoff + 8, 0, static_cast<uint32_t>(n + 1), b.branches, true, k);
-                L(taken);
-                goto_va(pcoff + 4 + d.imm2, d.imm2 == 4 ? 0 : 1, static_cast<uint32_t>(n + 1), b.branches, true, k);
-                ended = true;
-            }
-            break;
         case K::BCond:
         case K::Cbz: {
             Label not_taken;

@@ -452,18 +452,9 @@ private:
         sp_ptr();
         mov(qword[rdx], v);
     }
-    // NZCV of the operation just done, lazily (Cpu::jit_flags_kind_): its
-    // result is in rsi, its second operand in rdi or `imm` (`logic`: an
-    // AND, none), `w` 64 bits. `fused`: the condition the next reader
-    // takes first (a B.cond fused into this instruction, or the next
-    // entry: B.cond, CSEL family, CCMP; cond_read_first); where one x86
-    // condition says it, that reader uses the host flags (jump_if,
-    // host_cond), which nothing in between changes (only MOVs).
+    // NZCV: lazy (the operation that set it), stored, or in the host flags.
     int captured_ = -1, captured_cc_ = 0;
     size_t cur_k_ = 0, captured_for_ = ~size_t{0};  // (the entry compiled; the one the capture is for)
-    // The condition the next entry reads first (B.cond, CSEL family, CCMP;
-    // -1 none): its flags come from the host's when this one sets them.
-    int next_cond_ = -1;
     // The condition the entry being compiled may take from the host flags
     // (set by the entry before it, nothing in between): its x86 condition.
     int host_cond(unsigned cond) const { return captured_ == static_cast<int>(cond) && captured_for_ == cur_k_ ? captured_cc_ : -1; }
@@ -486,57 +477,53 @@ private:
         w ? mov(rdx, qword[rbx + o.flags_b]) : mov(edx, dword[rbx + o.flags_b]);
         redo_host_flags(*this, w, lazy_sub());
     }
-    void flags(bool sub, bool w, int fused = -1, bool logic = false, const int32_t* imm = nullptr) {
+    // NZCV of the operation entry k just did, lazily (Cpu::jit_flags_kind_):
+    // its result is in `res`, its second operand in `b` or `imm` (neither:
+    // stored already; `logic`: an AND, none), `w` 64 bits. `reader`: the condition the next reader
+    // takes first (a B.cond fused into entry k, or the next entry: B.cond,
+    // CSEL family, CCMP; cond_read_first); where one x86 condition says
+    // it, that reader uses the host flags (jump_if, host_cond), which
+    // nothing in between changes (only MOVs). `dead`: no lazy form stored
+    // (flags_dead_after).
+    void lazy_flags(size_t k, bool sub, bool w, bool logic, int reader, bool dead, const Reg64& res, const Reg64* b,
+                    const int32_t* imm) {
         captured_ = -1;
-        if (fused >= 0) {
-            captured_cc_ = host_cc(static_cast<unsigned>(fused), sub && !logic);
+        if (reader >= 0) {
+            captured_cc_ = host_cc(static_cast<unsigned>(reader), sub && !logic);
             if (captured_cc_ >= 0) {
-                captured_ = fused;
-                captured_for_ = cur_k_ + 1;  // (a fused B.cond is this entry's: jump_if checks captured_ alone)
+                captured_ = reader;
+                captured_for_ = k + 1;  // (a fused B.cond is entry k's: jump_if checks captured_ alone)
             }
         }
         FlagsKind kind = logic ? (w ? kFlagsLogic64 : kFlagsLogic32)
                          : sub ? (w ? kFlagsSub64 : kFlagsSub32)
                                : (w ? kFlagsAdd64 : kFlagsAdd32);
         flags_stored_ = false;
-        if (flags_dead_) {  // (nothing reads the lazy form before the next entry that sets NZCV replaces it)
+        if (dead) {
             lazy_kind_ = -1;
             return;
         }
-        mov(qword[rbx + o.flags_res], rsi);
-        if (!logic) imm ? mov(qword[rbx + o.flags_b], *imm) : mov(qword[rbx + o.flags_b], rdi);
+        mov(qword[rbx + o.flags_res], res);
+        if (!logic && imm) mov(qword[rbx + o.flags_b], *imm);
+        if (!logic && b) mov(qword[rbx + o.flags_b], *b);
         mov(dword[rbx + o.flags_kind], static_cast<uint32_t>(kind));
         lazy_kind_ = static_cast<int>(kind);
     }
-    // Dead flags: the NZCV entry k (a fast-form ADDS/SUBS/ANDS, not fused)
-    // sets is replaced by a later one of those before anything could read
-    // it from memory: only fast-form ALU entries come between (no flag
-    // read, no access, no handler, no way out), except that the entry
+    // Dead flags: the NZCV entry k sets (`sub`: by a subtraction) is
+    // replaced by a later entry the IR takes that sets NZCV before anything
+    // could read it from memory: only entries the IR takes come between (no
+    // flag read, no access, no handler, no way out), except that the entry
     // right after may read a condition the host flags say (CSEL family).
-    bool flags_dead_ = false;
-    static bool sets_flags(const FastForm& f) {
-        return ((f.kind == K::AddImm || f.kind == K::AddReg) && f.flags) ||
-               ((f.kind == K::LogImm || f.kind == K::LogReg) && f.opc == 3);
-    }
-    bool flags_dead_after(size_t k) const {
-        FastForm fk = fast_form(b_->insns[k].handler);
-        if (!sets_flags(fk) || fk.fused) return false;
-        bool sub = fk.sub && fk.kind != K::LogImm && fk.kind != K::LogReg;
+    bool flags_dead_after(size_t k, bool sub) const {
         for (size_t j = k + 1; j < b_->n; ++j) {
             const DecodedInsn& d = b_->insns[j];
-            FastForm f = fast_form(d.handler);
-            switch (f.kind) {
-            case K::AddImm: case K::AddReg: case K::LogImm: case K::LogReg:
-                if (f.fused) return false;  // (its B.cond ends the block)
-                if (sets_flags(f)) return true;
-                continue;
-            default:
-                if (ir_plain(d)) continue;  // (an entry the IR takes: no flags, no handler)
-                break;
+            switch (ir_kind(d)) {
+            case IrKind::Flags: return true;
+            case IrKind::Plain: continue;
+            default: break;
             }
-            // the CSEL family right after, on the host flags
             int cond = cond_read_first(d);
-            if (j == k + 1 && f.kind == K::None && cond >= 0 && host_cc(static_cast<unsigned>(cond), sub) >= 0 &&
+            if (j == k + 1 && cond >= 0 && host_cc(static_cast<unsigned>(cond), sub) >= 0 &&
                 a64::decode(d.insn) == a64::Op::CSEL)
                 continue;
             return false;
@@ -840,18 +827,19 @@ private:
     static bool host_lzcnt();
     static bool host_fma();
 
-    void alu(const DecodedInsn& d, const FastForm& f);
     // The IR path (x64_ir.cpp): ir_take adds entry k to the pending run if
     // the IR expresses it (false: compile it another way, after
     // ir_flush has emitted the run so far).
     bool ir_take(size_t k, const DecodedInsn& d);
-    // Whether the IR would take d (a valid data-processing form without
-    // flags: it reads no NZCV, calls nothing, never leaves).
-    static bool ir_plain(const DecodedInsn& d);
+    // Whether the IR would take d (a valid data-processing form: it reads
+    // no NZCV, calls nothing, never leaves), and whether it sets NZCV.
+    enum class IrKind { No, Plain, Flags };
+    static IrKind ir_kind(const DecodedInsn& d);
     void ir_flush();
-    static bool ir_build(ir::Run& run, size_t k, const DecodedInsn& d);
+    static bool ir_build(ir::Run& run, size_t k, const DecodedInsn& d, bool* sets_flags = nullptr);
     void ir_emit(size_t from, size_t to);
-    bool ir_lower(const ir::Run& run);
+    // (last_entry: the run's last entry)
+    bool ir_lower(const ir::Run& run, size_t last_entry);
     // (per thread, kept for their memory: a block's compile makes many
     // runs, and a boot compiles ~20,000 blocks)
     struct IrScratch {
@@ -910,24 +898,13 @@ private:
         mov(ecx, dword[r15 + static_cast<int>(offsetof(Tables, cond) + 4 * cond)]);
         bt(ecx, eax);
     }
-    // Shift `r` (64- or 32-bit) by `type` (LSL LSR ASR ROR) and `amount`.
-    void shift_by(const Reg64& r, bool w, unsigned type, unsigned amount) {
-        if (!amount) return;
-        const Xbyak::Reg& x = w ? static_cast<const Xbyak::Reg&>(r) : static_cast<const Xbyak::Reg&>(r.cvt32());
-        switch (type) {
-        case 0: shl(x, amount); break;
-        case 1: shr(x, amount); break;
-        case 2: sar(x, amount); break;
-        default: ror(x, amount); break;
-        }
-    }
-    // rsi op= rdi for ADD/SUB (+ flags), 64 or 32 bits.
-    void add_sub(bool w, bool sub_, bool set_flags) {
+    // rsi op= rdi for ADDS/SUBS at entry k (CCMP, CCMN), 64 or 32 bits.
+    void add_sub_flags(size_t k, bool w, bool sub_) {
         if (w)
             sub_ ? sub(rsi, rdi) : add(rsi, rdi);
         else
             sub_ ? sub(esi, edi) : add(esi, edi);
-        if (set_flags) flags(sub_, w);
+        lazy_flags(k, sub_, w, false, -1, false, rsi, &rdi, nullptr);
     }
     // A call (BL, BLR): links[0] pushed on the return stack
     // (Cpu::jit_ras_; rdx and rsi used).

@@ -26,26 +26,31 @@ Emitter::IrScratch& Emitter::ir_scratch() {
 }
 
 bool Emitter::ir_take(size_t k, const DecodedInsn& d) {
-    if (d.handler == &exec_fetch_abort || fast_form(d.handler).fused) return false;
+    if (d.handler == &exec_fetch_abort) return false;
     if (!ir_build(run_, k, d)) return false;
     run_insns_.push_back(k);
     return true;
 }
 
-bool Emitter::ir_plain(const DecodedInsn& d) {
-    if (d.handler == &exec_fetch_abort || fast_form(d.handler).kind != FastForm::Kind::None) return false;
+Emitter::IrKind Emitter::ir_kind(const DecodedInsn& d) {
+    if (d.handler == &exec_fetch_abort || fast_form(d.handler).fused) return IrKind::No;
     thread_local ir::Run scratch;
     scratch.code.clear();
-    return ir_build(scratch, 0, d);
+    bool flags = false;
+    if (!ir_build(scratch, 0, d, &flags)) return IrKind::No;
+    return flags ? IrKind::Flags : IrKind::Plain;
 }
 
-bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d) {
+bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d, bool* sets_flags) {
     // (CLZ, CLS: with LZCNT only)
     if (a64::decode(d.insn) == a64::Op::DP_1src && a64::bits(d.insn, 15, 10) >= 4 && !host_lzcnt()) return false;
     size_t mark = run.code.size();
     ir::Builder b(run);
     b.start(static_cast<uint32_t>(k), d.pcoff);
-    if (a64::sem::run(b, d.insn) == a64::sem::Outcome::Done && b.ok) return true;
+    if (a64::sem::run(b, d.insn) == a64::sem::Outcome::Done && b.ok) {
+        if (sets_flags) *sets_flags = b.sets_flags;
+        return true;
+    }
     run.code.resize(mark);
     return false;
 }
@@ -53,7 +58,7 @@ bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d) {
 void Emitter::ir_flush() {
     if (run_insns_.empty()) return;
     ir::optimize(run_);
-    if (!ir_lower(run_)) {  // (rare: built again in halves)
+    if (!ir_lower(run_, run_insns_.back())) {  // (rare: built again in halves)
         size_t mid = run_insns_.size() / 2;
         ir_emit(0, mid);
         ir_emit(mid, run_insns_.size());
@@ -68,14 +73,14 @@ void Emitter::ir_emit(size_t from, size_t to) {
     ir::Run run;
     for (size_t j = from; j < to; ++j) ir_build(run, run_insns_[j], b_->insns[run_insns_[j]]);
     ir::optimize(run);
-    if (ir_lower(run)) return;
+    if (ir_lower(run, run_insns_[to - 1])) return;
     if (to - from < 2) throw std::logic_error("IR: one instruction needs more than the scratch registers");
     size_t mid = from + (to - from) / 2;
     ir_emit(from, mid);
     ir_emit(mid, to);
 }
 
-bool Emitter::ir_lower(const ir::Run& run) {
+bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
     using ir::Op;
     const std::vector<ir::Inst>& c = run.code;
     size_t n = c.size();
@@ -156,12 +161,27 @@ bool Emitter::ir_lower(const ir::Run& run) {
             break;
         case Op::Pc: lea(d, ptr[r13 + static_cast<int32_t>(i.imm)]); break;
         case Op::Get: ldxsp(d, i.reg == ir::kSp ? 31 : i.reg); break;
-        case Op::Add: case Op::Sub: case Op::And: case Op::Or: case Op::Xor: case Op::AndNot: {
+        case Op::Add: case Op::Sub: case Op::And: case Op::Or: case Op::Xor: case Op::AndNot:
+        case Op::AddS: case Op::SubS: case Op::AndS: {
             if (i.b == ir::kNone && i.op == Op::And && i.w64 && i.imm == 0xffffffffull) {  // a zero-extension
                 mov(d32, r64(i.a).cvt32());
                 break;
             }
-            a_into_d();
+            // NZCV (the run's last flag-setting operation, ir::optimize):
+            // lazily, from the result and the second operand, stored first
+            // (the result's register may be its too: SUBS Xd, Xn, Xn).
+            bool nz = ir::sets_nzcv(i.op), logic = i.op == Op::AndS;
+            size_t k = i.insn;
+            int reader = -1;
+            bool dead = false;
+            if (nz) {
+                const DecodedInsn& dk = b_->insns[k];
+                if (k == last_entry)
+                    reader = fast_form(dk.handler).fused ? static_cast<int>(dk.cond2)
+                             : k + 1 < b_->n            ? cond_read_first(b_->insns[k + 1])
+                                                         : -1;
+                dead = flags_dead_after(k, i.op == Op::SubS);
+            }
             const Xbyak::Operand* src = nullptr;
             Xbyak::Reg32 s32 = edx;
             bool imm = i.b == ir::kNone && (!i.w64 || fits32(i.imm));
@@ -172,20 +192,25 @@ bool Emitter::ir_lower(const ir::Run& run) {
                 s32 = r64(i.b).cvt32();
                 src = i.w64 ? static_cast<const Xbyak::Operand*>(&r64(i.b)) : &s32;
             }
+            if (nz && !dead && !logic)
+                imm ? mov(qword[rbx + o.flags_b], static_cast<int32_t>(i.imm))
+                    : mov(qword[rbx + o.flags_b], i.b == ir::kNone ? rdx : r64(i.b));
+            a_into_d();
             if (i.op == Op::AndNot) {  // (value form only: a constant is an And by now)
                 i.w64 ? mov(rdx, r64(i.b)) : mov(edx, r64(i.b).cvt32());
                 i.w64 ? not_(rdx) : not_(edx);
                 i.w64 ? and_(d, rdx) : and_(d32, edx);
                 break;
             }
-            uint32_t k = static_cast<uint32_t>(i.imm);
+            uint32_t n32 = static_cast<uint32_t>(i.imm);
             switch (i.op) {
-            case Op::Add: imm ? add(dw, k) : add(dw, *src); break;
-            case Op::Sub: imm ? sub(dw, k) : sub(dw, *src); break;
-            case Op::And: imm ? and_(dw, k) : and_(dw, *src); break;
-            case Op::Or: imm ? or_(dw, k) : or_(dw, *src); break;
-            default: imm ? xor_(dw, k) : xor_(dw, *src); break;
+            case Op::Add: case Op::AddS: imm ? add(dw, n32) : add(dw, *src); break;
+            case Op::Sub: case Op::SubS: imm ? sub(dw, n32) : sub(dw, *src); break;
+            case Op::And: case Op::AndS: imm ? and_(dw, n32) : and_(dw, *src); break;
+            case Op::Or: imm ? or_(dw, n32) : or_(dw, *src); break;
+            default: imm ? xor_(dw, n32) : xor_(dw, *src); break;
             }
+            if (nz) lazy_flags(k, i.op == Op::SubS, i.w64, logic, reader, dead, d, nullptr, nullptr);
             break;
         }
         case Op::Shl: case Op::Lshr: case Op::Ashr: case Op::Ror: {  // (by a constant)

@@ -58,13 +58,13 @@ public:
         return acc;
     }
     V add_sub_flags(V a, V b, bool sub, bool w64) {
-        auto r = sub ? add_with_carry(a, ~b, true, w64) : add_with_carry(a, b, false, w64);
-        c_.s.nzcv = r.nzcv;
-        return r.value & mask_for(w64);
+        ir::Op op = sub ? ir::Op::SubS : ir::Op::AddS;
+        c_.s.nzcv = ir::nzcv(op, w64, a, b);
+        return ir::compute(op, w64, a, b, 0);
     }
-    V logic_flags(V v, bool w64) {
-        c_.s.nzcv = nz_flags(v, w64);
-        return v;
+    V and_flags(V a, V b, bool w64) {
+        c_.s.nzcv = ir::nzcv(ir::Op::AndS, w64, a, b);
+        return ir::compute(ir::Op::AndS, w64, a, b, 0);
     }
 
 private:

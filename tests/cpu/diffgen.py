@@ -110,9 +110,12 @@ def g_logical_reg(rng):
 
 def g_add_sub_shift(rng):
     sf = rng.randrange(2)
+    rn, rm, amount = src(rng), src(rng), rng.randrange(64 if sf else 32)
+    if rng.random() < 0.15:  # one register twice, unshifted (SUBS Xd, Xn, Xn: one value for both operands)
+        rm, amount = rn, 0
     return [f(sf, 31, 1) | f(rng.randrange(2), 30, 1) | f(rng.randrange(2), 29, 1) | f(0b01011, 24, 5)
-            | f(rng.randrange(3), 22, 2) | f(src(rng), 16, 5) | f(rng.randrange(64 if sf else 32), 10, 6)
-            | f(src(rng), 5, 5) | f(rnd_reg(rng), 0, 5)]
+            | f(rng.randrange(3), 22, 2) | f(rm, 16, 5) | f(amount, 10, 6)
+            | f(rn, 5, 5) | f(rnd_reg(rng), 0, 5)]
 
 
 def g_add_sub_ext(rng):

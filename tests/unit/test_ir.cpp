@@ -1,6 +1,7 @@
 // The IR (cpu-arm64/ir/): what its passes make of typical sequences, and
 // runs of random data-processing instructions (immediate; logical and
-// add/subtract, shifted and extended register; 1-, 2- and 3-source) evaluated as IR,
+// add/subtract, shifted and extended register, with and without NZCV; 1-,
+// 2- and 3-source) evaluated as IR,
 // before and after the passes, against the interpreter running the same
 // words (which runs the same semantics templates on the CPU state).
 #include <catch2/catch.hpp>
@@ -69,7 +70,8 @@ TEST_CASE("IR: a constant built by MOVZ and MOVKs is one constant written once")
     CHECK(count(run, ir::Op::Get) == 0);
     CHECK(count(run, ir::Op::Const) == 1);
     uint64_t x[33] = {};
-    ir::evaluate(run, x, 0);
+    uint32_t nzcv = 0;
+    ir::evaluate(run, x, nzcv, 0);
     CHECK(x[0] == 0x0002000112340056ull);
 }
 
@@ -82,7 +84,8 @@ TEST_CASE("IR: ADRP then ADD of the same register: the page is not written, the 
     CHECK(count(run, ir::Op::Set) == 1);
     CHECK(count(run, ir::Op::Get) == 0);
     uint64_t x[33] = {};
-    ir::evaluate(run, x, 0x400ff8);
+    uint32_t nzcv = 0;
+    ir::evaluate(run, x, nzcv, 0x400ff8);
     CHECK(x[16] == 0x400010);
 }
 
@@ -97,10 +100,29 @@ TEST_CASE("IR: identities leave no operation; 32-bit ones still zero-extend") {
     CHECK(count(run, ir::Op::Lshr) == 0);
     uint64_t x[33] = {};
     x[1] = 0x1111222233334444, x[2] = 0x5555666677778888, x[3] = 0xffffffff80000001;
-    ir::evaluate(run, x, 0);
+    uint32_t nzcv = 0;
+    ir::evaluate(run, x, nzcv, 0);
     CHECK(x[1] == 0x1111222233334444);
     CHECK(x[2] == 0x5555666677778888);
     CHECK(x[3] == 0x80000001);
+}
+
+TEST_CASE("IR: NZCV that a later instruction of the run sets again is not computed; the last is, into XZR too") {
+    ir::Run run;
+    REQUIRE(build(run, {0xeb01001f,     // cmp x0, x1 (subs xzr, x0, x1)
+                        0xab030042,     // adds x2, x2, x3
+                        0x7100047f}));  // cmp w3, #1
+    ir::optimize(run);
+    INFO(run.dump());
+    CHECK(count(run, ir::Op::SubS) == 1);  // the last compare's, kept though its result goes nowhere
+    CHECK(count(run, ir::Op::AddS) == 0);  // the ADDS: a plain add
+    CHECK(count(run, ir::Op::Add) == 1);
+    uint64_t x[33] = {};
+    x[2] = 5, x[3] = 0;
+    uint32_t nzcv = 0;
+    ir::evaluate(run, x, nzcv, 0);
+    CHECK(x[2] == 5);
+    CHECK(nzcv == 0x80000000);  // 0 - 1: N, borrow (C clear)
 }
 
 TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs them") {
@@ -152,11 +174,13 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
         static const uint64_t edges[] = {0, 1, 2, ~uint64_t{0}, uint64_t{1} << 63, 0xffffffff, 0x80000000,
                                          0xffffffff80000000};
         for (uint64_t& v : init) v = r(3) == 0 ? edges[r(8)] : rng();
+        const uint32_t nzcv0 = r(16) << 28;
         const uint64_t va = 0x10000 + 4 * r(1024);
         // the interpreter: each word as its executor runs it
         for (unsigned i = 0; i < 31; ++i) cpu.s.x[i] = init[i];
         cpu.s.sp_el1 = init[32];
         cpu.s.el = 1, cpu.s.spsel = true;
+        cpu.s.nzcv = nzcv0;
         for (size_t k = 0; k < words.size(); ++k) {
             cpu.s.pc = va + 4 * k;
             interpret(cpu, words[k]);
@@ -164,10 +188,11 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
         uint64_t plain[33], opt[33];
         std::copy(std::begin(init), std::end(init), plain);
         std::copy(std::begin(init), std::end(init), opt);
-        ir::evaluate(run, plain, va);
+        uint32_t plain_nzcv = nzcv0, opt_nzcv = nzcv0;
+        ir::evaluate(run, plain, plain_nzcv, va);
         ir::Run o = run;
         ir::optimize(o);
-        ir::evaluate(o, opt, va);
+        ir::evaluate(o, opt, opt_nzcv, va);
         INFO("run " << t << " first word " << std::hex << words[0] << "\n" << run.dump() << "optimised:\n" << o.dump());
         for (unsigned i = 0; i < 31; ++i) {
             INFO("x" << i);
@@ -176,6 +201,8 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
         }
         REQUIRE(plain[32] == cpu.s.sp_el1);
         REQUIRE(opt[32] == cpu.s.sp_el1);
+        REQUIRE(plain_nzcv == cpu.s.nzcv);
+        REQUIRE(opt_nzcv == cpu.s.nzcv);
     }
     CHECK(runs > 3000);
 }
