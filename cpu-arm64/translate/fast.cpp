@@ -7,6 +7,7 @@
 // both (tests/cpu, test_cpu).
 #include "cpu-arm64/translate/executors.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
+#include "cpu-arm64/translate/interp_builder.hpp"
 
 #include <unordered_map>
 
@@ -14,36 +15,34 @@ namespace armvm::a64 {
 
 namespace {
 
-// ---- data processing (never anything but fall through: return false)
+// ---- data processing (never anything but fall through: return false):
+// the flag-setting forms the decoder fuses with a B.cond after them, with
+// the operands decoded once; the arithmetic and NZCV are the semantics
+// templates' (InterpBuilder: ir::compute, ir::nzcv). (ADD/SUB, AND/ORR/EOR,
+// MOVZ/MOVN/MOVK, the bitfield moves... are the generic executors: the
+// templates of ir/sem.hpp, which the JIT compiles.)
 
 template <bool Is64, bool Sub>
 bool adds_imm(Cpu& c, const DecodedInsn& d) {
-    uint64_t op = static_cast<uint64_t>(d.imm);
-    auto r = Sub ? add_with_carry(c.x_or_sp(d.rn), ~op, true, Is64) : add_with_carry(c.x_or_sp(d.rn), op, false, Is64);
-    c.s.nzcv = r.nzcv;
-    c.set_x(d.rd, r.value & mask_for(Is64));
+    InterpBuilder b(c);
+    c.set_x(d.rd, b.add_sub_flags(c.x_or_sp(d.rn), static_cast<uint64_t>(d.imm), Sub, Is64));
     return false;
 }
 
 // ADDS/SUBS (shifted register; CMN, CMP) with LSL #aux.
 template <bool Is64, bool Sub>
 bool add_reg(Cpu& c, const DecodedInsn& d) {
-    uint64_t op1 = c.x(d.rn), op2 = (c.x(d.rm) << d.aux) & mask_for(Is64);
-    auto r = Sub ? add_with_carry(op1, ~op2, true, Is64) : add_with_carry(op1, op2, false, Is64);
-    c.s.nzcv = r.nzcv;
-    c.set_x(d.rd, r.value & mask_for(Is64));
+    InterpBuilder b(c);
+    c.set_x(d.rd, b.add_sub_flags(c.x(d.rn), b.shl(c.x(d.rm), d.aux, Is64), Sub, Is64));
     return false;
 }
 
-// ANDS (immediate; TST), the bit mask precomputed. (ADD/SUB, AND/ORR/EOR
-// immediate, MOVZ/MOVN/MOVK and the bitfield moves are the generic
-// executors: the semantics of ir/sem.hpp, which the JIT compiles.)
+// ANDS (immediate; TST), the bit mask precomputed.
 template <bool Is64, unsigned Opc>
 bool logical_imm(Cpu& c, const DecodedInsn& d) {
     static_assert(Opc == 3);
-    uint64_t r = c.x(d.rn) & static_cast<uint64_t>(d.imm) & mask_for(Is64);
-    c.s.nzcv = nz_flags(r, Is64);
-    c.set_x(d.rd, r);
+    InterpBuilder b(c);
+    c.set_x(d.rd, b.and_flags(c.x(d.rn), static_cast<uint64_t>(d.imm), Is64));
     return false;
 }
 
@@ -51,9 +50,8 @@ bool logical_imm(Cpu& c, const DecodedInsn& d) {
 template <bool Is64, unsigned Opc>
 bool logical_reg(Cpu& c, const DecodedInsn& d) {
     static_assert(Opc == 3);
-    uint64_t r = c.x(d.rn) & (c.x(d.rm) << d.aux) & mask_for(Is64);
-    c.s.nzcv = nz_flags(r, Is64);
-    c.set_x(d.rd, r);
+    InterpBuilder b(c);
+    c.set_x(d.rd, b.and_flags(c.x(d.rn), b.shl(c.x(d.rm), d.aux, Is64), Is64));
     return false;
 }
 
