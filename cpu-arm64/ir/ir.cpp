@@ -9,7 +9,7 @@ namespace armvm::ir {
 
 namespace {
 
-bool binary(Op op) { return (op >= Op::Add && op <= Op::AndNot) || sets_nzcv(op); }
+bool binary(Op op) { return (op >= Op::Add && op <= Op::AndNot) || (op >= Op::AddS && op <= Op::AndS); }
 bool shift(Op op) { return op >= Op::Shl && op <= Op::Ror; }
 
 }  // namespace
@@ -17,15 +17,16 @@ bool shift(Op op) { return op >= Op::Shl && op <= Op::Ror; }
 std::string Run::dump() const {
     static const char* names[] = {"nop", "const", "pc", "get", "set", "add", "sub", "and", "or", "xor", "andnot",
                                   "shl", "lshr", "ashr", "ror", "extr", "sext", "mul", "mulh", "bswap", "clz",
-                                  "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv", "adds", "subs", "ands"};
+                                  "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv", "adds", "subs", "ands", "adcs", "ccmp", "cond", "select", "adc"};
     std::string out;
     char line[128];
     for (size_t v = 0; v < code.size(); ++v) {
         const Inst& i = code[v];
         if (i.op == Op::Nop) continue;
-        std::snprintf(line, sizeof line, "%%%zu = %s%s r%u %%%d %%%d #%#llx (insn %u)\n", v,
-                      names[static_cast<int>(i.op)], i.w64 ? "" : ".w", i.reg, i.a == kNone ? -1 : static_cast<int>(i.a),
-                      i.b == kNone ? -1 : static_cast<int>(i.b), static_cast<unsigned long long>(i.imm), i.insn);
+        auto arg = [](uint32_t o) { return o == kNone ? -1 : static_cast<int>(o); };
+        std::snprintf(line, sizeof line, "%%%zu = %s%s r%u %%%d %%%d %%%d #%#llx (insn %u)\n", v,
+                      names[static_cast<int>(i.op)], i.w64 ? "" : ".w", i.reg, arg(i.a), arg(i.b), arg(i.c),
+                      static_cast<unsigned long long>(i.imm), i.insn);
         out += line;
     }
     return out;
@@ -47,13 +48,25 @@ void optimize(Run& r) {
     auto constant = [&](uint32_t v, uint64_t value) {
         c[v] = Inst{Op::Const, true, 0, kNone, kNone, value, c[v].insn};
     };
-    // dead flags: NZCV that a later operation of the run sets again
-    bool flags_later = false;
+    // dead flags: NZCV that a later operation of the run sets again before
+    // a Cond reads it (after the run: perhaps read)
+    bool live = true;
     for (size_t v = c.size(); v-- > 0;) {
         Inst& i = c[v];
-        if (!sets_nzcv(i.op)) continue;
-        if (flags_later) i.op = i.op == Op::AddS ? Op::Add : i.op == Op::SubS ? Op::Sub : Op::And;
-        flags_later = true;
+        if (i.op == Op::Cond) {
+            live = true;
+        } else if (sets_nzcv(i.op)) {
+            if (!live) {
+                switch (i.op) {
+                case Op::AddS: i.op = Op::Add; break;
+                case Op::SubS: i.op = Op::Sub; break;
+                case Op::AndS: i.op = Op::And; break;
+                case Op::AdcS: i.op = Op::Adc; break;
+                default: i.op = Op::Nop; break;  // (CCmp: nothing else)
+                }
+            }
+            live = false;
+        }
     }
     uint32_t cur[33];
     for (uint32_t& x : cur) x = kNone;
@@ -61,6 +74,8 @@ void optimize(Run& r) {
         Inst& i = c[v];
         if (i.a != kNone) i.a = repl[i.a];
         if (i.b != kNone) i.b = repl[i.b];
+        if (i.c != kNone) i.c = repl[i.c];
+        if (i.op == Op::Nop) continue;
         // forward: a Get of a register the run knows
         if (i.op == Op::Get) {
             if (cur[i.reg] != kNone) same(v, cur[i.reg]);
@@ -98,6 +113,15 @@ void optimize(Run& r) {
                 constant(v, 0);
             } else if (i.op == Op::Or && i.imm == m) {
                 constant(v, m);
+            }
+            continue;
+        }
+        if (i.op == Op::Select && is_const(i.a)) {  // (AL, NV)
+            uint32_t to = c[i.a].imm ? i.b : i.c;
+            if (i.w64 || zext(to)) {
+                same(v, to);
+            } else {  // the value zero-extended
+                i = Inst{Op::And, true, 0, to, kNone, 0xffffffff, i.insn};
             }
             continue;
         }
@@ -147,6 +171,7 @@ void optimize(Run& r) {
         }
         if (i.a != kNone) used[i.a] = true;
         if (i.b != kNone) used[i.b] = true;
+        if (i.c != kNone) used[i.c] = true;
     }
 }
 
@@ -154,7 +179,7 @@ void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va
     std::vector<uint64_t> val(r.code.size());
     for (size_t v = 0; v < r.code.size(); ++v) {
         const Inst& i = r.code[v];
-        uint64_t a = i.a != kNone ? val[i.a] : 0, b = i.b != kNone ? val[i.b] : 0;
+        uint64_t a = i.a != kNone ? val[i.a] : 0, b = i.b != kNone ? val[i.b] : 0, c = i.c != kNone ? val[i.c] : 0;
         if (binary(i.op) && i.b == kNone) b = i.imm;  // (the immediate form)
         switch (i.op) {
         case Op::Nop: break;
@@ -162,6 +187,13 @@ void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va
         case Op::Pc: val[v] = block_va + i.imm; break;
         case Op::Get: val[v] = x[i.reg]; break;
         case Op::Set: x[i.reg] = a; break;
+        case Op::Cond: val[v] = a64::condition_holds(static_cast<uint32_t>(i.imm), nzcv); break;
+        case Op::Select: case Op::Adc: val[v] = compute3(i.op, i.w64, a, b, c, i.imm); break;
+        case Op::AdcS:
+            val[v] = compute3(i.op, i.w64, a, b, c, i.imm);
+            nzcv = nzcv3(i.op, i.w64, a, b, c, i.imm);
+            break;
+        case Op::CCmp: nzcv = nzcv3(i.op, i.w64, a, b, c, i.imm); break;
         default:
             val[v] = compute(i.op, i.w64, a, b, i.imm);
             if (sets_nzcv(i.op)) nzcv = ir::nzcv(i.op, i.w64, a, b);

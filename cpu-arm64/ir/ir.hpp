@@ -10,7 +10,11 @@
 // Values are 64-bit; an operation marked 32-bit works on the low halves
 // and leaves the upper half zero (as a W register write does). NZCV is the
 // run's one piece of state besides the registers: the flag-setting
-// operations (AddS, SubS, AndS) write it, nothing in a run reads it yet.
+// operations (AddS, SubS, AndS, AdcS, CCmp) write it, Cond reads it. A Cond
+// is its instruction's first operation, and comes either first in the run
+// (NZCV from before the run) or right after the instruction that set NZCV
+// with AddS, SubS, AndS or AdcS (the Builder sees to it: the backend takes
+// the condition from the host flags that operation left).
 #pragma once
 #include <climits>
 #include <cstdint>
@@ -38,6 +42,11 @@ enum class Op : uint8_t {
     ShlV, LshrV, AshrV, RorV,  // a shifted by b modulo the width
     Udiv, Sdiv,  // a / b, rounded to zero; 0 for b = 0 (Sdiv: MIN / -1 is MIN)
     AddS, SubS, AndS,  // Add, Sub, And that also set NZCV (nzcv() below); b kNone: imm
+    AdcS,   // Adc that also sets NZCV (nzcv3() below)
+    CCmp,   // NZCV = a ? the flags of b - c (imm bit 4; else b + c) : imm's bits 3-0 (no value)
+    Cond,   // 1 if condition imm (0-13) holds for NZCV, else 0
+    Select, // a ? b : c
+    Adc,    // b + c + a (a: the carry, 0 or 1); imm 1: b + ~c + a (SBC)
 };
 
 constexpr uint8_t kSp = 32;
@@ -50,11 +59,21 @@ struct Inst {
     uint32_t a = kNone, b = kNone;  // operands: indices of earlier instructions
     uint64_t imm = 0;
     uint32_t insn = 0;              // which A64 instruction of the run made it (its index)
+    uint32_t c = kNone;             // the third operand (Select, Adc, AdcS, CCmp)
 };
 
 // A run of instructions as IR: each Inst's index is its value.
 struct Run {
     std::vector<Inst> code;
+    // The last instruction that set NZCV (kNone: none), and whether with
+    // an operation that leaves its flags in the host's (not CCmp).
+    uint32_t flags_insn = kNone;
+    bool flags_host = false;
+    void clear() {
+        code.clear();
+        flags_insn = kNone;
+        flags_host = false;
+    }
     uint32_t emit(Inst i) {
         code.push_back(i);
         return static_cast<uint32_t>(code.size() - 1);
@@ -67,7 +86,9 @@ struct Run {
 // The builder the semantics templates record into. Every method a
 // template may call has a counterpart in the interpreter's builder.
 // Forms the IR does not have (CRC32) make `ok` false: the caller drops
-// what this instruction added and compiles it another way.
+// what this instruction added and compiles it another way; `fresh` too
+// says it would take it as a run's first instruction (a condition read
+// where the NZCV the run has is not in the host flags).
 class Builder {
 public:
     using V = uint32_t;
@@ -76,9 +97,10 @@ public:
         insn_ = insn_index;
         pcoff_ = pcoff;
         ok = true;
-        sets_flags = false;
+        fresh = false;
+        sets_flags = reads_flags = false;
     }
-    bool ok = true;
+    bool ok = true, fresh = false;
 
     V imm(uint64_t v) { return put({Op::Const, true, 0, kNone, kNone, v}); }
     V pc(int64_t off) { return put({Op::Pc, true, 0, kNone, kNone, static_cast<uint64_t>(pcoff_ + off)}); }
@@ -114,15 +136,27 @@ public:
     // where the model lacks it).
     bool has_crc32() const { return true; }
     V crc32(V, V, unsigned, bool) { return fail(); }
-    V add_sub_flags(V a, V b, bool sub, bool w64) {
-        sets_flags = true;
-        return bin(sub ? Op::SubS : Op::AddS, a, b, w64);
+    V add_sub_flags(V a, V b, bool sub, bool w64) { return producer(bin(sub ? Op::SubS : Op::AddS, a, b, w64), true); }
+    V and_flags(V a, V b, bool w64) { return producer(bin(Op::AndS, a, b, w64), true); }
+    // (an instruction's first call, where it reads NZCV)
+    V cond(unsigned cc) {
+        if (cc >= 14) return imm(1);  // AL, NV
+        if (!r_.code.empty() && !(r_.flags_host && r_.flags_insn != kNone && r_.flags_insn + 1 == insn_)) {
+            fresh = true;
+            return fail();
+        }
+        reads_flags = true;
+        return put({Op::Cond, true, 0, kNone, kNone, cc});
     }
-    V and_flags(V a, V b, bool w64) {
-        sets_flags = true;
-        return bin(Op::AndS, a, b, w64);
+    V select(V c, V x, V y, bool w64) { return tri(Op::Select, c, x, y, w64, 0); }
+    V adc(V carry, V x, V y, bool sub, bool flags, bool w64) {
+        V v = tri(flags ? Op::AdcS : Op::Adc, carry, x, y, w64, sub);
+        return flags ? producer(v, true) : v;
     }
-    bool sets_flags = false;  // (an instruction built here set NZCV)
+    void ccmp(V c, V x, V y, bool sub, unsigned nzcv, bool w64) {
+        producer(tri(Op::CCmp, c, x, y, w64, nzcv | (sub ? 16u : 0u)), false);
+    }
+    bool sets_flags = false, reads_flags = false;  // (what the instruction built here does with NZCV)
 
 private:
     V put(Inst i) {
@@ -130,6 +164,17 @@ private:
         return r_.emit(i);
     }
     V bin(Op op, V a, V b, bool w64) { return put({op, w64, 0, a, b}); }
+    V tri(Op op, V a, V b, V c, bool w64, uint64_t imm) {
+        Inst i{op, w64, 0, a, b, imm};
+        i.c = c;
+        return put(i);
+    }
+    V producer(V v, bool host) {
+        sets_flags = true;
+        r_.flags_insn = insn_;
+        r_.flags_host = host;
+        return v;
+    }
     V shift(Op op, V a, unsigned n, bool w64) { return put({op, w64, 0, a, kNone, n}); }
     V fail() {
         ok = false;
@@ -197,7 +242,19 @@ inline uint32_t nzcv(Op op, bool w64, uint64_t a, uint64_t b) {
     if (op == Op::AndS) return a64::nz_flags(a & b, w64);
     return op == Op::SubS ? a64::add_with_carry(a, ~b, true, w64).nzcv : a64::add_with_carry(a, b, false, w64).nzcv;
 }
-inline bool sets_nzcv(Op op) { return op >= Op::AddS && op <= Op::AndS; }
+inline bool sets_nzcv(Op op) { return op >= Op::AddS && op <= Op::CCmp; }
+
+// Select: c ? x : y; Adc, AdcS: x + y + c (imm 1: x + ~y + c, SBC).
+inline uint64_t compute3(Op op, bool w64, uint64_t c, uint64_t x, uint64_t y, uint64_t imm) {
+    if (op == Op::Select) return (c ? x : y) & width_mask(w64);
+    return a64::add_with_carry(x, imm & 1 ? ~y : y, c & 1, w64).value & width_mask(w64);
+}
+// The NZCV AdcS and CCmp give.
+inline uint32_t nzcv3(Op op, bool w64, uint64_t c, uint64_t x, uint64_t y, uint64_t imm) {
+    if (op == Op::AdcS) return a64::add_with_carry(x, imm & 1 ? ~y : y, c & 1, w64).nzcv;
+    if (!c) return static_cast<uint32_t>(imm & 0xf) << 28;
+    return nzcv(imm & 16 ? Op::SubS : Op::AddS, w64, x, y);
+}
 
 // The passes, in order (each keeps the run's meaning):
 //  - dead flags: a flag-setting operation whose NZCV a later one in the

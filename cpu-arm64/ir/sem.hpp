@@ -20,9 +20,16 @@
 //   add_sub_flags(a, b, sub, w64), and_flags(a, b, w64): ADD/SUB, AND
 //                             that also set NZCV (AddWithCarry; N and Z of
 //                             the result, C = V = 0)
+//   cond(cc)                  1 if condition cc holds for NZCV, else 0: an
+//                             instruction that reads NZCV calls it first
+//   select(c, x, y, w64)      c ? x : y
+//   adc(carry, x, y, sub, flags, w64)  x + y + carry (sub: x + ~y + carry),
+//                             setting NZCV if `flags`
+//   ccmp(c, x, y, sub, nzcv, w64)  NZCV = c ? the flags of x - y (x + y)
+//                             : nzcv
 // So far: data processing (immediate), ARM ARM C4.1.4, and the logical,
-// add/subtract (shifted and extended register), 1-, 2- and 3-source forms
-// of C4.1.6.
+// add/subtract (shifted and extended register, with carry), conditional
+// select and compare, 1-, 2- and 3-source forms of C4.1.6.
 #pragma once
 #include <cstdint>
 
@@ -266,6 +273,39 @@ bool dp_1src(B& b, uint32_t i) {
     return true;
 }
 
+// ADC, ADCS, SBC, SBCS (NGC, NGCS).
+template <class B>
+bool adc_sbc(B& b, uint32_t i) {
+    bool is64 = bit(i, 31);
+    auto carry = b.cond(2);  // CS: C
+    auto n = b.x(bits(i, 9, 5)), m = b.x(bits(i, 20, 16));
+    b.set_x(bits(i, 4, 0), b.adc(carry, n, m, bit(i, 30), bit(i, 29), is64));
+    return true;
+}
+
+// CSEL, CSINC, CSINV, CSNEG (CSET, CSETM, CINC, CINV, CNEG).
+template <class B>
+bool csel(B& b, uint32_t i) {
+    bool is64 = bit(i, 31), inv = bit(i, 30), inc = bit(i, 10);
+    auto c = b.cond(bits(i, 15, 12));
+    auto n = b.x(bits(i, 9, 5)), m = b.x(bits(i, 20, 16));
+    if (inv && inc) m = b.sub(b.imm(0), m, is64);
+    else if (inv) m = b.xor_(m, b.imm(mask_for(is64)), is64);
+    else if (inc) m = b.add(m, b.imm(1), is64);
+    b.set_x(bits(i, 4, 0), b.select(c, n, m, is64));
+    return true;
+}
+
+// CCMP, CCMN (register and immediate).
+template <class B>
+bool ccmp(B& b, uint32_t i) {
+    auto c = b.cond(bits(i, 15, 12));
+    auto n = b.x(bits(i, 9, 5));
+    auto m = bit(i, 11) ? b.imm(bits(i, 20, 16)) : b.x(bits(i, 20, 16));
+    b.ccmp(c, n, m, bit(i, 30), bits(i, 3, 0), bit(i, 31));
+    return true;
+}
+
 // The template for an instruction's encoding group, run on `b`: Done, or
 // Undefined (a reserved encoding of a covered group), or Uncovered (a
 // group not written here yet).
@@ -287,6 +327,10 @@ Outcome run(B& b, uint32_t i) {
     case Op::DP_1src: ok = dp_1src(b, i); break;
     case Op::DP_2src: ok = dp_2src(b, i); break;
     case Op::DP_3src: ok = dp_3src(b, i); break;
+    case Op::ADC_SBC: ok = adc_sbc(b, i); break;
+    case Op::CSEL: ok = csel(b, i); break;
+    case Op::CCMP_reg:
+    case Op::CCMP_imm: ok = ccmp(b, i); break;
     default: return Outcome::Uncovered;
     }
     return ok ? Outcome::Done : Outcome::Undefined;

@@ -151,7 +151,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     using a64::bits;
     uint32_t i = d.insn;
     if (d.handler == &exec_fetch_abort) return false;
-    bool w = bit(i, 31);
     unsigned rd = bits(i, 4, 0), rn = bits(i, 9, 5), rm = bits(i, 20, 16);
     switch (a64::decode(i)) {
     case a64::Op::HINT: {
@@ -162,78 +161,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     case a64::Op::DSB:
     case a64::Op::ISB:
         return true;  // (as the interpreter: no-ops)
-    case a64::Op::CSEL: {
-        if (bit(i, 29) || bit(i, 11)) return false;
-        bool inv = bit(i, 30), inc = bit(i, 10);
-        // The compare right before: its host flags, kept; a known lazy kind:
-        // the host flags again, inline; otherwise NZCV.
-        int cc = host_cond(bits(i, 15, 12)), again = cc < 0 ? replay_cc(bits(i, 15, 12)) : -1;
-        if (cc >= 0 || again >= 0) {
-            for (auto [reg, r] : {std::pair{&rsi, rn}, {&rdi, rm}})  // (XZR without XOR: flags unchanged)
-                r == 31 ? mov(reg->cvt32(), 0) : ldx(*reg, r);
-            if (inv) not_(rdi);
-            if (inc) lea(rdi, ptr[rdi + 1]);
-            if (again >= 0) replay_inline();
-            cmovcc((again >= 0 ? again : cc) ^ 1, rsi, rdi);
-        } else {
-            ldx(rsi, rn);
-            ldx(rdi, rm);
-            if (inv && inc)
-                neg(rdi);
-            else if (inv)
-                not_(rdi);
-            else if (inc)
-                add(rdi, 1);
-            cond_to_cf(bits(i, 15, 12));
-            cmovnc(rsi, rdi);
-        }
-        if (!w) mov(esi, esi);
-        stx(rd, rsi);
-        return true;
-    }
-    case a64::Op::ADC_SBC: {
-        bool sub_ = bit(i, 30);
-        ldx(rsi, rn);
-        ldx(rdi, rm);
-        need_flags();
-        bt(dword[rbx + o.nzcv], 29);  // CF = C
-        if (sub_) cmc();              // x86 subtracts a borrow: NOT C
-        if (w)
-            sub_ ? sbb(rsi, rdi) : adc(rsi, rdi);
-        else
-            sub_ ? sbb(esi, edi) : adc(esi, edi);
-        if (bit(i, 29)) flags_now(sub_);
-        stx(rd, rsi);
-        return true;
-    }
-    case a64::Op::CCMP_reg:
-    case a64::Op::CCMP_imm: {
-        Label other, done;
-        int cc = host_cond(bits(i, 15, 12));
-        if (int again = cc < 0 ? replay_cc(bits(i, 15, 12)) : -1; again >= 0) {
-            replay_inline();
-            cc = again;
-        }
-        if (cc >= 0) {
-            jcc(cc ^ 1, other);
-        } else {
-            cond_to_cf(bits(i, 15, 12));
-            jnc(other);
-        }
-        ldx(rsi, rn);
-        if (a64::decode(i) == a64::Op::CCMP_reg)
-            ldx(rdi, rm);
-        else
-            mov(edi, rm);  // imm5
-        add_sub_flags(k, w, bit(i, 30));
-        jmp(done);
-        L(other);
-        mov(dword[rbx + o.nzcv], bits(i, 3, 0) << 28);
-        if (cc >= 0) mov(dword[rbx + o.flags_kind], static_cast<uint32_t>(kFlagsStored));  // (was lazy)
-        L(done);
-        lazy_kind_ = -1;  // (lazy on one way, stored on the other)
-        return true;
-    }
     case a64::Op::LDST_pair: {
         unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23);
         bool load = bit(i, 22);

@@ -69,7 +69,12 @@ inline void store_host_nzcv(Xbyak::CodeGenerator& g, int32_t nzcv, bool sub) {
 
 // Cpu::jit_flags_kind_: the operation whose result and second operand
 // give NZCV (0: s.nzcv holds it).
-enum FlagsKind : uint32_t { kFlagsStored, kFlagsSub64, kFlagsSub32, kFlagsAdd64, kFlagsAdd32, kFlagsLogic64, kFlagsLogic32 };
+// (kFlagsHost*: flags_res holds the host's RFLAGS after an x86 ADC or SBB,
+// the convention of an addition or a subtraction.)
+enum FlagsKind : uint32_t {
+    kFlagsStored, kFlagsSub64, kFlagsSub32, kFlagsAdd64, kFlagsAdd32, kFlagsLogic64, kFlagsLogic32,
+    kFlagsHostAdd, kFlagsHostSub
+};
 
 // The host flags the lazy NZCV's operation set, again: from its result in
 // rcx and its second operand in rdx (64 or 32 bits, `w`), the first
@@ -460,7 +465,7 @@ private:
     int host_cond(unsigned cond) const { return captured_ == static_cast<int>(cond) && captured_for_ == cur_k_ ? captured_cc_ : -1; }
     bool flags_stored_ = false;  // s.nzcv holds NZCV here (compile time; false: perhaps lazy)
     int lazy_kind_ = -1;  // the FlagsKind of the lazy NZCV here when the block set it (compile time), else -1
-    bool lazy_sub() const { return lazy_kind_ == kFlagsSub64 || lazy_kind_ == kFlagsSub32; }
+    bool lazy_sub() const { return lazy_kind_ == kFlagsSub64 || lazy_kind_ == kFlagsSub32 || lazy_kind_ == kFlagsHostSub; }
     // The x86 condition for `cond` after host flags set again from the lazy
     // NZCV by replay_inline() (its kind known here), or -1.
     int replay_cc(unsigned cond) const { return lazy_kind_ >= 0 && !flags_stored_ ? host_cc(cond, lazy_sub()) : -1; }
@@ -468,6 +473,11 @@ private:
     // first operand is the result undone, as the flags stub does, without
     // its call, dispatch and stores); clobbers rcx, rdx.
     void replay_inline() {
+        if (lazy_kind_ == kFlagsHostAdd || lazy_kind_ == kFlagsHostSub) {
+            push(qword[rbx + o.flags_res]);
+            popf();
+            return;
+        }
         mov(rcx, qword[rbx + o.flags_res]);
         bool w = lazy_kind_ == kFlagsSub64 || lazy_kind_ == kFlagsAdd64 || lazy_kind_ == kFlagsLogic64;
         if (lazy_kind_ == kFlagsLogic64 || lazy_kind_ == kFlagsLogic32) {
@@ -487,14 +497,7 @@ private:
     // (flags_dead_after).
     void lazy_flags(size_t k, bool sub, bool w, bool logic, int reader, bool dead, const Reg64& res, const Reg64* b,
                     const int32_t* imm) {
-        captured_ = -1;
-        if (reader >= 0) {
-            captured_cc_ = host_cc(static_cast<unsigned>(reader), sub && !logic);
-            if (captured_cc_ >= 0) {
-                captured_ = reader;
-                captured_for_ = k + 1;  // (a fused B.cond is entry k's: jump_if checks captured_ alone)
-            }
-        }
+        capture(k, reader, sub && !logic);
         FlagsKind kind = logic ? (w ? kFlagsLogic64 : kFlagsLogic32)
                          : sub ? (w ? kFlagsSub64 : kFlagsSub32)
                                : (w ? kFlagsAdd64 : kFlagsAdd32);
@@ -509,35 +512,47 @@ private:
         mov(dword[rbx + o.flags_kind], static_cast<uint32_t>(kind));
         lazy_kind_ = static_cast<int>(kind);
     }
-    // Dead flags: the NZCV entry k sets (`sub`: by a subtraction) is
-    // replaced by a later entry the IR takes that sets NZCV before anything
-    // could read it from memory: only entries the IR takes come between (no
-    // flag read, no access, no handler, no way out), except that the entry
-    // right after may read a condition the host flags say (CSEL family).
-    bool flags_dead_after(size_t k, bool sub) const {
+    // The same for the host flags an x86 ADC or SBB (`sub`) just set:
+    // stored as they are (RFLAGS); clobbers rdx.
+    void lazy_host_flags(size_t k, bool sub, int reader, bool dead) {
+        capture(k, reader, sub);
+        flags_stored_ = false;
+        if (dead) {
+            lazy_kind_ = -1;
+            return;
+        }
+        pushf();
+        pop(rdx);
+        mov(qword[rbx + o.flags_res], rdx);
+        FlagsKind kind = sub ? kFlagsHostSub : kFlagsHostAdd;
+        mov(dword[rbx + o.flags_kind], static_cast<uint32_t>(kind));
+        lazy_kind_ = static_cast<int>(kind);
+    }
+    // The reader after entry k takes condition `reader` from the host
+    // flags, when one x86 condition says it.
+    void capture(size_t k, int reader, bool sub) {
+        captured_ = -1;
+        if (reader >= 0) {
+            captured_cc_ = host_cc(static_cast<unsigned>(reader), sub);
+            if (captured_cc_ >= 0) {
+                captured_ = reader;
+                captured_for_ = k + 1;  // (a fused B.cond is entry k's: jump_if checks captured_ alone)
+            }
+        }
+    }
+    // Dead flags: the NZCV entry k sets is replaced by a later entry the IR
+    // takes that sets NZCV before anything could read it from memory: only
+    // entries the IR takes that do not read NZCV come between (no flag
+    // read, no access, no handler, no way out).
+    bool flags_dead_after(size_t k) const {
         for (size_t j = k + 1; j < b_->n; ++j) {
-            const DecodedInsn& d = b_->insns[j];
-            switch (ir_kind(d)) {
+            switch (ir_kind(b_->insns[j])) {
             case IrKind::Flags: return true;
             case IrKind::Plain: continue;
-            default: break;
+            default: return false;  // (a reader, or not the IR's)
             }
-            int cond = cond_read_first(d);
-            if (j == k + 1 && cond >= 0 && host_cc(static_cast<unsigned>(cond), sub) >= 0 &&
-                a64::decode(d.insn) == a64::Op::CSEL)
-                continue;
-            return false;
         }
         return false;  // (the next block may read them)
-    }
-    // s.nzcv = NZCV from the host flags just set (ADC/SBC: no lazy form);
-    // clobbers rax, rcx.
-    void flags_now(bool sub) {
-        captured_ = -1;
-        store_host_nzcv(*this, o.nzcv, sub);
-        mov(dword[rbx + o.flags_kind], static_cast<uint32_t>(kFlagsStored));
-        flags_stored_ = true;
-        lazy_kind_ = -1;
     }
     // s.nzcv holds NZCV after this (the flags stub stores a lazy form);
     // clobbers rax, rcx.
@@ -593,7 +608,7 @@ private:
         }
     }
     // dst = src if x86 condition cc holds.
-    void cmovcc(int cc, const Reg64& dst, const Reg64& src) {
+    void cmovcc(int cc, const Xbyak::Reg& dst, const Xbyak::Operand& src) {
         switch (cc) {
         case 0: cmovo(dst, src); break;
         case 1: cmovno(dst, src); break;
@@ -611,6 +626,27 @@ private:
         case 13: cmovge(dst, src); break;
         case 14: cmovle(dst, src); break;
         default: cmovg(dst, src); break;
+        }
+    }
+    // dst = 1 if x86 condition cc holds, else 0.
+    void setcc(int cc, const Xbyak::Reg8& dst) {
+        switch (cc) {
+        case 0: seto(dst); break;
+        case 1: setno(dst); break;
+        case 2: setb(dst); break;
+        case 3: setae(dst); break;
+        case 4: sete(dst); break;
+        case 5: setne(dst); break;
+        case 6: setbe(dst); break;
+        case 7: seta(dst); break;
+        case 8: sets(dst); break;
+        case 9: setns(dst); break;
+        case 10: setp(dst); break;
+        case 11: setnp(dst); break;
+        case 12: setl(dst); break;
+        case 13: setge(dst); break;
+        case 14: setle(dst); break;
+        default: setg(dst); break;
         }
     }
     void jcc(int cc, Label& to) { jump(cc, to); }
@@ -833,10 +869,13 @@ private:
     bool ir_take(size_t k, const DecodedInsn& d);
     // Whether the IR would take d (a valid data-processing form: it reads
     // no NZCV, calls nothing, never leaves), and whether it sets NZCV.
-    enum class IrKind { No, Plain, Flags };
+    // (Reads: it reads NZCV, and may set it)
+    enum class IrKind { No, Plain, Flags, Reads };
     static IrKind ir_kind(const DecodedInsn& d);
     void ir_flush();
-    static bool ir_build(ir::Run& run, size_t k, const DecodedInsn& d, bool* sets_flags = nullptr);
+    // (fresh: it failed only because it reads NZCV where the run cannot
+    // give it; it would be taken as a run's first)
+    static bool ir_build(ir::Run& run, size_t k, const DecodedInsn& d, IrKind* kind = nullptr, bool* fresh = nullptr);
     void ir_emit(size_t from, size_t to);
     // (last_entry: the run's last entry)
     bool ir_lower(const ir::Run& run, size_t last_entry);
@@ -897,14 +936,6 @@ private:
         shr(eax, 28);
         mov(ecx, dword[r15 + static_cast<int>(offsetof(Tables, cond) + 4 * cond)]);
         bt(ecx, eax);
-    }
-    // rsi op= rdi for ADDS/SUBS at entry k (CCMP, CCMN), 64 or 32 bits.
-    void add_sub_flags(size_t k, bool w, bool sub_) {
-        if (w)
-            sub_ ? sub(rsi, rdi) : add(rsi, rdi);
-        else
-            sub_ ? sub(esi, edi) : add(esi, edi);
-        lazy_flags(k, sub_, w, false, -1, false, rsi, &rdi, nullptr);
     }
     // A call (BL, BLR): links[0] pushed on the return stack
     // (Cpu::jit_ras_; rdx and rsi used).

@@ -27,7 +27,12 @@ Emitter::IrScratch& Emitter::ir_scratch() {
 
 bool Emitter::ir_take(size_t k, const DecodedInsn& d) {
     if (d.handler == &exec_fetch_abort) return false;
-    if (!ir_build(run_, k, d)) return false;
+    bool fresh = false;
+    if (!ir_build(run_, k, d, nullptr, &fresh)) {
+        if (!fresh || run_insns_.empty()) return false;
+        ir_flush();  // (a condition read: as a run's first instruction)
+        if (!ir_build(run_, k, d)) return false;
+    }
     run_insns_.push_back(k);
     return true;
 }
@@ -35,23 +40,28 @@ bool Emitter::ir_take(size_t k, const DecodedInsn& d) {
 Emitter::IrKind Emitter::ir_kind(const DecodedInsn& d) {
     if (d.handler == &exec_fetch_abort || fast_form(d.handler).fused) return IrKind::No;
     thread_local ir::Run scratch;
-    scratch.code.clear();
-    bool flags = false;
-    if (!ir_build(scratch, 0, d, &flags)) return IrKind::No;
-    return flags ? IrKind::Flags : IrKind::Plain;
+    scratch.clear();
+    IrKind kind = IrKind::No;
+    if (!ir_build(scratch, 0, d, &kind)) return IrKind::No;
+    return kind;
 }
 
-bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d, bool* sets_flags) {
+bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d, IrKind* kind, bool* fresh) {
     // (CLZ, CLS: with LZCNT only)
     if (a64::decode(d.insn) == a64::Op::DP_1src && a64::bits(d.insn, 15, 10) >= 4 && !host_lzcnt()) return false;
     size_t mark = run.code.size();
+    uint32_t flags_insn = run.flags_insn;
+    bool flags_host = run.flags_host;
     ir::Builder b(run);
     b.start(static_cast<uint32_t>(k), d.pcoff);
     if (a64::sem::run(b, d.insn) == a64::sem::Outcome::Done && b.ok) {
-        if (sets_flags) *sets_flags = b.sets_flags;
+        if (kind) *kind = b.reads_flags ? IrKind::Reads : b.sets_flags ? IrKind::Flags : IrKind::Plain;
         return true;
     }
+    if (fresh) *fresh = b.fresh;
     run.code.resize(mark);
+    run.flags_insn = flags_insn;
+    run.flags_host = flags_host;
     return false;
 }
 
@@ -63,7 +73,7 @@ void Emitter::ir_flush() {
         ir_emit(0, mid);
         ir_emit(mid, run_insns_.size());
     }
-    run_.code.clear();
+    run_.clear();
     run_insns_.clear();
 }
 
@@ -91,8 +101,8 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
     last.assign(n, 0);
     for (uint32_t v = 0; v < n; ++v) {
         if (c[v].op == Op::Nop) continue;
-        if (c[v].a != ir::kNone) last[c[v].a] = v;
-        if (c[v].b != ir::kNone) last[c[v].b] = v;
+        for (uint32_t o : {c[v].a, c[v].b, c[v].c})
+            if (o != ir::kNone) last[o] = v;
     }
     std::vector<int8_t>& reg = irs_.reg;
     reg.assign(n, -1);
@@ -102,7 +112,8 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
         for (uint32_t v = 0; v < n; ++v) {
             const ir::Inst& i = c[v];
             if (i.op == Op::Nop) continue;
-            bool a_dies = i.a != ir::kNone && last[i.a] == v, b_dies = i.b != ir::kNone && last[i.b] == v;
+            auto dies = [&](uint32_t o) { return o != ir::kNone && last[o] == v; };
+            bool a_dies = dies(i.a), b_dies = dies(i.b);
             // Fixed registers: MUL/IMUL of one operand and DIV/IDIV write
             // rdx:rax, so rax may hold only an operand that ends here (and a
             // division's result is not rax: its divisor is copied there
@@ -115,11 +126,18 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
                 return false;
             if (shv && busy[1] && !(holder[1] == i.b || (holder[1] == i.a && a_dies))) return false;
             int avoid = div ? 0 : shv ? 1 : -1;
-            if (i.op != Op::Set) {
-                if (a_dies && i.op != Op::Get && i.op != Op::Const && i.op != Op::Pc && i.op != Op::MulHi && !div &&
-                    reg[i.a] != avoid) {
-                    reg[v] = reg[i.a];
-                    a_dies = false;
+            // The operand whose register the result may take (two-address
+            // x86): the first, or the value selected or added to.
+            uint32_t into = i.op == Op::Select || i.op == Op::Adc || i.op == Op::AdcS ? i.b
+                            : i.op == Op::Get || i.op == Op::Const || i.op == Op::Pc || i.op == Op::MulHi || div ||
+                                      i.op == Op::Cond
+                                ? ir::kNone
+                                : i.a;
+            bool reused = false;
+            if (i.op != Op::Set && i.op != Op::CCmp) {  // (the ops with a value)
+                if (dies(into) && reg[into] != avoid) {
+                    reg[v] = reg[into];
+                    reused = true;
                 } else {
                     for (int r = 0; r < kPool && reg[v] < 0; ++r)
                         if (!busy[r] && r != avoid) reg[v] = static_cast<int8_t>(r);
@@ -128,8 +146,8 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
                 busy[reg[v]] = true;
                 holder[reg[v]] = v;
             }
-            if (a_dies) busy[reg[i.a]] = false;
-            if (b_dies && i.b != i.a) busy[reg[i.b]] = false;
+            for (uint32_t o : {i.a, i.b, i.c})
+                if (dies(o) && !(reused && o == into)) busy[reg[o]] = false;
         }
     }
     auto r64 = [&](uint32_t v) -> const Reg64& {
@@ -140,11 +158,36 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
         default: return rdi;
         }
     };
+    // NZCV in the host flags: `hf` the convention of the run's operation
+    // that set it (1: a subtraction, C = NOT CF; 0: an addition or AND;
+    // -1: changed since), or `cond_v` the Cond whose x86 condition cond_cc
+    // they hold. The last operation that sets NZCV leaves it to the code
+    // after the run (lazy_flags); before it, a Cond first in the run takes
+    // it from there.
+    int hf = -1, cond_cc = 0;
+    uint32_t cond_v = ir::kNone, last_nz = ir::kNone;
+    for (uint32_t v = 0; v < n; ++v)
+        if (ir::sets_nzcv(c[v].op)) last_nz = v;
+    bool started = false;
+    auto r8 = [&](uint32_t v) { return r64(v).cvt8(); };
+    // (the code after the run reads NZCV first with this condition, or -1)
+    auto reader_after = [&](size_t k) -> int {
+        if (k != last_entry) return -1;
+        const DecodedInsn& dk = b_->insns[k];
+        return fast_form(dk.handler).fused ? static_cast<int>(dk.cond2)
+               : k + 1 < b_->n            ? cond_read_first(b_->insns[k + 1])
+                                           : -1;
+    };
     for (uint32_t v = 0; v < n; ++v) {
         const ir::Inst& i = c[v];
         if (i.op == Op::Nop) continue;
+        bool first = !started;
+        started = true;
+        bool keeps_flags = false;  // (the host flags as they were: NZCV, a Cond's)
         if (i.op == Op::Set) {
             stxsp(i.reg == ir::kSp ? 31 : i.reg, r64(i.a));
+            if (i.reg != ir::kSp) continue;
+            hf = -1, cond_v = ir::kNone;
             continue;
         }
         const Reg64& d = r64(v);
@@ -153,14 +196,105 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
         auto a_into_d = [&] {  // (the first operand, at its width)
             if (reg[i.a] != reg[v]) i.w64 ? mov(d, r64(i.a)) : mov(d32, r64(i.a).cvt32());
         };
+        auto b_into_d = [&] {  // (the second)
+            if (reg[i.b] != reg[v]) i.w64 ? mov(d, r64(i.b)) : mov(d32, r64(i.b).cvt32());
+        };
+        auto wide = [&](uint32_t o) {  // (operand o's register at the op's width)
+            return i.w64 ? Xbyak::Reg(r64(o)) : Xbyak::Reg(r64(o).cvt32());
+        };
         switch (i.op) {
         case Op::Const:
-            if (i.imm == 0) xor_(d32, d32);
+            keeps_flags = i.imm != 0 || hf >= 0 || cond_v != ir::kNone;
+            if (i.imm == 0 && !keeps_flags) xor_(d32, d32);
             else if (i.imm >> 32 == 0) mov(d32, static_cast<uint32_t>(i.imm));
             else mov(d, i.imm);
             break;
-        case Op::Pc: lea(d, ptr[r13 + static_cast<int32_t>(i.imm)]); break;
-        case Op::Get: ldxsp(d, i.reg == ir::kSp ? 31 : i.reg); break;
+        case Op::Cond: {
+            // From the host flags the instruction before left (the Builder
+            // sees to it), or first in the run: from NZCV before it.
+            auto cond = static_cast<unsigned>(i.imm);
+            int cc;
+            if (!first) {
+                if (hf < 0) throw std::logic_error("IR: a condition without its flags");
+                cc = host_cc(cond, hf == 1);
+                if (cc < 0) {  // HI (C && !Z), LS after an addition
+                    cond == 8 ? (setb(r8(v)), setne(dl), and_(r8(v), dl)) : (setae(r8(v)), sete(dl), or_(r8(v), dl));
+                    break;
+                }
+            } else if (captured_ == static_cast<int>(cond) && captured_for_ == i.insn) {
+                cc = captured_cc_;
+            } else if ((cc = replay_cc(cond)) >= 0) {
+                replay_inline();
+            } else {
+                cond_to_cf(cond);
+                cc = 2;  // (B: CF set)
+            }
+            setcc(cc, r8(v));  // (the low byte only: the users test it)
+            keeps_flags = true;
+            cond_v = v, cond_cc = cc, hf = -1;
+            break;
+        }
+        case Op::Select:  // (the low byte of a Cond: 1 or 0)
+            b_into_d();
+            if (cond_v == i.a) {
+                cmovcc(cond_cc ^ 1, dw, wide(i.c));
+                keeps_flags = true;
+            } else {
+                test(r8(i.a), r8(i.a));
+                cmovcc(4, dw, wide(i.c));  // (E: zero)
+            }
+            break;
+        case Op::Adc: case Op::AdcS: {
+            b_into_d();
+            bt(r64(i.a), 0);  // CF = the carry
+            if (i.imm & 1) cmc();  // (x86 subtracts a borrow: NOT C)
+            i.imm & 1 ? sbb(dw, wide(i.c)) : adc(dw, wide(i.c));
+            if (i.op == Op::AdcS) {
+                bool is_sub = i.imm & 1;
+                if (v == last_nz) lazy_host_flags(i.insn, is_sub, reader_after(i.insn), flags_dead_after(i.insn));
+                hf = is_sub ? 1 : 0, cond_v = ir::kNone;
+                keeps_flags = true;
+            }
+            break;
+        }
+        case Op::CCmp: {  // (lazily as SUBS/ADDS one way, NZCV stored the other)
+            if (v != last_nz || flags_dead_after(i.insn)) {
+                keeps_flags = true;  // (replaced: nothing to do)
+                break;
+            }
+            Label other, done;
+            if (cond_v == i.a) {
+                jcc(cond_cc ^ 1, other);
+            } else {
+                test(r8(i.a), r8(i.a));
+                jz(other);
+            }
+            bool is_sub = i.imm & 16;
+            Xbyak::Reg t = i.w64 ? Xbyak::Reg(rdx) : Xbyak::Reg(edx);
+            mov(t, wide(i.b));
+            is_sub ? sub(t, wide(i.c)) : add(t, wide(i.c));
+            mov(qword[rbx + o.flags_res], rdx);
+            mov(qword[rbx + o.flags_b], r64(i.c));
+            mov(dword[rbx + o.flags_kind], static_cast<uint32_t>(is_sub ? (i.w64 ? kFlagsSub64 : kFlagsSub32)
+                                                                       : (i.w64 ? kFlagsAdd64 : kFlagsAdd32)));
+            jmp(done);
+            L(other);
+            mov(dword[rbx + o.nzcv], static_cast<uint32_t>(i.imm & 0xf) << 28);
+            mov(dword[rbx + o.flags_kind], static_cast<uint32_t>(kFlagsStored));
+            L(done);
+            captured_ = -1;  // (lazy one way, stored the other)
+            lazy_kind_ = -1;
+            flags_stored_ = false;
+            break;
+        }
+        case Op::Pc:
+            lea(d, ptr[r13 + static_cast<int32_t>(i.imm)]);
+            keeps_flags = true;
+            break;
+        case Op::Get:
+            ldxsp(d, i.reg == ir::kSp ? 31 : i.reg);
+            keeps_flags = i.reg != ir::kSp;
+            break;
         case Op::Add: case Op::Sub: case Op::And: case Op::Or: case Op::Xor: case Op::AndNot:
         case Op::AddS: case Op::SubS: case Op::AndS: {
             if (i.b == ir::kNone && i.op == Op::And && i.w64 && i.imm == 0xffffffffull) {  // a zero-extension
@@ -173,14 +307,11 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
             bool nz = ir::sets_nzcv(i.op), logic = i.op == Op::AndS;
             size_t k = i.insn;
             int reader = -1;
-            bool dead = false;
-            if (nz) {
-                const DecodedInsn& dk = b_->insns[k];
-                if (k == last_entry)
-                    reader = fast_form(dk.handler).fused ? static_cast<int>(dk.cond2)
-                             : k + 1 < b_->n            ? cond_read_first(b_->insns[k + 1])
-                                                         : -1;
-                dead = flags_dead_after(k, i.op == Op::SubS);
+            bool store = false, dead = true;
+            if (nz && v == last_nz) {
+                store = true;
+                reader = reader_after(k);
+                dead = flags_dead_after(k);
             }
             const Xbyak::Operand* src = nullptr;
             Xbyak::Reg32 s32 = edx;
@@ -192,7 +323,7 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
                 s32 = r64(i.b).cvt32();
                 src = i.w64 ? static_cast<const Xbyak::Operand*>(&r64(i.b)) : &s32;
             }
-            if (nz && !dead && !logic)
+            if (store && !dead && !logic)
                 imm ? mov(qword[rbx + o.flags_b], static_cast<int32_t>(i.imm))
                     : mov(qword[rbx + o.flags_b], i.b == ir::kNone ? rdx : r64(i.b));
             a_into_d();
@@ -210,7 +341,11 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
             case Op::Or: imm ? or_(dw, n32) : or_(dw, *src); break;
             default: imm ? xor_(dw, n32) : xor_(dw, *src); break;
             }
-            if (nz) lazy_flags(k, i.op == Op::SubS, i.w64, logic, reader, dead, d, nullptr, nullptr);
+            if (store) lazy_flags(k, i.op == Op::SubS, i.w64, logic, reader, dead, d, nullptr, nullptr);
+            if (nz) {
+                hf = i.op == Op::SubS ? 1 : 0, cond_v = ir::kNone;
+                keeps_flags = true;
+            }
             break;
         }
         case Op::Shl: case Op::Lshr: case Op::Ashr: case Op::Ror: {  // (by a constant)
@@ -300,6 +435,7 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
         }
         default: break;
         }
+        if (!keeps_flags) hf = -1, cond_v = ir::kNone;
     }
     return true;
 }

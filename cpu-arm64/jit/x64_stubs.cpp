@@ -63,10 +63,13 @@ void X64::emit_trampoline() {
     flags_ = g.getCurr();
     {
         Label done, sub32, add, add32, logic32, sub_tab, add_tab;
+        Label host, host_sub;
         g.mov(eax, dword[rbx + o_.flags_kind]);
         g.test(eax, eax);
         g.jz(done);
         g.push(rdx);
+        g.cmp(eax, kFlagsHostAdd);
+        g.jae(host);
         g.mov(rcx, qword[rbx + o_.flags_res]);
         g.mov(rdx, qword[rbx + o_.flags_b]);
         // The first operand is the result undone; the operation again sets
@@ -100,6 +103,16 @@ void X64::emit_trampoline() {
             g.pop(rdx);
             g.ret();
         }
+        g.L(host);  // (RFLAGS as they were)
+        g.cmp(eax, kFlagsHostSub);
+        g.je(host_sub);
+        g.push(qword[rbx + o_.flags_res]);
+        g.popf();
+        g.jmp(add_tab);
+        g.L(host_sub);
+        g.push(qword[rbx + o_.flags_res]);
+        g.popf();
+        g.jmp(sub_tab);
         g.L(done);
         g.ret();
     }

@@ -66,6 +66,15 @@ public:
         c_.s.nzcv = ir::nzcv(ir::Op::AndS, w64, a, b);
         return ir::compute(ir::Op::AndS, w64, a, b, 0);
     }
+    V cond(unsigned cc) const { return condition_holds(cc, c_.s.nzcv); }
+    static V select(V c, V x, V y, bool w64) { return ir::compute3(ir::Op::Select, w64, c, x, y, 0); }
+    V adc(V carry, V x, V y, bool sub, bool flags, bool w64) {
+        if (flags) c_.s.nzcv = ir::nzcv3(ir::Op::AdcS, w64, carry, x, y, sub);
+        return ir::compute3(ir::Op::Adc, w64, carry, x, y, sub);
+    }
+    void ccmp(V c, V x, V y, bool sub, unsigned nzcv, bool w64) {
+        c_.s.nzcv = ir::nzcv3(ir::Op::CCmp, w64, c, x, y, nzcv | (sub ? 16u : 0u));
+    }
 
 private:
     Cpu& c_;

@@ -19,13 +19,29 @@ using namespace armvm;
 namespace {
 
 // The IR of `words` (as at offsets 0, 4, ... of a block); false if one of
-// them is not expressed.
-bool build(ir::Run& run, const std::vector<uint32_t>& words) {
+// them is not expressed. A condition read the run cannot give from the
+// host flags starts another run (as the JIT's ir_take does).
+bool build(std::vector<ir::Run>& runs, const std::vector<uint32_t>& words) {
+    runs.assign(1, {});
     for (size_t k = 0; k < words.size(); ++k) {
-        ir::Builder b(run);
-        b.start(static_cast<uint32_t>(k), static_cast<int64_t>(4 * k));
-        if (a64::sem::run(b, words[k]) != a64::sem::Outcome::Done || !b.ok) return false;
+        for (int again = 0;; ++again) {
+            ir::Run& run = runs.back();
+            size_t mark = run.code.size();
+            ir::Builder b(run);
+            b.start(static_cast<uint32_t>(k), static_cast<int64_t>(4 * k));
+            if (a64::sem::run(b, words[k]) == a64::sem::Outcome::Done && b.ok) break;
+            if (!b.fresh || again) return false;
+            run.code.resize(mark);
+            runs.emplace_back();
+        }
     }
+    return true;
+}
+
+bool build(ir::Run& run, const std::vector<uint32_t>& words) {
+    std::vector<ir::Run> runs;
+    if (!build(runs, words) || runs.size() != 1) return false;
+    run = runs[0];
     return true;
 }
 
@@ -46,6 +62,10 @@ void interpret(Cpu& c, uint32_t w) {
     case Op::DP_3src: a64::exec_DP_3src(c, w); break;
     case Op::DP_1src: a64::exec_DP_1src(c, w); break;
     case Op::DP_2src: a64::exec_DP_2src(c, w); break;
+    case Op::ADC_SBC: a64::exec_ADC_SBC(c, w); break;
+    case Op::CSEL: a64::exec_CSEL(c, w); break;
+    case Op::CCMP_reg: a64::exec_CCMP_reg(c, w); break;
+    case Op::CCMP_imm: a64::exec_CCMP_imm(c, w); break;
     default: FAIL("not a word of the IR's groups"); break;
     }
 }
@@ -125,6 +145,30 @@ TEST_CASE("IR: NZCV that a later instruction of the run sets again is not comput
     CHECK(nzcv == 0x80000000);  // 0 - 1: N, borrow (C clear)
 }
 
+TEST_CASE("IR: a condition read right after the compare is in its run; after another instruction, first in a new one") {
+    ir::Run run;
+    REQUIRE(build(run, {0xeb01001f,     // cmp x0, x1
+                        0x9a840062}));  // csel x2, x3, x4, eq
+    ir::optimize(run);
+    INFO(run.dump());
+    CHECK(count(run, ir::Op::SubS) == 1);
+    CHECK(count(run, ir::Op::Cond) == 1);
+    CHECK(count(run, ir::Op::Select) == 1);
+    uint64_t x[33] = {};
+    x[0] = x[1] = 7, x[3] = 33, x[4] = 44;
+    uint32_t nzcv = 0;
+    ir::evaluate(run, x, nzcv, 0);
+    CHECK(x[2] == 33);
+    CHECK(nzcv == 0x60000000);  // Z, C
+    std::vector<ir::Run> runs;
+    REQUIRE(build(runs, {0xeb01001f,     // cmp x0, x1
+                         0x91000529,     // add x9, x9, #1
+                         0x9a840062}));  // csel x2, x3, x4, eq
+    CHECK(runs.size() == 2);
+    CHECK(count(runs[1], ir::Op::Cond) == 1);
+    CHECK(runs[1].code[0].op == ir::Op::Cond);
+}
+
 TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs them") {
     std::mt19937_64 rng(12345);
     auto r = [&](unsigned n) { return static_cast<uint32_t>(rng() % n); };
@@ -134,13 +178,13 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
     Cpu cpu{bus};
     cpu.set_ram_window(0, bus.ram.data(), bus.ram.size());
     cpu.stop_on_exception = true;
-    unsigned runs = 0;
+    unsigned built = 0, split = 0;
     for (int t = 0; t < 4000; ++t) {
         std::vector<uint32_t> words;
         size_t len = 1 + r(8);
         while (words.size() < len) {
             uint32_t sf = r(2), w = 0;
-            switch (r(13)) {
+            switch (r(16)) {
             case 0: w = 0x11000000 | sf << 31 | r(2) << 30 | r(2) << 22 | r(4096) << 10 | reg() << 5 | reg(); break;
             case 1: w = 0x12000000 | sf << 31 | r(3) << 29 | (sf ? r(2) : 0) << 22 | r(64) << 16 | r(64) << 10 |
                         reg() << 5 | reg(); break;
@@ -162,13 +206,19 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
             case 10: w = 0x5ac00000 | sf << 31 | r(6) << 10 | reg() << 5 | reg(); break;  // RBIT ... CLS
             case 11: w = 0x1ac00000 | sf << 31 | reg() << 16 | (r(2) ? 2 + r(2) : 8 + r(4)) << 10 | reg() << 5 | reg();
                 break;  // UDIV, SDIV, LSLV ... RORV
+            case 12: w = 0x1a000000 | sf << 31 | r(4) << 29 | reg() << 16 | reg() << 5 | reg(); break;  // ADC ... SBCS
+            case 13: w = 0x1a800000 | sf << 31 | r(2) << 30 | reg() << 16 | r(16) << 12 | r(2) << 10 | reg() << 5 |
+                         reg(); break;  // CSEL, CSINC, CSINV, CSNEG
+            case 14: w = 0x3a400000 | sf << 31 | r(2) << 30 | reg() << 16 | r(16) << 12 | r(2) << 11 | reg() << 5 |
+                         r(16); break;  // CCMN, CCMP (register, immediate)
             default: w = 0xd2800000 | r(65536) << 5 | reg(); break;  // movz
             }
             words.push_back(w);
         }
-        ir::Run run;
-        if (!build(run, words)) continue;  // (a reserved encoding: UNDEFINED, not IR)
-        ++runs;
+        std::vector<ir::Run> runs;
+        if (!build(runs, words)) continue;  // (a reserved encoding: UNDEFINED, not IR)
+        ++built;
+        split += runs.size() > 1;
         uint64_t init[33];
         // (edge values often: zero divisors, MIN / -1, W registers' halves)
         static const uint64_t edges[] = {0, 1, 2, ~uint64_t{0}, uint64_t{1} << 63, 0xffffffff, 0x80000000,
@@ -185,15 +235,20 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
             cpu.s.pc = va + 4 * k;
             interpret(cpu, words[k]);
         }
+        // the runs in turn, as built and as optimised
         uint64_t plain[33], opt[33];
         std::copy(std::begin(init), std::end(init), plain);
         std::copy(std::begin(init), std::end(init), opt);
         uint32_t plain_nzcv = nzcv0, opt_nzcv = nzcv0;
-        ir::evaluate(run, plain, plain_nzcv, va);
-        ir::Run o = run;
-        ir::optimize(o);
-        ir::evaluate(o, opt, opt_nzcv, va);
-        INFO("run " << t << " first word " << std::hex << words[0] << "\n" << run.dump() << "optimised:\n" << o.dump());
+        std::string dumps;
+        for (const ir::Run& run : runs) {
+            ir::evaluate(run, plain, plain_nzcv, va);
+            ir::Run o = run;
+            ir::optimize(o);
+            ir::evaluate(o, opt, opt_nzcv, va);
+            dumps += run.dump() + "optimised:\n" + o.dump() + "--\n";
+        }
+        INFO("run " << t << " first word " << std::hex << words[0] << "\n" << dumps);
         for (unsigned i = 0; i < 31; ++i) {
             INFO("x" << i);
             REQUIRE(plain[i] == cpu.s.x[i]);
@@ -204,5 +259,6 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
         REQUIRE(plain_nzcv == cpu.s.nzcv);
         REQUIRE(opt_nzcv == cpu.s.nzcv);
     }
-    CHECK(runs > 3000);
+    CHECK(built > 3000);
+    CHECK(split > 100);  // (condition reads that started another run)
 }
