@@ -11,13 +11,14 @@ namespace {
 
 bool binary(Op op) { return (op >= Op::Add && op <= Op::AndNot) || (op >= Op::AddS && op <= Op::AndS); }
 bool shift(Op op) { return op >= Op::Shl && op <= Op::Ror; }
+bool branch(Op op) { return op >= Op::Branch && op <= Op::Ret; }
 
 }  // namespace
 
 std::string Run::dump() const {
     static const char* names[] = {"nop", "const", "pc", "get", "set", "add", "sub", "and", "or", "xor", "andnot",
                                   "shl", "lshr", "ashr", "ror", "extr", "sext", "mul", "mulh", "bswap", "clz",
-                                  "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv", "adds", "subs", "ands", "adcs", "ccmp", "cond", "select", "adc"};
+                                  "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv", "adds", "subs", "ands", "adcs", "ccmp", "cond", "select", "adc", "branch", "call", "ret"};
     std::string out;
     char line[128];
     for (size_t v = 0; v < code.size(); ++v) {
@@ -165,7 +166,7 @@ void optimize(Run& r) {
     for (size_t v = c.size(); v-- > 0;) {
         Inst& i = c[v];
         if (i.op == Op::Nop) continue;
-        if (i.op != Op::Set && !sets_nzcv(i.op) && !used[v]) {
+        if (i.op != Op::Set && !sets_nzcv(i.op) && !branch(i.op) && !used[v]) {
             i.op = Op::Nop;
             continue;
         }
@@ -175,7 +176,7 @@ void optimize(Run& r) {
     }
 }
 
-void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va) {
+void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va, uint64_t* to) {
     std::vector<uint64_t> val(r.code.size());
     for (size_t v = 0; v < r.code.size(); ++v) {
         const Inst& i = r.code[v];
@@ -194,6 +195,14 @@ void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va
             nzcv = nzcv3(i.op, i.w64, a, b, c, i.imm);
             break;
         case Op::CCmp: nzcv = nzcv3(i.op, i.w64, a, b, c, i.imm); break;
+        case Op::Branch: case Op::Call: case Op::Ret: {
+            uint64_t m = width_mask(i.w64);
+            bool taken = i.reg == kAlways || (i.reg == kIfCond && a) || (i.reg == kIfZero && !(c & m)) ||
+                         (i.reg == kIfNonZero && (c & m)) || (i.reg == kIfBitClear && !((c >> i.aux) & 1)) ||
+                         (i.reg == kIfBitSet && ((c >> i.aux) & 1));
+            if (taken && to) *to = i.b != kNone ? b : block_va + i.imm;
+            break;
+        }
         default:
             val[v] = compute(i.op, i.w64, a, b, i.imm);
             if (sets_nzcv(i.op)) nzcv = ir::nzcv(i.op, i.w64, a, b);

@@ -47,7 +47,15 @@ enum class Op : uint8_t {
     Cond,   // 1 if condition imm (0-13) holds for NZCV, else 0
     Select, // a ? b : c
     Adc,    // b + c + a (a: the carry, 0 or 1); imm 1: b + ~c + a (SBC)
+    // A branch, the run's last operation: to the block's VA + imm, or to
+    // value b; `reg` says when (kAlways; kIfCond: value a is 1; kIfZero,
+    // kIfNonZero: value c (of the width) is zero or not; kIfBitClear,
+    // kIfBitSet: c's bit `aux`). Call: also onto the return stack (BL,
+    // BLR); Ret: a return (RET).
+    Branch, Call, Ret,
 };
+
+enum BranchWhen : uint8_t { kAlways, kIfCond, kIfZero, kIfNonZero, kIfBitClear, kIfBitSet };
 
 constexpr uint8_t kSp = 32;
 constexpr uint32_t kNone = ~0u;
@@ -59,7 +67,8 @@ struct Inst {
     uint32_t a = kNone, b = kNone;  // operands: indices of earlier instructions
     uint64_t imm = 0;
     uint32_t insn = 0;              // which A64 instruction of the run made it (its index)
-    uint32_t c = kNone;             // the third operand (Select, Adc, AdcS, CCmp)
+    uint32_t c = kNone;             // the third operand (Select, Adc, AdcS, CCmp, Branch)
+    uint8_t aux = 0;                // (Branch: the bit tested)
 };
 
 // A run of instructions as IR: each Inst's index is its value.
@@ -98,7 +107,7 @@ public:
         pcoff_ = pcoff;
         ok = true;
         fresh = false;
-        sets_flags = reads_flags = false;
+        sets_flags = reads_flags = ends_run = false;
     }
     bool ok = true, fresh = false;
 
@@ -158,6 +167,28 @@ public:
     }
     bool sets_flags = false, reads_flags = false;  // (what the instruction built here does with NZCV)
 
+    // Branches (the run's last instruction: ends_run), to the instruction
+    // at `off` from this one: if c holds (a 0/1 value), if x is zero or
+    // not, if x's bit n is clear or set, always (`call`: BL); or to the VA
+    // in t (kind 0: BR, 1: BLR, 2: RET).
+    void branch_cond(V c, int64_t off) {
+        bool always = r_.code[c].op == Op::Const && r_.code[c].imm;  // (AL, NV)
+        br(Op::Branch, always ? kAlways : kIfCond, always ? kNone : c, kNone, off);
+    }
+    void branch_zero(V x, bool nonzero, bool w64, int64_t off) {
+        br(Op::Branch, nonzero ? kIfNonZero : kIfZero, kNone, x, off, 0, w64);
+    }
+    void branch_bit(V x, unsigned n, bool set, int64_t off) {
+        br(Op::Branch, set ? kIfBitSet : kIfBitClear, kNone, x, off, static_cast<uint8_t>(n));
+    }
+    void branch(int64_t off, bool call) { br(call ? Op::Call : Op::Branch, kAlways, kNone, kNone, off); }
+    void branch_reg(V t, unsigned kind) {
+        Inst i{kind == 0 ? Op::Branch : kind == 1 ? Op::Call : Op::Ret, true, kAlways, kNone, t};
+        put(i);
+        ends_run = true;
+    }
+    bool ends_run = false;
+
 private:
     V put(Inst i) {
         i.insn = insn_;
@@ -168,6 +199,13 @@ private:
         Inst i{op, w64, 0, a, b, imm};
         i.c = c;
         return put(i);
+    }
+    void br(Op op, uint8_t when, V a, V c, int64_t off, uint8_t bitno = 0, bool w64 = true) {
+        Inst i{op, w64, when, a, kNone, static_cast<uint64_t>(pcoff_ + off)};
+        i.c = c;
+        i.aux = bitno;
+        put(i);
+        ends_run = true;
     }
     V producer(V v, bool host) {
         sets_flags = true;
@@ -268,7 +306,8 @@ inline uint32_t nzcv3(Op op, bool w64, uint64_t c, uint64_t x, uint64_t y, uint6
 void optimize(Run& r);
 
 // Evaluates a run on `x` (X0-X30 then SP) and `nzcv` with the block at
-// `block_va`: the reference the unit tests hold the passes and the backend to.
-void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va);
+// `block_va`: the reference the unit tests hold the passes and the backend
+// to. A branch taken sets *to (if given) to its target.
+void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va, uint64_t* to = nullptr);
 
 }  // namespace armvm::ir

@@ -27,9 +27,15 @@
 //                             setting NZCV if `flags`
 //   ccmp(c, x, y, sub, nzcv, w64)  NZCV = c ? the flags of x - y (x + y)
 //                             : nzcv
+//   branch_cond(c, off), branch_zero(x, nonzero, w64, off),
+//   branch_bit(x, n, set, off), branch(off, call): to this instruction's
+//                             VA + off if c holds, x is zero (not), x's bit
+//                             n is clear (set), always (call: BL)
+//   branch_reg(t, kind)       to t (kind 0: BR, 1: BLR, 2: RET)
 // So far: data processing (immediate), ARM ARM C4.1.4, and the logical,
 // add/subtract (shifted and extended register, with carry), conditional
-// select and compare, 1-, 2- and 3-source forms of C4.1.6.
+// select and compare, 1-, 2- and 3-source forms of C4.1.6; the branches
+// of C4.1.3 but the exception-generating, system and PAC ones.
 #pragma once
 #include <cstdint>
 
@@ -306,6 +312,44 @@ bool ccmp(B& b, uint32_t i) {
     return true;
 }
 
+// ---- branches
+
+template <class B>
+bool b_cond(B& b, uint32_t i) {
+    b.branch_cond(b.cond(bits(i, 3, 0)), sext(bits(i, 23, 5), 19) << 2);
+    return true;
+}
+
+// B, BL.
+template <class B>
+bool b_imm(B& b, uint32_t i) {
+    bool call = bit(i, 31);
+    if (call) b.set_x(30, b.pc(4));
+    b.branch(sext(bits(i, 25, 0), 26) << 2, call);
+    return true;
+}
+
+// BR, BLR, RET (kind 0-2).
+template <class B>
+bool b_reg(B& b, uint32_t i, unsigned kind) {
+    auto t = b.x(bits(i, 9, 5));  // (read before BLR writes X30)
+    if (kind == 1) b.set_x(30, b.pc(4));
+    b.branch_reg(t, kind);
+    return true;
+}
+
+template <class B>
+bool cbz(B& b, uint32_t i) {
+    b.branch_zero(b.x(bits(i, 4, 0)), bit(i, 24), bit(i, 31), sext(bits(i, 23, 5), 19) << 2);
+    return true;
+}
+
+template <class B>
+bool tbz(B& b, uint32_t i) {
+    b.branch_bit(b.x(bits(i, 4, 0)), (bit(i, 31) << 5) | bits(i, 23, 19), bit(i, 24), sext(bits(i, 18, 5), 14) << 2);
+    return true;
+}
+
 // The template for an instruction's encoding group, run on `b`: Done, or
 // Undefined (a reserved encoding of a covered group), or Uncovered (a
 // group not written here yet).
@@ -331,6 +375,14 @@ Outcome run(B& b, uint32_t i) {
     case Op::CSEL: ok = csel(b, i); break;
     case Op::CCMP_reg:
     case Op::CCMP_imm: ok = ccmp(b, i); break;
+    case Op::B_cond: ok = b_cond(b, i); break;
+    case Op::B:
+    case Op::BL: ok = b_imm(b, i); break;
+    case Op::BR: ok = b_reg(b, i, 0); break;
+    case Op::BLR: ok = b_reg(b, i, 1); break;
+    case Op::RET: ok = b_reg(b, i, 2); break;
+    case Op::CBZ_CBNZ: ok = cbz(b, i); break;
+    case Op::TBZ_TBNZ: ok = tbz(b, i); break;
     default: return Outcome::Uncovered;
     }
     return ok ? Outcome::Done : Outcome::Undefined;

@@ -547,6 +547,11 @@ void Emitter::block(const Block& b, const CacheState* preload) {
         cur_k_ = k;
         if (captured_for_ != k) captured_ = -1;  // (host flags from the entry before only)
         if (ir_take(k, d)) {  // (emitted with the run it ends up in)
+            if (ir_ends_) {  // a branch: the run's last
+                ir_flush();
+                ended = ir_ended_;
+                continue;
+            }
             if (!f.fused) continue;
             // The compare of a compare and B.cond ends the run; the B.cond
             // takes its condition from the host flags (both ways are
@@ -562,73 +567,15 @@ void Emitter::block(const Block& b, const CacheState* preload) {
         }
         ir_flush();
         switch (f.kind) {
-        case K::BCond:
-        case K::Cbz: {
-            Label not_taken;
-            if (f.kind == K::BCond) {
-                jump_if(d.aux, not_taken, true);
-            } else if (d.rd == 31) {
-                if (f.opc) jmp(not_taken);
-            } else {
-                ldx(rax, d.rd);
-                f.is64 ? test(rax, rax) : test(eax, eax);
-                f.opc ? je(not_taken) : jne(not_taken);
-            }
-            goto_va(pcoff + d.imm, d.imm == 4 ? 0 : 1, static_cast<uint32_t>(k + 1), d.br_before + 1u, true, k);
-            L(not_taken);
-            break;  // (not taken: on to the next entry, or the block's end)
-        }
-        case K::B:
-        case K::Bl:
-            if (f.kind == K::Bl) {
-                lea(rax, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
-                stx(30, rax);
-                ras_push();
-            }
-            goto_va(pcoff + d.imm, d.imm == 4 ? 0 : 1, static_cast<uint32_t>(n), d.br_before + 1u, true, k);
-            ended = true;
-            break;
-        case K::Ret:
-            ldx(rax, d.rn);
-            ret_to_rax(k);
-            ended = true;
-            break;
         case K::LdstOff:
         case K::LdstWb:
         case K::LdstReg:
         case K::PairX:
             mem(k, d, f);
             break;
-        default: {
-            a64::Op op = d.handler == &exec_fetch_abort ? a64::Op::Unallocated : a64::decode(d.insn);
-            if (op == a64::Op::BR || op == a64::Op::BLR) {
-                ldx(rax, a64::bits(d.insn, 9, 5));  // (read before BLR writes X30)
-                if (op == a64::Op::BLR) {
-                    lea(rcx, ptr[r13 + static_cast<int32_t>(pcoff + 4)]);
-                    stx(30, rcx);
-                    ras_push();
-                }
-                chain_to_rax(pcoff, k);
-                ended = true;
-            } else if (op == a64::Op::TBZ_TBNZ) {  // (the last entry)
-                uint32_t i = d.insn;
-                unsigned rt = a64::bits(i, 4, 0), bitno = (a64::bit(i, 31) << 5) | a64::bits(i, 23, 19);
-                int64_t off = a64::sext(a64::bits(i, 18, 5), 14) << 2;
-                Label not_taken;
-                if (rt == 31) {
-                    if (a64::bit(i, 24)) jmp(not_taken);
-                } else {
-                    ldx(rax, rt);
-                    bt(rax, static_cast<uint8_t>(bitno));
-                    a64::bit(i, 24) ? jnc(not_taken) : jc(not_taken);
-                }
-                goto_va(pcoff + off, off == 4 ? 0 : 1, static_cast<uint32_t>(k + 1), d.br_before + 1u, true, k);
-                L(not_taken);
-            } else if (!generic(k, d)) {
-                call_handler(k);
-            }
+        default:
+            if (!generic(k, d)) call_handler(k);
             break;
-        }
         }
     }
     ir_flush();

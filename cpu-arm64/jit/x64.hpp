@@ -869,10 +869,12 @@ private:
     bool ir_take(size_t k, const DecodedInsn& d);
     // Whether the IR would take d (a valid data-processing form: it reads
     // no NZCV, calls nothing, never leaves), and whether it sets NZCV.
-    // (Reads: it reads NZCV, and may set it)
-    enum class IrKind { No, Plain, Flags, Reads };
+    // (Reads: it reads NZCV, and may set it; Exit: a branch, the run's last)
+    enum class IrKind { No, Plain, Flags, Reads, Exit };
     static IrKind ir_kind(const DecodedInsn& d);
     void ir_flush();
+    bool ir_ends_ = false;   // (ir_take: the entry taken ends the run, a branch)
+    bool ir_ended_ = false;  // (ir_flush: the run's branch always leaves)
     // (fresh: it failed only because it reads NZCV where the run cannot
     // give it; it would be taken as a run's first)
     static bool ir_build(ir::Run& run, size_t k, const DecodedInsn& d, IrKind* kind = nullptr, bool* fresh = nullptr);

@@ -28,12 +28,14 @@ Emitter::IrScratch& Emitter::ir_scratch() {
 bool Emitter::ir_take(size_t k, const DecodedInsn& d) {
     if (d.handler == &exec_fetch_abort) return false;
     bool fresh = false;
-    if (!ir_build(run_, k, d, nullptr, &fresh)) {
+    IrKind kind = IrKind::No;
+    if (!ir_build(run_, k, d, &kind, &fresh)) {
         if (!fresh || run_insns_.empty()) return false;
         ir_flush();  // (a condition read: as a run's first instruction)
-        if (!ir_build(run_, k, d)) return false;
+        if (!ir_build(run_, k, d, &kind)) return false;
     }
     run_insns_.push_back(k);
+    ir_ends_ = kind == IrKind::Exit;
     return true;
 }
 
@@ -55,7 +57,11 @@ bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d, IrKind* kin
     ir::Builder b(run);
     b.start(static_cast<uint32_t>(k), d.pcoff);
     if (a64::sem::run(b, d.insn) == a64::sem::Outcome::Done && b.ok) {
-        if (kind) *kind = b.reads_flags ? IrKind::Reads : b.sets_flags ? IrKind::Flags : IrKind::Plain;
+        if (kind)
+            *kind = b.ends_run      ? IrKind::Exit
+                    : b.reads_flags ? IrKind::Reads
+                    : b.sets_flags  ? IrKind::Flags
+                                    : IrKind::Plain;
         return true;
     }
     if (fresh) *fresh = b.fresh;
@@ -66,6 +72,7 @@ bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d, IrKind* kin
 }
 
 void Emitter::ir_flush() {
+    ir_ended_ = false;
     if (run_insns_.empty()) return;
     ir::optimize(run_);
     if (!ir_lower(run_, run_insns_.back())) {  // (rare: built again in halves)
@@ -134,7 +141,8 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
                                 ? ir::kNone
                                 : i.a;
             bool reused = false;
-            if (i.op != Op::Set && i.op != Op::CCmp) {  // (the ops with a value)
+            if (i.op != Op::Set && i.op != Op::CCmp && i.op != Op::Branch && i.op != Op::Call &&
+                i.op != Op::Ret) {  // (the ops with a value)
                 if (dies(into) && reg[into] != avoid) {
                     reg[v] = reg[into];
                     reused = true;
@@ -229,7 +237,11 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
                 cond_to_cf(cond);
                 cc = 2;  // (B: CF set)
             }
-            setcc(cc, r8(v));  // (the low byte only: the users test it)
+            // (the low byte only: the users test it; none for a branch
+            // on it right after, which jumps on the host flags)
+            uint32_t u = v + 1;
+            while (u < n && c[u].op == Op::Nop) ++u;
+            if (!(u < n && c[u].op == Op::Branch && c[u].a == v && last[v] == u)) setcc(cc, r8(v));
             keeps_flags = true;
             cond_v = v, cond_cc = cc, hf = -1;
             break;
@@ -255,6 +267,44 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
                 hf = is_sub ? 1 : 0, cond_v = ir::kNone;
                 keeps_flags = true;
             }
+            break;
+        }
+        case Op::Branch: case Op::Call: case Op::Ret: {  // (the run's last: its values are all set)
+            size_t k = i.insn;
+            const DecodedInsn& dk = b_->insns[k];
+            unsigned branches = dk.br_before + 1u;
+            if (i.b != ir::kNone) {  // BR, BLR, RET: the block's last entry
+                if (reg[i.b] != 0) mov(rax, r64(i.b));
+                if (i.op == Op::Call) ras_push();
+                i.op == Op::Ret ? ret_to_rax(k) : chain_to_rax(dk.pcoff, k);
+                ir_ended_ = true;
+                break;
+            }
+            Label not_taken;
+            switch (i.reg) {
+            case ir::kIfCond:
+                if (cond_v == i.a) {
+                    jcc(cond_cc ^ 1, not_taken);
+                } else {
+                    test(r8(i.a), r8(i.a));
+                    jz(not_taken);
+                }
+                break;
+            case ir::kIfZero: case ir::kIfNonZero:
+                i.w64 ? test(r64(i.c), r64(i.c)) : test(r64(i.c).cvt32(), r64(i.c).cvt32());
+                i.reg == ir::kIfZero ? jnz(not_taken) : jz(not_taken);
+                break;
+            case ir::kIfBitClear: case ir::kIfBitSet:
+                bt(r64(i.c), i.aux);
+                i.reg == ir::kIfBitClear ? jc(not_taken) : jnc(not_taken);
+                break;
+            default: break;
+            }
+            if (i.op == Op::Call) ras_push();
+            auto off = static_cast<int64_t>(i.imm);  // (from the block's VA)
+            goto_va(off, off == dk.pcoff + 4 ? 0 : 1, static_cast<uint32_t>(k + 1), branches, true, k);
+            if (i.reg == ir::kAlways) ir_ended_ = true;
+            else L(not_taken);  // (on to the next entry, or the block's end)
             break;
         }
         case Op::CCmp: {  // (lazily as SUBS/ADDS one way, NZCV stored the other)

@@ -72,6 +72,15 @@ public:
         if (flags) c_.s.nzcv = ir::nzcv3(ir::Op::AdcS, w64, carry, x, y, sub);
         return ir::compute3(ir::Op::Adc, w64, carry, x, y, sub);
     }
+    void branch_cond(V c, int64_t off) {
+        if (c) c_.branch_to(c_.s.pc + static_cast<uint64_t>(off));
+    }
+    void branch_zero(V x, bool nonzero, bool w64, int64_t off) {
+        branch_cond(((x & mask_for(w64)) != 0) == nonzero, off);
+    }
+    void branch_bit(V x, unsigned n, bool set, int64_t off) { branch_cond(((x >> n) & 1) == set, off); }
+    void branch(int64_t off, bool) { branch_cond(1, off); }
+    void branch_reg(V t, unsigned) { c_.branch_to(t); }
     void ccmp(V c, V x, V y, bool sub, unsigned nzcv, bool w64) {
         c_.s.nzcv = ir::nzcv3(ir::Op::CCmp, w64, c, x, y, nzcv | (sub ? 16u : 0u));
     }

@@ -169,6 +169,47 @@ TEST_CASE("IR: a condition read right after the compare is in its run; after ano
     CHECK(runs[1].code[0].op == ir::Op::Cond);
 }
 
+TEST_CASE("IR: branches end a run; taken or not as the interpreter decides") {
+    // (word, X0, taken?) at VA 0x1000 + 4 (after a SUBS X0, X0, #1)
+    struct Case {
+        uint32_t word;
+        uint64_t x0;
+        bool taken;
+    } cases[] = {
+        {0xb4000100, 1, true},    // cbz x0, +0x20 (X0 becomes 0)
+        {0xb5000100, 1, false},   // cbnz x0, +0x20
+        {0x34000100, 0x100000001, true},  // cbz w0, +0x20 (W0 becomes 0)
+        {0x37080100, 3, true},    // tbnz w0, #1, +0x20 (2)
+        {0xb6f80100, 1, true},    // tbz x0, #63, +0x20
+        {0x54000100, 1, true},    // b.eq +0x20 (the SUBS gave 0)
+        {0x5400010b, 1, false},   // b.lt +0x20
+        {0x14000008, 5, true},    // b +0x20
+    };
+    for (const Case& t : cases) {
+        INFO(std::hex << t.word);
+        ir::Run run;
+        REQUIRE(build(run, {0xf1000400, t.word}));  // subs x0, x0, #1
+        CHECK((run.code.back().op == ir::Op::Branch));
+        ir::optimize(run);
+        uint64_t x[33] = {};
+        x[0] = t.x0;
+        uint32_t nzcv = 0;
+        uint64_t to = 0;
+        ir::evaluate(run, x, nzcv, 0x1000, &to);
+        CHECK(to == (t.taken ? 0x1024u : 0u));
+    }
+    ir::Run run;  // BL: X30 written, then the call
+    REQUIRE(build(run, {0x94000004}));  // bl +0x10
+    ir::optimize(run);
+    CHECK((run.code.back().op == ir::Op::Call));
+    uint64_t x[33] = {};
+    uint32_t nzcv = 0;
+    uint64_t to = 0;
+    ir::evaluate(run, x, nzcv, 0x2000, &to);
+    CHECK(x[30] == 0x2004);
+    CHECK(to == 0x2010);
+}
+
 TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs them") {
     std::mt19937_64 rng(12345);
     auto r = [&](unsigned n) { return static_cast<uint32_t>(rng() % n); };
