@@ -1,8 +1,10 @@
 // The IR's passes and its reference evaluator (ir.hpp).
 #include "cpu-arm64/ir/ir.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <iterator>
 #include <utility>
 
 namespace armvm::ir {
@@ -12,13 +14,14 @@ namespace {
 bool binary(Op op) { return (op >= Op::Add && op <= Op::AndNot) || (op >= Op::AddS && op <= Op::AndS); }
 bool shift(Op op) { return op >= Op::Shl && op <= Op::Ror; }
 bool branch(Op op) { return op >= Op::Branch && op <= Op::Ret; }
+bool access(Op op) { return op >= Op::Load && op <= Op::Store2; }
 
 }  // namespace
 
 std::string Run::dump() const {
     static const char* names[] = {"nop", "const", "pc", "get", "set", "add", "sub", "and", "or", "xor", "andnot",
                                   "shl", "lshr", "ashr", "ror", "extr", "sext", "mul", "mulh", "bswap", "clz",
-                                  "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv", "adds", "subs", "ands", "adcs", "ccmp", "cond", "select", "adc", "branch", "call", "ret"};
+                                  "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv", "adds", "subs", "ands", "adcs", "ccmp", "cond", "select", "adc", "branch", "call", "ret", "load", "load2", "store", "store2"};
     std::string out;
     char line[128];
     for (size_t v = 0; v < code.size(); ++v) {
@@ -157,6 +160,7 @@ void optimize(Run& r) {
     bool later[33] = {};
     for (size_t v = c.size(); v-- > 0;) {
         Inst& i = c[v];
+        if (access(i.op)) std::fill(std::begin(later), std::end(later), false);  // (what a fault would show)
         if (i.op != Op::Set) continue;
         if (later[i.reg]) i.op = Op::Nop;
         later[i.reg] = true;
@@ -166,7 +170,7 @@ void optimize(Run& r) {
     for (size_t v = c.size(); v-- > 0;) {
         Inst& i = c[v];
         if (i.op == Op::Nop) continue;
-        if (i.op != Op::Set && !sets_nzcv(i.op) && !branch(i.op) && !used[v]) {
+        if (i.op != Op::Set && !sets_nzcv(i.op) && !branch(i.op) && !access(i.op) && !used[v]) {
             i.op = Op::Nop;
             continue;
         }
@@ -176,8 +180,9 @@ void optimize(Run& r) {
     }
 }
 
-void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va, uint64_t* to) {
-    std::vector<uint64_t> val(r.code.size());
+void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va, uint64_t* to,
+              std::vector<uint8_t>* mem) {
+    std::vector<uint64_t> val(r.code.size()), addr(r.code.size());  // (addr: an access's)
     for (size_t v = 0; v < r.code.size(); ++v) {
         const Inst& i = r.code[v];
         uint64_t a = i.a != kNone ? val[i.a] : 0, b = i.b != kNone ? val[i.b] : 0, c = i.c != kNone ? val[i.c] : 0;
@@ -195,6 +200,20 @@ void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va
             nzcv = nzcv3(i.op, i.w64, a, b, c, i.imm);
             break;
         case Op::CCmp: nzcv = nzcv3(i.op, i.w64, a, b, c, i.imm); break;
+        case Op::Load: case Op::Load2: case Op::Store: case Op::Store2: {
+            bool second = i.op == Op::Load2 || i.op == Op::Store2;
+            uint64_t at = (second ? addr[i.a] + i.imm : a);
+            addr[v] = at;
+            if (!mem || at + i.imm > mem->size()) break;
+            if (i.op == Op::Load || i.op == Op::Load2) {
+                uint64_t value = 0;
+                for (unsigned k = 0; k < i.imm; ++k) value |= uint64_t{(*mem)[at + k]} << (8 * k);
+                val[v] = value;
+            } else {
+                for (unsigned k = 0; k < i.imm; ++k) (*mem)[at + k] = static_cast<uint8_t>(b >> (8 * k));
+            }
+            break;
+        }
         case Op::Branch: case Op::Call: case Op::Ret: {
             uint64_t m = width_mask(i.w64);
             bool taken = i.reg == kAlways || (i.reg == kIfCond && a) || (i.reg == kIfZero && !(c & m)) ||

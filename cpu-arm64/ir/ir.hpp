@@ -53,6 +53,11 @@ enum class Op : uint8_t {
     // kIfBitSet: c's bit `aux`). Call: also onto the return stack (BL,
     // BLR); Ret: a return (RET).
     Branch, Call, Ret,
+    // Accesses, the last instruction of a run (`imm` bytes at address a,
+    // the fast table checked for `aux` bytes from there: twice imm for a
+    // pair's first): Load's value is zero-extended; Load2 and Store2 are a
+    // pair's second (a: the first), at the first's address + imm.
+    Load, Load2, Store, Store2,
 };
 
 enum BranchWhen : uint8_t { kAlways, kIfCond, kIfZero, kIfNonZero, kIfBitClear, kIfBitSet };
@@ -68,7 +73,7 @@ struct Inst {
     uint64_t imm = 0;
     uint32_t insn = 0;              // which A64 instruction of the run made it (its index)
     uint32_t c = kNone;             // the third operand (Select, Adc, AdcS, CCmp, Branch)
-    uint8_t aux = 0;                // (Branch: the bit tested)
+    uint8_t aux = 0;                // (Branch: the bit tested; Load, Store: the bytes checked)
 };
 
 // A run of instructions as IR: each Inst's index is its value.
@@ -189,6 +194,17 @@ public:
     }
     bool ends_run = false;
 
+    V load(V addr, unsigned bytes, bool unpriv = false) { return access(Op::Load, addr, kNone, bytes, bytes, unpriv); }
+    void store(V addr, unsigned bytes, V v, bool unpriv = false) { access(Op::Store, addr, v, bytes, bytes, unpriv); }
+    void load_pair(V addr, unsigned bytes, V& first, V& second) {
+        first = access(Op::Load, addr, kNone, bytes, 2 * bytes, false);
+        second = access(Op::Load2, first, kNone, bytes, 0, false);
+    }
+    void store_pair(V addr, unsigned bytes, V x, V y) {
+        access(Op::Store2, access(Op::Store, addr, x, bytes, 2 * bytes, false), y, bytes, 0, false);
+    }
+    static bool faulted() { return false; }  // (the backend's slow path runs the instruction again)
+
 private:
     V put(Inst i) {
         i.insn = insn_;
@@ -206,6 +222,13 @@ private:
         i.aux = bitno;
         put(i);
         ends_run = true;
+    }
+    V access(Op op, V a, V b, unsigned bytes, unsigned span, bool unpriv) {
+        if (unpriv) return fail();  // (LDTR, STTR: not here)
+        Inst i{op, true, 0, a, b, bytes};
+        i.aux = static_cast<uint8_t>(span);
+        ends_run = true;
+        return put(i);
     }
     V producer(V v, bool host) {
         sets_flags = true;
@@ -301,13 +324,16 @@ inline uint32_t nzcv3(Op op, bool w64, uint64_t c, uint64_t x, uint64_t y, uint6
 //  - fold: constants folded, identities removed (x+0, x|0, x&~0, shifts by
 //    0, a 32-bit op on a value already zero-extended...), an AND of a
 //    rotate with the mask of a plain shift made that shift;
-//  - dead sets: a Set the run sets again before it ends is dropped;
+//  - dead sets: a Set the run sets again before it ends is dropped (not
+//    across an access, which may fault);
 //  - dead code: values nothing uses are dropped.
 void optimize(Run& r);
 
 // Evaluates a run on `x` (X0-X30 then SP) and `nzcv` with the block at
 // `block_va`: the reference the unit tests hold the passes and the backend
-// to. A branch taken sets *to (if given) to its target.
-void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va, uint64_t* to = nullptr);
+// to. A branch taken sets *to (if given) to its target; accesses go to
+// `mem` (bytes from VA 0; none without it).
+void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va, uint64_t* to = nullptr,
+              std::vector<uint8_t>* mem = nullptr);
 
 }  // namespace armvm::ir

@@ -32,10 +32,17 @@
 //                             VA + off if c holds, x is zero (not), x's bit
 //                             n is clear (set), always (call: BL)
 //   branch_reg(t, kind)       to t (kind 0: BR, 1: BLR, 2: RET)
+//   load(addr, bytes, unpriv), store(addr, bytes, v, unpriv): an access
+//                             (zero-extended; unpriv: LDTR/STTR, EL0's
+//                             permissions at EL1); load_pair, store_pair:
+//                             two of them at addr and addr + bytes;
+//                             faulted(): one aborted (nothing more is done)
 // So far: data processing (immediate), ARM ARM C4.1.4, and the logical,
 // add/subtract (shifted and extended register, with carry), conditional
 // select and compare, 1-, 2- and 3-source forms of C4.1.6; the branches
-// of C4.1.3 but the exception-generating, system and PAC ones.
+// of C4.1.3 but the exception-generating, system and PAC ones; the loads
+// and stores of general registers of C4.1.5 but the exclusive, atomic and
+// ordered ones.
 #pragma once
 #include <cstdint>
 
@@ -187,16 +194,21 @@ bool add_sub_shift(B& b, uint32_t i) {
     return add_sub_to(b, i, op1, shifted(b, bits(i, 20, 16), shift, amount, is64), false);
 }
 
-// ExtendReg(): Rm's low byte, halfword, word or all, zero- or
-// sign-extended (`option`), then shifted left by `amount` (0-4).
+// ExtendReg(): X[rm]'s low byte, halfword, word or all, zero- or
+// sign-extended (`option`), then shifted left by `amount`.
+template <class B>
+typename B::V extended(B& b, unsigned rm, unsigned option, unsigned amount) {
+    auto v = b.x(rm);
+    unsigned len = 8u << (option & 3);
+    if (len < 64) v = option & 4 ? b.sext(v, len, true) : b.and_(v, b.imm((uint64_t{1} << len) - 1), true);
+    return amount ? b.shl(v, amount, true) : v;
+}
+
 template <class B>
 bool add_sub_ext(B& b, uint32_t i) {
     unsigned option = bits(i, 15, 13), amount = bits(i, 12, 10);
     if (amount > 4) return false;
-    auto op2 = b.x(bits(i, 20, 16));
-    unsigned len = 8u << (option & 3);
-    if (len < 64) op2 = option & 4 ? b.sext(op2, len, true) : b.and_(op2, b.imm((uint64_t{1} << len) - 1), true);
-    if (amount) op2 = b.shl(op2, amount, true);
+    auto op2 = extended(b, bits(i, 20, 16), option, amount);
     return add_sub_to(b, i, b.x_or_sp(bits(i, 9, 5)), op2, true);
 }
 
@@ -350,6 +362,92 @@ bool tbz(B& b, uint32_t i) {
     return true;
 }
 
+// ---- loads and stores of general registers
+
+// The single-register forms' size and opc (C4.1.5): false for the
+// unallocated ones.
+inline bool single_ok(unsigned size, unsigned opc) { return opc != 3 || size < 2; }
+
+// LDR/STR (B, H, W, X), LDRS (B, H, W), PRFM of X[rt] at addr.
+template <class B>
+void single(B& b, unsigned size, unsigned opc, unsigned rt, typename B::V addr, bool unpriv = false) {
+    unsigned bytes = 1u << size;
+    if (opc == 0) return b.store(addr, bytes, b.x(rt), unpriv);
+    if (opc == 2 && size == 3) return;  // PRFM: nothing
+    auto v = b.load(addr, bytes, unpriv);
+    if (b.faulted()) return;
+    if (opc == 1 || size == 3) return b.set_x(rt, v);
+    b.set_x(rt, b.sext(v, 8 * bytes, opc == 2));  // (opc 2: to X; 3: to W)
+}
+
+template <class B>
+bool ldst_uimm(B& b, uint32_t i) {
+    unsigned size = bits(i, 31, 30), opc = bits(i, 23, 22);
+    if (!single_ok(size, opc)) return false;
+    auto addr = b.add(b.x_or_sp(bits(i, 9, 5)), b.imm(static_cast<uint64_t>(bits(i, 21, 10)) << size), true);
+    single(b, size, opc, bits(i, 4, 0), addr);
+    return true;
+}
+
+// Unscaled, post-index, unprivileged (LDTR/STTR), pre-index.
+template <class B>
+bool ldst_imm9(B& b, uint32_t i) {
+    unsigned size = bits(i, 31, 30), opc = bits(i, 23, 22), mode = bits(i, 11, 10), rn = bits(i, 9, 5);
+    if (!single_ok(size, opc) || (opc == 2 && size == 3 && mode != 0)) return false;  // (PRFUM: unscaled only)
+    auto base = b.x_or_sp(rn);
+    auto off = b.imm(static_cast<uint64_t>(sext(bits(i, 20, 12), 9)));
+    auto addr = mode == 1 ? base : b.add(base, off, true);
+    single(b, size, opc, bits(i, 4, 0), addr, mode == 2);
+    if (!b.faulted() && (mode == 1 || mode == 3)) b.set_x_or_sp(rn, mode == 1 ? b.add(base, off, true) : addr);
+    return true;
+}
+
+template <class B>
+bool ldst_reg(B& b, uint32_t i) {
+    unsigned size = bits(i, 31, 30), opc = bits(i, 23, 22), option = bits(i, 15, 13);
+    if (!(option & 2) || !single_ok(size, opc)) return false;
+    auto off = extended(b, bits(i, 20, 16), option, bit(i, 12) ? size : 0);
+    single(b, size, opc, bits(i, 4, 0), b.add(b.x_or_sp(bits(i, 9, 5)), off, true));
+    return true;
+}
+
+template <class B>
+bool ldr_lit(B& b, uint32_t i) {
+    unsigned opc = bits(i, 31, 30);
+    if (opc == 3) return true;  // PRFM (literal)
+    // (LDR W, LDR X, LDRSW: single's size 2, 3, 2 with opc 1, 1, 2)
+    single(b, opc == 1 ? 3 : 2, opc == 2 ? 2 : 1, bits(i, 4, 0), b.pc(sext(bits(i, 23, 5), 19) << 2));
+    return true;
+}
+
+// LDP, STP, LDPSW (offset, post-, pre-index; LDNP/STNP as offset).
+template <class B>
+bool ldst_pair(B& b, uint32_t i) {
+    unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23), rn = bits(i, 9, 5);
+    bool load = bit(i, 22);
+    if (opc == 3 || (opc == 1 && (!load || mode == 0))) return false;
+    unsigned scale = opc == 2 ? 3 : 2, bytes = 1u << scale, rt = bits(i, 4, 0), rt2 = bits(i, 14, 10);
+    auto base = b.x_or_sp(rn);
+    auto off = b.imm(static_cast<uint64_t>(sext(bits(i, 21, 15), 7) << scale));
+    auto addr = mode == 1 ? base : b.add(base, off, true);  // (post-index: the new base made after the access)
+    if (load) {
+        typename B::V first, second;
+        b.load_pair(addr, bytes, first, second);
+        if (b.faulted()) return true;
+        if (opc == 1) {  // LDPSW
+            first = b.sext(first, 32, true);
+            second = b.sext(second, 32, true);
+        }
+        b.set_x(rt, first);
+        b.set_x(rt2, second);
+    } else {
+        b.store_pair(addr, bytes, b.x(rt), b.x(rt2));
+        if (b.faulted()) return true;
+    }
+    if (mode == 1 || mode == 3) b.set_x_or_sp(rn, mode == 1 ? b.add(base, off, true) : addr);
+    return true;
+}
+
 // The template for an instruction's encoding group, run on `b`: Done, or
 // Undefined (a reserved encoding of a covered group), or Uncovered (a
 // group not written here yet).
@@ -383,6 +481,11 @@ Outcome run(B& b, uint32_t i) {
     case Op::RET: ok = b_reg(b, i, 2); break;
     case Op::CBZ_CBNZ: ok = cbz(b, i); break;
     case Op::TBZ_TBNZ: ok = tbz(b, i); break;
+    case Op::LDST_uimm: ok = ldst_uimm(b, i); break;
+    case Op::LDST_imm9: ok = ldst_imm9(b, i); break;
+    case Op::LDST_reg: ok = ldst_reg(b, i); break;
+    case Op::LDR_lit: ok = ldr_lit(b, i); break;
+    case Op::LDST_pair: ok = ldst_pair(b, i); break;
     default: return Outcome::Uncovered;
     }
     return ok ? Outcome::Done : Outcome::Undefined;

@@ -31,68 +31,18 @@ namespace {
 constexpr size_t kArenaSize = 64u << 20;
 }  // namespace
 
-void Emitter::mem(size_t k, const DecodedInsn& d, const FastForm& f) {
-    unsigned size = f.size;
-    if (f.kind == K::PairX) {
-        Pair p;
-        p.rt = d.rd;
-        p.rt2 = d.rm;
-        p.rn = d.rn;
-        p.imm = d.imm;
-        p.mode = f.opc;
-        p.load = f.load;
-        pair(k, p);
-        return;
-    }
-    Single m;
-    m.size = size;
-    m.load = f.load;
-    m.to64 = size == 8;
-    m.rt = d.rd;
-    m.rn = d.rn;
-    m.rm = d.rm;
-    m.imm = d.imm;
-    m.shift = d.aux;
-    m.mode = f.kind == K::LdstWb ? (f.post ? 1 : 3) : f.kind == K::LdstReg ? 4 : 0;
-    single(k, m);
-}
-
 void Emitter::pair(size_t k, const Pair& p) {
-    // Both halves in one page, or the handler.
+    // Both halves in one page, or the handler. (Pairs of general
+    // registers: the IR's.)
     Slow& s = slow_path(k);
     ldxsp(rdi, p.rn);
     bool wb = p.mode == 1 || p.mode == 3;
     if (p.mode != 1) add(rdi, static_cast<int32_t>(p.imm));
-    if (p.fp) fp_check(s.at);
+    fp_check(s.at);
     mem_fast(p.size, !p.load, s.at, true);
-    if (p.fp) {
-        int sz = static_cast<int>(p.size);
-        p.load ? load_v(p.rt, p.size) : store_v(p.rt, p.size);
-        p.load ? load_v(p.rt2, p.size, sz) : store_v(p.rt2, p.size, sz);
-    } else if (p.load) {
-        if (p.size == 8) {
-            mov(rax, qword[rsi]);
-            mov(rcx, qword[rsi + 8]);
-        } else if (p.sign) {
-            movsxd(rax, dword[rsi]);
-            movsxd(rcx, dword[rsi + 4]);
-        } else {
-            mov(eax, dword[rsi]);
-            mov(ecx, dword[rsi + 4]);
-        }
-        stx(p.rt, rax);
-        stx(p.rt2, rcx);
-    } else {
-        ldx(rax, p.rt);
-        ldx(rcx, p.rt2);
-        if (p.size == 8) {
-            mov(qword[rsi], rax);
-            mov(qword[rsi + 8], rcx);
-        } else {
-            mov(dword[rsi], eax);
-            mov(dword[rsi + 4], ecx);
-        }
-    }
+    int sz = static_cast<int>(p.size);
+    p.load ? load_v(p.rt, p.size) : store_v(p.rt, p.size);
+    p.load ? load_v(p.rt2, p.size, sz) : store_v(p.rt2, p.size, sz);
     if (wb) {  // the new base from the address (rdi, kept): pre-index it, post-index + imm
         if (p.mode == 1) add(rdi, static_cast<int32_t>(p.imm));
         stxsp(p.rn, rdi);
@@ -161,38 +111,7 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     case a64::Op::DSB:
     case a64::Op::ISB:
         return true;  // (as the interpreter: no-ops)
-    case a64::Op::LDST_pair: {
-        unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23);
-        bool load = bit(i, 22);
-        if (opc == 3 || (opc == 1 && (!load || mode == 0))) return false;
-        Pair p;
-        p.size = opc == 2 ? 8 : 4;
-        p.sign = opc == 1;
-        p.load = load;
-        p.mode = mode;
-        p.rt = rd;
-        p.rt2 = bits(i, 14, 10);
-        p.rn = rn;
-        p.imm = a64::sext(bits(i, 21, 15), 7) * p.size;
-        pair(k, p);
-        return true;
-    }
-    case a64::Op::LDR_lit: {
-        unsigned opc = bits(i, 31, 30);
-        if (opc == 3) return true;  // PRFM: nothing
-        Slow& s = slow_path(k);
-        unsigned size = opc == 1 ? 8 : 4;
-        lea(rdi, ptr[r13 + static_cast<int32_t>(d.pcoff + (a64::sext(bits(i, 23, 5), 19) << 2))]);
-        mem_fast(size, false, s.at);
-        if (opc == 2)
-            movsxd(rax, dword[rsi]);
-        else
-            load_host(rax, size);
-        stx(rd, rax);
-        back(s);
-        return true;
-    }
-    case a64::Op::LDST_uimm:
+    case a64::Op::LDST_uimm:  // (LDTR/STTR: the IR takes the others)
     case a64::Op::LDST_imm9:
     case a64::Op::LDST_reg: {
         unsigned size = bits(i, 31, 30), opc = bits(i, 23, 22);
@@ -393,7 +312,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23);
         if (opc == 3) return false;  // (mode 0, LDNP/STNP: an offset form as the others)
         Pair p;
-        p.fp = true;
         p.size = 4u << opc;
         p.load = bit(i, 22);
         p.mode = mode;
@@ -566,17 +484,7 @@ void Emitter::block(const Block& b, const CacheState* preload) {
             continue;
         }
         ir_flush();
-        switch (f.kind) {
-        case K::LdstOff:
-        case K::LdstWb:
-        case K::LdstReg:
-        case K::PairX:
-            mem(k, d, f);
-            break;
-        default:
-            if (!generic(k, d)) call_handler(k);
-            break;
-        }
+        if (!generic(k, d)) call_handler(k);
     }
     ir_flush();
     if (!ended) {  // ran to the end (or a B.cond/CBZ not taken)
@@ -584,6 +492,7 @@ void Emitter::block(const Block& b, const CacheState* preload) {
     }
     for (auto& s : slow_) {  // (rdi: the VA that missed the fast table)
         L(s.at);
+        if (s.va >= 0 && s.va != rdi.getIdx()) mov(rdi, Reg64(s.va));
         writeback(s.at_state);
         call_handler(s.k, false, s.mem);
         reload(s.back_state);

@@ -348,6 +348,7 @@ private:
         // An access that missed the fast table (refill after the handler):
         // 1 with the current mode's permissions, 2 unprivileged; 0 none.
         int mem = 1;
+        int8_t va = -1;  // (mem: the host register holding the VA, if not rdi)
         CacheState at_state, back_state;
     };
     std::deque<Slow> slow_;  // (a deque: references to its entries stay valid)
@@ -684,21 +685,46 @@ private:
         mov(rsi, qword[rbx + rax + o.fast + static_cast<int32_t>(offsetof(mmu::FastEntry, addend))]);
         add(rsi, rdi);
     }
-    void load_host(const Reg64& d, unsigned size) {
+    void load_host(const Reg64& d, unsigned size, const Reg64& at = Xbyak::util::rsi, int off = 0) {
         switch (size) {
-        case 1: movzx(d.cvt32(), byte[rsi]); break;
-        case 2: movzx(d.cvt32(), word[rsi]); break;
-        case 4: mov(d.cvt32(), dword[rsi]); break;
-        default: mov(d, qword[rsi]); break;
+        case 1: movzx(d.cvt32(), byte[at + off]); break;
+        case 2: movzx(d.cvt32(), word[at + off]); break;
+        case 4: mov(d.cvt32(), dword[at + off]); break;
+        default: mov(d, qword[at + off]); break;
         }
     }
-    void store_host(const Reg64& v, unsigned size) {
+    void store_host(const Reg64& v, unsigned size, const Reg64& at = Xbyak::util::rsi, int off = 0) {
         switch (size) {
-        case 1: mov(byte[rsi], v.cvt8()); break;
-        case 2: mov(word[rsi], v.cvt16()); break;
-        case 4: mov(dword[rsi], v.cvt32()); break;
-        default: mov(qword[rsi], v); break;
+        case 1: mov(byte[at + off], v.cvt8()); break;
+        case 2: mov(word[at + off], v.cvt16()); break;
+        case 4: mov(dword[at + off], v.cvt32()); break;
+        default: mov(qword[at + off], v); break;
         }
+    }
+    // The IR's inline TLB check: the VA in `va` (kept), rdx = the host
+    // address out, or a jump to `slow`; `t` a temporary. span: the bytes
+    // accessed from the VA.
+    void mem_check(const Reg64& va, const Reg64& t, unsigned span, bool write, Label& slow) {
+        constexpr uint32_t kIndexMask = (mmu::Tlb::kFastEntries - 1) << 5;
+        mov(edx, va.cvt32());
+        shr(edx, 12 - 5);
+        and_(edx, kIndexMask);
+        if (span > 1)
+            lea(t, ptr[va + static_cast<int32_t>(span - 1)]);
+        else
+            mov(t, va);
+        and_(t, -4096);
+        or_(t, qword[rbx + o.fast_key]);
+        cmp(t, qword[rbx + rdx + o.fast + static_cast<int32_t>(write ? offsetof(mmu::FastEntry, write)
+                                                                       : offsetof(mmu::FastEntry, read))]);
+        jne(slow);
+        if (write) {  // a page holding decoded code: the handler invalidates
+            mov(t, qword[rbx + rdx + o.fast + static_cast<int32_t>(offsetof(mmu::FastEntry, code))]);
+            cmp(byte[t], 0);
+            jne(slow);
+        }
+        mov(rdx, qword[rbx + rdx + o.fast + static_cast<int32_t>(offsetof(mmu::FastEntry, addend))]);
+        add(rdx, va);
     }
     // The interpreter's handler for entry k; stops there if it did more
     // than fall through.
@@ -893,7 +919,6 @@ private:
     IrScratch& irs_ = ir_scratch();
     ir::Run& run_ = irs_.run;
     std::vector<size_t>& run_insns_ = irs_.insns;
-    void mem(size_t k, const DecodedInsn& d, const FastForm& f);
     // A load or store of one register. mode: 0 offset (imm), 1 post-index,
     // 3 pre-index, 4 register index (rm extended by `option`, << shift).
     struct Single {
@@ -905,12 +930,11 @@ private:
         int64_t imm = 0;
     };
     void single(size_t k, const Single& m);
-    // LDP/STP/LDPSW of general registers. mode: 0 or 2 offset, 1 post-,
-    // 3 pre-index.
+    // LDP/STP of SIMD&FP registers of 4, 8 or 16 bytes. mode: 0 or 2
+    // offset, 1 post-, 3 pre-index.
     struct Pair {
         unsigned size = 8, rt = 0, rt2 = 0, rn = 0, mode = 2;
-        bool load = false, sign = false;
-        bool fp = false;  // SIMD&FP registers of 4, 8 or 16 bytes
+        bool load = false;
         int64_t imm = 0;
     };
     void pair(size_t k, const Pair& p);

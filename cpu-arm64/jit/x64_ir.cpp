@@ -135,14 +135,17 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
             int avoid = div ? 0 : shv ? 1 : -1;
             // The operand whose register the result may take (two-address
             // x86): the first, or the value selected or added to.
+            // (an access's register is new: a Load's is its check's
+            // temporary before the value, a Store's only that)
+            bool access = i.op >= Op::Load && i.op <= Op::Store2;
             uint32_t into = i.op == Op::Select || i.op == Op::Adc || i.op == Op::AdcS ? i.b
                             : i.op == Op::Get || i.op == Op::Const || i.op == Op::Pc || i.op == Op::MulHi || div ||
-                                      i.op == Op::Cond
+                                      i.op == Op::Cond || access
                                 ? ir::kNone
                                 : i.a;
             bool reused = false;
-            if (i.op != Op::Set && i.op != Op::CCmp && i.op != Op::Branch && i.op != Op::Call &&
-                i.op != Op::Ret) {  // (the ops with a value)
+            if (i.op != Op::Set && i.op != Op::CCmp && i.op != Op::Branch && i.op != Op::Call && i.op != Op::Ret &&
+                i.op != Op::Store2) {  // (the ops with a value, or a temporary)
                 if (dies(into) && reg[into] != avoid) {
                     reg[v] = reg[into];
                     reused = true;
@@ -156,6 +159,7 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
             }
             for (uint32_t o : {i.a, i.b, i.c})
                 if (dies(o) && !(reused && o == into)) busy[reg[o]] = false;
+            if (reg[v] >= 0 && last[v] == 0) busy[reg[v]] = false;  // (never used: a Store's temporary, LDR XZR)
         }
     }
     auto r64 = [&](uint32_t v) -> const Reg64& {
@@ -177,6 +181,7 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
     for (uint32_t v = 0; v < n; ++v)
         if (ir::sets_nzcv(c[v].op)) last_nz = v;
     bool started = false;
+    Slow* access_slow = nullptr;  // (the run's access: its slow path comes back after the run)
     auto r8 = [&](uint32_t v) { return r64(v).cvt8(); };
     // (the code after the run reads NZCV first with this condition, or -1)
     auto reader_after = [&](size_t k) -> int {
@@ -307,6 +312,17 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
             else L(not_taken);  // (on to the next entry, or the block's end)
             break;
         }
+        case Op::Load: case Op::Store: {  // (rdx: the host address, for a pair's second too)
+            Slow& s = slow_path(i.insn);
+            s.va = static_cast<int8_t>(r64(i.a).getIdx());
+            access_slow = &s;
+            mem_check(r64(i.a), d, i.aux, i.op == Op::Store, s.at);
+            i.op == Op::Load ? load_host(d, static_cast<unsigned>(i.imm), rdx)
+                             : store_host(r64(i.b), static_cast<unsigned>(i.imm), rdx);
+            break;
+        }
+        case Op::Load2: load_host(d, static_cast<unsigned>(i.imm), rdx, static_cast<int>(i.imm)); break;
+        case Op::Store2: store_host(r64(i.b), static_cast<unsigned>(i.imm), rdx, static_cast<int>(i.imm)); break;
         case Op::CCmp: {  // (lazily as SUBS/ADDS one way, NZCV stored the other)
             if (v != last_nz || flags_dead_after(i.insn)) {
                 keeps_flags = true;  // (replaced: nothing to do)
@@ -487,6 +503,7 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
         }
         if (!keeps_flags) hf = -1, cond_v = ir::kNone;
     }
+    if (access_slow) back(*access_slow);  // (the handler did all the access's instruction)
     return true;
 }
 

@@ -81,12 +81,30 @@ public:
     void branch_bit(V x, unsigned n, bool set, int64_t off) { branch_cond(((x >> n) & 1) == set, off); }
     void branch(int64_t off, bool) { branch_cond(1, off); }
     void branch_reg(V t, unsigned) { c_.branch_to(t); }
+    V load(V addr, unsigned bytes, bool unpriv = false) {
+        uint64_t v = 0;
+        if (!(unpriv && c_.s.el == 1 ? c_.load_unpriv(addr, bytes, v) : c_.load(addr, bytes, v))) faulted_ = true;
+        return v;
+    }
+    void store(V addr, unsigned bytes, V v, bool unpriv = false) {
+        if (!(unpriv && c_.s.el == 1 ? c_.store_unpriv(addr, bytes, v) : c_.store(addr, bytes, v))) faulted_ = true;
+    }
+    void load_pair(V addr, unsigned bytes, V& first, V& second) {
+        first = load(addr, bytes);
+        if (!faulted_) second = load(addr + bytes, bytes);
+    }
+    void store_pair(V addr, unsigned bytes, V x, V y) {
+        store(addr, bytes, x);
+        if (!faulted_) store(addr + bytes, bytes, y);
+    }
+    bool faulted() const { return faulted_; }
     void ccmp(V c, V x, V y, bool sub, unsigned nzcv, bool w64) {
         c_.s.nzcv = ir::nzcv3(ir::Op::CCmp, w64, c, x, y, nzcv | (sub ? 16u : 0u));
     }
 
 private:
     Cpu& c_;
+    bool faulted_ = false;
 };
 
 // An executor made of a semantics template: UNDEFINED where it says so.

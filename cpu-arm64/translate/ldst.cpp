@@ -1,124 +1,20 @@
 // Loads and stores of general-purpose registers (ARM ARM C4.1.5): literal,
 // unsigned offset, unscaled/pre/post-indexed/unprivileged, register
 // offset, pairs, exclusives and load-acquire/store-release.
+#include "cpu-arm64/ir/sem.hpp"
 #include "cpu-arm64/translate/executors.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
+#include "cpu-arm64/translate/interp_builder.hpp"
 
 namespace armvm::a64 {
 
-namespace {
-
-// The single-register forms share size/opc semantics (C4.1.5 tables).
-// Returns false for unallocated combinations; `prefetch` for PRFM.
-struct SingleKind {
-    bool load;
-    bool sign;
-    bool to64;
-    bool prefetch;
-};
-
-bool single_kind(unsigned size, unsigned opc, SingleKind& k) {
-    k = {false, false, size == 3, false};
-    switch (opc) {
-    case 0: return true;                      // STR*
-    case 1: k.load = true; return true;       // LDR* (zero-extend)
-    case 2:
-        if (size == 3) {
-            k.prefetch = true;                // PRFM
-            return true;
-        }
-        k = {true, true, true, false};        // LDRSB/LDRSH/LDRSW Xt
-        return true;
-    default:
-        if (size >= 2) return false;
-        k = {true, true, false, false};       // LDRSB/LDRSH Wt
-        return true;
-    }
-}
-
-void do_single(Cpu& c, unsigned size, const SingleKind& k, unsigned rt, uint64_t addr, bool unpriv = false) {
-    unsigned bytes = 1u << size;
-    if (k.prefetch) return;
-    if (k.load) {
-        uint64_t v;
-        if (!(unpriv ? c.load_unpriv(addr, bytes, v) : c.load(addr, bytes, v))) return;
-        if (k.sign && bytes < 8) v = static_cast<uint64_t>(sext(v, bytes * 8));
-        c.set_x(rt, k.to64 ? v : static_cast<uint32_t>(v));
-    } else if (unpriv) {
-        c.store_unpriv(addr, bytes, c.x(rt));
-    } else {
-        c.store(addr, bytes, c.x(rt));
-    }
-}
-
-}  // namespace
-
-void exec_LDR_lit(Cpu& c, uint32_t i) {
-    unsigned opc = bits(i, 31, 30), rt = bits(i, 4, 0);
-    uint64_t addr = c.s.pc + (sext(bits(i, 23, 5), 19) << 2);
-    if (opc == 3) return;  // PRFM (literal)
-    uint64_t v;
-    if (!c.load(addr, opc == 0 ? 4 : (opc == 1 ? 8 : 4), v)) return;
-    if (opc == 2) v = static_cast<uint64_t>(sext(v, 32));  // LDRSW
-    c.set_x(rt, v);
-}
-
-void exec_LDST_uimm(Cpu& c, uint32_t i) {
-    unsigned size = bits(i, 31, 30);
-    SingleKind k;
-    if (!single_kind(size, bits(i, 23, 22), k)) return c.undefined();
-    uint64_t addr = c.x_or_sp(bits(i, 9, 5)) + (static_cast<uint64_t>(bits(i, 21, 10)) << size);
-    do_single(c, size, k, bits(i, 4, 0), addr);
-}
-
-void exec_LDST_imm9(Cpu& c, uint32_t i) {
-    unsigned size = bits(i, 31, 30), mode = bits(i, 11, 10), rn = bits(i, 9, 5);
-    SingleKind k;
-    if (!single_kind(size, bits(i, 23, 22), k)) return c.undefined();
-    if (k.prefetch && mode != 0) return c.undefined();  // PRFUM only unscaled
-    int64_t off = sext(bits(i, 20, 12), 9);
-    uint64_t base = c.x_or_sp(rn);
-    bool post = mode == 1, wback = mode == 1 || mode == 3;
-    uint64_t addr = post ? base : base + off;
-    // LDTR*/STTR* (mode 2): checked with EL0's permissions when run at EL1.
-    do_single(c, size, k, bits(i, 4, 0), addr, mode == 2 && c.s.el == 1);
-    if (c.exception_pending()) return;
-    if (wback) c.set_x_or_sp(rn, base + off);
-}
-
-void exec_LDST_reg(Cpu& c, uint32_t i) {
-    unsigned size = bits(i, 31, 30), option = bits(i, 15, 13);
-    if (!(option & 2)) return c.undefined();
-    SingleKind k;
-    if (!single_kind(size, bits(i, 23, 22), k)) return c.undefined();
-    uint64_t off = extend_reg(c.x(bits(i, 20, 16)), option, bit(i, 12) ? size : 0);
-    do_single(c, size, k, bits(i, 4, 0), c.x_or_sp(bits(i, 9, 5)) + off);
-}
-
-void exec_LDST_pair(Cpu& c, uint32_t i) {
-    unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23), rn = bits(i, 9, 5);
-    bool load = bit(i, 22);
-    if (opc == 3 || (opc == 1 && (!load || mode == 0))) return c.undefined();
-    unsigned scale = opc == 2 ? 3 : 2, bytes = 1u << scale;
-    int64_t off = sext(bits(i, 21, 15), 7) << scale;
-    uint64_t base = c.x_or_sp(rn);
-    bool post = mode == 1, wback = mode == 1 || mode == 3;
-    uint64_t addr = post ? base : base + off;
-    unsigned rt = bits(i, 4, 0), rt2 = bits(i, 14, 10);
-    if (load) {
-        uint64_t a, b;
-        if (!c.load(addr, bytes, a) || !c.load(addr + bytes, bytes, b)) return;
-        if (opc == 1) {  // LDPSW
-            a = static_cast<uint64_t>(sext(a, 32));
-            b = static_cast<uint64_t>(sext(b, 32));
-        }
-        c.set_x(rt, a);
-        c.set_x(rt2, b);
-    } else {
-        if (!c.store(addr, bytes, c.x(rt)) || !c.store(addr + bytes, bytes, c.x(rt2))) return;
-    }
-    if (wback) c.set_x_or_sp(rn, base + off);
-}
+// The semantics of ir/sem.hpp (which the JIT compiles too), run on the
+// CPU state.
+void exec_LDR_lit(Cpu& c, uint32_t i) { run_sem<sem::ldr_lit<InterpBuilder>>(c, i); }
+void exec_LDST_uimm(Cpu& c, uint32_t i) { run_sem<sem::ldst_uimm<InterpBuilder>>(c, i); }
+void exec_LDST_imm9(Cpu& c, uint32_t i) { run_sem<sem::ldst_imm9<InterpBuilder>>(c, i); }
+void exec_LDST_reg(Cpu& c, uint32_t i) { run_sem<sem::ldst_reg<InterpBuilder>>(c, i); }
+void exec_LDST_pair(Cpu& c, uint32_t i) { run_sem<sem::ldst_pair<InterpBuilder>>(c, i); }
 
 namespace {
 

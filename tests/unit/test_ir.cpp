@@ -210,6 +210,34 @@ TEST_CASE("IR: branches end a run; taken or not as the interpreter decides") {
     CHECK(to == 0x2010);
 }
 
+TEST_CASE("IR: an access ends its run; a pair's one check covers both halves; a write before it stays") {
+    ir::Run run;
+    REQUIRE(build(run, {0x91000421,     // add x1, x1, #1
+                        0xa9810801}));  // stp x1, x2, [x0, #16]!
+    ir::optimize(run);
+    INFO(run.dump());
+    const ir::Inst* store = nullptr;
+    for (const auto& i : run.code)
+        if (i.op == ir::Op::Store) store = &i;
+    REQUIRE(store);
+    CHECK(store->aux == 16);  // (both halves checked at once)
+    CHECK(count(run, ir::Op::Store2) == 1);
+    uint64_t x[33] = {};
+    x[0] = 8, x[1] = 0x1111, x[2] = 0x2222;
+    uint32_t nzcv = 0;
+    std::vector<uint8_t> mem(64);
+    ir::evaluate(run, x, nzcv, 0, nullptr, &mem);
+    CHECK(x[0] == 24);
+    CHECK(mem[24] == 0x12);  // X1 + 1
+    CHECK(mem[32] == 0x22);
+    // (ADD X1 then LDR X1: the ADD's write is kept, for a fault to show)
+    REQUIRE(build(run, {0x91000421,     // add x1, x1, #1
+                        0xf9400001}));  // ldr x1, [x0]
+    ir::optimize(run);
+    INFO(run.dump());
+    CHECK(count(run, ir::Op::Set) == 2);
+}
+
 TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs them") {
     std::mt19937_64 rng(12345);
     auto r = [&](unsigned n) { return static_cast<uint32_t>(rng() % n); };
