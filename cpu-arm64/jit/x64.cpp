@@ -212,10 +212,14 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
             need_flags();
             mov(eax, dword[rbx + o.nzcv]);
         } else if (key == sysreg_key(3, 0, 13, 0, 4) || key == sysreg_key(3, 0, 4, 1, 0)) {  // TPIDR_EL1, SP_EL0
-            Slow& s = slow_path(k);  // (EL0: the handler makes it UNDEFINED)
+            Slow& s = slow_path(k);  // (EL0, or SP_EL0 as the SP: the handler makes it UNDEFINED)
             s.mem = 0;
             cmp(dword[rbx + o.el], 0);
             je(s.at);
+            if (key == sysreg_key(3, 0, 4, 1, 0)) {
+                cmp(byte[rbx + o.spsel], 0);
+                je(s.at);
+            }
             mov(rax, qword[rbx + (key == sysreg_key(3, 0, 4, 1, 0) ? o.sp0 : o.tpidr1)]);
             stx(rd, rax);
             back(s);

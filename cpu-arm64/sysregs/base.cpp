@@ -22,6 +22,10 @@ SysRegAccess fp_reg_access(const Cpu& c, bool) {
     return fpen == 3 || (fpen == 1 && c.s.el == 1) ? SysRegAccess::Ok : SysRegAccess::FpTrap;
 }
 
+// SP_EL0: UNDEFINED while it is the stack pointer in use (PSTATE.SP 0),
+// as the ARM ARM's pseudocode and QEMU say.
+SysRegAccess sp_el0_access(const Cpu& c, bool) { return c.s.spsel ? SysRegAccess::Ok : SysRegAccess::Undefined; }
+
 SysRegAccess pan_access(const Cpu& c, bool) {
     if (!c.has_pan() || c.s.el == 0) return SysRegAccess::Undefined;
     return SysRegAccess::Ok;
@@ -71,7 +75,7 @@ constexpr SysRegDesc kRegs[] = {
      [](Cpu& c, uint64_t v) { c.s.spsel = v & 1; }},
     {sysreg_key(3, 0, 4, 2, 2), "CurrentEL", nullptr,
      [](Cpu& c, uint64_t& v) { v = c.s.el << 2; return true; }, nullptr},
-    {sysreg_key(3, 0, 4, 1, 0), "SP_EL0", nullptr, FIELD_RW(sp_el0)},
+    {sysreg_key(3, 0, 4, 1, 0), "SP_EL0", sp_el0_access, FIELD_RW(sp_el0)},
     {sysreg_key(3, 0, 4, 0, 0), "SPSR_EL1", nullptr, FIELD_RW(spsr_el1)},
     {sysreg_key(3, 0, 4, 0, 1), "ELR_EL1", nullptr, FIELD_RW(elr_el1)},
     {sysreg_key(3, 0, 5, 2, 0), "ESR_EL1", nullptr,

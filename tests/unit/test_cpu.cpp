@@ -126,6 +126,23 @@ TEST_CASE("cpu: EL1-only registers and HVC are UNDEFINED at EL0", "[cpu]") {
     CHECK(cpu.last_ec == Ec::Unknown);
 }
 
+TEST_CASE("cpu: SP_EL0 is UNDEFINED while it is the stack pointer (SPSel 0), as QEMU", "[cpu]") {
+    FakeBus bus;
+    bus.put(0x3000, {0xd5384100});  // mrs x0, sp_el0
+    Cpu cpu(bus);
+    cpu.stop_on_exception = true;
+    cpu.s.el = 1;
+    cpu.s.spsel = true;
+    cpu.s.sp_el0 = 0x1234;
+    cpu.s.pc = 0x3000;
+    CHECK(cpu.run(1) == Cpu::Stop::Budget);
+    CHECK(cpu.s.x[0] == 0x1234);
+    cpu.s.spsel = false;
+    cpu.s.pc = 0x3000;
+    CHECK(cpu.run(1) == Cpu::Stop::Exception);
+    CHECK(cpu.last_ec == Ec::Unknown);
+}
+
 TEST_CASE("cpu: data abort outside RAM reports FAR and the syndrome", "[cpu]") {
     FakeBus bus;
     bus.put(0x1000, {0xf800860f});  // str x15, [x16], #8
