@@ -55,8 +55,9 @@ enum class Op : uint8_t {
     Branch, Call, Ret,
     // Accesses, the last instruction of a run (`imm` bytes at address a,
     // the fast table checked for `aux` bytes from there: twice imm for a
-    // pair's first): Load's value is zero-extended; Load2 and Store2 are a
-    // pair's second (a: the first), at the first's address + imm.
+    // pair's first; `reg` 1: with EL0's permissions, LDTR/STTR): Load's
+    // value is zero-extended; Load2 and Store2 are a pair's second (a: the
+    // first), at the first's address + imm.
     Load, Load2, Store, Store2,
 };
 
@@ -224,8 +225,7 @@ private:
         ends_run = true;
     }
     V access(Op op, V a, V b, unsigned bytes, unsigned span, bool unpriv) {
-        if (unpriv) return fail();  // (LDTR, STTR: not here)
-        Inst i{op, true, 0, a, b, bytes};
+        Inst i{op, true, static_cast<uint8_t>(unpriv), a, b, bytes};
         i.aux = static_cast<uint8_t>(span);
         ends_run = true;
         return put(i);

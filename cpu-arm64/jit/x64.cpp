@@ -69,26 +69,9 @@ void Emitter::single(size_t k, const Single& m) {
     } else if (m.imm) {
         add(rdi, static_cast<int32_t>(m.imm));
     }
-    if (m.fp) fp_check(s.at);
-    if (m.user) s.mem = 2;
-    mem_fast(m.size, !m.load, s.at, false, m.user);
-    if (m.fp) {
-        m.load ? load_v(m.rt, m.size) : store_v(m.rt, m.size);
-    } else if (m.load) {
-        if (m.sign && m.size < 8) {
-            switch (m.size) {
-            case 1: m.to64 ? movsx(rax, byte[rsi]) : movsx(eax, byte[rsi]); break;
-            case 2: m.to64 ? movsx(rax, word[rsi]) : movsx(eax, word[rsi]); break;
-            default: movsxd(rax, dword[rsi]); break;
-            }
-        } else {
-            load_host(rax, m.size);
-        }
-        stx(m.rt, rax);
-    } else {
-        ldx(rax, m.rt);
-        store_host(rax, m.size);
-    }
+    fp_check(s.at);
+    mem_fast(m.size, !m.load, s.at);
+    m.load ? load_v(m.rt, m.size) : store_v(m.rt, m.size);
     if (m.mode == 1 || m.mode == 3) {  // the new base from the address (rdi, kept)
         if (m.mode == 1) add(rdi, static_cast<int32_t>(m.imm));
         stxsp(m.rn, rdi);
@@ -111,46 +94,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     case a64::Op::DSB:
     case a64::Op::ISB:
         return true;  // (as the interpreter: no-ops)
-    case a64::Op::LDST_uimm:  // (LDTR/STTR: the IR takes the others)
-    case a64::Op::LDST_imm9:
-    case a64::Op::LDST_reg: {
-        unsigned size = bits(i, 31, 30), opc = bits(i, 23, 22);
-        Single m;
-        m.size = 1u << size;
-        m.rt = rd;
-        m.rn = rn;
-        m.to64 = size == 3;
-        switch (opc) {
-        case 0: break;
-        case 1: m.load = true; break;
-        case 2:
-            if (size == 3) return false;  // PRFM: the handler (a no-op)
-            m.load = m.sign = m.to64 = true;
-            break;
-        default:
-            if (size >= 2) return false;
-            m.load = m.sign = true;
-            m.to64 = false;
-            break;
-        }
-        a64::Op op = a64::decode(i);
-        if (op == a64::Op::LDST_uimm) {
-            m.imm = static_cast<int64_t>(bits(i, 21, 10)) << size;
-        } else if (op == a64::Op::LDST_imm9) {
-            unsigned mode = bits(i, 11, 10);
-            m.user = mode == 2;  // LDTR/STTR (an offset form)
-            m.mode = mode == 2 ? 0 : mode;
-            m.imm = a64::sext(bits(i, 20, 12), 9);
-        } else {
-            m.option = bits(i, 15, 13);
-            if (!(m.option & 2)) return false;
-            m.mode = 4;
-            m.rm = rm;
-            m.shift = bit(i, 12) ? size : 0;
-        }
-        single(k, m);
-        return true;
-    }
     case a64::Op::LDST_excl: {
         // LDAR and LDXR/LDAXR of one register (Linux's acquire loads and
         // the first half of its LL/SC atomics, glibc's locks): an aligned
@@ -333,7 +276,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         if ((opc & 2) && size != 0) return false;  // (unallocated: the handler)
         unsigned scale = (opc & 2) ? 4 : size;
         Single m;
-        m.fp = true;
         m.size = 1u << scale;
         m.load = opc & 1;
         m.rt = rd;

@@ -651,39 +651,12 @@ private:
         }
     }
     void jcc(int cc, Label& to) { jump(cc, to); }
-    // The inline TLB check (mmu::FastEntry): rdi = VA in (kept), rsi =
-    // host address out, or a jump to `slow`; clobbers rax, rcx, rdx.
-    // size: bytes of one access; pair: two of them; user: an unprivileged
-    // access (LDTR/STTR), which looks for EL0's entries (mode 0).
-    void mem_fast(unsigned size, bool write, Label& slow, bool pair = false, bool user = false) {
-        unsigned span = pair ? 2 * size : size;
-        constexpr uint32_t kIndexMask = (mmu::Tlb::kFastEntries - 1) << 5;
-        static_assert(sizeof(mmu::FastEntry) == 32, "the index below is a byte offset of 32-byte entries");
-        mov(eax, edi);
-        shr(eax, 12 - 5);
-        and_(eax, kIndexMask);
-        if (span > 1)
-            lea(rcx, ptr[rdi + static_cast<int32_t>(span - 1)]);
-        else
-            mov(rcx, rdi);
-        and_(rcx, -4096);
-        if (user) {
-            mov(rdx, qword[rbx + o.fast_key]);
-            and_(rdx, -4);
-            or_(rcx, rdx);
-        } else {
-            or_(rcx, qword[rbx + o.fast_key]);
-        }
-        cmp(rcx, qword[rbx + rax + o.fast + static_cast<int32_t>(write ? offsetof(mmu::FastEntry, write)
-                                                                         : offsetof(mmu::FastEntry, read))]);
-        jne(slow);
-        if (write) {  // a page holding decoded code: the handler invalidates
-            mov(rcx, qword[rbx + rax + o.fast + static_cast<int32_t>(offsetof(mmu::FastEntry, code))]);
-            cmp(byte[rcx], 0);
-            jne(slow);
-        }
-        mov(rsi, qword[rbx + rax + o.fast + static_cast<int32_t>(offsetof(mmu::FastEntry, addend))]);
-        add(rsi, rdi);
+    // The inline TLB check (mmu::FastEntry) for the emitter's own forms:
+    // rdi = VA in (kept), rsi = host address out, or a jump to `slow`;
+    // clobbers rcx, rdx. size: bytes of one access; pair: two of them.
+    void mem_fast(unsigned size, bool write, Label& slow, bool pair = false) {
+        mem_check(rdi, rcx, pair ? 2 * size : size, write, slow);
+        mov(rsi, rdx);
     }
     void load_host(const Reg64& d, unsigned size, const Reg64& at = Xbyak::util::rsi, int off = 0) {
         switch (size) {
@@ -701,20 +674,28 @@ private:
         default: mov(qword[at + off], v); break;
         }
     }
-    // The IR's inline TLB check: the VA in `va` (kept), rdx = the host
+    // The inline TLB check (mmu::FastEntry): the VA in `va` (kept), rdx = the host
     // address out, or a jump to `slow`; `t` a temporary. span: the bytes
-    // accessed from the VA.
-    void mem_check(const Reg64& va, const Reg64& t, unsigned span, bool write, Label& slow) {
+    // accessed from the VA; user: an unprivileged access (LDTR/STTR),
+    // which looks for EL0's entries (mode 0).
+    void mem_check(const Reg64& va, const Reg64& t, unsigned span, bool write, Label& slow, bool user = false) {
         constexpr uint32_t kIndexMask = (mmu::Tlb::kFastEntries - 1) << 5;
-        mov(edx, va.cvt32());
-        shr(edx, 12 - 5);
-        and_(edx, kIndexMask);
+        static_assert(sizeof(mmu::FastEntry) == 32, "the index below is a byte offset of 32-byte entries");
         if (span > 1)
             lea(t, ptr[va + static_cast<int32_t>(span - 1)]);
         else
             mov(t, va);
         and_(t, -4096);
-        or_(t, qword[rbx + o.fast_key]);
+        if (user) {
+            mov(rdx, qword[rbx + o.fast_key]);
+            and_(rdx, -4);
+            or_(t, rdx);
+        } else {
+            or_(t, qword[rbx + o.fast_key]);
+        }
+        mov(edx, va.cvt32());
+        shr(edx, 12 - 5);
+        and_(edx, kIndexMask);
         cmp(t, qword[rbx + rdx + o.fast + static_cast<int32_t>(write ? offsetof(mmu::FastEntry, write)
                                                                        : offsetof(mmu::FastEntry, read))]);
         jne(slow);
@@ -919,13 +900,12 @@ private:
     IrScratch& irs_ = ir_scratch();
     ir::Run& run_ = irs_.run;
     std::vector<size_t>& run_insns_ = irs_.insns;
-    // A load or store of one register. mode: 0 offset (imm), 1 post-index,
-    // 3 pre-index, 4 register index (rm extended by `option`, << shift).
+    // A load or store of one SIMD&FP register (1 to 16 bytes). mode: 0
+    // offset (imm), 1 post-index, 3 pre-index, 4 register index (rm
+    // extended by `option`, << shift). (General registers: the IR's.)
     struct Single {
         unsigned size = 8;  // bytes
-        bool load = false, sign = false, to64 = true;
-        bool fp = false;  // rt is a SIMD&FP register (1 to 16 bytes)
-        bool user = false;  // LDTR/STTR: EL0's permissions at EL1
+        bool load = false;
         unsigned mode = 0, rt = 0, rn = 0, rm = 0, option = 3, shift = 0;
         int64_t imm = 0;
     };

@@ -315,8 +315,9 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
         case Op::Load: case Op::Store: {  // (rdx: the host address, for a pair's second too)
             Slow& s = slow_path(i.insn);
             s.va = static_cast<int8_t>(r64(i.a).getIdx());
+            if (i.reg) s.mem = 2;  // (LDTR, STTR)
             access_slow = &s;
-            mem_check(r64(i.a), d, i.aux, i.op == Op::Store, s.at);
+            mem_check(r64(i.a), d, i.aux, i.op == Op::Store, s.at, i.reg);
             i.op == Op::Load ? load_host(d, static_cast<unsigned>(i.imm), rdx)
                              : store_host(r64(i.b), static_cast<unsigned>(i.imm), rdx);
             break;
