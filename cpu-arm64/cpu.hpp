@@ -798,19 +798,9 @@ DecodedInsn translate_insn(uint32_t insn, a64::Op op);
 // A flag-setting compare followed by B.cond, as one entry (both retire
 // together); false if `cmp` has no fused form.
 bool fuse_compare_branch(DecodedInsn& cmp, const DecodedInsn& bcond);
-// What a specialised handler of translate/fast.cpp does, for a backend
-// that compiles blocks (cpu-arm64/jit/); kind None for any other handler.
-struct FastForm {
-    enum class Kind : uint8_t {
-        None, AddImm, AddReg, LogImm, LogReg, BCond, Cbz, B, Bl, Ret, LdstOff, LdstWb, LdstReg, PairX,
-    } kind = Kind::None;
-    bool is64 = false, sub = false, flags = false;
-    uint8_t opc = 0;       // logical: AND ORR EOR ANDS; CBZ: 1 for CBNZ; pairs: 1 post, 2 offset, 3 pre
-    uint8_t size = 0;      // loads and stores: bytes
-    bool load = false, post = false;
-    bool fused = false;    // a compare fused with the B.cond after it (DecodedInsn::cond2/imm2)
-};
-FastForm fast_form(Handler h);
+// Whether the handler is a compare fused with the B.cond after it
+// (DecodedInsn::cond2, imm2), for a backend that compiles blocks.
+bool fused_compare(Handler h);
 // Stands in a block for an instruction that could not be fetched.
 bool exec_fetch_abort(Cpu& c, const DecodedInsn&);
 

@@ -368,9 +368,13 @@ bool tbz(B& b, uint32_t i) {
 // unallocated ones.
 inline bool single_ok(unsigned size, unsigned opc) { return opc != 3 || size < 2; }
 
+// (The helpers the interpreter's fast handlers call with constant forms:
+// always inline, so each handler keeps only its form's code.)
+#define SEM_INLINE [[gnu::always_inline]] inline
+
 // LDR/STR (B, H, W, X), LDRS (B, H, W), PRFM of X[rt] at addr.
 template <class B>
-void single(B& b, unsigned size, unsigned opc, unsigned rt, typename B::V addr, bool unpriv = false) {
+SEM_INLINE void single(B& b, unsigned size, unsigned opc, unsigned rt, typename B::V addr, bool unpriv = false) {
     unsigned bytes = 1u << size;
     if (opc == 0) return b.store(addr, bytes, b.x(rt), unpriv);
     if (opc == 2 && size == 3) return;  // PRFM: nothing
@@ -389,16 +393,27 @@ bool ldst_uimm(B& b, uint32_t i) {
     return true;
 }
 
+// The same with writeback: at X[rn] (post-index) or X[rn] + off
+// (pre-index), X[rn] + off written back.
+template <class B>
+SEM_INLINE void single_wb(B& b, unsigned size, unsigned opc, unsigned rt, unsigned rn, int64_t off, bool post) {
+    auto base = b.x_or_sp(rn);
+    auto moved = [&] { return b.add(base, b.imm(static_cast<uint64_t>(off)), true); };
+    auto addr = post ? base : moved();  // (post-index: the new base made after the access)
+    single(b, size, opc, rt, addr);
+    if (!b.faulted()) b.set_x_or_sp(rn, post ? moved() : addr);
+}
+
 // Unscaled, post-index, unprivileged (LDTR/STTR), pre-index.
 template <class B>
 bool ldst_imm9(B& b, uint32_t i) {
     unsigned size = bits(i, 31, 30), opc = bits(i, 23, 22), mode = bits(i, 11, 10), rn = bits(i, 9, 5);
     if (!single_ok(size, opc) || (opc == 2 && size == 3 && mode != 0)) return false;  // (PRFUM: unscaled only)
-    auto base = b.x_or_sp(rn);
-    auto off = b.imm(static_cast<uint64_t>(sext(bits(i, 20, 12), 9)));
-    auto addr = mode == 1 ? base : b.add(base, off, true);
-    single(b, size, opc, bits(i, 4, 0), addr, mode == 2);
-    if (!b.faulted() && (mode == 1 || mode == 3)) b.set_x_or_sp(rn, mode == 1 ? b.add(base, off, true) : addr);
+    int64_t off = sext(bits(i, 20, 12), 9);
+    if (mode == 1 || mode == 3)
+        single_wb(b, size, opc, bits(i, 4, 0), rn, off, mode == 1);
+    else
+        single(b, size, opc, bits(i, 4, 0), b.add(b.x_or_sp(rn), b.imm(static_cast<uint64_t>(off)), true), mode == 2);
     return true;
 }
 
@@ -420,20 +435,18 @@ bool ldr_lit(B& b, uint32_t i) {
     return true;
 }
 
-// LDP, STP, LDPSW (offset, post-, pre-index; LDNP/STNP as offset).
+// LDP, STP (opc 2: X, else W), LDPSW (opc 1): mode 1 post-index, 2 (or 0)
+// offset, 3 pre-index; off already scaled.
 template <class B>
-bool ldst_pair(B& b, uint32_t i) {
-    unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23), rn = bits(i, 9, 5);
-    bool load = bit(i, 22);
-    if (opc == 3 || (opc == 1 && (!load || mode == 0))) return false;
-    unsigned scale = opc == 2 ? 3 : 2, bytes = 1u << scale, rt = bits(i, 4, 0), rt2 = bits(i, 14, 10);
+SEM_INLINE void pair(B& b, unsigned opc, bool load, unsigned mode, unsigned rt, unsigned rt2, unsigned rn, int64_t off) {
+    unsigned bytes = opc == 2 ? 8 : 4;
     auto base = b.x_or_sp(rn);
-    auto off = b.imm(static_cast<uint64_t>(sext(bits(i, 21, 15), 7) << scale));
-    auto addr = mode == 1 ? base : b.add(base, off, true);  // (post-index: the new base made after the access)
+    auto moved = [&] { return b.add(base, b.imm(static_cast<uint64_t>(off)), true); };
+    auto addr = mode == 1 ? base : moved();  // (post-index: the new base made after the access)
     if (load) {
         typename B::V first, second;
         b.load_pair(addr, bytes, first, second);
-        if (b.faulted()) return true;
+        if (b.faulted()) return;
         if (opc == 1) {  // LDPSW
             first = b.sext(first, 32, true);
             second = b.sext(second, 32, true);
@@ -442,9 +455,18 @@ bool ldst_pair(B& b, uint32_t i) {
         b.set_x(rt2, second);
     } else {
         b.store_pair(addr, bytes, b.x(rt), b.x(rt2));
-        if (b.faulted()) return true;
+        if (b.faulted()) return;
     }
-    if (mode == 1 || mode == 3) b.set_x_or_sp(rn, mode == 1 ? b.add(base, off, true) : addr);
+    if (mode == 1 || mode == 3) b.set_x_or_sp(rn, mode == 1 ? moved() : addr);
+}
+
+template <class B>
+bool ldst_pair(B& b, uint32_t i) {
+    unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23);
+    bool load = bit(i, 22);
+    if (opc == 3 || (opc == 1 && (!load || mode == 0))) return false;
+    int64_t off = sext(bits(i, 21, 15), 7) << (opc == 2 ? 3 : 2);
+    pair(b, opc, load, mode, bits(i, 4, 0), bits(i, 14, 10), bits(i, 9, 5), off);
     return true;
 }
 
@@ -490,5 +512,7 @@ Outcome run(B& b, uint32_t i) {
     }
     return ok ? Outcome::Done : Outcome::Undefined;
 }
+
+#undef SEM_INLINE
 
 }  // namespace armvm::a64::sem

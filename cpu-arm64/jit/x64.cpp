@@ -406,7 +406,7 @@ void Emitter::block(const Block& b, const CacheState* preload) {
     bool ended = false;  // the code so far always leaves the block
     for (size_t k = 0; k < n && !ended; ++k) {
         const DecodedInsn& d = b.insns[k];
-        FastForm f = fast_form(d.handler);
+        bool fused = fused_compare(d.handler);
         int64_t pcoff = d.pcoff;
         cur_k_ = k;
         if (captured_for_ != k) captured_ = -1;  // (host flags from the entry before only)
@@ -416,7 +416,7 @@ void Emitter::block(const Block& b, const CacheState* preload) {
                 ended = ir_ended_;
                 continue;
             }
-            if (!f.fused) continue;
+            if (!fused) continue;
             // The compare of a compare and B.cond ends the run; the B.cond
             // takes its condition from the host flags (both ways are
             // "branches").

@@ -214,7 +214,6 @@ private:
 using namespace Xbyak::util;
 using Xbyak::Label;
 using Xbyak::Reg64;
-using K = FastForm::Kind;
 
 // A jump target of compiled blocks without Xbyak's label bookkeeping (its
 // hash maps and their allocations were a fifth of the time compiling
@@ -924,11 +923,10 @@ private:
     // The condition an instruction reads NZCV for before anything else
     // (B.cond; CSEL, CSINC, CSINV, CSNEG; CCMP, CCMN), or -1.
     static int cond_read_first(const DecodedInsn& d) {
-        FastForm f = fast_form(d.handler);
-        if (f.kind == K::BCond) return d.aux;
-        if (f.kind != K::None || d.handler == &exec_fetch_abort) return -1;
+        if (d.handler == &exec_fetch_abort || fused_compare(d.handler)) return -1;
         uint32_t i = d.insn;
         switch (a64::decode(i)) {
+        case a64::Op::B_cond: return static_cast<int>(a64::bits(i, 3, 0));
         case a64::Op::CSEL: return a64::bit(i, 29) || a64::bit(i, 11) ? -1 : static_cast<int>(a64::bits(i, 15, 12));
         case a64::Op::CCMP_reg: case a64::Op::CCMP_imm: return static_cast<int>(a64::bits(i, 15, 12));
         default: return -1;

@@ -40,7 +40,7 @@ bool Emitter::ir_take(size_t k, const DecodedInsn& d) {
 }
 
 Emitter::IrKind Emitter::ir_kind(const DecodedInsn& d) {
-    if (d.handler == &exec_fetch_abort || fast_form(d.handler).fused) return IrKind::No;
+    if (d.handler == &exec_fetch_abort || fused_compare(d.handler)) return IrKind::No;
     thread_local ir::Run scratch;
     scratch.clear();
     IrKind kind = IrKind::No;
@@ -187,7 +187,7 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
     auto reader_after = [&](size_t k) -> int {
         if (k != last_entry) return -1;
         const DecodedInsn& dk = b_->insns[k];
-        return fast_form(dk.handler).fused ? static_cast<int>(dk.cond2)
+        return fused_compare(dk.handler) ? static_cast<int>(dk.cond2)
                : k + 1 < b_->n            ? cond_read_first(b_->insns[k + 1])
                                            : -1;
     };

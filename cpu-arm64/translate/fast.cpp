@@ -1,10 +1,12 @@
-// Specialised handlers for the instructions real code runs most: their
-// operands are extracted once, when the block is decoded, and each handler
-// does only the work of its exact form. Anything else, and every form with
+// Specialised handlers for the instructions the interpreter runs most:
+// their operands are extracted once, when the block is decoded, and each
+// handler runs the semantics of ir/sem.hpp (the generic executors' and the
+// JIT's) on them, for its exact form. Anything else, and every form with
 // an unusual encoding detail, keeps its generic executor (which decodes
-// the word each time). Each handler here computes what the generic one
-// computes for the forms it is chosen for; the differential tests run
-// both (tests/cpu, test_cpu).
+// the word each time). A flag-setting compare and the B.cond after it are
+// fused into one entry. The differential tests run both (tests/cpu,
+// test_cpu).
+#include "cpu-arm64/ir/sem.hpp"
 #include "cpu-arm64/translate/executors.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
 #include "cpu-arm64/translate/interp_builder.hpp"
@@ -58,96 +60,70 @@ bool logical_reg(Cpu& c, const DecodedInsn& d) {
 // ---- branches (the PC is the block's VA + the instruction's offset)
 
 bool b_cond(Cpu& c, const DecodedInsn& d) {
-    if (!condition_holds(d.aux, c.s.nzcv)) return false;
-    c.branch_to(c.pc_of(d) + static_cast<uint64_t>(d.imm));
-    return true;
+    InterpBuilder b(c, c.pc_of(d));
+    b.branch_cond(b.cond(d.aux), d.imm);
+    return c.has_events();
 }
 
 template <bool Is64, bool NonZero>
 bool cbz(Cpu& c, const DecodedInsn& d) {
-    uint64_t v = c.x(d.rd) & mask_for(Is64);
-    if ((v != 0) != NonZero) return false;
-    c.branch_to(c.pc_of(d) + static_cast<uint64_t>(d.imm));
-    return true;
+    InterpBuilder b(c, c.pc_of(d));
+    b.branch_zero(c.x(d.rd), NonZero, Is64, d.imm);
+    return c.has_events();
 }
 
 bool b_imm(Cpu& c, const DecodedInsn& d) {
-    c.branch_to(c.pc_of(d) + static_cast<uint64_t>(d.imm));
+    InterpBuilder b(c, c.pc_of(d));
+    b.branch(d.imm, false);
     return true;
 }
 
 bool bl_imm(Cpu& c, const DecodedInsn& d) {
-    c.set_x(30, c.pc_of(d) + 4);
-    c.branch_to(c.pc_of(d) + static_cast<uint64_t>(d.imm));
+    InterpBuilder b(c, c.pc_of(d));
+    b.set_x(30, b.pc(4));
+    b.branch(d.imm, true);
     return true;
 }
 
 bool ret(Cpu& c, const DecodedInsn& d) {
-    c.branch_to(c.x(d.rn));
+    InterpBuilder b(c, c.pc_of(d));
+    b.branch_reg(c.x(d.rn), 2);
     return true;
 }
 
-// ---- loads and stores of one register: Size bytes, zero-extended. An
-// abort, or a store into a page of decoded code, is an event.
+// ---- loads and stores of one register (Size bytes, zero-extended) or an
+// X pair (sem.hpp's single, single_wb, pair). An abort, or a store into a
+// page of decoded code, is an event.
+
+constexpr unsigned log2_of(unsigned bytes) { return bytes == 1 ? 0 : bytes == 2 ? 1 : bytes == 4 ? 2 : 3; }
 
 template <unsigned Size, bool Load>
 bool ldst_off(Cpu& c, const DecodedInsn& d) {
-    uint64_t addr = c.x_or_sp(d.rn) + static_cast<uint64_t>(d.imm);
-    if (Load) {
-        uint64_t v;
-        if (c.load(addr, Size, v)) c.set_x(d.rd, v);
-    } else {
-        c.store(addr, Size, c.x(d.rd));
-    }
+    InterpBuilder b(c);
+    sem::single(b, log2_of(Size), Load ? 1 : 0, d.rd, c.x_or_sp(d.rn) + static_cast<uint64_t>(d.imm));
     return c.has_events();
 }
 
 template <unsigned Size, bool Load, bool Post>
 bool ldst_wb(Cpu& c, const DecodedInsn& d) {
-    uint8_t rd = d.rd, rn = d.rn;  // (d's block may be dropped by the store)
-    int64_t imm = d.imm;
-    uint64_t base = c.x_or_sp(rn);
-    uint64_t addr = Post ? base : base + static_cast<uint64_t>(imm);
-    if (Load) {
-        uint64_t v;
-        if (!c.load(addr, Size, v)) return true;
-        c.set_x(rd, v);
-    } else if (!c.store(addr, Size, c.x(rd))) {
-        return true;
-    }
-    c.set_x_or_sp(rn, base + static_cast<uint64_t>(imm));
+    InterpBuilder b(c);  // (the operands passed by value: d's block may be dropped by the store)
+    sem::single_wb(b, log2_of(Size), Load ? 1 : 0, d.rd, d.rn, d.imm, Post);
     return c.has_events();
 }
 
 // Register offset, LSL #aux (UXTX/SXTX of a 64-bit index).
 template <unsigned Size, bool Load>
 bool ldst_reg(Cpu& c, const DecodedInsn& d) {
-    uint64_t addr = c.x_or_sp(d.rn) + (c.x(d.rm) << d.aux);
-    if (Load) {
-        uint64_t v;
-        if (c.load(addr, Size, v)) c.set_x(d.rd, v);
-    } else {
-        c.store(addr, Size, c.x(d.rd));
-    }
+    InterpBuilder b(c);
+    sem::single(b, log2_of(Size), Load ? 1 : 0, d.rd, c.x_or_sp(d.rn) + (c.x(d.rm) << d.aux));
     return c.has_events();
 }
 
 // LDP/STP of X registers: Mode 1 post-index, 2 offset, 3 pre-index.
 template <bool Load, unsigned Mode>
 bool ldst_pair_x(Cpu& c, const DecodedInsn& d) {
-    uint8_t rt = d.rd, rt2 = d.rm, rn = d.rn;
-    int64_t imm = d.imm;
-    uint64_t base = c.x_or_sp(rn);
-    uint64_t addr = Mode == 1 ? base : base + static_cast<uint64_t>(imm);
-    if (Load) {
-        uint64_t a, b;
-        if (!c.load(addr, 8, a) || !c.load(addr + 8, 8, b)) return true;
-        c.set_x(rt, a);
-        c.set_x(rt2, b);
-    } else if (!c.store(addr, 8, c.x(rt)) || !c.store(addr + 8, 8, c.x(rt2))) {
-        return true;
-    }
-    if (Mode != 2) c.set_x_or_sp(rn, base + static_cast<uint64_t>(imm));
+    InterpBuilder b(c);
+    sem::pair(b, 2, Load, Mode, d.rd, d.rm, d.rn, d.imm);
     return c.has_events();
 }
 
@@ -181,8 +157,8 @@ Handler reg_for(bool load) {
 template <bool (*F)(Cpu&, const DecodedInsn&)>
 bool fused_bcond(Cpu& c, const DecodedInsn& d) {
     F(c, d);
-    uint64_t pc = c.pc_of(d) + 4;
-    c.branch_to(condition_holds(d.cond2, c.s.nzcv) ? pc + static_cast<uint64_t>(static_cast<int64_t>(d.imm2)) : pc + 4);
+    InterpBuilder b(c, c.pc_of(d) + 4);  // (the B.cond's; not taken, it still leaves: to the entry after)
+    b.branch(b.cond(d.cond2) ? d.imm2 : 4, false);
     return true;
 }
 
@@ -198,90 +174,16 @@ constexpr FusePair kFusable[] = {
 };
 #undef FUSE
 
-// What each specialised handler does, for a backend that compiles blocks
-// (cpu-arm64/jit/): the handler pointer names the exact form.
-struct FormTable {
-    std::unordered_map<uintptr_t, FastForm> map;
-    void add(Handler h, FastForm f) { map.emplace(reinterpret_cast<uintptr_t>(h), f); }
-    template <bool (*F)(Cpu&, const DecodedInsn&)>
-    void add2(FastForm f) {
-        add(F, f);
-        f.fused = true;
-        add(&fused_bcond<F>, f);
-    }
-    template <bool Is64>
-    void arith() {
-        using K = FastForm::Kind;
-        add2<&adds_imm<Is64, false>>({K::AddImm, Is64, false, true});
-        add2<&adds_imm<Is64, true>>({K::AddImm, Is64, true, true});
-        add2<&add_reg<Is64, false>>({K::AddReg, Is64, false, true});
-        add2<&add_reg<Is64, true>>({K::AddReg, Is64, true, true});
-        add2<&logical_imm<Is64, 3>>({K::LogImm, Is64, false, true, 3});
-        add2<&logical_reg<Is64, 3>>({K::LogReg, Is64, false, true, 3});
-        add(&cbz<Is64, false>, {K::Cbz, Is64});
-        add(&cbz<Is64, true>, {K::Cbz, Is64, false, false, 1});
-    }
-    template <unsigned Size>
-    void mem() {
-        using K = FastForm::Kind;
-        FastForm f{K::LdstOff};
-        f.size = Size;
-        f.load = true;
-        add(&ldst_off<Size, true>, f);
-        f.kind = K::LdstReg;
-        add(&ldst_reg<Size, true>, f);
-        f.kind = K::LdstWb;
-        add(&ldst_wb<Size, true, false>, f);
-        f.post = true;
-        add(&ldst_wb<Size, true, true>, f);
-        f.load = false;
-        add(&ldst_wb<Size, false, true>, f);
-        f.post = false;
-        add(&ldst_wb<Size, false, false>, f);
-        f.kind = K::LdstReg;
-        add(&ldst_reg<Size, false>, f);
-        f.kind = K::LdstOff;
-        add(&ldst_off<Size, false>, f);
-    }
-    template <bool Load, unsigned Mode>
-    void pair() {
-        FastForm f{FastForm::Kind::PairX};
-        f.size = 8;
-        f.load = Load;
-        f.opc = Mode;
-        add(&ldst_pair_x<Load, Mode>, f);
-    }
-    FormTable() {
-        using K = FastForm::Kind;
-        arith<true>();
-        arith<false>();
-        mem<1>();
-        mem<2>();
-        mem<4>();
-        mem<8>();
-        pair<true, 1>();
-        pair<true, 2>();
-        pair<true, 3>();
-        pair<false, 1>();
-        pair<false, 2>();
-        pair<false, 3>();
-        add(&b_cond, {K::BCond});
-        add(&b_imm, {K::B});
-        add(&bl_imm, {K::Bl});
-        add(&ret, {K::Ret});
-    }
-};
-
 }  // namespace
 
 }  // namespace armvm::a64
 
 namespace armvm {
 
-FastForm fast_form(Handler h) {
-    static const a64::FormTable table;
-    auto it = table.map.find(reinterpret_cast<uintptr_t>(h));
-    return it == table.map.end() ? FastForm{} : it->second;
+bool fused_compare(Handler h) {
+    for (const auto& f : a64::kFusable)
+        if (f.fused == h) return true;
+    return false;
 }
 
 bool fuse_compare_branch(DecodedInsn& cmp, const DecodedInsn& bcond) {

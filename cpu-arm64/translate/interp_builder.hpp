@@ -14,10 +14,11 @@ namespace armvm::a64 {
 class InterpBuilder {
 public:
     using V = uint64_t;
-    explicit InterpBuilder(Cpu& c) : c_(c) {}
+    explicit InterpBuilder(Cpu& c) : c_(c), pc_(c.s.pc) {}
+    InterpBuilder(Cpu& c, uint64_t pc) : c_(c), pc_(pc) {}  // (the instruction's VA, where s.pc is not it)
 
     V imm(uint64_t v) const { return v; }
-    V pc(int64_t off) const { return c_.s.pc + static_cast<uint64_t>(off); }
+    V pc(int64_t off) const { return pc_ + static_cast<uint64_t>(off); }
     V x(unsigned r) const { return c_.x(r); }
     V x_or_sp(unsigned r) const { return c_.x_or_sp(r); }
     void set_x(unsigned r, V v) { c_.set_x(r, v); }
@@ -73,7 +74,7 @@ public:
         return ir::compute3(ir::Op::Adc, w64, carry, x, y, sub);
     }
     void branch_cond(V c, int64_t off) {
-        if (c) c_.branch_to(c_.s.pc + static_cast<uint64_t>(off));
+        if (c) c_.branch_to(pc(off));
     }
     void branch_zero(V x, bool nonzero, bool w64, int64_t off) {
         branch_cond(((x & mask_for(w64)) != 0) == nonzero, off);
@@ -104,6 +105,7 @@ public:
 
 private:
     Cpu& c_;
+    uint64_t pc_;
     bool faulted_ = false;
 };
 
