@@ -489,12 +489,12 @@ private:
     }
     // NZCV of the operation entry k just did, lazily (Cpu::jit_flags_kind_):
     // its result is in `res`, its second operand in `b` or `imm` (neither:
-    // stored already; `logic`: an AND, none), `w` 64 bits. `reader`: the condition the next reader
-    // takes first (a B.cond fused into entry k, or the next entry: B.cond,
-    // CSEL family, CCMP; cond_read_first); where one x86 condition says
-    // it, that reader uses the host flags (jump_if, host_cond), which
-    // nothing in between changes (only MOVs). `dead`: no lazy form stored
-    // (flags_dead_after).
+    // stored already; `logic`: an AND, none), `w` 64 bits. `reader`: the
+    // condition the next reader takes first (a B.cond fused into entry k,
+    // or the next entry's: cond_read_first); where one x86 condition says
+    // it, that reader uses the host flags (jump_if, a Cond first in its
+    // run), which nothing in between changes (only MOVs). `dead`: no lazy
+    // form stored (flags_dead_after).
     void lazy_flags(size_t k, bool sub, bool w, bool logic, int reader, bool dead, const Reg64& res, const Reg64* b,
                     const int32_t* imm) {
         capture(k, reader, sub && !logic);
