@@ -408,7 +408,6 @@ void Emitter::block(const Block& b, const CacheState* preload) {
         const DecodedInsn& d = b.insns[k];
         bool fused = fused_compare(d.handler);
         int64_t pcoff = d.pcoff;
-        cur_k_ = k;
         if (captured_for_ != k) captured_ = -1;  // (host flags from the entry before only)
         if (ir_take(k, d)) {  // (emitted with the run it ends up in)
             if (ir_ends_) {  // a branch: the run's last

@@ -459,10 +459,12 @@ private:
     }
     // NZCV: lazy (the operation that set it), stored, or in the host flags.
     int captured_ = -1, captured_cc_ = 0;
-    size_t cur_k_ = 0, captured_for_ = ~size_t{0};  // (the entry compiled; the one the capture is for)
-    // The condition the entry being compiled may take from the host flags
-    // (set by the entry before it, nothing in between): its x86 condition.
-    int host_cond(unsigned cond) const { return captured_ == static_cast<int>(cond) && captured_for_ == cur_k_ ? captured_cc_ : -1; }
+    size_t captured_for_ = ~size_t{0};  // (the entry the capture is for)
+    // The x86 condition saying `cond` in the host flags the entry before
+    // entry k left for it (nothing in between), or -1.
+    int host_cond(unsigned cond, size_t k) const {
+        return captured_ == static_cast<int>(cond) && captured_for_ == k ? captured_cc_ : -1;
+    }
     bool flags_stored_ = false;  // s.nzcv holds NZCV here (compile time; false: perhaps lazy)
     int lazy_kind_ = -1;  // the FlagsKind of the lazy NZCV here when the block set it (compile time), else -1
     bool lazy_sub() const { return lazy_kind_ == kFlagsSub64 || lazy_kind_ == kFlagsSub32 || lazy_kind_ == kFlagsHostSub; }

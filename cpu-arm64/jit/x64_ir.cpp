@@ -234,13 +234,13 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
                     cond == 8 ? (setb(r8(v)), setne(dl), and_(r8(v), dl)) : (setae(r8(v)), sete(dl), or_(r8(v), dl));
                     break;
                 }
-            } else if (captured_ == static_cast<int>(cond) && captured_for_ == i.insn) {
-                cc = captured_cc_;
-            } else if ((cc = replay_cc(cond)) >= 0) {
-                replay_inline();
-            } else {
-                cond_to_cf(cond);
-                cc = 2;  // (B: CF set)
+            } else if ((cc = host_cond(cond, i.insn)) < 0) {  // (else: as the entry before left them)
+                if ((cc = replay_cc(cond)) >= 0) {
+                    replay_inline();
+                } else {
+                    cond_to_cf(cond);
+                    cc = 2;  // (B: CF set)
+                }
             }
             // (the low byte only: the users test it; none for a branch
             // on it right after, which jumps on the host flags)
