@@ -319,7 +319,8 @@ inline uint32_t nzcv3(Op op, bool w64, uint64_t c, uint64_t x, uint64_t y, uint6
 
 // The passes, in order (each keeps the run's meaning):
 //  - dead flags: a flag-setting operation whose NZCV a later one in the
-//    run replaces is made the plain operation;
+//    run replaces before a Cond reads it is made the plain operation
+//    (CCmp: nothing);
 //  - forward: a Get of a register the run has Set (or Got) is that value;
 //  - fold: constants folded, identities removed (x+0, x|0, x&~0, shifts by
 //    0, a 32-bit op on a value already zero-extended...), an AND of a

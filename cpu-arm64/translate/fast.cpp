@@ -11,8 +11,6 @@
 #include "cpu-arm64/translate/helpers.hpp"
 #include "cpu-arm64/translate/interp_builder.hpp"
 
-#include <unordered_map>
-
 namespace armvm::a64 {
 
 namespace {
