@@ -683,7 +683,12 @@ void Cpu::apply(const RemoteOp& op) {
 
 void Cpu::post(const RemoteOp& op) {
     std::lock_guard<std::mutex> g(mailbox_m_);
-    if (mailbox_.size() < 64)
+    // TLB requests beyond 64 (a CPU idle in WFI while another unmaps a
+    // range page by page) become one flush of the whole TLB; code
+    // invalidations are always kept (each RAM page posts once per
+    // decode, and the code of other pages is still good).
+    bool code = op.kind == RemoteOp::CodePage || op.kind == RemoteOp::CodeAll;
+    if (code || mailbox_.size() < 64)
         mailbox_.push_back(op);
     else
         mailbox_overflow_ = true;
@@ -702,14 +707,12 @@ void Cpu::process_mailbox() {
         seq = mailbox_posted_.load();
         mailbox_pending_.store(false);
     }
-    if (overflow) {
-        // Too many to keep: drop everything they could have asked for.
+    if (overflow) {  // (too many TLB requests to keep: all translations go)
         tlb_.flush_all();
         links_stale();
-        invalidate_all_code();
-    } else {
-        for (const auto& op : ops) apply(op);
     }
+    for (const auto& op : ops)
+        if (!overflow || op.kind == RemoteOp::CodePage || op.kind == RemoteOp::CodeAll) apply(op);
     mailbox_done_.store(seq);
 }
 
@@ -916,6 +919,8 @@ Cpu::Stop Cpu::run(uint64_t budget) {
                 d = first + r.index;
             } else {
                 ++interp_blocks_;
+                if (!b->jit) ++interp_cold_;
+                else if (b->n > room) ++interp_room_;
                 first = b->insns.data();
                 cur_block_len_ = b->n;
                 cur_block_br_ = b->insns.back().br_before;

@@ -400,6 +400,7 @@ public:
     void join(CpuCluster& cluster);
     // Drops every cached block and translation (reset, tests).
     void flush_blocks();
+    bool block_decoded(uint64_t pa) const { return blocks_.find(pa) != nullptr; }  // (tests)
     // Compiles hot blocks to host code where a backend exists for this
     // host (cpu-arm64/jit/; on by default unless ARMVM_JIT=0).
     // (`hot`: runs of a block before it is compiled, 0 for the default;
@@ -562,7 +563,7 @@ private:
     static unsigned vpage_bit(uint64_t va) { return (va >> 12) & 4095; }
     bool jit_full_ = false;             // the code space is full: start again
     bool jit_nochain_ = false;          // what -d nochain was when the code was compiled
-    uint64_t jit_entries_ = 0, interp_blocks_ = 0;  // (ARMVM_STATS)
+    uint64_t jit_entries_ = 0, interp_blocks_ = 0, interp_cold_ = 0, interp_room_ = 0;  // (ARMVM_STATS)
     bool load_slow(uint64_t va, unsigned size, uint64_t& value);
     bool store_slow(uint64_t va, unsigned size, uint64_t value);
     bool access_slow(uint64_t va, unsigned size, uint64_t& value, Access acc, uint8_t need);

@@ -482,7 +482,9 @@ X64::~X64() {
                     std::to_string((total_ + (used_ - code_start_)) >> 10) + " KiB of code, " +
                     std::to_string(resets_) + " code space resets, " + std::to_string(compile_ns_ / 1000000) +
                     " ms compiling; " + std::to_string(c_.jit_entries_) +
-                    " entries to compiled code, " + std::to_string(c_.interp_blocks_) + " blocks interpreted");
+                    " entries to compiled code, " + std::to_string(c_.interp_blocks_) + " blocks interpreted (" +
+                    std::to_string(c_.interp_cold_) + " not compiled, " + std::to_string(c_.interp_room_) +
+                    " past the budget)");
     munmap(arena_, size_);
 }
 

@@ -320,3 +320,47 @@ TEST_CASE("cpu: one instruction of every integer group, registers, flags and mem
     bus.read(0x8000 - 16, 8, mem);
     CHECK(mem == 0xf0f0000012345678);  // STP's first register, below SP
 }
+
+TEST_CASE("cpu: a burst of broadcast TLBIs to a CPU outside the guest keeps its code; a code write after it still counts",
+          "[cpu]") {
+    FakeBus bus;
+    CpuCluster cluster;
+    cluster.set_ram(bus.ram.size());
+    Cpu a(bus), b(bus);
+    for (Cpu* c : {&a, &b}) {
+        c->set_ram_window(0, bus.ram.data(), bus.ram.size());
+        c->join(cluster);
+        c->stop_on_exception = true;
+    }
+    // a's code in three pages: 0x1000 and 0x2000 (left alone) and 0x3000
+    // (rewritten by b)
+    bus.put(0x1000, {0xd2800020, 0xd4200000});  // mov x0, #1; brk
+    bus.put(0x2000, {0xd2800040, 0xd4200000});  // mov x0, #2; brk
+    bus.put(0x3000, {0xd2800060, 0xd4200000});  // mov x0, #3; brk
+    for (uint64_t pc : {0x1000, 0x2000, 0x3000}) {
+        a.s.pc = pc;
+        a.run(10);
+    }
+    REQUIRE(a.s.x[0] == 3);
+    REQUIRE(a.block_decoded(0x2000));
+    // b: 100 x TLBI VAE1IS, x1 (more than a mailbox keeps), then a store
+    // into a's second page: mov x0, #4
+    std::vector<uint32_t> prog(100, 0xd5088321);
+    prog.push_back(0xb9000083);  // str w3, [x4]
+    prog.push_back(0xd4200000);
+    bus.put(0x5000, prog);
+    b.s.x[1] = 0x1000 >> 12;
+    b.s.x[3] = 0xd2800080;
+    b.s.x[4] = 0x3000;
+    b.s.pc = 0x5000;
+    b.run(1000);
+    REQUIRE(b.s.pc == 0x5000 + 4 * 101);
+    a.s.pc = 0x1000;
+    a.run(10);  // (takes its mailbox first)
+    CHECK(a.s.x[0] == 1);
+    CHECK(a.block_decoded(0x2000));  // (its TLB went, not its code)
+    CHECK_FALSE(a.block_decoded(0x3000));
+    a.s.pc = 0x3000;
+    a.run(10);
+    CHECK(a.s.x[0] == 4);
+}
