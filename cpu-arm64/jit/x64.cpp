@@ -127,10 +127,11 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     }
     case a64::Op::SYS: {
         // DC ZVA (Linux's clear_page, glibc's memset): 64 zero bytes at the
-        // aligned address (DCZID_EL0.BS is 4 on every model armvm has); at
-        // EL0 only with SCTLR_EL1.DZE. Anything else, a miss or a page of
-        // code: the handler.
-        if (bits(i, 18, 16) != 3 || bits(i, 15, 12) != 7 || bits(i, 11, 8) != 4 || bits(i, 7, 5) != 1) return false;
+        // aligned address (where DCZID_EL0.BS is 4: every model but max,
+        // whose 512 bytes are the handler's); at EL0 only with
+        // SCTLR_EL1.DZE. Anything else, a miss or a page of code: the
+        // handler.
+        if (!zva64_ || bits(i, 18, 16) != 3 || bits(i, 15, 12) != 7 || bits(i, 11, 8) != 4 || bits(i, 7, 5) != 1) return false;
         Slow& s = slow_path(k);
         Label allowed;
         cmp(dword[rbx + o.el], 0);

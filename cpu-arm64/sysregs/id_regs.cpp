@@ -45,7 +45,7 @@ constexpr ModelIds kModels[] = {
     {"cortex-a57", 0x411fd070, 0x8444c004, 0x00001124, false},
     {"cortex-a72", 0x410fd083, 0x8444c004, 0x00001124, false},
     {"neoverse-n1", 0x414fd0c1, 0x84448004, 0x00101125, true},
-    {"max", 0x411fd070, 0x8444c004, 0x00101125, true},
+    {"max", 0x000f0510, 0x8444c004, 0x00101125, true},  // (QEMU's MIDR: implementer 0, part 'Q')
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <elf.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -143,6 +144,15 @@ int main(int argc, char** argv) {
     for (uint64_t a = stack_top - 64 * 1024; a < stack_top; a += 4096) bus.at(a, true);
 
     Cpu cpu(bus);
+    // (ARMVM_USER_CPU: the model whose features the program may use, as
+    // qemu-aarch64 -cpu; cortex-a57 by default)
+    if (const char* model = std::getenv("ARMVM_USER_CPU")) {
+        cpu.ids = id_regs_for(model, true);
+        if (!std::strcmp(model, "max")) {  // (what qemu-aarch64's max has, not qemu-system's)
+            cpu.ids.ctr = 0x80038003;  // 32-byte lines, VIPT instruction cache
+            cpu.ids.dczid = 7;         // DC ZVA: 512 bytes
+        }
+    }
     if (!bus.ram.empty()) cpu.set_ram_window(bus.ram_base, bus.ram.data(), bus.ram.size());
     cpu.s.el = 0;
     cpu.s.cpacr_el1 = 3u << 20;  // FP/AdvSIMD enabled, as Linux gives a process
