@@ -177,6 +177,20 @@ public:
     bool has_pmull() const { return ((ids.id_aa64isar0 >> 4) & 0xf) >= 2; }
     bool has_sha1() const { return ((ids.id_aa64isar0 >> 8) & 0xf) >= 1; }
     bool has_sha256() const { return ((ids.id_aa64isar0 >> 12) & 0xf) >= 1; }
+    // (the Armv8.1+ features of -cpu max and the newer models, issue 20)
+    bool has_sha512() const { return ((ids.id_aa64isar0 >> 12) & 0xf) >= 2; }
+    bool has_rdm() const { return ((ids.id_aa64isar0 >> 28) & 0xf) >= 1; }
+    bool has_sha3() const { return ((ids.id_aa64isar0 >> 32) & 0xf) >= 1; }
+    bool has_dotprod() const { return ((ids.id_aa64isar0 >> 44) & 0xf) >= 1; }
+    bool has_flagm() const { return ((ids.id_aa64isar0 >> 52) & 0xf) >= 1; }
+    bool has_flagm2() const { return ((ids.id_aa64isar0 >> 52) & 0xf) >= 2; }
+    bool has_rndr() const { return ((ids.id_aa64isar0 >> 60) & 0xf) >= 1; }
+    bool has_jscvt() const { return ((ids.id_aa64isar1 >> 12) & 0xf) >= 1; }
+    bool has_lrcpc() const { return ((ids.id_aa64isar1 >> 20) & 0xf) >= 1; }
+    bool has_lrcpc2() const { return ((ids.id_aa64isar1 >> 20) & 0xf) >= 2; }
+    bool has_frintts() const { return ((ids.id_aa64isar1 >> 32) & 0xf) >= 1; }
+    bool has_sb() const { return ((ids.id_aa64isar1 >> 36) & 0xf) >= 1; }
+    bool has_i8mm() const { return ((ids.id_aa64isar1 >> 52) & 0xf) >= 1; }
 
     // Wfi also stands for a WFE that found no event: the caller sleeps
     // until an interrupt, a wake, or wfe_deadline_ns().

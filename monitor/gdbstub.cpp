@@ -485,7 +485,9 @@ std::string GdbStub::xfer_features(std::string_view args) {
     len = std::min<uint64_t>(len, (kMaxPacket - 5) / 2);
     if (off > doc.size()) return "E00";
     std::string part = doc.substr(off, len);
-    return (off + len < doc.size() ? "m" : "l") + escape(part);
+    std::string packet = escape(part);
+    packet.insert(packet.begin(), off + len < doc.size() ? 'm' : 'l');  // (GCC 12's -Wrestrict: not "m" + ...)
+    return packet;
 }
 
 std::string GdbStub::monitor_command(std::string_view hex) {
@@ -493,7 +495,11 @@ std::string GdbStub::monitor_command(std::string_view hex) {
     if (!unhex(hex, b)) return "E22";
     QmpContext ctx{machine_, command_table()};
     std::string out = hmp_execute(ctx, std::string(b.begin(), b.end()));
-    if (!out.empty()) send("O" + hex_string(out));
+    if (!out.empty()) {
+        std::string packet = hex_string(out);
+        packet.insert(packet.begin(), 'O');  // (as above)
+        send(packet);
+    }
     return "OK";
 }
 
@@ -506,9 +512,13 @@ std::string GdbStub::query(const std::string& p) {
     if (p == "qfThreadInfo" || p == "qsThreadInfo") {
         if (p == "qfThreadInfo") thread_list_pos_ = 0;
         if (thread_list_pos_ >= cpus_) return "l";
-        return "m" + thread_id(thread_list_pos_++);
+        std::string r = "m";
+        return r += thread_id(thread_list_pos_++);  // (GCC 12's -Wrestrict: not "m" + ...)
     }
-    if (p == "qC") return "QC" + thread_id(0);
+    if (p == "qC") {
+        std::string r = "QC";
+        return r += thread_id(0);
+    }
     if (p.rfind("qAttached", 0) == 0) return "1";
     if (p.rfind("qThreadExtraInfo,", 0) == 0) {
         int t = parse_thread(std::string_view(p).substr(17));

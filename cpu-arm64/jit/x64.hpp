@@ -740,8 +740,13 @@ private:
             return a64::bits(i, 30, 29) == 3;  // ANDS, BICS
         case Op::MSR_imm:  // CFINV, XAFLAG, AXFLAG (op1 0, op2 0-2)
             return a64::bits(i, 18, 16) == 0 && a64::bits(i, 7, 5) <= 2;
-        case Op::MSR_reg: case Op::MRS:  // of NZCV (op0 3, op1 3, CRn 4, CRm 2, op2 0)
-            return a64::bits(i, 20, 5) == ((3u << 14) | (3u << 11) | (4u << 7) | (2u << 3));
+        case Op::MSR_reg: case Op::MRS:  // of NZCV (op0 3, op1 3, CRn 4, CRm 2, op2 0); RNDR, RNDRRS
+            return a64::bits(i, 20, 5) == ((3u << 14) | (3u << 11) | (4u << 7) | (2u << 3)) ||
+                   (a64::bits(i, 20, 6) == (((3u << 14) | (3u << 11) | (2u << 7) | (4u << 3)) >> 1));
+        case Op::RMIF: case Op::SETF:
+            return true;
+        case Op::FP_INT_CONV:  // FJCVTZS
+            return a64::bits(i, 31, 16) == 0x1e7e;
         default:
             return false;
         }

@@ -1,6 +1,9 @@
 // PSTATE views and the EL0/EL1 control and context registers (ARM ARM
 // D13.2): NZCV, DAIF, PAN, SPSel, CurrentEL, the exception registers,
-// SCTLR_EL1, CPACR_EL1, thread IDs, the cache identification registers.
+// SCTLR_EL1, CPACR_EL1, thread IDs, the cache identification registers,
+// RNDR/RNDRRS.
+#include <sys/random.h>
+
 #include "cpu-arm64/cpu.hpp"
 #include "cpu-arm64/sysregs/sysregs.hpp"
 
@@ -46,6 +49,17 @@ uint64_t ccsidr(uint64_t csselr) {
     case 2: return 0x70ffe07a;
     default: return 0;
     }
+}
+
+SysRegAccess rndr_access(const Cpu& c, bool write) {
+    return c.has_rndr() && !write ? SysRegAccess::Ok : SysRegAccess::Undefined;
+}
+
+bool rndr_read(Cpu& c, uint64_t& v) {
+    bool ok = getrandom(&v, sizeof v, GRND_NONBLOCK) == static_cast<ssize_t>(sizeof v);
+    if (!ok) v = 0;
+    c.s.nzcv = ok ? 0 : 4u << 28;
+    return true;
 }
 
 constexpr SysRegDesc kRegs[] = {
@@ -130,6 +144,10 @@ constexpr SysRegDesc kRegs[] = {
      [](Cpu& c, uint64_t v) { c.s.csselr_el1 = v & 0xf; }},
     {sysreg_key(3, 1, 0, 0, 0), "CCSIDR_EL1", nullptr,
      [](Cpu& c, uint64_t& v) { v = ccsidr(c.s.csselr_el1); return true; }, nullptr},
+    // RNDR, RNDRRS (FEAT_RNG): 64 bits from the host's getrandom(), NZCV
+    // 0000; 0 and NZCV 0100 if it has none to give.
+    {sysreg_key(3, 3, 2, 4, 0), "RNDR", rndr_access, rndr_read, nullptr},
+    {sysreg_key(3, 3, 2, 4, 1), "RNDRRS", rndr_access, rndr_read, nullptr},
 };
 
 }  // namespace

@@ -23,7 +23,10 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 //               and neoverse-n1 included); the board sets the GIC field
 //               for a GICv3.
 //  ID_AA64ISAR0: CRC32, AES+PMULL, SHA1 and SHA256 on every model; the LSE
-//               atomics (Atomic = 2) on the Armv8.1+ models.
+//               atomics (Atomic = 2), RDM and DotProd on the Armv8.1+
+//               models; FlagM2 and RNDR on max.
+//  ID_AA64ISAR1: LRCPC on the Armv8.1+ models (LRCPC2 on max); JSCVT,
+//               FRINTTS, SB, DGH and I8MM on max.
 //  ID_AA64MMFR0: PA size, 16-bit ASIDs and granules as each part (the
 //               Cortex-A5x/A72 have no 16K granule).
 //  ID_AA64MMFR1: PAN = 2 (PAN and AT S1E1RP/WP) on the Armv8.1+ models.
@@ -75,6 +78,20 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
     if (m->v81) {
         r.id_aa64isar0 |= 2ull << 20;  // Atomic: LSE
         r.id_aa64mmfr1 |= 2ull << 20;  // PAN: PAN2
+        // Armv8.2's RDM (SQRDMLAH/SQRDMLSH), DotProd (SDOT/UDOT) and LRCPC
+        // (LDAPR), as the Neoverse N1 has them
+        r.id_aa64isar0 |= (1ull << 28) | (1ull << 44);
+        r.id_aa64isar1 |= 1ull << 20;
+    }
+    if (!std::strcmp(m->name, "max")) {  // the later features of QEMU's max armvm has so far (issue 20)
+        r.id_aa64isar0 |= (2ull << 52)     // TS: FlagM2 (CFINV, RMIF, SETF8/16, AXFLAG, XAFLAG)
+                          | (1ull << 60);  // RNDR
+        r.id_aa64isar1 |= (1ull << 12)     // JSCVT (FJCVTZS)
+                          | (2ull << 20)   // LRCPC2 (LDAPUR, STLUR)
+                          | (1ull << 32)   // FRINTTS (FRINT32/64Z/X)
+                          | (1ull << 36)   // SB
+                          | (1ull << 48)   // DGH (a hint: a NOP here)
+                          | (1ull << 52);  // I8MM (SMMLA, UMMLA, USMMLA, USDOT, SUDOT)
     }
     r.dczid = 0x4;          // DC ZVA block: 64 bytes
     r.clidr = 0x0a200023;   // L1 I+D, L2 unified (as the Cortex-A57)

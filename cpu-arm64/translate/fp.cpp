@@ -88,6 +88,25 @@ typename Bits<F>::U unary(Cpu& c, unsigned opcode, typename Bits<F>::U a) {
     }
     Ctx x(c);
     a = x.flush_in<F>(a);
+    if (opcode >= 16 && opcode <= 19) {  // FRINT32Z, FRINT32X, FRINT64Z, FRINT64X (FEAT_FRINTTS)
+        // Rounded toward zero (Z) or as FPCR says (X), to a value of a
+        // signed 32/64-bit integer; NaNs, infinities and values out of
+        // that range give its most negative value, Invalid Operation.
+        F lim = std::ldexp(F(1), opcode < 18 ? 31 : 63), fa = from_bits<F>(a);
+        if (std::isnan(fa) || std::isinf(fa)) {
+            x.flags |= kIOC;
+            return to_bits<F>(-lim);
+        }
+        volatile F r = 0;
+        host_op(opcode & 1 ? x.rmode : 3, [&] { r = std::nearbyint(fa); });
+        F rr = r;
+        if (rr >= lim || rr < -lim) {
+            x.flags |= kIOC;
+            return to_bits<F>(-lim);
+        }
+        if (rr != fa) x.flags |= kIXC;
+        return to_bits<F>(rr == 0 ? std::copysign(F(0), fa) : rr);
+    }
     typename B::U out;
     if (x.nans<F>({a}, out)) return out;
     F fa = from_bits<F>(a);
@@ -345,6 +364,48 @@ void exec_FP_2SRC(Cpu& c, uint32_t i) {
     set_sreg(c, rd, r, dbl);
 }
 
+// FJCVTZS (FEAT_JSCVT): Dn to a 32-bit integer as JavaScript's ToInt32
+// does (toward zero, modulo 2^32); Z set when the conversion was exact
+// and in range (not for -0). A positive denormal flushed to zero (FZ) sets
+// Z as QEMU does; the ARM ARM's pseudocode clears it.
+void fjcvtzs(Cpu& c, unsigned rn, unsigned rd) {
+    Ctx x(c);
+    uint64_t u = x.flush_in<double>(c.s.v[rn][0]);
+    unsigned exp = static_cast<unsigned>(u >> 52) & 0x7ff;
+    bool neg = u >> 63, z = true;
+    uint64_t ipart = 0;
+    if (exp == 0x7ff) {  // NaN, infinity: 0
+        x.flags |= kIOC;
+        z = false;
+    } else if ((u & ~Bits<double>::kSign) == 0) {
+        z = !neg;
+    } else {
+        uint64_t mant = (u & Bits<double>::kMantMask) | (exp ? 1ull << 52 : 0);
+        int e = (exp ? static_cast<int>(exp) : 1) - 1075;  // value = mant * 2^e
+        bool inexact;
+        if (e >= 0) {
+            ipart = e >= 64 ? 0 : mant << e;
+            inexact = false;
+        } else if (e <= -64) {
+            inexact = true;
+        } else {
+            ipart = mant >> -e;
+            inexact = (mant & ((1ull << -e) - 1)) != 0;
+        }
+        double t = std::trunc(from_bits<double>(u));
+        if (t > 2147483647.0 || t < -2147483648.0) {
+            x.flags |= kIOC;
+            z = false;
+        } else if (inexact) {
+            x.flags |= kIXC;
+            z = false;
+        }
+    }
+    uint32_t r = static_cast<uint32_t>(neg ? 0 - ipart : ipart);
+    c.set_x(rd, r);
+    c.s.nzcv = z ? 4u << 28 : 0;
+}
+
 void exec_FP_1SRC(Cpu& c, uint32_t i) {
     unsigned type = bits(i, 23, 22), opcode = bits(i, 20, 15);
     unsigned hrn = bits(i, 9, 5), hrd = bits(i, 4, 0);
@@ -363,7 +424,8 @@ void exec_FP_1SRC(Cpu& c, uint32_t i) {
     }
     if (type > 1) return c.undefined();
     bool dbl = type == 1;
-    bool ok = opcode <= 3 || (opcode == 4 && dbl) || (opcode == 5 && !dbl) || (opcode >= 8 && opcode <= 15 && opcode != 13);
+    bool ok = opcode <= 3 || (opcode == 4 && dbl) || (opcode == 5 && !dbl) || (opcode >= 8 && opcode <= 15 && opcode != 13) ||
+              (opcode >= 16 && opcode <= 19 && c.has_frintts());
     if (!ok) return c.undefined();  // (FCVT to half: FP16)
     if (!c.fp_enabled()) return;
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
@@ -675,6 +737,11 @@ bool simd_fp_2misc(Cpu& c, uint32_t i, bool scalar) {
     case 0x58: kind = Rint; arg = 12; break;  // FRINTA
     case 0x59: kind = Rint; arg = 14; break;  // FRINTX
     case 0x79: kind = Rint; arg = 15; break;  // FRINTI
+    case 0x1e: case 0x5e: case 0x1f: case 0x5f:  // FRINT32Z/X, FRINT64Z/X (FEAT_FRINTTS)
+        if (!c.has_frintts()) return false;
+        kind = Rint;
+        arg = 16 + ((op & 1) << 1) + u;
+        break;
     case 0x1a: case 0x5a: kind = ToInt; arg = 0; break;  // FCVTNS/NU
     case 0x1b: case 0x5b: kind = ToInt; arg = 2; break;  // FCVTMS/MU
     case 0x1c: case 0x5c: kind = ToInt; arg = 4; break;  // FCVTAS/AU

@@ -61,7 +61,13 @@ void compare_and_swap(Cpu& c, uint32_t i) {
 void exec_LDST_atomic(Cpu& c, uint32_t i) {
     unsigned size = bits(i, 31, 30), o3 = bit(i, 15), opc = bits(i, 14, 12);
     unsigned rs = bits(i, 20, 16), rn = bits(i, 9, 5), rt = bits(i, 4, 0);
-    if (!c.has_lse() || (o3 && opc != 0)) return c.undefined();  // (LDAPR: FEAT_LRCPC, not implemented)
+    if (o3 && opc == 4 && bits(i, 23, 22) == 2 && rs == 31) {  // LDAPR{B,H} (FEAT_LRCPC): as LDAR here
+        if (!c.has_lrcpc()) return c.undefined();
+        uint64_t addr = c.x_or_sp(rn), v;
+        if (c.check_aligned(addr, 1u << size, false) && c.load(addr, 1u << size, v)) c.set_x(rt, v);
+        return;
+    }
+    if (!c.has_lse() || (o3 && opc != 0)) return c.undefined();
     unsigned bytes = 1u << size;
     uint64_t addr = c.x_or_sp(rn);
     if (!c.check_aligned(addr, bytes, true)) return;
@@ -143,6 +149,27 @@ void exec_LDST_excl(Cpu& c, uint32_t i) {
         if (c.exception_pending()) return;
     }
     c.set_w(rs, ok ? 0 : 1);
+}
+
+// LDAPUR{B,H,SB,SH,SW}, STLUR{B,H} (FEAT_LRCPC2): LDAPR and STLR with an
+// unscaled signed offset; aligned as they are.
+void exec_LDAPUR_STLUR(Cpu& c, uint32_t i) {
+    unsigned size = bits(i, 31, 30), opc = bits(i, 23, 22), rn = bits(i, 9, 5), rt = bits(i, 4, 0);
+    if (!c.has_lrcpc2() || (opc == 2 && size == 3) || (opc == 3 && size >= 2)) return c.undefined();
+    unsigned bytes = 1u << size;
+    uint64_t addr = c.x_or_sp(rn) + static_cast<uint64_t>(sext(bits(i, 20, 12), 9));
+    if (!c.check_aligned(addr, bytes, opc == 0)) return;
+    if (opc == 0) {
+        if (c.store(addr, bytes, c.x(rt))) c.signal_waiters();  // (a release)
+        return;
+    }
+    uint64_t v;
+    if (!c.load(addr, bytes, v)) return;
+    if (opc >= 2) {  // sign-extended to 64 bits (opc 2) or 32
+        v = static_cast<uint64_t>(sext(v, 8 * bytes));
+        if (opc == 3) v &= 0xffffffffull;
+    }
+    c.set_x(rt, v);
 }
 
 }  // namespace armvm::a64

@@ -184,10 +184,17 @@ void exec_SIMD_3SAME(Cpu& c, uint32_t i) {
 
 bool fp_int_convert(Cpu& c, uint32_t i);  // fp.cpp
 
+void fjcvtzs(Cpu& c, unsigned rn, unsigned rd);  // fp.cpp
+
 void exec_FP_INT_CONV(Cpu& c, uint32_t i) {
     unsigned sf = bit(i, 31), type = bits(i, 23, 22), rmode = bits(i, 20, 19), opcode = bits(i, 18, 16);
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     if (bit(i, 29)) return c.undefined();
+    if (sf == 0 && type == 1 && rmode == 3 && opcode == 6) {  // FJCVTZS (FEAT_JSCVT)
+        if (!c.has_jscvt()) return c.undefined();
+        if (c.fp_enabled()) fjcvtzs(c, rn, rd);
+        return;
+    }
     if (opcode <= 5) {
         if (!fp_int_convert(c, i)) c.undefined();
         return;

@@ -517,10 +517,67 @@ void exec_SIMD_3DIFF(Cpu& c, uint32_t i) {
 // AdvSIMD vector x indexed element: the indexed element of Vm is
 // broadcast into a scratch register, and the equivalent vector form (three
 // same or three different) runs with it as its second operand.
+namespace {
+
+// V[scratch] = element `index` of V[rm] (of `esize` bytes) in every lane
+// (`all`) or lane 0 only, the other lanes zero; returns the scratch
+// register (not rn, rd or rm) and its old value in `saved`, to give back.
+unsigned broadcast(Cpu& c, unsigned rm, unsigned index, unsigned esize, bool all, unsigned rn, unsigned rd,
+                   uint64_t (&saved)[2]) {
+    unsigned scratch = 0;
+    while (scratch == rn || scratch == rd || scratch == rm) ++scratch;
+    unsigned byte = index * esize;
+    uint64_t e = (c.s.v[rm][byte / 8] >> (8 * (byte % 8))) & lmask(esize), rep = 0;
+    for (unsigned k = 0; k < (all ? 8 / esize : 1); ++k) rep |= e << (8 * esize * k);
+    saved[0] = c.s.v[scratch][0];
+    saved[1] = c.s.v[scratch][1];
+    c.s.v[scratch][0] = rep;
+    c.s.v[scratch][1] = all ? rep : 0;
+    return scratch;
+}
+
+// The by-element forms of three-same extra (ARM ARM C4.1.95, issue 20):
+// SQRDMLAH/SQRDMLSH (FEAT_RDM), SDOT/UDOT (FEAT_DotProd), SUDOT/USDOT
+// (FEAT_I8MM), run as the vector form with the element broadcast. False
+// if `i` is not one of them.
+bool elem_extra(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), l = bit(i, 21), mbit = bit(i, 20);
+    unsigned rm4 = bits(i, 19, 16), op = bits(i, 15, 12), h = bit(i, 11), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    unsigned key = (u << 4) | op, xop;  // (the vector form's opcode)
+    bool rdm = key == 0x1d || key == 0x1f, dot = op == 0xe, usdot = key == 0x0f && (size == 0 || size == 2);
+    if (!rdm && !dot && !usdot) return false;
+    if (rdm ? !c.has_rdm() || (size != 1 && size != 2) : dot ? !c.has_dotprod() || size != 2 : !c.has_i8mm()) {
+        c.undefined();
+        return true;
+    }
+    if (!c.fp_enabled()) return true;
+    unsigned esize = rdm ? 1u << size : 4, index, rm;
+    if (rdm && size == 1) {
+        index = (h << 2) | (l << 1) | mbit;
+        rm = rm4;
+    } else {
+        index = (h << 1) | l;
+        rm = (mbit << 4) | rm4;
+    }
+    xop = rdm ? (op == 0xf ? 1 : 0) : dot ? 2 : 3;
+    uint64_t saved[2];
+    unsigned scratch = broadcast(c, rm, index, esize, true, rn, rd, saved);
+    // (SUDOT: Vn signed, the element unsigned, is USDOT with the two swapped)
+    unsigned xn = usdot && size == 0 ? scratch : rn, xm = usdot && size == 0 ? rn : scratch;
+    exec_SIMD_3SAME_EXTRA(c, (q << 30) | ((rdm || dot ? u : 0) << 29) | (0b01110u << 24) | ((rdm ? size : 2) << 22) |
+                                 (xm << 16) | (1u << 15) | (xop << 11) | (1u << 10) | (xn << 5) | rd);
+    c.s.v[scratch][0] = saved[0];
+    c.s.v[scratch][1] = saved[1];
+    return true;
+}
+
+}  // namespace
+
 void exec_SIMD_ELEM(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), l = bit(i, 21), mbit = bit(i, 20);
     unsigned rm4 = bits(i, 19, 16), op = bits(i, 15, 12), h = bit(i, 11);
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    if (elem_extra(c, i)) return;
     bool fp = (!u && (op == 1 || op == 5 || op == 9)) || (u && op == 9);
     unsigned esize, index, rm;
     if (fp) {  // FMLA, FMLS, FMUL, FMULX
@@ -733,6 +790,19 @@ void exec_SIMDS_ELEM(Cpu& c, uint32_t i) {
         if (!simd_fp_elem_scalar(c, i)) c.undefined();
         return;
     }
+    if (u && (op == 0xd || op == 0xf)) {  // SQRDMLAH, SQRDMLSH (FEAT_RDM)
+        if (!c.has_rdm() || (size != 1 && size != 2)) return c.undefined();
+        if (!c.fp_enabled()) return;
+        unsigned index = size == 1 ? (h << 2) | (l << 1) | mbit : (h << 1) | l;
+        unsigned rm = size == 1 ? rm4 : (mbit << 4) | rm4;
+        uint64_t saved[2];
+        unsigned scratch = broadcast(c, rm, index, 1u << size, false, rn, rd, saved);
+        exec_SIMDS_3SAME_EXTRA(c, (1u << 30) | (1u << 29) | (0b11110u << 24) | (size << 22) | (scratch << 16) |
+                                      (1u << 15) | ((op == 0xf ? 1u : 0u) << 11) | (1u << 10) | (rn << 5) | rd);
+        c.s.v[scratch][0] = saved[0];
+        c.s.v[scratch][1] = saved[1];
+        return;
+    }
     bool three_same = op == 0xc || op == 0xd;  // SQDMULH, SQRDMULH
     if (u || (!three_same && op != 0x3 && op != 0x7 && op != 0xb) || (size != 1 && size != 2))
         return c.undefined();
@@ -768,6 +838,82 @@ void exec_SIMDS_COPY(Cpu& c, uint32_t i) {
     std::array<uint64_t, 16> r{};
     r[0] = n.e[index];
     write_lanes(c, bits(i, 4, 0), r, 1, esize);
+}
+
+// ---- Three-same extra (ARM ARM C4.1.95, issue 20): SQRDMLAH/SQRDMLSH
+// (FEAT_RDM), SDOT/UDOT (FEAT_DotProd), USDOT and the 8-bit integer matrix
+// multiplies SMMLA/UMMLA/USMMLA (FEAT_I8MM); each UNDEFINED where the
+// model lacks it (FCMLA/FCADD and the BFloat16 forms are not implemented).
+namespace {
+
+// SQRDMLAH (sub: SQRDMLSH) of one lane: sat((acc << esize) +- 2*a*b +
+// rounding) >> esize.
+uint64_t sqrdmlah(Cpu& c, uint64_t acc, uint64_t a, uint64_t b, unsigned esize, bool sub) {
+    unsigned w = 8 * esize;
+    __int128 prod = 2 * static_cast<__int128>(sx(a, esize)) * sx(b, esize);
+    __int128 v = (static_cast<__int128>(sx(acc, esize)) << w) + (sub ? -prod : prod) + (static_cast<__int128>(1) << (w - 1));
+    return sat_signed(c, v >> w, esize);
+}
+
+}  // namespace
+
+void exec_SIMD_3SAME_EXTRA(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), op = bits(i, 14, 11);
+    unsigned rn = bits(i, 9, 5), rm = bits(i, 20, 16), rd = bits(i, 4, 0);
+    unsigned key = (u << 4) | op;
+    bool ok;
+    switch (key) {
+    case 0x10: case 0x11: ok = c.has_rdm() && (size == 1 || size == 2); break;  // SQRDMLAH, SQRDMLSH
+    case 0x02: case 0x12: ok = c.has_dotprod() && size == 2; break;             // SDOT, UDOT
+    case 0x03: ok = c.has_i8mm() && size == 2; break;                           // USDOT
+    case 0x04: case 0x14: case 0x05: ok = c.has_i8mm() && size == 2 && q; break;  // SMMLA, UMMLA, USMMLA
+    default: ok = false; break;
+    }
+    if (!ok) return c.undefined();
+    if (!c.fp_enabled()) return;
+    unsigned bytes = q ? 16 : 8;
+    if (key == 0x10 || key == 0x11) {
+        unsigned esize = 1u << size;
+        Lanes n = read_lanes(c, rn, esize, bytes), m = read_lanes(c, rm, esize, bytes), d = read_lanes(c, rd, esize, bytes);
+        std::array<uint64_t, 16> r{};
+        for (unsigned k = 0; k < n.n; ++k) r[k] = sqrdmlah(c, d.e[k], n.e[k], m.e[k], esize, key == 0x11);
+        return write_lanes(c, rd, r, n.n, esize);
+    }
+    // Bytes times bytes into 32-bit sums: Vn's signed unless UDOT, UMMLA,
+    // USDOT and USMMLA; Vm's signed unless UDOT and UMMLA.
+    bool n_signed = key == 0x02 || key == 0x04, m_signed = key != 0x12 && key != 0x14;
+    Lanes n = read_lanes(c, rn, 1, 16), m = read_lanes(c, rm, 1, 16), d = read_lanes(c, rd, 4, 16);
+    auto byte = [](const Lanes& l, unsigned k, bool sgn) {
+        return sgn ? static_cast<int64_t>(static_cast<int8_t>(l.e[k])) : static_cast<int64_t>(l.e[k]);
+    };
+    std::array<uint64_t, 16> r{};
+    if (op == 4 || op == 5) {  // the 2x8 by 8x2 matrix product added to Vd's 2x2
+        for (unsigned row = 0; row < 2; ++row)
+            for (unsigned col = 0; col < 2; ++col) {
+                int64_t sum = static_cast<int64_t>(d.e[2 * row + col]);
+                for (unsigned k = 0; k < 8; ++k) sum += byte(n, 8 * row + k, n_signed) * byte(m, 8 * col + k, m_signed);
+                r[2 * row + col] = static_cast<uint64_t>(sum) & 0xffffffffu;
+            }
+        return write_lanes(c, rd, r, 4, 4);
+    }
+    for (unsigned k = 0; k < bytes / 4; ++k) {
+        int64_t sum = static_cast<int64_t>(d.e[k]);
+        for (unsigned j = 0; j < 4; ++j) sum += byte(n, 4 * k + j, n_signed) * byte(m, 4 * k + j, m_signed);
+        r[k] = static_cast<uint64_t>(sum) & 0xffffffffu;
+    }
+    write_lanes(c, rd, r, bytes / 4, 4);
+}
+
+// SQRDMLAH, SQRDMLSH (scalar; FEAT_RDM).
+void exec_SIMDS_3SAME_EXTRA(Cpu& c, uint32_t i) {
+    unsigned u = bit(i, 29), size = bits(i, 23, 22), op = bits(i, 14, 11);
+    if (!u || op > 1 || !c.has_rdm() || (size != 1 && size != 2)) return c.undefined();
+    if (!c.fp_enabled()) return;
+    unsigned esize = 1u << size, rd = bits(i, 4, 0);
+    uint64_t r = sqrdmlah(c, c.s.v[rd][0] & lmask(esize), c.s.v[bits(i, 9, 5)][0] & lmask(esize),
+                          c.s.v[bits(i, 20, 16)][0] & lmask(esize), esize, op == 1);
+    c.s.v[rd][0] = r;
+    c.s.v[rd][1] = 0;
 }
 
 }  // namespace armvm::a64

@@ -98,10 +98,27 @@ void exec_CLREX(Cpu& c, uint32_t) { c.set_monitor(false); }
 void exec_DSB(Cpu&, uint32_t) {}
 void exec_DMB(Cpu&, uint32_t) {}
 void exec_ISB(Cpu&, uint32_t) {}
+// SB (FEAT_SB): no speculation to barrier here.
+void exec_SB(Cpu& c, uint32_t) {
+    if (!c.has_sb()) c.undefined();
+}
 
 void exec_MSR_imm(Cpu& c, uint32_t i) {
     unsigned op1 = bits(i, 18, 16), op2 = bits(i, 7, 5), crm = bits(i, 11, 8);
-    if (op1 == 3 && (op2 == 6 || op2 == 7)) {  // DAIFSet, DAIFClr: EL0 with SCTLR_EL1.UMA
+    if (op1 == 0 && op2 <= 2 && crm == 0) {  // CFINV (FEAT_FlagM), XAFLAG, AXFLAG (FEAT_FlagM2); any EL
+        if (op2 == 0 ? !c.has_flagm() : !c.has_flagm2()) return c.undefined();
+        uint32_t f = c.s.nzcv >> 28;
+        bool n = f & 8, z = f & 4, cf = f & 2, v = f & 1;
+        if (op2 == 0) {
+            cf = !cf;
+        } else if (op2 == 1) {  // XAFLAG: an FP comparison's flags from the "external" form
+            bool n2 = !cf && !z, z2 = z && cf, c2 = cf || z, v2 = !cf && z;
+            n = n2, z = z2, cf = c2, v = v2;
+        } else {  // AXFLAG: to the external form
+            z = z || v, cf = cf && !v, n = v = false;
+        }
+        c.s.nzcv = (n ? 8u << 28 : 0) | (z ? 4u << 28 : 0) | (cf ? 2u << 28 : 0) | (v ? 1u << 28 : 0);
+    } else if (op1 == 3 && (op2 == 6 || op2 == 7)) {  // DAIFSet, DAIFClr: EL0 with SCTLR_EL1.UMA
         if (c.s.el == 0 && !((c.s.sctlr_el1 >> 9) & 1)) return c.trap_sysreg(i);
         if (op2 == 6)
             c.s.daif |= crm << 6;

@@ -802,7 +802,77 @@ def g_crypto(rng):
     return [f(rng.randrange(2), 30, 1) | 0x0ee0e000 | f(rm, 16, 5) | f(rn, 5, 5) | f(rd, 0, 5)]
 
 
+# ---- the later features of -cpu max (issue 20): MAX_GROUPS, only with
+# --cpu max.
+def g_flagm(rng):
+    # CFINV, XAFLAG, AXFLAG, RMIF, SETF8/16 (FEAT_FlagM, FlagM2); SB
+    kind = rng.choice(["cfinv", "xaflag", "axflag", "rmif", "setf", "sb"])
+    if kind in ("cfinv", "xaflag", "axflag"):
+        return [0xd500401f | f(["cfinv", "xaflag", "axflag"].index(kind), 5, 3)]
+    if kind == "rmif":
+        return [f(0b10111010000, 21, 11) | f(rng.randrange(64), 15, 6) | f(0b00001, 10, 5) | f(src(rng), 5, 5)
+                | f(rng.randrange(16), 0, 4)]
+    if kind == "setf":
+        return [f(0b00111010000, 21, 11) | f(rng.randrange(2), 14, 1) | f(0b0010, 10, 4) | f(src(rng), 5, 5)
+                | f(0b01101, 0, 5)]
+    return [0xd50330ff]
+
+
+def g_lrcpc(rng):
+    # LDAPR (FEAT_LRCPC) at the buffer's start; LDAPUR*/STLUR* (LRCPC2)
+    # around its middle, aligned 99% of the time
+    size = rng.randrange(4)
+    if rng.random() < 0.3:
+        return [f(size, 30, 2) | f(0b111000101111111100, 12, 18) | f(28, 5, 5) | f(rnd_reg(rng), 0, 5)]
+    opc = rng.choice([0, 1] + ([2] if size < 3 else []) + ([3] if size < 2 else []))
+    imm9 = rng.randrange(-256 >> size, 256 >> size) << size if rng.random() < 0.99 else rng.randrange(-256, 256)
+    return [ANCHOR_X27, f(size, 30, 2) | f(0b011001, 24, 6) | f(opc, 22, 2) | f(imm9 & 0x1ff, 12, 9) | f(27, 5, 5)
+            | f(ld_rt(rng, opc != 0), 0, 5)]
+
+
+def g_simd_dot(rng):
+    # Three-same extra: SQRDMLAH/SQRDMLSH (FEAT_RDM), SDOT/UDOT (DotProd),
+    # USDOT, SMMLA/UMMLA/USMMLA (I8MM); the by-element and scalar forms
+    kind = rng.choice(["vec", "vec", "scalar", "elem", "elem", "selem"])
+    rd, rn, rm = vreg(rng), vreg(rng), vreg(rng)
+    q = rng.randrange(2)
+    if kind == "vec":
+        u, op, size = rng.choice([(1, 0, 1), (1, 0, 2), (1, 1, 1), (1, 1, 2), (0, 2, 2), (1, 2, 2), (0, 3, 2),
+                                  (0, 4, 2), (1, 4, 2), (0, 5, 2)])
+        if op >= 4:
+            q = 1
+        return [f(q, 30, 1) | f(u, 29, 1) | f(0b01110, 24, 5) | f(size, 22, 2) | f(rm, 16, 5) | f(1, 15, 1)
+                | f(op, 11, 4) | f(1, 10, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "scalar":
+        return [f(0b01111110, 24, 8) | f(rng.choice([1, 2]), 22, 2) | f(rm, 16, 5) | f(1, 15, 1)
+                | f(rng.randrange(2), 11, 4) | f(1, 10, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "elem":
+        u, op, size = rng.choice([(1, 0xd, 1), (1, 0xd, 2), (1, 0xf, 1), (1, 0xf, 2), (0, 0xe, 2), (1, 0xe, 2),
+                                  (0, 0xf, 0), (0, 0xf, 2)])
+        return [f(q, 30, 1) | f(u, 29, 1) | f(0b01111, 24, 5) | f(size, 22, 2) | f(rng.randrange(2), 21, 1)
+                | f(rng.randrange(2), 20, 1) | f(rng.randrange(16), 16, 4) | f(op, 12, 4)
+                | f(rng.randrange(2), 11, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
+    return [f(0b01111111, 24, 8) | f(rng.choice([1, 2]), 22, 2) | f(rng.randrange(2), 21, 1)
+            | f(rng.randrange(2), 20, 1) | f(rng.randrange(16), 16, 4) | f(rng.choice([0xd, 0xf]), 12, 4)
+            | f(rng.randrange(2), 11, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
+
+
+def g_fp_v8x(rng):
+    # FJCVTZS (FEAT_JSCVT); FRINT32Z/X, FRINT64Z/X (FRINTTS), scalar and vector
+    kind = rng.choice(["fjcvtzs", "frint", "frintv"])
+    if kind == "fjcvtzs":
+        return [0x1e7e0000 | f(vreg(rng), 5, 5) | f(rnd_reg(rng), 0, 5)]
+    if kind == "frint":
+        return [f(0b00011110, 24, 8) | f(rng.randrange(2), 22, 2) | f(1, 21, 1) | f(rng.randrange(16, 20), 15, 6)
+                | f(0b10000, 10, 5) | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5)]
+    sz = rng.randrange(2)
+    q = 1 if sz else rng.randrange(2)
+    return [f(q, 30, 1) | f(rng.randrange(2), 29, 1) | f(0b01110, 24, 5) | f(sz, 22, 1) | f(0b10000, 17, 5)
+            | f(rng.choice([0x1e, 0x1f]), 12, 5) | f(0b10, 10, 2) | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5)]
+
+
 GROUPS = {
+    "flagm": g_flagm, "lrcpc": g_lrcpc, "simd_dot": g_simd_dot, "fp_v8x": g_fp_v8x,
     "ldst_simd": g_ldst_simd,
     "crypto": g_crypto,
     "simd_scalar_more": g_simd_scalar_more,
@@ -820,7 +890,7 @@ GROUPS = {
 }
 
 # The groups of features only `-cpu max` has (issue 20).
-MAX_GROUPS = set()
+MAX_GROUPS = {"flagm", "lrcpc", "simd_dot", "fp_v8x"}
 
 
 def usable():
@@ -852,12 +922,34 @@ RESERVED = {
 }
 
 
+# The encodings of MAX_GROUPS' features: UNDEFINED on an Armv8.0 model.
+RESERVED_V80 = {
+    "cfinv (FlagM)": 0xd500401f,
+    "axflag (FlagM2)": 0xd500405f,
+    "rmif (FlagM)": 0xba000400,
+    "setf8 (FlagM)": 0x3a00080d,
+    "sb": 0xd50330ff,
+    "ldapr (LRCPC)": 0xf8bfc380,
+    "ldapur (LRCPC2)": 0x99400380,
+    "sqrdmlah (RDM)": 0x6e808400,
+    "sdot (DotProd)": 0x4e809400,
+    "usdot (I8MM)": 0x4e809c00,
+    "smmla (I8MM)": 0x4e80a400,
+    "sdot by element (DotProd)": 0x4f80e000,
+    "sqrdmlah scalar (RDM)": 0x7e808400,
+    "fjcvtzs (JSCVT)": 0x1e7e0000,
+    "frint32z (FRINTTS)": 0x1e284000,
+    "frint64x vector (FRINTTS)": 0x6e61f800,
+}
+
+
 def run_reserved(user_run, workdir=None):
     """Returns the names of reserved encodings the two sides disagree on."""
     tmp = workdir or tempfile.mkdtemp(prefix="cpu-undef-")
     bad = []
     rng = random.Random(0)
-    for name, word in RESERVED.items():
+    reserved = RESERVED if CPU == "max" else {**RESERVED, **RESERVED_V80}
+    for name, word in reserved.items():
         elf = os.path.join(tmp, "undef")
         _, init, nzcv, data, vinit, _ = make_case(rng, 0)
         build(case_source([word], init, nzcv, data, vinit), elf)

@@ -11,8 +11,8 @@ from armvm_test import Qmp, armvm_path
 from linux_guest import ROOT, Guest, guest_dir
 
 # (GIC, CPU, CPUs): the boots compared with QEMU. QEMU's -cpu max has
-# features armvm does not implement (SVE, pointer authentication, FP16...),
-# so its /proc/cpuinfo is compared only on cortex-a57.
+# features armvm does not implement yet (SVE, pointer authentication,
+# FP16...), so on max the Features line is QEMU's with those left out.
 CONFIGS = [
     (2, "cortex-a57", 1),
     (3, "cortex-a57", 4),
@@ -60,6 +60,36 @@ def test_linux_boots_to_a_shell_like_qemu(gic, cpu, smp):
     assert warnings <= ref_warnings, warnings - ref_warnings
     if cpu == "cortex-a57":
         assert cpuinfo == ref_cpuinfo
+    else:
+        assert_features_within_qemus(cpuinfo, ref_cpuinfo, MAX_FEATURES)
+
+
+# What armvm's max has of QEMU's (issue 20 adds the rest), and neoverse-n1.
+MAX_FEATURES = "atomics cpuid asimdrdm jscvt lrcpc asimddp ilrcpc flagm sb flagm2 frint i8mm dgh rng".split()
+N1_FEATURES = "atomics cpuid asimdrdm lrcpc asimddp".split()
+
+
+def assert_features_within_qemus(cpuinfo, ref_cpuinfo, expected):
+    """The Features line is QEMU's with some left out (never one QEMU's
+    lacks, the order kept), with `expected` among them; the MIDR fields are
+    QEMU's."""
+    def field(text, name):
+        return [ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith(name)][0]
+    ours, ref = field(cpuinfo, "Features").split(), field(ref_cpuinfo, "Features").split()
+    assert [f for f in ref if f in ours] == ours, set(ours) - set(ref)
+    assert set(expected) <= set(ours), set(expected) - set(ours)
+    for name in ("CPU implementer", "CPU architecture", "CPU variant", "CPU part", "CPU revision"):
+        assert field(cpuinfo, name) == field(ref_cpuinfo, name), name
+
+
+def test_neoverse_n1_has_its_armv8_2_features_like_qemu():
+    with Guest(armvm_path(), machine_args(3, "neoverse-n1", 1)) as ours:
+        cpuinfo = ours.ok("cat /proc/cpuinfo")
+        ours.kill()
+    with Guest("qemu-system-aarch64", machine_args(3, "neoverse-n1", 1)) as ref:
+        ref_cpuinfo = ref.ok("cat /proc/cpuinfo")
+        ref.kill()
+    assert_features_within_qemus(cpuinfo, ref_cpuinfo, N1_FEATURES)
 
 
 @pytest.mark.parametrize("pmu", [True, False], ids=["pmu=on", "pmu=off"])

@@ -240,8 +240,11 @@ TEST_CASE("cpu: ID registers advertise what is implemented", "[cpu][idregs]") {
             CHECK(((cpu.s.x[2] >> 8) & 0xf) == (pmu ? pmuver : 0u));
             CHECK(cpu.s.x[4] == 0);                          // reserved ID registers read as zero
             bool v81 = std::string(model) == "neoverse-n1" || std::string(model) == "max";
-            // CRC32, AES+PMULL, SHA1, SHA256; LSE on the Armv8.1+ models
-            CHECK(cpu.s.x[5] == ((v81 ? 2ull << 20 : 0) | (1ull << 16) | 0x1120));
+            // CRC32, AES+PMULL, SHA1, SHA256; LSE, RDM and DotProd on the
+            // Armv8.1+ models; FlagM2 and RNDR on max
+            bool max = std::string(model) == "max";
+            CHECK(cpu.s.x[5] == ((v81 ? (2ull << 20) | (1ull << 28) | (1ull << 44) : 0) |
+                                 (max ? (2ull << 52) | (1ull << 60) : 0) | (1ull << 16) | 0x1120));
         }
     }
     CHECK(id_regs_for("cortex-a53", true).midr == 0x410fd034);
@@ -365,4 +368,32 @@ TEST_CASE("cpu: a burst of broadcast TLBIs to a CPU outside the guest keeps its 
     a.s.pc = 0x3000;
     a.run(10);
     CHECK(a.s.x[0] == 4);
+}
+
+TEST_CASE("cpu: RNDR and RNDRRS give host random numbers with NZCV 0000 on max, UNDEFINED on cortex-a57",
+          "[cpu][idregs]") {
+    FakeBus bus;
+    bus.put(0x1000, {0xd53b2400,    // mrs x0, rndr
+                     0xd53b2421,    // mrs x1, rndrrs
+                     0xd53b2403,    // mrs x3, rndr
+                     0xd53b4202,    // mrs x2, nzcv
+                     0xd4200000});  // brk #0
+    for (const char* model : {"max", "cortex-a57"}) {
+        INFO(model);
+        Cpu cpu(bus);
+        cpu.ids = id_regs_for(model, true);
+        cpu.stop_on_exception = true;
+        cpu.s.nzcv = 0xf0000000;
+        cpu.s.pc = 0x1000;
+        REQUIRE(cpu.run(100) == Cpu::Stop::Exception);
+        if (std::string(model) == "max") {
+            CHECK(cpu.last_ec == Ec::Brk64);
+            CHECK(cpu.s.x[2] == 0);  // NZCV: a number was given
+            CHECK(cpu.s.x[0] != cpu.s.x[3]);  // (equal once in 2^64)
+            CHECK(cpu.s.x[0] != cpu.s.x[1]);
+        } else {
+            CHECK(cpu.last_ec == Ec::Unknown);
+            CHECK(cpu.s.pc == 0x1000);
+        }
+    }
 }
