@@ -405,8 +405,9 @@ void Cpu::enter_el1(uint64_t vector_offset, uint64_t elr) {
     ++pmu_exc_taken;
     if (s.pmcr & 1) pmu_sync();  // counts so far (this exception too) belong to the old EL
     uint64_t offset = (s.el == 0 ? 0x400 : (s.spsel ? 0x200 : 0x000)) + vector_offset;
-    s.spsr_el1 = s.nzcv | (s.pan ? 1u << 22 : 0) | (s.ss ? 1u << 21 : 0) | s.daif | (s.el << 2) | (s.spsel ? 1 : 0);
+    s.spsr_el1 = pstate_after_entry() | (s.ss ? 1u << 21 : 0);
     s.ss = false;
+    s.ssbs = has_ssbs() && ((s.sctlr_el1 >> 44) & 1);  // SCTLR_EL1.DSSBS (DIT is kept)
     s.elr_el1 = elr;
     s.el = 1;
     s.spsel = true;
@@ -443,7 +444,8 @@ std::pair<int, const char*> qemu_exception(uint32_t ec) {
 
 // PSTATE as SPSR would show it now (EL1h after an exception entry).
 uint64_t Cpu::pstate_after_entry() const {
-    return s.nzcv | (s.pan ? 1u << 22 : 0) | s.daif | (s.el << 2) | (s.spsel ? 1 : 0);
+    return s.nzcv | (s.dit ? 1u << 24 : 0) | (s.pan ? 1u << 22 : 0) | (s.ssbs ? 1u << 12 : 0) | s.daif | (s.el << 2) |
+           (s.spsel ? 1 : 0);
 }
 
 void Cpu::take_exception() {
@@ -1219,6 +1221,8 @@ void Cpu::set_pstate(uint32_t v) {
     s.nzcv = v & 0xf0000000;
     s.daif = v & 0x3c0;
     if (has_pan()) s.pan = (v >> 22) & 1;
+    if (has_dit()) s.dit = (v >> 24) & 1;
+    if (has_ssbs()) s.ssbs = (v >> 12) & 1;
     unsigned el = (v >> 2) & 3;
     if (el <= 1) s.el = el;  // (armvm's CPU has no EL2/EL3)
     s.spsel = v & 1;

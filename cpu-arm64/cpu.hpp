@@ -191,6 +191,10 @@ public:
     bool has_frintts() const { return ((ids.id_aa64isar1 >> 32) & 0xf) >= 1; }
     bool has_sb() const { return ((ids.id_aa64isar1 >> 36) & 0xf) >= 1; }
     bool has_i8mm() const { return ((ids.id_aa64isar1 >> 52) & 0xf) >= 1; }
+    bool has_dit() const { return ((ids.id_aa64pfr0 >> 48) & 0xf) >= 1; }
+    bool has_ssbs() const { return ((ids.id_aa64pfr1 >> 4) & 0xf) >= 1; }
+    bool has_dpb() const { return (ids.id_aa64isar1 & 0xf) >= 1; }   // DC CVAP
+    bool has_dpb2() const { return (ids.id_aa64isar1 & 0xf) >= 2; }  // DC CVADP
 
     // Wfi also stands for a WFE that found no event: the caller sleeps
     // until an interrupt, a wake, or wfe_deadline_ns().

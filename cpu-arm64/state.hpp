@@ -24,6 +24,8 @@ struct CpuState {
     uint32_t daif = 0x3c0;      // D, A, I, F mask bits at [9:6]
     bool pan = false;           // PSTATE.PAN (FEAT_PAN)
     bool ss = false;            // PSTATE.SS: software step (active-not-pending when set)
+    bool dit = false;           // PSTATE.DIT (FEAT_DIT): data-independent timing (every instruction here)
+    bool ssbs = false;          // PSTATE.SSBS (FEAT_SSBS): speculative store bypass safe (nothing to do)
 
     // EL1 system registers.
     // MMU off; SA, SA0, nTWI, nTWE and the RES1 bits set: QEMU's reset value.

@@ -51,6 +51,10 @@ uint64_t ccsidr(uint64_t csselr) {
     }
 }
 
+// DIT, SSBS: at any EL where the model has them.
+SysRegAccess dit_access(const Cpu& c, bool) { return c.has_dit() ? SysRegAccess::Ok : SysRegAccess::Undefined; }
+SysRegAccess ssbs_access(const Cpu& c, bool) { return c.has_ssbs() ? SysRegAccess::Ok : SysRegAccess::Undefined; }
+
 SysRegAccess rndr_access(const Cpu& c, bool write) {
     return c.has_rndr() && !write ? SysRegAccess::Ok : SysRegAccess::Undefined;
 }
@@ -69,6 +73,12 @@ constexpr SysRegDesc kRegs[] = {
     {sysreg_key(3, 3, 4, 2, 1), "DAIF", daif_access,
      [](Cpu& c, uint64_t& v) { v = c.s.daif; return true; },
      [](Cpu& c, uint64_t v) { c.s.daif = static_cast<uint32_t>(v) & 0x3c0; }},
+    {sysreg_key(3, 3, 4, 2, 5), "DIT", dit_access,
+     [](Cpu& c, uint64_t& v) { v = c.s.dit ? 1u << 24 : 0; return true; },
+     [](Cpu& c, uint64_t v) { c.s.dit = (v >> 24) & 1; }},
+    {sysreg_key(3, 3, 4, 2, 6), "SSBS", ssbs_access,
+     [](Cpu& c, uint64_t& v) { v = c.s.ssbs ? 1u << 12 : 0; return true; },
+     [](Cpu& c, uint64_t v) { c.s.ssbs = (v >> 12) & 1; }},
     {sysreg_key(3, 0, 4, 2, 3), "PAN", pan_access,
      [](Cpu& c, uint64_t& v) { v = c.s.pan ? 1u << 22 : 0; return true; },
      [](Cpu& c, uint64_t v) {

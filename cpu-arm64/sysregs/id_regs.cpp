@@ -25,8 +25,9 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 //  ID_AA64ISAR0: CRC32, AES+PMULL, SHA1 and SHA256 on every model; the LSE
 //               atomics (Atomic = 2), RDM and DotProd on the Armv8.1+
 //               models; FlagM2 and RNDR on max.
-//  ID_AA64ISAR1: LRCPC on the Armv8.1+ models (LRCPC2 on max); JSCVT,
-//               FRINTTS, SB, DGH and I8MM on max.
+//  ID_AA64ISAR1: LRCPC and DPB on the Armv8.1+ models (LRCPC2 and DPB2 on
+//               max); JSCVT, FRINTTS, SB, DGH and I8MM on max.
+//  ID_AA64PFR0/1: DIT and SSBS (2) on max.
 //  ID_AA64MMFR0: PA size, 16-bit ASIDs and granules as each part (the
 //               Cortex-A5x/A72 have no 16K granule).
 //  ID_AA64MMFR1: PAN = 2 (PAN and AT S1E1RP/WP) on the Armv8.1+ models.
@@ -51,6 +52,11 @@ constexpr ModelIds kModels[] = {
     {"max", 0x000f0510, 0x8444c004, 0x00101125, true},  // (QEMU's MIDR: implementer 0, part 'Q')
 };
 
+}  // namespace
+
+namespace {
+// ID field [at+3:at] of `reg` = v.
+void set_field(uint64_t& reg, unsigned at, uint64_t v) { reg = (reg & ~(0xfull << at)) | (v << at); }
 }  // namespace
 
 IdRegs id_regs_for(const std::string& model, bool pmu) {
@@ -81,13 +87,16 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
         // Armv8.2's RDM (SQRDMLAH/SQRDMLSH), DotProd (SDOT/UDOT) and LRCPC
         // (LDAPR), as the Neoverse N1 has them
         r.id_aa64isar0 |= (1ull << 28) | (1ull << 44);
-        r.id_aa64isar1 |= 1ull << 20;
+        r.id_aa64isar1 |= (1ull << 20) | 1;  // (and DPB: DC CVAP)
     }
     if (!std::strcmp(m->name, "max")) {  // the later features of QEMU's max armvm has so far (issue 20)
         r.id_aa64isar0 |= (2ull << 52)     // TS: FlagM2 (CFINV, RMIF, SETF8/16, AXFLAG, XAFLAG)
                           | (1ull << 60);  // RNDR
+        r.id_aa64pfr0 |= 1ull << 48;       // DIT
+        r.id_aa64pfr1 |= 2ull << 4;        // SSBS2 (PSTATE.SSBS, MSR/MRS SSBS)
+        set_field(r.id_aa64isar1, 0, 2);   // DPB2 (DC CVADP)
+        set_field(r.id_aa64isar1, 20, 2);  // LRCPC2 (LDAPUR, STLUR)
         r.id_aa64isar1 |= (1ull << 12)     // JSCVT (FJCVTZS)
-                          | (2ull << 20)   // LRCPC2 (LDAPUR, STLUR)
                           | (1ull << 32)   // FRINTTS (FRINT32/64Z/X)
                           | (1ull << 36)   // SB
                           | (1ull << 48)   // DGH (a hint: a NOP here)

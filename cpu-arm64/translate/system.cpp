@@ -15,7 +15,7 @@ SysRegAccess sys_el0_access(const Cpu& c, unsigned op1, unsigned crn, unsigned c
     if (op1 != 3 || crn != 7) return SysRegAccess::Undefined;
     uint64_t sctlr = c.s.sctlr_el1;
     if (crm == 4 && op2 == 1) return (sctlr >> 14) & 1 ? SysRegAccess::Ok : SysRegAccess::Trap;  // DC ZVA: DZE
-    if ((crm == 5 || crm == 10 || crm == 11 || crm == 14) && op2 == 1)                          // IC IVAU, DC C*VA*
+    if ((crm == 5 || crm == 10 || crm == 11 || crm == 12 || crm == 13 || crm == 14) && op2 == 1)  // IC IVAU, DC C*VA*
         return (sctlr >> 26) & 1 ? SysRegAccess::Ok : SysRegAccess::Trap;                       // UCI
     return SysRegAccess::Undefined;
 }
@@ -124,6 +124,9 @@ void exec_MSR_imm(Cpu& c, uint32_t i) {
             c.s.daif |= crm << 6;
         else
             c.s.daif &= ~(crm << 6);
+    } else if (op1 == 3 && (op2 == 1 || op2 == 2)) {  // SSBS (FEAT_SSBS), DIT (FEAT_DIT): any EL
+        if (op2 == 1 ? !c.has_ssbs() : !c.has_dit()) return c.undefined();
+        (op2 == 1 ? c.s.ssbs : c.s.dit) = crm & 1;
     } else if (op1 == 0 && op2 == 5) {  // SPSel
         if (c.s.el == 0) return c.undefined();
         c.s.spsel = crm & 1;
@@ -164,6 +167,13 @@ void exec_SYS(Cpu& c, uint32_t i) {
     if (op1 == 3 && crm == 5 && op2 == 1) return c.ic_ivau(xt);  // IC IVAU
     if (op1 == 3 && op2 == 1 && (crm == 10 || crm == 11 || crm == 14))
         return;  // DC CVAC, CVAU, CIVAC (as QEMU: no translation)
+    if (op1 == 3 && op2 == 1 && (crm == 12 ? c.has_dpb() : crm == 13 && c.has_dpb2())) {
+        // DC CVAP, CVADP (FEAT_DPB, DPB2): nothing to write back, but the
+        // line must be readable: a fault is reported as a read's, as QEMU's
+        uint64_t pa;
+        c.translate(xt, Cpu::Access::Read, pa);
+        return;
+    }
     c.undefined();
 }
 
@@ -228,6 +238,8 @@ void exec_ERET(Cpu& c, uint32_t) {
     c.s.el = target_el;
     c.s.spsel = spsr & 1;
     if (c.has_pan()) c.s.pan = (spsr >> 22) & 1;
+    if (c.has_dit()) c.s.dit = (spsr >> 24) & 1;
+    if (c.has_ssbs()) c.s.ssbs = (spsr >> 12) & 1;
     // PSTATE.SS from SPSR where software step is active at the new EL (ARM ARM D2.12.5)
     c.step_consumed_by_eret();
     c.s.ss = ((spsr >> 21) & 1) && c.ss_active();

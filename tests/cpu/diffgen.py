@@ -805,8 +805,16 @@ def g_crypto(rng):
 # ---- the later features of -cpu max (issue 20): MAX_GROUPS, only with
 # --cpu max.
 def g_flagm(rng):
-    # CFINV, XAFLAG, AXFLAG, RMIF, SETF8/16 (FEAT_FlagM, FlagM2); SB
-    kind = rng.choice(["cfinv", "xaflag", "axflag", "rmif", "setf", "sb"])
+    # CFINV, XAFLAG, AXFLAG, RMIF, SETF8/16 (FEAT_FlagM, FlagM2); SB;
+    # PSTATE.DIT and SSBS (MSR immediate, MSR and MRS of the registers)
+    kind = rng.choice(["cfinv", "xaflag", "axflag", "rmif", "setf", "sb", "pstate"])
+    if kind == "pstate":
+        op2 = rng.choice([1, 2])  # SSBS, DIT
+        form = rng.randrange(3)
+        if form == 0:
+            return [0xd503401f | f(rng.randrange(2), 8, 4) | f(op2, 5, 3)]
+        return [(0xd53b4200 if form == 1 else 0xd51b4200) | f(6 if op2 == 1 else 5, 5, 3)
+                | f(rnd_reg(rng) if form == 1 else src(rng), 0, 5)]
     if kind in ("cfinv", "xaflag", "axflag"):
         return [0xd500401f | f(["cfinv", "xaflag", "axflag"].index(kind), 5, 3)]
     if kind == "rmif":
@@ -940,6 +948,8 @@ RESERVED_V80 = {
     "fjcvtzs (JSCVT)": 0x1e7e0000,
     "frint32z (FRINTTS)": 0x1e284000,
     "frint64x vector (FRINTTS)": 0x6e61f800,
+    "msr dit, #1 (DIT)": 0xd503415f,
+    "mrs x0, ssbs (SSBS)": 0xd53b42c0,
 }
 
 

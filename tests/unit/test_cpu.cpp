@@ -397,3 +397,40 @@ TEST_CASE("cpu: RNDR and RNDRRS give host random numbers with NZCV 0000 on max, 
         }
     }
 }
+
+TEST_CASE("cpu: PSTATE.DIT and SSBS on max: SPSR keeps them, DIT stays, SSBS becomes SCTLR_EL1.DSSBS, ERET restores",
+          "[cpu]") {
+    FakeBus bus;
+    // EL0 code at 0x2000: msr dit, #1; msr ssbs, #1; svc #0; mrs x2, dit; mrs x3, ssbs; brk #0
+    bus.put(0x2000, {0xd503415f, 0xd503413f, 0xd4000001, 0xd53b42a2, 0xd53b42c3, 0xd4200000});
+    // The lower-EL sync vector: mrs x0, dit; mrs x1, ssbs; eret
+    bus.put(0x800 + 0x400, {0xd53b42a0, 0xd53b42c1, 0xd69f03e0});
+    for (bool dssbs : {false, true}) {
+        INFO("DSSBS " << dssbs);
+        Cpu cpu(bus);
+        cpu.ids = id_regs_for("max", true);
+        cpu.s.vbar_el1 = 0x800;
+        cpu.s.sctlr_el1 |= static_cast<uint64_t>(dssbs) << 44;
+        cpu.s.el = 0;
+        cpu.s.spsel = false;
+        cpu.s.pc = 0x2000;
+        cpu.stop_on_exception = false;
+        cpu.run(3);  // msr, msr, svc
+        CHECK(((cpu.s.spsr_el1 >> 24) & 1) == 1);
+        CHECK(((cpu.s.spsr_el1 >> 12) & 1) == 1);
+        cpu.run(3);  // mrs, mrs, eret
+        CHECK(cpu.s.x[0] == 1u << 24);                         // DIT kept at entry
+        CHECK(cpu.s.x[1] == (dssbs ? 1u << 12 : 0));           // SSBS = DSSBS
+        cpu.stop_on_exception = true;
+        CHECK(cpu.run(10) == Cpu::Stop::Exception);
+        CHECK(cpu.s.x[2] == 1u << 24);  // both back from SPSR
+        CHECK(cpu.s.x[3] == 1u << 12);
+    }
+    Cpu a57(bus);  // (neither on an Armv8.0 model)
+    a57.stop_on_exception = true;
+    a57.s.el = 0;
+    a57.s.pc = 0x2000;
+    CHECK(a57.run(10) == Cpu::Stop::Exception);
+    CHECK(a57.last_ec == Ec::Unknown);
+    CHECK(a57.s.pc == 0x2000);
+}

@@ -271,3 +271,37 @@ TEST_CASE("cpu: PMU counts instructions and branches exactly; UNDEFINED with pmu
         }
     }
 }
+
+TEST_CASE("cpu: DC CVAP/CVADP (max) fault on an unmapped line as a read does, as QEMU's; UNDEFINED on cortex-a57",
+          "[mmu][cpu]") {
+    Ram ram;
+    regime_4k(ram);
+    ram.put64(0x12000, 0x40000 | kAf | kPage);  // VA 0x200000 -> 0x40000; 0x201000 unmapped
+    ram.put64(0x11000, 0x0 | kAf | kBlock);     // VA 0..2 MiB identity (code)
+    ram.put(0x1000, {0xd50b7c20,    // dc cvap, x0
+                     0xd50b7d20,    // dc cvadp, x0
+                     0xd4200000});  // brk #0
+    for (const char* model : {"max", "cortex-a57"}) {
+        INFO(model);
+        bool max = std::string(model) == "max";
+        Cpu cpu(ram);
+        cpu.ids = id_regs_for(model, true);
+        cpu.stop_on_exception = true;
+        cpu.s.ttbr0_el1 = 0x10000;
+        cpu.s.tcr_el1 = 25 | (2ull << 32);
+        cpu.s.mair_el1 = 0xff00;
+        cpu.s.sctlr_el1 |= 1;
+        cpu.regime_changed();
+        cpu.s.x[0] = 0x200040;
+        cpu.s.pc = 0x1000;
+        REQUIRE(cpu.run(10) == Cpu::Stop::Exception);
+        CHECK(cpu.last_ec == (max ? Ec::Brk64 : Ec::Unknown));
+        if (!max) continue;
+        cpu.s.x[0] = 0x201040;
+        cpu.s.pc = 0x1000;
+        REQUIRE(cpu.run(10) == Cpu::Stop::Exception);
+        CHECK(cpu.last_ec == Ec::DataAbortSame);
+        CHECK(cpu.last_iss == 0x07);  // translation fault, level 3; WnR 0, CM 0
+        CHECK(cpu.last_far == 0x201040);
+    }
+}
