@@ -217,4 +217,83 @@ void exec_CRYPTO_SHA2(Cpu& c, uint32_t i) {
     put_words(c, rd, r);
 }
 
+// ---- FEAT_SHA512 and FEAT_SHA3 (Armv8.2): on 64-bit lanes, low lane first.
+// (SM3 and SM4 of the same encoding groups are not implemented: UNDEFINED.)
+namespace {
+
+using Dwords = std::array<uint64_t, 2>;
+
+uint64_t ror64(uint64_t v, unsigned n) { return n ? (v >> n) | (v << (64 - n)) : v; }
+uint64_t sigma0_big64(uint64_t x) { return ror64(x, 28) ^ ror64(x, 34) ^ ror64(x, 39); }
+uint64_t sigma1_big64(uint64_t x) { return ror64(x, 14) ^ ror64(x, 18) ^ ror64(x, 41); }
+uint64_t sigma0_small64(uint64_t x) { return ror64(x, 1) ^ ror64(x, 8) ^ (x >> 7); }
+uint64_t sigma1_small64(uint64_t x) { return ror64(x, 19) ^ ror64(x, 61) ^ (x >> 6); }
+uint64_t ch64(uint64_t x, uint64_t y, uint64_t z) { return (x & y) ^ (~x & z); }
+uint64_t maj64(uint64_t x, uint64_t y, uint64_t z) { return (x & y) ^ (x & z) ^ (y & z); }
+
+Dwords dwords(const Cpu& c, unsigned r) { return {c.s.v[r][0], c.s.v[r][1]}; }
+void put_dwords(Cpu& c, unsigned r, const Dwords& v) {
+    c.s.v[r][0] = v[0];
+    c.s.v[r][1] = v[1];
+}
+
+}  // namespace
+
+// EOR3, BCAX (FEAT_SHA3); SM3SS1 not implemented.
+void exec_CRYPTO_4REG(Cpu& c, uint32_t i) {
+    unsigned op = bits(i, 22, 21);
+    if (op > 1 || !c.has_sha3()) return c.undefined();
+    if (!c.fp_enabled()) return;
+    Dwords n = dwords(c, bits(i, 9, 5)), m = dwords(c, bits(i, 20, 16)), a = dwords(c, bits(i, 14, 10)), r;
+    for (unsigned e = 0; e < 2; ++e) r[e] = op == 0 ? n[e] ^ m[e] ^ a[e] : n[e] ^ (m[e] & ~a[e]);
+    put_dwords(c, bits(i, 4, 0), r);
+}
+
+// SHA512H, SHA512H2, SHA512SU1 (FEAT_SHA512), RAX1 (FEAT_SHA3); SM3PARTW1/2
+// and SM4EKEY not implemented.
+void exec_CRYPTO_SHA512_3(Cpu& c, uint32_t i) {
+    unsigned op = bits(i, 11, 10);
+    if (bit(i, 14) || (op == 3 ? !c.has_sha3() : !c.has_sha512())) return c.undefined();
+    if (!c.fp_enabled()) return;
+    unsigned rd = bits(i, 4, 0);
+    Dwords x = dwords(c, bits(i, 9, 5)), y = dwords(c, bits(i, 20, 16)), w = dwords(c, rd), r;
+    switch (op) {
+    case 0: {  // SHA512H Qd, Qn, Vm.2D
+        r[1] = ch64(y[1], x[0], x[1]) + sigma1_big64(y[1]) + w[1];
+        uint64_t t = r[1] + y[0];
+        r[0] = ch64(t, y[1], x[0]) + sigma1_big64(t) + w[0];
+        break;
+    }
+    case 1:  // SHA512H2 Qd, Qn, Vm.2D
+        r[1] = maj64(x[0], y[1], y[0]) + sigma0_big64(y[0]) + w[1];
+        r[0] = maj64(r[1], y[0], y[1]) + sigma0_big64(r[1]) + w[0];
+        break;
+    case 2:  // SHA512SU1 Vd.2D, Vn.2D, Vm.2D
+        for (unsigned e = 0; e < 2; ++e) r[e] = w[e] + sigma1_small64(x[e]) + y[e];
+        break;
+    default:  // RAX1 Vd.2D, Vn.2D, Vm.2D
+        for (unsigned e = 0; e < 2; ++e) r[e] = x[e] ^ ror64(y[e], 63);
+        break;
+    }
+    put_dwords(c, rd, r);
+}
+
+// XAR Vd.2D, Vn.2D, Vm.2D, #imm6 (FEAT_SHA3).
+void exec_CRYPTO_XAR(Cpu& c, uint32_t i) {
+    if (!c.has_sha3()) return c.undefined();
+    if (!c.fp_enabled()) return;
+    Dwords n = dwords(c, bits(i, 9, 5)), m = dwords(c, bits(i, 20, 16)), r;
+    for (unsigned e = 0; e < 2; ++e) r[e] = ror64(n[e] ^ m[e], bits(i, 15, 10));
+    put_dwords(c, bits(i, 4, 0), r);
+}
+
+// SHA512SU0 Vd.2D, Vn.2D (FEAT_SHA512); SM4E not implemented.
+void exec_CRYPTO_SHA512_2(Cpu& c, uint32_t i) {
+    if (bits(i, 11, 10) != 0 || !c.has_sha512()) return c.undefined();
+    if (!c.fp_enabled()) return;
+    unsigned rd = bits(i, 4, 0);
+    Dwords x = dwords(c, bits(i, 9, 5)), w = dwords(c, rd);
+    put_dwords(c, rd, {w[0] + sigma0_small64(w[1]), w[1] + sigma0_small64(x[0])});
+}
+
 }  // namespace armvm::a64

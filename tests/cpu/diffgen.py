@@ -865,6 +865,21 @@ def g_simd_dot(rng):
             | f(rng.randrange(2), 11, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
 
 
+def g_crypto_v82(rng):
+    # SHA512H/H2/SU0/SU1 (FEAT_SHA512), EOR3, BCAX, RAX1, XAR (FEAT_SHA3)
+    kind = rng.choice(["4reg", "3reg", "xar", "su0"])
+    rd, rn, rm = vreg(rng), vreg(rng), vreg(rng)
+    if kind == "4reg":
+        return [f(0b110011100, 23, 9) | f(rng.randrange(2), 21, 2) | f(rm, 16, 5) | f(vreg(rng), 10, 5)
+                | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "3reg":
+        return [f(0b11001110011, 21, 11) | f(rm, 16, 5) | f(1, 15, 1) | f(rng.randrange(4), 10, 2) | f(rn, 5, 5)
+                | f(rd, 0, 5)]
+    if kind == "xar":
+        return [f(0b11001110100, 21, 11) | f(rm, 16, 5) | f(rng.randrange(64), 10, 6) | f(rn, 5, 5) | f(rd, 0, 5)]
+    return [0xcec08000 | f(rn, 5, 5) | f(rd, 0, 5)]
+
+
 def g_fp_v8x(rng):
     # FJCVTZS (FEAT_JSCVT); FRINT32Z/X, FRINT64Z/X (FRINTTS), scalar and vector
     kind = rng.choice(["fjcvtzs", "frint", "frintv"])
@@ -880,7 +895,7 @@ def g_fp_v8x(rng):
 
 
 GROUPS = {
-    "flagm": g_flagm, "lrcpc": g_lrcpc, "simd_dot": g_simd_dot, "fp_v8x": g_fp_v8x,
+    "flagm": g_flagm, "lrcpc": g_lrcpc, "simd_dot": g_simd_dot, "fp_v8x": g_fp_v8x, "crypto_v82": g_crypto_v82,
     "ldst_simd": g_ldst_simd,
     "crypto": g_crypto,
     "simd_scalar_more": g_simd_scalar_more,
@@ -898,7 +913,7 @@ GROUPS = {
 }
 
 # The groups of features only `-cpu max` has (issue 20).
-MAX_GROUPS = {"flagm", "lrcpc", "simd_dot", "fp_v8x"}
+MAX_GROUPS = {"flagm", "lrcpc", "simd_dot", "fp_v8x", "crypto_v82"}
 
 
 def usable():
@@ -949,6 +964,10 @@ RESERVED_V80 = {
     "frint32z (FRINTTS)": 0x1e284000,
     "frint64x vector (FRINTTS)": 0x6e61f800,
     "msr dit, #1 (DIT)": 0xd503415f,
+    "eor3 (SHA3)": 0xce000000,
+    "sha512h (SHA512)": 0xce608000,
+    "xar (SHA3)": 0xce800000,
+    "sha512su0 (SHA512)": 0xcec08000,
     "mrs x0, ssbs (SSBS)": 0xd53b42c0,
 }
 

@@ -241,10 +241,11 @@ TEST_CASE("cpu: ID registers advertise what is implemented", "[cpu][idregs]") {
             CHECK(cpu.s.x[4] == 0);                          // reserved ID registers read as zero
             bool v81 = std::string(model) == "neoverse-n1" || std::string(model) == "max";
             // CRC32, AES+PMULL, SHA1, SHA256; LSE, RDM and DotProd on the
-            // Armv8.1+ models; FlagM2 and RNDR on max
+            // Armv8.1+ models; SHA512, SHA3, FlagM2 and RNDR on max
             bool max = std::string(model) == "max";
             CHECK(cpu.s.x[5] == ((v81 ? (2ull << 20) | (1ull << 28) | (1ull << 44) : 0) |
-                                 (max ? (2ull << 52) | (1ull << 60) : 0) | (1ull << 16) | 0x1120));
+                                 (max ? (2ull << 52) | (1ull << 60) | (1ull << 32) | 0x2000 : 0x1000) | (1ull << 16) |
+                                 0x120));
         }
     }
     CHECK(id_regs_for("cortex-a53", true).midr == 0x410fd034);
