@@ -186,6 +186,7 @@ public:
     bool has_flagm2() const { return ((ids.id_aa64isar0 >> 52) & 0xf) >= 2; }
     bool has_rndr() const { return ((ids.id_aa64isar0 >> 60) & 0xf) >= 1; }
     bool has_jscvt() const { return ((ids.id_aa64isar1 >> 12) & 0xf) >= 1; }
+    bool has_fcma() const { return ((ids.id_aa64isar1 >> 16) & 0xf) >= 1; }
     bool has_lrcpc() const { return ((ids.id_aa64isar1 >> 20) & 0xf) >= 1; }
     bool has_lrcpc2() const { return ((ids.id_aa64isar1 >> 20) & 0xf) >= 2; }
     bool has_frintts() const { return ((ids.id_aa64isar1 >> 32) & 0xf) >= 1; }

@@ -26,7 +26,7 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 //               atomics (Atomic = 2), RDM and DotProd on the Armv8.1+
 //               models; SHA512, SHA3, FlagM2 and RNDR on max.
 //  ID_AA64ISAR1: LRCPC and DPB on the Armv8.1+ models (LRCPC2 and DPB2 on
-//               max); JSCVT, FRINTTS, SB, DGH and I8MM on max.
+//               max); JSCVT, FCMA, FRINTTS, SB, DGH and I8MM on max.
 //  ID_AA64PFR0/1: DIT and SSBS (2) on max.
 //  ID_AA64MMFR0: PA size, 16-bit ASIDs and granules as each part (the
 //               Cortex-A5x/A72 have no 16K granule).
@@ -99,6 +99,7 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
         set_field(r.id_aa64isar1, 0, 2);   // DPB2 (DC CVADP)
         set_field(r.id_aa64isar1, 20, 2);  // LRCPC2 (LDAPUR, STLUR)
         r.id_aa64isar1 |= (1ull << 12)     // JSCVT (FJCVTZS)
+                          | (1ull << 16)   // FCMA (FCMLA, FCADD)
                           | (1ull << 32)   // FRINTTS (FRINT32/64Z/X)
                           | (1ull << 36)   // SB
                           | (1ull << 48)   // DGH (a hint: a NOP here)

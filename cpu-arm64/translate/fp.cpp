@@ -854,6 +854,56 @@ bool simd_fp_2misc(Cpu& c, uint32_t i, bool scalar) {
     return true;
 }
 
+// FCMLA (rotations 0, 90, 180, 270) and FCADD (90, 270) (FEAT_FCMA; the
+// three-same extra forms): complex numbers as (real, imaginary) lane
+// pairs, single or double precision (half: FP16, not implemented). The
+// rotation negates operands of Vm (FPNeg: a NaN's sign too) before the
+// fused multiply-add or the add. False if unallocated.
+bool simd_fcma(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), size = bits(i, 23, 22), op = bits(i, 14, 11);
+    bool cadd = op >= 12;
+    if (!c.has_fcma() || size < 2 || (size == 3 && !q) || (cadd && (op & 1))) return false;
+    if (!c.fp_enabled()) return true;
+    bool dbl = size == 3;
+    unsigned rd = bits(i, 4, 0);
+    uint64_t n[2] = {c.s.v[bits(i, 9, 5)][0], c.s.v[bits(i, 9, 5)][1]};
+    uint64_t m[2] = {c.s.v[bits(i, 20, 16)][0], c.s.v[bits(i, 20, 16)][1]};
+    uint64_t d[2] = {c.s.v[rd][0], c.s.v[rd][1]}, out[2] = {0, 0};
+    uint64_t sign = dbl ? 1ull << 63 : 1ull << 31;
+    auto add = [&](uint64_t a, uint64_t b) {
+        return dbl ? bin<double>(c, 2, a, b) : bin<float>(c, 2, static_cast<uint32_t>(a), static_cast<uint32_t>(b));
+    };
+    auto fma = [&](uint64_t acc, uint64_t a, uint64_t b) {
+        return dbl ? muladd<double>(c, acc, a, b, false, false)
+                   : muladd<float>(c, static_cast<uint32_t>(acc), static_cast<uint32_t>(a), static_cast<uint32_t>(b),
+                                   false, false);
+    };
+    unsigned pairs = (q ? 16 : 8) / (dbl ? 8 : 4) / 2;
+    for (unsigned p = 0; p < pairs; ++p) {
+        unsigned re = 2 * p, im = 2 * p + 1;
+        uint64_t m_re = fp_lane(m, re, dbl), m_im = fp_lane(m, im, dbl);
+        uint64_t r_re, r_im;
+        if (cadd) {  // 90: (n_re - m_im, n_im + m_re); 270: (n_re + m_im, n_im - m_re)
+            bool r270 = op == 14;
+            r_re = add(fp_lane(n, re, dbl), m_im ^ (r270 ? 0 : sign));
+            r_im = add(fp_lane(n, im, dbl), m_re ^ (r270 ? sign : 0));
+        } else {
+            unsigned rot = op & 3;
+            uint64_t nx = fp_lane(n, rot & 1 ? im : re, dbl);  // (the real or imaginary part of Vn)
+            uint64_t e1 = rot & 1 ? m_im : m_re, e3 = rot & 1 ? m_re : m_im;
+            if (rot == 1 || rot == 2) e1 ^= sign;
+            if (rot >= 2) e3 ^= sign;
+            r_re = fma(fp_lane(d, re, dbl), nx, e1);
+            r_im = fma(fp_lane(d, im, dbl), nx, e3);
+        }
+        put_fp_lane(out, re, r_re, dbl);
+        put_fp_lane(out, im, r_im, dbl);
+    }
+    c.s.v[rd][0] = out[0];
+    c.s.v[rd][1] = q ? out[1] : 0;
+    return true;
+}
+
 // FMAXNMP, FADDP, FMAXP, FMINNMP, FMINP (scalar): the two lanes of the
 // low 64 (single) or 128 (double) bits of Vn. False if unallocated.
 bool simd_fp_pair_scalar(Cpu& c, uint32_t i) {

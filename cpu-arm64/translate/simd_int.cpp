@@ -71,6 +71,7 @@ bool simd_fp_2misc(Cpu& c, uint32_t i, bool scalar);  // fp.cpp
 bool simd_fp_fixed(Cpu& c, uint32_t i);  // fp.cpp
 bool simd_fp_pair_scalar(Cpu& c, uint32_t i);  // fp.cpp
 bool simd_fp_elem_scalar(Cpu& c, uint32_t i);  // fp.cpp
+bool simd_fcma(Cpu& c, uint32_t i);  // fp.cpp
 
 void exec_SIMD_PERMUTE(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), size = bits(i, 23, 22), op = bits(i, 14, 12);
@@ -538,12 +539,26 @@ unsigned broadcast(Cpu& c, unsigned rm, unsigned index, unsigned esize, bool all
 
 // The by-element forms of three-same extra (ARM ARM C4.1.95, issue 20):
 // SQRDMLAH/SQRDMLSH (FEAT_RDM), SDOT/UDOT (FEAT_DotProd), SUDOT/USDOT
-// (FEAT_I8MM), run as the vector form with the element broadcast. False
-// if `i` is not one of them.
+// (FEAT_I8MM), FCMLA (FEAT_FCMA), run as the vector form with the element
+// broadcast. False if `i` is not one of them.
 bool elem_extra(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), l = bit(i, 21), mbit = bit(i, 20);
     unsigned rm4 = bits(i, 19, 16), op = bits(i, 15, 12), h = bit(i, 11), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     unsigned key = (u << 4) | op, xop;  // (the vector form's opcode)
+    if (u && (op & 9) == 1) {  // FCMLA (by element; single precision: the pair at H, Q 1)
+        if (!c.has_fcma() || size != 2 || l || !q) {
+            c.undefined();
+            return true;
+        }
+        if (!c.fp_enabled()) return true;
+        uint64_t saved[2];
+        unsigned scratch = broadcast(c, (mbit << 4) | rm4, h, 8, true, rn, rd, saved);
+        exec_SIMD_3SAME_EXTRA(c, (1u << 30) | (1u << 29) | (0b01110u << 24) | (2u << 22) | (scratch << 16) | (1u << 15) |
+                                     ((8u | ((op >> 1) & 3)) << 11) | (1u << 10) | (rn << 5) | rd);
+        c.s.v[scratch][0] = saved[0];
+        c.s.v[scratch][1] = saved[1];
+        return true;
+    }
     bool rdm = key == 0x1d || key == 0x1f, dot = op == 0xe, usdot = key == 0x0f && (size == 0 || size == 2);
     if (!rdm && !dot && !usdot) return false;
     if (rdm ? !c.has_rdm() || (size != 1 && size != 2) : dot ? !c.has_dotprod() || size != 2 : !c.has_i8mm()) {
@@ -842,8 +857,9 @@ void exec_SIMDS_COPY(Cpu& c, uint32_t i) {
 
 // ---- Three-same extra (ARM ARM C4.1.95, issue 20): SQRDMLAH/SQRDMLSH
 // (FEAT_RDM), SDOT/UDOT (FEAT_DotProd), USDOT and the 8-bit integer matrix
-// multiplies SMMLA/UMMLA/USMMLA (FEAT_I8MM); each UNDEFINED where the
-// model lacks it (FCMLA/FCADD and the BFloat16 forms are not implemented).
+// multiplies SMMLA/UMMLA/USMMLA (FEAT_I8MM), FCMLA/FCADD (FEAT_FCMA, in
+// fp.cpp); each UNDEFINED where the model lacks it (the BFloat16 forms are
+// not implemented).
 namespace {
 
 // SQRDMLAH (sub: SQRDMLSH) of one lane: sat((acc << esize) +- 2*a*b +
@@ -861,6 +877,10 @@ void exec_SIMD_3SAME_EXTRA(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), op = bits(i, 14, 11);
     unsigned rn = bits(i, 9, 5), rm = bits(i, 20, 16), rd = bits(i, 4, 0);
     unsigned key = (u << 4) | op;
+    if (u && op >= 8) {  // FCMLA, FCADD
+        if (!simd_fcma(c, i)) c.undefined();
+        return;
+    }
     bool ok;
     switch (key) {
     case 0x10: case 0x11: ok = c.has_rdm() && (size == 1 || size == 2); break;  // SQRDMLAH, SQRDMLSH

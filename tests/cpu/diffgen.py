@@ -881,8 +881,18 @@ def g_crypto_v82(rng):
 
 
 def g_fp_v8x(rng):
-    # FJCVTZS (FEAT_JSCVT); FRINT32Z/X, FRINT64Z/X (FRINTTS), scalar and vector
-    kind = rng.choice(["fjcvtzs", "frint", "frintv"])
+    # FJCVTZS (FEAT_JSCVT); FRINT32Z/X, FRINT64Z/X (FRINTTS), scalar and
+    # vector; FCMLA, FCADD (FCMA), vector and by element
+    kind = rng.choice(["fjcvtzs", "frint", "frintv", "fcma", "fcma_elem"])
+    if kind == "fcma":
+        size = rng.choice([2, 3])
+        q = 1 if size == 3 else rng.randrange(2)
+        return [f(q, 30, 1) | f(1, 29, 1) | f(0b01110, 24, 5) | f(size, 22, 2) | f(vreg(rng), 16, 5) | f(1, 15, 1)
+                | f(rng.choice([8, 9, 10, 11, 12, 14]), 11, 4) | f(1, 10, 1) | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5)]
+    if kind == "fcma_elem":
+        return [f(1, 30, 1) | f(1, 29, 1) | f(0b01111, 24, 5) | f(2, 22, 2) | f(rng.randrange(2), 20, 1)
+                | f(rng.randrange(16), 16, 4) | f(rng.choice([1, 3, 5, 7]), 12, 4) | f(rng.randrange(2), 11, 1)
+                | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5)]
     if kind == "fjcvtzs":
         return [0x1e7e0000 | f(vreg(rng), 5, 5) | f(rnd_reg(rng), 0, 5)]
     if kind == "frint":
@@ -963,6 +973,8 @@ RESERVED_V80 = {
     "fjcvtzs (JSCVT)": 0x1e7e0000,
     "frint32z (FRINTTS)": 0x1e284000,
     "frint64x vector (FRINTTS)": 0x6e61f800,
+    "fcmla (FCMA)": 0x6e80c400,
+    "fcadd (FCMA)": 0x6e80e400,
     "msr dit, #1 (DIT)": 0xd503415f,
     "eor3 (SHA3)": 0xce000000,
     "sha512h (SHA512)": 0xce608000,
