@@ -185,6 +185,8 @@ public:
     bool has_flagm() const { return ((ids.id_aa64isar0 >> 52) & 0xf) >= 1; }
     bool has_flagm2() const { return ((ids.id_aa64isar0 >> 52) & 0xf) >= 2; }
     bool has_rndr() const { return ((ids.id_aa64isar0 >> 60) & 0xf) >= 1; }
+    bool has_tlbios() const { return ((ids.id_aa64isar0 >> 56) & 0xf) >= 1; }
+    bool has_tlbirange() const { return ((ids.id_aa64isar0 >> 56) & 0xf) >= 2; }
     bool has_jscvt() const { return ((ids.id_aa64isar1 >> 12) & 0xf) >= 1; }
     bool has_fcma() const { return ((ids.id_aa64isar1 >> 16) & 0xf) >= 1; }
     bool has_lrcpc() const { return ((ids.id_aa64isar1 >> 20) & 0xf) >= 1; }

@@ -30,15 +30,35 @@ void dc_zva(Cpu& c, uint64_t va) {
         if (!c.store(va + off, 8, 0)) return;
 }
 
-// TLBI <op>: op1=0, CRn=8; CRm 3 (inner shareable: every CPU) or 7 (this
-// CPU). The VA forms carry VA[55:12] in bits [43:0] and the ASID in
-// [63:48].
+// TLBI <op>: op1=0, CRn=8; CRm 3 (inner shareable: every CPU), 1 (outer
+// shareable, FEAT_TLBIOS: the same here) or 7 (this CPU); the range forms
+// (FEAT_TLBIRANGE) CRm 2 (inner), 5 (outer) and 6 (this CPU). The VA
+// forms carry VA[55:12] in bits [43:0] and the ASID in [63:48].
 bool tlbi(Cpu& c, unsigned crm, unsigned op2, uint64_t xt) {
-    if (crm != 3 && crm != 7) return false;
-    bool broadcast = crm == 3;
-    uint64_t va = static_cast<uint64_t>(sext((xt & ((1ull << 44) - 1)) << 12, 56));
+    bool range = crm == 2 || crm == 5 || crm == 6;
+    if (crm != 3 && crm != 7 && !(crm == 1 && c.has_tlbios()) && !(range && c.has_tlbirange())) return false;
+    bool broadcast = crm != 7 && crm != 6;
     uint16_t asid = static_cast<uint16_t>(xt >> 48);
     if (!((c.s.tcr_el1 >> 36) & 1)) asid &= 0xff;
+    if (range) {
+        // RVAE1, RVAAE1, RVALE1, RVAALE1: (NUM + 1) << (5 * SCALE + 1)
+        // pages of the granule TG from BaseADDR; a large range (or a
+        // reserved TG) invalidates the ASID's or every entry instead.
+        if (!(op2 & 1)) return false;
+        bool any = op2 == 3 || op2 == 7;
+        unsigned tg = (xt >> 46) & 3, scale = (xt >> 44) & 3, num = (xt >> 39) & 31;
+        unsigned shift = tg == 1 ? 12 : tg == 2 ? 14 : 16;
+        uint64_t bytes = (static_cast<uint64_t>(num) + 1) << (5 * scale + 1 + shift);
+        if (tg == 0 || bytes > (64u << 12)) {
+            c.tlb_maintenance(any ? RemoteOp{RemoteOp::TlbAll} : RemoteOp{RemoteOp::TlbAsid, asid}, broadcast);
+            return true;
+        }
+        uint64_t base = static_cast<uint64_t>(sext((xt & ((1ull << 37) - 1)) << shift, 37 + shift));
+        for (uint64_t off = 0; off < bytes; off += 4096)
+            c.tlb_maintenance({any ? RemoteOp::TlbVaAnyAsid : RemoteOp::TlbVa, asid, base + off}, broadcast);
+        return true;
+    }
+    uint64_t va = static_cast<uint64_t>(sext((xt & ((1ull << 44) - 1)) << 12, 56));
     switch (op2) {
     case 0: c.tlb_maintenance({RemoteOp::TlbAll}, broadcast); return true;            // VMALLE1
     case 1: case 5: c.tlb_maintenance({RemoteOp::TlbVa, asid, va}, broadcast); return true;  // VAE1, VALE1

@@ -244,7 +244,8 @@ TEST_CASE("cpu: ID registers advertise what is implemented", "[cpu][idregs]") {
             // Armv8.1+ models; SHA512, SHA3, FlagM2 and RNDR on max
             bool max = std::string(model) == "max";
             CHECK(cpu.s.x[5] == ((v81 ? (2ull << 20) | (1ull << 28) | (1ull << 44) : 0) |
-                                 (max ? (2ull << 52) | (1ull << 60) | (1ull << 32) | 0x2000 : 0x1000) | (1ull << 16) |
+                                 (max ? (2ull << 52) | (1ull << 60) | (1ull << 32) | (2ull << 56) | 0x2000 : 0x1000) |
+                                 (1ull << 16) |
                                  0x120));
         }
     }

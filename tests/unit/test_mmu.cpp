@@ -305,3 +305,48 @@ TEST_CASE("cpu: DC CVAP/CVADP (max) fault on an unmapped line as a read does, as
         CHECK(cpu.last_far == 0x201040);
     }
 }
+
+TEST_CASE("cpu: TLBI by range and the outer-shareable forms on max; UNDEFINED on cortex-a57", "[mmu][cpu]") {
+    Ram ram;
+    regime_4k(ram);
+    for (unsigned p = 0; p < 8; ++p) ram.put64(0x12000 + 8 * p, (0x40000 + 0x1000 * p) | kAf | kPage);
+    ram.put64(0x11000, 0x0 | kAf | kBlock);  // VA 0..2 MiB identity (code)
+    ram.put(0x1000, {0xf9400001,    // ldr x1, [x0]
+                     0xd5088222,    // tlbi rvae1is, x2
+                     0xf9400003,    // ldr x3, [x0]
+                     0xd5088124,    // tlbi vae1os, x4
+                     0xf9400005,    // ldr x5, [x0]
+                     0xd4200000});  // brk #0
+    for (unsigned p = 0; p < 10; ++p) ram.put64(0x40000 + 0x1000 * p + 8, 0x100 + p);
+    for (const char* model : {"max", "cortex-a57"}) {
+        INFO(model);
+        bool max = std::string(model) == "max";
+        for (unsigned p = 0; p < 8; ++p) ram.put64(0x12000 + 8 * p, (0x40000 + 0x1000 * p) | kAf | kPage);
+        Cpu cpu(ram);
+        cpu.ids = id_regs_for(model, true);
+        cpu.stop_on_exception = true;
+        cpu.s.ttbr0_el1 = 0x10000;
+        cpu.s.tcr_el1 = 25 | (2ull << 32);
+        cpu.s.mair_el1 = 0xff00;
+        cpu.s.sctlr_el1 |= 1;
+        cpu.regime_changed();
+        cpu.s.x[0] = 0x203008;
+        // TG 4K, SCALE 0, NUM 3: (3 + 1) << 1 = 8 pages from VA 0x200000
+        cpu.s.x[2] = (1ull << 46) | (3ull << 39) | (0x200000 >> 12);
+        cpu.s.x[4] = 0x203000 >> 12;
+        cpu.s.pc = 0x1000;
+        REQUIRE(cpu.run(1) == Cpu::Stop::Budget);
+        CHECK(cpu.s.x[1] == 0x103);
+        ram.put64(0x12000 + 8 * 3, 0x48000 | kAf | kPage);  // page 3 -> 0x48000
+        REQUIRE(cpu.run(2) != Cpu::Stop::Debug);
+        if (!max) {
+            CHECK(cpu.last_ec == Ec::Unknown);  // (the range TLBI)
+            continue;
+        }
+        CHECK(cpu.s.x[3] == 0x108);  // the range covered the page
+        ram.put64(0x12000 + 8 * 3, 0x49000 | kAf | kPage);  // page 3 -> 0x49000
+        REQUIRE(cpu.run(10) == Cpu::Stop::Exception);
+        CHECK(cpu.last_ec == Ec::Brk64);
+        CHECK(cpu.s.x[5] == 0x109);  // after TLBI VAE1OS
+    }
+}
