@@ -55,6 +55,14 @@ uint64_t ccsidr(uint64_t csselr) {
 SysRegAccess dit_access(const Cpu& c, bool) { return c.has_dit() ? SysRegAccess::Ok : SysRegAccess::Undefined; }
 SysRegAccess ssbs_access(const Cpu& c, bool) { return c.has_ssbs() ? SysRegAccess::Ok : SysRegAccess::Undefined; }
 
+SysRegAccess scxtnum1_access(const Cpu& c, bool) {
+    return c.has_csv2_2() && c.s.el > 0 ? SysRegAccess::Ok : SysRegAccess::Undefined;
+}
+SysRegAccess scxtnum0_access(const Cpu& c, bool) {
+    if (!c.has_csv2_2()) return SysRegAccess::Undefined;
+    return c.s.el > 0 || ((c.s.sctlr_el1 >> 53) & 1) ? SysRegAccess::Ok : SysRegAccess::Trap;
+}
+
 SysRegAccess rndr_access(const Cpu& c, bool write) {
     return c.has_rndr() && !write ? SysRegAccess::Ok : SysRegAccess::Undefined;
 }
@@ -154,6 +162,10 @@ constexpr SysRegDesc kRegs[] = {
      [](Cpu& c, uint64_t v) { c.s.csselr_el1 = v & 0xf; }},
     {sysreg_key(3, 1, 0, 0, 0), "CCSIDR_EL1", nullptr,
      [](Cpu& c, uint64_t& v) { v = ccsidr(c.s.csselr_el1); return true; }, nullptr},
+    // SCXTNUM_EL1, SCXTNUM_EL0 (FEAT_CSV2_2): kept, nothing uses them; EL0's
+    // with SCTLR_EL1.EnSCXT
+    {sysreg_key(3, 0, 13, 0, 7), "SCXTNUM_EL1", scxtnum1_access, FIELD_RW(scxtnum_el1)},
+    {sysreg_key(3, 3, 13, 0, 7), "SCXTNUM_EL0", scxtnum0_access, FIELD_RW(scxtnum_el0)},
     // RNDR, RNDRRS (FEAT_RNG): 64 bits from the host's getrandom(), NZCV
     // 0000; 0 and NZCV 0100 if it has none to give.
     {sysreg_key(3, 3, 2, 4, 0), "RNDR", rndr_access, rndr_read, nullptr},

@@ -28,7 +28,8 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 //               max.
 //  ID_AA64ISAR1: LRCPC and DPB on the Armv8.1+ models (LRCPC2 and DPB2 on
 //               max); JSCVT, FCMA, FRINTTS, SB, DGH and I8MM on max.
-//  ID_AA64PFR0/1: DIT and SSBS (2) on max.
+//  ID_AA64PFR0/1: SSBS (2), CSV2 and CSV3 on the Armv8.1+ models; DIT and
+//               CSV2_2 on max.
 //  ID_AA64MMFR0: PA size, 16-bit ASIDs and granules as each part (the
 //               Cortex-A5x/A72 have no 16K granule).
 //  ID_AA64MMFR1: PAN = 2 (PAN and AT S1E1RP/WP) on the Armv8.1+ models.
@@ -41,16 +42,18 @@ constexpr uint64_t kIdDfr0 = 0x00010066ull;         // AArch32 view, PerfMon 0
 
 struct ModelIds {
     const char* name;
-    uint64_t midr, ctr, mmfr0;
+    uint64_t midr, ctr, mmfr0, clidr;
     bool v81;  // LSE and PAN
 };
 
+// (CLIDR: L1 I+D and a unified L2 on each; the Neoverse N1 and max need no
+// cache maintenance to the point of unification, as QEMU's)
 constexpr ModelIds kModels[] = {
-    {"cortex-a53", 0x410fd034, 0x84448004, 0x00001122, false},
-    {"cortex-a57", 0x411fd070, 0x8444c004, 0x00001124, false},
-    {"cortex-a72", 0x410fd083, 0x8444c004, 0x00001124, false},
-    {"neoverse-n1", 0x414fd0c1, 0x84448004, 0x00101125, true},
-    {"max", 0x000f0510, 0x8444c004, 0x00101125, true},  // (QEMU's MIDR: implementer 0, part 'Q')
+    {"cortex-a53", 0x410fd034, 0x84448004, 0x00001122, 0x0a200023, false},
+    {"cortex-a57", 0x411fd070, 0x8444c004, 0x00001124, 0x0a200023, false},
+    {"cortex-a72", 0x410fd083, 0x8444c004, 0x00001124, 0x0a200023, false},
+    {"neoverse-n1", 0x414fd0c1, 0x8444c004, 0x00101125, 0x82000023, true},
+    {"max", 0x000f0510, 0x8444c004, 0x00101125, 0x02000023, true},  // (QEMU's MIDR: implementer 0, part 'Q')
 };
 
 }  // namespace
@@ -89,6 +92,8 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
         // (LDAPR), as the Neoverse N1 has them
         r.id_aa64isar0 |= (1ull << 28) | (1ull << 44);
         r.id_aa64isar1 |= (1ull << 20) | 1;  // (and DPB: DC CVAP)
+        r.id_aa64pfr1 |= 2ull << 4;            // SSBS2
+        r.id_aa64pfr0 |= (1ull << 56) | (1ull << 60);  // CSV2, CSV3: nothing speculates here
     }
     if (!std::strcmp(m->name, "max")) {  // the later features of QEMU's max armvm has so far (issue 20)
         set_field(r.id_aa64isar0, 12, 2);  // SHA2: SHA512 too
@@ -97,7 +102,7 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
                           | (2ull << 52)   // TS: FlagM2 (CFINV, RMIF, SETF8/16, AXFLAG, XAFLAG)
                           | (1ull << 60);  // RNDR
         r.id_aa64pfr0 |= 1ull << 48;       // DIT
-        r.id_aa64pfr1 |= 2ull << 4;        // SSBS2 (PSTATE.SSBS, MSR/MRS SSBS)
+        set_field(r.id_aa64pfr0, 56, 2);   // CSV2_2 (SCXTNUM_ELx)
         set_field(r.id_aa64isar1, 0, 2);   // DPB2 (DC CVADP)
         set_field(r.id_aa64isar1, 20, 2);  // LRCPC2 (LDAPUR, STLUR)
         r.id_aa64isar1 |= (1ull << 12)     // JSCVT (FJCVTZS)
@@ -108,7 +113,7 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
                           | (1ull << 52);  // I8MM (SMMLA, UMMLA, USMMLA, USDOT, SUDOT)
     }
     r.dczid = 0x4;          // DC ZVA block: 64 bytes
-    r.clidr = 0x0a200023;   // L1 I+D, L2 unified (as the Cortex-A57)
+    r.clidr = m->clidr;
     return r;
 }
 
