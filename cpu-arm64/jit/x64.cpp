@@ -104,6 +104,7 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         unsigned size = bits(i, 31, 30);
         if (!bit(i, 22) || bit(i, 21)) return false;
         bool acquire_only = bit(i, 23);  // LDAR (o2): no monitor
+        if (acquire_only && !bit(i, 15) && !lor_) return false;  // (LDLAR)
         unsigned bytes = 1u << size;
         Slow& s = slow_path(k);
         ldxsp(rdi, rn);

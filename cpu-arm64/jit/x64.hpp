@@ -96,6 +96,7 @@ inline void redo_host_flags(Xbyak::CodeGenerator& g, bool w, bool sub) {
 class X64 final : public Backend {
 public:
     unsigned zva_bytes() const { return 4u << (c_.ids.dczid & 0xf); }  // (DC ZVA's block: DCZID_EL0.BS)
+    bool has_lor() const { return c_.has_lor(); }
     X64(Cpu& c, uint8_t* arena, size_t size) : c_(c), arena_(arena), size_(size) {
         auto at = [&](const void* p) {
             return static_cast<int32_t>(reinterpret_cast<const char*>(p) - reinterpret_cast<const char*>(&c));
@@ -233,7 +234,7 @@ public:
         : CodeGenerator(room, at), o(j.off()), exit_(j.exit_stub()), nochain_(qlog::on(qlog::Nochain)),
           chain_(nochain_ ? j.chain_exit_stub() : j.chain_stub()), link_(j.link_stub()),
           call_(j.call_stub(false)), call_flags_(j.call_stub(true)), flags_(j.flags_stub()), mem_call_{j.mem_call_stub(1), j.mem_call_stub(2)},
-          zva64_(j.zva_bytes() == 64) {
+          zva64_(j.zva_bytes() == 64), lor_(j.has_lor()) {
         setDefaultJmpNEAR(true);
     }
 
@@ -327,6 +328,7 @@ private:
     const uint8_t* flags_;
     const uint8_t* mem_call_[2];
     bool zva64_;  // DC ZVA zeroes 64 bytes (the compiled form's; else the handler)
+    bool lor_;    // LDLAR exists (FEAT_LOR; else the handler makes it UNDEFINED)
     const Block* b_ = nullptr;
     // Out-of-line pieces, emitted after the block's straight-line code.
     static constexpr int kCached = 6;  // (the register cache, below)

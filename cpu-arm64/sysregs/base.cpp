@@ -55,6 +55,9 @@ uint64_t ccsidr(uint64_t csselr) {
 SysRegAccess dit_access(const Cpu& c, bool) { return c.has_dit() ? SysRegAccess::Ok : SysRegAccess::Undefined; }
 SysRegAccess ssbs_access(const Cpu& c, bool) { return c.has_ssbs() ? SysRegAccess::Ok : SysRegAccess::Undefined; }
 
+SysRegAccess lor_access(const Cpu& c, bool) {
+    return c.has_lor() && c.s.el > 0 ? SysRegAccess::Ok : SysRegAccess::Undefined;
+}
 SysRegAccess scxtnum1_access(const Cpu& c, bool) {
     return c.has_csv2_2() && c.s.el > 0 ? SysRegAccess::Ok : SysRegAccess::Undefined;
 }
@@ -162,6 +165,13 @@ constexpr SysRegDesc kRegs[] = {
      [](Cpu& c, uint64_t v) { c.s.csselr_el1 = v & 0xf; }},
     {sysreg_key(3, 1, 0, 0, 0), "CCSIDR_EL1", nullptr,
      [](Cpu& c, uint64_t& v) { v = ccsidr(c.s.csselr_el1); return true; }, nullptr},
+    // The LORegion registers (FEAT_LOR): LORID_EL1 says no regions and no
+    // descriptors, so the others are RAZ/WI (as QEMU's).
+    {sysreg_key(3, 0, 10, 4, 0), "LORSA_EL1", lor_access, RAZ_WI},
+    {sysreg_key(3, 0, 10, 4, 1), "LOREA_EL1", lor_access, RAZ_WI},
+    {sysreg_key(3, 0, 10, 4, 2), "LORN_EL1", lor_access, RAZ_WI},
+    {sysreg_key(3, 0, 10, 4, 3), "LORC_EL1", lor_access, RAZ_WI},
+    {sysreg_key(3, 0, 10, 4, 7), "LORID_EL1", lor_access, [](Cpu&, uint64_t& v) { v = 0; return true; }, nullptr},
     // SCXTNUM_EL1, SCXTNUM_EL0 (FEAT_CSV2_2): kept, nothing uses them; EL0's
     // with SCTLR_EL1.EnSCXT
     {sysreg_key(3, 0, 13, 0, 7), "SCXTNUM_EL1", scxtnum1_access, FIELD_RW(scxtnum_el1)},

@@ -30,6 +30,8 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 //               max); JSCVT, FCMA, FRINTTS, SB, DGH and I8MM on max.
 //  ID_AA64PFR0/1: SSBS (2), CSV2 and CSV3 on the Armv8.1+ models; DIT and
 //               CSV2_2 on max.
+//  ID_AA64MMFR2: CnP and IESB on the Armv8.1+ models; IDS, TTL and BBM 2 on
+//               max. ID_AA64MMFR1: LO on max.
 //  ID_AA64MMFR0: PA size, 16-bit ASIDs and granules as each part (the
 //               Cortex-A5x/A72 have no 16K granule).
 //  ID_AA64MMFR1: PAN = 2 (PAN and AT S1E1RP/WP) on the Armv8.1+ models.
@@ -94,6 +96,8 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
         r.id_aa64isar1 |= (1ull << 20) | 1;  // (and DPB: DC CVAP)
         r.id_aa64pfr1 |= 2ull << 4;            // SSBS2
         r.id_aa64pfr0 |= (1ull << 56) | (1ull << 60);  // CSV2, CSV3: nothing speculates here
+        // CnP (TTBR's bit 0: ignored), IESB (no errors to synchronize)
+        r.id_aa64mmfr2 |= 1 | (1ull << 12);
     }
     if (!std::strcmp(m->name, "max")) {  // the later features of QEMU's max armvm has so far (issue 20)
         set_field(r.id_aa64isar0, 12, 2);  // SHA2: SHA512 too
@@ -101,6 +105,10 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
                           | (2ull << 56)   // TLB: the outer-shareable and range TLBIs
                           | (2ull << 52)   // TS: FlagM2 (CFINV, RMIF, SETF8/16, AXFLAG, XAFLAG)
                           | (1ull << 60);  // RNDR
+        r.id_aa64mmfr1 |= 1ull << 16;      // LO: LORegions (none: LORID_EL1 0), LDLAR/STLLR
+        r.id_aa64mmfr2 |= (1ull << 36)     // IDS: the ID space's reads trap as EC 0x18
+                          | (1ull << 48)   // TTL (the TLBI level hint: nothing to use it for)
+                          | (2ull << 52);  // BBM level 2 (no TLB conflict aborts)
         r.id_aa64pfr0 |= 1ull << 48;       // DIT
         set_field(r.id_aa64pfr0, 56, 2);   // CSV2_2 (SCXTNUM_ELx)
         set_field(r.id_aa64isar1, 0, 2);   // DPB2 (DC CVADP)

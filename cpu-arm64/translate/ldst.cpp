@@ -104,8 +104,10 @@ void exec_LDST_excl(Cpu& c, uint32_t i) {
     if (o1 && rt2 == 31 && (o2 || size < 2)) return compare_and_swap(c, i);  // CAS, CASP (LSE)
     if (o2 && o1) return c.undefined();
     if (o2) {
-        // LDAR/LDLAR and STLR/STLLR: single-copy atomic, ordered. The
-        // interpreter runs one instruction at a time, so order holds.
+        // LDAR/LDLAR and STLR/STLLR (FEAT_LOR; no LORegions here: as LDAR
+        // and STLR): single-copy atomic, ordered. The interpreter runs one
+        // instruction at a time, so order holds.
+        if (!bit(i, 15) && !c.has_lor()) return c.undefined();
         if (!c.check_aligned(addr, bytes, !load)) return;
         if (load) {
             uint64_t v;

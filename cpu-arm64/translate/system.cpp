@@ -202,10 +202,16 @@ namespace {
 void sysreg_access(Cpu& c, uint32_t i, bool write) {
     uint32_t key = bits(i, 20, 5);
     unsigned rt = bits(i, 4, 0);
+    // (FEAT_IDS: a read of the ID space, op0 3, op1 0, CRn 0, that is not
+    // allowed is reported as a system register trap, not UNDEFINED)
+    auto undefined = [&] {
+        if (!write && c.has_ids() && (key >> 7) == ((3u << 7) | 0)) return c.trap_sysreg(i);
+        c.undefined();
+    };
     if (const SysRegDesc* d = find_sysreg(key)) {
         SysRegAccess a = d->access ? d->access(c, write) : (c.s.el == 0 ? SysRegAccess::Undefined : SysRegAccess::Ok);
         if (a == SysRegAccess::Ok && !(write ? d->write != nullptr : d->read != nullptr)) a = SysRegAccess::Undefined;
-        if (a == SysRegAccess::Undefined) return c.undefined();
+        if (a == SysRegAccess::Undefined) return undefined();
         if (a == SysRegAccess::Trap) return c.trap_sysreg(i);
         if (a == SysRegAccess::FpTrap) {
             (void)c.fp_enabled();  // raises the FP access trap
@@ -213,7 +219,7 @@ void sysreg_access(Cpu& c, uint32_t i, bool write) {
         }
         if (write) return d->write(c, c.x(rt));
         uint64_t v = 0;
-        if (!d->read(c, v)) return c.undefined();
+        if (!d->read(c, v)) return undefined();
         return c.set_x(rt, v);
     }
     if (c.s.el > 0 && c.sysreg_hook) {
@@ -230,7 +236,7 @@ void sysreg_access(Cpu& c, uint32_t i, bool write) {
         qlog::printf("%s access to unsupported AArch64 system register op0:%u op1:%u crn:%u crm:%u op2:%u\n",
                      write ? "write" : "read", bits(i, 20, 19), bits(i, 18, 16), bits(i, 15, 12), bits(i, 11, 8),
                      bits(i, 7, 5));
-    c.undefined();
+    undefined();
 }
 }  // namespace
 

@@ -827,11 +827,15 @@ def g_flagm(rng):
 
 
 def g_lrcpc(rng):
-    # LDAPR (FEAT_LRCPC) at the buffer's start; LDAPUR*/STLUR* (LRCPC2)
-    # around its middle, aligned 99% of the time
+    # LDAPR (FEAT_LRCPC), LDLAR and STLLR (FEAT_LOR) at the buffer's start;
+    # LDAPUR*/STLUR* (LRCPC2) around its middle, aligned 99% of the time
     size = rng.randrange(4)
     if rng.random() < 0.3:
         return [f(size, 30, 2) | f(0b111000101111111100, 12, 18) | f(28, 5, 5) | f(rnd_reg(rng), 0, 5)]
+    if rng.random() < 0.2:  # LDLAR, STLLR (FEAT_LOR)
+        load = rng.randrange(2)
+        return [f(size, 30, 2) | f(0b001000, 24, 6) | f(1, 23, 1) | f(load, 22, 1) | f(31, 16, 5) | f(31, 10, 5)
+                | f(28, 5, 5) | f(ld_rt(rng, load), 0, 5)]
     opc = rng.choice([0, 1] + ([2] if size < 3 else []) + ([3] if size < 2 else []))
     imm9 = rng.randrange(-256 >> size, 256 >> size) << size if rng.random() < 0.99 else rng.randrange(-256, 256)
     return [ANCHOR_X27, f(size, 30, 2) | f(0b011001, 24, 6) | f(opc, 22, 2) | f(imm9 & 0x1ff, 12, 9) | f(27, 5, 5)
@@ -964,6 +968,8 @@ RESERVED_V80 = {
     "sb": 0xd50330ff,
     "ldapr (LRCPC)": 0xf8bfc380,
     "ldapur (LRCPC2)": 0x99400380,
+    "ldlar (LOR)": 0xc8df7f80,
+    "stllr (LOR)": 0x889f7f80,
     "sqrdmlah (RDM)": 0x6e808400,
     "sdot (DotProd)": 0x4e809400,
     "usdot (I8MM)": 0x4e809c00,

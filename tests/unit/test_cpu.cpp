@@ -436,3 +436,20 @@ TEST_CASE("cpu: PSTATE.DIT and SSBS on max: SPSR keeps them, DIT stays, SSBS bec
     CHECK(a57.last_ec == Ec::Unknown);
     CHECK(a57.s.pc == 0x2000);
 }
+
+TEST_CASE("cpu: an EL0 read of the ID space traps as EC 0x18 on max (FEAT_IDS), UNDEFINED on cortex-a57", "[cpu]") {
+    FakeBus bus;
+    bus.put(0x2000, {0xd5380600});  // mrs x0, id_aa64isar0_el1
+    for (const char* model : {"max", "cortex-a57"}) {
+        INFO(model);
+        Cpu cpu(bus);
+        cpu.ids = id_regs_for(model, true);
+        cpu.stop_on_exception = true;
+        cpu.s.el = 0;
+        cpu.s.pc = 0x2000;
+        REQUIRE(cpu.run(1) == Cpu::Stop::Exception);
+        bool max = std::string(model) == "max";
+        CHECK(cpu.last_ec == (max ? Ec::SysReg : Ec::Unknown));
+        if (max) CHECK(cpu.last_iss == ((3u << 20) | (6u << 1) | 1));  // op0 3, CRn 0, CRm 6, Rt 0, a read
+    }
+}
