@@ -364,6 +364,66 @@ void exec_FP_2SRC(Cpu& c, uint32_t i) {
     set_sreg(c, rd, r, dbl);
 }
 
+// ---- BFloat16 (FEAT_BF16), as QEMU 7.2 computes it.
+namespace {
+
+// BFCVT: single to BFloat16 under FPCR (rounding mode, FZ, DN; flags).
+uint16_t bfcvt(Cpu& c, uint32_t a) {
+    Ctx x(c);
+    a = x.flush_in<float>(a);
+    if (is_nan<float>(a)) {
+        if (is_snan<float>(a)) x.flags |= kIOC;
+        return static_cast<uint16_t>(x.quiet<float>(a) >> 16);
+    }
+    uint32_t low = a & 0xffff, r = a >> 16;
+    if (!low) return static_cast<uint16_t>(r);
+    bool neg = a >> 31, up;
+    switch (x.rmode) {
+    case 0: up = low > 0x8000 || (low == 0x8000 && (r & 1)); break;
+    case 1: up = !neg; break;
+    case 2: up = neg; break;
+    default: up = false; break;
+    }
+    x.flags |= kIXC;
+    if (!(a & 0x7f800000)) x.flags |= kUFC;  // (tiny before rounding, and inexact)
+    r += up;
+    if ((r & 0x7f80) == 0x7f80) x.flags |= kOFC;
+    return static_cast<uint16_t>(r);
+}
+
+// BFDOT's and BFMMLA's step: sum + e1.lo * e2.lo + e1.hi * e2.hi (the
+// BFloat16 halves of each), FPCR ignored: each product and sum rounded to
+// odd (overflow to infinity), denormals flushed in and out, NaNs the
+// default NaN, no flags.
+uint32_t bf_narrow(double d, bool sticky) {
+    uint32_t sign = std::signbit(d) ? 0x80000000u : 0;
+    double m = std::fabs(d);
+    if (m >= 0x1p128) return sign | 0x7f800000u;
+    if (m < 0x1p-126) return sign;
+    volatile float f = 0;
+    uint32_t fl = host_op(3, [&] { f = static_cast<float>(d); });
+    return to_bits<float>(f) | ((sticky || (fl & kIXC)) ? 1u : 0u);
+}
+uint32_t bf_op(uint32_t a, uint32_t b, bool mul) {
+    auto ftz = [](uint32_t u) { return (u & 0x7f800000u) ? u : u & 0x80000000u; };
+    a = ftz(a), b = ftz(b);
+    if (is_nan<float>(a) || is_nan<float>(b)) return Bits<float>::kDefaultNaN;
+    double fa = from_bits<float>(a), fb = from_bits<float>(b);
+    if (mul) {
+        double p = fa * fb;  // (exact)
+        return std::isnan(p) ? Bits<float>::kDefaultNaN : bf_narrow(p, false);
+    }
+    volatile double s = 0;
+    uint32_t fl = host_op(3, [&] { s = fa + fb; });
+    return std::isnan(s) ? Bits<float>::kDefaultNaN : bf_narrow(s, fl & kIXC);
+}
+uint32_t bfdotadd(uint32_t sum, uint32_t e1, uint32_t e2) {
+    uint32_t t1 = bf_op(e1 << 16, e2 << 16, true), t2 = bf_op(e1 & 0xffff0000u, e2 & 0xffff0000u, true);
+    return bf_op(sum, bf_op(t1, t2, false), false);
+}
+
+}  // namespace
+
 // FJCVTZS (FEAT_JSCVT): Dn to a 32-bit integer as JavaScript's ToInt32
 // does (toward zero, modulo 2^32); Z set when the conversion was exact
 // and in range (not for -0). A positive denormal flushed to zero (FZ) sets
@@ -419,6 +479,12 @@ void exec_FP_1SRC(Cpu& c, uint32_t i) {
         if (!c.fp_enabled()) return;
         uint16_t h = to_half(c, sreg(c, hrn, type == 1), type == 1);
         c.s.v[hrd][0] = h;
+        c.s.v[hrd][1] = 0;
+        return;
+    }
+    if (type == 1 && opcode == 6 && c.has_bf16()) {  // BFCVT Hd, Sn
+        if (!c.fp_enabled()) return;
+        c.s.v[hrd][0] = bfcvt(c, static_cast<uint32_t>(c.s.v[hrn][0]));
         c.s.v[hrd][1] = 0;
         return;
     }
@@ -737,6 +803,21 @@ bool simd_fp_2misc(Cpu& c, uint32_t i, bool scalar) {
     case 0x58: kind = Rint; arg = 12; break;  // FRINTA
     case 0x59: kind = Rint; arg = 14; break;  // FRINTX
     case 0x79: kind = Rint; arg = 15; break;  // FRINTI
+    case 0x36: {  // BFCVTN(2) (FEAT_BF16): four singles to BFloat16 in the low (high) half
+        if (!c.has_bf16() || sz || scalar) return false;
+        if (!c.fp_enabled()) return true;
+        uint64_t n0 = c.s.v[rn][0], n1 = c.s.v[rn][1], packed = 0;
+        for (unsigned k = 0; k < 4; ++k)
+            packed |= static_cast<uint64_t>(bfcvt(c, static_cast<uint32_t>((k < 2 ? n0 : n1) >> (32 * (k % 2)))))
+                      << (16 * k);
+        if (q) {
+            c.s.v[rd][1] = packed;
+        } else {
+            c.s.v[rd][0] = packed;
+            c.s.v[rd][1] = 0;
+        }
+        return true;
+    }
     case 0x1e: case 0x5e: case 0x1f: case 0x5f:  // FRINT32Z/X, FRINT64Z/X (FEAT_FRINTTS)
         if (!c.has_frintts()) return false;
         kind = Rint;
@@ -901,6 +982,40 @@ bool simd_fcma(Cpu& c, uint32_t i) {
     }
     c.s.v[rd][0] = out[0];
     c.s.v[rd][1] = q ? out[1] : 0;
+    return true;
+}
+
+
+// ---- BFloat16 (FEAT_BF16): BFDOT, BFMMLA, BFMLALB/T (the three-same extra
+// forms, U 1), with the helpers above. False if
+// unallocated.
+bool simd_bf16(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), size = bits(i, 23, 22), op = bits(i, 14, 11);
+    bool dot = size == 1 && op == 15, mmla = size == 1 && op == 13 && q, mlal = size == 3 && op == 15;
+    if (!c.has_bf16() || (!dot && !mmla && !mlal)) return false;
+    if (!c.fp_enabled()) return true;
+    unsigned rd = bits(i, 4, 0);
+    uint32_t n[4], m[4], d[4];
+    for (unsigned k = 0; k < 4; ++k) {
+        n[k] = static_cast<uint32_t>(c.s.v[bits(i, 9, 5)][k / 2] >> (32 * (k % 2)));
+        m[k] = static_cast<uint32_t>(c.s.v[bits(i, 20, 16)][k / 2] >> (32 * (k % 2)));
+        d[k] = static_cast<uint32_t>(c.s.v[rd][k / 2] >> (32 * (k % 2)));
+    }
+    uint32_t r[4] = {};
+    unsigned lanes = q || mlal ? 4 : 2;
+    for (unsigned k = 0; k < lanes; ++k) {
+        if (dot) {
+            r[k] = bfdotadd(d[k], n[k], m[k]);
+        } else if (mmla) {  // (2x4 by 4x2 into 2x2: row k / 2 of Vn, row k % 2 of Vm)
+            unsigned row = 2 * (k / 2), col = 2 * (k % 2);
+            r[k] = bfdotadd(bfdotadd(d[k], n[row], m[col]), n[row + 1], m[col + 1]);
+        } else {  // the even (B) or odd (T) BFloat16 of each pair, widened; a fused multiply-add under FPCR
+            unsigned sh = q ? 16 : 0;
+            r[k] = static_cast<uint32_t>(muladd<float>(c, d[k], (n[k] >> sh) << 16, (m[k] >> sh) << 16, false, false));
+        }
+    }
+    c.s.v[rd][0] = r[0] | (static_cast<uint64_t>(r[1]) << 32);
+    c.s.v[rd][1] = lanes == 4 ? r[2] | (static_cast<uint64_t>(r[3]) << 32) : 0;
     return true;
 }
 

@@ -72,6 +72,7 @@ bool simd_fp_fixed(Cpu& c, uint32_t i);  // fp.cpp
 bool simd_fp_pair_scalar(Cpu& c, uint32_t i);  // fp.cpp
 bool simd_fp_elem_scalar(Cpu& c, uint32_t i);  // fp.cpp
 bool simd_fcma(Cpu& c, uint32_t i);  // fp.cpp
+bool simd_bf16(Cpu& c, uint32_t i);  // fp.cpp
 
 void exec_SIMD_PERMUTE(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), size = bits(i, 23, 22), op = bits(i, 14, 12);
@@ -559,6 +560,22 @@ bool elem_extra(Cpu& c, uint32_t i) {
         c.s.v[scratch][1] = saved[1];
         return true;
     }
+    if (key == 0x0f && (size == 1 || size == 3)) {  // BFDOT (the pair at H:L), BFMLALB/T (the half at H:L:M)
+        if (!c.has_bf16()) {
+            c.undefined();
+            return true;
+        }
+        if (!c.fp_enabled()) return true;
+        bool mlal = size == 3;
+        uint64_t saved[2];
+        unsigned scratch = mlal ? broadcast(c, rm4, (h << 2) | (l << 1) | mbit, 2, true, rn, rd, saved)
+                                : broadcast(c, (mbit << 4) | rm4, (h << 1) | l, 4, true, rn, rd, saved);
+        exec_SIMD_3SAME_EXTRA(c, (q << 30) | (1u << 29) | (0b01110u << 24) | (size << 22) | (scratch << 16) |
+                                     (1u << 15) | (15u << 11) | (1u << 10) | (rn << 5) | rd);
+        c.s.v[scratch][0] = saved[0];
+        c.s.v[scratch][1] = saved[1];
+        return true;
+    }
     bool rdm = key == 0x1d || key == 0x1f, dot = op == 0xe, usdot = key == 0x0f && (size == 0 || size == 2);
     if (!rdm && !dot && !usdot) return false;
     if (rdm ? !c.has_rdm() || (size != 1 && size != 2) : dot ? !c.has_dotprod() || size != 2 : !c.has_i8mm()) {
@@ -877,6 +894,10 @@ void exec_SIMD_3SAME_EXTRA(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), op = bits(i, 14, 11);
     unsigned rn = bits(i, 9, 5), rm = bits(i, 20, 16), rd = bits(i, 4, 0);
     unsigned key = (u << 4) | op;
+    if (u && (op == 13 || op == 15)) {  // BFMMLA, BFDOT, BFMLALB/T
+        if (!simd_bf16(c, i)) c.undefined();
+        return;
+    }
     if (u && op >= 8) {  // FCMLA, FCADD
         if (!simd_fcma(c, i)) c.undefined();
         return;

@@ -884,6 +884,29 @@ def g_crypto_v82(rng):
     return [0xcec08000 | f(rn, 5, 5) | f(rd, 0, 5)]
 
 
+def g_bf16(rng):
+    # BFCVT, BFCVTN(2), BFDOT (vector, by element), BFMMLA, BFMLALB/T
+    # (vector, by element) (FEAT_BF16)
+    rd, rn, rm = vreg(rng), vreg(rng), vreg(rng)
+    q = rng.randrange(2)
+    kind = rng.choice(["bfcvt", "bfcvtn", "bfdot", "bfmmla", "bfmlal", "bfdot_elem", "bfmlal_elem"])
+    base = {"bfcvt": 0x1e634000, "bfcvtn": 0x0ea16800, "bfdot": 0x2e40fc00, "bfmmla": 0x6e40ec00,
+            "bfmlal": 0x2ec0fc00, "bfdot_elem": 0x0f40f000, "bfmlal_elem": 0x0fc0f000}[kind]
+    w = base | f(rn, 5, 5) | f(rd, 0, 5)
+    if kind in ("bfcvtn", "bfdot", "bfmlal", "bfdot_elem", "bfmlal_elem"):
+        w |= f(q, 30, 1)
+    if kind in ("bfdot", "bfmmla", "bfmlal"):
+        w |= f(rm, 16, 5)
+    if kind.endswith("_elem"):
+        w |= f(rng.randrange(32), 16, 5) | f(rng.randrange(2), 21, 1) | f(rng.randrange(2), 11, 1)
+    if kind == "bfcvt" and rng.random() < 0.3:  # a single halfway between two BFloat16s: movz, movk, fmov
+        v = rng.choice([0x3f808000, 0x3f818000, 0xc0008000, 0x00018000, 0x7f7f8000])
+        t = rnd_reg(rng, allow_zr=False)
+        return [0x52800000 | f(v & 0xffff, 5, 16) | t, 0x72a00000 | f(v >> 16, 5, 16) | t,
+                0x1e270000 | f(t, 5, 5) | rn, w]
+    return [w]
+
+
 def g_fp_v8x(rng):
     # FJCVTZS (FEAT_JSCVT); FRINT32Z/X, FRINT64Z/X (FRINTTS), scalar and
     # vector; FCMLA, FCADD (FCMA), vector and by element
@@ -909,7 +932,7 @@ def g_fp_v8x(rng):
 
 
 GROUPS = {
-    "flagm": g_flagm, "lrcpc": g_lrcpc, "simd_dot": g_simd_dot, "fp_v8x": g_fp_v8x, "crypto_v82": g_crypto_v82,
+    "flagm": g_flagm, "lrcpc": g_lrcpc, "simd_dot": g_simd_dot, "fp_v8x": g_fp_v8x, "crypto_v82": g_crypto_v82, "bf16": g_bf16,
     "ldst_simd": g_ldst_simd,
     "crypto": g_crypto,
     "simd_scalar_more": g_simd_scalar_more,
@@ -927,7 +950,7 @@ GROUPS = {
 }
 
 # The groups of features only `-cpu max` has (issue 20).
-MAX_GROUPS = {"flagm", "lrcpc", "simd_dot", "fp_v8x", "crypto_v82"}
+MAX_GROUPS = {"flagm", "lrcpc", "simd_dot", "fp_v8x", "crypto_v82", "bf16"}
 
 
 def usable():
@@ -980,6 +1003,9 @@ RESERVED_V80 = {
     "frint32z (FRINTTS)": 0x1e284000,
     "frint64x vector (FRINTTS)": 0x6e61f800,
     "fcmla (FCMA)": 0x6e80c400,
+    "bfcvt (BF16)": 0x1e634000,
+    "bfdot (BF16)": 0x2e40fc00,
+    "bfmmla (BF16)": 0x6e40ec00,
     "fcadd (FCMA)": 0x6e80e400,
     "msr dit, #1 (DIT)": 0xd503415f,
     "eor3 (SHA3)": 0xce000000,
@@ -1042,7 +1068,9 @@ def make_case(rng, n, only=None):
                 0x000000003f800000, 0x43e0000000000000, 0x000000004f000000, 0x41dfffffffc00000,
                 0xc3e0000000000001, 0x3fe0000000000000, 0x000000003f000000, 0x0000000040400000,
                 # just below 1.0 (times the smallest normal: tiny before rounding, normal after)
-                0x3fefffffffffffff, 0x3f7fffff00800000, 0x008000003f7fffff]
+                0x3fefffffffffffff, 0x3f7fffff00800000, 0x008000003f7fffff,
+                # singles halfway between two BFloat16 values (even and odd)
+                0x3f8080003f818000, 0xbf7f8000c0008000]
     vinit = [rng.getrandbits(64) if rng.random() < 0.7 else rng.choice(specials) for _ in range(64)]
     # FPCR: rounding mode, FZ and DN (AHP and the rest: not used by the
     # forms tested)
