@@ -487,12 +487,20 @@ mmu::TlbEntry* Cpu::lookup(uint64_t va, Access acc, uint8_t need, bool cm) {
     // A miss, or a permission the cached entry lacks: walk again (the
     // tables may have been upgraded without a TLBI, as QEMU re-walks too).
     mmu::Regime r = regime();
+    // FEAT_E0PD: TCR_EL1.E0PD0/E0PD1 make every EL0 access to their half a
+    // level 0 translation fault, mapped or not (no walk to time).
+    bool e0pd = has_e0pd() && (r.sctlr & 1) && ((r.tcr >> (((sva >> 55) & 1) ? 56 : 55)) & 1);
+    if (e0pd && (need & (mmu::kR0 | mmu::kW0 | mmu::kX0))) {
+        raise_mmu_fault(va, acc, {mmu::FaultType::Translation, 0}, cm);
+        return nullptr;
+    }
     mmu::Translation t;
     mmu::Fault f;
     if (!mmu::walk(r, bus_, sva, t, f)) {
         raise_mmu_fault(va, acc, f, cm);
         return nullptr;
     }
+    if (e0pd) t.perm &= static_cast<uint8_t>(~(mmu::kR0 | mmu::kW0 | mmu::kX0));
     e.tag = sva & kPageMask;
     e.pa = t.pa_page;
     e.perm = t.perm;

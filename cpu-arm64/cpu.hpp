@@ -174,6 +174,7 @@ public:
     bool has_pan() const { return ((ids.id_aa64mmfr1 >> 20) & 0xf) != 0; }
     bool has_lor() const { return ((ids.id_aa64mmfr1 >> 16) & 0xf) != 0; }
     bool has_ids() const { return ((ids.id_aa64mmfr2 >> 36) & 0xf) != 0; }
+    bool has_e0pd() const { return ((ids.id_aa64mmfr2 >> 60) & 0xf) != 0; }
     bool has_lse() const { return ((ids.id_aa64isar0 >> 20) & 0xf) >= 2; }
     bool has_aes() const { return ((ids.id_aa64isar0 >> 4) & 0xf) >= 1; }
     bool has_pmull() const { return ((ids.id_aa64isar0 >> 4) & 0xf) >= 2; }

@@ -30,8 +30,8 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 //               max); JSCVT, FCMA, FRINTTS, SB, BF16, DGH and I8MM on max.
 //  ID_AA64PFR0/1: SSBS (2), CSV2 and CSV3 on the Armv8.1+ models; DIT and
 //               CSV2_2 on max.
-//  ID_AA64MMFR2: CnP and IESB on the Armv8.1+ models; IDS, TTL and BBM 2 on
-//               max. ID_AA64MMFR1: LO on max.
+//  ID_AA64MMFR2: CnP and IESB on the Armv8.1+ models; IDS, TTL, BBM 2 and
+//               E0PD on max. ID_AA64MMFR1: LO on max.
 //  ID_AA64MMFR0: PA size, 16-bit ASIDs and granules as each part (the
 //               Cortex-A5x/A72 have no 16K granule).
 //  ID_AA64MMFR1: PAN = 2 (PAN and AT S1E1RP/WP) on the Armv8.1+ models.
@@ -108,7 +108,8 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
         r.id_aa64mmfr1 |= 1ull << 16;      // LO: LORegions (none: LORID_EL1 0), LDLAR/STLLR
         r.id_aa64mmfr2 |= (1ull << 36)     // IDS: the ID space's reads trap as EC 0x18
                           | (1ull << 48)   // TTL (the TLBI level hint: nothing to use it for)
-                          | (2ull << 52);  // BBM level 2 (no TLB conflict aborts)
+                          | (2ull << 52)   // BBM level 2 (no TLB conflict aborts)
+                          | (1ull << 60);  // E0PD (TCR_EL1.E0PD0/1)
         r.id_aa64pfr0 |= 1ull << 48;       // DIT
         set_field(r.id_aa64pfr0, 56, 2);   // CSV2_2 (SCXTNUM_ELx)
         set_field(r.id_aa64isar1, 0, 2);   // DPB2 (DC CVADP)

@@ -25,7 +25,8 @@ constexpr SysRegDesc kRegs[] = {
     {sysreg_key(3, 0, 2, 0, 2), "TCR_EL1", nullptr,
      [](Cpu& c, uint64_t& v) { v = c.s.tcr_el1; return true; },
      [](Cpu& c, uint64_t v) {
-         c.s.tcr_el1 = v & 0x0000007fffffffffull;  // up to TBI1 (no v8.1+ fields)
+         // up to TBI1; of the later fields only E0PD0/E0PD1 (FEAT_E0PD)
+         c.s.tcr_el1 = v & (0x0000007fffffffffull | (c.has_e0pd() ? 3ull << 55 : 0));
          c.regime_changed();
      }},
     {sysreg_key(3, 0, 10, 2, 0), "MAIR_EL1", nullptr,

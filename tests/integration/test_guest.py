@@ -674,7 +674,7 @@ ID_LACKING = {
             "id_aa64isar1_el1": ["APA", "GPA", "SPECRES"],
             "id_aa64mmfr0_el1": ["PARange", "TGran16", "TGran4", "TGran16_2", "TGran64_2", "TGran4_2"],
             "id_aa64mmfr1_el1": ["HAFDBS", "VMIDBits", "VH", "HPDS", "XNX", "ETS", "HCX"],
-            "id_aa64mmfr2_el1": ["UAO", "VARange", "ST", "FWB", "E0PD"],
+            "id_aa64mmfr2_el1": ["UAO", "VARange", "ST", "FWB"],
             "id_aa64dfr0_el1": ["DebugVer"]},
 }
 

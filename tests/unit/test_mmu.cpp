@@ -350,3 +350,36 @@ TEST_CASE("cpu: TLBI by range and the outer-shareable forms on max; UNDEFINED on
         CHECK(cpu.s.x[5] == 0x109);  // after TLBI VAE1OS
     }
 }
+
+TEST_CASE("cpu: TCR_EL1.E0PD0 makes EL0's accesses to its half level 0 translation faults (max)", "[mmu][cpu]") {
+    Ram ram;
+    regime_4k(ram);
+    ram.put64(0x12000, 0x40000 | kAf | kPage | (1 << 6));  // VA 0x200000 -> 0x40000, EL0 read/write
+    ram.put64(0x11000, 0x0 | kAf | kBlock | (1 << 6));      // VA 0..2 MiB identity, EL0 read/write/execute
+    ram.put(0x1000, {0xf9400001,    // ldr x1, [x0]
+                     0xd4200000});  // brk #0
+    ram.put64(0x40000, 0x1234);
+    for (bool e0pd : {false, true}) {
+        INFO("E0PD0 " << e0pd);
+        Cpu cpu(ram);
+        cpu.ids = id_regs_for("max", true);
+        cpu.stop_on_exception = true;
+        cpu.s.ttbr0_el1 = 0x10000;
+        cpu.s.tcr_el1 = 25 | (2ull << 32) | (static_cast<uint64_t>(e0pd) << 55);
+        cpu.s.mair_el1 = 0xff00;
+        cpu.s.sctlr_el1 |= 1;
+        cpu.regime_changed();
+        cpu.s.x[0] = 0x200000;
+        cpu.s.el = 0;
+        cpu.mode_changed();
+        cpu.s.pc = 0x1000;
+        REQUIRE(cpu.run(10) == Cpu::Stop::Exception);
+        if (!e0pd) {
+            CHECK(cpu.last_ec == Ec::Brk64);
+            CHECK(cpu.s.x[1] == 0x1234);
+        } else {  // (the fetch itself, at EL0, faults first)
+            CHECK(cpu.last_ec == Ec::InsnAbortLower);
+            CHECK(cpu.last_iss == 0x04);  // translation fault, level 0
+        }
+    }
+}
