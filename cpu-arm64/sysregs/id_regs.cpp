@@ -27,7 +27,8 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 //               models; SHA512, SHA3, TLB range and OS, FlagM2 and RNDR on
 //               max.
 //  ID_AA64ISAR1: LRCPC and DPB on the Armv8.1+ models (LRCPC2 and DPB2 on
-//               max); JSCVT, FCMA, FRINTTS, SB, BF16, DGH and I8MM on max.
+//               max); JSCVT, FCMA, FRINTTS, SB, SPECRES, BF16, DGH and I8MM
+//               on max.
 //  ID_AA64PFR0/1: SSBS (2), CSV2 and CSV3 on the Armv8.1+ models; DIT and
 //               CSV2_2 on max.
 //  ID_AA64MMFR2: CnP and IESB on the Armv8.1+ models; IDS, TTL, BBM 2 and
@@ -118,6 +119,7 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
                           | (1ull << 16)   // FCMA (FCMLA, FCADD)
                           | (1ull << 32)   // FRINTTS (FRINT32/64Z/X)
                           | (1ull << 36)   // SB
+                          | (1ull << 40)   // SPECRES (CFP/DVP/CPP RCTX: nothing to restrict)
                           | (1ull << 44)   // BF16 (BFCVT(N), BFDOT, BFMMLA, BFMLALB/T)
                           | (1ull << 48)   // DGH (a hint: a NOP here)
                           | (1ull << 52);  // I8MM (SMMLA, UMMLA, USMMLA, USDOT, SUDOT)

@@ -10,10 +10,13 @@ namespace armvm::a64 {
 
 namespace {
 
-// What EL0 may do with SYS (cache maintenance by VA), per SCTLR_EL1.
+// What EL0 may do with SYS (cache maintenance by VA; the prediction
+// restrictions), per SCTLR_EL1.
 SysRegAccess sys_el0_access(const Cpu& c, unsigned op1, unsigned crn, unsigned crm, unsigned op2) {
     if (op1 != 3 || crn != 7) return SysRegAccess::Undefined;
     uint64_t sctlr = c.s.sctlr_el1;
+    if (crm == 3 && (op2 == 4 || op2 == 5 || op2 == 7) && c.has_specres())  // CFP, DVP, CPP RCTX: EnRCTX
+        return (sctlr >> 10) & 1 ? SysRegAccess::Ok : SysRegAccess::Trap;
     if (crm == 4 && op2 == 1) return (sctlr >> 14) & 1 ? SysRegAccess::Ok : SysRegAccess::Trap;  // DC ZVA: DZE
     if ((crm == 5 || crm == 10 || crm == 11 || crm == 12 || crm == 13 || crm == 14) && op2 == 1)  // IC IVAU, DC C*VA*
         return (sctlr >> 26) & 1 ? SysRegAccess::Ok : SysRegAccess::Trap;                       // UCI
@@ -187,6 +190,8 @@ void exec_SYS(Cpu& c, uint32_t i) {
     if (op1 == 3 && crm == 5 && op2 == 1) return c.ic_ivau(xt);  // IC IVAU
     if (op1 == 3 && op2 == 1 && (crm == 10 || crm == 11 || crm == 14))
         return;  // DC CVAC, CVAU, CIVAC (as QEMU: no translation)
+    if (op1 == 3 && crm == 3 && (op2 == 4 || op2 == 5 || op2 == 7) && c.has_specres())
+        return;  // CFP, DVP, CPP RCTX (FEAT_SPECRES): no predictions to restrict
     if (op1 == 3 && op2 == 1 && (crm == 12 ? c.has_dpb() : crm == 13 && c.has_dpb2())) {
         // DC CVAP, CVADP (FEAT_DPB, DPB2): nothing to write back, but the
         // line must be readable: a fault is reported as a read's, as QEMU's

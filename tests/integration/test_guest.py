@@ -671,7 +671,7 @@ ID_LACKING = {
             "s3_0_c0_c4_4": "all",  # ID_AA64ZFR0 (SVE)
             "s3_0_c0_c4_5": "all",  # ID_AA64SMFR0 (SME)
             "id_aa64isar0_el1": ["SM3", "SM4", "FHM"],
-            "id_aa64isar1_el1": ["APA", "GPA", "SPECRES"],
+            "id_aa64isar1_el1": ["APA", "GPA"],
             "id_aa64mmfr0_el1": ["PARange", "TGran16", "TGran4", "TGran16_2", "TGran64_2", "TGran4_2"],
             "id_aa64mmfr1_el1": ["HAFDBS", "VMIDBits", "VH", "HPDS", "XNX", "ETS", "HCX"],
             "id_aa64mmfr2_el1": ["UAO", "VARange", "ST", "FWB"],

@@ -453,3 +453,23 @@ TEST_CASE("cpu: an EL0 read of the ID space traps as EC 0x18 on max (FEAT_IDS), 
         if (max) CHECK(cpu.last_iss == ((3u << 20) | (6u << 1) | 1));  // op0 3, CRn 0, CRm 6, Rt 0, a read
     }
 }
+
+TEST_CASE("cpu: CFP/DVP/CPP RCTX on max (FEAT_SPECRES): EL0 with SCTLR_EL1.EnRCTX, else a trap; UNDEFINED on cortex-a57",
+          "[cpu]") {
+    FakeBus bus;
+    bus.put(0x2000, {0xd50b7381, 0xd50b73a1, 0xd50b73e1, 0xd4200000});  // cfp, dvp, cpp rctx, x1; brk #0
+    for (const char* model : {"max", "cortex-a57"}) {
+        for (bool enrctx : {false, true}) {
+            INFO(model << " EnRCTX " << enrctx);
+            Cpu cpu(bus);
+            cpu.ids = id_regs_for(model, true);
+            cpu.stop_on_exception = true;
+            cpu.s.sctlr_el1 |= static_cast<uint64_t>(enrctx) << 10;
+            cpu.s.el = 0;
+            cpu.s.pc = 0x2000;
+            REQUIRE(cpu.run(10) == Cpu::Stop::Exception);
+            bool max = std::string(model) == "max";
+            CHECK(cpu.last_ec == (!max ? Ec::Unknown : enrctx ? Ec::Brk64 : Ec::SysReg));
+        }
+    }
+}
