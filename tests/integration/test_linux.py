@@ -138,6 +138,34 @@ def test_perf_events_count_instructions_and_branches_in_linux(tmp_path):
     assert ref["instructions"] == "unsupported" and int(ref["cycles"]) > 100_000, ref
 
 
+def test_armv8_6_user_program_on_max_like_qemu(tmp_path):
+    """tests/guest/linux/v8x.c, built for Armv8.6-A with the optional
+    extensions armvm's max has (the compiler's own SDOT and SQRDMLAH among
+    them), prints the same results in a Linux process on armvm and on
+    qemu-system-aarch64 -cpu max; its HWCAP bits are a subset of QEMU's."""
+    prog = tmp_path / "v8x"
+    subprocess.run(["aarch64-linux-gnu-gcc", "-static", "-O3", "-march=armv8.6-a+rng+sha3+crypto+bf16+i8mm+dotprod",
+                    "-o", str(prog), os.path.join(ROOT, "tests", "guest", "linux", "v8x.c")], check=True)
+    data = prog.read_bytes()
+    disk = tmp_path / "prog.img"
+    disk.write_bytes(data + bytes(-len(data) % 512))
+    drive = ["-drive", f"if=none,id=d1,file={disk},format=raw,readonly=on", "-device", "virtio-blk-device,drive=d1"]
+
+    def output(emu):
+        with Guest(emu, machine_args(3, "max", 1) + drive) as g:
+            g.ok(f"dd if=/dev/vda of=/tmp/v8x bs={len(data)} count=1 iflag=fullblock 2>/dev/null; chmod +x /tmp/v8x")
+            out = g.ok("/tmp/v8x")
+            g.kill()
+        return out.splitlines()
+
+    ours, ref = output(armvm_path()), output("qemu-system-aarch64")
+    assert ours[2:] == ref[2:]
+    assert len(ours) == 11 and "rndr nzcv 0" in ours
+    hw, hw2 = (int(v, 16) for v in ours[0].split()[1::2])
+    ref_hw, ref_hw2 = (int(v, 16) for v in ref[0].split()[1::2])
+    assert hw & ~ref_hw == 0 and hw2 & ~ref_hw2 == 0, (ours[0], ref[0])
+
+
 def test_linux_runs_a_cpu_workload_like_qemu():
     """md5sum, gzip/gunzip round trip and a shell loop: the same results."""
     script = ("dd if=/dev/zero bs=1M count=4 2>/dev/null | md5sum; "
