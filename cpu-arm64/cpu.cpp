@@ -135,11 +135,17 @@ void Cpu::mode_changed() {
     align_mask_ = align;
     tlb_.set_fast_mode(s.el == 0 ? 0 : s.pan ? 2 : 1);
     jit_vkey_ = s.el != 0;  // (the EL is part of the VA cache's tag)
+    jit_user_key_mask_ = s.el == 1 && s.uao ? ~uint64_t{0} : ~uint64_t{3};
 }
 
 void Cpu::jit_fill(Cpu* c) { c->jit_fill_as(c->need_r_, c->need_w_, c->tlb_.fast_mode()); }
 
-void Cpu::jit_fill_user(Cpu* c) { c->jit_fill_as(mmu::kR0, mmu::kW0, 0); }
+void Cpu::jit_fill_user(Cpu* c) {
+    if (c->unprivileged_as_el0() || c->s.el == 0)
+        c->jit_fill_as(mmu::kR0, mmu::kW0, 0);
+    else
+        jit_fill(c);  // (PSTATE.UAO: as any access at EL1)
+}
 
 void Cpu::jit_fill_as(uint8_t need_r, uint8_t need_w, unsigned mode) {
     uint64_t va = jit_fill_va_;
@@ -408,6 +414,7 @@ void Cpu::enter_el1(uint64_t vector_offset, uint64_t elr) {
     s.spsr_el1 = pstate_after_entry() | (s.ss ? 1u << 21 : 0);
     s.ss = false;
     s.ssbs = has_ssbs() && ((s.sctlr_el1 >> 44) & 1);  // SCTLR_EL1.DSSBS (DIT is kept)
+    s.uao = false;
     s.elr_el1 = elr;
     s.el = 1;
     s.spsel = true;
@@ -444,8 +451,8 @@ std::pair<int, const char*> qemu_exception(uint32_t ec) {
 
 // PSTATE as SPSR would show it now (EL1h after an exception entry).
 uint64_t Cpu::pstate_after_entry() const {
-    return s.nzcv | (s.dit ? 1u << 24 : 0) | (s.pan ? 1u << 22 : 0) | (s.ssbs ? 1u << 12 : 0) | s.daif | (s.el << 2) |
-           (s.spsel ? 1 : 0);
+    return s.nzcv | (s.dit ? 1u << 24 : 0) | (s.uao ? 1u << 23 : 0) | (s.pan ? 1u << 22 : 0) | (s.ssbs ? 1u << 12 : 0) |
+           s.daif | (s.el << 2) | (s.spsel ? 1 : 0);
 }
 
 void Cpu::take_exception() {
@@ -1231,6 +1238,7 @@ void Cpu::set_pstate(uint32_t v) {
     if (has_pan()) s.pan = (v >> 22) & 1;
     if (has_dit()) s.dit = (v >> 24) & 1;
     if (has_ssbs()) s.ssbs = (v >> 12) & 1;
+    if (has_uao()) s.uao = (v >> 23) & 1;
     unsigned el = (v >> 2) & 3;
     if (el <= 1) s.el = el;  // (armvm's CPU has no EL2/EL3)
     s.spsel = v & 1;

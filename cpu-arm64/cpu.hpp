@@ -175,6 +175,9 @@ public:
     bool has_lor() const { return ((ids.id_aa64mmfr1 >> 16) & 0xf) != 0; }
     bool has_ids() const { return ((ids.id_aa64mmfr2 >> 36) & 0xf) != 0; }
     bool has_e0pd() const { return ((ids.id_aa64mmfr2 >> 60) & 0xf) != 0; }
+    bool has_uao() const { return ((ids.id_aa64mmfr2 >> 4) & 0xf) != 0; }
+    // LDTR/STTR access as EL0 (not at EL0 itself, nor at EL1 with PSTATE.UAO)
+    bool unprivileged_as_el0() const { return s.el == 1 && !s.uao; }
     bool has_lse() const { return ((ids.id_aa64isar0 >> 20) & 0xf) >= 2; }
     bool has_aes() const { return ((ids.id_aa64isar0 >> 4) & 0xf) >= 1; }
     bool has_pmull() const { return ((ids.id_aa64isar0 >> 4) & 0xf) >= 2; }
@@ -560,6 +563,9 @@ private:
     // The same for an unprivileged access (LDTR/STTR): EL0's permissions.
     static void jit_fill_user(Cpu* c);
     void jit_fill_as(uint8_t need_r, uint8_t need_w, unsigned mode);
+    // What an unprivileged access's fast-table key keeps of the current
+    // mode's: ~3 (mode 0, EL0's entries), all of it with PSTATE.UAO at EL1.
+    uint64_t jit_user_key_mask_ = ~uint64_t{3};
     uint64_t jit_fill_va_ = 0;
     // Compiled code stopped before the block at block_va_ (jit::kUnstarted):
     // the link to remember the block the run loop finds there in, or null.

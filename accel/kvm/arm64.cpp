@@ -654,11 +654,12 @@ void unpack_pstate(CpuState& s, uint64_t p) {
     s.ss = (p >> 21) & 1;
     s.dit = (p >> 24) & 1;
     s.ssbs = (p >> 12) & 1;
+    s.uao = (p >> 23) & 1;
 }
 uint64_t pack_pstate(const CpuState& s, uint64_t old) {
-    uint64_t keep = old & ~(0xf0000000ull | 0x3c0 | 0xf | (1ull << 24) | (1ull << 22) | (1ull << 21) | (1ull << 12));
-    return keep | s.nzcv | s.daif | (static_cast<uint64_t>(s.el) << 2) | (s.spsel ? 1 : 0) |
-           (s.dit ? 1ull << 24 : 0) | (s.pan ? 1ull << 22 : 0) | (s.ss ? 1ull << 21 : 0) | (s.ssbs ? 1ull << 12 : 0);
+    uint64_t keep = old & ~(0xf0000000ull | 0x3c0 | 0xf | (3ull << 23) | (1ull << 22) | (1ull << 21) | (1ull << 12));
+    return keep | s.nzcv | s.daif | (static_cast<uint64_t>(s.el) << 2) | (s.spsel ? 1 : 0) | (s.dit ? 1ull << 24 : 0) |
+           (s.uao ? 1ull << 23 : 0) | (s.pan ? 1ull << 22 : 0) | (s.ss ? 1ull << 21 : 0) | (s.ssbs ? 1ull << 12 : 0);
 }
 
 }  // namespace

@@ -137,6 +137,7 @@ public:
         o_.link_gen = at(&c.link_gen_);
         o_.fast = at(c.tlb_.fast_table());
         o_.fast_key = at(c.tlb_.fast_key());
+        o_.user_mask = at(&c.jit_user_key_mask_);
         o_.fill_va = at(&c.jit_fill_va_);
         o_.mailbox = at(&c.mailbox_pending_);
         o_.irq = at(&c.irq_line);
@@ -178,7 +179,7 @@ public:
             next_pc, block_va, cur_len, insn_count, insn_end, branch_count, link_gen, fast, fast_key, fill_va, mailbox, irq,
             exit_req, jit_block, block_jit, block_n, block_head, block_pa, block_head_fast, jit_link, vcache, vgen, vkey,
             excl_valid, excl_addr, excl_size, excl_value, excl_value_hi, monitor, flags_res, flags_b, flags_kind, ras,
-            ras_top;
+            ras_top, user_mask;
     };
     const Offsets& off() const { return o_; }
     const uint8_t* exit_stub() const { return exit_; }
@@ -692,9 +693,9 @@ private:
         else
             mov(t, va);
         and_(t, -4096);
-        if (user) {
+        if (user) {  // (EL0's entries, or with PSTATE.UAO the current mode's)
             mov(rdx, qword[rbx + o.fast_key]);
-            and_(rdx, -4);
+            and_(rdx, qword[rbx + o.user_mask]);
             or_(t, rdx);
         } else {
             or_(t, qword[rbx + o.fast_key]);

@@ -51,6 +51,10 @@ uint64_t ccsidr(uint64_t csselr) {
     }
 }
 
+SysRegAccess uao_access(const Cpu& c, bool) {
+    return c.has_uao() && c.s.el > 0 ? SysRegAccess::Ok : SysRegAccess::Undefined;
+}
+
 // DIT, SSBS: at any EL where the model has them.
 SysRegAccess dit_access(const Cpu& c, bool) { return c.has_dit() ? SysRegAccess::Ok : SysRegAccess::Undefined; }
 SysRegAccess ssbs_access(const Cpu& c, bool) { return c.has_ssbs() ? SysRegAccess::Ok : SysRegAccess::Undefined; }
@@ -90,6 +94,12 @@ constexpr SysRegDesc kRegs[] = {
     {sysreg_key(3, 3, 4, 2, 6), "SSBS", ssbs_access,
      [](Cpu& c, uint64_t& v) { v = c.s.ssbs ? 1u << 12 : 0; return true; },
      [](Cpu& c, uint64_t v) { c.s.ssbs = (v >> 12) & 1; }},
+    {sysreg_key(3, 0, 4, 2, 4), "UAO", uao_access,
+     [](Cpu& c, uint64_t& v) { v = c.s.uao ? 1u << 23 : 0; return true; },
+     [](Cpu& c, uint64_t v) {
+         c.s.uao = (v >> 23) & 1;
+         c.mode_changed();
+     }},
     {sysreg_key(3, 0, 4, 2, 3), "PAN", pan_access,
      [](Cpu& c, uint64_t& v) { v = c.s.pan ? 1u << 22 : 0; return true; },
      [](Cpu& c, uint64_t v) {

@@ -31,7 +31,7 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 //               on max.
 //  ID_AA64PFR0/1: SSBS (2), CSV2 and CSV3 on the Armv8.1+ models; DIT and
 //               CSV2_2 on max.
-//  ID_AA64MMFR2: CnP and IESB on the Armv8.1+ models; IDS, TTL, BBM 2 and
+//  ID_AA64MMFR2: CnP, UAO and IESB on the Armv8.1+ models; IDS, TTL, BBM 2 and
 //               E0PD on max. ID_AA64MMFR1: LO on max.
 //  ID_AA64MMFR0: PA size, 16-bit ASIDs and granules as each part (the
 //               Cortex-A5x/A72 have no 16K granule).
@@ -97,8 +97,8 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
         r.id_aa64isar1 |= (1ull << 20) | 1;  // (and DPB: DC CVAP)
         r.id_aa64pfr1 |= 2ull << 4;            // SSBS2
         r.id_aa64pfr0 |= (1ull << 56) | (1ull << 60);  // CSV2, CSV3: nothing speculates here
-        // CnP (TTBR's bit 0: ignored), IESB (no errors to synchronize)
-        r.id_aa64mmfr2 |= 1 | (1ull << 12);
+        // CnP (TTBR's bit 0: ignored), UAO, IESB (no errors to synchronize)
+        r.id_aa64mmfr2 |= 1 | (1ull << 4) | (1ull << 12);
     }
     if (!std::strcmp(m->name, "max")) {  // the later features of QEMU's max armvm has so far (issue 20)
         set_field(r.id_aa64isar0, 12, 2);  // SHA2: SHA512 too

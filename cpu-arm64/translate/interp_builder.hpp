@@ -84,11 +84,13 @@ public:
     void branch_reg(V t, unsigned) { c_.branch_to(t); }
     V load(V addr, unsigned bytes, bool unpriv = false) {
         uint64_t v = 0;
-        if (!(unpriv && c_.s.el == 1 ? c_.load_unpriv(addr, bytes, v) : c_.load(addr, bytes, v))) faulted_ = true;
+        if (!(unpriv && c_.unprivileged_as_el0() ? c_.load_unpriv(addr, bytes, v) : c_.load(addr, bytes, v)))
+            faulted_ = true;
         return v;
     }
     void store(V addr, unsigned bytes, V v, bool unpriv = false) {
-        if (!(unpriv && c_.s.el == 1 ? c_.store_unpriv(addr, bytes, v) : c_.store(addr, bytes, v))) faulted_ = true;
+        if (!(unpriv && c_.unprivileged_as_el0() ? c_.store_unpriv(addr, bytes, v) : c_.store(addr, bytes, v)))
+            faulted_ = true;
     }
     void load_pair(V addr, unsigned bytes, V& first, V& second) {
         first = load(addr, bytes);

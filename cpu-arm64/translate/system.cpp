@@ -150,6 +150,10 @@ void exec_MSR_imm(Cpu& c, uint32_t i) {
     } else if (op1 == 3 && (op2 == 1 || op2 == 2)) {  // SSBS (FEAT_SSBS), DIT (FEAT_DIT): any EL
         if (op2 == 1 ? !c.has_ssbs() : !c.has_dit()) return c.undefined();
         (op2 == 1 ? c.s.ssbs : c.s.dit) = crm & 1;
+    } else if (op1 == 0 && op2 == 3 && c.has_uao()) {  // UAO
+        if (c.s.el == 0) return c.undefined();
+        c.s.uao = crm & 1;
+        c.mode_changed();
     } else if (op1 == 0 && op2 == 5) {  // SPSel
         if (c.s.el == 0) return c.undefined();
         c.s.spsel = crm & 1;
@@ -271,6 +275,7 @@ void exec_ERET(Cpu& c, uint32_t) {
     if (c.has_pan()) c.s.pan = (spsr >> 22) & 1;
     if (c.has_dit()) c.s.dit = (spsr >> 24) & 1;
     if (c.has_ssbs()) c.s.ssbs = (spsr >> 12) & 1;
+    if (c.has_uao()) c.s.uao = (spsr >> 23) & 1;
     // PSTATE.SS from SPSR where software step is active at the new EL (ARM ARM D2.12.5)
     c.step_consumed_by_eret();
     c.s.ss = ((spsr >> 21) & 1) && c.ss_active();

@@ -664,7 +664,6 @@ ID_LACKING = {
     "cortex-a72": {"id_aa64pfr0_el1": ["EL0", "EL1"]},
     "neoverse-n1": {"id_aa64pfr0_el1": ["EL0", "FP", "AdvSIMD", "RAS"],
                     "id_aa64mmfr1_el1": ["HAFDBS", "VMIDBits", "VH", "HPDS", "LO", "XNX"],
-                    "id_aa64mmfr2_el1": ["UAO"],
                     "id_aa64dfr0_el1": ["DebugVer", "PMUVer"]},
     "max": {"id_aa64pfr0_el1": ["EL0", "EL1", "FP", "AdvSIMD", "RAS", "SVE", "SEL2"],
             "id_aa64pfr1_el1": ["BT", "SME"],
@@ -674,7 +673,7 @@ ID_LACKING = {
             "id_aa64isar1_el1": ["APA", "GPA"],
             "id_aa64mmfr0_el1": ["PARange", "TGran16", "TGran4", "TGran16_2", "TGran64_2", "TGran4_2"],
             "id_aa64mmfr1_el1": ["HAFDBS", "VMIDBits", "VH", "HPDS", "XNX", "ETS", "HCX"],
-            "id_aa64mmfr2_el1": ["UAO", "VARange", "ST", "FWB"],
+            "id_aa64mmfr2_el1": ["VARange", "ST", "FWB"],
             "id_aa64dfr0_el1": ["DebugVer"]},
 }
 

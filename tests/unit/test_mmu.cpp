@@ -383,3 +383,58 @@ TEST_CASE("cpu: TCR_EL1.E0PD0 makes EL0's accesses to its half level 0 translati
         }
     }
 }
+
+TEST_CASE("cpu: PSTATE.UAO (max): LDTR at EL1 with EL1's permissions, interpreted and compiled; exception entry clears it",
+          "[mmu][cpu]") {
+    Ram ram;
+    regime_4k(ram);
+    ram.put64(0x12000, 0x40000 | kAf | kPage);  // VA 0x200000 -> 0x40000: EL1 only (AP 00)
+    ram.put64(0x11000, 0x0 | kAf | kBlock);     // VA 0..2 MiB identity (code)
+    ram.put64(0x40000, 0x5555);
+    // 0x1000: ldr x4, [x0] (EL1's entry in the fast table); ldtr x1, [x0]; mrs x2, uao; brk #0
+    ram.put(0x1000, {0xf9400004, 0xf8400801, 0xd5384282, 0xd4200000});
+    for (bool jit : {false, true}) {
+        for (bool uao : {false, true}) {
+            INFO("jit " << jit << " UAO " << uao);
+            Cpu cpu(ram);
+            cpu.ids = id_regs_for("max", true);
+            cpu.set_ram_window(0, ram.ram.data(), ram.ram.size());  // (compiled accesses go to RAM directly)
+            cpu.set_jit(jit, 1);
+            cpu.stop_on_exception = true;
+            cpu.s.ttbr0_el1 = 0x10000;
+            cpu.s.tcr_el1 = 25 | (2ull << 32);
+            cpu.s.mair_el1 = 0xff00;
+            cpu.s.sctlr_el1 |= 1;
+            cpu.regime_changed();
+            cpu.s.x[0] = 0x200000;
+            cpu.set_pstate(0x5 | (uao ? 1u << 23 : 0));  // EL1h
+            for (int pass = 0; pass < 3; ++pass) {  // (compiled after the first)
+                cpu.s.x[1] = 0;
+                cpu.s.pc = 0x1000;
+                REQUIRE(cpu.run(10) == Cpu::Stop::Exception);
+                if (uao) {
+                    CHECK(cpu.last_ec == Ec::Brk64);
+                    CHECK(cpu.s.x[1] == 0x5555);
+                    CHECK(cpu.s.x[2] == 1u << 23);
+                } else {
+                    CHECK(cpu.last_ec == Ec::DataAbortSame);  // EL0's permission: none
+                    CHECK(cpu.last_iss == 0x0f);
+                }
+            }
+        }
+    }
+    // Exception entry clears it, ERET brings it back.
+    Cpu cpu(ram);
+    cpu.ids = id_regs_for("max", true);
+    cpu.s.vbar_el1 = 0x800;
+    ram.put(0xa00, {0xd5384282, 0xd69f03e0});  // (current EL, SP_ELx sync) mrs x2, uao; eret
+    ram.put(0x1100, {0xd4000001, 0xd5384283, 0xd4200000});  // svc #0; mrs x3, uao; brk #0
+    cpu.set_pstate(0x5 | (1u << 23));
+    cpu.s.pc = 0x1100;
+    cpu.run(3);  // svc, mrs, eret
+    CHECK(cpu.s.x[2] == 0);
+    CHECK(((cpu.s.spsr_el1 >> 23) & 1) == 1);
+    cpu.stop_on_exception = true;
+    REQUIRE(cpu.run(10) == Cpu::Stop::Exception);
+    CHECK(cpu.s.x[3] == 1u << 23);
+}
