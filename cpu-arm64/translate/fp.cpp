@@ -778,6 +778,24 @@ bool simd_fp_3same(Cpu& c, uint32_t i) {
 // estimates. `scalar`: the AdvSIMD scalar form (lane 0 only, the rest of
 // the destination zeroed), which also has FRECPX. False if unallocated
 // (or half-precision arithmetic, FEAT_FP16).
+namespace {
+// The four singles of Vn, each made 16 bits by `conv`, into the low half
+// of Vd (the high half zeroed) or, with `high` (the "2" forms), its high
+// half.
+template <typename Conv>
+void narrow4(Cpu& c, unsigned rd, unsigned rn, bool high, Conv conv) {
+    uint64_t n0 = c.s.v[rn][0], n1 = c.s.v[rn][1], packed = 0;
+    for (unsigned k = 0; k < 4; ++k)
+        packed |= static_cast<uint64_t>(conv(static_cast<uint32_t>((k < 2 ? n0 : n1) >> (32 * (k % 2))))) << (16 * k);
+    if (high) {
+        c.s.v[rd][1] = packed;
+    } else {
+        c.s.v[rd][0] = packed;
+        c.s.v[rd][1] = 0;
+    }
+}
+}  // namespace
+
 bool simd_fp_2misc(Cpu& c, uint32_t i, bool scalar) {
     unsigned q = bit(i, 30), u = bit(i, 29), a = bit(i, 23), sz = bit(i, 22), op = bits(i, 16, 12);
     unsigned key = (u << 6) | (a << 5) | op;
@@ -803,21 +821,10 @@ bool simd_fp_2misc(Cpu& c, uint32_t i, bool scalar) {
     case 0x58: kind = Rint; arg = 12; break;  // FRINTA
     case 0x59: kind = Rint; arg = 14; break;  // FRINTX
     case 0x79: kind = Rint; arg = 15; break;  // FRINTI
-    case 0x36: {  // BFCVTN(2) (FEAT_BF16): four singles to BFloat16 in the low (high) half
+    case 0x36:  // BFCVTN(2) (FEAT_BF16): four singles to BFloat16 in the low (high) half
         if (!c.has_bf16() || sz || scalar) return false;
-        if (!c.fp_enabled()) return true;
-        uint64_t n0 = c.s.v[rn][0], n1 = c.s.v[rn][1], packed = 0;
-        for (unsigned k = 0; k < 4; ++k)
-            packed |= static_cast<uint64_t>(bfcvt(c, static_cast<uint32_t>((k < 2 ? n0 : n1) >> (32 * (k % 2)))))
-                      << (16 * k);
-        if (q) {
-            c.s.v[rd][1] = packed;
-        } else {
-            c.s.v[rd][0] = packed;
-            c.s.v[rd][1] = 0;
-        }
+        if (c.fp_enabled()) narrow4(c, rd, rn, q, [&](uint32_t s32) { return bfcvt(c, s32); });
         return true;
-    }
     case 0x1e: case 0x5e: case 0x1f: case 0x5f:  // FRINT32Z/X, FRINT64Z/X (FEAT_FRINTTS)
         if (!c.has_frintts()) return false;
         kind = Rint;
@@ -857,17 +864,7 @@ bool simd_fp_2misc(Cpu& c, uint32_t i, bool scalar) {
                 c.s.v[rd][0] = out[0];
                 c.s.v[rd][1] = out[1];
             } else {  // four singles to halves in the low (high) half
-                uint64_t packed = 0;
-                for (unsigned k = 0; k < 4; ++k) {
-                    uint64_t s32 = (k < 2 ? n0 : n1) >> (32 * (k % 2));
-                    packed |= static_cast<uint64_t>(to_half(c, static_cast<uint32_t>(s32), false)) << (16 * k);
-                }
-                if (q) {
-                    c.s.v[rd][1] = packed;
-                } else {
-                    c.s.v[rd][0] = packed;
-                    c.s.v[rd][1] = 0;
-                }
+                narrow4(c, rd, rn, q, [&](uint32_t s32) { return to_half(c, s32, false); });
             }
             return true;
         }

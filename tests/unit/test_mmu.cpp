@@ -30,6 +30,18 @@ mmu::Regime regime_4k(Ram& ram) {
     return {1, 25 | (2ull << 32), 0x10000, 0, 0xff00, 48, true};
 }
 
+// `cpu` as `model` at EL1 on regime_4k's tables, the MMU on, stopping at
+// exceptions.
+void mmu_on(Cpu& cpu, const char* model) {
+    cpu.ids = id_regs_for(model, true);
+    cpu.stop_on_exception = true;
+    cpu.s.ttbr0_el1 = 0x10000;
+    cpu.s.tcr_el1 = 25 | (2ull << 32);
+    cpu.s.mair_el1 = 0xff00;
+    cpu.s.sctlr_el1 |= 1;
+    cpu.regime_changed();
+}
+
 }  // namespace
 
 TEST_CASE("mmu: 4K walk, permissions per mode, faults with their level", "[mmu]") {
@@ -285,13 +297,7 @@ TEST_CASE("cpu: DC CVAP/CVADP (max) fault on an unmapped line as a read does, as
         INFO(model);
         bool max = std::string(model) == "max";
         Cpu cpu(ram);
-        cpu.ids = id_regs_for(model, true);
-        cpu.stop_on_exception = true;
-        cpu.s.ttbr0_el1 = 0x10000;
-        cpu.s.tcr_el1 = 25 | (2ull << 32);
-        cpu.s.mair_el1 = 0xff00;
-        cpu.s.sctlr_el1 |= 1;
-        cpu.regime_changed();
+        mmu_on(cpu, model);
         cpu.s.x[0] = 0x200040;
         cpu.s.pc = 0x1000;
         REQUIRE(cpu.run(10) == Cpu::Stop::Exception);
@@ -323,13 +329,7 @@ TEST_CASE("cpu: TLBI by range and the outer-shareable forms on max; UNDEFINED on
         bool max = std::string(model) == "max";
         for (unsigned p = 0; p < 8; ++p) ram.put64(0x12000 + 8 * p, (0x40000 + 0x1000 * p) | kAf | kPage);
         Cpu cpu(ram);
-        cpu.ids = id_regs_for(model, true);
-        cpu.stop_on_exception = true;
-        cpu.s.ttbr0_el1 = 0x10000;
-        cpu.s.tcr_el1 = 25 | (2ull << 32);
-        cpu.s.mair_el1 = 0xff00;
-        cpu.s.sctlr_el1 |= 1;
-        cpu.regime_changed();
+        mmu_on(cpu, model);
         cpu.s.x[0] = 0x203008;
         // TG 4K, SCALE 0, NUM 3: (3 + 1) << 1 = 8 pages from VA 0x200000
         cpu.s.x[2] = (1ull << 46) | (3ull << 39) | (0x200000 >> 12);
@@ -362,12 +362,8 @@ TEST_CASE("cpu: TCR_EL1.E0PD0 makes EL0's accesses to its half level 0 translati
     for (bool e0pd : {false, true}) {
         INFO("E0PD0 " << e0pd);
         Cpu cpu(ram);
-        cpu.ids = id_regs_for("max", true);
-        cpu.stop_on_exception = true;
-        cpu.s.ttbr0_el1 = 0x10000;
-        cpu.s.tcr_el1 = 25 | (2ull << 32) | (static_cast<uint64_t>(e0pd) << 55);
-        cpu.s.mair_el1 = 0xff00;
-        cpu.s.sctlr_el1 |= 1;
+        mmu_on(cpu, "max");
+        cpu.s.tcr_el1 |= (static_cast<uint64_t>(e0pd) << 55);
         cpu.regime_changed();
         cpu.s.x[0] = 0x200000;
         cpu.s.el = 0;
@@ -397,15 +393,9 @@ TEST_CASE("cpu: PSTATE.UAO (max): LDTR at EL1 with EL1's permissions, interprete
         for (bool uao : {false, true}) {
             INFO("jit " << jit << " UAO " << uao);
             Cpu cpu(ram);
-            cpu.ids = id_regs_for("max", true);
             cpu.set_ram_window(0, ram.ram.data(), ram.ram.size());  // (compiled accesses go to RAM directly)
             cpu.set_jit(jit, 1);
-            cpu.stop_on_exception = true;
-            cpu.s.ttbr0_el1 = 0x10000;
-            cpu.s.tcr_el1 = 25 | (2ull << 32);
-            cpu.s.mair_el1 = 0xff00;
-            cpu.s.sctlr_el1 |= 1;
-            cpu.regime_changed();
+            mmu_on(cpu, "max");
             cpu.s.x[0] = 0x200000;
             cpu.set_pstate(0x5 | (uao ? 1u << 23 : 0));  // EL1h
             for (int pass = 0; pass < 3; ++pass) {  // (compiled after the first)
