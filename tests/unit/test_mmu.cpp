@@ -193,12 +193,7 @@ TEST_CASE("cpu: the MMU on the CPU: TLB hits, faults, TLBI after a remap", "[mmu
     ram.put64(0x40000, 0x1111);
     ram.put64(0x50000, 0x2222);
     Cpu cpu(ram);
-    cpu.stop_on_exception = true;
-    cpu.s.ttbr0_el1 = 0x10000;
-    cpu.s.tcr_el1 = 25 | (2ull << 32);
-    cpu.s.mair_el1 = 0xff00;
-    cpu.s.sctlr_el1 |= 1;
-    cpu.regime_changed();
+    mmu_on(cpu, "cortex-a57");
     cpu.s.x[0] = 0x200008 - 8;
     cpu.s.pc = 0x1000;
     REQUIRE(cpu.run(2) == Cpu::Stop::Budget);
