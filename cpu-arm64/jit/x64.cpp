@@ -132,7 +132,8 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         // whose 512 bytes are the handler's); at EL0 only with
         // SCTLR_EL1.DZE. Anything else, a miss or a page of code: the
         // handler.
-        if (!zva64_ || bits(i, 18, 16) != 3 || bits(i, 15, 12) != 7 || bits(i, 11, 8) != 4 || bits(i, 7, 5) != 1) return false;
+        if (!zva64_ || bits(i, 18, 16) != 3 || bits(i, 15, 12) != 7 || bits(i, 11, 8) != 4 || bits(i, 7, 5) != 1)
+            return false;
         Slow& s = slow_path(k);
         Label allowed;
         cmp(dword[rbx + o.el], 0);

@@ -234,8 +234,8 @@ public:
     Emitter(const X64& j, uint8_t* at, size_t room)
         : CodeGenerator(room, at), o(j.off()), exit_(j.exit_stub()), nochain_(qlog::on(qlog::Nochain)),
           chain_(nochain_ ? j.chain_exit_stub() : j.chain_stub()), link_(j.link_stub()),
-          call_(j.call_stub(false)), call_flags_(j.call_stub(true)), flags_(j.flags_stub()), mem_call_{j.mem_call_stub(1), j.mem_call_stub(2)},
-          zva64_(j.zva_bytes() == 64), lor_(j.has_lor()) {
+          call_(j.call_stub(false)), call_flags_(j.call_stub(true)), flags_(j.flags_stub()),
+          mem_call_{j.mem_call_stub(1), j.mem_call_stub(2)}, zva64_(j.zva_bytes() == 64), lor_(j.has_lor()) {
         setDefaultJmpNEAR(true);
     }
 

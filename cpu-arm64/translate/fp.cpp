@@ -490,8 +490,8 @@ void exec_FP_1SRC(Cpu& c, uint32_t i) {
     }
     if (type > 1) return c.undefined();
     bool dbl = type == 1;
-    bool ok = opcode <= 3 || (opcode == 4 && dbl) || (opcode == 5 && !dbl) || (opcode >= 8 && opcode <= 15 && opcode != 13) ||
-              (opcode >= 16 && opcode <= 19 && c.has_frintts());
+    bool ok = opcode <= 3 || (opcode == 4 && dbl) || (opcode == 5 && !dbl) ||
+              (opcode >= 8 && opcode <= 15 && opcode != 13) || (opcode >= 16 && opcode <= 19 && c.has_frintts());
     if (!ok) return c.undefined();  // (FCVT to half: FP16)
     if (!c.fp_enabled()) return;
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);

@@ -554,8 +554,8 @@ bool elem_extra(Cpu& c, uint32_t i) {
         if (!c.fp_enabled()) return true;
         uint64_t saved[2];
         unsigned scratch = broadcast(c, (mbit << 4) | rm4, h, 8, true, rn, rd, saved);
-        exec_SIMD_3SAME_EXTRA(c, (1u << 30) | (1u << 29) | (0b01110u << 24) | (2u << 22) | (scratch << 16) | (1u << 15) |
-                                     ((8u | ((op >> 1) & 3)) << 11) | (1u << 10) | (rn << 5) | rd);
+        exec_SIMD_3SAME_EXTRA(c, (1u << 30) | (1u << 29) | (0b01110u << 24) | (2u << 22) | (scratch << 16) |
+                                     (1u << 15) | ((8u | ((op >> 1) & 3)) << 11) | (1u << 10) | (rn << 5) | rd);
         c.s.v[scratch][0] = saved[0];
         c.s.v[scratch][1] = saved[1];
         return true;
@@ -874,9 +874,9 @@ void exec_SIMDS_COPY(Cpu& c, uint32_t i) {
 
 // ---- Three-same extra (ARM ARM C4.1.95, issue 20): SQRDMLAH/SQRDMLSH
 // (FEAT_RDM), SDOT/UDOT (FEAT_DotProd), USDOT and the 8-bit integer matrix
-// multiplies SMMLA/UMMLA/USMMLA (FEAT_I8MM), FCMLA/FCADD (FEAT_FCMA, in
-// fp.cpp); each UNDEFINED where the model lacks it (the BFloat16 forms are
-// not implemented).
+// multiplies SMMLA/UMMLA/USMMLA (FEAT_I8MM), FCMLA/FCADD (FEAT_FCMA) and
+// BFDOT/BFMMLA/BFMLALB/T (FEAT_BF16) in fp.cpp; each UNDEFINED where the
+// model lacks it.
 namespace {
 
 // SQRDMLAH (sub: SQRDMLSH) of one lane: sat((acc << esize) +- 2*a*b +
@@ -884,7 +884,8 @@ namespace {
 uint64_t sqrdmlah(Cpu& c, uint64_t acc, uint64_t a, uint64_t b, unsigned esize, bool sub) {
     unsigned w = 8 * esize;
     __int128 prod = 2 * static_cast<__int128>(sx(a, esize)) * sx(b, esize);
-    __int128 v = (static_cast<__int128>(sx(acc, esize)) << w) + (sub ? -prod : prod) + (static_cast<__int128>(1) << (w - 1));
+    __int128 v = (static_cast<__int128>(sx(acc, esize)) << w) + (sub ? -prod : prod) +
+                 (static_cast<__int128>(1) << (w - 1));
     return sat_signed(c, v >> w, esize);
 }
 
@@ -915,7 +916,8 @@ void exec_SIMD_3SAME_EXTRA(Cpu& c, uint32_t i) {
     unsigned bytes = q ? 16 : 8;
     if (key == 0x10 || key == 0x11) {
         unsigned esize = 1u << size;
-        Lanes n = read_lanes(c, rn, esize, bytes), m = read_lanes(c, rm, esize, bytes), d = read_lanes(c, rd, esize, bytes);
+        Lanes n = read_lanes(c, rn, esize, bytes), m = read_lanes(c, rm, esize, bytes);
+        Lanes d = read_lanes(c, rd, esize, bytes);
         std::array<uint64_t, 16> r{};
         for (unsigned k = 0; k < n.n; ++k) r[k] = sqrdmlah(c, d.e[k], n.e[k], m.e[k], esize, key == 0x11);
         return write_lanes(c, rd, r, n.n, esize);

@@ -214,7 +214,7 @@ void sysreg_access(Cpu& c, uint32_t i, bool write) {
     // (FEAT_IDS: a read of the ID space, op0 3, op1 0, CRn 0, that is not
     // allowed is reported as a system register trap, not UNDEFINED)
     auto undefined = [&] {
-        if (!write && c.has_ids() && (key >> 7) == ((3u << 7) | 0)) return c.trap_sysreg(i);
+        if (!write && c.has_ids() && (key >> 7) == (sysreg_key(3, 0, 0, 0, 0) >> 7)) return c.trap_sysreg(i);
         c.undefined();
     };
     if (const SysRegDesc* d = find_sysreg(key)) {
