@@ -173,6 +173,8 @@ public:
     IdRegs ids = id_regs_for("cortex-a57", false);
     bool has_pan() const { return ((ids.id_aa64mmfr1 >> 20) & 0xf) != 0; }
     bool has_lor() const { return ((ids.id_aa64mmfr1 >> 16) & 0xf) != 0; }
+    bool has_hpds() const { return ((ids.id_aa64mmfr1 >> 12) & 0xf) >= 1; }
+    bool has_hpds2() const { return ((ids.id_aa64mmfr1 >> 12) & 0xf) >= 2; }
     bool has_ids() const { return ((ids.id_aa64mmfr2 >> 36) & 0xf) != 0; }
     bool has_e0pd() const { return ((ids.id_aa64mmfr2 >> 60) & 0xf) != 0; }
     bool has_uao() const { return ((ids.id_aa64mmfr2 >> 4) & 0xf) != 0; }

@@ -102,6 +102,9 @@ bool walk(const Regime& r, Bus& bus, uint64_t va, Translation& t, Fault& fault) 
     }
     unsigned ap_table = 0;
     bool uxn_table = false, pxn_table = false;
+    // TCR_EL1.HPD0/HPD1 (FEAT_HPDS; kept by TCR_EL1's write only where the
+    // model has it): the tables' APTable, UXNTable and PXNTable ignored
+    bool hpd = (r.tcr >> (hi ? 42 : 41)) & 1;
     for (;; ++level) {
         unsigned shift = g + stride * static_cast<unsigned>(3 - level);
         unsigned nbits = level == start ? inputsize - shift : stride;
@@ -122,9 +125,11 @@ bool walk(const Regime& r, Bus& bus, uint64_t va, Translation& t, Fault& fault) 
                 fault = {FaultType::AddressSize, level};
                 return false;
             }
-            ap_table |= static_cast<unsigned>(bitsv(desc, 62, 61));
-            uxn_table |= (desc >> 60) & 1;
-            pxn_table |= (desc >> 59) & 1;
+            if (!hpd) {
+                ap_table |= static_cast<unsigned>(bitsv(desc, 62, 61));
+                uxn_table |= (desc >> 60) & 1;
+                pxn_table |= (desc >> 59) & 1;
+            }
             table = next;
             continue;
         }

@@ -663,7 +663,7 @@ ID_LACKING = {
     "cortex-a57": {"id_aa64pfr0_el1": ["EL0", "EL1"]},
     "cortex-a72": {"id_aa64pfr0_el1": ["EL0", "EL1"]},
     "neoverse-n1": {"id_aa64pfr0_el1": ["EL0", "FP", "AdvSIMD", "RAS"],
-                    "id_aa64mmfr1_el1": ["HAFDBS", "VMIDBits", "VH", "HPDS", "LO", "XNX"],
+                    "id_aa64mmfr1_el1": ["HAFDBS", "VMIDBits", "VH", "LO", "XNX"],
                     "id_aa64dfr0_el1": ["DebugVer", "PMUVer"]},
     "max": {"id_aa64pfr0_el1": ["EL0", "EL1", "FP", "AdvSIMD", "RAS", "SVE", "SEL2"],
             "id_aa64pfr1_el1": ["BT", "SME"],
@@ -672,7 +672,7 @@ ID_LACKING = {
             "id_aa64isar0_el1": ["SM3", "SM4", "FHM"],
             "id_aa64isar1_el1": ["APA", "GPA"],
             "id_aa64mmfr0_el1": ["PARange", "TGran16", "TGran4", "TGran16_2", "TGran64_2", "TGran4_2"],
-            "id_aa64mmfr1_el1": ["HAFDBS", "VMIDBits", "VH", "HPDS", "XNX", "ETS", "HCX"],
+            "id_aa64mmfr1_el1": ["HAFDBS", "VMIDBits", "VH", "XNX", "ETS", "HCX"],
             "id_aa64mmfr2_el1": ["VARange", "ST", "FWB"],
             "id_aa64dfr0_el1": ["DebugVer"]},
 }

@@ -423,3 +423,30 @@ TEST_CASE("cpu: PSTATE.UAO (max): LDTR at EL1 with EL1's permissions, interprete
     REQUIRE(cpu.run(10) == Cpu::Stop::Exception);
     CHECK(cpu.s.x[3] == 1u << 23);
 }
+
+TEST_CASE("cpu: TCR_EL1.HPD0 (max, FEAT_HPDS): the tables' APTable ignored; without it EL0's access is refused",
+          "[mmu][cpu]") {
+    Ram ram;
+    regime_4k(ram);
+    ram.put64(0x10000, 0x11000 | kTable | (1ull << 61));  // L1: APTable 01, no EL0 access below
+    ram.put64(0x12000, 0x40000 | kAf | kPage | (1 << 6));  // VA 0x200000 -> 0x40000, EL0 read/write
+    ram.put64(0x11000, 0x0 | kAf | kBlock);                 // VA 0..2 MiB identity (code)
+    ram.put64(0x40000, 0x7777);
+    ram.put(0x1000, {0xf8400801, 0xd4200000});  // ldtr x1, [x0]; brk #0
+    for (const char* model : {"max", "cortex-a57"}) {
+        for (bool hpd : {false, true}) {
+            INFO(model << " HPD0 " << hpd);
+            Cpu cpu(ram);
+            mmu_on(cpu, model);
+            uint64_t tcr = cpu.s.tcr_el1 | (static_cast<uint64_t>(hpd) << 41);
+            cpu.s.x[2] = tcr;
+            cpu.s.x[0] = 0x200000;
+            ram.put(0x1100, {0xd5182042, 0xd5033fdf, 0x14000000 | ((0x1000 - 0x1108) / 4 & 0x3ffffff)});
+            cpu.s.pc = 0x1100;  // msr tcr_el1, x2; isb; b 0x1000
+            REQUIRE(cpu.run(10) == Cpu::Stop::Exception);
+            bool allowed = hpd && std::string(model) == "max";  // (cortex-a57: TCR_EL1 drops the bit)
+            CHECK(cpu.last_ec == (allowed ? Ec::Brk64 : Ec::DataAbortSame));
+            if (allowed) CHECK(cpu.s.x[1] == 0x7777);
+        }
+    }
+}
