@@ -4,6 +4,7 @@
 // three-different forms (simd_int.cpp). Each is UNDEFINED unless the
 // model's ID_AA64ISAR0_EL1 advertises it.
 #include <array>
+#include <bit>
 #include <cstdint>
 
 #include "cpu-arm64/translate/executors.hpp"
@@ -223,11 +224,10 @@ namespace {
 
 using Dwords = std::array<uint64_t, 2>;
 
-uint64_t ror64(uint64_t v, unsigned n) { return n ? (v >> n) | (v << (64 - n)) : v; }
-uint64_t sigma0_big64(uint64_t x) { return ror64(x, 28) ^ ror64(x, 34) ^ ror64(x, 39); }
-uint64_t sigma1_big64(uint64_t x) { return ror64(x, 14) ^ ror64(x, 18) ^ ror64(x, 41); }
-uint64_t sigma0_small64(uint64_t x) { return ror64(x, 1) ^ ror64(x, 8) ^ (x >> 7); }
-uint64_t sigma1_small64(uint64_t x) { return ror64(x, 19) ^ ror64(x, 61) ^ (x >> 6); }
+uint64_t sigma0_big64(uint64_t x) { return std::rotr(x, 28) ^ std::rotr(x, 34) ^ std::rotr(x, 39); }
+uint64_t sigma1_big64(uint64_t x) { return std::rotr(x, 14) ^ std::rotr(x, 18) ^ std::rotr(x, 41); }
+uint64_t sigma0_small64(uint64_t x) { return std::rotr(x, 1) ^ std::rotr(x, 8) ^ (x >> 7); }
+uint64_t sigma1_small64(uint64_t x) { return std::rotr(x, 19) ^ std::rotr(x, 61) ^ (x >> 6); }
 uint64_t ch64(uint64_t x, uint64_t y, uint64_t z) { return (x & y) ^ (~x & z); }
 uint64_t maj64(uint64_t x, uint64_t y, uint64_t z) { return (x & y) ^ (x & z) ^ (y & z); }
 
@@ -272,7 +272,7 @@ void exec_CRYPTO_SHA512_3(Cpu& c, uint32_t i) {
         for (unsigned e = 0; e < 2; ++e) r[e] = w[e] + sigma1_small64(x[e]) + y[e];
         break;
     default:  // RAX1 Vd.2D, Vn.2D, Vm.2D
-        for (unsigned e = 0; e < 2; ++e) r[e] = x[e] ^ ror64(y[e], 63);
+        for (unsigned e = 0; e < 2; ++e) r[e] = x[e] ^ std::rotr(y[e], 63);
         break;
     }
     put_dwords(c, rd, r);
@@ -283,7 +283,7 @@ void exec_CRYPTO_XAR(Cpu& c, uint32_t i) {
     if (!c.has_sha3()) return c.undefined();
     if (!c.fp_enabled()) return;
     Dwords n = dwords(c, bits(i, 9, 5)), m = dwords(c, bits(i, 20, 16)), r;
-    for (unsigned e = 0; e < 2; ++e) r[e] = ror64(n[e] ^ m[e], bits(i, 15, 10));
+    for (unsigned e = 0; e < 2; ++e) r[e] = std::rotr(n[e] ^ m[e], bits(i, 15, 10));
     put_dwords(c, bits(i, 4, 0), r);
 }
 

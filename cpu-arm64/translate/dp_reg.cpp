@@ -1,6 +1,8 @@
 // Data processing, register (ARM ARM C4.1.6): logical and add/subtract
 // (shifted and extended register), add/subtract with carry, conditional
 // compare and select, 1-, 2- and 3-source operations.
+#include <bit>
+
 #include "cpu-arm64/ir/sem.hpp"
 #include "cpu-arm64/translate/executors.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
@@ -32,7 +34,7 @@ void exec_RMIF(Cpu& c, uint32_t i) {
     if (!c.has_flagm()) return c.undefined();
     uint64_t v = c.x(bits(i, 9, 5));
     unsigned sh = bits(i, 20, 15), mask = bits(i, 3, 0);
-    uint32_t r = static_cast<uint32_t>(sh ? (v >> sh) | (v << (64 - sh)) : v) & 0xf;
+    uint32_t r = static_cast<uint32_t>(std::rotr(v, static_cast<int>(sh))) & 0xf;
     c.s.nzcv = (c.s.nzcv & ~(mask << 28)) | ((r & mask) << 28);
 }
 
