@@ -204,6 +204,9 @@ public:
     bool has_i8mm() const { return ((ids.id_aa64isar1 >> 52) & 0xf) >= 1; }
     bool has_bf16() const { return ((ids.id_aa64isar1 >> 44) & 0xf) >= 1; }
     bool has_specres() const { return ((ids.id_aa64isar1 >> 40) & 0xf) >= 1; }
+    // FEAT_FP16: half-precision arithmetic (FP 1; AdvSIMD 1 goes with it here)
+    bool has_fp16() const { return ((ids.id_aa64pfr0 >> 16) & 0xf) == 1; }
+    bool has_fhm() const { return ((ids.id_aa64isar0 >> 48) & 0xf) >= 1; }
     bool has_dit() const { return ((ids.id_aa64pfr0 >> 48) & 0xf) >= 1; }
     bool has_csv2_2() const { return ((ids.id_aa64pfr0 >> 56) & 0xf) >= 2; }
     bool has_ssbs() const { return ((ids.id_aa64pfr1 >> 4) & 0xf) >= 1; }

@@ -111,7 +111,8 @@ constexpr SysRegDesc kRegs[] = {
     // enables read as zero, as QEMU's).
     {sysreg_key(3, 3, 4, 4, 0), "FPCR", fp_reg_access,
      [](Cpu& c, uint64_t& v) { v = c.s.fpcr; return true; },
-     [](Cpu& c, uint64_t v) { c.s.fpcr = static_cast<uint32_t>(v) & 0x07f70000u; }},
+     // (AHP, DN, FZ, RMode, Stride, Len; FZ16 with FEAT_FP16)
+     [](Cpu& c, uint64_t v) { c.s.fpcr = static_cast<uint32_t>(v) & (c.has_fp16() ? 0x07ff0000u : 0x07f70000u); }},
     {sysreg_key(3, 3, 4, 4, 1), "FPSR", fp_reg_access,
      [](Cpu& c, uint64_t& v) { v = c.s.fpsr; return true; },
      [](Cpu& c, uint64_t v) { c.s.fpsr = static_cast<uint32_t>(v) & 0xf800009fu; }},

@@ -18,14 +18,13 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 // What the emulation implements, per model (INCIDENTS.md #4: a field is
 // set only when the feature behind it is emulated):
 //  ID_AA64PFR0: EL0 and EL1 AArch64 only (1, 1), no EL2/EL3 (0, 0), FP and
-//               AdvSIMD as Armv8.0 (0, 0: single and double precision, no
-//               FEAT_FP16 half-precision arithmetic, on every model, max
-//               and neoverse-n1 included); the board sets the GIC field
-//               for a GICv3.
+//               AdvSIMD as Armv8.0 (0, 0) on the Cortex-A5x/A72, with
+//               FEAT_FP16 half-precision arithmetic (1, 1) on neoverse-n1
+//               and max; the board sets the GIC field for a GICv3.
 //  ID_AA64ISAR0: CRC32, AES+PMULL, SHA1 and SHA256 on every model; the LSE
 //               atomics (Atomic = 2), RDM and DotProd on the Armv8.1+
-//               models; SHA512, SHA3, TLB range and OS, FlagM2 and RNDR on
-//               max.
+//               models; SHA512, SHA3, TLB range and OS, FlagM2, FHM and
+//               RNDR on max.
 //  ID_AA64ISAR1: LRCPC and DPB on the Armv8.1+ models (LRCPC2 and DPB2 on
 //               max); JSCVT, FCMA, FRINTTS, SB, SPECRES, BF16, DGH and I8MM
 //               on max.
@@ -98,6 +97,7 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
         r.id_aa64isar1 |= (1ull << 20) | 1;  // (and DPB: DC CVAP)
         r.id_aa64pfr1 |= 2ull << 4;            // SSBS2
         r.id_aa64pfr0 |= (1ull << 56) | (1ull << 60);  // CSV2, CSV3: nothing speculates here
+        r.id_aa64pfr0 |= (1ull << 16) | (1ull << 20);  // FP, AdvSIMD: FEAT_FP16 (half-precision arithmetic)
         // CnP (TTBR's bit 0: ignored), UAO, IESB (no errors to synchronize)
         r.id_aa64mmfr2 |= 1 | (1ull << 4) | (1ull << 12);
         // HPDS: 2 on the Neoverse N1 (its HWU bits: no hardware use here),
@@ -109,6 +109,7 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
         r.id_aa64isar0 |= (1ull << 32)     // SHA3 (EOR3, RAX1, XAR, BCAX)
                           | (2ull << 56)   // TLB: the outer-shareable and range TLBIs
                           | (2ull << 52)   // TS: FlagM2 (CFINV, RMIF, SETF8/16, AXFLAG, XAFLAG)
+                          | (1ull << 48)   // FHM (FMLAL, FMLSL)
                           | (1ull << 60);  // RNDR
         r.id_aa64mmfr1 |= 1ull << 16;      // LO: LORegions (none: LORID_EL1 0), LDLAR/STLLR
         r.id_aa64mmfr2 |= (1ull << 36)     // IDS: the ID space's reads trap as EC 0x18

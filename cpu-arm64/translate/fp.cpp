@@ -34,7 +34,7 @@ typename Bits<F>::U bin(Cpu& c, unsigned opcode, typename Bits<F>::U a, typename
         else if (is_nan<F>(b) && !is_nan<F>(a)) b = a;
     }
     if (x.nans<F>({a, b}, out)) return opcode == 8 ? out ^ B::kSign : out;  // FNMUL negates even a NaN
-    F fa = from_bits<F>(a), fb = from_bits<F>(b);
+    Host<F> fa = from_bits<F>(a), fb = from_bits<F>(b);
     switch (opcode) {
     case 0: return arith<F>(x, [&] { return fa * fb; });   // FMUL
     case 1: return arith<F>(x, [&] { return fa / fb; });   // FDIV
@@ -73,7 +73,7 @@ typename Bits<F>::U muladd(Cpu& c, typename Bits<F>::U addend, typename Bits<F>:
         }
         return out;
     }
-    F fa = from_bits<F>(addend), fn = from_bits<F>(n), fm = from_bits<F>(m);
+    Host<F> fa = from_bits<F>(addend), fn = from_bits<F>(n), fm = from_bits<F>(m);
     return arith<F>(x, [&] { return std::fma(fn, fm, fa); });
 }
 
@@ -92,36 +92,36 @@ typename Bits<F>::U unary(Cpu& c, unsigned opcode, typename Bits<F>::U a) {
         // Rounded toward zero (Z) or as FPCR says (X), to a value of a
         // signed 32/64-bit integer; NaNs, infinities and values out of
         // that range give its most negative value, Invalid Operation.
-        F lim = std::ldexp(F(1), opcode < 18 ? 31 : 63), fa = from_bits<F>(a);
+        Host<F> lim = std::ldexp(Host<F>(1), opcode < 18 ? 31 : 63), fa = from_bits<F>(a);
         if (std::isnan(fa) || std::isinf(fa)) {
             x.flags |= kIOC;
             return to_bits<F>(-lim);
         }
-        volatile F r = 0;
+        volatile Host<F> r = 0;
         host_op(opcode & 1 ? x.rmode : 3, [&] { r = std::nearbyint(fa); });
-        F rr = r;
+        Host<F> rr = r;
         if (rr >= lim || rr < -lim) {
             x.flags |= kIOC;
             return to_bits<F>(-lim);
         }
         if (rr != fa) x.flags |= kIXC;
-        return to_bits<F>(rr == 0 ? std::copysign(F(0), fa) : rr);
+        return to_bits<F>(rr == 0 ? std::copysign(Host<F>(0), fa) : rr);
     }
     typename B::U out;
     if (x.nans<F>({a}, out)) return out;
-    F fa = from_bits<F>(a);
+    Host<F> fa = from_bits<F>(a);
     if (opcode == 3) return arith<F>(x, [&] { return std::sqrt(fa); });  // FSQRT
     // FRINT{N,P,M,Z,A,X,I}: round to an integral value.
     unsigned mode = opcode == 8 ? 0 : opcode == 9 ? 1 : opcode == 10 ? 2 : opcode == 11 ? 3 : x.rmode;
     if (opcode == 12) {  // FRINTA: ties away from zero
-        F r = std::round(fa);
-        return to_bits<F>(r == 0 ? std::copysign(F(0), fa) : r);
+        Host<F> r = std::round(fa);
+        return to_bits<F>(r == 0 ? std::copysign(Host<F>(0), fa) : r);
     }
-    volatile F r = 0;
+    volatile Host<F> r = 0;
     host_op(mode, [&] { r = std::nearbyint(fa); });
-    F rr = r;
+    Host<F> rr = r;
     if (opcode == 14 && rr != fa) x.flags |= kIXC;  // FRINTX signals inexact
-    return to_bits<F>(rr == 0 ? std::copysign(F(0), fa) : rr);
+    return to_bits<F>(rr == 0 ? std::copysign(Host<F>(0), fa) : rr);
 }
 
 // FCVT between single and double.
@@ -153,11 +153,19 @@ uint64_t convert_fp(Cpu& c, uint64_t a, bool from_double) {
 // infinities or NaNs); half inputs are never flushed (that is FZ16's, with
 // FEAT_FP16).
 
-// A finite non-zero double rounded to half precision in `rmode`.
-uint16_t round_to_half(Ctx& x, double v, bool ahp) {
+}  // namespace
+
+// A finite double rounded to half precision in FPCR's mode; `ahp`: to the
+// alternative format; `fz16`: a result tiny before rounding is flushed to
+// zero (Underflow, not Inexact).
+uint16_t fpcore::round_to_half(Ctx& x, double v, bool ahp, bool fz16) {
     uint16_t sign = std::signbit(v) ? 0x8000 : 0;
     double a = std::fabs(v);
     if (a == 0) return sign;
+    if (fz16 && a < 0x1p-14) {
+        x.flags |= kUFC;
+        return sign;
+    }
     int e;
     std::frexp(a, &e);  // a = m * 2^e, 0.5 <= m < 1: the leading bit is 2^(e-1)
     int lead = e - 1;
@@ -189,6 +197,8 @@ uint16_t round_to_half(Ctx& x, double v, bool ahp) {
     uint16_t mant = static_cast<uint16_t>(std::ldexp(rounded, -exp) * 1024.0) & 0x3ff;
     return sign | static_cast<uint16_t>((exp + 15) << 10) | mant;
 }
+
+namespace {
 
 uint16_t to_half(Cpu& c, uint64_t a, bool from_double) {
     Ctx x(c);
@@ -242,26 +252,21 @@ uint64_t from_half(Cpu& c, uint16_t h, bool to_double) {
     return to_double ? to_bits<double>(v) : to_bits<float>(static_cast<float>(v));
 }
 
-// FCVT{N,P,M,Z,A}{S,U}: to a 32/64-bit integer, saturating; NaN gives 0.
-// `fbits`: the fixed-point forms scale by 2^fbits first (exactly).
-uint64_t to_int(Cpu& c, uint64_t a, bool dbl, unsigned mode, bool ties_away, bool is_unsigned, bool to64,
+// FCVT{N,P,M,Z,A}{S,U}: to an `ibits` (16, 32, 64) integer, saturating;
+// NaN gives 0. `fbits`: the fixed-point forms scale by 2^fbits first
+// (exactly).
+uint64_t to_int(Cpu& c, uint64_t a, Fmt fmt, unsigned mode, bool ties_away, bool is_unsigned, unsigned ibits,
                 int fbits = 0) {
     Ctx x(c);
-    double v;
-    if (dbl) {
-        uint64_t u = x.flush_in<double>(a);
-        if (is_nan<double>(u)) {
-            x.flags |= kIOC;
-            return 0;
-        }
-        v = from_bits<double>(u);
-    } else {
-        uint32_t u = x.flush_in<float>(static_cast<uint32_t>(a));
-        if (is_nan<float>(u)) {
-            x.flags |= kIOC;
-            return 0;
-        }
-        v = from_bits<float>(u);
+    bool nan = false;
+    double v = by_fmt(fmt, [&]<typename F>() -> double {
+        auto u = x.flush_in<F>(static_cast<typename Bits<F>::U>(a));
+        nan = is_nan<F>(u);
+        return nan ? 0.0 : static_cast<double>(from_bits<F>(u));
+    });
+    if (nan) {
+        x.flags |= kIOC;
+        return 0;
     }
     // Scaling by 2^fbits (fbits >= 0) is exact in double unless it
     // overflows, and then the result saturates anyway.
@@ -275,32 +280,46 @@ uint64_t to_int(Cpu& c, uint64_t a, bool dbl, unsigned mode, bool ties_away, boo
         r = t;
     }
     // The range as exactly representable bounds: lo <= r < hi_excl.
-    double lo = is_unsigned ? 0.0 : (to64 ? -0x1p63 : -0x1p31);
-    double hi_excl = is_unsigned ? (to64 ? 0x1p64 : 0x1p32) : (to64 ? 0x1p63 : 0x1p31);
+    int top = static_cast<int>(ibits) - (is_unsigned ? 0 : 1);
+    double lo = is_unsigned ? 0.0 : -std::ldexp(1.0, top), hi_excl = std::ldexp(1.0, top);
     uint64_t res;
     if (std::isnan(r) || r < lo || r >= hi_excl) {  // (NaN: an infinite scaled input cannot be; kept safe)
         x.flags |= kIOC;
         if (r < lo)
-            res = is_unsigned ? 0 : (to64 ? 0x8000000000000000ull : 0xffffffff80000000ull);
+            res = is_unsigned ? 0 : ~0ull << top;  // the most negative
         else
-            res = is_unsigned ? ~0ull : (to64 ? 0x7fffffffffffffffull : 0x7fffffffull);
+            res = is_unsigned ? ~0ull : (1ull << top) - 1;
     } else {
         if (r != lv) x.flags |= kIXC;
         res = is_unsigned ? static_cast<uint64_t>(r) : static_cast<uint64_t>(static_cast<int64_t>(r));
     }
-    return to64 ? res : static_cast<uint32_t>(res);
+    return ibits == 64 ? res : res & ((1ull << ibits) - 1);
 }
 
 // `fbits`: the fixed-point forms divide by 2^fbits after the (one)
 // rounding, which is exact: |result| >= 2^-64 is far from the denormals.
-uint64_t from_int(Cpu& c, uint64_t v, bool dbl, bool is_unsigned, bool from64, int fbits = 0) {
+// A half's result can be a denormal: there, the integer is converted and
+// scaled in float (exactly, but for the conversion's rounding to odd),
+// then rounded once.
+// `v`: an `ibits` (16, 32, 64) integer.
+uint64_t from_int(Cpu& c, uint64_t v, Fmt fmt, bool is_unsigned, unsigned ibits, int fbits = 0) {
+    bool dbl = fmt == Fmt::D;
+    if (ibits < 64) {
+        v &= (1ull << ibits) - 1;
+        if (!is_unsigned && ((v >> (ibits - 1)) & 1)) v |= ~0ull << ibits;  // sign-extended
+    }
+    if (fmt == Fmt::H) {
+        Ctx x(c);
+        float scale = std::ldexp(1.0f, -fbits);
+        return is_unsigned ? arith<Half>(x, [&] { return static_cast<float>(v) * scale; })
+                           : arith<Half>(x, [&] { return static_cast<float>(static_cast<int64_t>(v)) * scale; });
+    }
     if (fbits) {
-        uint64_t r = from_int(c, v, dbl, is_unsigned, from64, 0);
+        uint64_t r = from_int(c, v, fmt, is_unsigned, 64, 0);
         return dbl ? to_bits<double>(std::ldexp(from_bits<double>(r), -fbits))
                    : to_bits<float>(std::ldexp(from_bits<float>(static_cast<uint32_t>(r)), -fbits));
     }
     Ctx x(c);
-    if (!from64) v = is_unsigned ? static_cast<uint32_t>(v) : static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v)));
     if (dbl)
         return is_unsigned ? arith<double>(x, [&] { return static_cast<double>(v); })
                            : arith<double>(x, [&] { return static_cast<double>(static_cast<int64_t>(v)); });
@@ -308,60 +327,55 @@ uint64_t from_int(Cpu& c, uint64_t v, bool dbl, bool is_unsigned, bool from64, i
                        : arith<float>(x, [&] { return static_cast<float>(static_cast<int64_t>(v)); });
 }
 
-// Scalar register access: S or D in the low bits of V, the rest zeroed.
-uint64_t sreg(const Cpu& c, unsigned r, bool dbl) { return dbl ? c.s.v[r][0] : static_cast<uint32_t>(c.s.v[r][0]); }
-void set_sreg(Cpu& c, unsigned r, uint64_t v, bool dbl) {
-    c.s.v[r][0] = dbl ? v : static_cast<uint32_t>(v);
+uint64_t fmt_mask(Fmt f) { return f == Fmt::D ? ~0ull : (1ull << fmt_bits(f)) - 1; }
+
+// Scalar register access: H, S or D in the low bits of V, the rest zeroed.
+uint64_t sreg(const Cpu& c, unsigned r, Fmt f) { return c.s.v[r][0] & fmt_mask(f); }
+void set_sreg(Cpu& c, unsigned r, uint64_t v, Fmt f) {
+    c.s.v[r][0] = v & fmt_mask(f);
     c.s.v[r][1] = 0;
 }
 
-// Lane e of a vector held as two 64-bit halves: doubles, or singles two
-// per half.
-uint64_t fp_lane(const uint64_t* v, unsigned e, bool dbl) {
-    return dbl ? v[e] : static_cast<uint32_t>(v[e / 2] >> (32 * (e % 2)));
+// Lane e of a vector held as two 64-bit halves.
+uint64_t fp_lane(const uint64_t* v, unsigned e, Fmt f) {
+    unsigned w = fmt_bits(f), per = 64 / w;
+    return (v[e / per] >> (w * (e % per))) & fmt_mask(f);
 }
-void put_fp_lane(uint64_t* out, unsigned e, uint64_t r, bool dbl) {
-    if (dbl)
-        out[e] = r;
-    else
-        out[e / 2] |= static_cast<uint64_t>(static_cast<uint32_t>(r)) << (32 * (e % 2));
+void put_fp_lane(uint64_t* out, unsigned e, uint64_t r, Fmt f) {
+    unsigned w = fmt_bits(f), per = 64 / w;
+    out[e / per] |= (r & fmt_mask(f)) << (w * (e % per));
 }
 
 // FCMP/FCMPE flags: equal 0110, less 1000, greater 0010, unordered 0011.
-uint32_t compare(Cpu& c, uint64_t a, uint64_t b, bool dbl, bool signal_all) {
+template <typename F>
+uint32_t compare(Cpu& c, typename Bits<F>::U a, typename Bits<F>::U b, bool signal_all) {
     Ctx x(c);
-    bool na, nb, sa, sb;
-    double fa, fb;
-    if (dbl) {
-        a = x.flush_in<double>(a);
-        b = x.flush_in<double>(b);
-        na = is_nan<double>(a), nb = is_nan<double>(b), sa = is_snan<double>(a), sb = is_snan<double>(b);
-        fa = from_bits<double>(a), fb = from_bits<double>(b);
-    } else {
-        uint32_t ua = x.flush_in<float>(static_cast<uint32_t>(a)), ub = x.flush_in<float>(static_cast<uint32_t>(b));
-        na = is_nan<float>(ua), nb = is_nan<float>(ub), sa = is_snan<float>(ua), sb = is_snan<float>(ub);
-        fa = from_bits<float>(ua), fb = from_bits<float>(ub);
-    }
-    if (na || nb) {
-        if (sa || sb || signal_all) x.flags |= kIOC;
+    a = x.flush_in<F>(a);
+    b = x.flush_in<F>(b);
+    if (is_nan<F>(a) || is_nan<F>(b)) {
+        if (is_snan<F>(a) || is_snan<F>(b) || signal_all) x.flags |= kIOC;
         return kC | kV;
     }
+    auto fa = from_bits<F>(a), fb = from_bits<F>(b);
     if (fa == fb) return kZ | kC;
     return fa < fb ? kN : kC;
 }
+
+// The scalar forms' type field: single, double, or half with FEAT_FP16.
+bool type_ok(const Cpu& c, unsigned type) { return type <= 1 || (type == 3 && c.has_fp16()); }
 
 }  // namespace
 
 void exec_FP_2SRC(Cpu& c, uint32_t i) {
     unsigned type = bits(i, 23, 22), opcode = bits(i, 15, 12);
-    if (type > 1 || opcode > 8) return c.undefined();  // (half precision: FP16)
+    if (!type_ok(c, type) || opcode > 8) return c.undefined();
     if (!c.fp_enabled()) return;
-    bool dbl = type == 1;
+    Fmt f = Fmt(type);
     unsigned rn = bits(i, 9, 5), rm = bits(i, 20, 16), rd = bits(i, 4, 0);
-    uint64_t r = dbl ? bin<double>(c, opcode, sreg(c, rn, true), sreg(c, rm, true))
-                     : bin<float>(c, opcode, static_cast<uint32_t>(sreg(c, rn, false)),
-                                  static_cast<uint32_t>(sreg(c, rm, false)));
-    set_sreg(c, rd, r, dbl);
+    set_sreg(c, rd, by_fmt(f, [&]<typename F>() -> uint64_t {
+                 using U = typename Bits<F>::U;
+                 return bin<F>(c, opcode, static_cast<U>(sreg(c, rn, f)), static_cast<U>(sreg(c, rm, f)));
+             }), f);
 }
 
 // ---- BFloat16 (FEAT_BF16), as QEMU 7.2 computes it.
@@ -472,14 +486,20 @@ void exec_FP_1SRC(Cpu& c, uint32_t i) {
     if (type == 3 && (opcode == 4 || opcode == 5)) {  // FCVT Sd/Dd, Hn
         if (!c.fp_enabled()) return;
         bool dbl = opcode == 5;
-        set_sreg(c, hrd, from_half(c, static_cast<uint16_t>(c.s.v[hrn][0]), dbl), dbl);
+        set_sreg(c, hrd, from_half(c, static_cast<uint16_t>(c.s.v[hrn][0]), dbl), Fmt(dbl));
         return;
     }
     if (type <= 1 && opcode == 7) {  // FCVT Hd, Sn/Dn
         if (!c.fp_enabled()) return;
-        uint16_t h = to_half(c, sreg(c, hrn, type == 1), type == 1);
+        uint16_t h = to_half(c, sreg(c, hrn, Fmt(type)), type == 1);
         c.s.v[hrd][0] = h;
         c.s.v[hrd][1] = 0;
+        return;
+    }
+    if (type == 3) {  // FMOV, FABS, FNEG, FSQRT, FRINT* (FEAT_FP16)
+        if (!c.has_fp16() || !(opcode <= 3 || (opcode >= 8 && opcode <= 15 && opcode != 13))) return c.undefined();
+        if (!c.fp_enabled()) return;
+        set_sreg(c, hrd, unary<Half>(c, opcode, static_cast<uint16_t>(c.s.v[hrn][0])), Fmt::H);
         return;
     }
     if (type == 1 && opcode == 6 && c.has_bf16()) {  // BFCVT Hd, Sn
@@ -496,68 +516,84 @@ void exec_FP_1SRC(Cpu& c, uint32_t i) {
     if (!c.fp_enabled()) return;
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     if (opcode == 4 || opcode == 5) {
-        set_sreg(c, rd, convert_fp(c, sreg(c, rn, dbl), dbl), !dbl);
+        set_sreg(c, rd, convert_fp(c, sreg(c, rn, Fmt(dbl)), dbl), Fmt(!dbl));
         return;
     }
-    uint64_t r = dbl ? unary<double>(c, opcode, sreg(c, rn, true))
-                     : unary<float>(c, opcode, static_cast<uint32_t>(sreg(c, rn, false)));
-    set_sreg(c, rd, r, dbl);
+    uint64_t r = dbl ? unary<double>(c, opcode, sreg(c, rn, Fmt::D))
+                     : unary<float>(c, opcode, static_cast<uint32_t>(sreg(c, rn, Fmt::S)));
+    set_sreg(c, rd, r, Fmt(type));
 }
 
 void exec_FP_3SRC(Cpu& c, uint32_t i) {
     unsigned type = bits(i, 23, 22), o1 = bit(i, 21), o0 = bit(i, 15);
-    if (type > 1) return c.undefined();
+    if (!type_ok(c, type)) return c.undefined();
     if (!c.fp_enabled()) return;
-    bool dbl = type == 1;
+    Fmt f = Fmt(type);
     unsigned rn = bits(i, 9, 5), rm = bits(i, 20, 16), ra = bits(i, 14, 10), rd = bits(i, 4, 0);
     // FMADD (0,0), FMSUB (0,1): negate the product; FNMADD (1,0): negate
     // both; FNMSUB (1,1): negate the addend.
     bool neg_product = o1 != o0, neg_addend = o1;
-    uint64_t r = dbl ? muladd<double>(c, sreg(c, ra, true), sreg(c, rn, true), sreg(c, rm, true), neg_product,
-                                      neg_addend)
-                     : muladd<float>(c, static_cast<uint32_t>(sreg(c, ra, false)),
-                                     static_cast<uint32_t>(sreg(c, rn, false)),
-                                     static_cast<uint32_t>(sreg(c, rm, false)), neg_product, neg_addend);
-    set_sreg(c, rd, r, dbl);
+    set_sreg(c, rd, by_fmt(f, [&]<typename F>() -> uint64_t {
+                 using U = typename Bits<F>::U;
+                 return muladd<F>(c, static_cast<U>(sreg(c, ra, f)), static_cast<U>(sreg(c, rn, f)),
+                                  static_cast<U>(sreg(c, rm, f)), neg_product, neg_addend);
+             }), f);
 }
+
+namespace {
+uint32_t compare_regs(Cpu& c, Fmt f, unsigned rn, uint64_t b, bool signal_all) {
+    return by_fmt(f, [&]<typename F>() -> uint32_t {
+        using U = typename Bits<F>::U;
+        return compare<F>(c, static_cast<U>(sreg(c, rn, f)), static_cast<U>(b), signal_all);
+    });
+}
+}  // namespace
 
 void exec_FP_CMP(Cpu& c, uint32_t i) {
     unsigned type = bits(i, 23, 22), op2 = bits(i, 4, 0), op = bits(i, 15, 14);
-    if (type > 1 || op != 0 || (op2 & 7)) return c.undefined();
+    if (!type_ok(c, type) || op != 0 || (op2 & 7)) return c.undefined();
     if (!c.fp_enabled()) return;
-    bool dbl = type == 1, with_zero = op2 & 8, signal_all = op2 & 16;
-    uint64_t b = with_zero ? 0 : sreg(c, bits(i, 20, 16), dbl);
-    c.s.nzcv = compare(c, sreg(c, bits(i, 9, 5), dbl), b, dbl, signal_all);
+    Fmt f = Fmt(type);
+    bool with_zero = op2 & 8, signal_all = op2 & 16;
+    uint64_t b = with_zero ? 0 : sreg(c, bits(i, 20, 16), f);
+    c.s.nzcv = compare_regs(c, f, bits(i, 9, 5), b, signal_all);
 }
 
 void exec_FP_CCMP(Cpu& c, uint32_t i) {
     unsigned type = bits(i, 23, 22);
-    if (type > 1) return c.undefined();
+    if (!type_ok(c, type)) return c.undefined();
     if (!c.fp_enabled()) return;
-    bool dbl = type == 1;
+    Fmt f = Fmt(type);
     if (condition_holds(bits(i, 15, 12), c.s.nzcv))
-        c.s.nzcv = compare(c, sreg(c, bits(i, 9, 5), dbl), sreg(c, bits(i, 20, 16), dbl), dbl, bit(i, 4));
+        c.s.nzcv = compare_regs(c, f, bits(i, 9, 5), sreg(c, bits(i, 20, 16), f), bit(i, 4));
     else
         c.s.nzcv = bits(i, 3, 0) << 28;
 }
 
 void exec_FP_CSEL(Cpu& c, uint32_t i) {
     unsigned type = bits(i, 23, 22);
-    if (type > 1) return c.undefined();
+    if (!type_ok(c, type)) return c.undefined();
     if (!c.fp_enabled()) return;
-    bool dbl = type == 1;
     unsigned src = condition_holds(bits(i, 15, 12), c.s.nzcv) ? bits(i, 9, 5) : bits(i, 20, 16);
-    set_sreg(c, bits(i, 4, 0), sreg(c, src, dbl), dbl);
+    set_sreg(c, bits(i, 4, 0), sreg(c, src, Fmt(type)), Fmt(type));
+}
+
+// VFPExpandImm: imm8 as a single, double or half (`type` as the scalar
+// forms encode it: 0, 1, 3).
+uint64_t fp_expand_imm(unsigned imm8, unsigned type) {
+    uint64_t a = imm8 >> 7, b = (imm8 >> 6) & 1, low6 = imm8 & 0x3f;
+    switch (Fmt(type)) {
+    case Fmt::D: return (a << 63) | ((b ? 0xffull : 0x100ull) << 54) | (low6 << 48);
+    case Fmt::H: return (a << 15) | ((b ? 0x3ull : 0x4ull) << 12) | (low6 << 6);
+    default: return (a << 31) | ((b ? 0x1full : 0x20ull) << 25) | (low6 << 19);
+    }
 }
 
 void exec_FP_IMM(Cpu& c, uint32_t i) {
     unsigned type = bits(i, 23, 22);
-    if (type > 1 || bits(i, 9, 5)) return c.undefined();
+    if (!type_ok(c, type) || bits(i, 9, 5)) return c.undefined();
     if (!c.fp_enabled()) return;
-    uint64_t imm8 = bits(i, 20, 13), a = imm8 >> 7, b = (imm8 >> 6) & 1;
-    uint64_t v = type == 1 ? (a << 63) | ((b ? 0xffull : 0x100ull) << 54) | ((imm8 & 0x3f) << 48)
-                           : (a << 31) | ((b ? 0x1full : 0x20ull) << 25) | ((imm8 & 0x3f) << 19);
-    set_sreg(c, bits(i, 4, 0), v, type == 1);
+    set_sreg(c, bits(i, 4, 0), fp_expand_imm(bits(i, 20, 13), type), Fmt(type));
 }
 
 namespace {
@@ -579,20 +615,20 @@ typename Bits<F>::U step_op(Cpu& c, unsigned kind, typename Bits<F>::U a, typena
     bool zero_a = !(a & ~B::kSign), zero_b = !(b & ~B::kSign);
     typename B::U sign = (a ^ b) & B::kSign;
     if ((inf_a && zero_b) || (zero_a && inf_b)) {
-        F v = kind == 2 ? F(1.5) : F(2.0);
+        Host<F> v = kind == 2 ? Host<F>(1.5) : Host<F>(2.0);
         return to_bits<F>(v) | (kind == 0 ? sign : 0);
     }
-    F fa = from_bits<F>(a), fb = from_bits<F>(b);
+    Host<F> fa = from_bits<F>(a), fb = from_bits<F>(b);
     if (kind == 0) return arith<F>(x, [&] { return fa * fb; });
     if (inf_a || inf_b) return B::kExpMask | sign;
-    if (kind == 1) return arith<F>(x, [&] { return std::fma(fa, fb, F(2.0)); });
+    if (kind == 1) return arith<F>(x, [&] { return std::fma(fa, fb, Host<F>(2.0)); });
     // (3 + a*b) / 2 rounded once: halve an operand whose halving is exact
     // (a normal above the smallest binade); with both that small the
     // product is tiny and halving the rounded 3 + a*b is exact instead.
     constexpr typename B::U two_min = typename B::U(2) << B::kMant;
-    if ((a & B::kExpMask) >= two_min) return arith<F>(x, [&] { return std::fma(fa * F(0.5), fb, F(1.5)); });
-    if ((b & B::kExpMask) >= two_min) return arith<F>(x, [&] { return std::fma(fa, fb * F(0.5), F(1.5)); });
-    return arith<F>(x, [&] { return std::fma(fa, fb, F(3.0)) * F(0.5); });
+    if ((a & B::kExpMask) >= two_min) return arith<F>(x, [&] { return std::fma(fa * Host<F>(0.5), fb, Host<F>(1.5)); });
+    if ((b & B::kExpMask) >= two_min) return arith<F>(x, [&] { return std::fma(fa, fb * Host<F>(0.5), Host<F>(1.5)); });
+    return arith<F>(x, [&] { return std::fma(fa, fb, Host<F>(3.0)) * Host<F>(0.5); });
 }
 
 // FP compares for the vector forms: all ones or zero. EQ signals only for
@@ -611,7 +647,7 @@ typename Bits<F>::U fp_cmp_mask(Cpu& c, unsigned kind, typename Bits<F>::U a, ty
         if (kind != 0 || is_snan<F>(a) || is_snan<F>(b)) x.flags |= kIOC;
         return 0;
     }
-    F fa = from_bits<F>(a), fb = from_bits<F>(b);
+    Host<F> fa = from_bits<F>(a), fb = from_bits<F>(b);
     bool r = kind == 0 ? fa == fb : (kind == 1 || kind == 3) ? fa >= fb : fa > fb;
     return r ? ~typename B::U(0) : 0;
 }
@@ -660,16 +696,16 @@ bool fp3_fast(Cpu& c, unsigned key, unsigned lanes, const uint64_t* n, const uin
               uint64_t* out) {
     using B = Bits<F>;
     using U = typename B::U;
-    constexpr bool dbl = sizeof(F) == 8;
+    constexpr Fmt fmt = sizeof(F) == 8 ? Fmt::D : Fmt::S;
     U a[4], b[4], acc[4];
     auto plain = [](U u) {
         U e = u & B::kExpMask;
         return e != B::kExpMask && (e != 0 || (u & B::kMantMask) == 0);
     };
     for (unsigned e = 0; e < lanes; ++e) {
-        a[e] = static_cast<U>(fp_lane(n, e, dbl));
-        b[e] = static_cast<U>(fp_lane(m, e, dbl));
-        acc[e] = static_cast<U>(fp_lane(d, e, dbl));
+        a[e] = static_cast<U>(fp_lane(n, e, fmt));
+        b[e] = static_cast<U>(fp_lane(m, e, fmt));
+        acc[e] = static_cast<U>(fp_lane(d, e, fmt));
         if (!plain(a[e]) || !plain(b[e]) || ((key == 0x1 || key == 0x9) && !plain(acc[e]))) return false;
         if (key == 0x9) a[e] ^= B::kSign;  // FMLS: the product of the negated operand
     }
@@ -720,17 +756,21 @@ bool fp3_fast(Cpu& c, unsigned key, unsigned lanes, const uint64_t* n, const uin
         if ((mag & B::kExpMask) == B::kExpMask && (mag & B::kMantMask)) return false;  // a NaN
         if (mag != 0 ? mag <= min_normal : (fl & kIXC) != 0) return false;  // tiny: tininess and FZ rules
     }
-    for (unsigned e = 0; e < lanes; ++e) put_fp_lane(out, e, res[e], dbl);
+    for (unsigned e = 0; e < lanes; ++e) put_fp_lane(out, e, res[e], fmt);
     c.s.fpsr |= fl;
     return true;
 }
 
 }  // namespace
 
-// AdvSIMD three same, FP forms (opcode 0b11xxx); false if unallocated.
-bool simd_fp_3same(Cpu& c, uint32_t i) {
-    unsigned q = bit(i, 30), u = bit(i, 29), a = bit(i, 23), sz = bit(i, 22), op = bits(i, 13, 11);
+namespace {
+// AdvSIMD three same, FP forms in format `f`: the single and double ones
+// (opcode 0b11xxx) and the half-precision ones (FEAT_FP16's group, the
+// same U:a:opcode<2:0>); false if unallocated.
+bool fp_3same(Cpu& c, uint32_t i, Fmt f) {
+    unsigned q = bit(i, 30), u = bit(i, 29), a = bit(i, 23), op = bits(i, 13, 11);
     unsigned key = (u << 4) | (a << 3) | op;
+    bool sz = f == Fmt::D;
     bool pairwise = key == 0x10 || key == 0x18 || key == 0x12 || key == 0x16 || key == 0x1e;  // (MAX|MIN)(NM)P, ADDP
     static constexpr unsigned kKnown[] = {0x0, 0x8, 0x1, 0x9, 0x2, 0xa, 0x3, 0x4, 0x6, 0x7, 0xe, 0xf, 0x13, 0x14,
                                           0x15, 0x17, 0x1a, 0x1c, 0x1d, 0x10, 0x18, 0x12, 0x16, 0x1e};
@@ -739,11 +779,11 @@ bool simd_fp_3same(Cpu& c, uint32_t i) {
     if (!known || (sz && !q)) return false;
     if (!c.fp_enabled()) return true;
     unsigned rn = bits(i, 9, 5), rm = bits(i, 20, 16), rd = bits(i, 4, 0);
-    unsigned esize = sz ? 8 : 4, lanes = (q ? 16 : 8) / esize;
+    unsigned lanes = (q ? 128 : 64) / fmt_bits(f);
     uint64_t n[2] = {c.s.v[rn][0], c.s.v[rn][1]}, m[2] = {c.s.v[rm][0], c.s.v[rm][1]}, d[2] = {c.s.v[rd][0], c.s.v[rd][1]};
-    auto lane = [&](const uint64_t* v, unsigned e) { return fp_lane(v, e, sz); };
+    auto lane = [&](const uint64_t* v, unsigned e) { return fp_lane(v, e, f); };
     uint64_t out[2] = {0, 0};
-    if ((key == 0x1 || key == 0x9 || key == 0x2 || key == 0xa || key == 0x13 || key == 0x17) &&
+    if ((key == 0x1 || key == 0x9 || key == 0x2 || key == 0xa || key == 0x13 || key == 0x17) && f != Fmt::H &&
         (sz ? fp3_fast<double>(c, key, lanes, n, m, d, out) : fp3_fast<float>(c, key, lanes, n, m, d, out))) {
         c.s.v[rd][0] = out[0];
         c.s.v[rd][1] = q ? out[1] : 0;
@@ -762,14 +802,36 @@ bool simd_fp_3same(Cpu& c, uint32_t i) {
             x = lane(n, e);
             y = lane(m, e);
         }
-        uint64_t r = sz ? fp3_lane<double>(c, k, x, y, lane(d, e))
-                        : fp3_lane<float>(c, k, static_cast<uint32_t>(x), static_cast<uint32_t>(y),
-                                          static_cast<uint32_t>(lane(d, e)));
-        put_fp_lane(out, e, r, sz);
+        uint64_t acc = lane(d, e);
+        uint64_t r = by_fmt(f, [&]<typename F>() -> uint64_t {
+            using U = typename Bits<F>::U;
+            return fp3_lane<F>(c, k, static_cast<U>(x), static_cast<U>(y), static_cast<U>(acc));
+        });
+        put_fp_lane(out, e, r, f);
     }
     c.s.v[rd][0] = out[0];
     c.s.v[rd][1] = q ? out[1] : 0;
     return true;
+}
+}  // namespace
+
+bool simd_fp_3same(Cpu& c, uint32_t i) { return fp_3same(c, i, Fmt(bit(i, 22))); }
+
+// AdvSIMD three same (FP16) and its scalar form (FEAT_FP16).
+void exec_SIMD_3SAME_FP16(Cpu& c, uint32_t i) {
+    if (!c.has_fp16() || !fp_3same(c, i, Fmt::H)) c.undefined();
+}
+
+void exec_SIMDS_3SAME_FP16(Cpu& c, uint32_t i) {
+    // FMULX, FCMEQ, FRECPS, FRSQRTS, FCMGE, FACGE, FABD, FCMGT, FACGT
+    unsigned key = (bit(i, 29) << 4) | (bit(i, 23) << 3) | bits(i, 13, 11);
+    bool ok = key == 0x03 || key == 0x04 || key == 0x07 || key == 0x0f || key == 0x14 || key == 0x15 ||
+              key == 0x1a || key == 0x1c || key == 0x1d;
+    if (!c.has_fp16() || !ok) return c.undefined();
+    if (!c.fp_enabled()) return;
+    unsigned rn = bits(i, 9, 5), rm = bits(i, 20, 16), rd = bits(i, 4, 0);
+    auto h = [&](unsigned r) { return static_cast<uint16_t>(c.s.v[r][0]); };
+    set_sreg(c, rd, fp3_lane<Half>(c, key, h(rn), h(rm), h(rd)), Fmt::H);
 }
 
 // AdvSIMD two-register misc, FP forms: compares with zero, FABS/FNEG/
@@ -796,8 +858,11 @@ void narrow4(Cpu& c, unsigned rd, unsigned rn, bool high, Conv conv) {
 }
 }  // namespace
 
-bool simd_fp_2misc(Cpu& c, uint32_t i, bool scalar) {
-    unsigned q = bit(i, 30), u = bit(i, 29), a = bit(i, 23), sz = bit(i, 22), op = bits(i, 16, 12);
+namespace {
+// `half`: FEAT_FP16's groups (two-register misc (FP16), its scalar form),
+// which have the same U:a:opcode as the single/double forms here.
+bool fp_2misc(Cpu& c, uint32_t i, bool scalar, bool half) {
+    unsigned q = bit(i, 30), u = bit(i, 29), a = bit(i, 23), sz = half ? 0 : bit(i, 22), op = bits(i, 16, 12);
     unsigned key = (u << 6) | (a << 5) | op;
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     enum Kind { None, CmpZero, Abs, Neg, Sqrt, Rint, ToInt, FromInt, Cvtl, Cvtn, Cvtxn, Recpe, Rsqrte, URecpe,
@@ -822,11 +887,11 @@ bool simd_fp_2misc(Cpu& c, uint32_t i, bool scalar) {
     case 0x59: kind = Rint; arg = 14; break;  // FRINTX
     case 0x79: kind = Rint; arg = 15; break;  // FRINTI
     case 0x36:  // BFCVTN(2) (FEAT_BF16): four singles to BFloat16 in the low (high) half
-        if (!c.has_bf16() || sz || scalar) return false;
+        if (!c.has_bf16() || sz || scalar || half) return false;
         if (c.fp_enabled()) narrow4(c, rd, rn, q, [&](uint32_t s32) { return bfcvt(c, s32); });
         return true;
     case 0x1e: case 0x5e: case 0x1f: case 0x5f:  // FRINT32Z/X, FRINT64Z/X (FEAT_FRINTTS)
-        if (!c.has_frintts()) return false;
+        if (!c.has_frintts() || half) return false;
         kind = Rint;
         arg = 16 + ((op & 1) << 1) + u;
         break;
@@ -851,6 +916,7 @@ bool simd_fp_2misc(Cpu& c, uint32_t i, bool scalar) {
                      kind == Rsqrte || kind == Recpx;
     if (scalar ? !scalar_ok : kind == Recpx) return false;
     if ((kind == Cvtxn && !sz) || ((kind == URecpe || kind == URsqrte) && sz)) return false;
+    if (half && (kind == Cvtl || kind == Cvtn || kind == Cvtxn || kind == URecpe || kind == URsqrte)) return false;
     if (kind == Cvtl || kind == Cvtn) {
         if (!sz) {  // halves <-> singles
             if (!c.fp_enabled()) return true;
@@ -900,82 +966,104 @@ bool simd_fp_2misc(Cpu& c, uint32_t i, bool scalar) {
         }
         return true;
     }
-    unsigned lanes = scalar ? 1 : (q ? 16 : 8) / (sz ? 8 : 4);
+    Fmt f = half ? Fmt::H : Fmt(sz);
+    unsigned w = fmt_bits(f), lanes = scalar ? 1 : (q ? 128 : 64) / w;
     uint64_t out[2] = {0, 0};
     for (unsigned e = 0; e < lanes; ++e) {
-        uint64_t v = fp_lane(n, e, sz);
+        uint64_t v = fp_lane(n, e, f);
         uint64_t r = 0;
         switch (kind) {
         case CmpZero: {
             unsigned k = arg == 1 ? 0 : (arg == 0 || arg == 2) ? 2 : 1;  // EQ, GT, GE
             bool swap = arg == 2 || arg == 4;                                // LT, LE: 0 > x, 0 >= x
-            r = sz ? fp_cmp_mask<double>(c, k, swap ? 0 : v, swap ? v : 0)
-                   : fp_cmp_mask<float>(c, k, static_cast<uint32_t>(swap ? 0 : v), static_cast<uint32_t>(swap ? v : 0));
+            r = by_fmt(f, [&]<typename F>() -> uint64_t {
+                using U = typename Bits<F>::U;
+                return fp_cmp_mask<F>(c, k, static_cast<U>(swap ? 0 : v), static_cast<U>(swap ? v : 0));
+            });
             break;
         }
-        case Abs: r = sz ? unary<double>(c, 1, v) : unary<float>(c, 1, static_cast<uint32_t>(v)); break;
-        case Neg: r = sz ? unary<double>(c, 2, v) : unary<float>(c, 2, static_cast<uint32_t>(v)); break;
-        case Sqrt: r = sz ? unary<double>(c, 3, v) : unary<float>(c, 3, static_cast<uint32_t>(v)); break;
-        case Rint: r = sz ? unary<double>(c, arg, v) : unary<float>(c, arg, static_cast<uint32_t>(v)); break;
-        case ToInt: r = to_int(c, v, sz, arg == 4 ? 0 : arg, arg == 4, uns, sz); break;
-        case Recpe: r = recip_estimate(c, v, sz); break;
-        case Rsqrte: r = rsqrt_estimate(c, v, sz); break;
-        case Recpx: r = recip_exponent(c, v, sz); break;
+        case Abs: case Neg: case Sqrt: case Rint: {
+            unsigned opcode = kind == Abs ? 1 : kind == Neg ? 2 : kind == Sqrt ? 3 : arg;
+            r = by_fmt(f, [&]<typename F>() -> uint64_t {
+                return unary<F>(c, opcode, static_cast<typename Bits<F>::U>(v));
+            });
+            break;
+        }
+        case ToInt: r = to_int(c, v, f, arg == 4 ? 0 : arg, arg == 4, uns, w); break;
+        case Recpe: r = recip_estimate(c, v, f); break;
+        case Rsqrte: r = rsqrt_estimate(c, v, f); break;
+        case Recpx: r = recip_exponent(c, v, f); break;
         case URecpe: r = unsigned_recip_estimate(static_cast<uint32_t>(v)); break;
         case URsqrte: r = unsigned_rsqrt_estimate(static_cast<uint32_t>(v)); break;
-        default: r = from_int(c, v, sz, uns, sz); break;  // FromInt
+        default: r = from_int(c, v, f, uns, w); break;  // FromInt
         }
-        put_fp_lane(out, e, r, sz);
+        put_fp_lane(out, e, r, f);
     }
     c.s.v[rd][0] = out[0];
     c.s.v[rd][1] = q && !scalar ? out[1] : 0;
     return true;
 }
+}  // namespace
+
+bool simd_fp_2misc(Cpu& c, uint32_t i, bool scalar) { return fp_2misc(c, i, scalar, false); }
+
+// AdvSIMD two-register misc (FP16) and its scalar form (FEAT_FP16).
+void exec_SIMD_2MISC_FP16(Cpu& c, uint32_t i) {
+    if (!c.has_fp16() || !fp_2misc(c, i, false, true)) c.undefined();
+}
+void exec_SIMDS_2MISC_FP16(Cpu& c, uint32_t i) {
+    if (!c.has_fp16() || !fp_2misc(c, i, true, true)) c.undefined();
+}
 
 // FCMLA (rotations 0, 90, 180, 270) and FCADD (90, 270) (FEAT_FCMA; the
 // three-same extra forms): complex numbers as (real, imaginary) lane
-// pairs, single or double precision (half: FP16, not implemented). The
+// pairs, single or double precision, or half with FEAT_FP16. The
 // rotation negates operands of Vm (FPNeg: a NaN's sign too) before the
 // fused multiply-add or the add. False if unallocated.
 bool simd_fcma(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), size = bits(i, 23, 22), op = bits(i, 14, 11);
     bool cadd = op >= 12;
-    if (!c.has_fcma() || size < 2 || (size == 3 && !q) || (cadd && (op & 1))) return false;
+    bool sized = size >= 2 || (size == 1 && c.has_fp16());
+    if (!c.has_fcma() || !sized || (size == 3 && !q) || (cadd && (op & 1))) return false;
     if (!c.fp_enabled()) return true;
-    bool dbl = size == 3;
+    Fmt f = size == 3 ? Fmt::D : size == 2 ? Fmt::S : Fmt::H;
     unsigned rd = bits(i, 4, 0);
     uint64_t n[2] = {c.s.v[bits(i, 9, 5)][0], c.s.v[bits(i, 9, 5)][1]};
     uint64_t m[2] = {c.s.v[bits(i, 20, 16)][0], c.s.v[bits(i, 20, 16)][1]};
     uint64_t d[2] = {c.s.v[rd][0], c.s.v[rd][1]}, out[2] = {0, 0};
-    uint64_t sign = dbl ? 1ull << 63 : 1ull << 31;
+    uint64_t sign = 1ull << (fmt_bits(f) - 1);
     auto add = [&](uint64_t a, uint64_t b) {
-        return dbl ? bin<double>(c, 2, a, b) : bin<float>(c, 2, static_cast<uint32_t>(a), static_cast<uint32_t>(b));
+        return by_fmt(f, [&]<typename F>() -> uint64_t {
+            using U = typename Bits<F>::U;
+            return bin<F>(c, 2, static_cast<U>(a), static_cast<U>(b));
+        });
     };
     auto fma = [&](uint64_t acc, uint64_t a, uint64_t b) {
-        return dbl ? muladd<double>(c, acc, a, b, false, false)
-                   : muladd<float>(c, static_cast<uint32_t>(acc), static_cast<uint32_t>(a), static_cast<uint32_t>(b),
-                                   false, false);
+        return by_fmt(f, [&]<typename F>() -> uint64_t {
+            using U = typename Bits<F>::U;
+            return muladd<F>(c, static_cast<U>(acc), static_cast<U>(a), static_cast<U>(b), false, false);
+        });
     };
-    unsigned pairs = (q ? 16 : 8) / (dbl ? 8 : 4) / 2;
+    unsigned pairs = (q ? 128 : 64) / fmt_bits(f) / 2;
     for (unsigned p = 0; p < pairs; ++p) {
         unsigned re = 2 * p, im = 2 * p + 1;
-        uint64_t m_re = fp_lane(m, re, dbl), m_im = fp_lane(m, im, dbl);
+        uint64_t m_re = fp_lane(m, re, f), m_im = fp_lane(m, im, f);
         uint64_t r_re, r_im;
         if (cadd) {  // 90: (n_re - m_im, n_im + m_re); 270: (n_re + m_im, n_im - m_re)
             bool r270 = op == 14;
-            r_re = add(fp_lane(n, re, dbl), m_im ^ (r270 ? 0 : sign));
-            r_im = add(fp_lane(n, im, dbl), m_re ^ (r270 ? sign : 0));
+            r_re = add(fp_lane(n, re, f), m_im ^ (r270 ? 0 : sign));
+            r_im = add(fp_lane(n, im, f), m_re ^ (r270 ? sign : 0));
         } else {
             unsigned rot = op & 3;
-            uint64_t nx = fp_lane(n, rot & 1 ? im : re, dbl);  // (the real or imaginary part of Vn)
+            uint64_t nx = fp_lane(n, rot & 1 ? im : re, f);  // (the real or imaginary part of Vn)
             uint64_t e1 = rot & 1 ? m_im : m_re, e3 = rot & 1 ? m_re : m_im;
             if (rot == 1 || rot == 2) e1 ^= sign;
             if (rot >= 2) e3 ^= sign;
-            r_re = fma(fp_lane(d, re, dbl), nx, e1);
-            r_im = fma(fp_lane(d, im, dbl), nx, e3);
+            r_re = fma(fp_lane(d, re, f), nx, e1);
+            r_im = fma(fp_lane(d, im, f), nx, e3);
         }
-        put_fp_lane(out, re, r_re, dbl);
-        put_fp_lane(out, im, r_im, dbl);
+        put_fp_lane(out, re, r_re, f);
+        put_fp_lane(out, im, r_im, f);
     }
     c.s.v[rd][0] = out[0];
     c.s.v[rd][1] = q ? out[1] : 0;
@@ -1017,9 +1105,12 @@ bool simd_bf16(Cpu& c, uint32_t i) {
 }
 
 // FMAXNMP, FADDP, FMAXP, FMINNMP, FMINP (scalar): the two lanes of the
-// low 64 (single) or 128 (double) bits of Vn. False if unallocated.
+// low 32 (half: U 0, FEAT_FP16), 64 (single) or 128 (double) bits of Vn.
+// False if unallocated.
 bool simd_fp_pair_scalar(Cpu& c, uint32_t i) {
     unsigned a = bit(i, 23), sz = bit(i, 22), op = bits(i, 16, 12);
+    bool half = !bit(i, 29);
+    if (half && (sz || !c.has_fp16())) return false;
     unsigned opcode;  // as FP_2SRC's
     switch ((a << 5) | op) {
     case 0x0c: opcode = 6; break;  // FMAXNMP
@@ -1031,44 +1122,118 @@ bool simd_fp_pair_scalar(Cpu& c, uint32_t i) {
     }
     if (!c.fp_enabled()) return true;
     const uint64_t* n = c.s.v[bits(i, 9, 5)];
-    uint64_t r = sz ? bin<double>(c, opcode, n[0], n[1])
-                    : bin<float>(c, opcode, static_cast<uint32_t>(n[0]), static_cast<uint32_t>(n[0] >> 32));
-    set_sreg(c, bits(i, 4, 0), r, sz);
+    Fmt f = half ? Fmt::H : Fmt(sz);
+    uint64_t r = by_fmt(f, [&]<typename F>() -> uint64_t {
+        using U = typename Bits<F>::U;
+        return bin<F>(c, opcode, static_cast<U>(fp_lane(n, 0, f)), static_cast<U>(fp_lane(n, 1, f)));
+    });
+    set_sreg(c, bits(i, 4, 0), r, f);
     return true;
 }
 
-// FMLA, FMLS, FMUL, FMULX (scalar, by element). False if unallocated
-// (the half-precision forms are FEAT_FP16's).
+// FMLAL, FMLSL, FMLAL2, FMLSL2 (FEAT_FHM): halves of the low (the "2"
+// forms: the next) half of the operand width, widened exactly (a NaN keeps
+// its payload and signalling; FZ16 flushes a denormal, raising nothing),
+// multiplied and added to the single lanes of Vd with one rounding; the
+// FMLSL forms negate the Vn half (a NaN's sign too). `index` < 0: the
+// vector form (the three-same group, FMLSL with size<1>); else by
+// element, the half at `index` of V0-V15 (opcode<2> for FMLSL). False if
+// unallocated.
+bool simd_fhm(Cpu& c, uint32_t i, int index) {
+    if (!c.has_fhm()) return false;
+    if (!c.fp_enabled()) return true;
+    unsigned q = bit(i, 30), part2 = bit(i, 29), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    bool sub = index < 0 ? bit(i, 23) : bit(i, 14);
+    auto part = [&](unsigned r) -> uint64_t {  // Vpart[r, part2] of half the operand width
+        return q ? c.s.v[r][part2] : (c.s.v[r][0] >> (part2 ? 32 : 0)) & 0xffffffffu;
+    };
+    bool fz16 = (c.s.fpcr >> 19) & 1;
+    auto widen = [&](uint16_t h) -> uint32_t {
+        uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+        if (exp == 31) return sign | 0x7f800000u | (mant << 13);
+        if (exp == 0 && (mant == 0 || fz16)) return sign;
+        return sign | to_bits<float>(std::fabs(from_bits<Half>(h)));
+    };
+    uint64_t n = part(rn), m = 0;
+    if (index < 0) {
+        m = part(bits(i, 20, 16));
+    } else {
+        uint64_t e = fp_lane(c.s.v[bits(i, 19, 16)], static_cast<unsigned>(index), Fmt::H);
+        m = e * 0x0001000100010001ull;
+    }
+    uint64_t d[2] = {c.s.v[rd][0], c.s.v[rd][1]}, out[2] = {0, 0};
+    unsigned lanes = q ? 4 : 2;
+    for (unsigned e = 0; e < lanes; ++e) {
+        uint16_t hn = static_cast<uint16_t>(n >> (16 * e)), hm = static_cast<uint16_t>(m >> (16 * e));
+        if (sub) hn ^= 0x8000;
+        uint32_t acc = static_cast<uint32_t>(fp_lane(d, e, Fmt::S));
+        put_fp_lane(out, e, muladd<float>(c, acc, widen(hn), widen(hm), false, false), Fmt::S);
+    }
+    c.s.v[rd][0] = out[0];
+    c.s.v[rd][1] = q ? out[1] : 0;
+    return true;
+}
+
+// FMAXNMV, FMAXV, FMINNMV, FMINV: the lanes reduced as the ARM ARM's
+// Reduce() pairs them (op(lower half, upper half), recursively). Singles
+// (U 1, 4S) or halves (U 0, 4H/8H: FEAT_FP16). False if unallocated.
+bool simd_fp_across(Cpu& c, uint32_t i) {
+    unsigned q = bit(i, 30), u = bit(i, 29), o1 = bit(i, 23), sz = bit(i, 22), op = bits(i, 16, 12);
+    if (sz || (u ? !q : !c.has_fp16())) return false;
+    if (!c.fp_enabled()) return true;
+    unsigned opcode = (op == 0x0c ? 6 : 4) + o1;  // bin()'s: FMAXNM, FMINNM, FMAX, FMIN
+    Fmt f = u ? Fmt::S : Fmt::H;
+    const uint64_t* n = c.s.v[bits(i, 9, 5)];
+    uint64_t r = by_fmt(f, [&]<typename F>() -> uint64_t {
+        using U = typename Bits<F>::U;
+        auto reduce = [&](auto& self, unsigned lo, unsigned count) -> U {
+            if (count == 1) return static_cast<U>(fp_lane(n, lo, f));
+            U hi = self(self, lo + count / 2, count / 2);
+            U low = self(self, lo, count / 2);
+            return bin<F>(c, opcode, low, hi);
+        };
+        return reduce(reduce, 0, (q ? 128 : 64) / fmt_bits(f));
+    });
+    set_sreg(c, bits(i, 4, 0), r, f);
+    return true;
+}
+
+// FMLA, FMLS, FMUL, FMULX (scalar, by element; size 0: half precision,
+// FEAT_FP16, the element at H:L:M of V0-V15). False if unallocated.
 bool simd_fp_elem_scalar(Cpu& c, uint32_t i) {
     unsigned u = bit(i, 29), size = bits(i, 23, 22), l = bit(i, 21), op = bits(i, 15, 12), h = bit(i, 11);
-    if (size < 2 || (size == 3 && l)) return false;
+    if (size == 1 || (size == 0 && !c.has_fp16()) || (size == 3 && l)) return false;
     if (!c.fp_enabled()) return true;
-    bool dbl = size == 3;
-    unsigned index = dbl ? h : (h << 1) | l, rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    Fmt f = size == 3 ? Fmt::D : size == 2 ? Fmt::S : Fmt::H;
+    unsigned index = size == 3 ? h : size == 2 ? (h << 1) | l : (h << 2) | (l << 1) | bit(i, 20);
+    unsigned rm = size == 0 ? bits(i, 19, 16) : bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     unsigned key = u ? 0x3 : op == 1 ? 0x1 : op == 5 ? 0x9 : 0x13;  // fp3_lane's: FMULX, FMLA, FMLS, FMUL
     uint64_t m[2] = {c.s.v[rm][0], c.s.v[rm][1]};
-    uint64_t e = fp_lane(m, index, dbl), n = sreg(c, rn, dbl), d = sreg(c, rd, dbl);
-    uint64_t r = dbl ? fp3_lane<double>(c, key, n, e, d)
-                     : fp3_lane<float>(c, key, static_cast<uint32_t>(n), static_cast<uint32_t>(e),
-                                       static_cast<uint32_t>(d));
-    set_sreg(c, rd, r, dbl);
+    uint64_t e = fp_lane(m, index, f), n = sreg(c, rn, f), d = sreg(c, rd, f);
+    uint64_t r = by_fmt(f, [&]<typename F>() -> uint64_t {
+        using U = typename Bits<F>::U;
+        return fp3_lane<F>(c, key, static_cast<U>(n), static_cast<U>(e), static_cast<U>(d));
+    });
+    set_sreg(c, rd, r, f);
     return true;
 }
 
 // SCVTF/UCVTF (opcode 0x1c) and FCVTZS/FCVTZU (0x1f), vector fixed-point
-// (AdvSIMD shift by immediate); false if unallocated (half precision).
+// (AdvSIMD shift by immediate; immh 001x: half precision, FEAT_FP16);
+// false if unallocated.
 bool simd_fp_fixed(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), immh = bits(i, 22, 19), immb = bits(i, 18, 16), op = bits(i, 15, 11);
-    if (immh < 4 || (immh >= 8 && !q)) return false;  // (immh 001x: FP16)
+    if (immh < 2 || (immh < 4 && !c.has_fp16()) || (immh >= 8 && !q)) return false;
     if (!c.fp_enabled()) return true;
-    bool dbl = immh >= 8;
-    int fbits = (dbl ? 128 : 64) - static_cast<int>((immh << 3) | immb);
-    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0), lanes = (q ? 16 : 8) / (dbl ? 8 : 4);
+    Fmt f = immh >= 8 ? Fmt::D : immh >= 4 ? Fmt::S : Fmt::H;
+    unsigned w = fmt_bits(f);
+    int fbits = static_cast<int>(2 * w) - static_cast<int>((immh << 3) | immb);
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0), lanes = (q ? 128 : 64) / w;
     uint64_t n[2] = {c.s.v[rn][0], c.s.v[rn][1]}, out[2] = {0, 0};
     for (unsigned e = 0; e < lanes; ++e) {
-        uint64_t v = fp_lane(n, e, dbl);
-        uint64_t r = op == 0x1c ? from_int(c, v, dbl, u, dbl, fbits) : to_int(c, v, dbl, 3, false, u, dbl, fbits);
-        put_fp_lane(out, e, r, dbl);
+        uint64_t v = fp_lane(n, e, f);
+        uint64_t r = op == 0x1c ? from_int(c, v, f, u, w, fbits) : to_int(c, v, f, 3, false, u, w, fbits);
+        put_fp_lane(out, e, r, f);
     }
     c.s.v[rd][0] = out[0];
     c.s.v[rd][1] = q ? out[1] : 0;
@@ -1080,33 +1245,34 @@ void exec_FP_FIXED_CONV(Cpu& c, uint32_t i) {
     unsigned sf = bit(i, 31), type = bits(i, 23, 22), rmode = bits(i, 20, 19), opcode = bits(i, 18, 16);
     unsigned scale = bits(i, 15, 10), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     unsigned key = (rmode << 3) | opcode;
-    if (type > 1 || bit(i, 29) || (!sf && scale < 32) || (key != 0x02 && key != 0x03 && key != 0x18 && key != 0x19))
+    if (!type_ok(c, type) || bit(i, 29) || (!sf && scale < 32) ||
+        (key != 0x02 && key != 0x03 && key != 0x18 && key != 0x19))
         return c.undefined();
     if (!c.fp_enabled()) return;
-    bool dbl = type == 1;
+    Fmt f = Fmt(type);
     int fbits = 64 - static_cast<int>(scale);
     if (rmode == 0)
-        set_sreg(c, rd, from_int(c, c.x(rn), dbl, opcode == 3, sf, fbits), dbl);
+        set_sreg(c, rd, from_int(c, c.x(rn), f, opcode == 3, sf ? 64 : 32, fbits), f);
     else
-        c.set_x(rd, to_int(c, sreg(c, rn, dbl), dbl, 3, false, opcode & 1, sf, fbits));
+        c.set_x(rd, to_int(c, sreg(c, rn, f), f, 3, false, opcode & 1, sf ? 64 : 32, fbits));
 }
 
 // The conversions of the FP<->integer group (FMOV is in simd.cpp).
 bool fp_int_convert(Cpu& c, uint32_t i) {
     unsigned sf = bit(i, 31), type = bits(i, 23, 22), rmode = bits(i, 20, 19), opcode = bits(i, 18, 16);
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
-    if (type > 1 || opcode > 5 || (opcode >= 2 && opcode <= 3 && rmode != 0) || (opcode >= 4 && rmode != 0))
+    if (!type_ok(c, type) || opcode > 5 || (opcode >= 2 && opcode <= 3 && rmode != 0) || (opcode >= 4 && rmode != 0))
         return false;
     if (!c.fp_enabled()) return true;
-    bool dbl = type == 1;
+    Fmt f = Fmt(type);
     if (opcode == 2 || opcode == 3) {  // SCVTF, UCVTF
-        set_sreg(c, rd, from_int(c, c.x(rn), dbl, opcode == 3, sf), dbl);
+        set_sreg(c, rd, from_int(c, c.x(rn), f, opcode == 3, sf ? 64 : 32), f);
         return true;
     }
     // FCVTN/P/M/Z (rmode 0..3) S/U, FCVTA (opcode 4/5, ties away) S/U
     bool ties_away = opcode >= 4;
     unsigned mode = ties_away ? 0 : rmode;  // 0 N, 1 P, 2 M, 3 Z
-    c.set_x(rd, to_int(c, sreg(c, rn, dbl), dbl, mode, ties_away, opcode & 1, sf));
+    c.set_x(rd, to_int(c, sreg(c, rn, f), f, mode, ties_away, opcode & 1, sf ? 64 : 32));
     return true;
 }
 

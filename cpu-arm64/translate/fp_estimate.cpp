@@ -30,7 +30,7 @@ unsigned rsqrt_table(unsigned a) {
     return static_cast<unsigned>((b + 1) / 2);
 }
 
-// The fraction of a single or double widened to double's 52 bits, and
+// The fraction of a half, single or double widened to double's 52 bits, and
 // its biased exponent.
 template <typename F>
 uint64_t fraction52(typename Bits<F>::U u) {
@@ -50,8 +50,7 @@ template <typename F>
 typename Bits<F>::U recpe(Cpu& c, typename Bits<F>::U a) {
     using B = Bits<F>;
     using U = typename B::U;
-    constexpr bool kDouble = sizeof(U) == 8;
-    constexpr int kMaxExp = (1 << B::kExpBits) - 1;
+    constexpr int kMaxExp = (1 << B::kExpBits) - 1, kBias = kMaxExp / 2;
     Ctx x(c);
     a = x.flush_in<F>(a);
     U out, sign = a & B::kSign, mag = a & ~B::kSign;
@@ -61,15 +60,17 @@ typename Bits<F>::U recpe(Cpu& c, typename Bits<F>::U a) {
         x.flags |= kDZC;
         return sign | B::kExpMask;
     }
-    // Too small for the reciprocal to be finite: below 2^-128 (single),
-    // 2^-1024 (double), a denormal with its top two fraction bits clear.
+    // Too small for the reciprocal to be finite: below 2^-16 (half),
+    // 2^-128 (single), 2^-1024 (double), a denormal with its top two
+    // fraction bits clear.
     if (mag < (U(1) << (B::kMant - 2))) {
         bool to_inf = x.rmode == 0 || (x.rmode == 1 && !sign) || (x.rmode == 2 && sign);
         x.flags |= kOFC | kIXC;
         return sign | (to_inf ? B::kExpMask : B::kExpMask - 1);
     }
-    // With FZ, a reciprocal below the normals is flushed: a >= 2^126 (2^1022).
-    if (x.fz && exponent<F>(a) >= kMaxExp - 2) {
+    // With FZ (FZ16), a reciprocal below the normals is flushed: a >= 2^14
+    // (2^126, 2^1022).
+    if ((kIsHalf<F> ? x.fz16 : x.fz) && exponent<F>(a) >= kMaxExp - 2) {
         x.flags |= kUFC;
         return sign;
     }
@@ -84,7 +85,7 @@ typename Bits<F>::U recpe(Cpu& c, typename Bits<F>::U a) {
         }
     }
     unsigned scaled = 256 | static_cast<unsigned>((frac >> 44) & 0xff);
-    int result_exp = (kDouble ? 2045 : 253) - exp;
+    int result_exp = 2 * kBias - 1 - exp;
     unsigned est = recip_table(scaled);
     uint64_t rfrac = static_cast<uint64_t>(est & 0xff) << 44;
     if (result_exp == 0) {
@@ -100,7 +101,7 @@ template <typename F>
 typename Bits<F>::U rsqrte(Cpu& c, typename Bits<F>::U a) {
     using B = Bits<F>;
     using U = typename B::U;
-    constexpr bool kDouble = sizeof(U) == 8;
+    constexpr int kBias = (1 << (B::kExpBits - 1)) - 1;
     Ctx x(c);
     a = x.flush_in<F>(a);
     U out, sign = a & B::kSign, mag = a & ~B::kSign;
@@ -127,7 +128,7 @@ typename Bits<F>::U rsqrte(Cpu& c, typename Bits<F>::U a) {
     // (the biases are odd: an even biased exponent is an odd power of 2)
     unsigned scaled = (exp & 1) ? 128 | static_cast<unsigned>((frac >> 45) & 0x7f)
                                 : 256 | static_cast<unsigned>((frac >> 44) & 0xff);
-    int result_exp = ((kDouble ? 3068 : 380) - exp) / 2;  // (positive: truncation is the floor)
+    int result_exp = (3 * kBias - 1 - exp) / 2;  // (positive: truncation is the floor)
     unsigned est = rsqrt_table(scaled);
     return pack<F>(0, result_exp, static_cast<uint64_t>(est & 0xff) << 44);
 }
@@ -147,16 +148,16 @@ typename Bits<F>::U recpx(Cpu& c, typename Bits<F>::U a) {
 
 }  // namespace
 
-uint64_t recip_estimate(Cpu& c, uint64_t a, bool dbl) {
-    return dbl ? recpe<double>(c, a) : recpe<float>(c, static_cast<uint32_t>(a));
+uint64_t recip_estimate(Cpu& c, uint64_t a, Fmt f) {
+    return by_fmt(f, [&]<typename F>() -> uint64_t { return recpe<F>(c, static_cast<typename Bits<F>::U>(a)); });
 }
 
-uint64_t rsqrt_estimate(Cpu& c, uint64_t a, bool dbl) {
-    return dbl ? rsqrte<double>(c, a) : rsqrte<float>(c, static_cast<uint32_t>(a));
+uint64_t rsqrt_estimate(Cpu& c, uint64_t a, Fmt f) {
+    return by_fmt(f, [&]<typename F>() -> uint64_t { return rsqrte<F>(c, static_cast<typename Bits<F>::U>(a)); });
 }
 
-uint64_t recip_exponent(Cpu& c, uint64_t a, bool dbl) {
-    return dbl ? recpx<double>(c, a) : recpx<float>(c, static_cast<uint32_t>(a));
+uint64_t recip_exponent(Cpu& c, uint64_t a, Fmt f) {
+    return by_fmt(f, [&]<typename F>() -> uint64_t { return recpx<F>(c, static_cast<typename Bits<F>::U>(a)); });
 }
 
 uint32_t unsigned_recip_estimate(uint32_t a) {

@@ -14,6 +14,8 @@ struct ModImm {
     enum Kind : uint8_t { Move, Orr, Bic } kind = Move;
 };
 bool modimm(uint32_t insn, ModImm& m);
+// VFPExpandImm: imm8 as a single, double or half (type 0, 1, 3) (fp.cpp).
+uint64_t fp_expand_imm(unsigned imm8, unsigned type);
 
 // AddWithCarry(): result and NZCV for a `datasize`-bit add.
 struct AddResult {

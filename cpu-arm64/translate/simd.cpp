@@ -61,12 +61,15 @@ uint64_t shl_elem(Cpu& c, uint64_t a, uint64_t b, unsigned esize, bool u, bool s
 // AdvSIMD three same, integer forms (ARM ARM C4.1.95: the opcode table
 // by U and opcode; the FP forms, opcode 0b11xxx, come with the FP work).
 bool simd_fp_3same(Cpu& c, uint32_t i);  // fp.cpp
+bool simd_fhm(Cpu& c, uint32_t i, int index);  // fp.cpp
 
 void exec_SIMD_3SAME(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), opcode = bits(i, 15, 11);
     unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     if (opcode >= 0x18) {
-        if (!simd_fp_3same(c, i)) c.undefined();
+        // FMLAL, FMLSL (U 0), FMLAL2, FMLSL2 (U 1): FEAT_FHM
+        bool fhm = opcode == (u ? 0x19u : 0x1du) && !bit(i, 22);
+        if (!(fhm ? simd_fhm(c, i, -1) : simd_fp_3same(c, i))) c.undefined();
         return;
     }
     unsigned esize = 1u << size, bits_ = 8 * esize, lanes = (q ? 16 : 8) / esize;
@@ -200,11 +203,21 @@ void exec_FP_INT_CONV(Cpu& c, uint32_t i) {
         return;
     }
     bool to_fp = opcode == 7;  // 110: FMOV to general, 111: from general
-    // FMOV (general): 32-bit with S, 64-bit with D, and the top half of V.
+    // FMOV (general): 32-bit with S, 64-bit with D, and the top half of V;
+    // H with either (FEAT_FP16).
     bool sreg = sf == 0 && type == 0 && rmode == 0, dreg = sf == 1 && type == 1 && rmode == 0;
-    bool top = sf == 1 && type == 2 && rmode == 1;
-    if (!sreg && !dreg && !top) return c.undefined();
+    bool top = sf == 1 && type == 2 && rmode == 1, hreg = type == 3 && rmode == 0 && c.has_fp16();
+    if (!sreg && !dreg && !top && !hreg) return c.undefined();
     if (!c.fp_enabled()) return;
+    if (hreg) {
+        if (to_fp) {
+            c.s.v[rd][0] = static_cast<uint16_t>(c.x(rn));
+            c.s.v[rd][1] = 0;
+        } else {
+            c.set_x(rd, static_cast<uint16_t>(c.s.v[rn][0]));
+        }
+        return;
+    }
     if (top) {
         if (to_fp)
             c.s.v[rd][1] = c.x(rn);
@@ -273,7 +286,7 @@ void exec_SIMD_COPY(Cpu& c, uint32_t i) {
 bool modimm(uint32_t i, ModImm& m) {
     unsigned q = bit(i, 30), op = bit(i, 29), cmode = bits(i, 15, 12), o2 = bit(i, 11);
     uint64_t imm8 = (bits(i, 18, 16) << 5) | bits(i, 9, 5);
-    if (o2) return false;  // (FMOV half-precision: FP16)
+    if (o2) return false;  // (FMOV half-precision: FEAT_FP16's, exec_SIMD_MODIMM)
     auto rep32 = [](uint64_t v) { return v | (v << 32); };
     auto rep16 = [](uint64_t v) { return v * 0x0001000100010001ull; };
     uint64_t imm;
@@ -295,13 +308,10 @@ bool modimm(uint32_t i, ModImm& m) {
                     if ((imm8 >> b) & 1) imm |= 0xffull << (8 * b);
             }
         } else if (!op) {  // FMOV Vd.4S/2S, #imm (single precision)
-            uint64_t a = (imm8 >> 7) & 1, b = (imm8 >> 6) & 1;
-            uint64_t f = (a << 31) | ((b ? 0x1f : 0x20) << 25) | ((imm8 & 0x3f) << 19);
-            imm = rep32(f);
+            imm = rep32(fp_expand_imm(static_cast<unsigned>(imm8), 0));
         } else {  // FMOV Vd.2D, #imm (double precision)
             if (!q) return false;
-            uint64_t a = (imm8 >> 7) & 1, b = (imm8 >> 6) & 1;
-            imm = (a << 63) | ((b ? 0xffull : 0x100ull) << 54) | ((imm8 & 0x3f) << 48);
+            imm = fp_expand_imm(static_cast<unsigned>(imm8), 1);
         }
         break;
     }
@@ -316,6 +326,14 @@ bool modimm(uint32_t i, ModImm& m) {
 void exec_SIMD_MODIMM(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), rd = bits(i, 4, 0);
     ModImm m;
+    if (bit(i, 11)) {  // FMOV Vd.8H/4H, #imm (FEAT_FP16)
+        if (!c.has_fp16() || bit(i, 29) || bits(i, 15, 12) != 15) return c.undefined();
+        if (!c.fp_enabled()) return;
+        uint64_t h = fp_expand_imm((bits(i, 18, 16) << 5) | bits(i, 9, 5), 3) * 0x0001000100010001ull;
+        c.s.v[rd][0] = h;
+        c.s.v[rd][1] = q ? h : 0;
+        return;
+    }
     if (!modimm(i, m)) return c.undefined();
     if (!c.fp_enabled()) return;
     auto apply = [&](uint64_t cur) {

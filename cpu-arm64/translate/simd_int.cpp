@@ -73,6 +73,9 @@ bool simd_fp_pair_scalar(Cpu& c, uint32_t i);  // fp.cpp
 bool simd_fp_elem_scalar(Cpu& c, uint32_t i);  // fp.cpp
 bool simd_fcma(Cpu& c, uint32_t i);  // fp.cpp
 bool simd_bf16(Cpu& c, uint32_t i);  // fp.cpp
+bool simd_fp_across(Cpu& c, uint32_t i);  // fp.cpp
+bool simd_fhm(Cpu& c, uint32_t i, int index);  // fp.cpp
+void exec_SIMD_3SAME_FP16(Cpu& c, uint32_t i);  // fp.cpp
 
 void exec_SIMD_PERMUTE(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), size = bits(i, 23, 22), op = bits(i, 14, 12);
@@ -125,9 +128,13 @@ void exec_SIMD_TBL(Cpu& c, uint32_t i) {
 
 void exec_SIMD_ACROSS(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), op = bits(i, 16, 12);
+    if (op == 0x0c || op == 0x0f) {  // FMAXNMV, FMAXV, FMINNMV, FMINV
+        if (!simd_fp_across(c, i)) c.undefined();
+        return;
+    }
     if (size == 3 || (size == 2 && !q)) return c.undefined();
     bool addlv = op == 0x03, maxv = op == 0x0a, minv = op == 0x1a, addv = op == 0x1b && !u;
-    if (!addlv && !maxv && !minv && !addv) return c.undefined();  // (FP forms: not yet)
+    if (!addlv && !maxv && !minv && !addv) return c.undefined();
     if (!c.fp_enabled()) return;
     unsigned esize = 1u << size;
     Lanes n = read_lanes(c, bits(i, 9, 5), esize, q ? 16 : 8);
@@ -546,15 +553,17 @@ bool elem_extra(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), l = bit(i, 21), mbit = bit(i, 20);
     unsigned rm4 = bits(i, 19, 16), op = bits(i, 15, 12), h = bit(i, 11), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     unsigned key = (u << 4) | op, xop;  // (the vector form's opcode)
-    if (u && (op & 9) == 1) {  // FCMLA (by element; single precision: the pair at H, Q 1)
-        if (!c.has_fcma() || size != 2 || l || !q) {
+    if (u && (op & 9) == 1) {  // FCMLA (by element; single precision: the pair at H, Q 1; half: at H:L)
+        bool half = size == 1 && c.has_fp16() && (q || !h);
+        if (!c.has_fcma() || !(half || (size == 2 && !l && q))) {
             c.undefined();
             return true;
         }
         if (!c.fp_enabled()) return true;
         uint64_t saved[2];
-        unsigned scratch = broadcast(c, (mbit << 4) | rm4, h, 8, true, rn, rd, saved);
-        exec_SIMD_3SAME_EXTRA(c, (1u << 30) | (1u << 29) | (0b01110u << 24) | (2u << 22) | (scratch << 16) |
+        unsigned scratch = half ? broadcast(c, (mbit << 4) | rm4, (h << 1) | l, 4, true, rn, rd, saved)
+                                : broadcast(c, (mbit << 4) | rm4, h, 8, true, rn, rd, saved);
+        exec_SIMD_3SAME_EXTRA(c, (q << 30) | (1u << 29) | (0b01110u << 24) | (size << 22) | (scratch << 16) |
                                      (1u << 15) | ((8u | ((op >> 1) & 3)) << 11) | (1u << 10) | (rn << 5) | rd);
         c.s.v[scratch][0] = saved[0];
         c.s.v[scratch][1] = saved[1];
@@ -610,13 +619,17 @@ void exec_SIMD_ELEM(Cpu& c, uint32_t i) {
     unsigned rm4 = bits(i, 19, 16), op = bits(i, 15, 12), h = bit(i, 11);
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     if (elem_extra(c, i)) return;
+    if (size == 2 && (op & 3) == 0 && (op & 8) == (u << 3)) {  // FMLAL, FMLSL (U 0), FMLAL2, FMLSL2 (U 1)
+        if (!simd_fhm(c, i, static_cast<int>((h << 2) | (l << 1) | mbit))) c.undefined();
+        return;
+    }
     bool fp = (!u && (op == 1 || op == 5 || op == 9)) || (u && op == 9);
     unsigned esize, index, rm;
-    if (fp) {  // FMLA, FMLS, FMUL, FMULX
-        if (size < 2 || (size == 3 && (l || !q))) return c.undefined();
-        esize = size == 3 ? 8 : 4;
-        index = size == 3 ? h : (h << 1) | l;
-        rm = (mbit << 4) | rm4;
+    if (fp) {  // FMLA, FMLS, FMUL, FMULX (size 0: half precision, FEAT_FP16)
+        if (size == 1 || (size == 0 && !c.has_fp16()) || (size == 3 && (l || !q))) return c.undefined();
+        esize = size == 3 ? 8 : size == 2 ? 4 : 2;
+        index = size == 3 ? h : size == 2 ? (h << 1) | l : (h << 2) | (l << 1) | mbit;
+        rm = size == 0 ? rm4 : (mbit << 4) | rm4;
     } else {
         if (size != 1 && size != 2) return c.undefined();
         esize = 1u << size;
@@ -657,7 +670,11 @@ void exec_SIMD_ELEM(Cpu& c, uint32_t i) {
     uint64_t rep = 0;
     for (unsigned k = 0; k < 8 / esize; ++k) rep |= e << (8 * esize * k);
     c.s.v[scratch][0] = c.s.v[scratch][1] = rep;
-    if (three_same) {
+    if (fp && size == 0) {  // the three-same (FP16) form: a at 23, bit 22 set, bit 21 clear, opcode<2:0>
+        vec = (q << 30) | (vu << 29) | (0b01110u << 24) | ((vsize >> 1) << 23) | (1u << 22) | (scratch << 16) |
+              ((vop & 7) << 11) | (1u << 10) | (rn << 5) | rd;
+        exec_SIMD_3SAME_FP16(c, vec);
+    } else if (three_same) {
         vec = (q << 30) | (vu << 29) | (0b01110u << 24) | (vsize << 22) | (1u << 21) | (scratch << 16) | (vop << 11) |
               (1u << 10) | (rn << 5) | rd;
         exec_SIMD_3SAME(c, vec);
@@ -755,7 +772,9 @@ void exec_SIMDS_2MISC(Cpu& c, uint32_t i) {
 }
 
 void exec_SIMDS_PAIR(Cpu& c, uint32_t i) {
-    if (bit(i, 29)) {  // FMAXNMP, FADDP, FMAXP, FMINNMP, FMINP
+    unsigned op = bits(i, 16, 12);
+    // FMAXNMP, FADDP, FMAXP, FMINNMP, FMINP (U 0: half precision)
+    if (bit(i, 29) || ((op == 0x0c || op == 0x0d || op == 0x0f) && !bit(i, 22))) {
         if (!simd_fp_pair_scalar(c, i)) c.undefined();
         return;
     }
@@ -780,7 +799,7 @@ void exec_SIMDS_SHIFT_IMM(Cpu& c, uint32_t i) {
     case 0x0e: ok = true; break;                                                  // SQSHL/UQSHL
     case 0x10: case 0x11: ok = u && hsb < 3; break;                               // SQ(R)SHRUN
     case 0x12: case 0x13: ok = hsb < 3; break;                                    // (S|U)Q(R)SHRN
-    case 0x1c: case 0x1f: ok = hsb >= 2; break;  // fixed-point SCVTF/UCVTF, FCVTZS/FCVTZU
+    case 0x1c: case 0x1f: ok = hsb >= 2 || (hsb == 1 && c.has_fp16()); break;  // fixed-point SCVTF/UCVTF, FCVTZS/FCVTZU
     default: ok = false; break;
     }
     if (!ok) return c.undefined();

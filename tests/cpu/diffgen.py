@@ -655,12 +655,15 @@ def g_simd_scalar(rng):
     return [f(1, 30, 1) | f(0b11110000, 21, 8) | f(imm5, 16, 5) | f(1, 10, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
 
 
-# ---- scalar floating point, single and double
-def g_fp(rng):
+# ---- scalar floating point, single and double (t = 3: half precision,
+# FEAT_FP16's, g_fp16)
+def g_fp(rng, t=None):
     kind = rng.choice(["2src", "1src", "3src", "cmp", "ccmp", "csel", "imm", "toint", "fromint", "fmovgen"])
-    t = rng.randrange(2)
-    if kind == "fmovgen":  # FMOV between general and SIMD&FP registers (W/S, X/D, X/V.D[1]), either way
-        sf, typ, rmode = rng.choice([(0, 0, 0), (1, 1, 0), (1, 2, 1)])
+    half = t == 3
+    if t is None:
+        t = rng.randrange(2)
+    if kind == "fmovgen":  # FMOV between general and SIMD&FP registers (W/S, X/D, X/V.D[1]; W/X and H), either way
+        sf, typ, rmode = rng.choice([(0, 3, 0), (1, 3, 0)] if half else [(0, 0, 0), (1, 1, 0), (1, 2, 1)])
         to_fp = rng.randrange(2)
         return [f(sf, 31, 1) | f(0b0011110, 24, 7) | f(typ, 22, 2) | f(1, 21, 1) | f(rmode, 19, 2)
                 | f(7 if to_fp else 6, 16, 3) | f(src(rng) if to_fp else vreg(rng), 5, 5)
@@ -669,6 +672,9 @@ def g_fp(rng):
     base = f(0b00011110, 24, 8) | f(t, 22, 2)
     if kind == "2src":
         return [base | f(1, 21, 1) | f(rm, 16, 5) | f(rng.randrange(9), 12, 4) | f(0b10, 10, 2) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "1src" and half:
+        op = rng.choice([0, 1, 2, 3, 8, 9, 10, 11, 12, 14, 15, 4, 5])
+        return [base | f(1, 21, 1) | f(op, 15, 6) | f(0b10000, 10, 5) | f(rn, 5, 5) | f(rd, 0, 5)]
     if kind == "1src":
         if rng.random() < 0.2:  # FCVT with half precision, either way
             if rng.randrange(2):
@@ -702,6 +708,86 @@ def g_fp(rng):
     op = rng.randrange(6)
     rmode = rng.randrange(4) if op < 2 else 0
     return [f(sf, 31, 1) | base | f(1, 21, 1) | f(rmode, 19, 2) | f(op, 16, 3) | f(rn, 5, 5) | f(rnd_reg(rng), 0, 5)]
+
+
+def g_fp16(rng):
+    """Scalar half precision (FEAT_FP16): g_fp's forms with type 3."""
+    return g_fp(rng, 3)
+
+
+FP16_3SAME = [0x0, 0x8, 0x1, 0x9, 0x2, 0xa, 0x3, 0x7, 0xf, 0x4, 0x6, 0xe, 0x13, 0x14, 0x15, 0x17, 0x1a,
+              0x1c, 0x1d, 0x10, 0x18, 0x12, 0x16, 0x1e]
+FP16_2MISC = [0x2c, 0x2d, 0x2e, 0x6c, 0x6d, 0x2f, 0x6f, 0x7f, 0x18, 0x19, 0x38, 0x39, 0x58, 0x59, 0x79,
+              0x1a, 0x5a, 0x1b, 0x5b, 0x1c, 0x5c, 0x3a, 0x7a, 0x3b, 0x7b, 0x1d, 0x5d, 0x3d, 0x7d]
+
+
+def g_simd_fp16(rng):
+    """AdvSIMD half precision (FEAT_FP16): three same, two-register misc
+    (vector and scalar), across lanes, scalar pairwise, by element (vector
+    and scalar), FMOV (vector, immediate), fixed-point conversions (vector
+    and scalar), FCMLA/FCADD; and FMAXNMV/FMAXV/FMINNMV/FMINV of singles
+    (Armv8.0's)."""
+    kind = rng.choice(["3same", "3same", "s3same", "2misc", "2misc", "s2misc", "across", "pair", "elem", "selem",
+                       "fmov", "fixed", "sfixed", "fcma", "fcma_elem"])
+    q, rd, rn, rm = rng.randrange(2), vreg(rng), vreg(rng), vreg(rng)
+    if kind in ("3same", "s3same"):
+        key = rng.choice(FP16_3SAME if kind == "3same" else [0x03, 0x04, 0x07, 0x0f, 0x14, 0x15, 0x1a, 0x1c, 0x1d])
+        top = f(q, 30, 1) | f(0b01110, 24, 5) if kind == "3same" else f(1, 30, 1) | f(0b11110, 24, 5)
+        return [top | f(key >> 4, 29, 1) | f((key >> 3) & 1, 23, 1) | f(1, 22, 1) | f(rm, 16, 5)
+                | f(key & 7, 11, 3) | f(1, 10, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind in ("2misc", "s2misc"):
+        if kind == "2misc":
+            key = rng.choice(FP16_2MISC)
+            top = f(q, 30, 1) | f(0b01110, 24, 5)
+        else:
+            key = rng.choice([0x2c, 0x2d, 0x2e, 0x6c, 0x6d, 0x1a, 0x5a, 0x1b, 0x5b, 0x1c, 0x5c, 0x3a, 0x7a, 0x3b,
+                              0x7b, 0x1d, 0x5d, 0x3d, 0x7d, 0x3f])
+            top = f(1, 30, 1) | f(0b11110, 24, 5)
+        return [top | f(key >> 6, 29, 1) | f((key >> 5) & 1, 23, 1) | f(0b111100, 17, 6) | f(key & 31, 12, 5)
+                | f(0b10, 10, 2) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "across":
+        single = rng.randrange(2)
+        return [f(1 if single else q, 30, 1) | f(single, 29, 1) | f(0b01110, 24, 5) | f(rng.randrange(2), 23, 1)
+                | f(0b11000, 17, 5) | f(rng.choice([0x0c, 0x0f]), 12, 5) | f(0b10, 10, 2) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "pair":
+        key = rng.choice([0x0c, 0x2c, 0x0d, 0x0f, 0x2f])
+        return [f(1, 30, 1) | f(0b11110, 24, 5) | f(key >> 5, 23, 1) | f(0b11000, 17, 5) | f(key & 31, 12, 5)
+                | f(0b10, 10, 2) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind in ("elem", "selem"):
+        code = rng.choice([0x01, 0x05, 0x09, 0x19])  # FMLA, FMLS, FMUL, FMULX
+        top = f(q, 30, 1) | f(0b01111, 24, 5) if kind == "elem" else f(1, 30, 1) | f(0b11111, 24, 5)
+        return [top | f(code >> 4, 29, 1) | f(rng.randrange(2), 21, 1) | f(rng.randrange(2), 20, 1)
+                | f(rng.randrange(16), 16, 4) | f(code & 15, 12, 4) | f(rng.randrange(2), 11, 1) | f(rn, 5, 5)
+                | f(rd, 0, 5)]
+    if kind == "fmov":
+        imm = rng.randrange(256)
+        return [f(q, 30, 1) | f(0b0111100000, 19, 10) | f(imm >> 5, 16, 3) | f(0b111111, 10, 6) | f(imm & 31, 5, 5)
+                | f(rd, 0, 5)]
+    if kind in ("fixed", "sfixed"):
+        top = f(q, 30, 1) | f(0b011110, 23, 6) if kind == "fixed" else f(1, 30, 1) | f(0b111110, 23, 6)
+        u, op = rng.randrange(2), rng.choice([0x1c, 0x1f])
+        if kind == "sfixed" and op == 0x1f:
+            u = 1  # (FCVTZS Hd, Hn, #fbits: QEMU 7.2 sign-extends the result into bits 31:16, a bug fixed in 9.1)
+        return [top | f(u, 29, 1) | f(0b001, 20, 3) | f(rng.randrange(16), 16, 4)
+                | f(op, 11, 5) | f(1, 10, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "fcma":
+        return [f(q, 30, 1) | f(1, 29, 1) | f(0b01110, 24, 5) | f(1, 22, 2) | f(rm, 16, 5) | f(1, 15, 1)
+                | f(rng.choice([8, 9, 10, 11, 12, 14]), 11, 4) | f(1, 10, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
+    h = 0 if not q else rng.randrange(2)
+    return [f(q, 30, 1) | f(1, 29, 1) | f(0b01111, 24, 5) | f(1, 22, 2) | f(rng.randrange(2), 21, 1)
+            | f(rm, 16, 5) | f(rng.choice([1, 3, 5, 7]), 12, 4) | f(h, 11, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
+
+
+def g_fhm(rng):
+    """FMLAL, FMLSL, FMLAL2, FMLSL2 (FEAT_FHM), vector and by element."""
+    q, u, sub = rng.randrange(2), rng.randrange(2), rng.randrange(2)
+    rd, rn = vreg(rng), vreg(rng)
+    if rng.randrange(2):
+        return [f(q, 30, 1) | f(u, 29, 1) | f(0b01110, 24, 5) | f(sub, 23, 1) | f(1, 21, 1) | f(vreg(rng), 16, 5)
+                | f(0x19 if u else 0x1d, 11, 5) | f(1, 10, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
+    return [f(q, 30, 1) | f(u, 29, 1) | f(0b01111, 24, 5) | f(2, 22, 2) | f(rng.randrange(2), 21, 1)
+            | f(rng.randrange(2), 20, 1) | f(rng.randrange(16), 16, 4) | f((u << 3) | (sub << 2), 12, 4)
+            | f(rng.randrange(2), 11, 1) | f(rn, 5, 5) | f(rd, 0, 5)]
 
 
 def g_simd_fp3(rng):
@@ -932,6 +1018,7 @@ def g_fp_v8x(rng):
 
 
 GROUPS = {
+    "fp16": g_fp16, "simd_fp16": g_simd_fp16, "fhm": g_fhm,
     "flagm": g_flagm, "lrcpc": g_lrcpc, "simd_dot": g_simd_dot, "fp_v8x": g_fp_v8x, "crypto_v82": g_crypto_v82, "bf16": g_bf16,
     "ldst_simd": g_ldst_simd,
     "crypto": g_crypto,
@@ -950,7 +1037,7 @@ GROUPS = {
 }
 
 # The groups of features only `-cpu max` has (issue 20).
-MAX_GROUPS = {"flagm", "lrcpc", "simd_dot", "fp_v8x", "crypto_v82", "bf16"}
+MAX_GROUPS = {"flagm", "lrcpc", "simd_dot", "fp_v8x", "crypto_v82", "bf16", "fp16", "simd_fp16", "fhm"}
 
 
 def usable():
@@ -1013,6 +1100,14 @@ RESERVED_V80 = {
     "xar (SHA3)": 0xce800000,
     "sha512su0 (SHA512)": 0xcec08000,
     "mrs x0, ssbs (SSBS)": 0xd53b42c0,
+    "fadd h0, h0, h0 (FP16)": 0x1ee02800,
+    "fmov h0, w0 (FP16)": 0x1ee70000,
+    "fadd v0.4h (FP16)": 0x0e401400,
+    "fabs v0.4h (FP16)": 0x0ef8f800,
+    "fmla v0.4h by element (FP16)": 0x0f001000,
+    "fmov v0.4h, #imm (FP16)": 0x0f00fc00,
+    "fmlal (FHM)": 0x0e20ec00,
+    "fmlal by element (FHM)": 0x0f800000,
 }
 
 
@@ -1070,11 +1165,16 @@ def make_case(rng, n, only=None):
                 # just below 1.0 (times the smallest normal: tiny before rounding, normal after)
                 0x3fefffffffffffff, 0x3f7fffff00800000, 0x008000003f7fffff,
                 # singles halfway between two BFloat16 values (even and odd)
-                0x3f8080003f818000, 0xbf7f8000c0008000]
+                0x3f8080003f818000, 0xbf7f8000c0008000,
+                # halves: NaNs, infinities, the denormals' ends, the smallest normal, 1.0 and next to it,
+                # the largest finite, -0, a value just below 2^-14 times 1.0
+                0x7e007c017c00fc00, 0x000103ff04003c00, 0x7bff3bff80005640, 0x3c0184003c000400,
+                0x7dff7c0080010bff, 0xfe00fc01c000c200]
     vinit = [rng.getrandbits(64) if rng.random() < 0.7 else rng.choice(specials) for _ in range(64)]
     # FPCR: rounding mode, FZ and DN (AHP and the rest: not used by the
     # forms tested)
     fpcr = (rng.randrange(4) << 22) | (rng.randrange(2) << 24) | (rng.randrange(2) << 25) | (rng.randrange(2) << 26)
+    fpcr |= rng.randrange(2) << 19  # FZ16 (RES0 without FEAT_FP16)
     make_case.fpcr = fpcr
     # the random code starts this many instructions before a page boundary
     # (blocks end there; what follows is reached through the run loop or

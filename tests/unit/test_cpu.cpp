@@ -232,19 +232,22 @@ TEST_CASE("cpu: ID registers advertise what is implemented", "[cpu][idregs]") {
             CHECK(cpu.last_ec == Ec::Brk64);
             // Arm Limited (max: QEMU's MIDR, implementer 0)
             CHECK((cpu.s.x[0] >> 24) == (std::string(model) == "max" ? 0u : 0x41u));
-            CHECK(((cpu.s.x[1] >> 16) & 0xff) == 0);         // FP and AdvSIMD: Armv8.0 (no FP16)
+            bool v81 = std::string(model) == "neoverse-n1" || std::string(model) == "max";
+            // FP and AdvSIMD: Armv8.0's, with FEAT_FP16 (1, 1) on the Armv8.1+ models
+            CHECK(((cpu.s.x[1] >> 16) & 0xff) == (v81 ? 0x11u : 0u));
             CHECK(((cpu.s.x[1] >> 8) & 0xff) == 0);          // no EL2, no EL3
             CHECK((cpu.s.x[1] & 0xff) == 0x11);              // EL0 and EL1: AArch64 only
             // PMUVer: PMUv3 (PMUv3p5 on max, as QEMU's), or none with pmu=off
             unsigned pmuver = std::string(model) == "max" ? 6u : 1u;
             CHECK(((cpu.s.x[2] >> 8) & 0xf) == (pmu ? pmuver : 0u));
             CHECK(cpu.s.x[4] == 0);                          // reserved ID registers read as zero
-            bool v81 = std::string(model) == "neoverse-n1" || std::string(model) == "max";
             // CRC32, AES+PMULL, SHA1, SHA256; LSE, RDM and DotProd on the
-            // Armv8.1+ models; SHA512, SHA3, FlagM2 and RNDR on max
+            // Armv8.1+ models; SHA512, SHA3, FlagM2, FHM and RNDR on max
             bool max = std::string(model) == "max";
             CHECK(cpu.s.x[5] == ((v81 ? (2ull << 20) | (1ull << 28) | (1ull << 44) : 0) |
-                                 (max ? (2ull << 52) | (1ull << 60) | (1ull << 32) | (2ull << 56) | 0x2000 : 0x1000) |
+                                 (max ? (2ull << 52) | (1ull << 60) | (1ull << 32) | (2ull << 56) | (1ull << 48) |
+                                            0x2000
+                                      : 0x1000) |
                                  (1ull << 16) |
                                  0x120));
         }

@@ -28,11 +28,13 @@ struct Out {
     uint32_t fpsr, nzcv;
 };
 
-// Runs one instruction with V1.. = `in` (low 64 bits each) and FPCR = fpcr.
-Out run1(uint32_t insn, std::initializer_list<uint64_t> in, uint32_t fpcr = 0) {
+// Runs one instruction with V1.. = `in` (low 64 bits each) and FPCR = fpcr
+// on `model` (the default: cortex-a57's ID registers).
+Out run1(uint32_t insn, std::initializer_list<uint64_t> in, uint32_t fpcr = 0, const char* model = nullptr) {
     FakeBus bus;
     bus.put(0x1000, {insn, 0xd4200000});  // ...; brk #0
     Cpu cpu(bus);
+    if (model) cpu.ids = id_regs_for(model, true);
     cpu.s.cpacr_el1 = 3u << 20;  // FP enabled
     cpu.s.fpcr = fpcr;
     unsigned r = 1;
@@ -41,9 +43,10 @@ Out run1(uint32_t insn, std::initializer_list<uint64_t> in, uint32_t fpcr = 0) {
     cpu.s.pc = 0x1000;
     cpu.stop_on_exception = true;
     REQUIRE(cpu.run(10) == Cpu::Stop::Exception);
-    REQUIRE(cpu.last_ec == Ec::Brk64);
+    if (cpu.last_ec != Ec::Brk64) return {~0ull, ~0ull, ~0u, ~0u};  // (an exception before the BRK: UNDEFINED)
     return {cpu.s.v[0][0], cpu.s.x[0], cpu.s.fpsr, cpu.s.nzcv};
 }
+Out run_max(uint32_t insn, std::initializer_list<uint64_t> in, uint32_t fpcr = 0) { return run1(insn, in, fpcr, "max"); }
 
 // Encodings (aarch64-linux-gnu-as): result in s0/d0/w0, operands s1, s2, s3.
 constexpr uint32_t FADD_S = 0x1e222820, FDIV_S = 0x1e221820, FMUL_S = 0x1e220820,
@@ -181,6 +184,39 @@ TEST_CASE("fp: half precision: AHP has no infinity or NaN", "[cpu][fp]") {
     r = run1(FCVT_HS, {0x47800000});  // 65536: overflows IEEE half
     CHECK(r.v0 == 0x7c00);
     CHECK(r.fpsr == (OFC | IXC));
+}
+
+TEST_CASE("fp: half-precision arithmetic (FEAT_FP16) rounds once, and FZ16 flushes without IDC", "[cpu][fp]") {
+    constexpr uint32_t FADD_H = 0x1ee22820, FMUL_H = 0x1ee20820, FSUB_H = 0x1ee23820, FMADD_H = 0x1fc20c20,
+                       FCVTZS_WH = 0x1ef80020, FZ16 = 1u << 19;
+    constexpr uint64_t H_ONE = 0x3c00, H_ONE_ULP = 0x3c01, H_MIN_NORMAL = 0x0400, H_HALF = 0x3800, H_DENORM1 = 0x0001;
+    // 1+2^-10 - (1+2^-10)(2^-11-2^-21) = 1 + 2^-11 + 2^-31: just above the
+    // tie between 1 and 1+2^-10. Rounded to float first (toward zero, or
+    // to nearest) it would be the tie itself, and then 1.0.
+    Out r = run_max(FMADD_H, {H_ONE_ULP, 0x8ffe, H_ONE_ULP});
+    CHECK(r.v0 == H_ONE_ULP);
+    CHECK(r.fpsr == IXC);
+    CHECK(run_max(FADD_H, {H_ONE, H_ONE}).v0 == 0x4000);
+    CHECK(run_max(FSUB_H, {H_ONE, H_ONE}, RM).v0 == 0x8000);  // an exact zero's sign by the rounding mode
+    CHECK(run_max(FSUB_H, {H_ONE, H_ONE}, RN).v0 == 0);
+    CHECK(run_max(FMUL_H, {0x7bff, 0x4000}).v0 == 0x7c00);       // overflow: infinity,
+    CHECK(run_max(FMUL_H, {0x7bff, 0x4000}).fpsr == (OFC | IXC));
+    CHECK(run_max(FMUL_H, {0x7bff, 0x4000}, RZ).v0 == 0x7bff);  // or the largest finite toward zero
+    // Inputs: FZ16 flushes a denormal to zero and raises nothing (FZ: IDC).
+    CHECK(run_max(FADD_H, {H_DENORM1, 0}).v0 == H_DENORM1);
+    CHECK(run_max(FADD_H, {H_DENORM1, 0}, FZ16).v0 == 0);
+    CHECK(run_max(FADD_H, {H_DENORM1, 0}, FZ16).fpsr == 0);
+    CHECK(run_max(FADD_H, {H_DENORM1, 0}, FZ).v0 == H_DENORM1);  // (FZ is for single and double)
+    // Outputs: a result tiny before rounding is flushed (UFC, no IXC).
+    CHECK(run_max(FMUL_H, {H_MIN_NORMAL, H_HALF}).v0 == 0x0200);  // exact: no underflow
+    CHECK(run_max(FMUL_H, {H_MIN_NORMAL, H_HALF}).fpsr == 0);
+    CHECK(run_max(FMUL_H, {H_MIN_NORMAL, H_HALF}, FZ16).v0 == 0);
+    CHECK(run_max(FMUL_H, {H_MIN_NORMAL, H_HALF}, FZ16).fpsr == UFC);
+    CHECK(run_max(FMUL_H, {H_MIN_NORMAL, 0x3801}).fpsr == (UFC | IXC));  // tiny and inexact
+    CHECK(run_max(FCVTZS_WH, {0xfbff}).x0 == 0xffff0020);  // -65504
+    // Without FEAT_FP16 (cortex-a57) the half forms are UNDEFINED.
+    CHECK(run1(FADD_H, {H_ONE, H_ONE}).fpsr == ~0u);
+    CHECK(run1(FMADD_H, {H_ONE, H_ONE, H_ONE}).fpsr == ~0u);
 }
 
 TEST_CASE("fp: the estimates are the ARM ARM's tables", "[cpu][fp]") {

@@ -22,6 +22,22 @@ __attribute__((noinline)) static int32_t dot(const int8_t* a, const int8_t* b, i
     return s;
 }
 
+// Half precision (FEAT_FP16): a loop the compiler vectorizes with FMLA
+// on 8H lanes, and the bits of its results folded into one number.
+__attribute__((noinline)) static void axpy16(_Float16* y, const _Float16* x, _Float16 a, int n) {
+    for (int i = 0; i < n; ++i) y[i] = a * x[i] + y[i];
+}
+
+__attribute__((noinline)) static uint32_t fold16(const _Float16* v, int n) {
+    uint32_t h = 0;
+    for (int i = 0; i < n; ++i) {
+        uint16_t b;
+        memcpy(&b, &v[i], 2);
+        h = h * 31 + b;
+    }
+    return h;
+}
+
 int main(void) {
     printf("hwcap %#lx hwcap2 %#lx\n", getauxval(AT_HWCAP), getauxval(AT_HWCAP2));
     uint64_t isar0, isar1, pfr0;  // (the kernel's emulation of EL0 ID register reads)
@@ -61,6 +77,19 @@ int main(void) {
                      "fcmla v2.4s, v0.4s, v1.4s, #90; str q2, [%0]"
                      : : "r"(cz), "r"(cx), "r"(cy) : "v0", "v1", "v2", "memory");
     printf("fcmla %a %a %a %a\n", cz[0], cz[1], cz[2], cz[3]);
+
+    _Float16 hx[40], hy[40];
+    for (int i = 0; i < 40; ++i) hx[i] = (_Float16)(i * 0.37f - 3.0f), hy[i] = (_Float16)(1.0f / (i + 1));
+    axpy16(hy, hx, (_Float16)1.7f, 40);
+    _Float16 hq = hy[3] / hx[5], hs;
+    __asm__("fsqrt %h0, %h1" : "=w"(hs) : "w"(hy[39]));
+    printf("fp16 %#x %a %a %a\n", fold16(hy, 40), (double)hy[39], (double)hq, (double)hs);
+    uint16_t fh[4] = {0x3c00, 0x4248, 0xc500, 0x0001}, gh[4] = {0x4000, 0x3555, 0x3c01, 0x7bff};
+    float acc[4] = {1.0f, -2.5f, 1e-3f, 0.0f};
+    __asm__ volatile("ldr d0, [%1]; ldr d1, [%2]; ldr q2, [%0]; fmlal v2.4s, v0.4h, v1.4h;"
+                     "fmlsl v2.4s, v1.4h, v0.h[1]; str q2, [%0]"
+                     : : "r"(acc), "r"(fh), "r"(gh) : "v0", "v1", "v2", "memory");
+    printf("fmlal %a %a %a %a\n", acc[0], acc[1], acc[2], acc[3]);
 
     uint64_t rnd, dit;
     __asm__ volatile("mrs %0, rndr" : "=r"(rnd));
