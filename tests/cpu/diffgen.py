@@ -564,6 +564,9 @@ def g_simd_tbl(rng):
 
 
 def g_simd_across(rng):
+    if rng.random() < 0.25:  # FMAXNMV, FMAXV, FMINNMV, FMINV of four singles
+        return [f(1, 30, 1) | f(1, 29, 1) | f(0b01110, 24, 5) | f(rng.randrange(2), 23, 1) | f(0b11000, 17, 5)
+                | f(rng.choice([0x0c, 0x0f]), 12, 5) | f(0b10, 10, 2) | f(vreg(rng), 5, 5) | f(vreg(rng), 0, 5)]
     while True:
         q, u, size = rng.randrange(2), rng.randrange(2), rng.randrange(3)
         op = rng.choice([0x03, 0x0a, 0x1a, 0x1b])
@@ -1106,6 +1109,7 @@ RESERVED_V80 = {
     "fabs v0.4h (FP16)": 0x0ef8f800,
     "fmla v0.4h by element (FP16)": 0x0f001000,
     "fmov v0.4h, #imm (FP16)": 0x0f00fc00,
+    "fmaxnmv h0, v0.4h (FP16)": 0x0e30c800,
     "fmlal (FHM)": 0x0e20ec00,
     "fmlal by element (FHM)": 0x0f800000,
 }
