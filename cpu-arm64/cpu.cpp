@@ -28,7 +28,7 @@ bool ends_block(a64::Op op) {
     switch (op) {
     case Op::B_cond: case Op::SVC: case Op::HVC: case Op::SMC: case Op::BRK: case Op::HLT:
     case Op::HINT: case Op::ISB: case Op::MSR_imm: case Op::SYS: case Op::MSR_reg: case Op::MRS:
-    case Op::BR: case Op::BLR: case Op::RET: case Op::ERET: case Op::B: case Op::BL:
+    case Op::BR: case Op::BLR: case Op::RET: case Op::ERET: case Op::B: case Op::BL: case Op::BRANCH_PAC:
     case Op::CBZ_CBNZ: case Op::TBZ_TBNZ: case Op::Unallocated:
         return true;
     default:
@@ -42,7 +42,7 @@ bool is_branch(a64::Op op) {
     using a64::Op;
     switch (op) {
     case Op::B_cond: case Op::BR: case Op::BLR: case Op::RET: case Op::ERET: case Op::B: case Op::BL:
-    case Op::CBZ_CBNZ: case Op::TBZ_TBNZ:
+    case Op::BRANCH_PAC: case Op::CBZ_CBNZ: case Op::TBZ_TBNZ:
         return true;
     default:
         return false;

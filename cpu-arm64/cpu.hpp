@@ -67,6 +67,10 @@ public:
 
 class Cpu;
 class CpuCluster;
+
+// The ARM ARM's ComputePAC (QARMA5) with key0 = key<127:64>, key1 =
+// key<63:0>; `sse` false: the portable table version (translate/pauth.cpp).
+uint64_t pac_compute_qarma5(uint64_t data, uint64_t modifier, uint64_t key0, uint64_t key1, bool sse = true);
 namespace jit {
 class Backend;
 class X64;
@@ -204,6 +208,11 @@ public:
     bool has_i8mm() const { return ((ids.id_aa64isar1 >> 52) & 0xf) >= 1; }
     bool has_bf16() const { return ((ids.id_aa64isar1 >> 44) & 0xf) >= 1; }
     bool has_specres() const { return ((ids.id_aa64isar1 >> 40) & 0xf) >= 1; }
+    // FEAT_PAuth: address authentication (QARMA5: APA; implementation
+    // defined: API), and the generic PACGA (GPA, GPI)
+    bool has_pauth() const { return ((ids.id_aa64isar1 >> 4) & 0xff) != 0; }
+    bool has_pacga() const { return ((ids.id_aa64isar1 >> 24) & 0xff) != 0; }
+    bool pauth_impdef() const { return ((ids.id_aa64isar1 >> 8) & 0xf) != 0; }
     // FEAT_FP16: half-precision arithmetic (FP 1; AdvSIMD 1 goes with it here)
     bool has_fp16() const { return ((ids.id_aa64pfr0 >> 16) & 0xf) == 1; }
     bool has_fhm() const { return ((ids.id_aa64isar0 >> 48) & 0xf) >= 1; }
@@ -292,6 +301,10 @@ public:
     uint64_t branch_count = 0;  // branch instructions retired
 
     // ---- used by the executors (cpu-arm64/translate/)
+    // ComputePAC of `data` with `modifier` and key `key` (s.pac_keys'
+    // index): QARMA5 or, with pauth-impdef, XXH64 (translate/pauth.cpp);
+    // remembered in a small cache.
+    uint64_t compute_pac(uint64_t data, uint64_t modifier, unsigned key);
     uint64_t x(unsigned r) const { return r == 31 ? 0 : s.x[r]; }  // XZR reads 0
     uint64_t w(unsigned r) const { return static_cast<uint32_t>(x(r)); }
     void set_x(unsigned r, uint64_t v) {
@@ -768,6 +781,15 @@ private:
     uint8_t jit_ras_top_ = 0;
     Block::Link jit_ras_dummy_;
     void jit_ras_clear() { std::fill(std::begin(jit_ras_), std::end(jit_ras_), &jit_ras_dummy_); }
+
+    // compute_pac()'s cache: direct-mapped, each entry with its inputs.
+    struct PacCacheEntry {
+        uint64_t data = 0, modifier = 0, lo = 0, hi = 0, pac = 0;
+        bool valid = false;
+    };
+    static constexpr size_t kPacCacheSize = 1024;
+    uint64_t pac_computed_ = 0, pac_cached_ = 0;  // (ARMVM_STATS)
+    std::unique_ptr<PacCacheEntry[]> pac_cache_ = std::make_unique<PacCacheEntry[]>(kPacCacheSize);
 };
 
 // CPUs that share memory: the map of RAM pages that hold decoded code (a

@@ -38,6 +38,11 @@ struct CpuState {
     uint64_t far_el1 = 0;
     uint64_t tpidr_el0 = 0, tpidrro_el0 = 0, tpidr_el1 = 0;
     uint64_t scxtnum_el0 = 0, scxtnum_el1 = 0;  // (FEAT_CSV2_2: software context numbers, only kept)
+    // The pointer authentication keys (FEAT_PAuth): APIA, APIB, APDA, APDB,
+    // APGA; KeyLo_EL1 is bits 63:0 of the 128-bit key, KeyHi_EL1 127:64.
+    struct PacKey {
+        uint64_t lo = 0, hi = 0;
+    } pac_keys[5];
     uint64_t mpidr_el1 = 1ull << 31;  // RES1 bit 31; affinity set by the board
     uint64_t contextidr_el1 = 0, cpacr_el1 = 0, csselr_el1 = 0;
     uint64_t mdscr_el1 = 0, osdlr_el1 = 0, oslsr_el1 = 0xa;  // OS lock set at reset (OSLM 0b10, OSLK 1)

@@ -50,6 +50,9 @@ struct CpuConfig {
     // running while the VM is paused; stolen time for the guest.
     std::optional<bool> kvm_no_adjvtime, kvm_steal_time;
     std::optional<bool> sve;        // sve=on|off (KVM's SVE; armvm's TCG has none)
+    // pauth=on|off, pauth-impdef=on|off: max's pointer authentication on
+    // TCG (default on, QARMA5: QEMU 7.2's defaults)
+    std::optional<bool> pauth, pauth_impdef;
     std::string origin;
 };
 

@@ -97,6 +97,15 @@ Status Machine::choose_accel() {
                               "-arm-cpu.sve' not found");
         if (*cfg_.cpu.sve) return make_error("-cpu " + cfg_.cpu.origin + ": 'sve' feature not supported by TCG");
     }
+    // Pointer authentication: max's properties on TCG (QEMU also has
+    // "pauth" on a KVM max/host, which armvm's KVM vCPU does not enable).
+    for (auto [set, name] : {std::pair{cfg_.cpu.pauth.has_value(), "pauth"},
+                             std::pair{cfg_.cpu.pauth_impdef.has_value(), "pauth-impdef"}})
+        if (set && (cfg_.cpu.model != "max" || accel_ == "kvm"))
+            return make_error("-cpu " + cfg_.cpu.origin + ": Property '" + cfg_.cpu.model + "-arm-cpu." + name +
+                              "' not found");
+    if (cfg_.cpu.pauth_impdef.value_or(false) && !cfg_.cpu.pauth.value_or(true))
+        return make_error("-cpu " + cfg_.cpu.origin + ": cannot enable pauth-impdef without pauth");
     // The KVM properties exist only on a KVM vCPU (as in QEMU).
     for (auto [set, name] : {std::pair{cfg_.cpu.kvm_no_adjvtime.has_value(), "kvm-no-adjvtime"},
                              std::pair{cfg_.cpu.kvm_steal_time.has_value(), "kvm-steal-time"}})

@@ -90,6 +90,10 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         unsigned op = bits(i, 11, 5);
         return op != 2 && op != 3 && op != 4 && op != 5;  // NOP, YIELD, ...: nothing
     }
+    case a64::Op::PAC_HINT_SP:
+    case a64::Op::PAC_HINT_1716:
+    case a64::Op::XPACLRI:
+        return !pauth_;  // (NOPs without FEAT_PAuth; else the handler)
     case a64::Op::DMB:
     case a64::Op::DSB:
     case a64::Op::ISB:
@@ -487,7 +491,10 @@ X64::~X64() {
                     " ms compiling; " + std::to_string(c_.jit_entries_) +
                     " entries to compiled code, " + std::to_string(c_.interp_blocks_) + " blocks interpreted (" +
                     std::to_string(c_.interp_cold_) + " not compiled, " + std::to_string(c_.interp_room_) +
-                    " past the budget)");
+                    " past the budget)" +
+                    (c_.pac_computed_ ? "; " + std::to_string(c_.pac_computed_) + " PACs computed, " +
+                                            std::to_string(c_.pac_cached_) + " from the cache"
+                                      : std::string()));
     munmap(arena_, size_);
 }
 

@@ -97,6 +97,7 @@ class X64 final : public Backend {
 public:
     unsigned zva_bytes() const { return 4u << (c_.ids.dczid & 0xf); }  // (DC ZVA's block: DCZID_EL0.BS)
     bool has_lor() const { return c_.has_lor(); }
+    bool has_pauth() const { return c_.has_pauth(); }
     X64(Cpu& c, uint8_t* arena, size_t size) : c_(c), arena_(arena), size_(size) {
         auto at = [&](const void* p) {
             return static_cast<int32_t>(reinterpret_cast<const char*>(p) - reinterpret_cast<const char*>(&c));
@@ -235,7 +236,8 @@ public:
         : CodeGenerator(room, at), o(j.off()), exit_(j.exit_stub()), nochain_(qlog::on(qlog::Nochain)),
           chain_(nochain_ ? j.chain_exit_stub() : j.chain_stub()), link_(j.link_stub()),
           call_(j.call_stub(false)), call_flags_(j.call_stub(true)), flags_(j.flags_stub()),
-          mem_call_{j.mem_call_stub(1), j.mem_call_stub(2)}, zva64_(j.zva_bytes() == 64), lor_(j.has_lor()) {
+          mem_call_{j.mem_call_stub(1), j.mem_call_stub(2)}, zva64_(j.zva_bytes() == 64), lor_(j.has_lor()),
+          pauth_(j.has_pauth()) {
         setDefaultJmpNEAR(true);
     }
 
@@ -330,6 +332,7 @@ private:
     const uint8_t* mem_call_[2];
     bool zva64_;  // DC ZVA zeroes 64 bytes (the compiled form's; else the handler)
     bool lor_;    // LDLAR exists (FEAT_LOR; else the handler makes it UNDEFINED)
+    bool pauth_;  // FEAT_PAuth: its hint-space instructions are not NOPs
     const Block* b_ = nullptr;
     // Out-of-line pieces, emitted after the block's straight-line code.
     static constexpr int kCached = 6;  // (the register cache, below)
@@ -735,7 +738,7 @@ private:
         using a64::Op;
         switch (a64::decode(i)) {
         case Op::B_cond: case Op::CCMP_reg: case Op::CCMP_imm: case Op::CSEL: case Op::ADC_SBC: case Op::FP_CMP:
-        case Op::FP_CCMP: case Op::FP_CSEL: case Op::ERET:
+        case Op::FP_CCMP: case Op::FP_CSEL: case Op::ERET: case Op::BRANCH_PAC:  // (ERETAA, ERETAB)
             return true;
         case Op::ADD_SUB_imm: case Op::ADD_SUB_ext: case Op::ADD_SUB_shift:
             return a64::bit(i, 29);  // S

@@ -59,6 +59,12 @@ SysRegAccess uao_access(const Cpu& c, bool) {
 SysRegAccess dit_access(const Cpu& c, bool) { return c.has_dit() ? SysRegAccess::Ok : SysRegAccess::Undefined; }
 SysRegAccess ssbs_access(const Cpu& c, bool) { return c.has_ssbs() ? SysRegAccess::Ok : SysRegAccess::Undefined; }
 
+SysRegAccess pauth_access(const Cpu& c, bool) {
+    return c.has_pauth() && c.s.el > 0 ? SysRegAccess::Ok : SysRegAccess::Undefined;
+}
+SysRegAccess pacga_access(const Cpu& c, bool) {
+    return c.has_pacga() && c.s.el > 0 ? SysRegAccess::Ok : SysRegAccess::Undefined;
+}
 SysRegAccess lor_access(const Cpu& c, bool) {
     return c.has_lor() && c.s.el > 0 ? SysRegAccess::Ok : SysRegAccess::Undefined;
 }
@@ -191,6 +197,17 @@ constexpr SysRegDesc kRegs[] = {
     // 0000; 0 and NZCV 0100 if it has none to give.
     {sysreg_key(3, 3, 2, 4, 0), "RNDR", rndr_access, rndr_read, nullptr},
     {sysreg_key(3, 3, 2, 4, 1), "RNDRRS", rndr_access, rndr_read, nullptr},
+    // The pointer authentication keys (FEAT_PAuth), EL1 only.
+    {sysreg_key(3, 0, 2, 1, 0), "APIAKEYLO_EL1", pauth_access, FIELD_RW(pac_keys[0].lo)},
+    {sysreg_key(3, 0, 2, 1, 1), "APIAKEYHI_EL1", pauth_access, FIELD_RW(pac_keys[0].hi)},
+    {sysreg_key(3, 0, 2, 1, 2), "APIBKEYLO_EL1", pauth_access, FIELD_RW(pac_keys[1].lo)},
+    {sysreg_key(3, 0, 2, 1, 3), "APIBKEYHI_EL1", pauth_access, FIELD_RW(pac_keys[1].hi)},
+    {sysreg_key(3, 0, 2, 2, 0), "APDAKEYLO_EL1", pauth_access, FIELD_RW(pac_keys[2].lo)},
+    {sysreg_key(3, 0, 2, 2, 1), "APDAKEYHI_EL1", pauth_access, FIELD_RW(pac_keys[2].hi)},
+    {sysreg_key(3, 0, 2, 2, 2), "APDBKEYLO_EL1", pauth_access, FIELD_RW(pac_keys[3].lo)},
+    {sysreg_key(3, 0, 2, 2, 3), "APDBKEYHI_EL1", pauth_access, FIELD_RW(pac_keys[3].hi)},
+    {sysreg_key(3, 0, 2, 3, 0), "APGAKEYLO_EL1", pacga_access, FIELD_RW(pac_keys[4].lo)},
+    {sysreg_key(3, 0, 2, 3, 1), "APGAKEYHI_EL1", pacga_access, FIELD_RW(pac_keys[4].hi)},
 };
 
 }  // namespace

@@ -66,6 +66,15 @@ namespace {
 void set_field(uint64_t& reg, unsigned at, uint64_t v) { reg = (reg & ~(0xfull << at)) | (v << at); }
 }  // namespace
 
+void set_pauth(IdRegs& r, bool on, bool impdef) {
+    // APA, API, GPA, GPI: QARMA5 (1 0 1 0) or the implementation-defined
+    // algorithm (0 1 0 1); basic PAuth (no PAuth2, FPAC), as QEMU 7.2's
+    for (unsigned at : {4u, 8u, 24u, 28u}) set_field(r.id_aa64isar1, at, 0);
+    if (!on) return;
+    set_field(r.id_aa64isar1, impdef ? 8 : 4, 1);
+    set_field(r.id_aa64isar1, impdef ? 28 : 24, 1);
+}
+
 IdRegs id_regs_for(const std::string& model, bool pmu) {
     const ModelIds* m = &kModels[1];  // cortex-a57: also what "host" shows when TCG stands in
     for (const auto& c : kModels)
@@ -128,6 +137,7 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
                           | (1ull << 44)   // BF16 (BFCVT(N), BFDOT, BFMMLA, BFMLALB/T)
                           | (1ull << 48)   // DGH (a hint: a NOP here)
                           | (1ull << 52);  // I8MM (SMMLA, UMMLA, USMMLA, USDOT, SUDOT)
+        set_pauth(r, true, false);
     }
     r.dczid = 0x4;          // DC ZVA block: 64 bytes
     r.clidr = m->clidr;

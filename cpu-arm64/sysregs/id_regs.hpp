@@ -23,6 +23,9 @@ struct IdRegs {
 // For a model name from cpu-arm64/models.cpp; `pmu` false clears the PMU
 // fields (pmu=off).
 IdRegs id_regs_for(const std::string& model, bool pmu);
+// Pointer authentication on or off (max: on, QARMA5, unless -cpu
+// max,pauth=off or pauth-impdef=on).
+void set_pauth(IdRegs& r, bool on, bool impdef);
 
 // MRS of a register in the ID space (op0=3, op1=0, CRn=0; and CTR_EL0,
 // DCZID_EL0, CLIDR_EL1). `key` is the MRS bits [20:5]. Returns false if the

@@ -102,7 +102,7 @@ void exec_HLT(Cpu& c, uint32_t i) {
 }
 
 void exec_HINT(Cpu& c, uint32_t i) {
-    unsigned op = bits(i, 11, 5);
+    unsigned op = bits(i, 11, 5);  // (the pointer authentication hints: exec_PAC_hint)
     if (op == 4) return c.sev();
     if (op == 5) return c.sevl();
     if (op != 2 && op != 3) return;  // NOP, YIELD and the rest: no-ops here
@@ -254,6 +254,10 @@ void exec_MSR_reg(Cpu& c, uint32_t i) { sysreg_access(c, i, true); }
 
 void exec_ERET(Cpu& c, uint32_t) {
     if (c.s.el == 0) return c.undefined();
+    exception_return(c, c.s.elr_el1);
+}
+
+void exception_return(Cpu& c, uint64_t target) {
     ++c.pmu_exc_return;  // (EXC_RETURN: an ERET executed, legal or not)
     uint64_t spsr = c.s.spsr_el1;
     unsigned target_el = (spsr >> 2) & 3;
@@ -262,8 +266,8 @@ void exec_ERET(Cpu& c, uint32_t) {
         // return (D1.11.4); execution continues at ELR at this EL.
         if (qlog::on(qlog::Int))
             qlog::printf("Illegal exception return at EL%u: resuming execution at 0x%llx\n", c.s.el,
-                         static_cast<unsigned long long>(c.s.elr_el1));
-        c.branch_to(c.s.elr_el1);
+                         static_cast<unsigned long long>(target));
+        c.branch_to(target);
         return;
     }
     unsigned from_el = c.s.el;
@@ -281,10 +285,10 @@ void exec_ERET(Cpu& c, uint32_t) {
     c.s.ss = ((spsr >> 21) & 1) && c.ss_active();
     c.set_monitor(false);
     c.mode_changed();
-    c.branch_to(c.s.elr_el1);
+    c.branch_to(target);
     if (qlog::on(qlog::Int))
         qlog::printf("Exception return from AArch64 EL%u to AArch64 EL%u PC 0x%llx\n", from_el, target_el,
-                     static_cast<unsigned long long>(c.s.elr_el1));
+                     static_cast<unsigned long long>(target));
 }
 
 void exec_Unallocated(Cpu& c, uint32_t) { c.undefined(); }

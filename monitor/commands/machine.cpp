@@ -80,6 +80,11 @@ void register_machine_commands(CommandTable& t) {
               bool pmu = ctx.machine.kvm_enabled() && run.model == m->name ? run.pmu.value_or(m->has_pmu)
                                                                           : m->has_pmu;
               Json props = {{"aarch64", true}, {"pmu", pmu}};
+              if (m->name == std::string("max") && !ctx.machine.kvm_enabled()) {  // (TCG's pointer authentication)
+                  bool running = run.model == "max";
+                  props["pauth"] = running ? run.pauth.value_or(true) : true;
+                  props["pauth-impdef"] = running ? run.pauth_impdef.value_or(false) : false;
+              }
               if (ctx.machine.kvm_enabled()) {
                   // QEMU's KVM vCPU properties, as this VM has them
                   props["kvm-no-adjvtime"] = run.kvm_no_adjvtime.value_or(false);

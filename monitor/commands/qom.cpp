@@ -86,6 +86,10 @@ std::optional<Json> class_properties(const std::string& name) {
     if (const CpuModel* c = find_cpu_model(name); c && c->qom_typename() == name) {
         out.push_back(prop("pmu", "bool", "the PMUv3 performance monitors"));
         out.push_back(prop("aarch64", "bool", "AArch64 at EL1 (always on)"));
+        if (c->name == std::string("max")) {
+            out.push_back(prop("pauth", "bool", "pointer authentication (on)"));
+            out.push_back(prop("pauth-impdef", "bool", "the implementation-defined PAC algorithm (off: QARMA5)"));
+        }
         return out;
     }
     for (const auto& m : machine_types()) {

@@ -1,10 +1,11 @@
 """Invalid command lines against the real binary: one line in QEMU's shape
 on stderr, exit 1, nothing left behind, never a hang or a crash."""
 import os
+import subprocess
 
 import pytest
 
-from armvm_test import run_armvm, stderr_lines, wait_pid
+from armvm_test import armvm_path, run_armvm, stderr_lines, wait_pid
 
 BAD = [
     ["-machine", "virt,gic-version=5"],
@@ -80,6 +81,20 @@ def test_kvm_cpu_properties_need_kvm():
     assert stderr_lines(p) == ["armvm: -cpu max,sve=on: 'sve' feature not supported by TCG"]
     p = run_armvm(["-M", "virt", "-cpu", "max,kvm-steal-time=maybe", "-display", "none", "-S"])
     assert p.returncode == 1 and "kvm-steal-time" in p.stderr
+
+
+def test_pauth_properties_are_max_only_and_consistent():
+    p = run_armvm(["-M", "virt", "-cpu", "cortex-a57,pauth=off", "-display", "none", "-S"])
+    assert p.returncode == 1
+    assert stderr_lines(p) == ["armvm: -cpu cortex-a57,pauth=off: Property 'cortex-a57-arm-cpu.pauth' not found"]
+    p = run_armvm(["-M", "virt", "-cpu", "max,pauth=off,pauth-impdef=on", "-display", "none", "-S"])
+    assert p.returncode == 1
+    assert stderr_lines(p) == ["armvm: -cpu max,pauth=off,pauth-impdef=on: cannot enable pauth-impdef without pauth"]
+    for ok in ("max,pauth=off", "max,pauth-impdef=on", "max,pauth=on,pauth-impdef=off"):
+        p = subprocess.run([armvm_path(), "-M", "virt", "-cpu", ok, "-display", "none", "-S", "-qmp", "stdio"],
+                           input='{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n', capture_output=True,
+                           text=True, timeout=10)
+        assert p.returncode == 0, (ok, p.stderr)
 
 
 # Device, fw_cfg and netdev mistakes: the same message as QEMU's, word for word.

@@ -135,6 +135,10 @@ CASES += [
     ("debug", ["-cpu", "max", "-M", "virt,gic-version=3"]),
     ("debug_ctx", ["-cpu", "cortex-a57"]),
     ("debug_ctx", ["-cpu", "neoverse-n1", "-M", "virt,gic-version=3"]),
+    # pointer authentication: QARMA5 bit for bit, and QEMU's
+    # implementation-defined algorithm with pauth-impdef=on
+    ("pauth", ["-cpu", "max"]),
+    ("pauth", ["-cpu", "max,pauth-impdef=on", "-M", "virt,gic-version=3"]),
 ]
 
 
@@ -670,7 +674,6 @@ ID_LACKING = {
             "s3_0_c0_c4_4": "all",  # ID_AA64ZFR0 (SVE)
             "s3_0_c0_c4_5": "all",  # ID_AA64SMFR0 (SME)
             "id_aa64isar0_el1": ["SM3", "SM4"],
-            "id_aa64isar1_el1": ["APA", "GPA"],
             "id_aa64mmfr0_el1": ["PARange", "TGran16", "TGran4", "TGran16_2", "TGran64_2", "TGran4_2"],
             "id_aa64mmfr1_el1": ["HAFDBS", "VMIDBits", "VH", "XNX", "ETS", "HCX"],
             "id_aa64mmfr2_el1": ["VARange", "ST", "FWB"],

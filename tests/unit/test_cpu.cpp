@@ -40,6 +40,15 @@ TEST_CASE("decoder: representative encodings", "[cpu][decoder]") {
     CHECK(a64::decode(0x54000040) == Op::B_cond);
     CHECK(a64::decode(0xd4000841) == Op::SVC);
     CHECK(a64::decode(0xd503207f) == Op::HINT);           // wfi
+    CHECK(a64::decode(0xd503233f) == Op::PAC_HINT_SP);    // paciasp
+    CHECK(a64::decode(0xd503219f) == Op::PAC_HINT_1716);  // autia1716
+    CHECK(a64::decode(0xd50320ff) == Op::XPACLRI);
+    CHECK(a64::decode(0xd503213f) == Op::HINT);           // hint #9: unallocated, a NOP
+    CHECK(a64::decode(0xdac10020) == Op::PAC_1src);       // pacia x0, x1
+    CHECK(a64::decode(0x9ac43062) == Op::PACGA);
+    CHECK(a64::decode(0xd65f0bff) == Op::BRANCH_PAC);     // retaa
+    CHECK(a64::decode(0xd71f0801) == Op::BRANCH_PAC);     // braa x0, x1
+    CHECK(a64::decode(0xf8200420) == Op::LDRA);           // ldraa x0, [x1]
     CHECK(a64::decode(0xd5384246) == Op::MRS);            // mrs x6, currentel
     CHECK(a64::decode(0xd518c007) == Op::MSR_reg);        // msr vbar_el1, x7
     CHECK(a64::decode(0xc85f7d49) == Op::LDST_excl);      // ldxr
@@ -473,6 +482,49 @@ TEST_CASE("cpu: CFP/DVP/CPP RCTX on max (FEAT_SPECRES): EL0 with SCTLR_EL1.EnRCT
             REQUIRE(cpu.run(10) == Cpu::Stop::Exception);
             bool max = std::string(model) == "max";
             CHECK(cpu.last_ec == (!max ? Ec::Unknown : enrctx ? Ec::Brk64 : Ec::SysReg));
+        }
+    }
+}
+
+TEST_CASE("cpu: pointer authentication on max; its hints NOPs and the rest UNDEFINED on cortex-a57", "[cpu][idregs]") {
+    FakeBus bus;
+    bus.put(0x1000, {0xd503233f,    // paciasp
+                     0xaa1e03e2,    // mov x2, x30
+                     0xd50323bf,    // autiasp
+                     0xaa1e03e3,    // mov x3, x30
+                     0xd503233f,    // paciasp
+                     0xd503213f,    // hint #9 (a NOP)
+                     0xd50320ff,    // xpaclri
+                     0xaa1e03e4,    // mov x4, x30
+                     0xdac10020,    // pacia x0, x1
+                     0xd4200000});  // brk #0
+    for (const char* model : {"max", "cortex-a57"}) {
+        INFO(model);
+        for (bool jit : {false, true}) {
+            Cpu cpu(bus);
+            cpu.set_jit(jit);
+            cpu.ids = id_regs_for(model, true);
+            cpu.s.sctlr_el1 |= 1u << 31;  // EnIA
+            cpu.s.pac_keys[0] = {0x0123456789abcdefull, 0xfedcba9876543210ull};
+            cpu.s.x[30] = 0x401000;
+            cpu.s.x[0] = 0x402000;
+            cpu.s.sp_el1 = 0x40008000;
+            cpu.stop_on_exception = true;
+            cpu.s.pc = 0x1000;
+            REQUIRE(cpu.run(100) == Cpu::Stop::Exception);
+            if (std::string(model) == "max") {
+                CHECK(cpu.last_ec == Ec::Brk64);
+                CHECK(cpu.s.x[2] != 0x401000);
+                CHECK((cpu.s.x[2] & 0x0000ffffffffffffull) == 0x401000);  // (TCR 0: the PAC in bits 63:48 but 55)
+                CHECK(cpu.s.x[3] == 0x401000);  // authenticated
+                CHECK(cpu.s.x[4] == 0x401000);  // stripped
+                CHECK(cpu.s.x[0] != 0x402000);
+            } else {
+                CHECK(cpu.last_ec == Ec::Unknown);  // PACIA
+                CHECK(cpu.s.pc == 0x1020);
+                CHECK(cpu.s.x[2] == 0x401000);  // the hints did nothing
+                CHECK(cpu.s.x[4] == 0x401000);
+            }
         }
     }
 }
