@@ -931,6 +931,57 @@ def g_lrcpc(rng):
             | f(ld_rt(rng, opc != 0), 0, 5)]
 
 
+def g_pauth(rng):
+    """Pointer authentication (FEAT_PAuth) in sequences whose results do
+    not depend on the keys (qemu-aarch64's are random): a PAC then the AUT
+    with the same key and modifier (the pointer back, or the error code of
+    a pointer with bad extension bits), a PAC then XPAC, the hint-space
+    pairs (PACIASP/AUTIASP, ...1716, ...Z), the combined branches to a
+    signed label, LDRAA/LDRAB through a signed buffer pointer; a register
+    left holding a PAC is cleared. A pointer first gets its top byte made
+    the extension of bit 55: an upper-half pointer (no TBI) with bit 63
+    clear would come out of AddPAC in the lower half, whose AUT then keeps
+    PAC bits (the architecture's result, but a key-dependent one)."""
+    kind = rng.choice(["pair", "pair", "xpac", "hint", "branch", "ldra"])
+    rd = rnd_reg(rng, allow_zr=False)
+    rn = rng.choice([r for r in FREE + [31] if r != rd])  # (31: SP, or XZR for the Z forms)
+    key = rng.randrange(4)  # IA, IB, DA, DB
+    clear = 0xd2800000 | rd  # mov xd, #0
+
+    def canon(r):  # lsl xr, xr, #8; asr xr, xr, #8
+        return [0xd378dc00 | f(r, 5, 5) | r, 0x9348fc00 | f(r, 5, 5) | r]
+    if kind in ("pair", "xpac"):
+        z = rng.random() < 0.3
+        pac = 0xdac10000 | f((8 if z else 0) + key, 10, 6) | f(31 if z else rn, 5, 5) | rd
+        if kind == "xpac":
+            return canon(rd) + [pac, 0xdac143e0 | f(1 if key >= 2 else 0, 10, 1) | rd]  # XPACI (XPACD: D keys)
+        return canon(rd) + [pac, 0xdac10000 | f((12 if z else 4) + key, 10, 6) | f(31 if z else rn, 5, 5) | rd]
+    if kind == "hint" and 30 not in _EXCLUDED and 17 not in _EXCLUDED:
+        op = rng.choice([24, 25, 26, 27, 8, 10])  # PACIAZ, PACIASP, PACIBZ, PACIBSP, PACIA1716, PACIB1716
+        words = canon(30 if op >= 24 else 17) + [0xd503201f | f(op, 5, 7), 0xd503201f | f(op + 4, 5, 7)]  # its AUT
+        if op >= 24 and rng.random() < 0.3:
+            words[3] = 0xd50320ff  # XPACLRI
+        return words
+    if kind == "branch":
+        # adr xd, L; PAC xd with xn (or SP, or 0); BRA/BLRA xd, xn; (skipped); L: mov xd, #0
+        link, zero = rng.randrange(2) if 30 not in _EXCLUDED else 0, rng.random() < 0.3
+        k = key & 1
+        mod = 31 if zero else rn
+        pac = 0xdac10000 | f((8 if zero else 0) + k, 10, 6) | f(mod, 5, 5) | rd
+        br = 0xd61f0800 | f(8 * (not zero) + link, 21, 4) | f(k, 10, 1) | f(rd, 5, 5) | f(31 if zero else rn, 0, 5)
+        return [0x10000080 | rd, pac, br, 0xd503201f, clear]  # (adr xd, #16: the mov)
+    # LDRAA/LDRAB: xd = buf + 8 * a few, signed with the data key and modifier 0 (PACDZA/PACDZB)
+    db, w = rng.randrange(2), rng.randrange(2)
+    t = rnd_reg(rng)
+    if w and t == rd:  # (a written-back base loaded into: CONSTRAINED UNPREDICTABLE)
+        w = 0
+    off = rng.randrange(-16, 16) & 0x3ff  # (S:imm9, in doublewords)
+    words = [0x91000000 | f(8 * rng.randrange(64), 10, 12) | f(28, 5, 5) | rd,
+             0xdac10000 | f(10 + db, 10, 6) | f(31, 5, 5) | rd,
+             0xf8200400 | f(db, 23, 1) | f(off >> 9, 22, 1) | f(off & 0x1ff, 12, 9) | f(w, 11, 1) | f(rd, 5, 5) | t]
+    return words + ([] if w or t == rd else [clear])
+
+
 def g_simd_dot(rng):
     # Three-same extra: SQRDMLAH/SQRDMLSH (FEAT_RDM), SDOT/UDOT (DotProd),
     # USDOT, SMMLA/UMMLA/USMMLA (I8MM); the by-element and scalar forms
@@ -1021,7 +1072,7 @@ def g_fp_v8x(rng):
 
 
 GROUPS = {
-    "fp16": g_fp16, "simd_fp16": g_simd_fp16, "fhm": g_fhm,
+    "fp16": g_fp16, "simd_fp16": g_simd_fp16, "fhm": g_fhm, "pauth": g_pauth,
     "flagm": g_flagm, "lrcpc": g_lrcpc, "simd_dot": g_simd_dot, "fp_v8x": g_fp_v8x, "crypto_v82": g_crypto_v82, "bf16": g_bf16,
     "ldst_simd": g_ldst_simd,
     "crypto": g_crypto,
@@ -1040,7 +1091,7 @@ GROUPS = {
 }
 
 # The groups of features only `-cpu max` has (issue 20).
-MAX_GROUPS = {"flagm", "lrcpc", "simd_dot", "fp_v8x", "crypto_v82", "bf16", "fp16", "simd_fp16", "fhm"}
+MAX_GROUPS = {"flagm", "lrcpc", "simd_dot", "fp_v8x", "crypto_v82", "bf16", "fp16", "simd_fp16", "fhm", "pauth"}
 
 
 def usable():
@@ -1110,6 +1161,10 @@ RESERVED_V80 = {
     "fmla v0.4h by element (FP16)": 0x0f001000,
     "fmov v0.4h, #imm (FP16)": 0x0f00fc00,
     "fmaxnmv h0, v0.4h (FP16)": 0x0e30c800,
+    "pacia x0, x1 (PAuth)": 0xdac10020,
+    "pacga (PAuth)": 0x9ac43062,
+    "retaa (PAuth)": 0xd65f0bff,
+    "ldraa (PAuth)": 0xf8200420,
     "fmlal (FHM)": 0x0e20ec00,
     "fmlal by element (FHM)": 0x0f800000,
 }

@@ -159,6 +159,14 @@ int main(int argc, char** argv) {
     // DC ZVA (DZE), CTR_EL0 (UCT) and cache maintenance by VA (UCI) at
     // EL0, as Linux allows
     cpu.s.sctlr_el1 |= (1u << 14) | (1u << 15) | (1u << 26);
+    // Pointer authentication as Linux (and qemu-aarch64) gives a process:
+    // all four keys enabled (these fixed; the kernel's are random), the
+    // PAC field above a 48-bit address with the top byte ignored (TBI0)
+    if (cpu.has_pauth()) {
+        cpu.s.sctlr_el1 |= (1u << 31) | (1u << 30) | (1u << 27) | (1u << 13);
+        for (unsigned k = 0; k < 5; ++k) cpu.s.pac_keys[k] = {0x9e3779b97f4a7c15ull * (k + 1), 0xbf58476d1ce4e5b9ull ^ k};
+        cpu.s.tcr_el1 = 16 | (1ull << 37);
+    }
     cpu.mode_changed();
     cpu.s.spsel = false;
     cpu.s.sp_el0 = stack_top - 4096;
