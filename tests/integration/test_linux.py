@@ -145,6 +145,7 @@ def test_armv8_6_user_program_on_max_like_qemu(tmp_path):
     qemu-system-aarch64 -cpu max; its HWCAP bits are a subset of QEMU's."""
     prog = tmp_path / "v8x"
     subprocess.run(["aarch64-linux-gnu-gcc", "-static", "-O3", "-march=armv8.6-a+rng+sha3+crypto+bf16+i8mm+dotprod+fp16+fp16fml",
+                    "-mbranch-protection=standard",
                     "-o", str(prog), os.path.join(ROOT, "tests", "guest", "linux", "v8x.c")], check=True)
     data = prog.read_bytes()
     disk = tmp_path / "prog.img"
@@ -160,7 +161,7 @@ def test_armv8_6_user_program_on_max_like_qemu(tmp_path):
 
     ours, ref = output(armvm_path()), output("qemu-system-aarch64")
     assert ours[2:] == ref[2:]
-    assert len(ours) == 13 and "rndr nzcv 0" in ours
+    assert len(ours) == 15 and "rndr nzcv 0" in ours
     hw, hw2 = (int(v, 16) for v in ours[0].split()[1::2])
     ref_hw, ref_hw2 = (int(v, 16) for v in ref[0].split()[1::2])
     assert hw & ~ref_hw == 0 and hw2 & ~ref_hw2 == 0, (ours[0], ref[0])

@@ -3,6 +3,8 @@
 // and on qemu-system-aarch64; the output must be the same. Prints the
 // HWCAP bits the kernel gives, then results of the instructions (inline
 // assembly, and loops the compiler vectorizes with the new forms).
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +38,19 @@ __attribute__((noinline)) static uint32_t fold16(const _Float16* v, int n) {
         h = h * 31 + b;
     }
     return h;
+}
+
+// Pointer authentication (built with -mbranch-protection=standard: every
+// non-leaf function here signs its return address): a return address
+// changed after PACIASP fails AUTIASP and the RET faults.
+__asm__(".text\n.global bad_return\nbad_return:\n paciasp\n eor x30, x30, #0x1000\n autiasp\n ret\n");
+void bad_return(void);
+static sigjmp_buf pac_env;
+static void on_segv(int sig, siginfo_t* si, void* uc) {
+    (void)uc;
+    printf("pac: signal %d code %d at +%#lx\n", sig, si->si_code,
+           (unsigned long)(((uintptr_t)si->si_addr & 0xffffffffffffull) - (uintptr_t)&bad_return));
+    siglongjmp(pac_env, 1);
 }
 
 int main(void) {
@@ -90,6 +105,19 @@ int main(void) {
                      "fmlsl v2.4s, v1.4h, v0.h[1]; str q2, [%0]"
                      : : "r"(acc), "r"(fh), "r"(gh) : "v0", "v1", "v2", "memory");
     printf("fmlal %a %a %a %a\n", acc[0], acc[1], acc[2], acc[3]);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, NULL);
+    if (!sigsetjmp(pac_env, 1)) {
+        bad_return();
+        puts("pac: returned");
+    }
+    uint64_t lr = 0x400000, lr2;
+    __asm__ volatile("mov x17, %1; mov x16, #7; pacia1716; autia1716; mov %0, x17" : "=r"(lr2) : "r"(lr) : "x16", "x17");
+    printf("pac: 1716 round trip %#lx\n", lr2);
 
     uint64_t rnd, dit;
     __asm__ volatile("mrs %0, rndr" : "=r"(rnd));
