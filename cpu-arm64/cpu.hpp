@@ -193,6 +193,8 @@ public:
     bool has_sha512() const { return ((ids.id_aa64isar0 >> 12) & 0xf) >= 2; }
     bool has_rdm() const { return ((ids.id_aa64isar0 >> 28) & 0xf) >= 1; }
     bool has_sha3() const { return ((ids.id_aa64isar0 >> 32) & 0xf) >= 1; }
+    bool has_sm3() const { return ((ids.id_aa64isar0 >> 36) & 0xf) >= 1; }
+    bool has_sm4() const { return ((ids.id_aa64isar0 >> 40) & 0xf) >= 1; }
     bool has_dotprod() const { return ((ids.id_aa64isar0 >> 44) & 0xf) >= 1; }
     bool has_flagm() const { return ((ids.id_aa64isar0 >> 52) & 0xf) >= 1; }
     bool has_flagm2() const { return ((ids.id_aa64isar0 >> 52) & 0xf) >= 2; }

@@ -23,8 +23,8 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 //               and max; the board sets the GIC field for a GICv3.
 //  ID_AA64ISAR0: CRC32, AES+PMULL, SHA1 and SHA256 on every model; the LSE
 //               atomics (Atomic = 2), RDM and DotProd on the Armv8.1+
-//               models; SHA512, SHA3, TLB range and OS, FlagM2, FHM and
-//               RNDR on max.
+//               models; SHA512, SHA3, SM3, SM4, TLB range and OS, FlagM2,
+//               FHM and RNDR on max.
 //  ID_AA64ISAR1: LRCPC and DPB on the Armv8.1+ models (LRCPC2 and DPB2 on
 //               max); JSCVT, FCMA, FRINTTS, SB, SPECRES, BF16, DGH and I8MM
 //               on max.
@@ -116,6 +116,8 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
     if (!std::strcmp(m->name, "max")) {  // the later features of QEMU's max armvm has so far (issue 20)
         set_field(r.id_aa64isar0, 12, 2);  // SHA2: SHA512 too
         r.id_aa64isar0 |= (1ull << 32)     // SHA3 (EOR3, RAX1, XAR, BCAX)
+                          | (1ull << 36)   // SM3
+                          | (1ull << 40)   // SM4
                           | (2ull << 56)   // TLB: the outer-shareable and range TLBIs
                           | (2ull << 52)   // TS: FlagM2 (CFINV, RMIF, SETF8/16, AXFLAG, XAFLAG)
                           | (1ull << 48)   // FHM (FMLAL, FMLSL)

@@ -57,6 +57,39 @@ constexpr SBoxes kSBoxes = make_sboxes();
 static_assert(kSBoxes.fwd[0x00] == 0x63 && kSBoxes.fwd[0x53] == 0xed && kSBoxes.inv[0x63] == 0x00,
               "FIPS-197 S-box entries");
 
+// ---- SM4's S-box from its definition (GB/T 32907): the inverse in
+// GF(2^8) modulo x^8+x^7+x^6+x^5+x^4+x^2+1 between two applications of the
+// affine map A(x) = x ^ rol(x,1) ^ rol(x,3) ^ rol(x,6) ^ rol(x,7) ^ 0xd3.
+constexpr uint8_t sm4_affine(uint8_t x) {
+    return x ^ rotl8(x, 1) ^ rotl8(x, 3) ^ rotl8(x, 6) ^ rotl8(x, 7) ^ 0xd3;
+}
+constexpr std::array<uint8_t, 256> make_sm4_sbox() {
+    std::array<uint8_t, 256> s{};
+    auto mul = [](uint8_t a, uint8_t b) {
+        uint8_t p = 0;
+        for (int k = 0; k < 8; ++k) {
+            if (b & 1) p ^= a;
+            bool hi = a & 0x80;
+            a = static_cast<uint8_t>(a << 1);
+            if (hi) a ^= 0xf5;
+            b >>= 1;
+        }
+        return p;
+    };
+    for (int x = 0; x < 256; ++x) {
+        uint8_t a = sm4_affine(static_cast<uint8_t>(x)), r = a ? 1 : 0, b = a;
+        for (int e = 254; a && e; e >>= 1) {
+            if (e & 1) r = mul(r, b);
+            b = mul(b, b);
+        }
+        s[static_cast<size_t>(x)] = sm4_affine(r);
+    }
+    return s;
+}
+constexpr std::array<uint8_t, 256> kSm4Sbox = make_sm4_sbox();
+static_assert(kSm4Sbox[0] == 0xd6 && kSm4Sbox[1] == 0x90 && kSm4Sbox[0xfe] == 0x39 && kSm4Sbox[0xff] == 0x48,
+              "GB/T 32907 S-box entries");
+
 using Block = std::array<uint8_t, 16>;  // byte k = state[row k % 4][column k / 4]
 
 Block load(const Cpu& c, unsigned r) {
@@ -218,8 +251,8 @@ void exec_CRYPTO_SHA2(Cpu& c, uint32_t i) {
     put_words(c, rd, r);
 }
 
-// ---- FEAT_SHA512 and FEAT_SHA3 (Armv8.2): on 64-bit lanes, low lane first.
-// (SM3 and SM4 of the same encoding groups are not implemented: UNDEFINED.)
+// ---- FEAT_SHA512 and FEAT_SHA3 (Armv8.2): on 64-bit lanes, low lane first;
+// FEAT_SM3 and FEAT_SM4 of the same encoding groups on 32-bit lanes.
 namespace {
 
 using Dwords = std::array<uint64_t, 2>;
@@ -239,9 +272,30 @@ void put_dwords(Cpu& c, unsigned r, const Dwords& v) {
 
 }  // namespace
 
-// EOR3, BCAX (FEAT_SHA3); SM3SS1 not implemented.
+namespace {
+// SM4's round function: T(x) with the S-box, then the linear map L (SM4E)
+// or L' (SM4EKEY, the key schedule's), over four rounds.
+Words sm4_rounds(Words r, const Words& k, bool key_schedule) {
+    for (unsigned e = 0; e < 4; ++e) {
+        uint32_t x = r[3] ^ r[2] ^ r[1] ^ k[e], s = 0;
+        for (unsigned b = 0; b < 4; ++b) s |= static_cast<uint32_t>(kSm4Sbox[(x >> (8 * b)) & 0xff]) << (8 * b);
+        x = key_schedule ? s ^ rol(s, 13) ^ rol(s, 23) : s ^ rol(s, 2) ^ rol(s, 10) ^ rol(s, 18) ^ rol(s, 24);
+        r = {r[1], r[2], r[3], x ^ r[0]};
+    }
+    return r;
+}
+}  // namespace
+
+// EOR3, BCAX (FEAT_SHA3); SM3SS1 (FEAT_SM3).
 void exec_CRYPTO_4REG(Cpu& c, uint32_t i) {
     unsigned op = bits(i, 22, 21);
+    if (op == 2) {  // SM3SS1 Vd.4S, Vn.4S, Vm.4S, Va.4S: the top lane only
+        if (!c.has_sm3()) return c.undefined();
+        if (!c.fp_enabled()) return;
+        Words n = words(c, bits(i, 9, 5)), m = words(c, bits(i, 20, 16)), a = words(c, bits(i, 14, 10));
+        put_words(c, bits(i, 4, 0), {0, 0, 0, rol(rol(n[3], 12) + m[3] + a[3], 7)});
+        return;
+    }
     if (op > 1 || !c.has_sha3()) return c.undefined();
     if (!c.fp_enabled()) return;
     Dwords n = dwords(c, bits(i, 9, 5)), m = dwords(c, bits(i, 20, 16)), a = dwords(c, bits(i, 14, 10)), r;
@@ -249,11 +303,37 @@ void exec_CRYPTO_4REG(Cpu& c, uint32_t i) {
     put_dwords(c, bits(i, 4, 0), r);
 }
 
-// SHA512H, SHA512H2, SHA512SU1 (FEAT_SHA512), RAX1 (FEAT_SHA3); SM3PARTW1/2
-// and SM4EKEY not implemented.
+// SHA512H, SHA512H2, SHA512SU1 (FEAT_SHA512), RAX1 (FEAT_SHA3); with bit 14
+// SM3PARTW1, SM3PARTW2 (FEAT_SM3) and SM4EKEY (FEAT_SM4).
 void exec_CRYPTO_SHA512_3(Cpu& c, uint32_t i) {
     unsigned op = bits(i, 11, 10);
-    if (bit(i, 14) || (op == 3 ? !c.has_sha3() : !c.has_sha512())) return c.undefined();
+    if (bit(i, 14)) {
+        if (op == 3 || (op == 2 ? !c.has_sm4() : !c.has_sm3())) return c.undefined();
+        if (!c.fp_enabled()) return;
+        unsigned rd = bits(i, 4, 0);
+        Words d = words(c, rd), n = words(c, bits(i, 9, 5)), m = words(c, bits(i, 20, 16)), r;
+        if (op == 2) {  // SM4EKEY Vd.4S, Vn.4S, Vm.4S: four rounds of the key schedule
+            put_words(c, rd, sm4_rounds(n, m, true));
+            return;
+        }
+        if (op == 0) {  // SM3PARTW1
+            for (unsigned e = 0; e < 3; ++e) r[e] = d[e] ^ n[e] ^ rol(m[e + 1], 15);
+            r[3] = d[3] ^ n[3];
+            for (unsigned e = 0; e < 4; ++e) {
+                if (e == 3) r[3] ^= rol(r[0], 15);  // (the first lane's final value)
+                r[e] ^= rol(r[e], 15) ^ rol(r[e], 23);
+            }
+        } else {  // SM3PARTW2
+            Words t;
+            for (unsigned e = 0; e < 4; ++e) t[e] = n[e] ^ rol(m[e], 7);
+            for (unsigned e = 0; e < 4; ++e) r[e] = d[e] ^ t[e];
+            uint32_t t2 = rol(t[0], 15);
+            r[3] ^= t2 ^ rol(t2, 15) ^ rol(t2, 23);
+        }
+        put_words(c, rd, r);
+        return;
+    }
+    if (op == 3 ? !c.has_sha3() : !c.has_sha512()) return c.undefined();
     if (!c.fp_enabled()) return;
     unsigned rd = bits(i, 4, 0);
     Dwords x = dwords(c, bits(i, 9, 5)), y = dwords(c, bits(i, 20, 16)), w = dwords(c, rd), r;
@@ -287,8 +367,34 @@ void exec_CRYPTO_XAR(Cpu& c, uint32_t i) {
     put_dwords(c, bits(i, 4, 0), r);
 }
 
-// SHA512SU0 Vd.2D, Vn.2D (FEAT_SHA512); SM4E not implemented.
+// SM3TT1A, SM3TT1B, SM3TT2A, SM3TT2B Vd.4S, Vn.4S, Vm.S[imm2] (FEAT_SM3).
+void exec_CRYPTO_SM3TT(Cpu& c, uint32_t i) {
+    if (!c.has_sm3()) return c.undefined();
+    if (!c.fp_enabled()) return;
+    unsigned rd = bits(i, 4, 0), op = bits(i, 11, 10);
+    Words d = words(c, rd), n = words(c, bits(i, 9, 5)), m = words(c, bits(i, 20, 16));
+    uint32_t w = m[bits(i, 13, 12)], t;
+    if (op < 2) {  // TT1A (XOR), TT1B (majority)
+        uint32_t ss2 = n[3] ^ rol(d[3], 12);
+        t = op == 0 ? d[1] ^ d[3] ^ d[2] : (d[3] & d[1]) | (d[3] & d[2]) | (d[1] & d[2]);
+        t += d[0] + ss2 + w;
+    } else {  // TT2A (XOR), TT2B (choice)
+        t = op == 2 ? d[1] ^ d[3] ^ d[2] : (d[3] & d[2]) | (~d[3] & d[1]);
+        t += d[0] + n[3] + w;
+        t ^= rol(t, 9) ^ rol(t, 17);
+    }
+    put_words(c, rd, {d[1], rol(d[2], op < 2 ? 9 : 19), d[3], t});
+}
+
+// SHA512SU0 Vd.2D, Vn.2D (FEAT_SHA512); SM4E Vd.4S, Vn.4S (FEAT_SM4).
 void exec_CRYPTO_SHA512_2(Cpu& c, uint32_t i) {
+    if (bits(i, 11, 10) == 1) {  // SM4E: four rounds with the keys of Vn
+        if (!c.has_sm4()) return c.undefined();
+        if (!c.fp_enabled()) return;
+        unsigned rd = bits(i, 4, 0);
+        put_words(c, rd, sm4_rounds(words(c, rd), words(c, bits(i, 9, 5)), false));
+        return;
+    }
     if (bits(i, 11, 10) != 0 || !c.has_sha512()) return c.undefined();
     if (!c.fp_enabled()) return;
     unsigned rd = bits(i, 4, 0);

@@ -1010,18 +1010,23 @@ def g_simd_dot(rng):
 
 
 def g_crypto_v82(rng):
-    # SHA512H/H2/SU0/SU1 (FEAT_SHA512), EOR3, BCAX, RAX1, XAR (FEAT_SHA3)
-    kind = rng.choice(["4reg", "3reg", "xar", "su0"])
+    # SHA512H/H2/SU0/SU1 (FEAT_SHA512), EOR3, BCAX, RAX1, XAR (FEAT_SHA3),
+    # SM3SS1, SM3TT1A/1B/2A/2B, SM3PARTW1/2 (FEAT_SM3), SM4E, SM4EKEY (FEAT_SM4)
+    kind = rng.choice(["4reg", "3reg", "xar", "su0", "sm3tt", "sm3tt"])
     rd, rn, rm = vreg(rng), vreg(rng), vreg(rng)
     if kind == "4reg":
-        return [f(0b110011100, 23, 9) | f(rng.randrange(2), 21, 2) | f(rm, 16, 5) | f(vreg(rng), 10, 5)
+        return [f(0b110011100, 23, 9) | f(rng.randrange(3), 21, 2) | f(rm, 16, 5) | f(vreg(rng), 10, 5)
                 | f(rn, 5, 5) | f(rd, 0, 5)]
     if kind == "3reg":
-        return [f(0b11001110011, 21, 11) | f(rm, 16, 5) | f(1, 15, 1) | f(rng.randrange(4), 10, 2) | f(rn, 5, 5)
-                | f(rd, 0, 5)]
+        o = rng.randrange(2)  # (bit 14: SM3PARTW1/2, SM4EKEY)
+        return [f(0b11001110011, 21, 11) | f(rm, 16, 5) | f(1, 15, 1) | f(o, 14, 1) | f(rng.randrange(3 if o else 4), 10, 2)
+                | f(rn, 5, 5) | f(rd, 0, 5)]
     if kind == "xar":
         return [f(0b11001110100, 21, 11) | f(rm, 16, 5) | f(rng.randrange(64), 10, 6) | f(rn, 5, 5) | f(rd, 0, 5)]
-    return [0xcec08000 | f(rn, 5, 5) | f(rd, 0, 5)]
+    if kind == "sm3tt":
+        return [f(0b11001110010, 21, 11) | f(rm, 16, 5) | f(0b10, 14, 2) | f(rng.randrange(4), 12, 2)
+                | f(rng.randrange(4), 10, 2) | f(rn, 5, 5) | f(rd, 0, 5)]
+    return [0xcec08000 | f(rng.randrange(2), 10, 1) | f(rn, 5, 5) | f(rd, 0, 5)]  # SHA512SU0, SM4E
 
 
 def g_bf16(rng):
@@ -1152,6 +1157,11 @@ RESERVED_V80 = {
     "eor3 (SHA3)": 0xce000000,
     "sha512h (SHA512)": 0xce608000,
     "xar (SHA3)": 0xce800000,
+    "sm3ss1 (SM3)": 0xce400000,
+    "sm3tt1a (SM3)": 0xce408000,
+    "sm3partw1 (SM3)": 0xce60c000,
+    "sm4e (SM4)": 0xcec08400,
+    "sm4ekey (SM4)": 0xce60c800,
     "sha512su0 (SHA512)": 0xcec08000,
     "mrs x0, ssbs (SSBS)": 0xd53b42c0,
     "fadd h0, h0, h0 (FP16)": 0x1ee02800,

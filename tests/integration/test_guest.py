@@ -673,7 +673,6 @@ ID_LACKING = {
             "id_aa64pfr1_el1": ["BT", "SME"],
             "s3_0_c0_c4_4": "all",  # ID_AA64ZFR0 (SVE)
             "s3_0_c0_c4_5": "all",  # ID_AA64SMFR0 (SME)
-            "id_aa64isar0_el1": ["SM3", "SM4"],
             "id_aa64mmfr0_el1": ["PARange", "TGran16", "TGran4", "TGran16_2", "TGran64_2", "TGran4_2"],
             "id_aa64mmfr1_el1": ["HAFDBS", "VMIDBits", "VH", "XNX", "ETS", "HCX"],
             "id_aa64mmfr2_el1": ["VARange", "ST", "FWB"],

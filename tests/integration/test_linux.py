@@ -65,7 +65,7 @@ def test_linux_boots_to_a_shell_like_qemu(gic, cpu, smp):
 
 
 # What armvm's max has of QEMU's (issue 20 adds the rest), and neoverse-n1.
-MAX_FEATURES = ("fphp asimdhp atomics cpuid asimdrdm jscvt fcma lrcpc dcpop sha3 asimddp sha512 asimdfhm dit ilrcpc "
+MAX_FEATURES = ("fphp asimdhp atomics cpuid asimdrdm jscvt fcma lrcpc dcpop sha3 sm3 sm4 asimddp sha512 asimdfhm dit ilrcpc "
                 "flagm ssbs sb paca pacg dcpodp flagm2 frint i8mm bf16 dgh rng").split()
 N1_FEATURES = "fphp asimdhp atomics cpuid asimdrdm lrcpc dcpop asimddp".split()
 

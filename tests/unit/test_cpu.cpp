@@ -255,7 +255,7 @@ TEST_CASE("cpu: ID registers advertise what is implemented", "[cpu][idregs]") {
             bool max = std::string(model) == "max";
             CHECK(cpu.s.x[5] == ((v81 ? (2ull << 20) | (1ull << 28) | (1ull << 44) : 0) |
                                  (max ? (2ull << 52) | (1ull << 60) | (1ull << 32) | (2ull << 56) | (1ull << 48) |
-                                            0x2000
+                                            (1ull << 36) | (1ull << 40) | 0x2000
                                       : 0x1000) |
                                  (1ull << 16) |
                                  0x120));
