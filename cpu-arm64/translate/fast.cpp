@@ -150,17 +150,6 @@ Handler reg_for(bool load) {
     return load ? &ldst_reg<Size, true> : &ldst_reg<Size, false>;
 }
 
-// PACIASP, AUTIASP, PACIBSP, AUTIBSP and the Z forms (Linux's function
-// entries and returns): X30 signed or authenticated with the SP (or 0)
-// directly; NOPs without FEAT_PAuth.
-template <bool Aut, unsigned Key, bool Sp>
-bool pac_lr(Cpu& c, const DecodedInsn&) {
-    if (!c.has_pauth()) return false;
-    uint64_t modifier = Sp ? c.sp() : 0;
-    c.s.x[30] = Aut ? pac_auth(c, c.s.x[30], modifier, Key) : pac_add(c, c.s.x[30], modifier, Key);
-    return false;
-}
-
 // CMP/CMN/TST + B.cond: the compare, then the branch of the instruction
 // after it (PC + 4), both in one dispatch.
 template <bool (*F)(Cpu&, const DecodedInsn&)>
@@ -250,13 +239,7 @@ DecodedInsn translate_insn(uint32_t i, a64::Op op) {
         if (opc != 3 || shift != 0 || bit(i, 21) || (!is64 && amount > 31)) break;  // (ANDS only)
         return set(is64 ? &logical_reg<true, 3> : &logical_reg<false, 3>, 0, amount);
     }
-    case Op::PAC_HINT_SP: {  // op2: Aut:Key:Sp
-        static constexpr Handler kPacLr[8] = {&pac_lr<false, 0, false>, &pac_lr<false, 0, true>,
-                                              &pac_lr<false, 1, false>, &pac_lr<false, 1, true>,
-                                              &pac_lr<true, 0, false>,  &pac_lr<true, 0, true>,
-                                              &pac_lr<true, 1, false>,  &pac_lr<true, 1, true>};
-        return set(kPacLr[bits(i, 7, 5)]);
-    }
+    case Op::PAC_HINT_SP: return set(pac_lr_handler(bits(i, 7, 5)));  // (pauth.cpp)
     case Op::B_cond: return set(&b_cond, sext(bits(i, 23, 5), 19) << 2, bits(i, 3, 0));
     case Op::B: return set(&b_imm, sext(bits(i, 25, 0), 26) << 2);
     case Op::BL: return set(&bl_imm, sext(bits(i, 25, 0), 26) << 2);

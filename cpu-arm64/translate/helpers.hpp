@@ -16,10 +16,9 @@ struct ModImm {
 bool modimm(uint32_t insn, ModImm& m);
 // VFPExpandImm: imm8 as a single, double or half (type 0, 1, 3) (fp.cpp).
 uint64_t fp_expand_imm(unsigned imm8, unsigned type);
-// AddPAC and Auth with key 0-3 (IA, IB, DA, DB), as SCTLR_EL1 enables it
-// (pauth.cpp).
-uint64_t pac_add(Cpu& c, uint64_t ptr, uint64_t modifier, unsigned key);
-uint64_t pac_auth(Cpu& c, uint64_t ptr, uint64_t modifier, unsigned key);
+// The specialised handler of PACIASP, AUTIASP, PACIBSP, AUTIBSP and their Z
+// forms, by op2 (Aut:Key:SP) (pauth.cpp).
+Handler pac_lr_handler(unsigned op2);
 // ERET's exception return to `target` (system.cpp; ERETAA/ERETAB's is
 // ELR authenticated).
 void exception_return(Cpu& c, uint64_t target);

@@ -234,29 +234,56 @@ struct QarmaSse {
         return _mm_shuffle_epi8(y, tweak_inv_perm);
     }
 
-    __attribute__((target("ssse3"))) uint64_t compute(uint64_t data, uint64_t modifier, uint64_t key0,
-                                                     uint64_t key1) const {
-        __m128i k0 = expand(key0), k1 = expand(key1);
-        __m128i mk0 = expand((key0 << 63) | ((key0 >> 1) ^ (key0 >> 63)));
-        __m128i mod = expand(modifier), w = _mm_xor_si128(expand(data), k0);
+    // What depends on the key and the modifier alone: the round keys with
+    // the tweak schedule folded in (Linux signs many return addresses with
+    // the same SP and key, so the last few are kept).
+    struct Schedule {
+        uint64_t modifier = 0, key0 = 0, key1 = 0;
+        bool valid = false;
+        __m128i k0, fwd[5], mid0, k1, k0mod, bwd[5], mk0;
+    };
+    __attribute__((target("ssse3"))) void schedule(Schedule& s, uint64_t modifier, uint64_t key0,
+                                                  uint64_t key1) const {
+        s.modifier = modifier, s.key0 = key0, s.key1 = key1, s.valid = true;
+        __m128i k0 = expand(key0), k1 = expand(key1), mod = expand(modifier);
+        s.k0 = k0;
+        s.k1 = k1;
+        s.mk0 = expand((key0 << 63) | ((key0 >> 1) ^ (key0 >> 63)));
         for (unsigned i = 0; i <= 4; ++i) {
-            w = _mm_xor_si128(w, _mm_xor_si128(_mm_xor_si128(k1, mod), rc[i]));
-            if (i > 0) w = shuffle_mult(w);
-            w = _mm_shuffle_epi8(sub, w);
+            s.fwd[i] = _mm_xor_si128(_mm_xor_si128(k1, mod), rc[i]);
             mod = tweak(mod);
         }
-        w = _mm_xor_si128(w, _mm_xor_si128(mk0, mod));
+        s.mid0 = _mm_xor_si128(s.mk0, mod);
+        s.k0mod = _mm_xor_si128(k0, mod);
+        for (unsigned i = 0; i <= 4; ++i) {
+            mod = inv_tweak(mod);
+            s.bwd[i] = _mm_xor_si128(_mm_xor_si128(rc[4 - i], k1), _mm_xor_si128(mod, alpha));
+        }
+    }
+    __attribute__((target("ssse3"))) uint64_t encrypt(const Schedule& s, uint64_t data) const {
+        __m128i w = _mm_xor_si128(expand(data), s.k0);
+        for (unsigned i = 0; i <= 4; ++i) {
+            w = _mm_xor_si128(w, s.fwd[i]);
+            if (i > 0) w = shuffle_mult(w);
+            w = _mm_shuffle_epi8(sub, w);
+        }
+        w = _mm_xor_si128(w, s.mid0);
         w = _mm_shuffle_epi8(sub, shuffle_mult(w));
-        w = _mm_xor_si128(shuffle_mult(w), k1);
+        w = _mm_xor_si128(shuffle_mult(w), s.k1);
         w = _mm_shuffle_epi8(mult(_mm_shuffle_epi8(inv_sub, _mm_shuffle_epi8(w, inv_shuffle))), inv_shuffle);
-        w = _mm_xor_si128(w, _mm_xor_si128(k0, mod));
+        w = _mm_xor_si128(w, s.k0mod);
         for (unsigned i = 0; i <= 4; ++i) {
             w = _mm_shuffle_epi8(inv_sub, w);
             if (i < 4) w = _mm_shuffle_epi8(mult(w), inv_shuffle);
-            mod = inv_tweak(mod);
-            w = _mm_xor_si128(w, _mm_xor_si128(_mm_xor_si128(rc[4 - i], k1), _mm_xor_si128(mod, alpha)));
+            w = _mm_xor_si128(w, s.bwd[i]);
         }
-        return pack(_mm_xor_si128(w, mk0));
+        return pack(_mm_xor_si128(w, s.mk0));
+    }
+    uint64_t compute(uint64_t data, uint64_t modifier, uint64_t key0, uint64_t key1) const {
+        static thread_local Schedule recent[16];
+        Schedule& s = recent[(modifier ^ (modifier >> 4) ^ (modifier >> 12) ^ key1) & 15];
+        if (!s.valid || s.modifier != modifier || s.key0 != key0 || s.key1 != key1) schedule(s, modifier, key0, key1);
+        return encrypt(s, data);
     }
 };
 #endif
@@ -295,6 +322,13 @@ uint64_t pac_compute_qarma5(uint64_t data, uint64_t modifier, uint64_t key0, uin
     return qarma().compute(data, modifier, key0, key1);
 }
 
+namespace {
+[[gnu::noinline]] uint64_t pac_miss(uint64_t data, uint64_t modifier, const CpuState::PacKey& k, bool impdef) {
+    return impdef ? xxh64_4(data, modifier, k.lo, k.hi) : pac_compute_qarma5(data, modifier, k.hi, k.lo, true);
+}
+}  // namespace
+
+// (the cache lookup inlined where this file uses it, the cipher not)
 uint64_t Cpu::compute_pac(uint64_t data, uint64_t modifier, unsigned key) {
     const CpuState::PacKey& k = s.pac_keys[key];
     PacCacheEntry& e = pac_cache_[(std::rotl(data, 17) ^ modifier ^ (modifier >> 29) ^ k.lo) % kPacCacheSize];
@@ -303,8 +337,7 @@ uint64_t Cpu::compute_pac(uint64_t data, uint64_t modifier, unsigned key) {
         return e.pac;
     }
     ++pac_computed_;
-    uint64_t pac =
-        pauth_impdef() ? xxh64_4(data, modifier, k.lo, k.hi) : pac_compute_qarma5(data, modifier, k.hi, k.lo, true);
+    uint64_t pac = pac_miss(data, modifier, k, pauth_impdef());
     e = PacCacheEntry{data, modifier, k.lo, k.hi, pac, true};
     return pac;
 }
@@ -376,8 +409,26 @@ uint64_t strip(const Cpu& c, uint64_t ptr, bool data) { return original_ptr(ptr,
 
 }  // namespace
 
-uint64_t pac_add(Cpu& c, uint64_t ptr, uint64_t modifier, unsigned key) { return add_pac(c, ptr, modifier, key); }
-uint64_t pac_auth(Cpu& c, uint64_t ptr, uint64_t modifier, unsigned key) { return auth(c, ptr, modifier, key); }
+namespace {
+// PACIASP, AUTIASP, PACIBSP, AUTIBSP and the Z forms (Linux's function
+// entries and returns), for the interpreter: X30 signed or authenticated
+// with the SP (or 0) directly; NOPs without FEAT_PAuth.
+template <bool Aut, unsigned Key, bool Sp>
+bool pac_lr(Cpu& c, const DecodedInsn&) {
+    if (!c.has_pauth()) return false;
+    uint64_t modifier = Sp ? c.sp() : 0;
+    c.s.x[30] = Aut ? auth(c, c.s.x[30], modifier, Key) : add_pac(c, c.s.x[30], modifier, Key);
+    return false;
+}
+}  // namespace
+
+Handler pac_lr_handler(unsigned op2) {
+    static constexpr Handler kPacLr[8] = {&pac_lr<false, 0, false>, &pac_lr<false, 0, true>,
+                                          &pac_lr<false, 1, false>, &pac_lr<false, 1, true>,
+                                          &pac_lr<true, 0, false>,  &pac_lr<true, 0, true>,
+                                          &pac_lr<true, 1, false>,  &pac_lr<true, 1, true>};
+    return kPacLr[op2 & 7];
+}
 
 // PACIA..AUTDZB, XPACI, XPACD (data processing, one source, opcode2 1).
 void exec_PAC_1src(Cpu& c, uint32_t i) {

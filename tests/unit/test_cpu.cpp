@@ -537,4 +537,11 @@ TEST_CASE("cpu: QARMA5's SSE version computes what its table version does", "[cp
         INFO(d << " " << m << " " << k0 << " " << k1);
         REQUIRE(pac_compute_qarma5(d, m, k0, k1, true) == pac_compute_qarma5(d, m, k0, k1, false));
     }
+    // (the SSE version's schedules of recent modifiers and keys, reused)
+    uint64_t k0 = next(), k1 = next();
+    for (uint64_t i = 0; i < 5000; ++i) {
+        uint64_t d = next(), m = 0x40008000 - 16 * (i % 7);
+        REQUIRE(pac_compute_qarma5(d, m, k0, k1, true) == pac_compute_qarma5(d, m, k0, k1, false));
+        if (i % 1000 == 999) k1 = next();
+    }
 }
