@@ -16,13 +16,14 @@ namespace {
 
 // ---- AES: the S-boxes computed from their definition (FIPS-197 5.1.1):
 // the multiplicative inverse in GF(2^8) followed by the affine map.
-constexpr uint8_t gf_mul(uint8_t a, uint8_t b) {
+// (`poly`: the reduction polynomial's low byte; AES's x^8+x^4+x^3+x+1)
+constexpr uint8_t gf_mul(uint8_t a, uint8_t b, uint8_t poly = 0x1b) {
     uint8_t p = 0;
     for (int k = 0; k < 8; ++k) {
         if (b & 1) p ^= a;
         bool hi = a & 0x80;
         a = static_cast<uint8_t>(a << 1);
-        if (hi) a ^= 0x1b;
+        if (hi) a ^= poly;
         b >>= 1;
     }
     return p;
@@ -65,17 +66,7 @@ constexpr uint8_t sm4_affine(uint8_t x) {
 }
 constexpr std::array<uint8_t, 256> make_sm4_sbox() {
     std::array<uint8_t, 256> s{};
-    auto mul = [](uint8_t a, uint8_t b) {
-        uint8_t p = 0;
-        for (int k = 0; k < 8; ++k) {
-            if (b & 1) p ^= a;
-            bool hi = a & 0x80;
-            a = static_cast<uint8_t>(a << 1);
-            if (hi) a ^= 0xf5;
-            b >>= 1;
-        }
-        return p;
-    };
+    auto mul = [](uint8_t a, uint8_t b) { return gf_mul(a, b, 0xf5); };
     for (int x = 0; x < 256; ++x) {
         uint8_t a = sm4_affine(static_cast<uint8_t>(x)), r = a ? 1 : 0, b = a;
         for (int e = 254; a && e; e >>= 1) {

@@ -43,26 +43,19 @@ OP2(autia)
 OP2(autib)
 OP2(autda)
 OP2(autdb)
-static uint64_t xpaci(uint64_t p) {
-    __asm__ volatile("xpaci %0" : "+r"(p));
-    return p;
-}
-static uint64_t xpacd(uint64_t p) {
-    __asm__ volatile("xpacd %0" : "+r"(p));
-    return p;
-}
+#define OP1(name)                                                            \
+    static uint64_t name(uint64_t p) {                                       \
+        __asm__ volatile(#name " %0" : "+r"(p));                             \
+        return p;                                                            \
+    }
+OP1(xpaci)
+OP1(xpacd)
+OP1(paciza)
+OP1(autdzb)
 static uint64_t pacga(uint64_t n, uint64_t m) {
     uint64_t d;
     __asm__ volatile("pacga %0, %1, %2" : "=r"(d) : "r"(n), "r"(m));
     return d;
-}
-static uint64_t paciza(uint64_t p) {
-    __asm__ volatile("paciza %0" : "+r"(p));
-    return p;
-}
-static uint64_t autdzb(uint64_t p) {
-    __asm__ volatile("autdzb %0" : "+r"(p));
-    return p;
 }
 
 static uint64_t sctlr(void) {
