@@ -218,6 +218,7 @@ public:
     // FEAT_FP16: half-precision arithmetic (FP 1; AdvSIMD 1 goes with it here)
     bool has_fp16() const { return ((ids.id_aa64pfr0 >> 16) & 0xf) == 1; }
     bool has_fhm() const { return ((ids.id_aa64isar0 >> 48) & 0xf) >= 1; }
+    bool has_ras() const { return ((ids.id_aa64pfr0 >> 28) & 0xf) != 0; }
     bool has_dit() const { return ((ids.id_aa64pfr0 >> 48) & 0xf) >= 1; }
     bool has_csv2_2() const { return ((ids.id_aa64pfr0 >> 56) & 0xf) >= 2; }
     bool has_ssbs() const { return ((ids.id_aa64pfr1 >> 4) & 0xf) >= 1; }

@@ -38,6 +38,7 @@ struct CpuState {
     uint64_t far_el1 = 0;
     uint64_t tpidr_el0 = 0, tpidrro_el0 = 0, tpidr_el1 = 0;
     uint64_t scxtnum_el0 = 0, scxtnum_el1 = 0;  // (FEAT_CSV2_2: software context numbers, only kept)
+    uint64_t disr_el1 = 0;  // (FEAT_RAS: no errors are ever deferred here; software's writes kept)
     // The pointer authentication keys (FEAT_PAuth): APIA, APIB, APDA, APDB,
     // APGA; KeyLo_EL1 is bits 63:0 of the 128-bit key, KeyHi_EL1 127:64.
     struct PacKey {

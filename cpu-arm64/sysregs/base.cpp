@@ -65,6 +65,9 @@ SysRegAccess pauth_access(const Cpu& c, bool) {
 SysRegAccess pacga_access(const Cpu& c, bool) {
     return c.has_pacga() && c.s.el > 0 ? SysRegAccess::Ok : SysRegAccess::Undefined;
 }
+SysRegAccess ras_access(const Cpu& c, bool) {
+    return c.has_ras() && c.s.el > 0 ? SysRegAccess::Ok : SysRegAccess::Undefined;
+}
 SysRegAccess lor_access(const Cpu& c, bool) {
     return c.has_lor() && c.s.el > 0 ? SysRegAccess::Ok : SysRegAccess::Undefined;
 }
@@ -197,6 +200,11 @@ constexpr SysRegDesc kRegs[] = {
     // 0000; 0 and NZCV 0100 if it has none to give.
     {sysreg_key(3, 3, 2, 4, 0), "RNDR", rndr_access, rndr_read, nullptr},
     {sysreg_key(3, 3, 2, 4, 1), "RNDRRS", rndr_access, rndr_read, nullptr},
+    // FEAT_RAS with no error records (QEMU's minimal RAS): ERRIDR_EL1 says
+    // none, so the record registers (ERRSELR_EL1, ERX*) are UNDEFINED;
+    // DISR_EL1 holds what software writes (ESB defers nothing: a hint).
+    {sysreg_key(3, 0, 5, 3, 0), "ERRIDR_EL1", ras_access, [](Cpu&, uint64_t& v) { v = 0; return true; }, nullptr},
+    {sysreg_key(3, 0, 12, 1, 1), "DISR_EL1", ras_access, FIELD_RW(disr_el1)},
     // The pointer authentication keys (FEAT_PAuth), EL1 only.
     {sysreg_key(3, 0, 2, 1, 0), "APIAKEYLO_EL1", pauth_access, FIELD_RW(pac_keys[0].lo)},
     {sysreg_key(3, 0, 2, 1, 1), "APIAKEYHI_EL1", pauth_access, FIELD_RW(pac_keys[0].hi)},

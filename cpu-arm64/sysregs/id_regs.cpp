@@ -19,8 +19,9 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 // set only when the feature behind it is emulated):
 //  ID_AA64PFR0: EL0 and EL1 AArch64 only (1, 1), no EL2/EL3 (0, 0), FP and
 //               AdvSIMD as Armv8.0 (0, 0) on the Cortex-A5x/A72, with
-//               FEAT_FP16 half-precision arithmetic (1, 1) on neoverse-n1
-//               and max; the board sets the GIC field for a GICv3.
+//               FEAT_FP16 half-precision arithmetic (1, 1) and RAS (1, no
+//               error records) on neoverse-n1 and max; the board sets the
+//               GIC field for a GICv3.
 //  ID_AA64ISAR0: CRC32, AES+PMULL, SHA1 and SHA256 on every model; the LSE
 //               atomics (Atomic = 2), RDM and DotProd on the Armv8.1+
 //               models; SHA512, SHA3, SM3, SM4, TLB range and OS, FlagM2,
@@ -107,6 +108,9 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
         r.id_aa64pfr1 |= 2ull << 4;            // SSBS2
         r.id_aa64pfr0 |= (1ull << 56) | (1ull << 60);  // CSV2, CSV3: nothing speculates here
         r.id_aa64pfr0 |= (1ull << 16) | (1ull << 20);  // FP, AdvSIMD: FEAT_FP16 (half-precision arithmetic)
+        // RAS (no error records: ERRIDR_EL1 0, DISR_EL1); RASv1p1 on max,
+        // which without records adds nothing to do (as QEMU's)
+        r.id_aa64pfr0 |= (std::strcmp(m->name, "max") ? 1ull : 2ull) << 28;
         // CnP (TTBR's bit 0: ignored), UAO, IESB (no errors to synchronize)
         r.id_aa64mmfr2 |= 1 | (1ull << 4) | (1ull << 12);
         // HPDS: 2 on the Neoverse N1 (its HWU bits: no hardware use here),

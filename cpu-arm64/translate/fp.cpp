@@ -512,7 +512,7 @@ void exec_FP_1SRC(Cpu& c, uint32_t i) {
     bool dbl = type == 1;
     bool ok = opcode <= 3 || (opcode == 4 && dbl) || (opcode == 5 && !dbl) ||
               (opcode >= 8 && opcode <= 15 && opcode != 13) || (opcode >= 16 && opcode <= 19 && c.has_frintts());
-    if (!ok) return c.undefined();  // (FCVT to half: FP16)
+    if (!ok) return c.undefined();
     if (!c.fp_enabled()) return;
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     if (opcode == 4 || opcode == 5) {
@@ -838,8 +838,8 @@ void exec_SIMDS_3SAME_FP16(Cpu& c, uint32_t i) {
 // FSQRT, FRINT*, conversions to and from integers of the same size,
 // FCVTL/FCVTN between single and double (and halves), FCVTXN, and the
 // estimates. `scalar`: the AdvSIMD scalar form (lane 0 only, the rest of
-// the destination zeroed), which also has FRECPX. False if unallocated
-// (or half-precision arithmetic, FEAT_FP16).
+// the destination zeroed), which also has FRECPX; half precision is
+// FEAT_FP16's groups (fp_2misc's `half`). False if unallocated.
 namespace {
 // The four singles of Vn, each made 16 bits by `conv`, into the low half
 // of Vd (the high half zeroed) or, with `high` (the "2" forms), its high

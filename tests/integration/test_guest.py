@@ -666,10 +666,10 @@ ID_LACKING = {
     "cortex-a53": {"id_aa64pfr0_el1": ["EL0", "EL1"]},
     "cortex-a57": {"id_aa64pfr0_el1": ["EL0", "EL1"]},
     "cortex-a72": {"id_aa64pfr0_el1": ["EL0", "EL1"]},
-    "neoverse-n1": {"id_aa64pfr0_el1": ["EL0", "RAS"],
+    "neoverse-n1": {"id_aa64pfr0_el1": ["EL0"],
                     "id_aa64mmfr1_el1": ["HAFDBS", "VMIDBits", "VH", "LO", "XNX"],
                     "id_aa64dfr0_el1": ["DebugVer", "PMUVer"]},
-    "max": {"id_aa64pfr0_el1": ["EL0", "EL1", "RAS", "SVE", "SEL2"],
+    "max": {"id_aa64pfr0_el1": ["EL0", "EL1", "SVE", "SEL2"],
             "id_aa64pfr1_el1": ["BT", "SME"],
             "s3_0_c0_c4_4": "all",  # ID_AA64ZFR0 (SVE)
             "s3_0_c0_c4_5": "all",  # ID_AA64SMFR0 (SME)

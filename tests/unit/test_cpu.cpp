@@ -242,8 +242,9 @@ TEST_CASE("cpu: ID registers advertise what is implemented", "[cpu][idregs]") {
             // Arm Limited (max: QEMU's MIDR, implementer 0)
             CHECK((cpu.s.x[0] >> 24) == (std::string(model) == "max" ? 0u : 0x41u));
             bool v81 = std::string(model) == "neoverse-n1" || std::string(model) == "max";
-            // FP and AdvSIMD: Armv8.0's, with FEAT_FP16 (1, 1) on the Armv8.1+ models
+            // FP and AdvSIMD: Armv8.0's, with FEAT_FP16 (1, 1) on the Armv8.1+ models; RAS there too
             CHECK(((cpu.s.x[1] >> 16) & 0xff) == (v81 ? 0x11u : 0u));
+            CHECK(((cpu.s.x[1] >> 28) & 0xf) == (std::string(model) == "max" ? 2u : v81 ? 1u : 0u));
             CHECK(((cpu.s.x[1] >> 8) & 0xff) == 0);          // no EL2, no EL3
             CHECK((cpu.s.x[1] & 0xff) == 0x11);              // EL0 and EL1: AArch64 only
             // PMUVer: PMUv3 (PMUv3p5 on max, as QEMU's), or none with pmu=off
@@ -543,5 +544,33 @@ TEST_CASE("cpu: QARMA5's SSE version computes what its table version does", "[cp
         uint64_t d = next(), m = 0x40008000 - 16 * (i % 7);
         REQUIRE(pac_compute_qarma5(d, m, k0, k1, true) == pac_compute_qarma5(d, m, k0, k1, false));
         if (i % 1000 == 999) k1 = next();
+    }
+}
+
+TEST_CASE("cpu: FEAT_RAS without error records on max: DISR_EL1 kept, ERRIDR_EL1 0, ERRSELR_EL1 UNDEFINED", "[cpu]") {
+    FakeBus bus;
+    bus.put(0x1000, {0xd518c121,    // msr disr_el1, x1
+                     0xd538c120,    // mrs x0, disr_el1
+                     0xd5385302,    // mrs x2, erridr_el1
+                     0xd503221f,    // esb (a hint)
+                     0xd5385323,    // mrs x3, errselr_el1: UNDEFINED
+                     0xd4200000});  // brk #0
+    for (const char* model : {"max", "cortex-a57"}) {
+        INFO(model);
+        Cpu cpu(bus);
+        cpu.ids = id_regs_for(model, true);
+        cpu.stop_on_exception = true;
+        cpu.s.x[1] = 0x80000123;
+        cpu.s.x[2] = 7;
+        cpu.s.pc = 0x1000;
+        REQUIRE(cpu.run(100) == Cpu::Stop::Exception);
+        CHECK(cpu.last_ec == Ec::Unknown);
+        if (std::string(model) == "max") {
+            CHECK(cpu.s.pc == 0x1010);
+            CHECK(cpu.s.x[0] == 0x80000123);
+            CHECK(cpu.s.x[2] == 0);
+        } else {
+            CHECK(cpu.s.pc == 0x1000);  // (no RAS: DISR_EL1 is UNDEFINED)
+        }
     }
 }
