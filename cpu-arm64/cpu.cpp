@@ -503,8 +503,17 @@ mmu::TlbEntry* Cpu::lookup(uint64_t va, Access acc, uint8_t need, bool cm) {
     }
     mmu::Translation t;
     mmu::Fault f;
-    if (!mmu::walk(r, bus_, sva, t, f)) {
-        raise_mmu_fault(va, acc, f, cm);
+    for (;;) {
+        if (!mmu::walk(r, bus_, sva, t, f)) {
+            raise_mmu_fault(va, acc, f, cm);
+            return nullptr;
+        }
+        Hafdbs u = update_descriptor(t, need);
+        if (u == Hafdbs::Retry) continue;
+        if (u == Hafdbs::Done) break;
+        // a permission fault with AF clear (nothing cached), or the tables off RAM (as an abort)
+        raise_mmu_fault(va, acc, {u == Hafdbs::Denied ? mmu::FaultType::Permission : mmu::FaultType::WalkAbort, t.level},
+                        cm);
         return nullptr;
     }
     if (e0pd) t.perm &= static_cast<uint8_t>(~(mmu::kR0 | mmu::kW0 | mmu::kX0));
@@ -540,6 +549,24 @@ mmu::TlbEntry* Cpu::lookup(uint64_t va, Access acc, uint8_t need, bool cm) {
         return nullptr;
     }
     return &e;
+}
+
+// FEAT_HAFDBS: an access the page allows sets its AF, a write to a DBM
+// page its dirty state (AP[2] cleared), in the descriptor, with a
+// compare-and-swap (another CPU may have changed it: Retry, walk again).
+// Done: nothing (more) to write; t.perm includes what the write allowed.
+Cpu::Hafdbs Cpu::update_descriptor(mmu::Translation& t, uint8_t need) {
+    bool dirty = !(t.perm & need) && (t.perm_dirty & need);
+    if (!t.set_af && !dirty) return Hafdbs::Done;
+    if (!(t.perm & need) && !dirty) return Hafdbs::Denied;
+    uint64_t desc = t.desc | (1ull << 10);
+    if (dirty) desc &= ~(1ull << 7);
+    bool swapped = false;
+    if (!bus_.cmpxchg(t.desc_pa, 8, t.desc, desc, swapped, 0, 0, MemAttrs{})) return Hafdbs::Abort;
+    if (!swapped) return Hafdbs::Retry;
+    if (dirty) t.perm = t.perm_dirty;
+    t.set_af = false;
+    return Hafdbs::Done;
 }
 
 bool Cpu::translate(uint64_t va, Access acc, uint64_t& pa, bool cm) {
@@ -660,7 +687,16 @@ void Cpu::address_translate(uint64_t va, Access acc, unsigned el, bool pan) {
     mmu::Translation t;
     mmu::Fault f;
     uint64_t par = 1ull << 11;  // RES1
-    if (mmu::walk(r, bus_, mmu::strip_tag(r, va), t, f) && (t.perm & need)) {
+    bool ok = false;
+    for (;;) {  // (AT updates the descriptor as an access would, as QEMU's does)
+        if (!mmu::walk(r, bus_, mmu::strip_tag(r, va), t, f)) break;
+        Hafdbs u = update_descriptor(t, need);
+        if (u == Hafdbs::Retry) continue;
+        ok = u == Hafdbs::Done && (t.perm & need);
+        if (u == Hafdbs::Abort) f = {mmu::FaultType::WalkAbort, t.level};
+        break;
+    }
+    if (ok) {
         // MMU off: data accesses are Device-nGnRnE.
         uint8_t attr = (r.sctlr & 1) ? t.attr : 0;
         bool device_or_nc = (attr & 0xf0) == 0 || attr == 0x44 || attr == 0x40;

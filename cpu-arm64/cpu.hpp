@@ -179,6 +179,8 @@ public:
     bool has_lor() const { return ((ids.id_aa64mmfr1 >> 16) & 0xf) != 0; }
     bool has_hpds() const { return ((ids.id_aa64mmfr1 >> 12) & 0xf) >= 1; }
     bool has_hpds2() const { return ((ids.id_aa64mmfr1 >> 12) & 0xf) >= 2; }
+    // FEAT_HAFDBS: 1 hardware access flag, 2 also dirty state
+    unsigned has_hafdbs() const { return static_cast<unsigned>(ids.id_aa64mmfr1 & 0xf); }
     bool has_ids() const { return ((ids.id_aa64mmfr2 >> 36) & 0xf) != 0; }
     bool has_e0pd() const { return ((ids.id_aa64mmfr2 >> 60) & 0xf) != 0; }
     bool has_uao() const { return ((ids.id_aa64mmfr2 >> 4) & 0xf) != 0; }
@@ -304,6 +306,8 @@ public:
     uint64_t branch_count = 0;  // branch instructions retired
 
     // ---- used by the executors (cpu-arm64/translate/)
+    enum class Hafdbs : uint8_t { Done, Retry, Denied, Abort };
+    Hafdbs update_descriptor(mmu::Translation& t, uint8_t need);
     // ComputePAC of `data` with `modifier` and key `key` (s.pac_keys'
     // index): QARMA5 or, with pauth-impdef, XXH64 (translate/pauth.cpp);
     // remembered in a small cache.

@@ -144,28 +144,40 @@ bool walk(const Regime& r, Bus& bus, uint64_t va, Translation& t, Fault& fault) 
             fault = {FaultType::AddressSize, level};
             return false;
         }
-        if (!((desc >> 10) & 1)) {  // AF: no hardware update (no FEAT_HAFDBS)
-            fault = {FaultType::AccessFlag, level};
-            return false;
+        // FEAT_HAFDBS (TCR_EL1.HA; HD only with HA): the access flag set,
+        // and DBM pages made writable, by the hardware instead of a fault.
+        bool ha = (r.tcr >> 39) & 1, hd = ha && ((r.tcr >> 40) & 1);
+        if (!((desc >> 10) & 1)) {  // AF
+            if (!ha) {
+                fault = {FaultType::AccessFlag, level};
+                return false;
+            }
+            t.set_af = true;
         }
-        unsigned ap = static_cast<unsigned>(bitsv(desc, 7, 6));  // bit 0: AP[1] EL0 access, bit 1: AP[2] read-only
-        if (ap_table & 1) ap &= ~1u;
-        if (ap_table & 2) ap |= 2u;
-        bool el0_r = ap & 1, el1_w = !(ap & 2), el0_w = el0_r && el1_w;
-        bool x0 = !((desc >> 54) & 1) && !uxn_table;
-        bool x1 = !((desc >> 53) & 1) && !pxn_table && !el0_w;  // EL0-writable is never EL1-executable
-        if ((r.sctlr >> 19) & 1) {                              // WXN
-            if (el0_w) x0 = false;
-            if (el1_w) x1 = false;
-        }
-        uint8_t perm = kR1;
-        if (el0_r) perm |= kR0;
-        if (el0_w) perm |= kW0;
-        if (x0) perm |= kX0;
-        if (el1_w) perm |= kW1;
-        if (x1) perm |= kX1;
-        if (!el0_r) perm |= kR1Pan | (el1_w ? kW1Pan : 0);
-        t.perm = perm;
+        auto perms = [&](unsigned ap) {  // bit 0: AP[1] EL0 access, bit 1: AP[2] read-only
+            if (ap_table & 1) ap &= ~1u;
+            if (ap_table & 2) ap |= 2u;
+            bool el0_r = ap & 1, el1_w = !(ap & 2), el0_w = el0_r && el1_w;
+            bool x0 = !((desc >> 54) & 1) && !uxn_table;
+            bool x1 = !((desc >> 53) & 1) && !pxn_table && !el0_w;  // EL0-writable is never EL1-executable
+            if ((r.sctlr >> 19) & 1) {                              // WXN
+                if (el0_w) x0 = false;
+                if (el1_w) x1 = false;
+            }
+            uint8_t perm = kR1;
+            if (el0_r) perm |= kR0;
+            if (el0_w) perm |= kW0;
+            if (x0) perm |= kX0;
+            if (el1_w) perm |= kW1;
+            if (x1) perm |= kX1;
+            if (!el0_r) perm |= kR1Pan | (el1_w ? kW1Pan : 0);
+            return perm;
+        };
+        unsigned ap = static_cast<unsigned>(bitsv(desc, 7, 6));
+        t.perm = perms(ap);
+        t.perm_dirty = hd && ((desc >> 51) & 1) && (ap & 2) ? perms(ap & ~2u) : t.perm;  // (DBM: bit 51)
+        t.desc = desc;
+        t.desc_pa = table + idx * 8;
         t.size = 1ull << shift;
         t.pa_page = (oa | (va & ones(shift))) & ~0xfffull;
         t.global = !((desc >> 11) & 1);

@@ -2,7 +2,9 @@
 // 4K, 16K and 64K granules, up to 48-bit VAs, TTBR0/TTBR1, hierarchical
 // permissions, the access flag and address size checks. A pure function
 // of the registers and the page tables it reads, so the unit tests drive it
-// with a fake bus; the CPU caches its results in the TLB (tlb.hpp).
+// with a fake bus; the CPU caches its results in the TLB (tlb.hpp). The
+// hardware updates of FEAT_HAFDBS (TCR_EL1.HA, HD) are reported, not made:
+// the CPU writes the descriptor (Cpu::lookup) once the access is allowed.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -49,6 +51,13 @@ struct Translation {
     uint8_t level = 0;       // the level of the leaf descriptor
     uint8_t attr = 0;        // the MAIR_EL1 attribute byte
     uint8_t sh = 0;          // shareability, descriptor bits [9:8]
+    // FEAT_HAFDBS: the leaf descriptor and where it is; `set_af`: its AF
+    // is 0 and TCR_EL1.HA lets the hardware set it (no Access flag fault);
+    // `perm_dirty`: the permissions once a write has made a
+    // dirty-bit-managed (DBM) read-only page writable (TCR_EL1.HD).
+    uint64_t desc = 0, desc_pa = 0;
+    bool set_af = false;
+    uint8_t perm_dirty = kAll;
 };
 
 // The ASID the regime tags non-global translations with (TCR_EL1.A1, AS).

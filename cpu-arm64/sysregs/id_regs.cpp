@@ -33,7 +33,7 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 //               CSV2_2 on max.
 //  ID_AA64MMFR2: CnP, UAO and IESB on the Armv8.1+ models; IDS, TTL, BBM 2 and
 //               E0PD on max. ID_AA64MMFR1: HPDS on the Armv8.1+ models (2 on
-//               neoverse-n1), LO on max.
+//               neoverse-n1), HAFDBS 2 on them, LO on max.
 //  ID_AA64MMFR0: PA size, 16-bit ASIDs and granules as each part (the
 //               Cortex-A5x/A72 have no 16K granule).
 //  ID_AA64MMFR1: PAN = 2 (PAN and AT S1E1RP/WP) on the Armv8.1+ models.
@@ -116,6 +116,7 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
         // HPDS: 2 on the Neoverse N1 (its HWU bits: no hardware use here),
         // 1 on max (as QEMU's)
         r.id_aa64mmfr1 |= (std::strcmp(m->name, "max") ? 2ull : 1ull) << 12;
+        r.id_aa64mmfr1 |= 2;  // HAFDBS: hardware access flag and dirty state (TCR_EL1.HA, HD)
     }
     if (!std::strcmp(m->name, "max")) {  // the later features of QEMU's max armvm has so far (issue 20)
         set_field(r.id_aa64isar0, 12, 2);  // SHA2: SHA512 too

@@ -20,6 +20,7 @@
 #define AP_RO (1ull << 7)   // AP[2]
 #define PXN (1ull << 53)
 #define UXN (1ull << 54)
+#define DBM (1ull << 51)
 #define ATTR_DEVICE (0ull << 2)
 #define ATTR_NORMAL (1ull << 2)
 
@@ -331,6 +332,56 @@ static void run_granule(unsigned g) {
         put_hex(par_n);
         puts_uart("\n");
         MSR_PAN_0;
+    }
+
+    // FEAT_HAFDBS, where the model has it: with TCR_EL1.HA an access sets
+    // AF instead of faulting; with HD too, a write to a read-only DBM page
+    // makes it writable (AP[2] cleared) instead of faulting.
+    if (mmfr1 & 0xf) {
+        uint64_t* d8 = entry_for(root0, page(8), 3);
+        uint64_t* d9 = entry_for(root0, page(9), 3);
+        uint64_t* d10 = entry_for(root0, page(10), 3);
+        uint64_t* d11 = entry_for(root0, page(11), 3);
+        map_page(root0, page(8), a, ATTR_NORMAL);                    // AF clear
+        map_page(root0, page(9), a, ATTR_NORMAL | AF | AP_RO | DBM);  // clean, writable once dirty
+        map_page(root0, page(10), a, ATTR_NORMAL | AF | AP_RO);      // read-only, not DBM
+        map_page(root0, page(11), a, ATTR_NORMAL | AP_RO | DBM);     // AF clear, clean
+        for (int hd = 0; hd < 2; hd++) {
+            __asm__ volatile("msr tcr_el1, %0" : : "r"(tcr | (1ull << 39) | ((uint64_t)hd << 40)));
+            tlbi_all();
+            (void)read64(page(8) + 0x30);
+            report(hd ? "HA HD: read, AF clear" : "HA: read, AF clear", page(8) + 0x30);
+            write64(page(9) + 0x38, 5);
+            report(hd ? "HA HD: write, DBM clean" : "HA: write, DBM clean", page(9) + 0x38);
+            write64(page(10) + 0x38, 5);
+            report(hd ? "HA HD: write, read-only" : "HA: write, read-only", page(10) + 0x38);
+            puts_uart(gname);
+            puts_uart(" PAR of a clean DBM page, AT S1E1W: ");
+            put_hex(at("w", page(11)));
+            puts_uart("\n");
+            (void)read64(page(11) + 0x40);
+            report("read, AF clear and DBM clean", page(11) + 0x40);
+            uint64_t after_read = *d11;
+            write64(page(11) + 0x48, 6);
+            report("then write", page(11) + 0x48);
+            puts_uart(gname);
+            puts_uart(" descriptors: ");
+            put_hex(*d8 & 0xfff0000000000fffull);
+            puts_uart(" ");
+            put_hex(*d9 & 0xfff0000000000fffull);
+            puts_uart(" ");
+            put_hex(*d10 & 0xfff0000000000fffull);
+            puts_uart(" ");
+            put_hex(after_read & 0xfff0000000000fffull);
+            puts_uart(" ");
+            put_hex(*d11 & 0xfff0000000000fffull);
+            puts_uart("\n");
+            map_page(root0, page(8), a, ATTR_NORMAL);
+            map_page(root0, page(9), a, ATTR_NORMAL | AF | AP_RO | DBM);
+            map_page(root0, page(11), a, ATTR_NORMAL | AP_RO | DBM);
+        }
+        __asm__ volatile("msr tcr_el1, %0" : : "r"(tcr));
+        tlbi_all();
     }
 
     // Alignment: exclusives and acquire/release always, plain accesses

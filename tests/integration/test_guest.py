@@ -58,6 +58,7 @@ CASES = [
     ("mmu", ["-cpu", "cortex-a57"]),
     ("mmu", ["-cpu", "cortex-a53", "-M", "virt,gic-version=3"]),
     ("mmu", ["-cpu", "neoverse-n1"]),
+    ("mmu", ["-cpu", "max", "-M", "virt,gic-version=3"]),  # (FEAT_HAFDBS, as neoverse-n1)
     ("mmu", ["-cpu", "max"]),
     ("atomics", ["-cpu", "cortex-a57", "-smp", "4"]),
     ("atomics", ["-cpu", "max", "-smp", "4"]),
@@ -667,14 +668,14 @@ ID_LACKING = {
     "cortex-a57": {"id_aa64pfr0_el1": ["EL0", "EL1"]},
     "cortex-a72": {"id_aa64pfr0_el1": ["EL0", "EL1"]},
     "neoverse-n1": {"id_aa64pfr0_el1": ["EL0"],
-                    "id_aa64mmfr1_el1": ["HAFDBS", "VMIDBits", "VH", "LO", "XNX"],
+                    "id_aa64mmfr1_el1": ["VMIDBits", "VH", "LO", "XNX"],
                     "id_aa64dfr0_el1": ["DebugVer", "PMUVer"]},
     "max": {"id_aa64pfr0_el1": ["EL0", "EL1", "SVE", "SEL2"],
             "id_aa64pfr1_el1": ["BT", "SME"],
             "s3_0_c0_c4_4": "all",  # ID_AA64ZFR0 (SVE)
             "s3_0_c0_c4_5": "all",  # ID_AA64SMFR0 (SME)
             "id_aa64mmfr0_el1": ["PARange", "TGran16", "TGran4", "TGran16_2", "TGran64_2", "TGran4_2"],
-            "id_aa64mmfr1_el1": ["HAFDBS", "VMIDBits", "VH", "XNX", "ETS", "HCX"],
+            "id_aa64mmfr1_el1": ["VMIDBits", "VH", "XNX", "ETS", "HCX"],
             "id_aa64mmfr2_el1": ["VARange", "ST", "FWB"],
             "id_aa64dfr0_el1": ["DebugVer"]},
 }
