@@ -10,13 +10,14 @@
 //
 // The PAC is QARMA5 as the ARM ARM's ComputePAC defines it, bit for bit
 // (tests/guest/pauth.c compares with qemu-system-aarch64), or with
-// pauth-impdef=on XXH64 of (data, modifier, key lo, key hi) with seed 1,
-// QEMU's implementation-defined choice. Linux signs and authenticates the
-// return address in every non-leaf kernel function: each CPU keeps the
-// PACs it computed in a small cache (exact: it compares the full inputs,
-// key included), so an AUTIASP finds what its PACIASP computed and a
-// function called again from the same place with the same stack costs a
-// lookup.
+// pauth-impdef=on QEMU's implementation-defined choice (qemu_xxhash64_4:
+// XXH64's rounds over data, modifier, key lo, key hi with seed 1). Linux
+// signs and authenticates the return address in every non-leaf kernel
+// function: each CPU keeps the PACs it computed in a small cache (exact:
+// it compares the full inputs, key included), so an AUTIASP finds what its
+// PACIASP computed and a function called again from the same place with
+// the same stack costs a lookup; the SSE cipher keeps the round keys of its
+// latest modifier/key pairs.
 #include <bit>
 #if defined(__x86_64__)
 #include <immintrin.h>
