@@ -16,6 +16,15 @@ using a64::Op;
 
 namespace {
 
+// A CPU of `model` (pmu=on) that stops at its first exception, at 0x1000.
+std::unique_ptr<Cpu> model_cpu(FakeBus& bus, const char* model) {
+    auto cpu = std::make_unique<Cpu>(bus);
+    cpu->ids = id_regs_for(model, true);
+    cpu->stop_on_exception = true;
+    cpu->s.pc = 0x1000;
+    return cpu;
+}
+
 }  // namespace
 
 TEST_CASE("decoder: no entry is shadowed by an earlier one", "[cpu][decoder]") {
@@ -557,12 +566,10 @@ TEST_CASE("cpu: FEAT_RAS without error records on max: DISR_EL1 kept, ERRIDR_EL1
                      0xd4200000});  // brk #0
     for (const char* model : {"max", "cortex-a57"}) {
         INFO(model);
-        Cpu cpu(bus);
-        cpu.ids = id_regs_for(model, true);
-        cpu.stop_on_exception = true;
+        auto p = model_cpu(bus, model);
+        Cpu& cpu = *p;
         cpu.s.x[1] = 0x80000123;
         cpu.s.x[2] = 7;
-        cpu.s.pc = 0x1000;
         REQUIRE(cpu.run(100) == Cpu::Stop::Exception);
         CHECK(cpu.last_ec == Ec::Unknown);
         if (std::string(model) == "max") {
