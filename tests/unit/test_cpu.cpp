@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "cpu-arm64/cpu.hpp"
