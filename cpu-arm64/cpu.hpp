@@ -180,7 +180,7 @@ public:
     bool has_hpds() const { return ((ids.id_aa64mmfr1 >> 12) & 0xf) >= 1; }
     bool has_hpds2() const { return ((ids.id_aa64mmfr1 >> 12) & 0xf) >= 2; }
     // FEAT_HAFDBS: 1 hardware access flag, 2 also dirty state
-    unsigned has_hafdbs() const { return static_cast<unsigned>(ids.id_aa64mmfr1 & 0xf); }
+    unsigned hafdbs_level() const { return static_cast<unsigned>(ids.id_aa64mmfr1 & 0xf); }
     bool has_ids() const { return ((ids.id_aa64mmfr2 >> 36) & 0xf) != 0; }
     bool has_e0pd() const { return ((ids.id_aa64mmfr2 >> 60) & 0xf) != 0; }
     bool has_uao() const { return ((ids.id_aa64mmfr2 >> 4) & 0xf) != 0; }

@@ -59,21 +59,16 @@ SysRegAccess uao_access(const Cpu& c, bool) {
 SysRegAccess dit_access(const Cpu& c, bool) { return c.has_dit() ? SysRegAccess::Ok : SysRegAccess::Undefined; }
 SysRegAccess ssbs_access(const Cpu& c, bool) { return c.has_ssbs() ? SysRegAccess::Ok : SysRegAccess::Undefined; }
 
-SysRegAccess pauth_access(const Cpu& c, bool) {
-    return c.has_pauth() && c.s.el > 0 ? SysRegAccess::Ok : SysRegAccess::Undefined;
+// A feature's EL1 register: UNDEFINED at EL0 and where the model lacks it.
+template <bool (Cpu::*Has)() const>
+SysRegAccess el1_with(const Cpu& c, bool) {
+    return (c.*Has)() && c.s.el > 0 ? SysRegAccess::Ok : SysRegAccess::Undefined;
 }
-SysRegAccess pacga_access(const Cpu& c, bool) {
-    return c.has_pacga() && c.s.el > 0 ? SysRegAccess::Ok : SysRegAccess::Undefined;
-}
-SysRegAccess ras_access(const Cpu& c, bool) {
-    return c.has_ras() && c.s.el > 0 ? SysRegAccess::Ok : SysRegAccess::Undefined;
-}
-SysRegAccess lor_access(const Cpu& c, bool) {
-    return c.has_lor() && c.s.el > 0 ? SysRegAccess::Ok : SysRegAccess::Undefined;
-}
-SysRegAccess scxtnum1_access(const Cpu& c, bool) {
-    return c.has_csv2_2() && c.s.el > 0 ? SysRegAccess::Ok : SysRegAccess::Undefined;
-}
+constexpr auto pauth_access = &el1_with<&Cpu::has_pauth>;
+constexpr auto pacga_access = &el1_with<&Cpu::has_pacga>;
+constexpr auto ras_access = &el1_with<&Cpu::has_ras>;
+constexpr auto lor_access = &el1_with<&Cpu::has_lor>;
+constexpr auto scxtnum1_access = &el1_with<&Cpu::has_csv2_2>;
 SysRegAccess scxtnum0_access(const Cpu& c, bool) {
     if (!c.has_csv2_2()) return SysRegAccess::Undefined;
     return c.s.el > 0 || ((c.s.sctlr_el1 >> 53) & 1) ? SysRegAccess::Ok : SysRegAccess::Trap;

@@ -31,7 +31,7 @@ constexpr SysRegDesc kRegs[] = {
          // (FEAT_E0PD)
          uint64_t hpds = c.has_hpds() ? (c.has_hpds2() ? 0x3ffull << 41 : 3ull << 41) : 0;
          uint64_t tbid = c.has_pauth() ? 3ull << 51 : 0;
-         uint64_t hafdbs = c.has_hafdbs() >= 2 ? 3ull << 39 : c.has_hafdbs() ? 1ull << 39 : 0;  // HA, HD
+         uint64_t hafdbs = c.hafdbs_level() >= 2 ? 3ull << 39 : c.hafdbs_level() ? 1ull << 39 : 0;  // HA, HD
          c.s.tcr_el1 = v & (0x0000007fffffffffull | hafdbs | hpds | tbid | (c.has_e0pd() ? 3ull << 55 : 0));
          c.regime_changed();
      }},

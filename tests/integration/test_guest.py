@@ -681,6 +681,24 @@ ID_LACKING = {
 }
 
 
+@pytest.mark.parametrize("cpu", ["max,pauth=off", "max,pauth-impdef=on"])
+def test_pauth_properties_set_the_id_fields_as_qemus(cpu, progs):
+    """-cpu max,pauth=off leaves no pointer authentication in
+    ID_AA64ISAR1_EL1 (APA, API, GPA, GPI), pauth-impdef=on advertises the
+    implementation-defined algorithm: both as QEMU's."""
+    elf = progs("idregs")
+
+    def isar1(emu):
+        r = run(emu, elf, ["-cpu", cpu])
+        assert r.returncode == 0, r.stderr
+        return int(dict(ln.split() for ln in r.stdout.splitlines() if len(ln.split()) == 2)["id_aa64isar1_el1"], 16)
+
+    ours, ref = isar1(armvm_path()), isar1("qemu-system-aarch64")
+    fields = 0xff000ff0  # APA, API, GPA, GPI
+    assert ours & fields == ref & fields
+    assert (ours & fields == 0) == cpu.endswith("pauth=off")
+
+
 @pytest.mark.parametrize("cpu", sorted(ID_LACKING))
 def test_id_registers_are_qemus_but_for_what_armvm_lacks(cpu, progs):
     elf = progs("idregs")
