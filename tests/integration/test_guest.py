@@ -143,17 +143,29 @@ CASES += [
 ]
 
 
+# Programs whose output waits on events QEMU drives from host timers.
+HOST_TIMED = {"pmu", "timer", "wfe"}
+
+
 @pytest.mark.parametrize("prog,extra", CASES, ids=[f"{p} {' '.join(e)}" for p, e in CASES])
 def test_program_output_matches_qemu(progs, prog, extra):
     elf = progs(prog)
     ref = run("qemu-system-aarch64", elf, extra)
     assert ref.returncode == 0, ref.stderr
+    expected = expected_from_qemu(ref.stdout, extra)
     for jit in JIT_MODES:
         ours = run(armvm_path(), elf, extra, jit)
         assert ours.returncode == 0, (jit, ours.stderr)
         if jit == "eager" and platform.machine() == "x86_64":  # the compiled path did run
             assert re.search(r"JIT \d+ blocks compiled.*; [1-9]\d* entries to compiled code", ours.stderr)
-        assert ours.stdout == expected_from_qemu(ref.stdout, extra), f"ARMVM_JIT={jit}"
+        if ours.stdout != expected and prog in HOST_TIMED:
+            # The oracle's own timer-driven events can miss their window on
+            # a loaded host (QEMU's PMU overflow timer did in CI): ask
+            # QEMU again before calling armvm wrong.
+            again = run("qemu-system-aarch64", elf, extra)
+            assert again.returncode == 0, again.stderr
+            expected = expected_from_qemu(again.stdout, extra)
+        assert ours.stdout == expected, f"ARMVM_JIT={jit}"
         assert ours.stdout  # the program did print
 
 
