@@ -573,6 +573,11 @@ private:
     // so nothing else sees the lazy form.
     uint64_t jit_flags_res_ = 0, jit_flags_b_ = 0;
     uint32_t jit_flags_kind_ = 0;
+    // The stack pointer compiled code uses (&s.sp_el0 or &s.sp_el1 as
+    // PSTATE.SP and the EL select): set when compiled code is entered and
+    // again by the chain stub, the only way on from a block that may have
+    // changed the EL or PSTATE.SP without going back to the run loop.
+    uint64_t* jit_sp_ = &s.sp_el1;
     // insn_count + the limit compiled code was entered with: while it
     // runs, insn_count is this less the limit left (r12), stored into
     // insn_count only when it leaves or calls a handler.

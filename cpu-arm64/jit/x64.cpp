@@ -366,10 +366,9 @@ void Emitter::loop_back(uint32_t retire, unsigned branches, unsigned link) {
     // then loaded (a guest register may move between host registers).
     for (int i = 0; i < kCached; ++i)
         if (cache_.guest[i] != loop_pre_.guest[i] && cache_.guest[i] >= 0 && cache_.dirty[i])
-            mov(X(static_cast<unsigned>(cache_.guest[i])), creg(i));
+            store_home(cache_.guest[i], creg(i));
     for (int i = 0; i < kCached; ++i)
-        if (cache_.guest[i] != loop_pre_.guest[i] && loop_pre_.guest[i] >= 0)
-            mov(creg(i), X(static_cast<unsigned>(loop_pre_.guest[i])));
+        if (cache_.guest[i] != loop_pre_.guest[i] && loop_pre_.guest[i] >= 0) load_home(creg(i), loop_pre_.guest[i]);
     jmp(loop_top_);
     L(out);
     writeback(cache_);
@@ -405,7 +404,7 @@ void Emitter::block(const Block& b, const CacheState* preload) {
         loop_pre_ = *preload;
         for (int i = 0; i < kCached; ++i) {
             loop_pre_.dirty[i] = loop_pre_.guest[i] >= 0;
-            if (loop_pre_.guest[i] >= 0) mov(creg(i), X(static_cast<unsigned>(loop_pre_.guest[i])));
+            if (loop_pre_.guest[i] >= 0) load_home(creg(i), loop_pre_.guest[i]);
         }
         cache_ = loop_pre_;
     }

@@ -126,6 +126,7 @@ public:
         o_.flags_kind = at(&c.jit_flags_kind_);
         o_.el = at(&c.s.el);
         o_.spsel = at(&c.s.spsel);
+        o_.jit_sp = at(&c.jit_sp_);
         o_.daif = at(&c.s.daif);
         o_.events = at(&c.events_);
         o_.next_pc = at(&c.next_pc_);
@@ -166,6 +167,7 @@ public:
     bool compile(const Block& b) override;
     Result enter(const Block& b, uint64_t va, int64_t limit) override {
         c_.jit_insn_end_ = c_.insn_count + static_cast<uint64_t>(limit);
+        c_.jit_sp_ = c_.s.spsel && c_.s.el > 0 ? &c_.s.sp_el1 : &c_.s.sp_el0;
         return enter_(&c_, b.jit, limit, va, &b);
     }
     uint64_t resets() const override { return resets_; }
@@ -180,7 +182,7 @@ public:
             next_pc, block_va, cur_len, insn_count, insn_end, branch_count, link_gen, fast, fast_key, fill_va, mailbox, irq,
             exit_req, jit_block, block_jit, block_n, block_head, block_pa, block_head_fast, jit_link, vcache, vgen, vkey,
             excl_valid, excl_addr, excl_size, excl_value, excl_value_hi, monitor, flags_res, flags_b, flags_kind, ras,
-            ras_top, user_mask;
+            ras_top, user_mask, jit_sp;
     };
     const Offsets& off() const { return o_; }
     const uint8_t* exit_stub() const { return exit_; }
@@ -383,17 +385,19 @@ private:
 
     Xbyak::Address X(unsigned r) { return qword[rbx + o.x + 8 * static_cast<int>(r)]; }
 
-    // The register cache: a general register the block writes stays in a
-    // host register (rbp, r10, r11, r14, r8, r9) until the block leaves, calls a
-    // handler or needs the register for another (least recently written
-    // goes; written back when dirty). Reads take the host register when
-    // cached, memory otherwise (only writes allocate: within one
-    // instruction the cache changes only after its last jump to its slow
-    // path, whose code writes back what the jump saw and reloads what the
-    // fast path leaves cached).
+    // The register cache: the general registers and the SP (guest 31 here:
+    // XZR is never cached) a block uses stay in host registers (rbp, r10,
+    // r11, r14, r8, r9) until the block leaves, calls a handler or needs
+    // the register for another (least recently used goes; written back
+    // when dirty). Reads allocate too, but not while an instruction's slow
+    // path is open (slow_path() to back()): between them the cache may
+    // change only after the instruction's last jump to its slow path,
+    // whose code writes back what the jump saw (at_state) and reloads what
+    // the fast path leaves cached (back_state).
     CacheState cache_;
     unsigned used_[kCached] = {};
     unsigned tick_ = 0;
+    const Slow* open_ = nullptr;  // the slow path of the instruction being emitted, until back()
     const Reg64& creg(int i) const {
         switch (i) {
         case 0: return rbp;
@@ -409,63 +413,78 @@ private:
             if (cache_.guest[i] == static_cast<int>(r)) return i;
         return -1;
     }
+    // A cached register's home in memory: X[g], or for the SP (31) the one
+    // Cpu::jit_sp_ points at (through rdx, saved around it: any point of
+    // the code may write back).
+    void load_home(const Reg64& d, int g) {
+        if (g < 31) return (void)mov(d, X(static_cast<unsigned>(g)));
+        mov(d, qword[rbx + o.jit_sp]);
+        mov(d, qword[d]);
+    }
+    void store_home(int g, const Reg64& v) {
+        if (g < 31) return (void)mov(X(static_cast<unsigned>(g)), v);
+        push(rdx);
+        mov(rdx, qword[rbx + o.jit_sp]);
+        mov(qword[rdx], v);
+        pop(rdx);
+    }
     void writeback(const CacheState& st) {
         for (int i = 0; i < kCached; ++i)
-            if (st.guest[i] >= 0 && st.dirty[i]) mov(X(static_cast<unsigned>(st.guest[i])), creg(i));
+            if (st.guest[i] >= 0 && st.dirty[i]) store_home(st.guest[i], creg(i));
     }
     void reload(const CacheState& st) {
         for (int i = 0; i < kCached; ++i)
-            if (st.guest[i] >= 0) mov(creg(i), X(static_cast<unsigned>(st.guest[i])));
+            if (st.guest[i] >= 0) load_home(creg(i), st.guest[i]);
     }
     void drop_cache() {  // before a handler: memory holds every register
         writeback(cache_);
         cache_ = CacheState{};
         called_ = true;
     }
-    void ldx(const Reg64& d, unsigned r) {
-        if (r == 31)
-            xor_(d.cvt32(), d.cvt32());
-        else if (int i = cached(r); i >= 0)
-            mov(d, creg(i));
-        else
-            mov(d, X(r));
-    }
-    void stx(unsigned r, const Reg64& v) {
-        if (r == 31) return;
-        int i = cached(r);
+    // A slot for guest register r (the free one or the least recently
+    // used, written back when dirty).
+    int allocate(unsigned r) {
+        int i = -1;
+        for (int j = 0; j < kCached && i < 0; ++j)
+            if (cache_.guest[j] < 0) i = j;
         if (i < 0) {
-            for (int j = 0; j < kCached && i < 0; ++j)
-                if (cache_.guest[j] < 0) i = j;
-            if (i < 0) {
-                i = 0;
-                for (int j = 1; j < kCached; ++j)
-                    if (used_[j] < used_[i]) i = j;
-                if (cache_.dirty[i]) mov(X(static_cast<unsigned>(cache_.guest[i])), creg(i));
-            }
-            cache_.guest[i] = static_cast<int>(r);
+            i = 0;
+            for (int j = 1; j < kCached; ++j)
+                if (used_[j] < used_[i]) i = j;
+            if (cache_.dirty[i]) store_home(cache_.guest[i], creg(i));
         }
+        cache_.guest[i] = static_cast<int>(r);
+        cache_.dirty[i] = false;
+        return i;
+    }
+    // d = guest register r (0..30, 31 the SP) from the cache, loaded into
+    // it first unless a slow path is open.
+    void ld_cached(const Reg64& d, unsigned r) {
+        int i = cached(r);
+        if (i < 0 && !open_) {
+            i = allocate(r);
+            load_home(creg(i), static_cast<int>(r));
+        }
+        if (i < 0) return load_home(d, static_cast<int>(r));
+        used_[i] = ++tick_;
+        if (d.getIdx() != creg(i).getIdx()) mov(d, creg(i));
+    }
+    void st_cached(unsigned r, const Reg64& v) {
+        int i = cached(r);
+        if (i < 0) i = allocate(r);
         cache_.dirty[i] = true;
         used_[i] = ++tick_;
         mov(creg(i), v);
     }
-    // rdx = the current stack pointer's address (SP_EL1 when PSTATE.SP
-    // and EL > 0: SP_EL0 + 8 * (SPSel & EL), EL being 0 or 1); changes
-    // the host flags.
-    void sp_ptr() {
-        movzx(edx, byte[rbx + o.spsel]);
-        and_(edx, dword[rbx + o.el]);
-        lea(rdx, ptr[rbx + rdx * 8 + o.sp0]);
+    void ldx(const Reg64& d, unsigned r) {  // (31: XZR)
+        if (r == 31) return (void)xor_(d.cvt32(), d.cvt32());
+        ld_cached(d, r);
     }
-    void ldxsp(const Reg64& d, unsigned r) {
-        if (r != 31) return ldx(d, r);
-        sp_ptr();
-        mov(d, qword[rdx]);
+    void stx(unsigned r, const Reg64& v) {
+        if (r != 31) st_cached(r, v);
     }
-    void stxsp(unsigned r, const Reg64& v) {  // v: not rcx or rdx
-        if (r != 31) return stx(r, v);
-        sp_ptr();
-        mov(qword[rdx], v);
-    }
+    void ldxsp(const Reg64& d, unsigned r) { ld_cached(d, r); }  // (31: the SP)
+    void stxsp(unsigned r, const Reg64& v) { st_cached(r, v); }
     // NZCV: lazy (the operation that set it), stored, or in the host flags.
     int captured_ = -1, captured_cc_ = 0;
     size_t captured_for_ = ~size_t{0};  // (the entry the capture is for)
@@ -761,11 +780,13 @@ private:
         Slow& s = slow_.emplace_back();
         s.k = k;
         s.at_state = cache_;
+        open_ = &s;
         return s;
     }
     void back(Slow& s) {  // where a slow path comes back: the fast path's end
         L(s.back);
         s.back_state = cache_;
+        open_ = nullptr;
     }
 
     Xbyak::Address V(unsigned r, int half = 0) { return qword[rbx + o.v + 16 * static_cast<int>(r) + 8 * half]; }

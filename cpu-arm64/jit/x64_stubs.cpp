@@ -178,6 +178,11 @@ void X64::emit_trampoline() {
         g.add(qword[rbx + o_.branch_count], r8);
         g.mov(r13, rax);
         g.mov(r14, r10);
+        // (the block left may have changed the EL or PSTATE.SP: ERET, MSR SPSel)
+        g.movzx(edi, byte[rbx + o_.spsel]);
+        g.and_(edi, dword[rbx + o_.el]);
+        g.lea(rdi, ptr[rbx + rdi * 8 + o_.sp0]);
+        g.mov(qword[rbx + o_.jit_sp], rdi);
         g.jmp(rsi);
         g.L(irq);  // an IRQ the CPU masks does not stop it
         g.cmp(byte[rbx + o_.mailbox], 0);

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "cpu-arm64/cpu.hpp"
@@ -373,6 +374,94 @@ TEST_CASE("jit: a loop in one block keeps its registers in host registers round 
     });
     CHECK(interp.cpu.s.x[9] == 0);
     CHECK(interp.cpu.s.x[1] == 99 * 100 / 2);
+}
+
+TEST_CASE("jit: the SP in the register cache follows PSTATE.SP across blocks", "[cpu][jit]") {
+    // Compiled code keeps the SP in a host register like X0-X30 and writes
+    // it back to the stack pointer Cpu::jit_sp_ names: SP_EL1, then after
+    // MSR SPSel (a block end the chain stub follows, to blocks compiled in
+    // the round before) SP_EL0, then SP_EL1 again, three times round.
+    // Pushes and pops in two loops; the last load reads what the first
+    // loop stored below SP_EL1.
+    Machine interp(false), jit(true);
+    if (!jit.cpu.jit_enabled()) {
+        WARN("no JIT backend for this host");
+        return;
+    }
+    run_on_edge_values(interp, jit, {  // (the values at 0x8000: not read)
+        0xd2920000,  // mov x0, #0x9000
+        0x9100001f,  // mov sp, x0
+        0xd2940001,  // mov x1, #0xa000
+        0xd5184101,  // msr sp_el0, x1
+        0xd280006a,  // mov x10, #3
+        0xd2800642,  // outer: mov x2, #50
+        0xa9bf03e2,  // loop: stp x2, x0, [sp, #-16]!
+        0xa8c113e3,  // ldp x3, x4, [sp], #16
+        0x8b0300a5,  // add x5, x5, x3
+        0xd10083ff,  // sub sp, sp, #0x20
+        0xf90007e5,  // str x5, [sp, #8]
+        0x910083ff,  // add sp, sp, #0x20
+        0xf1000442,  // subs x2, x2, #0x1
+        0x54ffff21,  // b.ne loop
+        0xd50040bf,  // msr spsel, #0x0
+        0x910003e6,  // mov x6, sp
+        0xd2800282,  // mov x2, #20
+        0xa9bf1be2,  // loop2: stp x2, x6, [sp, #-16]!
+        0xf84107e3,  // ldr x3, [sp], #16
+        0x8b030108,  // add x8, x8, x3
+        0xf1000442,  // subs x2, x2, #0x1
+        0x54ffff81,  // b.ne loop2
+        0xa9bf1be6,  // stp x6, x6, [sp, #-16]!
+        0xd50041bf,  // msr spsel, #0x1
+        0x910003e7,  // mov x7, sp
+        0xf85e83e9,  // ldur x9, [sp, #-24]
+        0xf100054a,  // subs x10, x10, #0x1
+        0x54fffd41,  // b.ne outer
+        0xd4200000,  // brk #0x0
+    });
+    for (Machine* m : {&interp, &jit}) {
+        CHECK(m->cpu.s.x[7] == 0x9000);
+        CHECK(m->cpu.s.sp_el1 == 0x9000);
+        CHECK(m->cpu.s.sp_el0 == 0xa000 - 3 * 16);
+        CHECK(m->cpu.s.x[6] == 0xa000 - 2 * 16);
+        CHECK(m->cpu.s.x[9] == 3 * 50 * 51 / 2);
+        CHECK(m->cpu.s.x[8] == 3 * 20 * 21 / 2);
+    }
+}
+
+TEST_CASE("jit: a register read inside an access's fast path does not move the cache its slow path writes back",
+          "[cpu][jit]") {
+    // Six registers written (the cache full, all dirty), then an access of
+    // a SIMD&FP register whose base and index were written in the block
+    // before (in memory only): reading them must not evict X1/X2 between
+    // the access's slow-path bookkeeping and its jump (a first access:
+    // the fast table misses), or the slow path writes X20's value into X1.
+    Machine interp(false), jit(true);
+    if (!jit.cpu.jit_enabled()) {
+        WARN("no JIT backend for this host");
+        return;
+    }
+    for (Machine* m : {&interp, &jit}) m->cpu.s.cpacr_el1 = 3u << 20;  // (FPEN: SIMD&FP at EL1)
+    run_on_edge_values(interp, jit, {
+        0xd2900014,  // mov x20, #0x8000
+        0xd2800215,  // mov x21, #0x10
+        0x14000001,  // b 1f
+        0xd2800021,  // 1: mov x1, #1
+        0xd2800042,  // mov x2, #2
+        0xd2800063,  // mov x3, #3
+        0xd2800084,  // mov x4, #4
+        0xd28000a5,  // mov x5, #5
+        0xd28000c6,  // mov x6, #6
+        0x3cf56a80,  // ldr q0, [x20, x21]
+        0x3cb57a80,  // str q0, [x20, x21, lsl #4]
+        0x8b020027,  // add x7, x1, x2
+        0x8b0300e7,  // add x7, x7, x3
+        0xd4200000,  // brk #0
+    });
+    CHECK(jit.cpu.s.x[7] == 6);
+    uint64_t stored = 0;
+    std::memcpy(&stored, &jit.bus.ram[0x8100], 8);
+    CHECK(stored == 0x7fffffff);  // (the third edge value, at 0x8010)
 }
 
 TEST_CASE("jit: a store into a compiled loop's code is seen at once", "[cpu][jit]") {
