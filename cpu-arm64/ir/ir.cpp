@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <iterator>
 #include <utility>
 
@@ -14,14 +15,18 @@ namespace {
 bool binary(Op op) { return (op >= Op::Add && op <= Op::AndNot) || (op >= Op::AddS && op <= Op::AndS); }
 bool shift(Op op) { return op >= Op::Shl && op <= Op::Ror; }
 bool branch(Op op) { return op >= Op::Branch && op <= Op::Ret; }
-bool access(Op op) { return op >= Op::Load && op <= Op::Store2; }
+bool access(Op op) { return is_access(op); }
 
 }  // namespace
 
 std::string Run::dump() const {
     static const char* names[] = {"nop", "const", "pc", "get", "set", "add", "sub", "and", "or", "xor", "andnot",
                                   "shl", "lshr", "ashr", "ror", "extr", "sext", "mul", "mulh", "bswap", "clz",
-                                  "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv", "adds", "subs", "ands", "adcs", "ccmp", "cond", "select", "adc", "branch", "call", "ret", "load", "load2", "store", "store2"};
+                                  "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv", "adds", "subs", "ands", "adcs", "ccmp", "cond", "select", "adc", "branch", "call", "ret", "load", "load2", "store", "store2",
+                                  "vget", "vset", "vzext64", "vand", "vbic", "vor", "vorn", "vxor", "vbsl", "vadd",
+                                  "vsub", "vcmeq", "vcmtst", "vcmgt", "vcmge", "vcmhi", "vcmhs", "vconst",
+                                  "vextract", "vinsert", "vdup", "vload", "vload2", "vstore", "vstore2"};
+    static_assert(std::size(names) == static_cast<size_t>(Op::VStore2) + 1, "a name for every operation");
     std::string out;
     char line[128];
     for (size_t v = 0; v < code.size(); ++v) {
@@ -72,8 +77,9 @@ void optimize(Run& r) {
             live = false;
         }
     }
-    uint32_t cur[33];
+    uint32_t cur[33], curv[32];
     for (uint32_t& x : cur) x = kNone;
+    for (uint32_t& x : curv) x = kNone;
     for (uint32_t v = 0; v < c.size(); ++v) {
         Inst& i = c[v];
         if (i.a != kNone) i.a = repl[i.a];
@@ -90,6 +96,16 @@ void optimize(Run& r) {
             cur[i.reg] = i.a;
             continue;
         }
+        if (i.op == Op::VGet) {  // (the same for SIMD&FP registers)
+            if (curv[i.reg] != kNone) same(v, curv[i.reg]);
+            else curv[i.reg] = v;
+            continue;
+        }
+        if (i.op == Op::VSet) {
+            curv[i.reg] = i.a;
+            continue;
+        }
+        if (is_vec(i.op)) continue;  // (no constants to fold)
         // fold (a binary operation's constant operand becomes its
         // immediate: b kNone, imm the value)
         auto is_const = [&](uint32_t o) { return o != kNone && c[o].op == Op::Const; };
@@ -157,20 +173,24 @@ void optimize(Run& r) {
     }
     // dead sets: a register the run sets again (no Get of it comes after
     // its first Set: forwarded above)
-    bool later[33] = {};
+    bool later[33] = {}, laterv[32] = {};
     for (size_t v = c.size(); v-- > 0;) {
         Inst& i = c[v];
-        if (access(i.op)) std::fill(std::begin(later), std::end(later), false);  // (what a fault would show)
-        if (i.op != Op::Set) continue;
-        if (later[i.reg]) i.op = Op::Nop;
-        later[i.reg] = true;
+        if (access(i.op)) {  // (what a fault would show)
+            std::fill(std::begin(later), std::end(later), false);
+            std::fill(std::begin(laterv), std::end(laterv), false);
+        }
+        if (i.op != Op::Set && i.op != Op::VSet) continue;
+        bool& l = i.op == Op::Set ? later[i.reg] : laterv[i.reg];
+        if (l) i.op = Op::Nop;
+        l = true;
     }
     // dead code: what no Set needs
     used.assign(c.size(), false);
     for (size_t v = c.size(); v-- > 0;) {
         Inst& i = c[v];
         if (i.op == Op::Nop) continue;
-        if (i.op != Op::Set && !sets_nzcv(i.op) && !branch(i.op) && !access(i.op) && !used[v]) {
+        if (i.op != Op::Set && i.op != Op::VSet && !sets_nzcv(i.op) && !branch(i.op) && !access(i.op) && !used[v]) {
             i.op = Op::Nop;
             continue;
         }
@@ -181,10 +201,38 @@ void optimize(Run& r) {
 }
 
 void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va, uint64_t* to,
-              std::vector<uint8_t>* mem) {
+              std::vector<uint8_t>* mem, V128* vregs) {
     std::vector<uint64_t> val(r.code.size()), addr(r.code.size());  // (addr: an access's)
+    std::vector<V128> vval(r.code.size());
     for (size_t v = 0; v < r.code.size(); ++v) {
         const Inst& i = r.code[v];
+        if (is_vec(i.op)) {
+            if (!vregs) continue;
+            auto at = [&](uint32_t o) { return o == kNone ? V128{} : vval[o]; };
+            uint64_t g = i.op == Op::VDup ? val[i.a] : i.op == Op::VInsert ? val[i.b] : 0;  // (a general operand)
+            if (i.op >= Op::VLoad) {  // (as Load..Store2 below, 16 bytes at most)
+                bool second = i.op == Op::VLoad2 || i.op == Op::VStore2;
+                uint64_t where = second ? addr[i.a] + i.imm : val[i.a];
+                addr[v] = where;
+                if (!mem || where + i.imm > mem->size()) continue;
+                uint8_t bytes[16] = {};
+                if (i.op == Op::VLoad || i.op == Op::VLoad2) {
+                    for (unsigned k = 0; k < i.imm; ++k) bytes[k] = (*mem)[where + k];
+                    std::memcpy(&vval[v], bytes, 16);
+                } else {
+                    std::memcpy(bytes, &vval[i.b], 16);
+                    for (unsigned k = 0; k < i.imm; ++k) (*mem)[where + k] = bytes[k];
+                }
+                continue;
+            }
+            if (i.op == Op::VGet) vval[v] = vregs[i.reg];
+            else if (i.op == Op::VSet) vregs[i.reg] = at(i.a);
+            else if (i.op == Op::VExtract) val[v] = vextract(at(i.a), static_cast<unsigned>(i.imm), i.aux);
+            else if (i.op == Op::VInsert) vval[v] = vinsert(at(i.a), g, static_cast<unsigned>(i.imm), i.aux);
+            else if (i.op == Op::VDup) vval[v] = vdup(g, static_cast<unsigned>(i.imm));
+            else vval[v] = vcompute(i.op, i.imm, at(i.a), at(i.b), at(i.c));
+            continue;
+        }
         uint64_t a = i.a != kNone ? val[i.a] : 0, b = i.b != kNone ? val[i.b] : 0, c = i.c != kNone ? val[i.c] : 0;
         if (binary(i.op) && i.b == kNone) b = i.imm;  // (the immediate form)
         switch (i.op) {

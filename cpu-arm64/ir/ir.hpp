@@ -59,7 +59,28 @@ enum class Op : uint8_t {
     // value is zero-extended; Load2 and Store2 are a pair's second (a: the
     // first), at the first's address + imm.
     Load, Load2, Store, Store2,
+    // AdvSIMD values (128 bits; SIMD&FP register `reg`): VGet, VSet (all
+    // 128 bits: a 64-bit form's value goes through VZext64 first), the
+    // bitwise VAnd, VBic (a & ~b), VOr, VOrn (a | ~b), VXor, VBsl (per bit
+    // a ? b : c), and per lane of 8 << imm bits: VAdd, VSub and the
+    // compares, all ones where they hold: VCmEq, VCmTst ((a & b) != 0),
+    // VCmGt, VCmGe (signed), VCmHi, VCmHs (unsigned); VConst.
+    VGet, VSet, VZext64, VAnd, VBic, VOr, VOrn, VXor, VBsl, VAdd, VSub, VCmEq, VCmTst, VCmGt, VCmGe, VCmHi, VCmHs,
+    VConst,  // imm in both halves
+    // Lanes of 8 << aux bits and general values: VExtract, a general
+    // value, is lane imm of a (zero-extended); VInsert is a with lane imm
+    // from b's low bits; VDup has b's low bits (8 << imm) in every lane.
+    VExtract, VInsert, VDup,
+    // Accesses of SIMD&FP registers, as Load..Store2 (imm bytes: 1-16; a
+    // load's value zero-extended to 128 bits; b: a store's vector).
+    VLoad, VLoad2, VStore, VStore2,
 };
+inline bool is_vec(Op op) { return op >= Op::VGet; }
+// (the operations whose value is a vector: not VSet's, nor VExtract's)
+inline bool vec_value(Op op) {
+    return is_vec(op) && op != Op::VSet && op != Op::VExtract && op != Op::VStore && op != Op::VStore2;
+}
+inline bool is_access(Op op) { return (op >= Op::Load && op <= Op::Store2) || (op >= Op::VLoad && op <= Op::VStore2); }
 
 enum BranchWhen : uint8_t { kAlways, kIfCond, kIfZero, kIfNonZero, kIfBitClear, kIfBitSet };
 
@@ -113,7 +134,7 @@ public:
         pcoff_ = pcoff;
         ok = true;
         fresh = false;
-        sets_flags = reads_flags = ends_run = false;
+        sets_flags = reads_flags = ends_run = uses_fp = false;
     }
     bool ok = true, fresh = false;
 
@@ -206,6 +227,40 @@ public:
     }
     static bool faulted() { return false; }  // (the backend's slow path runs the instruction again)
 
+    // AdvSIMD (the backend checks CPACR_EL1.FPEN before the run: uses_fp).
+    using Vec = V;
+    bool fp_enabled() {
+        uses_fp = true;
+        return true;
+    }
+    bool uses_fp = false;
+    Vec v(unsigned r) { return put({Op::VGet, true, static_cast<uint8_t>(r)}); }
+    void set_v(unsigned r, Vec a, bool q) {
+        if (!q) a = put({Op::VZext64, true, 0, a});
+        put({Op::VSet, true, static_cast<uint8_t>(r), a});
+    }
+    Vec vand(Vec a, Vec b) { return bin(Op::VAnd, a, b, true); }
+    Vec vbic(Vec a, Vec b) { return bin(Op::VBic, a, b, true); }
+    Vec vor(Vec a, Vec b) { return bin(Op::VOr, a, b, true); }
+    Vec vorn(Vec a, Vec b) { return bin(Op::VOrn, a, b, true); }
+    Vec vxor(Vec a, Vec b) { return bin(Op::VXor, a, b, true); }
+    Vec vbsl(Vec sel, Vec a, Vec b) { return tri(Op::VBsl, sel, a, b, true, 0); }
+    Vec vconst(uint64_t half) { return put({Op::VConst, true, 0, kNone, kNone, half}); }
+    V vextract(Vec a, unsigned index, unsigned size) { return lane_op(Op::VExtract, a, kNone, index, size); }
+    Vec vinsert(Vec a, V x, unsigned index, unsigned size) { return lane_op(Op::VInsert, a, x, index, size); }
+    Vec vdup(V x, unsigned size) { return put({Op::VDup, true, 0, x, kNone, size}); }
+    Vec vload(V addr, unsigned bytes) { return access(Op::VLoad, addr, kNone, bytes, bytes, false); }
+    void vstore(V addr, unsigned bytes, Vec v) { access(Op::VStore, addr, v, bytes, bytes, false); }
+    void vload_pair(V addr, unsigned bytes, Vec& first, Vec& second) {
+        first = access(Op::VLoad, addr, kNone, bytes, 2 * bytes, false);
+        second = access(Op::VLoad2, first, kNone, bytes, 0, false);
+    }
+    void vstore_pair(V addr, unsigned bytes, Vec x, Vec y) {
+        access(Op::VStore2, access(Op::VStore, addr, x, bytes, 2 * bytes, false), y, bytes, 0, false);
+    }
+    // op: VAdd, VSub or a compare; lanes of 8 << size bits
+    Vec vlanes(Op op, Vec a, Vec b, unsigned size) { return put({op, true, 0, a, b, size}); }
+
 private:
     V put(Inst i) {
         i.insn = insn_;
@@ -237,6 +292,11 @@ private:
         return v;
     }
     V shift(Op op, V a, unsigned n, bool w64) { return put({op, w64, 0, a, kNone, n}); }
+    V lane_op(Op op, V a, V b, unsigned index, unsigned size) {
+        Inst i{op, true, 0, a, b, index};
+        i.aux = static_cast<uint8_t>(size);
+        return put(i);
+    }
     V fail() {
         ok = false;
         return imm(0);
@@ -298,6 +358,76 @@ inline uint64_t compute(Op op, bool w64, uint64_t a, uint64_t b, uint64_t n) {
     }
 }
 
+// A 128-bit AdvSIMD value (two little-endian halves).
+struct V128 {
+    uint64_t lo = 0, hi = 0;
+    bool operator==(const V128&) const = default;
+};
+
+// What a vector operation (is_vec) gives for a, b, c: the one definition,
+// for the reference evaluator and the interpreter's builder.
+// (imm: the lane size, 8 << imm bits; VConst's value)
+inline V128 vcompute(Op op, uint64_t imm, V128 a, V128 b, V128 c) {
+    auto each = [](V128 x, V128 y, auto f) { return V128{f(x.lo, y.lo), f(x.hi, y.hi)}; };
+    uint64_t size = imm;
+    switch (op) {
+    case Op::VConst: return {imm, imm};
+    case Op::VZext64: return {a.lo, 0};
+    case Op::VAnd: return each(a, b, [](uint64_t x, uint64_t y) { return x & y; });
+    case Op::VBic: return each(a, b, [](uint64_t x, uint64_t y) { return x & ~y; });
+    case Op::VOr: return each(a, b, [](uint64_t x, uint64_t y) { return x | y; });
+    case Op::VOrn: return each(a, b, [](uint64_t x, uint64_t y) { return x | ~y; });
+    case Op::VXor: return each(a, b, [](uint64_t x, uint64_t y) { return x ^ y; });
+    case Op::VBsl: return {(a.lo & b.lo) | (~a.lo & c.lo), (a.hi & b.hi) | (~a.hi & c.hi)};
+    default: break;
+    }
+    unsigned bits = 8u << size;
+    uint64_t m = bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+    auto lane = [&](uint64_t x, uint64_t y) -> uint64_t {
+        auto sx = static_cast<int64_t>(x << (64 - bits)) >> (64 - bits);
+        auto sy = static_cast<int64_t>(y << (64 - bits)) >> (64 - bits);
+        bool t = false;
+        switch (op) {
+        case Op::VAdd: return (x + y) & m;
+        case Op::VSub: return (x - y) & m;
+        case Op::VCmEq: t = x == y; break;
+        case Op::VCmTst: t = (x & y) != 0; break;
+        case Op::VCmGt: t = sx > sy; break;
+        case Op::VCmGe: t = sx >= sy; break;
+        case Op::VCmHi: t = x > y; break;
+        case Op::VCmHs: t = x >= y; break;
+        default: break;
+        }
+        return t ? m : 0;
+    };
+    auto half = [&](uint64_t x, uint64_t y) {
+        uint64_t r = 0;
+        for (unsigned at = 0; at < 64; at += bits) r |= lane((x >> at) & m, (y >> at) & m) << at;
+        return r;
+    };
+    return {half(a.lo, b.lo), half(a.hi, b.hi)};
+}
+
+// Lane `index` of 8 << size bits of a, zero-extended; a with that lane
+// from x; x's lane in every lane.
+inline uint64_t vextract(V128 a, unsigned index, unsigned size) {
+    unsigned bits = 8u << size, at = index * bits;
+    uint64_t half = at < 64 ? a.lo : a.hi;
+    return bits == 64 ? half : (half >> (at % 64)) & ((uint64_t{1} << bits) - 1);
+}
+inline V128 vinsert(V128 a, uint64_t x, unsigned index, unsigned size) {
+    unsigned bits = 8u << size, at = index * bits;
+    uint64_t m = bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+    uint64_t& half = at < 64 ? a.lo : a.hi;
+    half = (half & ~(m << (at % 64))) | ((x & m) << (at % 64));
+    return a;
+}
+inline V128 vdup(uint64_t x, unsigned size) {
+    V128 r;
+    for (unsigned k = 0; k < 128u >> (3 + size); ++k) r = vinsert(r, x, k, size);
+    return r;
+}
+
 // The NZCV a flag-setting operation (AddS, SubS, AndS) gives for a, b.
 inline uint32_t nzcv(Op op, bool w64, uint64_t a, uint64_t b) {
     if (op == Op::AndS) return a64::nz_flags(a & b, w64);
@@ -334,7 +464,8 @@ void optimize(Run& r);
 // `block_va`: the reference the unit tests hold the passes and the backend
 // to. A branch taken sets *to (if given) to its target; accesses go to
 // `mem` (bytes from VA 0; none without it).
+// `vregs`: V0-V31 (none without it: vector operations are skipped).
 void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va, uint64_t* to = nullptr,
-              std::vector<uint8_t>* mem = nullptr);
+              std::vector<uint8_t>* mem = nullptr, V128* vregs = nullptr);
 
 }  // namespace armvm::ir

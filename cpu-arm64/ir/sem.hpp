@@ -37,16 +37,35 @@
 //                             permissions at EL1); load_pair, store_pair:
 //                             two of them at addr and addr + bytes;
 //                             faulted(): one aborted (nothing more is done)
+//   B::Vec                    a 128-bit AdvSIMD value
+//   fp_enabled()              false: CPACR_EL1.FPEN traps this access (the
+//                             trap taken; nothing more is done)
+//   v(r), set_v(r, a, q)      V[r]; V[r] = a (q false: the low 64 bits, the
+//                             upper half cleared)
+//   vand vbic vor vorn vxor (a, b), vbsl(sel, a, b): bitwise
+//   vlanes(op, a, b, size)    per lane of 8 << size bits: ir::Op VAdd, VSub
+//                             or a compare (all ones where it holds)
+//   vconst(half)              the 64-bit value in both halves
+//   vextract(a, index, size)  lane `index` of 8 << size bits (a 64-bit value)
+//   vload(addr, bytes), vstore(addr, bytes, v), vload_pair, vstore_pair:
+//                             accesses of 1-16 bytes (a load zero-extended)
+//   vinsert(a, x, index, size), vdup(x, size): a with that lane from x;
+//                             x in every lane
 // So far: data processing (immediate), ARM ARM C4.1.4, and the logical,
 // add/subtract (shifted and extended register, with carry), conditional
 // select and compare, 1-, 2- and 3-source forms of C4.1.6; the branches
 // of C4.1.3 but the exception-generating, system and PAC ones; the loads
 // and stores of general registers of C4.1.5 but the exclusive, atomic and
-// ordered ones.
+// ordered ones; of AdvSIMD: three-same's bitwise forms, ADD/SUB and
+// integer compares, two-register misc's compares with zero, ABS, NEG and
+// NOT, the modified immediates, the copies (DUP, INS, SMOV, UMOV),
+// FMOV (general), and the loads and stores of SIMD&FP registers but the
+// structure forms (LD1-4/ST1-4).
 #pragma once
 #include <cstdint>
 
 #include "cpu-arm64/decoder/decoder.hpp"
+#include "cpu-arm64/ir/ir.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
 
 namespace armvm::a64::sem {
@@ -470,10 +489,247 @@ bool ldst_pair(B& b, uint32_t i) {
     return true;
 }
 
+// Loads and stores of SIMD&FP registers (B, H, S, D, Q; a load clears
+// what lies above): size:opc's access size in bytes, 0 if unallocated.
+inline unsigned fp_bytes(unsigned size, unsigned opc) { return opc >= 2 ? (size == 0 ? 16 : 0) : 1u << size; }
+
+template <class B>
+SEM_INLINE void single_fp(B& b, bool load, unsigned bytes, unsigned rt, typename B::V addr) {
+    if (!load) return b.vstore(addr, bytes, b.v(rt));
+    auto v = b.vload(addr, bytes);
+    if (!b.faulted()) b.set_v(rt, v, true);
+}
+
+template <class B>
+bool ldst_uimm_fp(B& b, uint32_t i) {
+    unsigned bytes = fp_bytes(bits(i, 31, 30), bits(i, 23, 22));
+    if (!bytes) return false;
+    if (!b.fp_enabled()) return true;
+    auto addr = b.add(b.x_or_sp(bits(i, 9, 5)), b.imm(static_cast<uint64_t>(bits(i, 21, 10)) * bytes), true);
+    single_fp(b, bit(i, 22), bytes, bits(i, 4, 0), addr);
+    return true;
+}
+
+// Unscaled, post-index, pre-index (no unprivileged SIMD&FP form).
+template <class B>
+bool ldst_imm9_fp(B& b, uint32_t i) {
+    unsigned bytes = fp_bytes(bits(i, 31, 30), bits(i, 23, 22)), mode = bits(i, 11, 10), rn = bits(i, 9, 5);
+    if (!bytes || mode == 2) return false;
+    if (!b.fp_enabled()) return true;
+    auto base = b.x_or_sp(rn);
+    auto moved = [&] { return b.add(base, b.imm(static_cast<uint64_t>(sext(bits(i, 20, 12), 9))), true); };
+    auto addr = mode == 1 ? base : moved();  // (post-index: the new base made after the access)
+    single_fp(b, bit(i, 22), bytes, bits(i, 4, 0), addr);
+    if (!b.faulted() && mode != 0) b.set_x_or_sp(rn, mode == 1 ? moved() : addr);
+    return true;
+}
+
+template <class B>
+bool ldst_reg_fp(B& b, uint32_t i) {
+    unsigned size = bits(i, 31, 30), bytes = fp_bytes(size, bits(i, 23, 22)), option = bits(i, 15, 13);
+    if (!bytes || !(option & 2)) return false;
+    if (!b.fp_enabled()) return true;
+    auto off = extended(b, bits(i, 20, 16), option, bit(i, 12) ? (bytes == 16 ? 4 : size) : 0);
+    single_fp(b, bit(i, 22), bytes, bits(i, 4, 0), b.add(b.x_or_sp(bits(i, 9, 5)), off, true));
+    return true;
+}
+
+template <class B>
+bool ldr_lit_fp(B& b, uint32_t i) {
+    unsigned opc = bits(i, 31, 30);
+    if (opc == 3) return false;
+    if (!b.fp_enabled()) return true;
+    single_fp(b, true, 4u << opc, bits(i, 4, 0), b.pc(sext(bits(i, 23, 5), 19) << 2));
+    return true;
+}
+
+// LDP, STP, LDNP, STNP of S, D, Q: mode 1 post-index, 0 or 2 offset, 3
+// pre-index; both loads succeed before either register changes.
+template <class B>
+bool ldst_pair_fp(B& b, uint32_t i) {
+    unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23), rn = bits(i, 9, 5);
+    unsigned rt = bits(i, 4, 0), rt2 = bits(i, 14, 10);
+    bool load = bit(i, 22);
+    if (opc == 3 || mode > 3) return false;
+    if (load && rt == rt2) return false;  // CONSTRAINED UNPREDICTABLE: UNDEFINED, as QEMU
+    if (!b.fp_enabled()) return true;
+    unsigned bytes = 4u << opc;
+    auto base = b.x_or_sp(rn);
+    auto moved = [&] { return b.add(base, b.imm(static_cast<uint64_t>(sext(bits(i, 21, 15), 7) * bytes)), true); };
+    auto addr = mode == 1 ? base : moved();  // (post-index: the new base made after the access)
+    if (load) {
+        typename B::Vec first{}, second{};
+        b.vload_pair(addr, bytes, first, second);
+        if (b.faulted()) return true;
+        b.set_v(rt, first, true);
+        b.set_v(rt2, second, true);
+    } else {
+        b.vstore_pair(addr, bytes, b.v(rt), b.v(rt2));
+        if (b.faulted()) return true;
+    }
+    if (mode == 1 || mode == 3) b.set_x_or_sp(rn, mode == 1 ? moved() : addr);
+    return true;
+}
+
 // The template for an instruction's encoding group, run on `b`: Done, or
 // Undefined (a reserved encoding of a covered group), or Uncovered (a
 // group not written here yet).
 enum class Outcome { Done, Undefined, Uncovered };
+
+// AdvSIMD three same (C4.1.95), the forms written here so far: the
+// bitwise ones (AND, BIC, ORR, ORN, EOR, BSL, BIT, BIF), ADD/SUB and the
+// compares (CMTST, CMEQ, CMGT, CMGE, CMHI, CMHS); Uncovered for the rest
+// (the executor's own code).
+template <class B>
+Outcome simd_3same(B& b, uint32_t i) {
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), opcode = bits(i, 15, 11);
+    unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    if (opcode != 0x03 && opcode != 0x06 && opcode != 0x07 && opcode != 0x10 && opcode != 0x11)
+        return Outcome::Uncovered;
+    if (opcode != 0x03 && size == 3 && !q) return Outcome::Undefined;
+    if (!b.fp_enabled()) return Outcome::Done;  // (the trap taken)
+    auto n = b.v(rn), m = b.v(rm);
+    typename B::Vec r{};
+    if (opcode == 0x03) {  // bitwise: U:size selects the operation
+        switch ((u << 2) | size) {
+        case 0: r = b.vand(n, m); break;
+        case 1: r = b.vbic(n, m); break;
+        case 2: r = b.vor(n, m); break;
+        case 3: r = b.vorn(n, m); break;
+        case 4: r = b.vxor(n, m); break;
+        case 5: r = b.vbsl(b.v(rd), n, m); break;  // BSL: d selects n, else m
+        case 6: r = b.vbsl(m, n, b.v(rd)); break;  // BIT: m selects n, else d
+        default: r = b.vbsl(m, b.v(rd), n); break;  // BIF: m selects d, else n
+        }
+    } else {
+        using ir::Op;
+        Op op = opcode == 0x10 ? (u ? Op::VSub : Op::VAdd)
+                : opcode == 0x11 ? (u ? Op::VCmEq : Op::VCmTst)
+                : opcode == 0x06 ? (u ? Op::VCmHi : Op::VCmGt)
+                                 : (u ? Op::VCmHs : Op::VCmGe);
+        r = b.vlanes(op, n, m, size);
+    }
+    b.set_v(rd, r, q);
+    return Outcome::Done;
+}
+
+// AdvSIMD two-register miscellaneous (C4.1.95), the forms written here so
+// far: the compares with zero (CMGT, CMGE, CMEQ, CMLE, CMLT), ABS, NEG and
+// NOT; Uncovered for the rest.
+template <class B>
+Outcome simd_2misc(B& b, uint32_t i) {
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), code = (u << 5) | bits(i, 16, 12);
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    bool not_ = code == 0x25 && size == 0;  // (size 1: RBIT)
+    bool lanes = code == 0x08 || code == 0x28 || code == 0x09 || code == 0x29 || code == 0x0a || code == 0x0b ||
+                 code == 0x2b;
+    if (!not_ && !lanes) return Outcome::Uncovered;
+    if (lanes && size == 3 && !q) return Outcome::Undefined;
+    if (!b.fp_enabled()) return Outcome::Done;
+    using ir::Op;
+    auto n = b.v(rn), zero = b.vconst(0);
+    typename B::Vec r{};
+    switch (code) {
+    case 0x08: r = b.vlanes(Op::VCmGt, n, zero, size); break;  // CMGT #0
+    case 0x28: r = b.vlanes(Op::VCmGe, n, zero, size); break;  // CMGE #0
+    case 0x09: r = b.vlanes(Op::VCmEq, n, zero, size); break;  // CMEQ #0
+    case 0x29: r = b.vlanes(Op::VCmGe, zero, n, size); break;  // CMLE #0
+    case 0x0a: r = b.vlanes(Op::VCmGt, zero, n, size); break;  // CMLT #0
+    case 0x2b: r = b.vlanes(Op::VSub, zero, n, size); break;   // NEG (of the most negative: itself)
+    case 0x0b:  // ABS: the negative lanes negated
+        r = b.vbsl(b.vlanes(Op::VCmGt, zero, n, size), b.vlanes(Op::VSub, zero, n, size), n);
+        break;
+    default: r = b.vorn(zero, n); break;  // NOT
+    }
+    b.set_v(rd, r, q);
+    return Outcome::Done;
+}
+
+// AdvSIMD modified immediate (C4.1.95): MOVI, MVNI, ORR, BIC and FMOV of
+// singles and doubles (a64::modimm's expansion); FMOV of halves (FEAT_FP16):
+// Uncovered.
+template <class B>
+Outcome simd_modimm(B& b, uint32_t i) {
+    if (bit(i, 11)) return Outcome::Uncovered;
+    unsigned q = bit(i, 30), rd = bits(i, 4, 0);
+    ModImm m;
+    if (!modimm(i, m)) return Outcome::Undefined;
+    if (!b.fp_enabled()) return Outcome::Done;
+    auto imm = b.vconst(m.imm);
+    typename B::Vec r = m.kind == ModImm::Orr   ? b.vor(b.v(rd), imm)
+                        : m.kind == ModImm::Bic ? b.vbic(b.v(rd), imm)
+                                                : imm;
+    b.set_v(rd, r, q);
+    return Outcome::Done;
+}
+
+// AdvSIMD copy (C4.1.95): DUP (element, general), INS (element, general),
+// SMOV, UMOV.
+template <class B>
+Outcome simd_copy(B& b, uint32_t i) {
+    unsigned q = bit(i, 30), op = bit(i, 29), imm5 = bits(i, 20, 16), imm4 = bits(i, 14, 11);
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    unsigned size = 0;
+    while (size < 4 && !((imm5 >> size) & 1)) ++size;
+    if (size > 3) return Outcome::Undefined;
+    unsigned index = imm5 >> (size + 1);
+    if (op == 1) {  // INS (element): Vd.T[imm5 index] = Vn.T[imm4 index]
+        if (!q) return Outcome::Undefined;
+        if (!b.fp_enabled()) return Outcome::Done;
+        auto e = b.vextract(b.v(rn), imm4 >> size, size);
+        b.set_v(rd, b.vinsert(b.v(rd), e, index, size), true);
+        return Outcome::Done;
+    }
+    switch (imm4) {
+    case 0x0:    // DUP (element)
+    case 0x1: {  // DUP (general)
+        if (size == 3 && !q) return Outcome::Undefined;
+        if (!b.fp_enabled()) return Outcome::Done;
+        auto e = imm4 == 0 ? b.vextract(b.v(rn), index, size) : b.x(rn);
+        b.set_v(rd, b.vdup(e, size), q);
+        return Outcome::Done;
+    }
+    case 0x3:  // INS (general)
+        if (!q) return Outcome::Undefined;
+        if (!b.fp_enabled()) return Outcome::Done;
+        b.set_v(rd, b.vinsert(b.v(rd), b.x(rn), index, size), true);
+        return Outcome::Done;
+    case 0x5:    // SMOV
+    case 0x7: {  // UMOV
+        bool smov = imm4 == 5;
+        // UMOV: W for B/H/S, X for D (Q = 1); SMOV: B/H to W or X, S to X.
+        if (smov ? (size == 3 || (size == 2 && !q)) : (q != (size == 3))) return Outcome::Undefined;
+        if (!b.fp_enabled()) return Outcome::Done;
+        auto e = b.vextract(b.v(rn), index, size);
+        b.set_x(rd, smov ? b.sext(e, 8u << size, q) : e);
+        return Outcome::Done;
+    }
+    default: return Outcome::Undefined;
+    }
+}
+
+// FMOV (general) (C4.1.96): between W and S, X and D, X and V.D[1]; the
+// conversions, FJCVTZS and the FEAT_FP16 forms: Uncovered.
+template <class B>
+Outcome fmov_general(B& b, uint32_t i) {
+    unsigned sf = bit(i, 31), type = bits(i, 23, 22), rmode = bits(i, 20, 19), opcode = bits(i, 18, 16);
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    if (bit(i, 29) || opcode < 6 || type == 3 || (sf == 0 && type == 1 && rmode == 3 && opcode == 6))
+        return Outcome::Uncovered;
+    bool sreg = sf == 0 && type == 0 && rmode == 0, dreg = sf == 1 && type == 1 && rmode == 0;
+    bool top = sf == 1 && type == 2 && rmode == 1;
+    if (!sreg && !dreg && !top) return Outcome::Undefined;
+    if (!b.fp_enabled()) return Outcome::Done;
+    unsigned size = sreg ? 2 : 3;
+    if (opcode == 7) {  // to SIMD&FP: S and D with the rest cleared; the top half kept below
+        auto into = top ? b.v(rd) : b.vconst(0);
+        b.set_v(rd, b.vinsert(into, b.x(rn), top ? 1 : 0, size), true);
+    } else {
+        b.set_x(rd, b.vextract(b.v(rn), top ? 1 : 0, size));
+    }
+    return Outcome::Done;
+}
+
 template <class B>
 Outcome run(B& b, uint32_t i) {
     bool ok;
@@ -508,6 +764,16 @@ Outcome run(B& b, uint32_t i) {
     case Op::LDST_reg: ok = ldst_reg(b, i); break;
     case Op::LDR_lit: ok = ldr_lit(b, i); break;
     case Op::LDST_pair: ok = ldst_pair(b, i); break;
+    case Op::LDST_uimm_fp: ok = ldst_uimm_fp(b, i); break;
+    case Op::LDST_imm9_fp: ok = ldst_imm9_fp(b, i); break;
+    case Op::LDST_reg_fp: ok = ldst_reg_fp(b, i); break;
+    case Op::LDR_lit_fp: ok = ldr_lit_fp(b, i); break;
+    case Op::LDST_pair_fp: ok = ldst_pair_fp(b, i); break;
+    case Op::SIMD_3SAME: return simd_3same(b, i);
+    case Op::SIMD_2MISC: return simd_2misc(b, i);
+    case Op::SIMD_MODIMM: return simd_modimm(b, i);
+    case Op::SIMD_COPY: return simd_copy(b, i);
+    case Op::FP_INT_CONV: return fmov_general(b, i);
     default: return Outcome::Uncovered;
     }
     return ok ? Outcome::Done : Outcome::Undefined;

@@ -31,54 +31,6 @@ namespace {
 constexpr size_t kArenaSize = 64u << 20;
 }  // namespace
 
-void Emitter::pair(size_t k, const Pair& p) {
-    // Both halves in one page, or the handler. (Pairs of general
-    // registers: the IR's.)
-    Slow& s = slow_path(k);
-    ldxsp(rdi, p.rn);
-    bool wb = p.mode == 1 || p.mode == 3;
-    if (p.mode != 1) add(rdi, static_cast<int32_t>(p.imm));
-    fp_check(s.at);
-    mem_fast(p.size, !p.load, s.at, true);
-    int sz = static_cast<int>(p.size);
-    p.load ? load_v(p.rt, p.size) : store_v(p.rt, p.size);
-    p.load ? load_v(p.rt2, p.size, sz) : store_v(p.rt2, p.size, sz);
-    if (wb) {  // the new base from the address (rdi, kept): pre-index it, post-index + imm
-        if (p.mode == 1) add(rdi, static_cast<int32_t>(p.imm));
-        stxsp(p.rn, rdi);
-    }
-    back(s);
-}
-
-void Emitter::single(size_t k, const Single& m) {
-    Slow& s = slow_path(k);
-    ldxsp(rdi, m.rn);
-    if (m.mode == 1 || m.mode == 3) {
-        if (m.mode == 3) add(rdi, static_cast<int32_t>(m.imm));
-    } else if (m.mode == 4) {
-        if (m.rm != 31) {
-            ldx(rax, m.rm);
-            switch (m.option) {
-            case 2: mov(eax, eax); break;       // UXTW
-            case 6: movsxd(rax, eax); break;    // SXTW
-            default: break;                     // UXTX, SXTX
-            }
-            if (m.shift) shl(rax, m.shift);
-            add(rdi, rax);
-        }
-    } else if (m.imm) {
-        add(rdi, static_cast<int32_t>(m.imm));
-    }
-    fp_check(s.at);
-    mem_fast(m.size, !m.load, s.at);
-    m.load ? load_v(m.rt, m.size) : store_v(m.rt, m.size);
-    if (m.mode == 1 || m.mode == 3) {  // the new base from the address (rdi, kept)
-        if (m.mode == 1) add(rdi, static_cast<int32_t>(m.imm));
-        stxsp(m.rn, rdi);
-    }
-    back(s);
-}
-
 bool Emitter::generic(size_t k, const DecodedInsn& d) {
     using a64::bit;
     using a64::bits;
@@ -186,55 +138,8 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         return simd_elem(k, i);
     case a64::Op::SIMD_SHIFT_IMM:
         return simd_shift(k, i);
-    case a64::Op::SIMD_COPY:
-        return simd_copy(k, i);
     case a64::Op::SIMD_3DIFF:
         return simd_diff(k, i);
-    case a64::Op::SIMD_2MISC:
-        return simd_2misc(k, i);
-    case a64::Op::FP_INT_CONV: {  // FMOV between general and SIMD&FP registers (strlen's syndrome to a GPR)
-        unsigned sf = bit(i, 31), type = bits(i, 23, 22), rmode = bits(i, 20, 19), opcode = bits(i, 18, 16);
-        if (bit(i, 29) || opcode < 6) return false;
-        bool sreg = sf == 0 && type == 0 && rmode == 0, dreg = sf == 1 && type == 1 && rmode == 0;
-        bool top = sf == 1 && type == 2 && rmode == 1, to_fp = opcode == 7;
-        if (!sreg && !dreg && !top) return false;
-        Slow& s = simd_slow(k);
-        if (to_fp) {
-            ldx(rax, rn);
-            if (sreg) mov(eax, eax);
-            mov(V(rd, top ? 1 : 0), rax);
-            if (!top) mov(V(rd, 1), 0);
-        } else {
-            mov(rax, V(rn, top ? 1 : 0));
-            if (sreg) mov(eax, eax);
-            stx(rd, rax);
-        }
-        back(s);
-        return true;
-    }
-    case a64::Op::SIMD_MODIMM: {  // MOVI, MVNI, ORR, BIC, FMOV (vector, immediate)
-        a64::ModImm m;
-        if (!a64::modimm(i, m)) return false;
-        unsigned q = bit(i, 30);
-        Slow& s = simd_slow(k);
-        mov(rax, m.imm);
-        for (int half = 0; half < 2; ++half) {
-            if (half && !q) {
-                mov(V(rd, 1), 0);
-                break;
-            }
-            if (m.kind == a64::ModImm::Move) {
-                mov(V(rd, half), rax);
-            } else if (m.kind == a64::ModImm::Orr) {
-                or_(V(rd, half), rax);
-            } else {
-                mov(rcx, ~m.imm);
-                and_(V(rd, half), rcx);
-            }
-        }
-        back(s);
-        return true;
-    }
     case a64::Op::LDST_multi:
     case a64::Op::LDST_multi_post: {  // LD1/ST1 of 1-4 consecutive registers (memcpy, string functions)
         unsigned q = bit(i, 30), load = bit(i, 22), opcode = bits(i, 15, 12);
@@ -260,49 +165,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
             stxsp(rn, rdi);
         }
         back(s);
-        return true;
-    }
-    case a64::Op::LDST_pair_fp: {
-        unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23);
-        if (opc == 3) return false;  // (mode 0, LDNP/STNP: an offset form as the others)
-        Pair p;
-        p.size = 4u << opc;
-        p.load = bit(i, 22);
-        p.mode = mode;
-        p.rt = rd;
-        p.rt2 = bits(i, 14, 10);
-        p.rn = rn;
-        p.imm = a64::sext(bits(i, 21, 15), 7) * p.size;
-        pair(k, p);
-        return true;
-    }
-    case a64::Op::LDST_uimm_fp:
-    case a64::Op::LDST_imm9_fp:
-    case a64::Op::LDST_reg_fp: {
-        unsigned size = bits(i, 31, 30), opc = bits(i, 23, 22);
-        if ((opc & 2) && size != 0) return false;  // (unallocated: the handler)
-        unsigned scale = (opc & 2) ? 4 : size;
-        Single m;
-        m.size = 1u << scale;
-        m.load = opc & 1;
-        m.rt = rd;
-        m.rn = rn;
-        a64::Op op = a64::decode(i);
-        if (op == a64::Op::LDST_uimm_fp) {
-            m.imm = static_cast<int64_t>(bits(i, 21, 10)) << scale;
-        } else if (op == a64::Op::LDST_imm9_fp) {
-            unsigned mode = bits(i, 11, 10);
-            if (mode == 2) return false;
-            m.mode = mode;
-            m.imm = a64::sext(bits(i, 20, 12), 9);
-        } else {
-            m.option = bits(i, 15, 13);
-            if (!(m.option & 2)) return false;
-            m.mode = 4;
-            m.rm = rm;
-            m.shift = bit(i, 12) ? scale : 0;
-        }
-        single(k, m);
         return true;
     }
     default: return false;

@@ -860,7 +860,6 @@ private:
     bool simd3(size_t k, uint32_t i);
     bool simd_elem(size_t k, uint32_t i);  // FMLA, FMLS, FMUL by element
     bool simd_shift(size_t k, uint32_t i);  // SSHR, USHR, SHL, SSHLL, USHLL
-    bool simd_copy(size_t k, uint32_t i);   // DUP, INS, UMOV, SMOV
     bool simd_diff(size_t k, uint32_t i);   // [SU]ADDL/W, [SU]SUBL/W, [SU]MULL, [SU]MLAL, [SU]MLSL
     // x = the low (upper: high) half of V[r] widened, elements of 8 << size bits.
     void widen(const Xbyak::Xmm& x, unsigned r, unsigned size, bool sign, bool upper) {
@@ -897,7 +896,6 @@ private:
     void cmpgt(const Xbyak::Xmm& x, const Xbyak::Xmm& y, unsigned size);
     void cmpeq(const Xbyak::Xmm& x, const Xbyak::Xmm& y, unsigned size);
     void pairwise(int op, bool sign, unsigned size);
-    bool simd_2misc(size_t k, uint32_t i);
     // Sets `bad` (an xmm) to the lanes of `v` whose magnitude is outside
     // the fast path's range: `in` zero or normal finite; otherwise normal
     // finite above the smallest normal (`zero_ok`: or zero). Clobbers xmm5.
@@ -912,8 +910,10 @@ private:
     bool ir_take(size_t k, const DecodedInsn& d);
     // Whether the IR would take d (a valid data-processing form: it reads
     // no NZCV, calls nothing, never leaves), and whether it sets NZCV.
-    // (Reads: it reads NZCV, and may set it; Exit: a branch, the run's last)
-    enum class IrKind { No, Plain, Flags, Reads, Exit };
+    // (Reads: it reads NZCV, and may set it; Exit: a branch, the run's last;
+    // Fp: AdvSIMD, whose first in a block checks CPACR_EL1.FPEN, a way out;
+    // FpExit: an access of SIMD&FP registers, the run's last)
+    enum class IrKind { No, Plain, Flags, Reads, Exit, Fp, FpExit };
     static IrKind ir_kind(const DecodedInsn& d);
     void ir_flush();
     bool ir_ends_ = false;   // (ir_take: the entry taken ends the run, a branch)
@@ -921,9 +921,22 @@ private:
     // (fresh: it failed only because it reads NZCV where the run cannot
     // give it; it would be taken as a run's first)
     static bool ir_build(ir::Run& run, size_t k, const DecodedInsn& d, IrKind* kind = nullptr, bool* fresh = nullptr);
+    // The AdvSIMD groups whose forms the IR has (some of them: sem.hpp).
+    static bool ir_simd(a64::Op op) {
+        switch (op) {
+        case a64::Op::SIMD_3SAME: case a64::Op::SIMD_2MISC: case a64::Op::SIMD_MODIMM: case a64::Op::SIMD_COPY:
+        case a64::Op::FP_INT_CONV: case a64::Op::LDST_uimm_fp: case a64::Op::LDST_imm9_fp: case a64::Op::LDST_reg_fp:
+        case a64::Op::LDR_lit_fp: case a64::Op::LDST_pair_fp:
+            return true;
+        default:
+            return false;
+        }
+    }
     void ir_emit(size_t from, size_t to);
     // (last_entry: the run's last entry)
     bool ir_lower(const ir::Run& run, size_t last_entry);
+    // An AdvSIMD operation of the IR (value v; values in xmm8 + reg).
+    void ir_lower_vec(const ir::Inst& i, uint32_t v, const std::vector<int8_t>& reg);
     // (per thread, kept for their memory: a block's compile makes many
     // runs, and a boot compiles ~20,000 blocks)
     struct IrScratch {
@@ -931,29 +944,12 @@ private:
         std::vector<size_t> insns;  // its entries
         std::vector<uint32_t> last;  // ir_lower's: each value's last user
         std::vector<int8_t> reg;     // and its register
+        std::vector<int8_t> tmp;     // (a VLoad's or VStore's general temporary)
     };
     static IrScratch& ir_scratch();
     IrScratch& irs_ = ir_scratch();
     ir::Run& run_ = irs_.run;
     std::vector<size_t>& run_insns_ = irs_.insns;
-    // A load or store of one SIMD&FP register (1 to 16 bytes). mode: 0
-    // offset (imm), 1 post-index, 3 pre-index, 4 register index (rm
-    // extended by `option`, << shift). (General registers: the IR's.)
-    struct Single {
-        unsigned size = 8;  // bytes
-        bool load = false;
-        unsigned mode = 0, rt = 0, rn = 0, rm = 0, option = 3, shift = 0;
-        int64_t imm = 0;
-    };
-    void single(size_t k, const Single& m);
-    // LDP/STP of SIMD&FP registers of 4, 8 or 16 bytes. mode: 0 or 2
-    // offset, 1 post-, 3 pre-index.
-    struct Pair {
-        unsigned size = 8, rt = 0, rt2 = 0, rn = 0, mode = 2;
-        bool load = false;
-        int64_t imm = 0;
-    };
-    void pair(size_t k, const Pair& p);
     // Instructions without a specialised handler that compile inline
     // (decoded from the word); false: call the handler.
     bool generic(size_t k, const DecodedInsn& d);

@@ -15,6 +15,18 @@ namespace armvm::jit {
 namespace {
 
 constexpr int kPool = 4;
+constexpr int kVecPool = 8;  // xmm8-xmm15 (xmm7: a temporary)
+
+// The scratch registers of the IR's general values.
+const Xbyak::Reg64& pool_reg(int r) {
+    using namespace Xbyak::util;
+    switch (r) {
+    case 0: return rax;
+    case 1: return rcx;
+    case 2: return rsi;
+    default: return rdi;
+    }
+}
 
 bool fits32(uint64_t v) { return static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v))) == v; }
 
@@ -27,6 +39,14 @@ Emitter::IrScratch& Emitter::ir_scratch() {
 
 bool Emitter::ir_take(size_t k, const DecodedInsn& d) {
     if (d.handler == &exec_fetch_abort) return false;
+    if (!fp_checked_ && ir_simd(a64::decode(d.insn)) &&
+        (ir_kind(d) == IrKind::Fp || ir_kind(d) == IrKind::FpExit)) {
+        // The block's first AdvSIMD instruction: CPACR_EL1.FPEN checked
+        // before it (its handler takes the trap), as a run's first.
+        ir_flush();
+        Slow& s = simd_slow(k);
+        back(s);
+    }
     bool fresh = false;
     IrKind kind = IrKind::No;
     if (!ir_build(run_, k, d, &kind, &fresh)) {
@@ -35,7 +55,7 @@ bool Emitter::ir_take(size_t k, const DecodedInsn& d) {
         if (!ir_build(run_, k, d, &kind)) return false;
     }
     run_insns_.push_back(k);
-    ir_ends_ = kind == IrKind::Exit;
+    ir_ends_ = kind == IrKind::Exit || kind == IrKind::FpExit;
     return true;
 }
 
@@ -49,8 +69,9 @@ Emitter::IrKind Emitter::ir_kind(const DecodedInsn& d) {
 }
 
 bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d, IrKind* kind, bool* fresh) {
-    // (CLZ, CLS: with LZCNT only)
+    // (CLZ, CLS: with LZCNT only; AdvSIMD: with SSE4.2)
     if (a64::decode(d.insn) == a64::Op::DP_1src && a64::bits(d.insn, 15, 10) >= 4 && !host_lzcnt()) return false;
+    if (ir_simd(a64::decode(d.insn)) && !host_sse42()) return false;
     size_t mark = run.code.size();
     uint32_t flags_insn = run.flags_insn;
     bool flags_host = run.flags_host;
@@ -58,7 +79,8 @@ bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d, IrKind* kin
     b.start(static_cast<uint32_t>(k), d.pcoff);
     if (a64::sem::run(b, d.insn) == a64::sem::Outcome::Done && b.ok) {
         if (kind)
-            *kind = b.ends_run      ? IrKind::Exit
+            *kind = b.uses_fp       ? (b.ends_run ? IrKind::FpExit : IrKind::Fp)
+                    : b.ends_run    ? IrKind::Exit
                     : b.reads_flags ? IrKind::Reads
                     : b.sets_flags  ? IrKind::Flags
                                     : IrKind::Plain;
@@ -113,13 +135,42 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
     }
     std::vector<int8_t>& reg = irs_.reg;
     reg.assign(n, -1);
+    std::vector<int8_t>& tmp = irs_.tmp;
+    tmp.assign(n, -1);
     {
         bool busy[kPool] = {};
         uint32_t holder[kPool] = {};
+        bool vbusy[kVecPool] = {};
         for (uint32_t v = 0; v < n; ++v) {
             const ir::Inst& i = c[v];
             if (i.op == Op::Nop) continue;
             auto dies = [&](uint32_t o) { return o != ir::kNone && last[o] == v; };
+            // (an operand's register freed where it dies, in its pool)
+            auto release = [&](uint32_t o) {
+                if (reg[o] >= 0) (ir::vec_value(c[o].op) ? vbusy : busy)[reg[o]] = false;  // (a VStore has none)
+            };
+            if (ir::is_vec(i.op)) {  // (the result never shares an operand's register)
+                bool vec = ir::vec_value(i.op);
+                if (i.op == Op::VLoad || i.op == Op::VStore) {  // (the check's temporary: not the address's)
+                    int t = -1;
+                    for (int r = 0; r < kPool && t < 0; ++r)
+                        if (!busy[r] && r != reg[i.a]) t = r;
+                    if (t < 0) return false;
+                    tmp[v] = static_cast<int8_t>(t);
+                }
+                if (i.op != Op::VSet && i.op != Op::VStore && i.op != Op::VStore2) {
+                    bool* pool = vec ? vbusy : busy;
+                    int size = vec ? kVecPool : kPool;
+                    for (int r = 0; r < size && reg[v] < 0; ++r)
+                        if (!pool[r]) reg[v] = static_cast<int8_t>(r);
+                    if (reg[v] < 0) return false;
+                    pool[reg[v]] = last[v] != 0;
+                    if (!vec) holder[reg[v]] = v;
+                }
+                for (uint32_t o : {i.a, i.b, i.c})
+                    if (dies(o)) release(o);
+                continue;
+            }
             bool a_dies = dies(i.a), b_dies = dies(i.b);
             // Fixed registers: MUL/IMUL of one operand and DIV/IDIV write
             // rdx:rax, so rax may hold only an operand that ends here (and a
@@ -158,18 +209,11 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
                 holder[reg[v]] = v;
             }
             for (uint32_t o : {i.a, i.b, i.c})
-                if (dies(o) && !(reused && o == into)) busy[reg[o]] = false;
+                if (dies(o) && !(reused && o == into)) release(o);
             if (reg[v] >= 0 && last[v] == 0) busy[reg[v]] = false;  // (never used: a Store's temporary, LDR XZR)
         }
     }
-    auto r64 = [&](uint32_t v) -> const Reg64& {
-        switch (reg[v]) {
-        case 0: return rax;
-        case 1: return rcx;
-        case 2: return rsi;
-        default: return rdi;
-        }
-    };
+    auto r64 = [&](uint32_t v) -> const Reg64& { return pool_reg(reg[v]); };
     // NZCV in the host flags: `hf` the convention of the run's operation
     // that set it (1: a subtraction, C = NOT CF; 0: an addition or AND;
     // -1: changed since), or `cond_v` the Cond whose x86 condition cond_cc
@@ -196,6 +240,17 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
         if (i.op == Op::Nop) continue;
         bool first = !started;
         started = true;
+        if (i.op == Op::VLoad || i.op == Op::VStore) {  // (as Load, Store below; rdx: the host address)
+            Slow& s = slow_path(i.insn);
+            s.va = static_cast<int8_t>(r64(i.a).getIdx());
+            access_slow = &s;
+            mem_check(r64(i.a), pool_reg(tmp[v]), i.aux, i.op == Op::VStore, s.at);
+            hf = -1, cond_v = ir::kNone;
+        }
+        if (ir::is_vec(i.op)) {  // (SSE: the host flags kept)
+            ir_lower_vec(i, v, reg);
+            continue;
+        }
         bool keeps_flags = false;  // (the host flags as they were: NZCV, a Cond's)
         if (i.op == Op::Set) {
             stxsp(i.reg == ir::kSp ? 31 : i.reg, r64(i.a));
@@ -506,6 +561,143 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
     }
     if (access_slow) back(*access_slow);  // (the handler did all the access's instruction)
     return true;
+}
+
+void Emitter::ir_lower_vec(const ir::Inst& i, uint32_t v, const std::vector<int8_t>& reg) {
+    using ir::Op;
+    auto x = [&](uint32_t o) { return Xbyak::Xmm(8 + reg[o]); };
+    auto g = [&](uint32_t o) { return pool_reg(reg[o]); };  // (a general value's)
+    auto vec = [&](unsigned r) { return ptr[rbx + o.v + 16 * static_cast<int>(r)]; };
+    const Xbyak::Xmm& t = xmm7;
+    auto size = static_cast<unsigned>(i.imm);
+    if (i.op == Op::VSet) {
+        movdqu(vec(i.reg), x(i.a));
+        return;
+    }
+    if (i.op >= Op::VLoad) {  // (after the check: rdx the host address of the first)
+        auto bytes = static_cast<unsigned>(i.imm);
+        bool second = i.op == Op::VLoad2 || i.op == Op::VStore2;
+        auto at = ptr[rdx + (second ? static_cast<int>(bytes) : 0)];
+        if (i.op == Op::VLoad || i.op == Op::VLoad2) {
+            const Xbyak::Xmm d = x(v);
+            switch (bytes) {
+            case 1: pxor(d, d); pinsrb(d, at, 0); break;
+            case 2: pxor(d, d); pinsrw(d, at, 0); break;
+            case 4: movd(d, at); break;
+            case 8: movq(d, at); break;
+            default: movdqu(d, at); break;
+            }
+        } else {
+            const Xbyak::Xmm val = x(i.b);
+            switch (bytes) {
+            case 1: pextrb(at, val, 0); break;
+            case 2: pextrw(at, val, 0); break;
+            case 4: movd(at, val); break;
+            case 8: movq(at, val); break;
+            default: movdqu(at, val); break;
+            }
+        }
+        return;
+    }
+    if (i.op == Op::VExtract) {  // (SSE4.1: PEXTRB/W/D zero-extend)
+        auto index = static_cast<uint8_t>(i.imm);
+        const Reg64& d = g(v);
+        switch (i.aux) {
+        case 0: pextrb(d.cvt32(), x(i.a), index); break;
+        case 1: pextrw(d.cvt32(), x(i.a), index); break;
+        case 2: pextrd(d.cvt32(), x(i.a), index); break;
+        default: pextrq(d, x(i.a), index); break;
+        }
+        return;
+    }
+    Xbyak::Xmm d = x(v);  // (never an operand's register)
+    switch (i.op) {
+    case Op::VGet: movdqu(d, vec(i.reg)); break;
+    case Op::VConst:
+        if (i.imm == 0) {
+            pxor(d, d);
+        } else if (i.imm == ~uint64_t{0}) {
+            pcmpeqd(d, d);
+        } else {
+            mov(rdx, i.imm);  // (rdx: free between operations)
+            movq(d, rdx);
+            punpcklqdq(d, d);
+        }
+        break;
+    case Op::VZext64: movq(d, x(i.a)); break;
+    case Op::VAnd: movdqa(d, x(i.a)); pand(d, x(i.b)); break;
+    case Op::VOr: movdqa(d, x(i.a)); por(d, x(i.b)); break;
+    case Op::VXor: movdqa(d, x(i.a)); pxor(d, x(i.b)); break;
+    case Op::VBic: movdqa(d, x(i.b)); pandn(d, x(i.a)); break;  // ~b & a
+    case Op::VOrn: pcmpeqd(d, d); pxor(d, x(i.b)); por(d, x(i.a)); break;
+    case Op::VBsl:  // ((b ^ c) & a) ^ c
+        movdqa(d, x(i.b));
+        pxor(d, x(i.c));
+        pand(d, x(i.a));
+        pxor(d, x(i.c));
+        break;
+    case Op::VAdd: case Op::VSub: {
+        static constexpr void (Xbyak::CodeGenerator::*add[4])(const Xbyak::Mmx&, const Xbyak::Operand&) = {
+            &Xbyak::CodeGenerator::paddb, &Xbyak::CodeGenerator::paddw, &Xbyak::CodeGenerator::paddd,
+            &Xbyak::CodeGenerator::paddq};
+        static constexpr void (Xbyak::CodeGenerator::*sub[4])(const Xbyak::Mmx&, const Xbyak::Operand&) = {
+            &Xbyak::CodeGenerator::psubb, &Xbyak::CodeGenerator::psubw, &Xbyak::CodeGenerator::psubd,
+            &Xbyak::CodeGenerator::psubq};
+        movdqa(d, x(i.a));
+        (this->*(i.op == Op::VAdd ? add : sub)[size])(d, x(i.b));
+        break;
+    }
+    case Op::VCmEq: movdqa(d, x(i.a)); cmpeq(d, x(i.b), size); break;
+    case Op::VCmTst:  // not ((a & b) == 0)
+        movdqa(d, x(i.a));
+        pand(d, x(i.b));
+        pxor(t, t);
+        cmpeq(d, t, size);
+        pcmpeqd(t, t);
+        pxor(d, t);
+        break;
+    case Op::VCmGt: movdqa(d, x(i.a)); cmpgt(d, x(i.b), size); break;
+    case Op::VCmGe:  // not (b > a)
+        movdqa(d, x(i.b));
+        cmpgt(d, x(i.a), size);
+        pcmpeqd(t, t);
+        pxor(d, t);
+        break;
+    case Op::VCmHi: case Op::VCmHs: {  // unsigned: the sign bits flipped, then signed
+        bool hi = i.op == Op::VCmHi;
+        sign_bits(t, size);
+        movdqa(d, x(hi ? i.a : i.b));
+        pxor(d, t);
+        pxor(t, x(hi ? i.b : i.a));
+        cmpgt(d, t, size);  // HI: a > b; HS: not (b > a)
+        if (!hi) {
+            pcmpeqd(t, t);
+            pxor(d, t);
+        }
+        break;
+    }
+    case Op::VInsert: {
+        auto index = static_cast<uint8_t>(i.imm);
+        movdqa(d, x(i.a));
+        switch (i.aux) {
+        case 0: pinsrb(d, g(i.b).cvt32(), index); break;
+        case 1: pinsrw(d, g(i.b).cvt32(), index); break;
+        case 2: pinsrd(d, g(i.b).cvt32(), index); break;
+        default: pinsrq(d, g(i.b), index); break;
+        }
+        break;
+    }
+    case Op::VDup:
+        movq(d, g(i.a));
+        switch (i.imm) {
+        case 0: punpcklbw(d, d); [[fallthrough]];
+        case 1: pshuflw(d, d, 0); pshufd(d, d, 0); break;
+        case 2: pshufd(d, d, 0); break;
+        default: punpcklqdq(d, d); break;
+        }
+        break;
+    default: throw std::logic_error("IR: a vector operation the backend lacks");
+    }
 }
 
 }  // namespace armvm::jit

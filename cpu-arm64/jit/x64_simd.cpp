@@ -1,5 +1,6 @@
 // The x86-64 backend: the AdvSIMD and FP forms it compiles with SSE4
-// (and FMA): three-same, by element, shifts by immediate, copies,
+// (and FMA) outside the IR (x64_ir.cpp has the IR's): three-same's
+// MUL/MLA/MLS and pairwise forms, by element, shifts by immediate,
 // widening three-different, FADD/FSUB/FMUL/FDIV/FMLA/FMLS on ordinary
 // lanes. Everything else: the interpreter's handler.
 #include <xbyak/xbyak_util.h>
@@ -71,88 +72,7 @@ bool Emitter::simd3(size_t k, uint32_t i) {
         back(s);
         return true;
     }
-    if (opcode == 0x03 || opcode == 0x10 || opcode == 0x11) {
-        if (opcode != 0x03 && size == 3 && !q) return false;
-        if (opcode == 0x11 && size == 3 && !host_sse42()) return false;
-        Slow& s = simd_slow(k);
-        movdqu(xmm0, vec(rn));
-        movdqu(xmm1, vec(rm));
-        if (opcode == 0x03) {
-            if (!u) {
-                switch (size) {
-                case 0: pand(xmm0, xmm1); break;                   // AND
-                case 1: pandn(xmm1, xmm0); movdqa(xmm0, xmm1); break;  // BIC
-                case 2: por(xmm0, xmm1); break;                    // ORR
-                default:                                           // ORN
-                    pcmpeqd(xmm2, xmm2);
-                    pxor(xmm1, xmm2);
-                    por(xmm0, xmm1);
-                    break;
-                }
-            } else if (size == 0) {
-                pxor(xmm0, xmm1);  // EOR
-            } else {
-                // BSL: d = (d & n) | (~d & m); BIT: d ^ ((d ^ n) & m); BIF: d ^ ((d ^ n) & ~m)
-                movdqu(xmm2, vec(rd));
-                if (size == 1) {
-                    pxor(xmm0, xmm1);  // n ^ m
-                    pand(xmm0, xmm2);
-                    pxor(xmm0, xmm1);  // ((n ^ m) & d) ^ m
-                } else {
-                    pxor(xmm0, xmm2);  // d ^ n
-                    if (size == 2) {
-                        pand(xmm0, xmm1);
-                    } else {
-                        pandn(xmm1, xmm0);
-                        movdqa(xmm0, xmm1);
-                    }
-                    pxor(xmm0, xmm2);
-                }
-            }
-        } else if (opcode == 0x10) {
-            static constexpr void (Xbyak::CodeGenerator::*add_[4])(const Xbyak::Mmx&, const Xbyak::Operand&) = {
-                &Xbyak::CodeGenerator::paddb, &Xbyak::CodeGenerator::paddw, &Xbyak::CodeGenerator::paddd,
-                &Xbyak::CodeGenerator::paddq};
-            static constexpr void (Xbyak::CodeGenerator::*sub_[4])(const Xbyak::Mmx&, const Xbyak::Operand&) = {
-                &Xbyak::CodeGenerator::psubb, &Xbyak::CodeGenerator::psubw, &Xbyak::CodeGenerator::psubd,
-                &Xbyak::CodeGenerator::psubq};
-            (this->*(u ? sub_ : add_)[size])(xmm0, xmm1);
-        } else {
-            if (!u) {  // CMTST: (n & m) != 0
-                pand(xmm0, xmm1);
-                pxor(xmm1, xmm1);
-            }
-            cmpeq(xmm0, xmm1, size);
-            if (!u) {
-                pcmpeqd(xmm2, xmm2);
-                pxor(xmm0, xmm2);
-            }
-        }
-        put_vec(rd, xmm0, q);
-        back(s);
-        return true;
-    }
-    if ((opcode == 0x06 || opcode == 0x07) && host_sse42()) {  // CMGT, CMGE, CMHI, CMHS
-        if (size == 3 && !q) return false;
-        Slow& s = simd_slow(k);
-        movdqu(xmm0, vec(rn));
-        movdqu(xmm1, vec(rm));
-        if (u) {  // unsigned: the sign bits flipped, then a signed compare
-            sign_bits(xmm2, size);
-            pxor(xmm0, xmm2);
-            pxor(xmm1, xmm2);
-        }
-        if (opcode == 0x06) {
-            cmpgt(xmm0, xmm1, size);  // n > m
-        } else {
-            cmpgt(xmm1, xmm0, size);  // n >= m: not m > n
-            pcmpeqd(xmm0, xmm0);
-            pxor(xmm0, xmm1);
-        }
-        put_vec(rd, xmm0, q);
-        back(s);
-        return true;
-    }
+    // (the bitwise forms, ADD/SUB and the compares: the IR's, ir/sem.hpp)
     if ((opcode == 0x14 || opcode == 0x15 || (opcode == 0x17 && !u)) && host_sse42()) {
         // SMAXP, UMAXP, SMINP, UMINP, ADDP: pairs of the concatenation m:n
         if (size == 3 && (opcode != 0x17 || !q)) return false;  // (reserved)
@@ -258,43 +178,6 @@ void Emitter::pairwise(int op, bool sign, unsigned size) {
 
 // Two-register miscellaneous: the compares with zero (CMGT, CMGE, CMEQ,
 // CMLE, CMLT #0; strlen's NUL search), NOT and NEG.
-bool Emitter::simd_2misc(size_t k, uint32_t i) {
-    using a64::bit;
-    using a64::bits;
-    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), opcode = bits(i, 16, 12);
-    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
-    bool cmp0 = (opcode == 0x08 || opcode == 0x09 || (opcode == 0x0a && !u));
-    bool not_ = opcode == 0x05 && u && size == 0, neg = opcode == 0x0b && u;
-    if ((!cmp0 && !not_ && !neg) || (size == 3 && !q) || !host_sse42()) return false;
-    Slow& s = simd_slow(k);
-    movdqu(xmm0, ptr[rbx + o.v + 16 * static_cast<int>(rn)]);
-    pxor(xmm1, xmm1);
-    if (not_) {
-        pcmpeqd(xmm1, xmm1);
-        pxor(xmm0, xmm1);
-    } else if (neg) {
-        lanes(1, xmm1, xmm0, size);  // 0 - n
-        movdqa(xmm0, xmm1);
-    } else {
-        bool invert = false;
-        switch (opcode * 2 + u) {
-        case 0x10: cmpgt(xmm0, xmm1, size); break;                        // CMGT: n > 0
-        case 0x11: cmpgt(xmm1, xmm0, size); invert = true; break;         // CMGE: not 0 > n
-        case 0x12: cmpeq(xmm0, xmm1, size); break;                        // CMEQ: n == 0
-        case 0x13: cmpgt(xmm0, xmm1, size); invert = true; break;         // CMLE: not n > 0
-        default: cmpgt(xmm1, xmm0, size); movdqa(xmm0, xmm1); break;      // CMLT: 0 > n
-        }
-        if (invert) {
-            if (opcode == 0x08) movdqa(xmm0, xmm1);
-            pcmpeqd(xmm1, xmm1);
-            pxor(xmm0, xmm1);
-        }
-    }
-    put_vec(rd, xmm0, q);
-    back(s);
-    return true;
-}
-
 bool Emitter::simd_elem(size_t k, uint32_t i) {
     using a64::bit;
     using a64::bits;
@@ -375,73 +258,6 @@ bool Emitter::simd_shift(size_t k, uint32_t i) {
         case 10: psrad(xmm0, sh); break;
         case 12: psllq(xmm0, sh); break;
         default: psrlq(xmm0, sh); break;
-        }
-        put_vec(rd, xmm0, q);
-    }
-    back(s);
-    return true;
-}
-
-bool Emitter::simd_copy(size_t k, uint32_t i) {
-    using a64::bit;
-    using a64::bits;
-    unsigned q = bit(i, 30), op = bit(i, 29), imm5 = bits(i, 20, 16), imm4 = bits(i, 14, 11);
-    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
-    unsigned size = 0;
-    while (size < 4 && !((imm5 >> size) & 1)) ++size;
-    if (size > 3) return false;
-    unsigned esize = 1u << size, index = imm5 >> (size + 1);
-    auto elem = [&](unsigned r, unsigned idx) {
-        return rbx + (o.v + 16 * static_cast<int>(r) + static_cast<int>(idx * esize));
-    };
-    // rax = element `idx` of V[r], zero- or sign-extended to 64 bits
-    auto get = [&](unsigned r, unsigned idx, bool sign) {
-        auto a = elem(r, idx);
-        switch (size) {
-        case 0: sign ? movsx(rax, byte[a]) : movzx(eax, byte[a]); break;
-        case 1: sign ? movsx(rax, word[a]) : movzx(eax, word[a]); break;
-        case 2: sign ? movsxd(rax, dword[a]) : mov(eax, dword[a]); break;
-        default: mov(rax, qword[a]); break;
-        }
-    };
-    auto set = [&](unsigned r, unsigned idx) {  // element `idx` of V[r] = the low bits of rax
-        auto a = elem(r, idx);
-        switch (size) {
-        case 0: mov(byte[a], al); break;
-        case 1: mov(word[a], ax); break;
-        case 2: mov(dword[a], eax); break;
-        default: mov(qword[a], rax); break;
-        }
-    };
-    bool smov = imm4 == 5;
-    if (op == 1 ? !q
-                : imm4 == 0 || imm4 == 1 ? (size == 3 && !q)
-                : imm4 == 3             ? !q
-                : imm4 == 5 || imm4 == 7 ? (smov ? (size == 3 || (size == 2 && !q)) : (q != (size == 3)))
-                                         : true)
-        return false;  // (unallocated, or not these: the handler)
-    Slow& s = simd_slow(k);
-    if (op == 1) {  // INS (element)
-        get(rn, imm4 >> size, false);
-        set(rd, index);
-    } else if (imm4 == 3) {  // INS (general)
-        ldx(rax, rn);
-        set(rd, index);
-    } else if (imm4 >= 5) {  // SMOV, UMOV
-        get(rn, index, smov);
-        if (smov && !q) mov(eax, eax);
-        stx(rd, rax);
-    } else {  // DUP (element, general): the value in every lane
-        if (imm4 == 0)
-            get(rn, index, false);
-        else
-            ldx(rax, rn);
-        movq(xmm0, rax);
-        switch (size) {
-        case 0: punpcklbw(xmm0, xmm0); [[fallthrough]];
-        case 1: pshuflw(xmm0, xmm0, 0); pshufd(xmm0, xmm0, 0); break;
-        case 2: pshufd(xmm0, xmm0, 0); break;
-        default: punpcklqdq(xmm0, xmm0); break;
         }
         put_vec(rd, xmm0, q);
     }

@@ -105,6 +105,43 @@ public:
         c_.s.nzcv = ir::nzcv3(ir::Op::CCmp, w64, c, x, y, nzcv | (sub ? 16u : 0u));
     }
 
+    using Vec = ir::V128;
+    bool fp_enabled() const { return c_.fp_enabled(); }
+    Vec v(unsigned r) const { return {c_.s.v[r][0], c_.s.v[r][1]}; }
+    void set_v(unsigned r, Vec a, bool q) {
+        c_.s.v[r][0] = a.lo;
+        c_.s.v[r][1] = q ? a.hi : 0;
+    }
+    static Vec vand(Vec a, Vec b) { return ir::vcompute(ir::Op::VAnd, 0, a, b, {}); }
+    static Vec vbic(Vec a, Vec b) { return ir::vcompute(ir::Op::VBic, 0, a, b, {}); }
+    static Vec vor(Vec a, Vec b) { return ir::vcompute(ir::Op::VOr, 0, a, b, {}); }
+    static Vec vorn(Vec a, Vec b) { return ir::vcompute(ir::Op::VOrn, 0, a, b, {}); }
+    static Vec vxor(Vec a, Vec b) { return ir::vcompute(ir::Op::VXor, 0, a, b, {}); }
+    static Vec vbsl(Vec sel, Vec a, Vec b) { return ir::vcompute(ir::Op::VBsl, 0, sel, a, b); }
+    static Vec vlanes(ir::Op op, Vec a, Vec b, unsigned size) { return ir::vcompute(op, size, a, b, {}); }
+    static Vec vconst(uint64_t half) { return {half, half}; }
+    static V vextract(Vec a, unsigned index, unsigned size) { return ir::vextract(a, index, size); }
+    static Vec vinsert(Vec a, V x, unsigned index, unsigned size) { return ir::vinsert(a, x, index, size); }
+    static Vec vdup(V x, unsigned size) { return ir::vdup(x, size); }
+    Vec vload(V addr, unsigned bytes) {  // (16 bytes: two 8-byte accesses)
+        Vec r;
+        if (!(bytes == 16 ? c_.load(addr, 8, r.lo) && c_.load(addr + 8, 8, r.hi) : c_.load(addr, bytes, r.lo)))
+            faulted_ = true;
+        return r;
+    }
+    void vstore(V addr, unsigned bytes, Vec v) {
+        if (!(bytes == 16 ? c_.store(addr, 8, v.lo) && c_.store(addr + 8, 8, v.hi) : c_.store(addr, bytes, v.lo)))
+            faulted_ = true;
+    }
+    void vload_pair(V addr, unsigned bytes, Vec& first, Vec& second) {
+        first = vload(addr, bytes);
+        if (!faulted_) second = vload(addr + bytes, bytes);
+    }
+    void vstore_pair(V addr, unsigned bytes, Vec x, Vec y) {
+        vstore(addr, bytes, x);
+        if (!faulted_) vstore(addr + bytes, bytes, y);
+    }
+
 private:
     Cpu& c_;
     uint64_t pc_;

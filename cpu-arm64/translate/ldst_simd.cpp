@@ -3,108 +3,21 @@
 // pairs; and the AdvSIMD structure forms LD1-4/ST1-4 (multiple
 // structures, single lane, and replicate). Every one first checks
 // CPACR_EL1.FPEN. A write to a B/H/S/D register clears the rest of V.
+#include "cpu-arm64/ir/sem.hpp"
 #include "cpu-arm64/translate/executors.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
+#include "cpu-arm64/translate/interp_builder.hpp"
 #include "cpu-arm64/translate/vreg.hpp"
 
 namespace armvm::a64 {
 
-namespace {
-
-// Loads `bytes` (1..16) at addr into V[t], zeroing what lies above.
-bool load_v(Cpu& c, unsigned t, unsigned bytes, uint64_t addr) {
-    uint64_t lo, hi = 0;
-    if (bytes == 16) {
-        if (!c.load(addr, 8, lo) || !c.load(addr + 8, 8, hi)) return false;
-    } else if (!c.load(addr, bytes, lo)) {
-        return false;
-    }
-    c.s.v[t][0] = lo;
-    c.s.v[t][1] = hi;
-    return true;
-}
-
-bool store_v(Cpu& c, unsigned t, unsigned bytes, uint64_t addr) {
-    if (bytes == 16) return c.store(addr, 8, c.s.v[t][0]) && c.store(addr + 8, 8, c.s.v[t][1]);
-    return c.store(addr, bytes, c.s.v[t][0]);
-}
-
-// size:opc of the single-register forms: the access size in bytes, or 0
-// for an unallocated combination. opc bit 0 is L.
-unsigned fp_bytes(unsigned size, unsigned opc) {
-    if (opc >= 2) return size == 0 ? 16 : 0;
-    return 1u << size;
-}
-
-}  // namespace
-
-void exec_LDR_lit_fp(Cpu& c, uint32_t i) {
-    unsigned opc = bits(i, 31, 30);
-    if (opc == 3) return c.undefined();
-    if (!c.fp_enabled()) return;
-    load_v(c, bits(i, 4, 0), 4u << opc, c.s.pc + (sext(bits(i, 23, 5), 19) << 2));
-}
-
-void exec_LDST_uimm_fp(Cpu& c, uint32_t i) {
-    unsigned bytes = fp_bytes(bits(i, 31, 30), bits(i, 23, 22));
-    if (!bytes) return c.undefined();
-    if (!c.fp_enabled()) return;
-    uint64_t addr = c.x_or_sp(bits(i, 9, 5)) + static_cast<uint64_t>(bits(i, 21, 10)) * bytes;
-    if (bit(i, 22))
-        load_v(c, bits(i, 4, 0), bytes, addr);
-    else
-        store_v(c, bits(i, 4, 0), bytes, addr);
-}
-
-void exec_LDST_imm9_fp(Cpu& c, uint32_t i) {
-    unsigned bytes = fp_bytes(bits(i, 31, 30), bits(i, 23, 22)), mode = bits(i, 11, 10), rn = bits(i, 9, 5);
-    if (!bytes || mode == 2) return c.undefined();  // (no unprivileged SIMD&FP form)
-    if (!c.fp_enabled()) return;
-    int64_t off = sext(bits(i, 20, 12), 9);
-    uint64_t base = c.x_or_sp(rn);
-    uint64_t addr = mode == 1 ? base : base + off;
-    bool ok = bit(i, 22) ? load_v(c, bits(i, 4, 0), bytes, addr) : store_v(c, bits(i, 4, 0), bytes, addr);
-    if (ok && mode != 0) c.set_x_or_sp(rn, base + off);
-}
-
-void exec_LDST_reg_fp(Cpu& c, uint32_t i) {
-    unsigned bytes = fp_bytes(bits(i, 31, 30), bits(i, 23, 22)), option = bits(i, 15, 13);
-    if (!bytes || !(option & 2)) return c.undefined();
-    if (!c.fp_enabled()) return;
-    unsigned scale = bytes == 16 ? 4 : bits(i, 31, 30);
-    uint64_t off = extend_reg(c.x(bits(i, 20, 16)), option, bit(i, 12) ? scale : 0);
-    uint64_t addr = c.x_or_sp(bits(i, 9, 5)) + off;
-    if (bit(i, 22))
-        load_v(c, bits(i, 4, 0), bytes, addr);
-    else
-        store_v(c, bits(i, 4, 0), bytes, addr);
-}
-
-void exec_LDST_pair_fp(Cpu& c, uint32_t i) {
-    unsigned opc = bits(i, 31, 30), mode = bits(i, 25, 23), rn = bits(i, 9, 5);
-    bool load = bit(i, 22);
-    if (opc == 3 || mode > 3) return c.undefined();
-    unsigned bytes = 4u << opc;
-    unsigned rt = bits(i, 4, 0), rt2 = bits(i, 14, 10);
-    if (load && rt == rt2) return c.undefined();  // CONSTRAINED UNPREDICTABLE: UNDEFINED, as QEMU
-    if (!c.fp_enabled()) return;
-    int64_t off = sext(bits(i, 21, 15), 7) * static_cast<int64_t>(bytes);
-    uint64_t base = c.x_or_sp(rn);
-    uint64_t addr = mode == 1 ? base : base + off;
-    if (load) {
-        // Both loads succeed before either register changes.
-        uint64_t save[2] = {c.s.v[rt][0], c.s.v[rt][1]};
-        if (!load_v(c, rt, bytes, addr)) return;
-        if (!load_v(c, rt2, bytes, addr + bytes)) {
-            c.s.v[rt][0] = save[0];
-            c.s.v[rt][1] = save[1];
-            return;
-        }
-    } else if (!store_v(c, rt, bytes, addr) || !store_v(c, rt2, bytes, addr + bytes)) {
-        return;
-    }
-    if (mode == 1 || mode == 3) c.set_x_or_sp(rn, base + off);
-}
+// (The single-register forms and pairs: ir/sem.hpp, for the interpreter
+// and the JIT.)
+void exec_LDR_lit_fp(Cpu& c, uint32_t i) { run_sem<sem::ldr_lit_fp<InterpBuilder>>(c, i); }
+void exec_LDST_uimm_fp(Cpu& c, uint32_t i) { run_sem<sem::ldst_uimm_fp<InterpBuilder>>(c, i); }
+void exec_LDST_imm9_fp(Cpu& c, uint32_t i) { run_sem<sem::ldst_imm9_fp<InterpBuilder>>(c, i); }
+void exec_LDST_reg_fp(Cpu& c, uint32_t i) { run_sem<sem::ldst_reg_fp<InterpBuilder>>(c, i); }
+void exec_LDST_pair_fp(Cpu& c, uint32_t i) { run_sem<sem::ldst_pair_fp<InterpBuilder>>(c, i); }
 
 namespace {
 

@@ -2,8 +2,10 @@
 // and SIMD&FP registers (FMOV (general), the AdvSIMD copy group), the
 // modified immediates and the three-same group (its FP forms go to fp.cpp).
 // The other integer groups are in simd_int.cpp.
+#include "cpu-arm64/ir/sem.hpp"
 #include "cpu-arm64/translate/executors.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
+#include "cpu-arm64/translate/interp_builder.hpp"
 #include "cpu-arm64/translate/vreg.hpp"
 
 namespace armvm::a64 {
@@ -59,7 +61,8 @@ uint64_t shl_elem(Cpu& c, uint64_t a, uint64_t b, unsigned esize, bool u, bool s
 }  // namespace
 
 // AdvSIMD three same, integer forms (ARM ARM C4.1.95: the opcode table
-// by U and opcode; the FP forms, opcode 0b11xxx, come with the FP work).
+// by U and opcode; the FP forms, opcode 0b11xxx, in fp.cpp; the bitwise
+// forms, ADD/SUB and the compares in ir/sem.hpp).
 bool simd_fp_3same(Cpu& c, uint32_t i);  // fp.cpp
 bool simd_fhm(Cpu& c, uint32_t i, int index);  // fp.cpp
 
@@ -72,8 +75,14 @@ void exec_SIMD_3SAME(Cpu& c, uint32_t i) {
         if (!(fhm ? simd_fhm(c, i, -1) : simd_fp_3same(c, i))) c.undefined();
         return;
     }
+    {  // (the forms written once, for the interpreter and the JIT: ir/sem.hpp)
+        InterpBuilder b(c);
+        sem::Outcome o = sem::simd_3same(b, i);
+        if (o == sem::Outcome::Undefined) c.undefined();
+        if (o != sem::Outcome::Uncovered) return;
+    }
     unsigned esize = 1u << size, bits_ = 8 * esize, lanes = (q ? 16 : 8) / esize;
-    if (size == 3 && !q && opcode != 0x03) return c.undefined();
+    if (size == 3 && !q) return c.undefined();
     bool no64 = opcode == 0x00 || opcode == 0x02 || opcode == 0x04 || (opcode >= 0x0c && opcode <= 0x0f) ||
                 opcode == 0x12 || opcode == 0x13 || opcode == 0x14 || opcode == 0x15;
     if (no64 && size == 3) return c.undefined();
@@ -87,25 +96,6 @@ void exec_SIMD_3SAME(Cpu& c, uint32_t i) {
         unsigned byte = e * esize;
         return esize == 8 ? v[byte / 8] : (v[byte / 8] >> (8 * (byte % 8))) & umask(esize);
     };
-    if (opcode == 0x03) {  // bitwise: size selects the operation
-        uint64_t r[2];
-        for (int h = 0; h < 2; ++h) {
-            uint64_t a = n[h], b = m[h], x = d[h];
-            switch ((u << 2) | size) {
-            case 0: r[h] = a & b; break;             // AND
-            case 1: r[h] = a & ~b; break;            // BIC
-            case 2: r[h] = a | b; break;             // ORR
-            case 3: r[h] = a | ~b; break;            // ORN
-            case 4: r[h] = a ^ b; break;             // EOR
-            case 5: r[h] = (x & a) | (~x & b); break;  // BSL
-            case 6: r[h] = (b & a) | (~b & x); break;  // BIT
-            default: r[h] = (~b & a) | (b & x); break;  // BIF
-            }
-        }
-        c.s.v[rd][0] = r[0];
-        c.s.v[rd][1] = q ? r[1] : 0;
-        return;
-    }
     uint64_t out[2] = {0, 0};
     for (unsigned e = 0; e < lanes; ++e) {
         uint64_t a = get(n, e), b = get(m, e), acc = get(d, e);
@@ -128,8 +118,6 @@ void exec_SIMD_3SAME(Cpu& c, uint32_t i) {
             r = u ? sat_u(c, static_cast<__int128>(a) - b, bits_)
                   : static_cast<uint64_t>(sat_s(c, static_cast<__int128>(sa) - sb, bits_));
             break;
-        case 0x06: r = (u ? a > b : sa > sb) ? ~0ull : 0; break;    // CMGT/CMHI
-        case 0x07: r = (u ? a >= b : sa >= sb) ? ~0ull : 0; break;  // CMGE/CMHS
         case 0x08: r = shl_elem(c, a, b, esize, u, false, false); break;  // SSHL/USHL
         case 0x09: r = shl_elem(c, a, b, esize, u, true, false); break;   // SQSHL/UQSHL
         case 0x0a: r = shl_elem(c, a, b, esize, u, false, true); break;   // SRSHL/URSHL
@@ -143,8 +131,6 @@ void exec_SIMD_3SAME(Cpu& c, uint32_t i) {
             r = opcode == 0x0f ? acc + abs : abs;
             break;
         }
-        case 0x10: r = u ? a - b : a + b; break;                            // ADD/SUB
-        case 0x11: r = (u ? a == b : (a & b) != 0) ? ~0ull : 0; break;      // CMEQ/CMTST
         case 0x12: r = u ? acc - a * b : acc + a * b; break;                // MLA/MLS
         case 0x13:  // MUL/PMUL
             if (!u) {
@@ -202,81 +188,26 @@ void exec_FP_INT_CONV(Cpu& c, uint32_t i) {
         if (!fp_int_convert(c, i)) c.undefined();
         return;
     }
-    bool to_fp = opcode == 7;  // 110: FMOV to general, 111: from general
-    // FMOV (general): 32-bit with S, 64-bit with D, and the top half of V;
-    // H with either (FEAT_FP16).
-    bool sreg = sf == 0 && type == 0 && rmode == 0, dreg = sf == 1 && type == 1 && rmode == 0;
-    bool top = sf == 1 && type == 2 && rmode == 1, hreg = type == 3 && rmode == 0 && c.has_fp16();
-    if (!sreg && !dreg && !top && !hreg) return c.undefined();
+    {  // FMOV (general) of S, D and V.D[1]: ir/sem.hpp, for the interpreter and the JIT
+        InterpBuilder b(c);
+        sem::Outcome o = sem::fmov_general(b, i);
+        if (o == sem::Outcome::Undefined) c.undefined();
+        if (o != sem::Outcome::Uncovered) return;
+    }
+    // FMOV (general) of H (FEAT_FP16), with W or X.
+    if (type != 3 || rmode != 0 || !c.has_fp16()) return c.undefined();
     if (!c.fp_enabled()) return;
-    if (hreg) {
-        if (to_fp) {
-            c.s.v[rd][0] = static_cast<uint16_t>(c.x(rn));
-            c.s.v[rd][1] = 0;
-        } else {
-            c.set_x(rd, static_cast<uint16_t>(c.s.v[rn][0]));
-        }
-        return;
-    }
-    if (top) {
-        if (to_fp)
-            c.s.v[rd][1] = c.x(rn);
-        else
-            c.set_x(rd, c.s.v[rn][1]);
-        return;
-    }
-    if (to_fp) {
-        c.s.v[rd][0] = sreg ? c.w(rn) : c.x(rn);
+    if (opcode == 7) {
+        c.s.v[rd][0] = static_cast<uint16_t>(c.x(rn));
         c.s.v[rd][1] = 0;
     } else {
-        c.set_x(rd, sreg ? static_cast<uint32_t>(c.s.v[rn][0]) : c.s.v[rn][0]);
+        c.set_x(rd, static_cast<uint16_t>(c.s.v[rn][0]));
     }
 }
 
-void exec_SIMD_COPY(Cpu& c, uint32_t i) {
-    unsigned q = bit(i, 30), op = bit(i, 29), imm5 = bits(i, 20, 16), imm4 = bits(i, 14, 11);
-    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
-    unsigned size = 0;
-    while (size < 4 && !((imm5 >> size) & 1)) ++size;
-    if (size > 3) return c.undefined();
-    unsigned esize = 1u << size, index = imm5 >> (size + 1), lanes = (q ? 16 : 8) / esize;
-    if (op == 1) {  // INS (element): Vd.T[imm5 index] = Vn.T[imm4 index]
-        if (!q) return c.undefined();
-        if (!c.fp_enabled()) return;
-        set_elem(c, rd, index, esize, get_elem(c, rn, imm4 >> size, esize));
-        return;
-    }
-    switch (imm4) {
-    case 0x0:    // DUP (element)
-    case 0x1: {  // DUP (general)
-        if (size == 3 && !q) return c.undefined();
-        if (!c.fp_enabled()) return;
-        uint64_t v = imm4 == 0 ? get_elem(c, rn, index, esize) : c.x(rn) & (esize == 8 ? ~0ull : (1ull << (8 * esize)) - 1);
-        c.s.v[rd][0] = c.s.v[rd][1] = 0;
-        for (unsigned e = 0; e < lanes; ++e) set_elem(c, rd, e, esize, v);
-        return;
-    }
-    case 0x3:  // INS (general)
-        if (!q) return c.undefined();
-        if (!c.fp_enabled()) return;
-        set_elem(c, rd, index, esize, c.x(rn));
-        return;
-    case 0x5:    // SMOV
-    case 0x7: {  // UMOV
-        bool smov = imm4 == 5;
-        // UMOV: W for B/H/S, X for D (Q = 1); SMOV: B/H to W or X, S to X.
-        if (smov ? (size == 3 || (size == 2 && !q)) : (q != (size == 3))) return c.undefined();
-        if (!c.fp_enabled()) return;
-        uint64_t v = get_elem(c, rn, index, esize);
-        if (smov) {
-            v = static_cast<uint64_t>(sext(v, 8 * esize));
-            if (!q) v = static_cast<uint32_t>(v);
-        }
-        c.set_x(rd, v);
-        return;
-    }
-    default: return c.undefined();
-    }
+void exec_SIMD_COPY(Cpu& c, uint32_t i) {  // (ir/sem.hpp: for the interpreter and the JIT)
+    InterpBuilder b(c);
+    if (sem::simd_copy(b, i) == sem::Outcome::Undefined) c.undefined();
 }
 
 // AdvSIMD modified immediate: MOVI, MVNI, ORR, BIC (vector, immediate)
@@ -324,27 +255,19 @@ bool modimm(uint32_t i, ModImm& m) {
 }
 
 void exec_SIMD_MODIMM(Cpu& c, uint32_t i) {
-    unsigned q = bit(i, 30), rd = bits(i, 4, 0);
-    ModImm m;
-    if (bit(i, 11)) {  // FMOV Vd.8H/4H, #imm (FEAT_FP16)
-        if (!c.has_fp16() || bit(i, 29) || bits(i, 15, 12) != 15) return c.undefined();
-        if (!c.fp_enabled()) return;
-        uint64_t h = fp_expand_imm((bits(i, 18, 16) << 5) | bits(i, 9, 5), 3) * 0x0001000100010001ull;
-        c.s.v[rd][0] = h;
-        c.s.v[rd][1] = q ? h : 0;
-        return;
+    {  // (the forms written once, for the interpreter and the JIT: ir/sem.hpp)
+        InterpBuilder b(c);
+        sem::Outcome o = sem::simd_modimm(b, i);
+        if (o == sem::Outcome::Undefined) c.undefined();
+        if (o != sem::Outcome::Uncovered) return;
     }
-    if (!modimm(i, m)) return c.undefined();
+    // FMOV Vd.8H/4H, #imm (FEAT_FP16)
+    unsigned q = bit(i, 30), rd = bits(i, 4, 0);
+    if (!c.has_fp16() || bit(i, 29) || bits(i, 15, 12) != 15) return c.undefined();
     if (!c.fp_enabled()) return;
-    auto apply = [&](uint64_t cur) {
-        switch (m.kind) {
-        case ModImm::Orr: return cur | m.imm;
-        case ModImm::Bic: return cur & ~m.imm;
-        default: return m.imm;
-        }
-    };
-    c.s.v[rd][0] = apply(c.s.v[rd][0]);
-    c.s.v[rd][1] = q ? apply(c.s.v[rd][1]) : 0;
+    uint64_t h = fp_expand_imm((bits(i, 18, 16) << 5) | bits(i, 9, 5), 3) * 0x0001000100010001ull;
+    c.s.v[rd][0] = h;
+    c.s.v[rd][1] = q ? h : 0;
 }
 
 }  // namespace armvm::a64

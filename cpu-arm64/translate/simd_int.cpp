@@ -6,8 +6,10 @@
 #include <cstring>
 #include <type_traits>
 
+#include "cpu-arm64/ir/sem.hpp"
 #include "cpu-arm64/translate/executors.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
+#include "cpu-arm64/translate/interp_builder.hpp"
 #include "cpu-arm64/translate/vreg.hpp"
 
 namespace armvm::a64 {
@@ -253,6 +255,12 @@ void exec_SIMD_SHIFT_IMM(Cpu& c, uint32_t i) {
 }
 
 void exec_SIMD_2MISC(Cpu& c, uint32_t i) {
+    {  // (the forms written once, for the interpreter and the JIT: ir/sem.hpp)
+        InterpBuilder b(c);
+        sem::Outcome o = sem::simd_2misc(b, i);
+        if (o == sem::Outcome::Undefined) c.undefined();
+        if (o != sem::Outcome::Uncovered) return;
+    }
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), op = bits(i, 16, 12);
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     // (NOT and RBIT work on bytes whatever `size` says)
@@ -273,8 +281,6 @@ void exec_SIMD_2MISC(Cpu& c, uint32_t i) {
         if (undef_if(size == 3)) return;
         break;
     case 0x03: case 0x23: case 0x07: case 0x27:  // SUQADD, USQADD, SQABS, SQNEG
-    case 0x08: case 0x28: case 0x09: case 0x29: case 0x0a:  // CMGT/CMGE/CMEQ/CMLE/CMLT #0
-    case 0x0b: case 0x2b:  // ABS, NEG
         if (undef_if(size == 3 && !q)) return;
         break;
     case 0x04: case 0x24:  // CLS, CLZ
@@ -283,8 +289,8 @@ void exec_SIMD_2MISC(Cpu& c, uint32_t i) {
     case 0x05:  // CNT
         if (undef_if(size != 0)) return;
         break;
-    case 0x25:  // NOT (size 0), RBIT (size 1)
-        if (undef_if(size > 1)) return;
+    case 0x25:  // RBIT (size 1; NOT, size 0: the semantics template's)
+        if (undef_if(size != 1)) return;
         break;
     case 0x12: case 0x14: case 0x32: case 0x34:  // XTN/SQXTUN, SQXTN/UQXTN
         if (undef_if(size == 3)) return;
@@ -357,13 +363,6 @@ void exec_SIMD_2MISC(Cpu& c, uint32_t i) {
         case 0x23: x = sat_unsigned(c, static_cast<__int128>(d.e[k]) + sa, esize); break;  // USQADD
         case 0x07: x = sat_signed(c, sa < 0 ? -static_cast<__int128>(sa) : sa, esize); break;  // SQABS
         case 0x27: x = sat_signed(c, -static_cast<__int128>(sa), esize); break;               // SQNEG
-        case 0x08: x = sa > 0 ? ~0ull : 0; break;   // CMGT #0
-        case 0x28: x = sa >= 0 ? ~0ull : 0; break;  // CMGE #0
-        case 0x09: x = sa == 0 ? ~0ull : 0; break;  // CMEQ #0
-        case 0x29: x = sa <= 0 ? ~0ull : 0; break;  // CMLE #0
-        case 0x0a: x = sa < 0 ? ~0ull : 0; break;   // CMLT #0
-        case 0x0b: x = sa < 0 ? 0 - static_cast<uint64_t>(sa) : static_cast<uint64_t>(sa); break;  // ABS
-        case 0x2b: x = 0 - static_cast<uint64_t>(sa); break;  // NEG (of the most negative: itself)
         case 0x04: {  // CLS
             uint64_t v = (sa < 0 ? ~a : a) & lmask(esize);
             unsigned lz = v ? static_cast<unsigned>(__builtin_clzll(v)) - (64 - bits_) : bits_;
@@ -372,14 +371,10 @@ void exec_SIMD_2MISC(Cpu& c, uint32_t i) {
         }
         case 0x24: x = a ? static_cast<unsigned>(__builtin_clzll(a)) - (64 - bits_) : bits_; break;  // CLZ
         case 0x05: x = static_cast<uint64_t>(__builtin_popcountll(a)); break;  // CNT
-        default:  // 0x25: NOT, RBIT
-            if (size == 0) {
-                x = ~a;
-            } else {
-                x = 0;
-                for (unsigned b = 0; b < 8; ++b)
-                    if ((a >> b) & 1) x |= 1ull << (7 - b);
-            }
+        default:  // 0x25: RBIT
+            x = 0;
+            for (unsigned b = 0; b < 8; ++b)
+                if ((a >> b) & 1) x |= 1ull << (7 - b);
             break;
         }
         r[k] = x & lmask(esize);

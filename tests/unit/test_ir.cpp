@@ -1,7 +1,7 @@
 // The IR (cpu-arm64/ir/): what its passes make of typical sequences, and
 // runs of random data-processing instructions (immediate; logical and
 // add/subtract, shifted and extended register, with and without NZCV; 1-,
-// 2- and 3-source) evaluated as IR,
+// 2- and 3-source) and of the AdvSIMD forms the IR has, evaluated as IR,
 // before and after the passes, against the interpreter running the same
 // words (which runs the same semantics templates on the CPU state).
 #include <catch2/catch.hpp>
@@ -330,4 +330,115 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
     }
     CHECK(built > 3000);
     CHECK(split > 100);  // (condition reads that started another run)
+}
+
+TEST_CASE("IR: random runs of the AdvSIMD forms it has, before and after the passes, as the interpreter runs them") {
+    // Three-same's bitwise forms (BSL/BIT/BIF read their destination),
+    // ADD/SUB and compares, two-register misc's compares with zero, ABS,
+    // NEG, NOT, the modified immediates, the copies (DUP, INS, SMOV, UMOV)
+    // and FMOV (general), every size, both widths, over four registers so
+    // values flow through VGet/VSet forwarding and dead writes.
+    std::mt19937_64 rng(777);
+    auto r = [&](unsigned n) { return static_cast<uint32_t>(rng() % n); };
+    FakeBus bus{64 * 1024};
+    Cpu cpu{bus};
+    cpu.set_ram_window(0, bus.ram.data(), bus.ram.size());
+    cpu.stop_on_exception = true;
+    cpu.s.cpacr_el1 = 3u << 20;  // (FPEN)
+    static const unsigned same[] = {0x03, 0x06, 0x07, 0x10, 0x11};
+    static const unsigned misc[][2] = {{0, 8}, {1, 8}, {0, 9}, {1, 9}, {0, 0xa}, {0, 0xb}, {1, 0xb}, {1, 5}};
+    unsigned vector_ops = 0;
+    for (int t = 0; t < 3000; ++t) {
+        std::vector<uint32_t> words;
+        size_t len = 1 + r(8);
+        while (words.size() < len) {
+            uint32_t q = r(2), size = r(4);
+            switch (r(5)) {
+            case 0: {
+                uint32_t opcode = same[r(5)];
+                if (size == 3 && !q && opcode != 0x03) continue;  // (reserved)
+                words.push_back(0x0e200400 | q << 30 | r(2) << 29 | size << 22 | r(4) << 16 | opcode << 11 |
+                                r(4) << 5 | r(4));
+                break;
+            }
+            case 1: {
+                auto [u, op] = misc[r(8)];
+                if (op == 5) size = 0;  // (NOT)
+                else if (size == 3 && !q) continue;
+                words.push_back(0x0e200800 | q << 30 | u << 29 | size << 22 | op << 12 | r(4) << 5 | r(4));
+                break;
+            }
+            case 2: {
+                uint32_t op = r(2), cmode = r(16);
+                if (cmode == 15 && op && !q) continue;
+                words.push_back(0x0f000400 | q << 30 | op << 29 | r(8) << 16 | cmode << 12 | r(32) << 5 | r(4));
+                break;
+            }
+            case 3: {  // DUP, INS, SMOV, UMOV (general registers X0-X3)
+                static const unsigned imm4s[] = {0, 1, 3, 5, 7};
+                uint32_t op = r(4) == 0, w = 0x0e000400 | q << 30 | op << 29 | (1 + r(31)) << 16 |
+                                             (op ? r(16) : imm4s[r(5)]) << 11 | r(4) << 5 | r(4);
+                ir::Run one;
+                if (!build(one, {w})) continue;  // (a reserved combination)
+                words.push_back(w);
+                break;
+            }
+            default: {  // FMOV (general): W/S, X/D, X/V.D[1], either way
+                static const uint32_t forms[] = {0x1e270000, 0x1e260000, 0x9e670000, 0x9e660000, 0x9eaf0000, 0x9eae0000};
+                words.push_back(forms[r(6)] | r(4) << 5 | r(4));
+                break;
+            }
+            }
+        }
+        ir::Run run;
+        REQUIRE(build(run, words));
+        ir::V128 init[32], plain[32], opt[32];
+        for (auto& v : init) v = {r(4) ? rng() : r(2) * ~uint64_t{0}, r(4) ? rng() : r(2) * ~uint64_t{0}};
+        for (unsigned i = 0; i < 32; ++i) {
+            plain[i] = opt[i] = init[i];
+            cpu.s.v[i][0] = init[i].lo, cpu.s.v[i][1] = init[i].hi;
+        }
+        uint64_t x[33] = {}, xo[33] = {};
+        for (unsigned i = 0; i < 4; ++i) x[i] = xo[i] = cpu.s.x[i] = r(4) ? rng() : r(2) * ~uint64_t{0};
+        for (uint32_t w : words) {
+            switch (a64::decode(w)) {
+            case a64::Op::SIMD_3SAME: a64::exec_SIMD_3SAME(cpu, w); break;
+            case a64::Op::SIMD_2MISC: a64::exec_SIMD_2MISC(cpu, w); break;
+            case a64::Op::SIMD_COPY: a64::exec_SIMD_COPY(cpu, w); break;
+            case a64::Op::FP_INT_CONV: a64::exec_FP_INT_CONV(cpu, w); break;
+            default: a64::exec_SIMD_MODIMM(cpu, w); break;
+            }
+        }
+        uint32_t nzcv = 0;
+        ir::evaluate(run, x, nzcv, 0, nullptr, nullptr, plain);
+        ir::Run o = run;
+        ir::optimize(o);
+        for (const auto& i : o.code) vector_ops += ir::is_vec(i.op);
+        ir::evaluate(o, xo, nzcv, 0, nullptr, nullptr, opt);
+        for (unsigned i = 0; i < 4; ++i) {
+            INFO("x" << i << "\n" << run.dump() << "optimised:\n" << o.dump());
+            REQUIRE(x[i] == cpu.s.x[i]);
+            REQUIRE(xo[i] == cpu.s.x[i]);
+        }
+        INFO("run " << t << "\n" << run.dump() << "optimised:\n" << o.dump());
+        for (unsigned i = 0; i < 32; ++i) {
+            INFO("v" << i);
+            REQUIRE(plain[i].lo == cpu.s.v[i][0]);
+            REQUIRE(plain[i].hi == cpu.s.v[i][1]);
+            REQUIRE(opt[i].lo == cpu.s.v[i][0]);
+            REQUIRE(opt[i].hi == cpu.s.v[i][1]);
+        }
+    }
+    CHECK(vector_ops > 10000);
+}
+
+TEST_CASE("IR: a vector register the run writes twice is written once; a read of it is forwarded") {
+    ir::Run run;
+    REQUIRE(build(run, {0x4e228420,    // add v0.16b, v1.16b, v2.16b
+                        0x6e201c23,    // eor v3.16b, v1.16b, v0.16b
+                        0x4ea38c60}));  // cmtst v0.4s, v3.4s, v3.4s
+    ir::optimize(run);
+    INFO(run.dump());
+    CHECK(count(run, ir::Op::VSet) == 2);  // (v3, and v0 once)
+    CHECK(count(run, ir::Op::VGet) == 2);  // (v1, v2: v0 and v3 forwarded)
 }
