@@ -914,7 +914,8 @@ private:
     // Fp: AdvSIMD, whose first in a block checks CPACR_EL1.FPEN, a way out;
     // FpExit: an access of SIMD&FP registers, the run's last)
     enum class IrKind { No, Plain, Flags, Reads, Exit, Fp, FpExit };
-    static IrKind ir_kind(const DecodedInsn& d);
+    // (simd: the AdvSIMD groups too; else No for them without building)
+    static IrKind ir_kind(const DecodedInsn& d, bool simd = false);
     void ir_flush();
     bool ir_ends_ = false;   // (ir_take: the entry taken ends the run, a branch)
     bool ir_ended_ = false;  // (ir_flush: the run's branch always leaves)

@@ -39,8 +39,7 @@ Emitter::IrScratch& Emitter::ir_scratch() {
 
 bool Emitter::ir_take(size_t k, const DecodedInsn& d) {
     if (d.handler == &exec_fetch_abort) return false;
-    if (!fp_checked_ && ir_simd(a64::decode(d.insn)) &&
-        (ir_kind(d) == IrKind::Fp || ir_kind(d) == IrKind::FpExit)) {
+    if (!fp_checked_ && ir_simd(a64::decode(d.insn)) && ir_kind(d, true) != IrKind::No) {
         // The block's first AdvSIMD instruction: CPACR_EL1.FPEN checked
         // before it (its handler takes the trap), as a run's first.
         ir_flush();
@@ -59,8 +58,9 @@ bool Emitter::ir_take(size_t k, const DecodedInsn& d) {
     return true;
 }
 
-Emitter::IrKind Emitter::ir_kind(const DecodedInsn& d) {
+Emitter::IrKind Emitter::ir_kind(const DecodedInsn& d, bool simd) {
     if (d.handler == &exec_fetch_abort || fused_compare(d.handler)) return IrKind::No;
+    if (!simd && ir_simd(a64::decode(d.insn))) return IrKind::No;  // (as not the IR's: never Plain, and cheap)
     thread_local ir::Run scratch;
     scratch.clear();
     IrKind kind = IrKind::No;
