@@ -22,10 +22,11 @@ bool access(Op op) { return is_access(op); }
 std::string Run::dump() const {
     static const char* names[] = {"nop", "const", "pc", "get", "set", "add", "sub", "and", "or", "xor", "andnot",
                                   "shl", "lshr", "ashr", "ror", "extr", "sext", "mul", "mulh", "bswap", "clz",
-                                  "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv", "adds", "subs", "ands", "adcs", "ccmp", "cond", "select", "adc", "branch", "call", "ret", "load", "load2", "store", "store2",
+                                  "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv", "adds", "subs", "ands", "adcs", "ccmp", "cond", "select", "adc", "branch", "call", "ret", "load", "load2", "store", "store2", "monitor",
                                   "vget", "vset", "vzext64", "vand", "vbic", "vor", "vorn", "vxor", "vbsl", "vadd",
                                   "vsub", "vcmeq", "vcmtst", "vcmgt", "vcmge", "vcmhi", "vcmhs", "vconst",
-                                  "vextract", "vinsert", "vdup", "vload", "vload2", "vstore", "vstore2"};
+                                  "vextract", "vinsert", "vdup", "vshli", "vlshri", "vashri", "vload", "vload2",
+                                  "vstore", "vstore2"};
     static_assert(std::size(names) == static_cast<size_t>(Op::VStore2) + 1, "a name for every operation");
     std::string out;
     char line[128];
@@ -190,7 +191,8 @@ void optimize(Run& r) {
     for (size_t v = c.size(); v-- > 0;) {
         Inst& i = c[v];
         if (i.op == Op::Nop) continue;
-        if (i.op != Op::Set && i.op != Op::VSet && !sets_nzcv(i.op) && !branch(i.op) && !access(i.op) && !used[v]) {
+        if (i.op != Op::Set && i.op != Op::VSet && i.op != Op::Monitor && !sets_nzcv(i.op) && !branch(i.op) &&
+            !access(i.op) && !used[v]) {
             i.op = Op::Nop;
             continue;
         }
@@ -230,6 +232,7 @@ void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va
             else if (i.op == Op::VExtract) val[v] = vextract(at(i.a), static_cast<unsigned>(i.imm), i.aux);
             else if (i.op == Op::VInsert) vval[v] = vinsert(at(i.a), g, static_cast<unsigned>(i.imm), i.aux);
             else if (i.op == Op::VDup) vval[v] = vdup(g, static_cast<unsigned>(i.imm));
+            else if (i.op >= Op::VShlI && i.op <= Op::VAshrI) vval[v] = vshift(i.op, at(i.a), static_cast<unsigned>(i.imm), i.aux);
             else vval[v] = vcompute(i.op, i.imm, at(i.a), at(i.b), at(i.c));
             continue;
         }
@@ -262,6 +265,7 @@ void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va
             }
             break;
         }
+        case Op::Monitor: break;  // (no state here)
         case Op::Branch: case Op::Call: case Op::Ret: {
             uint64_t m = width_mask(i.w64);
             bool taken = i.reg == kAlways || (i.reg == kIfCond && a) || (i.reg == kIfZero && !(c & m)) ||

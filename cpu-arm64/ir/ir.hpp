@@ -57,8 +57,12 @@ enum class Op : uint8_t {
     // the fast table checked for `aux` bytes from there: twice imm for a
     // pair's first; `reg` 1: with EL0's permissions, LDTR/STTR): Load's
     // value is zero-extended; Load2 and Store2 are a pair's second (a: the
-    // first), at the first's address + imm.
+    // first), at the first's address + imm; `reg` 2: an aligned access
+    // (LDAR, LDXR: the alignment fault otherwise).
     Load, Load2, Store, Store2,
+    // The exclusive monitor opened for address a, imm bytes, value b (the
+    // value LDXR read): the store-exclusive compares it (no value).
+    Monitor,
     // AdvSIMD values (128 bits; SIMD&FP register `reg`): VGet, VSet (all
     // 128 bits: a 64-bit form's value goes through VZext64 first), the
     // bitwise VAnd, VBic (a & ~b), VOr, VOrn (a | ~b), VXor, VBsl (per bit
@@ -71,6 +75,9 @@ enum class Op : uint8_t {
     // value, is lane imm of a (zero-extended); VInsert is a with lane imm
     // from b's low bits; VDup has b's low bits (8 << imm) in every lane.
     VExtract, VInsert, VDup,
+    // Per lane of 8 << aux bits, shifted by imm: VShlI (imm < the lane
+    // size), VLshrI, VAshrI (1 to the lane size).
+    VShlI, VLshrI, VAshrI,
     // Accesses of SIMD&FP registers, as Load..Store2 (imm bytes: 1-16; a
     // load's value zero-extended to 128 bits; b: a store's vector).
     VLoad, VLoad2, VStore, VStore2,
@@ -226,6 +233,12 @@ public:
         access(Op::Store2, access(Op::Store, addr, x, bytes, 2 * bytes, false), y, bytes, 0, false);
     }
     static bool faulted() { return false; }  // (the backend's slow path runs the instruction again)
+    V load_aligned(V addr, unsigned bytes) {
+        V v = access(Op::Load, addr, kNone, bytes, bytes, false);
+        r_.code[v].reg = 2;
+        return v;
+    }
+    void open_monitor(V addr, unsigned bytes, V value) { put({Op::Monitor, true, 0, addr, value, bytes}); }
 
     // AdvSIMD (the backend checks CPACR_EL1.FPEN before the run: uses_fp).
     using Vec = V;
@@ -249,6 +262,7 @@ public:
     V vextract(Vec a, unsigned index, unsigned size) { return lane_op(Op::VExtract, a, kNone, index, size); }
     Vec vinsert(Vec a, V x, unsigned index, unsigned size) { return lane_op(Op::VInsert, a, x, index, size); }
     Vec vdup(V x, unsigned size) { return put({Op::VDup, true, 0, x, kNone, size}); }
+    Vec vshift(Op op, Vec a, unsigned n, unsigned size) { return lane_op(op, a, kNone, n, size); }
     Vec vload(V addr, unsigned bytes) { return access(Op::VLoad, addr, kNone, bytes, bytes, false); }
     void vstore(V addr, unsigned bytes, Vec v) { access(Op::VStore, addr, v, bytes, bytes, false); }
     void vload_pair(V addr, unsigned bytes, Vec& first, Vec& second) {
@@ -421,6 +435,28 @@ inline V128 vinsert(V128 a, uint64_t x, unsigned index, unsigned size) {
     uint64_t& half = at < 64 ? a.lo : a.hi;
     half = (half & ~(m << (at % 64))) | ((x & m) << (at % 64));
     return a;
+}
+// A vector shifted by n per lane of 8 << size bits (VShlI, VLshrI, VAshrI).
+inline V128 vshift(Op op, V128 a, unsigned n, unsigned size) {
+    unsigned bits = 8u << size;
+    uint64_t m = bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+    auto half = [&](uint64_t x) {
+        uint64_t r = 0;
+        for (unsigned at = 0; at < 64; at += bits) {
+            uint64_t e = (x >> at) & m, v;
+            if (op == Op::VShlI) {
+                v = (e << n) & m;
+            } else if (op == Op::VLshrI) {
+                v = n >= bits ? 0 : e >> n;
+            } else {
+                auto se = static_cast<int64_t>(e << (64 - bits)) >> (64 - bits);
+                v = static_cast<uint64_t>(se >> (n >= bits ? bits - 1 : n)) & m;
+            }
+            r |= v << at;
+        }
+        return r;
+    };
+    return {half(a.lo), half(a.hi)};
 }
 inline V128 vdup(uint64_t x, unsigned size) {
     V128 r;

@@ -32,6 +32,9 @@
 //                             VA + off if c holds, x is zero (not), x's bit
 //                             n is clear (set), always (call: BL)
 //   branch_reg(t, kind)       to t (kind 0: BR, 1: BLR, 2: RET)
+//   load_aligned(addr, bytes), open_monitor(addr, bytes, v): LDAR's and
+//                             LDXR's access (an alignment fault if not
+//                             aligned); the exclusive monitor opened
 //   load(addr, bytes, unpriv), store(addr, bytes, v, unpriv): an access
 //                             (zero-extended; unpriv: LDTR/STTR, EL0's
 //                             permissions at EL1); load_pair, store_pair:
@@ -51,14 +54,15 @@
 //                             accesses of 1-16 bytes (a load zero-extended)
 //   vinsert(a, x, index, size), vdup(x, size): a with that lane from x;
 //                             x in every lane
+//   vshift(op, a, n, size)    per lane: ir::Op VShlI, VLshrI, VAshrI by n
 // So far: data processing (immediate), ARM ARM C4.1.4, and the logical,
 // add/subtract (shifted and extended register, with carry), conditional
 // select and compare, 1-, 2- and 3-source forms of C4.1.6; the branches
 // of C4.1.3 but the exception-generating, system and PAC ones; the loads
 // and stores of general registers of C4.1.5 but the exclusive, atomic and
-// ordered ones; of AdvSIMD: three-same's bitwise forms, ADD/SUB and
+// ordered ones (of those: LDAR, LDXR, LDAXR); of AdvSIMD: three-same's bitwise forms, ADD/SUB and
 // integer compares, two-register misc's compares with zero, ABS, NEG and
-// NOT, the modified immediates, the copies (DUP, INS, SMOV, UMOV),
+// NOT, the modified immediates, SHL/SSHR/USHR, the copies (DUP, INS, SMOV, UMOV),
 // FMOV (general), and the loads and stores of SIMD&FP registers but the
 // structure forms (LD1-4/ST1-4).
 #pragma once
@@ -576,6 +580,26 @@ bool ldst_pair_fp(B& b, uint32_t i) {
 // group not written here yet).
 enum class Outcome { Done, Undefined, Uncovered };
 
+// Load/store exclusive and ordered (C4.1.66), the forms written here so
+// far: LDAR (acquire; x86 loads are) and LDXR/LDAXR of one register, which
+// open the exclusive monitor with what they read (the store-exclusive
+// compares memory with it); Uncovered: the stores, pairs, CAS and LDLAR.
+template <class B>
+Outcome ldst_excl(B& b, uint32_t i) {
+    unsigned size = bits(i, 31, 30), o2 = bit(i, 23), load = bit(i, 22), o1 = bit(i, 21);
+    unsigned rt2 = bits(i, 14, 10), rn = bits(i, 9, 5), rt = bits(i, 4, 0);
+    if (o1 && rt2 == 31 && (o2 || size < 2)) return Outcome::Uncovered;  // CAS, CASP (LSE)
+    if (o2 && o1) return Outcome::Undefined;
+    if (!load || o1 || (o2 && !bit(i, 15))) return Outcome::Uncovered;
+    unsigned bytes = 1u << size;
+    auto addr = b.x_or_sp(rn);
+    auto v = b.load_aligned(addr, bytes);
+    if (b.faulted()) return Outcome::Done;
+    if (!o2) b.open_monitor(addr, bytes, v);
+    b.set_x(rt, v);
+    return Outcome::Done;
+}
+
 // AdvSIMD three same (C4.1.95), the forms written here so far: the
 // bitwise ones (AND, BIC, ORR, ORN, EOR, BSL, BIT, BIF), ADD/SUB and the
 // compares (CMTST, CMEQ, CMGT, CMGE, CMHI, CMHS); Uncovered for the rest
@@ -708,6 +732,24 @@ Outcome simd_copy(B& b, uint32_t i) {
     }
 }
 
+// AdvSIMD shift by immediate (C4.1.95), the forms written here so far:
+// SSHR, USHR, SHL; Uncovered for the rest.
+template <class B>
+Outcome simd_shift_imm(B& b, uint32_t i) {
+    unsigned q = bit(i, 30), u = bit(i, 29), immh = bits(i, 22, 19), op = bits(i, 15, 11);
+    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    if (!immh || !(op == 0x00 || (op == 0x0a && !u))) return Outcome::Uncovered;
+    unsigned size = 31 - static_cast<unsigned>(__builtin_clz(immh)), lane = 8u << size;
+    unsigned immhb = bits(i, 22, 16);
+    if (size == 3 && !q) return Outcome::Undefined;
+    if (!b.fp_enabled()) return Outcome::Done;
+    using ir::Op;
+    auto r = op == 0x0a ? b.vshift(Op::VShlI, b.v(rn), immhb - lane, size)                     // SHL
+                        : b.vshift(u ? Op::VLshrI : Op::VAshrI, b.v(rn), 2 * lane - immhb, size);  // USHR, SSHR
+    b.set_v(rd, r, q);
+    return Outcome::Done;
+}
+
 // FMOV (general) (C4.1.96): between W and S, X and D, X and V.D[1]; the
 // conversions, FJCVTZS and the FEAT_FP16 forms: Uncovered.
 template <class B>
@@ -769,10 +811,12 @@ Outcome run(B& b, uint32_t i) {
     case Op::LDST_reg_fp: ok = ldst_reg_fp(b, i); break;
     case Op::LDR_lit_fp: ok = ldr_lit_fp(b, i); break;
     case Op::LDST_pair_fp: ok = ldst_pair_fp(b, i); break;
+    case Op::LDST_excl: return ldst_excl(b, i);
     case Op::SIMD_3SAME: return simd_3same(b, i);
     case Op::SIMD_2MISC: return simd_2misc(b, i);
     case Op::SIMD_MODIMM: return simd_modimm(b, i);
     case Op::SIMD_COPY: return simd_copy(b, i);
+    case Op::SIMD_SHIFT_IMM: return simd_shift_imm(b, i);
     case Op::FP_INT_CONV: return fmov_general(b, i);
     default: return Outcome::Uncovered;
     }

@@ -50,38 +50,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     case a64::Op::DSB:
     case a64::Op::ISB:
         return true;  // (as the interpreter: no-ops)
-    case a64::Op::LDST_excl: {
-        // LDAR and LDXR/LDAXR of one register (Linux's acquire loads and
-        // the first half of its LL/SC atomics, glibc's locks): an aligned
-        // load through the fast table (x86 loads are acquire loads); LDXR
-        // opens the monitor with what it read, as the handler does, and the
-        // handler's store-exclusive checks it. Stores, pairs and CAS: the
-        // handler.
-        unsigned size = bits(i, 31, 30);
-        if (!bit(i, 22) || bit(i, 21)) return false;
-        bool acquire_only = bit(i, 23);  // LDAR (o2): no monitor
-        if (acquire_only && !bit(i, 15) && !lor_) return false;  // (LDLAR)
-        unsigned bytes = 1u << size;
-        Slow& s = slow_path(k);
-        ldxsp(rdi, rn);
-        if (bytes > 1) {  // (unaligned: the handler raises the alignment fault)
-            test(edi, bytes - 1);
-            jnz(s.at);
-        }
-        mem_fast(bytes, false, s.at);
-        load_host(rax, bytes);
-        if (!acquire_only) {
-            mov(byte[rbx + o.excl_valid], 1);
-            mov(byte[rbx + o.monitor], 1);
-            mov(qword[rbx + o.excl_addr], rdi);
-            mov(dword[rbx + o.excl_size], bytes);
-            mov(qword[rbx + o.excl_value], rax);
-            mov(qword[rbx + o.excl_value_hi], 0);
-        }
-        stx(rd, rax);
-        back(s);
-        return true;
-    }
     case a64::Op::SYS: {
         // DC ZVA (Linux's clear_page, glibc's memset): 64 zero bytes at the
         // aligned address (where DCZID_EL0.BS is 4: every model but max,

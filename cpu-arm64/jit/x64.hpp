@@ -96,7 +96,6 @@ inline void redo_host_flags(Xbyak::CodeGenerator& g, bool w, bool sub) {
 class X64 final : public Backend {
 public:
     unsigned zva_bytes() const { return 4u << (c_.ids.dczid & 0xf); }  // (DC ZVA's block: DCZID_EL0.BS)
-    bool has_lor() const { return c_.has_lor(); }
     bool has_pauth() const { return c_.has_pauth(); }
     X64(Cpu& c, uint8_t* arena, size_t size) : c_(c), arena_(arena), size_(size) {
         auto at = [&](const void* p) {
@@ -238,7 +237,7 @@ public:
         : CodeGenerator(room, at), o(j.off()), exit_(j.exit_stub()), nochain_(qlog::on(qlog::Nochain)),
           chain_(nochain_ ? j.chain_exit_stub() : j.chain_stub()), link_(j.link_stub()),
           call_(j.call_stub(false)), call_flags_(j.call_stub(true)), flags_(j.flags_stub()),
-          mem_call_{j.mem_call_stub(1), j.mem_call_stub(2)}, zva64_(j.zva_bytes() == 64), lor_(j.has_lor()),
+          mem_call_{j.mem_call_stub(1), j.mem_call_stub(2)}, zva64_(j.zva_bytes() == 64),
           pauth_(j.has_pauth()) {
         setDefaultJmpNEAR(true);
     }
@@ -333,7 +332,6 @@ private:
     const uint8_t* flags_;
     const uint8_t* mem_call_[2];
     bool zva64_;  // DC ZVA zeroes 64 bytes (the compiled form's; else the handler)
-    bool lor_;    // LDLAR exists (FEAT_LOR; else the handler makes it UNDEFINED)
     bool pauth_;  // FEAT_PAuth: its hint-space instructions are not NOPs
     const Block* b_ = nullptr;
     // Out-of-line pieces, emitted after the block's straight-line code.
@@ -926,7 +924,7 @@ private:
     static bool ir_simd(a64::Op op) {
         switch (op) {
         case a64::Op::SIMD_3SAME: case a64::Op::SIMD_2MISC: case a64::Op::SIMD_MODIMM: case a64::Op::SIMD_COPY:
-        case a64::Op::FP_INT_CONV: case a64::Op::LDST_uimm_fp: case a64::Op::LDST_imm9_fp: case a64::Op::LDST_reg_fp:
+        case a64::Op::FP_INT_CONV: case a64::Op::SIMD_SHIFT_IMM: case a64::Op::LDST_uimm_fp: case a64::Op::LDST_imm9_fp: case a64::Op::LDST_reg_fp:
         case a64::Op::LDR_lit_fp: case a64::Op::LDST_pair_fp:
             return true;
         default:

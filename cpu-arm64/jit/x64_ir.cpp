@@ -196,7 +196,7 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
                                 : i.a;
             bool reused = false;
             if (i.op != Op::Set && i.op != Op::CCmp && i.op != Op::Branch && i.op != Op::Call && i.op != Op::Ret &&
-                i.op != Op::Store2) {  // (the ops with a value, or a temporary)
+                i.op != Op::Store2 && i.op != Op::Monitor) {  // (the ops with a value, or a temporary)
                 if (dies(into) && reg[into] != avoid) {
                     reg[v] = reg[into];
                     reused = true;
@@ -370,14 +370,27 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
         case Op::Load: case Op::Store: {  // (rdx: the host address, for a pair's second too)
             Slow& s = slow_path(i.insn);
             s.va = static_cast<int8_t>(r64(i.a).getIdx());
-            if (i.reg) s.mem = 2;  // (LDTR, STTR)
+            if (i.reg == 1) s.mem = 2;  // (LDTR, STTR)
             access_slow = &s;
-            mem_check(r64(i.a), d, i.aux, i.op == Op::Store, s.at, i.reg);
+            if (i.reg == 2 && i.imm > 1) {  // (LDAR, LDXR: unaligned, the handler raises the alignment fault)
+                test(r64(i.a).cvt32(), static_cast<uint32_t>(i.imm - 1));
+                jnz(s.at);
+            }
+            mem_check(r64(i.a), d, i.aux, i.op == Op::Store, s.at, i.reg == 1);
             i.op == Op::Load ? load_host(d, static_cast<unsigned>(i.imm), rdx)
                              : store_host(r64(i.b), static_cast<unsigned>(i.imm), rdx);
             break;
         }
         case Op::Load2: load_host(d, static_cast<unsigned>(i.imm), rdx, static_cast<int>(i.imm)); break;
+        case Op::Monitor:  // (as Cpu::set_monitor and the handler's LDXR)
+            mov(byte[rbx + o.excl_valid], 1);
+            mov(byte[rbx + o.monitor], 1);
+            mov(qword[rbx + o.excl_addr], r64(i.a));
+            mov(dword[rbx + o.excl_size], static_cast<uint32_t>(i.imm));
+            mov(qword[rbx + o.excl_value], r64(i.b));
+            mov(qword[rbx + o.excl_value_hi], 0);
+            keeps_flags = true;
+            break;
         case Op::Store2: store_host(r64(i.b), static_cast<unsigned>(i.imm), rdx, static_cast<int>(i.imm)); break;
         case Op::CCmp: {  // (lazily as SUBS/ADDS one way, NZCV stored the other)
             if (v != last_nz || flags_dead_after(i.insn)) {
@@ -696,6 +709,53 @@ void Emitter::ir_lower_vec(const ir::Inst& i, uint32_t v, const std::vector<int8
         default: punpcklqdq(d, d); break;
         }
         break;
+    case Op::VShlI: case Op::VLshrI: case Op::VAshrI: {
+        // (x86 has no byte shifts and no 64-bit arithmetic one: words
+        // shifted and masked, the sign bit's trick; the sign spread)
+        auto n = static_cast<uint8_t>(i.imm);
+        unsigned size = i.aux;
+        auto bytes = [&](unsigned byte) {  // xmm7 = `byte` in every byte (rdx: free between operations)
+            mov(rdx, 0x0101010101010101ull * byte);
+            movq(t, rdx);
+            punpcklqdq(t, t);
+        };
+        movdqa(d, x(i.a));
+        if (size == 0) {
+            if (i.op == Op::VShlI) {
+                psllw(d, n);
+                bytes((0xffu << n) & 0xff);
+                pand(d, t);
+            } else {
+                unsigned m = i.op == Op::VAshrI && n > 7 ? 7 : n;  // (by 8: as by 7, the sign everywhere)
+                if (i.op == Op::VAshrI) {  // ((x ^ 0x80) >> n) - (0x80 >> n)
+                    bytes(0x80);
+                    pxor(d, t);
+                }
+                psrlw(d, static_cast<uint8_t>(m));
+                bytes(0xffu >> m);
+                pand(d, t);
+                if (i.op == Op::VAshrI) {
+                    bytes(0x80u >> m);
+                    psubb(d, t);
+                }
+            }
+            break;
+        }
+        if (i.op == Op::VAshrI && size == 3) {  // logical, then the sign spread into the top n bits
+            psrlq(d, n);
+            pxor(t, t);
+            pcmpgtq(t, x(i.a));
+            psllq(t, static_cast<uint8_t>(64 - n));
+            por(d, t);
+            break;
+        }
+        static constexpr void (Xbyak::CodeGenerator::*ops[3][3])(const Xbyak::Mmx&, int) = {
+            {&Xbyak::CodeGenerator::psllw, &Xbyak::CodeGenerator::psrlw, &Xbyak::CodeGenerator::psraw},
+            {&Xbyak::CodeGenerator::pslld, &Xbyak::CodeGenerator::psrld, &Xbyak::CodeGenerator::psrad},
+            {&Xbyak::CodeGenerator::psllq, &Xbyak::CodeGenerator::psrlq, nullptr}};
+        (this->*ops[size - 1][static_cast<int>(i.op) - static_cast<int>(Op::VShlI)])(d, n);
+        break;
+    }
     default: throw std::logic_error("IR: a vector operation the backend lacks");
     }
 }

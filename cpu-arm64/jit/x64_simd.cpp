@@ -1,6 +1,6 @@
 // The x86-64 backend: the AdvSIMD and FP forms it compiles with SSE4
 // (and FMA) outside the IR (x64_ir.cpp has the IR's): three-same's
-// MUL/MLA/MLS and pairwise forms, by element, shifts by immediate,
+// MUL/MLA/MLS and pairwise forms, by element, SHRN and [SU]SHLL,
 // widening three-different, FADD/FSUB/FMUL/FDIV/FMLA/FMLS on ordinary
 // lanes. Everything else: the interpreter's handler.
 #include <xbyak/xbyak_util.h>
@@ -229,38 +229,20 @@ bool Emitter::simd_shift(size_t k, uint32_t i) {
         back(s);
         return true;
     }
-    bool shr = opcode == 0x00, shl = opcode == 0x0a && !u, wide = opcode == 0x14;
-    if (!shr && !shl && !wide) return false;
-    if (size == 3 && (wide || !q)) return false;  // (reserved: the handler)
-    if (!wide && (size == 0 || (shr && !u && size == 3))) return false;  // (no byte shifts, no 64-bit arithmetic one)
+    // (SSHR, USHR, SHL: the IR's, ir/sem.hpp)
+    if (opcode != 0x14 || size == 3) return false;  // [SU]SHLL(2); (reserved: the handler)
     Slow& s = simd_slow(k);
-    auto vec = ptr[rbx + o.v + 16 * static_cast<int>(rn)];
-    if (wide) {  // [SU]SHLL(2): widen the low (Q: high) half, then shift left
-        unsigned sh = ib - esize;
-        widen(xmm0, rn, size, !u, q);
-        if (sh) {
-            switch (size) {
-            case 0: psllw(xmm0, static_cast<uint8_t>(sh)); break;
-            case 1: pslld(xmm0, static_cast<uint8_t>(sh)); break;
-            default: psllq(xmm0, static_cast<uint8_t>(sh)); break;
-            }
+    // Widen the low (Q: high) half, then shift left.
+    unsigned sh = ib - esize;
+    widen(xmm0, rn, size, !u, q);
+    if (sh) {
+        switch (size) {
+        case 0: psllw(xmm0, static_cast<uint8_t>(sh)); break;
+        case 1: pslld(xmm0, static_cast<uint8_t>(sh)); break;
+        default: psllq(xmm0, static_cast<uint8_t>(sh)); break;
         }
-        movdqu(ptr[rbx + o.v + 16 * static_cast<int>(rd)], xmm0);
-    } else {
-        movdqu(xmm0, vec);
-        uint8_t sh = static_cast<uint8_t>(shr ? 2 * esize - ib : ib - esize);
-        switch (size * 4 + (shr ? (u ? 1 : 2) : 0)) {
-        case 4: psllw(xmm0, sh); break;
-        case 5: psrlw(xmm0, sh); break;
-        case 6: psraw(xmm0, sh); break;
-        case 8: pslld(xmm0, sh); break;
-        case 9: psrld(xmm0, sh); break;
-        case 10: psrad(xmm0, sh); break;
-        case 12: psllq(xmm0, sh); break;
-        default: psrlq(xmm0, sh); break;
-        }
-        put_vec(rd, xmm0, q);
     }
+    movdqu(ptr[rbx + o.v + 16 * static_cast<int>(rd)], xmm0);
     back(s);
     return true;
 }

@@ -101,6 +101,20 @@ public:
         if (!faulted_) store(addr + bytes, bytes, y);
     }
     bool faulted() const { return faulted_; }
+    V load_aligned(V addr, unsigned bytes) {
+        if (!c_.check_aligned(addr, bytes, false)) {
+            faulted_ = true;
+            return 0;
+        }
+        return load(addr, bytes);
+    }
+    void open_monitor(V addr, unsigned bytes, V value) {
+        c_.set_monitor(true);
+        c_.s.excl_addr = addr;
+        c_.s.excl_size = bytes;
+        c_.s.excl_value = value;
+        c_.s.excl_value_hi = 0;
+    }
     void ccmp(V c, V x, V y, bool sub, unsigned nzcv, bool w64) {
         c_.s.nzcv = ir::nzcv3(ir::Op::CCmp, w64, c, x, y, nzcv | (sub ? 16u : 0u));
     }
@@ -123,6 +137,7 @@ public:
     static V vextract(Vec a, unsigned index, unsigned size) { return ir::vextract(a, index, size); }
     static Vec vinsert(Vec a, V x, unsigned index, unsigned size) { return ir::vinsert(a, x, index, size); }
     static Vec vdup(V x, unsigned size) { return ir::vdup(x, size); }
+    static Vec vshift(ir::Op op, Vec a, unsigned n, unsigned size) { return ir::vshift(op, a, n, size); }
     Vec vload(V addr, unsigned bytes) {  // (16 bytes: two 8-byte accesses)
         Vec r;
         if (!(bytes == 16 ? c_.load(addr, 8, r.lo) && c_.load(addr + 8, 8, r.hi) : c_.load(addr, bytes, r.lo)))

@@ -97,6 +97,12 @@ void exec_LDST_atomic(Cpu& c, uint32_t i) {
 }
 
 void exec_LDST_excl(Cpu& c, uint32_t i) {
+    {  // (LDAR, LDXR, LDAXR: ir/sem.hpp, for the interpreter and the JIT)
+        InterpBuilder b(c);
+        sem::Outcome o = sem::ldst_excl(b, i);
+        if (o == sem::Outcome::Undefined) c.undefined();
+        if (o != sem::Outcome::Uncovered) return;
+    }
     unsigned size = bits(i, 31, 30), o2 = bit(i, 23), load = bit(i, 22), o1 = bit(i, 21);
     unsigned rs = bits(i, 20, 16), rt2 = bits(i, 14, 10), rn = bits(i, 9, 5), rt = bits(i, 4, 0);
     unsigned bytes = 1u << size;
@@ -109,7 +115,7 @@ void exec_LDST_excl(Cpu& c, uint32_t i) {
         // instruction at a time, so order holds.
         if (!bit(i, 15) && !c.has_lor()) return c.undefined();
         if (!c.check_aligned(addr, bytes, !load)) return;
-        if (load) {
+        if (load) {  // (LDLAR; LDAR is the template's)
             uint64_t v;
             if (c.load(addr, bytes, v)) c.set_x(rt, v);
         } else if (c.store(addr, bytes, c.x(rt))) {
@@ -121,7 +127,7 @@ void exec_LDST_excl(Cpu& c, uint32_t i) {
     if (pair && size < 2) return c.undefined();
     unsigned total = pair ? bytes * 2 : bytes;
     if (!c.check_aligned(addr, total, !load)) return;  // exclusives must be aligned
-    if (load) {
+    if (load) {  // (LDXP, LDAXP; one register: the template's)
         uint64_t a, b = 0;
         if (!c.load(addr, bytes, a)) return;
         if (pair && !c.load(addr + bytes, bytes, b)) return;

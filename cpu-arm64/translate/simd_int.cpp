@@ -157,6 +157,12 @@ void exec_SIMD_ACROSS(Cpu& c, uint32_t i) {
 }
 
 void exec_SIMD_SHIFT_IMM(Cpu& c, uint32_t i) {
+    {  // (SSHR, USHR, SHL: ir/sem.hpp, for the interpreter and the JIT)
+        InterpBuilder b(c);
+        sem::Outcome o = sem::simd_shift_imm(b, i);
+        if (o == sem::Outcome::Undefined) c.undefined();
+        if (o != sem::Outcome::Uncovered) return;
+    }
     unsigned q = bit(i, 30), u = bit(i, 29), immh = bits(i, 22, 19), immb = bits(i, 18, 16), op = bits(i, 15, 11);
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     unsigned hsb = 31 - static_cast<unsigned>(__builtin_clz(immh));  // 0..3
@@ -220,7 +226,7 @@ void exec_SIMD_SHIFT_IMM(Cpu& c, uint32_t i) {
         uint64_t a = n.e[k];
         __int128 x = u ? static_cast<__int128>(a) : static_cast<__int128>(sx(a, esize));
         switch (op) {
-        case 0x00: case 0x02: case 0x04: case 0x06: {  // (S|U)(R)SHR, (S|U)(R)SRA
+        case 0x02: case 0x04: case 0x06: {  // (S|U)SRA, (S|U)RSHR, (S|U)RSRA (SSHR, USHR: the template's)
             bool round = op & 4;
             __int128 v = (x + (round ? static_cast<__int128>(1) << (rshift - 1) : 0)) >> rshift;
             uint64_t res = static_cast<uint64_t>(v) & lmask(esize);
@@ -233,14 +239,9 @@ void exec_SIMD_SHIFT_IMM(Cpu& c, uint32_t i) {
             r[k] = (d.e[k] & ~m) | (sh & m);
             break;
         }
-        case 0x0a: {  // SHL, SLI
-            uint64_t sh = (a << lshift) & lmask(esize);
-            if (!u) {
-                r[k] = sh;
-            } else {
-                uint64_t m = (lmask(esize) << lshift) & lmask(esize);
-                r[k] = (d.e[k] & ~m) | sh;
-            }
+        case 0x0a: {  // SLI (SHL: the template's)
+            uint64_t m = (lmask(esize) << lshift) & lmask(esize);
+            r[k] = (d.e[k] & ~m) | ((a << lshift) & lmask(esize));
             break;
         }
         default: {  // 0x0c SQSHLU, 0x0e SQSHL/UQSHL (immediate)

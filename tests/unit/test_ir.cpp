@@ -335,8 +335,8 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
 TEST_CASE("IR: random runs of the AdvSIMD forms it has, before and after the passes, as the interpreter runs them") {
     // Three-same's bitwise forms (BSL/BIT/BIF read their destination),
     // ADD/SUB and compares, two-register misc's compares with zero, ABS,
-    // NEG, NOT, the modified immediates, the copies (DUP, INS, SMOV, UMOV)
-    // and FMOV (general), every size, both widths, over four registers so
+    // NEG, NOT, the modified immediates, SSHR/USHR/SHL, the copies (DUP,
+    // INS, SMOV, UMOV) and FMOV (general), every size, both widths, over four registers so
     // values flow through VGet/VSet forwarding and dead writes.
     std::mt19937_64 rng(777);
     auto r = [&](unsigned n) { return static_cast<uint32_t>(rng() % n); };
@@ -353,7 +353,7 @@ TEST_CASE("IR: random runs of the AdvSIMD forms it has, before and after the pas
         size_t len = 1 + r(8);
         while (words.size() < len) {
             uint32_t q = r(2), size = r(4);
-            switch (r(5)) {
+            switch (r(6)) {
             case 0: {
                 uint32_t opcode = same[r(5)];
                 if (size == 3 && !q && opcode != 0x03) continue;  // (reserved)
@@ -383,6 +383,15 @@ TEST_CASE("IR: random runs of the AdvSIMD forms it has, before and after the pas
                 words.push_back(w);
                 break;
             }
+            case 4: {  // SSHR, USHR, SHL by every amount
+                uint32_t hsb = r(4), immh = 1u << hsb | r(1u << hsb), op = r(2) ? 0x00 : 0x0a;
+                uint32_t w = 0x0f000400 | q << 30 | (op ? 0 : r(2)) << 29 | immh << 19 | r(8) << 16 | op << 11 |
+                             r(4) << 5 | r(4);
+                ir::Run one;
+                if (!build(one, {w})) continue;  // (a reserved combination)
+                words.push_back(w);
+                break;
+            }
             default: {  // FMOV (general): W/S, X/D, X/V.D[1], either way
                 static const uint32_t forms[] = {0x1e270000, 0x1e260000, 0x9e670000, 0x9e660000, 0x9eaf0000, 0x9eae0000};
                 words.push_back(forms[r(6)] | r(4) << 5 | r(4));
@@ -405,6 +414,7 @@ TEST_CASE("IR: random runs of the AdvSIMD forms it has, before and after the pas
             case a64::Op::SIMD_3SAME: a64::exec_SIMD_3SAME(cpu, w); break;
             case a64::Op::SIMD_2MISC: a64::exec_SIMD_2MISC(cpu, w); break;
             case a64::Op::SIMD_COPY: a64::exec_SIMD_COPY(cpu, w); break;
+            case a64::Op::SIMD_SHIFT_IMM: a64::exec_SIMD_SHIFT_IMM(cpu, w); break;
             case a64::Op::FP_INT_CONV: a64::exec_FP_INT_CONV(cpu, w); break;
             default: a64::exec_SIMD_MODIMM(cpu, w); break;
             }
