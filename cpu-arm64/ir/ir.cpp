@@ -24,7 +24,7 @@ std::string Run::dump() const {
                                   "shl", "lshr", "ashr", "ror", "extr", "sext", "mul", "mulh", "bswap", "clz",
                                   "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv", "adds", "subs", "ands", "adcs", "ccmp", "cond", "select", "adc", "branch", "call", "ret", "load", "load2", "store", "store2", "monitor",
                                   "vget", "vset", "vzext64", "vand", "vbic", "vor", "vorn", "vxor", "vbsl", "vadd",
-                                  "vsub", "vcmeq", "vcmtst", "vcmgt", "vcmge", "vcmhi", "vcmhs", "vconst",
+                                  "vsub", "vcmeq", "vcmtst", "vcmgt", "vcmge", "vcmhi", "vcmhs", "vmul", "vconst",
                                   "vextract", "vinsert", "vdup", "vshli", "vlshri", "vashri", "vload", "vload2",
                                   "vstore", "vstore2"};
     static_assert(std::size(names) == static_cast<size_t>(Op::VStore2) + 1, "a name for every operation");

@@ -70,6 +70,7 @@ enum class Op : uint8_t {
     // compares, all ones where they hold: VCmEq, VCmTst ((a & b) != 0),
     // VCmGt, VCmGe (signed), VCmHi, VCmHs (unsigned); VConst.
     VGet, VSet, VZext64, VAnd, VBic, VOr, VOrn, VXor, VBsl, VAdd, VSub, VCmEq, VCmTst, VCmGt, VCmGe, VCmHi, VCmHs,
+    VMul,  // per lane (8 << imm bits): the low half of the product
     VConst,  // imm in both halves
     // Lanes of 8 << aux bits and general values: VExtract, a general
     // value, is lane imm of a (zero-extended); VInsert is a with lane imm
@@ -403,6 +404,7 @@ inline V128 vcompute(Op op, uint64_t imm, V128 a, V128 b, V128 c) {
         bool t = false;
         switch (op) {
         case Op::VAdd: return (x + y) & m;
+        case Op::VMul: return (x * y) & m;
         case Op::VSub: return (x - y) & m;
         case Op::VCmEq: t = x == y; break;
         case Op::VCmTst: t = (x & y) != 0; break;

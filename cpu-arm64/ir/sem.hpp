@@ -601,16 +601,17 @@ Outcome ldst_excl(B& b, uint32_t i) {
 }
 
 // AdvSIMD three same (C4.1.95), the forms written here so far: the
-// bitwise ones (AND, BIC, ORR, ORN, EOR, BSL, BIT, BIF), ADD/SUB and the
-// compares (CMTST, CMEQ, CMGT, CMGE, CMHI, CMHS); Uncovered for the rest
-// (the executor's own code).
+// bitwise ones (AND, BIC, ORR, ORN, EOR, BSL, BIT, BIF), ADD/SUB, MUL, MLA,
+// MLS and the compares (CMTST, CMEQ, CMGT, CMGE, CMHI, CMHS); Uncovered
+// for the rest (the executor's own code).
 template <class B>
 Outcome simd_3same(B& b, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), opcode = bits(i, 15, 11);
     unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
-    if (opcode != 0x03 && opcode != 0x06 && opcode != 0x07 && opcode != 0x10 && opcode != 0x11)
+    bool mul = opcode == 0x12 || (opcode == 0x13 && !u);  // MLA, MLS, MUL (PMUL: Uncovered)
+    if (opcode != 0x03 && opcode != 0x06 && opcode != 0x07 && opcode != 0x10 && opcode != 0x11 && !mul)
         return Outcome::Uncovered;
-    if (opcode != 0x03 && size == 3 && !q) return Outcome::Undefined;
+    if (opcode != 0x03 && size == 3 && (!q || mul)) return Outcome::Undefined;
     if (!b.fp_enabled()) return Outcome::Done;  // (the trap taken)
     auto n = b.v(rn), m = b.v(rm);
     typename B::Vec r{};
@@ -625,6 +626,10 @@ Outcome simd_3same(B& b, uint32_t i) {
         case 6: r = b.vbsl(m, n, b.v(rd)); break;  // BIT: m selects n, else d
         default: r = b.vbsl(m, b.v(rd), n); break;  // BIF: m selects d, else n
         }
+    } else if (mul) {
+        using ir::Op;
+        r = b.vlanes(Op::VMul, n, m, size);
+        if (opcode == 0x12) r = b.vlanes(u ? Op::VSub : Op::VAdd, b.v(rd), r, size);  // MLS, MLA
     } else {
         using ir::Op;
         Op op = opcode == 0x10 ? (u ? Op::VSub : Op::VAdd)

@@ -15,7 +15,7 @@ namespace armvm::jit {
 namespace {
 
 constexpr int kPool = 4;
-constexpr int kVecPool = 8;  // xmm8-xmm15 (xmm7: a temporary)
+constexpr int kVecPool = 8;  // xmm8-xmm15 (xmm6, xmm7: temporaries)
 
 // The scratch registers of the IR's general values.
 const Xbyak::Reg64& pool_reg(int r) {
@@ -660,6 +660,26 @@ void Emitter::ir_lower_vec(const ir::Inst& i, uint32_t v, const std::vector<int8
         (this->*(i.op == Op::VAdd ? add : sub)[size])(d, x(i.b));
         break;
     }
+    case Op::VMul:
+        movdqa(d, x(i.a));
+        if (size == 1) {
+            pmullw(d, x(i.b));
+        } else if (size == 2) {
+            pmulld(d, x(i.b));
+        } else {  // bytes: the even ones' products in words, then the odd ones' (64 bits: UNDEFINED)
+            pmullw(d, x(i.b));
+            pcmpeqw(t, t);
+            psrlw(t, 8);
+            pand(d, t);
+            movdqa(t, x(i.a));
+            psrlw(t, 8);
+            movdqa(xmm6, x(i.b));
+            psrlw(xmm6, 8);
+            pmullw(t, xmm6);
+            psllw(t, 8);
+            por(d, t);
+        }
+        break;
     case Op::VCmEq: movdqa(d, x(i.a)); cmpeq(d, x(i.b), size); break;
     case Op::VCmTst:  // not ((a & b) == 0)
         movdqa(d, x(i.a));

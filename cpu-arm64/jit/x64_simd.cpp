@@ -1,6 +1,6 @@
 // The x86-64 backend: the AdvSIMD and FP forms it compiles with SSE4
 // (and FMA) outside the IR (x64_ir.cpp has the IR's): three-same's
-// MUL/MLA/MLS and pairwise forms, by element, SHRN and [SU]SHLL,
+// pairwise forms, by element, SHRN and [SU]SHLL,
 // widening three-different, FADD/FSUB/FMUL/FDIV/FMLA/FMLS on ordinary
 // lanes. Everything else: the interpreter's handler.
 #include <xbyak/xbyak_util.h>
@@ -57,22 +57,7 @@ bool Emitter::simd3(size_t k, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), opcode = bits(i, 15, 11);
     unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     auto vec = [&](unsigned r) { return ptr[rbx + o.v + 16 * static_cast<int>(r)]; };
-    if ((opcode == 0x12 || (opcode == 0x13 && !u)) && (size == 1 || size == 2) && host_sse42()) {
-        // MUL, MLA, MLS
-        Slow& s = simd_slow(k);
-        movdqu(xmm0, vec(rn));
-        movdqu(xmm1, vec(rm));
-        lanes(2, xmm0, xmm1, size);
-        if (opcode == 0x12) {
-            movdqu(xmm2, vec(rd));
-            lanes(u ? 1 : 0, xmm2, xmm0, size);
-            movdqa(xmm0, xmm2);
-        }
-        put_vec(rd, xmm0, q);
-        back(s);
-        return true;
-    }
-    // (the bitwise forms, ADD/SUB and the compares: the IR's, ir/sem.hpp)
+    // (the bitwise forms, ADD/SUB, MUL/MLA/MLS and the compares: the IR's, ir/sem.hpp)
     if ((opcode == 0x14 || opcode == 0x15 || (opcode == 0x17 && !u)) && host_sse42()) {
         // SMAXP, UMAXP, SMINP, UMINP, ADDP: pairs of the concatenation m:n
         if (size == 3 && (opcode != 0x17 || !q)) return false;  // (reserved)

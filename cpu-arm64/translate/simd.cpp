@@ -131,14 +131,9 @@ void exec_SIMD_3SAME(Cpu& c, uint32_t i) {
             r = opcode == 0x0f ? acc + abs : abs;
             break;
         }
-        case 0x12: r = u ? acc - a * b : acc + a * b; break;                // MLA/MLS
-        case 0x13:  // MUL/PMUL
-            if (!u) {
-                r = a * b;
-            } else {
-                for (unsigned k = 0; k < 8; ++k)
-                    if ((b >> k) & 1) r ^= a << k;
-            }
+        case 0x13:  // PMUL (MUL, MLA, MLS: the template's)
+            for (unsigned k = 0; k < 8; ++k)
+                if ((b >> k) & 1) r ^= a << k;
             break;
         case 0x14:  // SMAXP/UMAXP
         case 0x15:  // SMINP/UMINP

@@ -334,7 +334,7 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
 
 TEST_CASE("IR: random runs of the AdvSIMD forms it has, before and after the passes, as the interpreter runs them") {
     // Three-same's bitwise forms (BSL/BIT/BIF read their destination),
-    // ADD/SUB and compares, two-register misc's compares with zero, ABS,
+    // ADD/SUB, MUL/MLA/MLS and compares, two-register misc's compares with zero, ABS,
     // NEG, NOT, the modified immediates, SSHR/USHR/SHL, the copies (DUP,
     // INS, SMOV, UMOV) and FMOV (general), every size, both widths, over four registers so
     // values flow through VGet/VSet forwarding and dead writes.
@@ -345,7 +345,7 @@ TEST_CASE("IR: random runs of the AdvSIMD forms it has, before and after the pas
     cpu.set_ram_window(0, bus.ram.data(), bus.ram.size());
     cpu.stop_on_exception = true;
     cpu.s.cpacr_el1 = 3u << 20;  // (FPEN)
-    static const unsigned same[] = {0x03, 0x06, 0x07, 0x10, 0x11};
+    static const unsigned same[] = {0x03, 0x06, 0x07, 0x10, 0x11, 0x12, 0x13};
     static const unsigned misc[][2] = {{0, 8}, {1, 8}, {0, 9}, {1, 9}, {0, 0xa}, {0, 0xb}, {1, 0xb}, {1, 5}};
     unsigned vector_ops = 0;
     for (int t = 0; t < 3000; ++t) {
@@ -355,9 +355,9 @@ TEST_CASE("IR: random runs of the AdvSIMD forms it has, before and after the pas
             uint32_t q = r(2), size = r(4);
             switch (r(6)) {
             case 0: {
-                uint32_t opcode = same[r(5)];
-                if (size == 3 && !q && opcode != 0x03) continue;  // (reserved)
-                words.push_back(0x0e200400 | q << 30 | r(2) << 29 | size << 22 | r(4) << 16 | opcode << 11 |
+                uint32_t opcode = same[r(7)], u = opcode == 0x13 ? 0 : r(2);  // (PMUL: not the IR's)
+                if (size == 3 && (!q || opcode >= 0x12) && opcode != 0x03) continue;  // (reserved)
+                words.push_back(0x0e200400 | q << 30 | u << 29 | size << 22 | r(4) << 16 | opcode << 11 |
                                 r(4) << 5 | r(4));
                 break;
             }
