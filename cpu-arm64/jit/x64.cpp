@@ -42,7 +42,31 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         unsigned op = bits(i, 11, 5);
         return op != 2 && op != 3 && op != 4 && op != 5;  // NOP, YIELD, ...: nothing
     }
-    case a64::Op::PAC_HINT_SP:
+    case a64::Op::PAC_HINT_SP: {  // PACIASP, AUTIASP, ... (every function's entry and return in Linux)
+        if (!pauth_) return true;  // (NOPs without FEAT_PAuth)
+        // pauth.cpp's function called directly: no handler, the register
+        // cache kept (its caller-saved registers pushed round the call:
+        // four, so the stack stays 16-byte aligned).
+        unsigned op2 = bits(i, 7, 5);
+        ldx(rsi, 30);
+        if (op2 & 1)
+            ldxsp(rdx, 31);
+        else
+            xor_(edx, edx);
+        mov(rdi, rbx);
+        push(r8);
+        push(r9);
+        push(r10);
+        push(r11);
+        mov(rax, reinterpret_cast<uint64_t>(a64::pac_lr_function(op2)));
+        call(rax);
+        pop(r11);
+        pop(r10);
+        pop(r9);
+        pop(r8);
+        stx(30, rax);
+        return true;
+    }
     case a64::Op::PAC_HINT_1716:
     case a64::Op::XPACLRI:
         return !pauth_;  // (NOPs without FEAT_PAuth; else the handler)

@@ -19,6 +19,11 @@ uint64_t fp_expand_imm(unsigned imm8, unsigned type);
 // The specialised handler of PACIASP, AUTIASP, PACIBSP, AUTIBSP and their Z
 // forms, by op2 (Aut:Key:SP) (pauth.cpp).
 Handler pac_lr_handler(unsigned op2);
+// What those do to X30, given X30 and the modifier (the SP or 0), by op2
+// (Aut:Key:SP; the JIT calls it directly). No exception: FEAT_FPAC is not
+// implemented, a failed authentication corrupts the pointer.
+using PacLrFn = uint64_t (*)(Cpu&, uint64_t x30, uint64_t modifier);
+PacLrFn pac_lr_function(unsigned op2);
 // ERET's exception return to `target` (system.cpp; ERETAA/ERETAB's is
 // ELR authenticated).
 void exception_return(Cpu& c, uint64_t target);

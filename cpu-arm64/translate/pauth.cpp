@@ -414,14 +414,24 @@ namespace {
 // PACIASP, AUTIASP, PACIBSP, AUTIBSP and the Z forms (Linux's function
 // entries and returns), for the interpreter: X30 signed or authenticated
 // with the SP (or 0) directly; NOPs without FEAT_PAuth.
+template <bool Aut, unsigned Key>
+uint64_t pac_lr_value(Cpu& c, uint64_t x30, uint64_t modifier) {
+    return Aut ? auth(c, x30, modifier, Key) : add_pac(c, x30, modifier, Key);
+}
+
 template <bool Aut, unsigned Key, bool Sp>
 bool pac_lr(Cpu& c, const DecodedInsn&) {
     if (!c.has_pauth()) return false;
-    uint64_t modifier = Sp ? c.sp() : 0;
-    c.s.x[30] = Aut ? auth(c, c.s.x[30], modifier, Key) : add_pac(c, c.s.x[30], modifier, Key);
+    c.s.x[30] = pac_lr_value<Aut, Key>(c, c.s.x[30], Sp ? c.sp() : 0);
     return false;
 }
 }  // namespace
+
+PacLrFn pac_lr_function(unsigned op2) {
+    static constexpr PacLrFn kFns[4] = {&pac_lr_value<false, 0>, &pac_lr_value<false, 1>, &pac_lr_value<true, 0>,
+                                        &pac_lr_value<true, 1>};
+    return kFns[(op2 >> 1) & 3];
+}
 
 Handler pac_lr_handler(unsigned op2) {
     static constexpr Handler kPacLr[8] = {&pac_lr<false, 0, false>, &pac_lr<false, 0, true>,
