@@ -22,11 +22,12 @@ bool access(Op op) { return is_access(op); }
 std::string Run::dump() const {
     static const char* names[] = {"nop", "const", "pc", "get", "set", "add", "sub", "and", "or", "xor", "andnot",
                                   "shl", "lshr", "ashr", "ror", "extr", "sext", "mul", "mulh", "bswap", "clz",
-                                  "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv", "adds", "subs", "ands", "adcs", "ccmp", "cond", "select", "adc", "branch", "call", "ret", "load", "load2", "store", "store2", "monitor",
-                                  "vget", "vset", "vzext64", "vand", "vbic", "vor", "vorn", "vxor", "vbsl", "vadd",
-                                  "vsub", "vcmeq", "vcmtst", "vcmgt", "vcmge", "vcmhi", "vcmhs", "vmul", "vconst",
-                                  "vextract", "vinsert", "vdup", "vshli", "vlshri", "vashri", "vload", "vload2",
-                                  "vstore", "vstore2"};
+                                  "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv", "adds", "subs", "ands", "adcs",
+                                  "ccmp", "cond", "select", "adc", "branch", "call", "ret", "load", "load2",
+                                  "store", "store2", "monitor", "vget", "vset", "vzext64", "vand", "vbic", "vor",
+                                  "vorn", "vxor", "vbsl", "vadd", "vsub", "vcmeq", "vcmtst", "vcmgt", "vcmge",
+                                  "vcmhi", "vcmhs", "vmul", "vconst", "vextract", "vinsert", "vdup", "vshli",
+                                  "vlshri", "vashri", "vload", "vload2", "vstore", "vstore2"};
     static_assert(std::size(names) == static_cast<size_t>(Op::VStore2) + 1, "a name for every operation");
     std::string out;
     char line[128];
@@ -232,7 +233,8 @@ void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va
             else if (i.op == Op::VExtract) val[v] = vextract(at(i.a), static_cast<unsigned>(i.imm), i.aux);
             else if (i.op == Op::VInsert) vval[v] = vinsert(at(i.a), g, static_cast<unsigned>(i.imm), i.aux);
             else if (i.op == Op::VDup) vval[v] = vdup(g, static_cast<unsigned>(i.imm));
-            else if (i.op >= Op::VShlI && i.op <= Op::VAshrI) vval[v] = vshift(i.op, at(i.a), static_cast<unsigned>(i.imm), i.aux);
+            else if (i.op >= Op::VShlI && i.op <= Op::VAshrI)
+                vval[v] = vshift(i.op, at(i.a), static_cast<unsigned>(i.imm), i.aux);
             else vval[v] = vcompute(i.op, i.imm, at(i.a), at(i.b), at(i.c));
             continue;
         }

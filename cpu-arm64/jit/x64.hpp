@@ -7,7 +7,9 @@
 //   rbx  the Cpu               r12  instructions left (signed)
 //   r13  VA of the running block   r14  the running Block (at exits)
 //   r15  the constant tables (flags, conditions, FP classes)
-//   rbp, r10, r11, r14, r8, r9  the block's register cache (r14 inside it)
+//   rbp, r10, r11, r14, r8, r9  the block's register cache (r14 inside it;
+//        X0-X30 and the SP)
+//   xmm8-xmm15  the IR's vector values within a run (xmm6, xmm7: its temporaries)
 // rax, rcx, rdx, rsi, rdi are scratch; handlers are called with
 // the stack 16-byte aligned.
 #pragma once
@@ -857,7 +859,7 @@ private:
     // ordinary operands; false: the handler.
     bool simd3(size_t k, uint32_t i);
     bool simd_elem(size_t k, uint32_t i);  // FMLA, FMLS, FMUL by element
-    bool simd_shift(size_t k, uint32_t i);  // SSHR, USHR, SHL, SSHLL, USHLL
+    bool simd_shift(size_t k, uint32_t i);  // SHRN, SSHLL, USHLL
     bool simd_diff(size_t k, uint32_t i);   // [SU]ADDL/W, [SU]SUBL/W, [SU]MULL, [SU]MLAL, [SU]MLSL
     // x = the low (upper: high) half of V[r] widened, elements of 8 << size bits.
     void widen(const Xbyak::Xmm& x, unsigned r, unsigned size, bool sign, bool upper) {
@@ -924,8 +926,8 @@ private:
     static bool ir_simd(a64::Op op) {
         switch (op) {
         case a64::Op::SIMD_3SAME: case a64::Op::SIMD_2MISC: case a64::Op::SIMD_MODIMM: case a64::Op::SIMD_COPY:
-        case a64::Op::FP_INT_CONV: case a64::Op::SIMD_SHIFT_IMM: case a64::Op::LDST_uimm_fp: case a64::Op::LDST_imm9_fp: case a64::Op::LDST_reg_fp:
-        case a64::Op::LDR_lit_fp: case a64::Op::LDST_pair_fp:
+        case a64::Op::SIMD_SHIFT_IMM: case a64::Op::FP_INT_CONV: case a64::Op::LDST_uimm_fp:
+        case a64::Op::LDST_imm9_fp: case a64::Op::LDST_reg_fp: case a64::Op::LDR_lit_fp: case a64::Op::LDST_pair_fp:
             return true;
         default:
             return false;

@@ -393,7 +393,8 @@ TEST_CASE("IR: random runs of the AdvSIMD forms it has, before and after the pas
                 break;
             }
             default: {  // FMOV (general): W/S, X/D, X/V.D[1], either way
-                static const uint32_t forms[] = {0x1e270000, 0x1e260000, 0x9e670000, 0x9e660000, 0x9eaf0000, 0x9eae0000};
+                static const uint32_t forms[] = {0x1e270000, 0x1e260000, 0x9e670000,
+                                                 0x9e660000, 0x9eaf0000, 0x9eae0000};
                 words.push_back(forms[r(6)] | r(4) << 5 | r(4));
                 break;
             }
