@@ -431,6 +431,14 @@ public:
         s.excl_valid = armed;
         monitor_armed_.store(armed, std::memory_order_relaxed);
     }
+    // LDXR/LDXP's: armed for `size` bytes at addr, holding what they read.
+    void open_monitor(uint64_t addr, unsigned size, uint64_t value, uint64_t value_hi) {
+        set_monitor(true);
+        s.excl_addr = addr;
+        s.excl_size = size;
+        s.excl_value = value;
+        s.excl_value_hi = value_hi;
+    }
     // Called after a store-release or a store-exclusive: wakes CPUs waiting
     // in WFE (cheap when none is).
     void signal_waiters();

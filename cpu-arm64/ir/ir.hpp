@@ -227,18 +227,14 @@ public:
     V load(V addr, unsigned bytes, bool unpriv = false) { return access(Op::Load, addr, kNone, bytes, bytes, unpriv); }
     void store(V addr, unsigned bytes, V v, bool unpriv = false) { access(Op::Store, addr, v, bytes, bytes, unpriv); }
     void load_pair(V addr, unsigned bytes, V& first, V& second) {
-        first = access(Op::Load, addr, kNone, bytes, 2 * bytes, false);
-        second = access(Op::Load2, first, kNone, bytes, 0, false);
+        first = access(Op::Load, addr, kNone, bytes, 2 * bytes, 0);
+        second = access(Op::Load2, first, kNone, bytes, 0, 0);
     }
     void store_pair(V addr, unsigned bytes, V x, V y) {
-        access(Op::Store2, access(Op::Store, addr, x, bytes, 2 * bytes, false), y, bytes, 0, false);
+        access(Op::Store2, access(Op::Store, addr, x, bytes, 2 * bytes, 0), y, bytes, 0, 0);
     }
     static bool faulted() { return false; }  // (the backend's slow path runs the instruction again)
-    V load_aligned(V addr, unsigned bytes) {
-        V v = access(Op::Load, addr, kNone, bytes, bytes, false);
-        r_.code[v].reg = 2;
-        return v;
-    }
+    V load_aligned(V addr, unsigned bytes) { return access(Op::Load, addr, kNone, bytes, bytes, 2); }
     void open_monitor(V addr, unsigned bytes, V value) { put({Op::Monitor, true, 0, addr, value, bytes}); }
 
     // AdvSIMD (the backend checks CPACR_EL1.FPEN before the run: uses_fp).
@@ -264,14 +260,14 @@ public:
     Vec vinsert(Vec a, V x, unsigned index, unsigned size) { return lane_op(Op::VInsert, a, x, index, size); }
     Vec vdup(V x, unsigned size) { return put({Op::VDup, true, 0, x, kNone, size}); }
     Vec vshift(Op op, Vec a, unsigned n, unsigned size) { return lane_op(op, a, kNone, n, size); }
-    Vec vload(V addr, unsigned bytes) { return access(Op::VLoad, addr, kNone, bytes, bytes, false); }
-    void vstore(V addr, unsigned bytes, Vec v) { access(Op::VStore, addr, v, bytes, bytes, false); }
+    Vec vload(V addr, unsigned bytes) { return access(Op::VLoad, addr, kNone, bytes, bytes, 0); }
+    void vstore(V addr, unsigned bytes, Vec v) { access(Op::VStore, addr, v, bytes, bytes, 0); }
     void vload_pair(V addr, unsigned bytes, Vec& first, Vec& second) {
-        first = access(Op::VLoad, addr, kNone, bytes, 2 * bytes, false);
-        second = access(Op::VLoad2, first, kNone, bytes, 0, false);
+        first = access(Op::VLoad, addr, kNone, bytes, 2 * bytes, 0);
+        second = access(Op::VLoad2, first, kNone, bytes, 0, 0);
     }
     void vstore_pair(V addr, unsigned bytes, Vec x, Vec y) {
-        access(Op::VStore2, access(Op::VStore, addr, x, bytes, 2 * bytes, false), y, bytes, 0, false);
+        access(Op::VStore2, access(Op::VStore, addr, x, bytes, 2 * bytes, 0), y, bytes, 0, 0);
     }
     // op: VAdd, VSub or a compare; lanes of 8 << size bits
     Vec vlanes(Op op, Vec a, Vec b, unsigned size) { return put({op, true, 0, a, b, size}); }
@@ -294,8 +290,9 @@ private:
         put(i);
         ends_run = true;
     }
-    V access(Op op, V a, V b, unsigned bytes, unsigned span, bool unpriv) {
-        Inst i{op, true, static_cast<uint8_t>(unpriv), a, b, bytes};
+    // (mode: the Inst's `reg`: 1 unprivileged, 2 aligned)
+    V access(Op op, V a, V b, unsigned bytes, unsigned span, uint8_t mode) {
+        Inst i{op, true, mode, a, b, bytes};
         i.aux = static_cast<uint8_t>(span);
         ends_run = true;
         return put(i);
@@ -461,9 +458,10 @@ inline V128 vshift(Op op, V128 a, unsigned n, unsigned size) {
     return {half(a.lo), half(a.hi)};
 }
 inline V128 vdup(uint64_t x, unsigned size) {
-    V128 r;
-    for (unsigned k = 0; k < 128u >> (3 + size); ++k) r = vinsert(r, x, k, size);
-    return r;
+    unsigned bits = 8u << size;
+    uint64_t m = bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+    uint64_t half = (x & m) * (~uint64_t{0} / m);  // (~0 / m: 1 in each lane)
+    return {half, half};
 }
 
 // The NZCV a flag-setting operation (AddS, SubS, AndS) gives for a, b.

@@ -46,25 +46,26 @@
 //   v(r), set_v(r, a, q)      V[r]; V[r] = a (q false: the low 64 bits, the
 //                             upper half cleared)
 //   vand vbic vor vorn vxor (a, b), vbsl(sel, a, b): bitwise
-//   vlanes(op, a, b, size)    per lane of 8 << size bits: ir::Op VAdd, VSub
-//                             or a compare (all ones where it holds)
+//   vlanes(op, a, b, size)    per lane of 8 << size bits: ir::Op VAdd, VSub,
+//                             VMul or a compare (all ones where it holds)
 //   vconst(half)              the 64-bit value in both halves
 //   vextract(a, index, size)  lane `index` of 8 << size bits (a 64-bit value)
-//   vload(addr, bytes), vstore(addr, bytes, v), vload_pair, vstore_pair:
-//                             accesses of 1-16 bytes (a load zero-extended)
 //   vinsert(a, x, index, size), vdup(x, size): a with that lane from x;
 //                             x in every lane
 //   vshift(op, a, n, size)    per lane: ir::Op VShlI, VLshrI, VAshrI by n
+//   vload(addr, bytes), vstore(addr, bytes, v), vload_pair, vstore_pair:
+//                             accesses of 1-16 bytes (a load zero-extended)
 // So far: data processing (immediate), ARM ARM C4.1.4, and the logical,
 // add/subtract (shifted and extended register, with carry), conditional
 // select and compare, 1-, 2- and 3-source forms of C4.1.6; the branches
 // of C4.1.3 but the exception-generating, system and PAC ones; the loads
 // and stores of general registers of C4.1.5 but the exclusive, atomic and
-// ordered ones (of those: LDAR, LDXR, LDAXR); of AdvSIMD: three-same's bitwise forms, ADD/SUB and
-// integer compares, two-register misc's compares with zero, ABS, NEG and
-// NOT, the modified immediates, SHL/SSHR/USHR, the copies (DUP, INS, SMOV, UMOV),
-// FMOV (general), and the loads and stores of SIMD&FP registers but the
-// structure forms (LD1-4/ST1-4).
+// ordered ones (of those: LDAR, LDXR, LDAXR); of AdvSIMD: three-same's
+// bitwise forms, ADD/SUB, MUL/MLA/MLS and integer compares, two-register
+// misc's compares with zero, ABS, NEG and NOT, the modified immediates,
+// SHL/SSHR/USHR, the copies (DUP, INS, SMOV, UMOV), FMOV (general), and
+// the loads and stores of SIMD&FP registers but the structure forms
+// (LD1-4/ST1-4).
 #pragma once
 #include <cstdint>
 

@@ -240,11 +240,23 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
         if (i.op == Op::Nop) continue;
         bool first = !started;
         started = true;
-        if (i.op == Op::VLoad || i.op == Op::VStore) {  // (as Load, Store below; rdx: the host address)
+        // An access's first half: its slow path (the handler runs the
+        // whole instruction, then the code after the run), the alignment
+        // test of LDAR/LDXR (`reg` 2), the fast-table check (rdx: the host
+        // address, for a pair's second too), `t` its temporary.
+        auto access_check = [&](const Reg64& t, bool write) {
             Slow& s = slow_path(i.insn);
             s.va = static_cast<int8_t>(r64(i.a).getIdx());
+            if (i.reg == 1) s.mem = 2;  // (LDTR, STTR)
             access_slow = &s;
-            mem_check(r64(i.a), pool_reg(tmp[v]), i.aux, i.op == Op::VStore, s.at);
+            if (i.reg == 2 && i.imm > 1) {  // (unaligned: the handler raises the alignment fault)
+                test(r64(i.a).cvt32(), static_cast<uint32_t>(i.imm - 1));
+                jnz(s.at);
+            }
+            mem_check(r64(i.a), t, i.aux, write, s.at, i.reg == 1);
+        };
+        if (i.op == Op::VLoad || i.op == Op::VStore) {
+            access_check(pool_reg(tmp[v]), i.op == Op::VStore);
             hf = -1, cond_v = ir::kNone;
         }
         if (ir::is_vec(i.op)) {  // (SSE: the host flags kept)
@@ -367,22 +379,13 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
             else L(not_taken);  // (on to the next entry, or the block's end)
             break;
         }
-        case Op::Load: case Op::Store: {  // (rdx: the host address, for a pair's second too)
-            Slow& s = slow_path(i.insn);
-            s.va = static_cast<int8_t>(r64(i.a).getIdx());
-            if (i.reg == 1) s.mem = 2;  // (LDTR, STTR)
-            access_slow = &s;
-            if (i.reg == 2 && i.imm > 1) {  // (LDAR, LDXR: unaligned, the handler raises the alignment fault)
-                test(r64(i.a).cvt32(), static_cast<uint32_t>(i.imm - 1));
-                jnz(s.at);
-            }
-            mem_check(r64(i.a), d, i.aux, i.op == Op::Store, s.at, i.reg == 1);
+        case Op::Load: case Op::Store:
+            access_check(d, i.op == Op::Store);
             i.op == Op::Load ? load_host(d, static_cast<unsigned>(i.imm), rdx)
                              : store_host(r64(i.b), static_cast<unsigned>(i.imm), rdx);
             break;
-        }
         case Op::Load2: load_host(d, static_cast<unsigned>(i.imm), rdx, static_cast<int>(i.imm)); break;
-        case Op::Monitor:  // (as Cpu::set_monitor and the handler's LDXR)
+        case Op::Monitor:  // (as Cpu::open_monitor)
             mov(byte[rbx + o.excl_valid], 1);
             mov(byte[rbx + o.monitor], 1);
             mov(qword[rbx + o.excl_addr], r64(i.a));
@@ -624,6 +627,10 @@ void Emitter::ir_lower_vec(const ir::Inst& i, uint32_t v, const std::vector<int8
         return;
     }
     Xbyak::Xmm d = x(v);  // (never an operand's register)
+    auto invert = [&] {  // d = ~d
+        pcmpeqd(t, t);
+        pxor(d, t);
+    };
     switch (i.op) {
     case Op::VGet: movdqu(d, vec(i.reg)); break;
     case Op::VConst:
@@ -649,24 +656,15 @@ void Emitter::ir_lower_vec(const ir::Inst& i, uint32_t v, const std::vector<int8
         pand(d, x(i.a));
         pxor(d, x(i.c));
         break;
-    case Op::VAdd: case Op::VSub: {
-        static constexpr void (Xbyak::CodeGenerator::*add[4])(const Xbyak::Mmx&, const Xbyak::Operand&) = {
-            &Xbyak::CodeGenerator::paddb, &Xbyak::CodeGenerator::paddw, &Xbyak::CodeGenerator::paddd,
-            &Xbyak::CodeGenerator::paddq};
-        static constexpr void (Xbyak::CodeGenerator::*sub[4])(const Xbyak::Mmx&, const Xbyak::Operand&) = {
-            &Xbyak::CodeGenerator::psubb, &Xbyak::CodeGenerator::psubw, &Xbyak::CodeGenerator::psubd,
-            &Xbyak::CodeGenerator::psubq};
+    case Op::VAdd: case Op::VSub:
         movdqa(d, x(i.a));
-        (this->*(i.op == Op::VAdd ? add : sub)[size])(d, x(i.b));
+        lanes(i.op == Op::VSub ? 1 : 0, d, x(i.b), size);
         break;
-    }
     case Op::VMul:
         movdqa(d, x(i.a));
-        if (size == 1) {
-            pmullw(d, x(i.b));
-        } else if (size == 2) {
-            pmulld(d, x(i.b));
-        } else {  // bytes: the even ones' products in words, then the odd ones' (64 bits: UNDEFINED)
+        if (size != 0) {
+            lanes(2, d, x(i.b), size);  // (16 and 32 bits; 64: UNDEFINED)
+        } else {  // bytes: the even ones' products in words, then the odd ones'
             pmullw(d, x(i.b));
             pcmpeqw(t, t);
             psrlw(t, 8);
@@ -686,15 +684,13 @@ void Emitter::ir_lower_vec(const ir::Inst& i, uint32_t v, const std::vector<int8
         pand(d, x(i.b));
         pxor(t, t);
         cmpeq(d, t, size);
-        pcmpeqd(t, t);
-        pxor(d, t);
+        invert();
         break;
     case Op::VCmGt: movdqa(d, x(i.a)); cmpgt(d, x(i.b), size); break;
     case Op::VCmGe:  // not (b > a)
         movdqa(d, x(i.b));
         cmpgt(d, x(i.a), size);
-        pcmpeqd(t, t);
-        pxor(d, t);
+        invert();
         break;
     case Op::VCmHi: case Op::VCmHs: {  // unsigned: the sign bits flipped, then signed
         bool hi = i.op == Op::VCmHi;
@@ -703,10 +699,7 @@ void Emitter::ir_lower_vec(const ir::Inst& i, uint32_t v, const std::vector<int8
         pxor(d, t);
         pxor(t, x(hi ? i.b : i.a));
         cmpgt(d, t, size);  // HI: a > b; HS: not (b > a)
-        if (!hi) {
-            pcmpeqd(t, t);
-            pxor(d, t);
-        }
+        if (!hi) invert();
         break;
     }
     case Op::VInsert: {

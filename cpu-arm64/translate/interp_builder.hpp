@@ -108,13 +108,7 @@ public:
         }
         return load(addr, bytes);
     }
-    void open_monitor(V addr, unsigned bytes, V value) {
-        c_.set_monitor(true);
-        c_.s.excl_addr = addr;
-        c_.s.excl_size = bytes;
-        c_.s.excl_value = value;
-        c_.s.excl_value_hi = 0;
-    }
+    void open_monitor(V addr, unsigned bytes, V value) { c_.open_monitor(addr, bytes, value, 0); }
     void ccmp(V c, V x, V y, bool sub, unsigned nzcv, bool w64) {
         c_.s.nzcv = ir::nzcv3(ir::Op::CCmp, w64, c, x, y, nzcv | (sub ? 16u : 0u));
     }

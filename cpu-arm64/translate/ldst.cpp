@@ -131,11 +131,7 @@ void exec_LDST_excl(Cpu& c, uint32_t i) {
         uint64_t a, b = 0;
         if (!c.load(addr, bytes, a)) return;
         if (pair && !c.load(addr + bytes, bytes, b)) return;
-        c.set_monitor(true);
-        c.s.excl_addr = addr;
-        c.s.excl_size = total;
-        c.s.excl_value = a;
-        c.s.excl_value_hi = b;
+        c.open_monitor(addr, total, a, b);
         c.set_x(rt, a);
         if (pair) c.set_x(rt2, b);
         return;

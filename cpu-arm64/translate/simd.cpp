@@ -62,7 +62,7 @@ uint64_t shl_elem(Cpu& c, uint64_t a, uint64_t b, unsigned esize, bool u, bool s
 
 // AdvSIMD three same, integer forms (ARM ARM C4.1.95: the opcode table
 // by U and opcode; the FP forms, opcode 0b11xxx, in fp.cpp; the bitwise
-// forms, ADD/SUB and the compares in ir/sem.hpp).
+// forms, ADD/SUB, MUL/MLA/MLS and the compares in ir/sem.hpp).
 bool simd_fp_3same(Cpu& c, uint32_t i);  // fp.cpp
 bool simd_fhm(Cpu& c, uint32_t i, int index);  // fp.cpp
 
@@ -84,7 +84,7 @@ void exec_SIMD_3SAME(Cpu& c, uint32_t i) {
     unsigned esize = 1u << size, bits_ = 8 * esize, lanes = (q ? 16 : 8) / esize;
     if (size == 3 && !q) return c.undefined();
     bool no64 = opcode == 0x00 || opcode == 0x02 || opcode == 0x04 || (opcode >= 0x0c && opcode <= 0x0f) ||
-                opcode == 0x12 || opcode == 0x13 || opcode == 0x14 || opcode == 0x15;
+                opcode == 0x13 || opcode == 0x14 || opcode == 0x15;
     if (no64 && size == 3) return c.undefined();
     if (opcode == 0x13 && u && size != 0) return c.undefined();        // PMUL: bytes only
     if (opcode == 0x16 && (size == 0 || size == 3)) return c.undefined();  // SQDMULH/SQRDMULH
