@@ -426,6 +426,11 @@ def test_gdb_on_a_linux_guest_matches_qemu(tmp_path):
         t = re.sub(r"Thread \d+", "Thread N", t)
         t = re.sub(r"^0x[0-9a-f]+ in \?\? \(\)$", "", t, flags=re.M)  # where gdb first finds the CPUs
         return [ln for ln in t.splitlines() if ln]
+    if norm(ours) != norm(theirs):
+        # QEMU, the oracle, once reported the breakpoint a second time after
+        # the stepi under CI load (its other vCPU's timing): ask it again
+        # before calling armvm wrong.
+        theirs, _ = linux_gdb("qemu-system-aarch64", tmp_path)
     assert norm(ours) == norm(theirs), ours
 
 
