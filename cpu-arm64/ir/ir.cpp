@@ -27,7 +27,8 @@ std::string Run::dump() const {
                                   "store", "store2", "monitor", "vget", "vset", "vzext64", "vand", "vbic", "vor",
                                   "vorn", "vxor", "vbsl", "vadd", "vsub", "vcmeq", "vcmtst", "vcmgt", "vcmge",
                                   "vcmhi", "vcmhs", "vmul", "vconst", "vextract", "vinsert", "vdup", "vshli",
-                                  "vlshri", "vashri", "vload", "vload2", "vstore", "vstore2"};
+                                  "vlshri", "vashri", "vwiden", "vnarrow", "vaddp", "vsmaxp", "vumaxp",
+                                  "vsminp", "vuminp", "vload", "vload2", "vstore", "vstore2"};
     static_assert(std::size(names) == static_cast<size_t>(Op::VStore2) + 1, "a name for every operation");
     std::string out;
     char line[128];

@@ -79,6 +79,15 @@ enum class Op : uint8_t {
     // Per lane of 8 << aux bits, shifted by imm: VShlI (imm < the lane
     // size), VLshrI, VAshrI (1 to the lane size).
     VShlI, VLshrI, VAshrI,
+    // VWiden: the lanes of 8 << size bits of a's low half (`high`: its
+    // upper half), sign- (`sign`) or zero-extended to twice the size (imm:
+    // size | sign << 2 | high << 3). VNarrow: each lane of 16 << imm bits
+    // cut to its low half, packed into the low 64 bits (the upper zero).
+    VWiden, VNarrow,
+    // Pairwise, lanes of 8 << imm bits: the low half of the result from
+    // adjacent pairs of a, the upper from b's: sum, signed and unsigned
+    // maximum and minimum.
+    VAddP, VSMaxP, VUMaxP, VSMinP, VUMinP,
     // Accesses of SIMD&FP registers, as Load..Store2 (imm bytes: 1-16; a
     // load's value zero-extended to 128 bits; b: a store's vector).
     VLoad, VLoad2, VStore, VStore2,
@@ -269,8 +278,12 @@ public:
     void vstore_pair(V addr, unsigned bytes, Vec x, Vec y) {
         access(Op::VStore2, access(Op::VStore, addr, x, bytes, 2 * bytes, 0), y, bytes, 0, 0);
     }
-    // op: VAdd, VSub or a compare; lanes of 8 << size bits
+    // op: VAdd, VSub, VMul, a compare or a pairwise one; lanes of 8 << size bits
     Vec vlanes(Op op, Vec a, Vec b, unsigned size) { return put({op, true, 0, a, b, size}); }
+    Vec vwiden(Vec a, unsigned size, bool sign, bool high) {
+        return put({Op::VWiden, true, 0, a, kNone, size | (sign ? 4u : 0u) | (high ? 8u : 0u)});
+    }
+    Vec vnarrow(Vec a, unsigned size) { return put({Op::VNarrow, true, 0, a, kNone, size}); }
 
 private:
     V put(Inst i) {
@@ -393,8 +406,58 @@ inline V128 vcompute(Op op, uint64_t imm, V128 a, V128 b, V128 c) {
     case Op::VBsl: return {(a.lo & b.lo) | (~a.lo & c.lo), (a.hi & b.hi) | (~a.hi & c.hi)};
     default: break;
     }
+    if (op == Op::VWiden) {
+        unsigned from = imm & 3, fb = 8u << from;
+        uint64_t src = imm & 8 ? a.hi : a.lo, fm = (uint64_t{1} << fb) - 1;
+        auto wide = [&](unsigned k) {  // (lane k of the result, twice the size)
+            uint64_t e = (src >> (k * fb)) & fm;
+            if (imm & 4) e = static_cast<uint64_t>(static_cast<int64_t>(e << (64 - fb)) >> (64 - fb));
+            return e & (fb == 32 ? ~uint64_t{0} : (uint64_t{1} << (2 * fb)) - 1);
+        };
+        V128 r;
+        unsigned per = 32 / fb;  // (result lanes in a half)
+        for (unsigned k = 0; k < per; ++k) {
+            r.lo |= wide(k) << (k * 2 * fb);
+            r.hi |= wide(per + k) << (k * 2 * fb);
+        }
+        return r;
+    }
+    if (op == Op::VNarrow) {
+        unsigned nb = 8u << size;
+        uint64_t nm = (uint64_t{1} << nb) - 1, out = 0;
+        for (unsigned k = 0; k < 64 / nb; ++k) {
+            unsigned at = k * 2 * nb;  // (the wide lane's bit in the 128-bit value)
+            out |= (((at < 64 ? a.lo >> at : a.hi >> (at - 64))) & nm) << (k * nb);
+        }
+        return {out, 0};
+    }
     unsigned bits = 8u << size;
     uint64_t m = bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+    if (op >= Op::VAddP && op <= Op::VUMinP) {
+        auto pair = [&](uint64_t x, uint64_t y) -> uint64_t {
+            auto sx = static_cast<int64_t>(x << (64 - bits)) >> (64 - bits);
+            auto sy = static_cast<int64_t>(y << (64 - bits)) >> (64 - bits);
+            switch (op) {
+            case Op::VAddP: return (x + y) & m;
+            case Op::VSMaxP: return sx > sy ? x : y;
+            case Op::VUMaxP: return x > y ? x : y;
+            case Op::VSMinP: return sx < sy ? x : y;
+            default: return x < y ? x : y;
+            }
+        };
+        auto half = [&](V128 s) {  // (the pairs of one operand: 64 bits)
+            uint64_t r = 0;
+            unsigned per = 64 / bits;
+            for (unsigned k = 0; k < per; ++k) {
+                unsigned at = 2 * k * bits;
+                uint64_t x = ((at < 64 ? s.lo >> at : s.hi >> (at - 64))) & m;
+                uint64_t y = ((at + bits < 64 ? s.lo >> (at + bits) : s.hi >> (at + bits - 64))) & m;
+                r |= pair(x, y) << (k * bits);
+            }
+            return r;
+        };
+        return {half(a), half(b)};
+    }
     auto lane = [&](uint64_t x, uint64_t y) -> uint64_t {
         auto sx = static_cast<int64_t>(x << (64 - bits)) >> (64 - bits);
         auto sy = static_cast<int64_t>(y << (64 - bits)) >> (64 - bits);

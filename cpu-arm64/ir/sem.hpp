@@ -47,7 +47,11 @@
 //                             upper half cleared)
 //   vand vbic vor vorn vxor (a, b), vbsl(sel, a, b): bitwise
 //   vlanes(op, a, b, size)    per lane of 8 << size bits: ir::Op VAdd, VSub,
-//                             VMul or a compare (all ones where it holds)
+//                             VMul or a compare (all ones where it holds);
+//                             pairwise: VAddP, V[SU]MaxP, V[SU]MinP
+//   vwiden(a, size, sign, high), vnarrow(a, size): lanes to twice the size
+//                             (of a's upper half if `high`); lanes of twice
+//                             the size cut to `size`, into the low half
 //   vconst(half)              the 64-bit value in both halves
 //   vextract(a, index, size)  lane `index` of 8 << size bits (a 64-bit value)
 //   vinsert(a, x, index, size), vdup(x, size): a with that lane from x;
@@ -62,10 +66,11 @@
 // and stores of general registers of C4.1.5 but the exclusive, atomic and
 // ordered ones (of those: LDAR, LDXR, LDAXR); of AdvSIMD: three-same's
 // bitwise forms, ADD/SUB, MUL/MLA/MLS and integer compares, two-register
-// misc's compares with zero, ABS, NEG and NOT, the modified immediates,
-// SHL/SSHR/USHR, the copies (DUP, INS, SMOV, UMOV), FMOV (general), and
-// the loads and stores of SIMD&FP registers but the structure forms
-// (LD1-4/ST1-4).
+// misc's compares with zero, ABS, NEG and NOT, three-same's pairwise
+// integer forms, the modified immediates, SHL/SSHR/USHR/SHRN/[SU]SHLL,
+// three-different's widening add/sub/multiply(-accumulate), the copies
+// (DUP, INS, SMOV, UMOV), FMOV (general), and the loads and stores of
+// SIMD&FP registers but the structure forms (LD1-4/ST1-4).
 #pragma once
 #include <cstdint>
 
@@ -603,16 +608,18 @@ Outcome ldst_excl(B& b, uint32_t i) {
 
 // AdvSIMD three same (C4.1.95), the forms written here so far: the
 // bitwise ones (AND, BIC, ORR, ORN, EOR, BSL, BIT, BIF), ADD/SUB, MUL, MLA,
-// MLS and the compares (CMTST, CMEQ, CMGT, CMGE, CMHI, CMHS); Uncovered
-// for the rest (the executor's own code).
+// MLS, the compares (CMTST, CMEQ, CMGT, CMGE, CMHI, CMHS) and the pairwise
+// ADDP, SMAXP, UMAXP, SMINP, UMINP; Uncovered for the rest (the
+// executor's own code).
 template <class B>
 Outcome simd_3same(B& b, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), opcode = bits(i, 15, 11);
     unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     bool mul = opcode == 0x12 || (opcode == 0x13 && !u);  // MLA, MLS, MUL (PMUL: Uncovered)
-    if (opcode != 0x03 && opcode != 0x06 && opcode != 0x07 && opcode != 0x10 && opcode != 0x11 && !mul)
+    bool maxmin = opcode == 0x14 || opcode == 0x15, pair = maxmin || (opcode == 0x17 && !u);
+    if (opcode != 0x03 && opcode != 0x06 && opcode != 0x07 && opcode != 0x10 && opcode != 0x11 && !mul && !pair)
         return Outcome::Uncovered;
-    if (opcode != 0x03 && size == 3 && (!q || mul)) return Outcome::Undefined;
+    if (opcode != 0x03 && size == 3 && (!q || mul || maxmin)) return Outcome::Undefined;
     if (!b.fp_enabled()) return Outcome::Done;  // (the trap taken)
     auto n = b.v(rn), m = b.v(rm);
     typename B::Vec r{};
@@ -627,6 +634,12 @@ Outcome simd_3same(B& b, uint32_t i) {
         case 6: r = b.vbsl(m, n, b.v(rd)); break;  // BIT: m selects n, else d
         default: r = b.vbsl(m, b.v(rd), n); break;  // BIF: m selects d, else n
         }
+    } else if (pair) {  // pairs of the concatenation m:n (64-bit forms: of their low halves)
+        using ir::Op;
+        Op op = opcode == 0x17 ? Op::VAddP : opcode == 0x14 ? (u ? Op::VUMaxP : Op::VSMaxP)
+                                                            : (u ? Op::VUMinP : Op::VSMinP);
+        if (!q) m = n = b.vinsert(n, b.vextract(m, 0, 3), 1, 3);
+        r = b.vlanes(op, n, m, size);
     } else if (mul) {
         using ir::Op;
         r = b.vlanes(Op::VMul, n, m, size);
@@ -739,20 +752,61 @@ Outcome simd_copy(B& b, uint32_t i) {
 }
 
 // AdvSIMD shift by immediate (C4.1.95), the forms written here so far:
-// SSHR, USHR, SHL; Uncovered for the rest.
+// SSHR, USHR, SHL, SHRN(2), SSHLL(2) and USHLL(2) (SXTL, UXTL);
+// Uncovered for the rest.
 template <class B>
 Outcome simd_shift_imm(B& b, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), immh = bits(i, 22, 19), op = bits(i, 15, 11);
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
-    if (!immh || !(op == 0x00 || (op == 0x0a && !u))) return Outcome::Uncovered;
+    bool shrn = op == 0x10 && !u, shll = op == 0x14;
+    if (!immh || !(op == 0x00 || (op == 0x0a && !u) || shrn || shll)) return Outcome::Uncovered;
     unsigned size = 31 - static_cast<unsigned>(__builtin_clz(immh)), lane = 8u << size;
     unsigned immhb = bits(i, 22, 16);
-    if (size == 3 && !q) return Outcome::Undefined;
+    if (size == 3 && (!q || shrn || shll)) return Outcome::Undefined;
     if (!b.fp_enabled()) return Outcome::Done;
     using ir::Op;
+    if (shrn) {  // each lane twice the size shifted right, its low half kept; SHRN2: into the upper half
+        auto r = b.vnarrow(b.vshift(Op::VLshrI, b.v(rn), 2 * lane - immhb, size + 1), size);
+        if (q) r = b.vinsert(b.v(rd), b.vextract(r, 0, 3), 1, 3);
+        b.set_v(rd, r, q);
+        return Outcome::Done;
+    }
+    if (shll) {  // the low (SSHLL2, USHLL2: upper) half widened, then shifted left
+        auto r = b.vwiden(b.v(rn), size, !u, q);
+        if (immhb != lane) r = b.vshift(Op::VShlI, r, immhb - lane, size + 1);
+        b.set_v(rd, r, true);
+        return Outcome::Done;
+    }
     auto r = op == 0x0a ? b.vshift(Op::VShlI, b.v(rn), immhb - lane, size)                     // SHL
                         : b.vshift(u ? Op::VLshrI : Op::VAshrI, b.v(rn), 2 * lane - immhb, size);  // USHR, SSHR
     b.set_v(rd, r, q);
+    return Outcome::Done;
+}
+
+// AdvSIMD three different (C4.1.95), the forms written here so far:
+// [SU]ADDL(2), [SU]ADDW(2), [SU]SUBL(2), [SU]SUBW(2), [SU]MULL(2),
+// [SU]MLAL(2), [SU]MLSL(2): the low (Q: upper) halves' lanes widened,
+// the arithmetic at twice the size (exact modulo the lane: the products
+// of sign- or zero-extended lanes too); Uncovered for the rest.
+template <class B>
+Outcome simd_3diff(B& b, uint32_t i) {
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), op = bits(i, 15, 12);
+    unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    if (op > 0x3 && op != 0x8 && op != 0xa && op != 0xc) return Outcome::Uncovered;
+    if (size == 3) return Outcome::Undefined;
+    if (!b.fp_enabled()) return Outcome::Done;
+    using ir::Op;
+    unsigned wide = size + 1;
+    auto m = b.vwiden(b.v(rm), size, !u, q);
+    auto n = op == 0x1 || op == 0x3 ? b.v(rn) : b.vwiden(b.v(rn), size, !u, q);  // (ADDW, SUBW: n is wide)
+    typename B::Vec r{};
+    if (op <= 0x3) {
+        r = b.vlanes(op >= 0x2 ? Op::VSub : Op::VAdd, n, m, wide);
+    } else {
+        r = b.vlanes(Op::VMul, n, m, wide);
+        if (op != 0xc) r = b.vlanes(op == 0xa ? Op::VSub : Op::VAdd, b.v(rd), r, wide);  // MLSL, MLAL
+    }
+    b.set_v(rd, r, true);
     return Outcome::Done;
 }
 
@@ -823,6 +877,7 @@ Outcome run(B& b, uint32_t i) {
     case Op::SIMD_MODIMM: return simd_modimm(b, i);
     case Op::SIMD_COPY: return simd_copy(b, i);
     case Op::SIMD_SHIFT_IMM: return simd_shift_imm(b, i);
+    case Op::SIMD_3DIFF: return simd_3diff(b, i);
     case Op::FP_INT_CONV: return fmov_general(b, i);
     default: return Outcome::Uncovered;
     }

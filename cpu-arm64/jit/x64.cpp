@@ -128,10 +128,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         return simd3(k, i);
     case a64::Op::SIMD_ELEM:
         return simd_elem(k, i);
-    case a64::Op::SIMD_SHIFT_IMM:
-        return simd_shift(k, i);
-    case a64::Op::SIMD_3DIFF:
-        return simd_diff(k, i);
     case a64::Op::LDST_multi:
     case a64::Op::LDST_multi_post: {  // LD1/ST1 of 1-4 consecutive registers (memcpy, string functions)
         unsigned q = bit(i, 30), load = bit(i, 22), opcode = bits(i, 15, 12);

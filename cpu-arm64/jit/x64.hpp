@@ -854,16 +854,12 @@ private:
         }
     }
 
-    // AdvSIMD three-same forms with exact host equivalents (integer
-    // logic, ADD/SUB, CMEQ/CMTST) and FADD/FSUB/FMUL/FDIV/FMLA/FMLS on
-    // ordinary operands; false: the handler.
+    // AdvSIMD three-same FADD/FSUB/FMUL/FDIV/FMLA/FMLS on ordinary
+    // operands; false: the handler.
     bool simd3(size_t k, uint32_t i);
     bool simd_elem(size_t k, uint32_t i);  // FMLA, FMLS, FMUL by element
-    bool simd_shift(size_t k, uint32_t i);  // SHRN, SSHLL, USHLL
-    bool simd_diff(size_t k, uint32_t i);   // [SU]ADDL/W, [SU]SUBL/W, [SU]MULL, [SU]MLAL, [SU]MLSL
-    // x = the low (upper: high) half of V[r] widened, elements of 8 << size bits.
-    void widen(const Xbyak::Xmm& x, unsigned r, unsigned size, bool sign, bool upper) {
-        auto src = ptr[rbx + o.v + 16 * static_cast<int>(r) + (upper ? 8 : 0)];
+    // x = the low half of src widened, elements of 8 << size bits.
+    void widen(const Xbyak::Xmm& x, const Xbyak::Operand& src, unsigned size, bool sign) {
         switch (size * 2 + (sign ? 1 : 0)) {
         case 0: pmovzxbw(x, src); break;
         case 1: pmovsxbw(x, src); break;
@@ -873,13 +869,10 @@ private:
         default: pmovsxdq(x, src); break;
         }
     }
-    // x op= y on lanes of 8 << size bits: 0 add, 1 sub, 2 mul (16, 32 bits;
-    // 64 bits of 32-bit values widened with `sign`).
-    void lanes(int op, const Xbyak::Xmm& x, const Xbyak::Xmm& y, unsigned size, bool sign = false) {
+    // x op= y on lanes of 8 << size bits: 0 add, 1 sub, 2 mul (16, 32 bits).
+    void lanes(int op, const Xbyak::Xmm& x, const Xbyak::Xmm& y, unsigned size) {
         if (op == 2) {
-            if (size == 1) pmullw(x, y);
-            else if (size == 2) pmulld(x, y);
-            else sign ? pmuldq(x, y) : pmuludq(x, y);
+            size == 1 ? pmullw(x, y) : pmulld(x, y);
             return;
         }
         switch (size) {
@@ -926,7 +919,7 @@ private:
     static bool ir_simd(a64::Op op) {
         switch (op) {
         case a64::Op::SIMD_3SAME: case a64::Op::SIMD_2MISC: case a64::Op::SIMD_MODIMM: case a64::Op::SIMD_COPY:
-        case a64::Op::SIMD_SHIFT_IMM: case a64::Op::FP_INT_CONV: case a64::Op::LDST_uimm_fp:
+        case a64::Op::SIMD_SHIFT_IMM: case a64::Op::SIMD_3DIFF: case a64::Op::FP_INT_CONV: case a64::Op::LDST_uimm_fp:
         case a64::Op::LDST_imm9_fp: case a64::Op::LDST_reg_fp: case a64::Op::LDR_lit_fp: case a64::Op::LDST_pair_fp:
             return true;
         default:

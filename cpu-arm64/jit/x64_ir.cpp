@@ -662,8 +662,19 @@ void Emitter::ir_lower_vec(const ir::Inst& i, uint32_t v, const std::vector<int8
         break;
     case Op::VMul:
         movdqa(d, x(i.a));
-        if (size != 0) {
-            lanes(2, d, x(i.b), size);  // (16 and 32 bits; 64: UNDEFINED)
+        if (size == 3) {  // (MULL's: lo*lo + (hi*lo + lo*hi) << 32, modulo 2^64)
+            pmuludq(d, x(i.b));
+            movdqa(t, x(i.a));
+            psrlq(t, 32);
+            pmuludq(t, x(i.b));
+            movdqa(xmm6, x(i.b));
+            psrlq(xmm6, 32);
+            pmuludq(xmm6, x(i.a));
+            paddq(t, xmm6);
+            psllq(t, 32);
+            paddq(d, t);
+        } else if (size != 0) {
+            lanes(2, d, x(i.b), size);  // (16 and 32 bits)
         } else {  // bytes: the even ones' products in words, then the odd ones'
             pmullw(d, x(i.b));
             pcmpeqw(t, t);
@@ -702,6 +713,38 @@ void Emitter::ir_lower_vec(const ir::Inst& i, uint32_t v, const std::vector<int8
         if (!hi) invert();
         break;
     }
+    case Op::VWiden: {  // (PMOVSX/PMOVZX of the low half; the upper half moved down first)
+        const Xbyak::Xmm& src = i.imm & 8 ? t : x(i.a);
+        if (i.imm & 8) pshufd(t, x(i.a), 0xee);
+        widen(d, src, size & 3, i.imm & 4);
+        break;
+    }
+    case Op::VNarrow:  // (each wide lane's low half kept, packed; MOVQ clears the upper half)
+        switch (size) {
+        case 0:
+            movdqa(d, x(i.a));
+            pcmpeqw(t, t);
+            psrlw(t, 8);
+            pand(d, t);
+            packuswb(d, d);
+            break;
+        case 1:
+            movdqa(d, x(i.a));
+            pslld(d, 16);
+            psrld(d, 16);
+            packusdw(d, d);
+            break;
+        default: pshufd(d, x(i.a), 0x08); break;  // (dwords 0 and 2)
+        }
+        movq(d, d);
+        break;
+    case Op::VAddP: case Op::VSMaxP: case Op::VUMaxP: case Op::VSMinP: case Op::VUMinP:
+        movdqa(xmm0, x(i.a));
+        movdqa(xmm1, x(i.b));
+        pairwise(i.op == Op::VAddP ? 2 : i.op == Op::VSMaxP || i.op == Op::VUMaxP ? 0 : 1,
+                 i.op == Op::VSMaxP || i.op == Op::VSMinP, size);
+        movdqa(d, xmm0);
+        break;
     case Op::VInsert: {
         auto index = static_cast<uint8_t>(i.imm);
         movdqa(d, x(i.a));

@@ -1,8 +1,8 @@
 // The x86-64 backend: the AdvSIMD and FP forms it compiles with SSE4
-// (and FMA) outside the IR (x64_ir.cpp has the IR's): three-same's
-// pairwise forms, by element, SHRN and [SU]SHLL,
-// widening three-different, FADD/FSUB/FMUL/FDIV/FMLA/FMLS on ordinary
-// lanes. Everything else: the interpreter's handler.
+// (and FMA) outside the IR (x64_ir.cpp has the IR's): FADD/FSUB/FMUL/
+// FDIV/FMLA/FMLS on ordinary lanes (three-same and by element), and the
+// SSE helpers the IR's lowering shares. Everything else: the
+// interpreter's handler.
 #include <xbyak/xbyak_util.h>
 
 #include "cpu-arm64/jit/x64.hpp"
@@ -54,25 +54,9 @@ void Emitter::fp_bad(const Xbyak::Xmm& bad, const Xbyak::Xmm& v, bool dbl, bool 
 bool Emitter::simd3(size_t k, uint32_t i) {
     using a64::bit;
     using a64::bits;
-    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), opcode = bits(i, 15, 11);
+    unsigned q = bit(i, 30), u = bit(i, 29), opcode = bits(i, 15, 11);
     unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
-    auto vec = [&](unsigned r) { return ptr[rbx + o.v + 16 * static_cast<int>(r)]; };
-    // (the bitwise forms, ADD/SUB, MUL/MLA/MLS and the compares: the IR's, ir/sem.hpp)
-    if ((opcode == 0x14 || opcode == 0x15 || (opcode == 0x17 && !u)) && host_sse42()) {
-        // SMAXP, UMAXP, SMINP, UMINP, ADDP: pairs of the concatenation m:n
-        if (size == 3 && (opcode != 0x17 || !q)) return false;  // (reserved)
-        Slow& s = simd_slow(k);
-        movdqu(xmm0, vec(rn));
-        movdqu(xmm1, vec(rm));
-        if (!q) {  // the 64-bit forms: both halves in one register
-            punpcklqdq(xmm0, xmm1);
-            movdqa(xmm1, xmm0);
-        }
-        pairwise(opcode == 0x17 ? 2 : opcode == 0x14 ? 0 : 1, !u, size);
-        put_vec(rd, xmm0, q);
-        back(s);
-        return true;
-    }
+    // (the integer forms: the IR's, ir/sem.hpp)
     if (opcode < 0x18) return false;
     unsigned a = bit(i, 23), sz = bit(i, 22), op = bits(i, 13, 11), key = (u << 4) | (a << 3) | op;
     if (sz && !q) return false;
@@ -161,8 +145,7 @@ void Emitter::pairwise(int op, bool sign, unsigned size) {
     else arith ? packssdw(xmm0, xmm1) : packusdw(xmm0, xmm1);
 }
 
-// Two-register miscellaneous: the compares with zero (CMGT, CMGE, CMEQ,
-// CMLE, CMLT #0; strlen's NUL search), NOT and NEG.
+// By element: FMLA, FMLS, FMUL (fp3's lanes, the element broadcast).
 bool Emitter::simd_elem(size_t k, uint32_t i) {
     using a64::bit;
     using a64::bits;
@@ -172,97 +155,6 @@ bool Emitter::simd_elem(size_t k, uint32_t i) {
     unsigned key = op == 1 ? 0x1 : op == 5 ? 0x9 : 0x13;  // FMLA, FMLS, FMUL (as three-same keys)
     int index = size == 3 ? static_cast<int>(h) : static_cast<int>((h << 1) | l);
     return fp3(k, key, q, size == 3, bits(i, 4, 0), bits(i, 9, 5), (mbit << 4) | bits(i, 19, 16), index);
-}
-
-bool Emitter::simd_shift(size_t k, uint32_t i) {
-    using a64::bit;
-    using a64::bits;
-    unsigned q = bit(i, 30), u = bit(i, 29), immh = bits(i, 22, 19), ib = bits(i, 22, 16), opcode = bits(i, 15, 11);
-    unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
-    if (!immh || !host_sse42()) return false;
-    unsigned size = immh >= 8 ? 3 : immh >= 4 ? 2 : immh >= 2 ? 1 : 0, esize = 8u << size;
-    if (opcode == 0x10 && !u) {  // SHRN(2): each 2*esize-bit lane shifted right, its low half kept
-        if (size == 3) return false;  // (reserved)
-        Slow& s = simd_slow(k);
-        movdqu(xmm0, ptr[rbx + o.v + 16 * static_cast<int>(rn)]);
-        uint8_t sh = static_cast<uint8_t>(2 * esize - ib);
-        switch (size) {
-        case 0:
-            psrlw(xmm0, sh);
-            pcmpeqw(xmm1, xmm1);
-            psrlw(xmm1, 8);
-            pand(xmm0, xmm1);
-            packuswb(xmm0, xmm0);
-            break;
-        case 1:
-            psrld(xmm0, sh);
-            pslld(xmm0, 16);
-            psrld(xmm0, 16);
-            packusdw(xmm0, xmm0);
-            break;
-        default:
-            psrlq(xmm0, sh);
-            pshufd(xmm0, xmm0, 0x08);  // dwords 0 and 2
-            break;
-        }
-        if (q) {
-            movq(V(rd, 1), xmm0);  // SHRN2: the upper half, the lower kept
-        } else {
-            movq(V(rd), xmm0);
-            mov(V(rd, 1), 0);
-        }
-        back(s);
-        return true;
-    }
-    // (SSHR, USHR, SHL: the IR's, ir/sem.hpp)
-    if (opcode != 0x14 || size == 3) return false;  // [SU]SHLL(2); (reserved: the handler)
-    Slow& s = simd_slow(k);
-    // Widen the low (Q: high) half, then shift left.
-    unsigned sh = ib - esize;
-    widen(xmm0, rn, size, !u, q);
-    if (sh) {
-        switch (size) {
-        case 0: psllw(xmm0, static_cast<uint8_t>(sh)); break;
-        case 1: pslld(xmm0, static_cast<uint8_t>(sh)); break;
-        default: psllq(xmm0, static_cast<uint8_t>(sh)); break;
-        }
-    }
-    movdqu(ptr[rbx + o.v + 16 * static_cast<int>(rd)], xmm0);
-    back(s);
-    return true;
-}
-
-bool Emitter::simd_diff(size_t k, uint32_t i) {
-    using a64::bit;
-    using a64::bits;
-    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), op = bits(i, 15, 12);
-    unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
-    bool sign = !u;
-    if (size == 3 || !host_sse42()) return false;
-    if (op > 0x3 && op != 0x8 && op != 0xa && op != 0xc) return false;
-    Slow& s = simd_slow(k);
-    unsigned wsize = size + 1;
-    auto dvec = ptr[rbx + o.v + 16 * static_cast<int>(rd)];
-    if (op <= 0x3) {  // ADDL, ADDW, SUBL, SUBW
-        if (op & 1)
-            movdqu(xmm0, ptr[rbx + o.v + 16 * static_cast<int>(rn)]);
-        else
-            widen(xmm0, rn, size, sign, q);
-        widen(xmm1, rm, size, sign, q);
-        lanes(op >= 2 ? 1 : 0, xmm0, xmm1, wsize);
-    } else {  // MULL, MLAL, MLSL
-        widen(xmm0, rn, size, sign, q);
-        widen(xmm1, rm, size, sign, q);
-        lanes(2, xmm0, xmm1, wsize == 3 ? 3 : wsize, sign);
-        if (op != 0xc) {
-            movdqu(xmm2, dvec);
-            lanes(op == 0xa ? 1 : 0, xmm2, xmm0, wsize);
-            movdqa(xmm0, xmm2);
-        }
-    }
-    movdqu(dvec, xmm0);
-    back(s);
-    return true;
 }
 
 bool Emitter::fp3(size_t k, unsigned key, unsigned q, bool dbl, unsigned rd, unsigned rn, unsigned rm, int elem) {

@@ -127,6 +127,10 @@ public:
     static Vec vxor(Vec a, Vec b) { return ir::vcompute(ir::Op::VXor, 0, a, b, {}); }
     static Vec vbsl(Vec sel, Vec a, Vec b) { return ir::vcompute(ir::Op::VBsl, 0, sel, a, b); }
     static Vec vlanes(ir::Op op, Vec a, Vec b, unsigned size) { return ir::vcompute(op, size, a, b, {}); }
+    static Vec vwiden(Vec a, unsigned size, bool sign, bool high) {
+        return ir::vcompute(ir::Op::VWiden, size | (sign ? 4u : 0u) | (high ? 8u : 0u), a, {}, {});
+    }
+    static Vec vnarrow(Vec a, unsigned size) { return ir::vcompute(ir::Op::VNarrow, size, a, {}, {}); }
     static Vec vconst(uint64_t half) { return {half, half}; }
     static V vextract(Vec a, unsigned index, unsigned size) { return ir::vextract(a, index, size); }
     static Vec vinsert(Vec a, V x, unsigned index, unsigned size) { return ir::vinsert(a, x, index, size); }

@@ -62,7 +62,8 @@ uint64_t shl_elem(Cpu& c, uint64_t a, uint64_t b, unsigned esize, bool u, bool s
 
 // AdvSIMD three same, integer forms (ARM ARM C4.1.95: the opcode table
 // by U and opcode; the FP forms, opcode 0b11xxx, in fp.cpp; the bitwise
-// forms, ADD/SUB, MUL/MLA/MLS and the compares in ir/sem.hpp).
+// forms, ADD/SUB, MUL/MLA/MLS, the compares and the pairwise forms in
+// ir/sem.hpp).
 bool simd_fp_3same(Cpu& c, uint32_t i);  // fp.cpp
 bool simd_fhm(Cpu& c, uint32_t i, int index);  // fp.cpp
 
@@ -84,7 +85,7 @@ void exec_SIMD_3SAME(Cpu& c, uint32_t i) {
     unsigned esize = 1u << size, bits_ = 8 * esize, lanes = (q ? 16 : 8) / esize;
     if (size == 3 && !q) return c.undefined();
     bool no64 = opcode == 0x00 || opcode == 0x02 || opcode == 0x04 || (opcode >= 0x0c && opcode <= 0x0f) ||
-                opcode == 0x13 || opcode == 0x14 || opcode == 0x15;
+                opcode == 0x13;
     if (no64 && size == 3) return c.undefined();
     if (opcode == 0x13 && u && size != 0) return c.undefined();        // PMUL: bytes only
     if (opcode == 0x16 && (size == 0 || size == 3)) return c.undefined();  // SQDMULH/SQRDMULH
@@ -135,22 +136,6 @@ void exec_SIMD_3SAME(Cpu& c, uint32_t i) {
             for (unsigned k = 0; k < 8; ++k)
                 if ((b >> k) & 1) r ^= a << k;
             break;
-        case 0x14:  // SMAXP/UMAXP
-        case 0x15:  // SMINP/UMINP
-        case 0x17: {  // ADDP: pairs of adjacent elements, n's then m's
-            unsigned half = lanes / 2;
-            const uint64_t* src = e < half ? n : m;
-            unsigned k = (e % half) * 2;
-            uint64_t x = get(src, k), y = get(src, k + 1);
-            int64_t sx = sext(x, bits_), sy = sext(y, bits_);
-            if (opcode == 0x17)
-                r = x + y;
-            else if (opcode == 0x14)
-                r = u ? (x > y ? x : y) : (sx > sy ? x : y);
-            else
-                r = u ? (x < y ? x : y) : (sx < sy ? x : y);
-            break;
-        }
         case 0x16: {  // SQDMULH/SQRDMULH: doubling multiply, high half
             __int128 p = static_cast<__int128>(sa) * sb * 2 + (u ? (static_cast<__int128>(1) << (bits_ - 1)) : 0);
             r = static_cast<uint64_t>(sat_s(c, p >> bits_, bits_));

@@ -157,7 +157,7 @@ void exec_SIMD_ACROSS(Cpu& c, uint32_t i) {
 }
 
 void exec_SIMD_SHIFT_IMM(Cpu& c, uint32_t i) {
-    {  // (SSHR, USHR, SHL: ir/sem.hpp, for the interpreter and the JIT)
+    {  // (SSHR, USHR, SHL, SHRN, [SU]SHLL: ir/sem.hpp, for the interpreter and the JIT)
         InterpBuilder b(c);
         sem::Outcome o = sem::simd_shift_imm(b, i);
         if (o == sem::Outcome::Undefined) c.undefined();
@@ -169,8 +169,8 @@ void exec_SIMD_SHIFT_IMM(Cpu& c, uint32_t i) {
     unsigned esize = 1u << hsb, bits_ = 8 * esize;
     unsigned immhb = (immh << 3) | immb;
     unsigned rshift = 2 * bits_ - immhb, lshift = immhb - bits_;
-    bool narrow = op >= 0x10 && op <= 0x13, widen = op == 0x14;
-    if (narrow || widen) {
+    bool narrow = op >= 0x10 && op <= 0x13;
+    if (narrow) {
         if (hsb == 3) return c.undefined();
     } else if (hsb == 3 && !q) {
         return c.undefined();
@@ -180,20 +180,10 @@ void exec_SIMD_SHIFT_IMM(Cpu& c, uint32_t i) {
         return;
     }
     bool known = op == 0x00 || op == 0x02 || op == 0x04 || op == 0x06 || (op == 0x08 && u) || op == 0x0a ||
-                 (op == 0x0c && u) || op == 0x0e || narrow || widen;
+                 (op == 0x0c && u) || op == 0x0e || narrow;
     if (!known) return c.undefined();
     if (!c.fp_enabled()) return;
     std::array<uint64_t, 16> r{};
-    if (widen) {  // SSHLL/USHLL: the low (Q = 0) or high half, widened
-        Lanes n = read_lanes(c, rn, esize, 16);
-        unsigned cnt = 8 / esize, base = q ? cnt : 0;
-        for (unsigned k = 0; k < cnt; ++k) {
-            uint64_t v = u ? n.e[base + k] : static_cast<uint64_t>(sx(n.e[base + k], esize));
-            r[k] = (v << lshift) & lmask(2 * esize);
-        }
-        write_lanes(c, rd, r, cnt, 2 * esize);
-        return;
-    }
     if (narrow) {  // source lanes are twice as wide; the shift is by the narrow size's range
         unsigned wsize = 2 * esize, sh = 2 * bits_ - immhb;  // right shift 1..bits_
         Lanes n = read_lanes(c, rn, wsize, 16);
@@ -202,13 +192,13 @@ void exec_SIMD_SHIFT_IMM(Cpu& c, uint32_t i) {
         Lanes d = read_lanes(c, rd, esize, 16);
         std::array<uint64_t, 16> out = d.e;
         for (unsigned k = 0; k < cnt; ++k) {
-            bool src_signed = op >= 0x12 ? !u : true;  // SHRN/SQSHRUN: signed source; SQSHRN/UQSHRN by U
-            if (op <= 0x11 && !u) src_signed = false;  // SHRN/RSHRN: plain bits
+            bool src_signed = op >= 0x12 ? !u : true;  // SQSHRUN: signed source; SQSHRN/UQSHRN by U
+            if (op <= 0x11 && !u) src_signed = false;  // RSHRN: plain bits (SHRN: the template's)
             __int128 v = src_signed ? static_cast<__int128>(sx(n.e[k], wsize)) : static_cast<__int128>(n.e[k]);
             v = (v + (round ? static_cast<__int128>(1) << (sh - 1) : 0)) >> sh;
             uint64_t x;
             if (op <= 0x11 && !u)
-                x = static_cast<uint64_t>(v) & lmask(esize);  // SHRN, RSHRN
+                x = static_cast<uint64_t>(v) & lmask(esize);  // RSHRN
             else if (op <= 0x11)
                 x = sat_unsigned(c, v, esize);  // SQSHRUN, SQRSHRUN: signed in, unsigned out
             else
@@ -388,41 +378,26 @@ void exec_SIMD_2MISC(Cpu& c, uint32_t i) {
 // inputs and write the upper half of a narrow result.
 namespace {
 
-// The common three-different forms (ADDL/ADDW, SUBL/SUBW, ABAL, ABDL,
-// MLAL, MLSL, MULL) for one element size at once: the lanes straight from
-// the registers' bytes (the host is little-endian like the guest's lane
-// order), the arithmetic in 64 bits (exact for these widths) and the
-// wide result truncated.
+// ABAL and ABDL (the other common forms: ir/sem.hpp's simd_3diff) for one
+// element size at once: the lanes straight from the registers' bytes (the
+// host is little-endian like the guest's lane order), the arithmetic in
+// 64 bits (exact for these widths) and the wide result truncated.
 template <typename N, typename W, bool Signed>
 void diff_fast(Cpu& c, unsigned op, unsigned q, unsigned rn, unsigned rm, unsigned rd) {
     static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__);
     using X = std::conditional_t<Signed, int64_t, uint64_t>;  // a lane sign- or zero-extended
     constexpr unsigned cnt = 8 / sizeof(N);
-    bool wide_n = op == 0x1 || op == 0x3;
     N a[cnt], b[cnt];
-    W wa[cnt], d[cnt], r[cnt];
-    const auto* vn = reinterpret_cast<const uint8_t*>(c.s.v[rn]);
-    const auto* vm = reinterpret_cast<const uint8_t*>(c.s.v[rm]);
-    std::memcpy(b, vm + (q ? 8 : 0), 8);
-    if (wide_n) std::memcpy(wa, vn, 16);
-    else std::memcpy(a, vn + (q ? 8 : 0), 8);
+    W d[cnt], r[cnt];
+    std::memcpy(a, reinterpret_cast<const uint8_t*>(c.s.v[rn]) + (q ? 8 : 0), 8);
+    std::memcpy(b, reinterpret_cast<const uint8_t*>(c.s.v[rm]) + (q ? 8 : 0), 8);
     std::memcpy(d, c.s.v[rd], 16);
     for (unsigned k = 0; k < cnt; ++k) {
-        // (sign- or zero-extended to 64 bits: +, - and * are exact modulo 2^64)
-        uint64_t x = wide_n ? static_cast<uint64_t>(static_cast<X>(wa[k])) : static_cast<uint64_t>(static_cast<X>(a[k]));
-        uint64_t y = static_cast<uint64_t>(static_cast<X>(b[k]));
-        uint64_t acc = static_cast<uint64_t>(d[k]), v;
+        // (sign- or zero-extended to 64 bits: - is exact modulo 2^64)
+        uint64_t x = static_cast<uint64_t>(static_cast<X>(a[k])), y = static_cast<uint64_t>(static_cast<X>(b[k]));
         bool gt = Signed ? static_cast<int64_t>(x) > static_cast<int64_t>(y) : x > y;
-        switch (op) {
-        case 0x0: case 0x1: v = x + y; break;
-        case 0x2: case 0x3: v = x - y; break;
-        case 0x5: v = acc + (gt ? x - y : y - x); break;
-        case 0x7: v = gt ? x - y : y - x; break;
-        case 0x8: v = acc + x * y; break;
-        case 0xa: v = acc - x * y; break;
-        default: v = x * y; break;  // 0xc
-        }
-        r[k] = static_cast<W>(v);
+        uint64_t v = gt ? x - y : y - x;
+        r[k] = static_cast<W>(op == 0x5 ? static_cast<uint64_t>(d[k]) + v : v);  // ABAL, ABDL
     }
     std::memcpy(c.s.v[rd], r, 16);
 }
@@ -437,8 +412,14 @@ void exec_SIMD_3DIFF(Cpu& c, uint32_t i) {
     if (op == 0xf || (sqd && (u || size == 0 || size == 3)) || (op == 0xe && (u || (size != 0 && !pmull64))) ||
         (pmull64 && !c.has_pmull()) || (!sqd && op != 0xe && size == 3))
         return c.undefined();
+    {  // (the widening add/sub/multiply forms: ir/sem.hpp, for the interpreter and the JIT)
+        InterpBuilder b(c);
+        sem::Outcome o = sem::simd_3diff(b, i);
+        if (o == sem::Outcome::Undefined) c.undefined();
+        if (o != sem::Outcome::Uncovered) return;
+    }
     if (!c.fp_enabled()) return;
-    if (!sqd && size < 3 && (op <= 0x3 || op == 0x5 || op == 0x7 || op == 0x8 || op == 0xa || op == 0xc)) {
+    if (!sqd && size < 3 && (op == 0x5 || op == 0x7)) {
         switch (size * 2 + u) {
         case 0: return diff_fast<int8_t, int16_t, true>(c, op, q, rn, rm, rd);
         case 1: return diff_fast<uint8_t, uint16_t, false>(c, op, q, rn, rm, rd);
@@ -460,8 +441,8 @@ void exec_SIMD_3DIFF(Cpu& c, uint32_t i) {
         return;
     }
     unsigned esize = 1u << size, wsize = 2 * esize, cnt = 8 / esize;
-    bool wide_n = op == 0x1 || op == 0x3, narrow_out = op == 0x4 || op == 0x6;
-    Lanes n = read_lanes(c, rn, wide_n || narrow_out ? wsize : esize, 16);
+    bool narrow_out = op == 0x4 || op == 0x6;
+    Lanes n = read_lanes(c, rn, narrow_out ? wsize : esize, 16);
     Lanes m = read_lanes(c, rm, narrow_out ? wsize : esize, 16);
     Lanes d = read_lanes(c, rd, narrow_out ? esize : wsize, 16);
     unsigned half = q ? cnt : 0;
@@ -474,20 +455,13 @@ void exec_SIMD_3DIFF(Cpu& c, uint32_t i) {
             r[k] = (v & lmask(wsize)) >> (8 * esize);
             continue;
         }
-        uint64_t a = wide_n ? n.e[k] : n.e[half + k], b = m.e[half + k];
-        __int128 x = wide_n ? (u ? static_cast<__int128>(a) : sx(a, wsize)) : (u ? static_cast<__int128>(a) : sx(a, esize));
+        uint64_t a = n.e[half + k], b = m.e[half + k];
+        __int128 x = u ? static_cast<__int128>(a) : sx(a, esize);
         __int128 y = u ? static_cast<__int128>(b) : sx(b, esize);
         __int128 acc = u ? static_cast<__int128>(d.e[k]) : sx(d.e[k], wsize);
         __int128 v;
         switch (op) {
-        case 0x0: case 0x1: v = x + y; break;                              // ADDL, ADDW
-        case 0x2: case 0x3: v = x - y; break;                              // SUBL, SUBW
-        case 0x5: v = acc + (x > y ? x - y : y - x); break;                // ABAL
-        case 0x7: v = x > y ? x - y : y - x; break;                        // ABDL
-        case 0x8: v = acc + x * y; break;                                  // MLAL
-        case 0xa: v = acc - x * y; break;                                  // MLSL
-        case 0xc: v = x * y; break;                                        // MULL
-        case 0xe: {                                                        // PMULL (bytes)
+        case 0xe: {  // PMULL (bytes)
             uint64_t p = 0;
             for (unsigned bit_ = 0; bit_ < 8; ++bit_)
                 if ((b >> bit_) & 1) p ^= a << bit_;

@@ -334,10 +334,12 @@ TEST_CASE("IR: random runs, before and after the passes, as the interpreter runs
 
 TEST_CASE("IR: random runs of the AdvSIMD forms it has, before and after the passes, as the interpreter runs them") {
     // Three-same's bitwise forms (BSL/BIT/BIF read their destination),
-    // ADD/SUB, MUL/MLA/MLS and compares, two-register misc's compares with zero, ABS,
-    // NEG, NOT, the modified immediates, SSHR/USHR/SHL, the copies (DUP,
-    // INS, SMOV, UMOV) and FMOV (general), every size, both widths, over four registers so
-    // values flow through VGet/VSet forwarding and dead writes.
+    // ADD/SUB, MUL/MLA/MLS, compares and pairwise forms, two-register misc's
+    // compares with zero, ABS, NEG, NOT, the modified immediates,
+    // SSHR/USHR/SHL/SHRN/[SU]SHLL, three-different's widening forms, the
+    // copies (DUP, INS, SMOV, UMOV) and FMOV (general), every size, both
+    // widths, over four registers so values flow through VGet/VSet
+    // forwarding and dead writes.
     std::mt19937_64 rng(777);
     auto r = [&](unsigned n) { return static_cast<uint32_t>(rng() % n); };
     FakeBus bus{64 * 1024};
@@ -345,7 +347,8 @@ TEST_CASE("IR: random runs of the AdvSIMD forms it has, before and after the pas
     cpu.set_ram_window(0, bus.ram.data(), bus.ram.size());
     cpu.stop_on_exception = true;
     cpu.s.cpacr_el1 = 3u << 20;  // (FPEN)
-    static const unsigned same[] = {0x03, 0x06, 0x07, 0x10, 0x11, 0x12, 0x13};
+    static const unsigned same[] = {0x03, 0x06, 0x07, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x17};
+    static const unsigned diff[] = {0x0, 0x1, 0x2, 0x3, 0x8, 0xa, 0xc};
     static const unsigned misc[][2] = {{0, 8}, {1, 8}, {0, 9}, {1, 9}, {0, 0xa}, {0, 0xb}, {1, 0xb}, {1, 5}};
     unsigned vector_ops = 0;
     for (int t = 0; t < 3000; ++t) {
@@ -353,11 +356,18 @@ TEST_CASE("IR: random runs of the AdvSIMD forms it has, before and after the pas
         size_t len = 1 + r(8);
         while (words.size() < len) {
             uint32_t q = r(2), size = r(4);
-            switch (r(6)) {
+            switch (r(7)) {
             case 0: {
-                uint32_t opcode = same[r(7)], u = opcode == 0x13 ? 0 : r(2);  // (PMUL: not the IR's)
-                if (size == 3 && (!q || opcode >= 0x12) && opcode != 0x03) continue;  // (reserved)
-                words.push_back(0x0e200400 | q << 30 | u << 29 | size << 22 | r(4) << 16 | opcode << 11 |
+                uint32_t opcode = same[r(10)], u = opcode == 0x13 || opcode == 0x17 ? 0 : r(2);  // (PMUL: not the IR's)
+                uint32_t w = 0x0e200400 | q << 30 | u << 29 | size << 22 | r(4) << 16 | opcode << 11 | r(4) << 5 | r(4);
+                ir::Run one;
+                if (!build(one, {w})) continue;  // (a reserved combination)
+                words.push_back(w);
+                break;
+            }
+            case 6: {
+                if (size == 3) continue;  // (reserved)
+                words.push_back(0x0e200000 | q << 30 | r(2) << 29 | size << 22 | r(4) << 16 | diff[r(7)] << 12 |
                                 r(4) << 5 | r(4));
                 break;
             }
@@ -383,10 +393,11 @@ TEST_CASE("IR: random runs of the AdvSIMD forms it has, before and after the pas
                 words.push_back(w);
                 break;
             }
-            case 4: {  // SSHR, USHR, SHL by every amount
-                uint32_t hsb = r(4), immh = 1u << hsb | r(1u << hsb), op = r(2) ? 0x00 : 0x0a;
-                uint32_t w = 0x0f000400 | q << 30 | (op ? 0 : r(2)) << 29 | immh << 19 | r(8) << 16 | op << 11 |
-                             r(4) << 5 | r(4);
+            case 4: {  // SSHR, USHR, SHL, SHRN, SSHLL, USHLL by every amount
+                static const unsigned ops[] = {0x00, 0x0a, 0x10, 0x14};
+                uint32_t hsb = r(4), immh = 1u << hsb | r(1u << hsb), op = ops[r(4)];
+                uint32_t w = 0x0f000400 | q << 30 | (op == 0x00 || op == 0x14 ? r(2) : 0) << 29 | immh << 19 |
+                             r(8) << 16 | op << 11 | r(4) << 5 | r(4);
                 ir::Run one;
                 if (!build(one, {w})) continue;  // (a reserved combination)
                 words.push_back(w);
@@ -416,6 +427,7 @@ TEST_CASE("IR: random runs of the AdvSIMD forms it has, before and after the pas
             case a64::Op::SIMD_2MISC: a64::exec_SIMD_2MISC(cpu, w); break;
             case a64::Op::SIMD_COPY: a64::exec_SIMD_COPY(cpu, w); break;
             case a64::Op::SIMD_SHIFT_IMM: a64::exec_SIMD_SHIFT_IMM(cpu, w); break;
+            case a64::Op::SIMD_3DIFF: a64::exec_SIMD_3DIFF(cpu, w); break;
             case a64::Op::FP_INT_CONV: a64::exec_FP_INT_CONV(cpu, w); break;
             default: a64::exec_SIMD_MODIMM(cpu, w); break;
             }
