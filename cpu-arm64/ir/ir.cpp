@@ -216,7 +216,7 @@ void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va
             uint64_t g = i.op == Op::VDup ? val[i.a] : i.op == Op::VInsert ? val[i.b] : 0;  // (a general operand)
             if (i.op >= Op::VLoad) {  // (as Load..Store2 below, 16 bytes at most)
                 bool second = i.op == Op::VLoad2 || i.op == Op::VStore2;
-                uint64_t where = second ? addr[i.a] + i.imm : val[i.a];
+                uint64_t where = second ? addr[i.a] + i.imm * i.aux : val[i.a];
                 addr[v] = where;
                 if (!mem || where + i.imm > mem->size()) continue;
                 uint8_t bytes[16] = {};
@@ -256,7 +256,7 @@ void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va
         case Op::CCmp: nzcv = nzcv3(i.op, i.w64, a, b, c, i.imm); break;
         case Op::Load: case Op::Load2: case Op::Store: case Op::Store2: {
             bool second = i.op == Op::Load2 || i.op == Op::Store2;
-            uint64_t at = (second ? addr[i.a] + i.imm : a);
+            uint64_t at = (second ? addr[i.a] + i.imm * i.aux : a);
             addr[v] = at;
             if (!mem || at + i.imm > mem->size()) break;
             if (i.op == Op::Load || i.op == Op::Load2) {

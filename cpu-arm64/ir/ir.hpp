@@ -57,8 +57,9 @@ enum class Op : uint8_t {
     // the fast table checked for `aux` bytes from there: twice imm for a
     // pair's first; `reg` 1: with EL0's permissions, LDTR/STTR): Load's
     // value is zero-extended; Load2 and Store2 are a pair's second (a: the
-    // first), at the first's address + imm; `reg` 2: an aligned access
-    // (LDAR, LDXR: the alignment fault otherwise).
+    // first), at the first's address + imm × aux (aux 1; LD1/ST1's further
+    // registers: 1-3); `reg` 2: an aligned access (LDAR, LDXR: the
+    // alignment fault otherwise).
     Load, Load2, Store, Store2,
     // The exclusive monitor opened for address a, imm bytes, value b (the
     // value LDXR read): the store-exclusive compares it (no value).
@@ -237,10 +238,10 @@ public:
     void store(V addr, unsigned bytes, V v, bool unpriv = false) { access(Op::Store, addr, v, bytes, bytes, unpriv); }
     void load_pair(V addr, unsigned bytes, V& first, V& second) {
         first = access(Op::Load, addr, kNone, bytes, 2 * bytes, 0);
-        second = access(Op::Load2, first, kNone, bytes, 0, 0);
+        second = access(Op::Load2, first, kNone, bytes, 1, 0);
     }
     void store_pair(V addr, unsigned bytes, V x, V y) {
-        access(Op::Store2, access(Op::Store, addr, x, bytes, 2 * bytes, 0), y, bytes, 0, 0);
+        access(Op::Store2, access(Op::Store, addr, x, bytes, 2 * bytes, 0), y, bytes, 1, 0);
     }
     static bool faulted() { return false; }  // (the backend's slow path runs the instruction again)
     V load_aligned(V addr, unsigned bytes) { return access(Op::Load, addr, kNone, bytes, bytes, 2); }
@@ -273,10 +274,20 @@ public:
     void vstore(V addr, unsigned bytes, Vec v) { access(Op::VStore, addr, v, bytes, bytes, 0); }
     void vload_pair(V addr, unsigned bytes, Vec& first, Vec& second) {
         first = access(Op::VLoad, addr, kNone, bytes, 2 * bytes, 0);
-        second = access(Op::VLoad2, first, kNone, bytes, 0, 0);
+        second = access(Op::VLoad2, first, kNone, bytes, 1, 0);
     }
     void vstore_pair(V addr, unsigned bytes, Vec x, Vec y) {
-        access(Op::VStore2, access(Op::VStore, addr, x, bytes, 2 * bytes, 0), y, bytes, 0, 0);
+        access(Op::VStore2, access(Op::VStore, addr, x, bytes, 2 * bytes, 0), y, bytes, 1, 0);
+    }
+    // LD1/ST1 of n consecutive registers (`bytes` each) at addr; the
+    // interpreter accesses them element by element (esize bytes).
+    void vload_multi(V addr, unsigned bytes, unsigned n, unsigned /*esize*/, Vec* out) {
+        out[0] = access(Op::VLoad, addr, kNone, bytes, n * bytes, 0);
+        for (unsigned k = 1; k < n; ++k) out[k] = access(Op::VLoad2, out[0], kNone, bytes, k, 0);
+    }
+    void vstore_multi(V addr, unsigned bytes, unsigned n, unsigned /*esize*/, const Vec* v) {
+        V first = access(Op::VStore, addr, v[0], bytes, n * bytes, 0);
+        for (unsigned k = 1; k < n; ++k) access(Op::VStore2, first, v[k], bytes, k, 0);
     }
     // op: VAdd, VSub, VMul, a compare or a pairwise one; lanes of 8 << size bits
     Vec vlanes(Op op, Vec a, Vec b, unsigned size) { return put({op, true, 0, a, b, size}); }

@@ -59,6 +59,9 @@
 //   vshift(op, a, n, size)    per lane: ir::Op VShlI, VLshrI, VAshrI by n
 //   vload(addr, bytes), vstore(addr, bytes, v), vload_pair, vstore_pair:
 //                             accesses of 1-16 bytes (a load zero-extended)
+//   vload_multi(addr, bytes, n, esize, out), vstore_multi(..., v): n
+//                             registers of 8 or 16 bytes from addr on, by
+//                             elements of esize bytes (LD1/ST1)
 // So far: data processing (immediate), ARM ARM C4.1.4, and the logical,
 // add/subtract (shifted and extended register, with carry), conditional
 // select and compare, 1-, 2- and 3-source forms of C4.1.6; the branches
@@ -70,7 +73,8 @@
 // integer forms, the modified immediates, SHL/SSHR/USHR/SHRN/[SU]SHLL,
 // three-different's widening add/sub/multiply(-accumulate), the copies
 // (DUP, INS, SMOV, UMOV), FMOV (general), and the loads and stores of
-// SIMD&FP registers but the structure forms (LD1-4/ST1-4).
+// SIMD&FP registers and LD1/ST1 (multiple structures) but the other
+// structure forms.
 #pragma once
 #include <cstdint>
 
@@ -581,6 +585,12 @@ bool ldst_pair_fp(B& b, uint32_t i) {
     return true;
 }
 
+// Whether LD1/ST1 (multiple structures) of 1-4 registers: opcode ->
+// registers, else 0 (LD2-LD4/ST2-ST4 interleave).
+inline unsigned ld1_registers(unsigned opcode) {
+    return opcode == 0x7 ? 1 : opcode == 0xa ? 2 : opcode == 0x6 ? 3 : opcode == 0x2 ? 4 : 0;
+}
+
 // The template for an instruction's encoding group, run on `b`: Done, or
 // Undefined (a reserved encoding of a covered group), or Uncovered (a
 // group not written here yet).
@@ -810,6 +820,33 @@ Outcome simd_3diff(B& b, uint32_t i) {
     return Outcome::Done;
 }
 
+// LD1/ST1 (multiple structures, C4.1.66) of 1-4 consecutive registers,
+// and their post-index forms (`post`: by the bytes moved, or X[rm]): each
+// register's lanes in order from addr (memcpy and the string functions'
+// bulk copies); a load changes no register if any element faults;
+// Uncovered: LD2-LD4/ST2-ST4.
+template <class B>
+Outcome ldst_multi(B& b, uint32_t i, bool post) {
+    unsigned q = bit(i, 30), load = bit(i, 22), rm = bits(i, 20, 16), size = bits(i, 11, 10);
+    unsigned rn = bits(i, 9, 5), rt = bits(i, 4, 0), n = ld1_registers(bits(i, 15, 12));
+    if (!n) return Outcome::Uncovered;
+    if (!b.fp_enabled()) return Outcome::Done;
+    unsigned bytes = q ? 16 : 8;
+    auto addr = b.x_or_sp(rn);
+    typename B::Vec v[4]{};
+    if (load) {
+        b.vload_multi(addr, bytes, n, 1u << size, v);
+        if (b.faulted()) return Outcome::Done;
+        for (unsigned r = 0; r < n; ++r) b.set_v((rt + r) % 32, v[r], q);
+    } else {
+        for (unsigned r = 0; r < n; ++r) v[r] = b.v((rt + r) % 32);
+        b.vstore_multi(addr, bytes, n, 1u << size, v);
+        if (b.faulted()) return Outcome::Done;
+    }
+    if (post) b.set_x_or_sp(rn, b.add(addr, rm == 31 ? b.imm(n * bytes) : b.x(rm), true));
+    return Outcome::Done;
+}
+
 // FMOV (general) (C4.1.96): between W and S, X and D, X and V.D[1]; the
 // conversions, FJCVTZS and the FEAT_FP16 forms: Uncovered.
 template <class B>
@@ -872,6 +909,8 @@ Outcome run(B& b, uint32_t i) {
     case Op::LDR_lit_fp: ok = ldr_lit_fp(b, i); break;
     case Op::LDST_pair_fp: ok = ldst_pair_fp(b, i); break;
     case Op::LDST_excl: return ldst_excl(b, i);
+    case Op::LDST_multi: return ldst_multi(b, i, false);
+    case Op::LDST_multi_post: return ldst_multi(b, i, true);
     case Op::SIMD_3SAME: return simd_3same(b, i);
     case Op::SIMD_2MISC: return simd_2misc(b, i);
     case Op::SIMD_MODIMM: return simd_modimm(b, i);

@@ -32,11 +32,10 @@ constexpr size_t kArenaSize = 64u << 20;
 }  // namespace
 
 bool Emitter::generic(size_t k, const DecodedInsn& d) {
-    using a64::bit;
     using a64::bits;
     uint32_t i = d.insn;
     if (d.handler == &exec_fetch_abort) return false;
-    unsigned rd = bits(i, 4, 0), rn = bits(i, 9, 5), rm = bits(i, 20, 16);
+    unsigned rd = bits(i, 4, 0);
     switch (a64::decode(i)) {
     case a64::Op::HINT: {
         unsigned op = bits(i, 11, 5);
@@ -128,33 +127,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         return simd3(k, i);
     case a64::Op::SIMD_ELEM:
         return simd_elem(k, i);
-    case a64::Op::LDST_multi:
-    case a64::Op::LDST_multi_post: {  // LD1/ST1 of 1-4 consecutive registers (memcpy, string functions)
-        unsigned q = bit(i, 30), load = bit(i, 22), opcode = bits(i, 15, 12);
-        unsigned nregs = opcode == 0x7 ? 1 : opcode == 0xa ? 2 : opcode == 0x6 ? 3 : opcode == 0x2 ? 4 : 0;
-        if (!nregs) return false;  // (LD2-LD4 interleave: the handler)
-        bool post = a64::decode(i) == a64::Op::LDST_multi_post;
-        unsigned bytes = q ? 16 : 8, total = nregs * bytes;
-        Slow& s = slow_path(k);  // (the whole transfer in one page, or the handler)
-        ldxsp(rdi, rn);
-        fp_check(s.at);
-        mem_fast(total, !load, s.at);
-        for (unsigned r = 0; r < nregs; ++r) {
-            unsigned t = (rd + r) % 32;
-            load ? load_v(t, bytes, static_cast<int>(r * bytes)) : store_v(t, bytes, static_cast<int>(r * bytes));
-        }
-        if (post) {  // (rdi, the address, kept)
-            if (rm == 31) {
-                add(rdi, static_cast<int32_t>(total));
-            } else {
-                ldx(rax, rm);
-                add(rdi, rax);
-            }
-            stxsp(rn, rdi);
-        }
-        back(s);
-        return true;
-    }
     default: return false;
     }
 }

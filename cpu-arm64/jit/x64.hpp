@@ -822,37 +822,6 @@ private:
         bt(ecx, eax);
         jnc(slow);
     }
-    // A SIMD&FP register from / to the host address in rsi, `size` bytes
-    // (a load clears the rest of the register). Clobbers rax, xmm0.
-    void load_v(unsigned rt, unsigned size, int off = 0) {
-        if (size == 16) {
-            movdqu(xmm0, ptr[rsi + off]);
-            movdqu(ptr[rbx + o.v + 16 * static_cast<int>(rt)], xmm0);
-            return;
-        }
-        switch (size) {
-        case 1: movzx(eax, byte[rsi + off]); break;
-        case 2: movzx(eax, word[rsi + off]); break;
-        case 4: mov(eax, dword[rsi + off]); break;
-        default: mov(rax, qword[rsi + off]); break;
-        }
-        mov(V(rt), rax);
-        mov(V(rt, 1), 0);
-    }
-    void store_v(unsigned rt, unsigned size, int off = 0) {
-        if (size == 16) {
-            movdqu(xmm0, ptr[rbx + o.v + 16 * static_cast<int>(rt)]);
-            movdqu(ptr[rsi + off], xmm0);
-            return;
-        }
-        mov(rax, V(rt));
-        switch (size) {
-        case 1: mov(byte[rsi + off], al); break;
-        case 2: mov(word[rsi + off], ax); break;
-        case 4: mov(dword[rsi + off], eax); break;
-        default: mov(qword[rsi + off], rax); break;
-        }
-    }
 
     // AdvSIMD three-same FADD/FSUB/FMUL/FDIV/FMLA/FMLS on ordinary
     // operands; false: the handler.
@@ -921,6 +890,7 @@ private:
         case a64::Op::SIMD_3SAME: case a64::Op::SIMD_2MISC: case a64::Op::SIMD_MODIMM: case a64::Op::SIMD_COPY:
         case a64::Op::SIMD_SHIFT_IMM: case a64::Op::SIMD_3DIFF: case a64::Op::FP_INT_CONV: case a64::Op::LDST_uimm_fp:
         case a64::Op::LDST_imm9_fp: case a64::Op::LDST_reg_fp: case a64::Op::LDR_lit_fp: case a64::Op::LDST_pair_fp:
+        case a64::Op::LDST_multi: case a64::Op::LDST_multi_post:
             return true;
         default:
             return false;

@@ -384,7 +384,7 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
             i.op == Op::Load ? load_host(d, static_cast<unsigned>(i.imm), rdx)
                              : store_host(r64(i.b), static_cast<unsigned>(i.imm), rdx);
             break;
-        case Op::Load2: load_host(d, static_cast<unsigned>(i.imm), rdx, static_cast<int>(i.imm)); break;
+        case Op::Load2: load_host(d, static_cast<unsigned>(i.imm), rdx, static_cast<int>(i.imm * i.aux)); break;
         case Op::Monitor:  // (as Cpu::open_monitor)
             mov(byte[rbx + o.excl_valid], 1);
             mov(byte[rbx + o.monitor], 1);
@@ -394,7 +394,9 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
             mov(qword[rbx + o.excl_value_hi], 0);
             keeps_flags = true;
             break;
-        case Op::Store2: store_host(r64(i.b), static_cast<unsigned>(i.imm), rdx, static_cast<int>(i.imm)); break;
+        case Op::Store2:
+            store_host(r64(i.b), static_cast<unsigned>(i.imm), rdx, static_cast<int>(i.imm * i.aux));
+            break;
         case Op::CCmp: {  // (lazily as SUBS/ADDS one way, NZCV stored the other)
             if (v != last_nz || flags_dead_after(i.insn)) {
                 keeps_flags = true;  // (replaced: nothing to do)
@@ -593,7 +595,7 @@ void Emitter::ir_lower_vec(const ir::Inst& i, uint32_t v, const std::vector<int8
     if (i.op >= Op::VLoad) {  // (after the check: rdx the host address of the first)
         auto bytes = static_cast<unsigned>(i.imm);
         bool second = i.op == Op::VLoad2 || i.op == Op::VStore2;
-        auto at = ptr[rdx + (second ? static_cast<int>(bytes) : 0)];
+        auto at = ptr[rdx + (second ? static_cast<int>(bytes * i.aux) : 0)];
         if (i.op == Op::VLoad || i.op == Op::VLoad2) {
             const Xbyak::Xmm d = x(v);
             switch (bytes) {

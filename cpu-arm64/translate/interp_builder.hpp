@@ -154,6 +154,33 @@ public:
         vstore(addr, bytes, x);
         if (!faulted_) vstore(addr + bytes, bytes, y);
     }
+    // (element by element, as the architecture orders them: a device sees
+    // accesses of the element size, a store that faults has written the
+    // elements before)
+    void vload_multi(V addr, unsigned bytes, unsigned n, unsigned esize, Vec* out) {
+        for (unsigned k = 0; k < n; ++k) {
+            out[k] = {};
+            for (unsigned at = 0; at < bytes; at += esize, addr += esize) {
+                uint64_t e;
+                if (!c_.load(addr, esize, e)) {
+                    faulted_ = true;
+                    return;
+                }
+                (at < 8 ? out[k].lo : out[k].hi) |= esize == 8 ? e : e << (8 * (at % 8));
+            }
+        }
+    }
+    void vstore_multi(V addr, unsigned bytes, unsigned n, unsigned esize, const Vec* v) {
+        for (unsigned k = 0; k < n; ++k)
+            for (unsigned at = 0; at < bytes; at += esize, addr += esize) {
+                uint64_t half = at < 8 ? v[k].lo : v[k].hi;
+                uint64_t e = esize == 8 ? half : (half >> (8 * (at % 8))) & ((uint64_t{1} << (8 * esize)) - 1);
+                if (!c_.store(addr, esize, e)) {
+                    faulted_ = true;
+                    return;
+                }
+            }
+    }
 
 private:
     Cpu& c_;

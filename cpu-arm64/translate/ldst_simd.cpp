@@ -21,26 +21,21 @@ void exec_LDST_pair_fp(Cpu& c, uint32_t i) { run_sem<sem::ldst_pair_fp<InterpBui
 
 namespace {
 
-// LD1-4/ST1-4 (multiple structures): opcode -> registers and elements per
-// structure (ARM ARM C4.1.66 table).
-bool multi_shape(unsigned opcode, unsigned& rpt, unsigned& selem) {
-    switch (opcode) {
-    case 0x0: rpt = 1; selem = 4; return true;  // LD4/ST4
-    case 0x2: rpt = 4; selem = 1; return true;  // LD1/ST1, 4 registers
-    case 0x4: rpt = 1; selem = 3; return true;  // LD3/ST3
-    case 0x6: rpt = 3; selem = 1; return true;  // LD1/ST1, 3 registers
-    case 0x7: rpt = 1; selem = 1; return true;  // LD1/ST1, 1 register
-    case 0x8: rpt = 1; selem = 2; return true;  // LD2/ST2
-    case 0xa: rpt = 2; selem = 1; return true;  // LD1/ST1, 2 registers
-    default: return false;
-    }
+// LD2-4/ST2-4 (multiple structures; LD1/ST1: ir/sem.hpp, for the
+// interpreter and the JIT): opcode -> elements per structure, else 0.
+unsigned interleave(unsigned opcode) {
+    return opcode == 0x0 ? 4 : opcode == 0x4 ? 3 : opcode == 0x8 ? 2 : 0;
 }
 
 void ldst_multi(Cpu& c, uint32_t i, bool post) {
+    {
+        InterpBuilder b(c);
+        if (sem::ldst_multi(b, i, post) != sem::Outcome::Uncovered) return;
+    }
     unsigned q = bit(i, 30), load = bit(i, 22), opcode = bits(i, 15, 12), size = bits(i, 11, 10);
     unsigned rn = bits(i, 9, 5), rt = bits(i, 4, 0), rm = bits(i, 20, 16);
-    unsigned rpt, selem;
-    if (!multi_shape(opcode, rpt, selem) || (size == 3 && q == 0 && selem != 1)) return c.undefined();
+    unsigned selem = interleave(opcode);
+    if (!selem || (size == 3 && q == 0)) return c.undefined();
     if (!c.fp_enabled()) return;
     unsigned esize = 1u << size, elements = (q ? 16 : 8) / esize;
     uint64_t base = c.x_or_sp(rn), addr = base;
@@ -50,21 +45,20 @@ void ldst_multi(Cpu& c, uint32_t i, bool post) {
         regs[r][0] = c.s.v[(rt + r) % 32][0];
         regs[r][1] = c.s.v[(rt + r) % 32][1];
     }
-    for (unsigned r = 0; r < rpt; ++r)
-        for (unsigned e = 0; e < elements; ++e)
-            for (unsigned s = 0; s < selem; ++s) {
-                unsigned t = (rt + r + s) % 32;
-                if (load) {
-                    uint64_t v;
-                    if (!c.load(addr, esize, v)) goto fault;
-                    set_elem(c, t, e, esize, v);
-                } else if (!c.store(addr, esize, get_elem(c, t, e, esize))) {
-                    return;
-                }
-                addr += esize;
+    for (unsigned e = 0; e < elements; ++e)
+        for (unsigned s = 0; s < selem; ++s) {
+            unsigned t = (rt + s) % 32;
+            if (load) {
+                uint64_t v;
+                if (!c.load(addr, esize, v)) goto fault;
+                set_elem(c, t, e, esize, v);
+            } else if (!c.store(addr, esize, get_elem(c, t, e, esize))) {
+                return;
             }
+            addr += esize;
+        }
     if (load && !q)  // 64-bit arrangements clear the upper halves
-        for (unsigned r = 0; r < rpt * selem; ++r) c.s.v[(rt + r) % 32][1] = 0;
+        for (unsigned r = 0; r < selem; ++r) c.s.v[(rt + r) % 32][1] = 0;
     if (post) c.set_x_or_sp(rn, base + (rm == 31 ? addr - base : c.x(rm)));
     return;
 fault:
