@@ -2,6 +2,7 @@
 #include "cpu-arm64/ir/ir.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -17,6 +18,42 @@ bool shift(Op op) { return op >= Op::Shl && op <= Op::Ror; }
 bool branch(Op op) { return op >= Op::Branch && op <= Op::Ret; }
 bool access(Op op) { return is_access(op); }
 
+// VFp as the backend's fast path computes it (round to nearest, the host's
+// IEEE arithmetic; Arm's NaN, flush and flag rules are the interpreter's).
+template <typename F, typename U>
+uint64_t fp_half(uint64_t key, uint64_t n, uint64_t m, uint64_t d) {
+    uint64_t r = 0;
+    for (unsigned at = 0; at < 64; at += 8 * sizeof(F)) {
+        auto lane = [&](uint64_t v) {
+            F f;
+            U u = static_cast<U>(v >> at);
+            std::memcpy(&f, &u, sizeof f);
+            return f;
+        };
+        F x = lane(n), y = lane(m), z;
+        switch (key) {
+        case 0x2: z = x + y; break;
+        case 0xa: z = x - y; break;
+        case 0x13: z = x * y; break;
+        case 0x17: z = x / y; break;
+        case 0x1: z = std::fma(x, y, lane(d)); break;
+        default: z = std::fma(-x, y, lane(d)); break;
+        }
+        U u;
+        std::memcpy(&u, &z, sizeof u);
+        r |= static_cast<uint64_t>(u) << at;
+    }
+    return r;
+}
+
+V128 vfp_host(uint64_t imm, V128 n, V128 m, V128 d) {
+    uint64_t key = imm & 0xff;
+    auto half = [&](uint64_t x, uint64_t y, uint64_t z) {
+        return imm & 0x100 ? fp_half<double, uint64_t>(key, x, y, z) : fp_half<float, uint32_t>(key, x, y, z);
+    };
+    return {half(n.lo, m.lo, d.lo), imm & 0x200 ? half(n.hi, m.hi, d.hi) : 0};
+}
+
 }  // namespace
 
 std::string Run::dump() const {
@@ -28,7 +65,7 @@ std::string Run::dump() const {
                                   "vorn", "vxor", "vbsl", "vadd", "vsub", "vcmeq", "vcmtst", "vcmgt", "vcmge",
                                   "vcmhi", "vcmhs", "vmul", "vconst", "vextract", "vinsert", "vdup", "vshli",
                                   "vlshri", "vashri", "vwiden", "vnarrow", "vaddp", "vsmaxp", "vumaxp",
-                                  "vsminp", "vuminp", "vload", "vload2", "vstore", "vstore2"};
+                                  "vsminp", "vuminp", "vfp", "vload", "vload2", "vstore", "vstore2"};
     static_assert(std::size(names) == static_cast<size_t>(Op::VStore2) + 1, "a name for every operation");
     std::string out;
     char line[128];
@@ -179,7 +216,7 @@ void optimize(Run& r) {
     bool later[33] = {}, laterv[32] = {};
     for (size_t v = c.size(); v-- > 0;) {
         Inst& i = c[v];
-        if (access(i.op)) {  // (what a fault would show)
+        if (access(i.op) || i.op == Op::VFp) {  // (what a fault, or the handler, would see)
             std::fill(std::begin(later), std::end(later), false);
             std::fill(std::begin(laterv), std::end(laterv), false);
         }
@@ -193,8 +230,8 @@ void optimize(Run& r) {
     for (size_t v = c.size(); v-- > 0;) {
         Inst& i = c[v];
         if (i.op == Op::Nop) continue;
-        if (i.op != Op::Set && i.op != Op::VSet && i.op != Op::Monitor && !sets_nzcv(i.op) && !branch(i.op) &&
-            !access(i.op) && !used[v]) {
+        if (i.op != Op::Set && i.op != Op::VSet && i.op != Op::Monitor && i.op != Op::VFp && !sets_nzcv(i.op) &&
+            !branch(i.op) && !access(i.op) && !used[v]) {
             i.op = Op::Nop;
             continue;
         }
@@ -234,6 +271,7 @@ void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va
             else if (i.op == Op::VExtract) val[v] = vextract(at(i.a), static_cast<unsigned>(i.imm), i.aux);
             else if (i.op == Op::VInsert) vval[v] = vinsert(at(i.a), g, static_cast<unsigned>(i.imm), i.aux);
             else if (i.op == Op::VDup) vval[v] = vdup(g, static_cast<unsigned>(i.imm));
+            else if (i.op == Op::VFp) vval[v] = vfp_host(i.imm, at(i.a), at(i.b), at(i.c));
             else if (i.op >= Op::VShlI && i.op <= Op::VAshrI)
                 vval[v] = vshift(i.op, at(i.a), static_cast<unsigned>(i.imm), i.aux);
             else vval[v] = vcompute(i.op, i.imm, at(i.a), at(i.b), at(i.c));

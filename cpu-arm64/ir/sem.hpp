@@ -49,6 +49,9 @@
 //   vlanes(op, a, b, size)    per lane of 8 << size bits: ir::Op VAdd, VSub,
 //                             VMul or a compare (all ones where it holds);
 //                             pairwise: VAddP, V[SU]MaxP, V[SU]MinP
+//   vfp(key, n, m, d, dbl, q) FP arithmetic per lane (ir::Op::VFp's keys;
+//                             d: FMLA's and FMLS's accumulator), with FPCR
+//                             and FPSR; singles or doubles, q: 128 bits
 //   vwiden(a, size, sign, high), vnarrow(a, size): lanes to twice the size
 //                             (of a's upper half if `high`); lanes of twice
 //                             the size cut to `size`, into the low half
@@ -71,7 +74,8 @@
 // bitwise forms, ADD/SUB, MUL/MLA/MLS and integer compares, two-register
 // misc's compares with zero, ABS, NEG and NOT, three-same's pairwise
 // integer forms, the modified immediates, SHL/SSHR/USHR/SHRN/[SU]SHLL,
-// three-different's widening add/sub/multiply(-accumulate), the copies
+// three-different's widening add/sub/multiply(-accumulate), FADD, FSUB,
+// FMUL, FDIV, FMLA, FMLS (three-same and by element), the copies
 // (DUP, INS, SMOV, UMOV), FMOV (general), and the loads and stores of
 // SIMD&FP registers and LD1/ST1 (multiple structures) but the other
 // structure forms.
@@ -618,14 +622,24 @@ Outcome ldst_excl(B& b, uint32_t i) {
 
 // AdvSIMD three same (C4.1.95), the forms written here so far: the
 // bitwise ones (AND, BIC, ORR, ORN, EOR, BSL, BIT, BIF), ADD/SUB, MUL, MLA,
-// MLS, the compares (CMTST, CMEQ, CMGT, CMGE, CMHI, CMHS) and the pairwise
-// ADDP, SMAXP, UMAXP, SMINP, UMINP; Uncovered for the rest (the
-// executor's own code).
+// MLS, the compares (CMTST, CMEQ, CMGT, CMGE, CMHI, CMHS), the pairwise
+// ADDP, SMAXP, UMAXP, SMINP, UMINP and FADD, FSUB, FMUL, FDIV, FMLA, FMLS
+// of singles and doubles; Uncovered for the rest (the executor's own code).
 template <class B>
 Outcome simd_3same(B& b, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), opcode = bits(i, 15, 11);
     unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
     bool mul = opcode == 0x12 || (opcode == 0x13 && !u);  // MLA, MLS, MUL (PMUL: Uncovered)
+    if (opcode >= 0x18) {  // FP: FADD, FSUB, FMUL, FDIV, FMLA, FMLS of singles and doubles
+        unsigned key = (u << 4) | (bit(i, 23) << 3) | (opcode & 7), sz = bit(i, 22);
+        if (key != 0x2 && key != 0xa && key != 0x13 && key != 0x17 && key != 0x1 && key != 0x9)
+            return Outcome::Uncovered;
+        if (sz && !q) return Outcome::Undefined;
+        if (!b.fp_enabled()) return Outcome::Done;
+        auto n = b.v(rn);
+        b.set_v(rd, b.vfp(key, n, b.v(rm), key == 0x1 || key == 0x9 ? b.v(rd) : n, sz, q), q);
+        return Outcome::Done;
+    }
     bool maxmin = opcode == 0x14 || opcode == 0x15, pair = maxmin || (opcode == 0x17 && !u);
     if (opcode != 0x03 && opcode != 0x06 && opcode != 0x07 && opcode != 0x10 && opcode != 0x11 && !mul && !pair)
         return Outcome::Uncovered;
@@ -663,6 +677,22 @@ Outcome simd_3same(B& b, uint32_t i) {
         r = b.vlanes(op, n, m, size);
     }
     b.set_v(rd, r, q);
+    return Outcome::Done;
+}
+
+// AdvSIMD vector x indexed element (C4.1.95), the forms written here so
+// far: FMLA, FMLS, FMUL of singles and doubles (the element broadcast,
+// then three-same's arithmetic); Uncovered for the rest.
+template <class B>
+Outcome simd_elem(B& b, uint32_t i) {
+    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), l = bit(i, 21), op = bits(i, 15, 12);
+    unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0), h = bit(i, 11);
+    if (u || (op != 1 && op != 5 && op != 9) || size < 2) return Outcome::Uncovered;
+    if (size == 3 && (l || !q)) return Outcome::Undefined;
+    if (!b.fp_enabled()) return Outcome::Done;
+    unsigned key = op == 1 ? 0x1 : op == 5 ? 0x9 : 0x13, index = size == 3 ? h : (h << 1) | l;
+    auto e = b.vdup(b.vextract(b.v(rm), index, size), size), n = b.v(rn);
+    b.set_v(rd, b.vfp(key, n, e, key == 0x13 ? n : b.v(rd), size == 3, q), q);
     return Outcome::Done;
 }
 
@@ -917,6 +947,7 @@ Outcome run(B& b, uint32_t i) {
     case Op::SIMD_COPY: return simd_copy(b, i);
     case Op::SIMD_SHIFT_IMM: return simd_shift_imm(b, i);
     case Op::SIMD_3DIFF: return simd_3diff(b, i);
+    case Op::SIMD_ELEM: return simd_elem(b, i);
     case Op::FP_INT_CONV: return fmov_general(b, i);
     default: return Outcome::Uncovered;
     }

@@ -123,10 +123,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         stx(rd, rax);
         return true;
     }
-    case a64::Op::SIMD_3SAME:
-        return simd3(k, i);
-    case a64::Op::SIMD_ELEM:
-        return simd_elem(k, i);
     default: return false;
     }
 }

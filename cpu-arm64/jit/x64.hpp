@@ -823,10 +823,6 @@ private:
         jnc(slow);
     }
 
-    // AdvSIMD three-same FADD/FSUB/FMUL/FDIV/FMLA/FMLS on ordinary
-    // operands; false: the handler.
-    bool simd3(size_t k, uint32_t i);
-    bool simd_elem(size_t k, uint32_t i);  // FMLA, FMLS, FMUL by element
     // x = the low half of src widened, elements of 8 << size bits.
     void widen(const Xbyak::Xmm& x, const Xbyak::Operand& src, unsigned size, bool sign) {
         switch (size * 2 + (sign ? 1 : 0)) {
@@ -851,7 +847,6 @@ private:
         default: op ? psubq(x, y) : paddq(x, y); break;
         }
     }
-    bool fp3(size_t k, unsigned key, unsigned q, bool dbl, unsigned rd, unsigned rn, unsigned rm, int elem);
     // x = the sign bit of each lane of `size`; x = x > y per signed lane;
     // x = x == y per lane.
     void sign_bits(const Xbyak::Xmm& x, unsigned size);
@@ -888,7 +883,7 @@ private:
     static bool ir_simd(a64::Op op) {
         switch (op) {
         case a64::Op::SIMD_3SAME: case a64::Op::SIMD_2MISC: case a64::Op::SIMD_MODIMM: case a64::Op::SIMD_COPY:
-        case a64::Op::SIMD_SHIFT_IMM: case a64::Op::SIMD_3DIFF: case a64::Op::FP_INT_CONV: case a64::Op::LDST_uimm_fp:
+        case a64::Op::SIMD_SHIFT_IMM: case a64::Op::SIMD_3DIFF: case a64::Op::SIMD_ELEM: case a64::Op::FP_INT_CONV: case a64::Op::LDST_uimm_fp:
         case a64::Op::LDST_imm9_fp: case a64::Op::LDST_reg_fp: case a64::Op::LDR_lit_fp: case a64::Op::LDST_pair_fp:
         case a64::Op::LDST_multi: case a64::Op::LDST_multi_post:
             return true;
@@ -901,6 +896,7 @@ private:
     bool ir_lower(const ir::Run& run, size_t last_entry);
     // An AdvSIMD operation of the IR (value v; values in xmm8 + reg).
     void ir_lower_vec(const ir::Inst& i, uint32_t v, const std::vector<int8_t>& reg);
+    void ir_lower_vfp(const ir::Inst& i, uint32_t v, const std::vector<int8_t>& reg, Label& slow);
     // (per thread, kept for their memory: a block's compile makes many
     // runs, and a boot compiles ~20,000 blocks)
     struct IrScratch {

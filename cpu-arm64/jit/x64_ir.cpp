@@ -28,6 +28,14 @@ const Xbyak::Reg64& pool_reg(int r) {
     }
 }
 
+// Whether run's code from `mark` on has FMLA or FMLS (VFp: FMA3 on the host).
+bool fused(const ir::Run& run, size_t mark) {
+    for (size_t v = mark; v < run.code.size(); ++v)
+        if (run.code[v].op == ir::Op::VFp && ((run.code[v].imm & 0xff) == 0x1 || (run.code[v].imm & 0xff) == 0x9))
+            return true;
+    return false;
+}
+
 bool fits32(uint64_t v) { return static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v))) == v; }
 
 }  // namespace
@@ -77,7 +85,7 @@ bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d, IrKind* kin
     bool flags_host = run.flags_host;
     ir::Builder b(run);
     b.start(static_cast<uint32_t>(k), d.pcoff);
-    if (a64::sem::run(b, d.insn) == a64::sem::Outcome::Done && b.ok) {
+    if (a64::sem::run(b, d.insn) == a64::sem::Outcome::Done && b.ok && (host_fma() || !fused(run, mark))) {
         if (kind)
             *kind = b.uses_fp       ? (b.ends_run ? IrKind::FpExit : IrKind::Fp)
                     : b.ends_run    ? IrKind::Exit
@@ -258,6 +266,14 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
         if (i.op == Op::VLoad || i.op == Op::VStore) {
             access_check(pool_reg(tmp[v]), i.op == Op::VStore);
             hf = -1, cond_v = ir::kNone;
+        }
+        if (i.op == Op::VFp) {  // (the run's last: the handler takes what the fast path does not)
+            Slow& s = slow_path(i.insn);
+            s.mem = 0;
+            access_slow = &s;
+            ir_lower_vfp(i, v, reg, s.at);
+            hf = -1, cond_v = ir::kNone;
+            continue;
         }
         if (ir::is_vec(i.op)) {  // (SSE: the host flags kept)
             ir_lower_vec(i, v, reg);
@@ -579,6 +595,51 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
     }
     if (access_slow) back(*access_slow);  // (the handler did all the access's instruction)
     return true;
+}
+
+// FADD, FSUB, FMUL, FDIV, FMLA, FMLS (VFp). The host computes what the
+// guest would when every lane's operands are zero or normal finite, the
+// result normal finite (add/sub: or zero), round to nearest, and FPSR.IXC
+// is set already (no other flag can come from such lanes); otherwise the
+// handler (Arm's NaN, tininess and flag rules).
+void Emitter::ir_lower_vfp(const ir::Inst& i, uint32_t v, const std::vector<int8_t>& reg, Label& slow) {
+    auto x = [&](uint32_t o) { return Xbyak::Xmm(8 + reg[o]); };
+    auto key = static_cast<unsigned>(i.imm & 0xff);
+    bool dbl = i.imm & 0x100, q = i.imm & 0x200, fma = key == 0x1 || key == 0x9;
+    test(dword[rbx + o.fpcr], 3u << 22);  // RMode: round to nearest
+    jnz(slow);
+    test(byte[rbx + o.fpsr], 16);  // IXC
+    jz(slow);
+    movdqa(xmm0, x(i.a));
+    movdqa(xmm1, x(i.b));
+    fp_bad(xmm6, xmm0, dbl, true, true);
+    fp_bad(xmm7, xmm1, dbl, true, true);
+    por(xmm6, xmm7);
+    if (fma) {
+        movdqa(xmm2, x(i.c));
+        fp_bad(xmm7, xmm2, dbl, true, true);
+        por(xmm6, xmm7);
+        if (key == 0x1)
+            dbl ? vfmadd231pd(xmm2, xmm0, xmm1) : vfmadd231ps(xmm2, xmm0, xmm1);
+        else
+            dbl ? vfnmadd231pd(xmm2, xmm0, xmm1) : vfnmadd231ps(xmm2, xmm0, xmm1);
+        movdqa(xmm0, xmm2);
+    } else {
+        switch (key) {
+        case 0x2: dbl ? addpd(xmm0, xmm1) : addps(xmm0, xmm1); break;
+        case 0xa: dbl ? subpd(xmm0, xmm1) : subps(xmm0, xmm1); break;
+        case 0x13: dbl ? mulpd(xmm0, xmm1) : mulps(xmm0, xmm1); break;
+        default: dbl ? divpd(xmm0, xmm1) : divps(xmm0, xmm1); break;
+        }
+    }
+    fp_bad(xmm7, xmm0, dbl, false, key == 0x2 || key == 0xa);
+    por(xmm6, xmm7);
+    if (q)
+        ptest(xmm6, xmm6);
+    else
+        ptest(xmm6, ptr[r15 + static_cast<int32_t>(offsetof(Tables, low_half))]);
+    jnz(slow);
+    movdqa(x(v), xmm0);
 }
 
 void Emitter::ir_lower_vec(const ir::Inst& i, uint32_t v, const std::vector<int8_t>& reg) {

@@ -1,8 +1,6 @@
-// The x86-64 backend: the AdvSIMD and FP forms it compiles with SSE4
-// (and FMA) outside the IR (x64_ir.cpp has the IR's): FADD/FSUB/FMUL/
-// FDIV/FMLA/FMLS on ordinary lanes (three-same and by element), and the
-// SSE helpers the IR's lowering shares. Everything else: the
-// interpreter's handler.
+// The x86-64 backend: the SSE helpers of the IR's AdvSIMD and FP
+// lowering (x64_ir.cpp): lane compares, pairwise operations, the FP fast
+// path's checks, and what the host has (cpuid).
 #include <xbyak/xbyak_util.h>
 
 #include "cpu-arm64/jit/x64.hpp"
@@ -49,18 +47,6 @@ void Emitter::fp_bad(const Xbyak::Xmm& bad, const Xbyak::Xmm& v, bool dbl, bool 
     } else {
         por(bad, small);
     }
-}
-
-bool Emitter::simd3(size_t k, uint32_t i) {
-    using a64::bit;
-    using a64::bits;
-    unsigned q = bit(i, 30), u = bit(i, 29), opcode = bits(i, 15, 11);
-    unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
-    // (the integer forms: the IR's, ir/sem.hpp)
-    if (opcode < 0x18) return false;
-    unsigned a = bit(i, 23), sz = bit(i, 22), op = bits(i, 13, 11), key = (u << 4) | (a << 3) | op;
-    if (sz && !q) return false;
-    return fp3(k, key, q, sz, rd, rn, rm, -1);
 }
 
 void Emitter::sign_bits(const Xbyak::Xmm& x, unsigned size) {
@@ -143,74 +129,6 @@ void Emitter::pairwise(int op, bool sign, unsigned size) {
     split(xmm1, xmm3);
     if (size == 0) arith ? packsswb(xmm0, xmm1) : packuswb(xmm0, xmm1);
     else arith ? packssdw(xmm0, xmm1) : packusdw(xmm0, xmm1);
-}
-
-// By element: FMLA, FMLS, FMUL (fp3's lanes, the element broadcast).
-bool Emitter::simd_elem(size_t k, uint32_t i) {
-    using a64::bit;
-    using a64::bits;
-    unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), l = bit(i, 21), mbit = bit(i, 20);
-    unsigned op = bits(i, 15, 12), h = bit(i, 11);
-    if (u || (op != 1 && op != 5 && op != 9) || size < 2 || (size == 3 && (l || !q))) return false;
-    unsigned key = op == 1 ? 0x1 : op == 5 ? 0x9 : 0x13;  // FMLA, FMLS, FMUL (as three-same keys)
-    int index = size == 3 ? static_cast<int>(h) : static_cast<int>((h << 1) | l);
-    return fp3(k, key, q, size == 3, bits(i, 4, 0), bits(i, 9, 5), (mbit << 4) | bits(i, 19, 16), index);
-}
-
-bool Emitter::fp3(size_t k, unsigned key, unsigned q, bool dbl, unsigned rd, unsigned rn, unsigned rm, int elem) {
-    // FADD, FSUB, FMUL, FDIV, FMLA, FMLS (elem >= 0: by element, the
-    // element broadcast). The host computes what the guest would when
-    // every lane's operands are zero or normal finite, the result normal
-    // finite (add/sub: or zero), round to nearest, and FPSR.IXC is set
-    // already (no other flag can come from such lanes); otherwise the
-    // handler (Arm's NaN, tininess and flag rules).
-    auto vec = [&](unsigned r) { return ptr[rbx + o.v + 16 * static_cast<int>(r)]; };
-    bool fma = key == 0x1 || key == 0x9;
-    if (!host_sse42()) return false;
-    if (key != 0x2 && key != 0xa && key != 0x13 && key != 0x17 && !fma) return false;
-    if (fma && !host_fma()) return false;
-    Slow& s = simd_slow(k);
-    test(dword[rbx + o.fpcr], 3u << 22);  // RMode: round to nearest
-    jnz(s.at);
-    test(byte[rbx + o.fpsr], 16);  // IXC
-    jz(s.at);
-    movdqu(xmm0, vec(rn));
-    if (elem < 0)
-        movdqu(xmm1, vec(rm));
-    else if (dbl)
-        pshufd(xmm1, vec(rm), elem ? 0xee : 0x44);
-    else
-        pshufd(xmm1, vec(rm), static_cast<uint8_t>(0x55 * elem));
-    fp_bad(xmm6, xmm0, dbl, true, true);
-    fp_bad(xmm7, xmm1, dbl, true, true);
-    por(xmm6, xmm7);
-    if (fma) {
-        movdqu(xmm2, vec(rd));
-        fp_bad(xmm7, xmm2, dbl, true, true);
-        por(xmm6, xmm7);
-        if (key == 0x1)
-            dbl ? vfmadd231pd(xmm2, xmm0, xmm1) : vfmadd231ps(xmm2, xmm0, xmm1);
-        else
-            dbl ? vfnmadd231pd(xmm2, xmm0, xmm1) : vfnmadd231ps(xmm2, xmm0, xmm1);
-        movdqa(xmm0, xmm2);
-    } else {
-        switch (key) {
-        case 0x2: dbl ? addpd(xmm0, xmm1) : addps(xmm0, xmm1); break;
-        case 0xa: dbl ? subpd(xmm0, xmm1) : subps(xmm0, xmm1); break;
-        case 0x13: dbl ? mulpd(xmm0, xmm1) : mulps(xmm0, xmm1); break;
-        default: dbl ? divpd(xmm0, xmm1) : divps(xmm0, xmm1); break;
-        }
-    }
-    fp_bad(xmm7, xmm0, dbl, false, key == 0x2 || key == 0xa);
-    por(xmm6, xmm7);
-    if (q)
-        ptest(xmm6, xmm6);
-    else
-        ptest(xmm6, ptr[r15 + static_cast<int32_t>(offsetof(Tables, low_half))]);
-    jnz(s.at);
-    put_vec(rd, xmm0, q);
-    back(s);
-    return true;
 }
 
 }  // namespace armvm::jit

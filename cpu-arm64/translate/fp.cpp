@@ -12,6 +12,7 @@
 // detects it after).
 #include "cpu-arm64/translate/fp_core.hpp"  // first: it sets the FP code-generation options
 
+#include "cpu-arm64/ir/ir.hpp"
 #include "cpu-arm64/translate/executors.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
 
@@ -764,31 +765,18 @@ bool fp3_fast(Cpu& c, unsigned key, unsigned lanes, const uint64_t* n, const uin
 }  // namespace
 
 namespace {
-// AdvSIMD three same, FP forms in format `f`: the single and double ones
-// (opcode 0b11xxx) and the half-precision ones (FEAT_FP16's group, the
-// same U:a:opcode<2:0>); false if unallocated.
-bool fp_3same(Cpu& c, uint32_t i, Fmt f) {
-    unsigned q = bit(i, 30), u = bit(i, 29), a = bit(i, 23), op = bits(i, 13, 11);
-    unsigned key = (u << 4) | (a << 3) | op;
-    bool sz = f == Fmt::D;
+// The lanes of form `key` (fp3_lane's; pairwise: of adjacent pairs of n,
+// then of m) of n, m and the accumulator d in format `f`, 128 bits (q) or
+// 64 (the upper half zero).
+ir::V128 fp3_lanes(Cpu& c, unsigned key, Fmt f, bool q, ir::V128 nv, ir::V128 mv, ir::V128 dv) {
     bool pairwise = key == 0x10 || key == 0x18 || key == 0x12 || key == 0x16 || key == 0x1e;  // (MAX|MIN)(NM)P, ADDP
-    static constexpr unsigned kKnown[] = {0x0, 0x8, 0x1, 0x9, 0x2, 0xa, 0x3, 0x4, 0x6, 0x7, 0xe, 0xf, 0x13, 0x14,
-                                          0x15, 0x17, 0x1a, 0x1c, 0x1d, 0x10, 0x18, 0x12, 0x16, 0x1e};
-    bool known = false;
-    for (unsigned k : kKnown) known |= k == key;
-    if (!known || (sz && !q)) return false;
-    if (!c.fp_enabled()) return true;
-    unsigned rn = bits(i, 9, 5), rm = bits(i, 20, 16), rd = bits(i, 4, 0);
     unsigned lanes = (q ? 128 : 64) / fmt_bits(f);
-    uint64_t n[2] = {c.s.v[rn][0], c.s.v[rn][1]}, m[2] = {c.s.v[rm][0], c.s.v[rm][1]}, d[2] = {c.s.v[rd][0], c.s.v[rd][1]};
+    uint64_t n[2] = {nv.lo, nv.hi}, m[2] = {mv.lo, mv.hi}, d[2] = {dv.lo, dv.hi};
     auto lane = [&](const uint64_t* v, unsigned e) { return fp_lane(v, e, f); };
     uint64_t out[2] = {0, 0};
     if ((key == 0x1 || key == 0x9 || key == 0x2 || key == 0xa || key == 0x13 || key == 0x17) && f != Fmt::H &&
-        (sz ? fp3_fast<double>(c, key, lanes, n, m, d, out) : fp3_fast<float>(c, key, lanes, n, m, d, out))) {
-        c.s.v[rd][0] = out[0];
-        c.s.v[rd][1] = q ? out[1] : 0;
-        return true;
-    }
+        (f == Fmt::D ? fp3_fast<double>(c, key, lanes, n, m, d, out) : fp3_fast<float>(c, key, lanes, n, m, d, out)))
+        return {out[0], q ? out[1] : 0};
     for (unsigned e = 0; e < lanes; ++e) {
         uint64_t x, y;
         unsigned k = key;
@@ -809,11 +797,36 @@ bool fp_3same(Cpu& c, uint32_t i, Fmt f) {
         });
         put_fp_lane(out, e, r, f);
     }
-    c.s.v[rd][0] = out[0];
-    c.s.v[rd][1] = q ? out[1] : 0;
+    return {out[0], q ? out[1] : 0};
+}
+
+// AdvSIMD three same, FP forms in format `f`: the single and double ones
+// (opcode 0b11xxx; FADD, FSUB, FMUL, FDIV, FMLA, FMLS: ir/sem.hpp's) and
+// the half-precision ones (FEAT_FP16's group, the same U:a:opcode<2:0>);
+// false if unallocated.
+bool fp_3same(Cpu& c, uint32_t i, Fmt f) {
+    unsigned q = bit(i, 30), u = bit(i, 29), a = bit(i, 23), op = bits(i, 13, 11);
+    unsigned key = (u << 4) | (a << 3) | op;
+    bool sz = f == Fmt::D;
+    static constexpr unsigned kKnown[] = {0x0, 0x8, 0x1, 0x9, 0x2, 0xa, 0x3, 0x4, 0x6, 0x7, 0xe, 0xf, 0x13, 0x14,
+                                          0x15, 0x17, 0x1a, 0x1c, 0x1d, 0x10, 0x18, 0x12, 0x16, 0x1e};
+    bool known = false;
+    for (unsigned k : kKnown) known |= k == key;
+    if (!known || (sz && !q)) return false;
+    if (!c.fp_enabled()) return true;
+    unsigned rn = bits(i, 9, 5), rm = bits(i, 20, 16), rd = bits(i, 4, 0);
+    auto v = [&](unsigned r) { return ir::V128{c.s.v[r][0], c.s.v[r][1]}; };
+    ir::V128 r = fp3_lanes(c, key, f, q, v(rn), v(rm), v(rd));
+    c.s.v[rd][0] = r.lo;
+    c.s.v[rd][1] = r.hi;
     return true;
 }
 }  // namespace
+
+// (InterpBuilder::vfp: the single and double forms)
+ir::V128 fp3_vector(Cpu& c, unsigned key, bool dbl, bool q, ir::V128 n, ir::V128 m, ir::V128 d) {
+    return fp3_lanes(c, key, dbl ? Fmt::D : Fmt::S, q, n, m, d);
+}
 
 bool simd_fp_3same(Cpu& c, uint32_t i) { return fp_3same(c, i, Fmt(bit(i, 22))); }
 

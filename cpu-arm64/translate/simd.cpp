@@ -70,17 +70,17 @@ bool simd_fhm(Cpu& c, uint32_t i, int index);  // fp.cpp
 void exec_SIMD_3SAME(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), opcode = bits(i, 15, 11);
     unsigned rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
-    if (opcode >= 0x18) {
-        // FMLAL, FMLSL (U 0), FMLAL2, FMLSL2 (U 1): FEAT_FHM
-        bool fhm = opcode == (u ? 0x19u : 0x1du) && !bit(i, 22);
-        if (!(fhm ? simd_fhm(c, i, -1) : simd_fp_3same(c, i))) c.undefined();
-        return;
-    }
     {  // (the forms written once, for the interpreter and the JIT: ir/sem.hpp)
         InterpBuilder b(c);
         sem::Outcome o = sem::simd_3same(b, i);
         if (o == sem::Outcome::Undefined) c.undefined();
         if (o != sem::Outcome::Uncovered) return;
+    }
+    if (opcode >= 0x18) {
+        // FMLAL, FMLSL (U 0), FMLAL2, FMLSL2 (U 1): FEAT_FHM
+        bool fhm = opcode == (u ? 0x19u : 0x1du) && !bit(i, 22);
+        if (!(fhm ? simd_fhm(c, i, -1) : simd_fp_3same(c, i))) c.undefined();
+        return;
     }
     unsigned esize = 1u << size, bits_ = 8 * esize, lanes = (q ? 16 : 8) / esize;
     if (size == 3 && !q) return c.undefined();

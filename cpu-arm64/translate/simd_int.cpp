@@ -588,6 +588,12 @@ void exec_SIMD_ELEM(Cpu& c, uint32_t i) {
     unsigned q = bit(i, 30), u = bit(i, 29), size = bits(i, 23, 22), l = bit(i, 21), mbit = bit(i, 20);
     unsigned rm4 = bits(i, 19, 16), op = bits(i, 15, 12), h = bit(i, 11);
     unsigned rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    {  // (FMLA, FMLS, FMUL of singles and doubles: ir/sem.hpp, for the interpreter and the JIT)
+        InterpBuilder b(c);
+        sem::Outcome o = sem::simd_elem(b, i);
+        if (o == sem::Outcome::Undefined) c.undefined();
+        if (o != sem::Outcome::Uncovered) return;
+    }
     if (elem_extra(c, i)) return;
     if (size == 2 && (op & 3) == 0 && (op & 8) == (u << 3)) {  // FMLAL, FMLSL (U 0), FMLAL2, FMLSL2 (U 1)
         if (!simd_fhm(c, i, static_cast<int>((h << 2) | (l << 1) | mbit))) c.undefined();

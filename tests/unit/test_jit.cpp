@@ -612,3 +612,67 @@ TEST_CASE("jit: a compare fused with its B.cond branches as the interpreter, eve
     }
     check_same(jit, interp);
 }
+
+TEST_CASE("jit: FADD, FSUB, FMUL, FDIV, FMLA, FMLS (vector and by element) give the interpreter's lanes and FPSR",
+          "[cpu][jit]") {
+    // Ordinary singles and doubles (the compiled fast path, once FPSR.IXC
+    // is set: the first inexact result's handler sets it), one denormal
+    // lane (the handler's: the fast path takes zero and normal lanes), 64- and 128-bit
+    // forms, 100 times round so the accumulators grow.
+    Machine interp(false), jit(true);
+    if (!jit.cpu.jit_enabled()) {
+        WARN("no JIT backend for this host");
+        return;
+    }
+    const std::vector<uint32_t> program = {
+        0xd2900000,  // mov x0, #0x8000
+        0xad400400,  // ldp q0, q1, [x0]
+        0xad410c02,  // ldp q2, q3, [x0, #32]
+        0x3dc01004,  // ldr q4, [x0, #64]
+        0xd51b443f,  // msr fpsr, xzr
+        0x6e21dc13,  // fmul v19.4s, v0.4s, v1.4s (inexact: IXC set, by the handler)
+        0xd53b4424,  // mrs x4, fpsr
+        0xd2800c82,  // mov x2, #100
+        0x4e21d405,  // loop: fadd v5.4s, v0.4s, v1.4s
+        0x4ea1d4a6,  // fsub v6.4s, v5.4s, v1.4s
+        0x6e21dc07,  // fmul v7.4s, v0.4s, v1.4s
+        0x6e21fce8,  // fdiv v8.4s, v7.4s, v1.4s
+        0x4e21cc09,  // fmla v9.4s, v0.4s, v1.4s
+        0x4ea1cc0a,  // fmls v10.4s, v0.4s, v1.4s
+        0x4e63d44b,  // fadd v11.2d, v2.2d, v3.2d
+        0x6e63dc4c,  // fmul v12.2d, v2.2d, v3.2d
+        0x4fc3184d,  // fmla v13.2d, v2.2d, v3.d[1]
+        0x4f81980e,  // fmul v14.4s, v0.4s, v1.s[2]
+        0x0fa1500f,  // fmls v15.2s, v0.2s, v1.s[1]
+        0x4e20d490,  // fadd v16.4s, v4.4s, v0.4s
+        0x6e63fc51,  // fdiv v17.2d, v2.2d, v3.2d
+        0x0ea4d412,  // fsub v18.2s, v0.2s, v4.2s
+        0xf1000442,  // subs x2, x2, #1
+        0x54fffe21,  // b.ne loop
+        0xd53b4423,  // mrs x3, fpsr
+        0xd4200000,  // brk #0
+    };
+    const float singles[12] = {1.5f, -2.25f, 3.1f, 1e10f, 0.3f, 7.0f, -1.1f, 3e-5f, 1e-40f, 1.0f, 2.0f, 3.0f};
+    const double doubles[4] = {1.1, -3.3, 2.7, 1e-3};
+    for (Machine* m : {&interp, &jit}) {
+        m->cpu.s.cpacr_el1 = 3u << 20;  // (FPEN)
+        m->bus.put(0x1000, program);
+        for (unsigned k = 0; k < 8; ++k) std::memcpy(m->bus.ram.data() + 0x8000 + 4 * k, &singles[k], 4);
+        std::memcpy(m->bus.ram.data() + 0x8020, doubles, sizeof doubles);
+        for (unsigned k = 0; k < 4; ++k) std::memcpy(m->bus.ram.data() + 0x8040 + 4 * k, &singles[8 + k], 4);
+        m->cpu.s.pc = 0x1000;
+        REQUIRE(m->cpu.run(1u << 20) == Cpu::Stop::Exception);
+        CHECK(m->cpu.last_ec == Ec::Brk64);
+    }
+    check_same(jit, interp);
+    for (unsigned r = 5; r <= 19; ++r) {
+        INFO("v" << r);
+        CHECK(jit.cpu.s.v[r][0] == interp.cpu.s.v[r][0]);
+        CHECK(jit.cpu.s.v[r][1] == interp.cpu.s.v[r][1]);
+    }
+    CHECK(interp.cpu.s.x[3] == 0x10);  // FPSR: IXC (IDC only when FPCR.FZ flushes)
+    CHECK(interp.cpu.s.x[4] == 0x10);
+    float v9;
+    std::memcpy(&v9, &interp.cpu.s.v[9][0], 4);
+    CHECK(v9 == Approx(100 * 1.5f * 0.3f));  // (FMLA accumulated)
+}
