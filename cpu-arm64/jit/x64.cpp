@@ -96,31 +96,29 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
         back(s);
         return true;
     }
-    case a64::Op::MRS: {  // the registers software reads all the time: TLS, Linux's current/per-CPU, NZCV
-        uint32_t key = bits(i, 20, 5);
-        if (rd == 31) return false;
-        if (key == sysreg_key(3, 3, 13, 0, 2) || key == sysreg_key(3, 3, 13, 0, 3)) {  // TPIDR(RO)_EL0
-            mov(rax, qword[rbx + (key == sysreg_key(3, 3, 13, 0, 2) ? o.tpidr0 : o.tpidrro0)]);
-        } else if (key == sysreg_key(3, 3, 4, 2, 0)) {  // NZCV
-            need_flags();
-            mov(eax, dword[rbx + o.nzcv]);
-        } else if (key == sysreg_key(3, 0, 13, 0, 4) || key == sysreg_key(3, 0, 4, 1, 0)) {  // TPIDR_EL1, SP_EL0
-            Slow& s = slow_path(k);  // (EL0, or SP_EL0 as the SP: the handler makes it UNDEFINED)
-            s.mem = 0;
+    case a64::Op::MRS: {
+        // The registers whose read is a plain field of the state (the
+        // system register table says which: TLS, Linux's current and
+        // per-CPU offset, the exception registers, NZCV): a load, behind
+        // the EL and PSTATE.SP checks the table's access check makes (the
+        // handler raises UNDEFINED where they fail).
+        PlainRead r;
+        if (rd == 31 || !plain_read(bits(i, 20, 5), r)) return false;
+        Slow* s = nullptr;
+        if (r.guard != PlainRead::Any) {
+            s = &slow_path(k);
+            s->mem = 0;
             cmp(dword[rbx + o.el], 0);
-            je(s.at);
-            if (key == sysreg_key(3, 0, 4, 1, 0)) {
+            je(s->at);
+            if (r.guard == PlainRead::SpSel) {
                 cmp(byte[rbx + o.spsel], 0);
-                je(s.at);
+                je(s->at);
             }
-            mov(rax, qword[rbx + (key == sysreg_key(3, 0, 4, 1, 0) ? o.sp0 : o.tpidr1)]);
-            stx(rd, rax);
-            back(s);
-            return true;
-        } else {
-            return false;
         }
+        if (o.state + r.field == o.nzcv) need_flags();  // (NZCV: the lazy flags made concrete first)
+        r.bytes == 4 ? mov(eax, dword[rbx + o.state + r.field]) : mov(rax, qword[rbx + o.state + r.field]);
         stx(rd, rax);
+        if (s) back(*s);
         return true;
     }
     default: return false;

@@ -103,6 +103,7 @@ public:
         auto at = [&](const void* p) {
             return static_cast<int32_t>(reinterpret_cast<const char*>(p) - reinterpret_cast<const char*>(&c));
         };
+        o_.state = at(&c.s);
         o_.x = at(&c.s.x[0]);
         o_.v = at(&c.s.v[0][0]);
         o_.cpacr = at(&c.s.cpacr_el1);
@@ -114,9 +115,6 @@ public:
         o_.excl_value_hi = at(&c.s.excl_value_hi);
         o_.monitor = at(&c.monitor_armed_);
         o_.fpcr = at(&c.s.fpcr);
-        o_.tpidr0 = at(&c.s.tpidr_el0);
-        o_.tpidrro0 = at(&c.s.tpidrro_el0);
-        o_.tpidr1 = at(&c.s.tpidr_el1);
         o_.fpsr = at(&c.s.fpsr);
         o_.sp0 = at(&c.s.sp_el0);
         o_.sp1 = at(&c.s.sp_el1);
@@ -179,7 +177,7 @@ public:
     }
 
     struct Offsets {
-        int32_t x, v, cpacr, sctlr, fpcr, fpsr, tpidr0, tpidrro0, tpidr1, sp0, sp1, nzcv, el, spsel, daif, events,
+        int32_t state, x, v, cpacr, sctlr, fpcr, fpsr, sp0, sp1, nzcv, el, spsel, daif, events,
             next_pc, block_va, cur_len, insn_count, insn_end, branch_count, link_gen, fast, fast_key, fill_va, mailbox, irq,
             exit_req, jit_block, block_jit, block_n, block_head, block_pa, block_head_fast, jit_link, vcache, vgen, vkey,
             excl_valid, excl_addr, excl_size, excl_value, excl_value_hi, monitor, flags_res, flags_b, flags_kind, ras,

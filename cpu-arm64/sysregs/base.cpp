@@ -4,6 +4,8 @@
 // RNDR/RNDRRS.
 #include <sys/random.h>
 
+#include <cstddef>
+
 #include "cpu-arm64/cpu.hpp"
 #include "cpu-arm64/sysregs/sysregs.hpp"
 
@@ -11,7 +13,9 @@ namespace armvm {
 
 namespace {
 
-#define FIELD_RW(f) [](Cpu& c, uint64_t& v) { v = c.s.f; return true; }, [](Cpu& c, uint64_t v) { c.s.f = v; }
+#define FIELD_RW(f)                                                                         \
+    [](Cpu& c, uint64_t& v) { v = c.s.f; return true; }, [](Cpu& c, uint64_t v) { c.s.f = v; }, \
+        static_cast<int32_t>(offsetof(CpuState, f))
 #define RAZ_WI [](Cpu&, uint64_t& v) { v = 0; return true; }, [](Cpu&, uint64_t) {}
 
 SysRegAccess daif_access(const Cpu& c, bool) {
@@ -24,10 +28,6 @@ SysRegAccess fp_reg_access(const Cpu& c, bool) {
     unsigned fpen = (c.s.cpacr_el1 >> 20) & 3;
     return fpen == 3 || (fpen == 1 && c.s.el == 1) ? SysRegAccess::Ok : SysRegAccess::FpTrap;
 }
-
-// SP_EL0: UNDEFINED while it is the stack pointer in use (PSTATE.SP 0),
-// as the ARM ARM's pseudocode and QEMU say.
-SysRegAccess sp_el0_access(const Cpu& c, bool) { return c.s.spsel ? SysRegAccess::Ok : SysRegAccess::Undefined; }
 
 SysRegAccess pan_access(const Cpu& c, bool) {
     if (!c.has_pan() || c.s.el == 0) return SysRegAccess::Undefined;
@@ -88,7 +88,8 @@ bool rndr_read(Cpu& c, uint64_t& v) {
 constexpr SysRegDesc kRegs[] = {
     {sysreg_key(3, 3, 4, 2, 0), "NZCV", el0_ok,
      [](Cpu& c, uint64_t& v) { v = c.s.nzcv; return true; },
-     [](Cpu& c, uint64_t v) { c.s.nzcv = static_cast<uint32_t>(v) & 0xf0000000u; }},
+     [](Cpu& c, uint64_t v) { c.s.nzcv = static_cast<uint32_t>(v) & 0xf0000000u; },
+     static_cast<int32_t>(offsetof(CpuState, nzcv)), 4},
     {sysreg_key(3, 3, 4, 2, 1), "DAIF", daif_access,
      [](Cpu& c, uint64_t& v) { v = c.s.daif; return true; },
      [](Cpu& c, uint64_t v) { c.s.daif = static_cast<uint32_t>(v) & 0x3c0; }},

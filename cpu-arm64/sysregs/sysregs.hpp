@@ -31,7 +31,23 @@ struct SysRegDesc {
     SysRegAccess (*access)(const Cpu&, bool write);
     bool (*read)(Cpu&, uint64_t&);   // nullptr: write-only (MRS UNDEFINED)
     void (*write)(Cpu&, uint64_t);   // nullptr: read-only (MSR UNDEFINED)
+    // A read that returns a CpuState field as it is (FIELD_RW): its byte
+    // offset and size; -1: only the read hook says.
+    int32_t field = -1;
+    uint8_t field_bytes = 8;
 };
+
+// An MRS compiled code may make without the handler: a load of the
+// CpuState field at `field` (`bytes` wide), where `guard` allows (Any: at
+// every EL; El1: not at EL0; SpSel: at EL1 with PSTATE.SP 1, SP_EL0 not
+// being the SP in use); elsewhere the handler (UNDEFINED). False for a
+// register whose read does more, or whose access check is another.
+struct PlainRead {
+    int32_t field;
+    uint8_t bytes;
+    enum Guard : uint8_t { Any, El1, SpSel } guard;
+};
+bool plain_read(uint32_t key, PlainRead& out);
 
 // The areas' tables (cpu-arm64/sysregs/*.cpp).
 std::span<const SysRegDesc> base_sysregs();
@@ -60,5 +76,6 @@ const std::vector<GdbSysReg>& gdb_sysregs();
 // Common access checks.
 SysRegAccess el0_ok(const Cpu&, bool);
 SysRegAccess el0_read_only(const Cpu&, bool write);
+SysRegAccess sp_el0_access(const Cpu&, bool);  // (UNDEFINED while SP_EL0 is the SP in use)
 
 }  // namespace armvm

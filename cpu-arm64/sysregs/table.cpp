@@ -11,6 +11,22 @@ SysRegAccess el0_read_only(const Cpu& c, bool write) {
     return c.s.el == 0 && write ? SysRegAccess::Undefined : SysRegAccess::Ok;
 }
 
+// SP_EL0: UNDEFINED while it is the stack pointer in use (PSTATE.SP 0;
+// at EL0 always), as the ARM ARM's pseudocode and QEMU say.
+SysRegAccess sp_el0_access(const Cpu& c, bool) { return c.s.spsel ? SysRegAccess::Ok : SysRegAccess::Undefined; }
+
+bool plain_read(uint32_t key, PlainRead& out) {
+    const SysRegDesc* d = find_sysreg(key);
+    if (!d || d->field < 0 || !d->read) return false;
+    if (d->access == nullptr) out.guard = PlainRead::El1;
+    else if (d->access == &el0_ok || d->access == &el0_read_only) out.guard = PlainRead::Any;
+    else if (d->access == &sp_el0_access) out.guard = PlainRead::SpSel;
+    else return false;
+    out.field = d->field;
+    out.bytes = d->field_bytes;
+    return true;
+}
+
 const SysRegDesc* find_sysreg(uint32_t key) {
     // One slot per 16-bit encoding, filled on first use (no static
     // constructors); a duplicate encoding is a programming error caught by

@@ -676,3 +676,59 @@ TEST_CASE("jit: FADD, FSUB, FMUL, FDIV, FMLA, FMLS (vector and by element) give 
     std::memcpy(&v9, &interp.cpu.s.v[9][0], 4);
     CHECK(v9 == Approx(100 * 1.5f * 0.3f));  // (FMLA accumulated)
 }
+
+TEST_CASE("jit: MRS of the plain registers (the table's) as the interpreter; SP_EL0 in use is UNDEFINED", "[cpu][jit]") {
+    // TPIDR_EL1, ELR, SPSR, FAR (EL1 only), SP_EL0 (with PSTATE.SP 1),
+    // TPIDR_EL0, TPIDRRO_EL0, and NZCV after a SUBS (the lazy flags made
+    // concrete) in a loop; then MRS SP_EL0 with SP_EL0 the SP: UNDEFINED,
+    // at that instruction, on both.
+    Machine interp(false), jit(true);
+    if (!jit.cpu.jit_enabled()) {
+        WARN("no JIT backend for this host");
+        return;
+    }
+    const std::vector<uint32_t> program = {
+        0xd50041bf,  // msr spsel, #1
+        0xd2824680,  // mov x0, #0x1234
+        0xd518d080,  // msr tpidr_el1, x0
+        0x91000400,  // add x0, x0, #1
+        0xd5184020,  // msr elr_el1, x0
+        0x91000400,  // add x0, x0, #1
+        0xd5184000,  // msr spsr_el1, x0
+        0x91000400,  // add x0, x0, #1
+        0xd5186000,  // msr far_el1, x0
+        0x91000400,  // add x0, x0, #1
+        0xd5184100,  // msr sp_el0, x0
+        0x91000400,  // add x0, x0, #1
+        0xd51bd040,  // msr tpidr_el0, x0
+        0x91000400,  // add x0, x0, #1
+        0xd51bd060,  // msr tpidrro_el0, x0
+        0xd280200a,  // mov x10, #0x100
+        0xd538d081,  // loop: mrs x1, tpidr_el1
+        0xd5384022,  // mrs x2, elr_el1
+        0xd5384003,  // mrs x3, spsr_el1
+        0xd5386004,  // mrs x4, far_el1
+        0xd5384105,  // mrs x5, sp_el0
+        0xd53bd046,  // mrs x6, tpidr_el0
+        0xd53bd067,  // mrs x7, tpidrro_el0
+        0x8b01016b,  // add x11, x11, x1
+        0xf100054a,  // subs x10, x10, #1
+        0xd53b4208,  // mrs x8, nzcv
+        0x8b08018c,  // add x12, x12, x8
+        0x54fffea1,  // b.ne loop
+        0xd50040bf,  // msr spsel, #0
+        0xd5384109,  // mrs x9, sp_el0
+        0xd4200000,  // brk #0
+    };
+    for (Machine* m : {&interp, &jit}) {
+        m->bus.put(0x1000, program);
+        m->cpu.s.pc = 0x1000;
+        REQUIRE(m->cpu.run(1u << 20) == Cpu::Stop::Exception);
+        CHECK(m->cpu.last_ec == Ec::Unknown);
+        CHECK(m->cpu.s.pc == 0x1000 + 4 * 29);  // (the MRS of SP_EL0)
+    }
+    check_same(jit, interp);
+    for (unsigned r = 1; r <= 7; ++r) CHECK(jit.cpu.s.x[r] == 0x1234 + r - 1);
+    CHECK(jit.cpu.s.x[8] == 0x60000000);  // (Z and C: the last SUBS reached 0)
+    CHECK(jit.cpu.s.x[11] == 0x100 * 0x1234);
+}
