@@ -61,7 +61,7 @@ std::string Run::dump() const {
                                   "shl", "lshr", "ashr", "ror", "extr", "sext", "mul", "mulh", "bswap", "clz",
                                   "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv", "adds", "subs", "ands", "adcs",
                                   "ccmp", "cond", "select", "adc", "branch", "call", "ret", "load", "load2",
-                                  "store", "store2", "monitor", "vget", "vset", "vzext64", "vand", "vbic", "vor",
+                                  "store", "store2", "monitor", "zeroblock", "vget", "vset", "vzext64", "vand", "vbic", "vor",
                                   "vorn", "vxor", "vbsl", "vadd", "vsub", "vcmeq", "vcmtst", "vcmgt", "vcmge",
                                   "vcmhi", "vcmhs", "vmul", "vconst", "vextract", "vinsert", "vdup", "vshli",
                                   "vlshri", "vashri", "vwiden", "vnarrow", "vaddp", "vsmaxp", "vumaxp",
@@ -307,6 +307,7 @@ void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va
             break;
         }
         case Op::Monitor: break;  // (no state here)
+        case Op::ZeroBlock: break;  // (the block's size is the CPU model's: not modelled here)
         case Op::Branch: case Op::Call: case Op::Ret: {
             uint64_t m = width_mask(i.w64);
             bool taken = i.reg == kAlways || (i.reg == kIfCond && a) || (i.reg == kIfZero && !(c & m)) ||

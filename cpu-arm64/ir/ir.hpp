@@ -64,6 +64,10 @@ enum class Op : uint8_t {
     // The exclusive monitor opened for address a, imm bytes, value b (the
     // value LDXR read): the store-exclusive compares it (no value).
     Monitor,
+    // DC ZVA of address a: the block DCZID_EL0 gives, aligned, zeroed (an
+    // access, the run's last; at EL0 only with SCTLR_EL1.DZE, else the
+    // handler takes the trap).
+    ZeroBlock,
     // AdvSIMD values (128 bits; SIMD&FP register `reg`): VGet, VSet (all
     // 128 bits: a 64-bit form's value goes through VZext64 first), the
     // bitwise VAnd, VBic (a & ~b), VOr, VOrn (a | ~b), VXor, VBsl (per bit
@@ -106,7 +110,9 @@ inline bool is_vec(Op op) { return op >= Op::VGet; }
 inline bool vec_value(Op op) {
     return is_vec(op) && op != Op::VSet && op != Op::VExtract && op != Op::VStore && op != Op::VStore2;
 }
-inline bool is_access(Op op) { return (op >= Op::Load && op <= Op::Store2) || (op >= Op::VLoad && op <= Op::VStore2); }
+inline bool is_access(Op op) {
+    return (op >= Op::Load && op <= Op::Store2) || op == Op::ZeroBlock || (op >= Op::VLoad && op <= Op::VStore2);
+}
 
 enum BranchWhen : uint8_t { kAlways, kIfCond, kIfZero, kIfNonZero, kIfBitClear, kIfBitSet };
 
@@ -254,6 +260,7 @@ public:
     static bool faulted() { return false; }  // (the backend's slow path runs the instruction again)
     V load_aligned(V addr, unsigned bytes) { return access(Op::Load, addr, kNone, bytes, bytes, 2); }
     void open_monitor(V addr, unsigned bytes, V value) { put({Op::Monitor, true, 0, addr, value, bytes}); }
+    void dc_zva(V addr, uint32_t /*insn*/) { access(Op::ZeroBlock, addr, kNone, 0, 0, 0); }
 
     // AdvSIMD (the backend checks CPACR_EL1.FPEN before the run: uses_fp).
     using Vec = V;

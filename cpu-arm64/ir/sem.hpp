@@ -35,6 +35,9 @@
 //   load_aligned(addr, bytes), open_monitor(addr, bytes, v): LDAR's and
 //                             LDXR's access (an alignment fault if not
 //                             aligned); the exclusive monitor opened
+//   dc_zva(addr, insn)        DC ZVA: the DCZID_EL0 block at addr, aligned,
+//                             zeroed (at EL0 only with SCTLR_EL1.DZE: else
+//                             the system instruction trap of `insn`)
 //   load(addr, bytes, unpriv), store(addr, bytes, v, unpriv): an access
 //                             (zero-extended; unpriv: LDTR/STTR, EL0's
 //                             permissions at EL1); load_pair, store_pair:
@@ -70,7 +73,7 @@
 // select and compare, 1-, 2- and 3-source forms of C4.1.6; the branches
 // of C4.1.3 but the exception-generating, system and PAC ones; the loads
 // and stores of general registers of C4.1.5 but the exclusive, atomic and
-// ordered ones (of those: LDAR, LDXR, LDAXR); of AdvSIMD: three-same's
+// ordered ones (of those: LDAR, LDXR, LDAXR); DC ZVA; of AdvSIMD: three-same's
 // bitwise forms, ADD/SUB, MUL/MLA/MLS and integer compares, two-register
 // misc's compares with zero, ABS, NEG and NOT, three-same's pairwise
 // integer forms, the modified immediates, SHL/SSHR/USHR/SHRN/[SU]SHLL,
@@ -595,6 +598,15 @@ inline unsigned ld1_registers(unsigned opcode) {
     return opcode == 0x7 ? 1 : opcode == 0xa ? 2 : opcode == 0x6 ? 3 : opcode == 0x2 ? 4 : 0;
 }
 
+// SYS (C5.2), the forms written here so far: DC ZVA (Linux's
+// clear_page, memset) of X[rt]; Uncovered: the rest.
+template <class B>
+bool dc_zva(B& b, uint32_t i) {
+    if (bits(i, 18, 16) != 3 || bits(i, 15, 12) != 7 || bits(i, 11, 8) != 4 || bits(i, 7, 5) != 1) return false;
+    b.dc_zva(b.x(bits(i, 4, 0)), i);
+    return true;
+}
+
 // The template for an instruction's encoding group, run on `b`: Done, or
 // Undefined (a reserved encoding of a covered group), or Uncovered (a
 // group not written here yet).
@@ -939,6 +951,7 @@ Outcome run(B& b, uint32_t i) {
     case Op::LDR_lit_fp: ok = ldr_lit_fp(b, i); break;
     case Op::LDST_pair_fp: ok = ldst_pair_fp(b, i); break;
     case Op::LDST_excl: return ldst_excl(b, i);
+    case Op::SYS: return dc_zva(b, i) ? Outcome::Done : Outcome::Uncovered;
     case Op::LDST_multi: return ldst_multi(b, i, false);
     case Op::LDST_multi_post: return ldst_multi(b, i, true);
     case Op::SIMD_3SAME: return simd_3same(b, i);

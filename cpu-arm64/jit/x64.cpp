@@ -73,29 +73,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     case a64::Op::DSB:
     case a64::Op::ISB:
         return true;  // (as the interpreter: no-ops)
-    case a64::Op::SYS: {
-        // DC ZVA (Linux's clear_page, glibc's memset): 64 zero bytes at the
-        // aligned address (where DCZID_EL0.BS is 4: every model but max,
-        // whose 512 bytes are the handler's); at EL0 only with
-        // SCTLR_EL1.DZE. Anything else, a miss or a page of code: the
-        // handler.
-        if (!zva64_ || bits(i, 18, 16) != 3 || bits(i, 15, 12) != 7 || bits(i, 11, 8) != 4 || bits(i, 7, 5) != 1)
-            return false;
-        Slow& s = slow_path(k);
-        Label allowed;
-        cmp(dword[rbx + o.el], 0);
-        jne(allowed);
-        test(dword[rbx + o.sctlr], 1 << 14);
-        jz(s.at);
-        L(allowed);
-        ldx(rdi, rd);
-        and_(rdi, -64);
-        mem_fast(64, true, s.at);
-        xorps(xmm0, xmm0);
-        for (int off = 0; off < 64; off += 16) movups(ptr[rsi + off], xmm0);
-        back(s);
-        return true;
-    }
     case a64::Op::MRS: {
         // The registers whose read is a plain field of the state (the
         // system register table says which: TLS, Linux's current and

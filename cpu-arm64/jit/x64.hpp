@@ -237,7 +237,7 @@ public:
         : CodeGenerator(room, at), o(j.off()), exit_(j.exit_stub()), nochain_(qlog::on(qlog::Nochain)),
           chain_(nochain_ ? j.chain_exit_stub() : j.chain_stub()), link_(j.link_stub()),
           call_(j.call_stub(false)), call_flags_(j.call_stub(true)), flags_(j.flags_stub()),
-          mem_call_{j.mem_call_stub(1), j.mem_call_stub(2)}, zva64_(j.zva_bytes() == 64),
+          mem_call_{j.mem_call_stub(1), j.mem_call_stub(2)}, zva_(j.zva_bytes()),
           pauth_(j.has_pauth()) {
         setDefaultJmpNEAR(true);
     }
@@ -331,7 +331,7 @@ private:
     const uint8_t* call_flags_;
     const uint8_t* flags_;
     const uint8_t* mem_call_[2];
-    bool zva64_;  // DC ZVA zeroes 64 bytes (the compiled form's; else the handler)
+    unsigned zva_;  // the bytes DC ZVA zeroes (DCZID_EL0.BS)
     bool pauth_;  // FEAT_PAuth: its hint-space instructions are not NOPs
     const Block* b_ = nullptr;
     // Out-of-line pieces, emitted after the block's straight-line code.

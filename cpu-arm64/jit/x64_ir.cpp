@@ -196,7 +196,7 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
             // x86): the first, or the value selected or added to.
             // (an access's register is new: a Load's is its check's
             // temporary before the value, a Store's only that)
-            bool access = i.op >= Op::Load && i.op <= Op::Store2;
+            bool access = ir::is_access(i.op);  // (general: the vector ones are above)
             uint32_t into = i.op == Op::Select || i.op == Op::Adc || i.op == Op::AdcS ? i.b
                             : i.op == Op::Get || i.op == Op::Const || i.op == Op::Pc || i.op == Op::MulHi || div ||
                                       i.op == Op::Cond || access
@@ -400,6 +400,23 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
             i.op == Op::Load ? load_host(d, static_cast<unsigned>(i.imm), rdx)
                              : store_host(r64(i.b), static_cast<unsigned>(i.imm), rdx);
             break;
+        case Op::ZeroBlock: {  // (d: the block's address; a, the VA given, ends here: the check's temporary)
+            Slow& s = slow_path(i.insn);
+            access_slow = &s;
+            Label allowed;
+            cmp(dword[rbx + o.el], 0);
+            jne(allowed);
+            test(dword[rbx + o.sctlr], 1 << 14);  // SCTLR_EL1.DZE
+            jz(s.at);
+            L(allowed);
+            mov(d, r64(i.a));
+            and_(d, -static_cast<int32_t>(zva_));
+            s.va = static_cast<int8_t>(d.getIdx());
+            mem_check(d, r64(i.a), zva_, true, s.at);
+            xorps(xmm0, xmm0);
+            for (unsigned off = 0; off < zva_; off += 16) movups(ptr[rdx + static_cast<int>(off)], xmm0);
+            break;
+        }
         case Op::Load2: load_host(d, static_cast<unsigned>(i.imm), rdx, static_cast<int>(i.imm * i.aux)); break;
         case Op::Monitor:  // (as Cpu::open_monitor)
             mov(byte[rbx + o.excl_valid], 1);

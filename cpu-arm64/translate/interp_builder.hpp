@@ -11,6 +11,8 @@
 
 namespace armvm::a64 {
 
+// DC ZVA's zeroing: the DCZID_EL0 block at va, aligned (system.cpp).
+void zero_block(Cpu& c, uint64_t va);
 // FP three-same form `key` on the lanes of singles or doubles (fp.cpp).
 ir::V128 fp3_vector(Cpu& c, unsigned key, bool dbl, bool q, ir::V128 n, ir::V128 m, ir::V128 d);
 
@@ -112,6 +114,10 @@ public:
         return load(addr, bytes);
     }
     void open_monitor(V addr, unsigned bytes, V value) { c_.open_monitor(addr, bytes, value, 0); }
+    void dc_zva(V addr, uint32_t insn) {
+        if (c_.s.el == 0 && !((c_.s.sctlr_el1 >> 14) & 1)) return c_.trap_sysreg(insn);  // SCTLR_EL1.DZE
+        zero_block(c_, addr);
+    }
     void ccmp(V c, V x, V y, bool sub, unsigned nzcv, bool w64) {
         c_.s.nzcv = ir::nzcv3(ir::Op::CCmp, w64, c, x, y, nzcv | (sub ? 16u : 0u));
     }

@@ -3,6 +3,8 @@
 // maintenance), MRS/MSR, ERET.
 #include "cpu-arm64/translate/executors.hpp"
 #include "base/log.hpp"
+#include "cpu-arm64/ir/sem.hpp"
+#include "cpu-arm64/translate/interp_builder.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
 #include "cpu-arm64/sysregs/sysregs.hpp"
 
@@ -11,20 +13,21 @@ namespace armvm::a64 {
 namespace {
 
 // What EL0 may do with SYS (cache maintenance by VA; the prediction
-// restrictions), per SCTLR_EL1.
+// restrictions), per SCTLR_EL1 (DC ZVA's DZE: ir/sem.hpp's dc_zva).
 SysRegAccess sys_el0_access(const Cpu& c, unsigned op1, unsigned crn, unsigned crm, unsigned op2) {
     if (op1 != 3 || crn != 7) return SysRegAccess::Undefined;
     uint64_t sctlr = c.s.sctlr_el1;
     if (crm == 3 && (op2 == 4 || op2 == 5 || op2 == 7) && c.has_specres())  // CFP, DVP, CPP RCTX: EnRCTX
         return (sctlr >> 10) & 1 ? SysRegAccess::Ok : SysRegAccess::Trap;
-    if (crm == 4 && op2 == 1) return (sctlr >> 14) & 1 ? SysRegAccess::Ok : SysRegAccess::Trap;  // DC ZVA: DZE
     if ((crm == 5 || crm == 10 || crm == 11 || crm == 12 || crm == 13 || crm == 14) && op2 == 1)  // IC IVAU, DC C*VA*
         return (sctlr >> 26) & 1 ? SysRegAccess::Ok : SysRegAccess::Trap;                       // UCI
     return SysRegAccess::Undefined;
 }
 
+}  // namespace
+
 // DC ZVA: zero the naturally aligned block DCZID_EL0 describes.
-void dc_zva(Cpu& c, uint64_t va) {
+void zero_block(Cpu& c, uint64_t va) {
     unsigned bytes = 4u << (c.ids.dczid & 0xf);
     va &= ~static_cast<uint64_t>(bytes - 1);
     uint64_t pa;
@@ -32,6 +35,8 @@ void dc_zva(Cpu& c, uint64_t va) {
     for (unsigned off = 0; off < bytes; off += 8)
         if (!c.store(va + off, 8, 0)) return;
 }
+
+namespace {
 
 // TLBI <op>: op1=0, CRn=8; CRm 3 (inner shareable: every CPU), 1 (outer
 // shareable, FEAT_TLBIOS: the same here) or 7 (this CPU); the range forms
@@ -167,6 +172,10 @@ void exec_MSR_imm(Cpu& c, uint32_t i) {
 }
 
 void exec_SYS(Cpu& c, uint32_t i) {
+    {  // (DC ZVA: ir/sem.hpp, for the interpreter and the JIT)
+        InterpBuilder b(c);
+        if (sem::dc_zva(b, i)) return;
+    }
     unsigned op1 = bits(i, 18, 16), crn = bits(i, 15, 12), crm = bits(i, 11, 8), op2 = bits(i, 7, 5);
     uint64_t xt = c.x(bits(i, 4, 0));
     if (c.s.el == 0) {
@@ -190,7 +199,6 @@ void exec_SYS(Cpu& c, uint32_t i) {
     if (op1 == 0 && ((crm == 1 || crm == 5) && op2 == 0)) return c.ic_iallu();  // IC IALLUIS, IC IALLU
     if (op1 == 0 && ((crm == 6 && (op2 == 1 || op2 == 2)) || (crm == 10 && op2 == 2) || (crm == 14 && op2 == 2)))
         return;  // DC IVAC, ISW, CSW, CISW: no caches to maintain
-    if (op1 == 3 && crm == 4 && op2 == 1) return dc_zva(c, xt);
     if (op1 == 3 && crm == 5 && op2 == 1) return c.ic_ivau(xt);  // IC IVAU
     if (op1 == 3 && op2 == 1 && (crm == 10 || crm == 11 || crm == 14))
         return;  // DC CVAC, CVAU, CIVAC (as QEMU: no translation)
