@@ -73,7 +73,8 @@
 // select and compare, 1-, 2- and 3-source forms of C4.1.6; the branches
 // of C4.1.3 but the exception-generating, system and PAC ones; the loads
 // and stores of general registers of C4.1.5 but the exclusive, atomic and
-// ordered ones (of those: LDAR, LDXR, LDAXR); DC ZVA; of AdvSIMD: three-same's
+// ordered ones (of those: LDAR, LDXR, LDAXR); DC ZVA, the hints that do
+// nothing here and the barriers; of AdvSIMD: three-same's
 // bitwise forms, ADD/SUB, MUL/MLA/MLS and integer compares, two-register
 // misc's compares with zero, ABS, NEG and NOT, three-same's pairwise
 // integer forms, the modified immediates, SHL/SSHR/USHR/SHRN/[SU]SHLL,
@@ -598,6 +599,27 @@ inline unsigned ld1_registers(unsigned opcode) {
     return opcode == 0x7 ? 1 : opcode == 0xa ? 2 : opcode == 0x6 ? 3 : opcode == 0x2 ? 4 : 0;
 }
 
+// The template for an instruction's encoding group, run on `b`: Done, or
+// Undefined (a reserved encoding of a covered group), or Uncovered (a
+// group not written here yet).
+enum class Outcome { Done, Undefined, Uncovered };
+
+// HINT (C6.2.110), the forms written here so far: NOP, YIELD and the
+// hints that do nothing here (ESB, PSB, CSDB, BTI, DGH, ...); Uncovered:
+// WFE, WFI, SEV, SEVL (the executor's: they wait or wake).
+template <class B>
+Outcome hint(B&, uint32_t i) {
+    unsigned op = bits(i, 11, 5);
+    return op >= 2 && op <= 5 ? Outcome::Uncovered : Outcome::Done;
+}
+
+// DMB, DSB, ISB: nothing (no caches or pipeline to flush; the host keeps
+// the order of its accesses to guest RAM as x86 does).
+template <class B>
+bool barrier(B&, uint32_t) {
+    return true;
+}
+
 // SYS (C5.2), the forms written here so far: DC ZVA (Linux's
 // clear_page, memset) of X[rt]; Uncovered: the rest.
 template <class B>
@@ -606,11 +628,6 @@ bool dc_zva(B& b, uint32_t i) {
     b.dc_zva(b.x(bits(i, 4, 0)), i);
     return true;
 }
-
-// The template for an instruction's encoding group, run on `b`: Done, or
-// Undefined (a reserved encoding of a covered group), or Uncovered (a
-// group not written here yet).
-enum class Outcome { Done, Undefined, Uncovered };
 
 // Load/store exclusive and ordered (C4.1.66), the forms written here so
 // far: LDAR (acquire; x86 loads are) and LDXR/LDAXR of one register, which
@@ -952,6 +969,10 @@ Outcome run(B& b, uint32_t i) {
     case Op::LDST_pair_fp: ok = ldst_pair_fp(b, i); break;
     case Op::LDST_excl: return ldst_excl(b, i);
     case Op::SYS: return dc_zva(b, i) ? Outcome::Done : Outcome::Uncovered;
+    case Op::HINT: return hint(b, i);
+    case Op::DMB:
+    case Op::DSB:
+    case Op::ISB: ok = barrier(b, i); break;
     case Op::LDST_multi: return ldst_multi(b, i, false);
     case Op::LDST_multi_post: return ldst_multi(b, i, true);
     case Op::SIMD_3SAME: return simd_3same(b, i);

@@ -1,14 +1,18 @@
-// The x86-64 backend: a block's frequent instructions (translate/
-// fast.cpp's forms, and others decoded from the word here) become host
-// code — guest registers stay in CpuState, loads and stores of general
-// registers check the TLB's fast table inline (mmu::FastEntry: one
-// compare) and reach RAM directly, flags come from the host's ALU — and
-// every other instruction, and every access that misses, calls the
-// interpreter's handler for it. A block jumps straight to the next one's
-// head when that is in the same page (a direct link, patched in by the
-// link stub the first time; the head checks the budget and what needs
-// the run loop); other exits chain through Block::links via the shared
-// chain stub.
+// The x86-64 backend: a block becomes host code. Runs of consecutive
+// instructions whose semantics ir/sem.hpp writes once (data processing,
+// branches, loads and stores, much of AdvSIMD and FP, DC ZVA, the hints
+// and barriers that do nothing) become one ir::Run each, optimised and
+// lowered (x64_ir.cpp); of the rest, MRS of the plain system registers
+// (the system register table's fields) and the PAC hints of X30 (a direct
+// call of pauth.cpp's function) are compiled here, and everything else
+// calls the interpreter's handler. Guest registers live in the block's
+// register cache of host registers; loads and stores check the TLB's fast
+// table inline (mmu::FastEntry: one compare) and reach RAM directly, a miss
+// calls the handler; NZCV comes from the host's ALU, lazily. A block jumps
+// straight to the next one's head when that is in the same page (a direct
+// link, patched in by the link stub the first time; the head checks the
+// budget and what needs the run loop); other exits chain through
+// Block::links via the shared chain stub.
 // (The shared declarations and the host registers: x64.hpp; the shared
 // stubs: x64_stubs.cpp.)
 #include <sys/mman.h>
@@ -37,10 +41,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     if (d.handler == &exec_fetch_abort) return false;
     unsigned rd = bits(i, 4, 0);
     switch (a64::decode(i)) {
-    case a64::Op::HINT: {
-        unsigned op = bits(i, 11, 5);
-        return op != 2 && op != 3 && op != 4 && op != 5;  // NOP, YIELD, ...: nothing
-    }
     case a64::Op::PAC_HINT_SP: {  // PACIASP, AUTIASP, ... (every function's entry and return in Linux)
         if (!pauth_) return true;  // (NOPs without FEAT_PAuth)
         // pauth.cpp's function called directly: no handler, the register
@@ -69,10 +69,6 @@ bool Emitter::generic(size_t k, const DecodedInsn& d) {
     case a64::Op::PAC_HINT_1716:
     case a64::Op::XPACLRI:
         return !pauth_;  // (NOPs without FEAT_PAuth; else the handler)
-    case a64::Op::DMB:
-    case a64::Op::DSB:
-    case a64::Op::ISB:
-        return true;  // (as the interpreter: no-ops)
     case a64::Op::MRS: {
         // The registers whose read is a plain field of the state (the
         // system register table says which: TLS, Linux's current and

@@ -107,10 +107,13 @@ void exec_HLT(Cpu& c, uint32_t i) {
 }
 
 void exec_HINT(Cpu& c, uint32_t i) {
+    {  // (NOP, YIELD and the rest that do nothing: ir/sem.hpp, for the interpreter and the JIT)
+        InterpBuilder b(c);
+        if (sem::hint(b, i) == sem::Outcome::Done) return;
+    }
     unsigned op = bits(i, 11, 5);  // (the pointer authentication hints: exec_PAC_hint)
     if (op == 4) return c.sev();
     if (op == 5) return c.sevl();
-    if (op != 2 && op != 3) return;  // NOP, YIELD and the rest: no-ops here
     // WFE (2) and WFI (3) at EL0 trap to EL1 unless SCTLR_EL1.nTWE/nTWI:
     // ISS CV = 1, COND = 0b1110, TI = 1 for WFE.
     bool wfe = op == 2;
@@ -123,9 +126,9 @@ void exec_HINT(Cpu& c, uint32_t i) {
 }
 
 void exec_CLREX(Cpu& c, uint32_t) { c.set_monitor(false); }
-void exec_DSB(Cpu&, uint32_t) {}
-void exec_DMB(Cpu&, uint32_t) {}
-void exec_ISB(Cpu&, uint32_t) {}
+void exec_DSB(Cpu& c, uint32_t i) { run_sem<sem::barrier<InterpBuilder>>(c, i); }
+void exec_DMB(Cpu& c, uint32_t i) { run_sem<sem::barrier<InterpBuilder>>(c, i); }
+void exec_ISB(Cpu& c, uint32_t i) { run_sem<sem::barrier<InterpBuilder>>(c, i); }
 // SB (FEAT_SB): no speculation to barrier here.
 void exec_SB(Cpu& c, uint32_t) {
     if (!c.has_sb()) c.undefined();
