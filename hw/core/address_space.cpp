@@ -128,10 +128,13 @@ void AddressSpace::publish() {
 }
 
 const AddressSpace::Range* AddressSpace::View::find(uint64_t pa) const {
+    if (const Range* h = last.load(std::memory_order_relaxed); h && pa - h->base < h->size) return h;
     auto it = std::upper_bound(ranges.begin(), ranges.end(), pa, [](uint64_t a, const Range& r) { return a < r.base; });
     if (it == ranges.begin()) return nullptr;
     --it;
-    return pa - it->base < it->size ? &*it : nullptr;
+    if (pa - it->base >= it->size) return nullptr;
+    last.store(&*it, std::memory_order_relaxed);
+    return &*it;
 }
 
 std::vector<FlatRange> AddressSpace::flat_view() const {

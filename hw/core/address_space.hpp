@@ -184,6 +184,9 @@ private:
         std::vector<Range> ranges;
         std::vector<Doorbell> doorbells;
         const Range* find(uint64_t pa) const;
+        // The range find() found last (a device polled in a loop is found
+        // again without the search; relaxed: a stale hint is only checked).
+        mutable std::atomic<const Range*> last{nullptr};
     };
     // Flatten the regions into a new view and publish it (or mark the
     // batch dirty). Machine lock held (or before the vCPUs run).
