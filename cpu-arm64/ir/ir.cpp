@@ -58,14 +58,14 @@ V128 vfp_host(uint64_t imm, V128 n, V128 m, V128 d) {
 
 std::string Run::dump() const {
     static const char* names[] = {"nop", "const", "pc", "get", "set", "add", "sub", "and", "or", "xor", "andnot",
-                                  "shl", "lshr", "ashr", "ror", "extr", "sext", "mul", "mulh", "bswap", "clz",
-                                  "shlv", "lshrv", "ashrv", "rorv", "udiv", "sdiv", "adds", "subs", "ands", "adcs",
-                                  "ccmp", "cond", "select", "adc", "branch", "call", "ret", "load", "load2",
-                                  "store", "store2", "monitor", "zeroblock", "vget", "vset", "vzext64", "vand", "vbic", "vor",
+                                  "shl", "lshr", "ashr", "ror", "extr", "sext", "mul", "mulh", "bswap", "clz", "shlv",
+                                  "lshrv", "ashrv", "rorv", "udiv", "sdiv", "adds", "subs", "ands", "adcs", "ccmp",
+                                  "cond", "select", "adc", "branch", "call", "ret", "load", "load2", "store",
+                                  "store2", "monitor", "zeroblock", "vget", "vset", "vzext64", "vand", "vbic", "vor",
                                   "vorn", "vxor", "vbsl", "vadd", "vsub", "vcmeq", "vcmtst", "vcmgt", "vcmge",
                                   "vcmhi", "vcmhs", "vmul", "vconst", "vextract", "vinsert", "vdup", "vshli",
-                                  "vlshri", "vashri", "vwiden", "vnarrow", "vaddp", "vsmaxp", "vumaxp",
-                                  "vsminp", "vuminp", "vfp", "vload", "vload2", "vstore", "vstore2"};
+                                  "vlshri", "vashri", "vwiden", "vnarrow", "vaddp", "vsmaxp", "vumaxp", "vsminp",
+                                  "vuminp", "vfp", "vload", "vload2", "vstore", "vstore2"};
     static_assert(std::size(names) == static_cast<size_t>(Op::VStore2) + 1, "a name for every operation");
     std::string out;
     char line[128];

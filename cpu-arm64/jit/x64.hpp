@@ -881,7 +881,8 @@ private:
     static bool ir_simd(a64::Op op) {
         switch (op) {
         case a64::Op::SIMD_3SAME: case a64::Op::SIMD_2MISC: case a64::Op::SIMD_MODIMM: case a64::Op::SIMD_COPY:
-        case a64::Op::SIMD_SHIFT_IMM: case a64::Op::SIMD_3DIFF: case a64::Op::SIMD_ELEM: case a64::Op::FP_INT_CONV: case a64::Op::LDST_uimm_fp:
+        case a64::Op::SIMD_SHIFT_IMM: case a64::Op::SIMD_3DIFF: case a64::Op::SIMD_ELEM: case a64::Op::FP_INT_CONV:
+        case a64::Op::LDST_uimm_fp:
         case a64::Op::LDST_imm9_fp: case a64::Op::LDST_reg_fp: case a64::Op::LDR_lit_fp: case a64::Op::LDST_pair_fp:
         case a64::Op::LDST_multi: case a64::Op::LDST_multi_post:
             return true;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <thread>
 
 #include "cpu-arm64/cpu.hpp"
@@ -109,6 +110,19 @@ void run_on_edge_values(Machine& interp, Machine& jit, const std::vector<uint32_
         CHECK(m->cpu.last_ec == Ec::Brk64);
     }
     check_same(jit, interp);
+}
+
+// Runs `program` (at 0x1000) on both machines, after `setup` on each, to
+// the first exception, which must be `ec`.
+void run_both(Machine& interp, Machine& jit, const std::vector<uint32_t>& program, Ec ec,
+              const std::function<void(Machine&)>& setup = {}) {
+    for (Machine* m : {&interp, &jit}) {
+        if (setup) setup(*m);
+        m->bus.put(0x1000, program);
+        m->cpu.s.pc = 0x1000;
+        REQUIRE(m->cpu.run(1u << 20) == Cpu::Stop::Exception);
+        CHECK(m->cpu.last_ec == ec);
+    }
 }
 
 }  // namespace
@@ -617,8 +631,8 @@ TEST_CASE("jit: FADD, FSUB, FMUL, FDIV, FMLA, FMLS (vector and by element) give 
           "[cpu][jit]") {
     // Ordinary singles and doubles (the compiled fast path, once FPSR.IXC
     // is set: the first inexact result's handler sets it), one denormal
-    // lane (the handler's: the fast path takes zero and normal lanes), 64- and 128-bit
-    // forms, 100 times round so the accumulators grow.
+    // lane (the handler's: the fast path takes zero and normal lanes),
+    // 64- and 128-bit forms, 100 times round so the accumulators grow.
     Machine interp(false), jit(true);
     if (!jit.cpu.jit_enabled()) {
         WARN("no JIT backend for this host");
@@ -654,16 +668,12 @@ TEST_CASE("jit: FADD, FSUB, FMUL, FDIV, FMLA, FMLS (vector and by element) give 
     };
     const float singles[12] = {1.5f, -2.25f, 3.1f, 1e10f, 0.3f, 7.0f, -1.1f, 3e-5f, 1e-40f, 1.0f, 2.0f, 3.0f};
     const double doubles[4] = {1.1, -3.3, 2.7, 1e-3};
-    for (Machine* m : {&interp, &jit}) {
-        m->cpu.s.cpacr_el1 = 3u << 20;  // (FPEN)
-        m->bus.put(0x1000, program);
-        for (unsigned k = 0; k < 8; ++k) std::memcpy(m->bus.ram.data() + 0x8000 + 4 * k, &singles[k], 4);
-        std::memcpy(m->bus.ram.data() + 0x8020, doubles, sizeof doubles);
-        for (unsigned k = 0; k < 4; ++k) std::memcpy(m->bus.ram.data() + 0x8040 + 4 * k, &singles[8 + k], 4);
-        m->cpu.s.pc = 0x1000;
-        REQUIRE(m->cpu.run(1u << 20) == Cpu::Stop::Exception);
-        CHECK(m->cpu.last_ec == Ec::Brk64);
-    }
+    run_both(interp, jit, program, Ec::Brk64, [&](Machine& m) {
+        m.cpu.s.cpacr_el1 = 3u << 20;  // (FPEN)
+        std::memcpy(m.bus.ram.data() + 0x8000, singles, 32);
+        std::memcpy(m.bus.ram.data() + 0x8020, doubles, sizeof doubles);
+        std::memcpy(m.bus.ram.data() + 0x8040, singles + 8, 16);
+    });
     check_same(jit, interp);
     for (unsigned r = 5; r <= 19; ++r) {
         INFO("v" << r);
@@ -677,7 +687,8 @@ TEST_CASE("jit: FADD, FSUB, FMUL, FDIV, FMLA, FMLS (vector and by element) give 
     CHECK(v9 == Approx(100 * 1.5f * 0.3f));  // (FMLA accumulated)
 }
 
-TEST_CASE("jit: MRS of the plain registers (the table's) as the interpreter; SP_EL0 in use is UNDEFINED", "[cpu][jit]") {
+TEST_CASE("jit: MRS of the plain registers (the table's) as the interpreter; SP_EL0 in use is UNDEFINED",
+          "[cpu][jit]") {
     // TPIDR_EL1, ELR, SPSR, FAR (EL1 only), SP_EL0 (with PSTATE.SP 1),
     // TPIDR_EL0, TPIDRRO_EL0, and NZCV after a SUBS (the lazy flags made
     // concrete) in a loop; then MRS SP_EL0 with SP_EL0 the SP: UNDEFINED,
@@ -720,13 +731,8 @@ TEST_CASE("jit: MRS of the plain registers (the table's) as the interpreter; SP_
         0xd5384109,  // mrs x9, sp_el0
         0xd4200000,  // brk #0
     };
-    for (Machine* m : {&interp, &jit}) {
-        m->bus.put(0x1000, program);
-        m->cpu.s.pc = 0x1000;
-        REQUIRE(m->cpu.run(1u << 20) == Cpu::Stop::Exception);
-        CHECK(m->cpu.last_ec == Ec::Unknown);
-        CHECK(m->cpu.s.pc == 0x1000 + 4 * 29);  // (the MRS of SP_EL0)
-    }
+    run_both(interp, jit, program, Ec::Unknown);
+    CHECK(jit.cpu.s.pc == 0x1000 + 4 * 29);  // (the MRS of SP_EL0)
     check_same(jit, interp);
     for (unsigned r = 1; r <= 7; ++r) CHECK(jit.cpu.s.x[r] == 0x1234 + r - 1);
     CHECK(jit.cpu.s.x[8] == 0x60000000);  // (Z and C: the last SUBS reached 0)
