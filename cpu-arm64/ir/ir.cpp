@@ -51,6 +51,10 @@ V128 vfp_host(uint64_t imm, V128 n, V128 m, V128 d) {
     auto half = [&](uint64_t x, uint64_t y, uint64_t z) {
         return imm & 0x100 ? fp_half<double, uint64_t>(key, x, y, z) : fp_half<float, uint32_t>(key, x, y, z);
     };
+    if (imm & 0x400) {  // (lane 0 alone)
+        uint64_t lane = imm & 0x100 ? ~uint64_t{0} : 0xffffffffu;
+        return {half(n.lo, m.lo, d.lo) & lane, 0};
+    }
     return {half(n.lo, m.lo, d.lo), imm & 0x200 ? half(n.hi, m.hi, d.hi) : 0};
 }
 

@@ -97,7 +97,8 @@ enum class Op : uint8_t {
     // imm's low byte the form (0x2 FADD, 0xa FSUB, 0x13 FMUL, 0x17 FDIV,
     // 0x1 FMLA, 0x9 FMLS: the interpreter's fp3_lane keys), 0x100 doubles
     // (else singles), 0x200 all 128 bits (else the low 64, the upper
-    // zero); with FPCR and FPSR, so its instruction ends the run (the
+    // zero), 0x400 lane 0 alone (the scalar forms; the rest zero); with
+    // FPCR and FPSR, so its instruction ends the run (the
     // backend computes ordinary lanes in round to nearest, the handler
     // the rest).
     VFp,
@@ -310,9 +311,9 @@ public:
         return put({Op::VWiden, true, 0, a, kNone, size | (sign ? 4u : 0u) | (high ? 8u : 0u)});
     }
     Vec vnarrow(Vec a, unsigned size) { return put({Op::VNarrow, true, 0, a, kNone, size}); }
-    Vec vfp(unsigned key, Vec n, Vec m, Vec d, bool dbl, bool q) {
+    Vec vfp(unsigned key, Vec n, Vec m, Vec d, bool dbl, bool q, bool scalar = false) {
         ends_run = true;
-        return tri(Op::VFp, n, m, d, true, key | (dbl ? 0x100u : 0u) | (q ? 0x200u : 0u));
+        return tri(Op::VFp, n, m, d, true, key | (dbl ? 0x100u : 0u) | (q ? 0x200u : 0u) | (scalar ? 0x400u : 0u));
     }
 
 private:

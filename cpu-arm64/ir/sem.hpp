@@ -52,9 +52,10 @@
 //   vlanes(op, a, b, size)    per lane of 8 << size bits: ir::Op VAdd, VSub,
 //                             VMul or a compare (all ones where it holds);
 //                             pairwise: VAddP, V[SU]MaxP, V[SU]MinP
-//   vfp(key, n, m, d, dbl, q) FP arithmetic per lane (ir::Op::VFp's keys;
-//                             d: FMLA's and FMLS's accumulator), with FPCR
-//                             and FPSR; singles or doubles, q: 128 bits
+//   vfp(key, n, m, d, dbl, q, scalar): FP arithmetic per lane (ir::Op::VFp's
+//                             keys; d: FMLA's and FMLS's accumulator), with
+//                             FPCR and FPSR; singles or doubles, q: 128
+//                             bits, scalar: lane 0 alone
 //   vwiden(a, size, sign, high), vnarrow(a, size): lanes to twice the size
 //                             (of a's upper half if `high`); lanes of twice
 //                             the size cut to `size`, into the low half
@@ -79,7 +80,8 @@
 // misc's compares with zero, ABS, NEG and NOT, three-same's pairwise
 // integer forms, the modified immediates, SHL/SSHR/USHR/SHRN/[SU]SHLL,
 // three-different's widening add/sub/multiply(-accumulate), FADD, FSUB,
-// FMUL, FDIV, FMLA, FMLS (three-same and by element), the copies
+// FMUL, FDIV, FMLA, FMLS (three-same, by element and the scalar FADD..
+// FDIV, FMADD, FMSUB), the copies
 // (DUP, INS, SMOV, UMOV), FMOV (general), and the loads and stores of
 // SIMD&FP registers and LD1/ST1 (multiple structures) but the other
 // structure forms.
@@ -725,6 +727,31 @@ Outcome simd_elem(B& b, uint32_t i) {
     return Outcome::Done;
 }
 
+// Floating-point data-processing, 2 and 3 sources (C4.1.96), the forms
+// written here so far: FADD, FSUB, FMUL, FDIV, FMADD, FMSUB of singles and
+// doubles (three-same's arithmetic on lane 0, the rest of Vd zeroed);
+// Uncovered: FMAX/FMIN(NM), FNMUL, FNMADD, FNMSUB and half precision (the
+// executor's).
+template <class B>
+Outcome fp_arith(B& b, uint32_t i, bool three) {
+    unsigned type = bits(i, 23, 22), rm = bits(i, 20, 16), rn = bits(i, 9, 5), rd = bits(i, 4, 0);
+    unsigned key;
+    if (three) {  // o1:o0: FMADD, FMSUB
+        if (bit(i, 21)) return Outcome::Uncovered;
+        key = bit(i, 15) ? 0x9 : 0x1;
+    } else {
+        unsigned opcode = bits(i, 15, 12);
+        if (opcode > 3) return Outcome::Uncovered;
+        static constexpr unsigned kKeys[4] = {0x13, 0x17, 0x2, 0xa};  // FMUL, FDIV, FADD, FSUB
+        key = kKeys[opcode];
+    }
+    if (type > 1) return Outcome::Uncovered;
+    if (!b.fp_enabled()) return Outcome::Done;
+    auto n = b.v(rn);
+    b.set_v(rd, b.vfp(key, n, b.v(rm), three ? b.v(bits(i, 14, 10)) : n, type == 1, false, true), true);
+    return Outcome::Done;
+}
+
 // AdvSIMD two-register miscellaneous (C4.1.95), the forms written here so
 // far: the compares with zero (CMGT, CMGE, CMEQ, CMLE, CMLT), ABS, NEG and
 // NOT; Uncovered for the rest.
@@ -983,6 +1010,8 @@ Outcome run(B& b, uint32_t i) {
     case Op::SIMD_3DIFF: return simd_3diff(b, i);
     case Op::SIMD_ELEM: return simd_elem(b, i);
     case Op::FP_INT_CONV: return fmov_general(b, i);
+    case Op::FP_2SRC: return fp_arith(b, i, false);
+    case Op::FP_3SRC: return fp_arith(b, i, true);
     default: return Outcome::Uncovered;
     }
     return ok ? Outcome::Done : Outcome::Undefined;

@@ -47,6 +47,7 @@ struct Tables {
     };
     Vec abs[2], max_finite[2], min_normal[2], min_normal1[2];
     Vec low_half;  // the 64-bit vector forms: only lanes of the low half count
+    Vec low_single;  // a scalar single: only lane 0 counts
 };
 
 const Tables& tables();
@@ -877,12 +878,12 @@ private:
     // (fresh: it failed only because it reads NZCV where the run cannot
     // give it; it would be taken as a run's first)
     static bool ir_build(ir::Run& run, size_t k, const DecodedInsn& d, IrKind* kind = nullptr, bool* fresh = nullptr);
-    // The AdvSIMD groups whose forms the IR has (some of them: sem.hpp).
+    // The AdvSIMD and FP groups whose forms the IR has (some of them: sem.hpp).
     static bool ir_simd(a64::Op op) {
         switch (op) {
         case a64::Op::SIMD_3SAME: case a64::Op::SIMD_2MISC: case a64::Op::SIMD_MODIMM: case a64::Op::SIMD_COPY:
         case a64::Op::SIMD_SHIFT_IMM: case a64::Op::SIMD_3DIFF: case a64::Op::SIMD_ELEM: case a64::Op::FP_INT_CONV:
-        case a64::Op::LDST_uimm_fp:
+        case a64::Op::FP_2SRC: case a64::Op::FP_3SRC: case a64::Op::LDST_uimm_fp:
         case a64::Op::LDST_imm9_fp: case a64::Op::LDST_reg_fp: case a64::Op::LDR_lit_fp: case a64::Op::LDST_pair_fp:
         case a64::Op::LDST_multi: case a64::Op::LDST_multi_post:
             return true;

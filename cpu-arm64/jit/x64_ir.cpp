@@ -614,15 +614,17 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
     return true;
 }
 
-// FADD, FSUB, FMUL, FDIV, FMLA, FMLS (VFp). The host computes what the
-// guest would when every lane's operands are zero or normal finite, the
-// result normal finite (add/sub: or zero), round to nearest, and FPSR.IXC
-// is set already (no other flag can come from such lanes); otherwise the
-// handler (Arm's NaN, tininess and flag rules).
+// FADD, FSUB, FMUL, FDIV, FMLA, FMLS (VFp; scalar: FADD..FDIV, FMADD,
+// FMSUB). The host computes what the guest would when every lane's
+// operands are zero or normal finite, the result normal finite (add/sub:
+// or zero), round to nearest, and FPSR.IXC is set already (no other flag
+// can come from such lanes); otherwise the handler (Arm's NaN, tininess
+// and flag rules). Lanes outside the form (the upper half of a 64-bit
+// form, all but lane 0 of a scalar one) are computed but not checked.
 void Emitter::ir_lower_vfp(const ir::Inst& i, uint32_t v, const std::vector<int8_t>& reg, Label& slow) {
     auto x = [&](uint32_t o) { return Xbyak::Xmm(8 + reg[o]); };
     auto key = static_cast<unsigned>(i.imm & 0xff);
-    bool dbl = i.imm & 0x100, q = i.imm & 0x200, fma = key == 0x1 || key == 0x9;
+    bool dbl = i.imm & 0x100, q = i.imm & 0x200, scalar = i.imm & 0x400, fma = key == 0x1 || key == 0x9;
     test(dword[rbx + o.fpcr], 3u << 22);  // RMode: round to nearest
     jnz(slow);
     test(byte[rbx + o.fpsr], 16);  // IXC
@@ -632,31 +634,47 @@ void Emitter::ir_lower_vfp(const ir::Inst& i, uint32_t v, const std::vector<int8
     fp_bad(xmm6, xmm0, dbl, true, true);
     fp_bad(xmm7, xmm1, dbl, true, true);
     por(xmm6, xmm7);
+    // (the packed form, or the scalar one: SS for singles, SD for doubles)
+    auto op = [&](auto ps, auto pd, auto ss, auto sd, const Xbyak::Xmm& to, const Xbyak::Xmm& y) {
+        (this->*(scalar ? (dbl ? sd : ss) : (dbl ? pd : ps)))(to, y);
+    };
+    using G = Xbyak::CodeGenerator;
     if (fma) {
         movdqa(xmm2, x(i.c));
         fp_bad(xmm7, xmm2, dbl, true, true);
         por(xmm6, xmm7);
+        auto three = [&](auto ps, auto pd, auto ss, auto sd) {
+            (this->*(scalar ? (dbl ? sd : ss) : (dbl ? pd : ps)))(xmm2, xmm0, xmm1);
+        };
         if (key == 0x1)
-            dbl ? vfmadd231pd(xmm2, xmm0, xmm1) : vfmadd231ps(xmm2, xmm0, xmm1);
+            three(&G::vfmadd231ps, &G::vfmadd231pd, &G::vfmadd231ss, &G::vfmadd231sd);
         else
-            dbl ? vfnmadd231pd(xmm2, xmm0, xmm1) : vfnmadd231ps(xmm2, xmm0, xmm1);
+            three(&G::vfnmadd231ps, &G::vfnmadd231pd, &G::vfnmadd231ss, &G::vfnmadd231sd);
         movdqa(xmm0, xmm2);
     } else {
         switch (key) {
-        case 0x2: dbl ? addpd(xmm0, xmm1) : addps(xmm0, xmm1); break;
-        case 0xa: dbl ? subpd(xmm0, xmm1) : subps(xmm0, xmm1); break;
-        case 0x13: dbl ? mulpd(xmm0, xmm1) : mulps(xmm0, xmm1); break;
-        default: dbl ? divpd(xmm0, xmm1) : divps(xmm0, xmm1); break;
+        case 0x2: op(&G::addps, &G::addpd, &G::addss, &G::addsd, xmm0, xmm1); break;
+        case 0xa: op(&G::subps, &G::subpd, &G::subss, &G::subsd, xmm0, xmm1); break;
+        case 0x13: op(&G::mulps, &G::mulpd, &G::mulss, &G::mulsd, xmm0, xmm1); break;
+        default: op(&G::divps, &G::divpd, &G::divss, &G::divsd, xmm0, xmm1); break;
         }
     }
     fp_bad(xmm7, xmm0, dbl, false, key == 0x2 || key == 0xa);
     por(xmm6, xmm7);
-    if (q)
+    if (q && !scalar)
         ptest(xmm6, xmm6);
     else
-        ptest(xmm6, ptr[r15 + static_cast<int32_t>(offsetof(Tables, low_half))]);
+        ptest(xmm6, ptr[r15 + static_cast<int32_t>(scalar && !dbl ? offsetof(Tables, low_single)
+                                                                   : offsetof(Tables, low_half))]);
     jnz(slow);
-    movdqa(x(v), xmm0);
+    if (scalar && !dbl) {  // (lane 0, the rest zero)
+        pxor(x(v), x(v));
+        movss(x(v), xmm0);
+    } else if (scalar) {
+        movq(x(v), xmm0);
+    } else {
+        movdqa(x(v), xmm0);
+    }
 }
 
 void Emitter::ir_lower_vec(const ir::Inst& i, uint32_t v, const std::vector<int8_t>& reg) {

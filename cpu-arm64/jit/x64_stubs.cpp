@@ -34,6 +34,7 @@ const Tables& tables() {
         r.min_normal1[0] = splat32(0x00800001);
         r.min_normal1[1] = splat64(0x0010000000000001ull);
         r.low_half = {~0ull, 0};
+        r.low_single = {0xffffffffull, 0};
         return r;
     }();
     return t;

@@ -12,9 +12,10 @@
 // detects it after).
 #include "cpu-arm64/translate/fp_core.hpp"  // first: it sets the FP code-generation options
 
-#include "cpu-arm64/ir/ir.hpp"
+#include "cpu-arm64/ir/sem.hpp"
 #include "cpu-arm64/translate/executors.hpp"
 #include "cpu-arm64/translate/helpers.hpp"
+#include "cpu-arm64/translate/interp_builder.hpp"
 
 namespace armvm::a64 {
 
@@ -370,6 +371,10 @@ bool type_ok(const Cpu& c, unsigned type) { return type <= 1 || (type == 3 && c.
 void exec_FP_2SRC(Cpu& c, uint32_t i) {
     unsigned type = bits(i, 23, 22), opcode = bits(i, 15, 12);
     if (!type_ok(c, type) || opcode > 8) return c.undefined();
+    {  // (FADD, FSUB, FMUL, FDIV of S and D: ir/sem.hpp, for the interpreter and the JIT)
+        InterpBuilder b(c);
+        if (sem::fp_arith(b, i, false) != sem::Outcome::Uncovered) return;
+    }
     if (!c.fp_enabled()) return;
     Fmt f = Fmt(type);
     unsigned rn = bits(i, 9, 5), rm = bits(i, 20, 16), rd = bits(i, 4, 0);
@@ -528,6 +533,10 @@ void exec_FP_1SRC(Cpu& c, uint32_t i) {
 void exec_FP_3SRC(Cpu& c, uint32_t i) {
     unsigned type = bits(i, 23, 22), o1 = bit(i, 21), o0 = bit(i, 15);
     if (!type_ok(c, type)) return c.undefined();
+    {  // (FMADD, FMSUB of S and D: ir/sem.hpp, for the interpreter and the JIT)
+        InterpBuilder b(c);
+        if (sem::fp_arith(b, i, true) != sem::Outcome::Uncovered) return;
+    }
     if (!c.fp_enabled()) return;
     Fmt f = Fmt(type);
     unsigned rn = bits(i, 9, 5), rm = bits(i, 20, 16), ra = bits(i, 14, 10), rd = bits(i, 4, 0);
@@ -765,12 +774,12 @@ bool fp3_fast(Cpu& c, unsigned key, unsigned lanes, const uint64_t* n, const uin
 }  // namespace
 
 namespace {
-// The lanes of form `key` (fp3_lane's; pairwise: of adjacent pairs of n,
-// then of m) of n, m and the accumulator d in format `f`, 128 bits (q) or
-// 64 (the upper half zero).
-ir::V128 fp3_lanes(Cpu& c, unsigned key, Fmt f, bool q, ir::V128 nv, ir::V128 mv, ir::V128 dv) {
+// The first `lanes` lanes of form `key` (fp3_lane's; pairwise: of
+// adjacent pairs of n, then of m) of n, m and the accumulator d in format
+// `f`, the rest zero.
+ir::V128 fp3_lanes(Cpu& c, unsigned key, Fmt f, unsigned lanes, ir::V128 nv, ir::V128 mv, ir::V128 dv) {
     bool pairwise = key == 0x10 || key == 0x18 || key == 0x12 || key == 0x16 || key == 0x1e;  // (MAX|MIN)(NM)P, ADDP
-    unsigned lanes = (q ? 128 : 64) / fmt_bits(f);
+    bool q = lanes * fmt_bits(f) > 64;
     uint64_t n[2] = {nv.lo, nv.hi}, m[2] = {mv.lo, mv.hi}, d[2] = {dv.lo, dv.hi};
     auto lane = [&](const uint64_t* v, unsigned e) { return fp_lane(v, e, f); };
     uint64_t out[2] = {0, 0};
@@ -816,7 +825,7 @@ bool fp_3same(Cpu& c, uint32_t i, Fmt f) {
     if (!c.fp_enabled()) return true;
     unsigned rn = bits(i, 9, 5), rm = bits(i, 20, 16), rd = bits(i, 4, 0);
     auto v = [&](unsigned r) { return ir::V128{c.s.v[r][0], c.s.v[r][1]}; };
-    ir::V128 r = fp3_lanes(c, key, f, q, v(rn), v(rm), v(rd));
+    ir::V128 r = fp3_lanes(c, key, f, (q ? 128 : 64) / fmt_bits(f), v(rn), v(rm), v(rd));
     c.s.v[rd][0] = r.lo;
     c.s.v[rd][1] = r.hi;
     return true;
@@ -824,8 +833,8 @@ bool fp_3same(Cpu& c, uint32_t i, Fmt f) {
 }  // namespace
 
 // (InterpBuilder::vfp: the single and double forms)
-ir::V128 fp3_vector(Cpu& c, unsigned key, bool dbl, bool q, ir::V128 n, ir::V128 m, ir::V128 d) {
-    return fp3_lanes(c, key, dbl ? Fmt::D : Fmt::S, q, n, m, d);
+ir::V128 fp3_vector(Cpu& c, unsigned key, bool dbl, bool q, bool scalar, ir::V128 n, ir::V128 m, ir::V128 d) {
+    return fp3_lanes(c, key, dbl ? Fmt::D : Fmt::S, scalar ? 1 : (q ? 4 : 2) / (dbl ? 2 : 1), n, m, d);
 }
 
 bool simd_fp_3same(Cpu& c, uint32_t i) { return fp_3same(c, i, Fmt(bit(i, 22))); }

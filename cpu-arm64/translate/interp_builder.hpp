@@ -14,7 +14,7 @@ namespace armvm::a64 {
 // DC ZVA's zeroing: the DCZID_EL0 block at va, aligned (system.cpp).
 void zero_block(Cpu& c, uint64_t va);
 // FP three-same form `key` on the lanes of singles or doubles (fp.cpp).
-ir::V128 fp3_vector(Cpu& c, unsigned key, bool dbl, bool q, ir::V128 n, ir::V128 m, ir::V128 d);
+ir::V128 fp3_vector(Cpu& c, unsigned key, bool dbl, bool q, bool scalar, ir::V128 n, ir::V128 m, ir::V128 d);
 
 class InterpBuilder {
 public:
@@ -141,7 +141,9 @@ public:
     }
     static Vec vnarrow(Vec a, unsigned size) { return ir::vcompute(ir::Op::VNarrow, size, a, {}, {}); }
     static Vec vconst(uint64_t half) { return {half, half}; }
-    Vec vfp(unsigned key, Vec n, Vec m, Vec d, bool dbl, bool q) { return fp3_vector(c_, key, dbl, q, n, m, d); }
+    Vec vfp(unsigned key, Vec n, Vec m, Vec d, bool dbl, bool q, bool scalar = false) {
+        return fp3_vector(c_, key, dbl, q, scalar, n, m, d);
+    }
     static V vextract(Vec a, unsigned index, unsigned size) { return ir::vextract(a, index, size); }
     static Vec vinsert(Vec a, V x, unsigned index, unsigned size) { return ir::vinsert(a, x, index, size); }
     static Vec vdup(V x, unsigned size) { return ir::vdup(x, size); }

@@ -627,12 +627,13 @@ TEST_CASE("jit: a compare fused with its B.cond branches as the interpreter, eve
     check_same(jit, interp);
 }
 
-TEST_CASE("jit: FADD, FSUB, FMUL, FDIV, FMLA, FMLS (vector and by element) give the interpreter's lanes and FPSR",
+TEST_CASE("jit: FADD, FSUB, FMUL, FDIV, FMLA, FMLS (vector, by element, scalar) give the interpreter's lanes and FPSR",
           "[cpu][jit]") {
     // Ordinary singles and doubles (the compiled fast path, once FPSR.IXC
     // is set: the first inexact result's handler sets it), one denormal
     // lane (the handler's: the fast path takes zero and normal lanes),
-    // 64- and 128-bit forms, 100 times round so the accumulators grow.
+    // 64- and 128-bit forms and the scalar ones (FMADD, FMSUB too), 100
+    // times round so the accumulators grow.
     Machine interp(false), jit(true);
     if (!jit.cpu.jit_enabled()) {
         WARN("no JIT backend for this host");
@@ -661,8 +662,15 @@ TEST_CASE("jit: FADD, FSUB, FMUL, FDIV, FMLA, FMLS (vector and by element) give 
         0x4e20d490,  // fadd v16.4s, v4.4s, v0.4s
         0x6e63fc51,  // fdiv v17.2d, v2.2d, v3.2d
         0x0ea4d412,  // fsub v18.2s, v0.2s, v4.2s
+        0x1e212814,  // fadd s20, s0, s1
+        0x1e630855,  // fmul d21, d2, d3
+        0x1e211816,  // fdiv s22, s0, s1
+        0x1f435c57,  // fmadd d23, d2, d3, d23
+        0x1f01e018,  // fmsub s24, s0, s1, s24
+        0x1e633859,  // fsub d25, d2, d3
+        0x1e20289a,  // fadd s26, s4, s0
         0xf1000442,  // subs x2, x2, #1
-        0x54fffe21,  // b.ne loop
+        0x54fffd41,  // b.ne loop
         0xd53b4423,  // mrs x3, fpsr
         0xd4200000,  // brk #0
     };
@@ -675,7 +683,7 @@ TEST_CASE("jit: FADD, FSUB, FMUL, FDIV, FMLA, FMLS (vector and by element) give 
         std::memcpy(m.bus.ram.data() + 0x8040, singles + 8, 16);
     });
     check_same(jit, interp);
-    for (unsigned r = 5; r <= 19; ++r) {
+    for (unsigned r = 5; r <= 26; ++r) {
         INFO("v" << r);
         CHECK(jit.cpu.s.v[r][0] == interp.cpu.s.v[r][0]);
         CHECK(jit.cpu.s.v[r][1] == interp.cpu.s.v[r][1]);
@@ -685,6 +693,11 @@ TEST_CASE("jit: FADD, FSUB, FMUL, FDIV, FMLA, FMLS (vector and by element) give 
     float v9;
     std::memcpy(&v9, &interp.cpu.s.v[9][0], 4);
     CHECK(v9 == Approx(100 * 1.5f * 0.3f));  // (FMLA accumulated)
+    double d23;
+    std::memcpy(&d23, &interp.cpu.s.v[23][0], 8);
+    CHECK(d23 == Approx(100 * 1.1 * 2.7));  // (FMADD accumulated)
+    CHECK(interp.cpu.s.v[20][1] == 0);
+    CHECK(interp.cpu.s.v[20][0] >> 32 == 0);  // (a scalar write zeroes the rest of V)
 }
 
 TEST_CASE("jit: MRS of the plain registers (the table's) as the interpreter; SP_EL0 in use is UNDEFINED",
