@@ -595,6 +595,8 @@ void optimize(Run& r);
 // to. A branch taken sets *to (if given) to its target; accesses go to
 // `mem` (bytes from VA 0; none without it).
 // `vregs`: V0-V31 (none without it: vector operations are skipped).
+// Not modelled: VFp (FPCR, FPSR, Arm's NaN rules: the interpreter's; its
+// value is zero here) and ZeroBlock (the block size is the model's).
 void evaluate(const Run& r, uint64_t (&x)[33], uint32_t& nzcv, uint64_t block_va, uint64_t* to = nullptr,
               std::vector<uint8_t>* mem = nullptr, V128* vregs = nullptr);
 

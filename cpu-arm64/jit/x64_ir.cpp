@@ -635,29 +635,21 @@ void Emitter::ir_lower_vfp(const ir::Inst& i, uint32_t v, const std::vector<int8
     fp_bad(xmm7, xmm1, dbl, true, true);
     por(xmm6, xmm7);
     // (the packed form, or the scalar one: SS for singles, SD for doubles)
-    auto op = [&](auto ps, auto pd, auto ss, auto sd, const Xbyak::Xmm& to, const Xbyak::Xmm& y) {
-        (this->*(scalar ? (dbl ? sd : ss) : (dbl ? pd : ps)))(to, y);
-    };
+    auto pick = [&](auto ps, auto pd, auto ss, auto sd) { return scalar ? (dbl ? sd : ss) : (dbl ? pd : ps); };
     using G = Xbyak::CodeGenerator;
     if (fma) {
         movdqa(xmm2, x(i.c));
         fp_bad(xmm7, xmm2, dbl, true, true);
         por(xmm6, xmm7);
-        auto three = [&](auto ps, auto pd, auto ss, auto sd) {
-            (this->*(scalar ? (dbl ? sd : ss) : (dbl ? pd : ps)))(xmm2, xmm0, xmm1);
-        };
-        if (key == 0x1)
-            three(&G::vfmadd231ps, &G::vfmadd231pd, &G::vfmadd231ss, &G::vfmadd231sd);
-        else
-            three(&G::vfnmadd231ps, &G::vfnmadd231pd, &G::vfnmadd231ss, &G::vfnmadd231sd);
+        (this->*(key == 0x1 ? pick(&G::vfmadd231ps, &G::vfmadd231pd, &G::vfmadd231ss, &G::vfmadd231sd)
+                            : pick(&G::vfnmadd231ps, &G::vfnmadd231pd, &G::vfnmadd231ss, &G::vfnmadd231sd)))(
+            xmm2, xmm0, xmm1);
         movdqa(xmm0, xmm2);
     } else {
-        switch (key) {
-        case 0x2: op(&G::addps, &G::addpd, &G::addss, &G::addsd, xmm0, xmm1); break;
-        case 0xa: op(&G::subps, &G::subpd, &G::subss, &G::subsd, xmm0, xmm1); break;
-        case 0x13: op(&G::mulps, &G::mulpd, &G::mulss, &G::mulsd, xmm0, xmm1); break;
-        default: op(&G::divps, &G::divpd, &G::divss, &G::divsd, xmm0, xmm1); break;
-        }
+        (this->*(key == 0x2    ? pick(&G::addps, &G::addpd, &G::addss, &G::addsd)
+                 : key == 0xa  ? pick(&G::subps, &G::subpd, &G::subss, &G::subsd)
+                 : key == 0x13 ? pick(&G::mulps, &G::mulpd, &G::mulss, &G::mulsd)
+                               : pick(&G::divps, &G::divpd, &G::divss, &G::divsd)))(xmm0, xmm1);
     }
     fp_bad(xmm7, xmm0, dbl, false, key == 0x2 || key == 0xa);
     por(xmm6, xmm7);

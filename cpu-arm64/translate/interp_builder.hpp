@@ -170,28 +170,27 @@ public:
     // accesses of the element size, a store that faults has written the
     // elements before)
     void vload_multi(V addr, unsigned bytes, unsigned n, unsigned esize, Vec* out) {
+        auto size = static_cast<unsigned>(__builtin_ctz(esize));
         for (unsigned k = 0; k < n; ++k) {
             out[k] = {};
-            for (unsigned at = 0; at < bytes; at += esize, addr += esize) {
-                uint64_t e;
-                if (!c_.load(addr, esize, e)) {
+            for (unsigned e = 0; e < bytes / esize; ++e, addr += esize) {
+                uint64_t x;
+                if (!c_.load(addr, esize, x)) {
                     faulted_ = true;
                     return;
                 }
-                (at < 8 ? out[k].lo : out[k].hi) |= esize == 8 ? e : e << (8 * (at % 8));
+                out[k] = ir::vinsert(out[k], x, e, size);
             }
         }
     }
     void vstore_multi(V addr, unsigned bytes, unsigned n, unsigned esize, const Vec* v) {
+        auto size = static_cast<unsigned>(__builtin_ctz(esize));
         for (unsigned k = 0; k < n; ++k)
-            for (unsigned at = 0; at < bytes; at += esize, addr += esize) {
-                uint64_t half = at < 8 ? v[k].lo : v[k].hi;
-                uint64_t e = esize == 8 ? half : (half >> (8 * (at % 8))) & ((uint64_t{1} << (8 * esize)) - 1);
-                if (!c_.store(addr, esize, e)) {
+            for (unsigned e = 0; e < bytes / esize; ++e, addr += esize)
+                if (!c_.store(addr, esize, ir::vextract(v[k], e, size))) {
                     faulted_ = true;
                     return;
                 }
-            }
     }
 
 private:
