@@ -627,9 +627,21 @@ bool Cpu::access_slow(uint64_t va, unsigned size, uint64_t& value, Access acc, u
         return true;
     }
     // A device read that need not wait for the machine lock stays in guest
-    // code (other CPUs' broadcasts wait for it as for any instruction).
-    if (int r = write ? -1 : bus_.try_read(pa, size, value, who()); r >= 0) {
+    // code (other CPUs' broadcasts wait for it as for any instruction);
+    // a register polled in a loop that the device lets CPUs read without
+    // the lock (PolledReg) is read so from its second read on.
+    const std::atomic<uint64_t>* gen = write ? nullptr : bus_.map_generation();
+    if (gen && pa == polled_.pa && size == polled_.size && polled_.gen == gen->load(std::memory_order_acquire)) {
+        value = polled_.reg->read();
+        return true;
+    }
+    const PolledReg* polled = nullptr;
+    bool again = gen && pa == last_dev_read_;
+    if (gen) last_dev_read_ = pa;
+    uint64_t gen_before = again ? gen->load(std::memory_order_acquire) : 0;  // (a map changed meanwhile: a miss)
+    if (int r = write ? -1 : bus_.try_read(pa, size, value, who(), again ? &polled : nullptr); r >= 0) {
         ok = r;
+        if (polled) polled_ = {pa, size, gen_before, polled};
     } else {
         leave_guest();
         ok = write ? bus_.write(pa, size, value, who()) : bus_.read(pa, size, value, who());

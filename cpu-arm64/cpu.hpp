@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/mem_attrs.hpp"
+#include "base/polled_reg.hpp"
 #include "cpu-arm64/addr_map.hpp"
 #include "cpu-arm64/decoder/decoder.hpp"
 #include "cpu-arm64/mmu/tlb.hpp"
@@ -37,10 +38,17 @@ public:
     // read() if it can be done at once without waiting for a lock: 1 done,
     // 0 nothing answers, -1 not tried (then the CPU leaves guest code
     // around a read(), which may wait).
-    virtual int try_read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) {
-        (void)pa, (void)size, (void)value, (void)who;
+    // With `polled`, a read that was done also says whether the register
+    // may be read without the lock from now on (the device's PolledReg,
+    // or nullptr), valid while *map_generation() stays the same.
+    virtual int try_read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who,
+                         const PolledReg** polled = nullptr) {
+        (void)pa, (void)size, (void)value, (void)who, (void)polled;
         return -1;
     }
+    // A counter that changes whenever the map of devices does (nullptr:
+    // the bus hands out no PolledReg).
+    virtual const std::atomic<uint64_t>* map_generation() const { return nullptr; }
     // Store-exclusive: atomically replace `expected` with `desired`
     // (`size` 1..8, or 16 for a pair with `expected_hi`/`desired_hi`).
     // false: nothing answers there. The default is not atomic: buses
@@ -753,6 +761,15 @@ private:
     void log_exec(const Block* b);
     bool page_watched(uint64_t va) const;
     Bus& bus_;
+    // The device register this CPU polls (read twice in a row): read
+    // without the machine lock while the map is the one it was found in.
+    struct Polled {
+        uint64_t pa = ~0ull;
+        unsigned size = 0;
+        uint64_t gen = 0;
+        const PolledReg* reg = nullptr;
+    } polled_;
+    uint64_t last_dev_read_ = ~0ull;  // PA of the last device read
     mmu::Tlb tlb_;
     uint8_t need_r_ = mmu::kR1, need_w_ = mmu::kW1, need_x_ = mmu::kX1;
     uint16_t asid_ = 0;

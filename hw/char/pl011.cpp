@@ -13,7 +13,24 @@ constexpr uint8_t kId[8] = {0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
 constexpr uint32_t FR_RXFE = 1u << 4, FR_RXFF = 1u << 6, FR_TXFE = 1u << 7;  // TXFF: never full
 }  // namespace
 
-Pl011::Pl011(Chardev* chr, IrqLine irq) : chr_(chr), irq_(std::move(irq)) {}
+Pl011::Pl011(Chardev* chr, IrqLine irq) : chr_(chr), irq_(std::move(irq)) { update_flags(); }
+
+void Pl011::update_flags() {
+    uint32_t fr = FR_TXFE;  // transmission is immediate
+    if (rx_.empty()) fr |= FR_RXFE;
+    if (rx_.size() >= fifo_depth()) fr |= FR_RXFF;
+    fr_.v.store(fr, std::memory_order_relaxed);
+}
+
+uint64_t Pl011::Flags::read() const {
+    uint32_t fr = v.load(std::memory_order_relaxed);
+    ARMVM_TRACE(pl011_read, "addr 0x%08x value 0x%08x", static_cast<uint32_t>(UARTFR), fr);
+    return fr;
+}
+
+const PolledReg* Pl011::polled_reg(uint64_t offset, unsigned size) {
+    return offset == UARTFR && size == 4 ? &fr_ : nullptr;
+}
 
 void Pl011::start() {
     if (!chr_) return;
@@ -28,6 +45,7 @@ void Pl011::reset_enter() {
     rsr_ = ilpr_ = ibrd_ = fbrd_ = lcr_h_ = imsc_ = ris_ = dmacr_ = 0;
     cr_ = 0x300;
     ifls_ = 0x12;
+    update_flags();
 }
 
 void Pl011::reset_hold() { irq_.set(false); }
@@ -48,6 +66,7 @@ void Pl011::receive(const char* data, size_t len) {
     }
     if (!backlog_.empty() && backlog_.size() > 4096) backlog_.resize(4096);  // the guest is not reading
     if (!rx_.empty()) ris_ |= kIntRx | kIntRt;
+    update_flags();
     update_irq();
 }
 
@@ -72,12 +91,7 @@ uint64_t Pl011::read_reg(uint64_t off, unsigned) {
         return c;
     }
     case UARTRSR: return rsr_;
-    case UARTFR: {
-        uint32_t fr = FR_TXFE;  // transmission is immediate
-        if (rx_.empty()) fr |= FR_RXFE;
-        if (rx_.size() >= fifo_depth()) fr |= FR_RXFF;
-        return fr;
-    }
+    case UARTFR: return fr_.v.load(std::memory_order_relaxed);
     case UARTILPR: return ilpr_;
     case UARTIBRD: return ibrd_;
     case UARTFBRD: return fbrd_;
@@ -111,6 +125,7 @@ void Pl011::write(uint64_t off, unsigned, uint64_t value) {
         // Turning the FIFO on or off flushes it (TRM 3.3.7).
         if ((lcr_h_ ^ v) & 0x10) rx_.clear();
         lcr_h_ = v & 0xff;
+        update_flags();
         break;
     case UARTCR: cr_ = v & 0xffff; break;
     case UARTIFLS: ifls_ = v & 0x3f; break;

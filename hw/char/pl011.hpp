@@ -2,6 +2,7 @@
 // register names from the TRM, transmit straight to the chardev, a receive
 // FIFO fed by the chardev, the RX/TX/RT interrupts on one line.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <deque>
 
@@ -22,6 +23,8 @@ public:
     void write(uint64_t offset, unsigned size, uint64_t value) override;
     void reset_enter() override;
     void reset_hold() override;
+    // UARTFR, which firmware and earlycon poll before every character.
+    const PolledReg* polled_reg(uint64_t offset, unsigned size) override;
 
     // Registers (offsets, TRM table 3-1).
     enum : uint64_t {
@@ -36,6 +39,7 @@ private:
     void receive(const char* data, size_t len);
     void update_irq();
     uint64_t read_reg(uint64_t offset, unsigned size);
+    void update_flags();  // after a change of rx_ or the FIFO's depth
     unsigned fifo_depth() const { return (lcr_h_ & 0x10) ? 16 : 1; }
 
     Chardev* chr_;
@@ -44,6 +48,12 @@ private:
     std::deque<char> backlog_;  // arrived while the FIFO was full
     uint32_t rsr_ = 0, ilpr_ = 0, ibrd_ = 0, fbrd_ = 0, lcr_h_ = 0, cr_ = 0x300, ifls_ = 0x12;
     uint32_t imsc_ = 0, ris_ = 0, dmacr_ = 0;
+    // UARTFR, kept as rx_ changes (under the machine lock) and read
+    // without it.
+    struct Flags final : PolledReg {
+        std::atomic<uint32_t> v;
+        uint64_t read() const override;
+    } fr_;
 };
 
 }  // namespace armvm

@@ -118,7 +118,7 @@ void AddressSpace::publish() {
     cur_ = std::move(v);
     view_.store(cur_, std::memory_order_release);
     any_doorbell_.store(!cur_->doorbells.empty(), std::memory_order_release);
-    generation_.fetch_add(1, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
     if (wait_ && old) {
         // The grace period: readers hold a view only across one access
         // and never while waiting for the machine lock.
@@ -266,7 +266,7 @@ bool AddressSpace::read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs wh
     return access_locked(pa, size, &value, false, who);
 }
 
-int AddressSpace::try_read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) {
+int AddressSpace::try_read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who, const PolledReg** polled) {
     if (uint8_t* p = ram_ptr(pa, size)) {
         value = 0;
         std::memcpy(&value, p, size);
@@ -274,7 +274,13 @@ int AddressSpace::try_read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs
     }
     std::unique_lock<std::mutex> g(lock_, std::try_to_lock);
     if (!g.owns_lock()) return -1;
-    return access_locked(pa, size, &value, false, who) ? 1 : 0;
+    if (!access_locked(pa, size, &value, false, who)) return 0;
+    if (polled) {
+        const Range* r = cur_->find(pa);  // (the one just read: found at once)
+        if (r && pa - r->base + size <= r->size && !(r->r->rom && r->r->romd.load(std::memory_order_relaxed)))
+            *polled = r->r->dev->polled_reg(r->offset + (pa - r->base), size);
+    }
+    return 1;
 }
 
 bool AddressSpace::read_locked(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) {

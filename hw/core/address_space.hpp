@@ -131,7 +131,9 @@ public:
     const uint8_t* rom_page(uint64_t pa_page) override;
 
     bool read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) override;
-    int try_read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who) override;
+    int try_read(uint64_t pa, unsigned size, uint64_t& value, MemAttrs who,
+                 const PolledReg** polled = nullptr) override;
+    const std::atomic<uint64_t>* map_generation() const override { return &generation_; }
     bool write(uint64_t pa, unsigned size, uint64_t value, MemAttrs who) override;
     bool cmpxchg(uint64_t pa, unsigned size, uint64_t expected, uint64_t desired, bool& swapped,
                  uint64_t expected_hi, uint64_t desired_hi, MemAttrs who) override;

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "base/mem_attrs.hpp"
+#include "base/polled_reg.hpp"
 
 namespace armvm {
 
@@ -45,6 +46,13 @@ public:
     virtual bool decodes(uint64_t offset, unsigned size) {
         (void)offset, (void)size;
         return true;
+    }
+    // A register at `offset` read `size` bytes wide that CPUs may read
+    // without the machine lock (base/polled_reg.hpp), or nullptr. Only a
+    // device that lives as long as the machine offers one.
+    virtual const PolledReg* polled_reg(uint64_t offset, unsigned size) {
+        (void)offset, (void)size;
+        return nullptr;
     }
     // Three-phase reset: enter clears state without side effects, hold may
     // drive outputs (interrupt lines) to their reset levels, exit resumes

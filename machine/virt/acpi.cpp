@@ -115,10 +115,14 @@ Aml gpio_int(uint16_t pin, const std::string& source) {
     std::vector<uint8_t> d = {0x8c, 0, 0, 1 /* revision */, 0 /* interrupt connection */, 1, 0 /* consumer */,
                               1, 0 /* edge, active high, exclusive */, 1 /* pull-up */, 0, 0 /* drive */,
                               0, 0 /* debounce */};
-    for (uint16_t v : {kPins}) d.insert(d.end(), {static_cast<uint8_t>(v), static_cast<uint8_t>(v >> 8)});
+    auto le16 = [&d](uint16_t v) {  // (push_back: GCC 12 -O2 misreads insert of a list here as overflowing)
+        d.push_back(static_cast<uint8_t>(v));
+        d.push_back(static_cast<uint8_t>(v >> 8));
+    };
+    le16(kPins);
     d.push_back(0);  // resource source index
-    for (uint16_t v : {name_at, vendor_at, uint16_t{0}}) d.insert(d.end(), {static_cast<uint8_t>(v), static_cast<uint8_t>(v >> 8)});
-    d.insert(d.end(), {static_cast<uint8_t>(pin), static_cast<uint8_t>(pin >> 8)});
+    for (uint16_t v : {name_at, vendor_at, uint16_t{0}}) le16(v);
+    le16(pin);
     d.insert(d.end(), source.begin(), source.end());
     d.push_back(0);
     uint16_t len = static_cast<uint16_t>(d.size() - 3);

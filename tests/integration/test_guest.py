@@ -5,6 +5,7 @@ import os
 import platform
 import re
 import subprocess
+import threading
 import time
 
 import pytest
@@ -734,3 +735,46 @@ def test_id_registers_are_qemus_but_for_what_armvm_lacks(cpu, progs):
         diff = (int(ours[reg], 16) ^ int(value, 16)) & mask
         names = [n for k, n in enumerate(ID_FIELDS.get(reg, [])) if (diff >> (4 * k)) & 0xf]
         assert diff == 0, f"{reg}: armvm {ours[reg]} QEMU {value}, fields {names or hex(diff)}"
+
+
+@pytest.mark.parametrize("jit", JIT_MODES)
+def test_serial_input_read_by_polling_the_flags_matches_qemu(progs, jit):
+    """A guest polling UARTFR for input (firmware's and earlycon's way; armvm
+    reads the flags without the machine lock from the second read on) sees
+    each character the host sends, with the flags QEMU shows, with the FIFO
+    off and on."""
+    def session(emu):
+        env = dict(os.environ)
+        if jit is not None and emu != "qemu-system-aarch64":
+            env["ARMVM_JIT"] = jit
+        p = subprocess.Popen([emu, "-M", "virt", "-cpu", "cortex-a57", "-nographic", "-nodefaults", "-serial", "stdio",
+                              "-kernel", progs("uart_poll")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env)
+        watchdog = threading.Timer(30, p.kill)  # (a guest that never sees a character ends the reads)
+        watchdog.start()
+        try:
+            assert p.stdout.readline() == b"ready\n"
+            for ch in b"hi.":  # one at a time, the guest polling in between
+                time.sleep(0.2)
+                p.stdin.write(bytes([ch]))
+                p.stdin.flush()
+            out = b""
+            while b"fifo on" not in out:
+                line = p.stdout.readline()
+                assert line, out
+                out += line
+            p.stdin.write(b"polled line\n")
+            p.stdin.flush()
+            p.stdin.close()
+            rest = p.stdout.read()  # (through the same buffer as readline)
+            assert p.wait(timeout=30) == 0, p.stderr.read()
+            return (out + rest).decode()
+        finally:
+            watchdog.cancel()
+            p.kill()
+            p.wait()
+
+    got = session(armvm_path())
+    assert got == ("fr 0x00000000000000c0 char h\nfr 0x00000000000000c0 char i\nfr 0x00000000000000c0 char .\n"
+                   "fifo on: fr 0x0000000000000090\nline: polled line\nok\n")
+    assert got == session("qemu-system-aarch64")
