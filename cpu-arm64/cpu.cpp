@@ -51,7 +51,7 @@ bool is_branch(a64::Op op) {
 
 }  // namespace
 
-Cpu::Cpu(Bus& bus) : bus_(bus), own_cluster_(std::make_unique<CpuCluster>()) {
+Cpu::Cpu(Bus& bus) : bus_(bus), map_gen_(bus.map_generation()), own_cluster_(std::make_unique<CpuCluster>()) {
     own_cluster_->add(this);
     cluster_ = own_cluster_.get();
     jit_ras_clear();
@@ -630,18 +630,23 @@ bool Cpu::access_slow(uint64_t va, unsigned size, uint64_t& value, Access acc, u
     // code (other CPUs' broadcasts wait for it as for any instruction);
     // a register polled in a loop that the device lets CPUs read without
     // the lock (PolledReg) is read so from its second read on.
-    const std::atomic<uint64_t>* gen = write ? nullptr : bus_.map_generation();
+    jit_fill_va_ = kNoFill;  // (compiled code has nothing to cache for a device page)
+    const std::atomic<uint64_t>* gen = write ? nullptr : map_gen_;
+    bool known = false;  // (the bus has answered whether this register may be polled)
     if (gen && pa == polled_.pa && size == polled_.size && polled_.gen == gen->load(std::memory_order_acquire)) {
-        value = polled_.reg->read();
-        return true;
+        if (polled_.reg) {
+            value = polled_.reg->read();
+            return true;
+        }
+        known = true;
     }
     const PolledReg* polled = nullptr;
-    bool again = gen && pa == last_dev_read_;
+    bool ask = gen && pa == last_dev_read_ && !known;
     if (gen) last_dev_read_ = pa;
-    uint64_t gen_before = again ? gen->load(std::memory_order_acquire) : 0;  // (a map changed meanwhile: a miss)
-    if (int r = write ? -1 : bus_.try_read(pa, size, value, who(), again ? &polled : nullptr); r >= 0) {
+    uint64_t gen_before = ask ? gen->load(std::memory_order_acquire) : 0;  // (a map changed meanwhile: a miss)
+    if (int r = write ? -1 : bus_.try_read(pa, size, value, who(), ask ? &polled : nullptr); r >= 0) {
         ok = r;
-        if (polled) polled_ = {pa, size, gen_before, polled};
+        if (ask && ok) polled_ = {pa, size, gen_before, polled};  // (nullptr: not to be asked again)
     } else {
         leave_guest();
         ok = write ? bus_.write(pa, size, value, who()) : bus_.read(pa, size, value, who());

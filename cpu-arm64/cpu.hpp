@@ -613,6 +613,7 @@ private:
     // mode's: ~3 (mode 0, EL0's entries), all of it with PSTATE.UAO at EL1.
     uint64_t jit_user_key_mask_ = ~uint64_t{3};
     uint64_t jit_fill_va_ = 0;
+    static constexpr uint64_t kNoFill = mmu::TlbEntry::kInvalid;  // jit_fill_va_: the access was a device's
     // Compiled code stopped before the block at block_va_ (jit::kUnstarted):
     // the link to remember the block the run loop finds there in, or null.
     Block::Link* jit_link_ = nullptr;
@@ -761,13 +762,14 @@ private:
     void log_exec(const Block* b);
     bool page_watched(uint64_t va) const;
     Bus& bus_;
+    const std::atomic<uint64_t>* map_gen_;  // bus_.map_generation()
     // The device register this CPU polls (read twice in a row): read
     // without the machine lock while the map is the one it was found in.
     struct Polled {
         uint64_t pa = ~0ull;
         unsigned size = 0;
         uint64_t gen = 0;
-        const PolledReg* reg = nullptr;
+        const PolledReg* reg = nullptr;  // (nullptr: the register at pa may not be)
     } polled_;
     uint64_t last_dev_read_ = ~0ull;  // PA of the last device read
     mmu::Tlb tlb_;

@@ -327,6 +327,8 @@ void X64::emit_trampoline() {
         if (mem) {
             g.test(al, al);
             g.jnz(done);
+            g.cmp(qword[rbx + o_.fill_va], static_cast<int>(Cpu::kNoFill));  // (a device's page: none)
+            g.je(done);
             g.mov(rdi, rbx);
             g.mov(rax, reinterpret_cast<uint64_t>(mem == 1 ? &Cpu::jit_fill : &Cpu::jit_fill_user));
             g.call(rax);

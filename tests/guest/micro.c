@@ -4,7 +4,10 @@
 // (62.5 MHz on both, 16 ns a tick, averaged over many operations):
 //   svc   an exception taken and returned from (SVC at EL1 to EL1, the
 //         vector saving and restoring x0-x18 as an OS does)
-//   mmio  a device register read (the PL011's flag register)
+//   mmio  a device register read (the PL011's flag register, which
+//         firmware and consoles poll before every character)
+//   mmio_locked  the same for a register no emulator may read without
+//         its device lock (the PL011's interrupt mask register)
 //   irq   a timer interrupt taken as soon as it is armed (virtual timer
 //         with CVAL in the past: arm, take, acknowledge, disarm)
 //   ipi   an IPI round trip: CPU 0 sends SGI 1 to CPU 1, asleep in WFI,
@@ -16,6 +19,7 @@
 #define GICC ((volatile uint32_t*)0x08010000)
 #define GICD_IPRIORITYR8 ((volatile uint8_t*)0x08000400)
 #define UARTFR 0x09000018
+#define UARTIMSC 0x09000038
 
 extern void secondary_entry(void);
 // (on a page of their own: a store to a page holding code costs every
@@ -102,6 +106,9 @@ int main(void) {
     t0 = counter();
     for (uint64_t i = 0; i < reads; i++) any |= mmio_read32(UARTFR);
     report("mmio", counter() - t0, reads);
+    t0 = counter();
+    for (uint64_t i = 0; i < reads; i++) any |= mmio_read32(UARTIMSC);
+    report("mmio_locked", counter() - t0, reads);
 
     const uint64_t irqs = 20000;
     t0 = counter();
