@@ -615,7 +615,11 @@ bool Cpu::access_slow(uint64_t va, unsigned size, uint64_t& value, Access acc, u
         return true;
     }
     uint64_t pa;
-    if (!translate_for(va, acc, need, pa, false)) return false;
+    const mmu::TlbEntry& hit = tlb_.slot(va);  // (a read of a device page the TLB holds: no walk to ask for)
+    if (!write && hit.tag == (va & kPageMask) && (hit.perm & need) && (hit.global || hit.asid == asid_))
+        pa = hit.pa | (va & 0xfff);
+    else if (!translate_for(va, acc, need, pa, false))
+        return false;
     if (any_watch() && watch_hit(va, size, write)) return false;
     bool ok;
     uint64_t off = pa - ram_base_;
