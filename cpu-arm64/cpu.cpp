@@ -226,22 +226,28 @@ const Block* Cpu::fetch_block() {
         return nullptr;
     }
     uint64_t pa;
+    bool guarded;
     mmu::TlbEntry& e = tlb_.slot(pc);
     if (e.tag == (pc & kPageMask) && (e.perm & need_x_) && (e.global || e.asid == asid_)) {
         pa = e.pa | (pc & 0xfff);
+        guarded = e.guarded;
     } else {
         mmu::TlbEntry* f = lookup(pc, Access::Exec, need_x_);
         if (!f) return nullptr;
         pa = f->pa | (pc & 0xfff);
+        guarded = f->guarded;
     }
     // A direct-mapped cache in front of the block map (the map's nodes do
     // not move, so the pointers stay valid until their block is dropped,
     // which clears the entry too).
+    // (keyed by PA, bit 0 set for a guarded page's: a page mapped both
+    // ways has blocks of each kind)
+    uint64_t key = pa | (guarded ? 1 : 0);
     JmpEntry& j = jmp_cache_[(pa >> 2) & (kJmpCache - 1)];
-    if (j.pa == pa) return j.block;
-    const Block* found = blocks_.find(pa);
-    const Block& b = found ? *found : decode_block(pa);
-    j.pa = pa;
+    if (j.pa == key) return j.block;
+    const Block* found = blocks_.find(key);
+    const Block& b = found ? *found : decode_block(pa, guarded);
+    j.pa = key;
     j.block = &b;
     return &b;
 }
@@ -261,15 +267,15 @@ bool Cpu::jit_relink(Cpu* c, Block::Link* link, uint64_t va) {
     mmu::TlbEntry& e = c->tlb_.slot(va);
     if ((va & 3) || e.tag != (va & kPageMask) || !(e.perm & c->need_x_) || !(e.global || e.asid == c->asid_))
         return false;
-    uint64_t pa = e.pa | (va & 0xfff);
+    uint64_t pa = e.pa | (va & 0xfff), key = pa | (e.guarded ? 1 : 0);  // (as fetch_block's)
     JmpEntry& j = c->jmp_cache_[(pa >> 2) & (kJmpCache - 1)];
     const Block* b;
-    if (j.pa == pa) {
+    if (j.pa == key) {
         b = j.block;
     } else {
-        b = c->blocks_.find(pa);
+        b = c->blocks_.find(key);
         if (!b) return false;
-        j = {pa, b};
+        j = {key, b};
     }
     if (!b->jit) return false;
     *link = {va, b, c->link_gen_};
@@ -308,9 +314,40 @@ void Cpu::log_out_asm(const Block& b) const {
     qlog::write(head + disas_host(b.jit_head, b.jit_size) + "\n");
 }
 
-const Block& Cpu::decode_block(uint64_t pa) {
+namespace {
+bool is_paci_sp(uint32_t insn) { return insn == 0xd503233f || insn == 0xd503237f; }  // PACIASP, PACIBSP
+}  // namespace
+
+// The BTYPEs (bit n: BTYPE n) an instruction at the start of a guarded
+// page's block accepts (ARM ARM D8.4, BTypeCompatible): BTI c (1, 2),
+// BTI j (1, 3), BTI jc (all), plain BTI (none); PACIASP/PACIBSP (1, 2;
+// 3 only with SCTLR_EL1.BTx clear: bti_check asks); BRK and HLT (all:
+// their exceptions come first).
+uint8_t Cpu::bti_accepts(uint32_t insn) {
+    if ((insn & 0xffffff3f) == 0xd503241f) {
+        static constexpr uint8_t by_target[4] = {0x1, 0x7, 0xb, 0xf};
+        return by_target[(insn >> 6) & 3];
+    }
+    if (is_paci_sp(insn)) return 0x7;
+    if ((insn & 0xffe0001f) == 0xd4200000 || (insn & 0xffe0001f) == 0xd4400000) return 0xf;
+    return 0x1;
+}
+
+bool Cpu::bti_check(const Block& b) {
+    unsigned bt = s.btype;
+    bool bt_bit = (s.sctlr_el1 >> (s.el == 0 ? 35 : 36)) & 1;  // SCTLR_EL1.BT0 / BT1
+    if (((b.bti_ok >> bt) & 1) || (bt == 3 && !bt_bit && is_paci_sp(b.insns[0].insn))) {
+        s.btype = 0;
+        return true;
+    }
+    raise(Ec::BranchTarget, bt);  // (SPSR keeps the BTYPE)
+    return false;
+}
+
+const Block& Cpu::decode_block(uint64_t pa, bool guarded) {
     Block b;
     b.pa = pa;
+    b.guarded = guarded;
     uint64_t page = pa & kPageMask;
     mark_code_page(page);  // before reading: a racing store then invalidates
     uint64_t a = pa;
@@ -359,10 +396,11 @@ const Block& Cpu::decode_block(uint64_t pa) {
         b.fused = true;
     }
     b.n = static_cast<uint32_t>(b.insns.size());
+    if (guarded && !b.insns.empty() && b.insns[0].handler != &exec_fetch_abort) b.bti_ok = bti_accepts(b.insns[0].insn);
     b.insns.shrink_to_fit();  // (decoded blocks are most of the heap: no room for growth)
     if (log && !text.empty()) qlog::write("----------------\nIN: " + qlog::symbol(s.pc) + "\n" + text + "\n");
-    page_blocks_[page].push_back(pa);
-    return blocks_.insert(pa, std::move(b));
+    page_blocks_[page].push_back(pa | (guarded ? 1 : 0));
+    return blocks_.insert(pa | (guarded ? 1 : 0), std::move(b));
 }
 
 bool Cpu::read_phys(uint64_t pa, unsigned size, uint64_t& value) {
@@ -415,6 +453,7 @@ void Cpu::enter_el1(uint64_t vector_offset, uint64_t elr) {
     s.ss = false;
     s.ssbs = has_ssbs() && ((s.sctlr_el1 >> 44) & 1);  // SCTLR_EL1.DSSBS (DIT is kept)
     s.uao = false;
+    s.btype = 0;
     s.elr_el1 = elr;
     s.el = 1;
     s.spsel = true;
@@ -452,7 +491,7 @@ std::pair<int, const char*> qemu_exception(uint32_t ec) {
 // PSTATE as SPSR would show it now (EL1h after an exception entry).
 uint64_t Cpu::pstate_after_entry() const {
     return s.nzcv | (s.dit ? 1u << 24 : 0) | (s.uao ? 1u << 23 : 0) | (s.pan ? 1u << 22 : 0) | (s.ssbs ? 1u << 12 : 0) |
-           s.daif | (s.el << 2) | (s.spsel ? 1 : 0);
+           (static_cast<uint32_t>(s.btype) << 10) | s.daif | (s.el << 2) | (s.spsel ? 1 : 0);
 }
 
 void Cpu::take_exception() {
@@ -525,6 +564,7 @@ mmu::TlbEntry* Cpu::lookup(uint64_t va, Access acc, uint8_t need, bool cm) {
     e.level = t.level;
     e.attr = t.attr;
     e.sh = t.sh;
+    e.guarded = t.guarded && has_bti();
     uint64_t off = t.pa_page - ram_base_;
     e.rom = false;
     if (ram_host_ && off < ram_size_) {
@@ -959,6 +999,7 @@ Cpu::Stop Cpu::run(uint64_t budget) {
             if (debug_ && !debug_enter(b)) return Stop::Debug;
             if (b && (qlog::on(qlog::Exec) || qlog::on(qlog::Cpu))) log_exec(b);
         }
+        if (b && s.btype && !bti_check(*b)) b = nullptr;  // (a BR/BLR's target: the exception below)
         if (b) {
             uint64_t room = budget - done;
             // (no further than a PMU counter's possible overflow: its
@@ -1296,6 +1337,7 @@ void Cpu::set_pstate(uint32_t v) {
     if (has_dit()) s.dit = (v >> 24) & 1;
     if (has_ssbs()) s.ssbs = (v >> 12) & 1;
     if (has_uao()) s.uao = (v >> 23) & 1;
+    if (has_bti()) s.btype = (v >> 10) & 3;
     unsigned el = (v >> 2) & 3;
     if (el <= 1) s.el = el;  // (armvm's CPU has no EL2/EL3)
     s.spsel = v & 1;

@@ -122,6 +122,11 @@ struct Block {
     // code may jump from its end straight to the next block's code in the
     // same page (jit/x64.cpp, direct links).
     bool plain_end = false;
+    // Decoded from a guarded page (FEAT_BTI): a branch that sets
+    // PSTATE.BTYPE must land on a compatible first instruction
+    // (bti_ok: the BTYPEs it accepts, bit n for BTYPE n; bit 0 always).
+    bool guarded = false;
+    uint8_t bti_ok = 0xf;
     std::vector<DecodedInsn> insns;
     // The blocks run next, last time: [0] after falling through, [1] after
     // a branch. Valid while the CPU's link generation is unchanged (any
@@ -151,7 +156,7 @@ struct Block {
 // Exception classes (ESR_ELx.EC, ARM ARM D17.2.37) used so far.
 enum class Ec : uint32_t {
     Unknown = 0x00, Wfx = 0x01, FpAccess = 0x07, Svc64 = 0x15, Hvc64 = 0x16, Smc64 = 0x17, SysReg = 0x18,
-    InsnAbortLower = 0x20, InsnAbortSame = 0x21, PcAlign = 0x22, DataAbortLower = 0x24,
+    BranchTarget = 0x0d, InsnAbortLower = 0x20, InsnAbortSame = 0x21, PcAlign = 0x22, DataAbortLower = 0x24,
     DataAbortSame = 0x25, SpAlign = 0x26, BreakpointLower = 0x30, BreakpointSame = 0x31, SoftStepLower = 0x32,
     SoftStepSame = 0x33, WatchpointLower = 0x34, WatchpointSame = 0x35, Brk64 = 0x3c,
 };
@@ -232,6 +237,21 @@ public:
     bool has_dit() const { return ((ids.id_aa64pfr0 >> 48) & 0xf) >= 1; }
     bool has_csv2_2() const { return ((ids.id_aa64pfr0 >> 56) & 0xf) >= 2; }
     bool has_ssbs() const { return ((ids.id_aa64pfr1 >> 4) & 0xf) >= 1; }
+    bool has_bti() const { return (ids.id_aa64pfr1 & 0xf) >= 1; }
+    // The BTYPE a BR or BLR (kind 0, 1) through Xn sets from a page
+    // guarded or not (0 on CPUs without BTI).
+    uint8_t btype_of(unsigned kind, unsigned n, bool guarded) const {
+        if (!has_bti()) return 0;
+        return kind == 1 ? 2 : (n == 16 || n == 17 || !guarded) ? 1 : 3;
+    }
+    // Whether the instruction at `va` (fetched: in the TLB) is in a
+    // guarded page.
+    bool guarded_at(uint64_t va) {
+        const mmu::TlbEntry& e = tlb_.slot(va);
+        if (e.tag == (va & kPageMask) && (e.global || e.asid == asid_)) return e.guarded;
+        const mmu::TlbEntry* f = lookup(va, Access::Exec, need_x_);
+        return f && f->guarded;
+    }
     bool has_dpb() const { return (ids.id_aa64isar1 & 0xf) >= 1; }   // DC CVAP
     bool has_dpb2() const { return (ids.id_aa64isar1 & 0xf) >= 2; }  // DC CVADP
 
@@ -680,7 +700,12 @@ private:
     // The block at the current PC, nullptr after raising an instruction
     // abort.
     const Block* fetch_block();
-    const Block& decode_block(uint64_t pa);
+    const Block& decode_block(uint64_t pa, bool guarded);
+    // PSTATE.BTYPE is not 0 before block b runs from its start (FEAT_BTI):
+    // the Branch Target exception if b is guarded and its first
+    // instruction does not accept the BTYPE (false), else BTYPE is 0 now.
+    bool bti_check(const Block& b);
+    static uint8_t bti_accepts(uint32_t insn);
     void log_out_asm(const Block& b) const;
     void enter_el1(uint64_t vector_offset, uint64_t elr);
     bool pmu_filtered(uint32_t typer) const;
@@ -785,7 +810,7 @@ private:
     std::vector<AddrMap<Block>> dead_maps_;
     std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;  // PA page -> its blocks
     struct JmpEntry {
-        uint64_t pa = ~0ull;
+        uint64_t pa = ~0ull;  // (the block map's key: bit 0 for a guarded page's)
         const Block* block = nullptr;
     };
     alignas(64) JmpEntry jmp_cache_[kJmpCache];  // (aligned, as the TLB's tables: mmu/tlb.hpp)

@@ -27,6 +27,7 @@ struct CpuState {
     bool dit = false;           // PSTATE.DIT (FEAT_DIT): data-independent timing (every instruction here)
     bool ssbs = false;          // PSTATE.SSBS (FEAT_SSBS): speculative store bypass safe (nothing to do)
     bool uao = false;           // PSTATE.UAO (FEAT_UAO): LDTR/STTR at EL1 with EL1's permissions
+    uint8_t btype = 0;          // PSTATE.BTYPE (FEAT_BTI): what kind of branch reached this instruction
 
     // EL1 system registers.
     // MMU off; SA, SA0, nTWI, nTWE and the RES1 bits set: QEMU's reset value.

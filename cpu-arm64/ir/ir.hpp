@@ -128,7 +128,7 @@ struct Inst {
     uint64_t imm = 0;
     uint32_t insn = 0;              // which A64 instruction of the run made it (its index)
     uint32_t c = kNone;             // the third operand (Select, Adc, AdcS, CCmp, Branch)
-    uint8_t aux = 0;                // (Branch: the bit tested; Load, Store: the bytes checked)
+    uint8_t aux = 0;                // (Branch: the bit tested, or a BR/BLR's BTYPE; Load, Store: the bytes checked)
 };
 
 // A run of instructions as IR: each Inst's index is its value.
@@ -244,8 +244,16 @@ public:
     void branch(int64_t off, bool call) { br(call ? Op::Call : Op::Branch, kAlways, kNone, kNone, off); }
     void branch_reg(V t, unsigned kind) {
         Inst i{kind == 0 ? Op::Branch : kind == 1 ? Op::Call : Op::Ret, true, kAlways, kNone, t};
+        i.aux = btype_;
+        btype_ = 0;
         put(i);
         ends_run = true;
+    }
+    // FEAT_BTI (the CPU has it; the block is in a guarded page): the
+    // BTYPE a BR or BLR sets rides on its branch (aux).
+    bool bti = false, guarded = false;
+    void branch_type(unsigned kind, unsigned n) {
+        if (bti) btype_ = static_cast<uint8_t>(kind == 1 ? 2 : (n == 16 || n == 17 || !guarded) ? 1 : 3);
     }
     bool ends_run = false;
 
@@ -360,6 +368,7 @@ private:
     Run& r_;
     uint32_t insn_ = 0;
     int64_t pcoff_ = 0;
+    uint8_t btype_ = 0;  // (branch_type's, for branch_reg)
 };
 
 inline constexpr uint64_t width_mask(bool w64) { return w64 ? ~uint64_t{0} : 0xffffffffull; }

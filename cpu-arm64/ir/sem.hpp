@@ -32,6 +32,7 @@
 //                             VA + off if c holds, x is zero (not), x's bit
 //                             n is clear (set), always (call: BL)
 //   branch_reg(t, kind)       to t (kind 0: BR, 1: BLR, 2: RET)
+//   branch_type(kind, n)      PSTATE.BTYPE for a BR/BLR through Xn (FEAT_BTI)
 //   load_aligned(addr, bytes), open_monitor(addr, bytes, v): LDAR's and
 //                             LDXR's access (an alignment fault if not
 //                             aligned); the exclusive monitor opened
@@ -389,6 +390,7 @@ template <class B>
 bool b_reg(B& b, uint32_t i, unsigned kind) {
     auto t = b.x(bits(i, 9, 5));  // (read before BLR writes X30)
     if (kind == 1) b.set_x(30, b.pc(4));
+    if (kind != 2) b.branch_type(kind, bits(i, 9, 5));
     b.branch_reg(t, kind);
     return true;
 }

@@ -189,6 +189,21 @@ void Emitter::block(const Block& b, const CacheState* preload) {
     jl(unstarted);
     L(body);
     body_ = getCurr();  // (what handlers read of the block is stored before each call, r14 at each exit)
+    if (bti_) {
+        // PSTATE.BTYPE after a BR or BLR (FEAT_BTI): a BTYPE the first
+        // instruction accepts (Block::bti_ok) becomes 0 (here: the
+        // indirect branches' chain enters at the body); another goes to
+        // the run loop, whose Cpu::bti_check raises the exception.
+        Label zero;
+        movzx(eax, byte[rbx + o.btype]);
+        test(eax, eax);
+        jz(zero);
+        mov(ecx, static_cast<uint32_t>(b.bti_ok));
+        bt(ecx, eax);
+        jnc(unstarted);
+        mov(byte[rbx + o.btype], 0);
+        L(zero);
+    }
     if (preload) {  // (all dirty: every way out writes them back, as the loop may have changed them)
         loop_pre_ = *preload;
         for (int i = 0; i < kCached; ++i) {

@@ -100,6 +100,7 @@ class X64 final : public Backend {
 public:
     unsigned zva_bytes() const { return 4u << (c_.ids.dczid & 0xf); }  // (DC ZVA's block: DCZID_EL0.BS)
     bool has_pauth() const { return c_.has_pauth(); }
+    bool has_bti() const { return c_.has_bti(); }
     X64(Cpu& c, uint8_t* arena, size_t size) : c_(c), arena_(arena), size_(size) {
         auto at = [&](const void* p) {
             return static_cast<int32_t>(reinterpret_cast<const char*>(p) - reinterpret_cast<const char*>(&c));
@@ -121,6 +122,7 @@ public:
         o_.sp1 = at(&c.s.sp_el1);
         if (o_.sp1 != o_.sp0 + 8) throw std::logic_error("CpuState::sp_el1 must follow sp_el0");
         o_.nzcv = at(&c.s.nzcv);
+        o_.btype = at(&c.s.btype);
         o_.flags_res = at(&c.jit_flags_res_);
         o_.flags_b = at(&c.jit_flags_b_);
         o_.flags_kind = at(&c.jit_flags_kind_);
@@ -182,7 +184,7 @@ public:
             next_pc, block_va, cur_len, insn_count, insn_end, branch_count, link_gen, fast, fast_key, fill_va, mailbox, irq,
             exit_req, jit_block, block_jit, block_n, block_head, block_pa, block_head_fast, jit_link, vcache, vgen, vkey,
             excl_valid, excl_addr, excl_size, excl_value, excl_value_hi, monitor, flags_res, flags_b, flags_kind, ras,
-            ras_top, user_mask, jit_sp;
+            ras_top, user_mask, jit_sp, btype;
     };
     const Offsets& off() const { return o_; }
     const uint8_t* exit_stub() const { return exit_; }
@@ -239,7 +241,7 @@ public:
           chain_(nochain_ ? j.chain_exit_stub() : j.chain_stub()), link_(j.link_stub()),
           call_(j.call_stub(false)), call_flags_(j.call_stub(true)), flags_(j.flags_stub()),
           mem_call_{j.mem_call_stub(1), j.mem_call_stub(2)}, zva_(j.zva_bytes()),
-          pauth_(j.has_pauth()) {
+          pauth_(j.has_pauth()), bti_(j.has_bti()) {
         setDefaultJmpNEAR(true);
     }
 
@@ -334,6 +336,7 @@ private:
     const uint8_t* mem_call_[2];
     unsigned zva_;  // the bytes DC ZVA zeroes (DCZID_EL0.BS)
     bool pauth_;  // FEAT_PAuth: its hint-space instructions are not NOPs
+    bool bti_;    // FEAT_BTI: BR/BLR set PSTATE.BTYPE, which each block's head checks
     const Block* b_ = nullptr;
     // Out-of-line pieces, emitted after the block's straight-line code.
     static constexpr int kCached = 6;  // (the register cache, below)
@@ -877,7 +880,10 @@ private:
     bool ir_ended_ = false;  // (ir_flush: the run's branch always leaves)
     // (fresh: it failed only because it reads NZCV where the run cannot
     // give it; it would be taken as a run's first)
-    static bool ir_build(ir::Run& run, size_t k, const DecodedInsn& d, IrKind* kind = nullptr, bool* fresh = nullptr);
+    // (`bti`: the CPU has FEAT_BTI, `guarded`: the block is in a guarded
+    // page: what a BR or BLR sets PSTATE.BTYPE to)
+    static bool ir_build(ir::Run& run, size_t k, const DecodedInsn& d, IrKind* kind = nullptr, bool* fresh = nullptr,
+                         bool bti = false, bool guarded = false);
     // The AdvSIMD and FP groups whose forms the IR has (some of them: sem.hpp).
     static bool ir_simd(a64::Op op) {
         switch (op) {

@@ -56,10 +56,10 @@ bool Emitter::ir_take(size_t k, const DecodedInsn& d) {
     }
     bool fresh = false;
     IrKind kind = IrKind::No;
-    if (!ir_build(run_, k, d, &kind, &fresh)) {
+    if (!ir_build(run_, k, d, &kind, &fresh, bti_, b_->guarded)) {
         if (!fresh || run_insns_.empty()) return false;
         ir_flush();  // (a condition read: as a run's first instruction)
-        if (!ir_build(run_, k, d, &kind)) return false;
+        if (!ir_build(run_, k, d, &kind, nullptr, bti_, b_->guarded)) return false;
     }
     run_insns_.push_back(k);
     ir_ends_ = kind == IrKind::Exit || kind == IrKind::FpExit;
@@ -76,7 +76,8 @@ Emitter::IrKind Emitter::ir_kind(const DecodedInsn& d, bool simd) {
     return kind;
 }
 
-bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d, IrKind* kind, bool* fresh) {
+bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d, IrKind* kind, bool* fresh, bool bti,
+                       bool guarded) {
     // (CLZ, CLS: with LZCNT only; AdvSIMD: with SSE4.2)
     if (a64::decode(d.insn) == a64::Op::DP_1src && a64::bits(d.insn, 15, 10) >= 4 && !host_lzcnt()) return false;
     if (ir_simd(a64::decode(d.insn)) && !host_sse42()) return false;
@@ -85,6 +86,8 @@ bool Emitter::ir_build(ir::Run& run, size_t k, const DecodedInsn& d, IrKind* kin
     bool flags_host = run.flags_host;
     ir::Builder b(run);
     b.start(static_cast<uint32_t>(k), d.pcoff);
+    b.bti = bti;
+    b.guarded = guarded;
     if (a64::sem::run(b, d.insn) == a64::sem::Outcome::Done && b.ok && (host_fma() || !fused(run, mark))) {
         if (kind)
             *kind = b.uses_fp       ? (b.ends_run ? IrKind::FpExit : IrKind::Fp)
@@ -118,7 +121,8 @@ void Emitter::ir_flush() {
 // more scratch registers than there are (one entry never does).
 void Emitter::ir_emit(size_t from, size_t to) {
     ir::Run run;
-    for (size_t j = from; j < to; ++j) ir_build(run, run_insns_[j], b_->insns[run_insns_[j]]);
+    for (size_t j = from; j < to; ++j)
+        ir_build(run, run_insns_[j], b_->insns[run_insns_[j]], nullptr, nullptr, bti_, b_->guarded);
     ir::optimize(run);
     if (ir_lower(run, run_insns_[to - 1])) return;
     if (to - from < 2) throw std::logic_error("IR: one instruction needs more than the scratch registers");
@@ -363,6 +367,7 @@ bool Emitter::ir_lower(const ir::Run& run, size_t last_entry) {
             unsigned branches = dk.br_before + 1u;
             if (i.b != ir::kNone) {  // BR, BLR, RET: the block's last entry
                 if (reg[i.b] != 0) mov(rax, r64(i.b));
+                if (i.aux) mov(byte[rbx + o.btype], i.aux);  // (BR, BLR with FEAT_BTI: PSTATE.BTYPE)
                 if (i.op == Op::Call) ras_push();
                 i.op == Op::Ret ? ret_to_rax(k) : chain_to_rax(dk.pcoff, k);
                 ir_ended_ = true;

@@ -24,6 +24,7 @@ struct TlbEntry {
     uint8_t perm = 0;
     bool global = false;
     uint8_t level = 0, attr = 0, sh = 0;
+    bool guarded = false;  // a guarded page (FEAT_BTI), on CPUs that have it
 };
 
 // A generation per ASID for the last few ASIDs (most recent first): a

@@ -185,6 +185,7 @@ bool walk(const Regime& r, Bus& bus, uint64_t va, Translation& t, Fault& fault) 
         t.level = static_cast<uint8_t>(level);
         t.attr = static_cast<uint8_t>(r.mair >> (8 * bitsv(desc, 4, 2)));
         t.sh = static_cast<uint8_t>(bitsv(desc, 9, 8));
+        t.guarded = (desc >> 50) & 1;
         return true;
     }
 }

@@ -51,6 +51,7 @@ struct Translation {
     uint8_t level = 0;       // the level of the leaf descriptor
     uint8_t attr = 0;        // the MAIR_EL1 attribute byte
     uint8_t sh = 0;          // shareability, descriptor bits [9:8]
+    bool guarded = false;    // the leaf's GP bit (FEAT_BTI: a guarded page)
     // FEAT_HAFDBS: the leaf descriptor and where it is; `set_af`: its AF
     // is 0 and TCR_EL1.HA lets the hardware set it (no Access flag fault);
     // `perm_dirty`: the permissions once a write has made a

@@ -29,8 +29,8 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 //  ID_AA64ISAR1: LRCPC and DPB on the Armv8.1+ models (LRCPC2 and DPB2 on
 //               max); JSCVT, FCMA, FRINTTS, SB, SPECRES, BF16, DGH and I8MM
 //               on max.
-//  ID_AA64PFR0/1: SSBS (2), CSV2 and CSV3 on the Armv8.1+ models; DIT and
-//               CSV2_2 on max.
+//  ID_AA64PFR0/1: SSBS (2), CSV2 and CSV3 on the Armv8.1+ models; DIT,
+//               CSV2_2 and BT on max.
 //  ID_AA64MMFR2: CnP, UAO and IESB on the Armv8.1+ models; IDS, TTL, BBM 2 and
 //               E0PD on max. ID_AA64MMFR1: HPDS on the Armv8.1+ models (2 on
 //               neoverse-n1), HAFDBS 2 on them, LO on max.
@@ -145,6 +145,7 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
                           | (1ull << 48)   // DGH (a hint: a NOP here)
                           | (1ull << 52);  // I8MM (SMMLA, UMMLA, USMMLA, USDOT, SUDOT)
         set_pauth(r, true, false);
+        r.id_aa64pfr1 |= 1;                // BT: BTI (guarded pages, PSTATE.BTYPE)
     }
     r.dczid = 0x4;          // DC ZVA block: 64 bytes
     r.clidr = m->clidr;

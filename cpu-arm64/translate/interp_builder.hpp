@@ -87,6 +87,9 @@ public:
     void branch_bit(V x, unsigned n, bool set, int64_t off) { branch_cond(((x >> n) & 1) == set, off); }
     void branch(int64_t off, bool) { branch_cond(1, off); }
     void branch_reg(V t, unsigned) { c_.branch_to(t); }
+    void branch_type(unsigned kind, unsigned n) {
+        if (c_.has_bti()) c_.s.btype = c_.btype_of(kind, n, c_.guarded_at(pc_));
+    }
     V load(V addr, unsigned bytes, bool unpriv = false) {
         uint64_t v = 0;
         if (!(unpriv && c_.unprivileged_as_el0() ? c_.load_unpriv(addr, bytes, v) : c_.load(addr, bytes, v)))

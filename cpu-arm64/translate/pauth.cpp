@@ -507,6 +507,7 @@ void exec_BRANCH_PAC(Cpu& c, uint32_t i) {
     uint64_t modifier = opc == 2 ? c.sp() : opc >= 8 ? c.x_or_sp(rm) : 0;
     target = auth(c, target, modifier, key);
     if (opc == 1 || opc == 9) c.s.x[30] = c.s.pc + 4;
+    if (opc != 2 && c.has_bti()) c.s.btype = c.btype_of(opc & 1, rn, c.guarded_at(c.s.pc));  // (BRA*, BLRA*)
     c.branch_to(target);
 }
 

@@ -291,6 +291,7 @@ void exception_return(Cpu& c, uint64_t target) {
     if (c.has_dit()) c.s.dit = (spsr >> 24) & 1;
     if (c.has_ssbs()) c.s.ssbs = (spsr >> 12) & 1;
     if (c.has_uao()) c.s.uao = (spsr >> 23) & 1;
+    if (c.has_bti()) c.s.btype = (spsr >> 10) & 3;  // (checked where the return lands: Cpu::bti_check)
     // PSTATE.SS from SPSR where software step is active at the new EL (ARM ARM D2.12.5)
     c.step_consumed_by_eret();
     c.s.ss = ((spsr >> 21) & 1) && c.ss_active();

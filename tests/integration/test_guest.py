@@ -141,6 +141,11 @@ CASES += [
     # implementation-defined algorithm with pauth-impdef=on
     ("pauth", ["-cpu", "max"]),
     ("pauth", ["-cpu", "max,pauth-impdef=on", "-M", "virt,gic-version=3"]),
+    # BTI: guarded pages, the BTYPE of BR/BLR, each landing's Branch Target
+    # exception (and none on cortex-a57, which has no BTI: GP is ignored)
+    ("bti", ["-cpu", "max"]),
+    ("bti", ["-cpu", "max", "-smp", "2", "-M", "virt,gic-version=3"]),
+    ("bti", ["-cpu", "cortex-a57"]),
 ]
 
 
@@ -684,7 +689,7 @@ ID_LACKING = {
                     "id_aa64mmfr1_el1": ["VMIDBits", "VH", "LO", "XNX"],
                     "id_aa64dfr0_el1": ["DebugVer", "PMUVer"]},
     "max": {"id_aa64pfr0_el1": ["EL0", "EL1", "SVE", "SEL2"],
-            "id_aa64pfr1_el1": ["BT", "SME"],
+            "id_aa64pfr1_el1": ["SME"],
             "s3_0_c0_c4_4": "all",  # ID_AA64ZFR0 (SVE)
             "s3_0_c0_c4_5": "all",  # ID_AA64SMFR0 (SME)
             "id_aa64mmfr0_el1": ["PARange", "TGran16", "TGran4", "TGran16_2", "TGran64_2", "TGran4_2"],

@@ -66,7 +66,7 @@ def test_linux_boots_to_a_shell_like_qemu(gic, cpu, smp):
 
 # What armvm's max has of QEMU's (issue 20 adds the rest), and neoverse-n1.
 MAX_FEATURES = ("fphp asimdhp atomics cpuid asimdrdm jscvt fcma lrcpc dcpop sha3 sm3 sm4 asimddp sha512 asimdfhm dit ilrcpc "
-                "flagm ssbs sb paca pacg dcpodp flagm2 frint i8mm bf16 dgh rng").split()
+                "flagm ssbs sb paca pacg dcpodp flagm2 frint i8mm bf16 dgh rng bti").split()
 N1_FEATURES = "fphp asimdhp atomics cpuid asimdrdm lrcpc dcpop asimddp".split()
 
 
@@ -165,6 +165,38 @@ def test_armv8_6_user_program_on_max_like_qemu(tmp_path):
     hw, hw2 = (int(v, 16) for v in ours[0].split()[1::2])
     ref_hw, ref_hw2 = (int(v, 16) for v in ref[0].split()[1::2])
     assert hw & ~ref_hw == 0 and hw2 & ~ref_hw2 == 0, (ours[0], ref[0])
+
+
+def test_bti_in_a_linux_process_on_max_like_qemu(tmp_path):
+    """tests/guest/linux/bti.c, built with -mbranch-protection=standard and
+    the BTI property: Linux maps it guarded (PROT_BTI); a call through a
+    pointer lands on BTI c, a call past the landing pad is killed by
+    SIGILL, on armvm as on qemu-system-aarch64 -cpu max; and the kernel
+    reports BTI among the CPU's features."""
+    prog = tmp_path / "bti"
+    subprocess.run(["aarch64-linux-gnu-gcc", "-static", "-nostdlib", "-O2", "-mbranch-protection=standard",
+                    "-Wl,-z,force-bti", "-o", str(prog), os.path.join(ROOT, "tests", "guest", "linux", "bti.c")],
+                   check=True, capture_output=True)
+    data = prog.read_bytes()
+    disk = tmp_path / "prog.img"
+    disk.write_bytes(data + bytes(-len(data) % 512))
+    drive = ["-drive", f"if=none,id=d1,file={disk},format=raw,readonly=on", "-device", "virtio-blk-device,drive=d1"]
+
+    def output(emu):
+        with Guest(emu, machine_args(3, "max", 1) + drive) as g:
+            g.ok(f"dd if=/dev/vda of=/tmp/bti bs={len(data)} count=1 iflag=fullblock 2>/dev/null; chmod +x /tmp/bti")
+            out, rc = g.cmd("/tmp/bti")
+            log = g.ok("dmesg | grep -i 'branch target' || true")
+            g.kill()
+        return out, rc, log
+
+    ours, ref = output(armvm_path()), output("qemu-system-aarch64")
+    assert ours[:2] == ref[:2]
+    assert ours[0].splitlines()[:2] == ["call through a pointer: ok", "past the landing pad:"], ours[0]
+    assert ours[1] == 128 + 4  # SIGILL
+    def untimed(log):
+        return [ln.split("] ", 1)[-1] for ln in log.splitlines()]
+    assert untimed(ours[2]) == untimed(ref[2]) == ["CPU features: detected: Branch Target Identification"]
 
 
 def test_linux_runs_a_cpu_workload_like_qemu():
