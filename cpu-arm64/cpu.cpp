@@ -107,8 +107,9 @@ void Cpu::flush_blocks() {
 mmu::Regime Cpu::regime() const {
     static constexpr unsigned pa_range[] = {32, 36, 40, 42, 44, 48, 52};
     unsigned pr = static_cast<unsigned>(ids.id_aa64mmfr0 & 0xf);
-    return {s.sctlr_el1, s.tcr_el1,  s.ttbr0_el1, s.ttbr1_el1, s.mair_el1, pr < 7 ? std::min(pa_range[pr], 48u) : 48u,
-            ((ids.id_aa64mmfr0 >> 20) & 0xf) != 0};
+    return {s.sctlr_el1, s.tcr_el1,  s.ttbr0_el1, s.ttbr1_el1, s.mair_el1, pr < 7 ? pa_range[pr] : 48u,
+            ((ids.id_aa64mmfr0 >> 20) & 0xf) != 0, ((ids.id_aa64mmfr2 >> 28) & 0xf) != 0,
+            ((ids.id_aa64mmfr2 >> 16) & 0xf) != 0, has_lpa2()};
 }
 
 void Cpu::mode_changed() {
@@ -761,7 +762,7 @@ void Cpu::address_translate(uint64_t va, Access acc, unsigned el, bool pan) {
         // MMU off: data accesses are Device-nGnRnE.
         uint8_t attr = (r.sctlr & 1) ? t.attr : 0;
         bool device_or_nc = (attr & 0xf0) == 0 || attr == 0x44 || attr == 0x40;
-        par |= t.pa_page & 0x0000fffffffff000ull;
+        par |= t.pa_page & 0x000ffffffffff000ull;  // (PA[51:12])
         par |= 1u << 9;  // NS: the CPU runs in Non-secure state
         par |= static_cast<uint64_t>(attr) << 56;
         par |= static_cast<uint64_t>(device_or_nc ? 2 : t.sh) << 7;

@@ -238,6 +238,8 @@ public:
     bool has_csv2_2() const { return ((ids.id_aa64pfr0 >> 56) & 0xf) >= 2; }
     bool has_ssbs() const { return ((ids.id_aa64pfr1 >> 4) & 0xf) >= 1; }
     bool has_bti() const { return (ids.id_aa64pfr1 & 0xf) >= 1; }
+    // FEAT_LPA2: 52-bit addresses with 4K pages (ID_AA64MMFR0_EL1.TGran4 1)
+    bool has_lpa2() const { return ((ids.id_aa64mmfr0 >> 28) & 0xf) == 1; }
     // The BTYPE a BR or BLR (kind 0, 1) through Xn sets from a page
     // guarded or not (0 on CPUs without BTI).
     uint8_t btype_of(unsigned kind, unsigned n, bool guarded) const {

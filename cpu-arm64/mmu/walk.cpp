@@ -22,6 +22,8 @@ unsigned ps_bits(unsigned ps) {
 struct Half {
     unsigned inputsize, g;  // VA bits, granule bits
     bool epd, tbi;
+    bool ds;                // TCR_EL1.DS in effect (FEAT_LPA2, 4K or 16K pages)
+    bool tsz_oob;           // TxSZ out of range: every walk faults (level 0), as QEMU's
 };
 
 Half half(const Regime& r, bool hi) {
@@ -33,9 +35,17 @@ Half half(const Regime& r, bool hi) {
     else
         g = tg == 2 ? 14 : tg == 1 ? 16 : 12;  // TG0: 00 4K, 01 64K, 10 16K (11 reserved: 4K)
     if (g == 14 && !r.has_16k) g = 12;         // an unimplemented granule acts as 4K (as QEMU)
-    tsz = std::clamp(tsz, 16u, 39u);           // out of range TxSZ is clamped, as QEMU does
+    bool ds = r.lpa2 && g != 16 && ((r.tcr >> 59) & 1);
+    // TxSZ's range: up to 39, or with FEAT_TTST (small translation
+    // tables) 48 (47 with 64K pages); from 16, or 12 for 52-bit VAs
+    // (FEAT_LVA with 64K pages, FEAT_LPA2's DS with the others). Outside
+    // it (IMPLEMENTATION DEFINED) every walk takes a level 0 translation
+    // fault, as on QEMU 7.2 (the bounds kept for the sizes below).
+    unsigned min_tsz = (g == 16 ? r.lva : ds) ? 12u : 16u, max_tsz = r.ttst ? (g == 16 ? 47u : 48u) : 39u;
+    bool oob = tsz < min_tsz || tsz > max_tsz;
+    tsz = std::clamp(tsz, min_tsz, max_tsz);
     return {64 - tsz, g, hi ? ((r.tcr >> 23) & 1) != 0 : ((r.tcr >> 7) & 1) != 0,
-            hi ? ((r.tcr >> 38) & 1) != 0 : ((r.tcr >> 37) & 1) != 0};
+            hi ? ((r.tcr >> 38) & 1) != 0 : ((r.tcr >> 37) & 1) != 0, ds, oob};
 }
 
 // The level a walk of this half starts at.
@@ -44,6 +54,14 @@ int start_level(const Half& h) { return 4 - static_cast<int>(1 + (h.inputsize - 
 }  // namespace
 
 uint32_t fault_status(Fault f) {
+    if (f.level == -1) {  // (FEAT_LPA2's level -1)
+        switch (f.type) {
+        case FaultType::AddressSize: return 0x29;
+        case FaultType::Translation: return 0x2b;
+        case FaultType::WalkAbort: return 0x13;
+        default: break;
+        }
+    }
     unsigned l = static_cast<unsigned>(f.level) & 3;
     switch (f.type) {
     case FaultType::AddressSize: return 0x00 | l;
@@ -81,22 +99,29 @@ bool walk(const Regime& r, Bus& bus, uint64_t va, Translation& t, Fault& fault) 
     const unsigned inputsize = h.inputsize, g = h.g;
     unsigned top = h.tbi ? 55 : 63;
     uint64_t upper = bitsv(va, top, inputsize);
-    if (h.epd || upper != (hi ? ones(top - inputsize + 1) : 0)) {
+    if (h.epd || h.tsz_oob || upper != (hi ? ones(top - inputsize + 1) : 0)) {
         fault = {FaultType::Translation, 0};
         return false;
     }
     unsigned stride = g - 3;
     int level = start_level(h);
     const int start = level;
+    // The output size: TCR_EL1.IPS within PARange, 52 bits only with 64K
+    // pages (FEAT_LPA) or DS (FEAT_LPA2); then the top bits of addresses
+    // come from TTBR[5:2] and descriptor bits [15:12] (LPA) or [9:8] (DS).
     unsigned outsize = std::min(ps_bits(static_cast<unsigned>(bitsv(r.tcr, 34, 32))), r.pa_bits);
-    outsize = std::min(outsize, 48u);
+    if (!h.ds && g != 16) outsize = std::min(outsize, 48u);
+    const uint64_t addr_mask = h.ds ? ones(50) : ones(48);
+    auto high_bits = [&](uint64_t desc) { return h.ds ? bitsv(desc, 9, 8) << 50 : bitsv(desc, 15, 12) << 48; };
     uint64_t ttbr = hi ? r.ttbr1 : r.ttbr0;
     // The first table is aligned to its size (at least 64 bytes).
     unsigned first_shift = g + stride * static_cast<unsigned>(3 - level);
     unsigned first_bits = inputsize - first_shift;
     unsigned align = std::max(first_bits + 3, 6u);
     uint64_t table = ttbr & ones(48) & ~ones(align);
-    if (table >> outsize) {
+    if (outsize > 48) {
+        table |= bitsv(ttbr, 5, 2) << 48;
+    } else if (table >> outsize) {
         fault = {FaultType::AddressSize, level};
         return false;
     }
@@ -120,8 +145,10 @@ bool walk(const Regime& r, Bus& bus, uint64_t va, Translation& t, Fault& fault) 
         }
         bool is_table = (desc & 2) != 0;
         if (level < 3 && is_table) {
-            uint64_t next = desc & ones(48) & ~ones(g);
-            if (next >> outsize) {
+            uint64_t next = desc & addr_mask & ~ones(g);
+            if (outsize > 48) {
+                next |= high_bits(desc);
+            } else if (next >> outsize) {
                 fault = {FaultType::AddressSize, level};
                 return false;
             }
@@ -133,14 +160,19 @@ bool walk(const Regime& r, Bus& bus, uint64_t va, Translation& t, Fault& fault) 
             table = next;
             continue;
         }
-        // A leaf: a page at level 3, a block where the granule allows one.
-        bool block_ok = (g == 12 && (level == 1 || level == 2)) || (g != 12 && level == 2);
+        // A leaf: a page at level 3, a block where the granule allows one
+        // (with 52-bit addresses one level further up: DS's 4K level 0 and
+        // 16K level 1, 64K level 1 with a 52-bit PARange, as QEMU's).
+        bool block_ok = level == 2 || (g == 12 && level == 1) || (level == 0 && g == 12 && h.ds) ||
+                        (level == 1 && g == 14 && h.ds) || (level == 1 && g == 16 && r.pa_bits == 52);
         if ((level == 3 && !is_table) || (level < 3 && !block_ok)) {
             fault = {FaultType::Translation, level};
             return false;
         }
-        uint64_t oa = desc & ones(48) & ~ones(shift);
-        if (oa >> outsize) {
+        uint64_t oa = desc & addr_mask & ~ones(shift);
+        if (outsize > 48) {
+            oa |= high_bits(desc);
+        } else if (oa >> outsize) {
             fault = {FaultType::AddressSize, level};
             return false;
         }
@@ -184,7 +216,7 @@ bool walk(const Regime& r, Bus& bus, uint64_t va, Translation& t, Fault& fault) 
         t.asid = current_asid(r);
         t.level = static_cast<uint8_t>(level);
         t.attr = static_cast<uint8_t>(r.mair >> (8 * bitsv(desc, 4, 2)));
-        t.sh = static_cast<uint8_t>(bitsv(desc, 9, 8));
+        t.sh = static_cast<uint8_t>(h.ds ? bitsv(r.tcr, hi ? 29 : 13, hi ? 28 : 12) : bitsv(desc, 9, 8));
         t.guarded = (desc >> 50) & 1;
         return true;
     }
@@ -194,7 +226,7 @@ bool for_each_mapping(const Regime& r, Bus& bus, const std::function<void(uint64
     if (!(r.sctlr & 1)) return false;
     for (bool hi : {false, true}) {
         const Half h = half(r, hi);
-        if (h.epd) continue;  // (no walks)
+        if (h.epd || h.tsz_oob) continue;  // (no walks)
         const unsigned inputsize = h.inputsize, g = h.g, stride = g - 3;
         uint64_t first = hi ? ~ones(inputsize) : 0, last = hi ? ~0ull : ones(inputsize);
         for (uint64_t va = first;;) {

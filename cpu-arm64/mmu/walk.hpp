@@ -40,6 +40,9 @@ struct Regime {
     uint64_t sctlr = 0, tcr = 0, ttbr0 = 0, ttbr1 = 0, mair = 0;
     unsigned pa_bits = 48;  // ID_AA64MMFR0_EL1.PARange, in bits
     bool has_16k = true;    // ID_AA64MMFR0_EL1.TGran16 (4K and 64K: every model)
+    bool ttst = false;      // ID_AA64MMFR2_EL1.ST (FEAT_TTST): TxSZ up to 48 (47 with 64K pages)
+    bool lva = false;       // ID_AA64MMFR2_EL1.VARange (FEAT_LVA): 52-bit VAs with 64K pages
+    bool lpa2 = false;      // TGran4/TGran16 (FEAT_LPA2): TCR_EL1.DS, 52 bits with 4K and 16K pages
 };
 
 struct Translation {

@@ -32,10 +32,12 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 //  ID_AA64PFR0/1: SSBS (2), CSV2 and CSV3 on the Armv8.1+ models; DIT,
 //               CSV2_2 and BT on max.
 //  ID_AA64MMFR2: CnP, UAO and IESB on the Armv8.1+ models; IDS, TTL, BBM 2 and
-//               E0PD on max. ID_AA64MMFR1: HPDS on the Armv8.1+ models (2 on
-//               neoverse-n1), HAFDBS 2 on them, LO on max.
+//               E0PD and ST (TTST) on max. ID_AA64MMFR1: HPDS on the Armv8.1+
+//               models (2 on neoverse-n1), HAFDBS 2 on them, LO and ETS on max.
 //  ID_AA64MMFR0: PA size, 16-bit ASIDs and granules as each part (the
-//               Cortex-A5x/A72 have no 16K granule).
+//               Cortex-A5x/A72 have no 16K granule); on max 52-bit PAs
+//               (LPA) and 4K/16K granules with 52 bits (LPA2), and
+//               VARange 52 bits (LVA) in MMFR2.
 //  ID_AA64MMFR1: PAN = 2 (PAN and AT S1E1RP/WP) on the Armv8.1+ models.
 //  ID_AA64DFR0: Armv8.0 debug (6) with the Cortex parts' breakpoints and
 //               watchpoints; PMUVer 1 (PMUv3 as Armv8.0 defines it, what
@@ -128,8 +130,19 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
                           | (1ull << 48)   // FHM (FMLAL, FMLSL)
                           | (1ull << 60);  // RNDR
         r.id_aa64mmfr1 |= 1ull << 16;      // LO: LORegions (none: LORID_EL1 0), LDLAR/STLLR
+        // ETS: a walk after a table write and a DSB sees it (every walk
+        // here reads the tables from memory, in program order)
+        r.id_aa64mmfr1 |= 1ull << 36;
+        // 52-bit addresses: PARange 52 bits (FEAT_LPA with 64K pages), 4K
+        // and 16K pages with TCR_EL1.DS (FEAT_LPA2: TGran4 1, TGran16 2),
+        // 52-bit VAs with 64K pages (VARange: FEAT_LVA)
+        set_field(r.id_aa64mmfr0, 0, 6);
+        set_field(r.id_aa64mmfr0, 28, 1);
+        set_field(r.id_aa64mmfr0, 20, 2);
+        r.id_aa64mmfr2 |= 1ull << 16;
         r.id_aa64mmfr2 |= (1ull << 36)     // IDS: the ID space's reads trap as EC 0x18
                           | (1ull << 48)   // TTL (the TLBI level hint: nothing to use it for)
+                          | (1ull << 28)   // ST: TTST, TxSZ up to 48 (small translation tables)
                           | (2ull << 52)   // BBM level 2 (no TLB conflict aborts)
                           | (1ull << 60);  // E0PD (TCR_EL1.E0PD0/1)
         r.id_aa64pfr0 |= 1ull << 48;       // DIT

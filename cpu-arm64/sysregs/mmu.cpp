@@ -28,11 +28,12 @@ constexpr SysRegDesc kRegs[] = {
          // up to TBI1; of the later fields HPD0/HPD1 (FEAT_HPDS; with
          // HPDS2 the HWU bits too, whose hardware use is none here),
          // TBID0/TBID1 (FEAT_PAuth), HA/HD (FEAT_HAFDBS) and E0PD0/E0PD1
-         // (FEAT_E0PD)
+         // (FEAT_E0PD), DS (FEAT_LPA2)
          uint64_t hpds = c.has_hpds() ? (c.has_hpds2() ? 0x3ffull << 41 : 3ull << 41) : 0;
          uint64_t tbid = c.has_pauth() ? 3ull << 51 : 0;
          uint64_t hafdbs = c.hafdbs_level() >= 2 ? 3ull << 39 : c.hafdbs_level() ? 1ull << 39 : 0;  // HA, HD
-         c.s.tcr_el1 = v & (0x0000007fffffffffull | hafdbs | hpds | tbid | (c.has_e0pd() ? 3ull << 55 : 0));
+         c.s.tcr_el1 = v & (0x0000007fffffffffull | hafdbs | hpds | tbid | (c.has_e0pd() ? 3ull << 55 : 0) |
+                            (c.has_lpa2() ? 1ull << 59 : 0));  // (DS: FEAT_LPA2)
          c.regime_changed();
      }},
     {sysreg_key(3, 0, 10, 2, 0), "MAIR_EL1", nullptr,

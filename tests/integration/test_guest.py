@@ -146,6 +146,11 @@ CASES += [
     ("bti", ["-cpu", "max"]),
     ("bti", ["-cpu", "max", "-smp", "2", "-M", "virt,gic-version=3"]),
     ("bti", ["-cpu", "cortex-a57"]),
+    # small translation tables (TTST: T1SZ 48 on max; out of range, a level
+    # 0 fault, on cortex-a57) and 52-bit addresses (LVA, LPA, LPA2)
+    ("ttst", ["-cpu", "max"]),
+    ("ttst", ["-cpu", "cortex-a57"]),
+    ("lpa", ["-cpu", "max"]),
 ]
 
 
@@ -692,9 +697,9 @@ ID_LACKING = {
             "id_aa64pfr1_el1": ["SME"],
             "s3_0_c0_c4_4": "all",  # ID_AA64ZFR0 (SVE)
             "s3_0_c0_c4_5": "all",  # ID_AA64SMFR0 (SME)
-            "id_aa64mmfr0_el1": ["PARange", "TGran16", "TGran4", "TGran16_2", "TGran64_2", "TGran4_2"],
-            "id_aa64mmfr1_el1": ["VMIDBits", "VH", "XNX", "ETS", "HCX"],
-            "id_aa64mmfr2_el1": ["VARange", "ST", "FWB"],
+            "id_aa64mmfr0_el1": ["TGran16_2", "TGran64_2", "TGran4_2"],
+            "id_aa64mmfr1_el1": ["VMIDBits", "VH", "XNX", "HCX"],
+            "id_aa64mmfr2_el1": ["FWB"],
             "id_aa64dfr0_el1": ["DebugVer"]},
 }
 
