@@ -183,7 +183,8 @@ Status Parser::opt_cpu(const std::string& arg) {
     // accelerator have is checked once the accelerator is known).
     for (auto [key, dst] : {std::pair{"pmu", &c.cpu.pmu}, std::pair{"kvm-no-adjvtime", &c.cpu.kvm_no_adjvtime},
                             std::pair{"kvm-steal-time", &c.cpu.kvm_steal_time}, std::pair{"sve", &c.cpu.sve},
-                            std::pair{"pauth", &c.cpu.pauth}, std::pair{"pauth-impdef", &c.cpu.pauth_impdef}}) {
+                            std::pair{"pauth", &c.cpu.pauth}, std::pair{"pauth-impdef", &c.cpu.pauth_impdef},
+                            std::pair{"lpa2", &c.cpu.lpa2}}) {
         auto v = r.boolean(key);
         if (!v) return v.error();
         *dst = *v;

@@ -53,6 +53,9 @@ struct CpuConfig {
     // pauth=on|off, pauth-impdef=on|off: max's pointer authentication on
     // TCG (default on, QARMA5: QEMU 7.2's defaults)
     std::optional<bool> pauth, pauth_impdef;
+    // lpa2=on|off: max's 52-bit addresses with 4K and 16K pages (FEAT_LPA2;
+    // default on, as QEMU 7.2's)
+    std::optional<bool> lpa2;
     std::string origin;
 };
 

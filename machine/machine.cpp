@@ -97,10 +97,11 @@ Status Machine::choose_accel() {
                               "-arm-cpu.sve' not found");
         if (*cfg_.cpu.sve) return make_error("-cpu " + cfg_.cpu.origin + ": 'sve' feature not supported by TCG");
     }
-    // Pointer authentication: max's properties on TCG (QEMU also has
-    // "pauth" on a KVM max/host, which armvm's KVM vCPU does not enable).
+    // Pointer authentication and LPA2: max's properties on TCG (QEMU also
+    // has "pauth" on a KVM max/host, which armvm's KVM vCPU does not enable).
     for (auto [set, name] : {std::pair{cfg_.cpu.pauth.has_value(), "pauth"},
-                             std::pair{cfg_.cpu.pauth_impdef.has_value(), "pauth-impdef"}})
+                             std::pair{cfg_.cpu.pauth_impdef.has_value(), "pauth-impdef"},
+                             std::pair{cfg_.cpu.lpa2.has_value(), "lpa2"}})
         if (set && (cfg_.cpu.model != "max" || accel_ == "kvm"))
             return make_error("-cpu " + cfg_.cpu.origin + ": Property '" + cfg_.cpu.model + "-arm-cpu." + name +
                               "' not found");

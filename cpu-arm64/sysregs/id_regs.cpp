@@ -69,6 +69,11 @@ namespace {
 void set_field(uint64_t& reg, unsigned at, uint64_t v) { reg = (reg & ~(0xfull << at)) | (v << at); }
 }  // namespace
 
+void set_lpa2(IdRegs& r, bool on) {
+    set_field(r.id_aa64mmfr0, 28, on ? 1 : 0);
+    set_field(r.id_aa64mmfr0, 20, on ? 2 : 1);
+}
+
 void set_pauth(IdRegs& r, bool on, bool impdef) {
     // APA, API, GPA, GPI: QARMA5 (1 0 1 0) or the implementation-defined
     // algorithm (0 1 0 1); basic PAuth (no PAuth2, FPAC), as QEMU 7.2's
@@ -137,8 +142,7 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
         // and 16K pages with TCR_EL1.DS (FEAT_LPA2: TGran4 1, TGran16 2),
         // 52-bit VAs with 64K pages (VARange: FEAT_LVA)
         set_field(r.id_aa64mmfr0, 0, 6);
-        set_field(r.id_aa64mmfr0, 28, 1);
-        set_field(r.id_aa64mmfr0, 20, 2);
+        set_lpa2(r, true);
         r.id_aa64mmfr2 |= 1ull << 16;
         r.id_aa64mmfr2 |= (1ull << 36)     // IDS: the ID space's reads trap as EC 0x18
                           | (1ull << 48)   // TTL (the TLBI level hint: nothing to use it for)

@@ -26,6 +26,9 @@ IdRegs id_regs_for(const std::string& model, bool pmu);
 // Pointer authentication on or off (max: on, QARMA5, unless -cpu
 // max,pauth=off or pauth-impdef=on).
 void set_pauth(IdRegs& r, bool on, bool impdef);
+// FEAT_LPA2 on or off (max: on, unless -cpu max,lpa2=off): TGran4 1
+// and TGran16 2, or 0 and 1 (4K and 16K pages with 48-bit addresses).
+void set_lpa2(IdRegs& r, bool on);
 
 // MRS of a register in the ID space (op0=3, op1=0, CRn=0; and CTR_EL0,
 // DCZID_EL0, CLIDR_EL1). `key` is the MRS bits [20:5]. Returns false if the

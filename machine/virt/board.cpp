@@ -192,7 +192,10 @@ Result<std::unique_ptr<Board>> Board::create(const MachineConfig& cfg, unsigned 
         cpu.join(b->cluster_);
         cpu.index = static_cast<int>(i);
         cpu.ids = id_regs_for(cfg.cpu.model, cfg.cpu.pmu.value_or(true));
-        if (cfg.cpu.model == "max") set_pauth(cpu.ids, cfg.cpu.pauth.value_or(true), cfg.cpu.pauth_impdef.value_or(false));
+        if (cfg.cpu.model == "max") {
+            set_pauth(cpu.ids, cfg.cpu.pauth.value_or(true), cfg.cpu.pauth_impdef.value_or(false));
+            if (!cfg.cpu.lpa2.value_or(true)) set_lpa2(cpu.ids, false);
+        }
         if (gic_version == 3) {
             cpu.ids.id_aa64pfr0 |= 1ull << 24;  // GIC: the GICv3 CPU interface system registers
             cpu.sysreg_hook = [self, i](Cpu&, uint32_t key, bool write, uint64_t& value) {

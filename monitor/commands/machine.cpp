@@ -84,6 +84,7 @@ void register_machine_commands(CommandTable& t) {
                   bool running = run.model == "max";
                   props["pauth"] = running ? run.pauth.value_or(true) : true;
                   props["pauth-impdef"] = running ? run.pauth_impdef.value_or(false) : false;
+                  props["lpa2"] = running ? run.lpa2.value_or(true) : true;
               }
               if (ctx.machine.kvm_enabled()) {
                   // QEMU's KVM vCPU properties, as this VM has them

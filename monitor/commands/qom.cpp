@@ -89,6 +89,7 @@ std::optional<Json> class_properties(const std::string& name) {
         if (c->name == std::string("max")) {
             out.push_back(prop("pauth", "bool", "pointer authentication (on)"));
             out.push_back(prop("pauth-impdef", "bool", "the implementation-defined PAC algorithm (off: QARMA5)"));
+            out.push_back(prop("lpa2", "bool", "52-bit addresses with 4K and 16K pages (FEAT_LPA2, on)"));
         }
         return out;
     }

@@ -83,14 +83,16 @@ def test_kvm_cpu_properties_need_kvm():
     assert p.returncode == 1 and "kvm-steal-time" in p.stderr
 
 
-def test_pauth_properties_are_max_only_and_consistent():
+def test_pauth_and_lpa2_properties_are_max_only_and_consistent():
     p = run_armvm(["-M", "virt", "-cpu", "cortex-a57,pauth=off", "-display", "none", "-S"])
     assert p.returncode == 1
     assert stderr_lines(p) == ["armvm: -cpu cortex-a57,pauth=off: Property 'cortex-a57-arm-cpu.pauth' not found"]
     p = run_armvm(["-M", "virt", "-cpu", "max,pauth=off,pauth-impdef=on", "-display", "none", "-S"])
     assert p.returncode == 1
     assert stderr_lines(p) == ["armvm: -cpu max,pauth=off,pauth-impdef=on: cannot enable pauth-impdef without pauth"]
-    for ok in ("max,pauth=off", "max,pauth-impdef=on", "max,pauth=on,pauth-impdef=off"):
+    p = run_armvm(["-M", "virt", "-cpu", "cortex-a57,lpa2=off", "-display", "none", "-S"])
+    assert stderr_lines(p) == ["armvm: -cpu cortex-a57,lpa2=off: Property 'cortex-a57-arm-cpu.lpa2' not found"]
+    for ok in ("max,pauth=off", "max,pauth-impdef=on", "max,pauth=on,pauth-impdef=off", "max,lpa2=off"):
         p = subprocess.run([armvm_path(), "-M", "virt", "-cpu", ok, "-display", "none", "-S", "-qmp", "stdio"],
                            input='{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n', capture_output=True,
                            text=True, timeout=10)

@@ -722,6 +722,24 @@ def test_pauth_properties_set_the_id_fields_as_qemus(cpu, progs):
     assert (ours & fields == 0) == cpu.endswith("pauth=off")
 
 
+@pytest.mark.parametrize("cpu", ["max,lpa2=off", "max,lpa2=on"])
+def test_lpa2_property_sets_the_id_fields_as_qemus(cpu, progs):
+    """-cpu max,lpa2=off: ID_AA64MMFR0_EL1's TGran4 and TGran16 say 4K and
+    16K pages without 52-bit addresses (and TCR_EL1.DS is then RES0), as
+    QEMU's; lpa2=on is max's default."""
+    elf = progs("idregs")
+
+    def mmfr0(emu):
+        r = run(emu, elf, ["-cpu", cpu])
+        assert r.returncode == 0, r.stderr
+        return int(dict(ln.split() for ln in r.stdout.splitlines() if len(ln.split()) == 2)["id_aa64mmfr0_el1"], 16)
+
+    ours, ref = mmfr0(armvm_path()), mmfr0("qemu-system-aarch64")
+    fields = 0xf0f0000f  # TGran4, TGran16, PARange
+    assert ours & fields == ref & fields
+    assert (ours >> 28) & 0xf == (0 if cpu.endswith("off") else 1)
+
+
 @pytest.mark.parametrize("cpu", sorted(ID_LACKING))
 def test_id_registers_are_qemus_but_for_what_armvm_lacks(cpu, progs):
     elf = progs("idregs")
