@@ -189,6 +189,14 @@ Status Parser::opt_cpu(const std::string& arg) {
         if (!v) return v.error();
         *dst = *v;
     }
+    std::vector<std::string> vector_names = {"sme", "sme_fa64"};
+    for (unsigned n = 128; n <= 2048; n += 128) vector_names.push_back("sve" + std::to_string(n));
+    for (unsigned n = 128; n <= 2048; n *= 2) vector_names.push_back("sme" + std::to_string(n));
+    for (const std::string& key : vector_names) {
+        auto v = r.boolean(key);
+        if (!v) return v.error();
+        if (*v) c.cpu.vector_props.emplace_back(key, **v);
+    }
     if (auto k = r.unused()) {
         std::string tn = model + "-arm-cpu";
         return make_error("Property '" + tn + "." + *k + "' not found");

@@ -56,6 +56,10 @@ struct CpuConfig {
     // lpa2=on|off: max's 52-bit addresses with 4K and 16K pages (FEAT_LPA2;
     // default on, as QEMU 7.2's)
     std::optional<bool> lpa2;
+    // max's SVE vector lengths (sve128 ... sve2048) and SME properties
+    // (sme, sme_fa64, sme128 ... sme2048) as given: armvm's TCG has
+    // neither extension, so each may only be off.
+    std::vector<std::pair<std::string, bool>> vector_props;
     std::string origin;
 };
 

@@ -105,6 +105,19 @@ Status Machine::choose_accel() {
         if (set && (cfg_.cpu.model != "max" || accel_ == "kvm"))
             return make_error("-cpu " + cfg_.cpu.origin + ": Property '" + cfg_.cpu.model + "-arm-cpu." + name +
                               "' not found");
+    // SVE vector lengths and SME: max's properties (QEMU 7.2's max has
+    // both extensions, armvm's TCG neither: off is what the CPU is).
+    for (const auto& [name, on] : cfg_.cpu.vector_props) {
+        if (cfg_.cpu.model != "max" || accel_ == "kvm")
+            return make_error("-cpu " + cfg_.cpu.origin + ": Property '" + cfg_.cpu.model + "-arm-cpu." + name +
+                              "' not found");
+        if (!on) continue;
+        if (name.starts_with("sve"))  // (QEMU's words with sve=off)
+            return make_error("-cpu " + cfg_.cpu.origin + ": cannot enable " + name +
+                              "\nSVE must be enabled to enable vector lengths.\nAdd sve=on to the CPU property list.");
+        return make_error("-cpu " + cfg_.cpu.origin + ": '" + (name.starts_with("sme_") ? name : std::string("sme")) +
+                          "' feature not supported by TCG");
+    }
     if (cfg_.cpu.pauth_impdef.value_or(false) && !cfg_.cpu.pauth.value_or(true))
         return make_error("-cpu " + cfg_.cpu.origin + ": cannot enable pauth-impdef without pauth");
     // The KVM properties exist only on a KVM vCPU (as in QEMU).

@@ -83,7 +83,7 @@ def test_kvm_cpu_properties_need_kvm():
     assert p.returncode == 1 and "kvm-steal-time" in p.stderr
 
 
-def test_pauth_and_lpa2_properties_are_max_only_and_consistent():
+def test_max_properties_are_max_only_and_consistent():
     p = run_armvm(["-M", "virt", "-cpu", "cortex-a57,pauth=off", "-display", "none", "-S"])
     assert p.returncode == 1
     assert stderr_lines(p) == ["armvm: -cpu cortex-a57,pauth=off: Property 'cortex-a57-arm-cpu.pauth' not found"]
@@ -92,7 +92,17 @@ def test_pauth_and_lpa2_properties_are_max_only_and_consistent():
     assert stderr_lines(p) == ["armvm: -cpu max,pauth=off,pauth-impdef=on: cannot enable pauth-impdef without pauth"]
     p = run_armvm(["-M", "virt", "-cpu", "cortex-a57,lpa2=off", "-display", "none", "-S"])
     assert stderr_lines(p) == ["armvm: -cpu cortex-a57,lpa2=off: Property 'cortex-a57-arm-cpu.lpa2' not found"]
-    for ok in ("max,pauth=off", "max,pauth-impdef=on", "max,pauth=on,pauth-impdef=off", "max,lpa2=off"):
+    # SVE vector lengths and SME: QEMU's max has them, armvm's TCG not (off
+    # is accepted: what the CPU is)
+    p = run_armvm(["-M", "virt", "-cpu", "max,sve256=on", "-display", "none", "-S"])
+    assert stderr_lines(p) == ["armvm: -cpu max,sve256=on: cannot enable sve256",
+                               "SVE must be enabled to enable vector lengths.", "Add sve=on to the CPU property list."]
+    p = run_armvm(["-M", "virt", "-cpu", "max,sme=on", "-display", "none", "-S"])
+    assert stderr_lines(p) == ["armvm: -cpu max,sme=on: 'sme' feature not supported by TCG"]
+    p = run_armvm(["-M", "virt", "-cpu", "cortex-a57,sme=off", "-display", "none", "-S"])
+    assert stderr_lines(p) == ["armvm: -cpu cortex-a57,sme=off: Property 'cortex-a57-arm-cpu.sme' not found"]
+    for ok in ("max,pauth=off", "max,pauth-impdef=on", "max,pauth=on,pauth-impdef=off", "max,lpa2=off",
+               "max,sve=off,sve128=off,sve2048=off,sme=off,sme_fa64=off,sme512=off"):
         p = subprocess.run([armvm_path(), "-M", "virt", "-cpu", ok, "-display", "none", "-S", "-qmp", "stdio"],
                            input='{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n', capture_output=True,
                            text=True, timeout=10)
