@@ -39,7 +39,7 @@ constexpr uint32_t key(unsigned op0, unsigned op1, unsigned crn, unsigned crm, u
 //               (LPA) and 4K/16K granules with 52 bits (LPA2), and
 //               VARange 52 bits (LVA) in MMFR2.
 //  ID_AA64MMFR1: PAN = 2 (PAN and AT S1E1RP/WP) on the Armv8.1+ models.
-//  ID_AA64DFR0: Armv8.0 debug (6) with the Cortex parts' breakpoints and
+//  ID_AA64DFR0: Armv8.0 debug (6; 9 on max) with the Cortex parts' breakpoints and
 //               watchpoints; PMUVer 1 (PMUv3 as Armv8.0 defines it, what
 //               cpu-arm64/sysregs/pmu.cpp implements) or 0 with pmu=off.
 constexpr uint64_t kPfr0 = 0x0000000000000011ull;
@@ -163,6 +163,11 @@ IdRegs id_regs_for(const std::string& model, bool pmu) {
                           | (1ull << 52);  // I8MM (SMMLA, UMMLA, USMMLA, USDOT, SUDOT)
         set_pauth(r, true, false);
         r.id_aa64pfr1 |= 1;                // BT: BTI (guarded pages, PSTATE.BTYPE)
+        // DebugVer: Armv8.4 debug (FEAT_Debugv8p2 and v8p4), as QEMU's max:
+        // what they change for self-hosted debug is CONTEXTIDR_EL2 (with
+        // EL2), the rest is the external debug interface, which no model
+        // here has
+        set_field(r.id_aa64dfr0, 0, 9);
     }
     r.dczid = 0x4;          // DC ZVA block: 64 bytes
     r.clidr = m->clidr;

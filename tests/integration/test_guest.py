@@ -699,8 +699,7 @@ ID_LACKING = {
             "s3_0_c0_c4_5": "all",  # ID_AA64SMFR0 (SME)
             "id_aa64mmfr0_el1": ["TGran16_2", "TGran64_2", "TGran4_2"],
             "id_aa64mmfr1_el1": ["VMIDBits", "VH", "XNX", "HCX"],
-            "id_aa64mmfr2_el1": ["FWB"],
-            "id_aa64dfr0_el1": ["DebugVer"]},
+            "id_aa64mmfr2_el1": ["FWB"]},
 }
 
 
