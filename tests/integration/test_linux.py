@@ -104,24 +104,34 @@ def test_linux_sees_the_pmu_only_with_pmu_on(pmu):
         assert "perfevents" not in out
 
 
+def user_program(tmp_path, name, cflags):
+    """tests/guest/linux/NAME.c built static with `cflags`, on a read-only
+    virtio disk: the -drive/-device arguments, and a function that copies
+    it to /tmp/NAME in a guest."""
+    prog = tmp_path / name
+    subprocess.run(["aarch64-linux-gnu-gcc", "-static", *cflags, "-o", str(prog),
+                    os.path.join(ROOT, "tests", "guest", "linux", name + ".c")], check=True, capture_output=True)
+    data = prog.read_bytes()
+    disk = tmp_path / (name + ".img")
+    disk.write_bytes(data + bytes(-len(data) % 512))
+    drive = ["-drive", f"if=none,id=d1,file={disk},format=raw,readonly=on", "-device", "virtio-blk-device,drive=d1"]
+
+    def install(g):
+        g.ok(f"dd if=/dev/vda of=/tmp/{name} bs={len(data)} count=1 iflag=fullblock 2>/dev/null; chmod +x /tmp/{name}")
+    return drive, install
+
+
 def test_perf_events_count_instructions_and_branches_in_linux(tmp_path):
     """What `perf stat -e instructions,cycles,branches` reads, through the
     guest kernel's PMU driver (tests/guest/linux/perfcount.c): a loop of
     10^6 SUBS/B.NE pairs in user space is 2*10^6 instructions and 10^6
     branches, give or take the syscalls around it. QEMU 7.2 counts only
     cycles (its PMU has no instruction or branch event without icount)."""
-    prog = tmp_path / "perfcount"
-    subprocess.run(["aarch64-linux-gnu-gcc", "-static", "-O2", "-o", str(prog),
-                    os.path.join(ROOT, "tests", "guest", "linux", "perfcount.c")], check=True)
-    data = prog.read_bytes()
-    disk = tmp_path / "prog.img"
-    disk.write_bytes(data + bytes(-len(data) % 512))
-    drive = ["-drive", f"if=none,id=d1,file={disk},format=raw,readonly=on", "-device", "virtio-blk-device,drive=d1"]
+    drive, install = user_program(tmp_path, "perfcount", ["-O2"])
 
     def counts(emu, cpu="cortex-a57"):
         with Guest(emu, machine_args(3, cpu, 2) + drive) as g:
-            g.ok(f"dd if=/dev/vda of=/tmp/perfcount bs={len(data)} count=1 iflag=fullblock 2>/dev/null; "
-                 "chmod +x /tmp/perfcount")
+            install(g)
             out = g.ok("/tmp/perfcount 1000000")
             g.kill()
         return dict(line.split(" ", 1) for line in out.splitlines())
@@ -143,18 +153,12 @@ def test_armv8_6_user_program_on_max_like_qemu(tmp_path):
     extensions armvm's max has (the compiler's own SDOT and SQRDMLAH among
     them), prints the same results in a Linux process on armvm and on
     qemu-system-aarch64 -cpu max; its HWCAP bits are a subset of QEMU's."""
-    prog = tmp_path / "v8x"
-    subprocess.run(["aarch64-linux-gnu-gcc", "-static", "-O3", "-march=armv8.6-a+rng+sha3+crypto+bf16+i8mm+dotprod+fp16+fp16fml",
-                    "-mbranch-protection=standard",
-                    "-o", str(prog), os.path.join(ROOT, "tests", "guest", "linux", "v8x.c")], check=True)
-    data = prog.read_bytes()
-    disk = tmp_path / "prog.img"
-    disk.write_bytes(data + bytes(-len(data) % 512))
-    drive = ["-drive", f"if=none,id=d1,file={disk},format=raw,readonly=on", "-device", "virtio-blk-device,drive=d1"]
+    drive, install = user_program(tmp_path, "v8x", ["-O3", "-march=armv8.6-a+rng+sha3+crypto+bf16+i8mm+dotprod+fp16+fp16fml",
+                                                    "-mbranch-protection=standard"])
 
     def output(emu):
         with Guest(emu, machine_args(3, "max", 1) + drive) as g:
-            g.ok(f"dd if=/dev/vda of=/tmp/v8x bs={len(data)} count=1 iflag=fullblock 2>/dev/null; chmod +x /tmp/v8x")
+            install(g)
             out = g.ok("/tmp/v8x")
             g.kill()
         return out.splitlines()
@@ -173,18 +177,12 @@ def test_bti_in_a_linux_process_on_max_like_qemu(tmp_path):
     pointer lands on BTI c, a call past the landing pad is killed by
     SIGILL, on armvm as on qemu-system-aarch64 -cpu max; and the kernel
     reports BTI among the CPU's features."""
-    prog = tmp_path / "bti"
-    subprocess.run(["aarch64-linux-gnu-gcc", "-static", "-nostdlib", "-O2", "-mbranch-protection=standard",
-                    "-Wl,-z,force-bti", "-o", str(prog), os.path.join(ROOT, "tests", "guest", "linux", "bti.c")],
-                   check=True, capture_output=True)
-    data = prog.read_bytes()
-    disk = tmp_path / "prog.img"
-    disk.write_bytes(data + bytes(-len(data) % 512))
-    drive = ["-drive", f"if=none,id=d1,file={disk},format=raw,readonly=on", "-device", "virtio-blk-device,drive=d1"]
+    drive, install = user_program(tmp_path, "bti", ["-nostdlib", "-O2", "-mbranch-protection=standard",
+                                                    "-Wl,-z,force-bti"])
 
     def output(emu):
         with Guest(emu, machine_args(3, "max", 1) + drive) as g:
-            g.ok(f"dd if=/dev/vda of=/tmp/bti bs={len(data)} count=1 iflag=fullblock 2>/dev/null; chmod +x /tmp/bti")
+            install(g)
             out, rc = g.cmd("/tmp/bti")
             log = g.ok("dmesg | grep -i 'branch target' || true")
             g.kill()
