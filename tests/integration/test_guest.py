@@ -703,6 +703,13 @@ ID_LACKING = {
 }
 
 
+def id_registers(emu, elf, cpu):
+    """tests/guest/idregs.c's output on `emu` with -cpu `cpu`: name -> hex text."""
+    r = run(emu, elf, ["-cpu", cpu])
+    assert r.returncode == 0, r.stderr
+    return dict(ln.split() for ln in r.stdout.splitlines() if len(ln.split()) == 2)
+
+
 @pytest.mark.parametrize("cpu", ["max,pauth=off", "max,pauth-impdef=on"])
 def test_pauth_properties_set_the_id_fields_as_qemus(cpu, progs):
     """-cpu max,pauth=off leaves no pointer authentication in
@@ -711,9 +718,7 @@ def test_pauth_properties_set_the_id_fields_as_qemus(cpu, progs):
     elf = progs("idregs")
 
     def isar1(emu):
-        r = run(emu, elf, ["-cpu", cpu])
-        assert r.returncode == 0, r.stderr
-        return int(dict(ln.split() for ln in r.stdout.splitlines() if len(ln.split()) == 2)["id_aa64isar1_el1"], 16)
+        return int(id_registers(emu, elf, cpu)["id_aa64isar1_el1"], 16)
 
     ours, ref = isar1(armvm_path()), isar1("qemu-system-aarch64")
     fields = 0xff000ff0  # APA, API, GPA, GPI
@@ -729,9 +734,7 @@ def test_lpa2_property_sets_the_id_fields_as_qemus(cpu, progs):
     elf = progs("idregs")
 
     def mmfr0(emu):
-        r = run(emu, elf, ["-cpu", cpu])
-        assert r.returncode == 0, r.stderr
-        return int(dict(ln.split() for ln in r.stdout.splitlines() if len(ln.split()) == 2)["id_aa64mmfr0_el1"], 16)
+        return int(id_registers(emu, elf, cpu)["id_aa64mmfr0_el1"], 16)
 
     ours, ref = mmfr0(armvm_path()), mmfr0("qemu-system-aarch64")
     fields = 0xf0f0000f  # TGran4, TGran16, PARange
@@ -742,13 +745,7 @@ def test_lpa2_property_sets_the_id_fields_as_qemus(cpu, progs):
 @pytest.mark.parametrize("cpu", sorted(ID_LACKING))
 def test_id_registers_are_qemus_but_for_what_armvm_lacks(cpu, progs):
     elf = progs("idregs")
-
-    def regs(emu):
-        r = run(emu, elf, ["-cpu", cpu])
-        assert r.returncode == 0, r.stderr
-        return dict(ln.split() for ln in r.stdout.splitlines() if len(ln.split()) == 2)
-
-    ours, ref = regs(armvm_path()), regs("qemu-system-aarch64")
+    ours, ref = id_registers(armvm_path(), elf, cpu), id_registers("qemu-system-aarch64", elf, cpu)
     assert set(ours) == set(ref) and len(ours) == 16
     lacking = ID_LACKING[cpu]
     for reg, value in ref.items():
